@@ -1,0 +1,164 @@
+//! EBICS protocol versions and the key versions they use.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// An EBICS protocol version as it appears in the `Version` attribute of a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+pub enum ProtocolVersion {
+    /// EBICS 2.4
+    H003,
+    /// EBICS 2.5
+    H004,
+    /// EBICS 3.0 (BTF order parameters, X.509 certificates)
+    H005,
+    /// EBICS 3.1/3.2 (announced; treated like H005 where supported)
+    H006,
+}
+
+impl ProtocolVersion {
+    /// The string used in XML (`H004`, `H005`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::H003 => "H003",
+            Self::H004 => "H004",
+            Self::H005 => "H005",
+            Self::H006 => "H006",
+        }
+    }
+
+    /// The EBICS XML namespace of this version.
+    pub fn namespace(self) -> &'static str {
+        match self {
+            Self::H003 => "http://www.ebics.org/H003",
+            Self::H004 => "urn:org:ebics:H004",
+            Self::H005 => "urn:org:ebics:H005",
+            Self::H006 => "urn:org:ebics:H006",
+        }
+    }
+
+    /// The `Revision` attribute value that goes with this version.
+    pub fn revision(self) -> u8 {
+        1
+    }
+
+    /// Whether order types are expressed as BTF service parameters (H005+).
+    pub fn uses_btf(self) -> bool {
+        matches!(self, Self::H005 | Self::H006)
+    }
+}
+
+impl fmt::Display for ProtocolVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A protocol version string that Kontor does not know.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown EBICS protocol version {0:?} (expected H003, H004, H005 or H006)")]
+pub struct UnknownProtocolVersion(pub String);
+
+impl FromStr for ProtocolVersion {
+    type Err = UnknownProtocolVersion;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "H003" => Ok(Self::H003),
+            "H004" => Ok(Self::H004),
+            "H005" => Ok(Self::H005),
+            "H006" => Ok(Self::H006),
+            other => Err(UnknownProtocolVersion(other.to_owned())),
+        }
+    }
+}
+
+
+/// The version of a user's electronic signature key (ES): A005 is RSA PKCS#1 v1.5 over SHA-256,
+/// A006 is RSA-PSS over SHA-256.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum SignatureVersion {
+    A005,
+    A006,
+}
+
+/// The version of the authentication key: X002 is RSA-SHA256 over canonical XML.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum AuthenticationVersion {
+    X002,
+}
+
+/// The version of the encryption key: E002 is AES-128-CBC with an RSA PKCS#1 v1.5 wrapped key.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum EncryptionVersion {
+    E002,
+}
+
+impl SignatureVersion {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::A005 => "A005",
+            Self::A006 => "A006",
+        }
+    }
+}
+
+impl AuthenticationVersion {
+    pub fn as_str(self) -> &'static str {
+        "X002"
+    }
+}
+
+impl EncryptionVersion {
+    pub fn as_str(self) -> &'static str {
+        "E002"
+    }
+}
+
+/// A version string that names no key version Kontor supports.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unsupported key version {0:?}")]
+pub struct UnknownKeyVersion(pub String);
+
+impl FromStr for SignatureVersion {
+    type Err = UnknownKeyVersion;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "A005" => Ok(Self::A005),
+            "A006" => Ok(Self::A006),
+            other => Err(UnknownKeyVersion(other.to_owned())),
+        }
+    }
+}
+
+impl FromStr for AuthenticationVersion {
+    type Err = UnknownKeyVersion;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "X002" => Ok(Self::X002),
+            other => Err(UnknownKeyVersion(other.to_owned())),
+        }
+    }
+}
+
+impl FromStr for EncryptionVersion {
+    type Err = UnknownKeyVersion;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "E002" => Ok(Self::E002),
+            other => Err(UnknownKeyVersion(other.to_owned())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_round_trips_through_its_string() {
+        for v in [ProtocolVersion::H003, ProtocolVersion::H004, ProtocolVersion::H005, ProtocolVersion::H006] {
+            assert_eq!(v.as_str().parse::<ProtocolVersion>(), Ok(v));
+        }
+        assert!("H007".parse::<ProtocolVersion>().is_err());
+    }
+}
