@@ -122,11 +122,14 @@ impl Config {
             self.database_url = Some(url);
         }
         if let Some(listen) = env("KONTOR_LISTEN") {
-            self.listen = listen.parse().map_err(|e: std::net::AddrParseError| ConfigError::Env {
-                name: "KONTOR_LISTEN",
-                value: listen.clone(),
-                message: e.to_string(),
-            })?;
+            self.listen =
+                listen
+                    .parse()
+                    .map_err(|e: std::net::AddrParseError| ConfigError::Env {
+                        name: "KONTOR_LISTEN",
+                        value: listen.clone(),
+                        message: e.to_string(),
+                    })?;
         }
         if let Some(key) = env("KONTOR_KEY_FILE") {
             self.key_file = PathBuf::from(key);
@@ -141,7 +144,10 @@ impl Config {
     pub fn effective_database_url(&self) -> String {
         match &self.database_url {
             Some(url) => url.clone(),
-            None => format!("sqlite://{}?mode=rwc", self.data_dir.join("kontor.db").display()),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("kontor.db").display()
+            ),
         }
     }
 }
@@ -163,7 +169,10 @@ mod tests {
     fn defaults_use_embedded_sqlite_in_data_dir() {
         let config = Config::load_with_env(None, env_of(&[])).unwrap();
         assert_eq!(config.database_url, None);
-        assert_eq!(config.effective_database_url(), "sqlite://./data/kontor.db?mode=rwc");
+        assert_eq!(
+            config.effective_database_url(),
+            "sqlite://./data/kontor.db?mode=rwc"
+        );
     }
 
     #[test]
@@ -172,7 +181,8 @@ mod tests {
         let path = dir.path().join("kontor.toml");
         std::fs::write(&path, "listen = \"127.0.0.1:9000\"\ndata_dir = \"d\"\n").unwrap();
         let config =
-            Config::load_with_env(Some(&path), env_of(&[("KONTOR_LISTEN", "0.0.0.0:7000")])).unwrap();
+            Config::load_with_env(Some(&path), env_of(&[("KONTOR_LISTEN", "0.0.0.0:7000")]))
+                .unwrap();
         assert_eq!(config.listen, "0.0.0.0:7000".parse().unwrap());
         assert_eq!(config.data_dir, dir.path().join("d"));
     }
@@ -184,7 +194,10 @@ mod tests {
         assert_eq!(config.effective_database_url(), "postgres://x/y");
         let config = Config::load_with_env(
             None,
-            env_of(&[("DATABASE_URL", "postgres://x/y"), ("KONTOR_DATABASE_URL", "postgres://a/b")]),
+            env_of(&[
+                ("DATABASE_URL", "postgres://x/y"),
+                ("KONTOR_DATABASE_URL", "postgres://a/b"),
+            ]),
         )
         .unwrap();
         assert_eq!(config.effective_database_url(), "postgres://a/b");
@@ -201,7 +214,10 @@ mod tests {
         ));
         assert!(matches!(
             Config::load_with_env(None, env_of(&[("KONTOR_LISTEN", "nope")])),
-            Err(ConfigError::Env { name: "KONTOR_LISTEN", .. })
+            Err(ConfigError::Env {
+                name: "KONTOR_LISTEN",
+                ..
+            })
         ));
     }
 

@@ -4,7 +4,9 @@ use std::fmt;
 use std::str::FromStr;
 
 /// An EBICS protocol version as it appears in the `Version` attribute of a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum ProtocolVersion {
     /// EBICS 2.4
     H003,
@@ -71,7 +73,6 @@ impl FromStr for ProtocolVersion {
         }
     }
 }
-
 
 /// The version of a user's electronic signature key (ES): A005 is RSA PKCS#1 v1.5 over SHA-256,
 /// A006 is RSA-PSS over SHA-256.
@@ -156,7 +157,12 @@ mod tests {
 
     #[test]
     fn version_round_trips_through_its_string() {
-        for v in [ProtocolVersion::H003, ProtocolVersion::H004, ProtocolVersion::H005, ProtocolVersion::H006] {
+        for v in [
+            ProtocolVersion::H003,
+            ProtocolVersion::H004,
+            ProtocolVersion::H005,
+            ProtocolVersion::H006,
+        ] {
             assert_eq!(v.as_str().parse::<ProtocolVersion>(), Ok(v));
         }
         assert!("H007".parse::<ProtocolVersion>().is_err());

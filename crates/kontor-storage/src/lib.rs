@@ -1,1 +1,44 @@
-//! placeholder
+//! # kontor-storage
+//!
+//! Kontor's data model, migrations and tenant-scoped repositories, on SQLite (embedded
+//! default) and PostgreSQL (production, several daemon instances).
+//!
+//! ## Tenant scoping
+//! Tenant data is reachable only through [`Store::scope`], which needs a [`TenantScope`]. A scope
+//! comes from an [`AuthenticatedOperator`] (made only by [`admin::Admin::authenticate_token`]) or
+//! from [`TenantScope::system_job`] for the daemon's own jobs. Every repository hangs off the
+//! resulting [`ScopedTx`]; its reads, updates and deletes filter on the scope's tenant and its
+//! inserts write the scope's tenant. No repository method takes a bare record id without a
+//! scope. On PostgreSQL, each scoped transaction also runs as the role `kontor_app` with
+//! `kontor.tenant_id` set, and row-level security policies refuse other tenants' rows even to
+//! a query that forgot its filter.
+
+pub mod admin;
+mod db;
+pub mod error;
+pub mod ids;
+pub mod repo;
+pub mod status;
+mod store;
+pub mod system;
+pub mod vault;
+
+#[doc(hidden)]
+pub use db::RowReader;
+pub use error::{Result, StorageError};
+pub use ids::*;
+pub use repo::connections::*;
+pub use repo::hosts::*;
+pub use repo::memberships::*;
+pub use repo::orders::*;
+pub use repo::schedules::*;
+pub use repo::statements::*;
+pub use repo::transactions::*;
+pub use repo::users::*;
+pub use repo::veu::*;
+pub use status::*;
+pub use store::{
+    Actor, AuthenticatedOperator, Backend, Deletable, Entity, EntityId, Page, Scoped, ScopedTx,
+    Store, TenantScope,
+};
+pub use vault::{KeyDecryptionFailed, MasterKey, MasterKeyError};

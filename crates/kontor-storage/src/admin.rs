@@ -1,0 +1,346 @@
+//! Global records that sit above tenants: tenants, operators and their API tokens.
+//!
+//! These are not tenant data, so they are reached through [`Store::admin`], used by the CLI
+//! bootstrap (`kontor tenant create`) and the API's token check. Memberships and grants are
+//! tenant data and live in scoped repositories ([`crate::Memberships`]).
+
+use chrono::{DateTime, Utc};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::db::{bind_all, now, RowReader, Val};
+use crate::error::{Result, StorageError};
+use crate::ids::{ApiTokenId, OperatorId, TenantId};
+use crate::status::Role;
+use crate::store::{AuthenticatedOperator, Store, TenantScope};
+
+/// A customer organisation; all other data belongs to exactly one tenant.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Tenant {
+    pub id: TenantId,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A person or service using the admin API.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Operator {
+    pub id: OperatorId,
+    pub email: String,
+    pub display_name: String,
+    pub current_tenant: Option<TenantId>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// An API token's metadata (the secret itself is shown once, at creation, and stored hashed).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ApiToken {
+    pub id: ApiTokenId,
+    pub operator_id: OperatorId,
+    pub name: String,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A freshly created token: the secret, shown once.
+pub struct IssuedToken {
+    pub token: ApiToken,
+    pub secret: secrecy::SecretString,
+}
+
+impl std::fmt::Debug for IssuedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuedToken")
+            .field("token", &self.token)
+            .field("secret", &"[redacted]")
+            .finish()
+    }
+}
+
+/// Why a token was refused. Deliberately coarse: the API answers 401 without detail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("invalid, expired or revoked token")]
+pub struct TokenRejected;
+
+const TOKEN_PREFIX: &str = "kontor_";
+
+fn token_hash(secret: &str) -> String {
+    hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// Global administration: tenants, operators, tokens.
+pub struct Admin<'s> {
+    store: &'s Store,
+}
+
+impl Store {
+    pub fn admin(&self) -> Admin<'_> {
+        Admin { store: self }
+    }
+}
+
+impl Admin<'_> {
+    async fn exec(&self, entity: &'static str, sql: &str, values: &[Val]) -> Result<u64> {
+        Ok(bind_all(sqlx::query(sql), values)
+            .execute(self.store.pool())
+            .await
+            .map_err(|e| StorageError::from_write(entity, e))?
+            .rows_affected())
+    }
+
+    async fn rows(&self, sql: &str, values: &[Val]) -> Result<Vec<sqlx::any::AnyRow>> {
+        Ok(bind_all(sqlx::query(sql), values)
+            .fetch_all(self.store.pool())
+            .await?)
+    }
+
+    pub async fn create_tenant(&self, name: &str) -> Result<Tenant> {
+        let name = name.trim();
+        if name.is_empty() {
+            return Err(StorageError::InvalidInput {
+                field: "name",
+                message: "a tenant needs a name".into(),
+            });
+        }
+        let id = TenantId::new();
+        self.exec(
+            "tenant",
+            "INSERT INTO tenants (id, name, created_at) VALUES ($1, $2, $3)",
+            &[id.to_db().into(), name.into(), now().into()],
+        )
+        .await?;
+        self.tenant(id).await
+    }
+
+    pub async fn tenant(&self, id: TenantId) -> Result<Tenant> {
+        self.rows("SELECT * FROM tenants WHERE id = $1", &[id.to_db().into()])
+            .await?
+            .first()
+            .map(|r| read_tenant(&RowReader(r)))
+            .transpose()?
+            .ok_or(StorageError::NotFound { entity: "tenant" })
+    }
+
+    pub async fn list_tenants(&self) -> Result<Vec<Tenant>> {
+        self.rows("SELECT * FROM tenants ORDER BY name", &[])
+            .await?
+            .iter()
+            .map(|r| read_tenant(&RowReader(r)))
+            .collect()
+    }
+
+    pub async fn find_tenant_by_name(&self, name: &str) -> Result<Option<Tenant>> {
+        self.rows("SELECT * FROM tenants WHERE name = $1", &[name.into()])
+            .await?
+            .first()
+            .map(|r| read_tenant(&RowReader(r)))
+            .transpose()
+    }
+
+    /// Creates an operator and makes them a member of `tenant` with `role` (their current tenant).
+    pub async fn create_operator(
+        &self,
+        email: &str,
+        display_name: &str,
+        tenant: TenantId,
+        role: Role,
+    ) -> Result<Operator> {
+        let id = OperatorId::new();
+        self.exec(
+            "operator",
+            "INSERT INTO operators (id, email, display_name, current_tenant_id, created_at) VALUES ($1, $2, $3, $4, $5)",
+            &[id.to_db().into(), email.into(), display_name.into(), tenant.to_db().into(), now().into()],
+        )
+        .await?;
+        let scope = TenantScope::system_job(tenant, "admin: add membership");
+        let mut tx = self.store.scope(&scope).begin().await?;
+        tx.memberships().add(id, role).await?;
+        tx.commit().await?;
+        self.operator(id).await
+    }
+
+    pub async fn operator(&self, id: OperatorId) -> Result<Operator> {
+        self.rows(
+            "SELECT * FROM operators WHERE id = $1",
+            &[id.to_db().into()],
+        )
+        .await?
+        .first()
+        .map(|r| read_operator(&RowReader(r)))
+        .transpose()?
+        .ok_or(StorageError::NotFound { entity: "operator" })
+    }
+
+    /// Switches the tenant an operator's tokens act in; they must be a member there.
+    pub async fn switch_tenant(&self, operator: OperatorId, tenant: TenantId) -> Result<()> {
+        let scope = TenantScope::system_job(tenant, "admin: switch tenant");
+        let mut tx = self.store.scope(&scope).begin().await?;
+        tx.memberships().role_of(operator).await?;
+        drop(tx);
+        self.exec(
+            "operator",
+            "UPDATE operators SET current_tenant_id = $1 WHERE id = $2",
+            &[tenant.to_db().into(), operator.to_db().into()],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Issues a new API token; the secret is returned once and only its hash is stored.
+    pub async fn issue_token(
+        &self,
+        operator: OperatorId,
+        name: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<IssuedToken> {
+        let mut bytes = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        let secret = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
+        let id = ApiTokenId::new();
+        self.exec(
+            "API token",
+            "INSERT INTO api_tokens (id, operator_id, name, token_hash, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            &[
+                id.to_db().into(),
+                operator.to_db().into(),
+                name.into(),
+                token_hash(&secret).into(),
+                expires_at.into(),
+                now().into(),
+            ],
+        )
+        .await?;
+        let token = self
+            .rows(
+                "SELECT * FROM api_tokens WHERE id = $1",
+                &[id.to_db().into()],
+            )
+            .await?
+            .first()
+            .map(|r| read_token(&RowReader(r)))
+            .transpose()?
+            .ok_or(StorageError::NotFound {
+                entity: "API token",
+            })?;
+        Ok(IssuedToken {
+            token,
+            secret: secret.into(),
+        })
+    }
+
+    pub async fn list_tokens(&self, operator: OperatorId) -> Result<Vec<ApiToken>> {
+        self.rows(
+            "SELECT * FROM api_tokens WHERE operator_id = $1 ORDER BY created_at",
+            &[operator.to_db().into()],
+        )
+        .await?
+        .iter()
+        .map(|r| read_token(&RowReader(r)))
+        .collect()
+    }
+
+    /// Revokes one of `operator`'s tokens.
+    pub async fn revoke_token(&self, operator: OperatorId, token: ApiTokenId) -> Result<()> {
+        let n = self
+            .exec(
+                "API token",
+                "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND operator_id = $3 AND revoked_at IS NULL",
+                &[now().into(), token.to_db().into(), operator.to_db().into()],
+            )
+            .await?;
+        if n == 0 {
+            return Err(StorageError::NotFound {
+                entity: "API token",
+            });
+        }
+        Ok(())
+    }
+
+    /// Checks a presented token and returns the operator with their role in their current tenant.
+    pub async fn authenticate_token(
+        &self,
+        secret: &str,
+        at: DateTime<Utc>,
+    ) -> Result<AuthenticatedOperator, AuthError> {
+        if !secret.starts_with(TOKEN_PREFIX) {
+            return Err(AuthError::Rejected(TokenRejected));
+        }
+        let rows = self
+            .rows(
+                "SELECT t.*, o.current_tenant_id FROM api_tokens t JOIN operators o ON o.id = t.operator_id WHERE t.token_hash = $1",
+                &[token_hash(secret).into()],
+            )
+            .await?;
+        let row = rows.first().ok_or(AuthError::Rejected(TokenRejected))?;
+        let r = RowReader(row);
+        let token = read_token(&r)?;
+        if token.revoked_at.is_some() || token.expires_at.is_some_and(|e| e <= at) {
+            return Err(AuthError::Rejected(TokenRejected));
+        }
+        let tenant: TenantId = r
+            .opt_parsed("current_tenant_id")?
+            .ok_or(AuthError::Rejected(TokenRejected))?;
+        let scope = TenantScope::system_job(tenant, "admin: authenticate token");
+        let mut tx = self.store.scope(&scope).begin().await?;
+        let role = match tx.memberships().role_of(token.operator_id).await {
+            Ok(role) => role,
+            Err(StorageError::NotFound { .. }) => return Err(AuthError::Rejected(TokenRejected)),
+            Err(e) => return Err(e.into()),
+        };
+        let restricted_to = tx.memberships().grants_of(token.operator_id).await?;
+        drop(tx);
+        self.exec(
+            "API token",
+            "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2",
+            &[at.into(), token.id.to_db().into()],
+        )
+        .await?;
+        Ok(AuthenticatedOperator {
+            operator: token.operator_id,
+            tenant,
+            role,
+            restricted_to,
+        })
+    }
+}
+
+/// Token check failure: either a rejection (401) or a storage failure (500).
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error(transparent)]
+    Rejected(TokenRejected),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+fn read_tenant(r: &RowReader<'_>) -> Result<Tenant> {
+    Ok(Tenant {
+        id: r.parsed("id")?,
+        name: r.text("name")?,
+        created_at: r.ts("created_at")?,
+    })
+}
+
+fn read_operator(r: &RowReader<'_>) -> Result<Operator> {
+    Ok(Operator {
+        id: r.parsed("id")?,
+        email: r.text("email")?,
+        display_name: r.text("display_name")?,
+        current_tenant: r.opt_parsed("current_tenant_id")?,
+        created_at: r.ts("created_at")?,
+    })
+}
+
+fn read_token(r: &RowReader<'_>) -> Result<ApiToken> {
+    Ok(ApiToken {
+        id: r.parsed("id")?,
+        operator_id: r.parsed("operator_id")?,
+        name: r.text("name")?,
+        expires_at: r.opt_ts("expires_at")?,
+        revoked_at: r.opt_ts("revoked_at")?,
+        last_used_at: r.opt_ts("last_used_at")?,
+        created_at: r.ts("created_at")?,
+    })
+}

@@ -1,0 +1,240 @@
+//! Low-level helpers shared by every repository: bound values, row decoding, timestamps.
+
+use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
+use sqlx::any::{AnyArguments, AnyRow};
+use sqlx::query::Query;
+use sqlx::{Any, Row};
+
+use crate::error::{Result, StorageError};
+use crate::status::DbEnum;
+
+/// A value bound to a `$n` placeholder. One list of these serves both backends.
+#[derive(Debug, Clone)]
+pub(crate) enum Val {
+    Text(Option<String>),
+    Int(Option<i64>),
+    Bool(bool),
+    Blob(Option<Vec<u8>>),
+}
+
+impl From<&str> for Val {
+    fn from(v: &str) -> Self {
+        Val::Text(Some(v.to_owned()))
+    }
+}
+impl From<String> for Val {
+    fn from(v: String) -> Self {
+        Val::Text(Some(v))
+    }
+}
+impl From<&String> for Val {
+    fn from(v: &String) -> Self {
+        Val::Text(Some(v.clone()))
+    }
+}
+impl From<Option<String>> for Val {
+    fn from(v: Option<String>) -> Self {
+        Val::Text(v)
+    }
+}
+impl From<Option<&str>> for Val {
+    fn from(v: Option<&str>) -> Self {
+        Val::Text(v.map(str::to_owned))
+    }
+}
+impl From<i64> for Val {
+    fn from(v: i64) -> Self {
+        Val::Int(Some(v))
+    }
+}
+impl From<Option<i64>> for Val {
+    fn from(v: Option<i64>) -> Self {
+        Val::Int(v)
+    }
+}
+impl From<bool> for Val {
+    fn from(v: bool) -> Self {
+        Val::Bool(v)
+    }
+}
+impl From<Vec<u8>> for Val {
+    fn from(v: Vec<u8>) -> Self {
+        Val::Blob(Some(v))
+    }
+}
+impl From<&[u8]> for Val {
+    fn from(v: &[u8]) -> Self {
+        Val::Blob(Some(v.to_vec()))
+    }
+}
+impl From<Option<Vec<u8>>> for Val {
+    fn from(v: Option<Vec<u8>>) -> Self {
+        Val::Blob(v)
+    }
+}
+impl From<DateTime<Utc>> for Val {
+    fn from(v: DateTime<Utc>) -> Self {
+        Val::Text(Some(ts_to_db(v)))
+    }
+}
+impl From<Option<DateTime<Utc>>> for Val {
+    fn from(v: Option<DateTime<Utc>>) -> Self {
+        Val::Text(v.map(ts_to_db))
+    }
+}
+impl From<NaiveDate> for Val {
+    fn from(v: NaiveDate) -> Self {
+        Val::Text(Some(v.to_string()))
+    }
+}
+impl From<Option<NaiveDate>> for Val {
+    fn from(v: Option<NaiveDate>) -> Self {
+        Val::Text(v.map(|d| d.to_string()))
+    }
+}
+
+/// Binds values in order onto a query.
+pub(crate) fn bind_all<'q>(
+    mut query: Query<'q, Any, AnyArguments<'q>>,
+    values: &[Val],
+) -> Query<'q, Any, AnyArguments<'q>> {
+    for value in values {
+        query = match value.clone() {
+            Val::Text(v) => query.bind(v),
+            Val::Int(v) => query.bind(v),
+            Val::Bool(v) => query.bind(v),
+            Val::Blob(v) => query.bind(v),
+        };
+    }
+    query
+}
+
+/// Timestamps are stored as fixed-width RFC 3339 text so that they sort and compare as text.
+pub(crate) fn ts_to_db(ts: DateTime<Utc>) -> String {
+    ts.to_rfc3339_opts(SecondsFormat::Micros, true)
+}
+
+pub(crate) fn now() -> DateTime<Utc> {
+    Utc::now()
+}
+
+fn corrupt(column: &'static str, message: impl ToString) -> StorageError {
+    StorageError::Corrupt {
+        column,
+        message: message.to_string(),
+    }
+}
+
+/// Typed access to a row's columns with errors that name the column.
+pub struct RowReader<'r>(pub(crate) &'r AnyRow);
+
+#[allow(dead_code)]
+impl RowReader<'_> {
+    pub fn text(&self, column: &'static str) -> Result<String> {
+        self.0
+            .try_get::<String, _>(column)
+            .map_err(|e| corrupt(column, e))
+    }
+
+    pub fn opt_text(&self, column: &'static str) -> Result<Option<String>> {
+        self.0
+            .try_get::<Option<String>, _>(column)
+            .map_err(|e| corrupt(column, e))
+    }
+
+    pub fn int(&self, column: &'static str) -> Result<i64> {
+        self.0
+            .try_get::<i64, _>(column)
+            .map_err(|e| corrupt(column, e))
+    }
+
+    pub fn opt_int(&self, column: &'static str) -> Result<Option<i64>> {
+        self.0
+            .try_get::<Option<i64>, _>(column)
+            .map_err(|e| corrupt(column, e))
+    }
+
+    pub fn bool(&self, column: &'static str) -> Result<bool> {
+        // SQLite stores booleans as integers; the Any driver may hand either back.
+        match self.0.try_get::<bool, _>(column) {
+            Ok(v) => Ok(v),
+            Err(_) => self.int(column).map(|v| v != 0),
+        }
+    }
+
+    pub fn blob(&self, column: &'static str) -> Result<Vec<u8>> {
+        self.0
+            .try_get::<Vec<u8>, _>(column)
+            .map_err(|e| corrupt(column, e))
+    }
+
+    pub fn opt_blob(&self, column: &'static str) -> Result<Option<Vec<u8>>> {
+        self.0
+            .try_get::<Option<Vec<u8>>, _>(column)
+            .map_err(|e| corrupt(column, e))
+    }
+
+    pub fn ts(&self, column: &'static str) -> Result<DateTime<Utc>> {
+        parse_ts(column, &self.text(column)?)
+    }
+
+    pub fn opt_ts(&self, column: &'static str) -> Result<Option<DateTime<Utc>>> {
+        self.opt_text(column)?
+            .map(|v| parse_ts(column, &v))
+            .transpose()
+    }
+
+    pub fn date(&self, column: &'static str) -> Result<NaiveDate> {
+        let v = self.text(column)?;
+        v.parse().map_err(|e| corrupt(column, e))
+    }
+
+    pub fn opt_date(&self, column: &'static str) -> Result<Option<NaiveDate>> {
+        self.opt_text(column)?
+            .map(|v| v.parse().map_err(|e| corrupt(column, e)))
+            .transpose()
+    }
+
+    pub fn enumeration<T: DbEnum>(&self, column: &'static str) -> Result<T> {
+        Ok(T::parse_db(&self.text(column)?)?)
+    }
+
+    pub fn opt_enumeration<T: DbEnum>(&self, column: &'static str) -> Result<Option<T>> {
+        Ok(self
+            .opt_text(column)?
+            .map(|v| T::parse_db(&v))
+            .transpose()?)
+    }
+
+    pub fn parsed<T: std::str::FromStr>(&self, column: &'static str) -> Result<T>
+    where
+        T::Err: std::fmt::Display,
+    {
+        let v = self.text(column)?;
+        v.parse().map_err(|e: T::Err| corrupt(column, e))
+    }
+
+    pub fn opt_parsed<T: std::str::FromStr>(&self, column: &'static str) -> Result<Option<T>>
+    where
+        T::Err: std::fmt::Display,
+    {
+        self.opt_text(column)?
+            .map(|v| v.parse().map_err(|e: T::Err| corrupt(column, e)))
+            .transpose()
+    }
+
+    pub fn json<T: serde::de::DeserializeOwned>(&self, column: &'static str) -> Result<T> {
+        let v = self.text(column)?;
+        serde_json::from_str(&v).map_err(|e| corrupt(column, e))
+    }
+}
+
+fn parse_ts(column: &'static str, value: &str) -> Result<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(value)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| corrupt(column, e))
+}
+
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value).expect("serialising plain data to JSON cannot fail")
+}

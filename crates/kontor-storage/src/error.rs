@@ -1,0 +1,101 @@
+//! The storage layer's error type.
+
+use crate::ids::InvalidId;
+use crate::status::{IllegalTransition, UnknownEnumValue};
+use crate::vault::KeyDecryptionFailed;
+
+/// Everything that can go wrong in `kontor-storage`.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// No such record in the caller's tenant. Deliberately says nothing about other tenants.
+    #[error("{entity} not found")]
+    NotFound { entity: &'static str },
+    /// A unique constraint refused the write; `constraint` names it (or its columns on SQLite).
+    #[error("{entity} conflicts with an existing record ({constraint})")]
+    Conflict {
+        entity: &'static str,
+        constraint: String,
+    },
+    /// The write refers to a record that does not exist in the caller's tenant.
+    #[error("{entity} refers to a record that does not exist")]
+    InvalidReference { entity: &'static str },
+    /// The record is still referenced by others and cannot be deleted.
+    #[error("{entity} is still in use")]
+    InUse { entity: &'static str },
+    /// A compare-and-set lost: the record's status changed since it was read.
+    #[error("{entity} was changed concurrently (expected status {expected})")]
+    StaleStatus {
+        entity: &'static str,
+        expected: &'static str,
+    },
+    #[error(transparent)]
+    IllegalTransition(#[from] IllegalTransition),
+    #[error(transparent)]
+    UnknownEnumValue(#[from] UnknownEnumValue),
+    #[error(transparent)]
+    InvalidId(#[from] InvalidId),
+    #[error("invalid {field}: {message}")]
+    InvalidInput {
+        field: &'static str,
+        message: String,
+    },
+    #[error("stored value in {column} is corrupt: {message}")]
+    Corrupt {
+        column: &'static str,
+        message: String,
+    },
+    #[error(transparent)]
+    KeyDecryption(#[from] KeyDecryptionFailed),
+    #[error("database migration failed: {0}")]
+    Migration(#[from] sqlx::migrate::MigrateError),
+    #[error("database error: {0}")]
+    Database(#[source] sqlx::Error),
+}
+
+pub type Result<T, E = StorageError> = std::result::Result<T, E>;
+
+impl StorageError {
+    /// Maps a driver error for a write to `entity`, turning constraint violations into typed errors.
+    pub(crate) fn from_write(entity: &'static str, error: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &error {
+            use sqlx::error::ErrorKind;
+            let constraint = db
+                .constraint()
+                .map(str::to_owned)
+                .unwrap_or_else(|| sqlite_constraint_columns(db.message()));
+            match db.kind() {
+                ErrorKind::UniqueViolation => {
+                    return Self::Conflict { entity, constraint };
+                }
+                ErrorKind::ForeignKeyViolation => {
+                    return Self::InvalidReference { entity };
+                }
+                _ => {}
+            }
+        }
+        Self::Database(error)
+    }
+
+    pub(crate) fn from_delete(entity: &'static str, error: sqlx::Error) -> Self {
+        if let sqlx::Error::Database(db) = &error {
+            if db.kind() == sqlx::error::ErrorKind::ForeignKeyViolation {
+                return Self::InUse { entity };
+            }
+        }
+        Self::Database(error)
+    }
+}
+
+impl From<sqlx::Error> for StorageError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Database(error)
+    }
+}
+
+/// SQLite reports `UNIQUE constraint failed: t.a, t.b` without a constraint name.
+fn sqlite_constraint_columns(message: &str) -> String {
+    message
+        .split_once(": ")
+        .map(|(_, cols)| cols.to_owned())
+        .unwrap_or_else(|| message.to_owned())
+}

@@ -1,0 +1,258 @@
+//! Bank hosts and the bank keys fetched from them (HPB).
+
+use chrono::{DateTime, Utc};
+use kontor_protocol::ProtocolVersion;
+
+use super::{entity, repository};
+use crate::db::{now, RowReader};
+use crate::error::Result;
+use crate::ids::{BankHostId, BankKeyId};
+use crate::status::{BankKeyKind, BankKeyVerification, VerificationMethod};
+
+/// An EBICS bank server.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BankHost {
+    pub id: BankHostId,
+    pub host_id: String,
+    pub name: String,
+    pub url: String,
+    pub protocol_version: ProtocolVersion,
+    /// Business Transaction Formats (EBICS 3.0 service parameters) instead of order types.
+    pub btf: bool,
+    /// A production host (false: the bank's test system).
+    pub production: bool,
+    pub created_at: DateTime<Utc>,
+}
+
+impl BankHost {
+    fn read(r: &RowReader<'_>) -> Result<Self> {
+        Ok(Self {
+            id: r.parsed("id")?,
+            host_id: r.text("host_id")?,
+            name: r.text("name")?,
+            url: r.text("url")?,
+            protocol_version: r.parsed("protocol_version")?,
+            btf: r.bool("btf")?,
+            production: r.bool("production")?,
+            created_at: r.ts("created_at")?,
+        })
+    }
+}
+entity!(BankHost, BankHostId, "bank_hosts", "bank host", Deletable);
+
+/// What is needed to register a bank host.
+#[derive(Debug, Clone)]
+pub struct NewBankHost {
+    pub host_id: String,
+    pub name: String,
+    pub url: String,
+    pub protocol_version: ProtocolVersion,
+    pub btf: bool,
+    pub production: bool,
+}
+
+/// Changeable settings of a bank host.
+#[derive(Debug, Clone, Default)]
+pub struct BankHostChanges {
+    pub name: Option<String>,
+    pub url: Option<String>,
+    pub production: Option<bool>,
+}
+
+/// A bank's public key as fetched with HPB, and whether an operator verified it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BankKey {
+    pub id: BankKeyId,
+    pub bank_host_id: BankHostId,
+    pub kind: BankKeyKind,
+    /// X002 or E002.
+    pub version: String,
+    /// SubjectPublicKeyInfo DER.
+    pub public_key: Vec<u8>,
+    pub certificate: Option<Vec<u8>>,
+    /// The EBICS key hash, upper-case hex.
+    pub key_hash: String,
+    pub verification_status: BankKeyVerification,
+    pub verification_method: Option<VerificationMethod>,
+    pub verified_by: Option<String>,
+    pub verified_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl BankKey {
+    fn read(r: &RowReader<'_>) -> Result<Self> {
+        Ok(Self {
+            id: r.parsed("id")?,
+            bank_host_id: r.parsed("bank_host_id")?,
+            kind: r.enumeration("kind")?,
+            version: r.text("version")?,
+            public_key: r.blob("public_key")?,
+            certificate: r.opt_blob("certificate")?,
+            key_hash: r.text("key_hash")?,
+            verification_status: r.enumeration("verification_status")?,
+            verification_method: r.opt_enumeration("verification_method")?,
+            verified_by: r.opt_text("verified_by")?,
+            verified_at: r.opt_ts("verified_at")?,
+            created_at: r.ts("created_at")?,
+        })
+    }
+}
+entity!(BankKey, BankKeyId, "bank_keys", "bank key", Deletable);
+
+#[derive(Debug, Clone)]
+pub struct NewBankKey {
+    pub bank_host_id: BankHostId,
+    pub kind: BankKeyKind,
+    pub version: String,
+    pub public_key: Vec<u8>,
+    pub certificate: Option<Vec<u8>>,
+    pub key_hash: String,
+}
+
+repository!(
+    /// Bank hosts of the scope's tenant.
+    BankHosts,
+    bank_hosts
+);
+
+impl BankHosts<'_, '_> {
+    pub async fn create(&mut self, new: NewBankHost) -> Result<BankHost> {
+        let id = BankHostId::new();
+        self.tx
+            .insert::<BankHost>(
+                &[
+                    "id",
+                    "host_id",
+                    "name",
+                    "url",
+                    "protocol_version",
+                    "btf",
+                    "production",
+                    "created_at",
+                ],
+                vec![
+                    id.to_db().into(),
+                    new.host_id.into(),
+                    new.name.into(),
+                    new.url.into(),
+                    new.protocol_version.as_str().into(),
+                    new.btf.into(),
+                    new.production.into(),
+                    now().into(),
+                ],
+            )
+            .await?;
+        self.tx.get(id).await
+    }
+
+    pub async fn update(&mut self, id: BankHostId, changes: BankHostChanges) -> Result<BankHost> {
+        let current = self.tx.get(id).await?;
+        self.tx
+            .update::<BankHost>(
+                id.to_db(),
+                &[
+                    ("name", changes.name.unwrap_or(current.name).into()),
+                    ("url", changes.url.unwrap_or(current.url).into()),
+                    (
+                        "production",
+                        changes.production.unwrap_or(current.production).into(),
+                    ),
+                ],
+            )
+            .await?;
+        self.tx.get(id).await
+    }
+
+    pub async fn find_by_host_id(&mut self, host_id: &str) -> Result<Option<BankHost>> {
+        Ok(self
+            .tx
+            .list_where::<BankHost>("host_id", host_id.into())
+            .await?
+            .into_iter()
+            .next())
+    }
+}
+
+repository!(
+    /// Bank keys of the scope's tenant.
+    BankKeys,
+    bank_keys
+);
+
+impl BankKeys<'_, '_> {
+    /// Records a key fetched with HPB as unverified.
+    pub async fn create(&mut self, new: NewBankKey) -> Result<BankKey> {
+        let id = BankKeyId::new();
+        // Referencing a host of another tenant fails the composite foreign key.
+        self.tx
+            .insert::<BankKey>(
+                &[
+                    "id",
+                    "bank_host_id",
+                    "kind",
+                    "version",
+                    "public_key",
+                    "certificate",
+                    "key_hash",
+                    "verification_status",
+                    "created_at",
+                ],
+                vec![
+                    id.to_db().into(),
+                    new.bank_host_id.to_db().into(),
+                    new.kind.as_str().into(),
+                    new.version.into(),
+                    new.public_key.into(),
+                    new.certificate.into(),
+                    new.key_hash.into(),
+                    BankKeyVerification::Unverified.as_str().into(),
+                    now().into(),
+                ],
+            )
+            .await?;
+        self.tx.get(id).await
+    }
+
+    pub async fn list_for_host(&mut self, host: BankHostId) -> Result<Vec<BankKey>> {
+        self.tx
+            .list_where("bank_host_id", host.to_db().into())
+            .await
+    }
+
+    /// Marks an unverified key verified or rejected. A decided key is never re-decided:
+    /// a new HPB yields a new key record.
+    pub async fn decide(
+        &mut self,
+        id: BankKeyId,
+        outcome: BankKeyVerification,
+        method: VerificationMethod,
+        verified_by: &str,
+    ) -> Result<BankKey> {
+        let allowed = |from: BankKeyVerification, to: BankKeyVerification| {
+            if from == BankKeyVerification::Unverified && to != BankKeyVerification::Unverified {
+                Ok(to)
+            } else {
+                Err(crate::status::IllegalTransition {
+                    machine: "bank key verification",
+                    from: from.as_str(),
+                    to: to.as_str(),
+                })
+            }
+        };
+        self.tx
+            .set_status::<BankKey, _>(
+                id.to_db(),
+                "verification_status",
+                BankKeyVerification::Unverified,
+                outcome,
+                allowed,
+                &[
+                    ("verification_method", method.as_str().into()),
+                    ("verified_by", verified_by.into()),
+                    ("verified_at", now().into()),
+                ],
+            )
+            .await?;
+        self.tx.get(id).await
+    }
+}

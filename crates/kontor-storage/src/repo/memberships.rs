@@ -1,0 +1,129 @@
+//! Operators' roles in the scope's tenant and their restriction to specific EBICS users.
+
+use super::repository;
+use crate::db::{now, RowReader};
+use crate::error::{Result, StorageError};
+use crate::ids::{EbicsUserId, OperatorId};
+use crate::status::Role;
+
+repository!(
+    /// Memberships and grants of the scope's tenant.
+    Memberships,
+    memberships
+);
+
+impl Memberships<'_, '_> {
+    /// Makes an operator a member of this tenant.
+    pub async fn add(&mut self, operator: OperatorId, role: Role) -> Result<()> {
+        let tenant = self.tx.tenant_val();
+        self.tx
+            .execute(
+                "INSERT INTO memberships (tenant_id, operator_id, role, created_at) VALUES ($1, $2, $3, $4)",
+                &[tenant, operator.to_db().into(), role.as_str().into(), now().into()],
+            )
+            .await
+            .map_err(|e| StorageError::from_write("membership", e))?;
+        Ok(())
+    }
+
+    /// The operator's role here; `NotFound` when they are not a member.
+    pub async fn role_of(&mut self, operator: OperatorId) -> Result<Role> {
+        let tenant = self.tx.tenant_val();
+        let row = self
+            .tx
+            .fetch_optional(
+                "SELECT role FROM memberships WHERE tenant_id = $1 AND operator_id = $2",
+                &[tenant, operator.to_db().into()],
+            )
+            .await?
+            .ok_or(StorageError::NotFound {
+                entity: "membership",
+            })?;
+        RowReader(&row).enumeration("role")
+    }
+
+    pub async fn set_role(&mut self, operator: OperatorId, role: Role) -> Result<()> {
+        let tenant = self.tx.tenant_val();
+        let n = self
+            .tx
+            .execute(
+                "UPDATE memberships SET role = $1 WHERE tenant_id = $2 AND operator_id = $3",
+                &[role.as_str().into(), tenant, operator.to_db().into()],
+            )
+            .await?;
+        if n == 0 {
+            return Err(StorageError::NotFound {
+                entity: "membership",
+            });
+        }
+        Ok(())
+    }
+
+    /// All members of this tenant with their roles.
+    pub async fn list(&mut self) -> Result<Vec<(OperatorId, Role)>> {
+        let tenant = self.tx.tenant_val();
+        self.tx
+            .fetch_all(
+                "SELECT operator_id, role FROM memberships WHERE tenant_id = $1 ORDER BY operator_id",
+                &[tenant],
+            )
+            .await?
+            .iter()
+            .map(|r| {
+                let r = RowReader(r);
+                Ok((r.parsed("operator_id")?, r.enumeration("role")?))
+            })
+            .collect()
+    }
+
+    /// Removes an operator (and their grants) from this tenant.
+    pub async fn remove(&mut self, operator: OperatorId) -> Result<()> {
+        let tenant = self.tx.tenant_val();
+        self.tx
+            .execute(
+                "DELETE FROM operator_grants WHERE tenant_id = $1 AND operator_id = $2",
+                &[tenant.clone(), operator.to_db().into()],
+            )
+            .await?;
+        let n = self
+            .tx
+            .execute(
+                "DELETE FROM memberships WHERE tenant_id = $1 AND operator_id = $2",
+                &[tenant, operator.to_db().into()],
+            )
+            .await?;
+        if n == 0 {
+            return Err(StorageError::NotFound {
+                entity: "membership",
+            });
+        }
+        Ok(())
+    }
+
+    /// Restricts an operator to an EBICS user (of this tenant); with no grants they see all.
+    pub async fn grant(&mut self, operator: OperatorId, user: EbicsUserId) -> Result<()> {
+        self.role_of(operator).await?;
+        let tenant = self.tx.tenant_val();
+        self.tx
+            .execute(
+                "INSERT INTO operator_grants (tenant_id, operator_id, ebics_user_id, created_at) VALUES ($1, $2, $3, $4)",
+                &[tenant, operator.to_db().into(), user.to_db().into(), now().into()],
+            )
+            .await
+            .map_err(|e| StorageError::from_write("grant", e))?;
+        Ok(())
+    }
+
+    pub async fn grants_of(&mut self, operator: OperatorId) -> Result<Vec<EbicsUserId>> {
+        let tenant = self.tx.tenant_val();
+        self.tx
+            .fetch_all(
+                "SELECT ebics_user_id FROM operator_grants WHERE tenant_id = $1 AND operator_id = $2 ORDER BY ebics_user_id",
+                &[tenant, operator.to_db().into()],
+            )
+            .await?
+            .iter()
+            .map(|r| RowReader(r).parsed("ebics_user_id"))
+            .collect()
+    }
+}

@@ -1,0 +1,441 @@
+//! Stored files, orders and the signatures collected for them.
+
+use chrono::{DateTime, Utc};
+
+use super::{entity, repository};
+use crate::db::{now, RowReader, Val};
+use crate::error::{Result, StorageError};
+use crate::ids::{EbicsUserId, FileId, OrderId, OrderSignatureId, TransactionId};
+use crate::status::{FileKind, OrderStatus, SignatureClass};
+
+/// A stored file: inline content (small, e.g. an order's payment file) or a path under the
+/// data directory (large downloads, streamed to disk).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StoredFile {
+    pub id: FileId,
+    pub kind: FileKind,
+    pub path: Option<String>,
+    #[serde(skip)]
+    pub content: Option<Vec<u8>>,
+    pub size: i64,
+    /// SHA-256, lower-case hex.
+    pub sha256: String,
+    pub content_type: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl StoredFile {
+    fn read(r: &RowReader<'_>) -> Result<Self> {
+        Ok(Self {
+            id: r.parsed("id")?,
+            kind: r.enumeration("kind")?,
+            path: r.opt_text("path")?,
+            content: r.opt_blob("content")?,
+            size: r.int("size")?,
+            sha256: r.text("sha256")?,
+            content_type: r.text("content_type")?,
+            created_at: r.ts("created_at")?,
+        })
+    }
+}
+entity!(StoredFile, FileId, "files", "file", Deletable);
+
+/// Where a new file's bytes are.
+#[derive(Debug, Clone)]
+pub enum FileBody {
+    Inline(Vec<u8>),
+    /// Already written to disk by the caller; `size` and `sha256` describe it.
+    OnDisk {
+        path: String,
+        size: i64,
+        sha256: String,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub kind: FileKind,
+    pub body: FileBody,
+    pub content_type: String,
+}
+
+/// Which signature classes make an order complete, as the bank requires.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum SignatureRule {
+    /// One signature of class E, or two of classes A/B where at least one is A.
+    Standard,
+    /// One signature of any authorising class (E, A or B): for banks with single-signature setups.
+    AnySingle,
+}
+
+impl SignatureRule {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Standard => "STANDARD",
+            Self::AnySingle => "ANY_SINGLE",
+        }
+    }
+
+    /// Whether the collected classes authorise the order. T (transport) never counts.
+    pub fn is_satisfied(self, classes: &[SignatureClass]) -> bool {
+        use SignatureClass::*;
+        let count = |c| classes.iter().filter(|x| **x == c).count();
+        match self {
+            Self::Standard => count(E) >= 1 || count(A) >= 2 || (count(A) >= 1 && count(B) >= 1),
+            Self::AnySingle => count(E) + count(A) + count(B) >= 1,
+        }
+    }
+}
+
+impl std::str::FromStr for SignatureRule {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "STANDARD" => Ok(Self::Standard),
+            "ANY_SINGLE" => Ok(Self::AnySingle),
+            other => Err(format!("unknown signature rule {other:?}")),
+        }
+    }
+}
+
+/// An upload order (payment file) and where it is in its lifecycle.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Order {
+    pub id: OrderId,
+    pub ebics_user_id: EbicsUserId,
+    pub order_type: String,
+    pub btf_service: Option<serde_json::Value>,
+    pub status: OrderStatus,
+    pub bank_order_id: Option<String>,
+    pub signature_rule: SignatureRule,
+    pub content_file_id: FileId,
+    /// SHA-256 of the order content, lower-case hex: what signers sign and what makes
+    /// re-submission detectable.
+    pub content_hash: String,
+    pub content_size: i64,
+    pub amount_total: Option<String>,
+    pub currency: Option<String>,
+    pub idempotency_key: Option<String>,
+    pub transaction_id: Option<TransactionId>,
+    pub bank_return_code: Option<String>,
+    pub bank_return_text: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Order {
+    fn read(r: &RowReader<'_>) -> Result<Self> {
+        Ok(Self {
+            id: r.parsed("id")?,
+            ebics_user_id: r.parsed("ebics_user_id")?,
+            order_type: r.text("order_type")?,
+            btf_service: r
+                .opt_text("btf_service")?
+                .map(|s| serde_json::from_str(&s))
+                .transpose()
+                .map_err(|e| StorageError::Corrupt {
+                    column: "orders.btf_service",
+                    message: e.to_string(),
+                })?,
+            status: r.enumeration("status")?,
+            bank_order_id: r.opt_text("bank_order_id")?,
+            signature_rule: r.parsed("signature_rule")?,
+            content_file_id: r.parsed("content_file_id")?,
+            content_hash: r.text("content_hash")?,
+            content_size: r.int("content_size")?,
+            amount_total: r.opt_text("amount_total")?,
+            currency: r.opt_text("currency")?,
+            idempotency_key: r.opt_text("idempotency_key")?,
+            transaction_id: r.opt_parsed("transaction_id")?,
+            bank_return_code: r.opt_text("bank_return_code")?,
+            bank_return_text: r.opt_text("bank_return_text")?,
+            created_at: r.ts("created_at")?,
+            updated_at: r.ts("updated_at")?,
+        })
+    }
+}
+entity!(Order, OrderId, "orders", "order", Deletable);
+
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub ebics_user_id: EbicsUserId,
+    pub order_type: String,
+    pub btf_service: Option<serde_json::Value>,
+    pub signature_rule: SignatureRule,
+    pub content_file_id: FileId,
+    pub content_hash: String,
+    pub content_size: i64,
+    pub amount_total: Option<String>,
+    pub currency: Option<String>,
+    pub idempotency_key: Option<String>,
+}
+
+/// A signature collected for an order.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct OrderSignature {
+    pub id: OrderSignatureId,
+    pub order_id: OrderId,
+    pub signer_id: EbicsUserId,
+    pub signature_class: SignatureClass,
+    pub signature_version: String,
+    pub signed_hash: String,
+    pub signature_value: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl OrderSignature {
+    fn read(r: &RowReader<'_>) -> Result<Self> {
+        Ok(Self {
+            id: r.parsed("id")?,
+            order_id: r.parsed("order_id")?,
+            signer_id: r.parsed("signer_id")?,
+            signature_class: r.enumeration("signature_class")?,
+            signature_version: r.text("signature_version")?,
+            signed_hash: r.text("signed_hash")?,
+            signature_value: r.blob("signature_value")?,
+            created_at: r.ts("created_at")?,
+        })
+    }
+}
+entity!(
+    OrderSignature,
+    OrderSignatureId,
+    "order_signatures",
+    "order signature",
+    Deletable
+);
+
+#[derive(Debug, Clone)]
+pub struct NewOrderSignature {
+    pub order_id: OrderId,
+    pub signer_id: EbicsUserId,
+    pub signature_class: SignatureClass,
+    pub signature_version: String,
+    pub signed_hash: String,
+    pub signature_value: Vec<u8>,
+}
+
+repository!(
+    /// Files of the scope's tenant.
+    Files,
+    files
+);
+
+impl Files<'_, '_> {
+    pub async fn create(&mut self, new: NewFile) -> Result<StoredFile> {
+        use sha2::{Digest, Sha256};
+        let id = FileId::new();
+        let (path, content, size, sha256): (Option<String>, Option<Vec<u8>>, i64, String) =
+            match new.body {
+                FileBody::Inline(bytes) => {
+                    let hash = hex::encode(Sha256::digest(&bytes));
+                    let len = bytes.len() as i64;
+                    (None, Some(bytes), len, hash)
+                }
+                FileBody::OnDisk { path, size, sha256 } => (Some(path), None, size, sha256),
+            };
+        self.tx
+            .insert::<StoredFile>(
+                &[
+                    "id",
+                    "kind",
+                    "path",
+                    "content",
+                    "size",
+                    "sha256",
+                    "content_type",
+                    "created_at",
+                ],
+                vec![
+                    id.to_db().into(),
+                    new.kind.as_str().into(),
+                    path.into(),
+                    content.into(),
+                    size.into(),
+                    sha256.into(),
+                    new.content_type.into(),
+                    now().into(),
+                ],
+            )
+            .await?;
+        self.tx.get(id).await
+    }
+}
+
+repository!(
+    /// Orders of the scope's tenant.
+    Orders,
+    orders
+);
+
+impl Orders<'_, '_> {
+    /// Creates a DRAFT order. The same content for the same user and order type while an
+    /// earlier order is alive is a `Conflict`: a duplicate payment, not a new one.
+    pub async fn create(&mut self, new: NewOrder) -> Result<Order> {
+        let id = OrderId::new();
+        let at = now();
+        self.tx
+            .insert::<Order>(
+                &[
+                    "id",
+                    "ebics_user_id",
+                    "order_type",
+                    "btf_service",
+                    "status",
+                    "signature_rule",
+                    "content_file_id",
+                    "content_hash",
+                    "content_size",
+                    "amount_total",
+                    "currency",
+                    "idempotency_key",
+                    "created_at",
+                    "updated_at",
+                ],
+                vec![
+                    id.to_db().into(),
+                    new.ebics_user_id.to_db().into(),
+                    new.order_type.into(),
+                    new.btf_service.map(|v| v.to_string()).into(),
+                    OrderStatus::Draft.as_str().into(),
+                    new.signature_rule.as_str().into(),
+                    new.content_file_id.to_db().into(),
+                    new.content_hash.into(),
+                    new.content_size.into(),
+                    new.amount_total.into(),
+                    new.currency.into(),
+                    new.idempotency_key.into(),
+                    at.into(),
+                    at.into(),
+                ],
+            )
+            .await?;
+        self.tx.get(id).await
+    }
+
+    pub async fn find_by_idempotency_key(&mut self, key: &str) -> Result<Option<Order>> {
+        Ok(self
+            .tx
+            .list_where::<Order>("idempotency_key", key.into())
+            .await?
+            .into_iter()
+            .next())
+    }
+
+    pub async fn list_by_status(&mut self, status: OrderStatus) -> Result<Vec<Order>> {
+        self.tx.list_where("status", status.as_str().into()).await
+    }
+
+    /// Moves the order's status (compare-and-set through the state machine).
+    pub async fn set_status(
+        &mut self,
+        id: OrderId,
+        from: OrderStatus,
+        to: OrderStatus,
+    ) -> Result<Order> {
+        self.set_status_with(id, from, to, &[]).await
+    }
+
+    /// Moves to SUBMITTED and records the transaction that carries the upload, atomically:
+    /// only one caller can win this compare-and-set, which is what makes submission idempotent.
+    pub async fn mark_submitted(
+        &mut self,
+        id: OrderId,
+        transaction: TransactionId,
+    ) -> Result<Order> {
+        self.set_status_with(
+            id,
+            OrderStatus::Signed,
+            OrderStatus::Submitted,
+            &[("transaction_id", transaction.to_db().into())],
+        )
+        .await
+    }
+
+    /// Records the bank's answer (order id, return code and text) with a status change.
+    pub async fn record_bank_result(
+        &mut self,
+        id: OrderId,
+        from: OrderStatus,
+        to: OrderStatus,
+        bank_order_id: Option<&str>,
+        return_code: Option<&str>,
+        return_text: Option<&str>,
+    ) -> Result<Order> {
+        self.set_status_with(
+            id,
+            from,
+            to,
+            &[
+                ("bank_order_id", bank_order_id.into()),
+                ("bank_return_code", return_code.into()),
+                ("bank_return_text", return_text.into()),
+            ],
+        )
+        .await
+    }
+
+    async fn set_status_with(
+        &mut self,
+        id: OrderId,
+        from: OrderStatus,
+        to: OrderStatus,
+        extra: &[(&str, Val)],
+    ) -> Result<Order> {
+        let mut extra = extra.to_vec();
+        extra.push(("updated_at", now().into()));
+        self.tx
+            .set_status::<Order, _>(
+                id.to_db(),
+                "status",
+                from,
+                to,
+                OrderStatus::transition,
+                &extra,
+            )
+            .await?;
+        self.tx.get(id).await
+    }
+}
+
+repository!(
+    /// Order signatures of the scope's tenant.
+    OrderSignatures,
+    order_signatures
+);
+
+impl OrderSignatures<'_, '_> {
+    /// Adds a signature; one signer signs an order once (`Conflict` otherwise).
+    pub async fn create(&mut self, new: NewOrderSignature) -> Result<OrderSignature> {
+        let id = OrderSignatureId::new();
+        self.tx
+            .insert::<OrderSignature>(
+                &[
+                    "id",
+                    "order_id",
+                    "signer_id",
+                    "signature_class",
+                    "signature_version",
+                    "signed_hash",
+                    "signature_value",
+                    "created_at",
+                ],
+                vec![
+                    id.to_db().into(),
+                    new.order_id.to_db().into(),
+                    new.signer_id.to_db().into(),
+                    new.signature_class.as_str().into(),
+                    new.signature_version.into(),
+                    new.signed_hash.into(),
+                    new.signature_value.into(),
+                    now().into(),
+                ],
+            )
+            .await?;
+        self.tx.get(id).await
+    }
+
+    pub async fn list_for_order(&mut self, order: OrderId) -> Result<Vec<OrderSignature>> {
+        self.tx.list_where("order_id", order.to_db().into()).await
+    }
+}

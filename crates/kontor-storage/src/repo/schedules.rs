@@ -1,0 +1,183 @@
+//! Statement download schedules and the record of each run.
+
+use chrono::{DateTime, Utc};
+
+use super::{entity, repository};
+use crate::db::{now, RowReader, Val};
+use crate::error::Result;
+use crate::ids::{AccountId, EbicsUserId, JobRunId, ScheduleId};
+
+/// A recurring download (cron expression in a time zone) for a user, optionally one account.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Schedule {
+    pub id: ScheduleId,
+    pub ebics_user_id: EbicsUserId,
+    pub account_id: Option<AccountId>,
+    pub order_type: String,
+    pub cron: String,
+    pub time_zone: String,
+    pub enabled: bool,
+    pub next_run_at: DateTime<Utc>,
+    pub last_run_at: Option<DateTime<Utc>>,
+    pub lease_owner: Option<String>,
+    pub lease_expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Schedule {
+    fn read(r: &RowReader<'_>) -> Result<Self> {
+        Ok(Self {
+            id: r.parsed("id")?,
+            ebics_user_id: r.parsed("ebics_user_id")?,
+            account_id: r.opt_parsed("account_id")?,
+            order_type: r.text("order_type")?,
+            cron: r.text("cron")?,
+            time_zone: r.text("time_zone")?,
+            enabled: r.bool("enabled")?,
+            next_run_at: r.ts("next_run_at")?,
+            last_run_at: r.opt_ts("last_run_at")?,
+            lease_owner: r.opt_text("lease_owner")?,
+            lease_expires_at: r.opt_ts("lease_expires_at")?,
+            created_at: r.ts("created_at")?,
+        })
+    }
+}
+entity!(Schedule, ScheduleId, "schedules", "schedule", Deletable);
+
+#[derive(Debug, Clone)]
+pub struct NewSchedule {
+    pub ebics_user_id: EbicsUserId,
+    pub account_id: Option<AccountId>,
+    pub order_type: String,
+    pub cron: String,
+    pub time_zone: String,
+    pub next_run_at: DateTime<Utc>,
+}
+
+/// One execution of a schedule.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct JobRun {
+    pub id: JobRunId,
+    pub schedule_id: ScheduleId,
+    pub owner: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub outcome: Option<String>,
+    pub detail: Option<String>,
+}
+
+impl JobRun {
+    fn read(r: &RowReader<'_>) -> Result<Self> {
+        Ok(Self {
+            id: r.parsed("id")?,
+            schedule_id: r.parsed("schedule_id")?,
+            owner: r.text("owner")?,
+            started_at: r.ts("started_at")?,
+            finished_at: r.opt_ts("finished_at")?,
+            outcome: r.opt_text("outcome")?,
+            detail: r.opt_text("detail")?,
+        })
+    }
+}
+entity!(JobRun, JobRunId, "job_runs", "job run", Deletable);
+
+repository!(
+    /// Schedules of the scope's tenant.
+    Schedules,
+    schedules
+);
+
+impl Schedules<'_, '_> {
+    pub async fn create(&mut self, new: NewSchedule) -> Result<Schedule> {
+        let id = ScheduleId::new();
+        self.tx
+            .insert::<Schedule>(
+                &[
+                    "id",
+                    "ebics_user_id",
+                    "account_id",
+                    "order_type",
+                    "cron",
+                    "time_zone",
+                    "enabled",
+                    "next_run_at",
+                    "created_at",
+                ],
+                vec![
+                    id.to_db().into(),
+                    new.ebics_user_id.to_db().into(),
+                    new.account_id.map(|a| a.to_db()).into(),
+                    new.order_type.into(),
+                    new.cron.into(),
+                    new.time_zone.into(),
+                    true.into(),
+                    new.next_run_at.into(),
+                    now().into(),
+                ],
+            )
+            .await?;
+        self.tx.get(id).await
+    }
+
+    pub async fn set_enabled(&mut self, id: ScheduleId, enabled: bool) -> Result<Schedule> {
+        self.tx
+            .update::<Schedule>(id.to_db(), &[("enabled", enabled.into())])
+            .await?;
+        self.tx.get(id).await
+    }
+
+    /// Finishes a leased run: records it, sets the next run time and releases the lease,
+    /// but only if `owner` still holds the lease (a taken-over lease is not overwritten).
+    pub async fn complete_run(
+        &mut self,
+        id: ScheduleId,
+        owner: &str,
+        started_at: DateTime<Utc>,
+        next_run_at: DateTime<Utc>,
+        outcome: &str,
+        detail: Option<&str>,
+    ) -> Result<Option<JobRun>> {
+        let tenant = self.tx.tenant_val();
+        let at = now();
+        let n = self
+            .tx
+            .execute(
+                "UPDATE schedules SET next_run_at = $1, last_run_at = $2, lease_owner = NULL, lease_expires_at = NULL \
+                 WHERE id = $3 AND tenant_id = $4 AND lease_owner = $5",
+                &[next_run_at.into(), at.into(), id.to_db().into(), tenant, owner.into()],
+            )
+            .await?;
+        if n == 0 {
+            let _: Schedule = self.tx.get(id).await?;
+            return Ok(None);
+        }
+        let run = JobRunId::new();
+        self.tx
+            .insert::<JobRun>(
+                &[
+                    "id",
+                    "schedule_id",
+                    "owner",
+                    "started_at",
+                    "finished_at",
+                    "outcome",
+                    "detail",
+                ],
+                vec![
+                    run.to_db().into(),
+                    id.to_db().into(),
+                    owner.into(),
+                    started_at.into(),
+                    at.into(),
+                    outcome.into(),
+                    Val::Text(detail.map(str::to_owned)),
+                ],
+            )
+            .await?;
+        Ok(Some(self.tx.get(run).await?))
+    }
+
+    pub async fn runs(&mut self, id: ScheduleId) -> Result<Vec<JobRun>> {
+        self.tx.list_where("schedule_id", id.to_db().into()).await
+    }
+}

@@ -1,0 +1,349 @@
+//! Downloaded statements, the balances they report and the bookings they contain.
+
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::{entity, repository};
+use crate::db::{now, RowReader, Val};
+use crate::error::Result;
+use crate::ids::{AccountId, BalanceId, BookedTransactionId, FileId, StatementId};
+use crate::status::StatementFormat;
+
+/// A statement (camt.053/052/054 or MT940) received for an account.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Statement {
+    pub id: StatementId,
+    pub account_id: AccountId,
+    pub format: StatementFormat,
+    pub statement_ref: String,
+    pub period_from: Option<NaiveDate>,
+    pub period_to: Option<NaiveDate>,
+    /// The original file as downloaded.
+    pub file_id: Option<FileId>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Statement {
+    fn read(r: &RowReader<'_>) -> Result<Self> {
+        Ok(Self {
+            id: r.parsed("id")?,
+            account_id: r.parsed("account_id")?,
+            format: r.enumeration("format")?,
+            statement_ref: r.text("statement_ref")?,
+            period_from: r.opt_date("period_from")?,
+            period_to: r.opt_date("period_to")?,
+            file_id: r.opt_parsed("file_id")?,
+            created_at: r.ts("created_at")?,
+        })
+    }
+}
+entity!(Statement, StatementId, "statements", "statement", Deletable);
+
+#[derive(Debug, Clone)]
+pub struct NewStatement {
+    pub account_id: AccountId,
+    pub format: StatementFormat,
+    pub statement_ref: String,
+    pub period_from: Option<NaiveDate>,
+    pub period_to: Option<NaiveDate>,
+    pub file_id: Option<FileId>,
+}
+
+/// A balance of an account on a date (opening, closing, available, ...).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Balance {
+    pub id: BalanceId,
+    pub account_id: AccountId,
+    pub statement_id: Option<StatementId>,
+    /// ISO 20022 balance type code: OPBD, CLBD, ITBD, CLAV, ...
+    pub kind: String,
+    pub balance_date: NaiveDate,
+    /// Signed exact decimal.
+    pub amount: String,
+    pub currency: String,
+}
+
+impl Balance {
+    fn read(r: &RowReader<'_>) -> Result<Self> {
+        Ok(Self {
+            id: r.parsed("id")?,
+            account_id: r.parsed("account_id")?,
+            statement_id: r.opt_parsed("statement_id")?,
+            kind: r.text("kind")?,
+            balance_date: r.date("balance_date")?,
+            amount: r.text("amount")?,
+            currency: r.text("currency")?,
+        })
+    }
+}
+entity!(Balance, BalanceId, "balances", "balance", Deletable);
+
+#[derive(Debug, Clone)]
+pub struct NewBalance {
+    pub account_id: AccountId,
+    pub statement_id: Option<StatementId>,
+    pub kind: String,
+    pub balance_date: NaiveDate,
+    pub amount: String,
+    pub currency: String,
+}
+
+/// A booking on an account, stored once however many statements report it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct BookedTransaction {
+    pub id: BookedTransactionId,
+    pub account_id: AccountId,
+    pub statement_id: Option<StatementId>,
+    pub booking_date: NaiveDate,
+    pub value_date: Option<NaiveDate>,
+    /// Unsigned exact decimal; see `credit_debit`.
+    pub amount: String,
+    pub currency: String,
+    /// CRDT or DBIT.
+    pub credit_debit: String,
+    pub counterparty_name: Option<String>,
+    pub counterparty_iban: Option<String>,
+    pub remittance: Option<String>,
+    pub bank_reference: Option<String>,
+    pub end_to_end_id: Option<String>,
+    pub dedupe_key: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl BookedTransaction {
+    fn read(r: &RowReader<'_>) -> Result<Self> {
+        Ok(Self {
+            id: r.parsed("id")?,
+            account_id: r.parsed("account_id")?,
+            statement_id: r.opt_parsed("statement_id")?,
+            booking_date: r.date("booking_date")?,
+            value_date: r.opt_date("value_date")?,
+            amount: r.text("amount")?,
+            currency: r.text("currency")?,
+            credit_debit: r.text("credit_debit")?,
+            counterparty_name: r.opt_text("counterparty_name")?,
+            counterparty_iban: r.opt_text("counterparty_iban")?,
+            remittance: r.opt_text("remittance")?,
+            bank_reference: r.opt_text("bank_reference")?,
+            end_to_end_id: r.opt_text("end_to_end_id")?,
+            dedupe_key: r.text("dedupe_key")?,
+            created_at: r.ts("created_at")?,
+        })
+    }
+}
+entity!(
+    BookedTransaction,
+    BookedTransactionId,
+    "booked_transactions",
+    "booked transaction",
+    Deletable
+);
+
+#[derive(Debug, Clone)]
+pub struct NewBookedTransaction {
+    pub account_id: AccountId,
+    pub statement_id: Option<StatementId>,
+    pub booking_date: NaiveDate,
+    pub value_date: Option<NaiveDate>,
+    pub amount: String,
+    pub currency: String,
+    pub credit_debit: String,
+    pub counterparty_name: Option<String>,
+    pub counterparty_iban: Option<String>,
+    pub remittance: Option<String>,
+    pub bank_reference: Option<String>,
+    pub end_to_end_id: Option<String>,
+    pub dedupe_key: String,
+}
+
+/// Filter and page for listing bookings.
+#[derive(Debug, Clone, Default)]
+pub struct BookingFilter {
+    pub account_id: Option<AccountId>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    /// Keyset pagination: bookings after this (booking date, id) position.
+    pub after: Option<(NaiveDate, BookedTransactionId)>,
+    pub limit: u32,
+}
+
+repository!(
+    /// Statements, balances and bookings of the scope's tenant.
+    Statements,
+    statements
+);
+
+impl Statements<'_, '_> {
+    pub async fn create(&mut self, new: NewStatement) -> Result<Statement> {
+        let id = StatementId::new();
+        self.tx
+            .insert::<Statement>(
+                &[
+                    "id",
+                    "account_id",
+                    "format",
+                    "statement_ref",
+                    "period_from",
+                    "period_to",
+                    "file_id",
+                    "created_at",
+                ],
+                vec![
+                    id.to_db().into(),
+                    new.account_id.to_db().into(),
+                    new.format.as_str().into(),
+                    new.statement_ref.into(),
+                    new.period_from.into(),
+                    new.period_to.into(),
+                    new.file_id.map(|f| f.to_db()).into(),
+                    now().into(),
+                ],
+            )
+            .await?;
+        self.tx.get(id).await
+    }
+
+    pub async fn list_for_account(&mut self, account: AccountId) -> Result<Vec<Statement>> {
+        self.tx
+            .list_where("account_id", account.to_db().into())
+            .await
+    }
+
+    /// Stores a balance unless one of the same kind and date exists; returns whether it was new.
+    pub async fn upsert_balance(&mut self, new: NewBalance) -> Result<bool> {
+        self.insert_ignoring_duplicate(
+            "balances",
+            "account_id, kind, balance_date",
+            &[
+                "id",
+                "account_id",
+                "statement_id",
+                "kind",
+                "balance_date",
+                "amount",
+                "currency",
+            ],
+            vec![
+                BalanceId::new().to_db().into(),
+                new.account_id.to_db().into(),
+                new.statement_id.map(|s| s.to_db()).into(),
+                new.kind.into(),
+                new.balance_date.into(),
+                new.amount.into(),
+                new.currency.into(),
+            ],
+        )
+        .await
+    }
+
+    /// Stores a booking unless its dedupe key is known for the account; returns whether it was new.
+    pub async fn insert_booking(&mut self, new: NewBookedTransaction) -> Result<bool> {
+        self.insert_ignoring_duplicate(
+            "booked_transactions",
+            "account_id, dedupe_key",
+            &[
+                "id",
+                "account_id",
+                "statement_id",
+                "booking_date",
+                "value_date",
+                "amount",
+                "currency",
+                "credit_debit",
+                "counterparty_name",
+                "counterparty_iban",
+                "remittance",
+                "bank_reference",
+                "end_to_end_id",
+                "dedupe_key",
+                "created_at",
+            ],
+            vec![
+                BookedTransactionId::new().to_db().into(),
+                new.account_id.to_db().into(),
+                new.statement_id.map(|s| s.to_db()).into(),
+                new.booking_date.into(),
+                new.value_date.into(),
+                new.amount.into(),
+                new.currency.into(),
+                new.credit_debit.into(),
+                new.counterparty_name.into(),
+                new.counterparty_iban.into(),
+                new.remittance.into(),
+                new.bank_reference.into(),
+                new.end_to_end_id.into(),
+                new.dedupe_key.into(),
+                now().into(),
+            ],
+        )
+        .await
+    }
+
+    /// `INSERT ... ON CONFLICT DO NOTHING` (same syntax on SQLite and PostgreSQL).
+    async fn insert_ignoring_duplicate(
+        &mut self,
+        table: &str,
+        conflict: &str,
+        columns: &[&str],
+        values: Vec<Val>,
+    ) -> Result<bool> {
+        let mut all = vec![self.tx.tenant_val()];
+        all.extend(values);
+        let placeholders: Vec<String> = (1..=all.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "INSERT INTO {table} (tenant_id, {}) VALUES ({}) ON CONFLICT ({conflict}) DO NOTHING",
+            columns.join(", "),
+            placeholders.join(", ")
+        );
+        let n = self
+            .tx
+            .execute(&sql, &all)
+            .await
+            .map_err(|e| crate::error::StorageError::from_write("booking", e))?;
+        Ok(n == 1)
+    }
+
+    pub async fn balances(&mut self, account: AccountId) -> Result<Vec<Balance>> {
+        let mut balances: Vec<Balance> = self
+            .tx
+            .list_where("account_id", account.to_db().into())
+            .await?;
+        balances.sort_by(|a, b| (a.balance_date, &a.kind).cmp(&(b.balance_date, &b.kind)));
+        Ok(balances)
+    }
+
+    /// Bookings by booking date then id, filtered and keyset-paginated.
+    pub async fn bookings(&mut self, filter: &BookingFilter) -> Result<Vec<BookedTransaction>> {
+        let mut sql = String::from("SELECT * FROM booked_transactions WHERE tenant_id = $1");
+        let mut values = vec![self.tx.tenant_val()];
+        let mut push = |sql: &mut String, clause: &str, value: Val| {
+            values.push(value);
+            sql.push_str(&clause.replace("$?", &format!("${}", values.len())));
+        };
+        if let Some(account) = filter.account_id {
+            push(&mut sql, " AND account_id = $?", account.to_db().into());
+        }
+        if let Some(from) = filter.from {
+            push(&mut sql, " AND booking_date >= $?", from.into());
+        }
+        if let Some(to) = filter.to {
+            push(&mut sql, " AND booking_date <= $?", to.into());
+        }
+        if let Some((date, id)) = filter.after {
+            push(&mut sql, " AND (booking_date > $?", date.into());
+            push(&mut sql, " OR (booking_date = $?", date.into());
+            push(&mut sql, " AND id > $?))", id.to_db().into());
+        }
+        let limit = if filter.limit == 0 { 100 } else { filter.limit } as i64;
+        push(
+            &mut sql,
+            " ORDER BY booking_date, id LIMIT $?",
+            limit.into(),
+        );
+        self.tx
+            .fetch_all(&sql, &values)
+            .await?
+            .iter()
+            .map(|r| BookedTransaction::read(&RowReader(r)))
+            .collect()
+    }
+}

@@ -1,0 +1,447 @@
+//! Segmented EBICS transactions, their segments and their append-only event trail.
+
+use chrono::{DateTime, Utc};
+
+use super::{entity, repository};
+use crate::db::{now, to_json, RowReader, Val};
+use crate::error::{Result, StorageError};
+use crate::ids::{EbicsUserId, EventId, FileId, OrderId, SegmentId, TransactionId};
+use crate::status::{Direction, SegmentStatus, TransactionEventKind, TransactionPhase};
+
+/// One upload or download as EBICS runs it: initialisation, transfer of segments, receipt.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Transaction {
+    pub id: TransactionId,
+    pub ebics_user_id: EbicsUserId,
+    /// The bank's TransactionID (hex), known after initialisation.
+    pub bank_transaction_id: Option<String>,
+    pub direction: Direction,
+    pub phase: TransactionPhase,
+    pub order_type: String,
+    pub btf_params: Option<serde_json::Value>,
+    pub order_id: Option<OrderId>,
+    pub file_id: Option<FileId>,
+    pub num_segments: Option<i64>,
+    /// Highest segment number the other side has acknowledged; recovery restarts after it.
+    pub last_acknowledged_segment: i64,
+    /// What recovery needs (e.g. the wrapped transaction key, the spool file path).
+    pub recovery: serde_json::Value,
+    pub failure_code: Option<String>,
+    pub failure_text: Option<String>,
+    pub lease_owner: Option<String>,
+    pub lease_expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Transaction {
+    fn read(r: &RowReader<'_>) -> Result<Self> {
+        Ok(Self {
+            id: r.parsed("id")?,
+            ebics_user_id: r.parsed("ebics_user_id")?,
+            bank_transaction_id: r.opt_text("bank_transaction_id")?,
+            direction: r.enumeration("direction")?,
+            phase: r.enumeration("phase")?,
+            order_type: r.text("order_type")?,
+            btf_params: r
+                .opt_text("btf_params")?
+                .map(|s| serde_json::from_str(&s))
+                .transpose()
+                .map_err(|e| StorageError::Corrupt {
+                    column: "transactions.btf_params",
+                    message: e.to_string(),
+                })?,
+            order_id: r.opt_parsed("order_id")?,
+            file_id: r.opt_parsed("file_id")?,
+            num_segments: r.opt_int("num_segments")?,
+            last_acknowledged_segment: r.int("last_acknowledged_segment")?,
+            recovery: r.json("recovery")?,
+            failure_code: r.opt_text("failure_code")?,
+            failure_text: r.opt_text("failure_text")?,
+            lease_owner: r.opt_text("lease_owner")?,
+            lease_expires_at: r.opt_ts("lease_expires_at")?,
+            created_at: r.ts("created_at")?,
+            updated_at: r.ts("updated_at")?,
+        })
+    }
+}
+entity!(
+    Transaction,
+    TransactionId,
+    "transactions",
+    "transaction",
+    Deletable
+);
+
+#[derive(Debug, Clone)]
+pub struct NewTransaction {
+    pub ebics_user_id: EbicsUserId,
+    pub direction: Direction,
+    pub order_type: String,
+    pub btf_params: Option<serde_json::Value>,
+    pub order_id: Option<OrderId>,
+    pub file_id: Option<FileId>,
+    pub num_segments: Option<i64>,
+}
+
+/// One segment of a transaction.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Segment {
+    pub id: SegmentId,
+    pub transaction_id: TransactionId,
+    pub number: i64,
+    pub is_last: bool,
+    pub status: SegmentStatus,
+    /// SHA-256 of the segment's bytes, lower-case hex.
+    pub checksum: String,
+    pub size: i64,
+    pub retry_count: i64,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Segment {
+    fn read(r: &RowReader<'_>) -> Result<Self> {
+        Ok(Self {
+            id: r.parsed("id")?,
+            transaction_id: r.parsed("transaction_id")?,
+            number: r.int("number")?,
+            is_last: r.bool("is_last")?,
+            status: r.enumeration("status")?,
+            checksum: r.text("checksum")?,
+            size: r.int("size")?,
+            retry_count: r.int("retry_count")?,
+            updated_at: r.ts("updated_at")?,
+        })
+    }
+}
+entity!(Segment, SegmentId, "segments", "segment", Deletable);
+
+/// An entry in a transaction's audit trail. Never updated or deleted.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TransactionEvent {
+    pub id: EventId,
+    pub transaction_id: TransactionId,
+    /// 1, 2, 3, ... per transaction.
+    pub seq: i64,
+    pub kind: TransactionEventKind,
+    pub context: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+}
+
+impl TransactionEvent {
+    fn read(r: &RowReader<'_>) -> Result<Self> {
+        Ok(Self {
+            id: r.parsed("id")?,
+            transaction_id: r.parsed("transaction_id")?,
+            seq: r.int("seq")?,
+            kind: r.enumeration("kind")?,
+            context: r.json("context")?,
+            created_at: r.ts("created_at")?,
+        })
+    }
+}
+// Not `Deletable`: the trail is append-only.
+entity!(
+    TransactionEvent,
+    EventId,
+    "transaction_events",
+    "transaction event"
+);
+
+repository!(
+    /// Transactions of the scope's tenant.
+    Transactions,
+    transactions
+);
+
+impl Transactions<'_, '_> {
+    /// Creates a transaction in INITIALISATION and records the INITIALISED event.
+    pub async fn create(&mut self, new: NewTransaction) -> Result<Transaction> {
+        let id = TransactionId::new();
+        let at = now();
+        self.tx
+            .insert::<Transaction>(
+                &[
+                    "id",
+                    "ebics_user_id",
+                    "direction",
+                    "phase",
+                    "order_type",
+                    "btf_params",
+                    "order_id",
+                    "file_id",
+                    "num_segments",
+                    "last_acknowledged_segment",
+                    "recovery",
+                    "created_at",
+                    "updated_at",
+                ],
+                vec![
+                    id.to_db().into(),
+                    new.ebics_user_id.to_db().into(),
+                    new.direction.as_str().into(),
+                    TransactionPhase::Initialisation.as_str().into(),
+                    new.order_type.into(),
+                    new.btf_params.map(|v| v.to_string()).into(),
+                    new.order_id.map(|o| o.to_db()).into(),
+                    new.file_id.map(|f| f.to_db()).into(),
+                    new.num_segments.into(),
+                    0i64.into(),
+                    "{}".into(),
+                    at.into(),
+                    at.into(),
+                ],
+            )
+            .await?;
+        self.append_event(id, TransactionEventKind::Initialised, serde_json::json!({}))
+            .await?;
+        self.tx.get(id).await
+    }
+
+    /// Moves the phase (compare-and-set through the state machine) and records `event`.
+    pub async fn set_phase(
+        &mut self,
+        id: TransactionId,
+        from: TransactionPhase,
+        to: TransactionPhase,
+        event: TransactionEventKind,
+        context: serde_json::Value,
+    ) -> Result<Transaction> {
+        let mut extra: Vec<(&str, Val)> = vec![("updated_at", now().into())];
+        if matches!(to, TransactionPhase::Failed | TransactionPhase::Aborted) {
+            extra.push((
+                "failure_code",
+                context
+                    .get("code")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
+                    .into(),
+            ));
+            extra.push((
+                "failure_text",
+                context
+                    .get("text")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned)
+                    .into(),
+            ));
+        }
+        if to.is_final() {
+            extra.push(("lease_owner", Val::Text(None)));
+            extra.push(("lease_expires_at", Val::Text(None)));
+        }
+        self.tx
+            .set_status::<Transaction, _>(
+                id.to_db(),
+                "phase",
+                from,
+                to,
+                TransactionPhase::transition,
+                &extra,
+            )
+            .await?;
+        self.append_event(id, event, context).await?;
+        self.tx.get(id).await
+    }
+
+    /// Records the bank's transaction id and segment count after initialisation.
+    pub async fn set_bank_transaction(
+        &mut self,
+        id: TransactionId,
+        bank_transaction_id: &str,
+        num_segments: Option<i64>,
+    ) -> Result<()> {
+        self.tx
+            .update::<Transaction>(
+                id.to_db(),
+                &[
+                    ("bank_transaction_id", bank_transaction_id.into()),
+                    ("num_segments", num_segments.into()),
+                    ("updated_at", now().into()),
+                ],
+            )
+            .await
+    }
+
+    pub async fn set_recovery(
+        &mut self,
+        id: TransactionId,
+        recovery: &serde_json::Value,
+    ) -> Result<()> {
+        self.tx
+            .update::<Transaction>(
+                id.to_db(),
+                &[
+                    ("recovery", to_json(recovery).into()),
+                    ("updated_at", now().into()),
+                ],
+            )
+            .await
+    }
+
+    pub async fn set_file(&mut self, id: TransactionId, file: FileId) -> Result<()> {
+        self.tx
+            .update::<Transaction>(
+                id.to_db(),
+                &[
+                    ("file_id", file.to_db().into()),
+                    ("updated_at", now().into()),
+                ],
+            )
+            .await
+    }
+
+    /// Records that the other side holds segments up to `number`. Never moves backwards.
+    pub async fn acknowledge_up_to(&mut self, id: TransactionId, number: i64) -> Result<()> {
+        let tenant = self.tx.tenant_val();
+        let n = self
+            .tx
+            .execute(
+                "UPDATE transactions SET last_acknowledged_segment = $1, updated_at = $2 \
+                 WHERE id = $3 AND tenant_id = $4 AND last_acknowledged_segment < $1",
+                &[number.into(), now().into(), id.to_db().into(), tenant],
+            )
+            .await?;
+        if n == 0 {
+            // Either already acknowledged (fine) or not in this tenant.
+            let _: Transaction = self.tx.get(id).await?;
+        }
+        Ok(())
+    }
+
+    pub async fn list_by_phase(&mut self, phase: TransactionPhase) -> Result<Vec<Transaction>> {
+        self.tx.list_where("phase", phase.as_str().into()).await
+    }
+
+    pub async fn list_for_order(&mut self, order: OrderId) -> Result<Vec<Transaction>> {
+        self.tx.list_where("order_id", order.to_db().into()).await
+    }
+
+    /// Appends to the audit trail with the next sequence number.
+    pub async fn append_event(
+        &mut self,
+        transaction: TransactionId,
+        kind: TransactionEventKind,
+        context: serde_json::Value,
+    ) -> Result<TransactionEvent> {
+        let tenant = self.tx.tenant_val();
+        let row = self
+            .tx
+            .fetch_optional(
+                "SELECT COALESCE(MAX(seq), 0) AS last FROM transaction_events WHERE tenant_id = $1 AND transaction_id = $2",
+                &[tenant, transaction.to_db().into()],
+            )
+            .await?
+            .ok_or(StorageError::NotFound { entity: "transaction" })?;
+        let seq = RowReader(&row).int("last")? + 1;
+        let id = EventId::new();
+        self.tx
+            .insert::<TransactionEvent>(
+                &[
+                    "id",
+                    "transaction_id",
+                    "seq",
+                    "kind",
+                    "context",
+                    "created_at",
+                ],
+                vec![
+                    id.to_db().into(),
+                    transaction.to_db().into(),
+                    seq.into(),
+                    kind.as_str().into(),
+                    to_json(&context).into(),
+                    now().into(),
+                ],
+            )
+            .await?;
+        self.tx.get(id).await
+    }
+
+    /// The trail in order.
+    pub async fn events(&mut self, transaction: TransactionId) -> Result<Vec<TransactionEvent>> {
+        let mut events: Vec<TransactionEvent> = self
+            .tx
+            .list_where("transaction_id", transaction.to_db().into())
+            .await?;
+        events.sort_by_key(|e| e.seq);
+        Ok(events)
+    }
+
+    /// Records a segment (new segments start PENDING).
+    pub async fn add_segment(
+        &mut self,
+        transaction: TransactionId,
+        number: i64,
+        is_last: bool,
+        checksum: &str,
+        size: i64,
+    ) -> Result<Segment> {
+        let id = SegmentId::new();
+        self.tx
+            .insert::<Segment>(
+                &[
+                    "id",
+                    "transaction_id",
+                    "number",
+                    "is_last",
+                    "status",
+                    "checksum",
+                    "size",
+                    "retry_count",
+                    "updated_at",
+                ],
+                vec![
+                    id.to_db().into(),
+                    transaction.to_db().into(),
+                    number.into(),
+                    is_last.into(),
+                    SegmentStatus::Pending.as_str().into(),
+                    checksum.into(),
+                    size.into(),
+                    0i64.into(),
+                    now().into(),
+                ],
+            )
+            .await?;
+        self.tx.get(id).await
+    }
+
+    pub async fn set_segment_status(
+        &mut self,
+        id: SegmentId,
+        from: SegmentStatus,
+        to: SegmentStatus,
+    ) -> Result<Segment> {
+        let extra: Vec<(&str, Val)> = vec![("updated_at", now().into())];
+        self.tx
+            .set_status::<Segment, _>(
+                id.to_db(),
+                "status",
+                from,
+                to,
+                SegmentStatus::transition,
+                &extra,
+            )
+            .await?;
+        if from == SegmentStatus::Sent && to == SegmentStatus::Pending {
+            let tenant = self.tx.tenant_val();
+            self.tx
+                .execute(
+                    "UPDATE segments SET retry_count = retry_count + 1 WHERE id = $1 AND tenant_id = $2",
+                    &[id.to_db().into(), tenant],
+                )
+                .await?;
+        }
+        self.tx.get(id).await
+    }
+
+    pub async fn segments(&mut self, transaction: TransactionId) -> Result<Vec<Segment>> {
+        let mut segments: Vec<Segment> = self
+            .tx
+            .list_where("transaction_id", transaction.to_db().into())
+            .await?;
+        segments.sort_by_key(|s| s.number);
+        Ok(segments)
+    }
+}

@@ -1,0 +1,456 @@
+//! EBICS users, their key pairs (private keys encrypted at rest) and their permissions.
+
+use chrono::{DateTime, Utc};
+use zeroize::Zeroizing;
+
+use super::{entity, repository};
+use crate::db::{now, to_json, RowReader};
+use crate::error::Result;
+use crate::ids::{AccountId, ConnectionId, EbicsUserId, KeyPairId, PermissionId, TenantId};
+use crate::status::{EbicsUserStatus, KeyStatus, KeyUsage, SignatureClass};
+
+/// A subscriber (user id) of a partner at a bank.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct EbicsUser {
+    pub id: EbicsUserId,
+    pub connection_id: ConnectionId,
+    pub user_id: String,
+    pub system_id: Option<String>,
+    pub name: String,
+    pub status: EbicsUserStatus,
+    pub signature_class: SignatureClass,
+    /// The bank's view of this user's permissions (from HTD), cached as JSON.
+    pub permissions_cache: serde_json::Value,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl EbicsUser {
+    fn read(r: &RowReader<'_>) -> Result<Self> {
+        Ok(Self {
+            id: r.parsed("id")?,
+            connection_id: r.parsed("connection_id")?,
+            user_id: r.text("user_id")?,
+            system_id: r.opt_text("system_id")?,
+            name: r.text("name")?,
+            status: r.enumeration("status")?,
+            signature_class: r.enumeration("signature_class")?,
+            permissions_cache: r.json("permissions_cache")?,
+            created_at: r.ts("created_at")?,
+            updated_at: r.ts("updated_at")?,
+        })
+    }
+}
+entity!(
+    EbicsUser,
+    EbicsUserId,
+    "ebics_users",
+    "EBICS user",
+    Deletable
+);
+
+#[derive(Debug, Clone)]
+pub struct NewEbicsUser {
+    pub connection_id: ConnectionId,
+    pub user_id: String,
+    pub system_id: Option<String>,
+    pub name: String,
+    pub signature_class: SignatureClass,
+}
+
+/// One of a user's three key pairs. The private key is stored only as AES-256-GCM ciphertext.
+#[derive(Clone, PartialEq, Eq, serde::Serialize)]
+pub struct KeyPair {
+    pub id: KeyPairId,
+    pub ebics_user_id: EbicsUserId,
+    pub usage: KeyUsage,
+    /// A005/A006, X002 or E002.
+    pub version: String,
+    pub status: KeyStatus,
+    /// SubjectPublicKeyInfo DER.
+    pub public_key: Vec<u8>,
+    #[serde(skip)]
+    encrypted_private_key: Vec<u8>,
+    /// The EBICS key hash, upper-case hex.
+    pub key_hash: String,
+    pub certificate: Option<Vec<u8>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for KeyPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyPair")
+            .field("id", &self.id)
+            .field("usage", &self.usage)
+            .field("version", &self.version)
+            .field("status", &self.status)
+            .field("key_hash", &self.key_hash)
+            .field("encrypted_private_key", &"[redacted]")
+            .finish_non_exhaustive()
+    }
+}
+
+impl KeyPair {
+    fn read(r: &RowReader<'_>) -> Result<Self> {
+        Ok(Self {
+            id: r.parsed("id")?,
+            ebics_user_id: r.parsed("ebics_user_id")?,
+            usage: r.enumeration("usage")?,
+            version: r.text("version")?,
+            status: r.enumeration("status")?,
+            public_key: r.blob("public_key")?,
+            encrypted_private_key: r.blob("encrypted_private_key")?,
+            key_hash: r.text("key_hash")?,
+            certificate: r.opt_blob("certificate")?,
+            created_at: r.ts("created_at")?,
+            updated_at: r.ts("updated_at")?,
+        })
+    }
+
+    /// The ciphertext as stored (for backup tooling and tests); useless without the master key.
+    pub fn encrypted_private_key(&self) -> &[u8] {
+        &self.encrypted_private_key
+    }
+}
+entity!(KeyPair, KeyPairId, "key_pairs", "key pair", Deletable);
+
+/// A key pair to store: the private key arrives as PKCS#8 DER in a zeroizing buffer.
+pub struct NewKeyPair {
+    pub ebics_user_id: EbicsUserId,
+    pub usage: KeyUsage,
+    pub version: String,
+    pub public_key: Vec<u8>,
+    pub private_key_pkcs8: Zeroizing<Vec<u8>>,
+    pub key_hash: String,
+    pub certificate: Option<Vec<u8>>,
+}
+
+/// What binds a ciphertext to its record: moving it elsewhere makes decryption fail.
+fn key_context(tenant: TenantId, id: KeyPairId, usage: KeyUsage) -> Vec<u8> {
+    format!("kontor/key_pairs/{tenant}/{id}/{}", usage.as_str()).into_bytes()
+}
+
+/// A permission the bank granted a user.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Permission {
+    pub id: PermissionId,
+    pub ebics_user_id: EbicsUserId,
+    pub order_type: String,
+    pub account_id: Option<AccountId>,
+    pub authorisation_level: SignatureClass,
+    /// Exact decimal, e.g. "10000.00".
+    pub max_amount: Option<String>,
+    pub currency: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl Permission {
+    fn read(r: &RowReader<'_>) -> Result<Self> {
+        Ok(Self {
+            id: r.parsed("id")?,
+            ebics_user_id: r.parsed("ebics_user_id")?,
+            order_type: r.text("order_type")?,
+            account_id: r.opt_parsed("account_id")?,
+            authorisation_level: r.enumeration("authorisation_level")?,
+            max_amount: r.opt_text("max_amount")?,
+            currency: r.opt_text("currency")?,
+            created_at: r.ts("created_at")?,
+        })
+    }
+}
+entity!(
+    Permission,
+    PermissionId,
+    "permissions",
+    "permission",
+    Deletable
+);
+
+#[derive(Debug, Clone)]
+pub struct NewPermission {
+    pub ebics_user_id: EbicsUserId,
+    pub order_type: String,
+    pub account_id: Option<AccountId>,
+    pub authorisation_level: SignatureClass,
+    pub max_amount: Option<String>,
+    pub currency: Option<String>,
+}
+
+repository!(
+    /// EBICS users of the scope's tenant.
+    EbicsUsers,
+    ebics_users
+);
+
+impl EbicsUsers<'_, '_> {
+    /// Registers a user in status NEW.
+    pub async fn create(&mut self, new: NewEbicsUser) -> Result<EbicsUser> {
+        let id = EbicsUserId::new();
+        let at = now();
+        self.tx
+            .insert::<EbicsUser>(
+                &[
+                    "id",
+                    "connection_id",
+                    "user_id",
+                    "system_id",
+                    "name",
+                    "status",
+                    "signature_class",
+                    "permissions_cache",
+                    "created_at",
+                    "updated_at",
+                ],
+                vec![
+                    id.to_db().into(),
+                    new.connection_id.to_db().into(),
+                    new.user_id.into(),
+                    new.system_id.into(),
+                    new.name.into(),
+                    EbicsUserStatus::New.as_str().into(),
+                    new.signature_class.as_str().into(),
+                    "[]".into(),
+                    at.into(),
+                    at.into(),
+                ],
+            )
+            .await?;
+        self.tx.get(id).await
+    }
+
+    /// Moves the user's status if the state machine allows it and nobody moved it meanwhile.
+    pub async fn set_status(
+        &mut self,
+        id: EbicsUserId,
+        from: EbicsUserStatus,
+        to: EbicsUserStatus,
+    ) -> Result<EbicsUser> {
+        self.tx
+            .set_status::<EbicsUser, _>(
+                id.to_db(),
+                "status",
+                from,
+                to,
+                EbicsUserStatus::transition,
+                &[("updated_at", now().into())],
+            )
+            .await?;
+        self.tx.get(id).await
+    }
+
+    pub async fn set_permissions_cache(
+        &mut self,
+        id: EbicsUserId,
+        cache: &serde_json::Value,
+    ) -> Result<()> {
+        self.tx
+            .update::<EbicsUser>(
+                id.to_db(),
+                &[
+                    ("permissions_cache", to_json(cache).into()),
+                    ("updated_at", now().into()),
+                ],
+            )
+            .await
+    }
+
+    pub async fn rename(&mut self, id: EbicsUserId, name: &str) -> Result<EbicsUser> {
+        self.tx
+            .update::<EbicsUser>(
+                id.to_db(),
+                &[("name", name.into()), ("updated_at", now().into())],
+            )
+            .await?;
+        self.tx.get(id).await
+    }
+
+    pub async fn list_for_connection(
+        &mut self,
+        connection: ConnectionId,
+    ) -> Result<Vec<EbicsUser>> {
+        self.tx
+            .list_where("connection_id", connection.to_db().into())
+            .await
+    }
+}
+
+repository!(
+    /// Key pairs of the scope's tenant.
+    KeyPairs,
+    key_pairs
+);
+
+impl KeyPairs<'_, '_> {
+    /// Stores a key pair in status PENDING, encrypting the private key under the master key.
+    pub async fn create(&mut self, new: NewKeyPair) -> Result<KeyPair> {
+        let id = KeyPairId::new();
+        let context = key_context(self.tx.tenant(), id, new.usage);
+        let ciphertext = self
+            .tx
+            .store
+            .master_key()
+            .encrypt(&new.private_key_pkcs8, &context);
+        let at = now();
+        self.tx
+            .insert::<KeyPair>(
+                &[
+                    "id",
+                    "ebics_user_id",
+                    "usage",
+                    "version",
+                    "status",
+                    "public_key",
+                    "encrypted_private_key",
+                    "key_hash",
+                    "certificate",
+                    "created_at",
+                    "updated_at",
+                ],
+                vec![
+                    id.to_db().into(),
+                    new.ebics_user_id.to_db().into(),
+                    new.usage.as_str().into(),
+                    new.version.into(),
+                    KeyStatus::Pending.as_str().into(),
+                    new.public_key.into(),
+                    ciphertext.into(),
+                    new.key_hash.into(),
+                    new.certificate.into(),
+                    at.into(),
+                    at.into(),
+                ],
+            )
+            .await?;
+        self.tx.get(id).await
+    }
+
+    /// Decrypts a key pair's private key (PKCS#8 DER). Fails with `KeyDecryption` for a wrong
+    /// master key or an altered or misplaced ciphertext.
+    pub async fn load_private_key(&mut self, id: KeyPairId) -> Result<Zeroizing<Vec<u8>>> {
+        let pair: KeyPair = self.tx.get(id).await?;
+        let context = key_context(self.tx.tenant(), pair.id, pair.usage);
+        Ok(self
+            .tx
+            .store
+            .master_key()
+            .decrypt(&pair.encrypted_private_key, &context)?)
+    }
+
+    pub async fn set_status(
+        &mut self,
+        id: KeyPairId,
+        from: KeyStatus,
+        to: KeyStatus,
+    ) -> Result<KeyPair> {
+        self.tx
+            .set_status::<KeyPair, _>(
+                id.to_db(),
+                "status",
+                from,
+                to,
+                KeyStatus::transition,
+                &[("updated_at", now().into())],
+            )
+            .await?;
+        self.tx.get(id).await
+    }
+
+    pub async fn list_for_user(&mut self, user: EbicsUserId) -> Result<Vec<KeyPair>> {
+        self.tx
+            .list_where("ebics_user_id", user.to_db().into())
+            .await
+    }
+
+    /// The user's newest key pair for `usage` that is not expired or revoked.
+    pub async fn current(&mut self, user: EbicsUserId, usage: KeyUsage) -> Result<Option<KeyPair>> {
+        Ok(self
+            .list_for_user(user)
+            .await?
+            .into_iter()
+            .rfind(|k| {
+                k.usage == usage && !matches!(k.status, KeyStatus::Expired | KeyStatus::Revoked)
+            }))
+    }
+}
+
+repository!(
+    /// Permissions of the scope's tenant.
+    Permissions,
+    permissions
+);
+
+impl Permissions<'_, '_> {
+    pub async fn create(&mut self, new: NewPermission) -> Result<Permission> {
+        let id = PermissionId::new();
+        self.tx
+            .insert::<Permission>(
+                &[
+                    "id",
+                    "ebics_user_id",
+                    "order_type",
+                    "account_id",
+                    "authorisation_level",
+                    "max_amount",
+                    "currency",
+                    "created_at",
+                ],
+                vec![
+                    id.to_db().into(),
+                    new.ebics_user_id.to_db().into(),
+                    new.order_type.into(),
+                    new.account_id.map(|a| a.to_db()).into(),
+                    new.authorisation_level.as_str().into(),
+                    new.max_amount.into(),
+                    new.currency.into(),
+                    now().into(),
+                ],
+            )
+            .await?;
+        self.tx.get(id).await
+    }
+
+    pub async fn set_limit(
+        &mut self,
+        id: PermissionId,
+        max_amount: Option<String>,
+        currency: Option<String>,
+    ) -> Result<Permission> {
+        self.tx
+            .update::<Permission>(
+                id.to_db(),
+                &[
+                    ("max_amount", max_amount.into()),
+                    ("currency", currency.into()),
+                ],
+            )
+            .await?;
+        self.tx.get(id).await
+    }
+
+    pub async fn list_for_user(&mut self, user: EbicsUserId) -> Result<Vec<Permission>> {
+        self.tx
+            .list_where("ebics_user_id", user.to_db().into())
+            .await
+    }
+
+    /// Replaces all of a user's permissions (after an HTD sync).
+    pub async fn replace_for_user(
+        &mut self,
+        user: EbicsUserId,
+        permissions: Vec<NewPermission>,
+    ) -> Result<Vec<Permission>> {
+        let tenant = self.tx.tenant_val();
+        self.tx
+            .execute(
+                "DELETE FROM permissions WHERE tenant_id = $1 AND ebics_user_id = $2",
+                &[tenant, user.to_db().into()],
+            )
+            .await?;
+        let mut out = Vec::with_capacity(permissions.len());
+        for p in permissions {
+            out.push(self.create(p).await?);
+        }
+        Ok(out)
+    }
+}

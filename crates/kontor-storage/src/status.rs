@@ -1,0 +1,488 @@
+//! Every status Kontor stores, and the only place where status changes are decided.
+//!
+//! Each enum maps to a TEXT column. `transition` is the single authority on which moves are
+//! legal; repositories write the value it returns with a compare-and-set, never a status they
+//! made up.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// A status value read from the database that no enum variant matches.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown value {value:?} in column {column}")]
+pub struct UnknownEnumValue {
+    pub column: &'static str,
+    pub value: String,
+}
+
+/// A status change that the state machine does not allow.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("illegal {machine} transition from {from} to {to}")]
+pub struct IllegalTransition {
+    pub machine: &'static str,
+    pub from: &'static str,
+    pub to: &'static str,
+}
+
+/// Implemented by every stored enum: its column name, string form and parsing.
+pub trait DbEnum: Sized + Copy + 'static {
+    /// The column (or concept) name used in errors.
+    const COLUMN: &'static str;
+    /// All variants, for tests and documentation.
+    const ALL: &'static [Self];
+    /// The stored string.
+    fn as_str(self) -> &'static str;
+    /// Parses a stored string.
+    fn parse_db(value: &str) -> Result<Self, UnknownEnumValue> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|v| v.as_str() == value)
+            .ok_or_else(|| UnknownEnumValue {
+                column: Self::COLUMN,
+                value: value.to_owned(),
+            })
+    }
+}
+
+/// Declares a stored enum with its strings, `Display`, `FromStr` and `DbEnum`.
+macro_rules! db_enum {
+    ($(#[$meta:meta])* $name:ident, $column:literal { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+        pub enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl DbEnum for $name {
+            const COLUMN: &'static str = $column;
+            const ALL: &'static [Self] = &[$(Self::$variant),+];
+            fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text),+
+                }
+            }
+        }
+
+        impl $name {
+            /// The stored string.
+            pub fn as_str(self) -> &'static str {
+                <Self as DbEnum>::as_str(self)
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = UnknownEnumValue;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                <Self as DbEnum>::parse_db(s)
+            }
+        }
+    };
+}
+
+fn check<T: DbEnum>(
+    machine: &'static str,
+    from: T,
+    to: T,
+    allowed: bool,
+) -> Result<T, IllegalTransition> {
+    if allowed {
+        Ok(to)
+    } else {
+        Err(IllegalTransition {
+            machine,
+            from: from.as_str(),
+            to: to.as_str(),
+        })
+    }
+}
+
+db_enum!(
+    /// Lifecycle of an EBICS user at its bank.
+    EbicsUserStatus, "ebics_users.status" {
+        New => "NEW",
+        PartlyInitialisedIni => "PARTLY_INITIALISED_INI",
+        PartlyInitialisedHia => "PARTLY_INITIALISED_HIA",
+        /// INI and HIA (or H3K) sent; waiting for the bank keys to be fetched and verified.
+        Initialised => "INITIALISED",
+        /// Bank keys verified; orders may be sent.
+        Ready => "READY",
+        Suspended => "SUSPENDED",
+        Locked => "LOCKED",
+    }
+);
+
+impl EbicsUserStatus {
+    /// Moves to `to` if the EBICS onboarding rules allow it.
+    pub fn transition(self, to: Self) -> Result<Self, IllegalTransition> {
+        use EbicsUserStatus::*;
+        let allowed = match (self, to) {
+            (New, PartlyInitialisedIni | PartlyInitialisedHia) => true,
+            // H3K sends all three keys at once.
+            (New, Initialised) => true,
+            (PartlyInitialisedIni, Initialised) | (PartlyInitialisedHia, Initialised) => true,
+            (Initialised, Ready) => true,
+            (Ready, Suspended) | (Suspended, Ready) => true,
+            // A suspended user is re-initialised from scratch (new INI/HIA).
+            (Suspended, New) => true,
+            (from, Locked) => from != Locked,
+            (Locked, New) => true,
+            _ => false,
+        };
+        check("EBICS user", self, to, allowed)
+    }
+}
+
+db_enum!(
+    /// Lifecycle of a key pair.
+    KeyStatus, "key_pairs.status" {
+        Pending => "PENDING",
+        Submitted => "SUBMITTED",
+        Active => "ACTIVE",
+        Expired => "EXPIRED",
+        Revoked => "REVOKED",
+    }
+);
+
+impl KeyStatus {
+    pub fn transition(self, to: Self) -> Result<Self, IllegalTransition> {
+        use KeyStatus::*;
+        let allowed = matches!(
+            (self, to),
+            (Pending, Submitted)
+                | (Submitted, Active)
+                | (Active, Expired)
+                | (Pending | Submitted | Active, Revoked)
+        );
+        check("key", self, to, allowed)
+    }
+}
+
+db_enum!(
+    /// Phase of a segmented EBICS upload or download.
+    TransactionPhase, "transactions.phase" {
+        Initialisation => "INITIALISATION",
+        Transfer => "TRANSFER",
+        Receipt => "RECEIPT",
+        Completed => "COMPLETED",
+        Failed => "FAILED",
+        Aborted => "ABORTED",
+    }
+);
+
+impl TransactionPhase {
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Completed | Self::Failed | Self::Aborted)
+    }
+
+    pub fn transition(self, to: Self) -> Result<Self, IllegalTransition> {
+        use TransactionPhase::*;
+        let allowed = match (self, to) {
+            (Initialisation, Transfer) => true,
+            // A single-segment upload or a download with one segment goes straight on.
+            (Initialisation, Receipt) | (Initialisation, Completed) => true,
+            (Transfer, Receipt) | (Transfer, Completed) => true,
+            (Receipt, Completed) => true,
+            (from, Failed | Aborted) => !from.is_final(),
+            _ => false,
+        };
+        check("transaction", self, to, allowed)
+    }
+}
+
+db_enum!(
+    /// Lifecycle of a payment or other upload order.
+    OrderStatus, "orders.status" {
+        Draft => "DRAFT",
+        PendingSignature => "PENDING_SIGNATURE",
+        Signed => "SIGNED",
+        Submitted => "SUBMITTED",
+        Processing => "PROCESSING",
+        Completed => "COMPLETED",
+        Rejected => "REJECTED",
+        Cancelled => "CANCELLED",
+    }
+);
+
+impl OrderStatus {
+    pub fn is_final(self) -> bool {
+        matches!(self, Self::Completed | Self::Rejected | Self::Cancelled)
+    }
+
+    pub fn transition(self, to: Self) -> Result<Self, IllegalTransition> {
+        use OrderStatus::*;
+        let allowed = match (self, to) {
+            (Draft, PendingSignature) => true,
+            // An order whose first signature already satisfies the rule (class E).
+            (Draft | PendingSignature, Signed) => true,
+            (Signed, Submitted) => true,
+            (Submitted, Processing) => true,
+            // The bank may refuse at upload time, before processing starts.
+            (Submitted, Rejected) => true,
+            (Processing, Completed | Rejected) => true,
+            (Draft | PendingSignature | Signed, Cancelled) => true,
+            _ => false,
+        };
+        check("order", self, to, allowed)
+    }
+}
+
+db_enum!(
+    /// Status of a distributed-signature (VEU) item at the bank.
+    VeuStatus, "veu_items.status" {
+        Pending => "PENDING",
+        Signed => "SIGNED",
+        Executed => "EXECUTED",
+        Cancelled => "CANCELLED",
+        Expired => "EXPIRED",
+    }
+);
+
+impl VeuStatus {
+    pub fn transition(self, to: Self) -> Result<Self, IllegalTransition> {
+        use VeuStatus::*;
+        let allowed = matches!(
+            (self, to),
+            (Pending, Signed)
+                | (Signed, Executed)
+                | (Pending, Cancelled | Expired)
+                | (Signed, Cancelled)
+        );
+        check("VEU", self, to, allowed)
+    }
+}
+
+db_enum!(
+    /// Status of one segment of a transaction.
+    SegmentStatus, "segments.status" {
+        Pending => "PENDING",
+        Sent => "SENT",
+        Received => "RECEIVED",
+        Acknowledged => "ACKNOWLEDGED",
+    }
+);
+
+impl SegmentStatus {
+    pub fn transition(self, to: Self) -> Result<Self, IllegalTransition> {
+        use SegmentStatus::*;
+        let allowed = matches!(
+            (self, to),
+            (Pending, Sent) | (Pending, Received) | (Sent, Acknowledged) | (Received, Acknowledged)
+                // A segment whose send was interrupted is sent again.
+                | (Sent, Pending)
+        );
+        check("segment", self, to, allowed)
+    }
+}
+
+db_enum!(
+    /// Events in a transaction's append-only audit trail.
+    TransactionEventKind, "transaction_events.kind" {
+        Initialised => "INITIALISED",
+        TransferStarted => "TRANSFER_STARTED",
+        SegmentSent => "SEGMENT_SENT",
+        SegmentReceived => "SEGMENT_RECEIVED",
+        ReceiptSent => "RECEIPT_SENT",
+        Completed => "COMPLETED",
+        Failed => "FAILED",
+        RecoveryStarted => "RECOVERY_STARTED",
+        Aborted => "ABORTED",
+    }
+);
+
+db_enum!(
+    /// An operator's role within one tenant.
+    Role, "memberships.role" {
+        Owner => "OWNER",
+        Admin => "ADMIN",
+        Viewer => "VIEWER",
+    }
+);
+
+impl Role {
+    /// Whether this role may change data (Viewers only read).
+    pub fn can_mutate(self) -> bool {
+        !matches!(self, Role::Viewer)
+    }
+}
+
+db_enum!(
+    /// The EBICS signature class of a user or signature.
+    SignatureClass, "signature_class" {
+        /// Single signature: enough on its own.
+        E => "E",
+        /// First signature.
+        A => "A",
+        /// Second signature.
+        B => "B",
+        /// Transport signature: never authorises a payment.
+        T => "T",
+    }
+);
+
+db_enum!(
+    /// What a key pair is for.
+    KeyUsage, "key_pairs.usage" {
+        Signature => "SIGNATURE",
+        Authentication => "AUTHENTICATION",
+        Encryption => "ENCRYPTION",
+    }
+);
+
+db_enum!(
+    /// The bank key kinds fetched with HPB.
+    BankKeyKind, "bank_keys.kind" {
+        Authentication => "AUTHENTICATION",
+        Encryption => "ENCRYPTION",
+    }
+);
+
+db_enum!(
+    /// Whether an operator checked a bank key against an independent source.
+    BankKeyVerification, "bank_keys.verification_status" {
+        Unverified => "UNVERIFIED",
+        Verified => "VERIFIED",
+        Rejected => "REJECTED",
+    }
+);
+
+db_enum!(
+    /// How a bank key was verified.
+    VerificationMethod, "bank_keys.verification_method" {
+        /// Compared with the hash on the bank's letter.
+        Letter => "LETTER",
+        /// The operator confirmed the fingerprint shown in the admin API.
+        FingerprintConfirmed => "FINGERPRINT_CONFIRMED",
+        /// A certificate chain to a trusted CA.
+        CertificateChain => "CERTIFICATE_CHAIN",
+    }
+);
+
+db_enum!(
+    /// Direction of an EBICS transaction.
+    Direction, "transactions.direction" {
+        Upload => "UPLOAD",
+        Download => "DOWNLOAD",
+    }
+);
+
+db_enum!(
+    /// What a stored file is.
+    FileKind, "files.kind" {
+        OrderContent => "ORDER_CONTENT",
+        Download => "DOWNLOAD",
+        Statement => "STATEMENT",
+        Letter => "LETTER",
+    }
+);
+
+db_enum!(
+    /// Statement formats.
+    StatementFormat, "statements.format" {
+        Camt053 => "CAMT053",
+        Camt052 => "CAMT052",
+        Camt054 => "CAMT054",
+        Mt940 => "MT940",
+    }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trips<T: DbEnum + PartialEq + fmt::Debug>() {
+        for v in T::ALL {
+            assert_eq!(T::parse_db(v.as_str()), Ok(*v));
+        }
+        let err = T::parse_db("NOT_A_STATUS").unwrap_err();
+        assert_eq!(err.column, T::COLUMN);
+    }
+
+    #[test]
+    fn every_enum_round_trips_and_rejects_unknown_values() {
+        round_trips::<EbicsUserStatus>();
+        round_trips::<KeyStatus>();
+        round_trips::<TransactionPhase>();
+        round_trips::<OrderStatus>();
+        round_trips::<VeuStatus>();
+        round_trips::<SegmentStatus>();
+        round_trips::<TransactionEventKind>();
+        round_trips::<Role>();
+        round_trips::<SignatureClass>();
+        round_trips::<KeyUsage>();
+        round_trips::<BankKeyKind>();
+        round_trips::<BankKeyVerification>();
+        round_trips::<VerificationMethod>();
+        round_trips::<Direction>();
+        round_trips::<FileKind>();
+        round_trips::<StatementFormat>();
+    }
+
+    #[test]
+    fn ebics_user_onboarding_path_is_legal_and_shortcuts_are_not() {
+        use EbicsUserStatus::*;
+        let s = New.transition(PartlyInitialisedIni).unwrap();
+        let s = s.transition(Initialised).unwrap();
+        let s = s.transition(Ready).unwrap();
+        assert_eq!(s, Ready);
+        assert!(New.transition(Ready).is_err());
+        assert!(PartlyInitialisedIni.transition(Ready).is_err());
+        assert!(Locked.transition(Ready).is_err());
+        assert!(Ready.transition(Locked).is_ok());
+    }
+
+    #[test]
+    fn order_cannot_skip_signing_or_leave_a_final_state() {
+        use OrderStatus::*;
+        assert!(Draft.transition(Submitted).is_err());
+        assert!(PendingSignature.transition(Submitted).is_err());
+        assert!(Signed.transition(Submitted).is_ok());
+        for from in [Completed, Rejected, Cancelled] {
+            for to in OrderStatus::ALL {
+                assert!(from.transition(*to).is_err(), "{from} -> {to}");
+            }
+        }
+        assert!(
+            Submitted.transition(Cancelled).is_err(),
+            "uploaded orders are cancelled at the bank (HVS), not here"
+        );
+    }
+
+    #[test]
+    fn final_transaction_phases_are_final() {
+        use TransactionPhase::*;
+        for from in [Completed, Failed, Aborted] {
+            for to in TransactionPhase::ALL {
+                assert!(from.transition(*to).is_err());
+            }
+        }
+        assert!(Transfer.transition(Failed).is_ok());
+        assert!(Receipt.transition(Transfer).is_err());
+    }
+
+    #[test]
+    fn key_and_veu_machines() {
+        assert!(KeyStatus::Pending.transition(KeyStatus::Active).is_err());
+        assert!(KeyStatus::Submitted.transition(KeyStatus::Active).is_ok());
+        assert!(KeyStatus::Revoked.transition(KeyStatus::Active).is_err());
+        assert!(VeuStatus::Pending.transition(VeuStatus::Executed).is_err());
+        assert!(VeuStatus::Signed.transition(VeuStatus::Executed).is_ok());
+    }
+
+    #[test]
+    fn illegal_transition_names_both_states() {
+        let err = OrderStatus::Draft
+            .transition(OrderStatus::Completed)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "illegal order transition from DRAFT to COMPLETED"
+        );
+    }
+}

@@ -1,0 +1,575 @@
+//! The store, tenant scopes and scoped transactions: the only doors to tenant data.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use sqlx::any::{AnyPoolOptions, AnyRow};
+use sqlx::{Any, AnyPool, Transaction};
+
+use crate::db::{bind_all, RowReader, Val};
+use crate::error::{Result, StorageError};
+use crate::ids::{OperatorId, TenantId};
+use crate::status::{IllegalTransition, Role};
+use crate::vault::MasterKey;
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// Which database engine a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The database plus the master key. Hands out no tenant data except through a [`TenantScope`].
+#[derive(Clone)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+    master_key: Arc<MasterKey>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Connects to `sqlite://path?mode=rwc` (file created when missing, WAL mode) or
+    /// `postgres://...`. Does not migrate; call [`Store::migrate`].
+    pub async fn connect(url: &str, master_key: Arc<MasterKey>) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Backend::Postgres
+        } else {
+            return Err(StorageError::InvalidInput {
+                field: "database_url",
+                message: "must start with sqlite: or postgres:".into(),
+            });
+        };
+        let pool = match backend {
+            Backend::Sqlite => {
+                if let Some(dir) = sqlite_parent_dir(url) {
+                    std::fs::create_dir_all(&dir).map_err(|e| StorageError::InvalidInput {
+                        field: "database_url",
+                        message: format!("cannot create {}: {e}", dir.display()),
+                    })?;
+                }
+                AnyPoolOptions::new()
+                    .max_connections(4)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            use sqlx::Executor;
+                            conn.execute(
+                                "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+                                 PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;",
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
+                    .connect(url)
+                    .await?
+            }
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(16)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .connect(url)
+                    .await?
+            }
+        };
+        Ok(Self {
+            pool,
+            backend,
+            master_key,
+        })
+    }
+
+    /// Creates or upgrades the schema.
+    pub async fn migrate(&self) -> Result<()> {
+        match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
+            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub(crate) fn master_key(&self) -> &MasterKey {
+        &self.master_key
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The only way to tenant data: a handle bound to the scope's tenant.
+    pub fn scope(&self, scope: &TenantScope) -> Scoped<'_> {
+        Scoped {
+            store: self,
+            tenant: scope.tenant,
+        }
+    }
+
+    pub(crate) async fn begin_raw(&self) -> Result<Transaction<'static, Any>> {
+        Ok(match self.backend {
+            // Take the write lock up front: a deferred transaction that later writes can fail
+            // with SQLITE_BUSY without waiting when another writer got there first.
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+fn sqlite_parent_dir(url: &str) -> Option<std::path::PathBuf> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = path.split('?').next()?;
+    if path.is_empty() || path == ":memory:" {
+        return None;
+    }
+    std::path::Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .map(|p| p.to_owned())
+}
+
+/// Who is acting inside a tenant, for audit and for the API's role checks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// An operator authenticated by the admin API.
+    Operator {
+        operator: OperatorId,
+        role: Role,
+        /// When non-empty, the operator may act only for these EBICS users.
+        restricted_to: Vec<crate::ids::EbicsUserId>,
+    },
+    /// The daemon itself (scheduler, recovery, CLI bootstrap).
+    System { job: String },
+}
+
+/// Permission to read and write one tenant's data.
+///
+/// Its fields are private: a scope is obtained only from an [`AuthenticatedOperator`] (built by
+/// the token check in `Admin::authenticate_token`) or explicitly as a named system job, so no
+/// caller can conjure one from a tenant id found in a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TenantScope {
+    tenant: TenantId,
+    actor: Actor,
+}
+
+impl TenantScope {
+    /// The scope of an authenticated operator in their current tenant.
+    pub fn for_operator(operator: &AuthenticatedOperator) -> Self {
+        Self {
+            tenant: operator.tenant,
+            actor: Actor::Operator {
+                operator: operator.operator,
+                role: operator.role,
+                restricted_to: operator.restricted_to.clone(),
+            },
+        }
+    }
+
+    /// The scope of a daemon job working for `tenant` (scheduler, recovery, CLI bootstrap).
+    /// The job name is recorded for audit.
+    pub fn system_job(tenant: TenantId, job: impl Into<String>) -> Self {
+        Self {
+            tenant,
+            actor: Actor::System { job: job.into() },
+        }
+    }
+
+    pub fn tenant(&self) -> TenantId {
+        self.tenant
+    }
+
+    pub fn actor(&self) -> &Actor {
+        &self.actor
+    }
+}
+
+/// An operator whose API token was checked, with their role in the tenant the token acts in.
+/// Constructed only by the storage layer's token check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthenticatedOperator {
+    pub(crate) operator: OperatorId,
+    pub(crate) tenant: TenantId,
+    pub(crate) role: Role,
+    pub(crate) restricted_to: Vec<crate::ids::EbicsUserId>,
+}
+
+impl AuthenticatedOperator {
+    pub fn operator(&self) -> OperatorId {
+        self.operator
+    }
+    pub fn tenant(&self) -> TenantId {
+        self.tenant
+    }
+    pub fn role(&self) -> Role {
+        self.role
+    }
+    pub fn restricted_to(&self) -> &[crate::ids::EbicsUserId] {
+        &self.restricted_to
+    }
+}
+
+/// A store bound to one tenant. Open a [`ScopedTx`] to read or write.
+pub struct Scoped<'s> {
+    store: &'s Store,
+    tenant: TenantId,
+}
+
+impl<'s> Scoped<'s> {
+    /// Starts a database transaction in this tenant. On PostgreSQL it switches to the
+    /// `kontor_app` role and sets `kontor.tenant_id`, so row-level security backs the
+    /// repository's own `tenant_id` filters.
+    pub async fn begin(&self) -> Result<ScopedTx<'s>> {
+        let mut tx = self.store.begin_raw().await?;
+        if self.store.backend == Backend::Postgres {
+            bind_all(sqlx::query("SET LOCAL ROLE kontor_app"), &[])
+                .execute(&mut *tx)
+                .await?;
+            bind_all(
+                sqlx::query("SELECT set_config('kontor.tenant_id', $1, true)"),
+                &[self.tenant.to_db().into()],
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        Ok(ScopedTx {
+            tx,
+            tenant: self.tenant,
+            store: self.store,
+        })
+    }
+
+    pub fn tenant(&self) -> TenantId {
+        self.tenant
+    }
+}
+
+/// A database transaction inside one tenant. Every repository hangs off it; dropping it
+/// without [`ScopedTx::commit`] rolls back.
+pub struct ScopedTx<'s> {
+    pub(crate) tx: Transaction<'static, Any>,
+    pub(crate) tenant: TenantId,
+    pub(crate) store: &'s Store,
+}
+
+impl ScopedTx<'_> {
+    pub async fn commit(self) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+
+    pub fn tenant(&self) -> TenantId {
+        self.tenant
+    }
+
+    pub(crate) fn tenant_val(&self) -> Val {
+        self.tenant.to_db().into()
+    }
+
+    pub(crate) async fn execute(&mut self, sql: &str, values: &[Val]) -> Result<u64, sqlx::Error> {
+        Ok(bind_all(sqlx::query(sql), values)
+            .execute(&mut *self.tx)
+            .await?
+            .rows_affected())
+    }
+
+    pub(crate) async fn fetch_all(&mut self, sql: &str, values: &[Val]) -> Result<Vec<AnyRow>> {
+        Ok(bind_all(sqlx::query(sql), values)
+            .fetch_all(&mut *self.tx)
+            .await?)
+    }
+
+    pub(crate) async fn fetch_optional(
+        &mut self,
+        sql: &str,
+        values: &[Val],
+    ) -> Result<Option<AnyRow>> {
+        Ok(bind_all(sqlx::query(sql), values)
+            .fetch_optional(&mut *self.tx)
+            .await?)
+    }
+
+    /// Inserts a row into `E`'s table; the tenant column is always the scope's tenant.
+    pub(crate) async fn insert<E: Entity>(
+        &mut self,
+        columns: &[&str],
+        values: Vec<Val>,
+    ) -> Result<()> {
+        let mut all_values = vec![self.tenant_val()];
+        all_values.extend(values);
+        let placeholders: Vec<String> = (1..=all_values.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "INSERT INTO {} (tenant_id, {}) VALUES ({})",
+            E::TABLE,
+            columns.join(", "),
+            placeholders.join(", ")
+        );
+        self.execute(&sql, &all_values)
+            .await
+            .map_err(|e| StorageError::from_write(E::NAME, e))?;
+        Ok(())
+    }
+
+    /// Reads one record of the scope's tenant.
+    pub async fn get<I: EntityId>(&mut self, id: I) -> Result<I::Entity> {
+        let sql = format!(
+            "SELECT * FROM {} WHERE id = $1 AND tenant_id = $2",
+            <I::Entity as Entity>::TABLE
+        );
+        let row = self
+            .fetch_optional(&sql, &[id.db_value().into(), self.tenant_val()])
+            .await?
+            .ok_or(StorageError::NotFound {
+                entity: <I::Entity as Entity>::NAME,
+            })?;
+        <I::Entity as Entity>::from_row(&RowReader(&row))
+    }
+
+    /// Lists records of the scope's tenant whose `column` equals `value`, oldest first.
+    pub(crate) async fn list_where<E: Entity>(
+        &mut self,
+        column: &str,
+        value: Val,
+    ) -> Result<Vec<E>> {
+        let sql = format!(
+            "SELECT * FROM {} WHERE tenant_id = $1 AND {column} = $2 ORDER BY id",
+            E::TABLE
+        );
+        self.fetch_all(&sql, &[self.tenant_val(), value])
+            .await?
+            .iter()
+            .map(|r| E::from_row(&RowReader(r)))
+            .collect()
+    }
+
+    /// Lists all records of `E` in the scope's tenant, oldest first, `limit` at a time after `after`.
+    pub async fn list<E: Entity>(&mut self, page: Page<E::Id>) -> Result<Vec<E>>
+    where
+        E::Id: EntityId,
+    {
+        let (sql, values) = match page.after {
+            Some(after) => (
+                format!(
+                    "SELECT * FROM {} WHERE tenant_id = $1 AND id > $2 ORDER BY id LIMIT $3",
+                    E::TABLE
+                ),
+                vec![
+                    self.tenant_val(),
+                    after.db_value().into(),
+                    (page.limit as i64).into(),
+                ],
+            ),
+            None => (
+                format!(
+                    "SELECT * FROM {} WHERE tenant_id = $1 ORDER BY id LIMIT $2",
+                    E::TABLE
+                ),
+                vec![self.tenant_val(), (page.limit as i64).into()],
+            ),
+        };
+        self.fetch_all(&sql, &values)
+            .await?
+            .iter()
+            .map(|r| E::from_row(&RowReader(r)))
+            .collect()
+    }
+
+    /// Deletes one record of the scope's tenant.
+    pub async fn delete<I: EntityId>(&mut self, id: I) -> Result<()>
+    where
+        I::Entity: Deletable,
+    {
+        let sql = format!(
+            "DELETE FROM {} WHERE id = $1 AND tenant_id = $2",
+            <I::Entity as Entity>::TABLE
+        );
+        let affected = self
+            .execute(&sql, &[id.db_value().into(), self.tenant_val()])
+            .await
+            .map_err(|e| StorageError::from_delete(<I::Entity as Entity>::NAME, e))?;
+        if affected == 0 {
+            return Err(StorageError::NotFound {
+                entity: <I::Entity as Entity>::NAME,
+            });
+        }
+        Ok(())
+    }
+
+    /// Updates columns of one record of the scope's tenant.
+    pub(crate) async fn update<E: Entity>(
+        &mut self,
+        id: String,
+        assignments: &[(&str, Val)],
+    ) -> Result<()> {
+        let mut values: Vec<Val> = assignments.iter().map(|(_, v)| v.clone()).collect();
+        let sets: Vec<String> = assignments
+            .iter()
+            .enumerate()
+            .map(|(i, (c, _))| format!("{c} = ${}", i + 1))
+            .collect();
+        let n = values.len();
+        values.push(id.into());
+        values.push(self.tenant_val());
+        let sql = format!(
+            "UPDATE {} SET {} WHERE id = ${} AND tenant_id = ${}",
+            E::TABLE,
+            sets.join(", "),
+            n + 1,
+            n + 2
+        );
+        let affected = self
+            .execute(&sql, &values)
+            .await
+            .map_err(|e| StorageError::from_write(E::NAME, e))?;
+        if affected == 0 {
+            return Err(StorageError::NotFound { entity: E::NAME });
+        }
+        Ok(())
+    }
+
+    /// Moves a record's status with compare-and-set: the state machine decides, and the write
+    /// only happens if the stored status is still `from`.
+    pub(crate) async fn set_status<E: Entity, S: crate::status::DbEnum>(
+        &mut self,
+        id: String,
+        column: &str,
+        from: S,
+        to: S,
+        transition: impl Fn(S, S) -> Result<S, IllegalTransition>,
+        extra: &[(&str, Val)],
+    ) -> Result<()> {
+        let target = transition(from, to)?;
+        let mut values: Vec<Val> = vec![target.as_str().into()];
+        let mut sets = vec![format!("{column} = $1")];
+        for (c, v) in extra {
+            values.push(v.clone());
+            sets.push(format!("{c} = ${}", values.len()));
+        }
+        let n = values.len();
+        values.push(id.into());
+        values.push(self.tenant_val());
+        values.push(from.as_str().into());
+        let sql = format!(
+            "UPDATE {} SET {} WHERE id = ${} AND tenant_id = ${} AND {column} = ${}",
+            E::TABLE,
+            sets.join(", "),
+            n + 1,
+            n + 2,
+            n + 3
+        );
+        let affected = self
+            .execute(&sql, &values)
+            .await
+            .map_err(|e| StorageError::from_write(E::NAME, e))?;
+        if affected == 1 {
+            return Ok(());
+        }
+        // Tell a missing record (in this tenant) from a lost race.
+        let exists = self
+            .fetch_optional(
+                &format!(
+                    "SELECT id FROM {} WHERE id = $1 AND tenant_id = $2",
+                    E::TABLE
+                ),
+                &[values[n].clone(), self.tenant_val()],
+            )
+            .await?
+            .is_some();
+        Err(if exists {
+            StorageError::StaleStatus {
+                entity: E::NAME,
+                expected: from.as_str(),
+            }
+        } else {
+            StorageError::NotFound { entity: E::NAME }
+        })
+    }
+}
+
+/// One page of a listing: up to `limit` records after the id `after`.
+#[derive(Debug, Clone, Copy)]
+pub struct Page<I> {
+    pub after: Option<I>,
+    pub limit: u32,
+}
+
+impl<I> Page<I> {
+    pub fn first(limit: u32) -> Self {
+        Self { after: None, limit }
+    }
+}
+
+impl<I> Default for Page<I> {
+    fn default() -> Self {
+        Self::first(100)
+    }
+}
+
+/// A tenant-owned record type stored in one table.
+pub trait Entity: Sized {
+    const TABLE: &'static str;
+    /// Human name used in errors ("bank host").
+    const NAME: &'static str;
+    type Id;
+    #[doc(hidden)]
+    fn from_row(row: &RowReader<'_>) -> Result<Self>;
+}
+
+/// Records that may be deleted (the audit trail may not).
+pub trait Deletable: Entity {}
+
+/// An id that names a record of one entity type.
+pub trait EntityId: Copy {
+    type Entity: Entity;
+    #[doc(hidden)]
+    fn db_value(&self) -> String;
+}
+
+/// Raw SQL for the conformance tests: they must be able to look behind the repositories.
+#[cfg(feature = "testing")]
+impl Store {
+    pub async fn raw_execute(&self, sql: &str) -> Result<u64> {
+        Ok(sqlx::query(sql).execute(&self.pool).await?.rows_affected())
+    }
+
+    pub async fn raw_count(&self, sql: &str) -> Result<i64> {
+        use sqlx::Row;
+        let row = sqlx::query(sql).fetch_one(&self.pool).await?;
+        Ok(row.try_get::<i64, _>(0)?)
+    }
+}
+
+#[cfg(feature = "testing")]
+impl ScopedTx<'_> {
+    pub async fn raw_execute(&mut self, sql: &str, values: &[&str]) -> Result<u64> {
+        let values: Vec<Val> = values.iter().map(|v| (*v).into()).collect();
+        Ok(self.execute(sql, &values).await?)
+    }
+
+    pub async fn raw_count(&mut self, sql: &str) -> Result<i64> {
+        use sqlx::Row;
+        let row = sqlx::query(sql).fetch_one(&mut *self.tx).await?;
+        Ok(row.try_get::<i64, _>(0)?)
+    }
+}

@@ -1,0 +1,169 @@
+//! Cross-tenant discovery of due work for the daemon's own jobs, with leases in the database.
+//!
+//! The scheduler must find due schedules and unfinished transactions of every tenant. This is
+//! the one place that looks across tenants, and it only hands out *leases*: a tenant id plus a
+//! record id wrapped in a [`TenantScope::system_job`], so all further work on the record goes
+//! through the normal scoped repositories. Nothing here returns tenant data.
+//!
+//! Leases make several daemon instances on one PostgreSQL safe: a record is leased by one
+//! owner until the lease expires; PostgreSQL uses `FOR UPDATE SKIP LOCKED` so concurrent
+//! leasers skip each other's rows, SQLite serialises writers with `BEGIN IMMEDIATE`. An
+//! instance that crashes loses its leases when they expire and another instance takes over.
+
+use chrono::{DateTime, Duration, Utc};
+
+use crate::db::{bind_all, RowReader, Val};
+use crate::error::Result;
+use crate::ids::{ScheduleId, TransactionId};
+use crate::store::{Backend, Store, TenantScope};
+
+/// A schedule leased to one daemon instance.
+#[derive(Debug, Clone)]
+pub struct LeasedSchedule {
+    pub scope: TenantScope,
+    pub schedule: ScheduleId,
+    pub lease_expires_at: DateTime<Utc>,
+}
+
+/// An unfinished transaction leased for recovery.
+#[derive(Debug, Clone)]
+pub struct LeasedTransaction {
+    pub scope: TenantScope,
+    pub transaction: TransactionId,
+    pub lease_expires_at: DateTime<Utc>,
+}
+
+/// The daemon's cross-tenant work finder.
+pub struct System<'s> {
+    store: &'s Store,
+}
+
+impl Store {
+    pub fn system(&self) -> System<'_> {
+        System { store: self }
+    }
+}
+
+impl System<'_> {
+    #[allow(clippy::too_many_arguments)]
+    async fn lease(
+        &self,
+        table: &str,
+        due_condition: &str,
+        due_values: Vec<Val>,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_for: Duration,
+        limit: u32,
+    ) -> Result<Vec<(String, String, DateTime<Utc>)>> {
+        let expires = now + lease_for;
+        let lock = match self.store.backend() {
+            Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            Backend::Sqlite => "",
+        };
+        let mut values: Vec<Val> = vec![
+            owner.into(),
+            expires.into(),
+            now.into(),
+            (limit as i64).into(),
+        ];
+        let offset = values.len();
+        let due_condition = (1..=due_values.len())
+            .rev()
+            .fold(due_condition.to_owned(), |cond, i| {
+                cond.replace(&format!("${i}"), &format!("${}", i + offset))
+            });
+        values.extend(due_values);
+        let sql = format!(
+            "UPDATE {table} SET lease_owner = $1, lease_expires_at = $2 WHERE id IN (\
+                 SELECT id FROM {table} WHERE {due_condition} \
+                 AND (lease_expires_at IS NULL OR lease_expires_at < $3) \
+                 ORDER BY id LIMIT $4{lock}) \
+             RETURNING id, tenant_id, lease_expires_at"
+        );
+        let mut tx = self.store.begin_raw().await?;
+        if self.store.backend() == Backend::Postgres {
+            // Run under row-level security like scoped work, with the leasing policy enabled.
+            sqlx::query("SET LOCAL ROLE kontor_app")
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("SELECT set_config('kontor.system', 'lease', true)")
+                .execute(&mut *tx)
+                .await?;
+        }
+        let rows = bind_all(sqlx::query(&sql), &values)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        rows.iter()
+            .map(|r| {
+                let r = RowReader(r);
+                Ok((
+                    r.text("id")?,
+                    r.text("tenant_id")?,
+                    r.ts("lease_expires_at")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Leases up to `limit` enabled schedules whose next run is due and whose lease is free or expired.
+    pub async fn lease_due_schedules(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_for: Duration,
+        limit: u32,
+    ) -> Result<Vec<LeasedSchedule>> {
+        let rows = self
+            .lease(
+                "schedules",
+                "enabled = $1 AND next_run_at <= $2",
+                vec![true.into(), now.into()],
+                owner,
+                now,
+                lease_for,
+                limit,
+            )
+            .await?;
+        rows.into_iter()
+            .map(|(id, tenant, expires)| {
+                Ok(LeasedSchedule {
+                    scope: TenantScope::system_job(tenant.parse()?, format!("scheduler:{owner}")),
+                    schedule: id.parse()?,
+                    lease_expires_at: expires,
+                })
+            })
+            .collect()
+    }
+
+    /// Leases up to `limit` transactions that are not finished and not leased by a live owner.
+    pub async fn lease_unfinished_transactions(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_for: Duration,
+        limit: u32,
+    ) -> Result<Vec<LeasedTransaction>> {
+        let rows = self
+            .lease(
+                "transactions",
+                "phase NOT IN ('COMPLETED', 'FAILED', 'ABORTED')",
+                vec![],
+                owner,
+                now,
+                lease_for,
+                limit,
+            )
+            .await?;
+        rows.into_iter()
+            .map(|(id, tenant, expires)| {
+                Ok(LeasedTransaction {
+                    scope: TenantScope::system_job(tenant.parse()?, format!("recovery:{owner}")),
+                    transaction: id.parse()?,
+                    lease_expires_at: expires,
+                })
+            })
+            .collect()
+    }
+}
