@@ -30,6 +30,31 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+    /// Manage operators of the admin API.
+    #[command(subcommand)]
+    Operator(OperatorCommand),
+    /// Run the daemon: the admin HTTP API (engine and scheduler attach here).
+    Serve,
+}
+
+#[derive(Subcommand)]
+enum OperatorCommand {
+    /// Create an operator in a tenant and print an API token for them (shown once).
+    Create {
+        /// Tenant name or id.
+        #[arg(long)]
+        tenant: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        /// OWNER, ADMIN or VIEWER.
+        #[arg(long, default_value = "ADMIN")]
+        role: String,
+        /// Token lifetime in days (0: no expiry).
+        #[arg(long, default_value_t = 90)]
+        days: i64,
+    },
 }
 
 #[derive(Subcommand)]
@@ -68,6 +93,46 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             store.migrate().await?;
             println!("database is up to date ({:?})", store.backend());
         }
+        Command::Operator(OperatorCommand::Create {
+            tenant,
+            email,
+            name,
+            role,
+            days,
+        }) => {
+            let store = open_store(&config).await?;
+            store.migrate().await?;
+            let role: kontor_storage::Role = role.to_ascii_uppercase().parse()?;
+            let tenant = find_tenant(&store, &tenant).await?;
+            let display = if name.is_empty() { email.clone() } else { name };
+            let operator = store
+                .admin()
+                .create_operator(&email, &display, tenant.id, role)
+                .await?;
+            let expires = (days > 0).then(|| chrono::Utc::now() + chrono::Duration::days(days));
+            let issued = store
+                .admin()
+                .issue_token(operator.id, "cli", expires)
+                .await?;
+            use secrecy::ExposeSecret;
+            println!(
+                "operator {} ({role}) in tenant {}",
+                operator.id, tenant.name
+            );
+            println!("token (shown once): {}", issued.secret.expose_secret());
+        }
+        Command::Serve => {
+            let store = open_store(&config).await?;
+            store.migrate().await?;
+            let app = kontor_daemon::api::router(kontor_daemon::api::AppState::new(store));
+            let listener = tokio::net::TcpListener::bind(config.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", config.listen))?;
+            tracing::info!(listen = %config.listen, "admin API listening");
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown_signal())
+                .await?;
+        }
         Command::Tenant(cmd) => {
             let store = open_store(&config).await?;
             store.migrate().await?;
@@ -90,6 +155,36 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+async fn find_tenant(
+    store: &Store,
+    name_or_id: &str,
+) -> anyhow::Result<kontor_storage::admin::Tenant> {
+    if let Ok(id) = name_or_id.parse() {
+        return Ok(store.admin().tenant(id).await?);
+    }
+    store
+        .admin()
+        .find_tenant_by_name(name_or_id)
+        .await?
+        .with_context(|| format!("no tenant named {name_or_id:?}"))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("install SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
 }
 
 /// Loads the master key (refusing bad key files) and connects to the configured database.

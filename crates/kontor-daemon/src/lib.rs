@@ -4,6 +4,7 @@
 //! admin HTTP API. It reaches data only through `kontor-storage`'s tenant scopes and speaks
 //! EBICS only through `kontor-protocol`.
 
+pub mod api;
 pub mod config;
 
 pub use config::{Config, ConfigError};

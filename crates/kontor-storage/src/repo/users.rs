@@ -364,13 +364,9 @@ impl KeyPairs<'_, '_> {
 
     /// The user's newest key pair for `usage` that is not expired or revoked.
     pub async fn current(&mut self, user: EbicsUserId, usage: KeyUsage) -> Result<Option<KeyPair>> {
-        Ok(self
-            .list_for_user(user)
-            .await?
-            .into_iter()
-            .rfind(|k| {
-                k.usage == usage && !matches!(k.status, KeyStatus::Expired | KeyStatus::Revoked)
-            }))
+        Ok(self.list_for_user(user).await?.into_iter().rfind(|k| {
+            k.usage == usage && !matches!(k.status, KeyStatus::Expired | KeyStatus::Revoked)
+        }))
     }
 }
 

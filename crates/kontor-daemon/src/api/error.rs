@@ -1,0 +1,124 @@
+//! The admin API's one error type, mapped once to HTTP status and a stable JSON error code.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use kontor_storage::StorageError;
+use serde::Serialize;
+
+/// Every failure a handler can return. Internal details are logged, never sent.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("authentication required")]
+    Unauthorized,
+    #[error("your role does not allow this")]
+    Forbidden,
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("{message}")]
+    Conflict { code: &'static str, message: String },
+    #[error("{message}")]
+    Invalid { code: &'static str, message: String },
+    #[error("internal error")]
+    Internal(#[source] anyhow_like::BoxError),
+}
+
+/// A boxed error without pulling anyhow into a library.
+pub mod anyhow_like {
+    pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+}
+
+#[derive(Serialize)]
+struct Body<'a> {
+    error: ErrorBody<'a>,
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    code: &'a str,
+    message: String,
+}
+
+impl ApiError {
+    pub fn invalid(code: &'static str, message: impl Into<String>) -> Self {
+        Self::Invalid {
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// The stable, documented error code clients can branch on.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthorized => "unauthorized",
+            Self::Forbidden => "forbidden",
+            Self::NotFound(_) => "not_found",
+            Self::Conflict { code, .. } => code,
+            Self::Invalid { code, .. } => code,
+            Self::Internal(_) => "internal",
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound(_) => StatusCode::NOT_FOUND,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        if let Self::Internal(source) = &self {
+            tracing::error!(error = %source, "internal error");
+        }
+        let body = Body {
+            error: ErrorBody {
+                code: self.code(),
+                message: self.to_string(),
+            },
+        };
+        (self.status(), Json(body)).into_response()
+    }
+}
+
+impl From<StorageError> for ApiError {
+    fn from(error: StorageError) -> Self {
+        match error {
+            StorageError::NotFound { entity } => Self::NotFound(entity),
+            StorageError::Conflict { entity, .. } => Self::Conflict {
+                code: "conflict",
+                message: format!("{entity} already exists"),
+            },
+            StorageError::StaleStatus { entity, .. } => Self::Conflict {
+                code: "stale_status",
+                message: format!("{entity} was changed concurrently; reload and retry"),
+            },
+            StorageError::IllegalTransition(t) => Self::Conflict {
+                code: "illegal_transition",
+                message: t.to_string(),
+            },
+            StorageError::InvalidReference { entity } => Self::Invalid {
+                code: "invalid_reference",
+                message: format!("{entity} refers to a record that does not exist"),
+            },
+            StorageError::InUse { entity } => Self::Conflict {
+                code: "in_use",
+                message: format!("{entity} is still in use"),
+            },
+            StorageError::InvalidInput { field, message } => Self::Invalid {
+                code: "invalid_input",
+                message: format!("{field}: {message}"),
+            },
+            StorageError::InvalidId(e) => Self::Invalid {
+                code: "invalid_id",
+                message: e.to_string(),
+            },
+            other => Self::Internal(Box::new(other)),
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! `/v1/bank-hosts`: the banks a tenant talks to, and their keys.
+
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use kontor_protocol::ProtocolVersion;
+use kontor_storage::{
+    BankHost, BankHostChanges, BankHostId, BankKey, BankKeyId, BankKeyVerification, NewBankHost,
+    Page, VerificationMethod,
+};
+use serde::Deserialize;
+
+use super::auth::Caller;
+use super::error::ApiError;
+use super::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/bank-hosts", get(list).post(create))
+        .route(
+            "/v1/bank-hosts/{id}",
+            get(show).patch(update).delete(remove),
+        )
+        .route("/v1/bank-hosts/{id}/keys", get(keys))
+        .route("/v1/bank-keys/{id}/verify", post(verify))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateHost {
+    host_id: String,
+    name: String,
+    url: String,
+    protocol_version: String,
+    #[serde(default)]
+    btf: Option<bool>,
+    #[serde(default)]
+    production: bool,
+}
+
+fn parse_id<T: std::str::FromStr>(raw: &str, entity: &'static str) -> Result<T, ApiError> {
+    // A malformed id names no record: answer like an unknown one.
+    raw.parse().map_err(|_| ApiError::NotFound(entity))
+}
+
+fn validate_host(host_id: &str, url: &str) -> Result<(), ApiError> {
+    // EBICS HostID: up to 35 characters of [a-zA-Z0-9,=] (ebics_types HostIDType).
+    if host_id.is_empty()
+        || host_id.len() > 35
+        || !host_id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == ',' || c == '=')
+    {
+        return Err(ApiError::invalid(
+            "invalid_host_id",
+            "host_id must be 1-35 characters of A-Z, a-z, 0-9, ',' or '='",
+        ));
+    }
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err(ApiError::invalid(
+            "invalid_url",
+            "url must be an http(s) URL",
+        ));
+    }
+    Ok(())
+}
+
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(body): Json<CreateHost>,
+) -> Result<(StatusCode, Json<BankHost>), ApiError> {
+    caller.require_mutation()?;
+    validate_host(&body.host_id, &body.url)?;
+    let version: ProtocolVersion = body.protocol_version.parse().map_err(
+        |e: kontor_protocol::version::UnknownProtocolVersion| {
+            ApiError::invalid("invalid_protocol_version", e.to_string())
+        },
+    )?;
+    let mut tx = state.store.scope(&caller.scope).begin().await?;
+    let host = tx
+        .bank_hosts()
+        .create(NewBankHost {
+            host_id: body.host_id,
+            name: body.name,
+            url: body.url,
+            protocol_version: version,
+            btf: body.btf.unwrap_or(version.uses_btf()),
+            production: body.production,
+        })
+        .await
+        .map_err(|e| match e {
+            kontor_storage::StorageError::Conflict { .. } => ApiError::Conflict {
+                code: "host_id_taken",
+                message: "a bank host with this host id already exists".into(),
+            },
+            other => other.into(),
+        })?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(host)))
+}
+
+async fn list(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<BankHost>>, ApiError> {
+    let mut tx = state.store.scope(&caller.scope).begin().await?;
+    Ok(Json(tx.list(Page::first(1000)).await?))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<BankHost>, ApiError> {
+    let id: BankHostId = parse_id(&id, "bank host")?;
+    let mut tx = state.store.scope(&caller.scope).begin().await?;
+    Ok(Json(tx.get(id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateHost {
+    name: Option<String>,
+    url: Option<String>,
+    production: Option<bool>,
+}
+
+async fn update(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<UpdateHost>,
+) -> Result<Json<BankHost>, ApiError> {
+    caller.require_mutation()?;
+    let id: BankHostId = parse_id(&id, "bank host")?;
+    if let Some(url) = &body.url {
+        validate_host("X", url)?;
+    }
+    let mut tx = state.store.scope(&caller.scope).begin().await?;
+    let host = tx
+        .bank_hosts()
+        .update(
+            id,
+            BankHostChanges {
+                name: body.name,
+                url: body.url,
+                production: body.production,
+            },
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(Json(host))
+}
+
+async fn remove(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.require_mutation()?;
+    let id: BankHostId = parse_id(&id, "bank host")?;
+    let mut tx = state.store.scope(&caller.scope).begin().await?;
+    tx.delete(id).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn keys(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Vec<BankKey>>, ApiError> {
+    let id: BankHostId = parse_id(&id, "bank host")?;
+    let mut tx = state.store.scope(&caller.scope).begin().await?;
+    let _: BankHost = tx.get(id).await?;
+    Ok(Json(tx.bank_keys().list_for_host(id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VerifyKey {
+    /// The hash as printed on the bank's letter; must match the stored hash to verify.
+    expected_hash: String,
+}
+
+/// Verifies a bank key against the hash from the bank's letter. A mismatch rejects the key,
+/// which blocks every further order for users of that host.
+async fn verify(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(body): Json<VerifyKey>,
+) -> Result<Json<BankKey>, ApiError> {
+    caller.require_mutation()?;
+    let id: BankKeyId = parse_id(&id, "bank key")?;
+    let normalise = |s: &str| {
+        s.chars()
+            .filter(|c| c.is_ascii_hexdigit())
+            .collect::<String>()
+            .to_ascii_uppercase()
+    };
+    let mut tx = state.store.scope(&caller.scope).begin().await?;
+    let key: BankKey = tx.get(id).await?;
+    let outcome = if normalise(&key.key_hash) == normalise(&body.expected_hash) {
+        BankKeyVerification::Verified
+    } else {
+        BankKeyVerification::Rejected
+    };
+    let key = tx
+        .bank_keys()
+        .decide(
+            id,
+            outcome,
+            VerificationMethod::Letter,
+            &caller.operator.operator().to_string(),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(Json(key))
+}
