@@ -7,6 +7,18 @@
 //!
 //! Invariant: this crate performs no I/O. Callers hand it bytes and get bytes back.
 
+pub mod c14n;
+pub mod certificate;
+pub mod compression;
+pub mod encryption;
+pub mod envelope;
+pub mod keys;
+pub mod letters;
+pub mod order_type;
+pub mod return_code;
+pub mod segmentation;
+pub mod signature;
 pub mod version;
+pub mod xmldsig;
 
 pub use version::{AuthenticationVersion, EncryptionVersion, ProtocolVersion, SignatureVersion};

@@ -1,0 +1,711 @@
+//! Canonical XML 1.0, inclusive, without comments
+//! (<http://www.w3.org/TR/2001/REC-xml-c14n-20010315>), as EBICS X002 requires.
+//!
+//! Three entry points:
+//! - [`canonicalize_document`]: the whole document.
+//! - [`canonicalize_authenticated`]: the document subset selected by the X002 reference
+//!   `#xpointer(//*[@authenticate='true'])`. The XPointer selects elements; XML-DSig expands each
+//!   to its subtree (attributes, namespace nodes, descendants). The canonical form of that node
+//!   set is the concatenation, in document order and without separators, of the canonical form of
+//!   each maximal selected subtree. Text between those subtrees is not in the node set and is not
+//!   output. Each subtree apex carries all namespaces in scope at that point (inclusive C14N) and
+//!   the `xml:*` attributes inherited from omitted ancestors.
+//! - [`canonicalize_element`]: one element in context (how `ds:SignedInfo` is canonicalised):
+//!   the element's subtree as a document subset, so the apex declares every namespace in scope,
+//!   including the EBICS default namespace of the envelope.
+//!
+//! The input is parsed with DTDs disallowed (EBICS messages never carry one, and a DTD could
+//! change attribute values behind the signer's back). Line endings and attribute values are
+//! normalised by the parser as XML 1.0 requires; comments are removed; CDATA sections become
+//! escaped text; empty elements are written as start and end tag; no XML declaration is output.
+
+use std::collections::BTreeMap;
+
+use roxmltree::{Document, Node, NodeType, ParsingOptions};
+
+/// The namespace of the `xml:` prefix; never declared in canonical output.
+const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+
+/// Limits the number of nodes parsed from untrusted input.
+const NODES_LIMIT: u32 = 1_000_000;
+
+/// Limits element nesting. EBICS documents nest about a dozen levels; the bound keeps the
+/// recursive serialiser far from the thread's stack limit on hostile input.
+pub(crate) const MAX_DEPTH: usize = 256;
+
+/// Why a document could not be canonicalised.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum C14nError {
+    /// The input is not well-formed XML (or contains a DTD).
+    #[error("malformed XML: {0}")]
+    Malformed(String),
+    /// No element matched the requested selection.
+    #[error("no element selected for canonicalisation: {0}")]
+    NothingSelected(String),
+}
+
+/// Parses XML the way all canonicalisation in this crate does: no DTD, bounded node count.
+pub(crate) fn parse(xml: &str) -> Result<Document<'_>, C14nError> {
+    let options = ParsingOptions {
+        allow_dtd: false,
+        nodes_limit: NODES_LIMIT,
+    };
+    if nesting_exceeds(xml, MAX_DEPTH) {
+        return Err(C14nError::Malformed(format!(
+            "elements nested deeper than {MAX_DEPTH} levels"
+        )));
+    }
+    Document::parse_with_options(xml, options).map_err(|e| C14nError::Malformed(e.to_string()))
+}
+
+/// Whether elements in `text` nest deeper than `max`, checked by a linear scan *before* the
+/// XML parser runs: roxmltree parses nested elements recursively, so hostile input could
+/// otherwise overflow the stack (an abort, not a catchable error). The scan counts start and
+/// end tags and skips comments, CDATA, processing instructions and quoted attribute values the
+/// way the parser does; for malformed input it may over-count, which only makes it stricter.
+pub(crate) fn nesting_exceeds(text: &str, max: usize) -> bool {
+    let b = text.as_bytes();
+    let mut depth = 0usize;
+    let mut i = 0;
+    let skip_past = |from: usize, end: &[u8]| -> usize {
+        b[from..]
+            .windows(end.len())
+            .position(|w| w == end)
+            .map_or(b.len(), |p| from + p + end.len())
+    };
+    while i < b.len() {
+        if b[i] != b'<' {
+            i += 1;
+            continue;
+        }
+        let rest = &b[i..];
+        if rest.starts_with(b"<!--") {
+            i = skip_past(i + 4, b"-->");
+        } else if rest.starts_with(b"<![CDATA[") {
+            i = skip_past(i + 9, b"]]>");
+        } else if rest.starts_with(b"<?") {
+            i = skip_past(i + 2, b"?>");
+        } else if rest.starts_with(b"</") {
+            depth = depth.saturating_sub(1);
+            i = skip_past(i + 2, b">");
+        } else if rest.len() > 1 && rest[1] != b'!' {
+            // A start tag: find its end outside quoted attribute values.
+            let mut j = i + 1;
+            let mut quote: Option<u8> = None;
+            let mut empty = false;
+            while j < b.len() {
+                match (quote, b[j]) {
+                    (Some(q), c) if c == q => quote = None,
+                    (Some(_), _) => {}
+                    (None, b'"' | b'\'') => quote = Some(b[j]),
+                    (None, b'>') => {
+                        empty = b[j - 1] == b'/';
+                        break;
+                    }
+                    (None, b'<') => break,
+                    (None, _) => {}
+                }
+                j += 1;
+            }
+            if !empty {
+                depth += 1;
+                if depth > max {
+                    return true;
+                }
+            }
+            i = j.max(i + 1);
+        } else {
+            i += 1;
+        }
+    }
+    false
+}
+
+/// Canonicalises a whole document (comments removed).
+pub fn canonicalize_document(xml: &str) -> Result<Vec<u8>, C14nError> {
+    let doc = parse(xml)?;
+    Ok(document_bytes(&doc))
+}
+
+/// Canonicalises the X002 authenticated subset: every element with `authenticate="true"`
+/// (unqualified attribute, exact value) with its subtree, concatenated in document order.
+///
+/// Returns [`C14nError::NothingSelected`] if no element is marked: signing or verifying an
+/// empty subset would authenticate nothing.
+pub fn canonicalize_authenticated(xml: &str) -> Result<Vec<u8>, C14nError> {
+    let doc = parse(xml)?;
+    authenticated_bytes(&doc)
+}
+
+/// Canonicalises the first element (document order) with the given namespace and local name,
+/// as a document subset consisting of that element's subtree.
+pub fn canonicalize_element(
+    xml: &str,
+    namespace: &str,
+    local_name: &str,
+) -> Result<Vec<u8>, C14nError> {
+    let doc = parse(xml)?;
+    let node = doc
+        .descendants()
+        .find(|n| {
+            n.is_element()
+                && n.tag_name().name() == local_name
+                && n.tag_name().namespace().unwrap_or("") == namespace
+        })
+        .ok_or_else(|| C14nError::NothingSelected(format!("{{{namespace}}}{local_name}")))?;
+    Ok(subtree_bytes(xml, node))
+}
+
+/// The canonical form of the whole parsed document.
+pub(crate) fn document_bytes(doc: &Document<'_>) -> Vec<u8> {
+    let text = doc.input_text();
+    let mut out = Vec::new();
+    let root = doc.root();
+    let mut seen_element = false;
+    for child in root.children() {
+        match child.node_type() {
+            NodeType::Element => {
+                write_element(text, child, None, &mut out);
+                seen_element = true;
+            }
+            NodeType::PI => {
+                // Outside the document element, PIs are separated from it by a line feed.
+                if seen_element {
+                    out.push(b'\n');
+                }
+                write_pi(child, &mut out);
+                if !seen_element {
+                    out.push(b'\n');
+                }
+            }
+            // Comments are removed; whitespace outside the document element is not output.
+            _ => {}
+        }
+    }
+    out
+}
+
+/// Whether an element is selected by `//*[@authenticate='true']`.
+pub(crate) fn is_authenticated(node: Node<'_, '_>) -> bool {
+    node.is_element()
+        && node
+            .attributes()
+            .any(|a| a.namespace().is_none() && a.name() == "authenticate" && a.value() == "true")
+}
+
+/// The canonical form of the X002 authenticated subset of a parsed document.
+pub(crate) fn authenticated_bytes(doc: &Document<'_>) -> Result<Vec<u8>, C14nError> {
+    let text = doc.input_text();
+    let mut out = Vec::new();
+    let mut any = false;
+    let mut stack = vec![doc.root()];
+    // Depth-first in document order; a selected element's subtree is output whole, so the
+    // walk does not descend into it (nested selections are already part of the output).
+    while let Some(node) = stack.pop() {
+        if is_authenticated(node) {
+            any = true;
+            out.extend_from_slice(&subtree_bytes(text, node));
+            continue;
+        }
+        let children: Vec<_> = node.children().filter(|c| c.is_element()).collect();
+        stack.extend(children.into_iter().rev());
+    }
+    if any {
+        Ok(out)
+    } else {
+        Err(C14nError::NothingSelected(
+            "no element has authenticate=\"true\"".to_owned(),
+        ))
+    }
+}
+
+/// The canonical form of one element's subtree as a document subset (the element is an apex:
+/// it declares all namespaces in scope and inherits `xml:*` attributes of its ancestors).
+pub(crate) fn subtree_bytes(text: &str, node: Node<'_, '_>) -> Vec<u8> {
+    let mut out = Vec::new();
+    write_element(text, node, None, &mut out);
+    out
+}
+
+/// In-scope namespace bindings of an element, keyed by prefix (`""` = default namespace).
+/// An undeclared default namespace (`xmlns=""`) is represented by an empty URI.
+fn in_scope(node: Node<'_, '_>) -> BTreeMap<String, String> {
+    let mut map = BTreeMap::new();
+    for ns in node.namespaces() {
+        let prefix = ns.name().unwrap_or("");
+        if prefix == "xml" || ns.uri() == XML_NS {
+            continue;
+        }
+        map.insert(prefix.to_owned(), ns.uri().to_owned());
+    }
+    map
+}
+
+/// The qualified name of an element as written in the source (prefix preserved).
+fn element_qname<'a>(text: &'a str, node: Node<'_, '_>) -> &'a str {
+    let start = node.range().start + 1; // skip '<'
+    let rest = text.get(start..).unwrap_or("");
+    let end = rest
+        .find(|c: char| c.is_ascii_whitespace() || c == '/' || c == '>')
+        .unwrap_or(rest.len());
+    &rest[..end]
+}
+
+fn write_element(
+    text: &str,
+    node: Node<'_, '_>,
+    parent_scope: Option<&BTreeMap<String, String>>,
+    out: &mut Vec<u8>,
+) {
+    let qname = element_qname(text, node);
+    let scope = in_scope(node);
+
+    out.push(b'<');
+    out.extend_from_slice(qname.as_bytes());
+
+    // Namespace declarations: inclusive C14N renders a namespace node unless the nearest output
+    // ancestor already has the same binding. Keys iterate sorted, default ("") first.
+    for (prefix, uri) in &scope {
+        let inherited = parent_scope.and_then(|p| p.get(prefix));
+        let render = if prefix.is_empty() {
+            match parent_scope {
+                // Apex: an empty default namespace needs no declaration.
+                None => !uri.is_empty(),
+                Some(_) => inherited.map(String::as_str).unwrap_or("") != uri,
+            }
+        } else {
+            inherited != Some(uri)
+        };
+        if render {
+            if prefix.is_empty() {
+                out.extend_from_slice(b" xmlns=\"");
+            } else {
+                out.extend_from_slice(b" xmlns:");
+                out.extend_from_slice(prefix.as_bytes());
+                out.extend_from_slice(b"=\"");
+            }
+            escape_attr(uri, out);
+            out.push(b'"');
+        }
+    }
+    // A default namespace in scope of the output parent that this element undeclares.
+    if let Some(parent) = parent_scope {
+        if !scope.contains_key("") && parent.get("").is_some_and(|u| !u.is_empty()) {
+            out.extend_from_slice(b" xmlns=\"\"");
+        }
+    }
+
+    // Attributes sorted by (namespace URI, local name); unqualified attributes have an empty URI.
+    let mut attrs: Vec<(String, String, String, String)> = node
+        .attributes()
+        .map(|a| {
+            let qname = text
+                .get(a.range_qname())
+                .map(str::to_owned)
+                .unwrap_or_else(|| a.name().to_owned());
+            (
+                a.namespace().unwrap_or("").to_owned(),
+                a.name().to_owned(),
+                qname,
+                a.value().to_owned(),
+            )
+        })
+        .collect();
+    if parent_scope.is_none() {
+        // Document subset apex: xml:* attributes of omitted ancestors are inherited, nearest
+        // ancestor first, unless the element itself carries one with the same name.
+        for ancestor in node.ancestors().skip(1).filter(|n| n.is_element()) {
+            for a in ancestor.attributes() {
+                if a.namespace() == Some(XML_NS)
+                    && !attrs
+                        .iter()
+                        .any(|(ns, local, _, _)| ns == XML_NS && local == a.name())
+                {
+                    attrs.push((
+                        XML_NS.to_owned(),
+                        a.name().to_owned(),
+                        format!("xml:{}", a.name()),
+                        a.value().to_owned(),
+                    ));
+                }
+            }
+        }
+    }
+    attrs.sort_by(|x, y| (x.0.as_str(), x.1.as_str()).cmp(&(y.0.as_str(), y.1.as_str())));
+    for (_, _, qname, value) in &attrs {
+        out.push(b' ');
+        out.extend_from_slice(qname.as_bytes());
+        out.extend_from_slice(b"=\"");
+        escape_attr(value, out);
+        out.push(b'"');
+    }
+    out.push(b'>');
+
+    for child in node.children() {
+        match child.node_type() {
+            NodeType::Element => write_element(text, child, Some(&scope), out),
+            NodeType::Text => escape_text(child.text().unwrap_or(""), out),
+            NodeType::PI => write_pi(child, out),
+            _ => {}
+        }
+    }
+
+    out.extend_from_slice(b"</");
+    out.extend_from_slice(qname.as_bytes());
+    out.push(b'>');
+}
+
+fn write_pi(node: Node<'_, '_>, out: &mut Vec<u8>) {
+    if let Some(pi) = node.pi() {
+        out.extend_from_slice(b"<?");
+        out.extend_from_slice(pi.target.as_bytes());
+        if let Some(value) = pi.value.filter(|v| !v.is_empty()) {
+            out.push(b' ');
+            out.extend_from_slice(value.as_bytes());
+        }
+        out.extend_from_slice(b"?>");
+    }
+}
+
+/// Text node escaping: `&`, `<`, `>` and carriage return.
+fn escape_text(s: &str, out: &mut Vec<u8>) {
+    for c in s.chars() {
+        match c {
+            '&' => out.extend_from_slice(b"&amp;"),
+            '<' => out.extend_from_slice(b"&lt;"),
+            '>' => out.extend_from_slice(b"&gt;"),
+            '\r' => out.extend_from_slice(b"&#xD;"),
+            c => {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+}
+
+/// Attribute value escaping: `&`, `<`, `"`, tab, line feed and carriage return.
+fn escape_attr(s: &str, out: &mut Vec<u8>) {
+    for c in s.chars() {
+        match c {
+            '&' => out.extend_from_slice(b"&amp;"),
+            '<' => out.extend_from_slice(b"&lt;"),
+            '"' => out.extend_from_slice(b"&quot;"),
+            '\t' => out.extend_from_slice(b"&#x9;"),
+            '\n' => out.extend_from_slice(b"&#xA;"),
+            '\r' => out.extend_from_slice(b"&#xD;"),
+            c => {
+                let mut buf = [0u8; 4];
+                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn c14n(xml: &str) -> String {
+        String::from_utf8(canonicalize_document(xml).expect("canonicalises")).expect("utf-8")
+    }
+
+    fn auth(xml: &str) -> String {
+        String::from_utf8(canonicalize_authenticated(xml).expect("canonicalises")).expect("utf-8")
+    }
+
+    #[test]
+    fn empty_element_becomes_start_and_end_tag() {
+        assert_eq!(c14n("<a/>"), "<a></a>");
+    }
+
+    #[test]
+    fn xml_declaration_and_whitespace_outside_root_are_dropped() {
+        assert_eq!(c14n("<?xml version=\"1.0\"?>\n\n<a>x</a>\n"), "<a>x</a>");
+    }
+
+    #[test]
+    fn comments_are_removed_everywhere() {
+        assert_eq!(
+            c14n("<!--c--><a><!-- in -->x<b/><!--y--></a><!--z-->"),
+            "<a>x<b></b></a>"
+        );
+    }
+
+    #[test]
+    fn pis_outside_root_are_separated_by_line_feeds() {
+        assert_eq!(c14n("<?p1 d?><a/><?p2?>"), "<?p1 d?>\n<a></a>\n<?p2?>");
+    }
+
+    #[test]
+    fn attributes_are_sorted_by_namespace_uri_then_local_name() {
+        let xml = r#"<e xmlns:b="http://b" xmlns:a="http://c" z="1" a:attr="2" b:attr="3" y="4"/>"#;
+        // Unqualified first (empty URI), then http://b, then http://c.
+        assert_eq!(
+            c14n(xml),
+            r#"<e xmlns:a="http://c" xmlns:b="http://b" y="4" z="1" b:attr="3" a:attr="2"></e>"#
+        );
+    }
+
+    #[test]
+    fn namespace_declarations_come_before_attributes_default_first() {
+        let xml = r#"<e b="1" xmlns:z="urn:z" xmlns="urn:d" xmlns:a="urn:a"/>"#;
+        assert_eq!(
+            c14n(xml),
+            r#"<e xmlns="urn:d" xmlns:a="urn:a" xmlns:z="urn:z" b="1"></e>"#
+        );
+    }
+
+    #[test]
+    fn attribute_values_escape_specials_and_whitespace_chars() {
+        let xml = "<e a=\"&amp;&lt;&gt;&quot;&#9;&#10;&#13;'\"/>";
+        assert_eq!(c14n(xml), "<e a=\"&amp;&lt;>&quot;&#x9;&#xA;&#xD;'\"></e>");
+    }
+
+    #[test]
+    fn literal_whitespace_in_attribute_values_is_normalised_to_spaces() {
+        assert_eq!(c14n("<e a=\"x\ty\nz\"/>"), "<e a=\"x y z\"></e>");
+    }
+
+    #[test]
+    fn text_escapes_amp_lt_gt_and_cr_only() {
+        let xml = "<e>&amp; &lt; &gt; \" ' &#13; &#x41;</e>";
+        assert_eq!(c14n(xml), "<e>&amp; &lt; &gt; \" ' &#xD; A</e>");
+    }
+
+    #[test]
+    fn line_endings_are_normalised_to_line_feed() {
+        assert_eq!(c14n("<e>a\r\nb\rc</e>"), "<e>a\nb\nc</e>");
+    }
+
+    #[test]
+    fn cdata_becomes_escaped_text() {
+        assert_eq!(
+            c14n("<e><![CDATA[<x> & y]]></e>"),
+            "<e>&lt;x&gt; &amp; y</e>"
+        );
+    }
+
+    #[test]
+    fn whitespace_inside_the_document_element_is_preserved() {
+        assert_eq!(c14n("<a>\n  <b> x </b>\n</a>"), "<a>\n  <b> x </b>\n</a>");
+    }
+
+    #[test]
+    fn superfluous_namespace_redeclarations_are_dropped() {
+        let xml = r#"<a xmlns="urn:x" xmlns:p="urn:p"><b xmlns="urn:x" xmlns:p="urn:p"/></a>"#;
+        assert_eq!(c14n(xml), r#"<a xmlns="urn:x" xmlns:p="urn:p"><b></b></a>"#);
+    }
+
+    #[test]
+    fn nested_redeclaration_with_a_different_uri_is_kept() {
+        let xml = r#"<a xmlns:p="urn:1"><p:b xmlns:p="urn:2"><p:c xmlns:p="urn:1"/></p:b></a>"#;
+        assert_eq!(
+            c14n(xml),
+            r#"<a xmlns:p="urn:1"><p:b xmlns:p="urn:2"><p:c xmlns:p="urn:1"></p:c></p:b></a>"#
+        );
+    }
+
+    #[test]
+    fn undeclaring_the_default_namespace_is_rendered_once() {
+        let xml = r#"<a xmlns="urn:d"><b xmlns=""><c xmlns=""/></b></a>"#;
+        assert_eq!(c14n(xml), r#"<a xmlns="urn:d"><b xmlns=""><c></c></b></a>"#);
+    }
+
+    #[test]
+    fn empty_default_namespace_on_root_is_not_rendered() {
+        assert_eq!(c14n(r#"<a xmlns=""><b/></a>"#), "<a><b></b></a>");
+    }
+
+    #[test]
+    fn unused_namespace_declarations_are_kept_in_inclusive_c14n() {
+        assert_eq!(
+            c14n(r#"<a xmlns:unused="urn:u"><b/></a>"#),
+            r#"<a xmlns:unused="urn:u"><b></b></a>"#
+        );
+    }
+
+    #[test]
+    fn prefixes_are_preserved() {
+        assert_eq!(
+            c14n(r#"<x:a xmlns:x="urn:x"><x:b/></x:a>"#),
+            r#"<x:a xmlns:x="urn:x"><x:b></x:b></x:a>"#
+        );
+    }
+
+    #[test]
+    fn dtd_is_rejected() {
+        let err = canonicalize_document("<!DOCTYPE a [<!ENTITY e 'x'>]><a>&e;</a>").unwrap_err();
+        assert!(matches!(err, C14nError::Malformed(_)));
+    }
+
+    #[test]
+    fn deeply_nested_input_is_refused_without_exhausting_the_stack() {
+        let depth = 100_000;
+        let xml = format!("{}{}", "<a>".repeat(depth), "</a>".repeat(depth));
+        assert!(matches!(
+            canonicalize_document(&xml),
+            Err(C14nError::Malformed(_))
+        ));
+        let ok = format!("{}{}", "<a>".repeat(MAX_DEPTH), "</a>".repeat(MAX_DEPTH));
+        assert!(canonicalize_document(&ok).is_ok());
+    }
+
+    #[test]
+    fn nesting_scan_counts_only_real_start_tags() {
+        let doc =
+            r#"<a x="<b><c>" y='/>'><!-- <d><e> --><![CDATA[<f><g>]]><?pi <h>?><i/><j></j></a>"#;
+        // <a> and <j> give depth 2; the markup-like text inside attributes, the comment, the
+        // CDATA section and the PI would add four more levels if it were counted.
+        assert!(!nesting_exceeds(doc, 2));
+        assert!(nesting_exceeds(doc, 1));
+        assert!(nesting_exceeds("<a><b></b></a>", 1));
+        assert!(!nesting_exceeds("<a><b/></a>", 1));
+        assert!(!nesting_exceeds("<a></a><b></b>", 1));
+    }
+
+    #[test]
+    fn malformed_input_is_an_error_not_a_panic() {
+        for bad in ["", "<a>", "<a></b>", "<a x='1' x='2'/>", "<p:a/>", "text"] {
+            assert!(canonicalize_document(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    // W3C C14N 1.0, section 3.2 (whitespace in document content), without the DTD.
+    #[test]
+    fn w3c_example_3_2_whitespace_in_document_content() {
+        let input = "<doc>\n   <clean>   </clean>\n   <dirty>   A   B   </dirty>\n   <mixed>\n      A\n      <clean>   </clean>\n      B\n      <dirty>   A   B   </dirty>\n      C\n   </mixed>\n</doc>";
+        assert_eq!(c14n(input), input);
+    }
+
+    // W3C C14N 1.0, section 3.3 (start and end tags), with the DTD-defaulted attributes removed
+    // from the expected output since DTDs are not processed here.
+    #[test]
+    fn w3c_example_3_3_start_and_end_tags() {
+        let input = r#"<doc>
+   <e1   />
+   <e2   ></e2>
+   <e3   name = "elem3"   id="elem3"   />
+   <e4   name="elem4"   id="elem4"   ></e4>
+   <e5 a:attr="out" b:attr="sorted" attr2="all" attr="I'm"
+      xmlns:b="http://www.ietf.org"
+      xmlns:a="http://www.w3.org"
+      xmlns="http://example.org"/>
+   <e6 xmlns="" xmlns:a="http://www.w3.org">
+      <e7 xmlns="http://www.ietf.org">
+         <e8 xmlns="" xmlns:a="http://www.w3.org">
+            <e9 xmlns="" xmlns:a="http://www.ietf.org"/>
+         </e8>
+      </e7>
+   </e6>
+</doc>"#;
+        let expected = r#"<doc>
+   <e1></e1>
+   <e2></e2>
+   <e3 id="elem3" name="elem3"></e3>
+   <e4 id="elem4" name="elem4"></e4>
+   <e5 xmlns="http://example.org" xmlns:a="http://www.w3.org" xmlns:b="http://www.ietf.org" attr="I'm" attr2="all" b:attr="sorted" a:attr="out"></e5>
+   <e6 xmlns:a="http://www.w3.org">
+      <e7 xmlns="http://www.ietf.org">
+         <e8 xmlns="">
+            <e9 xmlns:a="http://www.ietf.org"></e9>
+         </e8>
+      </e7>
+   </e6>
+</doc>"#;
+        assert_eq!(c14n(input), expected);
+    }
+
+    // W3C C14N 1.0, section 3.4 (character modifications and character references), without
+    // the DTD (so no attribute-type normalisation of the ID/NMTOKENS attributes).
+    #[test]
+    fn w3c_example_3_4_character_modifications() {
+        let input = "<doc>\n   <text>First line&#x0d;&#10;Second line</text>\n   <value>&#x32;</value>\n   <compute><![CDATA[value>\"0\" && value<\"10\" ?\"valid\":\"error\"]]></compute>\n   <compute expr='value>\"0\" &amp;&amp; value&lt;\"10\" ?\"valid\":\"error\"'>valid</compute>\n   <norm attr=' &apos;   &#x20;&#13;&#xa;&#9;   &apos; '/>\n</doc>";
+        let expected = "<doc>\n   <text>First line&#xD;\nSecond line</text>\n   <value>2</value>\n   <compute>value&gt;\"0\" &amp;&amp; value&lt;\"10\" ?\"valid\":\"error\"</compute>\n   <compute expr=\"value>&quot;0&quot; &amp;&amp; value&lt;&quot;10&quot; ?&quot;valid&quot;:&quot;error&quot;\">valid</compute>\n   <norm attr=\" '    &#xD;&#xA;&#x9;   ' \"></norm>\n</doc>";
+        assert_eq!(c14n(input), expected);
+    }
+
+    // W3C C14N 1.0, section 3.6 (UTF-8 encoding): characters pass through as UTF-8.
+    #[test]
+    fn w3c_example_3_6_utf8_passes_through() {
+        assert_eq!(c14n("<doc>&#169;</doc>"), "<doc>\u{a9}</doc>");
+    }
+
+    // W3C C14N 1.0, section 3.1 (PIs, comments and outside of document element), DTD removed.
+    #[test]
+    fn w3c_example_3_1_pis_comments_outside_document_element() {
+        let input = "<?xml version=\"1.0\"?>\n\n<?xml-stylesheet   href=\"doc.xsl\"\n   type=\"text/xsl\"   ?>\n\n<doc>Hello, world!<!-- Comment 1 --></doc>\n\n<?pi-without-data     ?>\n\n<!-- Comment 2 -->\n\n<!-- Comment 3 -->";
+        let expected = "<?xml-stylesheet href=\"doc.xsl\"\n   type=\"text/xsl\"   ?>\n<doc>Hello, world!</doc>\n<?pi-without-data?>";
+        assert_eq!(c14n(input), expected);
+    }
+
+    #[test]
+    fn authenticated_subset_concatenates_marked_subtrees_in_document_order() {
+        let xml = r#"<r xmlns="urn:e" xmlns:ds="urn:ds"><h authenticate="true"><x>1</x></h>
+  <s/>
+  <b><m authenticate="true">2</m><n>3</n><o authenticate="true"/></b></r>"#;
+        assert_eq!(
+            auth(xml),
+            concat!(
+                r#"<h xmlns="urn:e" xmlns:ds="urn:ds" authenticate="true"><x>1</x></h>"#,
+                r#"<m xmlns="urn:e" xmlns:ds="urn:ds" authenticate="true">2</m>"#,
+                r#"<o xmlns="urn:e" xmlns:ds="urn:ds" authenticate="true"></o>"#
+            )
+        );
+    }
+
+    #[test]
+    fn nested_marked_elements_are_output_once_within_their_ancestor() {
+        let xml = r#"<r><a authenticate="true"><b authenticate="true">x</b></a></r>"#;
+        assert_eq!(
+            auth(xml),
+            r#"<a authenticate="true"><b authenticate="true">x</b></a>"#
+        );
+    }
+
+    #[test]
+    fn authenticate_must_be_exactly_true_and_unqualified() {
+        let xml = r#"<r xmlns:p="urn:p"><a authenticate="1"/><b authenticate=" true"/><c p:authenticate="true"/><d authenticate="true"/></r>"#;
+        assert_eq!(auth(xml), r#"<d xmlns:p="urn:p" authenticate="true"></d>"#);
+    }
+
+    #[test]
+    fn subset_apex_inherits_xml_attributes_of_omitted_ancestors() {
+        let xml = r#"<r xml:lang="de" xml:space="preserve"><a xml:lang="en"><b authenticate="true"/></a></r>"#;
+        assert_eq!(
+            auth(xml),
+            r#"<b authenticate="true" xml:lang="en" xml:space="preserve"></b>"#
+        );
+    }
+
+    #[test]
+    fn nothing_marked_is_an_error() {
+        assert!(matches!(
+            canonicalize_authenticated("<r><a/></r>"),
+            Err(C14nError::NothingSelected(_))
+        ));
+    }
+
+    #[test]
+    fn element_in_context_declares_all_in_scope_namespaces() {
+        let xml = r#"<r xmlns="urn:e" xmlns:ds="urn:ds"><x/><ds:SignedInfo><ds:A Algorithm="a"/></ds:SignedInfo></r>"#;
+        let out = canonicalize_element(xml, "urn:ds", "SignedInfo").expect("found");
+        assert_eq!(
+            String::from_utf8(out).expect("utf-8"),
+            r#"<ds:SignedInfo xmlns="urn:e" xmlns:ds="urn:ds"><ds:A Algorithm="a"></ds:A></ds:SignedInfo>"#
+        );
+    }
+
+    #[test]
+    fn prefix_choice_changes_the_canonical_form() {
+        let a = canonicalize_document(r#"<p:a xmlns:p="urn:x"/>"#).expect("ok");
+        let b = canonicalize_document(r#"<q:a xmlns:q="urn:x"/>"#).expect("ok");
+        assert_ne!(a, b, "C14N 1.0 preserves prefixes");
+    }
+
+    #[test]
+    fn attribute_quoting_and_order_in_the_source_do_not_matter() {
+        let a = canonicalize_document(r#"<a y='2'  x="1" ><b/></a>"#).expect("ok");
+        let b = canonicalize_document(r#"<a x="1" y="2"><b></b></a>"#).expect("ok");
+        assert_eq!(a, b);
+    }
+}

@@ -1,0 +1,95 @@
+//! Writing and reading the elements several envelopes share.
+
+use roxmltree::Node;
+
+use super::types::{DataEncryptionInfo, Product, PubKeyDigest};
+use super::xml::{attr, base64_of, require_authenticated, text_of, Children, XmlOut};
+use super::EnvelopeError;
+use crate::version::EncryptionVersion;
+
+pub(crate) fn write_product(out: &mut XmlOut, product: &Product) -> Result<(), EnvelopeError> {
+    product.validate()?;
+    match &product.institute_id {
+        Some(institute) => out.text(
+            "Product",
+            &[("Language", &product.language), ("InstituteID", institute)],
+            &product.name,
+        ),
+        None => out.text("Product", &[("Language", &product.language)], &product.name),
+    }
+}
+
+pub(crate) fn parse_product(node: Node<'_, '_>) -> Result<Option<Product>, EnvelopeError> {
+    // `Product` is nillable; a nil product is the same as an absent one.
+    let nil = node
+        .attributes()
+        .any(|a| a.name() == "nil" && a.value() == "true");
+    if nil {
+        return Ok(None);
+    }
+    Ok(Some(Product {
+        name: text_of(node),
+        language: attr(node, "Product", "Language")?.to_owned(),
+        institute_id: node.attribute("InstituteID").map(str::to_owned),
+    }))
+}
+
+/// Writes a public key digest element (`Authentication`, `Encryption`,
+/// `EncryptionPubKeyDigest`) with its `Version` and `Algorithm` attributes.
+pub(crate) fn write_digest(
+    out: &mut XmlOut,
+    element: &str,
+    version: &str,
+    digest: &PubKeyDigest,
+) -> Result<(), EnvelopeError> {
+    out.base64(
+        element,
+        &[("Version", version), ("Algorithm", &digest.algorithm)],
+        &digest.digest,
+    )
+}
+
+pub(crate) fn parse_digest(
+    node: Node<'_, '_>,
+    element: &'static str,
+) -> Result<(String, PubKeyDigest), EnvelopeError> {
+    let version = attr(node, element, "Version")?.to_owned();
+    let algorithm = attr(node, element, "Algorithm")?.to_owned();
+    let digest = base64_of(node, element)?;
+    Ok((version, PubKeyDigest { digest, algorithm }))
+}
+
+/// `DataEncryptionInfo authenticate="true"`.
+pub(crate) fn write_data_encryption_info(
+    out: &mut XmlOut,
+    info: &DataEncryptionInfo,
+) -> Result<(), EnvelopeError> {
+    out.start("DataEncryptionInfo", &[("authenticate", "true")])?;
+    write_digest(
+        out,
+        "EncryptionPubKeyDigest",
+        info.encryption_version.as_str(),
+        &info.encryption_pub_key_digest,
+    )?;
+    out.base64("TransactionKey", &[], &info.transaction_key)?;
+    out.end("DataEncryptionInfo")
+}
+
+pub(crate) fn parse_data_encryption_info(
+    node: Node<'_, '_>,
+    ns: &str,
+) -> Result<DataEncryptionInfo, EnvelopeError> {
+    require_authenticated(node, "DataEncryptionInfo")?;
+    let mut c = Children::of(node, "DataEncryptionInfo", ns);
+    let (version, digest) = parse_digest(
+        c.required("EncryptionPubKeyDigest")?,
+        "EncryptionPubKeyDigest",
+    )?;
+    let transaction_key = base64_of(c.required("TransactionKey")?, "TransactionKey")?;
+    c.finish()?;
+    Ok(DataEncryptionInfo {
+        encryption_version: version.parse::<EncryptionVersion>()?,
+        encryption_pub_key_digest: digest,
+        transaction_key,
+    })
+}

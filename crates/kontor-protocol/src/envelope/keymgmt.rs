@@ -1,0 +1,425 @@
+//! Key management envelopes (ebics_keymgmt_request/response_H00x.xsd):
+//! - `ebicsUnsecuredRequest` (INI, HIA, H3K): no signature, order data in the clear
+//!   (compressed, base64). H004 fixes `OrderAttribute` to `DZNNN`.
+//! - `ebicsNoPubKeyDigestsRequest` (HPB): X002-signed, no bank key digests (the client does not
+//!   have the bank keys yet). H004 fixes `OrderAttribute` to `DZHNN`.
+//! - `ebicsKeyManagementResponse`: return codes, optionally encrypted order data (HPB).
+//!   Not signed.
+//!
+//! In all three the `header` element carries `authenticate="true"` (required by the schema).
+
+use chrono::{DateTime, Utc};
+use roxmltree::Node;
+use rsa::{RsaPrivateKey, RsaPublicKey};
+
+use super::common::{
+    parse_data_encryption_info, parse_product, write_data_encryption_info, write_product,
+};
+use super::response::{check_report_text, check_return_code, parse_return_code};
+use super::types::{
+    DataEncryptionInfo, HostId, Nonce, OrderId, PartnerId, Product, SecurityMedium, UserId,
+};
+use super::xml::{
+    as_text, base64_of, format_timestamp, parse_document, parse_timestamp, require_authenticated,
+    root_version, text_of, token_of, Children, XmlOut,
+};
+use super::EnvelopeError;
+use crate::order_type::OrderType;
+use crate::return_code::ReturnCode;
+use crate::version::ProtocolVersion;
+use crate::xmldsig;
+
+const UNSECURED: &str = "ebicsUnsecuredRequest";
+const NO_PUB_KEY_DIGESTS: &str = "ebicsNoPubKeyDigestsRequest";
+const KEY_MANAGEMENT_RESPONSE: &str = "ebicsKeyManagementResponse";
+
+fn check_version(version: ProtocolVersion) -> Result<(), EnvelopeError> {
+    match version {
+        ProtocolVersion::H004 | ProtocolVersion::H005 => Ok(()),
+        other => Err(EnvelopeError::UnsupportedVersion(other.as_str().to_owned())),
+    }
+}
+
+/// `ebicsUnsecuredRequest`: INI, HIA or H3K.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnsecuredRequest {
+    pub version: ProtocolVersion,
+    pub host_id: HostId,
+    pub partner_id: PartnerId,
+    pub user_id: UserId,
+    pub system_id: Option<UserId>,
+    pub product: Option<Product>,
+    /// INI, HIA or H3K.
+    pub order_type: OrderType,
+    pub security_medium: SecurityMedium,
+    /// The compressed key document (opaque; base64 in XML).
+    pub order_data: Vec<u8>,
+}
+
+impl UnsecuredRequest {
+    /// The complete request (no signature is involved).
+    pub fn to_xml(&self) -> Result<String, EnvelopeError> {
+        check_version(self.version)?;
+        if !matches!(
+            self.order_type,
+            OrderType::INI | OrderType::HIA | OrderType::H3K
+        ) {
+            return Err(EnvelopeError::InvalidValue {
+                element: "OrderType",
+                reason: format!("{} is not sent as an unsecured request", self.order_type),
+            });
+        }
+        let mut out = XmlOut::new()?;
+        out.root(UNSECURED, self.version)?;
+        out.start("header", &[("authenticate", "true")])?;
+        out.start("static", &[])?;
+        out.text("HostID", &[], self.host_id.as_str())?;
+        out.text("PartnerID", &[], self.partner_id.as_str())?;
+        out.text("UserID", &[], self.user_id.as_str())?;
+        if let Some(system_id) = &self.system_id {
+            out.text("SystemID", &[], system_id.as_str())?;
+        }
+        if let Some(product) = &self.product {
+            write_product(&mut out, product)?;
+        }
+        write_keymgmt_order_details(&mut out, self.version, &self.order_type, "DZNNN")?;
+        out.text("SecurityMedium", &[], self.security_medium.as_str())?;
+        out.end("static")?;
+        out.empty("mutable", &[])?;
+        out.end("header")?;
+        out.start("body", &[])?;
+        out.start("DataTransfer", &[])?;
+        out.base64("OrderData", &[], &self.order_data)?;
+        out.end("DataTransfer")?;
+        out.end("body")?;
+        out.end(UNSECURED)?;
+        out.finish()
+    }
+
+    pub fn parse(bytes: &[u8]) -> Result<Self, EnvelopeError> {
+        let text = as_text(bytes)?;
+        let doc = parse_document(text)?;
+        let root = doc.root_element();
+        let version = root_version(root, UNSECURED)?;
+        let ns = version.namespace();
+        let mut top = Children::of(root, UNSECURED, ns);
+        let header = top.required("header")?;
+        require_authenticated(header, "header")?;
+        let body = top.required("body")?;
+        top.finish()?;
+        let mut h = Children::of(header, "header", ns);
+        let static_node = h.required("static")?;
+        Children::of(h.required("mutable")?, "mutable", ns).finish()?;
+        h.finish()?;
+
+        let mut s = Children::of(static_node, "static", ns);
+        let host_id = HostId::new(token_of(s.required("HostID")?))?;
+        let partner_id = PartnerId::new(token_of(s.required("PartnerID")?))?;
+        let user_id = UserId::new(token_of(s.required("UserID")?))?;
+        let system_id = s
+            .optional("SystemID")
+            .map(|n| UserId::new(token_of(n)))
+            .transpose()?;
+        let product = match s.optional("Product") {
+            Some(n) => parse_product(n)?,
+            None => None,
+        };
+        let order_type =
+            parse_keymgmt_order_details(s.required("OrderDetails")?, version, "DZNNN")?;
+        let security_medium = SecurityMedium::new(token_of(s.required("SecurityMedium")?))?;
+        s.finish()?;
+
+        let mut b = Children::of(body, "body", ns);
+        let mut d = Children::of(b.required("DataTransfer")?, "DataTransfer", ns);
+        let order_data = base64_of(d.required("OrderData")?, "OrderData")?;
+        d.finish()?;
+        b.finish()?;
+        Ok(Self {
+            version,
+            host_id,
+            partner_id,
+            user_id,
+            system_id,
+            product,
+            order_type,
+            security_medium,
+            order_data,
+        })
+    }
+}
+
+/// `ebicsNoPubKeyDigestsRequest`: HPB.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NoPubKeyDigestsRequest {
+    pub version: ProtocolVersion,
+    pub host_id: HostId,
+    pub nonce: Nonce,
+    pub timestamp: DateTime<Utc>,
+    pub partner_id: PartnerId,
+    pub user_id: UserId,
+    pub system_id: Option<UserId>,
+    pub product: Option<Product>,
+    /// HPB (the only order type using this request).
+    pub order_type: OrderType,
+    pub security_medium: SecurityMedium,
+}
+
+impl NoPubKeyDigestsRequest {
+    /// The document without `AuthSignature`.
+    pub fn to_xml(&self) -> Result<String, EnvelopeError> {
+        check_version(self.version)?;
+        let mut out = XmlOut::new()?;
+        out.root(NO_PUB_KEY_DIGESTS, self.version)?;
+        out.start("header", &[("authenticate", "true")])?;
+        out.start("static", &[])?;
+        out.text("HostID", &[], self.host_id.as_str())?;
+        out.text("Nonce", &[], &self.nonce.to_hex())?;
+        out.text("Timestamp", &[], &format_timestamp(&self.timestamp))?;
+        out.text("PartnerID", &[], self.partner_id.as_str())?;
+        out.text("UserID", &[], self.user_id.as_str())?;
+        if let Some(system_id) = &self.system_id {
+            out.text("SystemID", &[], system_id.as_str())?;
+        }
+        if let Some(product) = &self.product {
+            write_product(&mut out, product)?;
+        }
+        write_keymgmt_order_details(&mut out, self.version, &self.order_type, "DZHNN")?;
+        out.text("SecurityMedium", &[], self.security_medium.as_str())?;
+        out.end("static")?;
+        out.empty("mutable", &[])?;
+        out.end("header")?;
+        out.empty("body", &[])?;
+        out.end(NO_PUB_KEY_DIGESTS)?;
+        out.finish()
+    }
+
+    /// The complete request signed with the subscriber's X002 key.
+    pub fn to_signed_xml(
+        &self,
+        authentication_key: &RsaPrivateKey,
+    ) -> Result<Vec<u8>, EnvelopeError> {
+        Ok(xmldsig::sign(&self.to_xml()?, authentication_key)?.into_bytes())
+    }
+
+    /// Checks the X002 signature with the subscriber's authentication key.
+    pub fn verify(bytes: &[u8], authentication_key: &RsaPublicKey) -> Result<(), EnvelopeError> {
+        Ok(xmldsig::verify(as_text(bytes)?, authentication_key)?)
+    }
+
+    /// Parses the request without checking the signature.
+    pub fn parse(bytes: &[u8]) -> Result<Self, EnvelopeError> {
+        let text = as_text(bytes)?;
+        let doc = parse_document(text)?;
+        let root = doc.root_element();
+        let version = root_version(root, NO_PUB_KEY_DIGESTS)?;
+        let ns = version.namespace();
+        let mut top = Children::of(root, NO_PUB_KEY_DIGESTS, ns);
+        let header = top.required("header")?;
+        require_authenticated(header, "header")?;
+        top.required("AuthSignature")?;
+        let body = top.required("body")?;
+        top.finish()?;
+        Children::of(body, "body", ns).finish()?;
+        let mut h = Children::of(header, "header", ns);
+        let static_node = h.required("static")?;
+        Children::of(h.required("mutable")?, "mutable", ns).finish()?;
+        h.finish()?;
+
+        let mut s = Children::of(static_node, "static", ns);
+        let host_id = HostId::new(token_of(s.required("HostID")?))?;
+        let nonce = Nonce::from_hex(&text_of(s.required("Nonce")?))?;
+        let timestamp = parse_timestamp("Timestamp", &text_of(s.required("Timestamp")?))?;
+        let partner_id = PartnerId::new(token_of(s.required("PartnerID")?))?;
+        let user_id = UserId::new(token_of(s.required("UserID")?))?;
+        let system_id = s
+            .optional("SystemID")
+            .map(|n| UserId::new(token_of(n)))
+            .transpose()?;
+        let product = match s.optional("Product") {
+            Some(n) => parse_product(n)?,
+            None => None,
+        };
+        let order_type =
+            parse_keymgmt_order_details(s.required("OrderDetails")?, version, "DZHNN")?;
+        let security_medium = SecurityMedium::new(token_of(s.required("SecurityMedium")?))?;
+        s.finish()?;
+        Ok(Self {
+            version,
+            host_id,
+            nonce,
+            timestamp,
+            partner_id,
+            user_id,
+            system_id,
+            product,
+            order_type,
+            security_medium,
+        })
+    }
+}
+
+fn write_keymgmt_order_details(
+    out: &mut XmlOut,
+    version: ProtocolVersion,
+    order_type: &OrderType,
+    fixed_attribute: &str,
+) -> Result<(), EnvelopeError> {
+    out.start("OrderDetails", &[])?;
+    if version.uses_btf() {
+        out.text("AdminOrderType", &[], order_type.as_str())?;
+    } else {
+        out.text("OrderType", &[], order_type.as_str())?;
+        out.text("OrderAttribute", &[], fixed_attribute)?;
+    }
+    out.end("OrderDetails")
+}
+
+fn parse_keymgmt_order_details(
+    node: Node<'_, '_>,
+    version: ProtocolVersion,
+    fixed_attribute: &str,
+) -> Result<OrderType, EnvelopeError> {
+    let mut c = Children::of(node, "OrderDetails", version.namespace());
+    let order_type = if version.uses_btf() {
+        OrderType::parse_lenient(&token_of(c.required("AdminOrderType")?))?
+    } else {
+        let order_type = OrderType::parse_lenient(&token_of(c.required("OrderType")?))?;
+        let attribute = token_of(c.required("OrderAttribute")?);
+        if attribute != fixed_attribute {
+            return Err(EnvelopeError::InvalidValue {
+                element: "OrderAttribute",
+                reason: format!("expected {fixed_attribute}, got {attribute:?}"),
+            });
+        }
+        order_type
+    };
+    c.finish()?;
+    Ok(order_type)
+}
+
+/// Order data of a key management response (HPB: the bank keys, encrypted for the subscriber).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyManagementDataTransfer {
+    pub data_encryption_info: DataEncryptionInfo,
+    pub order_data: Vec<u8>,
+}
+
+/// `ebicsKeyManagementResponse` (INI, HIA, H3K, HPB responses).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyManagementResponse {
+    pub version: ProtocolVersion,
+    pub order_id: Option<OrderId>,
+    /// `header/mutable/ReturnCode`.
+    pub technical_return_code: ReturnCode,
+    pub report_text: String,
+    pub data_transfer: Option<KeyManagementDataTransfer>,
+    /// `body/ReturnCode`.
+    pub business_return_code: ReturnCode,
+    pub timestamp_bank_parameter: Option<DateTime<Utc>>,
+}
+
+impl KeyManagementResponse {
+    /// The complete response (key management responses are not signed).
+    pub fn to_xml(&self) -> Result<String, EnvelopeError> {
+        check_version(self.version)?;
+        check_return_code(&self.technical_return_code)?;
+        check_return_code(&self.business_return_code)?;
+        check_report_text(&self.report_text)?;
+        let mut out = XmlOut::new()?;
+        out.root(KEY_MANAGEMENT_RESPONSE, self.version)?;
+        out.start("header", &[("authenticate", "true")])?;
+        out.empty("static", &[])?;
+        out.start("mutable", &[])?;
+        if let Some(order_id) = &self.order_id {
+            out.text("OrderID", &[], order_id.as_str())?;
+        }
+        out.text("ReturnCode", &[], self.technical_return_code.code())?;
+        out.text("ReportText", &[], &self.report_text)?;
+        out.end("mutable")?;
+        out.end("header")?;
+        out.start("body", &[])?;
+        if let Some(dt) = &self.data_transfer {
+            out.start("DataTransfer", &[])?;
+            write_data_encryption_info(&mut out, &dt.data_encryption_info)?;
+            out.base64("OrderData", &[], &dt.order_data)?;
+            out.end("DataTransfer")?;
+        }
+        out.text(
+            "ReturnCode",
+            &[("authenticate", "true")],
+            self.business_return_code.code(),
+        )?;
+        if let Some(ts) = &self.timestamp_bank_parameter {
+            out.text(
+                "TimestampBankParameter",
+                &[("authenticate", "true")],
+                &format_timestamp(ts),
+            )?;
+        }
+        out.end("body")?;
+        out.end(KEY_MANAGEMENT_RESPONSE)?;
+        out.finish()
+    }
+
+    pub fn parse(bytes: &[u8]) -> Result<Self, EnvelopeError> {
+        let text = as_text(bytes)?;
+        let doc = parse_document(text)?;
+        let root = doc.root_element();
+        let version = root_version(root, KEY_MANAGEMENT_RESPONSE)?;
+        let ns = version.namespace();
+        let mut top = Children::of(root, KEY_MANAGEMENT_RESPONSE, ns);
+        let header = top.required("header")?;
+        require_authenticated(header, "header")?;
+        let body = top.required("body")?;
+        top.finish()?;
+
+        let mut h = Children::of(header, "header", ns);
+        Children::of(h.required("static")?, "static", ns).finish()?;
+        let mutable_node = h.required("mutable")?;
+        h.finish()?;
+        let mut m = Children::of(mutable_node, "mutable", ns);
+        let order_id = m
+            .optional("OrderID")
+            .map(|n| OrderId::new(token_of(n)))
+            .transpose()?;
+        let technical_return_code = parse_return_code(m.required("ReturnCode")?, false)?;
+        let report_text = text_of(m.required("ReportText")?);
+        m.finish()?;
+
+        let mut b = Children::of(body, "body", ns);
+        let data_transfer = match b.optional("DataTransfer") {
+            Some(dt) => {
+                let mut d = Children::of(dt, "DataTransfer", ns);
+                let data_encryption_info =
+                    parse_data_encryption_info(d.required("DataEncryptionInfo")?, ns)?;
+                let order_data = base64_of(d.required("OrderData")?, "OrderData")?;
+                d.finish()?;
+                Some(KeyManagementDataTransfer {
+                    data_encryption_info,
+                    order_data,
+                })
+            }
+            None => None,
+        };
+        let rc = b.required("ReturnCode")?;
+        require_authenticated(rc, "ReturnCode")?;
+        let business_return_code = parse_return_code(rc, true)?;
+        let timestamp_bank_parameter = match b.optional("TimestampBankParameter") {
+            Some(n) => {
+                require_authenticated(n, "TimestampBankParameter")?;
+                Some(parse_timestamp("TimestampBankParameter", &text_of(n))?)
+            }
+            None => None,
+        };
+        b.finish()?;
+        Ok(Self {
+            version,
+            order_id,
+            technical_return_code,
+            report_text,
+            data_transfer,
+            business_return_code,
+            timestamp_bank_parameter,
+        })
+    }
+}

@@ -1,0 +1,184 @@
+//! The EBICS messages exchanged over HTTP, as typed models with `to_xml()` and `parse()` for
+//! both sides: the client builds requests and parses responses, the bank emulator parses
+//! requests and builds responses.
+//!
+//! | message | type | signed |
+//! |---|---|---|
+//! | `ebicsHEVRequest` / `ebicsHEVResponse` (H000) | [`HevRequest`], [`HevResponse`] | no |
+//! | `ebicsUnsecuredRequest` (INI, HIA, H3K) | [`UnsecuredRequest`] | no |
+//! | `ebicsNoPubKeyDigestsRequest` (HPB) | [`NoPubKeyDigestsRequest`] | X002 |
+//! | `ebicsKeyManagementResponse` | [`KeyManagementResponse`] | no |
+//! | `ebicsRequest` (initialisation, transfer, receipt) | [`EbicsRequest`] | X002 |
+//! | `ebicsResponse` | [`EbicsResponse`] | X002 (bank key) |
+//!
+//! Order data, transaction keys and signature data are opaque bytes here (base64 in XML);
+//! encryption, compression and key documents live in other modules. Parsing never panics:
+//! malformed input yields an [`EnvelopeError`].
+
+mod common;
+mod hev;
+mod keymgmt;
+mod order_params;
+mod request;
+mod response;
+mod types;
+mod xml;
+
+pub use hev::{HevRequest, HevResponse, HevVersion};
+pub use keymgmt::{
+    KeyManagementDataTransfer, KeyManagementResponse, NoPubKeyDigestsRequest, UnsecuredRequest,
+};
+pub use order_params::{
+    HvListParams, HvOrderKind, HvOrderRef, HvtOrderFlags, OrderDetails, OrderParams, ServiceFilter,
+    SignatureFlag,
+};
+pub use request::{
+    EbicsRequest, InitHeader, InitialisationRequest, ReceiptRequest, TransferRequest, UploadInit,
+};
+pub use response::{EbicsResponse, ResponseDataTransfer};
+pub use types::{
+    BankPubKeyDigests, DataDigest, DataEncryptionInfo, DateRange, FileFormat, HostId, Nonce,
+    OrderId, Parameter, PartnerId, Product, PubKeyDigest, ReceiptCode, SecurityMedium,
+    SegmentNumber, TransactionId, TransactionPhase, UserId,
+};
+pub use xml::HEV_NAMESPACE;
+
+use crate::order_type::OrderTypeError;
+use crate::version::{ProtocolVersion, UnknownKeyVersion};
+use crate::xmldsig::XmlDsigError;
+
+/// Why an envelope could not be built or parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EnvelopeError {
+    /// The bytes are not UTF-8 (EBICS messages are UTF-8).
+    #[error("message is not UTF-8")]
+    NotUtf8,
+    /// Not well-formed XML (or contains a DTD, which is refused).
+    #[error("malformed XML: {0}")]
+    Malformed(String),
+    /// The root element is in an unexpected namespace.
+    #[error("wrong namespace {found:?} (expected {expected})")]
+    WrongNamespace {
+        expected: &'static str,
+        found: String,
+    },
+    /// The root element is not the expected message.
+    #[error("wrong root element {found:?} (expected {expected})")]
+    WrongRootElement {
+        expected: &'static str,
+        found: String,
+    },
+    /// A protocol version this module does not build or parse.
+    #[error("unsupported protocol version {0}")]
+    UnsupportedVersion(String),
+    /// A required element is missing (or out of schema order).
+    #[error("missing element {element} in {parent}")]
+    MissingElement {
+        parent: &'static str,
+        element: &'static str,
+    },
+    /// An element the schema does not allow at this point.
+    #[error("unexpected element {element} in {parent}")]
+    UnexpectedElement {
+        parent: &'static str,
+        element: String,
+    },
+    /// A required attribute is missing.
+    #[error("missing attribute {attribute} on {element}")]
+    MissingAttribute {
+        element: &'static str,
+        attribute: &'static str,
+    },
+    /// An element that must carry `authenticate="true"` does not.
+    #[error("{element} lacks authenticate=\"true\"")]
+    MissingAuthenticateMarker { element: &'static str },
+    /// A value violates its schema type.
+    #[error("invalid {element}: {reason}")]
+    InvalidValue {
+        element: &'static str,
+        reason: String,
+    },
+    /// Base64 content that does not decode.
+    #[error("{element} is not valid base64")]
+    InvalidBase64 { element: &'static str },
+    /// A model value that the chosen protocol version cannot express.
+    #[error("{feature} is not available in {version}")]
+    UnsupportedInVersion {
+        feature: &'static str,
+        version: ProtocolVersion,
+    },
+    /// An order type problem.
+    #[error(transparent)]
+    OrderType(#[from] OrderTypeError),
+    /// Signing or verifying the X002 signature failed.
+    #[error(transparent)]
+    Signature(#[from] XmlDsigError),
+    /// Serialising failed.
+    #[error("XML writer failed: {0}")]
+    Write(String),
+}
+
+impl From<UnknownKeyVersion> for EnvelopeError {
+    fn from(e: UnknownKeyVersion) -> Self {
+        EnvelopeError::InvalidValue {
+            element: "Version",
+            reason: e.to_string(),
+        }
+    }
+}
+
+/// Any request a bank endpoint can receive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnyRequest {
+    Hev(HevRequest),
+    Unsecured(UnsecuredRequest),
+    NoPubKeyDigests(NoPubKeyDigestsRequest),
+    Ebics(EbicsRequest),
+}
+
+/// Any response a client can receive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AnyResponse {
+    Hev(HevResponse),
+    KeyManagement(KeyManagementResponse),
+    Ebics(EbicsResponse),
+}
+
+/// The local name of the root element, for dispatch.
+fn root_name(bytes: &[u8]) -> Result<String, EnvelopeError> {
+    let text = xml::as_text(bytes)?;
+    let doc = xml::parse_document(text)?;
+    Ok(doc.root_element().tag_name().name().to_owned())
+}
+
+/// Parses whichever request the root element names (bank side). Signatures are not checked.
+pub fn parse_request(bytes: &[u8]) -> Result<AnyRequest, EnvelopeError> {
+    match root_name(bytes)?.as_str() {
+        "ebicsHEVRequest" => Ok(AnyRequest::Hev(HevRequest::parse(bytes)?)),
+        "ebicsUnsecuredRequest" => Ok(AnyRequest::Unsecured(UnsecuredRequest::parse(bytes)?)),
+        "ebicsNoPubKeyDigestsRequest" => Ok(AnyRequest::NoPubKeyDigests(
+            NoPubKeyDigestsRequest::parse(bytes)?,
+        )),
+        "ebicsRequest" => Ok(AnyRequest::Ebics(EbicsRequest::parse(bytes)?)),
+        other => Err(EnvelopeError::WrongRootElement {
+            expected: "an EBICS request",
+            found: other.to_owned(),
+        }),
+    }
+}
+
+/// Parses whichever response the root element names (client side). Signatures are not
+/// checked; use [`EbicsResponse::parse_verified`] for `ebicsResponse`.
+pub fn parse_response(bytes: &[u8]) -> Result<AnyResponse, EnvelopeError> {
+    match root_name(bytes)?.as_str() {
+        "ebicsHEVResponse" => Ok(AnyResponse::Hev(HevResponse::parse(bytes)?)),
+        "ebicsKeyManagementResponse" => Ok(AnyResponse::KeyManagement(
+            KeyManagementResponse::parse(bytes)?,
+        )),
+        "ebicsResponse" => Ok(AnyResponse::Ebics(EbicsResponse::parse(bytes)?)),
+        other => Err(EnvelopeError::WrongRootElement {
+            expected: "an EBICS response",
+            found: other.to_owned(),
+        }),
+    }
+}

@@ -1,0 +1,359 @@
+//! Small helpers for writing (quick-xml) and reading (roxmltree) envelopes.
+
+use std::io;
+
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
+use quick_xml::Writer;
+use roxmltree::{Document, Node, ParsingOptions};
+
+use super::EnvelopeError;
+use crate::version::ProtocolVersion;
+use crate::xmldsig::DS_NAMESPACE;
+
+/// Upper bound on parsed nodes: envelopes have a few dozen; this stops node-flood input early.
+const NODES_LIMIT: u32 = 100_000;
+
+/// The HEV namespace (`ebics_hev.xsd`).
+pub const HEV_NAMESPACE: &str = "http://www.ebics.org/H000";
+
+/// Writes an envelope with quick-xml. Every element is in the default namespace of the root.
+pub(crate) struct XmlOut {
+    writer: Writer<Vec<u8>>,
+}
+
+fn write_err(e: io::Error) -> EnvelopeError {
+    EnvelopeError::Write(e.to_string())
+}
+
+impl XmlOut {
+    /// Starts a document with an XML declaration.
+    pub(crate) fn new() -> Result<Self, EnvelopeError> {
+        let mut writer = Writer::new(Vec::with_capacity(4096));
+        writer
+            .write_event(Event::Decl(BytesDecl::new("1.0", Some("UTF-8"), None)))
+            .map_err(write_err)?;
+        Ok(Self { writer })
+    }
+
+    /// Opens the root element of an EBICS envelope with namespaces, `Version` and `Revision`.
+    pub(crate) fn root(
+        &mut self,
+        name: &str,
+        version: ProtocolVersion,
+    ) -> Result<(), EnvelopeError> {
+        let revision = version.revision().to_string();
+        self.start(
+            name,
+            &[
+                ("xmlns", version.namespace()),
+                ("xmlns:ds", DS_NAMESPACE),
+                ("Version", version.as_str()),
+                ("Revision", &revision),
+            ],
+        )
+    }
+
+    pub(crate) fn start(
+        &mut self,
+        name: &str,
+        attrs: &[(&str, &str)],
+    ) -> Result<(), EnvelopeError> {
+        let start = BytesStart::new(name).with_attributes(attrs.iter().copied());
+        self.writer
+            .write_event(Event::Start(start))
+            .map_err(write_err)
+    }
+
+    pub(crate) fn end(&mut self, name: &str) -> Result<(), EnvelopeError> {
+        self.writer
+            .write_event(Event::End(BytesEnd::new(name)))
+            .map_err(write_err)
+    }
+
+    /// An element with only attributes, as an empty-element tag.
+    pub(crate) fn empty(
+        &mut self,
+        name: &str,
+        attrs: &[(&str, &str)],
+    ) -> Result<(), EnvelopeError> {
+        let start = BytesStart::new(name).with_attributes(attrs.iter().copied());
+        self.writer
+            .write_event(Event::Empty(start))
+            .map_err(write_err)
+    }
+
+    /// An element with text content (escaped).
+    pub(crate) fn text(
+        &mut self,
+        name: &str,
+        attrs: &[(&str, &str)],
+        text: &str,
+    ) -> Result<(), EnvelopeError> {
+        self.start(name, attrs)?;
+        self.writer
+            .write_event(Event::Text(BytesText::new(text)))
+            .map_err(write_err)?;
+        self.end(name)
+    }
+
+    /// An element with base64 content.
+    pub(crate) fn base64(
+        &mut self,
+        name: &str,
+        attrs: &[(&str, &str)],
+        data: &[u8],
+    ) -> Result<(), EnvelopeError> {
+        self.text(name, attrs, &B64.encode(data))
+    }
+
+    pub(crate) fn finish(self) -> Result<String, EnvelopeError> {
+        String::from_utf8(self.writer.into_inner()).map_err(|e| EnvelopeError::Write(e.to_string()))
+    }
+}
+
+/// Formats a timestamp as `xs:dateTime` in UTC with millisecond precision.
+pub(crate) fn format_timestamp(ts: &DateTime<Utc>) -> String {
+    ts.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+/// Parses an `xs:dateTime`; a value without zone is taken as UTC.
+pub(crate) fn parse_timestamp(
+    element: &'static str,
+    s: &str,
+) -> Result<DateTime<Utc>, EnvelopeError> {
+    let s = s.trim();
+    if let Ok(ts) = DateTime::parse_from_rfc3339(s) {
+        return Ok(ts.with_timezone(&Utc));
+    }
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+        .map(|n| n.and_utc())
+        .map_err(|_| EnvelopeError::InvalidValue {
+            element,
+            reason: format!("not an xs:dateTime: {s:?}"),
+        })
+}
+
+pub(crate) fn format_date(d: &NaiveDate) -> String {
+    d.format("%Y-%m-%d").to_string()
+}
+
+pub(crate) fn parse_date(element: &'static str, s: &str) -> Result<NaiveDate, EnvelopeError> {
+    NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| EnvelopeError::InvalidValue {
+        element,
+        reason: format!("not an xs:date: {s:?}"),
+    })
+}
+
+/// Decodes envelope bytes as UTF-8 text (a leading BOM is ignored).
+pub(crate) fn as_text(bytes: &[u8]) -> Result<&str, EnvelopeError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    std::str::from_utf8(bytes).map_err(|_| EnvelopeError::NotUtf8)
+}
+
+/// Parses envelope text: no DTD, bounded node count.
+pub(crate) fn parse_document(text: &str) -> Result<Document<'_>, EnvelopeError> {
+    let options = ParsingOptions {
+        allow_dtd: false,
+        nodes_limit: NODES_LIMIT,
+    };
+    if crate::c14n::nesting_exceeds(text, crate::c14n::MAX_DEPTH) {
+        return Err(EnvelopeError::Malformed(
+            "elements nested too deeply".into(),
+        ));
+    }
+    Document::parse_with_options(text, options).map_err(|e| EnvelopeError::Malformed(e.to_string()))
+}
+
+/// Identifies the protocol version from the root's namespace and checks the `Version`
+/// attribute agrees.
+pub(crate) fn root_version(
+    root: Node<'_, '_>,
+    expected_name: &'static str,
+) -> Result<ProtocolVersion, EnvelopeError> {
+    let ns = root.tag_name().namespace().unwrap_or("");
+    let version = [ProtocolVersion::H004, ProtocolVersion::H005]
+        .into_iter()
+        .find(|v| v.namespace() == ns)
+        .ok_or_else(|| EnvelopeError::WrongNamespace {
+            expected: "urn:org:ebics:H004 or urn:org:ebics:H005",
+            found: ns.to_owned(),
+        })?;
+    if root.tag_name().name() != expected_name {
+        return Err(EnvelopeError::WrongRootElement {
+            expected: expected_name,
+            found: root.tag_name().name().to_owned(),
+        });
+    }
+    let attr = root
+        .attribute("Version")
+        .ok_or(EnvelopeError::MissingAttribute {
+            element: expected_name,
+            attribute: "Version",
+        })?;
+    if attr != version.as_str() {
+        return Err(EnvelopeError::InvalidValue {
+            element: expected_name,
+            reason: format!("Version {attr:?} does not match namespace {ns}"),
+        });
+    }
+    Ok(version)
+}
+
+/// Walks the element children of one element in schema order.
+pub(crate) struct Children<'a, 'input> {
+    parent: &'static str,
+    ns: &'a str,
+    nodes: Vec<Node<'a, 'input>>,
+    pos: usize,
+}
+
+impl<'a, 'input> Children<'a, 'input> {
+    pub(crate) fn of(parent: Node<'a, 'input>, parent_name: &'static str, ns: &'a str) -> Self {
+        Self {
+            parent: parent_name,
+            ns,
+            nodes: parent.children().filter(|n| n.is_element()).collect(),
+            pos: 0,
+        }
+    }
+
+    fn peek_is(&self, name: &str) -> bool {
+        self.nodes.get(self.pos).is_some_and(|n| {
+            n.tag_name().name() == name && n.tag_name().namespace().unwrap_or("") == self.ns
+        })
+    }
+
+    /// The next child, which must be `name` in the envelope namespace.
+    pub(crate) fn required(
+        &mut self,
+        name: &'static str,
+    ) -> Result<Node<'a, 'input>, EnvelopeError> {
+        if self.peek_is(name) {
+            self.pos += 1;
+            Ok(self.nodes[self.pos - 1])
+        } else {
+            Err(EnvelopeError::MissingElement {
+                parent: self.parent,
+                element: name,
+            })
+        }
+    }
+
+    /// The next child if it is `name` in the envelope namespace.
+    pub(crate) fn optional(&mut self, name: &str) -> Option<Node<'a, 'input>> {
+        if self.peek_is(name) {
+            self.pos += 1;
+            Some(self.nodes[self.pos - 1])
+        } else {
+            None
+        }
+    }
+
+    /// The next child whatever its name (for substitution groups such as `OrderParams`).
+    pub(crate) fn optional_any(&mut self) -> Option<Node<'a, 'input>> {
+        let node = self.nodes.get(self.pos).copied();
+        if node.is_some() {
+            self.pos += 1;
+        }
+        node
+    }
+
+    /// All consecutive children named `name`.
+    pub(crate) fn repeated(&mut self, name: &str) -> Vec<Node<'a, 'input>> {
+        let mut out = Vec::new();
+        while let Some(n) = self.optional(name) {
+            out.push(n);
+        }
+        out
+    }
+
+    /// Ends the walk: remaining children in other namespaces are the schema's `##other`
+    /// extension points and are ignored; a remaining child in the envelope namespace is an
+    /// error.
+    pub(crate) fn finish(self) -> Result<(), EnvelopeError> {
+        match self.nodes[self.pos..]
+            .iter()
+            .find(|n| n.tag_name().namespace().unwrap_or("") == self.ns)
+        {
+            Some(n) => Err(EnvelopeError::UnexpectedElement {
+                parent: self.parent,
+                element: n.tag_name().name().to_owned(),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// All text content of an element (concatenated text children).
+pub(crate) fn text_of(node: Node<'_, '_>) -> String {
+    node.children()
+        .filter(|n| n.is_text())
+        .filter_map(|n| n.text())
+        .collect()
+}
+
+/// Text content with surrounding whitespace removed (`xs:token`-like values).
+pub(crate) fn token_of(node: Node<'_, '_>) -> String {
+    text_of(node).trim().to_owned()
+}
+
+/// Base64 content; whitespace (line breaks some banks insert) is ignored.
+pub(crate) fn base64_of(
+    node: Node<'_, '_>,
+    element: &'static str,
+) -> Result<Vec<u8>, EnvelopeError> {
+    let compact: String = text_of(node)
+        .chars()
+        .filter(|c| !c.is_ascii_whitespace())
+        .collect();
+    B64.decode(compact.as_bytes())
+        .map_err(|_| EnvelopeError::InvalidBase64 { element })
+}
+
+/// A required attribute.
+pub(crate) fn attr<'a>(
+    node: Node<'a, '_>,
+    element: &'static str,
+    attribute: &'static str,
+) -> Result<&'a str, EnvelopeError> {
+    node.attribute(attribute)
+        .ok_or(EnvelopeError::MissingAttribute { element, attribute })
+}
+
+/// Requires `authenticate="true"` exactly: the X002 reference selects elements by that literal
+/// value, so a missing or different marker would silently exclude the element from the digest.
+pub(crate) fn require_authenticated(
+    node: Node<'_, '_>,
+    element: &'static str,
+) -> Result<(), EnvelopeError> {
+    if node.attribute("authenticate") == Some("true") {
+        Ok(())
+    } else {
+        Err(EnvelopeError::MissingAuthenticateMarker { element })
+    }
+}
+
+/// Parses an `xs:boolean`.
+pub(crate) fn parse_bool(element: &'static str, s: &str) -> Result<bool, EnvelopeError> {
+    match s.trim() {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        other => Err(EnvelopeError::InvalidValue {
+            element,
+            reason: format!("not a boolean: {other:?}"),
+        }),
+    }
+}
+
+/// Parses an unsigned integer element or attribute value.
+pub(crate) fn parse_u32(element: &'static str, s: &str) -> Result<u32, EnvelopeError> {
+    s.trim()
+        .parse::<u32>()
+        .map_err(|_| EnvelopeError::InvalidValue {
+            element,
+            reason: format!("not a number in range: {s:?}"),
+        })
+}

@@ -1,0 +1,692 @@
+//! EBICS order types (H004) / order identifiers (H005) and the BTF services that replace the
+//! business order types in H005.
+//!
+//! In H004 every order is named by a three-character order type (`C53`, `CCT`, ...). H005 keeps
+//! three-character codes only for administrative orders (`HPB`, `HKD`, `PTK`, ...) and expresses
+//! business orders as `BTD` (download) / `BTU` (upload) with a [`BtfService`]. The mapping from
+//! the classic German order types to BTF follows the DK mapping table (EBICS Annex / DFÜ
+//! agreement Annex 3); banks may publish other services in HTD/HKD, so callers can always
+//! construct a [`BtfService`] themselves.
+
+use std::fmt;
+use std::str::FromStr;
+
+/// An order type (H004) or administrative order type (H005).
+///
+/// Variant names are the codes from the specification.
+#[allow(clippy::upper_case_acronyms)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum OrderType {
+    /// Send the signature key (A00x) for subscriber initialisation.
+    INI,
+    /// Send the authentication (X002) and encryption (E002) keys for subscriber initialisation.
+    HIA,
+    /// Send all three keys as X.509 certificates (certificate-based initialisation).
+    H3K,
+    /// Download the bank's public keys.
+    HPB,
+    /// Download customer and subscriber data (all subscribers of the partner).
+    HKD,
+    /// Download customer and subscriber data (own subscriber).
+    HTD,
+    /// Download the list of order types available for download.
+    HAA,
+    /// Download bank parameters.
+    HPD,
+    /// Suspend the subscriber's access.
+    SPR,
+    /// H004 generic download with a file format parameter.
+    FDL,
+    /// H004 generic upload with a file format parameter.
+    FUL,
+    /// H005 business transaction download (with a BTF service).
+    BTD,
+    /// H005 business transaction upload (with a BTF service).
+    BTU,
+    /// camt.052 account reports (intraday).
+    C52,
+    /// camt.053 account statements.
+    C53,
+    /// camt.054 debit/credit notifications.
+    C54,
+    /// MT940 account statements.
+    STA,
+    /// MT942 interim transaction reports.
+    VMK,
+    /// camt.053 account statements, Swiss flavour.
+    Z53,
+    /// Customer protocol (text).
+    PTK,
+    /// Customer protocol (XML, pain.002-based).
+    HAC,
+    /// SEPA credit transfer (pain.001).
+    CCT,
+    /// SEPA core direct debit (pain.008).
+    CDD,
+    /// SEPA instant credit transfer (pain.001).
+    CIP,
+    /// Distributed signature: list orders awaiting signature.
+    HVU,
+    /// Distributed signature: list orders awaiting signature, with details.
+    HVZ,
+    /// Distributed signature: order status and signature data.
+    HVD,
+    /// Distributed signature: transaction details of an order.
+    HVT,
+    /// Distributed signature: add a signature to an order.
+    HVE,
+    /// Distributed signature: cancel an order.
+    HVS,
+    /// Any other well-formed code (bank-specific types published in HTD/HAA).
+    Other(String),
+}
+
+/// Transfer direction of an order type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Direction {
+    /// The client sends order data (and/or signatures).
+    Upload,
+    /// The client fetches order data.
+    Download,
+    /// Subscriber key initialisation (unsecured or unauthenticated-key requests).
+    KeyManagement,
+}
+
+/// The H004 `OrderAttribute` of a transaction request.
+#[allow(clippy::upper_case_acronyms)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrderAttribute {
+    /// Upload of order data plus electronic signature(s).
+    OZHNN,
+    /// Upload of electronic signature(s) only, no order data (HVE, HVS, SPR).
+    UZHNN,
+    /// Download.
+    DZHNN,
+}
+
+impl OrderAttribute {
+    /// The value as written in XML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OZHNN => "OZHNN",
+            Self::UZHNN => "UZHNN",
+            Self::DZHNN => "DZHNN",
+        }
+    }
+}
+
+impl FromStr for OrderAttribute {
+    type Err = OrderTypeError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "OZHNN" => Ok(Self::OZHNN),
+            "UZHNN" => Ok(Self::UZHNN),
+            "DZHNN" => Ok(Self::DZHNN),
+            other => Err(OrderTypeError::InvalidOrderAttribute(other.to_owned())),
+        }
+    }
+}
+
+/// Errors about order types and BTF services.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OrderTypeError {
+    /// Not three characters of `[A-Z0-9]`.
+    #[error("malformed order type {0:?} (expected three characters A-Z or 0-9)")]
+    Malformed(String),
+    /// Well-formed but not one of the types Kontor knows (strict parsing).
+    #[error("unknown order type {0:?}")]
+    Unknown(String),
+    /// Not one of OZHNN, UZHNN, DZHNN.
+    #[error("invalid order attribute {0:?}")]
+    InvalidOrderAttribute(String),
+    /// The order type has no H005 equivalent (FDL/FUL) or needs an explicit BTF service.
+    #[error("order type {0} has no H005 equivalent; give a BTF service explicitly")]
+    NoH005Equivalent(String),
+    /// A BTF field violates the schema.
+    #[error("invalid BTF {field}: {value:?} ({reason})")]
+    InvalidBtf {
+        field: &'static str,
+        value: String,
+        reason: &'static str,
+    },
+}
+
+const KNOWN: &[OrderType] = &[
+    OrderType::INI,
+    OrderType::HIA,
+    OrderType::H3K,
+    OrderType::HPB,
+    OrderType::HKD,
+    OrderType::HTD,
+    OrderType::HAA,
+    OrderType::HPD,
+    OrderType::SPR,
+    OrderType::FDL,
+    OrderType::FUL,
+    OrderType::BTD,
+    OrderType::BTU,
+    OrderType::C52,
+    OrderType::C53,
+    OrderType::C54,
+    OrderType::STA,
+    OrderType::VMK,
+    OrderType::Z53,
+    OrderType::PTK,
+    OrderType::HAC,
+    OrderType::CCT,
+    OrderType::CDD,
+    OrderType::CIP,
+    OrderType::HVU,
+    OrderType::HVZ,
+    OrderType::HVD,
+    OrderType::HVT,
+    OrderType::HVE,
+    OrderType::HVS,
+];
+
+fn is_well_formed(code: &str) -> bool {
+    code.len() == 3
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+}
+
+impl OrderType {
+    /// All named (non-`Other`) order types.
+    pub fn known() -> &'static [OrderType] {
+        KNOWN
+    }
+
+    /// The three-character code.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::INI => "INI",
+            Self::HIA => "HIA",
+            Self::H3K => "H3K",
+            Self::HPB => "HPB",
+            Self::HKD => "HKD",
+            Self::HTD => "HTD",
+            Self::HAA => "HAA",
+            Self::HPD => "HPD",
+            Self::SPR => "SPR",
+            Self::FDL => "FDL",
+            Self::FUL => "FUL",
+            Self::BTD => "BTD",
+            Self::BTU => "BTU",
+            Self::C52 => "C52",
+            Self::C53 => "C53",
+            Self::C54 => "C54",
+            Self::STA => "STA",
+            Self::VMK => "VMK",
+            Self::Z53 => "Z53",
+            Self::PTK => "PTK",
+            Self::HAC => "HAC",
+            Self::CCT => "CCT",
+            Self::CDD => "CDD",
+            Self::CIP => "CIP",
+            Self::HVU => "HVU",
+            Self::HVZ => "HVZ",
+            Self::HVD => "HVD",
+            Self::HVT => "HVT",
+            Self::HVE => "HVE",
+            Self::HVS => "HVS",
+            Self::Other(code) => code,
+        }
+    }
+
+    /// Parses any well-formed code: known codes become their variant, others
+    /// [`OrderType::Other`]. Use this for codes received from the bank (HTD, HAA, HVU).
+    pub fn parse_lenient(code: &str) -> Result<OrderType, OrderTypeError> {
+        match code.parse::<OrderType>() {
+            Ok(known) => Ok(known),
+            Err(OrderTypeError::Unknown(code)) => Ok(OrderType::Other(code)),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// A bank-specific order type; fails unless the code is three characters of `[A-Z0-9]`.
+    /// Known codes yield their named variant, so equal codes always compare equal.
+    pub fn other(code: &str) -> Result<OrderType, OrderTypeError> {
+        Self::parse_lenient(code)
+    }
+
+    /// Transfer direction; `None` for bank-specific types whose direction is unknown here.
+    pub fn direction(&self) -> Option<Direction> {
+        use OrderType::*;
+        match self {
+            INI | HIA | H3K => Some(Direction::KeyManagement),
+            HPB | HKD | HTD | HAA | HPD | FDL | BTD | C52 | C53 | C54 | STA | VMK | Z53 | PTK
+            | HAC | HVU | HVZ | HVD | HVT => Some(Direction::Download),
+            SPR | FUL | BTU | CCT | CDD | CIP | HVE | HVS => Some(Direction::Upload),
+            Other(_) => None,
+        }
+    }
+
+    /// The H004 order attribute: `DZHNN` for downloads, `UZHNN` for signature-only uploads
+    /// (HVE, HVS, SPR), `OZHNN` for other uploads. `None` for key management (which uses the
+    /// fixed attributes of the key management requests) and for unknown directions.
+    pub fn order_attribute(&self) -> Option<OrderAttribute> {
+        match (self, self.direction()?) {
+            (_, Direction::KeyManagement) => None,
+            (_, Direction::Download) => Some(OrderAttribute::DZHNN),
+            (OrderType::HVE | OrderType::HVS | OrderType::SPR, Direction::Upload) => {
+                Some(OrderAttribute::UZHNN)
+            }
+            (_, Direction::Upload) => Some(OrderAttribute::OZHNN),
+        }
+    }
+
+    /// Whether the upload carries only signatures and no order data (`NumSegments` 0).
+    pub fn is_signature_only(&self) -> bool {
+        self.order_attribute() == Some(OrderAttribute::UZHNN)
+    }
+
+    /// Whether H005 still uses this code as an administrative order type.
+    pub fn is_h005_admin(&self) -> bool {
+        use OrderType::*;
+        matches!(
+            self,
+            INI | HIA
+                | H3K
+                | HPB
+                | HKD
+                | HTD
+                | HAA
+                | HPD
+                | SPR
+                | BTD
+                | BTU
+                | PTK
+                | HAC
+                | HVU
+                | HVZ
+                | HVD
+                | HVT
+                | HVE
+                | HVS
+        )
+    }
+
+    /// The BTF service the DK mapping assigns to a classic business order type.
+    pub fn btf_service(&self) -> Option<BtfService> {
+        use OrderType::*;
+        let s = |name: &str,
+                 scope: Option<&str>,
+                 option: Option<&str>,
+                 container: Option<ContainerType>,
+                 msg: &str| BtfService {
+            service_name: name.to_owned(),
+            scope: scope.map(str::to_owned),
+            service_option: option.map(str::to_owned),
+            container,
+            message: MessageName::new(msg),
+        };
+        Some(match self {
+            C52 => s(
+                "STM",
+                Some("DE"),
+                None,
+                Some(ContainerType::Zip),
+                "camt.052",
+            ),
+            C53 => s(
+                "EOP",
+                Some("DE"),
+                None,
+                Some(ContainerType::Zip),
+                "camt.053",
+            ),
+            // DK mapping (vendor documentation of the German table): camt.054 collective booking
+            // files are "STM/DE". Swiss banks use "REP/CH" for camt.054.
+            C54 => s(
+                "STM",
+                Some("DE"),
+                None,
+                Some(ContainerType::Zip),
+                "camt.054",
+            ),
+            STA => s("EOP", Some("DE"), None, None, "mt940"),
+            VMK => s("STM", Some("DE"), None, None, "mt942"),
+            Z53 => s(
+                "EOP",
+                Some("CH"),
+                None,
+                Some(ContainerType::Zip),
+                "camt.053",
+            ),
+            CCT => s("SCT", None, None, None, "pain.001"),
+            CDD => s("SDD", None, Some("COR"), None, "pain.008"),
+            CIP => s("SCI", None, None, None, "pain.001"),
+            _ => return None,
+        })
+    }
+
+    /// How an order is expressed in H005: the administrative order type plus, for business
+    /// orders, the BTF service. FDL/FUL and unknown codes have no automatic equivalent.
+    pub fn to_h005(&self) -> Result<(OrderType, Option<BtfService>), OrderTypeError> {
+        if self.is_h005_admin() {
+            return Ok((self.clone(), None));
+        }
+        match (self.btf_service(), self.direction()) {
+            (Some(service), Some(Direction::Download)) => Ok((OrderType::BTD, Some(service))),
+            (Some(service), Some(Direction::Upload)) => Ok((OrderType::BTU, Some(service))),
+            _ => Err(OrderTypeError::NoH005Equivalent(self.as_str().to_owned())),
+        }
+    }
+}
+
+impl fmt::Display for OrderType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for OrderType {
+    type Err = OrderTypeError;
+    /// Strict: only the named order types; use [`OrderType::parse_lenient`] for bank data.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if !is_well_formed(s) {
+            return Err(OrderTypeError::Malformed(s.to_owned()));
+        }
+        KNOWN
+            .iter()
+            .find(|t| t.as_str() == s)
+            .cloned()
+            .ok_or_else(|| OrderTypeError::Unknown(s.to_owned()))
+    }
+}
+
+/// The BTF container of a download or upload.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ContainerType {
+    /// Service-specific container.
+    Svc,
+    /// XML container.
+    Xml,
+    /// ZIP archive (camt downloads).
+    Zip,
+}
+
+impl ContainerType {
+    /// The value of the `containerType` attribute.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Svc => "SVC",
+            Self::Xml => "XML",
+            Self::Zip => "ZIP",
+        }
+    }
+}
+
+impl FromStr for ContainerType {
+    type Err = OrderTypeError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "SVC" => Ok(Self::Svc),
+            "XML" => Ok(Self::Xml),
+            "ZIP" => Ok(Self::Zip),
+            other => Err(OrderTypeError::InvalidBtf {
+                field: "containerType",
+                value: other.to_owned(),
+                reason: "expected SVC, XML or ZIP",
+            }),
+        }
+    }
+}
+
+/// The `MsgName` of a BTF service: message name with optional version, variant and format.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MessageName {
+    /// Lowercase message name, e.g. `camt.053`, `pain.001`, `mt940`.
+    pub name: String,
+    /// Two or three digits, e.g. `08`.
+    pub version: Option<String>,
+    /// Two or three digits, e.g. `001`.
+    pub variant: Option<String>,
+    /// Up to four characters `[A-Z0-9]`, e.g. `XML`.
+    pub format: Option<String>,
+}
+
+impl MessageName {
+    /// A message name without version, variant or format.
+    pub fn new(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            version: None,
+            variant: None,
+            format: None,
+        }
+    }
+
+    /// Sets the version.
+    pub fn with_version(mut self, version: &str) -> Self {
+        self.version = Some(version.to_owned());
+        self
+    }
+}
+
+/// A BTF service as used by BTD/BTU order parameters and the distributed signature in H005.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BtfService {
+    /// Three characters `[A-Z0-9]`, e.g. `EOP`, `SCT`.
+    pub service_name: String,
+    /// Two or three characters `[A-Z0-9]`, e.g. `DE`, `CH`, `BIL`.
+    pub scope: Option<String>,
+    /// At least three characters `[A-Z0-9]`, e.g. `COR`, `URG`.
+    pub service_option: Option<String>,
+    /// Container the data is wrapped in.
+    pub container: Option<ContainerType>,
+    /// Message name and version.
+    pub message: MessageName,
+}
+
+fn check_code(
+    field: &'static str,
+    value: &str,
+    min: usize,
+    max: usize,
+) -> Result<(), OrderTypeError> {
+    let ok = (min..=max).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
+    if ok {
+        Ok(())
+    } else {
+        Err(OrderTypeError::InvalidBtf {
+            field,
+            value: value.to_owned(),
+            reason: "wrong length or characters outside A-Z 0-9",
+        })
+    }
+}
+
+fn check_num(field: &'static str, value: &str) -> Result<(), OrderTypeError> {
+    if (2..=3).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(())
+    } else {
+        Err(OrderTypeError::InvalidBtf {
+            field,
+            value: value.to_owned(),
+            reason: "expected two or three digits",
+        })
+    }
+}
+
+impl BtfService {
+    /// Checks every field against the H005 schema types.
+    pub fn validate(&self) -> Result<(), OrderTypeError> {
+        check_code("ServiceName", &self.service_name, 3, 3)?;
+        if let Some(scope) = &self.scope {
+            check_code("Scope", scope, 2, 3)?;
+        }
+        if let Some(option) = &self.service_option {
+            check_code("ServiceOption", option, 3, 10)?;
+        }
+        self.message.validate()
+    }
+}
+
+impl MessageName {
+    /// Checks the fields against the H005 schema types.
+    pub fn validate(&self) -> Result<(), OrderTypeError> {
+        let name_ok = (1..=10).contains(&self.name.len())
+            && self
+                .name
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.');
+        if !name_ok {
+            return Err(OrderTypeError::InvalidBtf {
+                field: "MsgName",
+                value: self.name.clone(),
+                reason: "expected 1-10 characters a-z 0-9 or '.'",
+            });
+        }
+        if let Some(v) = &self.version {
+            check_num("MsgName/@version", v)?;
+        }
+        if let Some(v) = &self.variant {
+            check_num("MsgName/@variant", v)?;
+        }
+        if let Some(f) = &self.format {
+            check_code("MsgName/@format", f, 1, 4)?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_known_order_type_round_trips_through_its_code() {
+        for t in OrderType::known() {
+            assert_eq!(t.as_str().parse::<OrderType>().as_ref(), Ok(t));
+        }
+    }
+
+    #[test]
+    fn strict_parsing_rejects_unknown_codes_with_a_typed_error() {
+        assert_eq!(
+            "XYZ".parse::<OrderType>(),
+            Err(OrderTypeError::Unknown("XYZ".into()))
+        );
+        assert_eq!(
+            "c53".parse::<OrderType>(),
+            Err(OrderTypeError::Malformed("c53".into()))
+        );
+        assert_eq!(
+            "C533".parse::<OrderType>(),
+            Err(OrderTypeError::Malformed("C533".into()))
+        );
+    }
+
+    #[test]
+    fn lenient_parsing_keeps_bank_specific_codes() {
+        assert_eq!(
+            OrderType::parse_lenient("XE2"),
+            Ok(OrderType::Other("XE2".into()))
+        );
+        assert_eq!(OrderType::parse_lenient("C53"), Ok(OrderType::C53));
+        assert!(OrderType::parse_lenient("ab").is_err());
+        assert_eq!(OrderType::other("CCT"), Ok(OrderType::CCT));
+    }
+
+    #[test]
+    fn directions_match_the_specification() {
+        assert_eq!(OrderType::C53.direction(), Some(Direction::Download));
+        assert_eq!(OrderType::HPB.direction(), Some(Direction::Download));
+        assert_eq!(OrderType::CCT.direction(), Some(Direction::Upload));
+        assert_eq!(OrderType::HVE.direction(), Some(Direction::Upload));
+        assert_eq!(OrderType::INI.direction(), Some(Direction::KeyManagement));
+        assert_eq!(OrderType::Other("XYZ".into()).direction(), None);
+    }
+
+    #[test]
+    fn h004_order_attributes_follow_direction_and_signature_only_uploads() {
+        assert_eq!(
+            OrderType::STA.order_attribute(),
+            Some(OrderAttribute::DZHNN)
+        );
+        assert_eq!(
+            OrderType::FUL.order_attribute(),
+            Some(OrderAttribute::OZHNN)
+        );
+        assert_eq!(
+            OrderType::HVE.order_attribute(),
+            Some(OrderAttribute::UZHNN)
+        );
+        assert_eq!(
+            OrderType::SPR.order_attribute(),
+            Some(OrderAttribute::UZHNN)
+        );
+        assert_eq!(OrderType::INI.order_attribute(), None);
+        assert!(OrderType::HVS.is_signature_only());
+        assert!(!OrderType::CCT.is_signature_only());
+    }
+
+    #[test]
+    fn business_order_types_map_to_btf_per_dk_table() {
+        let c53 = OrderType::C53.btf_service().expect("mapped");
+        assert_eq!(
+            (
+                c53.service_name.as_str(),
+                c53.scope.as_deref(),
+                c53.message.name.as_str()
+            ),
+            ("EOP", Some("DE"), "camt.053")
+        );
+        assert_eq!(c53.container, Some(ContainerType::Zip));
+        let sta = OrderType::STA.btf_service().expect("mapped");
+        assert_eq!(
+            (sta.service_name.as_str(), sta.message.name.as_str()),
+            ("EOP", "mt940")
+        );
+        let cdd = OrderType::CDD.btf_service().expect("mapped");
+        assert_eq!(cdd.service_option.as_deref(), Some("COR"));
+        assert_eq!(cdd.message.name, "pain.008");
+        assert_eq!(
+            OrderType::CIP.btf_service().expect("mapped").service_name,
+            "SCI"
+        );
+        assert_eq!(
+            OrderType::C52.btf_service().expect("mapped").service_name,
+            "STM"
+        );
+        for t in OrderType::known() {
+            if let Some(s) = t.btf_service() {
+                assert_eq!(s.validate(), Ok(()), "{t}");
+            }
+        }
+    }
+
+    #[test]
+    fn h005_equivalents_use_btd_btu_or_the_admin_code() {
+        let (admin, service) = OrderType::C53.to_h005().expect("mapped");
+        assert_eq!(admin, OrderType::BTD);
+        assert!(service.is_some());
+        let (admin, service) = OrderType::CCT.to_h005().expect("mapped");
+        assert_eq!(admin, OrderType::BTU);
+        assert!(service.is_some());
+        assert_eq!(OrderType::HKD.to_h005(), Ok((OrderType::HKD, None)));
+        assert_eq!(OrderType::PTK.to_h005(), Ok((OrderType::PTK, None)));
+        assert!(matches!(
+            OrderType::FDL.to_h005(),
+            Err(OrderTypeError::NoH005Equivalent(_))
+        ));
+    }
+
+    #[test]
+    fn btf_validation_rejects_schema_violations() {
+        let mut s = OrderType::C53.btf_service().expect("mapped");
+        s.service_name = "eop".into();
+        assert!(s.validate().is_err());
+        let mut s = OrderType::C53.btf_service().expect("mapped");
+        s.message.name = "CAMT.053".into();
+        assert!(s.validate().is_err());
+        let mut s = OrderType::C53.btf_service().expect("mapped");
+        s.message.version = Some("8".into());
+        assert!(s.validate().is_err());
+    }
+}
