@@ -1,1 +1,54 @@
-//! placeholder
+//! # kontor-bank
+//!
+//! An EBICS bank host emulator for tests and the demo. It serves `POST /ebicsweb` like a bank's
+//! EBICS server and an admin API under `/admin`, seeded from a TOML configuration
+//! ([`BankConfig`], example: `demo-bank.toml`).
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use kontor_bank::{Bank, BankConfig};
+//! let bank = Bank::start(BankConfig::demo()?, "127.0.0.1:0".parse()?).await?;
+//! println!("EBICS endpoint: {}", bank.ebics_url());
+//! let orders = bank.state().received_orders();
+//! bank.shutdown().await;
+//! # let _ = orders; Ok(()) }
+//! ```
+//!
+//! ## Architecture
+//! - [`config`]: the seed (host, versions, partners, users, accounts, permissions, ledger,
+//!   limits, fault rules), validated as a whole.
+//! - [`state`]: everything that changes at runtime, in memory, behind one lock: subscriber
+//!   lifecycle (New → INI/HIA → Initialised → Ready after the clerk's activation; Suspended,
+//!   Locked), transactions with segments and recovery counters, nonce replay cache, received
+//!   orders, the distributed signature (VEU) and served downloads.
+//! - [`envelope`]: routing information read from a request (unverified).
+//! - [`dispatch`]: the [`Dispatcher`] trait, **where the EBICS protocol plugs in**, and the
+//!   [`PlaceholderDispatcher`] used until it is wired.
+//! - [`keys`]: the [`BankKeys`] trait for the bank's key pairs ([`PlaceholderBankKeys`] for now).
+//! - [`faults`]: fault injection rules and the engine the HTTP layer consults.
+//! - [`return_codes`]: the EBICS technical and business return codes.
+//! - `server`/`http`/`admin`: the accept loop, the EBICS endpoint and the admin API.
+
+pub mod admin;
+pub mod config;
+pub mod dispatch;
+pub mod envelope;
+pub mod faults;
+mod http;
+pub mod ids;
+pub mod keys;
+pub mod responses;
+pub mod return_codes;
+mod server;
+pub mod state;
+
+pub use config::{BankConfig, ConfigError};
+pub use dispatch::{
+    DispatchResponse, Dispatcher, EbicsRequest, PlaceholderDispatcher, RequestContext,
+};
+pub use envelope::{MessageFamily, RequestEnvelope, TransactionPhase};
+pub use faults::{FaultAction, FaultDirectives, FaultEngine, FaultMatcher, FaultRule};
+pub use keys::{BankKeys, KeyHash, PlaceholderBankKeys, PublishedBankKeys};
+pub use return_codes::{ReturnCode, ReturnCodeKind};
+pub use server::{Bank, BankBuilder, RunningBank, StartError};
+pub use state::BankState;

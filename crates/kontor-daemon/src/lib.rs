@@ -6,5 +6,6 @@
 
 pub mod api;
 pub mod config;
+pub mod engine;
 
 pub use config::{Config, ConfigError};

@@ -15,6 +15,7 @@ pub mod envelope;
 pub mod keys;
 pub mod letters;
 pub mod order_type;
+pub mod orderdata;
 pub mod return_code;
 pub mod segmentation;
 pub mod signature;

@@ -1,0 +1,288 @@
+//! The admin API under `/admin` (JSON). It shares the listener with `/ebicsweb` and is meant
+//! for tests and the demo only: it has no authentication, so never expose the emulator beyond
+//! the machine (the CLI binds to 127.0.0.1 by default).
+//!
+//! | method | path | what |
+//! |---|---|---|
+//! | GET | `/admin/health` | liveness, host id, dispatcher in use |
+//! | GET | `/admin/users` | all subscribers with status and key hashes |
+//! | GET | `/admin/users/{partner}/{user}` | one subscriber |
+//! | POST | `/admin/users/{partner}/{user}/activate` | the bank clerk activates (optional body `{"letter": {"signature": hex, ...}}`) |
+//! | POST | `/admin/users/{partner}/{user}/suspend` \| `lock` \| `unlock` \| `reset` | other lifecycle steps |
+//! | GET | `/admin/orders` (`?include_content=true`) / `/admin/orders/count` | received orders |
+//! | GET | `/admin/veu` | orders awaiting signatures |
+//! | GET | `/admin/transactions` | transactions in progress |
+//! | GET | `/admin/downloads` | payloads served (size, SHA-256) |
+//! | GET | `/admin/bank-keys` | bank key hashes (X002, E002) |
+//! | GET / POST / DELETE | `/admin/faults` | list / install / clear fault rules |
+//! | DELETE | `/admin/faults/{id}` | remove one rule |
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use base64::Engine as _;
+use bytes::Bytes;
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::faults::{FaultRule, RuleId};
+use crate::ids::{PartnerId, UserId};
+use crate::server::AppState;
+use crate::state::{LetterHashes, LifecycleError, Subscriber};
+
+/// An admin request that cannot be served.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+}
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        let status = match self {
+            AdminError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AdminError::NotFound(_) => StatusCode::NOT_FOUND,
+            AdminError::Conflict(_) => StatusCode::CONFLICT,
+        };
+        (status, Json(json!({ "error": self.to_string() }))).into_response()
+    }
+}
+
+impl From<LifecycleError> for AdminError {
+    fn from(e: LifecycleError) -> Self {
+        match e {
+            LifecycleError::UnknownSubscriber { .. } => AdminError::NotFound(e.to_string()),
+            LifecycleError::MalformedLetterHash(_) => AdminError::BadRequest(e.to_string()),
+            _ => AdminError::Conflict(e.to_string()),
+        }
+    }
+}
+
+type AdminResult = Result<Response, AdminError>;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/health", get(health))
+        .route("/admin/users", get(users))
+        .route("/admin/users/{partner}/{user}", get(user))
+        .route("/admin/users/{partner}/{user}/{action}", post(user_action))
+        .route("/admin/orders", get(orders))
+        .route("/admin/orders/count", get(order_count))
+        .route("/admin/veu", get(veu))
+        .route("/admin/transactions", get(transactions))
+        .route("/admin/downloads", get(downloads))
+        .route("/admin/bank-keys", get(bank_keys))
+        .route(
+            "/admin/faults",
+            get(list_faults).post(install_faults).delete(clear_faults),
+        )
+        .route("/admin/faults/{id}", delete(remove_fault))
+}
+
+fn ids(partner: &str, user: &str) -> Result<(PartnerId, UserId), AdminError> {
+    let p = partner
+        .parse::<PartnerId>()
+        .map_err(|e| AdminError::BadRequest(e.to_string()))?;
+    let u = user
+        .parse::<UserId>()
+        .map_err(|e| AdminError::BadRequest(e.to_string()))?;
+    Ok((p, u))
+}
+
+fn ok_json(value: impl serde::Serialize) -> AdminResult {
+    Ok(Json(value).into_response())
+}
+
+async fn health(State(app): State<AppState>) -> AdminResult {
+    ok_json(json!({
+        "status": "ok",
+        "host_id": app.config.bank.host_id,
+        "bank_name": app.config.bank.name,
+        "protocol_versions": app.config.bank.protocol_versions,
+        "dispatcher": app.dispatcher.name(),
+        "protocol_wired": !app.dispatcher.is_placeholder(),
+        "placeholder_keys": app.keys.is_placeholder(),
+        "started_at": app.started_at,
+        "version": env!("CARGO_PKG_VERSION"),
+    }))
+}
+
+async fn users(State(app): State<AppState>) -> AdminResult {
+    let users = app.state.subscribers();
+    ok_json(json!({ "count": users.len(), "users": users }))
+}
+
+async fn user(
+    State(app): State<AppState>,
+    Path((partner, user)): Path<(String, String)>,
+) -> AdminResult {
+    let (p, u) = ids(&partner, &user)?;
+    let found = app
+        .state
+        .subscriber(&p, &u)
+        .ok_or_else(|| AdminError::NotFound(format!("subscriber {p}/{u} is unknown")))?;
+    ok_json(found)
+}
+
+/// Body of `POST .../activate`: optional hashes from the subscriber's letter.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ActivateRequest {
+    #[serde(default)]
+    letter: Option<LetterHashes>,
+}
+
+async fn user_action(
+    State(app): State<AppState>,
+    Path((partner, user, action)): Path<(String, String, String)>,
+    body: Bytes,
+) -> AdminResult {
+    let (p, u) = ids(&partner, &user)?;
+    let result: Result<Subscriber, LifecycleError> = match action.as_str() {
+        "activate" => {
+            let request: ActivateRequest = if body.iter().all(u8::is_ascii_whitespace) {
+                ActivateRequest::default()
+            } else {
+                serde_json::from_slice(&body)
+                    .map_err(|e| AdminError::BadRequest(format!("activate body: {e}")))?
+            };
+            app.state
+                .activate_user(&p, &u, request.letter.as_ref(), Utc::now())
+        }
+        "suspend" => app.state.suspend_user(&p, &u),
+        "lock" => app.state.lock_user(&p, &u),
+        "unlock" => app.state.unlock_user(&p, &u),
+        "reset" => app.state.reset_user(&p, &u),
+        other => {
+            return Err(AdminError::NotFound(format!(
+                "unknown user action {other:?} (activate, suspend, lock, unlock, reset)"
+            )))
+        }
+    };
+    let subscriber = result?;
+    tracing::info!(partner = %p, user = %u, %action, status = ?subscriber.status, "admin: subscriber lifecycle step");
+    ok_json(subscriber)
+}
+
+#[derive(Debug, Default, Deserialize)]
+struct OrdersQuery {
+    #[serde(default)]
+    include_content: bool,
+}
+
+async fn orders(State(app): State<AppState>, Query(q): Query<OrdersQuery>) -> AdminResult {
+    let orders = app.state.received_orders();
+    let list: Vec<Value> = orders
+        .iter()
+        .map(|o| {
+            let mut v = serde_json::to_value(o).unwrap_or(Value::Null);
+            if q.include_content {
+                if let Value::Object(map) = &mut v {
+                    map.insert(
+                        "content_base64".into(),
+                        Value::String(base64::engine::general_purpose::STANDARD.encode(&o.content)),
+                    );
+                }
+            }
+            v
+        })
+        .collect();
+    ok_json(json!({ "count": list.len(), "orders": list }))
+}
+
+async fn order_count(State(app): State<AppState>) -> AdminResult {
+    ok_json(json!({ "count": app.state.received_order_count() }))
+}
+
+async fn veu(State(app): State<AppState>) -> AdminResult {
+    let items = app.state.veu_items();
+    ok_json(json!({ "count": items.len(), "items": items }))
+}
+
+async fn transactions(State(app): State<AppState>) -> AdminResult {
+    let list = app.state.transactions();
+    ok_json(json!({ "count": list.len(), "transactions": list }))
+}
+
+async fn downloads(State(app): State<AppState>) -> AdminResult {
+    let list = app.state.served_downloads();
+    ok_json(json!({ "count": list.len(), "downloads": list }))
+}
+
+async fn bank_keys(State(app): State<AppState>) -> AdminResult {
+    let published = app.keys.published();
+    let key = |k: &crate::keys::PublishedKeyHash| json!({ "version": k.version, "hash_sha256_hex": k.hash.to_hex(), "hash_base64": k.hash.to_base64(), "letter_format": k.hash.to_letter_format() });
+    ok_json(json!({
+        "host_id": app.config.bank.host_id,
+        "placeholder": app.keys.is_placeholder(),
+        "authentication": key(&published.authentication),
+        "encryption": key(&published.encryption),
+    }))
+}
+
+async fn list_faults(State(app): State<AppState>) -> AdminResult {
+    let rules = app.faults.rules();
+    ok_json(json!({ "count": rules.len(), "rules": rules }))
+}
+
+/// Accepts one rule, an array of rules, or `{"rules": [...]}`.
+fn parse_rules(body: &[u8]) -> Result<Vec<FaultRule>, AdminError> {
+    let value: Value = serde_json::from_slice(body)
+        .map_err(|e| AdminError::BadRequest(format!("fault rules: {e}")))?;
+    let rules = match value {
+        Value::Array(_) => value,
+        Value::Object(ref map) if map.contains_key("rules") && !map.contains_key("action") => {
+            map["rules"].clone()
+        }
+        single => Value::Array(vec![single]),
+    };
+    serde_json::from_value(rules).map_err(|e| AdminError::BadRequest(format!("fault rules: {e}")))
+}
+
+async fn install_faults(State(app): State<AppState>, body: Bytes) -> AdminResult {
+    let rules = parse_rules(&body)?;
+    let ids = app
+        .faults
+        .install(rules)
+        .map_err(|(i, e)| AdminError::BadRequest(format!("rule {i}: {e}")))?;
+    tracing::info!(?ids, "admin: fault rules installed");
+    Ok((StatusCode::CREATED, Json(json!({ "installed": ids }))).into_response())
+}
+
+async fn clear_faults(State(app): State<AppState>) -> AdminResult {
+    let removed = app.faults.clear();
+    tracing::info!(removed, "admin: fault rules cleared");
+    ok_json(json!({ "removed": removed }))
+}
+
+async fn remove_fault(State(app): State<AppState>, Path(id): Path<RuleId>) -> AdminResult {
+    if app.faults.remove(id) {
+        ok_json(json!({ "removed": 1 }))
+    } else {
+        Err(AdminError::NotFound(format!("no fault rule {id}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fault_rules_are_accepted_in_three_shapes() {
+        let one = br#"{"action":{"kind":"drop_connection"}}"#;
+        let many = br#"[{"action":{"kind":"drop_connection"}},{"action":{"kind":"delay","ms":5}}]"#;
+        let wrapped = br#"{"rules":[{"action":{"kind":"malformed_xml"}}]}"#;
+        assert_eq!(parse_rules(one).map(|r| r.len()).ok(), Some(1));
+        assert_eq!(parse_rules(many).map(|r| r.len()).ok(), Some(2));
+        assert_eq!(parse_rules(wrapped).map(|r| r.len()).ok(), Some(1));
+        assert!(parse_rules(b"not json").is_err());
+        assert!(parse_rules(br#"{"action":{"kind":"nope"}}"#).is_err());
+    }
+}

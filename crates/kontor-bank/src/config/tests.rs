@@ -1,0 +1,261 @@
+use super::*;
+use crate::faults::FaultAction;
+
+fn minimal() -> String {
+    r#"
+        [bank]
+        host_id = "TESTBANK"
+        name = "Test Bank"
+        protocol_versions = ["H004"]
+
+        [[partners]]
+        id = "P1"
+        name = "Partner One"
+        order_types = ["STA", "CCT"]
+
+        [[users]]
+        id = "U1"
+        partner = "P1"
+        name = "User One"
+        signature_class = "E"
+
+        [[accounts]]
+        id = "A1"
+        partner = "P1"
+        iban = "DE89370400440532013000"
+        bic = "COBADEFF"
+        holder = "Partner One"
+        currency = "EUR"
+
+        [[permissions]]
+        partner = "P1"
+        user = "U1"
+        order_types = ["STA"]
+        accounts = ["A1"]
+        authorisation_level = "E"
+        max_amount = "1000.50"
+    "#
+    .to_owned()
+}
+
+fn issues_of(text: &str) -> Vec<String> {
+    match BankConfig::from_toml_str(text) {
+        Err(ConfigError::Invalid { issues }) => issues,
+        other => panic!("expected an inconsistent configuration, got {other:?}"),
+    }
+}
+
+#[test]
+fn the_demo_bank_parses_and_validates() {
+    let demo = BankConfig::demo().expect("demo-bank.toml is valid");
+    assert_eq!(demo.bank.host_id.as_str(), "KONTORBANK");
+    assert_eq!(
+        demo.bank.protocol_versions,
+        vec![ProtocolVersion::H004, ProtocolVersion::H005]
+    );
+    assert_eq!(demo.bank.keys, BankKeySource::Generate);
+    assert!(demo
+        .users
+        .iter()
+        .any(|u| u.id.as_str() == "USER1" && u.signature_class == SignatureClass::E));
+    let p1: PartnerId = "PARTNER1".parse().expect("id");
+    let u1: UserId = "USER1".parse().expect("id");
+    assert!(demo
+        .permissions_of(&p1, &u1)
+        .any(|p| p.order_types.iter().any(|o| o.as_str() == "C53")));
+    assert!(demo.partner(&p1).is_some_and(|p| p.btf.iter().any(|o| o
+        .classic
+        .as_ref()
+        .map(|c| c.as_str())
+        == Some("C53"))));
+    assert!(
+        demo.faults.is_empty(),
+        "the demo starts without active faults"
+    );
+}
+
+#[test]
+fn a_minimal_configuration_gets_defaults() {
+    let config = BankConfig::from_toml_str(&minimal()).expect("valid");
+    assert_eq!(config.limits, LimitsConfig::default());
+    assert_eq!(config.ledger, LedgerConfig::default());
+    assert_eq!(config.users[0].status, SeedUserStatus::New);
+    assert_eq!(
+        config.permissions[0].max_amount,
+        Some(Decimal::new(100050, 2))
+    );
+}
+
+#[test]
+fn key_file_source_is_written_as_a_table() {
+    let text = minimal().replace(
+        "protocol_versions = [\"H004\"]",
+        "protocol_versions = [\"H004\"]\nkeys = { file = \"bank-keys.json\" }",
+    );
+    let config = BankConfig::from_toml_str(&text).expect("valid");
+    assert_eq!(
+        config.bank.keys,
+        BankKeySource::File("bank-keys.json".into())
+    );
+}
+
+#[test]
+fn unknown_fields_are_rejected() {
+    let text = minimal().replace(
+        "name = \"Test Bank\"",
+        "name = \"Test Bank\"\nhostid = \"typo\"",
+    );
+    assert!(matches!(
+        BankConfig::from_toml_str(&text),
+        Err(ConfigError::Parse(_))
+    ));
+}
+
+#[test]
+fn an_invalid_iban_is_a_parse_error() {
+    let text = minimal().replace("DE89370400440532013000", "DE89370400440532013001");
+    assert!(matches!(
+        BankConfig::from_toml_str(&text),
+        Err(ConfigError::Parse(_))
+    ));
+}
+
+#[test]
+fn a_user_of_an_unknown_partner_is_reported() {
+    let text = minimal().replace(
+        "partner = \"P1\"\n        name = \"User One\"",
+        "partner = \"P9\"\n        name = \"User One\"",
+    );
+    let issues = issues_of(&text);
+    assert!(
+        issues.iter().any(|i| i.contains("unknown partner P9")),
+        "{issues:?}"
+    );
+}
+
+#[test]
+fn every_problem_is_listed_at_once() {
+    let text = minimal()
+        .replace(
+            "protocol_versions = [\"H004\"]",
+            "protocol_versions = [\"H003\", \"H004\", \"H004\"]",
+        )
+        .replace("accounts = [\"A1\"]", "accounts = [\"A1\", \"NOPE\"]")
+        .replace(
+            "order_types = [\"STA\"]",
+            "order_types = [\"STA\", \"C53\"]",
+        );
+    let issues = issues_of(&text);
+    assert!(
+        issues.iter().any(|i| i.contains("H003 is not supported")),
+        "{issues:?}"
+    );
+    assert!(
+        issues.iter().any(|i| i.contains("lists H004 twice")),
+        "{issues:?}"
+    );
+    assert!(
+        issues.iter().any(|i| i.contains("unknown account NOPE")),
+        "{issues:?}"
+    );
+    assert!(
+        issues.iter().any(|i| i.contains("C53 is not offered")),
+        "{issues:?}"
+    );
+}
+
+#[test]
+fn duplicate_ids_are_reported() {
+    let text = format!(
+        "{}\n[[users]]\nid = \"U1\"\npartner = \"P1\"\nname = \"again\"\nsignature_class = \"A\"\n",
+        minimal()
+    );
+    let issues = issues_of(&text);
+    assert!(
+        issues
+            .iter()
+            .any(|i| i.contains("user P1/U1 is defined twice")),
+        "{issues:?}"
+    );
+}
+
+#[test]
+fn a_permission_on_another_partners_account_is_reported() {
+    let text = format!(
+        "{}\n[[partners]]\nid = \"P2\"\nname = \"Two\"\n\n[[accounts]]\nid = \"A2\"\npartner = \"P2\"\niban = \"GB82WEST12345698765432\"\nbic = \"NWBKGB2L\"\nholder = \"Two\"\ncurrency = \"GBP\"\n",
+        minimal()
+    )
+    .replace("accounts = [\"A1\"]", "accounts = [\"A2\"]");
+    let issues = issues_of(&text);
+    assert!(
+        issues
+            .iter()
+            .any(|i| i.contains("account A2 belongs to partner P2")),
+        "{issues:?}"
+    );
+}
+
+#[test]
+fn malformed_btf_offers_are_reported() {
+    let text = minimal().replace(
+        "order_types = [\"STA\", \"CCT\"]",
+        "order_types = [\"STA\", \"CCT\"]\nbtf = [{ direction = \"download\", service_name = \"EO\", container = \"TAR\", msg_name = \"CAMT.053\" }]",
+    );
+    let issues = issues_of(&text);
+    assert!(
+        issues.iter().any(|i| i.contains("service_name")),
+        "{issues:?}"
+    );
+    assert!(issues.iter().any(|i| i.contains("container")), "{issues:?}");
+    assert!(issues.iter().any(|i| i.contains("msg_name")), "{issues:?}");
+}
+
+#[test]
+fn fault_rules_in_the_configuration_are_parsed_and_checked() {
+    let ok = format!(
+        "{}\n[[faults]]\ntimes = 2\nmatch = {{ order_type = \"STA\", phase = \"Initialisation\" }}\naction = {{ kind = \"http_status\", status = 503 }}\n",
+        minimal()
+    );
+    let config = BankConfig::from_toml_str(&ok).expect("valid");
+    assert_eq!(config.faults[0].times, Some(2));
+    assert_eq!(
+        config.faults[0].action,
+        FaultAction::HttpStatus { status: 503 }
+    );
+
+    let bad = ok.replace("status = 503", "status = 200");
+    let issues = issues_of(&bad);
+    assert!(
+        issues.iter().any(|i| i.starts_with("faults[0]")),
+        "{issues:?}"
+    );
+}
+
+#[test]
+fn btf_offers_cover_requests_that_leave_fields_open() {
+    let offer = BtfService {
+        service_name: "EOP".into(),
+        scope: Some("DE".into()),
+        container: Some("ZIP".into()),
+        msg_name: "camt.053".into(),
+        msg_version: Some("08".into()),
+        ..Default::default()
+    };
+    let asked = BtfService {
+        service_name: "EOP".into(),
+        msg_name: "camt.053".into(),
+        scope: Some("DE".into()),
+        ..Default::default()
+    };
+    assert!(offer.covers(&asked));
+    let other_scope = BtfService {
+        scope: Some("CH".into()),
+        ..asked.clone()
+    };
+    assert!(!offer.covers(&other_scope));
+    let other_msg = BtfService {
+        msg_name: "camt.052".into(),
+        ..asked
+    };
+    assert!(!offer.covers(&other_msg));
+}

@@ -1,0 +1,343 @@
+//! Where the EBICS protocol plugs in.
+//!
+//! The HTTP layer reads a request, routes it by message family and transaction phase (see
+//! [`route`]) and calls one method of a [`Dispatcher`]. The dispatcher owns everything EBICS:
+//! authenticating the request (X002), checking nonce/timestamp via [`BankState::check_nonce`],
+//! decrypting (E002), verifying electronic signatures, driving the subscriber lifecycle and the
+//! transaction table, and building (and signing) the response. It never fails: every problem
+//! becomes an EBICS response with the right return code.
+//!
+//! Dispatchers are synchronous on purpose: their work is CPU-bound (RSA, compression) and the
+//! server runs them on the blocking thread pool, so they must not assume an async context.
+//!
+//! [`PlaceholderDispatcher`] is what runs until `kontor-protocol` is wired: HEV works (it needs
+//! no cryptography), everything else answers HTTP 501 with an EBICS-shaped error body.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::http::StatusCode;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use kontor_protocol::ProtocolVersion;
+
+use crate::config::BankConfig;
+use crate::envelope::{EnvelopeError, MessageFamily, RequestEnvelope, TransactionPhase};
+use crate::faults::FaultDirectives;
+use crate::keys::BankKeys;
+use crate::responses;
+use crate::return_codes::ReturnCode;
+use crate::state::BankState;
+
+/// Everything a dispatcher may use while handling one request.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    /// The bank's mutable state.
+    pub state: BankState,
+    /// The seed configuration (partners, users, permissions, limits, ledger).
+    pub config: Arc<BankConfig>,
+    /// The bank's key material.
+    pub keys: Arc<dyn BankKeys>,
+    /// When the request arrived (use this, not the wall clock, for nonce windows and records).
+    pub received_at: DateTime<Utc>,
+    /// Instructions from fault injection that the protocol layer must honour.
+    pub faults: FaultDirectives,
+    /// The peer address, if known.
+    pub remote_addr: Option<SocketAddr>,
+}
+
+/// A routed EBICS request: the raw body plus what it claims about itself (unverified).
+#[derive(Debug, Clone)]
+pub struct EbicsRequest {
+    /// The request body exactly as received (needed for signature verification).
+    pub raw: Bytes,
+    /// Routing information read from the body.
+    pub envelope: RequestEnvelope,
+}
+
+/// The HTTP answer to an EBICS request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DispatchResponse {
+    /// Normally 200: EBICS reports errors in the XML, not in the HTTP status.
+    pub status: StatusCode,
+    /// The response body (XML).
+    pub body: Bytes,
+}
+
+impl DispatchResponse {
+    /// A 200 answer with an XML body.
+    pub fn xml(body: impl Into<Bytes>) -> Self {
+        Self {
+            status: StatusCode::OK,
+            body: body.into(),
+        }
+    }
+
+    /// A bare EBICS error answer for a routed request (see [`responses::error_response`]).
+    pub fn ebics_error(
+        status: StatusCode,
+        envelope: &RequestEnvelope,
+        code: ReturnCode,
+        report_text: &str,
+    ) -> Self {
+        let family = envelope.family.unwrap_or(MessageFamily::Request);
+        let protocol = envelope.protocol.unwrap_or(ProtocolVersion::H004);
+        let body = responses::error_response(family, protocol, code, report_text, envelope.phase);
+        Self {
+            status,
+            body: body.into(),
+        }
+    }
+}
+
+/// The EBICS protocol behind `/ebicsweb`: one method per message family and phase.
+pub trait Dispatcher: Send + Sync + std::fmt::Debug + 'static {
+    /// Short name for logs and `GET /admin/health`.
+    fn name(&self) -> &'static str;
+
+    /// Whether this dispatcher is the stand-in that does not speak EBICS yet.
+    fn is_placeholder(&self) -> bool {
+        false
+    }
+
+    /// `ebicsHEVRequest`: answered from the configuration (no cryptography involved).
+    fn hev(&self, ctx: &RequestContext, req: &EbicsRequest) -> DispatchResponse {
+        DispatchResponse::xml(responses::hev_response(
+            &ctx.config,
+            req.envelope.host_id.as_deref(),
+        ))
+    }
+
+    /// `ebicsUnsecuredRequest`: INI, HIA (and H3K).
+    fn key_management(&self, ctx: &RequestContext, req: &EbicsRequest) -> DispatchResponse;
+
+    /// `ebicsNoPubKeyDigestsRequest`: HPB.
+    fn bank_keys(&self, ctx: &RequestContext, req: &EbicsRequest) -> DispatchResponse;
+
+    /// `ebicsUnsignedRequest`: uploads without electronic signature.
+    fn unsigned(&self, ctx: &RequestContext, req: &EbicsRequest) -> DispatchResponse;
+
+    /// `ebicsRequest`, phase Initialisation: start an upload or download.
+    fn initialisation(&self, ctx: &RequestContext, req: &EbicsRequest) -> DispatchResponse;
+
+    /// `ebicsRequest`, phase Transfer: upload or download one more segment.
+    fn transfer(&self, ctx: &RequestContext, req: &EbicsRequest) -> DispatchResponse;
+
+    /// `ebicsRequest`, phase Receipt: the client acknowledges a download.
+    fn receipt(&self, ctx: &RequestContext, req: &EbicsRequest) -> DispatchResponse;
+
+    /// A body that could not be routed (not XML, unknown root, no phase).
+    fn unroutable(
+        &self,
+        _ctx: &RequestContext,
+        raw: &[u8],
+        error: &EnvelopeError,
+    ) -> DispatchResponse {
+        // Answer in the namespace the body seems to use, so clients can parse the answer.
+        let text = String::from_utf8_lossy(&raw[..raw.len().min(4096)]);
+        let protocol = if text.contains("urn:org:ebics:H005") {
+            ProtocolVersion::H005
+        } else {
+            ProtocolVersion::H004
+        };
+        let family = if text.contains("ebicsUnsecuredRequest")
+            || text.contains("ebicsNoPubKeyDigestsRequest")
+        {
+            MessageFamily::Unsecured
+        } else {
+            MessageFamily::Request
+        };
+        let code = ReturnCode::INVALID_XML;
+        let body = responses::error_response(
+            family,
+            protocol,
+            code,
+            &format!("{} {error}", code.report_text()),
+            None,
+        );
+        DispatchResponse::xml(body)
+    }
+}
+
+/// Calls the dispatcher method for a routed request. Fault directives travel in the context;
+/// honouring them (a forced return code must still be a signed answer) is the dispatcher's job.
+pub fn route(
+    dispatcher: &dyn Dispatcher,
+    ctx: &RequestContext,
+    req: &EbicsRequest,
+) -> DispatchResponse {
+    match (req.envelope.family, req.envelope.phase) {
+        (Some(MessageFamily::Hev), _) => dispatcher.hev(ctx, req),
+        (Some(MessageFamily::Unsecured), _) => dispatcher.key_management(ctx, req),
+        (Some(MessageFamily::NoPubKeyDigests), _) => dispatcher.bank_keys(ctx, req),
+        (Some(MessageFamily::Unsigned), _) => dispatcher.unsigned(ctx, req),
+        (Some(MessageFamily::Request), Some(TransactionPhase::Initialisation)) => {
+            dispatcher.initialisation(ctx, req)
+        }
+        (Some(MessageFamily::Request), Some(TransactionPhase::Transfer)) => {
+            dispatcher.transfer(ctx, req)
+        }
+        (Some(MessageFamily::Request), Some(TransactionPhase::Receipt)) => {
+            dispatcher.receipt(ctx, req)
+        }
+        (Some(MessageFamily::Request), None) => {
+            dispatcher.unroutable(ctx, &req.raw, &EnvelopeError::MissingPhase)
+        }
+        (None, _) => dispatcher.unroutable(
+            ctx,
+            &req.raw,
+            &EnvelopeError::UnknownRoot(req.envelope.root_element.clone()),
+        ),
+    }
+}
+
+/// Stand-in dispatcher until the protocol crate is wired.
+///
+/// TODO(protocol wiring): replace by a dispatcher built on `kontor-protocol` (X002 verification,
+/// E002, segmentation, H004/H005 envelopes) and `kontor-documents` (statements, pain parsing).
+/// Until then every EBICS request except HEV is answered with HTTP 501 and an EBICS-shaped body
+/// carrying `061099 EBICS_INTERNAL_ERROR`, so clients fail loudly and readably. A fault rule's
+/// forced return code is honoured with HTTP 200, which keeps that fault testable today.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct PlaceholderDispatcher;
+
+impl PlaceholderDispatcher {
+    fn not_wired(&self, ctx: &RequestContext, req: &EbicsRequest, what: &str) -> DispatchResponse {
+        if let Some(code) = ctx.faults.forced_return_code {
+            return DispatchResponse::ebics_error(
+                StatusCode::OK,
+                &req.envelope,
+                code,
+                &code.report_text(),
+            );
+        }
+        let text = format!("[EBICS_INTERNAL_ERROR] kontor-bank: {what} is not implemented yet (EBICS protocol not wired)");
+        DispatchResponse::ebics_error(
+            StatusCode::NOT_IMPLEMENTED,
+            &req.envelope,
+            ReturnCode::INTERNAL_ERROR,
+            &text,
+        )
+    }
+}
+
+impl Dispatcher for PlaceholderDispatcher {
+    fn name(&self) -> &'static str {
+        "placeholder"
+    }
+
+    fn is_placeholder(&self) -> bool {
+        true
+    }
+
+    fn key_management(&self, ctx: &RequestContext, req: &EbicsRequest) -> DispatchResponse {
+        self.not_wired(ctx, req, "key management (INI/HIA/H3K)")
+    }
+
+    fn bank_keys(&self, ctx: &RequestContext, req: &EbicsRequest) -> DispatchResponse {
+        self.not_wired(ctx, req, "HPB")
+    }
+
+    fn unsigned(&self, ctx: &RequestContext, req: &EbicsRequest) -> DispatchResponse {
+        self.not_wired(ctx, req, "ebicsUnsignedRequest")
+    }
+
+    fn initialisation(&self, ctx: &RequestContext, req: &EbicsRequest) -> DispatchResponse {
+        self.not_wired(ctx, req, "transaction initialisation")
+    }
+
+    fn transfer(&self, ctx: &RequestContext, req: &EbicsRequest) -> DispatchResponse {
+        self.not_wired(ctx, req, "transaction transfer")
+    }
+
+    fn receipt(&self, ctx: &RequestContext, req: &EbicsRequest) -> DispatchResponse {
+        self.not_wired(ctx, req, "transaction receipt")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::PlaceholderBankKeys;
+
+    fn ctx(faults: FaultDirectives) -> RequestContext {
+        let config = BankConfig::demo().expect("demo");
+        RequestContext {
+            state: BankState::from_config(&config),
+            keys: Arc::new(PlaceholderBankKeys::new(
+                config.bank.host_id.clone(),
+                config.bank.keys.clone(),
+            )),
+            config: Arc::new(config),
+            received_at: Utc::now(),
+            faults,
+            remote_addr: None,
+        }
+    }
+
+    fn request(xml: &str) -> EbicsRequest {
+        EbicsRequest {
+            raw: Bytes::copy_from_slice(xml.as_bytes()),
+            envelope: RequestEnvelope::sniff(xml.as_bytes()).expect("routable"),
+        }
+    }
+
+    const STA_INIT: &str =
+        include_str!("../../../tests/interop-node/captures/04-STA-init.request.xml");
+
+    #[test]
+    fn the_placeholder_answers_501_with_an_ebics_internal_error() {
+        let out = route(
+            &PlaceholderDispatcher,
+            &ctx(FaultDirectives::default()),
+            &request(STA_INIT),
+        );
+        assert_eq!(out.status, StatusCode::NOT_IMPLEMENTED);
+        let body = String::from_utf8(out.body.to_vec()).expect("utf-8");
+        assert!(body.contains("<ReturnCode>061099</ReturnCode>"), "{body}");
+        assert!(
+            body.contains("urn:org:ebics:H004"),
+            "answers in the request's namespace"
+        );
+    }
+
+    #[test]
+    fn the_placeholder_honours_a_forced_return_code() {
+        let faults = FaultDirectives {
+            forced_return_code: Some(ReturnCode::NO_DOWNLOAD_DATA_AVAILABLE),
+            ..FaultDirectives::default()
+        };
+        let out = route(&PlaceholderDispatcher, &ctx(faults), &request(STA_INIT));
+        assert_eq!(out.status, StatusCode::OK);
+        let body = String::from_utf8(out.body.to_vec()).expect("utf-8");
+        assert!(
+            body.contains(r#"<ReturnCode authenticate="true">090005</ReturnCode>"#),
+            "{body}"
+        );
+    }
+
+    #[test]
+    fn hev_is_answered_even_by_the_placeholder() {
+        let req = request(
+            r#"<ebicsHEVRequest xmlns="http://www.ebics.org/H000"><HostID>KONTORBANK</HostID></ebicsHEVRequest>"#,
+        );
+        let out = route(
+            &PlaceholderDispatcher,
+            &ctx(FaultDirectives::default()),
+            &req,
+        );
+        assert_eq!(out.status, StatusCode::OK);
+        assert!(String::from_utf8_lossy(&out.body).contains("ProtocolVersion=\"H005\""));
+    }
+
+    #[test]
+    fn unroutable_bodies_get_invalid_xml() {
+        let out = PlaceholderDispatcher.unroutable(
+            &ctx(FaultDirectives::default()),
+            b"<oops",
+            &EnvelopeError::Xml("eof".into()),
+        );
+        assert_eq!(out.status, StatusCode::OK);
+        assert!(String::from_utf8_lossy(&out.body).contains("<ReturnCode>091010</ReturnCode>"));
+    }
+}

@@ -1,0 +1,598 @@
+//! The bank's mutable state: subscribers, transactions in progress, the nonce cache, received
+//! orders, the distributed signature and the log of served downloads.
+//!
+//! **In memory only, behind one lock.** Nothing survives a restart; the seed configuration is
+//! the only persistent input. A single `parking_lot::Mutex` guards everything because every
+//! operation is short (no I/O and no cryptography happen under the lock: callers compute
+//! signatures, encryption and hashes before or after) and some steps must be atomic across
+//! collections (an upload that completes becomes an order *and* maybe a VEU item).
+//!
+//! [`BankState`] is cheap to clone (an `Arc`), and every method takes the lock for exactly one
+//! operation, so no caller can hold it across an `.await`.
+
+pub mod nonces;
+pub mod orders;
+pub mod subscribers;
+pub mod transactions;
+pub mod veu;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use parking_lot::Mutex;
+
+use crate::config::{BankConfig, SeedUserStatus, SignatureClass};
+use crate::ids::{Nonce, OrderId, PartnerId, TransactionId, UserId};
+
+pub use nonces::{NonceCache, ReplayError};
+pub use orders::{
+    NewOrder, OrderIdAllocator, OrderSignature, OrderStatus, ReceivedOrder, ServedDownload,
+};
+pub use subscribers::{
+    KeyPurpose, LetterHashes, LifecycleError, SubmittedKey, Subscriber, SubscriberKeys,
+    SubscriberStatus,
+};
+pub use transactions::{
+    CompletedUpload, Direction, FinishedDownload, NewTransaction, OrderKind, RecoveryInfo,
+    Transaction, TransactionError, TransactionSummary, UploadProgress, UploadSegment,
+};
+pub use veu::{VeuError, VeuItem, VeuSigner, VeuStatus};
+
+type SubscriberKey = (PartnerId, UserId);
+
+#[derive(Debug)]
+struct Inner {
+    subscribers: BTreeMap<SubscriberKey, Subscriber>,
+    nonces: NonceCache,
+    transactions: transactions::TransactionTable,
+    order_ids: OrderIdAllocator,
+    orders: Vec<ReceivedOrder>,
+    veu: Vec<VeuItem>,
+    downloads: Vec<ServedDownload>,
+}
+
+/// Shared handle to the bank state. See the module documentation for the locking rules.
+#[derive(Debug, Clone)]
+pub struct BankState {
+    inner: Arc<Mutex<Inner>>,
+}
+
+fn seconds(secs: u64) -> Duration {
+    Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX / 1000))
+}
+
+impl BankState {
+    /// State seeded from the configuration: every configured user exists with its seed status.
+    pub fn from_config(config: &BankConfig) -> Self {
+        let subscribers = config
+            .users
+            .iter()
+            .map(|u| {
+                let status = match u.status {
+                    SeedUserStatus::New => SubscriberStatus::New,
+                    SeedUserStatus::Suspended => SubscriberStatus::Suspended,
+                    SeedUserStatus::Locked => SubscriberStatus::Locked,
+                };
+                let mut s = Subscriber::new(
+                    u.partner.clone(),
+                    u.id.clone(),
+                    u.name.clone(),
+                    u.signature_class,
+                    status,
+                );
+                if status == SubscriberStatus::Locked {
+                    s.status_before_lock = Some(SubscriberStatus::New);
+                }
+                ((u.partner.clone(), u.id.clone()), s)
+            })
+            .collect();
+        let limits = &config.limits;
+        let inner = Inner {
+            subscribers,
+            nonces: NonceCache::new(seconds(limits.timestamp_tolerance_secs)),
+            transactions: transactions::TransactionTable::new(
+                limits.max_open_transactions,
+                seconds(limits.transaction_idle_timeout_secs),
+            ),
+            order_ids: OrderIdAllocator::default(),
+            orders: Vec::new(),
+            veu: Vec::new(),
+            downloads: Vec::new(),
+        };
+        Self {
+            inner: Arc::new(Mutex::new(inner)),
+        }
+    }
+
+    // --- subscribers ------------------------------------------------------------------------
+
+    /// A copy of one subscriber.
+    pub fn subscriber(&self, partner: &PartnerId, user: &UserId) -> Option<Subscriber> {
+        self.inner
+            .lock()
+            .subscribers
+            .get(&(partner.clone(), user.clone()))
+            .cloned()
+    }
+
+    /// Copies of all subscribers, ordered by partner and user id.
+    pub fn subscribers(&self) -> Vec<Subscriber> {
+        self.inner.lock().subscribers.values().cloned().collect()
+    }
+
+    fn with_subscriber<T>(
+        &self,
+        partner: &PartnerId,
+        user: &UserId,
+        f: impl FnOnce(&mut Subscriber) -> Result<T, LifecycleError>,
+    ) -> Result<T, LifecycleError> {
+        let mut inner = self.inner.lock();
+        let subscriber = inner
+            .subscribers
+            .get_mut(&(partner.clone(), user.clone()))
+            .ok_or_else(|| LifecycleError::UnknownSubscriber {
+                partner: partner.clone(),
+                user: user.clone(),
+            })?;
+        f(subscriber)
+    }
+
+    /// Records an INI (signature key).
+    pub fn record_ini(
+        &self,
+        partner: &PartnerId,
+        user: &UserId,
+        key: SubmittedKey,
+    ) -> Result<SubscriberStatus, LifecycleError> {
+        self.with_subscriber(partner, user, |s| s.record_ini(key))
+    }
+
+    /// Records an HIA (authentication and encryption keys).
+    pub fn record_hia(
+        &self,
+        partner: &PartnerId,
+        user: &UserId,
+        authentication: SubmittedKey,
+        encryption: SubmittedKey,
+    ) -> Result<SubscriberStatus, LifecycleError> {
+        self.with_subscriber(partner, user, |s| s.record_hia(authentication, encryption))
+    }
+
+    /// The bank clerk activates a subscriber (optionally checking the letter's hashes).
+    pub fn activate_user(
+        &self,
+        partner: &PartnerId,
+        user: &UserId,
+        letter: Option<&LetterHashes>,
+        now: DateTime<Utc>,
+    ) -> Result<Subscriber, LifecycleError> {
+        self.with_subscriber(partner, user, |s| {
+            s.activate(letter, now).map(|_| s.clone())
+        })
+    }
+
+    /// Suspends a subscriber.
+    pub fn suspend_user(
+        &self,
+        partner: &PartnerId,
+        user: &UserId,
+    ) -> Result<Subscriber, LifecycleError> {
+        self.with_subscriber(partner, user, |s| s.suspend().map(|_| s.clone()))
+    }
+
+    /// Locks a subscriber.
+    pub fn lock_user(
+        &self,
+        partner: &PartnerId,
+        user: &UserId,
+    ) -> Result<Subscriber, LifecycleError> {
+        self.with_subscriber(partner, user, |s| {
+            s.lock();
+            Ok(s.clone())
+        })
+    }
+
+    /// Unlocks a subscriber.
+    pub fn unlock_user(
+        &self,
+        partner: &PartnerId,
+        user: &UserId,
+    ) -> Result<Subscriber, LifecycleError> {
+        self.with_subscriber(partner, user, |s| s.unlock().map(|_| s.clone()))
+    }
+
+    /// Resets a subscriber to `New` without keys.
+    pub fn reset_user(
+        &self,
+        partner: &PartnerId,
+        user: &UserId,
+    ) -> Result<Subscriber, LifecycleError> {
+        self.with_subscriber(partner, user, |s| {
+            s.reset();
+            Ok(s.clone())
+        })
+    }
+
+    // --- replay protection ------------------------------------------------------------------
+
+    /// Checks and remembers a request's nonce and timestamp.
+    pub fn check_nonce(
+        &self,
+        nonce: Nonce,
+        timestamp: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(), ReplayError> {
+        self.inner
+            .lock()
+            .nonces
+            .check_and_record(nonce, timestamp, now)
+    }
+
+    // --- transactions -----------------------------------------------------------------------
+
+    /// Starts a download with prepared segments.
+    pub fn begin_download(
+        &self,
+        new: NewTransaction,
+        segments: Vec<Vec<u8>>,
+        now: DateTime<Utc>,
+    ) -> Result<TransactionId, TransactionError> {
+        self.inner
+            .lock()
+            .transactions
+            .begin_download(new, segments, now)
+    }
+
+    /// Starts an upload.
+    pub fn begin_upload(
+        &self,
+        new: NewTransaction,
+        num_segments: u32,
+        encrypted_transaction_key: Vec<u8>,
+        signature_data: Vec<u8>,
+        now: DateTime<Utc>,
+    ) -> Result<TransactionId, TransactionError> {
+        self.inner.lock().transactions.begin_upload(
+            new,
+            num_segments,
+            encrypted_transaction_key,
+            signature_data,
+            now,
+        )
+    }
+
+    /// A summary of a transaction in progress.
+    pub fn transaction(&self, id: &TransactionId) -> Option<TransactionSummary> {
+        self.inner
+            .lock()
+            .transactions
+            .get(id)
+            .map(Transaction::summary)
+    }
+
+    /// Summaries of all transactions in progress.
+    pub fn transactions(&self) -> Vec<TransactionSummary> {
+        self.inner.lock().transactions.summaries()
+    }
+
+    /// Hands out a download segment; returns it and whether it is the last one.
+    pub fn download_segment(
+        &self,
+        id: &TransactionId,
+        partner: &PartnerId,
+        user: &UserId,
+        number: u32,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<u8>, bool), TransactionError> {
+        self.inner
+            .lock()
+            .transactions
+            .download_segment(id, partner, user, number, now)
+    }
+
+    /// Ends a download with the client's receipt.
+    pub fn finish_download(
+        &self,
+        id: &TransactionId,
+        partner: &PartnerId,
+        user: &UserId,
+        receipt_code: u8,
+    ) -> Result<FinishedDownload, TransactionError> {
+        self.inner
+            .lock()
+            .transactions
+            .finish_download(id, partner, user, receipt_code)
+    }
+
+    /// Stores an upload segment.
+    pub fn record_upload_segment(
+        &self,
+        id: &TransactionId,
+        partner: &PartnerId,
+        user: &UserId,
+        segment: UploadSegment,
+        now: DateTime<Utc>,
+    ) -> Result<UploadProgress, TransactionError> {
+        self.inner
+            .lock()
+            .transactions
+            .record_upload_segment(id, partner, user, segment, now)
+    }
+
+    /// Removes a complete upload and returns its data.
+    pub fn complete_upload(
+        &self,
+        id: &TransactionId,
+        partner: &PartnerId,
+        user: &UserId,
+    ) -> Result<CompletedUpload, TransactionError> {
+        self.inner
+            .lock()
+            .transactions
+            .complete_upload(id, partner, user)
+    }
+
+    /// Drops idle transactions; returns their ids.
+    pub fn expire_idle_transactions(&self, now: DateTime<Utc>) -> Vec<TransactionId> {
+        self.inner.lock().transactions.expire_idle(now)
+    }
+
+    // --- orders -----------------------------------------------------------------------------
+
+    /// Allocates the next order id of a partner.
+    pub fn allocate_order_id(&self, partner: &PartnerId) -> OrderId {
+        self.inner.lock().order_ids.allocate(partner)
+    }
+
+    /// Stores a received order and, when it needs more signatures, its VEU item (atomically).
+    pub fn record_order(
+        &self,
+        order: NewOrder,
+        veu: Option<VeuItem>,
+        now: DateTime<Utc>,
+    ) -> ReceivedOrder {
+        let stored = ReceivedOrder::from_new(order, now);
+        let mut inner = self.inner.lock();
+        inner.orders.push(stored.clone());
+        if let Some(item) = veu {
+            inner.veu.push(item);
+        }
+        stored
+    }
+
+    /// All received orders, oldest first.
+    pub fn received_orders(&self) -> Vec<ReceivedOrder> {
+        self.inner.lock().orders.clone()
+    }
+
+    /// Number of received orders.
+    pub fn received_order_count(&self) -> usize {
+        self.inner.lock().orders.len()
+    }
+
+    /// One received order.
+    pub fn received_order(&self, partner: &PartnerId, order_id: OrderId) -> Option<ReceivedOrder> {
+        self.inner
+            .lock()
+            .orders
+            .iter()
+            .find(|o| &o.partner_id == partner && o.order_id == order_id)
+            .cloned()
+    }
+
+    // --- distributed signature ---------------------------------------------------------------
+
+    /// All VEU items, oldest first.
+    pub fn veu_items(&self) -> Vec<VeuItem> {
+        self.inner.lock().veu.clone()
+    }
+
+    /// Adds a signature to a VEU item; a release also marks the order accepted.
+    pub fn sign_veu(
+        &self,
+        partner: &PartnerId,
+        order_id: OrderId,
+        user: UserId,
+        class: SignatureClass,
+        now: DateTime<Utc>,
+    ) -> Result<VeuStatus, VeuError> {
+        let mut inner = self.inner.lock();
+        let item = inner
+            .veu
+            .iter_mut()
+            .find(|v| &v.partner_id == partner && v.order_id == order_id)
+            .ok_or(VeuError::UnknownOrder(order_id))?;
+        let status = item.sign(partner, user, class, now)?;
+        if status == VeuStatus::Released {
+            Self::set_order_status(&mut inner, partner, order_id, OrderStatus::Accepted);
+        }
+        Ok(status)
+    }
+
+    /// Cancels a VEU item and its order.
+    pub fn cancel_veu(
+        &self,
+        partner: &PartnerId,
+        order_id: OrderId,
+        user: &UserId,
+    ) -> Result<VeuStatus, VeuError> {
+        let mut inner = self.inner.lock();
+        let item = inner
+            .veu
+            .iter_mut()
+            .find(|v| &v.partner_id == partner && v.order_id == order_id)
+            .ok_or(VeuError::UnknownOrder(order_id))?;
+        let status = item.cancel(partner, user)?;
+        Self::set_order_status(&mut inner, partner, order_id, OrderStatus::Cancelled);
+        Ok(status)
+    }
+
+    fn set_order_status(
+        inner: &mut Inner,
+        partner: &PartnerId,
+        order_id: OrderId,
+        status: OrderStatus,
+    ) {
+        if let Some(order) = inner
+            .orders
+            .iter_mut()
+            .find(|o| &o.partner_id == partner && o.order_id == order_id)
+        {
+            order.status = status;
+        }
+    }
+
+    // --- served downloads -------------------------------------------------------------------
+
+    /// Records a download payload the bank served.
+    pub fn record_served_download(&self, download: ServedDownload) {
+        self.inner.lock().downloads.push(download);
+    }
+
+    /// All served downloads, oldest first.
+    pub fn served_downloads(&self) -> Vec<ServedDownload> {
+        self.inner.lock().downloads.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::keys::KeyHash;
+    use rust_decimal::Decimal;
+
+    fn state() -> (BankState, PartnerId, UserId) {
+        let config = BankConfig::demo().expect("demo config");
+        (
+            BankState::from_config(&config),
+            "PARTNER1".parse().expect("id"),
+            "USER1".parse().expect("id"),
+        )
+    }
+
+    fn key(version: &str, fill: u8) -> SubmittedKey {
+        SubmittedKey {
+            version: version.into(),
+            public_key: vec![fill],
+            hash: KeyHash([fill; 32]),
+            received_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn configured_users_start_new() {
+        let (s, p, u) = state();
+        assert_eq!(
+            s.subscriber(&p, &u).map(|x| x.status),
+            Some(SubscriberStatus::New)
+        );
+        assert_eq!(s.subscribers().len(), 5);
+    }
+
+    #[test]
+    fn a_user_becomes_ready_through_ini_hia_and_activation() {
+        let (s, p, u) = state();
+        s.record_ini(&p, &u, key("A006", 1)).expect("INI");
+        s.record_hia(&p, &u, key("X002", 2), key("E002", 3))
+            .expect("HIA");
+        let ready = s.activate_user(&p, &u, None, Utc::now()).expect("activate");
+        assert_eq!(ready.status, SubscriberStatus::Ready);
+        assert_eq!(
+            s.subscriber(&p, &u).map(|x| x.status),
+            Some(SubscriberStatus::Ready)
+        );
+    }
+
+    #[test]
+    fn lifecycle_calls_for_unknown_users_fail() {
+        let (s, p, _) = state();
+        let ghost: UserId = "GHOST".parse().expect("id");
+        let err = s
+            .record_ini(&p, &ghost, key("A006", 1))
+            .expect_err("unknown");
+        assert!(matches!(err, LifecycleError::UnknownSubscriber { .. }));
+        assert_eq!(
+            err.return_code(),
+            crate::return_codes::ReturnCode::USER_UNKNOWN
+        );
+    }
+
+    #[test]
+    fn a_replayed_nonce_is_rejected_through_the_shared_state() {
+        let (s, _, _) = state();
+        let now = Utc::now();
+        let nonce = Nonce::from_bytes([7; 16]);
+        assert_eq!(s.check_nonce(nonce, now, now), Ok(()));
+        assert_eq!(
+            s.clone().check_nonce(nonce, now, now),
+            Err(ReplayError::NonceReplayed(nonce)),
+            "clones share state"
+        );
+    }
+
+    #[test]
+    fn a_veu_release_accepts_the_order() {
+        let (s, p, _) = state();
+        let now = Utc::now();
+        let order_id = s.allocate_order_id(&p);
+        let originator: UserId = "USER2".parse().expect("id");
+        let kind = OrderKind::classic("CCT".parse().expect("code"));
+        let order = NewOrder {
+            order_id,
+            order: kind.clone(),
+            protocol: kontor_protocol::ProtocolVersion::H004,
+            partner_id: p.clone(),
+            user_id: originator.clone(),
+            transaction_id: None,
+            content: b"<Document/>".to_vec(),
+            signatures: vec![],
+            status: OrderStatus::AwaitingSignatures,
+            status_reason: None,
+        };
+        let veu = VeuItem {
+            order_id,
+            order: kind,
+            partner_id: p.clone(),
+            originator: originator.clone(),
+            amount: Some(Decimal::new(1000, 0)),
+            currency: Some("EUR".parse().expect("currency")),
+            required_signatures: 2,
+            signers: vec![],
+            status: VeuStatus::Pending,
+            created_at: now,
+        };
+        s.record_order(order, Some(veu), now);
+        assert_eq!(s.received_order_count(), 1);
+        assert_eq!(
+            s.sign_veu(&p, order_id, originator, SignatureClass::A, now),
+            Ok(VeuStatus::Pending)
+        );
+        assert_eq!(
+            s.received_order(&p, order_id).map(|o| o.status),
+            Some(OrderStatus::AwaitingSignatures)
+        );
+        assert_eq!(
+            s.sign_veu(
+                &p,
+                order_id,
+                "USER3".parse().expect("id"),
+                SignatureClass::B,
+                now
+            ),
+            Ok(VeuStatus::Released)
+        );
+        assert_eq!(
+            s.received_order(&p, order_id).map(|o| o.status),
+            Some(OrderStatus::Accepted)
+        );
+        let missing = s.sign_veu(
+            &p,
+            OrderId::from_index(99).expect("id"),
+            "USER1".parse().expect("id"),
+            SignatureClass::E,
+            now,
+        );
+        assert!(matches!(missing, Err(VeuError::UnknownOrder(_))));
+    }
+}

@@ -1,0 +1,218 @@
+//! Orders the bank received (uploads), order id allocation and the log of served downloads.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::config::SignatureClass;
+use crate::ids::{OrderId, PartnerId, TransactionId, UserId, ORDER_ID_SPACE};
+use crate::state::transactions::OrderKind;
+use kontor_protocol::ProtocolVersion;
+
+/// Hands out order ids per partner: `A001`, `A002`, ... (`[A-Z][A-Z0-9]{3}`, the same pattern in
+/// H004 and H005), wrapping around after `ZZZZ`. Ids are unique per partner, which is how
+/// EBICS scopes them.
+#[derive(Debug, Clone, Default)]
+pub struct OrderIdAllocator {
+    next: HashMap<PartnerId, u32>,
+}
+
+impl OrderIdAllocator {
+    /// The next order id for a partner.
+    pub fn allocate(&mut self, partner: &PartnerId) -> OrderId {
+        let slot = self.next.entry(partner.clone()).or_insert(1);
+        let index = *slot;
+        // Index 0 ("A000") is skipped on wrap-around too, so every sequence starts at A001.
+        *slot = if index + 1 >= ORDER_ID_SPACE {
+            1
+        } else {
+            index + 1
+        };
+        OrderId::from_index(index).unwrap_or(OrderId::FIRST)
+    }
+}
+
+/// Where an order stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OrderStatus {
+    /// Fully authorised and accepted for execution.
+    Accepted,
+    /// Waiting for more signatures in the distributed signature (VEU).
+    AwaitingSignatures,
+    /// Rejected (signature, authorisation or content error).
+    Rejected,
+    /// Cancelled in the VEU.
+    Cancelled,
+}
+
+/// One electronic signature on an order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct OrderSignature {
+    pub partner_id: PartnerId,
+    pub user_id: UserId,
+    pub signature_class: SignatureClass,
+    /// `A005` / `A006`.
+    pub version: String,
+    /// Whether the protocol layer verified it.
+    pub verified: bool,
+    pub signed_at: DateTime<Utc>,
+}
+
+/// What the protocol layer hands over when an upload completed.
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub order_id: OrderId,
+    pub order: OrderKind,
+    pub protocol: ProtocolVersion,
+    pub partner_id: PartnerId,
+    pub user_id: UserId,
+    pub transaction_id: Option<TransactionId>,
+    /// Decrypted, decompressed order data (e.g. a pain.001 document).
+    pub content: Vec<u8>,
+    pub signatures: Vec<OrderSignature>,
+    pub status: OrderStatus,
+    /// Free-text reason for `Rejected`.
+    pub status_reason: Option<String>,
+}
+
+/// A received order.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct ReceivedOrder {
+    pub order_id: OrderId,
+    pub order: OrderKind,
+    pub protocol: ProtocolVersion,
+    pub partner_id: PartnerId,
+    pub user_id: UserId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transaction_id: Option<TransactionId>,
+    #[serde(skip)]
+    pub content: Vec<u8>,
+    pub size: usize,
+    /// SHA-256 of the content, lower-case hex (lets tests compare without shipping content).
+    pub sha256: String,
+    pub signatures: Vec<OrderSignature>,
+    pub status: OrderStatus,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for ReceivedOrder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReceivedOrder")
+            .field("order_id", &self.order_id)
+            .field("order", &self.order)
+            .field("partner_id", &self.partner_id)
+            .field("user_id", &self.user_id)
+            .field("size", &self.size)
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Lower-case hex SHA-256.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex::encode(Sha256::digest(data))
+}
+
+impl ReceivedOrder {
+    /// Builds the stored order from what the protocol layer delivered.
+    pub fn from_new(new: NewOrder, now: DateTime<Utc>) -> Self {
+        Self {
+            size: new.content.len(),
+            sha256: sha256_hex(&new.content),
+            order_id: new.order_id,
+            order: new.order,
+            protocol: new.protocol,
+            partner_id: new.partner_id,
+            user_id: new.user_id,
+            transaction_id: new.transaction_id,
+            content: new.content,
+            signatures: new.signatures,
+            status: new.status,
+            status_reason: new.status_reason,
+            created_at: now,
+        }
+    }
+}
+
+/// A download the bank served (plain payload digest, before compression and encryption):
+/// lets interoperability tests prove that what a client stored is what the bank generated.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ServedDownload {
+    pub transaction_id: TransactionId,
+    /// The (admin) order type, e.g. `STA`, `C53` or `BTD`.
+    pub order_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub service: Option<crate::config::BtfService>,
+    pub partner_id: PartnerId,
+    pub user_id: UserId,
+    pub size: usize,
+    /// SHA-256 of the plain payload, lower-case hex.
+    pub sha256: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_ids_count_from_a001_per_partner() {
+        let mut alloc = OrderIdAllocator::default();
+        let p1: PartnerId = "P1".parse().expect("id");
+        let p2: PartnerId = "P2".parse().expect("id");
+        let first: Vec<String> = (0..3).map(|_| alloc.allocate(&p1).to_string()).collect();
+        assert_eq!(first, ["A001", "A002", "A003"]);
+        assert_eq!(
+            alloc.allocate(&p2).to_string(),
+            "A001",
+            "each partner has its own sequence"
+        );
+        for _ in 0..32 {
+            alloc.allocate(&p1);
+        }
+        assert_eq!(
+            alloc.allocate(&p1).to_string(),
+            "A010",
+            "A00Z is followed by A010"
+        );
+    }
+
+    #[test]
+    fn order_ids_wrap_around_after_zzzz() {
+        let p: PartnerId = "P1".parse().expect("id");
+        let mut alloc = OrderIdAllocator {
+            next: HashMap::from([(p.clone(), ORDER_ID_SPACE - 1)]),
+        };
+        assert_eq!(alloc.allocate(&p).to_string(), "ZZZZ");
+        assert_eq!(alloc.allocate(&p).to_string(), "A001");
+    }
+
+    #[test]
+    fn received_orders_carry_size_and_digest_of_their_content() {
+        let order = ReceivedOrder::from_new(
+            NewOrder {
+                order_id: OrderId::FIRST,
+                order: OrderKind::classic("CCT".parse().expect("code")),
+                protocol: ProtocolVersion::H004,
+                partner_id: "P1".parse().expect("id"),
+                user_id: "U1".parse().expect("id"),
+                transaction_id: None,
+                content: b"abc".to_vec(),
+                signatures: vec![],
+                status: OrderStatus::Accepted,
+                status_reason: None,
+            },
+            Utc::now(),
+        );
+        assert_eq!(order.size, 3);
+        assert_eq!(
+            order.sha256,
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
+}

@@ -1,0 +1,506 @@
+//! Subscriber (EBICS user) lifecycle, as a real bank runs it.
+//!
+//! ```text
+//!            INI                 HIA
+//!   New ──────────► IniReceived ─────┐
+//!    │                               ▼
+//!    │     HIA                     Initialised ──(bank clerk activates, letter checked)──► Ready
+//!    └────────────► HiaReceived ─────┘   ▲
+//!                                  INI   │
+//!   any ──(suspend)──► Suspended ──(INI/HIA: re-initialisation, old keys dropped)──► ...
+//!   any ──(lock)────► Locked ──(unlock)──► the status before the lock
+//! ```
+//!
+//! Only `Ready` subscribers may run business transactions or fetch the bank keys (HPB).
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::config::SignatureClass;
+use crate::ids::{PartnerId, UserId};
+use crate::keys::KeyHash;
+use crate::return_codes::ReturnCode;
+
+/// Where a subscriber is in its lifecycle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum SubscriberStatus {
+    /// Known to the bank, no keys yet.
+    New,
+    /// Signature key received (INI), authentication/encryption keys missing.
+    IniReceived,
+    /// Authentication and encryption keys received (HIA), signature key missing.
+    HiaReceived,
+    /// All keys received; waiting for the bank to check the letter and activate.
+    Initialised,
+    /// Activated: may transact.
+    Ready,
+    /// Suspended (SPR or by the bank): may only re-initialise with INI/HIA.
+    Suspended,
+    /// Locked by the bank: may do nothing until unlocked.
+    Locked,
+}
+
+impl SubscriberStatus {
+    /// Whether business orders and HPB are allowed.
+    pub fn may_transact(self) -> bool {
+        self == SubscriberStatus::Ready
+    }
+}
+
+/// Which key a subscriber submitted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KeyPurpose {
+    /// Electronic signature key (INI): A005/A006.
+    Signature,
+    /// Authentication key (HIA): X002.
+    Authentication,
+    /// Encryption key (HIA): E002.
+    Encryption,
+}
+
+/// A public key as the subscriber submitted it. The bytes are opaque to this crate: the
+/// protocol layer decides their encoding (e.g. DER SubjectPublicKeyInfo or an X.509
+/// certificate) and computes the EBICS hash.
+#[derive(Clone, PartialEq, Eq, Serialize)]
+pub struct SubmittedKey {
+    /// `A005`, `A006`, `X002` or `E002`.
+    pub version: String,
+    /// Encoded public key (never a private key).
+    #[serde(skip)]
+    pub public_key: Vec<u8>,
+    /// EBICS hash of the key, what the initialisation letter shows.
+    #[serde(rename = "hash_sha256_hex")]
+    pub hash: KeyHash,
+    pub received_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for SubmittedKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubmittedKey")
+            .field("version", &self.version)
+            .field("public_key_len", &self.public_key.len())
+            .field("hash", &self.hash)
+            .finish()
+    }
+}
+
+/// The keys a subscriber submitted so far.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SubscriberKeys {
+    pub signature: Option<SubmittedKey>,
+    pub authentication: Option<SubmittedKey>,
+    pub encryption: Option<SubmittedKey>,
+}
+
+impl SubscriberKeys {
+    /// The key for a purpose.
+    pub fn get(&self, purpose: KeyPurpose) -> Option<&SubmittedKey> {
+        match purpose {
+            KeyPurpose::Signature => self.signature.as_ref(),
+            KeyPurpose::Authentication => self.authentication.as_ref(),
+            KeyPurpose::Encryption => self.encryption.as_ref(),
+        }
+    }
+}
+
+/// Hashes from the subscriber's initialisation letter, which the bank clerk compares with the
+/// received keys before activating. Any hash that is given must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LetterHashes {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authentication: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encryption: Option<String>,
+}
+
+/// A subscriber and its lifecycle data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Subscriber {
+    pub partner_id: PartnerId,
+    pub user_id: UserId,
+    pub name: String,
+    pub signature_class: SignatureClass,
+    pub status: SubscriberStatus,
+    /// For `Locked`: the status to return to on unlock.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_before_lock: Option<SubscriberStatus>,
+    pub keys: SubscriberKeys,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ini_received_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hia_received_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub activated_at: Option<DateTime<Utc>>,
+}
+
+/// A lifecycle step that is not allowed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LifecycleError {
+    #[error("subscriber {partner}/{user} is unknown")]
+    UnknownSubscriber { partner: PartnerId, user: UserId },
+    #[error("{action} is not allowed in status {status:?}")]
+    InvalidState {
+        action: &'static str,
+        status: SubscriberStatus,
+    },
+    #[error("the {purpose:?} key hash on the letter does not match the received key")]
+    LetterMismatch { purpose: KeyPurpose },
+    #[error("the letter names a {purpose:?} key hash, but no such key was received")]
+    LetterNamesMissingKey { purpose: KeyPurpose },
+    #[error("{0:?} is not a hex SHA-256 hash")]
+    MalformedLetterHash(String),
+}
+
+impl LifecycleError {
+    /// The EBICS return code to answer a protocol request with.
+    pub fn return_code(&self) -> ReturnCode {
+        match self {
+            LifecycleError::UnknownSubscriber { .. } => ReturnCode::USER_UNKNOWN,
+            _ => ReturnCode::INVALID_USER_OR_USER_STATE,
+        }
+    }
+}
+
+impl Subscriber {
+    /// A subscriber in status `status` without keys.
+    pub fn new(
+        partner_id: PartnerId,
+        user_id: UserId,
+        name: String,
+        signature_class: SignatureClass,
+        status: SubscriberStatus,
+    ) -> Self {
+        Self {
+            partner_id,
+            user_id,
+            name,
+            signature_class,
+            status,
+            status_before_lock: None,
+            keys: SubscriberKeys::default(),
+            ini_received_at: None,
+            hia_received_at: None,
+            activated_at: None,
+        }
+    }
+
+    fn invalid(&self, action: &'static str) -> LifecycleError {
+        LifecycleError::InvalidState {
+            action,
+            status: self.status,
+        }
+    }
+
+    /// A suspended subscriber re-initialises from scratch: the old keys are void.
+    fn restart_if_suspended(&mut self) {
+        if self.status == SubscriberStatus::Suspended {
+            self.keys = SubscriberKeys::default();
+            self.ini_received_at = None;
+            self.hia_received_at = None;
+            self.activated_at = None;
+            self.status = SubscriberStatus::New;
+        }
+    }
+
+    /// INI received: stores the signature key.
+    pub fn record_ini(&mut self, key: SubmittedKey) -> Result<SubscriberStatus, LifecycleError> {
+        if !matches!(
+            self.status,
+            SubscriberStatus::New | SubscriberStatus::HiaReceived | SubscriberStatus::Suspended
+        ) {
+            return Err(self.invalid("INI"));
+        }
+        self.restart_if_suspended();
+        self.ini_received_at = Some(key.received_at);
+        self.keys.signature = Some(key);
+        self.status = match self.status {
+            SubscriberStatus::HiaReceived => SubscriberStatus::Initialised,
+            _ => SubscriberStatus::IniReceived,
+        };
+        Ok(self.status)
+    }
+
+    /// HIA received: stores the authentication and encryption keys.
+    pub fn record_hia(
+        &mut self,
+        authentication: SubmittedKey,
+        encryption: SubmittedKey,
+    ) -> Result<SubscriberStatus, LifecycleError> {
+        if !matches!(
+            self.status,
+            SubscriberStatus::New | SubscriberStatus::IniReceived | SubscriberStatus::Suspended
+        ) {
+            return Err(self.invalid("HIA"));
+        }
+        self.restart_if_suspended();
+        self.hia_received_at = Some(authentication.received_at);
+        self.keys.authentication = Some(authentication);
+        self.keys.encryption = Some(encryption);
+        self.status = match self.status {
+            SubscriberStatus::IniReceived => SubscriberStatus::Initialised,
+            _ => SubscriberStatus::HiaReceived,
+        };
+        Ok(self.status)
+    }
+
+    /// The bank clerk activates after checking the letter (if given, every hash must match).
+    pub fn activate(
+        &mut self,
+        letter: Option<&LetterHashes>,
+        now: DateTime<Utc>,
+    ) -> Result<SubscriberStatus, LifecycleError> {
+        if self.status != SubscriberStatus::Initialised {
+            return Err(self.invalid("activation"));
+        }
+        if let Some(letter) = letter {
+            let claims = [
+                (KeyPurpose::Signature, &letter.signature),
+                (KeyPurpose::Authentication, &letter.authentication),
+                (KeyPurpose::Encryption, &letter.encryption),
+            ];
+            for (purpose, claimed) in claims {
+                let Some(claimed) = claimed else { continue };
+                let claimed_hash = KeyHash::from_hex(claimed)
+                    .ok_or_else(|| LifecycleError::MalformedLetterHash(claimed.clone()))?;
+                let received = self
+                    .keys
+                    .get(purpose)
+                    .ok_or(LifecycleError::LetterNamesMissingKey { purpose })?;
+                if received.hash != claimed_hash {
+                    return Err(LifecycleError::LetterMismatch { purpose });
+                }
+            }
+        }
+        self.status = SubscriberStatus::Ready;
+        self.activated_at = Some(now);
+        Ok(self.status)
+    }
+
+    /// Suspends the subscriber (SPR order or bank decision). Idempotent.
+    pub fn suspend(&mut self) -> Result<SubscriberStatus, LifecycleError> {
+        if self.status == SubscriberStatus::Locked {
+            return Err(self.invalid("suspension"));
+        }
+        self.status = SubscriberStatus::Suspended;
+        Ok(self.status)
+    }
+
+    /// Locks the subscriber; remembers the status to return to. Idempotent.
+    pub fn lock(&mut self) -> SubscriberStatus {
+        if self.status != SubscriberStatus::Locked {
+            self.status_before_lock = Some(self.status);
+            self.status = SubscriberStatus::Locked;
+        }
+        self.status
+    }
+
+    /// Unlocks a locked subscriber.
+    pub fn unlock(&mut self) -> Result<SubscriberStatus, LifecycleError> {
+        if self.status != SubscriberStatus::Locked {
+            return Err(self.invalid("unlock"));
+        }
+        self.status = self
+            .status_before_lock
+            .take()
+            .unwrap_or(SubscriberStatus::New);
+        Ok(self.status)
+    }
+
+    /// Back to `New` without keys (the bank resets the subscriber).
+    pub fn reset(&mut self) -> SubscriberStatus {
+        *self = Self::new(
+            self.partner_id.clone(),
+            self.user_id.clone(),
+            self.name.clone(),
+            self.signature_class,
+            SubscriberStatus::New,
+        );
+        self.status
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn subscriber() -> Subscriber {
+        Subscriber::new(
+            "P1".parse().expect("id"),
+            "U1".parse().expect("id"),
+            "User".into(),
+            SignatureClass::E,
+            SubscriberStatus::New,
+        )
+    }
+
+    fn key(version: &str, fill: u8) -> SubmittedKey {
+        SubmittedKey {
+            version: version.into(),
+            public_key: vec![fill; 8],
+            hash: KeyHash([fill; 32]),
+            received_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn ini_then_hia_initialises() {
+        let mut s = subscriber();
+        assert_eq!(
+            s.record_ini(key("A006", 1)),
+            Ok(SubscriberStatus::IniReceived)
+        );
+        assert!(!s.status.may_transact());
+        assert_eq!(
+            s.record_hia(key("X002", 2), key("E002", 3)),
+            Ok(SubscriberStatus::Initialised)
+        );
+        assert!(
+            !s.status.may_transact(),
+            "initialised is not ready: the letter must be checked"
+        );
+    }
+
+    #[test]
+    fn hia_then_ini_initialises() {
+        let mut s = subscriber();
+        assert_eq!(
+            s.record_hia(key("X002", 2), key("E002", 3)),
+            Ok(SubscriberStatus::HiaReceived)
+        );
+        assert_eq!(
+            s.record_ini(key("A006", 1)),
+            Ok(SubscriberStatus::Initialised)
+        );
+    }
+
+    #[test]
+    fn a_second_ini_is_rejected_and_keeps_the_first_key() {
+        let mut s = subscriber();
+        s.record_ini(key("A006", 1)).expect("first INI");
+        let err = s.record_ini(key("A006", 9)).expect_err("second INI");
+        assert_eq!(
+            err,
+            LifecycleError::InvalidState {
+                action: "INI",
+                status: SubscriberStatus::IniReceived
+            }
+        );
+        assert_eq!(err.return_code(), ReturnCode::INVALID_USER_OR_USER_STATE);
+        assert_eq!(
+            s.keys.signature.as_ref().map(|k| k.hash),
+            Some(KeyHash([1; 32]))
+        );
+    }
+
+    #[test]
+    fn activation_requires_both_letters() {
+        let mut s = subscriber();
+        s.record_ini(key("A006", 1)).expect("INI");
+        assert!(matches!(
+            s.activate(None, Utc::now()),
+            Err(LifecycleError::InvalidState { .. })
+        ));
+        s.record_hia(key("X002", 2), key("E002", 3)).expect("HIA");
+        assert_eq!(s.activate(None, Utc::now()), Ok(SubscriberStatus::Ready));
+        assert!(s.status.may_transact());
+        assert!(s.activated_at.is_some());
+    }
+
+    #[test]
+    fn activation_with_a_matching_letter_succeeds() {
+        let mut s = subscriber();
+        s.record_ini(key("A006", 1)).expect("INI");
+        s.record_hia(key("X002", 2), key("E002", 3)).expect("HIA");
+        let letter = LetterHashes {
+            signature: Some(KeyHash([1; 32]).to_letter_format()),
+            authentication: Some(KeyHash([2; 32]).to_hex()),
+            encryption: None,
+        };
+        assert_eq!(
+            s.activate(Some(&letter), Utc::now()),
+            Ok(SubscriberStatus::Ready)
+        );
+    }
+
+    #[test]
+    fn activation_with_a_wrong_letter_hash_is_refused() {
+        let mut s = subscriber();
+        s.record_ini(key("A006", 1)).expect("INI");
+        s.record_hia(key("X002", 2), key("E002", 3)).expect("HIA");
+        let letter = LetterHashes {
+            encryption: Some(KeyHash([7; 32]).to_hex()),
+            ..LetterHashes::default()
+        };
+        assert_eq!(
+            s.activate(Some(&letter), Utc::now()),
+            Err(LifecycleError::LetterMismatch {
+                purpose: KeyPurpose::Encryption
+            })
+        );
+        assert_eq!(s.status, SubscriberStatus::Initialised);
+        let garbage = LetterHashes {
+            signature: Some("xyz".into()),
+            ..LetterHashes::default()
+        };
+        assert!(matches!(
+            s.activate(Some(&garbage), Utc::now()),
+            Err(LifecycleError::MalformedLetterHash(_))
+        ));
+    }
+
+    #[test]
+    fn a_suspended_subscriber_reinitialises_from_scratch() {
+        let mut s = subscriber();
+        s.record_ini(key("A006", 1)).expect("INI");
+        s.record_hia(key("X002", 2), key("E002", 3)).expect("HIA");
+        s.activate(None, Utc::now()).expect("activate");
+        assert_eq!(s.suspend(), Ok(SubscriberStatus::Suspended));
+        assert!(!s.status.may_transact());
+        assert_eq!(
+            s.record_hia(key("X002", 5), key("E002", 6)),
+            Ok(SubscriberStatus::HiaReceived)
+        );
+        assert!(
+            s.keys.signature.is_none(),
+            "old signature key is void after suspension"
+        );
+        assert_eq!(
+            s.record_ini(key("A006", 4)),
+            Ok(SubscriberStatus::Initialised)
+        );
+    }
+
+    #[test]
+    fn lock_and_unlock_restore_the_previous_status() {
+        let mut s = subscriber();
+        s.record_ini(key("A006", 1)).expect("INI");
+        s.record_hia(key("X002", 2), key("E002", 3)).expect("HIA");
+        s.activate(None, Utc::now()).expect("activate");
+        assert_eq!(s.lock(), SubscriberStatus::Locked);
+        assert_eq!(s.lock(), SubscriberStatus::Locked, "idempotent");
+        assert!(!s.status.may_transact());
+        assert!(s.record_ini(key("A006", 1)).is_err());
+        assert!(
+            s.suspend().is_err(),
+            "a locked subscriber must be unlocked first"
+        );
+        assert_eq!(s.unlock(), Ok(SubscriberStatus::Ready));
+        assert!(s.unlock().is_err());
+    }
+
+    #[test]
+    fn reset_returns_to_new_without_keys() {
+        let mut s = subscriber();
+        s.record_ini(key("A006", 1)).expect("INI");
+        assert_eq!(s.reset(), SubscriberStatus::New);
+        assert_eq!(s.keys, SubscriberKeys::default());
+        assert_eq!(
+            s.record_ini(key("A006", 1)),
+            Ok(SubscriberStatus::IniReceived)
+        );
+    }
+}

@@ -1,0 +1,275 @@
+//! The admin API, against an in-process demo bank on a free port.
+
+mod common;
+
+use chrono::Utc;
+use common::{demo_bank, http, initialise, p, u};
+use kontor_bank::ids::TransactionId;
+use kontor_bank::keys::KeyHash;
+use kontor_bank::state::{NewOrder, OrderKind, OrderStatus, ServedDownload, VeuItem, VeuStatus};
+use serde_json::{json, Value};
+
+async fn get(url: String) -> (u16, Value) {
+    let r = http().get(url).send().await.expect("reachable");
+    let status = r.status().as_u16();
+    (
+        status,
+        serde_json::from_str(&r.text().await.expect("body")).expect("json body"),
+    )
+}
+
+async fn post(url: String, body: Option<Value>) -> (u16, Value) {
+    let mut req = http().post(url);
+    if let Some(b) = body {
+        req = req
+            .header("content-type", "application/json")
+            .body(b.to_string());
+    }
+    let r = req.send().await.expect("reachable");
+    let status = r.status().as_u16();
+    (
+        status,
+        serde_json::from_str(&r.text().await.expect("body")).expect("json body"),
+    )
+}
+
+#[tokio::test]
+async fn health_reports_the_placeholder_dispatcher() {
+    let bank = demo_bank().await;
+    let (status, body) = get(format!("{}/health", bank.admin_url())).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["host_id"], "KONTORBANK");
+    assert_eq!(body["protocol_wired"], false);
+    assert_eq!(body["protocol_versions"], json!(["H004", "H005"]));
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn seeded_users_are_listed_as_new() {
+    let bank = demo_bank().await;
+    let (status, body) = get(format!("{}/users", bank.admin_url())).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["count"], 5);
+    let user1 = body["users"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|x| x["user_id"] == "USER1")
+        .expect("USER1")
+        .clone();
+    assert_eq!(user1["status"], "New");
+    assert_eq!(user1["signature_class"], "E");
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn activation_before_ini_and_hia_is_refused() {
+    let bank = demo_bank().await;
+    let (status, body) = post(
+        format!("{}/users/PARTNER1/USER1/activate", bank.admin_url()),
+        None,
+    )
+    .await;
+    assert_eq!(status, 409, "{body}");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("activation is not allowed in status New"),
+        "{body}"
+    );
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn the_clerk_activates_an_initialised_user() {
+    let bank = demo_bank().await;
+    initialise(&bank, "PARTNER1", "USER1");
+    let (status, body) = post(
+        format!("{}/users/PARTNER1/USER1/activate", bank.admin_url()),
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "Ready");
+    assert_eq!(body["keys"]["authentication"]["version"], "X002");
+    assert_eq!(
+        body["keys"]["authentication"]["hash_sha256_hex"],
+        KeyHash([2; 32]).to_hex()
+    );
+    let (_, one) = get(format!("{}/users/PARTNER1/USER1", bank.admin_url())).await;
+    assert_eq!(one["status"], "Ready");
+    assert_eq!(
+        bank.state()
+            .subscriber(&p("PARTNER1"), &u("USER1"))
+            .map(|s| s.status.may_transact()),
+        Some(true)
+    );
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn activation_checks_the_letter_hashes() {
+    let bank = demo_bank().await;
+    initialise(&bank, "PARTNER1", "USER2");
+    let url = format!("{}/users/PARTNER1/USER2/activate", bank.admin_url());
+    let wrong = json!({ "letter": { "signature": KeyHash([9; 32]).to_hex() } });
+    let (status, body) = post(url.clone(), Some(wrong)).await;
+    assert_eq!(status, 409, "{body}");
+    let right = json!({ "letter": { "signature": KeyHash([1; 32]).to_letter_format(), "encryption": KeyHash([3; 32]).to_hex() } });
+    let (status, body) = post(url, Some(right)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["status"], "Ready");
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn lifecycle_actions_and_error_statuses() {
+    let bank = demo_bank().await;
+    let base = bank.admin_url();
+    let (status, body) = post(format!("{base}/users/PARTNER1/USER3/lock"), None).await;
+    assert_eq!((status, body["status"].clone()), (200, json!("Locked")));
+    let (status, _) = post(format!("{base}/users/PARTNER1/USER3/suspend"), None).await;
+    assert_eq!(status, 409, "a locked user must be unlocked first");
+    let (status, body) = post(format!("{base}/users/PARTNER1/USER3/unlock"), None).await;
+    assert_eq!((status, body["status"].clone()), (200, json!("New")));
+    let (status, _) = post(format!("{base}/users/PARTNER1/NOBODY/activate"), None).await;
+    assert_eq!(status, 404);
+    let (status, _) = post(format!("{base}/users/PARTNER1/bad%20id/activate"), None).await;
+    assert_eq!(status, 400);
+    let (status, _) = post(format!("{base}/users/PARTNER1/USER3/explode"), None).await;
+    assert_eq!(status, 404);
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn orders_veu_and_downloads_are_listed() {
+    let bank = demo_bank().await;
+    let state = bank.state();
+    let now = Utc::now();
+    let order_id = state.allocate_order_id(&p("PARTNER1"));
+    let kind = OrderKind::classic("CCT".parse().expect("code"));
+    state.record_order(
+        NewOrder {
+            order_id,
+            order: kind.clone(),
+            protocol: kontor_protocol::ProtocolVersion::H004,
+            partner_id: p("PARTNER1"),
+            user_id: u("USER2"),
+            transaction_id: None,
+            content: b"<Document/>".to_vec(),
+            signatures: vec![],
+            status: OrderStatus::AwaitingSignatures,
+            status_reason: None,
+        },
+        Some(VeuItem {
+            order_id,
+            order: kind,
+            partner_id: p("PARTNER1"),
+            originator: u("USER2"),
+            amount: None,
+            currency: None,
+            required_signatures: 2,
+            signers: vec![],
+            status: VeuStatus::Pending,
+            created_at: now,
+        }),
+        now,
+    );
+    state.record_served_download(ServedDownload {
+        transaction_id: TransactionId::random(),
+        order_type: "STA".into(),
+        service: None,
+        partner_id: p("PARTNER1"),
+        user_id: u("USER1"),
+        size: 3,
+        sha256: "00".repeat(32),
+        created_at: now,
+    });
+
+    let base = bank.admin_url();
+    let (_, orders) = get(format!("{base}/orders")).await;
+    assert_eq!(orders["count"], 1);
+    assert_eq!(orders["orders"][0]["order_id"], "A001");
+    assert_eq!(orders["orders"][0]["order"]["order_type"], "CCT");
+    assert_eq!(orders["orders"][0]["status"], "awaiting_signatures");
+    assert!(
+        orders["orders"][0].get("content_base64").is_none(),
+        "content only on request"
+    );
+    let (_, with_content) = get(format!("{base}/orders?include_content=true")).await;
+    assert_eq!(
+        with_content["orders"][0]["content_base64"],
+        "PERvY3VtZW50Lz4="
+    );
+    let (_, count) = get(format!("{base}/orders/count")).await;
+    assert_eq!(count["count"], 1);
+    let (_, veu) = get(format!("{base}/veu")).await;
+    assert_eq!(veu["items"][0]["status"], "pending");
+    assert_eq!(veu["items"][0]["required_signatures"], 2);
+    let (_, downloads) = get(format!("{base}/downloads")).await;
+    assert_eq!(downloads["downloads"][0]["order_type"], "STA");
+    let (_, txs) = get(format!("{base}/transactions")).await;
+    assert_eq!(txs["count"], 0);
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn bank_keys_are_reported_as_placeholders() {
+    let bank = demo_bank().await;
+    let (status, body) = get(format!("{}/bank-keys", bank.admin_url())).await;
+    assert_eq!(status, 200);
+    assert_eq!(body["placeholder"], true);
+    assert_eq!(body["authentication"]["version"], "X002");
+    assert_eq!(body["encryption"]["version"], "E002");
+    let hex = body["authentication"]["hash_sha256_hex"]
+        .as_str()
+        .expect("hex");
+    assert_eq!(hex.len(), 64);
+    assert_eq!(
+        Some(hex.to_owned()),
+        bank.keys().published().authentication.hash.to_hex().into()
+    );
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn fault_rules_can_be_installed_listed_and_cleared() {
+    let bank = demo_bank().await;
+    let url = format!("{}/faults", bank.admin_url());
+    let rule = json!({ "name": "slow STA", "match": { "order_type": "STA" }, "action": { "kind": "delay", "ms": 5 }, "times": 2 });
+    let (status, body) = post(url.clone(), Some(rule)).await;
+    assert_eq!(status, 201, "{body}");
+    let id = body["installed"][0].as_u64().expect("id");
+    let (_, list) = get(url.clone()).await;
+    assert_eq!(list["count"], 1);
+    assert_eq!(list["rules"][0]["id"], id);
+    assert_eq!(list["rules"][0]["action"]["kind"], "delay");
+    assert_eq!(list["rules"][0]["fired"], 0);
+
+    let (status, body) = post(
+        url.clone(),
+        Some(json!({ "action": { "kind": "http_status", "status": 200 } })),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        bank.faults().rules().len(),
+        1,
+        "invalid rules are not installed"
+    );
+
+    let r = http()
+        .delete(format!("{url}/{id}"))
+        .send()
+        .await
+        .expect("reachable");
+    assert_eq!(r.status().as_u16(), 200);
+    post(url.clone(), Some(json!([{ "action": { "kind": "drop_connection" } }, { "action": { "kind": "malformed_xml" } }]))).await;
+    let r = http().delete(url.clone()).send().await.expect("reachable");
+    let body: Value = serde_json::from_str(&r.text().await.expect("body")).expect("json");
+    assert_eq!(body["removed"], 2);
+    assert!(bank.faults().rules().is_empty());
+    bank.shutdown().await;
+}

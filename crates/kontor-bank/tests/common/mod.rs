@@ -1,0 +1,71 @@
+//! Shared helpers for the integration tests: an in-process demo bank on a free port.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::path::PathBuf;
+
+use kontor_bank::ids::{PartnerId, UserId};
+use kontor_bank::keys::KeyHash;
+use kontor_bank::state::SubmittedKey;
+use kontor_bank::{Bank, BankConfig, RunningBank};
+
+pub async fn demo_bank() -> RunningBank {
+    Bank::start(
+        BankConfig::demo().expect("demo config"),
+        "127.0.0.1:0".parse().expect("addr"),
+    )
+    .await
+    .expect("bank starts")
+}
+
+pub fn p(id: &str) -> PartnerId {
+    id.parse().expect("partner id")
+}
+
+pub fn u(id: &str) -> UserId {
+    id.parse().expect("user id")
+}
+
+pub fn key(version: &str, fill: u8) -> SubmittedKey {
+    SubmittedKey {
+        version: version.into(),
+        public_key: vec![fill; 4],
+        hash: KeyHash([fill; 32]),
+        received_at: chrono::Utc::now(),
+    }
+}
+
+/// What the protocol layer will do on INI and HIA, done directly through the state API.
+pub fn initialise(bank: &RunningBank, partner: &str, user: &str) {
+    bank.state()
+        .record_ini(&p(partner), &u(user), key("A006", 1))
+        .expect("INI");
+    bank.state()
+        .record_hia(&p(partner), &u(user), key("X002", 2), key("E002", 3))
+        .expect("HIA");
+}
+
+pub fn http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(30))
+        .build()
+        .expect("client")
+}
+
+/// A request the Node EBICS client sent (captured in tests/interop-node/captures).
+pub fn node_capture(name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/interop-node/captures")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The official EBICS schemas, if present beside the checkout (or where
+/// `KONTOR_EBICS_SCHEMAS` points).
+pub fn schema_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("KONTOR_EBICS_SCHEMAS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/ebics-schemas")
+        });
+    dir.is_dir().then_some(dir)
+}

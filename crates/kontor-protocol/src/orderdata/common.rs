@@ -1,0 +1,1043 @@
+//! Building blocks shared by several order-data documents: public keys and certificates,
+//! BTF services, accounts, amounts and the signer/originator records of the VEU orders.
+
+use std::io::Write;
+use std::num::NonZeroU32;
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+
+use super::error::{OrderDataError, Result};
+use super::xml::{
+    check, format_base64, format_bool, format_timestamp, parse_base64, parse_bool,
+    parse_positive_u32, parse_timestamp, parse_u32, El, Out, NS_DS,
+};
+use crate::version::{AuthenticationVersion, EncryptionVersion, SignatureVersion};
+
+// ---------------------------------------------------------------------------------------------
+// Keys and certificates
+// ---------------------------------------------------------------------------------------------
+
+/// An RSA public key as XML-DSig `ds:RSAKeyValue`: big-endian unsigned integers.
+///
+/// Parsed values are canonical: leading zero octets (which Java's `BigInteger` emits) are
+/// removed, so two encodings of the same key compare equal. Writing removes them as well
+/// (XML-DSig `CryptoBinary`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RsaKeyValue {
+    /// The modulus `n`, big-endian.
+    pub modulus: Vec<u8>,
+    /// The public exponent `e`, big-endian (usually `[1, 0, 1]`).
+    pub exponent: Vec<u8>,
+}
+
+fn strip_leading_zeros(bytes: &[u8]) -> &[u8] {
+    let start = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+    &bytes[start..]
+}
+
+impl RsaKeyValue {
+    pub(crate) fn write<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
+        let modulus = strip_leading_zeros(&self.modulus);
+        let exponent = strip_leading_zeros(&self.exponent);
+        if modulus.is_empty() || exponent.is_empty() {
+            return Err(OrderDataError::invalid(
+                "RSAKeyValue",
+                "0",
+                "modulus and exponent must be non-zero",
+            ));
+        }
+        out.with_prefix(Some("ds"), |out| {
+            out.start("RSAKeyValue", &[])?;
+            out.leaf("Modulus", &format_base64(modulus))?;
+            out.leaf("Exponent", &format_base64(exponent))?;
+            out.end("RSAKeyValue")
+        })
+    }
+
+    pub(crate) fn read(el: &El<'_, '_>) -> Result<Self> {
+        let integer = |s: &str| parse_base64(s).map(|bytes| strip_leading_zeros(&bytes).to_vec());
+        Ok(Self {
+            modulus: el.child_value("Modulus", integer)?,
+            exponent: el.child_value("Exponent", integer)?,
+        })
+    }
+}
+
+/// `ds:X509IssuerSerial`: identifies a certificate by issuer and serial number.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct X509IssuerSerial {
+    /// The issuer's distinguished name (RFC 4514 string).
+    pub issuer_name: String,
+    /// The serial number as a decimal integer.
+    pub serial_number: String,
+}
+
+/// `ds:X509Data` carrying one certificate (DER) and optional identifying data.
+///
+/// EBICS uses `X509Data` only to transport a certificate, so an `X509Data` without
+/// `X509Certificate` is rejected (in H004 where it is optional it is ignored instead).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct X509Data {
+    /// `X509IssuerSerial`, written first when present.
+    pub issuer_serial: Option<X509IssuerSerial>,
+    /// `X509SubjectName`.
+    pub subject_name: Option<String>,
+    /// `X509Certificate`: the DER encoded certificate.
+    pub certificate: Vec<u8>,
+}
+
+impl X509Data {
+    /// `X509Data` holding only the DER certificate.
+    pub fn from_certificate(der: Vec<u8>) -> Self {
+        Self {
+            issuer_serial: None,
+            subject_name: None,
+            certificate: der,
+        }
+    }
+
+    pub(crate) fn write<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
+        if self.certificate.is_empty() {
+            return Err(OrderDataError::invalid(
+                "X509Certificate",
+                "",
+                "must not be empty",
+            ));
+        }
+        out.with_prefix(Some("ds"), |out| {
+            out.start("X509Data", &[])?;
+            if let Some(issuer_serial) = &self.issuer_serial {
+                check::integer("X509SerialNumber", &issuer_serial.serial_number)?;
+                out.start("X509IssuerSerial", &[])?;
+                out.leaf("X509IssuerName", &issuer_serial.issuer_name)?;
+                out.leaf("X509SerialNumber", &issuer_serial.serial_number)?;
+                out.end("X509IssuerSerial")?;
+            }
+            out.opt_leaf("X509SubjectName", self.subject_name.as_deref())?;
+            out.leaf("X509Certificate", &format_base64(&self.certificate))?;
+            out.end("X509Data")
+        })
+    }
+
+    /// Reads a `ds:X509Data` element (its children are looked up in the XML-DSig namespace).
+    pub(crate) fn read(el: &El<'_, '_>) -> Result<Self> {
+        let el = El::new(el.node, NS_DS);
+        let issuer_serial = match el.opt_child("X509IssuerSerial") {
+            Some(is) => Some(X509IssuerSerial {
+                issuer_name: is.child("X509IssuerName")?.text(),
+                // Informational only (the certificate is authoritative), so a bank's non-decimal
+                // serial does not make the whole key document unreadable.
+                serial_number: is.child("X509SerialNumber")?.text(),
+            }),
+            None => None,
+        };
+        Ok(Self {
+            issuer_serial,
+            subject_name: el.opt_child_text("X509SubjectName"),
+            certificate: el.child_value("X509Certificate", parse_base64)?,
+        })
+    }
+
+    fn has_certificate(el: &El<'_, '_>) -> bool {
+        el.opt_child_ns(NS_DS, "X509Certificate").is_some()
+    }
+}
+
+/// How a public key travels in key-management order data.
+///
+/// H004 sends the raw RSA key (`PubKeyValue`), optionally with a certificate; H005 sends only
+/// the certificate, which carries the key.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum PublicKeyData {
+    /// H004: `ds:X509Data` (optional) + `PubKeyValue`.
+    Rsa {
+        /// The key itself.
+        key: RsaKeyValue,
+        /// `PubKeyValue/TimeStamp`: when the key was created (supplied by the caller).
+        timestamp: Option<DateTime<Utc>>,
+        /// An accompanying certificate.
+        x509: Option<X509Data>,
+    },
+    /// H005: `ds:X509Data` alone.
+    Certificate(X509Data),
+}
+
+impl PublicKeyData {
+    /// The RSA key value, when the key is sent as one (H004).
+    pub fn rsa_key(&self) -> Option<&RsaKeyValue> {
+        match self {
+            Self::Rsa { key, .. } => Some(key),
+            Self::Certificate(_) => None,
+        }
+    }
+
+    /// The certificate data, if any.
+    pub fn x509(&self) -> Option<&X509Data> {
+        match self {
+            Self::Rsa { x509, .. } => x509.as_ref(),
+            Self::Certificate(x509) => Some(x509),
+        }
+    }
+
+    /// Writes the `PubKeyInfoType` content (everything before the version element).
+    fn write<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
+        match (self, out.is_h004()) {
+            (
+                Self::Rsa {
+                    key,
+                    timestamp,
+                    x509,
+                },
+                true,
+            ) => {
+                if let Some(x509) = x509 {
+                    x509.write(out)?;
+                }
+                out.start("PubKeyValue", &[])?;
+                key.write(out)?;
+                if let Some(ts) = timestamp {
+                    out.leaf("TimeStamp", &format_timestamp(ts))?;
+                }
+                out.end("PubKeyValue")
+            }
+            (Self::Certificate(x509), false) => x509.write(out),
+            (Self::Certificate(_), true) => Err(out.required("PubKeyValue")),
+            (Self::Rsa { .. }, false) => Err(out.not_expressible("PubKeyValue")),
+        }
+    }
+
+    fn read(el: &El<'_, '_>, h004: bool) -> Result<Self> {
+        if h004 {
+            let x509 = match el.opt_child_ns(NS_DS, "X509Data") {
+                Some(x) if X509Data::has_certificate(&x) => Some(X509Data::read(&x)?),
+                _ => None,
+            };
+            let value = el.child("PubKeyValue")?;
+            let rsa = El::new(value.child_ns(NS_DS, "RSAKeyValue")?.node, NS_DS);
+            Ok(Self::Rsa {
+                key: RsaKeyValue::read(&rsa)?,
+                timestamp: value.opt_child_value("TimeStamp", parse_timestamp)?,
+                x509,
+            })
+        } else {
+            Ok(Self::Certificate(X509Data::read(
+                &el.child_ns(NS_DS, "X509Data")?,
+            )?))
+        }
+    }
+}
+
+/// A key version enum (`A00x`, `X00x`, `E00x`) and the element that carries it.
+pub trait KeyVersion: Copy + Sized {
+    /// Name of the version element (`SignatureVersion`, ...).
+    const ELEMENT: &'static str;
+    /// The code written to XML.
+    fn code(self) -> &'static str;
+    /// Parses a code; `None` for versions Kontor does not support.
+    fn from_code(code: &str) -> Option<Self>;
+}
+
+impl KeyVersion for SignatureVersion {
+    const ELEMENT: &'static str = "SignatureVersion";
+    fn code(self) -> &'static str {
+        self.as_str()
+    }
+    fn from_code(code: &str) -> Option<Self> {
+        SignatureVersion::from_str(code).ok()
+    }
+}
+
+impl KeyVersion for AuthenticationVersion {
+    const ELEMENT: &'static str = "AuthenticationVersion";
+    fn code(self) -> &'static str {
+        self.as_str()
+    }
+    fn from_code(code: &str) -> Option<Self> {
+        AuthenticationVersion::from_str(code).ok()
+    }
+}
+
+impl KeyVersion for EncryptionVersion {
+    const ELEMENT: &'static str = "EncryptionVersion";
+    fn code(self) -> &'static str {
+        self.as_str()
+    }
+    fn from_code(code: &str) -> Option<Self> {
+        EncryptionVersion::from_str(code).ok()
+    }
+}
+
+pub(crate) fn read_key_version<V: KeyVersion>(el: &El<'_, '_>) -> Result<V> {
+    el.child_value(V::ELEMENT, |s| {
+        V::from_code(s).ok_or("unsupported key version")
+    })
+}
+
+/// A public key with its version: `SignaturePubKeyInfo`, `AuthenticationPubKeyInfo`,
+/// `EncryptionPubKeyInfo`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PubKeyInfo<V> {
+    /// The key (H004) or certificate (H005).
+    pub key: PublicKeyData,
+    /// The key version (`A005`/`A006`, `X002`, `E002`).
+    pub version: V,
+}
+
+/// `SignaturePubKeyInfo` (signature namespace S001/S002).
+pub type SignaturePubKeyInfo = PubKeyInfo<SignatureVersion>;
+/// `AuthenticationPubKeyInfo`.
+pub type AuthenticationPubKeyInfo = PubKeyInfo<AuthenticationVersion>;
+/// `EncryptionPubKeyInfo`.
+pub type EncryptionPubKeyInfo = PubKeyInfo<EncryptionVersion>;
+
+impl<V: KeyVersion> PubKeyInfo<V> {
+    pub(crate) fn write<W: Write>(&self, out: &mut Out<'_, W>, element: &str) -> Result<()> {
+        out.start(element, &[])?;
+        self.key.write(out)?;
+        out.leaf(V::ELEMENT, self.version.code())?;
+        out.end(element)
+    }
+
+    pub(crate) fn read(el: &El<'_, '_>, h004: bool) -> Result<Self> {
+        Ok(Self {
+            key: PublicKeyData::read(el, h004)?,
+            version: read_key_version(el)?,
+        })
+    }
+}
+
+/// A certificate with its key version: `SignatureCertificateInfo`,
+/// `AuthenticationCertificateInfo`, `EncryptionCertificateInfo` (order type H3K).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CertificateInfo<V> {
+    /// The certificate.
+    pub x509: X509Data,
+    /// The key version.
+    pub version: V,
+}
+
+impl<V: KeyVersion> CertificateInfo<V> {
+    pub(crate) fn write<W: Write>(&self, out: &mut Out<'_, W>, element: &str) -> Result<()> {
+        out.start(element, &[])?;
+        self.x509.write(out)?;
+        out.leaf(V::ELEMENT, self.version.code())?;
+        out.end(element)
+    }
+
+    pub(crate) fn read(el: &El<'_, '_>) -> Result<Self> {
+        Ok(Self {
+            x509: X509Data::read(&el.child_ns(NS_DS, "X509Data")?)?,
+            version: read_key_version(el)?,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Order identification
+// ---------------------------------------------------------------------------------------------
+
+/// `MsgName` of a BTF service, e.g. `pain.001` with version `09`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct MessageName {
+    /// The message name (`[a-z.0-9]{1,10}`).
+    pub name: String,
+    /// `variant` attribute (`[0-9]{2,3}`).
+    pub variant: Option<String>,
+    /// `version` attribute (`[0-9]{2,3}`).
+    pub version: Option<String>,
+    /// `format` attribute (`[A-Z0-9]{1,4}`).
+    pub format: Option<String>,
+}
+
+impl MessageName {
+    /// A message name without attributes.
+    pub fn new(name: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            variant: None,
+            version: None,
+            format: None,
+        }
+    }
+
+    pub(crate) fn write<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
+        check::msg_name("MsgName", &self.name)?;
+        let mut attrs = Vec::new();
+        if let Some(variant) = &self.variant {
+            check::num_string("MsgName/@variant", variant)?;
+            attrs.push(("variant", variant.as_str()));
+        }
+        if let Some(version) = &self.version {
+            check::num_string("MsgName/@version", version)?;
+            attrs.push(("version", version.as_str()));
+        }
+        if let Some(format) = &self.format {
+            check::code("MsgName/@format", format, 1, 4)?;
+            attrs.push(("format", format.as_str()));
+        }
+        out.leaf_attrs("MsgName", &attrs, &self.name)
+    }
+
+    pub(crate) fn read(el: &El<'_, '_>) -> Result<Self> {
+        Ok(Self {
+            name: el.nonempty_text()?,
+            variant: el.attr("variant"),
+            version: el.attr("version"),
+            format: el.attr("format"),
+        })
+    }
+}
+
+/// A BTF service (`RestrictedServiceType`): names an H005 business order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Service {
+    /// `ServiceName`, e.g. `SCT`, `EOP`, `STM`.
+    pub service_name: String,
+    /// `Scope`, e.g. `DE`, `BIL`.
+    pub scope: Option<String>,
+    /// `ServiceOption`, e.g. `COR`.
+    pub service_option: Option<String>,
+    /// `Container/@containerType`: `XML`, `ZIP` or `SVC`.
+    pub container_type: Option<String>,
+    /// `MsgName`.
+    pub msg_name: MessageName,
+}
+
+impl Service {
+    /// A service with name and message only.
+    pub fn new(service_name: impl Into<String>, msg_name: MessageName) -> Self {
+        Self {
+            service_name: service_name.into(),
+            scope: None,
+            service_option: None,
+            container_type: None,
+            msg_name,
+        }
+    }
+
+    pub(crate) fn write<W: Write>(&self, out: &mut Out<'_, W>, element: &str) -> Result<()> {
+        ServiceFilter::from(self.clone()).write(out, element)
+    }
+
+    pub(crate) fn read(el: &El<'_, '_>) -> Result<Self> {
+        let filter = ServiceFilter::read(el)?;
+        Ok(Self {
+            service_name: filter
+                .service_name
+                .ok_or_else(|| missing(el, "ServiceName"))?,
+            scope: filter.scope,
+            service_option: filter.service_option,
+            container_type: filter.container_type,
+            msg_name: filter.msg_name.ok_or_else(|| missing(el, "MsgName"))?,
+        })
+    }
+}
+
+fn missing(el: &El<'_, '_>, element: &str) -> OrderDataError {
+    OrderDataError::MissingElement {
+        element: element.to_owned(),
+        parent: el.path(),
+    }
+}
+
+/// A service pattern (`ServiceType`, every part optional): filters VEU overviews in H005.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct ServiceFilter {
+    /// `ServiceName`.
+    pub service_name: Option<String>,
+    /// `Scope`.
+    pub scope: Option<String>,
+    /// `ServiceOption`.
+    pub service_option: Option<String>,
+    /// `Container/@containerType`.
+    pub container_type: Option<String>,
+    /// `MsgName`.
+    pub msg_name: Option<MessageName>,
+}
+
+impl From<Service> for ServiceFilter {
+    fn from(s: Service) -> Self {
+        Self {
+            service_name: Some(s.service_name),
+            scope: s.scope,
+            service_option: s.service_option,
+            container_type: s.container_type,
+            msg_name: Some(s.msg_name),
+        }
+    }
+}
+
+impl ServiceFilter {
+    pub(crate) fn write<W: Write>(&self, out: &mut Out<'_, W>, element: &str) -> Result<()> {
+        out.start(element, &[])?;
+        if let Some(name) = &self.service_name {
+            check::code("ServiceName", name, 3, 3)?;
+            out.leaf("ServiceName", name)?;
+        }
+        if let Some(scope) = &self.scope {
+            check::code("Scope", scope, 2, 3)?;
+            out.leaf("Scope", scope)?;
+        }
+        if let Some(option) = &self.service_option {
+            check::code("ServiceOption", option, 3, 10)?;
+            out.leaf("ServiceOption", option)?;
+        }
+        if let Some(container) = &self.container_type {
+            check::code("Container/@containerType", container, 3, 3)?;
+            out.empty("Container", &[("containerType", container)])?;
+        }
+        if let Some(msg) = &self.msg_name {
+            msg.write(out)?;
+        }
+        out.end(element)
+    }
+
+    pub(crate) fn read(el: &El<'_, '_>) -> Result<Self> {
+        Ok(Self {
+            service_name: el.opt_child_text("ServiceName"),
+            scope: el.opt_child_text("Scope"),
+            service_option: el.opt_child_text("ServiceOption"),
+            container_type: match el.opt_child("Container") {
+                Some(c) => Some(c.req_attr("containerType")?),
+                None => None,
+            },
+            msg_name: el
+                .opt_child("MsgName")
+                .map(|m| MessageName::read(&m))
+                .transpose()?,
+        })
+    }
+}
+
+/// `FileFormat` of H004 FUL/FDL orders, e.g. `pain.001.001.03` with country code `DE`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct FileFormat {
+    /// The format name.
+    pub format: String,
+    /// `CountryCode` attribute (`[A-Z]{2}`).
+    pub country_code: Option<String>,
+}
+
+impl FileFormat {
+    pub(crate) fn write<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
+        check::token("FileFormat", &self.format, 1, usize::MAX)?;
+        match &self.country_code {
+            Some(cc) => {
+                if !(cc.len() == 2 && cc.chars().all(|c| c.is_ascii_uppercase())) {
+                    return Err(OrderDataError::invalid(
+                        "FileFormat/@CountryCode",
+                        cc,
+                        "must match [A-Z]{2}",
+                    ));
+                }
+                out.leaf_attrs("FileFormat", &[("CountryCode", cc)], &self.format)
+            }
+            None => out.leaf("FileFormat", &self.format),
+        }
+    }
+
+    pub(crate) fn read(el: &El<'_, '_>) -> Result<Self> {
+        Ok(Self {
+            format: el.nonempty_text()?,
+            country_code: el.attr("CountryCode"),
+        })
+    }
+}
+
+/// What kind of order a VEU record refers to: an H004 order type or an H005 BTF service.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum OrderKind {
+    /// H004: `OrderType` (e.g. `CCT`) and, for FUL/FDL, the `FileFormat`.
+    OrderType {
+        /// Three-character order type.
+        order_type: String,
+        /// File format of FUL/FDL orders.
+        file_format: Option<FileFormat>,
+    },
+    /// H005: `Service`.
+    Service(Service),
+}
+
+impl OrderKind {
+    /// An H004 order type without file format.
+    pub fn order_type(order_type: impl Into<String>) -> Self {
+        Self::OrderType {
+            order_type: order_type.into(),
+            file_format: None,
+        }
+    }
+
+    pub(crate) fn write<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
+        match (self, out.is_h004()) {
+            (
+                Self::OrderType {
+                    order_type,
+                    file_format,
+                },
+                true,
+            ) => {
+                check::order_type("OrderType", order_type)?;
+                out.leaf("OrderType", order_type)?;
+                match file_format {
+                    Some(ff) => ff.write(out),
+                    None => Ok(()),
+                }
+            }
+            (Self::Service(service), false) => service.write(out, "Service"),
+            (Self::Service(_), true) => Err(out.not_expressible("Service")),
+            (Self::OrderType { .. }, false) => Err(out.not_expressible("OrderType")),
+        }
+    }
+
+    pub(crate) fn read(el: &El<'_, '_>, h004: bool) -> Result<Self> {
+        if h004 {
+            Ok(Self::OrderType {
+                order_type: el.child_text("OrderType")?,
+                file_format: el
+                    .opt_child("FileFormat")
+                    .map(|f| FileFormat::read(&f))
+                    .transpose()?,
+            })
+        } else {
+            Ok(Self::Service(Service::read(&el.child("Service")?)?))
+        }
+    }
+}
+
+/// A generic `Parameter` (name, value and XML schema type of the value).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Parameter {
+    /// `Name`.
+    pub name: String,
+    /// `Value`.
+    pub value: String,
+    /// `Value/@Type`, e.g. `string`, `boolean`.
+    pub value_type: String,
+}
+
+impl Parameter {
+    pub(crate) fn write<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
+        check::token("Parameter/Name", &self.name, 1, usize::MAX)?;
+        check::ncname("Parameter/Value/@Type", &self.value_type)?;
+        out.start("Parameter", &[])?;
+        out.leaf("Name", &self.name)?;
+        out.leaf_attrs("Value", &[("Type", &self.value_type)], &self.value)?;
+        out.end("Parameter")
+    }
+
+    pub(crate) fn read(el: &El<'_, '_>) -> Result<Self> {
+        let value = el.child("Value")?;
+        Ok(Self {
+            name: el.child_text("Name")?,
+            value: value.text(),
+            value_type: value.req_attr("Type")?,
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Money and accounts
+// ---------------------------------------------------------------------------------------------
+
+/// `AmountType`: a decimal amount with currency (default `EUR`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Amount {
+    /// The value (at most 24 digits, 4 after the point).
+    pub value: Decimal,
+    /// ISO 4217 currency code.
+    pub currency: String,
+}
+
+impl Amount {
+    pub(crate) fn write<W: Write>(&self, out: &mut Out<'_, W>, element: &str) -> Result<()> {
+        let value = super::xml::format_amount(element, &self.value)?;
+        check::currency(&format!("{element}/@Currency"), &self.currency)?;
+        out.leaf_attrs(element, &[("Currency", &self.currency)], &value)
+    }
+
+    pub(crate) fn read(el: &El<'_, '_>) -> Result<Self> {
+        Ok(Self {
+            value: el.value(super::xml::parse_decimal)?,
+            currency: el
+                .attr("Currency")
+                .unwrap_or_else(|| DEFAULT_CURRENCY.to_owned()),
+        })
+    }
+}
+
+/// The currency the schema assumes when the `Currency` attribute is absent.
+pub const DEFAULT_CURRENCY: &str = "EUR";
+
+/// Signature class of a signer or permission (`AuthorisationLevelType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuthorisationLevel {
+    /// `E`: single signature.
+    E,
+    /// `A`: first signature.
+    A,
+    /// `B`: second signature.
+    B,
+    /// `T`: transport signature (authorises submission only).
+    T,
+}
+
+impl AuthorisationLevel {
+    /// The one-letter code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::E => "E",
+            Self::A => "A",
+            Self::B => "B",
+            Self::T => "T",
+        }
+    }
+
+    pub(crate) fn parse(s: &str) -> std::result::Result<Self, &'static str> {
+        match s {
+            "E" => Ok(Self::E),
+            "A" => Ok(Self::A),
+            "B" => Ok(Self::B),
+            "T" => Ok(Self::T),
+            _ => Err("authorisation level must be E, A, B or T"),
+        }
+    }
+}
+
+/// An account number of `AccountType`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum AccountNumber {
+    /// `AccountNumber`: an IBAN when `international`, otherwise a 3-10 digit national number.
+    Standard {
+        /// The number.
+        number: String,
+        /// `international` attribute (default `false`).
+        international: bool,
+    },
+    /// `NationalAccountNumber` in a free `format`.
+    National {
+        /// The number.
+        number: String,
+        /// `format` attribute.
+        format: String,
+    },
+}
+
+impl AccountNumber {
+    /// An IBAN (`AccountNumber international="true"`).
+    pub fn iban(iban: impl Into<String>) -> Self {
+        Self::Standard {
+            number: iban.into(),
+            international: true,
+        }
+    }
+
+    pub(crate) fn write<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
+        match self {
+            Self::Standard {
+                number,
+                international,
+            } => {
+                check::account_number("AccountNumber", number)?;
+                out.leaf_attrs(
+                    "AccountNumber",
+                    &[("international", format_bool(*international))],
+                    number,
+                )
+            }
+            Self::National { number, format } => {
+                check::max_chars("NationalAccountNumber", number, 40)?;
+                check::token("NationalAccountNumber/@format", format, 1, usize::MAX)?;
+                out.leaf_attrs("NationalAccountNumber", &[("format", format)], number)
+            }
+        }
+    }
+
+    pub(crate) fn read_all(el: &El<'_, '_>) -> Result<Vec<Self>> {
+        let mut numbers = Vec::new();
+        for child in el
+            .node
+            .children()
+            .filter(|n| n.is_element() && n.tag_name().namespace() == Some(el.ns))
+        {
+            let child = El::new(child, el.ns);
+            match child.node.tag_name().name() {
+                "AccountNumber" => numbers.push(Self::Standard {
+                    number: child.nonempty_text()?,
+                    international: child
+                        .attr_value("international", parse_bool)?
+                        .unwrap_or(false),
+                }),
+                "NationalAccountNumber" => numbers.push(Self::National {
+                    number: child.nonempty_text()?,
+                    format: child.req_attr("format")?,
+                }),
+                _ => {}
+            }
+        }
+        Ok(numbers)
+    }
+}
+
+/// A bank code of `AccountType`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum BankCode {
+    /// `BankCode`: a BIC when `international`, otherwise an 8-digit national code.
+    Standard {
+        /// The code.
+        code: String,
+        /// `international` attribute (default `false`).
+        international: bool,
+        /// `Prefix` attribute (two characters, e.g. `DE`).
+        prefix: Option<String>,
+    },
+    /// `NationalBankCode` in a free `format`.
+    National {
+        /// The code.
+        code: String,
+        /// `format` attribute.
+        format: String,
+    },
+}
+
+impl BankCode {
+    /// A BIC (`BankCode international="true"`).
+    pub fn bic(bic: impl Into<String>) -> Self {
+        Self::Standard {
+            code: bic.into(),
+            international: true,
+            prefix: None,
+        }
+    }
+
+    pub(crate) fn write<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
+        match self {
+            Self::Standard {
+                code,
+                international,
+                prefix,
+            } => {
+                check::bank_code("BankCode", code)?;
+                let mut attrs = vec![("international", format_bool(*international))];
+                if let Some(prefix) = prefix {
+                    check::token("BankCode/@Prefix", prefix, 2, 2)?;
+                    attrs.push(("Prefix", prefix));
+                }
+                out.leaf_attrs("BankCode", &attrs, code)
+            }
+            Self::National { code, format } => {
+                check::max_chars("NationalBankCode", code, 30)?;
+                check::token("NationalBankCode/@format", format, 1, usize::MAX)?;
+                out.leaf_attrs("NationalBankCode", &[("format", format)], code)
+            }
+        }
+    }
+
+    pub(crate) fn read_all(el: &El<'_, '_>) -> Result<Vec<Self>> {
+        let mut codes = Vec::new();
+        for child in el
+            .node
+            .children()
+            .filter(|n| n.is_element() && n.tag_name().namespace() == Some(el.ns))
+        {
+            let child = El::new(child, el.ns);
+            match child.node.tag_name().name() {
+                "BankCode" => codes.push(Self::Standard {
+                    code: child.nonempty_text()?,
+                    international: child
+                        .attr_value("international", parse_bool)?
+                        .unwrap_or(false),
+                    prefix: child.attr("Prefix"),
+                }),
+                "NationalBankCode" => codes.push(Self::National {
+                    code: child.nonempty_text()?,
+                    format: child.req_attr("format")?,
+                }),
+                _ => {}
+            }
+        }
+        Ok(codes)
+    }
+}
+
+/// Writes the `AccountNumber`/`BankCode` choices of `AccountType` (1-2 numbers; 1-2 codes in
+/// H004, 0-2 in H005).
+pub(crate) fn write_account_ids<W: Write>(
+    out: &mut Out<'_, W>,
+    numbers: &[AccountNumber],
+    codes: &[BankCode],
+    path: &str,
+) -> Result<()> {
+    if numbers.is_empty() || numbers.len() > 2 {
+        return Err(OrderDataError::invalid(
+            format!("{path}/AccountNumber"),
+            &numbers.len().to_string(),
+            "an account needs one or two account numbers",
+        ));
+    }
+    let min_codes = if out.is_h004() { 1 } else { 0 };
+    if codes.len() < min_codes || codes.len() > 2 {
+        return Err(OrderDataError::invalid(
+            format!("{path}/BankCode"),
+            &codes.len().to_string(),
+            if out.is_h004() {
+                "an H004 account needs one or two bank codes"
+            } else {
+                "an account has at most two bank codes"
+            },
+        ));
+    }
+    for number in numbers {
+        number.write(out)?;
+    }
+    for code in codes {
+        code.write(out)?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// VEU records
+// ---------------------------------------------------------------------------------------------
+
+/// `DataDigest`: the hash of an order's data that signers sign, with its signature version.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct DataDigest {
+    /// `SignatureVersion` attribute. Required in H005; in H004 an absent attribute means the
+    /// schema default `A004`, which Kontor does not support (it is then `None`).
+    pub signature_version: Option<SignatureVersion>,
+    /// The digest bytes.
+    pub digest: Vec<u8>,
+}
+
+impl DataDigest {
+    pub(crate) fn write<W: Write>(&self, out: &mut Out<'_, W>, element: &str) -> Result<()> {
+        let digest = format_base64(&self.digest);
+        match self.signature_version {
+            Some(v) => out.leaf_attrs(element, &[("SignatureVersion", v.as_str())], &digest),
+            None if out.is_h004() => out.leaf(element, &digest),
+            None => Err(out.required("DataDigest/@SignatureVersion")),
+        }
+    }
+
+    pub(crate) fn read(el: &El<'_, '_>) -> Result<Self> {
+        Ok(Self {
+            signature_version: el.attr_value("SignatureVersion", |s| {
+                SignatureVersion::from_str(s).map_err(|_| "unsupported signature version")
+            })?,
+            digest: el.value(parse_base64)?,
+        })
+    }
+}
+
+/// `SignerInfo`: who already signed a VEU order, when, and with which signature class.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SignerInfo {
+    /// `PartnerID`.
+    pub partner_id: String,
+    /// `UserID`.
+    pub user_id: String,
+    /// `Name`.
+    pub name: Option<String>,
+    /// `Timestamp` of the signature.
+    pub timestamp: DateTime<Utc>,
+    /// `Permission/@AuthorisationLevel`.
+    pub authorisation_level: AuthorisationLevel,
+}
+
+impl SignerInfo {
+    pub(crate) fn write<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
+        check::ebics_id("SignerInfo/PartnerID", &self.partner_id)?;
+        check::ebics_id("SignerInfo/UserID", &self.user_id)?;
+        out.start("SignerInfo", &[])?;
+        out.leaf("PartnerID", &self.partner_id)?;
+        out.leaf("UserID", &self.user_id)?;
+        out.opt_leaf("Name", self.name.as_deref())?;
+        out.leaf("Timestamp", &format_timestamp(&self.timestamp))?;
+        out.empty(
+            "Permission",
+            &[("AuthorisationLevel", self.authorisation_level.as_str())],
+        )?;
+        out.end("SignerInfo")
+    }
+
+    pub(crate) fn read(el: &El<'_, '_>) -> Result<Self> {
+        Ok(Self {
+            partner_id: el.child_text("PartnerID")?,
+            user_id: el.child_text("UserID")?,
+            name: el.opt_child_text("Name"),
+            timestamp: el.child_value("Timestamp", parse_timestamp)?,
+            authorisation_level: el
+                .child("Permission")?
+                .req_attr_value("AuthorisationLevel", AuthorisationLevel::parse)?,
+        })
+    }
+}
+
+/// `OriginatorInfo`: who submitted a VEU order and when.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OriginatorInfo {
+    /// `PartnerID`.
+    pub partner_id: String,
+    /// `UserID`.
+    pub user_id: String,
+    /// `Name`.
+    pub name: Option<String>,
+    /// `Timestamp` of the submission.
+    pub timestamp: DateTime<Utc>,
+}
+
+impl OriginatorInfo {
+    pub(crate) fn write<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
+        check::ebics_id("OriginatorInfo/PartnerID", &self.partner_id)?;
+        check::ebics_id("OriginatorInfo/UserID", &self.user_id)?;
+        out.start("OriginatorInfo", &[])?;
+        out.leaf("PartnerID", &self.partner_id)?;
+        out.leaf("UserID", &self.user_id)?;
+        out.opt_leaf("Name", self.name.as_deref())?;
+        out.leaf("Timestamp", &format_timestamp(&self.timestamp))?;
+        out.end("OriginatorInfo")
+    }
+
+    pub(crate) fn read(el: &El<'_, '_>) -> Result<Self> {
+        Ok(Self {
+            partner_id: el.child_text("PartnerID")?,
+            user_id: el.child_text("UserID")?,
+            name: el.opt_child_text("Name"),
+            timestamp: el.child_value("Timestamp", parse_timestamp)?,
+        })
+    }
+}
+
+/// `SigningInfo`: how many signatures a VEU order needs and has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SigningInfo {
+    /// `readyToBeSigned`: whether the requesting user may sign now.
+    pub ready_to_be_signed: bool,
+    /// `NumSigRequired`.
+    pub num_sig_required: NonZeroU32,
+    /// `NumSigDone`.
+    pub num_sig_done: u32,
+}
+
+impl SigningInfo {
+    pub(crate) fn write<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
+        out.empty(
+            "SigningInfo",
+            &[
+                ("readyToBeSigned", format_bool(self.ready_to_be_signed)),
+                ("NumSigRequired", &self.num_sig_required.to_string()),
+                ("NumSigDone", &self.num_sig_done.to_string()),
+            ],
+        )
+    }
+
+    pub(crate) fn read(el: &El<'_, '_>) -> Result<Self> {
+        Ok(Self {
+            ready_to_be_signed: el.req_attr_value("readyToBeSigned", parse_bool)?,
+            num_sig_required: el.req_attr_value("NumSigRequired", parse_positive_u32)?,
+            num_sig_done: el.req_attr_value("NumSigDone", parse_u32)?,
+        })
+    }
+}
