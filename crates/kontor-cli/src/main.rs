@@ -1,5 +1,7 @@
 //! `kontor`: the daemon, database migrations, tenant bootstrap, the signer CLI and the demo.
 
+mod demo;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -35,6 +37,13 @@ enum Command {
     Operator(OperatorCommand),
     /// Run the daemon: the admin HTTP API (engine and scheduler attach here).
     Serve,
+    /// Run the bundled bank emulator and the daemon on SQLite in a temporary directory and
+    /// walk through onboarding, printing each step.
+    Demo {
+        /// Keep the temporary directory (database, letters) instead of deleting it.
+        #[arg(long)]
+        keep: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -78,9 +87,14 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Demo { keep } = cli.command {
+        init_tracing("warn");
+        return demo::run(keep).await;
+    }
     let config = Config::load(cli.config.as_deref())?;
     init_tracing(&config.log);
     match cli.command {
+        Command::Demo { .. } => unreachable!("handled above"),
         Command::KeygenMaster { out } => {
             MasterKey::generate().write_new(&out)?;
             println!(
