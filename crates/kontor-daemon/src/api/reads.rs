@@ -5,8 +5,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::NaiveDate;
 use kontor_storage::{
-    Account, BookedTransaction, BookedTransactionId, BookingFilter, Connection, EbicsUser, Order,
-    Page, Transaction, TransactionEvent, TransactionId,
+    Account, BookedTransaction, BookedTransactionId, BookingFilter, Connection, EbicsUser,
+    EbicsUserId, Order, Page, Transaction, TransactionEvent, TransactionId,
 };
 use serde::Deserialize;
 
@@ -25,90 +25,67 @@ pub fn router() -> Router<AppState> {
         .route("/v1/booked-transactions", get(bookings))
 }
 
+/// Lists up to 1000 records of `E` in the caller's tenant.
+async fn list_all<E>(state: &AppState, caller: &Caller) -> Result<Vec<E>, ApiError>
+where
+    E: kontor_storage::Entity,
+    E::Id: kontor_storage::EntityId,
+{
+    let mut tx = state.store.scope(&caller.scope).begin().await?;
+    Ok(tx.list(Page::first(1000)).await?)
+}
+
+/// Like [`list_all`], without records of EBICS users outside the caller's grants.
+async fn list_granted<E>(
+    state: &AppState,
+    caller: &Caller,
+    user_of: fn(&E) -> EbicsUserId,
+) -> Result<Json<Vec<E>>, ApiError>
+where
+    E: kontor_storage::Entity,
+    E::Id: kontor_storage::EntityId,
+{
+    let all: Vec<E> = list_all(state, caller).await?;
+    Ok(Json(
+        all.into_iter()
+            .filter(|e| caller.require_user(user_of(e)).is_ok())
+            .collect(),
+    ))
+}
+
 async fn connections(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Vec<Connection>>, ApiError> {
-    Ok(Json(
-        state
-            .store
-            .scope(&caller.scope)
-            .begin()
-            .await?
-            .list(Page::first(1000))
-            .await?,
-    ))
+    Ok(Json(list_all(&state, &caller).await?))
 }
 
 async fn accounts(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Vec<Account>>, ApiError> {
-    Ok(Json(
-        state
-            .store
-            .scope(&caller.scope)
-            .begin()
-            .await?
-            .list(Page::first(1000))
-            .await?,
-    ))
+    Ok(Json(list_all(&state, &caller).await?))
 }
 
 async fn ebics_users(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Vec<EbicsUser>>, ApiError> {
-    let users: Vec<EbicsUser> = state
-        .store
-        .scope(&caller.scope)
-        .begin()
-        .await?
-        .list(Page::first(1000))
-        .await?;
-    Ok(Json(
-        users
-            .into_iter()
-            .filter(|u| caller.require_user(u.id).is_ok())
-            .collect(),
-    ))
+    list_granted(&state, &caller, |u: &EbicsUser| u.id).await
 }
 
 async fn orders(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Vec<Order>>, ApiError> {
-    let orders: Vec<Order> = state
-        .store
-        .scope(&caller.scope)
-        .begin()
-        .await?
-        .list(Page::first(1000))
-        .await?;
-    Ok(Json(
-        orders
-            .into_iter()
-            .filter(|o| caller.require_user(o.ebics_user_id).is_ok())
-            .collect(),
-    ))
+    list_granted(&state, &caller, |o: &Order| o.ebics_user_id).await
 }
 
 async fn transactions(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Vec<Transaction>>, ApiError> {
-    let list: Vec<Transaction> = state
-        .store
-        .scope(&caller.scope)
-        .begin()
-        .await?
-        .list(Page::first(1000))
-        .await?;
-    Ok(Json(
-        list.into_iter()
-            .filter(|t| caller.require_user(t.ebics_user_id).is_ok())
-            .collect(),
-    ))
+    list_granted(&state, &caller, |t: &Transaction| t.ebics_user_id).await
 }
 
 async fn events(
