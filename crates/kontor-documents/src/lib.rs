@@ -1,1 +1,39 @@
-//! placeholder
+//! # kontor-documents
+//!
+//! The business documents that travel inside EBICS orders:
+//!
+//! - [`pain`]: pain.001 credit transfers and pain.008 direct debits — parse, validate, summarise
+//!   and build;
+//! - [`camt`]: camt.052/053/054 account reports, statements and notifications — generate from a
+//!   [`Ledger`] and parse into [`Statement`]s;
+//! - [`mt940`]: SWIFT MT940 statements — generate and parse into the same [`Statement`] model;
+//! - validated building blocks: [`Iban`], [`Bic`], [`Currency`], [`Amount`].
+//!
+//! Invariant: this crate performs no I/O and reads no clock. Callers pass bytes, strings and dates
+//! in, and get values or typed errors back; no input makes it panic.
+
+pub mod amount;
+pub mod bic;
+pub mod camt;
+pub mod currency;
+mod datetime;
+pub mod iban;
+pub mod ledger;
+pub mod mt940;
+pub mod pain;
+mod rng;
+pub mod sizing;
+pub mod statement;
+mod xml;
+
+pub use amount::{Amount, AmountError};
+pub use bic::{Bic, BicError};
+pub use currency::{Currency, CurrencyError};
+pub use iban::{Iban, IbanError};
+pub use ledger::{AccountInfo, Ledger, LedgerDay, LedgerError};
+pub use sizing::ExportFormat;
+pub use statement::{
+    Balance, BalanceKind, BalanceMismatch, BankTransactionCode, CreditDebit, DateTimePeriod, Entry,
+    EntryStatus, Statement, StatementAccount, StatementFormat,
+};
+pub use xml::reader::XmlError;

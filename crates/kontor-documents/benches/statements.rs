@@ -1,0 +1,47 @@
+//! Throughput of statement generation and parsing for a multi-MiB camt.053 and MT940.
+//!
+//! `cargo bench -p kontor-documents --bench statements`
+
+use chrono::NaiveDate;
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use kontor_documents::camt::{self, CamtKind};
+use kontor_documents::{mt940, AccountInfo, Bic, Currency, ExportFormat, Iban, Ledger};
+
+const TARGET_BYTES: usize = 20 * 1024 * 1024;
+
+fn account() -> AccountInfo {
+    AccountInfo {
+        iban: Iban::parse("DE89370400440532013000").expect("valid IBAN"),
+        bic: Bic::parse("COBADEFFXXX").expect("valid BIC"),
+        currency: Currency::EUR,
+        holder: "Muster Treasury GmbH".into(),
+    }
+}
+
+fn statements(c: &mut Criterion) {
+    let from = NaiveDate::from_ymd_opt(2024, 6, 3).expect("date");
+    let to = NaiveDate::from_ymd_opt(2024, 6, 7).expect("date");
+    let camt053 = ExportFormat::Camt(CamtKind::Camt053);
+    let ledger =
+        Ledger::generate_sized(5, account(), from, to, camt053, TARGET_BYTES).expect("ledger");
+    let xml = camt053.render(&ledger);
+    let mt = ExportFormat::Mt940.render(&ledger);
+
+    let mut group = c.benchmark_group("statements");
+    group.sample_size(10);
+    group.throughput(Throughput::Bytes(xml.len() as u64));
+    group.bench_function("ledger_generate", |b| {
+        b.iter(|| Ledger::generate_sized(5, account(), from, to, camt053, TARGET_BYTES))
+    });
+    group.bench_function("camt053_render", |b| b.iter(|| camt053.render(&ledger)));
+    group.bench_function("camt053_parse", |b| b.iter(|| camt::parse(&xml)));
+    group.throughput(Throughput::Bytes(mt.len() as u64));
+    group.bench_function("mt940_render", |b| {
+        b.iter(|| ExportFormat::Mt940.render(&ledger))
+    });
+    group.bench_function("mt940_parse", |b| b.iter(|| mt940::parse(&mt)));
+    group.finish();
+}
+
+criterion_group!(benches, statements);
+criterion_main!(benches);

@@ -1,0 +1,172 @@
+//! Business Identifier Codes (ISO 9362).
+//!
+//! A [`Bic`] holds 8 or 11 upper case characters following ISO 9362:2014: a four character party
+//! prefix (letters or digits), a two letter country code, a two character location code and an
+//! optional three character branch code — the pattern of `BICFIDec2014Identifier` in the
+//! ISO 20022 schemas.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Why a string is not a valid BIC.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BicError {
+    #[error("BIC {bic:?} must have 8 or 11 characters, it has {actual}")]
+    InvalidLength { bic: String, actual: usize },
+    #[error("BIC {bic:?} contains the invalid character {character:?}")]
+    InvalidCharacter { bic: String, character: char },
+    #[error("BIC {bic:?} must have a two-letter country code at positions 5 and 6")]
+    InvalidCountryCode { bic: String },
+}
+
+/// A structurally valid BIC in upper case.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Bic(String);
+
+impl Bic {
+    /// Parses a BIC; surrounding whitespace is ignored and lower case letters are accepted.
+    pub fn parse(input: &str) -> Result<Bic, BicError> {
+        let bic = input.trim().to_ascii_uppercase();
+        let len = bic.chars().count();
+        if len != 8 && len != 11 {
+            return Err(BicError::InvalidLength { bic, actual: len });
+        }
+        if let Some(bad) = bic.chars().find(|c| !c.is_ascii_alphanumeric()) {
+            return Err(BicError::InvalidCharacter {
+                bic: bic.clone(),
+                character: bad,
+            });
+        }
+        if !bic.as_bytes()[4..6].iter().all(u8::is_ascii_uppercase) {
+            return Err(BicError::InvalidCountryCode { bic });
+        }
+        Ok(Bic(bic))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Party prefix (institution code), characters 1–4.
+    pub fn institution(&self) -> &str {
+        &self.0[..4]
+    }
+
+    /// ISO 3166 country code, characters 5–6.
+    pub fn country_code(&self) -> &str {
+        &self.0[4..6]
+    }
+
+    /// Location code, characters 7–8.
+    pub fn location(&self) -> &str {
+        &self.0[6..8]
+    }
+
+    /// Branch code (characters 9–11) when the BIC has 11 characters.
+    pub fn branch(&self) -> Option<&str> {
+        self.0.get(8..11)
+    }
+
+    /// Whether the BIC also fits the stricter `BICIdentifier` pattern of older schemas
+    /// (pain.001.001.03, pain.008.001.02): six letters, then `[A-Z2-9][A-NP-Z0-9]`.
+    pub fn fits_legacy_pattern(&self) -> bool {
+        let b = self.0.as_bytes();
+        b[..6].iter().all(u8::is_ascii_uppercase)
+            && (b[6].is_ascii_uppercase() || (b'2'..=b'9').contains(&b[6]))
+            && ((b[7].is_ascii_uppercase() && b[7] != b'O') || b[7].is_ascii_digit())
+    }
+}
+
+impl fmt::Display for Bic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Bic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Bic({})", self.0)
+    }
+}
+
+impl FromStr for Bic {
+    type Err = BicError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Bic::parse(s)
+    }
+}
+
+impl AsRef<str> for Bic {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Serialize for Bic {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Bic {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(deserializer)?;
+        Bic::parse(&s).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn eight_and_eleven_character_bics_are_accepted() {
+        let short = Bic::parse("COBADEFF").unwrap();
+        assert_eq!(short.institution(), "COBA");
+        assert_eq!(short.country_code(), "DE");
+        assert_eq!(short.location(), "FF");
+        assert_eq!(short.branch(), None);
+        let long = Bic::parse(" deutdeffxxx ").unwrap();
+        assert_eq!(long.as_str(), "DEUTDEFFXXX");
+        assert_eq!(long.branch(), Some("XXX"));
+    }
+
+    #[test]
+    fn legacy_pattern_excludes_digit_prefixes_and_passive_location_codes() {
+        assert!(Bic::parse("COBADEFFXXX").unwrap().fits_legacy_pattern());
+        assert!(Bic::parse("GENODEF1").unwrap().fits_legacy_pattern());
+        assert!(!Bic::parse("1OBADEFF").unwrap().fits_legacy_pattern());
+        assert!(!Bic::parse("COBADE1F").unwrap().fits_legacy_pattern());
+        assert!(!Bic::parse("COBADEFO").unwrap().fits_legacy_pattern());
+    }
+
+    #[test]
+    fn wrong_length_is_rejected() {
+        assert!(matches!(
+            Bic::parse("COBADEF"),
+            Err(BicError::InvalidLength { actual: 7, .. })
+        ));
+        assert!(matches!(
+            Bic::parse("COBADEFF1"),
+            Err(BicError::InvalidLength { actual: 9, .. })
+        ));
+    }
+
+    #[test]
+    fn digits_in_country_code_and_symbols_are_rejected() {
+        assert!(matches!(
+            Bic::parse("COBA1EFF"),
+            Err(BicError::InvalidCountryCode { .. })
+        ));
+        assert!(matches!(
+            Bic::parse("COBA-DEFF"),
+            Err(BicError::InvalidLength { .. }) | Err(BicError::InvalidCharacter { .. })
+        ));
+        assert!(matches!(
+            Bic::parse("COB@DEFF"),
+            Err(BicError::InvalidCharacter { character: '@', .. })
+        ));
+    }
+}

@@ -1,0 +1,13 @@
+//! SWIFT MT940 customer statements (as delivered by EBICS order types STA / `EOP`+`MT940`).
+//!
+//! - [`generate`] writes one statement per ledger day with fields `:20:`, `:25:`, `:28C:`,
+//!   `:60F:`, `:61:`, `:86:` (German DK structure with `?` subfields), `:62F:`.
+//! - [`parse`] reads any number of statements per file (with or without SWIFT `{1:…}{4:`
+//!   envelopes) into [`crate::Statement`]s.
+
+mod codes;
+mod generate;
+mod parse;
+
+pub use generate::{generate, Mt940Request};
+pub use parse::{parse, parse_bytes, Mt940Error};

@@ -1,0 +1,350 @@
+//! Namespace-aware reading of ISO 20022 documents.
+//!
+//! A [`Cursor`] is an element plus the namespace its children must be in: documents may use a
+//! default namespace or any prefix, and only the namespace URI counts. Errors carry the element
+//! path (e.g. `Document/CstmrCdtTrfInitn/PmtInf[2]/CdtTrfTxInf[1]/CdtrAcct/Id/IBAN`), computed only
+//! when an error occurs.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use roxmltree::Node;
+
+use crate::amount::{Amount, AmountError};
+use crate::bic::{Bic, BicError};
+use crate::currency::{Currency, CurrencyError};
+use crate::datetime::{parse_iso_date, parse_iso_datetime};
+use crate::iban::{Iban, IbanError};
+
+/// Why an XML business document could not be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum XmlError {
+    #[error("document is not well-formed XML: {reason}")]
+    NotWellFormed { reason: String },
+    #[error("root element must be Document, found {found}")]
+    UnexpectedRoot { found: String },
+    #[error("unsupported namespace {found:?}; expected one of: {expected}")]
+    UnsupportedNamespace { found: String, expected: String },
+    #[error("mandatory element {path} is missing")]
+    MissingElement { path: String },
+    #[error("element {path} is empty")]
+    EmptyElement { path: String },
+    #[error("{path}: {source}")]
+    InvalidIban { path: String, source: IbanError },
+    #[error("{path}: {source}")]
+    InvalidBic { path: String, source: BicError },
+    #[error("{path}: {source}")]
+    InvalidAmount { path: String, source: AmountError },
+    #[error("{path}: {source}")]
+    InvalidCurrency { path: String, source: CurrencyError },
+    #[error("{path}: {value:?} is not a valid {expected}")]
+    InvalidValue {
+        path: String,
+        value: String,
+        expected: &'static str,
+    },
+}
+
+/// Parses text into a `roxmltree` document. DTDs are refused (no entity expansion attacks).
+pub(crate) fn parse_document(text: &str) -> Result<roxmltree::Document<'_>, XmlError> {
+    let options = roxmltree::ParsingOptions {
+        allow_dtd: false,
+        ..roxmltree::ParsingOptions::default()
+    };
+    roxmltree::Document::parse_with_options(text, options).map_err(|e| XmlError::NotWellFormed {
+        reason: e.to_string(),
+    })
+}
+
+/// Decodes bytes as UTF-8 (a byte order mark is skipped).
+pub(crate) fn decode_utf8(bytes: &[u8]) -> Result<&str, XmlError> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    std::str::from_utf8(bytes).map_err(|e| XmlError::NotWellFormed {
+        reason: format!("not UTF-8: {e}"),
+    })
+}
+
+/// The root element, which must be `Document`, and its namespace URI (empty when none).
+pub(crate) fn document_root<'a, 'input>(
+    doc: &'a roxmltree::Document<'input>,
+) -> Result<(Node<'a, 'input>, &'a str), XmlError> {
+    let root = doc.root_element();
+    if root.tag_name().name() != "Document" {
+        return Err(XmlError::UnexpectedRoot {
+            found: root.tag_name().name().chars().take(80).collect(),
+        });
+    }
+    Ok((root, root.tag_name().namespace().unwrap_or("")))
+}
+
+#[derive(Clone, Copy)]
+pub(crate) struct Cursor<'a, 'input> {
+    node: Node<'a, 'input>,
+    ns: &'a str,
+}
+
+impl<'a, 'input> Cursor<'a, 'input> {
+    pub(crate) fn new(node: Node<'a, 'input>, ns: &'a str) -> Self {
+        Cursor { node, ns }
+    }
+
+    fn matches(&self, node: &Node<'a, 'input>, name: &str) -> bool {
+        node.is_element()
+            && node.tag_name().name() == name
+            && node.tag_name().namespace().unwrap_or("") == self.ns
+    }
+
+    /// First child element `name` in the document namespace.
+    pub(crate) fn child(&self, name: &str) -> Option<Cursor<'a, 'input>> {
+        self.node
+            .children()
+            .find(|n| self.matches(n, name))
+            .map(|node| Cursor { node, ns: self.ns })
+    }
+
+    /// Follows a path of child names.
+    pub(crate) fn descend(&self, names: &[&str]) -> Option<Cursor<'a, 'input>> {
+        let mut current = *self;
+        for name in names {
+            current = current.child(name)?;
+        }
+        Some(current)
+    }
+
+    /// All child elements `name` in document order.
+    pub(crate) fn children(&self, name: &'a str) -> impl Iterator<Item = Cursor<'a, 'input>> + 'a
+    where
+        'input: 'a,
+    {
+        let ns = self.ns;
+        self.node.children().filter_map(move |node| {
+            (node.is_element()
+                && node.tag_name().name() == name
+                && node.tag_name().namespace().unwrap_or("") == ns)
+                .then_some(Cursor { node, ns })
+        })
+    }
+
+    /// A mandatory child.
+    pub(crate) fn req(&self, name: &str) -> Result<Cursor<'a, 'input>, XmlError> {
+        self.child(name).ok_or_else(|| XmlError::MissingElement {
+            path: format!("{}/{name}", self.path()),
+        })
+    }
+
+    /// A mandatory path of children.
+    pub(crate) fn req_path(&self, names: &[&str]) -> Result<Cursor<'a, 'input>, XmlError> {
+        let mut current = *self;
+        for name in names {
+            current = current.req(name)?;
+        }
+        Ok(current)
+    }
+
+    /// Trimmed text content, `None` when empty or absent.
+    pub(crate) fn text_opt(&self) -> Option<&'a str> {
+        self.node.text().map(str::trim).filter(|t| !t.is_empty())
+    }
+
+    /// Text content exactly as written (entities resolved), empty when absent.
+    pub(crate) fn raw_text(&self) -> &'a str {
+        self.node.text().unwrap_or("")
+    }
+
+    /// Trimmed, non-empty text content.
+    pub(crate) fn text(&self) -> Result<&'a str, XmlError> {
+        self.text_opt()
+            .ok_or_else(|| XmlError::EmptyElement { path: self.path() })
+    }
+
+    /// Text of an optional child; an empty child counts as absent.
+    pub(crate) fn child_text(&self, name: &str) -> Option<&'a str> {
+        self.child(name).and_then(|c| c.text_opt())
+    }
+
+    /// Text of an optional descendant path.
+    pub(crate) fn path_text(&self, names: &[&str]) -> Option<&'a str> {
+        self.descend(names).and_then(|c| c.text_opt())
+    }
+
+    /// Text of a mandatory child.
+    pub(crate) fn req_text(&self, name: &str) -> Result<&'a str, XmlError> {
+        self.req(name)?.text()
+    }
+
+    pub(crate) fn attr(&self, name: &str) -> Option<&'a str> {
+        self.node.attribute(name)
+    }
+
+    pub(crate) fn iban(&self) -> Result<Iban, XmlError> {
+        Iban::parse(self.text()?).map_err(|source| XmlError::InvalidIban {
+            path: self.path(),
+            source,
+        })
+    }
+
+    pub(crate) fn bic(&self) -> Result<Bic, XmlError> {
+        Bic::parse(self.text()?).map_err(|source| XmlError::InvalidBic {
+            path: self.path(),
+            source,
+        })
+    }
+
+    /// An amount of at most 18 significant digits (`totalDigits` of the ISO 20022 types).
+    pub(crate) fn amount(&self) -> Result<Amount, XmlError> {
+        Amount::parse(self.text()?)
+            .and_then(|amount| amount.check_total_digits().map(|()| amount))
+            .map_err(|source| XmlError::InvalidAmount {
+                path: self.path(),
+                source,
+            })
+    }
+
+    /// The mandatory `Ccy` attribute of an amount element.
+    pub(crate) fn currency_attr(&self) -> Result<Currency, XmlError> {
+        let raw = self.attr("Ccy").ok_or_else(|| XmlError::MissingElement {
+            path: format!("{}/@Ccy", self.path()),
+        })?;
+        Currency::parse(raw).map_err(|source| XmlError::InvalidCurrency {
+            path: format!("{}/@Ccy", self.path()),
+            source,
+        })
+    }
+
+    pub(crate) fn currency(&self) -> Result<Currency, XmlError> {
+        Currency::parse(self.text()?).map_err(|source| XmlError::InvalidCurrency {
+            path: self.path(),
+            source,
+        })
+    }
+
+    pub(crate) fn date(&self) -> Result<NaiveDate, XmlError> {
+        let text = self.text()?;
+        parse_iso_date(text).ok_or_else(|| self.invalid(text, "ISO date (YYYY-MM-DD)"))
+    }
+
+    pub(crate) fn datetime(&self) -> Result<NaiveDateTime, XmlError> {
+        let text = self.text()?;
+        parse_iso_datetime(text)
+            .ok_or_else(|| self.invalid(text, "ISO date-time (YYYY-MM-DDThh:mm:ss)"))
+    }
+
+    /// A date given either directly or as `DateAndDateTime2Choice` (`<Dt>` or `<DtTm>`).
+    pub(crate) fn date_or_choice(&self) -> Result<NaiveDate, XmlError> {
+        if let Some(dt) = self.child("Dt") {
+            return dt.date();
+        }
+        if let Some(dttm) = self.child("DtTm") {
+            return dttm.datetime().map(|d| d.date());
+        }
+        self.date()
+    }
+
+    pub(crate) fn unsigned(&self) -> Result<u64, XmlError> {
+        let text = self.text()?;
+        if !text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(self.invalid(text, "non-negative integer"));
+        }
+        text.parse()
+            .map_err(|_| self.invalid(text, "non-negative integer"))
+    }
+
+    pub(crate) fn boolean(&self) -> Result<bool, XmlError> {
+        match self.text()? {
+            "true" | "1" => Ok(true),
+            "false" | "0" => Ok(false),
+            other => Err(self.invalid(other, "boolean")),
+        }
+    }
+
+    pub(crate) fn invalid(&self, value: &str, expected: &'static str) -> XmlError {
+        XmlError::InvalidValue {
+            path: self.path(),
+            value: value.chars().take(80).collect(),
+            expected,
+        }
+    }
+
+    /// Slash-separated path of local names from the root, with 1-based indexes where a name
+    /// repeats among siblings.
+    pub(crate) fn path(&self) -> String {
+        let mut parts: Vec<String> = Vec::new();
+        for node in self.node.ancestors().filter(Node::is_element) {
+            let name = node.tag_name().name();
+            let same = |n: &Node| n.is_element() && n.tag_name().name() == name;
+            let before = node.prev_siblings().skip(1).filter(same).count();
+            let after = node.next_siblings().skip(1).filter(same).count();
+            if before + after > 0 {
+                parts.push(format!("{name}[{}]", before + 1));
+            } else {
+                parts.push(name.to_string());
+            }
+        }
+        parts.reverse();
+        parts.join("/")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const NS: &str = "urn:test";
+
+    #[test]
+    fn prefixed_and_default_namespaces_are_equivalent() {
+        let a = r#"<Document xmlns="urn:test"><A><B>x</B></A></Document>"#;
+        let b = r#"<p:Document xmlns:p="urn:test"><p:A><p:B>x</p:B></p:A></p:Document>"#;
+        for text in [a, b] {
+            let doc = parse_document(text).unwrap();
+            let (root, ns) = document_root(&doc).unwrap();
+            assert_eq!(ns, NS);
+            let cur = Cursor::new(root, ns);
+            assert_eq!(cur.path_text(&["A", "B"]), Some("x"));
+        }
+    }
+
+    #[test]
+    fn elements_in_another_namespace_are_ignored() {
+        let text = r#"<Document xmlns="urn:test" xmlns:o="urn:other"><o:A>x</o:A></Document>"#;
+        let doc = parse_document(text).unwrap();
+        let (root, ns) = document_root(&doc).unwrap();
+        let err = Cursor::new(root, ns).req("A").err().unwrap();
+        assert_eq!(
+            err,
+            XmlError::MissingElement {
+                path: "Document/A".into()
+            }
+        );
+    }
+
+    #[test]
+    fn error_paths_index_repeated_siblings() {
+        let text = r#"<Document xmlns="urn:test"><R><E/><E><V>abc</V></E></R></Document>"#;
+        let doc = parse_document(text).unwrap();
+        let (root, ns) = document_root(&doc).unwrap();
+        let second = Cursor::new(root, ns)
+            .req("R")
+            .unwrap()
+            .children("E")
+            .nth(1)
+            .unwrap();
+        let err = second.req("V").unwrap().unsigned().unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Document/R/E[2]/V: \"abc\" is not a valid non-negative integer"
+        );
+    }
+
+    #[test]
+    fn wrong_root_and_dtd_are_rejected() {
+        let doc = parse_document(r#"<Doc xmlns="urn:test"/>"#).unwrap();
+        assert!(matches!(
+            document_root(&doc),
+            Err(XmlError::UnexpectedRoot { .. })
+        ));
+        let dtd = r#"<!DOCTYPE d [<!ENTITY a "aaaa">]><Document xmlns="urn:test">&a;</Document>"#;
+        assert!(matches!(
+            parse_document(dtd),
+            Err(XmlError::NotWellFormed { .. })
+        ));
+    }
+}

@@ -1,0 +1,76 @@
+//! The size knob produces multi-MiB documents that still round-trip.
+
+mod common;
+
+use common::{account, date};
+use kontor_documents::camt::{self, CamtKind};
+use kontor_documents::mt940;
+use kontor_documents::{ExportFormat, Ledger};
+
+const MIB: usize = 1024 * 1024;
+
+#[test]
+fn sized_camt053_of_twelve_mib_is_close_to_target_and_parses_back() {
+    let format = ExportFormat::Camt(CamtKind::Camt053);
+    let ledger = Ledger::generate_sized(
+        17,
+        account(),
+        date(2024, 6, 3),
+        date(2024, 6, 5),
+        format,
+        12 * MIB,
+    )
+    .unwrap();
+    let xml = format.render(&ledger);
+    let size = xml.len();
+    assert!(
+        (11 * MIB..13 * MIB).contains(&size),
+        "size {size} is not within 12 MiB ± 1 MiB"
+    );
+    let statements = camt::parse(&xml).unwrap();
+    assert_eq!(statements.len(), 3);
+    for (statement, day) in statements.iter().zip(ledger.days()) {
+        assert_eq!(statement.entries.len(), day.entries().len());
+        assert_eq!(statement.check_balances(), Ok(()));
+        assert_eq!(
+            statement.closing_balance().unwrap().amount,
+            day.closing_balance()
+        );
+    }
+}
+
+#[test]
+fn sized_mt940_of_four_mib_is_close_to_target_and_parses_back() {
+    let ledger = Ledger::generate_sized(
+        18,
+        account(),
+        date(2024, 6, 1),
+        date(2024, 6, 2),
+        ExportFormat::Mt940,
+        4 * MIB,
+    )
+    .unwrap();
+    let text = ExportFormat::Mt940.render(&ledger);
+    assert!(
+        (3 * MIB + MIB / 2..4 * MIB + MIB / 2).contains(&text.len()),
+        "{}",
+        text.len()
+    );
+    let statements = mt940::parse(&text).unwrap();
+    let parsed: usize = statements.iter().map(|s| s.entries.len()).sum();
+    assert_eq!(parsed, ledger.entry_count());
+}
+
+#[test]
+fn tiny_targets_give_a_ledger_without_regular_entries() {
+    let ledger = Ledger::generate_sized(
+        1,
+        account(),
+        date(2024, 6, 1),
+        date(2024, 6, 2),
+        ExportFormat::Camt(CamtKind::Camt054),
+        10,
+    )
+    .unwrap();
+    assert_eq!(ledger.entry_count(), 0);
+}
