@@ -15,7 +15,9 @@ use rsa::{RsaPrivateKey, RsaPublicKey};
 use super::common::{
     parse_data_encryption_info, parse_product, write_data_encryption_info, write_product,
 };
-use super::response::{check_report_text, check_return_code, parse_return_code};
+use super::response::{
+    check_report_text, check_return_code, parse_body_return_code, parse_return_code,
+};
 use super::types::{
     DataEncryptionInfo, HostId, Nonce, OrderId, PartnerId, Product, SecurityMedium, UserId,
 };
@@ -401,17 +403,7 @@ impl KeyManagementResponse {
             }
             None => None,
         };
-        let rc = b.required("ReturnCode")?;
-        require_authenticated(rc, "ReturnCode")?;
-        let business_return_code = parse_return_code(rc, true)?;
-        let timestamp_bank_parameter = match b.optional("TimestampBankParameter") {
-            Some(n) => {
-                require_authenticated(n, "TimestampBankParameter")?;
-                Some(parse_timestamp("TimestampBankParameter", &text_of(n))?)
-            }
-            None => None,
-        };
-        b.finish()?;
+        let (business_return_code, timestamp_bank_parameter) = parse_body_return_code(b)?;
         Ok(Self {
             version,
             order_id,

@@ -228,6 +228,26 @@ pub(crate) fn parse_return_code(
     })
 }
 
+/// Parses the end of a response body shared by `ebicsResponse` and
+/// `ebicsKeyManagementResponse`: the authenticated business `ReturnCode` and the optional
+/// authenticated `TimestampBankParameter`, then checks nothing else follows.
+pub(crate) fn parse_body_return_code(
+    mut b: Children<'_, '_>,
+) -> Result<(ReturnCode, Option<DateTime<Utc>>), EnvelopeError> {
+    let rc = b.required("ReturnCode")?;
+    require_authenticated(rc, "ReturnCode")?;
+    let business_return_code = parse_return_code(rc, true)?;
+    let timestamp_bank_parameter = match b.optional("TimestampBankParameter") {
+        Some(n) => {
+            require_authenticated(n, "TimestampBankParameter")?;
+            Some(parse_timestamp("TimestampBankParameter", &text_of(n))?)
+        }
+        None => None,
+    };
+    b.finish()?;
+    Ok((business_return_code, timestamp_bank_parameter))
+}
+
 fn parse_root(root: Node<'_, '_>) -> Result<EbicsResponse, EnvelopeError> {
     let version = root_version(root, ROOT)?;
     let ns = version.namespace();
@@ -282,17 +302,7 @@ fn parse_root(root: Node<'_, '_>) -> Result<EbicsResponse, EnvelopeError> {
         }
         None => None,
     };
-    let rc = b.required("ReturnCode")?;
-    require_authenticated(rc, "ReturnCode")?;
-    let business_return_code = parse_return_code(rc, true)?;
-    let timestamp_bank_parameter = match b.optional("TimestampBankParameter") {
-        Some(n) => {
-            require_authenticated(n, "TimestampBankParameter")?;
-            Some(parse_timestamp("TimestampBankParameter", &text_of(n))?)
-        }
-        None => None,
-    };
-    b.finish()?;
+    let (business_return_code, timestamp_bank_parameter) = parse_body_return_code(b)?;
 
     Ok(EbicsResponse {
         version,
