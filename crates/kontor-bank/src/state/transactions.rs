@@ -316,21 +316,21 @@ impl TransactionTable {
         }
     }
 
-    /// Starts a download whose segments are already prepared.
-    pub fn begin_download(
+    /// Opens a transaction of `num_segments` (> 0) segments with its direction-specific data.
+    fn open_transaction(
         &mut self,
         new: NewTransaction,
-        segments: Vec<Vec<u8>>,
+        direction: Direction,
+        num_segments: u32,
+        data: TransactionData,
         now: DateTime<Utc>,
     ) -> Result<TransactionId, TransactionError> {
-        let num_segments =
-            u32::try_from(segments.len()).map_err(|_| TransactionError::NoSegments)?;
         if num_segments == 0 {
             return Err(TransactionError::NoSegments);
         }
         let tx = Transaction {
             id: self.fresh_id(),
-            direction: Direction::Download,
+            direction,
             protocol: new.protocol,
             partner_id: new.partner_id,
             user_id: new.user_id,
@@ -340,12 +340,25 @@ impl TransactionTable {
             started_at: now,
             last_activity: now,
             recovery: RecoveryInfo::default(),
-            data: TransactionData::Download {
-                segments,
-                highest_sent: 0,
-            },
+            data,
         };
         self.insert(tx)
+    }
+
+    /// Starts a download whose segments are already prepared.
+    pub fn begin_download(
+        &mut self,
+        new: NewTransaction,
+        segments: Vec<Vec<u8>>,
+        now: DateTime<Utc>,
+    ) -> Result<TransactionId, TransactionError> {
+        let num_segments =
+            u32::try_from(segments.len()).map_err(|_| TransactionError::NoSegments)?;
+        let data = TransactionData::Download {
+            segments,
+            highest_sent: 0,
+        };
+        self.open_transaction(new, Direction::Download, num_segments, data, now)
     }
 
     /// Starts an upload announcing `num_segments` segments.
@@ -357,28 +370,12 @@ impl TransactionTable {
         signature_data: Vec<u8>,
         now: DateTime<Utc>,
     ) -> Result<TransactionId, TransactionError> {
-        if num_segments == 0 {
-            return Err(TransactionError::NoSegments);
-        }
-        let tx = Transaction {
-            id: self.fresh_id(),
-            direction: Direction::Upload,
-            protocol: new.protocol,
-            partner_id: new.partner_id,
-            user_id: new.user_id,
-            order: new.order,
-            order_id: new.order_id,
-            num_segments,
-            started_at: now,
-            last_activity: now,
-            recovery: RecoveryInfo::default(),
-            data: TransactionData::Upload {
-                segments: BTreeMap::new(),
-                encrypted_transaction_key,
-                signature_data,
-            },
+        let data = TransactionData::Upload {
+            segments: BTreeMap::new(),
+            encrypted_transaction_key,
+            signature_data,
         };
-        self.insert(tx)
+        self.open_transaction(new, Direction::Upload, num_segments, data, now)
     }
 
     /// The transaction, if it is in progress.
