@@ -107,8 +107,6 @@ async fn health(State(app): State<AppState>) -> AdminResult {
         "bank_name": app.config.bank.name,
         "protocol_versions": app.config.bank.protocol_versions,
         "dispatcher": app.dispatcher.name(),
-        "protocol_wired": !app.dispatcher.is_placeholder(),
-        "placeholder_keys": app.keys.is_placeholder(),
         "started_at": app.started_at,
         "version": env!("CARGO_PKG_VERSION"),
     }))
@@ -221,9 +219,12 @@ async fn bank_keys(State(app): State<AppState>) -> AdminResult {
     let key = |k: &crate::keys::PublishedKeyHash| json!({ "version": k.version, "hash_sha256_hex": k.hash.to_hex(), "hash_base64": k.hash.to_base64(), "letter_format": k.hash.to_letter_format() });
     ok_json(json!({
         "host_id": app.config.bank.host_id,
-        "placeholder": app.keys.is_placeholder(),
         "authentication": key(&published.authentication),
         "encryption": key(&published.encryption),
+        "h005": app.keys.published_h005().map(|h| json!({
+            "authentication": key(&h.authentication),
+            "encryption": key(&h.encryption),
+        })),
     }))
 }
 
