@@ -233,7 +233,14 @@ fn payments(
     }
     let mut accounts = Vec::new();
     for info in &document.payment_infos {
-        let iban = info.account.iban.to_string();
+        // Display groups the IBAN in fours; compare the electronic form.
+        let iban: String = info
+            .account
+            .iban
+            .to_string()
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .collect();
         let account = ctx
             .config
             .accounts_of(caller.partner())
