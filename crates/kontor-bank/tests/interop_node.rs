@@ -18,6 +18,10 @@ fn harness_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop-node")
 }
 
+fn cct_fixture() -> PathBuf {
+    harness_dir().join("tools/fixtures/pain.001-kontorbank.xml")
+}
+
 /// `Some(reason)` when the Node side is not installed.
 fn missing_prerequisite() -> Option<String> {
     let dir = harness_dir();
@@ -34,12 +38,12 @@ fn missing_prerequisite() -> Option<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_node_ebics_client_initialises_and_downloads_statements() {
+async fn the_node_ebics_client_initialises_downloads_statements_and_uploads_a_cct() {
     if let Some(reason) = missing_prerequisite() {
         if std::env::var("KONTOR_REQUIRE_NODE").as_deref() == Ok("1") {
             panic!("KONTOR_REQUIRE_NODE=1 but {reason}");
         }
-        println!("SKIPPED the_node_ebics_client_initialises_and_downloads_statements: {reason}");
+        println!("SKIPPED the Node interoperability test: {reason}");
         return;
     }
     let bank = bank_with(kontor_bank::BankConfig::demo().expect("demo")).await;
@@ -59,7 +63,8 @@ async fn the_node_ebics_client_initialises_and_downloads_statements() {
         .env("USER_ID", "USER1")
         .env("START_DATE", start.to_string())
         .env("END_DATE", end.to_string())
-        .env("OUT_DIR", out.path());
+        .env("OUT_DIR", out.path())
+        .env("UPLOAD_CCT_FILE", cct_fixture());
     let output = tokio::task::spawn_blocking(move || command.output())
         .await
         .expect("join")
@@ -77,7 +82,7 @@ async fn the_node_ebics_client_initialises_and_downloads_statements() {
         .iter()
         .filter_map(|v| v.as_str())
         .collect();
-    for step in ["INI", "HIA", "ACTIVATE", "HPB", "STA", "C53"] {
+    for step in ["INI", "HIA", "ACTIVATE", "HPB", "STA", "C53", "CCT"] {
         assert!(succeeded.contains(&step), "{step} failed: {stdout}");
     }
     // What the Node client stored is byte for byte what the bank generates for that range.
@@ -100,5 +105,17 @@ async fn the_node_ebics_client_initialises_and_downloads_statements() {
             .expect("body");
         assert_eq!(stored, expected.to_vec(), "{order} content");
     }
+    // The client ignores upload return codes, so check the bank's side: one accepted order,
+    // A006-signed by USER1, holding the file (the client strips CR/LF before signing/sending).
+    let orders = bank.state().received_orders();
+    assert_eq!(orders.len(), 1, "{orders:?}");
+    assert_eq!(orders[0].status, kontor_bank::state::OrderStatus::Accepted);
+    assert_eq!(orders[0].signatures[0].version, "A006");
+    let sent: Vec<u8> = std::fs::read(cct_fixture())
+        .expect("fixture")
+        .into_iter()
+        .filter(|b| *b != b'\r' && *b != b'\n')
+        .collect();
+    assert_eq!(orders[0].content, sent);
     bank.shutdown().await;
 }
