@@ -63,9 +63,11 @@ fn payload(
         (
             "HVT",
             OrderParams::Hvt {
-                order: reference, ..
+                order: reference,
+                flags,
+                ..
             },
-        ) => veu::hvt(ctx, caller, reference, version),
+        ) => veu::hvt(ctx, caller, reference, flags, version),
         ("HVU" | "HVZ" | "HVD" | "HVT", _) => Err(Reject::new(
             ReturnCode::INVALID_ORDER_PARAMS,
             format!("{} needs its own order parameters", order.classic),

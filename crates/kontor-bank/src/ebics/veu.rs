@@ -6,11 +6,14 @@
 
 use std::num::{NonZeroU32, NonZeroU64};
 
-use kontor_protocol::envelope::{HvListParams, HvOrderRef};
+use kontor_protocol::envelope::{HvListParams, HvOrderRef, HvtOrderFlags};
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::orderdata::{
-    AuthorisationLevel, DataDigest, HVDResponseOrderData, HVUOrderDetails, HVUResponseOrderData,
-    HVZOrderDetails, HVZResponseOrderData, HVZTotalAmount, OrderKind as WireOrderKind,
+    AccountNumber, AccountRole, AttributedAccount, AttributedAccountHolder,
+    AttributedAccountNumber, AttributedBankCode, AuthorisationLevel, BankCode, DataDigest,
+    DescriptionKind, HVDResponseOrderData, HVTAmount, HVTDescription, HVTOrderInfo,
+    HVTResponseOrderData, HVUOrderDetails, HVUResponseOrderData, HVZOrderDetails,
+    HVZResponseOrderData, HVZTotalAmount, MessageName, OrderKind as WireOrderKind,
     OrderSignatureData, OriginatorInfo, SignerInfo, SigningInfo,
 };
 use kontor_protocol::signature::order_data_digest;
@@ -296,15 +299,110 @@ pub fn hvd(
     .map_err(internal)
 }
 
+/// HVT: the transactions of a VEU order (paged by `fetchOffset`/`fetchLimit`), or with
+/// `completeOrderData` the order file itself.
 pub fn hvt(
     ctx: &RequestContext,
     caller: &Caller,
     reference: &HvOrderRef,
-    _version: ProtocolVersion,
+    flags: &HvtOrderFlags,
+    version: ProtocolVersion,
 ) -> Result<Vec<u8>, Reject> {
-    // HVT with completeOrderData: the order file itself (transaction details are not modelled).
     let item = referenced(ctx, caller, reference)?;
-    Ok(order_of(ctx, &item)?.content)
+    let order = order_of(ctx, &item)?;
+    if flags.complete_order_data {
+        return Ok(order.content);
+    }
+    let payments = kontor_documents::pain::parse_bytes(&order.content).map_err(|e| {
+        Reject::new(
+            ReturnCode::UNSUPPORTED_REQUEST_FOR_ORDER_INSTANCE,
+            format!("no transaction details: {e}"),
+        )
+    })?;
+    let credit = payments.kind() == kontor_documents::pain::PaymentKind::DirectDebit;
+    let message = payments
+        .version
+        .namespace()
+        .rsplit(':')
+        .next()
+        .unwrap_or("pain")
+        .to_owned();
+    let short_name: String = message.chars().take(8).collect();
+    let mut infos = Vec::new();
+    for info in &payments.payment_infos {
+        for tx in &info.transactions {
+            let account = |party: &kontor_documents::pain::AccountParty, role| AttributedAccount {
+                currency: tx.currency.to_string(),
+                description: None,
+                account_numbers: vec![AttributedAccountNumber {
+                    number: AccountNumber::iban(compact(&party.iban.to_string())),
+                    role,
+                    description: None,
+                }],
+                bank_codes: party
+                    .bic
+                    .iter()
+                    .map(|bic| AttributedBankCode {
+                        code: BankCode::bic(bic.to_string()),
+                        role,
+                        description: None,
+                    })
+                    .collect(),
+                account_holder: Some(AttributedAccountHolder {
+                    name: party.name.clone(),
+                    role,
+                    description: None,
+                }),
+            };
+            infos.push(HVTOrderInfo {
+                order_format: (version == ProtocolVersion::H004).then(|| short_name.clone()),
+                msg_name: (version != ProtocolVersion::H004)
+                    .then(|| MessageName::new(message.chars().take(8).collect::<String>())),
+                accounts: vec![
+                    account(&info.account, AccountRole::Originator),
+                    account(&tx.counterparty, AccountRole::Recipient),
+                ],
+                execution_date: Some(info.requested_date),
+                amount: HVTAmount {
+                    value: tx.amount.as_decimal(),
+                    is_credit: Some(credit),
+                    currency: Some(tx.currency.to_string()),
+                },
+                descriptions: tx
+                    .remittance
+                    .iter()
+                    .map(|text| HVTDescription {
+                        kind: DescriptionKind::Purpose,
+                        text: text.clone(),
+                    })
+                    .collect(),
+            });
+        }
+    }
+    let total = infos.len() as u64;
+    let offset = usize::try_from(flags.fetch_offset).unwrap_or(usize::MAX);
+    let limit = match flags.fetch_limit {
+        0 => usize::MAX,
+        n => usize::try_from(n).unwrap_or(usize::MAX),
+    };
+    let page: Vec<HVTOrderInfo> = infos.into_iter().skip(offset).take(limit).collect();
+    if page.is_empty() {
+        return Err(Reject::new(
+            ReturnCode::NO_DOWNLOAD_DATA_AVAILABLE,
+            "no transactions at this offset",
+        ));
+    }
+    HVTResponseOrderData {
+        version,
+        num_order_infos: total,
+        order_infos: page,
+    }
+    .to_xml()
+    .map_err(internal)
+}
+
+fn compact(iban: &str) -> String {
+    iban.chars().filter(|c| !c.is_whitespace()).collect()
 }
 
 /// HVE (sign) or HVS (cancel) of the referenced order, with the caller's verified signature
