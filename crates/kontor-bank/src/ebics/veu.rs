@@ -335,7 +335,7 @@ pub fn hvt(
                 currency: tx.currency.to_string(),
                 description: None,
                 account_numbers: vec![AttributedAccountNumber {
-                    number: AccountNumber::iban(compact(&party.iban.to_string())),
+                    number: AccountNumber::iban(compact(party.iban.as_ref())),
                     role,
                     description: None,
                 }],
