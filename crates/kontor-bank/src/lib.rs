@@ -14,6 +14,27 @@
 //! # let _ = orders; Ok(()) }
 //! ```
 //!
+//! Run it alone with `cargo run -p kontor-bank -- serve --config
+//! crates/kontor-bank/demo-bank.toml --listen 127.0.0.1:8700`.
+//!
+//! ## EBICS behaviour
+//! - Subscribers: INI + HIA (or H3K) make a subscriber `Initialised`; only the clerk's
+//!   activation (admin API) makes it `Ready`. HPB and every `ebicsRequest` need `Ready`.
+//! - Every `ebicsRequest` is checked in this order: host (091011), version, subscriber known
+//!   (091003), X002 signature with the registered key (061001), state (091002), nonce and
+//!   timestamp window (091103), bank key digests (091008), order type offered (091005),
+//!   permission (090003). Answers are always signed with the bank's X002 key.
+//! - Downloads: statements are generated from the seeded ledger ([`statements`]); no data is
+//!   technical 000000 + business 090005; a receipt does not consume data (same range, same bytes).
+//! - Uploads: signatures, order type, account and amount limit are checked per signer after the
+//!   last segment (091301/090003/091302/091303; bad documents 090004); nothing rejected is
+//!   stored. Orders whose signatures do not release them (E alone, A+A, A+B) become VEU items.
+//! - Recovery: download segments can be fetched again; a re-sent upload segment replaces its
+//!   copy; the answer to the last request of a finished transaction (last upload segment,
+//!   receipt) is remembered, so repeating it yields the same answer and never a second order.
+//! - Admin endpoints: see [`admin`] (orders with content hashes, VEU items, statements, the
+//!   ledger size knob, faults).
+//!
 //! ## Architecture
 //! - [`config`]: the seed (host, versions, partners, users, accounts, permissions, ledger,
 //!   limits, fault rules), validated as a whole.
