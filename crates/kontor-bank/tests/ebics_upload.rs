@@ -180,6 +180,21 @@ async fn a_direct_debit_and_an_h005_btu_are_accepted() {
         "{}",
         btu.last_response.report_text
     );
+    let mut careless = clerk;
+    careless.wrong_data_digest = true;
+    let mismatch = careless
+        .upload(
+            upload_details(H005, OrderType::CCT),
+            &payment(false, "DE02500105170137075030", "11.00", 1),
+            &[&careless],
+            None,
+        )
+        .await;
+    assert_eq!(
+        mismatch.business.code(),
+        "091301",
+        "H005 DataDigest must match the data"
+    );
     let orders = bank.state().received_orders();
     assert_eq!(orders.len(), 2);
     assert_eq!(orders[1].order.order_type.to_string(), "BTU");

@@ -16,7 +16,7 @@ use kontor_protocol::envelope::{
 };
 use kontor_protocol::keys::PublicKey;
 use kontor_protocol::orderdata::{OrderSignatureData, UserSignatureData};
-use kontor_protocol::signature::verify_order_data;
+use kontor_protocol::signature::{order_data_digest, verify_order_data};
 use kontor_protocol::ProtocolVersion;
 use rust_decimal::Decimal;
 
@@ -131,6 +131,9 @@ pub fn begin(
             ctx.received_at,
         )
         .map_err(tx_error)?;
+    if let Some(digest) = &upload.data_digest {
+        ctx.state.announce_data_digest(id, digest.digest.clone());
+    }
     response.transaction_id = Some(wire_transaction_id(id));
     response.order_id = Some(wire_order_id(order_id)?);
     Ok(response)
@@ -188,6 +191,15 @@ pub fn transfer(
             .map_err(|e| Reject::new(ReturnCode::INVALID_ORDER_DATA_FORMAT, e.to_string()))?;
         let content = compression::decompress(&compressed, ORDER_DATA_LIMIT)
             .map_err(|e| Reject::new(ReturnCode::INVALID_ORDER_DATA_FORMAT, e.to_string()))?;
+        if let Some(announced) = ctx.state.take_announced_digest(&id) {
+            // H005: the DataDigest of the initialisation must be the digest of what arrived.
+            if announced != order_data_digest(&content) {
+                return Err(Reject::new(
+                    ReturnCode::SIGNATURE_VERIFICATION_FAILED,
+                    "DataDigest does not match the transferred order data",
+                ));
+            }
+        }
         let signed_by = signatures(&completed.signature_data)?;
         accept_order(
             ctx, caller, order, id, order_id, content, &signed_by, version,

@@ -52,6 +52,8 @@ struct Inner {
     downloads: Vec<ServedDownload>,
     ledger_overrides: BTreeMap<AccountId, u32>,
     final_replies: FinalReplies,
+    /// H005 `DataDigest` announced at upload initialisation, checked against the data at the end.
+    announced_digests: std::collections::HashMap<TransactionId, Vec<u8>>,
 }
 
 /// Answers to the last request of finished transactions (last upload segment, receipt), kept so
@@ -122,6 +124,7 @@ impl BankState {
             downloads: Vec::new(),
             ledger_overrides: BTreeMap::new(),
             final_replies: FinalReplies::default(),
+            announced_digests: std::collections::HashMap::new(),
         };
         Self {
             inner: Arc::new(Mutex::new(inner)),
@@ -358,7 +361,22 @@ impl BankState {
 
     /// Drops idle transactions; returns their ids.
     pub fn expire_idle_transactions(&self, now: DateTime<Utc>) -> Vec<TransactionId> {
-        self.inner.lock().transactions.expire_idle(now)
+        let mut inner = self.inner.lock();
+        let expired = inner.transactions.expire_idle(now);
+        for id in &expired {
+            inner.announced_digests.remove(id);
+        }
+        expired
+    }
+
+    /// Remembers the H005 `DataDigest` an upload announced.
+    pub fn announce_data_digest(&self, id: TransactionId, digest: Vec<u8>) {
+        self.inner.lock().announced_digests.insert(id, digest);
+    }
+
+    /// The announced `DataDigest` of an upload (removed: it is checked once).
+    pub fn take_announced_digest(&self, id: &TransactionId) -> Option<Vec<u8>> {
+        self.inner.lock().announced_digests.remove(id)
     }
 
     // --- orders -----------------------------------------------------------------------------

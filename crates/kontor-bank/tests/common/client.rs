@@ -86,6 +86,8 @@ pub struct Subscriber {
     pub bank: Option<BankKeysSeen>,
     /// Ciphertext bytes per upload segment (small values force multi-segment uploads).
     pub upload_segment_bytes: usize,
+    /// H005: announce a `DataDigest` that does not match the data (a client bug to catch).
+    pub wrong_data_digest: bool,
     http: reqwest::Client,
 }
 
@@ -135,6 +137,7 @@ impl Subscriber {
             certificates,
             bank: None,
             upload_segment_bytes: 1_048_576 / 4 * 3,
+            wrong_data_digest: false,
             http: reqwest::Client::builder()
                 .timeout(std::time::Duration::from_secs(120))
                 .build()
@@ -491,7 +494,11 @@ impl Subscriber {
                 signature_data,
                 data_digest: (self.version == ProtocolVersion::H005).then(|| DataDigest {
                     signature_version: SignatureVersion::A006,
-                    digest: order_data_digest(data).to_vec(),
+                    digest: if self.wrong_data_digest {
+                        order_data_digest(b"something else").to_vec()
+                    } else {
+                        order_data_digest(data).to_vec()
+                    },
                 }),
                 additional_order_info: None,
             }),
