@@ -245,6 +245,11 @@ async fn a_replayed_request_is_refused() {
     let body = s.download_init(details(H004, OrderType::HTD, None), None);
     assert_eq!(codes(&s.exchange(body.clone()).await), ("000000", "000000"));
     assert_eq!(codes(&s.exchange(body).await).0, "091103");
+    // Outside the timestamp window (300 s in the demo seed), in either direction.
+    for skew in [chrono::Duration::hours(-1), chrono::Duration::hours(1)] {
+        let body = s.download_init_at(details(H004, OrderType::HTD, None), None, Utc::now() + skew);
+        assert_eq!(codes(&s.exchange(body).await).0, "091103", "skew {skew}");
+    }
     bank.shutdown().await;
 }
 

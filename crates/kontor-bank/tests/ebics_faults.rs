@@ -126,3 +126,28 @@ async fn a_forced_return_code_is_a_signed_answer_and_nothing_is_processed() {
     );
     bank.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_upload_is_not_repeated_when_the_answer_to_its_last_segment_is_lost() {
+    let bank = demo_bank().await;
+    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let document = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/interop-node/tools/fixtures/pain.001-kontorbank.xml"),
+    )
+    .expect("fixture");
+    install(&bank, r#"{"times": 1, "match": {"order_type": "CCT", "phase": "Transfer"}, "action": {"kind": "drop_response"}}"#).await;
+    let signature = s.signature_document(&[&s], &document);
+    let details = OrderDetails::upload(H004, &OrderType::CCT).expect("details");
+    let (init, segments) = s.upload_init(details, &document, &signature);
+    let init = s.exchange(init).await;
+    let id = init.transaction_id.expect("id");
+    assert_eq!(segments.len(), 1);
+    let last = s.transfer(id, 1, true, Some(segments[0].clone()));
+    assert!(s.post(last.clone()).await.is_err(), "the answer was lost");
+    let again = s.exchange(last).await;
+    assert_eq!(codes(&again), ("000000", "000000"));
+    assert_eq!(again.order_id, init.order_id);
+    assert_eq!(bank.state().received_order_count(), 1, "processed once");
+    bank.shutdown().await;
+}

@@ -247,6 +247,20 @@ async fn uploads_beyond_the_amount_limit_or_foreign_accounts_are_rejected() {
         )
         .await;
     assert_eq!(other_bank.business.code(), "091302");
+    // USER2 has no permission for direct debits: refused at initialisation.
+    let cdd = user2
+        .upload(
+            upload_details(H004, OrderType::CDD),
+            &payment(true, MAIN, "1.00", 1),
+            &[&user2],
+            None,
+        )
+        .await;
+    assert_eq!(
+        (cdd.technical.code(), cdd.business.code()),
+        ("000000", "090003")
+    );
+    assert!(cdd.last_response.transaction_id.is_none());
     assert_eq!(
         bank.state().received_order_count(),
         0,

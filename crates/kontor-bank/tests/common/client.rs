@@ -366,12 +366,22 @@ impl Subscriber {
 
     /// A download initialisation request (nonce and timestamp fresh unless given).
     pub fn download_init(&self, order_details: OrderDetails, nonce: Option<Nonce>) -> Vec<u8> {
+        self.download_init_at(order_details, nonce, Utc::now())
+    }
+
+    /// A download initialisation request claiming to be made at `timestamp`.
+    pub fn download_init_at(
+        &self,
+        order_details: OrderDetails,
+        nonce: Option<Nonce>,
+        timestamp: DateTime<Utc>,
+    ) -> Vec<u8> {
         let request = EbicsRequest::Initialisation(Box::new(InitialisationRequest {
             version: self.version,
             header: self.header(
                 order_details,
                 nonce.unwrap_or_else(|| Nonce::random(&mut OsRng)),
-                Utc::now(),
+                timestamp,
             ),
             upload: None,
         }));
