@@ -4,6 +4,10 @@
 //! storage and the INI/HIA letters).
 
 pub mod keys;
+pub mod orders;
+pub mod scheduler;
+pub mod statements;
+pub mod veu;
 
 /// Why an engine step failed.
 #[derive(Debug, thiserror::Error)]

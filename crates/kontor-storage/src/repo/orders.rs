@@ -352,6 +352,60 @@ impl Orders<'_, '_> {
         .await
     }
 
+    /// Claims a SIGNED order for submission: SIGNED -> SUBMITTED, compare-and-set on both the
+    /// status and the content hash the signers signed. Exactly one of any number of
+    /// concurrent callers (threads, retries, daemon instances) wins; the others get
+    /// `StaleStatus`. Claiming happens before anything is sent, so a won claim is the only
+    /// licence to upload, and only inside `transaction`, which it records.
+    pub async fn claim_submission(
+        &mut self,
+        id: OrderId,
+        content_hash: &str,
+        transaction: TransactionId,
+    ) -> Result<Order> {
+        let target = OrderStatus::Signed.transition(OrderStatus::Submitted)?;
+        let n = self
+            .tx
+            .execute(
+                "UPDATE orders SET status = $1, updated_at = $2, transaction_id = $7 \
+                 WHERE id = $3 AND tenant_id = $4 AND status = $5 AND content_hash = $6",
+                &[
+                    target.as_str().into(),
+                    now().into(),
+                    id.to_db().into(),
+                    self.tx.tenant_val(),
+                    OrderStatus::Signed.as_str().into(),
+                    content_hash.into(),
+                    transaction.to_db().into(),
+                ],
+            )
+            .await
+            .map_err(|e| StorageError::from_write("order", e))?;
+        let order: Order = self.tx.get(id).await?;
+        if n == 1 {
+            Ok(order)
+        } else {
+            Err(StorageError::StaleStatus {
+                entity: "order",
+                expected: OrderStatus::Signed.as_str(),
+            })
+        }
+    }
+
+    /// Lists orders of one EBICS user with the given status.
+    pub async fn list_for_user_by_status(
+        &mut self,
+        user: EbicsUserId,
+        status: OrderStatus,
+    ) -> Result<Vec<Order>> {
+        Ok(self
+            .list_by_status(status)
+            .await?
+            .into_iter()
+            .filter(|o| o.ebics_user_id == user)
+            .collect())
+    }
+
     /// Records the bank's answer (order id, return code and text) with a status change.
     pub async fn record_bank_result(
         &mut self,
