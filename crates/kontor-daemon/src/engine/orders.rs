@@ -20,7 +20,9 @@
 //! - INITIALISATION without a bank transaction id: the bank never answered the first request.
 //!   An EBICS upload initialisation carries no order data (that comes in the transfer phase),
 //!   and the bank executes an order only when its last segment arrived, so nothing can have
-//!   been executed: the upload is (re)started in the *same* transaction.
+//!   been executed: the upload is (re)started in the *same* transaction — but only by the
+//!   holder of the transaction's lease, taken at the claim, so an attempt that is merely
+//!   slow (not crashed) is never overtaken before its lease expires.
 //! - TRANSFER or RECEIPT: the data may be (partly) at the bank. Never restarted; the engine's
 //!   transaction recovery resumes or ends it, and a later retry reads the result.
 //! - COMPLETED: the bank took the order; its order id is read back ([`OrderUploader::reconcile`],
@@ -33,6 +35,8 @@
 //! compare-and-set makes impossible.
 
 use std::future::Future;
+
+use chrono::Utc;
 
 use kontor_documents::pain::{self, PaymentKind, PaymentOrder};
 use kontor_documents::{Amount, Iban};
@@ -337,6 +341,26 @@ pub trait OrderUploader: Send + Sync {
     ) -> impl Future<Output = Result<Option<UploadReceipt>, UploadFailure>> + Send;
 }
 
+/// The submitting daemon instance.
+#[derive(Debug, Clone)]
+pub struct Submitter {
+    /// Lease owner name of this instance.
+    pub owner: String,
+    /// How long an upload attempt holds its transaction before another instance may take an
+    /// unanswered initialisation over. Must exceed the engine's request timeout: an attempt
+    /// whose initialisation request is still on the wire must not be overtaken.
+    pub lease_for: chrono::Duration,
+}
+
+impl Submitter {
+    pub fn new(owner: impl Into<String>) -> Self {
+        Self {
+            owner: owner.into(),
+            lease_for: chrono::Duration::minutes(10),
+        }
+    }
+}
+
 /// Where a submission ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SubmitOutcome {
@@ -353,12 +377,42 @@ pub enum SubmitOutcome {
 pub async fn submit<U: OrderUploader>(
     store: &Store,
     uploader: &U,
+    submitter: &Submitter,
     scope: &TenantScope,
     order: OrderId,
 ) -> Result<SubmitOutcome, OrderError> {
-    let (order, transaction) = claim_or_load(store, scope, order).await?;
+    let current: Order = store.scope(scope).begin().await?.get(order).await?;
+    match current.status {
+        // Settled by an earlier call: answering again is what makes retries safe to make.
+        OrderStatus::Processing | OrderStatus::Completed => {
+            return Ok(SubmitOutcome::Accepted(current))
+        }
+        OrderStatus::Rejected => return Ok(SubmitOutcome::Rejected(current)),
+        _ => {}
+    }
+    let (order, transaction) = claim_or_load(store, submitter, scope, order).await?;
     match transaction.phase {
         TransactionPhase::Initialisation if transaction.bank_transaction_id.is_none() => {
+            // Unanswered initialisation: a crashed attempt, or one still running right now.
+            // Only the holder of the transaction's lease may send; a live lease means the
+            // attempt is in flight.
+            let leased = {
+                let mut tx = store.scope(scope).begin().await?;
+                let leased = tx
+                    .transactions()
+                    .try_lease(
+                        transaction.id,
+                        &submitter.owner,
+                        Utc::now(),
+                        submitter.lease_for,
+                    )
+                    .await?;
+                tx.commit().await?;
+                leased
+            };
+            if !leased {
+                return Ok(SubmitOutcome::InFlight(order));
+            }
             let content = {
                 let mut tx = store.scope(scope).begin().await?;
                 order_content(&mut tx, &order).await?
@@ -393,6 +447,7 @@ pub async fn submit<U: OrderUploader>(
 /// earlier claim created.
 async fn claim_or_load(
     store: &Store,
+    submitter: &Submitter,
     scope: &TenantScope,
     id: OrderId,
 ) -> Result<(Order, Transaction), OrderError> {
@@ -411,6 +466,14 @@ async fn claim_or_load(
                     file_id: Some(order.content_file_id),
                     num_segments: None,
                 })
+                .await?;
+            tx.transactions()
+                .try_lease(
+                    transaction.id,
+                    &submitter.owner,
+                    Utc::now(),
+                    submitter.lease_for,
+                )
                 .await?;
             let claimed = tx
                 .orders()
@@ -453,6 +516,28 @@ async fn load_claimed(
 }
 
 async fn record(
+    store: &Store,
+    scope: &TenantScope,
+    order: &Order,
+    result: Result<UploadReceipt, UploadFailure>,
+) -> Result<SubmitOutcome, OrderError> {
+    match record_once(store, scope, order, result).await {
+        // A concurrent reconciler recorded the same bank answer first.
+        Err(OrderError::Storage(StorageError::StaleStatus { .. })) => {
+            let settled: Order = store.scope(scope).begin().await?.get(order.id).await?;
+            match settled.status {
+                OrderStatus::Rejected => Ok(SubmitOutcome::Rejected(settled)),
+                OrderStatus::Processing | OrderStatus::Completed => {
+                    Ok(SubmitOutcome::Accepted(settled))
+                }
+                other => Err(OrderError::WrongStatus(other)),
+            }
+        }
+        other => other,
+    }
+}
+
+async fn record_once(
     store: &Store,
     scope: &TenantScope,
     order: &Order,

@@ -313,6 +313,34 @@ impl Transactions<'_, '_> {
         self.tx.list_where("phase", phase.as_str().into()).await
     }
 
+    /// Leases one unfinished transaction to `owner` until `now + lease_for`, unless another
+    /// owner holds a live lease; returns whether `owner` holds it now. The recovery sweep
+    /// (`System::lease_unfinished_transactions`) respects the same lease.
+    pub async fn try_lease(
+        &mut self,
+        id: TransactionId,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_for: chrono::Duration,
+    ) -> Result<bool> {
+        let n = self
+            .tx
+            .execute(
+                "UPDATE transactions SET lease_owner = $1, lease_expires_at = $2 \
+                 WHERE id = $3 AND tenant_id = $4 \
+                 AND (lease_owner = $1 OR lease_expires_at IS NULL OR lease_expires_at < $5)",
+                &[
+                    owner.into(),
+                    (now + lease_for).into(),
+                    id.to_db().into(),
+                    self.tx.tenant_val(),
+                    now.into(),
+                ],
+            )
+            .await?;
+        Ok(n == 1)
+    }
+
     pub async fn list_for_order(&mut self, order: OrderId) -> Result<Vec<Transaction>> {
         self.tx.list_where("order_id", order.to_db().into()).await
     }
