@@ -4,11 +4,19 @@
 mod ops_support;
 
 use chrono::{NaiveDate, NaiveDateTime};
-use kontor_daemon::engine::statements::{ingest_file, IngestReport, IngestSource, StatementSyntax};
+use std::sync::{Arc, Mutex};
+
+use chrono::{TimeZone, Utc};
+use kontor_daemon::engine::scheduler::{Scheduler, SchedulerConfig};
+use kontor_daemon::engine::statements::{
+    ingest_file, Downloaded, IngestReport, IngestSource, StatementDownload, StatementDownloader,
+    StatementJob, StatementSyntax,
+};
 use kontor_documents::camt::{self, CamtKind, StatementRequest};
 use kontor_documents::mt940::{self, Mt940Request};
 use kontor_documents::{AccountInfo, Bic, Currency, Iban, Ledger};
 use kontor_storage::{BookingFilter, Store};
+use kontor_storage::{NewSchedule, TenantScope};
 use ops_support::{tenant, TestDb, IBAN};
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -176,6 +184,70 @@ async fn unparsable_file_stores_nothing(db: &TestDb) {
     assert_eq!(booking_count(&db.store, &t).await, 0);
 }
 
+/// A bank that delivers the same camt.053 every time it is asked.
+struct RepeatingBank {
+    file: Vec<u8>,
+    requests: Mutex<Vec<StatementDownload>>,
+}
+
+impl StatementDownloader for RepeatingBank {
+    async fn download(
+        &self,
+        _scope: &TenantScope,
+        request: StatementDownload,
+    ) -> Result<Downloaded, String> {
+        self.requests.lock().unwrap().push(request);
+        Ok(Downloaded::Data {
+            bytes: self.file.clone(),
+            file: None,
+        })
+    }
+}
+
+async fn scheduled_download_run_twice_over_the_same_period_lands_bookings_once(db: &TestDb) {
+    let t = tenant(&db.store, "acme", IBAN).await;
+    let first_due = Utc.with_ymd_and_hms(2024, 3, 6, 5, 0, 0).unwrap();
+    let mut tx = db.store.scope(&t.scope).begin().await.unwrap();
+    let schedule = tx
+        .schedules()
+        .create(NewSchedule {
+            ebics_user_id: t.user,
+            account_id: Some(t.account),
+            order_type: "C53".into(),
+            cron: "0 6 * * *".into(),
+            time_zone: "Europe/Berlin".into(),
+            next_run_at: first_due,
+        })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let ledger = ledger(IBAN, date(2024, 3, 1), date(2024, 3, 5));
+    let bank = Arc::new(RepeatingBank {
+        file: camt053(&ledger),
+        requests: Mutex::new(Vec::new()),
+    });
+    let job = Arc::new(StatementJob::new(db.store.clone(), bank.clone()));
+    let scheduler = Scheduler::new(db.store.clone(), job, SchedulerConfig::new("a"));
+
+    let first = scheduler.tick(first_due).await.unwrap();
+    let second = scheduler
+        .tick(first_due + chrono::Duration::days(1))
+        .await
+        .unwrap();
+    assert_eq!((first.succeeded, second.succeeded), (1, 1));
+    assert_eq!(bank.requests.lock().unwrap().len(), 2);
+    assert_eq!(booking_count(&db.store, &t).await, ledger.entry_count());
+
+    let mut tx = db.store.scope(&t.scope).begin().await.unwrap();
+    let runs = tx.schedules().runs(schedule.id).await.unwrap();
+    assert_eq!(runs.len(), 2);
+    let details: Vec<String> = runs.iter().filter_map(|r| r.detail.clone()).collect();
+    assert!(details[1].contains("0 bookings new"), "{details:?}");
+    let statements = tx.statements().list_for_account(t.account).await.unwrap();
+    assert_eq!(statements.len(), 5, "one per day, not one per download");
+}
+
 on_both_databases!(
     repeated_download_lands_each_booking_once,
     overlapping_periods_add_only_the_new_days,
@@ -183,4 +255,5 @@ on_both_databases!(
     statements_of_unknown_or_foreign_accounts_are_not_stored,
     concurrent_ingestion_of_one_file_lands_each_booking_once,
     unparsable_file_stores_nothing,
+    scheduled_download_run_twice_over_the_same_period_lands_bookings_once,
 );
