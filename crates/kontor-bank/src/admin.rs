@@ -9,11 +9,13 @@
 //! | GET | `/admin/users/{partner}/{user}` | one subscriber |
 //! | POST | `/admin/users/{partner}/{user}/activate` | the bank clerk activates (optional body `{"letter": {"signature": hex, ...}}`) |
 //! | POST | `/admin/users/{partner}/{user}/suspend` \| `lock` \| `unlock` \| `reset` | other lifecycle steps |
-//! | GET | `/admin/orders` (`?include_content=true`) / `/admin/orders/count` | received orders |
+//! | GET | `/admin/orders` (`?include_content=true`, `?status=accepted`) / `/admin/orders/count` (`?status=`) | received orders with SHA-256 of their content; `accepted` = executed, `awaiting_signatures` = in the VEU |
 //! | GET | `/admin/veu` | orders awaiting signatures |
 //! | GET | `/admin/transactions` | transactions in progress |
 //! | GET | `/admin/downloads` | payloads served (size, SHA-256) |
-//! | GET | `/admin/bank-keys` | bank key hashes (X002, E002) |
+//! | GET | `/admin/bank-keys` | bank key hashes (X002, E002; H004 form and `h005` certificate form) |
+//! | GET | `/admin/statements?partner=P&order_type=C53&from=YYYY-MM-DD&to=YYYY-MM-DD[&accounts=A,B]` | the exact statement document a download of that range delivers (also `format=mt940\|camt.052\|camt.053\|camt.054` instead of `order_type`) |
+//! | PUT | `/admin/accounts/{id}/ledger` | size knob: `{"entries_per_day": n}` (or `null` for the seed's value) |
 //! | GET / POST / DELETE | `/admin/faults` | list / install / clear fault rules |
 //! | DELETE | `/admin/faults/{id}` | remove one rule |
 
@@ -29,9 +31,11 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::faults::{FaultRule, RuleId};
-use crate::ids::{PartnerId, UserId};
+use crate::ids::{AccountId, PartnerId, UserId};
 use crate::server::AppState;
 use crate::state::{LetterHashes, LifecycleError, Subscriber};
+use crate::state::{OrderStatus, ReceivedOrder};
+use crate::statements::{self, StatementError, StatementKind, StatementQuery};
 
 /// An admin request that cannot be served.
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +83,11 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/admin/transactions", get(transactions))
         .route("/admin/downloads", get(downloads))
         .route("/admin/bank-keys", get(bank_keys))
+        .route("/admin/statements", get(statement))
+        .route(
+            "/admin/accounts/{id}/ledger",
+            axum::routing::put(set_ledger),
+        )
         .route(
             "/admin/faults",
             get(list_faults).post(install_faults).delete(clear_faults),
@@ -107,8 +116,6 @@ async fn health(State(app): State<AppState>) -> AdminResult {
         "bank_name": app.config.bank.name,
         "protocol_versions": app.config.bank.protocol_versions,
         "dispatcher": app.dispatcher.name(),
-        "protocol_wired": !app.dispatcher.is_placeholder(),
-        "placeholder_keys": app.keys.is_placeholder(),
         "started_at": app.started_at,
         "version": env!("CARGO_PKG_VERSION"),
     }))
@@ -175,10 +182,20 @@ async fn user_action(
 struct OrdersQuery {
     #[serde(default)]
     include_content: bool,
+    #[serde(default)]
+    status: Option<OrderStatus>,
+}
+
+fn filtered_orders(app: &AppState, status: Option<OrderStatus>) -> Vec<ReceivedOrder> {
+    let mut orders = app.state.received_orders();
+    if let Some(status) = status {
+        orders.retain(|o| o.status == status);
+    }
+    orders
 }
 
 async fn orders(State(app): State<AppState>, Query(q): Query<OrdersQuery>) -> AdminResult {
-    let orders = app.state.received_orders();
+    let orders = filtered_orders(&app, q.status);
     let list: Vec<Value> = orders
         .iter()
         .map(|o| {
@@ -197,8 +214,103 @@ async fn orders(State(app): State<AppState>, Query(q): Query<OrdersQuery>) -> Ad
     ok_json(json!({ "count": list.len(), "orders": list }))
 }
 
-async fn order_count(State(app): State<AppState>) -> AdminResult {
-    ok_json(json!({ "count": app.state.received_order_count() }))
+async fn order_count(State(app): State<AppState>, Query(q): Query<OrdersQuery>) -> AdminResult {
+    ok_json(json!({ "count": filtered_orders(&app, q.status).len() }))
+}
+
+#[derive(Debug, Deserialize)]
+struct StatementParams {
+    partner: String,
+    order_type: Option<String>,
+    format: Option<String>,
+    from: Option<chrono::NaiveDate>,
+    to: Option<chrono::NaiveDate>,
+    /// Comma-separated account ids (default: all accounts of the partner).
+    accounts: Option<String>,
+}
+
+async fn statement(
+    State(app): State<AppState>,
+    Query(q): Query<StatementParams>,
+) -> Result<Response, AdminError> {
+    let partner: PartnerId = q
+        .partner
+        .parse()
+        .map_err(|e| AdminError::BadRequest(format!("partner: {e}")))?;
+    let kind = match (&q.order_type, &q.format) {
+        (Some(t), _) => StatementKind::for_order_type(t),
+        (None, Some(f)) => StatementKind::for_message(f),
+        (None, None) => None,
+    }
+    .ok_or_else(|| {
+        AdminError::BadRequest(
+            "order_type STA/C52/C53/C54/Z53 or format mt940/camt.05x required".into(),
+        )
+    })?;
+    let range = match (q.from, q.to) {
+        (Some(from), Some(to)) => Some((from, to)),
+        (None, None) => None,
+        _ => {
+            return Err(AdminError::BadRequest(
+                "give both from and to, or neither".into(),
+            ))
+        }
+    };
+    let accounts: Option<Vec<AccountId>> = q
+        .accounts
+        .as_deref()
+        .map(|list| {
+            list.split(',')
+                .map(|a| {
+                    a.trim()
+                        .parse()
+                        .map_err(|e| AdminError::BadRequest(format!("account: {e}")))
+                })
+                .collect::<Result<_, _>>()
+        })
+        .transpose()?;
+    let query = StatementQuery {
+        partner: &partner,
+        accounts: accounts.as_deref(),
+        kind,
+        range,
+        today: Utc::now().date_naive(),
+    };
+    let document = statements::generate(&app.config, &query, &|a| app.state.entries_per_day(a))
+        .map_err(|e| match e {
+            StatementError::NoData => AdminError::NotFound(e.to_string()),
+            other => AdminError::BadRequest(other.to_string()),
+        })?;
+    let content_type = if kind == StatementKind::Mt940 {
+        "text/plain; charset=UTF-8"
+    } else {
+        "application/xml"
+    };
+    Ok(([(axum::http::header::CONTENT_TYPE, content_type)], document).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+struct LedgerKnob {
+    entries_per_day: Option<u32>,
+}
+
+async fn set_ledger(
+    State(app): State<AppState>,
+    Path(id): Path<String>,
+    Json(knob): Json<LedgerKnob>,
+) -> AdminResult {
+    let account: AccountId = id
+        .parse()
+        .map_err(|e| AdminError::BadRequest(format!("account: {e}")))?;
+    if app.config.account(&account).is_none() {
+        return Err(AdminError::NotFound(format!("account {account}")));
+    }
+    app.state
+        .set_entries_per_day(account.clone(), knob.entries_per_day);
+    tracing::info!(%account, entries_per_day = ?knob.entries_per_day, "admin: ledger size changed");
+    ok_json(
+        json!({ "account": account, "entries_per_day": knob.entries_per_day.unwrap_or(app.config.ledger.entries_per_day) }),
+    )
 }
 
 async fn veu(State(app): State<AppState>) -> AdminResult {
@@ -221,9 +333,12 @@ async fn bank_keys(State(app): State<AppState>) -> AdminResult {
     let key = |k: &crate::keys::PublishedKeyHash| json!({ "version": k.version, "hash_sha256_hex": k.hash.to_hex(), "hash_base64": k.hash.to_base64(), "letter_format": k.hash.to_letter_format() });
     ok_json(json!({
         "host_id": app.config.bank.host_id,
-        "placeholder": app.keys.is_placeholder(),
         "authentication": key(&published.authentication),
         "encryption": key(&published.encryption),
+        "h005": app.keys.published_h005().map(|h| json!({
+            "authentication": key(&h.authentication),
+            "encryption": key(&h.encryption),
+        })),
     }))
 }
 

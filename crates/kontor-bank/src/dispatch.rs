@@ -10,8 +10,8 @@
 //! Dispatchers are synchronous on purpose: their work is CPU-bound (RSA, compression) and the
 //! server runs them on the blocking thread pool, so they must not assume an async context.
 //!
-//! [`PlaceholderDispatcher`] is what runs until `kontor-protocol` is wired: HEV works (it needs
-//! no cryptography), everything else answers HTTP 501 with an EBICS-shaped error body.
+//! [`EbicsDispatcher`](crate::ebics::EbicsDispatcher) is the implementation; the trait stays so
+//! tests can put a dispatcher of their own behind the emulator's HTTP and fault layers.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -94,11 +94,6 @@ impl DispatchResponse {
 pub trait Dispatcher: Send + Sync + std::fmt::Debug + 'static {
     /// Short name for logs and `GET /admin/health`.
     fn name(&self) -> &'static str;
-
-    /// Whether this dispatcher is the stand-in that does not speak EBICS yet.
-    fn is_placeholder(&self) -> bool {
-        false
-    }
 
     /// `ebicsHEVRequest`: answered from the configuration (no cryptography involved).
     fn hev(&self, ctx: &RequestContext, req: &EbicsRequest) -> DispatchResponse {
@@ -191,83 +186,19 @@ pub fn route(
     }
 }
 
-/// Stand-in dispatcher until the protocol crate is wired.
-///
-/// TODO(protocol wiring): replace by a dispatcher built on `kontor-protocol` (X002 verification,
-/// E002, segmentation, H004/H005 envelopes) and `kontor-documents` (statements, pain parsing).
-/// Until then every EBICS request except HEV is answered with HTTP 501 and an EBICS-shaped body
-/// carrying `061099 EBICS_INTERNAL_ERROR`, so clients fail loudly and readably. A fault rule's
-/// forced return code is honoured with HTTP 200, which keeps that fault testable today.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct PlaceholderDispatcher;
-
-impl PlaceholderDispatcher {
-    fn not_wired(&self, ctx: &RequestContext, req: &EbicsRequest, what: &str) -> DispatchResponse {
-        if let Some(code) = ctx.faults.forced_return_code {
-            return DispatchResponse::ebics_error(
-                StatusCode::OK,
-                &req.envelope,
-                code,
-                &code.report_text(),
-            );
-        }
-        let text = format!("[EBICS_INTERNAL_ERROR] kontor-bank: {what} is not implemented yet (EBICS protocol not wired)");
-        DispatchResponse::ebics_error(
-            StatusCode::NOT_IMPLEMENTED,
-            &req.envelope,
-            ReturnCode::INTERNAL_ERROR,
-            &text,
-        )
-    }
-}
-
-impl Dispatcher for PlaceholderDispatcher {
-    fn name(&self) -> &'static str {
-        "placeholder"
-    }
-
-    fn is_placeholder(&self) -> bool {
-        true
-    }
-
-    fn key_management(&self, ctx: &RequestContext, req: &EbicsRequest) -> DispatchResponse {
-        self.not_wired(ctx, req, "key management (INI/HIA/H3K)")
-    }
-
-    fn bank_keys(&self, ctx: &RequestContext, req: &EbicsRequest) -> DispatchResponse {
-        self.not_wired(ctx, req, "HPB")
-    }
-
-    fn unsigned(&self, ctx: &RequestContext, req: &EbicsRequest) -> DispatchResponse {
-        self.not_wired(ctx, req, "ebicsUnsignedRequest")
-    }
-
-    fn initialisation(&self, ctx: &RequestContext, req: &EbicsRequest) -> DispatchResponse {
-        self.not_wired(ctx, req, "transaction initialisation")
-    }
-
-    fn transfer(&self, ctx: &RequestContext, req: &EbicsRequest) -> DispatchResponse {
-        self.not_wired(ctx, req, "transaction transfer")
-    }
-
-    fn receipt(&self, ctx: &RequestContext, req: &EbicsRequest) -> DispatchResponse {
-        self.not_wired(ctx, req, "transaction receipt")
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::PlaceholderBankKeys;
+    use crate::ebics::EbicsDispatcher;
+    use crate::keys::BankKeyPairs;
 
     fn ctx(faults: FaultDirectives) -> RequestContext {
         let config = BankConfig::demo().expect("demo");
         RequestContext {
             state: BankState::from_config(&config),
-            keys: Arc::new(PlaceholderBankKeys::new(
-                config.bank.host_id.clone(),
-                config.bank.keys.clone(),
-            )),
+            keys: Arc::new(
+                BankKeyPairs::generate(&config.bank.host_id, Utc::now()).expect("bank keys"),
+            ),
             config: Arc::new(config),
             received_at: Utc::now(),
             faults,
@@ -282,57 +213,19 @@ mod tests {
         }
     }
 
-    const STA_INIT: &str =
-        include_str!("../../../tests/interop-node/captures/04-STA-init.request.xml");
-
     #[test]
-    fn the_placeholder_answers_501_with_an_ebics_internal_error() {
-        let out = route(
-            &PlaceholderDispatcher,
-            &ctx(FaultDirectives::default()),
-            &request(STA_INIT),
-        );
-        assert_eq!(out.status, StatusCode::NOT_IMPLEMENTED);
-        let body = String::from_utf8(out.body.to_vec()).expect("utf-8");
-        assert!(body.contains("<ReturnCode>061099</ReturnCode>"), "{body}");
-        assert!(
-            body.contains("urn:org:ebics:H004"),
-            "answers in the request's namespace"
-        );
-    }
-
-    #[test]
-    fn the_placeholder_honours_a_forced_return_code() {
-        let faults = FaultDirectives {
-            forced_return_code: Some(ReturnCode::NO_DOWNLOAD_DATA_AVAILABLE),
-            ..FaultDirectives::default()
-        };
-        let out = route(&PlaceholderDispatcher, &ctx(faults), &request(STA_INIT));
-        assert_eq!(out.status, StatusCode::OK);
-        let body = String::from_utf8(out.body.to_vec()).expect("utf-8");
-        assert!(
-            body.contains(r#"<ReturnCode authenticate="true">090005</ReturnCode>"#),
-            "{body}"
-        );
-    }
-
-    #[test]
-    fn hev_is_answered_even_by_the_placeholder() {
+    fn hev_is_answered_from_the_configuration() {
         let req = request(
             r#"<ebicsHEVRequest xmlns="http://www.ebics.org/H000"><HostID>KONTORBANK</HostID></ebicsHEVRequest>"#,
         );
-        let out = route(
-            &PlaceholderDispatcher,
-            &ctx(FaultDirectives::default()),
-            &req,
-        );
+        let out = route(&EbicsDispatcher, &ctx(FaultDirectives::default()), &req);
         assert_eq!(out.status, StatusCode::OK);
         assert!(String::from_utf8_lossy(&out.body).contains("ProtocolVersion=\"H005\""));
     }
 
     #[test]
     fn unroutable_bodies_get_invalid_xml() {
-        let out = PlaceholderDispatcher.unroutable(
+        let out = EbicsDispatcher.unroutable(
             &ctx(FaultDirectives::default()),
             b"<oops",
             &EnvelopeError::Xml("eof".into()),

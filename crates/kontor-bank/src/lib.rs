@@ -22,9 +22,11 @@
 //!   Locked), transactions with segments and recovery counters, nonce replay cache, received
 //!   orders, the distributed signature (VEU) and served downloads.
 //! - [`envelope`]: routing information read from a request (unverified).
-//! - [`dispatch`]: the [`Dispatcher`] trait, **where the EBICS protocol plugs in**, and the
-//!   [`PlaceholderDispatcher`] used until it is wired.
-//! - [`keys`]: the [`BankKeys`] trait for the bank's key pairs ([`PlaceholderBankKeys`] for now).
+//! - [`dispatch`]: the [`Dispatcher`] trait, where the EBICS protocol plugs in.
+//! - [`ebics`]: the EBICS implementation ([`EbicsDispatcher`]): INI/HIA/H3K/HPB, downloads
+//!   (HKD/HTD/HAA, statements, VEU listings), signed uploads, the distributed signature.
+//! - [`keys`]: the bank's X002/E002 key pairs with certificates ([`BankKeyPairs`]).
+//! - [`statements`]: statement documents generated from the seeded ledger.
 //! - [`faults`]: fault injection rules and the engine the HTTP layer consults.
 //! - [`return_codes`]: the EBICS technical and business return codes.
 //! - `server`/`http`/`admin`: the accept loop, the EBICS endpoint and the admin API.
@@ -32,6 +34,7 @@
 pub mod admin;
 pub mod config;
 pub mod dispatch;
+pub mod ebics;
 pub mod envelope;
 pub mod faults;
 mod http;
@@ -41,14 +44,14 @@ pub mod responses;
 pub mod return_codes;
 mod server;
 pub mod state;
+pub mod statements;
 
 pub use config::{BankConfig, ConfigError};
-pub use dispatch::{
-    DispatchResponse, Dispatcher, EbicsRequest, PlaceholderDispatcher, RequestContext,
-};
+pub use dispatch::{DispatchResponse, Dispatcher, EbicsRequest, RequestContext};
+pub use ebics::EbicsDispatcher;
 pub use envelope::{MessageFamily, RequestEnvelope, TransactionPhase};
 pub use faults::{FaultAction, FaultDirectives, FaultEngine, FaultMatcher, FaultRule};
-pub use keys::{BankKeys, KeyHash, PlaceholderBankKeys, PublishedBankKeys};
+pub use keys::{BankKeyError, BankKeyPairs, BankKeys, KeyHash, PublishedBankKeys};
 pub use return_codes::{ReturnCode, ReturnCodeKind};
 pub use server::{Bank, BankBuilder, RunningBank, StartError};
 pub use state::BankState;

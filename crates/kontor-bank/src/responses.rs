@@ -3,7 +3,7 @@
 //!
 //! Error answers here are *not* complete EBICS messages: an `ebicsResponse` lacks the
 //! mandatory `AuthSignature` (only the protocol layer can sign). They exist so that a client
-//! gets a parseable, explicit return code from the placeholder dispatcher and from requests
+//! gets a parseable, explicit return code from the dispatcher and from requests
 //! too broken to route. Once the protocol is wired, the dispatcher answers everything else.
 
 use std::fmt::Write as _;

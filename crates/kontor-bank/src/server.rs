@@ -24,10 +24,11 @@ use tower::ServiceExt as _;
 use tracing::{debug, info, warn};
 
 use crate::config::{BankConfig, ConfigError};
-use crate::dispatch::{Dispatcher, PlaceholderDispatcher};
+use crate::dispatch::Dispatcher;
+use crate::ebics::EbicsDispatcher;
 use crate::faults::FaultEngine;
 use crate::ids::{PartnerId, UserId};
-use crate::keys::{BankKeys, PlaceholderBankKeys};
+use crate::keys::{BankKeyError, BankKeyPairs, BankKeys};
 use crate::state::{BankState, LetterHashes, LifecycleError, Subscriber};
 
 /// How often idle transactions are swept.
@@ -83,6 +84,8 @@ pub enum StartError {
         addr: SocketAddr,
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Keys(#[from] BankKeyError),
     #[error("fault rule {index} of the configuration: {message}")]
     Fault { index: usize, message: String },
 }
@@ -101,7 +104,7 @@ impl Bank {
         }
     }
 
-    /// Starts the emulator with the placeholder dispatcher and keys on `addr`
+    /// Starts the emulator with the EBICS dispatcher and the configured keys on `addr`
     /// (`127.0.0.1:0` picks a free port; see [`RunningBank::url`]).
     pub async fn start(config: BankConfig, addr: SocketAddr) -> Result<RunningBank, StartError> {
         Self::builder(config).start(addr).await
@@ -117,13 +120,13 @@ pub struct BankBuilder {
 }
 
 impl BankBuilder {
-    /// The EBICS protocol implementation (default: [`PlaceholderDispatcher`]).
+    /// The EBICS protocol implementation (default: [`EbicsDispatcher`]).
     pub fn dispatcher(mut self, dispatcher: Arc<dyn Dispatcher>) -> Self {
         self.dispatcher = Some(dispatcher);
         self
     }
 
-    /// The bank key material (default: [`PlaceholderBankKeys`]).
+    /// The bank key material (default: generated or loaded as the seed says).
     pub fn keys(mut self, keys: Arc<dyn BankKeys>) -> Self {
         self.keys = Some(keys);
         self
@@ -141,15 +144,21 @@ impl BankBuilder {
                 index,
                 message: e.to_string(),
             })?;
-        let keys = self.keys.unwrap_or_else(|| {
-            Arc::new(PlaceholderBankKeys::new(
-                config.bank.host_id.clone(),
-                config.bank.keys.clone(),
-            ))
-        });
-        let dispatcher = self
-            .dispatcher
-            .unwrap_or_else(|| Arc::new(PlaceholderDispatcher));
+        let keys: Arc<dyn BankKeys> = match self.keys {
+            Some(keys) => keys,
+            None => {
+                // RSA key generation is CPU-bound: keep it off the async workers.
+                let source = config.bank.keys.clone();
+                let host = config.bank.host_id.clone();
+                let generated = tokio::task::spawn_blocking(move || {
+                    BankKeyPairs::from_source(&source, &host, Utc::now())
+                })
+                .await
+                .map_err(|e| StartError::Keys(BankKeyError::Generate(e.to_string())))??;
+                Arc::new(generated)
+            }
+        };
+        let dispatcher = self.dispatcher.unwrap_or_else(|| Arc::new(EbicsDispatcher));
         let app = AppState {
             state: BankState::from_config(&config),
             config,

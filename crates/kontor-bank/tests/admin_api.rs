@@ -34,13 +34,13 @@ async fn post(url: String, body: Option<Value>) -> (u16, Value) {
 }
 
 #[tokio::test]
-async fn health_reports_the_placeholder_dispatcher() {
+async fn health_reports_the_ebics_dispatcher() {
     let bank = demo_bank().await;
     let (status, body) = get(format!("{}/health", bank.admin_url())).await;
     assert_eq!(status, 200);
     assert_eq!(body["status"], "ok");
     assert_eq!(body["host_id"], "KONTORBANK");
-    assert_eq!(body["protocol_wired"], false);
+    assert_eq!(body["dispatcher"], "ebics");
     assert_eq!(body["protocol_versions"], json!(["H004", "H005"]));
     bank.shutdown().await;
 }
@@ -216,11 +216,16 @@ async fn orders_veu_and_downloads_are_listed() {
 }
 
 #[tokio::test]
-async fn bank_keys_are_reported_as_placeholders() {
+async fn bank_keys_are_published_in_both_hash_forms() {
     let bank = demo_bank().await;
     let (status, body) = get(format!("{}/bank-keys", bank.admin_url())).await;
     assert_eq!(status, 200);
-    assert_eq!(body["placeholder"], true);
+    assert_eq!(body["h005"]["authentication"]["version"], "X002");
+    assert_ne!(
+        body["h005"]["authentication"]["hash_sha256_hex"],
+        body["authentication"]["hash_sha256_hex"],
+        "H005 hashes the certificate, H004 the key"
+    );
     assert_eq!(body["authentication"]["version"], "X002");
     assert_eq!(body["encryption"]["version"], "E002");
     let hex = body["authentication"]["hash_sha256_hex"]

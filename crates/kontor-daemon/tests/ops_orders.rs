@@ -19,9 +19,9 @@ use kontor_protocol::keys::{KeySize, PrivateKey};
 use kontor_protocol::signature::sign_order_data;
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{
-    EbicsUserId, KeyUsage, NewEbicsUser, NewKeyPair, NewPermission, Order, OrderId, OrderStatus,
-    SignatureClass, SignatureRule, Store, TenantScope, Transaction, TransactionEventKind,
-    TransactionId, TransactionPhase,
+    Direction, EbicsUserId, KeyUsage, NewEbicsUser, NewKeyPair, NewPermission, NewTransaction,
+    Order, OrderId, OrderStatus, SignatureClass, SignatureRule, Store, TenantScope, Transaction,
+    TransactionEventKind, TransactionPhase,
 };
 use ops_support::{tenant, Tenant, TestDb, IBAN};
 use zeroize::Zeroizing;
@@ -229,21 +229,34 @@ impl OrderUploader for FakeBank {
     async fn upload(
         &self,
         scope: &TenantScope,
-        _order: &Order,
-        transaction: TransactionId,
+        order: &Order,
         _content: Vec<u8>,
     ) -> Result<UploadReceipt, UploadFailure> {
         if self.crash_before_sending {
-            panic!("simulated crash before sending");
+            panic!("simulated crash before the transaction was written");
         }
+        let store = self.store.as_ref().unwrap();
+        // As the engine: the transaction is persisted, linked to the order, before sending.
+        let mut tx = store.scope(scope).begin().await.unwrap();
+        let transaction = tx
+            .transactions()
+            .create(NewTransaction {
+                ebics_user_id: order.ebics_user_id,
+                direction: Direction::Upload,
+                order_type: order.order_type.clone(),
+                btf_params: None,
+                order_id: Some(order.id),
+                file_id: None,
+                num_segments: Some(1),
+            })
+            .await
+            .unwrap()
+            .id;
+        tx.commit().await.unwrap();
+
         let n = self.received.fetch_add(1, Ordering::SeqCst) + 1;
         let bank_order_id = format!("A{n:03}");
-        let store = self.store.as_ref().unwrap();
         let mut tx = store.scope(scope).begin().await.unwrap();
-        tx.transactions()
-            .set_bank_transaction(transaction, "BANKTX", Some(1))
-            .await
-            .unwrap();
         tx.transactions()
             .set_recovery(
                 transaction,
@@ -266,6 +279,7 @@ impl OrderUploader for FakeBank {
             panic!("simulated crash between upload and status update");
         }
         Ok(UploadReceipt {
+            transaction,
             bank_order_id: Some(bank_order_id),
             return_code: "000000".into(),
         })
@@ -282,6 +296,7 @@ impl OrderUploader for FakeBank {
             .get("bank_order_id")
             .and_then(|v| v.as_str())
             .map(|id| UploadReceipt {
+                transaction: transaction.id,
                 bank_order_id: Some(id.to_owned()),
                 return_code: "000000".into(),
             }))
@@ -356,7 +371,7 @@ async fn retry_after_crash_between_upload_and_status_update_does_not_upload_agai
     );
 }
 
-async fn crash_before_sending_is_retried_in_the_same_transaction(db: &TestDb) {
+async fn crash_before_sending_is_taken_over_after_the_lease_expires(db: &TestDb) {
     let f = fixture(&db.store).await;
     let order = signed_order(&db.store, &f).await;
     let crashing = Arc::new(FakeBank {
@@ -392,7 +407,7 @@ async fn crash_before_sending_is_retried_in_the_same_transaction(db: &TestDb) {
 
     // Once it expired, the attempt is taken over and sent in the same transaction.
     db.store
-        .raw_execute("UPDATE transactions SET lease_expires_at = '2000-01-01T00:00:00.000000Z'")
+        .raw_execute("UPDATE orders SET submit_lease_expires_at = '2000-01-01T00:00:00.000000Z'")
         .await
         .unwrap();
     let outcome = submit(
@@ -482,7 +497,7 @@ async fn orders_beyond_the_users_permissions_are_refused(db: &TestDb) {
 on_both_databases!(
     payment_signed_a_and_b_is_uploaded_once,
     retry_after_crash_between_upload_and_status_update_does_not_upload_again,
-    crash_before_sending_is_retried_in_the_same_transaction,
+    crash_before_sending_is_taken_over_after_the_lease_expires,
     concurrent_submissions_from_two_instances_upload_once,
     signature_must_verify_against_the_signers_registered_key,
     orders_beyond_the_users_permissions_are_refused,

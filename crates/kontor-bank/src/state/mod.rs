@@ -23,7 +23,7 @@ use chrono::{DateTime, Duration, Utc};
 use parking_lot::Mutex;
 
 use crate::config::{BankConfig, SeedUserStatus, SignatureClass};
-use crate::ids::{Nonce, OrderId, PartnerId, TransactionId, UserId};
+use crate::ids::{AccountId, Nonce, OrderId, PartnerId, TransactionId, UserId};
 
 pub use nonces::{NonceCache, ReplayError};
 pub use orders::{
@@ -37,7 +37,7 @@ pub use transactions::{
     CompletedUpload, Direction, FinishedDownload, NewTransaction, OrderKind, RecoveryInfo,
     Transaction, TransactionError, TransactionSummary, UploadProgress, UploadSegment,
 };
-pub use veu::{VeuError, VeuItem, VeuSigner, VeuStatus};
+pub use veu::{signatures_release, VeuError, VeuItem, VeuSigner, VeuStatus};
 
 type SubscriberKey = (PartnerId, UserId);
 
@@ -50,7 +50,28 @@ struct Inner {
     orders: Vec<ReceivedOrder>,
     veu: Vec<VeuItem>,
     downloads: Vec<ServedDownload>,
+    ledger_overrides: BTreeMap<AccountId, u32>,
+    final_replies: FinalReplies,
 }
+
+/// Answers to the last request of finished transactions (last upload segment, receipt), kept so
+/// a client that re-sends it after losing the answer gets the same answer instead of
+/// `EBICS_TX_UNKNOWN_TXID` — and never a second order. Bounded: the oldest entries go first.
+#[derive(Debug, Default)]
+struct FinalReplies {
+    order: std::collections::VecDeque<(TransactionId, u32)>,
+    replies: std::collections::HashMap<(TransactionId, u32), FinalReply>,
+}
+
+/// A remembered final answer and whom it belongs to.
+#[derive(Debug, Clone)]
+pub struct FinalReply {
+    pub partner_id: PartnerId,
+    pub user_id: UserId,
+    pub body: Vec<u8>,
+}
+
+const MAX_FINAL_REPLIES: usize = 4096;
 
 /// Shared handle to the bank state. See the module documentation for the locking rules.
 #[derive(Debug, Clone)]
@@ -99,6 +120,8 @@ impl BankState {
             orders: Vec::new(),
             veu: Vec::new(),
             downloads: Vec::new(),
+            ledger_overrides: BTreeMap::new(),
+            final_replies: FinalReplies::default(),
         };
         Self {
             inner: Arc::new(Mutex::new(inner)),
@@ -441,6 +464,48 @@ impl BankState {
         {
             order.status = status;
         }
+    }
+
+    // --- recovery of finished transactions ---------------------------------------------------
+
+    /// Remembers the answer to the last request (`step`: segment number, or 0 for a receipt).
+    pub fn remember_final_reply(&self, id: TransactionId, step: u32, reply: FinalReply) {
+        let mut inner = self.inner.lock();
+        let cache = &mut inner.final_replies;
+        if cache.replies.insert((id, step), reply).is_none() {
+            cache.order.push_back((id, step));
+        }
+        while cache.order.len() > MAX_FINAL_REPLIES {
+            if let Some(old) = cache.order.pop_front() {
+                cache.replies.remove(&old);
+            }
+        }
+    }
+
+    /// The remembered answer to a repeated last request, if any.
+    pub fn final_reply(&self, id: &TransactionId, step: u32) -> Option<FinalReply> {
+        self.inner
+            .lock()
+            .final_replies
+            .replies
+            .get(&(*id, step))
+            .cloned()
+    }
+
+    // --- ledger size knob -------------------------------------------------------------------
+
+    /// Sets (or with `None` clears) the bookings per day generated for an account.
+    pub fn set_entries_per_day(&self, account: AccountId, entries: Option<u32>) {
+        let mut inner = self.inner.lock();
+        match entries {
+            Some(n) => inner.ledger_overrides.insert(account, n),
+            None => inner.ledger_overrides.remove(&account),
+        };
+    }
+
+    /// The runtime override of the bookings per day of an account.
+    pub fn entries_per_day(&self, account: &AccountId) -> Option<u32> {
+        self.inner.lock().ledger_overrides.get(account).copied()
     }
 
     // --- served downloads -------------------------------------------------------------------

@@ -85,6 +85,15 @@ impl VeuError {
     }
 }
 
+/// The release rule, in one place: one E signature, or two bank-technical signatures of which
+/// at least one is A (A+A, A+B). B+B and transport signatures (T) never release.
+pub fn signatures_release(classes: impl IntoIterator<Item = SignatureClass>) -> bool {
+    let classes: Vec<SignatureClass> = classes.into_iter().collect();
+    let bank_technical = classes.iter().filter(|c| c.is_bank_technical()).count();
+    classes.contains(&SignatureClass::E)
+        || (bank_technical >= 2 && classes.contains(&SignatureClass::A))
+}
+
 /// Signatures an order needs: one for an E signer, two (A + A/B) otherwise.
 pub fn required_signatures(originator_class: SignatureClass) -> u8 {
     if originator_class.releases_alone() {
@@ -135,11 +144,7 @@ impl VeuItem {
             signature_class: class,
             signed_at: now,
         });
-        let strong = self
-            .signers
-            .iter()
-            .any(|s| matches!(s.signature_class, SignatureClass::E | SignatureClass::A));
-        if self.collected() >= usize::from(self.required_signatures) && strong {
+        if signatures_release(self.signers.iter().map(|s| s.signature_class)) {
             self.status = VeuStatus::Released;
         }
         Ok(self.status)

@@ -1,20 +1,39 @@
 //! Shared helpers for the integration tests: an in-process demo bank on a free port.
 #![allow(dead_code)] // each test binary uses a different subset
 
+pub mod client;
+
 use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
 
 use kontor_bank::ids::{PartnerId, UserId};
 use kontor_bank::keys::KeyHash;
 use kontor_bank::state::SubmittedKey;
-use kontor_bank::{Bank, BankConfig, RunningBank};
+use kontor_bank::{Bank, BankConfig, BankKeyPairs, RunningBank};
+
+/// One set of bank keys per test binary (RSA generation is the slow part of starting a bank).
+pub fn bank_keys() -> Arc<BankKeyPairs> {
+    static KEYS: OnceLock<Arc<BankKeyPairs>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        Arc::new(
+            BankKeyPairs::generate(&"KONTORBANK".parse().expect("host"), chrono::Utc::now())
+                .expect("bank keys"),
+        )
+    })
+    .clone()
+}
+
+/// A bank with this seed on a free port.
+pub async fn bank_with(config: BankConfig) -> RunningBank {
+    Bank::builder(config)
+        .keys(bank_keys())
+        .start("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("bank starts")
+}
 
 pub async fn demo_bank() -> RunningBank {
-    Bank::start(
-        BankConfig::demo().expect("demo config"),
-        "127.0.0.1:0".parse().expect("addr"),
-    )
-    .await
-    .expect("bank starts")
+    bank_with(BankConfig::demo().expect("demo config")).await
 }
 
 pub fn p(id: &str) -> PartnerId {

@@ -1,21 +1,119 @@
-//! The EBICS engine: onboarding, transfers, orders and VEU, all persisted through tenant scopes.
+//! The EBICS engine: onboarding, transfers and recovery, all persisted through tenant scopes.
 //!
-//! Built step by step; today it holds the first onboarding step (key generation, encrypted
-//! storage and the INI/HIA letters).
+//! [`Engine`] is the one entry point. Every method takes the caller's [`TenantScope`] and an
+//! EBICS user id; the engine loads what it needs through the scoped repositories, so it can
+//! never act for another tenant. Work in progress lives in the database (transactions,
+//! segments, events), never only in memory: a restarted daemon, or another instance on the
+//! same PostgreSQL, resumes it with [`Engine::recover_unfinished`].
+//!
+//! Modules:
+//! - [`transport`]: HTTP POST of EBICS XML, error classification, [`RetryPolicy`].
+//! - [`session`]: one user's keys, host and verified bank keys; signs and verifies messages.
+//! - [`onboarding`]: INI/HIA/H3K, HPB, activation after bank-key verification, HKD/HTD/HAA sync.
+//! - [`download`] / [`upload`]: persisted, segmented transfers.
+//! - [`recovery`]: resuming or ending unfinished transactions.
+//! - [`keys`]: key generation and the INI/HIA letters.
+//! - [`statements`]: ingestion of downloaded statements; [`scheduler`]: leased cron jobs;
+//!   [`orders`]: payment orders, signatures, idempotent submission; [`veu`]: distributed signature.
 
+pub mod download;
+mod error;
 pub mod keys;
+pub mod onboarding;
 pub mod orders;
+pub mod recovery;
 pub mod scheduler;
+pub mod session;
 pub mod statements;
+pub mod transport;
+pub mod upload;
 pub mod veu;
 
-/// Why an engine step failed.
-#[derive(Debug, thiserror::Error)]
-pub enum EngineError {
-    #[error(transparent)]
-    Storage(#[from] kontor_storage::StorageError),
-    #[error("key handling failed: {0}")]
-    Key(String),
-    #[error("{0}")]
-    Precondition(String),
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kontor_storage::Store;
+
+pub use download::{DownloadOutcome, DownloadRequest};
+pub use error::{BankRejection, EngineError};
+pub use onboarding::{OnboardingStep, SyncReport};
+pub use recovery::RecoveryReport;
+pub use transport::{HttpTransport, RetryPolicy, Transport, TransportError};
+pub use upload::{UploadOutcome, UploadRequest};
+
+/// How an [`Engine`] behaves; [`EngineConfig::new`] gives production defaults.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Downloaded files and transfer spools are written below `data_dir/transfers`.
+    pub data_dir: PathBuf,
+    /// Retries of network failures and temporary EBICS return codes.
+    pub retry: RetryPolicy,
+    /// Names this daemon instance in transaction leases.
+    pub instance: String,
+    /// How long a transaction lease taken by recovery lasts.
+    pub lease_for: Duration,
+    /// Upper bound for one decompressed download (protects the disk from a zip bomb).
+    pub max_download_bytes: u64,
+}
+
+impl EngineConfig {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            retry: RetryPolicy::default(),
+            instance: format!("kontor-{}", uuid::Uuid::new_v4()),
+            lease_for: Duration::from_secs(300),
+            max_download_bytes: 8 << 30,
+        }
+    }
+}
+
+/// The EBICS client of the daemon. Cheap to clone; all state is in the database.
+#[derive(Clone)]
+pub struct Engine {
+    store: Store,
+    config: Arc<EngineConfig>,
+    transport: Arc<dyn Transport>,
+}
+
+impl std::fmt::Debug for Engine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Engine")
+            .field("instance", &self.config.instance)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// An engine speaking HTTP(S) with rustls.
+    pub fn new(store: Store, config: EngineConfig) -> Result<Self, EngineError> {
+        let transport = HttpTransport::new(transport::HttpSettings::default())?;
+        Ok(Self::with_transport(store, config, Arc::new(transport)))
+    }
+
+    /// An engine with a custom transport (tests inject faults here).
+    pub fn with_transport(
+        store: Store,
+        config: EngineConfig,
+        transport: Arc<dyn Transport>,
+    ) -> Self {
+        Self {
+            store,
+            config: Arc::new(config),
+            transport,
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+
+    pub(crate) fn transport(&self) -> &dyn Transport {
+        self.transport.as_ref()
+    }
 }

@@ -3,36 +3,29 @@
 //!
 //! # Why a payment is never uploaded twice
 //!
-//! Submission is split at one database commit, *before* anything is sent:
-//!
-//! 1. **Claim.** In one database transaction the order moves SIGNED -> SUBMITTED with a
-//!    compare-and-set on status *and* content hash (`orders.claim_submission`), and the EBICS
-//!    transaction that will carry the upload is created, linked to the order (phase
-//!    INITIALISATION). Only one caller of any number of threads, retries or daemon instances
-//!    wins; the others see SUBMITTED and go to reconciliation. The order now owns exactly one
-//!    upload transaction, forever.
-//! 2. **Upload** happens only inside that transaction ([`OrderUploader::upload`]).
+//! 1. **Claim** before anything is sent: SIGNED -> SUBMITTED with a compare-and-set on status
+//!    *and* content hash (`orders.claim_submission`), leasing the attempt to this instance.
+//!    Of any number of threads, retries or daemon instances exactly one wins.
+//! 2. **Upload** through the engine, which persists its transaction linked to the order
+//!    *before* it sends the first request, and keeps the transaction's phase current.
 //! 3. **Record** the bank's order id: SUBMITTED -> PROCESSING (or REJECTED).
 //!
-//! A crash anywhere leaves a SUBMITTED order with its transaction, and a retry reconciles by the
-//! transaction's persisted phase instead of uploading again:
+//! A retry of a SUBMITTED order (after a crash, from another instance, or a client repeating
+//! the request) never uploads blindly. It reconciles:
 //!
-//! - INITIALISATION without a bank transaction id: the bank never answered the first request.
-//!   An EBICS upload initialisation carries no order data (that comes in the transfer phase),
-//!   and the bank executes an order only when its last segment arrived, so nothing can have
-//!   been executed: the upload is (re)started in the *same* transaction — but only by the
-//!   holder of the transaction's lease, taken at the claim, so an attempt that is merely
-//!   slow (not crashed) is never overtaken before its lease expires.
-//! - TRANSFER or RECEIPT: the data may be (partly) at the bank. Never restarted; the engine's
-//!   transaction recovery resumes or ends it, and a later retry reads the result.
-//! - COMPLETED: the bank took the order; its order id is read back ([`OrderUploader::reconcile`],
-//!   from the transaction or by asking the bank) and the order moves to PROCESSING.
-//! - FAILED/ABORTED: the bank refused it (REJECTED) — or, when the failure left it unclear
-//!   whether the last segment arrived, the bank is asked before anything else happens.
+//! - The order has an upload transaction: the data may be at the bank, so nothing is sent.
+//!   COMPLETED: the bank took it; its order id is read back ([`OrderUploader::reconcile`]) and
+//!   the order moves to PROCESSING. FAILED: the bank's code decides REJECTED (or the bank is
+//!   asked). Unfinished: the engine's transaction recovery resumes it (resuming re-sends
+//!   segments of the *same* bank transaction, which a bank executes at most once).
+//! - No upload transaction: nothing was sent, because the engine persists the transaction
+//!   before sending. The attempt may still be running, though (between claim and that first
+//!   write), so the retry uploads only after taking over the attempt's lease, which a live
+//!   attempt holds for [`Submitter::lease_for`] (minutes, against milliseconds of local work).
 //!
-//! So an order has one upload transaction, and a transaction that may have delivered data is
-//! never started again: a duplicate upload would need a second claim, which the
-//! compare-and-set makes impossible.
+//! So a second upload would need a second claim, or a takeover while the first attempt is both
+//! alive and has not written its transaction after a whole lease: the compare-and-sets rule
+//! out the first, the lease length the second.
 
 use std::future::Future;
 
@@ -44,10 +37,9 @@ use kontor_protocol::keys::PublicKey;
 use kontor_protocol::signature::{order_data_digest, verify_order_data};
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{
-    Direction, EbicsUser, EbicsUserId, FileBody, FileKind, KeyUsage, NewFile, NewOrder,
-    NewOrderSignature, NewTransaction, Order, OrderId, OrderSignature, OrderStatus, ScopedTx,
-    SignatureClass, SignatureRule, StorageError, Store, StoredFile, TenantScope, Transaction,
-    TransactionId, TransactionPhase,
+    EbicsUser, EbicsUserId, FileBody, FileKind, KeyUsage, NewFile, NewOrder, NewOrderSignature,
+    Order, OrderId, OrderSignature, OrderStatus, ScopedTx, SignatureClass, SignatureRule,
+    StorageError, Store, StoredFile, TenantScope, Transaction, TransactionId, TransactionPhase,
 };
 
 /// Why an order operation was refused or failed.
@@ -303,6 +295,8 @@ async fn order_content(tx: &mut ScopedTx<'_>, order: &Order) -> Result<Vec<u8>, 
 /// What the bank said when it took an upload.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UploadReceipt {
+    /// The persisted transaction that carried the upload.
+    pub transaction: TransactionId,
     pub bank_order_id: Option<String>,
     pub return_code: String,
 }
@@ -311,27 +305,31 @@ pub struct UploadReceipt {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum UploadFailure {
     /// The bank refused the order (a permanent EBICS or business return code).
-    Rejected { code: String, text: String },
+    Rejected {
+        transaction: Option<TransactionId>,
+        code: String,
+        text: String,
+    },
     /// The upload stopped where the bank may or may not hold the data (e.g. the answer to the
     /// last segment was lost). The transaction stays for recovery; do not upload again.
     Uncertain(String),
 }
 
-/// The EBICS side of submission, behind a trait so the state handling is testable alone.
+/// The EBICS side of submission (the engine's `upload`), behind a trait so the state handling
+/// is testable alone.
 ///
-/// Contract: `upload` sends the order inside the given, already persisted transaction (it
-/// must not open another) and keeps that transaction's phase current in the database, so a
-/// crash leaves a phase that [`submit`] can reconcile.
+/// Contract: `upload` persists its transaction, linked to the order (`transactions.order_id`),
+/// before it sends anything, and keeps that transaction's phase current; an upload that may
+/// have reached the bank is resumed, never started again (the engine's recovery does this).
 pub trait OrderUploader: Send + Sync {
     fn upload(
         &self,
         scope: &TenantScope,
         order: &Order,
-        transaction: TransactionId,
         content: Vec<u8>,
     ) -> impl Future<Output = Result<UploadReceipt, UploadFailure>> + Send;
 
-    /// The bank's receipt of a completed transaction (from the persisted transaction, or by
+    /// The bank's receipt of a finished transaction (from the persisted transaction, or by
     /// asking the bank, e.g. HAC/PTK). `None` when the bank does not know the order.
     fn reconcile(
         &self,
@@ -341,14 +339,73 @@ pub trait OrderUploader: Send + Sync {
     ) -> impl Future<Output = Result<Option<UploadReceipt>, UploadFailure>> + Send;
 }
 
+/// The engine uploads orders: it persists its transaction (linked with `for_order`) before
+/// the first request, which is the contract [`submit`] relies on.
+impl OrderUploader for super::Engine {
+    async fn upload(
+        &self,
+        scope: &TenantScope,
+        order: &Order,
+        content: Vec<u8>,
+    ) -> Result<UploadReceipt, UploadFailure> {
+        let uncertain = |e: &dyn std::fmt::Display| UploadFailure::Uncertain(e.to_string());
+        let order_type: kontor_protocol::order_type::OrderType =
+            order.order_type.parse().map_err(|e| uncertain(&e))?;
+        let signatures = self
+            .order_signatures(scope, order.id)
+            .await
+            .map_err(|e| uncertain(&e))?;
+        let request =
+            super::UploadRequest::new(order_type, content, signatures).for_order(order.id);
+        match super::Engine::upload(self, scope, order.ebics_user_id, request).await {
+            Ok(outcome) => Ok(UploadReceipt {
+                transaction: outcome.transaction,
+                bank_order_id: outcome.bank_order_id,
+                return_code: outcome.return_code,
+            }),
+            Err(super::EngineError::Bank {
+                rejection,
+                transaction,
+                ..
+            }) => Err(UploadFailure::Rejected {
+                transaction,
+                code: rejection.code,
+                text: rejection.text,
+            }),
+            Err(other) => Err(uncertain(&other)),
+        }
+    }
+
+    async fn reconcile(
+        &self,
+        _scope: &TenantScope,
+        _order: &Order,
+        transaction: &Transaction,
+    ) -> Result<Option<UploadReceipt>, UploadFailure> {
+        // The engine keeps the bank's order id in the transaction's recovery record.
+        if transaction.phase != TransactionPhase::Completed {
+            return Ok(None);
+        }
+        Ok(Some(UploadReceipt {
+            transaction: transaction.id,
+            bank_order_id: transaction
+                .recovery
+                .get("bank_order_id")
+                .and_then(|v| v.as_str())
+                .map(str::to_owned),
+            return_code: "000000".into(),
+        }))
+    }
+}
+
 /// The submitting daemon instance.
 #[derive(Debug, Clone)]
 pub struct Submitter {
     /// Lease owner name of this instance.
     pub owner: String,
-    /// How long an upload attempt holds its transaction before another instance may take an
-    /// unanswered initialisation over. Must exceed the engine's request timeout: an attempt
-    /// whose initialisation request is still on the wire must not be overtaken.
+    /// How long a claimed attempt is protected before another instance may take over an
+    /// attempt that left no upload transaction. The window it covers is local work only
+    /// (loading keys, encrypting, one database write), so minutes are ample.
     pub lease_for: chrono::Duration,
 }
 
@@ -368,7 +425,8 @@ pub enum SubmitOutcome {
     Accepted(Order),
     /// The bank refused it: REJECTED.
     Rejected(Order),
-    /// An earlier attempt's transaction is still being transferred or recovered; nothing was sent.
+    /// An earlier attempt is still running or its transaction is being recovered; nothing
+    /// was sent by this call.
     InFlight(Order),
 }
 
@@ -382,137 +440,103 @@ pub async fn submit<U: OrderUploader>(
     order: OrderId,
 ) -> Result<SubmitOutcome, OrderError> {
     let current: Order = store.scope(scope).begin().await?.get(order).await?;
-    match current.status {
+    let claimed = match current.status {
         // Settled by an earlier call: answering again is what makes retries safe to make.
         OrderStatus::Processing | OrderStatus::Completed => {
             return Ok(SubmitOutcome::Accepted(current))
         }
         OrderStatus::Rejected => return Ok(SubmitOutcome::Rejected(current)),
-        _ => {}
+        OrderStatus::Signed => claim(store, submitter, scope, &current).await?,
+        OrderStatus::Submitted => false,
+        other => return Err(OrderError::WrongStatus(other)),
+    };
+
+    let mut tx = store.scope(scope).begin().await?;
+    let order: Order = tx.get(order).await?;
+    let carried_by = tx.transactions().list_for_order(order.id).await?.pop();
+    if let Some(transaction) = carried_by {
+        drop(tx);
+        return reconcile(store, uploader, scope, &order, &transaction).await;
     }
-    let (order, transaction) = claim_or_load(store, submitter, scope, order).await?;
-    match transaction.phase {
-        TransactionPhase::Initialisation if transaction.bank_transaction_id.is_none() => {
-            // Unanswered initialisation: a crashed attempt, or one still running right now.
-            // Only the holder of the transaction's lease may send; a live lease means the
-            // attempt is in flight.
-            let leased = {
-                let mut tx = store.scope(scope).begin().await?;
-                let leased = tx
-                    .transactions()
-                    .try_lease(
-                        transaction.id,
-                        &submitter.owner,
-                        Utc::now(),
-                        submitter.lease_for,
-                    )
-                    .await?;
-                tx.commit().await?;
-                leased
-            };
-            if !leased {
-                return Ok(SubmitOutcome::InFlight(order));
-            }
-            let content = {
-                let mut tx = store.scope(scope).begin().await?;
-                order_content(&mut tx, &order).await?
-            };
-            let result = uploader
-                .upload(scope, &order, transaction.id, content)
-                .await;
-            record(store, scope, &order, result).await
+    // No upload transaction: nothing has been sent. Upload if we hold the attempt.
+    let holds = claimed
+        || tx
+            .orders()
+            .take_over_submission(
+                order.id,
+                &submitter.owner,
+                Utc::now(),
+                Utc::now() + submitter.lease_for,
+            )
+            .await?;
+    tx.commit().await?;
+    if !holds {
+        return Ok(SubmitOutcome::InFlight(order));
+    }
+    let content = {
+        let mut tx = store.scope(scope).begin().await?;
+        order_content(&mut tx, &order).await?
+    };
+    let result = uploader.upload(scope, &order, content).await;
+    record(store, scope, &order, result).await
+}
+
+/// SIGNED -> SUBMITTED with the attempt's lease; `false` when another caller claimed first.
+async fn claim(
+    store: &Store,
+    submitter: &Submitter,
+    scope: &TenantScope,
+    order: &Order,
+) -> Result<bool, OrderError> {
+    let mut tx = store.scope(scope).begin().await?;
+    let claimed = tx
+        .orders()
+        .claim_submission(
+            order.id,
+            &order.content_hash,
+            &submitter.owner,
+            Utc::now() + submitter.lease_for,
+        )
+        .await;
+    match claimed {
+        Ok(_) => {
+            tx.commit().await?;
+            Ok(true)
         }
+        Err(StorageError::StaleStatus { .. }) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Settles a SUBMITTED order from the transaction an earlier attempt persisted.
+async fn reconcile<U: OrderUploader>(
+    store: &Store,
+    uploader: &U,
+    scope: &TenantScope,
+    order: &Order,
+    transaction: &Transaction,
+) -> Result<SubmitOutcome, OrderError> {
+    match transaction.phase {
         TransactionPhase::Completed | TransactionPhase::Failed | TransactionPhase::Aborted => {
-            let receipt = uploader.reconcile(scope, &order, &transaction).await;
-            match receipt {
-                Ok(Some(receipt)) => record(store, scope, &order, Ok(receipt)).await,
+            match uploader.reconcile(scope, order, transaction).await {
+                Ok(Some(receipt)) => record(store, scope, order, Ok(receipt)).await,
                 Ok(None) if transaction.phase == TransactionPhase::Completed => Err(
                     OrderError::Uncertain("completed upload unknown to the bank".into()),
                 ),
                 Ok(None) => {
                     let failure = UploadFailure::Rejected {
+                        transaction: Some(transaction.id),
                         code: transaction.failure_code.clone().unwrap_or_default(),
                         text: transaction.failure_text.clone().unwrap_or_default(),
                     };
-                    record(store, scope, &order, Err(failure)).await
+                    record(store, scope, order, Err(failure)).await
                 }
-                Err(failure) => record(store, scope, &order, Err(failure)).await,
+                Err(failure) => record(store, scope, order, Err(failure)).await,
             }
         }
-        _ => Ok(SubmitOutcome::InFlight(order)),
+        // Still transferring, or left for the engine's recovery: never start another upload.
+        _ => Ok(SubmitOutcome::InFlight(order.clone())),
     }
-}
-
-/// Claims a SIGNED order (creating its one upload transaction), or loads the transaction an
-/// earlier claim created.
-async fn claim_or_load(
-    store: &Store,
-    submitter: &Submitter,
-    scope: &TenantScope,
-    id: OrderId,
-) -> Result<(Order, Transaction), OrderError> {
-    let mut tx = store.scope(scope).begin().await?;
-    let order: Order = tx.get(id).await?;
-    match order.status {
-        OrderStatus::Signed => {
-            let transaction = tx
-                .transactions()
-                .create(NewTransaction {
-                    ebics_user_id: order.ebics_user_id,
-                    direction: Direction::Upload,
-                    order_type: order.order_type.clone(),
-                    btf_params: order.btf_service.clone(),
-                    order_id: Some(order.id),
-                    file_id: Some(order.content_file_id),
-                    num_segments: None,
-                })
-                .await?;
-            tx.transactions()
-                .try_lease(
-                    transaction.id,
-                    &submitter.owner,
-                    Utc::now(),
-                    submitter.lease_for,
-                )
-                .await?;
-            let claimed = tx
-                .orders()
-                .claim_submission(order.id, &order.content_hash, transaction.id)
-                .await;
-            let order = match claimed {
-                Ok(order) => order,
-                // Another caller claimed it first: our transaction rolls back with this tx.
-                Err(StorageError::StaleStatus { .. }) => {
-                    drop(tx);
-                    return load_claimed(store, scope, id).await;
-                }
-                Err(e) => return Err(e.into()),
-            };
-            tx.commit().await?;
-            Ok((order, transaction))
-        }
-        _ => {
-            drop(tx);
-            load_claimed(store, scope, id).await
-        }
-    }
-}
-
-async fn load_claimed(
-    store: &Store,
-    scope: &TenantScope,
-    id: OrderId,
-) -> Result<(Order, Transaction), OrderError> {
-    let mut tx = store.scope(scope).begin().await?;
-    let order: Order = tx.get(id).await?;
-    if order.status != OrderStatus::Submitted {
-        return Err(OrderError::WrongStatus(order.status));
-    }
-    let transaction_id = order
-        .transaction_id
-        .ok_or_else(|| OrderError::Uncertain("submitted order without transaction".into()))?;
-    let transaction: Transaction = tx.get(transaction_id).await?;
-    Ok((order, transaction))
 }
 
 async fn record(
@@ -545,30 +569,44 @@ async fn record_once(
 ) -> Result<SubmitOutcome, OrderError> {
     let mut tx = store.scope(scope).begin().await?;
     let outcome = match result {
-        Ok(receipt) => SubmitOutcome::Accepted(
+        Ok(receipt) => {
             tx.orders()
-                .record_bank_result(
-                    order.id,
-                    OrderStatus::Submitted,
-                    OrderStatus::Processing,
-                    receipt.bank_order_id.as_deref(),
-                    Some(&receipt.return_code),
-                    None,
-                )
-                .await?,
-        ),
-        Err(UploadFailure::Rejected { code, text }) => SubmitOutcome::Rejected(
-            tx.orders()
-                .record_bank_result(
-                    order.id,
-                    OrderStatus::Submitted,
-                    OrderStatus::Rejected,
-                    None,
-                    Some(&code),
-                    Some(&text),
-                )
-                .await?,
-        ),
+                .link_transaction(order.id, receipt.transaction)
+                .await?;
+            SubmitOutcome::Accepted(
+                tx.orders()
+                    .record_bank_result(
+                        order.id,
+                        OrderStatus::Submitted,
+                        OrderStatus::Processing,
+                        receipt.bank_order_id.as_deref(),
+                        Some(&receipt.return_code),
+                        None,
+                    )
+                    .await?,
+            )
+        }
+        Err(UploadFailure::Rejected {
+            transaction,
+            code,
+            text,
+        }) => {
+            if let Some(transaction) = transaction {
+                tx.orders().link_transaction(order.id, transaction).await?;
+            }
+            SubmitOutcome::Rejected(
+                tx.orders()
+                    .record_bank_result(
+                        order.id,
+                        OrderStatus::Submitted,
+                        OrderStatus::Rejected,
+                        None,
+                        Some(&code),
+                        Some(&text),
+                    )
+                    .await?,
+            )
+        }
         Err(UploadFailure::Uncertain(why)) => return Err(OrderError::Uncertain(why)),
     };
     tx.commit().await?;

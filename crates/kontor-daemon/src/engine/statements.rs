@@ -297,6 +297,46 @@ impl<T: StatementDownloader> StatementDownloader for std::sync::Arc<T> {
     }
 }
 
+/// The engine downloads statements for scheduled jobs: classic order types (mapped to BTD
+/// with the standard service on H005 hosts) with the requested date range.
+impl StatementDownloader for super::Engine {
+    async fn download(
+        &self,
+        scope: &TenantScope,
+        request: StatementDownload,
+    ) -> Result<Downloaded, String> {
+        let order_type: kontor_protocol::order_type::OrderType = request
+            .order_type
+            .parse()
+            .map_err(|e| format!("order type {}: {e}", request.order_type))?;
+        let download = super::DownloadRequest::new(order_type).with_date_range(
+            kontor_protocol::envelope::DateRange {
+                start: request.from,
+                end: request.to,
+            },
+        );
+        let outcome = super::Engine::download(self, scope, request.user, download)
+            .await
+            .map_err(|e| e.to_string())?;
+        match outcome {
+            super::DownloadOutcome::NoData { .. } => Ok(Downloaded::NoData),
+            super::DownloadOutcome::Data { file, .. } => {
+                let bytes = match (file.content, file.path) {
+                    (Some(bytes), _) => bytes,
+                    (None, Some(path)) => tokio::fs::read(self.data_path(&path))
+                        .await
+                        .map_err(|e| format!("reading downloaded file: {e}"))?,
+                    (None, None) => return Err("downloaded file has no content".into()),
+                };
+                Ok(Downloaded::Data {
+                    bytes,
+                    file: Some(file.id),
+                })
+            }
+        }
+    }
+}
+
 /// The scheduler's job for statement schedules: download, then ingest.
 ///
 /// The requested period starts one day before the previous run (or `first_lookback_days`

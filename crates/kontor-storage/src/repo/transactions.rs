@@ -309,36 +309,51 @@ impl Transactions<'_, '_> {
         Ok(())
     }
 
-    pub async fn list_by_phase(&mut self, phase: TransactionPhase) -> Result<Vec<Transaction>> {
-        self.tx.list_where("phase", phase.as_str().into()).await
-    }
-
-    /// Leases one unfinished transaction to `owner` until `now + lease_for`, unless another
-    /// owner holds a live lease; returns whether `owner` holds it now. The recovery sweep
-    /// (`System::lease_unfinished_transactions`) respects the same lease.
-    pub async fn try_lease(
+    /// Takes or renews the lease of one transaction for `owner` until `until`, so recovery in
+    /// this or another instance leaves a transaction alone while its owner works on it.
+    /// Fails with `StaleStatus` when another owner holds an unexpired lease.
+    pub async fn hold_lease(
         &mut self,
         id: TransactionId,
         owner: &str,
         now: DateTime<Utc>,
-        lease_for: chrono::Duration,
-    ) -> Result<bool> {
+        until: DateTime<Utc>,
+    ) -> Result<()> {
+        let tenant = self.tx.tenant_val();
         let n = self
             .tx
             .execute(
                 "UPDATE transactions SET lease_owner = $1, lease_expires_at = $2 \
                  WHERE id = $3 AND tenant_id = $4 \
-                 AND (lease_owner = $1 OR lease_expires_at IS NULL OR lease_expires_at < $5)",
-                &[
-                    owner.into(),
-                    (now + lease_for).into(),
-                    id.to_db().into(),
-                    self.tx.tenant_val(),
-                    now.into(),
-                ],
+                 AND (lease_owner IS NULL OR lease_owner = $1 OR lease_expires_at IS NULL OR lease_expires_at < $5)",
+                &[owner.into(), until.into(), id.to_db().into(), tenant, now.into()],
             )
             .await?;
-        Ok(n == 1)
+        if n == 0 {
+            let _: Transaction = self.tx.get(id).await?;
+            return Err(StorageError::StaleStatus {
+                entity: "transaction",
+                expected: "a free lease",
+            });
+        }
+        Ok(())
+    }
+
+    /// Gives up the lease so recovery may take the transaction at once.
+    pub async fn release_lease(&mut self, id: TransactionId, owner: &str) -> Result<()> {
+        let tenant = self.tx.tenant_val();
+        self.tx
+            .execute(
+                "UPDATE transactions SET lease_owner = NULL, lease_expires_at = NULL \
+                 WHERE id = $1 AND tenant_id = $2 AND lease_owner = $3",
+                &[id.to_db().into(), tenant, owner.into()],
+            )
+            .await?;
+        Ok(())
+    }
+
+    pub async fn list_by_phase(&mut self, phase: TransactionPhase) -> Result<Vec<Transaction>> {
+        self.tx.list_where("phase", phase.as_str().into()).await
     }
 
     pub async fn list_for_order(&mut self, order: OrderId) -> Result<Vec<Transaction>> {

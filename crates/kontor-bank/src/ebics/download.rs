@@ -1,0 +1,237 @@
+//! Downloads: the payload of each order type, then compress → E002-encrypt → cut into
+//! segments; the initialisation answer carries segment 1, transfers the others, the receipt
+//! ends the transaction.
+
+use kontor_protocol::compression;
+use kontor_protocol::envelope::{
+    DateRange, EbicsResponse, OrderParams, ResponseDataTransfer, SegmentNumber, TransactionPhase,
+};
+use kontor_protocol::ProtocolVersion;
+
+use super::auth::{self, Caller};
+use super::customer;
+use super::orders::{self, ResolvedOrder};
+use super::reply::{self, Reject};
+use super::veu;
+use super::wire_transaction_id;
+use crate::dispatch::RequestContext;
+use crate::ids::AccountId;
+use crate::return_codes::ReturnCode;
+use crate::state::{orders::sha256_hex, NewTransaction, ServedDownload, TransactionError};
+use crate::statements::{self, StatementError, StatementKind, StatementQuery};
+
+pub fn tx_error(e: TransactionError) -> Reject {
+    Reject::new(e.return_code(), e.to_string())
+}
+
+/// Ciphertext bytes per segment: `segment_size_bytes` is the base64 size EBICS limits.
+fn raw_segment_size(ctx: &RequestContext) -> usize {
+    (ctx.config.limits.segment_size_bytes / 4 * 3).max(3)
+}
+
+/// The plain order data of a download.
+fn payload(
+    ctx: &RequestContext,
+    caller: &Caller,
+    order: &ResolvedOrder,
+    params: &OrderParams,
+    version: ProtocolVersion,
+) -> Result<Vec<u8>, Reject> {
+    let kind = StatementKind::for_order_type(&order.classic).or_else(|| {
+        order
+            .msg_name
+            .as_deref()
+            .and_then(StatementKind::for_message)
+    });
+    if let Some(kind) = kind {
+        let range = match params {
+            OrderParams::Standard { date_range }
+            | OrderParams::Btd { date_range, .. }
+            | OrderParams::Fdl { date_range, .. } => *date_range,
+            _ => None,
+        };
+        return statement(ctx, caller, order, kind, range);
+    }
+    let partner = customer::partner(&ctx.config, caller.partner())?;
+    match (order.classic.as_str(), params) {
+        ("HKD", _) => customer::hkd(&ctx.config, &ctx.state, partner, version),
+        ("HTD", _) => customer::htd(&ctx.config, &ctx.state, partner, caller.user(), version),
+        ("HAA", _) => customer::haa(partner, version),
+        ("HVU", OrderParams::Hvu(filter)) => veu::hvu(ctx, caller, filter, version),
+        ("HVZ", OrderParams::Hvz(filter)) => veu::hvz(ctx, caller, filter, version),
+        ("HVD", OrderParams::Hvd(reference)) => veu::hvd(ctx, caller, reference, version),
+        (
+            "HVT",
+            OrderParams::Hvt {
+                order: reference, ..
+            },
+        ) => veu::hvt(ctx, caller, reference, version),
+        ("HVU" | "HVZ" | "HVD" | "HVT", _) => Err(Reject::new(
+            ReturnCode::INVALID_ORDER_PARAMS,
+            format!("{} needs its own order parameters", order.classic),
+        )),
+        _ => Err(Reject::new(
+            ReturnCode::NO_DOWNLOAD_DATA_AVAILABLE,
+            format!("the emulator has no {} data", order.classic),
+        )),
+    }
+}
+
+/// The accounts a subscriber's permissions for this order cover (`None`: all of the partner's).
+fn permitted_accounts(
+    ctx: &RequestContext,
+    caller: &Caller,
+    order: &ResolvedOrder,
+) -> Option<Vec<AccountId>> {
+    let permissions: Vec<_> =
+        orders::permissions(&ctx.config, caller.partner(), caller.user(), order).collect();
+    if permissions.iter().any(|p| p.accounts.is_empty()) {
+        return None;
+    }
+    Some(
+        permissions
+            .iter()
+            .flat_map(|p| p.accounts.iter().cloned())
+            .collect(),
+    )
+}
+
+fn statement(
+    ctx: &RequestContext,
+    caller: &Caller,
+    order: &ResolvedOrder,
+    kind: StatementKind,
+    range: Option<DateRange>,
+) -> Result<Vec<u8>, Reject> {
+    let accounts = permitted_accounts(ctx, caller, order);
+    let query = StatementQuery {
+        partner: caller.partner(),
+        accounts: accounts.as_deref(),
+        kind,
+        range: range.map(|r| (r.start, r.end)),
+        today: ctx.received_at.date_naive(),
+    };
+    statements::generate(&ctx.config, &query, &|a| ctx.state.entries_per_day(a)).map_err(
+        |e| match e {
+            StatementError::NoData => {
+                Reject::new(ReturnCode::NO_DOWNLOAD_DATA_AVAILABLE, e.to_string())
+            }
+            other => Reject::new(ReturnCode::PROCESSING_ERROR, other.to_string()),
+        },
+    )
+}
+
+/// Download initialisation: prepares all segments and answers with the first.
+pub fn begin(
+    ctx: &RequestContext,
+    caller: &Caller,
+    order: &ResolvedOrder,
+    params: &OrderParams,
+    version: ProtocolVersion,
+) -> Result<EbicsResponse, Reject> {
+    let plain = payload(ctx, caller, order, params, version)?;
+    let compressed = compression::compress(&plain);
+    let (info, ciphertext) = auth::encrypt_for_subscriber(caller, &compressed)?;
+    drop(compressed);
+    let segments: Vec<Vec<u8>> = ciphertext
+        .chunks(raw_segment_size(ctx))
+        .map(<[u8]>::to_vec)
+        .collect();
+    drop(ciphertext);
+    let num_segments = u32::try_from(segments.len()).unwrap_or(u32::MAX);
+    let now = ctx.received_at;
+    let id = ctx
+        .state
+        .begin_download(
+            NewTransaction {
+                protocol: version,
+                partner_id: caller.partner().clone(),
+                user_id: caller.user().clone(),
+                order: order.kind.clone(),
+                order_id: None,
+            },
+            segments,
+            now,
+        )
+        .map_err(tx_error)?;
+    let (first, last) = ctx
+        .state
+        .download_segment(&id, caller.partner(), caller.user(), 1, now)
+        .map_err(tx_error)?;
+    ctx.state.record_served_download(ServedDownload {
+        transaction_id: id,
+        order_type: order.kind.order_type.to_string(),
+        service: order.kind.service.clone(),
+        partner_id: caller.partner().clone(),
+        user_id: caller.user().clone(),
+        size: plain.len(),
+        sha256: sha256_hex(&plain),
+        created_at: now,
+    });
+    tracing::info!(transaction = %id, order = %order.kind.order_type, bytes = plain.len(), num_segments, "download prepared");
+    let mut response = reply::ok(version, TransactionPhase::Initialisation);
+    response.transaction_id = Some(wire_transaction_id(id));
+    response.num_segments = Some(num_segments);
+    response.segment = Some(segment_number(1, last)?);
+    response.data_transfer = Some(ResponseDataTransfer {
+        data_encryption_info: Some(info),
+        order_data: first,
+    });
+    Ok(response)
+}
+
+pub fn segment_number(number: u32, last: bool) -> Result<SegmentNumber, Reject> {
+    SegmentNumber::new(number, last)
+        .map_err(|e| Reject::new(ReturnCode::INTERNAL_ERROR, e.to_string()))
+}
+
+/// Download transfer: hands out segment `number` (again, if the client lost it).
+pub fn transfer(
+    ctx: &RequestContext,
+    caller: &Caller,
+    id: crate::ids::TransactionId,
+    number: u32,
+    version: ProtocolVersion,
+) -> Result<EbicsResponse, Reject> {
+    let (data, last) = ctx
+        .state
+        .download_segment(
+            &id,
+            caller.partner(),
+            caller.user(),
+            number,
+            ctx.received_at,
+        )
+        .map_err(tx_error)?;
+    let mut response = reply::ok(version, TransactionPhase::Transfer);
+    response.transaction_id = Some(wire_transaction_id(id));
+    response.segment = Some(segment_number(number, last)?);
+    response.data_transfer = Some(ResponseDataTransfer {
+        data_encryption_info: None,
+        order_data: data,
+    });
+    Ok(response)
+}
+
+/// Receipt: ends the download (the data stays available; see [`crate::statements`]).
+pub fn receipt(
+    ctx: &RequestContext,
+    caller: &Caller,
+    id: crate::ids::TransactionId,
+    acknowledged: bool,
+    version: ProtocolVersion,
+) -> Result<EbicsResponse, Reject> {
+    let finished = ctx
+        .state
+        .finish_download(
+            &id,
+            caller.partner(),
+            caller.user(),
+            u8::from(!acknowledged),
+        )
+        .map_err(tx_error)?;
+    let code = finished.return_code();
+    let mut response = reply::status(version, TransactionPhase::Receipt, &Reject::new(code, ""));
+    response.transaction_id = Some(wire_transaction_id(id));
+    Ok(response)
+}

@@ -1,0 +1,323 @@
+//! Subscriber initialisation: INI, HIA and H3K (`ebicsUnsecuredRequest`, unsigned by nature:
+//! the letters the clerk compares make them trustworthy) and HPB (`ebicsNoPubKeyDigestsRequest`,
+//! signed with the freshly registered X002 key, answered encrypted for the E002 key).
+
+use chrono::{DateTime, Utc};
+use kontor_protocol::certificate::Certificate;
+use kontor_protocol::compression;
+use kontor_protocol::envelope::{
+    KeyManagementDataTransfer, NoPubKeyDigestsRequest, UnsecuredRequest,
+};
+use kontor_protocol::keys::{KeyHash as ProtocolKeyHash, PublicKey};
+use kontor_protocol::order_type::OrderType;
+use kontor_protocol::orderdata::{
+    AuthenticationPubKeyInfo, EncryptionPubKeyInfo, H3KRequestOrderData, HIARequestOrderData,
+    HPBResponseOrderData, PublicKeyData, RsaKeyValue, SignaturePubKeyOrderData, X509Data,
+};
+use kontor_protocol::{AuthenticationVersion, EncryptionVersion, ProtocolVersion};
+
+use super::auth::{self, Caller};
+use super::reply::{self, Reject};
+use crate::dispatch::{DispatchResponse, EbicsRequest, RequestContext};
+use crate::ids::{PartnerId, UserId};
+use crate::keys::{BankKeyPair, BankKeyPairs, KeyHash};
+use crate::return_codes::ReturnCode;
+use crate::state::SubmittedKey;
+
+/// Key documents are small; anything larger is an attack or a mistake.
+const KEY_DOCUMENT_LIMIT: u64 = 1 << 20;
+const MIN_KEY_BITS: usize = 2048;
+const MAX_KEY_BITS: usize = 4096;
+
+pub fn unsecured(ctx: &RequestContext, req: &EbicsRequest) -> DispatchResponse {
+    let version = req.envelope.protocol.unwrap_or(ProtocolVersion::H004);
+    if let Some(code) = ctx.faults.forced_return_code {
+        return reply::key_management(
+            version,
+            Some(&Reject::new(code, "injected fault")),
+            None,
+            None,
+        );
+    }
+    let outcome = UnsecuredRequest::parse(&req.raw)
+        .map_err(|e| Reject::new(ReturnCode::INVALID_XML, e.to_string()))
+        .and_then(|request| record_keys(ctx, &request));
+    match outcome {
+        Ok(()) => reply::key_management(version, None, None, None),
+        Err(reject) => {
+            tracing::info!(code = reject.code.code, detail = %reject.detail, "key management refused");
+            reply::key_management(version, Some(&reject), None, None)
+        }
+    }
+}
+
+fn record_keys(ctx: &RequestContext, request: &UnsecuredRequest) -> Result<(), Reject> {
+    auth::check_host(ctx, request.host_id.as_str())?;
+    auth::check_version(ctx, request.version)?;
+    let (partner, user) = auth::ids(request.partner_id.as_str(), request.user_id.as_str())?;
+    auth::known_subscriber(ctx, &partner, &user)?;
+    let data = compression::decompress(&request.order_data, KEY_DOCUMENT_LIMIT)
+        .map_err(|e| Reject::new(ReturnCode::INVALID_ORDER_DATA_FORMAT, e.to_string()))?;
+    let format = |e: kontor_protocol::orderdata::OrderDataError| {
+        Reject::new(ReturnCode::INVALID_ORDER_DATA_FORMAT, e.to_string())
+    };
+    let now = ctx.received_at;
+    let version = request.version;
+    let lifecycle = |e: crate::state::LifecycleError| Reject::new(e.return_code(), e.to_string());
+    match request.order_type {
+        OrderType::INI => {
+            let doc = SignaturePubKeyOrderData::parse(&data).map_err(format)?;
+            same_subscriber(&doc.partner_id, &doc.user_id, &partner, &user)?;
+            let key = submitted(
+                version,
+                &doc.signature_pub_key_info.key,
+                doc.signature_pub_key_info.version.as_str(),
+                ReturnCode::KEYMGMT_KEYLENGTH_ERROR_SIGNATURE,
+                now,
+            )?;
+            ctx.state
+                .record_ini(&partner, &user, key)
+                .map_err(lifecycle)?;
+        }
+        OrderType::HIA => {
+            let doc = HIARequestOrderData::parse(&data).map_err(format)?;
+            same_subscriber(&doc.partner_id, &doc.user_id, &partner, &user)?;
+            let authentication = submitted(
+                version,
+                &doc.authentication.key,
+                doc.authentication.version.as_str(),
+                ReturnCode::KEYMGMT_KEYLENGTH_ERROR_AUTHENTICATION,
+                now,
+            )?;
+            let encryption = submitted(
+                version,
+                &doc.encryption.key,
+                doc.encryption.version.as_str(),
+                ReturnCode::KEYMGMT_KEYLENGTH_ERROR_ENCRYPTION,
+                now,
+            )?;
+            distinct(&authentication, &encryption)?;
+            ctx.state
+                .record_hia(&partner, &user, authentication, encryption)
+                .map_err(lifecycle)?;
+        }
+        OrderType::H3K => {
+            let doc = H3KRequestOrderData::parse(&data).map_err(format)?;
+            same_subscriber(&doc.partner_id, &doc.user_id, &partner, &user)?;
+            let cert = |x509: &X509Data, version: &str, code| {
+                submitted(
+                    ProtocolVersion::H005,
+                    &PublicKeyData::Certificate(x509.clone()),
+                    version,
+                    code,
+                    now,
+                )
+            };
+            let signature = cert(
+                &doc.signature.x509,
+                doc.signature.version.as_str(),
+                ReturnCode::KEYMGMT_KEYLENGTH_ERROR_SIGNATURE,
+            )?;
+            let authentication = cert(
+                &doc.authentication.x509,
+                doc.authentication.version.as_str(),
+                ReturnCode::KEYMGMT_KEYLENGTH_ERROR_AUTHENTICATION,
+            )?;
+            let encryption = cert(
+                &doc.encryption.x509,
+                doc.encryption.version.as_str(),
+                ReturnCode::KEYMGMT_KEYLENGTH_ERROR_ENCRYPTION,
+            )?;
+            distinct(&authentication, &encryption)?;
+            distinct(&signature, &authentication)?;
+            // H3K carries all three keys at once: both halves of the lifecycle, atomically
+            // enough for an emulator (a failure of the second half is reported and visible).
+            ctx.state
+                .record_ini(&partner, &user, signature)
+                .map_err(lifecycle)?;
+            ctx.state
+                .record_hia(&partner, &user, authentication, encryption)
+                .map_err(lifecycle)?;
+        }
+        ref other => {
+            return Err(Reject::new(
+                ReturnCode::INVALID_ORDER_TYPE,
+                format!("{other} is not sent as an unsecured request"),
+            ))
+        }
+    }
+    tracing::info!(%partner, %user, order_type = %request.order_type, "subscriber keys received");
+    Ok(())
+}
+
+fn same_subscriber(
+    doc_partner: &str,
+    doc_user: &str,
+    partner: &PartnerId,
+    user: &UserId,
+) -> Result<(), Reject> {
+    if doc_partner != partner.as_str() || doc_user != user.as_str() {
+        return Err(Reject::new(
+            ReturnCode::INVALID_ORDER_DATA_FORMAT,
+            "the key document names another subscriber than the request",
+        ));
+    }
+    Ok(())
+}
+
+fn distinct(a: &SubmittedKey, b: &SubmittedKey) -> Result<(), Reject> {
+    if a.public_key == b.public_key {
+        return Err(Reject::new(
+            ReturnCode::KEYMGMT_DUPLICATE_KEY,
+            format!("{} and {} are the same key", a.version, b.version),
+        ));
+    }
+    Ok(())
+}
+
+/// The key a document carries, with its EBICS hash in the request's protocol version (H004:
+/// over exponent and modulus; H005: over the certificate).
+fn submitted(
+    version: ProtocolVersion,
+    data: &PublicKeyData,
+    key_version: &str,
+    length_error: ReturnCode,
+    now: DateTime<Utc>,
+) -> Result<SubmittedKey, Reject> {
+    let bad = |e: String| Reject::new(ReturnCode::INVALID_ORDER_DATA_FORMAT, e);
+    let (key, hash) = match (version, data) {
+        (ProtocolVersion::H003 | ProtocolVersion::H004, PublicKeyData::Rsa { key, .. }) => {
+            let public = PublicKey::from_modulus_exponent(&key.modulus, &key.exponent)
+                .map_err(|e| bad(e.to_string()))?;
+            let hash = ProtocolKeyHash::of_public_key(&public);
+            (public, hash)
+        }
+        (_, PublicKeyData::Certificate(x509))
+        | (
+            _,
+            PublicKeyData::Rsa {
+                x509: Some(x509), ..
+            },
+        ) => {
+            let certificate =
+                Certificate::from_der(&x509.certificate).map_err(|e| bad(e.to_string()))?;
+            let hash = ProtocolKeyHash::of_certificate(&certificate);
+            (certificate.public_key().clone(), hash)
+        }
+        (_, PublicKeyData::Rsa { .. }) => {
+            return Err(Reject::new(
+                ReturnCode::ONLY_X509_SUPPORT,
+                "H005 keys travel as X.509 certificates",
+            ))
+        }
+    };
+    if !(MIN_KEY_BITS..=MAX_KEY_BITS).contains(&key.bits()) {
+        return Err(Reject::new(
+            length_error,
+            format!(
+                "{} bits, accepted are {MIN_KEY_BITS} to {MAX_KEY_BITS}",
+                key.bits()
+            ),
+        ));
+    }
+    Ok(SubmittedKey {
+        version: key_version.to_owned(),
+        public_key: key.to_spki_der().map_err(|e| bad(e.to_string()))?,
+        hash: KeyHash(*hash.as_bytes()),
+        received_at: now,
+    })
+}
+
+pub fn hpb(ctx: &RequestContext, req: &EbicsRequest, keys: &BankKeyPairs) -> DispatchResponse {
+    let version = req.envelope.protocol.unwrap_or(ProtocolVersion::H004);
+    if let Some(code) = ctx.faults.forced_return_code {
+        return reply::key_management(
+            version,
+            Some(&Reject::new(code, "injected fault")),
+            None,
+            None,
+        );
+    }
+    match bank_keys_for(ctx, req, keys) {
+        Ok(data) => reply::key_management(version, None, None, Some(data)),
+        Err(reject) => {
+            tracing::info!(code = reject.code.code, detail = %reject.detail, "HPB refused");
+            reply::key_management(version, Some(&reject), None, None)
+        }
+    }
+}
+
+fn bank_keys_for(
+    ctx: &RequestContext,
+    req: &EbicsRequest,
+    keys: &BankKeyPairs,
+) -> Result<KeyManagementDataTransfer, Reject> {
+    let request = NoPubKeyDigestsRequest::parse(&req.raw)
+        .map_err(|e| Reject::new(ReturnCode::INVALID_XML, e.to_string()))?;
+    auth::check_host(ctx, request.host_id.as_str())?;
+    auth::check_version(ctx, request.version)?;
+    if request.order_type != OrderType::HPB {
+        return Err(Reject::new(
+            ReturnCode::INVALID_ORDER_TYPE,
+            format!(
+                "{} is not sent without bank key digests",
+                request.order_type
+            ),
+        ));
+    }
+    let (partner, user) = auth::ids(request.partner_id.as_str(), request.user_id.as_str())?;
+    let caller = auth::authenticate(ctx, &partner, &user, |key| {
+        NoPubKeyDigestsRequest::verify(&req.raw, key).is_ok()
+    })?;
+    auth::check_nonce(ctx, request.nonce.as_bytes(), request.timestamp)?;
+    let document = hpb_document(request.version, ctx, keys)?;
+    encrypt_for(&caller, request.version, &compression::compress(&document))
+}
+
+fn hpb_document(
+    version: ProtocolVersion,
+    ctx: &RequestContext,
+    keys: &BankKeyPairs,
+) -> Result<Vec<u8>, Reject> {
+    let key_data = |pair: &BankKeyPair| match version {
+        ProtocolVersion::H003 | ProtocolVersion::H004 => PublicKeyData::Rsa {
+            key: RsaKeyValue {
+                modulus: pair.public_key().modulus(),
+                exponent: pair.public_key().exponent(),
+            },
+            timestamp: None,
+            x509: None,
+        },
+        ProtocolVersion::H005 | ProtocolVersion::H006 => PublicKeyData::Certificate(
+            X509Data::from_certificate(pair.certificate().to_der().to_vec()),
+        ),
+    };
+    let document = HPBResponseOrderData {
+        version,
+        authentication: AuthenticationPubKeyInfo {
+            key: key_data(&keys.authentication),
+            version: AuthenticationVersion::X002,
+        },
+        encryption: EncryptionPubKeyInfo {
+            key: key_data(&keys.encryption),
+            version: EncryptionVersion::E002,
+        },
+        host_id: ctx.config.bank.host_id.to_string(),
+    };
+    document
+        .to_xml()
+        .map_err(|e| Reject::new(ReturnCode::INTERNAL_ERROR, e.to_string()))
+}
+
+/// E002-encrypts compressed order data for the caller's encryption key.
+pub fn encrypt_for(
+    caller: &Caller,
+    _version: ProtocolVersion,
+    compressed: &[u8],
+) -> Result<KeyManagementDataTransfer, Reject> {
+    let (info, ciphertext) = auth::encrypt_for_subscriber(caller, compressed)?;
+    Ok(KeyManagementDataTransfer {
+        data_encryption_info: info,
+        order_data: ciphertext,
+    })
+}

@@ -1,0 +1,181 @@
+//! What an order is (classic order type or H005 BTF service, mapped to the classic meaning the
+//! emulator implements) and whether a subscriber may give it (permissions from the seed).
+
+use kontor_protocol::envelope::{OrderDetails, OrderParams};
+use kontor_protocol::order_type::{BtfService as WireService, Direction, OrderType};
+use kontor_protocol::orderdata::{MessageName, Service};
+
+use super::reply::Reject;
+use crate::config::{BankConfig, BtfDirection, BtfService, PartnerConfig, PermissionConfig};
+use crate::ids::{AccountId, OrderTypeCode, PartnerId, UserId};
+use crate::return_codes::ReturnCode;
+use crate::state::OrderKind;
+
+/// An order as the bank understands it, whatever envelope it came in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResolvedOrder {
+    /// What is recorded: the classic type, or BTU/BTD with the service.
+    pub kind: OrderKind,
+    /// The meaning the emulator implements, e.g. `C53` for BTD EOP/camt.053.
+    pub classic: String,
+    /// For BTF orders without a classic equivalent: the message name.
+    pub msg_name: Option<String>,
+    pub direction: Direction,
+}
+
+impl ResolvedOrder {
+    /// The code permissions list: BTU/BTD for BTF orders, else the order type.
+    pub fn permission_code(&self) -> &str {
+        self.kind.order_type.as_str()
+    }
+
+    pub fn service_name(&self) -> Option<&str> {
+        self.kind.service.as_ref().map(|s| s.service_name.as_str())
+    }
+}
+
+/// The emulator's form of a wire BTF service.
+pub fn service_from_wire(service: &WireService) -> BtfService {
+    BtfService {
+        service_name: service.service_name.clone(),
+        scope: service.scope.clone(),
+        service_option: service.service_option.clone(),
+        container: service.container.map(|c| c.as_str().to_owned()),
+        msg_name: service.message.name.clone(),
+        msg_version: service.message.version.clone(),
+        msg_variant: service.message.variant.clone(),
+        msg_format: service.message.format.clone(),
+    }
+}
+
+/// The order data form (HKD/HTD/HAA/HVU) of a BTF service.
+pub fn service_to_orderdata(service: &BtfService) -> Service {
+    Service {
+        service_name: service.service_name.clone(),
+        scope: service.scope.clone(),
+        service_option: service.service_option.clone(),
+        container_type: service.container.clone(),
+        msg_name: MessageName {
+            name: service.msg_name.clone(),
+            variant: service.msg_variant.clone(),
+            version: service.msg_version.clone(),
+            format: service.msg_format.clone(),
+        },
+    }
+}
+
+fn code(text: &str) -> Result<OrderTypeCode, Reject> {
+    text.parse()
+        .map_err(|_| Reject::new(ReturnCode::INVALID_ORDER_TYPE, text.to_owned()))
+}
+
+/// Resolves the order of a request for a partner; unknown or not offered → 091005.
+pub fn resolve(partner: &PartnerConfig, details: &OrderDetails) -> Result<ResolvedOrder, Reject> {
+    let requested = details.order_type.as_str();
+    if !partner.order_types.iter().any(|t| t.as_str() == requested) {
+        return Err(Reject::new(
+            ReturnCode::INVALID_ORDER_TYPE,
+            format!("{requested} is not offered to partner {}", partner.id),
+        ));
+    }
+    let btf = match &details.params {
+        OrderParams::Btd { service, .. } => Some((service, BtfDirection::Download)),
+        OrderParams::Btu { service, .. } => Some((service, BtfDirection::Upload)),
+        _ => None,
+    };
+    if let Some((wire, direction)) = btf {
+        let asked = service_from_wire(wire);
+        let offer = partner
+            .btf
+            .iter()
+            .find(|o| o.direction == direction && o.service().covers(&asked))
+            .ok_or_else(|| {
+                Reject::new(
+                    ReturnCode::INVALID_ORDER_TYPE,
+                    format!(
+                        "service {}/{} is not offered to partner {}",
+                        asked.service_name, asked.msg_name, partner.id
+                    ),
+                )
+            })?;
+        return Ok(ResolvedOrder {
+            kind: OrderKind {
+                order_type: code(requested)?,
+                service: Some(offer.service()),
+            },
+            classic: offer
+                .classic
+                .as_ref()
+                .map_or_else(String::new, |c| c.to_string()),
+            msg_name: Some(offer.msg_name.clone()),
+            direction: match direction {
+                BtfDirection::Download => Direction::Download,
+                BtfDirection::Upload => Direction::Upload,
+            },
+        });
+    }
+    if matches!(details.order_type, OrderType::BTD | OrderType::BTU) {
+        return Err(Reject::new(
+            ReturnCode::INVALID_ORDER_PARAMS,
+            "BTD/BTU without a service",
+        ));
+    }
+    let direction = details.order_type.direction().ok_or_else(|| {
+        Reject::new(
+            ReturnCode::INVALID_ORDER_TYPE,
+            format!("{requested} is not implemented by the emulator"),
+        )
+    })?;
+    Ok(ResolvedOrder {
+        kind: OrderKind::classic(code(requested)?),
+        classic: requested.to_owned(),
+        msg_name: None,
+        direction,
+    })
+}
+
+/// The permissions of a subscriber that allow an order (order type, and service for BTF).
+pub fn permissions<'a>(
+    config: &'a BankConfig,
+    partner: &'a PartnerId,
+    user: &'a UserId,
+    order: &'a ResolvedOrder,
+) -> impl Iterator<Item = &'a PermissionConfig> + 'a {
+    config.permissions_of(partner, user).filter(move |p| {
+        p.order_types
+            .iter()
+            .any(|t| t.as_str() == order.permission_code())
+            && match order.service_name() {
+                Some(name) => p.services.is_empty() || p.services.iter().any(|s| s == name),
+                None => true,
+            }
+    })
+}
+
+/// Refuses an order the subscriber has no permission for (090003).
+pub fn require_permission(
+    config: &BankConfig,
+    partner: &PartnerId,
+    user: &UserId,
+    order: &ResolvedOrder,
+) -> Result<(), Reject> {
+    if permissions(config, partner, user, order).next().is_none() {
+        return Err(Reject::new(
+            ReturnCode::AUTHORISATION_ORDER_TYPE_FAILED,
+            format!(
+                "{partner}/{user} may not give {}{}",
+                order.permission_code(),
+                order
+                    .service_name()
+                    .map(|s| format!(" {s}"))
+                    .unwrap_or_default()
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Whether a permission covers an account (no account list: all of the partner's accounts).
+pub fn covers_account(permission: &PermissionConfig, account: &AccountId) -> bool {
+    permission.accounts.is_empty() || permission.accounts.contains(account)
+}

@@ -1,0 +1,355 @@
+//! The distributed signature (VEU): HVU/HVZ list the partner's orders awaiting signatures,
+//! HVD/HVT describe one, HVE adds a verified signature, HVS cancels with a verified signature.
+//!
+//! Co-signers sign the same digest as the originator (SHA-256 of the order data, EBICS
+//! normalised), which HVD and HVZ publish as `DataDigest`.
+
+use std::num::{NonZeroU32, NonZeroU64};
+
+use kontor_protocol::envelope::{HvListParams, HvOrderRef};
+use kontor_protocol::order_type::OrderType;
+use kontor_protocol::orderdata::{
+    AuthorisationLevel, DataDigest, HVDResponseOrderData, HVUOrderDetails, HVUResponseOrderData,
+    HVZOrderDetails, HVZResponseOrderData, HVZTotalAmount, OrderKind as WireOrderKind,
+    OrderSignatureData, OriginatorInfo, SignerInfo, SigningInfo,
+};
+use kontor_protocol::signature::order_data_digest;
+use kontor_protocol::{ProtocolVersion, SignatureVersion};
+
+use super::auth::Caller;
+use super::orders::{service_from_wire, service_to_orderdata, ResolvedOrder};
+use super::reply::Reject;
+use super::upload::SignerCheck;
+use crate::config::{BankConfig, SignatureClass};
+use crate::dispatch::RequestContext;
+use crate::ids::{OrderId, PartnerId};
+use crate::return_codes::ReturnCode;
+use crate::state::{ReceivedOrder, VeuItem, VeuStatus};
+
+fn level(class: SignatureClass) -> AuthorisationLevel {
+    match class {
+        SignatureClass::E => AuthorisationLevel::E,
+        SignatureClass::A => AuthorisationLevel::A,
+        SignatureClass::B => AuthorisationLevel::B,
+        SignatureClass::T => AuthorisationLevel::T,
+    }
+}
+
+fn internal(e: impl std::fmt::Display) -> Reject {
+    Reject::new(ReturnCode::INTERNAL_ERROR, e.to_string())
+}
+
+/// The classic order type of a recorded order kind (BTU services map back via the offer).
+fn classic_of(config: &BankConfig, partner: &PartnerId, item: &VeuItem) -> String {
+    match &item.order.service {
+        None => item.order.order_type.to_string(),
+        Some(service) => config
+            .partner(partner)
+            .and_then(|p| p.btf.iter().find(|o| &o.service() == service))
+            .and_then(|o| o.classic.as_ref())
+            .map_or_else(|| item.order.order_type.to_string(), ToString::to_string),
+    }
+}
+
+fn wire_kind(config: &BankConfig, item: &VeuItem, version: ProtocolVersion) -> WireOrderKind {
+    let classic = classic_of(config, &item.partner_id, item);
+    if version == ProtocolVersion::H004 {
+        return WireOrderKind::order_type(classic);
+    }
+    let service = item.order.service.clone().or_else(|| {
+        OrderType::parse_lenient(&classic)
+            .ok()
+            .and_then(|t| t.btf_service())
+            .map(|s| service_from_wire(&s))
+    });
+    match service {
+        Some(service) => WireOrderKind::Service(service_to_orderdata(&service)),
+        None => WireOrderKind::order_type(classic),
+    }
+}
+
+fn pending_items(ctx: &RequestContext, caller: &Caller, filter: &HvListParams) -> Vec<VeuItem> {
+    ctx.state
+        .veu_items()
+        .into_iter()
+        .filter(|v| &v.partner_id == caller.partner() && v.status == VeuStatus::Pending)
+        .filter(|v| {
+            let classic = classic_of(&ctx.config, &v.partner_id, v);
+            let by_type = filter.order_types.is_empty()
+                || filter.order_types.iter().any(|t| t.as_str() == classic);
+            let by_service = filter.service_filters.is_empty()
+                || filter.service_filters.iter().any(|f| {
+                    let name = v
+                        .order
+                        .service
+                        .as_ref()
+                        .map(|s| s.service_name.clone())
+                        .or_else(|| {
+                            OrderType::parse_lenient(&classic)
+                                .ok()
+                                .and_then(|t| t.btf_service())
+                                .map(|s| s.service_name)
+                        });
+                    f.service_name.is_none() || f.service_name == name
+                });
+            by_type && by_service
+        })
+        .collect()
+}
+
+fn order_of(ctx: &RequestContext, item: &VeuItem) -> Result<ReceivedOrder, Reject> {
+    ctx.state
+        .received_order(&item.partner_id, item.order_id)
+        .ok_or_else(|| internal(format!("VEU item {} has no order", item.order_id)))
+}
+
+fn signers(ctx: &RequestContext, item: &VeuItem) -> Vec<SignerInfo> {
+    item.signers
+        .iter()
+        .map(|s| SignerInfo {
+            partner_id: item.partner_id.to_string(),
+            user_id: s.user_id.to_string(),
+            name: ctx
+                .config
+                .user(&item.partner_id, &s.user_id)
+                .map(|u| u.name.clone()),
+            timestamp: s.signed_at,
+            authorisation_level: level(s.signature_class),
+        })
+        .collect()
+}
+
+fn signing_info(ctx: &RequestContext, caller: &Caller, item: &VeuItem) -> SigningInfo {
+    let already = item.signers.iter().any(|s| &s.user_id == caller.user());
+    let may_sign = ctx
+        .config
+        .permissions_of(caller.partner(), caller.user())
+        .any(|p| {
+            p.authorisation_level.is_bank_technical()
+                && p.order_types.iter().any(|t| t.as_str() == "HVE")
+        });
+    SigningInfo {
+        ready_to_be_signed: may_sign && !already,
+        num_sig_required: NonZeroU32::new(u32::from(item.required_signatures.max(1)))
+            .unwrap_or(NonZeroU32::MIN),
+        num_sig_done: u32::try_from(item.signers.len()).unwrap_or(u32::MAX),
+    }
+}
+
+fn originator(ctx: &RequestContext, item: &VeuItem) -> OriginatorInfo {
+    OriginatorInfo {
+        partner_id: item.partner_id.to_string(),
+        user_id: item.originator.to_string(),
+        name: ctx
+            .config
+            .user(&item.partner_id, &item.originator)
+            .map(|u| u.name.clone()),
+        timestamp: item.created_at,
+    }
+}
+
+fn size(order: &ReceivedOrder) -> NonZeroU64 {
+    NonZeroU64::new(order.content.len() as u64).unwrap_or(NonZeroU64::MIN)
+}
+
+fn digest(order: &ReceivedOrder) -> DataDigest {
+    DataDigest {
+        signature_version: Some(SignatureVersion::A006),
+        digest: order_data_digest(&order.content).to_vec(),
+    }
+}
+
+fn no_orders() -> Reject {
+    Reject::new(
+        ReturnCode::NO_DOWNLOAD_DATA_AVAILABLE,
+        "no orders await signatures",
+    )
+}
+
+pub fn hvu(
+    ctx: &RequestContext,
+    caller: &Caller,
+    filter: &HvListParams,
+    version: ProtocolVersion,
+) -> Result<Vec<u8>, Reject> {
+    let mut orders = Vec::new();
+    for item in pending_items(ctx, caller, filter) {
+        let order = order_of(ctx, &item)?;
+        orders.push(HVUOrderDetails {
+            order: wire_kind(&ctx.config, &item, version),
+            order_id: item.order_id.to_string(),
+            order_data_size: size(&order),
+            signing_info: signing_info(ctx, caller, &item),
+            signers: signers(ctx, &item),
+            originator: originator(ctx, &item),
+            additional_order_info: None,
+        });
+    }
+    if orders.is_empty() {
+        return Err(no_orders());
+    }
+    HVUResponseOrderData { version, orders }
+        .to_xml()
+        .map_err(internal)
+}
+
+pub fn hvz(
+    ctx: &RequestContext,
+    caller: &Caller,
+    filter: &HvListParams,
+    version: ProtocolVersion,
+) -> Result<Vec<u8>, Reject> {
+    let mut orders = Vec::new();
+    for item in pending_items(ctx, caller, filter) {
+        let order = order_of(ctx, &item)?;
+        let payments = kontor_documents::pain::parse_bytes(&order.content).ok();
+        orders.push(HVZOrderDetails {
+            order: wire_kind(&ctx.config, &item, version),
+            order_id: item.order_id.to_string(),
+            data_digest: digest(&order),
+            order_data_available: true,
+            order_data_size: size(&order),
+            order_details_available: payments.is_some(),
+            total_orders: payments.as_ref().map(|p| p.number_of_transactions() as u64),
+            total_amount: item.amount.map(|value| HVZTotalAmount {
+                value,
+                is_credit: None,
+            }),
+            currency: item.currency.as_ref().map(|c| c.as_str().to_owned()),
+            first_order_info: None,
+            signing_info: signing_info(ctx, caller, &item),
+            signers: signers(ctx, &item),
+            originator: originator(ctx, &item),
+            additional_order_info: None,
+        });
+    }
+    if orders.is_empty() {
+        return Err(no_orders());
+    }
+    HVZResponseOrderData { version, orders }
+        .to_xml()
+        .map_err(internal)
+}
+
+/// The VEU item a request refers to; only the caller's own partner's items are visible.
+fn referenced(
+    ctx: &RequestContext,
+    caller: &Caller,
+    reference: &HvOrderRef,
+) -> Result<VeuItem, Reject> {
+    let unknown = || {
+        Reject::new(
+            ReturnCode::ORDERID_UNKNOWN,
+            format!(
+                "order {} of {}",
+                reference.order_id.as_str(),
+                reference.partner_id.as_str()
+            ),
+        )
+    };
+    if reference.partner_id.as_str() != caller.partner().as_str() {
+        return Err(unknown());
+    }
+    let order_id: OrderId = reference.order_id.as_str().parse().map_err(|_| unknown())?;
+    ctx.state
+        .veu_items()
+        .into_iter()
+        .find(|v| &v.partner_id == caller.partner() && v.order_id == order_id)
+        .ok_or_else(unknown)
+}
+
+/// A readable summary of the order for the signer (`DisplayFile`).
+fn display_file(order: &ReceivedOrder, item: &VeuItem) -> Vec<u8> {
+    let mut text = format!(
+        "Order {} ({}) from {}/{}\n",
+        item.order_id, item.order.order_type, item.partner_id, item.originator
+    );
+    if let Ok(payments) = kontor_documents::pain::parse_bytes(&order.content) {
+        let summary = payments.summary();
+        text.push_str(&format!(
+            "{} transactions, control sum {}\n",
+            summary.number_of_transactions,
+            summary.control_sum.as_decimal()
+        ));
+    }
+    text.into_bytes()
+}
+
+pub fn hvd(
+    ctx: &RequestContext,
+    caller: &Caller,
+    reference: &HvOrderRef,
+    version: ProtocolVersion,
+) -> Result<Vec<u8>, Reject> {
+    let item = referenced(ctx, caller, reference)?;
+    let order = order_of(ctx, &item)?;
+    HVDResponseOrderData {
+        version,
+        data_digest: digest(&order),
+        display_file: display_file(&order, &item),
+        order_data_available: true,
+        order_data_size: size(&order),
+        order_details_available: true,
+        signers: signers(ctx, &item),
+    }
+    .to_xml()
+    .map_err(internal)
+}
+
+pub fn hvt(
+    ctx: &RequestContext,
+    caller: &Caller,
+    reference: &HvOrderRef,
+    _version: ProtocolVersion,
+) -> Result<Vec<u8>, Reject> {
+    // HVT with completeOrderData: the order file itself (transaction details are not modelled).
+    let item = referenced(ctx, caller, reference)?;
+    Ok(order_of(ctx, &item)?.content)
+}
+
+/// HVE (sign) or HVS (cancel) of the referenced order, with the caller's verified signature
+/// over the order's data. Returns the order id.
+pub fn sign_or_cancel(
+    ctx: &RequestContext,
+    caller: &Caller,
+    cancel: bool,
+    reference: &HvOrderRef,
+    signatures: &[OrderSignatureData],
+) -> Result<OrderId, Reject> {
+    let item = referenced(ctx, caller, reference)?;
+    let order = order_of(ctx, &item)?;
+    let signature = signatures
+        .iter()
+        .find(|s| s.partner_id == caller.partner().as_str() && s.user_id == caller.user().as_str())
+        .ok_or_else(|| {
+            Reject::new(
+                ReturnCode::SIGNER_UNKNOWN,
+                "the request carries no signature of the requesting subscriber",
+            )
+        })?;
+    let classic = classic_of(&ctx.config, &item.partner_id, &item);
+    let resolved = ResolvedOrder {
+        kind: item.order.clone(),
+        classic,
+        msg_name: item.order.service.as_ref().map(|s| s.msg_name.clone()),
+        direction: kontor_protocol::order_type::Direction::Upload,
+    };
+    let check = SignerCheck::new(ctx, &resolved, &order.content)?;
+    let class = check.verify(signature)?;
+    let now = ctx.received_at;
+    let result = if cancel {
+        ctx.state
+            .cancel_veu(&item.partner_id, item.order_id, caller.user())
+    } else {
+        ctx.state.sign_veu(
+            &item.partner_id,
+            item.order_id,
+            caller.user().clone(),
+            class,
+            now,
+        )
+    };
+    let status = result.map_err(|e| Reject::new(e.return_code(), e.to_string()))?;
+    tracing::info!(order = %item.order_id, user = %caller.user(), ?status, "distributed signature step");
+    Ok(item.order_id)
+}

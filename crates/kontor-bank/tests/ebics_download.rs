@@ -1,0 +1,320 @@
+//! Downloads against the real dispatcher: customer data, statements (single and multi-segment),
+//! and the checks every `ebicsRequest` passes (signature, replay, state, permission, bank keys).
+
+mod common;
+
+use chrono::{Days, Utc};
+use common::client::{ready_subscriber, Subscriber};
+use common::{demo_bank, http, p, u};
+use kontor_protocol::envelope::{DateRange, EbicsResponse, OrderDetails};
+use kontor_protocol::order_type::OrderType;
+use kontor_protocol::orderdata::{
+    HAAResponseOrderData, HKDResponseOrderData, HTDResponseOrderData,
+};
+use kontor_protocol::ProtocolVersion::{H004, H005};
+use sha2::{Digest, Sha256};
+
+fn codes(r: &EbicsResponse) -> (&str, &str) {
+    (
+        r.technical_return_code.code(),
+        r.business_return_code.code(),
+    )
+}
+
+fn last_days(n: u64) -> DateRange {
+    let today = Utc::now().date_naive();
+    DateRange {
+        start: today.checked_sub_days(Days::new(n)).expect("date"),
+        end: today.checked_sub_days(Days::new(1)).expect("date"),
+    }
+}
+
+fn details(
+    version: kontor_protocol::ProtocolVersion,
+    order: OrderType,
+    range: Option<DateRange>,
+) -> OrderDetails {
+    OrderDetails::download(version, &order, range).expect("details")
+}
+
+async fn admin_statement(bank: &kontor_bank::RunningBank, query: &str) -> Vec<u8> {
+    let response = http()
+        .get(format!("{}/statements?{query}", bank.admin_url()))
+        .send()
+        .await
+        .expect("admin");
+    assert_eq!(response.status(), 200);
+    response.bytes().await.expect("body").to_vec()
+}
+
+#[tokio::test]
+async fn hkd_htd_and_haa_describe_the_seeded_customer_in_both_versions() {
+    let bank = demo_bank().await;
+    let h004 = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let hkd = h004
+        .download(details(H004, OrderType::HKD, None))
+        .await
+        .expect("HKD");
+    let hkd = HKDResponseOrderData::parse(&hkd.data).expect("HKD parses");
+    assert_eq!(hkd.partner_info.accounts.len(), 3);
+    assert!(hkd.user_infos.iter().any(|u| u.user_id == "USER2"));
+    let htd = h004
+        .download(details(H004, OrderType::HTD, None))
+        .await
+        .expect("HTD");
+    let htd = HTDResponseOrderData::parse(&htd.data).expect("HTD parses");
+    assert_eq!(htd.user_info.user_id, "USER1");
+    assert_eq!(htd.user_info.status, 1, "ready");
+    let haa = h004
+        .download(details(H004, OrderType::HAA, None))
+        .await
+        .expect("HAA");
+    let haa = HAAResponseOrderData::parse(&haa.data).expect("HAA parses");
+    assert!(
+        haa.order_types.contains(&"STA".to_owned()) && haa.order_types.contains(&"C53".to_owned())
+    );
+
+    let h005 = ready_subscriber(&bank, H005, "PARTNER2", "CLERK1", 1).await;
+    let htd = h005
+        .download(details(H005, OrderType::HTD, None))
+        .await
+        .expect("HTD");
+    let htd = HTDResponseOrderData::parse(&htd.data).expect("H005 HTD parses");
+    assert!(
+        htd.user_info
+            .permissions
+            .iter()
+            .all(|p| p.order_types.len() == 1),
+        "H005 permissions name one admin order type each"
+    );
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_sta_download_is_exactly_the_statement_the_bank_generated() {
+    let bank = demo_bank().await;
+    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let range = last_days(3);
+    let download = s
+        .download(details(H004, OrderType::STA, Some(range)))
+        .await
+        .expect("STA");
+    assert_eq!(download.num_segments, 1);
+    assert_eq!(codes(&download.receipt), ("011000", "000000"));
+    let expected = admin_statement(
+        &bank,
+        &format!(
+            "partner=PARTNER1&order_type=STA&from={}&to={}",
+            range.start, range.end
+        ),
+    )
+    .await;
+    assert_eq!(download.data, expected);
+    let mt940 =
+        kontor_documents::mt940::parse(&String::from_utf8(download.data.clone()).expect("utf-8"))
+            .expect("MT940 parses");
+    assert_eq!(mt940.len(), 3 * 3, "three accounts, three days");
+    let served = bank.state().served_downloads();
+    assert_eq!(
+        served.last().map(|d| d.sha256.clone()),
+        Some(hex::encode(Sha256::digest(&download.data)))
+    );
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_large_c53_spans_segments_and_a_second_download_repeats_it() {
+    let bank = demo_bank().await;
+    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let knob = http()
+        .put(format!("{}/accounts/ACC-EUR-MAIN/ledger", bank.admin_url()))
+        .header("content-type", "application/json")
+        .body(r#"{"entries_per_day": 1500}"#)
+        .send()
+        .await
+        .expect("admin");
+    assert_eq!(knob.status(), 200);
+    let range = last_days(8);
+    let first = s
+        .download(details(H004, OrderType::C53, Some(range)))
+        .await
+        .expect("C53");
+    assert!(
+        first.data.len() > 20 << 20,
+        "tens of MiB: {}",
+        first.data.len()
+    );
+    assert!(
+        first.num_segments > 1,
+        "multi-segment: {}",
+        first.num_segments
+    );
+    let second = s
+        .download(details(H004, OrderType::C53, Some(range)))
+        .await
+        .expect("again");
+    assert_eq!(
+        Sha256::digest(&first.data),
+        Sha256::digest(&second.data),
+        "same range, same data"
+    );
+    let statements = kontor_documents::camt::parse_bytes(&first.data).expect("camt parses");
+    assert_eq!(statements.len(), 3 * 8);
+    println!(
+        "C53: {} bytes in {} segments",
+        first.data.len(),
+        first.num_segments
+    );
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_download_segment_can_be_fetched_again_after_a_lost_answer() {
+    let mut config = kontor_bank::BankConfig::demo().expect("demo");
+    config.limits.segment_size_bytes = 4096;
+    let bank = common::bank_with(config).await;
+    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let init = s
+        .exchange(s.download_init(details(H004, OrderType::STA, Some(last_days(5))), None))
+        .await;
+    let id = init.transaction_id.expect("id");
+    assert!(init.num_segments.expect("n") >= 3);
+    let once = s.exchange(s.transfer(id, 2, false, None)).await;
+    let twice = s.exchange(s.transfer(id, 2, false, None)).await;
+    assert_eq!(once.data_transfer, twice.data_transfer);
+    assert_eq!(
+        codes(&s.exchange(s.transfer(id, 9_999, true, None)).await).0,
+        "091104"
+    );
+    let summary = bank.state().transactions();
+    assert_eq!(summary[0].recovery.repeated_segments, 1);
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn h005_btd_delivers_camt053_by_service() {
+    let bank = demo_bank().await;
+    let s = ready_subscriber(&bank, H005, "PARTNER1", "USER1", 0).await;
+    let range = last_days(2);
+    let download = s
+        .download(details(H005, OrderType::C53, Some(range)))
+        .await
+        .expect("BTD");
+    let expected = admin_statement(
+        &bank,
+        &format!(
+            "partner=PARTNER1&format=camt.053&from={}&to={}",
+            range.start, range.end
+        ),
+    )
+    .await;
+    assert_eq!(download.data, expected);
+    let mt940 = s
+        .download(details(H005, OrderType::STA, Some(range)))
+        .await
+        .expect("BTD mt940");
+    assert!(String::from_utf8_lossy(&mt940.data).contains(":20:"));
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_range_without_bookings_is_business_code_090005() {
+    let bank = demo_bank().await;
+    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let old = DateRange {
+        start: chrono::NaiveDate::from_ymd_opt(2001, 1, 1).expect("date"),
+        end: chrono::NaiveDate::from_ymd_opt(2001, 1, 31).expect("date"),
+    };
+    let refused = s
+        .download(details(H004, OrderType::STA, Some(old)))
+        .await
+        .expect_err("no data");
+    assert_eq!(codes(&refused), ("000000", "090005"));
+    let ptk = s
+        .download(details(H004, OrderType::PTK, None))
+        .await
+        .expect_err("no protocol");
+    assert_eq!(codes(&ptk), ("000000", "090005"));
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_replayed_request_is_refused() {
+    let bank = demo_bank().await;
+    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let body = s.download_init(details(H004, OrderType::HTD, None), None);
+    assert_eq!(codes(&s.exchange(body.clone()).await), ("000000", "000000"));
+    assert_eq!(codes(&s.exchange(body).await).0, "091103");
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_request_signed_with_a_foreign_key_fails_authentication() {
+    let bank = demo_bank().await;
+    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let mut impostor = Subscriber::new(&bank.ebics_url(), H004, "PARTNER1", "USER1", 5);
+    impostor.bank = s.bank.clone();
+    let answer = impostor
+        .exchange(impostor.download_init(details(H004, OrderType::STA, None), None))
+        .await;
+    assert_eq!(codes(&answer).0, "061001");
+    // A tampered body fails the same way.
+    let body = String::from_utf8(s.download_init(details(H004, OrderType::STA, None), None))
+        .expect("utf-8");
+    let tampered = body.replace("<OrderType>STA</OrderType>", "<OrderType>C53</OrderType>");
+    assert_ne!(body, tampered);
+    assert_eq!(codes(&s.exchange(tampered.into_bytes()).await).0, "061001");
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn subscribers_that_are_not_ready_are_refused() {
+    let bank = demo_bank().await;
+    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    bank.state()
+        .suspend_user(&p("PARTNER1"), &u("USER1"))
+        .expect("suspend");
+    let answer = s
+        .exchange(s.download_init(details(H004, OrderType::STA, None), None))
+        .await;
+    assert_eq!(codes(&answer).0, "091002");
+    let mut unknown = Subscriber::new(&bank.ebics_url(), H004, "PARTNER1", "GHOST", 1);
+    unknown.bank = s.bank.clone();
+    let answer = unknown
+        .exchange(unknown.download_init(details(H004, OrderType::STA, None), None))
+        .await;
+    assert_eq!(codes(&answer).0, "091003");
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn order_types_beyond_permissions_or_offer_are_refused() {
+    let bank = demo_bank().await;
+    let user2 = ready_subscriber(&bank, H004, "PARTNER1", "USER2", 1).await;
+    let refused = user2
+        .download(details(H004, OrderType::C52, None))
+        .await
+        .expect_err("no C52 permission");
+    assert_eq!(codes(&refused), ("000000", "090003"));
+    let clerk = ready_subscriber(&bank, H004, "PARTNER2", "CLERK1", 2).await;
+    let refused = clerk
+        .download(details(H004, OrderType::HAA, None))
+        .await
+        .expect_err("not offered");
+    assert_eq!(codes(&refused).0, "091005");
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn outdated_bank_key_digests_require_hpb_again() {
+    let bank = demo_bank().await;
+    let mut s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    if let Some(keys) = s.bank.as_mut() {
+        keys.encryption_hash = keys.authentication_hash;
+    }
+    let answer = s
+        .exchange(s.download_init(details(H004, OrderType::STA, None), None))
+        .await;
+    assert_eq!(codes(&answer).0, "091008");
+    bank.shutdown().await;
+}

@@ -1,0 +1,128 @@
+//! Fault injection with the real dispatcher, seen from a protocol-level client.
+
+mod common;
+
+use chrono::{Days, Utc};
+use common::client::ready_subscriber;
+use common::{bank_with, demo_bank, http};
+use kontor_protocol::envelope::{DateRange, EbicsResponse, OrderDetails};
+use kontor_protocol::order_type::OrderType;
+use kontor_protocol::ProtocolVersion::H004;
+
+async fn install(bank: &kontor_bank::RunningBank, rule: &str) {
+    let response = http()
+        .post(format!("{}/faults", bank.admin_url()))
+        .header("content-type", "application/json")
+        .body(rule.to_owned())
+        .send()
+        .await
+        .expect("admin");
+    assert!(
+        response.status().is_success(),
+        "{:?}",
+        response.text().await
+    );
+}
+
+fn sta(days: u64) -> OrderDetails {
+    let today = Utc::now().date_naive();
+    let range = DateRange {
+        start: today.checked_sub_days(Days::new(days)).expect("date"),
+        end: today.checked_sub_days(Days::new(1)).expect("date"),
+    };
+    OrderDetails::download(H004, &OrderType::STA, Some(range)).expect("details")
+}
+
+fn codes(r: &EbicsResponse) -> (&str, &str) {
+    (
+        r.technical_return_code.code(),
+        r.business_return_code.code(),
+    )
+}
+
+#[tokio::test]
+async fn a_dropped_connection_at_segment_two_can_be_recovered_by_asking_again() {
+    let mut config = kontor_bank::BankConfig::demo().expect("demo");
+    config.limits.segment_size_bytes = 4096;
+    let bank = bank_with(config).await;
+    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    install(&bank, r#"{"times": 1, "match": {"order_type": "STA", "phase": "Transfer", "segment": 2}, "action": {"kind": "drop_connection"}}"#).await;
+    let init = s.exchange(s.download_init(sta(5), None)).await;
+    let id = init.transaction_id.expect("id");
+    assert!(
+        s.post(s.transfer(id, 2, false, None)).await.is_err(),
+        "connection dropped"
+    );
+    let again = s.exchange(s.transfer(id, 2, false, None)).await;
+    assert_eq!(codes(&again), ("000000", "000000"));
+    assert!(again.data_transfer.is_some());
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_injected_http_error_and_a_delay_reach_the_client() {
+    let bank = demo_bank().await;
+    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    install(&bank, r#"{"times": 1, "match": {"order_type": "STA"}, "action": {"kind": "http_status", "status": 503}}"#).await;
+    let err = s
+        .post(s.download_init(sta(2), None))
+        .await
+        .expect_err("503");
+    assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
+    install(
+        &bank,
+        r#"{"times": 1, "match": {"order_type": "STA"}, "action": {"kind": "delay", "ms": 50}}"#,
+    )
+    .await;
+    assert!(
+        s.download(sta(2)).await.is_ok(),
+        "a delay changes nothing else"
+    );
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn malformed_xml_and_a_wrong_bank_signature_are_detectable() {
+    let bank = demo_bank().await;
+    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    install(
+        &bank,
+        r#"{"times": 1, "match": {"order_type": "STA"}, "action": {"kind": "malformed_xml"}}"#,
+    )
+    .await;
+    let body = s.post(s.download_init(sta(2), None)).await.expect("answer");
+    assert!(EbicsResponse::parse(&body).is_err(), "not parseable");
+    install(&bank, r#"{"times": 1, "match": {"order_type": "STA"}, "action": {"kind": "wrong_auth_signature"}}"#).await;
+    let body = s.post(s.download_init(sta(2), None)).await.expect("answer");
+    let parsed = EbicsResponse::parse(&body).expect("well-formed");
+    assert_eq!(codes(&parsed).0, "000000");
+    let bank_key = bank
+        .keys()
+        .as_any()
+        .downcast_ref::<kontor_bank::BankKeyPairs>()
+        .expect("real keys");
+    let rsa_key = rsa::RsaPublicKey::from(bank_key.authentication.rsa_private_key());
+    assert!(
+        EbicsResponse::verify(&body, &rsa_key).is_err(),
+        "the signature must not verify"
+    );
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_forced_return_code_is_a_signed_answer_and_nothing_is_processed() {
+    let bank = demo_bank().await;
+    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    install(&bank, r#"{"times": 1, "match": {"order_type": "STA"}, "action": {"kind": "return_code", "code": "091116", "table": "business"}}"#).await;
+    let refused = s.download(sta(2)).await.expect_err("forced");
+    assert_eq!(codes(&refused), ("000000", "091116"));
+    assert!(bank.state().transactions().is_empty());
+    install(&bank, r#"{"times": 1, "match": {"order_type": "STA"}, "action": {"kind": "return_code", "code": "061099"}}"#).await;
+    let refused = s.download(sta(2)).await.expect_err("forced");
+    assert_eq!(codes(&refused).0, "061099");
+    assert!(
+        s.download(sta(2)).await.is_ok(),
+        "fires only as often as configured"
+    );
+    bank.shutdown().await;
+}

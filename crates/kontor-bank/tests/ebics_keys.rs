@@ -1,0 +1,158 @@
+//! Subscriber initialisation against the real dispatcher: INI, HIA, H3K, activation, HPB.
+
+mod common;
+
+use common::client::Subscriber;
+use common::{demo_bank, p, u};
+use kontor_bank::state::SubscriberStatus;
+use kontor_protocol::certificate::KeyPurpose;
+use kontor_protocol::ProtocolVersion;
+
+fn code(r: &kontor_protocol::envelope::KeyManagementResponse) -> (String, String) {
+    (
+        r.technical_return_code.code().to_owned(),
+        r.business_return_code.code().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn ini_and_hia_record_the_keys_and_hpb_waits_for_the_clerk() {
+    let bank = demo_bank().await;
+    let mut s = Subscriber::new(
+        &bank.ebics_url(),
+        ProtocolVersion::H004,
+        "PARTNER1",
+        "USER1",
+        0,
+    );
+    assert_eq!(code(&s.ini().await), ("000000".into(), "000000".into()));
+    assert_eq!(code(&s.hia().await), ("000000".into(), "000000".into()));
+    let subscriber = bank
+        .state()
+        .subscriber(&p("PARTNER1"), &u("USER1"))
+        .expect("known");
+    assert_eq!(subscriber.status, SubscriberStatus::Initialised);
+    let stored = |purpose| subscriber.keys.get(purpose).expect("key").hash.0;
+    use kontor_bank::state::KeyPurpose as Stored;
+    assert_eq!(
+        stored(Stored::Signature),
+        *s.key_hash(KeyPurpose::Signature).as_bytes()
+    );
+    assert_eq!(
+        stored(Stored::Authentication),
+        *s.key_hash(KeyPurpose::Authentication).as_bytes()
+    );
+    assert_eq!(
+        stored(Stored::Encryption),
+        *s.key_hash(KeyPurpose::Encryption).as_bytes()
+    );
+
+    assert_eq!(code(&s.hpb().await).0, "091002", "not activated yet");
+    assert!(s.bank.is_none());
+    bank.activate_user(&p("PARTNER1"), &u("USER1"))
+        .expect("clerk activates");
+    assert_eq!(code(&s.hpb().await), ("000000".into(), "000000".into()));
+    let published = bank.keys().published();
+    let seen = s.bank.as_ref().expect("bank keys");
+    assert_eq!(
+        seen.authentication_hash.as_bytes(),
+        &published.authentication.hash.0
+    );
+    assert_eq!(
+        seen.encryption_hash.as_bytes(),
+        &published.encryption.hash.0
+    );
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_second_ini_and_unknown_subscribers_are_refused() {
+    let bank = demo_bank().await;
+    let s = Subscriber::new(
+        &bank.ebics_url(),
+        ProtocolVersion::H004,
+        "PARTNER1",
+        "USER1",
+        0,
+    );
+    assert_eq!(code(&s.ini().await).0, "000000");
+    assert_eq!(code(&s.ini().await).0, "091002", "INI only once");
+    let stranger = Subscriber::new(
+        &bank.ebics_url(),
+        ProtocolVersion::H004,
+        "PARTNER1",
+        "NOBODY",
+        1,
+    );
+    assert_eq!(code(&stranger.ini().await).0, "091003");
+    let wrong_host = {
+        let mut w = Subscriber::new(
+            &bank.ebics_url(),
+            ProtocolVersion::H004,
+            "PARTNER1",
+            "USER2",
+            1,
+        );
+        w.host = "OTHERBANK".into();
+        w
+    };
+    assert_eq!(code(&wrong_host.hia().await).0, "091011");
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn h005_h3k_initialises_with_certificates_and_hpb_answers_certificates() {
+    let bank = demo_bank().await;
+    let mut s = Subscriber::new(
+        &bank.ebics_url(),
+        ProtocolVersion::H005,
+        "PARTNER1",
+        "USER3",
+        2,
+    );
+    assert_eq!(code(&s.h3k().await), ("000000".into(), "000000".into()));
+    let subscriber = bank
+        .state()
+        .subscriber(&p("PARTNER1"), &u("USER3"))
+        .expect("known");
+    assert_eq!(subscriber.status, SubscriberStatus::Initialised);
+    bank.activate_user(&p("PARTNER1"), &u("USER3"))
+        .expect("activate");
+    assert_eq!(code(&s.hpb().await).0, "000000");
+    let h005 = bank.keys().published_h005().expect("certificates");
+    assert_eq!(
+        s.bank
+            .as_ref()
+            .expect("keys")
+            .authentication_hash
+            .as_bytes(),
+        &h005.authentication.hash.0,
+        "H005 hashes are over the certificate"
+    );
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn hpb_with_a_foreign_authentication_key_fails_authentication() {
+    let bank = demo_bank().await;
+    let s = Subscriber::new(
+        &bank.ebics_url(),
+        ProtocolVersion::H004,
+        "PARTNER1",
+        "USER1",
+        0,
+    );
+    s.ini().await;
+    s.hia().await;
+    bank.activate_user(&p("PARTNER1"), &u("USER1"))
+        .expect("activate");
+    let mut impostor = Subscriber::new(
+        &bank.ebics_url(),
+        ProtocolVersion::H004,
+        "PARTNER1",
+        "USER1",
+        3,
+    );
+    assert_eq!(code(&impostor.hpb().await).0, "061001");
+    bank.shutdown().await;
+}

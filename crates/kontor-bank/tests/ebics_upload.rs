@@ -1,0 +1,557 @@
+//! Signed uploads against the real dispatcher: signatures, permissions, account and amount
+//! limits, multi-segment transfer with recovery, H005 BTU, and the distributed signature.
+
+mod common;
+
+use chrono::NaiveDate;
+use common::client::{ready_subscriber, Subscriber};
+use common::{demo_bank, http};
+use kontor_bank::state::{OrderStatus, VeuStatus};
+use kontor_documents::pain::{
+    self, AccountParty, Mandate, PainVersion, PaymentInfo, PaymentOrder, SequenceType, Transaction,
+};
+use kontor_documents::{Amount, Currency};
+use kontor_protocol::envelope::{
+    EbicsResponse, HvListParams, HvOrderKind, HvOrderRef, OrderDetails, OrderId, OrderParams,
+    PartnerId,
+};
+use kontor_protocol::order_type::OrderType;
+use kontor_protocol::orderdata::{
+    HVDResponseOrderData, HVUResponseOrderData, HVZResponseOrderData,
+};
+use kontor_protocol::signature::order_data_digest;
+use kontor_protocol::ProtocolVersion::{self, H004, H005};
+use sha2::Digest as _;
+
+const MAIN: &str = "DE89370400440532013000";
+const USD: &str = "DE02100100100006820101";
+
+fn payment(kind_debit: bool, debtor_iban: &str, amount: &str, transactions: usize) -> Vec<u8> {
+    let party = |name: &str, iban: &str| {
+        AccountParty::new(
+            name,
+            iban.parse().expect("iban"),
+            Some("COBADEFFXXX".parse().expect("bic")),
+        )
+    };
+    let tx = |i: usize| Transaction {
+        end_to_end_id: format!("E2E-{i}"),
+        instruction_id: None,
+        amount: amount.parse::<Amount>().expect("amount"),
+        currency: "EUR".parse::<Currency>().expect("currency"),
+        counterparty: party("Lieferant GmbH", "DE02120300000000202051"),
+        mandate: kind_debit.then(|| Mandate {
+            id: format!("M-{i}"),
+            signature_date: NaiveDate::from_ymd_opt(2024, 1, 1).expect("date"),
+        }),
+        remittance: Some(format!(
+            "Rechnung {i} mit einem etwas laengeren Verwendungszweck fuer Volumen"
+        )),
+    };
+    let order = PaymentOrder {
+        version: if kind_debit {
+            PainVersion::Pain008_001_02
+        } else {
+            PainVersion::Pain001_001_03
+        },
+        message_id: format!("MSG-{amount}-{transactions}"),
+        created: NaiveDate::from_ymd_opt(2026, 1, 5)
+            .expect("date")
+            .and_hms_opt(9, 0, 0)
+            .expect("time"),
+        initiating_party: Some("Muster Maschinenbau GmbH".into()),
+        payment_infos: vec![PaymentInfo {
+            id: "PMT-1".into(),
+            batch_booking: Some(true),
+            service_level: Some("SEPA".into()),
+            local_instrument: kind_debit.then(|| "CORE".into()),
+            sequence_type: kind_debit.then_some(SequenceType::OneOff),
+            category_purpose: None,
+            requested_date: NaiveDate::from_ymd_opt(2026, 1, 6).expect("date"),
+            account: party("Muster Maschinenbau GmbH", debtor_iban),
+            creditor_scheme_id: kind_debit.then(|| "DE98ZZZ09999999999".into()),
+            charge_bearer: Some("SLEV".into()),
+            transactions: (0..transactions).map(tx).collect(),
+        }],
+    };
+    pain::build(&order).expect("pain builds").into_bytes()
+}
+
+fn upload_details(version: ProtocolVersion, order: OrderType) -> OrderDetails {
+    OrderDetails::upload(version, &order).expect("details")
+}
+
+fn hv_ref(version: ProtocolVersion, order_id: &str, order: OrderType) -> HvOrderRef {
+    HvOrderRef {
+        partner_id: PartnerId::new("PARTNER1").expect("partner"),
+        kind: match version {
+            ProtocolVersion::H004 => HvOrderKind::OrderType {
+                order_type: order,
+                file_format: None,
+            },
+            _ => HvOrderKind::Service(order.btf_service().expect("service")),
+        },
+        order_id: OrderId::new(order_id).expect("order id"),
+    }
+}
+
+fn veu_details(order_type: OrderType, params: OrderParams) -> OrderDetails {
+    OrderDetails {
+        order_type,
+        order_id: None,
+        order_attribute: None,
+        params,
+    }
+}
+
+fn codes(r: &EbicsResponse) -> (&str, &str) {
+    (
+        r.technical_return_code.code(),
+        r.business_return_code.code(),
+    )
+}
+
+#[tokio::test]
+async fn a_cct_signed_with_e_is_accepted_and_stored_with_its_hash() {
+    let bank = demo_bank().await;
+    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let document = payment(false, MAIN, "1500.00", 2);
+    let upload = s
+        .upload(upload_details(H004, OrderType::CCT), &document, &[&s], None)
+        .await;
+    assert_eq!(
+        (upload.technical.code(), upload.business.code()),
+        ("000000", "000000")
+    );
+    let order_id = upload.order_id.expect("order id");
+    let orders = bank.state().received_orders();
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0].order_id.to_string(), order_id);
+    assert_eq!(orders[0].status, OrderStatus::Accepted);
+    assert_eq!(orders[0].content, document);
+    assert_eq!(orders[0].signatures[0].user_id.to_string(), "USER1");
+    let listed = http()
+        .get(format!("{}/orders?status=accepted", bank.admin_url()))
+        .send()
+        .await
+        .expect("admin")
+        .bytes()
+        .await
+        .expect("body");
+    let listed: serde_json::Value = serde_json::from_slice(&listed).expect("json");
+    assert_eq!(listed["count"], 1);
+    assert_eq!(
+        listed["orders"][0]["sha256"],
+        hex::encode(sha2::Sha256::digest(&document))
+    );
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_direct_debit_and_an_h005_btu_are_accepted() {
+    let bank = demo_bank().await;
+    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let cdd = s
+        .upload(
+            upload_details(H004, OrderType::CDD),
+            &payment(true, MAIN, "99.00", 3),
+            &[&s],
+            None,
+        )
+        .await;
+    assert_eq!(
+        cdd.business.code(),
+        "000000",
+        "{:?}",
+        cdd.last_response.report_text
+    );
+    let clerk = ready_subscriber(&bank, H005, "PARTNER2", "CLERK1", 1).await;
+    let btu = clerk
+        .upload(
+            upload_details(H005, OrderType::CCT),
+            &payment(false, "DE02500105170137075030", "10.00", 1),
+            &[&clerk],
+            None,
+        )
+        .await;
+    assert_eq!(
+        (btu.technical.code(), btu.business.code()),
+        ("000000", "000000"),
+        "{}",
+        btu.last_response.report_text
+    );
+    let orders = bank.state().received_orders();
+    assert_eq!(orders.len(), 2);
+    assert_eq!(orders[1].order.order_type.to_string(), "BTU");
+    assert_eq!(
+        orders[1]
+            .order
+            .service
+            .as_ref()
+            .map(|s| s.service_name.as_str()),
+        Some("SCT")
+    );
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn uploads_beyond_the_amount_limit_or_foreign_accounts_are_rejected() {
+    let bank = demo_bank().await;
+    let user2 = ready_subscriber(&bank, H004, "PARTNER1", "USER2", 1).await;
+    // USER2 may sign up to 250,000.00.
+    let too_much = user2
+        .upload(
+            upload_details(H004, OrderType::CCT),
+            &payment(false, MAIN, "130000.00", 2),
+            &[&user2],
+            None,
+        )
+        .await;
+    assert_eq!(
+        too_much.business.code(),
+        "091303",
+        "{}",
+        too_much.last_response.report_text
+    );
+    // ACC-USD is not among USER2's accounts.
+    let foreign = user2
+        .upload(
+            upload_details(H004, OrderType::CCT),
+            &payment(false, USD, "10.00", 1),
+            &[&user2],
+            None,
+        )
+        .await;
+    assert_eq!(foreign.business.code(), "091302");
+    let other_bank = user2
+        .upload(
+            upload_details(H004, OrderType::CCT),
+            &payment(false, "DE44500105175407324931", "10.00", 1),
+            &[&user2],
+            None,
+        )
+        .await;
+    assert_eq!(other_bank.business.code(), "091302");
+    assert_eq!(
+        bank.state().received_order_count(),
+        0,
+        "nothing rejected is stored"
+    );
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn bad_signatures_and_bad_documents_are_rejected() {
+    let bank = demo_bank().await;
+    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let document = payment(false, MAIN, "10.00", 1);
+    // Signed over other data: the signature does not verify.
+    let forged = s
+        .upload(
+            upload_details(H004, OrderType::CCT),
+            &document,
+            &[&s],
+            Some(b"other data"),
+        )
+        .await;
+    assert_eq!(forged.business.code(), "091301");
+    // Signed with a key the bank does not know for USER1.
+    let stranger = Subscriber::new(&bank.ebics_url(), H004, "PARTNER1", "USER1", 6);
+    let wrong_key = s
+        .upload(
+            upload_details(H004, OrderType::CCT),
+            &document,
+            &[&stranger],
+            None,
+        )
+        .await;
+    assert_eq!(wrong_key.business.code(), "091301");
+    // Not a pain.001.
+    let garbage = s
+        .upload(
+            upload_details(H004, OrderType::CCT),
+            b"<Document>nope</Document>",
+            &[&s],
+            None,
+        )
+        .await;
+    assert_eq!(garbage.business.code(), "090004");
+    // A pain.008 in a CCT.
+    let wrong_kind = s
+        .upload(
+            upload_details(H004, OrderType::CCT),
+            &payment(true, MAIN, "1.00", 1),
+            &[&s],
+            None,
+        )
+        .await;
+    assert_eq!(wrong_kind.business.code(), "090004");
+    assert_eq!(bank.state().received_order_count(), 0);
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_multi_segment_upload_survives_a_resent_segment_and_a_lost_last_answer() {
+    let bank = demo_bank().await;
+    let mut s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    s.upload_segment_bytes = 600;
+    let document = payment(false, MAIN, "1.00", 400);
+    let signature = s.signature_document(&[&s], &document);
+    let (init, segments) =
+        s.upload_init(upload_details(H004, OrderType::CCT), &document, &signature);
+    assert!(segments.len() >= 3, "{} segments", segments.len());
+    let init = s.exchange(init).await;
+    let id = init.transaction_id.expect("id");
+    let n = segments.len() as u32;
+    let mut last_answer = None;
+    for (i, segment) in segments.iter().enumerate() {
+        let number = i as u32 + 1;
+        let body = s.transfer(id, number, number == n, Some(segment.clone()));
+        let answer = s.exchange(body.clone()).await;
+        assert_eq!(codes(&answer), ("000000", "000000"));
+        if number == 1 {
+            // The client did not see the answer and sends segment 1 again.
+            assert_eq!(codes(&s.exchange(body.clone()).await), ("000000", "000000"));
+        }
+        last_answer = Some((body, answer));
+    }
+    let (last_body, answer) = last_answer.expect("last");
+    // The answer to the last segment was lost: re-sending gets the same answer, no new order.
+    let again = s.exchange(last_body).await;
+    assert_eq!(again.order_id, answer.order_id);
+    assert_eq!(codes(&again), ("000000", "000000"));
+    let orders = bank.state().received_orders();
+    assert_eq!(orders.len(), 1, "exactly one order");
+    assert_eq!(orders[0].content, document);
+    assert_eq!(
+        Some(orders[0].order_id.to_string()),
+        answer.order_id.map(|o| o.as_str().to_owned())
+    );
+    // Out of order segments are refused.
+    let (init, segments) =
+        s.upload_init(upload_details(H004, OrderType::CCT), &document, &signature);
+    let id = s.exchange(init).await.transaction_id.expect("id");
+    let skipped = s
+        .exchange(s.transfer(id, 2, false, Some(segments[1].clone())))
+        .await;
+    assert_eq!(codes(&skipped).0, "061101");
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_a_signature_waits_in_the_veu_until_b_signs_with_hve() {
+    let bank = demo_bank().await;
+    let user2 = ready_subscriber(&bank, H004, "PARTNER1", "USER2", 1).await;
+    let user3 = ready_subscriber(&bank, H004, "PARTNER1", "USER3", 2).await;
+    let document = payment(false, MAIN, "5000.00", 1);
+    let upload = user2
+        .upload(
+            upload_details(H004, OrderType::CCT),
+            &document,
+            &[&user2],
+            None,
+        )
+        .await;
+    assert_eq!(upload.business.code(), "000000");
+    let order_id = upload.order_id.expect("order id");
+    assert_eq!(
+        bank.state().received_orders()[0].status,
+        OrderStatus::AwaitingSignatures
+    );
+
+    let hvu = user3
+        .download(veu_details(
+            OrderType::HVU,
+            OrderParams::Hvu(HvListParams::default()),
+        ))
+        .await
+        .expect("HVU");
+    let hvu = HVUResponseOrderData::parse(&hvu.data).expect("HVU parses");
+    assert_eq!(hvu.orders.len(), 1);
+    assert_eq!(hvu.orders[0].order_id, order_id);
+    assert!(hvu.orders[0].signing_info.ready_to_be_signed);
+    assert_eq!(hvu.orders[0].signing_info.num_sig_done, 1);
+    let hvz = user3
+        .download(veu_details(
+            OrderType::HVZ,
+            OrderParams::Hvz(HvListParams::default()),
+        ))
+        .await
+        .expect("HVZ");
+    let hvz = HVZResponseOrderData::parse(&hvz.data).expect("HVZ parses");
+    assert_eq!(hvz.orders[0].total_orders, Some(1));
+
+    let hvd = user3
+        .download(veu_details(
+            OrderType::HVD,
+            OrderParams::Hvd(hv_ref(H004, &order_id, OrderType::CCT)),
+        ))
+        .await
+        .expect("HVD");
+    let hvd = HVDResponseOrderData::parse(&hvd.data).expect("HVD parses");
+    assert_eq!(
+        hvd.data_digest.digest,
+        order_data_digest(&document).to_vec()
+    );
+
+    // The same signer cannot sign twice.
+    let twice = user2
+        .upload(
+            veu_details(
+                OrderType::HVE,
+                OrderParams::Hve(hv_ref(H004, &order_id, OrderType::CCT)),
+            ),
+            b"",
+            &[&user2],
+            Some(&document),
+        )
+        .await;
+    assert_eq!(twice.business.code(), "091306");
+    // A forged co-signature is refused.
+    let forged = user3
+        .upload(
+            veu_details(
+                OrderType::HVE,
+                OrderParams::Hve(hv_ref(H004, &order_id, OrderType::CCT)),
+            ),
+            b"",
+            &[&user3],
+            Some(b"not the order"),
+        )
+        .await;
+    assert_eq!(forged.business.code(), "091301");
+    let hve = user3
+        .upload(
+            veu_details(
+                OrderType::HVE,
+                OrderParams::Hve(hv_ref(H004, &order_id, OrderType::CCT)),
+            ),
+            b"",
+            &[&user3],
+            Some(&document),
+        )
+        .await;
+    assert_eq!(
+        (hve.technical.code(), hve.business.code()),
+        ("000000", "000000"),
+        "{}",
+        hve.last_response.report_text
+    );
+    assert_eq!(bank.state().veu_items()[0].status, VeuStatus::Released);
+    assert_eq!(
+        bank.state().received_orders()[0].status,
+        OrderStatus::Accepted
+    );
+    let empty = user3
+        .download(veu_details(
+            OrderType::HVU,
+            OrderParams::Hvu(HvListParams::default()),
+        ))
+        .await
+        .expect_err("nothing left");
+    assert_eq!(codes(&empty).1, "090005");
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn hvs_cancels_and_two_b_signatures_never_release() {
+    let bank = demo_bank().await;
+    let user2 = ready_subscriber(&bank, H005, "PARTNER1", "USER2", 1).await;
+    let user3 = ready_subscriber(&bank, H005, "PARTNER1", "USER3", 2).await;
+    let document = payment(false, MAIN, "700.00", 1);
+    let upload = user3
+        .upload(
+            upload_details(H005, OrderType::CCT),
+            &document,
+            &[&user3],
+            None,
+        )
+        .await;
+    assert_eq!(
+        upload.business.code(),
+        "000000",
+        "{}",
+        upload.last_response.report_text
+    );
+    let order_id = upload.order_id.expect("order id");
+    assert_eq!(
+        bank.state().veu_items()[0].status,
+        VeuStatus::Pending,
+        "B alone does not release"
+    );
+    let reference = hv_ref(H005, &order_id, OrderType::CCT);
+    let hvs = user2
+        .upload(
+            veu_details(OrderType::HVS, OrderParams::Hvs(reference.clone())),
+            b"",
+            &[&user2],
+            Some(&document),
+        )
+        .await;
+    assert_eq!(
+        (hvs.technical.code(), hvs.business.code()),
+        ("000000", "000000"),
+        "{}",
+        hvs.last_response.report_text
+    );
+    assert_eq!(bank.state().veu_items()[0].status, VeuStatus::Cancelled);
+    assert_eq!(
+        bank.state().received_orders()[0].status,
+        OrderStatus::Cancelled
+    );
+    let late = user2
+        .upload(
+            veu_details(OrderType::HVE, OrderParams::Hve(reference)),
+            b"",
+            &[&user2],
+            Some(&document),
+        )
+        .await;
+    assert_eq!(late.business.code(), "091305");
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_transport_signature_needs_a_bank_technical_signature() {
+    let bank = demo_bank().await;
+    let transport = ready_subscriber(&bank, H004, "PARTNER1", "TRANSPORT", 3).await;
+    let user1 = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let document = payment(false, MAIN, "42.00", 1);
+    let upload = transport
+        .upload(
+            upload_details(H004, OrderType::CCT),
+            &document,
+            &[&transport],
+            None,
+        )
+        .await;
+    assert_eq!(upload.business.code(), "000000");
+    let order_id = upload.order_id.expect("id");
+    assert_eq!(
+        bank.state().received_orders()[0].status,
+        OrderStatus::AwaitingSignatures
+    );
+    let hve = user1
+        .upload(
+            veu_details(
+                OrderType::HVE,
+                OrderParams::Hve(hv_ref(H004, &order_id, OrderType::CCT)),
+            ),
+            b"",
+            &[&user1],
+            Some(&document),
+        )
+        .await;
+    assert_eq!(
+        hve.business.code(),
+        "000000",
+        "{}",
+        hve.last_response.report_text
+    );
+    assert_eq!(
+        bank.state().received_orders()[0].status,
+        OrderStatus::Accepted,
+        "E alone releases"
+    );
+    bank.shutdown().await;
+}

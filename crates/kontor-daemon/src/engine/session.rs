@@ -1,0 +1,431 @@
+//! One EBICS user's view of its bank: host, partner, own keys and verified bank keys, and
+//! the signed, verified exchange of messages.
+//!
+//! A [`Session`] lives for one engine operation. It decrypts the user's authentication and
+//! encryption private keys when it opens and drops them (zeroized by `rsa`) when it ends; the
+//! signature private key is never loaded: electronic signatures come from the signers.
+
+use kontor_protocol::certificate::Certificate;
+use kontor_protocol::envelope::{
+    BankPubKeyDigests, EbicsRequest, EbicsResponse, HostId, InitHeader, KeyManagementResponse,
+    Nonce, OrderDetails, PartnerId, Product, PubKeyDigest, SecurityMedium, UserId,
+};
+use kontor_protocol::keys::{PrivateKey, PublicKey};
+use kontor_protocol::return_code::{Retry, ReturnCode};
+use kontor_protocol::{AuthenticationVersion, EncryptionVersion, ProtocolVersion};
+use kontor_storage::{
+    BankHost, BankKey, BankKeyKind, BankKeyVerification, Connection, EbicsUser, EbicsUserId,
+    EbicsUserStatus, KeyPair, KeyUsage, TenantScope,
+};
+use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
+use zeroize::Zeroizing;
+
+use super::error::BankRejection;
+use super::{Engine, EngineError};
+
+/// The stored records that describe one user at its bank.
+#[derive(Debug, Clone)]
+pub struct UserContext {
+    pub user: EbicsUser,
+    pub connection: Connection,
+    pub host: BankHost,
+}
+
+impl UserContext {
+    pub fn version(&self) -> ProtocolVersion {
+        self.host.protocol_version
+    }
+
+    pub fn host_id(&self) -> Result<HostId, EngineError> {
+        HostId::new(self.host.host_id.clone()).map_err(EngineError::protocol)
+    }
+
+    pub fn partner_id(&self) -> Result<PartnerId, EngineError> {
+        PartnerId::new(self.connection.partner_id.clone()).map_err(EngineError::protocol)
+    }
+
+    pub fn user_id(&self) -> Result<UserId, EngineError> {
+        UserId::new(self.user.user_id.clone()).map_err(EngineError::protocol)
+    }
+
+    pub fn system_id(&self) -> Result<Option<UserId>, EngineError> {
+        self.user
+            .system_id
+            .clone()
+            .map(UserId::new)
+            .transpose()
+            .map_err(EngineError::protocol)
+    }
+
+    /// H005 hashes (and sends) certificates; H004 the bare keys.
+    pub fn uses_certificates(&self) -> bool {
+        matches!(
+            self.version(),
+            ProtocolVersion::H005 | ProtocolVersion::H006
+        )
+    }
+}
+
+/// The product Kontor announces in requests.
+pub fn product() -> Product {
+    Product {
+        name: "Kontor".into(),
+        language: "EN".into(),
+        institute_id: None,
+    }
+}
+
+/// The host's bank keys, checked to be VERIFIED by an operator.
+#[derive(Debug, Clone)]
+pub struct VerifiedBankKeys {
+    pub authentication: rsa::RsaPublicKey,
+    pub encryption: PublicKey,
+    pub encryption_certificate: Option<Certificate>,
+    pub digests: BankPubKeyDigests,
+}
+
+/// The newest key of `kind` for the host (HPB may have been repeated after a key change).
+fn newest(keys: &[BankKey], kind: BankKeyKind) -> Option<&BankKey> {
+    keys.iter()
+        .filter(|k| k.kind == kind)
+        .max_by_key(|k| (k.created_at, k.id))
+}
+
+/// Checks that the host's current bank keys are verified and decodes them.
+pub fn verified_bank_keys(
+    host: &BankHost,
+    keys: &[BankKey],
+) -> Result<VerifiedBankKeys, EngineError> {
+    let blocked = |reason: String| EngineError::BankKeysNotVerified {
+        host_id: host.host_id.clone(),
+        reason,
+    };
+    let mut checked = Vec::new();
+    for kind in [BankKeyKind::Authentication, BankKeyKind::Encryption] {
+        let key = newest(keys, kind)
+            .ok_or_else(|| blocked(format!("no {kind} key fetched yet (HPB)")))?;
+        match key.verification_status {
+            BankKeyVerification::Verified => checked.push(key),
+            BankKeyVerification::Unverified => {
+                return Err(blocked(format!(
+                    "{kind} key {} awaits verification by an operator",
+                    key.key_hash
+                )))
+            }
+            BankKeyVerification::Rejected => {
+                return Err(blocked(format!(
+                    "{kind} key {} was rejected by {}",
+                    key.key_hash,
+                    key.verified_by.as_deref().unwrap_or("an operator")
+                )))
+            }
+        }
+    }
+    let (auth, enc) = (checked[0], checked[1]);
+    let digest = |key: &BankKey| -> Result<PubKeyDigest, EngineError> {
+        let bytes: [u8; 32] = hex::decode(&key.key_hash)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| {
+                EngineError::Key(format!(
+                    "stored bank key hash {} is not SHA-256",
+                    key.key_hash
+                ))
+            })?;
+        Ok(PubKeyDigest::sha256(bytes))
+    };
+    Ok(VerifiedBankKeys {
+        authentication: rsa::RsaPublicKey::from_public_key_der(&auth.public_key)
+            .map_err(EngineError::key)?,
+        encryption: PublicKey::from_spki_der(&enc.public_key).map_err(EngineError::key)?,
+        encryption_certificate: enc
+            .certificate
+            .as_deref()
+            .map(Certificate::from_der)
+            .transpose()
+            .map_err(EngineError::key)?,
+        digests: BankPubKeyDigests {
+            authentication_version: auth
+                .version
+                .parse::<AuthenticationVersion>()
+                .map_err(EngineError::key)?,
+            authentication: digest(auth)?,
+            encryption_version: enc
+                .version
+                .parse::<EncryptionVersion>()
+                .map_err(EngineError::key)?,
+            encryption: digest(enc)?,
+        },
+    })
+}
+
+/// What a session needs before it may open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requirement {
+    /// Key management (HPB): own keys only.
+    OwnKeys,
+    /// Any order: a READY user and verified bank keys.
+    Ready,
+}
+
+/// A user's decrypted keys and its verified bank keys, for one operation.
+pub struct Session {
+    pub scope: TenantScope,
+    pub ctx: UserContext,
+    authentication: rsa::RsaPrivateKey,
+    encryption: PrivateKey,
+    pub own_encryption_key: KeyPair,
+    pub bank: Option<VerifiedBankKeys>,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("user", &self.ctx.user.user_id)
+            .field("host", &self.ctx.host.host_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Engine {
+    /// Loads user, connection and host through the scope.
+    pub(crate) async fn user_context(
+        &self,
+        scope: &TenantScope,
+        user: EbicsUserId,
+    ) -> Result<UserContext, EngineError> {
+        let mut tx = self.store().scope(scope).begin().await?;
+        let user: EbicsUser = tx.get(user).await?;
+        let connection: Connection = tx.get(user.connection_id).await?;
+        let host: BankHost = tx.get(connection.bank_host_id).await?;
+        tx.commit().await?;
+        Ok(UserContext {
+            user,
+            connection,
+            host,
+        })
+    }
+
+    /// Opens a session. With [`Requirement::Ready`], an INITIALISED user whose bank keys an
+    /// operator has verified meanwhile becomes READY here, and a rejected or unverified bank
+    /// key blocks with [`EngineError::BankKeysNotVerified`].
+    pub(crate) async fn open_session(
+        &self,
+        scope: &TenantScope,
+        user: EbicsUserId,
+        requirement: Requirement,
+    ) -> Result<Session, EngineError> {
+        let mut tx = self.store().scope(scope).begin().await?;
+        let mut record: EbicsUser = tx.get(user).await?;
+        let connection: Connection = tx.get(record.connection_id).await?;
+        let host: BankHost = tx.get(connection.bank_host_id).await?;
+        let bank = if requirement == Requirement::Ready {
+            let keys = tx.bank_keys().list_for_host(host.id).await?;
+            let verified = verified_bank_keys(&host, &keys)?;
+            match record.status {
+                EbicsUserStatus::Ready => {}
+                EbicsUserStatus::Initialised => {
+                    record = tx
+                        .ebics_users()
+                        .set_status(
+                            record.id,
+                            EbicsUserStatus::Initialised,
+                            EbicsUserStatus::Ready,
+                        )
+                        .await?;
+                }
+                status => {
+                    return Err(EngineError::UserNotReady {
+                        user_id: record.user_id.clone(),
+                        status,
+                        needed: "orders need a READY user (INI, HIA and verified bank keys)",
+                    })
+                }
+            }
+            Some(verified)
+        } else {
+            None
+        };
+        let authentication_pair = tx
+            .key_pairs()
+            .current(record.id, KeyUsage::Authentication)
+            .await?
+            .ok_or_else(|| missing_key(&record, KeyUsage::Authentication))?;
+        let encryption_pair = tx
+            .key_pairs()
+            .current(record.id, KeyUsage::Encryption)
+            .await?
+            .ok_or_else(|| missing_key(&record, KeyUsage::Encryption))?;
+        let authentication_der: Zeroizing<Vec<u8>> = tx
+            .key_pairs()
+            .load_private_key(authentication_pair.id)
+            .await?;
+        let encryption_der: Zeroizing<Vec<u8>> =
+            tx.key_pairs().load_private_key(encryption_pair.id).await?;
+        tx.commit().await?;
+        Ok(Session {
+            scope: scope.clone(),
+            ctx: UserContext {
+                user: record,
+                connection,
+                host,
+            },
+            authentication: rsa::RsaPrivateKey::from_pkcs8_der(&authentication_der)
+                .map_err(EngineError::key)?,
+            encryption: PrivateKey::from_pkcs8_der(&encryption_der).map_err(EngineError::key)?,
+            own_encryption_key: encryption_pair,
+            bank,
+        })
+    }
+}
+
+fn missing_key(user: &EbicsUser, usage: KeyUsage) -> EngineError {
+    EngineError::Precondition(format!(
+        "EBICS user {} has no {usage} key; generate keys first",
+        user.user_id
+    ))
+}
+
+impl Session {
+    pub fn version(&self) -> ProtocolVersion {
+        self.ctx.version()
+    }
+
+    pub fn encryption_key(&self) -> &PrivateKey {
+        &self.encryption
+    }
+
+    pub fn authentication_key(&self) -> &rsa::RsaPrivateKey {
+        &self.authentication
+    }
+
+    pub fn bank(&self) -> Result<&VerifiedBankKeys, EngineError> {
+        self.bank
+            .as_ref()
+            .ok_or_else(|| EngineError::BankKeysNotVerified {
+                host_id: self.ctx.host.host_id.clone(),
+                reason: "session opened without bank keys".into(),
+            })
+    }
+
+    /// A fresh initialisation header (new nonce and timestamp: call once per attempt).
+    pub fn init_header(&self, order_details: OrderDetails) -> Result<InitHeader, EngineError> {
+        Ok(InitHeader {
+            host_id: self.ctx.host_id()?,
+            nonce: Nonce::random(&mut rand::rngs::OsRng),
+            timestamp: chrono::Utc::now(),
+            partner_id: self.ctx.partner_id()?,
+            user_id: self.ctx.user_id()?,
+            system_id: self.ctx.system_id()?,
+            product: Some(product()),
+            order_details,
+            bank_pub_key_digests: self.bank()?.digests.clone(),
+            security_medium: SecurityMedium::default(),
+        })
+    }
+
+    /// Signs the request `build` makes, posts it and verifies the bank's signature on the
+    /// answer. Network failures, unreadable or badly signed answers and temporary EBICS return
+    /// codes are retried per the engine's retry policy; `build` runs once per attempt, so an
+    /// initialisation gets a fresh nonce each time while transfer and receipt requests (no
+    /// nonce) are re-sent byte for byte, which is what EBICS recovery expects.
+    pub async fn exchange(
+        &self,
+        engine: &Engine,
+        build: impl Fn() -> Result<EbicsRequest, EngineError>,
+    ) -> Result<EbicsResponse, EngineError> {
+        let bank_key = &self.bank()?.authentication;
+        let outcome = engine
+            .config()
+            .retry
+            .run(
+                |_| async {
+                    let body = build()?
+                        .to_signed_xml(&self.authentication)
+                        .map_err(EngineError::protocol)?;
+                    let answer = engine
+                        .transport()
+                        .post(&self.ctx.host.url, body)
+                        .await
+                        .map_err(Attempt::Transport)?;
+                    let response = EbicsResponse::parse_verified(&answer, bank_key)
+                        .map_err(|e| Attempt::Unreadable(e.to_string()))?;
+                    if response.technical_return_code.retry() == Retry::Later {
+                        return Err(Attempt::Temporary(Box::new(response)));
+                    }
+                    Ok(response)
+                },
+                Attempt::is_retryable,
+            )
+            .await;
+        match outcome {
+            Ok(response) => Ok(response),
+            // Retries used up on a temporary code: hand the answer back, the caller records it.
+            Err(Attempt::Temporary(response)) => Ok(*response),
+            Err(Attempt::Transport(e)) => Err(e.into()),
+            Err(Attempt::Unreadable(e)) => Err(EngineError::Protocol(e)),
+            Err(Attempt::Failed(e)) => Err(e),
+        }
+    }
+
+    /// Posts a key-management message (not signed by the bank).
+    pub async fn exchange_key_management(
+        &self,
+        engine: &Engine,
+        body: Vec<u8>,
+    ) -> Result<KeyManagementResponse, EngineError> {
+        let answer = engine.post(&self.ctx.host.url, body).await?;
+        KeyManagementResponse::parse(&answer).map_err(EngineError::protocol)
+    }
+}
+
+impl Engine {
+    /// POSTs with the transport, retrying what the retry policy allows.
+    pub(crate) async fn post(&self, url: &str, body: Vec<u8>) -> Result<Vec<u8>, EngineError> {
+        let transport = self.transport();
+        Ok(self
+            .config()
+            .retry
+            .run(
+                |_| transport.post(url, body.clone()),
+                |e: &super::TransportError| e.is_retryable(),
+            )
+            .await?)
+    }
+}
+
+/// Why one attempt of an exchange failed.
+enum Attempt {
+    Transport(super::TransportError),
+    Unreadable(String),
+    Temporary(Box<EbicsResponse>),
+    Failed(EngineError),
+}
+
+impl Attempt {
+    fn is_retryable(&self) -> bool {
+        match self {
+            Self::Transport(e) => e.is_retryable(),
+            Self::Unreadable(_) | Self::Temporary(_) => true,
+            Self::Failed(_) => false,
+        }
+    }
+}
+
+impl From<EngineError> for Attempt {
+    fn from(e: EngineError) -> Self {
+        Self::Failed(e)
+    }
+}
+
+/// The bank's refusal as an error value, from the technical or business code.
+pub fn rejection(code: &ReturnCode, report_text: &str) -> BankRejection {
+    BankRejection {
+        code: code.code().to_owned(),
+        text: if report_text.trim().is_empty() {
+            code.meaning().to_owned()
+        } else {
+            report_text.trim().to_owned()
+        },
+    }
+}
