@@ -1,0 +1,363 @@
+//! Persisted downloads and uploads against the bank emulator over loopback HTTP, including
+//! interruptions, recovery after a lost process and the emulator's fault modes.
+
+mod engine_support;
+
+use chrono::{Days, Utc};
+use engine_support::{small_segment_bank, world, Setup, TestDb, World};
+use kontor_bank::{FaultAction, FaultMatcher, TransactionPhase as BankPhase};
+use kontor_daemon::engine::{
+    DownloadOutcome, DownloadRequest, EngineError, RetryPolicy, UploadRequest,
+};
+use kontor_protocol::envelope::DateRange;
+use kontor_protocol::order_type::OrderType;
+use kontor_protocol::orderdata::OrderSignatureData;
+use kontor_protocol::signature::sign_order_data;
+use kontor_protocol::ProtocolVersion::{self, H004, H005};
+use kontor_protocol::SignatureVersion;
+use kontor_storage::*;
+use sha2::{Digest, Sha256};
+
+fn last_days(n: u64) -> DateRange {
+    let today = Utc::now().date_naive();
+    DateRange {
+        start: today.checked_sub_days(Days::new(n)).unwrap(),
+        end: today.checked_sub_days(Days::new(1)).unwrap(),
+    }
+}
+
+async fn downloaded_file(w: &World, outcome: &DownloadOutcome) -> Vec<u8> {
+    let DownloadOutcome::Data { file, .. } = outcome else {
+        panic!("expected data, got {outcome:?}");
+    };
+    assert!(file.path.is_some(), "large downloads live on disk");
+    w.engine.read_file(&w.scope, file).await.unwrap()
+}
+
+fn served_sha256(w: &World) -> String {
+    w.bank
+        .state()
+        .served_downloads()
+        .last()
+        .expect("served")
+        .sha256
+        .clone()
+}
+
+/// A pain.001 signed with the user's own A006 key, as the signer CLI would.
+async fn signed_payment(w: &World) -> (Vec<u8>, Vec<OrderSignatureData>) {
+    let data = std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/interop-node/tools/fixtures/pain.001-kontorbank.xml"),
+    )
+    .unwrap();
+    let mut tx = w.tx().await;
+    let pair = tx
+        .key_pairs()
+        .current(w.user, KeyUsage::Signature)
+        .await
+        .unwrap()
+        .unwrap();
+    let der = tx.key_pairs().load_private_key(pair.id).await.unwrap();
+    tx.commit().await.unwrap();
+    let key = kontor_protocol::keys::PrivateKey::from_pkcs8_der(&der).unwrap();
+    let value = sign_order_data(SignatureVersion::A006, &key, &data).unwrap();
+    let signature = OrderSignatureData {
+        signature_version: SignatureVersion::A006,
+        signature_value: value,
+        partner_id: w.partner_id.clone(),
+        user_id: w.user_id.clone(),
+        x509: None,
+    };
+    (data, vec![signature])
+}
+
+async fn large_statement_flow(db: TestDb, version: ProtocolVersion) {
+    // 64 KiB segments: a few MiB of camt.053 compress well but still span several.
+    let mut setup = Setup::new(version);
+    setup.bank.limits.segment_size_bytes = 64 << 10;
+    let w = world(db, setup).await;
+    w.ready().await;
+    let knob = reqwest::Client::new()
+        .put(format!(
+            "{}/accounts/ACC-EUR-MAIN/ledger",
+            w.bank.admin_url()
+        ))
+        .header("content-type", "application/json")
+        .body(r#"{"entries_per_day": 400}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(knob.status(), 200);
+    let outcome = w
+        .engine
+        .download(
+            &w.scope,
+            w.user,
+            DownloadRequest::new(OrderType::C53).with_date_range(last_days(8)),
+        )
+        .await
+        .unwrap();
+    let DownloadOutcome::Data { transaction, .. } = &outcome else {
+        panic!("{outcome:?}")
+    };
+    let bytes = downloaded_file(&w, &outcome).await;
+    assert!(bytes.len() >= 3 << 20, "at least 3 MiB: {}", bytes.len());
+    assert_eq!(hex::encode(Sha256::digest(&bytes)), served_sha256(&w));
+    let record = w.transaction(*transaction).await;
+    assert_eq!(record.phase, TransactionPhase::Completed);
+    assert!(record.num_segments.unwrap() > 1, "multi-segment");
+    assert_eq!(
+        record.last_acknowledged_segment,
+        record.num_segments.unwrap()
+    );
+    let events = w.events(*transaction).await;
+    assert_eq!(events.first(), Some(&TransactionEventKind::Initialised));
+    assert_eq!(events.last(), Some(&TransactionEventKind::Completed));
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| **e == TransactionEventKind::SegmentReceived)
+            .count() as i64,
+        record.num_segments.unwrap()
+    );
+    println!(
+        "{version:?} C53: {} bytes in {} segments",
+        bytes.len(),
+        record.num_segments.unwrap()
+    );
+}
+
+async fn dropped_connection_is_retried_flow(db: TestDb) {
+    let mut setup = Setup::new(H004);
+    setup.bank = small_segment_bank();
+    let w = world(db, setup).await;
+    w.ready().await;
+    w.fault(
+        FaultMatcher {
+            phase: Some(BankPhase::Transfer),
+            segment: Some(2),
+            ..Default::default()
+        },
+        FaultAction::DropConnection,
+        Some(2),
+    );
+    let outcome = w
+        .engine
+        .download(
+            &w.scope,
+            w.user,
+            DownloadRequest::new(OrderType::STA).with_date_range(last_days(5)),
+        )
+        .await
+        .unwrap();
+    let bytes = downloaded_file(&w, &outcome).await;
+    assert_eq!(hex::encode(Sha256::digest(&bytes)), served_sha256(&w));
+}
+
+async fn interrupted_download_resumes_flow(db: TestDb) {
+    let mut setup = Setup::new(H004);
+    setup.bank = small_segment_bank();
+    setup.retry = RetryPolicy::immediate(2);
+    let w = world(db, setup).await;
+    w.ready().await;
+    // The connection drops at segment 3 more often than the retry policy tries: the call
+    // fails, the transaction stays where it was.
+    w.fault(
+        FaultMatcher {
+            phase: Some(BankPhase::Transfer),
+            segment: Some(3),
+            ..Default::default()
+        },
+        FaultAction::DropConnection,
+        Some(2),
+    );
+    let failed = w
+        .engine
+        .download(
+            &w.scope,
+            w.user,
+            DownloadRequest::new(OrderType::STA).with_date_range(last_days(5)),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(failed, EngineError::Transport(_)), "{failed}");
+    let stuck = w.transactions().await.pop().unwrap();
+    assert_eq!(stuck.phase, TransactionPhase::Transfer);
+    assert_eq!(stuck.last_acknowledged_segment, 2);
+
+    let report = w.engine.recover_unfinished().await.unwrap();
+    assert_eq!(report.completed, vec![stuck.id]);
+    let done = w.transaction(stuck.id).await;
+    assert_eq!(done.phase, TransactionPhase::Completed);
+    let events = w.events(stuck.id).await;
+    assert!(events.contains(&TransactionEventKind::RecoveryStarted));
+    let mut tx = w.tx().await;
+    let file: StoredFile = tx.get(done.file_id.unwrap()).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(file.sha256, served_sha256(&w));
+    // Segments 1 and 2 were not fetched again.
+    let received = events
+        .iter()
+        .filter(|e| **e == TransactionEventKind::SegmentReceived)
+        .count() as i64;
+    assert_eq!(received, done.num_segments.unwrap());
+}
+
+async fn upload_flow(db: TestDb, version: ProtocolVersion) {
+    let w = world(db, Setup::new(version)).await;
+    w.ready().await;
+    let (data, signatures) = signed_payment(&w).await;
+    let outcome = w
+        .engine
+        .upload(
+            &w.scope,
+            w.user,
+            UploadRequest::new(OrderType::CCT, data.clone(), signatures),
+        )
+        .await
+        .unwrap();
+    assert!(outcome.bank_order_id.is_some(), "{outcome:?}");
+    let orders = w.bank.state().received_orders();
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0].sha256, hex::encode(Sha256::digest(&data)));
+    let record = w.transaction(outcome.transaction).await;
+    assert_eq!(record.phase, TransactionPhase::Completed);
+    let events = w.events(outcome.transaction).await;
+    assert!(events.contains(&TransactionEventKind::SegmentSent));
+}
+
+async fn upload_is_not_repeated_after_a_lost_answer_flow(db: TestDb) {
+    let mut setup = Setup::new(H004);
+    setup.bank = small_segment_bank();
+    setup.retry = RetryPolicy::immediate(2);
+    let w = world(db, setup).await;
+    w.ready().await;
+    let (data, signatures) = signed_payment(&w).await;
+    // The payment fits one segment: the bank accepts the order but the answer is lost,
+    // twice, and the call gives up ("did my payment go through?").
+    w.fault(
+        FaultMatcher {
+            phase: Some(BankPhase::Transfer),
+            segment: Some(1),
+            ..Default::default()
+        },
+        FaultAction::DropResponse,
+        Some(2),
+    );
+    let failed = w
+        .engine
+        .upload(
+            &w.scope,
+            w.user,
+            UploadRequest::new(OrderType::CCT, data.clone(), signatures),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(failed, EngineError::Transport(_)), "{failed}");
+    let report = w.engine.recover_unfinished().await.unwrap();
+    assert_eq!(report.completed.len(), 1, "{report:?}");
+    let orders = w.bank.state().received_orders();
+    assert_eq!(orders.len(), 1, "exactly one order at the bank");
+    assert_eq!(orders[0].sha256, hex::encode(Sha256::digest(&data)));
+    // A second pass finds nothing to do.
+    let again = w.engine.recover_unfinished().await.unwrap();
+    assert!(again.completed.is_empty() && again.ended.is_empty());
+}
+
+async fn server_errors_are_retried_flow(db: TestDb) {
+    let w = world(db, Setup::new(H004)).await;
+    w.ready().await;
+    w.fault(
+        FaultMatcher {
+            phase: Some(BankPhase::Initialisation),
+            ..Default::default()
+        },
+        FaultAction::HttpStatus { status: 503 },
+        Some(2),
+    );
+    w.fault(
+        FaultMatcher {
+            phase: Some(BankPhase::Receipt),
+            ..Default::default()
+        },
+        FaultAction::MalformedXml,
+        Some(1),
+    );
+    let outcome = w
+        .engine
+        .download(
+            &w.scope,
+            w.user,
+            DownloadRequest::new(OrderType::STA).with_date_range(last_days(3)),
+        )
+        .await
+        .unwrap();
+    assert!(matches!(outcome, DownloadOutcome::Data { .. }));
+}
+
+async fn permanent_refusal_is_recorded_flow(db: TestDb) {
+    let w = world(db, Setup::new(H004)).await;
+    w.ready().await;
+    w.fault(
+        FaultMatcher {
+            phase: Some(BankPhase::Initialisation),
+            ..Default::default()
+        },
+        FaultAction::ReturnCode {
+            code: "091005".into(),
+            table: None,
+        },
+        None,
+    );
+    let refused = w
+        .engine
+        .download(&w.scope, w.user, DownloadRequest::new(OrderType::STA))
+        .await
+        .unwrap_err();
+    let EngineError::Bank {
+        rejection,
+        transaction: Some(id),
+        ..
+    } = refused
+    else {
+        panic!("{refused}")
+    };
+    assert_eq!(rejection.code, "091005");
+    let record = w.transaction(id).await;
+    assert_eq!(record.phase, TransactionPhase::Failed);
+    assert_eq!(record.failure_code.as_deref(), Some("091005"));
+    assert_eq!(
+        w.events(id).await.last(),
+        Some(&TransactionEventKind::Failed)
+    );
+}
+
+async fn wrong_bank_signature_is_never_accepted_flow(db: TestDb) {
+    let w = world(db, Setup::new(H004)).await;
+    w.ready().await;
+    w.fault(
+        FaultMatcher::default(),
+        FaultAction::WrongAuthSignature,
+        None,
+    );
+    let refused = w
+        .engine
+        .download(&w.scope, w.user, DownloadRequest::new(OrderType::STA))
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, EngineError::Protocol(_)), "{refused}");
+}
+
+conformance! {
+    h004_multi_segment_c53_matches_what_the_bank_generated => |db| large_statement_flow(db, H004);
+    h005_multi_segment_c53_matches_what_the_bank_generated => |db| large_statement_flow(db, H005);
+    dropped_connection_at_a_segment_is_retried => dropped_connection_is_retried_flow;
+    interrupted_download_resumes_from_last_acknowledged_segment => interrupted_download_resumes_flow;
+    h004_signed_upload_reaches_the_bank_once => |db| upload_flow(db, H004);
+    h005_signed_upload_reaches_the_bank_once => |db| upload_flow(db, H005);
+    upload_is_not_repeated_after_a_lost_answer => upload_is_not_repeated_after_a_lost_answer_flow;
+    server_errors_and_garbled_answers_are_retried => server_errors_are_retried_flow;
+    permanent_refusal_ends_failed_with_the_bank_code => permanent_refusal_is_recorded_flow;
+    wrong_bank_signature_is_never_accepted => wrong_bank_signature_is_never_accepted_flow;
+}
