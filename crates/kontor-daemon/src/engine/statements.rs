@@ -321,13 +321,10 @@ impl StatementDownloader for super::Engine {
         match outcome {
             super::DownloadOutcome::NoData { .. } => Ok(Downloaded::NoData),
             super::DownloadOutcome::Data { file, .. } => {
-                let bytes = match (file.content, file.path) {
-                    (Some(bytes), _) => bytes,
-                    (None, Some(path)) => tokio::fs::read(self.data_path(&path))
-                        .await
-                        .map_err(|e| format!("reading downloaded file: {e}"))?,
-                    (None, None) => return Err("downloaded file has no content".into()),
-                };
+                let bytes = self
+                    .read_file(scope, &file)
+                    .await
+                    .map_err(|e| format!("reading downloaded file: {e}"))?;
                 Ok(Downloaded::Data {
                     bytes,
                     file: Some(file.id),
