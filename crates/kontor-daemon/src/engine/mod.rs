@@ -13,15 +13,21 @@
 //! - [`download`] / [`upload`]: persisted, segmented transfers.
 //! - [`recovery`]: resuming or ending unfinished transactions.
 //! - [`keys`]: key generation and the INI/HIA letters.
+//! - [`statements`]: ingestion of downloaded statements; [`scheduler`]: leased cron jobs;
+//!   [`orders`]: payment orders, signatures, idempotent submission; [`veu`]: distributed signature.
 
 pub mod download;
 mod error;
 pub mod keys;
 pub mod onboarding;
+pub mod orders;
 pub mod recovery;
+pub mod scheduler;
 pub mod session;
+pub mod statements;
 pub mod transport;
 pub mod upload;
+pub mod veu;
 
 use std::path::PathBuf;
 use std::sync::Arc;

@@ -201,6 +201,11 @@ impl Accounts<'_, '_> {
             .await
     }
 
+    /// Every account with this IBAN (one per connection that reaches it).
+    pub async fn list_by_iban(&mut self, iban: &str) -> Result<Vec<Account>> {
+        self.tx.list_where("iban", iban.into()).await
+    }
+
     pub async fn find_by_iban(&mut self, iban: &str) -> Result<Option<Account>> {
         Ok(self
             .tx

@@ -352,6 +352,124 @@ impl Orders<'_, '_> {
         .await
     }
 
+    /// Claims a SIGNED order for submission: SIGNED -> SUBMITTED, compare-and-set on both the
+    /// status and the content hash the signers signed, and leases the attempt to `owner`.
+    /// Exactly one of any number of concurrent callers (threads, retries, daemon instances)
+    /// wins; the others get `StaleStatus`. Claiming happens before anything is sent, so a won
+    /// claim is the only licence to upload.
+    pub async fn claim_submission(
+        &mut self,
+        id: OrderId,
+        content_hash: &str,
+        owner: &str,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Order> {
+        let target = OrderStatus::Signed.transition(OrderStatus::Submitted)?;
+        let n = self
+            .tx
+            .execute(
+                "UPDATE orders SET status = $1, updated_at = $2, \
+                 submit_lease_owner = $7, submit_lease_expires_at = $8 \
+                 WHERE id = $3 AND tenant_id = $4 AND status = $5 AND content_hash = $6",
+                &[
+                    target.as_str().into(),
+                    now().into(),
+                    id.to_db().into(),
+                    self.tx.tenant_val(),
+                    OrderStatus::Signed.as_str().into(),
+                    content_hash.into(),
+                    owner.into(),
+                    lease_until.into(),
+                ],
+            )
+            .await
+            .map_err(|e| StorageError::from_write("order", e))?;
+        let order: Order = self.tx.get(id).await?;
+        if n == 1 {
+            Ok(order)
+        } else {
+            Err(StorageError::StaleStatus {
+                entity: "order",
+                expected: OrderStatus::Signed.as_str(),
+            })
+        }
+    }
+
+    /// Takes over a SUBMITTED order's attempt that has no upload transaction yet, when its
+    /// lease expired (or `owner` holds it); returns whether `owner` holds it now.
+    pub async fn take_over_submission(
+        &mut self,
+        id: OrderId,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool> {
+        let n = self
+            .tx
+            .execute(
+                "UPDATE orders SET submit_lease_owner = $1, submit_lease_expires_at = $2 \
+                 WHERE id = $3 AND tenant_id = $4 AND status = $5 AND transaction_id IS NULL \
+                 AND (submit_lease_owner = $1 OR submit_lease_expires_at IS NULL \
+                      OR submit_lease_expires_at < $6)",
+                &[
+                    owner.into(),
+                    lease_until.into(),
+                    id.to_db().into(),
+                    self.tx.tenant_val(),
+                    OrderStatus::Submitted.as_str().into(),
+                    now.into(),
+                ],
+            )
+            .await
+            .map_err(|e| StorageError::from_write("order", e))?;
+        Ok(n == 1)
+    }
+
+    /// Links a SUBMITTED order to the transaction that carried its upload.
+    pub async fn link_transaction(
+        &mut self,
+        id: OrderId,
+        transaction: TransactionId,
+    ) -> Result<()> {
+        let n = self
+            .tx
+            .execute(
+                "UPDATE orders SET transaction_id = $1, updated_at = $2 \
+                 WHERE id = $3 AND tenant_id = $4 AND status = $5",
+                &[
+                    transaction.to_db().into(),
+                    now().into(),
+                    id.to_db().into(),
+                    self.tx.tenant_val(),
+                    OrderStatus::Submitted.as_str().into(),
+                ],
+            )
+            .await
+            .map_err(|e| StorageError::from_write("order", e))?;
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(StorageError::StaleStatus {
+                entity: "order",
+                expected: OrderStatus::Submitted.as_str(),
+            })
+        }
+    }
+
+    /// Lists orders of one EBICS user with the given status.
+    pub async fn list_for_user_by_status(
+        &mut self,
+        user: EbicsUserId,
+        status: OrderStatus,
+    ) -> Result<Vec<Order>> {
+        Ok(self
+            .list_by_status(status)
+            .await?
+            .into_iter()
+            .filter(|o| o.ebics_user_id == user)
+            .collect())
+    }
+
     /// Records the bank's answer (order id, return code and text) with a status change.
     pub async fn record_bank_result(
         &mut self,

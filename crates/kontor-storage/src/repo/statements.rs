@@ -202,6 +202,55 @@ impl Statements<'_, '_> {
         self.tx.get(id).await
     }
 
+    /// The statement with this account, format and reference, created when new; returns
+    /// whether it was created. Safe against a concurrent ingestion of the same statement.
+    pub async fn find_or_create(&mut self, new: NewStatement) -> Result<(Statement, bool)> {
+        let key = [
+            self.tx.tenant_val(),
+            new.account_id.to_db().into(),
+            new.format.as_str().into(),
+            new.statement_ref.clone().into(),
+        ];
+        let created = self
+            .insert_ignoring_duplicate(
+                "statements",
+                "tenant_id, account_id, format, statement_ref",
+                &[
+                    "id",
+                    "account_id",
+                    "format",
+                    "statement_ref",
+                    "period_from",
+                    "period_to",
+                    "file_id",
+                    "created_at",
+                ],
+                vec![
+                    StatementId::new().to_db().into(),
+                    new.account_id.to_db().into(),
+                    new.format.as_str().into(),
+                    new.statement_ref.into(),
+                    new.period_from.into(),
+                    new.period_to.into(),
+                    new.file_id.map(|f| f.to_db()).into(),
+                    now().into(),
+                ],
+            )
+            .await?;
+        let row = self
+            .tx
+            .fetch_optional(
+                "SELECT * FROM statements WHERE tenant_id = $1 AND account_id = $2 \
+                 AND format = $3 AND statement_ref = $4",
+                &key,
+            )
+            .await?
+            .ok_or(crate::error::StorageError::NotFound {
+                entity: "statement",
+            })?;
+        Ok((Statement::read(&RowReader(&row))?, created))
+    }
+
     pub async fn list_for_account(&mut self, account: AccountId) -> Result<Vec<Statement>> {
         self.tx
             .list_where("account_id", account.to_db().into())

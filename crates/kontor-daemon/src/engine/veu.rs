@@ -1,0 +1,323 @@
+//! Distributed signature (VEU): orders at the bank that wait for more signatures.
+//!
+//! The bank is the authority; `veu_items` is a synced copy. [`sync`] fetches the overview
+//! (HVZ, which carries amounts, or HVU) and upserts items and their signers. [`details`] fetches
+//! HVD (status, digest, display file) and HVT (transactions). [`approve`] sends HVE with a
+//! signature the signer computed on their own machine over the digest the bank reported —
+//! the daemon never holds a signer's private key. [`cancel`] sends HVS.
+
+use std::future::Future;
+
+use kontor_protocol::orderdata::{
+    AuthorisationLevel, HVDResponseOrderData, HVTResponseOrderData, HVUOrderDetails,
+    HVZOrderDetails, OrderKind, OriginatorInfo, SignerInfo, SigningInfo,
+};
+use kontor_protocol::SignatureVersion;
+use kontor_storage::{
+    ConnectionId, EbicsUser, EbicsUserId, NewVeuSigner, ScopedTx, SignatureClass, StorageError,
+    Store, TenantScope, VeuItem, VeuItemId, VeuSnapshot, VeuStatus,
+};
+
+/// Why a VEU step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum VeuError {
+    #[error("the bank refused {order_type}: {code} {text}")]
+    Bank {
+        order_type: &'static str,
+        code: String,
+        text: String,
+    },
+    #[error("VEU request failed: {0}")]
+    Transport(String),
+    #[error("VEU item is {0}; this step needs another status")]
+    WrongStatus(VeuStatus),
+    #[error("user may not {0}")]
+    NotPermitted(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// One order of the bank's overview, from HVZ or HVU.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VeuOverviewItem {
+    pub order: OrderKind,
+    pub order_id: String,
+    pub signing_info: SigningInfo,
+    pub signers: Vec<SignerInfo>,
+    pub originator: OriginatorInfo,
+    /// HVZ only.
+    pub amount: Option<String>,
+    pub currency: Option<String>,
+    /// The digest to sign for HVE (HVZ only; otherwise from HVD).
+    pub data_digest: Option<Vec<u8>>,
+}
+
+impl From<HVZOrderDetails> for VeuOverviewItem {
+    fn from(o: HVZOrderDetails) -> Self {
+        Self {
+            amount: o.total_amount.as_ref().map(|a| a.value.to_string()),
+            currency: o.currency,
+            data_digest: Some(o.data_digest.digest),
+            order: o.order,
+            order_id: o.order_id,
+            signing_info: o.signing_info,
+            signers: o.signers,
+            originator: o.originator,
+        }
+    }
+}
+
+impl From<HVUOrderDetails> for VeuOverviewItem {
+    fn from(o: HVUOrderDetails) -> Self {
+        Self {
+            amount: None,
+            currency: None,
+            data_digest: None,
+            order: o.order,
+            order_id: o.order_id,
+            signing_info: o.signing_info,
+            signers: o.signers,
+            originator: o.originator,
+        }
+    }
+}
+
+/// HVD and HVT of one item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VeuDetails {
+    pub status: HVDResponseOrderData,
+    pub transactions: Option<HVTResponseOrderData>,
+}
+
+/// An HVE signature computed by the signer over the order's data digest.
+#[derive(Debug, Clone)]
+pub struct VeuApproval {
+    pub item: VeuItemId,
+    pub signer: EbicsUserId,
+    pub version: SignatureVersion,
+    pub signature: Vec<u8>,
+}
+
+/// The bank side of VEU (the engine's HVU/HVZ/HVD/HVT downloads and HVE/HVS uploads), behind a
+/// trait so the syncing and state handling are testable alone.
+pub trait VeuBank: Send + Sync {
+    /// HVZ (or HVU where the bank lacks HVZ) for `user`; empty when nothing awaits signing.
+    fn overview(
+        &self,
+        scope: &TenantScope,
+        user: EbicsUserId,
+    ) -> impl Future<Output = Result<Vec<VeuOverviewItem>, VeuError>> + Send;
+
+    fn details(
+        &self,
+        scope: &TenantScope,
+        user: EbicsUserId,
+        item: &VeuItem,
+    ) -> impl Future<Output = Result<VeuDetails, VeuError>> + Send;
+
+    /// HVE: adds the signer's signature at the bank.
+    fn sign(
+        &self,
+        scope: &TenantScope,
+        signer: &EbicsUser,
+        item: &VeuItem,
+        version: SignatureVersion,
+        signature: &[u8],
+    ) -> impl Future<Output = Result<(), VeuError>> + Send;
+
+    /// HVS: cancels the order at the bank.
+    fn cancel(
+        &self,
+        scope: &TenantScope,
+        user: &EbicsUser,
+        item: &VeuItem,
+        version: SignatureVersion,
+        signature: &[u8],
+    ) -> impl Future<Output = Result<(), VeuError>> + Send;
+}
+
+/// What a sync changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct VeuSyncReport {
+    pub listed: usize,
+    /// Items we had signed last that left the bank's list: the bank executed them.
+    pub executed: usize,
+    /// PENDING items that left the list without our signature (signed by others, cancelled
+    /// or expired; the overview does not say which). Left PENDING for HVD to decide.
+    pub gone_unexplained: usize,
+}
+
+/// The label stored as a VEU item's order type: the H004 order type, or the H005 service
+/// (`SCT/pain.001`).
+pub fn order_label(order: &OrderKind) -> String {
+    match order {
+        OrderKind::OrderType { order_type, .. } => order_type.clone(),
+        OrderKind::Service(service) => {
+            format!("{}/{}", service.service_name, service.msg_name.name)
+        }
+    }
+}
+
+/// Syncs the bank's overview for `user` into `veu_items` and `veu_signers`.
+pub async fn sync<B: VeuBank>(
+    store: &Store,
+    bank: &B,
+    scope: &TenantScope,
+    user: EbicsUserId,
+) -> Result<VeuSyncReport, VeuError> {
+    let overview = bank.overview(scope, user).await?;
+    let mut tx = store.scope(scope).begin().await?;
+    let connection = tx.get(user).await.map(|u: EbicsUser| u.connection_id)?;
+    let report = apply_overview(&mut tx, connection, overview).await?;
+    tx.commit().await?;
+    Ok(report)
+}
+
+/// Stores an overview (one database transaction): upserts listed items with their signers and
+/// settles items that left the list.
+pub async fn apply_overview(
+    tx: &mut ScopedTx<'_>,
+    connection: ConnectionId,
+    overview: Vec<VeuOverviewItem>,
+) -> Result<VeuSyncReport, VeuError> {
+    let mut report = VeuSyncReport {
+        listed: overview.len(),
+        ..Default::default()
+    };
+    let mut listed = Vec::with_capacity(overview.len());
+    for entry in overview {
+        let item = tx
+            .veu_items()
+            .upsert(VeuSnapshot {
+                connection_id: connection,
+                bank_order_id: entry.order_id.clone(),
+                order_type: order_label(&entry.order),
+                signatures_collected: i64::from(entry.signing_info.num_sig_done),
+                signatures_required: i64::from(entry.signing_info.num_sig_required.get()),
+                amount: entry.amount.clone(),
+                currency: entry.currency.clone(),
+                originator: Some(entry.originator.user_id.clone()),
+                expires_at: None,
+            })
+            .await?;
+        let signers = entry
+            .signers
+            .iter()
+            .map(|s| NewVeuSigner {
+                partner_id: s.partner_id.clone(),
+                user_id: s.user_id.clone(),
+                name: s.name.clone(),
+                signature_class: class_of(s.authorisation_level),
+                signed_at: Some(s.timestamp),
+            })
+            .collect();
+        tx.veu_items().replace_signers(item.id, signers).await?;
+        listed.push(item.id);
+    }
+    for status in [VeuStatus::Signed, VeuStatus::Pending] {
+        for item in tx.veu_items().list_by_status(status).await? {
+            if item.connection_id != connection || listed.contains(&item.id) {
+                continue;
+            }
+            if status == VeuStatus::Signed {
+                tx.veu_items()
+                    .set_status(item.id, VeuStatus::Signed, VeuStatus::Executed)
+                    .await?;
+                report.executed += 1;
+            } else {
+                report.gone_unexplained += 1;
+            }
+        }
+    }
+    Ok(report)
+}
+
+fn class_of(level: AuthorisationLevel) -> SignatureClass {
+    match level {
+        AuthorisationLevel::E => SignatureClass::E,
+        AuthorisationLevel::A => SignatureClass::A,
+        AuthorisationLevel::B => SignatureClass::B,
+        AuthorisationLevel::T => SignatureClass::T,
+    }
+}
+
+/// HVD (and HVT) for an item, fetched for `user`.
+pub async fn details<B: VeuBank>(
+    store: &Store,
+    bank: &B,
+    scope: &TenantScope,
+    user: EbicsUserId,
+    item: VeuItemId,
+) -> Result<VeuDetails, VeuError> {
+    let item: VeuItem = store.scope(scope).begin().await?.get(item).await?;
+    bank.details(scope, user, &item).await
+}
+
+/// Sends the signer's HVE. When it was the last required signature the item becomes SIGNED
+/// (the next sync sees it leave the list and marks it EXECUTED).
+pub async fn approve<B: VeuBank>(
+    store: &Store,
+    bank: &B,
+    scope: &TenantScope,
+    approval: VeuApproval,
+) -> Result<VeuItem, VeuError> {
+    let (item, signer) = load_for_signing(store, scope, approval.item, approval.signer).await?;
+    if signer.signature_class == SignatureClass::T {
+        return Err(VeuError::NotPermitted(
+            "approve with a transport signature".into(),
+        ));
+    }
+    bank.sign(scope, &signer, &item, approval.version, &approval.signature)
+        .await?;
+    let mut tx = store.scope(scope).begin().await?;
+    let collected = item.signatures_collected + 1;
+    let item = if collected >= item.signatures_required {
+        tx.veu_items()
+            .set_status(item.id, VeuStatus::Pending, VeuStatus::Signed)
+            .await?
+    } else {
+        item
+    };
+    tx.commit().await?;
+    Ok(item)
+}
+
+/// Sends HVS (signed by the cancelling user over the order's digest) and marks the item
+/// CANCELLED.
+pub async fn cancel<B: VeuBank>(
+    store: &Store,
+    bank: &B,
+    scope: &TenantScope,
+    approval: VeuApproval,
+) -> Result<VeuItem, VeuError> {
+    let (item, user) = load_for_signing(store, scope, approval.item, approval.signer).await?;
+    bank.cancel(scope, &user, &item, approval.version, &approval.signature)
+        .await?;
+    let mut tx = store.scope(scope).begin().await?;
+    let item = tx
+        .veu_items()
+        .set_status(item.id, item.status, VeuStatus::Cancelled)
+        .await?;
+    tx.commit().await?;
+    Ok(item)
+}
+
+async fn load_for_signing(
+    store: &Store,
+    scope: &TenantScope,
+    item: VeuItemId,
+    user: EbicsUserId,
+) -> Result<(VeuItem, EbicsUser), VeuError> {
+    let mut tx = store.scope(scope).begin().await?;
+    let item: VeuItem = tx.get(item).await?;
+    let user: EbicsUser = tx.get(user).await?;
+    if item.status != VeuStatus::Pending {
+        return Err(VeuError::WrongStatus(item.status));
+    }
+    if user.connection_id != item.connection_id {
+        return Err(VeuError::NotPermitted(
+            "act on another connection's order".into(),
+        ));
+    }
+    Ok((item, user))
+}

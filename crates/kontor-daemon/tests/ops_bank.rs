@@ -1,0 +1,312 @@
+//! Orders and scheduled statements end to end: the engine over loopback HTTP against the bank
+//! emulator, on SQLite and PostgreSQL.
+
+mod engine_support;
+
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use engine_support::{small_segment_bank, world, Setup, TestDb, World};
+use kontor_bank::{FaultAction, FaultMatcher, TransactionPhase as BankPhase};
+use kontor_daemon::engine::orders::{
+    add_signature, create_order, submit, CreateOrder, OrderError, SignatureSubmission,
+    SubmitOutcome, Submitter,
+};
+use kontor_daemon::engine::scheduler::{Scheduler, SchedulerConfig};
+use kontor_daemon::engine::statements::StatementJob;
+use kontor_daemon::engine::RetryPolicy;
+use kontor_documents::pain::{self, AccountParty, PainVersion, PaymentInfo, PaymentOrder};
+use kontor_documents::{Amount, Currency, Iban};
+use kontor_protocol::signature::sign_order_data;
+use kontor_protocol::ProtocolVersion::H004;
+use kontor_protocol::SignatureVersion;
+use kontor_storage::*;
+
+const MAIN_IBAN: &str = "DE89370400440532013000";
+
+/// The tenant's view of the emulator's partner: offered order types, the main account and the
+/// user's permission.
+async fn describe_bank(w: &World) -> AccountId {
+    let mut tx = w.tx().await;
+    let user: EbicsUser = tx.get(w.user).await.unwrap();
+    tx.connections()
+        .set_order_types(user.connection_id, &["CCT".into(), "C53".into()])
+        .await
+        .unwrap();
+    let account = tx
+        .accounts()
+        .create(
+            user.connection_id,
+            NewAccount {
+                iban: Some(MAIN_IBAN.into()),
+                holder_name: "Muster Maschinenbau GmbH".into(),
+                currency: "EUR".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .id;
+    tx.permissions()
+        .create(NewPermission {
+            ebics_user_id: w.user,
+            order_type: "CCT".into(),
+            account_id: None,
+            authorisation_level: SignatureClass::E,
+            max_amount: Some("1000000.00".into()),
+            currency: Some("EUR".into()),
+        })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    account
+}
+
+fn pain001() -> Vec<u8> {
+    let order = PaymentOrder {
+        version: PainVersion::Pain001_001_03,
+        message_id: "OPS-MSG-1".into(),
+        created: Utc::now().naive_utc(),
+        initiating_party: Some("Muster Maschinenbau GmbH".into()),
+        payment_infos: vec![PaymentInfo {
+            id: "PMT-1".into(),
+            batch_booking: Some(true),
+            service_level: Some("SEPA".into()),
+            local_instrument: None,
+            sequence_type: None,
+            category_purpose: None,
+            requested_date: Utc::now().date_naive(),
+            account: AccountParty::new(
+                "Muster Maschinenbau GmbH",
+                Iban::parse(MAIN_IBAN).unwrap(),
+                None,
+            ),
+            creditor_scheme_id: None,
+            charge_bearer: Some("SLEV".into()),
+            transactions: vec![pain::Transaction {
+                end_to_end_id: "OPS-E2E-1".into(),
+                instruction_id: None,
+                amount: Amount::parse("1250.00").unwrap(),
+                currency: Currency::EUR,
+                counterparty: AccountParty::new(
+                    "Beta AG",
+                    Iban::parse("GB82WEST12345698765432").unwrap(),
+                    None,
+                ),
+                mandate: None,
+                remittance: Some("Invoice 4711".into()),
+            }],
+        }],
+    };
+    pain::build(&order).unwrap().into_bytes()
+}
+
+/// Creates the order and signs it with the user's own E key, as the signer CLI would.
+async fn signed_order(w: &World) -> Order {
+    let content = pain001();
+    let mut tx = w.tx().await;
+    let order = create_order(
+        &mut tx,
+        CreateOrder {
+            user: w.user,
+            content: content.clone(),
+            signature_rule: SignatureRule::Standard,
+            idempotency_key: None,
+        },
+    )
+    .await
+    .unwrap();
+    let pair = tx
+        .key_pairs()
+        .current(w.user, KeyUsage::Signature)
+        .await
+        .unwrap()
+        .unwrap();
+    let der = tx.key_pairs().load_private_key(pair.id).await.unwrap();
+    let key = kontor_protocol::keys::PrivateKey::from_pkcs8_der(&der).unwrap();
+    let value = sign_order_data(SignatureVersion::A006, &key, &content).unwrap();
+    let order = add_signature(
+        &mut tx,
+        SignatureSubmission {
+            order: order.id,
+            signer: w.user,
+            version: SignatureVersion::A006,
+            value,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(order.status, OrderStatus::Signed);
+    order
+}
+
+async fn payment_is_uploaded_once_despite_a_lost_answer_flow(db: TestDb) {
+    let mut setup = Setup::new(H004);
+    setup.bank = small_segment_bank();
+    setup.retry = RetryPolicy::immediate(2);
+    let w = world(db, setup).await;
+    w.ready().await;
+    describe_bank(&w).await;
+    let order = signed_order(&w).await;
+    let submitter = Submitter::new("instance-a");
+
+    // The bank takes the order but its answer is lost, twice: "did my payment go through?"
+    w.fault(
+        FaultMatcher {
+            phase: Some(BankPhase::Transfer),
+            segment: Some(1),
+            ..Default::default()
+        },
+        FaultAction::DropResponse,
+        Some(2),
+    );
+    let lost = submit(&w.db.store, &w.engine, &submitter, &w.scope, order.id).await;
+    assert!(matches!(lost, Err(OrderError::Uncertain(_))), "{lost:?}");
+    assert_eq!(w.bank.state().received_orders().len(), 1);
+
+    // A retry (here from another instance) does not upload: the transaction is in recovery.
+    let retry = submit(
+        &w.db.store,
+        &w.engine,
+        &Submitter::new("instance-b"),
+        &w.scope,
+        order.id,
+    )
+    .await
+    .unwrap();
+    assert!(matches!(retry, SubmitOutcome::InFlight(_)), "{retry:?}");
+
+    // Recovery settles the transaction; the next retry records the bank's order id.
+    w.engine.recover_unfinished().await.unwrap();
+    let settled = submit(&w.db.store, &w.engine, &submitter, &w.scope, order.id)
+        .await
+        .unwrap();
+    let SubmitOutcome::Accepted(settled) = settled else {
+        panic!("{settled:?}")
+    };
+    assert_eq!(settled.status, OrderStatus::Processing);
+    assert!(settled.bank_order_id.is_some());
+    assert_eq!(
+        w.bank.state().received_orders().len(),
+        1,
+        "exactly one payment at the bank"
+    );
+}
+
+async fn scheduled_large_c53_lands_bookings_once_flow(db: TestDb) {
+    let mut setup = Setup::new(H004);
+    setup.bank.limits.segment_size_bytes = 64 << 10;
+    let w = world(db, setup).await;
+    w.ready().await;
+    let account = describe_bank(&w).await;
+    let knob = reqwest::Client::new()
+        .put(format!(
+            "{}/accounts/ACC-EUR-MAIN/ledger",
+            w.bank.admin_url()
+        ))
+        .header("content-type", "application/json")
+        .body(r#"{"entries_per_day": 400}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(knob.status(), 200);
+
+    let now = Utc::now();
+    let mut tx = w.tx().await;
+    let schedule = tx
+        .schedules()
+        .create(NewSchedule {
+            ebics_user_id: w.user,
+            account_id: Some(account),
+            order_type: "C53".into(),
+            cron: "0 6 * * *".into(),
+            time_zone: "Europe/Berlin".into(),
+            next_run_at: now - Duration::minutes(1),
+        })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut job = StatementJob::new(w.db.store.clone(), w.engine.clone());
+    job.first_lookback_days = 8;
+    let scheduler = Scheduler::new(
+        w.db.store.clone(),
+        Arc::new(job),
+        SchedulerConfig::new("ops-test"),
+    );
+    let first = scheduler.tick(now).await.unwrap();
+    assert_eq!(first.succeeded, 1, "{first:?}");
+    let bookings_after_first = count_bookings(&w, account).await;
+    assert!(bookings_after_first >= 7 * 400, "{bookings_after_first}");
+
+    // The next firing downloads an overlapping period: nothing is stored twice.
+    let mut tx = w.tx().await;
+    let next: Schedule = tx.get(schedule.id).await.unwrap();
+    drop(tx);
+    let second = scheduler.tick(next.next_run_at).await.unwrap();
+    assert_eq!(second.succeeded, 1, "{second:?}");
+    assert_eq!(count_bookings(&w, account).await, bookings_after_first);
+
+    let mut tx = w.tx().await;
+    let runs = tx.schedules().runs(schedule.id).await.unwrap();
+    assert_eq!(runs.len(), 2);
+    let statements = tx.statements().list_for_account(account).await.unwrap();
+    let file: StoredFile = tx
+        .get(statements[0].file_id.expect("statement links its file"))
+        .await
+        .unwrap();
+    assert!(file.size >= 3 << 20, "at least 3 MiB: {}", file.size);
+    let balances = tx.statements().balances(account).await.unwrap();
+    assert!(balances.iter().any(|b| b.kind == "CLBD"));
+    println!(
+        "C53 {} bytes -> {} bookings; runs: {:?}",
+        file.size,
+        bookings_after_first,
+        runs.iter().map(|r| r.detail.clone()).collect::<Vec<_>>()
+    );
+}
+
+async fn count_bookings(w: &World, account: AccountId) -> usize {
+    let mut tx = w.tx().await;
+    let mut filter = BookingFilter {
+        account_id: Some(account),
+        limit: 1000,
+        ..Default::default()
+    };
+    let mut all = 0;
+    loop {
+        let page = tx.statements().bookings(&filter).await.unwrap();
+        all += page.len();
+        match page.last() {
+            Some(last) => filter.after = Some((last.booking_date, last.id)),
+            None => return all,
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_payment_is_uploaded_once_despite_a_lost_answer() {
+    payment_is_uploaded_once_despite_a_lost_answer_flow(TestDb::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_payment_is_uploaded_once_despite_a_lost_answer() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    payment_is_uploaded_once_despite_a_lost_answer_flow(db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_scheduled_large_c53_lands_bookings_once() {
+    scheduled_large_c53_lands_bookings_once_flow(TestDb::sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_scheduled_large_c53_lands_bookings_once() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    scheduled_large_c53_lands_bookings_once_flow(db).await;
+}
