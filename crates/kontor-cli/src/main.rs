@@ -147,14 +147,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve => {
             let store = open_store(&config).await?;
             store.migrate().await?;
-            let app = kontor_daemon::api::router(kontor_daemon::api::AppState::new(store));
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
-            tracing::info!(listen = %config.listen, "admin API listening");
-            axum::serve(listener, app)
-                .with_graceful_shutdown(shutdown_signal())
-                .await?;
+            let options = kontor_daemon::runtime::DaemonOptions::new(&config.data_dir);
+            let daemon = kontor_daemon::runtime::start(store, listener, options)?;
+            tracing::info!(listen = %daemon.api_addr, "admin API listening; scheduler and recovery running");
+            daemon.run_until(shutdown_signal()).await;
         }
         Command::Tenant(cmd) => {
             let store = open_store(&config).await?;

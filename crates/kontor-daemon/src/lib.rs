@@ -7,5 +7,6 @@
 pub mod api;
 pub mod config;
 pub mod engine;
+pub mod runtime;
 
 pub use config::{Config, ConfigError};

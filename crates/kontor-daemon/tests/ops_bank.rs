@@ -112,6 +112,7 @@ async fn signed_order(w: &World) -> Order {
             content: content.clone(),
             signature_rule: SignatureRule::Standard,
             idempotency_key: None,
+            order_type: None,
         },
     )
     .await

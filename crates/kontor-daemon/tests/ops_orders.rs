@@ -158,6 +158,7 @@ async fn create(store: &Store, f: &Fixture, content: Vec<u8>) -> Result<Order, O
             content,
             signature_rule: SignatureRule::Standard,
             idempotency_key: Some("client-request-1".into()),
+            order_type: None,
         },
     )
     .await?;

@@ -161,3 +161,31 @@ impl From<super::engine_port::EngineCommandError> for ApiError {
         }
     }
 }
+
+impl From<crate::engine::orders::OrderError> for ApiError {
+    fn from(error: crate::engine::orders::OrderError) -> Self {
+        use crate::engine::orders::OrderError as E;
+        match error {
+            E::InvalidDocument(e) => Self::invalid("invalid_payment_file", e.to_string()),
+            E::MixedCurrencies => Self::invalid("mixed_currencies", error.to_string()),
+            E::NotPermitted(_) => Self::invalid("not_permitted_by_bank", error.to_string()),
+            E::IdempotencyKeyReused => Self::Conflict {
+                code: "idempotency_key_reused",
+                message: "this Idempotency-Key was used for a different request".into(),
+            },
+            E::InvalidSignature => Self::invalid(
+                "invalid_signature",
+                "the signature does not verify against the order content and the registered key",
+            ),
+            E::WrongStatus(status) => Self::Conflict {
+                code: "not_awaiting_signatures",
+                message: format!("the order is {status} and no longer awaits signatures"),
+            },
+            E::Uncertain(_) => Self::Conflict {
+                code: "upload_uncertain",
+                message: error.to_string(),
+            },
+            E::Storage(e) => e.into(),
+        }
+    }
+}

@@ -26,6 +26,7 @@ use super::error::ApiError;
 use super::extract::{field_id, path_id, JsonBody, QueryParams};
 use super::users::{check_order_type, granted_user};
 use super::{AppState, Routes};
+use crate::engine::orders;
 
 pub fn routes(routes: Routes) -> Routes {
     routes
@@ -115,23 +116,6 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
     Ok(Some(key.to_owned()))
 }
 
-/// The same key with the same request returns the first order; with another request it is
-/// a client bug, and nothing is created.
-fn replay_or_conflict(existing: Order, new: &NewOrder) -> Result<Order, ApiError> {
-    let same = existing.ebics_user_id == new.ebics_user_id
-        && existing.order_type == new.order_type
-        && existing.content_hash == new.content_hash
-        && existing.signature_rule == new.signature_rule;
-    if same {
-        Ok(existing)
-    } else {
-        Err(ApiError::Conflict {
-            code: "idempotency_key_reused",
-            message: "this Idempotency-Key was used for a different request".into(),
-        })
-    }
-}
-
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -173,38 +157,27 @@ async fn create(
         ));
     }
     let summary = payment.summary();
-    let (amount_total, currency) = match summary.totals.len() {
-        1 => {
-            let (currency, amount) = summary.totals.iter().next().expect("one total");
-            (Some(amount.to_string()), Some(currency.as_str().to_owned()))
-        }
-        _ => (Some(summary.control_sum.to_string()), None),
-    };
     let content_hash = hex::encode(Sha256::digest(&body));
-    let content_type = headers
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("application/xml")
-        .to_owned();
 
     let mut tx = state.store.scope(&caller.scope).begin().await?;
     let user = granted_user(&mut tx, &caller, user_id).await?;
-    let mut new = NewOrder {
-        ebics_user_id: user.id,
-        order_type: order_type.clone(),
-        btf_service: None,
-        signature_rule,
-        content_file_id: FileId::new(),
-        content_hash: content_hash.clone(),
-        content_size: body.len() as i64,
-        amount_total,
-        currency,
-        idempotency_key: key.clone(),
+    let replay = |existing: Order| {
+        let same = existing.ebics_user_id == user.id
+            && existing.order_type == order_type
+            && existing.content_hash == content_hash
+            && existing.signature_rule == signature_rule;
+        if same {
+            Ok(replayed(existing))
+        } else {
+            Err(ApiError::Conflict {
+                code: "idempotency_key_reused",
+                message: "this Idempotency-Key was used for a different request".into(),
+            })
+        }
     };
     if let Some(key) = &key {
         if let Some(existing) = tx.orders().find_by_idempotency_key(key).await? {
-            let order = replay_or_conflict(existing, &new)?;
-            return Ok(replayed(order));
+            return replay(existing);
         }
     }
     if matches!(
@@ -216,32 +189,22 @@ async fn create(
             message: format!("the EBICS user is {}", user.status),
         });
     }
-    let connection: Connection = tx.get(user.connection_id).await?;
-    if !connection.order_types.contains(&order_type) {
-        return Err(ApiError::invalid(
-            "order_type_not_offered",
-            format!("the bank does not offer {order_type} on this connection"),
-        ));
-    }
-    let file = tx
-        .files()
-        .create(NewFile {
-            kind: FileKind::OrderContent,
-            body: FileBody::Inline(body.to_vec()),
-            content_type,
-        })
-        .await?;
-    new.content_file_id = file.id;
-    let created = tx.orders().create(new.clone()).await;
-    let order = match created {
+    let new = orders::CreateOrder {
+        user: user.id,
+        content: body.to_vec(),
+        signature_rule,
+        idempotency_key: key.clone(),
+        order_type: Some(order_type.clone()),
+    };
+    let order = match orders::create_order(&mut tx, new).await {
         Ok(order) => order,
-        Err(StorageError::Conflict { .. }) => {
+        Err(orders::OrderError::Storage(StorageError::Conflict { .. })) => {
             drop(tx);
             // Lost a race on the same key, or the same file is already a live order.
             let mut tx = state.store.scope(&caller.scope).begin().await?;
             if let Some(key) = &key {
                 if let Some(existing) = tx.orders().find_by_idempotency_key(key).await? {
-                    return Ok(replayed(replay_or_conflict(existing, &new)?));
+                    return replay(existing);
                 }
             }
             return Err(ApiError::Conflict {
@@ -445,33 +408,10 @@ async fn add_signature(
         .map_err(|_| ApiError::invalid("invalid_signature", "signature is not base64"))?;
 
     let mut tx = state.store.scope(&caller.scope).begin().await?;
-    let order = granted_order(&mut tx, &caller, id).await?;
+    granted_order(&mut tx, &caller, id).await?;
     let signer = granted_user(&mut tx, &caller, signer_id).await?;
-    if !matches!(
-        order.status,
-        OrderStatus::Draft | OrderStatus::PendingSignature
-    ) {
-        return Err(ApiError::Conflict {
-            code: "not_awaiting_signatures",
-            message: format!(
-                "the order is {} and no longer awaits signatures",
-                order.status
-            ),
-        });
-    }
-    let owner: EbicsUser = tx.get(order.ebics_user_id).await?;
-    if signer.connection_id != owner.connection_id {
-        return Err(ApiError::invalid(
-            "signer_not_in_partner",
-            "the signer is not a user of the order's bank connection",
-        ));
-    }
-    if signer.signature_class == SignatureClass::T {
-        return Err(ApiError::invalid(
-            "signer_cannot_authorise",
-            "a transport signature (class T) cannot authorise an order",
-        ));
-    }
+    // Checked here, before verification, so a signer with the wrong key file gets a clear
+    // answer instead of "signature does not verify".
     let unknown_key = || {
         ApiError::invalid(
             "unknown_signer_key",
@@ -492,51 +432,24 @@ async fn add_signature(
             format!("the registered key signs {}", key.version),
         ));
     }
-    let public = PublicKey::from_spki_der(&key.public_key)
-        .map_err(|e| ApiError::Internal(e.to_string().into()))?;
-    let file: StoredFile = tx.get(order.content_file_id).await?;
-    let content = file_bytes(&file).await?;
-    verify_order_data(version, &public, &content, &value).map_err(|_| {
-        ApiError::invalid(
-            "invalid_signature",
-            "the signature does not verify against the order content and the registered key",
-        )
-    })?;
-    tx.order_signatures()
-        .create(NewOrderSignature {
-            order_id: order.id,
-            signer_id: signer.id,
-            signature_class: signer.signature_class,
-            signature_version: version.as_str().to_owned(),
-            signed_hash: hex::encode(order_data_digest(&content)),
-            signature_value: value,
-        })
+    let submission = orders::SignatureSubmission {
+        order: id,
+        signer: signer.id,
+        version,
+        value,
+    };
+    let order = orders::add_signature(&mut tx, submission)
         .await
         .map_err(|e| match e {
-            StorageError::Conflict { .. } => ApiError::Conflict {
+            orders::OrderError::Storage(StorageError::Conflict { .. }) => ApiError::Conflict {
                 code: "already_signed",
                 message: "this signer has already signed the order".into(),
             },
+            orders::OrderError::NotPermitted(message) => {
+                ApiError::invalid("signer_cannot_authorise", message)
+            }
             other => other.into(),
         })?;
-    let classes: Vec<SignatureClass> = tx
-        .order_signatures()
-        .list_for_order(order.id)
-        .await?
-        .iter()
-        .map(|s| s.signature_class)
-        .collect();
-    let order = if order.signature_rule.is_satisfied(&classes) {
-        tx.orders()
-            .set_status(order.id, order.status, OrderStatus::Signed)
-            .await?
-    } else if order.status == OrderStatus::Draft {
-        tx.orders()
-            .set_status(order.id, order.status, OrderStatus::PendingSignature)
-            .await?
-    } else {
-        order
-    };
     let view = load_view(&mut tx, order).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(view)))

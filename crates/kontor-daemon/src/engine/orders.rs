@@ -72,6 +72,9 @@ pub struct CreateOrder {
     pub signature_rule: SignatureRule,
     /// A client's retry of the same request returns the same order.
     pub idempotency_key: Option<String>,
+    /// The EBICS order type to send with (e.g. CIP for instant transfers); `None` takes the
+    /// standard one for the document (CCT for pain.001, CDD for pain.008).
+    pub order_type: Option<String>,
 }
 
 /// The EBICS order type a payment document is sent with.
@@ -87,7 +90,11 @@ pub fn order_type_for(kind: PaymentKind) -> &'static str {
 pub async fn create_order(tx: &mut ScopedTx<'_>, new: CreateOrder) -> Result<Order, OrderError> {
     let document = pain::parse_bytes(&new.content)?;
     document.validate()?;
-    let order_type = order_type_for(document.kind());
+    let order_type = new
+        .order_type
+        .clone()
+        .unwrap_or_else(|| order_type_for(document.kind()).to_owned());
+    let order_type = order_type.as_str();
     let (total, currency) = single_currency_total(&document)?;
     let content_hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&new.content));
 

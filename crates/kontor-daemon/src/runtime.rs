@@ -1,0 +1,259 @@
+//! One daemon instance: the admin API and the engine's background work, wired together.
+//!
+//! Everything an instance does in the background is leased in the database (schedules,
+//! unfinished transactions), so any number of instances can run against one PostgreSQL
+//! database and a crashed instance's work is taken over by the others.
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use kontor_storage::{
+    EbicsUserId, Order, OrderId, Schedule, ScheduleId, Store, TenantScope, TransactionId,
+    VeuItemId,
+};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+
+use crate::api::{
+    self, AppState, DetachedSignature, EngineCommandError, EngineCommands, EngineResult,
+    VeuDigest,
+};
+use crate::engine::orders::{self, OrderError, SubmitOutcome, Submitter};
+use crate::engine::scheduler::{DueJob, JobRunner, Scheduler, SchedulerConfig};
+use crate::engine::statements::StatementJob;
+use crate::engine::{Engine, EngineConfig, EngineError};
+
+/// How one instance runs.
+#[derive(Debug, Clone)]
+pub struct DaemonOptions {
+    /// Downloads and transfer spools live below this directory.
+    pub data_dir: PathBuf,
+    /// Unique name of this instance in leases.
+    pub instance: String,
+    /// Pause between sweeps for unfinished transactions.
+    pub recovery_interval: Duration,
+    /// Pause of the scheduler when nothing was due.
+    pub scheduler_idle: Duration,
+}
+
+impl DaemonOptions {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            instance: format!("kontor-{}", uuid::Uuid::now_v7()),
+            recovery_interval: Duration::from_secs(30),
+            scheduler_idle: Duration::from_secs(15),
+        }
+    }
+}
+
+/// A started instance; dropping it does not stop it, [`RunningDaemon::shutdown`] does.
+pub struct RunningDaemon {
+    pub api_addr: SocketAddr,
+    pub engine: Engine,
+    stop: watch::Sender<bool>,
+    tasks: tokio::task::JoinSet<()>,
+}
+
+impl RunningDaemon {
+    /// Stops the API, the scheduler and the recovery sweep, letting running work finish.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop.send(true);
+        while self.tasks.join_next().await.is_some() {}
+    }
+
+    /// Resolves when `shutdown` is requested from elsewhere (e.g. a signal): runs until then.
+    pub async fn run_until(self, signal: impl Future<Output = ()>) {
+        signal.await;
+        self.shutdown().await;
+    }
+}
+
+/// Starts the API on `listener`, the scheduler and the recovery sweep.
+pub fn start(
+    store: Store,
+    listener: TcpListener,
+    options: DaemonOptions,
+) -> Result<RunningDaemon, EngineError> {
+    let mut engine_config = EngineConfig::new(&options.data_dir);
+    engine_config.instance = options.instance.clone();
+    let engine = Engine::new(store.clone(), engine_config)?;
+    let (stop, stopped) = watch::channel(false);
+    let mut tasks = tokio::task::JoinSet::new();
+
+    let api_addr = listener.local_addr()?;
+    let service = Arc::new(EngineService::new(engine.clone(), &options.instance));
+    let app = api::router(AppState::new(store.clone()).with_engine(service));
+    let mut api_stop = stopped.clone();
+    tasks.spawn(async move {
+        let serve = axum::serve(listener, app).with_graceful_shutdown(async move {
+            let _ = api_stop.wait_for(|s| *s).await;
+        });
+        if let Err(error) = serve.await {
+            tracing::error!(%error, "admin API stopped");
+        }
+    });
+
+    let recovery = engine.clone();
+    let mut recovery_stop = stopped.clone();
+    let interval = options.recovery_interval;
+    tasks.spawn(async move {
+        loop {
+            match recovery.recover_unfinished().await {
+                Ok(report) => tracing::debug!(?report, "recovery sweep"),
+                Err(error) => tracing::warn!(%error, "recovery sweep failed"),
+            }
+            tokio::select! {
+                _ = recovery_stop.wait_for(|s| *s) => return,
+                _ = tokio::time::sleep(interval) => {}
+            }
+        }
+    });
+
+    let mut scheduler_config = SchedulerConfig::new(options.instance.clone());
+    scheduler_config.idle_wait = options.scheduler_idle;
+    let scheduler = Scheduler::new(
+        store.clone(),
+        Arc::new(StatementJob::new(store, engine.clone())),
+        scheduler_config,
+    );
+    let mut scheduler_stop = stopped;
+    tasks.spawn(async move {
+        scheduler
+            .run(async move {
+                let _ = scheduler_stop.wait_for(|s| *s).await;
+            })
+            .await;
+    });
+
+    Ok(RunningDaemon {
+        api_addr,
+        engine,
+        stop,
+        tasks,
+    })
+}
+
+/// The engine behind the admin API's [`EngineCommands`] port.
+pub struct EngineService {
+    engine: Engine,
+    submitter: Submitter,
+}
+
+impl EngineService {
+    pub fn new(engine: Engine, instance: &str) -> Self {
+        Self {
+            engine,
+            submitter: Submitter::new(instance),
+        }
+    }
+}
+
+fn engine_error(error: EngineError) -> EngineCommandError {
+    match error {
+        EngineError::Storage(e) => EngineCommandError::Storage(e),
+        EngineError::Bank { rejection, .. } => EngineCommandError::BankRefused {
+            code: rejection.code,
+            text: rejection.text,
+        },
+        EngineError::Transport(e) => EngineCommandError::Unreachable(e.to_string()),
+        other => EngineCommandError::Precondition(other.to_string()),
+    }
+}
+
+fn order_error(error: OrderError) -> EngineCommandError {
+    match error {
+        OrderError::Storage(e) => EngineCommandError::Storage(e),
+        other => EngineCommandError::Precondition(other.to_string()),
+    }
+}
+
+impl EngineCommands for EngineService {
+    fn initialise_user(&self, scope: TenantScope, user: EbicsUserId) -> EngineResult<()> {
+        let engine = self.engine.clone();
+        Box::pin(async move {
+            engine
+                .onboard(&scope, user)
+                .await
+                .map(|_| ())
+                .map_err(engine_error)
+        })
+    }
+
+    fn submit_order(&self, scope: TenantScope, order: OrderId) -> EngineResult<TransactionId> {
+        let engine = self.engine.clone();
+        let submitter = self.submitter.clone();
+        Box::pin(async move {
+            let outcome = orders::submit(engine.store(), &engine, &submitter, &scope, order)
+                .await
+                .map_err(order_error)?;
+            let settled: Order = match outcome {
+                SubmitOutcome::Accepted(order) | SubmitOutcome::InFlight(order) => order,
+                SubmitOutcome::Rejected(order) => {
+                    return Err(EngineCommandError::BankRefused {
+                        code: order.bank_return_code.unwrap_or_default(),
+                        text: order.bank_return_text.unwrap_or_default(),
+                    })
+                }
+            };
+            settled.transaction_id.ok_or_else(|| {
+                EngineCommandError::Precondition("the order has no upload transaction yet".into())
+            })
+        })
+    }
+
+    fn sync_veu(&self, _scope: TenantScope, _user: EbicsUserId) -> EngineResult<()> {
+        Box::pin(async { Err(veu_not_wired()) })
+    }
+
+    fn veu_digest(
+        &self,
+        _scope: TenantScope,
+        _item: VeuItemId,
+        _signer: EbicsUserId,
+    ) -> EngineResult<VeuDigest> {
+        Box::pin(async { Err(veu_not_wired()) })
+    }
+
+    fn approve_veu(
+        &self,
+        _scope: TenantScope,
+        _item: VeuItemId,
+        _signature: DetachedSignature,
+    ) -> EngineResult<()> {
+        Box::pin(async { Err(veu_not_wired()) })
+    }
+
+    fn cancel_veu(
+        &self,
+        _scope: TenantScope,
+        _item: VeuItemId,
+        _signature: DetachedSignature,
+    ) -> EngineResult<()> {
+        Box::pin(async { Err(veu_not_wired()) })
+    }
+
+    fn run_schedule(&self, scope: TenantScope, schedule: ScheduleId) -> EngineResult<()> {
+        let engine = self.engine.clone();
+        Box::pin(async move {
+            let schedule: Schedule = engine.store().scope(&scope).begin().await?.get(schedule).await?;
+            let job = StatementJob::new(engine.store().clone(), engine.clone());
+            job.run(DueJob {
+                scope,
+                schedule,
+                now: Utc::now(),
+            })
+            .await
+            .map(|_| ())
+            .map_err(|e| EngineCommandError::Precondition(e.0))
+        })
+    }
+}
+
+fn veu_not_wired() -> EngineCommandError {
+    EngineCommandError::Precondition("VEU operations are not wired to the EBICS client yet".into())
+}
