@@ -1,6 +1,8 @@
 //! `kontor`: the daemon, database migrations, tenant bootstrap, the signer CLI and the demo.
 
 mod demo;
+mod sign;
+mod signer_key;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -37,6 +39,8 @@ enum Command {
     Operator(OperatorCommand),
     /// Run the daemon: the admin HTTP API (engine and scheduler attach here).
     Serve,
+    /// Signer's tools: local signature keys, and signing orders and VEU items.
+    Sign(sign::SignArgs),
     /// Run the bundled bank emulator and the daemon on SQLite in a temporary directory and
     /// walk through onboarding, printing each step.
     Demo {
@@ -91,10 +95,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         init_tracing("warn");
         return demo::run(keep).await;
     }
+    if let Command::Sign(args) = cli.command {
+        // A signer's machine has no daemon configuration, database or master key.
+        init_tracing("warn");
+        return sign::run(args).await;
+    }
     let config = Config::load(cli.config.as_deref())?;
     init_tracing(&config.log);
     match cli.command {
-        Command::Demo { .. } => unreachable!("handled above"),
+        Command::Demo { .. } | Command::Sign(_) => unreachable!("handled above"),
         Command::KeygenMaster { out } => {
             MasterKey::generate().write_new(&out)?;
             println!(

@@ -336,6 +336,15 @@ db_enum!(
 );
 
 db_enum!(
+    /// Who holds a key pair's private key: the daemon (encrypted under the master key) or a
+    /// signer on their own machine (the daemon has only the public key).
+    KeyCustody, "key_pairs.custody" {
+        Daemon => "DAEMON",
+        Signer => "SIGNER",
+    }
+);
+
+db_enum!(
     /// The bank key kinds fetched with HPB.
     BankKeyKind, "bank_keys.kind" {
         Authentication => "AUTHENTICATION",
@@ -416,6 +425,7 @@ mod tests {
         round_trips::<Role>();
         round_trips::<SignatureClass>();
         round_trips::<KeyUsage>();
+        round_trips::<KeyCustody>();
         round_trips::<BankKeyKind>();
         round_trips::<BankKeyVerification>();
         round_trips::<VerificationMethod>();

@@ -533,7 +533,45 @@ async fn bank_key_decision_is_made_once(store: &Store) {
         .is_err());
 }
 
+async fn signer_held_keys_store_no_private_part(store: &Store) {
+    let g = fixture::build(store, "a").await;
+    let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    let pair = tx
+        .key_pairs()
+        .register_signer_key(NewSignerKey {
+            ebics_user_id: g.user,
+            version: "A006".into(),
+            public_key: vec![1, 2],
+            key_hash: "CAFE".into(),
+            certificate: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(pair.custody, KeyCustody::Signer);
+    assert!(pair.encrypted_private_key().is_empty());
+    assert!(matches!(
+        tx.key_pairs().load_private_key(pair.id).await,
+        Err(StorageError::InvalidInput { .. })
+    ));
+    let daemon_held: KeyPair = tx.get(g.key_pair).await.unwrap();
+    assert_eq!(daemon_held.custody, KeyCustody::Daemon);
+    tx.commit().await.unwrap();
+    // The schema itself refuses a signer-held key with a ciphertext.
+    let smuggle = match store.backend() {
+        Backend::Sqlite => "X'00'",
+        Backend::Postgres => "'\\x00'::bytea",
+    };
+    assert!(store
+        .raw_execute(&format!(
+            "UPDATE key_pairs SET encrypted_private_key = {smuggle} WHERE id = '{}'",
+            pair.id
+        ))
+        .await
+        .is_err());
+}
+
 conformance!(
+    signer_held_keys_store_no_private_part,
     duplicate_host_id_is_a_conflict_within_a_tenant_only,
     unknown_enum_value_in_the_database_is_a_typed_error,
     illegal_transition_is_refused_and_leaves_the_row,

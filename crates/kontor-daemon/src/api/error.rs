@@ -19,6 +19,17 @@ pub enum ApiError {
     Conflict { code: &'static str, message: String },
     #[error("{message}")]
     Invalid { code: &'static str, message: String },
+    /// The request itself is malformed (unparsable JSON or query).
+    #[error("{message}")]
+    BadRequest { code: &'static str, message: String },
+    #[error("no engine runs in this process; try again later")]
+    EngineUnavailable,
+    #[error("the bank could not be reached: {0}")]
+    BankUnreachable(String),
+    #[error("no such route")]
+    NoRoute,
+    #[error("method not allowed on this route")]
+    MethodNotAllowed,
     #[error("internal error")]
     Internal(#[source] anyhow_like::BoxError),
 }
@@ -55,17 +66,27 @@ impl ApiError {
             Self::NotFound(_) => "not_found",
             Self::Conflict { code, .. } => code,
             Self::Invalid { code, .. } => code,
+            Self::BadRequest { code, .. } => code,
+            Self::EngineUnavailable => "engine_unavailable",
+            Self::BankUnreachable(_) => "bank_unreachable",
+            Self::NoRoute => "no_route",
+            Self::MethodNotAllowed => "method_not_allowed",
             Self::Internal(_) => "internal",
         }
     }
 
-    fn status(&self) -> StatusCode {
+    pub fn status(&self) -> StatusCode {
         match self {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::EngineUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::BankUnreachable(_) => StatusCode::BAD_GATEWAY,
+            Self::NoRoute => StatusCode::NOT_FOUND,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -119,6 +140,24 @@ impl From<StorageError> for ApiError {
                 message: e.to_string(),
             },
             other => Self::Internal(Box::new(other)),
+        }
+    }
+}
+
+impl From<super::engine_port::EngineCommandError> for ApiError {
+    fn from(error: super::engine_port::EngineCommandError) -> Self {
+        use super::engine_port::EngineCommandError as E;
+        match error {
+            E::Precondition(message) => Self::Conflict {
+                code: "precondition_failed",
+                message,
+            },
+            E::BankRefused { code, text } => Self::Conflict {
+                code: "bank_refused",
+                message: format!("the bank refused: {code} {text}"),
+            },
+            E::Unreachable(message) => Self::BankUnreachable(message),
+            E::Storage(e) => e.into(),
         }
     }
 }

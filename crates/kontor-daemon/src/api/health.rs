@@ -6,10 +6,8 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::Router;
 
-use super::AppState;
+use super::{AppState, Routes};
 
 #[derive(Default)]
 pub struct Metrics {
@@ -17,11 +15,11 @@ pub struct Metrics {
     errors: AtomicU64,
 }
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(|| async { "ok" }))
-        .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
+pub fn routes(routes: Routes) -> Routes {
+    routes
+        .get("/healthz", "Liveness", || async { "ok" })
+        .get("/readyz", "Readiness (database reachable)", readyz)
+        .get("/metrics", "Prometheus metrics", metrics)
 }
 
 async fn readyz(State(state): State<AppState>) -> Response {

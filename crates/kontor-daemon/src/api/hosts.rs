@@ -2,8 +2,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::Json;
 use kontor_protocol::ProtocolVersion;
 use kontor_storage::{
     BankHost, BankHostChanges, BankHostId, BankKey, BankKeyId, BankKeyVerification, NewBankHost,
@@ -13,17 +12,26 @@ use serde::Deserialize;
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::AppState;
+use super::extract::{path_id as parse_id, JsonBody};
+use super::{AppState, Routes};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/bank-hosts", get(list).post(create))
-        .route(
-            "/v1/bank-hosts/{id}",
-            get(show).patch(update).delete(remove),
+pub fn routes(routes: Routes) -> Routes {
+    routes
+        .get("/v1/bank-hosts", "List bank hosts", list)
+        .post("/v1/bank-hosts", "Register a bank host", create)
+        .get("/v1/bank-hosts/{id}", "Show a bank host", show)
+        .patch("/v1/bank-hosts/{id}", "Change a bank host", update)
+        .delete("/v1/bank-hosts/{id}", "Remove an unused bank host", remove)
+        .get(
+            "/v1/bank-hosts/{id}/keys",
+            "The bank's public keys and their hashes",
+            keys,
         )
-        .route("/v1/bank-hosts/{id}/keys", get(keys))
-        .route("/v1/bank-keys/{id}/verify", post(verify))
+        .post(
+            "/v1/bank-keys/{id}/verify",
+            "Verify a bank key against the hash on the bank's letter",
+            verify,
+        )
 }
 
 #[derive(Deserialize)]
@@ -37,11 +45,6 @@ struct CreateHost {
     btf: Option<bool>,
     #[serde(default)]
     production: bool,
-}
-
-fn parse_id<T: std::str::FromStr>(raw: &str, entity: &'static str) -> Result<T, ApiError> {
-    // A malformed id names no record: answer like an unknown one.
-    raw.parse().map_err(|_| ApiError::NotFound(entity))
 }
 
 fn validate_host(host_id: &str, url: &str) -> Result<(), ApiError> {
@@ -69,7 +72,7 @@ fn validate_host(host_id: &str, url: &str) -> Result<(), ApiError> {
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
-    Json(body): Json<CreateHost>,
+    JsonBody(body): JsonBody<CreateHost>,
 ) -> Result<(StatusCode, Json<BankHost>), ApiError> {
     caller.require_mutation()?;
     validate_host(&body.host_id, &body.url)?;
@@ -131,7 +134,7 @@ async fn update(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(body): Json<UpdateHost>,
+    JsonBody(body): JsonBody<UpdateHost>,
 ) -> Result<Json<BankHost>, ApiError> {
     caller.require_mutation()?;
     let id: BankHostId = parse_id(&id, "bank host")?;
@@ -191,7 +194,7 @@ async fn verify(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(body): Json<VerifyKey>,
+    JsonBody(body): JsonBody<VerifyKey>,
 ) -> Result<Json<BankKey>, ApiError> {
     caller.require_mutation()?;
     let id: BankKeyId = parse_id(&id, "bank key")?;

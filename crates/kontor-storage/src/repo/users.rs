@@ -5,9 +5,9 @@ use zeroize::Zeroizing;
 
 use super::{entity, repository};
 use crate::db::{now, to_json, RowReader};
-use crate::error::Result;
+use crate::error::{Result, StorageError};
 use crate::ids::{AccountId, ConnectionId, EbicsUserId, KeyPairId, PermissionId, TenantId};
-use crate::status::{EbicsUserStatus, KeyStatus, KeyUsage, SignatureClass};
+use crate::status::{EbicsUserStatus, KeyCustody, KeyStatus, KeyUsage, SignatureClass};
 
 /// A subscriber (user id) of a partner at a bank.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -69,8 +69,10 @@ pub struct KeyPair {
     pub status: KeyStatus,
     /// SubjectPublicKeyInfo DER.
     pub public_key: Vec<u8>,
+    /// Who holds the private key; a signer-held key has no ciphertext here.
+    pub custody: KeyCustody,
     #[serde(skip)]
-    encrypted_private_key: Vec<u8>,
+    encrypted_private_key: Option<Vec<u8>>,
     /// The EBICS key hash, upper-case hex.
     pub key_hash: String,
     pub certificate: Option<Vec<u8>>,
@@ -85,6 +87,7 @@ impl std::fmt::Debug for KeyPair {
             .field("usage", &self.usage)
             .field("version", &self.version)
             .field("status", &self.status)
+            .field("custody", &self.custody)
             .field("key_hash", &self.key_hash)
             .field("encrypted_private_key", &"[redacted]")
             .finish_non_exhaustive()
@@ -100,7 +103,8 @@ impl KeyPair {
             version: r.text("version")?,
             status: r.enumeration("status")?,
             public_key: r.blob("public_key")?,
-            encrypted_private_key: r.blob("encrypted_private_key")?,
+            custody: r.enumeration("custody")?,
+            encrypted_private_key: r.opt_blob("encrypted_private_key")?,
             key_hash: r.text("key_hash")?,
             certificate: r.opt_blob("certificate")?,
             created_at: r.ts("created_at")?,
@@ -109,8 +113,9 @@ impl KeyPair {
     }
 
     /// The ciphertext as stored (for backup tooling and tests); useless without the master key.
+    /// Empty for a signer-held key, whose private part never reaches the daemon.
     pub fn encrypted_private_key(&self) -> &[u8] {
-        &self.encrypted_private_key
+        self.encrypted_private_key.as_deref().unwrap_or_default()
     }
 }
 entity!(KeyPair, KeyPairId, "key_pairs", "key pair", Deletable);
@@ -123,6 +128,20 @@ pub struct NewKeyPair {
     pub public_key: Vec<u8>,
     pub private_key_pkcs8: Zeroizing<Vec<u8>>,
     pub key_hash: String,
+    pub certificate: Option<Vec<u8>>,
+}
+
+/// A signer's signature public key: the private key stays on the signer's machine.
+#[derive(Debug, Clone)]
+pub struct NewSignerKey {
+    pub ebics_user_id: EbicsUserId,
+    /// A005 or A006.
+    pub version: String,
+    /// SubjectPublicKeyInfo DER.
+    pub public_key: Vec<u8>,
+    /// The EBICS key hash, upper-case hex.
+    pub key_hash: String,
+    /// X.509 certificate (DER), required by H005 banks.
     pub certificate: Option<Vec<u8>>,
 }
 
@@ -325,16 +344,58 @@ impl KeyPairs<'_, '_> {
         self.tx.get(id).await
     }
 
+    /// Registers a signer-held signature key in status PENDING: only the public key and
+    /// certificate are stored; the signer signs on their own machine.
+    pub async fn register_signer_key(&mut self, new: NewSignerKey) -> Result<KeyPair> {
+        let id = KeyPairId::new();
+        let at = now();
+        self.tx
+            .insert::<KeyPair>(
+                &[
+                    "id",
+                    "ebics_user_id",
+                    "usage",
+                    "version",
+                    "status",
+                    "public_key",
+                    "key_hash",
+                    "certificate",
+                    "custody",
+                    "created_at",
+                    "updated_at",
+                ],
+                vec![
+                    id.to_db().into(),
+                    new.ebics_user_id.to_db().into(),
+                    KeyUsage::Signature.as_str().into(),
+                    new.version.into(),
+                    KeyStatus::Pending.as_str().into(),
+                    new.public_key.into(),
+                    new.key_hash.into(),
+                    new.certificate.into(),
+                    KeyCustody::Signer.as_str().into(),
+                    at.into(),
+                    at.into(),
+                ],
+            )
+            .await?;
+        self.tx.get(id).await
+    }
+
     /// Decrypts a key pair's private key (PKCS#8 DER). Fails with `KeyDecryption` for a wrong
-    /// master key or an altered or misplaced ciphertext.
+    /// master key or an altered or misplaced ciphertext, and with `InvalidInput` for a
+    /// signer-held key, whose private part the daemon never has.
     pub async fn load_private_key(&mut self, id: KeyPairId) -> Result<Zeroizing<Vec<u8>>> {
         let pair: KeyPair = self.tx.get(id).await?;
+        let ciphertext =
+            pair.encrypted_private_key
+                .as_deref()
+                .ok_or(StorageError::InvalidInput {
+                    field: "key_pair",
+                    message: "the private key is held by a signer, not by the daemon".into(),
+                })?;
         let context = key_context(self.tx.tenant(), pair.id, pair.usage);
-        Ok(self
-            .tx
-            .store
-            .master_key()
-            .decrypt(&pair.encrypted_private_key, &context)?)
+        Ok(self.tx.store.master_key().decrypt(ciphertext, &context)?)
     }
 
     pub async fn set_status(

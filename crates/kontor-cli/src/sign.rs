@@ -1,0 +1,442 @@
+//! `kontor sign`: a signer's side. Keys live in a local passphrase-encrypted file; orders and
+//! VEU items are fetched from the daemon's API, shown, checked and signed here, and only the
+//! signature is sent back.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{anyhow, bail, Context};
+use base64::engine::general_purpose::STANDARD as B64;
+use base64::Engine as _;
+use clap::{Args, Subcommand};
+use kontor_protocol::SignatureVersion;
+use secrecy::SecretString;
+use serde_json::{json, Value};
+use sha2::{Digest, Sha256};
+
+use crate::signer_key::{self, PublicPart};
+
+#[derive(Args)]
+pub struct SignArgs {
+    /// Base URL of the daemon's admin API.
+    #[arg(
+        long,
+        env = "KONTOR_API_URL",
+        global = true,
+        default_value = "http://127.0.0.1:8080"
+    )]
+    api: String,
+    /// API token of the operator acting for the signer.
+    #[arg(long, env = "KONTOR_TOKEN", global = true, hide_env_values = true)]
+    token: Option<String>,
+    #[command(subcommand)]
+    command: SignCommand,
+}
+
+#[derive(Subcommand)]
+enum SignCommand {
+    /// Generate a signature key into a new passphrase-encrypted file.
+    Keygen {
+        #[arg(long)]
+        out: PathBuf,
+        /// A005 or A006.
+        #[arg(long, default_value = "A006")]
+        version: String,
+        /// Name in the self-signed certificate (needed by H005 banks).
+        #[arg(long, default_value = "Kontor signer")]
+        name: String,
+    },
+    /// Print the public key and certificate (PEM) and both EBICS hashes; no passphrase needed.
+    Pubkey { file: PathBuf },
+    /// Register the key file's public key for an EBICS user with the daemon.
+    Register {
+        file: PathBuf,
+        /// The EBICS user (id) this key signs for.
+        #[arg(long)]
+        signer: String,
+    },
+    /// Orders awaiting signatures.
+    List,
+    /// An order's content summary.
+    Show { order: String },
+    /// Check and sign an order locally, then send only the signature.
+    Approve {
+        order: String,
+        #[arg(long)]
+        key: PathBuf,
+        /// The EBICS user (id) who signs.
+        #[arg(long)]
+        signer: String,
+    },
+    /// Reject (cancel) an order that awaits signatures.
+    Reject { order: String },
+    /// Distributed signature (VEU) items at the bank.
+    #[command(subcommand)]
+    Veu(VeuCommand),
+}
+
+#[derive(Subcommand)]
+enum VeuCommand {
+    List,
+    Show {
+        item: String,
+    },
+    Approve {
+        item: String,
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long)]
+        signer: String,
+    },
+    Reject {
+        item: String,
+        #[arg(long)]
+        key: PathBuf,
+        #[arg(long)]
+        signer: String,
+    },
+}
+
+/// Passphrase from `KONTOR_SIGNER_PASSPHRASE` (scripts) or a prompt.
+fn passphrase(confirm: bool) -> anyhow::Result<SecretString> {
+    if let Ok(p) = std::env::var("KONTOR_SIGNER_PASSPHRASE") {
+        return Ok(p.into());
+    }
+    let first = rpassword::prompt_password("Passphrase: ")?;
+    if confirm {
+        let second = rpassword::prompt_password("Repeat passphrase: ")?;
+        if first != second {
+            bail!("the passphrases differ");
+        }
+        if first.chars().count() < 8 {
+            bail!("use a passphrase of at least 8 characters");
+        }
+    }
+    Ok(first.into())
+}
+
+struct Api {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl Api {
+    fn new(args: &SignArgs) -> anyhow::Result<Self> {
+        let token = args
+            .token
+            .clone()
+            .context("no API token: pass --token or set KONTOR_TOKEN")?;
+        Ok(Self {
+            base: args.api.trim_end_matches('/').to_owned(),
+            token,
+            http: reqwest::Client::new(),
+        })
+    }
+
+    async fn send(&self, request: reqwest::RequestBuilder) -> anyhow::Result<reqwest::Response> {
+        let response = request
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .with_context(|| format!("cannot reach the daemon at {}", self.base))?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        let code = body["error"]["code"].as_str().unwrap_or("");
+        let message = body["error"]["message"].as_str().unwrap_or("");
+        Err(match code {
+            "unknown_signer_key" => anyhow!(
+                "the daemon does not know this key for the signer ({message}); register it with `kontor sign register`"
+            ),
+            "not_awaiting_signatures" => anyhow!("{message}"),
+            "unauthorized" => anyhow!("the API token was refused (missing, expired or revoked)"),
+            _ => anyhow!("the daemon answered {status}: {code} {message}"),
+        })
+    }
+
+    async fn get(&self, path: &str) -> anyhow::Result<Value> {
+        Ok(self
+            .send(self.http.get(format!("{}{path}", self.base)))
+            .await?
+            .json()
+            .await?)
+    }
+
+    async fn get_bytes(&self, path: &str) -> anyhow::Result<(Vec<u8>, Option<String>)> {
+        let response = self
+            .send(self.http.get(format!("{}{path}", self.base)))
+            .await?;
+        let declared = response
+            .headers()
+            .get("x-content-sha256")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        Ok((response.bytes().await?.to_vec(), declared))
+    }
+
+    async fn post(&self, path: &str, body: Value) -> anyhow::Result<Value> {
+        let response = self
+            .send(self.http.post(format!("{}{path}", self.base)).json(&body))
+            .await?;
+        Ok(response.json().await.unwrap_or(Value::Null))
+    }
+}
+
+/// The signer's registered key hash, if it is one of the key file's two hashes.
+async fn matching_registered_hash(
+    api: &Api,
+    signer: &str,
+    public: &PublicPart,
+) -> anyhow::Result<String> {
+    let (key_hash, cert_hash) = public.hashes()?;
+    let pairs = api
+        .get(&format!("/v1/ebics-users/{signer}/key-pairs"))
+        .await?;
+    let registered: Vec<String> = pairs
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|p| {
+            p["usage"] == "SIGNATURE"
+                && !matches!(p["status"].as_str(), Some("EXPIRED" | "REVOKED"))
+        })
+        .filter_map(|p| p["key_hash"].as_str().map(str::to_owned))
+        .collect();
+    let Some(current) = registered.last() else {
+        bail!("the signer has no signature key registered with the daemon; run `kontor sign register` first");
+    };
+    for mine in [key_hash.to_hex_upper(), cert_hash.to_hex_upper()] {
+        if current.eq_ignore_ascii_case(&mine) {
+            return Ok(mine);
+        }
+    }
+    bail!(
+        "this key is not the signer's registered key: the daemon knows {current}, this file has {}",
+        key_hash.to_hex_upper()
+    )
+}
+
+fn print_summary(order: &Value) {
+    let s = &order["summary"];
+    println!("order        {}", order["id"].as_str().unwrap_or("?"));
+    println!(
+        "type         {}",
+        order["order_type"].as_str().unwrap_or("?")
+    );
+    println!("status       {}", order["status"].as_str().unwrap_or("?"));
+    println!("transactions {}", s["number_of_transactions"]);
+    let totals = s["totals"].as_object().cloned().unwrap_or_default();
+    for (currency, amount) in &totals {
+        println!("total        {} {currency}", amount.as_str().unwrap_or("?"));
+    }
+    let names: Vec<&str> = s["creditor_names"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect();
+    println!("creditors    {}", names.join(", "));
+    println!("content hash {}", s["content_hash"].as_str().unwrap_or("?"));
+    for sig in order["signatures"].as_array().into_iter().flatten() {
+        println!(
+            "signed by    {} (class {})",
+            sig["signer_id"].as_str().unwrap_or("?"),
+            sig["signature_class"].as_str().unwrap_or("?")
+        );
+    }
+}
+
+fn awaits_signatures(order: &Value) -> bool {
+    matches!(
+        order["status"].as_str(),
+        Some("DRAFT" | "PENDING_SIGNATURE")
+    )
+}
+
+pub async fn run(args: SignArgs) -> anyhow::Result<()> {
+    match &args.command {
+        SignCommand::Keygen { out, version, name } => {
+            let version: SignatureVersion = version
+                .parse()
+                .map_err(|_| anyhow!("--version must be A005 or A006"))?;
+            let public = signer_key::generate(out, &passphrase(true)?, version, name)?;
+            let (key_hash, cert_hash) = public.hashes()?;
+            println!("wrote {} ({})", out.display(), public.version);
+            println!("key hash (H004)         {}", key_hash.to_hex_upper());
+            println!("certificate hash (H005) {}", cert_hash.to_hex_upper());
+        }
+        SignCommand::Pubkey { file } => {
+            let public = signer_key::public_part(file)?;
+            let (key_hash, cert_hash) = public.hashes()?;
+            print!("{}", public.public_key_pem);
+            print!("{}", public.certificate_pem);
+            println!("key hash (H004)         {}", key_hash.to_hex_upper());
+            println!("certificate hash (H005) {}", cert_hash.to_hex_upper());
+        }
+        SignCommand::Register { file, signer } => {
+            let api = Api::new(&args)?;
+            let public = signer_key::public_part(file)?;
+            let pair = api
+                .post(
+                    &format!("/v1/ebics-users/{signer}/signer-keys"),
+                    json!({
+                        "version": public.version,
+                        "public_key_pem": public.public_key_pem,
+                        "certificate_pem": public.certificate_pem,
+                    }),
+                )
+                .await?;
+            println!(
+                "registered key {} for {signer}: hash {}",
+                pair["id"].as_str().unwrap_or("?"),
+                pair["key_hash"].as_str().unwrap_or("?")
+            );
+        }
+        SignCommand::List => {
+            let api = Api::new(&args)?;
+            let orders = api.get("/v1/orders").await?;
+            for order in orders
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|o| awaits_signatures(o))
+            {
+                println!(
+                    "{}\t{}\t{}\t{} {}",
+                    order["id"].as_str().unwrap_or("?"),
+                    order["order_type"].as_str().unwrap_or("?"),
+                    order["status"].as_str().unwrap_or("?"),
+                    order["amount_total"].as_str().unwrap_or("-"),
+                    order["currency"].as_str().unwrap_or(""),
+                );
+            }
+        }
+        SignCommand::Show { order } => {
+            let api = Api::new(&args)?;
+            print_summary(&api.get(&format!("/v1/orders/{order}")).await?);
+        }
+        SignCommand::Approve { order, key, signer } => {
+            let api = Api::new(&args)?;
+            approve_order(&api, order, key, signer).await?;
+        }
+        SignCommand::Reject { order } => {
+            let api = Api::new(&args)?;
+            let current = api.get(&format!("/v1/orders/{order}")).await?;
+            if !awaits_signatures(&current) {
+                bail!(
+                    "order {order} is {} and no longer awaits signatures",
+                    current["status"].as_str().unwrap_or("?")
+                );
+            }
+            api.post(&format!("/v1/orders/{order}/cancel"), json!({}))
+                .await?;
+            println!("order {order} rejected (cancelled)");
+        }
+        SignCommand::Veu(command) => {
+            let api = Api::new(&args)?;
+            veu(&api, command).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn approve_order(api: &Api, order: &str, key: &Path, signer: &str) -> anyhow::Result<()> {
+    let current = api.get(&format!("/v1/orders/{order}")).await?;
+    print_summary(&current);
+    if !awaits_signatures(&current) {
+        bail!(
+            "order {order} is {} and no longer awaits signatures",
+            current["status"].as_str().unwrap_or("?")
+        );
+    }
+    let expected = current["summary"]["content_hash"]
+        .as_str()
+        .context("the daemon sent no content hash")?
+        .to_owned();
+    let (content, declared) = api.get_bytes(&format!("/v1/orders/{order}/file")).await?;
+    let actual = hex::encode(Sha256::digest(&content));
+    if actual != expected || declared.is_some_and(|d| d != expected) {
+        bail!("the order file does not match its summary (hash {actual}, summary {expected}); not signing");
+    }
+    let public = signer_key::public_part(key)?;
+    let key_hash = matching_registered_hash(api, signer, &public).await?;
+    let secret = signer_key::open(key, &passphrase(false)?)?;
+    let signature = secret.sign(&content)?;
+    let updated = api
+        .post(
+            &format!("/v1/orders/{order}/signatures"),
+            json!({
+                "signer_id": signer,
+                "signature_version": secret.version.as_str(),
+                "key_hash": key_hash,
+                "signature": B64.encode(signature),
+            }),
+        )
+        .await?;
+    println!(
+        "signed; order {order} is now {}",
+        updated["status"].as_str().unwrap_or("?")
+    );
+    Ok(())
+}
+
+async fn veu(api: &Api, command: &VeuCommand) -> anyhow::Result<()> {
+    match command {
+        VeuCommand::List => {
+            for item in api
+                .get("/v1/veu-items")
+                .await?
+                .as_array()
+                .into_iter()
+                .flatten()
+            {
+                println!(
+                    "{}\t{}\t{}\t{}/{}\t{} {}",
+                    item["id"].as_str().unwrap_or("?"),
+                    item["order_type"].as_str().unwrap_or("?"),
+                    item["status"].as_str().unwrap_or("?"),
+                    item["signatures_collected"],
+                    item["signatures_required"],
+                    item["amount"].as_str().unwrap_or("-"),
+                    item["currency"].as_str().unwrap_or(""),
+                );
+            }
+        }
+        VeuCommand::Show { item } => {
+            let v = api.get(&format!("/v1/veu-items/{item}")).await?;
+            println!("{}", serde_json::to_string_pretty(&v)?);
+        }
+        VeuCommand::Approve { item, key, signer } | VeuCommand::Reject { item, key, signer } => {
+            let approve = matches!(command, VeuCommand::Approve { .. });
+            let public = signer_key::public_part(key)?;
+            let key_hash = matching_registered_hash(api, signer, &public).await?;
+            let digest = api
+                .get(&format!("/v1/veu-items/{item}/digest?signer_id={signer}"))
+                .await?;
+            let digest_hex = digest["data_digest"]
+                .as_str()
+                .context("no digest from the bank")?;
+            let digest: [u8; 32] = hex::decode(digest_hex)
+                .ok()
+                .and_then(|d| d.try_into().ok())
+                .context("the bank's digest is not 32 bytes of hex")?;
+            let secret = signer_key::open(key, &passphrase(false)?)?;
+            let signature = secret.sign_digest(&digest)?;
+            let action = if approve { "approve" } else { "cancel" };
+            api.post(
+                &format!("/v1/veu-items/{item}/{action}"),
+                json!({
+                    "signer_id": signer,
+                    "signature_version": secret.version.as_str(),
+                    "key_hash": key_hash,
+                    "signature": B64.encode(signature),
+                }),
+            )
+            .await?;
+            println!("VEU item {item}: {action} sent to the bank");
+        }
+    }
+    Ok(())
+}

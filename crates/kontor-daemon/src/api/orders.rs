@@ -1,0 +1,608 @@
+//! Orders: upload of a pain.001/pain.008 file (validated and summarised), signatures,
+//! submission through the engine, and cancellation.
+
+use std::collections::BTreeMap;
+
+use axum::body::Bytes;
+use axum::extract::{Path, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use base64::Engine as _;
+use kontor_documents::pain::{self, PaymentKind, PaymentSummary};
+use kontor_protocol::keys::PublicKey;
+use kontor_protocol::signature::{order_data_digest, verify_order_data};
+use kontor_protocol::SignatureVersion;
+use kontor_storage::{
+    Connection, EbicsUser, EbicsUserId, EbicsUserStatus, FileBody, FileId, FileKind, KeyUsage,
+    NewFile, NewOrder, NewOrderSignature, Order, OrderId, OrderSignature, OrderStatus, Page,
+    ScopedTx, SignatureClass, SignatureRule, StorageError, StoredFile, TransactionId,
+};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::auth::Caller;
+use super::error::ApiError;
+use super::extract::{field_id, path_id, JsonBody, QueryParams};
+use super::users::{check_order_type, granted_user};
+use super::{AppState, Routes};
+
+pub fn routes(routes: Routes) -> Routes {
+    routes
+        .get("/v1/orders", "List orders", list)
+        .post(
+            "/v1/orders",
+            "Upload a pain.001/pain.008 file as a new order (Idempotency-Key)",
+            create,
+        )
+        .get(
+            "/v1/orders/{id}",
+            "Show an order with its content summary and signatures",
+            show,
+        )
+        .get("/v1/orders/{id}/file", "Download the order's file", file)
+        .post(
+            "/v1/orders/{id}/signatures",
+            "Add a signer's A005/A006 signature",
+            add_signature,
+        )
+        .post(
+            "/v1/orders/{id}/submit",
+            "Submit a SIGNED order to the bank (engine)",
+            submit,
+        )
+        .post(
+            "/v1/orders/{id}/cancel",
+            "Cancel an order that was not submitted",
+            cancel,
+        )
+}
+
+/// Loads an order and checks the caller's grant on its user; both misses answer 404.
+async fn granted_order(
+    tx: &mut ScopedTx<'_>,
+    caller: &Caller,
+    id: OrderId,
+) -> Result<Order, ApiError> {
+    let order: Order = tx.get(id).await?;
+    caller
+        .require_user(order.ebics_user_id)
+        .map_err(|_| ApiError::NotFound("order"))?;
+    Ok(order)
+}
+
+async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<Order>>, ApiError> {
+    let mut tx = state.store.scope(&caller.scope).begin().await?;
+    let all: Vec<Order> = tx.list(Page::first(1000)).await?;
+    Ok(Json(
+        all.into_iter()
+            .filter(|o| caller.require_user(o.ebics_user_id).is_ok())
+            .collect(),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateQuery {
+    ebics_user_id: String,
+    order_type: String,
+    /// STANDARD (default) or ANY_SINGLE.
+    signature_rule: Option<String>,
+}
+
+/// Which pain message an order type carries.
+fn expected_kind(order_type: &str) -> Option<PaymentKind> {
+    match order_type {
+        "CCT" | "CIP" | "XE2" | "CCU" => Some(PaymentKind::CreditTransfer),
+        "CDD" | "CDB" | "XE3" | "CDC" => Some(PaymentKind::DirectDebit),
+        _ => None,
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 255 && k.chars().all(|c| c.is_ascii_graphic()))
+        .ok_or_else(|| ApiError::BadRequest {
+            code: "invalid_idempotency_key",
+            message: "Idempotency-Key must be 1-255 visible ASCII characters".into(),
+        })?;
+    Ok(Some(key.to_owned()))
+}
+
+/// The same key with the same request returns the first order; with another request it is
+/// a client bug, and nothing is created.
+fn replay_or_conflict(existing: Order, new: &NewOrder) -> Result<Order, ApiError> {
+    let same = existing.ebics_user_id == new.ebics_user_id
+        && existing.order_type == new.order_type
+        && existing.content_hash == new.content_hash
+        && existing.signature_rule == new.signature_rule;
+    if same {
+        Ok(existing)
+    } else {
+        Err(ApiError::Conflict {
+            code: "idempotency_key_reused",
+            message: "this Idempotency-Key was used for a different request".into(),
+        })
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    QueryParams(query): QueryParams<CreateQuery>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
+    caller.require_mutation()?;
+    let key = idempotency_key(&headers)?;
+    let user_id: EbicsUserId = field_id(&query.ebics_user_id, "ebics_user_id")?;
+    let order_type = check_order_type(&query.order_type)?;
+    let signature_rule: SignatureRule = query
+        .signature_rule
+        .as_deref()
+        .unwrap_or("STANDARD")
+        .parse()
+        .map_err(|e: String| ApiError::invalid("invalid_signature_rule", e))?;
+    let kind = expected_kind(&order_type).ok_or_else(|| {
+        ApiError::invalid(
+            "unsupported_order_type",
+            format!("{order_type} is not a pain.001/pain.008 upload order type"),
+        )
+    })?;
+    if body.is_empty() {
+        return Err(ApiError::invalid(
+            "empty_file",
+            "the request body (the payment file) is empty",
+        ));
+    }
+    let payment = pain::parse_bytes(&body)
+        .map_err(|e| ApiError::invalid("invalid_payment_file", e.to_string()))?;
+    if payment.kind() != kind {
+        return Err(ApiError::invalid(
+            "order_type_mismatch",
+            format!(
+                "{order_type} needs a {kind:?} file, this is a {:?}",
+                payment.kind()
+            ),
+        ));
+    }
+    let summary = payment.summary();
+    let (amount_total, currency) = match summary.totals.len() {
+        1 => {
+            let (currency, amount) = summary.totals.iter().next().expect("one total");
+            (Some(amount.to_string()), Some(currency.as_str().to_owned()))
+        }
+        _ => (Some(summary.control_sum.to_string()), None),
+    };
+    let content_hash = hex::encode(Sha256::digest(&body));
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/xml")
+        .to_owned();
+
+    let mut tx = state.store.scope(&caller.scope).begin().await?;
+    let user = granted_user(&mut tx, &caller, user_id).await?;
+    let mut new = NewOrder {
+        ebics_user_id: user.id,
+        order_type: order_type.clone(),
+        btf_service: None,
+        signature_rule,
+        content_file_id: FileId::new(),
+        content_hash: content_hash.clone(),
+        content_size: body.len() as i64,
+        amount_total,
+        currency,
+        idempotency_key: key.clone(),
+    };
+    if let Some(key) = &key {
+        if let Some(existing) = tx.orders().find_by_idempotency_key(key).await? {
+            let order = replay_or_conflict(existing, &new)?;
+            return Ok(replayed(order));
+        }
+    }
+    if matches!(
+        user.status,
+        EbicsUserStatus::Suspended | EbicsUserStatus::Locked
+    ) {
+        return Err(ApiError::Conflict {
+            code: "user_not_active",
+            message: format!("the EBICS user is {}", user.status),
+        });
+    }
+    let connection: Connection = tx.get(user.connection_id).await?;
+    if !connection.order_types.contains(&order_type) {
+        return Err(ApiError::invalid(
+            "order_type_not_offered",
+            format!("the bank does not offer {order_type} on this connection"),
+        ));
+    }
+    let file = tx
+        .files()
+        .create(NewFile {
+            kind: FileKind::OrderContent,
+            body: FileBody::Inline(body.to_vec()),
+            content_type,
+        })
+        .await?;
+    new.content_file_id = file.id;
+    let created = tx.orders().create(new.clone()).await;
+    let order = match created {
+        Ok(order) => order,
+        Err(StorageError::Conflict { .. }) => {
+            drop(tx);
+            // Lost a race on the same key, or the same file is already a live order.
+            let mut tx = state.store.scope(&caller.scope).begin().await?;
+            if let Some(key) = &key {
+                if let Some(existing) = tx.orders().find_by_idempotency_key(key).await? {
+                    return Ok(replayed(replay_or_conflict(existing, &new)?));
+                }
+            }
+            return Err(ApiError::Conflict {
+                code: "duplicate_order",
+                message: "the same file is already an open order of this user and order type"
+                    .into(),
+            });
+        }
+        Err(other) => return Err(other.into()),
+    };
+    tx.commit().await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(OrderView::new(order, Some(summary), &body, vec![])),
+    )
+        .into_response())
+}
+
+fn replayed(order: Order) -> Response {
+    let mut response = (StatusCode::OK, Json(order)).into_response();
+    response
+        .headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    response
+}
+
+/// What a signer sees before signing.
+#[derive(Serialize)]
+struct ContentSummary {
+    kind: PaymentKind,
+    number_of_transactions: usize,
+    control_sum: String,
+    /// Totals per currency.
+    totals: BTreeMap<String, String>,
+    creditor_names: Vec<String>,
+    debtor_accounts: Vec<String>,
+    requested_dates: Vec<chrono::NaiveDate>,
+    /// SHA-256 of the file, lower-case hex.
+    content_hash: String,
+    /// The EBICS order data digest (SHA-256 without CR/LF/Ctrl-Z) that signatures cover.
+    order_data_digest: String,
+}
+
+#[derive(Serialize)]
+struct SignatureView {
+    signer_id: EbicsUserId,
+    signature_class: SignatureClass,
+    signature_version: String,
+    signed_hash: String,
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl From<OrderSignature> for SignatureView {
+    fn from(s: OrderSignature) -> Self {
+        Self {
+            signer_id: s.signer_id,
+            signature_class: s.signature_class,
+            signature_version: s.signature_version,
+            signed_hash: s.signed_hash,
+            created_at: s.created_at,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct OrderView {
+    #[serde(flatten)]
+    order: Order,
+    summary: Option<ContentSummary>,
+    signatures: Vec<SignatureView>,
+}
+
+impl OrderView {
+    fn new(
+        order: Order,
+        summary: Option<PaymentSummary>,
+        content: &[u8],
+        signatures: Vec<OrderSignature>,
+    ) -> Self {
+        let summary = summary.map(|s| ContentSummary {
+            kind: s.kind,
+            number_of_transactions: s.number_of_transactions,
+            control_sum: s.control_sum.to_string(),
+            totals: s
+                .totals
+                .iter()
+                .map(|(c, a)| (c.as_str().to_owned(), a.to_string()))
+                .collect(),
+            creditor_names: s.creditor_names,
+            debtor_accounts: s
+                .debtor_accounts
+                .iter()
+                .map(|i| i.electronic().to_owned())
+                .collect(),
+            requested_dates: s.requested_dates,
+            content_hash: order.content_hash.clone(),
+            order_data_digest: hex::encode(order_data_digest(content)),
+        });
+        Self {
+            order,
+            summary,
+            signatures: signatures.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+/// The bytes of a stored file, inline or on disk.
+pub(crate) async fn file_bytes(file: &StoredFile) -> Result<Vec<u8>, ApiError> {
+    match (&file.content, &file.path) {
+        (Some(content), _) => Ok(content.clone()),
+        (None, Some(path)) => tokio::fs::read(path)
+            .await
+            .map_err(|e| ApiError::Internal(Box::new(e))),
+        (None, None) => Err(ApiError::Internal("file without content or path".into())),
+    }
+}
+
+/// A file as a download, with its SHA-256 so clients can check what they got.
+pub(crate) async fn file_response(file: &StoredFile) -> Result<Response, ApiError> {
+    let bytes = file_bytes(file).await?;
+    let mut response = bytes.into_response();
+    let headers = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&file.content_type) {
+        headers.insert(header::CONTENT_TYPE, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&file.sha256) {
+        headers.insert("x-content-sha256", v);
+    }
+    Ok(response)
+}
+
+async fn load_view(tx: &mut ScopedTx<'_>, order: Order) -> Result<OrderView, ApiError> {
+    let file: StoredFile = tx.get(order.content_file_id).await?;
+    let content = file_bytes(&file).await?;
+    // Stored files passed validation; a file that no longer parses is shown without summary.
+    let summary = pain::parse_bytes(&content).ok().map(|p| p.summary());
+    let signatures = tx.order_signatures().list_for_order(order.id).await?;
+    Ok(OrderView::new(order, summary, &content, signatures))
+}
+
+async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<OrderView>, ApiError> {
+    let id: OrderId = path_id(&id, "order")?;
+    let mut tx = state.store.scope(&caller.scope).begin().await?;
+    let order = granted_order(&mut tx, &caller, id).await?;
+    Ok(Json(load_view(&mut tx, order).await?))
+}
+
+async fn file(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id: OrderId = path_id(&id, "order")?;
+    let mut tx = state.store.scope(&caller.scope).begin().await?;
+    let order = granted_order(&mut tx, &caller, id).await?;
+    let file: StoredFile = tx.get(order.content_file_id).await?;
+    file_response(&file).await
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddSignature {
+    /// The EBICS user who signed.
+    signer_id: String,
+    /// A005 or A006.
+    signature_version: String,
+    /// EBICS hash of the signer's public key (or certificate), as the signer sees it.
+    key_hash: String,
+    /// The signature value, base64.
+    signature: String,
+}
+
+fn normalise_hash(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii_hexdigit())
+        .collect::<String>()
+        .to_ascii_uppercase()
+}
+
+async fn add_signature(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<AddSignature>,
+) -> Result<(StatusCode, Json<OrderView>), ApiError> {
+    caller.require_mutation()?;
+    let id: OrderId = path_id(&id, "order")?;
+    let signer_id: EbicsUserId = field_id(&body.signer_id, "signer_id")?;
+    let version: SignatureVersion = body.signature_version.parse().map_err(|_| {
+        ApiError::invalid(
+            "invalid_signature_version",
+            "signature_version must be A005 or A006",
+        )
+    })?;
+    let value = base64::engine::general_purpose::STANDARD
+        .decode(body.signature.trim())
+        .map_err(|_| ApiError::invalid("invalid_signature", "signature is not base64"))?;
+
+    let mut tx = state.store.scope(&caller.scope).begin().await?;
+    let order = granted_order(&mut tx, &caller, id).await?;
+    let signer = granted_user(&mut tx, &caller, signer_id).await?;
+    if !matches!(
+        order.status,
+        OrderStatus::Draft | OrderStatus::PendingSignature
+    ) {
+        return Err(ApiError::Conflict {
+            code: "not_awaiting_signatures",
+            message: format!(
+                "the order is {} and no longer awaits signatures",
+                order.status
+            ),
+        });
+    }
+    let owner: EbicsUser = tx.get(order.ebics_user_id).await?;
+    if signer.connection_id != owner.connection_id {
+        return Err(ApiError::invalid(
+            "signer_not_in_partner",
+            "the signer is not a user of the order's bank connection",
+        ));
+    }
+    if signer.signature_class == SignatureClass::T {
+        return Err(ApiError::invalid(
+            "signer_cannot_authorise",
+            "a transport signature (class T) cannot authorise an order",
+        ));
+    }
+    let unknown_key = || {
+        ApiError::invalid(
+            "unknown_signer_key",
+            "this key is not the signer's registered signature key",
+        )
+    };
+    let key = tx
+        .key_pairs()
+        .current(signer.id, KeyUsage::Signature)
+        .await?
+        .ok_or_else(unknown_key)?;
+    if normalise_hash(&key.key_hash) != normalise_hash(&body.key_hash) {
+        return Err(unknown_key());
+    }
+    if key.version != version.as_str() {
+        return Err(ApiError::invalid(
+            "signature_version_mismatch",
+            format!("the registered key signs {}", key.version),
+        ));
+    }
+    let public = PublicKey::from_spki_der(&key.public_key)
+        .map_err(|e| ApiError::Internal(e.to_string().into()))?;
+    let file: StoredFile = tx.get(order.content_file_id).await?;
+    let content = file_bytes(&file).await?;
+    verify_order_data(version, &public, &content, &value).map_err(|_| {
+        ApiError::invalid(
+            "invalid_signature",
+            "the signature does not verify against the order content and the registered key",
+        )
+    })?;
+    tx.order_signatures()
+        .create(NewOrderSignature {
+            order_id: order.id,
+            signer_id: signer.id,
+            signature_class: signer.signature_class,
+            signature_version: version.as_str().to_owned(),
+            signed_hash: hex::encode(order_data_digest(&content)),
+            signature_value: value,
+        })
+        .await
+        .map_err(|e| match e {
+            StorageError::Conflict { .. } => ApiError::Conflict {
+                code: "already_signed",
+                message: "this signer has already signed the order".into(),
+            },
+            other => other.into(),
+        })?;
+    let classes: Vec<SignatureClass> = tx
+        .order_signatures()
+        .list_for_order(order.id)
+        .await?
+        .iter()
+        .map(|s| s.signature_class)
+        .collect();
+    let order = if order.signature_rule.is_satisfied(&classes) {
+        tx.orders()
+            .set_status(order.id, order.status, OrderStatus::Signed)
+            .await?
+    } else if order.status == OrderStatus::Draft {
+        tx.orders()
+            .set_status(order.id, order.status, OrderStatus::PendingSignature)
+            .await?
+    } else {
+        order
+    };
+    let view = load_view(&mut tx, order).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+#[derive(Serialize)]
+struct Submitted {
+    order_id: OrderId,
+    transaction_id: TransactionId,
+}
+
+async fn submit(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Submitted>), ApiError> {
+    caller.require_mutation()?;
+    let id: OrderId = path_id(&id, "order")?;
+    let mut tx = state.store.scope(&caller.scope).begin().await?;
+    let order = granted_order(&mut tx, &caller, id).await?;
+    drop(tx);
+    if !matches!(order.status, OrderStatus::Signed | OrderStatus::Submitted) {
+        return Err(ApiError::Conflict {
+            code: "not_signed",
+            message: format!(
+                "the order is {}; only SIGNED orders can be submitted",
+                order.status
+            ),
+        });
+    }
+    let transaction_id = state
+        .engine()?
+        .submit_order(caller.scope.clone(), id)
+        .await?;
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(Submitted {
+            order_id: id,
+            transaction_id,
+        }),
+    ))
+}
+
+async fn cancel(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Order>, ApiError> {
+    caller.require_mutation()?;
+    let id: OrderId = path_id(&id, "order")?;
+    let mut tx = state.store.scope(&caller.scope).begin().await?;
+    let order = granted_order(&mut tx, &caller, id).await?;
+    let order = tx
+        .orders()
+        .set_status(id, order.status, OrderStatus::Cancelled)
+        .await
+        .map_err(|e| match e {
+            StorageError::IllegalTransition(_) => ApiError::Conflict {
+                code: "not_cancellable",
+                message: format!(
+                    "the order is {} and can no longer be cancelled",
+                    order.status
+                ),
+            },
+            other => other.into(),
+        })?;
+    tx.commit().await?;
+    Ok(Json(order))
+}
