@@ -115,7 +115,53 @@ async fn unknown_user_flow(db: TestDb) {
     assert_eq!(w.user_status().await, EbicsUserStatus::New);
 }
 
+/// The signer keeps the A006 private key: the daemon stores only the public key and still
+/// sends INI with it.
+async fn signer_held_key_flow(db: TestDb) {
+    let w = world(db, Setup::new(H004)).await;
+    let mut rng = rand::rngs::OsRng;
+    let signer = kontor_protocol::keys::KeyPair::generate(
+        &mut rng,
+        kontor_protocol::keys::KeySize::Bits2048,
+    )
+    .unwrap();
+    let hash = kontor_protocol::keys::public_key_hash(H004, signer.public_key(), None).unwrap();
+    let mut tx = w.tx().await;
+    let daemon_key = tx
+        .key_pairs()
+        .current(w.user, KeyUsage::Signature)
+        .await
+        .unwrap()
+        .unwrap();
+    tx.key_pairs()
+        .set_status(daemon_key.id, KeyStatus::Pending, KeyStatus::Revoked)
+        .await
+        .unwrap();
+    tx.key_pairs()
+        .register_signer_key(NewSignerKey {
+            ebics_user_id: w.user,
+            version: "A006".into(),
+            public_key: signer.public_key().to_spki_der().unwrap(),
+            key_hash: hash.to_hex_upper(),
+            certificate: None,
+        })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        w.engine.send_ini(&w.scope, w.user).await.unwrap(),
+        EbicsUserStatus::PartlyInitialisedIni
+    );
+    let at_bank = w
+        .bank
+        .state()
+        .subscriber(&"PARTNER1".parse().unwrap(), &"USER1".parse().unwrap())
+        .unwrap();
+    assert_eq!(at_bank.keys.signature.unwrap().hash.0, *hash.as_bytes());
+}
+
 conformance! {
+    ini_sends_a_signer_held_public_key => signer_held_key_flow;
     h004_user_reaches_ready_after_bank_key_verification => |db| user_reaches_ready(db, H004);
     h005_user_reaches_ready_after_bank_key_verification => |db| user_reaches_ready(db, H005);
     rejected_bank_key_blocks_every_order => rejected_key_flow;

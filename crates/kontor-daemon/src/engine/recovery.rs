@@ -64,6 +64,30 @@ impl Engine {
         Ok(report)
     }
 
+    /// Runs [`Engine::recover_unfinished`] now and then every `every`, for the daemon's
+    /// lifetime (call at start). Failures are logged; the next pass tries again.
+    pub fn spawn_recovery_loop(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
+        let engine = self.clone();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(every);
+            loop {
+                ticker.tick().await;
+                match engine.recover_unfinished().await {
+                    Ok(report) if report != RecoveryReport::default() => {
+                        tracing::info!(
+                            completed = report.completed.len(),
+                            ended = report.ended.len(),
+                            deferred = report.deferred.len(),
+                            "recovery pass"
+                        );
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "recovery pass failed"),
+                }
+            }
+        })
+    }
+
     /// Resumes one unfinished transaction from its last acknowledged segment, or ends it.
     /// Returns the phase it is in afterwards.
     pub async fn resume_transaction(

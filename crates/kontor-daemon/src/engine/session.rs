@@ -429,3 +429,82 @@ pub fn rejection(code: &ReturnCode, report_text: &str) -> BankRejection {
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, Utc};
+    use kontor_storage::{BankHostId, BankKeyId};
+
+    fn host() -> BankHost {
+        BankHost {
+            id: BankHostId::new(),
+            host_id: "KONTORBANK".into(),
+            name: "Bank".into(),
+            url: "http://127.0.0.1:1/ebicsweb".into(),
+            protocol_version: ProtocolVersion::H004,
+            btf: false,
+            production: false,
+            created_at: Utc::now(),
+        }
+    }
+
+    fn key(kind: BankKeyKind, status: BankKeyVerification, age_minutes: i64) -> BankKey {
+        BankKey {
+            id: BankKeyId::new(),
+            bank_host_id: BankHostId::new(),
+            kind,
+            version: if kind == BankKeyKind::Authentication {
+                "X002"
+            } else {
+                "E002"
+            }
+            .into(),
+            public_key: vec![],
+            certificate: None,
+            key_hash: "00".repeat(32),
+            verification_status: status,
+            verification_method: None,
+            verified_by: Some("ops@acme.example".into()),
+            verified_at: None,
+            created_at: Utc::now() - Duration::minutes(age_minutes),
+        }
+    }
+
+    fn reason(keys: &[BankKey]) -> String {
+        match verified_bank_keys(&host(), keys) {
+            Err(EngineError::BankKeysNotVerified { reason, .. }) => reason,
+            other => panic!("expected a block, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn missing_unverified_and_rejected_bank_keys_block_with_the_reason() {
+        use BankKeyKind::*;
+        use BankKeyVerification::*;
+        assert!(reason(&[]).contains("HPB"));
+        assert!(reason(&[key(Authentication, Verified, 1)]).contains("ENCRYPTION"));
+        assert!(reason(&[
+            key(Authentication, Verified, 1),
+            key(Encryption, Unverified, 1)
+        ])
+        .contains("awaits verification"));
+        assert!(reason(&[
+            key(Authentication, Rejected, 1),
+            key(Encryption, Verified, 1)
+        ])
+        .contains("rejected by ops@acme.example"));
+    }
+
+    #[test]
+    fn a_newer_unverified_key_replaces_an_older_verified_one() {
+        use BankKeyKind::*;
+        use BankKeyVerification::*;
+        let keys = [
+            key(Authentication, Verified, 10),
+            key(Encryption, Verified, 10),
+            key(Encryption, Unverified, 1),
+        ];
+        assert!(reason(&keys).contains("awaits verification"));
+    }
+}
