@@ -153,7 +153,8 @@ async fn main() {
                     let t = Instant::now();
                     let response = http.get(&uri).bearer_auth(&token).send().await.unwrap();
                     assert!(response.status().is_success());
-                    let page: serde_json::Value = response.json().await.unwrap();
+                    let page: serde_json::Value =
+                        serde_json::from_slice(&response.bytes().await.unwrap()).unwrap();
                     latencies.push(t.elapsed());
                     match page["next"].as_str() {
                         Some(next) => after = Some(next.to_owned()),
