@@ -12,15 +12,13 @@ use std::time::Duration;
 
 use chrono::Utc;
 use kontor_storage::{
-    EbicsUserId, Order, OrderId, Schedule, ScheduleId, Store, TenantScope, TransactionId,
-    VeuItemId,
+    EbicsUserId, Order, OrderId, Schedule, ScheduleId, Store, TenantScope, TransactionId, VeuItemId,
 };
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::api::{
-    self, AppState, DetachedSignature, EngineCommandError, EngineCommands, EngineResult,
-    VeuDigest,
+    self, AppState, DetachedSignature, EngineCommandError, EngineCommands, EngineResult, VeuDigest,
 };
 use crate::engine::orders::{self, OrderError, SubmitOutcome, Submitter};
 use crate::engine::scheduler::{DueJob, JobRunner, Scheduler, SchedulerConfig};
@@ -57,12 +55,14 @@ pub struct RunningDaemon {
     pub engine: Engine,
     stop: watch::Sender<bool>,
     tasks: tokio::task::JoinSet<()>,
+    recovery: tokio::task::JoinHandle<()>,
 }
 
 impl RunningDaemon {
     /// Stops the API, the scheduler and the recovery sweep, letting running work finish.
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
+        self.recovery.abort();
         while self.tasks.join_next().await.is_some() {}
     }
 
@@ -98,21 +98,9 @@ pub fn start(
         }
     });
 
-    let recovery = engine.clone();
-    let mut recovery_stop = stopped.clone();
-    let interval = options.recovery_interval;
-    tasks.spawn(async move {
-        loop {
-            match recovery.recover_unfinished().await {
-                Ok(report) => tracing::debug!(?report, "recovery sweep"),
-                Err(error) => tracing::warn!(%error, "recovery sweep failed"),
-            }
-            tokio::select! {
-                _ = recovery_stop.wait_for(|s| *s) => return,
-                _ = tokio::time::sleep(interval) => {}
-            }
-        }
-    });
+    // Aborted at shutdown: a sweep cut short leaves its transactions leased until the lease
+    // expires, which is what a crash would do, and recovery is built for that.
+    let recovery = engine.spawn_recovery_loop(options.recovery_interval);
 
     let mut scheduler_config = SchedulerConfig::new(options.instance.clone());
     scheduler_config.idle_wait = options.scheduler_idle;
@@ -135,6 +123,7 @@ pub fn start(
         engine,
         stop,
         tasks,
+        recovery,
     })
 }
 
@@ -240,7 +229,13 @@ impl EngineCommands for EngineService {
     fn run_schedule(&self, scope: TenantScope, schedule: ScheduleId) -> EngineResult<()> {
         let engine = self.engine.clone();
         Box::pin(async move {
-            let schedule: Schedule = engine.store().scope(&scope).begin().await?.get(schedule).await?;
+            let schedule: Schedule = engine
+                .store()
+                .scope(&scope)
+                .begin()
+                .await?
+                .get(schedule)
+                .await?;
             let job = StatementJob::new(engine.store().clone(), engine.clone());
             job.run(DueJob {
                 scope,

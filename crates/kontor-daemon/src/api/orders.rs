@@ -10,12 +10,10 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine as _;
 use kontor_documents::pain::{self, PaymentKind, PaymentSummary};
-use kontor_protocol::keys::PublicKey;
-use kontor_protocol::signature::{order_data_digest, verify_order_data};
+use kontor_protocol::signature::order_data_digest;
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{
-    Connection, EbicsUser, EbicsUserId, EbicsUserStatus, FileBody, FileId, FileKind, KeyUsage,
-    NewFile, NewOrder, NewOrderSignature, Order, OrderId, OrderSignature, OrderStatus, Page,
+    EbicsUserId, EbicsUserStatus, KeyUsage, Order, OrderId, OrderSignature, OrderStatus, Page,
     ScopedTx, SignatureClass, SignatureRule, StorageError, StoredFile, TransactionId,
 };
 use serde::{Deserialize, Serialize};
