@@ -10,8 +10,8 @@ use kontor_documents::pain::{
 };
 use kontor_documents::{Amount, Currency, Iban};
 use kontor_storage::{
-    EbicsUserStatus, MasterKey, NewBankHost, NewConnection, NewEbicsUser, Role, SignatureClass,
-    Store, TenantScope,
+    EbicsUserStatus, MasterKey, NewAccount, NewBankHost, NewConnection, NewEbicsUser,
+    NewPermission, Role, SignatureClass, Store, TenantScope,
 };
 use secrecy::ExposeSecret;
 
@@ -160,6 +160,34 @@ async fn two_signers_with_their_own_keys_sign_an_order_that_ends_signed() {
             .unwrap();
         signers.push(u.id.to_string());
     }
+    // The bank allows the first signer to send CCT from the ordering account.
+    let account = tx
+        .accounts()
+        .create(
+            connection.id,
+            NewAccount {
+                bank_account_id: None,
+                iban: Some("DE89370400440532013000".into()),
+                national_number: None,
+                bank_code: None,
+                bic: None,
+                holder_name: "Muster Treasury GmbH".into(),
+                currency: "EUR".into(),
+            },
+        )
+        .await
+        .unwrap();
+    tx.permissions()
+        .create(NewPermission {
+            ebics_user_id: signers[0].parse().unwrap(),
+            order_type: "CCT".into(),
+            account_id: Some(account.id),
+            authorisation_level: SignatureClass::A,
+            max_amount: Some("100000.00".into()),
+            currency: Some("EUR".into()),
+        })
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
