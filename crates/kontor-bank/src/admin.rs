@@ -259,6 +259,13 @@ async fn reject_order(
     };
     let request: RejectRequest = serde_json::from_slice(body)
         .map_err(|e| AdminError::BadRequest(format!("reject body: {e}")))?;
+    // ExternalStatusReason1Code: HAC must stay schema-valid.
+    let code = &request.reason_code;
+    if code.is_empty() || code.len() > 4 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(AdminError::BadRequest(format!(
+            "reason_code {code:?} must be an ISO status reason code of 1 to 4 letters or digits (e.g. AM04)"
+        )));
+    }
     let order = app
         .state
         .reject_order(&partner, order_id, &request.reason_code, &request.reason)

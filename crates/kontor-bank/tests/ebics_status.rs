@@ -259,5 +259,10 @@ async fn only_accepted_orders_can_be_rejected_afterwards() {
     assert_eq!(reject(&bank, &pending, "").await, 409);
     assert_eq!(reject(&bank, "Z999", "").await, 404);
     assert_eq!(reject(&bank, "not-an-id", "").await, 400);
+    assert_eq!(
+        reject(&bank, &pending, r#"{"reason_code":"TOOLONG"}"#).await,
+        400,
+        "reason codes stay schema-valid"
+    );
     bank.shutdown().await;
 }

@@ -18,8 +18,10 @@
 //!
 //! [`parse`] also accepts real-world variants: any pain.002 version; order id and type only in
 //! `AddtlInf` (`Auftragsart: CCT`, `Auftragsnummer: A001`, `OrderID=A001`, ...); ISO status codes
-//! other than the three above (`ACSC`, `ACTC`, ... count as accepted, `PART` as pending); and a
-//! single-order report that carries the status only in `OrgnlGrpInfAndSts`.
+//! other than the three above (`ACSC`, `ACTC`, ... count as accepted, `PART` as pending); an entry
+//! without status code that names a DK final step (`ORDER_HAC_FINAL_POS`/`_NEG`) or inherits
+//! `GrpSts`; and a single-order report that carries the status only in `OrgnlGrpInfAndSts`.
+//! When a report lists several steps of one order, [`StatusReport::order`] gives the last.
 
 use chrono::NaiveDateTime;
 
@@ -224,13 +226,19 @@ pub fn parse(xml: &str) -> Result<StatusReport, StatusReportError> {
     let message = Cursor::new(root, namespace).req("CstmrPmtStsRpt")?;
     let header = message.req("GrpHdr")?;
     let group = message.req("OrgnlGrpInfAndSts")?;
+    let group_status = group.child_text("GrpSts").and_then(OrderStatus::from_code);
     let mut orders = Vec::new();
     for info in message.children("OrgnlPmtInfAndSts") {
-        orders.push(parse_entry(info, "OrgnlPmtInfId", "PmtInfSts")?);
+        orders.push(parse_entry(
+            info,
+            "OrgnlPmtInfId",
+            "PmtInfSts",
+            group_status,
+        )?);
     }
     if orders.is_empty() && group.child("GrpSts").is_some() {
         // A report about a single order: its status is the group status.
-        orders.push(parse_entry(group, "OrgnlMsgId", "GrpSts")?);
+        orders.push(parse_entry(group, "OrgnlMsgId", "GrpSts", None)?);
     }
     Ok(StatusReport {
         message_id: header.req_text("MsgId")?.to_string(),
@@ -246,6 +254,7 @@ fn parse_entry(
     info: Cursor<'_, '_>,
     id_element: &str,
     status_element: &str,
+    inherited: Option<OrderStatus>,
 ) -> Result<OrderStatusEntry, StatusReportError> {
     let reason = info.child("StsRsnInf");
     let mut proprietary = Vec::new();
@@ -283,6 +292,8 @@ fn parse_entry(
     });
     let status = status_text
         .and_then(OrderStatus::from_code)
+        .or_else(|| info.child_text(id_element).and_then(dk_final_action))
+        .or(inherited)
         .ok_or_else(|| StatusReportError::MissingStatus { path: info.path() })?;
     let timestamp = scheme(SCHEME_TIMESTAMP).and_then(|t| crate::datetime::parse_iso_datetime(&t));
     Ok(OrderStatusEntry {
@@ -298,6 +309,16 @@ fn parse_entry(
         reason_text,
         timestamp,
     })
+}
+
+/// DK HAC reports name the processing step in `OrgnlPmtInfId`; the final steps say how the
+/// order ended even without a status code.
+fn dk_final_action(action: &str) -> Option<OrderStatus> {
+    match action {
+        "ORDER_HAC_FINAL_POS" => Some(OrderStatus::Accepted),
+        "ORDER_HAC_FINAL_NEG" => Some(OrderStatus::Rejected),
+        _ => None,
+    }
 }
 
 /// The value after a label such as `Auftragsart: CCT` or `OrderID=A001` in free text: the next

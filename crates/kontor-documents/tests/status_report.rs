@@ -86,6 +86,35 @@ fn single_order_report_with_group_status_and_newer_version_is_accepted() {
 }
 
 #[test]
+fn dk_steps_without_status_code_end_with_the_final_step() {
+    let step = |action: &str, stamp: &str| {
+        format!(
+            "<OrgnlPmtInfAndSts><OrgnlPmtInfId>{action}</OrgnlPmtInfId><StsRsnInf><Orgtr><Id><OrgId>\
+             <Othr><Id>A00Q</Id><SchmeNm><Prtry>OrderID</Prtry></SchmeNm></Othr>\
+             <Othr><Id>{stamp}</Id><SchmeNm><Prtry>TimeStamp</Prtry></SchmeNm></Othr>\
+             </OrgId></Id></Orgtr><Rsn><Cd>DS0A</Cd></Rsn></StsRsnInf></OrgnlPmtInfAndSts>"
+        )
+    };
+    let xml = format!(
+        r#"<Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.002.001.03"><CstmrPmtStsRpt>
+<GrpHdr><MsgId>X3</MsgId><CreDtTm>2026-11-23T08:00:00</CreDtTm></GrpHdr>
+<OrgnlGrpInfAndSts><OrgnlMsgId>EBICS</OrgnlMsgId><OrgnlMsgNmId>HAC</OrgnlMsgNmId><GrpSts>PDNG</GrpSts></OrgnlGrpInfAndSts>
+{}{}</CstmrPmtStsRpt></Document>"#,
+        step("FILE_UPLOAD", "2026-11-23T07:00:00"),
+        step("ORDER_HAC_FINAL_POS", "2026-11-23T07:05:00.123")
+    );
+    let parsed = status_report::parse(&xml).unwrap();
+    assert_eq!(
+        parsed.orders[0].status,
+        OrderStatus::Pending,
+        "inherits GrpSts"
+    );
+    let last = parsed.order("A00Q").unwrap();
+    assert_eq!(last.status, OrderStatus::Accepted);
+    assert_eq!(last.timestamp.unwrap().time().to_string(), "07:05:00.123");
+}
+
+#[test]
 fn entries_without_a_known_status_are_refused() {
     let xml = status_report::build(&report()).replace("ACCP", "XXXX");
     assert!(matches!(

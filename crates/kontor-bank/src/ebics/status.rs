@@ -98,7 +98,11 @@ pub fn hac(
         .map(|o| o.order_id.to_string())
         .unwrap_or_default();
     let report = status_report::StatusReport {
-        message_id: format!("HAC-{}-{}-{last_id}", caller.partner(), orders.len()),
+        // MsgId is Max35Text; long partner ids are cut.
+        message_id: format!("HAC-{}-{last_id}-{}", orders.len(), caller.partner())
+            .chars()
+            .take(35)
+            .collect(),
         created: newest.naive_utc(),
         initiating_party: Some(ctx.config.bank.name.clone()),
         original_message_id: "HAC".to_owned(),
