@@ -172,4 +172,20 @@ proptest! {
         let parsed = status_report::parse(&status_report::build(&original)).unwrap();
         prop_assert_eq!(parsed, original);
     }
+
+    #[test]
+    fn altered_reports_never_make_the_parser_panic(
+        cut in 0usize..2_000,
+        insert in "[<>/a-zA-Z: =\"]{0,12}",
+        text in "[ -~äöü]{0,120}",
+    ) {
+        let mut xml = status_report::build(&report()).replace("insufficient funds", &text);
+        let mut at = cut.min(xml.len());
+        while !xml.is_char_boundary(at) {
+            at -= 1;
+        }
+        xml.insert_str(at, &insert);
+        let _ = status_report::parse(&xml);
+        let _ = status_report::parse(&xml[..at]);
+    }
 }
