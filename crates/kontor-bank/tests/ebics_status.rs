@@ -118,6 +118,7 @@ async fn hac_reports_accepted_rejected_and_pending_orders_and_ptk_mentions_them(
     let accepted = upload_cct(&user1, H004, "MSG-OK").await;
     let bounced = upload_cct(&user1, H004, "MSG-BOUNCE").await;
     let pending = upload_cct(&user2, H004, "MSG-VEU").await;
+    let before = hac(&user1, None).await;
     assert_eq!(
         reject(
             &bank,
@@ -130,6 +131,10 @@ async fn hac_reports_accepted_rejected_and_pending_orders_and_ptk_mentions_them(
 
     let report = hac(&user1, None).await;
     assert_eq!(report.orders.len(), 3);
+    assert_ne!(
+        report.message_id, before.message_id,
+        "a later rejection gives a new report id"
+    );
     let ok = report.order(&accepted).expect("accepted order listed");
     assert_eq!(ok.status, OrderStatus::Accepted);
     assert_eq!(ok.order_type.as_deref(), Some("CCT"));

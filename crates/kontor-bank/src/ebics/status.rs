@@ -15,6 +15,7 @@ use std::fmt::Write as _;
 
 use chrono::NaiveDate;
 use kontor_documents::status_report::{self, OrderStatus as ReportStatus, OrderStatusEntry};
+use sha2::{Digest as _, Sha256};
 
 use super::auth::Caller;
 use super::reply::Reject;
@@ -81,6 +82,23 @@ fn reported(order: &ReceivedOrder) -> (ReportStatus, Option<String>, String) {
     }
 }
 
+/// Deterministic, yet different whenever a listed status changes (a client that skips reports
+/// it has seen must not miss a later rejection). Max35Text.
+fn message_id(caller: &Caller, orders: &[ReceivedOrder]) -> String {
+    let mut digest = Sha256::new();
+    digest.update(caller.partner().to_string());
+    for order in orders {
+        let (status, code, text) = reported(order);
+        digest.update(format!(
+            "\n{}|{}|{}|{text}",
+            order.order_id,
+            status.code(),
+            code.unwrap_or_default()
+        ));
+    }
+    format!("HAC-{}", &hex::encode(digest.finalize())[..24])
+}
+
 /// The HAC document (pain.002.001.03).
 pub fn hac(
     ctx: &RequestContext,
@@ -93,16 +111,8 @@ pub fn hac(
         .map(|o| o.created_at)
         .max()
         .unwrap_or_default();
-    let last_id = orders
-        .last()
-        .map(|o| o.order_id.to_string())
-        .unwrap_or_default();
     let report = status_report::StatusReport {
-        // MsgId is Max35Text; long partner ids are cut.
-        message_id: format!("HAC-{}-{last_id}-{}", orders.len(), caller.partner())
-            .chars()
-            .take(35)
-            .collect(),
+        message_id: message_id(caller, &orders),
         created: newest.naive_utc(),
         initiating_party: Some(ctx.config.bank.name.clone()),
         original_message_id: "HAC".to_owned(),
