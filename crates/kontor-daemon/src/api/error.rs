@@ -168,6 +168,7 @@ impl From<crate::engine::orders::OrderError> for ApiError {
         match error {
             E::InvalidDocument(e) => Self::invalid("invalid_payment_file", e.to_string()),
             E::MixedCurrencies => Self::invalid("mixed_currencies", error.to_string()),
+            E::OrderTypeNotOffered(_) => Self::invalid("order_type_not_offered", error.to_string()),
             E::NotPermitted(_) => Self::invalid("not_permitted_by_bank", error.to_string()),
             E::IdempotencyKeyReused => Self::Conflict {
                 code: "idempotency_key_reused",

@@ -49,6 +49,8 @@ pub enum OrderError {
     InvalidDocument(#[from] pain::PainError),
     #[error("payment file mixes currencies; one order must have one currency")]
     MixedCurrencies,
+    #[error("the bank does not offer {0} on this connection")]
+    OrderTypeNotOffered(String),
     #[error("user may not {0}")]
     NotPermitted(String),
     #[error("idempotency key was used for different content")]
@@ -174,9 +176,7 @@ async fn check_permission(
 ) -> Result<(), OrderError> {
     let connection: kontor_storage::Connection = tx.get(user.connection_id).await?;
     if !connection.order_types.iter().any(|t| t == order_type) {
-        return Err(OrderError::NotPermitted(format!(
-            "send {order_type}: the bank does not offer it on this connection"
-        )));
+        return Err(OrderError::OrderTypeNotOffered(order_type.to_owned()));
     }
     let permissions = tx.permissions().list_for_user(user.id).await?;
     let accounts = tx.accounts().list_for_connection(connection.id).await?;
