@@ -42,11 +42,14 @@ enum Command {
     /// Signer's tools: local signature keys, and signing orders and VEU items.
     Sign(sign::SignArgs),
     /// Run the bundled bank emulator and the daemon on SQLite in a temporary directory and
-    /// walk through onboarding, printing each step.
+    /// walk through onboarding, statements and a two-signer payment, printing each step.
     Demo {
-        /// Keep the temporary directory (database, letters) instead of deleting it.
+        /// Keep the temporary directory (database, key files, downloads) instead of deleting it.
         #[arg(long)]
         keep: bool,
+        /// Use this database (e.g. an empty PostgreSQL database) instead of a temporary SQLite file.
+        #[arg(long)]
+        database_url: Option<String>,
     },
 }
 
@@ -91,9 +94,9 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Command::Demo { keep } = cli.command {
+    if let Command::Demo { keep, database_url } = cli.command {
         init_tracing("warn");
-        return demo::run(keep).await;
+        return demo::run(demo::DemoOptions { keep, database_url }).await;
     }
     if let Command::Sign(args) = cli.command {
         // A signer's machine has no daemon configuration, database or master key.
