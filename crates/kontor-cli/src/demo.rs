@@ -8,7 +8,6 @@
 mod http;
 mod payment;
 mod signer;
-mod transport_keys;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -233,18 +232,10 @@ async fn onboard(
             ebics_user_id: text(&user, "id")?.to_owned(),
             key_file: root.join(format!("{}.signer-key", user_id.to_lowercase())),
         };
-        transport_keys::generate_and_store(
-            &running.store,
-            scope,
-            signer.ebics_user_id.parse()?,
-            name,
-            PROTOCOL,
-        )
-        .await?;
         cli.keygen(&signer).await?;
         let registered = cli.register(&signer).await?;
         println!(
-            "    {user_id} (class {class}, {name}): daemon holds X002/E002; signature key in {} (`kontor sign keygen`), {}",
+            "    {user_id} (class {class}, {name}): signature key in {} (`kontor sign keygen`), {}",
             signer.key_file.display(),
             registered.trim()
         );
@@ -253,7 +244,10 @@ async fn onboard(
 
     for signer in &signers {
         let status = initialise(api, signer).await?;
-        println!("    {}: INI + HIA sent, user {status}", signer.name);
+        println!(
+            "    {}: daemon generated its X002/E002 keys, INI + HIA sent, user {status}",
+            signer.name
+        );
     }
     for user in ["USER2", "USER3"] {
         clerk

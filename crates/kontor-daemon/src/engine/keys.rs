@@ -37,25 +37,129 @@ pub fn generate_key_material(
     now: DateTime<Utc>,
 ) -> Result<KeyMaterial, EngineError> {
     let mut rng = rand::rngs::OsRng;
-    let mut one = |purpose| -> Result<(RsaKeyPair, Certificate), EngineError> {
-        let pair =
-            RsaKeyPair::generate(&mut rng, size).map_err(|e| EngineError::Key(e.to_string()))?;
-        let cert = Certificate::generate_self_signed(
-            pair.private_key(),
-            subject,
-            purpose,
-            now,
-            5,
-            &mut rng,
-        )
-        .map_err(|e| EngineError::Key(e.to_string()))?;
-        Ok((pair, cert))
-    };
+    let mut one = |purpose| generate_pair(&mut rng, subject, purpose, size, now);
     Ok(KeyMaterial {
         signature: one(KeyPurpose::Signature)?,
         authentication: one(KeyPurpose::Authentication)?,
         encryption: one(KeyPurpose::Encryption)?,
     })
+}
+
+/// One RSA key pair with its self-signed certificate.
+fn generate_pair(
+    rng: &mut rand::rngs::OsRng,
+    subject: &CertificateSubject,
+    purpose: KeyPurpose,
+    size: KeySize,
+    now: DateTime<Utc>,
+) -> Result<(RsaKeyPair, Certificate), EngineError> {
+    let pair = RsaKeyPair::generate(rng, size).map_err(EngineError::key)?;
+    let cert = Certificate::generate_self_signed(pair.private_key(), subject, purpose, now, 5, rng)
+        .map_err(EngineError::key)?;
+    Ok((pair, cert))
+}
+
+/// Stores one generated pair (private key encrypted under the master key); returns its
+/// EBICS hash. H004 hashes the bare key; H005 hashes the certificate, which then travels
+/// with the key.
+async fn store_pair(
+    tx: &mut ScopedTx<'_>,
+    user: EbicsUserId,
+    usage: KeyUsage,
+    key_version: &str,
+    (pair, cert): &(RsaKeyPair, Certificate),
+    version: ProtocolVersion,
+) -> Result<String, EngineError> {
+    let with_cert = matches!(version, ProtocolVersion::H005 | ProtocolVersion::H006);
+    let hash = public_key_hash(version, pair.public_key(), with_cert.then_some(cert))
+        .map_err(EngineError::key)?
+        .to_hex_upper();
+    tx.key_pairs()
+        .create(NewKeyPair {
+            ebics_user_id: user,
+            usage,
+            version: key_version.into(),
+            public_key: pair.public_key().to_spki_der().map_err(EngineError::key)?,
+            private_key_pkcs8: pair.private_key().to_pkcs8_der().map_err(EngineError::key)?,
+            key_hash: hash.clone(),
+            certificate: with_cert.then(|| cert.to_der().to_vec()),
+        })
+        .await?;
+    Ok(hash)
+}
+
+/// The version a key of `usage` is generated with.
+fn generated_version(usage: KeyUsage) -> &'static str {
+    match usage {
+        KeyUsage::Signature => SignatureVersion::A006.as_str(),
+        KeyUsage::Authentication => AuthenticationVersion::X002.as_str(),
+        KeyUsage::Encryption => EncryptionVersion::E002.as_str(),
+    }
+}
+
+fn purpose_of(usage: KeyUsage) -> KeyPurpose {
+    match usage {
+        KeyUsage::Signature => KeyPurpose::Signature,
+        KeyUsage::Authentication => KeyPurpose::Authentication,
+        KeyUsage::Encryption => KeyPurpose::Encryption,
+    }
+}
+
+impl super::Engine {
+    /// Generates and stores the keys a NEW user still lacks, so an operator can onboard a
+    /// user through the API alone. A signature key the signer registered (held outside the
+    /// daemon) counts as present and is never replaced; without one the daemon generates and
+    /// holds the A006 key. Returns the usages generated.
+    pub async fn ensure_user_keys(
+        &self,
+        scope: &kontor_storage::TenantScope,
+        user: EbicsUserId,
+    ) -> Result<Vec<KeyUsage>, EngineError> {
+        let mut tx = self.store().scope(scope).begin().await?;
+        let record: EbicsUser = tx.get(user).await?;
+        let connection: Connection = tx.get(record.connection_id).await?;
+        let host: BankHost = tx.get(connection.bank_host_id).await?;
+        let mut missing = Vec::new();
+        for usage in [
+            KeyUsage::Signature,
+            KeyUsage::Authentication,
+            KeyUsage::Encryption,
+        ] {
+            if tx.key_pairs().current(user, usage).await?.is_none() {
+                missing.push(usage);
+            }
+        }
+        drop(tx);
+        if missing.is_empty() {
+            return Ok(missing);
+        }
+        let subject = CertificateSubject {
+            common_name: record.name.clone(),
+            organization: None,
+            country: None,
+        };
+        let usages = missing.clone();
+        // RSA generation is CPU-bound: keep it off the async workers.
+        let generated = tokio::task::spawn_blocking(move || {
+            let mut rng = rand::rngs::OsRng;
+            usages
+                .into_iter()
+                .map(|usage| {
+                    generate_pair(&mut rng, &subject, purpose_of(usage), KeySize::Bits2048, Utc::now())
+                        .map(|pair| (usage, pair))
+                })
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await
+        .map_err(EngineError::key)??;
+        let mut tx = self.store().scope(scope).begin().await?;
+        for (usage, pair) in &generated {
+            store_pair(&mut tx, user, *usage, generated_version(*usage), pair, host.protocol_version)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(missing)
+    }
 }
 
 /// The letters a user prints, signs and sends to the bank, with the hashes they show.
@@ -91,47 +195,14 @@ pub async fn store_user_keys(
     let connection: Connection = tx.get(user.connection_id).await?;
     let host: BankHost = tx.get(connection.bank_host_id).await?;
     let version = host.protocol_version;
-    // H004 hashes the bare key; H005 hashes the certificate, which then travels with the key.
     let with_cert = matches!(version, ProtocolVersion::H005 | ProtocolVersion::H006);
     let mut hashes = Vec::new();
-    for (usage, key_version, (pair, cert)) in [
-        (
-            KeyUsage::Signature,
-            SignatureVersion::A006.as_str(),
-            &material.signature,
-        ),
-        (
-            KeyUsage::Authentication,
-            AuthenticationVersion::X002.as_str(),
-            &material.authentication,
-        ),
-        (
-            KeyUsage::Encryption,
-            EncryptionVersion::E002.as_str(),
-            &material.encryption,
-        ),
+    for (usage, pair) in [
+        (KeyUsage::Signature, &material.signature),
+        (KeyUsage::Authentication, &material.authentication),
+        (KeyUsage::Encryption, &material.encryption),
     ] {
-        let hash = public_key_hash(version, pair.public_key(), with_cert.then_some(cert))
-            .map_err(|e| EngineError::Key(e.to_string()))?
-            .to_hex_upper();
-        tx.key_pairs()
-            .create(NewKeyPair {
-                ebics_user_id: user.id,
-                usage,
-                version: key_version.into(),
-                public_key: pair
-                    .public_key()
-                    .to_spki_der()
-                    .map_err(|e| EngineError::Key(e.to_string()))?,
-                private_key_pkcs8: pair
-                    .private_key()
-                    .to_pkcs8_der()
-                    .map_err(|e| EngineError::Key(e.to_string()))?,
-                key_hash: hash.clone(),
-                certificate: with_cert.then(|| cert.to_der().to_vec()),
-            })
-            .await?;
-        hashes.push(hash);
+        hashes.push(store_pair(tx, user.id, usage, generated_version(usage), pair, version).await?);
     }
     let input = LetterInput {
         host_id: host.host_id.clone(),

@@ -398,6 +398,9 @@ impl Engine {
         user: EbicsUserId,
     ) -> Result<EbicsUserStatus, EngineError> {
         let mut status = self.user_context(scope, user).await?.user.status;
+        if status == EbicsUserStatus::New {
+            self.ensure_user_keys(scope, user).await?;
+        }
         if matches!(
             status,
             EbicsUserStatus::New | EbicsUserStatus::PartlyInitialisedHia
