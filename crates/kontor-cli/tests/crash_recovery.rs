@@ -60,6 +60,8 @@ async fn sqlite_or_postgres_crash_flow(db: CrashDb) {
     // The killed daemon never sweeps again after its start: only the restarted one recovers.
     let daemon = DaemonProcess::start(&db, 3600, "first.log").await;
     let api = Api::new(&daemon.api, &prepared.token);
+    // The statement job asks for the week up to "today" as of its run.
+    let today = Utc::now().date_naive();
     tokio::spawn(api.post(format!("/v1/schedules/{}/run", prepared.schedule)));
     let download = eventually("the download is held after an acknowledged segment", || {
         held_transaction(
@@ -85,8 +87,14 @@ async fn sqlite_or_postgres_crash_flow(db: CrashDb) {
     let first_log = daemon.log_path().to_owned();
     daemon.kill();
 
+    let mut killed_instance = None;
     for id in [download, upload] {
         let t = transaction(&store, &prepared.scope, id).await;
+        assert!(
+            t.lease_owner.is_some(),
+            "leased by the killed daemon: {t:?}"
+        );
+        killed_instance = t.lease_owner.clone();
         assert!(!t.phase.is_final(), "unfinished after the kill: {t:?}");
         assert!(t.last_acknowledged_segment >= 1, "{t:?}");
         assert!(t.num_segments.unwrap_or(0) >= 2, "multi-segment: {t:?}");
@@ -111,11 +119,14 @@ async fn sqlite_or_postgres_crash_flow(db: CrashDb) {
             std::fs::read_to_string(&first_log).unwrap_or_default(),
             restarted.log_text()
         );
+        // Resumed by the restarted daemon, not by the killed one before it died.
+        let recoveries = recovery_instances(&store, &prepared.scope, id).await;
+        assert!(!recoveries.is_empty(), "recovery is on record for {id}");
         assert!(
-            events(&store, &prepared.scope, id)
-                .await
-                .contains(&TransactionEventKind::RecoveryStarted),
-            "recovery is on record for {id}"
+            recoveries
+                .iter()
+                .all(|i| Some(i) != killed_instance.as_ref()),
+            "{recoveries:?} vs killed {killed_instance:?}"
         );
     }
 
@@ -124,7 +135,7 @@ async fn sqlite_or_postgres_crash_flow(db: CrashDb) {
     let mut tx = store.scope(&prepared.scope).begin().await.unwrap();
     let file: StoredFile = tx.get(downloaded.file_id.expect("file")).await.unwrap();
     drop(tx);
-    let expected = bank_statement(&bank).await;
+    let expected = bank_statement(&bank, today).await;
     assert_eq!(file.size as usize, expected.len());
     assert_eq!(file.sha256, sha256_hex(&expected));
 
@@ -204,14 +215,20 @@ async fn transaction(store: &Store, scope: &TenantScope, id: TransactionId) -> T
     tx.get(id).await.unwrap()
 }
 
-async fn events(
-    store: &Store,
-    scope: &TenantScope,
-    id: TransactionId,
-) -> Vec<TransactionEventKind> {
+/// The instances that recorded RECOVERY_STARTED for the transaction.
+async fn recovery_instances(store: &Store, scope: &TenantScope, id: TransactionId) -> Vec<String> {
     let mut tx = store.scope(scope).begin().await.unwrap();
     let events = tx.transactions().events(id).await.unwrap();
-    events.into_iter().map(|e| e.kind).collect()
+    events
+        .into_iter()
+        .filter(|e| e.kind == TransactionEventKind::RecoveryStarted)
+        .map(|e| {
+            e.context["instance"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        })
+        .collect()
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -259,9 +276,8 @@ async fn set_ledger_size(bank: &RunningBank, entries_per_day: u32) {
     assert_eq!(response.status(), 200);
 }
 
-/// The document the bank delivers for the statement job's first period (a week up to today).
-async fn bank_statement(bank: &RunningBank) -> Vec<u8> {
-    let to = Utc::now().date_naive();
+/// The document the bank delivers for the statement job's first period (a week up to `to`).
+async fn bank_statement(bank: &RunningBank, to: chrono::NaiveDate) -> Vec<u8> {
     let from = to - Duration::days(7);
     let response = reqwest::Client::new()
         .get(format!(
