@@ -153,7 +153,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(config.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", config.listen))?;
-            let options = kontor_daemon::runtime::DaemonOptions::new(&config.data_dir);
+            let mut options = kontor_daemon::runtime::DaemonOptions::new(&config.data_dir);
+            options.recovery_interval = config.recovery_interval;
+            options.transaction_lease = config.transaction_lease;
             let daemon = kontor_daemon::runtime::start(store, listener, options)?;
             tracing::info!(listen = %daemon.api_addr, "admin API listening; scheduler and recovery running");
             daemon.run_until(shutdown_signal()).await;

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use serde::Deserialize;
 
@@ -47,6 +48,11 @@ pub struct Config {
     pub key_file: PathBuf,
     /// tracing `EnvFilter` directive.
     pub log: String,
+    /// Pause between recovery sweeps for unfinished transactions.
+    pub recovery_interval: Duration,
+    /// How long a transaction lease lasts: after a crash, how soon another instance (or the
+    /// restarted one) may resume the transaction.
+    pub transaction_lease: Duration,
 }
 
 impl Default for Config {
@@ -57,6 +63,8 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
             key_file: PathBuf::from("./keys/master.key"),
             log: "info".to_owned(),
+            recovery_interval: Duration::from_secs(30),
+            transaction_lease: Duration::from_secs(300),
         }
     }
 }
@@ -137,6 +145,12 @@ impl Config {
         if let Some(log) = env("KONTOR_LOG").or_else(|| env("RUST_LOG")) {
             self.log = log;
         }
+        if let Some(secs) = env_seconds(&env, "KONTOR_RECOVERY_INTERVAL_SECS")? {
+            self.recovery_interval = secs;
+        }
+        if let Some(secs) = env_seconds(&env, "KONTOR_TRANSACTION_LEASE_SECS")? {
+            self.transaction_lease = secs;
+        }
         Ok(())
     }
 
@@ -149,6 +163,24 @@ impl Config {
                 self.data_dir.join("kontor.db").display()
             ),
         }
+    }
+}
+
+/// A positive number of seconds from the environment (zero would spin or never hold a lease).
+fn env_seconds(
+    env: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+) -> Result<Option<Duration>, ConfigError> {
+    let Some(value) = env(name) else {
+        return Ok(None);
+    };
+    match value.parse::<u64>() {
+        Ok(secs) if secs > 0 => Ok(Some(Duration::from_secs(secs))),
+        _ => Err(ConfigError::Env {
+            name,
+            value,
+            message: "expected a positive number of seconds".into(),
+        }),
     }
 }
 
@@ -216,6 +248,27 @@ mod tests {
             Config::load_with_env(None, env_of(&[("KONTOR_LISTEN", "nope")])),
             Err(ConfigError::Env {
                 name: "KONTOR_LISTEN",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn recovery_timing_comes_from_the_environment() {
+        let config = Config::load_with_env(
+            None,
+            env_of(&[
+                ("KONTOR_RECOVERY_INTERVAL_SECS", "2"),
+                ("KONTOR_TRANSACTION_LEASE_SECS", "5"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(config.recovery_interval, Duration::from_secs(2));
+        assert_eq!(config.transaction_lease, Duration::from_secs(5));
+        assert!(matches!(
+            Config::load_with_env(None, env_of(&[("KONTOR_RECOVERY_INTERVAL_SECS", "0")])),
+            Err(ConfigError::Env {
+                name: "KONTOR_RECOVERY_INTERVAL_SECS",
                 ..
             })
         ));

@@ -34,6 +34,8 @@ pub struct DaemonOptions {
     pub instance: String,
     /// Pause between sweeps for unfinished transactions.
     pub recovery_interval: Duration,
+    /// How long this instance's transaction leases last (how soon a crash is taken over).
+    pub transaction_lease: Duration,
     /// Pause of the scheduler when nothing was due.
     pub scheduler_idle: Duration,
 }
@@ -44,6 +46,7 @@ impl DaemonOptions {
             data_dir: data_dir.into(),
             instance: format!("kontor-{}", uuid::Uuid::now_v7()),
             recovery_interval: Duration::from_secs(30),
+            transaction_lease: Duration::from_secs(300),
             scheduler_idle: Duration::from_secs(15),
         }
     }
@@ -81,6 +84,7 @@ pub fn start(
 ) -> Result<RunningDaemon, EngineError> {
     let mut engine_config = EngineConfig::new(&options.data_dir);
     engine_config.instance = options.instance.clone();
+    engine_config.lease_for = options.transaction_lease;
     let engine = Engine::new(store.clone(), engine_config)?;
     let (stop, stopped) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
