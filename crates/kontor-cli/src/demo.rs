@@ -17,7 +17,7 @@ use anyhow::{bail, Context};
 use kontor_bank::{Bank, RunningBank};
 use kontor_daemon::runtime::{DaemonOptions, RunningDaemon};
 use kontor_protocol::ProtocolVersion;
-use kontor_storage::{MasterKey, Role, Store, TenantScope};
+use kontor_storage::{MasterKey, Role, Store};
 use secrecy::ExposeSecret;
 use serde_json::{json, Value};
 
@@ -141,14 +141,13 @@ async fn story(root: &Path, running: &Running) -> anyhow::Result<()> {
         token.secret.expose_secret().to_owned(),
     );
     let clerk = BankClerk::new(running.bank.admin_url());
-    let scope = TenantScope::system_job(tenant.id, "demo");
     let cli = SignCli {
         api: api.base().to_owned(),
         token: api.token().to_owned(),
         passphrase: "demo passphrase, not a secret".into(),
     };
 
-    let (signers, connection) = onboard(root, running, &api, &clerk, &scope, &cli).await?;
+    let (signers, connection) = onboard(root, running, &api, &clerk, &cli).await?;
     let bookings = download_statements(&api, &signers[0]).await?;
     let order = pay(&api, &clerk, &cli, &signers).await?;
 
@@ -182,7 +181,6 @@ async fn onboard(
     running: &Running,
     api: &AdminApi,
     clerk: &BankClerk,
-    scope: &TenantScope,
     cli: &SignCli,
 ) -> anyhow::Result<(Vec<Signer>, String)> {
     step(2, "Onboarding through the admin API");

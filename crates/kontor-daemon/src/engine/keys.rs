@@ -80,7 +80,10 @@ async fn store_pair(
             usage,
             version: key_version.into(),
             public_key: pair.public_key().to_spki_der().map_err(EngineError::key)?,
-            private_key_pkcs8: pair.private_key().to_pkcs8_der().map_err(EngineError::key)?,
+            private_key_pkcs8: pair
+                .private_key()
+                .to_pkcs8_der()
+                .map_err(EngineError::key)?,
             key_hash: hash.clone(),
             certificate: with_cert.then(|| cert.to_der().to_vec()),
         })
@@ -145,8 +148,14 @@ impl super::Engine {
             usages
                 .into_iter()
                 .map(|usage| {
-                    generate_pair(&mut rng, &subject, purpose_of(usage), KeySize::Bits2048, Utc::now())
-                        .map(|pair| (usage, pair))
+                    generate_pair(
+                        &mut rng,
+                        &subject,
+                        purpose_of(usage),
+                        KeySize::Bits2048,
+                        Utc::now(),
+                    )
+                    .map(|pair| (usage, pair))
                 })
                 .collect::<Result<Vec<_>, _>>()
         })
@@ -154,8 +163,15 @@ impl super::Engine {
         .map_err(EngineError::key)??;
         let mut tx = self.store().scope(scope).begin().await?;
         for (usage, pair) in &generated {
-            store_pair(&mut tx, user, *usage, generated_version(*usage), pair, host.protocol_version)
-                .await?;
+            store_pair(
+                &mut tx,
+                user,
+                *usage,
+                generated_version(*usage),
+                pair,
+                host.protocol_version,
+            )
+            .await?;
         }
         tx.commit().await?;
         Ok(missing)
