@@ -10,6 +10,7 @@
 //! | POST | `/admin/users/{partner}/{user}/activate` | the bank clerk activates (optional body `{"letter": {"signature": hex, ...}}`) |
 //! | POST | `/admin/users/{partner}/{user}/suspend` \| `lock` \| `unlock` \| `reset` | other lifecycle steps |
 //! | GET | `/admin/orders` (`?include_content=true`, `?status=accepted`) / `/admin/orders/count` (`?status=`) | received orders with SHA-256 of their content; `accepted` = executed, `awaiting_signatures` = in the VEU |
+//! | POST | `/admin/orders/{partner}/{order_id}/reject` | the bank rejects an accepted order afterwards (body optional: `{"reason_code": "AM04", "reason": "insufficient funds"}`, those are the defaults); HAC/PTK then report it as rejected |
 //! | GET | `/admin/veu` | orders awaiting signatures |
 //! | GET | `/admin/transactions` | transactions in progress |
 //! | GET | `/admin/downloads` | payloads served (size, SHA-256) |
@@ -34,7 +35,7 @@ use crate::faults::{FaultRule, RuleId};
 use crate::ids::{AccountId, PartnerId, UserId};
 use crate::server::AppState;
 use crate::state::{LetterHashes, LifecycleError, Subscriber};
-use crate::state::{OrderStatus, ReceivedOrder};
+use crate::state::{OrderRejectError, OrderStatus, ReceivedOrder};
 use crate::statements::{self, StatementError, StatementKind, StatementQuery};
 
 /// An admin request that cannot be served.
@@ -79,6 +80,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/admin/users/{partner}/{user}/{action}", post(user_action))
         .route("/admin/orders", get(orders))
         .route("/admin/orders/count", get(order_count))
+        .route(
+            "/admin/orders/{partner}/{order_id}/reject",
+            post(reject_order),
+        )
         .route("/admin/veu", get(veu))
         .route("/admin/transactions", get(transactions))
         .route("/admin/downloads", get(downloads))
@@ -216,6 +221,60 @@ async fn orders(State(app): State<AppState>, Query(q): Query<OrdersQuery>) -> Ad
 
 async fn order_count(State(app): State<AppState>, Query(q): Query<OrdersQuery>) -> AdminResult {
     ok_json(json!({ "count": filtered_orders(&app, q.status).len() }))
+}
+
+/// Body of `POST /admin/orders/{partner}/{order_id}/reject`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RejectRequest {
+    #[serde(default = "default_reject_code")]
+    reason_code: String,
+    #[serde(default = "default_reject_reason")]
+    reason: String,
+}
+
+fn default_reject_code() -> String {
+    "AM04".to_owned()
+}
+
+fn default_reject_reason() -> String {
+    "insufficient funds".to_owned()
+}
+
+async fn reject_order(
+    State(app): State<AppState>,
+    Path((partner, order_id)): Path<(String, String)>,
+    body: Bytes,
+) -> AdminResult {
+    let partner = partner
+        .parse::<PartnerId>()
+        .map_err(|e| AdminError::BadRequest(e.to_string()))?;
+    let order_id = order_id
+        .parse::<crate::ids::OrderId>()
+        .map_err(|e| AdminError::BadRequest(e.to_string()))?;
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        &b"{}"[..]
+    } else {
+        &body[..]
+    };
+    let request: RejectRequest = serde_json::from_slice(body)
+        .map_err(|e| AdminError::BadRequest(format!("reject body: {e}")))?;
+    // ExternalStatusReason1Code: HAC must stay schema-valid.
+    let code = &request.reason_code;
+    if code.is_empty() || code.len() > 4 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(AdminError::BadRequest(format!(
+            "reason_code {code:?} must be an ISO status reason code of 1 to 4 letters or digits (e.g. AM04)"
+        )));
+    }
+    let order = app
+        .state
+        .reject_order(&partner, order_id, &request.reason_code, &request.reason)
+        .map_err(|e| match e {
+            OrderRejectError::UnknownOrder { .. } => AdminError::NotFound(e.to_string()),
+            OrderRejectError::NotAccepted { .. } => AdminError::Conflict(e.to_string()),
+        })?;
+    tracing::info!(%partner, %order_id, code = %request.reason_code, "admin: order rejected after acceptance");
+    ok_json(order)
 }
 
 #[derive(Debug, Deserialize)]

@@ -26,13 +26,17 @@
 //!   permission (090003). Answers are always signed with the bank's X002 key.
 //! - Downloads: statements are generated from the seeded ledger ([`statements`]); no data is
 //!   technical 000000 + business 090005; a receipt does not consume data (same range, same bytes).
+//! - Order status: HAC (pain.002 via `kontor_documents::status_report`; H005 also BTD `PSR`)
+//!   and PTK (text) list the partner's received orders — accepted, rejected (also afterwards via
+//!   the admin API), pending in the VEU — for the requested days, or all without a range
+//!   ([`ebics::status`]).
 //! - Uploads: signatures, order type, account and amount limit are checked per signer after the
 //!   last segment (091301/090003/091302/091303; bad documents 090004); nothing rejected is
 //!   stored. Orders whose signatures do not release them (E alone, A+A, A+B) become VEU items.
 //! - Recovery: download segments can be fetched again; a re-sent upload segment replaces its
 //!   copy; the answer to the last request of a finished transaction (last upload segment,
 //!   receipt) is remembered, so repeating it yields the same answer and never a second order.
-//! - Admin endpoints: see [`admin`] (orders with content hashes, VEU items, statements, the
+//! - Admin endpoints: see [`admin`] (orders with content hashes, rejecting accepted orders, VEU items, statements, the
 //!   ledger size knob, faults).
 //!
 //! ## Architecture

@@ -6,6 +6,7 @@
 //!   and build;
 //! - [`camt`]: camt.052/053/054 account reports, statements and notifications — generate from a
 //!   [`Ledger`] and parse into [`Statement`]s;
+//! - [`status_report`]: pain.002 customer payment status reports (EBICS HAC) — build and parse;
 //! - [`mt940`]: SWIFT MT940 statements — generate and parse into the same [`Statement`] model;
 //! - validated building blocks: [`Iban`], [`Bic`], [`Currency`], [`Amount`].
 //!
@@ -24,6 +25,7 @@ pub mod pain;
 mod rng;
 pub mod sizing;
 pub mod statement;
+pub mod status_report;
 mod xml;
 
 pub use amount::{Amount, AmountError};

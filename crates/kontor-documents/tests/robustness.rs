@@ -106,6 +106,7 @@ proptest! {
         let _ = camt::parse_bytes(&bytes);
         let _ = pain::parse_bytes(&bytes);
         let _ = mt940::parse_bytes(&bytes);
+        let _ = kontor_documents::status_report::parse_bytes(&bytes);
     }
 
     #[test]

@@ -12,6 +12,7 @@ use super::auth::{self, Caller};
 use super::customer;
 use super::orders::{self, ResolvedOrder};
 use super::reply::{self, Reject};
+use super::status;
 use super::veu;
 use super::wire_transaction_id;
 use crate::dispatch::RequestContext;
@@ -51,6 +52,23 @@ fn payload(
             _ => None,
         };
         return statement(ctx, caller, order, kind, range);
+    }
+    let range = match params {
+        OrderParams::Standard { date_range }
+        | OrderParams::Btd { date_range, .. }
+        | OrderParams::Fdl { date_range, .. } => date_range.map(|r| (r.start, r.end)),
+        _ => None,
+    };
+    let is_status_report = order.classic == "HAC"
+        || order
+            .msg_name
+            .as_deref()
+            .is_some_and(|m| m.starts_with("pain.002"));
+    if is_status_report {
+        return status::hac(ctx, caller, range);
+    }
+    if order.classic == "PTK" {
+        return status::ptk(ctx, caller, range);
     }
     let partner = customer::partner(&ctx.config, caller.partner())?;
     match (order.classic.as_str(), params) {

@@ -5,6 +5,7 @@
 //! - [`auth`]: host, version, subscriber, X002, state and replay checks;
 //! - [`orders`]: order type / BTF service resolution and permissions;
 //! - [`download`]: HKD/HTD/HAA ([`customer`]), statements, VEU listings ([`veu`]);
+//! - [`status`]: HAC (pain.002) and PTK order status reports;
 //! - [`upload`]: payments with signature, permission, account and limit checks; VEU items;
 //! - [`reply`]: signed answers, return codes, fault directives.
 //!
@@ -16,6 +17,7 @@ pub mod download;
 pub mod keymgmt;
 pub mod orders;
 pub mod reply;
+pub mod status;
 pub mod upload;
 pub mod veu;
 

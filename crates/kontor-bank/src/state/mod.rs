@@ -27,7 +27,8 @@ use crate::ids::{AccountId, Nonce, OrderId, PartnerId, TransactionId, UserId};
 
 pub use nonces::{NonceCache, ReplayError};
 pub use orders::{
-    NewOrder, OrderIdAllocator, OrderSignature, OrderStatus, ReceivedOrder, ServedDownload,
+    NewOrder, OrderIdAllocator, OrderRejectError, OrderSignature, OrderStatus, ReceivedOrder,
+    ServedDownload,
 };
 pub use subscribers::{
     KeyPurpose, LetterHashes, LifecycleError, SubmittedKey, Subscriber, SubscriberKeys,
@@ -420,6 +421,36 @@ impl BankState {
             .iter()
             .find(|o| &o.partner_id == partner && o.order_id == order_id)
             .cloned()
+    }
+
+    /// The bank rejects an accepted order afterwards (e.g. insufficient funds at execution):
+    /// HAC then reports it as `RJCT` with this reason.
+    pub fn reject_order(
+        &self,
+        partner: &PartnerId,
+        order_id: OrderId,
+        reason_code: &str,
+        reason: &str,
+    ) -> Result<ReceivedOrder, OrderRejectError> {
+        let mut inner = self.inner.lock();
+        let order = inner
+            .orders
+            .iter_mut()
+            .find(|o| &o.partner_id == partner && o.order_id == order_id)
+            .ok_or_else(|| OrderRejectError::UnknownOrder {
+                partner: partner.clone(),
+                order_id,
+            })?;
+        if order.status != OrderStatus::Accepted {
+            return Err(OrderRejectError::NotAccepted {
+                order_id,
+                status: order.status,
+            });
+        }
+        order.status = OrderStatus::Rejected;
+        order.status_reason = Some(reason.to_owned());
+        order.status_reason_code = Some(reason_code.to_owned());
+        Ok(order.clone())
     }
 
     // --- distributed signature ---------------------------------------------------------------

@@ -97,6 +97,9 @@ pub struct ReceivedOrder {
     pub status: OrderStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_reason: Option<String>,
+    /// ISO 20022 status reason code of a rejection after acceptance (e.g. `AM04`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_reason_code: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -134,9 +137,26 @@ impl ReceivedOrder {
             signatures: new.signatures,
             status: new.status,
             status_reason: new.status_reason,
+            status_reason_code: None,
             created_at: now,
         }
     }
+}
+
+/// Why an order cannot be rejected after the fact.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OrderRejectError {
+    #[error("order {order_id} of partner {partner} is unknown")]
+    UnknownOrder {
+        partner: PartnerId,
+        order_id: OrderId,
+    },
+    /// Only executed orders can bounce (VEU-pending ones are cancelled through the VEU).
+    #[error("order {order_id} is {status:?}, only accepted orders can be rejected")]
+    NotAccepted {
+        order_id: OrderId,
+        status: OrderStatus,
+    },
 }
 
 /// A download the bank served (plain payload digest, before compression and encryption):

@@ -1,0 +1,268 @@
+//! Order status downloads: HAC (pain.002, H005 also BTD PSR) and PTK report what happened to
+//! uploaded orders — accepted, rejected afterwards by the bank, pending in the VEU.
+
+mod common;
+
+use chrono::{Days, NaiveDate, Utc};
+use common::client::{ready_subscriber, Subscriber};
+use common::{demo_bank, http};
+use kontor_bank::RunningBank;
+use kontor_documents::pain::{
+    self, AccountParty, PainVersion, PaymentInfo, PaymentOrder, Transaction,
+};
+use kontor_documents::status_report::{self, OrderStatus, StatusReport};
+use kontor_protocol::envelope::{DateRange, OrderDetails, OrderParams};
+use kontor_protocol::order_type::{BtfService, MessageName, OrderType};
+use kontor_protocol::ProtocolVersion::{self, H004, H005};
+
+const MAIN: &str = "DE89370400440532013000";
+
+fn credit_transfer(message_id: &str) -> Vec<u8> {
+    let party = |name: &str, iban: &str| {
+        AccountParty::new(
+            name,
+            iban.parse().expect("iban"),
+            Some("COBADEFFXXX".parse().expect("bic")),
+        )
+    };
+    let order = PaymentOrder {
+        version: PainVersion::Pain001_001_03,
+        message_id: message_id.into(),
+        created: NaiveDate::from_ymd_opt(2026, 1, 5)
+            .and_then(|d| d.and_hms_opt(9, 0, 0))
+            .expect("time"),
+        initiating_party: Some("Muster Maschinenbau GmbH".into()),
+        payment_infos: vec![PaymentInfo {
+            id: "PMT-1".into(),
+            batch_booking: Some(true),
+            service_level: Some("SEPA".into()),
+            local_instrument: None,
+            sequence_type: None,
+            category_purpose: None,
+            requested_date: NaiveDate::from_ymd_opt(2026, 1, 6).expect("date"),
+            account: party("Muster Maschinenbau GmbH", MAIN),
+            creditor_scheme_id: None,
+            charge_bearer: Some("SLEV".into()),
+            transactions: vec![Transaction {
+                end_to_end_id: "E2E-1".into(),
+                instruction_id: None,
+                amount: "1200.00".parse().expect("amount"),
+                currency: "EUR".parse().expect("currency"),
+                counterparty: party("Lieferant GmbH", "DE02120300000000202051"),
+                mandate: None,
+                remittance: Some("Rechnung 1".into()),
+            }],
+        }],
+    };
+    pain::build(&order).expect("pain builds").into_bytes()
+}
+
+async fn upload_cct(s: &Subscriber, version: ProtocolVersion, message_id: &str) -> String {
+    let upload = s
+        .upload(
+            OrderDetails::upload(version, &OrderType::CCT).expect("details"),
+            &credit_transfer(message_id),
+            &[s],
+            None,
+        )
+        .await;
+    assert_eq!(
+        upload.business.code(),
+        "000000",
+        "{}",
+        upload.last_response.report_text
+    );
+    upload.order_id.expect("order id")
+}
+
+async fn reject(bank: &RunningBank, order_id: &str, body: &str) -> reqwest::StatusCode {
+    http()
+        .post(format!(
+            "{}/orders/PARTNER1/{order_id}/reject",
+            bank.admin_url()
+        ))
+        .body(body.to_owned())
+        .send()
+        .await
+        .expect("admin")
+        .status()
+}
+
+async fn download(s: &Subscriber, details: OrderDetails) -> Vec<u8> {
+    s.download(details)
+        .await
+        .unwrap_or_else(|r| {
+            panic!(
+                "download refused: {} {}",
+                r.business_return_code.code(),
+                r.report_text
+            )
+        })
+        .data
+}
+
+async fn hac(s: &Subscriber, range: Option<DateRange>) -> StatusReport {
+    let data = download(
+        s,
+        OrderDetails::download(s.version, &OrderType::HAC, range).expect("details"),
+    )
+    .await;
+    status_report::parse_bytes(&data).expect("HAC is a pain.002 status report")
+}
+
+#[tokio::test]
+async fn hac_reports_accepted_rejected_and_pending_orders_and_ptk_mentions_them() {
+    let bank = demo_bank().await;
+    let user1 = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let user2 = ready_subscriber(&bank, H004, "PARTNER1", "USER2", 1).await;
+    let accepted = upload_cct(&user1, H004, "MSG-OK").await;
+    let bounced = upload_cct(&user1, H004, "MSG-BOUNCE").await;
+    let pending = upload_cct(&user2, H004, "MSG-VEU").await;
+    assert_eq!(
+        reject(
+            &bank,
+            &bounced,
+            r#"{"reason_code":"AM04","reason":"insufficient funds on ACC-EUR-MAIN"}"#
+        )
+        .await,
+        200
+    );
+
+    let report = hac(&user1, None).await;
+    assert_eq!(report.orders.len(), 3);
+    let ok = report.order(&accepted).expect("accepted order listed");
+    assert_eq!(ok.status, OrderStatus::Accepted);
+    assert_eq!(ok.order_type.as_deref(), Some("CCT"));
+    let rejected = report.order(&bounced).expect("rejected order listed");
+    assert_eq!(rejected.status, OrderStatus::Rejected);
+    assert_eq!(rejected.reason_code.as_deref(), Some("AM04"));
+    assert!(rejected
+        .reason_text
+        .as_deref()
+        .is_some_and(|t| t.contains("insufficient funds on ACC-EUR-MAIN")));
+    assert_eq!(
+        report.order(&pending).expect("pending order listed").status,
+        OrderStatus::Pending
+    );
+
+    let again = download(
+        &user1,
+        OrderDetails::download(H004, &OrderType::HAC, None).expect("details"),
+    )
+    .await;
+    assert_eq!(
+        status_report::parse_bytes(&again).expect("parses"),
+        report,
+        "HAC is deterministic"
+    );
+
+    let ptk = download(
+        &user1,
+        OrderDetails::download(H004, &OrderType::PTK, None).expect("details"),
+    )
+    .await;
+    let ptk = String::from_utf8(ptk).expect("PTK is text");
+    let line = |id: &str| {
+        ptk.lines()
+            .find(|l| l.contains(&format!("order {id} ")))
+            .map(str::to_owned)
+    };
+    assert!(
+        line(&accepted).is_some_and(|l| l.contains("ACCEPTED")),
+        "{ptk}"
+    );
+    assert!(
+        line(&bounced)
+            .is_some_and(|l| l.contains("REJECTED (AM04)") && l.contains("insufficient funds")),
+        "{ptk}"
+    );
+    assert!(
+        line(&pending).is_some_and(|l| l.contains("PENDING") && l.contains("USER2")),
+        "{ptk}"
+    );
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn h005_btd_psr_and_hac_deliver_the_status_report() {
+    let bank = demo_bank().await;
+    let user1 = ready_subscriber(&bank, H005, "PARTNER1", "USER1", 0).await;
+    let order_id = upload_cct(&user1, H005, "MSG-H005").await;
+    let psr = BtfService {
+        service_name: "PSR".into(),
+        scope: Some("BIL".into()),
+        service_option: None,
+        container: None,
+        message: MessageName::new("pain.002"),
+    };
+    let details = OrderDetails {
+        order_type: OrderType::BTD,
+        order_id: None,
+        order_attribute: None,
+        params: OrderParams::Btd {
+            service: psr,
+            date_range: None,
+            parameters: Vec::new(),
+        },
+    };
+    let report = status_report::parse_bytes(&download(&user1, details).await).expect("pain.002");
+    let entry = report.order(&order_id).expect("order listed");
+    assert_eq!(entry.status, OrderStatus::Accepted);
+    assert_eq!(entry.order_type.as_deref(), Some("BTU"));
+    assert_eq!(
+        hac(&user1, None).await,
+        report,
+        "H005 HAC admin order type gives the same"
+    );
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn hac_without_orders_in_the_range_has_no_data() {
+    let bank = demo_bank().await;
+    let user1 = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let empty = user1
+        .download(OrderDetails::download(H004, &OrderType::HAC, None).expect("details"))
+        .await
+        .expect_err("nothing uploaded yet");
+    assert_eq!(empty.business_return_code.code(), "090005");
+
+    upload_cct(&user1, H004, "MSG-TODAY").await;
+    let today = Utc::now().date_naive();
+    let yesterday = today.checked_sub_days(Days::new(1)).expect("date");
+    let past = DateRange {
+        start: yesterday,
+        end: yesterday,
+    };
+    let none = user1
+        .download(OrderDetails::download(H004, &OrderType::HAC, Some(past)).expect("details"))
+        .await
+        .expect_err("today's order is outside the range");
+    assert_eq!(none.business_return_code.code(), "090005");
+    let current = hac(
+        &user1,
+        Some(DateRange {
+            start: yesterday,
+            end: today,
+        }),
+    )
+    .await;
+    assert_eq!(current.orders.len(), 1);
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn only_accepted_orders_can_be_rejected_afterwards() {
+    let bank = demo_bank().await;
+    let user2 = ready_subscriber(&bank, H004, "PARTNER1", "USER2", 1).await;
+    let pending = upload_cct(&user2, H004, "MSG-VEU").await;
+    assert_eq!(reject(&bank, &pending, "").await, 409);
+    assert_eq!(reject(&bank, "Z999", "").await, 404);
+    assert_eq!(reject(&bank, "not-an-id", "").await, 400);
+    assert_eq!(
+        reject(&bank, &pending, r#"{"reason_code":"TOOLONG"}"#).await,
+        400,
+        "reason codes stay schema-valid"
+    );
+    bank.shutdown().await;
+}
