@@ -196,13 +196,16 @@ impl Engine {
         &self,
         scope: &TenantScope,
         signer: &EbicsUser,
-        item: &VeuItem,
-        params: VeuOrderParams,
+        reference: VeuOrderRef,
+        cancel: bool,
         version: SignatureVersion,
         signature: &[u8],
-        label: &'static str,
     ) -> Result<(), VeuError> {
-        let reference = self.veu_reference(scope, item).await?;
+        let (params, label) = if cancel {
+            (VeuOrderParams::Hvs(reference.clone()), "HVS")
+        } else {
+            (VeuOrderParams::Hve(reference.clone()), "HVE")
+        };
         // H005 announces the digest of the signed data; the bank tells it with HVD.
         let host_speaks_h005 = {
             let session = self
@@ -330,16 +333,8 @@ impl VeuBank for Engine {
         signature: &[u8],
     ) -> Result<(), VeuError> {
         let reference = self.veu_reference(scope, item).await?;
-        self.veu_signature_upload(
-            scope,
-            signer,
-            item,
-            VeuOrderParams::Hve(reference),
-            version,
-            signature,
-            "HVE",
-        )
-        .await
+        self.veu_signature_upload(scope, signer, reference, false, version, signature)
+            .await
     }
 
     async fn cancel(
@@ -351,15 +346,7 @@ impl VeuBank for Engine {
         signature: &[u8],
     ) -> Result<(), VeuError> {
         let reference = self.veu_reference(scope, item).await?;
-        self.veu_signature_upload(
-            scope,
-            user,
-            item,
-            VeuOrderParams::Hvs(reference),
-            version,
-            signature,
-            "HVS",
-        )
-        .await
+        self.veu_signature_upload(scope, user, reference, true, version, signature)
+            .await
     }
 }
