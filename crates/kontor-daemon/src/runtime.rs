@@ -11,8 +11,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::Utc;
+use kontor_protocol::SignatureVersion;
 use kontor_storage::{
-    EbicsUserId, Order, OrderId, Schedule, ScheduleId, Store, TenantScope, TransactionId, VeuItemId,
+    EbicsUserId, Order, OrderId, OrderStatus, Schedule, ScheduleId, Store, TenantScope,
+    TransactionId, VeuItemId,
 };
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -23,6 +25,7 @@ use crate::api::{
 use crate::engine::orders::{self, OrderError, SubmitOutcome, Submitter};
 use crate::engine::scheduler::{DueJob, JobRunner, Scheduler, SchedulerConfig};
 use crate::engine::statements::StatementJob;
+use crate::engine::veu::{self, VeuApproval, VeuError};
 use crate::engine::{Engine, EngineConfig, EngineError};
 
 /// How one instance runs.
@@ -38,6 +41,8 @@ pub struct DaemonOptions {
     pub transaction_lease: Duration,
     /// Pause of the scheduler when nothing was due.
     pub scheduler_idle: Duration,
+    /// Pause between order status syncs (HAC) for PROCESSING orders.
+    pub completion_interval: Duration,
 }
 
 impl DaemonOptions {
@@ -48,6 +53,7 @@ impl DaemonOptions {
             recovery_interval: Duration::from_secs(30),
             transaction_lease: Duration::from_secs(300),
             scheduler_idle: Duration::from_secs(15),
+            completion_interval: Duration::from_secs(300),
         }
     }
 }
@@ -59,6 +65,7 @@ pub struct RunningDaemon {
     stop: watch::Sender<bool>,
     tasks: tokio::task::JoinSet<()>,
     recovery: tokio::task::JoinHandle<()>,
+    completion: tokio::task::JoinHandle<()>,
 }
 
 impl RunningDaemon {
@@ -66,6 +73,7 @@ impl RunningDaemon {
     pub async fn shutdown(mut self) {
         let _ = self.stop.send(true);
         self.recovery.abort();
+        self.completion.abort();
         while self.tasks.join_next().await.is_some() {}
     }
 
@@ -105,6 +113,9 @@ pub fn start(
     // Aborted at shutdown: a sweep cut short leaves its transactions leased until the lease
     // expires, which is what a crash would do, and recovery is built for that.
     let recovery = engine.spawn_recovery_loop(options.recovery_interval);
+    // Aborting mid-sweep is harmless: settling an order is one database transaction and
+    // HAC downloads are not consumed by the bank.
+    let completion = engine.spawn_completion_loop(options.completion_interval);
 
     let mut scheduler_config = SchedulerConfig::new(options.instance.clone());
     scheduler_config.idle_wait = options.scheduler_idle;
@@ -128,6 +139,7 @@ pub fn start(
         stop,
         tasks,
         recovery,
+        completion,
     })
 }
 
@@ -193,41 +205,83 @@ impl EngineCommands for EngineService {
                     })
                 }
             };
+            if settled.status == OrderStatus::Processing {
+                // The bank may already know the outcome (e.g. an order it executes at once);
+                // a failure here only delays completion to the next sweep.
+                if let Err(error) = engine
+                    .sync_order_status(&scope, settled.ebics_user_id)
+                    .await
+                {
+                    tracing::warn!(order = %settled.id, %error, "status sync after submit failed");
+                }
+            }
             settled.transaction_id.ok_or_else(|| {
                 EngineCommandError::Precondition("the order has no upload transaction yet".into())
             })
         })
     }
 
-    fn sync_veu(&self, _scope: TenantScope, _user: EbicsUserId) -> EngineResult<()> {
-        Box::pin(async { Err(veu_not_wired()) })
+    fn sync_veu(&self, scope: TenantScope, user: EbicsUserId) -> EngineResult<()> {
+        let engine = self.engine.clone();
+        Box::pin(async move {
+            veu::sync(engine.store(), &engine, &scope, user)
+                .await
+                .map(|_| ())
+                .map_err(veu_error)
+        })
     }
 
     fn veu_digest(
         &self,
-        _scope: TenantScope,
-        _item: VeuItemId,
-        _signer: EbicsUserId,
+        scope: TenantScope,
+        item: VeuItemId,
+        signer: EbicsUserId,
     ) -> EngineResult<VeuDigest> {
-        Box::pin(async { Err(veu_not_wired()) })
+        let engine = self.engine.clone();
+        Box::pin(async move {
+            let details = veu::details(engine.store(), &engine, &scope, signer, item)
+                .await
+                .map_err(veu_error)?;
+            let digest = details.status.data_digest;
+            Ok(VeuDigest {
+                data_digest: hex::encode(&digest.digest),
+                signature_version: digest
+                    .signature_version
+                    .unwrap_or(SignatureVersion::A006)
+                    .as_str()
+                    .to_owned(),
+            })
+        })
     }
 
     fn approve_veu(
         &self,
-        _scope: TenantScope,
-        _item: VeuItemId,
-        _signature: DetachedSignature,
+        scope: TenantScope,
+        item: VeuItemId,
+        signature: DetachedSignature,
     ) -> EngineResult<()> {
-        Box::pin(async { Err(veu_not_wired()) })
+        let engine = self.engine.clone();
+        Box::pin(async move {
+            veu::approve(engine.store(), &engine, &scope, approval(item, signature))
+                .await
+                .map(|_| ())
+                .map_err(veu_error)
+        })
     }
 
     fn cancel_veu(
         &self,
-        _scope: TenantScope,
-        _item: VeuItemId,
-        _signature: DetachedSignature,
+        scope: TenantScope,
+        item: VeuItemId,
+        signature: DetachedSignature,
     ) -> EngineResult<()> {
-        Box::pin(async { Err(veu_not_wired()) })
+        let engine = self.engine.clone();
+        Box::pin(async move {
+            veu::cancel(engine.store(), &engine, &scope, approval(item, signature))
+                .await
+                .map(|_| ())
+                .map_err(veu_error)
+        })
     }
 
     fn run_schedule(&self, scope: TenantScope, schedule: ScheduleId) -> EngineResult<()> {
@@ -253,6 +307,20 @@ impl EngineCommands for EngineService {
     }
 }
 
-fn veu_not_wired() -> EngineCommandError {
-    EngineCommandError::Precondition("VEU operations are not wired to the EBICS client yet".into())
+fn approval(item: VeuItemId, signature: DetachedSignature) -> VeuApproval {
+    VeuApproval {
+        item,
+        signer: signature.signer,
+        version: signature.version,
+        signature: signature.value,
+    }
+}
+
+fn veu_error(error: VeuError) -> EngineCommandError {
+    match error {
+        VeuError::Storage(e) => EngineCommandError::Storage(e),
+        VeuError::Bank { code, text, .. } => EngineCommandError::BankRefused { code, text },
+        VeuError::Transport(e) => EngineCommandError::Unreachable(e),
+        other => EngineCommandError::Precondition(other.to_string()),
+    }
 }

@@ -26,6 +26,7 @@ use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use super::session::{rejection, Requirement, Session};
+use super::veu_client::VeuOrderParams;
 use super::{Engine, EngineError};
 
 /// What to download.
@@ -42,6 +43,8 @@ pub struct DownloadRequest {
     pub date_range: Option<DateRange>,
     /// H004 `FDL`: the file format to fetch.
     pub file_format: Option<FileFormat>,
+    /// HVU/HVZ/HVD/HVT: the VEU order parameters (they replace the standard ones).
+    pub veu: Option<VeuOrderParams>,
 }
 
 impl DownloadRequest {
@@ -51,7 +54,13 @@ impl DownloadRequest {
             service: None,
             date_range: None,
             file_format: None,
+            veu: None,
         }
+    }
+
+    pub fn with_veu_params(mut self, params: VeuOrderParams) -> Self {
+        self.veu = Some(params);
+        self
     }
 
     pub fn with_service(mut self, service: BtfService) -> Self {
@@ -599,6 +608,8 @@ struct StoredDownload {
     date_range: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     file_format: Option<(String, Option<String>)>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    veu: Option<VeuOrderParams>,
 }
 
 /// A BTF service in JSON (the protocol type is not serde).
@@ -656,6 +667,7 @@ impl From<&DownloadRequest> for StoredDownload {
                 .file_format
                 .as_ref()
                 .map(|f| (f.format.clone(), f.country_code.clone())),
+            veu: r.veu.clone(),
         }
     }
 }
@@ -664,6 +676,9 @@ impl StoredDownload {
     fn order_details(&self, session: &Session) -> Result<OrderDetails, EngineError> {
         let version = session.version();
         let date_range = self.date_range.map(|(start, end)| DateRange { start, end });
+        if let Some(veu) = &self.veu {
+            return veu.order_details(version);
+        }
         if let Some(service) = &self.service {
             if !version.uses_btf() {
                 return Err(EngineError::Precondition(format!(

@@ -16,6 +16,7 @@
 //! - [`statements`]: ingestion of downloaded statements; [`scheduler`]: leased cron jobs;
 //!   [`orders`]: payment orders, signatures, idempotent submission; [`veu`]: distributed signature.
 
+pub mod completion;
 pub mod download;
 mod error;
 pub mod keys;
@@ -28,6 +29,7 @@ pub mod statements;
 pub mod transport;
 pub mod upload;
 pub mod veu;
+pub mod veu_client;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -35,12 +37,14 @@ use std::time::Duration;
 
 use kontor_storage::Store;
 
+pub use completion::CompletionReport;
 pub use download::{DownloadOutcome, DownloadRequest};
 pub use error::{BankRejection, EngineError};
 pub use onboarding::{OnboardingStep, SyncReport};
 pub use recovery::RecoveryReport;
 pub use transport::{HttpTransport, RetryPolicy, Transport, TransportError};
 pub use upload::{UploadOutcome, UploadRequest};
+pub use veu_client::{VeuOrderParams, VeuOrderRef};
 
 /// How an [`Engine`] behaves; [`EngineConfig::new`] gives production defaults.
 #[derive(Debug, Clone)]

@@ -15,7 +15,7 @@ use kontor_protocol::envelope::{
 };
 use kontor_protocol::order_type::{BtfService, OrderType};
 use kontor_protocol::orderdata::{OrderSignatureData, UserSignatureData};
-use kontor_protocol::segmentation::{segment_order_data, SegmentSize};
+use kontor_protocol::segmentation::{segment_order_data, SegmentSize, SegmentedOrderData};
 use kontor_protocol::signature::order_data_digest;
 use kontor_protocol::{EncryptionVersion, SignatureVersion};
 use kontor_storage::{
@@ -28,6 +28,7 @@ use sha2::{Digest, Sha256};
 
 use super::download::StoredService;
 use super::session::{Requirement, Session};
+use super::veu_client::VeuOrderParams;
 use super::{Engine, EngineError};
 
 /// What to upload.
@@ -47,6 +48,12 @@ pub struct UploadRequest {
     pub signatures: Vec<OrderSignatureData>,
     /// The stored order this upload submits; links the transaction to it.
     pub order: Option<OrderId>,
+    /// HVE/HVS: the VEU order parameters. These uploads carry signatures only (`data` is
+    /// ignored, no segments are sent).
+    pub veu: Option<VeuOrderParams>,
+    /// H005 signature-only uploads: the digest of the order data the signatures cover (the
+    /// bank's HVD `DataDigest`); ordinary uploads compute it from `data`.
+    pub signed_digest: Option<Vec<u8>>,
 }
 
 impl UploadRequest {
@@ -57,7 +64,14 @@ impl UploadRequest {
             data,
             signatures,
             order: None,
+            veu: None,
+            signed_digest: None,
         }
+    }
+
+    pub fn with_veu_params(mut self, params: VeuOrderParams) -> Self {
+        self.veu = Some(params);
+        self
     }
 
     pub fn with_service(mut self, service: BtfService) -> Self {
@@ -101,18 +115,33 @@ impl Engine {
         let stored = StoredUpload {
             order_type: request.order_type.to_string(),
             service: request.service.as_ref().map(StoredService::from),
+            veu: request.veu.clone(),
         };
+        let signature_only = request.veu.as_ref().is_some_and(|v| v.is_signature_only());
         stored.order_details(&session)?;
         let bank = session.bank()?;
 
         // Encrypt and segment once: a resumed upload must send exactly these bytes.
-        let segmented = segment_order_data(
-            &bank.encryption,
-            &request.data,
-            SegmentSize::default(),
-            &mut rand::rngs::OsRng,
-        )
-        .map_err(EngineError::protocol)?;
+        let segmented = if signature_only {
+            // HVE/HVS: only the signature data is encrypted, under a fresh key; no segments.
+            let transaction_key = TransactionKey::generate(&mut rand::rngs::OsRng);
+            SegmentedOrderData {
+                encrypted_transaction_key: transaction_key
+                    .encrypt_for(&bank.encryption)
+                    .map_err(EngineError::protocol)?,
+                transaction_key,
+                segments: Vec::new(),
+                encoded_len: 0,
+            }
+        } else {
+            segment_order_data(
+                &bank.encryption,
+                &request.data,
+                SegmentSize::default(),
+                &mut rand::rngs::OsRng,
+            )
+            .map_err(EngineError::protocol)?
+        };
         let signature_xml = UserSignatureData {
             version: session.version(),
             signatures: request.signatures.clone(),
@@ -122,7 +151,12 @@ impl Engine {
         let signature_data = encrypt_for_transaction(&segmented.transaction_key, &signature_xml);
         let data_digest = session.version().uses_btf().then(|| StoredDigest {
             signature_version: request.signatures[0].signature_version.as_str().to_owned(),
-            digest: STANDARD.encode(order_data_digest(&request.data)),
+            digest: STANDARD.encode(
+                request
+                    .signed_digest
+                    .clone()
+                    .unwrap_or_else(|| order_data_digest(&request.data).to_vec()),
+            ),
         });
         let mut segments = Vec::with_capacity(segmented.segments.len());
         for segment in &segmented.segments {
@@ -490,11 +524,16 @@ struct StoredUpload {
     order_type: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     service: Option<StoredService>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    veu: Option<VeuOrderParams>,
 }
 
 impl StoredUpload {
     fn order_details(&self, session: &Session) -> Result<OrderDetails, EngineError> {
         let version = session.version();
+        if let Some(veu) = &self.veu {
+            return veu.order_details(version);
+        }
         if let Some(service) = &self.service {
             if !version.uses_btf() {
                 return Err(EngineError::Precondition(format!(

@@ -14,8 +14,8 @@ use kontor_protocol::orderdata::{
 };
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{
-    ConnectionId, EbicsUser, EbicsUserId, NewVeuSigner, ScopedTx, SignatureClass, StorageError,
-    Store, TenantScope, VeuItem, VeuItemId, VeuSnapshot, VeuStatus,
+    ConnectionId, EbicsUser, EbicsUserId, NewVeuSigner, OrderStatus, ScopedTx, SignatureClass,
+    StorageError, Store, TenantScope, VeuItem, VeuItemId, VeuSnapshot, VeuStatus,
 };
 
 /// Why a VEU step failed.
@@ -223,6 +223,7 @@ pub async fn apply_overview(
                 tx.veu_items()
                     .set_status(item.id, VeuStatus::Signed, VeuStatus::Executed)
                     .await?;
+                complete_executed_order(tx, connection, &item.bank_order_id).await?;
                 report.executed += 1;
             } else {
                 report.gone_unexplained += 1;
@@ -230,6 +231,29 @@ pub async fn apply_overview(
         }
     }
     Ok(report)
+}
+
+/// A VEU item the bank executed completes the order it carried (ours, if we uploaded it).
+async fn complete_executed_order(
+    tx: &mut ScopedTx<'_>,
+    connection: ConnectionId,
+    bank_order_id: &str,
+) -> Result<(), VeuError> {
+    for order in tx.orders().list_by_status(OrderStatus::Processing).await? {
+        if order.bank_order_id.as_deref() != Some(bank_order_id) {
+            continue;
+        }
+        let user: EbicsUser = tx.get(order.ebics_user_id).await?;
+        if user.connection_id == connection {
+            super::orders::complete(tx, order.id, super::orders::BankVerdict::Executed)
+                .await
+                .map_err(|e| match e {
+                    super::orders::OrderError::Storage(e) => VeuError::Storage(e),
+                    other => VeuError::Transport(other.to_string()),
+                })?;
+        }
+    }
+    Ok(())
 }
 
 fn class_of(level: AuthorisationLevel) -> SignatureClass {
