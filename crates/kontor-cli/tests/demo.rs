@@ -37,6 +37,10 @@ fn assert_whole_story(stdout: &str) {
         "order accepted once by the bank:\n{stdout}"
     );
     assert!(
+        stdout.contains("order COMPLETED: bank order id"),
+        "the bank's status report (HAC) completed the order:\n{stdout}"
+    );
+    assert!(
         !value_after(stdout, ", bank order id ").starts_with('-'),
         "the bank gave an order id:\n{stdout}"
     );
