@@ -2,6 +2,7 @@
 //! signers onboarded, statements downloaded, a payment signed A+B and sent to the bank once)
 //! and exits 0, on SQLite and on PostgreSQL.
 
+use kontor_storage::testing::replace_database;
 use std::process::{Command, Output};
 
 fn run_demo(extra: &[&str]) -> (Output, String) {
@@ -130,18 +131,6 @@ fn execute(url: &str, sql: &str) {
         store.raw_execute(sql).await.expect(sql);
         store.close().await;
     });
-}
-
-fn replace_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let prefix = &base[..base.rfind('/').expect("database URL with a path")];
-    match query {
-        Some(q) => format!("{prefix}/{name}?{q}"),
-        None => format!("{prefix}/{name}"),
-    }
 }
 
 #[test]

@@ -21,6 +21,8 @@ pub mod repo;
 pub mod status;
 mod store;
 pub mod system;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod vault;
 
 #[doc(hidden)]

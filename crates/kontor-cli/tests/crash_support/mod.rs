@@ -1,6 +1,7 @@
 //! Fixtures for the crash tests: a database that outlives daemon processes, and a `kontor serve`
 //! child process that can be killed with SIGKILL.
 
+use kontor_storage::testing::replace_database;
 use std::net::TcpListener as StdListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -106,18 +107,6 @@ impl CrashDb {
             .unwrap();
         store.migrate().await.unwrap();
         store
-    }
-}
-
-fn replace_database(url: &str, name: &str) -> String {
-    let (base, query) = match url.split_once('?') {
-        Some((b, q)) => (b, Some(q)),
-        None => (url, None),
-    };
-    let prefix = &base[..base.rfind('/').unwrap()];
-    match query {
-        Some(q) => format!("{prefix}/{name}?{q}"),
-        None => format!("{prefix}/{name}"),
     }
 }
 
