@@ -28,10 +28,6 @@ const HOST: &str = "KONTORBANK";
 const PARTNER: &str = "PARTNER1";
 /// The emulator's seeded account the payment debits (USER2 and USER3 may sign for it).
 const MAIN_ACCOUNT_IBAN: &str = "DE89370400440532013000";
-/// H004 (EBICS 2.5): with H005 the bank's HTD/HAA name payments BTU (BTF service SCT), while
-/// the daemon's order permission check still looks for the classic order type CCT and refuses
-/// the order. H004 works end to end today; switch here once H005 orders map BTF services.
-const PROTOCOL: ProtocolVersion = ProtocolVersion::H004;
 
 /// What `kontor demo` was asked to do.
 pub struct DemoOptions {
@@ -39,6 +35,8 @@ pub struct DemoOptions {
     pub keep: bool,
     /// Run on this database (e.g. PostgreSQL) instead of a fresh SQLite file.
     pub database_url: Option<String>,
+    /// The EBICS version the bank host is registered with (H004 = 2.5, H005 = 3.0 with BTF).
+    pub protocol: ProtocolVersion,
 }
 
 fn step(n: u32, text: &str) {
@@ -112,14 +110,14 @@ async fn run_in(root: &Path, options: &DemoOptions) -> anyhow::Result<()> {
         bank,
         daemon,
     };
-    let outcome = story(root, &running).await;
+    let outcome = story(root, &running, options.protocol).await;
     running.shutdown().await;
     println!("\nEmulator and daemon stopped.");
     outcome
 }
 
 /// Steps 1 (tenant) to 5; everything after the bootstrap goes through the admin API.
-async fn story(root: &Path, running: &Running) -> anyhow::Result<()> {
+async fn story(root: &Path, running: &Running, protocol: ProtocolVersion) -> anyhow::Result<()> {
     let store = &running.store;
     let tenant = store.admin().create_tenant("Muster Maschinenbau").await?;
     let owner = store
@@ -147,7 +145,7 @@ async fn story(root: &Path, running: &Running) -> anyhow::Result<()> {
         passphrase: "demo passphrase, not a secret".into(),
     };
 
-    let (signers, connection) = onboard(root, running, &api, &clerk, &cli).await?;
+    let (signers, connection) = onboard(root, running, &api, &clerk, &cli, protocol).await?;
     let bookings = download_statements(&api, &signers[0]).await?;
     let order = pay(&api, &clerk, &cli, &signers).await?;
 
@@ -182,6 +180,7 @@ async fn onboard(
     api: &AdminApi,
     clerk: &BankClerk,
     cli: &SignCli,
+    protocol: ProtocolVersion,
 ) -> anyhow::Result<(Vec<Signer>, String)> {
     step(2, "Onboarding through the admin API");
     let host = api
@@ -191,13 +190,13 @@ async fn onboard(
                 "host_id": HOST,
                 "name": "Kontor Demo Bank",
                 "url": running.bank.ebics_url(),
-                "protocol_version": PROTOCOL.to_string(),
+                "protocol_version": protocol.to_string(),
             }),
         )
         .await?;
     let host_id = text(&host, "id")?.to_owned();
     println!(
-        "    bank host {HOST} registered ({PROTOCOL}, BTF {})",
+        "    bank host {HOST} registered ({protocol}, BTF {})",
         host["btf"]
     );
     let connection = api
@@ -256,7 +255,7 @@ async fn onboard(
     for signer in &signers {
         initialise(api, signer).await?;
     }
-    verify_bank_keys(api, clerk, &host_id).await?;
+    verify_bank_keys(api, clerk, &host_id, protocol).await?;
     for signer in &signers {
         let status = initialise(api, signer).await?;
         if status != "READY" {
@@ -337,9 +336,14 @@ async fn initialise(api: &AdminApi, signer: &Signer) -> anyhow::Result<String> {
 
 /// The operator compares each bank key hash the daemon fetched (HPB) with the bank's letter
 /// (the emulator's published hashes) and verifies it only if they match.
-async fn verify_bank_keys(api: &AdminApi, clerk: &BankClerk, host_id: &str) -> anyhow::Result<()> {
+async fn verify_bank_keys(
+    api: &AdminApi,
+    clerk: &BankClerk,
+    host_id: &str,
+    protocol: ProtocolVersion,
+) -> anyhow::Result<()> {
     let letter = clerk.get("/bank-keys").await?;
-    let published = if PROTOCOL == ProtocolVersion::H004 {
+    let published = if protocol == ProtocolVersion::H004 {
         &letter
     } else {
         &letter["h005"]

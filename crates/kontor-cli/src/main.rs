@@ -50,6 +50,9 @@ enum Command {
         /// Use this database (e.g. an empty PostgreSQL database) instead of a temporary SQLite file.
         #[arg(long)]
         database_url: Option<String>,
+        /// The EBICS version of the demo bank host: H004 (EBICS 2.5) or H005 (EBICS 3.0, BTF).
+        #[arg(long, default_value = "H005")]
+        protocol: kontor_protocol::ProtocolVersion,
     },
 }
 
@@ -94,9 +97,19 @@ async fn main() -> std::process::ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Command::Demo { keep, database_url } = cli.command {
+    if let Command::Demo {
+        keep,
+        database_url,
+        protocol,
+    } = cli.command
+    {
         init_tracing("warn");
-        return demo::run(demo::DemoOptions { keep, database_url }).await;
+        return demo::run(demo::DemoOptions {
+            keep,
+            database_url,
+            protocol,
+        })
+        .await;
     }
     if let Command::Sign(args) = cli.command {
         // A signer's machine has no daemon configuration, database or master key.

@@ -65,6 +65,14 @@ fn value_after<'s>(stdout: &'s str, label: &str) -> &'s str {
 #[test]
 fn demo_tells_the_whole_story_on_sqlite() {
     let (_, stdout) = run_demo(&[]);
+    assert!(stdout.contains("registered (H005"), "{stdout}");
+    assert_whole_story(&stdout);
+}
+
+#[test]
+fn demo_tells_the_whole_story_on_an_ebics_2_5_host() {
+    let (_, stdout) = run_demo(&["--protocol", "H004"]);
+    assert!(stdout.contains("registered (H004"), "{stdout}");
     assert_whole_story(&stdout);
 }
 

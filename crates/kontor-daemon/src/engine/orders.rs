@@ -175,7 +175,21 @@ async fn check_permission(
     currency: &str,
 ) -> Result<(), OrderError> {
     let connection: kontor_storage::Connection = tx.get(user.connection_id).await?;
-    if !connection.order_types.iter().any(|t| t == order_type) {
+    let host: kontor_storage::BankHost = tx.get(connection.bank_host_id).await?;
+    // An EBICS 3.0 bank lists payments under the admin order type (BTU with the BTF service,
+    // e.g. SCT for CCT) in HTD/HAA; the stored order types and permissions carry no service,
+    // so the BTU entry is what grants the classic type there.
+    let mut names = vec![order_type.to_owned()];
+    if host.protocol_version >= kontor_protocol::ProtocolVersion::H005 {
+        if let Ok((h005, _)) = order_type
+            .parse::<kontor_protocol::order_type::OrderType>()
+            .and_then(|t| t.to_h005())
+        {
+            names.push(h005.as_str().to_owned());
+        }
+    }
+    let named = |t: &str| names.iter().any(|n| n == t);
+    if !connection.order_types.iter().any(|t| named(t)) {
         return Err(OrderError::OrderTypeNotOffered(order_type.to_owned()));
     }
     let permissions = tx.permissions().list_for_user(user.id).await?;
@@ -201,7 +215,7 @@ async fn check_permission(
     };
     let covers = |account: Option<kontor_storage::AccountId>| {
         permissions.iter().any(|p| {
-            p.order_type == order_type
+            named(&p.order_type)
                 && (p.account_id.is_none() || p.account_id == account)
                 && within_limit(p)
         })
