@@ -190,3 +190,21 @@ impl From<crate::engine::orders::OrderError> for ApiError {
         }
     }
 }
+
+/// Names a create's uniqueness conflict for the client (`host_id_taken`, ...); every other
+/// storage error maps as usual.
+pub(crate) trait OnConflict<T> {
+    fn on_conflict(self, code: &'static str, message: &str) -> Result<T, ApiError>;
+}
+
+impl<T> OnConflict<T> for Result<T, StorageError> {
+    fn on_conflict(self, code: &'static str, message: &str) -> Result<T, ApiError> {
+        self.map_err(|e| match e {
+            StorageError::Conflict { .. } => ApiError::Conflict {
+                code,
+                message: message.to_owned(),
+            },
+            other => other.into(),
+        })
+    }
+}

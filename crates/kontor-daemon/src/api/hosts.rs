@@ -11,7 +11,7 @@ use kontor_storage::{
 use serde::Deserialize;
 
 use super::auth::Caller;
-use super::error::ApiError;
+use super::error::{ApiError, OnConflict};
 use super::extract::{path_id as parse_id, JsonBody};
 use super::{AppState, Routes};
 
@@ -93,13 +93,10 @@ async fn create(
             production: body.production,
         })
         .await
-        .map_err(|e| match e {
-            kontor_storage::StorageError::Conflict { .. } => ApiError::Conflict {
-                code: "host_id_taken",
-                message: "a bank host with this host id already exists".into(),
-            },
-            other => other.into(),
-        })?;
+        .on_conflict(
+            "host_id_taken",
+            "a bank host with this host id already exists",
+        )?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(host)))
 }

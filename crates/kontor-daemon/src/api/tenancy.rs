@@ -10,7 +10,7 @@ use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
-use super::error::ApiError;
+use super::error::{ApiError, OnConflict};
 use super::extract::{field_id, path_id, JsonBody};
 use super::{AppState, Routes};
 
@@ -134,13 +134,10 @@ async fn create_operator(
         .admin()
         .create_operator(&email, &display_name, caller.scope.tenant(), role)
         .await
-        .map_err(|e| match e {
-            kontor_storage::StorageError::Conflict { .. } => ApiError::Conflict {
-                code: "email_taken",
-                message: "an operator with this e-mail address already exists".into(),
-            },
-            other => other.into(),
-        })?;
+        .on_conflict(
+            "email_taken",
+            "an operator with this e-mail address already exists",
+        )?;
     Ok((
         StatusCode::CREATED,
         Json(Membership {

@@ -19,7 +19,7 @@ use kontor_storage::{
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
-use super::error::ApiError;
+use super::error::{ApiError, OnConflict};
 use super::extract::{field_id, path_id, JsonBody};
 use super::{AppState, Routes};
 
@@ -322,13 +322,10 @@ async fn create_account(
             },
         )
         .await
-        .map_err(|e| match e {
-            kontor_storage::StorageError::Conflict { .. } => ApiError::Conflict {
-                code: "account_exists",
-                message: "this connection already has an account with this IBAN".into(),
-            },
-            other => other.into(),
-        })?;
+        .on_conflict(
+            "account_exists",
+            "this connection already has an account with this IBAN",
+        )?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(account)))
 }
@@ -401,13 +398,10 @@ async fn create_user(
             signature_class: class,
         })
         .await
-        .map_err(|e| match e {
-            kontor_storage::StorageError::Conflict { .. } => ApiError::Conflict {
-                code: "user_exists",
-                message: "this connection already has an EBICS user with this user id".into(),
-            },
-            other => other.into(),
-        })?;
+        .on_conflict(
+            "user_exists",
+            "this connection already has an EBICS user with this user id",
+        )?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(user)))
 }
