@@ -9,10 +9,11 @@ use std::sync::{Arc, Mutex};
 use api_support::{call, call_with, pain001, world, world_with, Payload};
 use axum::http::{Method, StatusCode};
 use chrono::NaiveDate;
-use kontor_daemon::api::{DetachedSignature, EngineCommands, EngineResult, VeuDigest};
+use kontor_daemon::api::{
+    DetachedSignature, EngineCommandError, EngineCommands, EngineResult, VeuDigest,
+};
 use kontor_storage::{
-    EbicsUserId, NewBookedTransaction, OrderId, ScheduleId, TenantId, TenantScope, TransactionId,
-    VeuItemId,
+    EbicsUserId, NewBookedTransaction, Order, OrderId, ScheduleId, TenantId, TenantScope, VeuItemId,
 };
 use serde_json::json;
 
@@ -293,9 +294,9 @@ impl EngineCommands for RecordingEngine {
         self.record(&scope, format!("initialise {user}"));
         Box::pin(async { Ok(()) })
     }
-    fn submit_order(&self, scope: TenantScope, order: OrderId) -> EngineResult<TransactionId> {
+    fn submit_order(&self, scope: TenantScope, order: OrderId) -> EngineResult<Order> {
         self.record(&scope, format!("submit {order}"));
-        Box::pin(async { Ok(TransactionId::new()) })
+        Box::pin(async { Err(EngineCommandError::Unreachable("recording only".into())) })
     }
     fn sync_veu(&self, scope: TenantScope, user: EbicsUserId) -> EngineResult<()> {
         self.record(&scope, format!("sync {user}"));

@@ -105,6 +105,8 @@ fn cases() -> Vec<Case> {
         case!(GET "/v1/ebics-users/{id}/key-pairs", TenantA, |i| format!("/v1/ebics-users/{}/key-pairs", i.user_a)),
         case!(POST "/v1/ebics-users/{id}/signer-keys", TenantA, |i| format!("/v1/ebics-users/{}/signer-keys", i.user_a),
             |i| Payload::Json(json!({"version": "A006", "public_key_pem": i.spare_public_key_pem}))),
+        case!(POST "/v1/ebics-users/{id}/signer-keys/{key}/revoke", TenantA,
+            |i| format!("/v1/ebics-users/{}/signer-keys/{}/revoke", i.user_b, i.signer_key)),
         case!(GET "/v1/ebics-users/{id}/permissions", TenantA, |i| format!("/v1/ebics-users/{}/permissions", i.user_a)),
         case!(POST "/v1/ebics-users/{id}/permissions", TenantA, |i| format!("/v1/ebics-users/{}/permissions", i.user_a),
             |_| Payload::Json(json!({"order_type": "CDD", "authorisation_level": "A"}))),
