@@ -142,6 +142,7 @@ fn cases() -> Vec<Case> {
         case!(DELETE "/v1/schedules/{id}", TenantA, |i| format!("/v1/schedules/{}", i.schedule)),
         case!(GET "/v1/schedules/{id}/runs", TenantA, |i| format!("/v1/schedules/{}/runs", i.schedule)),
         case!(POST "/v1/schedules/{id}/run", TenantA, |i| format!("/v1/schedules/{}/run", i.schedule)),
+        case!(GET "/v1/audit-events", TenantWide, |_| "/v1/audit-events".into()),
         // statements and bookings
         case!(GET "/v1/statements", TenantWide, |_| "/v1/statements".into()),
         case!(GET "/v1/statements/{id}", TenantA, |i| format!("/v1/statements/{}", i.statement)),
