@@ -37,6 +37,7 @@ const HOLD_MS: u64 = kontor_bank::faults::MAX_DELAY_MS;
 /// What the test prepared in the database before any daemon ran.
 struct Prepared {
     scope: TenantScope,
+    account: AccountId,
     schedule: ScheduleId,
     order: OrderId,
     order_content: Vec<u8>,
@@ -139,13 +140,43 @@ async fn sqlite_or_postgres_crash_flow(db: CrashDb) {
     assert_eq!(file.size as usize, expected.len());
     assert_eq!(file.sha256, sha256_hex(&expected));
 
+    // The download's effect follows its completion: the restarted daemon booked the
+    // statements although the request that started the download died with the first one.
+    let expected_bookings: usize = kontor_documents::camt::parse_bytes(&expected)
+        .unwrap()
+        .iter()
+        .filter(|s| s.account.iban.as_ref().map(|i| i.electronic()) == Some(MAIN_IBAN))
+        .flat_map(|s| &s.entries)
+        .filter(|e| e.status == kontor_documents::EntryStatus::Booked)
+        .count();
+    assert!(expected_bookings > 0);
+    let booked = eventually("the recovered statements are booked", || async {
+        let n = count_bookings(&store, &prepared.scope, prepared.account).await;
+        (n == expected_bookings).then_some(n)
+    })
+    .await;
+
     // The bank holds the payment file exactly once.
     let content_hash = sha256_hex(&prepared.order_content);
     let orders = bank.state().received_orders();
     assert_eq!(orders.len(), 1, "exactly one order at the bank");
     assert_eq!(orders[0].sha256, content_hash);
+
+    // The upload's effect too: nobody submits again, yet the order records the bank's order id
+    // and completes from the bank's status report.
+    let order = eventually("the recovered order completes", || async {
+        let mut tx = store.scope(&prepared.scope).begin().await.unwrap();
+        let order: Order = tx.get(prepared.order).await.unwrap();
+        (order.status == OrderStatus::Completed).then_some(order)
+    })
+    .await;
+    assert_eq!(
+        order.bank_order_id.as_deref(),
+        Some(orders[0].order_id.to_string().as_str())
+    );
+    assert_eq!(order.transaction_id, Some(upload));
     println!(
-        "download: {} segments, {} bytes; upload: {} segments, {} bytes",
+        "download: {} segments, {} bytes, {booked} bookings; upload: {} segments, {} bytes",
         downloaded.num_segments.unwrap_or(0),
         file.size,
         transaction(&store, &prepared.scope, upload)
@@ -229,6 +260,24 @@ async fn recovery_instances(store: &Store, scope: &TenantScope, id: TransactionI
                 .to_owned()
         })
         .collect()
+}
+
+async fn count_bookings(store: &Store, scope: &TenantScope, account: AccountId) -> usize {
+    let mut tx = store.scope(scope).begin().await.unwrap();
+    let mut filter = BookingFilter {
+        account_id: Some(account),
+        limit: 1000,
+        ..Default::default()
+    };
+    let mut all = 0;
+    loop {
+        let page = tx.statements().bookings(&filter).await.unwrap();
+        all += page.len();
+        match page.last() {
+            Some(last) => filter.after = Some((last.booking_date, last.id)),
+            None => return all,
+        }
+    }
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
@@ -400,6 +449,7 @@ async fn prepare(db: &CrashDb, store: &Store, bank: &RunningBank) -> Prepared {
         .unwrap();
     Prepared {
         scope,
+        account: account.id,
         schedule: schedule.id,
         order,
         order_content,

@@ -150,14 +150,6 @@ async fn two_signers_with_their_own_keys_sign_an_order_that_ends_signed() {
             })
             .await
             .unwrap();
-        tx.ebics_users()
-            .set_status(u.id, EbicsUserStatus::New, EbicsUserStatus::Initialised)
-            .await
-            .unwrap();
-        tx.ebics_users()
-            .set_status(u.id, EbicsUserStatus::Initialised, EbicsUserStatus::Ready)
-            .await
-            .unwrap();
         signers.push(u.id.to_string());
     }
     // The bank allows the first signer to send CCT from the ordering account.
@@ -216,6 +208,36 @@ async fn two_signers_with_their_own_keys_sign_an_order_that_ends_signed() {
             .await;
         assert!(out.ok, "{}", out.stderr);
     }
+
+    // INI carried those keys; the bank made the users READY.
+    let mut tx = store.scope(&scope).begin().await.unwrap();
+    for signer in &signers {
+        let id = signer.parse().unwrap();
+        tx.ebics_users()
+            .set_status(id, EbicsUserStatus::New, EbicsUserStatus::Initialised)
+            .await
+            .unwrap();
+        tx.ebics_users()
+            .set_status(id, EbicsUserStatus::Initialised, EbicsUserStatus::Ready)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    // From now on the bank holds the signer's key: an Admin cannot swap in a key of their own.
+    let intruder = dir.path().join("intruder.key");
+    let out = cli
+        .run(PASSPHRASE, &["keygen", "--out", path(&intruder)])
+        .await;
+    assert!(out.ok, "{}", out.stderr);
+    let out = cli
+        .run(
+            PASSPHRASE,
+            &["register", path(&intruder), "--signer", &signers[1]],
+        )
+        .await;
+    assert!(!out.ok, "a READY signer's key was replaced");
+    assert!(out.stderr.contains("user_not_new"), "{}", out.stderr);
 
     let http = reqwest::Client::new();
     let order: serde_json::Value = http

@@ -13,8 +13,7 @@ use std::time::Duration;
 use chrono::Utc;
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{
-    EbicsUserId, Order, OrderId, OrderStatus, Schedule, ScheduleId, Store, TenantScope,
-    TransactionId, VeuItemId,
+    EbicsUserId, Order, OrderId, OrderStatus, Schedule, ScheduleId, Store, TenantScope, VeuItemId,
 };
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -189,7 +188,7 @@ impl EngineCommands for EngineService {
         })
     }
 
-    fn submit_order(&self, scope: TenantScope, order: OrderId) -> EngineResult<TransactionId> {
+    fn submit_order(&self, scope: TenantScope, order: OrderId) -> EngineResult<Order> {
         let engine = self.engine.clone();
         let submitter = self.submitter.clone();
         Box::pin(async move {
@@ -205,19 +204,24 @@ impl EngineCommands for EngineService {
                     })
                 }
             };
-            if settled.status == OrderStatus::Processing {
-                // The bank may already know the outcome (e.g. an order it executes at once);
-                // a failure here only delays completion to the next sweep.
-                if let Err(error) = engine
-                    .sync_order_status(&scope, settled.ebics_user_id)
-                    .await
-                {
-                    tracing::warn!(order = %settled.id, %error, "status sync after submit failed");
-                }
+            if settled.status != OrderStatus::Processing {
+                return Ok(settled);
             }
-            settled.transaction_id.ok_or_else(|| {
-                EngineCommandError::Precondition("the order has no upload transaction yet".into())
-            })
+            // The bank may already know the outcome (e.g. an order it executes at once);
+            // a failure here only delays completion to the next sweep.
+            if let Err(error) = engine
+                .sync_order_status(&scope, settled.ebics_user_id)
+                .await
+            {
+                tracing::warn!(order = %settled.id, %error, "status sync after submit failed");
+            }
+            Ok(engine
+                .store()
+                .scope(&scope)
+                .begin()
+                .await?
+                .get(settled.id)
+                .await?)
         })
     }
 

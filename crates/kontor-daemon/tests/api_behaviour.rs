@@ -9,10 +9,11 @@ use std::sync::{Arc, Mutex};
 use api_support::{call, call_with, pain001, world, world_with, Payload};
 use axum::http::{Method, StatusCode};
 use chrono::NaiveDate;
-use kontor_daemon::api::{DetachedSignature, EngineCommands, EngineResult, VeuDigest};
+use kontor_daemon::api::{
+    DetachedSignature, EngineCommandError, EngineCommands, EngineResult, VeuDigest,
+};
 use kontor_storage::{
-    EbicsUserId, NewBookedTransaction, OrderId, ScheduleId, TenantId, TenantScope, TransactionId,
-    VeuItemId,
+    EbicsUserId, NewBookedTransaction, Order, OrderId, ScheduleId, TenantId, TenantScope, VeuItemId,
 };
 use serde_json::json;
 
@@ -293,9 +294,9 @@ impl EngineCommands for RecordingEngine {
         self.record(&scope, format!("initialise {user}"));
         Box::pin(async { Ok(()) })
     }
-    fn submit_order(&self, scope: TenantScope, order: OrderId) -> EngineResult<TransactionId> {
+    fn submit_order(&self, scope: TenantScope, order: OrderId) -> EngineResult<Order> {
         self.record(&scope, format!("submit {order}"));
-        Box::pin(async { Ok(TransactionId::new()) })
+        Box::pin(async { Err(EngineCommandError::Unreachable("recording only".into())) })
     }
     fn sync_veu(&self, scope: TenantScope, user: EbicsUserId) -> EngineResult<()> {
         self.record(&scope, format!("sync {user}"));
@@ -589,4 +590,96 @@ async fn request_logs_carry_method_path_and_request_id_but_never_the_token() {
         "the bearer token leaked into the log"
     );
     assert!(!log.contains("secret=1"), "query strings are not logged");
+}
+
+#[tokio::test]
+async fn only_owners_revoke_signer_keys_and_every_key_event_is_audited() {
+    let w = world().await;
+    let revoke = format!(
+        "/v1/ebics-users/{}/signer-keys/{}/revoke",
+        w.a.user_b, w.a.signer_key
+    );
+    let by_admin = call(
+        &w.app,
+        Method::POST,
+        &revoke,
+        Some(&w.admin_a),
+        Payload::None,
+    )
+    .await;
+    assert_eq!(
+        by_admin.status,
+        StatusCode::FORBIDDEN,
+        "{}",
+        by_admin.text()
+    );
+    let keys = format!("/v1/ebics-users/{}/key-pairs", w.a.user_b);
+    let before = call(&w.app, Method::GET, &keys, Some(&w.owner_a), Payload::None).await;
+    assert_eq!(before.json()[0]["status"], "PENDING");
+
+    let by_owner = call(
+        &w.app,
+        Method::POST,
+        &revoke,
+        Some(&w.owner_a),
+        Payload::None,
+    )
+    .await;
+    assert_eq!(by_owner.status, StatusCode::OK, "{}", by_owner.text());
+    assert_eq!(by_owner.json()["status"], "REVOKED");
+    // Revoked is final: a second revocation is refused and changes nothing.
+    let again = call(
+        &w.app,
+        Method::POST,
+        &revoke,
+        Some(&w.owner_a),
+        Payload::None,
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.text());
+
+    // A READY user's signature key is the bank's business now: registering another is refused.
+    let register = call(
+        &w.app,
+        Method::POST,
+        &format!("/v1/ebics-users/{}/signer-keys", w.a.user_b),
+        Some(&w.owner_a),
+        Payload::Json(json!({"version": "A006", "public_key_pem": w.a.spare_public_key_pem})),
+    )
+    .await;
+    assert_eq!(
+        (register.status, register.code().as_str()),
+        (StatusCode::CONFLICT, "user_not_new")
+    );
+
+    let audit = call(
+        &w.app,
+        Method::GET,
+        "/v1/audit-events",
+        Some(&w.viewer_a),
+        Payload::None,
+    )
+    .await
+    .json();
+    let revocations: Vec<_> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["action"] == "SIGNER_KEY_REVOKED")
+        .collect();
+    assert_eq!(revocations.len(), 1, "{audit}");
+    assert_eq!(revocations[0]["target_id"], w.a.signer_key.as_str());
+    assert_eq!(revocations[0]["actor_kind"], "OPERATOR");
+    assert_eq!(revocations[0]["detail"]["previous_status"], "PENDING");
+    // Tenant B sees nothing of it.
+    let other = call(
+        &w.app,
+        Method::GET,
+        "/v1/audit-events",
+        Some(&w.owner_b),
+        Payload::None,
+    )
+    .await
+    .json();
+    assert_eq!(other, json!([]));
 }

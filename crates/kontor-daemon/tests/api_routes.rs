@@ -105,6 +105,8 @@ fn cases() -> Vec<Case> {
         case!(GET "/v1/ebics-users/{id}/key-pairs", TenantA, |i| format!("/v1/ebics-users/{}/key-pairs", i.user_a)),
         case!(POST "/v1/ebics-users/{id}/signer-keys", TenantA, |i| format!("/v1/ebics-users/{}/signer-keys", i.user_a),
             |i| Payload::Json(json!({"version": "A006", "public_key_pem": i.spare_public_key_pem}))),
+        case!(POST "/v1/ebics-users/{id}/signer-keys/{key}/revoke", TenantA,
+            |i| format!("/v1/ebics-users/{}/signer-keys/{}/revoke", i.user_b, i.signer_key)),
         case!(GET "/v1/ebics-users/{id}/permissions", TenantA, |i| format!("/v1/ebics-users/{}/permissions", i.user_a)),
         case!(POST "/v1/ebics-users/{id}/permissions", TenantA, |i| format!("/v1/ebics-users/{}/permissions", i.user_a),
             |_| Payload::Json(json!({"order_type": "CDD", "authorisation_level": "A"}))),
@@ -140,6 +142,7 @@ fn cases() -> Vec<Case> {
         case!(DELETE "/v1/schedules/{id}", TenantA, |i| format!("/v1/schedules/{}", i.schedule)),
         case!(GET "/v1/schedules/{id}/runs", TenantA, |i| format!("/v1/schedules/{}/runs", i.schedule)),
         case!(POST "/v1/schedules/{id}/run", TenantA, |i| format!("/v1/schedules/{}/run", i.schedule)),
+        case!(GET "/v1/audit-events", TenantWide, |_| "/v1/audit-events".into()),
         // statements and bookings
         case!(GET "/v1/statements", TenantWide, |_| "/v1/statements".into()),
         case!(GET "/v1/statements/{id}", TenantA, |i| format!("/v1/statements/{}", i.statement)),

@@ -15,6 +15,7 @@ use kontor_daemon::engine::orders::{
 use kontor_daemon::engine::scheduler::{Scheduler, SchedulerConfig};
 use kontor_daemon::engine::statements::StatementJob;
 use kontor_daemon::engine::RetryPolicy;
+use kontor_daemon::runtime::{self, DaemonOptions, RunningDaemon};
 use kontor_documents::pain::{self, AccountParty, PainVersion, PaymentInfo, PaymentOrder};
 use kontor_documents::{Amount, Currency, Iban};
 use kontor_protocol::signature::sign_order_data;
@@ -268,6 +269,124 @@ async fn scheduled_large_c53_lands_bookings_once_flow(db: TestDb) {
     );
 }
 
+/// An Admin's API token in the world's tenant.
+async fn admin_token(w: &World) -> String {
+    let admin = w.db.store.admin();
+    let operator = admin
+        .create_operator(
+            "treasury@acme.example",
+            "Treasury",
+            w.scope.tenant(),
+            Role::Admin,
+        )
+        .await
+        .unwrap();
+    let issued = admin.issue_token(operator.id, "ops", None).await.unwrap();
+    secrecy::ExposeSecret::expose_secret(&issued.secret).to_owned()
+}
+
+/// A daemon instance (API, scheduler, recovery, completion) on `store`, named `instance`.
+async fn start_instance(w: &World, store: Store, instance: &str) -> RunningDaemon {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut options = DaemonOptions::new(w.data_dir.path());
+    options.instance = instance.into();
+    options.completion_interval = std::time::Duration::from_secs(1);
+    runtime::start(store, listener, options).unwrap()
+}
+
+/// `requests` concurrent `POST /v1/orders/{id}/submit`, spread over the instances.
+async fn submit_concurrently(
+    instances: &[&RunningDaemon],
+    token: &str,
+    order: OrderId,
+    requests: usize,
+) -> Vec<serde_json::Value> {
+    let client = reqwest::Client::new();
+    let calls = (0..requests).map(|i| {
+        let url = format!(
+            "http://{}/v1/orders/{order}/submit",
+            instances[i % instances.len()].api_addr
+        );
+        let request = client.post(url).bearer_auth(token).send();
+        async move {
+            let reply = request.await.unwrap();
+            let status = reply.status();
+            let body: serde_json::Value =
+                serde_json::from_slice(&reply.bytes().await.unwrap()).unwrap();
+            assert_eq!(status, 202, "{body}");
+            body
+        }
+    });
+    futures::future::join_all(calls).await
+}
+
+/// Whatever number of submits arrive at once, in one instance or several, the bank gets the
+/// payment once and the order completes with the bank's order id.
+async fn concurrent_submits_upload_once_flow(db: TestDb, two_instances: bool) {
+    let w = world(db, Setup::new(H004)).await;
+    w.ready().await;
+    describe_bank(&w).await;
+    let order = signed_order(&w).await;
+    let token = admin_token(&w).await;
+    let a = start_instance(&w, w.db.store.clone(), "instance-a").await;
+    let b = match two_instances {
+        true => Some(start_instance(&w, w.db.second_instance().await, "instance-b").await),
+        false => None,
+    };
+    let instances: Vec<&RunningDaemon> = std::iter::once(&a).chain(b.as_ref()).collect();
+
+    let replies = submit_concurrently(&instances, &token, order.id, 16).await;
+    let states: Vec<&str> = replies
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert!(
+        states
+            .iter()
+            .all(|s| ["SUBMITTED", "PROCESSING", "COMPLETED"].contains(s)),
+        "{states:?}"
+    );
+
+    let received = w.bank.state().received_orders();
+    assert_eq!(
+        received.len(),
+        1,
+        "one bank order for 16 submits: {received:?}"
+    );
+    let completed = eventually(|| async {
+        let order: Order = w.tx().await.get(order.id).await.unwrap();
+        (order.status == OrderStatus::Completed).then_some(order)
+    })
+    .await;
+    assert_eq!(
+        completed.bank_order_id.as_deref(),
+        Some(received[0].order_id.to_string().as_str())
+    );
+    // Asking again changes nothing at the bank.
+    submit_concurrently(&instances, &token, order.id, 4).await;
+    assert_eq!(w.bank.state().received_orders().len(), 1);
+    if let Some(b) = b {
+        b.shutdown().await;
+    }
+    a.shutdown().await;
+}
+
+/// Polls `check` until it yields, for at most 30 s.
+async fn eventually<T, F, Fut>(mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "gave up waiting");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 async fn count_bookings(w: &World, account: AccountId) -> usize {
     let mut tx = w.tx().await;
     let mut filter = BookingFilter {
@@ -310,4 +429,30 @@ async fn postgres_scheduled_large_c53_lands_bookings_once() {
         return;
     };
     scheduled_large_c53_lands_bookings_once_flow(db).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_sixteen_concurrent_submits_in_one_instance_upload_once() {
+    concurrent_submits_upload_once_flow(TestDb::sqlite().await, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_sixteen_concurrent_submits_in_one_instance_upload_once() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    concurrent_submits_upload_once_flow(db, false).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sqlite_eight_plus_eight_submits_in_two_instances_upload_once() {
+    concurrent_submits_upload_once_flow(TestDb::sqlite().await, true).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn postgres_eight_plus_eight_submits_in_two_instances_upload_once() {
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    concurrent_submits_upload_once_flow(db, true).await;
 }

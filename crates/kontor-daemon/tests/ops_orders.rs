@@ -21,7 +21,7 @@ use kontor_protocol::SignatureVersion;
 use kontor_storage::{
     Direction, EbicsUserId, KeyUsage, NewEbicsUser, NewKeyPair, NewPermission, NewTransaction,
     Order, OrderId, OrderStatus, SignatureClass, SignatureRule, Store, TenantScope, Transaction,
-    TransactionEventKind, TransactionPhase,
+    TransactionEventKind, TransactionPhase, TransferEffect,
 };
 use ops_support::{tenant, Tenant, TestDb, IBAN};
 use zeroize::Zeroizing;
@@ -249,6 +249,7 @@ impl OrderUploader for FakeBank {
                 order_id: Some(order.id),
                 file_id: None,
                 num_segments: Some(1),
+                effect: Some(TransferEffect::SettleOrder),
             })
             .await
             .unwrap()

@@ -200,6 +200,7 @@ impl StatementDownloader for RepeatingBank {
         Ok(Downloaded::Data {
             bytes: self.file.clone(),
             file: None,
+            transaction: None,
         })
     }
 }

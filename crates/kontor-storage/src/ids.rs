@@ -85,6 +85,7 @@ id_type!(
     TransactionId,
     SegmentId,
     EventId,
+    AuditEventId,
     ScheduleId,
     JobRunId,
     StatementId,

@@ -29,6 +29,7 @@ pub mod vault;
 pub use db::RowReader;
 pub use error::{Result, StorageError};
 pub use ids::*;
+pub use repo::audit::*;
 pub use repo::connections::*;
 pub use repo::hosts::*;
 pub use repo::memberships::*;

@@ -297,6 +297,25 @@ db_enum!(
 );
 
 db_enum!(
+    /// The business effect a finished transfer has beyond the transfer itself. It is applied
+    /// once, by whoever sees the transfer finish (the caller, recovery, or the effect sweep).
+    TransferEffect, "transactions.effect" {
+        /// A statement download: its file is ingested into statements, balances and bookings.
+        IngestStatements => "INGEST_STATEMENTS",
+        /// An order's upload: the order records the bank's answer (PROCESSING or REJECTED).
+        SettleOrder => "SETTLE_ORDER",
+    }
+);
+
+db_enum!(
+    /// What an audit record says happened.
+    AuditAction, "audit_events.action" {
+        SignerKeyRegistered => "SIGNER_KEY_REGISTERED",
+        SignerKeyRevoked => "SIGNER_KEY_REVOKED",
+    }
+);
+
+db_enum!(
     /// An operator's role within one tenant.
     Role, "memberships.role" {
         Owner => "OWNER",
@@ -423,6 +442,8 @@ mod tests {
         round_trips::<SegmentStatus>();
         round_trips::<TransactionEventKind>();
         round_trips::<Role>();
+        round_trips::<TransferEffect>();
+        round_trips::<AuditAction>();
         round_trips::<SignatureClass>();
         round_trips::<KeyUsage>();
         round_trips::<KeyCustody>();

@@ -118,6 +118,7 @@ impl Store {
         Scoped {
             store: self,
             tenant: scope.tenant,
+            actor: scope.actor.clone(),
         }
     }
 
@@ -149,7 +150,8 @@ fn sqlite_parent_dir(url: &str) -> Option<std::path::PathBuf> {
         .map(|p| p.to_owned())
 }
 
-/// Who is acting inside a tenant, for audit and for the API's role checks.
+/// Who is acting inside a tenant: named by every audit record (`ScopedTx::audit`), and the
+/// API's role checks read the operator's role and grants from it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
     /// An operator authenticated by the admin API.
@@ -234,6 +236,7 @@ impl AuthenticatedOperator {
 pub struct Scoped<'s> {
     store: &'s Store,
     tenant: TenantId,
+    actor: Actor,
 }
 
 impl<'s> Scoped<'s> {
@@ -256,6 +259,7 @@ impl<'s> Scoped<'s> {
         Ok(ScopedTx {
             tx,
             tenant: self.tenant,
+            actor: self.actor.clone(),
             store: self.store,
         })
     }
@@ -270,6 +274,8 @@ impl<'s> Scoped<'s> {
 pub struct ScopedTx<'s> {
     pub(crate) tx: Transaction<'static, Any>,
     pub(crate) tenant: TenantId,
+    /// Who acts; audit records name them.
+    pub(crate) actor: Actor,
     pub(crate) store: &'s Store,
 }
 

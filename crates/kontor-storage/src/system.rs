@@ -156,14 +156,46 @@ impl System<'_> {
                 limit,
             )
             .await?;
-        rows.into_iter()
-            .map(|(id, tenant, expires)| {
-                Ok(LeasedTransaction {
-                    scope: TenantScope::system_job(tenant.parse()?, format!("recovery:{owner}")),
-                    transaction: id.parse()?,
-                    lease_expires_at: expires,
-                })
-            })
-            .collect()
+        leased_transactions(rows, &format!("recovery:{owner}"))
     }
+
+    /// Leases finished transactions whose business effect is still pending (see
+    /// `TransferEffect`): left so by a crash between the transfer's end and its effect, or by
+    /// a failed attempt. A live worker keeps its lease until it applied the effect itself.
+    pub async fn lease_pending_effects(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_for: Duration,
+        limit: u32,
+    ) -> Result<Vec<LeasedTransaction>> {
+        let rows = self
+            .lease(
+                "transactions",
+                "effect IS NOT NULL AND effect_done_at IS NULL \
+                 AND phase IN ('COMPLETED', 'FAILED', 'ABORTED')",
+                vec![],
+                owner,
+                now,
+                lease_for,
+                limit,
+            )
+            .await?;
+        leased_transactions(rows, &format!("effects:{owner}"))
+    }
+}
+
+fn leased_transactions(
+    rows: Vec<(String, String, DateTime<Utc>)>,
+    job: &str,
+) -> Result<Vec<LeasedTransaction>> {
+    rows.into_iter()
+        .map(|(id, tenant, expires)| {
+            Ok(LeasedTransaction {
+                scope: TenantScope::system_job(tenant.parse()?, job),
+                transaction: id.parse()?,
+                lease_expires_at: expires,
+            })
+        })
+        .collect()
 }

@@ -8,6 +8,8 @@ use crate::{MasterKey, Store};
 /// A migrated store on a fresh database; dropping it removes the database.
 pub struct TestDb {
     pub store: Store,
+    /// Shared by every instance on this database: another instance must read the keys.
+    master_key: Arc<MasterKey>,
     url: String,
     cleanup: Option<(String, String)>,
     _dir: Option<tempfile::TempDir>,
@@ -21,8 +23,10 @@ impl TestDb {
             "sqlite://{}?mode=rwc",
             dir.path().join("kontor.db").display()
         );
+        let master_key = Arc::new(MasterKey::generate());
         Self {
-            store: migrated(&url).await,
+            store: migrated(&url, &master_key).await,
+            master_key,
             url,
             cleanup: None,
             _dir: Some(dir),
@@ -40,15 +44,17 @@ impl TestDb {
             return None;
         };
         let name = format!("kontor_test_{}", uuid::Uuid::new_v4().simple());
-        let admin = connect(&admin_url).await;
+        let admin = connect(&admin_url, &Arc::new(MasterKey::generate())).await;
         admin
             .raw_execute(&format!("CREATE DATABASE {name}"))
             .await
             .expect("create test database");
         admin.close().await;
         let url = replace_database(&admin_url, &name);
+        let master_key = Arc::new(MasterKey::generate());
         Some(Self {
-            store: migrated(&url).await,
+            store: migrated(&url, &master_key).await,
+            master_key,
             url,
             cleanup: Some((admin_url, name)),
             _dir: None,
@@ -60,20 +66,21 @@ impl TestDb {
         &self.url
     }
 
-    /// A second, independent connection pool to the same database: another daemon instance.
+    /// A second, independent connection pool to the same database with the same master key:
+    /// another daemon instance.
     pub async fn second_instance(&self) -> Store {
-        connect(&self.url).await
+        connect(&self.url, &self.master_key).await
     }
 }
 
-async fn connect(url: &str) -> Store {
-    Store::connect(url, Arc::new(MasterKey::generate()))
+async fn connect(url: &str, master_key: &Arc<MasterKey>) -> Store {
+    Store::connect(url, master_key.clone())
         .await
         .expect("connect to the test database")
 }
 
-async fn migrated(url: &str) -> Store {
-    let store = connect(url).await;
+async fn migrated(url: &str, master_key: &Arc<MasterKey>) -> Store {
+    let store = connect(url, master_key).await;
     store.migrate().await.expect("migrate the test database");
     store
 }

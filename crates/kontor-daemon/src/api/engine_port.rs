@@ -6,7 +6,7 @@
 
 use futures::future::BoxFuture;
 use kontor_storage::{
-    EbicsUserId, OrderId, ScheduleId, StorageError, TenantScope, TransactionId, VeuItemId,
+    EbicsUserId, Order, OrderId, ScheduleId, StorageError, TenantScope, VeuItemId,
 };
 
 /// A detached A005/A006 signature computed by a signer on their own machine.
@@ -51,9 +51,10 @@ pub type EngineResult<T> = BoxFuture<'static, Result<T, EngineCommandError>>;
 pub trait EngineCommands: Send + Sync {
     /// Starts onboarding (INI/HIA or H3K, then HPB) for a NEW user.
     fn initialise_user(&self, scope: TenantScope, user: EbicsUserId) -> EngineResult<()>;
-    /// Uploads a SIGNED order; returns the transaction carrying it. Must be idempotent: a
-    /// second call for an already submitted order returns the same transaction.
-    fn submit_order(&self, scope: TenantScope, order: OrderId) -> EngineResult<TransactionId>;
+    /// Uploads a SIGNED order exactly once and returns its state afterwards. Any number of
+    /// concurrent or repeated calls, in any instance, cause one upload; the others return the
+    /// order as it is (SUBMITTED while the winning call is still uploading).
+    fn submit_order(&self, scope: TenantScope, order: OrderId) -> EngineResult<Order>;
     /// Refreshes the VEU items of a user's connection from the bank (HVU/HVZ).
     fn sync_veu(&self, scope: TenantScope, user: EbicsUserId) -> EngineResult<()>;
     /// Fetches the digest of a VEU item that a signer must sign (HVD).

@@ -456,7 +456,12 @@ async fn add_signature(
 #[derive(Serialize)]
 struct Submitted {
     order_id: OrderId,
-    transaction_id: TransactionId,
+    /// SUBMITTED while the upload runs (e.g. another request's), PROCESSING once the bank
+    /// took it, COMPLETED or REJECTED when the bank already decided.
+    status: OrderStatus,
+    /// The EBICS transaction that carried the upload, once recorded.
+    transaction_id: Option<TransactionId>,
+    bank_order_id: Option<String>,
 }
 
 async fn submit(
@@ -469,7 +474,12 @@ async fn submit(
     let mut tx = state.store.scope(&caller.scope).begin().await?;
     let order = granted_order(&mut tx, &caller, id).await?;
     drop(tx);
-    if !matches!(order.status, OrderStatus::Signed | OrderStatus::Submitted) {
+    // Submitting again after the upload answers the order's state: a client that lost the
+    // first answer retries safely.
+    if matches!(
+        order.status,
+        OrderStatus::Draft | OrderStatus::PendingSignature | OrderStatus::Cancelled
+    ) {
         return Err(ApiError::Conflict {
             code: "not_signed",
             message: format!(
@@ -478,7 +488,7 @@ async fn submit(
             ),
         });
     }
-    let transaction_id = state
+    let order = state
         .engine()?
         .submit_order(caller.scope.clone(), id)
         .await?;
@@ -486,7 +496,9 @@ async fn submit(
         StatusCode::ACCEPTED,
         Json(Submitted {
             order_id: id,
-            transaction_id,
+            status: order.status,
+            transaction_id: order.transaction_id,
+            bank_order_id: order.bank_order_id,
         }),
     ))
 }

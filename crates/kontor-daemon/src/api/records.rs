@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use kontor_storage::{
-    Account, AccountId, JobRun, NewSchedule, Page, Schedule, ScheduleId, Segment, Transaction,
-    TransactionEvent, TransactionId,
+    Account, AccountId, AuditEvent, JobRun, NewSchedule, Page, Schedule, ScheduleId, Segment,
+    Transaction, TransactionEvent, TransactionId,
 };
 use serde::Deserialize;
 
@@ -55,6 +55,23 @@ pub fn routes(routes: Routes) -> Routes {
             "Run a schedule now (engine)",
             run_now,
         )
+        .get(
+            "/v1/audit-events",
+            "Append-only audit log of the tenant (operators without grant restrictions)",
+            audit_events,
+        )
+}
+
+async fn audit_events(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<AuditEvent>>, ApiError> {
+    // The log speaks of every EBICS user; an operator limited to some may not read it.
+    if !caller.operator.restricted_to().is_empty() {
+        return Err(ApiError::Forbidden);
+    }
+    let mut tx = state.store.scope(&caller.scope).begin().await?;
+    Ok(Json(tx.list(Page::first(1000)).await?))
 }
 
 async fn transactions(

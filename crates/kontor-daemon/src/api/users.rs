@@ -12,9 +12,10 @@ use kontor_protocol::{
     AuthenticationVersion, EncryptionVersion, ProtocolVersion, SignatureVersion,
 };
 use kontor_storage::{
-    Account, AccountId, BankHost, BankHostId, Connection, ConnectionId, EbicsUser, EbicsUserId,
-    EbicsUserStatus, KeyCustody, KeyPair, KeyStatus, KeyUsage, NewAccount, NewConnection,
-    NewEbicsUser, NewPermission, NewSignerKey, Page, Permission, ScopedTx, SignatureClass,
+    Account, AccountId, AuditAction, BankHost, BankHostId, Connection, ConnectionId, EbicsUser,
+    EbicsUserId, EbicsUserStatus, KeyCustody, KeyPair, KeyPairId, KeyStatus, KeyUsage, NewAccount,
+    NewConnection, NewEbicsUser, NewPermission, NewSignerKey, Page, Permission, ScopedTx,
+    SignatureClass,
 };
 use serde::{Deserialize, Serialize};
 
@@ -87,8 +88,13 @@ pub fn routes(routes: Routes) -> Routes {
         )
         .post(
             "/v1/ebics-users/{id}/signer-keys",
-            "Register a signer-held signature public key",
+            "Register a signer-held signature public key (NEW users only)",
             register_signer_key,
+        )
+        .post(
+            "/v1/ebics-users/{id}/signer-keys/{key}/revoke",
+            "Revoke a signer-held signature key (Owners only; audited)",
+            revoke_signer_key,
         )
         .get(
             "/v1/ebics-users/{id}/permissions",
@@ -653,10 +659,27 @@ async fn register_signer_key(
     }
     let mut tx = state.store.scope(&caller.scope).begin().await?;
     let user = granted_user(&mut tx, &caller, id).await?;
+    // Past NEW the bank holds the user's signature key (INI was sent): replacing it here
+    // would lock the real signer out while the daemon believed another key. A key change
+    // is an order to the bank (PUB/HCS), signed with the current key.
+    if user.status != EbicsUserStatus::New {
+        return Err(ApiError::Conflict {
+            code: "user_not_new",
+            message: format!(
+                "the user is {} and its signature key is known to the bank; \
+                 change it through the bank's key change, not by registering a new one",
+                user.status
+            ),
+        });
+    }
     let connection: Connection = tx.get(user.connection_id).await?;
     let host: BankHost = tx.get(connection.bank_host_id).await?;
     let hash = public_key_hash(host.protocol_version, &key, certificate.as_ref())
         .map_err(|e| ApiError::invalid("certificate_required", e.to_string()))?;
+    // Before INI a signer may register again (e.g. a lost key file): the older key is revoked.
+    if let Some(older) = tx.key_pairs().current(id, KeyUsage::Signature).await? {
+        revoke(&mut tx, &older, "replaced before INI").await?;
+    }
     let pair = tx
         .key_pairs()
         .register_signer_key(NewSignerKey {
@@ -669,8 +692,57 @@ async fn register_signer_key(
             certificate: certificate.map(|c| c.to_der().to_vec()),
         })
         .await?;
+    tx.audit()
+        .record(
+            AuditAction::SignerKeyRegistered,
+            "key_pair",
+            &pair.id.to_string(),
+            serde_json::json!({"ebics_user_id": id, "key_hash": pair.key_hash}),
+        )
+        .await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(pair)))
+}
+
+/// An Owner revokes a signer-held key (a signer left, a key file may be compromised): the
+/// key signs nothing from now on. A READY user then needs a key change with the bank.
+async fn revoke_signer_key(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, key)): Path<(String, String)>,
+) -> Result<Json<KeyPair>, ApiError> {
+    caller.require_owner()?;
+    let id: EbicsUserId = path_id(&id, "EBICS user")?;
+    let key: KeyPairId = path_id(&key, "key pair")?;
+    let mut tx = state.store.scope(&caller.scope).begin().await?;
+    granted_user(&mut tx, &caller, id).await?;
+    let pair: KeyPair = tx.get(key).await?;
+    if pair.ebics_user_id != id || pair.custody != KeyCustody::Signer {
+        return Err(ApiError::NotFound("signer key"));
+    }
+    let revoked = revoke(&mut tx, &pair, "revoked by an Owner").await?;
+    tx.commit().await?;
+    Ok(Json(revoked))
+}
+
+async fn revoke(tx: &mut ScopedTx<'_>, pair: &KeyPair, why: &str) -> Result<KeyPair, ApiError> {
+    let revoked = tx
+        .key_pairs()
+        .set_status(pair.id, pair.status, KeyStatus::Revoked)
+        .await?;
+    tx.audit()
+        .record(
+            AuditAction::SignerKeyRevoked,
+            "key_pair",
+            &pair.id.to_string(),
+            serde_json::json!({
+                "ebics_user_id": pair.ebics_user_id,
+                "previous_status": pair.status,
+                "reason": why,
+            }),
+        )
+        .await?;
+    Ok(revoked)
 }
 
 async fn permissions(

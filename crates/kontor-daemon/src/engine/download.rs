@@ -20,6 +20,7 @@ use kontor_protocol::segmentation::StreamingAssembler;
 use kontor_storage::{
     Direction, EbicsUserId, FileBody, FileKind, NewFile, NewTransaction, SegmentStatus, StoredFile,
     TenantScope, Transaction, TransactionEventKind, TransactionId, TransactionPhase,
+    TransferEffect,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -45,6 +46,9 @@ pub struct DownloadRequest {
     pub file_format: Option<FileFormat>,
     /// HVU/HVZ/HVD/HVT: the VEU order parameters (they replace the standard ones).
     pub veu: Option<VeuOrderParams>,
+    /// The business effect of the finished download (e.g. statements to ingest), recorded
+    /// with the transaction so that it follows the transfer's completion whoever completes it.
+    pub effect: Option<TransferEffect>,
 }
 
 impl DownloadRequest {
@@ -55,7 +59,13 @@ impl DownloadRequest {
             date_range: None,
             file_format: None,
             veu: None,
+            effect: None,
         }
+    }
+
+    pub fn with_effect(mut self, effect: TransferEffect) -> Self {
+        self.effect = Some(effect);
+        self
     }
 
     pub fn with_veu_params(mut self, params: VeuOrderParams) -> Self {
@@ -121,6 +131,7 @@ impl Engine {
                 order_id: None,
                 file_id: None,
                 num_segments: None,
+                effect: request.effect,
             })
             .await?;
         self.hold(&mut tx, transaction.id).await?;

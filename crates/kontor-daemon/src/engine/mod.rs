@@ -11,13 +11,15 @@
 //! - [`session`]: one user's keys, host and verified bank keys; signs and verifies messages.
 //! - [`onboarding`]: INI/HIA/H3K, HPB, activation after bank-key verification, HKD/HTD/HAA sync.
 //! - [`download`] / [`upload`]: persisted, segmented transfers.
-//! - [`recovery`]: resuming or ending unfinished transactions.
+//! - [`recovery`]: resuming or ending unfinished transactions; [`effects`]: the business
+//!   effect of a finished transfer (statements booked, order settled), whoever finished it.
 //! - [`keys`]: key generation and the INI/HIA letters.
 //! - [`statements`]: ingestion of downloaded statements; [`scheduler`]: leased cron jobs;
 //!   [`orders`]: payment orders, signatures, idempotent submission; [`veu`]: distributed signature.
 
 pub mod completion;
 pub mod download;
+pub mod effects;
 mod error;
 pub mod keys;
 pub mod onboarding;
@@ -39,6 +41,7 @@ use kontor_storage::Store;
 
 pub use completion::CompletionReport;
 pub use download::{DownloadOutcome, DownloadRequest};
+pub use effects::EffectReport;
 pub use error::{BankRejection, EngineError};
 pub use onboarding::{OnboardingStep, SyncReport};
 pub use recovery::RecoveryReport;

@@ -4,8 +4,10 @@
 //! # Why a payment is never uploaded twice
 //!
 //! 1. **Claim** before anything is sent: SIGNED -> SUBMITTED with a compare-and-set on status
-//!    *and* content hash (`orders.claim_submission`), leasing the attempt to this instance.
-//!    Of any number of threads, retries or daemon instances exactly one wins.
+//!    *and* content hash (`orders.claim_submission`), leasing the attempt to a claim token made
+//!    fresh for this one call. Of any number of concurrent requests, retries or daemon
+//!    instances exactly one wins: the token belongs to a call, never to a process, so a second
+//!    request in the same process is as much a stranger to the attempt as another instance.
 //! 2. **Upload** through the engine, which persists its transaction linked to the order
 //!    *before* it sends the first request, and keeps the transaction's phase current.
 //! 3. **Record** the bank's order id: SUBMITTED -> PROCESSING (or REJECTED).
@@ -26,6 +28,11 @@
 //! So a second upload would need a second claim, or a takeover while the first attempt is both
 //! alive and has not written its transaction after a whole lease: the compare-and-sets rule
 //! out the first, the lease length the second.
+//!
+//! Settling does not depend on the submitting call surviving: the upload transaction carries
+//! the effect `SETTLE_ORDER`, and whoever sees it end (the call, recovery, or the effect sweep
+//! after a crash) records the bank's answer with [`settle`] in the same database transaction
+//! that marks the effect done.
 
 use std::future::Future;
 
@@ -422,7 +429,8 @@ impl OrderUploader for super::Engine {
 /// The submitting daemon instance.
 #[derive(Debug, Clone)]
 pub struct Submitter {
-    /// Lease owner name of this instance.
+    /// Name of this instance; each call's claim token starts with it (for operators reading
+    /// the lease), followed by a part unique to the call.
     pub owner: String,
     /// How long a claimed attempt is protected before another instance may take over an
     /// attempt that left no upload transaction. The window it covers is local work only
@@ -460,6 +468,8 @@ pub async fn submit<U: OrderUploader>(
     scope: &TenantScope,
     order: OrderId,
 ) -> Result<SubmitOutcome, OrderError> {
+    // The attempt's lease belongs to this call alone.
+    let token = format!("{}#{}", submitter.owner, uuid::Uuid::now_v7());
     let current: Order = store.scope(scope).begin().await?.get(order).await?;
     let claimed = match current.status {
         // Settled by an earlier call: answering again is what makes retries safe to make.
@@ -467,7 +477,7 @@ pub async fn submit<U: OrderUploader>(
             return Ok(SubmitOutcome::Accepted(current))
         }
         OrderStatus::Rejected => return Ok(SubmitOutcome::Rejected(current)),
-        OrderStatus::Signed => claim(store, submitter, scope, &current).await?,
+        OrderStatus::Signed => claim(store, submitter, &token, scope, &current).await?,
         OrderStatus::Submitted => false,
         other => return Err(OrderError::WrongStatus(other)),
     };
@@ -485,7 +495,7 @@ pub async fn submit<U: OrderUploader>(
             .orders()
             .take_over_submission(
                 order.id,
-                &submitter.owner,
+                &token,
                 Utc::now(),
                 Utc::now() + submitter.lease_for,
             )
@@ -506,6 +516,7 @@ pub async fn submit<U: OrderUploader>(
 async fn claim(
     store: &Store,
     submitter: &Submitter,
+    token: &str,
     scope: &TenantScope,
     order: &Order,
 ) -> Result<bool, OrderError> {
@@ -515,7 +526,7 @@ async fn claim(
         .claim_submission(
             order.id,
             &order.content_hash,
-            &submitter.owner,
+            token,
             Utc::now() + submitter.lease_for,
         )
         .await;
@@ -527,6 +538,35 @@ async fn claim(
         Err(StorageError::StaleStatus { .. }) => Ok(false),
         Err(e) => Err(e.into()),
     }
+}
+
+/// The `SETTLE_ORDER` effect of a finished upload transaction: a SUBMITTED order records the
+/// bank's answer (PROCESSING or REJECTED); an order settled already only marks the effect done.
+/// Safe to run concurrently with a submitting call: both record with compare-and-sets.
+pub async fn settle<U: OrderUploader>(
+    store: &Store,
+    uploader: &U,
+    scope: &TenantScope,
+    transaction: &Transaction,
+) -> Result<Option<SubmitOutcome>, OrderError> {
+    let Some(order_id) = transaction.order_id else {
+        return Err(OrderError::Uncertain(format!(
+            "transaction {} settles an order but names none",
+            transaction.id
+        )));
+    };
+    let order: Order = store.scope(scope).begin().await?.get(order_id).await?;
+    if order.status == OrderStatus::Submitted && transaction.phase.is_final() {
+        return reconcile(store, uploader, scope, &order, transaction)
+            .await
+            .map(Some);
+    }
+    let mut tx = store.scope(scope).begin().await?;
+    tx.transactions()
+        .finish_effect(transaction.id, None)
+        .await?;
+    tx.commit().await?;
+    Ok(None)
 }
 
 /// Settles a SUBMITTED order from the transaction an earlier attempt persisted.
@@ -594,6 +634,9 @@ async fn record_once(
             tx.orders()
                 .link_transaction(order.id, receipt.transaction)
                 .await?;
+            tx.transactions()
+                .finish_effect(receipt.transaction, None)
+                .await?;
             SubmitOutcome::Accepted(
                 tx.orders()
                     .record_bank_result(
@@ -614,6 +657,7 @@ async fn record_once(
         }) => {
             if let Some(transaction) = transaction {
                 tx.orders().link_transaction(order.id, transaction).await?;
+                tx.transactions().finish_effect(transaction, None).await?;
             }
             SubmitOutcome::Rejected(
                 tx.orders()

@@ -64,8 +64,9 @@ impl Engine {
         Ok(report)
     }
 
-    /// Runs [`Engine::recover_unfinished`] now and then every `every`, for the daemon's
-    /// lifetime (call at start). Failures are logged; the next pass tries again.
+    /// Runs [`Engine::recover_unfinished`] and then [`Engine::apply_pending_effects`] now and
+    /// every `every`, for the daemon's lifetime (call at start). Failures are logged; the next
+    /// pass tries again.
     pub fn spawn_recovery_loop(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
         let engine = self.clone();
         tokio::spawn(async move {
@@ -83,6 +84,19 @@ impl Engine {
                     }
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "recovery pass failed"),
+                }
+                // After recovery: the transfers it finished have their effects pending now.
+                match engine.apply_pending_effects().await {
+                    Ok(report) if report != super::EffectReport::default() => {
+                        tracing::info!(
+                            applied = report.applied.len(),
+                            given_up = report.given_up.len(),
+                            deferred = report.deferred.len(),
+                            "transfer effects pass"
+                        );
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "transfer effects pass failed"),
                 }
             }
         })
@@ -131,7 +145,19 @@ impl Engine {
             Direction::Upload => self.drive_upload(&session, transaction).await.map(|_| ()),
         };
         match result {
-            Ok(()) => Ok(self.load_transaction(scope, transaction).await?.phase),
+            Ok(()) => {
+                let finished = self.load_transaction(scope, transaction).await?;
+                if finished.phase.is_final() {
+                    // Recovery is done with it; its business effect (if any) is the effect
+                    // sweep's, which may take it now rather than when this lease expires.
+                    let mut tx = self.store().scope(scope).begin().await?;
+                    tx.transactions()
+                        .release_lease(transaction, &self.config().instance)
+                        .await?;
+                    tx.commit().await?;
+                }
+                Ok(finished.phase)
+            }
             // Unreadable recovery data cannot get better by waiting.
             Err(EngineError::Protocol(reason)) if reason.contains("recovery data") => {
                 self.abort(scope, &record, &reason).await
@@ -153,6 +179,11 @@ impl Engine {
             json!({"code": "RECOVERY", "text": reason}),
         )
         .await?;
+        let mut tx = self.store().scope(scope).begin().await?;
+        tx.transactions()
+            .release_lease(record.id, &self.config().instance)
+            .await?;
+        tx.commit().await?;
         Ok(TransactionPhase::Aborted)
     }
 }

@@ -14,7 +14,7 @@ use chrono::NaiveDate;
 use kontor_documents::{camt, mt940, Entry, EntryStatus, Iban, Statement};
 use kontor_storage::{
     Account, ConnectionId, EbicsUserId, FileId, NewBalance, NewBookedTransaction, NewStatement,
-    ScopedTx, StatementFormat, StorageError, Store, TenantScope,
+    ScopedTx, StatementFormat, StorageError, Store, TenantScope, TransactionId, TransferEffect,
 };
 
 use super::scheduler::{DueJob, JobFailed, JobOutcome, JobRunner};
@@ -97,6 +97,47 @@ pub enum IngestError {
     AmbiguousAccount { iban: String },
     #[error(transparent)]
     Storage(#[from] StorageError),
+}
+
+impl IngestError {
+    /// Whether trying again later can help: a document that does not parse, or an account
+    /// that cannot be resolved, stays so until someone changes the file or the accounts.
+    pub fn is_permanent(&self) -> bool {
+        !matches!(self, Self::Storage(_))
+    }
+}
+
+/// Ingests a statement download's file for the user's connection and, when the download was
+/// a persisted transfer, marks its `INGEST_STATEMENTS` effect done in the same database
+/// transaction: the bookings and the mark commit together or not at all.
+pub async fn ingest_download(
+    tx: &mut ScopedTx<'_>,
+    delivered: &DeliveredStatements<'_>,
+) -> Result<IngestReport, IngestError> {
+    let syntax = StatementSyntax::for_order_type(delivered.order_type)
+        .unwrap_or_else(|| StatementSyntax::sniff(delivered.bytes));
+    let user: kontor_storage::EbicsUser = tx.get(delivered.user).await?;
+    let source = IngestSource {
+        connection: Some(user.connection_id),
+        file: delivered.file,
+    };
+    let report = ingest_file(tx, syntax, delivered.bytes, &source).await?;
+    if let Some(transaction) = delivered.transaction {
+        tx.transactions().finish_effect(transaction, None).await?;
+    }
+    Ok(report)
+}
+
+/// What a statement download delivered, and for whom.
+#[derive(Debug, Clone, Copy)]
+pub struct DeliveredStatements<'a> {
+    pub user: EbicsUserId,
+    /// The order type asked for (decides the parser; BTD and unknown types are sniffed).
+    pub order_type: &'a str,
+    pub bytes: &'a [u8],
+    pub file: Option<FileId>,
+    /// The download transaction, whose effect this ingestion is.
+    pub transaction: Option<TransactionId>,
 }
 
 /// Parses `bytes` and stores every statement in it inside `tx` (one database transaction:
@@ -268,10 +309,12 @@ pub struct StatementDownload {
 /// What the bank delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Downloaded {
-    /// The file's bytes and, when the downloader stored it, its file record.
+    /// The file's bytes and, when the downloader stored it, its file record and the
+    /// transaction that carried it (whose effect the ingestion is).
     Data {
         bytes: Vec<u8>,
         file: Option<FileId>,
+        transaction: Option<TransactionId>,
     },
     /// `EBICS_NO_DOWNLOAD_DATA_AVAILABLE`.
     NoData,
@@ -309,18 +352,32 @@ impl StatementDownloader for super::Engine {
             .order_type
             .parse()
             .map_err(|e| format!("order type {}: {e}", request.order_type))?;
-        let download = super::DownloadRequest::new(order_type).with_date_range(
-            kontor_protocol::envelope::DateRange {
+        let download = super::DownloadRequest::new(order_type)
+            .with_date_range(kontor_protocol::envelope::DateRange {
                 start: request.from,
                 end: request.to,
-            },
-        );
+            })
+            .with_effect(TransferEffect::IngestStatements);
         let outcome = super::Engine::download(self, scope, request.user, download)
             .await
             .map_err(|e| e.to_string())?;
         match outcome {
-            super::DownloadOutcome::NoData { .. } => Ok(Downloaded::NoData),
-            super::DownloadOutcome::Data { file, .. } => {
+            super::DownloadOutcome::NoData { transaction } => {
+                // Nothing to ingest: the effect is done.
+                let mut tx = self
+                    .store()
+                    .scope(scope)
+                    .begin()
+                    .await
+                    .map_err(|e| e.to_string())?;
+                tx.transactions()
+                    .finish_effect(transaction, None)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                tx.commit().await.map_err(|e| e.to_string())?;
+                Ok(Downloaded::NoData)
+            }
+            super::DownloadOutcome::Data { file, transaction } => {
                 let bytes = self
                     .read_file(scope, &file)
                     .await
@@ -328,6 +385,7 @@ impl StatementDownloader for super::Engine {
                 Ok(Downloaded::Data {
                     bytes,
                     file: Some(file.id),
+                    transaction: Some(transaction),
                 })
             }
         }
@@ -377,32 +435,26 @@ impl<D: StatementDownloader> StatementJob<D> {
                 },
             )
             .await?;
-        let Downloaded::Data { bytes, file } = downloaded else {
+        let Downloaded::Data {
+            bytes,
+            file,
+            transaction,
+        } = downloaded
+        else {
             return Ok(JobOutcome {
                 detail: Some("no data".into()),
             });
         };
-        let syntax = StatementSyntax::for_order_type(&job.schedule.order_type)
-            .unwrap_or_else(|| StatementSyntax::sniff(&bytes));
-        let fail = |e: &dyn std::fmt::Display| e.to_string();
-        let mut tx = self
-            .store
-            .scope(&job.scope)
-            .begin()
-            .await
-            .map_err(|e| fail(&e))?;
-        let user: kontor_storage::EbicsUser = tx
-            .get(job.schedule.ebics_user_id)
-            .await
-            .map_err(|e| fail(&e))?;
-        let source = IngestSource {
-            connection: Some(user.connection_id),
+        let delivered = DeliveredStatements {
+            user: job.schedule.ebics_user_id,
+            order_type: &job.schedule.order_type,
+            bytes: &bytes,
             file,
+            transaction,
         };
-        let report = ingest_file(&mut tx, syntax, &bytes, &source)
+        let report = ingest_delivered(&self.store, &job.scope, &delivered)
             .await
-            .map_err(|e| fail(&e))?;
-        tx.commit().await.map_err(|e| fail(&e))?;
+            .map_err(|e| e.to_string())?;
         Ok(JobOutcome {
             detail: Some(format!(
                 "{from}..{to}: {} statements ({} new), {} bookings new, {} known",
@@ -412,6 +464,33 @@ impl<D: StatementDownloader> StatementJob<D> {
                 report.bookings_known
             )),
         })
+    }
+}
+
+/// Ingests in a database transaction of its own. A permanent failure ends the transfer's
+/// effect with the error recorded (the file stays stored), so no sweep retries it forever.
+pub async fn ingest_delivered(
+    store: &Store,
+    scope: &TenantScope,
+    delivered: &DeliveredStatements<'_>,
+) -> Result<IngestReport, IngestError> {
+    let mut tx = store.scope(scope).begin().await?;
+    match ingest_download(&mut tx, delivered).await {
+        Ok(report) => {
+            tx.commit().await?;
+            Ok(report)
+        }
+        Err(error) => {
+            drop(tx);
+            if let (true, Some(transaction)) = (error.is_permanent(), delivered.transaction) {
+                let mut tx = store.scope(scope).begin().await?;
+                tx.transactions()
+                    .finish_effect(transaction, Some(&error.to_string()))
+                    .await?;
+                tx.commit().await?;
+            }
+            Err(error)
+        }
     }
 }
 

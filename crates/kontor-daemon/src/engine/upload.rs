@@ -20,7 +20,7 @@ use kontor_protocol::signature::order_data_digest;
 use kontor_protocol::{EncryptionVersion, SignatureVersion};
 use kontor_storage::{
     Connection, Direction, EbicsUser, EbicsUserId, NewTransaction, Order, OrderId, SegmentStatus,
-    TenantScope, TransactionEventKind, TransactionId, TransactionPhase,
+    TenantScope, TransactionEventKind, TransactionId, TransactionPhase, TransferEffect,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -181,6 +181,8 @@ impl Engine {
                 order_id: request.order,
                 file_id: None,
                 num_segments: Some(num_segments as i64),
+                // An order's upload settles the order when it ends, whoever ends it.
+                effect: request.order.map(|_| TransferEffect::SettleOrder),
             })
             .await?;
         let spool = format!("transfers/{}.upload", transaction.id);

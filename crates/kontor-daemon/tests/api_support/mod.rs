@@ -13,11 +13,12 @@ use kontor_documents::pain::{
     self, AccountParty, PainVersion, PaymentInfo, PaymentOrder, Transaction,
 };
 use kontor_documents::{Amount, Currency, Iban};
+use kontor_protocol::keys::PublicKey;
 use kontor_storage::{
     BankKeyKind, Direction, EbicsUserStatus, FileBody, FileKind, MasterKey, NewAccount,
     NewBankHost, NewBankKey, NewConnection, NewEbicsUser, NewFile, NewPermission, NewSchedule,
-    NewStatement, NewTransaction, Role, SignatureClass, StatementFormat, Store, TenantScope,
-    VeuSnapshot,
+    NewSignerKey, NewStatement, NewTransaction, Role, SignatureClass, StatementFormat, Store,
+    TenantScope, VeuSnapshot,
 };
 use secrecy::ExposeSecret;
 use tower::ServiceExt;
@@ -39,6 +40,8 @@ pub struct Ids {
     pub statement: String,
     pub member: String,
     pub token: String,
+    /// A signer-held signature key of `user_b`.
+    pub signer_key: String,
     /// A valid public key PEM (not stored anywhere), for bodies that need one.
     pub spare_public_key_pem: String,
 }
@@ -60,6 +63,7 @@ impl Ids {
             &self.statement,
             &self.member,
             &self.token,
+            &self.signer_key,
         ]
     }
 }
@@ -355,6 +359,20 @@ pub async fn world_with(configure: impl FnOnce(AppState) -> AppState) -> World {
             .unwrap();
         users.push(u);
     }
+    let signer_key = tx
+        .key_pairs()
+        .register_signer_key(NewSignerKey {
+            ebics_user_id: users[1].id,
+            version: "A006".into(),
+            public_key: PublicKey::from_spki_pem(&spare_public_key_pem())
+                .unwrap()
+                .to_spki_der()
+                .unwrap(),
+            key_hash: "CD".repeat(32),
+            certificate: None,
+        })
+        .await
+        .unwrap();
     let permission = tx
         .permissions()
         .create(NewPermission {
@@ -392,6 +410,7 @@ pub async fn world_with(configure: impl FnOnce(AppState) -> AppState) -> World {
             order_id: None,
             file_id: None,
             num_segments: None,
+            effect: None,
         })
         .await
         .unwrap();
@@ -461,6 +480,7 @@ pub async fn world_with(configure: impl FnOnce(AppState) -> AppState) -> World {
             statement: statement.id.to_string(),
             member: viewer_id.to_string(),
             token: owner_token.to_string(),
+            signer_key: signer_key.id.to_string(),
             spare_public_key_pem: spare_public_key_pem(),
         },
         store,

@@ -1,6 +1,7 @@
 //! Tenant-scoped repositories, one module per entity group. Each is reached from a
 //! [`ScopedTx`](crate::ScopedTx), so every statement carries the scope's tenant.
 
+pub mod audit;
 pub mod connections;
 pub mod hosts;
 pub mod memberships;

@@ -6,7 +6,9 @@ use super::{entity, repository};
 use crate::db::{now, to_json, RowReader, Val};
 use crate::error::{Result, StorageError};
 use crate::ids::{EbicsUserId, EventId, FileId, OrderId, SegmentId, TransactionId};
-use crate::status::{Direction, SegmentStatus, TransactionEventKind, TransactionPhase};
+use crate::status::{
+    Direction, SegmentStatus, TransactionEventKind, TransactionPhase, TransferEffect,
+};
 
 /// One upload or download as EBICS runs it: initialisation, transfer of segments, receipt.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -30,11 +32,23 @@ pub struct Transaction {
     pub failure_text: Option<String>,
     pub lease_owner: Option<String>,
     pub lease_expires_at: Option<DateTime<Utc>>,
+    /// The business effect of the finished transfer, if it has one.
+    pub effect: Option<TransferEffect>,
+    /// When the effect was applied (or given up, then with `effect_error`).
+    pub effect_done_at: Option<DateTime<Utc>>,
+    /// Failed attempts to apply the effect; the sweep gives up after a bound.
+    pub effect_attempts: i64,
+    pub effect_error: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 impl Transaction {
+    /// Whether the transfer is over and its business effect still has to be applied.
+    pub fn effect_pending(&self) -> bool {
+        self.phase.is_final() && self.effect.is_some() && self.effect_done_at.is_none()
+    }
+
     fn read(r: &RowReader<'_>) -> Result<Self> {
         Ok(Self {
             id: r.parsed("id")?,
@@ -60,6 +74,10 @@ impl Transaction {
             failure_text: r.opt_text("failure_text")?,
             lease_owner: r.opt_text("lease_owner")?,
             lease_expires_at: r.opt_ts("lease_expires_at")?,
+            effect: r.opt_enumeration("effect")?,
+            effect_done_at: r.opt_ts("effect_done_at")?,
+            effect_attempts: r.int("effect_attempts")?,
+            effect_error: r.opt_text("effect_error")?,
             created_at: r.ts("created_at")?,
             updated_at: r.ts("updated_at")?,
         })
@@ -82,6 +100,8 @@ pub struct NewTransaction {
     pub order_id: Option<OrderId>,
     pub file_id: Option<FileId>,
     pub num_segments: Option<i64>,
+    /// What must happen once the transfer is over (see [`TransferEffect`]).
+    pub effect: Option<TransferEffect>,
 }
 
 /// One segment of a transaction.
@@ -173,6 +193,7 @@ impl Transactions<'_, '_> {
                     "num_segments",
                     "last_acknowledged_segment",
                     "recovery",
+                    "effect",
                     "created_at",
                     "updated_at",
                 ],
@@ -188,6 +209,7 @@ impl Transactions<'_, '_> {
                     new.num_segments.into(),
                     0i64.into(),
                     "{}".into(),
+                    new.effect.map(|e| e.as_str()).into(),
                     at.into(),
                     at.into(),
                 ],
@@ -226,9 +248,15 @@ impl Transactions<'_, '_> {
                     .into(),
             ));
         }
+        // A finished transfer frees its lease, unless its business effect is still to be
+        // applied: then the lease keeps the effect with the worker that finished the transfer
+        // (it applies it next), and the effect sweep takes it only when the lease expires.
         if to.is_final() {
-            extra.push(("lease_owner", Val::Text(None)));
-            extra.push(("lease_expires_at", Val::Text(None)));
+            let current: Transaction = self.tx.get(id).await?;
+            if current.effect.is_none() || current.effect_done_at.is_some() {
+                extra.push(("lease_owner", Val::Text(None)));
+                extra.push(("lease_expires_at", Val::Text(None)));
+            }
         }
         self.tx
             .set_status::<Transaction, _>(
@@ -350,6 +378,41 @@ impl Transactions<'_, '_> {
             )
             .await?;
         Ok(())
+    }
+
+    /// Marks the transfer's business effect as applied (`error: None`) or given up (with the
+    /// reason), and frees the lease. Call it in the database transaction that applied the
+    /// effect, so effect and mark commit together. `false` when it was already done.
+    pub async fn finish_effect(&mut self, id: TransactionId, error: Option<&str>) -> Result<bool> {
+        let tenant = self.tx.tenant_val();
+        let n = self
+            .tx
+            .execute(
+                "UPDATE transactions SET effect_done_at = $1, effect_error = $2, \
+                 lease_owner = NULL, lease_expires_at = NULL, updated_at = $1 \
+                 WHERE id = $3 AND tenant_id = $4 AND effect IS NOT NULL AND effect_done_at IS NULL",
+                &[now().into(), error.into(), id.to_db().into(), tenant],
+            )
+            .await?;
+        if n == 0 {
+            let _: Transaction = self.tx.get(id).await?;
+        }
+        Ok(n == 1)
+    }
+
+    /// Counts a failed attempt to apply the effect, with its reason; returns the attempts so
+    /// far. The effect stays pending for a later attempt.
+    pub async fn effect_attempt_failed(&mut self, id: TransactionId, error: &str) -> Result<i64> {
+        let tenant = self.tx.tenant_val();
+        self.tx
+            .execute(
+                "UPDATE transactions SET effect_attempts = effect_attempts + 1, effect_error = $1, \
+                 updated_at = $2 WHERE id = $3 AND tenant_id = $4",
+                &[error.into(), now().into(), id.to_db().into(), tenant],
+            )
+            .await?;
+        let current: Transaction = self.tx.get(id).await?;
+        Ok(current.effect_attempts)
     }
 
     pub async fn list_by_phase(&mut self, phase: TransactionPhase) -> Result<Vec<Transaction>> {

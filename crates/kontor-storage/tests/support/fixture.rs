@@ -225,6 +225,7 @@ pub async fn build(store: &Store, name: &str) -> Graph {
             order_id: None,
             file_id: None,
             num_segments: None,
+            effect: None,
         })
         .await
         .unwrap()
