@@ -158,10 +158,16 @@ impl HttpTransport {
             .map_err(|e| classify(url, &e))?;
         let status = response.status();
         if status.is_redirection() {
-            let location = response
+            let location: String = response
                 .headers()
                 .get(reqwest::header::LOCATION)
-                .map(|l| String::from_utf8_lossy(l.as_bytes()).into_owned())
+                // The bank's text: shown, but not at any length.
+                .map(|l| {
+                    String::from_utf8_lossy(l.as_bytes())
+                        .chars()
+                        .take(200)
+                        .collect()
+                })
                 .unwrap_or_else(|| "an unnamed location".into());
             return Err(TransportError::permanent(
                 url,
