@@ -355,6 +355,7 @@ async fn prepare(db: &CrashDb, store: &Store, bank: &RunningBank) -> Prepared {
             protocol_version: ProtocolVersion::H004,
             btf: false,
             production: false,
+            ca_bundle_pem: None,
         })
         .await
         .unwrap();

@@ -121,6 +121,7 @@ async fn two_signers_with_their_own_keys_sign_an_order_that_ends_signed() {
             protocol_version: "H004".parse().unwrap(),
             btf: false,
             production: false,
+            ca_bundle_pem: None,
         })
         .await
         .unwrap();

@@ -67,6 +67,7 @@ async fn main() {
             protocol_version: "H004".parse().unwrap(),
             btf: false,
             production: false,
+            ca_bundle_pem: None,
         })
         .await
         .unwrap();

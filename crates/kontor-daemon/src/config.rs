@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::engine::transport::{ProxySettings, TransportSettings, MIN_MAX_ANSWER_BYTES};
+
 /// Why a configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -33,6 +35,19 @@ struct FileConfig {
     listen: Option<String>,
     key_file: Option<PathBuf>,
     log: Option<String>,
+    bank_transport: Option<FileBankTransport>,
+}
+
+/// `[bank_transport]`: how the daemon reaches banks.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileBankTransport {
+    max_answer_bytes: Option<u64>,
+    connect_timeout_secs: Option<u64>,
+    read_timeout_secs: Option<u64>,
+    request_timeout_secs: Option<u64>,
+    proxy: Option<String>,
+    no_proxy: Option<Vec<String>>,
 }
 
 /// The effective daemon configuration.
@@ -53,6 +68,8 @@ pub struct Config {
     /// How long a transaction lease lasts: after a crash, how soon another instance (or the
     /// restarted one) may resume the transaction.
     pub transaction_lease: Duration,
+    /// The HTTP(S) client for banks: answer size limit, timeouts, proxy.
+    pub bank_transport: TransportSettings,
 }
 
 impl Default for Config {
@@ -65,6 +82,7 @@ impl Default for Config {
             log: "info".to_owned(),
             recovery_interval: Duration::from_secs(30),
             transaction_lease: Duration::from_secs(300),
+            bank_transport: TransportSettings::default(),
         }
     }
 }
@@ -119,6 +137,54 @@ impl Config {
         if let Some(log) = file.log {
             self.log = log;
         }
+        if let Some(transport) = file.bank_transport {
+            self.apply_file_transport(transport)
+                .map_err(|message| ConfigError::Parse {
+                    path: path.to_owned(),
+                    message: format!("[bank_transport] {message}"),
+                })?;
+        }
+        Ok(())
+    }
+
+    fn apply_file_transport(&mut self, file: FileBankTransport) -> Result<(), String> {
+        let t = &mut self.bank_transport;
+        if let Some(bytes) = file.max_answer_bytes {
+            t.max_answer_bytes = answer_limit(bytes)?;
+        }
+        let seconds = |name: &str, value: Option<u64>, into: &mut Duration| match value {
+            Some(0) => Err(format!("{name} must be a positive number of seconds")),
+            Some(secs) => {
+                *into = Duration::from_secs(secs);
+                Ok(())
+            }
+            None => Ok(()),
+        };
+        seconds(
+            "connect_timeout_secs",
+            file.connect_timeout_secs,
+            &mut t.connect_timeout,
+        )?;
+        seconds(
+            "read_timeout_secs",
+            file.read_timeout_secs,
+            &mut t.read_timeout,
+        )?;
+        seconds(
+            "request_timeout_secs",
+            file.request_timeout_secs,
+            &mut t.request_timeout,
+        )?;
+        match (file.proxy, file.no_proxy) {
+            (Some(url), no_proxy) => {
+                t.proxy = Some(
+                    ProxySettings::new(&url, no_proxy.unwrap_or_default())
+                        .map_err(|e| e.to_string())?,
+                );
+            }
+            (None, Some(_)) => return Err("no_proxy is set but proxy is not".into()),
+            (None, None) => {}
+        }
         Ok(())
     }
 
@@ -151,6 +217,70 @@ impl Config {
         if let Some(secs) = env_seconds(&env, "KONTOR_TRANSACTION_LEASE_SECS")? {
             self.transaction_lease = secs;
         }
+        self.apply_env_transport(&env)
+    }
+
+    fn apply_env_transport(
+        &mut self,
+        env: &impl Fn(&str) -> Option<String>,
+    ) -> Result<(), ConfigError> {
+        let t = &mut self.bank_transport;
+        if let Some(value) = env("KONTOR_BANK_MAX_ANSWER_BYTES") {
+            t.max_answer_bytes = value
+                .parse::<u64>()
+                .map_err(|e| e.to_string())
+                .and_then(answer_limit)
+                .map_err(|message| ConfigError::Env {
+                    name: "KONTOR_BANK_MAX_ANSWER_BYTES",
+                    value,
+                    message,
+                })?;
+        }
+        if let Some(secs) = env_seconds(env, "KONTOR_BANK_CONNECT_TIMEOUT_SECS")? {
+            t.connect_timeout = secs;
+        }
+        if let Some(secs) = env_seconds(env, "KONTOR_BANK_READ_TIMEOUT_SECS")? {
+            t.read_timeout = secs;
+        }
+        if let Some(secs) = env_seconds(env, "KONTOR_BANK_REQUEST_TIMEOUT_SECS")? {
+            t.request_timeout = secs;
+        }
+        match env("KONTOR_BANK_PROXY") {
+            // Set but empty: connect directly even if the file names a proxy.
+            Some(url) if url.trim().is_empty() => t.proxy = None,
+            Some(url) => {
+                // The file's exceptions stay in force unless KONTOR_BANK_NO_PROXY replaces them.
+                let exceptions = t
+                    .proxy
+                    .as_ref()
+                    .map(|p| p.no_proxy().to_vec())
+                    .unwrap_or_default();
+                t.proxy =
+                    Some(
+                        ProxySettings::new(&url, exceptions).map_err(|e| ConfigError::Env {
+                            name: "KONTOR_BANK_PROXY",
+                            value: "(not shown: it may hold credentials)".into(),
+                            message: e.to_string(),
+                        })?,
+                    );
+            }
+            None => {}
+        }
+        // Exceptions without a proxy have nothing to except: ignored.
+        if let Some(list) = env("KONTOR_BANK_NO_PROXY") {
+            if let Some(proxy) = t.proxy.take() {
+                let exceptions = list.split(',').map(str::to_owned).collect();
+                t.proxy = Some(
+                    proxy
+                        .with_no_proxy(exceptions)
+                        .map_err(|e| ConfigError::Env {
+                            name: "KONTOR_BANK_NO_PROXY",
+                            value: list,
+                            message: e.to_string(),
+                        })?,
+                );
+            }
+        }
         Ok(())
     }
 
@@ -164,6 +294,16 @@ impl Config {
             ),
         }
     }
+}
+
+/// A bank answer limit that still fits one full EBICS segment with its envelope.
+fn answer_limit(bytes: u64) -> Result<u64, String> {
+    if bytes < MIN_MAX_ANSWER_BYTES {
+        return Err(format!(
+            "max_answer_bytes must be at least {MIN_MAX_ANSWER_BYTES} (one 1 MB EBICS segment and its envelope), got {bytes}"
+        ));
+    }
+    Ok(bytes)
 }
 
 /// A positive number of seconds from the environment (zero would spin or never hold a lease).
@@ -275,9 +415,98 @@ mod tests {
     }
 
     #[test]
+    fn bank_transport_comes_from_the_file_and_the_environment_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kontor.toml");
+        std::fs::write(
+            &path,
+            "[bank_transport]\nmax_answer_bytes = 8388608\nread_timeout_secs = 30\n\
+             proxy = \"http://proxy.internal:3128\"\nno_proxy = [\"bank.example\", \".internal\"]\n",
+        )
+        .unwrap();
+        let from_file = Config::load_with_env(Some(&path), env_of(&[])).unwrap();
+        let t = &from_file.bank_transport;
+        assert_eq!(t.max_answer_bytes, 8 << 20);
+        assert_eq!(t.read_timeout, Duration::from_secs(30));
+        assert_eq!(
+            t.connect_timeout,
+            TransportSettings::default().connect_timeout
+        );
+        let proxy = t.proxy.as_ref().unwrap();
+        assert_eq!(proxy.redacted_url(), "http://proxy.internal:3128/");
+        assert_eq!(proxy.no_proxy(), ["bank.example", ".internal"]);
+
+        let overridden = Config::load_with_env(
+            Some(&path),
+            env_of(&[
+                ("KONTOR_BANK_PROXY", "http://other:8080"),
+                ("KONTOR_BANK_MAX_ANSWER_BYTES", "3145728"),
+                ("KONTOR_BANK_CONNECT_TIMEOUT_SECS", "3"),
+            ]),
+        )
+        .unwrap();
+        let t = &overridden.bank_transport;
+        assert_eq!(t.max_answer_bytes, 3 << 20);
+        assert_eq!(t.connect_timeout, Duration::from_secs(3));
+        let proxy = t.proxy.as_ref().unwrap();
+        assert_eq!(proxy.redacted_url(), "http://other:8080/");
+        assert_eq!(proxy.no_proxy(), ["bank.example", ".internal"]);
+
+        let exceptions = Config::load_with_env(
+            Some(&path),
+            env_of(&[("KONTOR_BANK_NO_PROXY", "a.example, 10.0.0.0/8")]),
+        )
+        .unwrap();
+        assert_eq!(
+            exceptions.bank_transport.proxy.unwrap().no_proxy(),
+            ["a.example", "10.0.0.0/8"]
+        );
+        let direct =
+            Config::load_with_env(Some(&path), env_of(&[("KONTOR_BANK_PROXY", "")])).unwrap();
+        assert_eq!(direct.bank_transport.proxy, None);
+    }
+
+    #[test]
+    fn bad_bank_transport_settings_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kontor.toml");
+        for body in [
+            "max_answer_bytes = 1000",
+            "read_timeout_secs = 0",
+            "proxy = \"socks5://proxy:1080\"",
+            "no_proxy = [\"bank.example\"]",
+            "verify_certificates = false",
+        ] {
+            std::fs::write(&path, format!("[bank_transport]\n{body}\n")).unwrap();
+            assert!(
+                matches!(
+                    Config::load_with_env(Some(&path), env_of(&[])),
+                    Err(ConfigError::Parse { .. })
+                ),
+                "{body}"
+            );
+        }
+        for (name, value) in [
+            ("KONTOR_BANK_MAX_ANSWER_BYTES", "4k"),
+            ("KONTOR_BANK_MAX_ANSWER_BYTES", "1024"),
+            ("KONTOR_BANK_READ_TIMEOUT_SECS", "0"),
+            ("KONTOR_BANK_PROXY", "ftp://proxy"),
+        ] {
+            assert!(
+                matches!(
+                    Config::load_with_env(None, env_of(&[(name, value)])),
+                    Err(ConfigError::Env { name: n, .. }) if n == name
+                ),
+                "{name}={value}"
+            );
+        }
+    }
+
+    #[test]
     fn example_config_parses() {
         let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/kontor.example.toml");
         let config = Config::load_with_env(Some(&path), env_of(&[])).unwrap();
         assert_eq!(config.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(config.bank_transport, TransportSettings::default());
     }
 }

@@ -25,7 +25,7 @@ use crate::engine::orders::{self, OrderError, SubmitOutcome, Submitter};
 use crate::engine::scheduler::{DueJob, JobRunner, Scheduler, SchedulerConfig};
 use crate::engine::statements::StatementJob;
 use crate::engine::veu::{self, VeuApproval, VeuError};
-use crate::engine::{Engine, EngineConfig, EngineError};
+use crate::engine::{Engine, EngineConfig, EngineError, TransportSettings};
 
 /// How one instance runs.
 #[derive(Debug, Clone)]
@@ -42,6 +42,8 @@ pub struct DaemonOptions {
     pub scheduler_idle: Duration,
     /// Pause between order status syncs (HAC) for PROCESSING orders.
     pub completion_interval: Duration,
+    /// The HTTP(S) client for banks: answer size limit, timeouts, proxy.
+    pub bank_transport: TransportSettings,
 }
 
 impl DaemonOptions {
@@ -53,6 +55,7 @@ impl DaemonOptions {
             transaction_lease: Duration::from_secs(300),
             scheduler_idle: Duration::from_secs(15),
             completion_interval: Duration::from_secs(300),
+            bank_transport: TransportSettings::default(),
         }
     }
 }
@@ -92,6 +95,10 @@ pub fn start(
     let mut engine_config = EngineConfig::new(&options.data_dir);
     engine_config.instance = options.instance.clone();
     engine_config.lease_for = options.transaction_lease;
+    engine_config.transport = options.bank_transport.clone();
+    if let Some(proxy) = &options.bank_transport.proxy {
+        tracing::info!(proxy = %proxy.redacted_url(), no_proxy = ?proxy.no_proxy(), "bank traffic goes through a proxy");
+    }
     let engine = Engine::new(store.clone(), engine_config)?;
     let (stop, stopped) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();

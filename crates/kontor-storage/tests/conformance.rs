@@ -46,6 +46,43 @@ async fn duplicate_host_id_is_a_conflict_within_a_tenant_only(store: &Store) {
     tx.commit().await.unwrap();
 }
 
+async fn a_hosts_ca_bundle_is_stored_kept_and_removed(store: &Store) {
+    let a = fixture::tenant(store, "a").await;
+    let mut tx = store.scope(&a).begin().await.unwrap();
+    let mut new = fixture::new_host("HOST");
+    new.ca_bundle_pem = Some("-----BEGIN CERTIFICATE-----\n...".into());
+    let host = tx.bank_hosts().create(new).await.unwrap();
+    assert_eq!(
+        host.ca_bundle_pem.as_deref(),
+        Some("-----BEGIN CERTIFICATE-----\n...")
+    );
+    let renamed = tx
+        .bank_hosts()
+        .update(
+            host.id,
+            BankHostChanges {
+                name: Some("Renamed".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(renamed.ca_bundle_pem, host.ca_bundle_pem, "kept");
+    let cleared = tx
+        .bank_hosts()
+        .update(
+            host.id,
+            BankHostChanges {
+                ca_bundle_pem: Some(None),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(cleared.ca_bundle_pem, None);
+    tx.commit().await.unwrap();
+}
+
 async fn unknown_enum_value_in_the_database_is_a_typed_error(store: &Store) {
     let g = fixture::build(store, "a").await;
     store
@@ -573,6 +610,7 @@ async fn signer_held_keys_store_no_private_part(store: &Store) {
 conformance!(
     signer_held_keys_store_no_private_part,
     duplicate_host_id_is_a_conflict_within_a_tenant_only,
+    a_hosts_ca_bundle_is_stored_kept_and_removed,
     unknown_enum_value_in_the_database_is_a_typed_error,
     illegal_transition_is_refused_and_leaves_the_row,
     status_change_is_compare_and_set,

@@ -14,6 +14,7 @@ use super::auth::Caller;
 use super::error::{ApiError, OnConflict};
 use super::extract::{path_id as parse_id, JsonBody};
 use super::{AppState, Routes};
+use crate::engine::transport::{BankEndpoint, BankUrlError, CaBundle};
 
 pub fn routes(routes: Routes) -> Routes {
     routes
@@ -45,9 +46,12 @@ struct CreateHost {
     btf: Option<bool>,
     #[serde(default)]
     production: bool,
+    /// PEM CA certificates for a bank's test system or private CA.
+    #[serde(default)]
+    ca_bundle_pem: Option<String>,
 }
 
-fn validate_host(host_id: &str, url: &str) -> Result<(), ApiError> {
+fn validate_host_id(host_id: &str) -> Result<(), ApiError> {
     // EBICS HostID: up to 35 characters of [a-zA-Z0-9,=] (ebics_types HostIDType).
     if host_id.is_empty()
         || host_id.len() > 35
@@ -60,13 +64,25 @@ fn validate_host(host_id: &str, url: &str) -> Result<(), ApiError> {
             "host_id must be 1-35 characters of A-Z, a-z, 0-9, ',' or '='",
         ));
     }
-    if !(url.starts_with("https://") || url.starts_with("http://")) {
-        return Err(ApiError::invalid(
-            "invalid_url",
-            "url must be an http(s) URL",
-        ));
-    }
     Ok(())
+}
+
+/// The transport's own rule (checked again before every request): production hosts only
+/// over https.
+fn validate_url(url: &str, production: bool) -> Result<(), ApiError> {
+    BankEndpoint::check(url, production)
+        .map(|_| ())
+        .map_err(|e| match e {
+            BankUrlError::Invalid(_) => ApiError::invalid("invalid_url", e.to_string()),
+            BankUrlError::HttpsRequired => ApiError::invalid("https_required", e.to_string()),
+        })
+}
+
+fn validate_ca_bundle(pem: Option<&str>) -> Result<(), ApiError> {
+    match pem.map(CaBundle::from_pem) {
+        Some(Err(e)) => Err(ApiError::invalid("invalid_ca_bundle", e.to_string())),
+        _ => Ok(()),
+    }
 }
 
 async fn create(
@@ -75,7 +91,9 @@ async fn create(
     JsonBody(body): JsonBody<CreateHost>,
 ) -> Result<(StatusCode, Json<BankHost>), ApiError> {
     caller.require_mutation()?;
-    validate_host(&body.host_id, &body.url)?;
+    validate_host_id(&body.host_id)?;
+    validate_url(&body.url, body.production)?;
+    validate_ca_bundle(body.ca_bundle_pem.as_deref())?;
     let version: ProtocolVersion = body.protocol_version.parse().map_err(
         |e: kontor_protocol::version::UnknownProtocolVersion| {
             ApiError::invalid("invalid_protocol_version", e.to_string())
@@ -91,6 +109,7 @@ async fn create(
             protocol_version: version,
             btf: body.btf.unwrap_or(version.uses_btf()),
             production: body.production,
+            ca_bundle_pem: body.ca_bundle_pem,
         })
         .await
         .on_conflict(
@@ -125,6 +144,18 @@ struct UpdateHost {
     name: Option<String>,
     url: Option<String>,
     production: Option<bool>,
+    /// Absent: unchanged; `null`: removed; a string: replaced.
+    #[serde(default, deserialize_with = "present")]
+    ca_bundle_pem: Option<Option<String>>,
+}
+
+/// Tells a field given as `null` (`Some(None)`) from one left out (`None`, via `default`).
+fn present<'de, D, T>(deserializer: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    T::deserialize(deserializer).map(Some)
 }
 
 async fn update(
@@ -135,10 +166,17 @@ async fn update(
 ) -> Result<Json<BankHost>, ApiError> {
     caller.require_mutation()?;
     let id: BankHostId = parse_id(&id, "bank host")?;
-    if let Some(url) = &body.url {
-        validate_host("X", url)?;
+    if let Some(pem) = &body.ca_bundle_pem {
+        validate_ca_bundle(pem.as_deref())?;
     }
     let mut tx = state.store.scope(&caller.scope).begin().await?;
+    // The URL rule depends on the result: a production flag set on an http host is refused
+    // like an http URL set on a production host.
+    let current: BankHost = tx.get(id).await?;
+    validate_url(
+        body.url.as_deref().unwrap_or(&current.url),
+        body.production.unwrap_or(current.production),
+    )?;
     let host = tx
         .bank_hosts()
         .update(
@@ -147,6 +185,7 @@ async fn update(
                 name: body.name,
                 url: body.url,
                 production: body.production,
+                ca_bundle_pem: body.ca_bundle_pem,
             },
         )
         .await?;

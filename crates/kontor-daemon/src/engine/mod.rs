@@ -7,7 +7,8 @@
 //! same PostgreSQL, resumes it with [`Engine::recover_unfinished`].
 //!
 //! Modules:
-//! - [`transport`]: HTTP POST of EBICS XML, error classification, [`RetryPolicy`].
+//! - [`transport`]: bounded, verified HTTP(S) POST of EBICS XML, error classification,
+//!   [`RetryPolicy`].
 //! - [`session`]: one user's keys, host and verified bank keys; signs and verifies messages.
 //! - [`onboarding`]: INI/HIA/H3K, HPB, activation after bank-key verification, HKD/HTD/HAA sync.
 //! - [`download`] / [`upload`]: persisted, segmented transfers.
@@ -45,7 +46,9 @@ pub use effects::EffectReport;
 pub use error::{BankRejection, EngineError};
 pub use onboarding::{OnboardingStep, SyncReport};
 pub use recovery::RecoveryReport;
-pub use transport::{HttpTransport, RetryPolicy, Transport, TransportError};
+pub use transport::{
+    BankEndpoint, HttpTransport, RetryPolicy, Transport, TransportError, TransportSettings,
+};
 pub use upload::{UploadOutcome, UploadRequest};
 pub use veu_client::{VeuOrderParams, VeuOrderRef};
 
@@ -62,6 +65,8 @@ pub struct EngineConfig {
     pub lease_for: Duration,
     /// Upper bound for one decompressed download (protects the disk from a zip bomb).
     pub max_download_bytes: u64,
+    /// The HTTP(S) client for banks: answer size limit, timeouts, proxy.
+    pub transport: TransportSettings,
 }
 
 impl EngineConfig {
@@ -72,6 +77,7 @@ impl EngineConfig {
             instance: format!("kontor-{}", uuid::Uuid::new_v4()),
             lease_for: Duration::from_secs(300),
             max_download_bytes: 8 << 30,
+            transport: TransportSettings::default(),
         }
     }
 }
@@ -93,9 +99,9 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// An engine speaking HTTP(S) with rustls.
+    /// An engine speaking HTTP(S) with rustls, as `config.transport` says.
     pub fn new(store: Store, config: EngineConfig) -> Result<Self, EngineError> {
-        let transport = HttpTransport::new(transport::HttpSettings::default())?;
+        let transport = HttpTransport::new(config.transport.clone())?;
         Ok(Self::with_transport(store, config, Arc::new(transport)))
     }
 

@@ -132,7 +132,7 @@ impl Engine {
             .to_xml()
             .map_err(EngineError::protocol)?
             .into_bytes();
-        let answer = self.post(&ctx.host.url, body).await?;
+        let answer = self.post(&ctx.endpoint(), body).await?;
         let response = KeyManagementResponse::parse(&answer).map_err(EngineError::protocol)?;
         check_key_management(&order_type, &response)
     }

@@ -21,7 +21,7 @@ use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use zeroize::Zeroizing;
 
 use super::error::BankRejection;
-use super::{Engine, EngineError};
+use super::{BankEndpoint, Engine, EngineError};
 
 /// The stored records that describe one user at its bank.
 #[derive(Debug, Clone)]
@@ -55,6 +55,11 @@ impl UserContext {
             .map(UserId::new)
             .transpose()
             .map_err(EngineError::protocol)
+    }
+
+    /// Where and how the transport reaches the user's bank host.
+    pub fn endpoint(&self) -> BankEndpoint {
+        BankEndpoint::of(&self.host)
     }
 
     /// H005 hashes (and sends) certificates; H004 the bare keys.
@@ -335,6 +340,7 @@ impl Session {
         build: impl Fn() -> Result<EbicsRequest, EngineError>,
     ) -> Result<EbicsResponse, EngineError> {
         let bank_key = &self.bank()?.authentication;
+        let endpoint = self.ctx.endpoint();
         let outcome = engine
             .config()
             .retry
@@ -345,7 +351,7 @@ impl Session {
                         .map_err(EngineError::protocol)?;
                     let answer = engine
                         .transport()
-                        .post(&self.ctx.host.url, body)
+                        .post(&endpoint, body)
                         .await
                         .map_err(Attempt::Transport)?;
                     let response = EbicsResponse::parse_verified(&answer, bank_key)
@@ -374,20 +380,24 @@ impl Session {
         engine: &Engine,
         body: Vec<u8>,
     ) -> Result<KeyManagementResponse, EngineError> {
-        let answer = engine.post(&self.ctx.host.url, body).await?;
+        let answer = engine.post(&self.ctx.endpoint(), body).await?;
         KeyManagementResponse::parse(&answer).map_err(EngineError::protocol)
     }
 }
 
 impl Engine {
     /// POSTs with the transport, retrying what the retry policy allows.
-    pub(crate) async fn post(&self, url: &str, body: Vec<u8>) -> Result<Vec<u8>, EngineError> {
+    pub(crate) async fn post(
+        &self,
+        endpoint: &BankEndpoint,
+        body: Vec<u8>,
+    ) -> Result<Vec<u8>, EngineError> {
         let transport = self.transport();
         Ok(self
             .config()
             .retry
             .run(
-                |_| transport.post(url, body.clone()),
+                |_| transport.post(endpoint, body.clone()),
                 |e: &super::TransportError| e.is_retryable(),
             )
             .await?)
@@ -445,6 +455,7 @@ mod tests {
             protocol_version: ProtocolVersion::H004,
             btf: false,
             production: false,
+            ca_bundle_pem: None,
             created_at: Utc::now(),
         }
     }

@@ -295,6 +295,7 @@ pub async fn world_with(configure: impl FnOnce(AppState) -> AppState) -> World {
             protocol_version: "H004".parse().unwrap(),
             btf: false,
             production: false,
+            ca_bundle_pem: None,
         })
         .await
         .unwrap();

@@ -122,6 +122,7 @@ pub async fn world(db: TestDb, setup: Setup) -> World {
             protocol_version: setup.version,
             btf: setup.version == ProtocolVersion::H005,
             production: false,
+            ca_bundle_pem: None,
         })
         .await
         .unwrap();

@@ -57,6 +57,7 @@ pub async fn tenant(store: &Store, name: &str, iban: &str) -> Tenant {
             protocol_version: ProtocolVersion::H005,
             btf: true,
             production: false,
+            ca_bundle_pem: None,
         })
         .await
         .unwrap()

@@ -21,6 +21,9 @@ pub struct BankHost {
     pub btf: bool,
     /// A production host (false: the bank's test system).
     pub production: bool,
+    /// PEM certificates trusted for this host's TLS in addition to the usual roots (a bank's
+    /// test system or private CA). Public data: it is shown like the URL.
+    pub ca_bundle_pem: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -34,6 +37,7 @@ impl BankHost {
             protocol_version: r.parsed("protocol_version")?,
             btf: r.bool("btf")?,
             production: r.bool("production")?,
+            ca_bundle_pem: r.opt_text("ca_bundle_pem")?,
             created_at: r.ts("created_at")?,
         })
     }
@@ -49,14 +53,17 @@ pub struct NewBankHost {
     pub protocol_version: ProtocolVersion,
     pub btf: bool,
     pub production: bool,
+    pub ca_bundle_pem: Option<String>,
 }
 
-/// Changeable settings of a bank host.
+/// Changeable settings of a bank host; `None` keeps the current value.
 #[derive(Debug, Clone, Default)]
 pub struct BankHostChanges {
     pub name: Option<String>,
     pub url: Option<String>,
     pub production: Option<bool>,
+    /// `Some(None)` removes the bundle.
+    pub ca_bundle_pem: Option<Option<String>>,
 }
 
 /// A bank's public key as fetched with HPB, and whether an operator verified it.
@@ -128,6 +135,7 @@ impl BankHosts<'_, '_> {
                     "protocol_version",
                     "btf",
                     "production",
+                    "ca_bundle_pem",
                     "created_at",
                 ],
                 vec![
@@ -138,6 +146,7 @@ impl BankHosts<'_, '_> {
                     new.protocol_version.as_str().into(),
                     new.btf.into(),
                     new.production.into(),
+                    new.ca_bundle_pem.into(),
                     now().into(),
                 ],
             )
@@ -156,6 +165,13 @@ impl BankHosts<'_, '_> {
                     (
                         "production",
                         changes.production.unwrap_or(current.production).into(),
+                    ),
+                    (
+                        "ca_bundle_pem",
+                        changes
+                            .ca_bundle_pem
+                            .unwrap_or(current.ca_bundle_pem)
+                            .into(),
                     ),
                 ],
             )

@@ -44,6 +44,7 @@ pub fn new_host(host_id: &str) -> NewBankHost {
         protocol_version: ProtocolVersion::H005,
         btf: true,
         production: false,
+        ca_bundle_pem: None,
     }
 }
 
