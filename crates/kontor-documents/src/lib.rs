@@ -32,10 +32,11 @@ pub use amount::{Amount, AmountError};
 pub use bic::{Bic, BicError};
 pub use currency::{Currency, CurrencyError};
 pub use iban::{Iban, IbanError};
+pub use kontor_xml::{Limit, Limits, ReadError};
 pub use ledger::{AccountInfo, Ledger, LedgerDay, LedgerError};
 pub use sizing::ExportFormat;
 pub use statement::{
     Balance, BalanceKind, BalanceMismatch, BankTransactionCode, CreditDebit, DateTimePeriod, Entry,
     EntryStatus, Statement, StatementAccount, StatementFormat,
 };
-pub use xml::reader::XmlError;
+pub use xml::reader::{XmlError, DOCUMENT_LIMITS};
