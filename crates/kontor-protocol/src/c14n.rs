@@ -16,9 +16,9 @@
 //!
 //! The input is read under the shared XML policy of `kontor-xml`: DTDs disallowed (EBICS
 //! messages never carry one, and a DTD could change attribute values behind the signer's back),
-//! nesting and size bounded. Line endings and attribute values are
-//! normalised by the parser as XML 1.0 requires; comments are removed; CDATA sections become
-//! escaped text; empty elements are written as start and end tag; no XML declaration is output.
+//! nesting and sizes bounded. Line endings and attribute values are normalised by the parser as
+//! XML 1.0 requires; comments are removed; CDATA sections become escaped text; empty elements
+//! are written as start and end tag; no XML declaration is output.
 
 use std::collections::BTreeMap;
 
