@@ -228,7 +228,9 @@ mod tests {
         let out = EbicsDispatcher.unroutable(
             &ctx(FaultDirectives::default()),
             b"<oops",
-            &EnvelopeError::Xml("eof".into()),
+            &EnvelopeError::Xml(kontor_xml::ReadError::Malformed {
+                reason: "eof".into(),
+            }),
         );
         assert_eq!(out.status, StatusCode::OK);
         assert!(String::from_utf8_lossy(&out.body).contains("<ReturnCode>091010</ReturnCode>"));

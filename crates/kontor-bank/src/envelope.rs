@@ -3,10 +3,13 @@
 //!
 //! This is routing information only. Nothing here is verified (no signature, no schema); the
 //! dispatcher must not trust these values before the protocol layer authenticated the request.
-//! DTDs are rejected (roxmltree's default), so entity tricks cannot reach the bank.
+//! The body is read under the shared XML policy of `kontor-xml` before anyone is authenticated:
+//! no DTD (entity tricks cannot reach the bank), bounded nesting (a deeply nested body cannot
+//! overflow the stack and abort the emulator) and bounded node count.
 
 use kontor_protocol::ProtocolVersion;
-use roxmltree::{Document, Node, ParsingOptions};
+use kontor_xml::{Limits, ReadError};
+use roxmltree::Node;
 use serde::{Deserialize, Serialize};
 
 use crate::config::BtfService;
@@ -14,9 +17,13 @@ use crate::config::BtfService;
 /// Namespace of the version-independent HEV messages.
 pub const HEV_NAMESPACE: &str = "http://www.ebics.org/H000";
 
-/// Upper bound on XML nodes in one request: far above any real EBICS message (order data is one
-/// base64 text node), low enough to stop a node-flood from eating memory.
-const MAX_NODES: u32 = 100_000;
+/// The reading policy of requests: the shared defaults, with a node limit far above any real
+/// EBICS message (order data is one base64 text node), low enough to stop a node flood from
+/// eating memory.
+const LIMITS: Limits = Limits {
+    nodes: 100_000,
+    ..Limits::DEFAULT
+};
 
 /// The EBICS message families, by root element.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -120,8 +127,9 @@ pub enum EnvelopeError {
     Empty,
     #[error("request body is not UTF-8")]
     NotUtf8,
-    #[error("request is not well-formed XML: {0}")]
-    Xml(String),
+    /// Not well-formed, a DTD, or beyond the limits of the XML policy.
+    #[error("request is not readable XML: {0}")]
+    Xml(ReadError),
     #[error("root element <{0}> is not an EBICS request")]
     UnknownRoot(String),
     #[error("ebicsRequest without a valid header/mutable/TransactionPhase")]
@@ -175,13 +183,8 @@ impl RequestEnvelope {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Err(EnvelopeError::Empty);
         }
-        let xml = std::str::from_utf8(body).map_err(|_| EnvelopeError::NotUtf8)?;
-        let options = ParsingOptions {
-            allow_dtd: false,
-            nodes_limit: MAX_NODES,
-        };
-        let doc = Document::parse_with_options(xml, options)
-            .map_err(|e| EnvelopeError::Xml(e.to_string()))?;
+        let xml = kontor_xml::decode(body).map_err(|_| EnvelopeError::NotUtf8)?;
+        let doc = kontor_xml::parse(xml, &LIMITS).map_err(EnvelopeError::Xml)?;
         let root = doc.root_element();
         let root_name = root.tag_name().name().to_owned();
         let family = MessageFamily::from_root(&root_name)
@@ -361,9 +364,26 @@ mod tests {
     #[test]
     fn documents_with_a_dtd_are_rejected() {
         let xml = br#"<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "boom">]><ebicsHEVRequest xmlns="http://www.ebics.org/H000"><HostID>&e;</HostID></ebicsHEVRequest>"#;
-        assert!(matches!(
+        assert_eq!(
             RequestEnvelope::sniff(xml),
-            Err(EnvelopeError::Xml(_))
-        ));
+            Err(EnvelopeError::Xml(ReadError::DtdNotAllowed))
+        );
+    }
+
+    #[test]
+    fn a_deeply_nested_body_is_refused_without_exhausting_the_stack() {
+        let depth = 100_000;
+        let xml = format!(
+            r#"<ebicsRequest xmlns="urn:org:ebics:H004">{}{}</ebicsRequest>"#,
+            "<header>".repeat(depth),
+            "</header>".repeat(depth)
+        );
+        assert_eq!(
+            RequestEnvelope::sniff(xml.as_bytes()),
+            Err(EnvelopeError::Xml(ReadError::LimitExceeded {
+                what: kontor_xml::Limit::Depth,
+                limit: 256
+            }))
+        );
     }
 }

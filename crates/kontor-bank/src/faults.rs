@@ -14,7 +14,8 @@
 //!   request is never processed, except after a delay);
 //! - `drop_response`, `malformed_xml`: after the dispatcher processed the request (state changed),
 //!   the answer is lost or mangled in transit;
-//! - `wrong_auth_signature`, `return_code`: handed to the dispatcher as [`FaultDirectives`].
+//! - `wrong_auth_signature`, `return_code`, `nested_statement`: handed to the dispatcher as
+//!   [`FaultDirectives`].
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -27,6 +28,10 @@ use crate::return_codes::{ReturnCode, ReturnCodeKind};
 /// Largest accepted delay: ten minutes. Longer "delays" are indistinguishable from a hang and
 /// would only keep test runs alive.
 pub const MAX_DELAY_MS: u64 = 600_000;
+
+/// Deepest nesting a `nested_statement` fault builds: a million levels are about 13 MB of XML,
+/// far past any parser's limit, and still quick to generate.
+pub const MAX_NESTED_DEPTH: u32 = 1_000_000;
 
 /// Which requests a rule applies to. Every field that is set must match; an empty matcher
 /// matches every EBICS request.
@@ -82,6 +87,12 @@ pub enum FaultAction {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         table: Option<ReturnCodeKind>,
     },
+    /// Deliver, instead of the real statement, a camt document of the requested kind whose
+    /// report nests `depth` `Ntry` elements: hostile input from a bank, which a client must
+    /// refuse with an error rather than crash on. Takes effect on the download initialisation
+    /// of camt statement orders (C52/C53/C54/Z53 and their BTF services); other requests
+    /// matched by the rule are processed normally.
+    NestedStatement { depth: u32 },
 }
 
 /// A fault rule as configured or installed.
@@ -119,6 +130,8 @@ pub enum InvalidFaultRule {
     OrderType(String),
     #[error("segment numbers start at 1")]
     SegmentZero,
+    #[error("nested_statement depth must be between 1 and {MAX_NESTED_DEPTH}, got {0}")]
+    NestedDepth(u32),
 }
 
 impl FaultRule {
@@ -133,6 +146,9 @@ impl FaultRule {
             }
             FaultAction::ReturnCode { code, table } => {
                 ReturnCode::resolve(code, *table)?;
+            }
+            FaultAction::NestedStatement { depth } if !(1..=MAX_NESTED_DEPTH).contains(depth) => {
+                return Err(InvalidFaultRule::NestedDepth(*depth))
             }
             _ => {}
         }
@@ -223,6 +239,8 @@ pub struct FaultDirectives {
     pub corrupt_auth_signature: bool,
     /// Answer with this return code instead of processing the request.
     pub forced_return_code: Option<ReturnCode>,
+    /// Deliver a camt statement nested this deep instead of the real one.
+    pub nested_statement_depth: Option<u32>,
 }
 
 impl FaultDirectives {
@@ -235,6 +253,10 @@ impl FaultDirectives {
             },
             FaultAction::ReturnCode { code, table } => Self {
                 forced_return_code: ReturnCode::resolve(code, *table).ok(),
+                ..Self::default()
+            },
+            FaultAction::NestedStatement { depth } => Self {
+                nested_statement_depth: Some(*depth),
                 ..Self::default()
             },
             _ => Self::default(),
@@ -582,5 +604,26 @@ mod tests {
             }
         );
         assert!(serde_json::from_str::<FaultRule>(r#"{"action":{"kind":"explode"}}"#).is_err());
+    }
+
+    #[test]
+    fn nested_statement_rules_need_a_sane_depth_and_become_directives() {
+        let json = r#"{"match":{"order_type":"C53","phase":"Initialisation"},"action":{"kind":"nested_statement","depth":100000},"times":1}"#;
+        let r: FaultRule = serde_json::from_str(json).expect("valid json");
+        assert_eq!(r.action, FaultAction::NestedStatement { depth: 100_000 });
+        assert_eq!(r.validate(), Ok(()));
+        assert_eq!(
+            FaultDirectives::from_action(&r.action).nested_statement_depth,
+            Some(100_000)
+        );
+        for depth in [0, MAX_NESTED_DEPTH + 1] {
+            let bad = rule(
+                FaultMatcher::default(),
+                FaultAction::NestedStatement { depth },
+                None,
+                0,
+            );
+            assert_eq!(bad.validate(), Err(InvalidFaultRule::NestedDepth(depth)));
+        }
     }
 }

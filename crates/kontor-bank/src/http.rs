@@ -136,7 +136,9 @@ pub(crate) async fn ebicsweb(
             action @ (FaultAction::DropResponse | FaultAction::MalformedXml) => {
                 after_dispatch = Some(action)
             }
-            action @ (FaultAction::WrongAuthSignature | FaultAction::ReturnCode { .. }) => {
+            action @ (FaultAction::WrongAuthSignature
+            | FaultAction::ReturnCode { .. }
+            | FaultAction::NestedStatement { .. }) => {
                 directives = FaultDirectives::from_action(&action);
             }
         }

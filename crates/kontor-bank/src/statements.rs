@@ -14,7 +14,7 @@
 //! - A receipt does not consume data: downloading the same range again returns the same bytes
 //!   (no "new data only" semantics).
 
-use chrono::{Datelike as _, NaiveDate, NaiveTime};
+use chrono::{Datelike as _, NaiveDate, NaiveDateTime, NaiveTime};
 use kontor_documents::camt::{self, CamtKind, StatementRequest};
 use kontor_documents::mt940::{self, Mt940Request};
 use kontor_documents::sizing::{entries_per_day_for_size, ExportFormat};
@@ -220,6 +220,25 @@ pub fn generate(
         None => documents.concat().into_bytes(),
         Some(kind) => merge_camt(kind, documents).into_bytes(),
     })
+}
+
+/// A camt document of `kind` (in the namespace the bank generates) whose one report nests
+/// `depth` `Ntry` elements: what the `nested_statement` fault delivers instead of the real
+/// statement. `None` for MT940, which has no nesting.
+pub fn nested(kind: StatementKind, depth: u32, created: NaiveDateTime) -> Option<Vec<u8>> {
+    let camt = kind.camt()?;
+    let (message, report) = (camt.root_element(), camt.report_element());
+    let depth = depth as usize;
+    let mut xml = String::with_capacity(512 + depth * 13);
+    xml.push_str(&format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><Document xmlns="{}"><{message}><GrpHdr><MsgId>KB-NESTED</MsgId><CreDtTm>{}</CreDtTm></GrpHdr><{report}><Id>KB-NESTED</Id>"#,
+        camt.generated_namespace(),
+        created.format("%Y-%m-%dT%H:%M:%S"),
+    ));
+    xml.extend(std::iter::repeat_n("<Ntry>", depth));
+    xml.extend(std::iter::repeat_n("</Ntry>", depth));
+    xml.push_str(&format!("</{report}></{message}></Document>"));
+    Some(xml.into_bytes())
 }
 
 fn render(

@@ -5,6 +5,7 @@ mod common;
 use chrono::{Days, Utc};
 use common::client::ready_subscriber;
 use common::{bank_with, demo_bank, http};
+use kontor_documents::{camt, Limit, ReadError, XmlError};
 use kontor_protocol::envelope::{DateRange, EbicsResponse, OrderDetails};
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion::H004;
@@ -106,6 +107,34 @@ async fn malformed_xml_and_a_wrong_bank_signature_are_detectable() {
         EbicsResponse::verify(&body, &rsa_key).is_err(),
         "the signature must not verify"
     );
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_nested_statement_fault_delivers_one_deeply_nested_camt_document() {
+    let bank = demo_bank().await;
+    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    install(&bank, r#"{"times": 1, "match": {"order_type": "C53", "phase": "Initialisation"}, "action": {"kind": "nested_statement", "depth": 100000}}"#).await;
+    let today = Utc::now().date_naive();
+    let range = DateRange {
+        start: today.checked_sub_days(Days::new(3)).expect("date"),
+        end: today.checked_sub_days(Days::new(1)).expect("date"),
+    };
+    let c53 = || OrderDetails::download(H004, &OrderType::C53, Some(range)).expect("details");
+    let nested = s.download(c53()).await.expect("delivered like a statement");
+    let text = String::from_utf8(nested.data).expect("UTF-8");
+    assert!(text.starts_with("<?xml"), "{}", &text[..200]);
+    assert!(text.contains("urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"));
+    assert_eq!(text.matches("<Ntry>").count(), 100_000);
+    assert_eq!(
+        camt::parse(&text).map(drop),
+        Err(XmlError::Unreadable(ReadError::LimitExceeded {
+            what: Limit::Depth,
+            limit: 256
+        }))
+    );
+    let real = s.download(c53()).await.expect("the next one is real");
+    assert!(camt::parse_bytes(&real.data).is_ok(), "fires once");
     bank.shutdown().await;
 }
 

@@ -161,6 +161,36 @@ async fn unparseable_bodies_get_ebics_invalid_xml() {
     bank.shutdown().await;
 }
 
+/// Issue #10: an envelope nested 20 000 levels deep used to overflow the stack and abort the
+/// emulator before any authentication.
+#[tokio::test]
+async fn a_deeply_nested_envelope_gets_ebics_invalid_xml_and_the_bank_keeps_serving() {
+    let bank = demo_bank().await;
+    for protocol in ["H004", "H005"] {
+        let depth = 100_000;
+        let nested = format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><ebicsRequest xmlns="urn:org:ebics:{protocol}" Version="{protocol}" Revision="1">{}{}</ebicsRequest>"#,
+            "<header>".repeat(depth),
+            "</header>".repeat(depth)
+        );
+        let (status, body) = send(&bank, &nested).await.expect("answer");
+        assert_eq!(status, 200);
+        assert!(body.contains("<ReturnCode>091010</ReturnCode>"), "{body}");
+        assert!(
+            body.contains("nesting depth exceeds the limit of 256"),
+            "the report text names the limit: {body}"
+        );
+        assert!(
+            body.contains(&format!("urn:org:ebics:{protocol}")),
+            "{body}"
+        );
+    }
+    let (status, body) = send(&bank, HEV).await.expect("the bank still answers");
+    assert_eq!(status, 200);
+    assert!(body.contains("<ReturnCode>000000</ReturnCode>"), "{body}");
+    bank.shutdown().await;
+}
+
 #[tokio::test]
 async fn oversized_bodies_are_refused() {
     let mut config = BankConfig::demo().expect("demo");

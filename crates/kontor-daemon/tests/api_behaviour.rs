@@ -227,6 +227,60 @@ async fn bad_payment_files_and_order_types_are_refused_with_stable_codes() {
     );
 }
 
+/// Issue #10: a pain.001 nested 3 000 levels deep overflowed the stack and aborted the whole
+/// multi-tenant daemon, and any Admin of any tenant could send one.
+#[tokio::test]
+async fn a_deeply_nested_payment_file_is_refused_with_422_and_the_api_keeps_serving() {
+    let w = world().await;
+    let uri = format!("/v1/orders?ebics_user_id={}&order_type=CCT", w.a.user_a);
+    let depth = 100_000;
+    let nested = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"><CstmrCdtTrfInitn>{}{}</CstmrCdtTrfInitn></Document>"#,
+        "<PmtInf>".repeat(depth),
+        "</PmtInf>".repeat(depth)
+    );
+    let post = |body: Vec<u8>| {
+        call(
+            &w.app,
+            Method::POST,
+            &uri,
+            Some(&w.admin_a),
+            Payload::Raw("application/xml", body),
+        )
+    };
+    let refused = post(nested.into_bytes()).await;
+    assert_eq!(
+        (refused.status, refused.code().as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_payment_file"),
+        "{}",
+        refused.text()
+    );
+    let message = refused.json()["error"]["message"]
+        .as_str()
+        .unwrap_or("")
+        .to_owned();
+    assert!(
+        message.contains("nesting depth exceeds the limit of 256"),
+        "{message}"
+    );
+    // The same process goes on serving: the next, valid file becomes an order.
+    let accepted = post(pain001("MSG-AFTER-NESTING", &[("Delta", "5.00")])).await;
+    assert_eq!(accepted.status, StatusCode::CREATED, "{}", accepted.text());
+    let orders = call(
+        &w.app,
+        Method::GET,
+        "/v1/orders",
+        Some(&w.admin_a),
+        Payload::None,
+    )
+    .await;
+    assert_eq!(
+        orders.json().as_array().unwrap().len(),
+        2,
+        "the fixture order and the valid one, nothing of the refused file"
+    );
+}
+
 #[tokio::test]
 async fn orders_show_their_content_summary_and_serve_their_file() {
     let w = world().await;

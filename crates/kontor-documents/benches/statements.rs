@@ -1,11 +1,15 @@
-//! Throughput of statement generation and parsing for a multi-MiB camt.053 and MT940.
+//! Throughput of statement generation and parsing for a multi-MiB camt.053 and MT940, and what
+//! the XML reading policy costs: the pre-scan alone, the guarded tree, and refusing a document
+//! nested 100 000 levels deep.
 //!
 //! `cargo bench -p kontor-documents --bench statements`
 
 use chrono::NaiveDate;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use kontor_documents::camt::{self, CamtKind};
-use kontor_documents::{mt940, AccountInfo, Bic, Currency, ExportFormat, Iban, Ledger};
+use kontor_documents::{
+    mt940, AccountInfo, Bic, Currency, ExportFormat, Iban, Ledger, DOCUMENT_LIMITS,
+};
 
 const TARGET_BYTES: usize = 20 * 1024 * 1024;
 
@@ -35,6 +39,19 @@ fn statements(c: &mut Criterion) {
     });
     group.bench_function("camt053_render", |b| b.iter(|| camt053.render(&ledger)));
     group.bench_function("camt053_parse", |b| b.iter(|| camt::parse(&xml)));
+    group.bench_function("camt053_policy_scan", |b| {
+        b.iter(|| kontor_xml::scan(&xml, &DOCUMENT_LIMITS))
+    });
+    group.bench_function("camt053_policy_tree", |b| {
+        b.iter(|| kontor_xml::parse(&xml, &DOCUMENT_LIMITS).map(|d| d.descendants().count()))
+    });
+    let nested = format!(
+        "<Document>{}{}</Document>",
+        "<Ntry>".repeat(100_000),
+        "</Ntry>".repeat(100_000)
+    );
+    group.throughput(Throughput::Bytes(nested.len() as u64));
+    group.bench_function("nested_100k_refused", |b| b.iter(|| camt::parse(&nested)));
     group.throughput(Throughput::Bytes(mt.len() as u64));
     group.bench_function("mt940_render", |b| {
         b.iter(|| ExportFormat::Mt940.render(&ledger))

@@ -11,7 +11,10 @@
 //! - validated building blocks: [`Iban`], [`Bic`], [`Currency`], [`Amount`].
 //!
 //! Invariant: this crate performs no I/O and reads no clock. Callers pass bytes, strings and dates
-//! in, and get values or typed errors back; no input makes it panic.
+//! in, and get values or typed errors back; no input makes it panic. XML is read under the
+//! shared policy of `kontor-xml` with [`DOCUMENT_LIMITS`] (no DTD, nesting at most 256 levels,
+//! node count scaled for bulk files), so hostile nesting is a [`ReadError`], not a stack
+//! overflow.
 
 pub mod amount;
 pub mod bic;
@@ -32,10 +35,11 @@ pub use amount::{Amount, AmountError};
 pub use bic::{Bic, BicError};
 pub use currency::{Currency, CurrencyError};
 pub use iban::{Iban, IbanError};
+pub use kontor_xml::{Limit, Limits, ReadError};
 pub use ledger::{AccountInfo, Ledger, LedgerDay, LedgerError};
 pub use sizing::ExportFormat;
 pub use statement::{
     Balance, BalanceKind, BalanceMismatch, BankTransactionCode, CreditDebit, DateTimePeriod, Entry,
     EntryStatus, Statement, StatementAccount, StatementFormat,
 };
-pub use xml::reader::XmlError;
+pub use xml::reader::{XmlError, DOCUMENT_LIMITS};

@@ -5,7 +5,7 @@ mod common;
 use common::{account, date};
 use kontor_documents::camt::{self, CamtKind};
 use kontor_documents::mt940;
-use kontor_documents::{ExportFormat, Ledger};
+use kontor_documents::{ExportFormat, Ledger, Limit, Limits, ReadError, DOCUMENT_LIMITS};
 
 const MIB: usize = 1024 * 1024;
 
@@ -37,6 +37,42 @@ fn sized_camt053_of_twelve_mib_is_close_to_target_and_parses_back() {
             day.closing_balance()
         );
     }
+}
+
+/// Statements are bulk data: a camt.053 of tens of MiB has millions of XML nodes, far more than
+/// the protocol default allows, and must still parse under the documents' own limits.
+#[test]
+fn camt053_of_fifty_six_mib_exceeds_the_protocol_node_limit_and_still_parses() {
+    let format = ExportFormat::Camt(CamtKind::Camt053);
+    let ledger = Ledger::generate_sized(
+        19,
+        account(),
+        date(2024, 6, 3),
+        date(2024, 6, 7),
+        format,
+        56 * MIB,
+    )
+    .unwrap();
+    let xml = format.render(&ledger);
+    assert!(xml.len() > 50 * MIB, "{}", xml.len());
+    assert_eq!(
+        kontor_xml::parse(&xml, &Limits::DEFAULT).unwrap_err(),
+        ReadError::LimitExceeded {
+            what: Limit::Nodes,
+            limit: u64::from(Limits::DEFAULT.nodes)
+        }
+    );
+    let nodes = kontor_xml::parse(&xml, &DOCUMENT_LIMITS)
+        .unwrap()
+        .descendants()
+        .count();
+    let statements = camt::parse(&xml).unwrap();
+    let entries: usize = statements.iter().map(|s| s.entries.len()).sum();
+    assert_eq!(entries, ledger.entry_count());
+    println!(
+        "camt.053 of {} bytes: {nodes} nodes, {entries} entries",
+        xml.len()
+    );
 }
 
 #[test]

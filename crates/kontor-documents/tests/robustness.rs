@@ -2,7 +2,8 @@
 
 mod common;
 
-use common::{account, date, datetime, ledger};
+use common::samples::sample_order;
+use common::{date, datetime, ledger};
 use kontor_documents::camt::{self, CamtKind, StatementRequest};
 use kontor_documents::mt940::{self, Mt940Request};
 use kontor_documents::pain;
@@ -180,46 +181,6 @@ fn samples() -> &'static (String, String, String, String) {
         let pain008 = pain::build(&sample_order(pain::PainVersion::Pain008_001_08)).unwrap();
         (camt053, mt940, pain001, pain008)
     })
-}
-
-fn sample_order(version: pain::PainVersion) -> pain::PaymentOrder {
-    let dd = version.kind() == pain::PaymentKind::DirectDebit;
-    let party = pain::AccountParty::new("Muster GmbH", account().iban, Some(account().bic));
-    let tx = |n: u32| pain::Transaction {
-        end_to_end_id: format!("E2E-{n}"),
-        instruction_id: None,
-        amount: Amount::from_minor_units(1000 + i64::from(n), 2),
-        currency: Currency::EUR,
-        counterparty: pain::AccountParty::new(
-            "Gegenpartei",
-            Iban::parse("AT611904300234573201").unwrap(),
-            None,
-        ),
-        mandate: dd.then(|| pain::Mandate {
-            id: format!("M-{n}"),
-            signature_date: date(2023, 1, 1),
-        }),
-        remittance: Some("Rechnung & Co <1>".into()),
-    };
-    pain::PaymentOrder {
-        version,
-        message_id: "MSG-1".into(),
-        created: datetime(2024, 1, 1, 12, 0),
-        initiating_party: Some("Muster GmbH".into()),
-        payment_infos: vec![pain::PaymentInfo {
-            id: "P-1".into(),
-            batch_booking: Some(true),
-            service_level: Some("SEPA".into()),
-            local_instrument: dd.then(|| "CORE".to_string()),
-            sequence_type: dd.then_some(pain::SequenceType::First),
-            category_purpose: None,
-            requested_date: date(2024, 1, 3),
-            account: party,
-            creditor_scheme_id: dd.then(|| "DE98ZZZ09999999999".to_string()),
-            charge_bearer: Some("SLEV".into()),
-            transactions: (1..=3).map(tx).collect(),
-        }],
-    }
 }
 
 proptest! {

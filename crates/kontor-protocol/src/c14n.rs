@@ -14,111 +14,41 @@
 //!   the element's subtree as a document subset, so the apex declares every namespace in scope,
 //!   including the EBICS default namespace of the envelope.
 //!
-//! The input is parsed with DTDs disallowed (EBICS messages never carry one, and a DTD could
-//! change attribute values behind the signer's back). Line endings and attribute values are
-//! normalised by the parser as XML 1.0 requires; comments are removed; CDATA sections become
-//! escaped text; empty elements are written as start and end tag; no XML declaration is output.
+//! The input is read under the shared XML policy of `kontor-xml`: DTDs disallowed (EBICS
+//! messages never carry one, and a DTD could change attribute values behind the signer's back),
+//! nesting and sizes bounded. Line endings and attribute values are normalised by the parser as
+//! XML 1.0 requires; comments are removed; CDATA sections become escaped text; empty elements
+//! are written as start and end tag; no XML declaration is output.
 
 use std::collections::BTreeMap;
 
-use roxmltree::{Document, Node, NodeType, ParsingOptions};
+use kontor_xml::{Limits, ReadError};
+use roxmltree::{Document, Node, NodeType};
 
 /// The namespace of the `xml:` prefix; never declared in canonical output.
 const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 
-/// Limits the number of nodes parsed from untrusted input.
-const NODES_LIMIT: u32 = 1_000_000;
-
-/// Limits element nesting. EBICS documents nest about a dozen levels; the bound keeps the
-/// recursive serialiser far from the thread's stack limit on hostile input.
-pub(crate) const MAX_DEPTH: usize = 256;
+/// The reading policy of everything canonicalised here (EBICS envelopes and their signed
+/// parts). [`write_element`] recurses once per element level; the policy's depth limit is what
+/// keeps that recursion far from the thread's stack limit on hostile input.
+const LIMITS: Limits = Limits::DEFAULT;
 
 /// Why a document could not be canonicalised.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum C14nError {
-    /// The input is not well-formed XML (or contains a DTD).
-    #[error("malformed XML: {0}")]
-    Malformed(String),
+    /// The input is not readable under the XML policy: not well-formed, a DTD, or beyond the
+    /// limits.
+    #[error(transparent)]
+    Malformed(#[from] ReadError),
     /// No element matched the requested selection.
     #[error("no element selected for canonicalisation: {0}")]
     NothingSelected(String),
 }
 
-/// Parses XML the way all canonicalisation in this crate does: no DTD, bounded node count.
+/// Parses XML the way all canonicalisation in this crate does: the shared policy of
+/// `kontor-xml` (no DTD, bounded nesting and node count).
 pub(crate) fn parse(xml: &str) -> Result<Document<'_>, C14nError> {
-    let options = ParsingOptions {
-        allow_dtd: false,
-        nodes_limit: NODES_LIMIT,
-    };
-    if nesting_exceeds(xml, MAX_DEPTH) {
-        return Err(C14nError::Malformed(format!(
-            "elements nested deeper than {MAX_DEPTH} levels"
-        )));
-    }
-    Document::parse_with_options(xml, options).map_err(|e| C14nError::Malformed(e.to_string()))
-}
-
-/// Whether elements in `text` nest deeper than `max`, checked by a linear scan *before* the
-/// XML parser runs: roxmltree parses nested elements recursively, so hostile input could
-/// otherwise overflow the stack (an abort, not a catchable error). The scan counts start and
-/// end tags and skips comments, CDATA, processing instructions and quoted attribute values the
-/// way the parser does; for malformed input it may over-count, which only makes it stricter.
-pub(crate) fn nesting_exceeds(text: &str, max: usize) -> bool {
-    let b = text.as_bytes();
-    let mut depth = 0usize;
-    let mut i = 0;
-    let skip_past = |from: usize, end: &[u8]| -> usize {
-        b[from..]
-            .windows(end.len())
-            .position(|w| w == end)
-            .map_or(b.len(), |p| from + p + end.len())
-    };
-    while i < b.len() {
-        if b[i] != b'<' {
-            i += 1;
-            continue;
-        }
-        let rest = &b[i..];
-        if rest.starts_with(b"<!--") {
-            i = skip_past(i + 4, b"-->");
-        } else if rest.starts_with(b"<![CDATA[") {
-            i = skip_past(i + 9, b"]]>");
-        } else if rest.starts_with(b"<?") {
-            i = skip_past(i + 2, b"?>");
-        } else if rest.starts_with(b"</") {
-            depth = depth.saturating_sub(1);
-            i = skip_past(i + 2, b">");
-        } else if rest.len() > 1 && rest[1] != b'!' {
-            // A start tag: find its end outside quoted attribute values.
-            let mut j = i + 1;
-            let mut quote: Option<u8> = None;
-            let mut empty = false;
-            while j < b.len() {
-                match (quote, b[j]) {
-                    (Some(q), c) if c == q => quote = None,
-                    (Some(_), _) => {}
-                    (None, b'"' | b'\'') => quote = Some(b[j]),
-                    (None, b'>') => {
-                        empty = b[j - 1] == b'/';
-                        break;
-                    }
-                    (None, b'<') => break,
-                    (None, _) => {}
-                }
-                j += 1;
-            }
-            if !empty {
-                depth += 1;
-                if depth > max {
-                    return true;
-                }
-            }
-            i = j.max(i + 1);
-        } else {
-            i += 1;
-        }
-    }
-    false
+    Ok(kontor_xml::parse(xml, &LIMITS)?)
 }
 
 /// Canonicalises a whole document (comments removed).
@@ -535,32 +465,35 @@ mod tests {
     #[test]
     fn dtd_is_rejected() {
         let err = canonicalize_document("<!DOCTYPE a [<!ENTITY e 'x'>]><a>&e;</a>").unwrap_err();
-        assert!(matches!(err, C14nError::Malformed(_)));
+        assert_eq!(err, C14nError::Malformed(ReadError::DtdNotAllowed));
     }
 
     #[test]
     fn deeply_nested_input_is_refused_without_exhausting_the_stack() {
         let depth = 100_000;
         let xml = format!("{}{}", "<a>".repeat(depth), "</a>".repeat(depth));
-        assert!(matches!(
+        for result in [
             canonicalize_document(&xml),
-            Err(C14nError::Malformed(_))
-        ));
-        let ok = format!("{}{}", "<a>".repeat(MAX_DEPTH), "</a>".repeat(MAX_DEPTH));
-        assert!(canonicalize_document(&ok).is_ok());
-    }
-
-    #[test]
-    fn nesting_scan_counts_only_real_start_tags() {
-        let doc =
-            r#"<a x="<b><c>" y='/>'><!-- <d><e> --><![CDATA[<f><g>]]><?pi <h>?><i/><j></j></a>"#;
-        // <a> and <j> give depth 2; the markup-like text inside attributes, the comment, the
-        // CDATA section and the PI would add four more levels if it were counted.
-        assert!(!nesting_exceeds(doc, 2));
-        assert!(nesting_exceeds(doc, 1));
-        assert!(nesting_exceeds("<a><b></b></a>", 1));
-        assert!(!nesting_exceeds("<a><b/></a>", 1));
-        assert!(!nesting_exceeds("<a></a><b></b>", 1));
+            canonicalize_authenticated(&xml),
+            canonicalize_element(&xml, "", "a"),
+        ] {
+            assert_eq!(
+                result,
+                Err(C14nError::Malformed(ReadError::LimitExceeded {
+                    what: kontor_xml::Limit::Depth,
+                    limit: LIMITS.depth as u64
+                }))
+            );
+        }
+        // At the limit, the recursive serialiser runs through all levels.
+        let max = LIMITS.depth;
+        let ok = format!(
+            r#"<a authenticate="true">{}{}</a>"#,
+            "<a>".repeat(max - 1),
+            "</a>".repeat(max - 1)
+        );
+        assert_eq!(canonicalize_document(&ok).unwrap(), ok.as_bytes());
+        assert!(canonicalize_authenticated(&ok).is_ok());
     }
 
     #[test]

@@ -20,6 +20,7 @@ use rsa::{Pkcs1v15Sign, RsaPrivateKey, RsaPublicKey};
 use sha2::{Digest, Sha256};
 
 use crate::c14n::{self, C14nError};
+use kontor_xml::ReadError;
 
 /// The XML-DSig namespace.
 pub const DS_NAMESPACE: &str = "http://www.w3.org/2000/09/xmldsig#";
@@ -35,9 +36,10 @@ pub const AUTHENTICATED_REFERENCE_URI: &str = "#xpointer(//*[@authenticate='true
 /// Why a document could not be signed or did not verify.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum XmlDsigError {
-    /// The document is not well-formed XML.
-    #[error("malformed XML: {0}")]
-    Malformed(String),
+    /// The document is not readable under the XML policy (not well-formed, a DTD, or beyond
+    /// the limits of `kontor-xml`).
+    #[error(transparent)]
+    Malformed(ReadError),
     /// No element carries `authenticate="true"`, so nothing would be authenticated.
     #[error("no element is marked authenticate=\"true\"")]
     NothingAuthenticated,

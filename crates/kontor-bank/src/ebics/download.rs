@@ -131,14 +131,20 @@ fn statement(
         range: range.map(|r| (r.start, r.end)),
         today: ctx.received_at.date_naive(),
     };
-    statements::generate(&ctx.config, &query, &|a| ctx.state.entries_per_day(a)).map_err(
-        |e| match e {
+    let document = statements::generate(&ctx.config, &query, &|a| ctx.state.entries_per_day(a))
+        .map_err(|e| match e {
             StatementError::NoData => {
                 Reject::new(ReturnCode::NO_DOWNLOAD_DATA_AVAILABLE, e.to_string())
             }
             other => Reject::new(ReturnCode::PROCESSING_ERROR, other.to_string()),
-        },
-    )
+        })?;
+    // The `nested_statement` fault replaces a statement that exists (permissions and data
+    // checked as usual) by a hostile one.
+    let nested = ctx.faults.nested_statement_depth.and_then(|depth| {
+        statements::nested(kind, depth, ctx.received_at.naive_utc())
+            .inspect(|_| tracing::info!(depth, "fault injection: nested statement delivered"))
+    });
+    Ok(nested.unwrap_or(document))
 }
 
 /// Download initialisation: prepares all segments and answers with the first.

@@ -35,7 +35,8 @@ impl CamtKind {
         }
     }
 
-    pub(crate) fn root_element(&self) -> &'static str {
+    /// The message element under `Document` (`BkToCstmrStmt`).
+    pub fn root_element(&self) -> &'static str {
         match self {
             CamtKind::Camt052 => "BkToCstmrAcctRpt",
             CamtKind::Camt053 => "BkToCstmrStmt",
@@ -43,7 +44,8 @@ impl CamtKind {
         }
     }
 
-    pub(crate) fn report_element(&self) -> &'static str {
+    /// The element of one report, statement or notification (`Stmt`).
+    pub fn report_element(&self) -> &'static str {
         match self {
             CamtKind::Camt052 => "Rpt",
             CamtKind::Camt053 => "Stmt",

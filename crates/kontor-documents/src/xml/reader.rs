@@ -6,6 +6,7 @@
 //! when an error occurs.
 
 use chrono::{NaiveDate, NaiveDateTime};
+use kontor_xml::{Limits, ReadError};
 use roxmltree::Node;
 
 use crate::amount::{Amount, AmountError};
@@ -14,11 +15,21 @@ use crate::currency::{Currency, CurrencyError};
 use crate::datetime::{parse_iso_date, parse_iso_datetime};
 use crate::iban::{Iban, IbanError};
 
+/// The reading policy for business documents: [`Limits::DEFAULT`] except the node count.
+/// Documents are bulk files — a busy account's camt.053 or a payroll pain.001 holds 100 000s
+/// of entries at 10 to 60 nodes each — so only their size (which callers bound) limits the
+/// tree, up to roughly a gigabyte of XML.
+pub const DOCUMENT_LIMITS: Limits = Limits {
+    nodes: 100_000_000,
+    ..Limits::DEFAULT
+};
+
 /// Why an XML business document could not be read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum XmlError {
-    #[error("document is not well-formed XML: {reason}")]
-    NotWellFormed { reason: String },
+    /// Not UTF-8, not well-formed, a DTD, or beyond [`DOCUMENT_LIMITS`].
+    #[error(transparent)]
+    Unreadable(#[from] ReadError),
     #[error("root element must be Document, found {found}")]
     UnexpectedRoot { found: String },
     #[error("unsupported namespace {found:?}; expected one of: {expected}")]
@@ -43,23 +54,15 @@ pub enum XmlError {
     },
 }
 
-/// Parses text into a `roxmltree` document. DTDs are refused (no entity expansion attacks).
+/// Parses text into a `roxmltree` document under [`DOCUMENT_LIMITS`] (no DTD, bounded
+/// nesting: the cursor's recursion-free walks and error paths rely on it).
 pub(crate) fn parse_document(text: &str) -> Result<roxmltree::Document<'_>, XmlError> {
-    let options = roxmltree::ParsingOptions {
-        allow_dtd: false,
-        ..roxmltree::ParsingOptions::default()
-    };
-    roxmltree::Document::parse_with_options(text, options).map_err(|e| XmlError::NotWellFormed {
-        reason: e.to_string(),
-    })
+    Ok(kontor_xml::parse(text, &DOCUMENT_LIMITS)?)
 }
 
 /// Decodes bytes as UTF-8 (a byte order mark is skipped).
 pub(crate) fn decode_utf8(bytes: &[u8]) -> Result<&str, XmlError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    std::str::from_utf8(bytes).map_err(|e| XmlError::NotWellFormed {
-        reason: format!("not UTF-8: {e}"),
-    })
+    Ok(kontor_xml::decode(bytes)?)
 }
 
 /// The root element, which must be `Document`, and its namespace URI (empty when none).
@@ -342,9 +345,9 @@ mod tests {
             Err(XmlError::UnexpectedRoot { .. })
         ));
         let dtd = r#"<!DOCTYPE d [<!ENTITY a "aaaa">]><Document xmlns="urn:test">&a;</Document>"#;
-        assert!(matches!(
-            parse_document(dtd),
-            Err(XmlError::NotWellFormed { .. })
-        ));
+        assert_eq!(
+            parse_document(dtd).unwrap_err(),
+            XmlError::Unreadable(ReadError::DtdNotAllowed)
+        );
     }
 }

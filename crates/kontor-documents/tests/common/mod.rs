@@ -1,6 +1,8 @@
 //! Shared fixtures for the integration tests.
 #![allow(dead_code)]
 
+pub mod samples;
+
 use chrono::{NaiveDate, NaiveDateTime};
 use kontor_documents::{AccountInfo, Bic, Currency, Iban, Ledger};
 

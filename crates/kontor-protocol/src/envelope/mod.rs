@@ -53,9 +53,10 @@ pub enum EnvelopeError {
     /// The bytes are not UTF-8 (EBICS messages are UTF-8).
     #[error("message is not UTF-8")]
     NotUtf8,
-    /// Not well-formed XML (or contains a DTD, which is refused).
-    #[error("malformed XML: {0}")]
-    Malformed(String),
+    /// Not readable under the XML policy: not well-formed, a DTD, or beyond the limits of
+    /// `kontor-xml` (e.g. hostile nesting).
+    #[error(transparent)]
+    Malformed(#[from] kontor_xml::ReadError),
     /// The root element is in an unexpected namespace.
     #[error("wrong namespace {found:?} (expected {expected})")]
     WrongNamespace {

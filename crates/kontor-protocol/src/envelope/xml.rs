@@ -5,16 +5,21 @@ use std::io;
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use kontor_xml::Limits;
 use quick_xml::events::{BytesDecl, BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
-use roxmltree::{Document, Node, ParsingOptions};
+use roxmltree::{Document, Node};
 
 use super::EnvelopeError;
 use crate::version::ProtocolVersion;
 use crate::xmldsig::DS_NAMESPACE;
 
-/// Upper bound on parsed nodes: envelopes have a few dozen; this stops node-flood input early.
-const NODES_LIMIT: u32 = 100_000;
+/// The reading policy of envelopes: the shared defaults, with a node limit for messages that
+/// have a few dozen nodes (order data is one base64 text node), which stops node floods early.
+const LIMITS: Limits = Limits {
+    nodes: 100_000,
+    ..Limits::DEFAULT
+};
 
 /// The HEV namespace (`ebics_hev.xsd`).
 pub const HEV_NAMESPACE: &str = "http://www.ebics.org/H000";
@@ -149,22 +154,12 @@ pub(crate) fn parse_date(element: &'static str, s: &str) -> Result<NaiveDate, En
 
 /// Decodes envelope bytes as UTF-8 text (a leading BOM is ignored).
 pub(crate) fn as_text(bytes: &[u8]) -> Result<&str, EnvelopeError> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    std::str::from_utf8(bytes).map_err(|_| EnvelopeError::NotUtf8)
+    kontor_xml::decode(bytes).map_err(|_| EnvelopeError::NotUtf8)
 }
 
-/// Parses envelope text: no DTD, bounded node count.
+/// Parses envelope text under the shared XML policy (no DTD, bounded nesting and nodes).
 pub(crate) fn parse_document(text: &str) -> Result<Document<'_>, EnvelopeError> {
-    let options = ParsingOptions {
-        allow_dtd: false,
-        nodes_limit: NODES_LIMIT,
-    };
-    if crate::c14n::nesting_exceeds(text, crate::c14n::MAX_DEPTH) {
-        return Err(EnvelopeError::Malformed(
-            "elements nested too deeply".into(),
-        ));
-    }
-    Document::parse_with_options(text, options).map_err(|e| EnvelopeError::Malformed(e.to_string()))
+    Ok(kontor_xml::parse(text, &LIMITS)?)
 }
 
 /// Identifies the protocol version from the root's namespace and checks the `Version`

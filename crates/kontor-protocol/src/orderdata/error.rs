@@ -13,9 +13,10 @@ pub enum OrderDataError {
     /// The bytes are not UTF-8 (EBICS order data is always UTF-8 encoded XML).
     #[error("order data is not valid UTF-8")]
     NotUtf8,
-    /// The bytes are not well-formed XML (or use a DTD, which is refused).
-    #[error("order data is not well-formed XML: {0}")]
-    Malformed(String),
+    /// The bytes are not readable under the XML policy: not well-formed, a DTD, or beyond the
+    /// limits of `kontor-xml` (e.g. hostile nesting).
+    #[error("order data: {0}")]
+    Malformed(#[from] kontor_xml::ReadError),
     /// The root element is not the document that was asked for.
     #[error("expected root element {expected}, found {found}")]
     UnexpectedRoot {

@@ -11,6 +11,7 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STAN
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
+use kontor_xml::Limits;
 use quick_xml::events::{BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 use roxmltree::Node;
@@ -30,9 +31,12 @@ pub(crate) const NS_S001: &str = "http://www.ebics.org/S001";
 /// Signature namespace used with H005 (`ebics_signature_S002.xsd`).
 pub(crate) const NS_S002: &str = "http://www.ebics.org/S002";
 
-/// Upper bound on XML nodes per document: generous for real HVT/HKD data, but keeps hostile
-/// input from exhausting memory.
-const NODES_LIMIT: u32 = 2_000_000;
+/// The reading policy of order data: the shared defaults, with a node limit generous for real
+/// HVT/HKD data that still keeps hostile input from exhausting memory.
+const LIMITS: Limits = Limits {
+    nodes: 2_000_000,
+    ..Limits::DEFAULT
+};
 
 /// The namespace family a document's root element belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,50 +69,15 @@ impl Family {
     }
 }
 
-/// Parses `xml` (UTF-8, optional BOM, no DTD) into a roxmltree document.
+/// Parses `xml` (UTF-8, optional BOM) into a roxmltree document.
 pub(crate) fn parse_xml(xml: &[u8]) -> Result<roxmltree::Document<'_>> {
-    let xml = xml.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(xml);
-    let text = std::str::from_utf8(xml).map_err(|_| OrderDataError::NotUtf8)?;
+    let text = kontor_xml::decode(xml).map_err(|_| OrderDataError::NotUtf8)?;
     parse_xml_str(text)
 }
 
-/// Deepest element nesting accepted. EBICS order data nests about six levels deep; the bound
-/// exists because roxmltree's tokenizer recurses once per level, so hostile nesting would
-/// otherwise overflow the stack (an abort, not a recoverable error).
-const MAX_DEPTH: usize = 64;
-
-/// Parses XML text into a roxmltree document (DTDs refused: no entity expansion attacks).
+/// Parses XML text under the shared XML policy (no DTD, bounded nesting and nodes).
 pub(crate) fn parse_xml_str(text: &str) -> Result<roxmltree::Document<'_>> {
-    check_depth(text)?;
-    let options = roxmltree::ParsingOptions {
-        allow_dtd: false,
-        nodes_limit: NODES_LIMIT,
-    };
-    roxmltree::Document::parse_with_options(text, options)
-        .map_err(|e| OrderDataError::Malformed(e.to_string()))
-}
-
-/// Rejects input nested deeper than [`MAX_DEPTH`] with an iterative (streaming) scan.
-fn check_depth(text: &str) -> Result<()> {
-    let mut reader = quick_xml::Reader::from_str(text);
-    reader.config_mut().check_end_names = false;
-    let mut depth = 0usize;
-    loop {
-        match reader.read_event() {
-            Ok(Event::Start(_)) => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    return Err(OrderDataError::Malformed(format!(
-                        "elements nested deeper than {MAX_DEPTH} levels"
-                    )));
-                }
-            }
-            Ok(Event::End(_)) => depth = depth.saturating_sub(1),
-            Ok(Event::Eof) => return Ok(()),
-            Ok(_) => {}
-            Err(e) => return Err(OrderDataError::Malformed(e.to_string())),
-        }
-    }
+    Ok(kontor_xml::parse(text, &LIMITS)?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -869,20 +838,16 @@ mod tests {
 
     #[test]
     fn excessive_nesting_is_refused_before_tree_building() {
-        let deep = format!(
-            "<a>{}{}</a>",
-            "<b>".repeat(MAX_DEPTH),
-            "</b>".repeat(MAX_DEPTH)
+        let max = LIMITS.depth;
+        let deep = format!("<a>{}{}</a>", "<b>".repeat(max), "</b>".repeat(max));
+        assert_eq!(
+            parse_xml_str(&deep).unwrap_err(),
+            OrderDataError::Malformed(kontor_xml::ReadError::LimitExceeded {
+                what: kontor_xml::Limit::Depth,
+                limit: max as u64
+            })
         );
-        assert!(matches!(
-            parse_xml_str(&deep),
-            Err(OrderDataError::Malformed(_))
-        ));
-        let ok = format!(
-            "<a>{}{}</a>",
-            "<b>".repeat(MAX_DEPTH - 1),
-            "</b>".repeat(MAX_DEPTH - 1)
-        );
+        let ok = format!("<a>{}{}</a>", "<b>".repeat(max - 1), "</b>".repeat(max - 1));
         assert!(parse_xml_str(&ok).is_ok());
     }
 
