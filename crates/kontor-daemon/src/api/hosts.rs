@@ -13,22 +13,39 @@ use serde::Deserialize;
 use super::auth::Caller;
 use super::error::{ApiError, OnConflict};
 use super::extract::{path_id as parse_id, JsonBody};
-use super::{AppState, Routes};
+use super::input::{FromInput, HostId, HttpUrl, KeyHash, Name, Valid};
+use super::{Access, AppState, Routes};
 
 pub fn routes(routes: Routes) -> Routes {
     routes
-        .get("/v1/bank-hosts", "List bank hosts", list)
-        .post("/v1/bank-hosts", "Register a bank host", create)
-        .get("/v1/bank-hosts/{id}", "Show a bank host", show)
-        .patch("/v1/bank-hosts/{id}", "Change a bank host", update)
-        .delete("/v1/bank-hosts/{id}", "Remove an unused bank host", remove)
-        .get(
+        .read("/v1/bank-hosts", "List bank hosts", list)
+        .post(
+            "/v1/bank-hosts",
+            Access::Configure,
+            "Register a bank host",
+            create,
+        )
+        .read("/v1/bank-hosts/{id}", "Show a bank host", show)
+        .patch(
+            "/v1/bank-hosts/{id}",
+            Access::Configure,
+            "Change a bank host",
+            update,
+        )
+        .delete(
+            "/v1/bank-hosts/{id}",
+            Access::Configure,
+            "Remove an unused bank host",
+            remove,
+        )
+        .read(
             "/v1/bank-hosts/{id}/keys",
             "The bank's public keys and their hashes",
             keys,
         )
         .post(
             "/v1/bank-keys/{id}/verify",
+            Access::Configure,
             "Verify a bank key against the hash on the bank's letter",
             verify,
         )
@@ -37,36 +54,14 @@ pub fn routes(routes: Routes) -> Routes {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CreateHost {
-    host_id: String,
-    name: String,
-    url: String,
-    protocol_version: String,
+    host_id: Valid<HostId>,
+    name: Valid<Name>,
+    url: Valid<HttpUrl>,
+    protocol_version: Valid<ProtocolVersion>,
     #[serde(default)]
     btf: Option<bool>,
     #[serde(default)]
     production: bool,
-}
-
-fn validate_host(host_id: &str, url: &str) -> Result<(), ApiError> {
-    // EBICS HostID: up to 35 characters of [a-zA-Z0-9,=] (ebics_types HostIDType).
-    if host_id.is_empty()
-        || host_id.len() > 35
-        || !host_id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == ',' || c == '=')
-    {
-        return Err(ApiError::invalid(
-            "invalid_host_id",
-            "host_id must be 1-35 characters of A-Z, a-z, 0-9, ',' or '='",
-        ));
-    }
-    if !(url.starts_with("https://") || url.starts_with("http://")) {
-        return Err(ApiError::invalid(
-            "invalid_url",
-            "url must be an http(s) URL",
-        ));
-    }
-    Ok(())
 }
 
 async fn create(
@@ -74,20 +69,14 @@ async fn create(
     caller: Caller,
     JsonBody(body): JsonBody<CreateHost>,
 ) -> Result<(StatusCode, Json<BankHost>), ApiError> {
-    caller.require_mutation()?;
-    validate_host(&body.host_id, &body.url)?;
-    let version: ProtocolVersion = body.protocol_version.parse().map_err(
-        |e: kontor_protocol::version::UnknownProtocolVersion| {
-            ApiError::invalid("invalid_protocol_version", e.to_string())
-        },
-    )?;
+    let version = *body.protocol_version;
     let mut tx = state.store.scope(&caller.scope).begin().await?;
     let host = tx
         .bank_hosts()
         .create(NewBankHost {
-            host_id: body.host_id,
-            name: body.name,
-            url: body.url,
+            host_id: body.host_id.into_inner().0,
+            name: body.name.into_inner().into_string(),
+            url: body.url.into_inner().0,
             protocol_version: version,
             btf: body.btf.unwrap_or(version.uses_btf()),
             production: body.production,
@@ -122,8 +111,8 @@ async fn show(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UpdateHost {
-    name: Option<String>,
-    url: Option<String>,
+    name: Option<Valid<Name>>,
+    url: Option<Valid<HttpUrl>>,
     production: Option<bool>,
 }
 
@@ -133,19 +122,15 @@ async fn update(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<UpdateHost>,
 ) -> Result<Json<BankHost>, ApiError> {
-    caller.require_mutation()?;
     let id: BankHostId = parse_id(&id, "bank host")?;
-    if let Some(url) = &body.url {
-        validate_host("X", url)?;
-    }
     let mut tx = state.store.scope(&caller.scope).begin().await?;
     let host = tx
         .bank_hosts()
         .update(
             id,
             BankHostChanges {
-                name: body.name,
-                url: body.url,
+                name: body.name.map(|n| n.into_inner().into_string()),
+                url: body.url.map(|u| u.into_inner().0),
                 production: body.production,
             },
         )
@@ -159,7 +144,6 @@ async fn remove(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require_mutation()?;
     let id: BankHostId = parse_id(&id, "bank host")?;
     let mut tx = state.store.scope(&caller.scope).begin().await?;
     tx.delete(id).await?;
@@ -182,7 +166,7 @@ async fn keys(
 #[serde(deny_unknown_fields)]
 struct VerifyKey {
     /// The hash as printed on the bank's letter; must match the stored hash to verify.
-    expected_hash: String,
+    expected_hash: Valid<KeyHash>,
 }
 
 /// Verifies a bank key against the hash from the bank's letter. A mismatch rejects the key,
@@ -193,17 +177,11 @@ async fn verify(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<VerifyKey>,
 ) -> Result<Json<BankKey>, ApiError> {
-    caller.require_mutation()?;
     let id: BankKeyId = parse_id(&id, "bank key")?;
-    let normalise = |s: &str| {
-        s.chars()
-            .filter(|c| c.is_ascii_hexdigit())
-            .collect::<String>()
-            .to_ascii_uppercase()
-    };
     let mut tx = state.store.scope(&caller.scope).begin().await?;
     let key: BankKey = tx.get(id).await?;
-    let outcome = if normalise(&key.key_hash) == normalise(&body.expected_hash) {
+    let stored = KeyHash::from_input(&key.key_hash).ok();
+    let outcome = if stored.as_ref() == Some(&body.expected_hash.0) {
         BankKeyVerification::Verified
     } else {
         BankKeyVerification::Rejected
