@@ -216,10 +216,12 @@ fn router(app: AppState) -> Router {
             "/ebicsweb",
             post(crate::http::ebicsweb).layer(DefaultBodyLimit::max(body_limit)),
         )
-        .merge(crate::admin::routes().route_layer(axum::middleware::from_fn_with_state(
-            app.clone(),
-            crate::admin::require_token,
-        )))
+        .merge(
+            crate::admin::routes().route_layer(axum::middleware::from_fn_with_state(
+                app.clone(),
+                crate::admin::require_token,
+            )),
+        )
         .with_state(app)
 }
 

@@ -292,11 +292,9 @@ mod tests {
         use std::os::unix::fs::PermissionsExt;
         let root = tempfile::tempdir().unwrap();
         let dir = root.path().join("data");
-        let config = Config::load_with_env(
-            None,
-            env_of(&[("KONTOR_DATA_DIR", dir.to_str().unwrap())]),
-        )
-        .unwrap();
+        let config =
+            Config::load_with_env(None, env_of(&[("KONTOR_DATA_DIR", dir.to_str().unwrap())]))
+                .unwrap();
         config.prepare_data_dir().unwrap();
         let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode(&dir), 0o700);

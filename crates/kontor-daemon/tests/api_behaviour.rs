@@ -602,7 +602,10 @@ async fn reading_a_veu_digest_never_reaches_the_engine_and_viewers_cannot_fetch_
     .await;
     let digest_uri = format!("/v1/veu-items/{}/digest", w.a.veu_item);
     let read = |token: String| {
-        let (app, uri) = (w.app.clone(), format!("{digest_uri}?signer_id={}", w.a.user_a));
+        let (app, uri) = (
+            w.app.clone(),
+            format!("{digest_uri}?signer_id={}", w.a.user_a),
+        );
         async move { call(&app, Method::GET, &uri, Some(&token), Payload::None).await }
     };
     let fetch = |token: String| {
@@ -651,7 +654,14 @@ async fn adding_another_tenants_operator_answers_like_a_new_one_and_reveals_noth
         let app = w.app.clone();
         let body = json!({"email": email, "display_name": name, "role": "VIEWER"});
         async move {
-            call(&app, Method::POST, "/v1/operators", Some(&token), Payload::Json(body)).await
+            call(
+                &app,
+                Method::POST,
+                "/v1/operators",
+                Some(&token),
+                Payload::Json(body),
+            )
+            .await
         }
     };
     // Tenant A adds a brand-new address and an address tenant B already uses: both answers
@@ -766,12 +776,12 @@ async fn a_database_outage_answers_503_within_seconds_and_work_resumes_when_it_i
         return;
     };
     let url = url::Url::parse(db.url()).unwrap();
-    let target = format!(
-        "{}:{}",
-        url.host_str().unwrap(),
-        url.port().unwrap_or(5432)
-    );
-    let target = tokio::net::lookup_host(target).await.unwrap().next().unwrap();
+    let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
+    let target = tokio::net::lookup_host(target)
+        .await
+        .unwrap()
+        .next()
+        .unwrap();
     let forwarder = Forwarder::start(target).await;
     let mut through = url.clone();
     through.set_host(Some("127.0.0.1")).unwrap();
@@ -828,7 +838,10 @@ async fn a_database_outage_answers_503_within_seconds_and_work_resumes_when_it_i
         }
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
-    assert!(recovered, "the API did not recover after the database came back");
+    assert!(
+        recovered,
+        "the API did not recover after the database came back"
+    );
     assert_eq!(get("/readyz").await.status, StatusCode::OK);
     store.close().await;
 }

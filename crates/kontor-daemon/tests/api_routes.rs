@@ -457,7 +457,14 @@ async fn snapshot(w: &api_support::World) -> Vec<serde_json::Value> {
         assert_eq!(reply.status, StatusCode::OK, "{path}");
         out.push(reply.json());
     }
-    let tokens = call(&w.app, Method::GET, "/v1/tokens", Some(&w.owner_a), Payload::None).await;
+    let tokens = call(
+        &w.app,
+        Method::GET,
+        "/v1/tokens",
+        Some(&w.owner_a),
+        Payload::None,
+    )
+    .await;
     out.push(json!(tokens.json().as_array().unwrap().len()));
     out
 }
@@ -500,8 +507,7 @@ fn malformed(field: &str) -> &'static [&'static str] {
 }
 
 #[tokio::test]
-async fn every_write_route_refuses_overlong_nul_and_malformed_input_with_422_and_changes_nothing()
-{
+async fn every_write_route_refuses_overlong_nul_and_malformed_input_with_422_and_changes_nothing() {
     let w = world().await;
     let before = snapshot(&w).await;
     let mut tried = 0;
@@ -571,7 +577,10 @@ async fn every_write_route_refuses_overlong_nul_and_malformed_input_with_422_and
                 Method::POST,
                 &format!("/v1/orders?{query}"),
                 Some(&token),
-                Payload::Raw("application/xml", pain001("MSG-HOSTILE", &[("Eve", "1.00")])),
+                Payload::Raw(
+                    "application/xml",
+                    pain001("MSG-HOSTILE", &[("Eve", "1.00")]),
+                ),
                 &headers,
             )
             .await
@@ -579,14 +588,29 @@ async fn every_write_route_refuses_overlong_nul_and_malformed_input_with_422_and
     };
     let user = &w.a.user_a;
     for (query, key) in [
-        (format!("ebics_user_id={}&order_type=CCT", "a".repeat(5000)), None),
+        (
+            format!("ebics_user_id={}&order_type=CCT", "a".repeat(5000)),
+            None,
+        ),
         (format!("ebics_user_id={user}&order_type=C%00T"), None),
         (format!("ebics_user_id={user}&order_type=CCT%0A"), None),
-        (format!("ebics_user_id={user}&order_type={}", "C".repeat(5000)), None),
-        (format!("ebics_user_id={user}&order_type=CCT&signature_rule=ALL"), None),
-        (format!("ebics_user_id=x%00&order_type=CCT"), None),
-        (format!("ebics_user_id={user}&order_type=CCT"), Some("k".repeat(256))),
-        (format!("ebics_user_id={user}&order_type=CCT"), Some("a key".into())),
+        (
+            format!("ebics_user_id={user}&order_type={}", "C".repeat(5000)),
+            None,
+        ),
+        (
+            format!("ebics_user_id={user}&order_type=CCT&signature_rule=ALL"),
+            None,
+        ),
+        ("ebics_user_id=x%00&order_type=CCT".to_owned(), None),
+        (
+            format!("ebics_user_id={user}&order_type=CCT"),
+            Some("k".repeat(256)),
+        ),
+        (
+            format!("ebics_user_id={user}&order_type=CCT"),
+            Some("a key".into()),
+        ),
     ] {
         let reply = upload(query.clone(), key).await;
         assert_eq!(
@@ -599,7 +623,11 @@ async fn every_write_route_refuses_overlong_nul_and_malformed_input_with_422_and
         tried += 1;
     }
     assert!(tried > 200, "only {tried} hostile requests");
-    assert_eq!(snapshot(&w).await, before, "a refused request changed something");
+    assert_eq!(
+        snapshot(&w).await,
+        before,
+        "a refused request changed something"
+    );
 }
 
 #[tokio::test]

@@ -10,8 +10,7 @@ use kontor_daemon::engine::veu::{
     approve, cancel, sync, VeuApproval, VeuBank, VeuDetails, VeuError, VeuOverviewItem,
 };
 use kontor_protocol::orderdata::{
-    DataDigest,
-    AuthorisationLevel, OrderKind, OriginatorInfo, SignerInfo, SigningInfo,
+    AuthorisationLevel, DataDigest, OrderKind, OriginatorInfo, SignerInfo, SigningInfo,
 };
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{

@@ -50,7 +50,10 @@ where
                     // serde_json appends the position; the field path says more.
                     let text = inner.to_string();
                     let position = format!(" at line {} column {}", inner.line(), inner.column());
-                    Err(field_error(&path, text.strip_suffix(&position).unwrap_or(&text)))
+                    Err(field_error(
+                        &path,
+                        text.strip_suffix(&position).unwrap_or(&text),
+                    ))
                 } else {
                     Err(malformed(format!("the body is not valid JSON: {inner}")))
                 }

@@ -97,7 +97,8 @@ fn check_text(text: &str, max_chars: usize) -> Result<(), String> {
 /// Control characters (C0 with NUL, DEL, C1) and the invisible bidirectional controls that
 /// make a name display as something else.
 fn is_forbidden(c: char) -> bool {
-    c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 // Serde errors carry only text; the code travels in front of the message between two unit
@@ -114,7 +115,9 @@ fn encode(code: &str, message: &str) -> String {
 /// type) and the message.
 pub(crate) fn field_error(path: &str, text: &str) -> ApiError {
     let field = (!path.is_empty() && path != ".").then(|| path.to_owned());
-    let (code, message) = match text.split_once(MARK).and_then(|(_, rest)| rest.split_once(MARK))
+    let (code, message) = match text
+        .split_once(MARK)
+        .and_then(|(_, rest)| rest.split_once(MARK))
     {
         Some((code, message)) => (code.to_owned(), message.to_owned()),
         None => ("invalid_input".to_owned(), text.to_owned()),
@@ -204,7 +207,9 @@ fn ebics_identifier(text: &str, what: &str) -> Result<String, String> {
     {
         Ok(text.to_owned())
     } else {
-        Err(format!("{what} must be 1-35 characters of A-Z, a-z, 0-9, ',' or '='"))
+        Err(format!(
+            "{what} must be 1-35 characters of A-Z, a-z, 0-9, ',' or '='"
+        ))
     }
 }
 
@@ -432,18 +437,47 @@ mod tests {
     #[test]
     fn texts_refuse_empty_overlong_and_control_characters() {
         assert_eq!(parse::<Name>("  Bank A  ").unwrap().as_str(), "Bank A");
-        assert_eq!(parse::<Name>(&"é".repeat(140)).unwrap().as_str().chars().count(), 140);
-        for bad in ["", "   ", "a\0b", "a\nb", "a\u{7f}", "a\u{85}", "evil\u{202e}txt"] {
+        assert_eq!(
+            parse::<Name>(&"é".repeat(140))
+                .unwrap()
+                .as_str()
+                .chars()
+                .count(),
+            140
+        );
+        for bad in [
+            "",
+            "   ",
+            "a\0b",
+            "a\nb",
+            "a\u{7f}",
+            "a\u{85}",
+            "evil\u{202e}txt",
+        ] {
             assert!(parse::<Name>(bad).is_err(), "{bad:?}");
         }
         let long = parse::<Name>(&"x".repeat(141)).unwrap_err();
-        assert!(long.contains("invalid_text") && long.contains("at most 140"), "{long}");
+        assert!(
+            long.contains("invalid_text") && long.contains("at most 140"),
+            "{long}"
+        );
     }
 
     #[test]
     fn e_mail_addresses_need_a_mailbox_and_a_dotted_domain() {
-        assert_eq!(parse::<Email>("Ops@ACME.example").unwrap().as_str(), "ops@acme.example");
-        for bad in ["@", "a@", "@b.example", "a@b", "a b@c.example", "A <a@b.example>", "a@[127.0.0.1]"] {
+        assert_eq!(
+            parse::<Email>("Ops@ACME.example").unwrap().as_str(),
+            "ops@acme.example"
+        );
+        for bad in [
+            "@",
+            "a@",
+            "@b.example",
+            "a@b",
+            "a b@c.example",
+            "A <a@b.example>",
+            "a@[127.0.0.1]",
+        ] {
             assert!(parse::<Email>(bad).is_err(), "{bad:?}");
         }
     }
@@ -451,11 +485,19 @@ mod tests {
     #[test]
     fn urls_key_hashes_and_codes() {
         assert!(parse::<HttpUrl>("https://bank.example/ebicsweb").is_ok());
-        for bad in ["ftp://bank.example", "bank.example", "https://u:p@bank.example/", "https://"] {
+        for bad in [
+            "ftp://bank.example",
+            "bank.example",
+            "https://u:p@bank.example/",
+            "https://",
+        ] {
             assert!(parse::<HttpUrl>(bad).is_err(), "{bad:?}");
         }
         let hash = "ab".repeat(32);
-        assert_eq!(parse::<KeyHash>(&hash).unwrap().0, hash.to_ascii_uppercase());
+        assert_eq!(
+            parse::<KeyHash>(&hash).unwrap().0,
+            hash.to_ascii_uppercase()
+        );
         assert!(parse::<KeyHash>("AB").is_err());
         assert_eq!(parse::<OrderTypeCode>("cct").unwrap().0, "CCT");
         assert!(parse::<OrderTypeCode>("C#T").is_err());
@@ -467,20 +509,37 @@ mod tests {
         let amount = |s| Amount::parse(s).unwrap();
         let eur = Currency::parse("EUR").unwrap();
         let jpy = Currency::parse("JPY").unwrap();
-        assert_eq!(payment_amount("max_amount", amount("10"), eur).unwrap(), "10.00");
+        assert_eq!(
+            payment_amount("max_amount", amount("10"), eur).unwrap(),
+            "10.00"
+        );
         assert!(payment_amount("max_amount", amount("1.001"), eur).is_err());
         assert!(payment_amount("max_amount", amount("0"), eur).is_err());
-        assert_eq!(payment_amount("max_amount", amount("1000"), jpy).unwrap(), "1000");
+        assert_eq!(
+            payment_amount("max_amount", amount("1000"), jpy).unwrap(),
+            "1000"
+        );
         assert!(payment_amount("max_amount", amount("1000.5"), jpy).is_err());
     }
 
     #[test]
     fn the_code_survives_serde_and_names_the_field() {
         let text = parse::<Email>("@").unwrap_err();
-        let ApiError::Input { code, field, message } = field_error("email", &text) else {
+        let ApiError::Input {
+            code,
+            field,
+            message,
+        } = field_error("email", &text)
+        else {
             panic!()
         };
-        assert_eq!((code.as_str(), field.as_deref()), ("invalid_email", Some("email")));
-        assert!(message.starts_with("email: not an e-mail address"), "{message}");
+        assert_eq!(
+            (code.as_str(), field.as_deref()),
+            ("invalid_email", Some("email"))
+        );
+        assert!(
+            message.starts_with("email: not an e-mail address"),
+            "{message}"
+        );
     }
 }

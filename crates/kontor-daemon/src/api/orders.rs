@@ -304,11 +304,9 @@ pub(crate) async fn file_bytes(state: &AppState, file: &StoredFile) -> Result<Ve
             let inside = relative
                 .components()
                 .all(|c| matches!(c, std::path::Component::Normal(_)));
-            let dir = state
-                .data_dir
-                .as_ref()
-                .filter(|_| inside)
-                .ok_or_else(|| ApiError::Internal(format!("cannot resolve stored file {}", file.id).into()))?;
+            let dir = state.data_dir.as_ref().filter(|_| inside).ok_or_else(|| {
+                ApiError::Internal(format!("cannot resolve stored file {}", file.id).into())
+            })?;
             tokio::fs::read(dir.join(relative))
                 .await
                 .map_err(|e| ApiError::Internal(Box::new(e)))
@@ -318,7 +316,10 @@ pub(crate) async fn file_bytes(state: &AppState, file: &StoredFile) -> Result<Ve
 }
 
 /// A file as a download, with its SHA-256 so clients can check what they got.
-pub(crate) async fn file_response(state: &AppState, file: &StoredFile) -> Result<Response, ApiError> {
+pub(crate) async fn file_response(
+    state: &AppState,
+    file: &StoredFile,
+) -> Result<Response, ApiError> {
     let bytes = file_bytes(state, file).await?;
     let mut response = bytes.into_response();
     let headers = response.headers_mut();

@@ -7,8 +7,8 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use kontor_storage::{
-    Account, AccountId, EbicsUserId, JobRun, NewSchedule, Page, Schedule, ScheduleId, Segment, Transaction,
-    TransactionEvent, TransactionId,
+    Account, AccountId, EbicsUserId, JobRun, NewSchedule, Page, Schedule, ScheduleId, Segment,
+    Transaction, TransactionEvent, TransactionId,
 };
 use serde::Deserialize;
 
@@ -156,8 +156,8 @@ pub(crate) fn next_run(
             ))
         }
     };
-    let schedule = cron::Schedule::from_str(&full)
-        .map_err(|e| invalid(format!("{expression:?}: {e}")))?;
+    let schedule =
+        cron::Schedule::from_str(&full).map_err(|e| invalid(format!("{expression:?}: {e}")))?;
     schedule
         .after(&now.with_timezone(&tz))
         .next()

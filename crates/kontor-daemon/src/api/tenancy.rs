@@ -278,7 +278,11 @@ async fn issue_token(
     let issued = state
         .store
         .admin()
-        .issue_token(caller.operator.operator(), body.name.as_str(), Some(expires))
+        .issue_token(
+            caller.operator.operator(),
+            body.name.as_str(),
+            Some(expires),
+        )
         .await?;
     Ok((
         StatusCode::CREATED,

@@ -18,9 +18,9 @@ use kontor_protocol::envelope::{
 use kontor_protocol::order_type::{BtfService, ContainerType, MessageName, OrderType};
 use kontor_protocol::segmentation::StreamingAssembler;
 use kontor_storage::{
-    private_files,
-    Direction, EbicsUserId, FileBody, FileKind, NewFile, NewTransaction, SegmentStatus, StoredFile,
-    TenantScope, Transaction, TransactionEventKind, TransactionId, TransactionPhase,
+    private_files, Direction, EbicsUserId, FileBody, FileKind, NewFile, NewTransaction,
+    SegmentStatus, StoredFile, TenantScope, Transaction, TransactionEventKind, TransactionId,
+    TransactionPhase,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;

@@ -25,7 +25,12 @@ repository!(
 impl Memberships<'_, '_> {
     /// Makes an operator a member of this tenant, known here as `display_name`. `Conflict`
     /// when they already are.
-    pub async fn add(&mut self, operator: OperatorId, role: Role, display_name: &str) -> Result<()> {
+    pub async fn add(
+        &mut self,
+        operator: OperatorId,
+        role: Role,
+        display_name: &str,
+    ) -> Result<()> {
         let tenant = self.tx.tenant_val();
         self.tx
             .execute(
