@@ -1,6 +1,9 @@
 //! The admin API under `/admin` (JSON). It shares the listener with `/ebicsweb` and is meant
-//! for tests and the demo only: it has no authentication, so never expose the emulator beyond
-//! the machine (the CLI binds to 127.0.0.1 by default).
+//! for tests and the demo only. It lets anyone who reaches it activate subscribers, reject
+//! orders and inject faults, so it is unauthenticated only on loopback: binding beyond
+//! loopback requires an admin token (`kontor-bank serve --admin-token`, or
+//! `KONTOR_BANK_ADMIN_TOKEN`), and then every `/admin` route (on loopback too, once a token is
+//! set) answers 401 without `Authorization: Bearer <token>`.
 //!
 //! | method | path | what |
 //! |---|---|---|
@@ -71,6 +74,35 @@ impl From<LifecycleError> for AdminError {
 }
 
 type AdminResult = Result<Response, AdminError>;
+
+/// Refuses admin requests without the configured bearer token (when one is configured).
+pub(crate) async fn require_token(
+    State(app): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if let Some(expected) = &app.admin_token {
+        let presented = request
+            .headers()
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !same_secret(presented.as_bytes(), expected.as_bytes()) {
+            return (
+                StatusCode::UNAUTHORIZED,
+                Json(json!({ "error": "admin token required" })),
+            )
+                .into_response();
+        }
+    }
+    next.run(request).await
+}
+
+/// Compares without stopping at the first difference.
+fn same_secret(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
 
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()

@@ -36,6 +36,10 @@ enum Command {
         /// Address to listen on; port 0 picks a free port (the URL is printed on stdout).
         #[arg(long, default_value = "127.0.0.1:8700", env = "KONTOR_BANK_LISTEN")]
         listen: SocketAddr,
+        /// Bearer token for the /admin routes. Required to listen beyond loopback: the admin
+        /// API activates subscribers and injects faults.
+        #[arg(long, env = "KONTOR_BANK_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: Option<String>,
         /// Log as JSON lines instead of text.
         #[arg(long)]
         log_json: bool,
@@ -45,6 +49,9 @@ enum Command {
         /// Base URL of a running emulator.
         #[arg(long, default_value = "http://127.0.0.1:8700", env = "KONTOR_BANK_URL")]
         url: String,
+        /// The emulator's admin token, if it runs with one.
+        #[arg(long, env = "KONTOR_BANK_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: Option<String>,
         #[arg(long)]
         partner: String,
         #[arg(long)]
@@ -102,10 +109,18 @@ async fn wait_for_stop_signal() {
     }
 }
 
-async fn serve(config: PathBuf, listen: SocketAddr, log_json: bool) -> anyhow::Result<()> {
+async fn serve(
+    config: PathBuf,
+    listen: SocketAddr,
+    admin_token: Option<String>,
+    log_json: bool,
+) -> anyhow::Result<()> {
     init_logging(log_json);
     let config = BankConfig::load(&config)?;
-    let bank = Bank::start(config, listen).await?;
+    let bank = Bank::builder(config)
+        .admin_token(admin_token)
+        .start(listen)
+        .await?;
     // One machine-readable line on stdout, so scripts can start with port 0 and read the URL.
     let mut out = std::io::stdout().lock();
     writeln!(
@@ -125,6 +140,7 @@ async fn serve(config: PathBuf, listen: SocketAddr, log_json: bool) -> anyhow::R
 
 async fn activate(
     url: String,
+    admin_token: Option<String>,
     partner: String,
     user: String,
     letter: [Option<String>; 3],
@@ -139,10 +155,14 @@ async fn activate(
         "{}/admin/users/{partner}/{user}/activate",
         url.trim_end_matches('/')
     );
-    let response = reqwest::Client::new()
+    let mut request = reqwest::Client::new()
         .post(&endpoint)
         .header("content-type", "application/json")
-        .body(body.to_string())
+        .body(body.to_string());
+    if let Some(token) = admin_token {
+        request = request.bearer_auth(token);
+    }
+    let response = request
         .send()
         .await
         .with_context(|| format!("cannot reach {endpoint}"))?;
@@ -179,10 +199,12 @@ async fn main() -> ExitCode {
         Command::Serve {
             config,
             listen,
+            admin_token,
             log_json,
-        } => serve(config, listen, log_json).await,
+        } => serve(config, listen, admin_token, log_json).await,
         Command::Activate {
             url,
+            admin_token,
             partner,
             user,
             letter_signature,
@@ -191,6 +213,7 @@ async fn main() -> ExitCode {
         } => {
             activate(
                 url,
+                admin_token,
                 partner,
                 user,
                 [letter_signature, letter_authentication, letter_encryption],

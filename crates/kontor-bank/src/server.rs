@@ -45,6 +45,8 @@ pub(crate) struct AppState {
     pub dispatcher: Arc<dyn Dispatcher>,
     pub faults: Arc<FaultEngine>,
     pub started_at: DateTime<Utc>,
+    /// Bearer token the `/admin` routes require; `None` only on loopback binds.
+    pub admin_token: Option<Arc<str>>,
 }
 
 /// Per-connection handle put into every request's extensions: lets a handler ask the
@@ -88,6 +90,8 @@ pub enum StartError {
     Keys(#[from] BankKeyError),
     #[error("fault rule {index} of the configuration: {message}")]
     Fault { index: usize, message: String },
+    #[error("refusing to listen on {addr} without an admin token: the admin API can activate subscribers and inject faults; bind to 127.0.0.1 or set --admin-token / KONTOR_BANK_ADMIN_TOKEN")]
+    AdminUnprotected { addr: SocketAddr },
 }
 
 /// Entry point of the library API.
@@ -101,6 +105,7 @@ impl Bank {
             config,
             dispatcher: None,
             keys: None,
+            admin_token: None,
         }
     }
 
@@ -117,6 +122,7 @@ pub struct BankBuilder {
     config: BankConfig,
     dispatcher: Option<Arc<dyn Dispatcher>>,
     keys: Option<Arc<dyn BankKeys>>,
+    admin_token: Option<String>,
 }
 
 impl BankBuilder {
@@ -132,9 +138,19 @@ impl BankBuilder {
         self
     }
 
+    /// Requires `Authorization: Bearer <token>` on every `/admin` route. Mandatory when
+    /// binding beyond loopback; optional (and then also enforced) on loopback.
+    pub fn admin_token(mut self, token: Option<String>) -> Self {
+        self.admin_token = token.filter(|t| !t.is_empty());
+        self
+    }
+
     /// Validates the configuration, seeds the state, installs the configured fault rules,
-    /// binds and starts serving.
+    /// binds and starts serving. Refuses a bind beyond loopback without an admin token.
     pub async fn start(self, addr: SocketAddr) -> Result<RunningBank, StartError> {
+        if !addr.ip().is_loopback() && self.admin_token.is_none() {
+            return Err(StartError::AdminUnprotected { addr });
+        }
         self.config.validate()?;
         let config = Arc::new(self.config);
         let faults = Arc::new(FaultEngine::new());
@@ -166,6 +182,7 @@ impl BankBuilder {
             dispatcher,
             faults,
             started_at: Utc::now(),
+            admin_token: self.admin_token.map(Arc::from),
         };
 
         let listener = TcpListener::bind(addr)
@@ -199,7 +216,12 @@ fn router(app: AppState) -> Router {
             "/ebicsweb",
             post(crate::http::ebicsweb).layer(DefaultBodyLimit::max(body_limit)),
         )
-        .merge(crate::admin::routes())
+        .merge(
+            crate::admin::routes().route_layer(axum::middleware::from_fn_with_state(
+                app.clone(),
+                crate::admin::require_token,
+            )),
+        )
         .with_state(app)
 }
 

@@ -278,3 +278,49 @@ async fn fault_rules_can_be_installed_listed_and_cleared() {
     assert!(bank.faults().rules().is_empty());
     bank.shutdown().await;
 }
+
+#[tokio::test]
+async fn beyond_loopback_the_admin_api_needs_a_token_and_a_set_token_is_enforced() {
+    use kontor_bank::{Bank, BankConfig, StartError};
+    // Refused before anything binds: no socket beyond loopback is ever opened here.
+    let refused = Bank::builder(BankConfig::demo().expect("demo config"))
+        .keys(common::bank_keys())
+        .start("0.0.0.0:0".parse().expect("addr"))
+        .await;
+    let err = refused.expect_err("an all-interfaces bind without a token is refused");
+    assert!(matches!(err, StartError::AdminUnprotected { .. }), "{err}");
+    assert!(err.to_string().contains("--admin-token"), "{err}");
+
+    let bank = Bank::builder(BankConfig::demo().expect("demo config"))
+        .keys(common::bank_keys())
+        .admin_token(Some("s3cret-admin".into()))
+        .start("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("bank starts");
+    let users = format!("{}/users", bank.admin_url());
+    let (status, _) = get(users.clone()).await;
+    assert_eq!(status, 401, "no token");
+    let wrong = http()
+        .get(&users)
+        .bearer_auth("s3cret-admiN")
+        .send()
+        .await
+        .expect("reachable");
+    assert_eq!(wrong.status().as_u16(), 401, "wrong token");
+    let right = http()
+        .get(&users)
+        .bearer_auth("s3cret-admin")
+        .send()
+        .await
+        .expect("reachable");
+    assert_eq!(right.status().as_u16(), 200);
+    // The EBICS endpoint is not behind the admin token.
+    let ebics = http()
+        .post(bank.ebics_url())
+        .body("<not-ebics/>")
+        .send()
+        .await
+        .expect("reachable");
+    assert_ne!(ebics.status().as_u16(), 401);
+    bank.shutdown().await;
+}

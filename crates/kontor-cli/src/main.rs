@@ -86,6 +86,7 @@ enum TenantCommand {
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
+    restrict_umask();
     let cli = Cli::parse();
     match run(cli).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
@@ -161,6 +162,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("token (shown once): {}", issued.secret.expose_secret());
         }
         Command::Serve => {
+            config.prepare_data_dir()?;
             let store = open_store(&config).await?;
             store.migrate().await?;
             let listener = tokio::net::TcpListener::bind(config.listen)
@@ -196,6 +198,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Everything Kontor writes (database, spooled transfers, key files, the demo's directory)
+/// is for its own user only. The files that matter are created 0600/0700 explicitly; the
+/// umask also covers what a library creates on its own behalf.
+fn restrict_umask() {
+    #[cfg(unix)]
+    // SAFETY: umask only sets the process's file mode creation mask; it cannot fail and
+    // touches no memory. It runs first in main, before anything creates a file.
+    unsafe {
+        libc::umask(0o077);
+    }
 }
 
 async fn find_tenant(

@@ -382,6 +382,43 @@ async fn approve_order(api: &Api, order: &str, key: &Path, signer: &str) -> anyh
     Ok(())
 }
 
+/// The digest the bank announced for a VEU item: the one the daemon stored (from its VEU
+/// sync), or, when the bank has not reported it yet, fetched from the bank as `signer`.
+async fn veu_digest(
+    api: &Api,
+    item: &impl std::fmt::Display,
+    signer: &impl std::fmt::Display,
+) -> anyhow::Result<Value> {
+    let stored = api
+        .http
+        .get(format!(
+            "{}/v1/veu-items/{item}/digest?signer_id={signer}",
+            api.base
+        ))
+        .bearer_auth(&api.token)
+        .send()
+        .await
+        .with_context(|| format!("cannot reach the daemon at {}", api.base))?;
+    if stored.status().is_success() {
+        return Ok(stored.json().await?);
+    }
+    let status = stored.status();
+    let body: Value = stored.json().await.unwrap_or(Value::Null);
+    if body["error"]["code"] == "digest_not_fetched" {
+        return api
+            .post(
+                &format!("/v1/veu-items/{item}/digest"),
+                json!({ "signer_id": signer.to_string() }),
+            )
+            .await;
+    }
+    bail!(
+        "the daemon answered {status}: {} {}",
+        body["error"]["code"].as_str().unwrap_or(""),
+        body["error"]["message"].as_str().unwrap_or("")
+    )
+}
+
 async fn veu(api: &Api, command: &VeuCommand) -> anyhow::Result<()> {
     match command {
         VeuCommand::List => {
@@ -412,9 +449,7 @@ async fn veu(api: &Api, command: &VeuCommand) -> anyhow::Result<()> {
             let approve = matches!(command, VeuCommand::Approve { .. });
             let public = signer_key::public_part(key)?;
             let key_hash = matching_registered_hash(api, signer, &public).await?;
-            let digest = api
-                .get(&format!("/v1/veu-items/{item}/digest?signer_id={signer}"))
-                .await?;
+            let digest = veu_digest(api, item, signer).await?;
             let digest_hex = digest["data_digest"]
                 .as_str()
                 .context("no digest from the bank")?;

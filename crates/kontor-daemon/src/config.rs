@@ -24,6 +24,9 @@ pub enum ConfigError {
         value: String,
         message: String,
     },
+    /// The data directory is open to group or others (or cannot be created).
+    #[error("data directory: {0}")]
+    DataDir(#[from] kontor_storage::private_files::PrivateFileError),
 }
 
 /// The settings as they appear in `kontor.toml`; every field optional.
@@ -284,6 +287,15 @@ impl Config {
         Ok(())
     }
 
+    /// Creates the data directory owner-only (0700), or refuses to run on an existing one that
+    /// group or others can enter: it holds the SQLite database and the spooled bank
+    /// transfers (statements in the clear). The database file itself is checked when the
+    /// store opens it.
+    pub fn prepare_data_dir(&self) -> Result<(), ConfigError> {
+        kontor_storage::private_files::ensure_private_dir(&self.data_dir)?;
+        Ok(())
+    }
+
     /// The database URL to connect to: the configured one or the embedded SQLite file.
     pub fn effective_database_url(&self) -> String {
         match &self.database_url {
@@ -412,6 +424,24 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn the_data_dir_is_created_owner_only_and_an_open_one_is_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let dir = root.path().join("data");
+        let config =
+            Config::load_with_env(None, env_of(&[("KONTOR_DATA_DIR", dir.to_str().unwrap())]))
+                .unwrap();
+        config.prepare_data_dir().unwrap();
+        let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        std::fs::set_permissions(&dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let err = config.prepare_data_dir().unwrap_err();
+        assert!(matches!(err, ConfigError::DataDir(_)), "{err}");
+        assert!(err.to_string().contains("chmod 700"), "{err}");
     }
 
     #[test]

@@ -105,7 +105,11 @@ pub fn start(
 
     let api_addr = listener.local_addr()?;
     let service = Arc::new(EngineService::new(engine.clone(), &options.instance));
-    let app = api::router(AppState::new(store.clone()).with_engine(service));
+    let app = api::router(
+        AppState::new(store.clone())
+            .with_engine(service)
+            .with_data_dir(&options.data_dir),
+    );
     let mut api_stop = stopped.clone();
     tasks.spawn(async move {
         let serve = axum::serve(listener, app).with_graceful_shutdown(async move {

@@ -13,8 +13,10 @@ use kontor_daemon::api::{
     DetachedSignature, EngineCommandError, EngineCommands, EngineResult, VeuDigest,
 };
 use kontor_storage::{
-    EbicsUserId, NewBookedTransaction, Order, OrderId, ScheduleId, TenantId, TenantScope, VeuItemId,
+    EbicsUserId, MasterKey, NewBookedTransaction, Order, OrderId, Role, ScheduleId, Store,
+    TenantId, TenantScope, VeuItemId,
 };
+use secrecy::ExposeSecret;
 use serde_json::json;
 
 #[tokio::test]
@@ -210,8 +212,11 @@ async fn bad_payment_files_and_order_types_are_refused_with_stable_codes() {
     .await;
     assert_eq!(
         (reply.status, reply.code().as_str()),
-        (StatusCode::BAD_REQUEST, "malformed_query")
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
+        "a missing query parameter is named: {}",
+        reply.text()
     );
+    assert!(reply.text().contains("ebics_user_id"), "{}", reply.text());
     let orders = call(
         &w.app,
         Method::GET,
@@ -224,60 +229,6 @@ async fn bad_payment_files_and_order_types_are_refused_with_stable_codes() {
         orders.json().as_array().unwrap().len(),
         1,
         "only the fixture order"
-    );
-}
-
-/// Issue #10: a pain.001 nested 3 000 levels deep overflowed the stack and aborted the whole
-/// multi-tenant daemon, and any Admin of any tenant could send one.
-#[tokio::test]
-async fn a_deeply_nested_payment_file_is_refused_with_422_and_the_api_keeps_serving() {
-    let w = world().await;
-    let uri = format!("/v1/orders?ebics_user_id={}&order_type=CCT", w.a.user_a);
-    let depth = 100_000;
-    let nested = format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?><Document xmlns="urn:iso:std:iso:20022:tech:xsd:pain.001.001.03"><CstmrCdtTrfInitn>{}{}</CstmrCdtTrfInitn></Document>"#,
-        "<PmtInf>".repeat(depth),
-        "</PmtInf>".repeat(depth)
-    );
-    let post = |body: Vec<u8>| {
-        call(
-            &w.app,
-            Method::POST,
-            &uri,
-            Some(&w.admin_a),
-            Payload::Raw("application/xml", body),
-        )
-    };
-    let refused = post(nested.into_bytes()).await;
-    assert_eq!(
-        (refused.status, refused.code().as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_payment_file"),
-        "{}",
-        refused.text()
-    );
-    let message = refused.json()["error"]["message"]
-        .as_str()
-        .unwrap_or("")
-        .to_owned();
-    assert!(
-        message.contains("nesting depth exceeds the limit of 256"),
-        "{message}"
-    );
-    // The same process goes on serving: the next, valid file becomes an order.
-    let accepted = post(pain001("MSG-AFTER-NESTING", &[("Delta", "5.00")])).await;
-    assert_eq!(accepted.status, StatusCode::CREATED, "{}", accepted.text());
-    let orders = call(
-        &w.app,
-        Method::GET,
-        "/v1/orders",
-        Some(&w.admin_a),
-        Payload::None,
-    )
-    .await;
-    assert_eq!(
-        orders.json().as_array().unwrap().len(),
-        2,
-        "the fixture order and the valid one, nothing of the refused file"
     );
 }
 
@@ -410,12 +361,9 @@ async fn engine_routes_answer_503_without_an_engine_and_hand_the_callers_scope_t
                 Payload::Json(json!({"ebics_user_id": w.a.user_a})),
             ),
             (
-                Method::GET,
-                format!(
-                    "/v1/veu-items/{}/digest?signer_id={}",
-                    w.a.veu_item, w.a.user_a
-                ),
-                Payload::None,
+                Method::POST,
+                format!("/v1/veu-items/{}/digest", w.a.veu_item),
+                Payload::Json(json!({"signer_id": w.a.user_a})),
             ),
             (
                 Method::POST,
@@ -644,6 +592,260 @@ async fn request_logs_carry_method_path_and_request_id_but_never_the_token() {
         "the bearer token leaked into the log"
     );
     assert!(!log.contains("secret=1"), "query strings are not logged");
+}
+
+#[tokio::test]
+async fn reading_a_veu_digest_never_reaches_the_engine_and_viewers_cannot_fetch_one() {
+    let engine = Arc::new(RecordingEngine::default());
+    let w = world_with({
+        let engine = engine.clone();
+        move |state| state.with_engine(engine)
+    })
+    .await;
+    let digest_uri = format!("/v1/veu-items/{}/digest", w.a.veu_item);
+    let read = |token: String| {
+        let (app, uri) = (
+            w.app.clone(),
+            format!("{digest_uri}?signer_id={}", w.a.user_a),
+        );
+        async move { call(&app, Method::GET, &uri, Some(&token), Payload::None).await }
+    };
+    let fetch = |token: String| {
+        let (app, uri, body) = (
+            w.app.clone(),
+            digest_uri.clone(),
+            json!({"signer_id": w.a.user_a}),
+        );
+        async move { call(&app, Method::POST, &uri, Some(&token), Payload::Json(body)).await }
+    };
+    let engine_calls = || engine.calls.lock().unwrap().len();
+
+    let before = read(w.viewer_a.clone()).await;
+    assert_eq!(
+        (before.status, before.code().as_str()),
+        (StatusCode::CONFLICT, "digest_not_fetched")
+    );
+    let refused = fetch(w.viewer_a.clone()).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    assert_eq!(engine_calls(), 0, "a Viewer caused engine work");
+
+    let fetched = fetch(w.admin_a.clone()).await;
+    assert_eq!(fetched.status, StatusCode::OK, "{}", fetched.text());
+    assert_eq!(engine_calls(), 1);
+    for _ in 0..3 {
+        let stored = read(w.viewer_a.clone()).await;
+        assert_eq!(stored.status, StatusCode::OK, "{}", stored.text());
+        assert_eq!(stored.json(), fetched.json());
+    }
+    assert_eq!(engine_calls(), 1, "reading went to the engine");
+    let item = call(
+        &w.app,
+        Method::GET,
+        &format!("/v1/veu-items/{}", w.a.veu_item),
+        Some(&w.viewer_a),
+        Payload::None,
+    )
+    .await;
+    assert_eq!(item.json()["data_digest"], json!("00".repeat(32)));
+}
+
+#[tokio::test]
+async fn adding_another_tenants_operator_answers_like_a_new_one_and_reveals_nothing() {
+    let w = world().await;
+    let add = |token: String, email: &str, name: &str| {
+        let app = w.app.clone();
+        let body = json!({"email": email, "display_name": name, "role": "VIEWER"});
+        async move {
+            call(
+                &app,
+                Method::POST,
+                "/v1/operators",
+                Some(&token),
+                Payload::Json(body),
+            )
+            .await
+        }
+    };
+    // Tenant A adds a brand-new address and an address tenant B already uses: both answers
+    // have the same shape and show only what the request said.
+    let fresh = add(w.owner_a.clone(), "fresh@a.example", "Fresh").await;
+    let in_b = add(w.owner_b.clone(), "shared@b.example", "Secret name in B").await;
+    assert_eq!(in_b.status, StatusCode::CREATED, "{}", in_b.text());
+    let shared = add(w.owner_a.clone(), "Shared@B.example", "Name in A").await;
+    assert_eq!(fresh.status, StatusCode::CREATED, "{}", fresh.text());
+    assert_eq!(shared.status, StatusCode::CREATED, "{}", shared.text());
+    let keys = |v: &serde_json::Value| {
+        v.as_object()
+            .unwrap()
+            .keys()
+            .cloned()
+            .collect::<Vec<String>>()
+    };
+    assert_eq!(keys(&fresh.json()), keys(&shared.json()));
+    assert_eq!(shared.json()["display_name"], "Name in A");
+    assert_eq!(shared.json()["email"], "shared@b.example");
+    let members = call(
+        &w.app,
+        Method::GET,
+        "/v1/memberships",
+        Some(&w.owner_a),
+        Payload::None,
+    )
+    .await
+    .text();
+    assert!(!members.contains("Secret name in B"), "{members}");
+    // Tenant B's view is unchanged by A's membership.
+    let members_b = call(
+        &w.app,
+        Method::GET,
+        "/v1/memberships",
+        Some(&w.owner_b),
+        Payload::None,
+    )
+    .await
+    .text();
+    assert!(members_b.contains("Secret name in B") && !members_b.contains("Name in A"));
+    // Only a second add in the same tenant conflicts.
+    let again = add(w.owner_a.clone(), "shared@b.example", "Again").await;
+    assert_eq!(
+        (again.status, again.code().as_str()),
+        (StatusCode::CONFLICT, "email_taken")
+    );
+}
+
+/// A TCP forwarder between the daemon's pool and PostgreSQL that a test can cut and restore,
+/// to play a database outage without touching the shared server.
+struct Forwarder {
+    port: u16,
+    open: Arc<std::sync::atomic::AtomicBool>,
+    connections: Arc<Mutex<Vec<tokio::task::AbortHandle>>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl Forwarder {
+    async fn start(target: std::net::SocketAddr) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let connections: Arc<Mutex<Vec<tokio::task::AbortHandle>>> = Arc::default();
+        let accept = tokio::spawn({
+            let (open, connections) = (open.clone(), connections.clone());
+            async move {
+                while let Ok((mut client, _)) = listener.accept().await {
+                    if !open.load(std::sync::atomic::Ordering::SeqCst) {
+                        continue; // dropped: the client sees the connection closed
+                    }
+                    let task = tokio::spawn(async move {
+                        if let Ok(mut server) = tokio::net::TcpStream::connect(target).await {
+                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        }
+                    });
+                    connections.lock().unwrap().push(task.abort_handle());
+                }
+            }
+        });
+        Self {
+            port,
+            open,
+            connections,
+            accept,
+        }
+    }
+
+    /// Closes every forwarded connection and refuses new ones.
+    fn cut(&self) {
+        self.open.store(false, std::sync::atomic::Ordering::SeqCst);
+        for task in self.connections.lock().unwrap().drain(..) {
+            task.abort();
+        }
+    }
+
+    fn restore(&self) {
+        self.open.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+impl Drop for Forwarder {
+    fn drop(&mut self) {
+        self.cut();
+        self.accept.abort();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_outage_answers_503_within_seconds_and_work_resumes_when_it_is_back() {
+    let Some(db) = kontor_storage::testing::TestDb::postgres().await else {
+        return;
+    };
+    let url = url::Url::parse(db.url()).unwrap();
+    let target = format!("{}:{}", url.host_str().unwrap(), url.port().unwrap_or(5432));
+    let target = tokio::net::lookup_host(target)
+        .await
+        .unwrap()
+        .next()
+        .unwrap();
+    let forwarder = Forwarder::start(target).await;
+    let mut through = url.clone();
+    through.set_host(Some("127.0.0.1")).unwrap();
+    through.set_port(Some(forwarder.port)).unwrap();
+    let store = Store::connect(through.as_str(), Arc::new(MasterKey::generate()))
+        .await
+        .unwrap();
+    let tenant = store.admin().create_tenant("Outage").await.unwrap();
+    let operator = store
+        .admin()
+        .create_operator("ops@outage.example", "Ops", tenant.id, Role::Owner)
+        .await
+        .unwrap();
+    let token = store
+        .admin()
+        .issue_token(operator.id, "t", None)
+        .await
+        .unwrap()
+        .secret
+        .expose_secret()
+        .to_owned();
+    let app = kontor_daemon::api::router(kontor_daemon::api::AppState::new(store.clone()));
+    let get = |path: &'static str| {
+        let (app, token) = (app.clone(), token.clone());
+        async move {
+            tokio::time::timeout(
+                std::time::Duration::from_secs(5),
+                call(&app, Method::GET, path, Some(&token), Payload::None),
+            )
+            .await
+            .unwrap_or_else(|_| panic!("GET {path} hung for 5 s"))
+        }
+    };
+    assert_eq!(get("/v1/bank-hosts").await.status, StatusCode::OK);
+    assert_eq!(get("/readyz").await.status, StatusCode::OK);
+
+    forwarder.cut();
+    for path in ["/v1/bank-hosts", "/readyz", "/v1/tenant"] {
+        let reply = get(path).await;
+        assert_eq!(
+            (reply.status, reply.code().as_str()),
+            (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
+            "{path}: {}",
+            reply.text()
+        );
+    }
+
+    forwarder.restore();
+    let mut recovered = false;
+    for _ in 0..20 {
+        if get("/v1/bank-hosts").await.status == StatusCode::OK {
+            recovered = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert!(
+        recovered,
+        "the API did not recover after the database came back"
+    );
+    assert_eq!(get("/readyz").await.status, StatusCode::OK);
+    store.close().await;
 }
 
 #[tokio::test]

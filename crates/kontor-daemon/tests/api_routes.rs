@@ -1,13 +1,15 @@
 //! One table of every authenticated route drives the access rules: no, expired or revoked
-//! tokens answer 401 without detail, Viewers are refused on every mutating route, and another
-//! tenant's ids answer 404. The table must cover exactly the routes in the OpenAPI document,
-//! so a new route cannot be forgotten.
+//! tokens answer 401 without detail, Viewers are refused on every mutating route, operators
+//! restricted by grants are refused on tenant-wide configuration, another tenant's ids
+//! answer 404, and overlong, NUL-containing or malformed input answers 422 and stores
+//! nothing. The table must cover exactly the routes in the OpenAPI document, so a new route
+//! cannot be forgotten.
 
 mod api_support;
 
 use std::collections::BTreeSet;
 
-use api_support::{call, pain001, world, Ids, Payload};
+use api_support::{call, call_with, pain001, world, Ids, Payload};
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 
@@ -48,7 +50,7 @@ macro_rules! case {
 
 fn signed(ids: &Ids) -> Payload {
     Payload::Json(
-        json!({"signer_id": ids.user_a, "signature_version": "A006", "key_hash": "00", "signature": "AAAA"}),
+        json!({"signer_id": ids.user_a, "signature_version": "A006", "key_hash": "00".repeat(32), "signature": "AAAA"}),
     )
 }
 
@@ -58,7 +60,7 @@ fn cases() -> Vec<Case> {
         case!(GET "/v1/tenant", TenantWide, |_| "/v1/tenant".into()),
         case!(GET "/v1/memberships", TenantWide, |_| "/v1/memberships".into()),
         case!(POST "/v1/operators", TenantWide, |_| "/v1/operators".into(),
-            |_| Payload::Json(json!({"email": "new@x", "role": "VIEWER"}))),
+            |_| Payload::Json(json!({"email": "new@x.example", "display_name": "New", "role": "VIEWER"}))),
         case!(PATCH "/v1/memberships/{operator_id}", TenantA, |i| format!("/v1/memberships/{}", i.member),
             |_| Payload::Json(json!({"role": "ADMIN"}))),
         case!(DELETE "/v1/memberships/{operator_id}", TenantA, |i| format!("/v1/memberships/{}", i.member)),
@@ -75,27 +77,27 @@ fn cases() -> Vec<Case> {
             |_| Payload::Json(json!({"host_id": "HOSTV", "name": "V", "url": "https://v.example", "protocol_version": "H004"}))),
         case!(GET "/v1/bank-hosts/{id}", TenantA, |i| format!("/v1/bank-hosts/{}", i.host)),
         case!(PATCH "/v1/bank-hosts/{id}", TenantA, |i| format!("/v1/bank-hosts/{}", i.host),
-            |_| Payload::Json(json!({"name": "x"}))),
+            |_| Payload::Json(json!({"name": "x", "url": "https://x.example/ebicsweb"}))),
         case!(DELETE "/v1/bank-hosts/{id}", TenantA, |i| format!("/v1/bank-hosts/{}", i.host)),
         case!(GET "/v1/bank-hosts/{id}/keys", TenantA, |i| format!("/v1/bank-hosts/{}/keys", i.host)),
         case!(POST "/v1/bank-keys/{id}/verify", TenantA, |i| format!("/v1/bank-keys/{}/verify", i.bank_key),
-            |_| Payload::Json(json!({"expected_hash": "AB"}))),
+            |_| Payload::Json(json!({"expected_hash": "AB".repeat(32)}))),
         // connections and accounts
         case!(GET "/v1/connections", TenantWide, |_| "/v1/connections".into()),
         case!(POST "/v1/connections", TenantA, |_| "/v1/connections".into(),
-            |i| Payload::Json(json!({"bank_host_id": i.host, "partner_id": "P2", "display_name": "x"}))),
+            |i| Payload::Json(json!({"bank_host_id": i.host, "partner_id": "P2", "display_name": "x", "order_types": ["CCT"]}))),
         case!(GET "/v1/connections/{id}", TenantA, |i| format!("/v1/connections/{}", i.connection)),
         case!(PUT "/v1/connections/{id}/order-types", TenantA, |i| format!("/v1/connections/{}/order-types", i.connection),
             |_| Payload::Json(json!({"order_types": ["CCT"]}))),
         case!(GET "/v1/accounts", TenantWide, |_| "/v1/accounts".into()),
         case!(POST "/v1/accounts", TenantA, |_| "/v1/accounts".into(),
-            |i| Payload::Json(json!({"connection_id": i.connection, "holder_name": "x", "currency": "EUR", "iban": "GB82WEST12345698765432"}))),
+            |i| Payload::Json(json!({"connection_id": i.connection, "holder_name": "x", "currency": "EUR", "iban": "GB82WEST12345698765432", "bic": "NWBKGB2L", "bank_account_id": "ACC-9"}))),
         case!(GET "/v1/accounts/{id}", TenantA, |i| format!("/v1/accounts/{}", i.account)),
         case!(GET "/v1/accounts/{id}/balances", TenantA, |i| format!("/v1/accounts/{}/balances", i.account)),
         // EBICS users
         case!(GET "/v1/ebics-users", TenantWide, |_| "/v1/ebics-users".into()),
         case!(POST "/v1/ebics-users", TenantA, |_| "/v1/ebics-users".into(),
-            |i| Payload::Json(json!({"connection_id": i.connection, "user_id": "U9", "name": "x", "signature_class": "E"}))),
+            |i| Payload::Json(json!({"connection_id": i.connection, "user_id": "U9", "system_id": "S9", "name": "x", "signature_class": "E"}))),
         case!(GET "/v1/ebics-users/{id}", TenantA, |i| format!("/v1/ebics-users/{}", i.user_a)),
         case!(POST "/v1/ebics-users/{id}/suspend", TenantA, |i| format!("/v1/ebics-users/{}/suspend", i.user_a)),
         case!(POST "/v1/ebics-users/{id}/resume", TenantA, |i| format!("/v1/ebics-users/{}/resume", i.user_a)),
@@ -109,7 +111,7 @@ fn cases() -> Vec<Case> {
             |i| format!("/v1/ebics-users/{}/signer-keys/{}/revoke", i.user_b, i.signer_key)),
         case!(GET "/v1/ebics-users/{id}/permissions", TenantA, |i| format!("/v1/ebics-users/{}/permissions", i.user_a)),
         case!(POST "/v1/ebics-users/{id}/permissions", TenantA, |i| format!("/v1/ebics-users/{}/permissions", i.user_a),
-            |_| Payload::Json(json!({"order_type": "CDD", "authorisation_level": "A"}))),
+            |i| Payload::Json(json!({"order_type": "CDD", "account_id": i.account, "authorisation_level": "A", "max_amount": "100.00", "currency": "EUR"}))),
         case!(GET "/v1/ebics-users/{id}/capabilities", TenantA, |i| format!("/v1/ebics-users/{}/capabilities", i.user_a)),
         // orders
         case!(GET "/v1/orders", TenantWide, |_| "/v1/orders".into()),
@@ -126,6 +128,8 @@ fn cases() -> Vec<Case> {
             |i| Payload::Json(json!({"ebics_user_id": i.user_a}))),
         case!(GET "/v1/veu-items/{id}", TenantA, |i| format!("/v1/veu-items/{}", i.veu_item)),
         case!(GET "/v1/veu-items/{id}/digest", TenantA, |i| format!("/v1/veu-items/{}/digest?signer_id={}", i.veu_item, i.user_a)),
+        case!(POST "/v1/veu-items/{id}/digest", TenantA, |i| format!("/v1/veu-items/{}/digest", i.veu_item),
+            |i| Payload::Json(json!({"signer_id": i.user_a}))),
         case!(POST "/v1/veu-items/{id}/approve", TenantA, |i| format!("/v1/veu-items/{}/approve", i.veu_item), signed),
         case!(POST "/v1/veu-items/{id}/cancel", TenantA, |i| format!("/v1/veu-items/{}/cancel", i.veu_item), signed),
         // transactions and schedules
@@ -135,7 +139,7 @@ fn cases() -> Vec<Case> {
         case!(GET "/v1/transactions/{id}/events", TenantA, |i| format!("/v1/transactions/{}/events", i.transaction)),
         case!(GET "/v1/schedules", TenantWide, |_| "/v1/schedules".into()),
         case!(POST "/v1/schedules", TenantA, |_| "/v1/schedules".into(),
-            |i| Payload::Json(json!({"ebics_user_id": i.user_a, "order_type": "C53", "cron": "0 6 * * 1-5"}))),
+            |i| Payload::Json(json!({"ebics_user_id": i.user_a, "account_id": i.account, "order_type": "C53", "cron": "0 6 * * 1-5", "time_zone": "Europe/Berlin"}))),
         case!(GET "/v1/schedules/{id}", TenantA, |i| format!("/v1/schedules/{}", i.schedule)),
         case!(PATCH "/v1/schedules/{id}", TenantA, |i| format!("/v1/schedules/{}", i.schedule),
             |_| Payload::Json(json!({"enabled": false}))),
@@ -331,6 +335,302 @@ async fn another_tenant_gets_404_for_every_id_and_sees_nothing_in_listings() {
     )
     .await;
     assert_eq!(hosts.json().as_array().unwrap().len(), 1);
+}
+
+/// The access level the OpenAPI document declares for a route.
+fn declared_access(doc: &serde_json::Value, case: &Case) -> String {
+    doc["paths"][case.route][case.method.as_str().to_ascii_lowercase()]["x-kontor-access"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{} {} declares no access", case.method, case.route))
+        .to_owned()
+}
+
+#[tokio::test]
+async fn restricted_operators_are_refused_on_tenant_wide_configuration_only() {
+    let w = world().await;
+    let doc = call(&w.app, Method::GET, "/openapi.json", None, Payload::None)
+        .await
+        .json();
+    let host_before = call(
+        &w.app,
+        Method::GET,
+        &format!("/v1/bank-hosts/{}", w.a.host),
+        Some(&w.owner_a),
+        Payload::None,
+    )
+    .await
+    .json();
+    let mut refused = Vec::new();
+    for case in cases() {
+        let access = declared_access(&doc, &case);
+        let uri = (case.uri)(&w.a);
+        let reply = call(
+            &w.app,
+            case.method.clone(),
+            &uri,
+            Some(&w.restricted_a),
+            (case.body)(&w.a),
+        )
+        .await;
+        match access.as_str() {
+            "configure" | "own" => {
+                assert_eq!(
+                    (reply.status, reply.code().as_str()),
+                    (StatusCode::FORBIDDEN, "forbidden"),
+                    "{} {uri}: {}",
+                    case.method,
+                    reply.text()
+                );
+                refused.push(case.route);
+            }
+            "read" | "operate" => assert_ne!(
+                reply.status,
+                StatusCode::FORBIDDEN,
+                "{} {uri}: {}",
+                case.method,
+                reply.text()
+            ),
+            other => panic!("unexpected access {other}"),
+        }
+    }
+    // The finding's examples: renaming the bank host, emptying the connection's order types.
+    for route in [
+        "/v1/bank-hosts/{id}",
+        "/v1/connections/{id}/order-types",
+        "/v1/bank-hosts",
+        "/v1/accounts",
+        "/v1/ebics-users",
+        "/v1/ebics-users/{id}/permissions",
+        "/v1/bank-keys/{id}/verify",
+    ] {
+        assert!(refused.contains(&route), "{route} is not refused");
+    }
+    let host_after = call(
+        &w.app,
+        Method::GET,
+        &format!("/v1/bank-hosts/{}", w.a.host),
+        Some(&w.owner_a),
+        Payload::None,
+    )
+    .await
+    .json();
+    assert_eq!(host_after, host_before);
+    let connection = call(
+        &w.app,
+        Method::GET,
+        &format!("/v1/connections/{}", w.a.connection),
+        Some(&w.owner_a),
+        Payload::None,
+    )
+    .await
+    .json();
+    assert_eq!(connection["order_types"], json!(["CCT", "CDD", "C53"]));
+    // The restricted Admin still acts for their granted user: suspend and resume user A.
+    for action in ["suspend", "resume"] {
+        let reply = call(
+            &w.app,
+            Method::POST,
+            &format!("/v1/ebics-users/{}/{action}", w.a.user_a),
+            Some(&w.restricted_a),
+            Payload::None,
+        )
+        .await;
+        assert_eq!(reply.status, StatusCode::OK, "{action}: {}", reply.text());
+    }
+}
+
+/// Everything tenant A has that a write could change, as the owner sees it.
+async fn snapshot(w: &api_support::World) -> Vec<serde_json::Value> {
+    let mut out = Vec::new();
+    for path in [
+        "/v1/bank-hosts".to_owned(),
+        format!("/v1/bank-hosts/{}/keys", w.a.host),
+        "/v1/connections".to_owned(),
+        "/v1/accounts".to_owned(),
+        "/v1/ebics-users".to_owned(),
+        format!("/v1/ebics-users/{}/permissions", w.a.user_a),
+        format!("/v1/ebics-users/{}/key-pairs", w.a.user_a),
+        "/v1/orders".to_owned(),
+        "/v1/veu-items".to_owned(),
+        "/v1/schedules".to_owned(),
+        "/v1/memberships".to_owned(),
+        format!("/v1/memberships/{}/grants", w.a.member),
+    ] {
+        let reply = call(&w.app, Method::GET, &path, Some(&w.owner_a), Payload::None).await;
+        assert_eq!(reply.status, StatusCode::OK, "{path}");
+        out.push(reply.json());
+    }
+    let tokens = call(
+        &w.app,
+        Method::GET,
+        "/v1/tokens",
+        Some(&w.owner_a),
+        Payload::None,
+    )
+    .await;
+    out.push(json!(tokens.json().as_array().unwrap().len()));
+    out
+}
+
+/// Values no field accepts: too long, with NUL, with another control character, blank.
+fn hostile_texts() -> Vec<String> {
+    vec![
+        "a".repeat(100_000),
+        "ok\0ok".into(),
+        "line\nbreak".into(),
+        "   ".into(),
+    ]
+}
+
+/// Per field, values of the right length and characters that are still not valid.
+fn malformed(field: &str) -> &'static [&'static str] {
+    match field {
+        "email" => &["@", "a@", "a@b", "a b@c.example", "Eve <eve@x.example>"],
+        "url" => &["ftp://x.example", "not a url", "https://u:p@h.example/"],
+        "host_id" => &["HOST A!"],
+        "partner_id" | "user_id" | "system_id" => &["A B", "x/y"],
+        "currency" => &["EURO", "XYZ"],
+        "iban" => &["GB82WEST12345698765433"],
+        "bic" => &["NOTABIC"],
+        "max_amount" => &["1.001", "0", "-5", "abc", "1e3"],
+        "role" => &["KING"],
+        "signature_class" | "authorisation_level" => &["Z"],
+        "order_type" | "order_types" => &["C#T", "CCTX"],
+        "cron" => &["61 6 * * *", "0 6 * *"],
+        "time_zone" => &["Mars/Olympus"],
+        "key_hash" | "expected_hash" => &["XYZ", "AB"],
+        "signature" => &["***"],
+        "signature_version" | "version" => &["A004"],
+        "protocol_version" => &["H009"],
+        "ebics_user_id" | "signer_id" | "connection_id" | "bank_host_id" | "account_id" => {
+            &["not-a-uuid", "00000000-0000-0000-0000-00000000000G"]
+        }
+        _ => &[],
+    }
+}
+
+#[tokio::test]
+async fn every_write_route_refuses_overlong_nul_and_malformed_input_with_422_and_changes_nothing() {
+    let w = world().await;
+    let before = snapshot(&w).await;
+    let mut tried = 0;
+    for case in cases() {
+        if ![Method::POST, Method::PATCH, Method::PUT].contains(&case.method) {
+            continue;
+        }
+        let uri = (case.uri)(&w.a);
+        let Payload::Json(body) = (case.body)(&w.a) else {
+            continue;
+        };
+        for (field, value) in body.as_object().unwrap() {
+            let is_list = value.is_array();
+            if !(value.is_string() || is_list) {
+                continue;
+            }
+            let mut bad: Vec<String> = hostile_texts();
+            bad.extend(malformed(field).iter().map(|s| s.to_string()));
+            for text in bad {
+                let mut mutated = body.clone();
+                mutated[field] = if is_list { json!([text]) } else { json!(text) };
+                let reply = call(
+                    &w.app,
+                    case.method.clone(),
+                    &uri,
+                    Some(&w.owner_a),
+                    Payload::Json(mutated),
+                )
+                .await;
+                let shown: String = text.chars().take(20).collect();
+                assert_eq!(
+                    reply.status,
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "{} {uri} {field}={shown:?}: {}",
+                    case.method,
+                    reply.text()
+                );
+                let error = &reply.json()["error"];
+                assert!(
+                    error["code"].as_str().unwrap().starts_with("invalid_"),
+                    "{} {uri} {field}: {error}",
+                    case.method
+                );
+                // PEM documents span lines; the key parser checks them and names the key.
+                if !field.ends_with("_pem") {
+                    assert!(
+                        error["message"].as_str().unwrap().contains(field.as_str()),
+                        "{} {uri} the message names {field}: {error}",
+                        case.method
+                    );
+                }
+                tried += 1;
+            }
+        }
+    }
+    // The upload route takes its parameters in the query and a header.
+    let upload = |query: String, key: Option<String>| {
+        let app = w.app.clone();
+        let token = w.owner_a.clone();
+        async move {
+            let headers: Vec<(&str, String)> =
+                key.into_iter().map(|k| ("idempotency-key", k)).collect();
+            let headers: Vec<(&str, &str)> =
+                headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            call_with(
+                &app,
+                Method::POST,
+                &format!("/v1/orders?{query}"),
+                Some(&token),
+                Payload::Raw(
+                    "application/xml",
+                    pain001("MSG-HOSTILE", &[("Eve", "1.00")]),
+                ),
+                &headers,
+            )
+            .await
+        }
+    };
+    let user = &w.a.user_a;
+    for (query, key) in [
+        (
+            format!("ebics_user_id={}&order_type=CCT", "a".repeat(5000)),
+            None,
+        ),
+        (format!("ebics_user_id={user}&order_type=C%00T"), None),
+        (format!("ebics_user_id={user}&order_type=CCT%0A"), None),
+        (
+            format!("ebics_user_id={user}&order_type={}", "C".repeat(5000)),
+            None,
+        ),
+        (
+            format!("ebics_user_id={user}&order_type=CCT&signature_rule=ALL"),
+            None,
+        ),
+        ("ebics_user_id=x%00&order_type=CCT".to_owned(), None),
+        (
+            format!("ebics_user_id={user}&order_type=CCT"),
+            Some("k".repeat(256)),
+        ),
+        (
+            format!("ebics_user_id={user}&order_type=CCT"),
+            Some("a key".into()),
+        ),
+    ] {
+        let reply = upload(query.clone(), key).await;
+        assert_eq!(
+            reply.status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "POST /v1/orders?{}: {}",
+            query.chars().take(80).collect::<String>(),
+            reply.text()
+        );
+        tried += 1;
+    }
+    assert!(tried > 200, "only {tried} hostile requests");
+    assert_eq!(
+        snapshot(&w).await,
+        before,
+        "a refused request changed something"
+    );
 }
 
 #[tokio::test]

@@ -5,7 +5,10 @@ mod engine_support;
 
 use chrono::{Days, Utc};
 use engine_support::{small_segment_bank, world, Setup, TestDb, World};
+use http_body_util::BodyExt;
 use kontor_bank::{FaultAction, FaultMatcher, TransactionPhase as BankPhase};
+use kontor_daemon::api::{router, AppState};
+use kontor_daemon::engine::statements::{ingest_file, IngestSource, StatementSyntax};
 use kontor_daemon::engine::{
     DownloadOutcome, DownloadRequest, EngineError, RetryPolicy, UploadRequest,
 };
@@ -17,6 +20,7 @@ use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_protocol::SignatureVersion;
 use kontor_storage::*;
 use sha2::{Digest, Sha256};
+use tower::ServiceExt;
 
 fn last_days(n: u64) -> DateRange {
     let today = Utc::now().date_naive();
@@ -349,7 +353,100 @@ async fn wrong_bank_signature_is_never_accepted_flow(db: TestDb) {
     assert!(matches!(refused, EngineError::Protocol(_)), "{refused}");
 }
 
+/// A downloaded statement is served by the admin API from the data directory, whatever the
+/// process's working directory: the body is the bank's statement, byte for byte.
+async fn statement_file_is_served_from_the_data_directory_flow(db: TestDb) {
+    let w = world(db, Setup::new(H005)).await;
+    w.ready().await;
+    let mut tx = w.tx().await;
+    let user: EbicsUser = tx.get(w.user).await.unwrap();
+    tx.accounts()
+        .create(
+            user.connection_id,
+            NewAccount {
+                iban: Some("DE89370400440532013000".into()),
+                holder_name: "Muster Maschinenbau GmbH".into(),
+                currency: "EUR".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let outcome = w
+        .engine
+        .download(
+            &w.scope,
+            w.user,
+            DownloadRequest::new(OrderType::C53).with_date_range(last_days(3)),
+        )
+        .await
+        .unwrap();
+    let DownloadOutcome::Data { file, .. } = &outcome else {
+        panic!("{outcome:?}")
+    };
+    assert!(file.path.is_some(), "the download lives on disk");
+    let bank_bytes = w.engine.read_file(&w.scope, file).await.unwrap();
+    assert_eq!(hex::encode(Sha256::digest(&bank_bytes)), served_sha256(&w));
+    let mut tx = w.tx().await;
+    let report = ingest_file(
+        &mut tx,
+        StatementSyntax::Camt,
+        &bank_bytes,
+        &IngestSource {
+            connection: Some(user.connection_id),
+            file: Some(file.id),
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert!(report.statements_new > 0, "{report:?}");
+
+    let operator =
+        w.db.store
+            .admin()
+            .create_operator(
+                "viewer@acme.example",
+                "Viewer",
+                w.scope.tenant(),
+                Role::Viewer,
+            )
+            .await
+            .unwrap();
+    let token =
+        w.db.store
+            .admin()
+            .issue_token(operator.id, "t", None)
+            .await
+            .unwrap()
+            .secret;
+    let app = router(AppState::new(w.db.store.clone()).with_data_dir(w.data_dir.path()));
+    let get = |uri: String| {
+        use secrecy::ExposeSecret;
+        let request = axum::http::Request::get(uri)
+            .header("authorization", format!("Bearer {}", token.expose_secret()))
+            .body(axum::body::Body::empty())
+            .unwrap();
+        let app = app.clone();
+        async move {
+            let response = app.oneshot(request).await.unwrap();
+            let status = response.status();
+            let body = response.into_body().collect().await.unwrap().to_bytes();
+            (status, body.to_vec())
+        }
+    };
+    let (status, list) = get("/v1/statements".into()).await;
+    assert_eq!(status, 200);
+    let list: serde_json::Value = serde_json::from_slice(&list).unwrap();
+    let statement = list[0]["id"].as_str().expect("a statement").to_owned();
+    let (status, body) = get(format!("/v1/statements/{statement}/file")).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert!(body == bank_bytes, "the file is the bank's statement");
+}
+
 conformance! {
+    statement_file_is_served_from_the_data_directory => statement_file_is_served_from_the_data_directory_flow;
     h004_multi_segment_c53_matches_what_the_bank_generated => |db| large_statement_flow(db, H004);
     h005_multi_segment_c53_matches_what_the_bank_generated => |db| large_statement_flow(db, H005);
     dropped_connection_at_a_segment_is_retried => dropped_connection_is_retried_flow;

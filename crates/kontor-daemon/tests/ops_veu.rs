@@ -10,7 +10,7 @@ use kontor_daemon::engine::veu::{
     approve, cancel, sync, VeuApproval, VeuBank, VeuDetails, VeuError, VeuOverviewItem,
 };
 use kontor_protocol::orderdata::{
-    AuthorisationLevel, OrderKind, OriginatorInfo, SignerInfo, SigningInfo,
+    AuthorisationLevel, DataDigest, OrderKind, OriginatorInfo, SignerInfo, SigningInfo,
 };
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{
@@ -80,7 +80,10 @@ impl VeuBank for FakeBank {
                 },
                 amount: Some("1250.00".into()),
                 currency: Some("EUR".into()),
-                data_digest: Some(vec![0; 32]),
+                data_digest: Some(DataDigest {
+                    signature_version: Some(SignatureVersion::A006),
+                    digest: vec![0; 32],
+                }),
             })
             .collect())
     }

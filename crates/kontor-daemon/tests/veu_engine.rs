@@ -323,7 +323,120 @@ async fn hvs_cancels_at_the_bank_flow(db: TestDb, version: ProtocolVersion) {
     assert_eq!(order.bank_return_code.as_deref(), Some("DS02"));
 }
 
+/// What a Viewer's and an Admin's digest requests cause at the bank and in the daemon.
+async fn viewers_reading_the_digest_cause_no_bank_traffic_flow(db: TestDb) {
+    use http_body_util::BodyExt;
+    use secrecy::ExposeSecret;
+    use tower::ServiceExt;
+    let (w, user3) = veu_world(db, H005).await;
+    let service = std::sync::Arc::new(EngineService::new(w.engine.clone(), "veu-test"));
+    let order = submitted_with_one_signature(&w).await;
+    service.sync_veu(w.scope.clone(), user3).await.unwrap();
+    let mut tx = w.tx().await;
+    let item = tx
+        .veu_items()
+        .list_by_status(VeuStatus::Pending)
+        .await
+        .unwrap()
+        .remove(0);
+    tx.commit().await.unwrap();
+    assert_eq!(Some(&item.bank_order_id), order.bank_order_id.as_ref());
+
+    let token = |role: Role, email: &'static str| {
+        let store = w.db.store.clone();
+        let tenant = w.scope.tenant();
+        async move {
+            let op = store
+                .admin()
+                .create_operator(email, email, tenant, role)
+                .await
+                .unwrap();
+            let issued = store.admin().issue_token(op.id, "t", None).await.unwrap();
+            issued.secret.expose_secret().to_owned()
+        }
+    };
+    let viewer = token(Role::Viewer, "viewer@acme.example").await;
+    let admin = token(Role::Admin, "admin@acme.example").await;
+    let app = kontor_daemon::api::router(
+        kontor_daemon::api::AppState::new(w.db.store.clone()).with_engine(service),
+    );
+    let digest_uri = format!("/v1/veu-items/{}/digest", item.id);
+    let call = |method: &'static str, token: &str, body: Option<serde_json::Value>| {
+        let mut request = axum::http::Request::builder()
+            .method(method)
+            .uri(if body.is_none() {
+                format!("{digest_uri}?signer_id={user3}")
+            } else {
+                digest_uri.clone()
+            })
+            .header("authorization", format!("Bearer {token}"));
+        if body.is_some() {
+            request = request.header("content-type", "application/json");
+        }
+        let request = request
+            .body(axum::body::Body::from(
+                body.map(|b| b.to_string()).unwrap_or_default(),
+            ))
+            .unwrap();
+        let app = app.clone();
+        async move {
+            let response = app.oneshot(request).await.unwrap();
+            let status = response.status().as_u16();
+            let bytes = response.into_body().collect().await.unwrap().to_bytes();
+            (
+                status,
+                serde_json::from_slice::<serde_json::Value>(&bytes).unwrap_or_default(),
+            )
+        }
+    };
+    let traffic = || async {
+        (
+            w.bank.state().served_downloads().len(),
+            w.transactions().await.len(),
+        )
+    };
+    let expected = hex::encode(order_data_digest(&payment()));
+
+    let before = traffic().await;
+    let (status, body) = call("GET", &viewer, None).await;
+    let (refused, _) = call(
+        "POST",
+        &viewer,
+        Some(serde_json::json!({"signer_id": user3})),
+    )
+    .await;
+    assert_eq!(refused, 403);
+    assert_eq!(traffic().await, before, "a Viewer caused bank traffic");
+    if status == 409 {
+        // The bank's overview carried no digest (HVU): an Admin fetches it (HVD) once.
+        assert_eq!(body["error"]["code"], "digest_not_fetched");
+        let (fetched, body) = call(
+            "POST",
+            &admin,
+            Some(serde_json::json!({"signer_id": user3})),
+        )
+        .await;
+        assert_eq!(fetched, 200, "{body}");
+        assert_ne!(traffic().await, before, "the Admin's fetch asked the bank");
+    } else {
+        // HVZ already delivered it with the sync.
+        assert_eq!(status, 200, "{body}");
+    }
+    let after_fetch = traffic().await;
+    for _ in 0..3 {
+        let (status, body) = call("GET", &viewer, None).await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["data_digest"], expected.as_str());
+    }
+    assert_eq!(
+        traffic().await,
+        after_fetch,
+        "reading the digest asked the bank"
+    );
+}
+
 conformance! {
+    viewers_reading_the_digest_cause_no_bank_traffic => viewers_reading_the_digest_cause_no_bank_traffic_flow;
     h004_approved_order_completes_from_hac => |db| approved_order_completes_from_hac_flow(db, H004);
     h005_approved_order_completes_from_hac => |db| approved_order_completes_from_hac_flow(db, H005);
     bank_rejection_is_recorded_with_its_reason => bank_rejection_is_recorded_with_its_reason_flow;

@@ -156,9 +156,62 @@ impl Admin<'_> {
         .await?;
         let scope = TenantScope::system_job(tenant, "admin: add membership");
         let mut tx = self.store.scope(&scope).begin().await?;
-        tx.memberships().add(id, role).await?;
+        tx.memberships().add(id, role, display_name).await?;
         tx.commit().await?;
         self.operator(id).await
+    }
+
+    /// Makes the operator with `email` a member of `tenant`, creating the operator when no
+    /// tenant has one with that address yet. Both cases end alike, so a tenant learns nothing
+    /// about other tenants' operators: the operator's global record is not shown, the
+    /// membership carries this tenant's `display_name`, and the operator's tokens keep acting
+    /// in their current tenant. `Conflict` only when they are already a member of `tenant`.
+    pub async fn add_member(
+        &self,
+        email: &str,
+        display_name: &str,
+        tenant: TenantId,
+        role: Role,
+    ) -> Result<OperatorId> {
+        let operator = match self.operator_by_email(email).await? {
+            Some(id) => id,
+            None => {
+                let id = OperatorId::new();
+                let created = self
+                    .exec(
+                        "operator",
+                        "INSERT INTO operators (id, email, display_name, current_tenant_id, created_at) VALUES ($1, $2, $3, $4, $5)",
+                        &[id.to_db().into(), email.into(), display_name.into(), tenant.to_db().into(), now().into()],
+                    )
+                    .await;
+                match created {
+                    Ok(_) => id,
+                    // Created concurrently by another request: attach that operator.
+                    Err(StorageError::Conflict { .. }) => self
+                        .operator_by_email(email)
+                        .await?
+                        .ok_or(StorageError::NotFound { entity: "operator" })?,
+                    Err(other) => return Err(other),
+                }
+            }
+        };
+        let scope = TenantScope::system_job(tenant, "admin: add membership");
+        let mut tx = self.store.scope(&scope).begin().await?;
+        tx.memberships().add(operator, role, display_name).await?;
+        tx.commit().await?;
+        Ok(operator)
+    }
+
+    /// The operator with this e-mail address (compared case-insensitively), in any tenant.
+    async fn operator_by_email(&self, email: &str) -> Result<Option<OperatorId>> {
+        self.rows(
+            "SELECT id FROM operators WHERE LOWER(email) = LOWER($1)",
+            &[email.into()],
+        )
+        .await?
+        .first()
+        .map(|r| RowReader(r).parsed("id"))
+        .transpose()
     }
 
     pub async fn operator(&self, id: OperatorId) -> Result<Operator> {

@@ -48,6 +48,10 @@ pub enum StorageError {
     KeyDecryption(#[from] KeyDecryptionFailed),
     #[error("database migration failed: {0}")]
     Migration(#[from] sqlx::migrate::MigrateError),
+    /// The database cannot be reached (down, restarting, network cut) or no connection came
+    /// free within the pool's acquire timeout. Transient: the same request may succeed later.
+    #[error("database unavailable: {0}")]
+    Unavailable(#[source] sqlx::Error),
     #[error("database error: {0}")]
     Database(#[source] sqlx::Error),
 }
@@ -73,7 +77,7 @@ impl StorageError {
                 _ => {}
             }
         }
-        Self::Database(error)
+        Self::from(error)
     }
 
     pub(crate) fn from_delete(entity: &'static str, error: sqlx::Error) -> Self {
@@ -82,13 +86,30 @@ impl StorageError {
                 return Self::InUse { entity };
             }
         }
-        Self::Database(error)
+        Self::from(error)
     }
 }
 
 impl From<sqlx::Error> for StorageError {
     fn from(error: sqlx::Error) -> Self {
-        Self::Database(error)
+        if is_unavailable(&error) {
+            Self::Unavailable(error)
+        } else {
+            Self::Database(error)
+        }
+    }
+}
+
+/// Errors that say "the database is not there right now" rather than "this query is wrong".
+fn is_unavailable(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::Tls(_) => true,
+        // PostgreSQL class 08 (connection exception) and 57P01-57P03 (the server is shutting
+        // down or starting up).
+        sqlx::Error::Database(db) => db
+            .code()
+            .is_some_and(|c| c.starts_with("08") || matches!(&*c, "57P01" | "57P02" | "57P03")),
+        _ => false,
     }
 }
 

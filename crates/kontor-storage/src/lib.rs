@@ -17,6 +17,7 @@ pub mod admin;
 mod db;
 pub mod error;
 pub mod ids;
+pub mod private_files;
 pub mod repo;
 pub mod status;
 mod store;

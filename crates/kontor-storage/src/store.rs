@@ -9,11 +9,22 @@ use sqlx::{Any, AnyPool, Transaction};
 use crate::db::{bind_all, RowReader, Val};
 use crate::error::{Result, StorageError};
 use crate::ids::{OperatorId, TenantId};
+use crate::private_files::{check_private_if_exists, ensure_private_file, PrivateFileError};
 use crate::status::{IllegalTransition, Role};
 use crate::vault::MasterKey;
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// How long a request waits for a PostgreSQL connection before it fails with
+/// [`StorageError::Unavailable`]: while the database is down, every request fails within this
+/// bound (the API answers 503) instead of hanging, and the pool reconnects on its own once the
+/// server is back. Long enough for a connection to open over a slow network and for a short
+/// burst to queue behind 16 busy connections.
+pub const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// SQLite is a local file and cannot be "down"; its writers queue on the file lock
+/// (`busy_timeout`), so waiting for one of the 4 connections may take a while under load.
+const SQLITE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Which database engine a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,14 +66,12 @@ impl Store {
         };
         let pool = match backend {
             Backend::Sqlite => {
-                if let Some(dir) = sqlite_parent_dir(url) {
-                    std::fs::create_dir_all(&dir).map_err(|e| StorageError::InvalidInput {
-                        field: "database_url",
-                        message: format!("cannot create {}: {e}", dir.display()),
-                    })?;
+                if let Some(file) = sqlite_file(url) {
+                    prepare_sqlite_file(&file)?;
                 }
                 AnyPoolOptions::new()
                     .max_connections(4)
+                    .acquire_timeout(SQLITE_ACQUIRE_TIMEOUT)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             use sqlx::Executor;
@@ -80,7 +89,7 @@ impl Store {
             Backend::Postgres => {
                 AnyPoolOptions::new()
                     .max_connections(16)
-                    .acquire_timeout(Duration::from_secs(30))
+                    .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
                     .connect(url)
                     .await?
             }
@@ -134,9 +143,19 @@ impl Store {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// One round trip to the database (readiness probes). Fails with
+    /// [`StorageError::Unavailable`] within the acquire timeout while the database is down.
+    pub async fn ping(&self) -> Result<()> {
+        bind_all(sqlx::query("SELECT 1"), &[])
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
 }
 
-fn sqlite_parent_dir(url: &str) -> Option<std::path::PathBuf> {
+/// The database file of a `sqlite:` URL (`None` for in-memory databases).
+fn sqlite_file(url: &str) -> Option<std::path::PathBuf> {
     let path = url
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))?;
@@ -144,10 +163,24 @@ fn sqlite_parent_dir(url: &str) -> Option<std::path::PathBuf> {
     if path.is_empty() || path == ":memory:" {
         return None;
     }
-    std::path::Path::new(path)
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .map(|p| p.to_owned())
+    Some(std::path::PathBuf::from(path))
+}
+
+/// Creates the database file owner-only before SQLite opens it (SQLite gives its `-wal` and
+/// `-shm` files the database file's mode), or refuses an existing one that group or others
+/// can read: it holds payment data and the bank's key material.
+fn prepare_sqlite_file(file: &std::path::Path) -> Result<()> {
+    let refuse = |e: PrivateFileError| StorageError::InvalidInput {
+        field: "database_url",
+        message: e.to_string(),
+    };
+    ensure_private_file(file).map_err(refuse)?;
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let mut companion = file.as_os_str().to_owned();
+        companion.push(suffix);
+        check_private_if_exists(std::path::Path::new(&companion)).map_err(refuse)?;
+    }
+    Ok(())
 }
 
 /// Who is acting inside a tenant: named by every audit record (`ScopedTx::audit`), and the

@@ -17,6 +17,8 @@ const KEY_LINE_PREFIX: &str = "kontor-master-key-v1:";
 /// Format version of the stored ciphertext; bumped when the master key scheme changes.
 const CIPHERTEXT_VERSION: u8 = 1;
 const NONCE_LEN: usize = 12;
+/// The documentation's example key file, refused by [`MasterKey::load`].
+const EXAMPLE_KEY_FILE: &str = include_str!("../../../keys.example");
 
 /// Why the master key file could not be used.
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +34,8 @@ pub enum MasterKeyError {
     TooOpen { path: PathBuf, mode: u32 },
     #[error("master key file {path} is malformed: {reason} (expected one line `kontor-master-key-v1:<base64 of 32 bytes>`, see keys.example)")]
     Malformed { path: PathBuf, reason: &'static str },
+    #[error("master key file {path} holds the published example key from keys.example, which protects nothing; create a real one with `kontor keygen-master --out <file>`")]
+    ExampleKey { path: PathBuf },
     #[error("cannot write master key file {path}: {source}")]
     Write {
         path: PathBuf,
@@ -99,9 +103,29 @@ impl MasterKey {
                 source,
             }
         })?);
-        Self::parse(&text).map_err(|reason| MasterKeyError::Malformed {
+        let key = Self::parse(&text).map_err(|reason| MasterKeyError::Malformed {
             path: path.to_owned(),
             reason,
+        })?;
+        if key.is_example() {
+            return Err(MasterKeyError::ExampleKey {
+                path: path.to_owned(),
+            });
+        }
+        Ok(key)
+    }
+
+    /// Whether this is the key printed in `keys.example`: anyone can read it, so private keys
+    /// encrypted with it are as good as stored in the clear.
+    fn is_example(&self) -> bool {
+        // Compares every byte (no early exit), as one compares secrets.
+        Self::parse(EXAMPLE_KEY_FILE).is_ok_and(|example| {
+            example
+                .0
+                .iter()
+                .zip(self.0.iter())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
         })
     }
 
@@ -289,9 +313,19 @@ mod tests {
     }
 
     #[test]
-    fn example_key_file_parses() {
-        let text = include_str!("../../../keys.example");
-        assert!(MasterKey::parse(text).is_ok());
+    fn example_key_file_parses_but_is_refused_as_a_real_key() {
+        assert!(MasterKey::parse(EXAMPLE_KEY_FILE).is_ok());
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        std::fs::write(&path, EXAMPLE_KEY_FILE).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let err = MasterKey::load(&path).unwrap_err();
+        assert!(matches!(err, MasterKeyError::ExampleKey { .. }), "{err}");
+        assert!(err.to_string().contains("kontor keygen-master"), "{err}");
     }
 
     #[test]

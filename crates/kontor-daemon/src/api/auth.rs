@@ -1,4 +1,15 @@
-//! Bearer-token authentication: the only way a request obtains a tenant scope.
+//! Bearer-token authentication and route authorisation: the only way a request obtains a
+//! tenant scope, and the one place that decides whether its caller may use the route.
+//!
+//! Every route declares an [`Access`] level in the route table (`api/mod.rs`); the table puts
+//! it on the route, the OpenAPI document prints it, and [`Caller`] enforces it before the
+//! handler or its body extractor runs (so a refused caller gets 403 even with a bad body).
+//!
+//! Grants (`/v1/memberships/{id}/grants`) restrict an operator to some EBICS users. Such a
+//! *restricted* operator may read and act for their granted users only; everything that is
+//! tenant-wide — bank hosts and their keys, connections and the order types they offer,
+//! accounts, EBICS users and their permissions, memberships — is changed only by
+//! unrestricted Admins and Owners, since a change there reaches every user of the tenant.
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
@@ -8,31 +19,66 @@ use kontor_storage::{AuthenticatedOperator, EbicsUserId, Role, TenantScope};
 use super::error::ApiError;
 use super::AppState;
 
-/// The authenticated caller of a request, with their tenant scope.
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No token needed (health, readiness, metrics, this document).
+    Public,
+    /// Every member. Restricted operators see only their granted EBICS users' records.
+    Read,
+    /// Admins and Owners, restricted ones included: acting for an EBICS user they are granted
+    /// (orders, signatures, VEU, schedules, the user's lifecycle and signer keys) and managing
+    /// their own API tokens.
+    Operate,
+    /// Unrestricted Admins and Owners: tenant-wide configuration (bank hosts and keys,
+    /// connections and their order types, accounts, EBICS users, permissions).
+    Configure,
+    /// Unrestricted Owners: operators, memberships and grants.
+    Own,
+}
+
+impl Access {
+    /// Whether an operator with `role`, restricted to `grants` EBICS users, may call the route.
+    pub fn allows(self, role: Role, restricted: bool) -> bool {
+        match self {
+            Self::Public | Self::Read => true,
+            Self::Operate => role.can_mutate(),
+            Self::Configure => role.can_mutate() && !restricted,
+            Self::Own => role == Role::Owner && !restricted,
+        }
+    }
+
+    /// The sentence the OpenAPI document shows.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::Public => "No token needed.",
+            Self::Read => "Any member of the tenant; operators restricted by grants see only records of their granted EBICS users.",
+            Self::Operate => "Admin or Owner; operators restricted by grants only for their granted EBICS users.",
+            Self::Configure => "Admin or Owner without grants: tenant-wide configuration is refused to restricted operators.",
+            Self::Own => "Owner without grants.",
+        }
+    }
+
+    /// The machine-readable name (`x-kontor-access` in the OpenAPI document).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Public => "public",
+            Self::Read => "read",
+            Self::Operate => "operate",
+            Self::Configure => "configure",
+            Self::Own => "own",
+        }
+    }
+}
+
+/// The authenticated caller of a request, with their tenant scope; extracting it enforces
+/// the route's [`Access`].
 pub struct Caller {
     pub operator: AuthenticatedOperator,
     pub scope: TenantScope,
 }
 
 impl Caller {
-    /// Refuses Viewers: every mutating handler calls this first.
-    pub fn require_mutation(&self) -> Result<(), ApiError> {
-        if self.operator.role().can_mutate() {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden)
-        }
-    }
-
-    /// Refuses everyone but Owners (membership and token administration).
-    pub fn require_owner(&self) -> Result<(), ApiError> {
-        if self.operator.role() == Role::Owner {
-            Ok(())
-        } else {
-            Err(ApiError::Forbidden)
-        }
-    }
-
     /// Whether an operator restricted to certain EBICS users may act for `user`.
     /// A user outside the grant answers 404, like another tenant's record.
     pub fn require_user(&self, user: EbicsUserId) -> Result<(), ApiError> {
@@ -67,6 +113,12 @@ impl FromRequestParts<AppState> for Caller {
                 AuthError::Rejected(_) => ApiError::Unauthorized,
                 AuthError::Storage(e) => ApiError::from(e),
             })?;
+        // Every route of the table carries its level; a route without one is refused.
+        let access = parts.extensions.get::<Access>().copied();
+        let restricted = !operator.restricted_to().is_empty();
+        if !access.is_some_and(|a| a.allows(operator.role(), restricted)) {
+            return Err(ApiError::Forbidden);
+        }
         let scope = TenantScope::for_operator(&operator);
         Ok(Self { operator, scope })
     }

@@ -19,11 +19,21 @@ pub enum ApiError {
     Conflict { code: &'static str, message: String },
     #[error("{message}")]
     Invalid { code: &'static str, message: String },
+    /// A body, query or header field failed validation (see `api::input`).
+    #[error("{message}")]
+    Input {
+        code: String,
+        field: Option<String>,
+        message: String,
+    },
     /// The request itself is malformed (unparsable JSON or query).
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
     #[error("no engine runs in this process; try again later")]
     EngineUnavailable,
+    /// The database is down or saturated: the request changed nothing and may be retried.
+    #[error("the database is unavailable; try again later")]
+    DatabaseUnavailable,
     #[error("the bank could not be reached: {0}")]
     BankUnreachable(String),
     #[error("no such route")]
@@ -47,6 +57,9 @@ struct Body<'a> {
 #[derive(Serialize)]
 struct ErrorBody<'a> {
     code: &'a str,
+    /// The request field at fault, for validation errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
     message: String,
 }
 
@@ -59,15 +72,17 @@ impl ApiError {
     }
 
     /// The stable, documented error code clients can branch on.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> &str {
         match self {
             Self::Unauthorized => "unauthorized",
             Self::Forbidden => "forbidden",
             Self::NotFound(_) => "not_found",
             Self::Conflict { code, .. } => code,
             Self::Invalid { code, .. } => code,
+            Self::Input { code, .. } => code,
             Self::BadRequest { code, .. } => code,
             Self::EngineUnavailable => "engine_unavailable",
+            Self::DatabaseUnavailable => "database_unavailable",
             Self::BankUnreachable(_) => "bank_unreachable",
             Self::NoRoute => "no_route",
             Self::MethodNotAllowed => "method_not_allowed",
@@ -81,9 +96,9 @@ impl ApiError {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
-            Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Invalid { .. } | Self::Input { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            Self::EngineUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            Self::EngineUnavailable | Self::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::BankUnreachable(_) => StatusCode::BAD_GATEWAY,
             Self::NoRoute => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
@@ -97,13 +112,26 @@ impl IntoResponse for ApiError {
         if let Self::Internal(source) = &self {
             tracing::error!(error = %source, "internal error");
         }
+        let field = match &self {
+            Self::Input { field, .. } => field.as_deref(),
+            _ => None,
+        };
         let body = Body {
             error: ErrorBody {
                 code: self.code(),
+                field,
                 message: self.to_string(),
             },
         };
-        (self.status(), Json(body)).into_response()
+        let mut response = (self.status(), Json(body)).into_response();
+        if matches!(self, Self::DatabaseUnavailable) {
+            // Clients and load balancers may retry after a short pause.
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from_static("5"),
+            );
+        }
+        response
     }
 }
 
@@ -139,6 +167,10 @@ impl From<StorageError> for ApiError {
                 code: "invalid_id",
                 message: e.to_string(),
             },
+            StorageError::Unavailable(e) => {
+                tracing::warn!(error = %e, "database unavailable");
+                Self::DatabaseUnavailable
+            }
             other => Self::Internal(Box::new(other)),
         }
     }

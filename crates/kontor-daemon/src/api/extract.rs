@@ -1,11 +1,16 @@
-//! Request extraction with the API's own error codes (malformed JSON is a JSON error too).
+//! Request extraction with the API's own error codes: malformed JSON answers 400, a body or
+//! query whose fields fail validation ([`super::input`]) answers 422 naming the field.
 
+use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
+use axum::http::header;
 use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
+use super::input::field_error;
 
-/// A JSON body; a malformed one answers 400 `malformed_body` with the parser's message.
+/// A JSON body. Unparsable JSON (or no JSON content type) answers 400 `malformed_body`; a
+/// missing, unknown or invalid field answers 422 with the field's code.
 pub struct JsonBody<T>(pub T);
 
 impl<S, T> FromRequest<S> for JsonBody<T>
@@ -16,12 +21,71 @@ where
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(ApiError::BadRequest {
-                code: "malformed_body",
-                message: rejection.body_text(),
-            }),
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<mime_type::Essence>().ok())
+            .is_some_and(|m| m.is_json());
+        if !is_json {
+            return Err(malformed(
+                "Expected request with `Content-Type: application/json`".into(),
+            ));
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|rejection| malformed(rejection.body_text()))?;
+        let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
+        match serde_path_to_error::deserialize(&mut deserializer) {
+            Ok(value) => {
+                deserializer
+                    .end()
+                    .map_err(|e| malformed(format!("the body is not valid JSON: {e}")))?;
+                Ok(Self(value))
+            }
+            Err(error) => {
+                let path = error.path().to_string();
+                let inner = error.into_inner();
+                if inner.classify() == serde_json::error::Category::Data {
+                    // serde_json appends the position; the field path says more.
+                    let text = inner.to_string();
+                    let position = format!(" at line {} column {}", inner.line(), inner.column());
+                    Err(field_error(
+                        &path,
+                        text.strip_suffix(&position).unwrap_or(&text),
+                    ))
+                } else {
+                    Err(malformed(format!("the body is not valid JSON: {inner}")))
+                }
+            }
+        }
+    }
+}
+
+fn malformed(message: String) -> ApiError {
+    ApiError::BadRequest {
+        code: "malformed_body",
+        message,
+    }
+}
+
+/// The essence of a media type, enough to tell JSON (`application/json`, `application/*+json`).
+mod mime_type {
+    pub struct Essence(String);
+
+    impl std::str::FromStr for Essence {
+        type Err = ();
+        fn from_str(s: &str) -> Result<Self, ()> {
+            Ok(Self(
+                s.split(';').next().ok_or(())?.trim().to_ascii_lowercase(),
+            ))
+        }
+    }
+
+    impl Essence {
+        pub fn is_json(&self) -> bool {
+            self.0 == "application/json"
+                || (self.0.starts_with("application/") && self.0.ends_with("+json"))
         }
     }
 }
@@ -31,13 +95,8 @@ pub fn path_id<T: std::str::FromStr>(raw: &str, entity: &'static str) -> Result<
     raw.parse().map_err(|_| ApiError::NotFound(entity))
 }
 
-/// Parses an id given in a body or query; a malformed one is a 422 naming the field.
-pub fn field_id<T: std::str::FromStr>(raw: &str, field: &'static str) -> Result<T, ApiError> {
-    raw.parse()
-        .map_err(|_| ApiError::invalid("invalid_id", format!("{field} is not a valid id")))
-}
-
-/// Query parameters; malformed ones answer 400 `malformed_query`.
+/// Query parameters; a query that does not decode answers 400 `malformed_query`, an invalid
+/// parameter 422 naming it.
 pub struct QueryParams<T>(pub T);
 
 impl<S, T> axum::extract::FromRequestParts<S> for QueryParams<T>
@@ -49,14 +108,16 @@ where
 
     async fn from_request_parts(
         parts: &mut axum::http::request::Parts,
-        state: &S,
+        _state: &S,
     ) -> Result<Self, Self::Rejection> {
-        match axum::extract::Query::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Query(value)) => Ok(Self(value)),
-            Err(rejection) => Err(ApiError::BadRequest {
-                code: "malformed_query",
-                message: rejection.body_text(),
-            }),
-        }
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer =
+            serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer)
+            .map(Self)
+            .map_err(|error| {
+                let path = error.path().to_string();
+                field_error(&path, &error.into_inner().to_string())
+            })
     }
 }

@@ -1,13 +1,15 @@
 //! Liveness, readiness and Prometheus metrics.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use super::{AppState, Routes};
+use super::error::ApiError;
+use super::{Access, AppState, Routes};
 
 #[derive(Default)]
 pub struct Metrics {
@@ -17,17 +19,30 @@ pub struct Metrics {
 
 pub fn routes(routes: Routes) -> Routes {
     routes
-        .get("/healthz", "Liveness", || async { "ok" })
-        .get("/readyz", "Readiness (database reachable)", readyz)
-        .get("/metrics", "Prometheus metrics", metrics)
+        .get("/healthz", Access::Public, "Liveness", || async { "ok" })
+        .get(
+            "/readyz",
+            Access::Public,
+            "Readiness: the database answers (503 `database_unavailable` within seconds otherwise)",
+            readyz,
+        )
+        .get("/metrics", Access::Public, "Prometheus metrics", metrics)
 }
 
+/// How long readiness waits for the database. Shorter than the pool's acquire timeout, so a
+/// probe reports an outage even while requests still queue for connections.
+const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
+
 async fn readyz(State(state): State<AppState>) -> Response {
-    match state.store.admin().list_tenants().await {
-        Ok(_) => (StatusCode::OK, "ready").into_response(),
-        Err(e) => {
+    match tokio::time::timeout(READINESS_TIMEOUT, state.store.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
+        Ok(Err(e)) => {
             tracing::warn!(error = %e, "database not ready");
-            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+            ApiError::DatabaseUnavailable.into_response()
+        }
+        Err(_) => {
+            tracing::warn!("database did not answer the readiness probe in time");
+            ApiError::DatabaseUnavailable.into_response()
         }
     }
 }

@@ -13,23 +13,40 @@ use serde::Deserialize;
 use super::auth::Caller;
 use super::error::{ApiError, OnConflict};
 use super::extract::{path_id as parse_id, JsonBody};
-use super::{AppState, Routes};
+use super::input::{FromInput, HostId, HttpUrl, KeyHash, Name, Valid};
+use super::{Access, AppState, Routes};
 use crate::engine::transport::{BankEndpoint, BankUrlError, CaBundle};
 
 pub fn routes(routes: Routes) -> Routes {
     routes
-        .get("/v1/bank-hosts", "List bank hosts", list)
-        .post("/v1/bank-hosts", "Register a bank host", create)
-        .get("/v1/bank-hosts/{id}", "Show a bank host", show)
-        .patch("/v1/bank-hosts/{id}", "Change a bank host", update)
-        .delete("/v1/bank-hosts/{id}", "Remove an unused bank host", remove)
-        .get(
+        .read("/v1/bank-hosts", "List bank hosts", list)
+        .post(
+            "/v1/bank-hosts",
+            Access::Configure,
+            "Register a bank host",
+            create,
+        )
+        .read("/v1/bank-hosts/{id}", "Show a bank host", show)
+        .patch(
+            "/v1/bank-hosts/{id}",
+            Access::Configure,
+            "Change a bank host",
+            update,
+        )
+        .delete(
+            "/v1/bank-hosts/{id}",
+            Access::Configure,
+            "Remove an unused bank host",
+            remove,
+        )
+        .read(
             "/v1/bank-hosts/{id}/keys",
             "The bank's public keys and their hashes",
             keys,
         )
         .post(
             "/v1/bank-keys/{id}/verify",
+            Access::Configure,
             "Verify a bank key against the hash on the bank's letter",
             verify,
         )
@@ -38,10 +55,10 @@ pub fn routes(routes: Routes) -> Routes {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CreateHost {
-    host_id: String,
-    name: String,
-    url: String,
-    protocol_version: String,
+    host_id: Valid<HostId>,
+    name: Valid<Name>,
+    url: Valid<HttpUrl>,
+    protocol_version: Valid<ProtocolVersion>,
     #[serde(default)]
     btf: Option<bool>,
     #[serde(default)]
@@ -49,22 +66,6 @@ struct CreateHost {
     /// PEM CA certificates for a bank's test system or private CA.
     #[serde(default)]
     ca_bundle_pem: Option<String>,
-}
-
-fn validate_host_id(host_id: &str) -> Result<(), ApiError> {
-    // EBICS HostID: up to 35 characters of [a-zA-Z0-9,=] (ebics_types HostIDType).
-    if host_id.is_empty()
-        || host_id.len() > 35
-        || !host_id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == ',' || c == '=')
-    {
-        return Err(ApiError::invalid(
-            "invalid_host_id",
-            "host_id must be 1-35 characters of A-Z, a-z, 0-9, ',' or '='",
-        ));
-    }
-    Ok(())
 }
 
 /// The transport's own rule (checked again before every request): production hosts only
@@ -78,10 +79,20 @@ fn validate_url(url: &str, production: bool) -> Result<(), ApiError> {
         })
 }
 
+/// A bundle is multi-line PEM, so it is not a [`Valid`] text; its own parser accepts
+/// certificates and nothing else, and its size is bounded first.
+const MAX_CA_BUNDLE_BYTES: usize = 256 << 10;
+
 fn validate_ca_bundle(pem: Option<&str>) -> Result<(), ApiError> {
-    match pem.map(CaBundle::from_pem) {
-        Some(Err(e)) => Err(ApiError::invalid("invalid_ca_bundle", e.to_string())),
-        _ => Ok(()),
+    match pem {
+        Some(pem) if pem.len() > MAX_CA_BUNDLE_BYTES => Err(ApiError::invalid(
+            "invalid_ca_bundle",
+            format!("a CA bundle may have at most {MAX_CA_BUNDLE_BYTES} bytes"),
+        )),
+        Some(pem) => CaBundle::from_pem(pem)
+            .map(|_| ())
+            .map_err(|e| ApiError::invalid("invalid_ca_bundle", e.to_string())),
+        None => Ok(()),
     }
 }
 
@@ -90,22 +101,16 @@ async fn create(
     caller: Caller,
     JsonBody(body): JsonBody<CreateHost>,
 ) -> Result<(StatusCode, Json<BankHost>), ApiError> {
-    caller.require_mutation()?;
-    validate_host_id(&body.host_id)?;
-    validate_url(&body.url, body.production)?;
+    let version = *body.protocol_version;
+    validate_url(&body.url.0 .0, body.production)?;
     validate_ca_bundle(body.ca_bundle_pem.as_deref())?;
-    let version: ProtocolVersion = body.protocol_version.parse().map_err(
-        |e: kontor_protocol::version::UnknownProtocolVersion| {
-            ApiError::invalid("invalid_protocol_version", e.to_string())
-        },
-    )?;
     let mut tx = state.store.scope(&caller.scope).begin().await?;
     let host = tx
         .bank_hosts()
         .create(NewBankHost {
-            host_id: body.host_id,
-            name: body.name,
-            url: body.url,
+            host_id: body.host_id.into_inner().0,
+            name: body.name.into_inner().into_string(),
+            url: body.url.into_inner().0,
             protocol_version: version,
             btf: body.btf.unwrap_or(version.uses_btf()),
             production: body.production,
@@ -141,8 +146,8 @@ async fn show(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct UpdateHost {
-    name: Option<String>,
-    url: Option<String>,
+    name: Option<Valid<Name>>,
+    url: Option<Valid<HttpUrl>>,
     production: Option<bool>,
     /// Absent: unchanged; `null`: removed; a string: replaced.
     #[serde(default, deserialize_with = "present")]
@@ -164,7 +169,6 @@ async fn update(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<UpdateHost>,
 ) -> Result<Json<BankHost>, ApiError> {
-    caller.require_mutation()?;
     let id: BankHostId = parse_id(&id, "bank host")?;
     if let Some(pem) = &body.ca_bundle_pem {
         validate_ca_bundle(pem.as_deref())?;
@@ -174,7 +178,7 @@ async fn update(
     // like an http URL set on a production host.
     let current: BankHost = tx.get(id).await?;
     validate_url(
-        body.url.as_deref().unwrap_or(&current.url),
+        body.url.as_ref().map_or(&current.url, |u| &u.0 .0),
         body.production.unwrap_or(current.production),
     )?;
     let host = tx
@@ -182,8 +186,8 @@ async fn update(
         .update(
             id,
             BankHostChanges {
-                name: body.name,
-                url: body.url,
+                name: body.name.map(|n| n.into_inner().into_string()),
+                url: body.url.map(|u| u.into_inner().0),
                 production: body.production,
                 ca_bundle_pem: body.ca_bundle_pem,
             },
@@ -198,7 +202,6 @@ async fn remove(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require_mutation()?;
     let id: BankHostId = parse_id(&id, "bank host")?;
     let mut tx = state.store.scope(&caller.scope).begin().await?;
     tx.delete(id).await?;
@@ -221,7 +224,7 @@ async fn keys(
 #[serde(deny_unknown_fields)]
 struct VerifyKey {
     /// The hash as printed on the bank's letter; must match the stored hash to verify.
-    expected_hash: String,
+    expected_hash: Valid<KeyHash>,
 }
 
 /// Verifies a bank key against the hash from the bank's letter. A mismatch rejects the key,
@@ -232,17 +235,11 @@ async fn verify(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<VerifyKey>,
 ) -> Result<Json<BankKey>, ApiError> {
-    caller.require_mutation()?;
     let id: BankKeyId = parse_id(&id, "bank key")?;
-    let normalise = |s: &str| {
-        s.chars()
-            .filter(|c| c.is_ascii_hexdigit())
-            .collect::<String>()
-            .to_ascii_uppercase()
-    };
     let mut tx = state.store.scope(&caller.scope).begin().await?;
     let key: BankKey = tx.get(id).await?;
-    let outcome = if normalise(&key.key_hash) == normalise(&body.expected_hash) {
+    let stored = KeyHash::from_input(&key.key_hash).ok();
+    let outcome = if stored.as_ref() == Some(&body.expected_hash.0) {
         BankKeyVerification::Verified
     } else {
         BankKeyVerification::Rejected

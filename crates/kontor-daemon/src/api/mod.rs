@@ -1,8 +1,9 @@
 //! The admin HTTP API. Every handler acts only through the caller's tenant scope.
 //!
-//! Routes are registered through [`Routes`], which records each method and path as it adds
-//! them to the router: that record is the OpenAPI document's route list, so the document
-//! cannot drift from what the router really serves.
+//! Routes are registered through [`Routes`], which records each method, path and [`Access`]
+//! level as it adds them to the router: that record is the OpenAPI document's route list and
+//! the level the [`auth::Caller`] extractor enforces, so neither the document nor the
+//! authorisation can drift from what the router really serves.
 
 pub mod auth;
 pub mod engine_port;
@@ -10,6 +11,7 @@ pub mod error;
 mod extract;
 mod health;
 mod hosts;
+pub mod input;
 mod openapi;
 mod orders;
 mod records;
@@ -18,6 +20,7 @@ mod tenancy;
 mod users;
 mod veu;
 
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::handler::Handler;
@@ -26,6 +29,7 @@ use axum::routing::MethodRouter;
 use axum::Router;
 use kontor_storage::Store;
 
+pub use auth::Access;
 pub use engine_port::{
     DetachedSignature, EngineCommandError, EngineCommands, EngineResult, VeuDigest,
 };
@@ -38,6 +42,8 @@ pub struct AppState {
     pub metrics: Arc<health::Metrics>,
     /// The engine, when this process runs one; engine-triggered routes answer 503 without it.
     pub engine: Option<Arc<dyn EngineCommands>>,
+    /// The daemon's data directory: stored files that live on disk (downloads) are below it.
+    pub data_dir: Option<PathBuf>,
 }
 
 impl AppState {
@@ -46,11 +52,17 @@ impl AppState {
             store,
             metrics: Arc::default(),
             engine: None,
+            data_dir: None,
         }
     }
 
     pub fn with_engine(mut self, engine: Arc<dyn EngineCommands>) -> Self {
         self.engine = Some(engine);
+        self
+    }
+
+    pub fn with_data_dir(mut self, data_dir: impl Into<PathBuf>) -> Self {
+        self.data_dir = Some(data_dir.into());
         self
     }
 
@@ -70,12 +82,18 @@ pub struct Routes {
 
 macro_rules! route_method {
     ($($name:ident => $method:ident),+ $(,)?) => {$(
-        pub fn $name<H, T>(self, path: &'static str, summary: &'static str, handler: H) -> Self
+        pub fn $name<H, T>(
+            self,
+            path: &'static str,
+            access: Access,
+            summary: &'static str,
+            handler: H,
+        ) -> Self
         where
             H: Handler<T, AppState>,
             T: 'static,
         {
-            self.add(Method::$method, path, summary, axum::routing::$name(handler))
+            self.add(Method::$method, path, access, summary, axum::routing::$name(handler))
         }
     )+};
 }
@@ -92,17 +110,31 @@ impl Routes {
         mut self,
         method: Method,
         path: &'static str,
+        access: Access,
         summary: &'static str,
         route: MethodRouter<AppState>,
     ) -> Self {
-        // Axum merges method routers registered for the same path.
-        self.router = self.router.route(path, route);
+        // The level travels with each request of this route to the `Caller` extractor.
+        // Axum merges method routers registered for the same path, each keeping its layer.
+        self.router = self
+            .router
+            .route(path, route.layer(axum::Extension(access)));
         self.table.push(RouteInfo {
             method,
             path,
+            access,
             summary,
         });
         self
+    }
+
+    /// A read route: every member of the tenant (`Access::Read`), or `Access::Public`.
+    pub fn read<H, T>(self, path: &'static str, summary: &'static str, handler: H) -> Self
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        self.get(path, Access::Read, summary, handler)
     }
 
     route_method!(get => GET, post => POST, put => PUT, patch => PATCH, delete => DELETE);

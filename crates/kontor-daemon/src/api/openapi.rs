@@ -7,27 +7,32 @@ use axum::http::Method;
 use axum::Json;
 use serde_json::{json, Map, Value};
 
-use super::Routes;
+use super::{Access, Routes};
 
-/// One route: its method, path (with `{param}` placeholders) and a one-line summary.
+/// One route: its method, path (with `{param}` placeholders), who may call it and a
+/// one-line summary.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteInfo {
     pub method: Method,
     pub path: &'static str,
+    pub access: Access,
     pub summary: &'static str,
 }
 
 impl RouteInfo {
     /// Whether the route is reachable without a bearer token.
     pub fn is_public(&self) -> bool {
-        PUBLIC_PATHS.contains(&self.path)
+        self.access == Access::Public
     }
 }
 
-const PUBLIC_PATHS: &[&str] = &["/healthz", "/readyz", "/metrics", "/openapi.json"];
-
 pub fn routes(routes: Routes) -> Routes {
-    routes.get("/openapi.json", "This OpenAPI document", document)
+    routes.get(
+        "/openapi.json",
+        Access::Public,
+        "This OpenAPI document",
+        document,
+    )
 }
 
 async fn document() -> Json<Value> {
@@ -50,6 +55,8 @@ fn build(table: &[RouteInfo]) -> Value {
             .collect();
         let mut operation = json!({
             "summary": route.summary,
+            "description": format!("Who may call it: {}", route.access.describe()),
+            "x-kontor-access": route.access.name(),
             "operationId": operation_id(route),
             "parameters": parameters,
             "responses": {
@@ -76,6 +83,7 @@ fn build(table: &[RouteInfo]) -> Value {
                 "required": ["error"],
                 "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
                     "code": {"type": "string", "description": "Stable, documented error code"},
+                    "field": {"type": "string", "description": "The request field at fault (validation errors, 422)"},
                     "message": {"type": "string"}
                 }}}
             }}

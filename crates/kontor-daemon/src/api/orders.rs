@@ -8,7 +8,6 @@ use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use base64::Engine as _;
 use kontor_documents::pain::{self, PaymentKind, PaymentSummary};
 use kontor_protocol::signature::order_data_digest;
 use kontor_protocol::SignatureVersion;
@@ -21,37 +20,42 @@ use sha2::{Digest, Sha256};
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::{field_id, path_id, JsonBody, QueryParams};
-use super::users::{check_order_type, granted_user};
-use super::{AppState, Routes};
+use super::extract::{path_id, JsonBody, QueryParams};
+use super::input::{idempotency_key, FromInput, KeyHash, OrderTypeCode, SignatureValue, Valid};
+use super::users::granted_user;
+use super::{Access, AppState, Routes};
 use crate::engine::orders;
 
 pub fn routes(routes: Routes) -> Routes {
     routes
-        .get("/v1/orders", "List orders", list)
+        .read("/v1/orders", "List orders", list)
         .post(
             "/v1/orders",
+            Access::Operate,
             "Upload a pain.001/pain.008 file as a new order (Idempotency-Key)",
             create,
         )
-        .get(
+        .read(
             "/v1/orders/{id}",
             "Show an order with its content summary and signatures",
             show,
         )
-        .get("/v1/orders/{id}/file", "Download the order's file", file)
+        .read("/v1/orders/{id}/file", "Download the order's file", file)
         .post(
             "/v1/orders/{id}/signatures",
+            Access::Operate,
             "Add a signer's A005/A006 signature",
             add_signature,
         )
         .post(
             "/v1/orders/{id}/submit",
+            Access::Operate,
             "Submit a SIGNED order to the bank (engine)",
             submit,
         )
         .post(
             "/v1/orders/{id}/cancel",
+            Access::Operate,
             "Cancel an order that was not submitted",
             cancel,
         )
@@ -83,10 +87,10 @@ async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<Vec<
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CreateQuery {
-    ebics_user_id: String,
-    order_type: String,
+    ebics_user_id: Valid<EbicsUserId>,
+    order_type: Valid<OrderTypeCode>,
     /// STANDARD (default) or ANY_SINGLE.
-    signature_rule: Option<String>,
+    signature_rule: Option<Valid<SignatureRule>>,
 }
 
 /// Which pain message an order type carries.
@@ -98,22 +102,6 @@ fn expected_kind(order_type: &str) -> Option<PaymentKind> {
     }
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
-    let Some(value) = headers.get("idempotency-key") else {
-        return Ok(None);
-    };
-    let key = value
-        .to_str()
-        .ok()
-        .map(str::trim)
-        .filter(|k| !k.is_empty() && k.len() <= 255 && k.chars().all(|c| c.is_ascii_graphic()))
-        .ok_or_else(|| ApiError::BadRequest {
-            code: "invalid_idempotency_key",
-            message: "Idempotency-Key must be 1-255 visible ASCII characters".into(),
-        })?;
-    Ok(Some(key.to_owned()))
-}
-
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -121,16 +109,12 @@ async fn create(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
-    caller.require_mutation()?;
     let key = idempotency_key(&headers)?;
-    let user_id: EbicsUserId = field_id(&query.ebics_user_id, "ebics_user_id")?;
-    let order_type = check_order_type(&query.order_type)?;
-    let signature_rule: SignatureRule = query
+    let user_id = *query.ebics_user_id;
+    let order_type = query.order_type.into_inner().0;
+    let signature_rule = query
         .signature_rule
-        .as_deref()
-        .unwrap_or("STANDARD")
-        .parse()
-        .map_err(|e: String| ApiError::invalid("invalid_signature_rule", e))?;
+        .map_or(SignatureRule::Standard, Valid::into_inner);
     let kind = expected_kind(&order_type).ok_or_else(|| {
         ApiError::invalid(
             "unsupported_order_type",
@@ -309,20 +293,34 @@ impl OrderView {
     }
 }
 
-/// The bytes of a stored file, inline or on disk.
-pub(crate) async fn file_bytes(file: &StoredFile) -> Result<Vec<u8>, ApiError> {
+/// The bytes of a stored file: inline, or on disk at its path relative to the data directory.
+pub(crate) async fn file_bytes(state: &AppState, file: &StoredFile) -> Result<Vec<u8>, ApiError> {
     match (&file.content, &file.path) {
         (Some(content), _) => Ok(content.clone()),
-        (None, Some(path)) => tokio::fs::read(path)
-            .await
-            .map_err(|e| ApiError::Internal(Box::new(e))),
+        (None, Some(path)) => {
+            let relative = std::path::Path::new(path);
+            // Stored paths are written by the engine, always below the data directory; a
+            // path that would leave it is corrupt, never followed.
+            let inside = relative
+                .components()
+                .all(|c| matches!(c, std::path::Component::Normal(_)));
+            let dir = state.data_dir.as_ref().filter(|_| inside).ok_or_else(|| {
+                ApiError::Internal(format!("cannot resolve stored file {}", file.id).into())
+            })?;
+            tokio::fs::read(dir.join(relative))
+                .await
+                .map_err(|e| ApiError::Internal(Box::new(e)))
+        }
         (None, None) => Err(ApiError::Internal("file without content or path".into())),
     }
 }
 
 /// A file as a download, with its SHA-256 so clients can check what they got.
-pub(crate) async fn file_response(file: &StoredFile) -> Result<Response, ApiError> {
-    let bytes = file_bytes(file).await?;
+pub(crate) async fn file_response(
+    state: &AppState,
+    file: &StoredFile,
+) -> Result<Response, ApiError> {
+    let bytes = file_bytes(state, file).await?;
     let mut response = bytes.into_response();
     let headers = response.headers_mut();
     if let Ok(v) = HeaderValue::from_str(&file.content_type) {
@@ -334,9 +332,13 @@ pub(crate) async fn file_response(file: &StoredFile) -> Result<Response, ApiErro
     Ok(response)
 }
 
-async fn load_view(tx: &mut ScopedTx<'_>, order: Order) -> Result<OrderView, ApiError> {
+async fn load_view(
+    state: &AppState,
+    tx: &mut ScopedTx<'_>,
+    order: Order,
+) -> Result<OrderView, ApiError> {
     let file: StoredFile = tx.get(order.content_file_id).await?;
-    let content = file_bytes(&file).await?;
+    let content = file_bytes(state, &file).await?;
     // Stored files passed validation; a file that no longer parses is shown without summary.
     let summary = pain::parse_bytes(&content).ok().map(|p| p.summary());
     let signatures = tx.order_signatures().list_for_order(order.id).await?;
@@ -351,7 +353,7 @@ async fn show(
     let id: OrderId = path_id(&id, "order")?;
     let mut tx = state.store.scope(&caller.scope).begin().await?;
     let order = granted_order(&mut tx, &caller, id).await?;
-    Ok(Json(load_view(&mut tx, order).await?))
+    Ok(Json(load_view(&state, &mut tx, order).await?))
 }
 
 async fn file(
@@ -363,27 +365,20 @@ async fn file(
     let mut tx = state.store.scope(&caller.scope).begin().await?;
     let order = granted_order(&mut tx, &caller, id).await?;
     let file: StoredFile = tx.get(order.content_file_id).await?;
-    file_response(&file).await
+    file_response(&state, &file).await
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AddSignature {
     /// The EBICS user who signed.
-    signer_id: String,
+    signer_id: Valid<EbicsUserId>,
     /// A005 or A006.
-    signature_version: String,
+    signature_version: Valid<SignatureVersion>,
     /// EBICS hash of the signer's public key (or certificate), as the signer sees it.
-    key_hash: String,
+    key_hash: Valid<KeyHash>,
     /// The signature value, base64.
-    signature: String,
-}
-
-fn normalise_hash(s: &str) -> String {
-    s.chars()
-        .filter(|c| c.is_ascii_hexdigit())
-        .collect::<String>()
-        .to_ascii_uppercase()
+    signature: Valid<SignatureValue>,
 }
 
 async fn add_signature(
@@ -392,18 +387,10 @@ async fn add_signature(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<AddSignature>,
 ) -> Result<(StatusCode, Json<OrderView>), ApiError> {
-    caller.require_mutation()?;
     let id: OrderId = path_id(&id, "order")?;
-    let signer_id: EbicsUserId = field_id(&body.signer_id, "signer_id")?;
-    let version: SignatureVersion = body.signature_version.parse().map_err(|_| {
-        ApiError::invalid(
-            "invalid_signature_version",
-            "signature_version must be A005 or A006",
-        )
-    })?;
-    let value = base64::engine::general_purpose::STANDARD
-        .decode(body.signature.trim())
-        .map_err(|_| ApiError::invalid("invalid_signature", "signature is not base64"))?;
+    let signer_id = *body.signer_id;
+    let version = *body.signature_version;
+    let value = body.signature.into_inner().0;
 
     let mut tx = state.store.scope(&caller.scope).begin().await?;
     granted_order(&mut tx, &caller, id).await?;
@@ -421,7 +408,7 @@ async fn add_signature(
         .current(signer.id, KeyUsage::Signature)
         .await?
         .ok_or_else(unknown_key)?;
-    if normalise_hash(&key.key_hash) != normalise_hash(&body.key_hash) {
+    if KeyHash::from_input(&key.key_hash).ok().as_ref() != Some(&body.key_hash.0) {
         return Err(unknown_key());
     }
     if key.version != version.as_str() {
@@ -448,7 +435,7 @@ async fn add_signature(
             }
             other => other.into(),
         })?;
-    let view = load_view(&mut tx, order).await?;
+    let view = load_view(&state, &mut tx, order).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(view)))
 }
@@ -469,7 +456,6 @@ async fn submit(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Submitted>), ApiError> {
-    caller.require_mutation()?;
     let id: OrderId = path_id(&id, "order")?;
     let mut tx = state.store.scope(&caller.scope).begin().await?;
     let order = granted_order(&mut tx, &caller, id).await?;
@@ -508,7 +494,6 @@ async fn cancel(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<Order>, ApiError> {
-    caller.require_mutation()?;
     let id: OrderId = path_id(&id, "order")?;
     let mut tx = state.store.scope(&caller.scope).begin().await?;
     let order = granted_order(&mut tx, &caller, id).await?;

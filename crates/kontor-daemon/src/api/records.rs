@@ -7,55 +7,64 @@ use axum::http::StatusCode;
 use axum::Json;
 use chrono::{DateTime, Utc};
 use kontor_storage::{
-    Account, AccountId, AuditEvent, JobRun, NewSchedule, Page, Schedule, ScheduleId, Segment,
-    Transaction, TransactionEvent, TransactionId,
+    Account, AccountId, AuditEvent, EbicsUserId, JobRun, NewSchedule, Page, Schedule, ScheduleId,
+    Segment, Transaction, TransactionEvent, TransactionId,
 };
 use serde::Deserialize;
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::{field_id, path_id, JsonBody};
-use super::users::{check_order_type, granted_user};
-use super::{AppState, Routes};
+use super::extract::{path_id, JsonBody};
+use super::input::{Cron, OrderTypeCode, TimeZone, Valid};
+use super::users::granted_user;
+use super::{Access, AppState, Routes};
 
 pub fn routes(routes: Routes) -> Routes {
     routes
-        .get("/v1/transactions", "List EBICS transactions", transactions)
-        .get(
+        .read("/v1/transactions", "List EBICS transactions", transactions)
+        .read(
             "/v1/transactions/{id}",
             "Show an EBICS transaction",
             transaction,
         )
-        .get(
+        .read(
             "/v1/transactions/{id}/segments",
             "Segments of a transaction",
             segments,
         )
-        .get(
+        .read(
             "/v1/transactions/{id}/events",
             "Append-only event trail of a transaction",
             events,
         )
-        .get("/v1/schedules", "List download schedules", schedules)
+        .read("/v1/schedules", "List download schedules", schedules)
         .post(
             "/v1/schedules",
+            Access::Operate,
             "Create a download schedule (cron validated)",
             create_schedule,
         )
-        .get("/v1/schedules/{id}", "Show a schedule", schedule)
+        .read("/v1/schedules/{id}", "Show a schedule", schedule)
         .patch(
             "/v1/schedules/{id}",
+            Access::Operate,
             "Enable or disable a schedule",
             update_schedule,
         )
-        .delete("/v1/schedules/{id}", "Delete a schedule", delete_schedule)
-        .get("/v1/schedules/{id}/runs", "Runs of a schedule", runs)
+        .delete(
+            "/v1/schedules/{id}",
+            Access::Operate,
+            "Delete a schedule",
+            delete_schedule,
+        )
+        .read("/v1/schedules/{id}/runs", "Runs of a schedule", runs)
         .post(
             "/v1/schedules/{id}/run",
+            Access::Operate,
             "Run a schedule now (engine)",
             run_now,
         )
-        .get(
+        .read(
             "/v1/audit-events",
             "Append-only audit log of the tenant (operators without grant restrictions)",
             audit_events,
@@ -147,48 +156,45 @@ async fn schedules(
 /// fields (minute precision) or the six/seven fields of the `cron` crate (with seconds).
 pub(crate) fn next_run(
     expression: &str,
-    time_zone: &str,
+    tz: chrono_tz::Tz,
     now: DateTime<Utc>,
 ) -> Result<DateTime<Utc>, ApiError> {
-    let tz = chrono_tz::Tz::from_str(time_zone).map_err(|_| {
-        ApiError::invalid(
-            "invalid_time_zone",
-            format!("{time_zone:?} is not an IANA time zone"),
-        )
-    })?;
-    let fields = expression.split_whitespace().count();
-    let full = match fields {
+    let invalid = |message: String| ApiError::Input {
+        code: "invalid_cron".into(),
+        field: Some("cron".into()),
+        message: format!("cron: {message}"),
+    };
+    let full = match expression.split_whitespace().count() {
         5 => format!("0 {expression}"),
         6 | 7 => expression.to_owned(),
         _ => {
-            return Err(ApiError::invalid(
-                "invalid_cron",
-                "cron needs 5 fields (minute hour day month weekday)",
+            return Err(invalid(
+                "needs 5 fields (minute hour day month weekday)".into(),
             ))
         }
     };
-    let schedule = cron::Schedule::from_str(&full)
-        .map_err(|e| ApiError::invalid("invalid_cron", format!("{expression:?}: {e}")))?;
+    let schedule =
+        cron::Schedule::from_str(&full).map_err(|e| invalid(format!("{expression:?}: {e}")))?;
     schedule
         .after(&now.with_timezone(&tz))
         .next()
         .map(|t| t.with_timezone(&Utc))
-        .ok_or_else(|| ApiError::invalid("invalid_cron", "the expression never fires"))
+        .ok_or_else(|| invalid("the expression never fires".into()))
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CreateSchedule {
-    ebics_user_id: String,
-    account_id: Option<String>,
-    order_type: String,
-    cron: String,
+    ebics_user_id: Valid<EbicsUserId>,
+    account_id: Option<Valid<AccountId>>,
+    order_type: Valid<OrderTypeCode>,
+    cron: Valid<Cron>,
     #[serde(default = "default_time_zone")]
-    time_zone: String,
+    time_zone: Valid<TimeZone>,
 }
 
-fn default_time_zone() -> String {
-    "UTC".into()
+fn default_time_zone() -> Valid<TimeZone> {
+    Valid(TimeZone(chrono_tz::UTC))
 }
 
 async fn create_schedule(
@@ -196,15 +202,10 @@ async fn create_schedule(
     caller: Caller,
     JsonBody(body): JsonBody<CreateSchedule>,
 ) -> Result<(StatusCode, Json<Schedule>), ApiError> {
-    caller.require_mutation()?;
-    let user = field_id(&body.ebics_user_id, "ebics_user_id")?;
-    let account: Option<AccountId> = body
-        .account_id
-        .as_deref()
-        .map(|a| field_id(a, "account_id"))
-        .transpose()?;
-    let order_type = check_order_type(&body.order_type)?;
-    let next_run_at = next_run(&body.cron, &body.time_zone, Utc::now())?;
+    let user = *body.ebics_user_id;
+    let account = body.account_id.map(Valid::into_inner);
+    let time_zone = body.time_zone.0 .0;
+    let next_run_at = next_run(&body.cron.0 .0, time_zone, Utc::now())?;
     let mut tx = state.store.scope(&caller.scope).begin().await?;
     granted_user(&mut tx, &caller, user).await?;
     if let Some(account) = account {
@@ -215,9 +216,9 @@ async fn create_schedule(
         .create(NewSchedule {
             ebics_user_id: user,
             account_id: account,
-            order_type,
-            cron: body.cron.trim().to_owned(),
-            time_zone: body.time_zone,
+            order_type: body.order_type.into_inner().0,
+            cron: body.cron.into_inner().0,
+            time_zone: time_zone.name().to_owned(),
             next_run_at,
         })
         .await?;
@@ -259,7 +260,6 @@ async fn update_schedule(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<UpdateSchedule>,
 ) -> Result<Json<Schedule>, ApiError> {
-    caller.require_mutation()?;
     let (mut tx, s) = granted_schedule(&state, &caller, &id).await?;
     let s = tx.schedules().set_enabled(s.id, body.enabled).await?;
     tx.commit().await?;
@@ -271,7 +271,6 @@ async fn delete_schedule(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require_mutation()?;
     let (mut tx, s) = granted_schedule(&state, &caller, &id).await?;
     if !tx.schedules().runs(s.id).await?.is_empty() {
         // Runs are history; keep the schedule and let the operator disable it instead.
@@ -299,7 +298,6 @@ async fn run_now(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require_mutation()?;
     let (tx, s) = granted_schedule(&state, &caller, &id).await?;
     drop(tx);
     state

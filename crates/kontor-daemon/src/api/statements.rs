@@ -14,34 +14,35 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::{field_id, path_id, QueryParams};
+use super::extract::{path_id, QueryParams};
+use super::input::Valid;
 use super::orders::file_response;
 use super::{AppState, Routes};
 
 pub fn routes(routes: Routes) -> Routes {
     routes
-        .get(
+        .read(
             "/v1/statements",
             "List statements (filter by account)",
             statements,
         )
-        .get("/v1/statements/{id}", "Show a statement", statement)
-        .get(
+        .read("/v1/statements/{id}", "Show a statement", statement)
+        .read(
             "/v1/statements/{id}/file",
             "Download the original camt/MT940 file",
             statement_file,
         )
-        .get(
+        .read(
             "/v1/accounts/{id}/balances",
             "Balances of an account",
             balances,
         )
-        .get(
+        .read(
             "/v1/booked-transactions",
             "Booked transactions (account, date range, keyset cursor)",
             bookings,
         )
-        .get(
+        .read(
             "/v1/booked-transactions/csv",
             "Booked transactions as CSV (account, date range)",
             bookings_csv,
@@ -51,7 +52,7 @@ pub fn routes(routes: Routes) -> Routes {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct StatementQuery {
-    account: Option<String>,
+    account: Option<Valid<AccountId>>,
 }
 
 async fn statements(
@@ -62,7 +63,7 @@ async fn statements(
     let mut tx = state.store.scope(&caller.scope).begin().await?;
     Ok(Json(match q.account {
         Some(account) => {
-            let account: AccountId = field_id(&account, "account")?;
+            let account = *account;
             let _: Account = tx.get(account).await?;
             tx.statements().list_for_account(account).await?
         }
@@ -92,7 +93,7 @@ async fn statement_file(
         .file_id
         .ok_or(ApiError::NotFound("statement file"))?;
     let file: StoredFile = tx.get(file_id).await?;
-    file_response(&file).await
+    file_response(&state, &file).await
 }
 
 async fn balances(
@@ -109,7 +110,7 @@ async fn balances(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct BookingQuery {
-    account: Option<String>,
+    account: Option<Valid<AccountId>>,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
     /// Cursor from the previous page (`next`): `<booking date>/<id>`.
@@ -133,11 +134,7 @@ async fn filter_of(
     q: BookingQuery,
     default_limit: u32,
 ) -> Result<BookingFilter, ApiError> {
-    let account: Option<AccountId> = q
-        .account
-        .as_deref()
-        .map(|a| field_id(a, "account"))
-        .transpose()?;
+    let account = q.account.map(Valid::into_inner);
     if let (Some(from), Some(to)) = (q.from, q.to) {
         if from > to {
             return Err(ApiError::invalid("invalid_date_range", "from is after to"));

@@ -11,54 +11,61 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
 use super::error::{ApiError, OnConflict};
-use super::extract::{field_id, path_id, JsonBody};
-use super::{AppState, Routes};
+use super::extract::{path_id, JsonBody};
+use super::input::{Email, Name, Valid};
+use super::{Access, AppState, Routes};
 
 pub fn routes(routes: Routes) -> Routes {
     routes
-        .get("/v1/tenant", "The caller's tenant", tenant)
-        .get(
+        .read("/v1/tenant", "The caller's tenant", tenant)
+        .read(
             "/v1/memberships",
             "Operators of the tenant and their roles",
             memberships,
         )
         .post(
             "/v1/operators",
-            "Create an operator in this tenant (Owner)",
+            Access::Own,
+            "Add an operator to this tenant by e-mail (created if new; answers alike either way)",
             create_operator,
         )
         .patch(
             "/v1/memberships/{operator_id}",
-            "Change an operator's role (Owner)",
+            Access::Own,
+            "Change an operator's role",
             set_role,
         )
         .delete(
             "/v1/memberships/{operator_id}",
-            "Remove an operator from this tenant (Owner)",
+            Access::Own,
+            "Remove an operator from this tenant",
             remove_member,
         )
-        .get(
+        .read(
             "/v1/memberships/{operator_id}/grants",
             "EBICS users an operator is restricted to",
             grants,
         )
         .post(
             "/v1/memberships/{operator_id}/grants",
-            "Restrict an operator to an EBICS user (Owner)",
+            Access::Own,
+            "Restrict an operator to an EBICS user",
             grant,
         )
-        .get(
+        .read(
             "/v1/tokens",
             "The caller's API tokens (never their secrets)",
             tokens,
         )
         .post(
             "/v1/tokens",
+            Access::Operate,
             "Issue an API token for the caller (secret shown once)",
             issue_token,
         )
         .delete(
             "/v1/tokens/{id}",
+            Access::Operate,
             "Revoke one of the caller's API tokens",
             revoke_token,
         )
@@ -86,64 +93,62 @@ async fn memberships(
     let members = tx.memberships().list().await?;
     drop(tx);
     let mut out = Vec::with_capacity(members.len());
-    for (operator_id, role) in members {
-        let operator = state.store.admin().operator(operator_id).await?;
+    for member in members {
+        // The e-mail is the operator's login, the same in every tenant; the name is the one
+        // this tenant gave.
+        let operator = state.store.admin().operator(member.operator_id).await?;
         out.push(Membership {
-            operator_id,
+            operator_id: member.operator_id,
             email: operator.email,
-            display_name: operator.display_name,
-            role,
+            display_name: member.display_name,
+            role: member.role,
         });
     }
     Ok(Json(out))
 }
 
-fn parse_role(raw: &str) -> Result<Role, ApiError> {
-    raw.to_ascii_uppercase()
-        .parse()
-        .map_err(|_| ApiError::invalid("invalid_role", "role must be OWNER, ADMIN or VIEWER"))
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CreateOperator {
-    email: String,
+    email: Valid<Email>,
     #[serde(default)]
-    display_name: Option<String>,
-    role: String,
+    display_name: Option<Valid<Name>>,
+    role: Valid<Role>,
 }
 
+/// Operators are global (one e-mail address, one login) and belong to tenants through
+/// memberships. Adding an address that an operator of another tenant already uses makes that
+/// operator a member here too, answered exactly like a new operator: the response shows only
+/// what this request gave (address, this tenant's display name, role) and an opaque id, so it
+/// reveals nothing about other tenants. The operator's tokens keep acting in their current
+/// tenant; nothing of this tenant is reachable to them before they switch to it. Only an
+/// address that is already a member of this tenant answers 409 `email_taken`.
 async fn create_operator(
     State(state): State<AppState>,
     caller: Caller,
     JsonBody(body): JsonBody<CreateOperator>,
 ) -> Result<(StatusCode, Json<Membership>), ApiError> {
-    caller.require_mutation()?;
-    caller.require_owner()?;
-    let role = parse_role(&body.role)?;
-    let email = body.email.trim().to_ascii_lowercase();
-    if !email.contains('@') || email.len() > 254 {
-        return Err(ApiError::invalid(
-            "invalid_email",
-            "email is not an e-mail address",
-        ));
-    }
-    let display_name = body.display_name.unwrap_or_else(|| email.clone());
-    let operator = state
+    let role = *body.role;
+    let email = body.email.as_str().to_owned();
+    let display_name = body
+        .display_name
+        .map(|n| n.into_inner().into_string())
+        .unwrap_or_else(|| email.clone());
+    let operator_id = state
         .store
         .admin()
-        .create_operator(&email, &display_name, caller.scope.tenant(), role)
+        .add_member(&email, &display_name, caller.scope.tenant(), role)
         .await
         .on_conflict(
             "email_taken",
-            "an operator with this e-mail address already exists",
+            "an operator with this e-mail address is already a member of this tenant",
         )?;
     Ok((
         StatusCode::CREATED,
         Json(Membership {
-            operator_id: operator.id,
-            email: operator.email,
-            display_name: operator.display_name,
+            operator_id,
+            email,
+            display_name,
             role,
         }),
     ))
@@ -152,7 +157,7 @@ async fn create_operator(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SetRole {
-    role: String,
+    role: Valid<Role>,
 }
 
 async fn set_role(
@@ -161,10 +166,8 @@ async fn set_role(
     Path(operator): Path<String>,
     JsonBody(body): JsonBody<SetRole>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require_mutation()?;
-    caller.require_owner()?;
     let operator: OperatorId = path_id(&operator, "membership")?;
-    let role = parse_role(&body.role)?;
+    let role = *body.role;
     let mut tx = state.store.scope(&caller.scope).begin().await?;
     tx.memberships().role_of(operator).await?;
     if operator == caller.operator.operator() && role != Role::Owner {
@@ -183,8 +186,6 @@ async fn remove_member(
     caller: Caller,
     Path(operator): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require_mutation()?;
-    caller.require_owner()?;
     let operator: OperatorId = path_id(&operator, "membership")?;
     let mut tx = state.store.scope(&caller.scope).begin().await?;
     tx.memberships().role_of(operator).await?;
@@ -213,7 +214,7 @@ async fn grants(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Grant {
-    ebics_user_id: String,
+    ebics_user_id: Valid<EbicsUserId>,
 }
 
 async fn grant(
@@ -222,10 +223,8 @@ async fn grant(
     Path(operator): Path<String>,
     JsonBody(body): JsonBody<Grant>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require_mutation()?;
-    caller.require_owner()?;
     let operator: OperatorId = path_id(&operator, "membership")?;
-    let user: EbicsUserId = field_id(&body.ebics_user_id, "ebics_user_id")?;
+    let user = *body.ebics_user_id;
     let mut tx = state.store.scope(&caller.scope).begin().await?;
     tx.memberships().role_of(operator).await?;
     let _: EbicsUser = tx.get(user).await?;
@@ -250,7 +249,7 @@ async fn tokens(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct IssueToken {
-    name: String,
+    name: Valid<Name>,
     /// Lifetime in days; at most 365. Tokens always expire.
     days: Option<i64>,
 }
@@ -267,19 +266,23 @@ async fn issue_token(
     caller: Caller,
     JsonBody(body): JsonBody<IssueToken>,
 ) -> Result<(StatusCode, Json<IssuedTokenBody>), ApiError> {
-    caller.require_mutation()?;
     let days = body.days.unwrap_or(90);
     if !(1..=365).contains(&days) {
-        return Err(ApiError::invalid(
-            "invalid_lifetime",
-            "days must be between 1 and 365",
-        ));
+        return Err(ApiError::Input {
+            code: "invalid_lifetime".into(),
+            field: Some("days".into()),
+            message: "days: must be between 1 and 365".into(),
+        });
     }
     let expires: DateTime<Utc> = Utc::now() + chrono::Duration::days(days);
     let issued = state
         .store
         .admin()
-        .issue_token(caller.operator.operator(), body.name.trim(), Some(expires))
+        .issue_token(
+            caller.operator.operator(),
+            body.name.as_str(),
+            Some(expires),
+        )
         .await?;
     Ok((
         StatusCode::CREATED,
@@ -295,7 +298,6 @@ async fn revoke_token(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require_mutation()?;
     let id: ApiTokenId = path_id(&id, "API token")?;
     state
         .store

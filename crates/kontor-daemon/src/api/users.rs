@@ -21,138 +21,111 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
 use super::error::{ApiError, OnConflict};
-use super::extract::{field_id, path_id, JsonBody};
-use super::{AppState, Routes};
+use super::extract::{path_id, JsonBody};
+use super::input::{payment_amount, EbicsId, Name, OrderTypeCode, ShortText, Valid};
+use super::{Access, AppState, Routes};
 
 pub fn routes(routes: Routes) -> Routes {
     routes
-        .get("/v1/connections", "List bank connections", list_connections)
+        .read("/v1/connections", "List bank connections", list_connections)
         .post(
             "/v1/connections",
+            Access::Configure,
             "Create a bank connection (partner at a host)",
             create_connection,
         )
-        .get(
+        .read(
             "/v1/connections/{id}",
             "Show a bank connection",
             show_connection,
         )
         .put(
             "/v1/connections/{id}/order-types",
+            Access::Configure,
             "Set the order types the bank offers",
             set_order_types,
         )
-        .get("/v1/accounts", "List accounts", list_accounts)
+        .read("/v1/accounts", "List accounts", list_accounts)
         .post(
             "/v1/accounts",
+            Access::Configure,
             "Add an account (IBAN, BIC and currency validated)",
             create_account,
         )
-        .get("/v1/accounts/{id}", "Show an account", show_account)
-        .get("/v1/ebics-users", "List EBICS users", list_users)
-        .post("/v1/ebics-users", "Create an EBICS user", create_user)
-        .get(
+        .read("/v1/accounts/{id}", "Show an account", show_account)
+        .read("/v1/ebics-users", "List EBICS users", list_users)
+        .post(
+            "/v1/ebics-users",
+            Access::Configure,
+            "Create an EBICS user",
+            create_user,
+        )
+        .read(
             "/v1/ebics-users/{id}",
             "Show an EBICS user and its status",
             show_user,
         )
         .post(
             "/v1/ebics-users/{id}/suspend",
+            Access::Operate,
             "Suspend a READY user",
             suspend_user,
         )
         .post(
             "/v1/ebics-users/{id}/resume",
+            Access::Operate,
             "Resume a SUSPENDED user",
             resume_user,
         )
         .post(
             "/v1/ebics-users/{id}/initialise",
+            Access::Operate,
             "Start onboarding (engine)",
             initialise_user,
         )
-        .get(
+        .read(
             "/v1/ebics-users/{id}/letters/ini",
             "INI letter (HTML)",
             ini_letter_html,
         )
-        .get(
+        .read(
             "/v1/ebics-users/{id}/letters/hia",
             "HIA letter (HTML)",
             hia_letter_html,
         )
-        .get(
+        .read(
             "/v1/ebics-users/{id}/key-pairs",
             "Key pairs: public information only",
             key_pairs,
         )
         .post(
             "/v1/ebics-users/{id}/signer-keys",
+            Access::Operate,
             "Register a signer-held signature public key (NEW users only)",
             register_signer_key,
         )
         .post(
             "/v1/ebics-users/{id}/signer-keys/{key}/revoke",
+            Access::Own,
             "Revoke a signer-held signature key (Owners only; audited)",
             revoke_signer_key,
         )
-        .get(
+        .read(
             "/v1/ebics-users/{id}/permissions",
             "Permissions of a user",
             permissions,
         )
         .post(
             "/v1/ebics-users/{id}/permissions",
-            "Add a permission",
+            Access::Configure,
+            "Add a permission (limits in the currency's minor units)",
             add_permission,
         )
-        .get(
+        .read(
             "/v1/ebics-users/{id}/capabilities",
             "What a user may do: order types, accounts, limits, class",
             capabilities,
         )
-}
-
-/// EBICS PartnerID/UserID/SystemID: 1-35 characters of A-Z, a-z, 0-9, ',' or '='.
-fn check_ebics_id(value: &str, field: &'static str) -> Result<(), ApiError> {
-    let ok = !value.is_empty()
-        && value.len() <= 35
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == ',' || c == '=');
-    if ok {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(
-            "invalid_ebics_id",
-            format!("{field} must be 1-35 characters of A-Z, a-z, 0-9, ',' or '='"),
-        ))
-    }
-}
-
-/// An order type code: 3 alphanumeric characters (H004) or a BTF-style H005 code.
-pub(crate) fn check_order_type(value: &str) -> Result<String, ApiError> {
-    let code = value.trim().to_ascii_uppercase();
-    if code.len() == 3 && code.chars().all(|c| c.is_ascii_alphanumeric()) {
-        Ok(code)
-    } else {
-        Err(ApiError::invalid(
-            "invalid_order_type",
-            format!("{value:?} is not an order type code"),
-        ))
-    }
-}
-
-pub(crate) fn parse_currency(raw: &str) -> Result<Currency, ApiError> {
-    let currency =
-        Currency::parse(raw).map_err(|e| ApiError::invalid("invalid_currency", e.to_string()))?;
-    if !currency.is_known() {
-        return Err(ApiError::invalid(
-            "invalid_currency",
-            format!("{raw:?} is not an ISO 4217 currency"),
-        ));
-    }
-    Ok(currency)
 }
 
 /// Loads a user and checks the caller's grants; both misses answer 404.
@@ -179,34 +152,46 @@ async fn list_connections(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CreateConnection {
-    bank_host_id: String,
-    partner_id: String,
-    display_name: String,
+    bank_host_id: Valid<BankHostId>,
+    partner_id: Valid<EbicsId>,
+    display_name: Valid<Name>,
     #[serde(default)]
-    order_types: Vec<String>,
+    order_types: Vec<Valid<OrderTypeCode>>,
 }
+
+/// Sorted, without duplicates, at most [`MAX_ORDER_TYPES`].
+fn order_type_list(codes: Vec<Valid<OrderTypeCode>>) -> Result<Vec<String>, ApiError> {
+    if codes.len() > MAX_ORDER_TYPES {
+        return Err(ApiError::Input {
+            code: "invalid_order_type".into(),
+            field: Some("order_types".into()),
+            message: format!("order_types: at most {MAX_ORDER_TYPES} order types"),
+        });
+    }
+    let mut list: Vec<String> = codes.into_iter().map(|c| c.into_inner().0).collect();
+    list.sort();
+    list.dedup();
+    Ok(list)
+}
+
+/// More than any bank offers a subscriber (HTD lists a few dozen).
+const MAX_ORDER_TYPES: usize = 200;
 
 async fn create_connection(
     State(state): State<AppState>,
     caller: Caller,
     JsonBody(body): JsonBody<CreateConnection>,
 ) -> Result<(StatusCode, Json<Connection>), ApiError> {
-    caller.require_mutation()?;
-    let host: BankHostId = field_id(&body.bank_host_id, "bank_host_id")?;
-    check_ebics_id(&body.partner_id, "partner_id")?;
-    let order_types = body
-        .order_types
-        .iter()
-        .map(|t| check_order_type(t))
-        .collect::<Result<Vec<_>, _>>()?;
+    let host = *body.bank_host_id;
+    let order_types = order_type_list(body.order_types)?;
     let mut tx = state.store.scope(&caller.scope).begin().await?;
     let _: BankHost = tx.get(host).await?;
     let connection = tx
         .connections()
         .create(NewConnection {
             bank_host_id: host,
-            partner_id: body.partner_id,
-            display_name: body.display_name,
+            partner_id: body.partner_id.into_inner().0,
+            display_name: body.display_name.into_inner().into_string(),
         })
         .await?;
     tx.connections()
@@ -230,7 +215,7 @@ async fn show_connection(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct OrderTypes {
-    order_types: Vec<String>,
+    order_types: Vec<Valid<OrderTypeCode>>,
 }
 
 async fn set_order_types(
@@ -239,15 +224,8 @@ async fn set_order_types(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<OrderTypes>,
 ) -> Result<Json<Connection>, ApiError> {
-    caller.require_mutation()?;
     let id: ConnectionId = path_id(&id, "bank connection")?;
-    let mut order_types = body
-        .order_types
-        .iter()
-        .map(|t| check_order_type(t))
-        .collect::<Result<Vec<_>, _>>()?;
-    order_types.sort();
-    order_types.dedup();
+    let order_types = order_type_list(body.order_types)?;
     let mut tx = state.store.scope(&caller.scope).begin().await?;
     let _: Connection = tx.get(id).await?;
     tx.connections().set_order_types(id, &order_types).await?;
@@ -269,14 +247,14 @@ async fn list_accounts(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CreateAccount {
-    connection_id: String,
-    holder_name: String,
-    currency: String,
-    iban: Option<String>,
-    bic: Option<String>,
-    bank_account_id: Option<String>,
-    national_number: Option<String>,
-    bank_code: Option<String>,
+    connection_id: Valid<ConnectionId>,
+    holder_name: Valid<Name>,
+    currency: Valid<Currency>,
+    iban: Option<Valid<Iban>>,
+    bic: Option<Valid<Bic>>,
+    bank_account_id: Option<Valid<ShortText>>,
+    national_number: Option<Valid<ShortText>>,
+    bank_code: Option<Valid<ShortText>>,
 }
 
 async fn create_account(
@@ -284,31 +262,15 @@ async fn create_account(
     caller: Caller,
     JsonBody(body): JsonBody<CreateAccount>,
 ) -> Result<(StatusCode, Json<Account>), ApiError> {
-    caller.require_mutation()?;
-    let connection: ConnectionId = field_id(&body.connection_id, "connection_id")?;
-    let iban = body
-        .iban
-        .as_deref()
-        .map(Iban::parse)
-        .transpose()
-        .map_err(|e| ApiError::invalid("invalid_iban", e.to_string()))?;
-    let bic = body
-        .bic
-        .as_deref()
-        .map(Bic::parse)
-        .transpose()
-        .map_err(|e| ApiError::invalid("invalid_bic", e.to_string()))?;
-    let currency = parse_currency(&body.currency)?;
+    let connection = *body.connection_id;
+    let iban = body.iban.map(Valid::into_inner);
+    let bic = body.bic.map(Valid::into_inner);
+    let currency = *body.currency;
+    let text = |t: Option<Valid<ShortText>>| t.map(|t| t.into_inner().into_string());
     if iban.is_none() && body.national_number.is_none() {
         return Err(ApiError::invalid(
             "missing_account_number",
             "an account needs an iban or a national_number",
-        ));
-    }
-    if body.holder_name.trim().is_empty() {
-        return Err(ApiError::invalid(
-            "invalid_holder_name",
-            "holder_name is empty",
         ));
     }
     let mut tx = state.store.scope(&caller.scope).begin().await?;
@@ -318,12 +280,12 @@ async fn create_account(
         .create(
             connection,
             NewAccount {
-                bank_account_id: body.bank_account_id,
+                bank_account_id: text(body.bank_account_id),
                 iban: iban.map(|i| i.electronic().to_owned()),
-                national_number: body.national_number,
-                bank_code: body.bank_code,
+                national_number: text(body.national_number),
+                bank_code: text(body.bank_code),
                 bic: bic.map(|b| b.as_str().to_owned()),
-                holder_name: body.holder_name.trim().to_owned(),
+                holder_name: body.holder_name.into_inner().into_string(),
                 currency: currency.as_str().to_owned(),
             },
         )
@@ -364,11 +326,11 @@ async fn list_users(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CreateUser {
-    connection_id: String,
-    user_id: String,
-    system_id: Option<String>,
-    name: String,
-    signature_class: String,
+    connection_id: Valid<ConnectionId>,
+    user_id: Valid<EbicsId>,
+    system_id: Option<Valid<EbicsId>>,
+    name: Valid<Name>,
+    signature_class: Valid<SignatureClass>,
 }
 
 async fn create_user(
@@ -376,32 +338,17 @@ async fn create_user(
     caller: Caller,
     JsonBody(body): JsonBody<CreateUser>,
 ) -> Result<(StatusCode, Json<EbicsUser>), ApiError> {
-    caller.require_mutation()?;
-    let connection: ConnectionId = field_id(&body.connection_id, "connection_id")?;
-    check_ebics_id(&body.user_id, "user_id")?;
-    if let Some(system_id) = &body.system_id {
-        check_ebics_id(system_id, "system_id")?;
-    }
-    let class: SignatureClass =
-        body.signature_class
-            .to_ascii_uppercase()
-            .parse()
-            .map_err(|_| {
-                ApiError::invalid(
-                    "invalid_signature_class",
-                    "signature_class must be E, A, B or T",
-                )
-            })?;
+    let connection = *body.connection_id;
     let mut tx = state.store.scope(&caller.scope).begin().await?;
     let _: Connection = tx.get(connection).await?;
     let user = tx
         .ebics_users()
         .create(NewEbicsUser {
             connection_id: connection,
-            user_id: body.user_id,
-            system_id: body.system_id,
-            name: body.name,
-            signature_class: class,
+            user_id: body.user_id.into_inner().0,
+            system_id: body.system_id.map(|s| s.into_inner().0),
+            name: body.name.into_inner().into_string(),
+            signature_class: *body.signature_class,
         })
         .await
         .on_conflict(
@@ -429,7 +376,6 @@ async fn move_user(
     from: EbicsUserStatus,
     to: EbicsUserStatus,
 ) -> Result<Json<EbicsUser>, ApiError> {
-    caller.require_mutation()?;
     let id: EbicsUserId = path_id(&id, "EBICS user")?;
     let mut tx = state.store.scope(&caller.scope).begin().await?;
     let user = granted_user(&mut tx, &caller, id).await?;
@@ -479,7 +425,6 @@ async fn initialise_user(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require_mutation()?;
     let id: EbicsUserId = path_id(&id, "EBICS user")?;
     let mut tx = state.store.scope(&caller.scope).begin().await?;
     granted_user(&mut tx, &caller, id).await?;
@@ -636,7 +581,6 @@ async fn register_signer_key(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<RegisterSignerKey>,
 ) -> Result<(StatusCode, Json<KeyPair>), ApiError> {
-    caller.require_mutation()?;
     let id: EbicsUserId = path_id(&id, "EBICS user")?;
     let version: SignatureVersion = body.version.parse().map_err(|_| {
         ApiError::invalid("invalid_signature_version", "version must be A005 or A006")
@@ -711,7 +655,6 @@ async fn revoke_signer_key(
     caller: Caller,
     Path((id, key)): Path<(String, String)>,
 ) -> Result<Json<KeyPair>, ApiError> {
-    caller.require_owner()?;
     let id: EbicsUserId = path_id(&id, "EBICS user")?;
     let key: KeyPairId = path_id(&key, "key pair")?;
     let mut tx = state.store.scope(&caller.scope).begin().await?;
@@ -759,11 +702,11 @@ async fn permissions(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AddPermission {
-    order_type: String,
-    account_id: Option<String>,
-    authorisation_level: String,
-    max_amount: Option<String>,
-    currency: Option<String>,
+    order_type: Valid<OrderTypeCode>,
+    account_id: Option<Valid<AccountId>>,
+    authorisation_level: Valid<SignatureClass>,
+    max_amount: Option<Valid<Amount>>,
+    currency: Option<Valid<Currency>>,
 }
 
 async fn add_permission(
@@ -772,37 +715,13 @@ async fn add_permission(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<AddPermission>,
 ) -> Result<(StatusCode, Json<Permission>), ApiError> {
-    caller.require_mutation()?;
     let id: EbicsUserId = path_id(&id, "EBICS user")?;
-    let order_type = check_order_type(&body.order_type)?;
-    let account: Option<AccountId> = body
-        .account_id
-        .as_deref()
-        .map(|a| field_id(a, "account_id"))
-        .transpose()?;
-    let level: SignatureClass = body
-        .authorisation_level
-        .to_ascii_uppercase()
-        .parse()
-        .map_err(|_| {
-            ApiError::invalid(
-                "invalid_signature_class",
-                "authorisation_level must be E, A, B or T",
-            )
-        })?;
-    let max_amount = match (&body.max_amount, &body.currency) {
-        (Some(amount), Some(currency)) => {
-            let currency = parse_currency(currency)?;
-            let amount = Amount::parse(amount)
-                .map_err(|e| ApiError::invalid("invalid_amount", e.to_string()))?;
-            if !amount.is_positive() {
-                return Err(ApiError::invalid(
-                    "invalid_amount",
-                    "max_amount must be positive",
-                ));
-            }
-            Some((amount.to_string(), currency.as_str().to_owned()))
-        }
+    let account = body.account_id.map(Valid::into_inner);
+    let max_amount = match (body.max_amount, body.currency) {
+        (Some(amount), Some(currency)) => Some((
+            payment_amount("max_amount", *amount, *currency)?,
+            currency.as_str().to_owned(),
+        )),
         (None, None) => None,
         _ => {
             return Err(ApiError::invalid(
@@ -821,9 +740,9 @@ async fn add_permission(
         .permissions()
         .create(NewPermission {
             ebics_user_id: id,
-            order_type,
+            order_type: body.order_type.into_inner().0,
             account_id: account,
-            authorisation_level: level,
+            authorisation_level: *body.authorisation_level,
             max_amount,
             currency,
         })

@@ -1,10 +1,15 @@
 //! Distributed-signature (VEU) items: listing what the bank says awaits signatures, and
 //! signing or cancelling them at the bank through the engine.
+//!
+//! Reading never talks to the bank: the digest a signer signs is stored on the item when the
+//! bank reports it — with every VEU sync where the bank offers HVZ (which carries
+//! `DataDigest`), or when an Admin fetches it with `POST /v1/veu-items/{id}/digest` (HVD) —
+//! and `GET /v1/veu-items/{id}/digest` serves the stored value to any member. A Viewer
+//! therefore never causes bank traffic or new EBICS transactions.
 
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use base64::Engine as _;
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{EbicsUser, EbicsUserId, KeyUsage, Page, VeuItem, VeuItemId, VeuSigner};
 use serde::{Deserialize, Serialize};
@@ -12,35 +17,45 @@ use serde::{Deserialize, Serialize};
 use super::auth::Caller;
 use super::engine_port::{DetachedSignature, VeuDigest};
 use super::error::ApiError;
-use super::extract::{field_id, path_id, JsonBody, QueryParams};
+use super::extract::{path_id, JsonBody, QueryParams};
+use super::input::{FromInput, KeyHash, SignatureValue, Valid};
 use super::users::granted_user;
-use super::{AppState, Routes};
+use super::{Access, AppState, Routes};
 
 pub fn routes(routes: Routes) -> Routes {
     routes
-        .get("/v1/veu-items", "List VEU items awaiting signatures", list)
-        .get(
+        .read("/v1/veu-items", "List VEU items awaiting signatures", list)
+        .read(
             "/v1/veu-items/{id}",
             "Show a VEU item and its signers",
             show,
         )
         .post(
             "/v1/veu-items/sync",
-            "Refresh VEU items from the bank (engine)",
+            Access::Operate,
+            "Refresh VEU items from the bank (engine; HVZ stores each item's digest)",
             sync,
         )
-        .get(
+        .read(
             "/v1/veu-items/{id}/digest",
-            "The digest a signer must sign (engine)",
+            "The stored digest a signer must sign (never contacts the bank; 409 `digest_not_fetched` until a sync or POST stored it)",
             digest,
         )
         .post(
+            "/v1/veu-items/{id}/digest",
+            Access::Operate,
+            "Fetch the digest from the bank as a signer (engine, HVD) and store it",
+            fetch_digest,
+        )
+        .post(
             "/v1/veu-items/{id}/approve",
+            Access::Operate,
             "Add a signer's signature at the bank (engine)",
             approve,
         )
         .post(
             "/v1/veu-items/{id}/cancel",
+            Access::Operate,
             "Cancel the order at the bank (engine)",
             cancel,
         )
@@ -76,7 +91,7 @@ async fn show(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SyncRequest {
-    ebics_user_id: String,
+    ebics_user_id: Valid<EbicsUserId>,
 }
 
 async fn sync(
@@ -84,8 +99,7 @@ async fn sync(
     caller: Caller,
     JsonBody(body): JsonBody<SyncRequest>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require_mutation()?;
-    let user: EbicsUserId = field_id(&body.ebics_user_id, "ebics_user_id")?;
+    let user = *body.ebics_user_id;
     let mut tx = state.store.scope(&caller.scope).begin().await?;
     granted_user(&mut tx, &caller, user).await?;
     drop(tx);
@@ -96,9 +110,11 @@ async fn sync(
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DigestQuery {
-    signer_id: String,
+    /// Optional: the signer who is about to sign (must be a user of the item's connection).
+    signer_id: Option<Valid<EbicsUserId>>,
 }
 
+/// The stored digest; reads only the database.
 async fn digest(
     State(state): State<AppState>,
     caller: Caller,
@@ -106,18 +122,59 @@ async fn digest(
     QueryParams(query): QueryParams<DigestQuery>,
 ) -> Result<Json<VeuDigest>, ApiError> {
     let id: VeuItemId = path_id(&id, "VEU item")?;
-    let signer: EbicsUserId = field_id(&query.signer_id, "signer_id")?;
+    let mut tx = state.store.scope(&caller.scope).begin().await?;
+    let item: VeuItem = tx.get(id).await?;
+    if let Some(signer) = query.signer_id {
+        let user = granted_user(&mut tx, &caller, *signer).await?;
+        same_connection(&item, &user)?;
+    }
+    stored_digest(&item).map(Json).ok_or_else(|| ApiError::Conflict {
+        code: "digest_not_fetched",
+        message: "the bank has not reported this item's digest yet; an Admin fetches it with POST /v1/veu-items/{id}/digest".into(),
+    })
+}
+
+fn stored_digest(item: &VeuItem) -> Option<VeuDigest> {
+    Some(VeuDigest {
+        data_digest: item.data_digest.clone()?,
+        signature_version: item
+            .data_digest_version
+            .clone()
+            .unwrap_or_else(|| SignatureVersion::A006.as_str().to_owned()),
+    })
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FetchDigest {
+    /// The signer whose EBICS session asks the bank (HVD).
+    signer_id: Valid<EbicsUserId>,
+}
+
+/// Asks the bank for the digest (HVD) as the signer and stores it on the item.
+async fn fetch_digest(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    JsonBody(body): JsonBody<FetchDigest>,
+) -> Result<Json<VeuDigest>, ApiError> {
+    let id: VeuItemId = path_id(&id, "VEU item")?;
+    let signer = *body.signer_id;
     let mut tx = state.store.scope(&caller.scope).begin().await?;
     let item: VeuItem = tx.get(id).await?;
     let user = granted_user(&mut tx, &caller, signer).await?;
     same_connection(&item, &user)?;
     drop(tx);
-    Ok(Json(
-        state
-            .engine()?
-            .veu_digest(caller.scope.clone(), id, signer)
-            .await?,
-    ))
+    let digest = state
+        .engine()?
+        .veu_digest(caller.scope.clone(), id, signer)
+        .await?;
+    let mut tx = state.store.scope(&caller.scope).begin().await?;
+    tx.veu_items()
+        .record_digest(id, &digest.data_digest, Some(&digest.signature_version))
+        .await?;
+    tx.commit().await?;
+    Ok(Json(digest))
 }
 
 fn same_connection(item: &VeuItem, signer: &EbicsUser) -> Result<(), ApiError> {
@@ -134,11 +191,11 @@ fn same_connection(item: &VeuItem, signer: &EbicsUser) -> Result<(), ApiError> {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct SignedDecision {
-    signer_id: String,
-    signature_version: String,
-    key_hash: String,
+    signer_id: Valid<EbicsUserId>,
+    signature_version: Valid<SignatureVersion>,
+    key_hash: Valid<KeyHash>,
     /// Signature over the digest from `/digest`, base64.
-    signature: String,
+    signature: Valid<SignatureValue>,
 }
 
 /// Checks a signer's decision against their registered key; the bank verifies the value.
@@ -148,16 +205,9 @@ async fn detached_signature(
     id: VeuItemId,
     body: SignedDecision,
 ) -> Result<DetachedSignature, ApiError> {
-    let signer: EbicsUserId = field_id(&body.signer_id, "signer_id")?;
-    let version: SignatureVersion = body.signature_version.parse().map_err(|_| {
-        ApiError::invalid(
-            "invalid_signature_version",
-            "signature_version must be A005 or A006",
-        )
-    })?;
-    let value = base64::engine::general_purpose::STANDARD
-        .decode(body.signature.trim())
-        .map_err(|_| ApiError::invalid("invalid_signature", "signature is not base64"))?;
+    let signer = *body.signer_id;
+    let version = *body.signature_version;
+    let value = body.signature.into_inner().0;
     let mut tx = state.store.scope(&caller.scope).begin().await?;
     let item: VeuItem = tx.get(id).await?;
     let user = granted_user(&mut tx, caller, signer).await?;
@@ -166,15 +216,7 @@ async fn detached_signature(
         .key_pairs()
         .current(signer, KeyUsage::Signature)
         .await?
-        .filter(|k| {
-            let norm = |s: &str| {
-                s.chars()
-                    .filter(|c| c.is_ascii_hexdigit())
-                    .collect::<String>()
-                    .to_ascii_uppercase()
-            };
-            norm(&k.key_hash) == norm(&body.key_hash)
-        });
+        .filter(|k| KeyHash::from_input(&k.key_hash).ok().as_ref() == Some(&body.key_hash.0));
     if key.is_none() {
         return Err(ApiError::invalid(
             "unknown_signer_key",
@@ -194,7 +236,6 @@ async fn approve(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<SignedDecision>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require_mutation()?;
     let id: VeuItemId = path_id(&id, "VEU item")?;
     let signature = detached_signature(&state, &caller, id, body).await?;
     state
@@ -210,7 +251,6 @@ async fn cancel(
     Path(id): Path<String>,
     JsonBody(body): JsonBody<SignedDecision>,
 ) -> Result<StatusCode, ApiError> {
-    caller.require_mutation()?;
     let id: VeuItemId = path_id(&id, "VEU item")?;
     let signature = detached_signature(&state, &caller, id, body).await?;
     state

@@ -18,9 +18,9 @@ use kontor_protocol::envelope::{
 use kontor_protocol::order_type::{BtfService, ContainerType, MessageName, OrderType};
 use kontor_protocol::segmentation::StreamingAssembler;
 use kontor_storage::{
-    Direction, EbicsUserId, FileBody, FileKind, NewFile, NewTransaction, SegmentStatus, StoredFile,
-    TenantScope, Transaction, TransactionEventKind, TransactionId, TransactionPhase,
-    TransferEffect,
+    private_files, Direction, EbicsUserId, FileBody, FileKind, NewFile, NewTransaction,
+    SegmentStatus, StoredFile, TenantScope, Transaction, TransactionEventKind, TransactionId,
+    TransactionPhase, TransferEffect,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -734,9 +734,9 @@ async fn write_spool(
 ) -> Result<SpooledSegment, EngineError> {
     tokio::task::spawn_blocking(move || -> Result<SpooledSegment, EngineError> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
+            private_files::create_dir_all(dir)?;
         }
-        let mut file = std::fs::OpenOptions::new()
+        let mut file = private_files::open_options()
             .create(true)
             .truncate(false)
             .read(true)
@@ -803,7 +803,14 @@ async fn assemble(
     tokio::task::spawn_blocking(move || -> Result<(u64, String), EngineError> {
         let partial = result.with_extension("partial");
         let sink = HashingWriter {
-            inner: std::io::BufWriter::new(std::fs::File::create(&partial)?),
+            // Decrypted bank data: owner-only (0600), whatever the umask.
+            inner: std::io::BufWriter::new(
+                private_files::open_options()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(&partial)?,
+            ),
             hasher: Sha256::new(),
         };
         let mut assembler = StreamingAssembler::new(

@@ -191,9 +191,14 @@ impl Engine {
             tokio::task::spawn_blocking(move || -> Result<Vec<(usize, String)>, EngineError> {
                 use std::io::Write;
                 if let Some(dir) = path.parent() {
-                    std::fs::create_dir_all(dir)?;
+                    kontor_storage::private_files::create_dir_all(dir)?;
                 }
-                let mut file = std::fs::File::create(&path)?;
+                // Owner-only (0600) like every file under the data directory.
+                let mut file = kontor_storage::private_files::open_options()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(&path)?;
                 let mut out = Vec::new();
                 for segment in &segments {
                     file.write_all(segment)?;

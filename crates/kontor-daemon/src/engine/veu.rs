@@ -9,7 +9,7 @@
 use std::future::Future;
 
 use kontor_protocol::orderdata::{
-    AuthorisationLevel, HVDResponseOrderData, HVTResponseOrderData, HVUOrderDetails,
+    AuthorisationLevel, DataDigest, HVDResponseOrderData, HVTResponseOrderData, HVUOrderDetails,
     HVZOrderDetails, OrderKind, OriginatorInfo, SignerInfo, SigningInfo,
 };
 use kontor_protocol::SignatureVersion;
@@ -48,8 +48,9 @@ pub struct VeuOverviewItem {
     /// HVZ only.
     pub amount: Option<String>,
     pub currency: Option<String>,
-    /// The digest to sign for HVE (HVZ only; otherwise from HVD).
-    pub data_digest: Option<Vec<u8>>,
+    /// The digest to sign for HVE, with the signature version the bank expects (HVZ only;
+    /// otherwise from HVD).
+    pub data_digest: Option<DataDigest>,
 }
 
 impl From<HVZOrderDetails> for VeuOverviewItem {
@@ -57,7 +58,7 @@ impl From<HVZOrderDetails> for VeuOverviewItem {
         Self {
             amount: o.total_amount.as_ref().map(|a| a.value.to_string()),
             currency: o.currency,
-            data_digest: Some(o.data_digest.digest),
+            data_digest: Some(o.data_digest),
             order: o.order,
             order_id: o.order_id,
             signing_info: o.signing_info,
@@ -212,6 +213,16 @@ pub async fn apply_overview(
             })
             .collect();
         tx.veu_items().replace_signers(item.id, signers).await?;
+        if let Some(digest) = &entry.data_digest {
+            // Stored so that showing it to a signer later needs no bank conversation.
+            tx.veu_items()
+                .record_digest(
+                    item.id,
+                    &hex::encode(&digest.digest),
+                    digest.signature_version.map(|v| v.as_str()),
+                )
+                .await?;
+        }
         listed.push(item.id);
     }
     for status in [VeuStatus::Signed, VeuStatus::Pending] {

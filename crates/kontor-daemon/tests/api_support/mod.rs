@@ -74,6 +74,8 @@ pub struct World {
     pub owner_a: String,
     pub admin_a: String,
     pub viewer_a: String,
+    /// An Admin of tenant A restricted (by a grant) to EBICS user `a.user_a`.
+    pub restricted_a: String,
     pub owner_b: String,
     pub expired_a: String,
     pub revoked_a: String,
@@ -254,6 +256,7 @@ pub async fn world_with(configure: impl FnOnce(AppState) -> AppState) -> World {
     let (owner_a, _, owner_token) = token(&store, "oa@x", ta.id, Role::Owner).await;
     let (admin_a, _, _) = token(&store, "aa@x", ta.id, Role::Admin).await;
     let (viewer_a, viewer_id, _) = token(&store, "va@x", ta.id, Role::Viewer).await;
+    let (restricted_a, restricted_id, _) = token(&store, "ra@x", ta.id, Role::Admin).await;
     let (owner_b, _, _) = token(&store, "ob@x", tb.id, Role::Owner).await;
     let expired_op = store
         .admin()
@@ -448,6 +451,10 @@ pub async fn world_with(configure: impl FnOnce(AppState) -> AppState) -> World {
         })
         .await
         .unwrap();
+    tx.memberships()
+        .grant(restricted_id, users[0].id)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
     let app = router(configure(AppState::new(store.clone())));
@@ -489,6 +496,7 @@ pub async fn world_with(configure: impl FnOnce(AppState) -> AppState) -> World {
         owner_a,
         admin_a,
         viewer_a,
+        restricted_a,
         owner_b,
         expired_a,
         revoked_a,

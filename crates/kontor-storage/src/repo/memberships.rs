@@ -6,6 +6,16 @@ use crate::error::{Result, StorageError};
 use crate::ids::{EbicsUserId, OperatorId};
 use crate::status::Role;
 
+/// One operator's membership of the scope's tenant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub operator_id: OperatorId,
+    pub role: Role,
+    /// The name this tenant knows the operator by (operators are global; a name given in one
+    /// tenant never shows in another).
+    pub display_name: String,
+}
+
 repository!(
     /// Memberships and grants of the scope's tenant.
     Memberships,
@@ -13,13 +23,19 @@ repository!(
 );
 
 impl Memberships<'_, '_> {
-    /// Makes an operator a member of this tenant.
-    pub async fn add(&mut self, operator: OperatorId, role: Role) -> Result<()> {
+    /// Makes an operator a member of this tenant, known here as `display_name`. `Conflict`
+    /// when they already are.
+    pub async fn add(
+        &mut self,
+        operator: OperatorId,
+        role: Role,
+        display_name: &str,
+    ) -> Result<()> {
         let tenant = self.tx.tenant_val();
         self.tx
             .execute(
-                "INSERT INTO memberships (tenant_id, operator_id, role, created_at) VALUES ($1, $2, $3, $4)",
-                &[tenant, operator.to_db().into(), role.as_str().into(), now().into()],
+                "INSERT INTO memberships (tenant_id, operator_id, role, display_name, created_at) VALUES ($1, $2, $3, $4, $5)",
+                &[tenant, operator.to_db().into(), role.as_str().into(), display_name.into(), now().into()],
             )
             .await
             .map_err(|e| StorageError::from_write("membership", e))?;
@@ -60,18 +76,22 @@ impl Memberships<'_, '_> {
     }
 
     /// All members of this tenant with their roles.
-    pub async fn list(&mut self) -> Result<Vec<(OperatorId, Role)>> {
+    pub async fn list(&mut self) -> Result<Vec<Member>> {
         let tenant = self.tx.tenant_val();
         self.tx
             .fetch_all(
-                "SELECT operator_id, role FROM memberships WHERE tenant_id = $1 ORDER BY operator_id",
+                "SELECT operator_id, role, display_name FROM memberships WHERE tenant_id = $1 ORDER BY operator_id",
                 &[tenant],
             )
             .await?
             .iter()
             .map(|r| {
                 let r = RowReader(r);
-                Ok((r.parsed("operator_id")?, r.enumeration("role")?))
+                Ok(Member {
+                    operator_id: r.parsed("operator_id")?,
+                    role: r.enumeration("role")?,
+                    display_name: r.text("display_name")?,
+                })
             })
             .collect()
     }

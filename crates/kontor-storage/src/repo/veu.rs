@@ -22,6 +22,10 @@ pub struct VeuItem {
     pub originator: Option<String>,
     pub expires_at: Option<DateTime<Utc>>,
     pub status: VeuStatus,
+    /// The order data digest a signer signs (lower-case hex), once the bank reported it.
+    pub data_digest: Option<String>,
+    /// The signature version the bank announced with the digest (A005, A006).
+    pub data_digest_version: Option<String>,
     pub synced_at: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
 }
@@ -40,6 +44,8 @@ impl VeuItem {
             originator: r.opt_text("originator")?,
             expires_at: r.opt_ts("expires_at")?,
             status: r.enumeration("status")?,
+            data_digest: r.opt_text("data_digest")?,
+            data_digest_version: r.opt_text("data_digest_version")?,
             synced_at: r.ts("synced_at")?,
             created_at: r.ts("created_at")?,
         })
@@ -190,6 +196,26 @@ impl VeuItems<'_, '_> {
     ) -> Result<VeuItem> {
         self.tx
             .set_status::<VeuItem, _>(id.to_db(), "status", from, to, VeuStatus::transition, &[])
+            .await?;
+        self.tx.get(id).await
+    }
+
+    /// Stores the digest the bank reported for an item (HVZ or HVD): from then on it is read
+    /// from here, without asking the bank again.
+    pub async fn record_digest(
+        &mut self,
+        id: VeuItemId,
+        digest_hex: &str,
+        signature_version: Option<&str>,
+    ) -> Result<VeuItem> {
+        self.tx
+            .update::<VeuItem>(
+                id.to_db(),
+                &[
+                    ("data_digest", digest_hex.into()),
+                    ("data_digest_version", signature_version.into()),
+                ],
+            )
             .await?;
         self.tx.get(id).await
     }

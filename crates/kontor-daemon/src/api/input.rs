@@ -1,0 +1,545 @@
+//! What the API accepts from a client, checked in one place before a handler runs.
+//!
+//! Every text a request body or query carries is a [`Valid<T>`]: it deserialises only from a
+//! string that is non-empty, at most `T::MAX_CHARS` characters long, free of control
+//! characters (NUL, line breaks, C1 controls, bidirectional overrides) and that `T` parses.
+//! Anything else ends the request before the handler with 422 and a JSON error naming the
+//! field and a stable code (`invalid_email`, `invalid_text`, ...), so nothing is stored:
+//!
+//! ```json
+//! {"error": {"code": "invalid_email", "field": "email", "message": "email: not an e-mail address"}}
+//! ```
+//!
+//! | type | limit | code |
+//! |---|---|---|
+//! | [`Name`] (names, display names, token names) | 140 | `invalid_text` |
+//! | [`ShortText`] (bank account id, national number, bank code) | 35 | `invalid_text` |
+//! | [`Email`] (RFC 5321 address with a dotted domain, stored lower-case) | 254 | `invalid_email` |
+//! | [`HostId`], [`EbicsId`] (`A-Z a-z 0-9 , =`) | 35 | `invalid_host_id`, `invalid_ebics_id` |
+//! | [`HttpUrl`] (http/https, a host, no credentials or fragment) | 2048 | `invalid_url` |
+//! | record ids (UUID) | 64 | `invalid_id` |
+//! | [`OrderTypeCode`] (3 letters or digits) | 3 | `invalid_order_type` |
+//! | [`KeyHash`] (64 hex digits, spaces and colons ignored) | 200 | `invalid_key_hash` |
+//! | [`SignatureValue`] (base64) | 4096 | `invalid_signature` |
+//! | [`Cron`] (5 to 7 fields) | 120 | `invalid_cron` |
+//! | [`TimeZone`] (IANA name) | 64 | `invalid_time_zone` |
+//! | currency, IBAN, BIC, amount, role, signature class/version/rule, protocol version | | `invalid_<what>` |
+//!
+//! Amounts are checked against their currency's minor units by [`payment_amount`] (EUR 2
+//! decimals, JPY none), as a bank would. The `Idempotency-Key` header is checked by
+//! [`idempotency_key`].
+
+use std::ops::Deref;
+use std::str::FromStr;
+
+use axum::http::HeaderMap;
+use kontor_documents::{Amount, Bic, Currency, Iban};
+use kontor_protocol::{ProtocolVersion, SignatureVersion};
+use kontor_storage::{
+    AccountId, BankHostId, ConnectionId, EbicsUserId, Role, SignatureClass, SignatureRule,
+};
+use serde::de::{Deserialize, Deserializer, Error as _};
+
+use super::error::ApiError;
+
+/// A kind of value the API accepts as text.
+pub trait FromInput: Sized {
+    /// The error code when the text is not such a value.
+    const CODE: &'static str;
+    /// The longest text accepted, in characters; checked before any parser sees the text.
+    const MAX_CHARS: usize;
+    /// Parses text that is non-empty, within the limit and free of control characters.
+    fn from_input(text: &str) -> Result<Self, String>;
+}
+
+/// A request field holding a valid `T` (see the module documentation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Valid<T>(pub T);
+
+impl<T> Valid<T> {
+    pub fn into_inner(self) -> T {
+        self.0
+    }
+}
+
+impl<T> Deref for Valid<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+impl<'de, T: FromInput> Deserialize<'de> for Valid<T> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        check_text(&text, T::MAX_CHARS)
+            .and_then(|()| T::from_input(&text))
+            .map(Valid)
+            .map_err(|message| D::Error::custom(encode(T::CODE, &message)))
+    }
+}
+
+/// The checks every text input passes before it is parsed.
+fn check_text(text: &str, max_chars: usize) -> Result<(), String> {
+    if text.trim().is_empty() {
+        return Err("must not be empty".into());
+    }
+    // Counting stops early, so an overlong input costs no more than the limit.
+    if text.chars().nth(max_chars).is_some() {
+        return Err(format!("must be at most {max_chars} characters"));
+    }
+    if text.chars().any(is_forbidden) {
+        return Err("must not contain control characters".into());
+    }
+    Ok(())
+}
+
+/// Control characters (C0 with NUL, DEL, C1) and the invisible bidirectional controls that
+/// make a name display as something else.
+fn is_forbidden(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+// Serde errors carry only text; the code travels in front of the message between two unit
+// separators (a control character, so no accepted input can forge it) and [`field_error`]
+// takes it apart again.
+const MARK: char = '\u{1f}';
+
+fn encode(code: &str, message: &str) -> String {
+    format!("{MARK}{code}{MARK}{message}")
+}
+
+/// The API error for a body or query that did not deserialise: the field (serde's path),
+/// the value's code (or `invalid_input` for a missing field, an unknown field or a wrong JSON
+/// type) and the message.
+pub(crate) fn field_error(path: &str, text: &str) -> ApiError {
+    let field = (!path.is_empty() && path != ".").then(|| path.to_owned());
+    let (code, message) = match text
+        .split_once(MARK)
+        .and_then(|(_, rest)| rest.split_once(MARK))
+    {
+        Some((code, message)) => (code.to_owned(), message.to_owned()),
+        None => ("invalid_input".to_owned(), text.to_owned()),
+    };
+    let message = match &field {
+        Some(field) => format!("{field}: {message}"),
+        None => message,
+    };
+    ApiError::Input {
+        code,
+        field,
+        message,
+    }
+}
+
+// --- texts ------------------------------------------------------------------------------
+
+macro_rules! text_input {
+    ($(#[$doc:meta])* $name:ident, $max:expr) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl FromInput for $name {
+            const CODE: &'static str = "invalid_text";
+            const MAX_CHARS: usize = $max;
+            fn from_input(text: &str) -> Result<Self, String> {
+                Ok(Self(text.trim().to_owned()))
+            }
+        }
+    };
+}
+
+text_input!(
+    /// A name a person reads: of a bank, a connection, an account holder, an EBICS user, an
+    /// operator or a token. Trimmed. 140 characters is the longest ISO 20022 name (`Max140Text`).
+    Name,
+    140
+);
+text_input!(
+    /// A short bank-side identifier (account id, national account number, bank code).
+    ShortText,
+    35
+);
+
+/// An operator's e-mail address, lower-case.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Email(String);
+
+impl Email {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromInput for Email {
+    const CODE: &'static str = "invalid_email";
+    const MAX_CHARS: usize = 254;
+    fn from_input(text: &str) -> Result<Self, String> {
+        use email_address::{EmailAddress, Options};
+        // A bare address (no display name, no IP literal) whose domain has a dot: an
+        // operator's mailbox, not `root@localhost`.
+        let options = Options::default()
+            .without_display_text()
+            .without_domain_literal()
+            .with_required_tld();
+        let address = EmailAddress::parse_with_options(text.trim(), options)
+            .map_err(|e| format!("not an e-mail address ({e})"))?;
+        Ok(Self(address.as_str().to_ascii_lowercase()))
+    }
+}
+
+/// Characters of EBICS `HostID`, `PartnerID`, `UserID` and `SystemID` (ebics_types.xsd).
+fn ebics_identifier(text: &str, what: &str) -> Result<String, String> {
+    if text
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == ',' || c == '=')
+    {
+        Ok(text.to_owned())
+    } else {
+        Err(format!(
+            "{what} must be 1-35 characters of A-Z, a-z, 0-9, ',' or '='"
+        ))
+    }
+}
+
+/// An EBICS host id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostId(pub String);
+
+impl FromInput for HostId {
+    const CODE: &'static str = "invalid_host_id";
+    const MAX_CHARS: usize = 35;
+    fn from_input(text: &str) -> Result<Self, String> {
+        ebics_identifier(text, "a host id").map(Self)
+    }
+}
+
+/// An EBICS partner, user or system id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EbicsId(pub String);
+
+impl FromInput for EbicsId {
+    const CODE: &'static str = "invalid_ebics_id";
+    const MAX_CHARS: usize = 35;
+    fn from_input(text: &str) -> Result<Self, String> {
+        ebics_identifier(text, "an EBICS id").map(Self)
+    }
+}
+
+/// A bank's EBICS endpoint: an absolute http(s) URL with a host and without credentials.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HttpUrl(pub String);
+
+impl FromInput for HttpUrl {
+    const CODE: &'static str = "invalid_url";
+    const MAX_CHARS: usize = 2048;
+    fn from_input(text: &str) -> Result<Self, String> {
+        let url = url::Url::parse(text.trim()).map_err(|e| format!("not a URL ({e})"))?;
+        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+            return Err("must be an http(s) URL with a host".into());
+        }
+        if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
+            return Err("must not carry credentials or a fragment".into());
+        }
+        Ok(Self(url.into()))
+    }
+}
+
+/// An order type code: three letters or digits (`CCT`, `C53`), upper-cased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderTypeCode(pub String);
+
+impl FromInput for OrderTypeCode {
+    const CODE: &'static str = "invalid_order_type";
+    const MAX_CHARS: usize = 3;
+    fn from_input(text: &str) -> Result<Self, String> {
+        let code = text.to_ascii_uppercase();
+        if code.len() == 3 && code.chars().all(|c| c.is_ascii_alphanumeric()) {
+            Ok(Self(code))
+        } else {
+            Err(format!("{text:?} is not an order type code"))
+        }
+    }
+}
+
+/// The hash of a public key or certificate as a letter prints it: 64 hex digits (SHA-256),
+/// spaces and colons between them ignored. Upper-case, without separators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyHash(pub String);
+
+impl FromInput for KeyHash {
+    const CODE: &'static str = "invalid_key_hash";
+    const MAX_CHARS: usize = 200;
+    fn from_input(text: &str) -> Result<Self, String> {
+        let digits: String = text
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != ':')
+            .collect();
+        if digits.len() == 64 && digits.chars().all(|c| c.is_ascii_hexdigit()) {
+            Ok(Self(digits.to_ascii_uppercase()))
+        } else {
+            Err("must be the 64 hex digits of a SHA-256 hash".into())
+        }
+    }
+}
+
+/// A signature value, base64 (an RSA signature of at most 4096 bits is 684 characters).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignatureValue(pub Vec<u8>);
+
+impl FromInput for SignatureValue {
+    const CODE: &'static str = "invalid_signature";
+    const MAX_CHARS: usize = 4096;
+    fn from_input(text: &str) -> Result<Self, String> {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD
+            .decode(text.trim())
+            .map(Self)
+            .map_err(|_| "not base64".into())
+    }
+}
+
+/// A cron expression: the classic five fields, or the `cron` crate's six or seven.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cron(pub String);
+
+impl FromInput for Cron {
+    const CODE: &'static str = "invalid_cron";
+    const MAX_CHARS: usize = 120;
+    fn from_input(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if !(5..=7).contains(&text.split_whitespace().count()) {
+            return Err("cron needs 5 fields (minute hour day month weekday)".into());
+        }
+        Ok(Self(text.to_owned()))
+    }
+}
+
+/// An IANA time zone (`Europe/Berlin`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TimeZone(pub chrono_tz::Tz);
+
+impl FromInput for TimeZone {
+    const CODE: &'static str = "invalid_time_zone";
+    const MAX_CHARS: usize = 64;
+    fn from_input(text: &str) -> Result<Self, String> {
+        chrono_tz::Tz::from_str(text)
+            .map(Self)
+            .map_err(|_| format!("{text:?} is not an IANA time zone"))
+    }
+}
+
+// --- values of other crates ---------------------------------------------------------------
+
+macro_rules! parsed_input {
+    ($($ty:ty => $code:literal, $max:literal, |$text:ident| $parse:expr;)+) => {$(
+        impl FromInput for $ty {
+            const CODE: &'static str = $code;
+            const MAX_CHARS: usize = $max;
+            fn from_input($text: &str) -> Result<Self, String> {
+                $parse
+            }
+        }
+    )+};
+}
+
+parsed_input! {
+    Currency => "invalid_currency", 3, |text| {
+        let currency = Currency::parse(text).map_err(|e| e.to_string())?;
+        if currency.is_known() {
+            Ok(currency)
+        } else {
+            Err(format!("{text:?} is not an ISO 4217 currency"))
+        }
+    };
+    Iban => "invalid_iban", 42, |text| Iban::parse(text).map_err(|e| e.to_string());
+    Bic => "invalid_bic", 11, |text| Bic::parse(text).map_err(|e| e.to_string());
+    Amount => "invalid_amount", 40, |text| Amount::parse(text).map_err(|e| e.to_string());
+    Role => "invalid_role", 10, |text| text
+        .to_ascii_uppercase()
+        .parse()
+        .map_err(|_| "role must be OWNER, ADMIN or VIEWER".to_owned());
+    SignatureClass => "invalid_signature_class", 1, |text| text
+        .to_ascii_uppercase()
+        .parse()
+        .map_err(|_| "must be E, A, B or T".to_owned());
+    SignatureVersion => "invalid_signature_version", 4, |text| text
+        .parse()
+        .map_err(|_| "must be A005 or A006".to_owned());
+    SignatureRule => "invalid_signature_rule", 20, |text| text.parse();
+    ProtocolVersion => "invalid_protocol_version", 4, |text| text
+        .parse()
+        .map_err(|e: kontor_protocol::version::UnknownProtocolVersion| e.to_string());
+    EbicsUserId => "invalid_id", 64, |text| text.parse().map_err(|_| "not a valid id".to_owned());
+    ConnectionId => "invalid_id", 64, |text| text.parse().map_err(|_| "not a valid id".to_owned());
+    BankHostId => "invalid_id", 64, |text| text.parse().map_err(|_| "not a valid id".to_owned());
+    AccountId => "invalid_id", 64, |text| text.parse().map_err(|_| "not a valid id".to_owned());
+}
+
+/// A limit or payment amount in `currency`: positive, with no more decimals than the
+/// currency's minor units (EUR 2, JPY 0) and at most 18 digits. Returns it formatted with the
+/// currency's decimals (`10` EUR → `10.00`).
+pub(crate) fn payment_amount(
+    field: &'static str,
+    amount: Amount,
+    currency: Currency,
+) -> Result<String, ApiError> {
+    amount
+        .check_payment_amount(currency)
+        .map_err(|e| ApiError::Input {
+            code: "invalid_amount".into(),
+            field: Some(field.into()),
+            message: format!("{field}: {e}"),
+        })?;
+    Ok(amount.format_for(currency))
+}
+
+/// The optional `Idempotency-Key` header: 1-255 visible ASCII characters.
+pub(crate) fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, ApiError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .ok()
+        .map(str::trim)
+        .filter(|k| !k.is_empty() && k.len() <= 255 && k.chars().all(|c| c.is_ascii_graphic()))
+        .ok_or_else(|| ApiError::Input {
+            code: "invalid_idempotency_key".into(),
+            field: Some("Idempotency-Key".into()),
+            message: "Idempotency-Key must be 1-255 visible ASCII characters".into(),
+        })?;
+    Ok(Some(key.to_owned()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse<T: FromInput>(text: &str) -> Result<T, String> {
+        let value = serde_json::Value::String(text.to_owned());
+        Valid::<T>::deserialize(value)
+            .map(Valid::into_inner)
+            .map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn texts_refuse_empty_overlong_and_control_characters() {
+        assert_eq!(parse::<Name>("  Bank A  ").unwrap().as_str(), "Bank A");
+        assert_eq!(
+            parse::<Name>(&"é".repeat(140))
+                .unwrap()
+                .as_str()
+                .chars()
+                .count(),
+            140
+        );
+        for bad in [
+            "",
+            "   ",
+            "a\0b",
+            "a\nb",
+            "a\u{7f}",
+            "a\u{85}",
+            "evil\u{202e}txt",
+        ] {
+            assert!(parse::<Name>(bad).is_err(), "{bad:?}");
+        }
+        let long = parse::<Name>(&"x".repeat(141)).unwrap_err();
+        assert!(
+            long.contains("invalid_text") && long.contains("at most 140"),
+            "{long}"
+        );
+    }
+
+    #[test]
+    fn e_mail_addresses_need_a_mailbox_and_a_dotted_domain() {
+        assert_eq!(
+            parse::<Email>("Ops@ACME.example").unwrap().as_str(),
+            "ops@acme.example"
+        );
+        for bad in [
+            "@",
+            "a@",
+            "@b.example",
+            "a@b",
+            "a b@c.example",
+            "A <a@b.example>",
+            "a@[127.0.0.1]",
+        ] {
+            assert!(parse::<Email>(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn urls_key_hashes_and_codes() {
+        assert!(parse::<HttpUrl>("https://bank.example/ebicsweb").is_ok());
+        for bad in [
+            "ftp://bank.example",
+            "bank.example",
+            "https://u:p@bank.example/",
+            "https://",
+        ] {
+            assert!(parse::<HttpUrl>(bad).is_err(), "{bad:?}");
+        }
+        let hash = "ab".repeat(32);
+        assert_eq!(
+            parse::<KeyHash>(&hash).unwrap().0,
+            hash.to_ascii_uppercase()
+        );
+        assert!(parse::<KeyHash>("AB").is_err());
+        assert_eq!(parse::<OrderTypeCode>("cct").unwrap().0, "CCT");
+        assert!(parse::<OrderTypeCode>("C#T").is_err());
+        assert!(parse::<Currency>("XYZ").is_err());
+    }
+
+    #[test]
+    fn amounts_follow_the_currencys_minor_units() {
+        let amount = |s| Amount::parse(s).unwrap();
+        let eur = Currency::parse("EUR").unwrap();
+        let jpy = Currency::parse("JPY").unwrap();
+        assert_eq!(
+            payment_amount("max_amount", amount("10"), eur).unwrap(),
+            "10.00"
+        );
+        assert!(payment_amount("max_amount", amount("1.001"), eur).is_err());
+        assert!(payment_amount("max_amount", amount("0"), eur).is_err());
+        assert_eq!(
+            payment_amount("max_amount", amount("1000"), jpy).unwrap(),
+            "1000"
+        );
+        assert!(payment_amount("max_amount", amount("1000.5"), jpy).is_err());
+    }
+
+    #[test]
+    fn the_code_survives_serde_and_names_the_field() {
+        let text = parse::<Email>("@").unwrap_err();
+        let ApiError::Input {
+            code,
+            field,
+            message,
+        } = field_error("email", &text)
+        else {
+            panic!()
+        };
+        assert_eq!(
+            (code.as_str(), field.as_deref()),
+            ("invalid_email", Some("email"))
+        );
+        assert!(
+            message.starts_with("email: not an e-mail address"),
+            "{message}"
+        );
+    }
+}
