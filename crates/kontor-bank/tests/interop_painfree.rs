@@ -1,0 +1,181 @@
+//! Interoperability with an independent H005 client: the PyPI package `painfree` (pinned in
+//! `tests/interop-python/requirements.txt`) drives INI, HIA, activation, HPB with the bank key
+//! confirmation, HTD/HAA/HPD, its refusal of an answer with a corrupted X002 signature, a
+//! camt.053 BTD, a BTU pain.001 it builds itself, an idempotent
+//! resubmission, a pain.002 status report and a lost upload answer against an in-process
+//! emulator seeded with `tests/interop-python/bank.toml` (`tests/interop-python/run.py`).
+//!
+//! Skips with a printed reason when `tests/interop-python/.venv` lacks painfree, unless
+//! `KONTOR_REQUIRE_PAINFREE=1` (set by `.ci/run` after it created the venv), which turns that
+//! into a failure.
+//!
+//! Every stage must pass, except those in [`AWAITING_EMULATOR`]: they exercise emulator
+//! behaviour that is still being built; their outcome is printed, not asserted.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::Arc;
+
+use kontor_bank::state::OrderStatus;
+use kontor_bank::{Bank, BankConfig, BankKeyPairs};
+use serde_json::Value;
+
+/// Stages that wait for an emulator feature, with the feature (see FINDINGS.md).
+const AWAITING_EMULATOR: &[(&str, &str)] = &[
+    ("HPD", "HPD order data (today: 090005 no download data)"),
+    (
+        "BTD_ZIP",
+        "ZIP container delivery for BTD/C5x (today: a bare camt.053 document)",
+    ),
+    (
+        "PSR",
+        "a pain.002 per pain.001 message, naming its MsgId (today: one report for HAC)",
+    ),
+    (
+        "BTU_LOST_ANSWER",
+        "refusing a second upload of the same pain.001 MsgId (today: accepted twice)",
+    ),
+];
+
+/// Every stage the harness reports, in its order.
+const STAGES: &[&str] = &[
+    "START",
+    "CONNECTION",
+    "CUSTODY",
+    "KEYS",
+    "INI",
+    "HIA",
+    "LETTER",
+    "ACTIVATE",
+    "HPB",
+    "BANK_KEYS",
+    "HTD",
+    "HAA",
+    "HPD",
+    "X002_CHECKED",
+    "BTD",
+    "BTD_ZIP",
+    "BTU",
+    "BTU_IDEMPOTENT",
+    "PSR",
+    "BTU_LOST_ANSWER",
+];
+
+fn harness_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop-python")
+}
+
+fn venv_python() -> PathBuf {
+    harness_dir().join(".venv/bin/python")
+}
+
+/// `Some(reason)` when the Python side is not installed.
+fn missing_prerequisite() -> Option<String> {
+    let python = venv_python();
+    if !python.exists() {
+        return Some(format!(
+            "{} does not exist (create the venv: see tests/interop-python/README.md)",
+            python.display()
+        ));
+    }
+    match Command::new(&python)
+        .args(["-c", "import painfree"])
+        .output()
+    {
+        Ok(out) if out.status.success() => None,
+        Ok(out) => Some(format!(
+            "painfree is not importable from {}: {}",
+            python.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+        Err(e) => Some(format!("{} does not run: {e}", python.display())),
+    }
+}
+
+fn status_of<'a>(summary: &'a Value, stage: &str) -> (&'a str, &'a Value) {
+    let found = summary["stages"]
+        .as_array()
+        .expect("stages")
+        .iter()
+        .find(|s| s["name"] == stage)
+        .unwrap_or_else(|| panic!("the harness reported no stage {stage}"));
+    (found["status"].as_str().expect("status"), found)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn painfree_completes_the_h005_lifecycle_against_the_emulator() {
+    if let Some(reason) = missing_prerequisite() {
+        if std::env::var("KONTOR_REQUIRE_PAINFREE").as_deref() == Ok("1") {
+            panic!("KONTOR_REQUIRE_PAINFREE=1 but {reason}");
+        }
+        println!("SKIPPED the painfree interoperability test: {reason}");
+        return;
+    }
+    let config = BankConfig::load(harness_dir().join("bank.toml")).expect("bank.toml");
+    let keys = BankKeyPairs::generate(&config.bank.host_id, chrono::Utc::now()).expect("keys");
+    let bank = Bank::builder(config)
+        .keys(Arc::new(keys))
+        .start("127.0.0.1:0".parse().expect("addr"))
+        .await
+        .expect("bank starts");
+    let out = tempfile::tempdir().expect("tempdir");
+    let mut command = Command::new(venv_python());
+    command
+        .arg(harness_dir().join("run.py"))
+        .env("BANK_URL", bank.ebics_url())
+        .env("ADMIN_URL", bank.admin_url())
+        .env("HOST_ID", "KONTORBANK")
+        .env("PARTNER_ID", "PARTNER1")
+        .env("USER_ID", "USER1")
+        .env("OUT_DIR", out.path());
+    let output = tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("join")
+        .expect("the harness runs");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let summary: Value = serde_json::from_str(&stdout)
+        .unwrap_or_else(|e| panic!("no JSON summary ({e}):\n{stdout}\n{stderr}"));
+
+    let mut failed = Vec::new();
+    for stage in STAGES {
+        let (status, report) = status_of(&summary, stage);
+        match AWAITING_EMULATOR.iter().find(|(name, _)| name == stage) {
+            Some((_, feature)) if status == "passed" => println!(
+                "NOW PASSES {stage} (was waiting for {feature}): move it out of AWAITING_EMULATOR"
+            ),
+            Some((_, feature)) => println!(
+                "PENDING {stage} ({status}), waits for {feature}: {}",
+                report["error"]
+            ),
+            None if status != "passed" => failed.push(format!("{stage}: {report}")),
+            None => {}
+        }
+    }
+    assert!(
+        failed.is_empty(),
+        "painfree stages failed:\n{}\n--- harness log ---\n{stderr}",
+        failed.join("\n")
+    );
+
+    // The bank's own records, independent of what the harness concluded: the first BTU is
+    // one accepted order, A006-signed by USER1 and verified, holding painfree's document.
+    let orders = bank.state().received_orders();
+    let sent = std::fs::read(out.path().join("pain.001.xml")).expect("painfree's pain.001");
+    let first = orders
+        .iter()
+        .find(|o| o.content == sent)
+        .expect("the bank holds painfree's pain.001");
+    assert_eq!(first.status, OrderStatus::Accepted);
+    assert_eq!(first.order.order_type.as_str(), "BTU");
+    assert_eq!(first.signatures.len(), 1, "{first:?}");
+    assert_eq!(first.signatures[0].version, "A006");
+    assert!(first.signatures[0].verified, "{first:?}");
+    assert_eq!(first.signatures[0].user_id.as_str(), "USER1");
+    assert_eq!(
+        orders.iter().filter(|o| o.content == sent).count(),
+        1,
+        "the idempotent resubmission reached the bank"
+    );
+    bank.shutdown().await;
+}
