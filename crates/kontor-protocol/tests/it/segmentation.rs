@@ -1,10 +1,7 @@
 //! The order data pipeline: compress → encrypt → base64 → segments, and back.
 
-mod crypto_fixtures;
-
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use crypto_fixtures::{bank_encryption_key, camt_like_xml, encryption_key, random_bytes};
 use kontor_protocol::compression::CompressionError;
 use kontor_protocol::encryption::{EncryptionError, TransactionKey};
 use kontor_protocol::segmentation::{
@@ -15,6 +12,9 @@ use kontor_protocol::segmentation::{
 use proptest::prelude::*;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
+
+use crate::support::data::{camt_like_xml, random_bytes};
+use crate::support::keys::{bank_encryption_key, encryption_key};
 
 const MIB: usize = 1024 * 1024;
 const LIMIT: u64 = 1 << 30;

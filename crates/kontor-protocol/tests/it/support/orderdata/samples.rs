@@ -1,7 +1,7 @@
 //! Hand-written order data in the styles banks and other clients produce: `ebics:`/`esig:`
 //! prefixes, default namespaces redeclared on `ds:` elements, comments, line-wrapped base64,
 //! `xsi:schemaLocation`, omitted optional attributes. All are valid against the official XSDs
-//! (checked by `orderdata_xsd.rs`).
+//! (checked by `orderdata::schema`).
 
 use kontor_protocol::ProtocolVersion;
 

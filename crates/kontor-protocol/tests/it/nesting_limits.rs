@@ -2,15 +2,17 @@
 //! without touching the stack limit (issue #10: the emulator aborted on an envelope nested
 //! 20 000 levels deep).
 
-mod envelope_support;
-mod orderdata_fixtures;
+use std::fmt::Debug;
 
-use envelope_support::{all_samples, bank_key};
 use kontor_protocol::envelope::*;
 use kontor_protocol::orderdata::*;
 use kontor_protocol::{c14n, xmldsig};
 use kontor_xml::{Limit, Limits, ReadError};
 use rsa::RsaPublicKey;
+
+use crate::support::envelopes::all_samples;
+use crate::support::keys::bank_x002;
+use crate::support::orderdata::{corpus, for_every_document_type, DocumentTypeVisitor};
 
 const HOSTILE_DEPTH: usize = 100_000;
 
@@ -42,7 +44,7 @@ fn nested_after_root(xml: &[u8], element: &str) -> Vec<u8> {
 
 #[test]
 fn every_envelope_parser_refuses_an_envelope_nested_100_000_levels_deep() {
-    let bank = RsaPublicKey::from(bank_key().clone());
+    let bank = RsaPublicKey::from(bank_x002());
     let malformed = || Err::<(), _>(EnvelopeError::Malformed(depth_exceeded()));
     for sample in all_samples() {
         let hostile = nested_after_root(&sample.xml, "header");
@@ -72,6 +74,13 @@ fn every_envelope_parser_refuses_an_envelope_nested_100_000_levels_deep() {
             "{name}"
         );
         let text = std::str::from_utf8(&hostile).unwrap();
+        assert!(
+            matches!(
+                xmldsig::verify(text, &bank),
+                Err(xmldsig::XmlDsigError::Malformed(ref e)) if *e == depth_exceeded()
+            ),
+            "{name}"
+        );
         let c14n_error = Err(c14n::C14nError::Malformed(depth_exceeded()));
         assert_eq!(c14n::canonicalize_document(text), c14n_error, "{name}");
         assert_eq!(c14n::canonicalize_authenticated(text), c14n_error, "{name}");
@@ -85,44 +94,18 @@ fn every_envelope_parser_refuses_an_envelope_nested_100_000_levels_deep() {
 
 #[test]
 fn every_order_data_parser_refuses_a_document_nested_100_000_levels_deep() {
-    macro_rules! each {
-        ($xml:expr, $($ty:ty),* $(,)?) => {
-            $(
-                assert_eq!(
-                    <$ty>::parse($xml).map(drop),
-                    Err(OrderDataError::Malformed(depth_exceeded())),
-                    "{}",
-                    stringify!($ty)
-                );
-            )*
-        };
+    struct RefusesHostile(Vec<u8>);
+    impl DocumentTypeVisitor for RefusesHostile {
+        fn visit<D: OrderDataDocument + PartialEq + Debug>(&mut self) {
+            assert_eq!(
+                D::parse(&self.0).map(drop),
+                Err(OrderDataError::Malformed(depth_exceeded())),
+                "{}",
+                std::any::type_name::<D>()
+            );
+        }
     }
-    for valid in orderdata_fixtures::corpus() {
-        let hostile = nested_after_root(&valid, "OrderInfo");
-        each!(
-            &hostile,
-            SignaturePubKeyOrderData,
-            UserSignatureData,
-            HIARequestOrderData,
-            HCARequestOrderData,
-            HCSRequestOrderData,
-            H3KRequestOrderData,
-            HPBResponseOrderData,
-            HKDResponseOrderData,
-            HTDResponseOrderData,
-            HAAResponseOrderData,
-            HPDResponseOrderData,
-            HVUOrderParams,
-            HVZOrderParams,
-            HVDOrderParams,
-            HVEOrderParams,
-            HVSOrderParams,
-            HVTOrderParams,
-            HVSRequestOrderData,
-            HVUResponseOrderData,
-            HVZResponseOrderData,
-            HVDResponseOrderData,
-            HVTResponseOrderData,
-        );
+    for valid in corpus() {
+        for_every_document_type(&mut RefusesHostile(nested_after_root(&valid, "OrderInfo")));
     }
 }

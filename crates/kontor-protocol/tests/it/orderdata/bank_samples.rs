@@ -1,8 +1,6 @@
 //! The parsers read order data the way banks and other clients actually write it: any prefix
 //! or default namespace, redeclared namespaces, comments, wrapped base64, omitted defaults.
 
-mod orderdata_fixtures;
-
 use std::num::NonZeroU64;
 
 use chrono::{NaiveDate, TimeZone, Utc};
@@ -10,8 +8,9 @@ use kontor_protocol::orderdata::*;
 use kontor_protocol::{
     AuthenticationVersion, EncryptionVersion, ProtocolVersion, SignatureVersion,
 };
-use orderdata_fixtures::samples::*;
-use orderdata_fixtures::{bytes, dec};
+
+use crate::support::orderdata::samples::*;
+use crate::support::orderdata::{bytes, dec};
 
 fn b64(s: &str) -> Vec<u8> {
     use base64::Engine;

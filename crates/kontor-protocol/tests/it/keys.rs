@@ -1,16 +1,15 @@
 //! Keys and certificates: generation, export/import, hashes.
 
-mod crypto_fixtures;
-
-use crypto_fixtures::{
-    authentication_key, certificate_for, encryption_key, now, signature_key, subject,
-};
 use kontor_protocol::certificate::{Certificate, CertificateError, CertificateSubject, KeyPurpose};
 use kontor_protocol::keys::{public_key_hash, KeyError, KeyHash, KeyPair, PrivateKey, PublicKey};
 use kontor_protocol::ProtocolVersion;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
 use sha2::{Digest, Sha256};
+
+use crate::support::keys::{
+    authentication_key, certificate_for, encryption_key, now, signature_key, subject,
+};
 
 #[test]
 fn private_key_survives_pkcs8_pem_and_der_export_and_import() {

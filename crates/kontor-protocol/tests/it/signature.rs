@@ -1,14 +1,13 @@
 //! A005/A006 electronic signatures over order data.
 
-mod crypto_fixtures;
-
-use crypto_fixtures::{authentication_key, signature_key};
 use kontor_protocol::signature::{
     order_data_digest, sign_order_data, sign_order_digest, verify_order_data, verify_order_digest,
     OrderDataHasher, SignatureError,
 };
 use kontor_protocol::SignatureVersion;
 use sha2::{Digest, Sha256};
+
+use crate::support::keys::{authentication_key, signature_key};
 
 const ORDER_DATA: &[u8] = b"<?xml version=\"1.0\"?>\r\n<Document><CstmrCdtTrfInitn><GrpHdr><MsgId>M-1</MsgId></GrpHdr></CstmrCdtTrfInitn></Document>\r\n";
 const VERSIONS: [SignatureVersion; 2] = [SignatureVersion::A005, SignatureVersion::A006];

@@ -1,6 +1,5 @@
-//! Shared fixtures for the envelope and XSD tests: keys (generated once) and one sample of
-//! every message Kontor builds, for H004 and H005.
-#![allow(dead_code)]
+//! One sample of every message Kontor builds, for H004 and H005, signed with the keys of
+//! [`super::keys`].
 
 use std::sync::OnceLock;
 
@@ -11,26 +10,9 @@ use kontor_protocol::return_code::ReturnCode;
 use kontor_protocol::{
     AuthenticationVersion, EncryptionVersion, ProtocolVersion, SignatureVersion,
 };
-use rand::rngs::StdRng;
-use rand::SeedableRng;
-use rsa::RsaPrivateKey;
 
-fn key(seed: u64) -> RsaPrivateKey {
-    let mut rng = StdRng::seed_from_u64(seed);
-    RsaPrivateKey::new(&mut rng, 2048).expect("key generation")
-}
-
-/// The subscriber's X002 key.
-pub fn client_key() -> &'static RsaPrivateKey {
-    static KEY: OnceLock<RsaPrivateKey> = OnceLock::new();
-    KEY.get_or_init(|| key(1))
-}
-
-/// The bank's X002 key.
-pub fn bank_key() -> &'static RsaPrivateKey {
-    static KEY: OnceLock<RsaPrivateKey> = OnceLock::new();
-    KEY.get_or_init(|| key(2))
-}
+use super::keys::{bank_x002, client_x002};
+use super::VERSIONS;
 
 pub fn timestamp() -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 5, 17, 9, 30, 15)
@@ -115,6 +97,36 @@ pub fn download_init(version: ProtocolVersion, details: OrderDetails) -> EbicsRe
         upload: None,
     }
     .into()
+}
+
+/// A C53 download initialisation signed by the subscriber.
+pub fn signed_c53(version: ProtocolVersion) -> String {
+    let details = OrderDetails::download(version, &OrderType::C53, Some(date_range())).expect("ok");
+    let bytes = download_init(version, details)
+        .to_signed_xml(client_x002())
+        .expect("signs");
+    String::from_utf8(bytes).expect("utf-8")
+}
+
+/// The byte range of the first `<name>…</name>` element of `xml`.
+pub fn element_span(xml: &str, name: &str) -> std::ops::Range<usize> {
+    let start = xml.find(&format!("<{name}>")).expect("element present");
+    let close = format!("</{name}>");
+    start..xml.find(&close).expect("element closed") + close.len()
+}
+
+/// `xml` without its first `<name>` element.
+pub fn without_element(xml: &str, name: &str) -> String {
+    let span = element_span(xml, name);
+    format!("{}{}", &xml[..span.start], &xml[span.end..])
+}
+
+/// `xml` with the first character of the first `<name>` element's text changed.
+pub fn with_text_changed(xml: &str, name: &str) -> String {
+    let at = element_span(xml, name).start + name.len() + 2;
+    let mut bytes = xml.as_bytes().to_vec();
+    bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
+    String::from_utf8(bytes).expect("utf-8")
 }
 
 pub fn upload_init(
@@ -509,10 +521,15 @@ fn schema_of(v: ProtocolVersion) -> Schema {
     }
 }
 
-/// Every message Kontor builds, serialised.
-pub fn all_samples() -> Vec<Sample> {
+/// Every message Kontor builds, serialised (built once, shared by every test).
+pub fn all_samples() -> &'static [Sample] {
+    static SAMPLES: OnceLock<Vec<Sample>> = OnceLock::new();
+    SAMPLES.get_or_init(build_samples)
+}
+
+fn build_samples() -> Vec<Sample> {
     let mut out = Vec::new();
-    for v in [ProtocolVersion::H004, ProtocolVersion::H005] {
+    for v in VERSIONS {
         let schema = schema_of(v);
         for t in [OrderType::INI, OrderType::HIA, OrderType::H3K] {
             out.push(Sample {
@@ -525,14 +542,14 @@ pub fn all_samples() -> Vec<Sample> {
         out.push(Sample {
             name: format!("{v}_HPB"),
             schema,
-            xml: hpb(v).to_signed_xml(client_key()).expect("builds"),
+            xml: hpb(v).to_signed_xml(client_x002()).expect("builds"),
             is_response: false,
         });
         for (name, r) in ebics_requests(v) {
             out.push(Sample {
                 name,
                 schema,
-                xml: r.to_signed_xml(client_key()).expect("builds"),
+                xml: r.to_signed_xml(client_x002()).expect("builds"),
                 is_response: false,
             });
         }
@@ -540,7 +557,7 @@ pub fn all_samples() -> Vec<Sample> {
             out.push(Sample {
                 name,
                 schema,
-                xml: r.to_signed_xml(bank_key()).expect("builds"),
+                xml: r.to_signed_xml(bank_x002()).expect("builds"),
                 is_response: true,
             });
         }

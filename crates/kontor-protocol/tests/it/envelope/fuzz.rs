@@ -1,24 +1,19 @@
 //! No parser panics on arbitrary or mutated input (the stable-toolchain counterpart of the
 //! cargo-fuzz target in `fuzz/`). A panic fails the property; errors are fine.
 
-mod envelope_support;
-
 use std::sync::OnceLock;
 
-use envelope_support::{all_samples, bank_key, Sample};
 use kontor_protocol::envelope::*;
 use kontor_protocol::{c14n, xmldsig};
 use proptest::prelude::*;
 use rsa::RsaPublicKey;
 
-fn samples() -> &'static [Sample] {
-    static SAMPLES: OnceLock<Vec<Sample>> = OnceLock::new();
-    SAMPLES.get_or_init(all_samples)
-}
+use crate::support::envelopes::all_samples;
+use crate::support::keys::bank_x002;
 
 fn bank_public() -> &'static RsaPublicKey {
     static KEY: OnceLock<RsaPublicKey> = OnceLock::new();
-    KEY.get_or_init(|| RsaPublicKey::from(bank_key()))
+    KEY.get_or_init(|| RsaPublicKey::from(bank_x002()))
 }
 
 /// Feeds the bytes to every parser and verifier.
@@ -126,7 +121,7 @@ proptest! {
         index in any::<usize>(),
         mutations in proptest::collection::vec(mutation(), 1..6),
     ) {
-        let sample = &samples()[index % samples().len()];
+        let sample = &all_samples()[index % all_samples().len()];
         let mut bytes = sample.xml.clone();
         for m in &mutations {
             apply(&mut bytes, m);
@@ -149,7 +144,7 @@ proptest! {
 #[test]
 fn unmutated_samples_parse_with_their_own_parser() {
     // Makes sure the mutation test starts from documents that reach the deep parser paths.
-    for s in samples() {
+    for s in all_samples() {
         let ok = if s.is_response {
             parse_response(&s.xml).is_ok()
         } else {

@@ -1,17 +1,16 @@
 //! INI and HIA letters.
 
-mod crypto_fixtures;
-
 use chrono::{FixedOffset, TimeZone};
-use crypto_fixtures::{authentication_key, certificate_for, encryption_key, signature_key};
-use kontor_protocol::certificate::KeyPurpose;
+use kontor_protocol::certificate::{Certificate, KeyPurpose};
 use kontor_protocol::keys::{public_key_hash, KeyError};
 use kontor_protocol::letters::{
-    hia_letter, ini_letter, LetterError, LetterInput, LetterKey, LetterKind, LetterLanguage,
+    hia_letter, ini_letter, Letter, LetterError, LetterInput, LetterKey, LetterKind, LetterLanguage,
 };
 use kontor_protocol::{
     AuthenticationVersion, EncryptionVersion, ProtocolVersion, SignatureVersion,
 };
+
+use crate::support::keys::{authentication_key, certificate_for, encryption_key, signature_key};
 
 fn input(protocol: ProtocolVersion, language: LetterLanguage) -> LetterInput {
     LetterInput {
@@ -30,16 +29,31 @@ fn input(protocol: ProtocolVersion, language: LetterLanguage) -> LetterInput {
     }
 }
 
+/// The INI letter of the subscriber's signature key.
+fn ini(
+    protocol: ProtocolVersion,
+    language: LetterLanguage,
+    version: SignatureVersion,
+    certificate: Option<&Certificate>,
+) -> Result<Letter, LetterError> {
+    ini_letter(
+        &input(protocol, language),
+        LetterKey {
+            version,
+            public_key: &signature_key().public_key(),
+            certificate,
+        },
+    )
+}
+
 #[test]
 fn h004_ini_letter_prints_subscriber_key_and_hash() {
     let public = signature_key().public_key();
-    let letter = ini_letter(
-        &input(ProtocolVersion::H004, LetterLanguage::German),
-        LetterKey {
-            version: SignatureVersion::A006,
-            public_key: &public,
-            certificate: None,
-        },
+    let letter = ini(
+        ProtocolVersion::H004,
+        LetterLanguage::German,
+        SignatureVersion::A006,
+        None,
     )
     .expect("letter");
     assert_eq!(letter.kind(), LetterKind::Ini);
@@ -78,13 +92,11 @@ fn h004_ini_letter_prints_subscriber_key_and_hash() {
 #[test]
 fn html_letter_is_a_standalone_document_with_escaped_values() {
     let public = signature_key().public_key();
-    let letter = ini_letter(
-        &input(ProtocolVersion::H004, LetterLanguage::English),
-        LetterKey {
-            version: SignatureVersion::A005,
-            public_key: &public,
-            certificate: None,
-        },
+    let letter = ini(
+        ProtocolVersion::H004,
+        LetterLanguage::English,
+        SignatureVersion::A005,
+        None,
     )
     .expect("letter");
     let html = letter.html();
@@ -155,14 +167,11 @@ fn h005_hia_letter_prints_certificates_and_their_hashes() {
 
 #[test]
 fn h005_letter_without_certificate_is_refused() {
-    let public = signature_key().public_key();
-    let result = ini_letter(
-        &input(ProtocolVersion::H005, LetterLanguage::German),
-        LetterKey {
-            version: SignatureVersion::A006,
-            public_key: &public,
-            certificate: None,
-        },
+    let result = ini(
+        ProtocolVersion::H005,
+        LetterLanguage::German,
+        SignatureVersion::A006,
+        None,
     );
     assert!(matches!(
         result,
@@ -175,14 +184,11 @@ fn h005_letter_without_certificate_is_refused() {
 #[test]
 fn certificate_of_another_key_is_refused() {
     let other_cert = certificate_for(authentication_key(), KeyPurpose::Signature);
-    let public = signature_key().public_key();
-    let result = ini_letter(
-        &input(ProtocolVersion::H005, LetterLanguage::German),
-        LetterKey {
-            version: SignatureVersion::A006,
-            public_key: &public,
-            certificate: Some(&other_cert),
-        },
+    let result = ini(
+        ProtocolVersion::H005,
+        LetterLanguage::German,
+        SignatureVersion::A006,
+        Some(&other_cert),
     );
     assert!(matches!(
         result,

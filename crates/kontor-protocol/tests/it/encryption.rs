@@ -1,8 +1,5 @@
 //! E002 encryption of order data.
 
-mod crypto_fixtures;
-
-use crypto_fixtures::{bank_encryption_key, certificate_for, encryption_key, random_bytes};
 use kontor_protocol::certificate::KeyPurpose;
 use kontor_protocol::encryption::{
     decrypt, decrypt_with_key, encrypt, encrypt_with_key, encryption_pub_key_digest,
@@ -12,6 +9,9 @@ use kontor_protocol::keys::{public_key_hash, KeyError};
 use kontor_protocol::ProtocolVersion;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
+
+use crate::support::data::random_bytes;
+use crate::support::keys::{bank_encryption_key, certificate_for, encryption_key};
 
 #[test]
 fn encrypted_data_decrypts_with_the_recipient_key() {

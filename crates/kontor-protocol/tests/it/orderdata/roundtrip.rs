@@ -1,13 +1,13 @@
 //! Every order-data document survives build → XML → parse unchanged, in H004 and H005, in all
 //! three serialisations (standalone document, fragment, embedded under a foreign prefix).
 
-mod orderdata_fixtures;
-
 use std::fmt::Debug;
 
 use kontor_protocol::orderdata::*;
 use kontor_protocol::{ProtocolVersion, SignatureVersion};
-use orderdata_fixtures as fx;
+
+use crate::support::orderdata as fx;
+use crate::support::VERSIONS;
 
 fn assert_round_trips<D: OrderDataDocument + PartialEq + Debug>(doc: D) {
     let xml = doc
@@ -54,7 +54,7 @@ macro_rules! round_trip_tests {
     ($($name:ident => $fixture:path),* $(,)?) => {$(
         #[test]
         fn $name() {
-            for v in fx::VERSIONS {
+            for v in VERSIONS {
                 assert_round_trips($fixture(v));
             }
         }
@@ -88,7 +88,7 @@ round_trip_tests! {
 
 #[test]
 fn empty_veu_filters_round_trip() {
-    for v in fx::VERSIONS {
+    for v in VERSIONS {
         assert_round_trips(HVUOrderParams {
             version: v,
             order_types: vec![],
@@ -99,7 +99,7 @@ fn empty_veu_filters_round_trip() {
 
 #[test]
 fn version_is_taken_from_the_root_namespace() {
-    for v in fx::VERSIONS {
+    for v in VERSIONS {
         let xml = fx::hia(v).to_xml().unwrap();
         assert_eq!(HIARequestOrderData::parse(&xml).unwrap().version, v);
         let xml = fx::ini(v).to_xml().unwrap();

@@ -1,9 +1,6 @@
 //! X002 signing and verification on real envelopes: what is authenticated, what is not, and how
 //! syntactic variations behave under Canonical XML.
 
-mod envelope_support;
-
-use envelope_support::*;
 use kontor_protocol::c14n;
 use kontor_protocol::envelope::*;
 use kontor_protocol::order_type::OrderType;
@@ -11,26 +8,22 @@ use kontor_protocol::xmldsig::{self, XmlDsigError};
 use kontor_protocol::ProtocolVersion;
 use rsa::RsaPublicKey;
 
+use crate::support::envelopes::*;
+use crate::support::keys::{bank_x002, client_x002};
+use crate::support::VERSIONS;
+
 fn client_pub() -> RsaPublicKey {
-    RsaPublicKey::from(client_key())
+    RsaPublicKey::from(client_x002())
 }
 
 fn bank_pub() -> RsaPublicKey {
-    RsaPublicKey::from(bank_key())
-}
-
-fn signed_c53(version: ProtocolVersion) -> String {
-    let details = OrderDetails::download(version, &OrderType::C53, Some(date_range())).expect("ok");
-    let bytes = download_init(version, details)
-        .to_signed_xml(client_key())
-        .expect("signs");
-    String::from_utf8(bytes).expect("utf-8")
+    RsaPublicKey::from(bank_x002())
 }
 
 fn signed_upload(version: ProtocolVersion) -> String {
     let details = OrderDetails::upload(version, &OrderType::CCT).expect("ok");
     let bytes = upload_init(version, details, 1)
-        .to_signed_xml(client_key())
+        .to_signed_xml(client_x002())
         .expect("signs");
     String::from_utf8(bytes).expect("utf-8")
 }
@@ -40,7 +33,7 @@ fn signed_response() -> String {
         .into_iter()
         .next()
         .expect("sample");
-    String::from_utf8(response.to_signed_xml(bank_key()).expect("signs")).expect("utf-8")
+    String::from_utf8(response.to_signed_xml(bank_x002()).expect("signs")).expect("utf-8")
 }
 
 fn replace_once(doc: &str, from: &str, to: &str) -> String {
@@ -50,21 +43,21 @@ fn replace_once(doc: &str, from: &str, to: &str) -> String {
 
 #[test]
 fn signed_requests_verify_with_the_subscriber_key() {
-    for v in [ProtocolVersion::H004, ProtocolVersion::H005] {
+    for v in VERSIONS {
         for (name, request) in ebics_requests(v) {
-            let xml = request.to_signed_xml(client_key()).expect("signs");
+            let xml = request.to_signed_xml(client_x002()).expect("signs");
             assert_eq!(EbicsRequest::verify(&xml, &client_pub()), Ok(()), "{name}");
         }
-        let hpb = hpb(v).to_signed_xml(client_key()).expect("signs");
+        let hpb = hpb(v).to_signed_xml(client_x002()).expect("signs");
         assert_eq!(NoPubKeyDigestsRequest::verify(&hpb, &client_pub()), Ok(()));
     }
 }
 
 #[test]
-fn signed_responses_verify_with_the_bank_key() {
-    for v in [ProtocolVersion::H004, ProtocolVersion::H005] {
+fn signed_responses_verify_with_the_bank_x002() {
+    for v in VERSIONS {
         for (name, response) in ebics_responses(v) {
-            let xml = response.to_signed_xml(bank_key()).expect("signs");
+            let xml = response.to_signed_xml(bank_x002()).expect("signs");
             let parsed = EbicsResponse::parse_verified(&xml, &bank_pub()).expect(&name);
             assert_eq!(parsed, response, "{name}");
         }
@@ -123,7 +116,7 @@ fn tampered_authenticated_body_elements_are_rejected() {
 
     let receipt = String::from_utf8(
         receipt(ProtocolVersion::H004, ReceiptCode::Acknowledged)
-            .to_signed_xml(client_key())
+            .to_signed_xml(client_x002())
             .expect("signs"),
     )
     .expect("utf-8");
@@ -196,7 +189,7 @@ fn changes_to_unauthenticated_parts_do_not_affect_the_signature() {
     // Upload segment data is protected by encryption and the ES, not by X002.
     let transfer = String::from_utf8(
         upload_transfer(ProtocolVersion::H004, 1, false)
-            .to_signed_xml(client_key())
+            .to_signed_xml(client_x002())
             .expect("signs"),
     )
     .expect("utf-8");
@@ -313,11 +306,7 @@ fn a_missing_signature_is_reported_as_such() {
 
 #[test]
 fn tampered_signature_value_is_rejected() {
-    let xml = signed_c53(ProtocolVersion::H005);
-    let start = xml.find("<ds:SignatureValue>").expect("present") + "<ds:SignatureValue>".len();
-    let mut bytes = xml.into_bytes();
-    bytes[start] = if bytes[start] == b'A' { b'B' } else { b'A' };
-    let tampered = String::from_utf8(bytes).expect("utf-8");
+    let tampered = with_text_changed(&signed_c53(ProtocolVersion::H005), "ds:SignatureValue");
     assert_eq!(
         xmldsig::verify(&tampered, &client_pub()),
         Err(XmlDsigError::BadSignature)
@@ -326,11 +315,7 @@ fn tampered_signature_value_is_rejected() {
 
 #[test]
 fn tampered_digest_value_is_rejected() {
-    let xml = signed_c53(ProtocolVersion::H004);
-    let start = xml.find("<ds:DigestValue>").expect("present") + "<ds:DigestValue>".len();
-    let mut bytes = xml.into_bytes();
-    bytes[start] = if bytes[start] == b'A' { b'B' } else { b'A' };
-    let tampered = String::from_utf8(bytes).expect("utf-8");
+    let tampered = with_text_changed(&signed_c53(ProtocolVersion::H004), "ds:DigestValue");
     assert_eq!(
         xmldsig::verify(&tampered, &client_pub()),
         Err(XmlDsigError::DigestMismatch)
@@ -378,9 +363,13 @@ fn other_algorithms_and_references_are_refused() {
 #[test]
 fn two_auth_signatures_are_refused() {
     let xml = signed_c53(ProtocolVersion::H004);
-    let start = xml.find("<AuthSignature>").expect("present");
-    let end = xml.find("</AuthSignature>").expect("present") + "</AuthSignature>".len();
-    let doubled = format!("{}{}{}", &xml[..end], &xml[start..end], &xml[end..]);
+    let span = element_span(&xml, "AuthSignature");
+    let doubled = format!(
+        "{}{}{}",
+        &xml[..span.end],
+        &xml[span.clone()],
+        &xml[span.end..]
+    );
     assert_eq!(
         xmldsig::verify(&doubled, &client_pub()),
         Err(XmlDsigError::DuplicateAuthSignature)
@@ -390,9 +379,9 @@ fn two_auth_signatures_are_refused() {
 #[test]
 fn signing_is_deterministic_and_resigning_replaces_the_signature() {
     let once = signed_c53(ProtocolVersion::H004);
-    let twice = xmldsig::sign(&once, client_key()).expect("re-signs");
+    let twice = xmldsig::sign(&once, client_x002()).expect("re-signs");
     assert_eq!(once, twice);
-    let by_bank = xmldsig::sign(&once, bank_key()).expect("re-signs");
+    let by_bank = xmldsig::sign(&once, bank_x002()).expect("re-signs");
     assert_eq!(
         by_bank.matches("AuthSignature>").count(),
         2,
@@ -408,19 +397,19 @@ fn signing_is_deterministic_and_resigning_replaces_the_signature() {
 #[test]
 fn a_resent_transfer_segment_is_byte_identical() {
     // Recovery re-sends a segment; the message must be the same one.
-    for v in [ProtocolVersion::H004, ProtocolVersion::H005] {
+    for v in VERSIONS {
         let first = upload_transfer(v, 2, true)
-            .to_signed_xml(client_key())
+            .to_signed_xml(client_x002())
             .expect("signs");
         let again = upload_transfer(v, 2, true)
-            .to_signed_xml(client_key())
+            .to_signed_xml(client_x002())
             .expect("signs");
         assert_eq!(first, again);
         let first = download_transfer(v, 2, false)
-            .to_signed_xml(client_key())
+            .to_signed_xml(client_x002())
             .expect("signs");
         let again = download_transfer(v, 2, false)
-            .to_signed_xml(client_key())
+            .to_signed_xml(client_x002())
             .expect("signs");
         assert_eq!(first, again);
     }
@@ -429,7 +418,7 @@ fn a_resent_transfer_segment_is_byte_identical() {
 #[test]
 fn signing_works_for_foreign_prefixes_and_missing_ds_declaration() {
     let doc = r#"<e:ebicsRequest xmlns:e="urn:org:ebics:H004" Version="H004"><e:header authenticate="true"><e:static/></e:header><e:body/></e:ebicsRequest>"#;
-    let signed = xmldsig::sign(doc, client_key()).expect("signs");
+    let signed = xmldsig::sign(doc, client_x002()).expect("signs");
     assert!(signed.contains(
         "<e:AuthSignature xmlns:ds=\"http://www.w3.org/2000/09/xmldsig#\"><ds:SignedInfo>"
     ));
@@ -439,11 +428,11 @@ fn signing_works_for_foreign_prefixes_and_missing_ds_declaration() {
 #[test]
 fn signing_without_header_or_marked_elements_fails() {
     assert_eq!(
-        xmldsig::sign("<r><body authenticate=\"true\"/></r>", client_key()),
+        xmldsig::sign("<r><body authenticate=\"true\"/></r>", client_x002()),
         Err(XmlDsigError::MissingHeader)
     );
     assert_eq!(
-        xmldsig::sign("<r><header/><body/></r>", client_key()),
+        xmldsig::sign("<r><header/><body/></r>", client_x002()),
         Err(XmlDsigError::NothingAuthenticated)
     );
 }

@@ -1,12 +1,7 @@
 //! Cross-checks against the `openssl` command line: hashes, certificates, signatures and
-//! E002 encryption computed by an independent implementation. Each test prints a message and
-//! passes when `openssl` is not installed.
+//! E002 encryption computed by an independent implementation. Required under
+//! `KONTOR_REQUIRE_OPENSSL=1`.
 
-mod crypto_fixtures;
-
-use std::path::Path;
-
-use crypto_fixtures::{bank_encryption_key, certificate_for, openssl, signature_key};
 use kontor_protocol::certificate::KeyPurpose;
 use kontor_protocol::encryption::encrypt;
 use kontor_protocol::keys::public_key_hash;
@@ -16,38 +11,29 @@ use rand::rngs::StdRng;
 use rand::SeedableRng;
 use sha2::{Digest, Sha256};
 
-fn write(dir: &Path, name: &str, contents: &[u8]) -> String {
-    let path = dir.join(name);
-    std::fs::write(&path, contents).expect("write temp file");
-    path.to_str().expect("utf-8 temp path").to_owned()
-}
+use crate::support::keys::{bank_encryption_key, certificate_for, signature_key};
+use crate::support::tools::{Tool, OPENSSL};
 
-fn stdout(output: std::process::Output) -> String {
-    String::from_utf8(output.stdout).expect("utf-8 output")
+/// The subscriber's public signature key in a PEM file.
+fn public_signature_key_file(openssl: &Tool) -> String {
+    let pem = signature_key().public_key().to_spki_pem().expect("pem");
+    openssl.file("pub.pem", pem)
 }
 
 #[test]
 fn h004_key_hash_matches_openssl() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let public = signature_key().public_key();
-    let pem = write(
-        dir.path(),
-        "pub.pem",
-        public.to_spki_pem().expect("pem").as_bytes(),
-    );
-
-    let Some(modulus) = openssl(&["rsa", "-pubin", "-in", &pem, "-noout", "-modulus"]) else {
+    let Some(openssl) = Tool::find(OPENSSL) else {
         return;
     };
-    let modulus = stdout(modulus);
+    let public = signature_key().public_key();
+    let pem = public_signature_key_file(&openssl);
+
+    let modulus = openssl.stdout(&["rsa", "-pubin", "-in", &pem, "-noout", "-modulus"]);
     let modulus = modulus
         .trim()
         .strip_prefix("Modulus=")
         .expect("Modulus= line");
-    let Some(text) = openssl(&["rsa", "-pubin", "-in", &pem, "-noout", "-text"]) else {
-        return;
-    };
-    let text = stdout(text);
+    let text = openssl.stdout(&["rsa", "-pubin", "-in", &pem, "-noout", "-text"]);
     // "Exponent: 65537 (0x10001)"
     let exponent_line = text
         .lines()
@@ -64,11 +50,9 @@ fn h004_key_hash_matches_openssl() {
         exponent_hex.to_lowercase().trim_start_matches('0'),
         modulus.to_lowercase().trim_start_matches('0')
     );
-    let input_file = write(dir.path(), "hash-input.txt", hash_input.as_bytes());
-    let Some(digest) = openssl(&["dgst", "-sha256", "-r", &input_file]) else {
-        return;
-    };
-    let openssl_hash = stdout(digest)
+    let input_file = openssl.file("hash-input.txt", hash_input.as_bytes());
+    let digest = openssl.stdout(&["dgst", "-sha256", "-r", &input_file]);
+    let openssl_hash = digest
         .split_whitespace()
         .next()
         .expect("digest")
@@ -80,7 +64,9 @@ fn h004_key_hash_matches_openssl() {
 
 #[test]
 fn generated_certificate_parses_with_openssl_and_has_the_right_fingerprint() {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let Some(openssl) = Tool::find(OPENSSL) else {
+        return;
+    };
     for (purpose, usage) in [
         (KeyPurpose::Signature, "Digital Signature, Non Repudiation"),
         (KeyPurpose::Authentication, "Digital Signature"),
@@ -90,12 +76,8 @@ fn generated_certificate_parses_with_openssl_and_has_the_right_fingerprint() {
         ),
     ] {
         let certificate = certificate_for(signature_key(), purpose);
-        let der = write(dir.path(), "cert.der", certificate.to_der());
-        let Some(text) = openssl(&["x509", "-inform", "DER", "-in", &der, "-noout", "-text"])
-        else {
-            return;
-        };
-        let text = stdout(text);
+        let der = openssl.file("cert.der", certificate.to_der());
+        let text = openssl.stdout(&["x509", "-inform", "DER", "-in", &der, "-noout", "-text"]);
         assert!(text.contains("Version: 3 (0x2)"), "{text}");
         assert!(text.contains("Signature Algorithm: sha256WithRSAEncryption"));
         assert!(
@@ -110,7 +92,7 @@ fn generated_certificate_parses_with_openssl_and_has_the_right_fingerprint() {
             .expect("key usage value");
         assert_eq!(usage_line.trim(), usage, "{purpose:?}");
 
-        let Some(fingerprint) = openssl(&[
+        let fingerprint = openssl.stdout(&[
             "x509",
             "-inform",
             "DER",
@@ -119,10 +101,7 @@ fn generated_certificate_parses_with_openssl_and_has_the_right_fingerprint() {
             "-noout",
             "-fingerprint",
             "-sha256",
-        ]) else {
-            return;
-        };
-        let fingerprint = stdout(fingerprint);
+        ]);
         let fingerprint = fingerprint
             .trim()
             .split('=')
@@ -141,45 +120,37 @@ fn generated_certificate_parses_with_openssl_and_has_the_right_fingerprint() {
             fingerprint
         );
 
-        let pem = write(dir.path(), "cert.pem", certificate.to_pem().as_bytes());
-        let Some(verify) = openssl(&[
+        let pem = openssl.file("cert.pem", certificate.to_pem().as_bytes());
+        let verify = openssl.stdout(&[
             "verify",
             "-CAfile",
             &pem,
             "-check_ss_sig",
             "-partial_chain",
             &pem,
-        ]) else {
-            return;
-        };
+        ]);
         // openssl verify checks the self-signature; purposes aside, the chain of one verifies.
-        assert!(stdout(verify).contains("OK"));
+        assert!(verify.contains("OK"));
     }
 }
 
 #[test]
 fn a005_signature_verifies_with_openssl() {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let Some(openssl) = Tool::find(OPENSSL) else {
+        return;
+    };
     let data = b"<Document>\r\n<Amt>1.00</Amt>\r\n</Document>\r\n";
     let signature = sign_order_data(SignatureVersion::A005, signature_key(), data).expect("sign");
-    let pem = write(
-        dir.path(),
-        "pub.pem",
-        signature_key()
-            .public_key()
-            .to_spki_pem()
-            .expect("pem")
-            .as_bytes(),
-    );
+    let pem = public_signature_key_file(&openssl);
     // EBICS hashes the data without CR/LF; give openssl exactly those bytes.
     let stripped: Vec<u8> = data
         .iter()
         .copied()
         .filter(|b| !matches!(b, b'\r' | b'\n'))
         .collect();
-    let data_file = write(dir.path(), "data.bin", &stripped);
-    let sig_file = write(dir.path(), "sig.bin", &signature);
-    let Some(out) = openssl(&[
+    let data_file = openssl.file("data.bin", &stripped);
+    let sig_file = openssl.file("sig.bin", &signature);
+    let out = openssl.stdout(&[
         "dgst",
         "-sha256",
         "-verify",
@@ -187,31 +158,23 @@ fn a005_signature_verifies_with_openssl() {
         "-signature",
         &sig_file,
         &data_file,
-    ]) else {
-        return;
-    };
-    assert!(stdout(out).contains("Verified OK"));
+    ]);
+    assert!(out.contains("Verified OK"));
 }
 
 #[test]
 fn a006_signature_verifies_with_openssl_as_pss_over_the_digest_of_the_digest() {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let Some(openssl) = Tool::find(OPENSSL) else {
+        return;
+    };
     let data = b"<Document><Amt>2.00</Amt></Document>\n";
     let signature = sign_order_data(SignatureVersion::A006, signature_key(), data).expect("sign");
-    let pem = write(
-        dir.path(),
-        "pub.pem",
-        signature_key()
-            .public_key()
-            .to_spki_pem()
-            .expect("pem")
-            .as_bytes(),
-    );
+    let pem = public_signature_key_file(&openssl);
     // pkeyutl verifies a given hash: mHash = SHA-256(order data digest).
     let m_hash = Sha256::digest(order_data_digest(data));
-    let hash_file = write(dir.path(), "mhash.bin", &m_hash);
-    let sig_file = write(dir.path(), "sig.bin", &signature);
-    let Some(out) = openssl(&[
+    let hash_file = openssl.file("mhash.bin", m_hash);
+    let sig_file = openssl.file("sig.bin", &signature);
+    let out = openssl.stdout(&[
         "pkeyutl",
         "-verify",
         "-pubin",
@@ -229,15 +192,15 @@ fn a006_signature_verifies_with_openssl_as_pss_over_the_digest_of_the_digest() {
         "rsa_pss_saltlen:32",
         "-pkeyopt",
         "rsa_mgf1_md:sha256",
-    ]) else {
-        return;
-    };
-    assert!(stdout(out).contains("Signature Verified Successfully"));
+    ]);
+    assert!(out.contains("Signature Verified Successfully"));
 }
 
 #[test]
 fn e002_output_decrypts_with_openssl() {
-    let dir = tempfile::tempdir().expect("temp dir");
+    let Some(openssl) = Tool::find(OPENSSL) else {
+        return;
+    };
     let recipient = bank_encryption_key();
     let plaintext = b"0123456789abcdef0123456789abcdef"; // 32 bytes: a whole padding block follows
     let encrypted = encrypt(
@@ -248,13 +211,12 @@ fn e002_output_decrypts_with_openssl() {
     .expect("encrypt");
     assert_eq!(encrypted.ciphertext.len(), 48);
 
-    let key_pem = write(
-        dir.path(),
+    let key_pem = openssl.file(
         "bank.pem",
         recipient.to_pkcs8_pem().expect("pem").as_bytes(),
     );
-    let enc_key = write(dir.path(), "key.enc", &encrypted.encrypted_transaction_key);
-    let Some(out) = openssl(&[
+    let enc_key = openssl.file("key.enc", &encrypted.encrypted_transaction_key);
+    let out = openssl.stdout_bytes(&[
         "pkeyutl",
         "-decrypt",
         "-inkey",
@@ -263,13 +225,11 @@ fn e002_output_decrypts_with_openssl() {
         &enc_key,
         "-pkeyopt",
         "rsa_padding_mode:pkcs1",
-    ]) else {
-        return;
-    };
-    assert_eq!(out.stdout, encrypted.transaction_key.expose_secret());
+    ]);
+    assert_eq!(out, encrypted.transaction_key.expose_secret());
 
-    let ciphertext = write(dir.path(), "data.enc", &encrypted.ciphertext);
-    let Some(out) = openssl(&[
+    let ciphertext = openssl.file("data.enc", &encrypted.ciphertext);
+    let out = openssl.stdout_bytes(&[
         "enc",
         "-d",
         "-aes-128-cbc",
@@ -280,14 +240,12 @@ fn e002_output_decrypts_with_openssl() {
         "00000000000000000000000000000000",
         "-in",
         &ciphertext,
-    ]) else {
-        return;
-    };
+    ]);
     let mut expected = plaintext.to_vec();
     expected.extend([0u8; 15]);
     expected.push(16);
     assert_eq!(
-        out.stdout, expected,
+        out, expected,
         "data, 15 zero bytes, then the pad length 16 (ANSI X9.23)"
     );
 }

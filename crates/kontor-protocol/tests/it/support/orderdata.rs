@@ -1,9 +1,9 @@
-//! Shared fixtures for the `orderdata_*` integration tests: one fully populated model of every
-//! order-data document per protocol version, and helpers that treat them uniformly.
-#![allow(dead_code)]
+//! One fully populated model of every order-data document per protocol version, bank-style
+//! samples, and helpers that treat every document type uniformly.
 
 pub mod samples;
 
+use std::fmt::Debug;
 use std::num::{NonZeroU32, NonZeroU64};
 use std::str::FromStr;
 
@@ -14,7 +14,7 @@ use kontor_protocol::{
 };
 use rust_decimal::Decimal;
 
-pub const VERSIONS: [ProtocolVersion; 2] = [ProtocolVersion::H004, ProtocolVersion::H005];
+use super::VERSIONS;
 
 pub fn ts(h: u32, m: u32) -> DateTime<Utc> {
     Utc.with_ymd_and_hms(2024, 5, 17, h, m, 0).unwrap()
@@ -824,56 +824,67 @@ pub fn all_xml(v: ProtocolVersion) -> Vec<(&'static str, SchemaFamily, Vec<u8>)>
     ]
 }
 
+/// Something done with each order-data document type (see [`for_every_document_type`]).
+pub trait DocumentTypeVisitor {
+    fn visit<D: OrderDataDocument + PartialEq + Debug>(&mut self);
+}
+
+/// Calls `visitor` once for every order-data document type of the module.
+pub fn for_every_document_type(visitor: &mut impl DocumentTypeVisitor) {
+    visitor.visit::<SignaturePubKeyOrderData>();
+    visitor.visit::<UserSignatureData>();
+    visitor.visit::<HIARequestOrderData>();
+    visitor.visit::<HCARequestOrderData>();
+    visitor.visit::<HCSRequestOrderData>();
+    visitor.visit::<H3KRequestOrderData>();
+    visitor.visit::<HPBResponseOrderData>();
+    visitor.visit::<HKDResponseOrderData>();
+    visitor.visit::<HTDResponseOrderData>();
+    visitor.visit::<HAAResponseOrderData>();
+    visitor.visit::<HPDResponseOrderData>();
+    visitor.visit::<HVUOrderParams>();
+    visitor.visit::<HVZOrderParams>();
+    visitor.visit::<HVDOrderParams>();
+    visitor.visit::<HVEOrderParams>();
+    visitor.visit::<HVSOrderParams>();
+    visitor.visit::<HVTOrderParams>();
+    visitor.visit::<HVSRequestOrderData>();
+    visitor.visit::<HVUResponseOrderData>();
+    visitor.visit::<HVZResponseOrderData>();
+    visitor.visit::<HVDResponseOrderData>();
+    visitor.visit::<HVTResponseOrderData>();
+}
+
 /// Feeds `xml` to every parser of the module. Whatever a parser accepts is written back and,
 /// when that succeeds, must parse to the same model again. Returns how many parsers accepted
 /// the input. Never panics unless a parser or writer misbehaves.
 pub fn parse_with_every_parser(xml: &[u8]) -> usize {
-    macro_rules! each {
-        ($($ty:ty),* $(,)?) => {{
-            let mut accepted = 0;
-            $(
-                if let Ok(doc) = <$ty>::parse(xml) {
-                    accepted += 1;
-                    if let Ok(rewritten) = doc.to_xml() {
-                        let again = <$ty>::parse(&rewritten);
-                        assert!(
-                            again.as_ref() == Ok(&doc),
-                            "{} accepted input that does not survive a rewrite:\ninput: {}\nrewritten: {}\nreparsed: {:?}",
-                            stringify!($ty),
-                            String::from_utf8_lossy(xml),
-                            String::from_utf8_lossy(&rewritten),
-                            again.err()
-                        );
-                    }
-                }
-            )*
-            accepted
-        }};
+    struct EveryParser<'a> {
+        xml: &'a [u8],
+        accepted: usize,
     }
-    each!(
-        SignaturePubKeyOrderData,
-        UserSignatureData,
-        HIARequestOrderData,
-        HCARequestOrderData,
-        HCSRequestOrderData,
-        H3KRequestOrderData,
-        HPBResponseOrderData,
-        HKDResponseOrderData,
-        HTDResponseOrderData,
-        HAAResponseOrderData,
-        HPDResponseOrderData,
-        HVUOrderParams,
-        HVZOrderParams,
-        HVDOrderParams,
-        HVEOrderParams,
-        HVSOrderParams,
-        HVTOrderParams,
-        HVSRequestOrderData,
-        HVUResponseOrderData,
-        HVZResponseOrderData,
-        HVDResponseOrderData,
-        HVTResponseOrderData,
-    )
+    impl DocumentTypeVisitor for EveryParser<'_> {
+        fn visit<D: OrderDataDocument + PartialEq + Debug>(&mut self) {
+            let Ok(doc) = D::parse(self.xml) else {
+                return;
+            };
+            self.accepted += 1;
+            if let Ok(rewritten) = doc.to_xml() {
+                let again = D::parse(&rewritten);
+                assert!(
+                    again.as_ref() == Ok(&doc),
+                    "{} accepted input that does not survive a rewrite:\ninput: {}\nrewritten: {}\nreparsed: {:?}",
+                    std::any::type_name::<D>(),
+                    String::from_utf8_lossy(self.xml),
+                    String::from_utf8_lossy(&rewritten),
+                    again.err()
+                );
+            }
+        }
+    }
+    let mut parser = EveryParser { xml, accepted: 0 };
+    for_every_document_type(&mut parser);
+    parser.accepted
 }
 
 /// Every valid input the tests know: fixtures of both versions and the bank-style samples.
