@@ -1,10 +1,9 @@
-mod common;
-
-use common::{account, date, ledger};
 use kontor_documents::mt940::{self, Mt940Error, Mt940Request};
 use kontor_documents::{
     Amount, BalanceKind, BankTransactionCode, CreditDebit, Currency, Iban, StatementFormat,
 };
+
+use crate::support::{account, date, ledger};
 
 #[test]
 fn mt940_round_trip_reproduces_balances_and_entries() {

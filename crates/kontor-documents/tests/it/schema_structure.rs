@@ -3,11 +3,10 @@
 //! pain.008.001.08/.02) as transcribed here: every element with children must be a known type,
 //! its children must be allowed and appear in schema order.
 
-mod common;
-
-use common::{date, datetime, ledger};
 use kontor_documents::camt::{self, CamtKind, OpeningBalanceType, StatementRequest};
 use kontor_documents::pain::{self, PainVersion};
+
+use crate::support::{account, date, datetime, ledger};
 
 const PARTY: &[&str] = &["Nm", "PstlAdr", "Id", "CtryOfRes", "CtctDtls"];
 const CASH_ACCOUNT: &[&str] = &["Id", "Tp", "Ccy", "Nm", "Prxy"];
@@ -23,6 +22,14 @@ const FIN_INSTN_ID: &[&str] = &[
 ];
 const CODE_OR_PROPRIETARY: &[&str] = &["Cd", "Prtry"];
 const DATE_CHOICE: &[&str] = &["Dt", "DtTm"];
+const CAMT_GROUP_HEADER: &[&str] = &[
+    "MsgId",
+    "CreDtTm",
+    "MsgRcpt",
+    "MsgPgntn",
+    "OrgnlBizQry",
+    "AddtlInf",
+];
 const REPORT_START: &[&str] = &[
     "Id",
     "StmtPgntn",
@@ -68,39 +75,9 @@ const SEQUENCES: &[(&str, &[&str])] = &[
         "Document/BkToCstmrDbtCdtNtfctn",
         &["GrpHdr", "Ntfctn", "SplmtryData"],
     ),
-    (
-        "BkToCstmrStmt/GrpHdr",
-        &[
-            "MsgId",
-            "CreDtTm",
-            "MsgRcpt",
-            "MsgPgntn",
-            "OrgnlBizQry",
-            "AddtlInf",
-        ],
-    ),
-    (
-        "BkToCstmrAcctRpt/GrpHdr",
-        &[
-            "MsgId",
-            "CreDtTm",
-            "MsgRcpt",
-            "MsgPgntn",
-            "OrgnlBizQry",
-            "AddtlInf",
-        ],
-    ),
-    (
-        "BkToCstmrDbtCdtNtfctn/GrpHdr",
-        &[
-            "MsgId",
-            "CreDtTm",
-            "MsgRcpt",
-            "MsgPgntn",
-            "OrgnlBizQry",
-            "AddtlInf",
-        ],
-    ),
+    ("BkToCstmrStmt/GrpHdr", CAMT_GROUP_HEADER),
+    ("BkToCstmrAcctRpt/GrpHdr", CAMT_GROUP_HEADER),
+    ("BkToCstmrDbtCdtNtfctn/GrpHdr", CAMT_GROUP_HEADER),
     ("GrpHdr/MsgPgntn", &["PgNb", "LastPgInd"]),
     ("BkToCstmrStmt/Stmt", REPORT_START),
     ("BkToCstmrAcctRpt/Rpt", REPORT_START),
@@ -483,7 +460,7 @@ fn generated_camt_documents_follow_schema_order() {
 
 #[test]
 fn built_pain_documents_follow_schema_order() {
-    let party = pain::AccountParty::new("Muster GmbH", common::account().iban, None);
+    let party = pain::AccountParty::new("Muster GmbH", account().iban, None);
     for version in PainVersion::ALL {
         let dd = version.kind() == pain::PaymentKind::DirectDebit;
         let tx = |bic: Option<kontor_documents::Bic>| pain::Transaction {
@@ -491,7 +468,7 @@ fn built_pain_documents_follow_schema_order() {
             instruction_id: Some("I1".into()),
             amount: kontor_documents::Amount::from_minor_units(100, 2),
             currency: kontor_documents::Currency::EUR,
-            counterparty: pain::AccountParty::new("Other", common::account().iban, bic),
+            counterparty: pain::AccountParty::new("Other", account().iban, bic),
             mandate: dd.then(|| pain::Mandate {
                 id: "M1".into(),
                 signature_date: date(2023, 1, 1),
@@ -514,7 +491,7 @@ fn built_pain_documents_follow_schema_order() {
                 account: party.clone(),
                 creditor_scheme_id: dd.then(|| "DE98ZZZ09999999999".into()),
                 charge_bearer: Some("SLEV".into()),
-                transactions: vec![tx(None), tx(Some(common::account().bic))],
+                transactions: vec![tx(None), tx(Some(account().bic))],
             }],
         };
         assert_schema_order(&pain::build(&order).unwrap(), version.namespace());

@@ -1,51 +1,20 @@
-use chrono::{NaiveDate, NaiveDateTime};
+//! pain.002 status reports: build, parse, the ways banks write them, and damaged input.
+
 use kontor_documents::status_report::{
     self, OrderStatus, OrderStatusEntry, StatusReport, StatusReportError,
 };
 use proptest::prelude::*;
 
-fn at(h: u32, m: u32) -> NaiveDateTime {
-    NaiveDate::from_ymd_opt(2026, 11, 23)
-        .unwrap()
-        .and_hms_opt(h, m, 0)
-        .unwrap()
-}
-
-fn report() -> StatusReport {
-    StatusReport {
-        message_id: "HAC-P1-0003".into(),
-        created: at(12, 0),
-        initiating_party: Some("Kontor Emulator Bank".into()),
-        original_message_id: "HAC".into(),
-        original_message_name: "pain.002".into(),
-        orders: vec![
-            OrderStatusEntry {
-                order_id: "A001".into(),
-                order_type: Some("CCT".into()),
-                status: OrderStatus::Accepted,
-                reason_code: None,
-                reason_text: Some("Order type CCT, order id A001: accepted".into()),
-                timestamp: Some(at(9, 30)),
-            },
-            OrderStatusEntry {
-                order_id: "A002".into(),
-                order_type: Some("CCT".into()),
-                status: OrderStatus::Rejected,
-                reason_code: Some("AM04".into()),
-                reason_text: Some("insufficient funds".into()),
-                timestamp: None,
-            },
-        ],
-    }
-}
+use crate::support::datetime;
+use crate::support::samples::sample_status_report;
 
 #[test]
 fn built_report_parses_back_with_order_ids_and_statuses() {
-    let xml = status_report::build(&report());
+    let xml = status_report::build(&sample_status_report());
     assert!(xml.contains(status_report::NAMESPACE_V03));
     assert!(xml.contains("<PmtInfSts>RJCT</PmtInfSts>"));
     let parsed = status_report::parse(&xml).unwrap();
-    assert_eq!(parsed, report());
+    assert_eq!(parsed, sample_status_report());
     assert_eq!(parsed.order("A002").unwrap().status, OrderStatus::Rejected);
 }
 
@@ -116,7 +85,7 @@ fn dk_steps_without_status_code_end_with_the_final_step() {
 
 #[test]
 fn entries_without_a_known_status_are_refused() {
-    let xml = status_report::build(&report()).replace("ACCP", "XXXX");
+    let xml = status_report::build(&sample_status_report()).replace("ACCP", "XXXX");
     assert!(matches!(
         status_report::parse(&xml),
         Err(StatusReportError::MissingStatus { .. })
@@ -149,7 +118,8 @@ fn entry() -> impl Strategy<Value = OrderStatusEntry> {
                 status,
                 reason_code,
                 reason_text,
-                timestamp: secs.map(|s| at(0, 0) + chrono::Duration::seconds(s)),
+                timestamp: secs
+                    .map(|s| datetime(2026, 11, 23, 0, 0) + chrono::Duration::seconds(s)),
             },
         )
 }
@@ -163,7 +133,7 @@ proptest! {
     ) {
         let original = StatusReport {
             message_id,
-            created: at(7, 45),
+            created: datetime(2026, 11, 23, 7, 45),
             initiating_party: party,
             original_message_id: "HAC".into(),
             original_message_name: "pain.002".into(),
@@ -179,7 +149,7 @@ proptest! {
         insert in "[<>/a-zA-Z: =\"]{0,12}",
         text in "[ -~äöü]{0,120}",
     ) {
-        let mut xml = status_report::build(&report()).replace("insufficient funds", &text);
+        let mut xml = status_report::build(&sample_status_report()).replace("insufficient funds", &text);
         let mut at = cut.min(xml.len());
         while !xml.is_char_boundary(at) {
             at -= 1;

@@ -1,14 +1,13 @@
 //! The same booking downloaded twice — in overlapping periods or in different formats — has the
 //! same dedupe key; different bookings never share one.
 
-mod common;
-
 use std::collections::BTreeSet;
 
-use common::{account, date, datetime, ledger};
 use kontor_documents::camt::{self, CamtKind, StatementRequest};
 use kontor_documents::mt940::{self, Mt940Request};
 use kontor_documents::{Entry, Ledger, Statement};
+
+use crate::support::{account, date, datetime, ledger};
 
 fn camt053(ledger: &Ledger) -> Vec<Statement> {
     let request = StatementRequest::new(CamtKind::Camt053, "M", datetime(2024, 3, 1, 6, 0));

@@ -1,7 +1,6 @@
 //! One valid document for every reader of the crate, and a way to feed bytes to that reader:
 //! the starting points of the fuzz and hostile-input tests.
 
-use chrono::NaiveDate;
 use kontor_documents::camt::{self, CamtKind, StatementRequest};
 use kontor_documents::mt940::{self, Mt940Request};
 use kontor_documents::status_report::{self, OrderStatus, OrderStatusEntry, StatusReport};
@@ -150,15 +149,10 @@ pub fn sample_order(version: pain::PainVersion) -> pain::PaymentOrder {
 }
 
 pub fn sample_status_report() -> StatusReport {
-    let at = |h| {
-        NaiveDate::from_ymd_opt(2026, 11, 23)
-            .unwrap()
-            .and_hms_opt(h, 0, 0)
-    };
     StatusReport {
-        message_id: "HAC-1".into(),
-        created: at(12).unwrap(),
-        initiating_party: Some("Bank".into()),
+        message_id: "HAC-P1-0003".into(),
+        created: datetime(2026, 11, 23, 12, 0),
+        initiating_party: Some("Kontor Emulator Bank".into()),
         original_message_id: "HAC".into(),
         original_message_name: "pain.002".into(),
         orders: vec![
@@ -167,12 +161,12 @@ pub fn sample_status_report() -> StatusReport {
                 order_type: Some("CCT".into()),
                 status: OrderStatus::Accepted,
                 reason_code: None,
-                reason_text: Some("accepted".into()),
-                timestamp: at(9),
+                reason_text: Some("Order type CCT, order id A001: accepted".into()),
+                timestamp: Some(datetime(2026, 11, 23, 9, 30)),
             },
             OrderStatusEntry {
                 order_id: "A002".into(),
-                order_type: Some("CDD".into()),
+                order_type: Some("CCT".into()),
                 status: OrderStatus::Rejected,
                 reason_code: Some("AM04".into()),
                 reason_text: Some("insufficient funds".into()),

@@ -1,15 +1,14 @@
 //! Parsing camt documents written by hand in the shapes banks use, and rejecting broken ones.
 
-mod common;
-
-use common::{account, date, datetime, ledger};
 use kontor_documents::camt::{self, CamtKind, StatementRequest};
 use kontor_documents::{
     Amount, BalanceKind, BankTransactionCode, CreditDebit, EntryStatus, Iban, IbanError, ReadError,
     StatementFormat, XmlError,
 };
 
-const V02: &str = include_str!("fixtures/camt053_v02_bank.xml");
+use crate::support::{account, date, datetime, ledger};
+
+const V02: &str = include_str!("../fixtures/camt053_v02_bank.xml");
 
 fn amount(s: &str) -> Amount {
     Amount::parse(s).unwrap()

@@ -2,13 +2,12 @@
 //! reader's typed error (the stable-toolchain counterpart of the cargo-fuzz targets in
 //! `fuzz/`). Covers pain.001/008, camt.052/053/054, MT940 and pain.002.
 
-mod common;
-
 use std::sync::OnceLock;
 
-use common::samples::{all_samples, Reader, Sample};
 use kontor_documents::{Limit, ReadError, DOCUMENT_LIMITS};
 use proptest::prelude::*;
+
+use crate::support::samples::{all_samples, Reader, Sample};
 
 fn samples() -> &'static [Sample] {
     static SAMPLES: OnceLock<Vec<Sample>> = OnceLock::new();

@@ -1,11 +1,10 @@
-mod common;
-
-use common::{date, datetime};
 use kontor_documents::pain::{
     self, AccountParty, Mandate, PainError, PainVersion, PaymentInfo, PaymentKind, PaymentOrder,
     SequenceType, Transaction,
 };
 use kontor_documents::{Amount, AmountError, Bic, Currency, Iban, IbanError, ReadError, XmlError};
+
+use crate::support::{date, datetime};
 
 fn iban(s: &str) -> Iban {
     Iban::parse(s).unwrap()

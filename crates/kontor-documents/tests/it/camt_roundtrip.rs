@@ -1,8 +1,7 @@
-mod common;
-
-use common::{account, date, datetime, ledger};
 use kontor_documents::camt::{self, CamtKind, OpeningBalanceType, StatementRequest};
 use kontor_documents::{Amount, BalanceKind, Currency, EntryStatus, StatementFormat};
+
+use crate::support::{account, date, datetime, ledger};
 
 fn request(kind: CamtKind) -> StatementRequest {
     StatementRequest::new(kind, "MSG-2024-0001", datetime(2024, 3, 1, 6, 30))

@@ -2,10 +2,9 @@
 //! stack limit (issue #10: 22 KB of pain.001 nested 3 000 levels deep aborted the daemon);
 //! real documents with deep but sane extensions still parse.
 
-mod common;
-
-use common::samples::{all_samples, Reader, Sample};
 use kontor_documents::{camt, pain, status_report, Limit, ReadError, DOCUMENT_LIMITS};
+
+use crate::support::samples::{all_samples, Reader, Sample};
 
 const HOSTILE_DEPTH: usize = 100_000;
 

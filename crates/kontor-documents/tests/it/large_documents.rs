@@ -1,11 +1,10 @@
 //! The size knob produces multi-MiB documents that still round-trip.
 
-mod common;
-
-use common::{account, date};
 use kontor_documents::camt::{self, CamtKind};
 use kontor_documents::mt940;
 use kontor_documents::{ExportFormat, Ledger, Limit, Limits, ReadError, DOCUMENT_LIMITS};
+
+use crate::support::{account, date};
 
 const MIB: usize = 1024 * 1024;
 

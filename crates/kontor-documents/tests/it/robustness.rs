@@ -1,15 +1,15 @@
 //! Property tests: validation catches what it must, and no input makes a parser panic.
 
-mod common;
+use std::sync::OnceLock;
 
-use common::samples::sample_order;
-use common::{date, datetime, ledger};
 use kontor_documents::camt::{self, CamtKind, StatementRequest};
 use kontor_documents::mt940::{self, Mt940Request};
 use kontor_documents::pain;
 use kontor_documents::{Amount, Bic, Currency, Iban, IbanError};
 use proptest::prelude::*;
-use std::sync::OnceLock;
+
+use crate::support::samples::sample_order;
+use crate::support::{date, datetime, ledger};
 
 /// (country, BBAN length) of IBANs with all-numeric BBANs.
 const NUMERIC_COUNTRIES: &[(&str, usize)] = &[

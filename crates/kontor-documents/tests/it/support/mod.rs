@@ -1,5 +1,5 @@
-//! Shared fixtures for the integration tests.
-#![allow(dead_code)]
+//! Fixtures shared by every test module: dates, the test account, generated ledgers, and one
+//! valid document for every reader.
 
 pub mod samples;
 
