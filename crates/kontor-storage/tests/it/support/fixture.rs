@@ -31,6 +31,18 @@ pub struct Graph {
     pub booking_key: String,
 }
 
+/// Reads one record of `scope` in a transaction of its own.
+pub async fn read<I: EntityId>(store: &Store, scope: &TenantScope, id: I) -> I::Entity {
+    store
+        .scope(scope)
+        .begin()
+        .await
+        .unwrap()
+        .get(id)
+        .await
+        .unwrap()
+}
+
 pub async fn tenant(store: &Store, name: &str) -> TenantScope {
     let tenant = store.admin().create_tenant(name).await.unwrap();
     TenantScope::system_job(tenant.id, "test")

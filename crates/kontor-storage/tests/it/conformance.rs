@@ -1,10 +1,10 @@
 //! Repository behaviour that must hold identically on SQLite and PostgreSQL.
 
-mod support;
-
 use chrono::{Duration, Utc};
 use kontor_storage::*;
-use support::fixture;
+
+use crate::support::conformance;
+use crate::support::fixture;
 
 async fn duplicate_host_id_is_a_conflict_within_a_tenant_only(store: &Store) {
     let a = fixture::tenant(store, "a").await;
@@ -164,14 +164,7 @@ async fn status_change_is_compare_and_set(store: &Store) {
     assert!(first.is_ok());
     assert!(matches!(second, Err(StorageError::StaleStatus { .. })));
     tx.commit().await.unwrap();
-    let order: Order = store
-        .scope(&g.scope)
-        .begin()
-        .await
-        .unwrap()
-        .get(g.order)
-        .await
-        .unwrap();
+    let order: Order = fixture::read(store, &g.scope, g.order).await;
     assert_eq!(
         (order.status, order.transaction_id),
         (OrderStatus::Submitted, Some(t))
@@ -308,14 +301,7 @@ async fn private_keys_are_encrypted_and_bound_to_their_record(store: &Store) {
 
 async fn wrong_master_key_cannot_decrypt(store: &Store) {
     let g = fixture::build(store, "a").await;
-    let pair: KeyPair = store
-        .scope(&g.scope)
-        .begin()
-        .await
-        .unwrap()
-        .get(g.key_pair)
-        .await
-        .unwrap();
+    let pair: KeyPair = fixture::read(store, &g.scope, g.key_pair).await;
     let context = format!(
         "kontor/key_pairs/{}/{}/SIGNATURE",
         g.scope.tenant(),
@@ -513,14 +499,7 @@ async fn tokens_authenticate_until_expired_or_revoked(store: &Store) {
         (g.scope.tenant(), Role::Admin, &[g.user][..])
     );
     let scope = TenantScope::for_operator(&op);
-    let order: Order = store
-        .scope(&scope)
-        .begin()
-        .await
-        .unwrap()
-        .get(g.order)
-        .await
-        .unwrap();
+    let order: Order = fixture::read(store, &scope, g.order).await;
     assert_eq!(order.id, g.order);
     assert!(
         admin
@@ -625,19 +604,3 @@ conformance!(
     tokens_authenticate_until_expired_or_revoked,
     bank_key_decision_is_made_once,
 );
-
-/// The bundled SQLite must carry the fix for CVE-2025-6965 (memory corruption through
-/// aggregate terms), released in 3.50.2.
-#[tokio::test]
-async fn bundled_sqlite_is_at_least_3_50_2() {
-    let db = support::TestDb::sqlite().await;
-    let version = db.store.raw_text("SELECT sqlite_version()").await.unwrap();
-    let parts: Vec<u32> = version
-        .split('.')
-        .map(|part| part.parse().expect("a numeric version part"))
-        .collect();
-    assert!(
-        parts >= vec![3, 50, 2],
-        "bundled SQLite {version} is older than 3.50.2"
-    );
-}
