@@ -2,10 +2,7 @@
 //! with SIGKILL while a multi-segment statement download and a multi-segment payment upload are
 //! both half-way, and a restarted daemon on the same database completes both.
 
-mod crash_support;
-
 use chrono::{Duration, Utc};
-use crash_support::{eventually, CrashDb, DaemonProcess};
 use kontor_bank::{
     faults::RuleId, Bank, BankConfig, FaultAction, FaultMatcher, FaultRule, RunningBank,
     TransactionPhase as BankPhase,
@@ -15,15 +12,16 @@ use kontor_daemon::engine::orders::{
     add_signature, create_order, CreateOrder, SignatureSubmission,
 };
 use kontor_daemon::engine::{Engine, EngineConfig};
-use kontor_documents::pain::{self, AccountParty, PainVersion, PaymentInfo, PaymentOrder};
-use kontor_documents::{Amount, Currency, Iban};
+use kontor_documents::pain::PainVersion;
 use kontor_protocol::certificate::CertificateSubject;
 use kontor_protocol::keys::KeySize;
 use kontor_protocol::signature::sign_order_data;
 use kontor_protocol::{ProtocolVersion, SignatureVersion};
 use kontor_storage::*;
-use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
+
+use crate::support::daemon::{eventually, DaemonDb, DaemonProcess};
+use crate::support::setup::{bank_connection, operator_token, payment_file, transfer};
 
 const MAIN_IBAN: &str = "DE89370400440532013000";
 /// Bank download segments of 4 KiB turn a week of statements into many segments.
@@ -44,14 +42,14 @@ struct Prepared {
     token: String,
 }
 
-async fn sqlite_or_postgres_crash_flow(db: CrashDb) {
+async fn sqlite_or_postgres_crash_flow(db: DaemonDb) {
     let mut config = BankConfig::demo().unwrap();
     config.limits.segment_size_bytes = BANK_SEGMENT_BYTES;
     let bank = Bank::start(config, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap();
     set_ledger_size(&bank, 40).await;
-    let store = db.store().await;
+    let store = db.store();
     let prepared = prepare(&db, &store, &bank).await;
 
     // Segment 3 of the statement download and segment 2 of the payment upload are held.
@@ -191,12 +189,12 @@ async fn sqlite_or_postgres_crash_flow(db: CrashDb) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sqlite_download_and_upload_complete_after_the_daemon_is_killed() {
-    sqlite_or_postgres_crash_flow(CrashDb::sqlite().await).await;
+    sqlite_or_postgres_crash_flow(DaemonDb::sqlite().await).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_download_and_upload_complete_after_the_daemon_is_killed() {
-    if let Some(db) = CrashDb::postgres().await {
+    if let Some(db) = DaemonDb::postgres().await {
         sqlite_or_postgres_crash_flow(db).await;
     }
 }
@@ -342,13 +340,13 @@ async fn bank_statement(bank: &RunningBank, to: chrono::NaiveDate) -> Vec<u8> {
 
 /// Tenant, bank host, connection, a READY user with verified bank keys, an account, a C53
 /// schedule that is not due on its own, a signed payment order and an operator token.
-async fn prepare(db: &CrashDb, store: &Store, bank: &RunningBank) -> Prepared {
+async fn prepare(db: &DaemonDb, store: &Store, bank: &RunningBank) -> Prepared {
     let tenant = store.admin().create_tenant("ACME Treasury").await.unwrap();
     let scope = TenantScope::system_job(tenant.id, "crash-test");
     let mut tx = store.scope(&scope).begin().await.unwrap();
-    let host = tx
-        .bank_hosts()
-        .create(NewBankHost {
+    let (host, connection) = bank_connection(
+        &mut tx,
+        NewBankHost {
             host_id: "KONTORBANK".into(),
             name: "Kontor Demo Bank".into(),
             url: bank.ebics_url(),
@@ -356,22 +354,11 @@ async fn prepare(db: &CrashDb, store: &Store, bank: &RunningBank) -> Prepared {
             btf: false,
             production: false,
             ca_bundle_pem: None,
-        })
-        .await
-        .unwrap();
-    let connection = tx
-        .connections()
-        .create(NewConnection {
-            bank_host_id: host.id,
-            partner_id: "PARTNER1".into(),
-            display_name: "Main".into(),
-        })
-        .await
-        .unwrap();
-    tx.connections()
-        .set_order_types(connection.id, &["CCT".into(), "C53".into()])
-        .await
-        .unwrap();
+        },
+        "PARTNER1",
+        &["CCT", "C53"],
+    )
+    .await;
     let user = tx
         .ebics_users()
         .create(NewEbicsUser {
@@ -438,30 +425,21 @@ async fn prepare(db: &CrashDb, store: &Store, bank: &RunningBank) -> Prepared {
     let order_content = large_payment_file();
     let order = signed_order(store, &scope, user.id, &order_content).await;
 
-    let operator = store
-        .admin()
-        .create_operator("ops@acme.example", "Ops", tenant.id, Role::Owner)
-        .await
-        .unwrap();
-    let issued = store
-        .admin()
-        .issue_token(operator.id, "crash-test", None)
-        .await
-        .unwrap();
+    let token = operator_token(store, tenant.id, "ops@acme.example", Role::Owner).await;
     Prepared {
         scope,
         account: account.id,
         schedule: schedule.id,
         order,
         order_content,
-        token: issued.secret.expose_secret().to_owned(),
+        token,
     }
 }
 
 /// INI, HIA, activation by the bank clerk, HPB, the operator's key verification, READY: done
 /// in-process by an engine on the same database, as an operator would before the crash.
 async fn onboard(
-    db: &CrashDb,
+    db: &DaemonDb,
     store: &Store,
     bank: &RunningBank,
     scope: &TenantScope,
@@ -547,42 +525,14 @@ fn large_payment_file() -> Vec<u8> {
             .to_owned()
     };
     let transactions = (0..PAYMENTS)
-        .map(|_| pain::Transaction {
-            end_to_end_id: random(35),
-            instruction_id: None,
-            amount: Amount::parse("1.00").unwrap(),
-            currency: Currency::EUR,
-            counterparty: AccountParty::new(
-                &random(70),
-                Iban::parse("GB82WEST12345698765432").unwrap(),
-                None,
-            ),
-            mandate: None,
-            remittance: Some(random(140)),
-        })
+        .map(|_| transfer(&random(35), &random(70), "1.00", Some(random(140))))
         .collect();
-    let order = PaymentOrder {
-        version: PainVersion::Pain001_001_03,
-        message_id: random(35),
-        created: Utc::now().naive_utc(),
-        initiating_party: Some("Muster Maschinenbau GmbH".into()),
-        payment_infos: vec![PaymentInfo {
-            id: "PMT-CRASH".into(),
-            batch_booking: Some(true),
-            service_level: Some("SEPA".into()),
-            local_instrument: None,
-            sequence_type: None,
-            category_purpose: None,
-            requested_date: Utc::now().date_naive(),
-            account: AccountParty::new(
-                "Muster Maschinenbau GmbH",
-                Iban::parse(MAIN_IBAN).unwrap(),
-                None,
-            ),
-            creditor_scheme_id: None,
-            charge_bearer: Some("SLEV".into()),
-            transactions,
-        }],
-    };
-    pain::build(&order).unwrap().into_bytes()
+    payment_file(
+        PainVersion::Pain001_001_03,
+        &random(35),
+        Utc::now().naive_utc(),
+        Utc::now().date_naive(),
+        ("Muster Maschinenbau GmbH", MAIN_IBAN),
+        transactions,
+    )
 }

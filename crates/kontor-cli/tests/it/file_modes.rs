@@ -2,7 +2,6 @@
 //! below it 0700, the SQLite database with its `-wal`/`-shm` files, the spooled bank transfers
 //! and the key files 0600. `kontor serve` refuses a data directory or database that group or
 //! others can open.
-#![cfg(unix)]
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -10,6 +9,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use kontor_storage::MasterKey;
+
+use crate::support::{free_port, kontor};
 
 fn mode(path: &Path) -> u32 {
     std::fs::metadata(path).unwrap().permissions().mode() & 0o777
@@ -41,7 +42,7 @@ fn assert_owner_only(root: &Path) {
 
 #[test]
 fn the_demo_leaves_only_owner_only_files() {
-    let output = Command::new(env!("CARGO_BIN_EXE_kontor"))
+    let output = kontor()
         .args(["demo", "--keep"])
         .output()
         .expect("run kontor demo");
@@ -81,8 +82,15 @@ impl Drop for Serve {
     }
 }
 
+/// Runs `kontor serve`, which must refuse to start (`situation`); its error output.
+fn refused(mut serve: Command, situation: &str) -> String {
+    let output = serve.output().unwrap();
+    assert!(!output.status.success(), "started {situation}");
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
 fn serve(root: &Path, port: u16) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_kontor"));
+    let mut command = kontor();
     command
         .arg("serve")
         .env("KONTOR_DATA_DIR", root.join("data"))
@@ -102,11 +110,7 @@ fn serve_creates_owner_only_files_and_refuses_an_open_data_directory() {
     MasterKey::generate()
         .write_new(&root.path().join("master.key"))
         .unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let daemon = Serve(serve(root.path(), port).spawn().unwrap());
     let data = root.path().join("data");
     let db = data.join("kontor.db");
@@ -124,22 +128,12 @@ fn serve_creates_owner_only_files_and_refuses_an_open_data_directory() {
     drop(daemon);
 
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
-    let refused = serve(root.path(), port).output().unwrap();
-    let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(
-        !refused.status.success(),
-        "started on an open data directory"
-    );
+    let stderr = refused(serve(root.path(), port), "on an open data directory");
     assert!(stderr.contains("chmod 700"), "{stderr}");
 
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o700)).unwrap();
     std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let refused = serve(root.path(), port).output().unwrap();
-    let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(
-        !refused.status.success(),
-        "started on a world-readable database"
-    );
+    let stderr = refused(serve(root.path(), port), "on a world-readable database");
     assert!(stderr.contains("chmod 600"), "{stderr}");
 
     // The published example key is refused like a world-readable one.
@@ -151,11 +145,8 @@ fn serve_creates_owner_only_files_and_refuses_an_open_data_directory() {
     )
     .unwrap();
     std::fs::set_permissions(&example, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let refused = serve(root.path(), port)
-        .env("KONTOR_KEY_FILE", &example)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&refused.stderr);
-    assert!(!refused.status.success(), "started with the example key");
+    let mut serve_with_example_key = serve(root.path(), port);
+    serve_with_example_key.env("KONTOR_KEY_FILE", &example);
+    let stderr = refused(serve_with_example_key, "with the example key");
     assert!(stderr.contains("example key"), "{stderr}");
 }

@@ -2,18 +2,17 @@
 //! (classes A and B) with keys only on their side sign an order that ends SIGNED.
 
 use std::path::Path;
-use std::sync::Arc;
 
 use chrono::NaiveDate;
-use kontor_documents::pain::{
-    self, AccountParty, PainVersion, PaymentInfo, PaymentOrder, Transaction,
-};
-use kontor_documents::{Amount, Currency, Iban};
+use kontor_documents::pain::PainVersion;
+use kontor_storage::testing::TestDb;
 use kontor_storage::{
-    EbicsUserStatus, MasterKey, NewAccount, NewBankHost, NewConnection, NewEbicsUser,
-    NewPermission, Role, SignatureClass, Store, TenantScope,
+    EbicsUserStatus, NewAccount, NewBankHost, NewEbicsUser, NewPermission, Role, SignatureClass,
+    TenantScope,
 };
-use secrecy::ExposeSecret;
+
+use crate::support::kontor;
+use crate::support::setup::{bank_connection, operator_token, payment_file, transfer};
 
 const PASSPHRASE: &str = "correct horse battery";
 
@@ -28,9 +27,23 @@ struct Output {
     stderr: String,
 }
 
+impl Output {
+    /// The command succeeded and printed `text`.
+    fn assert_printed(&self, text: &str) {
+        assert!(self.ok, "{}", self.stderr);
+        assert!(self.stdout.contains(text), "{}", self.stdout);
+    }
+
+    /// The command failed and said `text`.
+    fn assert_refused(&self, text: &str) {
+        assert!(!self.ok, "succeeded: {}", self.stdout);
+        assert!(self.stderr.contains(text), "{}", self.stderr);
+    }
+}
+
 impl Cli {
     async fn run(&self, passphrase: &str, args: &[&str]) -> Output {
-        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_kontor"))
+        let out = tokio::process::Command::from(kontor())
             .arg("sign")
             .args(args)
             .env("KONTOR_API_URL", &self.api)
@@ -45,45 +58,30 @@ impl Cli {
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
     }
+
+    /// `kontor sign approve`: `signer` signs `order` with the key in `key`.
+    async fn approve(&self, passphrase: &str, order: &str, key: &Path, signer: &str) -> Output {
+        self.run(
+            passphrase,
+            &["approve", order, "--key", path(key), "--signer", signer],
+        )
+        .await
+    }
 }
 
-fn payment_file() -> Vec<u8> {
-    let party = |name: &str, iban: &str| AccountParty::new(name, Iban::parse(iban).unwrap(), None);
-    let transfer = |i: usize, name: &str, amount: &str| Transaction {
-        end_to_end_id: format!("E2E-{i}"),
-        instruction_id: None,
-        amount: Amount::parse(amount).unwrap(),
-        currency: Currency::EUR,
-        counterparty: party(name, "FR1420041010050500013M02606"),
-        mandate: None,
-        remittance: None,
-    };
-    let order = PaymentOrder {
-        version: PainVersion::Pain001_001_09,
-        message_id: "MSG-SIGN-1".into(),
-        created: NaiveDate::from_ymd_opt(2026, 3, 1)
-            .unwrap()
-            .and_hms_opt(9, 0, 0)
-            .unwrap(),
-        initiating_party: None,
-        payment_infos: vec![PaymentInfo {
-            id: "PMT-1".into(),
-            batch_booking: None,
-            service_level: Some("SEPA".into()),
-            local_instrument: None,
-            sequence_type: None,
-            category_purpose: None,
-            requested_date: NaiveDate::from_ymd_opt(2026, 3, 4).unwrap(),
-            account: party("Muster Treasury GmbH", "DE89370400440532013000"),
-            creditor_scheme_id: None,
-            charge_bearer: None,
-            transactions: vec![
-                transfer(1, "Alpha AG", "1200.50"),
-                transfer(2, "Beta GmbH", "99.50"),
-            ],
-        }],
-    };
-    pain::build(&order).unwrap().into_bytes()
+fn two_transfers() -> Vec<u8> {
+    let date = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+    payment_file(
+        PainVersion::Pain001_001_09,
+        "MSG-SIGN-1",
+        date.and_hms_opt(9, 0, 0).unwrap(),
+        date + chrono::Days::new(3),
+        ("Muster Treasury GmbH", "DE89370400440532013000"),
+        vec![
+            transfer("E2E-1", "Alpha AG", "1200.50", None),
+            transfer("E2E-2", "Beta GmbH", "99.50", None),
+        ],
+    )
 }
 
 fn path(p: &Path) -> &str {
@@ -93,28 +91,16 @@ fn path(p: &Path) -> &str {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_signers_with_their_own_keys_sign_an_order_that_ends_signed() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("k.db").display());
-    let store = Store::connect(&url, Arc::new(MasterKey::generate()))
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
+    let db = TestDb::sqlite().await;
+    let store = db.store.clone();
     let tenant = store.admin().create_tenant("Muster").await.unwrap();
-    let operator = store
-        .admin()
-        .create_operator("treasury@x", "Treasury", tenant.id, Role::Admin)
-        .await
-        .unwrap();
-    let token = store
-        .admin()
-        .issue_token(operator.id, "signer", None)
-        .await
-        .unwrap();
+    let token = operator_token(&store, tenant.id, "treasury@x", Role::Admin).await;
 
     let scope = TenantScope::system_job(tenant.id, "test setup");
     let mut tx = store.scope(&scope).begin().await.unwrap();
-    let host = tx
-        .bank_hosts()
-        .create(NewBankHost {
+    let (_, connection) = bank_connection(
+        &mut tx,
+        NewBankHost {
             host_id: "BANK".into(),
             name: "Bank".into(),
             url: "https://bank.example".into(),
@@ -122,22 +108,11 @@ async fn two_signers_with_their_own_keys_sign_an_order_that_ends_signed() {
             btf: false,
             production: false,
             ca_bundle_pem: None,
-        })
-        .await
-        .unwrap();
-    let connection = tx
-        .connections()
-        .create(NewConnection {
-            bank_host_id: host.id,
-            partner_id: "P1".into(),
-            display_name: "Main".into(),
-        })
-        .await
-        .unwrap();
-    tx.connections()
-        .set_order_types(connection.id, &["CCT".into()])
-        .await
-        .unwrap();
+        },
+        "P1",
+        &["CCT"],
+    )
+    .await;
     let mut signers = Vec::new();
     for (uid, class) in [("ALICE", SignatureClass::A), ("BOB", SignatureClass::B)] {
         let u = tx
@@ -190,7 +165,7 @@ async fn two_signers_with_their_own_keys_sign_an_order_that_ends_signed() {
     let api = format!("http://{address}");
     let cli = Cli {
         api: api.clone(),
-        token: token.secret.expose_secret().to_owned(),
+        token,
     };
 
     // Each signer makes a key on their machine and registers only its public part.
@@ -237,8 +212,7 @@ async fn two_signers_with_their_own_keys_sign_an_order_that_ends_signed() {
             &["register", path(&intruder), "--signer", &signers[1]],
         )
         .await;
-    assert!(!out.ok, "a READY signer's key was replaced");
-    assert!(out.stderr.contains("user_not_new"), "{}", out.stderr);
+    out.assert_refused("user_not_new");
 
     let http = reqwest::Client::new();
     let order: serde_json::Value = http
@@ -248,7 +222,7 @@ async fn two_signers_with_their_own_keys_sign_an_order_that_ends_signed() {
         ))
         .bearer_auth(&cli.token)
         .header("content-type", "application/xml")
-        .body(payment_file())
+        .body(two_transfers())
         .send()
         .await
         .unwrap()
@@ -281,20 +255,9 @@ async fn two_signers_with_their_own_keys_sign_an_order_that_ends_signed() {
 
     // A wrong passphrase signs nothing.
     let out = cli
-        .run(
-            "not it",
-            &[
-                "approve",
-                &order_id,
-                "--key",
-                path(&keys[0]),
-                "--signer",
-                &signers[0],
-            ],
-        )
+        .approve("not it", &order_id, &keys[0], &signers[0])
         .await;
-    assert!(!out.ok);
-    assert!(out.stderr.contains("wrong passphrase"), "{}", out.stderr);
+    out.assert_refused("wrong passphrase");
 
     // A key the daemon does not know for this signer is refused before signing.
     let stranger = dir.path().join("stranger.key");
@@ -304,80 +267,24 @@ async fn two_signers_with_their_own_keys_sign_an_order_that_ends_signed() {
             .ok
     );
     let out = cli
-        .run(
-            PASSPHRASE,
-            &[
-                "approve",
-                &order_id,
-                "--key",
-                path(&stranger),
-                "--signer",
-                &signers[0],
-            ],
-        )
+        .approve(PASSPHRASE, &order_id, &stranger, &signers[0])
         .await;
-    assert!(!out.ok);
-    assert!(
-        out.stderr.contains("not the signer's registered key"),
-        "{}",
-        out.stderr
-    );
+    out.assert_refused("not the signer's registered key");
 
     let out = cli
-        .run(
-            PASSPHRASE,
-            &[
-                "approve",
-                &order_id,
-                "--key",
-                path(&keys[0]),
-                "--signer",
-                &signers[0],
-            ],
-        )
+        .approve(PASSPHRASE, &order_id, &keys[0], &signers[0])
         .await;
-    assert!(out.ok, "{}", out.stderr);
-    assert!(
-        out.stdout.contains("now PENDING_SIGNATURE"),
-        "{}",
-        out.stdout
-    );
+    out.assert_printed("now PENDING_SIGNATURE");
     let out = cli
-        .run(
-            PASSPHRASE,
-            &[
-                "approve",
-                &order_id,
-                "--key",
-                path(&keys[1]),
-                "--signer",
-                &signers[1],
-            ],
-        )
+        .approve(PASSPHRASE, &order_id, &keys[1], &signers[1])
         .await;
-    assert!(out.ok, "{}", out.stderr);
-    assert!(out.stdout.contains("now SIGNED"), "{}", out.stdout);
+    out.assert_printed("now SIGNED");
 
     // Signed: nothing more to sign, and the daemon holds two signatures and no private key.
     let out = cli
-        .run(
-            PASSPHRASE,
-            &[
-                "approve",
-                &order_id,
-                "--key",
-                path(&keys[0]),
-                "--signer",
-                &signers[0],
-            ],
-        )
+        .approve(PASSPHRASE, &order_id, &keys[0], &signers[0])
         .await;
-    assert!(!out.ok);
-    assert!(
-        out.stderr.contains("no longer awaits signatures"),
-        "{}",
-        out.stderr
-    );
+    out.assert_refused("no longer awaits signatures");
     let shown: serde_json::Value = http
         .get(format!("{api}/v1/orders/{order_id}"))
         .bearer_auth(&cli.token)

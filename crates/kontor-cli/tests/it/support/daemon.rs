@@ -1,14 +1,14 @@
-//! Fixtures for the crash tests: a database that outlives daemon processes, and a `kontor serve`
-//! child process that can be killed with SIGKILL.
+//! A database that outlives daemon processes, and a `kontor serve` child process that can be
+//! killed with SIGKILL.
 
-use kontor_storage::testing::replace_database;
-use std::net::TcpListener as StdListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use kontor_storage::{MasterKey, Store};
+use kontor_storage::testing::TestDb;
+use kontor_storage::Store;
+
+use super::{free_port, kontor};
 
 /// How long any awaited condition may take before the test gives up (generous: the machine is
 /// shared; nothing is asserted about speed).
@@ -33,64 +33,33 @@ where
     }
 }
 
-/// A fresh database (SQLite file or PostgreSQL database) plus the daemon's data directory and
-/// master key file; dropping it removes the PostgreSQL database.
-pub struct CrashDb {
-    pub url: String,
+/// A fresh database ([`TestDb`], SQLite or PostgreSQL) plus the daemon's data directory and
+/// master key file, so that daemon processes and the test share the database and its key.
+pub struct DaemonDb {
+    pub db: TestDb,
     pub dir: tempfile::TempDir,
-    pub master_key: Arc<MasterKey>,
-    postgres: Option<(String, String)>,
 }
 
-impl CrashDb {
+impl DaemonDb {
     pub async fn sqlite() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let url = format!(
-            "sqlite://{}?mode=rwc",
-            dir.path().join("kontor.db").display()
-        );
-        Self::with(url, dir, None)
+        Self::with(TestDb::sqlite().await)
     }
 
     /// `None` (test skipped) without `KONTOR_TEST_POSTGRES_URL`, unless KONTOR_REQUIRE_POSTGRES=1.
     pub async fn postgres() -> Option<Self> {
-        let Ok(admin_url) = std::env::var("KONTOR_TEST_POSTGRES_URL") else {
-            assert_ne!(
-                std::env::var("KONTOR_REQUIRE_POSTGRES").as_deref(),
-                Ok("1"),
-                "KONTOR_REQUIRE_POSTGRES=1 but KONTOR_TEST_POSTGRES_URL is not set"
-            );
-            eprintln!("SKIP postgres: KONTOR_TEST_POSTGRES_URL not set");
-            return None;
-        };
-        let name = format!("kontor_crash_{}", uuid::Uuid::new_v4().simple());
-        let admin = Store::connect(&admin_url, Arc::new(MasterKey::generate()))
-            .await
-            .unwrap();
-        admin
-            .raw_execute(&format!("CREATE DATABASE {name}"))
-            .await
-            .unwrap();
-        admin.close().await;
-        let url = replace_database(&admin_url, &name);
-        Some(Self::with(
-            url,
-            tempfile::tempdir().unwrap(),
-            Some((admin_url, name)),
-        ))
+        Some(Self::with(TestDb::postgres().await?))
     }
 
-    fn with(url: String, dir: tempfile::TempDir, postgres: Option<(String, String)>) -> Self {
-        // The daemon process reads the key file; the test's own store uses the same key.
-        let key_file = dir.path().join("master.key");
-        MasterKey::generate().write_new(&key_file).unwrap();
-        let master_key = Arc::new(MasterKey::load(&key_file).unwrap());
-        Self {
-            url,
-            dir,
-            master_key,
-            postgres,
-        }
+    fn with(db: TestDb) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        db.master_key()
+            .write_new(&dir.path().join("master.key"))
+            .unwrap();
+        Self { db, dir }
+    }
+
+    pub fn url(&self) -> &str {
+        self.db.url()
     }
 
     pub fn key_file(&self) -> PathBuf {
@@ -101,38 +70,9 @@ impl CrashDb {
         self.dir.path().join("data")
     }
 
-    pub async fn store(&self) -> Store {
-        let store = Store::connect(&self.url, self.master_key.clone())
-            .await
-            .unwrap();
-        store.migrate().await.unwrap();
-        store
-    }
-}
-
-impl Drop for CrashDb {
-    fn drop(&mut self) {
-        let Some((admin_url, name)) = self.postgres.take() else {
-            return;
-        };
-        // Drop cannot be async: drop the database from a runtime of its own.
-        std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            rt.block_on(async move {
-                if let Ok(admin) = Store::connect(&admin_url, Arc::new(MasterKey::generate())).await
-                {
-                    let _ = admin
-                        .raw_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                        .await;
-                    admin.close().await;
-                }
-            });
-        })
-        .join()
-        .ok();
+    /// The test's own store on the database, with the daemon's master key.
+    pub fn store(&self) -> Store {
+        self.db.store.clone()
     }
 }
 
@@ -145,19 +85,15 @@ pub struct DaemonProcess {
 
 impl DaemonProcess {
     /// Starts `kontor serve` on the database and waits until its API answers.
-    pub async fn start(db: &CrashDb, recovery_interval_secs: u64, log_name: &str) -> Self {
-        let port = StdListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+    pub async fn start(db: &DaemonDb, recovery_interval_secs: u64, log_name: &str) -> Self {
+        let port = free_port();
         let log = db.dir.path().join(log_name);
         let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_kontor"))
+        let child = kontor()
             .arg("serve")
             .env_clear()
             .env("KONTOR_DATA_DIR", db.data_dir())
-            .env("KONTOR_DATABASE_URL", &db.url)
+            .env("KONTOR_DATABASE_URL", db.url())
             .env("KONTOR_KEY_FILE", db.key_file())
             .env("KONTOR_LISTEN", format!("127.0.0.1:{port}"))
             .env("KONTOR_LOG", "info")
