@@ -8,19 +8,30 @@ use crate::support::{account, date};
 
 const MIB: usize = 1024 * 1024;
 
-#[test]
-fn sized_camt053_of_twelve_mib_is_close_to_target_and_parses_back() {
-    let format = ExportFormat::Camt(CamtKind::Camt053);
+/// A ledger generated for `size` bytes of `format` over June 2024 from `first` to `last`, and
+/// its rendering.
+fn sized(
+    seed: u64,
+    format: ExportFormat,
+    (first, last): (u32, u32),
+    size: usize,
+) -> (Ledger, String) {
     let ledger = Ledger::generate_sized(
-        17,
+        seed,
         account(),
-        date(2024, 6, 3),
-        date(2024, 6, 5),
+        date(2024, 6, first),
+        date(2024, 6, last),
         format,
-        12 * MIB,
+        size,
     )
     .unwrap();
-    let xml = format.render(&ledger);
+    let text = format.render(&ledger);
+    (ledger, text)
+}
+
+#[test]
+fn sized_camt053_of_twelve_mib_is_close_to_target_and_parses_back() {
+    let (ledger, xml) = sized(17, ExportFormat::Camt(CamtKind::Camt053), (3, 5), 12 * MIB);
     let size = xml.len();
     assert!(
         (11 * MIB..13 * MIB).contains(&size),
@@ -42,17 +53,7 @@ fn sized_camt053_of_twelve_mib_is_close_to_target_and_parses_back() {
 /// the protocol default allows, and must still parse under the documents' own limits.
 #[test]
 fn camt053_of_fifty_six_mib_exceeds_the_protocol_node_limit_and_still_parses() {
-    let format = ExportFormat::Camt(CamtKind::Camt053);
-    let ledger = Ledger::generate_sized(
-        19,
-        account(),
-        date(2024, 6, 3),
-        date(2024, 6, 7),
-        format,
-        56 * MIB,
-    )
-    .unwrap();
-    let xml = format.render(&ledger);
+    let (ledger, xml) = sized(19, ExportFormat::Camt(CamtKind::Camt053), (3, 7), 56 * MIB);
     assert!(xml.len() > 50 * MIB, "{}", xml.len());
     assert_eq!(
         kontor_xml::parse(&xml, &Limits::DEFAULT).unwrap_err(),
@@ -76,16 +77,7 @@ fn camt053_of_fifty_six_mib_exceeds_the_protocol_node_limit_and_still_parses() {
 
 #[test]
 fn sized_mt940_of_four_mib_is_close_to_target_and_parses_back() {
-    let ledger = Ledger::generate_sized(
-        18,
-        account(),
-        date(2024, 6, 1),
-        date(2024, 6, 2),
-        ExportFormat::Mt940,
-        4 * MIB,
-    )
-    .unwrap();
-    let text = ExportFormat::Mt940.render(&ledger);
+    let (ledger, text) = sized(18, ExportFormat::Mt940, (1, 2), 4 * MIB);
     assert!(
         (3 * MIB + MIB / 2..4 * MIB + MIB / 2).contains(&text.len()),
         "{}",
@@ -98,14 +90,6 @@ fn sized_mt940_of_four_mib_is_close_to_target_and_parses_back() {
 
 #[test]
 fn tiny_targets_give_a_ledger_without_regular_entries() {
-    let ledger = Ledger::generate_sized(
-        1,
-        account(),
-        date(2024, 6, 1),
-        date(2024, 6, 2),
-        ExportFormat::Camt(CamtKind::Camt054),
-        10,
-    )
-    .unwrap();
+    let (ledger, _) = sized(1, ExportFormat::Camt(CamtKind::Camt054), (1, 2), 10);
     assert_eq!(ledger.entry_count(), 0);
 }

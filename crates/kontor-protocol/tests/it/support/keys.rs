@@ -18,28 +18,30 @@ fn seeded_key(seed: u64) -> PrivateKey {
         .expect("key generation")
 }
 
+/// The `n`-th fixed key, generated on first use.
+fn cached_key(n: usize) -> &'static PrivateKey {
+    static KEYS: [OnceLock<PrivateKey>; 5] = [const { OnceLock::new() }; 5];
+    KEYS[n].get_or_init(|| seeded_key(n as u64 + 1))
+}
+
 /// The subscriber's electronic signature key (A005/A006).
 pub fn signature_key() -> &'static PrivateKey {
-    static KEY: OnceLock<PrivateKey> = OnceLock::new();
-    KEY.get_or_init(|| seeded_key(1))
+    cached_key(0)
 }
 
 /// The subscriber's authentication key (X002).
 pub fn authentication_key() -> &'static PrivateKey {
-    static KEY: OnceLock<PrivateKey> = OnceLock::new();
-    KEY.get_or_init(|| seeded_key(2))
+    cached_key(1)
 }
 
 /// The subscriber's encryption key (E002).
 pub fn encryption_key() -> &'static PrivateKey {
-    static KEY: OnceLock<PrivateKey> = OnceLock::new();
-    KEY.get_or_init(|| seeded_key(3))
+    cached_key(2)
 }
 
 /// The bank's encryption key (E002).
 pub fn bank_encryption_key() -> &'static PrivateKey {
-    static KEY: OnceLock<PrivateKey> = OnceLock::new();
-    KEY.get_or_init(|| seeded_key(4))
+    cached_key(3)
 }
 
 /// The subscriber's X002 key as the envelope layer takes it: it signs every request.
@@ -51,7 +53,7 @@ pub fn client_x002() -> &'static RsaPrivateKey {
 /// The bank's X002 key: it signs every response.
 pub fn bank_x002() -> &'static RsaPrivateKey {
     static KEY: OnceLock<RsaPrivateKey> = OnceLock::new();
-    KEY.get_or_init(|| as_rsa(&seeded_key(5)))
+    KEY.get_or_init(|| as_rsa(cached_key(4)))
 }
 
 fn as_rsa(key: &PrivateKey) -> RsaPrivateKey {
