@@ -4,8 +4,8 @@
 //! Run briefly with
 //! `cargo bench -p kontor-protocol --bench segment_pipeline -- --warm-up-time 1 --measurement-time 5`.
 
-#[path = "../tests/crypto_fixtures/mod.rs"]
-mod crypto_fixtures;
+#[path = "../tests/it/support/data.rs"]
+mod data;
 
 use std::hint::black_box;
 
@@ -24,11 +24,11 @@ fn pipeline(c: &mut Criterion) {
     let bank_key =
         PrivateKey::generate(&mut StdRng::seed_from_u64(1), KeySize::Bits2048).expect("key");
     let bank_public = bank_key.public_key();
-    let mut statements = crypto_fixtures::camt_like_xml(FILE_LEN);
+    let mut statements = data::camt_like_xml(FILE_LEN);
     statements.truncate(FILE_LEN);
     let inputs = [
         ("camt_xml", statements),
-        ("random", crypto_fixtures::random_bytes(FILE_LEN, 2)),
+        ("random", data::random_bytes(FILE_LEN, 2)),
     ];
 
     let mut group = c.benchmark_group("segment_pipeline_50MiB");

@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
-use crate::db::{bind_all, now, RowReader, Val};
+use crate::db::{bound, now, RowReader, Val};
 use crate::error::{Result, StorageError};
 use crate::ids::{ApiTokenId, OperatorId, TenantId};
 use crate::status::Role;
@@ -83,7 +83,7 @@ impl Store {
 
 impl Admin<'_> {
     async fn exec(&self, entity: &'static str, sql: &str, values: &[Val]) -> Result<u64> {
-        Ok(bind_all(sqlx::query(sql), values)
+        Ok(bound(sql, values)
             .execute(self.store.pool())
             .await
             .map_err(|e| StorageError::from_write(entity, e))?
@@ -91,9 +91,7 @@ impl Admin<'_> {
     }
 
     async fn rows(&self, sql: &str, values: &[Val]) -> Result<Vec<sqlx::any::AnyRow>> {
-        Ok(bind_all(sqlx::query(sql), values)
-            .fetch_all(self.store.pool())
-            .await?)
+        Ok(bound(sql, values).fetch_all(self.store.pool()).await?)
     }
 
     pub async fn create_tenant(&self, name: &str) -> Result<Tenant> {

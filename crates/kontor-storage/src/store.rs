@@ -6,7 +6,7 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Transaction};
 
-use crate::db::{bind_all, RowReader, Val};
+use crate::db::{bound, RowReader, Val};
 use crate::error::{Result, StorageError};
 use crate::ids::{OperatorId, TenantId};
 use crate::private_files::{check_private_if_exists, ensure_private_file, PrivateFileError};
@@ -147,9 +147,7 @@ impl Store {
     /// One round trip to the database (readiness probes). Fails with
     /// [`StorageError::Unavailable`] within the acquire timeout while the database is down.
     pub async fn ping(&self) -> Result<()> {
-        bind_all(sqlx::query("SELECT 1"), &[])
-            .execute(&self.pool)
-            .await?;
+        bound("SELECT 1", &[]).execute(&self.pool).await?;
         Ok(())
     }
 }
@@ -279,11 +277,11 @@ impl<'s> Scoped<'s> {
     pub async fn begin(&self) -> Result<ScopedTx<'s>> {
         let mut tx = self.store.begin_raw().await?;
         if self.store.backend == Backend::Postgres {
-            bind_all(sqlx::query("SET LOCAL ROLE kontor_app"), &[])
+            bound("SET LOCAL ROLE kontor_app", &[])
                 .execute(&mut *tx)
                 .await?;
-            bind_all(
-                sqlx::query("SELECT set_config('kontor.tenant_id', $1, true)"),
+            bound(
+                "SELECT set_config('kontor.tenant_id', $1, true)",
                 &[self.tenant.to_db().into()],
             )
             .execute(&mut *tx)
@@ -327,16 +325,14 @@ impl ScopedTx<'_> {
     }
 
     pub(crate) async fn execute(&mut self, sql: &str, values: &[Val]) -> Result<u64, sqlx::Error> {
-        Ok(bind_all(sqlx::query(sql), values)
+        Ok(bound(sql, values)
             .execute(&mut *self.tx)
             .await?
             .rows_affected())
     }
 
     pub(crate) async fn fetch_all(&mut self, sql: &str, values: &[Val]) -> Result<Vec<AnyRow>> {
-        Ok(bind_all(sqlx::query(sql), values)
-            .fetch_all(&mut *self.tx)
-            .await?)
+        Ok(bound(sql, values).fetch_all(&mut *self.tx).await?)
     }
 
     pub(crate) async fn fetch_optional(
@@ -344,9 +340,7 @@ impl ScopedTx<'_> {
         sql: &str,
         values: &[Val],
     ) -> Result<Option<AnyRow>> {
-        Ok(bind_all(sqlx::query(sql), values)
-            .fetch_optional(&mut *self.tx)
-            .await?)
+        Ok(bound(sql, values).fetch_optional(&mut *self.tx).await?)
     }
 
     /// Inserts a row into `E`'s table; the tenant column is always the scope's tenant.
@@ -589,13 +583,20 @@ pub trait EntityId: Copy {
 #[cfg(feature = "testing")]
 impl Store {
     pub async fn raw_execute(&self, sql: &str) -> Result<u64> {
-        Ok(sqlx::query(sql).execute(&self.pool).await?.rows_affected())
+        Ok(bound(sql, &[]).execute(&self.pool).await?.rows_affected())
     }
 
     pub async fn raw_count(&self, sql: &str) -> Result<i64> {
         use sqlx::Row;
-        let row = sqlx::query(sql).fetch_one(&self.pool).await?;
+        let row = bound(sql, &[]).fetch_one(&self.pool).await?;
         Ok(row.try_get::<i64, _>(0)?)
+    }
+
+    /// The text in the first column of the first row (e.g. `SELECT sqlite_version()`).
+    pub async fn raw_text(&self, sql: &str) -> Result<String> {
+        use sqlx::Row;
+        let row = bound(sql, &[]).fetch_one(&self.pool).await?;
+        Ok(row.try_get::<String, _>(0)?)
     }
 }
 
@@ -608,7 +609,7 @@ impl ScopedTx<'_> {
 
     pub async fn raw_count(&mut self, sql: &str) -> Result<i64> {
         use sqlx::Row;
-        let row = sqlx::query(sql).fetch_one(&mut *self.tx).await?;
+        let row = bound(sql, &[]).fetch_one(&mut *self.tx).await?;
         Ok(row.try_get::<i64, _>(0)?)
     }
 }

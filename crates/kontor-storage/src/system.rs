@@ -12,7 +12,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::db::{bind_all, RowReader, Val};
+use crate::db::{bound, RowReader, Val};
 use crate::error::Result;
 use crate::ids::{ScheduleId, TransactionId};
 use crate::store::{Backend, Store, TenantScope};
@@ -91,9 +91,7 @@ impl System<'_> {
                 .execute(&mut *tx)
                 .await?;
         }
-        let rows = bind_all(sqlx::query(&sql), &values)
-            .fetch_all(&mut *tx)
-            .await?;
+        let rows = bound(&sql, &values).fetch_all(&mut *tx).await?;
         tx.commit().await?;
         rows.iter()
             .map(|r| {

@@ -66,6 +66,12 @@ impl TestDb {
         &self.url
     }
 
+    /// The master key of this database's stores (e.g. to write the key file a daemon process
+    /// started on this database reads).
+    pub fn master_key(&self) -> &MasterKey {
+        &self.master_key
+    }
+
     /// A second, independent connection pool to the same database with the same master key:
     /// another daemon instance.
     pub async fn second_instance(&self) -> Store {

@@ -1,0 +1,310 @@
+//! The signer CLI end to end over real HTTP against an in-process API on SQLite: two signers
+//! (classes A and B) with keys only on their side sign an order that ends SIGNED.
+
+use std::path::Path;
+
+use chrono::NaiveDate;
+use kontor_documents::pain::PainVersion;
+use kontor_storage::testing::TestDb;
+use kontor_storage::{
+    EbicsUserStatus, NewAccount, NewBankHost, NewEbicsUser, NewPermission, Role, SignatureClass,
+    TenantScope,
+};
+
+use crate::support::kontor;
+use crate::support::setup::{bank_connection, operator_token, payment_file, transfer};
+
+const PASSPHRASE: &str = "correct horse battery";
+
+struct Cli {
+    api: String,
+    token: String,
+}
+
+struct Output {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+impl Output {
+    /// The command succeeded and printed `text`.
+    fn assert_printed(&self, text: &str) {
+        assert!(self.ok, "{}", self.stderr);
+        assert!(self.stdout.contains(text), "{}", self.stdout);
+    }
+
+    /// The command failed and said `text`.
+    fn assert_refused(&self, text: &str) {
+        assert!(!self.ok, "succeeded: {}", self.stdout);
+        assert!(self.stderr.contains(text), "{}", self.stderr);
+    }
+}
+
+impl Cli {
+    async fn run(&self, passphrase: &str, args: &[&str]) -> Output {
+        let out = tokio::process::Command::from(kontor())
+            .arg("sign")
+            .args(args)
+            .env("KONTOR_API_URL", &self.api)
+            .env("KONTOR_TOKEN", &self.token)
+            .env("KONTOR_SIGNER_PASSPHRASE", passphrase)
+            .output()
+            .await
+            .unwrap();
+        Output {
+            ok: out.status.success(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// `kontor sign approve`: `signer` signs `order` with the key in `key`.
+    async fn approve(&self, passphrase: &str, order: &str, key: &Path, signer: &str) -> Output {
+        self.run(
+            passphrase,
+            &["approve", order, "--key", path(key), "--signer", signer],
+        )
+        .await
+    }
+}
+
+fn two_transfers() -> Vec<u8> {
+    let date = NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+    payment_file(
+        PainVersion::Pain001_001_09,
+        "MSG-SIGN-1",
+        date.and_hms_opt(9, 0, 0).unwrap(),
+        date + chrono::Days::new(3),
+        ("Muster Treasury GmbH", "DE89370400440532013000"),
+        vec![
+            transfer("E2E-1", "Alpha AG", "1200.50", None),
+            transfer("E2E-2", "Beta GmbH", "99.50", None),
+        ],
+    )
+}
+
+fn path(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_signers_with_their_own_keys_sign_an_order_that_ends_signed() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = TestDb::sqlite().await;
+    let store = db.store.clone();
+    let tenant = store.admin().create_tenant("Muster").await.unwrap();
+    let token = operator_token(&store, tenant.id, "treasury@x", Role::Admin).await;
+
+    let scope = TenantScope::system_job(tenant.id, "test setup");
+    let mut tx = store.scope(&scope).begin().await.unwrap();
+    let (_, connection) = bank_connection(
+        &mut tx,
+        NewBankHost {
+            host_id: "BANK".into(),
+            name: "Bank".into(),
+            url: "https://bank.example".into(),
+            protocol_version: "H004".parse().unwrap(),
+            btf: false,
+            production: false,
+            ca_bundle_pem: None,
+        },
+        "P1",
+        &["CCT"],
+    )
+    .await;
+    let mut signers = Vec::new();
+    for (uid, class) in [("ALICE", SignatureClass::A), ("BOB", SignatureClass::B)] {
+        let u = tx
+            .ebics_users()
+            .create(NewEbicsUser {
+                connection_id: connection.id,
+                user_id: uid.into(),
+                system_id: None,
+                name: uid.into(),
+                signature_class: class,
+            })
+            .await
+            .unwrap();
+        signers.push(u.id.to_string());
+    }
+    // The bank allows the first signer to send CCT from the ordering account.
+    let account = tx
+        .accounts()
+        .create(
+            connection.id,
+            NewAccount {
+                bank_account_id: None,
+                iban: Some("DE89370400440532013000".into()),
+                national_number: None,
+                bank_code: None,
+                bic: None,
+                holder_name: "Muster Treasury GmbH".into(),
+                currency: "EUR".into(),
+            },
+        )
+        .await
+        .unwrap();
+    tx.permissions()
+        .create(NewPermission {
+            ebics_user_id: signers[0].parse().unwrap(),
+            order_type: "CCT".into(),
+            account_id: Some(account.id),
+            authorisation_level: SignatureClass::A,
+            max_amount: Some("100000.00".into()),
+            currency: Some("EUR".into()),
+        })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let app = kontor_daemon::api::router(kontor_daemon::api::AppState::new(store.clone()));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let api = format!("http://{address}");
+    let cli = Cli {
+        api: api.clone(),
+        token,
+    };
+
+    // Each signer makes a key on their machine and registers only its public part.
+    let keys: Vec<_> = ["alice.key", "bob.key"]
+        .iter()
+        .map(|f| dir.path().join(f))
+        .collect();
+    for (key, signer) in keys.iter().zip(&signers) {
+        let out = cli.run(PASSPHRASE, &["keygen", "--out", path(key)]).await;
+        assert!(out.ok, "{}", out.stderr);
+        assert!(!std::fs::read_to_string(key)
+            .unwrap()
+            .contains("PRIVATE KEY"));
+        let out = cli
+            .run(PASSPHRASE, &["register", path(key), "--signer", signer])
+            .await;
+        assert!(out.ok, "{}", out.stderr);
+    }
+
+    // INI carried those keys; the bank made the users READY.
+    let mut tx = store.scope(&scope).begin().await.unwrap();
+    for signer in &signers {
+        let id = signer.parse().unwrap();
+        tx.ebics_users()
+            .set_status(id, EbicsUserStatus::New, EbicsUserStatus::Initialised)
+            .await
+            .unwrap();
+        tx.ebics_users()
+            .set_status(id, EbicsUserStatus::Initialised, EbicsUserStatus::Ready)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    // From now on the bank holds the signer's key: an Admin cannot swap in a key of their own.
+    let intruder = dir.path().join("intruder.key");
+    let out = cli
+        .run(PASSPHRASE, &["keygen", "--out", path(&intruder)])
+        .await;
+    assert!(out.ok, "{}", out.stderr);
+    let out = cli
+        .run(
+            PASSPHRASE,
+            &["register", path(&intruder), "--signer", &signers[1]],
+        )
+        .await;
+    out.assert_refused("user_not_new");
+
+    let http = reqwest::Client::new();
+    let order: serde_json::Value = http
+        .post(format!(
+            "{api}/v1/orders?ebics_user_id={}&order_type=CCT",
+            signers[0]
+        ))
+        .bearer_auth(&cli.token)
+        .header("content-type", "application/xml")
+        .body(two_transfers())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let order_id = order["id"].as_str().unwrap().to_owned();
+
+    let out = cli.run(PASSPHRASE, &["list"]).await;
+    assert!(
+        out.ok && out.stdout.contains(&order_id),
+        "{}{}",
+        out.stdout,
+        out.stderr
+    );
+    let out = cli.run(PASSPHRASE, &["show", &order_id]).await;
+    assert!(out.ok, "{}", out.stderr);
+    for expected in [
+        "transactions 2",
+        "1300.00 EUR",
+        "Alpha AG, Beta GmbH",
+        order["summary"]["content_hash"].as_str().unwrap(),
+    ] {
+        assert!(
+            out.stdout.contains(expected),
+            "show lacks {expected:?}:\n{}",
+            out.stdout
+        );
+    }
+
+    // A wrong passphrase signs nothing.
+    let out = cli
+        .approve("not it", &order_id, &keys[0], &signers[0])
+        .await;
+    out.assert_refused("wrong passphrase");
+
+    // A key the daemon does not know for this signer is refused before signing.
+    let stranger = dir.path().join("stranger.key");
+    assert!(
+        cli.run(PASSPHRASE, &["keygen", "--out", path(&stranger)])
+            .await
+            .ok
+    );
+    let out = cli
+        .approve(PASSPHRASE, &order_id, &stranger, &signers[0])
+        .await;
+    out.assert_refused("not the signer's registered key");
+
+    let out = cli
+        .approve(PASSPHRASE, &order_id, &keys[0], &signers[0])
+        .await;
+    out.assert_printed("now PENDING_SIGNATURE");
+    let out = cli
+        .approve(PASSPHRASE, &order_id, &keys[1], &signers[1])
+        .await;
+    out.assert_printed("now SIGNED");
+
+    // Signed: nothing more to sign, and the daemon holds two signatures and no private key.
+    let out = cli
+        .approve(PASSPHRASE, &order_id, &keys[0], &signers[0])
+        .await;
+    out.assert_refused("no longer awaits signatures");
+    let shown: serde_json::Value = http
+        .get(format!("{api}/v1/orders/{order_id}"))
+        .bearer_auth(&cli.token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(shown["status"], "SIGNED");
+    assert_eq!(shown["signatures"].as_array().unwrap().len(), 2);
+    let mut tx = store.scope(&scope).begin().await.unwrap();
+    for signer in &signers {
+        let pairs = tx
+            .key_pairs()
+            .list_for_user(signer.parse().unwrap())
+            .await
+            .unwrap();
+        assert_eq!(pairs.len(), 1);
+        assert_eq!(pairs[0].custody, kontor_storage::KeyCustody::Signer);
+        assert!(pairs[0].encrypted_private_key().is_empty());
+    }
+}

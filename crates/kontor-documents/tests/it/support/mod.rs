@@ -1,0 +1,30 @@
+//! Fixtures shared by every test module: dates, the test account, generated ledgers, and one
+//! valid document for every reader.
+
+pub mod samples;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use kontor_documents::{AccountInfo, Bic, Currency, Iban, Ledger};
+
+pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
+    NaiveDate::from_ymd_opt(y, m, d).expect("valid test date")
+}
+
+pub fn datetime(y: i32, m: u32, d: u32, h: u32, min: u32) -> NaiveDateTime {
+    date(y, m, d)
+        .and_hms_opt(h, min, 0)
+        .expect("valid test time")
+}
+
+pub fn account() -> AccountInfo {
+    AccountInfo {
+        iban: Iban::parse("DE89 3704 0044 0532 0130 00").expect("valid IBAN"),
+        bic: Bic::parse("COBADEFFXXX").expect("valid BIC"),
+        currency: Currency::EUR,
+        holder: "Muster Treasury GmbH".to_string(),
+    }
+}
+
+pub fn ledger(seed: u64, from: NaiveDate, to: NaiveDate, per_day: usize) -> Ledger {
+    Ledger::generate(seed, account(), from, to, per_day).expect("valid ledger")
+}

@@ -1,0 +1,197 @@
+//! INI and HIA letters.
+
+use chrono::{FixedOffset, TimeZone};
+use kontor_protocol::certificate::{Certificate, KeyPurpose};
+use kontor_protocol::keys::{public_key_hash, KeyError};
+use kontor_protocol::letters::{
+    hia_letter, ini_letter, Letter, LetterError, LetterInput, LetterKey, LetterKind, LetterLanguage,
+};
+use kontor_protocol::{
+    AuthenticationVersion, EncryptionVersion, ProtocolVersion, SignatureVersion,
+};
+
+use crate::support::keys::{authentication_key, certificate_for, encryption_key, signature_key};
+
+fn input(protocol: ProtocolVersion, language: LetterLanguage) -> LetterInput {
+    LetterInput {
+        host_id: "EBIXHOST".to_owned(),
+        bank_name: Some("Beispielbank AG".to_owned()),
+        partner_id: "PARTNER1".to_owned(),
+        user_id: "USER0001".to_owned(),
+        user_name: "Erika <Mustermann> & Co".to_owned(),
+        created_at: FixedOffset::east_opt(3600)
+            .expect("offset")
+            .with_ymd_and_hms(2025, 3, 14, 10, 26, 53)
+            .single()
+            .expect("time"),
+        protocol,
+        language,
+    }
+}
+
+/// The INI letter of the subscriber's signature key.
+fn ini(
+    protocol: ProtocolVersion,
+    language: LetterLanguage,
+    version: SignatureVersion,
+    certificate: Option<&Certificate>,
+) -> Result<Letter, LetterError> {
+    ini_letter(
+        &input(protocol, language),
+        LetterKey {
+            version,
+            public_key: &signature_key().public_key(),
+            certificate,
+        },
+    )
+}
+
+#[test]
+fn h004_ini_letter_prints_subscriber_key_and_hash() {
+    let public = signature_key().public_key();
+    let letter = ini(
+        ProtocolVersion::H004,
+        LetterLanguage::German,
+        SignatureVersion::A006,
+        None,
+    )
+    .expect("letter");
+    assert_eq!(letter.kind(), LetterKind::Ini);
+    let text = letter.text();
+    for expected in [
+        "EBICS-Initialisierungsbrief (INI)",
+        "14.03.2025",
+        "10:26:53",
+        "Beispielbank AG",
+        "EBIXHOST",
+        "USER0001",
+        "PARTNER1",
+        "Erika <Mustermann> & Co",
+        "EBICS 2.5 (H004)",
+        "A006",
+        "Exponent (17 Bit)",
+        "Modulus (2048 Bit)",
+        "01 00 01",
+        "Ort/Datum",
+        "Unterschrift",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    }
+    let hash = public_key_hash(ProtocolVersion::H004, &public, None).expect("hash");
+    for line in hash.to_grouped_lines(16) {
+        assert!(text.contains(&line), "hash line {line:?} missing");
+    }
+    let first_modulus_line = public.modulus()[..16]
+        .iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(text.contains(&first_modulus_line));
+}
+
+#[test]
+fn html_letter_is_a_standalone_document_with_escaped_values() {
+    let public = signature_key().public_key();
+    let letter = ini(
+        ProtocolVersion::H004,
+        LetterLanguage::English,
+        SignatureVersion::A005,
+        None,
+    )
+    .expect("letter");
+    let html = letter.html();
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("<html lang=\"en\">"));
+    assert!(html.trim_end().ends_with("</html>"));
+    assert!(html.contains("Erika &lt;Mustermann&gt; &amp; Co"));
+    assert!(!html.contains("<Mustermann>"));
+    assert!(html.contains("EBICS initialisation letter (INI)"));
+    assert!(html.contains(
+        &public_key_hash(ProtocolVersion::H004, &public, None)
+            .expect("hash")
+            .to_grouped_lines(16)[0]
+    ));
+    assert!(
+        !html.contains("http://") && !html.contains("https://"),
+        "no external resources"
+    );
+}
+
+#[test]
+fn h005_hia_letter_prints_certificates_and_their_hashes() {
+    let auth_cert = certificate_for(authentication_key(), KeyPurpose::Authentication);
+    let enc_cert = certificate_for(encryption_key(), KeyPurpose::Encryption);
+    let auth_public = authentication_key().public_key();
+    let enc_public = encryption_key().public_key();
+    let letter = hia_letter(
+        &input(ProtocolVersion::H005, LetterLanguage::German),
+        LetterKey {
+            version: AuthenticationVersion::X002,
+            public_key: &auth_public,
+            certificate: Some(&auth_cert),
+        },
+        LetterKey {
+            version: EncryptionVersion::E002,
+            public_key: &enc_public,
+            certificate: Some(&enc_cert),
+        },
+    )
+    .expect("letter");
+    assert_eq!(letter.kind(), LetterKind::Hia);
+    let text = letter.text();
+    for expected in [
+        "EBICS-Initialisierungsbrief (HIA)",
+        "EBICS 3.0 (H005)",
+        "X002",
+        "E002",
+        "CN=Erika Mustermann,O=Beispiel Treasury GmbH,C=DE",
+        "-----BEGIN CERTIFICATE-----",
+        &auth_cert.serial_hex(),
+        "Gültig bis:",
+    ] {
+        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
+    }
+    for certificate in [&auth_cert, &enc_cert] {
+        for line in certificate.fingerprint_sha256().to_grouped_lines(16) {
+            assert!(
+                text.contains(&line),
+                "certificate hash line {line:?} missing"
+            );
+        }
+    }
+    assert!(
+        !text.contains("Modulus"),
+        "H005 letters show certificates, not raw keys"
+    );
+}
+
+#[test]
+fn h005_letter_without_certificate_is_refused() {
+    let result = ini(
+        ProtocolVersion::H005,
+        LetterLanguage::German,
+        SignatureVersion::A006,
+        None,
+    );
+    assert!(matches!(
+        result,
+        Err(LetterError::Key(KeyError::MissingCertificate(
+            ProtocolVersion::H005
+        )))
+    ));
+}
+
+#[test]
+fn certificate_of_another_key_is_refused() {
+    let other_cert = certificate_for(authentication_key(), KeyPurpose::Signature);
+    let result = ini(
+        ProtocolVersion::H005,
+        LetterLanguage::German,
+        SignatureVersion::A006,
+        Some(&other_cert),
+    );
+    assert!(matches!(
+        result,
+        Err(LetterError::CertificateKeyMismatch("A006"))
+    ));
+}

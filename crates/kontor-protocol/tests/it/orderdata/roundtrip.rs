@@ -1,0 +1,385 @@
+//! Every order-data document survives build → XML → parse unchanged, in H004 and H005, in all
+//! three serialisations (standalone document, fragment, embedded under a foreign prefix).
+
+use std::fmt::Debug;
+
+use kontor_protocol::orderdata::*;
+use kontor_protocol::{ProtocolVersion, SignatureVersion};
+
+use crate::support::orderdata as fx;
+use crate::support::VERSIONS;
+
+fn assert_round_trips<D: OrderDataDocument + PartialEq + Debug>(doc: D) {
+    let xml = doc
+        .to_xml()
+        .unwrap_or_else(|e| panic!("{} does not serialise: {e}", D::root_element()));
+    let text = String::from_utf8(xml.clone()).unwrap();
+    assert!(
+        text.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"),
+        "{text}"
+    );
+    assert_eq!(
+        D::parse(&xml).as_ref(),
+        Ok(&doc),
+        "document round trip of {text}"
+    );
+
+    let fragment = doc.to_xml_fragment().unwrap();
+    assert!(!fragment.starts_with("<?xml"));
+    assert_eq!(
+        D::parse_fragment(&fragment).as_ref(),
+        Ok(&doc),
+        "fragment round trip of {fragment}"
+    );
+
+    // Embedded the way an envelope writer would: inside a parent that binds the EBICS (or
+    // signature) namespace to a prefix of its own choosing.
+    let ns = D::namespace(doc.protocol_version()).unwrap();
+    let mut writer = quick_xml::Writer::new(Vec::new());
+    doc.write_into(&mut writer, Some("eb")).unwrap();
+    let inner = String::from_utf8(writer.into_inner()).unwrap();
+    let wrapped = format!(
+        r#"<outer:Envelope xmlns:outer="urn:test" xmlns:eb="{ns}">{inner}</outer:Envelope>"#
+    );
+    let tree = roxmltree::Document::parse(&wrapped).unwrap();
+    let element = tree.root_element().first_element_child().unwrap();
+    assert_eq!(
+        D::from_element(element).as_ref(),
+        Ok(&doc),
+        "embedded round trip of {wrapped}"
+    );
+}
+
+macro_rules! round_trip_tests {
+    ($($name:ident => $fixture:path),* $(,)?) => {$(
+        #[test]
+        fn $name() {
+            for v in VERSIONS {
+                assert_round_trips($fixture(v));
+            }
+        }
+    )*};
+}
+
+round_trip_tests! {
+    ini_signature_key_round_trips => fx::ini,
+    hia_keys_round_trip => fx::hia,
+    hca_keys_round_trip => fx::hca,
+    hcs_keys_round_trip => fx::hcs,
+    h3k_certificates_round_trip => fx::h3k,
+    hpb_bank_keys_round_trip => fx::hpb,
+    user_signature_data_round_trips => fx::user_signature,
+    hkd_customer_data_round_trips => fx::hkd,
+    htd_subscriber_data_round_trips => fx::htd,
+    haa_listing_round_trips => fx::haa,
+    hpd_bank_parameters_round_trip => fx::hpd,
+    hvu_params_round_trip => fx::hvu_params,
+    hvz_params_round_trip => fx::hvz_params,
+    hvd_params_round_trip => fx::hvd_params,
+    hve_params_round_trip => fx::hve_params,
+    hvs_params_round_trip => fx::hvs_params,
+    hvt_params_round_trip => fx::hvt_params,
+    hvs_cancellation_digest_round_trips => fx::hvs_order_data,
+    hvu_overview_round_trips => fx::hvu,
+    hvz_overview_round_trips => fx::hvz,
+    hvd_status_round_trips => fx::hvd,
+    hvt_details_round_trip => fx::hvt,
+}
+
+#[test]
+fn empty_veu_filters_round_trip() {
+    for v in VERSIONS {
+        assert_round_trips(HVUOrderParams {
+            version: v,
+            order_types: vec![],
+            service_filters: vec![],
+        });
+    }
+}
+
+#[test]
+fn version_is_taken_from_the_root_namespace() {
+    for v in VERSIONS {
+        let xml = fx::hia(v).to_xml().unwrap();
+        assert_eq!(HIARequestOrderData::parse(&xml).unwrap().version, v);
+        let xml = fx::ini(v).to_xml().unwrap();
+        assert_eq!(
+            SignaturePubKeyOrderData::parse(&xml)
+                .unwrap()
+                .protocol_version(),
+            v
+        );
+    }
+}
+
+#[test]
+fn signature_documents_use_the_signature_namespace_of_their_version() {
+    let h004 =
+        String::from_utf8(fx::user_signature(ProtocolVersion::H004).to_xml().unwrap()).unwrap();
+    let h005 =
+        String::from_utf8(fx::user_signature(ProtocolVersion::H005).to_xml().unwrap()).unwrap();
+    assert!(
+        h004.contains(r#"<UserSignatureData xmlns="http://www.ebics.org/S001""#),
+        "{h004}"
+    );
+    assert!(
+        h005.contains(r#"<UserSignatureData xmlns="http://www.ebics.org/S002""#),
+        "{h005}"
+    );
+}
+
+#[test]
+fn write_into_without_prefix_declares_no_default_namespace() {
+    let mut writer = quick_xml::Writer::new(Vec::new());
+    fx::hvd_params(ProtocolVersion::H004)
+        .write_into(&mut writer, None)
+        .unwrap();
+    let inner = String::from_utf8(writer.into_inner()).unwrap();
+    assert!(
+        inner.starts_with("<HVDOrderParams><PartnerID>PARTNER1</PartnerID>"),
+        "{inner}"
+    );
+    let wrapped = format!(r#"<OrderDetails xmlns="urn:org:ebics:H004">{inner}</OrderDetails>"#);
+    let tree = roxmltree::Document::parse(&wrapped).unwrap();
+    let node = tree.root_element().first_element_child().unwrap();
+    assert_eq!(
+        HVDOrderParams::from_element(node),
+        Ok(fx::hvd_params(ProtocolVersion::H004))
+    );
+}
+
+#[test]
+fn rsa_key_values_are_written_without_leading_zero_octets() {
+    let mut doc = fx::ini(ProtocolVersion::H004);
+    let PublicKeyData::Rsa { key, .. } = &mut doc.signature_pub_key_info.key else {
+        panic!("H004 fixture carries an RSA key");
+    };
+    let original = key.modulus.clone();
+    key.modulus.insert(0, 0);
+    key.modulus.insert(0, 0);
+    let parsed = SignaturePubKeyOrderData::parse(&doc.to_xml().unwrap()).unwrap();
+    assert_eq!(
+        parsed.signature_pub_key_info.key.rsa_key().unwrap().modulus,
+        original
+    );
+}
+
+#[test]
+fn h005_keys_carry_the_certificate_and_no_key_value() {
+    let xml = String::from_utf8(fx::hia(ProtocolVersion::H005).to_xml().unwrap()).unwrap();
+    assert!(xml.contains("<ds:X509Certificate>"));
+    assert!(!xml.contains("PubKeyValue"));
+    let h004 = String::from_utf8(fx::hia(ProtocolVersion::H004).to_xml().unwrap()).unwrap();
+    assert!(
+        h004.contains("<PubKeyValue><ds:RSAKeyValue><ds:Modulus>"),
+        "{h004}"
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// What a version cannot express is refused, never silently dropped
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn raw_rsa_key_cannot_be_sent_in_h005() {
+    let mut doc = fx::hia(ProtocolVersion::H005);
+    doc.authentication.key = fx::key(ProtocolVersion::H004, 3);
+    assert_eq!(
+        doc.to_xml(),
+        Err(OrderDataError::NotInVersion {
+            field: "PubKeyValue",
+            version: ProtocolVersion::H005
+        })
+    );
+}
+
+#[test]
+fn certificate_only_key_cannot_be_sent_in_h004() {
+    let mut doc = fx::hpb(ProtocolVersion::H004);
+    doc.encryption.key = fx::key(ProtocolVersion::H005, 3);
+    assert_eq!(
+        doc.to_xml(),
+        Err(OrderDataError::RequiredInVersion {
+            field: "PubKeyValue",
+            version: ProtocolVersion::H004
+        })
+    );
+}
+
+#[test]
+fn btf_service_cannot_be_written_as_h004_order() {
+    let mut doc = fx::hvd_params(ProtocolVersion::H004);
+    doc.order.order = OrderKind::Service(fx::service_sct());
+    assert!(matches!(
+        doc.to_xml(),
+        Err(OrderDataError::NotInVersion {
+            field: "Service",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn h004_order_info_needs_a_transfer_type() {
+    let mut doc = fx::htd(ProtocolVersion::H004);
+    doc.partner_info.order_infos[0].transfer_type = None;
+    assert!(matches!(
+        doc.to_xml(),
+        Err(OrderDataError::RequiredInVersion { .. })
+    ));
+}
+
+#[test]
+fn h005_permission_names_exactly_one_order_type() {
+    let mut doc = fx::htd(ProtocolVersion::H005);
+    doc.user_info.permissions[0].order_types = vec!["BTU".into(), "BTD".into()];
+    assert!(matches!(
+        doc.to_xml(),
+        Err(OrderDataError::InvalidValue { .. })
+    ));
+}
+
+#[test]
+fn h005_data_digest_needs_a_signature_version() {
+    let mut doc = fx::hvs_order_data(ProtocolVersion::H005);
+    doc.cancelled_data_digest.signature_version = None;
+    assert!(matches!(
+        doc.to_xml(),
+        Err(OrderDataError::RequiredInVersion { .. })
+    ));
+    let mut h004 = fx::hvs_order_data(ProtocolVersion::H004);
+    h004.cancelled_data_digest.signature_version = None;
+    let parsed = HVSRequestOrderData::parse(&h004.to_xml().unwrap()).unwrap();
+    assert_eq!(parsed.cancelled_data_digest.signature_version, None);
+}
+
+#[test]
+fn h004_x509_support_flag_cannot_be_sent_in_h005() {
+    let mut doc = fx::hpd(ProtocolVersion::H005);
+    doc.protocol_params.x509_data = fx::hpd(ProtocolVersion::H004).protocol_params.x509_data;
+    assert!(matches!(
+        doc.to_xml(),
+        Err(OrderDataError::NotInVersion { .. })
+    ));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Values the schema would reject are refused before writing
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn invalid_partner_id_is_refused() {
+    let mut doc = fx::hia(ProtocolVersion::H004);
+    doc.partner_id = "PARTNER 1".into();
+    let Err(OrderDataError::InvalidValue { path, .. }) = doc.to_xml() else {
+        panic!("a partner id with a space must be refused");
+    };
+    assert_eq!(path, "PartnerID");
+}
+
+#[test]
+fn permission_pointing_at_unknown_account_is_refused() {
+    let mut doc = fx::hkd(ProtocolVersion::H004);
+    doc.user_infos[1].permissions[0].account_id = Some("NOPE".into());
+    assert!(matches!(
+        doc.to_xml(),
+        Err(OrderDataError::InvalidValue { .. })
+    ));
+}
+
+#[test]
+fn duplicate_account_ids_are_refused() {
+    let mut doc = fx::htd(ProtocolVersion::H005);
+    doc.partner_info.accounts[1].id = doc.partner_info.accounts[0].id.clone();
+    assert!(matches!(
+        doc.to_xml(),
+        Err(OrderDataError::InvalidValue { .. })
+    ));
+}
+
+#[test]
+fn amount_with_five_fraction_digits_is_refused() {
+    let mut doc = fx::hvt(ProtocolVersion::H004);
+    doc.order_infos[0].amount.value = fx::dec("1.00001");
+    assert!(matches!(
+        doc.to_xml(),
+        Err(OrderDataError::InvalidValue { .. })
+    ));
+}
+
+#[test]
+fn control_characters_in_names_are_refused() {
+    let mut doc = fx::htd(ProtocolVersion::H004);
+    doc.user_info.name = Some("Eve\u{0}".into());
+    assert!(matches!(
+        doc.to_xml(),
+        Err(OrderDataError::InvalidValue { .. })
+    ));
+}
+
+#[test]
+fn empty_signature_list_is_refused() {
+    let doc = UserSignatureData {
+        version: ProtocolVersion::H005,
+        signatures: vec![],
+    };
+    assert!(doc.to_xml().is_err());
+}
+
+#[test]
+fn hvt_transaction_needs_two_accounts() {
+    let mut doc = fx::hvt(ProtocolVersion::H005);
+    doc.order_infos[0].accounts.truncate(1);
+    assert!(doc.to_xml().is_err());
+}
+
+#[test]
+fn account_role_must_fit_the_element() {
+    let mut doc = fx::hvt(ProtocolVersion::H004);
+    doc.order_infos[0].accounts[0].bank_codes[0].role = AccountRole::Charges;
+    assert!(matches!(
+        doc.to_xml(),
+        Err(OrderDataError::InvalidValue { .. })
+    ));
+}
+
+#[test]
+fn h003_and_h006_have_no_order_data_schema() {
+    for v in [ProtocolVersion::H003, ProtocolVersion::H006] {
+        let mut doc = fx::hvd_params(ProtocolVersion::H004);
+        doc.version = v;
+        assert_eq!(doc.to_xml(), Err(OrderDataError::UnsupportedVersion(v)));
+    }
+}
+
+#[test]
+fn signature_helper_builds_a_single_signature_document() {
+    let sig = fx::user_signature(ProtocolVersion::H004)
+        .signatures
+        .remove(0);
+    let doc = UserSignatureData::single(ProtocolVersion::H004, sig.clone());
+    let parsed = UserSignatureData::parse(&doc.to_xml().unwrap()).unwrap();
+    assert_eq!(parsed.signatures, vec![sig]);
+    assert_eq!(
+        parsed.signatures[0].signature_version,
+        SignatureVersion::A006
+    );
+}
+
+#[test]
+fn account_helpers_find_iban_and_bic() {
+    let partner = fx::partner_info(ProtocolVersion::H004);
+    let account = partner.account("ACC-1").unwrap();
+    assert_eq!(account.iban(), Some("DE89370400440532013000"));
+    assert_eq!(account.bic(), Some("COBADEFFXXX"));
+    assert_eq!(partner.account("ACC-2").unwrap().iban(), None);
+}
+
+#[test]
+fn failed_write_into_leaves_the_enclosing_writer_untouched() {
+    let mut doc = fx::hvt_params(ProtocolVersion::H005);
+    doc.order.order_id = "lower".into();
+    let mut writer = quick_xml::Writer::new(b"<OrderDetails>".to_vec());
+    assert!(doc.write_into(&mut writer, None).is_err());
+    assert_eq!(writer.into_inner(), b"<OrderDetails>".to_vec());
+}

@@ -1,0 +1,606 @@
+//! Repository behaviour that must hold identically on SQLite and PostgreSQL.
+
+use chrono::{Duration, Utc};
+use kontor_storage::*;
+
+use crate::support::conformance;
+use crate::support::fixture;
+
+async fn duplicate_host_id_is_a_conflict_within_a_tenant_only(store: &Store) {
+    let a = fixture::tenant(store, "a").await;
+    let b = fixture::tenant(store, "b").await;
+    let mut tx = store.scope(&a).begin().await.unwrap();
+    let first = tx
+        .bank_hosts()
+        .create(fixture::new_host("HOST"))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = store.scope(&a).begin().await.unwrap();
+    let mut dup = fixture::new_host("HOST");
+    dup.url = "https://other.example".into();
+    match tx.bank_hosts().create(dup).await {
+        Err(StorageError::Conflict {
+            entity: "bank host",
+            constraint,
+        }) => {
+            assert!(
+                constraint.contains("host"),
+                "constraint named: {constraint}"
+            )
+        }
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    drop(tx);
+    let mut tx = store.scope(&a).begin().await.unwrap();
+    let hosts: Vec<BankHost> = tx.list(Page::first(10)).await.unwrap();
+    assert_eq!(hosts, vec![first], "the stored host is unchanged");
+    drop(tx);
+
+    let mut tx = store.scope(&b).begin().await.unwrap();
+    tx.bank_hosts()
+        .create(fixture::new_host("HOST"))
+        .await
+        .expect("same host id in another tenant");
+    tx.commit().await.unwrap();
+}
+
+async fn a_hosts_ca_bundle_is_stored_kept_and_removed(store: &Store) {
+    let a = fixture::tenant(store, "a").await;
+    let mut tx = store.scope(&a).begin().await.unwrap();
+    let mut new = fixture::new_host("HOST");
+    new.ca_bundle_pem = Some("-----BEGIN CERTIFICATE-----\n...".into());
+    let host = tx.bank_hosts().create(new).await.unwrap();
+    assert_eq!(
+        host.ca_bundle_pem.as_deref(),
+        Some("-----BEGIN CERTIFICATE-----\n...")
+    );
+    let renamed = tx
+        .bank_hosts()
+        .update(
+            host.id,
+            BankHostChanges {
+                name: Some("Renamed".into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(renamed.ca_bundle_pem, host.ca_bundle_pem, "kept");
+    let cleared = tx
+        .bank_hosts()
+        .update(
+            host.id,
+            BankHostChanges {
+                ca_bundle_pem: Some(None),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(cleared.ca_bundle_pem, None);
+    tx.commit().await.unwrap();
+}
+
+async fn unknown_enum_value_in_the_database_is_a_typed_error(store: &Store) {
+    let g = fixture::build(store, "a").await;
+    store
+        .raw_execute(&format!(
+            "UPDATE orders SET status = 'TELEPORTED' WHERE id = '{}'",
+            g.order
+        ))
+        .await
+        .unwrap();
+    let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    match tx.get(g.order).await {
+        Err(StorageError::UnknownEnumValue(e)) => {
+            assert_eq!(
+                (e.column, e.value.as_str()),
+                ("orders.status", "TELEPORTED")
+            )
+        }
+        other => panic!("expected UnknownEnumValue, got {other:?}"),
+    }
+}
+
+async fn illegal_transition_is_refused_and_leaves_the_row(store: &Store) {
+    let g = fixture::build(store, "a").await;
+    let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    let err = tx
+        .orders()
+        .set_status(g.order, OrderStatus::Draft, OrderStatus::Completed)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StorageError::IllegalTransition(_)), "{err:?}");
+    let err = tx
+        .ebics_users()
+        .set_status(g.user, EbicsUserStatus::New, EbicsUserStatus::Ready)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, StorageError::IllegalTransition(_)), "{err:?}");
+    tx.commit().await.unwrap();
+    let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    let order: Order = tx.get(g.order).await.unwrap();
+    assert_eq!(order.status, OrderStatus::Draft);
+    let user: EbicsUser = tx.get(g.user).await.unwrap();
+    assert_eq!(user.status, EbicsUserStatus::New);
+}
+
+async fn status_change_is_compare_and_set(store: &Store) {
+    let g = fixture::build(store, "a").await;
+    let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    tx.orders()
+        .set_status(g.order, OrderStatus::Draft, OrderStatus::PendingSignature)
+        .await
+        .unwrap();
+    // A second writer that still believes the order is a draft loses.
+    let err = tx
+        .orders()
+        .set_status(g.order, OrderStatus::Draft, OrderStatus::Cancelled)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            StorageError::StaleStatus {
+                entity: "order",
+                expected: "DRAFT"
+            }
+        ),
+        "{err:?}"
+    );
+    tx.orders()
+        .set_status(g.order, OrderStatus::PendingSignature, OrderStatus::Signed)
+        .await
+        .unwrap();
+    let t = TransactionId::new();
+    // Only one submission wins even when two callers race.
+    let first = tx.orders().mark_submitted(g.order, t).await;
+    let second = tx
+        .orders()
+        .mark_submitted(g.order, TransactionId::new())
+        .await;
+    assert!(first.is_ok());
+    assert!(matches!(second, Err(StorageError::StaleStatus { .. })));
+    tx.commit().await.unwrap();
+    let order: Order = fixture::read(store, &g.scope, g.order).await;
+    assert_eq!(
+        (order.status, order.transaction_id),
+        (OrderStatus::Submitted, Some(t))
+    );
+}
+
+async fn transaction_events_are_append_only(store: &Store) {
+    let g = fixture::build(store, "a").await;
+    let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    tx.transactions()
+        .set_phase(
+            g.transaction,
+            TransactionPhase::Initialisation,
+            TransactionPhase::Transfer,
+            TransactionEventKind::TransferStarted,
+            serde_json::json!({"segments": 3}),
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert!(store
+        .raw_execute("UPDATE transaction_events SET kind = 'COMPLETED'")
+        .await
+        .is_err());
+    assert!(store
+        .raw_execute("DELETE FROM transaction_events")
+        .await
+        .is_err());
+    let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    let events = tx.transactions().events(g.transaction).await.unwrap();
+    let kinds: Vec<_> = events.iter().map(|e| (e.seq, e.kind)).collect();
+    assert_eq!(
+        kinds,
+        vec![
+            (1, TransactionEventKind::Initialised),
+            (2, TransactionEventKind::TransferStarted)
+        ]
+    );
+}
+
+async fn transaction_phases_record_failure_and_release_the_lease(store: &Store) {
+    let g = fixture::build(store, "a").await;
+    let now = Utc::now();
+    let leased = store
+        .system()
+        .lease_unfinished_transactions("owner-1", now, Duration::minutes(5), 10)
+        .await
+        .unwrap();
+    assert!(leased.iter().any(|l| l.transaction == g.transaction));
+    let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    let t = tx
+        .transactions()
+        .set_phase(
+            g.transaction,
+            TransactionPhase::Initialisation,
+            TransactionPhase::Failed,
+            TransactionEventKind::Failed,
+            serde_json::json!({"code": "091005", "text": "EBICS_NO_DOWNLOAD_DATA_AVAILABLE"}),
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(t.failure_code.as_deref(), Some("091005"));
+    assert_eq!(t.lease_owner, None);
+    let again = store
+        .system()
+        .lease_unfinished_transactions(
+            "owner-2",
+            now + Duration::hours(1),
+            Duration::minutes(5),
+            10,
+        )
+        .await
+        .unwrap();
+    assert!(
+        again.iter().all(|l| l.transaction != g.transaction),
+        "final transactions are not leased"
+    );
+}
+
+async fn private_keys_are_encrypted_and_bound_to_their_record(store: &Store) {
+    let g = fixture::build(store, "a").await;
+    let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    let pair: KeyPair = tx.get(g.key_pair).await.unwrap();
+    assert!(
+        !pair
+            .encrypted_private_key()
+            .windows(5)
+            .any(|w| w == b"pkcs8"),
+        "stored in clear"
+    );
+    assert!(!format!("{pair:?}").contains("pkcs8"));
+    // A second key pair of the same user, whose ciphertext we swap into the first.
+    let other = tx
+        .key_pairs()
+        .create(NewKeyPair {
+            ebics_user_id: g.user,
+            usage: KeyUsage::Signature,
+            version: "A006".into(),
+            public_key: vec![1],
+            private_key_pkcs8: zeroize::Zeroizing::new(b"another key".to_vec()),
+            key_hash: "BEEF".into(),
+            certificate: None,
+        })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let hex_other = hex::encode(other.encrypted_private_key());
+    let swap = match store.backend() {
+        Backend::Sqlite => format!(
+            "UPDATE key_pairs SET encrypted_private_key = X'{hex_other}' WHERE id = '{}'",
+            g.key_pair
+        ),
+        Backend::Postgres => format!(
+            "UPDATE key_pairs SET encrypted_private_key = '\\x{hex_other}'::bytea WHERE id = '{}'",
+            g.key_pair
+        ),
+    };
+    store.raw_execute(&swap).await.unwrap();
+    let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    assert!(matches!(
+        tx.key_pairs().load_private_key(g.key_pair).await,
+        Err(StorageError::KeyDecryption(_))
+    ));
+    assert_eq!(
+        tx.key_pairs()
+            .load_private_key(other.id)
+            .await
+            .unwrap()
+            .as_slice(),
+        b"another key"
+    );
+}
+
+async fn wrong_master_key_cannot_decrypt(store: &Store) {
+    let g = fixture::build(store, "a").await;
+    let pair: KeyPair = fixture::read(store, &g.scope, g.key_pair).await;
+    let context = format!(
+        "kontor/key_pairs/{}/{}/SIGNATURE",
+        g.scope.tenant(),
+        g.key_pair
+    );
+    assert!(MasterKey::generate()
+        .decrypt(pair.encrypted_private_key(), context.as_bytes())
+        .is_err());
+}
+
+async fn same_payment_file_is_one_live_order(store: &Store) {
+    let g = fixture::build(store, "a").await;
+    let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    let original: Order = tx.get(g.order).await.unwrap();
+    let dup = NewOrder {
+        ebics_user_id: g.user,
+        order_type: "CCT".into(),
+        btf_service: None,
+        signature_rule: SignatureRule::Standard,
+        content_file_id: g.file,
+        content_hash: original.content_hash.clone(),
+        content_size: original.content_size,
+        amount_total: None,
+        currency: None,
+        idempotency_key: None,
+    };
+    assert!(matches!(
+        tx.orders().create(dup.clone()).await,
+        Err(StorageError::Conflict { .. })
+    ));
+    drop(tx);
+    let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    tx.orders()
+        .set_status(g.order, OrderStatus::Draft, OrderStatus::Cancelled)
+        .await
+        .unwrap();
+    tx.orders()
+        .create(dup)
+        .await
+        .expect("allowed once the first order is cancelled");
+    tx.commit().await.unwrap();
+}
+
+async fn idempotency_key_finds_the_existing_order(store: &Store) {
+    let g = fixture::build(store, "a").await;
+    let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    let found = tx
+        .orders()
+        .find_by_idempotency_key("idem-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.id, g.order);
+    assert!(tx
+        .orders()
+        .find_by_idempotency_key("other")
+        .await
+        .unwrap()
+        .is_none());
+}
+
+async fn bookings_are_stored_once_per_dedupe_key(store: &Store) {
+    let g = fixture::build(store, "a").await;
+    let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    assert!(!tx
+        .statements()
+        .insert_booking(fixture::booking(g.account, g.statement, &g.booking_key))
+        .await
+        .unwrap());
+    assert!(tx
+        .statements()
+        .insert_booking(fixture::booking(g.account, g.statement, "REF-0002"))
+        .await
+        .unwrap());
+    tx.commit().await.unwrap();
+    let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    let all = tx
+        .statements()
+        .bookings(&BookingFilter {
+            account_id: Some(g.account),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 2);
+    let page2 = tx
+        .statements()
+        .bookings(&BookingFilter {
+            account_id: Some(g.account),
+            after: Some((all[0].booking_date, all[0].id)),
+            limit: 10,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(page2, vec![all[1].clone()]);
+}
+
+async fn concurrent_leasers_never_share_a_schedule(store: &Store) {
+    let g = fixture::build(store, "a").await;
+    let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    for _ in 0..40 {
+        tx.schedules()
+            .create(NewSchedule {
+                ebics_user_id: g.user,
+                account_id: None,
+                order_type: "C53".into(),
+                cron: "0 0 6 * * *".into(),
+                time_zone: "UTC".into(),
+                next_run_at: Utc::now() - Duration::minutes(1),
+            })
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let now = Utc::now();
+    let mut handles = Vec::new();
+    for owner in 0..4 {
+        let store = store.clone();
+        handles.push(tokio::spawn(async move {
+            let mut mine = Vec::new();
+            for _ in 0..10 {
+                mine.extend(
+                    store
+                        .system()
+                        .lease_due_schedules(
+                            &format!("owner-{owner}"),
+                            now,
+                            Duration::minutes(5),
+                            3,
+                        )
+                        .await
+                        .unwrap()
+                        .into_iter()
+                        .map(|l| l.schedule),
+                );
+            }
+            mine
+        }));
+    }
+    let mut all = Vec::new();
+    for h in handles {
+        all.extend(h.await.unwrap());
+    }
+    let unique: std::collections::HashSet<_> = all.iter().collect();
+    assert_eq!(unique.len(), all.len(), "a schedule was leased twice");
+    assert_eq!(all.len(), 40, "every due schedule is leased exactly once");
+    // After the leases expire, another owner takes them over.
+    let later = now + Duration::minutes(10);
+    let taken = store
+        .system()
+        .lease_due_schedules("owner-new", later, Duration::minutes(5), 100)
+        .await
+        .unwrap();
+    assert_eq!(taken.len(), 40);
+    // A finished run by a stale owner does not overwrite the new owner's lease.
+    let mut tx = store.scope(&taken[0].scope).begin().await.unwrap();
+    assert!(tx
+        .schedules()
+        .complete_run(taken[0].schedule, "owner-0", now, later, "OK", None)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(tx
+        .schedules()
+        .complete_run(
+            taken[0].schedule,
+            "owner-new",
+            now,
+            later + Duration::days(1),
+            "OK",
+            None
+        )
+        .await
+        .unwrap()
+        .is_some());
+    tx.commit().await.unwrap();
+}
+
+async fn tokens_authenticate_until_expired_or_revoked(store: &Store) {
+    let g = fixture::build(store, "a").await;
+    let admin = store.admin();
+    let now = Utc::now();
+    let issued = admin
+        .issue_token(g.operator, "ci", Some(now + Duration::hours(1)))
+        .await
+        .unwrap();
+    use secrecy::ExposeSecret;
+    let secret = issued.secret.expose_secret().to_owned();
+    assert!(!format!("{issued:?}").contains(&secret));
+    let op = admin.authenticate_token(&secret, now).await.unwrap();
+    assert_eq!(
+        (op.tenant(), op.role(), op.restricted_to()),
+        (g.scope.tenant(), Role::Admin, &[g.user][..])
+    );
+    let scope = TenantScope::for_operator(&op);
+    let order: Order = fixture::read(store, &scope, g.order).await;
+    assert_eq!(order.id, g.order);
+    assert!(
+        admin
+            .authenticate_token(&secret, now + Duration::hours(2))
+            .await
+            .is_err(),
+        "expired"
+    );
+    assert!(admin
+        .authenticate_token("kontor_nonsense", now)
+        .await
+        .is_err());
+    assert!(admin.authenticate_token("", now).await.is_err());
+    admin
+        .revoke_token(g.operator, issued.token.id)
+        .await
+        .unwrap();
+    assert!(
+        admin.authenticate_token(&secret, now).await.is_err(),
+        "revoked"
+    );
+}
+
+async fn bank_key_decision_is_made_once(store: &Store) {
+    let g = fixture::build(store, "a").await;
+    let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    let key = tx
+        .bank_keys()
+        .decide(
+            g.bank_key,
+            BankKeyVerification::Rejected,
+            VerificationMethod::Letter,
+            "alice",
+        )
+        .await
+        .unwrap();
+    assert_eq!(key.verification_status, BankKeyVerification::Rejected);
+    assert!(tx
+        .bank_keys()
+        .decide(
+            g.bank_key,
+            BankKeyVerification::Verified,
+            VerificationMethod::Letter,
+            "bob"
+        )
+        .await
+        .is_err());
+}
+
+async fn signer_held_keys_store_no_private_part(store: &Store) {
+    let g = fixture::build(store, "a").await;
+    let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    let pair = tx
+        .key_pairs()
+        .register_signer_key(NewSignerKey {
+            ebics_user_id: g.user,
+            version: "A006".into(),
+            public_key: vec![1, 2],
+            key_hash: "CAFE".into(),
+            certificate: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(pair.custody, KeyCustody::Signer);
+    assert!(pair.encrypted_private_key().is_empty());
+    assert!(matches!(
+        tx.key_pairs().load_private_key(pair.id).await,
+        Err(StorageError::InvalidInput { .. })
+    ));
+    let daemon_held: KeyPair = tx.get(g.key_pair).await.unwrap();
+    assert_eq!(daemon_held.custody, KeyCustody::Daemon);
+    tx.commit().await.unwrap();
+    // The schema itself refuses a signer-held key with a ciphertext.
+    let smuggle = match store.backend() {
+        Backend::Sqlite => "X'00'",
+        Backend::Postgres => "'\\x00'::bytea",
+    };
+    assert!(store
+        .raw_execute(&format!(
+            "UPDATE key_pairs SET encrypted_private_key = {smuggle} WHERE id = '{}'",
+            pair.id
+        ))
+        .await
+        .is_err());
+}
+
+conformance!(
+    signer_held_keys_store_no_private_part,
+    duplicate_host_id_is_a_conflict_within_a_tenant_only,
+    a_hosts_ca_bundle_is_stored_kept_and_removed,
+    unknown_enum_value_in_the_database_is_a_typed_error,
+    illegal_transition_is_refused_and_leaves_the_row,
+    status_change_is_compare_and_set,
+    transaction_events_are_append_only,
+    transaction_phases_record_failure_and_release_the_lease,
+    private_keys_are_encrypted_and_bound_to_their_record,
+    wrong_master_key_cannot_decrypt,
+    same_payment_file_is_one_live_order,
+    idempotency_key_finds_the_existing_order,
+    bookings_are_stored_once_per_dedupe_key,
+    concurrent_leasers_never_share_a_schedule,
+    tokens_authenticate_until_expired_or_revoked,
+    bank_key_decision_is_made_once,
+);

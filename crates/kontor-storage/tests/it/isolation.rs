@@ -1,0 +1,367 @@
+//! Tenant isolation: a record created in tenant A is invisible, unmodifiable and undeletable
+//! from tenant B, for every entity. Each check fails if a repository loses its tenant filter.
+
+use std::fmt::Debug;
+
+use kontor_storage::*;
+
+use crate::support::conformance;
+use crate::support::fixture::{self, Graph};
+
+fn assert_not_found<T: Debug>(result: Result<T>, what: &str) {
+    match result {
+        Err(StorageError::NotFound { .. }) => {}
+        other => panic!("{what}: expected NotFound from the other tenant, got {other:?}"),
+    }
+}
+
+/// Reading, listing and deleting `id` from `other` fails, and the record survives in its tenant.
+async fn assert_sealed<I>(store: &Store, owner: &TenantScope, other: &TenantScope, id: I)
+where
+    I: EntityId + Debug,
+    I::Entity: Deletable + Debug + PartialEq,
+    <I::Entity as Entity>::Id: EntityId,
+{
+    let before = fixture::read(store, owner, id).await;
+    let mut tx = store.scope(other).begin().await.unwrap();
+    assert_not_found(tx.get(id).await, &format!("get {id:?}"));
+    let listed: Vec<I::Entity> = tx.list(Page::first(1000)).await.unwrap();
+    assert!(
+        listed.is_empty(),
+        "list in the other tenant shows {listed:?}"
+    );
+    assert_not_found(tx.delete(id).await, &format!("delete {id:?}"));
+    tx.commit().await.unwrap();
+    let after = fixture::read(store, owner, id).await;
+    assert_eq!(before, after, "record changed by the other tenant");
+}
+
+async fn every_entity_is_sealed_from_other_tenants(store: &Store) {
+    let a: Graph = fixture::build(store, "tenant-a").await;
+    let b = fixture::tenant(store, "tenant-b").await;
+    let s = &a.scope;
+    assert_sealed(store, s, &b, a.host).await;
+    assert_sealed(store, s, &b, a.bank_key).await;
+    assert_sealed(store, s, &b, a.connection).await;
+    assert_sealed(store, s, &b, a.account).await;
+    assert_sealed(store, s, &b, a.user).await;
+    assert_sealed(store, s, &b, a.key_pair).await;
+    assert_sealed(store, s, &b, a.permission).await;
+    assert_sealed(store, s, &b, a.file).await;
+    assert_sealed(store, s, &b, a.order).await;
+    assert_sealed(store, s, &b, a.signature).await;
+    assert_sealed(store, s, &b, a.veu_item).await;
+    assert_sealed(store, s, &b, a.veu_signer).await;
+    assert_sealed(store, s, &b, a.transaction).await;
+    assert_sealed(store, s, &b, a.segment).await;
+    assert_sealed(store, s, &b, a.schedule).await;
+    assert_sealed(store, s, &b, a.job_run).await;
+    assert_sealed(store, s, &b, a.statement).await;
+
+    // The audit trail cannot be deleted at all; it is still invisible.
+    let mut tx = store.scope(&b).begin().await.unwrap();
+    assert_not_found(tx.get(a.event).await, "get event");
+    let events: Vec<TransactionEvent> = tx.list(Page::first(100)).await.unwrap();
+    assert!(events.is_empty());
+    assert!(tx
+        .transactions()
+        .events(a.transaction)
+        .await
+        .unwrap()
+        .is_empty());
+    let balances: Vec<Balance> = tx.list(Page::first(100)).await.unwrap();
+    assert!(balances.is_empty());
+    assert!(tx
+        .statements()
+        .balances(a.account)
+        .await
+        .unwrap()
+        .is_empty());
+    let bookings: Vec<BookedTransaction> = tx.list(Page::first(100)).await.unwrap();
+    assert!(bookings.is_empty());
+    assert!(tx
+        .statements()
+        .bookings(&BookingFilter::default())
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(tx.memberships().list().await.unwrap().is_empty());
+    assert!(tx
+        .memberships()
+        .grants_of(a.operator)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_not_found(tx.memberships().role_of(a.operator).await, "role_of");
+}
+
+async fn updates_from_another_tenant_are_not_found_and_change_nothing(store: &Store) {
+    let a = fixture::build(store, "tenant-a").await;
+    let b = fixture::tenant(store, "tenant-b").await;
+    let mut tx = store.scope(&b).begin().await.unwrap();
+    assert_not_found(
+        tx.bank_hosts()
+            .update(
+                a.host,
+                BankHostChanges {
+                    url: Some("https://evil.example".into()),
+                    ..Default::default()
+                },
+            )
+            .await,
+        "update host",
+    );
+    assert_not_found(
+        tx.bank_keys()
+            .decide(
+                a.bank_key,
+                BankKeyVerification::Verified,
+                VerificationMethod::Letter,
+                "mallory",
+            )
+            .await,
+        "verify key",
+    );
+    assert_not_found(
+        tx.connections().rename(a.connection, "x").await,
+        "rename connection",
+    );
+    assert_not_found(
+        tx.connections()
+            .set_order_types(a.connection, &["CCT".into()])
+            .await,
+        "order types",
+    );
+    assert_not_found(
+        tx.accounts().update_holder(a.account, "x").await,
+        "account holder",
+    );
+    assert_not_found(
+        tx.ebics_users()
+            .set_status(
+                a.user,
+                EbicsUserStatus::New,
+                EbicsUserStatus::PartlyInitialisedIni,
+            )
+            .await,
+        "user status",
+    );
+    assert_not_found(tx.ebics_users().rename(a.user, "x").await, "rename user");
+    assert_not_found(
+        tx.ebics_users()
+            .set_permissions_cache(a.user, &serde_json::json!([]))
+            .await,
+        "permissions cache",
+    );
+    assert_not_found(
+        tx.key_pairs()
+            .set_status(a.key_pair, KeyStatus::Pending, KeyStatus::Submitted)
+            .await,
+        "key status",
+    );
+    assert_not_found(
+        tx.key_pairs().load_private_key(a.key_pair).await,
+        "load private key",
+    );
+    assert_not_found(
+        tx.permissions()
+            .set_limit(a.permission, Some("1".into()), None)
+            .await,
+        "permission limit",
+    );
+    assert_not_found(
+        tx.orders()
+            .set_status(a.order, OrderStatus::Draft, OrderStatus::Cancelled)
+            .await,
+        "order status",
+    );
+    assert_not_found(
+        tx.veu_items()
+            .set_status(a.veu_item, VeuStatus::Pending, VeuStatus::Cancelled)
+            .await,
+        "veu status",
+    );
+    assert_not_found(
+        tx.veu_items().replace_signers(a.veu_item, vec![]).await,
+        "veu signers",
+    );
+    assert_not_found(
+        tx.transactions()
+            .set_phase(
+                a.transaction,
+                TransactionPhase::Initialisation,
+                TransactionPhase::Aborted,
+                TransactionEventKind::Aborted,
+                serde_json::json!({}),
+            )
+            .await,
+        "transaction phase",
+    );
+    assert_not_found(
+        tx.transactions().acknowledge_up_to(a.transaction, 5).await,
+        "acknowledge",
+    );
+    assert_not_found(
+        tx.transactions()
+            .set_segment_status(a.segment, SegmentStatus::Pending, SegmentStatus::Sent)
+            .await,
+        "segment status",
+    );
+    assert_not_found(
+        tx.schedules().set_enabled(a.schedule, false).await,
+        "schedule enabled",
+    );
+    drop(tx);
+    // Writes that reference another tenant's records fail (on PostgreSQL a failed statement
+    // aborts the transaction, so each gets its own).
+    let mut tx = store.scope(&b).begin().await.unwrap();
+    assert!(
+        tx.transactions()
+            .append_event(
+                a.transaction,
+                TransactionEventKind::Failed,
+                serde_json::json!({})
+            )
+            .await
+            .is_err(),
+        "event on a foreign transaction"
+    );
+    drop(tx);
+    let mut tx = store.scope(&b).begin().await.unwrap();
+    assert!(
+        tx.memberships().grant(a.operator, a.user).await.is_err(),
+        "grant on a foreign operator"
+    );
+    drop(tx);
+    let mut tx = store.scope(&b).begin().await.unwrap();
+    assert!(tx
+        .bank_keys()
+        .create(NewBankKey {
+            bank_host_id: a.host,
+            kind: BankKeyKind::Encryption,
+            version: "E002".into(),
+            public_key: vec![1],
+            certificate: None,
+            key_hash: "X".into()
+        })
+        .await
+        .is_err());
+    drop(tx);
+
+    let mut tx = store.scope(&b).begin().await.unwrap();
+    assert!(!tx
+        .statements()
+        .upsert_balance(NewBalance {
+            account_id: a.account,
+            statement_id: None,
+            kind: "CLBD".into(),
+            balance_date: a.balance_date,
+            amount: "0".into(),
+            currency: "EUR".into()
+        })
+        .await
+        .unwrap_or(false));
+    drop(tx);
+
+    // Everything in A is as it was.
+    let mut tx = store.scope(&a.scope).begin().await.unwrap();
+    let host: BankHost = tx.get(a.host).await.unwrap();
+    assert_eq!(host.url, "https://ebics.bank.example/ebicsweb");
+    let key: BankKey = tx.get(a.bank_key).await.unwrap();
+    assert_eq!(key.verification_status, BankKeyVerification::Unverified);
+    let user: EbicsUser = tx.get(a.user).await.unwrap();
+    assert_eq!(
+        (user.status, user.name.as_str()),
+        (EbicsUserStatus::New, "Alice")
+    );
+    let order: Order = tx.get(a.order).await.unwrap();
+    assert_eq!(order.status, OrderStatus::Draft);
+    let t: Transaction = tx.get(a.transaction).await.unwrap();
+    assert_eq!(
+        (t.phase, t.last_acknowledged_segment),
+        (TransactionPhase::Initialisation, 0)
+    );
+    assert_eq!(
+        tx.transactions().events(a.transaction).await.unwrap().len(),
+        1
+    );
+    assert_eq!(tx.veu_items().signers(a.veu_item).await.unwrap().len(), 1);
+    let schedule: Schedule = tx.get(a.schedule).await.unwrap();
+    assert!(schedule.enabled);
+    let balances = tx.statements().balances(a.account).await.unwrap();
+    assert_eq!(balances[0].amount, "1234.56");
+    assert_eq!(
+        tx.key_pairs()
+            .load_private_key(a.key_pair)
+            .await
+            .unwrap()
+            .as_slice(),
+        b"pkcs8 private key bytes"
+    );
+    assert_eq!(
+        tx.memberships().grants_of(a.operator).await.unwrap(),
+        vec![a.user]
+    );
+}
+
+/// On PostgreSQL, row-level security refuses other tenants' rows even to raw SQL. (SQLite has
+/// no row-level security: the test exists only for PostgreSQL.)
+async fn row_level_security_hides_rows_from_raw_queries(store: &Store) {
+    assert_eq!(store.backend(), Backend::Postgres);
+    let a = fixture::build(store, "tenant-a").await;
+    let b = fixture::tenant(store, "tenant-b").await;
+    let mut tx = store.scope(&b).begin().await.unwrap();
+    for table in [
+        "bank_hosts",
+        "bank_keys",
+        "bank_connections",
+        "accounts",
+        "ebics_users",
+        "key_pairs",
+        "permissions",
+        "files",
+        "orders",
+        "order_signatures",
+        "veu_items",
+        "veu_signers",
+        "transactions",
+        "segments",
+        "transaction_events",
+        "schedules",
+        "job_runs",
+        "statements",
+        "balances",
+        "booked_transactions",
+        "memberships",
+        "operator_grants",
+    ] {
+        let n = tx
+            .raw_count(&format!("SELECT count(*) FROM {table}"))
+            .await
+            .unwrap();
+        assert_eq!(n, 0, "{table} leaks rows to another tenant under RLS");
+    }
+    let err = tx
+        .raw_execute(
+            "INSERT INTO bank_hosts (id, tenant_id, host_id, name, url, protocol_version, btf, production, created_at) \
+             VALUES ('00000000-0000-0000-0000-000000000001', $1, 'X', 'X', 'X', 'H004', false, false, 'x')",
+            &[&a.scope.tenant().to_string()],
+        )
+        .await;
+    assert!(
+        err.is_err(),
+        "insert with another tenant's id must be refused by the policy"
+    );
+    drop(tx);
+    let mut tx = store.scope(&a.scope).begin().await.unwrap();
+    assert_eq!(
+        tx.raw_count("SELECT count(*) FROM orders").await.unwrap(),
+        1
+    );
+}
+
+conformance!(
+    every_entity_is_sealed_from_other_tenants,
+    updates_from_another_tenant_are_not_found_and_change_nothing;
+    postgres_only: row_level_security_hides_rows_from_raw_queries,
+);

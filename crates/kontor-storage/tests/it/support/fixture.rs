@@ -1,0 +1,374 @@
+//! A tenant with one record of every entity, for the isolation and conformance tests.
+
+use chrono::{NaiveDate, Utc};
+use kontor_protocol::ProtocolVersion;
+use kontor_storage::*;
+use zeroize::Zeroizing;
+
+/// Ids of one full object graph inside a tenant.
+pub struct Graph {
+    pub scope: TenantScope,
+    pub operator: OperatorId,
+    pub host: BankHostId,
+    pub bank_key: BankKeyId,
+    pub connection: ConnectionId,
+    pub account: AccountId,
+    pub user: EbicsUserId,
+    pub key_pair: KeyPairId,
+    pub permission: PermissionId,
+    pub file: FileId,
+    pub order: OrderId,
+    pub signature: OrderSignatureId,
+    pub veu_item: VeuItemId,
+    pub veu_signer: VeuSignerId,
+    pub transaction: TransactionId,
+    pub segment: SegmentId,
+    pub event: EventId,
+    pub schedule: ScheduleId,
+    pub job_run: JobRunId,
+    pub statement: StatementId,
+    pub balance_date: NaiveDate,
+    pub booking_key: String,
+}
+
+/// Reads one record of `scope` in a transaction of its own.
+pub async fn read<I: EntityId>(store: &Store, scope: &TenantScope, id: I) -> I::Entity {
+    store
+        .scope(scope)
+        .begin()
+        .await
+        .unwrap()
+        .get(id)
+        .await
+        .unwrap()
+}
+
+pub async fn tenant(store: &Store, name: &str) -> TenantScope {
+    let tenant = store.admin().create_tenant(name).await.unwrap();
+    TenantScope::system_job(tenant.id, "test")
+}
+
+pub fn new_host(host_id: &str) -> NewBankHost {
+    NewBankHost {
+        host_id: host_id.into(),
+        name: "Demo Bank".into(),
+        url: "https://ebics.bank.example/ebicsweb".into(),
+        protocol_version: ProtocolVersion::H005,
+        btf: true,
+        production: false,
+        ca_bundle_pem: None,
+    }
+}
+
+pub async fn build(store: &Store, name: &str) -> Graph {
+    let scope = tenant(store, name).await;
+    let operator = store
+        .admin()
+        .create_operator(
+            &format!("ops@{name}.example"),
+            "Ops",
+            scope.tenant(),
+            Role::Admin,
+        )
+        .await
+        .unwrap()
+        .id;
+    let mut tx = store.scope(&scope).begin().await.unwrap();
+    let host = tx
+        .bank_hosts()
+        .create(new_host("BANKHOST"))
+        .await
+        .unwrap()
+        .id;
+    let bank_key = tx
+        .bank_keys()
+        .create(NewBankKey {
+            bank_host_id: host,
+            kind: BankKeyKind::Authentication,
+            version: "X002".into(),
+            public_key: vec![1, 2, 3],
+            certificate: None,
+            key_hash: "AB12".into(),
+        })
+        .await
+        .unwrap()
+        .id;
+    let connection = tx
+        .connections()
+        .create(NewConnection {
+            bank_host_id: host,
+            partner_id: "PARTNER1".into(),
+            display_name: "Main".into(),
+        })
+        .await
+        .unwrap()
+        .id;
+    let account = tx
+        .accounts()
+        .create(
+            connection,
+            NewAccount {
+                iban: Some("DE89370400440532013000".into()),
+                bic: Some("COBADEFFXXX".into()),
+                holder_name: "ACME GmbH".into(),
+                currency: "EUR".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap()
+        .id;
+    let user = tx
+        .ebics_users()
+        .create(NewEbicsUser {
+            connection_id: connection,
+            user_id: "USER1".into(),
+            system_id: None,
+            name: "Alice".into(),
+            signature_class: SignatureClass::A,
+        })
+        .await
+        .unwrap()
+        .id;
+    let key_pair = tx
+        .key_pairs()
+        .create(NewKeyPair {
+            ebics_user_id: user,
+            usage: KeyUsage::Signature,
+            version: "A006".into(),
+            public_key: vec![9, 9],
+            private_key_pkcs8: Zeroizing::new(b"pkcs8 private key bytes".to_vec()),
+            key_hash: "CAFE".into(),
+            certificate: None,
+        })
+        .await
+        .unwrap()
+        .id;
+    let permission = tx
+        .permissions()
+        .create(NewPermission {
+            ebics_user_id: user,
+            order_type: "CCT".into(),
+            account_id: Some(account),
+            authorisation_level: SignatureClass::A,
+            max_amount: Some("10000.00".into()),
+            currency: Some("EUR".into()),
+        })
+        .await
+        .unwrap()
+        .id;
+    tx.memberships().grant(operator, user).await.unwrap();
+    let file = tx
+        .files()
+        .create(NewFile {
+            kind: FileKind::OrderContent,
+            body: FileBody::Inline(b"<pain/>".to_vec()),
+            content_type: "application/xml".into(),
+        })
+        .await
+        .unwrap();
+    let order = tx
+        .orders()
+        .create(NewOrder {
+            ebics_user_id: user,
+            order_type: "CCT".into(),
+            btf_service: None,
+            signature_rule: SignatureRule::Standard,
+            content_file_id: file.id,
+            content_hash: file.sha256.clone(),
+            content_size: file.size,
+            amount_total: Some("100.00".into()),
+            currency: Some("EUR".into()),
+            idempotency_key: Some("idem-1".into()),
+        })
+        .await
+        .unwrap()
+        .id;
+    let signature = tx
+        .order_signatures()
+        .create(NewOrderSignature {
+            order_id: order,
+            signer_id: user,
+            signature_class: SignatureClass::A,
+            signature_version: "A006".into(),
+            signed_hash: file.sha256.clone(),
+            signature_value: vec![7; 16],
+        })
+        .await
+        .unwrap()
+        .id;
+    let veu_item = tx
+        .veu_items()
+        .upsert(VeuSnapshot {
+            connection_id: connection,
+            bank_order_id: "A001".into(),
+            order_type: "CCT".into(),
+            signatures_collected: 1,
+            signatures_required: 2,
+            amount: Some("100.00".into()),
+            currency: Some("EUR".into()),
+            originator: Some("USER1".into()),
+            expires_at: None,
+        })
+        .await
+        .unwrap()
+        .id;
+    let veu_signer = tx
+        .veu_items()
+        .replace_signers(
+            veu_item,
+            vec![NewVeuSigner {
+                partner_id: "PARTNER1".into(),
+                user_id: "USER1".into(),
+                name: Some("Alice".into()),
+                signature_class: SignatureClass::A,
+                signed_at: Some(Utc::now()),
+            }],
+        )
+        .await
+        .unwrap()[0]
+        .id;
+    let transaction = tx
+        .transactions()
+        .create(NewTransaction {
+            ebics_user_id: user,
+            direction: Direction::Download,
+            order_type: "C53".into(),
+            btf_params: None,
+            order_id: None,
+            file_id: None,
+            num_segments: None,
+            effect: None,
+        })
+        .await
+        .unwrap()
+        .id;
+    let segment = tx
+        .transactions()
+        .add_segment(transaction, 1, true, "00ff", 10)
+        .await
+        .unwrap()
+        .id;
+    let event = tx.transactions().events(transaction).await.unwrap()[0].id;
+    let schedule = tx
+        .schedules()
+        .create(NewSchedule {
+            ebics_user_id: user,
+            account_id: Some(account),
+            order_type: "C53".into(),
+            cron: "0 0 6 * * *".into(),
+            time_zone: "Europe/Berlin".into(),
+            next_run_at: Utc::now(),
+        })
+        .await
+        .unwrap()
+        .id;
+    let statement = tx
+        .statements()
+        .create(NewStatement {
+            account_id: account,
+            format: StatementFormat::Camt053,
+            statement_ref: "STMT-1".into(),
+            period_from: None,
+            period_to: None,
+            file_id: Some(file.id),
+        })
+        .await
+        .unwrap()
+        .id;
+    let balance_date = NaiveDate::from_ymd_opt(2026, 11, 20).unwrap();
+    assert!(tx
+        .statements()
+        .upsert_balance(NewBalance {
+            account_id: account,
+            statement_id: Some(statement),
+            kind: "CLBD".into(),
+            balance_date,
+            amount: "1234.56".into(),
+            currency: "EUR".into(),
+        })
+        .await
+        .unwrap());
+    let booking_key = "REF-0001".to_string();
+    assert!(tx
+        .statements()
+        .insert_booking(booking(account, statement, &booking_key))
+        .await
+        .unwrap());
+    tx.commit().await.unwrap();
+
+    // A job run needs the schedule leased by its owner.
+    let leased = store
+        .system()
+        .lease_due_schedules(
+            "owner-a",
+            Utc::now() + chrono::Duration::seconds(1),
+            chrono::Duration::minutes(5),
+            1000,
+        )
+        .await
+        .unwrap();
+    let lease = leased
+        .iter()
+        .find(|l| l.schedule == schedule)
+        .expect("schedule leased");
+    let mut tx = store.scope(&lease.scope).begin().await.unwrap();
+    let job_run = tx
+        .schedules()
+        .complete_run(
+            schedule,
+            "owner-a",
+            Utc::now(),
+            Utc::now() + chrono::Duration::days(1),
+            "OK",
+            None,
+        )
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    tx.commit().await.unwrap();
+
+    Graph {
+        scope,
+        operator,
+        host,
+        bank_key,
+        connection,
+        account,
+        user,
+        key_pair,
+        permission,
+        file: file.id,
+        order,
+        signature,
+        veu_item,
+        veu_signer,
+        transaction,
+        segment,
+        event,
+        schedule,
+        job_run,
+        statement,
+        balance_date,
+        booking_key,
+    }
+}
+
+pub fn booking(account: AccountId, statement: StatementId, key: &str) -> NewBookedTransaction {
+    NewBookedTransaction {
+        account_id: account,
+        statement_id: Some(statement),
+        booking_date: NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
+        value_date: None,
+        amount: "10.00".into(),
+        currency: "EUR".into(),
+        credit_debit: "CRDT".into(),
+        counterparty_name: Some("Customer".into()),
+        counterparty_iban: None,
+        remittance: Some("Invoice 1".into()),
+        bank_reference: Some(key.into()),
+        end_to_end_id: None,
+        dedupe_key: key.into(),
+    }
+}
