@@ -7,6 +7,7 @@ use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
 use http_body_util::BodyExt;
 use kontor_daemon::api::{router, AppState};
+use kontor_daemon::services::Services;
 use kontor_storage::{MasterKey, Role, Store};
 use secrecy::ExposeSecret;
 use tower::ServiceExt;
@@ -49,7 +50,7 @@ async fn fixture() -> Fixture {
     let viewer_a = token("va@x", a.id, Role::Viewer).await;
     let owner_b = token("ob@x", b.id, Role::Owner).await;
     Fixture {
-        app: router(AppState::new(store)),
+        app: router(AppState::new(Services::new(store))),
         owner_a,
         viewer_a,
         owner_b,

@@ -9,12 +9,19 @@ use std::sync::{Arc, Mutex};
 use api_support::{call, call_with, pain001, world, world_with, Payload};
 use axum::http::{Method, StatusCode};
 use chrono::NaiveDate;
-use kontor_daemon::api::{
-    DetachedSignature, EngineCommandError, EngineCommands, EngineResult, VeuDigest,
+use std::num::NonZeroU64;
+
+use futures::future::BoxFuture;
+use kontor_daemon::ebics::{
+    DownloadRequest, EbicsError, KeyOrder, UploadOutcome, UploadRequest, VeuSignature,
 };
+use kontor_daemon::services::{Bank, Delivery};
+use kontor_protocol::order_type::OrderType;
+use kontor_protocol::orderdata::{DataDigest, HVDResponseOrderData};
+use kontor_protocol::{ProtocolVersion, SignatureVersion};
 use kontor_storage::{
-    EbicsUserId, MasterKey, NewBookedTransaction, Order, OrderId, Role, ScheduleId, Store,
-    TenantId, TenantScope, VeuItemId,
+    BankKey, EbicsUserId, EbicsUserStatus, FileId, MasterKey, NewBookedTransaction, Role, Store,
+    TenantId, TenantScope, TransactionId,
 };
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -282,77 +289,124 @@ async fn orders_show_their_content_summary_and_serve_their_file() {
     );
 }
 
-/// Records the commands it gets, with the tenant they were scoped to.
+/// Stands in for the bank: records every operation with the tenant it was scoped to and
+/// answers as a bank with nothing pending would (HVD: a digest of zeros).
 #[derive(Default)]
-struct RecordingEngine {
+struct RecordingBank {
     calls: Mutex<Vec<(TenantId, String)>>,
 }
 
-impl RecordingEngine {
+impl RecordingBank {
     fn record(&self, scope: &TenantScope, what: String) {
         self.calls.lock().unwrap().push((scope.tenant(), what));
     }
+
+    fn calls(&self) -> Vec<(TenantId, String)> {
+        self.calls.lock().unwrap().clone()
+    }
 }
 
-impl EngineCommands for RecordingEngine {
-    fn initialise_user(&self, scope: TenantScope, user: EbicsUserId) -> EngineResult<()> {
-        self.record(&scope, format!("initialise {user}"));
-        Box::pin(async { Ok(()) })
+fn hvd_with_zero_digest() -> Vec<u8> {
+    HVDResponseOrderData {
+        version: ProtocolVersion::H004,
+        data_digest: DataDigest {
+            signature_version: Some(SignatureVersion::A006),
+            digest: vec![0; 32],
+        },
+        display_file: b"payment".to_vec(),
+        order_data_available: true,
+        order_data_size: NonZeroU64::new(100).unwrap(),
+        order_details_available: true,
+        signers: Vec::new(),
     }
-    fn submit_order(&self, scope: TenantScope, order: OrderId) -> EngineResult<Order> {
-        self.record(&scope, format!("submit {order}"));
-        Box::pin(async { Err(EngineCommandError::Unreachable("recording only".into())) })
+    .to_xml()
+    .unwrap()
+}
+
+impl Bank for RecordingBank {
+    fn send_key_order<'a>(
+        &'a self,
+        scope: &'a TenantScope,
+        user: EbicsUserId,
+        order: KeyOrder,
+    ) -> BoxFuture<'a, Result<EbicsUserStatus, EbicsError>> {
+        self.record(scope, format!("{order:?} {user}"));
+        let status = match order {
+            KeyOrder::Ini => EbicsUserStatus::PartlyInitialisedIni,
+            KeyOrder::Hia | KeyOrder::H3k => EbicsUserStatus::Initialised,
+        };
+        Box::pin(async move { Ok(status) })
     }
-    fn sync_veu(&self, scope: TenantScope, user: EbicsUserId) -> EngineResult<()> {
-        self.record(&scope, format!("sync {user}"));
-        Box::pin(async { Ok(()) })
+
+    fn fetch_bank_keys<'a>(
+        &'a self,
+        scope: &'a TenantScope,
+        user: EbicsUserId,
+    ) -> BoxFuture<'a, Result<Vec<BankKey>, EbicsError>> {
+        self.record(scope, format!("HPB {user}"));
+        Box::pin(async { Ok(Vec::new()) })
     }
-    fn veu_digest(
-        &self,
-        scope: TenantScope,
-        item: VeuItemId,
-        _: EbicsUserId,
-    ) -> EngineResult<VeuDigest> {
-        self.record(&scope, format!("digest {item}"));
-        Box::pin(async {
-            Ok(VeuDigest {
-                data_digest: "00".repeat(32),
-                signature_version: "A006".into(),
-            })
-        })
+
+    fn activate<'a>(
+        &'a self,
+        scope: &'a TenantScope,
+        user: EbicsUserId,
+    ) -> BoxFuture<'a, Result<EbicsUserStatus, EbicsError>> {
+        self.record(scope, format!("activate {user}"));
+        Box::pin(async { Ok(EbicsUserStatus::Ready) })
     }
-    fn approve_veu(
-        &self,
-        scope: TenantScope,
-        item: VeuItemId,
-        _: DetachedSignature,
-    ) -> EngineResult<()> {
-        self.record(&scope, format!("approve {item}"));
-        Box::pin(async { Ok(()) })
+
+    fn download<'a>(
+        &'a self,
+        scope: &'a TenantScope,
+        user: EbicsUserId,
+        request: DownloadRequest,
+    ) -> BoxFuture<'a, Result<Delivery, EbicsError>> {
+        self.record(scope, format!("{} {user}", request.order_type));
+        let delivery = if request.order_type == OrderType::HVD {
+            Delivery::Data {
+                bytes: hvd_with_zero_digest(),
+                file: FileId::new(),
+                transaction: TransactionId::new(),
+            }
+        } else {
+            Delivery::NoData {
+                transaction: TransactionId::new(),
+            }
+        };
+        Box::pin(async move { Ok(delivery) })
     }
-    fn cancel_veu(
-        &self,
-        scope: TenantScope,
-        item: VeuItemId,
-        _: DetachedSignature,
-    ) -> EngineResult<()> {
-        self.record(&scope, format!("cancel {item}"));
-        Box::pin(async { Ok(()) })
+
+    fn upload<'a>(
+        &'a self,
+        scope: &'a TenantScope,
+        user: EbicsUserId,
+        request: UploadRequest,
+    ) -> BoxFuture<'a, Result<UploadOutcome, EbicsError>> {
+        self.record(scope, format!("{} {user}", request.order_type));
+        Box::pin(async { Err(EbicsError::Protocol("recording only".into())) })
     }
-    fn run_schedule(&self, scope: TenantScope, schedule: ScheduleId) -> EngineResult<()> {
-        self.record(&scope, format!("run {schedule}"));
+
+    fn veu_signature<'a>(
+        &'a self,
+        scope: &'a TenantScope,
+        signer: EbicsUserId,
+        signature: VeuSignature,
+    ) -> BoxFuture<'a, Result<(), EbicsError>> {
+        let order = if signature.cancel { "HVS" } else { "HVE" };
+        self.record(scope, format!("{order} {signer}"));
         Box::pin(async { Ok(()) })
     }
 }
 
 #[tokio::test]
-async fn engine_routes_answer_503_without_an_engine_and_hand_the_callers_scope_to_one() {
+async fn bank_routes_answer_503_without_a_bank_and_hand_the_callers_scope_to_one() {
     let w = world().await;
-    let routes = |w: &api_support::World| {
+    let routes = |w: &api_support::World, new_user: &str| {
         vec![
             (
                 Method::POST,
-                format!("/v1/ebics-users/{}/initialise", w.a.user_a),
+                format!("/v1/ebics-users/{new_user}/initialise"),
                 Payload::None,
             ),
             (
@@ -372,7 +426,7 @@ async fn engine_routes_answer_503_without_an_engine_and_hand_the_callers_scope_t
             ),
         ]
     };
-    for (method, uri, body) in routes(&w) {
+    for (method, uri, body) in routes(&w, &w.a.user_a) {
         let reply = call(&w.app, method.clone(), &uri, Some(&w.admin_a), body).await;
         assert_eq!(
             (reply.status, reply.code().as_str()),
@@ -380,13 +434,24 @@ async fn engine_routes_answer_503_without_an_engine_and_hand_the_callers_scope_t
             "{method} {uri}"
         );
     }
-    let engine = Arc::new(RecordingEngine::default());
+    let bank = Arc::new(RecordingBank::default());
     let with = world_with({
-        let engine = engine.clone();
-        move |state| state.with_engine(engine)
+        let bank = bank.clone();
+        move |services| services.with_bank(bank)
     })
     .await;
-    for (method, uri, body) in routes(&with) {
+    // A NEW user, so that onboarding has work for the bank.
+    let created = call(
+        &with.app,
+        Method::POST,
+        "/v1/ebics-users",
+        Some(&with.admin_a),
+        Payload::Json(json!({"connection_id": with.a.connection, "user_id": "NEWBIE", "name": "New", "signature_class": "E"})),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let new_user = created.json()["id"].as_str().unwrap().to_owned();
+    for (method, uri, body) in routes(&with, &new_user) {
         let reply = call(&with.app, method.clone(), &uri, Some(&with.admin_a), body).await;
         assert!(
             reply.status.is_success(),
@@ -406,8 +471,6 @@ async fn engine_routes_answer_503_without_an_engine_and_hand_the_callers_scope_t
         (submit.status, submit.code().as_str()),
         (StatusCode::CONFLICT, "not_signed")
     );
-    let calls = engine.calls.lock().unwrap().clone();
-    assert_eq!(calls.len(), 4, "{calls:?}");
     let tenant = with
         .store
         .admin()
@@ -416,7 +479,20 @@ async fn engine_routes_answer_503_without_an_engine_and_hand_the_callers_scope_t
         .unwrap()
         .unwrap()
         .id;
-    assert!(calls.iter().all(|(t, _)| *t == tenant));
+    let user_a = &with.a.user_a;
+    let expected: Vec<(TenantId, String)> = [
+        format!("Ini {new_user}"),
+        format!("Hia {new_user}"),
+        format!("HPB {new_user}"),
+        format!("HVZ {user_a}"),
+        format!("HVD {user_a}"),
+        format!("HVT {user_a}"),
+        format!("C53 {user_a}"),
+    ]
+    .into_iter()
+    .map(|call| (tenant, call))
+    .collect();
+    assert_eq!(bank.calls(), expected);
 }
 
 #[tokio::test]
@@ -595,11 +671,11 @@ async fn request_logs_carry_method_path_and_request_id_but_never_the_token() {
 }
 
 #[tokio::test]
-async fn reading_a_veu_digest_never_reaches_the_engine_and_viewers_cannot_fetch_one() {
-    let engine = Arc::new(RecordingEngine::default());
+async fn reading_a_veu_digest_never_reaches_the_bank_and_viewers_cannot_fetch_one() {
+    let bank = Arc::new(RecordingBank::default());
     let w = world_with({
-        let engine = engine.clone();
-        move |state| state.with_engine(engine)
+        let bank = bank.clone();
+        move |services| services.with_bank(bank)
     })
     .await;
     let digest_uri = format!("/v1/veu-items/{}/digest", w.a.veu_item);
@@ -618,7 +694,7 @@ async fn reading_a_veu_digest_never_reaches_the_engine_and_viewers_cannot_fetch_
         );
         async move { call(&app, Method::POST, &uri, Some(&token), Payload::Json(body)).await }
     };
-    let engine_calls = || engine.calls.lock().unwrap().len();
+    let bank_calls = || bank.calls().len();
 
     let before = read(w.viewer_a.clone()).await;
     assert_eq!(
@@ -627,17 +703,18 @@ async fn reading_a_veu_digest_never_reaches_the_engine_and_viewers_cannot_fetch_
     );
     let refused = fetch(w.viewer_a.clone()).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
-    assert_eq!(engine_calls(), 0, "a Viewer caused engine work");
+    assert_eq!(bank_calls(), 0, "a Viewer caused bank traffic");
 
     let fetched = fetch(w.admin_a.clone()).await;
     assert_eq!(fetched.status, StatusCode::OK, "{}", fetched.text());
-    assert_eq!(engine_calls(), 1);
+    // HVD for the digest, HVT for the signer's view of the transactions.
+    assert_eq!(bank_calls(), 2);
     for _ in 0..3 {
         let stored = read(w.viewer_a.clone()).await;
         assert_eq!(stored.status, StatusCode::OK, "{}", stored.text());
         assert_eq!(stored.json(), fetched.json());
     }
-    assert_eq!(engine_calls(), 1, "reading went to the engine");
+    assert_eq!(bank_calls(), 2, "reading went to the bank");
     let item = call(
         &w.app,
         Method::GET,
@@ -805,7 +882,9 @@ async fn a_database_outage_answers_503_within_seconds_and_work_resumes_when_it_i
         .secret
         .expose_secret()
         .to_owned();
-    let app = kontor_daemon::api::router(kontor_daemon::api::AppState::new(store.clone()));
+    let app = kontor_daemon::api::router(kontor_daemon::api::AppState::new(
+        kontor_daemon::services::Services::new(store.clone()),
+    ));
     let get = |path: &'static str| {
         let (app, token) = (app.clone(), token.clone());
         async move {

@@ -4,7 +4,8 @@
 mod engine_support;
 
 use engine_support::{world, Setup, TestDb};
-use kontor_daemon::engine::{DownloadRequest, EngineError};
+use kontor_daemon::ebics::{BankKeyBlock, DownloadRequest, EbicsError};
+use kontor_daemon::services::onboarding::onboard;
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::*;
@@ -12,24 +13,24 @@ use kontor_storage::*;
 async fn user_reaches_ready(db: TestDb, version: ProtocolVersion) {
     let w = world(db, Setup::new(version)).await;
     assert_eq!(
-        w.engine.send_ini(&w.scope, w.user).await.unwrap(),
+        w.client.send_ini(&w.scope, w.user).await.unwrap(),
         EbicsUserStatus::PartlyInitialisedIni
     );
     assert_eq!(
-        w.engine.send_hia(&w.scope, w.user).await.unwrap(),
+        w.client.send_hia(&w.scope, w.user).await.unwrap(),
         EbicsUserStatus::Initialised
     );
     w.bank
         .activate_user(&"PARTNER1".parse().unwrap(), &"USER1".parse().unwrap())
         .unwrap();
-    let keys = w.engine.fetch_bank_keys(&w.scope, w.user).await.unwrap();
+    let keys = w.client.fetch_bank_keys(&w.scope, w.user).await.unwrap();
     assert_eq!(keys.len(), 2);
     assert!(keys
         .iter()
         .all(|k| k.verification_status == BankKeyVerification::Unverified));
     // Fetching again does not duplicate identical keys.
     assert_eq!(
-        w.engine
+        w.client
             .fetch_bank_keys(&w.scope, w.user)
             .await
             .unwrap()
@@ -39,18 +40,26 @@ async fn user_reaches_ready(db: TestDb, version: ProtocolVersion) {
 
     // Orders wait for the operator.
     let blocked = w
-        .engine
+        .client
         .download(&w.scope, w.user, DownloadRequest::new(OrderType::HTD))
         .await
         .unwrap_err();
     assert!(
-        matches!(blocked, EngineError::BankKeysNotVerified { ref reason, .. } if reason.contains("awaits verification")),
+        matches!(
+            blocked,
+            EbicsError::BankKeysNotVerified {
+                reason: BankKeyBlock::AwaitingVerification { .. },
+                ..
+            }
+        ),
         "{blocked}"
     );
     w.decide_bank_keys(BankKeyVerification::Verified).await;
     // `onboard` picks up from INITIALISED: activation and sync.
     assert_eq!(
-        w.engine.onboard(&w.scope, w.user).await.unwrap(),
+        onboard(&w.db.store, &w.client, &w.scope, w.user)
+            .await
+            .unwrap(),
         EbicsUserStatus::Ready
     );
     let mut tx = w.tx().await;
@@ -87,21 +96,29 @@ async fn rejected_key_flow(db: TestDb) {
     let w = world(db, Setup::new(H004)).await;
     w.initialise_and_fetch_bank_keys().await;
     w.decide_bank_keys(BankKeyVerification::Rejected).await;
-    let activate = w.engine.activate(&w.scope, w.user).await.unwrap_err();
+    let activate = w.client.activate(&w.scope, w.user).await.unwrap_err();
     assert!(
-        matches!(activate, EngineError::BankKeysNotVerified { ref reason, .. } if reason.contains("rejected")),
+        matches!(
+            activate,
+            EbicsError::BankKeysNotVerified {
+                reason: BankKeyBlock::Rejected { .. },
+                ..
+            }
+        ),
         "{activate}"
     );
     let download = w
-        .engine
+        .client
         .download(&w.scope, w.user, DownloadRequest::new(OrderType::C53))
         .await
         .unwrap_err();
     assert!(
-        matches!(download, EngineError::BankKeysNotVerified { .. }),
+        matches!(download, EbicsError::BankKeysNotVerified { .. }),
         "{download}"
     );
-    assert!(w.engine.onboard(&w.scope, w.user).await.is_err());
+    assert!(onboard(&w.db.store, &w.client, &w.scope, w.user)
+        .await
+        .is_err());
     assert_eq!(w.user_status().await, EbicsUserStatus::Initialised);
     assert!(w.transactions().await.is_empty(), "nothing was sent");
 }
@@ -110,8 +127,8 @@ async fn unknown_user_flow(db: TestDb) {
     let mut setup = Setup::new(H004);
     setup.user = "NOBODY";
     let w = world(db, setup).await;
-    let refused = w.engine.send_ini(&w.scope, w.user).await.unwrap_err();
-    assert!(matches!(refused, EngineError::Bank { .. }), "{refused}");
+    let refused = w.client.send_ini(&w.scope, w.user).await.unwrap_err();
+    assert!(matches!(refused, EbicsError::Bank { .. }), "{refused}");
     assert_eq!(w.user_status().await, EbicsUserStatus::New);
 }
 
@@ -149,7 +166,7 @@ async fn signer_held_key_flow(db: TestDb) {
         .unwrap();
     tx.commit().await.unwrap();
     assert_eq!(
-        w.engine.send_ini(&w.scope, w.user).await.unwrap(),
+        w.client.send_ini(&w.scope, w.user).await.unwrap(),
         EbicsUserStatus::PartlyInitialisedIni
     );
     let at_bank = w

@@ -8,26 +8,28 @@ use engine_support::{small_segment_bank, world, Setup, TestDb, World};
 use http_body_util::BodyExt;
 use kontor_bank::{FaultAction, FaultMatcher, TransactionPhase as BankPhase};
 use kontor_daemon::api::{router, AppState};
-use kontor_daemon::engine::statements::{ingest_file, IngestSource, StatementSyntax};
-use kontor_daemon::engine::{
-    DownloadOutcome, DownloadRequest, EngineError, RetryPolicy, UploadRequest,
+use kontor_daemon::ebics::{
+    DownloadOutcome, DownloadRequest, EbicsError, Files, RetryPolicy, UploadRequest,
 };
-use kontor_protocol::envelope::DateRange;
+use kontor_daemon::services::statements::{ingest_file, IngestSource, StatementSyntax};
+use kontor_daemon::services::Services;
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::orderdata::OrderSignatureData;
 use kontor_protocol::signature::sign_order_data;
+use kontor_protocol::xmldsig::XmlDsigError;
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_protocol::SignatureVersion;
 use kontor_storage::*;
 use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 
-fn last_days(n: u64) -> DateRange {
+/// The last `n` days before today, as a download asks for them.
+fn last_days(request: DownloadRequest, n: u64) -> DownloadRequest {
     let today = Utc::now().date_naive();
-    DateRange {
-        start: today.checked_sub_days(Days::new(n)).unwrap(),
-        end: today.checked_sub_days(Days::new(1)).unwrap(),
-    }
+    request.with_period(
+        today.checked_sub_days(Days::new(n)).unwrap(),
+        today.checked_sub_days(Days::new(1)).unwrap(),
+    )
 }
 
 async fn downloaded_file(w: &World, outcome: &DownloadOutcome) -> Vec<u8> {
@@ -35,7 +37,7 @@ async fn downloaded_file(w: &World, outcome: &DownloadOutcome) -> Vec<u8> {
         panic!("expected data, got {outcome:?}");
     };
     assert!(file.path.is_some(), "large downloads live on disk");
-    w.engine.read_file(&w.scope, file).await.unwrap()
+    w.client.read_file(&w.scope, file.id).await.unwrap()
 }
 
 fn served_sha256(w: &World) -> String {
@@ -94,11 +96,11 @@ async fn large_statement_flow(db: TestDb, version: ProtocolVersion) {
         .unwrap();
     assert_eq!(knob.status(), 200);
     let outcome = w
-        .engine
+        .client
         .download(
             &w.scope,
             w.user,
-            DownloadRequest::new(OrderType::C53).with_date_range(last_days(8)),
+            last_days(DownloadRequest::new(OrderType::C53), 8),
         )
         .await
         .unwrap();
@@ -147,11 +149,11 @@ async fn dropped_connection_is_retried_flow(db: TestDb) {
         Some(2),
     );
     let outcome = w
-        .engine
+        .client
         .download(
             &w.scope,
             w.user,
-            DownloadRequest::new(OrderType::STA).with_date_range(last_days(5)),
+            last_days(DownloadRequest::new(OrderType::STA), 5),
         )
         .await
         .unwrap();
@@ -177,20 +179,20 @@ async fn interrupted_download_resumes_flow(db: TestDb) {
         Some(2),
     );
     let failed = w
-        .engine
+        .client
         .download(
             &w.scope,
             w.user,
-            DownloadRequest::new(OrderType::STA).with_date_range(last_days(5)),
+            last_days(DownloadRequest::new(OrderType::STA), 5),
         )
         .await
         .unwrap_err();
-    assert!(matches!(failed, EngineError::Transport(_)), "{failed}");
+    assert!(matches!(failed, EbicsError::Transport(_)), "{failed}");
     let stuck = w.transactions().await.pop().unwrap();
     assert_eq!(stuck.phase, TransactionPhase::Transfer);
     assert_eq!(stuck.last_acknowledged_segment, 2);
 
-    let report = w.engine.recover_unfinished().await.unwrap();
+    let report = w.client.recover_unfinished().await.unwrap();
     assert_eq!(report.completed, vec![stuck.id]);
     let done = w.transaction(stuck.id).await;
     assert_eq!(done.phase, TransactionPhase::Completed);
@@ -213,7 +215,7 @@ async fn upload_flow(db: TestDb, version: ProtocolVersion) {
     w.ready().await;
     let (data, signatures) = signed_payment(&w).await;
     let outcome = w
-        .engine
+        .client
         .upload(
             &w.scope,
             w.user,
@@ -250,7 +252,7 @@ async fn upload_is_not_repeated_after_a_lost_answer_flow(db: TestDb) {
         Some(2),
     );
     let failed = w
-        .engine
+        .client
         .upload(
             &w.scope,
             w.user,
@@ -258,14 +260,14 @@ async fn upload_is_not_repeated_after_a_lost_answer_flow(db: TestDb) {
         )
         .await
         .unwrap_err();
-    assert!(matches!(failed, EngineError::Transport(_)), "{failed}");
-    let report = w.engine.recover_unfinished().await.unwrap();
+    assert!(matches!(failed, EbicsError::Transport(_)), "{failed}");
+    let report = w.client.recover_unfinished().await.unwrap();
     assert_eq!(report.completed.len(), 1, "{report:?}");
     let orders = w.bank.state().received_orders();
     assert_eq!(orders.len(), 1, "exactly one order at the bank");
     assert_eq!(orders[0].sha256, hex::encode(Sha256::digest(&data)));
     // A second pass finds nothing to do.
-    let again = w.engine.recover_unfinished().await.unwrap();
+    let again = w.client.recover_unfinished().await.unwrap();
     assert!(again.completed.is_empty() && again.ended.is_empty());
 }
 
@@ -289,11 +291,11 @@ async fn server_errors_are_retried_flow(db: TestDb) {
         Some(1),
     );
     let outcome = w
-        .engine
+        .client
         .download(
             &w.scope,
             w.user,
-            DownloadRequest::new(OrderType::STA).with_date_range(last_days(3)),
+            last_days(DownloadRequest::new(OrderType::STA), 3),
         )
         .await
         .unwrap();
@@ -315,11 +317,11 @@ async fn permanent_refusal_is_recorded_flow(db: TestDb) {
         None,
     );
     let refused = w
-        .engine
+        .client
         .download(&w.scope, w.user, DownloadRequest::new(OrderType::STA))
         .await
         .unwrap_err();
-    let EngineError::Bank {
+    let EbicsError::Bank {
         rejection,
         transaction: Some(id),
         ..
@@ -346,11 +348,17 @@ async fn wrong_bank_signature_is_never_accepted_flow(db: TestDb) {
         None,
     );
     let refused = w
-        .engine
+        .client
         .download(&w.scope, w.user, DownloadRequest::new(OrderType::STA))
         .await
         .unwrap_err();
-    assert!(matches!(refused, EngineError::Protocol(_)), "{refused}");
+    assert!(
+        matches!(
+            refused,
+            EbicsError::BankSignature(XmlDsigError::BadSignature)
+        ),
+        "{refused}"
+    );
 }
 
 /// A downloaded statement is served by the admin API from the data directory, whatever the
@@ -374,11 +382,11 @@ async fn statement_file_is_served_from_the_data_directory_flow(db: TestDb) {
         .unwrap();
     tx.commit().await.unwrap();
     let outcome = w
-        .engine
+        .client
         .download(
             &w.scope,
             w.user,
-            DownloadRequest::new(OrderType::C53).with_date_range(last_days(3)),
+            last_days(DownloadRequest::new(OrderType::C53), 3),
         )
         .await
         .unwrap();
@@ -386,7 +394,7 @@ async fn statement_file_is_served_from_the_data_directory_flow(db: TestDb) {
         panic!("{outcome:?}")
     };
     assert!(file.path.is_some(), "the download lives on disk");
-    let bank_bytes = w.engine.read_file(&w.scope, file).await.unwrap();
+    let bank_bytes = w.client.read_file(&w.scope, file.id).await.unwrap();
     assert_eq!(hex::encode(Sha256::digest(&bank_bytes)), served_sha256(&w));
     let mut tx = w.tx().await;
     let report = ingest_file(
@@ -421,7 +429,8 @@ async fn statement_file_is_served_from_the_data_directory_flow(db: TestDb) {
             .await
             .unwrap()
             .secret;
-    let app = router(AppState::new(w.db.store.clone()).with_data_dir(w.data_dir.path()));
+    let services = Services::new(w.db.store.clone()).with_files(Files::new(w.data_dir.path()));
+    let app = router(AppState::new(services));
     let get = |uri: String| {
         use secrecy::ExposeSecret;
         let request = axum::http::Request::get(uri)

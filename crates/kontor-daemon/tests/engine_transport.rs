@@ -10,11 +10,12 @@ use chrono::Utc;
 use engine_support::TestDb;
 use http_body_util::BodyExt;
 use kontor_daemon::api::{router, AppState};
-use kontor_daemon::engine::keys::{generate_key_material, store_user_keys};
-use kontor_daemon::engine::transport::{
+use kontor_daemon::ebics::transport::{
     BankEndpoint, HttpTransport, ProxySettings, Transport, TransportError, TransportSettings,
 };
-use kontor_daemon::engine::{Engine, EngineConfig, EngineError, RetryPolicy};
+use kontor_daemon::ebics::{Client, ClientConfig, EbicsError, RetryPolicy};
+use kontor_daemon::services::keys::{generate_key_material, store_user_keys};
+use kontor_daemon::services::Services;
 use kontor_protocol::certificate::CertificateSubject;
 use kontor_protocol::keys::KeySize;
 use kontor_protocol::ProtocolVersion;
@@ -244,7 +245,7 @@ async fn api(db: &TestDb) -> Api {
         .expose_secret()
         .to_owned();
     Api {
-        app: router(AppState::new(db.store.clone())),
+        app: router(AppState::new(Services::new(db.store.clone()))),
         token,
     }
 }
@@ -410,7 +411,7 @@ async fn ca_bundles_are_validated_stored_and_removable(db: TestDb) {
 
 struct EngineWorld {
     db: TestDb,
-    engine: Engine,
+    client: Client,
     scope: TenantScope,
     host: BankHostId,
     user: EbicsUserId,
@@ -471,10 +472,10 @@ async fn engine_world(db: TestDb, url: String, production: bool) -> EngineWorld 
         .unwrap();
     tx.commit().await.unwrap();
     let data_dir = tempfile::tempdir().unwrap();
-    let mut config = EngineConfig::new(data_dir.path());
+    let mut config = ClientConfig::new(data_dir.path());
     config.retry = RetryPolicy::immediate(3);
     EngineWorld {
-        engine: Engine::new(db.store.clone(), config).unwrap(),
+        client: Client::new(db.store.clone(), config).unwrap(),
         db,
         scope,
         host: host.id,
@@ -487,8 +488,8 @@ async fn the_engine_uses_the_ca_bundle_stored_on_the_host(db: TestDb) {
     let pki = TestPki::new("Bank Test CA");
     let bank = TlsBank::start(&pki, "").await;
     let w = engine_world(db, bank.url("localhost", "/ebicsweb"), true).await;
-    match w.engine.send_ini(&w.scope, w.user).await {
-        Err(EngineError::Transport(e)) => {
+    match w.client.send_ini(&w.scope, w.user).await {
+        Err(EbicsError::Transport(e)) => {
             assert!(!e.is_retryable(), "a TLS refusal is not retried: {e}")
         }
         other => panic!("expected a TLS refusal, got {other:?}"),
@@ -508,8 +509,8 @@ async fn the_engine_uses_the_ca_bundle_stored_on_the_host(db: TestDb) {
         .unwrap();
     tx.commit().await.unwrap();
     // Now the handshake succeeds and INI reaches the bank, whose "<ok/>" is no EBICS answer.
-    match w.engine.send_ini(&w.scope, w.user).await {
-        Err(EngineError::Protocol(_)) => {}
+    match w.client.send_ini(&w.scope, w.user).await {
+        Err(EbicsError::Protocol(_)) => {}
         other => panic!("expected the bank's answer to be unreadable, got {other:?}"),
     }
     assert!(bank.requests() >= 1);
@@ -518,8 +519,8 @@ async fn the_engine_uses_the_ca_bundle_stored_on_the_host(db: TestDb) {
 async fn the_engine_refuses_a_stored_http_production_host(db: TestDb) {
     let server = PlainServer::start().await;
     let w = engine_world(db, server.url("/ebicsweb"), true).await;
-    match w.engine.send_ini(&w.scope, w.user).await {
-        Err(EngineError::Transport(e)) => {
+    match w.client.send_ini(&w.scope, w.user).await {
+        Err(EbicsError::Transport(e)) => {
             assert!(!e.is_retryable());
             assert!(e.to_string().contains("https://"), "{e}");
         }

@@ -8,14 +8,14 @@ use std::sync::Arc;
 use chrono::{Duration, Utc};
 use engine_support::{small_segment_bank, world, Setup, TestDb, World};
 use kontor_bank::{FaultAction, FaultMatcher, TransactionPhase as BankPhase};
-use kontor_daemon::engine::orders::{
+use kontor_daemon::ebics::RetryPolicy;
+use kontor_daemon::runtime::{self, DaemonOptions, RunningDaemon};
+use kontor_daemon::services::orders::{
     add_signature, create_order, submit, CreateOrder, OrderError, SignatureSubmission,
     SubmitOutcome, Submitter,
 };
-use kontor_daemon::engine::scheduler::{Scheduler, SchedulerConfig};
-use kontor_daemon::engine::statements::StatementJob;
-use kontor_daemon::engine::RetryPolicy;
-use kontor_daemon::runtime::{self, DaemonOptions, RunningDaemon};
+use kontor_daemon::services::scheduler::{Scheduler, SchedulerConfig};
+use kontor_daemon::services::statement_job::StatementJob;
 use kontor_documents::pain::{self, AccountParty, PainVersion, PaymentInfo, PaymentOrder};
 use kontor_documents::{Amount, Currency, Iban};
 use kontor_protocol::signature::sign_order_data;
@@ -105,9 +105,9 @@ fn pain001() -> Vec<u8> {
 /// Creates the order and signs it with the user's own E key, as the signer CLI would.
 async fn signed_order(w: &World) -> Order {
     let content = pain001();
-    let mut tx = w.tx().await;
     let order = create_order(
-        &mut tx,
+        &w.db.store,
+        &w.scope,
         CreateOrder {
             user: w.user,
             content: content.clone(),
@@ -117,7 +117,9 @@ async fn signed_order(w: &World) -> Order {
         },
     )
     .await
-    .unwrap();
+    .unwrap()
+    .order;
+    let mut tx = w.tx().await;
     let pair = tx
         .key_pairs()
         .current(w.user, KeyUsage::Signature)
@@ -134,6 +136,7 @@ async fn signed_order(w: &World) -> Order {
             signer: w.user,
             version: SignatureVersion::A006,
             value,
+            key_hash: None,
         },
     )
     .await
@@ -163,14 +166,14 @@ async fn payment_is_uploaded_once_despite_a_lost_answer_flow(db: TestDb) {
         FaultAction::DropResponse,
         Some(2),
     );
-    let lost = submit(&w.db.store, &w.engine, &submitter, &w.scope, order.id).await;
+    let lost = submit(&w.db.store, &w.client, &submitter, &w.scope, order.id).await;
     assert!(matches!(lost, Err(OrderError::Uncertain(_))), "{lost:?}");
     assert_eq!(w.bank.state().received_orders().len(), 1);
 
     // A retry (here from another instance) does not upload: the transaction is in recovery.
     let retry = submit(
         &w.db.store,
-        &w.engine,
+        &w.client,
         &Submitter::new("instance-b"),
         &w.scope,
         order.id,
@@ -180,8 +183,8 @@ async fn payment_is_uploaded_once_despite_a_lost_answer_flow(db: TestDb) {
     assert!(matches!(retry, SubmitOutcome::InFlight(_)), "{retry:?}");
 
     // Recovery settles the transaction; the next retry records the bank's order id.
-    w.engine.recover_unfinished().await.unwrap();
-    let settled = submit(&w.db.store, &w.engine, &submitter, &w.scope, order.id)
+    w.client.recover_unfinished().await.unwrap();
+    let settled = submit(&w.db.store, &w.client, &submitter, &w.scope, order.id)
         .await
         .unwrap();
     let SubmitOutcome::Accepted(settled) = settled else {
@@ -230,7 +233,7 @@ async fn scheduled_large_c53_lands_bookings_once_flow(db: TestDb) {
         .unwrap();
     tx.commit().await.unwrap();
 
-    let mut job = StatementJob::new(w.db.store.clone(), w.engine.clone());
+    let mut job = StatementJob::new(w.db.store.clone(), w.client.clone());
     job.first_lookback_days = 8;
     let scheduler = Scheduler::new(
         w.db.store.clone(),

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use engine_support::{world, Setup, TestDb, World};
-use kontor_daemon::engine::scheduler::{Scheduler, SchedulerConfig};
-use kontor_daemon::engine::statements::StatementJob;
+use kontor_daemon::services::scheduler::{Scheduler, SchedulerConfig};
+use kontor_daemon::services::statement_job::StatementJob;
 use kontor_protocol::ProtocolVersion::H004;
 use kontor_storage::*;
 
@@ -94,7 +94,7 @@ async fn nested_statement_fails_the_run_and_keeps_the_file(db: TestDb) {
     tx.commit().await.unwrap();
     next_c53_is_nested(&w).await;
 
-    let mut job = StatementJob::new(w.db.store.clone(), w.engine.clone());
+    let mut job = StatementJob::new(w.db.store.clone(), w.client.clone());
     job.first_lookback_days = 3;
     let scheduler = Scheduler::new(
         w.db.store.clone(),
@@ -135,7 +135,7 @@ async fn nested_statement_fails_the_run_and_keeps_the_file(db: TestDb) {
     let statements = tx.statements().list_for_account(account).await.unwrap();
     drop(tx);
     assert_eq!(file.sha256, served.sha256);
-    let bytes = w.engine.read_file(&w.scope, &file).await.unwrap();
+    let bytes = w.client.read_file(&w.scope, file.id).await.unwrap();
     assert_eq!(bytes.len(), served.size);
     assert_eq!(
         String::from_utf8_lossy(&bytes).matches("<Ntry>").count(),

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use chrono::NaiveDate;
-use kontor_daemon::engine::orders::{
+use kontor_daemon::services::orders::{
     add_signature, create_order, submit, CreateOrder, OrderError, OrderUploader,
     SignatureSubmission, SubmitOutcome, Submitter, UploadFailure, UploadReceipt,
 };
@@ -16,6 +16,7 @@ use kontor_documents::pain::{
 };
 use kontor_documents::{Amount, Currency, Iban};
 use kontor_protocol::keys::{KeySize, PrivateKey};
+use kontor_protocol::orderdata::OrderSignatureData;
 use kontor_protocol::signature::sign_order_data;
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{
@@ -150,9 +151,9 @@ fn pain001(total: &str, message_id: &str) -> Vec<u8> {
 }
 
 async fn create(store: &Store, f: &Fixture, content: Vec<u8>) -> Result<Order, OrderError> {
-    let mut tx = store.scope(&f.t.scope).begin().await.unwrap();
-    let order = create_order(
-        &mut tx,
+    let created = create_order(
+        store,
+        &f.t.scope,
         CreateOrder {
             user: f.t.user,
             content,
@@ -162,8 +163,7 @@ async fn create(store: &Store, f: &Fixture, content: Vec<u8>) -> Result<Order, O
         },
     )
     .await?;
-    tx.commit().await.unwrap();
-    Ok(order)
+    Ok(created.order)
 }
 
 async fn sign(
@@ -182,6 +182,7 @@ async fn sign(
             signer: signer.user,
             version: SignatureVersion::A006,
             value,
+            key_hash: None,
         },
     )
     .await?;
@@ -232,6 +233,7 @@ impl OrderUploader for FakeBank {
         scope: &TenantScope,
         order: &Order,
         _content: Vec<u8>,
+        _signatures: Vec<OrderSignatureData>,
     ) -> Result<UploadReceipt, UploadFailure> {
         if self.crash_before_sending {
             panic!("simulated crash before the transaction was written");
@@ -465,6 +467,7 @@ async fn signature_must_verify_against_the_signers_registered_key(db: &TestDb) {
             signer: f.signer_a.user,
             version: SignatureVersion::A006,
             value: forged,
+            key_hash: None,
         },
     )
     .await;

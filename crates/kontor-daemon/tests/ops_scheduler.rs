@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use kontor_daemon::engine::scheduler::{
+use kontor_daemon::services::scheduler::{
     DueJob, JobFailed, JobOutcome, JobRunner, Scheduler, SchedulerConfig,
 };
 use kontor_storage::{NewSchedule, Schedule, ScheduleId, Store};

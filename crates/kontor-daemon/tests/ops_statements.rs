@@ -7,10 +7,13 @@ use chrono::{NaiveDate, NaiveDateTime};
 use std::sync::{Arc, Mutex};
 
 use chrono::{TimeZone, Utc};
-use kontor_daemon::engine::scheduler::{Scheduler, SchedulerConfig};
-use kontor_daemon::engine::statements::{
-    ingest_file, Downloaded, IngestReport, IngestSource, StatementDownload, StatementDownloader,
-    StatementJob, StatementSyntax,
+use kontor_daemon::ebics::EbicsError;
+use kontor_daemon::services::scheduler::{Scheduler, SchedulerConfig};
+use kontor_daemon::services::statement_job::{
+    Downloaded, StatementDownload, StatementDownloader, StatementJob,
+};
+use kontor_daemon::services::statements::{
+    ingest_file, IngestReport, IngestSource, StatementSyntax,
 };
 use kontor_documents::camt::{self, CamtKind, StatementRequest};
 use kontor_documents::mt940::{self, Mt940Request};
@@ -195,7 +198,7 @@ impl StatementDownloader for RepeatingBank {
         &self,
         _scope: &TenantScope,
         request: StatementDownload,
-    ) -> Result<Downloaded, String> {
+    ) -> Result<Downloaded, EbicsError> {
         self.requests.lock().unwrap().push(request);
         Ok(Downloaded::Data {
             bytes: self.file.clone(),

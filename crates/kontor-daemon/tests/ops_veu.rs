@@ -6,7 +6,7 @@ use std::num::NonZeroU32;
 use std::sync::Mutex;
 
 use chrono::Utc;
-use kontor_daemon::engine::veu::{
+use kontor_daemon::services::veu::{
     approve, cancel, sync, VeuApproval, VeuBank, VeuDetails, VeuError, VeuOverviewItem,
 };
 use kontor_protocol::orderdata::{
@@ -94,7 +94,10 @@ impl VeuBank for FakeBank {
         _user: EbicsUserId,
         _item: &VeuItem,
     ) -> Result<VeuDetails, VeuError> {
-        Err(VeuError::Transport("not needed here".into()))
+        Err(VeuError::Unreadable {
+            order_type: "HVD",
+            message: "not needed here".into(),
+        })
     }
 
     async fn sign(
@@ -110,7 +113,7 @@ impl VeuBank for FakeBank {
             .iter()
             .position(|o| o.0 == item.bank_order_id)
             .ok_or_else(|| VeuError::Bank {
-                order_type: "HVE",
+                order_type: "HVE".into(),
                 code: "091009".into(),
                 text: "unknown order".into(),
             })?;

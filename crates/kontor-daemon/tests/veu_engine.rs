@@ -8,12 +8,12 @@ mod engine_support;
 use chrono::Utc;
 use engine_support::{world, Setup, TestDb, World};
 use kontor_bank::state::OrderStatus as BankOrderStatus;
-use kontor_daemon::api::{DetachedSignature, EngineCommands};
-use kontor_daemon::engine::keys::{generate_key_material, store_user_keys};
-use kontor_daemon::engine::orders::{
+use kontor_daemon::services::keys::{generate_key_material, store_user_keys};
+use kontor_daemon::services::orders::completion::sync_order_status;
+use kontor_daemon::services::orders::{
     add_signature, create_order, submit, CreateOrder, SignatureSubmission, SubmitOutcome, Submitter,
 };
-use kontor_daemon::runtime::EngineService;
+use kontor_daemon::services::veu::{self, DetachedSignature};
 use kontor_protocol::certificate::CertificateSubject;
 use kontor_protocol::keys::{KeySize, PrivateKey};
 use kontor_protocol::signature::{order_data_digest, sign_order_data, sign_order_digest};
@@ -71,15 +71,15 @@ async fn second_user(w: &World, user_id: &str, class: SignatureClass) -> EbicsUs
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    w.engine.send_ini(&w.scope, user.id).await.unwrap();
-    w.engine.send_hia(&w.scope, user.id).await.unwrap();
+    w.client.send_ini(&w.scope, user.id).await.unwrap();
+    w.client.send_hia(&w.scope, user.id).await.unwrap();
     w.bank
         .activate_user(&w.partner_id.parse().unwrap(), &user_id.parse().unwrap())
         .unwrap();
-    w.engine.fetch_bank_keys(&w.scope, user.id).await.unwrap();
+    w.client.fetch_bank_keys(&w.scope, user.id).await.unwrap();
     w.decide_bank_keys(BankKeyVerification::Verified).await;
     assert_eq!(
-        w.engine.activate(&w.scope, user.id).await.unwrap(),
+        w.client.activate(&w.scope, user.id).await.unwrap(),
         EbicsUserStatus::Ready
     );
     user.id
@@ -136,9 +136,9 @@ async fn veu_world(db: TestDb, version: ProtocolVersion) -> (World, EbicsUserId)
 async fn submitted_with_one_signature(w: &World) -> Order {
     let data = payment();
     let key = signing_key(w, w.user).await;
-    let mut tx = w.tx().await;
     let order = create_order(
-        &mut tx,
+        &w.db.store,
+        &w.scope,
         CreateOrder {
             user: w.user,
             content: data.clone(),
@@ -148,7 +148,9 @@ async fn submitted_with_one_signature(w: &World) -> Order {
         },
     )
     .await
-    .unwrap();
+    .unwrap()
+    .order;
+    let mut tx = w.tx().await;
     add_signature(
         &mut tx,
         SignatureSubmission {
@@ -156,14 +158,15 @@ async fn submitted_with_one_signature(w: &World) -> Order {
             signer: w.user,
             version: SignatureVersion::A006,
             value: sign_order_data(SignatureVersion::A006, &key, &data).unwrap(),
+            key_hash: None,
         },
     )
     .await
     .unwrap();
     tx.commit().await.unwrap();
     let outcome = submit(
-        w.engine.store(),
-        &w.engine,
+        &w.db.store,
+        &w.client,
         &Submitter::new("veu-test"),
         &w.scope,
         order.id,
@@ -183,13 +186,8 @@ async fn submitted_with_one_signature(w: &World) -> Order {
 }
 
 /// Syncs the VEU as USER3 and returns the one pending item with the digest USER3 signs.
-async fn pending_item(
-    w: &World,
-    service: &EngineService,
-    user3: EbicsUserId,
-    order: &Order,
-) -> (VeuItem, Vec<u8>) {
-    service.sync_veu(w.scope.clone(), user3).await.unwrap();
+async fn pending_item(w: &World, user3: EbicsUserId, order: &Order) -> (VeuItem, Vec<u8>) {
+    veu::sync_for(&w.services, &w.scope, user3).await.unwrap();
     let mut tx = w.tx().await;
     let items = tx
         .veu_items()
@@ -204,8 +202,7 @@ async fn pending_item(
         (item.signatures_collected, item.signatures_required),
         (1, 2)
     );
-    let digest = service
-        .veu_digest(w.scope.clone(), item.id, user3)
+    let digest = veu::fetch_digest(&w.services, &w.scope, item.id, user3)
         .await
         .unwrap();
     assert_eq!(
@@ -218,11 +215,21 @@ async fn pending_item(
 /// What the signer CLI does on the signer's machine: sign the digest the bank announced.
 async fn detached(w: &World, signer: EbicsUserId, digest: &[u8]) -> DetachedSignature {
     let key = signing_key(w, signer).await;
+    let mut tx = w.tx().await;
+    let key_hash = tx
+        .key_pairs()
+        .current(signer, KeyUsage::Signature)
+        .await
+        .unwrap()
+        .unwrap()
+        .key_hash;
+    tx.commit().await.unwrap();
     let digest: [u8; 32] = digest.try_into().unwrap();
     DetachedSignature {
         signer,
         version: SignatureVersion::A006,
         value: sign_order_digest(SignatureVersion::A006, &key, &digest).unwrap(),
+        key_hash,
     }
 }
 
@@ -235,13 +242,11 @@ async fn order_now(w: &World, id: OrderId) -> Order {
 
 async fn approved_order_completes_from_hac_flow(db: TestDb, version: ProtocolVersion) {
     let (w, user3) = veu_world(db, version).await;
-    let service = EngineService::new(w.engine.clone(), "veu-test");
     let order = submitted_with_one_signature(&w).await;
-    let (item, digest) = pending_item(&w, &service, user3, &order).await;
+    let (item, digest) = pending_item(&w, user3, &order).await;
 
     let signature = detached(&w, user3, &digest).await;
-    service
-        .approve_veu(w.scope.clone(), item.id, signature)
+    veu::decide(&w.services, &w.scope, item.id, signature, false)
         .await
         .unwrap();
     assert_eq!(
@@ -250,12 +255,14 @@ async fn approved_order_completes_from_hac_flow(db: TestDb, version: ProtocolVer
         "the bank executes the order after the second signature"
     );
 
-    let report = w.engine.sync_order_status(&w.scope, w.user).await.unwrap();
+    let report = sync_order_status(&w.db.store, &w.client, &w.scope, w.user)
+        .await
+        .unwrap();
     assert_eq!(report.completed, vec![order.id]);
     assert_eq!(order_now(&w, order.id).await.status, OrderStatus::Completed);
 
     // The next VEU sync sees the item gone: executed.
-    service.sync_veu(w.scope.clone(), user3).await.unwrap();
+    veu::sync_for(&w.services, &w.scope, user3).await.unwrap();
     let mut tx = w.tx().await;
     let item: VeuItem = tx.get(item.id).await.unwrap();
     tx.commit().await.unwrap();
@@ -264,12 +271,10 @@ async fn approved_order_completes_from_hac_flow(db: TestDb, version: ProtocolVer
 
 async fn bank_rejection_is_recorded_with_its_reason_flow(db: TestDb) {
     let (w, user3) = veu_world(db, H004).await;
-    let service = EngineService::new(w.engine.clone(), "veu-test");
     let order = submitted_with_one_signature(&w).await;
-    let (item, digest) = pending_item(&w, &service, user3, &order).await;
+    let (item, digest) = pending_item(&w, user3, &order).await;
     let signature = detached(&w, user3, &digest).await;
-    service
-        .approve_veu(w.scope.clone(), item.id, signature)
+    veu::decide(&w.services, &w.scope, item.id, signature, false)
         .await
         .unwrap();
     let bank_order = w.bank.state().received_orders()[0].clone();
@@ -283,7 +288,9 @@ async fn bank_rejection_is_recorded_with_its_reason_flow(db: TestDb) {
         )
         .unwrap();
 
-    let report = w.engine.sync_order_status(&w.scope, w.user).await.unwrap();
+    let report = sync_order_status(&w.db.store, &w.client, &w.scope, w.user)
+        .await
+        .unwrap();
     assert_eq!(report.rejected, vec![order.id]);
     let order = order_now(&w, order.id).await;
     assert_eq!(order.status, OrderStatus::Rejected);
@@ -300,12 +307,10 @@ async fn bank_rejection_is_recorded_with_its_reason_flow(db: TestDb) {
 
 async fn hvs_cancels_at_the_bank_flow(db: TestDb, version: ProtocolVersion) {
     let (w, user3) = veu_world(db, version).await;
-    let service = EngineService::new(w.engine.clone(), "veu-test");
     let order = submitted_with_one_signature(&w).await;
-    let (item, digest) = pending_item(&w, &service, user3, &order).await;
+    let (item, digest) = pending_item(&w, user3, &order).await;
     let signature = detached(&w, user3, &digest).await;
-    service
-        .cancel_veu(w.scope.clone(), item.id, signature)
+    veu::decide(&w.services, &w.scope, item.id, signature, true)
         .await
         .unwrap();
     assert_eq!(
@@ -317,7 +322,9 @@ async fn hvs_cancels_at_the_bank_flow(db: TestDb, version: ProtocolVersion) {
     tx.commit().await.unwrap();
     assert_eq!(item.status, VeuStatus::Cancelled);
 
-    w.engine.sync_order_status(&w.scope, w.user).await.unwrap();
+    sync_order_status(&w.db.store, &w.client, &w.scope, w.user)
+        .await
+        .unwrap();
     let order = order_now(&w, order.id).await;
     assert_eq!(order.status, OrderStatus::Rejected);
     assert_eq!(order.bank_return_code.as_deref(), Some("DS02"));
@@ -329,9 +336,8 @@ async fn viewers_reading_the_digest_cause_no_bank_traffic_flow(db: TestDb) {
     use secrecy::ExposeSecret;
     use tower::ServiceExt;
     let (w, user3) = veu_world(db, H005).await;
-    let service = std::sync::Arc::new(EngineService::new(w.engine.clone(), "veu-test"));
     let order = submitted_with_one_signature(&w).await;
-    service.sync_veu(w.scope.clone(), user3).await.unwrap();
+    veu::sync_for(&w.services, &w.scope, user3).await.unwrap();
     let mut tx = w.tx().await;
     let item = tx
         .veu_items()
@@ -357,9 +363,7 @@ async fn viewers_reading_the_digest_cause_no_bank_traffic_flow(db: TestDb) {
     };
     let viewer = token(Role::Viewer, "viewer@acme.example").await;
     let admin = token(Role::Admin, "admin@acme.example").await;
-    let app = kontor_daemon::api::router(
-        kontor_daemon::api::AppState::new(w.db.store.clone()).with_engine(service),
-    );
+    let app = kontor_daemon::api::router(kontor_daemon::api::AppState::new(w.services.clone()));
     let digest_uri = format!("/v1/veu-items/{}/digest", item.id);
     let call = |method: &'static str, token: &str, body: Option<serde_json::Value>| {
         let mut request = axum::http::Request::builder()

@@ -1,9 +1,12 @@
 //! Bearer-token authentication and route authorisation: the only way a request obtains a
-//! tenant scope, and the one place that decides whether its caller may use the route.
+//! tenant scope or a tenant transaction, and the one place that decides whether its caller may
+//! use the route and the records it names.
 //!
 //! Every route declares an [`Access`] level in the route table (`api/mod.rs`); the table puts
 //! it on the route, the OpenAPI document prints it, and [`Caller`] enforces it before the
 //! handler or its body extractor runs (so a refused caller gets 403 even with a bad body).
+//! [`Caller::tx`] opens the tenant transaction; the `granted_*` methods load a record through
+//! it and check the caller's grants, answering a record outside them like another tenant's.
 //!
 //! Grants (`/v1/memberships/{id}/grants`) restrict an operator to some EBICS users. Such a
 //! *restricted* operator may read and act for their granted users only; everything that is
@@ -14,7 +17,10 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use kontor_storage::admin::AuthError;
-use kontor_storage::{AuthenticatedOperator, EbicsUserId, Role, TenantScope};
+use kontor_storage::{
+    AuthenticatedOperator, EbicsUser, EbicsUserId, Order, OrderId, Role, Schedule, ScheduleId,
+    ScopedTx, Store, TenantScope, Transaction, TransactionId,
+};
 
 use super::error::ApiError;
 use super::AppState;
@@ -76,17 +82,76 @@ impl Access {
 pub struct Caller {
     pub operator: AuthenticatedOperator,
     pub scope: TenantScope,
+    store: Store,
 }
 
 impl Caller {
-    /// Whether an operator restricted to certain EBICS users may act for `user`.
-    /// A user outside the grant answers 404, like another tenant's record.
-    pub fn require_user(&self, user: EbicsUserId) -> Result<(), ApiError> {
+    /// Opens the caller's tenant transaction.
+    pub async fn tx(&self) -> Result<ScopedTx<'_>, ApiError> {
+        Ok(self.store.scope(&self.scope).begin().await?)
+    }
+
+    /// Whether an operator restricted to certain EBICS users may see and act for `user`.
+    pub fn may_act_for(&self, user: EbicsUserId) -> bool {
         let allowed = self.operator.restricted_to();
-        if allowed.is_empty() || allowed.contains(&user) {
+        allowed.is_empty() || allowed.contains(&user)
+    }
+
+    /// Whether the operator is restricted to certain EBICS users.
+    pub fn is_restricted(&self) -> bool {
+        !self.operator.restricted_to().is_empty()
+    }
+
+    /// Loads an EBICS user the caller may act for; a user outside the grant answers 404.
+    pub async fn granted_user(
+        &self,
+        tx: &mut ScopedTx<'_>,
+        id: EbicsUserId,
+    ) -> Result<EbicsUser, ApiError> {
+        let user: EbicsUser = tx.get(id).await?;
+        self.grant(user.id, "EBICS user")?;
+        Ok(user)
+    }
+
+    /// Loads an order of a user the caller may act for.
+    pub async fn granted_order(
+        &self,
+        tx: &mut ScopedTx<'_>,
+        id: OrderId,
+    ) -> Result<Order, ApiError> {
+        let order: Order = tx.get(id).await?;
+        self.grant(order.ebics_user_id, "order")?;
+        Ok(order)
+    }
+
+    /// Loads a transaction of a user the caller may act for.
+    pub async fn granted_transaction(
+        &self,
+        tx: &mut ScopedTx<'_>,
+        id: TransactionId,
+    ) -> Result<Transaction, ApiError> {
+        let transaction: Transaction = tx.get(id).await?;
+        self.grant(transaction.ebics_user_id, "transaction")?;
+        Ok(transaction)
+    }
+
+    /// Loads a schedule of a user the caller may act for.
+    pub async fn granted_schedule(
+        &self,
+        tx: &mut ScopedTx<'_>,
+        id: ScheduleId,
+    ) -> Result<Schedule, ApiError> {
+        let schedule: Schedule = tx.get(id).await?;
+        self.grant(schedule.ebics_user_id, "schedule")?;
+        Ok(schedule)
+    }
+
+    /// A record of a user outside the grant answers 404 as `entity`, like another tenant's.
+    fn grant(&self, user: EbicsUserId, entity: &'static str) -> Result<(), ApiError> {
+        if self.may_act_for(user) {
             Ok(())
         } else {
-            Err(ApiError::NotFound("EBICS user"))
+            Err(ApiError::NotFound(entity))
         }
     }
 }
@@ -104,8 +169,8 @@ impl FromRequestParts<AppState> for Caller {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(ApiError::Unauthorized)?;
-        let operator = state
-            .store
+        let store = state.services.store().clone();
+        let operator = store
             .admin()
             .authenticate_token(token.trim(), chrono::Utc::now())
             .await
@@ -120,6 +185,10 @@ impl FromRequestParts<AppState> for Caller {
             return Err(ApiError::Forbidden);
         }
         let scope = TenantScope::for_operator(&operator);
-        Ok(Self { operator, scope })
+        Ok(Self {
+            operator,
+            scope,
+            store,
+        })
     }
 }

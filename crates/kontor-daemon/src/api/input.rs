@@ -41,6 +41,7 @@ use kontor_storage::{
 use serde::de::{Deserialize, Deserializer, Error as _};
 
 use super::error::ApiError;
+use crate::services::scheduler::CronSpec;
 
 /// A kind of value the API accepts as text.
 pub trait FromInput: Sized {
@@ -322,6 +323,8 @@ impl FromInput for Cron {
         if !(5..=7).contains(&text.split_whitespace().count()) {
             return Err("cron needs 5 fields (minute hour day month weekday)".into());
         }
+        // The scheduler's own reading; whether it fires again depends on the time zone.
+        CronSpec::parse(text, "UTC").map_err(|e| e.to_string())?;
         Ok(Self(text.to_owned()))
     }
 }

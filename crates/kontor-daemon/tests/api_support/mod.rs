@@ -9,6 +9,7 @@ use axum::http::{Method, Request, StatusCode};
 use chrono::{NaiveDate, Utc};
 use http_body_util::BodyExt;
 use kontor_daemon::api::{router, AppState};
+use kontor_daemon::services::Services;
 use kontor_documents::pain::{
     self, AccountParty, PainVersion, PaymentInfo, PaymentOrder, Transaction,
 };
@@ -248,7 +249,7 @@ pub async fn world() -> World {
     world_with(|state| state).await
 }
 
-pub async fn world_with(configure: impl FnOnce(AppState) -> AppState) -> World {
+pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
     let (store, dir) = store().await;
     let admin = store.admin();
     let ta = admin.create_tenant("A").await.unwrap();
@@ -457,7 +458,7 @@ pub async fn world_with(configure: impl FnOnce(AppState) -> AppState) -> World {
         .unwrap();
     tx.commit().await.unwrap();
 
-    let app = router(configure(AppState::new(store.clone())));
+    let app = router(AppState::new(configure(Services::new(store.clone()))));
     let order = call(
         &app,
         Method::POST,

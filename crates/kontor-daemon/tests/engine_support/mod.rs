@@ -8,8 +8,9 @@ use chrono::Utc;
 use kontor_bank::{
     Bank, BankConfig, BankKeyPairs, FaultAction, FaultMatcher, FaultRule, RunningBank,
 };
-use kontor_daemon::engine::keys::{generate_key_material, store_user_keys};
-use kontor_daemon::engine::{Engine, EngineConfig, RetryPolicy};
+use kontor_daemon::ebics::{Client, ClientConfig, RetryPolicy};
+use kontor_daemon::services::keys::{generate_key_material, store_user_keys};
+use kontor_daemon::services::Services;
 use kontor_protocol::certificate::CertificateSubject;
 use kontor_protocol::keys::KeySize;
 use kontor_protocol::ProtocolVersion;
@@ -70,11 +71,13 @@ pub fn small_segment_bank() -> BankConfig {
     config
 }
 
-/// The daemon side of one test: engine, tenant and one EBICS user with stored keys.
+/// The daemon side of one test: EBICS client and services, tenant and one EBICS user with
+/// stored keys.
 pub struct World {
     pub db: TestDb,
     pub bank: RunningBank,
-    pub engine: Engine,
+    pub client: Client,
+    pub services: Services,
     pub scope: TenantScope,
     pub host: BankHostId,
     pub user: EbicsUserId,
@@ -161,13 +164,15 @@ pub async fn world(db: TestDb, setup: Setup) -> World {
         .unwrap();
     tx.commit().await.unwrap();
     let data_dir = tempfile::tempdir().unwrap();
-    let mut config = EngineConfig::new(data_dir.path());
+    let mut config = ClientConfig::new(data_dir.path());
     config.retry = setup.retry;
-    let engine = Engine::new(db.store.clone(), config).unwrap();
+    let client = Client::new(db.store.clone(), config).unwrap();
+    let services = Services::new(db.store.clone()).with_client(client.clone());
     World {
         db,
         bank,
-        engine,
+        client,
+        services,
         scope,
         host: host.id,
         user: user.id,
@@ -190,15 +195,15 @@ impl World {
 
     /// INI and HIA, then the bank clerk activates the subscriber, then HPB.
     pub async fn initialise_and_fetch_bank_keys(&self) -> Vec<BankKey> {
-        self.engine.send_ini(&self.scope, self.user).await.unwrap();
-        self.engine.send_hia(&self.scope, self.user).await.unwrap();
+        self.client.send_ini(&self.scope, self.user).await.unwrap();
+        self.client.send_hia(&self.scope, self.user).await.unwrap();
         self.bank
             .activate_user(
                 &self.partner_id.parse().unwrap(),
                 &self.user_id.parse().unwrap(),
             )
             .unwrap();
-        self.engine
+        self.client
             .fetch_bank_keys(&self.scope, self.user)
             .await
             .unwrap()
@@ -228,7 +233,7 @@ impl World {
         self.initialise_and_fetch_bank_keys().await;
         self.decide_bank_keys(BankKeyVerification::Verified).await;
         assert_eq!(
-            self.engine.activate(&self.scope, self.user).await.unwrap(),
+            self.client.activate(&self.scope, self.user).await.unwrap(),
             EbicsUserStatus::Ready
         );
     }

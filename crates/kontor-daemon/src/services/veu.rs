@@ -5,36 +5,73 @@
 //! HVD (status, digest, display file) and HVT (transactions). [`approve`] sends HVE with a
 //! signature the signer computed on their own machine over the digest the bank reported —
 //! the daemon never holds a signer's private key. [`cancel`] sends HVS.
+//!
+//! The digest a signer signs is stored on the item when the bank reports it (with every sync
+//! where the bank offers HVZ, or by [`fetch_digest`]), so reading it never talks to the bank.
 
 use std::future::Future;
 
 use kontor_protocol::orderdata::{
     AuthorisationLevel, DataDigest, HVDResponseOrderData, HVTResponseOrderData, HVUOrderDetails,
-    HVZOrderDetails, OrderKind, OriginatorInfo, SignerInfo, SigningInfo,
+    HVUResponseOrderData, HVZOrderDetails, HVZResponseOrderData, OrderKind, OriginatorInfo,
+    SignerInfo, SigningInfo,
 };
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{
-    ConnectionId, EbicsUser, EbicsUserId, NewVeuSigner, OrderStatus, ScopedTx, SignatureClass,
-    StorageError, Store, TenantScope, VeuItem, VeuItemId, VeuSnapshot, VeuStatus,
+    Connection, ConnectionId, EbicsUser, EbicsUserId, KeyUsage, NewVeuSigner, OrderStatus,
+    ScopedTx, SignatureClass, StorageError, Store, TenantScope, VeuItem, VeuItemId, VeuSnapshot,
+    VeuStatus,
 };
+
+use super::bank::{Bank, Delivery};
+use super::error::{Refusal, ServiceError};
+use super::orders::{complete, same_key_hash, BankVerdict, OrderError};
+use super::Services;
+use crate::ebics::{DownloadRequest, EbicsError, VeuOrderParams, VeuOrderRef, VeuSignature};
 
 /// Why a VEU step failed.
 #[derive(Debug, thiserror::Error)]
 pub enum VeuError {
     #[error("the bank refused {order_type}: {code} {text}")]
     Bank {
-        order_type: &'static str,
+        order_type: String,
         code: String,
         text: String,
     },
+    /// The exchange with the bank failed otherwise (network, an unreadable answer).
     #[error("VEU request failed: {0}")]
-    Transport(String),
+    Exchange(#[source] EbicsError),
+    #[error("{order_type} answer unreadable: {message}")]
+    Unreadable {
+        order_type: &'static str,
+        message: String,
+    },
     #[error("VEU item is {0}; this step needs another status")]
     WrongStatus(VeuStatus),
     #[error("user may not {0}")]
     NotPermitted(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
+    #[error(transparent)]
+    Order(#[from] OrderError),
+}
+
+impl From<EbicsError> for VeuError {
+    fn from(error: EbicsError) -> Self {
+        match error {
+            EbicsError::Bank {
+                order_type,
+                rejection,
+                ..
+            } => Self::Bank {
+                order_type,
+                code: rejection.code,
+                text: rejection.text,
+            },
+            EbicsError::Storage(e) => Self::Storage(e),
+            other => Self::Exchange(other),
+        }
+    }
 }
 
 /// One order of the bank's overview, from HVZ or HVU.
@@ -99,7 +136,7 @@ pub struct VeuApproval {
     pub signature: Vec<u8>,
 }
 
-/// The bank side of VEU (the engine's HVU/HVZ/HVD/HVT downloads and HVE/HVS uploads), behind a
+/// The bank side of VEU (the client's HVU/HVZ/HVD/HVT downloads and HVE/HVS uploads), behind a
 /// trait so the syncing and state handling are testable alone.
 pub trait VeuBank: Send + Sync {
     /// HVZ (or HVU where the bank lacks HVZ) for `user`; empty when nothing awaits signing.
@@ -160,7 +197,7 @@ pub fn order_label(order: &OrderKind) -> String {
 }
 
 /// Syncs the bank's overview for `user` into `veu_items` and `veu_signers`.
-pub async fn sync<B: VeuBank>(
+pub async fn sync<B: VeuBank + ?Sized>(
     store: &Store,
     bank: &B,
     scope: &TenantScope,
@@ -256,12 +293,7 @@ async fn complete_executed_order(
         }
         let user: EbicsUser = tx.get(order.ebics_user_id).await?;
         if user.connection_id == connection {
-            super::orders::complete(tx, order.id, super::orders::BankVerdict::Executed)
-                .await
-                .map_err(|e| match e {
-                    super::orders::OrderError::Storage(e) => VeuError::Storage(e),
-                    other => VeuError::Transport(other.to_string()),
-                })?;
+            complete(tx, order.id, BankVerdict::Executed).await?;
         }
     }
     Ok(())
@@ -277,7 +309,7 @@ fn class_of(level: AuthorisationLevel) -> SignatureClass {
 }
 
 /// HVD (and HVT) for an item, fetched for `user`.
-pub async fn details<B: VeuBank>(
+pub async fn details<B: VeuBank + ?Sized>(
     store: &Store,
     bank: &B,
     scope: &TenantScope,
@@ -290,7 +322,7 @@ pub async fn details<B: VeuBank>(
 
 /// Sends the signer's HVE. When it was the last required signature the item becomes SIGNED
 /// (the next sync sees it leave the list and marks it EXECUTED).
-pub async fn approve<B: VeuBank>(
+pub async fn approve<B: VeuBank + ?Sized>(
     store: &Store,
     bank: &B,
     scope: &TenantScope,
@@ -319,7 +351,7 @@ pub async fn approve<B: VeuBank>(
 
 /// Sends HVS (signed by the cancelling user over the order's digest) and marks the item
 /// CANCELLED.
-pub async fn cancel<B: VeuBank>(
+pub async fn cancel<B: VeuBank + ?Sized>(
     store: &Store,
     bank: &B,
     scope: &TenantScope,
@@ -355,4 +387,296 @@ async fn load_for_signing(
         ));
     }
     Ok((item, user))
+}
+
+/// The VEU bank of a [`Bank`]: HVZ (or HVU) for the overview, HVD and HVT for details, HVE
+/// and HVS for signatures, each referring to the item's order at the bank by the partner of
+/// the item's connection.
+pub struct BankVeu<'a> {
+    pub store: &'a Store,
+    pub bank: &'a dyn Bank,
+}
+
+impl BankVeu<'_> {
+    /// Downloads one VEU document; `None` when the bank has nothing (090005).
+    async fn document(
+        &self,
+        scope: &TenantScope,
+        user: EbicsUserId,
+        params: VeuOrderParams,
+    ) -> Result<Option<Vec<u8>>, VeuError> {
+        match self
+            .bank
+            .download(scope, user, DownloadRequest::veu(params))
+            .await?
+        {
+            Delivery::NoData { .. } => Ok(None),
+            Delivery::Data { bytes, .. } => Ok(Some(bytes)),
+        }
+    }
+
+    /// How the bank names the item's order.
+    async fn reference(
+        &self,
+        scope: &TenantScope,
+        item: &VeuItem,
+    ) -> Result<VeuOrderRef, VeuError> {
+        let mut tx = self.store.scope(scope).begin().await?;
+        let connection: Connection = tx.get(item.connection_id).await?;
+        tx.commit().await?;
+        Ok(VeuOrderRef {
+            partner_id: connection.partner_id,
+            order_id: item.bank_order_id.clone(),
+            order_label: item.order_type.clone(),
+        })
+    }
+
+    async fn signature(
+        &self,
+        scope: &TenantScope,
+        signer: &EbicsUser,
+        item: &VeuItem,
+        cancel: bool,
+        version: SignatureVersion,
+        value: &[u8],
+    ) -> Result<(), VeuError> {
+        let reference = self.reference(scope, item).await?;
+        let signature = VeuSignature {
+            reference,
+            cancel,
+            version,
+            value: value.to_vec(),
+        };
+        Ok(self.bank.veu_signature(scope, signer.id, signature).await?)
+    }
+}
+
+fn unreadable(
+    order_type: &'static str,
+) -> impl Fn(kontor_protocol::orderdata::OrderDataError) -> VeuError {
+    move |e| VeuError::Unreadable {
+        order_type,
+        message: e.to_string(),
+    }
+}
+
+impl VeuBank for BankVeu<'_> {
+    async fn overview(
+        &self,
+        scope: &TenantScope,
+        user: EbicsUserId,
+    ) -> Result<Vec<VeuOverviewItem>, VeuError> {
+        // HVZ carries amounts and digests; banks without it still offer HVU.
+        match self.document(scope, user, VeuOrderParams::Hvz).await {
+            Ok(None) => Ok(Vec::new()),
+            Ok(Some(xml)) => Ok(HVZResponseOrderData::parse(&xml)
+                .map_err(unreadable("HVZ"))?
+                .orders
+                .into_iter()
+                .map(VeuOverviewItem::from)
+                .collect()),
+            Err(VeuError::Bank { .. }) => {
+                match self.document(scope, user, VeuOrderParams::Hvu).await? {
+                    None => Ok(Vec::new()),
+                    Some(xml) => Ok(HVUResponseOrderData::parse(&xml)
+                        .map_err(unreadable("HVU"))?
+                        .orders
+                        .into_iter()
+                        .map(VeuOverviewItem::from)
+                        .collect()),
+                }
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    async fn details(
+        &self,
+        scope: &TenantScope,
+        user: EbicsUserId,
+        item: &VeuItem,
+    ) -> Result<VeuDetails, VeuError> {
+        let reference = self.reference(scope, item).await?;
+        let status = self
+            .document(scope, user, VeuOrderParams::Hvd(reference.clone()))
+            .await?
+            .ok_or_else(|| VeuError::Unreadable {
+                order_type: "HVD",
+                message: "no data".into(),
+            })?;
+        let status = HVDResponseOrderData::parse(&status).map_err(unreadable("HVD"))?;
+        // Transactions are a convenience for the signer: an order without them (not a
+        // payment file) or a refused HVT still has its details.
+        let hvt = VeuOrderParams::Hvt {
+            order: reference,
+            complete_order_data: false,
+            fetch_limit: 0,
+            fetch_offset: 0,
+        };
+        let transactions = match self.document(scope, user, hvt).await {
+            Ok(Some(xml)) => HVTResponseOrderData::parse(&xml).ok(),
+            Ok(None) | Err(VeuError::Bank { .. }) => None,
+            Err(other) => return Err(other),
+        };
+        Ok(VeuDetails {
+            status,
+            transactions,
+        })
+    }
+
+    async fn sign(
+        &self,
+        scope: &TenantScope,
+        signer: &EbicsUser,
+        item: &VeuItem,
+        version: SignatureVersion,
+        signature: &[u8],
+    ) -> Result<(), VeuError> {
+        self.signature(scope, signer, item, false, version, signature)
+            .await
+    }
+
+    async fn cancel(
+        &self,
+        scope: &TenantScope,
+        user: &EbicsUser,
+        item: &VeuItem,
+        version: SignatureVersion,
+        signature: &[u8],
+    ) -> Result<(), VeuError> {
+        self.signature(scope, user, item, true, version, signature)
+            .await
+    }
+}
+
+/// The digest a signer signs for a VEU item, as the bank reported it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct VeuDigest {
+    /// The order data digest (HVD `DataDigest`), lower-case hex: what a signer signs.
+    pub data_digest: String,
+    /// The signature version the bank expects.
+    pub signature_version: String,
+}
+
+impl VeuDigest {
+    /// The digest stored on the item, when the bank has reported it.
+    pub fn stored(item: &VeuItem) -> Option<Self> {
+        Some(Self {
+            data_digest: item.data_digest.clone()?,
+            signature_version: item
+                .data_digest_version
+                .clone()
+                .unwrap_or_else(|| SignatureVersion::A006.as_str().to_owned()),
+        })
+    }
+}
+
+/// A detached A005/A006 signature computed by a signer on their own machine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DetachedSignature {
+    /// The EBICS user who signed (their key is registered with the daemon).
+    pub signer: EbicsUserId,
+    /// A005 or A006.
+    pub version: SignatureVersion,
+    pub value: Vec<u8>,
+    /// The EBICS hash of the signer's key as the signer sees it (upper-case hex).
+    pub key_hash: String,
+}
+
+/// The signer must be a user of the item's connection.
+pub fn check_same_connection(item: &VeuItem, signer: &EbicsUser) -> Result<(), Refusal> {
+    if item.connection_id == signer.connection_id {
+        Ok(())
+    } else {
+        Err(Refusal::SignerNotInPartner)
+    }
+}
+
+/// Refreshes the VEU items of a user's connection from the bank (HVZ or HVU).
+pub async fn sync_for(
+    services: &Services,
+    scope: &TenantScope,
+    user: EbicsUserId,
+) -> Result<VeuSyncReport, ServiceError> {
+    let bank = BankVeu {
+        store: services.store(),
+        bank: services.bank()?,
+    };
+    Ok(sync(services.store(), &bank, scope, user).await?)
+}
+
+/// Asks the bank for an item's digest (HVD) as `signer` and stores it on the item.
+pub async fn fetch_digest(
+    services: &Services,
+    scope: &TenantScope,
+    item: VeuItemId,
+    signer: EbicsUserId,
+) -> Result<VeuDigest, ServiceError> {
+    {
+        let mut tx = services.store().scope(scope).begin().await?;
+        let record: VeuItem = tx.get(item).await?;
+        let user: EbicsUser = tx.get(signer).await?;
+        check_same_connection(&record, &user)?;
+    }
+    let bank = BankVeu {
+        store: services.store(),
+        bank: services.bank()?,
+    };
+    let details = details(services.store(), &bank, scope, signer, item).await?;
+    let digest = details.status.data_digest;
+    let digest = VeuDigest {
+        data_digest: hex::encode(&digest.digest),
+        signature_version: digest
+            .signature_version
+            .unwrap_or(SignatureVersion::A006)
+            .as_str()
+            .to_owned(),
+    };
+    let mut tx = services.store().scope(scope).begin().await?;
+    tx.veu_items()
+        .record_digest(item, &digest.data_digest, Some(&digest.signature_version))
+        .await?;
+    tx.commit().await?;
+    Ok(digest)
+}
+
+/// Adds a signer's signature to an item at the bank (HVE), or cancels the item (HVS).
+pub async fn decide(
+    services: &Services,
+    scope: &TenantScope,
+    item: VeuItemId,
+    signature: DetachedSignature,
+    cancel_order: bool,
+) -> Result<VeuItem, ServiceError> {
+    {
+        let mut tx = services.store().scope(scope).begin().await?;
+        let record: VeuItem = tx.get(item).await?;
+        let user: EbicsUser = tx.get(signature.signer).await?;
+        check_same_connection(&record, &user)?;
+        // The bank verifies the value; a key other than the registered one is refused here.
+        let registered = tx
+            .key_pairs()
+            .current(signature.signer, KeyUsage::Signature)
+            .await?
+            .is_some_and(|k| same_key_hash(&k.key_hash, &signature.key_hash));
+        if !registered {
+            return Err(Refusal::UnknownSignerKey.into());
+        }
+    }
+    let bank = BankVeu {
+        store: services.store(),
+        bank: services.bank()?,
+    };
+    let approval = VeuApproval {
+        item,
+        signer: signature.signer,
+        version: signature.version,
+        signature: signature.value,
+    };
+    let decided = if cancel_order {
+        cancel(services.store(), &bank, scope, approval).await?
+    } else {
+        approve(services.store(), &bank, scope, approval).await?
+    };
+    Ok(decided)
 }

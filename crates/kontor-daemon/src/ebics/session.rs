@@ -1,27 +1,69 @@
 //! One EBICS user's view of its bank: host, partner, own keys and verified bank keys, and
 //! the signed, verified exchange of messages.
 //!
-//! A [`Session`] lives for one engine operation. It decrypts the user's authentication and
+//! A [`Session`] lives for one client operation. It decrypts the user's authentication and
 //! encryption private keys when it opens and drops them (zeroized by `rsa`) when it ends; the
-//! signature private key is never loaded: electronic signatures come from the signers.
+//! signature private key is never loaded: electronic signatures come from the signers. It owns
+//! its [`Line`] to the bank (transport and retry policy), so it needs nothing else to talk.
+
+use std::sync::Arc;
 
 use kontor_protocol::certificate::Certificate;
 use kontor_protocol::envelope::{
-    BankPubKeyDigests, EbicsRequest, EbicsResponse, HostId, InitHeader, KeyManagementResponse,
-    Nonce, OrderDetails, PartnerId, Product, PubKeyDigest, SecurityMedium, UserId,
+    BankPubKeyDigests, EbicsRequest, EbicsResponse, EnvelopeError, HostId, InitHeader,
+    KeyManagementResponse, Nonce, OrderDetails, PartnerId, Product, PubKeyDigest, SecurityMedium,
+    UserId,
 };
 use kontor_protocol::keys::{PrivateKey, PublicKey};
 use kontor_protocol::return_code::{Retry, ReturnCode};
 use kontor_protocol::{AuthenticationVersion, EncryptionVersion, ProtocolVersion};
 use kontor_storage::{
     BankHost, BankKey, BankKeyKind, BankKeyVerification, Connection, EbicsUser, EbicsUserId,
-    EbicsUserStatus, KeyPair, KeyUsage, TenantScope,
+    EbicsUserStatus, KeyPair, KeyUsage, Store, TenantScope,
 };
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use zeroize::Zeroizing;
 
-use super::error::BankRejection;
-use super::{BankEndpoint, Engine, EngineError};
+use super::error::{BankKeyBlock, BankRejection};
+use super::transport::{BankEndpoint, RetryPolicy, Transport, TransportError};
+use super::EbicsError;
+
+/// The way to a bank: a transport and the retry policy for what it may retry.
+#[derive(Clone)]
+pub struct Line {
+    transport: Arc<dyn Transport>,
+    retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for Line {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Line")
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Line {
+    pub fn new(transport: Arc<dyn Transport>, retry: RetryPolicy) -> Self {
+        Self { transport, retry }
+    }
+
+    /// POSTs with the transport, retrying what the retry policy allows.
+    pub async fn post(
+        &self,
+        endpoint: &BankEndpoint,
+        body: Vec<u8>,
+    ) -> Result<Vec<u8>, EbicsError> {
+        let transport = self.transport.as_ref();
+        Ok(self
+            .retry
+            .run(
+                |_| transport.post(endpoint, body.clone()),
+                TransportError::is_retryable,
+            )
+            .await?)
+    }
+}
 
 /// The stored records that describe one user at its bank.
 #[derive(Debug, Clone)]
@@ -32,29 +74,47 @@ pub struct UserContext {
 }
 
 impl UserContext {
+    /// Loads user, connection and host through the scope.
+    pub async fn load(
+        store: &Store,
+        scope: &TenantScope,
+        user: EbicsUserId,
+    ) -> Result<Self, EbicsError> {
+        let mut tx = store.scope(scope).begin().await?;
+        let user: EbicsUser = tx.get(user).await?;
+        let connection: Connection = tx.get(user.connection_id).await?;
+        let host: BankHost = tx.get(connection.bank_host_id).await?;
+        tx.commit().await?;
+        Ok(Self {
+            user,
+            connection,
+            host,
+        })
+    }
+
     pub fn version(&self) -> ProtocolVersion {
         self.host.protocol_version
     }
 
-    pub fn host_id(&self) -> Result<HostId, EngineError> {
-        HostId::new(self.host.host_id.clone()).map_err(EngineError::protocol)
+    pub fn host_id(&self) -> Result<HostId, EbicsError> {
+        HostId::new(self.host.host_id.clone()).map_err(EbicsError::protocol)
     }
 
-    pub fn partner_id(&self) -> Result<PartnerId, EngineError> {
-        PartnerId::new(self.connection.partner_id.clone()).map_err(EngineError::protocol)
+    pub fn partner_id(&self) -> Result<PartnerId, EbicsError> {
+        PartnerId::new(self.connection.partner_id.clone()).map_err(EbicsError::protocol)
     }
 
-    pub fn user_id(&self) -> Result<UserId, EngineError> {
-        UserId::new(self.user.user_id.clone()).map_err(EngineError::protocol)
+    pub fn user_id(&self) -> Result<UserId, EbicsError> {
+        UserId::new(self.user.user_id.clone()).map_err(EbicsError::protocol)
     }
 
-    pub fn system_id(&self) -> Result<Option<UserId>, EngineError> {
+    pub fn system_id(&self) -> Result<Option<UserId>, EbicsError> {
         self.user
             .system_id
             .clone()
             .map(UserId::new)
             .transpose()
-            .map_err(EngineError::protocol)
+            .map_err(EbicsError::protocol)
     }
 
     /// Where and how the transport reaches the user's bank host.
@@ -100,39 +160,41 @@ fn newest(keys: &[BankKey], kind: BankKeyKind) -> Option<&BankKey> {
 pub fn verified_bank_keys(
     host: &BankHost,
     keys: &[BankKey],
-) -> Result<VerifiedBankKeys, EngineError> {
-    let blocked = |reason: String| EngineError::BankKeysNotVerified {
+) -> Result<VerifiedBankKeys, EbicsError> {
+    let blocked = |reason: BankKeyBlock| EbicsError::BankKeysNotVerified {
         host_id: host.host_id.clone(),
         reason,
     };
     let mut checked = Vec::new();
     for kind in [BankKeyKind::Authentication, BankKeyKind::Encryption] {
-        let key = newest(keys, kind)
-            .ok_or_else(|| blocked(format!("no {kind} key fetched yet (HPB)")))?;
+        let key = newest(keys, kind).ok_or_else(|| blocked(BankKeyBlock::NotFetched(kind)))?;
         match key.verification_status {
             BankKeyVerification::Verified => checked.push(key),
             BankKeyVerification::Unverified => {
-                return Err(blocked(format!(
-                    "{kind} key {} awaits verification by an operator",
-                    key.key_hash
-                )))
+                return Err(blocked(BankKeyBlock::AwaitingVerification {
+                    kind,
+                    hash: key.key_hash.clone(),
+                }))
             }
             BankKeyVerification::Rejected => {
-                return Err(blocked(format!(
-                    "{kind} key {} was rejected by {}",
-                    key.key_hash,
-                    key.verified_by.as_deref().unwrap_or("an operator")
-                )))
+                return Err(blocked(BankKeyBlock::Rejected {
+                    kind,
+                    hash: key.key_hash.clone(),
+                    by: key
+                        .verified_by
+                        .clone()
+                        .unwrap_or_else(|| "an operator".into()),
+                }))
             }
         }
     }
     let (auth, enc) = (checked[0], checked[1]);
-    let digest = |key: &BankKey| -> Result<PubKeyDigest, EngineError> {
+    let digest = |key: &BankKey| -> Result<PubKeyDigest, EbicsError> {
         let bytes: [u8; 32] = hex::decode(&key.key_hash)
             .ok()
             .and_then(|b| b.try_into().ok())
             .ok_or_else(|| {
-                EngineError::Key(format!(
+                EbicsError::Key(format!(
                     "stored bank key hash {} is not SHA-256",
                     key.key_hash
                 ))
@@ -141,24 +203,24 @@ pub fn verified_bank_keys(
     };
     Ok(VerifiedBankKeys {
         authentication: rsa::RsaPublicKey::from_public_key_der(&auth.public_key)
-            .map_err(EngineError::key)?,
-        encryption: PublicKey::from_spki_der(&enc.public_key).map_err(EngineError::key)?,
+            .map_err(EbicsError::key)?,
+        encryption: PublicKey::from_spki_der(&enc.public_key).map_err(EbicsError::key)?,
         encryption_certificate: enc
             .certificate
             .as_deref()
             .map(Certificate::from_der)
             .transpose()
-            .map_err(EngineError::key)?,
+            .map_err(EbicsError::key)?,
         digests: BankPubKeyDigests {
             authentication_version: auth
                 .version
                 .parse::<AuthenticationVersion>()
-                .map_err(EngineError::key)?,
+                .map_err(EbicsError::key)?,
             authentication: digest(auth)?,
             encryption_version: enc
                 .version
                 .parse::<EncryptionVersion>()
-                .map_err(EngineError::key)?,
+                .map_err(EbicsError::key)?,
             encryption: digest(enc)?,
         },
     })
@@ -181,6 +243,7 @@ pub struct Session {
     encryption: PrivateKey,
     pub own_encryption_key: KeyPair,
     pub bank: Option<VerifiedBankKeys>,
+    line: Line,
 }
 
 impl std::fmt::Debug for Session {
@@ -192,35 +255,18 @@ impl std::fmt::Debug for Session {
     }
 }
 
-impl Engine {
-    /// Loads user, connection and host through the scope.
-    pub(crate) async fn user_context(
-        &self,
-        scope: &TenantScope,
-        user: EbicsUserId,
-    ) -> Result<UserContext, EngineError> {
-        let mut tx = self.store().scope(scope).begin().await?;
-        let user: EbicsUser = tx.get(user).await?;
-        let connection: Connection = tx.get(user.connection_id).await?;
-        let host: BankHost = tx.get(connection.bank_host_id).await?;
-        tx.commit().await?;
-        Ok(UserContext {
-            user,
-            connection,
-            host,
-        })
-    }
-
+impl Session {
     /// Opens a session. With [`Requirement::Ready`], an INITIALISED user whose bank keys an
     /// operator has verified meanwhile becomes READY here, and a rejected or unverified bank
-    /// key blocks with [`EngineError::BankKeysNotVerified`].
-    pub(crate) async fn open_session(
-        &self,
+    /// key blocks with [`EbicsError::BankKeysNotVerified`].
+    pub async fn open(
+        store: &Store,
+        line: Line,
         scope: &TenantScope,
         user: EbicsUserId,
         requirement: Requirement,
-    ) -> Result<Session, EngineError> {
-        let mut tx = self.store().scope(scope).begin().await?;
+    ) -> Result<Self, EbicsError> {
+        let mut tx = store.scope(scope).begin().await?;
         let mut record: EbicsUser = tx.get(user).await?;
         let connection: Connection = tx.get(record.connection_id).await?;
         let host: BankHost = tx.get(connection.bank_host_id).await?;
@@ -240,7 +286,7 @@ impl Engine {
                         .await?;
                 }
                 status => {
-                    return Err(EngineError::UserNotReady {
+                    return Err(EbicsError::UserNotReady {
                         user_id: record.user_id.clone(),
                         status,
                         needed: "orders need a READY user (INI, HIA and verified bank keys)",
@@ -276,19 +322,20 @@ impl Engine {
                 host,
             },
             authentication: rsa::RsaPrivateKey::from_pkcs8_der(&authentication_der)
-                .map_err(EngineError::key)?,
-            encryption: PrivateKey::from_pkcs8_der(&encryption_der).map_err(EngineError::key)?,
+                .map_err(EbicsError::key)?,
+            encryption: PrivateKey::from_pkcs8_der(&encryption_der).map_err(EbicsError::key)?,
             own_encryption_key: encryption_pair,
             bank,
+            line,
         })
     }
 }
 
-fn missing_key(user: &EbicsUser, usage: KeyUsage) -> EngineError {
-    EngineError::Precondition(format!(
-        "EBICS user {} has no {usage} key; generate keys first",
-        user.user_id
-    ))
+fn missing_key(user: &EbicsUser, usage: KeyUsage) -> EbicsError {
+    EbicsError::MissingKey {
+        user_id: user.user_id.clone(),
+        usage,
+    }
 }
 
 impl Session {
@@ -304,17 +351,17 @@ impl Session {
         &self.authentication
     }
 
-    pub fn bank(&self) -> Result<&VerifiedBankKeys, EngineError> {
+    pub fn bank(&self) -> Result<&VerifiedBankKeys, EbicsError> {
         self.bank
             .as_ref()
-            .ok_or_else(|| EngineError::BankKeysNotVerified {
+            .ok_or_else(|| EbicsError::BankKeysNotVerified {
                 host_id: self.ctx.host.host_id.clone(),
-                reason: "session opened without bank keys".into(),
+                reason: BankKeyBlock::NotLoaded,
             })
     }
 
     /// A fresh initialisation header (new nonce and timestamp: call once per attempt).
-    pub fn init_header(&self, order_details: OrderDetails) -> Result<InitHeader, EngineError> {
+    pub fn init_header(&self, order_details: OrderDetails) -> Result<InitHeader, EbicsError> {
         Ok(InitHeader {
             host_id: self.ctx.host_id()?,
             nonce: Nonce::random(&mut rand::rngs::OsRng),
@@ -331,31 +378,31 @@ impl Session {
 
     /// Signs the request `build` makes, posts it and verifies the bank's signature on the
     /// answer. Network failures, unreadable or badly signed answers and temporary EBICS return
-    /// codes are retried per the engine's retry policy; `build` runs once per attempt, so an
+    /// codes are retried per the line's retry policy; `build` runs once per attempt, so an
     /// initialisation gets a fresh nonce each time while transfer and receipt requests (no
     /// nonce) are re-sent byte for byte, which is what EBICS recovery expects.
     pub async fn exchange(
         &self,
-        engine: &Engine,
-        build: impl Fn() -> Result<EbicsRequest, EngineError>,
-    ) -> Result<EbicsResponse, EngineError> {
+        build: impl Fn() -> Result<EbicsRequest, EbicsError>,
+    ) -> Result<EbicsResponse, EbicsError> {
         let bank_key = &self.bank()?.authentication;
         let endpoint = self.ctx.endpoint();
-        let outcome = engine
-            .config()
+        let outcome = self
+            .line
             .retry
             .run(
                 |_| async {
                     let body = build()?
                         .to_signed_xml(&self.authentication)
-                        .map_err(EngineError::protocol)?;
-                    let answer = engine
-                        .transport()
+                        .map_err(EbicsError::protocol)?;
+                    let answer = self
+                        .line
+                        .transport
                         .post(&endpoint, body)
                         .await
                         .map_err(Attempt::Transport)?;
                     let response = EbicsResponse::parse_verified(&answer, bank_key)
-                        .map_err(|e| Attempt::Unreadable(e.to_string()))?;
+                        .map_err(Attempt::Unreadable)?;
                     if response.technical_return_code.retry() == Retry::Later {
                         return Err(Attempt::Temporary(Box::new(response)));
                     }
@@ -369,7 +416,10 @@ impl Session {
             // Retries used up on a temporary code: hand the answer back, the caller records it.
             Err(Attempt::Temporary(response)) => Ok(*response),
             Err(Attempt::Transport(e)) => Err(e.into()),
-            Err(Attempt::Unreadable(e)) => Err(EngineError::Protocol(e)),
+            Err(Attempt::Unreadable(EnvelopeError::Signature(e))) => {
+                Err(EbicsError::BankSignature(e))
+            }
+            Err(Attempt::Unreadable(e)) => Err(EbicsError::protocol(e)),
             Err(Attempt::Failed(e)) => Err(e),
         }
     }
@@ -377,39 +427,19 @@ impl Session {
     /// Posts a key-management message (not signed by the bank).
     pub async fn exchange_key_management(
         &self,
-        engine: &Engine,
         body: Vec<u8>,
-    ) -> Result<KeyManagementResponse, EngineError> {
-        let answer = engine.post(&self.ctx.endpoint(), body).await?;
-        KeyManagementResponse::parse(&answer).map_err(EngineError::protocol)
-    }
-}
-
-impl Engine {
-    /// POSTs with the transport, retrying what the retry policy allows.
-    pub(crate) async fn post(
-        &self,
-        endpoint: &BankEndpoint,
-        body: Vec<u8>,
-    ) -> Result<Vec<u8>, EngineError> {
-        let transport = self.transport();
-        Ok(self
-            .config()
-            .retry
-            .run(
-                |_| transport.post(endpoint, body.clone()),
-                |e: &super::TransportError| e.is_retryable(),
-            )
-            .await?)
+    ) -> Result<KeyManagementResponse, EbicsError> {
+        let answer = self.line.post(&self.ctx.endpoint(), body).await?;
+        KeyManagementResponse::parse(&answer).map_err(EbicsError::protocol)
     }
 }
 
 /// Why one attempt of an exchange failed.
 enum Attempt {
-    Transport(super::TransportError),
-    Unreadable(String),
+    Transport(TransportError),
+    Unreadable(EnvelopeError),
     Temporary(Box<EbicsResponse>),
-    Failed(EngineError),
+    Failed(EbicsError),
 }
 
 impl Attempt {
@@ -422,8 +452,8 @@ impl Attempt {
     }
 }
 
-impl From<EngineError> for Attempt {
-    fn from(e: EngineError) -> Self {
+impl From<EbicsError> for Attempt {
+    fn from(e: EbicsError) -> Self {
         Self::Failed(e)
     }
 }
@@ -484,7 +514,7 @@ mod tests {
 
     fn reason(keys: &[BankKey]) -> String {
         match verified_bank_keys(&host(), keys) {
-            Err(EngineError::BankKeysNotVerified { reason, .. }) => reason,
+            Err(EbicsError::BankKeysNotVerified { reason, .. }) => reason.to_string(),
             other => panic!("expected a block, got {other:?}"),
         }
     }

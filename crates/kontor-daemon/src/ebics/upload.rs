@@ -19,17 +19,20 @@ use kontor_protocol::segmentation::{segment_order_data, SegmentSize, SegmentedOr
 use kontor_protocol::signature::order_data_digest;
 use kontor_protocol::{EncryptionVersion, SignatureVersion};
 use kontor_storage::{
-    Connection, Direction, EbicsUser, EbicsUserId, NewTransaction, Order, OrderId, SegmentStatus,
-    TenantScope, TransactionEventKind, TransactionId, TransactionPhase, TransferEffect,
+    Direction, EbicsUserId, NewTransaction, OrderId, SegmentStatus, TenantScope,
+    TransactionEventKind, TransactionId, TransactionPhase, TransferEffect,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use super::download::StoredService;
+use super::ledger::{
+    read_record, stored_request, to_record, Ending, StoredDigest, StoredService, UploadRecovery,
+};
 use super::session::{Requirement, Session};
-use super::veu_client::VeuOrderParams;
-use super::{Engine, EngineError};
+use super::spool::Spool;
+use super::veu::VeuOrderParams;
+use super::{Client, EbicsError};
 
 /// What to upload.
 ///
@@ -44,9 +47,10 @@ pub struct UploadRequest {
     /// The plain order data (e.g. a pain.001 document).
     pub data: Vec<u8>,
     /// The electronic signatures collected for `data` (computed by the signers, never by the
-    /// engine). Build them from stored `order_signatures` with [`Engine::order_signatures`].
+    /// client).
     pub signatures: Vec<OrderSignatureData>,
-    /// The stored order this upload submits; links the transaction to it.
+    /// The stored order this upload submits: the transaction is linked to it and carries
+    /// the effect of settling it, whoever finishes the transfer.
     pub order: Option<OrderId>,
     /// HVE/HVS: the VEU order parameters. These uploads carry signatures only (`data` is
     /// ignored, no segments are sent).
@@ -95,22 +99,20 @@ pub struct UploadOutcome {
     pub return_code: String,
 }
 
-impl Engine {
+impl Client {
     /// Uploads order data with its signatures for a READY user with verified bank keys.
     ///
-    /// Failure handling as for [`Engine::download`]. An upload that may already have reached
+    /// Failure handling as for [`Client::download`]. An upload that may already have reached
     /// the bank is never started again as a new transaction: it resumes or ends FAILED.
     pub async fn upload(
         &self,
         scope: &TenantScope,
         user: EbicsUserId,
         request: UploadRequest,
-    ) -> Result<UploadOutcome, EngineError> {
+    ) -> Result<UploadOutcome, EbicsError> {
         let session = self.open_session(scope, user, Requirement::Ready).await?;
         if request.signatures.is_empty() {
-            return Err(EngineError::Precondition(
-                "an upload needs at least one electronic signature".into(),
-            ));
+            return Err(EbicsError::NoSignatures);
         }
         let stored = StoredUpload {
             order_type: request.order_type.to_string(),
@@ -128,7 +130,7 @@ impl Engine {
             SegmentedOrderData {
                 encrypted_transaction_key: transaction_key
                     .encrypt_for(&bank.encryption)
-                    .map_err(EngineError::protocol)?,
+                    .map_err(EbicsError::protocol)?,
                 transaction_key,
                 segments: Vec::new(),
                 encoded_len: 0,
@@ -140,30 +142,28 @@ impl Engine {
                 SegmentSize::default(),
                 &mut rand::rngs::OsRng,
             )
-            .map_err(EngineError::protocol)?
+            .map_err(EbicsError::protocol)?
         };
         let signature_xml = UserSignatureData {
             version: session.version(),
             signatures: request.signatures.clone(),
         }
         .to_xml()
-        .map_err(EngineError::protocol)?;
+        .map_err(EbicsError::protocol)?;
         let signature_data = encrypt_for_transaction(&segmented.transaction_key, &signature_xml);
         let data_digest = session.version().uses_btf().then(|| StoredDigest {
             signature_version: request.signatures[0].signature_version.as_str().to_owned(),
-            digest: STANDARD.encode(
-                request
-                    .signed_digest
-                    .clone()
-                    .unwrap_or_else(|| order_data_digest(&request.data).to_vec()),
-            ),
+            digest: request
+                .signed_digest
+                .clone()
+                .unwrap_or_else(|| order_data_digest(&request.data).to_vec()),
         });
         let mut segments = Vec::with_capacity(segmented.segments.len());
         for segment in &segmented.segments {
             segments.push(
                 STANDARD
                     .decode(&segment.data)
-                    .map_err(EngineError::protocol)?,
+                    .map_err(EbicsError::protocol)?,
             );
         }
         drop(segmented.segments);
@@ -177,7 +177,7 @@ impl Engine {
                 ebics_user_id: user,
                 direction: Direction::Upload,
                 order_type: request.order_type.to_string(),
-                btf_params: Some(serde_json::to_value(&stored).map_err(EngineError::protocol)?),
+                btf_params: Some(to_record(&stored)?),
                 order_id: request.order,
                 file_id: None,
                 num_segments: Some(num_segments as i64),
@@ -185,54 +185,29 @@ impl Engine {
                 effect: request.order.map(|_| TransferEffect::SettleOrder),
             })
             .await?;
-        let spool = format!("transfers/{}.upload", transaction.id);
-        let path = self.data_path(&spool);
-        let sizes =
-            tokio::task::spawn_blocking(move || -> Result<Vec<(usize, String)>, EngineError> {
-                use std::io::Write;
-                if let Some(dir) = path.parent() {
-                    kontor_storage::private_files::create_dir_all(dir)?;
-                }
-                // Owner-only (0600) like every file under the data directory.
-                let mut file = kontor_storage::private_files::open_options()
-                    .write(true)
-                    .create(true)
-                    .truncate(true)
-                    .open(&path)?;
-                let mut out = Vec::new();
-                for segment in &segments {
-                    file.write_all(segment)?;
-                    out.push((segment.len(), hex::encode(Sha256::digest(segment))));
-                }
-                file.sync_all()?;
-                Ok(out)
-            })
-            .await
-            .map_err(|e| EngineError::Io(std::io::Error::other(e)))??;
+        let spool = Spool::upload_spool(transaction.id);
+        let written = self.spool.write_all(&spool, segments).await?;
         let recovery = UploadRecovery {
             spool,
-            transaction_key: STANDARD.encode(&segmented.encrypted_transaction_key),
-            signature_data: STANDARD.encode(&signature_data),
+            transaction_key: segmented.encrypted_transaction_key.clone(),
+            signature_data,
             data_digest,
             bank_order_id: None,
         };
         let mut repo = tx.transactions();
-        repo.set_recovery(
-            transaction.id,
-            &serde_json::to_value(&recovery).map_err(EngineError::protocol)?,
-        )
-        .await?;
-        for (index, (size, checksum)) in sizes.iter().enumerate() {
+        repo.set_recovery(transaction.id, &to_record(&recovery)?)
+            .await?;
+        for (index, segment) in written.iter().enumerate() {
             repo.add_segment(
                 transaction.id,
                 index as i64 + 1,
                 index + 1 == num_segments,
-                checksum,
-                *size as i64,
+                &segment.sha256,
+                segment.size as i64,
             )
             .await?;
         }
-        self.hold(&mut tx, transaction.id).await?;
+        self.ledger.hold(&mut tx, transaction.id).await?;
         tx.commit().await?;
         tracing::info!(transaction = %transaction.id, order_type = %request.order_type, segments = num_segments, "upload started");
         self.drive_upload(&session, transaction.id).await
@@ -243,14 +218,10 @@ impl Engine {
         &self,
         session: &Session,
         id: TransactionId,
-    ) -> Result<UploadOutcome, EngineError> {
+    ) -> Result<UploadOutcome, EbicsError> {
         let result = self.drive_upload_inner(session, id).await;
         if result.is_err() {
-            let mut tx = self.store().scope(&session.scope).begin().await?;
-            tx.transactions()
-                .release_lease(id, &self.config().instance)
-                .await?;
-            tx.commit().await?;
+            self.ledger.release(&session.scope, id).await?;
         }
         result
     }
@@ -259,23 +230,15 @@ impl Engine {
         &self,
         session: &Session,
         id: TransactionId,
-    ) -> Result<UploadOutcome, EngineError> {
-        let transaction = self.load_transaction(&session.scope, id).await?;
-        let mut recovery: UploadRecovery = serde_json::from_value(transaction.recovery.clone())
-            .map_err(|e| EngineError::Protocol(format!("upload recovery data unreadable: {e}")))?;
+    ) -> Result<UploadOutcome, EbicsError> {
+        let transaction = self.ledger.load(&session.scope, id).await?;
+        let mut recovery: UploadRecovery =
+            read_record(&transaction, "upload recovery data", &transaction.recovery)?;
         let host_id = session.ctx.host_id()?;
         let num_segments = transaction.num_segments.unwrap_or(0).max(0) as u32;
         match transaction.phase {
             TransactionPhase::Initialisation => {
-                let stored: StoredUpload = transaction
-                    .btf_params
-                    .clone()
-                    .map(serde_json::from_value)
-                    .transpose()
-                    .map_err(EngineError::protocol)?
-                    .ok_or_else(|| {
-                        EngineError::Protocol("upload transaction without its request".into())
-                    })?;
+                let stored: StoredUpload = stored_request(&transaction)?;
                 let details = stored.order_details(session)?;
                 let bank = session.bank()?;
                 let upload = UploadInit {
@@ -283,32 +246,26 @@ impl Engine {
                     data_encryption_info: DataEncryptionInfo {
                         encryption_version: EncryptionVersion::E002,
                         encryption_pub_key_digest: bank.digests.encryption.clone(),
-                        transaction_key: STANDARD
-                            .decode(&recovery.transaction_key)
-                            .map_err(EngineError::protocol)?,
+                        transaction_key: recovery.transaction_key.clone(),
                     },
-                    signature_data: STANDARD
-                        .decode(&recovery.signature_data)
-                        .map_err(EngineError::protocol)?,
+                    signature_data: recovery.signature_data.clone(),
                     data_digest: recovery
                         .data_digest
                         .as_ref()
-                        .map(|d| -> Result<DataDigest, EngineError> {
+                        .map(|d| -> Result<DataDigest, EbicsError> {
                             Ok(DataDigest {
                                 signature_version: d
                                     .signature_version
                                     .parse::<SignatureVersion>()
-                                    .map_err(EngineError::protocol)?,
-                                digest: STANDARD
-                                    .decode(&d.digest)
-                                    .map_err(EngineError::protocol)?,
+                                    .map_err(EbicsError::protocol)?,
+                                digest: d.digest.clone(),
                             })
                         })
                         .transpose()?,
                     additional_order_info: None,
                 };
                 let response = session
-                    .exchange(self, || {
+                    .exchange(|| {
                         Ok(InitialisationRequest {
                             version: session.version(),
                             header: session.init_header(details.clone())?,
@@ -317,10 +274,11 @@ impl Engine {
                         .into())
                     })
                     .await?;
-                self.check_response(session, &transaction, &response)
+                self.ledger
+                    .check(&session.scope, &transaction, &response)
                     .await?;
                 let bank_transaction = response.transaction_id.ok_or_else(|| {
-                    EngineError::Protocol("initialisation response without TransactionID".into())
+                    EbicsError::Protocol("initialisation response without TransactionID".into())
                 })?;
                 recovery.bank_order_id = response.order_id.as_ref().map(|o| o.as_str().to_owned());
                 let mut tx = self.store().scope(&session.scope).begin().await?;
@@ -331,11 +289,7 @@ impl Engine {
                     Some(num_segments.into()),
                 )
                 .await?;
-                repo.set_recovery(
-                    id,
-                    &serde_json::to_value(&recovery).map_err(EngineError::protocol)?,
-                )
-                .await?;
+                repo.set_recovery(id, &to_record(&recovery)?).await?;
                 repo.set_phase(
                     id,
                     TransactionPhase::Initialisation,
@@ -344,7 +298,7 @@ impl Engine {
                     json!({"bank_transaction_id": bank_transaction.to_hex(), "bank_order_id": recovery.bank_order_id}),
                 )
                 .await?;
-                self.hold(&mut tx, id).await?;
+                self.ledger.hold(&mut tx, id).await?;
                 tx.commit().await?;
             }
             TransactionPhase::Transfer => {}
@@ -356,29 +310,21 @@ impl Engine {
                 })
             }
             TransactionPhase::Receipt | TransactionPhase::Failed | TransactionPhase::Aborted => {
-                return Err(EngineError::Bank {
-                    order_type: transaction.order_type.clone(),
-                    rejection: super::BankRejection {
-                        code: transaction.failure_code.clone().unwrap_or_default(),
-                        text: transaction.failure_text.clone().unwrap_or_default(),
-                    },
-                    transaction: Some(id),
-                })
+                return Err(EbicsError::ended(&transaction))
             }
         }
 
-        let transaction = self.load_transaction(&session.scope, id).await?;
+        let transaction = self.ledger.load(&session.scope, id).await?;
         let bank_transaction = BankTransactionId::from_hex(
             transaction
                 .bank_transaction_id
                 .as_deref()
                 .unwrap_or_default(),
         )
-        .map_err(EngineError::protocol)?;
+        .map_err(EbicsError::protocol)?;
         let mut tx = self.store().scope(&session.scope).begin().await?;
         let segments = tx.transactions().segments(id).await?;
         tx.commit().await?;
-        let spool = self.data_path(&recovery.spool);
         let mut offset = 0u64;
         let mut last_code = "000000".to_owned();
         for segment in segments {
@@ -388,19 +334,26 @@ impl Engine {
             if segment.number <= transaction.last_acknowledged_segment {
                 continue;
             }
-            let bytes = read_spool(spool.clone(), start, size as usize).await?;
-            if hex::encode(Sha256::digest(&bytes)) != segment.checksum {
-                self.end_transaction(
-                    &session.scope,
-                    id,
-                    TransactionPhase::Failed,
-                    json!({"code": "SPOOL", "text": format!("spooled segment {} is damaged", segment.number)}),
-                )
+            let bytes = self
+                .spool
+                .read_at(&recovery.spool, start, size as usize)
                 .await?;
-                return Err(EngineError::Precondition(format!(
-                    "spooled segment {} of transaction {id} is damaged",
-                    segment.number
-                )));
+            if hex::encode(Sha256::digest(&bytes)) != segment.checksum {
+                self.ledger
+                    .end(
+                        &session.scope,
+                        id,
+                        TransactionPhase::Failed,
+                        Ending::new(
+                            "SPOOL",
+                            format!("spooled segment {} is damaged", segment.number),
+                        ),
+                    )
+                    .await?;
+                return Err(EbicsError::SpoolDamaged {
+                    transaction: id,
+                    segment: segment.number,
+                });
             }
             let mut tx = self.store().scope(&session.scope).begin().await?;
             let mut repo = tx.transactions();
@@ -419,13 +372,13 @@ impl Engine {
                 json!({"segment": segment.number, "size": size, "retry": current.retry_count}),
             )
             .await?;
-            self.hold(&mut tx, id).await?;
+            self.ledger.hold(&mut tx, id).await?;
             tx.commit().await?;
 
             let number = SegmentNumber::new(segment.number as u32, segment.is_last)
-                .map_err(EngineError::protocol)?;
+                .map_err(EbicsError::protocol)?;
             let response = session
-                .exchange(self, || {
+                .exchange(|| {
                     Ok(TransferRequest {
                         version: session.version(),
                         host_id: host_id.clone(),
@@ -436,7 +389,8 @@ impl Engine {
                     .into())
                 })
                 .await?;
-            self.check_response(session, &transaction, &response)
+            self.ledger
+                .check(&session.scope, &transaction, &response)
                 .await?;
             if let Some(order_id) = &response.order_id {
                 recovery.bank_order_id = Some(order_id.as_str().to_owned());
@@ -452,11 +406,7 @@ impl Engine {
 
         let mut tx = self.store().scope(&session.scope).begin().await?;
         let mut repo = tx.transactions();
-        repo.set_recovery(
-            id,
-            &serde_json::to_value(&recovery).map_err(EngineError::protocol)?,
-        )
-        .await?;
+        repo.set_recovery(id, &to_record(&recovery)?).await?;
         repo.set_phase(
             id,
             TransactionPhase::Transfer,
@@ -466,7 +416,7 @@ impl Engine {
         )
         .await?;
         tx.commit().await?;
-        let _ = tokio::fs::remove_file(&spool).await;
+        self.spool.remove(&recovery.spool).await;
         tracing::info!(transaction = %id, bank_order_id = ?recovery.bank_order_id, "upload completed");
         Ok(UploadOutcome {
             transaction: id,
@@ -474,56 +424,11 @@ impl Engine {
             return_code: last_code,
         })
     }
-
-    /// The stored signatures of `order`, in the form [`UploadRequest::signatures`] needs
-    /// (partner and user ids of each signer resolved through the scope).
-    pub async fn order_signatures(
-        &self,
-        scope: &TenantScope,
-        order: OrderId,
-    ) -> Result<Vec<OrderSignatureData>, EngineError> {
-        let mut tx = self.store().scope(scope).begin().await?;
-        let _: Order = tx.get(order).await?;
-        let mut out = Vec::new();
-        for signature in tx.order_signatures().list_for_order(order).await? {
-            let signer: EbicsUser = tx.get(signature.signer_id).await?;
-            let connection: Connection = tx.get(signer.connection_id).await?;
-            out.push(OrderSignatureData {
-                signature_version: signature
-                    .signature_version
-                    .parse::<SignatureVersion>()
-                    .map_err(EngineError::protocol)?,
-                signature_value: signature.signature_value,
-                partner_id: connection.partner_id,
-                user_id: signer.user_id,
-                x509: None,
-            });
-        }
-        tx.commit().await?;
-        Ok(out)
-    }
 }
 
 /// Compress, then encrypt with the upload's transaction key: the form of `SignatureData`.
 fn encrypt_for_transaction(key: &TransactionKey, xml: &[u8]) -> Vec<u8> {
     encryption::encrypt_with_key(key, &compression::compress(xml))
-}
-
-async fn read_spool(
-    path: std::path::PathBuf,
-    offset: u64,
-    size: usize,
-) -> Result<Vec<u8>, EngineError> {
-    tokio::task::spawn_blocking(move || -> Result<Vec<u8>, EngineError> {
-        use std::io::{Read, Seek};
-        let mut file = std::fs::File::open(&path)?;
-        file.seek(std::io::SeekFrom::Start(offset))?;
-        let mut buffer = vec![0; size];
-        file.read_exact(&mut buffer)?;
-        Ok(buffer)
-    })
-    .await
-    .map_err(|e| EngineError::Io(std::io::Error::other(e)))?
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -536,37 +441,18 @@ struct StoredUpload {
 }
 
 impl StoredUpload {
-    fn order_details(&self, session: &Session) -> Result<OrderDetails, EngineError> {
+    fn order_details(&self, session: &Session) -> Result<OrderDetails, EbicsError> {
         let version = session.version();
         if let Some(veu) = &self.veu {
             return veu.order_details(version);
         }
         if let Some(service) = &self.service {
             if !version.uses_btf() {
-                return Err(EngineError::Precondition(format!(
-                    "BTF services need H005, host speaks {version}"
-                )));
+                return Err(EbicsError::BtfNeedsH005 { version });
             }
             return Ok(OrderDetails::btu(service.to_service()?, None));
         }
-        let order_type: OrderType = self.order_type.parse().map_err(EngineError::protocol)?;
-        OrderDetails::upload(version, &order_type).map_err(EngineError::protocol)
+        let order_type: OrderType = self.order_type.parse().map_err(EbicsError::protocol)?;
+        OrderDetails::upload(version, &order_type).map_err(EbicsError::protocol)
     }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct StoredDigest {
-    signature_version: String,
-    digest: String,
-}
-
-/// What resuming an upload needs. Everything in it is encrypted for the bank (segments,
-/// signature data, transaction key) or public (the digest).
-#[derive(Debug, Clone, Serialize, Deserialize)]
-struct UploadRecovery {
-    spool: String,
-    transaction_key: String,
-    signature_data: String,
-    data_digest: Option<StoredDigest>,
-    bank_order_id: Option<String>,
 }

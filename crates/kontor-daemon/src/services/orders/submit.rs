@@ -1,5 +1,4 @@
-//! Payment orders: creation from a pain.001/pain.008 file, permission checks, signature
-//! collection and idempotent submission.
+//! Submission of a SIGNED order: exactly one upload, whoever calls and however often.
 //!
 //! # Why a payment is never uploaded twice
 //!
@@ -8,7 +7,7 @@
 //!    fresh for this one call. Of any number of concurrent requests, retries or daemon
 //!    instances exactly one wins: the token belongs to a call, never to a process, so a second
 //!    request in the same process is as much a stranger to the attempt as another instance.
-//! 2. **Upload** through the engine, which persists its transaction linked to the order
+//! 2. **Upload** through the EBICS client, which persists its transaction linked to the order
 //!    *before* it sends the first request, and keeps the transaction's phase current.
 //! 3. **Record** the bank's order id: SUBMITTED -> PROCESSING (or REJECTED).
 //!
@@ -18,9 +17,9 @@
 //! - The order has an upload transaction: the data may be at the bank, so nothing is sent.
 //!   COMPLETED: the bank took it; its order id is read back ([`OrderUploader::reconcile`]) and
 //!   the order moves to PROCESSING. FAILED: the bank's code decides REJECTED (or the bank is
-//!   asked). Unfinished: the engine's transaction recovery resumes it (resuming re-sends
+//!   asked). Unfinished: the EBICS client's transaction recovery resumes it (resuming re-sends
 //!   segments of the *same* bank transaction, which a bank executes at most once).
-//! - No upload transaction: nothing was sent, because the engine persists the transaction
+//! - No upload transaction: nothing was sent, because the EBICS client persists the transaction
 //!   before sending. The attempt may still be running, though (between claim and that first
 //!   write), so the retry uploads only after taking over the attempt's lease, which a live
 //!   attempt holds for [`Submitter::lease_for`] (minutes, against milliseconds of local work).
@@ -37,288 +36,16 @@
 use std::future::Future;
 
 use chrono::Utc;
-
-use kontor_documents::pain::{self, PaymentKind, PaymentOrder};
-use kontor_documents::{Amount, Iban};
-use kontor_protocol::keys::PublicKey;
-use kontor_protocol::signature::{order_data_digest, verify_order_data};
-use kontor_protocol::SignatureVersion;
+use kontor_protocol::order_type::OrderType;
+use kontor_protocol::orderdata::OrderSignatureData;
 use kontor_storage::{
-    EbicsUser, EbicsUserId, FileBody, FileKind, KeyUsage, NewFile, NewOrder, NewOrderSignature,
-    Order, OrderId, OrderSignature, OrderStatus, ScopedTx, SignatureClass, SignatureRule,
-    StorageError, Store, StoredFile, TenantScope, Transaction, TransactionId, TransactionPhase,
+    Order, OrderId, OrderStatus, ScopedTx, StorageError, Store, TenantScope, Transaction,
+    TransactionId, TransactionPhase,
 };
 
-/// Why an order operation was refused or failed.
-#[derive(Debug, thiserror::Error)]
-pub enum OrderError {
-    #[error("payment file is invalid: {0}")]
-    InvalidDocument(#[from] pain::PainError),
-    #[error("payment file mixes currencies; one order must have one currency")]
-    MixedCurrencies,
-    #[error("the bank does not offer {0} on this connection")]
-    OrderTypeNotOffered(String),
-    #[error("user may not {0}")]
-    NotPermitted(String),
-    #[error("idempotency key was used for different content")]
-    IdempotencyKeyReused,
-    #[error("signature does not verify against the signer's registered key and the order content")]
-    InvalidSignature,
-    #[error("order is {0}; this step needs another status")]
-    WrongStatus(OrderStatus),
-    #[error("the upload reached an unclear state; reconcile with the bank before retrying: {0}")]
-    Uncertain(String),
-    #[error(transparent)]
-    Storage(#[from] StorageError),
-}
-
-/// A payment order to create.
-#[derive(Debug, Clone)]
-pub struct CreateOrder {
-    pub user: EbicsUserId,
-    /// The pain.001 (-> CCT) or pain.008 (-> CDD) document.
-    pub content: Vec<u8>,
-    pub signature_rule: SignatureRule,
-    /// A client's retry of the same request returns the same order.
-    pub idempotency_key: Option<String>,
-    /// The EBICS order type to send with (e.g. CIP for instant transfers); `None` takes the
-    /// standard one for the document (CCT for pain.001, CDD for pain.008).
-    pub order_type: Option<String>,
-}
-
-/// The EBICS order type a payment document is sent with.
-pub fn order_type_for(kind: PaymentKind) -> &'static str {
-    match kind {
-        PaymentKind::CreditTransfer => "CCT",
-        PaymentKind::DirectDebit => "CDD",
-    }
-}
-
-/// Validates the document, checks the user's permissions and stores a DRAFT order with its
-/// file. Same idempotency key and content: the existing order is returned.
-pub async fn create_order(tx: &mut ScopedTx<'_>, new: CreateOrder) -> Result<Order, OrderError> {
-    let document = pain::parse_bytes(&new.content)?;
-    document.validate()?;
-    let order_type = new
-        .order_type
-        .clone()
-        .unwrap_or_else(|| order_type_for(document.kind()).to_owned());
-    let order_type = order_type.as_str();
-    let (total, currency) = single_currency_total(&document)?;
-    let content_hash = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&new.content));
-
-    if let Some(key) = &new.idempotency_key {
-        if let Some(existing) = tx.orders().find_by_idempotency_key(key).await? {
-            return if existing.content_hash == content_hash && existing.ebics_user_id == new.user {
-                Ok(existing)
-            } else {
-                Err(OrderError::IdempotencyKeyReused)
-            };
-        }
-    }
-
-    let user: EbicsUser = tx.get(new.user).await?;
-    let ordering_accounts = document.summary().debtor_accounts_for(document.kind());
-    check_permission(tx, &user, order_type, &ordering_accounts, total, &currency).await?;
-
-    let file: StoredFile = tx
-        .files()
-        .create(NewFile {
-            kind: FileKind::OrderContent,
-            body: FileBody::Inline(new.content),
-            content_type: "application/xml".into(),
-        })
-        .await?;
-    Ok(tx
-        .orders()
-        .create(NewOrder {
-            ebics_user_id: user.id,
-            order_type: order_type.into(),
-            btf_service: None,
-            signature_rule: new.signature_rule,
-            content_file_id: file.id,
-            content_hash: file.sha256,
-            content_size: file.size,
-            amount_total: Some(total.to_string()),
-            currency: Some(currency),
-            idempotency_key: new.idempotency_key,
-        })
-        .await?)
-}
-
-/// The ordering party's accounts: the debtor accounts of transfers, the creditor accounts of
-/// direct debits (whose debtors are the payers).
-trait OrderingAccounts {
-    fn debtor_accounts_for(&self, kind: PaymentKind) -> Vec<Iban>;
-}
-
-impl OrderingAccounts for pain::PaymentSummary {
-    fn debtor_accounts_for(&self, kind: PaymentKind) -> Vec<Iban> {
-        match kind {
-            PaymentKind::CreditTransfer => self.debtor_accounts.clone(),
-            // For direct debits the summary lists payers; the ordering accounts are not in it.
-            PaymentKind::DirectDebit => Vec::new(),
-        }
-    }
-}
-
-fn single_currency_total(document: &PaymentOrder) -> Result<(Amount, String), OrderError> {
-    let totals = document.summary().totals;
-    let mut iter = totals.into_iter();
-    match (iter.next(), iter.next()) {
-        (Some((currency, total)), None) => Ok((total, currency.as_str().to_owned())),
-        _ => Err(OrderError::MixedCurrencies),
-    }
-}
-
-/// The user's bank permissions must cover the order type, each ordering account (a
-/// permission without account covers all) and the total amount.
-async fn check_permission(
-    tx: &mut ScopedTx<'_>,
-    user: &EbicsUser,
-    order_type: &str,
-    ordering_accounts: &[Iban],
-    total: Amount,
-    currency: &str,
-) -> Result<(), OrderError> {
-    let connection: kontor_storage::Connection = tx.get(user.connection_id).await?;
-    let host: kontor_storage::BankHost = tx.get(connection.bank_host_id).await?;
-    // An EBICS 3.0 bank lists payments under the admin order type (BTU with the BTF service,
-    // e.g. SCT for CCT) in HTD/HAA; the stored order types and permissions carry no service,
-    // so the BTU entry is what grants the classic type there.
-    let mut names = vec![order_type.to_owned()];
-    if host.protocol_version >= kontor_protocol::ProtocolVersion::H005 {
-        if let Ok((h005, _)) = order_type
-            .parse::<kontor_protocol::order_type::OrderType>()
-            .and_then(|t| t.to_h005())
-        {
-            names.push(h005.as_str().to_owned());
-        }
-    }
-    let named = |t: &str| names.iter().any(|n| n == t);
-    if !connection.order_types.iter().any(|t| named(t)) {
-        return Err(OrderError::OrderTypeNotOffered(order_type.to_owned()));
-    }
-    let permissions = tx.permissions().list_for_user(user.id).await?;
-    let accounts = tx.accounts().list_for_connection(connection.id).await?;
-    let mut account_ids = Vec::new();
-    for iban in ordering_accounts {
-        let Some(account) = accounts
-            .iter()
-            .find(|a| a.iban.as_deref() == Some(iban.electronic()))
-        else {
-            return Err(OrderError::NotPermitted(format!(
-                "order from account {iban}: not an account of this connection"
-            )));
-        };
-        account_ids.push(account.id);
-    }
-    let within_limit = |p: &kontor_storage::Permission| match (&p.max_amount, &p.currency) {
-        (None, _) => true,
-        (Some(max), limit_currency) => {
-            limit_currency.as_deref().is_none_or(|c| c == currency)
-                && Amount::parse(max).is_ok_and(|max| total <= max)
-        }
-    };
-    let covers = |account: Option<kontor_storage::AccountId>| {
-        permissions.iter().any(|p| {
-            named(&p.order_type)
-                && (p.account_id.is_none() || p.account_id == account)
-                && within_limit(p)
-        })
-    };
-    let covered = if account_ids.is_empty() {
-        covers(None)
-    } else {
-        account_ids.iter().all(|a| covers(Some(*a)))
-    };
-    if covered {
-        Ok(())
-    } else {
-        Err(OrderError::NotPermitted(format!(
-            "send {order_type} of {total} {currency}: no permission covers account and amount"
-        )))
-    }
-}
-
-/// A signature computed by a signer outside the daemon.
-#[derive(Debug, Clone)]
-pub struct SignatureSubmission {
-    pub order: OrderId,
-    pub signer: EbicsUserId,
-    pub version: SignatureVersion,
-    pub value: Vec<u8>,
-}
-
-/// Verifies a signer's electronic signature over the order content against the signer's
-/// registered signature key, stores it, and moves the order to PENDING_SIGNATURE or SIGNED.
-pub async fn add_signature(
-    tx: &mut ScopedTx<'_>,
-    submission: SignatureSubmission,
-) -> Result<Order, OrderError> {
-    let order: Order = tx.get(submission.order).await?;
-    if !matches!(
-        order.status,
-        OrderStatus::Draft | OrderStatus::PendingSignature
-    ) {
-        return Err(OrderError::WrongStatus(order.status));
-    }
-    let signer: EbicsUser = tx.get(submission.signer).await?;
-    let originator: EbicsUser = tx.get(order.ebics_user_id).await?;
-    if signer.connection_id != originator.connection_id {
-        return Err(OrderError::NotPermitted(
-            "sign for another bank connection".into(),
-        ));
-    }
-    if signer.signature_class == SignatureClass::T {
-        return Err(OrderError::NotPermitted(
-            "authorise payments with a transport signature".into(),
-        ));
-    }
-    let content = order_content(tx, &order).await?;
-    let key = tx
-        .key_pairs()
-        .current(signer.id, KeyUsage::Signature)
-        .await?
-        .ok_or_else(|| OrderError::NotPermitted("sign without a signature key".into()))?;
-    let public_key =
-        PublicKey::from_spki_der(&key.public_key).map_err(|_| OrderError::InvalidSignature)?;
-    verify_order_data(submission.version, &public_key, &content, &submission.value)
-        .map_err(|_| OrderError::InvalidSignature)?;
-
-    tx.order_signatures()
-        .create(NewOrderSignature {
-            order_id: order.id,
-            signer_id: signer.id,
-            signature_class: signer.signature_class,
-            signature_version: submission.version.as_str().into(),
-            signed_hash: hex::encode(order_data_digest(&content)),
-            signature_value: submission.value,
-        })
-        .await?;
-    let classes: Vec<SignatureClass> = tx
-        .order_signatures()
-        .list_for_order(order.id)
-        .await?
-        .iter()
-        .map(|s: &OrderSignature| s.signature_class)
-        .collect();
-    let next = if order.signature_rule.is_satisfied(&classes) {
-        OrderStatus::Signed
-    } else {
-        OrderStatus::PendingSignature
-    };
-    if next == order.status {
-        return Ok(tx.get(order.id).await?);
-    }
-    Ok(tx.orders().set_status(order.id, order.status, next).await?)
-}
-
-async fn order_content(tx: &mut ScopedTx<'_>, order: &Order) -> Result<Vec<u8>, OrderError> {
-    let file: StoredFile = tx.get(order.content_file_id).await?;
-    file.content
-        .ok_or_else(|| OrderError::Uncertain("order content is not stored inline".into()))
-}
+use super::{order_content, order_signatures, OrderError};
+use crate::ebics::{upload_receipt, EbicsError, UploadRequest};
+use crate::services::bank::Bank;
 
 /// What the bank said when it took an upload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -343,18 +70,20 @@ pub enum UploadFailure {
     Uncertain(String),
 }
 
-/// The EBICS side of submission (the engine's `upload`), behind a trait so the state handling
+/// The EBICS side of submission (the client's `upload`), behind a trait so the state handling
 /// is testable alone.
 ///
 /// Contract: `upload` persists its transaction, linked to the order (`transactions.order_id`),
 /// before it sends anything, and keeps that transaction's phase current; an upload that may
-/// have reached the bank is resumed, never started again (the engine's recovery does this).
+/// have reached the bank is resumed, never started again (the client's recovery does this).
 pub trait OrderUploader: Send + Sync {
+    /// Uploads the order's `content` with the collected `signatures`.
     fn upload(
         &self,
         scope: &TenantScope,
         order: &Order,
         content: Vec<u8>,
+        signatures: Vec<OrderSignatureData>,
     ) -> impl Future<Output = Result<UploadReceipt, UploadFailure>> + Send;
 
     /// The bank's receipt of a finished transaction (from the persisted transaction, or by
@@ -367,31 +96,26 @@ pub trait OrderUploader: Send + Sync {
     ) -> impl Future<Output = Result<Option<UploadReceipt>, UploadFailure>> + Send;
 }
 
-/// The engine uploads orders: it persists its transaction (linked with `for_order`) before
-/// the first request, which is the contract [`submit`] relies on.
-impl OrderUploader for super::Engine {
+/// Every [`Bank`] uploads orders: the EBICS client persists its transaction (linked with
+/// `for_order`) before the first request, which is the contract [`submit`] relies on.
+impl<B: Bank + ?Sized> OrderUploader for B {
     async fn upload(
         &self,
         scope: &TenantScope,
         order: &Order,
         content: Vec<u8>,
+        signatures: Vec<OrderSignatureData>,
     ) -> Result<UploadReceipt, UploadFailure> {
         let uncertain = |e: &dyn std::fmt::Display| UploadFailure::Uncertain(e.to_string());
-        let order_type: kontor_protocol::order_type::OrderType =
-            order.order_type.parse().map_err(|e| uncertain(&e))?;
-        let signatures = self
-            .order_signatures(scope, order.id)
-            .await
-            .map_err(|e| uncertain(&e))?;
-        let request =
-            super::UploadRequest::new(order_type, content, signatures).for_order(order.id);
-        match super::Engine::upload(self, scope, order.ebics_user_id, request).await {
+        let order_type: OrderType = order.order_type.parse().map_err(|e| uncertain(&e))?;
+        let request = UploadRequest::new(order_type, content, signatures).for_order(order.id);
+        match Bank::upload(self, scope, order.ebics_user_id, request).await {
             Ok(outcome) => Ok(UploadReceipt {
                 transaction: outcome.transaction,
                 bank_order_id: outcome.bank_order_id,
                 return_code: outcome.return_code,
             }),
-            Err(super::EngineError::Bank {
+            Err(EbicsError::Bank {
                 rejection,
                 transaction,
                 ..
@@ -410,19 +134,14 @@ impl OrderUploader for super::Engine {
         _order: &Order,
         transaction: &Transaction,
     ) -> Result<Option<UploadReceipt>, UploadFailure> {
-        // The engine keeps the bank's order id in the transaction's recovery record.
-        if transaction.phase != TransactionPhase::Completed {
-            return Ok(None);
-        }
-        Ok(Some(UploadReceipt {
-            transaction: transaction.id,
-            bank_order_id: transaction
-                .recovery
-                .get("bank_order_id")
-                .and_then(|v| v.as_str())
-                .map(str::to_owned),
-            return_code: "000000".into(),
-        }))
+        // The client keeps the bank's order id in the transaction's recovery record.
+        Ok(
+            upload_receipt(transaction).map(|bank_order_id| UploadReceipt {
+                transaction: transaction.id,
+                bank_order_id,
+                return_code: "000000".into(),
+            }),
+        )
     }
 }
 
@@ -461,7 +180,7 @@ pub enum SubmitOutcome {
 
 /// Submits a SIGNED order exactly once; safe to call again after any failure or crash, from
 /// any instance (see the module docs for why this cannot upload twice).
-pub async fn submit<U: OrderUploader>(
+pub async fn submit<U: OrderUploader + ?Sized>(
     store: &Store,
     uploader: &U,
     submitter: &Submitter,
@@ -504,11 +223,12 @@ pub async fn submit<U: OrderUploader>(
     if !holds {
         return Ok(SubmitOutcome::InFlight(order));
     }
-    let content = {
+    let (content, signatures) = {
         let mut tx = store.scope(scope).begin().await?;
-        order_content(&mut tx, &order).await?
+        let content = order_content(&mut tx, &order).await?;
+        (content, order_signatures(&mut tx, order.id).await?)
     };
-    let result = uploader.upload(scope, &order, content).await;
+    let result = uploader.upload(scope, &order, content, signatures).await;
     record(store, scope, &order, result).await
 }
 
@@ -543,7 +263,7 @@ async fn claim(
 /// The `SETTLE_ORDER` effect of a finished upload transaction: a SUBMITTED order records the
 /// bank's answer (PROCESSING or REJECTED); an order settled already only marks the effect done.
 /// Safe to run concurrently with a submitting call: both record with compare-and-sets.
-pub async fn settle<U: OrderUploader>(
+pub async fn settle<U: OrderUploader + ?Sized>(
     store: &Store,
     uploader: &U,
     scope: &TenantScope,
@@ -570,7 +290,7 @@ pub async fn settle<U: OrderUploader>(
 }
 
 /// Settles a SUBMITTED order from the transaction an earlier attempt persisted.
-async fn reconcile<U: OrderUploader>(
+async fn reconcile<U: OrderUploader + ?Sized>(
     store: &Store,
     uploader: &U,
     scope: &TenantScope,
@@ -595,7 +315,7 @@ async fn reconcile<U: OrderUploader>(
                 Err(failure) => record(store, scope, order, Err(failure)).await,
             }
         }
-        // Still transferring, or left for the engine's recovery: never start another upload.
+        // Still transferring, or left for the client's recovery: never start another upload.
         _ => Ok(SubmitOutcome::InFlight(order.clone())),
     }
 }

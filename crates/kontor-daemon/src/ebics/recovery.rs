@@ -5,6 +5,9 @@
 //! a download continues after its last acknowledged segment, an upload re-sends the same
 //! spooled bytes from the first unacknowledged segment. What cannot be resumed ends ABORTED
 //! (or FAILED when the bank refused) with the reason as an event.
+//!
+//! Recovery only finishes transfers. What a finished transfer means for the business (the
+//! statements it brought, the order it settles) is the transfer effect the services apply.
 
 use chrono::Utc;
 use kontor_storage::{
@@ -12,8 +15,9 @@ use kontor_storage::{
 };
 use serde_json::json;
 
+use super::ledger::Ending;
 use super::session::Requirement;
-use super::{Engine, EngineError};
+use super::{Client, EbicsError};
 
 /// What one recovery pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,16 +31,19 @@ pub struct RecoveryReport {
     pub deferred: Vec<TransactionId>,
 }
 
-impl Engine {
+impl Client {
     /// Leases unfinished transactions of all tenants and resumes or ends each one. Run at
     /// daemon start and periodically.
-    pub async fn recover_unfinished(&self) -> Result<RecoveryReport, EngineError> {
-        let lease_for = chrono::Duration::from_std(self.config().lease_for)
-            .unwrap_or_else(|_| chrono::Duration::minutes(5));
+    pub async fn recover_unfinished(&self) -> Result<RecoveryReport, EbicsError> {
         let leased = self
             .store()
             .system()
-            .lease_unfinished_transactions(&self.config().instance, Utc::now(), lease_for, 100)
+            .lease_unfinished_transactions(
+                self.ledger.instance(),
+                Utc::now(),
+                self.ledger.lease_for(),
+                100,
+            )
             .await?;
         let mut report = RecoveryReport::default();
         for lease in leased {
@@ -49,7 +56,8 @@ impl Engine {
                 Ok(_) => report.deferred.push(lease.transaction),
                 Err(e) => {
                     let phase = self
-                        .load_transaction(&lease.scope, lease.transaction)
+                        .ledger
+                        .load(&lease.scope, lease.transaction)
                         .await
                         .map(|t| t.phase);
                     if matches!(phase, Ok(p) if p.is_final()) {
@@ -64,57 +72,19 @@ impl Engine {
         Ok(report)
     }
 
-    /// Runs [`Engine::recover_unfinished`] and then [`Engine::apply_pending_effects`] now and
-    /// every `every`, for the daemon's lifetime (call at start). Failures are logged; the next
-    /// pass tries again.
-    pub fn spawn_recovery_loop(&self, every: std::time::Duration) -> tokio::task::JoinHandle<()> {
-        let engine = self.clone();
-        tokio::spawn(async move {
-            let mut ticker = tokio::time::interval(every);
-            loop {
-                ticker.tick().await;
-                match engine.recover_unfinished().await {
-                    Ok(report) if report != RecoveryReport::default() => {
-                        tracing::info!(
-                            completed = report.completed.len(),
-                            ended = report.ended.len(),
-                            deferred = report.deferred.len(),
-                            "recovery pass"
-                        );
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "recovery pass failed"),
-                }
-                // After recovery: the transfers it finished have their effects pending now.
-                match engine.apply_pending_effects().await {
-                    Ok(report) if report != super::EffectReport::default() => {
-                        tracing::info!(
-                            applied = report.applied.len(),
-                            given_up = report.given_up.len(),
-                            deferred = report.deferred.len(),
-                            "transfer effects pass"
-                        );
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "transfer effects pass failed"),
-                }
-            }
-        })
-    }
-
     /// Resumes one unfinished transaction from its last acknowledged segment, or ends it.
     /// Returns the phase it is in afterwards.
     pub async fn resume_transaction(
         &self,
         scope: &TenantScope,
         transaction: TransactionId,
-    ) -> Result<TransactionPhase, EngineError> {
-        let record = self.load_transaction(scope, transaction).await?;
+    ) -> Result<TransactionPhase, EbicsError> {
+        let record = self.ledger.load(scope, transaction).await?;
         if record.phase.is_final() {
             return Ok(record.phase);
         }
         let mut tx = self.store().scope(scope).begin().await?;
-        self.hold(&mut tx, transaction).await?;
+        self.ledger.hold(&mut tx, transaction).await?;
         tx.transactions()
             .append_event(
                 transaction,
@@ -122,7 +92,7 @@ impl Engine {
                 json!({
                     "phase": record.phase.as_str(),
                     "last_acknowledged_segment": record.last_acknowledged_segment,
-                    "instance": self.config().instance,
+                    "instance": self.ledger.instance(),
                 }),
             )
             .await?;
@@ -133,9 +103,7 @@ impl Engine {
             .await
         {
             Ok(session) => session,
-            Err(
-                e @ (EngineError::BankKeysNotVerified { .. } | EngineError::UserNotReady { .. }),
-            ) => {
+            Err(e @ (EbicsError::BankKeysNotVerified { .. } | EbicsError::UserNotReady { .. })) => {
                 return self.abort(scope, &record, &e.to_string()).await;
             }
             Err(e) => return Err(e),
@@ -146,21 +114,17 @@ impl Engine {
         };
         match result {
             Ok(()) => {
-                let finished = self.load_transaction(scope, transaction).await?;
+                let finished = self.ledger.load(scope, transaction).await?;
                 if finished.phase.is_final() {
                     // Recovery is done with it; its business effect (if any) is the effect
                     // sweep's, which may take it now rather than when this lease expires.
-                    let mut tx = self.store().scope(scope).begin().await?;
-                    tx.transactions()
-                        .release_lease(transaction, &self.config().instance)
-                        .await?;
-                    tx.commit().await?;
+                    self.ledger.release(scope, transaction).await?;
                 }
                 Ok(finished.phase)
             }
             // Unreadable recovery data cannot get better by waiting.
-            Err(EngineError::Protocol(reason)) if reason.contains("recovery data") => {
-                self.abort(scope, &record, &reason).await
+            Err(e @ EbicsError::RecordUnreadable { .. }) => {
+                self.abort(scope, &record, &e.to_string()).await
             }
             Err(e) => Err(e),
         }
@@ -171,19 +135,16 @@ impl Engine {
         scope: &TenantScope,
         record: &Transaction,
         reason: &str,
-    ) -> Result<TransactionPhase, EngineError> {
-        self.end_transaction(
-            scope,
-            record.id,
-            TransactionPhase::Aborted,
-            json!({"code": "RECOVERY", "text": reason}),
-        )
-        .await?;
-        let mut tx = self.store().scope(scope).begin().await?;
-        tx.transactions()
-            .release_lease(record.id, &self.config().instance)
+    ) -> Result<TransactionPhase, EbicsError> {
+        self.ledger
+            .end(
+                scope,
+                record.id,
+                TransactionPhase::Aborted,
+                Ending::new("RECOVERY", reason),
+            )
             .await?;
-        tx.commit().await?;
+        self.ledger.release(scope, record.id).await?;
         Ok(TransactionPhase::Aborted)
     }
 }

@@ -8,16 +8,12 @@
 //! (account, kind, date), and a booking by [`Entry::dedupe_key`]. Running it twice, or two
 //! daemon instances running it at once, stores each booking exactly once.
 
-use std::future::Future;
-
 use chrono::NaiveDate;
 use kontor_documents::{camt, mt940, Entry, EntryStatus, Iban, Statement};
 use kontor_storage::{
     Account, ConnectionId, EbicsUserId, FileId, NewBalance, NewBookedTransaction, NewStatement,
-    ScopedTx, StatementFormat, StorageError, Store, TenantScope, TransactionId, TransferEffect,
+    ScopedTx, StatementFormat, StorageError, Store, TenantScope, TransactionId,
 };
-
-use super::scheduler::{DueJob, JobFailed, JobOutcome, JobRunner};
 
 /// Which parser reads a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -296,177 +292,6 @@ fn storage_format(format: kontor_documents::StatementFormat) -> StatementFormat 
     }
 }
 
-/// A statement download a schedule asks for.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StatementDownload {
-    pub user: EbicsUserId,
-    /// `C53`, `C52`, `C54`, `STA`, ...
-    pub order_type: String,
-    pub from: NaiveDate,
-    pub to: NaiveDate,
-}
-
-/// What the bank delivered.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Downloaded {
-    /// The file's bytes and, when the downloader stored it, its file record and the
-    /// transaction that carried it (whose effect the ingestion is).
-    Data {
-        bytes: Vec<u8>,
-        file: Option<FileId>,
-        transaction: Option<TransactionId>,
-    },
-    /// `EBICS_NO_DOWNLOAD_DATA_AVAILABLE`.
-    NoData,
-}
-
-/// Fetches statement files (the engine's `download`), behind a trait so scheduled ingestion is
-/// testable without the network.
-pub trait StatementDownloader: Send + Sync + 'static {
-    fn download(
-        &self,
-        scope: &TenantScope,
-        request: StatementDownload,
-    ) -> impl Future<Output = Result<Downloaded, String>> + Send;
-}
-
-impl<T: StatementDownloader> StatementDownloader for std::sync::Arc<T> {
-    fn download(
-        &self,
-        scope: &TenantScope,
-        request: StatementDownload,
-    ) -> impl Future<Output = Result<Downloaded, String>> + Send {
-        (**self).download(scope, request)
-    }
-}
-
-/// The engine downloads statements for scheduled jobs: classic order types (mapped to BTD
-/// with the standard service on H005 hosts) with the requested date range.
-impl StatementDownloader for super::Engine {
-    async fn download(
-        &self,
-        scope: &TenantScope,
-        request: StatementDownload,
-    ) -> Result<Downloaded, String> {
-        let order_type: kontor_protocol::order_type::OrderType = request
-            .order_type
-            .parse()
-            .map_err(|e| format!("order type {}: {e}", request.order_type))?;
-        let download = super::DownloadRequest::new(order_type)
-            .with_date_range(kontor_protocol::envelope::DateRange {
-                start: request.from,
-                end: request.to,
-            })
-            .with_effect(TransferEffect::IngestStatements);
-        let outcome = super::Engine::download(self, scope, request.user, download)
-            .await
-            .map_err(|e| e.to_string())?;
-        match outcome {
-            super::DownloadOutcome::NoData { transaction } => {
-                // Nothing to ingest: the effect is done.
-                let mut tx = self
-                    .store()
-                    .scope(scope)
-                    .begin()
-                    .await
-                    .map_err(|e| e.to_string())?;
-                tx.transactions()
-                    .finish_effect(transaction, None)
-                    .await
-                    .map_err(|e| e.to_string())?;
-                tx.commit().await.map_err(|e| e.to_string())?;
-                Ok(Downloaded::NoData)
-            }
-            super::DownloadOutcome::Data { file, transaction } => {
-                let bytes = self
-                    .read_file(scope, &file)
-                    .await
-                    .map_err(|e| format!("reading downloaded file: {e}"))?;
-                Ok(Downloaded::Data {
-                    bytes,
-                    file: Some(file.id),
-                    transaction: Some(transaction),
-                })
-            }
-        }
-    }
-}
-
-/// The scheduler's job for statement schedules: download, then ingest.
-///
-/// The requested period starts one day before the previous run (or `first_lookback_days`
-/// before today on the first run) and ends today in the schedule's view: overlapping on
-/// purpose, because ingestion de-duplicates and a gap would lose bookings.
-pub struct StatementJob<D> {
-    store: Store,
-    downloader: D,
-    pub first_lookback_days: i64,
-}
-
-impl<D: StatementDownloader> StatementJob<D> {
-    pub fn new(store: Store, downloader: D) -> Self {
-        Self {
-            store,
-            downloader,
-            first_lookback_days: 7,
-        }
-    }
-
-    fn period(&self, job: &DueJob) -> (NaiveDate, NaiveDate) {
-        let to = job.now.date_naive();
-        let from = match job.schedule.last_run_at {
-            Some(last) => last.date_naive() - chrono::Duration::days(1),
-            None => to - chrono::Duration::days(self.first_lookback_days),
-        };
-        (from.min(to), to)
-    }
-
-    async fn run_job(&self, job: DueJob) -> Result<JobOutcome, String> {
-        let (from, to) = self.period(&job);
-        let downloaded = self
-            .downloader
-            .download(
-                &job.scope,
-                StatementDownload {
-                    user: job.schedule.ebics_user_id,
-                    order_type: job.schedule.order_type.clone(),
-                    from,
-                    to,
-                },
-            )
-            .await?;
-        let Downloaded::Data {
-            bytes,
-            file,
-            transaction,
-        } = downloaded
-        else {
-            return Ok(JobOutcome {
-                detail: Some("no data".into()),
-            });
-        };
-        let delivered = DeliveredStatements {
-            user: job.schedule.ebics_user_id,
-            order_type: &job.schedule.order_type,
-            bytes: &bytes,
-            file,
-            transaction,
-        };
-        let report = ingest_delivered(&self.store, &job.scope, &delivered)
-            .await
-            .map_err(|e| e.to_string())?;
-        Ok(JobOutcome {
-            detail: Some(format!(
-                "{from}..{to}: {} statements ({} new), {} bookings new, {} known",
-                report.statements_seen,
-                report.statements_new,
-                report.bookings_new,
-                report.bookings_known
-            )),
-        })
-    }
-}
-
 /// Ingests in a database transaction of its own. A permanent failure ends the transfer's
 /// effect with the error recorded (the file stays stored), so no sweep retries it forever.
 pub async fn ingest_delivered(
@@ -491,12 +316,6 @@ pub async fn ingest_delivered(
             }
             Err(error)
         }
-    }
-}
-
-impl<D: StatementDownloader> JobRunner for StatementJob<D> {
-    async fn run(&self, job: DueJob) -> Result<JobOutcome, JobFailed> {
-        self.run_job(job).await.map_err(JobFailed)
     }
 }
 

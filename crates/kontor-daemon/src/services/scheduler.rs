@@ -92,10 +92,11 @@ pub struct JobOutcome {
     pub detail: Option<String>,
 }
 
-/// Why a run failed; stored with the run, and the schedule fires again at its next time.
+/// Why a run failed; stored with the run (as its text), and the schedule fires again at its
+/// next time.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
-pub struct JobFailed(pub String);
+pub struct JobFailed(pub Box<dyn std::error::Error + Send + Sync>);
 
 /// Runs one due schedule. The network lives behind this trait so leasing is testable alone.
 pub trait JobRunner: Send + Sync + 'static {
@@ -289,7 +290,7 @@ async fn run_one<R: JobRunner>(
             };
             match runner.run(job).await {
                 Ok(done) => ("SUCCEEDED", done.detail, next),
-                Err(failed) => ("FAILED", Some(failed.0), next),
+                Err(failed) => ("FAILED", Some(failed.to_string()), next),
             }
         }
     };
