@@ -5,8 +5,8 @@
 //! Every route declares an [`Access`] level in the route table (`api/mod.rs`); the table puts
 //! it on the route, the OpenAPI document prints it, and [`Caller`] enforces it before the
 //! handler or its body extractor runs (so a refused caller gets 403 even with a bad body).
-//! [`Caller::tx`] opens the tenant transaction; the `granted_*` methods load a record through
-//! it and check the caller's grants, answering a record outside them like another tenant's.
+//! [`Caller::tx`] opens the tenant transaction; [`Caller::granted`] loads a record through it
+//! and checks the caller's grants, answering a record outside them like another tenant's.
 //!
 //! Grants (`/v1/memberships/{id}/grants`) restrict an operator to some EBICS users. Such a
 //! *restricted* operator may read and act for their granted users only; everything that is
@@ -18,8 +18,8 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use kontor_storage::admin::AuthError;
 use kontor_storage::{
-    AuthenticatedOperator, EbicsUser, EbicsUserId, Order, OrderId, Role, Schedule, ScheduleId,
-    ScopedTx, Store, TenantScope, Transaction, TransactionId,
+    AuthenticatedOperator, EbicsUser, EbicsUserId, Entity, EntityId, Order, Page, Role, Schedule,
+    ScopedTx, Store, TenantScope, Transaction,
 };
 
 use super::error::ApiError;
@@ -102,58 +102,61 @@ impl Caller {
         !self.operator.restricted_to().is_empty()
     }
 
-    /// Loads an EBICS user the caller may act for; a user outside the grant answers 404.
-    pub async fn granted_user(
-        &self,
-        tx: &mut ScopedTx<'_>,
-        id: EbicsUserId,
-    ) -> Result<EbicsUser, ApiError> {
-        let user: EbicsUser = tx.get(id).await?;
-        self.grant(user.id, "EBICS user")?;
-        Ok(user)
-    }
-
-    /// Loads an order of a user the caller may act for.
-    pub async fn granted_order(
-        &self,
-        tx: &mut ScopedTx<'_>,
-        id: OrderId,
-    ) -> Result<Order, ApiError> {
-        let order: Order = tx.get(id).await?;
-        self.grant(order.ebics_user_id, "order")?;
-        Ok(order)
-    }
-
-    /// Loads a transaction of a user the caller may act for.
-    pub async fn granted_transaction(
-        &self,
-        tx: &mut ScopedTx<'_>,
-        id: TransactionId,
-    ) -> Result<Transaction, ApiError> {
-        let transaction: Transaction = tx.get(id).await?;
-        self.grant(transaction.ebics_user_id, "transaction")?;
-        Ok(transaction)
-    }
-
-    /// Loads a schedule of a user the caller may act for.
-    pub async fn granted_schedule(
-        &self,
-        tx: &mut ScopedTx<'_>,
-        id: ScheduleId,
-    ) -> Result<Schedule, ApiError> {
-        let schedule: Schedule = tx.get(id).await?;
-        self.grant(schedule.ebics_user_id, "schedule")?;
-        Ok(schedule)
-    }
-
-    /// A record of a user outside the grant answers 404 as `entity`, like another tenant's.
-    fn grant(&self, user: EbicsUserId, entity: &'static str) -> Result<(), ApiError> {
-        if self.may_act_for(user) {
-            Ok(())
+    /// Loads a record of an EBICS user the caller may act for (the user itself, an order, a
+    /// transaction, a schedule); a record outside the grant answers 404 like another
+    /// tenant's.
+    pub async fn granted<I>(&self, tx: &mut ScopedTx<'_>, id: I) -> Result<I::Entity, ApiError>
+    where
+        I: EntityId,
+        I::Entity: OfUser,
+    {
+        let record = tx.get(id).await?;
+        if self.may_act_for(record.user()) {
+            Ok(record)
         } else {
-            Err(ApiError::NotFound(entity))
+            Err(ApiError::NotFound(<I::Entity as Entity>::NAME))
         }
     }
+}
+
+impl Caller {
+    /// The first records of a kind that the caller may see: all of the tenant's, or for an
+    /// operator restricted by grants, those of the granted EBICS users.
+    pub async fn visible<E>(&self, tx: &mut ScopedTx<'_>) -> Result<Vec<E>, ApiError>
+    where
+        E: Entity + OfUser,
+        E::Id: EntityId,
+    {
+        let all: Vec<E> = tx.list(Page::first(1000)).await?;
+        Ok(all
+            .into_iter()
+            .filter(|record| self.may_act_for(record.user()))
+            .collect())
+    }
+}
+
+/// A record that belongs to one EBICS user: an operator restricted by grants reaches it only
+/// through a grant on that user.
+pub trait OfUser {
+    fn user(&self) -> EbicsUserId;
+}
+
+macro_rules! of_user {
+    ($($record:ty => |$r:ident| $user:expr),+ $(,)?) => {$(
+        impl OfUser for $record {
+            fn user(&self) -> EbicsUserId {
+                let $r = self;
+                $user
+            }
+        }
+    )+};
+}
+
+of_user! {
+    EbicsUser => |u| u.id,
+    Order => |o| o.ebics_user_id,
+    Transaction => |t| t.ebics_user_id,
+    Schedule => |s| s.ebics_user_id,
 }
 
 impl FromRequestParts<AppState> for Caller {

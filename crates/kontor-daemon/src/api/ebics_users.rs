@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::Json;
 use kontor_storage::{
     Account, ConnectionId, EbicsUser, EbicsUserId, EbicsUserStatus, KeyCustody, KeyUsage,
-    NewEbicsUser, Page, Permission, SignatureClass,
+    NewEbicsUser, Permission, SignatureClass,
 };
 use serde::{Deserialize, Serialize};
 
@@ -58,12 +58,7 @@ pub fn routes(routes: Routes) -> Routes {
 
 async fn list(caller: Caller) -> Result<Json<Vec<EbicsUser>>, ApiError> {
     let mut tx = caller.tx().await?;
-    let all: Vec<EbicsUser> = tx.list(Page::first(1000)).await?;
-    Ok(Json(
-        all.into_iter()
-            .filter(|u| caller.may_act_for(u.id))
-            .collect(),
-    ))
+    Ok(Json(caller.visible(&mut tx).await?))
 }
 
 #[derive(Deserialize)]
@@ -95,12 +90,12 @@ async fn create(
 
 async fn show(caller: Caller, Id(id): Id<EbicsUserId>) -> Result<Json<EbicsUser>, ApiError> {
     let mut tx = caller.tx().await?;
-    Ok(Json(caller.granted_user(&mut tx, id).await?))
+    Ok(Json(caller.granted(&mut tx, id).await?))
 }
 
 async fn suspend(caller: Caller, Id(id): Id<EbicsUserId>) -> Result<Json<EbicsUser>, ApiError> {
     let mut tx = caller.tx().await?;
-    caller.granted_user(&mut tx, id).await?;
+    caller.granted(&mut tx, id).await?;
     let user = users::suspend(&mut tx, id).await?;
     tx.commit().await?;
     Ok(Json(user))
@@ -108,7 +103,7 @@ async fn suspend(caller: Caller, Id(id): Id<EbicsUserId>) -> Result<Json<EbicsUs
 
 async fn resume(caller: Caller, Id(id): Id<EbicsUserId>) -> Result<Json<EbicsUser>, ApiError> {
     let mut tx = caller.tx().await?;
-    caller.granted_user(&mut tx, id).await?;
+    caller.granted(&mut tx, id).await?;
     let user = users::resume(&mut tx, id).await?;
     tx.commit().await?;
     Ok(Json(user))
@@ -119,7 +114,7 @@ async fn initialise(
     caller: Caller,
     Id(id): Id<EbicsUserId>,
 ) -> Result<StatusCode, ApiError> {
-    caller.granted_user(&mut caller.tx().await?, id).await?;
+    caller.granted(&mut caller.tx().await?, id).await?;
     onboarding::initialise(&state.services, &caller.scope, id).await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -142,7 +137,7 @@ async fn capabilities(
     Id(id): Id<EbicsUserId>,
 ) -> Result<Json<Capabilities>, ApiError> {
     let mut tx = caller.tx().await?;
-    let user = caller.granted_user(&mut tx, id).await?;
+    let user = caller.granted(&mut tx, id).await?;
     let connection: kontor_storage::Connection = tx.get(user.connection_id).await?;
     let accounts = tx.accounts().list_for_connection(connection.id).await?;
     let permissions = tx.permissions().list_for_user(id).await?;

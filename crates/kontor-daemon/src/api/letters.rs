@@ -27,7 +27,7 @@ async fn hia(caller: Caller, Id(id): Id<EbicsUserId>) -> Result<Response, ApiErr
 
 async fn letter(caller: Caller, id: EbicsUserId, kind: LetterKind) -> Result<Response, ApiError> {
     let mut tx = caller.tx().await?;
-    caller.granted_user(&mut tx, id).await?;
+    caller.granted(&mut tx, id).await?;
     let rendered = stored_letter(&mut tx, id, kind)
         .await
         .map_err(|e| match e {

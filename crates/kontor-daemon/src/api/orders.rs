@@ -12,7 +12,7 @@ use kontor_documents::pain::{self, PaymentKind, PaymentSummary};
 use kontor_protocol::signature::order_data_digest;
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{
-    EbicsUserId, Order, OrderId, OrderSignature, OrderStatus, Page, ScopedTx, SignatureClass,
+    EbicsUserId, Order, OrderId, OrderSignature, OrderStatus, ScopedTx, SignatureClass,
     SignatureRule, StoredFile, TransactionId,
 };
 use serde::{Deserialize, Serialize};
@@ -62,12 +62,7 @@ pub fn routes(routes: Routes) -> Routes {
 
 async fn list(caller: Caller) -> Result<Json<Vec<Order>>, ApiError> {
     let mut tx = caller.tx().await?;
-    let all: Vec<Order> = tx.list(Page::first(1000)).await?;
-    Ok(Json(
-        all.into_iter()
-            .filter(|o| caller.may_act_for(o.ebics_user_id))
-            .collect(),
-    ))
+    Ok(Json(caller.visible(&mut tx).await?))
 }
 
 #[derive(Deserialize)]
@@ -88,7 +83,7 @@ async fn create(
 ) -> Result<Response, ApiError> {
     let key = idempotency_key(&headers)?;
     let user = *query.ebics_user_id;
-    caller.granted_user(&mut caller.tx().await?, user).await?;
+    caller.granted(&mut caller.tx().await?, user).await?;
     let created = orders::create_order(
         state.services.store(),
         &caller.scope,
@@ -221,7 +216,7 @@ async fn show(
     Id(id): Id<OrderId>,
 ) -> Result<Json<OrderView>, ApiError> {
     let mut tx = caller.tx().await?;
-    let order = caller.granted_order(&mut tx, id).await?;
+    let order = caller.granted(&mut tx, id).await?;
     Ok(Json(load_view(&state, &mut tx, order).await?))
 }
 
@@ -231,7 +226,7 @@ async fn file(
     Id(id): Id<OrderId>,
 ) -> Result<Response, ApiError> {
     let mut tx = caller.tx().await?;
-    let order = caller.granted_order(&mut tx, id).await?;
+    let order = caller.granted(&mut tx, id).await?;
     drop(tx);
     download(&state, &caller.scope, order.content_file_id).await
 }
@@ -256,8 +251,8 @@ async fn add_signature(
     JsonBody(body): JsonBody<AddSignature>,
 ) -> Result<(StatusCode, Json<OrderView>), ApiError> {
     let mut tx = caller.tx().await?;
-    caller.granted_order(&mut tx, id).await?;
-    let signer = caller.granted_user(&mut tx, *body.signer_id).await?;
+    caller.granted(&mut tx, id).await?;
+    let signer = caller.granted(&mut tx, *body.signer_id).await?;
     let submission = SignatureSubmission {
         order: id,
         signer: signer.id,
@@ -287,7 +282,7 @@ async fn submit(
     caller: Caller,
     Id(id): Id<OrderId>,
 ) -> Result<(StatusCode, Json<Submitted>), ApiError> {
-    let order = caller.granted_order(&mut caller.tx().await?, id).await?;
+    let order = caller.granted(&mut caller.tx().await?, id).await?;
     // Submitting again after the upload answers the order's state: a client that lost the
     // first answer retries safely.
     if matches!(
@@ -316,7 +311,7 @@ async fn submit(
 
 async fn cancel(caller: Caller, Id(id): Id<OrderId>) -> Result<Json<Order>, ApiError> {
     let mut tx = caller.tx().await?;
-    caller.granted_order(&mut tx, id).await?;
+    caller.granted(&mut tx, id).await?;
     let order = orders::cancel(&mut tx, id).await?;
     tx.commit().await?;
     Ok(Json(order))

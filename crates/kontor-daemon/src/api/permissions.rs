@@ -31,7 +31,7 @@ pub fn routes(routes: Routes) -> Routes {
 
 async fn list(caller: Caller, Id(id): Id<EbicsUserId>) -> Result<Json<Vec<Permission>>, ApiError> {
     let mut tx = caller.tx().await?;
-    caller.granted_user(&mut tx, id).await?;
+    caller.granted(&mut tx, id).await?;
     Ok(Json(tx.permissions().list_for_user(id).await?))
 }
 
@@ -73,7 +73,7 @@ async fn add(
         currency,
     };
     let mut tx = caller.tx().await?;
-    caller.granted_user(&mut tx, id).await?;
+    caller.granted(&mut tx, id).await?;
     let permission = users::add_permission(&mut tx, new).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(permission)))

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use kontor_storage::{AccountId, EbicsUserId, JobRun, Page, Schedule, ScheduleId};
+use kontor_storage::{AccountId, EbicsUserId, JobRun, Schedule, ScheduleId};
 use serde::Deserialize;
 
 use super::auth::Caller;
@@ -46,12 +46,7 @@ pub fn routes(routes: Routes) -> Routes {
 
 async fn list(caller: Caller) -> Result<Json<Vec<Schedule>>, ApiError> {
     let mut tx = caller.tx().await?;
-    let all: Vec<Schedule> = tx.list(Page::first(1000)).await?;
-    Ok(Json(
-        all.into_iter()
-            .filter(|s| caller.may_act_for(s.ebics_user_id))
-            .collect(),
-    ))
+    Ok(Json(caller.visible(&mut tx).await?))
 }
 
 #[derive(Deserialize)]
@@ -82,7 +77,7 @@ async fn create(
         time_zone: body.time_zone.0 .0,
     };
     let mut tx = caller.tx().await?;
-    caller.granted_user(&mut tx, user).await?;
+    caller.granted(&mut tx, user).await?;
     let schedule = schedules::create(&mut tx, request).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(schedule)))
@@ -90,7 +85,7 @@ async fn create(
 
 async fn show(caller: Caller, Id(id): Id<ScheduleId>) -> Result<Json<Schedule>, ApiError> {
     let mut tx = caller.tx().await?;
-    Ok(Json(caller.granted_schedule(&mut tx, id).await?))
+    Ok(Json(caller.granted(&mut tx, id).await?))
 }
 
 #[derive(Deserialize)]
@@ -105,7 +100,7 @@ async fn update(
     JsonBody(body): JsonBody<UpdateSchedule>,
 ) -> Result<Json<Schedule>, ApiError> {
     let mut tx = caller.tx().await?;
-    caller.granted_schedule(&mut tx, id).await?;
+    caller.granted(&mut tx, id).await?;
     let schedule = schedules::set_enabled(&mut tx, id, body.enabled).await?;
     tx.commit().await?;
     Ok(Json(schedule))
@@ -113,7 +108,7 @@ async fn update(
 
 async fn delete(caller: Caller, Id(id): Id<ScheduleId>) -> Result<StatusCode, ApiError> {
     let mut tx = caller.tx().await?;
-    caller.granted_schedule(&mut tx, id).await?;
+    caller.granted(&mut tx, id).await?;
     schedules::delete(&mut tx, id).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
@@ -121,7 +116,7 @@ async fn delete(caller: Caller, Id(id): Id<ScheduleId>) -> Result<StatusCode, Ap
 
 async fn runs(caller: Caller, Id(id): Id<ScheduleId>) -> Result<Json<Vec<JobRun>>, ApiError> {
     let mut tx = caller.tx().await?;
-    caller.granted_schedule(&mut tx, id).await?;
+    caller.granted(&mut tx, id).await?;
     Ok(Json(tx.schedules().runs(id).await?))
 }
 
@@ -130,7 +125,7 @@ async fn run_now(
     caller: Caller,
     Id(id): Id<ScheduleId>,
 ) -> Result<StatusCode, ApiError> {
-    caller.granted_schedule(&mut caller.tx().await?, id).await?;
+    caller.granted(&mut caller.tx().await?, id).await?;
     schedules::run_now(&state.services, &caller.scope, id).await?;
     Ok(StatusCode::ACCEPTED)
 }

@@ -42,7 +42,7 @@ async fn key_pairs(
     Id(id): Id<EbicsUserId>,
 ) -> Result<Json<Vec<KeyPair>>, ApiError> {
     let mut tx = caller.tx().await?;
-    caller.granted_user(&mut tx, id).await?;
+    caller.granted(&mut tx, id).await?;
     // `KeyPair` never serialises its ciphertext: public information only.
     Ok(Json(tx.key_pairs().list_for_user(id).await?))
 }
@@ -95,7 +95,7 @@ async fn register(
 ) -> Result<(StatusCode, Json<KeyPair>), ApiError> {
     let signer_key = body.parse()?;
     let mut tx = caller.tx().await?;
-    caller.granted_user(&mut tx, id).await?;
+    caller.granted(&mut tx, id).await?;
     let pair = users::register_signer_key(&mut tx, id, signer_key).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(pair)))
@@ -108,7 +108,7 @@ async fn revoke(
     let id: EbicsUserId = path_id(&id, "EBICS user")?;
     let key: KeyPairId = path_id(&key, "key pair")?;
     let mut tx = caller.tx().await?;
-    caller.granted_user(&mut tx, id).await?;
+    caller.granted(&mut tx, id).await?;
     let revoked = users::revoke_signer_key(&mut tx, id, key).await?;
     tx.commit().await?;
     Ok(Json(revoked))

@@ -1,7 +1,7 @@
 //! `/v1/transactions`: EBICS transactions with their segments and append-only event trail.
 
 use axum::Json;
-use kontor_storage::{Page, Segment, Transaction, TransactionEvent, TransactionId};
+use kontor_storage::{Segment, Transaction, TransactionEvent, TransactionId};
 
 use super::auth::Caller;
 use super::error::ApiError;
@@ -26,17 +26,12 @@ pub fn routes(routes: Routes) -> Routes {
 
 async fn list(caller: Caller) -> Result<Json<Vec<Transaction>>, ApiError> {
     let mut tx = caller.tx().await?;
-    let all: Vec<Transaction> = tx.list(Page::first(1000)).await?;
-    Ok(Json(
-        all.into_iter()
-            .filter(|t| caller.may_act_for(t.ebics_user_id))
-            .collect(),
-    ))
+    Ok(Json(caller.visible(&mut tx).await?))
 }
 
 async fn show(caller: Caller, Id(id): Id<TransactionId>) -> Result<Json<Transaction>, ApiError> {
     let mut tx = caller.tx().await?;
-    Ok(Json(caller.granted_transaction(&mut tx, id).await?))
+    Ok(Json(caller.granted(&mut tx, id).await?))
 }
 
 async fn segments(
@@ -44,7 +39,7 @@ async fn segments(
     Id(id): Id<TransactionId>,
 ) -> Result<Json<Vec<Segment>>, ApiError> {
     let mut tx = caller.tx().await?;
-    caller.granted_transaction(&mut tx, id).await?;
+    caller.granted(&mut tx, id).await?;
     Ok(Json(tx.transactions().segments(id).await?))
 }
 
@@ -53,6 +48,6 @@ async fn events(
     Id(id): Id<TransactionId>,
 ) -> Result<Json<Vec<TransactionEvent>>, ApiError> {
     let mut tx = caller.tx().await?;
-    caller.granted_transaction(&mut tx, id).await?;
+    caller.granted(&mut tx, id).await?;
     Ok(Json(tx.transactions().events(id).await?))
 }

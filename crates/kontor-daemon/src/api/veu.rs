@@ -91,7 +91,7 @@ async fn sync(
     JsonBody(body): JsonBody<SyncRequest>,
 ) -> Result<StatusCode, ApiError> {
     let user = *body.ebics_user_id;
-    caller.granted_user(&mut caller.tx().await?, user).await?;
+    caller.granted(&mut caller.tx().await?, user).await?;
     veu::sync_for(&state.services, &caller.scope, user).await?;
     Ok(StatusCode::ACCEPTED)
 }
@@ -112,7 +112,7 @@ async fn digest(
     let mut tx = caller.tx().await?;
     let item: VeuItem = tx.get(id).await?;
     if let Some(signer) = query.signer_id {
-        let user = caller.granted_user(&mut tx, *signer).await?;
+        let user = caller.granted(&mut tx, *signer).await?;
         check_same_connection(&item, &user)?;
     }
     VeuDigest::stored(&item)
@@ -141,7 +141,7 @@ async fn fetch_digest(
     {
         let mut tx = caller.tx().await?;
         let _: VeuItem = tx.get(id).await?;
-        caller.granted_user(&mut tx, signer).await?;
+        caller.granted(&mut tx, signer).await?;
     }
     let digest = veu::fetch_digest(&state.services, &caller.scope, id, signer).await?;
     Ok(Json(digest))
@@ -157,22 +157,29 @@ struct SignedDecision {
     signature: Valid<SignatureValue>,
 }
 
-/// The decision of a signer the caller may act for.
-async fn decision(
-    caller: &Caller,
+/// Adds (HVE) or, with `cancel_order`, cancels (HVS) at the bank, signed by a signer the
+/// caller may act for.
+async fn decide(
+    state: AppState,
+    caller: Caller,
     id: VeuItemId,
     body: SignedDecision,
-) -> Result<DetachedSignature, ApiError> {
+    cancel_order: bool,
+) -> Result<StatusCode, ApiError> {
     let signer = *body.signer_id;
-    let mut tx = caller.tx().await?;
-    let _: VeuItem = tx.get(id).await?;
-    caller.granted_user(&mut tx, signer).await?;
-    Ok(DetachedSignature {
+    {
+        let mut tx = caller.tx().await?;
+        let _: VeuItem = tx.get(id).await?;
+        caller.granted(&mut tx, signer).await?;
+    }
+    let signature = DetachedSignature {
         signer,
         version: *body.signature_version,
         value: body.signature.into_inner().0,
         key_hash: body.key_hash.into_inner().0,
-    })
+    };
+    veu::decide(&state.services, &caller.scope, id, signature, cancel_order).await?;
+    Ok(StatusCode::ACCEPTED)
 }
 
 async fn approve(
@@ -181,9 +188,7 @@ async fn approve(
     Id(id): Id<VeuItemId>,
     JsonBody(body): JsonBody<SignedDecision>,
 ) -> Result<StatusCode, ApiError> {
-    let signature = decision(&caller, id, body).await?;
-    veu::decide(&state.services, &caller.scope, id, signature, false).await?;
-    Ok(StatusCode::ACCEPTED)
+    decide(state, caller, id, body, false).await
 }
 
 async fn cancel(
@@ -192,7 +197,5 @@ async fn cancel(
     Id(id): Id<VeuItemId>,
     JsonBody(body): JsonBody<SignedDecision>,
 ) -> Result<StatusCode, ApiError> {
-    let signature = decision(&caller, id, body).await?;
-    veu::decide(&state.services, &caller.scope, id, signature, true).await?;
-    Ok(StatusCode::ACCEPTED)
+    decide(state, caller, id, body, true).await
 }

@@ -150,11 +150,9 @@ impl Client {
         id: TransactionId,
     ) -> Result<DownloadOutcome, EbicsError> {
         let result = self.drive_download_inner(session, id).await;
-        if result.is_err() {
-            // Let recovery take over at once instead of waiting for the lease to expire.
-            self.ledger.release(&session.scope, id).await?;
-        }
-        result
+        self.ledger
+            .release_if_failed(&session.scope, id, result)
+            .await
     }
 
     async fn drive_download_inner(

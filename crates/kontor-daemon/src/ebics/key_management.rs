@@ -31,12 +31,122 @@ use super::{Client, EbicsError};
 /// A key management order that sends the user's public keys.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum KeyOrder {
-    /// The signature key (INI).
+    /// The signature key (INI): NEW → PARTLY_INITIALISED_INI, or PARTLY_INITIALISED_HIA →
+    /// INITIALISED.
     Ini,
-    /// The authentication and encryption keys (HIA).
+    /// The authentication and encryption keys (HIA): NEW → PARTLY_INITIALISED_HIA, or
+    /// PARTLY_INITIALISED_INI → INITIALISED.
     Hia,
-    /// All three as certificates (H3K, EBICS 3.0).
+    /// All three as certificates (H3K, EBICS 3.0): NEW → INITIALISED.
     H3k,
+}
+
+impl KeyOrder {
+    fn order_type(self) -> OrderType {
+        match self {
+            Self::Ini => OrderType::INI,
+            Self::Hia => OrderType::HIA,
+            Self::H3k => OrderType::H3K,
+        }
+    }
+
+    /// The keys the order sends, in the order its document lists them.
+    fn usages(self) -> &'static [KeyUsage] {
+        match self {
+            Self::Ini => &[KeyUsage::Signature],
+            Self::Hia => &[KeyUsage::Authentication, KeyUsage::Encryption],
+            Self::H3k => &[
+                KeyUsage::Signature,
+                KeyUsage::Authentication,
+                KeyUsage::Encryption,
+            ],
+        }
+    }
+
+    /// The user's status once the bank took the order, or `None` when the order does not
+    /// apply to a user in `status`.
+    fn next_status(self, status: EbicsUserStatus) -> Option<EbicsUserStatus> {
+        use EbicsUserStatus::*;
+        match (self, status) {
+            (Self::Ini, New) => Some(PartlyInitialisedIni),
+            (Self::Hia, New) => Some(PartlyInitialisedHia),
+            (Self::Ini, PartlyInitialisedHia) | (Self::Hia, PartlyInitialisedIni) => {
+                Some(Initialised)
+            }
+            (Self::H3k, New) => Some(Initialised),
+            _ => None,
+        }
+    }
+
+    fn needs(self) -> &'static str {
+        match self {
+            Self::Ini => "INI needs NEW or PARTLY_INITIALISED_HIA",
+            Self::Hia => "HIA needs NEW or PARTLY_INITIALISED_INI",
+            Self::H3k => "H3K needs NEW",
+        }
+    }
+
+    /// The order data document with `keys` (as [`KeyOrder::usages`] lists them).
+    fn document(self, ctx: &UserContext, keys: &[PublicKeyRecord]) -> Result<Vec<u8>, EbicsError> {
+        let (partner_id, user_id) = (ctx.connection.partner_id.clone(), ctx.user.user_id.clone());
+        let xml = match (self, keys) {
+            (Self::Ini, [signature]) => SignaturePubKeyOrderData {
+                version: ctx.version(),
+                signature_pub_key_info: SignaturePubKeyInfo {
+                    key: key_data(ctx, signature)?,
+                    version: SignatureVersion::A006,
+                },
+                partner_id,
+                user_id,
+            }
+            .to_xml(),
+            (Self::Hia, [authentication, encryption]) => HIARequestOrderData {
+                version: ctx.version(),
+                authentication: AuthenticationPubKeyInfo {
+                    key: key_data(ctx, authentication)?,
+                    version: AuthenticationVersion::X002,
+                },
+                encryption: EncryptionPubKeyInfo {
+                    key: key_data(ctx, encryption)?,
+                    version: EncryptionVersion::E002,
+                },
+                partner_id,
+                user_id,
+            }
+            .to_xml(),
+            (Self::H3k, [signature, authentication, encryption]) => {
+                let certificate = |record: &PublicKeyRecord| {
+                    record
+                        .certificate
+                        .clone()
+                        .map(X509Data::from_certificate)
+                        .ok_or(EbicsError::KeyUnusable(
+                            "H3K needs certificates for all keys",
+                        ))
+                };
+                H3KRequestOrderData {
+                    version: ctx.version(),
+                    signature: CertificateInfo {
+                        x509: certificate(signature)?,
+                        version: SignatureVersion::A006,
+                    },
+                    authentication: CertificateInfo {
+                        x509: certificate(authentication)?,
+                        version: AuthenticationVersion::X002,
+                    },
+                    encryption: CertificateInfo {
+                        x509: certificate(encryption)?,
+                        version: EncryptionVersion::E002,
+                    },
+                    partner_id,
+                    user_id,
+                }
+                .to_xml()
+            }
+            _ => return Err(EbicsError::KeyUnusable("the keys do not match the order")),
+        };
+        xml.map_err(EbicsError::protocol)
+    }
 }
 
 /// A user's public key as the bank needs it: the key, and for H005 its certificate.
@@ -157,146 +267,46 @@ impl Client {
         Ok(user.status)
     }
 
-    /// Sends one key management order (see [`KeyOrder`]); returns the user's status after it.
+    /// Sends one key management order (see [`KeyOrder`]) with the user's current public
+    /// keys; returns the user's status after it.
     pub async fn send_key_order(
         &self,
         scope: &TenantScope,
         user: EbicsUserId,
         order: KeyOrder,
     ) -> Result<EbicsUserStatus, EbicsError> {
-        match order {
-            KeyOrder::Ini => self.send_ini(scope, user).await,
-            KeyOrder::Hia => self.send_hia(scope, user).await,
-            KeyOrder::H3k => self.send_h3k(scope, user).await,
+        let ctx = self.user_context(scope, user).await?;
+        let to = order
+            .next_status(ctx.user.status)
+            .ok_or_else(|| not_for_status(&ctx, ctx.user.status, order.needs()))?;
+        let mut tx = self.store().scope(scope).begin().await?;
+        let mut keys = Vec::new();
+        for usage in order.usages() {
+            keys.push(public_key_for(&mut tx, user, *usage).await?);
         }
+        tx.commit().await?;
+        let xml = order.document(&ctx, &keys)?;
+        self.send_unsecured(&ctx, order.order_type(), xml).await?;
+        let keys: Vec<&PublicKeyRecord> = keys.iter().collect();
+        self.record_submitted(scope, &ctx, &keys, to).await
     }
 
     /// Sends INI (signature public key only: the private key may live with the signer).
-    /// NEW → PARTLY_INITIALISED_INI (or PARTLY_INITIALISED_HIA → INITIALISED).
     pub async fn send_ini(
         &self,
         scope: &TenantScope,
         user: EbicsUserId,
     ) -> Result<EbicsUserStatus, EbicsError> {
-        let ctx = self.user_context(scope, user).await?;
-        let to = match ctx.user.status {
-            EbicsUserStatus::New => EbicsUserStatus::PartlyInitialisedIni,
-            EbicsUserStatus::PartlyInitialisedHia => EbicsUserStatus::Initialised,
-            status => {
-                return Err(not_for_status(
-                    &ctx,
-                    status,
-                    "INI needs NEW or PARTLY_INITIALISED_HIA",
-                ))
-            }
-        };
-        let mut tx = self.store().scope(scope).begin().await?;
-        let signature = public_key_for(&mut tx, user, KeyUsage::Signature).await?;
-        tx.commit().await?;
-        let document = SignaturePubKeyOrderData {
-            version: ctx.version(),
-            signature_pub_key_info: SignaturePubKeyInfo {
-                key: key_data(&ctx, &signature)?,
-                version: SignatureVersion::A006,
-            },
-            partner_id: ctx.connection.partner_id.clone(),
-            user_id: ctx.user.user_id.clone(),
-        };
-        let xml = document.to_xml().map_err(EbicsError::protocol)?;
-        self.send_unsecured(&ctx, OrderType::INI, xml).await?;
-        self.record_submitted(scope, &ctx, &[&signature], to).await
+        self.send_key_order(scope, user, KeyOrder::Ini).await
     }
 
     /// Sends HIA (authentication and encryption public keys).
-    /// NEW → PARTLY_INITIALISED_HIA (or PARTLY_INITIALISED_INI → INITIALISED).
     pub async fn send_hia(
         &self,
         scope: &TenantScope,
         user: EbicsUserId,
     ) -> Result<EbicsUserStatus, EbicsError> {
-        let ctx = self.user_context(scope, user).await?;
-        let to = match ctx.user.status {
-            EbicsUserStatus::New => EbicsUserStatus::PartlyInitialisedHia,
-            EbicsUserStatus::PartlyInitialisedIni => EbicsUserStatus::Initialised,
-            status => {
-                return Err(not_for_status(
-                    &ctx,
-                    status,
-                    "HIA needs NEW or PARTLY_INITIALISED_INI",
-                ))
-            }
-        };
-        let mut tx = self.store().scope(scope).begin().await?;
-        let authentication = public_key_for(&mut tx, user, KeyUsage::Authentication).await?;
-        let encryption = public_key_for(&mut tx, user, KeyUsage::Encryption).await?;
-        tx.commit().await?;
-        let document = HIARequestOrderData {
-            version: ctx.version(),
-            authentication: AuthenticationPubKeyInfo {
-                key: key_data(&ctx, &authentication)?,
-                version: AuthenticationVersion::X002,
-            },
-            encryption: EncryptionPubKeyInfo {
-                key: key_data(&ctx, &encryption)?,
-                version: EncryptionVersion::E002,
-            },
-            partner_id: ctx.connection.partner_id.clone(),
-            user_id: ctx.user.user_id.clone(),
-        };
-        let xml = document.to_xml().map_err(EbicsError::protocol)?;
-        self.send_unsecured(&ctx, OrderType::HIA, xml).await?;
-        self.record_submitted(scope, &ctx, &[&authentication, &encryption], to)
-            .await
-    }
-
-    /// Sends all three keys as certificates at once (H3K). NEW → INITIALISED.
-    pub async fn send_h3k(
-        &self,
-        scope: &TenantScope,
-        user: EbicsUserId,
-    ) -> Result<EbicsUserStatus, EbicsError> {
-        let ctx = self.user_context(scope, user).await?;
-        if ctx.user.status != EbicsUserStatus::New {
-            return Err(not_for_status(&ctx, ctx.user.status, "H3K needs NEW"));
-        }
-        let mut tx = self.store().scope(scope).begin().await?;
-        let signature = public_key_for(&mut tx, user, KeyUsage::Signature).await?;
-        let authentication = public_key_for(&mut tx, user, KeyUsage::Authentication).await?;
-        let encryption = public_key_for(&mut tx, user, KeyUsage::Encryption).await?;
-        tx.commit().await?;
-        let certificate = |record: &PublicKeyRecord| {
-            record
-                .certificate
-                .clone()
-                .map(X509Data::from_certificate)
-                .ok_or_else(|| EbicsError::KeyUnusable("H3K needs certificates for all keys"))
-        };
-        let document = H3KRequestOrderData {
-            version: ctx.version(),
-            signature: CertificateInfo {
-                x509: certificate(&signature)?,
-                version: SignatureVersion::A006,
-            },
-            authentication: CertificateInfo {
-                x509: certificate(&authentication)?,
-                version: AuthenticationVersion::X002,
-            },
-            encryption: CertificateInfo {
-                x509: certificate(&encryption)?,
-                version: EncryptionVersion::E002,
-            },
-            partner_id: ctx.connection.partner_id.clone(),
-            user_id: ctx.user.user_id.clone(),
-        };
-        let xml = document.to_xml().map_err(EbicsError::protocol)?;
-        self.send_unsecured(&ctx, OrderType::H3K, xml).await?;
-        self.record_submitted(
-            scope,
-            &ctx,
-            &[&signature, &authentication, &encryption],
-            EbicsUserStatus::Initialised,
-        )
-        .await
+        self.send_key_order(scope, user, KeyOrder::Hia).await
     }
 
     /// Fetches the bank's keys (HPB) for an INITIALISED (or READY) user and stores them

@@ -91,6 +91,20 @@ impl Ledger {
         Ok(())
     }
 
+    /// Hands `result` back; a failed drive gives its lease up first, so recovery takes the
+    /// transaction over at once instead of waiting for the lease to expire.
+    pub(crate) async fn release_if_failed<T>(
+        &self,
+        scope: &TenantScope,
+        id: TransactionId,
+        result: Result<T, EbicsError>,
+    ) -> Result<T, EbicsError> {
+        if result.is_err() {
+            self.release(scope, id).await?;
+        }
+        result
+    }
+
     pub(crate) async fn load(
         &self,
         scope: &TenantScope,

@@ -220,10 +220,9 @@ impl Client {
         id: TransactionId,
     ) -> Result<UploadOutcome, EbicsError> {
         let result = self.drive_upload_inner(session, id).await;
-        if result.is_err() {
-            self.ledger.release(&session.scope, id).await?;
-        }
-        result
+        self.ledger
+            .release_if_failed(&session.scope, id, result)
+            .await
     }
 
     async fn drive_upload_inner(

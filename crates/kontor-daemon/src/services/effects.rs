@@ -191,10 +191,9 @@ pub fn spawn_recovery_loop(
     services: Services,
     every: std::time::Duration,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(every);
-        loop {
-            ticker.tick().await;
+    super::every(every, move || {
+        let (client, services) = (client.clone(), services.clone());
+        async move {
             match client.recover_unfinished().await {
                 Ok(report) if report != RecoveryReport::default() => {
                     tracing::info!(

@@ -70,6 +70,22 @@ impl std::fmt::Debug for Services {
     }
 }
 
+/// Runs `pass` now and then every `every`, for the daemon's lifetime (the caller aborts the
+/// handle at shutdown). A pass logs its own failures; the next one tries again.
+pub(crate) fn every<F, Fut>(every: std::time::Duration, mut pass: F) -> tokio::task::JoinHandle<()>
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(every);
+        loop {
+            ticker.tick().await;
+            pass().await;
+        }
+    })
+}
+
 impl From<Store> for Services {
     fn from(store: Store) -> Self {
         Self::new(store)

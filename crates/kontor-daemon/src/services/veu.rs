@@ -592,6 +592,20 @@ pub fn check_same_connection(item: &VeuItem, signer: &EbicsUser) -> Result<(), R
     }
 }
 
+/// The signer, who must be a user of the item's connection.
+async fn signer_of(
+    services: &Services,
+    scope: &TenantScope,
+    item: VeuItemId,
+    signer: EbicsUserId,
+) -> Result<EbicsUser, ServiceError> {
+    let mut tx = services.store().scope(scope).begin().await?;
+    let item: VeuItem = tx.get(item).await?;
+    let user: EbicsUser = tx.get(signer).await?;
+    check_same_connection(&item, &user)?;
+    Ok(user)
+}
+
 /// Refreshes the VEU items of a user's connection from the bank (HVZ or HVU).
 pub async fn sync_for(
     services: &Services,
@@ -612,12 +626,7 @@ pub async fn fetch_digest(
     item: VeuItemId,
     signer: EbicsUserId,
 ) -> Result<VeuDigest, ServiceError> {
-    {
-        let mut tx = services.store().scope(scope).begin().await?;
-        let record: VeuItem = tx.get(item).await?;
-        let user: EbicsUser = tx.get(signer).await?;
-        check_same_connection(&record, &user)?;
-    }
+    signer_of(services, scope, item, signer).await?;
     let bank = BankVeu {
         store: services.store(),
         bank: services.bank()?,
@@ -648,20 +657,19 @@ pub async fn decide(
     signature: DetachedSignature,
     cancel_order: bool,
 ) -> Result<VeuItem, ServiceError> {
-    {
-        let mut tx = services.store().scope(scope).begin().await?;
-        let record: VeuItem = tx.get(item).await?;
-        let user: EbicsUser = tx.get(signature.signer).await?;
-        check_same_connection(&record, &user)?;
-        // The bank verifies the value; a key other than the registered one is refused here.
-        let registered = tx
-            .key_pairs()
-            .current(signature.signer, KeyUsage::Signature)
-            .await?
-            .is_some_and(|k| same_key_hash(&k.key_hash, &signature.key_hash));
-        if !registered {
-            return Err(Refusal::UnknownSignerKey.into());
-        }
+    signer_of(services, scope, item, signature.signer).await?;
+    // The bank verifies the value; a key other than the registered one is refused here.
+    let registered = services
+        .store()
+        .scope(scope)
+        .begin()
+        .await?
+        .key_pairs()
+        .current(signature.signer, KeyUsage::Signature)
+        .await?
+        .is_some_and(|k| same_key_hash(&k.key_hash, &signature.key_hash));
+    if !registered {
+        return Err(Refusal::UnknownSignerKey.into());
     }
     let bank = BankVeu {
         store: services.store(),

@@ -169,10 +169,9 @@ pub fn spawn_completion_loop(
     services: super::super::Services,
     every: std::time::Duration,
 ) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(every);
-        loop {
-            ticker.tick().await;
+    super::super::every(every, move || {
+        let services = services.clone();
+        async move {
             let Ok(bank) = services.bank() else { return };
             if let Err(error) = sync_all_order_status(services.store(), bank).await {
                 tracing::warn!(%error, "order status sweep failed");

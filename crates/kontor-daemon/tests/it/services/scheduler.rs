@@ -1,17 +1,16 @@
 //! The database-leased scheduler: many instances, every due job exactly once, crashed
 //! instances' leases taken over after expiry.
 
-mod ops_support;
-
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use crate::support::seed::{tenant, Tenant, IBAN};
+use crate::support::TestDb;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use kontor_daemon::services::scheduler::{
     DueJob, JobFailed, JobOutcome, JobRunner, Scheduler, SchedulerConfig,
 };
 use kontor_storage::{NewSchedule, Schedule, ScheduleId, Store};
-use ops_support::{tenant, Tenant, TestDb, IBAN};
 
 /// Counts the runs it is asked to do, per schedule.
 #[derive(Default)]
@@ -51,7 +50,7 @@ async fn create_schedules(store: &Store, t: &Tenant, n: usize) -> Vec<Schedule> 
             tx.schedules()
                 .create(NewSchedule {
                     ebics_user_id: t.user,
-                    account_id: Some(t.account),
+                    account_id: Some(t.account()),
                     order_type: "C53".into(),
                     cron: "0 6 * * *".into(),
                     time_zone: "Europe/Berlin".into(),
@@ -85,7 +84,7 @@ async fn drain(scheduler: &Scheduler<CountingRunner>, now: DateTime<Utc>) -> usi
     }
 }
 
-async fn two_instances_run_200_due_jobs_exactly_once(db: &TestDb) {
+async fn two_instances_run_200_due_jobs_exactly_once(db: TestDb) {
     let t = tenant(&db.store, "acme", IBAN).await;
     let schedules = create_schedules(&db.store, &t, 200).await;
     let runner_a = Arc::new(CountingRunner::default());
@@ -138,7 +137,7 @@ async fn two_instances_run_200_due_jobs_exactly_once(db: &TestDb) {
     assert_eq!(a.tick(now + Duration::hours(1)).await.unwrap().leased, 0);
 }
 
-async fn expired_lease_of_a_crashed_instance_is_taken_over(db: &TestDb) {
+async fn expired_lease_of_a_crashed_instance_is_taken_over(db: TestDb) {
     let t = tenant(&db.store, "acme", IBAN).await;
     let schedule = create_schedules(&db.store, &t, 1).await.remove(0);
     let now = due_at();
@@ -183,7 +182,7 @@ async fn expired_lease_of_a_crashed_instance_is_taken_over(db: &TestDb) {
     assert_eq!(runs[0].owner, "survivor");
 }
 
-async fn failed_run_is_recorded_and_fires_again_at_its_next_time(db: &TestDb) {
+async fn failed_run_is_recorded_and_fires_again_at_its_next_time(db: TestDb) {
     let t = tenant(&db.store, "acme", IBAN).await;
     let schedule = create_schedules(&db.store, &t, 1).await.remove(0);
     let runner = Arc::new(CountingRunner {
@@ -205,8 +204,8 @@ async fn failed_run_is_recorded_and_fires_again_at_its_next_time(db: &TestDb) {
     );
 }
 
-on_both_databases!(
-    two_instances_run_200_due_jobs_exactly_once,
-    expired_lease_of_a_crashed_instance_is_taken_over,
-    failed_run_is_recorded_and_fires_again_at_its_next_time,
-);
+on_both_databases! {
+    two_instances_run_200_due_jobs_exactly_once => two_instances_run_200_due_jobs_exactly_once;
+    expired_lease_of_a_crashed_instance_is_taken_over => expired_lease_of_a_crashed_instance_is_taken_over;
+    failed_run_is_recorded_and_fires_again_at_its_next_time => failed_run_is_recorded_and_fires_again_at_its_next_time;
+}

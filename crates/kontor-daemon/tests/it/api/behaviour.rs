@@ -2,11 +2,10 @@
 //! nothing, Idempotency-Key on order creation, engine routes with and without an engine,
 //! keyset pagination and CSV export, and request logs without secrets.
 
-mod api_support;
-
 use std::sync::{Arc, Mutex};
 
-use api_support::{call, call_with, pain001, world, world_with, Payload};
+use crate::support::api::{call, call_with, world, world_with, Payload, World};
+use crate::support::payments::pain001;
 use axum::http::{Method, StatusCode};
 use chrono::NaiveDate;
 use std::num::NonZeroU64;
@@ -38,50 +37,85 @@ async fn accounts_with_bad_iban_bic_or_currency_are_refused_and_nothing_is_store
     ] {
         let mut body = base.clone();
         body[field] = value.into();
-        let reply = call(
-            &w.app,
-            Method::POST,
-            "/v1/accounts",
-            Some(&w.admin_a),
-            Payload::Json(body),
-        )
-        .await;
+        let reply = w
+            .send(
+                Method::POST,
+                &w.admin_a,
+                "/v1/accounts",
+                Payload::Json(body),
+            )
+            .await;
         assert_eq!(
             (reply.status, reply.code().as_str()),
             (StatusCode::UNPROCESSABLE_ENTITY, code),
             "{field}={value}"
         );
     }
-    let reply = call(
-        &w.app,
-        Method::POST,
-        "/v1/accounts",
-        Some(&w.admin_a),
-        Payload::Raw("application/json", b"{not json".to_vec()),
-    )
-    .await;
+    let reply = w
+        .send(
+            Method::POST,
+            &w.admin_a,
+            "/v1/accounts",
+            Payload::Raw("application/json", b"{not json".to_vec()),
+        )
+        .await;
     assert_eq!(
         (reply.status, reply.code().as_str()),
         (StatusCode::BAD_REQUEST, "malformed_body")
     );
-    let accounts = call(
-        &w.app,
-        Method::GET,
-        "/v1/accounts",
-        Some(&w.admin_a),
-        Payload::None,
-    )
-    .await;
+    let accounts = w.get(&w.admin_a, "/v1/accounts").await;
     assert_eq!(accounts.json().as_array().unwrap().len(), 1);
-    let reply = call(
-        &w.app,
-        Method::POST,
-        "/v1/accounts",
-        Some(&w.admin_a),
-        Payload::Json(base),
-    )
-    .await;
+    let reply = w
+        .send(
+            Method::POST,
+            &w.admin_a,
+            "/v1/accounts",
+            Payload::Json(base),
+        )
+        .await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+}
+
+#[tokio::test]
+async fn bank_hosts_refuse_bad_input_and_taken_host_ids_and_store_nothing() {
+    let w = world().await;
+    let host = |host_id: &str| json!({"host_id": host_id, "name": "Bank", "url": "https://bank.example/ebicsweb", "protocol_version": "H004"});
+    let post = |body: serde_json::Value| {
+        let app = w.app.clone();
+        let token = w.owner_a.clone();
+        async move {
+            call(
+                &app,
+                Method::POST,
+                "/v1/bank-hosts",
+                Some(&token),
+                Payload::Json(body),
+            )
+            .await
+        }
+    };
+    let bad_id = post(host("HOST B!")).await;
+    assert_eq!(
+        (bad_id.status, bad_id.code().as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_host_id")
+    );
+    let mut bad_version = host("HOSTB");
+    bad_version["protocol_version"] = "H009".into();
+    let bad_version = post(bad_version).await;
+    assert_eq!(
+        (bad_version.status, bad_version.code().as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_protocol_version")
+    );
+    assert_eq!(post(host("HOSTB")).await.status, StatusCode::CREATED);
+    let taken = post(host("HOSTB")).await;
+    assert_eq!(
+        (taken.status, taken.code().as_str()),
+        (StatusCode::CONFLICT, "host_id_taken")
+    );
+    let list = w.get(&w.viewer_a, "/v1/bank-hosts").await;
+    assert_eq!(list.json().as_array().unwrap().len(), 2, "HOSTA and HOSTB");
+    let unknown = w.get(&w.owner_a, "/v1/bank-hosts/not-a-uuid").await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
@@ -115,26 +149,19 @@ async fn the_same_idempotency_key_and_body_return_the_same_order_and_another_bod
         (StatusCode::CONFLICT, "idempotency_key_reused")
     );
     // Without a key, the same file again is a duplicate payment, not a new order.
-    let dup = call(
-        &w.app,
-        Method::POST,
-        &uri,
-        Some(&w.admin_a),
-        Payload::Raw("application/xml", file),
-    )
-    .await;
+    let dup = w
+        .send(
+            Method::POST,
+            &w.admin_a,
+            &uri,
+            Payload::Raw("application/xml", file),
+        )
+        .await;
     assert_eq!(
         (dup.status, dup.code().as_str()),
         (StatusCode::CONFLICT, "duplicate_order")
     );
-    let orders = call(
-        &w.app,
-        Method::GET,
-        "/v1/orders",
-        Some(&w.admin_a),
-        Payload::None,
-    )
-    .await;
+    let orders = w.get(&w.admin_a, "/v1/orders").await;
     assert_eq!(
         orders.json().as_array().unwrap().len(),
         2,
@@ -209,14 +236,14 @@ async fn bad_payment_files_and_order_types_are_refused_with_stable_codes() {
             reply.text()
         );
     }
-    let reply = call(
-        &w.app,
-        Method::POST,
-        "/v1/orders?order_type=CCT",
-        Some(&w.admin_a),
-        Payload::Raw("application/xml", good),
-    )
-    .await;
+    let reply = w
+        .send(
+            Method::POST,
+            &w.admin_a,
+            "/v1/orders?order_type=CCT",
+            Payload::Raw("application/xml", good),
+        )
+        .await;
     assert_eq!(
         (reply.status, reply.code().as_str()),
         (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
@@ -224,14 +251,7 @@ async fn bad_payment_files_and_order_types_are_refused_with_stable_codes() {
         reply.text()
     );
     assert!(reply.text().contains("ebics_user_id"), "{}", reply.text());
-    let orders = call(
-        &w.app,
-        Method::GET,
-        "/v1/orders",
-        Some(&w.admin_a),
-        Payload::None,
-    )
-    .await;
+    let orders = w.get(&w.admin_a, "/v1/orders").await;
     assert_eq!(
         orders.json().as_array().unwrap().len(),
         1,
@@ -242,47 +262,37 @@ async fn bad_payment_files_and_order_types_are_refused_with_stable_codes() {
 #[tokio::test]
 async fn orders_show_their_content_summary_and_serve_their_file() {
     let w = world().await;
-    let order = call(
-        &w.app,
-        Method::GET,
-        &format!("/v1/orders/{}", w.a.order),
-        Some(&w.viewer_a),
-        Payload::None,
-    )
-    .await
-    .json();
+    let order = w
+        .get(&w.viewer_a, &format!("/v1/orders/{}", w.a.order))
+        .await
+        .json();
     assert_eq!(order["summary"]["number_of_transactions"], 1);
     assert_eq!(order["summary"]["totals"]["EUR"], "10.00");
     assert_eq!(order["summary"]["creditor_names"], json!(["Alpha AG"]));
-    let file = call(
-        &w.app,
-        Method::GET,
-        &format!("/v1/orders/{}/file", w.a.order),
-        Some(&w.viewer_a),
-        Payload::None,
-    )
-    .await;
+    let file = w
+        .get(&w.viewer_a, &format!("/v1/orders/{}/file", w.a.order))
+        .await;
     assert_eq!(
         file.headers["x-content-sha256"],
         order["content_hash"].as_str().unwrap()
     );
-    let cancelled = call(
-        &w.app,
-        Method::POST,
-        &format!("/v1/orders/{}/cancel", w.a.order),
-        Some(&w.admin_a),
-        Payload::None,
-    )
-    .await;
+    let cancelled = w
+        .send(
+            Method::POST,
+            &w.admin_a,
+            &format!("/v1/orders/{}/cancel", w.a.order),
+            Payload::None,
+        )
+        .await;
     assert_eq!(cancelled.json()["status"], "CANCELLED");
-    let again = call(
-        &w.app,
-        Method::POST,
-        &format!("/v1/orders/{}/cancel", w.a.order),
-        Some(&w.admin_a),
-        Payload::None,
-    )
-    .await;
+    let again = w
+        .send(
+            Method::POST,
+            &w.admin_a,
+            &format!("/v1/orders/{}/cancel", w.a.order),
+            Payload::None,
+        )
+        .await;
     assert_eq!(
         (again.status, again.code().as_str()),
         (StatusCode::CONFLICT, "not_cancellable")
@@ -402,7 +412,7 @@ impl Bank for RecordingBank {
 #[tokio::test]
 async fn bank_routes_answer_503_without_a_bank_and_hand_the_callers_scope_to_one() {
     let w = world().await;
-    let routes = |w: &api_support::World, new_user: &str| {
+    let routes = |w: &World, new_user: &str| {
         vec![
             (
                 Method::POST,
@@ -441,14 +451,7 @@ async fn bank_routes_answer_503_without_a_bank_and_hand_the_callers_scope_to_one
     })
     .await;
     // A NEW user, so that onboarding has work for the bank.
-    let created = call(
-        &with.app,
-        Method::POST,
-        "/v1/ebics-users",
-        Some(&with.admin_a),
-        Payload::Json(json!({"connection_id": with.a.connection, "user_id": "NEWBIE", "name": "New", "signature_class": "E"})),
-    )
-    .await;
+    let created = with.send(Method::POST, &with.admin_a, "/v1/ebics-users", Payload::Json(json!({"connection_id": with.a.connection, "user_id": "NEWBIE", "name": "New", "signature_class": "E"}))).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
     let new_user = created.json()["id"].as_str().unwrap().to_owned();
     for (method, uri, body) in routes(&with, &new_user) {
@@ -459,14 +462,14 @@ async fn bank_routes_answer_503_without_a_bank_and_hand_the_callers_scope_to_one
             reply.text()
         );
     }
-    let submit = call(
-        &with.app,
-        Method::POST,
-        &format!("/v1/orders/{}/submit", with.a.order),
-        Some(&with.admin_a),
-        Payload::None,
-    )
-    .await;
+    let submit = with
+        .send(
+            Method::POST,
+            &with.admin_a,
+            &format!("/v1/orders/{}/submit", with.a.order),
+            Payload::None,
+        )
+        .await;
     assert_eq!(
         (submit.status, submit.code().as_str()),
         (StatusCode::CONFLICT, "not_signed")
@@ -503,14 +506,14 @@ async fn schedules_need_a_valid_cron_and_time_zone() {
         ("0 6 * *", "UTC", "invalid_cron"),
         ("0 6 * * *", "Mars/Olympus", "invalid_time_zone"),
     ] {
-        let reply = call(&w.app, Method::POST, "/v1/schedules", Some(&w.admin_a), Payload::Json(json!({"ebics_user_id": w.a.user_a, "order_type": "C53", "cron": cron, "time_zone": tz}))).await;
+        let reply = w.send(Method::POST, &w.admin_a, "/v1/schedules", Payload::Json(json!({"ebics_user_id": w.a.user_a, "order_type": "C53", "cron": cron, "time_zone": tz}))).await;
         assert_eq!(
             (reply.status, reply.code().as_str()),
             (StatusCode::UNPROCESSABLE_ENTITY, code),
             "{cron} {tz}"
         );
     }
-    let reply = call(&w.app, Method::POST, "/v1/schedules", Some(&w.admin_a), Payload::Json(json!({"ebics_user_id": w.a.user_a, "order_type": "C53", "cron": "30 6 * * 1-5", "time_zone": "Europe/Berlin"}))).await;
+    let reply = w.send(Method::POST, &w.admin_a, "/v1/schedules", Payload::Json(json!({"ebics_user_id": w.a.user_a, "order_type": "C53", "cron": "30 6 * * 1-5", "time_zone": "Europe/Berlin"}))).await;
     assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
 }
 
@@ -551,9 +554,7 @@ async fn booked_transactions_page_by_keyset_cursor_filter_by_date_and_export_as_
     let mut seen = Vec::new();
     let mut uri = format!("/v1/booked-transactions?account={}&limit=10", w.a.account);
     loop {
-        let page = call(&w.app, Method::GET, &uri, Some(&w.viewer_a), Payload::None)
-            .await
-            .json();
+        let page = w.get(&w.viewer_a, &uri).await.json();
         for item in page["items"].as_array().unwrap() {
             seen.push((
                 item["booking_date"].as_str().unwrap().to_owned(),
@@ -580,34 +581,28 @@ async fn booked_transactions_page_by_keyset_cursor_filter_by_date_and_export_as_
     sorted.dedup();
     assert_eq!(sorted.len(), 25);
 
-    let ranged = call(
-        &w.app,
-        Method::GET,
-        "/v1/booked-transactions?from=2026-01-02&to=2026-01-03",
-        Some(&w.viewer_a),
-        Payload::None,
-    )
-    .await
-    .json();
+    let ranged = w
+        .get(
+            &w.viewer_a,
+            "/v1/booked-transactions?from=2026-01-02&to=2026-01-03",
+        )
+        .await
+        .json();
     assert_eq!(ranged["items"].as_array().unwrap().len(), 6, "3 per day");
-    let bad = call(
-        &w.app,
-        Method::GET,
-        "/v1/booked-transactions?from=2026-01-03&to=2026-01-02",
-        Some(&w.viewer_a),
-        Payload::None,
-    )
-    .await;
+    let bad = w
+        .get(
+            &w.viewer_a,
+            "/v1/booked-transactions?from=2026-01-03&to=2026-01-02",
+        )
+        .await;
     assert_eq!(bad.code(), "invalid_date_range");
 
-    let csv = call(
-        &w.app,
-        Method::GET,
-        &format!("/v1/booked-transactions/csv?account={}", w.a.account),
-        Some(&w.viewer_a),
-        Payload::None,
-    )
-    .await;
+    let csv = w
+        .get(
+            &w.viewer_a,
+            &format!("/v1/booked-transactions/csv?account={}", w.a.account),
+        )
+        .await;
     assert!(csv.headers["content-type"]
         .to_str()
         .unwrap()
@@ -715,14 +710,9 @@ async fn reading_a_veu_digest_never_reaches_the_bank_and_viewers_cannot_fetch_on
         assert_eq!(stored.json(), fetched.json());
     }
     assert_eq!(bank_calls(), 2, "reading went to the bank");
-    let item = call(
-        &w.app,
-        Method::GET,
-        &format!("/v1/veu-items/{}", w.a.veu_item),
-        Some(&w.viewer_a),
-        Payload::None,
-    )
-    .await;
+    let item = w
+        .get(&w.viewer_a, &format!("/v1/veu-items/{}", w.a.veu_item))
+        .await;
     assert_eq!(item.json()["data_digest"], json!("00".repeat(32)));
 }
 
@@ -761,26 +751,10 @@ async fn adding_another_tenants_operator_answers_like_a_new_one_and_reveals_noth
     assert_eq!(keys(&fresh.json()), keys(&shared.json()));
     assert_eq!(shared.json()["display_name"], "Name in A");
     assert_eq!(shared.json()["email"], "shared@b.example");
-    let members = call(
-        &w.app,
-        Method::GET,
-        "/v1/memberships",
-        Some(&w.owner_a),
-        Payload::None,
-    )
-    .await
-    .text();
+    let members = w.get(&w.owner_a, "/v1/memberships").await.text();
     assert!(!members.contains("Secret name in B"), "{members}");
     // Tenant B's view is unchanged by A's membership.
-    let members_b = call(
-        &w.app,
-        Method::GET,
-        "/v1/memberships",
-        Some(&w.owner_b),
-        Payload::None,
-    )
-    .await
-    .text();
+    let members_b = w.get(&w.owner_b, "/v1/memberships").await.text();
     assert!(members_b.contains("Secret name in B") && !members_b.contains("Name in A"));
     // Only a second add in the same tenant conflicts.
     let again = add(w.owner_a.clone(), "shared@b.example", "Again").await;
@@ -934,14 +908,9 @@ async fn only_owners_revoke_signer_keys_and_every_key_event_is_audited() {
         "/v1/ebics-users/{}/signer-keys/{}/revoke",
         w.a.user_b, w.a.signer_key
     );
-    let by_admin = call(
-        &w.app,
-        Method::POST,
-        &revoke,
-        Some(&w.admin_a),
-        Payload::None,
-    )
-    .await;
+    let by_admin = w
+        .send(Method::POST, &w.admin_a, &revoke, Payload::None)
+        .await;
     assert_eq!(
         by_admin.status,
         StatusCode::FORBIDDEN,
@@ -949,53 +918,35 @@ async fn only_owners_revoke_signer_keys_and_every_key_event_is_audited() {
         by_admin.text()
     );
     let keys = format!("/v1/ebics-users/{}/key-pairs", w.a.user_b);
-    let before = call(&w.app, Method::GET, &keys, Some(&w.owner_a), Payload::None).await;
+    let before = w.get(&w.owner_a, &keys).await;
     assert_eq!(before.json()[0]["status"], "PENDING");
 
-    let by_owner = call(
-        &w.app,
-        Method::POST,
-        &revoke,
-        Some(&w.owner_a),
-        Payload::None,
-    )
-    .await;
+    let by_owner = w
+        .send(Method::POST, &w.owner_a, &revoke, Payload::None)
+        .await;
     assert_eq!(by_owner.status, StatusCode::OK, "{}", by_owner.text());
     assert_eq!(by_owner.json()["status"], "REVOKED");
     // Revoked is final: a second revocation is refused and changes nothing.
-    let again = call(
-        &w.app,
-        Method::POST,
-        &revoke,
-        Some(&w.owner_a),
-        Payload::None,
-    )
-    .await;
+    let again = w
+        .send(Method::POST, &w.owner_a, &revoke, Payload::None)
+        .await;
     assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.text());
 
     // A READY user's signature key is the bank's business now: registering another is refused.
-    let register = call(
-        &w.app,
-        Method::POST,
-        &format!("/v1/ebics-users/{}/signer-keys", w.a.user_b),
-        Some(&w.owner_a),
-        Payload::Json(json!({"version": "A006", "public_key_pem": w.a.spare_public_key_pem})),
-    )
-    .await;
+    let register = w
+        .send(
+            Method::POST,
+            &w.owner_a,
+            &format!("/v1/ebics-users/{}/signer-keys", w.a.user_b),
+            Payload::Json(json!({"version": "A006", "public_key_pem": w.a.spare_public_key_pem})),
+        )
+        .await;
     assert_eq!(
         (register.status, register.code().as_str()),
         (StatusCode::CONFLICT, "user_not_new")
     );
 
-    let audit = call(
-        &w.app,
-        Method::GET,
-        "/v1/audit-events",
-        Some(&w.viewer_a),
-        Payload::None,
-    )
-    .await
-    .json();
+    let audit = w.get(&w.viewer_a, "/v1/audit-events").await.json();
     let revocations: Vec<_> = audit
         .as_array()
         .unwrap()
@@ -1007,14 +958,6 @@ async fn only_owners_revoke_signer_keys_and_every_key_event_is_audited() {
     assert_eq!(revocations[0]["actor_kind"], "OPERATOR");
     assert_eq!(revocations[0]["detail"]["previous_status"], "PENDING");
     // Tenant B sees nothing of it.
-    let other = call(
-        &w.app,
-        Method::GET,
-        "/v1/audit-events",
-        Some(&w.owner_b),
-        Payload::None,
-    )
-    .await
-    .json();
+    let other = w.get(&w.owner_b, "/v1/audit-events").await.json();
     assert_eq!(other, json!([]));
 }

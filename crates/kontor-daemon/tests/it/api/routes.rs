@@ -5,11 +5,10 @@
 //! nothing. The table must cover exactly the routes in the OpenAPI document, so a new route
 //! cannot be forgotten.
 
-mod api_support;
-
 use std::collections::BTreeSet;
 
-use api_support::{call, call_with, pain001, world, Ids, Payload};
+use crate::support::api::{call, call_with, world, Ids, Payload, World};
+use crate::support::payments::pain001;
 use axum::http::{Method, StatusCode};
 use serde_json::json;
 
@@ -221,6 +220,9 @@ async fn every_route_refuses_missing_expired_and_revoked_tokens_without_detail()
             );
         }
     }
+    // Public routes need no token.
+    let health = call(&w.app, Method::GET, "/healthz", None, Payload::None).await;
+    assert_eq!(health.status, StatusCode::OK);
 }
 
 #[tokio::test]
@@ -266,6 +268,8 @@ async fn viewers_are_refused_on_every_mutating_route_and_may_read_the_others() {
 #[tokio::test]
 async fn another_tenant_gets_404_for_every_id_and_sees_nothing_in_listings() {
     let w = world().await;
+    let host_uri = format!("/v1/bank-hosts/{}", w.a.host);
+    let host = w.get(&w.owner_a, &host_uri).await;
     for case in cases() {
         let uri = (case.uri)(&w.a);
         let reply = call(
@@ -308,33 +312,18 @@ async fn another_tenant_gets_404_for_every_id_and_sees_nothing_in_listings() {
         }
     }
     // Tenant A's records are untouched by all of that.
-    let order = call(
-        &w.app,
-        Method::GET,
-        &format!("/v1/orders/{}", w.a.order),
-        Some(&w.owner_a),
-        Payload::None,
-    )
-    .await;
+    let order = w
+        .get(&w.owner_a, &format!("/v1/orders/{}", w.a.order))
+        .await;
     assert_eq!(order.json()["status"], "DRAFT");
-    let user = call(
-        &w.app,
-        Method::GET,
-        &format!("/v1/ebics-users/{}", w.a.user_a),
-        Some(&w.owner_a),
-        Payload::None,
-    )
-    .await;
+    let user = w
+        .get(&w.owner_a, &format!("/v1/ebics-users/{}", w.a.user_a))
+        .await;
     assert_eq!(user.json()["status"], "READY");
-    let hosts = call(
-        &w.app,
-        Method::GET,
-        "/v1/bank-hosts",
-        Some(&w.owner_a),
-        Payload::None,
-    )
-    .await;
+    let hosts = w.get(&w.owner_a, "/v1/bank-hosts").await;
     assert_eq!(hosts.json().as_array().unwrap().len(), 1);
+    let after = w.get(&w.owner_a, &host_uri).await;
+    assert_eq!(after.json(), host.json(), "the host is untouched");
 }
 
 /// The access level the OpenAPI document declares for a route.
@@ -351,15 +340,10 @@ async fn restricted_operators_are_refused_on_tenant_wide_configuration_only() {
     let doc = call(&w.app, Method::GET, "/openapi.json", None, Payload::None)
         .await
         .json();
-    let host_before = call(
-        &w.app,
-        Method::GET,
-        &format!("/v1/bank-hosts/{}", w.a.host),
-        Some(&w.owner_a),
-        Payload::None,
-    )
-    .await
-    .json();
+    let host_before = w
+        .get(&w.owner_a, &format!("/v1/bank-hosts/{}", w.a.host))
+        .await
+        .json();
     let mut refused = Vec::new();
     for case in cases() {
         let access = declared_access(&doc, &case);
@@ -405,42 +389,32 @@ async fn restricted_operators_are_refused_on_tenant_wide_configuration_only() {
     ] {
         assert!(refused.contains(&route), "{route} is not refused");
     }
-    let host_after = call(
-        &w.app,
-        Method::GET,
-        &format!("/v1/bank-hosts/{}", w.a.host),
-        Some(&w.owner_a),
-        Payload::None,
-    )
-    .await
-    .json();
+    let host_after = w
+        .get(&w.owner_a, &format!("/v1/bank-hosts/{}", w.a.host))
+        .await
+        .json();
     assert_eq!(host_after, host_before);
-    let connection = call(
-        &w.app,
-        Method::GET,
-        &format!("/v1/connections/{}", w.a.connection),
-        Some(&w.owner_a),
-        Payload::None,
-    )
-    .await
-    .json();
+    let connection = w
+        .get(&w.owner_a, &format!("/v1/connections/{}", w.a.connection))
+        .await
+        .json();
     assert_eq!(connection["order_types"], json!(["CCT", "CDD", "C53"]));
     // The restricted Admin still acts for their granted user: suspend and resume user A.
     for action in ["suspend", "resume"] {
-        let reply = call(
-            &w.app,
-            Method::POST,
-            &format!("/v1/ebics-users/{}/{action}", w.a.user_a),
-            Some(&w.restricted_a),
-            Payload::None,
-        )
-        .await;
+        let reply = w
+            .send(
+                Method::POST,
+                &w.restricted_a,
+                &format!("/v1/ebics-users/{}/{action}", w.a.user_a),
+                Payload::None,
+            )
+            .await;
         assert_eq!(reply.status, StatusCode::OK, "{action}: {}", reply.text());
     }
 }
 
 /// Everything tenant A has that a write could change, as the owner sees it.
-async fn snapshot(w: &api_support::World) -> Vec<serde_json::Value> {
+async fn snapshot(w: &World) -> Vec<serde_json::Value> {
     let mut out = Vec::new();
     for path in [
         "/v1/bank-hosts".to_owned(),
@@ -456,18 +430,11 @@ async fn snapshot(w: &api_support::World) -> Vec<serde_json::Value> {
         "/v1/memberships".to_owned(),
         format!("/v1/memberships/{}/grants", w.a.member),
     ] {
-        let reply = call(&w.app, Method::GET, &path, Some(&w.owner_a), Payload::None).await;
+        let reply = w.get(&w.owner_a, &path).await;
         assert_eq!(reply.status, StatusCode::OK, "{path}");
         out.push(reply.json());
     }
-    let tokens = call(
-        &w.app,
-        Method::GET,
-        "/v1/tokens",
-        Some(&w.owner_a),
-        Payload::None,
-    )
-    .await;
+    let tokens = w.get(&w.owner_a, "/v1/tokens").await;
     out.push(json!(tokens.json().as_array().unwrap().len()));
     out
 }
@@ -690,14 +657,7 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
             }
         }
     }
-    let reply = call(
-        &w.app,
-        Method::GET,
-        "/v1/nothing-here",
-        Some(&w.owner_a),
-        Payload::None,
-    )
-    .await;
+    let reply = w.get(&w.owner_a, "/v1/nothing-here").await;
     assert_eq!(
         (reply.status, reply.code().as_str()),
         (StatusCode::NOT_FOUND, "no_route")

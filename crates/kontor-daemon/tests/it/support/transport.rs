@@ -1,7 +1,6 @@
 //! Servers for the transport tests, all on loopback: a TLS "bank" with a certificate from a CA
 //! made in the test, a plain HTTP server that counts requests, and a CONNECT proxy that
 //! counts tunnels.
-#![allow(dead_code)]
 
 use std::convert::Infallible;
 use std::net::SocketAddr;

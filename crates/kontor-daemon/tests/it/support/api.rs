@@ -1,28 +1,25 @@
-//! Shared fixture for the API tests: two tenants on SQLite, operators with every role, and
-//! one record of every kind in tenant A.
-#![allow(dead_code)]
-
-use std::sync::Arc;
+//! The admin API world: two tenants on SQLite, operators with every role, and one record of
+//! every kind in tenant A (planted from the common seed).
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
-use chrono::{NaiveDate, Utc};
+use chrono::Utc;
 use http_body_util::BodyExt;
 use kontor_daemon::api::{router, AppState};
 use kontor_daemon::services::Services;
-use kontor_documents::pain::{
-    self, AccountParty, PainVersion, PaymentInfo, PaymentOrder, Transaction,
-};
-use kontor_documents::{Amount, Currency, Iban};
 use kontor_protocol::keys::PublicKey;
+use kontor_protocol::ProtocolVersion;
 use kontor_storage::{
-    BankKeyKind, Direction, EbicsUserStatus, FileBody, FileKind, MasterKey, NewAccount,
-    NewBankHost, NewBankKey, NewConnection, NewEbicsUser, NewFile, NewPermission, NewSchedule,
-    NewSignerKey, NewStatement, NewTransaction, Role, SignatureClass, StatementFormat, Store,
-    TenantScope, VeuSnapshot,
+    BankKeyKind, Direction, EbicsUserStatus, FileBody, FileKind, NewBankKey, NewFile,
+    NewPermission, NewSchedule, NewSignerKey, NewStatement, NewTransaction, Role, SignatureClass,
+    StatementFormat, Store, VeuSnapshot,
 };
 use secrecy::ExposeSecret;
 use tower::ServiceExt;
+
+use super::payments::pain001;
+use super::seed::{self, Seed, IBAN};
+use super::TestDb;
 
 /// Ids of tenant A's records, by the name the route table uses.
 #[derive(Debug, Clone, Default)]
@@ -81,54 +78,7 @@ pub struct World {
     pub expired_a: String,
     pub revoked_a: String,
     pub a: Ids,
-    pub _dir: tempfile::TempDir,
-}
-
-pub const IBAN_A: &str = "DE89370400440532013000";
-
-/// A valid pain.001 with one transfer per creditor.
-pub fn pain001(message_id: &str, creditors: &[(&str, &str)]) -> Vec<u8> {
-    let debtor = AccountParty::new("Muster Treasury GmbH", Iban::parse(IBAN_A).unwrap(), None);
-    let transactions = creditors
-        .iter()
-        .enumerate()
-        .map(|(i, (name, amount))| Transaction {
-            end_to_end_id: format!("E2E-{i}"),
-            instruction_id: None,
-            amount: Amount::parse(amount).unwrap(),
-            currency: Currency::EUR,
-            counterparty: AccountParty::new(
-                name,
-                Iban::parse("FR1420041010050500013M02606").unwrap(),
-                None,
-            ),
-            mandate: None,
-            remittance: Some(format!("Invoice {i}")),
-        })
-        .collect();
-    let order = PaymentOrder {
-        version: PainVersion::Pain001_001_09,
-        message_id: message_id.into(),
-        created: NaiveDate::from_ymd_opt(2026, 3, 1)
-            .unwrap()
-            .and_hms_opt(9, 0, 0)
-            .unwrap(),
-        initiating_party: Some("Muster Treasury GmbH".into()),
-        payment_infos: vec![PaymentInfo {
-            id: "PMT-1".into(),
-            batch_booking: Some(true),
-            service_level: Some("SEPA".into()),
-            local_instrument: None,
-            sequence_type: None,
-            category_purpose: None,
-            requested_date: NaiveDate::from_ymd_opt(2026, 3, 4).unwrap(),
-            account: debtor,
-            creditor_scheme_id: None,
-            charge_bearer: Some("SLEV".into()),
-            transactions,
-        }],
-    };
-    pain::build(&order).unwrap().into_bytes()
+    _db: TestDb,
 }
 
 pub enum Payload {
@@ -211,17 +161,8 @@ pub async fn call(
     call_with(app, method, path, token, payload, &[]).await
 }
 
-pub async fn store() -> (Store, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("k.db").display());
-    let store = Store::connect(&url, Arc::new(MasterKey::generate()))
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    (store, dir)
-}
-
-async fn token(
+/// An operator of `tenant` with `role` and an API token: (secret, operator, token).
+pub async fn operator_token(
     store: &Store,
     email: &str,
     tenant: kontor_storage::TenantId,
@@ -244,24 +185,42 @@ async fn token(
     )
 }
 
+impl World {
+    /// A GET with `token`.
+    pub async fn get(&self, token: &str, path: &str) -> Reply {
+        call(&self.app, Method::GET, path, Some(token), Payload::None).await
+    }
+
+    /// Any request with `token`.
+    pub async fn send(&self, method: Method, token: &str, path: &str, payload: Payload) -> Reply {
+        call(&self.app, method, path, Some(token), payload).await
+    }
+}
+
 /// Tenant A with one record of every kind; tenant B empty.
 pub async fn world() -> World {
     world_with(|state| state).await
 }
 
 pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
-    let (store, dir) = store().await;
-    let admin = store.admin();
-    let ta = admin.create_tenant("A").await.unwrap();
-    let tb = admin.create_tenant("B").await.unwrap();
-    let (owner_a, _, owner_token) = token(&store, "oa@x", ta.id, Role::Owner).await;
-    let (admin_a, _, _) = token(&store, "aa@x", ta.id, Role::Admin).await;
-    let (viewer_a, viewer_id, _) = token(&store, "va@x", ta.id, Role::Viewer).await;
-    let (restricted_a, restricted_id, _) = token(&store, "ra@x", ta.id, Role::Admin).await;
-    let (owner_b, _, _) = token(&store, "ob@x", tb.id, Role::Owner).await;
+    let db = TestDb::sqlite().await;
+    let store = db.store.clone();
+    let mut seed = Seed::new("A").at("https://bank.example/ebicsweb", ProtocolVersion::H004);
+    seed.host_id = "HOSTA".into();
+    seed.user = "SIGNA".into();
+    seed.user_name = "SIGNA".into();
+    seed.signature_class = SignatureClass::A;
+    let a = seed::plant(&store, seed.with_account(IBAN)).await;
+    let ta = a.scope.tenant();
+    let tb = store.admin().create_tenant("B").await.unwrap().id;
+    let (owner_a, _, owner_token) = operator_token(&store, "oa@x", ta, Role::Owner).await;
+    let (admin_a, _, _) = operator_token(&store, "aa@x", ta, Role::Admin).await;
+    let (viewer_a, viewer_id, _) = operator_token(&store, "va@x", ta, Role::Viewer).await;
+    let (restricted_a, restricted_id, _) = operator_token(&store, "ra@x", ta, Role::Admin).await;
+    let (owner_b, _, _) = operator_token(&store, "ob@x", tb, Role::Owner).await;
     let expired_op = store
         .admin()
-        .create_operator("ea@x", "ea", ta.id, Role::Owner)
+        .create_operator("ea@x", "ea", ta, Role::Owner)
         .await
         .unwrap();
     let expired_a = store
@@ -288,25 +247,16 @@ pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
         .unwrap();
     let revoked_a = revoked.secret.expose_secret().to_owned();
 
-    let scope = TenantScope::system_job(ta.id, "test fixture");
-    let mut tx = store.scope(&scope).begin().await.unwrap();
-    let host = tx
-        .bank_hosts()
-        .create(NewBankHost {
-            host_id: "HOSTA".into(),
-            name: "Bank A".into(),
-            url: "https://bank.example/ebicsweb".into(),
-            protocol_version: "H004".parse().unwrap(),
-            btf: false,
-            production: false,
-            ca_bundle_pem: None,
-        })
-        .await
-        .unwrap();
+    let user_b = a
+        .add_user(&store, "SIGNB", "SIGNB", SignatureClass::B)
+        .await;
+    let users = [a.user, user_b];
+    let account = a.account();
+    let mut tx = store.scope(&a.scope).begin().await.unwrap();
     let bank_key = tx
         .bank_keys()
         .create(NewBankKey {
-            bank_host_id: host.id,
+            bank_host_id: a.host,
             kind: BankKeyKind::Authentication,
             version: "X002".into(),
             public_key: vec![1, 2, 3],
@@ -315,59 +265,24 @@ pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
         })
         .await
         .unwrap();
-    let connection = tx
-        .connections()
-        .create(NewConnection {
-            bank_host_id: host.id,
-            partner_id: "PARTNER1".into(),
-            display_name: "Main".into(),
-        })
-        .await
-        .unwrap();
     tx.connections()
-        .set_order_types(connection.id, &["CCT".into(), "CDD".into(), "C53".into()])
+        .set_order_types(a.connection, &["CCT".into(), "CDD".into(), "C53".into()])
         .await
         .unwrap();
-    let account = tx
-        .accounts()
-        .create(
-            connection.id,
-            NewAccount {
-                iban: Some(IBAN_A.into()),
-                holder_name: "Muster".into(),
-                currency: "EUR".into(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    let mut users = Vec::new();
-    for (uid, class) in [("SIGNA", SignatureClass::A), ("SIGNB", SignatureClass::B)] {
-        let u = tx
-            .ebics_users()
-            .create(NewEbicsUser {
-                connection_id: connection.id,
-                user_id: uid.into(),
-                system_id: None,
-                name: uid.into(),
-                signature_class: class,
-            })
+    for user in users {
+        tx.ebics_users()
+            .set_status(user, EbicsUserStatus::New, EbicsUserStatus::Initialised)
             .await
             .unwrap();
         tx.ebics_users()
-            .set_status(u.id, EbicsUserStatus::New, EbicsUserStatus::Initialised)
+            .set_status(user, EbicsUserStatus::Initialised, EbicsUserStatus::Ready)
             .await
             .unwrap();
-        tx.ebics_users()
-            .set_status(u.id, EbicsUserStatus::Initialised, EbicsUserStatus::Ready)
-            .await
-            .unwrap();
-        users.push(u);
     }
     let signer_key = tx
         .key_pairs()
         .register_signer_key(NewSignerKey {
-            ebics_user_id: users[1].id,
+            ebics_user_id: users[1],
             version: "A006".into(),
             public_key: PublicKey::from_spki_pem(&spare_public_key_pem())
                 .unwrap()
@@ -381,9 +296,9 @@ pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
     let permission = tx
         .permissions()
         .create(NewPermission {
-            ebics_user_id: users[0].id,
+            ebics_user_id: users[0],
             order_type: "CCT".into(),
-            account_id: Some(account.id),
+            account_id: Some(account),
             authorisation_level: SignatureClass::A,
             max_amount: Some("10000.00".into()),
             currency: Some("EUR".into()),
@@ -393,7 +308,7 @@ pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
     let veu = tx
         .veu_items()
         .upsert(VeuSnapshot {
-            connection_id: connection.id,
+            connection_id: a.connection,
             bank_order_id: "A001".into(),
             order_type: "CCT".into(),
             signatures_collected: 1,
@@ -408,7 +323,7 @@ pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
     let transaction = tx
         .transactions()
         .create(NewTransaction {
-            ebics_user_id: users[0].id,
+            ebics_user_id: users[0],
             direction: Direction::Download,
             order_type: "C53".into(),
             btf_params: None,
@@ -422,8 +337,8 @@ pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
     let schedule = tx
         .schedules()
         .create(NewSchedule {
-            ebics_user_id: users[0].id,
-            account_id: Some(account.id),
+            ebics_user_id: users[0],
+            account_id: Some(account),
             order_type: "C53".into(),
             cron: "0 6 * * *".into(),
             time_zone: "UTC".into(),
@@ -443,7 +358,7 @@ pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
     let statement = tx
         .statements()
         .create(NewStatement {
-            account_id: account.id,
+            account_id: account,
             format: StatementFormat::Camt053,
             statement_ref: "STMT-1".into(),
             period_from: None,
@@ -453,7 +368,7 @@ pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
         .await
         .unwrap();
     tx.memberships()
-        .grant(restricted_id, users[0].id)
+        .grant(restricted_id, users[0])
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -462,7 +377,7 @@ pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
     let order = call(
         &app,
         Method::POST,
-        &format!("/v1/orders?ebics_user_id={}&order_type=CCT", users[0].id),
+        &format!("/v1/orders?ebics_user_id={}&order_type=CCT", users[0]),
         Some(&owner_a),
         Payload::Raw(
             "application/xml",
@@ -475,12 +390,12 @@ pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
 
     World {
         a: Ids {
-            host: host.id.to_string(),
+            host: a.host.to_string(),
             bank_key: bank_key.id.to_string(),
-            connection: connection.id.to_string(),
-            account: account.id.to_string(),
-            user_a: users[0].id.to_string(),
-            user_b: users[1].id.to_string(),
+            connection: a.connection.to_string(),
+            account: account.to_string(),
+            user_a: users[0].to_string(),
+            user_b: users[1].to_string(),
             permission: permission.id.to_string(),
             order: order_id,
             veu_item: veu.id.to_string(),
@@ -501,7 +416,7 @@ pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
         owner_b,
         expired_a,
         revoked_a,
-        _dir: dir,
+        _db: db,
     }
 }
 

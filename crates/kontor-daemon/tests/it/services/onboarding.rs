@@ -1,9 +1,8 @@
 //! Onboarding against the bank emulator over loopback HTTP: INI, HIA, HPB, the operator's
 //! bank-key verification, READY, and the HTD/HAA sync.
 
-mod engine_support;
-
-use engine_support::{world, Setup, TestDb};
+use crate::support::emulator::{world, Setup};
+use crate::support::TestDb;
 use kontor_daemon::ebics::{BankKeyBlock, DownloadRequest, EbicsError};
 use kontor_daemon::services::onboarding::onboard;
 use kontor_protocol::order_type::OrderType;
@@ -177,7 +176,7 @@ async fn signer_held_key_flow(db: TestDb) {
     assert_eq!(at_bank.keys.signature.unwrap().hash.0, *hash.as_bytes());
 }
 
-conformance! {
+on_both_databases! {
     ini_sends_a_signer_held_public_key => signer_held_key_flow;
     h004_user_reaches_ready_after_bank_key_verification => |db| user_reaches_ready(db, H004);
     h005_user_reaches_ready_after_bank_key_verification => |db| user_reaches_ready(db, H005);

@@ -2,28 +2,20 @@
 //! answer size limit, redirects, https for production hosts, the outbound proxy — and that
 //! the API and the engine apply the host's production flag and CA bundle.
 
-mod engine_support;
-mod transport_support;
-
 use axum::http::{Method, StatusCode};
-use chrono::Utc;
-use engine_support::TestDb;
-use http_body_util::BodyExt;
 use kontor_daemon::api::{router, AppState};
 use kontor_daemon::ebics::transport::{
     BankEndpoint, HttpTransport, ProxySettings, Transport, TransportError, TransportSettings,
 };
 use kontor_daemon::ebics::{Client, ClientConfig, EbicsError, RetryPolicy};
-use kontor_daemon::services::keys::{generate_key_material, store_user_keys};
-use kontor_daemon::services::Services;
-use kontor_protocol::certificate::CertificateSubject;
-use kontor_protocol::keys::KeySize;
 use kontor_protocol::ProtocolVersion;
 use kontor_storage::*;
-use secrecy::ExposeSecret;
 use serde_json::{json, Value};
-use tower::ServiceExt;
-use transport_support::{ConnectProxy, PlainServer, TestPki, TlsBank, OK_ANSWER};
+
+use crate::support::api::{call, operator_token, Payload};
+use crate::support::seed::{self, give_keys, Seed};
+use crate::support::transport::{ConnectProxy, PlainServer, TestPki, TlsBank, OK_ANSWER};
+use crate::support::TestDb;
 
 fn transport(settings: TransportSettings) -> HttpTransport {
     HttpTransport::new(settings).unwrap()
@@ -231,50 +223,24 @@ struct Api {
 }
 
 async fn api(db: &TestDb) -> Api {
-    let admin = db.store.admin();
-    let tenant = admin.create_tenant("ACME Treasury").await.unwrap();
-    let operator = admin
-        .create_operator("ops@acme.example", "Ops", tenant.id, Role::Owner)
+    let tenant = db
+        .store
+        .admin()
+        .create_tenant("ACME Treasury")
         .await
         .unwrap();
-    let token = admin
-        .issue_token(operator.id, "test", None)
-        .await
-        .unwrap()
-        .secret
-        .expose_secret()
-        .to_owned();
+    let (token, _, _) = operator_token(&db.store, "ops@acme.example", tenant.id, Role::Owner).await;
     Api {
-        app: router(AppState::new(Services::new(db.store.clone()))),
+        app: router(AppState::new(db.store.clone())),
         token,
     }
 }
 
 impl Api {
     async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
-        let mut request = axum::http::Request::builder()
-            .method(method)
-            .uri(path)
-            .header("authorization", format!("Bearer {}", self.token));
-        let body = match body {
-            Some(json) => {
-                request = request.header("content-type", "application/json");
-                axum::body::Body::from(json.to_string())
-            }
-            None => axum::body::Body::empty(),
-        };
-        let response = self
-            .app
-            .clone()
-            .oneshot(request.body(body).unwrap())
-            .await
-            .unwrap();
-        let status = response.status();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        (
-            status,
-            serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-        )
+        let payload = body.map_or(Payload::None, Payload::Json);
+        let reply = call(&self.app, method, path, Some(&self.token), payload).await;
+        (reply.status, reply.json())
     }
 
     async fn hosts(&self) -> Vec<Value> {
@@ -418,68 +384,22 @@ struct EngineWorld {
     _data_dir: tempfile::TempDir,
 }
 
-/// One NEW EBICS user with stored keys, at a host with the given URL and production flag.
+/// The seed's NEW EBICS user with stored keys, at a host with the given URL and production
+/// flag (stored through the repository, as rows from before the API check could be).
 async fn engine_world(db: TestDb, url: String, production: bool) -> EngineWorld {
-    let tenant = db.store.admin().create_tenant("ACME").await.unwrap();
-    let scope = TenantScope::system_job(tenant.id, "transport-test");
-    let mut tx = db.store.scope(&scope).begin().await.unwrap();
-    // Stored through the repository, as rows from before the API check could be.
-    let host = tx
-        .bank_hosts()
-        .create(NewBankHost {
-            host_id: "KONTORBANK".into(),
-            name: "Bank".into(),
-            url,
-            protocol_version: ProtocolVersion::H004,
-            btf: false,
-            production,
-            ca_bundle_pem: None,
-        })
-        .await
-        .unwrap();
-    let connection = tx
-        .connections()
-        .create(NewConnection {
-            bank_host_id: host.id,
-            partner_id: "PARTNER1".into(),
-            display_name: "Main".into(),
-        })
-        .await
-        .unwrap();
-    let user = tx
-        .ebics_users()
-        .create(NewEbicsUser {
-            connection_id: connection.id,
-            user_id: "USER1".into(),
-            system_id: None,
-            name: "Erika Mustermann".into(),
-            signature_class: SignatureClass::E,
-        })
-        .await
-        .unwrap();
-    let subject = CertificateSubject {
-        common_name: "Erika Mustermann".into(),
-        organization: None,
-        country: Some("DE".into()),
-    };
-    let material = tokio::task::spawn_blocking(move || {
-        generate_key_material(&subject, KeySize::Bits2048, Utc::now()).unwrap()
-    })
-    .await
-    .unwrap();
-    store_user_keys(&mut tx, user.id, &material, Utc::now())
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    let mut seed = Seed::new("ACME").at(url, ProtocolVersion::H004);
+    seed.production = production;
+    let tenant = seed::plant(&db.store, seed).await;
+    give_keys(&db.store, &tenant.scope, tenant.user, "Erika Mustermann").await;
     let data_dir = tempfile::tempdir().unwrap();
     let mut config = ClientConfig::new(data_dir.path());
     config.retry = RetryPolicy::immediate(3);
     EngineWorld {
         client: Client::new(db.store.clone(), config).unwrap(),
         db,
-        scope,
-        host: host.id,
-        user: user.id,
+        scope: tenant.scope,
+        host: tenant.host,
+        user: tenant.user,
         _data_dir: data_dir,
     }
 }
@@ -536,7 +456,7 @@ async fn the_engine_refuses_a_stored_http_production_host(db: TestDb) {
     );
 }
 
-conformance! {
+on_both_databases! {
     production_hosts_need_https_through_the_api => production_hosts_need_https_at_the_api;
     ca_bundles_are_validated_stored_and_removable_through_the_api => ca_bundles_are_validated_stored_and_removable;
     engine_reaches_a_private_ca_host_only_with_its_stored_bundle => the_engine_uses_the_ca_bundle_stored_on_the_host;
