@@ -2,13 +2,14 @@
 
 use axum::http::StatusCode;
 use axum::Json;
+use kontor_protocol::order_type::OrderType;
 use kontor_storage::{BankHostId, Connection, ConnectionId, NewConnection, Page};
 use serde::Deserialize;
 
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{Id, JsonBody};
-use super::input::{EbicsId, Name, OrderTypeCode, Valid};
+use super::input::{EbicsId, Name, Valid};
 use super::{Access, Routes};
 use crate::services::connections;
 
@@ -42,14 +43,14 @@ struct CreateConnection {
     partner_id: Valid<EbicsId>,
     display_name: Valid<Name>,
     #[serde(default)]
-    order_types: Vec<Valid<OrderTypeCode>>,
+    order_types: Vec<Valid<OrderType>>,
 }
 
 /// More than any bank offers a subscriber (HTD lists a few dozen).
 const MAX_ORDER_TYPES: usize = 200;
 
 /// Sorted, without duplicates, at most [`MAX_ORDER_TYPES`].
-fn order_type_list(codes: Vec<Valid<OrderTypeCode>>) -> Result<Vec<String>, ApiError> {
+fn order_type_list(codes: Vec<Valid<OrderType>>) -> Result<Vec<String>, ApiError> {
     if codes.len() > MAX_ORDER_TYPES {
         return Err(ApiError::Input {
             code: "invalid_order_type".into(),
@@ -57,7 +58,7 @@ fn order_type_list(codes: Vec<Valid<OrderTypeCode>>) -> Result<Vec<String>, ApiE
             message: format!("order_types: at most {MAX_ORDER_TYPES} order types"),
         });
     }
-    let mut list: Vec<String> = codes.into_iter().map(|c| c.into_inner().0).collect();
+    let mut list: Vec<String> = codes.into_iter().map(|c| c.to_string()).collect();
     list.sort();
     list.dedup();
     Ok(list)
@@ -87,7 +88,7 @@ async fn show(caller: Caller, Id(id): Id<ConnectionId>) -> Result<Json<Connectio
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct OrderTypes {
-    order_types: Vec<Valid<OrderTypeCode>>,
+    order_types: Vec<Valid<OrderType>>,
 }
 
 async fn set_order_types(

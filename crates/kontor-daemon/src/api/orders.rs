@@ -9,6 +9,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use kontor_documents::pain::{self, PaymentKind, PaymentSummary};
+use kontor_protocol::order_type::OrderType;
 use kontor_protocol::signature::order_data_digest;
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{
@@ -21,7 +22,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{Id, JsonBody, QueryParams};
 use super::files::download;
-use super::input::{idempotency_key, KeyHash, OrderTypeCode, SignatureValue, Valid};
+use super::input::{idempotency_key, KeyHash, SignatureValue, Valid};
 use super::{Access, AppState, Routes};
 use crate::services::orders::{self, CreateOrder, SignatureSubmission};
 
@@ -69,7 +70,7 @@ async fn list(caller: Caller) -> Result<Json<Vec<Order>>, ApiError> {
 #[serde(deny_unknown_fields)]
 struct CreateQuery {
     ebics_user_id: Valid<EbicsUserId>,
-    order_type: Valid<OrderTypeCode>,
+    order_type: Valid<OrderType>,
     /// STANDARD (default) or ANY_SINGLE.
     signature_rule: Option<Valid<SignatureRule>>,
 }
@@ -94,7 +95,7 @@ async fn create(
                 .signature_rule
                 .map_or(SignatureRule::Standard, Valid::into_inner),
             idempotency_key: key,
-            order_type: Some(query.order_type.into_inner().0),
+            order_type: Some(query.order_type.into_inner()),
         },
     )
     .await?;

@@ -4,13 +4,14 @@
 use axum::http::StatusCode;
 use axum::Json;
 use kontor_documents::{Amount, Currency};
+use kontor_protocol::order_type::OrderType;
 use kontor_storage::{AccountId, EbicsUserId, NewPermission, Permission, SignatureClass};
 use serde::Deserialize;
 
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{Id, JsonBody};
-use super::input::{payment_amount, OrderTypeCode, Valid};
+use super::input::{payment_amount, Valid};
 use super::{Access, Routes};
 use crate::services::users;
 
@@ -38,7 +39,7 @@ async fn list(caller: Caller, Id(id): Id<EbicsUserId>) -> Result<Json<Vec<Permis
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct AddPermission {
-    order_type: Valid<OrderTypeCode>,
+    order_type: Valid<OrderType>,
     account_id: Option<Valid<AccountId>>,
     authorisation_level: Valid<SignatureClass>,
     max_amount: Option<Valid<Amount>>,
@@ -66,7 +67,7 @@ async fn add(
     let (max_amount, currency) = max_amount.unzip();
     let new = NewPermission {
         ebics_user_id: id,
-        order_type: body.order_type.into_inner().0,
+        order_type: body.order_type.to_string(),
         account_id: body.account_id.map(Valid::into_inner),
         authorisation_level: *body.authorisation_level,
         max_amount,

@@ -3,13 +3,14 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
+use kontor_protocol::order_type::OrderType;
 use kontor_storage::{AccountId, EbicsUserId, JobRun, Schedule, ScheduleId};
 use serde::Deserialize;
 
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{Id, JsonBody};
-use super::input::{Cron, OrderTypeCode, TimeZone, Valid};
+use super::input::{Cron, TimeZone, Valid};
 use super::{Access, AppState, Routes};
 use crate::services::schedules::{self, ScheduleRequest};
 
@@ -54,7 +55,7 @@ async fn list(caller: Caller) -> Result<Json<Vec<Schedule>>, ApiError> {
 struct CreateSchedule {
     ebics_user_id: Valid<EbicsUserId>,
     account_id: Option<Valid<AccountId>>,
-    order_type: Valid<OrderTypeCode>,
+    order_type: Valid<OrderType>,
     cron: Valid<Cron>,
     #[serde(default = "default_time_zone")]
     time_zone: Valid<TimeZone>,
@@ -72,7 +73,7 @@ async fn create(
     let request = ScheduleRequest {
         user,
         account: body.account_id.map(Valid::into_inner),
-        order_type: body.order_type.into_inner().0,
+        order_type: body.order_type.into_inner(),
         cron: body.cron.into_inner().0,
         time_zone: body.time_zone.0 .0,
     };

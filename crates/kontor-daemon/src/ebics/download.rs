@@ -74,18 +74,8 @@ impl DownloadRequest {
         request
     }
 
-    pub fn with_service(mut self, service: BtfService) -> Self {
-        self.service = Some(service);
-        self
-    }
-
     pub fn with_period(mut self, from: NaiveDate, to: NaiveDate) -> Self {
         self.period = Some((from, to));
-        self
-    }
-
-    pub fn with_file_format(mut self, file_format: FileFormat) -> Self {
-        self.file_format = Some(file_format);
         self
     }
 }
@@ -572,9 +562,10 @@ async fn record_received(
     Ok(())
 }
 
+/// Order data is XML unless its order type says it is text (MT940, protocols).
 fn content_type(order_type: &str) -> &'static str {
-    match order_type {
-        "STA" | "VMK" | "PTK" => "text/plain",
-        _ => "application/xml",
-    }
+    OrderType::parse_lenient(order_type)
+        .ok()
+        .and_then(|t| t.data_format())
+        .map_or("application/xml", |format| format.content_type())
 }

@@ -181,7 +181,7 @@ pub async fn public_key_for(
 }
 
 fn key_data(ctx: &UserContext, record: &PublicKeyRecord) -> Result<PublicKeyData, EbicsError> {
-    if ctx.uses_certificates() {
+    if ctx.version().uses_certificates() {
         let der = record
             .certificate
             .clone()

@@ -121,14 +121,6 @@ impl UserContext {
     pub fn endpoint(&self) -> BankEndpoint {
         BankEndpoint::of(&self.host)
     }
-
-    /// H005 hashes (and sends) certificates; H004 the bare keys.
-    pub fn uses_certificates(&self) -> bool {
-        matches!(
-            self.version(),
-            ProtocolVersion::H005 | ProtocolVersion::H006
-        )
-    }
 }
 
 /// The product Kontor announces in requests.

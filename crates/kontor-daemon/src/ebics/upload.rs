@@ -78,11 +78,6 @@ impl UploadRequest {
         self
     }
 
-    pub fn with_service(mut self, service: BtfService) -> Self {
-        self.service = Some(service);
-        self
-    }
-
     pub fn for_order(mut self, order: OrderId) -> Self {
         self.order = Some(order);
         self

@@ -10,7 +10,7 @@ use kontor_protocol::envelope::{
     OrderParams, PartnerId as WirePartnerId,
 };
 use kontor_protocol::order_type::{BtfService, MessageName, OrderType};
-use kontor_protocol::orderdata::{HVDResponseOrderData, OrderSignatureData};
+use kontor_protocol::orderdata::{HVDResponseOrderData, OrderKind, OrderSignatureData};
 use kontor_protocol::{ProtocolVersion, SignatureVersion};
 use kontor_storage::{EbicsUserId, TenantScope};
 use serde::{Deserialize, Serialize};
@@ -92,6 +92,18 @@ impl VeuOrderParams {
             order_attribute: None,
             params,
         })
+    }
+}
+
+/// How a VEU order is labelled in `veu_items.order_type` and in [`VeuOrderRef`]: the H004
+/// order type, or the H005 service and message (`SCT/pain.001`); [`VeuOrderRef`] reads the
+/// label back into the order's reference at the bank.
+pub fn order_label(order: &OrderKind) -> String {
+    match order {
+        OrderKind::OrderType { order_type, .. } => order_type.clone(),
+        OrderKind::Service(service) => {
+            format!("{}/{}", service.service_name, service.msg_name.name)
+        }
     }
 }
 

@@ -14,6 +14,7 @@
 //! retried on later passes, at most [`MAX_EFFECT_ATTEMPTS`] times.
 
 use chrono::Utc;
+use kontor_protocol::order_type::OrderType;
 use kontor_storage::{StorageError, TenantScope, Transaction, TransactionId, TransferEffect};
 
 use super::orders::completion::sync_order_status;
@@ -116,7 +117,7 @@ async fn ingest(
     let (file, bytes) = services.files().read(services.store(), scope, file).await?;
     let delivered = DeliveredStatements {
         user: transaction.ebics_user_id,
-        order_type: &transaction.order_type,
+        order_type: OrderType::parse_lenient(&transaction.order_type).ok(),
         bytes: &bytes,
         file: Some(file.id),
         transaction: Some(transaction.id),

@@ -87,11 +87,6 @@ fn generate_pair(
     Ok((pair, cert))
 }
 
-/// Whether keys of hosts speaking `version` travel and are hashed as certificates.
-fn uses_certificates(version: ProtocolVersion) -> bool {
-    matches!(version, ProtocolVersion::H005 | ProtocolVersion::H006)
-}
-
 /// Stores one generated pair (private key encrypted under the master key); returns its
 /// EBICS hash. H004 hashes the bare key; H005 hashes the certificate, which then travels
 /// with the key.
@@ -102,7 +97,7 @@ async fn store_pair(
     (pair, cert): &(RsaKeyPair, Certificate),
     version: ProtocolVersion,
 ) -> Result<String, KeyError> {
-    let with_cert = uses_certificates(version);
+    let with_cert = version.uses_certificates();
     let hash = public_key_hash(version, pair.public_key(), with_cert.then_some(cert))
         .map_err(KeyError::crypto)?
         .to_hex_upper();
@@ -355,7 +350,7 @@ fn letter_key<'a, V>(
     LetterKey {
         version,
         public_key: key,
-        certificate: cert.as_ref().filter(|_| uses_certificates(input.protocol)),
+        certificate: cert.as_ref().filter(|_| input.protocol.uses_certificates()),
     }
 }
 

@@ -4,8 +4,7 @@
 
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::orderdata::{
-    AccountNumber, AuthorisationLevel, BankCode, HAAResponseOrderData, HTDResponseOrderData,
-    OrderDataError,
+    AccountNumber, BankCode, HAAResponseOrderData, HTDResponseOrderData, OrderDataError,
 };
 use kontor_storage::{
     EbicsUserId, EbicsUserStatus, NewAccount, NewPermission, SignatureClass, StorageError, Store,
@@ -15,6 +14,7 @@ use kontor_storage::{
 use super::bank::{Bank, Delivery};
 use super::error::ServiceError;
 use super::keys::{ensure_user_keys, KeyError};
+use super::veu::class_of;
 use super::Services;
 use crate::ebics::session::verified_bank_keys;
 use crate::ebics::{DownloadRequest, EbicsError, KeyOrder, UserContext};
@@ -208,12 +208,9 @@ pub async fn sync_user_data(
     }
     let mut permissions = Vec::new();
     for permission in &htd.user_info.permissions {
-        let level = match permission.authorisation_level {
-            Some(AuthorisationLevel::E) => SignatureClass::E,
-            Some(AuthorisationLevel::A) => SignatureClass::A,
-            Some(AuthorisationLevel::B) => SignatureClass::B,
-            Some(AuthorisationLevel::T) | None => SignatureClass::T,
-        };
+        let level = permission
+            .authorisation_level
+            .map_or(SignatureClass::T, class_of);
         let account = permission
             .account_id
             .as_ref()

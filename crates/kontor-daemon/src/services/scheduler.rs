@@ -247,6 +247,22 @@ enum RunResult {
     LostLease,
 }
 
+/// How a run ended, as `job_runs.outcome` records it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum RunOutcome {
+    Succeeded,
+    Failed,
+}
+
+impl RunOutcome {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Succeeded => "SUCCEEDED",
+            Self::Failed => "FAILED",
+        }
+    }
+}
+
 fn tally(
     report: &mut TickReport,
     done: Result<Result<RunResult, StorageError>, tokio::task::JoinError>,
@@ -278,7 +294,11 @@ async fn run_one<R: JobRunner>(
     // A schedule whose spec is broken still completes (as failed, retried in an hour) so it
     // does not hold a lease forever or spin.
     let (outcome, detail, next) = match CronSpec::parse(&schedule.cron, &schedule.time_zone) {
-        Err(e) => ("FAILED", Some(e.to_string()), now + Duration::hours(1)),
+        Err(e) => (
+            RunOutcome::Failed,
+            Some(e.to_string()),
+            now + Duration::hours(1),
+        ),
         Ok(spec) => {
             let next = spec
                 .next_after(now.max(schedule.next_run_at))
@@ -289,8 +309,8 @@ async fn run_one<R: JobRunner>(
                 now,
             };
             match runner.run(job).await {
-                Ok(done) => ("SUCCEEDED", done.detail, next),
-                Err(failed) => ("FAILED", Some(failed.to_string()), next),
+                Ok(done) => (RunOutcome::Succeeded, done.detail, next),
+                Err(failed) => (RunOutcome::Failed, Some(failed.to_string()), next),
             }
         }
     };
@@ -302,15 +322,15 @@ async fn run_one<R: JobRunner>(
             owner,
             started,
             next,
-            outcome,
+            outcome.as_str(),
             detail.as_deref(),
         )
         .await?;
     tx.commit().await?;
     Ok(match (run, outcome) {
         (None, _) => RunResult::LostLease,
-        (Some(_), "SUCCEEDED") => RunResult::Succeeded,
-        (Some(_), _) => RunResult::Failed,
+        (Some(_), RunOutcome::Succeeded) => RunResult::Succeeded,
+        (Some(_), RunOutcome::Failed) => RunResult::Failed,
     })
 }
 

@@ -2,6 +2,7 @@
 //! disabled, deleted while they have no runs, and run now on request.
 
 use chrono::Utc;
+use kontor_protocol::order_type::OrderType;
 use kontor_storage::{
     Account, AccountId, EbicsUserId, NewSchedule, Schedule, ScheduleId, ScopedTx, TenantScope,
 };
@@ -16,7 +17,7 @@ use super::Services;
 pub struct ScheduleRequest {
     pub user: EbicsUserId,
     pub account: Option<AccountId>,
-    pub order_type: String,
+    pub order_type: OrderType,
     pub cron: String,
     pub time_zone: chrono_tz::Tz,
 }
@@ -36,7 +37,7 @@ pub async fn create(
         .create(NewSchedule {
             ebics_user_id: request.user,
             account_id: request.account,
-            order_type: request.order_type,
+            order_type: request.order_type.to_string(),
             cron: request.cron,
             time_zone: request.time_zone.name().to_owned(),
             next_run_at,

@@ -17,7 +17,7 @@ use crate::ebics::{DownloadRequest, EbicsError};
 pub struct StatementDownload {
     pub user: EbicsUserId,
     /// `C53`, `C52`, `C54`, `STA`, ...
-    pub order_type: String,
+    pub order_type: OrderType,
     pub from: NaiveDate,
     pub to: NaiveDate,
 }
@@ -65,18 +65,11 @@ impl<B: Bank + ?Sized + 'static> StatementDownloader for B {
         scope: &TenantScope,
         request: StatementDownload,
     ) -> impl Future<Output = Result<Downloaded, EbicsError>> + Send {
-        let download = request
-            .order_type
-            .parse::<OrderType>()
-            .map_err(|e| EbicsError::Protocol(format!("order type {}: {e}", request.order_type)))
-            .map(|order_type| {
-                DownloadRequest::new(order_type)
-                    .with_period(request.from, request.to)
-                    .with_effect(TransferEffect::IngestStatements)
-            });
-        let user = request.user;
+        let download = DownloadRequest::new(request.order_type)
+            .with_period(request.from, request.to)
+            .with_effect(TransferEffect::IngestStatements);
         async move {
-            match Bank::download(self, scope, user, download?).await? {
+            match Bank::download(self, scope, request.user, download).await? {
                 // Nothing to ingest: the client finished the effect with the transfer.
                 Delivery::NoData { .. } => Ok(Downloaded::NoData),
                 Delivery::Data {
@@ -100,6 +93,8 @@ pub enum StatementJobError {
     Download(#[from] EbicsError),
     #[error(transparent)]
     Ingest(#[from] IngestError),
+    #[error("the schedule's order type is not one: {0}")]
+    OrderType(#[from] kontor_protocol::order_type::OrderTypeError),
 }
 
 /// The scheduler's job for statement schedules: download, then ingest.
@@ -133,13 +128,14 @@ impl<D: StatementDownloader> StatementJob<D> {
 
     async fn run_job(&self, job: DueJob) -> Result<JobOutcome, StatementJobError> {
         let (from, to) = self.period(&job);
+        let order_type = OrderType::parse_lenient(&job.schedule.order_type)?;
         let downloaded = self
             .downloader
             .download(
                 &job.scope,
                 StatementDownload {
                     user: job.schedule.ebics_user_id,
-                    order_type: job.schedule.order_type.clone(),
+                    order_type: order_type.clone(),
                     from,
                     to,
                 },
@@ -157,7 +153,7 @@ impl<D: StatementDownloader> StatementJob<D> {
         };
         let delivered = DeliveredStatements {
             user: job.schedule.ebics_user_id,
-            order_type: &job.schedule.order_type,
+            order_type: Some(order_type),
             bytes: &bytes,
             file,
             transaction,

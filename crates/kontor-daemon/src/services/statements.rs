@@ -10,6 +10,7 @@
 
 use chrono::NaiveDate;
 use kontor_documents::{camt, mt940, Entry, EntryStatus, Iban, Statement};
+use kontor_protocol::order_type::{OrderDataFormat, OrderType};
 use kontor_storage::{
     Account, ConnectionId, EbicsUserId, FileId, NewBalance, NewBookedTransaction, NewStatement,
     ScopedTx, StatementFormat, StorageError, Store, TenantScope, TransactionId,
@@ -26,10 +27,10 @@ pub enum StatementSyntax {
 
 impl StatementSyntax {
     /// The syntax an order type delivers, when it is a statement order type.
-    pub fn for_order_type(order_type: &str) -> Option<Self> {
-        match order_type {
-            "C52" | "C53" | "C54" => Some(Self::Camt),
-            "STA" | "VMK" => Some(Self::Mt940),
+    pub fn for_order_type(order_type: &OrderType) -> Option<Self> {
+        match order_type.data_format()? {
+            OrderDataFormat::Camt => Some(Self::Camt),
+            OrderDataFormat::Mt940 => Some(Self::Mt940),
             _ => None,
         }
     }
@@ -110,7 +111,10 @@ pub async fn ingest_download(
     tx: &mut ScopedTx<'_>,
     delivered: &DeliveredStatements<'_>,
 ) -> Result<IngestReport, IngestError> {
-    let syntax = StatementSyntax::for_order_type(delivered.order_type)
+    let syntax = delivered
+        .order_type
+        .as_ref()
+        .and_then(StatementSyntax::for_order_type)
         .unwrap_or_else(|| StatementSyntax::sniff(delivered.bytes));
     let user: kontor_storage::EbicsUser = tx.get(delivered.user).await?;
     let source = IngestSource {
@@ -125,11 +129,11 @@ pub async fn ingest_download(
 }
 
 /// What a statement download delivered, and for whom.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct DeliveredStatements<'a> {
     pub user: EbicsUserId,
     /// The order type asked for (decides the parser; BTD and unknown types are sniffed).
-    pub order_type: &'a str,
+    pub order_type: Option<OrderType>,
     pub bytes: &'a [u8],
     pub file: Option<FileId>,
     /// The download transaction, whose effect this ingestion is.
@@ -334,13 +338,13 @@ mod tests {
             StatementSyntax::Mt940
         );
         assert_eq!(
-            StatementSyntax::for_order_type("C53"),
+            StatementSyntax::for_order_type(&OrderType::C53),
             Some(StatementSyntax::Camt)
         );
         assert_eq!(
-            StatementSyntax::for_order_type("STA"),
+            StatementSyntax::for_order_type(&OrderType::STA),
             Some(StatementSyntax::Mt940)
         );
-        assert_eq!(StatementSyntax::for_order_type("CCT"), None);
+        assert_eq!(StatementSyntax::for_order_type(&OrderType::CCT), None);
     }
 }

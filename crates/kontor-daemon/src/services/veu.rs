@@ -27,6 +27,7 @@ use super::bank::{Bank, Delivery};
 use super::error::{Refusal, ServiceError};
 use super::orders::{complete, same_key_hash, BankVerdict, OrderError};
 use super::Services;
+use crate::ebics::veu::order_label;
 use crate::ebics::{DownloadRequest, EbicsError, VeuOrderParams, VeuOrderRef, VeuSignature};
 
 /// Why a VEU step failed.
@@ -185,17 +186,6 @@ pub struct VeuSyncReport {
     pub gone_unexplained: usize,
 }
 
-/// The label stored as a VEU item's order type: the H004 order type, or the H005 service
-/// (`SCT/pain.001`).
-pub fn order_label(order: &OrderKind) -> String {
-    match order {
-        OrderKind::OrderType { order_type, .. } => order_type.clone(),
-        OrderKind::Service(service) => {
-            format!("{}/{}", service.service_name, service.msg_name.name)
-        }
-    }
-}
-
 /// Syncs the bank's overview for `user` into `veu_items` and `veu_signers`.
 pub async fn sync<B: VeuBank + ?Sized>(
     store: &Store,
@@ -299,7 +289,8 @@ async fn complete_executed_order(
     Ok(())
 }
 
-fn class_of(level: AuthorisationLevel) -> SignatureClass {
+/// The signature class an EBICS authorisation level grants.
+pub(crate) fn class_of(level: AuthorisationLevel) -> SignatureClass {
     match level {
         AuthorisationLevel::E => SignatureClass::E,
         AuthorisationLevel::A => SignatureClass::A,

@@ -7,8 +7,9 @@ pub mod completion;
 pub mod submit;
 
 use kontor_documents::pain::{self, PaymentKind, PaymentOrder, PaymentSummary};
-use kontor_documents::{Amount, Iban};
+use kontor_documents::{Amount, Currency, Iban};
 use kontor_protocol::keys::PublicKey;
+use kontor_protocol::order_type::{OrderDataFormat, OrderType};
 use kontor_protocol::orderdata::OrderSignatureData;
 use kontor_protocol::signature::{order_data_digest, verify_order_data};
 use kontor_protocol::SignatureVersion;
@@ -31,12 +32,12 @@ pub enum OrderError {
     #[error("the request body (the payment file) is empty")]
     EmptyFile,
     #[error("{0} is not a pain.001/pain.008 upload order type")]
-    UnsupportedOrderType(String),
+    UnsupportedOrderType(OrderType),
     #[error("payment file is invalid: {0}")]
     InvalidDocument(#[from] pain::PainError),
     #[error("{order_type} needs a {needed:?} file, this is a {found:?}")]
     KindMismatch {
-        order_type: String,
+        order_type: OrderType,
         needed: PaymentKind,
         found: PaymentKind,
     },
@@ -83,7 +84,7 @@ pub struct CreateOrder {
     pub idempotency_key: Option<String>,
     /// The EBICS order type to send with (e.g. CIP for instant transfers); `None` takes the
     /// standard one for the document (CCT for pain.001, CDD for pain.008).
-    pub order_type: Option<String>,
+    pub order_type: Option<OrderType>,
 }
 
 /// A created order, or the one an earlier request with the same idempotency key created.
@@ -96,19 +97,19 @@ pub struct Created {
     pub summary: Option<PaymentSummary>,
 }
 
-/// The EBICS order type a payment document is sent with.
-pub fn order_type_for(kind: PaymentKind) -> &'static str {
+/// The standard EBICS order type a payment document is sent with.
+fn order_type_for(kind: PaymentKind) -> OrderType {
     match kind {
-        PaymentKind::CreditTransfer => "CCT",
-        PaymentKind::DirectDebit => "CDD",
+        PaymentKind::CreditTransfer => OrderType::CCT,
+        PaymentKind::DirectDebit => OrderType::CDD,
     }
 }
 
 /// Which pain message an upload order type carries.
-fn expected_kind(order_type: &str) -> Option<PaymentKind> {
-    match order_type {
-        "CCT" | "CIP" | "XE2" | "CCU" => Some(PaymentKind::CreditTransfer),
-        "CDD" | "CDB" | "XE3" | "CDC" => Some(PaymentKind::DirectDebit),
+fn expected_kind(order_type: &OrderType) -> Option<PaymentKind> {
+    match order_type.data_format()? {
+        OrderDataFormat::Pain001 => Some(PaymentKind::CreditTransfer),
+        OrderDataFormat::Pain008 => Some(PaymentKind::DirectDebit),
         _ => None,
     }
 }
@@ -144,11 +145,11 @@ pub async fn create_order(
             })
         }
         (Some(order_type), _) => order_type.clone(),
-        (None, _) => order_type_for(document.kind()).to_owned(),
+        (None, _) => order_type_for(document.kind()),
     };
     let request = Request {
         user: new.user,
-        order_type,
+        order_type: order_type.to_string(),
         content_hash: hex::encode(Sha256::digest(&new.content)),
         signature_rule: new.signature_rule,
     };
@@ -234,7 +235,7 @@ async fn create_in(
         &request.order_type,
         &ordering_accounts,
         total,
-        &currency,
+        currency,
     )
     .await?;
 
@@ -257,7 +258,7 @@ async fn create_in(
             content_hash: file.sha256,
             content_size: file.size,
             amount_total: Some(total.to_string()),
-            currency: Some(currency),
+            currency: Some(currency.as_str().to_owned()),
             idempotency_key: new.idempotency_key,
         })
         .await?;
@@ -277,11 +278,11 @@ fn ordering_accounts(document: &PaymentOrder) -> Vec<Iban> {
     }
 }
 
-fn single_currency_total(document: &PaymentOrder) -> Result<(Amount, String), OrderError> {
+fn single_currency_total(document: &PaymentOrder) -> Result<(Amount, Currency), OrderError> {
     let totals = document.summary().totals;
     let mut iter = totals.into_iter();
     match (iter.next(), iter.next()) {
-        (Some((currency, total)), None) => Ok((total, currency.as_str().to_owned())),
+        (Some((currency, total)), None) => Ok((total, currency)),
         _ => Err(OrderError::MixedCurrencies),
     }
 }
@@ -294,7 +295,7 @@ async fn check_permission(
     order_type: &str,
     ordering_accounts: &[Iban],
     total: Amount,
-    currency: &str,
+    currency: Currency,
 ) -> Result<(), OrderError> {
     let connection: Connection = tx.get(user.connection_id).await?;
     let host: kontor_storage::BankHost = tx.get(connection.bank_host_id).await?;
@@ -303,10 +304,7 @@ async fn check_permission(
     // so the BTU entry is what grants the classic type there.
     let mut names = vec![order_type.to_owned()];
     if host.protocol_version >= kontor_protocol::ProtocolVersion::H005 {
-        if let Ok((h005, _)) = order_type
-            .parse::<kontor_protocol::order_type::OrderType>()
-            .and_then(|t| t.to_h005())
-        {
+        if let Ok((h005, _)) = order_type.parse::<OrderType>().and_then(|t| t.to_h005()) {
             names.push(h005.as_str().to_owned());
         }
     }
@@ -331,7 +329,9 @@ async fn check_permission(
     let within_limit = |p: &kontor_storage::Permission| match (&p.max_amount, &p.currency) {
         (None, _) => true,
         (Some(max), limit_currency) => {
-            limit_currency.as_deref().is_none_or(|c| c == currency)
+            limit_currency
+                .as_deref()
+                .is_none_or(|c| c == currency.as_str())
                 && Amount::parse(max).is_ok_and(|max| total <= max)
         }
     };
