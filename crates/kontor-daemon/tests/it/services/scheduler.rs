@@ -4,13 +4,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::support::seed::{tenant, Tenant, IBAN};
+use crate::support::seed::{c53_schedule, tenant, Tenant, IBAN};
 use crate::support::TestDb;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use kontor_daemon::services::scheduler::{
     DueJob, JobFailed, JobOutcome, JobRunner, Scheduler, SchedulerConfig,
 };
-use kontor_storage::{NewSchedule, Schedule, ScheduleId, Store};
+use kontor_storage::{Schedule, ScheduleId, Store};
 
 /// Counts the runs it is asked to do, per schedule.
 #[derive(Default)]
@@ -43,24 +43,10 @@ fn due_at() -> DateTime<Utc> {
 }
 
 async fn create_schedules(store: &Store, t: &Tenant, n: usize) -> Vec<Schedule> {
-    let mut tx = store.scope(&t.scope).begin().await.unwrap();
     let mut all = Vec::new();
     for _ in 0..n {
-        all.push(
-            tx.schedules()
-                .create(NewSchedule {
-                    ebics_user_id: t.user,
-                    account_id: Some(t.account()),
-                    order_type: "C53".into(),
-                    cron: "0 6 * * *".into(),
-                    time_zone: "Europe/Berlin".into(),
-                    next_run_at: due_at(),
-                })
-                .await
-                .unwrap(),
-        );
+        all.push(c53_schedule(store, t, t.account(), due_at()).await);
     }
-    tx.commit().await.unwrap();
     all
 }
 

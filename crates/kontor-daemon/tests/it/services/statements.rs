@@ -18,13 +18,12 @@ use kontor_documents::mt940::{self, Mt940Request};
 use kontor_documents::{AccountInfo, Bic, Currency, Iban, Ledger};
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::{
-    NewSchedule, Schedule, Store, StoredFile, TenantScope, Transaction, TransactionEventKind,
-    TransactionPhase,
+    Schedule, Store, StoredFile, TenantScope, Transaction, TransactionEventKind, TransactionPhase,
 };
 use sha2::{Digest, Sha256};
 
 use crate::support::emulator::{world, Setup, World};
-use crate::support::seed::{count_bookings, tenant, Tenant, IBAN};
+use crate::support::seed::{c53_schedule, count_bookings, tenant, Tenant, IBAN};
 use crate::support::TestDb;
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -197,20 +196,7 @@ impl StatementDownloader for RepeatingBank {
 async fn scheduled_download_run_twice_over_the_same_period_lands_bookings_once(db: TestDb) {
     let t = tenant(&db.store, "acme", IBAN).await;
     let first_due = Utc.with_ymd_and_hms(2024, 3, 6, 5, 0, 0).unwrap();
-    let mut tx = db.store.scope(&t.scope).begin().await.unwrap();
-    let schedule = tx
-        .schedules()
-        .create(NewSchedule {
-            ebics_user_id: t.user,
-            account_id: Some(t.account()),
-            order_type: "C53".into(),
-            cron: "0 6 * * *".into(),
-            time_zone: "Europe/Berlin".into(),
-            next_run_at: first_due,
-        })
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    let schedule = c53_schedule(&db.store, &t, t.account(), first_due).await;
 
     let ledger = ledger(IBAN, date(2024, 3, 1), date(2024, 3, 5));
     let bank = Arc::new(RepeatingBank {

@@ -253,21 +253,7 @@ impl World {
 
     /// A C53 download schedule for `account`, due at `next_run_at`.
     pub async fn c53_schedule(&self, account: AccountId, next_run_at: DateTime<Utc>) -> Schedule {
-        let mut tx = self.tx().await;
-        let schedule = tx
-            .schedules()
-            .create(NewSchedule {
-                ebics_user_id: self.user,
-                account_id: Some(account),
-                order_type: "C53".into(),
-                cron: "0 6 * * *".into(),
-                time_zone: "Europe/Berlin".into(),
-                next_run_at,
-            })
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
-        schedule
+        seed::c53_schedule(&self.db.store, &self.tenant(), account, next_run_at).await
     }
 
     /// The user's signature private key, as the signer CLI holds it.

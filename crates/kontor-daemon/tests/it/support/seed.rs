@@ -1,14 +1,14 @@
 //! The seed every world starts from: a tenant with one bank host, one connection (a partner at
 //! the host), one EBICS user and optionally one account.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use kontor_daemon::services::keys::{generate_key_material, store_user_keys};
 use kontor_protocol::certificate::CertificateSubject;
 use kontor_protocol::keys::KeySize;
 use kontor_protocol::ProtocolVersion;
 use kontor_storage::{
     AccountId, BankHostId, BookingFilter, ConnectionId, EbicsUserId, NewAccount, NewBankHost,
-    NewConnection, NewEbicsUser, SignatureClass, Store, TenantScope,
+    NewConnection, NewEbicsUser, NewSchedule, Schedule, SignatureClass, Store, TenantScope,
 };
 
 /// The emulator partner's main account, and the account every seed with an account has.
@@ -205,6 +205,31 @@ pub async fn count_bookings(store: &Store, scope: &TenantScope, account: Account
             None => return all,
         }
     }
+}
+
+/// A daily 06:00 (Berlin) C53 schedule of the tenant's user for its account, due at
+/// `next_run_at`.
+pub async fn c53_schedule(
+    store: &Store,
+    tenant: &Tenant,
+    account: AccountId,
+    next_run_at: DateTime<Utc>,
+) -> Schedule {
+    let mut tx = store.scope(&tenant.scope).begin().await.unwrap();
+    let schedule = tx
+        .schedules()
+        .create(NewSchedule {
+            ebics_user_id: tenant.user,
+            account_id: Some(account),
+            order_type: "C53".into(),
+            cron: "0 6 * * *".into(),
+            time_zone: "Europe/Berlin".into(),
+            next_run_at,
+        })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    schedule
 }
 
 /// The seed with an account of `iban`, for tests that need no bank.
