@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
-use crate::engine::transport::{ProxySettings, TransportSettings, MIN_MAX_ANSWER_BYTES};
+use crate::ebics::transport::{ProxySettings, TransportSettings, MIN_MAX_ANSWER_BYTES};
 
 /// Why a configuration could not be loaded.
 #[derive(Debug, thiserror::Error)]

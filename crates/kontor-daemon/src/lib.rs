@@ -1,12 +1,18 @@
 //! # kontor-daemon
 //!
-//! The long-running part of Kontor: configuration, the EBICS engine, the scheduler and the
-//! admin HTTP API. It reaches data only through `kontor-storage`'s tenant scopes and speaks
-//! EBICS only through `kontor-protocol`.
+//! The long-running part of Kontor, in three floors (see ARCHITECTURE.md):
+//! - [`api`]: the admin HTTP API, HTTP only; it reaches everything through [`services`].
+//! - [`services`]: the business workflows (onboarding, orders, statements, VEU, schedules).
+//! - [`ebics`]: the EBICS client, one user at one bank: typed requests in, persisted
+//!   transactions out.
+//!
+//! [`runtime`] wires them into one daemon instance. Data is reached only through
+//! `kontor-storage`'s tenant scopes, and EBICS is spoken only through `kontor-protocol`.
 
 pub mod api;
 pub mod config;
-pub mod engine;
+pub mod ebics;
 pub mod runtime;
+pub mod services;
 
 pub use config::{Config, ConfigError};

@@ -370,11 +370,12 @@ pub fn public_key_hash(
     key: &PublicKey,
     certificate: Option<&Certificate>,
 ) -> Result<KeyHash, KeyError> {
-    match version {
-        ProtocolVersion::H003 | ProtocolVersion::H004 => Ok(KeyHash::of_public_key(key)),
-        ProtocolVersion::H005 | ProtocolVersion::H006 => certificate
+    if version.uses_certificates() {
+        certificate
             .map(KeyHash::of_certificate)
-            .ok_or(KeyError::MissingCertificate(version)),
+            .ok_or(KeyError::MissingCertificate(version))
+    } else {
+        Ok(KeyHash::of_public_key(key))
     }
 }
 

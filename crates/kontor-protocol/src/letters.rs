@@ -272,11 +272,7 @@ fn key_section(
     certificate: Option<&Certificate>,
 ) -> Result<KeySection, LetterError> {
     let mut items = vec![Item::Row(labels.version.to_owned(), key_version.to_owned())];
-    let uses_certificate = matches!(
-        input.protocol,
-        ProtocolVersion::H005 | ProtocolVersion::H006
-    );
-    if let Some(certificate) = certificate.filter(|_| uses_certificate) {
+    if let Some(certificate) = certificate.filter(|_| input.protocol.uses_certificates()) {
         if certificate.public_key() != public_key {
             return Err(LetterError::CertificateKeyMismatch(key_version));
         }

@@ -81,6 +81,32 @@ pub enum OrderType {
     Other(String),
 }
 
+/// The format of the order data an order type carries, where the client must know it (the
+/// DK order type list: statements and reports to read, payments to send).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrderDataFormat {
+    /// ISO 20022 camt.052/053/054 (XML).
+    Camt,
+    /// SWIFT MT940/MT942 (text).
+    Mt940,
+    /// A customer protocol in text (PTK).
+    Text,
+    /// pain.001 credit transfers (XML).
+    Pain001,
+    /// pain.008 direct debits (XML).
+    Pain008,
+}
+
+impl OrderDataFormat {
+    /// The media type of a file in this format.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Mt940 | Self::Text => "text/plain",
+            Self::Camt | Self::Pain001 | Self::Pain008 => "application/xml",
+        }
+    }
+}
+
 /// Transfer direction of an order type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Direction {
@@ -248,6 +274,21 @@ impl OrderType {
     /// Known codes yield their named variant, so equal codes always compare equal.
     pub fn other(code: &str) -> Result<OrderType, OrderTypeError> {
         Self::parse_lenient(code)
+    }
+
+    /// The format of the order data, for the order types whose format the client reads or
+    /// writes: statements (C52, C53, C54, STA, VMK), the text protocol (PTK) and payments (the
+    /// SEPA credit transfers CCT, CIP, XE2, CCU and direct debits CDD, CDB, XE3, CDC).
+    pub fn data_format(&self) -> Option<OrderDataFormat> {
+        use OrderDataFormat::*;
+        match self.as_str() {
+            "C52" | "C53" | "C54" => Some(Camt),
+            "STA" | "VMK" => Some(Mt940),
+            "PTK" => Some(Text),
+            "CCT" | "CIP" | "XE2" | "CCU" => Some(Pain001),
+            "CDD" | "CDB" | "XE3" | "CDC" => Some(Pain008),
+            _ => None,
+        }
     }
 
     /// Transfer direction; `None` for bank-specific types whose direction is unknown here.
@@ -558,6 +599,18 @@ impl MessageName {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_data_format_decides_the_media_type() {
+        let format = |code: &str| OrderType::parse_lenient(code).unwrap().data_format();
+        assert_eq!(format("C53"), Some(OrderDataFormat::Camt));
+        assert_eq!(format("VMK"), Some(OrderDataFormat::Mt940));
+        assert_eq!(format("XE2"), Some(OrderDataFormat::Pain001));
+        assert_eq!(format("CDC"), Some(OrderDataFormat::Pain008));
+        assert_eq!(format("HTD"), None);
+        assert_eq!(OrderDataFormat::Text.content_type(), "text/plain");
+        assert_eq!(OrderDataFormat::Pain008.content_type(), "application/xml");
+    }
 
     #[test]
     fn every_known_order_type_round_trips_through_its_code() {

@@ -353,6 +353,23 @@ impl<W: Write> StreamingAssembler<W> {
         self.process_ciphertext()
     }
 
+    /// Accepts the next segment as the ciphertext its base64 text decodes to, e.g. read back
+    /// from a spool that stored segments decoded as they arrived. Do not mix with
+    /// [`StreamingAssembler::push_parts`] in one stream: a base64 remainder carried over
+    /// from text would be lost.
+    pub fn push_ciphertext(
+        &mut self,
+        number: u32,
+        last: bool,
+        ciphertext: &[u8],
+    ) -> Result<(), SegmentationError> {
+        self.sequence.accept(number, last)?;
+        self.compressed.clear();
+        self.decryptor.update(ciphertext, &mut self.compressed);
+        self.inflater.write(&self.compressed, &mut self.sink)?;
+        Ok(())
+    }
+
     fn process_ciphertext(&mut self) -> Result<(), SegmentationError> {
         self.compressed.clear();
         self.decryptor
@@ -557,6 +574,24 @@ mod tests {
             check(&[seg(1, false), seg(2, false)], Some(3)),
             Err(SegmentationError::MissingSegment(3))
         ));
+    }
+
+    #[test]
+    fn decoded_segments_stream_like_their_base64_text() {
+        let key = TransactionKey::generate(&mut rand::rngs::OsRng);
+        let data: Vec<u8> = (0..20_000u32).flat_map(|n| n.to_le_bytes()).collect();
+        let ciphertext = encryption::encrypt_with_key(&key, &compression::compress(&data));
+        let chunks: Vec<&[u8]> = ciphertext.chunks(1000).collect();
+        let mut assembler =
+            StreamingAssembler::with_key(&key, Some(chunks.len() as u32), 1 << 20, Vec::new());
+        for (index, chunk) in chunks.iter().enumerate() {
+            let number = index as u32 + 1;
+            assert!(assembler
+                .push_ciphertext(number, index + 1 == chunks.len(), chunk)
+                .is_ok());
+        }
+        let done = assembler.finish().map_err(|e| e.to_string());
+        assert_eq!(done.map(|d| d.sink), Ok(data));
     }
 
     #[test]

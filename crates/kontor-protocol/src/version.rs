@@ -48,6 +48,12 @@ impl ProtocolVersion {
     pub fn uses_btf(self) -> bool {
         matches!(self, Self::H005 | Self::H006)
     }
+
+    /// Whether a subscriber's keys travel, are hashed and are shown in letters as X.509
+    /// certificates (EBICS 3.0, H005+) rather than as bare RSA keys (H003/H004).
+    pub fn uses_certificates(self) -> bool {
+        matches!(self, Self::H005 | Self::H006)
+    }
 }
 
 impl fmt::Display for ProtocolVersion {

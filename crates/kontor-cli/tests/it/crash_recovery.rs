@@ -7,11 +7,11 @@ use kontor_bank::{
     faults::RuleId, Bank, BankConfig, FaultAction, FaultMatcher, FaultRule, RunningBank,
     TransactionPhase as BankPhase,
 };
-use kontor_daemon::engine::keys::{generate_key_material, store_user_keys};
-use kontor_daemon::engine::orders::{
+use kontor_daemon::ebics::{Client, ClientConfig};
+use kontor_daemon::services::keys::{generate_key_material, store_user_keys};
+use kontor_daemon::services::orders::{
     add_signature, create_order, CreateOrder, SignatureSubmission,
 };
-use kontor_daemon::engine::{Engine, EngineConfig};
 use kontor_documents::pain::PainVersion;
 use kontor_protocol::certificate::CertificateSubject;
 use kontor_protocol::keys::KeySize;
@@ -446,7 +446,7 @@ async fn onboard(
     user: EbicsUserId,
     host: BankHostId,
 ) {
-    let engine = Engine::new(store.clone(), EngineConfig::new(db.data_dir())).unwrap();
+    let engine = Client::new(store.clone(), ClientConfig::new(db.data_dir())).unwrap();
     engine.send_ini(scope, user).await.unwrap();
     engine.send_hia(scope, user).await.unwrap();
     bank.activate_user(&"PARTNER1".parse().unwrap(), &"USER1".parse().unwrap())
@@ -478,9 +478,9 @@ async fn signed_order(
     user: EbicsUserId,
     content: &[u8],
 ) -> OrderId {
-    let mut tx = store.scope(scope).begin().await.unwrap();
     let order = create_order(
-        &mut tx,
+        store,
+        scope,
         CreateOrder {
             user,
             content: content.to_vec(),
@@ -490,7 +490,9 @@ async fn signed_order(
         },
     )
     .await
-    .unwrap();
+    .unwrap()
+    .order;
+    let mut tx = store.scope(scope).begin().await.unwrap();
     let pair = tx
         .key_pairs()
         .current(user, KeyUsage::Signature)
@@ -507,6 +509,7 @@ async fn signed_order(
             signer: user,
             version: SignatureVersion::A006,
             value,
+            key_hash: None,
         },
     )
     .await

@@ -1,9 +1,12 @@
 //! Bearer-token authentication and route authorisation: the only way a request obtains a
-//! tenant scope, and the one place that decides whether its caller may use the route.
+//! tenant scope or a tenant transaction, and the one place that decides whether its caller may
+//! use the route and the records it names.
 //!
 //! Every route declares an [`Access`] level in the route table (`api/mod.rs`); the table puts
 //! it on the route, the OpenAPI document prints it, and [`Caller`] enforces it before the
 //! handler or its body extractor runs (so a refused caller gets 403 even with a bad body).
+//! [`Caller::tx`] opens the tenant transaction; [`Caller::granted`] loads a record through it
+//! and checks the caller's grants, answering a record outside them like another tenant's.
 //!
 //! Grants (`/v1/memberships/{id}/grants`) restrict an operator to some EBICS users. Such a
 //! *restricted* operator may read and act for their granted users only; everything that is
@@ -14,7 +17,10 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use kontor_storage::admin::AuthError;
-use kontor_storage::{AuthenticatedOperator, EbicsUserId, Role, TenantScope};
+use kontor_storage::{
+    AuthenticatedOperator, EbicsUser, EbicsUserId, Entity, EntityId, Order, Page, Role, Schedule,
+    ScopedTx, Store, TenantScope, Transaction,
+};
 
 use super::error::ApiError;
 use super::AppState;
@@ -76,19 +82,81 @@ impl Access {
 pub struct Caller {
     pub operator: AuthenticatedOperator,
     pub scope: TenantScope,
+    store: Store,
 }
 
 impl Caller {
-    /// Whether an operator restricted to certain EBICS users may act for `user`.
-    /// A user outside the grant answers 404, like another tenant's record.
-    pub fn require_user(&self, user: EbicsUserId) -> Result<(), ApiError> {
+    /// Opens the caller's tenant transaction.
+    pub async fn tx(&self) -> Result<ScopedTx<'_>, ApiError> {
+        Ok(self.store.scope(&self.scope).begin().await?)
+    }
+
+    /// Whether an operator restricted to certain EBICS users may see and act for `user`.
+    pub fn may_act_for(&self, user: EbicsUserId) -> bool {
         let allowed = self.operator.restricted_to();
-        if allowed.is_empty() || allowed.contains(&user) {
-            Ok(())
+        allowed.is_empty() || allowed.contains(&user)
+    }
+
+    /// Whether the operator is restricted to certain EBICS users.
+    pub fn is_restricted(&self) -> bool {
+        !self.operator.restricted_to().is_empty()
+    }
+
+    /// Loads a record of an EBICS user the caller may act for (the user itself, an order, a
+    /// transaction, a schedule); a record outside the grant answers 404 like another
+    /// tenant's.
+    pub async fn granted<I>(&self, tx: &mut ScopedTx<'_>, id: I) -> Result<I::Entity, ApiError>
+    where
+        I: EntityId,
+        I::Entity: OfUser,
+    {
+        let record = tx.get(id).await?;
+        if self.may_act_for(record.user()) {
+            Ok(record)
         } else {
-            Err(ApiError::NotFound("EBICS user"))
+            Err(ApiError::NotFound(<I::Entity as Entity>::NAME))
         }
     }
+}
+
+impl Caller {
+    /// The first records of a kind that the caller may see: all of the tenant's, or for an
+    /// operator restricted by grants, those of the granted EBICS users.
+    pub async fn visible<E>(&self, tx: &mut ScopedTx<'_>) -> Result<Vec<E>, ApiError>
+    where
+        E: Entity + OfUser,
+        E::Id: EntityId,
+    {
+        let all: Vec<E> = tx.list(Page::first(1000)).await?;
+        Ok(all
+            .into_iter()
+            .filter(|record| self.may_act_for(record.user()))
+            .collect())
+    }
+}
+
+/// A record that belongs to one EBICS user: an operator restricted by grants reaches it only
+/// through a grant on that user.
+pub trait OfUser {
+    fn user(&self) -> EbicsUserId;
+}
+
+macro_rules! of_user {
+    ($($record:ty => |$r:ident| $user:expr),+ $(,)?) => {$(
+        impl OfUser for $record {
+            fn user(&self) -> EbicsUserId {
+                let $r = self;
+                $user
+            }
+        }
+    )+};
+}
+
+of_user! {
+    EbicsUser => |u| u.id,
+    Order => |o| o.ebics_user_id,
+    Transaction => |t| t.ebics_user_id,
+    Schedule => |s| s.ebics_user_id,
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -104,8 +172,8 @@ impl FromRequestParts<AppState> for Caller {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .ok_or(ApiError::Unauthorized)?;
-        let operator = state
-            .store
+        let store = state.services.store().clone();
+        let operator = store
             .admin()
             .authenticate_token(token.trim(), chrono::Utc::now())
             .await
@@ -120,6 +188,10 @@ impl FromRequestParts<AppState> for Caller {
             return Err(ApiError::Forbidden);
         }
         let scope = TenantScope::for_operator(&operator);
-        Ok(Self { operator, scope })
+        Ok(Self {
+            operator,
+            scope,
+            store,
+        })
     }
 }

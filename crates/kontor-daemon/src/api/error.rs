@@ -6,6 +6,9 @@ use axum::Json;
 use kontor_storage::StorageError;
 use serde::Serialize;
 
+use crate::services::orders::OrderError;
+use crate::services::{Refusal, ServiceError};
+
 /// Every failure a handler can return. Internal details are logged, never sent.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -176,35 +179,93 @@ impl From<StorageError> for ApiError {
     }
 }
 
-impl From<super::engine_port::EngineCommandError> for ApiError {
-    fn from(error: super::engine_port::EngineCommandError) -> Self {
-        use super::engine_port::EngineCommandError as E;
+impl From<ServiceError> for ApiError {
+    fn from(error: ServiceError) -> Self {
         match error {
-            E::Precondition(message) => Self::Conflict {
-                code: "precondition_failed",
-                message,
-            },
-            E::BankRefused { code, text } => Self::Conflict {
+            ServiceError::Storage(e) => e.into(),
+            ServiceError::NotFound(entity) => Self::NotFound(entity),
+            ServiceError::BankUnavailable => Self::EngineUnavailable,
+            ServiceError::BankRefused { code, text } => Self::Conflict {
                 code: "bank_refused",
                 message: format!("the bank refused: {code} {text}"),
             },
-            E::Unreachable(message) => Self::BankUnreachable(message),
-            E::Storage(e) => e.into(),
+            ServiceError::BankUnreachable(message) => Self::BankUnreachable(message),
+            ServiceError::Precondition(e) => Self::Conflict {
+                code: "precondition_failed",
+                message: e.to_string(),
+            },
+            ServiceError::Order(e) => e.into(),
+            ServiceError::Refused(refusal) => refusal.into(),
+            ServiceError::Internal(e) => Self::Internal(e),
         }
     }
 }
 
-impl From<crate::engine::orders::OrderError> for ApiError {
-    fn from(error: crate::engine::orders::OrderError) -> Self {
-        use crate::engine::orders::OrderError as E;
+impl From<Refusal> for ApiError {
+    fn from(refusal: Refusal) -> Self {
+        let message = refusal.to_string();
+        let conflict = |code| Self::Conflict {
+            code,
+            message: message.clone(),
+        };
+        let invalid = |code| Self::Invalid {
+            code,
+            message: message.clone(),
+        };
+        match refusal {
+            Refusal::EmailTaken => conflict("email_taken"),
+            Refusal::OwnerDemotesSelf | Refusal::OwnerRemovesSelf => conflict("last_owner"),
+            Refusal::HostIdTaken => conflict("host_id_taken"),
+            Refusal::InvalidUrl(_) => invalid("invalid_url"),
+            Refusal::HttpsRequired(_) => invalid("https_required"),
+            Refusal::InvalidCaBundle(_) => invalid("invalid_ca_bundle"),
+            Refusal::AccountExists => conflict("account_exists"),
+            Refusal::UserExists => conflict("user_exists"),
+            Refusal::UserNotIn { .. } => conflict("illegal_transition"),
+            Refusal::SignerKeyKnownToBank(_) => conflict("user_not_new"),
+            Refusal::CertificateRequired(_) => invalid("certificate_required"),
+            Refusal::ScheduleHasRuns => conflict("in_use"),
+            Refusal::InvalidCron(_) => Self::Input {
+                code: "invalid_cron".into(),
+                field: Some("cron".into()),
+                message,
+            },
+            Refusal::SignerNotInPartner => invalid("signer_not_in_partner"),
+            Refusal::UnknownSignerKey => invalid("unknown_signer_key"),
+        }
+    }
+}
+
+impl From<OrderError> for ApiError {
+    fn from(error: OrderError) -> Self {
+        use OrderError as E;
+        let message = error.to_string();
         match error {
+            E::EmptyFile => Self::invalid("empty_file", message),
+            E::UnsupportedOrderType(_) => Self::invalid("unsupported_order_type", message),
             E::InvalidDocument(e) => Self::invalid("invalid_payment_file", e.to_string()),
-            E::MixedCurrencies => Self::invalid("mixed_currencies", error.to_string()),
-            E::OrderTypeNotOffered(_) => Self::invalid("order_type_not_offered", error.to_string()),
-            E::NotPermitted(_) => Self::invalid("not_permitted_by_bank", error.to_string()),
+            E::KindMismatch { .. } => Self::invalid("order_type_mismatch", message),
+            E::MixedCurrencies => Self::invalid("mixed_currencies", message),
+            E::UserNotActive(_) => Self::Conflict {
+                code: "user_not_active",
+                message,
+            },
+            E::OrderTypeNotOffered(_) => Self::invalid("order_type_not_offered", message),
+            E::NotPermitted(_) => Self::invalid("not_permitted_by_bank", message),
             E::IdempotencyKeyReused => Self::Conflict {
                 code: "idempotency_key_reused",
                 message: "this Idempotency-Key was used for a different request".into(),
+            },
+            E::DuplicateOrder => Self::Conflict {
+                code: "duplicate_order",
+                message,
+            },
+            E::UnknownSignerKey => Self::invalid("unknown_signer_key", message),
+            E::SignatureVersionMismatch(_) => Self::invalid("signature_version_mismatch", message),
+            E::SignerCannotAuthorise(reason) => Self::invalid("signer_cannot_authorise", reason),
+            E::AlreadySigned => Self::Conflict {
+                code: "already_signed",
+                message,
             },
             E::InvalidSignature => Self::invalid(
                 "invalid_signature",
@@ -214,29 +275,15 @@ impl From<crate::engine::orders::OrderError> for ApiError {
                 code: "not_awaiting_signatures",
                 message: format!("the order is {status} and no longer awaits signatures"),
             },
+            E::NotCancellable(_) => Self::Conflict {
+                code: "not_cancellable",
+                message,
+            },
             E::Uncertain(_) => Self::Conflict {
                 code: "upload_uncertain",
-                message: error.to_string(),
+                message,
             },
             E::Storage(e) => e.into(),
         }
-    }
-}
-
-/// Names a create's uniqueness conflict for the client (`host_id_taken`, ...); every other
-/// storage error maps as usual.
-pub(crate) trait OnConflict<T> {
-    fn on_conflict(self, code: &'static str, message: &str) -> Result<T, ApiError>;
-}
-
-impl<T> OnConflict<T> for Result<T, StorageError> {
-    fn on_conflict(self, code: &'static str, message: &str) -> Result<T, ApiError> {
-        self.map_err(|e| match e {
-            StorageError::Conflict { .. } => ApiError::Conflict {
-                code,
-                message: message.to_owned(),
-            },
-            other => other.into(),
-        })
     }
 }

@@ -1,5 +1,6 @@
 //! Request extraction with the API's own error codes: malformed JSON answers 400, a body or
-//! query whose fields fail validation ([`super::input`]) answers 422 naming the field.
+//! query whose fields fail validation ([`super::input`]) answers 422 naming the field, and a
+//! path id that is not an id names no record: it answers 404 like an unknown one.
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -93,6 +94,56 @@ mod mime_type {
 /// Parses a path id. A malformed id names no record: it answers like an unknown one.
 pub fn path_id<T: std::str::FromStr>(raw: &str, entity: &'static str) -> Result<T, ApiError> {
     raw.parse().map_err(|_| ApiError::NotFound(entity))
+}
+
+/// A record id that can stand in a path, with the name a 404 gives it.
+pub trait PathId: std::str::FromStr {
+    const ENTITY: &'static str;
+}
+
+macro_rules! path_ids {
+    ($($id:ty => $entity:literal),+ $(,)?) => {$(
+        impl PathId for $id {
+            const ENTITY: &'static str = $entity;
+        }
+    )+};
+}
+
+path_ids! {
+    kontor_storage::BankHostId => "bank host",
+    kontor_storage::BankKeyId => "bank key",
+    kontor_storage::ConnectionId => "bank connection",
+    kontor_storage::AccountId => "account",
+    kontor_storage::EbicsUserId => "EBICS user",
+    kontor_storage::OrderId => "order",
+    kontor_storage::VeuItemId => "VEU item",
+    kontor_storage::TransactionId => "transaction",
+    kontor_storage::ScheduleId => "schedule",
+    kontor_storage::StatementId => "statement",
+    kontor_storage::OperatorId => "membership",
+    kontor_storage::ApiTokenId => "API token",
+}
+
+/// The one id in a route's path, typed.
+pub struct Id<T>(pub T);
+
+impl<S, T> axum::extract::FromRequestParts<S> for Id<T>
+where
+    T: PathId,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|_| ApiError::NotFound(T::ENTITY))?;
+        path_id(&raw, T::ENTITY).map(Self)
+    }
 }
 
 /// Query parameters; a query that does not decode answers 400 `malformed_query`, an invalid

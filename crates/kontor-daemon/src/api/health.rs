@@ -34,7 +34,7 @@ pub fn routes(routes: Routes) -> Routes {
 const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
 
 async fn readyz(State(state): State<AppState>) -> Response {
-    match tokio::time::timeout(READINESS_TIMEOUT, state.store.ping()).await {
+    match tokio::time::timeout(READINESS_TIMEOUT, state.services.store().ping()).await {
         Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "database not ready");

@@ -1,21 +1,17 @@
-//! `/v1/bank-hosts`: the banks a tenant talks to, and their keys.
+//! `/v1/bank-hosts` and `/v1/bank-keys`: the banks a tenant talks to, and their keys.
 
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
 use kontor_protocol::ProtocolVersion;
-use kontor_storage::{
-    BankHost, BankHostChanges, BankHostId, BankKey, BankKeyId, BankKeyVerification, NewBankHost,
-    Page, VerificationMethod,
-};
+use kontor_storage::{BankHost, BankHostChanges, BankHostId, BankKey, BankKeyId, Page};
 use serde::Deserialize;
 
 use super::auth::Caller;
-use super::error::{ApiError, OnConflict};
-use super::extract::{path_id as parse_id, JsonBody};
-use super::input::{FromInput, HostId, HttpUrl, KeyHash, Name, Valid};
-use super::{Access, AppState, Routes};
-use crate::engine::transport::{BankEndpoint, BankUrlError, CaBundle};
+use super::error::ApiError;
+use super::extract::{Id, JsonBody};
+use super::input::{HostId, HttpUrl, KeyHash, Name, Valid};
+use super::{Access, Routes};
+use crate::services::hosts::{self, NewHost};
 
 pub fn routes(routes: Routes) -> Routes {
     routes
@@ -68,78 +64,35 @@ struct CreateHost {
     ca_bundle_pem: Option<String>,
 }
 
-/// The transport's own rule (checked again before every request): production hosts only
-/// over https.
-fn validate_url(url: &str, production: bool) -> Result<(), ApiError> {
-    BankEndpoint::check(url, production)
-        .map(|_| ())
-        .map_err(|e| match e {
-            BankUrlError::Invalid(_) => ApiError::invalid("invalid_url", e.to_string()),
-            BankUrlError::HttpsRequired => ApiError::invalid("https_required", e.to_string()),
-        })
-}
-
-/// A bundle is multi-line PEM, so it is not a [`Valid`] text; its own parser accepts
-/// certificates and nothing else, and its size is bounded first.
-const MAX_CA_BUNDLE_BYTES: usize = 256 << 10;
-
-fn validate_ca_bundle(pem: Option<&str>) -> Result<(), ApiError> {
-    match pem {
-        Some(pem) if pem.len() > MAX_CA_BUNDLE_BYTES => Err(ApiError::invalid(
-            "invalid_ca_bundle",
-            format!("a CA bundle may have at most {MAX_CA_BUNDLE_BYTES} bytes"),
-        )),
-        Some(pem) => CaBundle::from_pem(pem)
-            .map(|_| ())
-            .map_err(|e| ApiError::invalid("invalid_ca_bundle", e.to_string())),
-        None => Ok(()),
-    }
-}
-
 async fn create(
-    State(state): State<AppState>,
     caller: Caller,
     JsonBody(body): JsonBody<CreateHost>,
 ) -> Result<(StatusCode, Json<BankHost>), ApiError> {
-    let version = *body.protocol_version;
-    validate_url(&body.url.0 .0, body.production)?;
-    validate_ca_bundle(body.ca_bundle_pem.as_deref())?;
-    let mut tx = state.store.scope(&caller.scope).begin().await?;
-    let host = tx
-        .bank_hosts()
-        .create(NewBankHost {
+    let mut tx = caller.tx().await?;
+    let host = hosts::create(
+        &mut tx,
+        NewHost {
             host_id: body.host_id.into_inner().0,
             name: body.name.into_inner().into_string(),
             url: body.url.into_inner().0,
-            protocol_version: version,
-            btf: body.btf.unwrap_or(version.uses_btf()),
+            protocol_version: *body.protocol_version,
+            btf: body.btf,
             production: body.production,
             ca_bundle_pem: body.ca_bundle_pem,
-        })
-        .await
-        .on_conflict(
-            "host_id_taken",
-            "a bank host with this host id already exists",
-        )?;
+        },
+    )
+    .await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(host)))
 }
 
-async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<Vec<BankHost>>, ApiError> {
-    let mut tx = state.store.scope(&caller.scope).begin().await?;
+async fn list(caller: Caller) -> Result<Json<Vec<BankHost>>, ApiError> {
+    let mut tx = caller.tx().await?;
     Ok(Json(tx.list(Page::first(1000)).await?))
 }
 
-async fn show(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<BankHost>, ApiError> {
-    let id: BankHostId = parse_id(&id, "bank host")?;
-    let mut tx = state.store.scope(&caller.scope).begin().await?;
+async fn show(caller: Caller, Id(id): Id<BankHostId>) -> Result<Json<BankHost>, ApiError> {
+    let mut tx = caller.tx().await?;
     Ok(Json(tx.get(id).await?))
 }
 
@@ -164,58 +117,31 @@ where
 }
 
 async fn update(
-    State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Id(id): Id<BankHostId>,
     JsonBody(body): JsonBody<UpdateHost>,
 ) -> Result<Json<BankHost>, ApiError> {
-    let id: BankHostId = parse_id(&id, "bank host")?;
-    if let Some(pem) = &body.ca_bundle_pem {
-        validate_ca_bundle(pem.as_deref())?;
-    }
-    let mut tx = state.store.scope(&caller.scope).begin().await?;
-    // The URL rule depends on the result: a production flag set on an http host is refused
-    // like an http URL set on a production host.
-    let current: BankHost = tx.get(id).await?;
-    validate_url(
-        body.url.as_ref().map_or(&current.url, |u| &u.0 .0),
-        body.production.unwrap_or(current.production),
-    )?;
-    let host = tx
-        .bank_hosts()
-        .update(
-            id,
-            BankHostChanges {
-                name: body.name.map(|n| n.into_inner().into_string()),
-                url: body.url.map(|u| u.into_inner().0),
-                production: body.production,
-                ca_bundle_pem: body.ca_bundle_pem,
-            },
-        )
-        .await?;
+    let mut tx = caller.tx().await?;
+    let changes = BankHostChanges {
+        name: body.name.map(|n| n.into_inner().into_string()),
+        url: body.url.map(|u| u.into_inner().0),
+        production: body.production,
+        ca_bundle_pem: body.ca_bundle_pem,
+    };
+    let host = hosts::update(&mut tx, id, changes).await?;
     tx.commit().await?;
     Ok(Json(host))
 }
 
-async fn remove(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<StatusCode, ApiError> {
-    let id: BankHostId = parse_id(&id, "bank host")?;
-    let mut tx = state.store.scope(&caller.scope).begin().await?;
-    tx.delete(id).await?;
+async fn remove(caller: Caller, Id(id): Id<BankHostId>) -> Result<StatusCode, ApiError> {
+    let mut tx = caller.tx().await?;
+    hosts::remove(&mut tx, id).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn keys(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<Vec<BankKey>>, ApiError> {
-    let id: BankHostId = parse_id(&id, "bank host")?;
-    let mut tx = state.store.scope(&caller.scope).begin().await?;
+async fn keys(caller: Caller, Id(id): Id<BankHostId>) -> Result<Json<Vec<BankKey>>, ApiError> {
+    let mut tx = caller.tx().await?;
     let _: BankHost = tx.get(id).await?;
     Ok(Json(tx.bank_keys().list_for_host(id).await?))
 }
@@ -227,32 +153,15 @@ struct VerifyKey {
     expected_hash: Valid<KeyHash>,
 }
 
-/// Verifies a bank key against the hash from the bank's letter. A mismatch rejects the key,
-/// which blocks every further order for users of that host.
+/// A mismatch rejects the key, which blocks every further order for users of that host.
 async fn verify(
-    State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Id(id): Id<BankKeyId>,
     JsonBody(body): JsonBody<VerifyKey>,
 ) -> Result<Json<BankKey>, ApiError> {
-    let id: BankKeyId = parse_id(&id, "bank key")?;
-    let mut tx = state.store.scope(&caller.scope).begin().await?;
-    let key: BankKey = tx.get(id).await?;
-    let stored = KeyHash::from_input(&key.key_hash).ok();
-    let outcome = if stored.as_ref() == Some(&body.expected_hash.0) {
-        BankKeyVerification::Verified
-    } else {
-        BankKeyVerification::Rejected
-    };
-    let key = tx
-        .bank_keys()
-        .decide(
-            id,
-            outcome,
-            VerificationMethod::Letter,
-            &caller.operator.operator().to_string(),
-        )
-        .await?;
+    let mut tx = caller.tx().await?;
+    let operator = caller.operator.operator().to_string();
+    let key = hosts::verify_key(&mut tx, id, &body.expected_hash.0 .0, &operator).await?;
     tx.commit().await?;
     Ok(Json(key))
 }

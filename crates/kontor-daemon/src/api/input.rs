@@ -18,7 +18,7 @@
 //! | [`HostId`], [`EbicsId`] (`A-Z a-z 0-9 , =`) | 35 | `invalid_host_id`, `invalid_ebics_id` |
 //! | [`HttpUrl`] (http/https, a host, no credentials or fragment) | 2048 | `invalid_url` |
 //! | record ids (UUID) | 64 | `invalid_id` |
-//! | [`OrderTypeCode`] (3 letters or digits) | 3 | `invalid_order_type` |
+//! | order type (3 letters or digits, upper-cased) | 3 | `invalid_order_type` |
 //! | [`KeyHash`] (64 hex digits, spaces and colons ignored) | 200 | `invalid_key_hash` |
 //! | [`SignatureValue`] (base64) | 4096 | `invalid_signature` |
 //! | [`Cron`] (5 to 7 fields) | 120 | `invalid_cron` |
@@ -34,6 +34,7 @@ use std::str::FromStr;
 
 use axum::http::HeaderMap;
 use kontor_documents::{Amount, Bic, Currency, Iban};
+use kontor_protocol::order_type::OrderType;
 use kontor_protocol::{ProtocolVersion, SignatureVersion};
 use kontor_storage::{
     AccountId, BankHostId, ConnectionId, EbicsUserId, Role, SignatureClass, SignatureRule,
@@ -41,6 +42,7 @@ use kontor_storage::{
 use serde::de::{Deserialize, Deserializer, Error as _};
 
 use super::error::ApiError;
+use crate::services::scheduler::CronSpec;
 
 /// A kind of value the API accepts as text.
 pub trait FromInput: Sized {
@@ -256,20 +258,14 @@ impl FromInput for HttpUrl {
     }
 }
 
-/// An order type code: three letters or digits (`CCT`, `C53`), upper-cased.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct OrderTypeCode(pub String);
-
-impl FromInput for OrderTypeCode {
+/// An order type: three letters or digits (`CCT`, `C53`), upper-cased; codes Kontor does not
+/// name are a bank's own ([`OrderType::Other`]).
+impl FromInput for OrderType {
     const CODE: &'static str = "invalid_order_type";
     const MAX_CHARS: usize = 3;
     fn from_input(text: &str) -> Result<Self, String> {
-        let code = text.to_ascii_uppercase();
-        if code.len() == 3 && code.chars().all(|c| c.is_ascii_alphanumeric()) {
-            Ok(Self(code))
-        } else {
-            Err(format!("{text:?} is not an order type code"))
-        }
+        OrderType::parse_lenient(&text.to_ascii_uppercase())
+            .map_err(|_| format!("{text:?} is not an order type code"))
     }
 }
 
@@ -322,6 +318,8 @@ impl FromInput for Cron {
         if !(5..=7).contains(&text.split_whitespace().count()) {
             return Err("cron needs 5 fields (minute hour day month weekday)".into());
         }
+        // The scheduler's own reading; whether it fires again depends on the time zone.
+        CronSpec::parse(text, "UTC").map_err(|e| e.to_string())?;
         Ok(Self(text.to_owned()))
     }
 }
@@ -499,8 +497,9 @@ mod tests {
             hash.to_ascii_uppercase()
         );
         assert!(parse::<KeyHash>("AB").is_err());
-        assert_eq!(parse::<OrderTypeCode>("cct").unwrap().0, "CCT");
-        assert!(parse::<OrderTypeCode>("C#T").is_err());
+        assert_eq!(parse::<OrderType>("cct").unwrap(), OrderType::CCT);
+        assert_eq!(parse::<OrderType>("xe2").unwrap().as_str(), "XE2");
+        assert!(parse::<OrderType>("C#T").is_err());
         assert!(parse::<Currency>("XYZ").is_err());
     }
 

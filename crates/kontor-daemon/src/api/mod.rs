@@ -1,76 +1,67 @@
-//! The admin HTTP API. Every handler acts only through the caller's tenant scope.
+//! The admin HTTP API: HTTP only, one file per resource. Every handler acts only through the
+//! caller's tenant scope, and every state-changing handler calls exactly one function of
+//! [`crate::services`], the API's only way to the data and the bank.
 //!
 //! Routes are registered through [`Routes`], which records each method, path and [`Access`]
 //! level as it adds them to the router: that record is the OpenAPI document's route list and
 //! the level the [`auth::Caller`] extractor enforces, so neither the document nor the
-//! authorisation can drift from what the router really serves.
+//! authorisation can drift from what the router really serves. Authorisation lives in
+//! [`auth`] (the caller, the route's access level, the tenant transaction, grants) and
+//! [`extract`] (typed path ids, bodies and queries).
 
+mod accounts;
+mod audit;
 pub mod auth;
-pub mod engine_port;
+mod bookings;
+mod connections;
+mod ebics_users;
 pub mod error;
 mod extract;
+mod files;
 mod health;
 mod hosts;
 pub mod input;
+mod letters;
+mod memberships;
 mod openapi;
 mod orders;
-mod records;
+mod permissions;
+mod schedules;
+mod signer_keys;
 mod statements;
-mod tenancy;
-mod users;
+mod tenant;
+mod tokens;
+mod transactions;
 mod veu;
 
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use axum::handler::Handler;
 use axum::http::Method;
 use axum::routing::MethodRouter;
 use axum::Router;
-use kontor_storage::Store;
+
+use crate::services::Services;
 
 pub use auth::Access;
-pub use engine_port::{
-    DetachedSignature, EngineCommandError, EngineCommands, EngineResult, VeuDigest,
-};
 pub use openapi::RouteInfo;
 
 /// Shared state of the API.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Store,
+    /// The API's way to everything: without a bank, bank-bound routes answer 503
+    /// `engine_unavailable` and change nothing.
+    pub services: Services,
     pub metrics: Arc<health::Metrics>,
-    /// The engine, when this process runs one; engine-triggered routes answer 503 without it.
-    pub engine: Option<Arc<dyn EngineCommands>>,
-    /// The daemon's data directory: stored files that live on disk (downloads) are below it.
-    pub data_dir: Option<PathBuf>,
 }
 
 impl AppState {
-    pub fn new(store: Store) -> Self {
+    /// The API over `services` (a bare store gives services without a bank).
+    pub fn new(services: impl Into<Services>) -> Self {
         Self {
-            store,
+            services: services.into(),
             metrics: Arc::default(),
-            engine: None,
-            data_dir: None,
         }
-    }
-
-    pub fn with_engine(mut self, engine: Arc<dyn EngineCommands>) -> Self {
-        self.engine = Some(engine);
-        self
-    }
-
-    pub fn with_data_dir(mut self, data_dir: impl Into<PathBuf>) -> Self {
-        self.data_dir = Some(data_dir.into());
-        self
-    }
-
-    /// The engine, or 503 `engine_unavailable`.
-    pub(crate) fn engine(&self) -> Result<&Arc<dyn EngineCommands>, error::ApiError> {
-        self.engine
-            .as_ref()
-            .ok_or(error::ApiError::EngineUnavailable)
     }
 }
 
@@ -145,13 +136,23 @@ fn all_routes() -> Routes {
     let routes = Routes::new();
     let routes = health::routes(routes);
     let routes = openapi::routes(routes);
-    let routes = tenancy::routes(routes);
+    let routes = tenant::routes(routes);
+    let routes = memberships::routes(routes);
+    let routes = tokens::routes(routes);
     let routes = hosts::routes(routes);
-    let routes = users::routes(routes);
+    let routes = connections::routes(routes);
+    let routes = accounts::routes(routes);
+    let routes = ebics_users::routes(routes);
+    let routes = letters::routes(routes);
+    let routes = signer_keys::routes(routes);
+    let routes = permissions::routes(routes);
     let routes = orders::routes(routes);
     let routes = veu::routes(routes);
-    let routes = records::routes(routes);
-    statements::routes(routes)
+    let routes = transactions::routes(routes);
+    let routes = schedules::routes(routes);
+    let routes = audit::routes(routes);
+    let routes = statements::routes(routes);
+    bookings::routes(routes)
 }
 
 /// The (method, path) of every route the router serves.

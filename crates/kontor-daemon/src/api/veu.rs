@@ -1,5 +1,5 @@
-//! Distributed-signature (VEU) items: listing what the bank says awaits signatures, and
-//! signing or cancelling them at the bank through the engine.
+//! `/v1/veu-items`: distributed-signature (VEU) items — what the bank says awaits signatures,
+//! and signing or cancelling them at the bank.
 //!
 //! Reading never talks to the bank: the digest a signer signs is stored on the item when the
 //! bank reports it — with every VEU sync where the bank offers HVZ (which carries
@@ -7,20 +7,19 @@
 //! and `GET /v1/veu-items/{id}/digest` serves the stored value to any member. A Viewer
 //! therefore never causes bank traffic or new EBICS transactions.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use kontor_protocol::SignatureVersion;
-use kontor_storage::{EbicsUser, EbicsUserId, KeyUsage, Page, VeuItem, VeuItemId, VeuSigner};
+use kontor_storage::{EbicsUserId, Page, VeuItem, VeuItemId, VeuSigner};
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
-use super::engine_port::{DetachedSignature, VeuDigest};
 use super::error::ApiError;
-use super::extract::{path_id, JsonBody, QueryParams};
-use super::input::{FromInput, KeyHash, SignatureValue, Valid};
-use super::users::granted_user;
+use super::extract::{Id, JsonBody, QueryParams};
+use super::input::{KeyHash, SignatureValue, Valid};
 use super::{Access, AppState, Routes};
+use crate::services::veu::{self, check_same_connection, DetachedSignature, VeuDigest};
 
 pub fn routes(routes: Routes) -> Routes {
     routes
@@ -61,11 +60,8 @@ pub fn routes(routes: Routes) -> Routes {
         )
 }
 
-async fn list(
-    State(state): State<AppState>,
-    caller: Caller,
-) -> Result<Json<Vec<VeuItem>>, ApiError> {
-    let mut tx = state.store.scope(&caller.scope).begin().await?;
+async fn list(caller: Caller) -> Result<Json<Vec<VeuItem>>, ApiError> {
+    let mut tx = caller.tx().await?;
     Ok(Json(tx.list(Page::first(1000)).await?))
 }
 
@@ -76,13 +72,8 @@ struct VeuView {
     signers: Vec<VeuSigner>,
 }
 
-async fn show(
-    State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
-) -> Result<Json<VeuView>, ApiError> {
-    let id: VeuItemId = path_id(&id, "VEU item")?;
-    let mut tx = state.store.scope(&caller.scope).begin().await?;
+async fn show(caller: Caller, Id(id): Id<VeuItemId>) -> Result<Json<VeuView>, ApiError> {
+    let mut tx = caller.tx().await?;
     let item: VeuItem = tx.get(id).await?;
     let signers = tx.veu_items().signers(id).await?;
     Ok(Json(VeuView { item, signers }))
@@ -100,10 +91,8 @@ async fn sync(
     JsonBody(body): JsonBody<SyncRequest>,
 ) -> Result<StatusCode, ApiError> {
     let user = *body.ebics_user_id;
-    let mut tx = state.store.scope(&caller.scope).begin().await?;
-    granted_user(&mut tx, &caller, user).await?;
-    drop(tx);
-    state.engine()?.sync_veu(caller.scope.clone(), user).await?;
+    caller.granted(&mut caller.tx().await?, user).await?;
+    veu::sync_for(&state.services, &caller.scope, user).await?;
     Ok(StatusCode::ACCEPTED)
 }
 
@@ -116,32 +105,22 @@ struct DigestQuery {
 
 /// The stored digest; reads only the database.
 async fn digest(
-    State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Id(id): Id<VeuItemId>,
     QueryParams(query): QueryParams<DigestQuery>,
 ) -> Result<Json<VeuDigest>, ApiError> {
-    let id: VeuItemId = path_id(&id, "VEU item")?;
-    let mut tx = state.store.scope(&caller.scope).begin().await?;
+    let mut tx = caller.tx().await?;
     let item: VeuItem = tx.get(id).await?;
     if let Some(signer) = query.signer_id {
-        let user = granted_user(&mut tx, &caller, *signer).await?;
-        same_connection(&item, &user)?;
+        let user = caller.granted(&mut tx, *signer).await?;
+        check_same_connection(&item, &user)?;
     }
-    stored_digest(&item).map(Json).ok_or_else(|| ApiError::Conflict {
-        code: "digest_not_fetched",
-        message: "the bank has not reported this item's digest yet; an Admin fetches it with POST /v1/veu-items/{id}/digest".into(),
-    })
-}
-
-fn stored_digest(item: &VeuItem) -> Option<VeuDigest> {
-    Some(VeuDigest {
-        data_digest: item.data_digest.clone()?,
-        signature_version: item
-            .data_digest_version
-            .clone()
-            .unwrap_or_else(|| SignatureVersion::A006.as_str().to_owned()),
-    })
+    VeuDigest::stored(&item)
+        .map(Json)
+        .ok_or_else(|| ApiError::Conflict {
+            code: "digest_not_fetched",
+            message: "the bank has not reported this item's digest yet; an Admin fetches it with POST /v1/veu-items/{id}/digest".into(),
+        })
 }
 
 #[derive(Deserialize)]
@@ -155,37 +134,17 @@ struct FetchDigest {
 async fn fetch_digest(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Id(id): Id<VeuItemId>,
     JsonBody(body): JsonBody<FetchDigest>,
 ) -> Result<Json<VeuDigest>, ApiError> {
-    let id: VeuItemId = path_id(&id, "VEU item")?;
     let signer = *body.signer_id;
-    let mut tx = state.store.scope(&caller.scope).begin().await?;
-    let item: VeuItem = tx.get(id).await?;
-    let user = granted_user(&mut tx, &caller, signer).await?;
-    same_connection(&item, &user)?;
-    drop(tx);
-    let digest = state
-        .engine()?
-        .veu_digest(caller.scope.clone(), id, signer)
-        .await?;
-    let mut tx = state.store.scope(&caller.scope).begin().await?;
-    tx.veu_items()
-        .record_digest(id, &digest.data_digest, Some(&digest.signature_version))
-        .await?;
-    tx.commit().await?;
-    Ok(Json(digest))
-}
-
-fn same_connection(item: &VeuItem, signer: &EbicsUser) -> Result<(), ApiError> {
-    if item.connection_id == signer.connection_id {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(
-            "signer_not_in_partner",
-            "the signer is not a user of the item's bank connection",
-        ))
+    {
+        let mut tx = caller.tx().await?;
+        let _: VeuItem = tx.get(id).await?;
+        caller.granted(&mut tx, signer).await?;
     }
+    let digest = veu::fetch_digest(&state.services, &caller.scope, id, signer).await?;
+    Ok(Json(digest))
 }
 
 #[derive(Deserialize)]
@@ -198,64 +157,45 @@ struct SignedDecision {
     signature: Valid<SignatureValue>,
 }
 
-/// Checks a signer's decision against their registered key; the bank verifies the value.
-async fn detached_signature(
-    state: &AppState,
-    caller: &Caller,
+/// Adds (HVE) or, with `cancel_order`, cancels (HVS) at the bank, signed by a signer the
+/// caller may act for.
+async fn decide(
+    state: AppState,
+    caller: Caller,
     id: VeuItemId,
     body: SignedDecision,
-) -> Result<DetachedSignature, ApiError> {
+    cancel_order: bool,
+) -> Result<StatusCode, ApiError> {
     let signer = *body.signer_id;
-    let version = *body.signature_version;
-    let value = body.signature.into_inner().0;
-    let mut tx = state.store.scope(&caller.scope).begin().await?;
-    let item: VeuItem = tx.get(id).await?;
-    let user = granted_user(&mut tx, caller, signer).await?;
-    same_connection(&item, &user)?;
-    let key = tx
-        .key_pairs()
-        .current(signer, KeyUsage::Signature)
-        .await?
-        .filter(|k| KeyHash::from_input(&k.key_hash).ok().as_ref() == Some(&body.key_hash.0));
-    if key.is_none() {
-        return Err(ApiError::invalid(
-            "unknown_signer_key",
-            "this key is not the signer's registered signature key",
-        ));
+    {
+        let mut tx = caller.tx().await?;
+        let _: VeuItem = tx.get(id).await?;
+        caller.granted(&mut tx, signer).await?;
     }
-    Ok(DetachedSignature {
+    let signature = DetachedSignature {
         signer,
-        version,
-        value,
-    })
+        version: *body.signature_version,
+        value: body.signature.into_inner().0,
+        key_hash: body.key_hash.into_inner().0,
+    };
+    veu::decide(&state.services, &caller.scope, id, signature, cancel_order).await?;
+    Ok(StatusCode::ACCEPTED)
 }
 
 async fn approve(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Id(id): Id<VeuItemId>,
     JsonBody(body): JsonBody<SignedDecision>,
 ) -> Result<StatusCode, ApiError> {
-    let id: VeuItemId = path_id(&id, "VEU item")?;
-    let signature = detached_signature(&state, &caller, id, body).await?;
-    state
-        .engine()?
-        .approve_veu(caller.scope.clone(), id, signature)
-        .await?;
-    Ok(StatusCode::ACCEPTED)
+    decide(state, caller, id, body, false).await
 }
 
 async fn cancel(
     State(state): State<AppState>,
     caller: Caller,
-    Path(id): Path<String>,
+    Id(id): Id<VeuItemId>,
     JsonBody(body): JsonBody<SignedDecision>,
 ) -> Result<StatusCode, ApiError> {
-    let id: VeuItemId = path_id(&id, "VEU item")?;
-    let signature = detached_signature(&state, &caller, id, body).await?;
-    state
-        .engine()?
-        .cancel_veu(caller.scope.clone(), id, signature)
-        .await?;
-    Ok(StatusCode::ACCEPTED)
+    decide(state, caller, id, body, true).await
 }

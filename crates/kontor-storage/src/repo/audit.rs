@@ -92,19 +92,4 @@ impl Audit<'_, '_> {
             .await?;
         self.tx.get(id).await
     }
-
-    /// The records about one target, oldest first.
-    pub async fn for_target(
-        &mut self,
-        target_kind: &str,
-        target_id: &str,
-    ) -> Result<Vec<AuditEvent>> {
-        Ok(self
-            .tx
-            .list_where::<AuditEvent>("target_id", target_id.into())
-            .await?
-            .into_iter()
-            .filter(|e| e.target_kind == target_kind)
-            .collect())
-    }
 }

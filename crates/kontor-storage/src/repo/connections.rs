@@ -205,13 +205,4 @@ impl Accounts<'_, '_> {
     pub async fn list_by_iban(&mut self, iban: &str) -> Result<Vec<Account>> {
         self.tx.list_where("iban", iban.into()).await
     }
-
-    pub async fn find_by_iban(&mut self, iban: &str) -> Result<Option<Account>> {
-        Ok(self
-            .tx
-            .list_where::<Account>("iban", iban.into())
-            .await?
-            .into_iter()
-            .next())
-    }
 }

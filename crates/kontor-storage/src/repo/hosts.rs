@@ -178,15 +178,6 @@ impl BankHosts<'_, '_> {
             .await?;
         self.tx.get(id).await
     }
-
-    pub async fn find_by_host_id(&mut self, host_id: &str) -> Result<Option<BankHost>> {
-        Ok(self
-            .tx
-            .list_where::<BankHost>("host_id", host_id.into())
-            .await?
-            .into_iter()
-            .next())
-    }
 }
 
 repository!(

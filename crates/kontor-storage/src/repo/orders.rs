@@ -456,20 +456,6 @@ impl Orders<'_, '_> {
         }
     }
 
-    /// Lists orders of one EBICS user with the given status.
-    pub async fn list_for_user_by_status(
-        &mut self,
-        user: EbicsUserId,
-        status: OrderStatus,
-    ) -> Result<Vec<Order>> {
-        Ok(self
-            .list_by_status(status)
-            .await?
-            .into_iter()
-            .filter(|o| o.ebics_user_id == user)
-            .collect())
-    }
-
     /// Records the bank's answer (order id, return code and text) with a status change.
     pub async fn record_bank_result(
         &mut self,

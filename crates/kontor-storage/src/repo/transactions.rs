@@ -415,10 +415,6 @@ impl Transactions<'_, '_> {
         Ok(current.effect_attempts)
     }
 
-    pub async fn list_by_phase(&mut self, phase: TransactionPhase) -> Result<Vec<Transaction>> {
-        self.tx.list_where("phase", phase.as_str().into()).await
-    }
-
     pub async fn list_for_order(&mut self, order: OrderId) -> Result<Vec<Transaction>> {
         self.tx.list_where("order_id", order.to_db().into()).await
     }

@@ -1,0 +1,87 @@
+//! `/v1/accounts`: bank accounts (IBAN, BIC and currency validated) and their balances.
+
+use axum::http::StatusCode;
+use axum::Json;
+use kontor_documents::{Bic, Currency, Iban};
+use kontor_storage::{Account, AccountId, Balance, ConnectionId, NewAccount, Page};
+use serde::Deserialize;
+
+use super::auth::Caller;
+use super::error::ApiError;
+use super::extract::{Id, JsonBody};
+use super::input::{Name, ShortText, Valid};
+use super::{Access, Routes};
+use crate::services::connections;
+
+pub fn routes(routes: Routes) -> Routes {
+    routes
+        .read("/v1/accounts", "List accounts", list)
+        .post(
+            "/v1/accounts",
+            Access::Configure,
+            "Add an account (IBAN, BIC and currency validated)",
+            create,
+        )
+        .read("/v1/accounts/{id}", "Show an account", show)
+        .read(
+            "/v1/accounts/{id}/balances",
+            "Balances of an account",
+            balances,
+        )
+}
+
+async fn list(caller: Caller) -> Result<Json<Vec<Account>>, ApiError> {
+    let mut tx = caller.tx().await?;
+    Ok(Json(tx.list(Page::first(1000)).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateAccount {
+    connection_id: Valid<ConnectionId>,
+    holder_name: Valid<Name>,
+    currency: Valid<Currency>,
+    iban: Option<Valid<Iban>>,
+    bic: Option<Valid<Bic>>,
+    bank_account_id: Option<Valid<ShortText>>,
+    national_number: Option<Valid<ShortText>>,
+    bank_code: Option<Valid<ShortText>>,
+}
+
+async fn create(
+    caller: Caller,
+    JsonBody(body): JsonBody<CreateAccount>,
+) -> Result<(StatusCode, Json<Account>), ApiError> {
+    let iban = body.iban.map(Valid::into_inner);
+    let text = |t: Option<Valid<ShortText>>| t.map(|t| t.into_inner().into_string());
+    if iban.is_none() && body.national_number.is_none() {
+        return Err(ApiError::invalid(
+            "missing_account_number",
+            "an account needs an iban or a national_number",
+        ));
+    }
+    let new = NewAccount {
+        bank_account_id: text(body.bank_account_id),
+        iban: iban.map(|i| i.electronic().to_owned()),
+        national_number: text(body.national_number),
+        bank_code: text(body.bank_code),
+        bic: body.bic.map(|b| b.as_str().to_owned()),
+        holder_name: body.holder_name.into_inner().into_string(),
+        currency: body.currency.as_str().to_owned(),
+    };
+    let mut tx = caller.tx().await?;
+    let account = connections::add_account(&mut tx, *body.connection_id, new).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(account)))
+}
+
+async fn show(caller: Caller, Id(id): Id<AccountId>) -> Result<Json<Account>, ApiError> {
+    let mut tx = caller.tx().await?;
+    Ok(Json(tx.get(id).await?))
+}
+
+async fn balances(caller: Caller, Id(id): Id<AccountId>) -> Result<Json<Vec<Balance>>, ApiError> {
+    let mut tx = caller.tx().await?;
+    let _: Account = tx.get(id).await?;
+    Ok(Json(tx.statements().balances(id).await?))
+}

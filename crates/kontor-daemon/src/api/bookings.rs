@@ -1,0 +1,156 @@
+//! `/v1/booked-transactions`: booked transactions with keyset pagination and CSV export.
+
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use chrono::NaiveDate;
+use kontor_storage::{Account, AccountId, BookedTransaction, BookedTransactionId, BookingFilter};
+use serde::{Deserialize, Serialize};
+
+use super::auth::Caller;
+use super::error::ApiError;
+use super::extract::QueryParams;
+use super::input::Valid;
+use super::Routes;
+
+pub fn routes(routes: Routes) -> Routes {
+    routes
+        .read(
+            "/v1/booked-transactions",
+            "Booked transactions (account, date range, keyset cursor)",
+            bookings,
+        )
+        .read(
+            "/v1/booked-transactions/csv",
+            "Booked transactions as CSV (account, date range)",
+            bookings_csv,
+        )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BookingQuery {
+    account: Option<Valid<AccountId>>,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    /// Cursor from the previous page (`next`): `<booking date>/<id>`.
+    after: Option<String>,
+    limit: Option<u32>,
+}
+
+fn parse_cursor(cursor: &str) -> Result<(NaiveDate, BookedTransactionId), ApiError> {
+    let bad = || ApiError::invalid("invalid_cursor", "after must be a cursor from `next`");
+    let (date, id) = cursor.split_once('/').ok_or_else(bad)?;
+    Ok((
+        date.parse().map_err(|_| bad())?,
+        id.parse().map_err(|_| bad())?,
+    ))
+}
+
+/// Validates the query into a filter; an account of another tenant answers 404.
+async fn filter_of(
+    caller: &Caller,
+    q: BookingQuery,
+    default_limit: u32,
+) -> Result<BookingFilter, ApiError> {
+    let account = q.account.map(Valid::into_inner);
+    if let (Some(from), Some(to)) = (q.from, q.to) {
+        if from > to {
+            return Err(ApiError::invalid("invalid_date_range", "from is after to"));
+        }
+    }
+    if let Some(account) = account {
+        let mut tx = caller.tx().await?;
+        let _: Account = tx.get(account).await?;
+    }
+    Ok(BookingFilter {
+        account_id: account,
+        from: q.from,
+        to: q.to,
+        after: q.after.as_deref().map(parse_cursor).transpose()?,
+        limit: q.limit.unwrap_or(default_limit).clamp(1, 1000),
+    })
+}
+
+#[derive(Serialize)]
+struct BookingPage {
+    items: Vec<BookedTransaction>,
+    /// Pass as `after` to get the next page; absent on the last page.
+    next: Option<String>,
+}
+
+async fn bookings(
+    caller: Caller,
+    QueryParams(q): QueryParams<BookingQuery>,
+) -> Result<Json<BookingPage>, ApiError> {
+    let filter = filter_of(&caller, q, 100).await?;
+    let items = caller.tx().await?.statements().bookings(&filter).await?;
+    let next = (items.len() == filter.limit as usize)
+        .then(|| items.last().map(|b| format!("{}/{}", b.booking_date, b.id)))
+        .flatten();
+    Ok(Json(BookingPage { items, next }))
+}
+
+/// Quotes a CSV field when it needs it (RFC 4180), and defuses spreadsheet formulas.
+fn csv_field(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@']) && value.parse::<f64>().is_err() {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
+async fn bookings_csv(
+    caller: Caller,
+    QueryParams(q): QueryParams<BookingQuery>,
+) -> Result<Response, ApiError> {
+    let mut filter = filter_of(&caller, q, 1000).await?;
+    filter.limit = 1000;
+    let mut out = String::from(
+        "id,account_id,booking_date,value_date,credit_debit,amount,currency,counterparty_name,counterparty_iban,remittance,bank_reference,end_to_end_id\r\n",
+    );
+    loop {
+        let page = caller.tx().await?.statements().bookings(&filter).await?;
+        for b in &page {
+            let fields = [
+                b.id.to_string(),
+                b.account_id.to_string(),
+                b.booking_date.to_string(),
+                b.value_date.map(|d| d.to_string()).unwrap_or_default(),
+                b.credit_debit.clone(),
+                b.amount.clone(),
+                b.currency.clone(),
+                b.counterparty_name.clone().unwrap_or_default(),
+                b.counterparty_iban.clone().unwrap_or_default(),
+                b.remittance.clone().unwrap_or_default(),
+                b.bank_reference.clone().unwrap_or_default(),
+                b.end_to_end_id.clone().unwrap_or_default(),
+            ];
+            let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+            out.push_str(&line.join(","));
+            out.push_str("\r\n");
+        }
+        match page.last() {
+            Some(last) if page.len() == filter.limit as usize => {
+                filter.after = Some((last.booking_date, last.id));
+            }
+            _ => break,
+        }
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"booked-transactions.csv\"",
+            ),
+        ],
+        out,
+    )
+        .into_response())
+}

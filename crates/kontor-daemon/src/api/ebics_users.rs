@@ -1,0 +1,158 @@
+//! `/v1/ebics-users`: EBICS users, their lifecycle (suspend, resume, onboarding) and what
+//! they may do.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use kontor_storage::{
+    Account, ConnectionId, EbicsUser, EbicsUserId, EbicsUserStatus, KeyCustody, KeyUsage,
+    NewEbicsUser, Permission, SignatureClass,
+};
+use serde::{Deserialize, Serialize};
+
+use super::auth::Caller;
+use super::error::ApiError;
+use super::extract::{Id, JsonBody};
+use super::input::{EbicsId, Name, Valid};
+use super::{Access, AppState, Routes};
+use crate::services::{onboarding, users};
+
+pub fn routes(routes: Routes) -> Routes {
+    routes
+        .read("/v1/ebics-users", "List EBICS users", list)
+        .post(
+            "/v1/ebics-users",
+            Access::Configure,
+            "Create an EBICS user",
+            create,
+        )
+        .read(
+            "/v1/ebics-users/{id}",
+            "Show an EBICS user and its status",
+            show,
+        )
+        .post(
+            "/v1/ebics-users/{id}/suspend",
+            Access::Operate,
+            "Suspend a READY user",
+            suspend,
+        )
+        .post(
+            "/v1/ebics-users/{id}/resume",
+            Access::Operate,
+            "Resume a SUSPENDED user",
+            resume,
+        )
+        .post(
+            "/v1/ebics-users/{id}/initialise",
+            Access::Operate,
+            "Start onboarding (engine)",
+            initialise,
+        )
+        .read(
+            "/v1/ebics-users/{id}/capabilities",
+            "What a user may do: order types, accounts, limits, class",
+            capabilities,
+        )
+}
+
+async fn list(caller: Caller) -> Result<Json<Vec<EbicsUser>>, ApiError> {
+    let mut tx = caller.tx().await?;
+    Ok(Json(caller.visible(&mut tx).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateUser {
+    connection_id: Valid<ConnectionId>,
+    user_id: Valid<EbicsId>,
+    system_id: Option<Valid<EbicsId>>,
+    name: Valid<Name>,
+    signature_class: Valid<SignatureClass>,
+}
+
+async fn create(
+    caller: Caller,
+    JsonBody(body): JsonBody<CreateUser>,
+) -> Result<(StatusCode, Json<EbicsUser>), ApiError> {
+    let new = NewEbicsUser {
+        connection_id: *body.connection_id,
+        user_id: body.user_id.into_inner().0,
+        system_id: body.system_id.map(|s| s.into_inner().0),
+        name: body.name.into_inner().into_string(),
+        signature_class: *body.signature_class,
+    };
+    let mut tx = caller.tx().await?;
+    let user = users::create(&mut tx, new).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(user)))
+}
+
+async fn show(caller: Caller, Id(id): Id<EbicsUserId>) -> Result<Json<EbicsUser>, ApiError> {
+    let mut tx = caller.tx().await?;
+    Ok(Json(caller.granted(&mut tx, id).await?))
+}
+
+async fn suspend(caller: Caller, Id(id): Id<EbicsUserId>) -> Result<Json<EbicsUser>, ApiError> {
+    let mut tx = caller.tx().await?;
+    caller.granted(&mut tx, id).await?;
+    let user = users::suspend(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(Json(user))
+}
+
+async fn resume(caller: Caller, Id(id): Id<EbicsUserId>) -> Result<Json<EbicsUser>, ApiError> {
+    let mut tx = caller.tx().await?;
+    caller.granted(&mut tx, id).await?;
+    let user = users::resume(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(Json(user))
+}
+
+async fn initialise(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id<EbicsUserId>,
+) -> Result<StatusCode, ApiError> {
+    caller.granted(&mut caller.tx().await?, id).await?;
+    onboarding::initialise(&state.services, &caller.scope, id).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+#[derive(Serialize)]
+struct Capabilities {
+    ebics_user_id: EbicsUserId,
+    status: EbicsUserStatus,
+    signature_class: SignatureClass,
+    /// Whether the user's signature key is held by a signer (or by the daemon, or absent).
+    signature_key_custody: Option<KeyCustody>,
+    /// Order types the connection offers.
+    order_types: Vec<String>,
+    accounts: Vec<Account>,
+    permissions: Vec<Permission>,
+}
+
+async fn capabilities(
+    caller: Caller,
+    Id(id): Id<EbicsUserId>,
+) -> Result<Json<Capabilities>, ApiError> {
+    let mut tx = caller.tx().await?;
+    let user = caller.granted(&mut tx, id).await?;
+    let connection: kontor_storage::Connection = tx.get(user.connection_id).await?;
+    let accounts = tx.accounts().list_for_connection(connection.id).await?;
+    let permissions = tx.permissions().list_for_user(id).await?;
+    let custody = tx
+        .key_pairs()
+        .current(id, KeyUsage::Signature)
+        .await?
+        .map(|k| k.custody);
+    Ok(Json(Capabilities {
+        ebics_user_id: id,
+        status: user.status,
+        signature_class: user.signature_class,
+        signature_key_custody: custody,
+        order_types: connection.order_types,
+        accounts,
+        permissions,
+    }))
+}

@@ -1,0 +1,28 @@
+//! Stored files as HTTP downloads, streamed.
+
+use axum::body::Body;
+use axum::http::{header, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use kontor_storage::{FileId, TenantScope};
+
+use super::error::ApiError;
+use super::AppState;
+
+/// A file as a download, with its SHA-256 so clients can check what they got.
+pub async fn download(
+    state: &AppState,
+    scope: &TenantScope,
+    id: FileId,
+) -> Result<Response, ApiError> {
+    let (file, content) = state.services.file(scope, id).await?;
+    let mut response = Body::from_stream(content).into_response();
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_LENGTH, HeaderValue::from(file.size));
+    if let Ok(v) = HeaderValue::from_str(&file.content_type) {
+        headers.insert(header::CONTENT_TYPE, v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&file.sha256) {
+        headers.insert("x-content-sha256", v);
+    }
+    Ok(response)
+}

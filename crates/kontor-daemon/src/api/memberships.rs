@@ -1,0 +1,184 @@
+//! `/v1/memberships` and `/v1/operators`: the tenant's operators, their roles and the grants
+//! that restrict an operator to some EBICS users.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use kontor_storage::{EbicsUserId, OperatorId, Role};
+use serde::{Deserialize, Serialize};
+
+use super::auth::Caller;
+use super::error::ApiError;
+use super::extract::{Id, JsonBody};
+use super::input::{Email, Name, Valid};
+use super::{Access, AppState, Routes};
+use crate::services::tenancy;
+
+pub fn routes(routes: Routes) -> Routes {
+    routes
+        .read(
+            "/v1/memberships",
+            "Operators of the tenant and their roles",
+            memberships,
+        )
+        .post(
+            "/v1/operators",
+            Access::Own,
+            "Add an operator to this tenant by e-mail (created if new; answers alike either way)",
+            create_operator,
+        )
+        .patch(
+            "/v1/memberships/{operator_id}",
+            Access::Own,
+            "Change an operator's role",
+            set_role,
+        )
+        .delete(
+            "/v1/memberships/{operator_id}",
+            Access::Own,
+            "Remove an operator from this tenant",
+            remove_member,
+        )
+        .read(
+            "/v1/memberships/{operator_id}/grants",
+            "EBICS users an operator is restricted to",
+            grants,
+        )
+        .post(
+            "/v1/memberships/{operator_id}/grants",
+            Access::Own,
+            "Restrict an operator to an EBICS user",
+            grant,
+        )
+}
+
+#[derive(Serialize)]
+struct Membership {
+    operator_id: OperatorId,
+    email: String,
+    display_name: String,
+    role: Role,
+}
+
+async fn memberships(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Vec<Membership>>, ApiError> {
+    let mut tx = caller.tx().await?;
+    let members = tx.memberships().list().await?;
+    drop(tx);
+    let mut out = Vec::with_capacity(members.len());
+    for member in members {
+        // The e-mail is the operator's login, the same in every tenant; the name is the one
+        // this tenant gave.
+        let operator = state
+            .services
+            .store()
+            .admin()
+            .operator(member.operator_id)
+            .await?;
+        out.push(Membership {
+            operator_id: member.operator_id,
+            email: operator.email,
+            display_name: member.display_name,
+            role: member.role,
+        });
+    }
+    Ok(Json(out))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateOperator {
+    email: Valid<Email>,
+    #[serde(default)]
+    display_name: Option<Valid<Name>>,
+    role: Valid<Role>,
+}
+
+/// The response shows only what this request gave (address, this tenant's display name,
+/// role) and an opaque id, so it reveals nothing about other tenants the address may belong
+/// to (see [`tenancy::add_operator`]). Only an address that is already a member of this
+/// tenant answers 409 `email_taken`.
+async fn create_operator(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<CreateOperator>,
+) -> Result<(StatusCode, Json<Membership>), ApiError> {
+    let role = *body.role;
+    let email = body.email.as_str().to_owned();
+    let display_name = body
+        .display_name
+        .map(|n| n.into_inner().into_string())
+        .unwrap_or_else(|| email.clone());
+    let operator_id = tenancy::add_operator(
+        state.services.store(),
+        caller.scope.tenant(),
+        &email,
+        &display_name,
+        role,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Membership {
+            operator_id,
+            email,
+            display_name,
+            role,
+        }),
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SetRole {
+    role: Valid<Role>,
+}
+
+async fn set_role(
+    caller: Caller,
+    Id(operator): Id<OperatorId>,
+    JsonBody(body): JsonBody<SetRole>,
+) -> Result<StatusCode, ApiError> {
+    let mut tx = caller.tx().await?;
+    tenancy::set_role(&mut tx, caller.operator.operator(), operator, *body.role).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn remove_member(
+    caller: Caller,
+    Id(operator): Id<OperatorId>,
+) -> Result<StatusCode, ApiError> {
+    let mut tx = caller.tx().await?;
+    tenancy::remove_member(&mut tx, caller.operator.operator(), operator).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn grants(
+    caller: Caller,
+    Id(operator): Id<OperatorId>,
+) -> Result<Json<Vec<EbicsUserId>>, ApiError> {
+    let mut tx = caller.tx().await?;
+    tx.memberships().role_of(operator).await?;
+    Ok(Json(tx.memberships().grants_of(operator).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Grant {
+    ebics_user_id: Valid<EbicsUserId>,
+}
+
+async fn grant(
+    caller: Caller,
+    Id(operator): Id<OperatorId>,
+    JsonBody(body): JsonBody<Grant>,
+) -> Result<StatusCode, ApiError> {
+    let mut tx = caller.tx().await?;
+    tenancy::grant(&mut tx, operator, *body.ebics_user_id).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,81 @@
+//! `/v1/ebics-users/{id}/permissions`: what the bank permits a user (order types, accounts,
+//! limits in the currency's minor units).
+
+use axum::http::StatusCode;
+use axum::Json;
+use kontor_documents::{Amount, Currency};
+use kontor_protocol::order_type::OrderType;
+use kontor_storage::{AccountId, EbicsUserId, NewPermission, Permission, SignatureClass};
+use serde::Deserialize;
+
+use super::auth::Caller;
+use super::error::ApiError;
+use super::extract::{Id, JsonBody};
+use super::input::{payment_amount, Valid};
+use super::{Access, Routes};
+use crate::services::users;
+
+pub fn routes(routes: Routes) -> Routes {
+    routes
+        .read(
+            "/v1/ebics-users/{id}/permissions",
+            "Permissions of a user",
+            list,
+        )
+        .post(
+            "/v1/ebics-users/{id}/permissions",
+            Access::Configure,
+            "Add a permission (limits in the currency's minor units)",
+            add,
+        )
+}
+
+async fn list(caller: Caller, Id(id): Id<EbicsUserId>) -> Result<Json<Vec<Permission>>, ApiError> {
+    let mut tx = caller.tx().await?;
+    caller.granted(&mut tx, id).await?;
+    Ok(Json(tx.permissions().list_for_user(id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AddPermission {
+    order_type: Valid<OrderType>,
+    account_id: Option<Valid<AccountId>>,
+    authorisation_level: Valid<SignatureClass>,
+    max_amount: Option<Valid<Amount>>,
+    currency: Option<Valid<Currency>>,
+}
+
+async fn add(
+    caller: Caller,
+    Id(id): Id<EbicsUserId>,
+    JsonBody(body): JsonBody<AddPermission>,
+) -> Result<(StatusCode, Json<Permission>), ApiError> {
+    let max_amount = match (body.max_amount, body.currency) {
+        (Some(amount), Some(currency)) => Some((
+            payment_amount("max_amount", *amount, *currency)?,
+            currency.as_str().to_owned(),
+        )),
+        (None, None) => None,
+        _ => {
+            return Err(ApiError::invalid(
+                "invalid_limit",
+                "max_amount and currency go together",
+            ))
+        }
+    };
+    let (max_amount, currency) = max_amount.unzip();
+    let new = NewPermission {
+        ebics_user_id: id,
+        order_type: body.order_type.to_string(),
+        account_id: body.account_id.map(Valid::into_inner),
+        authorisation_level: *body.authorisation_level,
+        max_amount,
+        currency,
+    };
+    let mut tx = caller.tx().await?;
+    caller.granted(&mut tx, id).await?;
+    let permission = users::add_permission(&mut tx, new).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(permission)))
+}

@@ -1,0 +1,132 @@
+//! `/v1/schedules`: statement download schedules and their runs.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use kontor_protocol::order_type::OrderType;
+use kontor_storage::{AccountId, EbicsUserId, JobRun, Schedule, ScheduleId};
+use serde::Deserialize;
+
+use super::auth::Caller;
+use super::error::ApiError;
+use super::extract::{Id, JsonBody};
+use super::input::{Cron, TimeZone, Valid};
+use super::{Access, AppState, Routes};
+use crate::services::schedules::{self, ScheduleRequest};
+
+pub fn routes(routes: Routes) -> Routes {
+    routes
+        .read("/v1/schedules", "List download schedules", list)
+        .post(
+            "/v1/schedules",
+            Access::Operate,
+            "Create a download schedule (cron validated)",
+            create,
+        )
+        .read("/v1/schedules/{id}", "Show a schedule", show)
+        .patch(
+            "/v1/schedules/{id}",
+            Access::Operate,
+            "Enable or disable a schedule",
+            update,
+        )
+        .delete(
+            "/v1/schedules/{id}",
+            Access::Operate,
+            "Delete a schedule",
+            delete,
+        )
+        .read("/v1/schedules/{id}/runs", "Runs of a schedule", runs)
+        .post(
+            "/v1/schedules/{id}/run",
+            Access::Operate,
+            "Run a schedule now (engine)",
+            run_now,
+        )
+}
+
+async fn list(caller: Caller) -> Result<Json<Vec<Schedule>>, ApiError> {
+    let mut tx = caller.tx().await?;
+    Ok(Json(caller.visible(&mut tx).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateSchedule {
+    ebics_user_id: Valid<EbicsUserId>,
+    account_id: Option<Valid<AccountId>>,
+    order_type: Valid<OrderType>,
+    cron: Valid<Cron>,
+    #[serde(default = "default_time_zone")]
+    time_zone: Valid<TimeZone>,
+}
+
+fn default_time_zone() -> Valid<TimeZone> {
+    Valid(TimeZone(chrono_tz::UTC))
+}
+
+async fn create(
+    caller: Caller,
+    JsonBody(body): JsonBody<CreateSchedule>,
+) -> Result<(StatusCode, Json<Schedule>), ApiError> {
+    let user = *body.ebics_user_id;
+    let request = ScheduleRequest {
+        user,
+        account: body.account_id.map(Valid::into_inner),
+        order_type: body.order_type.into_inner(),
+        cron: body.cron.into_inner().0,
+        time_zone: body.time_zone.0 .0,
+    };
+    let mut tx = caller.tx().await?;
+    caller.granted(&mut tx, user).await?;
+    let schedule = schedules::create(&mut tx, request).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(schedule)))
+}
+
+async fn show(caller: Caller, Id(id): Id<ScheduleId>) -> Result<Json<Schedule>, ApiError> {
+    let mut tx = caller.tx().await?;
+    Ok(Json(caller.granted(&mut tx, id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct UpdateSchedule {
+    enabled: bool,
+}
+
+async fn update(
+    caller: Caller,
+    Id(id): Id<ScheduleId>,
+    JsonBody(body): JsonBody<UpdateSchedule>,
+) -> Result<Json<Schedule>, ApiError> {
+    let mut tx = caller.tx().await?;
+    caller.granted(&mut tx, id).await?;
+    let schedule = schedules::set_enabled(&mut tx, id, body.enabled).await?;
+    tx.commit().await?;
+    Ok(Json(schedule))
+}
+
+async fn delete(caller: Caller, Id(id): Id<ScheduleId>) -> Result<StatusCode, ApiError> {
+    let mut tx = caller.tx().await?;
+    caller.granted(&mut tx, id).await?;
+    schedules::delete(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn runs(caller: Caller, Id(id): Id<ScheduleId>) -> Result<Json<Vec<JobRun>>, ApiError> {
+    let mut tx = caller.tx().await?;
+    caller.granted(&mut tx, id).await?;
+    Ok(Json(tx.schedules().runs(id).await?))
+}
+
+async fn run_now(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id<ScheduleId>,
+) -> Result<StatusCode, ApiError> {
+    caller.granted(&mut caller.tx().await?, id).await?;
+    schedules::run_now(&state.services, &caller.scope, id).await?;
+    Ok(StatusCode::ACCEPTED)
+}

@@ -1,0 +1,115 @@
+//! `/v1/ebics-users/{id}/key-pairs` and `/signer-keys`: a user's keys (public information
+//! only), and signature keys held by signers on their own machines.
+
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::Json;
+use kontor_protocol::certificate::Certificate;
+use kontor_protocol::keys::PublicKey;
+use kontor_protocol::SignatureVersion;
+use kontor_storage::{EbicsUserId, KeyPair, KeyPairId};
+use serde::Deserialize;
+
+use super::auth::Caller;
+use super::error::ApiError;
+use super::extract::{path_id, Id, JsonBody};
+use super::{Access, Routes};
+use crate::services::users::{self, SignerKey};
+
+pub fn routes(routes: Routes) -> Routes {
+    routes
+        .read(
+            "/v1/ebics-users/{id}/key-pairs",
+            "Key pairs: public information only",
+            key_pairs,
+        )
+        .post(
+            "/v1/ebics-users/{id}/signer-keys",
+            Access::Operate,
+            "Register a signer-held signature public key (NEW users only)",
+            register,
+        )
+        .post(
+            "/v1/ebics-users/{id}/signer-keys/{key}/revoke",
+            Access::Own,
+            "Revoke a signer-held signature key (Owners only; audited)",
+            revoke,
+        )
+}
+
+async fn key_pairs(
+    caller: Caller,
+    Id(id): Id<EbicsUserId>,
+) -> Result<Json<Vec<KeyPair>>, ApiError> {
+    let mut tx = caller.tx().await?;
+    caller.granted(&mut tx, id).await?;
+    // `KeyPair` never serialises its ciphertext: public information only.
+    Ok(Json(tx.key_pairs().list_for_user(id).await?))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RegisterSignerKey {
+    /// A005 or A006.
+    version: String,
+    /// SubjectPublicKeyInfo PEM (`kontor sign pubkey`).
+    public_key_pem: String,
+    /// X.509 certificate PEM; required for H005 banks, whose key hash is the certificate's.
+    certificate_pem: Option<String>,
+}
+
+impl RegisterSignerKey {
+    /// The key as the request gives it: parsed, and its certificate certifying it.
+    fn parse(&self) -> Result<SignerKey, ApiError> {
+        let version: SignatureVersion = self.version.parse().map_err(|_| {
+            ApiError::invalid("invalid_signature_version", "version must be A005 or A006")
+        })?;
+        let key = PublicKey::from_spki_pem(&self.public_key_pem)
+            .map_err(|e| ApiError::invalid("invalid_public_key", e.to_string()))?;
+        let certificate = self
+            .certificate_pem
+            .as_deref()
+            .map(Certificate::from_pem)
+            .transpose()
+            .map_err(|e| ApiError::invalid("invalid_certificate", e.to_string()))?;
+        if let Some(cert) = &certificate {
+            if cert.public_key() != &key {
+                return Err(ApiError::invalid(
+                    "certificate_key_mismatch",
+                    "the certificate does not certify this public key",
+                ));
+            }
+        }
+        Ok(SignerKey {
+            version,
+            key,
+            certificate,
+        })
+    }
+}
+
+async fn register(
+    caller: Caller,
+    Id(id): Id<EbicsUserId>,
+    JsonBody(body): JsonBody<RegisterSignerKey>,
+) -> Result<(StatusCode, Json<KeyPair>), ApiError> {
+    let signer_key = body.parse()?;
+    let mut tx = caller.tx().await?;
+    caller.granted(&mut tx, id).await?;
+    let pair = users::register_signer_key(&mut tx, id, signer_key).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(pair)))
+}
+
+async fn revoke(
+    caller: Caller,
+    Path((id, key)): Path<(String, String)>,
+) -> Result<Json<KeyPair>, ApiError> {
+    let id: EbicsUserId = path_id(&id, "EBICS user")?;
+    let key: KeyPairId = path_id(&key, "key pair")?;
+    let mut tx = caller.tx().await?;
+    caller.granted(&mut tx, id).await?;
+    let revoked = users::revoke_signer_key(&mut tx, id, key).await?;
+    tx.commit().await?;
+    Ok(Json(revoked))
+}

@@ -1,0 +1,164 @@
+//! The EBICS client's error type.
+
+use kontor_storage::{EbicsUserStatus, FileId, KeyUsage, TransactionId};
+
+/// What the bank answered when it refused a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BankRejection {
+    /// The six-digit EBICS return code, e.g. `091002`.
+    pub code: String,
+    /// The bank's report text (or the code's meaning when the bank sent none).
+    pub text: String,
+}
+
+impl std::fmt::Display for BankRejection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.code, self.text)
+    }
+}
+
+/// Why an EBICS step failed.
+#[derive(Debug, thiserror::Error)]
+pub enum EbicsError {
+    #[error(transparent)]
+    Storage(#[from] kontor_storage::StorageError),
+    #[error("key handling failed: {0}")]
+    Key(String),
+    /// The user lacks a key the step needs (generate or register it first).
+    #[error("EBICS user {user_id} has no {usage} key; generate keys first")]
+    MissingKey { user_id: String, usage: KeyUsage },
+    /// The user's public key for this usage is not stored (nor registered by its signer).
+    #[error("no {0} public key is stored for this user")]
+    NoPublicKey(KeyUsage),
+    /// A key exists but lacks what this protocol version needs (H005: certificates).
+    #[error("{0}")]
+    KeyUnusable(&'static str),
+    /// A BTF service was asked of a host that speaks EBICS 2.5.
+    #[error("BTF services need H005, host speaks {version}")]
+    BtfNeedsH005 {
+        version: kontor_protocol::ProtocolVersion,
+    },
+    #[error("an upload needs at least one electronic signature")]
+    NoSignatures,
+    /// The user is not in a status that allows this step.
+    #[error("EBICS user {user_id} is {status}; {needed}")]
+    UserNotReady {
+        user_id: String,
+        status: EbicsUserStatus,
+        needed: &'static str,
+    },
+    /// The bank's keys are missing, unverified or rejected: nothing but INI/HIA/H3K/HPB may
+    /// be sent until an operator verifies them.
+    #[error("bank keys of host {host_id} are not usable: {reason}")]
+    BankKeysNotVerified {
+        host_id: String,
+        reason: BankKeyBlock,
+    },
+    /// The network failed, after retries where the failure was retryable.
+    #[error(transparent)]
+    Transport(#[from] super::transport::TransportError),
+    /// The bank refused the request with a permanent (or retry-exhausted) return code.
+    #[error("bank refused {order_type}: {rejection}")]
+    Bank {
+        order_type: String,
+        rejection: BankRejection,
+        /// The persisted transaction, when the refusal ended one (its trail has the details).
+        transaction: Option<TransactionId>,
+    },
+    /// An answer's X002 signature does not verify with the host's verified authentication
+    /// key: it is never accepted (after the retries an unreadable answer gets).
+    #[error("the bank's signature does not verify: {0}")]
+    BankSignature(kontor_protocol::xmldsig::XmlDsigError),
+    /// A message from the bank could not be parsed or decrypted.
+    #[error("invalid response from bank: {0}")]
+    Protocol(String),
+    /// A transaction's stored request or recovery record cannot be read back: waiting
+    /// cannot make it readable, so recovery ends the transaction.
+    #[error("{what} of transaction {transaction} unreadable: {message}")]
+    RecordUnreadable {
+        transaction: TransactionId,
+        what: &'static str,
+        message: String,
+    },
+    /// A spooled upload segment no longer matches the checksum recorded when it was written.
+    #[error("spooled segment {segment} of transaction {transaction} is damaged")]
+    SpoolDamaged {
+        transaction: TransactionId,
+        segment: i64,
+    },
+    #[error("file {0} has no content")]
+    FileWithoutContent(FileId),
+    /// An on-disk file outside the data directory, or without one configured.
+    #[error("cannot resolve stored file {0}")]
+    FileUnreachable(FileId),
+    #[error("file I/O failed: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Why the host's bank keys block every order but key management.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BankKeyBlock {
+    /// HPB has not delivered a key of this kind yet.
+    NotFetched(kontor_storage::BankKeyKind),
+    /// The newest key of this kind waits for an operator.
+    AwaitingVerification {
+        kind: kontor_storage::BankKeyKind,
+        hash: String,
+    },
+    /// An operator rejected the newest key of this kind.
+    Rejected {
+        kind: kontor_storage::BankKeyKind,
+        hash: String,
+        by: String,
+    },
+    /// The session was opened for key management only.
+    NotLoaded,
+}
+
+impl BankKeyBlock {
+    /// Whether only an operator's verification is missing (onboarding then waits, rather
+    /// than failing).
+    pub fn awaits_operator(&self) -> bool {
+        matches!(
+            self,
+            Self::NotFetched(_) | Self::AwaitingVerification { .. }
+        )
+    }
+}
+
+impl std::fmt::Display for BankKeyBlock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::NotFetched(kind) => write!(f, "no {kind} key fetched yet (HPB)"),
+            Self::AwaitingVerification { kind, hash } => {
+                write!(f, "{kind} key {hash} awaits verification by an operator")
+            }
+            Self::Rejected { kind, hash, by } => {
+                write!(f, "{kind} key {hash} was rejected by {by}")
+            }
+            Self::NotLoaded => f.write_str("session opened without bank keys"),
+        }
+    }
+}
+
+impl EbicsError {
+    pub(crate) fn protocol(e: impl std::fmt::Display) -> Self {
+        Self::Protocol(e.to_string())
+    }
+
+    pub(crate) fn key(e: impl std::fmt::Display) -> Self {
+        Self::Key(e.to_string())
+    }
+
+    /// The refusal of a transaction that ended FAILED or ABORTED, from its record.
+    pub(crate) fn ended(transaction: &kontor_storage::Transaction) -> Self {
+        Self::Bank {
+            order_type: transaction.order_type.clone(),
+            rejection: BankRejection {
+                code: transaction.failure_code.clone().unwrap_or_default(),
+                text: transaction.failure_text.clone().unwrap_or_default(),
+            },
+            transaction: Some(transaction.id),
+        }
+    }
+}

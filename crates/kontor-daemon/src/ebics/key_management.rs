@@ -1,0 +1,452 @@
+//! Key management messages: INI and HIA (or H3K) send the user's public keys, HPB fetches the
+//! bank's, and activation opens a session once an operator has verified them.
+//!
+//! INI, HIA and H3K are unsigned (the bank does not know the user's keys yet); HPB is signed
+//! with the user's authentication key, and its answer is encrypted for the user (EBICS 2.5
+//! and 3.0, chapter 4).
+
+use chrono::{DateTime, Utc};
+use kontor_protocol::certificate::Certificate;
+use kontor_protocol::compression;
+use kontor_protocol::encryption;
+use kontor_protocol::envelope::{
+    KeyManagementResponse, NoPubKeyDigestsRequest, Nonce, SecurityMedium, UnsecuredRequest,
+};
+use kontor_protocol::keys::{public_key_hash, PublicKey};
+use kontor_protocol::order_type::OrderType;
+use kontor_protocol::orderdata::{
+    AuthenticationPubKeyInfo, CertificateInfo, EncryptionPubKeyInfo, H3KRequestOrderData,
+    HIARequestOrderData, HPBResponseOrderData, PublicKeyData, RsaKeyValue, SignaturePubKeyInfo,
+    SignaturePubKeyOrderData, X509Data,
+};
+use kontor_protocol::{AuthenticationVersion, EncryptionVersion, SignatureVersion};
+use kontor_storage::{
+    BankKey, BankKeyKind, EbicsUserId, EbicsUserStatus, KeyPair, KeyStatus, KeyUsage, NewBankKey,
+    ScopedTx, TenantScope,
+};
+
+use super::session::{product, rejection, Requirement, UserContext};
+use super::{Client, EbicsError};
+
+/// A key management order that sends the user's public keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyOrder {
+    /// The signature key (INI): NEW → PARTLY_INITIALISED_INI, or PARTLY_INITIALISED_HIA →
+    /// INITIALISED.
+    Ini,
+    /// The authentication and encryption keys (HIA): NEW → PARTLY_INITIALISED_HIA, or
+    /// PARTLY_INITIALISED_INI → INITIALISED.
+    Hia,
+    /// All three as certificates (H3K, EBICS 3.0): NEW → INITIALISED.
+    H3k,
+}
+
+impl KeyOrder {
+    fn order_type(self) -> OrderType {
+        match self {
+            Self::Ini => OrderType::INI,
+            Self::Hia => OrderType::HIA,
+            Self::H3k => OrderType::H3K,
+        }
+    }
+
+    /// The keys the order sends, in the order its document lists them.
+    fn usages(self) -> &'static [KeyUsage] {
+        match self {
+            Self::Ini => &[KeyUsage::Signature],
+            Self::Hia => &[KeyUsage::Authentication, KeyUsage::Encryption],
+            Self::H3k => &[
+                KeyUsage::Signature,
+                KeyUsage::Authentication,
+                KeyUsage::Encryption,
+            ],
+        }
+    }
+
+    /// The user's status once the bank took the order, or `None` when the order does not
+    /// apply to a user in `status`.
+    fn next_status(self, status: EbicsUserStatus) -> Option<EbicsUserStatus> {
+        use EbicsUserStatus::*;
+        match (self, status) {
+            (Self::Ini, New) => Some(PartlyInitialisedIni),
+            (Self::Hia, New) => Some(PartlyInitialisedHia),
+            (Self::Ini, PartlyInitialisedHia) | (Self::Hia, PartlyInitialisedIni) => {
+                Some(Initialised)
+            }
+            (Self::H3k, New) => Some(Initialised),
+            _ => None,
+        }
+    }
+
+    fn needs(self) -> &'static str {
+        match self {
+            Self::Ini => "INI needs NEW or PARTLY_INITIALISED_HIA",
+            Self::Hia => "HIA needs NEW or PARTLY_INITIALISED_INI",
+            Self::H3k => "H3K needs NEW",
+        }
+    }
+
+    /// The order data document with `keys` (as [`KeyOrder::usages`] lists them).
+    fn document(self, ctx: &UserContext, keys: &[PublicKeyRecord]) -> Result<Vec<u8>, EbicsError> {
+        let (partner_id, user_id) = (ctx.connection.partner_id.clone(), ctx.user.user_id.clone());
+        let xml = match (self, keys) {
+            (Self::Ini, [signature]) => SignaturePubKeyOrderData {
+                version: ctx.version(),
+                signature_pub_key_info: SignaturePubKeyInfo {
+                    key: key_data(ctx, signature)?,
+                    version: SignatureVersion::A006,
+                },
+                partner_id,
+                user_id,
+            }
+            .to_xml(),
+            (Self::Hia, [authentication, encryption]) => HIARequestOrderData {
+                version: ctx.version(),
+                authentication: AuthenticationPubKeyInfo {
+                    key: key_data(ctx, authentication)?,
+                    version: AuthenticationVersion::X002,
+                },
+                encryption: EncryptionPubKeyInfo {
+                    key: key_data(ctx, encryption)?,
+                    version: EncryptionVersion::E002,
+                },
+                partner_id,
+                user_id,
+            }
+            .to_xml(),
+            (Self::H3k, [signature, authentication, encryption]) => {
+                let certificate = |record: &PublicKeyRecord| {
+                    record
+                        .certificate
+                        .clone()
+                        .map(X509Data::from_certificate)
+                        .ok_or(EbicsError::KeyUnusable(
+                            "H3K needs certificates for all keys",
+                        ))
+                };
+                H3KRequestOrderData {
+                    version: ctx.version(),
+                    signature: CertificateInfo {
+                        x509: certificate(signature)?,
+                        version: SignatureVersion::A006,
+                    },
+                    authentication: CertificateInfo {
+                        x509: certificate(authentication)?,
+                        version: AuthenticationVersion::X002,
+                    },
+                    encryption: CertificateInfo {
+                        x509: certificate(encryption)?,
+                        version: EncryptionVersion::E002,
+                    },
+                    partner_id,
+                    user_id,
+                }
+                .to_xml()
+            }
+            _ => return Err(EbicsError::KeyUnusable("the keys do not match the order")),
+        };
+        xml.map_err(EbicsError::protocol)
+    }
+}
+
+/// A user's public key as the bank needs it: the key, and for H005 its certificate.
+#[derive(Debug, Clone)]
+pub struct PublicKeyRecord {
+    pub key: PublicKey,
+    pub certificate: Option<Vec<u8>>,
+    pub created_at: DateTime<Utc>,
+    /// The stored key pair, when the daemon holds one (a signer's key may live elsewhere).
+    pub key_pair: Option<KeyPair>,
+}
+
+/// The user's current public key for `usage`, wherever it is stored. INI needs only the
+/// public signature key, so a signer who keeps the private key outside the daemon can still
+/// be initialised once the public key is registered.
+pub async fn public_key_for(
+    tx: &mut ScopedTx<'_>,
+    user: EbicsUserId,
+    usage: KeyUsage,
+) -> Result<PublicKeyRecord, EbicsError> {
+    let pair = tx
+        .key_pairs()
+        .current(user, usage)
+        .await?
+        .ok_or_else(|| EbicsError::NoPublicKey(usage))?;
+    Ok(PublicKeyRecord {
+        key: PublicKey::from_spki_der(&pair.public_key).map_err(EbicsError::key)?,
+        certificate: pair.certificate.clone(),
+        created_at: pair.created_at,
+        key_pair: Some(pair),
+    })
+}
+
+fn key_data(ctx: &UserContext, record: &PublicKeyRecord) -> Result<PublicKeyData, EbicsError> {
+    if ctx.version().uses_certificates() {
+        let der = record
+            .certificate
+            .clone()
+            .ok_or_else(|| EbicsError::KeyUnusable("an H005 key needs its X.509 certificate"))?;
+        Ok(PublicKeyData::Certificate(X509Data::from_certificate(der)))
+    } else {
+        Ok(PublicKeyData::Rsa {
+            key: RsaKeyValue {
+                modulus: record.key.modulus(),
+                exponent: record.key.exponent(),
+            },
+            timestamp: Some(record.created_at),
+            x509: None,
+        })
+    }
+}
+
+fn check_key_management(
+    order_type: &OrderType,
+    response: &KeyManagementResponse,
+) -> Result<(), EbicsError> {
+    for code in [
+        &response.technical_return_code,
+        &response.business_return_code,
+    ] {
+        if !code.is_ok() {
+            return Err(EbicsError::Bank {
+                order_type: order_type.to_string(),
+                rejection: rejection(code, &response.report_text),
+                transaction: None,
+            });
+        }
+    }
+    Ok(())
+}
+
+impl Client {
+    async fn send_unsecured(
+        &self,
+        ctx: &UserContext,
+        order_type: OrderType,
+        order_data_xml: Vec<u8>,
+    ) -> Result<(), EbicsError> {
+        let request = UnsecuredRequest {
+            version: ctx.version(),
+            host_id: ctx.host_id()?,
+            partner_id: ctx.partner_id()?,
+            user_id: ctx.user_id()?,
+            system_id: ctx.system_id()?,
+            product: Some(product()),
+            order_type: order_type.clone(),
+            security_medium: SecurityMedium::default(),
+            order_data: compression::compress(&order_data_xml),
+        };
+        let body = request.to_xml().map_err(EbicsError::protocol)?.into_bytes();
+        let answer = self.line.post(&ctx.endpoint(), body).await?;
+        let response = KeyManagementResponse::parse(&answer).map_err(EbicsError::protocol)?;
+        check_key_management(&order_type, &response)
+    }
+
+    /// Records that the bank accepted keys: key pairs PENDING → SUBMITTED and the user's status.
+    async fn record_submitted(
+        &self,
+        scope: &TenantScope,
+        ctx: &UserContext,
+        keys: &[&PublicKeyRecord],
+        to: EbicsUserStatus,
+    ) -> Result<EbicsUserStatus, EbicsError> {
+        let mut tx = self.store().scope(scope).begin().await?;
+        for pair in keys.iter().filter_map(|k| k.key_pair.as_ref()) {
+            if pair.status == KeyStatus::Pending {
+                tx.key_pairs()
+                    .set_status(pair.id, KeyStatus::Pending, KeyStatus::Submitted)
+                    .await?;
+            }
+        }
+        let user = tx
+            .ebics_users()
+            .set_status(ctx.user.id, ctx.user.status, to)
+            .await?;
+        tx.commit().await?;
+        tracing::info!(user = %ctx.user.user_id, host = %ctx.host.host_id, status = %user.status, "keys submitted");
+        Ok(user.status)
+    }
+
+    /// Sends one key management order (see [`KeyOrder`]) with the user's current public
+    /// keys; returns the user's status after it.
+    pub async fn send_key_order(
+        &self,
+        scope: &TenantScope,
+        user: EbicsUserId,
+        order: KeyOrder,
+    ) -> Result<EbicsUserStatus, EbicsError> {
+        let ctx = self.user_context(scope, user).await?;
+        let to = order
+            .next_status(ctx.user.status)
+            .ok_or_else(|| not_for_status(&ctx, ctx.user.status, order.needs()))?;
+        let mut tx = self.store().scope(scope).begin().await?;
+        let mut keys = Vec::new();
+        for usage in order.usages() {
+            keys.push(public_key_for(&mut tx, user, *usage).await?);
+        }
+        tx.commit().await?;
+        let xml = order.document(&ctx, &keys)?;
+        self.send_unsecured(&ctx, order.order_type(), xml).await?;
+        let keys: Vec<&PublicKeyRecord> = keys.iter().collect();
+        self.record_submitted(scope, &ctx, &keys, to).await
+    }
+
+    /// Sends INI (signature public key only: the private key may live with the signer).
+    pub async fn send_ini(
+        &self,
+        scope: &TenantScope,
+        user: EbicsUserId,
+    ) -> Result<EbicsUserStatus, EbicsError> {
+        self.send_key_order(scope, user, KeyOrder::Ini).await
+    }
+
+    /// Sends HIA (authentication and encryption public keys).
+    pub async fn send_hia(
+        &self,
+        scope: &TenantScope,
+        user: EbicsUserId,
+    ) -> Result<EbicsUserStatus, EbicsError> {
+        self.send_key_order(scope, user, KeyOrder::Hia).await
+    }
+
+    /// Fetches the bank's keys (HPB) for an INITIALISED (or READY) user and stores them
+    /// UNVERIFIED, unless identical keys are already stored for the host. Returns the host's
+    /// keys.
+    pub async fn fetch_bank_keys(
+        &self,
+        scope: &TenantScope,
+        user: EbicsUserId,
+    ) -> Result<Vec<BankKey>, EbicsError> {
+        let session = self.open_session(scope, user, Requirement::OwnKeys).await?;
+        let ctx = &session.ctx;
+        if !matches!(
+            ctx.user.status,
+            EbicsUserStatus::Initialised | EbicsUserStatus::Ready
+        ) {
+            return Err(not_for_status(
+                ctx,
+                ctx.user.status,
+                "HPB needs an INITIALISED user",
+            ));
+        }
+        let request = NoPubKeyDigestsRequest {
+            version: ctx.version(),
+            host_id: ctx.host_id()?,
+            nonce: Nonce::random(&mut rand::rngs::OsRng),
+            timestamp: Utc::now(),
+            partner_id: ctx.partner_id()?,
+            user_id: ctx.user_id()?,
+            system_id: ctx.system_id()?,
+            product: Some(product()),
+            order_type: OrderType::HPB,
+            security_medium: SecurityMedium::default(),
+        };
+        let body = request
+            .to_signed_xml(session.authentication_key())
+            .map_err(EbicsError::protocol)?;
+        let response = session.exchange_key_management(body).await?;
+        check_key_management(&OrderType::HPB, &response)?;
+        let transfer = response
+            .data_transfer
+            .ok_or_else(|| EbicsError::Protocol("HPB response without order data".into()))?;
+        let compressed = encryption::decrypt(
+            session.encryption_key(),
+            &transfer.data_encryption_info.transaction_key,
+            &transfer.order_data,
+        )
+        .map_err(EbicsError::protocol)?;
+        let xml = compression::decompress(&compressed, 1 << 20).map_err(EbicsError::protocol)?;
+        let hpb = HPBResponseOrderData::parse(&xml).map_err(EbicsError::protocol)?;
+        if hpb.host_id != ctx.host.host_id {
+            return Err(EbicsError::Protocol(format!(
+                "HPB answer names host {}, expected {}",
+                hpb.host_id, ctx.host.host_id
+            )));
+        }
+        let received = [
+            bank_key(
+                ctx,
+                BankKeyKind::Authentication,
+                &hpb.authentication.key,
+                hpb.authentication.version.as_str(),
+            )?,
+            bank_key(
+                ctx,
+                BankKeyKind::Encryption,
+                &hpb.encryption.key,
+                hpb.encryption.version.as_str(),
+            )?,
+        ];
+        let mut tx = self.store().scope(scope).begin().await?;
+        let known = tx.bank_keys().list_for_host(ctx.host.id).await?;
+        for key in received {
+            // The same key fetched again keeps its verification; a changed key starts unverified.
+            let newest = known
+                .iter()
+                .filter(|k| k.kind == key.kind)
+                .max_by_key(|k| (k.created_at, k.id));
+            if newest.map(|k| k.key_hash.as_str()) != Some(key.key_hash.as_str()) {
+                tracing::info!(host = %ctx.host.host_id, kind = %key.kind, hash = %key.key_hash, "bank key stored, awaiting verification");
+                tx.bank_keys().create(key).await?;
+            }
+        }
+        let keys = tx.bank_keys().list_for_host(ctx.host.id).await?;
+        tx.commit().await?;
+        Ok(keys)
+    }
+
+    /// INITIALISED → READY once the host's current bank keys are VERIFIED; fails with
+    /// [`EbicsError::BankKeysNotVerified`] otherwise.
+    pub async fn activate(
+        &self,
+        scope: &TenantScope,
+        user: EbicsUserId,
+    ) -> Result<EbicsUserStatus, EbicsError> {
+        let session = self.open_session(scope, user, Requirement::Ready).await?;
+        Ok(session.ctx.user.status)
+    }
+}
+
+fn bank_key(
+    ctx: &UserContext,
+    kind: BankKeyKind,
+    data: &PublicKeyData,
+    version: &str,
+) -> Result<NewBankKey, EbicsError> {
+    let (key, certificate) = match data {
+        PublicKeyData::Rsa { key, x509, .. } => (
+            PublicKey::from_modulus_exponent(&key.modulus, &key.exponent)
+                .map_err(EbicsError::key)?,
+            x509.as_ref().map(|x| x.certificate.clone()),
+        ),
+        PublicKeyData::Certificate(x509) => {
+            let certificate = Certificate::from_der(&x509.certificate).map_err(EbicsError::key)?;
+            (
+                certificate.public_key().clone(),
+                Some(x509.certificate.clone()),
+            )
+        }
+    };
+    let parsed = certificate
+        .as_deref()
+        .map(Certificate::from_der)
+        .transpose()
+        .map_err(EbicsError::key)?;
+    let hash = public_key_hash(ctx.version(), &key, parsed.as_ref()).map_err(EbicsError::key)?;
+    Ok(NewBankKey {
+        bank_host_id: ctx.host.id,
+        kind,
+        version: version.to_owned(),
+        public_key: key.to_spki_der().map_err(EbicsError::key)?,
+        certificate,
+        key_hash: hash.to_hex_upper(),
+    })
+}
+
+fn not_for_status(ctx: &UserContext, status: EbicsUserStatus, needed: &'static str) -> EbicsError {
+    EbicsError::UserNotReady {
+        user_id: ctx.user.user_id.clone(),
+        status,
+        needed,
+    }
+}

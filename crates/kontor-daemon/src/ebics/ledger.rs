@@ -1,0 +1,344 @@
+//! The transaction ledger: every transfer is a persisted transaction before its first request.
+//!
+//! A transaction row carries the request it was started with (so recovery can rebuild the
+//! initialisation), a recovery record with what resuming needs (wrapped transaction key,
+//! spool file, the bank's order id), its segments and an append-only event trail. The ledger
+//! creates, holds (leases), checks, ends and loads transactions; the download and upload
+//! state machines and recovery are its only users.
+//!
+//! Recovery records are typed ([`DownloadRecovery`], [`UploadRecovery`]) and stored as JSON
+//! in `transactions.recovery`; [`upload_receipt`] reads the bank's order id of a finished
+//! upload back without anyone else knowing the record's shape.
+
+use std::time::Duration;
+
+use kontor_protocol::envelope::EbicsResponse;
+use kontor_protocol::order_type::{BtfService, ContainerType, MessageName};
+use kontor_protocol::return_code::Retry;
+use kontor_storage::{
+    NewTransaction, ScopedTx, Store, TenantScope, Transaction, TransactionEventKind, TransactionId,
+    TransactionPhase,
+};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::session::rejection;
+use super::EbicsError;
+
+/// The client's view of the `transactions` table: leases are taken in this instance's name.
+#[derive(Debug, Clone)]
+pub(crate) struct Ledger {
+    store: Store,
+    instance: String,
+    lease_for: Duration,
+}
+
+impl Ledger {
+    pub(crate) fn new(store: Store, instance: String, lease_for: Duration) -> Self {
+        Self {
+            store,
+            instance,
+            lease_for,
+        }
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub(crate) fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    pub(crate) fn lease_for(&self) -> chrono::Duration {
+        chrono::Duration::from_std(self.lease_for).unwrap_or_else(|_| chrono::Duration::minutes(5))
+    }
+
+    /// Creates the transaction with its stored request and takes its lease, in `tx`.
+    pub(crate) async fn create(
+        &self,
+        tx: &mut ScopedTx<'_>,
+        new: NewTransaction,
+    ) -> Result<Transaction, EbicsError> {
+        let transaction = tx.transactions().create(new).await?;
+        self.hold(tx, transaction.id).await?;
+        Ok(transaction)
+    }
+
+    /// Takes or renews this instance's lease on a transaction it is working on.
+    pub(crate) async fn hold(
+        &self,
+        tx: &mut ScopedTx<'_>,
+        id: TransactionId,
+    ) -> Result<(), EbicsError> {
+        let now = chrono::Utc::now();
+        tx.transactions()
+            .hold_lease(id, &self.instance, now, now + self.lease_for())
+            .await?;
+        Ok(())
+    }
+
+    /// Gives the lease up, so recovery may take the transaction at once.
+    pub(crate) async fn release(
+        &self,
+        scope: &TenantScope,
+        id: TransactionId,
+    ) -> Result<(), EbicsError> {
+        let mut tx = self.store.scope(scope).begin().await?;
+        tx.transactions().release_lease(id, &self.instance).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Hands `result` back; a failed drive gives its lease up first, so recovery takes the
+    /// transaction over at once instead of waiting for the lease to expire.
+    pub(crate) async fn release_if_failed<T>(
+        &self,
+        scope: &TenantScope,
+        id: TransactionId,
+        result: Result<T, EbicsError>,
+    ) -> Result<T, EbicsError> {
+        if result.is_err() {
+            self.release(scope, id).await?;
+        }
+        result
+    }
+
+    pub(crate) async fn load(
+        &self,
+        scope: &TenantScope,
+        id: TransactionId,
+    ) -> Result<Transaction, EbicsError> {
+        let mut tx = self.store.scope(scope).begin().await?;
+        let transaction: Transaction = tx.get(id).await?;
+        tx.commit().await?;
+        Ok(transaction)
+    }
+
+    /// Ends the transaction FAILED (or ABORTED when the bank lost it) when the bank refused;
+    /// returns the error to hand to the caller.
+    pub(crate) async fn check(
+        &self,
+        scope: &TenantScope,
+        transaction: &Transaction,
+        response: &EbicsResponse,
+    ) -> Result<(), EbicsError> {
+        let refused = [
+            &response.technical_return_code,
+            &response.business_return_code,
+        ]
+        .into_iter()
+        .find(|code| !code.is_success());
+        let Some(code) = refused else {
+            return Ok(());
+        };
+        let rejection = rejection(code, &response.report_text);
+        let phase = if code.retry() == Retry::NewTransaction {
+            TransactionPhase::Aborted
+        } else {
+            TransactionPhase::Failed
+        };
+        tracing::warn!(transaction = %transaction.id, code = %rejection.code, text = %rejection.text, "bank refused");
+        let ending =
+            Ending::new(&rejection.code, &rejection.text).in_phase(format!("{:?}", response.phase));
+        self.end(scope, transaction.id, phase, ending).await?;
+        Err(EbicsError::Bank {
+            order_type: transaction.order_type.clone(),
+            rejection,
+            transaction: Some(transaction.id),
+        })
+    }
+
+    /// Moves an unfinished transaction to FAILED or ABORTED with its ending as the event,
+    /// from whatever phase it is in now.
+    pub(crate) async fn end(
+        &self,
+        scope: &TenantScope,
+        id: TransactionId,
+        to: TransactionPhase,
+        ending: Ending,
+    ) -> Result<(), EbicsError> {
+        let event = match to {
+            TransactionPhase::Aborted => TransactionEventKind::Aborted,
+            _ => TransactionEventKind::Failed,
+        };
+        let mut tx = self.store.scope(scope).begin().await?;
+        let current: Transaction = tx.get(id).await?;
+        if !current.phase.is_final() {
+            tx.transactions()
+                .set_phase(id, current.phase, to, event, ending.context())
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// Why a transaction ended unfinished: the code and text storage records as its failure.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Ending {
+    code: String,
+    text: String,
+    phase: Option<String>,
+}
+
+impl Ending {
+    pub(crate) fn new(code: &str, text: impl Into<String>) -> Self {
+        Self {
+            code: code.to_owned(),
+            text: text.into(),
+            phase: None,
+        }
+    }
+
+    fn in_phase(mut self, phase: String) -> Self {
+        self.phase = Some(phase);
+        self
+    }
+
+    fn context(&self) -> serde_json::Value {
+        match &self.phase {
+            Some(phase) => json!({"code": self.code, "text": self.text, "phase": phase}),
+            None => json!({"code": self.code, "text": self.text}),
+        }
+    }
+}
+
+/// Reads a typed record out of a transaction's JSON column.
+pub(crate) fn read_record<T: DeserializeOwned>(
+    transaction: &Transaction,
+    what: &'static str,
+    value: &serde_json::Value,
+) -> Result<T, EbicsError> {
+    serde_json::from_value(value.clone()).map_err(|e| EbicsError::RecordUnreadable {
+        transaction: transaction.id,
+        what,
+        message: e.to_string(),
+    })
+}
+
+pub(crate) fn to_record<T: Serialize>(record: &T) -> Result<serde_json::Value, EbicsError> {
+    serde_json::to_value(record).map_err(EbicsError::protocol)
+}
+
+/// The request a transaction was started with, as stored in `btf_params`.
+pub(crate) fn stored_request<T: DeserializeOwned>(
+    transaction: &Transaction,
+) -> Result<T, EbicsError> {
+    transaction
+        .btf_params
+        .clone()
+        .map(serde_json::from_value)
+        .transpose()
+        .map_err(EbicsError::protocol)?
+        .ok_or_else(|| {
+            EbicsError::Protocol(format!(
+                "{} transaction without its request",
+                transaction.direction.as_str().to_ascii_lowercase()
+            ))
+        })
+}
+
+/// What resuming a download needs.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct DownloadRecovery {
+    /// The transaction key as the bank sent it: encrypted for our E002 key, so storing it
+    /// reveals nothing without that key.
+    #[serde(with = "base64_bytes")]
+    pub transaction_key: Vec<u8>,
+    /// The spool file, relative to the data directory.
+    pub spool: String,
+}
+
+/// What resuming an upload needs. Everything in it is encrypted for the bank (segments,
+/// signature data, transaction key) or public (the digest).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct UploadRecovery {
+    pub spool: String,
+    #[serde(with = "base64_bytes")]
+    pub transaction_key: Vec<u8>,
+    #[serde(with = "base64_bytes")]
+    pub signature_data: Vec<u8>,
+    pub data_digest: Option<StoredDigest>,
+    pub bank_order_id: Option<String>,
+}
+
+/// H005: the digest the signatures of an upload cover, announced in its initialisation.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct StoredDigest {
+    pub signature_version: String,
+    #[serde(with = "base64_bytes")]
+    pub digest: Vec<u8>,
+}
+
+/// The bank's answer to a finished upload, from its recovery record: its order id, or `None`
+/// when the transaction did not complete (or carries no record).
+pub fn upload_receipt(transaction: &Transaction) -> Option<Option<String>> {
+    if transaction.phase != TransactionPhase::Completed {
+        return None;
+    }
+    let record: Option<UploadRecovery> = serde_json::from_value(transaction.recovery.clone()).ok();
+    Some(record.and_then(|r| r.bank_order_id))
+}
+
+/// A BTF service in JSON (the protocol type is not serde).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct StoredService {
+    pub service_name: String,
+    pub scope: Option<String>,
+    pub service_option: Option<String>,
+    pub container: Option<String>,
+    pub message: String,
+    pub message_version: Option<String>,
+}
+
+impl From<&BtfService> for StoredService {
+    fn from(s: &BtfService) -> Self {
+        Self {
+            service_name: s.service_name.clone(),
+            scope: s.scope.clone(),
+            service_option: s.service_option.clone(),
+            container: s.container.map(|c| c.as_str().to_owned()),
+            message: s.message.name.clone(),
+            message_version: s.message.version.clone(),
+        }
+    }
+}
+
+impl StoredService {
+    pub(crate) fn to_service(&self) -> Result<BtfService, EbicsError> {
+        let mut message = MessageName::new(&self.message);
+        if let Some(v) = &self.message_version {
+            message = message.with_version(v);
+        }
+        Ok(BtfService {
+            service_name: self.service_name.clone(),
+            scope: self.scope.clone(),
+            service_option: self.service_option.clone(),
+            container: self
+                .container
+                .as_deref()
+                .map(str::parse::<ContainerType>)
+                .transpose()
+                .map_err(EbicsError::protocol)?,
+            message,
+        })
+    }
+}
+
+/// Bytes in a JSON record as standard base64 text.
+mod base64_bytes {
+    use base64::engine::general_purpose::STANDARD;
+    use base64::Engine as _;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&STANDARD.encode(bytes))
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        STANDARD.decode(text).map_err(serde::de::Error::custom)
+    }
+}

@@ -1,0 +1,150 @@
+//! Resuming unfinished transactions after a crash or restart.
+//!
+//! Recovery leases unfinished transactions in the database (so several daemon instances never
+//! work on the same one), records RECOVERY_STARTED and drives each from its stored phase:
+//! a download continues after its last acknowledged segment, an upload re-sends the same
+//! spooled bytes from the first unacknowledged segment. What cannot be resumed ends ABORTED
+//! (or FAILED when the bank refused) with the reason as an event.
+//!
+//! Recovery only finishes transfers. What a finished transfer means for the business (the
+//! statements it brought, the order it settles) is the transfer effect the services apply.
+
+use chrono::Utc;
+use kontor_storage::{
+    Direction, TenantScope, Transaction, TransactionEventKind, TransactionId, TransactionPhase,
+};
+use serde_json::json;
+
+use super::ledger::Ending;
+use super::session::Requirement;
+use super::{Client, EbicsError};
+
+/// What one recovery pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RecoveryReport {
+    /// Transactions that were resumed and reached COMPLETED.
+    pub completed: Vec<TransactionId>,
+    /// Transactions that ended FAILED or ABORTED (reason in their trail).
+    pub ended: Vec<TransactionId>,
+    /// Transactions that could not be resumed now (e.g. bank unreachable); their lease is
+    /// released and a later pass tries again.
+    pub deferred: Vec<TransactionId>,
+}
+
+impl Client {
+    /// Leases unfinished transactions of all tenants and resumes or ends each one. Run at
+    /// daemon start and periodically.
+    pub async fn recover_unfinished(&self) -> Result<RecoveryReport, EbicsError> {
+        let leased = self
+            .store()
+            .system()
+            .lease_unfinished_transactions(
+                self.ledger.instance(),
+                Utc::now(),
+                self.ledger.lease_for(),
+                100,
+            )
+            .await?;
+        let mut report = RecoveryReport::default();
+        for lease in leased {
+            match self
+                .resume_transaction(&lease.scope, lease.transaction)
+                .await
+            {
+                Ok(TransactionPhase::Completed) => report.completed.push(lease.transaction),
+                Ok(phase) if phase.is_final() => report.ended.push(lease.transaction),
+                Ok(_) => report.deferred.push(lease.transaction),
+                Err(e) => {
+                    let phase = self
+                        .ledger
+                        .load(&lease.scope, lease.transaction)
+                        .await
+                        .map(|t| t.phase);
+                    if matches!(phase, Ok(p) if p.is_final()) {
+                        report.ended.push(lease.transaction);
+                    } else {
+                        tracing::warn!(transaction = %lease.transaction, error = %e, "recovery deferred");
+                        report.deferred.push(lease.transaction);
+                    }
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Resumes one unfinished transaction from its last acknowledged segment, or ends it.
+    /// Returns the phase it is in afterwards.
+    pub async fn resume_transaction(
+        &self,
+        scope: &TenantScope,
+        transaction: TransactionId,
+    ) -> Result<TransactionPhase, EbicsError> {
+        let record = self.ledger.load(scope, transaction).await?;
+        if record.phase.is_final() {
+            return Ok(record.phase);
+        }
+        let mut tx = self.store().scope(scope).begin().await?;
+        self.ledger.hold(&mut tx, transaction).await?;
+        tx.transactions()
+            .append_event(
+                transaction,
+                TransactionEventKind::RecoveryStarted,
+                json!({
+                    "phase": record.phase.as_str(),
+                    "last_acknowledged_segment": record.last_acknowledged_segment,
+                    "instance": self.ledger.instance(),
+                }),
+            )
+            .await?;
+        tx.commit().await?;
+
+        let session = match self
+            .open_session(scope, record.ebics_user_id, Requirement::Ready)
+            .await
+        {
+            Ok(session) => session,
+            Err(e @ (EbicsError::BankKeysNotVerified { .. } | EbicsError::UserNotReady { .. })) => {
+                return self.abort(scope, &record, &e.to_string()).await;
+            }
+            Err(e) => return Err(e),
+        };
+        let result = match record.direction {
+            Direction::Download => self.drive_download(&session, transaction).await.map(|_| ()),
+            Direction::Upload => self.drive_upload(&session, transaction).await.map(|_| ()),
+        };
+        match result {
+            Ok(()) => {
+                let finished = self.ledger.load(scope, transaction).await?;
+                if finished.phase.is_final() {
+                    // Recovery is done with it; its business effect (if any) is the effect
+                    // sweep's, which may take it now rather than when this lease expires.
+                    self.ledger.release(scope, transaction).await?;
+                }
+                Ok(finished.phase)
+            }
+            // Unreadable recovery data cannot get better by waiting.
+            Err(e @ EbicsError::RecordUnreadable { .. }) => {
+                self.abort(scope, &record, &e.to_string()).await
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn abort(
+        &self,
+        scope: &TenantScope,
+        record: &Transaction,
+        reason: &str,
+    ) -> Result<TransactionPhase, EbicsError> {
+        self.ledger
+            .end(
+                scope,
+                record.id,
+                TransactionPhase::Aborted,
+                Ending::new("RECOVERY", reason),
+            )
+            .await?;
+        self.ledger.release(scope, record.id).await?;
+        Ok(TransactionPhase::Aborted)
+    }
+}

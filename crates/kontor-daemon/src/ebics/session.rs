@@ -1,0 +1,543 @@
+//! One EBICS user's view of its bank: host, partner, own keys and verified bank keys, and
+//! the signed, verified exchange of messages.
+//!
+//! A [`Session`] lives for one client operation. It decrypts the user's authentication and
+//! encryption private keys when it opens and drops them (zeroized by `rsa`) when it ends; the
+//! signature private key is never loaded: electronic signatures come from the signers. It owns
+//! its [`Line`] to the bank (transport and retry policy), so it needs nothing else to talk.
+
+use std::sync::Arc;
+
+use kontor_protocol::certificate::Certificate;
+use kontor_protocol::envelope::{
+    BankPubKeyDigests, EbicsRequest, EbicsResponse, EnvelopeError, HostId, InitHeader,
+    KeyManagementResponse, Nonce, OrderDetails, PartnerId, Product, PubKeyDigest, SecurityMedium,
+    UserId,
+};
+use kontor_protocol::keys::{PrivateKey, PublicKey};
+use kontor_protocol::return_code::{Retry, ReturnCode};
+use kontor_protocol::{AuthenticationVersion, EncryptionVersion, ProtocolVersion};
+use kontor_storage::{
+    BankHost, BankKey, BankKeyKind, BankKeyVerification, Connection, EbicsUser, EbicsUserId,
+    EbicsUserStatus, KeyPair, KeyUsage, Store, TenantScope,
+};
+use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
+use zeroize::Zeroizing;
+
+use super::error::{BankKeyBlock, BankRejection};
+use super::transport::{BankEndpoint, RetryPolicy, Transport, TransportError};
+use super::EbicsError;
+
+/// The way to a bank: a transport and the retry policy for what it may retry.
+#[derive(Clone)]
+pub struct Line {
+    transport: Arc<dyn Transport>,
+    retry: RetryPolicy,
+}
+
+impl std::fmt::Debug for Line {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Line")
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Line {
+    pub fn new(transport: Arc<dyn Transport>, retry: RetryPolicy) -> Self {
+        Self { transport, retry }
+    }
+
+    /// POSTs with the transport, retrying what the retry policy allows.
+    pub async fn post(
+        &self,
+        endpoint: &BankEndpoint,
+        body: Vec<u8>,
+    ) -> Result<Vec<u8>, EbicsError> {
+        let transport = self.transport.as_ref();
+        Ok(self
+            .retry
+            .run(
+                |_| transport.post(endpoint, body.clone()),
+                TransportError::is_retryable,
+            )
+            .await?)
+    }
+}
+
+/// The stored records that describe one user at its bank.
+#[derive(Debug, Clone)]
+pub struct UserContext {
+    pub user: EbicsUser,
+    pub connection: Connection,
+    pub host: BankHost,
+}
+
+impl UserContext {
+    /// Loads user, connection and host through the scope.
+    pub async fn load(
+        store: &Store,
+        scope: &TenantScope,
+        user: EbicsUserId,
+    ) -> Result<Self, EbicsError> {
+        let mut tx = store.scope(scope).begin().await?;
+        let user: EbicsUser = tx.get(user).await?;
+        let connection: Connection = tx.get(user.connection_id).await?;
+        let host: BankHost = tx.get(connection.bank_host_id).await?;
+        tx.commit().await?;
+        Ok(Self {
+            user,
+            connection,
+            host,
+        })
+    }
+
+    pub fn version(&self) -> ProtocolVersion {
+        self.host.protocol_version
+    }
+
+    pub fn host_id(&self) -> Result<HostId, EbicsError> {
+        HostId::new(self.host.host_id.clone()).map_err(EbicsError::protocol)
+    }
+
+    pub fn partner_id(&self) -> Result<PartnerId, EbicsError> {
+        PartnerId::new(self.connection.partner_id.clone()).map_err(EbicsError::protocol)
+    }
+
+    pub fn user_id(&self) -> Result<UserId, EbicsError> {
+        UserId::new(self.user.user_id.clone()).map_err(EbicsError::protocol)
+    }
+
+    pub fn system_id(&self) -> Result<Option<UserId>, EbicsError> {
+        self.user
+            .system_id
+            .clone()
+            .map(UserId::new)
+            .transpose()
+            .map_err(EbicsError::protocol)
+    }
+
+    /// Where and how the transport reaches the user's bank host.
+    pub fn endpoint(&self) -> BankEndpoint {
+        BankEndpoint::of(&self.host)
+    }
+}
+
+/// The product Kontor announces in requests.
+pub fn product() -> Product {
+    Product {
+        name: "Kontor".into(),
+        language: "EN".into(),
+        institute_id: None,
+    }
+}
+
+/// The host's bank keys, checked to be VERIFIED by an operator.
+#[derive(Debug, Clone)]
+pub struct VerifiedBankKeys {
+    pub authentication: rsa::RsaPublicKey,
+    pub encryption: PublicKey,
+    pub encryption_certificate: Option<Certificate>,
+    pub digests: BankPubKeyDigests,
+}
+
+/// The newest key of `kind` for the host (HPB may have been repeated after a key change).
+fn newest(keys: &[BankKey], kind: BankKeyKind) -> Option<&BankKey> {
+    keys.iter()
+        .filter(|k| k.kind == kind)
+        .max_by_key(|k| (k.created_at, k.id))
+}
+
+/// Checks that the host's current bank keys are verified and decodes them.
+pub fn verified_bank_keys(
+    host: &BankHost,
+    keys: &[BankKey],
+) -> Result<VerifiedBankKeys, EbicsError> {
+    let blocked = |reason: BankKeyBlock| EbicsError::BankKeysNotVerified {
+        host_id: host.host_id.clone(),
+        reason,
+    };
+    let mut checked = Vec::new();
+    for kind in [BankKeyKind::Authentication, BankKeyKind::Encryption] {
+        let key = newest(keys, kind).ok_or_else(|| blocked(BankKeyBlock::NotFetched(kind)))?;
+        match key.verification_status {
+            BankKeyVerification::Verified => checked.push(key),
+            BankKeyVerification::Unverified => {
+                return Err(blocked(BankKeyBlock::AwaitingVerification {
+                    kind,
+                    hash: key.key_hash.clone(),
+                }))
+            }
+            BankKeyVerification::Rejected => {
+                return Err(blocked(BankKeyBlock::Rejected {
+                    kind,
+                    hash: key.key_hash.clone(),
+                    by: key
+                        .verified_by
+                        .clone()
+                        .unwrap_or_else(|| "an operator".into()),
+                }))
+            }
+        }
+    }
+    let (auth, enc) = (checked[0], checked[1]);
+    let digest = |key: &BankKey| -> Result<PubKeyDigest, EbicsError> {
+        let bytes: [u8; 32] = hex::decode(&key.key_hash)
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| {
+                EbicsError::Key(format!(
+                    "stored bank key hash {} is not SHA-256",
+                    key.key_hash
+                ))
+            })?;
+        Ok(PubKeyDigest::sha256(bytes))
+    };
+    Ok(VerifiedBankKeys {
+        authentication: rsa::RsaPublicKey::from_public_key_der(&auth.public_key)
+            .map_err(EbicsError::key)?,
+        encryption: PublicKey::from_spki_der(&enc.public_key).map_err(EbicsError::key)?,
+        encryption_certificate: enc
+            .certificate
+            .as_deref()
+            .map(Certificate::from_der)
+            .transpose()
+            .map_err(EbicsError::key)?,
+        digests: BankPubKeyDigests {
+            authentication_version: auth
+                .version
+                .parse::<AuthenticationVersion>()
+                .map_err(EbicsError::key)?,
+            authentication: digest(auth)?,
+            encryption_version: enc
+                .version
+                .parse::<EncryptionVersion>()
+                .map_err(EbicsError::key)?,
+            encryption: digest(enc)?,
+        },
+    })
+}
+
+/// What a session needs before it may open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requirement {
+    /// Key management (HPB): own keys only.
+    OwnKeys,
+    /// Any order: a READY user and verified bank keys.
+    Ready,
+}
+
+/// A user's decrypted keys and its verified bank keys, for one operation.
+pub struct Session {
+    pub scope: TenantScope,
+    pub ctx: UserContext,
+    authentication: rsa::RsaPrivateKey,
+    encryption: PrivateKey,
+    pub own_encryption_key: KeyPair,
+    pub bank: Option<VerifiedBankKeys>,
+    line: Line,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("user", &self.ctx.user.user_id)
+            .field("host", &self.ctx.host.host_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Session {
+    /// Opens a session. With [`Requirement::Ready`], an INITIALISED user whose bank keys an
+    /// operator has verified meanwhile becomes READY here, and a rejected or unverified bank
+    /// key blocks with [`EbicsError::BankKeysNotVerified`].
+    pub async fn open(
+        store: &Store,
+        line: Line,
+        scope: &TenantScope,
+        user: EbicsUserId,
+        requirement: Requirement,
+    ) -> Result<Self, EbicsError> {
+        let mut tx = store.scope(scope).begin().await?;
+        let mut record: EbicsUser = tx.get(user).await?;
+        let connection: Connection = tx.get(record.connection_id).await?;
+        let host: BankHost = tx.get(connection.bank_host_id).await?;
+        let bank = if requirement == Requirement::Ready {
+            let keys = tx.bank_keys().list_for_host(host.id).await?;
+            let verified = verified_bank_keys(&host, &keys)?;
+            match record.status {
+                EbicsUserStatus::Ready => {}
+                EbicsUserStatus::Initialised => {
+                    record = tx
+                        .ebics_users()
+                        .set_status(
+                            record.id,
+                            EbicsUserStatus::Initialised,
+                            EbicsUserStatus::Ready,
+                        )
+                        .await?;
+                }
+                status => {
+                    return Err(EbicsError::UserNotReady {
+                        user_id: record.user_id.clone(),
+                        status,
+                        needed: "orders need a READY user (INI, HIA and verified bank keys)",
+                    })
+                }
+            }
+            Some(verified)
+        } else {
+            None
+        };
+        let authentication_pair = tx
+            .key_pairs()
+            .current(record.id, KeyUsage::Authentication)
+            .await?
+            .ok_or_else(|| missing_key(&record, KeyUsage::Authentication))?;
+        let encryption_pair = tx
+            .key_pairs()
+            .current(record.id, KeyUsage::Encryption)
+            .await?
+            .ok_or_else(|| missing_key(&record, KeyUsage::Encryption))?;
+        let authentication_der: Zeroizing<Vec<u8>> = tx
+            .key_pairs()
+            .load_private_key(authentication_pair.id)
+            .await?;
+        let encryption_der: Zeroizing<Vec<u8>> =
+            tx.key_pairs().load_private_key(encryption_pair.id).await?;
+        tx.commit().await?;
+        Ok(Session {
+            scope: scope.clone(),
+            ctx: UserContext {
+                user: record,
+                connection,
+                host,
+            },
+            authentication: rsa::RsaPrivateKey::from_pkcs8_der(&authentication_der)
+                .map_err(EbicsError::key)?,
+            encryption: PrivateKey::from_pkcs8_der(&encryption_der).map_err(EbicsError::key)?,
+            own_encryption_key: encryption_pair,
+            bank,
+            line,
+        })
+    }
+}
+
+fn missing_key(user: &EbicsUser, usage: KeyUsage) -> EbicsError {
+    EbicsError::MissingKey {
+        user_id: user.user_id.clone(),
+        usage,
+    }
+}
+
+impl Session {
+    pub fn version(&self) -> ProtocolVersion {
+        self.ctx.version()
+    }
+
+    pub fn encryption_key(&self) -> &PrivateKey {
+        &self.encryption
+    }
+
+    pub fn authentication_key(&self) -> &rsa::RsaPrivateKey {
+        &self.authentication
+    }
+
+    pub fn bank(&self) -> Result<&VerifiedBankKeys, EbicsError> {
+        self.bank
+            .as_ref()
+            .ok_or_else(|| EbicsError::BankKeysNotVerified {
+                host_id: self.ctx.host.host_id.clone(),
+                reason: BankKeyBlock::NotLoaded,
+            })
+    }
+
+    /// A fresh initialisation header (new nonce and timestamp: call once per attempt).
+    pub fn init_header(&self, order_details: OrderDetails) -> Result<InitHeader, EbicsError> {
+        Ok(InitHeader {
+            host_id: self.ctx.host_id()?,
+            nonce: Nonce::random(&mut rand::rngs::OsRng),
+            timestamp: chrono::Utc::now(),
+            partner_id: self.ctx.partner_id()?,
+            user_id: self.ctx.user_id()?,
+            system_id: self.ctx.system_id()?,
+            product: Some(product()),
+            order_details,
+            bank_pub_key_digests: self.bank()?.digests.clone(),
+            security_medium: SecurityMedium::default(),
+        })
+    }
+
+    /// Signs the request `build` makes, posts it and verifies the bank's signature on the
+    /// answer. Network failures, unreadable or badly signed answers and temporary EBICS return
+    /// codes are retried per the line's retry policy; `build` runs once per attempt, so an
+    /// initialisation gets a fresh nonce each time while transfer and receipt requests (no
+    /// nonce) are re-sent byte for byte, which is what EBICS recovery expects.
+    pub async fn exchange(
+        &self,
+        build: impl Fn() -> Result<EbicsRequest, EbicsError>,
+    ) -> Result<EbicsResponse, EbicsError> {
+        let bank_key = &self.bank()?.authentication;
+        let endpoint = self.ctx.endpoint();
+        let outcome = self
+            .line
+            .retry
+            .run(
+                |_| async {
+                    let body = build()?
+                        .to_signed_xml(&self.authentication)
+                        .map_err(EbicsError::protocol)?;
+                    let answer = self
+                        .line
+                        .transport
+                        .post(&endpoint, body)
+                        .await
+                        .map_err(Attempt::Transport)?;
+                    let response = EbicsResponse::parse_verified(&answer, bank_key)
+                        .map_err(Attempt::Unreadable)?;
+                    if response.technical_return_code.retry() == Retry::Later {
+                        return Err(Attempt::Temporary(Box::new(response)));
+                    }
+                    Ok(response)
+                },
+                Attempt::is_retryable,
+            )
+            .await;
+        match outcome {
+            Ok(response) => Ok(response),
+            // Retries used up on a temporary code: hand the answer back, the caller records it.
+            Err(Attempt::Temporary(response)) => Ok(*response),
+            Err(Attempt::Transport(e)) => Err(e.into()),
+            Err(Attempt::Unreadable(EnvelopeError::Signature(e))) => {
+                Err(EbicsError::BankSignature(e))
+            }
+            Err(Attempt::Unreadable(e)) => Err(EbicsError::protocol(e)),
+            Err(Attempt::Failed(e)) => Err(e),
+        }
+    }
+
+    /// Posts a key-management message (not signed by the bank).
+    pub async fn exchange_key_management(
+        &self,
+        body: Vec<u8>,
+    ) -> Result<KeyManagementResponse, EbicsError> {
+        let answer = self.line.post(&self.ctx.endpoint(), body).await?;
+        KeyManagementResponse::parse(&answer).map_err(EbicsError::protocol)
+    }
+}
+
+/// Why one attempt of an exchange failed.
+enum Attempt {
+    Transport(TransportError),
+    Unreadable(EnvelopeError),
+    Temporary(Box<EbicsResponse>),
+    Failed(EbicsError),
+}
+
+impl Attempt {
+    fn is_retryable(&self) -> bool {
+        match self {
+            Self::Transport(e) => e.is_retryable(),
+            Self::Unreadable(_) | Self::Temporary(_) => true,
+            Self::Failed(_) => false,
+        }
+    }
+}
+
+impl From<EbicsError> for Attempt {
+    fn from(e: EbicsError) -> Self {
+        Self::Failed(e)
+    }
+}
+
+/// The bank's refusal as an error value, from the technical or business code.
+pub fn rejection(code: &ReturnCode, report_text: &str) -> BankRejection {
+    BankRejection {
+        code: code.code().to_owned(),
+        text: if report_text.trim().is_empty() {
+            code.meaning().to_owned()
+        } else {
+            report_text.trim().to_owned()
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::{Duration, Utc};
+    use kontor_storage::{BankHostId, BankKeyId};
+
+    fn host() -> BankHost {
+        BankHost {
+            id: BankHostId::new(),
+            host_id: "KONTORBANK".into(),
+            name: "Bank".into(),
+            url: "http://127.0.0.1:1/ebicsweb".into(),
+            protocol_version: ProtocolVersion::H004,
+            btf: false,
+            production: false,
+            ca_bundle_pem: None,
+            created_at: Utc::now(),
+        }
+    }
+
+    fn key(kind: BankKeyKind, status: BankKeyVerification, age_minutes: i64) -> BankKey {
+        BankKey {
+            id: BankKeyId::new(),
+            bank_host_id: BankHostId::new(),
+            kind,
+            version: if kind == BankKeyKind::Authentication {
+                "X002"
+            } else {
+                "E002"
+            }
+            .into(),
+            public_key: vec![],
+            certificate: None,
+            key_hash: "00".repeat(32),
+            verification_status: status,
+            verification_method: None,
+            verified_by: Some("ops@acme.example".into()),
+            verified_at: None,
+            created_at: Utc::now() - Duration::minutes(age_minutes),
+        }
+    }
+
+    fn reason(keys: &[BankKey]) -> String {
+        match verified_bank_keys(&host(), keys) {
+            Err(EbicsError::BankKeysNotVerified { reason, .. }) => reason.to_string(),
+            other => panic!("expected a block, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn missing_unverified_and_rejected_bank_keys_block_with_the_reason() {
+        use BankKeyKind::*;
+        use BankKeyVerification::*;
+        assert!(reason(&[]).contains("HPB"));
+        assert!(reason(&[key(Authentication, Verified, 1)]).contains("ENCRYPTION"));
+        assert!(reason(&[
+            key(Authentication, Verified, 1),
+            key(Encryption, Unverified, 1)
+        ])
+        .contains("awaits verification"));
+        assert!(reason(&[
+            key(Authentication, Rejected, 1),
+            key(Encryption, Verified, 1)
+        ])
+        .contains("rejected by ops@acme.example"));
+    }
+
+    #[test]
+    fn a_newer_unverified_key_replaces_an_older_verified_one() {
+        use BankKeyKind::*;
+        use BankKeyVerification::*;
+        let keys = [
+            key(Authentication, Verified, 10),
+            key(Encryption, Verified, 10),
+            key(Encryption, Unverified, 1),
+        ];
+        assert!(reason(&keys).contains("awaits verification"));
+    }
+}

@@ -1,0 +1,452 @@
+//! Persisted, segmented uploads (payment files with their electronic signatures).
+//!
+//! The order data is compressed, encrypted for the bank and segmented once; the encrypted
+//! segments are spooled to the data directory and recorded (checksum, size) before the
+//! first request, together with the bank's wrapped transaction key. A resumed upload sends
+//! exactly the same bytes, so the bank never sees two different versions of one order.
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use kontor_protocol::compression;
+use kontor_protocol::encryption::{self, TransactionKey};
+use kontor_protocol::envelope::{
+    DataDigest, DataEncryptionInfo, InitialisationRequest, OrderDetails, SegmentNumber,
+    TransactionId as BankTransactionId, TransferRequest, UploadInit,
+};
+use kontor_protocol::order_type::{BtfService, OrderType};
+use kontor_protocol::orderdata::{OrderSignatureData, UserSignatureData};
+use kontor_protocol::segmentation::{segment_order_data, SegmentSize, SegmentedOrderData};
+use kontor_protocol::signature::order_data_digest;
+use kontor_protocol::{EncryptionVersion, SignatureVersion};
+use kontor_storage::{
+    Direction, EbicsUserId, NewTransaction, OrderId, SegmentStatus, TenantScope,
+    TransactionEventKind, TransactionId, TransactionPhase, TransferEffect,
+};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use super::ledger::{
+    read_record, stored_request, to_record, Ending, StoredDigest, StoredService, UploadRecovery,
+};
+use super::session::{Requirement, Session};
+use super::spool::Spool;
+use super::veu::VeuOrderParams;
+use super::{Client, EbicsError};
+
+/// What to upload.
+///
+/// Build it with [`UploadRequest::new`] and the `with_*` methods: fields may be added.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadRequest {
+    /// A classic order type (`CCT`, `CDD`, ...). For H005 hosts it is mapped to `BTU` with its
+    /// standard service unless [`UploadRequest::service`] is given.
+    pub order_type: OrderType,
+    /// An explicit BTF service (H005 only); the order type is then `BTU`.
+    pub service: Option<BtfService>,
+    /// The plain order data (e.g. a pain.001 document).
+    pub data: Vec<u8>,
+    /// The electronic signatures collected for `data` (computed by the signers, never by the
+    /// client).
+    pub signatures: Vec<OrderSignatureData>,
+    /// The stored order this upload submits: the transaction is linked to it and carries
+    /// the effect of settling it, whoever finishes the transfer.
+    pub order: Option<OrderId>,
+    /// HVE/HVS: the VEU order parameters. These uploads carry signatures only (`data` is
+    /// ignored, no segments are sent).
+    pub veu: Option<VeuOrderParams>,
+    /// H005 signature-only uploads: the digest of the order data the signatures cover (the
+    /// bank's HVD `DataDigest`); ordinary uploads compute it from `data`.
+    pub signed_digest: Option<Vec<u8>>,
+}
+
+impl UploadRequest {
+    pub fn new(order_type: OrderType, data: Vec<u8>, signatures: Vec<OrderSignatureData>) -> Self {
+        Self {
+            order_type,
+            service: None,
+            data,
+            signatures,
+            order: None,
+            veu: None,
+            signed_digest: None,
+        }
+    }
+
+    pub fn with_veu_params(mut self, params: VeuOrderParams) -> Self {
+        self.veu = Some(params);
+        self
+    }
+
+    pub fn for_order(mut self, order: OrderId) -> Self {
+        self.order = Some(order);
+        self
+    }
+}
+
+/// The result of a completed upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UploadOutcome {
+    pub transaction: TransactionId,
+    /// The bank's order id (H004: from the initialisation response; H005: assigned by the bank).
+    pub bank_order_id: Option<String>,
+    /// The business return code of the last response (`000000` when accepted).
+    pub return_code: String,
+}
+
+impl Client {
+    /// Uploads order data with its signatures for a READY user with verified bank keys.
+    ///
+    /// Failure handling as for [`Client::download`]. An upload that may already have reached
+    /// the bank is never started again as a new transaction: it resumes or ends FAILED.
+    pub async fn upload(
+        &self,
+        scope: &TenantScope,
+        user: EbicsUserId,
+        request: UploadRequest,
+    ) -> Result<UploadOutcome, EbicsError> {
+        let session = self.open_session(scope, user, Requirement::Ready).await?;
+        if request.signatures.is_empty() {
+            return Err(EbicsError::NoSignatures);
+        }
+        let stored = StoredUpload {
+            order_type: request.order_type.to_string(),
+            service: request.service.as_ref().map(StoredService::from),
+            veu: request.veu.clone(),
+        };
+        let signature_only = request.veu.as_ref().is_some_and(|v| v.is_signature_only());
+        stored.order_details(&session)?;
+        let bank = session.bank()?;
+
+        // Encrypt and segment once: a resumed upload must send exactly these bytes.
+        let segmented = if signature_only {
+            // HVE/HVS: only the signature data is encrypted, under a fresh key; no segments.
+            let transaction_key = TransactionKey::generate(&mut rand::rngs::OsRng);
+            SegmentedOrderData {
+                encrypted_transaction_key: transaction_key
+                    .encrypt_for(&bank.encryption)
+                    .map_err(EbicsError::protocol)?,
+                transaction_key,
+                segments: Vec::new(),
+                encoded_len: 0,
+            }
+        } else {
+            segment_order_data(
+                &bank.encryption,
+                &request.data,
+                SegmentSize::default(),
+                &mut rand::rngs::OsRng,
+            )
+            .map_err(EbicsError::protocol)?
+        };
+        let signature_xml = UserSignatureData {
+            version: session.version(),
+            signatures: request.signatures.clone(),
+        }
+        .to_xml()
+        .map_err(EbicsError::protocol)?;
+        let signature_data = encrypt_for_transaction(&segmented.transaction_key, &signature_xml);
+        let data_digest = session.version().uses_btf().then(|| StoredDigest {
+            signature_version: request.signatures[0].signature_version.as_str().to_owned(),
+            digest: request
+                .signed_digest
+                .clone()
+                .unwrap_or_else(|| order_data_digest(&request.data).to_vec()),
+        });
+        let mut segments = Vec::with_capacity(segmented.segments.len());
+        for segment in &segmented.segments {
+            segments.push(
+                STANDARD
+                    .decode(&segment.data)
+                    .map_err(EbicsError::protocol)?,
+            );
+        }
+        drop(segmented.segments);
+        let num_segments = segments.len();
+
+        // One database transaction: the row, the spool and the segment records appear together.
+        let mut tx = self.store().scope(scope).begin().await?;
+        let transaction = tx
+            .transactions()
+            .create(NewTransaction {
+                ebics_user_id: user,
+                direction: Direction::Upload,
+                order_type: request.order_type.to_string(),
+                btf_params: Some(to_record(&stored)?),
+                order_id: request.order,
+                file_id: None,
+                num_segments: Some(num_segments as i64),
+                // An order's upload settles the order when it ends, whoever ends it.
+                effect: request.order.map(|_| TransferEffect::SettleOrder),
+            })
+            .await?;
+        let spool = Spool::upload_spool(transaction.id);
+        let written = self.spool.write_all(&spool, segments).await?;
+        let recovery = UploadRecovery {
+            spool,
+            transaction_key: segmented.encrypted_transaction_key.clone(),
+            signature_data,
+            data_digest,
+            bank_order_id: None,
+        };
+        let mut repo = tx.transactions();
+        repo.set_recovery(transaction.id, &to_record(&recovery)?)
+            .await?;
+        for (index, segment) in written.iter().enumerate() {
+            repo.add_segment(
+                transaction.id,
+                index as i64 + 1,
+                index + 1 == num_segments,
+                &segment.sha256,
+                segment.size as i64,
+            )
+            .await?;
+        }
+        self.ledger.hold(&mut tx, transaction.id).await?;
+        tx.commit().await?;
+        tracing::info!(transaction = %transaction.id, order_type = %request.order_type, segments = num_segments, "upload started");
+        self.drive_upload(&session, transaction.id).await
+    }
+
+    /// Continues an upload from whatever its stored state says.
+    pub(crate) async fn drive_upload(
+        &self,
+        session: &Session,
+        id: TransactionId,
+    ) -> Result<UploadOutcome, EbicsError> {
+        let result = self.drive_upload_inner(session, id).await;
+        self.ledger
+            .release_if_failed(&session.scope, id, result)
+            .await
+    }
+
+    async fn drive_upload_inner(
+        &self,
+        session: &Session,
+        id: TransactionId,
+    ) -> Result<UploadOutcome, EbicsError> {
+        let transaction = self.ledger.load(&session.scope, id).await?;
+        let mut recovery: UploadRecovery =
+            read_record(&transaction, "upload recovery data", &transaction.recovery)?;
+        let host_id = session.ctx.host_id()?;
+        let num_segments = transaction.num_segments.unwrap_or(0).max(0) as u32;
+        match transaction.phase {
+            TransactionPhase::Initialisation => {
+                let stored: StoredUpload = stored_request(&transaction)?;
+                let details = stored.order_details(session)?;
+                let bank = session.bank()?;
+                let upload = UploadInit {
+                    num_segments,
+                    data_encryption_info: DataEncryptionInfo {
+                        encryption_version: EncryptionVersion::E002,
+                        encryption_pub_key_digest: bank.digests.encryption.clone(),
+                        transaction_key: recovery.transaction_key.clone(),
+                    },
+                    signature_data: recovery.signature_data.clone(),
+                    data_digest: recovery
+                        .data_digest
+                        .as_ref()
+                        .map(|d| -> Result<DataDigest, EbicsError> {
+                            Ok(DataDigest {
+                                signature_version: d
+                                    .signature_version
+                                    .parse::<SignatureVersion>()
+                                    .map_err(EbicsError::protocol)?,
+                                digest: d.digest.clone(),
+                            })
+                        })
+                        .transpose()?,
+                    additional_order_info: None,
+                };
+                let response = session
+                    .exchange(|| {
+                        Ok(InitialisationRequest {
+                            version: session.version(),
+                            header: session.init_header(details.clone())?,
+                            upload: Some(upload.clone()),
+                        }
+                        .into())
+                    })
+                    .await?;
+                self.ledger
+                    .check(&session.scope, &transaction, &response)
+                    .await?;
+                let bank_transaction = response.transaction_id.ok_or_else(|| {
+                    EbicsError::Protocol("initialisation response without TransactionID".into())
+                })?;
+                recovery.bank_order_id = response.order_id.as_ref().map(|o| o.as_str().to_owned());
+                let mut tx = self.store().scope(&session.scope).begin().await?;
+                let mut repo = tx.transactions();
+                repo.set_bank_transaction(
+                    id,
+                    &bank_transaction.to_hex(),
+                    Some(num_segments.into()),
+                )
+                .await?;
+                repo.set_recovery(id, &to_record(&recovery)?).await?;
+                repo.set_phase(
+                    id,
+                    TransactionPhase::Initialisation,
+                    TransactionPhase::Transfer,
+                    TransactionEventKind::TransferStarted,
+                    json!({"bank_transaction_id": bank_transaction.to_hex(), "bank_order_id": recovery.bank_order_id}),
+                )
+                .await?;
+                self.ledger.hold(&mut tx, id).await?;
+                tx.commit().await?;
+            }
+            TransactionPhase::Transfer => {}
+            TransactionPhase::Completed => {
+                return Ok(UploadOutcome {
+                    transaction: id,
+                    bank_order_id: recovery.bank_order_id,
+                    return_code: "000000".into(),
+                })
+            }
+            TransactionPhase::Receipt | TransactionPhase::Failed | TransactionPhase::Aborted => {
+                return Err(EbicsError::ended(&transaction))
+            }
+        }
+
+        let transaction = self.ledger.load(&session.scope, id).await?;
+        let bank_transaction = BankTransactionId::from_hex(
+            transaction
+                .bank_transaction_id
+                .as_deref()
+                .unwrap_or_default(),
+        )
+        .map_err(EbicsError::protocol)?;
+        let mut tx = self.store().scope(&session.scope).begin().await?;
+        let segments = tx.transactions().segments(id).await?;
+        tx.commit().await?;
+        let mut offset = 0u64;
+        let mut last_code = "000000".to_owned();
+        for segment in segments {
+            let size = segment.size as u64;
+            let start = offset;
+            offset += size;
+            if segment.number <= transaction.last_acknowledged_segment {
+                continue;
+            }
+            let bytes = self
+                .spool
+                .read_at(&recovery.spool, start, size as usize)
+                .await?;
+            if hex::encode(Sha256::digest(&bytes)) != segment.checksum {
+                self.ledger
+                    .end(
+                        &session.scope,
+                        id,
+                        TransactionPhase::Failed,
+                        Ending::new(
+                            "SPOOL",
+                            format!("spooled segment {} is damaged", segment.number),
+                        ),
+                    )
+                    .await?;
+                return Err(EbicsError::SpoolDamaged {
+                    transaction: id,
+                    segment: segment.number,
+                });
+            }
+            let mut tx = self.store().scope(&session.scope).begin().await?;
+            let mut repo = tx.transactions();
+            let mut current = segment.clone();
+            if current.status == SegmentStatus::Sent {
+                // Interrupted before: count the retry, then send the same bytes again.
+                current = repo
+                    .set_segment_status(current.id, SegmentStatus::Sent, SegmentStatus::Pending)
+                    .await?;
+            }
+            repo.set_segment_status(current.id, SegmentStatus::Pending, SegmentStatus::Sent)
+                .await?;
+            repo.append_event(
+                id,
+                TransactionEventKind::SegmentSent,
+                json!({"segment": segment.number, "size": size, "retry": current.retry_count}),
+            )
+            .await?;
+            self.ledger.hold(&mut tx, id).await?;
+            tx.commit().await?;
+
+            let number = SegmentNumber::new(segment.number as u32, segment.is_last)
+                .map_err(EbicsError::protocol)?;
+            let response = session
+                .exchange(|| {
+                    Ok(TransferRequest {
+                        version: session.version(),
+                        host_id: host_id.clone(),
+                        transaction_id: bank_transaction,
+                        segment: number,
+                        order_data: Some(bytes.clone()),
+                    }
+                    .into())
+                })
+                .await?;
+            self.ledger
+                .check(&session.scope, &transaction, &response)
+                .await?;
+            if let Some(order_id) = &response.order_id {
+                recovery.bank_order_id = Some(order_id.as_str().to_owned());
+            }
+            last_code = response.business_return_code.code().to_owned();
+            let mut tx = self.store().scope(&session.scope).begin().await?;
+            let mut repo = tx.transactions();
+            repo.set_segment_status(segment.id, SegmentStatus::Sent, SegmentStatus::Acknowledged)
+                .await?;
+            repo.acknowledge_up_to(id, segment.number).await?;
+            tx.commit().await?;
+        }
+
+        let mut tx = self.store().scope(&session.scope).begin().await?;
+        let mut repo = tx.transactions();
+        repo.set_recovery(id, &to_record(&recovery)?).await?;
+        repo.set_phase(
+            id,
+            TransactionPhase::Transfer,
+            TransactionPhase::Completed,
+            TransactionEventKind::Completed,
+            json!({"bank_order_id": recovery.bank_order_id, "code": last_code}),
+        )
+        .await?;
+        tx.commit().await?;
+        self.spool.remove(&recovery.spool).await;
+        tracing::info!(transaction = %id, bank_order_id = ?recovery.bank_order_id, "upload completed");
+        Ok(UploadOutcome {
+            transaction: id,
+            bank_order_id: recovery.bank_order_id,
+            return_code: last_code,
+        })
+    }
+}
+
+/// Compress, then encrypt with the upload's transaction key: the form of `SignatureData`.
+fn encrypt_for_transaction(key: &TransactionKey, xml: &[u8]) -> Vec<u8> {
+    encryption::encrypt_with_key(key, &compression::compress(xml))
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct StoredUpload {
+    order_type: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    service: Option<StoredService>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    veu: Option<VeuOrderParams>,
+}
+
+impl StoredUpload {
+    fn order_details(&self, session: &Session) -> Result<OrderDetails, EbicsError> {
+        let version = session.version();
+        if let Some(veu) = &self.veu {
+            return veu.order_details(version);
+        }
+        if let Some(service) = &self.service {
+            if !version.uses_btf() {
+                return Err(EbicsError::BtfNeedsH005 { version });
+            }
+            return Ok(OrderDetails::btu(service.to_service()?, None));
+        }
+        let order_type: OrderType = self.order_type.parse().map_err(EbicsError::protocol)?;
+        OrderDetails::upload(version, &order_type).map_err(EbicsError::protocol)
+    }
+}

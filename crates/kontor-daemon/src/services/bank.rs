@@ -1,0 +1,145 @@
+//! The services' port to the EBICS floor, and its adapter for [`ebics::Client`].
+//!
+//! Every business workflow that needs the bank reaches it through [`Bank`]: key management
+//! orders, downloads (with the delivered bytes), uploads and VEU signatures, with the EBICS
+//! client's typed [`EbicsError`]. The daemon runs the real client; tests stand in for the bank
+//! here without a network. The finer use-case ports ([`OrderUploader`], [`StatementDownloader`],
+//! [`VeuBank`]) are implemented for every `Bank`, so a workflow can be tested against a fake of
+//! just the part it uses.
+//!
+//! [`OrderUploader`]: super::orders::OrderUploader
+//! [`StatementDownloader`]: super::statement_job::StatementDownloader
+//! [`VeuBank`]: super::veu::VeuBank
+
+use futures::future::BoxFuture;
+use kontor_storage::{BankKey, EbicsUserId, EbicsUserStatus, FileId, TenantScope, TransactionId};
+
+use crate::ebics::{
+    self, DownloadOutcome, DownloadRequest, EbicsError, KeyOrder, UploadOutcome, UploadRequest,
+    VeuSignature,
+};
+
+/// What a download delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Delivery {
+    /// The order data, stored as `file`, and the transaction that carried it.
+    Data {
+        bytes: Vec<u8>,
+        file: FileId,
+        transaction: TransactionId,
+    },
+    /// `EBICS_NO_DOWNLOAD_DATA_AVAILABLE`.
+    NoData { transaction: TransactionId },
+}
+
+/// The EBICS operations the services use. Every call acts within `scope` only.
+pub trait Bank: Send + Sync {
+    /// INI, HIA or H3K; returns the user's status afterwards.
+    fn send_key_order<'a>(
+        &'a self,
+        scope: &'a TenantScope,
+        user: EbicsUserId,
+        order: KeyOrder,
+    ) -> BoxFuture<'a, Result<EbicsUserStatus, EbicsError>>;
+
+    /// HPB: stores the bank's keys (unverified when new) and returns the host's keys.
+    fn fetch_bank_keys<'a>(
+        &'a self,
+        scope: &'a TenantScope,
+        user: EbicsUserId,
+    ) -> BoxFuture<'a, Result<Vec<BankKey>, EbicsError>>;
+
+    /// INITIALISED → READY once the host's bank keys are verified.
+    fn activate<'a>(
+        &'a self,
+        scope: &'a TenantScope,
+        user: EbicsUserId,
+    ) -> BoxFuture<'a, Result<EbicsUserStatus, EbicsError>>;
+
+    /// A persisted download, with the bytes it delivered.
+    fn download<'a>(
+        &'a self,
+        scope: &'a TenantScope,
+        user: EbicsUserId,
+        request: DownloadRequest,
+    ) -> BoxFuture<'a, Result<Delivery, EbicsError>>;
+
+    /// A persisted upload.
+    fn upload<'a>(
+        &'a self,
+        scope: &'a TenantScope,
+        user: EbicsUserId,
+        request: UploadRequest,
+    ) -> BoxFuture<'a, Result<UploadOutcome, EbicsError>>;
+
+    /// HVE or HVS with the signer's signature.
+    fn veu_signature<'a>(
+        &'a self,
+        scope: &'a TenantScope,
+        signer: EbicsUserId,
+        signature: VeuSignature,
+    ) -> BoxFuture<'a, Result<(), EbicsError>>;
+}
+
+impl Bank for ebics::Client {
+    fn send_key_order<'a>(
+        &'a self,
+        scope: &'a TenantScope,
+        user: EbicsUserId,
+        order: KeyOrder,
+    ) -> BoxFuture<'a, Result<EbicsUserStatus, EbicsError>> {
+        Box::pin(ebics::Client::send_key_order(self, scope, user, order))
+    }
+
+    fn fetch_bank_keys<'a>(
+        &'a self,
+        scope: &'a TenantScope,
+        user: EbicsUserId,
+    ) -> BoxFuture<'a, Result<Vec<BankKey>, EbicsError>> {
+        Box::pin(ebics::Client::fetch_bank_keys(self, scope, user))
+    }
+
+    fn activate<'a>(
+        &'a self,
+        scope: &'a TenantScope,
+        user: EbicsUserId,
+    ) -> BoxFuture<'a, Result<EbicsUserStatus, EbicsError>> {
+        Box::pin(ebics::Client::activate(self, scope, user))
+    }
+
+    fn download<'a>(
+        &'a self,
+        scope: &'a TenantScope,
+        user: EbicsUserId,
+        request: DownloadRequest,
+    ) -> BoxFuture<'a, Result<Delivery, EbicsError>> {
+        Box::pin(async move {
+            match ebics::Client::download(self, scope, user, request).await? {
+                DownloadOutcome::NoData { transaction } => Ok(Delivery::NoData { transaction }),
+                DownloadOutcome::Data { file, transaction } => Ok(Delivery::Data {
+                    bytes: self.files().content(&file).await?,
+                    file: file.id,
+                    transaction,
+                }),
+            }
+        })
+    }
+
+    fn upload<'a>(
+        &'a self,
+        scope: &'a TenantScope,
+        user: EbicsUserId,
+        request: UploadRequest,
+    ) -> BoxFuture<'a, Result<UploadOutcome, EbicsError>> {
+        Box::pin(ebics::Client::upload(self, scope, user, request))
+    }
+
+    fn veu_signature<'a>(
+        &'a self,
+        scope: &'a TenantScope,
+        signer: EbicsUserId,
+        signature: VeuSignature,
+    ) -> BoxFuture<'a, Result<(), EbicsError>> {
+        Box::pin(ebics::Client::veu_signature(self, scope, signer, signature))
+    }
+}

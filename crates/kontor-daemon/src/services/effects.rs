@@ -1,0 +1,225 @@
+//! The business effect of a finished transfer, applied whoever finished it.
+//!
+//! A transfer and its effect are two steps: the bank delivered the statements, then they are
+//! booked; the bank took the order, then the order records its bank order id. A crash between
+//! the two must not lose the second, and recovery may finish a transfer that no request waits
+//! for any more. So the effect is named on the transaction when it is created
+//! ([`TransferEffect`]), marked done in the database transaction that applies it, and this
+//! sweep applies every effect left pending: after recovery finished a transfer, or when the
+//! worker that finished one died (its lease on the transaction expired).
+//!
+//! Applying twice is harmless (bookings are de-duplicated, orders settle by compare-and-set),
+//! and the sweep leases each transaction, so instances rarely even try. A failure that cannot
+//! heal (a document that does not parse) ends the effect with its error at once; others are
+//! retried on later passes, at most [`MAX_EFFECT_ATTEMPTS`] times.
+
+use chrono::Utc;
+use kontor_protocol::order_type::OrderType;
+use kontor_storage::{StorageError, TenantScope, Transaction, TransactionId, TransferEffect};
+
+use super::orders::completion::sync_order_status;
+use super::orders::{settle, OrderError, SubmitOutcome};
+use super::statements::{ingest_delivered, DeliveredStatements, IngestError};
+use super::Services;
+use crate::ebics::{Client, EbicsError, RecoveryReport};
+
+/// Failed attempts after which an effect is given up, with its last error on record.
+pub const MAX_EFFECT_ATTEMPTS: i64 = 5;
+
+/// What one sweep did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EffectReport {
+    pub applied: Vec<TransactionId>,
+    /// Ended with an error on record (permanent, or out of attempts).
+    pub given_up: Vec<TransactionId>,
+    /// Failed this time; a later pass tries again.
+    pub deferred: Vec<TransactionId>,
+}
+
+/// Why applying an effect failed this time.
+#[derive(Debug, thiserror::Error)]
+pub enum EffectError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error(transparent)]
+    File(#[from] EbicsError),
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    #[error(transparent)]
+    Order(#[from] OrderError),
+    /// Settling needs the EBICS client's view of the upload; this process runs none.
+    #[error("no EBICS client runs in this process")]
+    NoClient,
+}
+
+/// How applying one effect ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Applied {
+    Done,
+    GivenUp,
+}
+
+/// Leases finished transactions with a pending effect, across tenants, and applies each.
+pub async fn apply_pending_effects(services: &Services) -> Result<EffectReport, StorageError> {
+    let leased = services
+        .store()
+        .system()
+        .lease_pending_effects(services.instance(), Utc::now(), services.lease_for(), 100)
+        .await?;
+    let mut report = EffectReport::default();
+    for lease in leased {
+        let id = lease.transaction;
+        match apply_effect(services, &lease.scope, id).await {
+            Ok(Applied::Done) => report.applied.push(id),
+            Ok(Applied::GivenUp) => report.given_up.push(id),
+            Err(error) => {
+                tracing::warn!(transaction = %id, %error, "transfer effect deferred");
+                match effect_failed(services, &lease.scope, id, &error.to_string()).await {
+                    Ok(true) => report.given_up.push(id),
+                    _ => report.deferred.push(id),
+                }
+            }
+        }
+    }
+    Ok(report)
+}
+
+async fn apply_effect(
+    services: &Services,
+    scope: &TenantScope,
+    id: TransactionId,
+) -> Result<Applied, EffectError> {
+    let transaction: Transaction = services.store().scope(scope).begin().await?.get(id).await?;
+    if !transaction.effect_pending() {
+        return Ok(Applied::Done);
+    }
+    match transaction.effect {
+        Some(TransferEffect::IngestStatements) => ingest(services, scope, &transaction).await,
+        Some(TransferEffect::SettleOrder) => settle_order(services, scope, &transaction).await,
+        None => Ok(Applied::Done),
+    }
+}
+
+async fn ingest(
+    services: &Services,
+    scope: &TenantScope,
+    transaction: &Transaction,
+) -> Result<Applied, EffectError> {
+    let Some(file) = transaction.file_id else {
+        // Failed, aborted, or the bank had no data: nothing to book.
+        let mut tx = services.store().scope(scope).begin().await?;
+        tx.transactions()
+            .finish_effect(transaction.id, None)
+            .await?;
+        tx.commit().await?;
+        return Ok(Applied::Done);
+    };
+    let (file, bytes) = services.files().read(services.store(), scope, file).await?;
+    let delivered = DeliveredStatements {
+        user: transaction.ebics_user_id,
+        order_type: OrderType::parse_lenient(&transaction.order_type).ok(),
+        bytes: &bytes,
+        file: Some(file.id),
+        transaction: Some(transaction.id),
+    };
+    match ingest_delivered(services.store(), scope, &delivered).await {
+        Ok(report) => {
+            tracing::info!(
+                transaction = %transaction.id,
+                bookings_new = report.bookings_new,
+                "statements of a finished download ingested"
+            );
+            Ok(Applied::Done)
+        }
+        Err(error) if error.is_permanent() => {
+            tracing::warn!(transaction = %transaction.id, %error, "downloaded statements cannot be ingested");
+            Ok(Applied::GivenUp)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+async fn settle_order(
+    services: &Services,
+    scope: &TenantScope,
+    transaction: &Transaction,
+) -> Result<Applied, EffectError> {
+    let bank = services.bank().map_err(|_| EffectError::NoClient)?;
+    let outcome = settle(services.store(), bank, scope, transaction).await?;
+    if let Some(SubmitOutcome::Accepted(order)) = outcome {
+        tracing::info!(order = %order.id, "order settled from its finished upload");
+        // The bank may know the outcome already; otherwise the completion loop asks later.
+        if let Err(error) =
+            sync_order_status(services.store(), bank, scope, order.ebics_user_id).await
+        {
+            tracing::warn!(order = %order.id, %error, "status sync after settling failed");
+        }
+    }
+    Ok(Applied::Done)
+}
+
+/// Counts a failed attempt and gives the effect up (`true`) when the attempts are used
+/// up; otherwise frees the lease so the next pass tries again.
+async fn effect_failed(
+    services: &Services,
+    scope: &TenantScope,
+    id: TransactionId,
+    error: &str,
+) -> Result<bool, StorageError> {
+    let mut tx = services.store().scope(scope).begin().await?;
+    let attempts = tx.transactions().effect_attempt_failed(id, error).await?;
+    let given_up = attempts >= MAX_EFFECT_ATTEMPTS;
+    if given_up {
+        tx.transactions()
+            .finish_effect(
+                id,
+                Some(&format!("given up after {attempts} attempts: {error}")),
+            )
+            .await?;
+    } else {
+        tx.transactions()
+            .release_lease(id, services.instance())
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(given_up)
+}
+
+/// Resumes unfinished transfers and then applies the effects of finished ones, now and every
+/// `every`, for the daemon's lifetime. Failures are logged; the next pass tries again.
+pub fn spawn_recovery_loop(
+    client: Client,
+    services: Services,
+    every: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
+    super::every(every, move || {
+        let (client, services) = (client.clone(), services.clone());
+        async move {
+            match client.recover_unfinished().await {
+                Ok(report) if report != RecoveryReport::default() => {
+                    tracing::info!(
+                        completed = report.completed.len(),
+                        ended = report.ended.len(),
+                        deferred = report.deferred.len(),
+                        "recovery pass"
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "recovery pass failed"),
+            }
+            // After recovery: the transfers it finished have their effects pending now.
+            match apply_pending_effects(&services).await {
+                Ok(report) if report != EffectReport::default() => {
+                    tracing::info!(
+                        applied = report.applied.len(),
+                        given_up = report.given_up.len(),
+                        deferred = report.deferred.len(),
+                        "transfer effects pass"
+                    );
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "transfer effects pass failed"),
+            }
+        }
+    })
+}

@@ -1,0 +1,134 @@
+//! The services' error type: what a workflow refused or could not do, typed, for the API to
+//! map once to its JSON errors.
+
+use kontor_storage::{EbicsUserStatus, StorageError};
+
+use super::orders::OrderError;
+use super::scheduler::ScheduleSpecError;
+use super::veu::VeuError;
+use crate::ebics::EbicsError;
+
+/// Why a service call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// This process runs no EBICS client (tests, a read-only replica).
+    #[error("no EBICS client runs in this process; try again later")]
+    BankUnavailable,
+    /// The bank answered with an EBICS error.
+    #[error("the bank refused: {code} {text}")]
+    BankRefused { code: String, text: String },
+    /// The bank could not be reached (or answered unusably); the call may be retried.
+    #[error("the bank could not be reached: {0}")]
+    BankUnreachable(String),
+    /// The records are not in a state where the step applies (e.g. a user without keys).
+    #[error("{0}")]
+    Precondition(#[source] Box<dyn std::error::Error + Send + Sync>),
+    #[error(transparent)]
+    Order(#[from] OrderError),
+    #[error(transparent)]
+    Refused(#[from] Refusal),
+    /// Something that cannot happen with consistent records did.
+    #[error("internal error: {0}")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// A request a service refuses by a business or configuration rule.
+#[derive(Debug, thiserror::Error)]
+pub enum Refusal {
+    #[error("an operator with this e-mail address is already a member of this tenant")]
+    EmailTaken,
+    #[error("an owner cannot demote themselves; another owner must do it")]
+    OwnerDemotesSelf,
+    #[error("an owner cannot remove themselves; another owner must do it")]
+    OwnerRemovesSelf,
+    #[error("a bank host with this host id already exists")]
+    HostIdTaken,
+    #[error("{0}")]
+    InvalidUrl(String),
+    #[error("{0}")]
+    HttpsRequired(String),
+    #[error("{0}")]
+    InvalidCaBundle(String),
+    #[error("this connection already has an account with this IBAN")]
+    AccountExists,
+    #[error("this connection already has an EBICS user with this user id")]
+    UserExists,
+    #[error("the user is {status}, not {expected}")]
+    UserNotIn {
+        status: EbicsUserStatus,
+        expected: EbicsUserStatus,
+    },
+    #[error(
+        "the user is {0} and its signature key is known to the bank; change it through the \
+         bank's key change, not by registering a new one"
+    )]
+    SignerKeyKnownToBank(EbicsUserStatus),
+    #[error("{0}")]
+    CertificateRequired(String),
+    #[error("the schedule has runs; disable it instead")]
+    ScheduleHasRuns,
+    #[error("cron: {0}")]
+    InvalidCron(ScheduleSpecError),
+    #[error("the signer is not a user of the item's bank connection")]
+    SignerNotInPartner,
+    #[error("this key is not the signer's registered signature key")]
+    UnknownSignerKey,
+}
+
+impl From<EbicsError> for ServiceError {
+    fn from(error: EbicsError) -> Self {
+        match error {
+            EbicsError::Storage(e) => Self::Storage(e),
+            EbicsError::Bank { rejection, .. } => Self::BankRefused {
+                code: rejection.code,
+                text: rejection.text,
+            },
+            EbicsError::Transport(e) => Self::BankUnreachable(e.to_string()),
+            other => Self::Precondition(Box::new(other)),
+        }
+    }
+}
+
+impl From<VeuError> for ServiceError {
+    fn from(error: VeuError) -> Self {
+        match error {
+            VeuError::Storage(e) => Self::Storage(e),
+            VeuError::Bank { code, text, .. } => Self::BankRefused { code, text },
+            VeuError::Exchange(_) | VeuError::Unreadable { .. } => {
+                Self::BankUnreachable(error.to_string())
+            }
+            VeuError::Order(OrderError::Storage(e)) => Self::Storage(e),
+            other => Self::Precondition(Box::new(other)),
+        }
+    }
+}
+
+impl ServiceError {
+    /// An order workflow's error where the route reports it as a failed precondition (the
+    /// submission of an order), its storage errors as they are.
+    pub(crate) fn precondition(error: OrderError) -> Self {
+        match error {
+            OrderError::Storage(e) => Self::Storage(e),
+            other => Self::Precondition(Box::new(other)),
+        }
+    }
+}
+
+/// Names a uniqueness conflict of a create as the refusal a client sees (`host_id_taken`,
+/// ...); every other storage error stays what it is.
+pub(crate) trait OnConflict<T> {
+    fn on_conflict(self, refusal: Refusal) -> Result<T, ServiceError>;
+}
+
+impl<T> OnConflict<T> for Result<T, StorageError> {
+    fn on_conflict(self, refusal: Refusal) -> Result<T, ServiceError> {
+        self.map_err(|e| match e {
+            StorageError::Conflict { .. } => refusal.into(),
+            other => other.into(),
+        })
+    }
+}

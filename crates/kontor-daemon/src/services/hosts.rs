@@ -1,0 +1,114 @@
+//! Bank hosts and their keys: registering a host (its URL and CA bundle checked by the
+//! transport's own rules), changing or removing it, and an operator's verification of a bank
+//! key against the hash on the bank's letter.
+
+use kontor_protocol::ProtocolVersion;
+use kontor_storage::{
+    BankHost, BankHostChanges, BankHostId, BankKey, BankKeyId, BankKeyVerification, NewBankHost,
+    ScopedTx, VerificationMethod,
+};
+
+use super::error::{OnConflict, Refusal, ServiceError};
+use super::orders::same_key_hash;
+use crate::ebics::transport::{BankEndpoint, BankUrlError, CaBundle};
+
+/// A bank host to register.
+#[derive(Debug, Clone)]
+pub struct NewHost {
+    pub host_id: String,
+    pub name: String,
+    pub url: String,
+    pub protocol_version: ProtocolVersion,
+    /// Whether the host takes BTF order parameters; `None`: as its protocol version does.
+    pub btf: Option<bool>,
+    pub production: bool,
+    /// PEM CA certificates for a bank's test system or private CA.
+    pub ca_bundle_pem: Option<String>,
+}
+
+/// A bundle is multi-line PEM, bounded here before its parser sees it.
+pub const MAX_CA_BUNDLE_BYTES: usize = 256 << 10;
+
+/// The transport's own rule (checked again before every request): production hosts only
+/// over https.
+fn check_url(url: &str, production: bool) -> Result<(), Refusal> {
+    BankEndpoint::check(url, production)
+        .map(|_| ())
+        .map_err(|e| match e {
+            BankUrlError::Invalid(_) => Refusal::InvalidUrl(e.to_string()),
+            BankUrlError::HttpsRequired => Refusal::HttpsRequired(e.to_string()),
+        })
+}
+
+/// A bundle's own parser accepts certificates and nothing else.
+fn check_ca_bundle(pem: Option<&str>) -> Result<(), Refusal> {
+    match pem {
+        Some(pem) if pem.len() > MAX_CA_BUNDLE_BYTES => Err(Refusal::InvalidCaBundle(format!(
+            "a CA bundle may have at most {MAX_CA_BUNDLE_BYTES} bytes"
+        ))),
+        Some(pem) => CaBundle::from_pem(pem)
+            .map(|_| ())
+            .map_err(|e| Refusal::InvalidCaBundle(e.to_string())),
+        None => Ok(()),
+    }
+}
+
+pub async fn create(tx: &mut ScopedTx<'_>, new: NewHost) -> Result<BankHost, ServiceError> {
+    check_url(&new.url, new.production)?;
+    check_ca_bundle(new.ca_bundle_pem.as_deref())?;
+    tx.bank_hosts()
+        .create(NewBankHost {
+            host_id: new.host_id,
+            name: new.name,
+            url: new.url,
+            protocol_version: new.protocol_version,
+            btf: new.btf.unwrap_or(new.protocol_version.uses_btf()),
+            production: new.production,
+            ca_bundle_pem: new.ca_bundle_pem,
+        })
+        .await
+        .on_conflict(Refusal::HostIdTaken)
+}
+
+pub async fn update(
+    tx: &mut ScopedTx<'_>,
+    id: BankHostId,
+    changes: BankHostChanges,
+) -> Result<BankHost, ServiceError> {
+    if let Some(pem) = &changes.ca_bundle_pem {
+        check_ca_bundle(pem.as_deref())?;
+    }
+    // The URL rule depends on the result: a production flag set on an http host is refused
+    // like an http URL set on a production host.
+    let current: BankHost = tx.get(id).await?;
+    check_url(
+        changes.url.as_deref().unwrap_or(&current.url),
+        changes.production.unwrap_or(current.production),
+    )?;
+    Ok(tx.bank_hosts().update(id, changes).await?)
+}
+
+/// Removes a host that nothing refers to any more.
+pub async fn remove(tx: &mut ScopedTx<'_>, id: BankHostId) -> Result<(), ServiceError> {
+    Ok(tx.delete(id).await?)
+}
+
+/// Verifies a bank key against the hash from the bank's letter. A mismatch rejects the key,
+/// which blocks every further order for users of that host.
+pub async fn verify_key(
+    tx: &mut ScopedTx<'_>,
+    id: BankKeyId,
+    expected_hash: &str,
+    operator: &str,
+) -> Result<BankKey, ServiceError> {
+    let key: BankKey = tx.get(id).await?;
+    let outcome = if same_key_hash(&key.key_hash, expected_hash) {
+        BankKeyVerification::Verified
+    } else {
+        BankKeyVerification::Rejected
+    };
+    Ok(tx
+        .bank_keys()
+        .decide(id, outcome, VerificationMethod::Letter, operator)
+        .await?)
+}

@@ -1,0 +1,393 @@
+//! A user's keys and the letters for the bank: the three key pairs, generated and stored
+//! encrypted (or the signature key registered by a signer who holds it), and the INI and HIA
+//! letters that show their hashes.
+
+use chrono::{DateTime, Utc};
+use kontor_protocol::certificate::{Certificate, CertificateSubject, KeyPurpose};
+use kontor_protocol::keys::{public_key_hash, KeyPair as RsaKeyPair, KeySize, PublicKey};
+use kontor_protocol::letters::{
+    hia_letter, ini_letter, Letter, LetterError, LetterInput, LetterKey, LetterLanguage,
+};
+use kontor_protocol::{
+    AuthenticationVersion, EncryptionVersion, ProtocolVersion, SignatureVersion,
+};
+use kontor_storage::{
+    BankHost, Connection, EbicsUser, EbicsUserId, EbicsUserStatus, KeyPair, KeyUsage, NewKeyPair,
+    ScopedTx, StorageError, Store, TenantScope,
+};
+
+/// Why keys could not be generated, stored or shown.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyError {
+    #[error("key handling failed: {0}")]
+    Crypto(String),
+    #[error("EBICS user {user_id} is {status}, not NEW")]
+    NotNew {
+        user_id: String,
+        status: EbicsUserStatus,
+    },
+    #[error("EBICS user {0} already has keys")]
+    AlreadyHasKeys(String),
+    /// A letter needs keys the user does not have yet.
+    #[error("the user has no keys yet; generate them first")]
+    NoKeys,
+    #[error("letter: {0}")]
+    Letter(#[from] LetterError),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+impl KeyError {
+    fn crypto(e: impl std::fmt::Display) -> Self {
+        Self::Crypto(e.to_string())
+    }
+}
+
+/// Freshly generated keys and certificates for one user, before they are stored.
+pub struct KeyMaterial {
+    signature: (RsaKeyPair, Certificate),
+    authentication: (RsaKeyPair, Certificate),
+    encryption: (RsaKeyPair, Certificate),
+}
+
+impl std::fmt::Debug for KeyMaterial {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("KeyMaterial([redacted])")
+    }
+}
+
+/// Generates the signature (A006), authentication (X002) and encryption (E002) keys with
+/// self-signed certificates (EBICS 3.0 needs certificates; German banks accept self-signed).
+/// CPU-heavy: run it on a blocking thread.
+pub fn generate_key_material(
+    subject: &CertificateSubject,
+    size: KeySize,
+    now: DateTime<Utc>,
+) -> Result<KeyMaterial, KeyError> {
+    let mut rng = rand::rngs::OsRng;
+    let mut one = |purpose| generate_pair(&mut rng, subject, purpose, size, now);
+    Ok(KeyMaterial {
+        signature: one(KeyPurpose::Signature)?,
+        authentication: one(KeyPurpose::Authentication)?,
+        encryption: one(KeyPurpose::Encryption)?,
+    })
+}
+
+/// One RSA key pair with its self-signed certificate.
+fn generate_pair(
+    rng: &mut rand::rngs::OsRng,
+    subject: &CertificateSubject,
+    purpose: KeyPurpose,
+    size: KeySize,
+    now: DateTime<Utc>,
+) -> Result<(RsaKeyPair, Certificate), KeyError> {
+    let pair = RsaKeyPair::generate(rng, size).map_err(KeyError::crypto)?;
+    let cert = Certificate::generate_self_signed(pair.private_key(), subject, purpose, now, 5, rng)
+        .map_err(KeyError::crypto)?;
+    Ok((pair, cert))
+}
+
+/// Stores one generated pair (private key encrypted under the master key); returns its
+/// EBICS hash. H004 hashes the bare key; H005 hashes the certificate, which then travels
+/// with the key.
+async fn store_pair(
+    tx: &mut ScopedTx<'_>,
+    user: EbicsUserId,
+    usage: KeyUsage,
+    (pair, cert): &(RsaKeyPair, Certificate),
+    version: ProtocolVersion,
+) -> Result<String, KeyError> {
+    let with_cert = version.uses_certificates();
+    let hash = public_key_hash(version, pair.public_key(), with_cert.then_some(cert))
+        .map_err(KeyError::crypto)?
+        .to_hex_upper();
+    tx.key_pairs()
+        .create(NewKeyPair {
+            ebics_user_id: user,
+            usage,
+            version: generated_version(usage).into(),
+            public_key: pair.public_key().to_spki_der().map_err(KeyError::crypto)?,
+            private_key_pkcs8: pair
+                .private_key()
+                .to_pkcs8_der()
+                .map_err(KeyError::crypto)?,
+            key_hash: hash.clone(),
+            certificate: with_cert.then(|| cert.to_der().to_vec()),
+        })
+        .await?;
+    Ok(hash)
+}
+
+/// The version a key of `usage` is generated with.
+fn generated_version(usage: KeyUsage) -> &'static str {
+    match usage {
+        KeyUsage::Signature => SignatureVersion::A006.as_str(),
+        KeyUsage::Authentication => AuthenticationVersion::X002.as_str(),
+        KeyUsage::Encryption => EncryptionVersion::E002.as_str(),
+    }
+}
+
+fn purpose_of(usage: KeyUsage) -> KeyPurpose {
+    match usage {
+        KeyUsage::Signature => KeyPurpose::Signature,
+        KeyUsage::Authentication => KeyPurpose::Authentication,
+        KeyUsage::Encryption => KeyPurpose::Encryption,
+    }
+}
+
+/// The user with its connection and host.
+async fn user_at_host(
+    tx: &mut ScopedTx<'_>,
+    user: EbicsUserId,
+) -> Result<(EbicsUser, Connection, BankHost), KeyError> {
+    let user: EbicsUser = tx.get(user).await?;
+    let connection: Connection = tx.get(user.connection_id).await?;
+    let host: BankHost = tx.get(connection.bank_host_id).await?;
+    Ok((user, connection, host))
+}
+
+/// Generates and stores the keys a NEW user still lacks, so an operator can onboard a
+/// user through the API alone. A signature key the signer registered (held outside the
+/// daemon) counts as present and is never replaced; without one the daemon generates and
+/// holds the A006 key. Returns the usages generated.
+pub async fn ensure_user_keys(
+    store: &Store,
+    scope: &TenantScope,
+    user: EbicsUserId,
+) -> Result<Vec<KeyUsage>, KeyError> {
+    let mut tx = store.scope(scope).begin().await?;
+    let (record, _, host) = user_at_host(&mut tx, user).await?;
+    let mut missing = Vec::new();
+    for usage in [
+        KeyUsage::Signature,
+        KeyUsage::Authentication,
+        KeyUsage::Encryption,
+    ] {
+        if tx.key_pairs().current(user, usage).await?.is_none() {
+            missing.push(usage);
+        }
+    }
+    drop(tx);
+    if missing.is_empty() {
+        return Ok(missing);
+    }
+    let subject = CertificateSubject {
+        common_name: record.name.clone(),
+        organization: None,
+        country: None,
+    };
+    let usages = missing.clone();
+    // RSA generation is CPU-bound: keep it off the async workers.
+    let generated = tokio::task::spawn_blocking(move || {
+        let mut rng = rand::rngs::OsRng;
+        usages
+            .into_iter()
+            .map(|usage| {
+                generate_pair(
+                    &mut rng,
+                    &subject,
+                    purpose_of(usage),
+                    KeySize::Bits2048,
+                    Utc::now(),
+                )
+                .map(|pair| (usage, pair))
+            })
+            .collect::<Result<Vec<_>, _>>()
+    })
+    .await
+    .map_err(KeyError::crypto)??;
+    let mut tx = store.scope(scope).begin().await?;
+    for (usage, pair) in &generated {
+        store_pair(&mut tx, user, *usage, pair, host.protocol_version).await?;
+    }
+    tx.commit().await?;
+    Ok(missing)
+}
+
+/// The letters a user prints, signs and sends to the bank, with the hashes they show.
+pub struct OnboardingLetters {
+    pub ini: Letter,
+    pub hia: Letter,
+    pub signature_hash: String,
+    pub authentication_hash: String,
+    pub encryption_hash: String,
+}
+
+/// Stores a NEW user's key material (private keys encrypted under the master key) and
+/// produces the INI and HIA letters. Refuses users that already have keys.
+pub async fn store_user_keys(
+    tx: &mut ScopedTx<'_>,
+    user: EbicsUserId,
+    material: &KeyMaterial,
+    at: DateTime<Utc>,
+) -> Result<OnboardingLetters, KeyError> {
+    let (user, connection, host) = user_at_host(tx, user).await?;
+    if user.status != EbicsUserStatus::New {
+        return Err(KeyError::NotNew {
+            user_id: user.user_id.clone(),
+            status: user.status,
+        });
+    }
+    if !tx.key_pairs().list_for_user(user.id).await?.is_empty() {
+        return Err(KeyError::AlreadyHasKeys(user.user_id.clone()));
+    }
+    let version = host.protocol_version;
+    let mut hashes = Vec::new();
+    for (usage, pair) in [
+        (KeyUsage::Signature, &material.signature),
+        (KeyUsage::Authentication, &material.authentication),
+        (KeyUsage::Encryption, &material.encryption),
+    ] {
+        hashes.push(store_pair(tx, user.id, usage, pair, version).await?);
+    }
+    let key = |(pair, cert): &(RsaKeyPair, Certificate)| -> PublicPart {
+        (pair.public_key().clone(), Some(cert.clone()))
+    };
+    let letters = Letters {
+        input: letter_input(&user, &connection, &host, at),
+        signature: (SignatureVersion::A006, key(&material.signature)),
+        authentication: key(&material.authentication),
+        encryption: key(&material.encryption),
+    };
+    let mut hashes = hashes.into_iter();
+    Ok(OnboardingLetters {
+        ini: letters.ini()?,
+        hia: letters.hia()?,
+        signature_hash: hashes.next().unwrap_or_default(),
+        authentication_hash: hashes.next().unwrap_or_default(),
+        encryption_hash: hashes.next().unwrap_or_default(),
+    })
+}
+
+/// Which letter.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LetterKind {
+    /// The signature key (INI).
+    Ini,
+    /// The authentication and encryption keys (HIA).
+    Hia,
+}
+
+/// A user's INI or HIA letter from the keys stored now (the signature key may be one a
+/// signer registered), dated when the user was created.
+pub async fn stored_letter(
+    tx: &mut ScopedTx<'_>,
+    user: EbicsUserId,
+    kind: LetterKind,
+) -> Result<Letter, KeyError> {
+    let (user, connection, host) = user_at_host(tx, user).await?;
+    let input = letter_input(&user, &connection, &host, user.created_at);
+    // Each letter needs only its own keys.
+    match kind {
+        LetterKind::Ini => {
+            let (pair, signature) = current_public(tx, user.id, KeyUsage::Signature).await?;
+            let version: SignatureVersion = pair
+                .version
+                .parse()
+                .map_err(|_| KeyError::Crypto("unknown signature version".into()))?;
+            ini_with(&input, version, &signature)
+        }
+        LetterKind::Hia => {
+            let (_, authentication) = current_public(tx, user.id, KeyUsage::Authentication).await?;
+            let (_, encryption) = current_public(tx, user.id, KeyUsage::Encryption).await?;
+            hia_with(&input, &authentication, &encryption)
+        }
+    }
+}
+
+async fn current_public(
+    tx: &mut ScopedTx<'_>,
+    user: EbicsUserId,
+    usage: KeyUsage,
+) -> Result<(KeyPair, PublicPart), KeyError> {
+    let pair = tx
+        .key_pairs()
+        .current(user, usage)
+        .await?
+        .ok_or(KeyError::NoKeys)?;
+    let public = public_part(&pair)?;
+    Ok((pair, public))
+}
+
+/// A stored key's public part: the key and, when stored, its certificate.
+type PublicPart = (PublicKey, Option<Certificate>);
+
+fn public_part(pair: &KeyPair) -> Result<PublicPart, KeyError> {
+    let key = PublicKey::from_spki_der(&pair.public_key).map_err(KeyError::crypto)?;
+    let certificate = pair
+        .certificate
+        .as_deref()
+        .map(Certificate::from_der)
+        .transpose()
+        .map_err(KeyError::crypto)?;
+    Ok((key, certificate))
+}
+
+fn letter_input(
+    user: &EbicsUser,
+    connection: &Connection,
+    host: &BankHost,
+    at: DateTime<Utc>,
+) -> LetterInput {
+    LetterInput {
+        host_id: host.host_id.clone(),
+        bank_name: Some(host.name.clone()),
+        partner_id: connection.partner_id.clone(),
+        user_id: user.user_id.clone(),
+        user_name: user.name.clone(),
+        created_at: at.fixed_offset(),
+        protocol: host.protocol_version,
+        language: LetterLanguage::English,
+    }
+}
+
+/// The one way a letter is written: H005 letters show the certificates, H004 the bare keys.
+fn letter_key<'a, V>(
+    input: &LetterInput,
+    version: V,
+    (key, cert): &'a PublicPart,
+) -> LetterKey<'a, V> {
+    LetterKey {
+        version,
+        public_key: key,
+        certificate: cert.as_ref().filter(|_| input.protocol.uses_certificates()),
+    }
+}
+
+fn ini_with(
+    input: &LetterInput,
+    version: SignatureVersion,
+    signature: &PublicPart,
+) -> Result<Letter, KeyError> {
+    Ok(ini_letter(input, letter_key(input, version, signature))?)
+}
+
+fn hia_with(
+    input: &LetterInput,
+    authentication: &PublicPart,
+    encryption: &PublicPart,
+) -> Result<Letter, KeyError> {
+    Ok(hia_letter(
+        input,
+        letter_key(input, AuthenticationVersion::X002, authentication),
+        letter_key(input, EncryptionVersion::E002, encryption),
+    )?)
+}
+
+/// Generated keys, ready to be shown in letters.
+struct Letters {
+    input: LetterInput,
+    signature: (SignatureVersion, PublicPart),
+    authentication: PublicPart,
+    encryption: PublicPart,
+}
+
+impl Letters {
+    fn ini(&self) -> Result<Letter, KeyError> {
+        ini_with(&self.input, self.signature.0, &self.signature.1)
+    }
+
+    fn hia(&self) -> Result<Letter, KeyError> {
+        hia_with(&self.input, &self.authentication, &self.encryption)
+    }
+}

@@ -1,0 +1,550 @@
+//! Payment orders: created from a pain.001/pain.008 file in one place ([`create_order`]:
+//! parse, kind check, hash, idempotency, permissions), signed by signers outside the daemon
+//! ([`add_signature`]), submitted exactly once ([`submit`](submit::submit)) and completed from
+//! the bank's status reports ([`completion`]).
+
+pub mod completion;
+pub mod submit;
+
+use kontor_documents::pain::{self, PaymentKind, PaymentOrder, PaymentSummary};
+use kontor_documents::{Amount, Currency, Iban};
+use kontor_protocol::keys::PublicKey;
+use kontor_protocol::order_type::{OrderDataFormat, OrderType};
+use kontor_protocol::orderdata::OrderSignatureData;
+use kontor_protocol::signature::{order_data_digest, verify_order_data};
+use kontor_protocol::SignatureVersion;
+use kontor_storage::{
+    Connection, EbicsUser, EbicsUserId, EbicsUserStatus, FileBody, FileKind, KeyUsage, NewFile,
+    NewOrder, NewOrderSignature, Order, OrderId, OrderSignature, OrderStatus, ScopedTx,
+    SignatureClass, SignatureRule, StorageError, Store, StoredFile, TenantScope,
+};
+use sha2::{Digest, Sha256};
+
+pub use completion::CompletionReport;
+pub use submit::{
+    complete, settle, submit, BankVerdict, OrderUploader, SubmitOutcome, Submitter, UploadFailure,
+    UploadReceipt,
+};
+
+/// Why an order operation was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OrderError {
+    #[error("the request body (the payment file) is empty")]
+    EmptyFile,
+    #[error("{0} is not a pain.001/pain.008 upload order type")]
+    UnsupportedOrderType(OrderType),
+    #[error("payment file is invalid: {0}")]
+    InvalidDocument(#[from] pain::PainError),
+    #[error("{order_type} needs a {needed:?} file, this is a {found:?}")]
+    KindMismatch {
+        order_type: OrderType,
+        needed: PaymentKind,
+        found: PaymentKind,
+    },
+    #[error("payment file mixes currencies; one order must have one currency")]
+    MixedCurrencies,
+    #[error("the EBICS user is {0}")]
+    UserNotActive(EbicsUserStatus),
+    #[error("the bank does not offer {0} on this connection")]
+    OrderTypeNotOffered(String),
+    #[error("user may not {0}")]
+    NotPermitted(String),
+    #[error("idempotency key was used for different content")]
+    IdempotencyKeyReused,
+    #[error("the same file is already an open order of this user and order type")]
+    DuplicateOrder,
+    #[error("this key is not the signer's registered signature key")]
+    UnknownSignerKey,
+    #[error("the registered key signs {0}")]
+    SignatureVersionMismatch(String),
+    #[error("user may not {0}")]
+    SignerCannotAuthorise(String),
+    #[error("this signer has already signed the order")]
+    AlreadySigned,
+    #[error("signature does not verify against the signer's registered key and the order content")]
+    InvalidSignature,
+    #[error("order is {0}; this step needs another status")]
+    WrongStatus(OrderStatus),
+    #[error("the order is {0} and can no longer be cancelled")]
+    NotCancellable(OrderStatus),
+    #[error("the upload reached an unclear state; reconcile with the bank before retrying: {0}")]
+    Uncertain(String),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// A payment order to create.
+#[derive(Debug, Clone)]
+pub struct CreateOrder {
+    pub user: EbicsUserId,
+    /// The pain.001 (-> CCT) or pain.008 (-> CDD) document.
+    pub content: Vec<u8>,
+    pub signature_rule: SignatureRule,
+    /// A client's retry of the same request returns the same order.
+    pub idempotency_key: Option<String>,
+    /// The EBICS order type to send with (e.g. CIP for instant transfers); `None` takes the
+    /// standard one for the document (CCT for pain.001, CDD for pain.008).
+    pub order_type: Option<OrderType>,
+}
+
+/// A created order, or the one an earlier request with the same idempotency key created.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub order: Order,
+    /// The order existed already: this request repeated an earlier one.
+    pub replayed: bool,
+    /// What the payment file contains (for a new order).
+    pub summary: Option<PaymentSummary>,
+}
+
+/// The standard EBICS order type a payment document is sent with.
+fn order_type_for(kind: PaymentKind) -> OrderType {
+    match kind {
+        PaymentKind::CreditTransfer => OrderType::CCT,
+        PaymentKind::DirectDebit => OrderType::CDD,
+    }
+}
+
+/// Which pain message an upload order type carries.
+fn expected_kind(order_type: &OrderType) -> Option<PaymentKind> {
+    match order_type.data_format()? {
+        OrderDataFormat::Pain001 => Some(PaymentKind::CreditTransfer),
+        OrderDataFormat::Pain008 => Some(PaymentKind::DirectDebit),
+        _ => None,
+    }
+}
+
+/// Validates the document, checks the user's permissions and stores a DRAFT order with its
+/// file. The same idempotency key for the same request (user, order type, content and
+/// signature rule) returns the existing order; for another request it is refused.
+///
+/// Nothing is stored unless the order is created. Two requests racing with one key, or with
+/// one file that is already an open order, end in one order and one replay or refusal.
+pub async fn create_order(
+    store: &Store,
+    scope: &TenantScope,
+    new: CreateOrder,
+) -> Result<Created, OrderError> {
+    let needed = match &new.order_type {
+        Some(order_type) => Some(
+            expected_kind(order_type)
+                .ok_or_else(|| OrderError::UnsupportedOrderType(order_type.clone()))?,
+        ),
+        None => None,
+    };
+    if new.content.is_empty() {
+        return Err(OrderError::EmptyFile);
+    }
+    let document = pain::parse_bytes(&new.content)?;
+    let order_type = match (&new.order_type, needed) {
+        (Some(order_type), Some(needed)) if document.kind() != needed => {
+            return Err(OrderError::KindMismatch {
+                order_type: order_type.clone(),
+                needed,
+                found: document.kind(),
+            })
+        }
+        (Some(order_type), _) => order_type.clone(),
+        (None, _) => order_type_for(document.kind()),
+    };
+    let request = Request {
+        user: new.user,
+        order_type: order_type.to_string(),
+        content_hash: hex::encode(Sha256::digest(&new.content)),
+        signature_rule: new.signature_rule,
+    };
+    let key = new.idempotency_key.clone();
+    let mut tx = store.scope(scope).begin().await?;
+    match create_in(&mut tx, &request, &document, new).await {
+        Ok(created) => {
+            tx.commit().await?;
+            Ok(created)
+        }
+        Err(OrderError::Storage(StorageError::Conflict { .. })) => {
+            drop(tx);
+            // Lost a race on the same key, or the same file is already a live order.
+            let mut tx = store.scope(scope).begin().await?;
+            match request.replay(&mut tx, key.as_deref()).await? {
+                Some(created) => Ok(created),
+                None => Err(OrderError::DuplicateOrder),
+            }
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// What makes two creations the same request.
+struct Request {
+    user: EbicsUserId,
+    order_type: String,
+    content_hash: String,
+    signature_rule: SignatureRule,
+}
+
+impl Request {
+    /// The order an earlier request with `key` created, when it was this request.
+    async fn replay(
+        &self,
+        tx: &mut ScopedTx<'_>,
+        key: Option<&str>,
+    ) -> Result<Option<Created>, OrderError> {
+        let Some(key) = key else {
+            return Ok(None);
+        };
+        let Some(existing) = tx.orders().find_by_idempotency_key(key).await? else {
+            return Ok(None);
+        };
+        let same = existing.ebics_user_id == self.user
+            && existing.order_type == self.order_type
+            && existing.content_hash == self.content_hash
+            && existing.signature_rule == self.signature_rule;
+        if same {
+            Ok(Some(Created {
+                order: existing,
+                replayed: true,
+                summary: None,
+            }))
+        } else {
+            Err(OrderError::IdempotencyKeyReused)
+        }
+    }
+}
+
+async fn create_in(
+    tx: &mut ScopedTx<'_>,
+    request: &Request,
+    document: &PaymentOrder,
+    new: CreateOrder,
+) -> Result<Created, OrderError> {
+    if let Some(created) = request.replay(tx, new.idempotency_key.as_deref()).await? {
+        return Ok(created);
+    }
+    let user: EbicsUser = tx.get(new.user).await?;
+    if matches!(
+        user.status,
+        EbicsUserStatus::Suspended | EbicsUserStatus::Locked
+    ) {
+        return Err(OrderError::UserNotActive(user.status));
+    }
+    document.validate()?;
+    let (total, currency) = single_currency_total(document)?;
+    let ordering_accounts = ordering_accounts(document);
+    check_permission(
+        tx,
+        &user,
+        &request.order_type,
+        &ordering_accounts,
+        total,
+        currency,
+    )
+    .await?;
+
+    let file: StoredFile = tx
+        .files()
+        .create(NewFile {
+            kind: FileKind::OrderContent,
+            body: FileBody::Inline(new.content),
+            content_type: "application/xml".into(),
+        })
+        .await?;
+    let order = tx
+        .orders()
+        .create(NewOrder {
+            ebics_user_id: user.id,
+            order_type: request.order_type.clone(),
+            btf_service: None,
+            signature_rule: new.signature_rule,
+            content_file_id: file.id,
+            content_hash: file.sha256,
+            content_size: file.size,
+            amount_total: Some(total.to_string()),
+            currency: Some(currency.as_str().to_owned()),
+            idempotency_key: new.idempotency_key,
+        })
+        .await?;
+    Ok(Created {
+        order,
+        replayed: false,
+        summary: Some(document.summary()),
+    })
+}
+
+/// The ordering party's accounts: the debtor accounts of transfers. For direct debits the
+/// summary lists payers; the ordering (creditor) accounts are not in it.
+fn ordering_accounts(document: &PaymentOrder) -> Vec<Iban> {
+    match document.kind() {
+        PaymentKind::CreditTransfer => document.summary().debtor_accounts,
+        PaymentKind::DirectDebit => Vec::new(),
+    }
+}
+
+fn single_currency_total(document: &PaymentOrder) -> Result<(Amount, Currency), OrderError> {
+    let totals = document.summary().totals;
+    let mut iter = totals.into_iter();
+    match (iter.next(), iter.next()) {
+        (Some((currency, total)), None) => Ok((total, currency)),
+        _ => Err(OrderError::MixedCurrencies),
+    }
+}
+
+/// The user's bank permissions must cover the order type, each ordering account (a
+/// permission without account covers all) and the total amount.
+async fn check_permission(
+    tx: &mut ScopedTx<'_>,
+    user: &EbicsUser,
+    order_type: &str,
+    ordering_accounts: &[Iban],
+    total: Amount,
+    currency: Currency,
+) -> Result<(), OrderError> {
+    let connection: Connection = tx.get(user.connection_id).await?;
+    let host: kontor_storage::BankHost = tx.get(connection.bank_host_id).await?;
+    // An EBICS 3.0 bank lists payments under the admin order type (BTU with the BTF service,
+    // e.g. SCT for CCT) in HTD/HAA; the stored order types and permissions carry no service,
+    // so the BTU entry is what grants the classic type there.
+    let mut names = vec![order_type.to_owned()];
+    if host.protocol_version >= kontor_protocol::ProtocolVersion::H005 {
+        if let Ok((h005, _)) = order_type.parse::<OrderType>().and_then(|t| t.to_h005()) {
+            names.push(h005.as_str().to_owned());
+        }
+    }
+    let named = |t: &str| names.iter().any(|n| n == t);
+    if !connection.order_types.iter().any(|t| named(t)) {
+        return Err(OrderError::OrderTypeNotOffered(order_type.to_owned()));
+    }
+    let permissions = tx.permissions().list_for_user(user.id).await?;
+    let accounts = tx.accounts().list_for_connection(connection.id).await?;
+    let mut account_ids = Vec::new();
+    for iban in ordering_accounts {
+        let Some(account) = accounts
+            .iter()
+            .find(|a| a.iban.as_deref() == Some(iban.electronic()))
+        else {
+            return Err(OrderError::NotPermitted(format!(
+                "order from account {iban}: not an account of this connection"
+            )));
+        };
+        account_ids.push(account.id);
+    }
+    let within_limit = |p: &kontor_storage::Permission| match (&p.max_amount, &p.currency) {
+        (None, _) => true,
+        (Some(max), limit_currency) => {
+            limit_currency
+                .as_deref()
+                .is_none_or(|c| c == currency.as_str())
+                && Amount::parse(max).is_ok_and(|max| total <= max)
+        }
+    };
+    let covers = |account: Option<kontor_storage::AccountId>| {
+        permissions.iter().any(|p| {
+            named(&p.order_type)
+                && (p.account_id.is_none() || p.account_id == account)
+                && within_limit(p)
+        })
+    };
+    let covered = if account_ids.is_empty() {
+        covers(None)
+    } else {
+        account_ids.iter().all(|a| covers(Some(*a)))
+    };
+    if covered {
+        Ok(())
+    } else {
+        Err(OrderError::NotPermitted(format!(
+            "send {order_type} of {total} {currency}: no permission covers account and amount"
+        )))
+    }
+}
+
+/// A signature computed by a signer outside the daemon.
+#[derive(Debug, Clone)]
+pub struct SignatureSubmission {
+    pub order: OrderId,
+    pub signer: EbicsUserId,
+    pub version: SignatureVersion,
+    pub value: Vec<u8>,
+    /// The EBICS hash of the key the signer signed with, as the signer sees it (hex; spaces
+    /// and colons ignored). When given, a key other than the registered one is refused with a
+    /// clear answer before the signature is verified.
+    pub key_hash: Option<String>,
+}
+
+/// Verifies a signer's electronic signature over the order content against the signer's
+/// registered signature key, stores it, and moves the order to PENDING_SIGNATURE or SIGNED.
+pub async fn add_signature(
+    tx: &mut ScopedTx<'_>,
+    submission: SignatureSubmission,
+) -> Result<Order, OrderError> {
+    let order: Order = tx.get(submission.order).await?;
+    let signer: EbicsUser = tx.get(submission.signer).await?;
+    let key = tx
+        .key_pairs()
+        .current(signer.id, KeyUsage::Signature)
+        .await?;
+    if let Some(given) = &submission.key_hash {
+        // Checked before verification, so a signer with the wrong key file gets a clear
+        // answer instead of "signature does not verify".
+        let key = key.as_ref().ok_or(OrderError::UnknownSignerKey)?;
+        if !same_key_hash(&key.key_hash, given) {
+            return Err(OrderError::UnknownSignerKey);
+        }
+        if key.version != submission.version.as_str() {
+            return Err(OrderError::SignatureVersionMismatch(key.version.clone()));
+        }
+    }
+    if !matches!(
+        order.status,
+        OrderStatus::Draft | OrderStatus::PendingSignature
+    ) {
+        return Err(OrderError::WrongStatus(order.status));
+    }
+    let originator: EbicsUser = tx.get(order.ebics_user_id).await?;
+    if signer.connection_id != originator.connection_id {
+        return Err(OrderError::SignerCannotAuthorise(
+            "sign for another bank connection".into(),
+        ));
+    }
+    if signer.signature_class == SignatureClass::T {
+        return Err(OrderError::SignerCannotAuthorise(
+            "authorise payments with a transport signature".into(),
+        ));
+    }
+    let content = order_content(tx, &order).await?;
+    let key = key
+        .ok_or_else(|| OrderError::SignerCannotAuthorise("sign without a signature key".into()))?;
+    let public_key =
+        PublicKey::from_spki_der(&key.public_key).map_err(|_| OrderError::InvalidSignature)?;
+    verify_order_data(submission.version, &public_key, &content, &submission.value)
+        .map_err(|_| OrderError::InvalidSignature)?;
+
+    tx.order_signatures()
+        .create(NewOrderSignature {
+            order_id: order.id,
+            signer_id: signer.id,
+            signature_class: signer.signature_class,
+            signature_version: submission.version.as_str().into(),
+            signed_hash: hex::encode(order_data_digest(&content)),
+            signature_value: submission.value,
+        })
+        .await
+        .map_err(|e| match e {
+            StorageError::Conflict { .. } => OrderError::AlreadySigned,
+            other => other.into(),
+        })?;
+    let classes: Vec<SignatureClass> = tx
+        .order_signatures()
+        .list_for_order(order.id)
+        .await?
+        .iter()
+        .map(|s: &OrderSignature| s.signature_class)
+        .collect();
+    let next = if order.signature_rule.is_satisfied(&classes) {
+        OrderStatus::Signed
+    } else {
+        OrderStatus::PendingSignature
+    };
+    if next == order.status {
+        return Ok(tx.get(order.id).await?);
+    }
+    Ok(tx.orders().set_status(order.id, order.status, next).await?)
+}
+
+/// Key hashes as letters print them: hex digits, spaces and colons between them ignored.
+pub(crate) fn same_key_hash(stored: &str, given: &str) -> bool {
+    let digits = |s: &str| -> String {
+        s.chars()
+            .filter(|c| !c.is_whitespace() && *c != ':')
+            .map(|c| c.to_ascii_uppercase())
+            .collect()
+    };
+    digits(stored) == digits(given)
+}
+
+/// Cancels an order that was not submitted.
+pub async fn cancel(tx: &mut ScopedTx<'_>, order: OrderId) -> Result<Order, OrderError> {
+    let current: Order = tx.get(order).await?;
+    tx.orders()
+        .set_status(order, current.status, OrderStatus::Cancelled)
+        .await
+        .map_err(|e| match e {
+            StorageError::IllegalTransition(_) => OrderError::NotCancellable(current.status),
+            other => other.into(),
+        })
+}
+
+/// The order's payment file (always stored inline).
+pub(crate) async fn order_content(
+    tx: &mut ScopedTx<'_>,
+    order: &Order,
+) -> Result<Vec<u8>, OrderError> {
+    let file: StoredFile = tx.get(order.content_file_id).await?;
+    file.content
+        .ok_or_else(|| OrderError::Uncertain("order content is not stored inline".into()))
+}
+
+/// The stored signatures of `order`, as the upload carries them (partner and user ids of
+/// each signer resolved through the scope).
+pub(crate) async fn order_signatures(
+    tx: &mut ScopedTx<'_>,
+    order: OrderId,
+) -> Result<Vec<OrderSignatureData>, OrderError> {
+    let _: Order = tx.get(order).await?;
+    let mut out = Vec::new();
+    for signature in tx.order_signatures().list_for_order(order).await? {
+        let signer: EbicsUser = tx.get(signature.signer_id).await?;
+        let connection: Connection = tx.get(signer.connection_id).await?;
+        out.push(OrderSignatureData {
+            signature_version: signature
+                .signature_version
+                .parse::<SignatureVersion>()
+                .map_err(|e| OrderError::Uncertain(e.to_string()))?,
+            signature_value: signature.signature_value,
+            partner_id: connection.partner_id,
+            user_id: signer.user_id,
+            x509: None,
+        });
+    }
+    Ok(out)
+}
+
+/// Submits a SIGNED order for the API and returns its state afterwards: any number of
+/// concurrent or repeated calls, in any instance, cause one upload (see [`submit`]). A
+/// refusal by the bank is an error; an accepted order is completed at once when the bank
+/// already knows its outcome.
+pub async fn submit_order(
+    services: &super::Services,
+    scope: &TenantScope,
+    id: OrderId,
+) -> Result<Order, super::ServiceError> {
+    use super::ServiceError;
+    let bank = services.bank()?;
+    let outcome = submit(services.store(), bank, services.submitter(), scope, id)
+        .await
+        .map_err(ServiceError::precondition)?;
+    let settled: Order = match outcome {
+        SubmitOutcome::Accepted(order) | SubmitOutcome::InFlight(order) => order,
+        SubmitOutcome::Rejected(order) => {
+            return Err(ServiceError::BankRefused {
+                code: order.bank_return_code.unwrap_or_default(),
+                text: order.bank_return_text.unwrap_or_default(),
+            })
+        }
+    };
+    if settled.status != OrderStatus::Processing {
+        return Ok(settled);
+    }
+    // The bank may already know the outcome (e.g. an order it executes at once); a failure
+    // here only delays completion to the next sweep.
+    if let Err(error) =
+        completion::sync_order_status(services.store(), bank, scope, settled.ebics_user_id).await
+    {
+        tracing::warn!(order = %settled.id, %error, "status sync after submit failed");
+    }
+    Ok(services
+        .store()
+        .scope(scope)
+        .begin()
+        .await?
+        .get(settled.id)
+        .await?)
+}

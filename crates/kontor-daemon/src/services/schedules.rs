@@ -1,0 +1,85 @@
+//! Download schedules: created with a cron expression checked in its time zone, enabled or
+//! disabled, deleted while they have no runs, and run now on request.
+
+use chrono::Utc;
+use kontor_protocol::order_type::OrderType;
+use kontor_storage::{
+    Account, AccountId, EbicsUserId, NewSchedule, Schedule, ScheduleId, ScopedTx, TenantScope,
+};
+
+use super::error::{Refusal, ServiceError};
+use super::scheduler::{CronSpec, DueJob, JobRunner};
+use super::statement_job::StatementJob;
+use super::Services;
+
+/// A statement download schedule to create.
+#[derive(Debug, Clone)]
+pub struct ScheduleRequest {
+    pub user: EbicsUserId,
+    pub account: Option<AccountId>,
+    pub order_type: OrderType,
+    pub cron: String,
+    pub time_zone: chrono_tz::Tz,
+}
+
+pub async fn create(
+    tx: &mut ScopedTx<'_>,
+    request: ScheduleRequest,
+) -> Result<Schedule, ServiceError> {
+    let spec =
+        CronSpec::parse(&request.cron, request.time_zone.name()).map_err(Refusal::InvalidCron)?;
+    let next_run_at = spec.next_after(Utc::now()).map_err(Refusal::InvalidCron)?;
+    if let Some(account) = request.account {
+        let _: Account = tx.get(account).await?;
+    }
+    Ok(tx
+        .schedules()
+        .create(NewSchedule {
+            ebics_user_id: request.user,
+            account_id: request.account,
+            order_type: request.order_type.to_string(),
+            cron: request.cron,
+            time_zone: request.time_zone.name().to_owned(),
+            next_run_at,
+        })
+        .await?)
+}
+
+pub async fn set_enabled(
+    tx: &mut ScopedTx<'_>,
+    id: ScheduleId,
+    enabled: bool,
+) -> Result<Schedule, ServiceError> {
+    Ok(tx.schedules().set_enabled(id, enabled).await?)
+}
+
+/// Deletes a schedule that never ran; runs are history, so a schedule with runs is only
+/// disabled.
+pub async fn delete(tx: &mut ScopedTx<'_>, id: ScheduleId) -> Result<(), ServiceError> {
+    if !tx.schedules().runs(id).await?.is_empty() {
+        return Err(Refusal::ScheduleHasRuns.into());
+    }
+    Ok(tx.delete(id).await?)
+}
+
+/// Runs a schedule now, outside its cron timing (the run is not recorded as a scheduled one).
+pub async fn run_now(
+    services: &Services,
+    scope: &TenantScope,
+    id: ScheduleId,
+) -> Result<(), ServiceError> {
+    let bank = services.bank_arc()?;
+    let schedule: Schedule = services.store().scope(scope).begin().await?.get(id).await?;
+    let job = StatementJob::new(services.store().clone(), bank);
+    let due = DueJob {
+        scope: scope.clone(),
+        schedule,
+        now: Utc::now(),
+    };
+    // Boxed where the future's lifetimes are concrete: the compiler cannot yet prove a
+    // generic job future `Send` for every lifetime (rust-lang/rust#100013).
+    let run: futures::future::BoxFuture<'_, _> = Box::pin(job.run(due));
+    run.await
+        .map(|_| ())
+        .map_err(|e| ServiceError::Precondition(e.0))
+}

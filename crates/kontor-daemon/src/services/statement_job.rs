@@ -1,0 +1,178 @@
+//! The scheduled statement download: the scheduler's job for statement schedules, and the
+//! port it fetches statement files through.
+
+use std::future::Future;
+
+use chrono::NaiveDate;
+use kontor_protocol::order_type::OrderType;
+use kontor_storage::{EbicsUserId, FileId, Store, TenantScope, TransactionId, TransferEffect};
+
+use super::bank::{Bank, Delivery};
+use super::scheduler::{DueJob, JobFailed, JobOutcome, JobRunner};
+use super::statements::{ingest_delivered, DeliveredStatements, IngestError};
+use crate::ebics::{DownloadRequest, EbicsError};
+
+/// A statement download a schedule asks for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementDownload {
+    pub user: EbicsUserId,
+    /// `C53`, `C52`, `C54`, `STA`, ...
+    pub order_type: OrderType,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+/// What the bank delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Downloaded {
+    /// The file's bytes and, when the downloader stored it, its file record and the
+    /// transaction that carried it (whose effect the ingestion is).
+    Data {
+        bytes: Vec<u8>,
+        file: Option<FileId>,
+        transaction: Option<TransactionId>,
+    },
+    /// `EBICS_NO_DOWNLOAD_DATA_AVAILABLE`.
+    NoData,
+}
+
+/// Fetches statement files (the EBICS client's `download`), behind a trait so scheduled
+/// ingestion is testable without the network.
+pub trait StatementDownloader: Send + Sync + 'static {
+    fn download(
+        &self,
+        scope: &TenantScope,
+        request: StatementDownload,
+    ) -> impl Future<Output = Result<Downloaded, EbicsError>> + Send;
+}
+
+impl<T: StatementDownloader + ?Sized> StatementDownloader for std::sync::Arc<T> {
+    fn download(
+        &self,
+        scope: &TenantScope,
+        request: StatementDownload,
+    ) -> impl Future<Output = Result<Downloaded, EbicsError>> + Send {
+        (**self).download(scope, request)
+    }
+}
+
+/// Every [`Bank`] downloads statements for scheduled jobs: classic order types (mapped to BTD
+/// with the standard service on H005 hosts) for the requested days. The download names its
+/// effect (ingest the statements), so whoever finishes the transfer books them.
+impl<B: Bank + ?Sized + 'static> StatementDownloader for B {
+    fn download(
+        &self,
+        scope: &TenantScope,
+        request: StatementDownload,
+    ) -> impl Future<Output = Result<Downloaded, EbicsError>> + Send {
+        let download = DownloadRequest::new(request.order_type)
+            .with_period(request.from, request.to)
+            .with_effect(TransferEffect::IngestStatements);
+        async move {
+            match Bank::download(self, scope, request.user, download).await? {
+                // Nothing to ingest: the client finished the effect with the transfer.
+                Delivery::NoData { .. } => Ok(Downloaded::NoData),
+                Delivery::Data {
+                    bytes,
+                    file,
+                    transaction,
+                } => Ok(Downloaded::Data {
+                    bytes,
+                    file: Some(file),
+                    transaction: Some(transaction),
+                }),
+            }
+        }
+    }
+}
+
+/// Why a scheduled statement download failed (recorded with the run).
+#[derive(Debug, thiserror::Error)]
+pub enum StatementJobError {
+    #[error(transparent)]
+    Download(#[from] EbicsError),
+    #[error(transparent)]
+    Ingest(#[from] IngestError),
+    #[error("the schedule's order type is not one: {0}")]
+    OrderType(#[from] kontor_protocol::order_type::OrderTypeError),
+}
+
+/// The scheduler's job for statement schedules: download, then ingest.
+///
+/// The requested period starts one day before the previous run (or `first_lookback_days`
+/// before today on the first run) and ends today in the schedule's view: overlapping on
+/// purpose, because ingestion de-duplicates and a gap would lose bookings.
+pub struct StatementJob<D> {
+    store: Store,
+    downloader: D,
+    pub first_lookback_days: i64,
+}
+
+impl<D: StatementDownloader> StatementJob<D> {
+    pub fn new(store: Store, downloader: D) -> Self {
+        Self {
+            store,
+            downloader,
+            first_lookback_days: 7,
+        }
+    }
+
+    fn period(&self, job: &DueJob) -> (NaiveDate, NaiveDate) {
+        let to = job.now.date_naive();
+        let from = match job.schedule.last_run_at {
+            Some(last) => last.date_naive() - chrono::Duration::days(1),
+            None => to - chrono::Duration::days(self.first_lookback_days),
+        };
+        (from.min(to), to)
+    }
+
+    async fn run_job(&self, job: DueJob) -> Result<JobOutcome, StatementJobError> {
+        let (from, to) = self.period(&job);
+        let order_type = OrderType::parse_lenient(&job.schedule.order_type)?;
+        let downloaded = self
+            .downloader
+            .download(
+                &job.scope,
+                StatementDownload {
+                    user: job.schedule.ebics_user_id,
+                    order_type: order_type.clone(),
+                    from,
+                    to,
+                },
+            )
+            .await?;
+        let Downloaded::Data {
+            bytes,
+            file,
+            transaction,
+        } = downloaded
+        else {
+            return Ok(JobOutcome {
+                detail: Some("no data".into()),
+            });
+        };
+        let delivered = DeliveredStatements {
+            user: job.schedule.ebics_user_id,
+            order_type: Some(order_type),
+            bytes: &bytes,
+            file,
+            transaction,
+        };
+        let report = ingest_delivered(&self.store, &job.scope, &delivered).await?;
+        Ok(JobOutcome {
+            detail: Some(format!(
+                "{from}..{to}: {} statements ({} new), {} bookings new, {} known",
+                report.statements_seen,
+                report.statements_new,
+                report.bookings_new,
+                report.bookings_known
+            )),
+        })
+    }
+}
+
+impl<D: StatementDownloader> JobRunner for StatementJob<D> {
+    async fn run(&self, job: DueJob) -> Result<JobOutcome, JobFailed> {
+        self.run_job(job).await.map_err(|e| JobFailed(Box::new(e)))
+    }
+}

@@ -1,0 +1,153 @@
+//! EBICS users: creation, suspension, signer-held signature keys (registered before INI,
+//! revoked by an Owner, both audited) and the bank permissions an operator records.
+
+use kontor_protocol::certificate::Certificate;
+use kontor_protocol::keys::{public_key_hash, PublicKey};
+use kontor_protocol::SignatureVersion;
+use kontor_storage::{
+    Account, AuditAction, BankHost, Connection, EbicsUser, EbicsUserId, EbicsUserStatus,
+    KeyCustody, KeyPair, KeyPairId, KeyStatus, KeyUsage, NewEbicsUser, NewPermission, NewSignerKey,
+    Permission, ScopedTx,
+};
+
+use super::error::{OnConflict, Refusal, ServiceError};
+
+pub async fn create(tx: &mut ScopedTx<'_>, new: NewEbicsUser) -> Result<EbicsUser, ServiceError> {
+    let _: Connection = tx.get(new.connection_id).await?;
+    tx.ebics_users()
+        .create(new)
+        .await
+        .on_conflict(Refusal::UserExists)
+}
+
+/// READY → SUSPENDED: the user sends nothing until resumed.
+pub async fn suspend(tx: &mut ScopedTx<'_>, id: EbicsUserId) -> Result<EbicsUser, ServiceError> {
+    move_user(tx, id, EbicsUserStatus::Ready, EbicsUserStatus::Suspended).await
+}
+
+/// SUSPENDED → READY.
+pub async fn resume(tx: &mut ScopedTx<'_>, id: EbicsUserId) -> Result<EbicsUser, ServiceError> {
+    move_user(tx, id, EbicsUserStatus::Suspended, EbicsUserStatus::Ready).await
+}
+
+async fn move_user(
+    tx: &mut ScopedTx<'_>,
+    id: EbicsUserId,
+    from: EbicsUserStatus,
+    to: EbicsUserStatus,
+) -> Result<EbicsUser, ServiceError> {
+    let user: EbicsUser = tx.get(id).await?;
+    if user.status != from {
+        return Err(Refusal::UserNotIn {
+            status: user.status,
+            expected: from,
+        }
+        .into());
+    }
+    Ok(tx.ebics_users().set_status(id, from, to).await?)
+}
+
+/// A signature public key a signer holds the private part of.
+#[derive(Debug, Clone)]
+pub struct SignerKey {
+    pub version: SignatureVersion,
+    pub key: PublicKey,
+    /// Required for H005 banks, whose key hash is the certificate's.
+    pub certificate: Option<Certificate>,
+}
+
+/// Registers a signer-held signature key for a NEW user. Past NEW the bank holds the user's
+/// signature key (INI was sent): replacing it here would lock the real signer out while the
+/// daemon believed another key; a key change is an order to the bank (PUB/HCS), signed with
+/// the current key. Before INI a signer may register again (e.g. a lost key file): the older
+/// key is revoked.
+pub async fn register_signer_key(
+    tx: &mut ScopedTx<'_>,
+    id: EbicsUserId,
+    signer_key: SignerKey,
+) -> Result<KeyPair, ServiceError> {
+    let user: EbicsUser = tx.get(id).await?;
+    if user.status != EbicsUserStatus::New {
+        return Err(Refusal::SignerKeyKnownToBank(user.status).into());
+    }
+    let connection: Connection = tx.get(user.connection_id).await?;
+    let host: BankHost = tx.get(connection.bank_host_id).await?;
+    let hash = public_key_hash(
+        host.protocol_version,
+        &signer_key.key,
+        signer_key.certificate.as_ref(),
+    )
+    .map_err(|e| Refusal::CertificateRequired(e.to_string()))?;
+    if let Some(older) = tx.key_pairs().current(id, KeyUsage::Signature).await? {
+        revoke(tx, &older, "replaced before INI").await?;
+    }
+    let public_key = signer_key
+        .key
+        .to_spki_der()
+        .map_err(|e| ServiceError::Internal(Box::new(e)))?;
+    let pair = tx
+        .key_pairs()
+        .register_signer_key(NewSignerKey {
+            ebics_user_id: id,
+            version: signer_key.version.as_str().to_owned(),
+            public_key,
+            key_hash: hash.to_hex_upper(),
+            certificate: signer_key.certificate.map(|c| c.to_der().to_vec()),
+        })
+        .await?;
+    tx.audit()
+        .record(
+            AuditAction::SignerKeyRegistered,
+            "key_pair",
+            &pair.id.to_string(),
+            serde_json::json!({"ebics_user_id": id, "key_hash": pair.key_hash}),
+        )
+        .await?;
+    Ok(pair)
+}
+
+/// An Owner revokes a signer-held key (a signer left, a key file may be compromised): the
+/// key signs nothing from now on. A READY user then needs a key change with the bank.
+pub async fn revoke_signer_key(
+    tx: &mut ScopedTx<'_>,
+    user: EbicsUserId,
+    key: KeyPairId,
+) -> Result<KeyPair, ServiceError> {
+    let pair: KeyPair = tx.get(key).await?;
+    if pair.ebics_user_id != user || pair.custody != KeyCustody::Signer {
+        return Err(ServiceError::NotFound("signer key"));
+    }
+    revoke(tx, &pair, "revoked by an Owner").await
+}
+
+async fn revoke(tx: &mut ScopedTx<'_>, pair: &KeyPair, why: &str) -> Result<KeyPair, ServiceError> {
+    let revoked = tx
+        .key_pairs()
+        .set_status(pair.id, pair.status, KeyStatus::Revoked)
+        .await?;
+    tx.audit()
+        .record(
+            AuditAction::SignerKeyRevoked,
+            "key_pair",
+            &pair.id.to_string(),
+            serde_json::json!({
+                "ebics_user_id": pair.ebics_user_id,
+                "previous_status": pair.status,
+                "reason": why,
+            }),
+        )
+        .await?;
+    Ok(revoked)
+}
+
+/// Records a permission the bank granted the user (an account of the tenant, if named).
+pub async fn add_permission(
+    tx: &mut ScopedTx<'_>,
+    new: NewPermission,
+) -> Result<Permission, ServiceError> {
+    let _: EbicsUser = tx.get(new.ebics_user_id).await?;
+    if let Some(account) = new.account_id {
+        let _: Account = tx.get(account).await?;
+    }
+    Ok(tx.permissions().create(new).await?)
+}

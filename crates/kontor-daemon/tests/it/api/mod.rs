@@ -1,0 +1,4 @@
+//! The admin HTTP API.
+
+mod behaviour;
+mod routes;

@@ -1,0 +1,4 @@
+//! The EBICS client against the bank emulator and test servers.
+
+mod transfers;
+mod transport;

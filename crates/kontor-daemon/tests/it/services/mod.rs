@@ -1,0 +1,7 @@
+//! The business workflows.
+
+mod onboarding;
+mod orders;
+mod scheduler;
+mod statements;
+mod veu;

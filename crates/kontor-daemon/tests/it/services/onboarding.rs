@@ -1,0 +1,185 @@
+//! Onboarding against the bank emulator over loopback HTTP: INI, HIA, HPB, the operator's
+//! bank-key verification, READY, and the HTD/HAA sync.
+
+use crate::support::emulator::{world, Setup};
+use crate::support::TestDb;
+use kontor_daemon::ebics::{BankKeyBlock, DownloadRequest, EbicsError};
+use kontor_daemon::services::onboarding::onboard;
+use kontor_protocol::order_type::OrderType;
+use kontor_protocol::ProtocolVersion::{self, H004, H005};
+use kontor_storage::*;
+
+async fn user_reaches_ready(db: TestDb, version: ProtocolVersion) {
+    let w = world(db, Setup::new(version)).await;
+    assert_eq!(
+        w.client.send_ini(&w.scope, w.user).await.unwrap(),
+        EbicsUserStatus::PartlyInitialisedIni
+    );
+    assert_eq!(
+        w.client.send_hia(&w.scope, w.user).await.unwrap(),
+        EbicsUserStatus::Initialised
+    );
+    w.bank
+        .activate_user(&"PARTNER1".parse().unwrap(), &"USER1".parse().unwrap())
+        .unwrap();
+    let keys = w.client.fetch_bank_keys(&w.scope, w.user).await.unwrap();
+    assert_eq!(keys.len(), 2);
+    assert!(keys
+        .iter()
+        .all(|k| k.verification_status == BankKeyVerification::Unverified));
+    // Fetching again does not duplicate identical keys.
+    assert_eq!(
+        w.client
+            .fetch_bank_keys(&w.scope, w.user)
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
+
+    // Orders wait for the operator.
+    let blocked = w
+        .client
+        .download(&w.scope, w.user, DownloadRequest::new(OrderType::HTD))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            blocked,
+            EbicsError::BankKeysNotVerified {
+                reason: BankKeyBlock::AwaitingVerification { .. },
+                ..
+            }
+        ),
+        "{blocked}"
+    );
+    w.decide_bank_keys(BankKeyVerification::Verified).await;
+    // `onboard` picks up from INITIALISED: activation and sync.
+    assert_eq!(
+        onboard(&w.db.store, &w.client, &w.scope, w.user)
+            .await
+            .unwrap(),
+        EbicsUserStatus::Ready
+    );
+    let mut tx = w.tx().await;
+    let user: EbicsUser = tx.get(w.user).await.unwrap();
+    let connection: Connection = tx.get(user.connection_id).await.unwrap();
+    // H005 lists administrative order types; statements come as BTD services.
+    let statements = if version == H004 { "C53" } else { "BTD" };
+    assert!(
+        connection.order_types.contains(&statements.to_owned()),
+        "{:?}",
+        connection.order_types
+    );
+    let accounts = tx
+        .accounts()
+        .list_for_connection(connection.id)
+        .await
+        .unwrap();
+    assert_eq!(accounts.len(), 3, "the seeded partner has three accounts");
+    assert!(accounts
+        .iter()
+        .any(|a| a.iban.as_deref() == Some("DE89370400440532013000")));
+    assert!(!tx
+        .permissions()
+        .list_for_user(w.user)
+        .await
+        .unwrap()
+        .is_empty());
+    for pair in tx.key_pairs().list_for_user(w.user).await.unwrap() {
+        assert_eq!(pair.status, KeyStatus::Submitted, "{:?}", pair.usage);
+    }
+}
+
+async fn rejected_key_flow(db: TestDb) {
+    let w = world(db, Setup::new(H004)).await;
+    w.initialise_and_fetch_bank_keys().await;
+    w.decide_bank_keys(BankKeyVerification::Rejected).await;
+    let activate = w.client.activate(&w.scope, w.user).await.unwrap_err();
+    assert!(
+        matches!(
+            activate,
+            EbicsError::BankKeysNotVerified {
+                reason: BankKeyBlock::Rejected { .. },
+                ..
+            }
+        ),
+        "{activate}"
+    );
+    let download = w
+        .client
+        .download(&w.scope, w.user, DownloadRequest::new(OrderType::C53))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(download, EbicsError::BankKeysNotVerified { .. }),
+        "{download}"
+    );
+    assert!(onboard(&w.db.store, &w.client, &w.scope, w.user)
+        .await
+        .is_err());
+    assert_eq!(w.user_status().await, EbicsUserStatus::Initialised);
+    assert!(w.transactions().await.is_empty(), "nothing was sent");
+}
+
+async fn unknown_user_flow(db: TestDb) {
+    let mut setup = Setup::new(H004);
+    setup.user = "NOBODY";
+    let w = world(db, setup).await;
+    let refused = w.client.send_ini(&w.scope, w.user).await.unwrap_err();
+    assert!(matches!(refused, EbicsError::Bank { .. }), "{refused}");
+    assert_eq!(w.user_status().await, EbicsUserStatus::New);
+}
+
+/// The signer keeps the A006 private key: the daemon stores only the public key and still
+/// sends INI with it.
+async fn signer_held_key_flow(db: TestDb) {
+    let w = world(db, Setup::new(H004)).await;
+    let mut rng = rand::rngs::OsRng;
+    let signer = kontor_protocol::keys::KeyPair::generate(
+        &mut rng,
+        kontor_protocol::keys::KeySize::Bits2048,
+    )
+    .unwrap();
+    let hash = kontor_protocol::keys::public_key_hash(H004, signer.public_key(), None).unwrap();
+    let mut tx = w.tx().await;
+    let daemon_key = tx
+        .key_pairs()
+        .current(w.user, KeyUsage::Signature)
+        .await
+        .unwrap()
+        .unwrap();
+    tx.key_pairs()
+        .set_status(daemon_key.id, KeyStatus::Pending, KeyStatus::Revoked)
+        .await
+        .unwrap();
+    tx.key_pairs()
+        .register_signer_key(NewSignerKey {
+            ebics_user_id: w.user,
+            version: "A006".into(),
+            public_key: signer.public_key().to_spki_der().unwrap(),
+            key_hash: hash.to_hex_upper(),
+            certificate: None,
+        })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        w.client.send_ini(&w.scope, w.user).await.unwrap(),
+        EbicsUserStatus::PartlyInitialisedIni
+    );
+    let at_bank = w
+        .bank
+        .state()
+        .subscriber(&"PARTNER1".parse().unwrap(), &"USER1".parse().unwrap())
+        .unwrap();
+    assert_eq!(at_bank.keys.signature.unwrap().hash.0, *hash.as_bytes());
+}
+
+on_both_databases! {
+    ini_sends_a_signer_held_public_key => signer_held_key_flow;
+    h004_user_reaches_ready_after_bank_key_verification => |db| user_reaches_ready(db, H004);
+    h005_user_reaches_ready_after_bank_key_verification => |db| user_reaches_ready(db, H005);
+    rejected_bank_key_blocks_every_order => rejected_key_flow;
+    ini_is_refused_for_a_user_the_bank_does_not_know => unknown_user_flow;
+}

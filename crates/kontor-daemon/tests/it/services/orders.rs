@@ -1,0 +1,620 @@
+//! Payment orders: permissions, verified signatures, and submission that uploads exactly once
+//! across retries, crashes and concurrent instances — with a bank that counts what it
+//! receives, and end to end against the bank emulator through one or two daemon instances.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use kontor_bank::{FaultAction, FaultMatcher, TransactionPhase as BankPhase};
+use kontor_daemon::ebics::RetryPolicy;
+use kontor_daemon::runtime::{self, DaemonOptions, RunningDaemon};
+use kontor_daemon::services::orders::{
+    add_signature, create_order, submit, CreateOrder, OrderError, OrderUploader,
+    SignatureSubmission, SubmitOutcome, Submitter, UploadFailure, UploadReceipt,
+};
+use kontor_protocol::keys::{KeySize, PrivateKey};
+use kontor_protocol::orderdata::OrderSignatureData;
+use kontor_protocol::signature::sign_order_data;
+use kontor_protocol::ProtocolVersion::H004;
+use kontor_protocol::SignatureVersion;
+use kontor_storage::{
+    Direction, EbicsUserId, KeyUsage, NewKeyPair, NewPermission, NewTransaction, Order, OrderId,
+    OrderStatus, Role, SignatureClass, SignatureRule, Store, TenantScope, Transaction,
+    TransactionEventKind, TransactionPhase, TransferEffect,
+};
+use sha2::{Digest, Sha256};
+use zeroize::Zeroizing;
+
+use crate::support::emulator::{small_segment_bank, world, Setup, World};
+use crate::support::payments::pain001;
+use crate::support::seed::{tenant, Tenant, IBAN};
+use crate::support::{eventually, TestDb};
+
+struct Signer {
+    user: EbicsUserId,
+    key: PrivateKey,
+}
+
+struct Fixture {
+    t: Tenant,
+    signer_a: Signer,
+    signer_b: Signer,
+}
+
+fn key() -> PrivateKey {
+    PrivateKey::generate(&mut rand::rngs::OsRng, KeySize::Bits2048).unwrap()
+}
+
+async fn signer(store: &Store, t: &Tenant, name: &str, class: SignatureClass) -> Signer {
+    let key = key();
+    let user = t.add_user(store, &name.to_uppercase(), name, class).await;
+    let mut tx = store.scope(&t.scope).begin().await.unwrap();
+    tx.key_pairs()
+        .create(NewKeyPair {
+            ebics_user_id: user,
+            usage: KeyUsage::Signature,
+            version: "A006".into(),
+            public_key: key.public_key().to_spki_der().unwrap(),
+            private_key_pkcs8: Zeroizing::new(b"held by the signer, not here".to_vec()),
+            key_hash: "00".into(),
+            certificate: None,
+        })
+        .await
+        .unwrap();
+    tx.permissions()
+        .create(NewPermission {
+            ebics_user_id: user,
+            order_type: "CCT".into(),
+            account_id: None,
+            authorisation_level: class,
+            max_amount: None,
+            currency: None,
+        })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    Signer { user, key }
+}
+
+async fn fixture(store: &Store) -> Fixture {
+    let t = tenant(store, "acme", IBAN).await;
+    let mut tx = store.scope(&t.scope).begin().await.unwrap();
+    tx.connections()
+        .set_order_types(t.connection, &["CCT".into(), "CDD".into(), "C53".into()])
+        .await
+        .unwrap();
+    tx.permissions()
+        .create(NewPermission {
+            ebics_user_id: t.user,
+            order_type: "CCT".into(),
+            account_id: Some(t.account()),
+            authorisation_level: SignatureClass::E,
+            max_amount: Some("5000.00".into()),
+            currency: Some("EUR".into()),
+        })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let signer_a = signer(store, &t, "anna", SignatureClass::A).await;
+    let signer_b = signer(store, &t, "bert", SignatureClass::B).await;
+    Fixture {
+        t,
+        signer_a,
+        signer_b,
+    }
+}
+
+async fn create(store: &Store, f: &Fixture, content: Vec<u8>) -> Result<Order, OrderError> {
+    let created = create_order(
+        store,
+        &f.t.scope,
+        CreateOrder {
+            user: f.t.user,
+            content,
+            signature_rule: SignatureRule::Standard,
+            idempotency_key: Some("client-request-1".into()),
+            order_type: None,
+        },
+    )
+    .await?;
+    Ok(created.order)
+}
+
+async fn sign(
+    store: &Store,
+    f: &Fixture,
+    order: OrderId,
+    signer: &Signer,
+) -> Result<Order, OrderError> {
+    let content = pain001_of(store, &f.t.scope, order).await;
+    let value = sign_order_data(SignatureVersion::A006, &signer.key, &content).unwrap();
+    let mut tx = store.scope(&f.t.scope).begin().await.unwrap();
+    let order = add_signature(
+        &mut tx,
+        SignatureSubmission {
+            order,
+            signer: signer.user,
+            version: SignatureVersion::A006,
+            value,
+            key_hash: None,
+        },
+    )
+    .await?;
+    tx.commit().await.unwrap();
+    Ok(order)
+}
+
+async fn pain001_of(store: &Store, scope: &TenantScope, order: OrderId) -> Vec<u8> {
+    let mut tx = store.scope(scope).begin().await.unwrap();
+    let order: Order = tx.get(order).await.unwrap();
+    let file: kontor_storage::StoredFile = tx.get(order.content_file_id).await.unwrap();
+    file.content.unwrap()
+}
+
+async fn signed_order(store: &Store, f: &Fixture) -> Order {
+    let order = create(store, f, pain001("MSG-1", &[("Beta AG", "1250.00")]))
+        .await
+        .unwrap();
+    let order = sign(store, f, order.id, &f.signer_a).await.unwrap();
+    assert_eq!(order.status, OrderStatus::PendingSignature);
+    let order = sign(store, f, order.id, &f.signer_b).await.unwrap();
+    assert_eq!(order.status, OrderStatus::Signed);
+    order
+}
+
+/// Stands in for the engine: "uploads" by moving the persisted transaction to COMPLETED (as
+/// the engine does) and counting what the bank received.
+#[derive(Default)]
+struct FakeBank {
+    store: Option<Store>,
+    received: AtomicUsize,
+    /// Dies after the bank took the order, before the caller can record it.
+    crash_after_upload: bool,
+    /// Dies after initialisation was persisted, before anything reached the bank.
+    crash_before_sending: bool,
+}
+
+impl FakeBank {
+    fn new(store: &Store) -> Self {
+        Self {
+            store: Some(store.clone()),
+            ..Default::default()
+        }
+    }
+}
+
+impl OrderUploader for FakeBank {
+    async fn upload(
+        &self,
+        scope: &TenantScope,
+        order: &Order,
+        _content: Vec<u8>,
+        _signatures: Vec<OrderSignatureData>,
+    ) -> Result<UploadReceipt, UploadFailure> {
+        if self.crash_before_sending {
+            panic!("simulated crash before the transaction was written");
+        }
+        let store = self.store.as_ref().unwrap();
+        // As the engine: the transaction is persisted, linked to the order, before sending.
+        let mut tx = store.scope(scope).begin().await.unwrap();
+        let transaction = tx
+            .transactions()
+            .create(NewTransaction {
+                ebics_user_id: order.ebics_user_id,
+                direction: Direction::Upload,
+                order_type: order.order_type.clone(),
+                btf_params: None,
+                order_id: Some(order.id),
+                file_id: None,
+                num_segments: Some(1),
+                effect: Some(TransferEffect::SettleOrder),
+            })
+            .await
+            .unwrap()
+            .id;
+        tx.commit().await.unwrap();
+
+        let n = self.received.fetch_add(1, Ordering::SeqCst) + 1;
+        let bank_order_id = format!("A{n:03}");
+        let mut tx = store.scope(scope).begin().await.unwrap();
+        tx.transactions()
+            .set_recovery(
+                transaction,
+                &serde_json::json!({ "bank_order_id": bank_order_id }),
+            )
+            .await
+            .unwrap();
+        tx.transactions()
+            .set_phase(
+                transaction,
+                TransactionPhase::Initialisation,
+                TransactionPhase::Completed,
+                TransactionEventKind::Completed,
+                serde_json::json!({}),
+            )
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        if self.crash_after_upload {
+            panic!("simulated crash between upload and status update");
+        }
+        Ok(UploadReceipt {
+            transaction,
+            bank_order_id: Some(bank_order_id),
+            return_code: "000000".into(),
+        })
+    }
+
+    async fn reconcile(
+        &self,
+        _scope: &TenantScope,
+        _order: &Order,
+        transaction: &Transaction,
+    ) -> Result<Option<UploadReceipt>, UploadFailure> {
+        Ok(transaction
+            .recovery
+            .get("bank_order_id")
+            .and_then(|v| v.as_str())
+            .map(|id| UploadReceipt {
+                transaction: transaction.id,
+                bank_order_id: Some(id.to_owned()),
+                return_code: "000000".into(),
+            }))
+    }
+}
+
+/// Submits as the instance `name`.
+async fn submit_as(
+    store: &Store,
+    bank: &FakeBank,
+    name: &str,
+    scope: &TenantScope,
+    order: OrderId,
+) -> Result<SubmitOutcome, OrderError> {
+    submit(store, bank, &Submitter::new(name), scope, order).await
+}
+
+/// A submission whose bank dies on the way (the task panics, as a killed process stops).
+async fn crashed_submission(
+    store: &Store,
+    bank: Arc<FakeBank>,
+    scope: &TenantScope,
+    order: OrderId,
+) {
+    let (store, scope) = (store.clone(), scope.clone());
+    let attempt = tokio::spawn(async move {
+        submit(
+            &store,
+            bank.as_ref(),
+            &Submitter::new("crashing"),
+            &scope,
+            order,
+        )
+        .await
+    });
+    assert!(attempt.await.is_err(), "the first attempt died");
+}
+
+async fn payment_signed_a_and_b_is_uploaded_once(db: TestDb) {
+    let f = fixture(&db.store).await;
+    let order = signed_order(&db.store, &f).await;
+    let bank = FakeBank::new(&db.store);
+
+    let outcome = submit_as(&db.store, &bank, "a", &f.t.scope, order.id)
+        .await
+        .unwrap();
+    let SubmitOutcome::Accepted(order) = outcome else {
+        panic!("not accepted: {outcome:?}")
+    };
+    assert_eq!(order.status, OrderStatus::Processing);
+    assert_eq!(order.bank_order_id.as_deref(), Some("A001"));
+
+    // A client retrying the request changes nothing.
+    submit_as(&db.store, &bank, "a", &f.t.scope, order.id)
+        .await
+        .unwrap();
+    assert_eq!(bank.received.load(Ordering::SeqCst), 1);
+}
+
+async fn retry_after_crash_between_upload_and_status_update_does_not_upload_again(db: TestDb) {
+    let f = fixture(&db.store).await;
+    let order = signed_order(&db.store, &f).await;
+
+    let crashing = Arc::new(FakeBank {
+        crash_after_upload: true,
+        ..FakeBank::new(&db.store)
+    });
+    crashed_submission(&db.store, crashing.clone(), &f.t.scope, order.id).await;
+    let mut tx = db.store.scope(&f.t.scope).begin().await.unwrap();
+    let stuck: Order = tx.get(order.id).await.unwrap();
+    drop(tx);
+    assert_eq!(stuck.status, OrderStatus::Submitted);
+
+    let restarted = FakeBank::new(&db.store);
+    let outcome = submit_as(&db.store, &restarted, "restarted", &f.t.scope, order.id)
+        .await
+        .unwrap();
+    let SubmitOutcome::Accepted(order) = outcome else {
+        panic!("not accepted: {outcome:?}")
+    };
+    assert_eq!(order.bank_order_id.as_deref(), Some("A001"));
+    assert_eq!(
+        crashing.received.load(Ordering::SeqCst) + restarted.received.load(Ordering::SeqCst),
+        1,
+        "the bank received the payment once"
+    );
+}
+
+async fn crash_before_sending_is_taken_over_after_the_lease_expires(db: TestDb) {
+    let f = fixture(&db.store).await;
+    let order = signed_order(&db.store, &f).await;
+    let crashing = Arc::new(FakeBank {
+        crash_before_sending: true,
+        ..FakeBank::new(&db.store)
+    });
+    crashed_submission(&db.store, crashing, &f.t.scope, order.id).await;
+    // While the crashed attempt's lease lives, another instance must assume it is in flight.
+    let bank = FakeBank::new(&db.store);
+    let outcome = submit_as(&db.store, &bank, "other", &f.t.scope, order.id)
+        .await
+        .unwrap();
+    assert!(matches!(outcome, SubmitOutcome::InFlight(_)));
+    assert_eq!(bank.received.load(Ordering::SeqCst), 0);
+
+    // Once it expired, the attempt is taken over and sent in the same transaction.
+    db.store
+        .raw_execute("UPDATE orders SET submit_lease_expires_at = '2000-01-01T00:00:00.000000Z'")
+        .await
+        .unwrap();
+    let outcome = submit_as(&db.store, &bank, "other", &f.t.scope, order.id)
+        .await
+        .unwrap();
+    assert!(matches!(outcome, SubmitOutcome::Accepted(_)));
+    assert_eq!(bank.received.load(Ordering::SeqCst), 1);
+    let mut tx = db.store.scope(&f.t.scope).begin().await.unwrap();
+    let transactions = tx.transactions().list_for_order(order.id).await.unwrap();
+    assert_eq!(transactions.len(), 1, "one order, one upload transaction");
+}
+
+async fn concurrent_submissions_from_two_instances_upload_once(db: TestDb) {
+    let f = fixture(&db.store).await;
+    let order = signed_order(&db.store, &f).await;
+    let other = db.second_instance().await;
+    let bank_a = FakeBank::new(&db.store);
+    let bank_b = FakeBank::new(&other);
+    let (submitter_a, submitter_b) = (Submitter::new("a"), Submitter::new("b"));
+    let (a, b) = tokio::join!(
+        submit(&db.store, &bank_a, &submitter_a, &f.t.scope, order.id),
+        submit(&other, &bank_b, &submitter_b, &f.t.scope, order.id),
+    );
+    let uploads = bank_a.received.load(Ordering::SeqCst) + bank_b.received.load(Ordering::SeqCst);
+    assert_eq!(uploads, 1);
+    // The loser either saw the upload in flight or already settled; neither uploaded.
+    for outcome in [a.unwrap(), b.unwrap()] {
+        assert!(matches!(
+            outcome,
+            SubmitOutcome::Accepted(_) | SubmitOutcome::InFlight(_)
+        ));
+    }
+}
+
+async fn signature_must_verify_against_the_signers_registered_key(db: TestDb) {
+    let f = fixture(&db.store).await;
+    let order = create(&db.store, &f, pain001("MSG-2", &[("Beta AG", "10.00")]))
+        .await
+        .unwrap();
+    let content = pain001_of(&db.store, &f.t.scope, order.id).await;
+    let forged = sign_order_data(SignatureVersion::A006, &key(), &content).unwrap();
+    let mut tx = db.store.scope(&f.t.scope).begin().await.unwrap();
+    let result = add_signature(
+        &mut tx,
+        SignatureSubmission {
+            order: order.id,
+            signer: f.signer_a.user,
+            version: SignatureVersion::A006,
+            value: forged,
+            key_hash: None,
+        },
+    )
+    .await;
+    assert!(matches!(result, Err(OrderError::InvalidSignature)));
+    drop(tx);
+    // One A signature alone does not authorise the payment.
+    let order = sign(&db.store, &f, order.id, &f.signer_a).await.unwrap();
+    assert_eq!(order.status, OrderStatus::PendingSignature);
+    // Nor does the same signer twice.
+    assert!(sign(&db.store, &f, order.id, &f.signer_a).await.is_err());
+}
+
+async fn orders_beyond_the_users_permissions_are_refused(db: TestDb) {
+    let f = fixture(&db.store).await;
+    let over_limit = create(&db.store, &f, pain001("MSG-3", &[("Beta AG", "5000.01")])).await;
+    assert!(matches!(over_limit, Err(OrderError::NotPermitted(_))));
+    let within = create(&db.store, &f, pain001("MSG-3", &[("Beta AG", "5000.00")]))
+        .await
+        .unwrap();
+    assert_eq!(within.order_type, "CCT");
+    assert_eq!(within.amount_total.as_deref(), Some("5000.00"));
+    // The client's retry of the same request gets the same order; other content under the
+    // same key is refused.
+    let again = create(&db.store, &f, pain001("MSG-3", &[("Beta AG", "5000.00")]))
+        .await
+        .unwrap();
+    assert_eq!(again.id, within.id);
+    let reused = create(&db.store, &f, pain001("MSG-4", &[("Beta AG", "1.00")])).await;
+    assert!(matches!(reused, Err(OrderError::IdempotencyKeyReused)));
+}
+
+// --- against the bank emulator ------------------------------------------------------------
+
+/// The tenant's view of the emulator's partner: CCT offered on the main account, and the
+/// user's permission to send it.
+async fn bank_takes_payments(w: &World) {
+    w.describe_bank(&["CCT", "C53"]).await;
+    w.permit("CCT", SignatureClass::E).await;
+}
+
+fn payment() -> Vec<u8> {
+    pain001("OPS-MSG-1", &[("Beta AG", "1250.00")])
+}
+
+async fn payment_is_uploaded_once_despite_a_lost_answer_flow(db: TestDb) {
+    let mut setup = Setup::new(H004);
+    setup.bank = small_segment_bank();
+    setup.retry = RetryPolicy::immediate(2);
+    let w = world(db, setup).await;
+    w.ready().await;
+    bank_takes_payments(&w).await;
+    let content = payment();
+    let order = w.signed_order(&content, SignatureRule::Standard).await;
+    assert_eq!(order.status, OrderStatus::Signed);
+    let submitter = Submitter::new("instance-a");
+
+    // The bank takes the order but its answer is lost, twice: "did my payment go through?"
+    w.fault(
+        FaultMatcher {
+            phase: Some(BankPhase::Transfer),
+            segment: Some(1),
+            ..Default::default()
+        },
+        FaultAction::DropResponse,
+        Some(2),
+    );
+    let lost = submit(&w.db.store, &w.client, &submitter, &w.scope, order.id).await;
+    assert!(
+        matches!(&lost, Err(OrderError::Uncertain(why)) if why.contains("network failure")),
+        "{lost:?}"
+    );
+    assert_eq!(w.bank.state().received_orders().len(), 1);
+    // The upload's transaction waits for recovery where it stopped.
+    let [upload] = w.transactions().await.try_into().expect("one upload");
+    assert_eq!(upload.phase, TransactionPhase::Transfer);
+
+    // A retry (here from another instance) does not upload: the transaction is in recovery.
+    let retry = submit(
+        &w.db.store,
+        &w.client,
+        &Submitter::new("instance-b"),
+        &w.scope,
+        order.id,
+    )
+    .await
+    .unwrap();
+    assert!(matches!(retry, SubmitOutcome::InFlight(_)), "{retry:?}");
+
+    // Recovery settles the transaction; the next retry records the bank's order id.
+    let report = w.client.recover_unfinished().await.unwrap();
+    assert_eq!(report.completed, vec![upload.id], "{report:?}");
+    // A second pass finds nothing to do.
+    let again = w.client.recover_unfinished().await.unwrap();
+    assert!(again.completed.is_empty() && again.ended.is_empty());
+    let settled = submit(&w.db.store, &w.client, &submitter, &w.scope, order.id)
+        .await
+        .unwrap();
+    let SubmitOutcome::Accepted(settled) = settled else {
+        panic!("{settled:?}")
+    };
+    assert_eq!(settled.status, OrderStatus::Processing);
+    assert!(settled.bank_order_id.is_some());
+    let received = w.bank.state().received_orders();
+    assert_eq!(received.len(), 1, "exactly one payment at the bank");
+    assert_eq!(received[0].sha256, hex::encode(Sha256::digest(&content)));
+}
+
+/// A daemon instance (API, scheduler, background passes) on `store`, named `instance`.
+async fn start_instance(w: &World, store: Store, instance: &str) -> RunningDaemon {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mut options = DaemonOptions::new(w.data_dir.path());
+    options.instance = instance.into();
+    options.completion_interval = std::time::Duration::from_secs(1);
+    runtime::start(store, listener, options).unwrap()
+}
+
+/// `requests` concurrent `POST /v1/orders/{id}/submit`, spread over the instances.
+async fn submit_concurrently(
+    instances: &[&RunningDaemon],
+    token: &str,
+    order: OrderId,
+    requests: usize,
+) -> Vec<serde_json::Value> {
+    let client = reqwest::Client::new();
+    let calls = (0..requests).map(|i| {
+        let url = format!(
+            "http://{}/v1/orders/{order}/submit",
+            instances[i % instances.len()].api_addr
+        );
+        let request = client.post(url).bearer_auth(token).send();
+        async move {
+            let reply = request.await.unwrap();
+            let status = reply.status();
+            let body: serde_json::Value =
+                serde_json::from_slice(&reply.bytes().await.unwrap()).unwrap();
+            assert_eq!(status, 202, "{body}");
+            body
+        }
+    });
+    futures::future::join_all(calls).await
+}
+
+/// Whatever number of submits arrive at once, in one instance or several, the bank gets the
+/// payment once and the order completes with the bank's order id.
+async fn concurrent_submits_upload_once_flow(db: TestDb, two_instances: bool) {
+    let w = world(db, Setup::new(H004)).await;
+    w.ready().await;
+    bank_takes_payments(&w).await;
+    let order = w.signed_order(&payment(), SignatureRule::Standard).await;
+    let token = w.token("treasury@acme.example", Role::Admin).await;
+    let a = start_instance(&w, w.db.store.clone(), "instance-a").await;
+    let b = match two_instances {
+        true => Some(start_instance(&w, w.db.second_instance().await, "instance-b").await),
+        false => None,
+    };
+    let instances: Vec<&RunningDaemon> = std::iter::once(&a).chain(b.as_ref()).collect();
+
+    let replies = submit_concurrently(&instances, &token, order.id, 16).await;
+    let states: Vec<&str> = replies
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert!(
+        states
+            .iter()
+            .all(|s| ["SUBMITTED", "PROCESSING", "COMPLETED"].contains(s)),
+        "{states:?}"
+    );
+
+    let received = w.bank.state().received_orders();
+    assert_eq!(
+        received.len(),
+        1,
+        "one bank order for 16 submits: {received:?}"
+    );
+    let completed = eventually(|| async {
+        let order: Order = w.tx().await.get(order.id).await.unwrap();
+        (order.status == OrderStatus::Completed).then_some(order)
+    })
+    .await;
+    assert_eq!(
+        completed.bank_order_id.as_deref(),
+        Some(received[0].order_id.to_string().as_str())
+    );
+    // Asking again changes nothing at the bank.
+    submit_concurrently(&instances, &token, order.id, 4).await;
+    assert_eq!(w.bank.state().received_orders().len(), 1);
+    if let Some(b) = b {
+        b.shutdown().await;
+    }
+    a.shutdown().await;
+}
+
+on_both_databases! {
+    payment_signed_a_and_b_is_uploaded_once => payment_signed_a_and_b_is_uploaded_once;
+    retry_after_crash_between_upload_and_status_update_does_not_upload_again => retry_after_crash_between_upload_and_status_update_does_not_upload_again;
+    crash_before_sending_is_taken_over_after_the_lease_expires => crash_before_sending_is_taken_over_after_the_lease_expires;
+    concurrent_submissions_from_two_instances_upload_once => concurrent_submissions_from_two_instances_upload_once;
+    signature_must_verify_against_the_signers_registered_key => signature_must_verify_against_the_signers_registered_key;
+    orders_beyond_the_users_permissions_are_refused => orders_beyond_the_users_permissions_are_refused;
+    payment_is_uploaded_once_despite_a_lost_answer => payment_is_uploaded_once_despite_a_lost_answer_flow;
+    sixteen_concurrent_submits_in_one_instance_upload_once => |db| concurrent_submits_upload_once_flow(db, false);
+    eight_plus_eight_submits_in_two_instances_upload_once => |db| concurrent_submits_upload_once_flow(db, true);
+}

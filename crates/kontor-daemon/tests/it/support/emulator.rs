@@ -1,0 +1,363 @@
+//! The bank emulator world: `kontor-bank` on a loopback port, and the seed's user with keys,
+//! an EBICS client and the services over it.
+
+use std::sync::{Arc, OnceLock};
+
+use chrono::{DateTime, Utc};
+use kontor_bank::{
+    Bank, BankConfig, BankKeyPairs, FaultAction, FaultMatcher, FaultRule, RunningBank,
+};
+use kontor_daemon::ebics::{Client, ClientConfig, RetryPolicy};
+use kontor_daemon::services::orders::{
+    add_signature, create_order, CreateOrder, SignatureSubmission,
+};
+use kontor_daemon::services::Services;
+use kontor_protocol::keys::PrivateKey;
+use kontor_protocol::signature::sign_order_data;
+use kontor_protocol::{ProtocolVersion, SignatureVersion};
+use kontor_storage::*;
+
+use super::seed::{self, give_keys, Seed, IBAN};
+use super::TestDb;
+
+/// One set of bank keys per test process (RSA generation is the slow part of starting a bank).
+pub fn bank_keys() -> Arc<BankKeyPairs> {
+    static KEYS: OnceLock<Arc<BankKeyPairs>> = OnceLock::new();
+    KEYS.get_or_init(|| {
+        Arc::new(BankKeyPairs::generate(&"KONTORBANK".parse().unwrap(), Utc::now()).unwrap())
+    })
+    .clone()
+}
+
+/// A bank whose segments are 4 KiB, so small downloads and uploads span several segments.
+pub fn small_segment_bank() -> BankConfig {
+    let mut config = BankConfig::demo().unwrap();
+    config.limits.segment_size_bytes = 4096;
+    config
+}
+
+/// The daemon side of one test: EBICS client and services, and the seeded tenant whose user
+/// has stored keys.
+pub struct World {
+    pub db: TestDb,
+    pub bank: RunningBank,
+    pub client: Client,
+    pub services: Services,
+    pub scope: TenantScope,
+    pub host: BankHostId,
+    pub connection: ConnectionId,
+    pub user: EbicsUserId,
+    pub partner_id: String,
+    pub user_id: String,
+    pub data_dir: tempfile::TempDir,
+}
+
+pub struct Setup {
+    pub version: ProtocolVersion,
+    pub user: &'static str,
+    pub bank: BankConfig,
+    pub retry: RetryPolicy,
+}
+
+impl Setup {
+    pub fn new(version: ProtocolVersion) -> Self {
+        Self {
+            version,
+            user: "USER1",
+            bank: BankConfig::demo().unwrap(),
+            retry: RetryPolicy::immediate(4),
+        }
+    }
+}
+
+pub async fn world(db: TestDb, setup: Setup) -> World {
+    let bank = Bank::builder(setup.bank)
+        .keys(bank_keys())
+        .start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let mut seed = Seed::new("ACME Treasury").at(bank.ebics_url(), setup.version);
+    seed.user = setup.user.into();
+    let partner_id = seed.partner.clone();
+    let tenant = seed::plant(&db.store, seed).await;
+    give_keys(&db.store, &tenant.scope, tenant.user, "Erika Mustermann").await;
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut config = ClientConfig::new(data_dir.path());
+    config.retry = setup.retry;
+    let client = Client::new(db.store.clone(), config).unwrap();
+    let services = Services::new(db.store.clone()).with_client(client.clone());
+    World {
+        db,
+        bank,
+        client,
+        services,
+        scope: tenant.scope,
+        host: tenant.host,
+        connection: tenant.connection,
+        user: tenant.user,
+        partner_id,
+        user_id: setup.user.into(),
+        data_dir,
+    }
+}
+
+impl World {
+    pub async fn tx(&self) -> ScopedTx<'_> {
+        self.db.store.scope(&self.scope).begin().await.unwrap()
+    }
+
+    pub async fn user_status(&self) -> EbicsUserStatus {
+        let mut tx = self.tx().await;
+        let user: EbicsUser = tx.get(self.user).await.unwrap();
+        user.status
+    }
+
+    /// INI and HIA, then the bank clerk activates the subscriber, then HPB.
+    pub async fn initialise_and_fetch_bank_keys(&self) -> Vec<BankKey> {
+        self.client.send_ini(&self.scope, self.user).await.unwrap();
+        self.client.send_hia(&self.scope, self.user).await.unwrap();
+        self.bank
+            .activate_user(
+                &self.partner_id.parse().unwrap(),
+                &self.user_id.parse().unwrap(),
+            )
+            .unwrap();
+        self.client
+            .fetch_bank_keys(&self.scope, self.user)
+            .await
+            .unwrap()
+    }
+
+    /// The operator's decision on every unverified bank key of the host.
+    pub async fn decide_bank_keys(&self, outcome: BankKeyVerification) {
+        let mut tx = self.tx().await;
+        for key in tx.bank_keys().list_for_host(self.host).await.unwrap() {
+            if key.verification_status == BankKeyVerification::Unverified {
+                tx.bank_keys()
+                    .decide(
+                        key.id,
+                        outcome,
+                        VerificationMethod::FingerprintConfirmed,
+                        "ops@acme.example",
+                    )
+                    .await
+                    .unwrap();
+            }
+        }
+        tx.commit().await.unwrap();
+    }
+
+    /// Onboards the user to READY (keys verified by the operator).
+    pub async fn ready(&self) {
+        self.initialise_and_fetch_bank_keys().await;
+        self.decide_bank_keys(BankKeyVerification::Verified).await;
+        assert_eq!(
+            self.client.activate(&self.scope, self.user).await.unwrap(),
+            EbicsUserStatus::Ready
+        );
+    }
+
+    /// Onboards another user of the partner (e.g. a co-signer) to READY.
+    pub async fn ready_user(&self, user_id: &str, class: SignatureClass) -> EbicsUserId {
+        let user = self
+            .tenant()
+            .add_user(&self.db.store, user_id, "Anna Beispiel", class)
+            .await;
+        give_keys(&self.db.store, &self.scope, user, "Anna Beispiel").await;
+        self.client.send_ini(&self.scope, user).await.unwrap();
+        self.client.send_hia(&self.scope, user).await.unwrap();
+        self.bank
+            .activate_user(&self.partner_id.parse().unwrap(), &user_id.parse().unwrap())
+            .unwrap();
+        self.client
+            .fetch_bank_keys(&self.scope, user)
+            .await
+            .unwrap();
+        self.decide_bank_keys(BankKeyVerification::Verified).await;
+        assert_eq!(
+            self.client.activate(&self.scope, user).await.unwrap(),
+            EbicsUserStatus::Ready
+        );
+        user
+    }
+
+    fn tenant(&self) -> seed::Tenant {
+        seed::Tenant {
+            scope: self.scope.clone(),
+            host: self.host,
+            connection: self.connection,
+            user: self.user,
+            account: None,
+        }
+    }
+
+    /// The tenant's view of the emulator's partner: the order types it offers and the main
+    /// account. Returns the account.
+    pub async fn describe_bank(&self, order_types: &[&str]) -> AccountId {
+        let mut tx = self.tx().await;
+        let order_types: Vec<String> = order_types.iter().map(|t| t.to_string()).collect();
+        tx.connections()
+            .set_order_types(self.connection, &order_types)
+            .await
+            .unwrap();
+        let account = tx
+            .accounts()
+            .create(
+                self.connection,
+                NewAccount {
+                    iban: Some(IBAN.into()),
+                    holder_name: "Muster Maschinenbau GmbH".into(),
+                    currency: "EUR".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap()
+            .id;
+        tx.commit().await.unwrap();
+        account
+    }
+
+    /// The user's permission for `order_type` on every account, without a limit.
+    pub async fn permit(&self, order_type: &str, class: SignatureClass) {
+        let mut tx = self.tx().await;
+        tx.permissions()
+            .create(NewPermission {
+                ebics_user_id: self.user,
+                order_type: order_type.into(),
+                account_id: None,
+                authorisation_level: class,
+                max_amount: None,
+                currency: None,
+            })
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+    }
+
+    /// Makes the emulator's main account book `entries_per_day` entries a day, so a week of
+    /// statements is megabytes and spans many segments.
+    pub async fn busy_main_account(&self, entries_per_day: u32) {
+        let knob = reqwest::Client::new()
+            .put(format!(
+                "{}/accounts/ACC-EUR-MAIN/ledger",
+                self.bank.admin_url()
+            ))
+            .header("content-type", "application/json")
+            .body(format!(r#"{{"entries_per_day": {entries_per_day}}}"#))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(knob.status(), 200);
+    }
+
+    /// A C53 download schedule for `account`, due at `next_run_at`.
+    pub async fn c53_schedule(&self, account: AccountId, next_run_at: DateTime<Utc>) -> Schedule {
+        seed::c53_schedule(&self.db.store, &self.tenant(), account, next_run_at).await
+    }
+
+    /// The user's signature private key, as the signer CLI holds it.
+    pub async fn signing_key(&self, user: EbicsUserId) -> PrivateKey {
+        let mut tx = self.tx().await;
+        let pair = tx
+            .key_pairs()
+            .current(user, KeyUsage::Signature)
+            .await
+            .unwrap()
+            .unwrap();
+        let der = tx.key_pairs().load_private_key(pair.id).await.unwrap();
+        tx.commit().await.unwrap();
+        PrivateKey::from_pkcs8_der(&der).unwrap()
+    }
+
+    /// Creates an order of `content` and signs it with the user's own key, as the signer CLI
+    /// would.
+    pub async fn signed_order(&self, content: &[u8], rule: SignatureRule) -> Order {
+        let order = create_order(
+            &self.db.store,
+            &self.scope,
+            CreateOrder {
+                user: self.user,
+                content: content.to_vec(),
+                signature_rule: rule,
+                idempotency_key: None,
+                order_type: None,
+            },
+        )
+        .await
+        .unwrap()
+        .order;
+        let key = self.signing_key(self.user).await;
+        let mut tx = self.tx().await;
+        let order = add_signature(
+            &mut tx,
+            SignatureSubmission {
+                order: order.id,
+                signer: self.user,
+                version: SignatureVersion::A006,
+                value: sign_order_data(SignatureVersion::A006, &key, content).unwrap(),
+                key_hash: None,
+            },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        order
+    }
+
+    pub async fn transaction(&self, id: TransactionId) -> Transaction {
+        let mut tx = self.tx().await;
+        tx.get(id).await.unwrap()
+    }
+
+    pub async fn events(&self, id: TransactionId) -> Vec<TransactionEventKind> {
+        let mut tx = self.tx().await;
+        tx.transactions()
+            .events(id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|e| e.kind)
+            .collect()
+    }
+
+    pub async fn transactions(&self) -> Vec<Transaction> {
+        let mut tx = self.tx().await;
+        tx.list::<Transaction>(Page::first(100)).await.unwrap()
+    }
+
+    /// The SHA-256 of the last download the bank served, as the bank generated it.
+    pub fn last_served_sha256(&self) -> String {
+        self.bank
+            .state()
+            .served_downloads()
+            .last()
+            .expect("the bank served a download")
+            .sha256
+            .clone()
+    }
+
+    pub fn fault(&self, matcher: FaultMatcher, action: FaultAction, times: Option<u32>) {
+        self.bank
+            .faults()
+            .install(vec![FaultRule {
+                name: None,
+                matcher,
+                action,
+                times,
+                skip: 0,
+            }])
+            .unwrap();
+    }
+
+    /// An operator's API token in the world's tenant.
+    pub async fn token(&self, email: &str, role: Role) -> String {
+        let admin = self.db.store.admin();
+        let operator = admin
+            .create_operator(email, email, self.scope.tenant(), role)
+            .await
+            .unwrap();
+        let issued = admin.issue_token(operator.id, "t", None).await.unwrap();
+        secrecy::ExposeSecret::expose_secret(&issued.secret).to_owned()
+    }
+}

@@ -1,0 +1,57 @@
+//! Payment files.
+
+use chrono::Utc;
+use kontor_documents::pain::{self, AccountParty, PainVersion, PaymentInfo, PaymentOrder};
+use kontor_documents::{Amount, Currency, Iban};
+
+use super::seed::IBAN;
+
+/// A valid pain.001 from the seeded account, one transfer per `(creditor, amount)`, due today.
+pub fn pain001(message_id: &str, creditors: &[(&str, &str)]) -> Vec<u8> {
+    let transactions = creditors
+        .iter()
+        .enumerate()
+        .map(|(i, (name, amount))| pain::Transaction {
+            end_to_end_id: format!("E2E-{i}"),
+            instruction_id: None,
+            amount: Amount::parse(amount).unwrap(),
+            currency: Currency::EUR,
+            counterparty: AccountParty::new(
+                name,
+                Iban::parse("GB82WEST12345698765432").unwrap(),
+                None,
+            ),
+            mandate: None,
+            remittance: Some(format!("Invoice {i}")),
+        })
+        .collect();
+    let order = PaymentOrder {
+        version: PainVersion::Pain001_001_09,
+        message_id: message_id.into(),
+        created: Utc::now().naive_utc(),
+        initiating_party: Some("ACME GmbH".into()),
+        payment_infos: vec![PaymentInfo {
+            id: "PMT-1".into(),
+            batch_booking: Some(true),
+            service_level: Some("SEPA".into()),
+            local_instrument: None,
+            sequence_type: None,
+            category_purpose: None,
+            requested_date: Utc::now().date_naive(),
+            account: AccountParty::new("ACME GmbH", Iban::parse(IBAN).unwrap(), None),
+            creditor_scheme_id: None,
+            charge_bearer: Some("SLEV".into()),
+            transactions,
+        }],
+    };
+    pain::build(&order).unwrap().into_bytes()
+}
+
+/// The payment file the Node interoperability test sends to the emulator's partner.
+pub fn interop_payment() -> Vec<u8> {
+    std::fs::read(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/interop-node/tools/fixtures/pain.001-kontorbank.xml"),
+    )
+    .unwrap()
+}
