@@ -24,6 +24,7 @@
 
 pub mod bank;
 pub mod connections;
+pub mod container;
 pub mod effects;
 mod error;
 pub mod hosts;
