@@ -28,6 +28,7 @@ mod orders;
 mod permissions;
 mod schedules;
 mod signer_keys;
+mod statement_files;
 mod statements;
 mod tenant;
 mod tokens;
@@ -152,6 +153,7 @@ fn all_routes() -> Routes {
     let routes = schedules::routes(routes);
     let routes = audit::routes(routes);
     let routes = statements::routes(routes);
+    let routes = statement_files::routes(routes);
     bookings::routes(routes)
 }
 

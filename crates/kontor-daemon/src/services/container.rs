@@ -93,9 +93,7 @@ pub enum ContainerError {
     MemberTooLarge { name: String, limit: u64 },
     #[error("the ZIP container expands beyond the limit of {limit} bytes in total (zip bomb?)")]
     TotalTooLarge { limit: u64 },
-    #[error(
-        "ZIP member {name:?} expands more than {limit} times its compressed size (zip bomb?)"
-    )]
+    #[error("ZIP member {name:?} expands more than {limit} times its compressed size (zip bomb?)")]
     RatioTooHigh { name: String, limit: u64 },
     #[error("ZIP member {name:?} is corrupt: {reason}")]
     CorruptMember { name: String, reason: String },
@@ -298,9 +296,15 @@ mod tests {
 
     #[test]
     fn container_is_recognised_by_its_magic_not_its_name() {
-        assert_eq!(Container::sniff(&archive(&[("a.xml", b"<a/>")])), Container::Zip);
+        assert_eq!(
+            Container::sniff(&archive(&[("a.xml", b"<a/>")])),
+            Container::Zip
+        );
         assert_eq!(Container::sniff(&archive(&[])), Container::Zip);
-        assert_eq!(Container::sniff(b"<?xml version=\"1.0\"?>"), Container::Bare);
+        assert_eq!(
+            Container::sniff(b"<?xml version=\"1.0\"?>"),
+            Container::Bare
+        );
         assert_eq!(Container::sniff(b":20:STARTUMS"), Container::Bare);
         assert_eq!(Container::sniff(b"PK"), Container::Bare);
     }
@@ -381,7 +385,13 @@ mod tests {
 
     #[test]
     fn unsafe_member_names_are_refused() {
-        for name in ["../etc/passwd", "/abs.xml", "a/../../b.xml", "C:/x.xml", "..\\x.xml"] {
+        for name in [
+            "../etc/passwd",
+            "/abs.xml",
+            "a/../../b.xml",
+            "C:/x.xml",
+            "..\\x.xml",
+        ] {
             let error = all(archive(&[(name, b"<a/>")]), ZipLimits::default()).unwrap_err();
             assert!(
                 matches!(error, ContainerError::UnsafeName { .. }),

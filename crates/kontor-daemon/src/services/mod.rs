@@ -33,6 +33,7 @@ pub mod onboarding;
 pub mod orders;
 pub mod scheduler;
 pub mod schedules;
+pub mod statement_files;
 pub mod statement_job;
 pub mod statements;
 pub mod tenancy;

@@ -150,6 +150,10 @@ fn cases() -> Vec<Case> {
         case!(GET "/v1/statements", TenantWide, |_| "/v1/statements".into()),
         case!(GET "/v1/statements/{id}", TenantA, |i| format!("/v1/statements/{}", i.statement)),
         case!(GET "/v1/statements/{id}/file", TenantA, |i| format!("/v1/statements/{}/file", i.statement)),
+        case!(GET "/v1/statements/files", TenantWide, |_| "/v1/statements/files".into()),
+        case!(GET "/v1/statements/files/{id}", TenantA, |i| format!("/v1/statements/files/{}", i.statement_file)),
+        case!(GET "/v1/statements/files/{id}/content", TenantA, |i| format!("/v1/statements/files/{}/content", i.statement_file)),
+        case!(POST "/v1/statements/files/{id}/ingest", TenantA, |i| format!("/v1/statements/files/{}/ingest", i.statement_file)),
         case!(GET "/v1/booked-transactions", TenantWide, |_| "/v1/booked-transactions".into()),
         case!(GET "/v1/booked-transactions/csv", TenantWide, |_| "/v1/booked-transactions/csv".into()),
     ]
