@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use kontor_daemon::ebics::EbicsError;
 use kontor_daemon::services::scheduler::{Scheduler, SchedulerConfig};
+use kontor_daemon::services::schedules;
 use kontor_daemon::services::statement_job::{
     Downloaded, StatementDownload, StatementDownloader, StatementJob,
 };
@@ -399,7 +400,33 @@ async fn nested_statement_fails_the_run_and_keeps_the_file(db: TestDb) {
     assert!(count_bookings(&w.db.store, &w.scope, account).await > 0);
 }
 
+/// A run started by hand is recorded like a scheduled one: a job run, `last_run_at`
+/// advanced, the next scheduled time left as it was.
+async fn manual_run_is_recorded_like_a_scheduled_one(db: TestDb) {
+    let w = world(db, Setup::new(H004)).await;
+    w.ready().await;
+    let account = w.describe_bank(&["C53"]).await;
+    let due = Utc::now() + Duration::hours(3);
+    let schedule = w.c53_schedule(account, due).await;
+
+    let run = schedules::run_now(&w.services, &w.scope, schedule.id)
+        .await
+        .unwrap();
+    assert_eq!(run.outcome.as_deref(), Some("SUCCEEDED"), "{run:?}");
+    assert_eq!(run.owner, "manual");
+    let mut tx = w.tx().await;
+    let runs = tx.schedules().runs(schedule.id).await.unwrap();
+    let after: Schedule = tx.get(schedule.id).await.unwrap();
+    drop(tx);
+    assert_eq!(runs, vec![run.clone()]);
+    assert_eq!(after.last_run_at, run.finished_at);
+    assert!(after.last_run_at.is_some());
+    assert_eq!(after.next_run_at, schedule.next_run_at);
+    assert!(count_bookings(&w.db.store, &w.scope, account).await > 0);
+}
+
 on_both_databases! {
+    manual_run_is_recorded_like_a_scheduled_one => manual_run_is_recorded_like_a_scheduled_one;
     repeated_download_lands_each_booking_once => repeated_download_lands_each_booking_once;
     overlapping_periods_add_only_the_new_days => overlapping_periods_add_only_the_new_days;
     mt940_after_camt053_of_the_same_days_adds_nothing => mt940_after_camt053_of_the_same_days_adds_nothing;
