@@ -54,6 +54,8 @@ pub struct AppState {
     /// `engine_unavailable` and change nothing.
     pub services: Services,
     pub metrics: Arc<health::Metrics>,
+    /// The largest payment file `POST /v1/orders` takes.
+    pub max_order_file_bytes: u64,
 }
 
 impl AppState {
@@ -62,7 +64,14 @@ impl AppState {
         Self {
             services: services.into(),
             metrics: Arc::default(),
+            max_order_file_bytes: crate::config::DEFAULT_MAX_ORDER_FILE_BYTES,
         }
+    }
+
+    /// Payment files up to `bytes` (see `max_order_file_bytes` in the configuration).
+    pub fn with_max_order_file_bytes(mut self, bytes: u64) -> Self {
+        self.max_order_file_bytes = bytes;
+        self
     }
 }
 

@@ -212,6 +212,12 @@ impl Files {
         }
     }
 
+    /// Where files received from outside are spooled before they are read (below the data
+    /// directory; `None` without one: the system's temporary directory is used).
+    pub fn incoming_dir(&self) -> Option<PathBuf> {
+        self.data_dir.as_ref().map(|dir| dir.join("incoming"))
+    }
+
     /// Only inline files can be read (a process without a data directory).
     pub fn inline_only() -> Self {
         Self::default()
