@@ -138,7 +138,10 @@ pub(crate) async fn ebicsweb(
             }
             action @ (FaultAction::WrongAuthSignature
             | FaultAction::ReturnCode { .. }
-            | FaultAction::NestedStatement { .. }) => {
+            | FaultAction::NestedStatement { .. }
+            | FaultAction::ZipForeignMember
+            | FaultAction::ZipBomb { .. }
+            | FaultAction::HveWithoutTransactionId) => {
                 directives = FaultDirectives::from_action(&action);
             }
         }

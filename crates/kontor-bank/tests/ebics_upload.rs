@@ -584,3 +584,45 @@ async fn a_transport_signature_needs_a_bank_technical_signature() {
     );
     bank.shutdown().await;
 }
+
+#[tokio::test]
+async fn an_hve_answer_without_transaction_id_still_counts_the_signature_once() {
+    let bank = demo_bank().await;
+    let transport = ready_subscriber(&bank, H004, "PARTNER1", "TRANSPORT", 3).await;
+    let user1 = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let document = payment(false, MAIN, "42.00", 1);
+    let upload = transport
+        .upload(
+            upload_details(H004, OrderType::CCT),
+            &document,
+            &[&transport],
+            None,
+        )
+        .await;
+    let order_id = upload.order_id.expect("id");
+    common::install_fault(
+        &bank,
+        r#"{"times": 1, "match": {"order_type": "HVE"}, "action": {"kind": "hve_without_transaction_id"}}"#,
+    )
+    .await;
+    let hve = user1
+        .upload(
+            veu_details(
+                OrderType::HVE,
+                OrderParams::Hve(hv_ref(H004, &order_id, OrderType::CCT)),
+            ),
+            b"",
+            &[&user1],
+            Some(&document),
+        )
+        .await;
+    assert_eq!(hve.business.code(), "000000");
+    assert_eq!(hve.last_response.transaction_id, None, "the id is left out");
+    assert_eq!(
+        bank.state().received_orders()[0].status,
+        OrderStatus::Accepted,
+        "the signature counted"
+    );
+    assert_eq!(bank.state().veu_items()[0].signers.len(), 2);
+    bank.shutdown().await;
+}

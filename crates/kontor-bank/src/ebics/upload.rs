@@ -100,7 +100,12 @@ pub fn begin(
         // Signature-only orders end with the initialisation.
         let cancel = order.classic == "HVS";
         let order_id = veu::sign_or_cancel(ctx, caller, cancel, reference, &signed_by)?;
-        response.transaction_id = Some(wire_transaction_id(TransactionId::random()));
+        // The `hve_without_transaction_id` fault: the signature counted, the id is lost.
+        if ctx.faults.omit_hve_transaction_id {
+            tracing::info!(%order_id, "fault injection: HVE/HVS answer without TransactionID");
+        } else {
+            response.transaction_id = Some(wire_transaction_id(TransactionId::random()));
+        }
         response.order_id = Some(wire_order_id(order_id)?);
         return Ok(response);
     }
