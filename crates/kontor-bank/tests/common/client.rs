@@ -68,7 +68,6 @@ pub struct Upload {
     pub order_id: Option<String>,
     pub technical: ReturnCode,
     pub business: ReturnCode,
-    pub last_request: Vec<u8>,
     pub last_response: EbicsResponse,
 }
 
@@ -526,7 +525,7 @@ impl Subscriber {
     ) -> Upload {
         let signature_xml = self.signature_document(signers, signed_data.unwrap_or(data));
         let (init_body, segments) = self.upload_init(order_details, data, &signature_xml);
-        let init = self.exchange(init_body.clone()).await;
+        let init = self.exchange(init_body).await;
         let order_id = init.order_id.as_ref().map(|o| o.as_str().to_owned());
         if segments.is_empty()
             || !init.technical_return_code.is_ok()
@@ -536,7 +535,6 @@ impl Subscriber {
                 order_id,
                 technical: init.technical_return_code.clone(),
                 business: init.business_return_code.clone(),
-                last_request: init_body,
                 last_response: init,
             };
         }
@@ -546,15 +544,15 @@ impl Subscriber {
         for (index, segment) in segments.into_iter().enumerate() {
             let number = index as u32 + 1;
             let body = self.transfer(id, number, number == count, Some(segment));
-            let answer = self.exchange(body.clone()).await;
+            let answer = self.exchange(body).await;
             let failed =
                 !answer.technical_return_code.is_ok() || !answer.business_return_code.is_ok();
-            last = Some((body, answer));
+            last = Some(answer);
             if failed {
                 break;
             }
         }
-        let (last_request, last_response) = last.expect("at least one segment");
+        let last_response = last.expect("at least one segment");
         Upload {
             order_id: last_response
                 .order_id
@@ -563,7 +561,6 @@ impl Subscriber {
                 .or(order_id),
             technical: last_response.technical_return_code.clone(),
             business: last_response.business_return_code.clone(),
-            last_request,
             last_response,
         }
     }

@@ -1,5 +1,4 @@
 //! Shared helpers for the integration tests: an in-process demo bank on a free port.
-#![allow(dead_code)] // each test binary uses a different subset
 
 pub mod client;
 
@@ -90,7 +89,6 @@ pub fn schema_dir() -> Option<PathBuf> {
 }
 
 /// The members of a ZIP container, in order: (name, bytes).
-#[allow(dead_code)]
 pub fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
     use std::io::Read as _;
     let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a ZIP container");
@@ -105,7 +103,6 @@ pub fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
 }
 
 /// Installs a fault rule through the admin API.
-#[allow(dead_code)]
 pub async fn install_fault(bank: &RunningBank, rule: &str) {
     let response = http()
         .post(format!("{}/faults", bank.admin_url()))

@@ -1,6 +1,6 @@
 //! Subscriber initialisation against the real dispatcher: INI, HIA, H3K, activation, HPB.
 
-mod common;
+use crate::common;
 
 use common::client::Subscriber;
 use common::{demo_bank, p, u};

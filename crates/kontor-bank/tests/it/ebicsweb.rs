@@ -1,6 +1,6 @@
 //! The EBICS endpoint and the fault layer in front of the dispatcher, in-process on a free port.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

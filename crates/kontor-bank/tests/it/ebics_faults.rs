@@ -1,6 +1,6 @@
 //! Fault injection with the real dispatcher, seen from a protocol-level client.
 
-mod common;
+use crate::common;
 
 use chrono::{Days, Utc};
 use common::client::ready_subscriber;

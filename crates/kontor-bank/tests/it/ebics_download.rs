@@ -1,7 +1,7 @@
 //! Downloads against the real dispatcher: customer data, statements (single and multi-segment),
 //! and the checks every `ebicsRequest` passes (signature, replay, state, permission, bank keys).
 
-mod common;
+use crate::common;
 
 use chrono::{Days, Utc};
 use common::client::{ready_subscriber, Subscriber};
