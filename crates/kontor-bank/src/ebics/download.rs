@@ -79,6 +79,7 @@ fn payload(
     }
     let partner = customer::partner(&ctx.config, caller.partner())?;
     match (order.classic.as_str(), params) {
+        ("HPD", _) => customer::hpd(&ctx.config, partner, &ctx.ebics_url(), version),
         ("HKD", _) => customer::hkd(&ctx.config, &ctx.state, partner, version),
         ("HTD", _) => customer::htd(&ctx.config, &ctx.state, partner, caller.user(), version),
         ("HAA", _) => customer::haa(partner, version),

@@ -9,7 +9,7 @@ use common::{demo_bank, http, p, u};
 use kontor_protocol::envelope::{DateRange, EbicsResponse, OrderDetails};
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::orderdata::{
-    HAAResponseOrderData, HKDResponseOrderData, HTDResponseOrderData,
+    HAAResponseOrderData, HKDResponseOrderData, HPDResponseOrderData, HTDResponseOrderData,
 };
 use kontor_protocol::ProtocolVersion::{H004, H005};
 use sha2::{Digest, Sha256};
@@ -88,6 +88,69 @@ async fn hkd_htd_and_haa_describe_the_seeded_customer_in_both_versions() {
         "H005 permissions name one admin order type each"
     );
     bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn hpd_publishes_the_bank_parameters_in_both_versions() {
+    for version in [H004, H005] {
+        let bank = demo_bank().await;
+        let s = ready_subscriber(&bank, version, "PARTNER1", "USER1", 0).await;
+        let hpd = s
+            .download(details(version, OrderType::HPD, None))
+            .await
+            .expect("HPD is data, not 090005");
+        let hpd = HPDResponseOrderData::parse(&hpd.data).expect("HPD parses");
+        assert_eq!(hpd.access_params.urls[0].url, bank.ebics_url());
+        assert_eq!(hpd.access_params.host_id.as_deref(), Some("KONTORBANK"));
+        let params = &hpd.protocol_params;
+        assert!(params.supports_protocol(H004) && params.supports_protocol(H005));
+        assert_eq!(params.authentication_versions, ["X002"]);
+        assert_eq!(params.encryption_versions, ["E002"]);
+        assert_eq!(params.signature_versions, ["A005", "A006"]);
+        assert_eq!(params.recovery, Some(true));
+        assert_eq!(params.pre_validation, Some(false));
+        assert_eq!(params.client_data_download, Some(true));
+        assert_eq!(params.downloadable_order_data, Some(true));
+        assert_eq!(params.x509_data.is_some(), version == H004);
+        bank.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn hkd_and_htd_tell_the_same_story_with_the_transfer_limits() {
+    for version in [H004, H005] {
+        let bank = demo_bank().await;
+        let s = ready_subscriber(&bank, version, "PARTNER1", "USER1", 0).await;
+        let hkd = s
+            .download(details(version, OrderType::HKD, None))
+            .await
+            .expect("HKD");
+        let hkd = HKDResponseOrderData::parse(&hkd.data).expect("HKD parses");
+        let htd = s
+            .download(details(version, OrderType::HTD, None))
+            .await
+            .expect("HTD");
+        let htd = HTDResponseOrderData::parse(&htd.data).expect("HTD parses");
+        assert_eq!(hkd.partner_info, htd.partner_info, "{version:?}");
+        let mine = hkd
+            .user_infos
+            .iter()
+            .find(|u| u.user_id == "USER1")
+            .expect("USER1 in HKD");
+        assert_eq!(mine, &htd.user_info, "{version:?}");
+        let limits: Vec<_> = htd
+            .partner_info
+            .bank
+            .parameters
+            .iter()
+            .map(|p| (p.name.as_str(), p.value.as_str()))
+            .collect();
+        assert!(
+            limits.contains(&("MaxSegmentSize", "1048576")),
+            "{limits:?}"
+        );
+        bank.shutdown().await;
+    }
 }
 
 #[tokio::test]

@@ -411,6 +411,7 @@ async fn route_can_be_driven_without_http() {
         received_at: Utc::now(),
         faults: FaultDirectives::default(),
         remote_addr: None,
+        host: None,
     };
     let raw = node_capture("05-STA-receipt.request.xml");
     let req = EbicsRequest {
