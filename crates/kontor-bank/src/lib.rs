@@ -20,6 +20,8 @@
 //! ## EBICS behaviour
 //! - Subscribers: INI + HIA (or H3K) make a subscriber `Initialised`; only the clerk's
 //!   activation (admin API) makes it `Ready`. HPB and every `ebicsRequest` need `Ready`.
+//!   SPR (the subscriber's own ES, signature only or over one blank; no permission needed)
+//!   suspends it: later requests get 091002 until INI/HIA and activation again.
 //! - Every `ebicsRequest` is checked in this order: host (091011), version, subscriber known
 //!   (091003), X002 signature with the registered key (061001), state (091002), nonce and
 //!   timestamp window (091103), bank key digests (091008), order type offered (091005),

@@ -634,3 +634,63 @@ async fn an_hve_answer_without_transaction_id_still_counts_the_signature_once() 
     );
     bank.shutdown().await;
 }
+
+#[tokio::test]
+async fn spr_as_clients_send_it_suspends_the_subscriber_and_later_requests_get_091002() {
+    for version in [H004, H005] {
+        let bank = demo_bank().await;
+        let user1 = ready_subscriber(&bank, version, "PARTNER1", "USER1", 0).await;
+        let user2 = ready_subscriber(&bank, version, "PARTNER1", "USER2", 1).await;
+        let spr = || OrderDetails::upload(version, &OrderType::SPR).expect("details");
+        // Signature only (NumSegments 0): someone else's ES does not suspend USER1.
+        let foreign = user1.upload(spr(), b"", &[&user2], Some(b" ")).await;
+        assert_eq!(foreign.business.code(), "091301", "{version:?}");
+        let status = |user: &str| {
+            bank.state()
+                .subscriber(&common::p("PARTNER1"), &common::u(user))
+                .expect("known")
+                .status
+        };
+        assert_eq!(status("USER1"), kontor_bank::state::SubscriberStatus::Ready);
+        let spr_answer = user1.upload(spr(), b"", &[&user1], Some(b" ")).await;
+        assert_eq!(
+            (spr_answer.technical.code(), spr_answer.business.code()),
+            ("000000", "000000"),
+            "{version:?}: {}",
+            spr_answer.last_response.report_text
+        );
+        assert_eq!(
+            status("USER1"),
+            kontor_bank::state::SubscriberStatus::Suspended
+        );
+        // EBICS return codes: 091002 EBICS_INVALID_USER_OR_USER_STATE, "subscriber unknown or
+        // subscriber state inadmissible".
+        let refused = user1
+            .download(OrderDetails::download(version, &OrderType::HTD, None).expect("details"))
+            .await
+            .expect_err("suspended");
+        assert_eq!(codes(&refused).0, "091002");
+        assert_eq!(status("USER2"), kontor_bank::state::SubscriberStatus::Ready);
+        bank.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn spr_with_one_blank_as_order_data_suspends_too() {
+    let bank = demo_bank().await;
+    let user1 = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let spr = || OrderDetails::upload(H004, &OrderType::SPR).expect("details");
+    let not_blank = user1.upload(spr(), b"x", &[&user1], None).await;
+    assert_eq!(not_blank.business.code(), "090004");
+    let answer = user1.upload(spr(), b" ", &[&user1], None).await;
+    assert_eq!(answer.business.code(), "000000");
+    assert_eq!(
+        bank.state()
+            .subscriber(&common::p("PARTNER1"), &common::u("USER1"))
+            .expect("known")
+            .status,
+        kontor_bank::state::SubscriberStatus::Suspended
+    );
+    assert_eq!(bank.state().received_order_count(), 0, "no business order");
+    bank.shutdown().await;
+}
