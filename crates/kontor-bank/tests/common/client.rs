@@ -236,10 +236,44 @@ impl Subscriber {
             .await
     }
 
+    /// H3K as EBICS 3.0 clients send it: an `ebicsUnsignedRequest` with the ES of
+    /// `signed_with` (normally the subscriber itself) over the H3K document.
+    pub async fn h3k_signed(&self, signed_with: &Subscriber) -> KeyManagementResponse {
+        use base64::Engine as _;
+        let document = self.h3k_document().to_xml().expect("H3K");
+        let mut signature = signed_with.signature_document(&[signed_with], &document);
+        if signed_with.partner != self.partner || signed_with.user != self.user {
+            // Claim to be the subscriber: only the key differs.
+            let text = String::from_utf8(signature).expect("UTF-8").replace(
+                &format!(">{}<", signed_with.user),
+                &format!(">{}<", self.user),
+            );
+            signature = text.into_bytes();
+        }
+        let packed = |data: &[u8]| {
+            base64::engine::general_purpose::STANDARD.encode(compression::compress(data))
+        };
+        let xml = format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><ebicsUnsignedRequest xmlns="urn:org:ebics:H005" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" Version="H005" Revision="1"><header authenticate="true"><static><HostID>{}</HostID><PartnerID>{}</PartnerID><UserID>{}</UserID><OrderDetails><AdminOrderType>H3K</AdminOrderType></OrderDetails><SecurityMedium>0000</SecurityMedium></static><mutable/></header><body><DataTransfer><SignatureData authenticate="true">{}</SignatureData><OrderData>{}</OrderData></DataTransfer></body></ebicsUnsignedRequest>"#,
+            self.host,
+            self.partner,
+            self.user,
+            packed(&signature),
+            packed(&document),
+        );
+        let body = self.post(xml.into_bytes()).await.expect("HTTP");
+        KeyManagementResponse::parse(&body).expect("key management response")
+    }
+
     pub async fn h3k(&self) -> KeyManagementResponse {
+        self.unsecured(OrderType::H3K, self.h3k_document().to_xml().expect("H3K"))
+            .await
+    }
+
+    fn h3k_document(&self) -> H3KRequestOrderData {
         let certs = self.certificates.as_ref().expect("H3K needs certificates");
         let x509 = |i: usize| X509Data::from_certificate(certs[i].to_der().to_vec());
-        let document = H3KRequestOrderData {
+        H3KRequestOrderData {
             version: self.version,
             signature: CertificateInfo {
                 x509: x509(0),
@@ -255,9 +289,7 @@ impl Subscriber {
             },
             partner_id: self.partner.clone(),
             user_id: self.user.clone(),
-        };
-        self.unsecured(OrderType::H3K, document.to_xml().expect("H3K"))
-            .await
+        }
     }
 
     /// HPB; on success the bank keys are stored.

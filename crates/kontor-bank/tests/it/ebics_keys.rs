@@ -101,6 +101,38 @@ async fn a_second_ini_and_unknown_subscribers_are_refused() {
 }
 
 #[tokio::test]
+async fn h3k_signed_as_ebics_3_clients_send_it_initialises_only_with_a_verifying_es() {
+    let bank = demo_bank().await;
+    let url = bank.ebics_url();
+    let s = Subscriber::new(&url, ProtocolVersion::H005, "PARTNER1", "USER3", 2);
+    // Signed with another key while claiming to be USER3: refused, nothing recorded.
+    let impostor = Subscriber::new(&url, ProtocolVersion::H005, "PARTNER1", "USER2", 1);
+    assert_eq!(code(&s.h3k_signed(&impostor).await).1, "091301");
+    let status = || {
+        bank.state()
+            .subscriber(&p("PARTNER1"), &u("USER3"))
+            .expect("known")
+            .status
+    };
+    assert_eq!(status(), SubscriberStatus::New);
+    assert_eq!(
+        code(&s.h3k_signed(&s).await),
+        ("000000".into(), "000000".into())
+    );
+    assert_eq!(status(), SubscriberStatus::Initialised);
+    let stored = bank
+        .state()
+        .subscriber(&p("PARTNER1"), &u("USER3"))
+        .expect("known");
+    use kontor_bank::state::KeyPurpose as Stored;
+    assert_eq!(
+        stored.keys.get(Stored::Signature).expect("key").hash.0,
+        *s.key_hash(KeyPurpose::Signature).as_bytes()
+    );
+    bank.shutdown().await;
+}
+
+#[tokio::test]
 async fn h005_h3k_initialises_with_certificates_and_hpb_answers_certificates() {
     let bank = demo_bank().await;
     let mut s = Subscriber::new(
