@@ -282,16 +282,16 @@ pub fn transfer(
 }
 
 /// The accounts an order debits or credits on the customer's side, and its total.
-struct Payments {
+pub(super) struct Payments {
     accounts: Vec<AccountId>,
     total: Decimal,
     currency: Option<String>,
 }
 
-/// Validates the document of a payment order type; `None` for other order types.
-fn payments(
+/// Validates the document of a payment order type of `partner`; `None` for other order types.
+pub(super) fn payments(
     ctx: &RequestContext,
-    caller: &Caller,
+    partner: &crate::ids::PartnerId,
     order: &ResolvedOrder,
     content: &[u8],
 ) -> Result<Option<Payments>, Reject> {
@@ -320,12 +320,12 @@ fn payments(
             .collect();
         let account = ctx
             .config
-            .accounts_of(caller.partner())
+            .accounts_of(partner)
             .find(|a| a.iban.as_str() == iban)
             .ok_or_else(|| {
                 Reject::new(
                     ReturnCode::ACCOUNT_AUTHORISATION_FAILED,
-                    format!("{iban} is not an account of {}", caller.partner()),
+                    format!("{iban} is not an account of {partner}"),
                 )
             })?;
         if !accounts.contains(&account.id) {
@@ -362,7 +362,8 @@ impl<'a> SignerCheck<'a> {
         })
     }
 
-    fn with_payments(mut self, payments: Option<Payments>) -> Self {
+    /// Checks each signer's account and amount limits against these payments.
+    pub(super) fn with_payments(mut self, payments: Option<Payments>) -> Self {
         self.payments = payments;
         self
     }
@@ -493,7 +494,7 @@ fn accept_order(
         }
         return suspend_by_spr(ctx, caller, signed_by, &[&content]);
     }
-    let payments = payments(ctx, caller, order, &content)?;
+    let payments = payments(ctx, caller.partner(), order, &content)?;
     let (total, currency) = payments
         .as_ref()
         .map_or((None, None), |p| (Some(p.total), p.currency.clone()));

@@ -694,3 +694,74 @@ async fn spr_with_one_blank_as_order_data_suspends_too() {
     assert_eq!(bank.state().received_order_count(), 0, "no business order");
     bank.shutdown().await;
 }
+
+const PAYROLL: &str = "DE02120300000000202051";
+
+#[tokio::test]
+async fn a_co_signer_cannot_release_beyond_its_accounts_or_amount_limit() {
+    let bank = demo_bank().await;
+    // USER2: class A, 250 000, MAIN and PAYROLL. USER3: class B, 100 000, MAIN only.
+    let user2 = ready_subscriber(&bank, H004, "PARTNER1", "USER2", 1).await;
+    let user3 = ready_subscriber(&bank, H004, "PARTNER1", "USER3", 2).await;
+    let cosign = |order_id: &str, document: &[u8]| {
+        let details = veu_details(
+            OrderType::HVE,
+            OrderParams::Hve(hv_ref(H004, order_id, OrderType::CCT)),
+        );
+        let document = document.to_vec();
+        let user3 = &user3;
+        async move { user3.upload(details, b"", &[user3], Some(&document)).await }
+    };
+    for (debtor, amount, code) in [
+        // Another account than USER3's: EBICS_ACCOUNT_AUTHORISATION_FAILED.
+        (PAYROLL, "200000.00", "091302"),
+        // USER3's account, above USER3's limit: EBICS_AMOUNT_CHECK_FAILED.
+        (MAIN, "150000.00", "091303"),
+    ] {
+        let document = payment(false, debtor, amount, 1);
+        let upload = user2
+            .upload(
+                upload_details(H004, OrderType::CCT),
+                &document,
+                &[&user2],
+                None,
+            )
+            .await;
+        assert_eq!(upload.business.code(), "000000", "A alone waits in the VEU");
+        let order_id = upload.order_id.expect("id");
+        let hve = cosign(&order_id, &document).await;
+        assert_eq!(hve.business.code(), code, "{debtor} {amount}");
+        let item = bank
+            .state()
+            .veu_items()
+            .into_iter()
+            .find(|i| i.order_id.as_str() == order_id)
+            .expect("VEU item");
+        assert_eq!(item.status, VeuStatus::Pending, "not released");
+        assert_eq!(
+            item.signers.len(),
+            1,
+            "the refused signature does not count"
+        );
+    }
+    // Within both limits the same co-signer releases.
+    let document = payment(false, MAIN, "90000.00", 1);
+    let upload = user2
+        .upload(
+            upload_details(H004, OrderType::CCT),
+            &document,
+            &[&user2],
+            None,
+        )
+        .await;
+    let order_id = upload.order_id.expect("id");
+    assert_eq!(cosign(&order_id, &document).await.business.code(), "000000");
+    let released = bank
+        .state()
+        .veu_items()
+        .into_iter()
+        .find(|i| i.order_id.as_str() == order_id)
+        .expect("VEU item");
+    assert_eq!(released.status, VeuStatus::Released);
+    bank.shutdown().await;
+}
