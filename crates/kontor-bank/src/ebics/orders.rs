@@ -101,7 +101,7 @@ pub fn resolve(partner: &PartnerConfig, details: &OrderDetails) -> Result<Resolv
         return Ok(ResolvedOrder {
             kind: OrderKind {
                 order_type: code(requested)?,
-                service: Some(offer.service()),
+                service: Some(offer.service().recorded_for(&asked)),
             },
             classic: offer
                 .classic

@@ -13,7 +13,7 @@ use kontor_documents::pain::{
 use kontor_documents::{Amount, Currency};
 use kontor_protocol::envelope::{
     EbicsResponse, HvListParams, HvOrderKind, HvOrderRef, OrderDetails, OrderId, OrderParams,
-    PartnerId,
+    PartnerId, SignatureFlag,
 };
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::orderdata::{
@@ -763,5 +763,35 @@ async fn a_co_signer_cannot_release_beyond_its_accounts_or_amount_limit() {
         .find(|i| i.order_id.as_str() == order_id)
         .expect("VEU item");
     assert_eq!(released.status, VeuStatus::Released);
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_btu_naming_a_message_version_matches_an_offer_without_one() {
+    let bank = demo_bank().await;
+    let user1 = ready_subscriber(&bank, H005, "PARTNER1", "USER1", 0).await;
+    // The demo offers SCT/pain.001 without a version; the client names 03.
+    let mut service = OrderType::CCT.btf_service().expect("service");
+    service.message.version = Some("03".into());
+    let details = OrderDetails::btu(service, Some(SignatureFlag { request_eds: None }));
+    let document = payment(false, MAIN, "12.00", 1);
+    let upload = user1.upload(details, &document, &[&user1], None).await;
+    assert_eq!(
+        upload.business.code(),
+        "000000",
+        "{}",
+        upload.last_response.report_text
+    );
+    let order = &bank.state().received_orders()[0];
+    let recorded = order.order.service.as_ref().expect("service");
+    assert_eq!(recorded.msg_version.as_deref(), Some("03"));
+    // A download offer with a version is that version only: camt.053 is offered as 08.
+    let mut camt = OrderType::C53.btf_service().expect("service");
+    camt.message.version = Some("04".into());
+    let refused = user1
+        .download(OrderDetails::btd(camt, None))
+        .await
+        .expect_err("camt.053.001.04 is not offered");
+    assert_eq!(codes(&refused).0, "091005");
     bank.shutdown().await;
 }
