@@ -4,24 +4,33 @@
 //! PostgreSQL, with containers built here (the emulator's ZIP delivery is tested in
 //! `statements`).
 
+use std::collections::BTreeMap;
 use std::io::{Cursor, Write};
 
-use chrono::{NaiveDate, NaiveDateTime};
+use axum::http::{Method, StatusCode};
+use chrono::{NaiveDate, NaiveDateTime, Utc};
+use kontor_daemon::api::{router, AppState};
 use kontor_daemon::ebics::Files;
-use kontor_daemon::services::container::ZipLimits;
+use kontor_daemon::services::container::{Container, ZipLimits};
+use kontor_daemon::services::schedules;
 use kontor_daemon::services::statement_files::{
     ingest_delivered, reingest, store_delivered_bytes, DeliveredStatements, Reading,
 };
 use kontor_daemon::services::statements::IngestError;
 use kontor_documents::camt::{self, CamtKind, StatementRequest};
-use kontor_documents::{AccountInfo, Bic, Currency, Iban, Ledger};
+use kontor_documents::{AccountInfo, Bic, Currency, EntryStatus, Iban, Ledger};
 use kontor_protocol::order_type::OrderType;
+use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::{
-    AuditAction, AuditEvent, FileId, NewAccount, Page, StatementFile, StatementFileStatus,
-    StoredFile,
+    AccountId, AuditAction, AuditEvent, FileId, NewAccount, Page, Role, Schedule, StatementFile,
+    StatementFileStatus, StoredFile, Transaction,
 };
+use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
 
+use super::statements::unzip;
+use crate::support::api::{call, Payload};
+use crate::support::emulator::{world, Setup, World};
 use crate::support::seed::{count_bookings, tenant, Tenant, IBAN};
 use crate::support::TestDb;
 
@@ -281,7 +290,272 @@ async fn reingest_after_the_cause_is_fixed_books_the_rest(db: TestDb) {
         .any(|e| e.action == AuditAction::StatementFileReingested));
 }
 
+// --- against the bank emulator: what a bank really delivers --------------------------------
+
+/// The emulator partner's other accounts (the seed has the main one).
+const OTHER_ACCOUNTS: [(&str, &str); 2] = [(PAYROLL, "EUR"), ("DE02100100100006820101", "USD")];
+
+async fn add_accounts(w: &World, accounts: &[(&str, &str)]) -> Vec<AccountId> {
+    let mut tx = w.tx().await;
+    let mut ids = Vec::new();
+    for (iban, currency) in accounts {
+        let account = tx
+            .accounts()
+            .create(
+                w.connection,
+                NewAccount {
+                    iban: Some((*iban).into()),
+                    holder_name: "Muster Maschinenbau GmbH".into(),
+                    currency: (*currency).into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .unwrap();
+        ids.push(account.id);
+    }
+    tx.commit().await.unwrap();
+    ids
+}
+
+/// A READY user with a daily C53 schedule (on H005: BTD EOP/DE camt.053 in a ZIP container).
+async fn statement_world(db: TestDb, version: ProtocolVersion) -> (World, Schedule, AccountId) {
+    let w = world(db, Setup::new(version)).await;
+    w.ready().await;
+    let account = w.describe_bank(&["C53", "BTD"]).await;
+    let schedule = w
+        .c53_schedule(account, Utc::now() + chrono::Duration::hours(6))
+        .await;
+    (w, schedule, account)
+}
+
+/// Runs the schedule now; the one C53/BTD download's statement file record and its bytes.
+async fn run_and_fetch(
+    w: &World,
+    schedule: &Schedule,
+) -> (Result<(), String>, StatementFile, Vec<u8>) {
+    let result = schedules::run_now(&w.services, &w.scope, schedule.id)
+        .await
+        .map(|_| ())
+        .map_err(|e| e.to_string());
+    let downloads: Vec<Transaction> = w
+        .transactions()
+        .await
+        .into_iter()
+        .filter(|t| t.file_id.is_some())
+        .collect();
+    let last = downloads.last().expect("a download with a file");
+    let file = last.file_id.unwrap();
+    let mut tx = w.tx().await;
+    let record = tx.statement_files().by_file(file).await.unwrap().unwrap();
+    drop(tx);
+    let bytes = w.client.read_file(&w.scope, file).await.unwrap();
+    assert_eq!(
+        hex::encode(Sha256::digest(&bytes)),
+        w.last_served_sha256(),
+        "stored as served"
+    );
+    (result, record, bytes)
+}
+
+/// The booked entries of every camt member of a container, by IBAN.
+fn booked_per_iban(container: &[u8]) -> BTreeMap<String, usize> {
+    let mut out = BTreeMap::new();
+    for (name, member) in unzip(container) {
+        let Ok(statements) = camt::parse_bytes(&member) else {
+            continue;
+        };
+        for statement in statements {
+            let iban = statement
+                .account
+                .iban
+                .as_ref()
+                .unwrap()
+                .electronic()
+                .to_owned();
+            *out.entry(iban).or_default() += statement
+                .entries
+                .iter()
+                .filter(|e| e.status == EntryStatus::Booked)
+                .count();
+        }
+        assert!(name.ends_with(".xml"), "{name}");
+    }
+    out
+}
+
+async fn bookings_of(w: &World, account: AccountId) -> usize {
+    count_bookings(&w.db.store, &w.scope, account).await
+}
+
+/// A C53 (H004) or BTD camt.053 (H005) delivered as a ZIP of one document per account and
+/// day lands every booking once, and a second run over the same days books nothing twice.
+async fn zip_delivery_lands_every_booking_once(db: TestDb, version: ProtocolVersion) {
+    let (w, schedule, main) = statement_world(db, version).await;
+    let others = add_accounts(&w, &OTHER_ACCOUNTS).await;
+    let (result, record, bytes) = run_and_fetch(&w, &schedule).await;
+    result.unwrap();
+    assert_eq!(Container::sniff(&bytes), Container::Zip);
+    let expected = booked_per_iban(&bytes);
+    assert_eq!(
+        expected.len(),
+        3,
+        "every account of the partner: {expected:?}"
+    );
+    assert!(
+        record.members.len() >= 3,
+        "several members: {}",
+        record.members.len()
+    );
+    assert_eq!(record.status, StatementFileStatus::Ingested, "{record:?}");
+    assert_eq!(record.container.as_deref(), Some("ZIP"));
+    let total: usize = expected.values().sum();
+    assert_eq!(record.bookings_new as usize, total);
+    assert_eq!(bookings_of(&w, main).await, expected[IBAN]);
+    assert_eq!(bookings_of(&w, others[0]).await, expected[PAYROLL]);
+
+    let (again, second, _) = run_and_fetch(&w, &schedule).await;
+    again.unwrap();
+    assert_ne!(second.id, record.id, "a second download, a second file");
+    // The second period starts a day before the first run: overlapping, all known.
+    assert_eq!(second.bookings_new, 0, "{second:?}");
+    assert!(second.bookings_known > 0 && second.bookings_known as usize <= total);
+    assert_eq!(bookings_of(&w, main).await, expected[IBAN]);
+    println!(
+        "{version:?}: ZIP of {} members, {} bytes -> {total} bookings",
+        record.members.len(),
+        bytes.len()
+    );
+}
+
+/// Switches an emulator fault on for the next C53 download.
+async fn next_c53_gets(w: &World, action: &str) {
+    let rule = format!(
+        r#"{{"times": 1, "match": {{"order_type": "C53", "phase": "Initialisation"}}, "action": {action}}}"#
+    );
+    let response = reqwest::Client::new()
+        .post(format!("{}/faults", w.bank.admin_url()))
+        .header("content-type", "application/json")
+        .body(rule)
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        response.status().is_success(),
+        "{:?}",
+        response.text().await
+    );
+}
+
+/// The emulator's zip bomb (1 GiB of zeros in a 1 MiB container) is refused with a clear
+/// error before it is inflated; nothing is booked, the file is kept, the failure is audited.
+async fn emulator_zip_bomb_ends_with_a_clear_error_and_the_file_kept(db: TestDb) {
+    let (w, schedule, main) = statement_world(db, H004).await;
+    next_c53_gets(&w, r#"{"kind": "zip_bomb"}"#).await;
+    let (result, record, bytes) = run_and_fetch(&w, &schedule).await;
+    let error = result.unwrap_err();
+    assert!(
+        error.contains("expands beyond the limit of 268435456 bytes (zip bomb?)"),
+        "{error}"
+    );
+    assert_eq!(record.status, StatementFileStatus::Failed);
+    assert!(record.error.as_deref().unwrap().contains("zip bomb"));
+    assert!(
+        bytes.len() < 16 << 20,
+        "the container is small: {}",
+        bytes.len()
+    );
+    assert_eq!(
+        bookings_of(&w, main).await,
+        0,
+        "a refused container books nothing"
+    );
+    let mut tx = w.tx().await;
+    let audit: Vec<AuditEvent> = tx.list(Page::first(100)).await.unwrap();
+    assert!(audit
+        .iter()
+        .any(|e| e.action == AuditAction::StatementFileFailed));
+}
+
+/// A member that is not XML fails the file with an error naming it; the statements beside
+/// it are booked and the file is kept.
+async fn emulator_foreign_member_fails_clearly_and_the_rest_is_booked(db: TestDb) {
+    let (w, schedule, main) = statement_world(db, H004).await;
+    next_c53_gets(&w, r#"{"kind": "zip_foreign_member"}"#).await;
+    let (result, record, bytes) = run_and_fetch(&w, &schedule).await;
+    let error = result.unwrap_err();
+    assert!(
+        error.starts_with("ZIP member \"Kontoauszug-Hinweise.pdf\": camt document does not parse"),
+        "{error}"
+    );
+    assert_eq!(record.status, StatementFileStatus::Failed);
+    let failed: Vec<&str> = record
+        .members
+        .iter()
+        .filter(|m| m.error.is_some())
+        .map(|m| m.name.as_str())
+        .collect();
+    assert_eq!(failed, ["Kontoauszug-Hinweise.pdf"]);
+    assert_eq!(bookings_of(&w, main).await, booked_per_iban(&bytes)[IBAN]);
+}
+
+/// Statements of accounts the tenant has not set up yet are left out (PARTIAL); once the
+/// operator adds them, ingesting the stored file again through the API books the rest.
+async fn reingest_through_the_api_after_adding_the_accounts_books_the_rest(db: TestDb) {
+    let (w, schedule, main) = statement_world(db, H005).await;
+    let (result, record, bytes) = run_and_fetch(&w, &schedule).await;
+    result.unwrap();
+    let expected = booked_per_iban(&bytes);
+    assert_eq!(record.status, StatementFileStatus::Partial, "{record:?}");
+    assert_eq!(bookings_of(&w, main).await, expected[IBAN]);
+
+    let others = add_accounts(&w, &OTHER_ACCOUNTS).await;
+    let token = w.token("ops@acme.example", Role::Admin).await;
+    let app = router(AppState::new(w.services.clone()));
+    let failed = call(
+        &app,
+        Method::GET,
+        "/v1/statements/files?status=PARTIAL",
+        Some(&token),
+        Payload::None,
+    )
+    .await
+    .json();
+    assert_eq!(failed[0]["id"], record.id.to_string(), "{failed}");
+    let reply = call(
+        &app,
+        Method::POST,
+        &format!("/v1/statements/files/{}/ingest", record.id),
+        Some(&token),
+        Payload::None,
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let after = reply.json();
+    assert_eq!(after["status"], "INGESTED", "{after}");
+    assert_eq!(
+        after["bookings_new"].as_u64().unwrap() as usize,
+        expected[PAYROLL] + expected["DE02100100100006820101"]
+    );
+    assert_eq!(bookings_of(&w, main).await, expected[IBAN], "nothing twice");
+    assert_eq!(bookings_of(&w, others[0]).await, expected[PAYROLL]);
+    let original = call(
+        &app,
+        Method::GET,
+        &format!("/v1/statements/files/{}/content", record.id),
+        Some(&token),
+        Payload::None,
+    )
+    .await;
+    assert_eq!(original.bytes, bytes, "the original file, as delivered");
+}
+
 on_both_databases! {
+    h004_c53_zip_delivery_lands_every_booking_once => |db| zip_delivery_lands_every_booking_once(db, H004);
+    h005_btd_zip_delivery_lands_every_booking_once => |db| zip_delivery_lands_every_booking_once(db, H005);
+    emulator_zip_bomb_ends_with_a_clear_error_and_the_file_kept => emulator_zip_bomb_ends_with_a_clear_error_and_the_file_kept;
+    emulator_foreign_member_fails_clearly_and_the_rest_is_booked => emulator_foreign_member_fails_clearly_and_the_rest_is_booked;
+    reingest_through_the_api_after_adding_the_accounts_books_the_rest => reingest_through_the_api_after_adding_the_accounts_books_the_rest;
     zip_of_daily_statements_lands_every_booking_once => zip_of_daily_statements_lands_every_booking_once;
     zip_bomb_is_refused_and_the_file_kept => zip_bomb_is_refused_and_the_file_kept;
     zip_member_that_is_no_statement_fails_clearly_and_the_rest_is_booked => zip_member_that_is_no_statement_fails_clearly_and_the_rest_is_booked;
