@@ -14,6 +14,7 @@ mod audit;
 pub mod auth;
 mod bookings;
 mod connections;
+mod downloads;
 mod ebics_users;
 pub mod error;
 mod extract;
@@ -163,6 +164,7 @@ fn all_routes() -> Routes {
     let routes = audit::routes(routes);
     let routes = statements::routes(routes);
     let routes = statement_files::routes(routes);
+    let routes = downloads::routes(routes);
     bookings::routes(routes)
 }
 

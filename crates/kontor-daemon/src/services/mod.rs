@@ -25,6 +25,7 @@
 pub mod bank;
 pub mod connections;
 pub mod container;
+pub mod downloads;
 pub mod effects;
 mod error;
 pub mod hosts;

@@ -145,6 +145,8 @@ fn cases() -> Vec<Case> {
         case!(DELETE "/v1/schedules/{id}", TenantA, |i| format!("/v1/schedules/{}", i.schedule)),
         case!(GET "/v1/schedules/{id}/runs", TenantA, |i| format!("/v1/schedules/{}/runs", i.schedule)),
         case!(POST "/v1/schedules/{id}/run", TenantA, |i| format!("/v1/schedules/{}/run", i.schedule)),
+        case!(POST "/v1/downloads", TenantA, |_| "/v1/downloads".into(),
+            |i| Payload::Json(json!({"ebics_user_id": i.user_a, "order_type": "C53"}))),
         case!(GET "/v1/audit-events", TenantWide, |_| "/v1/audit-events".into()),
         // statements and bookings
         case!(GET "/v1/statements", TenantWide, |_| "/v1/statements".into()),

@@ -550,7 +550,93 @@ async fn reingest_through_the_api_after_adding_the_accounts_books_the_rest(db: T
     assert_eq!(original.bytes, bytes, "the original file, as delivered");
 }
 
+/// On-demand downloads through the API: a C53 for a period and an explicit BTD service
+/// (camt.053 in a ZIP) are stored and ingested; a HAC (not statements) is only stored.
+async fn on_demand_downloads_are_stored_and_statements_ingested(db: TestDb) {
+    let (w, _schedule, main) = statement_world(db, H005).await;
+    add_accounts(&w, &OTHER_ACCOUNTS).await;
+    let mut tx = w.tx().await;
+    tx.connections()
+        .set_order_types(w.connection, &["C53".into(), "BTD".into(), "HAC".into()])
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let token = w.token("ops@acme.example", Role::Admin).await;
+    let app = router(AppState::new(w.services.clone()));
+    let today = Utc::now().date_naive();
+    let post = |body: serde_json::Value| {
+        let (app, token) = (app.clone(), token.clone());
+        async move {
+            call(
+                &app,
+                Method::POST,
+                "/v1/downloads",
+                Some(&token),
+                Payload::Json(body),
+            )
+            .await
+        }
+    };
+
+    let c53 = post(serde_json::json!({
+        "ebics_user_id": w.user,
+        "order_type": "C53",
+        "from": today - chrono::Duration::days(4),
+        "to": today - chrono::Duration::days(1),
+    }))
+    .await;
+    assert_eq!(c53.status, StatusCode::CREATED, "{}", c53.text());
+    let c53 = c53.json();
+    assert_eq!(c53["statement_file"]["status"], "INGESTED", "{c53}");
+    assert_eq!(c53["statement_file"]["container"], "ZIP");
+    let booked = bookings_of(&w, main).await;
+    assert!(booked > 0);
+
+    let btd = post(serde_json::json!({
+        "ebics_user_id": w.user,
+        "service": {"service_name": "EOP", "scope": "DE", "container": "ZIP", "msg_name": "camt.053", "msg_version": "08"},
+        "from": today - chrono::Duration::days(6),
+        "to": today - chrono::Duration::days(1),
+    }))
+    .await;
+    assert_eq!(btd.status, StatusCode::CREATED, "{}", btd.text());
+    let btd = btd.json();
+    assert_eq!(btd["statement_file"]["status"], "INGESTED", "{btd}");
+    assert_eq!(btd["statement_file"]["order_type"], "BTD");
+    assert!(
+        btd["statement_file"]["bookings_known"].as_u64().unwrap() > 0,
+        "overlap: {btd}"
+    );
+    assert!(bookings_of(&w, main).await > booked, "two more days");
+
+    let hac = post(serde_json::json!({"ebics_user_id": w.user, "order_type": "HAC"})).await;
+    assert!(
+        hac.status == StatusCode::CREATED || hac.code() == "bank_refused",
+        "{}",
+        hac.text()
+    );
+    if hac.status == StatusCode::CREATED {
+        assert!(hac.json()["statement_file"].is_null(), "{}", hac.text());
+    }
+
+    let refused = post(serde_json::json!({"ebics_user_id": w.user, "order_type": "CCT"})).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text());
+    let not_offered = post(serde_json::json!({"ebics_user_id": w.user, "order_type": "PTK"})).await;
+    assert_eq!(
+        not_offered.status,
+        StatusCode::CONFLICT,
+        "{}",
+        not_offered.text()
+    );
+    assert!(
+        not_offered.text().contains("does not offer PTK"),
+        "{}",
+        not_offered.text()
+    );
+}
+
 on_both_databases! {
+    on_demand_downloads_are_stored_and_statements_ingested => on_demand_downloads_are_stored_and_statements_ingested;
     h004_c53_zip_delivery_lands_every_booking_once => |db| zip_delivery_lands_every_booking_once(db, H004);
     h005_btd_zip_delivery_lands_every_booking_once => |db| zip_delivery_lands_every_booking_once(db, H005);
     emulator_zip_bomb_ends_with_a_clear_error_and_the_file_kept => emulator_zip_bomb_ends_with_a_clear_error_and_the_file_kept;
