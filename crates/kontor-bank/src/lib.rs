@@ -20,12 +20,21 @@
 //! ## EBICS behaviour
 //! - Subscribers: INI + HIA (or H3K) make a subscriber `Initialised`; only the clerk's
 //!   activation (admin API) makes it `Ready`. HPB and every `ebicsRequest` need `Ready`.
+//!   SPR (the subscriber's own ES, signature only or over one blank; no permission needed)
+//!   suspends it: later requests get 091002 until INI/HIA and activation again.
 //! - Every `ebicsRequest` is checked in this order: host (091011), version, subscriber known
 //!   (091003), X002 signature with the registered key (061001), state (091002), nonce and
 //!   timestamp window (091103), bank key digests (091008), order type offered (091005),
 //!   permission (090003). Answers are always signed with the bank's X002 key.
 //! - Downloads: statements are generated from the seeded ledger ([`statements`]); no data is
 //!   technical 000000 + business 090005; a receipt does not consume data (same range, same bytes).
+//!   C52/C53/C54/Z52/Z53/Z54 (H004) and H005 BTD with `Container ZIP` deliver a ZIP container
+//!   with one camt document per account and day ([`container`], DK DFÜ-Abkommen Anlage 3);
+//!   `GET /admin/statements` rebuilds the exact bytes, `/admin/statements/members` lists them.
+//! - Fault switches ([`faults`]): besides transport faults and forced return codes,
+//!   `nested_statement`, `zip_foreign_member` (a ZIP member that is not XML), `zip_bomb` (a
+//!   huge, highly compressible member) and `hve_without_transaction_id` (an HVE/HVS answer
+//!   lacking its TransactionID, the signature counted).
 //! - Order status: HAC (pain.002 via `kontor_documents::status_report`; H005 also BTD `PSR`)
 //!   and PTK (text) list the partner's received orders — accepted, rejected (also afterwards via
 //!   the admin API), pending in the VEU — for the requested days, or all without a range
@@ -52,12 +61,14 @@
 //!   (HKD/HTD/HAA, statements, VEU listings), signed uploads, the distributed signature.
 //! - [`keys`]: the bank's X002/E002 key pairs with certificates ([`BankKeyPairs`]).
 //! - [`statements`]: statement documents generated from the seeded ledger.
+//! - [`container`]: deterministic ZIP containers for camt downloads (and the hostile ones).
 //! - [`faults`]: fault injection rules and the engine the HTTP layer consults.
 //! - [`return_codes`]: the EBICS technical and business return codes.
 //! - `server`/`http`/`admin`: the accept loop, the EBICS endpoint and the admin API.
 
 pub mod admin;
 pub mod config;
+pub mod container;
 pub mod dispatch;
 pub mod ebics;
 pub mod envelope;

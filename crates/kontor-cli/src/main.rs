@@ -172,6 +172,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             options.recovery_interval = config.recovery_interval;
             options.transaction_lease = config.transaction_lease;
             options.bank_transport = config.bank_transport.clone();
+            options.max_order_file_bytes = config.max_order_file_bytes;
             let daemon = kontor_daemon::runtime::start(store, listener, options)?;
             tracing::info!(listen = %daemon.api_addr, "admin API listening; scheduler and recovery running");
             daemon.run_until(shutdown_signal()).await;

@@ -38,6 +38,7 @@ struct FileConfig {
     listen: Option<String>,
     key_file: Option<PathBuf>,
     log: Option<String>,
+    max_order_file_bytes: Option<u64>,
     bank_transport: Option<FileBankTransport>,
 }
 
@@ -71,9 +72,15 @@ pub struct Config {
     /// How long a transaction lease lasts: after a crash, how soon another instance (or the
     /// restarted one) may resume the transaction.
     pub transaction_lease: Duration,
+    /// The largest payment file `POST /v1/orders` takes (streamed to disk, never buffered).
+    pub max_order_file_bytes: u64,
     /// The HTTP(S) client for banks: answer size limit, timeouts, proxy.
     pub bank_transport: TransportSettings,
 }
+
+/// The default of [`Config::max_order_file_bytes`]: payroll and collection files are
+/// routinely tens of MiB.
+pub const DEFAULT_MAX_ORDER_FILE_BYTES: u64 = 256 << 20;
 
 impl Default for Config {
     fn default() -> Self {
@@ -85,6 +92,7 @@ impl Default for Config {
             log: "info".to_owned(),
             recovery_interval: Duration::from_secs(30),
             transaction_lease: Duration::from_secs(300),
+            max_order_file_bytes: DEFAULT_MAX_ORDER_FILE_BYTES,
             bank_transport: TransportSettings::default(),
         }
     }
@@ -139,6 +147,13 @@ impl Config {
         }
         if let Some(log) = file.log {
             self.log = log;
+        }
+        if let Some(bytes) = file.max_order_file_bytes {
+            self.max_order_file_bytes =
+                order_file_limit(bytes).map_err(|message| ConfigError::Parse {
+                    path: path.to_owned(),
+                    message: format!("max_order_file_bytes: {message}"),
+                })?;
         }
         if let Some(transport) = file.bank_transport {
             self.apply_file_transport(transport)
@@ -219,6 +234,17 @@ impl Config {
         }
         if let Some(secs) = env_seconds(&env, "KONTOR_TRANSACTION_LEASE_SECS")? {
             self.transaction_lease = secs;
+        }
+        if let Some(value) = env("KONTOR_MAX_ORDER_FILE_BYTES") {
+            self.max_order_file_bytes = value
+                .parse::<u64>()
+                .map_err(|e| e.to_string())
+                .and_then(order_file_limit)
+                .map_err(|message| ConfigError::Env {
+                    name: "KONTOR_MAX_ORDER_FILE_BYTES",
+                    value: value.clone(),
+                    message,
+                })?;
         }
         self.apply_env_transport(&env)
     }
@@ -319,6 +345,14 @@ fn answer_limit(bytes: u64) -> Result<u64, String> {
 }
 
 /// A positive number of seconds from the environment (zero would spin or never hold a lease).
+/// A payment file limit: at least 1 MiB (a smaller one would refuse ordinary files).
+fn order_file_limit(bytes: u64) -> Result<u64, String> {
+    if bytes < 1 << 20 {
+        return Err(format!("{bytes} is below the minimum of 1048576 bytes"));
+    }
+    Ok(bytes)
+}
+
 fn env_seconds(
     env: &impl Fn(&str) -> Option<String>,
     name: &'static str,
@@ -400,6 +434,32 @@ mod tests {
             Config::load_with_env(None, env_of(&[("KONTOR_LISTEN", "nope")])),
             Err(ConfigError::Env {
                 name: "KONTOR_LISTEN",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn order_file_limit_comes_from_file_then_environment_and_has_a_floor() {
+        assert_eq!(
+            Config::default().max_order_file_bytes,
+            DEFAULT_MAX_ORDER_FILE_BYTES
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kontor.toml");
+        std::fs::write(&path, "max_order_file_bytes = 67108864\n").unwrap();
+        let from_file = Config::load_with_env(Some(&path), env_of(&[])).unwrap();
+        assert_eq!(from_file.max_order_file_bytes, 64 << 20);
+        let from_env = Config::load_with_env(
+            Some(&path),
+            env_of(&[("KONTOR_MAX_ORDER_FILE_BYTES", "536870912")]),
+        )
+        .unwrap();
+        assert_eq!(from_env.max_order_file_bytes, 512 << 20);
+        assert!(matches!(
+            Config::load_with_env(None, env_of(&[("KONTOR_MAX_ORDER_FILE_BYTES", "1000")])),
+            Err(ConfigError::Env {
+                name: "KONTOR_MAX_ORDER_FILE_BYTES",
                 ..
             })
         ));

@@ -40,6 +40,8 @@ pub struct DaemonOptions {
     pub completion_interval: Duration,
     /// The HTTP(S) client for banks: answer size limit, timeouts, proxy.
     pub bank_transport: TransportSettings,
+    /// The largest payment file the API takes.
+    pub max_order_file_bytes: u64,
 }
 
 impl DaemonOptions {
@@ -52,6 +54,7 @@ impl DaemonOptions {
             scheduler_idle: Duration::from_secs(15),
             completion_interval: Duration::from_secs(300),
             bank_transport: TransportSettings::default(),
+            max_order_file_bytes: crate::config::DEFAULT_MAX_ORDER_FILE_BYTES,
         }
     }
 }
@@ -102,7 +105,9 @@ pub fn start(
     let mut tasks = tokio::task::JoinSet::new();
 
     let api_addr = listener.local_addr()?;
-    let app = api::router(AppState::new(services.clone()));
+    let app = api::router(
+        AppState::new(services.clone()).with_max_order_file_bytes(options.max_order_file_bytes),
+    );
     let mut api_stop = stopped.clone();
     tasks.spawn(async move {
         let serve = axum::serve(listener, app).with_graceful_shutdown(async move {

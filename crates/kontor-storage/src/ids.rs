@@ -89,6 +89,7 @@ id_type!(
     ScheduleId,
     JobRunId,
     StatementId,
+    StatementFileId,
     BalanceId,
     BookedTransactionId,
 );

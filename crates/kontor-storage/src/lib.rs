@@ -36,6 +36,7 @@ pub use repo::hosts::*;
 pub use repo::memberships::*;
 pub use repo::orders::*;
 pub use repo::schedules::*;
+pub use repo::statement_files::*;
 pub use repo::statements::*;
 pub use repo::transactions::*;
 pub use repo::users::*;

@@ -312,6 +312,10 @@ db_enum!(
     AuditAction, "audit_events.action" {
         SignerKeyRegistered => "SIGNER_KEY_REGISTERED",
         SignerKeyRevoked => "SIGNER_KEY_REVOKED",
+        /// A downloaded statement file (or a member of its container) could not be ingested.
+        StatementFileFailed => "STATEMENT_FILE_FAILED",
+        /// An operator had a stored statement file ingested again.
+        StatementFileReingested => "STATEMENT_FILE_REINGESTED",
     }
 );
 
@@ -420,6 +424,30 @@ db_enum!(
     }
 );
 
+db_enum!(
+    /// How the ingestion of a downloaded statement file went.
+    StatementFileStatus, "statement_files.status" {
+        /// Stored; not (yet) ingested.
+        Pending => "PENDING",
+        /// Every document parsed and every statement was booked to an account.
+        Ingested => "INGESTED",
+        /// Every document parsed, but statements for accounts the tenant does not have were
+        /// left out (ingest again after adding the account).
+        Partial => "PARTIAL",
+        /// The container was refused or a document did not parse; what did parse is booked.
+        Failed => "FAILED",
+    }
+);
+
+impl StatementFileStatus {
+    /// Every attempt ends in an outcome; any stored file may be ingested again (bookings are
+    /// de-duplicated), but an outcome never goes back to PENDING.
+    pub fn transition(self, to: Self) -> Result<Self, IllegalTransition> {
+        let allowed = to != Self::Pending;
+        check("statement file", self, to, allowed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -453,6 +481,7 @@ mod tests {
         round_trips::<Direction>();
         round_trips::<FileKind>();
         round_trips::<StatementFormat>();
+        round_trips::<StatementFileStatus>();
     }
 
     #[test]

@@ -101,7 +101,7 @@ pub fn resolve(partner: &PartnerConfig, details: &OrderDetails) -> Result<Resolv
         return Ok(ResolvedOrder {
             kind: OrderKind {
                 order_type: code(requested)?,
-                service: Some(offer.service()),
+                service: Some(offer.service().recorded_for(&asked)),
             },
             classic: offer
                 .classic
@@ -159,6 +159,11 @@ pub fn require_permission(
     user: &UserId,
     order: &ResolvedOrder,
 ) -> Result<(), Reject> {
+    // Every subscriber may suspend itself (SPR is key management, like INI/HIA, not a business
+    // order a permission grants); the partner must still be offered SPR.
+    if order.classic == "SPR" {
+        return Ok(());
+    }
     if permissions(config, partner, user, order).next().is_none() {
         return Err(Reject::new(
             ReturnCode::AUTHORISATION_ORDER_TYPE_FAILED,

@@ -78,6 +78,57 @@ fn signatures(xml: &[u8]) -> Result<Vec<OrderSignatureData>, Reject> {
         .signatures)
 }
 
+/// The "order data" of SPR: one blank. SPR carries no business data, but an upload needs order
+/// data, so H004 clients send a blank and sign it; EBICS 3.0 clients may send the ES alone
+/// (NumSegments 0), signed over the same blank or over nothing.
+const SPR_DUMMY_ORDER_DATA: &[u8] = b" ";
+
+/// SPR (EBICS spec, "Suspension of access authorisation"): the subscriber suspends itself, with
+/// its own ES over the dummy order data. Afterwards every request of the subscriber is refused
+/// with 091002 EBICS_INVALID_USER_OR_USER_STATE until it initialises again with INI and HIA.
+fn suspend_by_spr(
+    ctx: &RequestContext,
+    caller: &Caller,
+    signed_by: &[OrderSignatureData],
+    signed_data: &[&[u8]],
+) -> Result<(), Reject> {
+    let [signature] = signed_by else {
+        return Err(Reject::new(
+            ReturnCode::SIGNATURE_VERIFICATION_FAILED,
+            format!("SPR carries exactly one ES, got {}", signed_by.len()),
+        ));
+    };
+    if signature.partner_id != caller.partner().as_str()
+        || signature.user_id != caller.user().as_str()
+    {
+        return Err(Reject::new(
+            ReturnCode::SIGNATURE_VERIFICATION_FAILED,
+            "SPR must be signed by the subscriber it suspends",
+        ));
+    }
+    let key = SignerCheck::signer(ctx, signature)?;
+    let verified = signed_data.iter().any(|data| {
+        verify_order_data(
+            signature.signature_version,
+            &key,
+            data,
+            &signature.signature_value,
+        )
+        .is_ok()
+    });
+    if !verified {
+        return Err(Reject::new(
+            ReturnCode::SIGNATURE_VERIFICATION_FAILED,
+            "the ES of SPR does not verify",
+        ));
+    }
+    ctx.state
+        .suspend_user(caller.partner(), caller.user())
+        .map_err(|e| Reject::new(ReturnCode::INTERNAL_ERROR, e.to_string()))?;
+    tracing::info!(partner = %caller.partner(), user = %caller.user(), "SPR: subscriber suspended itself");
+    Ok(())
+}
+
 /// Upload initialisation.
 pub fn begin(
     ctx: &RequestContext,
@@ -96,11 +147,25 @@ pub fn begin(
         _ => None,
     };
     let mut response = reply::ok(version, TransactionPhase::Initialisation);
+    if order.classic == "SPR" && upload.num_segments == 0 {
+        // SPR as EBICS 3.0 clients send it: the ES alone, no order data.
+        suspend_by_spr(ctx, caller, &signed_by, &[SPR_DUMMY_ORDER_DATA, b""])?;
+        response.transaction_id = Some(wire_transaction_id(TransactionId::random()));
+        response.order_id = Some(wire_order_id(
+            ctx.state.allocate_order_id(caller.partner()),
+        )?);
+        return Ok(response);
+    }
     if let (Some(reference), 0) = (veu_reference, upload.num_segments) {
         // Signature-only orders end with the initialisation.
         let cancel = order.classic == "HVS";
         let order_id = veu::sign_or_cancel(ctx, caller, cancel, reference, &signed_by)?;
-        response.transaction_id = Some(wire_transaction_id(TransactionId::random()));
+        // The `hve_without_transaction_id` fault: the signature counted, the id is lost.
+        if ctx.faults.omit_hve_transaction_id {
+            tracing::info!(%order_id, "fault injection: HVE/HVS answer without TransactionID");
+        } else {
+            response.transaction_id = Some(wire_transaction_id(TransactionId::random()));
+        }
         response.order_id = Some(wire_order_id(order_id)?);
         return Ok(response);
     }
@@ -217,16 +282,16 @@ pub fn transfer(
 }
 
 /// The accounts an order debits or credits on the customer's side, and its total.
-struct Payments {
+pub(super) struct Payments {
     accounts: Vec<AccountId>,
     total: Decimal,
     currency: Option<String>,
 }
 
-/// Validates the document of a payment order type; `None` for other order types.
-fn payments(
+/// Validates the document of a payment order type of `partner`; `None` for other order types.
+pub(super) fn payments(
     ctx: &RequestContext,
-    caller: &Caller,
+    partner: &crate::ids::PartnerId,
     order: &ResolvedOrder,
     content: &[u8],
 ) -> Result<Option<Payments>, Reject> {
@@ -255,12 +320,12 @@ fn payments(
             .collect();
         let account = ctx
             .config
-            .accounts_of(caller.partner())
+            .accounts_of(partner)
             .find(|a| a.iban.as_str() == iban)
             .ok_or_else(|| {
                 Reject::new(
                     ReturnCode::ACCOUNT_AUTHORISATION_FAILED,
-                    format!("{iban} is not an account of {}", caller.partner()),
+                    format!("{iban} is not an account of {partner}"),
                 )
             })?;
         if !accounts.contains(&account.id) {
@@ -297,7 +362,8 @@ impl<'a> SignerCheck<'a> {
         })
     }
 
-    fn with_payments(mut self, payments: Option<Payments>) -> Self {
+    /// Checks each signer's account and amount limits against these payments.
+    pub(super) fn with_payments(mut self, payments: Option<Payments>) -> Self {
         self.payments = payments;
         self
     }
@@ -419,7 +485,16 @@ fn accept_order(
             "HVE/HVS carry no order data",
         ));
     }
-    let payments = payments(ctx, caller, order, &content)?;
+    if order.classic == "SPR" {
+        if content != SPR_DUMMY_ORDER_DATA {
+            return Err(Reject::new(
+                ReturnCode::INVALID_ORDER_DATA_FORMAT,
+                "SPR order data is one blank",
+            ));
+        }
+        return suspend_by_spr(ctx, caller, signed_by, &[&content]);
+    }
+    let payments = payments(ctx, caller.partner(), order, &content)?;
     let (total, currency) = payments
         .as_ref()
         .map_or((None, None), |p| (Some(p.total), p.currency.clone()));

@@ -19,7 +19,7 @@ use axum::http::request::Parts;
 use kontor_storage::admin::AuthError;
 use kontor_storage::{
     AuthenticatedOperator, EbicsUser, EbicsUserId, Entity, EntityId, Order, Page, Role, Schedule,
-    ScopedTx, Store, TenantScope, Transaction,
+    ScopedTx, StatementFile, Store, TenantScope, Transaction,
 };
 
 use super::error::ApiError;
@@ -157,6 +157,7 @@ of_user! {
     Order => |o| o.ebics_user_id,
     Transaction => |t| t.ebics_user_id,
     Schedule => |s| s.ebics_user_id,
+    StatementFile => |f| f.ebics_user_id,
 }
 
 impl FromRequestParts<AppState> for Caller {

@@ -32,6 +32,9 @@ pub enum ApiError {
     /// The request itself is malformed (unparsable JSON or query).
     #[error("{message}")]
     BadRequest { code: &'static str, message: String },
+    /// The request body is larger than the route takes; nothing was stored.
+    #[error("the file is larger than the limit of {limit} bytes")]
+    PayloadTooLarge { limit: u64 },
     #[error("no engine runs in this process; try again later")]
     EngineUnavailable,
     /// The database is down or saturated: the request changed nothing and may be retried.
@@ -64,6 +67,9 @@ struct ErrorBody<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     field: Option<&'a str>,
     message: String,
+    /// The size limit, for `payload_too_large`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    limit_bytes: Option<u64>,
 }
 
 impl ApiError {
@@ -84,6 +90,7 @@ impl ApiError {
             Self::Invalid { code, .. } => code,
             Self::Input { code, .. } => code,
             Self::BadRequest { code, .. } => code,
+            Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::EngineUnavailable => "engine_unavailable",
             Self::DatabaseUnavailable => "database_unavailable",
             Self::BankUnreachable(_) => "bank_unreachable",
@@ -101,6 +108,7 @@ impl ApiError {
             Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Invalid { .. } | Self::Input { .. } => StatusCode::UNPROCESSABLE_ENTITY,
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::EngineUnavailable | Self::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
             Self::BankUnreachable(_) => StatusCode::BAD_GATEWAY,
             Self::NoRoute => StatusCode::NOT_FOUND,
@@ -124,6 +132,10 @@ impl IntoResponse for ApiError {
                 code: self.code(),
                 field,
                 message: self.to_string(),
+                limit_bytes: match &self {
+                    Self::PayloadTooLarge { limit } => Some(*limit),
+                    _ => None,
+                },
             },
         };
         let mut response = (self.status(), Json(body)).into_response();
@@ -284,6 +296,21 @@ impl From<OrderError> for ApiError {
                 message,
             },
             E::Storage(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::services::orders::received::ReceiveError> for ApiError {
+    fn from(error: crate::services::orders::received::ReceiveError) -> Self {
+        use crate::services::orders::received::ReceiveError as E;
+        match error {
+            E::TooLarge { limit } => Self::PayloadTooLarge { limit },
+            E::Body(message) => Self::BadRequest {
+                code: "malformed_body",
+                message: format!("the request body could not be read: {message}"),
+            },
+            E::Io(e) => Self::Internal(Box::new(e)),
+            E::Order(e) => e.into(),
         }
     }
 }

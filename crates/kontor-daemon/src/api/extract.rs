@@ -120,6 +120,7 @@ path_ids! {
     kontor_storage::TransactionId => "transaction",
     kontor_storage::ScheduleId => "schedule",
     kontor_storage::StatementId => "statement",
+    kontor_storage::StatementFileId => "statement file",
     kontor_storage::OperatorId => "membership",
     kontor_storage::ApiTokenId => "API token",
 }

@@ -38,6 +38,7 @@ use kontor_protocol::order_type::OrderType;
 use kontor_protocol::{ProtocolVersion, SignatureVersion};
 use kontor_storage::{
     AccountId, BankHostId, ConnectionId, EbicsUserId, Role, SignatureClass, SignatureRule,
+    StatementFileStatus,
 };
 use serde::de::{Deserialize, Deserializer, Error as _};
 
@@ -376,6 +377,10 @@ parsed_input! {
         .parse()
         .map_err(|_| "must be A005 or A006".to_owned());
     SignatureRule => "invalid_signature_rule", 20, |text| text.parse();
+    StatementFileStatus => "invalid_status", 20, |text| text
+        .to_ascii_uppercase()
+        .parse()
+        .map_err(|_| "must be PENDING, INGESTED, PARTIAL or FAILED".to_owned());
     ProtocolVersion => "invalid_protocol_version", 4, |text| text
         .parse()
         .map_err(|e: kontor_protocol::version::UnknownProtocolVersion| e.to_string());

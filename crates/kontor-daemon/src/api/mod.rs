@@ -14,6 +14,7 @@ mod audit;
 pub mod auth;
 mod bookings;
 mod connections;
+mod downloads;
 mod ebics_users;
 pub mod error;
 mod extract;
@@ -28,6 +29,7 @@ mod orders;
 mod permissions;
 mod schedules;
 mod signer_keys;
+mod statement_files;
 mod statements;
 mod tenant;
 mod tokens;
@@ -53,6 +55,8 @@ pub struct AppState {
     /// `engine_unavailable` and change nothing.
     pub services: Services,
     pub metrics: Arc<health::Metrics>,
+    /// The largest payment file `POST /v1/orders` takes.
+    pub max_order_file_bytes: u64,
 }
 
 impl AppState {
@@ -61,7 +65,14 @@ impl AppState {
         Self {
             services: services.into(),
             metrics: Arc::default(),
+            max_order_file_bytes: crate::config::DEFAULT_MAX_ORDER_FILE_BYTES,
         }
+    }
+
+    /// Payment files up to `bytes` (see `max_order_file_bytes` in the configuration).
+    pub fn with_max_order_file_bytes(mut self, bytes: u64) -> Self {
+        self.max_order_file_bytes = bytes;
+        self
     }
 }
 
@@ -152,6 +163,8 @@ fn all_routes() -> Routes {
     let routes = schedules::routes(routes);
     let routes = audit::routes(routes);
     let routes = statements::routes(routes);
+    let routes = statement_files::routes(routes);
+    let routes = downloads::routes(routes);
     bookings::routes(routes)
 }
 

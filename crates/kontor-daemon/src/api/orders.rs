@@ -3,9 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use axum::body::Bytes;
+use axum::body::Body;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use kontor_documents::pain::{self, PaymentKind, PaymentSummary};
@@ -24,7 +24,7 @@ use super::extract::{Id, JsonBody, QueryParams};
 use super::files::download;
 use super::input::{idempotency_key, KeyHash, SignatureValue, Valid};
 use super::{Access, AppState, Routes};
-use crate::services::orders::{self, CreateOrder, SignatureSubmission};
+use crate::services::orders::{self, received, CreateOrder, SignatureSubmission};
 
 pub fn routes(routes: Routes) -> Routes {
     routes
@@ -75,28 +75,44 @@ struct CreateQuery {
     signature_rule: Option<Valid<SignatureRule>>,
 }
 
+/// The payment file is streamed (not buffered: axum's body limit does not apply to a raw
+/// `Body`) up to the configured limit; a larger one answers 413 `payload_too_large` with
+/// `limit_bytes`, at once when its `Content-Length` says so, and stores nothing.
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
     QueryParams(query): QueryParams<CreateQuery>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Response, ApiError> {
+    let limit = state.max_order_file_bytes;
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(ApiError::PayloadTooLarge { limit });
+    }
     let key = idempotency_key(&headers)?;
     let user = *query.ebics_user_id;
     caller.granted(&mut caller.tx().await?, user).await?;
-    let created = orders::create_order(
-        state.services.store(),
+    let received::Received {
+        created,
+        order_data_digest,
+    } = received::create_order_from_body(
+        &state.services,
         &caller.scope,
         CreateOrder {
             user,
-            content: body.to_vec(),
+            content: Vec::new(),
             signature_rule: query
                 .signature_rule
                 .map_or(SignatureRule::Standard, Valid::into_inner),
             idempotency_key: key,
             order_type: Some(query.order_type.into_inner()),
         },
+        body.into_data_stream(),
+        limit,
     )
     .await?;
     if created.replayed {
@@ -111,7 +127,7 @@ async fn create(
         Json(OrderView::new(
             created.order,
             created.summary,
-            &body,
+            order_data_digest,
             vec![],
         )),
     )
@@ -168,7 +184,7 @@ impl OrderView {
     fn new(
         order: Order,
         summary: Option<PaymentSummary>,
-        content: &[u8],
+        order_data_digest: String,
         signatures: Vec<OrderSignature>,
     ) -> Self {
         let summary = summary.map(|s| ContentSummary {
@@ -188,7 +204,7 @@ impl OrderView {
                 .collect(),
             requested_dates: s.requested_dates,
             content_hash: order.content_hash.clone(),
-            order_data_digest: hex::encode(order_data_digest(content)),
+            order_data_digest,
         });
         Self {
             order,
@@ -208,7 +224,8 @@ async fn load_view(
     // Stored files passed validation; a file that no longer parses is shown without summary.
     let summary = pain::parse_bytes(&content).ok().map(|p| p.summary());
     let signatures = tx.order_signatures().list_for_order(order.id).await?;
-    Ok(OrderView::new(order, summary, &content, signatures))
+    let digest = hex::encode(order_data_digest(&content));
+    Ok(OrderView::new(order, summary, digest, signatures))
 }
 
 async fn show(

@@ -40,7 +40,7 @@ pub fn routes(routes: Routes) -> Routes {
         .post(
             "/v1/schedules/{id}/run",
             Access::Operate,
-            "Run a schedule now (engine)",
+            "Run a schedule now (engine); the run is recorded like a scheduled one",
             run_now,
         )
 }
@@ -125,8 +125,8 @@ async fn run_now(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id<ScheduleId>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<(StatusCode, Json<JobRun>), ApiError> {
     caller.granted(&mut caller.tx().await?, id).await?;
-    schedules::run_now(&state.services, &caller.scope, id).await?;
-    Ok(StatusCode::ACCEPTED)
+    let run = schedules::run_now(&state.services, &caller.scope, id).await?;
+    Ok((StatusCode::ACCEPTED, Json(run)))
 }

@@ -53,7 +53,7 @@ pub use transport::{
 pub use upload::{UploadOutcome, UploadRequest};
 pub use veu::{VeuOrderParams, VeuOrderRef, VeuSignature};
 
-pub use spool::{FileStream, Files};
+pub use spool::{FileReader, FileStream, Files};
 
 use ledger::Ledger;
 use spool::Spool;

@@ -212,6 +212,12 @@ impl Files {
         }
     }
 
+    /// Where files received from outside are spooled before they are read (below the data
+    /// directory; `None` without one: the system's temporary directory is used).
+    pub fn incoming_dir(&self) -> Option<PathBuf> {
+        self.data_dir.as_ref().map(|dir| dir.join("incoming"))
+    }
+
     /// Only inline files can be read (a process without a data directory).
     pub fn inline_only() -> Self {
         Self::default()
@@ -264,6 +270,19 @@ impl Files {
         }
     }
 
+    /// The content of a file record as a seekable reader, for readers that need random
+    /// access (a ZIP's central directory is at its end). Blocking: call it where blocking is
+    /// allowed (`spawn_blocking`).
+    pub fn open(&self, file: &StoredFile) -> Result<FileReader, EbicsError> {
+        match (&file.content, &file.path) {
+            (Some(bytes), _) => Ok(FileReader::Inline(std::io::Cursor::new(bytes.clone()))),
+            (None, Some(_)) => Ok(FileReader::Disk(std::io::BufReader::new(
+                std::fs::File::open(self.path_of(file)?)?,
+            ))),
+            (None, None) => Err(EbicsError::FileWithoutContent(file.id)),
+        }
+    }
+
     /// Where an on-disk file is. Stored paths are written by this client, always below the
     /// data directory; a path that would leave it is corrupt, never followed.
     fn path_of(&self, file: &StoredFile) -> Result<PathBuf, EbicsError> {
@@ -274,6 +293,30 @@ impl Files {
         match &self.data_dir {
             Some(dir) if inside => Ok(dir.join(relative)),
             _ => Err(EbicsError::FileUnreachable(file.id)),
+        }
+    }
+}
+
+/// A stored file's content as a seekable reader (see [`Files::open`]).
+pub enum FileReader {
+    Inline(std::io::Cursor<Vec<u8>>),
+    Disk(std::io::BufReader<std::fs::File>),
+}
+
+impl Read for FileReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Self::Inline(r) => r.read(buf),
+            Self::Disk(r) => r.read(buf),
+        }
+    }
+}
+
+impl Seek for FileReader {
+    fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
+        match self {
+            Self::Inline(r) => r.seek(pos),
+            Self::Disk(r) => r.seek(pos),
         }
     }
 }

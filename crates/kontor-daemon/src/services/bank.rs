@@ -79,6 +79,11 @@ pub trait Bank: Send + Sync {
         signer: EbicsUserId,
         signature: VeuSignature,
     ) -> BoxFuture<'a, Result<(), EbicsError>>;
+
+    /// Where the files its downloads store can be read (a bank that stores none: inline).
+    fn files(&self) -> ebics::Files {
+        ebics::Files::inline_only()
+    }
 }
 
 impl Bank for ebics::Client {
@@ -141,5 +146,9 @@ impl Bank for ebics::Client {
         signature: VeuSignature,
     ) -> BoxFuture<'a, Result<(), EbicsError>> {
         Box::pin(ebics::Client::veu_signature(self, scope, signer, signature))
+    }
+
+    fn files(&self) -> ebics::Files {
+        ebics::Client::files(self).clone()
     }
 }

@@ -17,9 +17,11 @@ use chrono::Utc;
 use kontor_protocol::order_type::OrderType;
 use kontor_storage::{StorageError, TenantScope, Transaction, TransactionId, TransferEffect};
 
+use super::container::ZipLimits;
 use super::orders::completion::sync_order_status;
 use super::orders::{settle, OrderError, SubmitOutcome};
-use super::statements::{ingest_delivered, DeliveredStatements, IngestError};
+use super::statement_files::{ingest_delivered, DeliveredStatements, Reading};
+use super::statements::IngestError;
 use super::Services;
 use crate::ebics::{Client, EbicsError, RecoveryReport};
 
@@ -114,15 +116,18 @@ async fn ingest(
         tx.commit().await?;
         return Ok(Applied::Done);
     };
-    let (file, bytes) = services.files().read(services.store(), scope, file).await?;
     let delivered = DeliveredStatements {
         user: transaction.ebics_user_id,
         order_type: OrderType::parse_lenient(&transaction.order_type).ok(),
-        bytes: &bytes,
-        file: Some(file.id),
+        file,
         transaction: Some(transaction.id),
     };
-    match ingest_delivered(services.store(), scope, &delivered).await {
+    let reading = Reading {
+        store: services.store(),
+        files: services.files(),
+        limits: ZipLimits::default(),
+    };
+    match ingest_delivered(reading, scope, &delivered).await {
         Ok(report) => {
             tracing::info!(
                 transaction = %transaction.id,

@@ -24,6 +24,8 @@
 
 pub mod bank;
 pub mod connections;
+pub mod container;
+pub mod downloads;
 pub mod effects;
 mod error;
 pub mod hosts;
@@ -32,6 +34,7 @@ pub mod onboarding;
 pub mod orders;
 pub mod scheduler;
 pub mod schedules;
+pub mod statement_files;
 pub mod statement_job;
 pub mod statements;
 pub mod tenancy;

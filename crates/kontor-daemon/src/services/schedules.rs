@@ -4,7 +4,8 @@
 use chrono::Utc;
 use kontor_protocol::order_type::OrderType;
 use kontor_storage::{
-    Account, AccountId, EbicsUserId, NewSchedule, Schedule, ScheduleId, ScopedTx, TenantScope,
+    Account, AccountId, EbicsUserId, JobRun, NewSchedule, Schedule, ScheduleId, ScopedTx,
+    TenantScope,
 };
 
 use super::error::{Refusal, ServiceError};
@@ -62,24 +63,39 @@ pub async fn delete(tx: &mut ScopedTx<'_>, id: ScheduleId) -> Result<(), Service
     Ok(tx.delete(id).await?)
 }
 
-/// Runs a schedule now, outside its cron timing (the run is not recorded as a scheduled one).
+/// Runs a schedule now, outside its cron timing, and records the run like a scheduled one
+/// (a job run by `manual`, `last_run_at` advanced; the next scheduled time stays). A failed
+/// run is recorded with its reason and returned as the error.
 pub async fn run_now(
     services: &Services,
     scope: &TenantScope,
     id: ScheduleId,
-) -> Result<(), ServiceError> {
+) -> Result<JobRun, ServiceError> {
     let bank = services.bank_arc()?;
     let schedule: Schedule = services.store().scope(scope).begin().await?.get(id).await?;
     let job = StatementJob::new(services.store().clone(), bank);
+    let started = Utc::now();
     let due = DueJob {
         scope: scope.clone(),
         schedule,
-        now: Utc::now(),
+        now: started,
     };
     // Boxed where the future's lifetimes are concrete: the compiler cannot yet prove a
     // generic job future `Send` for every lifetime (rust-lang/rust#100013).
     let run: futures::future::BoxFuture<'_, _> = Box::pin(job.run(due));
-    run.await
-        .map(|_| ())
-        .map_err(|e| ServiceError::Precondition(e.0))
+    let result = run.await;
+    let (outcome, detail) = match &result {
+        Ok(done) => ("SUCCEEDED", done.detail.clone()),
+        Err(failed) => ("FAILED", Some(failed.to_string())),
+    };
+    let mut tx = services.store().scope(scope).begin().await?;
+    let recorded = tx
+        .schedules()
+        .record_manual_run(id, "manual", started, outcome, detail.as_deref())
+        .await?;
+    tx.commit().await?;
+    match result {
+        Ok(_) => Ok(recorded),
+        Err(failed) => Err(ServiceError::Precondition(failed.0)),
+    }
 }

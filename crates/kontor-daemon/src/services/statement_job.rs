@@ -8,9 +8,13 @@ use kontor_protocol::order_type::OrderType;
 use kontor_storage::{EbicsUserId, FileId, Store, TenantScope, TransactionId, TransferEffect};
 
 use super::bank::{Bank, Delivery};
+use super::container::ZipLimits;
 use super::scheduler::{DueJob, JobFailed, JobOutcome, JobRunner};
-use super::statements::{ingest_delivered, DeliveredStatements, IngestError};
-use crate::ebics::{DownloadRequest, EbicsError};
+use super::statement_files::{
+    ingest_delivered, store_delivered_bytes, DeliveredStatements, Reading,
+};
+use super::statements::IngestError;
+use crate::ebics::{DownloadRequest, EbicsError, Files};
 
 /// A statement download a schedule asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -44,6 +48,11 @@ pub trait StatementDownloader: Send + Sync + 'static {
         scope: &TenantScope,
         request: StatementDownload,
     ) -> impl Future<Output = Result<Downloaded, EbicsError>> + Send;
+
+    /// Where the files it stores can be read (a downloader that stores none: inline only).
+    fn files(&self) -> Files {
+        Files::inline_only()
+    }
 }
 
 impl<T: StatementDownloader + ?Sized> StatementDownloader for std::sync::Arc<T> {
@@ -53,6 +62,10 @@ impl<T: StatementDownloader + ?Sized> StatementDownloader for std::sync::Arc<T> 
         request: StatementDownload,
     ) -> impl Future<Output = Result<Downloaded, EbicsError>> + Send {
         (**self).download(scope, request)
+    }
+
+    fn files(&self) -> Files {
+        (**self).files()
     }
 }
 
@@ -84,6 +97,10 @@ impl<B: Bank + ?Sized + 'static> StatementDownloader for B {
             }
         }
     }
+
+    fn files(&self) -> Files {
+        Bank::files(self)
+    }
 }
 
 /// Why a scheduled statement download failed (recorded with the run).
@@ -106,6 +123,8 @@ pub struct StatementJob<D> {
     store: Store,
     downloader: D,
     pub first_lookback_days: i64,
+    /// What a ZIP container of statements may hold.
+    pub zip_limits: ZipLimits,
 }
 
 impl<D: StatementDownloader> StatementJob<D> {
@@ -114,6 +133,7 @@ impl<D: StatementDownloader> StatementJob<D> {
             store,
             downloader,
             first_lookback_days: 7,
+            zip_limits: ZipLimits::default(),
         }
     }
 
@@ -151,14 +171,23 @@ impl<D: StatementDownloader> StatementJob<D> {
                 detail: Some("no data".into()),
             });
         };
+        let file = match file {
+            Some(file) => file,
+            None => store_delivered_bytes(&self.store, &job.scope, bytes).await?,
+        };
         let delivered = DeliveredStatements {
             user: job.schedule.ebics_user_id,
             order_type: Some(order_type),
-            bytes: &bytes,
             file,
             transaction,
         };
-        let report = ingest_delivered(&self.store, &job.scope, &delivered).await?;
+        let files = self.downloader.files();
+        let reading = Reading {
+            store: &self.store,
+            files: &files,
+            limits: self.zip_limits,
+        };
+        let report = ingest_delivered(reading, &job.scope, &delivered).await?;
         Ok(JobOutcome {
             detail: Some(format!(
                 "{from}..{to}: {} statements ({} new), {} bookings new, {} known",

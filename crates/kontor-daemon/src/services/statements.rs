@@ -7,13 +7,16 @@
 //! reading first: a statement is found again by (account, format, reference), a balance by
 //! (account, kind, date), and a booking by [`Entry::dedupe_key`]. Running it twice, or two
 //! daemon instances running it at once, stores each booking exactly once.
+//!
+//! This module books documents; [`super::statement_files`] takes a stored file (bare or in a
+//! ZIP container) through it and records how that went.
 
 use chrono::NaiveDate;
 use kontor_documents::{camt, mt940, Entry, EntryStatus, Iban, Statement};
 use kontor_protocol::order_type::{OrderDataFormat, OrderType};
 use kontor_storage::{
-    Account, ConnectionId, EbicsUserId, FileId, NewBalance, NewBookedTransaction, NewStatement,
-    ScopedTx, StatementFormat, StorageError, Store, TenantScope, TransactionId,
+    Account, ConnectionId, FileId, NewBalance, NewBookedTransaction, NewStatement, ScopedTx,
+    StatementFormat, StorageError,
 };
 
 /// Which parser reads a file.
@@ -37,10 +40,17 @@ impl StatementSyntax {
 
     /// Guesses from the content: XML starts with `<` (after a BOM and whitespace).
     pub fn sniff(bytes: &[u8]) -> Self {
+        Self::recognise(bytes).unwrap_or(Self::Mt940)
+    }
+
+    /// Recognises a statement document by its first character: `<` for XML, `:` (a field
+    /// tag) or `{` (a SWIFT block header) for MT940; `None` for anything else.
+    pub fn recognise(bytes: &[u8]) -> Option<Self> {
         let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        match body.iter().find(|b| !b.is_ascii_whitespace()) {
-            Some(b'<') => Self::Camt,
-            _ => Self::Mt940,
+        match body.iter().find(|b| !b.is_ascii_whitespace())? {
+            b'<' => Some(Self::Camt),
+            b':' | b'{' => Some(Self::Mt940),
+            _ => None,
         }
     }
 }
@@ -68,6 +78,8 @@ pub struct IngestReport {
     pub entries_not_booked: usize,
     /// Statements for accounts this tenant does not have (or without an IBAN).
     pub statements_unmatched: usize,
+    /// The IBANs of those statements (electronic form).
+    pub unmatched_ibans: std::collections::BTreeSet<String>,
 }
 
 impl std::ops::AddAssign for IngestReport {
@@ -79,11 +91,12 @@ impl std::ops::AddAssign for IngestReport {
         self.bookings_known += other.bookings_known;
         self.entries_not_booked += other.entries_not_booked;
         self.statements_unmatched += other.statements_unmatched;
+        self.unmatched_ibans.extend(other.unmatched_ibans);
     }
 }
 
-/// Why a file could not be ingested. Nothing is stored when this is returned, provided the
-/// caller drops the transaction.
+/// Why a document could not be ingested. Nothing is stored when this is returned, provided
+/// the caller drops the transaction.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {
     #[error("camt document does not parse: {0}")]
@@ -92,6 +105,13 @@ pub enum IngestError {
     Mt940(#[from] mt940::Mt940Error),
     #[error("IBAN {iban} belongs to several connections; name the downloading connection")]
     AmbiguousAccount { iban: String },
+    /// The stored file was ingested and recorded FAILED with this error (see
+    /// [`super::statement_files`]); it stays stored and can be ingested again.
+    #[error("{message}")]
+    Failed { message: String },
+    /// The stored file could not be read.
+    #[error("the statement file cannot be read: {0}")]
+    File(#[source] crate::ebics::EbicsError),
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -100,44 +120,8 @@ impl IngestError {
     /// Whether trying again later can help: a document that does not parse, or an account
     /// that cannot be resolved, stays so until someone changes the file or the accounts.
     pub fn is_permanent(&self) -> bool {
-        !matches!(self, Self::Storage(_))
+        !matches!(self, Self::Storage(_) | Self::File(_))
     }
-}
-
-/// Ingests a statement download's file for the user's connection and, when the download was
-/// a persisted transfer, marks its `INGEST_STATEMENTS` effect done in the same database
-/// transaction: the bookings and the mark commit together or not at all.
-pub async fn ingest_download(
-    tx: &mut ScopedTx<'_>,
-    delivered: &DeliveredStatements<'_>,
-) -> Result<IngestReport, IngestError> {
-    let syntax = delivered
-        .order_type
-        .as_ref()
-        .and_then(StatementSyntax::for_order_type)
-        .unwrap_or_else(|| StatementSyntax::sniff(delivered.bytes));
-    let user: kontor_storage::EbicsUser = tx.get(delivered.user).await?;
-    let source = IngestSource {
-        connection: Some(user.connection_id),
-        file: delivered.file,
-    };
-    let report = ingest_file(tx, syntax, delivered.bytes, &source).await?;
-    if let Some(transaction) = delivered.transaction {
-        tx.transactions().finish_effect(transaction, None).await?;
-    }
-    Ok(report)
-}
-
-/// What a statement download delivered, and for whom.
-#[derive(Debug, Clone)]
-pub struct DeliveredStatements<'a> {
-    pub user: EbicsUserId,
-    /// The order type asked for (decides the parser; BTD and unknown types are sniffed).
-    pub order_type: Option<OrderType>,
-    pub bytes: &'a [u8],
-    pub file: Option<FileId>,
-    /// The download transaction, whose effect this ingestion is.
-    pub transaction: Option<TransactionId>,
 }
 
 /// Parses `bytes` and stores every statement in it inside `tx` (one database transaction:
@@ -175,6 +159,7 @@ pub async fn ingest_statement(
     };
     let Some(account) = resolve_account(tx, iban, source.connection).await? else {
         report.statements_unmatched = 1;
+        report.unmatched_ibans.insert(iban.electronic().to_owned());
         return Ok(report);
     };
 
@@ -293,33 +278,6 @@ fn storage_format(format: kontor_documents::StatementFormat) -> StatementFormat 
         Doc::Camt053 => StatementFormat::Camt053,
         Doc::Camt054 => StatementFormat::Camt054,
         Doc::Mt940 => StatementFormat::Mt940,
-    }
-}
-
-/// Ingests in a database transaction of its own. A permanent failure ends the transfer's
-/// effect with the error recorded (the file stays stored), so no sweep retries it forever.
-pub async fn ingest_delivered(
-    store: &Store,
-    scope: &TenantScope,
-    delivered: &DeliveredStatements<'_>,
-) -> Result<IngestReport, IngestError> {
-    let mut tx = store.scope(scope).begin().await?;
-    match ingest_download(&mut tx, delivered).await {
-        Ok(report) => {
-            tx.commit().await?;
-            Ok(report)
-        }
-        Err(error) => {
-            drop(tx);
-            if let (true, Some(transaction)) = (error.is_permanent(), delivered.transaction) {
-                let mut tx = store.scope(scope).begin().await?;
-                tx.transactions()
-                    .finish_effect(transaction, Some(&error.to_string()))
-                    .await?;
-                tx.commit().await?;
-            }
-            Err(error)
-        }
     }
 }
 

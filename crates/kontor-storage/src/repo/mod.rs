@@ -7,6 +7,7 @@ pub mod hosts;
 pub mod memberships;
 pub mod orders;
 pub mod schedules;
+pub mod statement_files;
 pub mod statements;
 pub mod transactions;
 pub mod users;

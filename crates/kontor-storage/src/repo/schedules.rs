@@ -177,6 +177,47 @@ impl Schedules<'_, '_> {
         Ok(Some(self.tx.get(run).await?))
     }
 
+    /// Records a run started by hand (outside the cron timing): the run is kept like a
+    /// scheduled one and `last_run_at` advances, so the next scheduled run's period starts
+    /// from it; `next_run_at` and any lease are left to the scheduler.
+    pub async fn record_manual_run(
+        &mut self,
+        id: ScheduleId,
+        owner: &str,
+        started_at: DateTime<Utc>,
+        outcome: &str,
+        detail: Option<&str>,
+    ) -> Result<JobRun> {
+        let at = now();
+        self.tx
+            .update::<Schedule>(id.to_db(), &[("last_run_at", at.into())])
+            .await?;
+        let run = JobRunId::new();
+        self.tx
+            .insert::<JobRun>(
+                &[
+                    "id",
+                    "schedule_id",
+                    "owner",
+                    "started_at",
+                    "finished_at",
+                    "outcome",
+                    "detail",
+                ],
+                vec![
+                    run.to_db().into(),
+                    id.to_db().into(),
+                    owner.into(),
+                    started_at.into(),
+                    at.into(),
+                    outcome.into(),
+                    Val::Text(detail.map(str::to_owned)),
+                ],
+            )
+            .await?;
+        self.tx.get(run).await
+    }
+
     pub async fn runs(&mut self, id: ScheduleId) -> Result<Vec<JobRun>> {
         self.tx.list_where("schedule_id", id.to_db().into()).await
     }

@@ -4,6 +4,7 @@
 //! the bank's status reports ([`completion`]).
 
 pub mod completion;
+pub mod received;
 pub mod submit;
 
 use kontor_documents::pain::{self, PaymentKind, PaymentOrder, PaymentSummary};

@@ -1,4 +1,5 @@
 //! The admin HTTP API.
 
 mod behaviour;
+mod large_files;
 mod routes;

@@ -145,11 +145,17 @@ fn cases() -> Vec<Case> {
         case!(DELETE "/v1/schedules/{id}", TenantA, |i| format!("/v1/schedules/{}", i.schedule)),
         case!(GET "/v1/schedules/{id}/runs", TenantA, |i| format!("/v1/schedules/{}/runs", i.schedule)),
         case!(POST "/v1/schedules/{id}/run", TenantA, |i| format!("/v1/schedules/{}/run", i.schedule)),
+        case!(POST "/v1/downloads", TenantA, |_| "/v1/downloads".into(),
+            |i| Payload::Json(json!({"ebics_user_id": i.user_a, "order_type": "C53"}))),
         case!(GET "/v1/audit-events", TenantWide, |_| "/v1/audit-events".into()),
         // statements and bookings
         case!(GET "/v1/statements", TenantWide, |_| "/v1/statements".into()),
         case!(GET "/v1/statements/{id}", TenantA, |i| format!("/v1/statements/{}", i.statement)),
         case!(GET "/v1/statements/{id}/file", TenantA, |i| format!("/v1/statements/{}/file", i.statement)),
+        case!(GET "/v1/statements/files", TenantWide, |_| "/v1/statements/files".into()),
+        case!(GET "/v1/statements/files/{id}", TenantA, |i| format!("/v1/statements/files/{}", i.statement_file)),
+        case!(GET "/v1/statements/files/{id}/content", TenantA, |i| format!("/v1/statements/files/{}/content", i.statement_file)),
+        case!(POST "/v1/statements/files/{id}/ingest", TenantA, |i| format!("/v1/statements/files/{}/ingest", i.statement_file)),
         case!(GET "/v1/booked-transactions", TenantWide, |_| "/v1/booked-transactions".into()),
         case!(GET "/v1/booked-transactions/csv", TenantWide, |_| "/v1/booked-transactions/csv".into()),
     ]

@@ -10,7 +10,8 @@ use kontor_daemon::api::{router, AppState};
 use kontor_daemon::ebics::{
     DownloadOutcome, DownloadRequest, EbicsError, Files, RetryPolicy, UploadRequest,
 };
-use kontor_daemon::services::statements::{ingest_file, IngestSource, StatementSyntax};
+use kontor_daemon::services::container::ZipLimits;
+use kontor_daemon::services::statement_files::{ingest_delivered, DeliveredStatements, Reading};
 use kontor_daemon::services::Services;
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::orderdata::OrderSignatureData;
@@ -260,19 +261,20 @@ async fn statement_file_is_served_from_the_data_directory_flow(db: TestDb) {
         hex::encode(Sha256::digest(&bank_bytes)),
         w.last_served_sha256()
     );
-    let mut tx = w.tx().await;
-    let report = ingest_file(
-        &mut tx,
-        StatementSyntax::Camt,
-        &bank_bytes,
-        &IngestSource {
-            connection: Some(w.connection),
-            file: Some(file.id),
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    let reading = Reading {
+        store: &w.db.store,
+        files: w.client.files(),
+        limits: ZipLimits::default(),
+    };
+    let delivered = DeliveredStatements {
+        user: w.user,
+        order_type: Some(OrderType::C53),
+        file: file.id,
+        transaction: None,
+    };
+    let report = ingest_delivered(reading, &w.scope, &delivered)
+        .await
+        .unwrap();
     assert!(report.statements_new > 0, "{report:?}");
 
     let operator =

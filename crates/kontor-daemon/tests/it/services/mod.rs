@@ -3,5 +3,6 @@
 mod onboarding;
 mod orders;
 mod scheduler;
+mod statement_files;
 mod statements;
 mod veu;

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use kontor_daemon::ebics::EbicsError;
 use kontor_daemon::services::scheduler::{Scheduler, SchedulerConfig};
+use kontor_daemon::services::schedules;
 use kontor_daemon::services::statement_job::{
     Downloaded, StatementDownload, StatementDownloader, StatementJob,
 };
@@ -18,7 +19,8 @@ use kontor_documents::mt940::{self, Mt940Request};
 use kontor_documents::{AccountInfo, Bic, Currency, Iban, Ledger};
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::{
-    Schedule, Store, StoredFile, TenantScope, Transaction, TransactionEventKind, TransactionPhase,
+    Schedule, StatementFileStatus, Store, StoredFile, TenantScope, Transaction,
+    TransactionEventKind, TransactionPhase,
 };
 use sha2::{Digest, Sha256};
 
@@ -267,8 +269,12 @@ async fn scheduled_multi_segment_c53_lands_bookings_once(db: TestDb, version: Pr
         .read_file(&w.scope, record.file_id.unwrap())
         .await
         .unwrap();
-    assert!(bytes.len() >= 3 << 20, "at least 3 MiB: {}", bytes.len());
     assert_eq!(hex::encode(Sha256::digest(&bytes)), w.last_served_sha256());
+    // C53 comes in a ZIP container, one camt.053 per account and day.
+    let members = unzip(&bytes);
+    let inflated: usize = members.iter().map(|(_, m)| m.len()).sum();
+    assert!(members.len() >= 8, "{} members", members.len());
+    assert!(inflated >= 3 << 20, "at least 3 MiB inflated: {inflated}");
 
     // The bookings, once.
     let bookings_after_first = count_bookings(&w.db.store, &w.scope, account).await;
@@ -291,7 +297,16 @@ async fn scheduled_multi_segment_c53_lands_bookings_once(db: TestDb, version: Pr
         .get(statements[0].file_id.expect("statement links its file"))
         .await
         .unwrap();
-    assert!(file.size >= 3 << 20, "at least 3 MiB: {}", file.size);
+    let stored = tx
+        .statement_files()
+        .by_file(file.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(stored.container.as_deref(), Some("ZIP"));
+    assert_eq!(stored.members.len(), members.len());
+    assert_eq!(stored.status, StatementFileStatus::Partial, "{stored:?}");
+    assert_eq!(stored.bookings_new as usize, bookings_after_first);
     let balances = tx.statements().balances(account).await.unwrap();
     assert!(balances.iter().any(|b| b.kind == "CLBD"));
     println!(
@@ -300,6 +315,20 @@ async fn scheduled_multi_segment_c53_lands_bookings_once(db: TestDb, version: Pr
         bookings_after_first,
         runs.iter().map(|r| r.detail.clone()).collect::<Vec<_>>()
     );
+}
+
+/// The members of a ZIP container, in order.
+pub fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    (0..archive.len())
+        .map(|i| {
+            let mut member = archive.by_index(i).unwrap();
+            let mut content = Vec::new();
+            member.read_to_end(&mut content).unwrap();
+            (member.name().unwrap().into_owned(), content)
+        })
+        .collect()
 }
 
 /// How deep the hostile statement nests its entries.
@@ -352,9 +381,15 @@ async fn nested_statement_fails_the_run_and_keeps_the_file(db: TestDb) {
     drop(tx);
     assert_eq!(runs.len(), 1);
     assert_eq!(runs[0].outcome.as_deref(), Some("FAILED"));
-    assert_eq!(
-        runs[0].detail.as_deref(),
-        Some("camt document does not parse: XML element nesting depth exceeds the limit of 256")
+    // C53 comes in a ZIP container: the error names the member.
+    let detail = runs[0].detail.as_deref().unwrap_or_default();
+    assert!(
+        detail.starts_with("ZIP member \"")
+            && detail.ends_with(
+                "camt.053.xml\": camt document does not parse: XML element nesting depth \
+                 exceeds the limit of 256"
+            ),
+        "{detail}"
     );
 
     // The download itself completed and its file is kept, byte for byte what the bank served.
@@ -379,8 +414,9 @@ async fn nested_statement_fails_the_run_and_keeps_the_file(db: TestDb) {
     assert_eq!(file.sha256, served.sha256);
     let bytes = w.client.read_file(&w.scope, file.id).await.unwrap();
     assert_eq!(bytes.len(), served.size);
+    let [(_, nested)] = unzip(&bytes).try_into().expect("one member");
     assert_eq!(
-        String::from_utf8_lossy(&bytes).matches("<Ntry>").count(),
+        String::from_utf8_lossy(&nested).matches("<Ntry>").count(),
         DEPTH as usize
     );
     assert!(statements.is_empty(), "{statements:?}");
@@ -399,7 +435,33 @@ async fn nested_statement_fails_the_run_and_keeps_the_file(db: TestDb) {
     assert!(count_bookings(&w.db.store, &w.scope, account).await > 0);
 }
 
+/// A run started by hand is recorded like a scheduled one: a job run, `last_run_at`
+/// advanced, the next scheduled time left as it was.
+async fn manual_run_is_recorded_like_a_scheduled_one(db: TestDb) {
+    let w = world(db, Setup::new(H004)).await;
+    w.ready().await;
+    let account = w.describe_bank(&["C53"]).await;
+    let due = Utc::now() + Duration::hours(3);
+    let schedule = w.c53_schedule(account, due).await;
+
+    let run = schedules::run_now(&w.services, &w.scope, schedule.id)
+        .await
+        .unwrap();
+    assert_eq!(run.outcome.as_deref(), Some("SUCCEEDED"), "{run:?}");
+    assert_eq!(run.owner, "manual");
+    let mut tx = w.tx().await;
+    let runs = tx.schedules().runs(schedule.id).await.unwrap();
+    let after: Schedule = tx.get(schedule.id).await.unwrap();
+    drop(tx);
+    assert_eq!(runs, vec![run.clone()]);
+    assert_eq!(after.last_run_at, run.finished_at);
+    assert!(after.last_run_at.is_some());
+    assert_eq!(after.next_run_at, schedule.next_run_at);
+    assert!(count_bookings(&w.db.store, &w.scope, account).await > 0);
+}
+
 on_both_databases! {
+    manual_run_is_recorded_like_a_scheduled_one => manual_run_is_recorded_like_a_scheduled_one;
     repeated_download_lands_each_booking_once => repeated_download_lands_each_booking_once;
     overlapping_periods_add_only_the_new_days => overlapping_periods_add_only_the_new_days;
     mt940_after_camt053_of_the_same_days_adds_nothing => mt940_after_camt053_of_the_same_days_adds_nothing;

@@ -11,8 +11,8 @@ use kontor_protocol::keys::PublicKey;
 use kontor_protocol::ProtocolVersion;
 use kontor_storage::{
     BankKeyKind, Direction, EbicsUserStatus, FileBody, FileKind, NewBankKey, NewFile,
-    NewPermission, NewSchedule, NewSignerKey, NewStatement, NewTransaction, Role, SignatureClass,
-    StatementFormat, Store, VeuSnapshot,
+    NewPermission, NewSchedule, NewSignerKey, NewStatement, NewStatementFile, NewTransaction, Role,
+    SignatureClass, StatementFormat, Store, VeuSnapshot,
 };
 use secrecy::ExposeSecret;
 use tower::ServiceExt;
@@ -36,6 +36,7 @@ pub struct Ids {
     pub transaction: String,
     pub schedule: String,
     pub statement: String,
+    pub statement_file: String,
     pub member: String,
     pub token: String,
     /// A signer-held signature key of `user_b`.
@@ -59,6 +60,7 @@ impl Ids {
             &self.transaction,
             &self.schedule,
             &self.statement,
+            &self.statement_file,
             &self.member,
             &self.token,
             &self.signer_key,
@@ -367,6 +369,16 @@ pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
         })
         .await
         .unwrap();
+    let statement_file = tx
+        .statement_files()
+        .find_or_create(NewStatementFile {
+            file_id: file.id,
+            ebics_user_id: users[0],
+            transaction_id: None,
+            order_type: "C53".into(),
+        })
+        .await
+        .unwrap();
     tx.memberships()
         .grant(restricted_id, users[0])
         .await
@@ -402,6 +414,7 @@ pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
             transaction: transaction.id.to_string(),
             schedule: schedule.id.to_string(),
             statement: statement.id.to_string(),
+            statement_file: statement_file.id.to_string(),
             member: viewer_id.to_string(),
             token: owner_token.to_string(),
             signer_key: signer_key.id.to_string(),

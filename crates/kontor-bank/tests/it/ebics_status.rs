@@ -1,7 +1,7 @@
 //! Order status downloads: HAC (pain.002, H005 also BTD PSR) and PTK report what happened to
 //! uploaded orders — accepted, rejected afterwards by the bank, pending in the VEU.
 
-mod common;
+use crate::common;
 
 use chrono::{Days, NaiveDate, Utc};
 use common::client::{ready_subscriber, Subscriber};

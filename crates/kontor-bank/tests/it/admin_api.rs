@@ -1,6 +1,6 @@
 //! The admin API, against an in-process demo bank on a free port.
 
-mod common;
+use crate::common;
 
 use chrono::Utc;
 use common::{demo_bank, http, initialise, p, u};

@@ -1,0 +1,121 @@
+//! `/v1/downloads`: an on-demand download of any order type or BTF service the bank offers.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::Json;
+use chrono::NaiveDate;
+use kontor_protocol::order_type::{BtfService, ContainerType, MessageName, OrderType};
+use kontor_storage::EbicsUserId;
+use serde::Deserialize;
+
+use super::auth::Caller;
+use super::error::ApiError;
+use super::extract::JsonBody;
+use super::input::Valid;
+use super::{Access, AppState, Routes};
+use crate::services::downloads::{self, DownloadOrder, DownloadResult};
+
+pub fn routes(routes: Routes) -> Routes {
+    routes.post(
+        "/v1/downloads",
+        Access::Operate,
+        "Download an order type or BTF service now (engine); statements are ingested",
+        create,
+    )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CreateDownload {
+    ebics_user_id: Valid<EbicsUserId>,
+    /// A download order type (`C53`, `HAC`, `PTK`, `Z54`, ...); `BTD` (the default with a
+    /// service) with `service`.
+    order_type: Option<Valid<OrderType>>,
+    service: Option<ServiceBody>,
+    /// First and last day of the data; both or neither.
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+}
+
+/// A BTF service as HTD/HAA list it.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ServiceBody {
+    service_name: String,
+    scope: Option<String>,
+    service_option: Option<String>,
+    /// `ZIP`, `XML` or `SVC`.
+    container: Option<String>,
+    msg_name: String,
+    msg_version: Option<String>,
+}
+
+impl ServiceBody {
+    fn into_service(self) -> Result<BtfService, ApiError> {
+        let invalid = |message: String| ApiError::Input {
+            code: "invalid_service".into(),
+            field: Some("service".into()),
+            message,
+        };
+        let container = self
+            .container
+            .map(|c| c.parse::<ContainerType>())
+            .transpose()
+            .map_err(|e| invalid(e.to_string()))?;
+        let mut message = MessageName::new(&self.msg_name);
+        message.version = self.msg_version;
+        let service = BtfService {
+            service_name: self.service_name,
+            scope: self.scope,
+            service_option: self.service_option,
+            container,
+            message,
+        };
+        service.validate().map_err(|e| invalid(e.to_string()))?;
+        Ok(service)
+    }
+}
+
+async fn create(
+    State(state): State<AppState>,
+    caller: Caller,
+    JsonBody(body): JsonBody<CreateDownload>,
+) -> Result<(StatusCode, Json<DownloadResult>), ApiError> {
+    let user = *body.ebics_user_id;
+    caller.granted(&mut caller.tx().await?, user).await?;
+    let period = match (body.from, body.to) {
+        (Some(from), Some(to)) => Some((from, to)),
+        (None, None) => None,
+        _ => {
+            return Err(ApiError::Input {
+                code: "invalid_period".into(),
+                field: Some("to".into()),
+                message: "give both from and to, or neither".into(),
+            })
+        }
+    };
+    let service = body.service.map(ServiceBody::into_service).transpose()?;
+    let order_type = match (body.order_type, &service) {
+        (Some(order_type), _) => order_type.into_inner(),
+        (None, Some(_)) => OrderType::BTD,
+        (None, None) => {
+            return Err(ApiError::Input {
+                code: "missing_field".into(),
+                field: Some("order_type".into()),
+                message: "name an order type or a service".into(),
+            })
+        }
+    };
+    let result = downloads::download(
+        &state.services,
+        &caller.scope,
+        DownloadOrder {
+            user,
+            order_type,
+            service,
+            period,
+        },
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(result)))
+}

@@ -1,0 +1,98 @@
+//! `/v1/statements/files`: downloaded statement files with how their ingestion went, the
+//! original file, and ingesting one again once the cause of a failure is fixed.
+
+use axum::extract::State;
+use axum::response::Response;
+use axum::Json;
+use kontor_storage::{StatementFile, StatementFileId, StatementFileStatus};
+use serde::Deserialize;
+
+use super::auth::Caller;
+use super::error::ApiError;
+use super::extract::{Id, QueryParams};
+use super::files::download;
+use super::input::Valid;
+use super::{Access, AppState, Routes};
+use crate::services::statement_files;
+
+pub fn routes(routes: Routes) -> Routes {
+    routes
+        .read(
+            "/v1/statements/files",
+            "List downloaded statement files, newest first (filter by status)",
+            list,
+        )
+        .read(
+            "/v1/statements/files/{id}",
+            "Show a statement file: status, error, what each document yielded",
+            show,
+        )
+        .read(
+            "/v1/statements/files/{id}/content",
+            "Download the file as the bank delivered it (bare or ZIP)",
+            content,
+        )
+        .post(
+            "/v1/statements/files/{id}/ingest",
+            Access::Operate,
+            "Ingest a stored statement file again (bookings are not stored twice)",
+            ingest,
+        )
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileQuery {
+    /// PENDING, INGESTED, PARTIAL or FAILED.
+    status: Option<Valid<StatementFileStatus>>,
+    /// At most this many (default 100, at most 1000).
+    limit: Option<u32>,
+}
+
+async fn list(
+    caller: Caller,
+    QueryParams(q): QueryParams<FileQuery>,
+) -> Result<Json<Vec<StatementFile>>, ApiError> {
+    let mut tx = caller.tx().await?;
+    let files = tx
+        .statement_files()
+        .list(
+            q.status.map(Valid::into_inner),
+            q.limit.unwrap_or(100).clamp(1, 1000),
+        )
+        .await?;
+    Ok(Json(
+        files
+            .into_iter()
+            .filter(|f| caller.may_act_for(f.ebics_user_id))
+            .collect(),
+    ))
+}
+
+async fn show(
+    caller: Caller,
+    Id(id): Id<StatementFileId>,
+) -> Result<Json<StatementFile>, ApiError> {
+    let mut tx = caller.tx().await?;
+    Ok(Json(caller.granted(&mut tx, id).await?))
+}
+
+async fn content(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id<StatementFileId>,
+) -> Result<Response, ApiError> {
+    let record = caller.granted(&mut caller.tx().await?, id).await?;
+    download(&state, &caller.scope, record.file_id).await
+}
+
+async fn ingest(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id<StatementFileId>,
+) -> Result<Json<StatementFile>, ApiError> {
+    caller.granted(&mut caller.tx().await?, id).await?;
+    Ok(Json(
+        statement_files::reingest_file(&state.services, &caller.scope, id).await?,
+    ))
+}

@@ -1,0 +1,410 @@
+//! Stored statement files: from a downloaded file (a bare document or a ZIP container of
+//! them) to bookings, with a record of how it went.
+//!
+//! Nothing a bank delivered is lost. The file is stored before it is read; its
+//! `statement_files` record is created before the first ingestion and ends every ingestion
+//! with an outcome: INGESTED, PARTIAL (statements for accounts the tenant does not have were
+//! left out) or FAILED (the container was refused, or a document did not parse; the error
+//! names the member). A failure is logged and written to the audit log, and the file can be
+//! ingested again once its cause is fixed ([`reingest`]): bookings are de-duplicated, so a
+//! second run books only what the first one missed.
+//!
+//! A ZIP container is read member by member from the stored file (on disk, never whole in
+//! memory) within [`ZipLimits`]; a refused container books nothing. Every document of a file
+//! is booked in one database transaction together with the file's outcome and the download's
+//! transfer effect, so they commit together or not at all.
+
+use kontor_protocol::order_type::OrderType;
+use kontor_storage::{
+    AuditAction, EbicsUser, EbicsUserId, FileBody, FileId, FileKind, NewFile, NewStatementFile,
+    ScopedTx, StatementFile, StatementFileId, StatementFileMember, StatementFileOutcome,
+    StatementFileStatus, Store, StoredFile, TenantScope, TransactionId,
+};
+use serde_json::json;
+
+use super::container::{Container, ContainerError, Member, ZipLimits, ZipMembers};
+use super::statements::{ingest_file, IngestError, IngestReport, IngestSource, StatementSyntax};
+use crate::ebics::{EbicsError, Files};
+
+/// A stored statement file to ingest, and where it came from.
+#[derive(Debug, Clone)]
+pub struct DeliveredStatements {
+    /// The user whose download delivered it (its connection decides the accounts).
+    pub user: EbicsUserId,
+    /// The order type asked for (decides the parser; BTD and unknown types are recognised
+    /// by content).
+    pub order_type: Option<OrderType>,
+    pub file: FileId,
+    /// The download transaction, whose effect this ingestion is.
+    pub transaction: Option<TransactionId>,
+}
+
+/// How to reach stored files and how much a container may hold.
+#[derive(Debug, Clone, Copy)]
+pub struct Reading<'a> {
+    pub store: &'a Store,
+    pub files: &'a Files,
+    pub limits: ZipLimits,
+}
+
+/// Stores bytes a downloader handed over without storing them (a fake bank in tests, a
+/// download that was not persisted) as a statement file, so they are never only in memory.
+pub async fn store_delivered_bytes(
+    store: &Store,
+    scope: &TenantScope,
+    bytes: Vec<u8>,
+) -> Result<FileId, IngestError> {
+    let mut tx = store.scope(scope).begin().await?;
+    let file = tx
+        .files()
+        .create(NewFile {
+            kind: FileKind::Download,
+            body: FileBody::Inline(bytes),
+            content_type: "application/octet-stream".into(),
+        })
+        .await?;
+    tx.commit().await?;
+    Ok(file.id)
+}
+
+/// Ingests a delivered statement file and records the outcome (see the module doc). Returns
+/// the booking report, or [`IngestError::Failed`] when the file was recorded FAILED (its
+/// transfer effect is then finished with the error, and the file stays stored).
+pub async fn ingest_delivered(
+    reading: Reading<'_>,
+    scope: &TenantScope,
+    delivered: &DeliveredStatements,
+) -> Result<IngestReport, IngestError> {
+    let record = {
+        let mut tx = reading.store.scope(scope).begin().await?;
+        let record = tx
+            .statement_files()
+            .find_or_create(NewStatementFile {
+                file_id: delivered.file,
+                ebics_user_id: delivered.user,
+                transaction_id: delivered.transaction,
+                order_type: delivered
+                    .order_type
+                    .as_ref()
+                    .map_or_else(String::new, ToString::to_string),
+            })
+            .await?;
+        tx.commit().await?;
+        record
+    };
+    ingest_record(reading, scope, &record, delivered.order_type.clone()).await
+}
+
+/// Ingests a stored statement file again (an operator's request, after the cause of a
+/// failure was fixed) and returns its record afterwards. The outcome is recorded as on the
+/// first run; bookings already stored are not stored twice.
+pub async fn reingest(
+    reading: Reading<'_>,
+    scope: &TenantScope,
+    id: StatementFileId,
+) -> Result<StatementFile, IngestError> {
+    let record: StatementFile = reading.store.scope(scope).begin().await?.get(id).await?;
+    let order_type = OrderType::parse_lenient(&record.order_type).ok();
+    match ingest_record(reading, scope, &record, order_type).await {
+        Ok(_) | Err(IngestError::Failed { .. }) => {}
+        Err(other) => return Err(other),
+    }
+    let mut tx = reading.store.scope(scope).begin().await?;
+    let after: StatementFile = tx.get(id).await?;
+    tx.audit()
+        .record(
+            AuditAction::StatementFileReingested,
+            "statement_file",
+            &id.to_string(),
+            json!({"status": after.status, "bookings_new": after.bookings_new}),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// [`reingest`] for the API: with the services' files and the default container limits.
+pub async fn reingest_file(
+    services: &super::Services,
+    scope: &TenantScope,
+    id: StatementFileId,
+) -> Result<StatementFile, super::ServiceError> {
+    let reading = Reading {
+        store: services.store(),
+        files: services.files(),
+        limits: ZipLimits::default(),
+    };
+    reingest(reading, scope, id).await.map_err(|e| match e {
+        IngestError::Storage(e) => e.into(),
+        other => super::ServiceError::Internal(Box::new(other)),
+    })
+}
+
+async fn ingest_record(
+    reading: Reading<'_>,
+    scope: &TenantScope,
+    record: &StatementFile,
+    order_type: Option<OrderType>,
+) -> Result<IngestReport, IngestError> {
+    let file: StoredFile = reading
+        .store
+        .scope(scope)
+        .begin()
+        .await?
+        .get(record.file_id)
+        .await?;
+    let user: EbicsUser = reading
+        .store
+        .scope(scope)
+        .begin()
+        .await?
+        .get(record.ebics_user_id)
+        .await?;
+    let source = IngestSource {
+        connection: Some(user.connection_id),
+        file: Some(file.id),
+    };
+    let head = read_head(reading.files, &file).await?;
+    let container = Container::sniff(&head);
+    let order_syntax = order_type
+        .as_ref()
+        .and_then(StatementSyntax::for_order_type);
+
+    let mut tx = reading.store.scope(scope).begin().await?;
+    let mut booked = Booked::default();
+    let refused = match container {
+        Container::Bare => {
+            let bytes = reading
+                .files
+                .content(&file)
+                .await
+                .map_err(IngestError::File)?;
+            let syntax = order_syntax.unwrap_or_else(|| StatementSyntax::sniff(&bytes));
+            booked
+                .document(&mut tx, String::new(), syntax, &bytes, &source)
+                .await?;
+            None
+        }
+        Container::Zip => {
+            let mut members = open_members(reading.files, &file, reading.limits);
+            let mut refused = None;
+            while let Some(member) = members.recv().await {
+                match member {
+                    Ok(Member { name, bytes }) => {
+                        let Some(syntax) =
+                            order_syntax.or_else(|| StatementSyntax::recognise(&bytes))
+                        else {
+                            booked.not_a_statement(name);
+                            continue;
+                        };
+                        booked
+                            .document(&mut tx, name, syntax, &bytes, &source)
+                            .await?;
+                    }
+                    Err(MemberError::Container(error)) => {
+                        refused = Some(error);
+                        break;
+                    }
+                    Err(MemberError::File(error)) => return Err(IngestError::File(error)),
+                }
+            }
+            refused
+        }
+    };
+    let outcome = match refused {
+        Some(error) => {
+            // A refused container books nothing: drop what its earlier members booked.
+            drop(tx);
+            tx = reading.store.scope(scope).begin().await?;
+            booked = Booked::default();
+            booked.outcome(container, Some(error.to_string()))
+        }
+        None => booked.outcome(container, None),
+    };
+    let failure = outcome
+        .error
+        .clone()
+        .filter(|_| outcome.status == StatementFileStatus::Failed);
+    let status = outcome.status;
+    tx.statement_files()
+        .record_outcome(record.id, record.status, outcome)
+        .await?;
+    if let Some(transaction) = record.transaction_id {
+        // Once only: a re-ingestion leaves the transfer's effect as the first run ended it.
+        tx.transactions()
+            .finish_effect(transaction, failure.as_deref())
+            .await?;
+    }
+    if let Some(message) = &failure {
+        tx.audit()
+            .record(
+                AuditAction::StatementFileFailed,
+                "statement_file",
+                &record.id.to_string(),
+                json!({"file_id": record.file_id, "transaction_id": record.transaction_id, "error": message}),
+            )
+            .await?;
+    }
+    tx.commit().await?;
+    match failure {
+        Some(message) => {
+            tracing::warn!(statement_file = %record.id, file = %record.file_id, error = %message, "statement file cannot be ingested; kept for re-ingestion");
+            Err(IngestError::Failed { message })
+        }
+        None => {
+            tracing::info!(statement_file = %record.id, %status, bookings_new = booked.report.bookings_new, "statement file ingested");
+            Ok(booked.report)
+        }
+    }
+}
+
+/// What the documents of one file booked so far, and which failed.
+#[derive(Default)]
+struct Booked {
+    report: IngestReport,
+    members: Vec<StatementFileMember>,
+    errors: Vec<String>,
+}
+
+impl Booked {
+    /// Books one document. A document that does not parse (or names an ambiguous account)
+    /// is recorded as failed and the others go on; a storage failure ends the attempt.
+    async fn document(
+        &mut self,
+        tx: &mut ScopedTx<'_>,
+        name: String,
+        syntax: StatementSyntax,
+        bytes: &[u8],
+        source: &IngestSource,
+    ) -> Result<(), IngestError> {
+        match ingest_file(tx, syntax, bytes, source).await {
+            Ok(report) => {
+                self.members.push(StatementFileMember {
+                    name,
+                    statements: report.statements_seen as i64,
+                    bookings_new: report.bookings_new as i64,
+                    error: None,
+                });
+                self.report += report;
+                Ok(())
+            }
+            Err(error) if error.is_permanent() => {
+                self.failed(name, error.to_string());
+                Ok(())
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    fn not_a_statement(&mut self, name: String) {
+        self.failed(
+            name,
+            "not a statement document (neither XML nor MT940)".into(),
+        );
+    }
+
+    fn failed(&mut self, name: String, error: String) {
+        // A bare file's error is the document's; a member's names the member.
+        self.errors.push(if name.is_empty() {
+            error.clone()
+        } else {
+            format!("ZIP member {name:?}: {error}")
+        });
+        self.members.push(StatementFileMember {
+            name,
+            statements: 0,
+            bookings_new: 0,
+            error: Some(error),
+        });
+    }
+
+    fn outcome(&self, container: Container, refused: Option<String>) -> StatementFileOutcome {
+        let unmatched = &self.report.unmatched_ibans;
+        let (status, error) = if let Some(refused) = refused {
+            (StatementFileStatus::Failed, Some(refused))
+        } else if !self.errors.is_empty() {
+            (StatementFileStatus::Failed, Some(self.errors.join("; ")))
+        } else if self.report.statements_unmatched > 0 {
+            let ibans = unmatched.iter().cloned().collect::<Vec<_>>().join(", ");
+            (
+                StatementFileStatus::Partial,
+                Some(format!(
+                    "{} statements for accounts this tenant does not have ({}); add the \
+                     account and ingest the file again",
+                    self.report.statements_unmatched,
+                    if ibans.is_empty() { "no IBAN" } else { &ibans }
+                )),
+            )
+        } else {
+            (StatementFileStatus::Ingested, None)
+        };
+        StatementFileOutcome {
+            status,
+            container: container.as_str().into(),
+            error,
+            members: self.members.clone(),
+            statements_seen: self.report.statements_seen as i64,
+            statements_unmatched: self.report.statements_unmatched as i64,
+            bookings_new: self.report.bookings_new as i64,
+            bookings_known: self.report.bookings_known as i64,
+        }
+    }
+}
+
+enum MemberError {
+    Container(ContainerError),
+    File(EbicsError),
+}
+
+/// The members of a stored ZIP, read on a blocking thread one at a time (the channel holds
+/// one, so at most two members are in memory while the caller books one).
+fn open_members(
+    files: &Files,
+    file: &StoredFile,
+    limits: ZipLimits,
+) -> tokio::sync::mpsc::Receiver<Result<Member, MemberError>> {
+    let (sender, receiver) = tokio::sync::mpsc::channel(1);
+    let (files, file) = (files.clone(), file.clone());
+    tokio::task::spawn_blocking(move || {
+        let reader = match files.open(&file) {
+            Ok(reader) => reader,
+            Err(error) => {
+                let _ = sender.blocking_send(Err(MemberError::File(error)));
+                return;
+            }
+        };
+        let mut members = match ZipMembers::open(reader, limits) {
+            Ok(members) => members,
+            Err(error) => {
+                let _ = sender.blocking_send(Err(MemberError::Container(error)));
+                return;
+            }
+        };
+        while let Some(member) = members.next_member() {
+            let item = member.map_err(MemberError::Container);
+            // A closed channel: the caller stopped (a storage failure); so do we.
+            if sender.blocking_send(item).is_err() {
+                return;
+            }
+        }
+    });
+    receiver
+}
+
+/// The first bytes of a stored file, enough to recognise its container.
+async fn read_head(files: &Files, file: &StoredFile) -> Result<Vec<u8>, IngestError> {
+    let (files, file) = (files.clone(), file.clone());
+    tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut head = Vec::with_capacity(4);
+        files
+            .open(&file)?
+            .take(4)
+            .read_to_end(&mut head)
+            .map_err(EbicsError::Io)?;
+        Ok(head)
+    })
+    .await
+    .map_err(|e| IngestError::File(EbicsError::Io(std::io::Error::other(e))))?
+    .map_err(IngestError::File)
+}

@@ -1,0 +1,147 @@
+//! Large payment files through the API: a 50 MiB pain.001 is streamed in, signed, and
+//! uploaded to the bank emulator in several segments; a file over the configured limit
+//! answers a JSON 413 with the limit and stores nothing. On SQLite and PostgreSQL.
+
+use axum::http::{Method, StatusCode};
+use kontor_daemon::api::{router, AppState};
+use kontor_daemon::services::orders::{add_signature, SignatureSubmission};
+use kontor_protocol::signature::sign_order_data;
+use kontor_protocol::ProtocolVersion::H005;
+use kontor_protocol::SignatureVersion;
+use kontor_storage::{Order, OrderStatus, Page, Role, SignatureClass, StoredFile, Transaction};
+
+use crate::support::api::{call, call_with, Payload};
+use crate::support::emulator::{world, Setup};
+use crate::support::payments::pain001;
+use crate::support::TestDb;
+
+/// A pain.001 of at least `bytes`: cent transfers, so the total stays within every limit.
+fn pain001_of_at_least(bytes: usize) -> Vec<u8> {
+    let sample = pain001("MSG-SIZE", &[("Lieferant GmbH", "0.01"); 100]).len();
+    // Longer end-to-end ids make later transfers a little larger than the sample's.
+    let count = bytes / (sample / 100) * 21 / 20;
+    let creditors = vec![("Lieferant GmbH", "0.01"); count];
+    let file = pain001("MSG-LARGE", &creditors);
+    assert!(file.len() >= bytes, "{} < {bytes}", file.len());
+    file
+}
+
+async fn fifty_mib_pain001_is_uploaded_through_the_api_in_segments(db: TestDb) {
+    let w = world(db, Setup::new(H005)).await;
+    w.ready().await;
+    w.describe_bank(&["CCT", "BTU"]).await;
+    w.permit("CCT", SignatureClass::E).await;
+    let token = w.token("ops@acme.example", Role::Admin).await;
+    let app = router(AppState::new(w.services.clone()));
+    let file = pain001_of_at_least(50 << 20);
+
+    let created = call(
+        &app,
+        Method::POST,
+        &format!("/v1/orders?ebics_user_id={}&order_type=CCT", w.user),
+        Some(&token),
+        Payload::Raw("application/xml", file.clone()),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let body = created.json();
+    let id: kontor_storage::OrderId = body["id"].as_str().unwrap().parse().unwrap();
+    assert_eq!(body["content_size"].as_i64(), Some(file.len() as i64));
+
+    let key = w.signing_key(w.user).await;
+    let mut tx = w.tx().await;
+    add_signature(
+        &mut tx,
+        SignatureSubmission {
+            order: id,
+            signer: w.user,
+            version: SignatureVersion::A006,
+            value: sign_order_data(SignatureVersion::A006, &key, &file).unwrap(),
+            key_hash: None,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let submitted = call(
+        &app,
+        Method::POST,
+        &format!("/v1/orders/{id}/submit"),
+        Some(&token),
+        Payload::None,
+    )
+    .await;
+    assert_eq!(
+        submitted.status,
+        StatusCode::ACCEPTED,
+        "{}",
+        submitted.text()
+    );
+    let mut tx = w.tx().await;
+    let order: Order = tx.get(id).await.unwrap();
+    assert!(
+        matches!(
+            order.status,
+            OrderStatus::Processing | OrderStatus::Completed
+        ),
+        "{order:?}"
+    );
+    let upload: Transaction = tx.get(order.transaction_id.unwrap()).await.unwrap();
+    let segments = upload.num_segments.unwrap();
+    assert!(segments > 1, "in segments: {segments}");
+    println!(
+        "{} byte pain.001 uploaded in {segments} segments",
+        file.len()
+    );
+}
+
+async fn file_over_the_limit_answers_413_and_stores_nothing(db: TestDb) {
+    let w = world(db, Setup::new(H005)).await;
+    w.describe_bank(&["CCT"]).await;
+    let token = w.token("ops@acme.example", Role::Admin).await;
+    let limit: u64 = 1 << 20;
+    let app = router(AppState::new(w.services.clone()).with_max_order_file_bytes(limit));
+    let file = pain001_of_at_least(limit as usize + 1);
+    let uri = format!("/v1/orders?ebics_user_id={}&order_type=CCT", w.user);
+
+    // Counted while streaming (no Content-Length), and refused at once by its Content-Length.
+    let length = file.len().to_string();
+    for headers in [vec![], vec![("content-length", length.as_str())]] {
+        let reply = call_with(
+            &app,
+            Method::POST,
+            &uri,
+            Some(&token),
+            Payload::Raw("application/xml", file.clone()),
+            &headers,
+        )
+        .await;
+        assert_eq!(
+            reply.status,
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "{}",
+            reply.text()
+        );
+        let body = reply.json();
+        assert_eq!(body["error"]["code"], "payload_too_large");
+        assert_eq!(body["error"]["limit_bytes"], limit);
+    }
+
+    let mut tx = w.tx().await;
+    let orders: Vec<Order> = tx.list(Page::first(10)).await.unwrap();
+    let files: Vec<StoredFile> = tx.list(Page::first(10)).await.unwrap();
+    assert!(
+        orders.is_empty() && files.is_empty(),
+        "{orders:?} {files:?}"
+    );
+    drop(tx);
+    let incoming = w.data_dir.path().join("incoming");
+    let left = std::fs::read_dir(&incoming).map_or(0, |d| d.count());
+    assert_eq!(left, 0, "no spooled file is left behind");
+}
+
+on_both_databases! {
+    fifty_mib_pain001_is_uploaded_through_the_api_in_segments => fifty_mib_pain001_is_uploaded_through_the_api_in_segments;
+    file_over_the_limit_answers_413_and_stores_nothing => file_over_the_limit_answers_413_and_stores_nothing;
+}

@@ -1,0 +1,214 @@
+//! Downloaded statement files and how their ingestion went.
+//!
+//! One record per stored file (unique per file), created before the first ingestion, so a
+//! file that cannot be ingested is never lost from view: it keeps its status, the error and
+//! what each document of its container yielded, and can be ingested again.
+
+use chrono::{DateTime, Utc};
+
+use super::{entity, repository};
+use crate::db::{now, to_json, RowReader};
+use crate::error::{Result, StorageError};
+use crate::ids::{EbicsUserId, FileId, StatementFileId, TransactionId};
+use crate::status::StatementFileStatus;
+
+/// A stored statement file (bare document or container) and its last ingestion.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StatementFile {
+    pub id: StatementFileId,
+    /// The original file, as the bank delivered it.
+    pub file_id: FileId,
+    /// The user whose download delivered it (its connection decides the accounts).
+    pub ebics_user_id: EbicsUserId,
+    /// The download transaction, when the file came from one.
+    pub transaction_id: Option<TransactionId>,
+    /// The order type it was downloaded with (`C53`, `BTD`, ...).
+    pub order_type: String,
+    /// `BARE` or `ZIP`, once an ingestion looked at the file.
+    pub container: Option<String>,
+    pub status: StatementFileStatus,
+    /// Why the last ingestion failed (or what it left out), in words for an operator.
+    pub error: Option<String>,
+    /// What each document of the file yielded in the last ingestion.
+    pub members: Vec<StatementFileMember>,
+    pub statements_seen: i64,
+    pub statements_unmatched: i64,
+    pub bookings_new: i64,
+    pub bookings_known: i64,
+    /// Ingestions so far.
+    pub attempts: i64,
+    pub created_at: DateTime<Utc>,
+    pub last_attempt_at: Option<DateTime<Utc>>,
+}
+
+/// One document of a statement file (the file itself when it is bare).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StatementFileMember {
+    /// The member's path in the container; empty for a bare file.
+    pub name: String,
+    pub statements: i64,
+    pub bookings_new: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl StatementFile {
+    fn read(r: &RowReader<'_>) -> Result<Self> {
+        Ok(Self {
+            id: r.parsed("id")?,
+            file_id: r.parsed("file_id")?,
+            ebics_user_id: r.parsed("ebics_user_id")?,
+            transaction_id: r.opt_parsed("transaction_id")?,
+            order_type: r.text("order_type")?,
+            container: r.opt_text("container")?,
+            status: r.enumeration("status")?,
+            error: r.opt_text("error")?,
+            members: r.json("members")?,
+            statements_seen: r.int("statements_seen")?,
+            statements_unmatched: r.int("statements_unmatched")?,
+            bookings_new: r.int("bookings_new")?,
+            bookings_known: r.int("bookings_known")?,
+            attempts: r.int("attempts")?,
+            created_at: r.ts("created_at")?,
+            last_attempt_at: r.opt_ts("last_attempt_at")?,
+        })
+    }
+}
+entity!(
+    StatementFile,
+    StatementFileId,
+    "statement_files",
+    "statement file",
+    Deletable
+);
+
+#[derive(Debug, Clone)]
+pub struct NewStatementFile {
+    pub file_id: FileId,
+    pub ebics_user_id: EbicsUserId,
+    pub transaction_id: Option<TransactionId>,
+    pub order_type: String,
+}
+
+/// What one ingestion of a statement file ended with.
+#[derive(Debug, Clone)]
+pub struct StatementFileOutcome {
+    pub status: StatementFileStatus,
+    pub container: String,
+    pub error: Option<String>,
+    pub members: Vec<StatementFileMember>,
+    pub statements_seen: i64,
+    pub statements_unmatched: i64,
+    pub bookings_new: i64,
+    pub bookings_known: i64,
+}
+
+repository!(
+    /// Statement files of the scope's tenant.
+    StatementFiles,
+    statement_files
+);
+
+impl StatementFiles<'_, '_> {
+    /// The record of `new.file_id`, created PENDING when new. Safe against a concurrent
+    /// creation for the same file.
+    pub async fn find_or_create(&mut self, new: NewStatementFile) -> Result<StatementFile> {
+        let values = vec![
+            self.tx.tenant_val(),
+            StatementFileId::new().to_db().into(),
+            new.file_id.to_db().into(),
+            new.ebics_user_id.to_db().into(),
+            new.transaction_id.map(|t| t.to_db()).into(),
+            new.order_type.into(),
+            StatementFileStatus::Pending.as_str().into(),
+            now().into(),
+        ];
+        self.tx
+            .execute(
+                "INSERT INTO statement_files (tenant_id, id, file_id, ebics_user_id, \
+                 transaction_id, order_type, status, created_at) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
+                 ON CONFLICT (tenant_id, file_id) DO NOTHING",
+                &values,
+            )
+            .await
+            .map_err(|e| StorageError::from_write("statement file", e))?;
+        self.by_file(new.file_id)
+            .await?
+            .ok_or(StorageError::NotFound {
+                entity: "statement file",
+            })
+    }
+
+    /// The record of a stored file, if it is a statement file.
+    pub async fn by_file(&mut self, file: FileId) -> Result<Option<StatementFile>> {
+        Ok(self
+            .tx
+            .list_where::<StatementFile>("file_id", file.to_db().into())
+            .await?
+            .pop())
+    }
+
+    /// Records an ingestion's outcome, compare-and-set on the status it started from.
+    pub async fn record_outcome(
+        &mut self,
+        id: StatementFileId,
+        from: StatementFileStatus,
+        outcome: StatementFileOutcome,
+    ) -> Result<StatementFile> {
+        let current: StatementFile = self.tx.get(id).await?;
+        self.tx
+            .set_status::<StatementFile, _>(
+                id.to_db(),
+                "status",
+                from,
+                outcome.status,
+                StatementFileStatus::transition,
+                &[
+                    ("container", outcome.container.into()),
+                    ("error", outcome.error.into()),
+                    ("members", to_json(&outcome.members).into()),
+                    ("statements_seen", outcome.statements_seen.into()),
+                    ("statements_unmatched", outcome.statements_unmatched.into()),
+                    ("bookings_new", outcome.bookings_new.into()),
+                    ("bookings_known", outcome.bookings_known.into()),
+                    ("attempts", (current.attempts + 1).into()),
+                    ("last_attempt_at", now().into()),
+                ],
+            )
+            .await?;
+        self.tx.get(id).await
+    }
+
+    /// Statement files, newest first, optionally only those with `status`.
+    pub async fn list(
+        &mut self,
+        status: Option<StatementFileStatus>,
+        limit: u32,
+    ) -> Result<Vec<StatementFile>> {
+        let limit = i64::from(if limit == 0 { 100 } else { limit });
+        let rows = match status {
+            Some(status) => {
+                self.tx
+                    .fetch_all(
+                        "SELECT * FROM statement_files WHERE tenant_id = $1 AND status = $2 \
+                         ORDER BY id DESC LIMIT $3",
+                        &[self.tx.tenant_val(), status.as_str().into(), limit.into()],
+                    )
+                    .await?
+            }
+            None => {
+                self.tx
+                    .fetch_all(
+                        "SELECT * FROM statement_files WHERE tenant_id = $1 \
+                         ORDER BY id DESC LIMIT $2",
+                        &[self.tx.tenant_val(), limit.into()],
+                    )
+                    .await?
+            }
+        };
+        rows.iter()
+            .map(|r| StatementFile::read(&RowReader(r)))
+            .collect()
+    }
+}
