@@ -95,6 +95,13 @@ pub enum EbicsError {
     Io(#[from] std::io::Error),
 }
 
+/// The failure code of a transaction whose answer's X002 signature did not verify.
+pub const BANK_SIGNATURE_INVALID: &str = "BANK_SIGNATURE_INVALID";
+/// The failure code of a transaction whose answer could not be parsed or decrypted.
+pub const BANK_ANSWER_UNREADABLE: &str = "BANK_ANSWER_UNREADABLE";
+/// The failure code of a transaction recovery gave up on after its bounded passes.
+pub const RECOVERY_EXHAUSTED: &str = "RECOVERY_EXHAUSTED";
+
 /// Why the host's bank keys block every order but key management.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BankKeyBlock {
@@ -144,6 +151,17 @@ impl std::fmt::Display for BankKeyBlock {
 impl EbicsError {
     pub(crate) fn protocol(e: impl std::fmt::Display) -> Self {
         Self::Protocol(e.to_string())
+    }
+
+    /// The failure code of an answer that cannot be used however often it is asked for
+    /// again: its signature does not verify, or it does not parse. `None` for every other
+    /// error (the network, a refusal, local trouble).
+    pub fn permanent_answer_code(&self) -> Option<&'static str> {
+        match self {
+            Self::BankSignature(_) => Some(BANK_SIGNATURE_INVALID),
+            Self::Protocol(_) => Some(BANK_ANSWER_UNREADABLE),
+            _ => None,
+        }
     }
 
     pub(crate) fn key(e: impl std::fmt::Display) -> Self {

@@ -78,6 +78,12 @@ impl UploadRequest {
         self
     }
 
+    /// Sends with this BTF service (EBICS 3.0): the order type on the wire is then `BTU`.
+    pub fn with_service(mut self, service: BtfService) -> Self {
+        self.service = Some(service);
+        self
+    }
+
     pub fn for_order(mut self, order: OrderId) -> Self {
         self.order = Some(order);
         self

@@ -1,6 +1,7 @@
 //! The bank emulator world: `kontor-bank` on a loopback port, and the seed's user with keys,
 //! an EBICS client and the services over it.
 
+use kontor_protocol::order_type::OrderType;
 use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
@@ -195,7 +196,10 @@ impl World {
     /// account. Returns the account.
     pub async fn describe_bank(&self, order_types: &[&str]) -> AccountId {
         let mut tx = self.tx().await;
-        let order_types: Vec<String> = order_types.iter().map(|t| t.to_string()).collect();
+        let order_types: Vec<OrderType> = order_types
+            .iter()
+            .map(|t| OrderType::parse_lenient(t).unwrap())
+            .collect();
         tx.connections()
             .set_order_types(self.connection, &order_types)
             .await
@@ -224,7 +228,8 @@ impl World {
         tx.permissions()
             .create(NewPermission {
                 ebics_user_id: self.user,
-                order_type: order_type.into(),
+                order_type: OrderType::parse_lenient(order_type).unwrap(),
+                btf_service: None,
                 account_id: None,
                 authorisation_level: class,
                 max_amount: None,
@@ -282,6 +287,7 @@ impl World {
                 signature_rule: rule,
                 idempotency_key: None,
                 order_type: None,
+                service: None,
             },
         )
         .await
