@@ -103,7 +103,7 @@ impl Ledger {
         result: Result<T, EbicsError>,
     ) -> Result<T, EbicsError> {
         if let Err(error) = &result {
-            if let Some(code) = error.permanent_answer_code() {
+            if let Some(code) = error.permanent_failure_code() {
                 tracing::warn!(transaction = %id, code, %error, "bank answer unusable: transaction failed");
                 self.end(
                     scope,
@@ -232,7 +232,7 @@ pub(crate) fn read_record<T: DeserializeOwned>(
 }
 
 pub(crate) fn to_record<T: Serialize>(record: &T) -> Result<serde_json::Value, EbicsError> {
-    serde_json::to_value(record).map_err(EbicsError::protocol)
+    serde_json::to_value(record).map_err(EbicsError::request)
 }
 
 /// The request a transaction was started with, as stored in `btf_params`.

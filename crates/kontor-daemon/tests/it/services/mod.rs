@@ -1,6 +1,7 @@
 //! The business workflows.
 
 mod onboarding;
+mod order_types;
 mod orders;
 mod scheduler;
 mod statements;

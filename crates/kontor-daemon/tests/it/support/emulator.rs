@@ -1,7 +1,7 @@
 //! The bank emulator world: `kontor-bank` on a loopback port, and the seed's user with keys,
 //! an EBICS client and the services over it.
 
-use kontor_protocol::order_type::OrderType;
+use kontor_protocol::order_type::{BtfService, OrderType};
 use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
@@ -278,6 +278,18 @@ impl World {
     /// Creates an order of `content` and signs it with the user's own key, as the signer CLI
     /// would.
     pub async fn signed_order(&self, content: &[u8], rule: SignatureRule) -> Order {
+        self.signed_order_as(content, rule, None, None).await
+    }
+
+    /// Creates an order of `content` to send as `order_type` (and BTF `service`), and signs
+    /// it with the user's own key.
+    pub async fn signed_order_as(
+        &self,
+        content: &[u8],
+        rule: SignatureRule,
+        order_type: Option<OrderType>,
+        service: Option<BtfService>,
+    ) -> Order {
         let order = create_order(
             &self.db.store,
             &self.scope,
@@ -286,8 +298,8 @@ impl World {
                 content: content.to_vec(),
                 signature_rule: rule,
                 idempotency_key: None,
-                order_type: None,
-                service: None,
+                order_type,
+                service,
             },
         )
         .await
