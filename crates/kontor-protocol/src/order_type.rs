@@ -299,7 +299,13 @@ impl OrderType {
             HPB | HKD | HTD | HAA | HPD | FDL | BTD | C52 | C53 | C54 | STA | VMK | Z53 | PTK
             | HAC | HVU | HVZ | HVD | HVT => Some(Direction::Download),
             SPR | FUL | BTU | CCT | CDD | CIP | HVE | HVS => Some(Direction::Upload),
-            Other(_) => None,
+            // Bank-specific payment types (XE2, XE3, CCU, CDB, CDC, ...) are uploads.
+            Other(_) => match self.data_format() {
+                Some(OrderDataFormat::Pain001 | OrderDataFormat::Pain008) => {
+                    Some(Direction::Upload)
+                }
+                _ => None,
+            },
         }
     }
 
@@ -398,6 +404,8 @@ impl OrderType {
             CCT => s("SCT", None, None, None, "pain.001"),
             CDD => s("SDD", None, Some("COR"), None, "pain.008"),
             CIP => s("SCI", None, None, None, "pain.001"),
+            // SEPA B2B direct debit: the DK table's SDD with option B2B.
+            Other(code) if code == "CDB" => s("SDD", None, Some("B2B"), None, "pain.008"),
             _ => return None,
         })
     }
@@ -422,6 +430,20 @@ impl fmt::Display for OrderType {
     }
 }
 
+impl serde::Serialize for OrderType {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for OrderType {
+    /// Lenient, as stored and bank-sent codes may be bank-specific: any well-formed code.
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(deserializer)?;
+        OrderType::parse_lenient(&code).map_err(serde::de::Error::custom)
+    }
+}
+
 impl FromStr for OrderType {
     type Err = OrderTypeError;
     /// Strict: only the named order types; use [`OrderType::parse_lenient`] for bank data.
@@ -438,7 +460,8 @@ impl FromStr for OrderType {
 }
 
 /// The BTF container of a download or upload.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
 pub enum ContainerType {
     /// Service-specific container.
     Svc,
@@ -476,15 +499,18 @@ impl FromStr for ContainerType {
 }
 
 /// The `MsgName` of a BTF service: message name with optional version, variant and format.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct MessageName {
     /// Lowercase message name, e.g. `camt.053`, `pain.001`, `mt940`.
     pub name: String,
     /// Two or three digits, e.g. `08`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     /// Two or three digits, e.g. `001`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
     /// Up to four characters `[A-Z0-9]`, e.g. `XML`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
 }
 
@@ -506,19 +532,129 @@ impl MessageName {
     }
 }
 
-/// A BTF service as used by BTD/BTU order parameters and the distributed signature in H005.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// A BTF service as used by BTD/BTU order parameters and the distributed signature in H005:
+/// the one description of a service that the bank's offers (HTD/HKD/HAA), the user's
+/// permissions, orders, schedules and requests carry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct BtfService {
     /// Three characters `[A-Z0-9]`, e.g. `EOP`, `SCT`.
     pub service_name: String,
     /// Two or three characters `[A-Z0-9]`, e.g. `DE`, `CH`, `BIL`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
     /// At least three characters `[A-Z0-9]`, e.g. `COR`, `URG`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_option: Option<String>,
     /// Container the data is wrapped in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub container: Option<ContainerType>,
     /// Message name and version.
     pub message: MessageName,
+}
+
+impl BtfService {
+    /// A service with name and message only.
+    pub fn new(service_name: &str, message: MessageName) -> Self {
+        Self {
+            service_name: service_name.to_owned(),
+            scope: None,
+            service_option: None,
+            container: None,
+            message,
+        }
+    }
+
+    /// Whether this service, as a bank offers or permits it, covers `asked`. Banks match
+    /// offers by service name, scope, option and message name; a part the offer leaves open
+    /// (no scope, no option, no version, variant or format) covers every value, and a part
+    /// the offer names must be asked for as named (EBICS 3.0 Annex 1, BTF; DK Annex 3).
+    /// The container is how the data travels, not which service it is, so it is not compared.
+    pub fn covers(&self, asked: &BtfService) -> bool {
+        let part =
+            |offer: &Option<String>, asked: &Option<String>| offer.is_none() || offer == asked;
+        self.service_name == asked.service_name
+            && part(&self.scope, &asked.scope)
+            && part(&self.service_option, &asked.service_option)
+            && self.message.name == asked.message.name
+            && part(&self.message.version, &asked.message.version)
+            && part(&self.message.variant, &asked.message.variant)
+            && part(&self.message.format, &asked.message.format)
+    }
+
+    /// The service as the bank's offer names it, keeping what the request leaves open: an
+    /// order for `SCT pain.001` sent where the bank offers `SCT pain.001 version 09` names
+    /// version 09, as a strict bank expects.
+    pub fn completed_by(&self, offer: &BtfService) -> BtfService {
+        let pick = |mine: &Option<String>, theirs: &Option<String>| {
+            mine.clone().or_else(|| theirs.clone())
+        };
+        BtfService {
+            service_name: self.service_name.clone(),
+            scope: pick(&self.scope, &offer.scope),
+            service_option: pick(&self.service_option, &offer.service_option),
+            container: self.container.or(offer.container),
+            message: MessageName {
+                name: self.message.name.clone(),
+                version: pick(&self.message.version, &offer.message.version),
+                variant: pick(&self.message.variant, &offer.message.variant),
+                format: pick(&self.message.format, &offer.message.format),
+            },
+        }
+    }
+}
+
+impl fmt::Display for BtfService {
+    /// `SDD/COR pain.008` style: name, scope and option, then the message with its version.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.service_name)?;
+        for part in [&self.scope, &self.service_option].into_iter().flatten() {
+            write!(f, "/{part}")?;
+        }
+        write!(f, " {}", self.message.name)?;
+        if let Some(version) = &self.message.version {
+            write!(f, ".{version}")?;
+        }
+        if let Some(container) = self.container {
+            write!(f, " in {}", container.as_str())?;
+        }
+        Ok(())
+    }
+}
+
+impl From<&crate::orderdata::Service> for BtfService {
+    /// The service as HTD/HKD/HAA or a VEU listing carries it. An unknown container type is
+    /// dropped: it names no service, only how the bank wraps it.
+    fn from(s: &crate::orderdata::Service) -> Self {
+        Self {
+            service_name: s.service_name.clone(),
+            scope: s.scope.clone(),
+            service_option: s.service_option.clone(),
+            container: s.container_type.as_deref().and_then(|c| c.parse().ok()),
+            message: MessageName {
+                name: s.msg_name.name.clone(),
+                version: s.msg_name.version.clone(),
+                variant: s.msg_name.variant.clone(),
+                format: s.msg_name.format.clone(),
+            },
+        }
+    }
+}
+
+impl From<&BtfService> for crate::orderdata::Service {
+    fn from(s: &BtfService) -> Self {
+        Self {
+            service_name: s.service_name.clone(),
+            scope: s.scope.clone(),
+            service_option: s.service_option.clone(),
+            container_type: s.container.map(|c| c.as_str().to_owned()),
+            msg_name: crate::orderdata::MessageName {
+                name: s.message.name.clone(),
+                variant: s.message.variant.clone(),
+                version: s.message.version.clone(),
+                format: s.message.format.clone(),
+            },
+        }
+    }
 }
 
 fn check_code(

@@ -128,6 +128,8 @@ fn corrupt(column: &'static str, message: impl ToString) -> StorageError {
     }
 }
 
+use kontor_protocol::order_type::OrderType;
+
 /// Typed access to a row's columns with errors that name the column.
 pub struct RowReader<'r>(pub(crate) &'r AnyRow);
 
@@ -223,6 +225,21 @@ impl RowReader<'_> {
     {
         self.opt_text(column)?
             .map(|v| v.parse().map_err(|e: T::Err| corrupt(column, e)))
+            .transpose()
+    }
+
+    /// An order type as stored: any well-formed code (banks publish their own).
+    pub fn order_type(&self, column: &'static str) -> Result<OrderType> {
+        OrderType::parse_lenient(&self.text(column)?).map_err(|e| corrupt(column, e))
+    }
+
+    /// An optional JSON column.
+    pub fn opt_json<T: serde::de::DeserializeOwned>(
+        &self,
+        column: &'static str,
+    ) -> Result<Option<T>> {
+        self.opt_text(column)?
+            .map(|v| serde_json::from_str(&v).map_err(|e| corrupt(column, e)))
             .transpose()
     }
 

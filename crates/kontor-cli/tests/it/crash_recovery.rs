@@ -399,7 +399,8 @@ async fn prepare(db: &DaemonDb, store: &Store, bank: &RunningBank) -> Prepared {
     tx.permissions()
         .create(NewPermission {
             ebics_user_id: user.id,
-            order_type: "CCT".into(),
+            order_type: kontor_protocol::order_type::OrderType::CCT,
+            btf_service: None,
             account_id: None,
             authorisation_level: SignatureClass::E,
             max_amount: Some("1000000.00".into()),
@@ -487,6 +488,7 @@ async fn signed_order(
             signature_rule: SignatureRule::Standard,
             idempotency_key: None,
             order_type: None,
+            service: None,
         },
     )
     .await

@@ -148,7 +148,8 @@ async fn two_signers_with_their_own_keys_sign_an_order_that_ends_signed() {
     tx.permissions()
         .create(NewPermission {
             ebics_user_id: signers[0].parse().unwrap(),
-            order_type: "CCT".into(),
+            order_type: kontor_protocol::order_type::OrderType::CCT,
+            btf_service: None,
             account_id: Some(account.id),
             authorisation_level: SignatureClass::A,
             max_amount: Some("100000.00".into()),

@@ -50,7 +50,7 @@ struct CreateConnection {
 const MAX_ORDER_TYPES: usize = 200;
 
 /// Sorted, without duplicates, at most [`MAX_ORDER_TYPES`].
-fn order_type_list(codes: Vec<Valid<OrderType>>) -> Result<Vec<String>, ApiError> {
+fn order_type_list(codes: Vec<Valid<OrderType>>) -> Result<Vec<OrderType>, ApiError> {
     if codes.len() > MAX_ORDER_TYPES {
         return Err(ApiError::Input {
             code: "invalid_order_type".into(),
@@ -58,8 +58,8 @@ fn order_type_list(codes: Vec<Valid<OrderType>>) -> Result<Vec<String>, ApiError
             message: format!("order_types: at most {MAX_ORDER_TYPES} order types"),
         });
     }
-    let mut list: Vec<String> = codes.into_iter().map(|c| c.to_string()).collect();
-    list.sort();
+    let mut list: Vec<OrderType> = codes.into_iter().map(Valid::into_inner).collect();
+    list.sort_by(|a, b| a.as_str().cmp(b.as_str()));
     list.dedup();
     Ok(list)
 }

@@ -49,6 +49,12 @@ pub fn routes(routes: Routes) -> Routes {
             "Start onboarding (engine)",
             initialise,
         )
+        .post(
+            "/v1/ebics-users/{id}/sync",
+            Access::Operate,
+            "Run the sync of order types, services, accounts and permissions (HTD/HKD/HAA) again",
+            sync,
+        )
         .read(
             "/v1/ebics-users/{id}/capabilities",
             "What a user may do: order types, accounts, limits, class",
@@ -119,6 +125,19 @@ async fn initialise(
     Ok(StatusCode::ACCEPTED)
 }
 
+/// Runs the sync; its failure is also recorded on the user (`sync_failure_code`,
+/// `sync_failure_message`).
+async fn sync(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id<EbicsUserId>,
+) -> Result<Json<onboarding::SyncReport>, ApiError> {
+    caller.granted(&mut caller.tx().await?, id).await?;
+    Ok(Json(
+        onboarding::sync(&state.services, &caller.scope, id).await?,
+    ))
+}
+
 #[derive(Serialize)]
 struct Capabilities {
     ebics_user_id: EbicsUserId,
@@ -127,7 +146,9 @@ struct Capabilities {
     /// Whether the user's signature key is held by a signer (or by the daemon, or absent).
     signature_key_custody: Option<KeyCustody>,
     /// Order types the connection offers.
-    order_types: Vec<String>,
+    order_types: Vec<kontor_protocol::order_type::OrderType>,
+    /// EBICS 3.0: the BTF services the connection offers under BTU/BTD.
+    btf_offers: Vec<kontor_storage::BtfOffer>,
     accounts: Vec<Account>,
     permissions: Vec<Permission>,
 }
@@ -152,6 +173,7 @@ async fn capabilities(
         signature_class: user.signature_class,
         signature_key_custody: custody,
         order_types: connection.order_types,
+        btf_offers: connection.btf_offers,
         accounts,
         permissions,
     }))

@@ -7,7 +7,7 @@ use kontor_storage::StorageError;
 use serde::Serialize;
 
 use crate::services::orders::OrderError;
-use crate::services::{Refusal, ServiceError};
+use crate::services::{Refusal, ServiceError, UnusableAnswer};
 
 /// Every failure a handler can return. Internal details are logged, never sent.
 #[derive(Debug, thiserror::Error)]
@@ -42,6 +42,9 @@ pub enum ApiError {
     DatabaseUnavailable,
     #[error("the bank could not be reached: {0}")]
     BankUnreachable(String),
+    /// The bank answered unusably (unreadable, or not signed by it).
+    #[error("{message}")]
+    BankAnswerUnusable { code: &'static str, message: String },
     #[error("no such route")]
     NoRoute,
     #[error("method not allowed on this route")]
@@ -94,6 +97,7 @@ impl ApiError {
             Self::EngineUnavailable => "engine_unavailable",
             Self::DatabaseUnavailable => "database_unavailable",
             Self::BankUnreachable(_) => "bank_unreachable",
+            Self::BankAnswerUnusable { code, .. } => code,
             Self::NoRoute => "no_route",
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Internal(_) => "internal",
@@ -110,7 +114,7 @@ impl ApiError {
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::EngineUnavailable | Self::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
-            Self::BankUnreachable(_) => StatusCode::BAD_GATEWAY,
+            Self::BankUnreachable(_) | Self::BankAnswerUnusable { .. } => StatusCode::BAD_GATEWAY,
             Self::NoRoute => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -202,6 +206,13 @@ impl From<ServiceError> for ApiError {
                 message: format!("the bank refused: {code} {text}"),
             },
             ServiceError::BankUnreachable(message) => Self::BankUnreachable(message),
+            ServiceError::BankAnswerUnusable { why, message } => Self::BankAnswerUnusable {
+                code: match why {
+                    UnusableAnswer::SignatureInvalid => "bank_signature_invalid",
+                    UnusableAnswer::Unreadable => "bank_answer_unreadable",
+                },
+                message,
+            },
             ServiceError::Precondition(e) => Self::Conflict {
                 code: "precondition_failed",
                 message: e.to_string(),
@@ -254,7 +265,13 @@ impl From<OrderError> for ApiError {
         let message = error.to_string();
         match error {
             E::EmptyFile => Self::invalid("empty_file", message),
-            E::UnsupportedOrderType(_) => Self::invalid("unsupported_order_type", message),
+            E::UnsupportedOrderType(_) | E::NoBtfEquivalent(_) | E::BtfNeedsH005 => {
+                Self::invalid("unsupported_order_type", message)
+            }
+            E::ServiceRequired
+            | E::ServiceWithoutBtu(_)
+            | E::UnsupportedService(_)
+            | E::InvalidService(_) => Self::invalid("invalid_btf_service", message),
             E::InvalidDocument(e) => Self::invalid("invalid_payment_file", e.to_string()),
             E::KindMismatch { .. } => Self::invalid("order_type_mismatch", message),
             E::MixedCurrencies => Self::invalid("mixed_currencies", message),
@@ -264,6 +281,10 @@ impl From<OrderError> for ApiError {
             },
             E::OrderTypeNotOffered(_) => Self::invalid("order_type_not_offered", message),
             E::NotPermitted(_) => Self::invalid("not_permitted_by_bank", message),
+            E::SyncFailed(_) => Self::Conflict {
+                code: "sync_failed",
+                message,
+            },
             E::IdempotencyKeyReused => Self::Conflict {
                 code: "idempotency_key_reused",
                 message: "this Idempotency-Key was used for a different request".into(),

@@ -9,7 +9,7 @@ use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use kontor_documents::pain::{self, PaymentKind, PaymentSummary};
-use kontor_protocol::order_type::OrderType;
+use kontor_protocol::order_type::{BtfService, ContainerType, MessageName, OrderType};
 use kontor_protocol::signature::order_data_digest;
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{
@@ -73,6 +73,66 @@ struct CreateQuery {
     order_type: Valid<OrderType>,
     /// STANDARD (default) or ANY_SINGLE.
     signature_rule: Option<Valid<SignatureRule>>,
+    /// With order type BTU: the BTF service (`SCT`, `SDD`, ...) and its parts.
+    service: Option<String>,
+    service_scope: Option<String>,
+    service_option: Option<String>,
+    container: Option<String>,
+    /// The message the service carries (`pain.001`, `pain.008`) and its version, variant
+    /// and format.
+    message: Option<String>,
+    message_version: Option<String>,
+    message_variant: Option<String>,
+    message_format: Option<String>,
+}
+
+impl CreateQuery {
+    /// The BTF service the query names, checked against the schema's types.
+    fn service(&self) -> Result<Option<BtfService>, ApiError> {
+        let invalid = |message: String| ApiError::Input {
+            code: "invalid_btf_service".into(),
+            field: Some("service".into()),
+            message,
+        };
+        let Some(name) = &self.service else {
+            let stray = [
+                &self.service_scope,
+                &self.service_option,
+                &self.container,
+                &self.message,
+                &self.message_version,
+                &self.message_variant,
+                &self.message_format,
+            ];
+            if stray.iter().any(|p| p.is_some()) {
+                return Err(invalid("service parts are given only with service".into()));
+            }
+            return Ok(None);
+        };
+        let message = self.message.as_deref().ok_or_else(|| {
+            invalid("a BTF service needs its message (e.g. message=pain.001)".into())
+        })?;
+        let container = self
+            .container
+            .as_deref()
+            .map(|c| c.to_ascii_uppercase().parse::<ContainerType>())
+            .transpose()
+            .map_err(|e| invalid(e.to_string()))?;
+        let service = BtfService {
+            service_name: name.to_ascii_uppercase(),
+            scope: self.service_scope.as_ref().map(|s| s.to_ascii_uppercase()),
+            service_option: self.service_option.as_ref().map(|s| s.to_ascii_uppercase()),
+            container,
+            message: MessageName {
+                name: message.to_ascii_lowercase(),
+                version: self.message_version.clone(),
+                variant: self.message_variant.clone(),
+                format: self.message_format.clone(),
+            },
+        };
+        service.validate().map_err(|e| invalid(e.to_string()))?;
+        Ok(Some(service))
+    }
 }
 
 /// The payment file is streamed (not buffered: axum's body limit does not apply to a raw
@@ -94,6 +154,7 @@ async fn create(
         return Err(ApiError::PayloadTooLarge { limit });
     }
     let key = idempotency_key(&headers)?;
+    let service = query.service()?;
     let user = *query.ebics_user_id;
     caller.granted(&mut caller.tx().await?, user).await?;
     let received::Received {
@@ -110,6 +171,7 @@ async fn create(
                 .map_or(SignatureRule::Standard, Valid::into_inner),
             idempotency_key: key,
             order_type: Some(query.order_type.into_inner()),
+            service,
         },
         body.into_data_stream(),
         limit,

@@ -67,7 +67,8 @@ async fn add(
     let (max_amount, currency) = max_amount.unzip();
     let new = NewPermission {
         ebics_user_id: id,
-        order_type: body.order_type.to_string(),
+        order_type: body.order_type.into_inner(),
+        btf_service: None,
         account_id: body.account_id.map(Valid::into_inner),
         authorisation_level: *body.authorisation_level,
         max_amount,

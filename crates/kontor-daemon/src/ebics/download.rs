@@ -474,7 +474,7 @@ async fn send_receipt(
 /// The request as stored with the transaction, so recovery can rebuild the initialisation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct StoredDownload {
-    order_type: String,
+    order_type: OrderType,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     service: Option<StoredService>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -488,7 +488,7 @@ struct StoredDownload {
 impl From<&DownloadRequest> for StoredDownload {
     fn from(r: &DownloadRequest) -> Self {
         Self {
-            order_type: r.order_type.to_string(),
+            order_type: r.order_type.clone(),
             service: r.service.as_ref().map(StoredService::from),
             date_range: r.period,
             file_format: r
@@ -522,8 +522,7 @@ impl StoredDownload {
                 date_range,
             ));
         }
-        let order_type: OrderType = self.order_type.parse().map_err(EbicsError::protocol)?;
-        OrderDetails::download(version, &order_type, date_range).map_err(EbicsError::protocol)
+        OrderDetails::download(version, &self.order_type, date_range).map_err(EbicsError::request)
     }
 }
 

@@ -72,6 +72,10 @@ pub enum EbicsError {
     /// A message from the bank could not be parsed or decrypted.
     #[error("invalid response from bank: {0}")]
     Protocol(String),
+    /// The request cannot be built from what is stored (an identifier or service the
+    /// protocol does not allow, a record that does not serialise): nothing was sent.
+    #[error("the request cannot be built: {0}")]
+    Request(String),
     /// A transaction's stored request or recovery record cannot be read back: waiting
     /// cannot make it readable, so recovery ends the transaction.
     #[error("{what} of transaction {transaction} unreadable: {message}")]
@@ -94,6 +98,15 @@ pub enum EbicsError {
     #[error("file I/O failed: {0}")]
     Io(#[from] std::io::Error),
 }
+
+/// The failure code of a transaction whose answer's X002 signature did not verify.
+pub const BANK_SIGNATURE_INVALID: &str = "BANK_SIGNATURE_INVALID";
+/// The failure code of a transaction whose answer could not be parsed or decrypted.
+pub const BANK_ANSWER_UNREADABLE: &str = "BANK_ANSWER_UNREADABLE";
+/// The failure code of a transaction whose request could not be built.
+pub const REQUEST_INVALID: &str = "REQUEST_INVALID";
+/// The failure code of a transaction recovery gave up on after its bounded passes.
+pub const RECOVERY_EXHAUSTED: &str = "RECOVERY_EXHAUSTED";
 
 /// Why the host's bank keys block every order but key management.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -144,6 +157,22 @@ impl std::fmt::Display for BankKeyBlock {
 impl EbicsError {
     pub(crate) fn protocol(e: impl std::fmt::Display) -> Self {
         Self::Protocol(e.to_string())
+    }
+
+    /// The failure code of a transaction that cannot succeed however often it is tried
+    /// again: the bank's answer does not verify or does not parse, or the request cannot be
+    /// built. `None` for every other error (the network, a refusal, storage).
+    pub fn permanent_failure_code(&self) -> Option<&'static str> {
+        match self {
+            Self::BankSignature(_) => Some(BANK_SIGNATURE_INVALID),
+            Self::Protocol(_) => Some(BANK_ANSWER_UNREADABLE),
+            Self::Request(_) => Some(REQUEST_INVALID),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn request(e: impl std::fmt::Display) -> Self {
+        Self::Request(e.to_string())
     }
 
     pub(crate) fn key(e: impl std::fmt::Display) -> Self {

@@ -236,7 +236,7 @@ impl Client {
             security_medium: SecurityMedium::default(),
             order_data: compression::compress(&order_data_xml),
         };
-        let body = request.to_xml().map_err(EbicsError::protocol)?.into_bytes();
+        let body = request.to_xml().map_err(EbicsError::request)?.into_bytes();
         let answer = self.line.post(&ctx.endpoint(), body).await?;
         let response = KeyManagementResponse::parse(&answer).map_err(EbicsError::protocol)?;
         check_key_management(&order_type, &response)

@@ -91,15 +91,28 @@ impl Ledger {
         Ok(())
     }
 
-    /// Hands `result` back; a failed drive gives its lease up first, so recovery takes the
-    /// transaction over at once instead of waiting for the lease to expire.
+    /// Hands `result` back. An answer that is unreadable or not signed by the bank (after
+    /// the session's retries) ends the transaction FAILED with that as its code: resuming
+    /// would only ask the same bank the same question. Any other failed drive gives its
+    /// lease up, so recovery takes the transaction over at once instead of waiting for the
+    /// lease to expire.
     pub(crate) async fn release_if_failed<T>(
         &self,
         scope: &TenantScope,
         id: TransactionId,
         result: Result<T, EbicsError>,
     ) -> Result<T, EbicsError> {
-        if result.is_err() {
+        if let Err(error) = &result {
+            if let Some(code) = error.permanent_failure_code() {
+                tracing::warn!(transaction = %id, code, %error, "bank answer unusable: transaction failed");
+                self.end(
+                    scope,
+                    id,
+                    TransactionPhase::Failed,
+                    Ending::new(code, error.to_string()),
+                )
+                .await?;
+            }
             self.release(scope, id).await?;
         }
         result
@@ -219,7 +232,7 @@ pub(crate) fn read_record<T: DeserializeOwned>(
 }
 
 pub(crate) fn to_record<T: Serialize>(record: &T) -> Result<serde_json::Value, EbicsError> {
-    serde_json::to_value(record).map_err(EbicsError::protocol)
+    serde_json::to_value(record).map_err(EbicsError::request)
 }
 
 /// The request a transaction was started with, as stored in `btf_params`.

@@ -42,7 +42,10 @@ use std::time::Duration;
 use kontor_storage::{EbicsUserId, Store, TenantScope};
 
 pub use download::{DownloadOutcome, DownloadRequest};
-pub use error::{BankKeyBlock, BankRejection, EbicsError};
+pub use error::{
+    BankKeyBlock, BankRejection, EbicsError, BANK_ANSWER_UNREADABLE, BANK_SIGNATURE_INVALID,
+    RECOVERY_EXHAUSTED, REQUEST_INVALID,
+};
 pub use key_management::KeyOrder;
 pub use ledger::upload_receipt;
 pub use recovery::RecoveryReport;

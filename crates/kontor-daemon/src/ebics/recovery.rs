@@ -15,7 +15,13 @@ use kontor_storage::{
 };
 use serde_json::json;
 
+use super::error::RECOVERY_EXHAUSTED;
 use super::ledger::Ending;
+
+/// How many recovery passes may take up one unfinished transaction before it ends FAILED
+/// with [`RECOVERY_EXHAUSTED`]: with the default pass interval, hours of a bank being away,
+/// not forever.
+pub const MAX_RECOVERY_PASSES: i64 = 20;
 use super::session::Requirement;
 use super::{Client, EbicsError};
 
@@ -85,6 +91,10 @@ impl Client {
         }
         let mut tx = self.store().scope(scope).begin().await?;
         self.ledger.hold(&mut tx, transaction).await?;
+        let passes = tx
+            .transactions()
+            .count_recovery_attempt(transaction)
+            .await?;
         tx.transactions()
             .append_event(
                 transaction,
@@ -93,6 +103,7 @@ impl Client {
                     "phase": record.phase.as_str(),
                     "last_acknowledged_segment": record.last_acknowledged_segment,
                     "instance": self.ledger.instance(),
+                    "pass": passes,
                 }),
             )
             .await?;
@@ -125,6 +136,24 @@ impl Client {
             // Unreadable recovery data cannot get better by waiting.
             Err(e @ EbicsError::RecordUnreadable { .. }) => {
                 self.abort(scope, &record, &e.to_string()).await
+            }
+            Err(e) if passes >= MAX_RECOVERY_PASSES => {
+                let phase = self.ledger.load(scope, transaction).await?.phase;
+                if phase.is_final() {
+                    return Err(e);
+                }
+                let reason = format!("recovery gave up after {passes} passes; last failure: {e}");
+                tracing::warn!(%transaction, %reason, "recovery exhausted");
+                self.ledger
+                    .end(
+                        scope,
+                        transaction,
+                        TransactionPhase::Failed,
+                        Ending::new(RECOVERY_EXHAUSTED, reason),
+                    )
+                    .await?;
+                self.ledger.release(scope, transaction).await?;
+                Ok(TransactionPhase::Failed)
             }
             Err(e) => Err(e),
         }

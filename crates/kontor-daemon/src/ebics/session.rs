@@ -97,15 +97,15 @@ impl UserContext {
     }
 
     pub fn host_id(&self) -> Result<HostId, EbicsError> {
-        HostId::new(self.host.host_id.clone()).map_err(EbicsError::protocol)
+        HostId::new(self.host.host_id.clone()).map_err(EbicsError::request)
     }
 
     pub fn partner_id(&self) -> Result<PartnerId, EbicsError> {
-        PartnerId::new(self.connection.partner_id.clone()).map_err(EbicsError::protocol)
+        PartnerId::new(self.connection.partner_id.clone()).map_err(EbicsError::request)
     }
 
     pub fn user_id(&self) -> Result<UserId, EbicsError> {
-        UserId::new(self.user.user_id.clone()).map_err(EbicsError::protocol)
+        UserId::new(self.user.user_id.clone()).map_err(EbicsError::request)
     }
 
     pub fn system_id(&self) -> Result<Option<UserId>, EbicsError> {
@@ -114,7 +114,7 @@ impl UserContext {
             .clone()
             .map(UserId::new)
             .transpose()
-            .map_err(EbicsError::protocol)
+            .map_err(EbicsError::request)
     }
 
     /// Where and how the transport reaches the user's bank host.
@@ -386,7 +386,7 @@ impl Session {
                 |_| async {
                     let body = build()?
                         .to_signed_xml(&self.authentication)
-                        .map_err(EbicsError::protocol)?;
+                        .map_err(EbicsError::request)?;
                     let answer = self
                         .line
                         .transport

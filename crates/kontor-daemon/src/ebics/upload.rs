@@ -78,6 +78,12 @@ impl UploadRequest {
         self
     }
 
+    /// Sends with this BTF service (EBICS 3.0): the order type on the wire is then `BTU`.
+    pub fn with_service(mut self, service: BtfService) -> Self {
+        self.service = Some(service);
+        self
+    }
+
     pub fn for_order(mut self, order: OrderId) -> Self {
         self.order = Some(order);
         self
@@ -110,7 +116,7 @@ impl Client {
             return Err(EbicsError::NoSignatures);
         }
         let stored = StoredUpload {
-            order_type: request.order_type.to_string(),
+            order_type: request.order_type.clone(),
             service: request.service.as_ref().map(StoredService::from),
             veu: request.veu.clone(),
         };
@@ -125,7 +131,7 @@ impl Client {
             SegmentedOrderData {
                 encrypted_transaction_key: transaction_key
                     .encrypt_for(&bank.encryption)
-                    .map_err(EbicsError::protocol)?,
+                    .map_err(EbicsError::request)?,
                 transaction_key,
                 segments: Vec::new(),
                 encoded_len: 0,
@@ -137,14 +143,14 @@ impl Client {
                 SegmentSize::default(),
                 &mut rand::rngs::OsRng,
             )
-            .map_err(EbicsError::protocol)?
+            .map_err(EbicsError::request)?
         };
         let signature_xml = UserSignatureData {
             version: session.version(),
             signatures: request.signatures.clone(),
         }
         .to_xml()
-        .map_err(EbicsError::protocol)?;
+        .map_err(EbicsError::request)?;
         let signature_data = encrypt_for_transaction(&segmented.transaction_key, &signature_xml);
         let data_digest = session.version().uses_btf().then(|| StoredDigest {
             signature_version: request.signatures[0].signature_version.as_str().to_owned(),
@@ -158,7 +164,7 @@ impl Client {
             segments.push(
                 STANDARD
                     .decode(&segment.data)
-                    .map_err(EbicsError::protocol)?,
+                    .map_err(EbicsError::request)?,
             );
         }
         drop(segmented.segments);
@@ -427,7 +433,7 @@ fn encrypt_for_transaction(key: &TransactionKey, xml: &[u8]) -> Vec<u8> {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct StoredUpload {
-    order_type: String,
+    order_type: OrderType,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     service: Option<StoredService>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -446,7 +452,6 @@ impl StoredUpload {
             }
             return Ok(OrderDetails::btu(service.to_service()?, None));
         }
-        let order_type: OrderType = self.order_type.parse().map_err(EbicsError::protocol)?;
-        OrderDetails::upload(version, &order_type).map_err(EbicsError::protocol)
+        OrderDetails::upload(version, &self.order_type).map_err(EbicsError::request)
     }
 }

@@ -120,7 +120,7 @@ impl VeuOrderRef {
             }),
             None => {
                 let order_type =
-                    OrderType::parse_lenient(&self.order_label).map_err(EbicsError::protocol)?;
+                    OrderType::parse_lenient(&self.order_label).map_err(EbicsError::request)?;
                 match (version.uses_btf(), order_type.btf_service()) {
                     (true, Some(service)) => HvOrderKind::Service(service),
                     _ => HvOrderKind::OrderType {
@@ -131,10 +131,9 @@ impl VeuOrderRef {
             }
         };
         Ok(HvOrderRef {
-            partner_id: WirePartnerId::new(self.partner_id.clone())
-                .map_err(EbicsError::protocol)?,
+            partner_id: WirePartnerId::new(self.partner_id.clone()).map_err(EbicsError::request)?,
             kind,
-            order_id: WireOrderId::new(self.order_id.clone()).map_err(EbicsError::protocol)?,
+            order_id: WireOrderId::new(self.order_id.clone()).map_err(EbicsError::request)?,
         })
     }
 }

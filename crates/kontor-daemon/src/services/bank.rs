@@ -12,6 +12,7 @@
 //! [`VeuBank`]: super::veu::VeuBank
 
 use futures::future::BoxFuture;
+use kontor_protocol::order_type::OrderType;
 use kontor_storage::{BankKey, EbicsUserId, EbicsUserStatus, FileId, TenantScope, TransactionId};
 
 use crate::ebics::{
@@ -86,6 +87,28 @@ pub trait Bank: Send + Sync {
     }
 }
 
+impl ebics::Client {
+    /// The bank refused an order type as not allowed: the user's stored permissions are
+    /// stale, so the sync runs again (the sync's own downloads never trigger this).
+    async fn resync_if_refused<T>(
+        &self,
+        scope: &TenantScope,
+        user: EbicsUserId,
+        outcome: &Result<T, EbicsError>,
+    ) {
+        if let Err(EbicsError::Bank { rejection, .. }) = outcome {
+            super::onboarding::resync_if_not_allowed(
+                self.store(),
+                self,
+                scope,
+                user,
+                &rejection.code,
+            )
+            .await;
+        }
+    }
+}
+
 impl Bank for ebics::Client {
     fn send_key_order<'a>(
         &'a self,
@@ -119,7 +142,12 @@ impl Bank for ebics::Client {
         request: DownloadRequest,
     ) -> BoxFuture<'a, Result<Delivery, EbicsError>> {
         Box::pin(async move {
-            match ebics::Client::download(self, scope, user, request).await? {
+            let order_type = request.order_type.clone();
+            let outcome = ebics::Client::download(self, scope, user, request).await;
+            if !matches!(order_type, OrderType::HTD | OrderType::HKD | OrderType::HAA) {
+                self.resync_if_refused(scope, user, &outcome).await;
+            }
+            match outcome? {
                 DownloadOutcome::NoData { transaction } => Ok(Delivery::NoData { transaction }),
                 DownloadOutcome::Data { file, transaction } => Ok(Delivery::Data {
                     bytes: self.files().content(&file).await?,
@@ -136,7 +164,11 @@ impl Bank for ebics::Client {
         user: EbicsUserId,
         request: UploadRequest,
     ) -> BoxFuture<'a, Result<UploadOutcome, EbicsError>> {
-        Box::pin(ebics::Client::upload(self, scope, user, request))
+        Box::pin(async move {
+            let outcome = ebics::Client::upload(self, scope, user, request).await;
+            self.resync_if_refused(scope, user, &outcome).await;
+            outcome
+        })
     }
 
     fn veu_signature<'a>(

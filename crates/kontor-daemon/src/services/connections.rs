@@ -1,5 +1,6 @@
 //! Bank connections (a partner at a host) and the accounts reachable through them.
 
+use kontor_protocol::order_type::OrderType;
 use kontor_storage::{
     Account, BankHost, Connection, ConnectionId, NewAccount, NewConnection, ScopedTx,
 };
@@ -10,7 +11,7 @@ use super::error::{OnConflict, Refusal, ServiceError};
 pub async fn create(
     tx: &mut ScopedTx<'_>,
     new: NewConnection,
-    order_types: &[String],
+    order_types: &[OrderType],
 ) -> Result<Connection, ServiceError> {
     let _: BankHost = tx.get(new.bank_host_id).await?;
     let connection = tx.connections().create(new).await?;
@@ -21,7 +22,7 @@ pub async fn create(
 pub async fn set_order_types(
     tx: &mut ScopedTx<'_>,
     id: ConnectionId,
-    order_types: &[String],
+    order_types: &[OrderType],
 ) -> Result<Connection, ServiceError> {
     let _: Connection = tx.get(id).await?;
     tx.connections().set_order_types(id, order_types).await?;

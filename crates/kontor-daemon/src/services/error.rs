@@ -21,9 +21,16 @@ pub enum ServiceError {
     /// The bank answered with an EBICS error.
     #[error("the bank refused: {code} {text}")]
     BankRefused { code: String, text: String },
-    /// The bank could not be reached (or answered unusably); the call may be retried.
+    /// The bank could not be reached; the call may be retried.
     #[error("the bank could not be reached: {0}")]
     BankUnreachable(String),
+    /// The bank answered, but the answer cannot be used. Asking again does not help; an
+    /// operator must look at the bank's side.
+    #[error("the bank's answer is unusable: {message}")]
+    BankAnswerUnusable {
+        why: UnusableAnswer,
+        message: String,
+    },
     /// The records are not in a state where the step applies (e.g. a user without keys).
     #[error("{0}")]
     Precondition(#[source] Box<dyn std::error::Error + Send + Sync>),
@@ -34,6 +41,15 @@ pub enum ServiceError {
     /// Something that cannot happen with consistent records did.
     #[error("internal error: {0}")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Why a bank's answer cannot be used: unreadable is not unreachable, and not a refusal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnusableAnswer {
+    /// It does not parse or decrypt.
+    Unreadable,
+    /// Its X002 signature does not verify with the verified bank key.
+    SignatureInvalid,
 }
 
 /// A request a service refuses by a business or configuration rule.
@@ -88,6 +104,14 @@ impl From<EbicsError> for ServiceError {
                 text: rejection.text,
             },
             EbicsError::Transport(e) => Self::BankUnreachable(e.to_string()),
+            EbicsError::BankSignature(_) => Self::BankAnswerUnusable {
+                why: UnusableAnswer::SignatureInvalid,
+                message: error.to_string(),
+            },
+            EbicsError::Protocol(_) => Self::BankAnswerUnusable {
+                why: UnusableAnswer::Unreadable,
+                message: error.to_string(),
+            },
             other => Self::Precondition(Box::new(other)),
         }
     }
@@ -98,9 +122,11 @@ impl From<VeuError> for ServiceError {
         match error {
             VeuError::Storage(e) => Self::Storage(e),
             VeuError::Bank { code, text, .. } => Self::BankRefused { code, text },
-            VeuError::Exchange(_) | VeuError::Unreadable { .. } => {
-                Self::BankUnreachable(error.to_string())
-            }
+            VeuError::Exchange(e) => e.into(),
+            VeuError::Unreadable { .. } => Self::BankAnswerUnusable {
+                why: UnusableAnswer::Unreadable,
+                message: error.to_string(),
+            },
             VeuError::Order(OrderError::Storage(e)) => Self::Storage(e),
             other => Self::Precondition(Box::new(other)),
         }

@@ -88,8 +88,14 @@ pub async fn update(
     Ok(tx.bank_hosts().update(id, changes).await?)
 }
 
-/// Removes a host that nothing refers to any more.
+/// Removes a host no connection uses any more, with the bank keys fetched from it (a
+/// rejected key must not keep a mistyped host alive). A host with connections stays
+/// (`in_use`): their users, orders and statements refer to it.
 pub async fn remove(tx: &mut ScopedTx<'_>, id: BankHostId) -> Result<(), ServiceError> {
+    let _: BankHost = tx.get(id).await?;
+    if tx.connections().list_for_host(id).await?.is_empty() {
+        tx.bank_keys().delete_for_host(id).await?;
+    }
     Ok(tx.delete(id).await?)
 }
 
@@ -107,6 +113,11 @@ pub async fn verify_key(
     } else {
         BankKeyVerification::Rejected
     };
+    // A rejected key checked again against a wrong hash stays rejected; a corrected hash
+    // verifies it.
+    if key.verification_status == outcome {
+        return Ok(key);
+    }
     Ok(tx
         .bank_keys()
         .decide(id, outcome, VerificationMethod::Letter, operator)

@@ -46,7 +46,7 @@ use std::sync::Arc;
 use kontor_storage::{FileId, Store, StoredFile, TenantScope};
 
 pub use bank::{Bank, Delivery};
-pub use error::{Refusal, ServiceError};
+pub use error::{Refusal, ServiceError, UnusableAnswer};
 pub use orders::Submitter;
 
 pub use crate::ebics::FileStream;

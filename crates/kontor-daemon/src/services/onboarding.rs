@@ -2,13 +2,14 @@
 //! (or H3K), HPB, activation once an operator has verified the bank keys, and the HTD/HAA sync
 //! of order types, accounts and permissions.
 
-use kontor_protocol::order_type::OrderType;
+use kontor_protocol::order_type::{BtfService, OrderType, OrderTypeError};
 use kontor_protocol::orderdata::{
-    AccountNumber, BankCode, HAAResponseOrderData, HTDResponseOrderData, OrderDataError,
+    AccountNumber, BankCode, HAAResponseOrderData, HKDResponseOrderData, HTDResponseOrderData,
+    OrderDataError,
 };
 use kontor_storage::{
-    EbicsUserId, EbicsUserStatus, NewAccount, NewPermission, SignatureClass, StorageError, Store,
-    TenantScope,
+    BtfOffer, EbicsUserId, EbicsUserStatus, NewAccount, NewPermission, SignatureClass,
+    StorageError, Store, TenantScope,
 };
 
 use super::bank::{Bank, Delivery};
@@ -19,10 +20,11 @@ use super::Services;
 use crate::ebics::session::verified_bank_keys;
 use crate::ebics::{DownloadRequest, EbicsError, KeyOrder, UserContext};
 
-/// What an HTD/HAA sync stored.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// What an HTD/HKD/HAA sync stored.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct SyncReport {
-    pub order_types: Vec<String>,
+    pub order_types: Vec<OrderType>,
+    pub btf_offers: Vec<BtfOffer>,
     pub accounts: usize,
     pub permissions: usize,
 }
@@ -38,6 +40,8 @@ pub enum OnboardingError {
     NoSubscriberData,
     #[error("invalid response from bank: {0}")]
     Unreadable(OrderDataError),
+    #[error("the bank names a malformed order type: {0}")]
+    MalformedOrderType(#[from] OrderTypeError),
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -70,7 +74,15 @@ pub async fn onboard(
     scope: &TenantScope,
     user: EbicsUserId,
 ) -> Result<EbicsUserStatus, OnboardingError> {
-    let mut status = UserContext::load(store, scope, user).await?.user.status;
+    let current = UserContext::load(store, scope, user).await?.user;
+    let mut status = current.status;
+    if status == EbicsUserStatus::Ready {
+        // A READY user whose sync never succeeded or last failed gets it run again.
+        if current.synced_at.is_none() || current.sync_failure_code.is_some() {
+            sync_user_data(store, bank, scope, user).await?;
+        }
+        return Ok(status);
+    }
     if status == EbicsUserStatus::New {
         ensure_user_keys(store, scope, user).await?;
     }
@@ -101,9 +113,71 @@ pub async fn onboard(
     Ok(status)
 }
 
-/// Downloads HTD (own subscriber data) and HAA, and stores the connection's order types,
-/// its accounts and the user's permissions.
+/// Runs the sync for the API (`POST /v1/ebics-users/{id}/sync`): see [`sync_user_data`]. A
+/// failure is recorded on the user and returned.
+pub async fn sync(
+    services: &Services,
+    scope: &TenantScope,
+    user: EbicsUserId,
+) -> Result<SyncReport, ServiceError> {
+    Ok(sync_user_data(services.store(), services.bank()?, scope, user).await?)
+}
+
+/// Return codes with which a bank says an order type or service is not (or no longer)
+/// allowed for the user: the stored view of its permissions is stale, so the sync runs again.
+/// 090003 EBICS_AUTHORISATION_ORDER_TYPE_FAILED, 091005 EBICS_INVALID_ORDER_TYPE and 091006
+/// EBICS_UNSUPPORTED_ORDER_TYPE (EBICS 3.0 Annex 1, return codes). 090005 is not one of them:
+/// it only says there is no data to download.
+pub fn means_not_allowed(code: &str) -> bool {
+    matches!(code, "090003" | "091005" | "091006")
+}
+
+/// Runs the sync again when `error` is a bank's "order type not allowed". The outcome (or
+/// failure) is recorded on the user; the caller's error stays what it was.
+pub async fn resync_if_not_allowed(
+    store: &Store,
+    bank: &dyn Bank,
+    scope: &TenantScope,
+    user: EbicsUserId,
+    code: &str,
+) {
+    if !means_not_allowed(code) {
+        return;
+    }
+    tracing::info!(%user, code, "bank refused an order type: syncing permissions again");
+    if let Err(error) = sync_user_data(store, bank, scope, user).await {
+        tracing::warn!(%user, %error, "sync after a refused order type failed");
+    }
+}
+
+/// Downloads HTD (own subscriber data), HKD (the partner's data, for the order types and
+/// services it offers) and HAA, stores the connection's order types, BTF offers and accounts
+/// and the user's permissions, and records the outcome on the user: `synced_at` on success,
+/// the failure's code and message otherwise (shown by the API until a sync succeeds).
 pub async fn sync_user_data(
+    store: &Store,
+    bank: &dyn Bank,
+    scope: &TenantScope,
+    user: EbicsUserId,
+) -> Result<SyncReport, OnboardingError> {
+    let result = sync_once(store, bank, scope, user).await;
+    let mut tx = store.scope(scope).begin().await?;
+    match &result {
+        Ok(_) => {
+            tx.ebics_users().record_sync_success(user).await?;
+        }
+        Err(error) => {
+            tracing::warn!(%user, %error, "sync of order types and permissions failed");
+            tx.ebics_users()
+                .record_sync_failure(user, &error.code(), &error.to_string())
+                .await?;
+        }
+    }
+    tx.commit().await?;
+    result
+}
+
+async fn sync_once(
     store: &Store,
     bank: &dyn Bank,
     scope: &TenantScope,
@@ -117,29 +191,55 @@ pub async fn sync_user_data(
         Delivery::NoData { .. } => return Err(OnboardingError::NoSubscriberData),
     };
     let htd = HTDResponseOrderData::parse(&htd).map_err(OnboardingError::Unreadable)?;
-    // HAA is optional at many banks: a refusal leaves the HTD view.
-    let haa = match bank
-        .download(scope, user, DownloadRequest::new(OrderType::HAA))
-        .await
-    {
-        Ok(Delivery::Data { bytes, .. }) => HAAResponseOrderData::parse(&bytes).ok(),
-        Ok(Delivery::NoData { .. }) | Err(EbicsError::Bank { .. }) => None,
-        Err(e) => return Err(e.into()),
+    // HKD and HAA are optional at many banks: a refusal leaves the HTD view. What they do
+    // deliver must parse: an unreadable answer is a failed sync, not a smaller one.
+    let hkd = match optional_download(bank, scope, user, OrderType::HKD).await? {
+        Some(bytes) => {
+            Some(HKDResponseOrderData::parse(&bytes).map_err(OnboardingError::Unreadable)?)
+        }
+        None => None,
+    };
+    let haa = match optional_download(bank, scope, user, OrderType::HAA).await? {
+        Some(bytes) => {
+            Some(HAAResponseOrderData::parse(&bytes).map_err(OnboardingError::Unreadable)?)
+        }
+        None => None,
     };
     let ctx = UserContext::load(store, scope, user).await?;
-    let mut order_types: Vec<String> = htd
+    let order_infos = htd
         .partner_info
         .order_infos
         .iter()
-        .map(|o| o.order_type.clone())
-        .chain(haa.iter().flat_map(|h| h.order_types.iter().cloned()))
-        .collect();
-    order_types.sort();
+        .chain(hkd.iter().flat_map(|h| h.partner_info.order_infos.iter()));
+    let mut order_types: Vec<OrderType> = Vec::new();
+    let mut btf_offers: Vec<BtfOffer> = Vec::new();
+    for info in order_infos {
+        let order_type = OrderType::parse_lenient(&info.order_type)?;
+        if let Some(service) = &info.service {
+            let offer = BtfOffer {
+                order_type: order_type.clone(),
+                service: BtfService::from(service),
+            };
+            if !btf_offers.contains(&offer) {
+                btf_offers.push(offer);
+            }
+        }
+        order_types.push(order_type);
+    }
+    for code in haa.iter().flat_map(|h| h.order_types.iter()) {
+        if let Ok(order_type) = OrderType::parse_lenient(code) {
+            order_types.push(order_type);
+        }
+    }
+    order_types.sort_by(|a, b| a.as_str().cmp(b.as_str()));
     order_types.dedup();
 
     let mut tx = store.scope(scope).begin().await?;
     tx.connections()
         .set_order_types(ctx.connection.id, &order_types)
+        .await?;
+    tx.connections()
+        .set_btf_offers(ctx.connection.id, &btf_offers)
         .await?;
     let existing = tx.accounts().list_for_connection(ctx.connection.id).await?;
     let mut account_ids = std::collections::HashMap::new();
@@ -215,19 +315,15 @@ pub async fn sync_user_data(
             .account_id
             .as_ref()
             .and_then(|id| account_ids.get(id).copied());
-        let types: Vec<String> = if permission.order_types.is_empty() {
-            permission
-                .service
-                .iter()
-                .map(|s| format!("BTF:{}", s.service_name))
-                .collect()
-        } else {
-            permission.order_types.clone()
-        };
-        for order_type in types {
+        // H005: one admin order type per permission, perhaps limited to one service; BTU/SCT
+        // and BTU/SDD stay two permissions.
+        let service = permission.service.as_ref().map(BtfService::from);
+        for code in &permission.order_types {
+            let order_type = OrderType::parse_lenient(code)?;
             permissions.push(NewPermission {
                 ebics_user_id: ctx.user.id,
                 order_type,
+                btf_service: service.clone(),
                 account_id: account,
                 authorisation_level: level,
                 max_amount: permission.max_amount.as_ref().map(|a| a.value.to_string()),
@@ -242,7 +338,42 @@ pub async fn sync_user_data(
     tx.commit().await?;
     Ok(SyncReport {
         order_types,
+        btf_offers,
         accounts: account_ids.len(),
         permissions: stored.len(),
     })
+}
+
+/// A download the bank may refuse or have nothing for: `None` then.
+async fn optional_download(
+    bank: &dyn Bank,
+    scope: &TenantScope,
+    user: EbicsUserId,
+    order_type: OrderType,
+) -> Result<Option<Vec<u8>>, OnboardingError> {
+    match bank
+        .download(scope, user, DownloadRequest::new(order_type))
+        .await
+    {
+        Ok(Delivery::Data { bytes, .. }) => Ok(Some(bytes)),
+        Ok(Delivery::NoData { .. }) | Err(EbicsError::Bank { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+impl OnboardingError {
+    /// A stable code for the failure as the user record shows it: the bank's return code
+    /// when it refused, else the class of the failure.
+    pub fn code(&self) -> String {
+        match self {
+            Self::Ebics(EbicsError::Bank { rejection, .. }) => rejection.code.clone(),
+            Self::Ebics(EbicsError::Transport(_)) => "BANK_UNREACHABLE".into(),
+            Self::Ebics(EbicsError::BankSignature(_)) => "BANK_SIGNATURE_INVALID".into(),
+            Self::Ebics(EbicsError::Protocol(_))
+            | Self::Unreadable(_)
+            | Self::MalformedOrderType(_) => "BANK_ANSWER_UNREADABLE".into(),
+            Self::NoSubscriberData => "NO_SUBSCRIBER_DATA".into(),
+            Self::Ebics(_) | Self::Keys(_) | Self::Storage(_) => "SYNC_FAILED".into(),
+        }
+    }
 }

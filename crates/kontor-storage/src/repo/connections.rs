@@ -1,6 +1,7 @@
 //! Bank connections (one partner at one host) and their accounts.
 
 use chrono::{DateTime, Utc};
+use kontor_protocol::order_type::{BtfService, OrderType};
 
 use super::{entity, repository};
 use crate::db::{now, to_json, RowReader};
@@ -14,8 +15,10 @@ pub struct Connection {
     pub bank_host_id: BankHostId,
     pub partner_id: String,
     pub display_name: String,
-    /// Order types the bank offers this partner (synced from HTD/HAA).
-    pub order_types: Vec<String>,
+    /// Order types the bank offers this partner (synced from HTD/HKD/HAA).
+    pub order_types: Vec<OrderType>,
+    /// EBICS 3.0: the BTF services the bank offers under BTU/BTD (synced from HTD/HKD).
+    pub btf_offers: Vec<BtfOffer>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -27,6 +30,7 @@ impl Connection {
             partner_id: r.text("partner_id")?,
             display_name: r.text("display_name")?,
             order_types: r.json("order_types")?,
+            btf_offers: r.json("btf_offers")?,
             created_at: r.ts("created_at")?,
         })
     }
@@ -38,6 +42,13 @@ entity!(
     "bank connection",
     Deletable
 );
+
+/// A BTF service the bank offers under an admin order type (`BTU` or `BTD`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BtfOffer {
+    pub order_type: OrderType,
+    pub service: BtfService,
+}
 
 #[derive(Debug, Clone)]
 pub struct NewConnection {
@@ -130,14 +141,21 @@ impl Connections<'_, '_> {
         self.tx.get(id).await
     }
 
-    /// Replaces the order types the bank offers (after HTD/HAA).
+    /// Replaces the order types the bank offers (after HTD/HKD/HAA).
     pub async fn set_order_types(
         &mut self,
         id: ConnectionId,
-        order_types: &[String],
+        order_types: &[OrderType],
     ) -> Result<()> {
         self.tx
             .update::<Connection>(id.to_db(), &[("order_types", to_json(&order_types).into())])
+            .await
+    }
+
+    /// Replaces the BTF services the bank offers (after HTD/HKD).
+    pub async fn set_btf_offers(&mut self, id: ConnectionId, offers: &[BtfOffer]) -> Result<()> {
+        self.tx
+            .update::<Connection>(id.to_db(), &[("btf_offers", to_json(&offers).into())])
             .await
     }
 

@@ -220,14 +220,28 @@ impl BankKeys<'_, '_> {
         self.tx.get(id).await
     }
 
+    /// Removes every key fetched from `host` (with the host itself: keys mean nothing
+    /// without it). Returns how many were removed.
+    pub async fn delete_for_host(&mut self, host: BankHostId) -> Result<u64> {
+        let tenant = self.tx.tenant_val();
+        self.tx
+            .execute(
+                "DELETE FROM bank_keys WHERE bank_host_id = $1 AND tenant_id = $2",
+                &[host.to_db().into(), tenant],
+            )
+            .await
+            .map_err(crate::error::StorageError::from)
+    }
+
     pub async fn list_for_host(&mut self, host: BankHostId) -> Result<Vec<BankKey>> {
         self.tx
             .list_where("bank_host_id", host.to_db().into())
             .await
     }
 
-    /// Marks an unverified key verified or rejected. A decided key is never re-decided:
-    /// a new HPB yields a new key record.
+    /// Marks an unverified key verified or rejected. A rejected key may be verified after
+    /// all (the operator mistyped the letter's hash and corrected it); a verified key is
+    /// never re-decided: a new HPB yields a new key record.
     pub async fn decide(
         &mut self,
         id: BankKeyId,
@@ -235,8 +249,12 @@ impl BankKeys<'_, '_> {
         method: VerificationMethod,
         verified_by: &str,
     ) -> Result<BankKey> {
+        use BankKeyVerification::{Rejected, Unverified, Verified};
         let allowed = |from: BankKeyVerification, to: BankKeyVerification| {
-            if from == BankKeyVerification::Unverified && to != BankKeyVerification::Unverified {
+            if matches!(
+                (from, to),
+                (Unverified, Verified | Rejected) | (Rejected, Verified)
+            ) {
                 Ok(to)
             } else {
                 Err(crate::status::IllegalTransition {
@@ -246,11 +264,12 @@ impl BankKeys<'_, '_> {
                 })
             }
         };
+        let current: BankKey = self.tx.get(id).await?;
         self.tx
             .set_status::<BankKey, _>(
                 id.to_db(),
                 "verification_status",
-                BankKeyVerification::Unverified,
+                current.verification_status,
                 outcome,
                 allowed,
                 &[

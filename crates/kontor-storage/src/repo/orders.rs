@@ -3,7 +3,9 @@
 use chrono::{DateTime, Utc};
 
 use super::{entity, repository};
-use crate::db::{now, RowReader, Val};
+use kontor_protocol::order_type::{BtfService, OrderType};
+
+use crate::db::{now, to_json, RowReader, Val};
 use crate::error::{Result, StorageError};
 use crate::ids::{EbicsUserId, FileId, OrderId, OrderSignatureId, TransactionId};
 use crate::status::{FileKind, OrderStatus, SignatureClass};
@@ -103,8 +105,12 @@ impl std::str::FromStr for SignatureRule {
 pub struct Order {
     pub id: OrderId,
     pub ebics_user_id: EbicsUserId,
-    pub order_type: String,
-    pub btf_service: Option<serde_json::Value>,
+    /// The classic order type (`CCT`, `CDD`, ...), or `BTU` for an upload named only by its
+    /// BTF service.
+    pub order_type: OrderType,
+    /// The BTF service the order is sent with on an EBICS 3.0 host (the classic type's
+    /// service as the bank offers it, or the one the operator named); `None` on H004.
+    pub btf_service: Option<BtfService>,
     pub status: OrderStatus,
     pub bank_order_id: Option<String>,
     pub signature_rule: SignatureRule,
@@ -128,15 +134,8 @@ impl Order {
         Ok(Self {
             id: r.parsed("id")?,
             ebics_user_id: r.parsed("ebics_user_id")?,
-            order_type: r.text("order_type")?,
-            btf_service: r
-                .opt_text("btf_service")?
-                .map(|s| serde_json::from_str(&s))
-                .transpose()
-                .map_err(|e| StorageError::Corrupt {
-                    column: "orders.btf_service",
-                    message: e.to_string(),
-                })?,
+            order_type: r.order_type("order_type")?,
+            btf_service: r.opt_json("btf_service")?,
             status: r.enumeration("status")?,
             bank_order_id: r.opt_text("bank_order_id")?,
             signature_rule: r.parsed("signature_rule")?,
@@ -159,8 +158,8 @@ entity!(Order, OrderId, "orders", "order", Deletable);
 #[derive(Debug, Clone)]
 pub struct NewOrder {
     pub ebics_user_id: EbicsUserId,
-    pub order_type: String,
-    pub btf_service: Option<serde_json::Value>,
+    pub order_type: OrderType,
+    pub btf_service: Option<BtfService>,
     pub signature_rule: SignatureRule,
     pub content_file_id: FileId,
     pub content_hash: String,
@@ -295,8 +294,8 @@ impl Orders<'_, '_> {
                 vec![
                     id.to_db().into(),
                     new.ebics_user_id.to_db().into(),
-                    new.order_type.into(),
-                    new.btf_service.map(|v| v.to_string()).into(),
+                    new.order_type.as_str().into(),
+                    new.btf_service.as_ref().map(to_json).into(),
                     OrderStatus::Draft.as_str().into(),
                     new.signature_rule.as_str().into(),
                     new.content_file_id.to_db().into(),

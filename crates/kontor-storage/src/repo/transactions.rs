@@ -39,6 +39,8 @@ pub struct Transaction {
     /// Failed attempts to apply the effect; the sweep gives up after a bound.
     pub effect_attempts: i64,
     pub effect_error: Option<String>,
+    /// Recovery passes that took this transaction up; recovery gives up after a bound.
+    pub recovery_attempts: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -78,6 +80,7 @@ impl Transaction {
             effect_done_at: r.opt_ts("effect_done_at")?,
             effect_attempts: r.int("effect_attempts")?,
             effect_error: r.opt_text("effect_error")?,
+            recovery_attempts: r.int("recovery_attempts")?,
             created_at: r.ts("created_at")?,
             updated_at: r.ts("updated_at")?,
         })
@@ -413,6 +416,20 @@ impl Transactions<'_, '_> {
             .await?;
         let current: Transaction = self.tx.get(id).await?;
         Ok(current.effect_attempts)
+    }
+
+    /// Counts one recovery pass over the transaction; returns the passes so far.
+    pub async fn count_recovery_attempt(&mut self, id: TransactionId) -> Result<i64> {
+        let tenant = self.tx.tenant_val();
+        self.tx
+            .execute(
+                "UPDATE transactions SET recovery_attempts = recovery_attempts + 1, \
+                 updated_at = $1 WHERE id = $2 AND tenant_id = $3",
+                &[now().into(), id.to_db().into(), tenant],
+            )
+            .await?;
+        let current: Transaction = self.tx.get(id).await?;
+        Ok(current.recovery_attempts)
     }
 
     pub async fn list_for_order(&mut self, order: OrderId) -> Result<Vec<Transaction>> {

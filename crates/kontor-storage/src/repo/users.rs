@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use zeroize::Zeroizing;
 
 use super::{entity, repository};
+use kontor_protocol::order_type::{BtfService, OrderType};
+
 use crate::db::{now, to_json, RowReader};
 use crate::error::{Result, StorageError};
 use crate::ids::{AccountId, ConnectionId, EbicsUserId, KeyPairId, PermissionId, TenantId};
@@ -21,6 +23,12 @@ pub struct EbicsUser {
     pub signature_class: SignatureClass,
     /// The bank's view of this user's permissions (from HTD), cached as JSON.
     pub permissions_cache: serde_json::Value,
+    /// When the last sync of order types, accounts and permissions (HTD/HKD/HAA) succeeded.
+    pub synced_at: Option<DateTime<Utc>>,
+    /// Why the last sync failed (the bank's return code, or Kontor's error class) and what
+    /// the operator should know; cleared by a successful sync.
+    pub sync_failure_code: Option<String>,
+    pub sync_failure_message: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -36,6 +44,9 @@ impl EbicsUser {
             status: r.enumeration("status")?,
             signature_class: r.enumeration("signature_class")?,
             permissions_cache: r.json("permissions_cache")?,
+            synced_at: r.opt_ts("synced_at")?,
+            sync_failure_code: r.opt_text("sync_failure_code")?,
+            sync_failure_message: r.opt_text("sync_failure_message")?,
             created_at: r.ts("created_at")?,
             updated_at: r.ts("updated_at")?,
         })
@@ -155,7 +166,10 @@ fn key_context(tenant: TenantId, id: KeyPairId, usage: KeyUsage) -> Vec<u8> {
 pub struct Permission {
     pub id: PermissionId,
     pub ebics_user_id: EbicsUserId,
-    pub order_type: String,
+    /// The order type as the bank names it (H005: the admin order type, `BTU`, `BTD`, ...).
+    pub order_type: OrderType,
+    /// H005: the BTF service the permission is restricted to (`None`: every service).
+    pub btf_service: Option<BtfService>,
     pub account_id: Option<AccountId>,
     pub authorisation_level: SignatureClass,
     /// Exact decimal, e.g. "10000.00".
@@ -169,7 +183,8 @@ impl Permission {
         Ok(Self {
             id: r.parsed("id")?,
             ebics_user_id: r.parsed("ebics_user_id")?,
-            order_type: r.text("order_type")?,
+            order_type: r.order_type("order_type")?,
+            btf_service: r.opt_json("btf_service")?,
             account_id: r.opt_parsed("account_id")?,
             authorisation_level: r.enumeration("authorisation_level")?,
             max_amount: r.opt_text("max_amount")?,
@@ -189,7 +204,8 @@ entity!(
 #[derive(Debug, Clone)]
 pub struct NewPermission {
     pub ebics_user_id: EbicsUserId,
-    pub order_type: String,
+    pub order_type: OrderType,
+    pub btf_service: Option<BtfService>,
     pub account_id: Option<AccountId>,
     pub authorisation_level: SignatureClass,
     pub max_amount: Option<String>,
@@ -253,6 +269,43 @@ impl EbicsUsers<'_, '_> {
                 to,
                 EbicsUserStatus::transition,
                 &[("updated_at", now().into())],
+            )
+            .await?;
+        self.tx.get(id).await
+    }
+
+    /// Records a successful sync: the failure of an earlier one is cleared.
+    pub async fn record_sync_success(&mut self, id: EbicsUserId) -> Result<EbicsUser> {
+        let at = now();
+        self.tx
+            .update::<EbicsUser>(
+                id.to_db(),
+                &[
+                    ("synced_at", at.clone().into()),
+                    ("sync_failure_code", Option::<String>::None.into()),
+                    ("sync_failure_message", Option::<String>::None.into()),
+                    ("updated_at", at.into()),
+                ],
+            )
+            .await?;
+        self.tx.get(id).await
+    }
+
+    /// Records why a sync failed; the last success (if any) stays.
+    pub async fn record_sync_failure(
+        &mut self,
+        id: EbicsUserId,
+        code: &str,
+        message: &str,
+    ) -> Result<EbicsUser> {
+        self.tx
+            .update::<EbicsUser>(
+                id.to_db(),
+                &[
+                    ("sync_failure_code", code.into()),
+                    ("sync_failure_message", message.into()),
+                    ("updated_at", now().into()),
+                ],
             )
             .await?;
         self.tx.get(id).await
@@ -446,6 +499,7 @@ impl Permissions<'_, '_> {
                     "id",
                     "ebics_user_id",
                     "order_type",
+                    "btf_service",
                     "account_id",
                     "authorisation_level",
                     "max_amount",
@@ -455,7 +509,8 @@ impl Permissions<'_, '_> {
                 vec![
                     id.to_db().into(),
                     new.ebics_user_id.to_db().into(),
-                    new.order_type.into(),
+                    new.order_type.as_str().into(),
+                    new.btf_service.as_ref().map(to_json).into(),
                     new.account_id.map(|a| a.to_db()).into(),
                     new.authorisation_level.as_str().into(),
                     new.max_amount.into(),

@@ -1,6 +1,7 @@
 //! Repository behaviour that must hold identically on SQLite and PostgreSQL.
 
 use chrono::{Duration, Utc};
+use kontor_protocol::order_type::OrderType;
 use kontor_storage::*;
 
 use crate::support::conformance;
@@ -318,7 +319,7 @@ async fn same_payment_file_is_one_live_order(store: &Store) {
     let original: Order = tx.get(g.order).await.unwrap();
     let dup = NewOrder {
         ebics_user_id: g.user,
-        order_type: "CCT".into(),
+        order_type: OrderType::CCT,
         btf_service: None,
         signature_rule: SignatureRule::Standard,
         content_file_id: g.file,
@@ -523,30 +524,100 @@ async fn tokens_authenticate_until_expired_or_revoked(store: &Store) {
     );
 }
 
-async fn bank_key_decision_is_made_once(store: &Store) {
+async fn a_rejected_bank_key_can_be_verified_and_a_verified_one_is_final(store: &Store) {
     let g = fixture::build(store, "a").await;
     let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    let decide = |outcome| (g.bank_key, outcome, VerificationMethod::Letter);
+    let (id, outcome, method) = decide(BankKeyVerification::Rejected);
     let key = tx
         .bank_keys()
-        .decide(
-            g.bank_key,
-            BankKeyVerification::Rejected,
-            VerificationMethod::Letter,
-            "alice",
-        )
+        .decide(id, outcome, method, "alice")
         .await
         .unwrap();
     assert_eq!(key.verification_status, BankKeyVerification::Rejected);
-    assert!(tx
+    // The operator mistyped the letter's hash: the corrected check verifies the key.
+    let (id, outcome, method) = decide(BankKeyVerification::Verified);
+    let key = tx
         .bank_keys()
-        .decide(
-            g.bank_key,
-            BankKeyVerification::Verified,
-            VerificationMethod::Letter,
-            "bob"
+        .decide(id, outcome, method, "bob")
+        .await
+        .unwrap();
+    assert_eq!(key.verification_status, BankKeyVerification::Verified);
+    assert_eq!(key.verified_by.as_deref(), Some("bob"));
+    let (id, outcome, method) = decide(BankKeyVerification::Rejected);
+    assert!(matches!(
+        tx.bank_keys().decide(id, outcome, method, "carol").await,
+        Err(StorageError::IllegalTransition(_))
+    ));
+}
+
+async fn btf_services_permissions_and_sync_outcomes_are_stored_typed(store: &Store) {
+    use kontor_protocol::order_type::{BtfService, MessageName};
+    let g = fixture::build(store, "a").await;
+    let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    let sdd = BtfService {
+        service_option: Some("COR".into()),
+        ..BtfService::new("SDD", MessageName::new("pain.008").with_version("08"))
+    };
+    let sct = BtfService::new("SCT", MessageName::new("pain.001"));
+    for service in [&sct, &sdd] {
+        tx.permissions()
+            .create(NewPermission {
+                ebics_user_id: g.user,
+                order_type: OrderType::BTU,
+                btf_service: Some(service.clone()),
+                account_id: None,
+                authorisation_level: SignatureClass::E,
+                max_amount: None,
+                currency: None,
+            })
+            .await
+            .unwrap();
+    }
+    let btu: Vec<Option<BtfService>> = tx
+        .permissions()
+        .list_for_user(g.user)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|p| p.order_type == OrderType::BTU)
+        .map(|p| p.btf_service)
+        .collect();
+    assert_eq!(btu.len(), 2, "BTU/SCT and BTU/SDD stay two permissions");
+    assert!(btu.contains(&Some(sct.clone())) && btu.contains(&Some(sdd.clone())));
+
+    let offers = vec![BtfOffer {
+        order_type: OrderType::BTU,
+        service: sdd.clone(),
+    }];
+    tx.connections()
+        .set_order_types(
+            g.connection,
+            &[OrderType::BTU, OrderType::other("XE2").unwrap()],
         )
         .await
-        .is_err());
+        .unwrap();
+    tx.connections()
+        .set_btf_offers(g.connection, &offers)
+        .await
+        .unwrap();
+    let connection: Connection = tx.get(g.connection).await.unwrap();
+    assert_eq!(connection.btf_offers, offers);
+    assert_eq!(connection.order_types[1].as_str(), "XE2");
+
+    let failed = tx
+        .ebics_users()
+        .record_sync_failure(g.user, "091005", "EBICS_INVALID_ORDER_TYPE")
+        .await
+        .unwrap();
+    assert_eq!(failed.sync_failure_code.as_deref(), Some("091005"));
+    assert_eq!(failed.synced_at, None);
+    let synced = tx.ebics_users().record_sync_success(g.user).await.unwrap();
+    assert!(synced.synced_at.is_some());
+    assert_eq!(
+        (synced.sync_failure_code, synced.sync_failure_message),
+        (None, None)
+    );
 }
 
 async fn signer_held_keys_store_no_private_part(store: &Store) {
@@ -602,5 +673,6 @@ conformance!(
     bookings_are_stored_once_per_dedupe_key,
     concurrent_leasers_never_share_a_schedule,
     tokens_authenticate_until_expired_or_revoked,
-    bank_key_decision_is_made_once,
+    a_rejected_bank_key_can_be_verified_and_a_verified_one_is_final,
+    btf_services_permissions_and_sync_outcomes_are_stored_typed,
 );

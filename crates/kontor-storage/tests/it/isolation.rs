@@ -1,6 +1,7 @@
 //! Tenant isolation: a record created in tenant A is invisible, unmodifiable and undeletable
 //! from tenant B, for every entity. Each check fails if a repository loses its tenant filter.
 
+use kontor_protocol::order_type::OrderType;
 use std::fmt::Debug;
 
 use kontor_storage::*;
@@ -128,7 +129,7 @@ async fn updates_from_another_tenant_are_not_found_and_change_nothing(store: &St
     );
     assert_not_found(
         tx.connections()
-            .set_order_types(a.connection, &["CCT".into()])
+            .set_order_types(a.connection, &[OrderType::CCT])
             .await,
         "order types",
     );

@@ -26,7 +26,10 @@ pub async fn bank_connection(
         })
         .await
         .unwrap();
-    let order_types: Vec<String> = order_types.iter().map(|t| (*t).to_owned()).collect();
+    let order_types: Vec<kontor_protocol::order_type::OrderType> = order_types
+        .iter()
+        .map(|t| kontor_protocol::order_type::OrderType::parse_lenient(t).unwrap())
+        .collect();
     tx.connections()
         .set_order_types(connection.id, &order_types)
         .await

@@ -10,7 +10,7 @@ pub mod submit;
 use kontor_documents::pain::{self, PaymentKind, PaymentOrder, PaymentSummary};
 use kontor_documents::{Amount, Currency, Iban};
 use kontor_protocol::keys::PublicKey;
-use kontor_protocol::order_type::{OrderDataFormat, OrderType};
+use kontor_protocol::order_type::{BtfService, OrderDataFormat, OrderType, OrderTypeError};
 use kontor_protocol::orderdata::OrderSignatureData;
 use kontor_protocol::signature::{order_data_digest, verify_order_data};
 use kontor_protocol::SignatureVersion;
@@ -34,6 +34,22 @@ pub enum OrderError {
     EmptyFile,
     #[error("{0} is not a pain.001/pain.008 upload order type")]
     UnsupportedOrderType(OrderType),
+    #[error("BTU needs a BTF service (e.g. service=SCT&message=pain.001)")]
+    ServiceRequired,
+    #[error("a BTF service is given only with order type BTU, not {0}")]
+    ServiceWithoutBtu(OrderType),
+    #[error("BTF service {0} does not carry a pain.001 or pain.008 message")]
+    UnsupportedService(BtfService),
+    #[error("invalid BTF service: {0}")]
+    InvalidService(#[from] OrderTypeError),
+    #[error(
+        "the host speaks EBICS 2.5 (H004), which has no BTF services; use a classic order type"
+    )]
+    BtfNeedsH005,
+    #[error(
+        "{0} has no BTF service on an EBICS 3.0 host; send it as BTU with an explicit service"
+    )]
+    NoBtfEquivalent(OrderType),
     #[error("payment file is invalid: {0}")]
     InvalidDocument(#[from] pain::PainError),
     #[error("{order_type} needs a {needed:?} file, this is a {found:?}")]
@@ -50,6 +66,8 @@ pub enum OrderError {
     OrderTypeNotOffered(String),
     #[error("user may not {0}")]
     NotPermitted(String),
+    #[error("the last sync of the user's order types and permissions failed ({0}); run it again with POST /v1/ebics-users/{{id}}/sync")]
+    SyncFailed(String),
     #[error("idempotency key was used for different content")]
     IdempotencyKeyReused,
     #[error("the same file is already an open order of this user and order type")]
@@ -86,6 +104,9 @@ pub struct CreateOrder {
     /// The EBICS order type to send with (e.g. CIP for instant transfers); `None` takes the
     /// standard one for the document (CCT for pain.001, CDD for pain.008).
     pub order_type: Option<OrderType>,
+    /// With order type `BTU` (EBICS 3.0 only): the BTF service to send with, e.g. `SDD`
+    /// option `COR` message `pain.008`.
+    pub service: Option<BtfService>,
 }
 
 /// A created order, or the one an earlier request with the same idempotency key created.
@@ -115,6 +136,35 @@ fn expected_kind(order_type: &OrderType) -> Option<PaymentKind> {
     }
 }
 
+/// Which pain message a BTF service carries (by its message name).
+fn service_kind(service: &BtfService) -> Option<PaymentKind> {
+    match service.message.name.as_str() {
+        "pain.001" => Some(PaymentKind::CreditTransfer),
+        "pain.008" => Some(PaymentKind::DirectDebit),
+        _ => None,
+    }
+}
+
+/// The payment kind the requested order type (and service) needs, checked before anything
+/// is parsed: an order type Kontor cannot send end to end is refused here.
+fn needed_kind(new: &CreateOrder) -> Result<Option<PaymentKind>, OrderError> {
+    match (&new.order_type, &new.service) {
+        (Some(OrderType::BTU), None) => Err(OrderError::ServiceRequired),
+        (Some(OrderType::BTU), Some(service)) => {
+            service.validate()?;
+            service_kind(service)
+                .map(Some)
+                .ok_or_else(|| OrderError::UnsupportedService(service.clone()))
+        }
+        (Some(other), Some(_)) => Err(OrderError::ServiceWithoutBtu(other.clone())),
+        (None, Some(_)) => Err(OrderError::ServiceWithoutBtu(OrderType::BTU)),
+        (Some(order_type), None) => expected_kind(order_type)
+            .map(Some)
+            .ok_or_else(|| OrderError::UnsupportedOrderType(order_type.clone())),
+        (None, None) => Ok(None),
+    }
+}
+
 /// Validates the document, checks the user's permissions and stores a DRAFT order with its
 /// file. The same idempotency key for the same request (user, order type, content and
 /// signature rule) returns the existing order; for another request it is refused.
@@ -126,13 +176,7 @@ pub async fn create_order(
     scope: &TenantScope,
     new: CreateOrder,
 ) -> Result<Created, OrderError> {
-    let needed = match &new.order_type {
-        Some(order_type) => Some(
-            expected_kind(order_type)
-                .ok_or_else(|| OrderError::UnsupportedOrderType(order_type.clone()))?,
-        ),
-        None => None,
-    };
+    let needed = needed_kind(&new)?;
     if new.content.is_empty() {
         return Err(OrderError::EmptyFile);
     }
@@ -150,7 +194,8 @@ pub async fn create_order(
     };
     let request = Request {
         user: new.user,
-        order_type: order_type.to_string(),
+        order_type,
+        service: new.service.clone(),
         content_hash: hex::encode(Sha256::digest(&new.content)),
         signature_rule: new.signature_rule,
     };
@@ -177,7 +222,9 @@ pub async fn create_order(
 /// What makes two creations the same request.
 struct Request {
     user: EbicsUserId,
-    order_type: String,
+    order_type: OrderType,
+    /// The service asked for (BTU); the stored one may name more (the bank's version).
+    service: Option<BtfService>,
     content_hash: String,
     signature_rule: SignatureRule,
 }
@@ -197,6 +244,12 @@ impl Request {
         };
         let same = existing.ebics_user_id == self.user
             && existing.order_type == self.order_type
+            && self.service.as_ref().is_none_or(|asked| {
+                existing
+                    .btf_service
+                    .as_ref()
+                    .is_some_and(|stored| stored.completed_by(asked) == *stored)
+            })
             && existing.content_hash == self.content_hash
             && existing.signature_rule == self.signature_rule;
         if same {
@@ -227,18 +280,18 @@ async fn create_in(
     ) {
         return Err(OrderError::UserNotActive(user.status));
     }
+    if let (Some(code), message) = (&user.sync_failure_code, &user.sync_failure_message) {
+        // The stored permissions may be stale or empty: say so rather than "not permitted".
+        return Err(OrderError::SyncFailed(format!(
+            "{code} {}",
+            message.as_deref().unwrap_or_default()
+        )));
+    }
     document.validate()?;
     let (total, currency) = single_currency_total(document)?;
     let ordering_accounts = ordering_accounts(document);
-    check_permission(
-        tx,
-        &user,
-        &request.order_type,
-        &ordering_accounts,
-        total,
-        currency,
-    )
-    .await?;
+    let btf_service =
+        check_permission(tx, &user, request, &ordering_accounts, total, currency).await?;
 
     let file: StoredFile = tx
         .files()
@@ -253,7 +306,7 @@ async fn create_in(
         .create(NewOrder {
             ebics_user_id: user.id,
             order_type: request.order_type.clone(),
-            btf_service: None,
+            btf_service,
             signature_rule: new.signature_rule,
             content_file_id: file.id,
             content_hash: file.sha256,
@@ -288,31 +341,38 @@ fn single_currency_total(document: &PaymentOrder) -> Result<(Amount, Currency), 
     }
 }
 
-/// The user's bank permissions must cover the order type, each ordering account (a
-/// permission without account covers all) and the total amount.
+/// The bank must offer the order (type, and on an EBICS 3.0 host its BTF service), and the
+/// user's bank permissions must cover it, each ordering account (a permission without
+/// account covers all) and the total amount. Returns the BTF service to send with on an
+/// EBICS 3.0 host, completed from the bank's offer (e.g. with the message version it names).
 async fn check_permission(
     tx: &mut ScopedTx<'_>,
     user: &EbicsUser,
-    order_type: &str,
+    request: &Request,
     ordering_accounts: &[Iban],
     total: Amount,
     currency: Currency,
-) -> Result<(), OrderError> {
+) -> Result<Option<BtfService>, OrderError> {
+    let order_type = &request.order_type;
     let connection: Connection = tx.get(user.connection_id).await?;
     let host: kontor_storage::BankHost = tx.get(connection.bank_host_id).await?;
-    // An EBICS 3.0 bank lists payments under the admin order type (BTU with the BTF service,
-    // e.g. SCT for CCT) in HTD/HAA; the stored order types and permissions carry no service,
-    // so the BTU entry is what grants the classic type there.
-    let mut names = vec![order_type.to_owned()];
-    if host.protocol_version >= kontor_protocol::ProtocolVersion::H005 {
-        if let Ok((h005, _)) = order_type.parse::<OrderType>().and_then(|t| t.to_h005()) {
-            names.push(h005.as_str().to_owned());
+    let service = if host.protocol_version.uses_btf() {
+        let asked = match &request.service {
+            Some(service) => service.clone(),
+            None => order_type
+                .btf_service()
+                .ok_or_else(|| OrderError::NoBtfEquivalent(order_type.clone()))?,
+        };
+        Some(offered_service(&connection, order_type, asked)?)
+    } else {
+        if request.service.is_some() || *order_type == OrderType::BTU {
+            return Err(OrderError::BtfNeedsH005);
         }
-    }
-    let named = |t: &str| names.iter().any(|n| n == t);
-    if !connection.order_types.iter().any(|t| named(t)) {
-        return Err(OrderError::OrderTypeNotOffered(order_type.to_owned()));
-    }
+        if !connection.order_types.contains(order_type) {
+            return Err(OrderError::OrderTypeNotOffered(order_type.to_string()));
+        }
+        None
+    };
     let permissions = tx.permissions().list_for_user(user.id).await?;
     let accounts = tx.accounts().list_for_connection(connection.id).await?;
     let mut account_ids = Vec::new();
@@ -327,6 +387,16 @@ async fn check_permission(
         };
         account_ids.push(account.id);
     }
+    // EBICS 3.0 permissions name BTU and (perhaps) one service: BTU/SDD does not grant SCT.
+    // A permission of the classic type (as EBICS 2.5 banks list them) grants it directly.
+    let grants = |p: &kontor_storage::Permission| match &service {
+        Some(service) => {
+            (p.order_type == OrderType::BTU
+                && p.btf_service.as_ref().is_none_or(|s| s.covers(service)))
+                || (p.order_type == *order_type && *order_type != OrderType::BTU)
+        }
+        None => p.order_type == *order_type,
+    };
     let within_limit = |p: &kontor_storage::Permission| match (&p.max_amount, &p.currency) {
         (None, _) => true,
         (Some(max), limit_currency) => {
@@ -338,9 +408,7 @@ async fn check_permission(
     };
     let covers = |account: Option<kontor_storage::AccountId>| {
         permissions.iter().any(|p| {
-            named(&p.order_type)
-                && (p.account_id.is_none() || p.account_id == account)
-                && within_limit(p)
+            grants(p) && (p.account_id.is_none() || p.account_id == account) && within_limit(p)
         })
     };
     let covered = if account_ids.is_empty() {
@@ -348,13 +416,49 @@ async fn check_permission(
     } else {
         account_ids.iter().all(|a| covers(Some(*a)))
     };
+    let what = match &service {
+        Some(service) => format!("{order_type} ({service})"),
+        None => order_type.to_string(),
+    };
     if covered {
-        Ok(())
+        Ok(service)
     } else {
         Err(OrderError::NotPermitted(format!(
-            "send {order_type} of {total} {currency}: no permission covers account and amount"
+            "send {what} of {total} {currency}: no permission covers service, account and amount"
         )))
     }
+}
+
+/// The service as the bank offers it under BTU. Without synced offers (a bank that lists
+/// only order type codes), BTU or the classic code in the offered order types stands for
+/// the service.
+fn offered_service(
+    connection: &Connection,
+    order_type: &OrderType,
+    asked: BtfService,
+) -> Result<BtfService, OrderError> {
+    let uploads: Vec<&BtfService> = connection
+        .btf_offers
+        .iter()
+        .filter(|o| o.order_type == OrderType::BTU)
+        .map(|o| &o.service)
+        .collect();
+    if uploads.is_empty() {
+        return if connection.order_types.contains(&OrderType::BTU)
+            || (*order_type != OrderType::BTU && connection.order_types.contains(order_type))
+        {
+            Ok(asked)
+        } else {
+            Err(OrderError::OrderTypeNotOffered(format!(
+                "{order_type} ({asked})"
+            )))
+        };
+    }
+    uploads
+        .into_iter()
+        .find(|offer| offer.covers(&asked))
+        .map(|offer| asked.completed_by(offer))
+        .ok_or_else(|| OrderError::OrderTypeNotOffered(format!("{order_type} ({asked})")))
 }
 
 /// A signature computed by a signer outside the daemon.

@@ -36,7 +36,6 @@
 use std::future::Future;
 
 use chrono::Utc;
-use kontor_protocol::order_type::OrderType;
 use kontor_protocol::orderdata::OrderSignatureData;
 use kontor_storage::{
     Order, OrderId, OrderStatus, ScopedTx, StorageError, Store, TenantScope, Transaction,
@@ -106,9 +105,11 @@ impl<B: Bank + ?Sized> OrderUploader for B {
         content: Vec<u8>,
         signatures: Vec<OrderSignatureData>,
     ) -> Result<UploadReceipt, UploadFailure> {
-        let uncertain = |e: &dyn std::fmt::Display| UploadFailure::Uncertain(e.to_string());
-        let order_type: OrderType = order.order_type.parse().map_err(|e| uncertain(&e))?;
-        let request = UploadRequest::new(order_type, content, signatures).for_order(order.id);
+        let mut request =
+            UploadRequest::new(order.order_type.clone(), content, signatures).for_order(order.id);
+        if let Some(service) = &order.btf_service {
+            request = request.with_service(service.clone());
+        }
         match Bank::upload(self, scope, order.ebics_user_id, request).await {
             Ok(outcome) => Ok(UploadReceipt {
                 transaction: outcome.transaction,
@@ -124,7 +125,7 @@ impl<B: Bank + ?Sized> OrderUploader for B {
                 code: rejection.code,
                 text: rejection.text,
             }),
-            Err(other) => Err(uncertain(&other)),
+            Err(other) => Err(UploadFailure::Uncertain(other.to_string())),
         }
     }
 

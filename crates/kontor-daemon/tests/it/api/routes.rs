@@ -101,6 +101,7 @@ fn cases() -> Vec<Case> {
         case!(POST "/v1/ebics-users/{id}/suspend", TenantA, |i| format!("/v1/ebics-users/{}/suspend", i.user_a)),
         case!(POST "/v1/ebics-users/{id}/resume", TenantA, |i| format!("/v1/ebics-users/{}/resume", i.user_a)),
         case!(POST "/v1/ebics-users/{id}/initialise", TenantA, |i| format!("/v1/ebics-users/{}/initialise", i.user_a)),
+        case!(POST "/v1/ebics-users/{id}/sync", TenantA, |i| format!("/v1/ebics-users/{}/sync", i.user_a)),
         case!(GET "/v1/ebics-users/{id}/letters/ini", TenantA, |i| format!("/v1/ebics-users/{}/letters/ini", i.user_a)),
         case!(GET "/v1/ebics-users/{id}/letters/hia", TenantA, |i| format!("/v1/ebics-users/{}/letters/hia", i.user_a)),
         case!(GET "/v1/ebics-users/{id}/key-pairs", TenantA, |i| format!("/v1/ebics-users/{}/key-pairs", i.user_a)),

@@ -1,6 +1,8 @@
 //! The business workflows.
 
+mod failures;
 mod onboarding;
+mod order_types;
 mod orders;
 mod scheduler;
 mod statement_files;

@@ -2,6 +2,7 @@
 //! across retries, crashes and concurrent instances — with a bank that counts what it
 //! receives, and end to end against the bank emulator through one or two daemon instances.
 
+use kontor_protocol::order_type::OrderType;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -64,7 +65,8 @@ async fn signer(store: &Store, t: &Tenant, name: &str, class: SignatureClass) ->
     tx.permissions()
         .create(NewPermission {
             ebics_user_id: user,
-            order_type: "CCT".into(),
+            order_type: OrderType::CCT,
+            btf_service: None,
             account_id: None,
             authorisation_level: class,
             max_amount: None,
@@ -80,13 +82,17 @@ async fn fixture(store: &Store) -> Fixture {
     let t = tenant(store, "acme", IBAN).await;
     let mut tx = store.scope(&t.scope).begin().await.unwrap();
     tx.connections()
-        .set_order_types(t.connection, &["CCT".into(), "CDD".into(), "C53".into()])
+        .set_order_types(
+            t.connection,
+            &[OrderType::CCT, OrderType::CDD, OrderType::C53],
+        )
         .await
         .unwrap();
     tx.permissions()
         .create(NewPermission {
             ebics_user_id: t.user,
-            order_type: "CCT".into(),
+            order_type: OrderType::CCT,
+            btf_service: None,
             account_id: Some(t.account()),
             authorisation_level: SignatureClass::E,
             max_amount: Some("5000.00".into()),
@@ -114,6 +120,7 @@ async fn create(store: &Store, f: &Fixture, content: Vec<u8>) -> Result<Order, O
             signature_rule: SignatureRule::Standard,
             idempotency_key: Some("client-request-1".into()),
             order_type: None,
+            service: None,
         },
     )
     .await?;
@@ -202,7 +209,7 @@ impl OrderUploader for FakeBank {
             .create(NewTransaction {
                 ebics_user_id: order.ebics_user_id,
                 direction: Direction::Upload,
-                order_type: order.order_type.clone(),
+                order_type: order.order_type.to_string(),
                 btf_params: None,
                 order_id: Some(order.id),
                 file_id: None,
@@ -433,7 +440,7 @@ async fn orders_beyond_the_users_permissions_are_refused(db: TestDb) {
     let within = create(&db.store, &f, pain001("MSG-3", &[("Beta AG", "5000.00")]))
         .await
         .unwrap();
-    assert_eq!(within.order_type, "CCT");
+    assert_eq!(within.order_type, OrderType::CCT);
     assert_eq!(within.amount_total.as_deref(), Some("5000.00"));
     // The client's retry of the same request gets the same order; other content under the
     // same key is refused.

@@ -8,6 +8,7 @@ use http_body_util::BodyExt;
 use kontor_daemon::api::{router, AppState};
 use kontor_daemon::services::Services;
 use kontor_protocol::keys::PublicKey;
+use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion;
 use kontor_storage::{
     BankKeyKind, Direction, EbicsUserStatus, FileBody, FileKind, NewBankKey, NewFile,
@@ -268,7 +269,10 @@ pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
         .await
         .unwrap();
     tx.connections()
-        .set_order_types(a.connection, &["CCT".into(), "CDD".into(), "C53".into()])
+        .set_order_types(
+            a.connection,
+            &[OrderType::CCT, OrderType::CDD, OrderType::C53],
+        )
         .await
         .unwrap();
     for user in users {
@@ -299,7 +303,8 @@ pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
         .permissions()
         .create(NewPermission {
             ebics_user_id: users[0],
-            order_type: "CCT".into(),
+            order_type: OrderType::CCT,
+            btf_service: None,
             account_id: Some(account),
             authorisation_level: SignatureClass::A,
             max_amount: Some("10000.00".into()),

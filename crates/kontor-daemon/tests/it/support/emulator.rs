@@ -1,6 +1,7 @@
 //! The bank emulator world: `kontor-bank` on a loopback port, and the seed's user with keys,
 //! an EBICS client and the services over it.
 
+use kontor_protocol::order_type::{BtfService, OrderType};
 use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
@@ -195,7 +196,10 @@ impl World {
     /// account. Returns the account.
     pub async fn describe_bank(&self, order_types: &[&str]) -> AccountId {
         let mut tx = self.tx().await;
-        let order_types: Vec<String> = order_types.iter().map(|t| t.to_string()).collect();
+        let order_types: Vec<OrderType> = order_types
+            .iter()
+            .map(|t| OrderType::parse_lenient(t).unwrap())
+            .collect();
         tx.connections()
             .set_order_types(self.connection, &order_types)
             .await
@@ -224,7 +228,8 @@ impl World {
         tx.permissions()
             .create(NewPermission {
                 ebics_user_id: self.user,
-                order_type: order_type.into(),
+                order_type: OrderType::parse_lenient(order_type).unwrap(),
+                btf_service: None,
                 account_id: None,
                 authorisation_level: class,
                 max_amount: None,
@@ -273,6 +278,18 @@ impl World {
     /// Creates an order of `content` and signs it with the user's own key, as the signer CLI
     /// would.
     pub async fn signed_order(&self, content: &[u8], rule: SignatureRule) -> Order {
+        self.signed_order_as(content, rule, None, None).await
+    }
+
+    /// Creates an order of `content` to send as `order_type` (and BTF `service`), and signs
+    /// it with the user's own key.
+    pub async fn signed_order_as(
+        &self,
+        content: &[u8],
+        rule: SignatureRule,
+        order_type: Option<OrderType>,
+        service: Option<BtfService>,
+    ) -> Order {
         let order = create_order(
             &self.db.store,
             &self.scope,
@@ -281,7 +298,8 @@ impl World {
                 content: content.to_vec(),
                 signature_rule: rule,
                 idempotency_key: None,
-                order_type: None,
+                order_type,
+                service,
             },
         )
         .await

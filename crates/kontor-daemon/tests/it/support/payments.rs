@@ -1,7 +1,9 @@
 //! Payment files.
 
 use chrono::Utc;
-use kontor_documents::pain::{self, AccountParty, PainVersion, PaymentInfo, PaymentOrder};
+use kontor_documents::pain::{
+    self, AccountParty, Mandate, PainVersion, PaymentInfo, PaymentOrder, SequenceType,
+};
 use kontor_documents::{Amount, Currency, Iban};
 
 use super::seed::IBAN;
@@ -40,6 +42,51 @@ pub fn pain001(message_id: &str, creditors: &[(&str, &str)]) -> Vec<u8> {
             requested_date: Utc::now().date_naive(),
             account: AccountParty::new("ACME GmbH", Iban::parse(IBAN).unwrap(), None),
             creditor_scheme_id: None,
+            charge_bearer: Some("SLEV".into()),
+            transactions,
+        }],
+    };
+    pain::build(&order).unwrap().into_bytes()
+}
+
+/// A valid pain.008 (SEPA core direct debit) collecting for the seeded account, one debit
+/// per `(debtor, amount)`, due in five days.
+pub fn pain008(message_id: &str, debtors: &[(&str, &str)]) -> Vec<u8> {
+    let transactions = debtors
+        .iter()
+        .enumerate()
+        .map(|(i, (name, amount))| pain::Transaction {
+            end_to_end_id: format!("E2E-DD-{i}"),
+            instruction_id: None,
+            amount: Amount::parse(amount).unwrap(),
+            currency: Currency::EUR,
+            counterparty: AccountParty::new(
+                name,
+                Iban::parse("GB82WEST12345698765432").unwrap(),
+                None,
+            ),
+            mandate: Some(Mandate {
+                id: format!("MANDATE-{i}"),
+                signature_date: Utc::now().date_naive() - chrono::Duration::days(30),
+            }),
+            remittance: Some(format!("Subscription {i}")),
+        })
+        .collect();
+    let order = PaymentOrder {
+        version: PainVersion::Pain008_001_08,
+        message_id: message_id.into(),
+        created: Utc::now().naive_utc(),
+        initiating_party: Some("ACME GmbH".into()),
+        payment_infos: vec![PaymentInfo {
+            id: "DD-1".into(),
+            batch_booking: Some(true),
+            service_level: Some("SEPA".into()),
+            local_instrument: Some("CORE".into()),
+            sequence_type: Some(SequenceType::Recurring),
+            category_purpose: None,
+            requested_date: Utc::now().date_naive() + chrono::Duration::days(5),
+            account: AccountParty::new("ACME GmbH", Iban::parse(IBAN).unwrap(), None),
+            creditor_scheme_id: Some("DE98ZZZ09999999999".into()),
             charge_bearer: Some("SLEV".into()),
             transactions,
         }],

@@ -1,6 +1,7 @@
 //! A tenant with one record of every entity, for the isolation and conformance tests.
 
 use chrono::{NaiveDate, Utc};
+use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion;
 use kontor_storage::*;
 use zeroize::Zeroizing;
@@ -148,7 +149,8 @@ pub async fn build(store: &Store, name: &str) -> Graph {
         .permissions()
         .create(NewPermission {
             ebics_user_id: user,
-            order_type: "CCT".into(),
+            order_type: OrderType::CCT,
+            btf_service: None,
             account_id: Some(account),
             authorisation_level: SignatureClass::A,
             max_amount: Some("10000.00".into()),
@@ -171,7 +173,7 @@ pub async fn build(store: &Store, name: &str) -> Graph {
         .orders()
         .create(NewOrder {
             ebics_user_id: user,
-            order_type: "CCT".into(),
+            order_type: OrderType::CCT,
             btf_service: None,
             signature_rule: SignatureRule::Standard,
             content_file_id: file.id,
