@@ -283,6 +283,8 @@ pub fn transfer(
 
 /// The accounts an order debits or credits on the customer's side, and its total.
 pub(super) struct Payments {
+    /// `GrpHdr/MsgId`.
+    message_id: String,
     accounts: Vec<AccountId>,
     total: Decimal,
     currency: Option<String>,
@@ -334,6 +336,7 @@ pub(super) fn payments(
     }
     let summary = document.summary();
     Ok(Some(Payments {
+        message_id: document.message_id.clone(),
         accounts,
         total: summary.control_sum.as_decimal(),
         currency: summary.totals.keys().next().map(ToString::to_string),
@@ -498,6 +501,7 @@ fn accept_order(
     let (total, currency) = payments
         .as_ref()
         .map_or((None, None), |p| (Some(p.total), p.currency.clone()));
+    let message_id = payments.as_ref().map(|p| p.message_id.clone());
     let check = SignerCheck::new(ctx, order, &content)?.with_payments(payments);
     let now = ctx.received_at;
     let mut signatures: Vec<OrderSignature> = Vec::new();
@@ -559,22 +563,30 @@ fn accept_order(
     } else {
         OrderStatus::AwaitingSignatures
     };
-    ctx.state.record_order(
-        NewOrder {
-            order_id,
-            order: order.kind.clone(),
-            protocol: version,
-            partner_id: caller.partner().clone(),
-            user_id: caller.user().clone(),
-            transaction_id: Some(id),
-            content,
-            signatures,
-            status,
-            status_reason: None,
-        },
-        veu,
-        now,
-    );
+    ctx.state
+        .record_order(
+            NewOrder {
+                order_id,
+                order: order.kind.clone(),
+                protocol: version,
+                partner_id: caller.partner().clone(),
+                user_id: caller.user().clone(),
+                transaction_id: Some(id),
+                content,
+                signatures,
+                status,
+                status_reason: None,
+                message_id,
+            },
+            veu,
+            now,
+        )
+        // Banks refuse a payment file whose message id they already received (DK Anlage 3 and
+        // the EPC rulebooks make `GrpHdr/MsgId` unique per submitter): a client that retries a
+        // lost upload as a new transaction must not pay twice. The answer is 091122
+        // EBICS_ORDER_ALREADY_EXISTS (EBICS Annex 1, return codes: "the order has already been
+        // submitted"); recovery of the same transaction is answered from the remembered reply.
+        .map_err(|e| Reject::new(ReturnCode::ORDER_ALREADY_EXISTS, e.to_string()))?;
     tracing::info!(transaction = %id, order = %order_id, ?status, "order received");
     Ok(())
 }

@@ -27,8 +27,8 @@ use crate::ids::{AccountId, Nonce, OrderId, PartnerId, TransactionId, UserId};
 
 pub use nonces::{NonceCache, ReplayError};
 pub use orders::{
-    NewOrder, OrderIdAllocator, OrderRejectError, OrderSignature, OrderStatus, ReceivedOrder,
-    ServedDownload,
+    DuplicateMessage, NewOrder, OrderIdAllocator, OrderRejectError, OrderSignature, OrderStatus,
+    ReceivedOrder, ServedDownload,
 };
 pub use subscribers::{
     KeyPurpose, LetterHashes, LifecycleError, SubmittedKey, Subscriber, SubscriberKeys,
@@ -388,19 +388,35 @@ impl BankState {
     }
 
     /// Stores a received order and, when it needs more signatures, its VEU item (atomically).
+    /// A payment document whose message id the partner already submitted is refused in the
+    /// same step (only an order cancelled in the VEU frees its message id), so two uploads of
+    /// one file can never both be stored.
     pub fn record_order(
         &self,
         order: NewOrder,
         veu: Option<VeuItem>,
         now: DateTime<Utc>,
-    ) -> ReceivedOrder {
+    ) -> Result<ReceivedOrder, DuplicateMessage> {
         let stored = ReceivedOrder::from_new(order, now);
         let mut inner = self.inner.lock();
+        if let Some(message_id) = &stored.message_id {
+            if let Some(earlier) = inner.orders.iter().find(|o| {
+                o.partner_id == stored.partner_id
+                    && o.message_id.as_ref() == Some(message_id)
+                    && o.status != OrderStatus::Cancelled
+            }) {
+                return Err(DuplicateMessage {
+                    partner: stored.partner_id.clone(),
+                    message_id: message_id.clone(),
+                    earlier: earlier.order_id,
+                });
+            }
+        }
         inner.orders.push(stored.clone());
         if let Some(item) = veu {
             inner.veu.push(item);
         }
-        stored
+        Ok(stored)
     }
 
     /// All received orders, oldest first.
@@ -663,6 +679,7 @@ mod tests {
             signatures: vec![],
             status: OrderStatus::AwaitingSignatures,
             status_reason: None,
+            message_id: None,
         };
         let veu = VeuItem {
             order_id,
@@ -676,7 +693,7 @@ mod tests {
             status: VeuStatus::Pending,
             created_at: now,
         };
-        s.record_order(order, Some(veu), now);
+        s.record_order(order, Some(veu), now).expect("recorded");
         assert_eq!(s.received_order_count(), 1);
         assert_eq!(
             s.sign_veu(&p, order_id, originator, SignatureClass::A, now),
