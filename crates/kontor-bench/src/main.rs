@@ -16,8 +16,10 @@ use aes::cipher::{BlockEncryptMut, KeyIvInit};
 use chrono::NaiveDate;
 use flate2::write::ZlibEncoder;
 use flate2::Compression;
-use kontor_documents::camt::{self, CamtKind};
-use kontor_documents::{mt940, AccountInfo, Bic, Currency, ExportFormat, Iban, Ledger};
+use kontor_documents::camt::{self, CamtKind, CamtReader};
+use kontor_documents::{
+    mt940, AccountInfo, Bic, Currency, ExportFormat, Iban, Ledger, StatementPart,
+};
 use kontor_protocol::keys::{KeySize, PrivateKey};
 use kontor_protocol::segmentation::{segment_order_data, stream_order_data, SegmentSize};
 use rand::rngs::StdRng;
@@ -112,6 +114,20 @@ fn main() {
     report.measure("camt.053 parse (whole document)", camt_text.len(), || {
         camt::parse(&camt_text).expect("camt").len()
     });
+    report.compare(PARSER_TARGET, 0.0);
+    report.measure(
+        "camt.053 streamed (CamtReader, batches of 1000)",
+        camt_text.len(),
+        || {
+            let mut entries = 0;
+            for part in CamtReader::new(camt_text.as_bytes()).expect("camt") {
+                if let StatementPart::Entries(batch) = part.expect("camt") {
+                    entries += batch.len();
+                }
+            }
+            entries
+        },
+    );
     report.compare(PARSER_TARGET, 0.0);
     report.measure("MT940 parse (whole document)", mt_text.len(), || {
         mt940::parse(&mt_text).expect("mt940").len()
