@@ -43,6 +43,8 @@ pub struct CamtReader<R> {
     reports: usize,
     report_path: String,
     header: Fragment,
+    /// Reused for every entry.
+    entry: Fragment,
     begun: bool,
     entries_seen: usize,
     batch: Vec<Entry>,
@@ -73,6 +75,7 @@ impl<R: BufRead> CamtReader<R> {
             reports: 0,
             report_path: String::new(),
             header: Fragment::default(),
+            entry: Fragment::default(),
             begun: false,
             entries_seen: 0,
             batch: Vec::new(),
@@ -226,12 +229,16 @@ impl<R: BufRead> CamtReader<R> {
                         self.begin()?;
                     }
                     self.entries_seen += 1;
-                    let path = match self.entries_seen {
-                        1 => format!("{}/Ntry", self.report_path),
-                        n => format!("{}/Ntry[{n}]", self.report_path),
-                    };
-                    let fragment = self.events.fragment(path)?;
-                    self.batch.push(parse_entry(fragment.root())?);
+                    match self.entries_seen {
+                        1 => self
+                            .entry
+                            .set_root_path(format_args!("{}/Ntry", self.report_path)),
+                        n => self
+                            .entry
+                            .set_root_path(format_args!("{}/Ntry[{n}]", self.report_path)),
+                    }
+                    self.events.read_into(&mut self.entry)?;
+                    self.batch.push(parse_entry(self.entry.root())?);
                     if self.batch.len() >= self.batch_size {
                         self.ready
                             .push_back(StatementPart::Entries(std::mem::take(&mut self.batch)));

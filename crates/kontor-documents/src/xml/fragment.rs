@@ -60,6 +60,13 @@ impl Fragment {
         fragment
     }
 
+    /// Sets the path of the root element for error messages.
+    pub(crate) fn set_root_path(&mut self, path: std::fmt::Arguments<'_>) {
+        use std::fmt::Write;
+        self.root_path.clear();
+        let _ = self.root_path.write_fmt(path);
+    }
+
     pub(crate) fn root(&self) -> FragmentCursor<'_> {
         FragmentCursor {
             fragment: self,
@@ -305,30 +312,6 @@ impl<R: BufRead> EventReader<R> {
         self.policy.depth()
     }
 
-    fn read(&mut self) -> Result<Event<'static>, XmlError> {
-        self.buf.clear();
-        let event = self
-            .reader
-            .read_event_into(&mut self.buf)
-            .map_err(|e| malformed(format!("{e} (at byte {})", self.reader.error_position())))?;
-        self.policy.check(&event)?;
-        if self.root_closed {
-            match &event {
-                Event::Start(_) | Event::Empty(_) => {
-                    return Err(malformed("data after the root element"))
-                }
-                Event::Text(t) if !t.iter().all(u8::is_ascii_whitespace) => {
-                    return Err(malformed("data after the root element"))
-                }
-                _ => {}
-            }
-        }
-        if matches!(event, Event::End(_)) && self.policy.depth() == 0 {
-            self.root_closed = true;
-        }
-        Ok(event.into_owned())
-    }
-
     fn resolve(&self, start: &BytesStart<'_>) -> Result<(String, bool), XmlError> {
         let (resolved, local) = self.reader.resolve_element(start.name());
         let in_namespace = match resolved {
@@ -368,7 +351,20 @@ impl<R: BufRead> EventReader<R> {
 
     pub(crate) fn step(&mut self) -> Result<Step, XmlError> {
         self.pending = None;
-        let event = self.read()?;
+        let event = next_event(
+            &mut self.reader,
+            &mut self.buf,
+            &mut self.policy,
+            &mut self.root_closed,
+        )?;
+        // Only start tags are kept (for `fragment`); other events stay borrowed.
+        let event = match event {
+            Event::Start(start) => Event::Start(start.into_owned()),
+            Event::Empty(start) => Event::Empty(start.into_owned()),
+            Event::End(_) => return Ok(Step::End),
+            Event::Eof => return Ok(Step::Eof),
+            _ => return Ok(Step::Other),
+        };
         Ok(match event {
             Event::Start(start) => {
                 let (local, in_namespace) = self.resolve(&start)?;
@@ -390,8 +386,6 @@ impl<R: BufRead> EventReader<R> {
                     empty: true,
                 }
             }
-            Event::End(_) => Step::End,
-            Event::Eof => Step::Eof,
             _ => Step::Other,
         })
     }
@@ -403,7 +397,13 @@ impl<R: BufRead> EventReader<R> {
         }
         let depth = self.policy.depth();
         loop {
-            match self.read()? {
+            let event = next_event(
+                &mut self.reader,
+                &mut self.buf,
+                &mut self.policy,
+                &mut self.root_closed,
+            )?;
+            match event {
                 Event::End(_) if self.policy.depth() < depth => return Ok(()),
                 Event::Eof => return Err(malformed("document ends inside an element")),
                 _ => {}
@@ -414,21 +414,47 @@ impl<R: BufRead> EventReader<R> {
     /// Reads the element whose start tag [`EventReader::step`] just returned into a
     /// fragment whose root has the path `root_path`.
     pub(crate) fn fragment(&mut self, root_path: String) -> Result<Fragment, XmlError> {
-        let start = self
-            .pending
-            .take()
-            .ok_or_else(|| malformed("no element to read"))?;
         let mut fragment = Fragment {
             root_path,
             ..Fragment::default()
         };
-        self.open(&mut fragment, &start, NONE)?;
+        self.read_into(&mut fragment)?;
+        Ok(fragment)
+    }
+
+    /// Like [`EventReader::fragment`], reusing `fragment`'s memory (its `root_path` is kept).
+    pub(crate) fn read_into(&mut self, fragment: &mut Fragment) -> Result<(), XmlError> {
+        fragment.nodes.clear();
+        fragment.strings.clear();
+        fragment.attributes.clear();
+        let start = self
+            .pending
+            .take()
+            .ok_or_else(|| malformed("no element to read"))?;
+        open_element(&self.reader, &self.namespace, fragment, &start, NONE)?;
         if self.pending_empty {
-            return Ok(fragment);
+            return Ok(());
         }
         let mut open: Vec<(u32, TextState)> = vec![(0, TextState::Fresh)];
+        let mut buf = std::mem::take(&mut self.buf);
+        let result = self.read_fragment_body(fragment, &mut open, &mut buf);
+        self.buf = buf;
+        result
+    }
+
+    fn read_fragment_body(
+        &mut self,
+        fragment: &mut Fragment,
+        open: &mut Vec<(u32, TextState)>,
+        buf: &mut Vec<u8>,
+    ) -> Result<(), XmlError> {
         while let Some(&(current, state)) = open.last() {
-            let event = self.read()?;
+            let event = next_event(
+                &mut self.reader,
+                buf,
+                &mut self.policy,
+                &mut self.root_closed,
+            )?;
             let is_text = matches!(event, Event::Text(_) | Event::CData(_));
             if !is_text && state != TextState::Done {
                 if let Some(top) = open.last_mut() {
@@ -437,25 +463,26 @@ impl<R: BufRead> EventReader<R> {
             }
             match event {
                 Event::Start(start) => {
-                    let index = self.open(&mut fragment, &start, current)?;
+                    let index =
+                        open_element(&self.reader, &self.namespace, fragment, &start, current)?;
                     open.push((index, TextState::Fresh));
                 }
                 Event::Empty(start) => {
-                    self.open(&mut fragment, &start, current)?;
+                    open_element(&self.reader, &self.namespace, fragment, &start, current)?;
                 }
                 Event::End(_) => {
                     open.pop();
                 }
                 Event::Text(text) if state != TextState::Done => {
                     let text = text.unescape().map_err(malformed)?;
-                    append_text(&mut fragment, current, &text, state);
+                    append_text(fragment, current, &text, state);
                     if let Some(top) = open.last_mut() {
                         top.1 = TextState::InFirstText;
                     }
                 }
                 Event::CData(data) if state != TextState::Done => {
                     let text = std::str::from_utf8(&data).map_err(malformed)?;
-                    append_text(&mut fragment, current, text, state);
+                    append_text(fragment, current, text, state);
                     if let Some(top) = open.last_mut() {
                         top.1 = TextState::InFirstText;
                     }
@@ -464,41 +491,88 @@ impl<R: BufRead> EventReader<R> {
                 _ => {}
             }
         }
-        Ok(fragment)
+        Ok(())
     }
+}
 
-    fn open(
-        &self,
-        fragment: &mut Fragment,
-        start: &BytesStart<'_>,
-        parent: u32,
-    ) -> Result<u32, XmlError> {
-        let (local, in_namespace) = self.resolve(start)?;
-        let name = fragment.push_str(&local);
-        let first = fragment.attributes.len() as u32;
-        for attribute in start.attributes() {
-            let attribute = attribute.map_err(malformed)?;
-            let key = attribute.key;
-            // roxmltree's `attribute(name)` finds unprefixed attributes; declarations are not
-            // attributes there.
-            if key.prefix().is_some() || key.as_ref() == b"xmlns" {
-                continue;
-            }
-            let key = std::str::from_utf8(key.as_ref()).map_err(malformed)?;
-            let value = attribute.unescape_value().map_err(malformed)?;
-            let key = fragment.push_str(key);
-            // Attribute value normalisation (XML 1.0 §3.3.3): white space becomes a space.
-            let value = if value.contains(['\t', '\n', '\r']) {
-                let normalised = value.replace("\r\n", " ").replace(['\t', '\n', '\r'], " ");
-                fragment.push_str(&normalised)
-            } else {
-                fragment.push_str(&value)
-            };
-            fragment.attributes.push((key, value));
+/// Adds the element of `start` to `fragment` under `parent`.
+fn open_element<R>(
+    reader: &NsReader<R>,
+    namespace: &[u8],
+    fragment: &mut Fragment,
+    start: &BytesStart<'_>,
+    parent: u32,
+) -> Result<u32, XmlError> {
+    let (resolved, local) = reader.resolve_element(start.name());
+    let in_namespace = match resolved {
+        ResolveResult::Bound(ns) => ns.as_ref() == namespace,
+        ResolveResult::Unbound => namespace.is_empty(),
+        ResolveResult::Unknown(prefix) => {
+            return Err(malformed(format!(
+                "unknown namespace prefix {:?}",
+                String::from_utf8_lossy(&prefix)
+            )))
         }
-        let last = fragment.attributes.len() as u32;
-        Ok(fragment.push_node(name, in_namespace, parent, (first, last)))
+    };
+    let name = fragment.push_str(std::str::from_utf8(local.as_ref()).map_err(malformed)?);
+    let first = fragment.attributes.len() as u32;
+    for attribute in start.attributes() {
+        let attribute = attribute.map_err(malformed)?;
+        let key = attribute.key;
+        // roxmltree's `attribute(name)` finds unprefixed attributes; declarations are not
+        // attributes there.
+        if key.prefix().is_some() || key.as_ref() == b"xmlns" {
+            continue;
+        }
+        let key = std::str::from_utf8(key.as_ref()).map_err(malformed)?;
+        let value = attribute.unescape_value().map_err(malformed)?;
+        let key = fragment.push_str(key);
+        // Attribute value normalisation (XML 1.0 §3.3.3): white space becomes a space.
+        let value = if value.contains(['\t', '\n', '\r']) {
+            let normalised = value.replace("\r\n", " ").replace(['\t', '\n', '\r'], " ");
+            fragment.push_str(&normalised)
+        } else {
+            fragment.push_str(&value)
+        };
+        fragment.attributes.push((key, value));
     }
+    let last = fragment.attributes.len() as u32;
+    Ok(fragment.push_node(name, in_namespace, parent, (first, last)))
+}
+
+/// Reads the next event into `buf` and checks it against the policy.
+fn next_event<'b, R: BufRead>(
+    reader: &mut NsReader<R>,
+    buf: &'b mut Vec<u8>,
+    policy: &mut PolicyCheck<'static>,
+    root_closed: &mut bool,
+) -> Result<Event<'b>, XmlError> {
+    buf.clear();
+    let event = match reader.read_event_into(buf) {
+        Ok(event) => event,
+        Err(e) => {
+            return Err(malformed(format!(
+                "{e} (at byte {})",
+                reader.error_position()
+            )))
+        }
+    };
+    policy.check(&event)?;
+    if *root_closed {
+        match &event {
+            Event::Start(_) | Event::Empty(_) => {
+                return Err(malformed("data after the root element"))
+            }
+            Event::Text(t) if !t.iter().all(u8::is_ascii_whitespace) => {
+                return Err(malformed("data after the root element"))
+            }
+            _ => {}
+        }
+    }
+    if matches!(event, Event::End(_)) && policy.depth() == 0 {
+        *root_closed = true;
+    }
+    Ok(event)
 }
 
 /// Adds text to the element's first text run (line ends normalised as XML 1.0 §2.11 says).
