@@ -133,6 +133,20 @@ fn main() {
         mt940::parse(&mt_text).expect("mt940").len()
     });
     report.compare(PARSER_TARGET, 0.0);
+    report.measure(
+        "MT940 streamed (Mt940Reader, batches of 1000)",
+        mt_text.len(),
+        || {
+            let mut entries = 0;
+            for part in mt940::Mt940Reader::new(mt_text.as_bytes()) {
+                if let StatementPart::Entries(batch) = part.expect("mt940") {
+                    entries += batch.len();
+                }
+            }
+            entries
+        },
+    );
+    report.compare(PARSER_TARGET, 0.0);
 
     report.print();
 }

@@ -84,7 +84,7 @@ pub fn parse(text: &str) -> Result<Vec<Statement>, Mt940Error> {
     Ok(statements)
 }
 
-enum Token {
+pub(super) enum Token {
     Field {
         line: usize,
         tag: String,
@@ -93,37 +93,62 @@ enum Token {
     End,
 }
 
+/// What one line of the file is.
+pub(super) enum Line<'a> {
+    /// Blank, or a SWIFT envelope line without text block.
+    Skip,
+    /// The end of a statement (`-`, or `-}` closing the envelope).
+    End,
+    Field {
+        tag: &'a str,
+        value: &'a str,
+    },
+    /// More of the previous field's value.
+    Continuation(&'a str),
+}
+
+/// Classifies one line (without its `\n`).
+pub(super) fn classify(raw_line: &str) -> Line<'_> {
+    let mut line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
+    // SWIFT envelope: "{1:...}{2:...}{4:" before the text block, "-}" after it.
+    if line.starts_with('{') {
+        match line.find("{4:") {
+            Some(pos) => line = &line[pos + 3..],
+            None => return Line::Skip,
+        }
+    }
+    let trimmed = line.trim_end();
+    if trimmed.is_empty() {
+        return Line::Skip;
+    }
+    if trimmed == "-" || trimmed.starts_with("-}") {
+        return Line::End;
+    }
+    // The value keeps trailing spaces: in field 86 they can belong to a subfield.
+    match split_tag(line) {
+        Some((tag, value)) => Line::Field { tag, value },
+        None => Line::Continuation(line),
+    }
+}
+
 /// Splits the file into fields; continuation lines are kept, joined with `\n`.
 fn tokenize(text: &str) -> Vec<Token> {
     let mut tokens = Vec::new();
     for (index, raw_line) in text.split('\n').enumerate() {
-        let line_no = index + 1;
-        let mut line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
-        // SWIFT envelope: "{1:...}{2:...}{4:" before the text block, "-}" after it.
-        if line.starts_with('{') {
-            match line.find("{4:") {
-                Some(pos) => line = &line[pos + 3..],
-                None => continue,
-            }
-        }
-        let trimmed = line.trim_end();
-        if trimmed.is_empty() {
-            continue;
-        }
-        if trimmed == "-" || trimmed.starts_with("-}") {
-            tokens.push(Token::End);
-            continue;
-        }
-        // The value keeps trailing spaces: in field 86 they can belong to a subfield.
-        if let Some((tag, value)) = split_tag(line) {
-            tokens.push(Token::Field {
-                line: line_no,
+        match classify(raw_line) {
+            Line::Skip => {}
+            Line::End => tokens.push(Token::End),
+            Line::Field { tag, value } => tokens.push(Token::Field {
+                line: index + 1,
                 tag: tag.to_string(),
                 value: value.to_string(),
-            });
-        } else if let Some(Token::Field { value, .. }) = tokens.last_mut() {
-            value.push('\n');
-            value.push_str(line);
+            }),
+            Line::Continuation(line) => {
+                if let Some(Token::Field { value, .. }) = tokens.last_mut() {
+                    value.push('\n');
+                    value.push_str(line);
+                }
+            }
         }
     }
     tokens
@@ -142,7 +167,7 @@ fn split_tag(line: &str) -> Option<(&str, &str)> {
     ok.then(|| (tag, &rest[end + 1..]))
 }
 
-struct Builder {
+pub(super) struct Builder {
     start_line: usize,
     id: String,
     account: Option<StatementAccount>,
@@ -151,13 +176,13 @@ struct Builder {
     currency: Option<Currency>,
     has_opening: bool,
     has_closing: bool,
-    entries: Vec<Entry>,
+    pub(super) entries: Vec<Entry>,
     /// Whether the last field was a :61: that a following :86: describes.
     awaiting_details: bool,
 }
 
 impl Builder {
-    fn new(line: usize, id: String) -> Builder {
+    pub(super) fn new(line: usize, id: String) -> Builder {
         Builder {
             start_line: line,
             id: id.trim().to_string(),
@@ -172,7 +197,7 @@ impl Builder {
         }
     }
 
-    fn field(&mut self, line: usize, tag: &str, value: &str) -> Result<(), Mt940Error> {
+    pub(super) fn field(&mut self, line: usize, tag: &str, value: &str) -> Result<(), Mt940Error> {
         let awaiting = std::mem::replace(&mut self.awaiting_details, false);
         match tag {
             "21" => {}
@@ -222,7 +247,25 @@ impl Builder {
         Ok(())
     }
 
-    fn finish(self) -> Result<Statement, Mt940Error> {
+    /// The statement as known so far, without entries (a streamed statement's `Begin`).
+    pub(super) fn preview(&self) -> Statement {
+        Statement {
+            format: StatementFormat::Mt940,
+            message_id: None,
+            id: self.id.clone(),
+            electronic_sequence_number: self.sequence,
+            created: None,
+            period: None,
+            account: StatementAccount {
+                currency: self.currency,
+                ..self.account.clone().unwrap_or_default()
+            },
+            balances: self.balances.clone(),
+            entries: Vec::new(),
+        }
+    }
+
+    pub(super) fn finish(self) -> Result<Statement, Mt940Error> {
         let line = self.start_line;
         let account = self
             .account

@@ -4,6 +4,7 @@
 use std::io::{BufReader, Read};
 
 use kontor_documents::camt::{self, CamtKind, CamtReader, StatementRequest};
+use kontor_documents::mt940::{self, Mt940Error, Mt940Reader, Mt940Request, Mt940StreamError};
 use kontor_documents::{collect_statements, Limit, ReadError, Statement, StatementPart, XmlError};
 use proptest::prelude::*;
 
@@ -208,6 +209,78 @@ fn broken_documents_fail_with_the_same_kind_of_error() {
     }
 }
 
+fn streamed_mt940(
+    text: &[u8],
+    batch: usize,
+    buffer: usize,
+) -> Result<Vec<Statement>, Mt940StreamError> {
+    collect_statements(
+        Mt940Reader::new(BufReader::with_capacity(buffer, text)).with_batch_size(batch),
+    )
+}
+
+fn generated_mt940(seed: u64, days: u32, per_day: usize) -> String {
+    mt940::generate(
+        &ledger(seed, date(2024, 3, 1), date(2024, 3, days), per_day),
+        &Mt940Request::new("STARTUMS"),
+    )
+}
+
+#[test]
+fn bank_style_and_latin1_mt940_stream_like_they_parse() {
+    let mut latin1 = generated_mt940(4, 2, 3).into_bytes();
+    latin1.extend_from_slice(
+        b":20:X\r\n:25:DE89370400440532013000\r\n:28C:7\r\n:60F:C240204EUR0,\r\n\
+:61:240204C1,NMSCNONREF\r\n:86:M\xFCller\r\n:62F:C240204EUR1,\r\n-\r\n",
+    );
+    let bank = crate::mt940_roundtrip::BANK_FILE.as_bytes();
+    let bom = [&b"\xEF\xBB\xBF"[..], bank].concat();
+    for text in [bank, &latin1[..], &bom[..]] {
+        let whole = mt940::parse_bytes(text).expect("parses");
+        for (batch, buffer) in [(1, 3), (2, 64), (1000, 8192)] {
+            let stream = streamed_mt940(text, batch, buffer).expect("streams");
+            assert_eq!(stream, whole);
+        }
+    }
+}
+
+#[test]
+fn broken_mt940_fails_with_the_same_error() {
+    let base = generated_mt940(2, 2, 3);
+    let broken = [
+        String::new(),
+        "no fields here\n".to_owned(),
+        base.replacen(":62F:", ":99:", 1),
+        base.replacen(":25:", ":26:", 2),
+        base.replacen(":61:", ":61:X", 3),
+        base.replacen(":28C:", ":28C:x", 1),
+    ];
+    for text in broken {
+        let whole = mt940::parse(&text).expect_err("broken");
+        match streamed_mt940(text.as_bytes(), 2, 64) {
+            Err(Mt940StreamError::Mt940(stream)) => assert_eq!(stream, whole),
+            other => panic!("{whole}: {other:?}"),
+        }
+    }
+    assert!(matches!(
+        streamed_mt940(b"", 1, 1),
+        Err(Mt940StreamError::Mt940(Mt940Error::NoStatements))
+    ));
+}
+
+#[test]
+fn mt940_entries_arrive_in_bounded_batches() {
+    let text = generated_mt940(8, 2, 23);
+    let mut counts = Vec::new();
+    for part in Mt940Reader::new(text.as_bytes()).with_batch_size(5) {
+        if let StatementPart::Entries(batch) = part.expect("valid") {
+            counts.push(batch.len());
+        }
+    }
+    assert!(counts.iter().all(|&n| (1..=5).contains(&n)), "{counts:?}");
+    assert_eq!(counts.iter().sum::<usize>(), 2 * 23);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
 
@@ -227,5 +300,24 @@ proptest! {
         }
         let whole = camt::parse(&xml).expect("generated parses");
         prop_assert_eq!(streamed(xml.as_bytes(), batch, buffer), Ok(whole));
+    }
+
+    #[test]
+    fn generated_mt940_streams_like_it_parses(
+        seed in 0u64..1000,
+        days in 1u32..4,
+        per_day in 0usize..30,
+        batch in 1usize..40,
+        buffer in 1usize..2048,
+        crlf in any::<bool>(),
+    ) {
+        let mut text = generated_mt940(seed, days, per_day);
+        if crlf {
+            text = text.replace("\r\n", "\n").replace('\n', "\r\n");
+        } else {
+            text = text.replace("\r\n", "\n");
+        }
+        let whole = mt940::parse(&text).expect("generated parses");
+        prop_assert_eq!(streamed_mt940(text.as_bytes(), batch, buffer).expect("streams"), whole);
     }
 }
