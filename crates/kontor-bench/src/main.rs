@@ -1,4 +1,4 @@
-//! `cargo run --release -p kontor-bench [-- SIZE_MIB]`
+//! `cargo run --release -p kontor-bench [-- SIZE_MIB [ONLY]]`
 //!
 //! Measures, in one run on the same machine, the machine's own limits (zlib level 6, AES-128-CBC,
 //! SHA-256) and Kontor's order data pipeline and statement parsers, and prints each as a ratio
@@ -44,7 +44,10 @@ fn main() {
     let mut xml = data::camt_like_xml(len);
     xml.truncate(len);
     let random = data::random_bytes(len, 2);
-    let mut report = Report::default();
+    let mut report = Report {
+        only: std::env::args().nth(2),
+        ..Report::default()
+    };
 
     // The machine's limits.
     let zlib_xml = report.measure("zlib level 6, camt-like XML", len, || zlib6(&xml));

@@ -17,12 +17,21 @@ pub struct Row {
 
 #[derive(Debug, Default)]
 pub struct Report {
-    rows: Vec<Row>,
+    pub rows: Vec<Row>,
+    /// Only measures whose name contains this run (e.g. under a profiler).
+    pub only: Option<String>,
 }
 
 impl Report {
     /// Times `work` over `bytes` of input; returns MB/s.
     pub fn measure<T>(&mut self, name: &str, bytes: usize, mut work: impl FnMut() -> T) -> f64 {
+        if self
+            .only
+            .as_deref()
+            .is_some_and(|only| !name.contains(only))
+        {
+            return f64::NAN;
+        }
         let best = (0..RUNS)
             .map(|_| {
                 let start = Instant::now();
@@ -44,6 +53,9 @@ impl Report {
 
     /// Sets the target (MB/s) and the machine limit (MB/s, 0 for none) of the last row.
     pub fn compare(&mut self, target: f64, limit: f64) {
+        if limit.is_nan() {
+            return;
+        }
         if let Some(row) = self.rows.last_mut() {
             row.target = Some(target);
             row.limit = (limit > 0.0).then_some(limit);

@@ -494,15 +494,15 @@ fn apply_details(entry: &mut Entry, value: &str) {
     if let Some(kind) = entry.proprietary_code.take() {
         entry.proprietary_code = Some(format!("{kind}+{gvc}"));
     }
-    let mut purpose: Vec<String> = Vec::new();
+    let mut purpose: Vec<&str> = Vec::new();
     let mut name = String::new();
     for (tag, content) in subfields(&joined[3..]) {
         match tag {
             0 => entry.additional_info = Some(content.trim().to_string()).filter(|s| !s.is_empty()),
             20..=29 | 60..=63 => purpose.push(content),
-            30 => entry.counterparty_bic = Bic::parse(&content).ok(),
-            31 => entry.counterparty_iban = Iban::parse(&content).ok(),
-            32 | 33 => name.push_str(&content),
+            30 => entry.counterparty_bic = Bic::parse(content).ok(),
+            31 => entry.counterparty_iban = Iban::parse(content).ok(),
+            32 | 33 => name.push_str(content),
             _ => {}
         }
     }
@@ -513,12 +513,12 @@ fn apply_details(entry: &mut Entry, value: &str) {
     let sections = sepa_sections(&purpose);
     entry.end_to_end_id = sections
         .iter()
-        .find(|(k, _)| k == "EREF")
+        .find(|(k, _)| *k == "EREF")
         .map(|(_, v)| v.trim().to_string())
         .filter(|v| !v.is_empty() && !v.eq_ignore_ascii_case("NOTPROVIDED"));
     let remittance = sections
         .iter()
-        .find(|(k, _)| k == "SVWZ")
+        .find(|(k, _)| *k == "SVWZ")
         .or_else(|| sections.iter().find(|(k, _)| k.is_empty()))
         .map(|(_, v)| v.trim().to_string())
         .filter(|v| !v.is_empty());
@@ -526,25 +526,30 @@ fn apply_details(entry: &mut Entry, value: &str) {
 }
 
 /// Splits `?NNcontent?NNcontent…` into (NN, content). A `?` not followed by two digits is text.
-fn subfields(text: &str) -> Vec<(u32, String)> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out: Vec<(u32, String)> = Vec::new();
+/// (`?` and digits are ASCII, so a byte scan never splits a character.)
+fn subfields(text: &str) -> Vec<(u32, &str)> {
+    let bytes = text.as_bytes();
+    let mut out: Vec<(u32, &str)> = Vec::new();
+    let mut content_start = None;
     let mut i = 0;
-    while i < chars.len() {
-        let is_tag = chars[i] == '?'
-            && chars.get(i + 1).is_some_and(char::is_ascii_digit)
-            && chars.get(i + 2).is_some_and(char::is_ascii_digit);
+    while i < bytes.len() {
+        let is_tag = bytes[i] == b'?'
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
+            && bytes.get(i + 2).is_some_and(u8::is_ascii_digit);
         if is_tag {
-            let tag = chars[i + 1].to_digit(10).unwrap_or(0) * 10
-                + chars[i + 2].to_digit(10).unwrap_or(0);
-            out.push((tag, String::new()));
-            i += 3;
-        } else {
-            if let Some((_, content)) = out.last_mut() {
-                content.push(chars[i]);
+            if let (Some(start), Some((_, content))) = (content_start, out.last_mut()) {
+                *content = &text[start..i];
             }
+            let tag = u32::from(bytes[i + 1] - b'0') * 10 + u32::from(bytes[i + 2] - b'0');
+            out.push((tag, ""));
+            i += 3;
+            content_start = Some(i);
+        } else {
             i += 1;
         }
+    }
+    if let (Some(start), Some((_, content))) = (content_start, out.last_mut()) {
+        *content = &text[start..];
     }
     out
 }
@@ -556,18 +561,18 @@ const SEPA_KEYWORDS: &[&str] = &[
 /// Groups purpose lines by SEPA keyword (`EREF+`, `SVWZ+`, …). A line starting with a keyword
 /// opens a section; other lines continue the current one. Text before any keyword is returned
 /// under the empty key.
-fn sepa_sections(lines: &[String]) -> Vec<(String, String)> {
-    let mut sections: Vec<(String, String)> = Vec::new();
+fn sepa_sections(lines: &[&str]) -> Vec<(&'static str, String)> {
+    let mut sections: Vec<(&'static str, String)> = Vec::new();
     for line in lines {
         let keyword = SEPA_KEYWORDS.iter().find(|k| {
             line.strip_prefix(**k)
                 .is_some_and(|rest| rest.starts_with('+'))
         });
         match keyword {
-            Some(k) => sections.push((k.to_string(), line[k.len() + 1..].to_string())),
+            Some(k) => sections.push((k, line[k.len() + 1..].to_string())),
             None => match sections.last_mut() {
                 Some((_, text)) => text.push_str(line),
-                None => sections.push((String::new(), line.clone())),
+                None => sections.push(("", (*line).to_string())),
             },
         }
     }
