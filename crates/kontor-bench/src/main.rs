@@ -1,4 +1,5 @@
-//! `cargo run --release -p kontor-bench [-- SIZE_MIB [ONLY]]`
+//! `cargo run --release -p kontor-bench [-- SIZE_MIB [ONLY]]`, or
+//! `cargo run --release -p kontor-bench -- memory [SIZE_MIB]` for peak memory of the streams.
 //!
 //! Measures, in one run on the same machine, the machine's own limits (zlib level 6, AES-128-CBC,
 //! SHA-256) and Kontor's order data pipeline and statement parsers, and prints each as a ratio
@@ -8,6 +9,7 @@
 #[path = "../../kontor-protocol/tests/it/support/data.rs"]
 mod data;
 mod measure;
+mod memory;
 
 use std::hint::black_box;
 use std::io::Write;
@@ -34,6 +36,14 @@ const PIPELINE_RANDOM_TARGET: f64 = 300.0;
 const PARSER_TARGET: f64 = 150.0;
 
 fn main() {
+    if std::env::args().nth(1).as_deref() == Some("memory") {
+        let size = std::env::args()
+            .nth(2)
+            .and_then(|a| a.parse().ok())
+            .unwrap_or(1024);
+        memory::run(size);
+        return;
+    }
     let size_mib: usize = std::env::args()
         .nth(1)
         .and_then(|a| a.parse().ok())
