@@ -38,6 +38,7 @@ pub use iban::{Iban, IbanError};
 pub use kontor_xml::{Limit, Limits, ReadError};
 pub use ledger::{AccountInfo, Ledger, LedgerDay, LedgerError};
 pub use sizing::ExportFormat;
+pub use statement::{collect_statements, StatementPart, DEFAULT_BATCH};
 pub use statement::{
     Balance, BalanceKind, BalanceMismatch, BankTransactionCode, CreditDebit, DateTimePeriod, Entry,
     EntryStatus, Statement, StatementAccount, StatementFormat,

@@ -402,6 +402,41 @@ impl Statement {
     }
 }
 
+/// Entries per [`StatementPart::Entries`] of the streaming readers unless set otherwise.
+pub const DEFAULT_BATCH: usize = 1000;
+
+/// A piece of a streamed statement document (camt or MT940).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StatementPart {
+    /// A statement begins: its header as known before its first entry, `entries` empty.
+    Begin(Statement),
+    /// The next entries of the current statement, at most the batch size.
+    Entries(Vec<Entry>),
+    /// The statement is complete: its whole header (balances after the entries included),
+    /// `entries` empty.
+    End(Statement),
+}
+
+/// Collects a stream of parts into whole statements (what the whole-document parsers return);
+/// for tests and small documents.
+pub fn collect_statements<E>(
+    parts: impl IntoIterator<Item = Result<StatementPart, E>>,
+) -> Result<Vec<Statement>, E> {
+    let mut statements = Vec::new();
+    let mut entries = Vec::new();
+    for part in parts {
+        match part? {
+            StatementPart::Begin(_) => entries.clear(),
+            StatementPart::Entries(batch) => entries.extend(batch),
+            StatementPart::End(mut statement) => {
+                statement.entries = std::mem::take(&mut entries);
+                statements.push(statement);
+            }
+        }
+    }
+    Ok(statements)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,7 +26,7 @@
 use chrono::NaiveDateTime;
 
 use crate::datetime::format_iso_datetime;
-use crate::xml::reader::{decode_utf8, document_root, parse_document, Cursor, XmlError};
+use crate::xml::reader::{decode_utf8, document_root, parse_document, Cursor, Element, XmlError};
 use crate::xml::writer::XmlWriter;
 
 /// The namespace [`build`] writes.

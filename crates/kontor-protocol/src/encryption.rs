@@ -175,6 +175,49 @@ pub fn encrypt_with_key(key: &TransactionKey, plaintext: &[u8]) -> Vec<u8> {
     buffer
 }
 
+/// Streaming E002 encryption, in place: feed plaintext in pieces of any size; whole blocks
+/// are encrypted where they lie, and [`CbcEncryptor::finish`] pads the rest. The ciphertext is
+/// byte for byte that of [`encrypt_with_key`] over the concatenated pieces.
+///
+/// AES runs on the CPU's AES instructions (AES-NI, ARMv8 AES) when present, detected at run
+/// time by the `aes` crate.
+pub struct CbcEncryptor {
+    cipher: Aes128CbcEnc,
+}
+
+impl fmt::Debug for CbcEncryptor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CbcEncryptor").finish_non_exhaustive()
+    }
+}
+
+impl CbcEncryptor {
+    pub fn new(key: &TransactionKey) -> Self {
+        Self {
+            cipher: Aes128CbcEnc::new(key.expose_secret().into(), &[0u8; BLOCK_LEN].into()),
+        }
+    }
+
+    /// Encrypts the whole blocks at the start of `data` in place and returns how many bytes
+    /// that is (a multiple of 16); the rest (under one block) is left for the next call.
+    pub fn encrypt_blocks(&mut self, data: &mut [u8]) -> usize {
+        let whole = data.len() / BLOCK_LEN * BLOCK_LEN;
+        let (blocks, _) = aes::cipher::inout::InOutBuf::from(&mut data[..whole]).into_chunks();
+        self.cipher.encrypt_blocks_inout_mut(blocks);
+        whole
+    }
+
+    /// Ends the stream: pads `buffer[tail_start..]` (the plaintext not yet encrypted) per X9.23
+    /// and encrypts it in place; `buffer` grows by 1..=16 bytes.
+    pub fn finish(&mut self, buffer: &mut Vec<u8>, tail_start: usize) {
+        let pad = BLOCK_LEN - (buffer.len() - tail_start) % BLOCK_LEN;
+        buffer.resize(buffer.len() + pad - 1, 0);
+        // `pad` is 1..=16, so the cast is lossless.
+        buffer.push(pad as u8);
+        self.encrypt_blocks(&mut buffer[tail_start..]);
+    }
+}
+
 /// Reverses [`encrypt_with_key`].
 pub fn decrypt_with_key(
     key: &TransactionKey,

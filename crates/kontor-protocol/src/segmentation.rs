@@ -6,7 +6,9 @@
 //! Kontor cuts segments at multiples of 4 characters, so every segment is a complete run of
 //! base64 quanta that decodes on its own.
 //!
-//! The sending side calls [`segment_order_data`] (client uploads, bank emulator downloads).
+//! The sending side calls [`segment_order_data`] (client uploads, bank emulator downloads), or
+//! for files of any size streams them with [`stream_order_data`] / [`SegmentEncoder`], which
+//! hands out segments one by one with memory bounded by about one segment.
 //! The receiving side either collects all segments and calls [`assemble_order_data`], or
 //! feeds them one by one to a [`StreamingAssembler`], which writes the plaintext to a
 //! caller-supplied `std::io::Write` with memory bounded by one segment — for statement
@@ -25,6 +27,10 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STAN
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
 use rand::{CryptoRng, RngCore};
+
+mod encoder;
+
+pub use encoder::{EncodedSummary, SegmentEncoder};
 
 use crate::compression::{self, CompressionError, Inflater};
 use crate::encryption::{self, CbcDecryptor, EncryptionError, TransactionKey};
@@ -65,6 +71,9 @@ pub enum SegmentationError {
     Encryption(#[from] EncryptionError),
     #[error(transparent)]
     Compression(#[from] CompressionError),
+    /// Reading the order data or handing out a segment failed (streaming upload).
+    #[error("streaming order data failed: {0}")]
+    Stream(#[source] std::io::Error),
 }
 
 /// A segment size in bytes of base64 text: a multiple of 4, at most [`MAX_SEGMENT_SIZE`].
@@ -184,32 +193,61 @@ pub fn segment_order_data<R: CryptoRng + RngCore>(
     size: SegmentSize,
     rng: &mut R,
 ) -> Result<SegmentedOrderData, SegmentationError> {
-    let compressed = compression::compress(order_data);
-    let encrypted = encryption::encrypt(recipient, &compressed, rng)?;
-    drop(compressed);
-    // Each full segment is exactly `size / 4 * 3` ciphertext bytes, so encoding chunk by
-    // chunk gives the same text as encoding the whole, without holding it twice.
-    let chunks: Vec<&[u8]> = encrypted.ciphertext.chunks(size.raw_bytes()).collect();
-    let count = chunks.len();
-    let mut encoded_len = 0;
-    let segments = chunks
-        .into_iter()
-        .enumerate()
-        .map(|(index, chunk)| {
-            let data = STANDARD.encode(chunk);
-            encoded_len += data.len();
-            Segment {
-                number: segment_number(index),
-                last: index + 1 == count,
-                data,
-            }
-        })
-        .collect();
+    let mut segments = Vec::new();
+    let streamed = stream_order_data(recipient, order_data, size, rng, |segment| {
+        segments.push(Segment {
+            number: segment.number,
+            last: segment.last,
+            data: std::mem::take(&mut segment.data),
+        });
+        Ok(())
+    })?;
     Ok(SegmentedOrderData {
-        transaction_key: encrypted.transaction_key,
-        encrypted_transaction_key: encrypted.encrypted_transaction_key,
+        transaction_key: streamed.transaction_key,
+        encrypted_transaction_key: streamed.encrypted_transaction_key,
         segments,
-        encoded_len,
+        encoded_len: streamed.summary.encoded_len,
+    })
+}
+
+/// What [`stream_order_data`] returns besides the segments it handed out.
+#[derive(Debug)]
+pub struct StreamedOrderData {
+    /// Reuse it for the signature data of the same upload via [`encode_with_key`].
+    pub transaction_key: TransactionKey,
+    pub encrypted_transaction_key: Vec<u8>,
+    pub summary: EncodedSummary,
+}
+
+/// Like [`segment_order_data`] for order data of any size: reads `order_data` to its end and
+/// hands each segment to `sink` as soon as it is complete (number, last flag, text; the sink
+/// may take the text). Memory stays at about one segment plus a 256 KiB read buffer.
+///
+/// `NumSegments` is known only at the end (`summary.segments`): a sender that announces it
+/// up front spools the segments first.
+pub fn stream_order_data<R, S, G>(
+    recipient: &PublicKey,
+    order_data: R,
+    size: SegmentSize,
+    rng: &mut G,
+    sink: S,
+) -> Result<StreamedOrderData, SegmentationError>
+where
+    R: std::io::Read,
+    S: FnMut(&mut Segment) -> std::io::Result<()>,
+    G: CryptoRng + RngCore,
+{
+    let transaction_key = TransactionKey::generate(rng);
+    let encrypted_transaction_key = transaction_key.encrypt_for(recipient)?;
+    let mut encoder = SegmentEncoder::new(&transaction_key, size, sink);
+    encoder
+        .read_from(order_data)
+        .map_err(SegmentationError::Stream)?;
+    let summary = encoder.finish().map_err(SegmentationError::Stream)?;
+    Ok(StreamedOrderData {
+        transaction_key,
+        encrypted_transaction_key,
+        summary,
     })
 }
 

@@ -42,8 +42,9 @@ mod scan;
 
 pub use error::ReadError;
 pub use limits::{Limit, Limits};
+pub use quick_xml;
 pub use roxmltree;
-pub use scan::scan;
+pub use scan::{scan, PolicyCheck};
 
 use roxmltree::{Document, ParsingOptions};
 

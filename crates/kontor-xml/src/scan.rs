@@ -13,46 +13,110 @@ use crate::limits::{Limit, Limits};
 /// node limit is left to the tree builder, which counts nodes exactly as it stores them.
 pub fn scan(text: &str, limits: &Limits) -> Result<(), ReadError> {
     let mut reader = Reader::from_str(text);
-    let mut depth = 0usize;
-    // Bytes of the text node being read: roxmltree joins adjacent text and CDATA into one node.
-    let mut text_run = 0usize;
+    let mut policy = PolicyCheck::new(limits);
+    policy.count_nodes = false;
     loop {
         let event = reader.read_event().map_err(|e| {
             ReadError::malformed(format!("{e} (at byte {})", reader.error_position()))
         })?;
-        if let Event::Text(t) = &event {
-            text_run = checked_size(text_run + t.len(), Limit::TextBytes, limits.text_bytes)?;
-            continue;
+        if policy.check(&event)? {
+            return Ok(());
         }
-        if let Event::CData(t) = &event {
-            text_run = checked_size(text_run + t.len(), Limit::TextBytes, limits.text_bytes)?;
-            continue;
+    }
+}
+
+/// The policy of [`scan`], one event at a time, for readers that stream a document instead of
+/// building a tree: nesting, names, attributes, text sizes and the node count (elements, text
+/// runs, comments, processing instructions) are checked as the events pass; a DTD is refused.
+///
+/// The reader must check end tags (quick-xml's default), so that depth is counted right.
+#[derive(Debug, Clone)]
+pub struct PolicyCheck<'l> {
+    limits: &'l Limits,
+    depth: usize,
+    /// Bytes of the text node being read: roxmltree joins adjacent text and CDATA into one node.
+    text_run: usize,
+    in_text: bool,
+    nodes: u64,
+    count_nodes: bool,
+}
+
+impl<'l> PolicyCheck<'l> {
+    pub fn new(limits: &'l Limits) -> Self {
+        Self {
+            limits,
+            depth: 0,
+            text_run: 0,
+            in_text: false,
+            nodes: 0,
+            count_nodes: true,
         }
-        text_run = 0;
+    }
+
+    /// Checks the next event; `Ok(true)` at the end of the document.
+    pub fn check(&mut self, event: &Event<'_>) -> Result<bool, ReadError> {
+        let limits = self.limits;
+        let text_len = match event {
+            Event::Text(t) => Some(t.len()),
+            Event::CData(t) => Some(t.len()),
+            _ => None,
+        };
+        if let Some(len) = text_len {
+            if !self.in_text {
+                self.in_text = true;
+                self.count_node()?;
+            }
+            self.text_run = checked_size(self.text_run + len, Limit::TextBytes, limits.text_bytes)?;
+            return Ok(false);
+        }
+        self.text_run = 0;
+        self.in_text = false;
         match event {
             Event::Start(element) => {
-                depth += 1;
-                check_element(&element, depth, limits)?;
+                self.depth += 1;
+                self.count_node()?;
+                check_element(element, self.depth, limits)?;
             }
-            Event::Empty(element) => check_element(&element, depth + 1, limits)?,
+            Event::Empty(element) => {
+                self.count_node()?;
+                check_element(element, self.depth + 1, limits)?;
+            }
             Event::End(element) => {
                 checked_size(
                     element.name().as_ref().len(),
                     Limit::NameBytes,
                     limits.name_bytes,
                 )?;
-                depth = depth.saturating_sub(1);
+                self.depth = self.depth.saturating_sub(1);
             }
             Event::Comment(t) => {
+                self.count_node()?;
                 checked_size(t.len(), Limit::TextBytes, limits.text_bytes)?;
             }
             Event::PI(t) => {
+                self.count_node()?;
                 checked_size(t.len(), Limit::TextBytes, limits.text_bytes)?;
             }
             Event::DocType(_) => return Err(ReadError::DtdNotAllowed),
-            Event::Eof => return Ok(()),
+            Event::Eof => return Ok(true),
             Event::Decl(_) | Event::Text(_) | Event::CData(_) => {}
         }
+        Ok(false)
+    }
+
+    /// Current nesting depth (the root element is level 1).
+    pub fn depth(&self) -> usize {
+        self.depth
+    }
+
+    fn count_node(&mut self) -> Result<(), ReadError> {
+        if self.count_nodes {
+            self.nodes += 1;
+            if self.nodes > u64::from(self.limits.nodes) {
+                return Err(ReadError::limit(Limit::Nodes, self.limits.nodes as usize));
+            }
+        }
+        Ok(())
     }
 }
 

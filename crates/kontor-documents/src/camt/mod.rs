@@ -4,13 +4,16 @@
 //! - [`generate`] writes version `.001.08` documents from a [`crate::Ledger`], one report per
 //!   ledger day. Output is a pure function of ledger and request: same input, same bytes.
 //! - [`parse`] reads versions `.001.02` to `.001.13` of all three messages (tested with `.02` and
-//!   `.08`), with any namespace prefix, into [`crate::Statement`]s.
+//!   `.08`), with any namespace prefix, into [`crate::Statement`]s; [`CamtReader`] reads the same
+//!   as a stream from any `BufRead`, in bounded batches.
 
 mod generate;
 mod parse;
+mod stream;
 
 pub use generate::generate;
 pub use parse::{parse, parse_bytes};
+pub use stream::CamtReader;
 
 use chrono::NaiveDateTime;
 

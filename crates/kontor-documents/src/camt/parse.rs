@@ -5,12 +5,12 @@ use crate::statement::{
     Balance, BalanceKind, BankTransactionCode, CreditDebit, DateTimePeriod, Entry, EntryStatus,
     Statement, StatementAccount, StatementFormat,
 };
-use crate::xml::reader::{decode_utf8, document_root, parse_document, Cursor, XmlError};
+use crate::xml::reader::{decode_utf8, document_root, parse_document, Cursor, Element, XmlError};
 
-const PREFIX: &str = "urn:iso:std:iso:20022:tech:xsd:";
+pub(super) const PREFIX: &str = "urn:iso:std:iso:20022:tech:xsd:";
 /// Accepted `.001.NN` versions. The parser reads the union of the structures (e.g. `<Sts>BOOK`
 /// in .02–.06 and `<Sts><Cd>BOOK` from .07 on, `BIC` and `BICFI`, `Dbtr/Nm` and `Dbtr/Pty/Nm`).
-const VERSIONS: std::ops::RangeInclusive<u32> = 2..=13;
+pub(super) const VERSIONS: std::ops::RangeInclusive<u32> = 2..=13;
 
 /// Parses camt bytes (UTF-8, optional byte order mark).
 pub fn parse_bytes(bytes: &[u8]) -> Result<Vec<Statement>, XmlError> {
@@ -59,7 +59,7 @@ pub fn parse(xml: &str) -> Result<Vec<Statement>, XmlError> {
     Ok(statements)
 }
 
-fn kind_of_namespace(namespace: &str) -> Option<CamtKind> {
+pub(super) fn kind_of_namespace(namespace: &str) -> Option<CamtKind> {
     let rest = namespace.strip_prefix(PREFIX)?;
     let (message, version) = rest.split_once(".001.")?;
     let kind = match message {
@@ -73,7 +73,10 @@ fn kind_of_namespace(namespace: &str) -> Option<CamtKind> {
     version_ok.then_some(kind)
 }
 
-fn parse_report(report: Cursor<'_, '_>, format: StatementFormat) -> Result<Statement, XmlError> {
+pub(super) fn parse_report<'a>(
+    report: impl Element<'a>,
+    format: StatementFormat,
+) -> Result<Statement, XmlError> {
     let id = report.req_text("Id")?.to_string();
     let electronic_sequence_number = match report.child("ElctrncSeqNb") {
         Some(c) => Some(c.unsigned()?),
@@ -112,7 +115,7 @@ fn parse_report(report: Cursor<'_, '_>, format: StatementFormat) -> Result<State
     })
 }
 
-fn parse_account(acct: Cursor<'_, '_>) -> Result<StatementAccount, XmlError> {
+pub(super) fn parse_account<'a>(acct: impl Element<'a>) -> Result<StatementAccount, XmlError> {
     let id = acct.req("Id")?;
     let iban = match id.child("IBAN") {
         Some(c) => Some(c.iban()?),
@@ -144,14 +147,14 @@ fn parse_account(acct: Cursor<'_, '_>) -> Result<StatementAccount, XmlError> {
     })
 }
 
-fn credit_debit(parent: Cursor<'_, '_>) -> Result<CreditDebit, XmlError> {
+pub(super) fn credit_debit<'a>(parent: impl Element<'a>) -> Result<CreditDebit, XmlError> {
     let indicator = parent.req("CdtDbtInd")?;
     let text = indicator.text()?;
     CreditDebit::from_iso_code(text)
         .ok_or_else(|| indicator.invalid(text, "CdtDbtInd (CRDT or DBIT)"))
 }
 
-fn parse_balance(bal: Cursor<'_, '_>) -> Result<Balance, XmlError> {
+pub(super) fn parse_balance<'a>(bal: impl Element<'a>) -> Result<Balance, XmlError> {
     let kind_choice = bal.req_path(&["Tp", "CdOrPrtry"])?;
     let kind = match kind_choice.child("Cd") {
         Some(code) => BalanceKind::from_code(code.text()?),
@@ -170,7 +173,7 @@ fn parse_balance(bal: Cursor<'_, '_>) -> Result<Balance, XmlError> {
     })
 }
 
-fn parse_entry(ntry: Cursor<'_, '_>) -> Result<Entry, XmlError> {
+pub(super) fn parse_entry<'a>(ntry: impl Element<'a>) -> Result<Entry, XmlError> {
     let amount_node = ntry.req("Amt")?;
     let amount = amount_node.amount()?;
     if amount.is_negative() {
@@ -229,7 +232,7 @@ fn parse_entry(ntry: Cursor<'_, '_>) -> Result<Entry, XmlError> {
         additional_info: ntry.child_text("AddtlNtryInf").map(str::to_string),
     };
 
-    let details: Vec<Cursor<'_, '_>> = ntry
+    let details: Vec<_> = ntry
         .children("NtryDtls")
         .flat_map(|d| d.children("TxDtls"))
         .collect();
@@ -239,7 +242,10 @@ fn parse_entry(ntry: Cursor<'_, '_>) -> Result<Entry, XmlError> {
     Ok(entry)
 }
 
-fn read_transaction_details(tx: Cursor<'_, '_>, entry: &mut Entry) -> Result<(), XmlError> {
+pub(super) fn read_transaction_details<'a>(
+    tx: impl Element<'a>,
+    entry: &mut Entry,
+) -> Result<(), XmlError> {
     if entry.bank_reference.is_none() {
         entry.bank_reference = tx.path_text(&["Refs", "AcctSvcrRef"]).map(str::to_string);
     }

@@ -84,7 +84,7 @@ pub fn parse(text: &str) -> Result<Vec<Statement>, Mt940Error> {
     Ok(statements)
 }
 
-enum Token {
+pub(super) enum Token {
     Field {
         line: usize,
         tag: String,
@@ -93,37 +93,62 @@ enum Token {
     End,
 }
 
+/// What one line of the file is.
+pub(super) enum Line<'a> {
+    /// Blank, or a SWIFT envelope line without text block.
+    Skip,
+    /// The end of a statement (`-`, or `-}` closing the envelope).
+    End,
+    Field {
+        tag: &'a str,
+        value: &'a str,
+    },
+    /// More of the previous field's value.
+    Continuation(&'a str),
+}
+
+/// Classifies one line (without its `\n`).
+pub(super) fn classify(raw_line: &str) -> Line<'_> {
+    let mut line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
+    // SWIFT envelope: "{1:...}{2:...}{4:" before the text block, "-}" after it.
+    if line.starts_with('{') {
+        match line.find("{4:") {
+            Some(pos) => line = &line[pos + 3..],
+            None => return Line::Skip,
+        }
+    }
+    let trimmed = line.trim_end();
+    if trimmed.is_empty() {
+        return Line::Skip;
+    }
+    if trimmed == "-" || trimmed.starts_with("-}") {
+        return Line::End;
+    }
+    // The value keeps trailing spaces: in field 86 they can belong to a subfield.
+    match split_tag(line) {
+        Some((tag, value)) => Line::Field { tag, value },
+        None => Line::Continuation(line),
+    }
+}
+
 /// Splits the file into fields; continuation lines are kept, joined with `\n`.
 fn tokenize(text: &str) -> Vec<Token> {
     let mut tokens = Vec::new();
     for (index, raw_line) in text.split('\n').enumerate() {
-        let line_no = index + 1;
-        let mut line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
-        // SWIFT envelope: "{1:...}{2:...}{4:" before the text block, "-}" after it.
-        if line.starts_with('{') {
-            match line.find("{4:") {
-                Some(pos) => line = &line[pos + 3..],
-                None => continue,
-            }
-        }
-        let trimmed = line.trim_end();
-        if trimmed.is_empty() {
-            continue;
-        }
-        if trimmed == "-" || trimmed.starts_with("-}") {
-            tokens.push(Token::End);
-            continue;
-        }
-        // The value keeps trailing spaces: in field 86 they can belong to a subfield.
-        if let Some((tag, value)) = split_tag(line) {
-            tokens.push(Token::Field {
-                line: line_no,
+        match classify(raw_line) {
+            Line::Skip => {}
+            Line::End => tokens.push(Token::End),
+            Line::Field { tag, value } => tokens.push(Token::Field {
+                line: index + 1,
                 tag: tag.to_string(),
                 value: value.to_string(),
-            });
-        } else if let Some(Token::Field { value, .. }) = tokens.last_mut() {
-            value.push('\n');
-            value.push_str(line);
+            }),
+            Line::Continuation(line) => {
+                if let Some(Token::Field { value, .. }) = tokens.last_mut() {
+                    value.push('\n');
+                    value.push_str(line);
+                }
+            }
         }
     }
     tokens
@@ -142,7 +167,7 @@ fn split_tag(line: &str) -> Option<(&str, &str)> {
     ok.then(|| (tag, &rest[end + 1..]))
 }
 
-struct Builder {
+pub(super) struct Builder {
     start_line: usize,
     id: String,
     account: Option<StatementAccount>,
@@ -151,13 +176,13 @@ struct Builder {
     currency: Option<Currency>,
     has_opening: bool,
     has_closing: bool,
-    entries: Vec<Entry>,
+    pub(super) entries: Vec<Entry>,
     /// Whether the last field was a :61: that a following :86: describes.
     awaiting_details: bool,
 }
 
 impl Builder {
-    fn new(line: usize, id: String) -> Builder {
+    pub(super) fn new(line: usize, id: String) -> Builder {
         Builder {
             start_line: line,
             id: id.trim().to_string(),
@@ -172,7 +197,7 @@ impl Builder {
         }
     }
 
-    fn field(&mut self, line: usize, tag: &str, value: &str) -> Result<(), Mt940Error> {
+    pub(super) fn field(&mut self, line: usize, tag: &str, value: &str) -> Result<(), Mt940Error> {
         let awaiting = std::mem::replace(&mut self.awaiting_details, false);
         match tag {
             "21" => {}
@@ -222,7 +247,25 @@ impl Builder {
         Ok(())
     }
 
-    fn finish(self) -> Result<Statement, Mt940Error> {
+    /// The statement as known so far, without entries (a streamed statement's `Begin`).
+    pub(super) fn preview(&self) -> Statement {
+        Statement {
+            format: StatementFormat::Mt940,
+            message_id: None,
+            id: self.id.clone(),
+            electronic_sequence_number: self.sequence,
+            created: None,
+            period: None,
+            account: StatementAccount {
+                currency: self.currency,
+                ..self.account.clone().unwrap_or_default()
+            },
+            balances: self.balances.clone(),
+            entries: Vec::new(),
+        }
+    }
+
+    pub(super) fn finish(self) -> Result<Statement, Mt940Error> {
         let line = self.start_line;
         let account = self
             .account
@@ -451,15 +494,15 @@ fn apply_details(entry: &mut Entry, value: &str) {
     if let Some(kind) = entry.proprietary_code.take() {
         entry.proprietary_code = Some(format!("{kind}+{gvc}"));
     }
-    let mut purpose: Vec<String> = Vec::new();
+    let mut purpose: Vec<&str> = Vec::new();
     let mut name = String::new();
     for (tag, content) in subfields(&joined[3..]) {
         match tag {
             0 => entry.additional_info = Some(content.trim().to_string()).filter(|s| !s.is_empty()),
             20..=29 | 60..=63 => purpose.push(content),
-            30 => entry.counterparty_bic = Bic::parse(&content).ok(),
-            31 => entry.counterparty_iban = Iban::parse(&content).ok(),
-            32 | 33 => name.push_str(&content),
+            30 => entry.counterparty_bic = Bic::parse(content).ok(),
+            31 => entry.counterparty_iban = Iban::parse(content).ok(),
+            32 | 33 => name.push_str(content),
             _ => {}
         }
     }
@@ -470,12 +513,12 @@ fn apply_details(entry: &mut Entry, value: &str) {
     let sections = sepa_sections(&purpose);
     entry.end_to_end_id = sections
         .iter()
-        .find(|(k, _)| k == "EREF")
+        .find(|(k, _)| *k == "EREF")
         .map(|(_, v)| v.trim().to_string())
         .filter(|v| !v.is_empty() && !v.eq_ignore_ascii_case("NOTPROVIDED"));
     let remittance = sections
         .iter()
-        .find(|(k, _)| k == "SVWZ")
+        .find(|(k, _)| *k == "SVWZ")
         .or_else(|| sections.iter().find(|(k, _)| k.is_empty()))
         .map(|(_, v)| v.trim().to_string())
         .filter(|v| !v.is_empty());
@@ -483,25 +526,30 @@ fn apply_details(entry: &mut Entry, value: &str) {
 }
 
 /// Splits `?NNcontent?NNcontent…` into (NN, content). A `?` not followed by two digits is text.
-fn subfields(text: &str) -> Vec<(u32, String)> {
-    let chars: Vec<char> = text.chars().collect();
-    let mut out: Vec<(u32, String)> = Vec::new();
+/// (`?` and digits are ASCII, so a byte scan never splits a character.)
+fn subfields(text: &str) -> Vec<(u32, &str)> {
+    let bytes = text.as_bytes();
+    let mut out: Vec<(u32, &str)> = Vec::new();
+    let mut content_start = None;
     let mut i = 0;
-    while i < chars.len() {
-        let is_tag = chars[i] == '?'
-            && chars.get(i + 1).is_some_and(char::is_ascii_digit)
-            && chars.get(i + 2).is_some_and(char::is_ascii_digit);
+    while i < bytes.len() {
+        let is_tag = bytes[i] == b'?'
+            && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
+            && bytes.get(i + 2).is_some_and(u8::is_ascii_digit);
         if is_tag {
-            let tag = chars[i + 1].to_digit(10).unwrap_or(0) * 10
-                + chars[i + 2].to_digit(10).unwrap_or(0);
-            out.push((tag, String::new()));
-            i += 3;
-        } else {
-            if let Some((_, content)) = out.last_mut() {
-                content.push(chars[i]);
+            if let (Some(start), Some((_, content))) = (content_start, out.last_mut()) {
+                *content = &text[start..i];
             }
+            let tag = u32::from(bytes[i + 1] - b'0') * 10 + u32::from(bytes[i + 2] - b'0');
+            out.push((tag, ""));
+            i += 3;
+            content_start = Some(i);
+        } else {
             i += 1;
         }
+    }
+    if let (Some(start), Some((_, content))) = (content_start, out.last_mut()) {
+        *content = &text[start..];
     }
     out
 }
@@ -513,18 +561,18 @@ const SEPA_KEYWORDS: &[&str] = &[
 /// Groups purpose lines by SEPA keyword (`EREF+`, `SVWZ+`, …). A line starting with a keyword
 /// opens a section; other lines continue the current one. Text before any keyword is returned
 /// under the empty key.
-fn sepa_sections(lines: &[String]) -> Vec<(String, String)> {
-    let mut sections: Vec<(String, String)> = Vec::new();
+fn sepa_sections(lines: &[&str]) -> Vec<(&'static str, String)> {
+    let mut sections: Vec<(&'static str, String)> = Vec::new();
     for line in lines {
         let keyword = SEPA_KEYWORDS.iter().find(|k| {
             line.strip_prefix(**k)
                 .is_some_and(|rest| rest.starts_with('+'))
         });
         match keyword {
-            Some(k) => sections.push((k.to_string(), line[k.len() + 1..].to_string())),
+            Some(k) => sections.push((k, line[k.len() + 1..].to_string())),
             None => match sections.last_mut() {
                 Some((_, text)) => text.push_str(line),
-                None => sections.push((String::new(), line.clone())),
+                None => sections.push(("", (*line).to_string())),
             },
         }
     }

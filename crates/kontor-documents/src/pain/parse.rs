@@ -5,7 +5,7 @@ use super::{
     SequenceType, Transaction,
 };
 use crate::amount::Amount;
-use crate::xml::reader::{decode_utf8, document_root, parse_document, Cursor, XmlError};
+use crate::xml::reader::{decode_utf8, document_root, parse_document, Cursor, Element, XmlError};
 
 /// Parses pain bytes (UTF-8, optional byte order mark).
 pub fn parse_bytes(bytes: &[u8]) -> Result<PaymentOrder, PainError> {

@@ -94,29 +94,17 @@ impl<'a, 'input> Cursor<'a, 'input> {
             && node.tag_name().name() == name
             && node.tag_name().namespace().unwrap_or("") == self.ns
     }
+}
 
-    /// First child element `name` in the document namespace.
-    pub(crate) fn child(&self, name: &str) -> Option<Cursor<'a, 'input>> {
+impl<'a, 'input: 'a> Element<'a> for Cursor<'a, 'input> {
+    fn child(&self, name: &str) -> Option<Self> {
         self.node
             .children()
             .find(|n| self.matches(n, name))
             .map(|node| Cursor { node, ns: self.ns })
     }
 
-    /// Follows a path of child names.
-    pub(crate) fn descend(&self, names: &[&str]) -> Option<Cursor<'a, 'input>> {
-        let mut current = *self;
-        for name in names {
-            current = current.child(name)?;
-        }
-        Some(current)
-    }
-
-    /// All child elements `name` in document order.
-    pub(crate) fn children(&self, name: &'a str) -> impl Iterator<Item = Cursor<'a, 'input>> + 'a
-    where
-        'input: 'a,
-    {
+    fn children(self, name: &'a str) -> impl Iterator<Item = Self> + 'a {
         let ns = self.ns;
         self.node.children().filter_map(move |node| {
             (node.is_element()
@@ -126,149 +114,15 @@ impl<'a, 'input> Cursor<'a, 'input> {
         })
     }
 
-    /// A mandatory child.
-    pub(crate) fn req(&self, name: &str) -> Result<Cursor<'a, 'input>, XmlError> {
-        self.child(name).ok_or_else(|| XmlError::MissingElement {
-            path: format!("{}/{name}", self.path()),
-        })
+    fn node_text(&self) -> Option<&'a str> {
+        self.node.text()
     }
 
-    /// A mandatory path of children.
-    pub(crate) fn req_path(&self, names: &[&str]) -> Result<Cursor<'a, 'input>, XmlError> {
-        let mut current = *self;
-        for name in names {
-            current = current.req(name)?;
-        }
-        Ok(current)
-    }
-
-    /// Trimmed text content, `None` when empty or absent.
-    pub(crate) fn text_opt(&self) -> Option<&'a str> {
-        self.node.text().map(str::trim).filter(|t| !t.is_empty())
-    }
-
-    /// Text content exactly as written (entities resolved), empty when absent.
-    pub(crate) fn raw_text(&self) -> &'a str {
-        self.node.text().unwrap_or("")
-    }
-
-    /// Trimmed, non-empty text content.
-    pub(crate) fn text(&self) -> Result<&'a str, XmlError> {
-        self.text_opt()
-            .ok_or_else(|| XmlError::EmptyElement { path: self.path() })
-    }
-
-    /// Text of an optional child; an empty child counts as absent.
-    pub(crate) fn child_text(&self, name: &str) -> Option<&'a str> {
-        self.child(name).and_then(|c| c.text_opt())
-    }
-
-    /// Text of an optional descendant path.
-    pub(crate) fn path_text(&self, names: &[&str]) -> Option<&'a str> {
-        self.descend(names).and_then(|c| c.text_opt())
-    }
-
-    /// Text of a mandatory child.
-    pub(crate) fn req_text(&self, name: &str) -> Result<&'a str, XmlError> {
-        self.req(name)?.text()
-    }
-
-    pub(crate) fn attr(&self, name: &str) -> Option<&'a str> {
+    fn attr(&self, name: &str) -> Option<&'a str> {
         self.node.attribute(name)
     }
 
-    pub(crate) fn iban(&self) -> Result<Iban, XmlError> {
-        Iban::parse(self.text()?).map_err(|source| XmlError::InvalidIban {
-            path: self.path(),
-            source,
-        })
-    }
-
-    pub(crate) fn bic(&self) -> Result<Bic, XmlError> {
-        Bic::parse(self.text()?).map_err(|source| XmlError::InvalidBic {
-            path: self.path(),
-            source,
-        })
-    }
-
-    /// An amount of at most 18 significant digits (`totalDigits` of the ISO 20022 types).
-    pub(crate) fn amount(&self) -> Result<Amount, XmlError> {
-        Amount::parse(self.text()?)
-            .and_then(|amount| amount.check_total_digits().map(|()| amount))
-            .map_err(|source| XmlError::InvalidAmount {
-                path: self.path(),
-                source,
-            })
-    }
-
-    /// The mandatory `Ccy` attribute of an amount element.
-    pub(crate) fn currency_attr(&self) -> Result<Currency, XmlError> {
-        let raw = self.attr("Ccy").ok_or_else(|| XmlError::MissingElement {
-            path: format!("{}/@Ccy", self.path()),
-        })?;
-        Currency::parse(raw).map_err(|source| XmlError::InvalidCurrency {
-            path: format!("{}/@Ccy", self.path()),
-            source,
-        })
-    }
-
-    pub(crate) fn currency(&self) -> Result<Currency, XmlError> {
-        Currency::parse(self.text()?).map_err(|source| XmlError::InvalidCurrency {
-            path: self.path(),
-            source,
-        })
-    }
-
-    pub(crate) fn date(&self) -> Result<NaiveDate, XmlError> {
-        let text = self.text()?;
-        parse_iso_date(text).ok_or_else(|| self.invalid(text, "ISO date (YYYY-MM-DD)"))
-    }
-
-    pub(crate) fn datetime(&self) -> Result<NaiveDateTime, XmlError> {
-        let text = self.text()?;
-        parse_iso_datetime(text)
-            .ok_or_else(|| self.invalid(text, "ISO date-time (YYYY-MM-DDThh:mm:ss)"))
-    }
-
-    /// A date given either directly or as `DateAndDateTime2Choice` (`<Dt>` or `<DtTm>`).
-    pub(crate) fn date_or_choice(&self) -> Result<NaiveDate, XmlError> {
-        if let Some(dt) = self.child("Dt") {
-            return dt.date();
-        }
-        if let Some(dttm) = self.child("DtTm") {
-            return dttm.datetime().map(|d| d.date());
-        }
-        self.date()
-    }
-
-    pub(crate) fn unsigned(&self) -> Result<u64, XmlError> {
-        let text = self.text()?;
-        if !text.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(self.invalid(text, "non-negative integer"));
-        }
-        text.parse()
-            .map_err(|_| self.invalid(text, "non-negative integer"))
-    }
-
-    pub(crate) fn boolean(&self) -> Result<bool, XmlError> {
-        match self.text()? {
-            "true" | "1" => Ok(true),
-            "false" | "0" => Ok(false),
-            other => Err(self.invalid(other, "boolean")),
-        }
-    }
-
-    pub(crate) fn invalid(&self, value: &str, expected: &'static str) -> XmlError {
-        XmlError::InvalidValue {
-            path: self.path(),
-            value: value.chars().take(80).collect(),
-            expected,
-        }
-    }
-
-    /// Slash-separated path of local names from the root, with 1-based indexes where a name
-    /// repeats among siblings.
-    pub(crate) fn path(&self) -> String {
+    fn path(&self) -> String {
         let mut parts: Vec<String> = Vec::new();
         for node in self.node.ancestors().filter(Node::is_element) {
             let name = node.tag_name().name();
@@ -283,6 +137,167 @@ impl<'a, 'input> Cursor<'a, 'input> {
         }
         parts.reverse();
         parts.join("/")
+    }
+}
+
+/// An element of a document being read, whether from a whole tree ([`Cursor`]) or a fragment
+/// of a streamed document ([`crate::xml::fragment`]): the few primitives each provides, and
+/// the typed accessors all readers share, so both give the same values and errors.
+pub(crate) trait Element<'a>: Copy + Sized {
+    /// First child element `name` in the document namespace.
+    fn child(&self, name: &str) -> Option<Self>;
+    /// All child elements `name` in the document namespace, in document order.
+    fn children(self, name: &'a str) -> impl Iterator<Item = Self> + 'a;
+    /// The element's text as roxmltree defines it: its first child when that is text.
+    fn node_text(&self) -> Option<&'a str>;
+    fn attr(&self, name: &str) -> Option<&'a str>;
+    /// Slash-separated path of local names from the root, with 1-based indexes where a name
+    /// repeats among siblings.
+    fn path(&self) -> String;
+
+    /// Follows a path of child names.
+    fn descend(&self, names: &[&str]) -> Option<Self> {
+        let mut current = *self;
+        for name in names {
+            current = current.child(name)?;
+        }
+        Some(current)
+    }
+
+    /// A mandatory child.
+    fn req(&self, name: &str) -> Result<Self, XmlError> {
+        self.child(name).ok_or_else(|| XmlError::MissingElement {
+            path: format!("{}/{name}", self.path()),
+        })
+    }
+
+    /// A mandatory path of children.
+    fn req_path(&self, names: &[&str]) -> Result<Self, XmlError> {
+        let mut current = *self;
+        for name in names {
+            current = current.req(name)?;
+        }
+        Ok(current)
+    }
+
+    /// Trimmed text content, `None` when empty or absent.
+    fn text_opt(&self) -> Option<&'a str> {
+        self.node_text().map(str::trim).filter(|t| !t.is_empty())
+    }
+
+    /// Text content exactly as written (entities resolved), empty when absent.
+    fn raw_text(&self) -> &'a str {
+        self.node_text().unwrap_or("")
+    }
+
+    /// Trimmed, non-empty text content.
+    fn text(&self) -> Result<&'a str, XmlError> {
+        self.text_opt()
+            .ok_or_else(|| XmlError::EmptyElement { path: self.path() })
+    }
+
+    /// Text of an optional child; an empty child counts as absent.
+    fn child_text(&self, name: &str) -> Option<&'a str> {
+        self.child(name).and_then(|c| c.text_opt())
+    }
+
+    /// Text of an optional descendant path.
+    fn path_text(&self, names: &[&str]) -> Option<&'a str> {
+        self.descend(names).and_then(|c| c.text_opt())
+    }
+
+    /// Text of a mandatory child.
+    fn req_text(&self, name: &str) -> Result<&'a str, XmlError> {
+        self.req(name)?.text()
+    }
+
+    fn iban(&self) -> Result<Iban, XmlError> {
+        Iban::parse(self.text()?).map_err(|source| XmlError::InvalidIban {
+            path: self.path(),
+            source,
+        })
+    }
+
+    fn bic(&self) -> Result<Bic, XmlError> {
+        Bic::parse(self.text()?).map_err(|source| XmlError::InvalidBic {
+            path: self.path(),
+            source,
+        })
+    }
+
+    /// An amount of at most 18 significant digits (`totalDigits` of the ISO 20022 types).
+    fn amount(&self) -> Result<Amount, XmlError> {
+        Amount::parse(self.text()?)
+            .and_then(|amount| amount.check_total_digits().map(|()| amount))
+            .map_err(|source| XmlError::InvalidAmount {
+                path: self.path(),
+                source,
+            })
+    }
+
+    /// The mandatory `Ccy` attribute of an amount element.
+    fn currency_attr(&self) -> Result<Currency, XmlError> {
+        let raw = self.attr("Ccy").ok_or_else(|| XmlError::MissingElement {
+            path: format!("{}/@Ccy", self.path()),
+        })?;
+        Currency::parse(raw).map_err(|source| XmlError::InvalidCurrency {
+            path: format!("{}/@Ccy", self.path()),
+            source,
+        })
+    }
+
+    fn currency(&self) -> Result<Currency, XmlError> {
+        Currency::parse(self.text()?).map_err(|source| XmlError::InvalidCurrency {
+            path: self.path(),
+            source,
+        })
+    }
+
+    fn date(&self) -> Result<NaiveDate, XmlError> {
+        let text = self.text()?;
+        parse_iso_date(text).ok_or_else(|| self.invalid(text, "ISO date (YYYY-MM-DD)"))
+    }
+
+    fn datetime(&self) -> Result<NaiveDateTime, XmlError> {
+        let text = self.text()?;
+        parse_iso_datetime(text)
+            .ok_or_else(|| self.invalid(text, "ISO date-time (YYYY-MM-DDThh:mm:ss)"))
+    }
+
+    /// A date given either directly or as `DateAndDateTime2Choice` (`<Dt>` or `<DtTm>`).
+    fn date_or_choice(&self) -> Result<NaiveDate, XmlError> {
+        if let Some(dt) = self.child("Dt") {
+            return dt.date();
+        }
+        if let Some(dttm) = self.child("DtTm") {
+            return dttm.datetime().map(|d| d.date());
+        }
+        self.date()
+    }
+
+    fn unsigned(&self) -> Result<u64, XmlError> {
+        let text = self.text()?;
+        if !text.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(self.invalid(text, "non-negative integer"));
+        }
+        text.parse()
+            .map_err(|_| self.invalid(text, "non-negative integer"))
+    }
+
+    fn boolean(&self) -> Result<bool, XmlError> {
+        match self.text()? {
+            "true" | "1" => Ok(true),
+            "false" | "0" => Ok(false),
+            other => Err(self.invalid(other, "boolean")),
+        }
+    }
+
+    fn invalid(&self, value: &str, expected: &'static str) -> XmlError {
+        XmlError::InvalidValue {
+            path: self.path(),
+            value: value.chars().take(80).collect(),
+            expected,
+        }
     }
 }
 

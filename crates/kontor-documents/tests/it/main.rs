@@ -13,4 +13,5 @@ mod pain;
 mod robustness;
 mod schema_structure;
 mod status_report;
+mod streaming;
 mod support;

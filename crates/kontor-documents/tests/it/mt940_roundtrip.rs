@@ -62,7 +62,7 @@ fn same_seed_gives_byte_identical_mt940() {
 
 /// A bank-style file: SWIFT envelope, BLZ/account in :25:, entry without booking date, a
 /// reversal, funds code, year boundary, unstructured and structured :86:, statement-level :86:.
-const BANK_FILE: &str =
+pub(crate) const BANK_FILE: &str =
     "{1:F01COBADEFFAXXX0000000000}{2:O9400000000000COBADEFFAXXX00000000000000000000N}{4:\r\n\
 :20:940S231231\r\n\
 :25:37040044/0532013000\r\n\

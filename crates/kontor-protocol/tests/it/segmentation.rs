@@ -6,9 +6,10 @@ use kontor_protocol::compression::CompressionError;
 use kontor_protocol::encryption::{EncryptionError, TransactionKey};
 use kontor_protocol::segmentation::{
     assemble_order_data, decode_with_key, encode_with_key, reassemble, segment_count_with,
-    segment_order_data, Segment, SegmentSize, SegmentationError, SegmentedOrderData,
-    StreamingAssembler, MAX_SEGMENT_SIZE,
+    segment_order_data, split_encoded, stream_order_data, Segment, SegmentEncoder, SegmentSize,
+    SegmentationError, SegmentedOrderData, StreamingAssembler, MAX_SEGMENT_SIZE,
 };
+use kontor_protocol::{compression, encryption};
 use proptest::prelude::*;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
@@ -349,6 +350,110 @@ fn signature_data_encoding_round_trips_with_the_transaction_key() {
     );
 }
 
+/// The pipeline in one piece each step, as Kontor did before streaming: the reference the
+/// streaming encoder must match byte for byte.
+fn one_shot_segments(key: &TransactionKey, data: &[u8], size: SegmentSize) -> Vec<Segment> {
+    let ciphertext = encryption::encrypt_with_key(key, &compression::compress(data));
+    split_encoded(&STANDARD.encode(ciphertext), size).expect("ascii")
+}
+
+/// Streams `data` through a [`SegmentEncoder`] in the given piece sizes (cycled).
+fn streamed_segments(
+    key: &TransactionKey,
+    data: &[u8],
+    size: SegmentSize,
+    pieces: &[usize],
+) -> Vec<Segment> {
+    let mut segments = Vec::new();
+    let mut encoder = SegmentEncoder::new(key, size, |segment| {
+        segments.push(segment.clone());
+        Ok(())
+    });
+    let mut rest = data;
+    for piece in pieces.iter().cycle() {
+        if rest.is_empty() {
+            break;
+        }
+        let (now, later) = rest.split_at((*piece).max(1).min(rest.len()));
+        encoder.write(now).expect("in memory");
+        rest = later;
+    }
+    let summary = encoder.finish().expect("in memory");
+    assert_eq!(summary.plaintext_len, data.len() as u64);
+    assert_eq!(summary.segments as usize, segments.len());
+    assert_eq!(
+        summary.encoded_len,
+        segments.iter().map(|s| s.data.len()).sum::<usize>()
+    );
+    segments
+}
+
+/// A reader that yields at most `piece` bytes per call, like a pipe or socket.
+struct Trickle<'a> {
+    data: &'a [u8],
+    piece: usize,
+}
+
+impl std::io::Read for Trickle<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.piece.min(buf.len()).min(self.data.len());
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn streamed_upload_of_megabytes_matches_the_one_shot_pipeline() {
+    let key = transaction_key_for_tests();
+    let xml = camt_like_xml(3 * MIB);
+    let random = random_bytes(2 * MIB + 5, 4);
+    for data in [&xml, &random] {
+        let reference = one_shot_segments(&key, data, SegmentSize::MAX);
+        assert!(reference.len() >= 2 || data.len() == xml.len());
+        for pieces in [&[100_003usize][..], &[1, 4096, 300_000], &[data.len()]] {
+            assert!(
+                streamed_segments(&key, data, SegmentSize::MAX, pieces) == reference,
+                "pieces {pieces:?}"
+            );
+        }
+    }
+}
+
+#[test]
+fn segments_leave_the_encoder_before_the_input_ends() {
+    let key = transaction_key_for_tests();
+    let data = random_bytes(3 * MIB, 5);
+    let handed_out = std::cell::Cell::new(0usize);
+    let mut encoder = SegmentEncoder::new(&key, SegmentSize::MAX, |segment| {
+        assert_eq!(
+            segment.data.len(),
+            MAX_SEGMENT_SIZE,
+            "only full segments before the end"
+        );
+        assert!(!segment.last);
+        handed_out.set(handed_out.get() + 1);
+        Ok(())
+    });
+    encoder.write(&data[..2 * MIB]).expect("in memory");
+    assert!(handed_out.get() >= 1, "a full segment was held back");
+    encoder.write(&data[2 * MIB..]).expect("in memory");
+    drop(encoder);
+}
+
+#[test]
+fn a_failing_segment_sink_stops_the_stream() {
+    let data = random_bytes(2 * MIB, 6);
+    let result = stream_order_data(
+        &bank_encryption_key().public_key(),
+        &data[..],
+        SegmentSize::MAX,
+        &mut StdRng::seed_from_u64(1),
+        |_| Err(std::io::Error::other("spool full")),
+    );
+    assert!(matches!(result, Err(SegmentationError::Stream(e)) if e.to_string() == "spool full"));
+}
+
 fn arbitrary_upload() -> impl Strategy<Value = (Vec<u8>, usize, bool)> {
     (0usize..20_000, 1usize..=256, any::<bool>()).prop_flat_map(|(len, quanta, compressible)| {
         (
@@ -424,6 +529,38 @@ proptest! {
             result,
             Err(SegmentationError::DuplicateSegment(_) | SegmentationError::SegmentAfterLast(_))
         ), "{:?}", result);
+    }
+
+    #[test]
+    fn streaming_gives_the_bytes_of_the_one_shot_pipeline(
+        (data, size, _c) in arbitrary_upload(),
+        pieces in prop::collection::vec(1usize..5000, 1..8),
+    ) {
+        let size = SegmentSize::new(size).expect("valid size");
+        let key = transaction_key_for_tests();
+        let reference = one_shot_segments(&key, &data, size);
+        prop_assert!(streamed_segments(&key, &data, size, &pieces) == reference);
+
+        // `segment_order_data` and `stream_order_data` from a trickling reader, with the same
+        // seeded transaction key, agree with the reference too.
+        let recipient = bank_encryption_key().public_key();
+        let mut from_reader = Vec::new();
+        let streamed = stream_order_data(
+            &recipient,
+            Trickle { data: &data, piece: pieces[0] },
+            size,
+            &mut StdRng::seed_from_u64(9),
+            |segment| {
+                from_reader.push(segment.clone());
+                Ok(())
+            },
+        ).expect("stream");
+        let whole = segment_order_data(&recipient, &data, size, &mut StdRng::seed_from_u64(9))
+            .expect("segment");
+        let key = streamed.transaction_key;
+        prop_assert!(from_reader == whole.segments);
+        prop_assert!(from_reader == one_shot_segments(&key, &data, size));
+        prop_assert_eq!(streamed.summary.segments, whole.num_segments());
     }
 
     #[test]
