@@ -164,7 +164,7 @@ async fn check_offered(
     if !connection
         .order_types
         .iter()
-        .any(|offered| names.contains(offered))
+        .any(|offered| names.contains(&offered.to_string()))
     {
         return Err(refused(DownloadRefusal::NotOffered(
             order.order_type.to_string(),

@@ -557,7 +557,10 @@ async fn on_demand_downloads_are_stored_and_statements_ingested(db: TestDb) {
     add_accounts(&w, &OTHER_ACCOUNTS).await;
     let mut tx = w.tx().await;
     tx.connections()
-        .set_order_types(w.connection, &["C53".into(), "BTD".into(), "HAC".into()])
+        .set_order_types(
+            w.connection,
+            &[OrderType::C53, OrderType::BTD, OrderType::HAC],
+        )
         .await
         .unwrap();
     tx.commit().await.unwrap();
