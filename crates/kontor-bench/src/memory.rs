@@ -38,13 +38,13 @@ impl SyntheticCamt {
         );
         let start = xml.find("<Ntry>").expect("an entry");
         let end = xml.rfind("</Ntry>").expect("an entry") + "</Ntry>".len();
-        let entry = xml[start..end].as_bytes().to_vec();
+        let entry = xml.as_bytes()[start..end].to_vec();
         let repeats = len / entry.len() as u64;
         Self {
             parts: [
-                xml[..start].as_bytes().to_vec(),
+                xml.as_bytes()[..start].to_vec(),
                 entry,
-                xml[end..].as_bytes().to_vec(),
+                xml.as_bytes()[end..].to_vec(),
             ],
             repeats_left: repeats,
             part: 0,

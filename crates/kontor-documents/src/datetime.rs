@@ -12,7 +12,37 @@ pub(crate) fn parse_iso_date(text: &str) -> Option<NaiveDate> {
     if !is_zone(zone) {
         return None;
     }
-    NaiveDate::parse_from_str(date, "%Y-%m-%d").ok()
+    fast_date(date.as_bytes()).or_else(|| NaiveDate::parse_from_str(date, "%Y-%m-%d").ok())
+}
+
+/// `n` ASCII digits at the start of `bytes` as a number.
+fn digits(bytes: &[u8]) -> Option<u32> {
+    bytes.iter().try_fold(0u32, |n, &b| {
+        b.is_ascii_digit().then(|| n * 10 + u32::from(b - b'0'))
+    })
+}
+
+/// The common case `YYYY-MM-DD` without chrono's format interpreter (statements hold
+/// millions of dates). `None` sends anything else to the general parser, so the accepted
+/// forms and values stay exactly chrono's.
+fn fast_date(b: &[u8]) -> Option<NaiveDate> {
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let year = i32::try_from(digits(&b[0..4])?).ok()?;
+    NaiveDate::from_ymd_opt(year, digits(&b[5..7])?, digits(&b[8..10])?)
+}
+
+/// `YYYY-MM-DDThh:mm:ss` the fast way, as [`fast_date`] (a leap second goes to chrono).
+fn fast_datetime(b: &[u8]) -> Option<NaiveDateTime> {
+    if b.len() != 19 || b[10] != b'T' || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    fast_date(&b[..10])?.and_hms_opt(
+        digits(&b[11..13])?,
+        digits(&b[14..16])?,
+        digits(&b[17..19])?,
+    )
 }
 
 /// Parses `YYYY-MM-DDThh:mm:ss[.fff][Z|±hh:mm]`.
@@ -30,7 +60,10 @@ pub(crate) fn parse_iso_datetime(text: &str) -> Option<NaiveDateTime> {
     if !is_zone(zone) {
         return None;
     }
-    let base = NaiveDateTime::parse_from_str(main, "%Y-%m-%dT%H:%M:%S").ok()?;
+    let base = match fast_datetime(main.as_bytes()) {
+        Some(base) => base,
+        None => NaiveDateTime::parse_from_str(main, "%Y-%m-%dT%H:%M:%S").ok()?,
+    };
     if frac.is_empty() {
         return Some(base);
     }
@@ -66,6 +99,42 @@ pub(crate) fn format_iso_date(value: &NaiveDate) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_fast_path_agrees_with_chrono() {
+        let dates = [
+            "2024-03-05",
+            "0000-01-01",
+            "9999-12-31",
+            "2024-02-29",
+            "2023-02-29",
+            "2024-00-10",
+            "2024-13-01",
+            "2024-01-00",
+            "2024-01-32",
+            "2024-1-010",
+            "+202-01-01",
+            "2024/01/01",
+            "20240-1-01",
+        ];
+        for date in dates {
+            let chrono = NaiveDate::parse_from_str(date, "%Y-%m-%d").ok();
+            if let Some(fast) = fast_date(date.as_bytes()) {
+                assert_eq!(Some(fast), chrono, "{date}");
+            }
+            assert_eq!(parse_iso_date(date), chrono, "{date}");
+        }
+        for time in [
+            "00:00:00", "23:59:59", "24:00:00", "12:60:00", "12:00:60", "12:00:61", "1:00:000",
+        ] {
+            let text = format!("2024-03-05T{time}");
+            let chrono = NaiveDateTime::parse_from_str(&text, "%Y-%m-%dT%H:%M:%S").ok();
+            if let Some(fast) = fast_datetime(text.as_bytes()) {
+                assert_eq!(Some(fast), chrono, "{text}");
+            }
+            assert_eq!(parse_iso_datetime(&text), chrono, "{text}");
+        }
+    }
 
     #[test]
     fn dates_with_and_without_zone_parse() {

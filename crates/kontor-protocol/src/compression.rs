@@ -147,8 +147,11 @@ impl Deflater {
 
     fn run(&mut self, mut input: &[u8], out: &mut Vec<u8>, flush: FlushCompress) {
         loop {
-            // Room for the worst case of this input (stored blocks) keeps the calls few.
-            out.reserve(input.len() + input.len() / 1000 + CHUNK);
+            // Room for the worst case of this input (stored blocks) plus a whole pending block
+            // (at most ~100 KB at level 6): zlib never runs out of output space mid-flush, so a
+            // flush never has to be repeated (a repeated flush can add an empty block, which
+            // would make the bytes depend on the buffer's capacity).
+            out.reserve(input.len() + input.len() / 1000 + 4 * CHUNK);
             let (before_in, before_out) = (self.state.total_in(), self.state.total_out());
             // As in `compress`: an error only follows a corrupted state, and then no progress
             // is made and the loop ends.
@@ -379,13 +382,15 @@ mod tests {
         let compressed = compress(&mixed);
         assert!(compressed.len() < noise.len() + noise.len() / 100 + text.len() / 10);
         assert_eq!(decompress(&compressed, 1 << 30).ok(), Some(mixed.clone()));
-        let mut deflater = Deflater::new();
-        let mut pieces = Vec::new();
-        for chunk in mixed.chunks(100_003) {
-            deflater.write(chunk, &mut pieces);
+        for piece in [4096, 100_003, 300_001] {
+            let mut deflater = Deflater::new();
+            let mut pieces = Vec::with_capacity(piece);
+            for chunk in mixed.chunks(piece) {
+                deflater.write(chunk, &mut pieces);
+            }
+            deflater.finish(&mut pieces);
+            assert!(pieces == compressed, "pieces of {piece}");
         }
-        deflater.finish(&mut pieces);
-        assert_eq!(pieces, compressed);
     }
 
     #[test]
