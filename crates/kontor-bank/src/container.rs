@@ -16,6 +16,25 @@ use zip::{CompressionMethod, DateTime, ZipWriter};
 
 use crate::statements::StatementMember;
 
+/// One file of a container.
+#[derive(Debug, Clone, Copy)]
+pub struct Member<'a> {
+    pub name: &'a str,
+    /// The business day the file belongs to: its modification date.
+    pub date: NaiveDate,
+    pub data: &'a [u8],
+}
+
+impl<'a> From<&'a StatementMember> for Member<'a> {
+    fn from(m: &'a StatementMember) -> Self {
+        Member {
+            name: &m.name,
+            date: m.date,
+            data: &m.document,
+        }
+    }
+}
+
 /// Largest zip bomb member the fault builds: 4 GiB of zeros deflate to about 4 MiB.
 pub const MAX_BOMB_BYTES: u64 = 4 << 30;
 
@@ -52,21 +71,21 @@ fn options(day: NaiveDate, large: bool) -> Result<SimpleFileOptions, ContainerEr
 }
 
 /// Packs the members (and a fault's hostile member last) into one ZIP container.
-pub fn zip(
-    members: &[StatementMember],
+pub fn zip<'a, M: Into<Member<'a>>>(
+    members: impl IntoIterator<Item = M>,
     hostile: Option<Hostile>,
 ) -> Result<Vec<u8>, ContainerError> {
     let mut writer = ZipWriter::new(Cursor::new(Vec::new()));
-    let last_day = members
-        .iter()
-        .map(|m| m.date)
-        .max()
-        .unwrap_or_else(|| NaiveDate::from_ymd_opt(1980, 1, 1).unwrap_or_default());
+    let mut last_day = NaiveDate::from_ymd_opt(1980, 1, 1).unwrap_or_default();
+    let mut first_name = None;
     for member in members {
+        let member = member.into();
+        last_day = last_day.max(member.date);
+        first_name.get_or_insert_with(|| member.name.to_owned());
         writer
-            .start_file(member.name.as_str(), options(member.date, false)?)
+            .start_file(member.name, options(member.date, false)?)
             .map_err(err)?;
-        writer.write_all(&member.document).map_err(err)?;
+        writer.write_all(member.data).map_err(err)?;
     }
     match hostile {
         None => {}
@@ -81,9 +100,8 @@ pub fn zip(
                 .map_err(err)?;
         }
         Some(Hostile::Bomb { bytes }) => {
-            let name = members
-                .first()
-                .map(|m| format!("zz-{}", m.name))
+            let name = first_name
+                .map(|n| format!("zz-{n}"))
                 .unwrap_or_else(|| "zz-statement.xml".to_owned());
             writer
                 .start_file(name, options(last_day, bytes > u64::from(u32::MAX))?)

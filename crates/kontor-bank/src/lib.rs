@@ -39,7 +39,13 @@
 //!   and PTK (text) list the partner's received orders — accepted, rejected (also afterwards via
 //!   the admin API), pending in the VEU — for the requested days, or all without a range
 //!   ([`ebics::status`]).
-//! - Uploads: signatures, order type, account and amount limit are checked per signer after the
+//! - Payment-level status: one pain.002 per uploaded payment message ([`payment_status`]),
+//!   reconcilable by `OrgnlMsgId`: H004 `CRZ` (credit transfers) / `CDZ` (direct debits) in a
+//!   ZIP container, H005 BTD `PSR/DE/SCT|SDD` (ZIP if the request's `Container` says so).
+//! - H005 BTU needs `SignatureFlag` (without it the order carries no ES: 091112);
+//!   `requestEDS="true"` puts the order into the VEU even when its signatures would release it.
+//! - Uploads: a payment file whose `GrpHdr/MsgId` the partner already submitted is refused with
+//!   091122 EBICS_ORDER_ALREADY_EXISTS (nothing stored). Signatures, order type, account and amount limit are checked per signer after the
 //!   last segment (091301/090003/091302/091303; bad documents 090004); nothing rejected is
 //!   stored. Orders whose signatures do not release them (E alone, A+A, A+B) become VEU items.
 //! - Recovery: download segments can be fetched again; a re-sent upload segment replaces its
@@ -76,6 +82,7 @@ pub mod faults;
 mod http;
 pub mod ids;
 pub mod keys;
+pub mod payment_status;
 pub mod responses;
 pub mod return_codes;
 mod server;

@@ -70,7 +70,8 @@ fn partner_info(
         let Ok(order_type) = OrderType::parse_lenient(code.as_str()) else {
             continue;
         };
-        let transfer_type = match order_type.direction() {
+        let emulator_only = super::orders::emulator_direction(code.as_str());
+        let transfer_type = match order_type.direction().or(emulator_only) {
             Some(Direction::Upload) => TransferType::Upload,
             Some(Direction::Download) => TransferType::Download,
             // INI/HIA/H3K and unknown codes are not listed.
@@ -98,7 +99,7 @@ fn partner_info(
             }
             continue;
         }
-        if !h004 && order_type.btf_service().is_some() {
+        if !h004 && (order_type.btf_service().is_some() || emulator_only.is_some()) {
             // H005 expresses business order types only as BTU/BTD services.
             continue;
         }
@@ -235,7 +236,9 @@ fn permissions(
             let Ok(order_type) = OrderType::parse_lenient(code.as_str()) else {
                 continue;
             };
-            if order_type.btf_service().is_some() {
+            if order_type.btf_service().is_some()
+                || super::orders::emulator_direction(code.as_str()).is_some()
+            {
                 continue;
             }
             if matches!(order_type, OrderType::BTU | OrderType::BTD) {

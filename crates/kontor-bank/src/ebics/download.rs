@@ -19,9 +19,11 @@ use super::wire_transaction_id;
 use crate::container;
 use crate::dispatch::RequestContext;
 use crate::ids::AccountId;
+use crate::payment_status;
 use crate::return_codes::ReturnCode;
 use crate::state::{orders::sha256_hex, NewTransaction, ServedDownload, TransactionError};
 use crate::statements::{self, StatementError, StatementKind, StatementQuery};
+use kontor_documents::pain::PaymentKind;
 
 pub fn tx_error(e: TransactionError) -> Reject {
     Reject::new(e.return_code(), e.to_string())
@@ -66,6 +68,14 @@ fn payload(
         | OrderParams::Fdl { date_range, .. } => date_range.map(|r| (r.start, r.end)),
         _ => None,
     };
+    if let Some(kind) = payment_status_kind(order) {
+        // CRZ/CDZ always come zipped (DK); BTD PSR as its `Container` asks.
+        let zipped = match params {
+            OrderParams::Btd { service, .. } => service.container == Some(ContainerType::Zip),
+            _ => true,
+        };
+        return payment_statuses(ctx, caller, kind, range, zipped);
+    }
     let is_status_report = order.classic == "HAC"
         || order
             .msg_name
@@ -102,6 +112,65 @@ fn payload(
             ReturnCode::NO_DOWNLOAD_DATA_AVAILABLE,
             format!("the emulator has no {} data", order.classic),
         )),
+    }
+}
+
+/// The payment kind whose payment-level status reports an order fetches: `CRZ` (BTD
+/// `PSR/DE/SCT`) credit transfers, `CDZ` (BTD `PSR/DE/SDD`) direct debits.
+fn payment_status_kind(order: &ResolvedOrder) -> Option<PaymentKind> {
+    match order.classic.as_str() {
+        "CRZ" => Some(PaymentKind::CreditTransfer),
+        "CDZ" => Some(PaymentKind::DirectDebit),
+        _ => None,
+    }
+}
+
+/// One pain.002 per payment message of the partner received in the range (all without one),
+/// oldest first; in a ZIP container, or the single report as it is.
+fn payment_statuses(
+    ctx: &RequestContext,
+    caller: &Caller,
+    kind: PaymentKind,
+    range: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
+    zipped: bool,
+) -> Result<Vec<u8>, Reject> {
+    let reports: Vec<(String, chrono::NaiveDate, Vec<u8>)> = ctx
+        .state
+        .received_orders()
+        .into_iter()
+        .filter(|o| o.partner_id == *caller.partner())
+        .filter(|o| {
+            range.is_none_or(|(start, end)| (start..=end).contains(&o.created_at.date_naive()))
+        })
+        .filter_map(|o| {
+            let report = payment_status::report(&o, kind, &ctx.config.bank.name)?;
+            let name = format!(
+                "{}_{}_pain.002.xml",
+                o.created_at.format("%Y-%m-%d"),
+                o.order_id
+            );
+            Some((name, o.created_at.date_naive(), report))
+        })
+        .collect();
+    match reports.as_slice() {
+        [] => Err(Reject::new(
+            ReturnCode::NO_DOWNLOAD_DATA_AVAILABLE,
+            "no payment messages in the requested range",
+        )),
+        [(_, _, single)] if !zipped => Ok(single.clone()),
+        _ if !zipped => Err(Reject::new(
+            ReturnCode::INVALID_ORDER_PARAMS,
+            "several payment status reports: ask for Container ZIP",
+        )),
+        _ => container::zip(
+            reports.iter().map(|(name, date, data)| container::Member {
+                name,
+                date: *date,
+                data,
+            }),
+            None,
+        )
+        .map_err(|e| Reject::new(ReturnCode::INTERNAL_ERROR, e.to_string())),
     }
 }
 
