@@ -42,6 +42,8 @@
 //! - Payment-level status: one pain.002 per uploaded payment message ([`payment_status`]),
 //!   reconcilable by `OrgnlMsgId`: H004 `CRZ` (credit transfers) / `CDZ` (direct debits) in a
 //!   ZIP container, H005 BTD `PSR/DE/SCT|SDD` (ZIP if the request's `Container` says so).
+//! - H005 BTU needs `SignatureFlag` (without it the order carries no ES: 091112);
+//!   `requestEDS="true"` puts the order into the VEU even when its signatures would release it.
 //! - Uploads: a payment file whose `GrpHdr/MsgId` the partner already submitted is refused with
 //!   091122 EBICS_ORDER_ALREADY_EXISTS (nothing stored). Signatures, order type, account and amount limit are checked per signer after the
 //!   last segment (091301/090003/091302/091303; bad documents 090004); nothing rejected is

@@ -129,6 +129,28 @@ fn suspend_by_spr(
     Ok(())
 }
 
+/// The H005 BTU `SignatureFlag`: required, since this bank takes no order without its ES
+/// (BTUParams, `ebics_orders_H005.xsd`: without the flag "the order doesn't contain any ES and
+/// shall be authorised outside EBICS", which this bank does not offer). Returns whether it asks
+/// for the distributed signature (`requestEDS="true"`: "the sender desires spooling into the
+/// EBICS distributed signature queue").
+fn btu_signature_flag(details: &OrderDetails) -> Result<bool, Reject> {
+    match &details.params {
+        OrderParams::Btu {
+            signature_flag: None,
+            ..
+        } => Err(Reject::new(
+            ReturnCode::INVALID_ORDER_PARAMS,
+            "BTU without SignatureFlag: this bank takes no orders authorised outside EBICS",
+        )),
+        OrderParams::Btu {
+            signature_flag: Some(flag),
+            ..
+        } => Ok(flag.request_eds == Some(true)),
+        _ => Ok(false),
+    }
+}
+
 /// Upload initialisation.
 pub fn begin(
     ctx: &RequestContext,
@@ -175,6 +197,7 @@ pub fn begin(
             "an upload announces at least one segment",
         ));
     }
+    let request_eds = btu_signature_flag(details)?;
     // Fail early on signers the bank does not know, before any data is transferred.
     for signature in &signed_by {
         SignerCheck::signer(ctx, signature)?;
@@ -198,6 +221,9 @@ pub fn begin(
         .map_err(tx_error)?;
     if let Some(digest) = &upload.data_digest {
         ctx.state.announce_data_digest(id, digest.digest.clone());
+    }
+    if request_eds {
+        ctx.state.request_eds(id);
     }
     response.transaction_id = Some(wire_transaction_id(id));
     response.order_id = Some(wire_order_id(order_id)?);
@@ -531,7 +557,10 @@ fn accept_order(
         });
     }
     let classes: Vec<SignatureClass> = signatures.iter().map(|s| s.signature_class).collect();
-    let released = signatures_release(classes.iter().copied());
+    // `requestEDS`: the order waits in the VEU for further signatures even when the ones it
+    // carries would release it.
+    let eds_requested = ctx.state.take_eds_request(&id);
+    let released = signatures_release(classes.iter().copied()) && !eds_requested;
     let veu = (!released).then(|| VeuItem {
         order_id,
         order: order.kind.clone(),
@@ -545,7 +574,14 @@ fn accept_order(
                 .copied()
                 .find(|c| c.is_bank_technical())
                 .unwrap_or(SignatureClass::T),
-        ),
+        )
+        // With `requestEDS` at least one more signature than the order carries.
+        .max(if eds_requested {
+            u8::try_from(classes.iter().filter(|c| c.is_bank_technical()).count() + 1)
+                .unwrap_or(u8::MAX)
+        } else {
+            0
+        }),
         signers: signatures
             .iter()
             .filter(|s| s.signature_class.is_bank_technical())

@@ -55,6 +55,8 @@ struct Inner {
     final_replies: FinalReplies,
     /// H005 `DataDigest` announced at upload initialisation, checked against the data at the end.
     announced_digests: std::collections::HashMap<TransactionId, Vec<u8>>,
+    /// Uploads whose H005 `SignatureFlag` asked for the distributed signature (`requestEDS`).
+    eds_requested: std::collections::HashSet<TransactionId>,
 }
 
 /// Answers to the last request of finished transactions (last upload segment, receipt), kept so
@@ -126,6 +128,7 @@ impl BankState {
             ledger_overrides: BTreeMap::new(),
             final_replies: FinalReplies::default(),
             announced_digests: std::collections::HashMap::new(),
+            eds_requested: std::collections::HashSet::new(),
         };
         Self {
             inner: Arc::new(Mutex::new(inner)),
@@ -366,6 +369,7 @@ impl BankState {
         let expired = inner.transactions.expire_idle(now);
         for id in &expired {
             inner.announced_digests.remove(id);
+            inner.eds_requested.remove(id);
         }
         expired
     }
@@ -378,6 +382,16 @@ impl BankState {
     /// The announced `DataDigest` of an upload (removed: it is checked once).
     pub fn take_announced_digest(&self, id: &TransactionId) -> Option<Vec<u8>> {
         self.inner.lock().announced_digests.remove(id)
+    }
+
+    /// Remembers that an upload asked for the distributed signature (`requestEDS`).
+    pub fn request_eds(&self, id: TransactionId) {
+        self.inner.lock().eds_requested.insert(id);
+    }
+
+    /// Whether an upload asked for the distributed signature (removed: read once).
+    pub fn take_eds_request(&self, id: &TransactionId) -> bool {
+        self.inner.lock().eds_requested.remove(id)
     }
 
     // --- orders -----------------------------------------------------------------------------

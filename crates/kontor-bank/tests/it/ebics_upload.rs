@@ -822,3 +822,69 @@ async fn a_payment_file_whose_message_id_was_already_submitted_is_refused_with_0
     assert_eq!(bank.state().received_order_count(), 2);
     bank.shutdown().await;
 }
+
+#[tokio::test]
+async fn h005_btu_needs_its_signature_flag_and_request_eds_waits_in_the_veu() {
+    let bank = demo_bank().await;
+    let user1 = ready_subscriber(&bank, H005, "PARTNER1", "USER1", 0).await;
+    let user2 = ready_subscriber(&bank, H005, "PARTNER1", "USER2", 1).await;
+    let service = || OrderType::CCT.btf_service().expect("service");
+    let document = payment(false, MAIN, "55.00", 1);
+    // No SignatureFlag: "the order doesn't contain any ES" — this bank refuses.
+    let unflagged = user1
+        .upload(
+            OrderDetails::btu(service(), None),
+            &document,
+            &[&user1],
+            None,
+        )
+        .await;
+    assert_eq!(unflagged.technical.code(), "091112");
+    assert_eq!(bank.state().received_order_count(), 0);
+    // requestEDS: USER1's E signature alone would release it, yet it waits for another.
+    let flag = SignatureFlag {
+        request_eds: Some(true),
+    };
+    let upload = user1
+        .upload(
+            OrderDetails::btu(service(), Some(flag)),
+            &document,
+            &[&user1],
+            None,
+        )
+        .await;
+    assert_eq!(
+        upload.business.code(),
+        "000000",
+        "{}",
+        upload.last_response.report_text
+    );
+    let order_id = upload.order_id.expect("id");
+    assert_eq!(
+        bank.state().received_orders()[0].status,
+        OrderStatus::AwaitingSignatures
+    );
+    assert_eq!(bank.state().veu_items()[0].required_signatures, 2);
+    let hve = user2
+        .upload(
+            veu_details(
+                OrderType::HVE,
+                OrderParams::Hve(hv_ref(H005, &order_id, OrderType::CCT)),
+            ),
+            b"",
+            &[&user2],
+            Some(&document),
+        )
+        .await;
+    assert_eq!(
+        hve.business.code(),
+        "000000",
+        "{}",
+        hve.last_response.report_text
+    );
+    assert_eq!(
+        bank.state().received_orders()[0].status,
+        OrderStatus::Accepted
+    );
+    bank.shutdown().await;
+}

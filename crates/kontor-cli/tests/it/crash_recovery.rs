@@ -140,11 +140,13 @@ async fn sqlite_or_postgres_crash_flow(db: DaemonDb) {
 
     // The download's effect follows its completion: the restarted daemon booked the
     // statements although the request that started the download died with the first one.
-    let expected_bookings: usize = kontor_documents::camt::parse_bytes(&expected)
-        .unwrap()
+    // C53 comes in a ZIP container: one camt.053 per account and day.
+    let expected_bookings: usize = bank_statement_members(&bank, today)
+        .await
         .iter()
+        .flat_map(|document| kontor_documents::camt::parse_bytes(document.as_bytes()).unwrap())
         .filter(|s| s.account.iban.as_ref().map(|i| i.electronic()) == Some(MAIN_IBAN))
-        .flat_map(|s| &s.entries)
+        .flat_map(|s| s.entries)
         .filter(|e| e.status == kontor_documents::EntryStatus::Booked)
         .count();
     assert!(expected_bookings > 0);
@@ -336,6 +338,25 @@ async fn bank_statement(bank: &RunningBank, to: chrono::NaiveDate) -> Vec<u8> {
         .unwrap();
     assert_eq!(response.status(), 200);
     response.bytes().await.unwrap().to_vec()
+}
+
+/// The documents of that C53 container, as the bank's admin API lists them.
+async fn bank_statement_members(bank: &RunningBank, to: chrono::NaiveDate) -> Vec<String> {
+    let from = to - Duration::days(7);
+    let response = reqwest::Client::new()
+        .get(format!(
+            "{}/statements/members?partner=PARTNER1&order_type=C53&from={from}&to={to}",
+            bank.admin_url()
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let members: Vec<serde_json::Value> = response.json().await.unwrap();
+    members
+        .iter()
+        .map(|m| m["document"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 /// Tenant, bank host, connection, a READY user with verified bank keys, an account, a C53

@@ -11,8 +11,11 @@
 //! - [`orders`]: creation (one place: parse, kind check, hash, idempotency, permissions),
 //!   signatures, submission exactly once ([`orders::submit`]: claim, upload, record) and
 //!   completion from status reports ([`orders::completion`]).
-//! - [`statements`]: ingestion of camt/MT940 files; [`statement_job`]: the scheduled download;
-//!   [`scheduler`]: leased cron schedules; [`schedules`]: their configuration.
+//! - [`statements`]: booking camt/MT940 documents; [`statement_files`]: stored statement files
+//!   (bare or in a ZIP container read by [`container`] within limits), their ingestion outcome
+//!   and re-ingestion; [`statement_job`]: the scheduled download; [`downloads`]: on-demand
+//!   downloads; [`scheduler`]: leased cron schedules; [`schedules`]: their configuration and
+//!   manual runs.
 //! - [`effects`]: the business effect of a finished transfer (ingest, settle), whoever
 //!   finished it, and the background pass that resumes transfers and applies effects.
 //! - [`veu`]: the distributed signature (sync, digest, approve, cancel).

@@ -58,6 +58,7 @@ async fn every_entity_is_sealed_from_other_tenants(store: &Store) {
     assert_sealed(store, s, &b, a.schedule).await;
     assert_sealed(store, s, &b, a.job_run).await;
     assert_sealed(store, s, &b, a.statement).await;
+    assert_sealed(store, s, &b, a.statement_file).await;
 
     // The audit trail cannot be deleted at all; it is still invisible.
     let mut tx = store.scope(&b).begin().await.unwrap();
@@ -75,6 +76,18 @@ async fn every_entity_is_sealed_from_other_tenants(store: &Store) {
     assert!(tx
         .statements()
         .balances(a.account)
+        .await
+        .unwrap()
+        .is_empty());
+    assert!(tx
+        .statement_files()
+        .by_file(a.file)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(tx
+        .statement_files()
+        .list(None, 100)
         .await
         .unwrap()
         .is_empty());
@@ -333,6 +346,7 @@ async fn row_level_security_hides_rows_from_raw_queries(store: &Store) {
         "statements",
         "balances",
         "booked_transactions",
+        "statement_files",
         "memberships",
         "operator_grants",
     ] {

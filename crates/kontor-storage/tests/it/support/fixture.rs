@@ -28,6 +28,7 @@ pub struct Graph {
     pub schedule: ScheduleId,
     pub job_run: JobRunId,
     pub statement: StatementId,
+    pub statement_file: StatementFileId,
     pub balance_date: NaiveDate,
     pub booking_key: String,
 }
@@ -265,6 +266,17 @@ pub async fn build(store: &Store, name: &str) -> Graph {
         .await
         .unwrap()
         .id;
+    let statement_file = tx
+        .statement_files()
+        .find_or_create(NewStatementFile {
+            file_id: file.id,
+            ebics_user_id: user,
+            transaction_id: None,
+            order_type: "C53".into(),
+        })
+        .await
+        .unwrap()
+        .id;
     let statement = tx
         .statements()
         .create(NewStatement {
@@ -352,6 +364,7 @@ pub async fn build(store: &Store, name: &str) -> Graph {
         schedule,
         job_run,
         statement,
+        statement_file,
         balance_date,
         booking_key,
     }
