@@ -138,26 +138,10 @@ fn account_seed(config: &BankConfig, account: &AccountConfig) -> u64 {
 }
 
 fn account_info(account: &AccountConfig) -> Result<AccountInfo, StatementError> {
-    let err = |message: String| StatementError::Ledger {
-        account: account.id.clone(),
-        message,
-    };
     Ok(AccountInfo {
-        iban: account
-            .iban
-            .as_str()
-            .parse()
-            .map_err(|e| err(format!("{e}")))?,
-        bic: account
-            .bic
-            .as_str()
-            .parse()
-            .map_err(|e| err(format!("{e}")))?,
-        currency: account
-            .currency
-            .as_str()
-            .parse()
-            .map_err(|e| err(format!("{e}")))?,
+        iban: account.iban.clone(),
+        bic: account.bic.clone(),
+        currency: account.currency,
         holder: account.holder.clone(),
     })
 }
@@ -288,7 +272,7 @@ pub fn members(
             members.push(StatementMember {
                 name: format!(
                     "{day}_{}_{}.{extension}",
-                    account.iban,
+                    account.iban.electronic(),
                     query.kind.message_name()
                 ),
                 account: account.id.clone(),

@@ -57,7 +57,7 @@ fn partner_info(
             id: a.id.to_string(),
             currency: a.currency.as_str().to_owned(),
             description: None,
-            account_numbers: vec![AccountNumber::iban(a.iban.as_str())],
+            account_numbers: vec![AccountNumber::iban(a.iban.electronic())],
             bank_codes: vec![BankCode::bic(a.bic.as_str())],
             account_holder: Some(a.holder.clone()),
             usage_order_types: Vec::new(),

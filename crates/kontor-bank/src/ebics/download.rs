@@ -168,7 +168,7 @@ fn payment_statuses(
                 date: *date,
                 data,
             }),
-            None,
+            ctx.faults.zip_hostile,
         )
         .map_err(|e| Reject::new(ReturnCode::INTERNAL_ERROR, e.to_string())),
     }

@@ -313,7 +313,7 @@ pub(super) struct Payments {
     message_id: String,
     accounts: Vec<AccountId>,
     total: Decimal,
-    currency: Option<String>,
+    currency: Option<kontor_documents::Currency>,
 }
 
 /// Validates the document of a payment order type of `partner`; `None` for other order types.
@@ -338,18 +338,11 @@ pub(super) fn payments(
     }
     let mut accounts = Vec::new();
     for info in &document.payment_infos {
-        // Display groups the IBAN in fours; compare the electronic form.
-        let iban: String = info
-            .account
-            .iban
-            .to_string()
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
+        let iban = &info.account.iban;
         let account = ctx
             .config
             .accounts_of(partner)
-            .find(|a| a.iban.as_str() == iban)
+            .find(|a| &a.iban == iban)
             .ok_or_else(|| {
                 Reject::new(
                     ReturnCode::ACCOUNT_AUTHORISATION_FAILED,
@@ -365,7 +358,7 @@ pub(super) fn payments(
         message_id: document.message_id.clone(),
         accounts,
         total: summary.control_sum.as_decimal(),
-        currency: summary.totals.keys().next().map(ToString::to_string),
+        currency: summary.totals.keys().next().copied(),
     }))
 }
 
@@ -526,7 +519,7 @@ fn accept_order(
     let payments = payments(ctx, caller.partner(), order, &content)?;
     let (total, currency) = payments
         .as_ref()
-        .map_or((None, None), |p| (Some(p.total), p.currency.clone()));
+        .map_or((None, None), |p| (Some(p.total), p.currency));
     let message_id = payments.as_ref().map(|p| p.message_id.clone());
     let check = SignerCheck::new(ctx, order, &content)?.with_payments(payments);
     let now = ctx.received_at;
@@ -567,7 +560,7 @@ fn accept_order(
         partner_id: caller.partner().clone(),
         originator: caller.user().clone(),
         amount: total,
-        currency: currency.as_deref().and_then(|c| c.parse().ok()),
+        currency,
         required_signatures: required_signatures(
             classes
                 .iter()
