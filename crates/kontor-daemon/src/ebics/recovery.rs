@@ -15,7 +15,7 @@ use kontor_storage::{
 };
 use serde_json::json;
 
-use super::error::RECOVERY_EXHAUSTED;
+use super::error::{RECOVERY_EXHAUSTED, SIGNATURE_UNCONFIRMED};
 use super::ledger::Ending;
 
 /// How many recovery passes may take up one unfinished transaction before it ends FAILED
@@ -109,6 +109,27 @@ impl Client {
             .await?;
         tx.commit().await?;
 
+        if record.direction == Direction::Upload
+            && record.phase == TransactionPhase::Initialisation
+            && super::upload::is_signature_only(&record)
+        {
+            // It may have reached the bank before the crash: a second HVE would be a second
+            // signature. The services reconcile it from the bank's VEU.
+            self.ledger
+                .end(
+                    scope,
+                    transaction,
+                    TransactionPhase::Failed,
+                    Ending::new(
+                        SIGNATURE_UNCONFIRMED,
+                        "a signature-only upload interrupted before its answer is never sent \
+                         again; the bank's VEU (HVD/HVZ) shows whether the signature is there",
+                    ),
+                )
+                .await?;
+            self.ledger.release(scope, transaction).await?;
+            return Ok(TransactionPhase::Failed);
+        }
         let session = match self
             .open_session(scope, record.ebics_user_id, Requirement::Ready)
             .await

@@ -377,6 +377,25 @@ impl Session {
         &self,
         build: impl Fn() -> Result<EbicsRequest, EbicsError>,
     ) -> Result<EbicsResponse, EbicsError> {
+        self.exchange_with(build, true).await
+    }
+
+    /// Like [`Session::exchange`], but a request that may have reached the bank is never sent
+    /// again: for a signature-only upload (HVE/HVS), whose initialisation is the whole order,
+    /// a second attempt would be a second signature. Only a temporary return code, with
+    /// which the bank says it did nothing, is retried.
+    pub async fn exchange_at_most_once(
+        &self,
+        build: impl Fn() -> Result<EbicsRequest, EbicsError>,
+    ) -> Result<EbicsResponse, EbicsError> {
+        self.exchange_with(build, false).await
+    }
+
+    async fn exchange_with(
+        &self,
+        build: impl Fn() -> Result<EbicsRequest, EbicsError>,
+        resend: bool,
+    ) -> Result<EbicsResponse, EbicsError> {
         let bank_key = &self.bank()?.authentication;
         let endpoint = self.ctx.endpoint();
         let outcome = self
@@ -400,7 +419,13 @@ impl Session {
                     }
                     Ok(response)
                 },
-                Attempt::is_retryable,
+                |attempt: &Attempt| {
+                    if resend {
+                        attempt.is_retryable()
+                    } else {
+                        matches!(attempt, Attempt::Temporary(_))
+                    }
+                },
             )
             .await;
         match outcome {
