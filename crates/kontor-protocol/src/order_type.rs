@@ -892,7 +892,10 @@ mod tests {
         let any_version = sdd(Some("COR"), None);
         assert!(any_version.covers(&sdd(Some("COR"), Some("08"))));
         assert!(any_version.covers(&sdd(Some("COR"), None)));
-        assert!(!any_version.covers(&sdd(Some("B2B"), None)), "another option");
+        assert!(
+            !any_version.covers(&sdd(Some("B2B"), None)),
+            "another option"
+        );
         assert!(!sdd(Some("COR"), Some("08")).covers(&sdd(Some("COR"), Some("02"))));
         let sct = BtfService::new("SCT", MessageName::new("pain.001"));
         assert!(!any_version.covers(&sct) && !sct.covers(&any_version));
@@ -908,8 +911,15 @@ mod tests {
         let xe2 = OrderType::parse_lenient("XE2").unwrap();
         assert_eq!(xe2.direction(), Some(Direction::Upload));
         assert_eq!(xe2.order_attribute(), Some(OrderAttribute::OZHNN));
-        assert_eq!(xe2.btf_service(), None, "no DK service: BTU needs one named");
-        let cdb = OrderType::parse_lenient("CDB").unwrap().btf_service().unwrap();
+        assert_eq!(
+            xe2.btf_service(),
+            None,
+            "no DK service: BTU needs one named"
+        );
+        let cdb = OrderType::parse_lenient("CDB")
+            .unwrap()
+            .btf_service()
+            .unwrap();
         assert_eq!(
             (cdb.service_name.as_str(), cdb.service_option.as_deref()),
             ("SDD", Some("B2B"))
@@ -922,11 +932,13 @@ mod tests {
         let types = vec![OrderType::BTU, OrderType::parse_lenient("XE2").unwrap()];
         let json = serde_json::to_string(&types).unwrap();
         assert_eq!(json, r#"["BTU","XE2"]"#);
-        assert_eq!(serde_json::from_str::<Vec<OrderType>>(&json).unwrap(), types);
+        assert_eq!(
+            serde_json::from_str::<Vec<OrderType>>(&json).unwrap(),
+            types
+        );
         assert!(serde_json::from_str::<OrderType>(r#""c5""#).is_err());
         let service = OrderType::C53.btf_service().unwrap();
         let json = serde_json::to_string(&service).unwrap();
         assert_eq!(serde_json::from_str::<BtfService>(&json).unwrap(), service);
     }
-
 }
