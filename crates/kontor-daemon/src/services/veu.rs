@@ -417,8 +417,22 @@ pub async fn cancel<B: VeuBank + ?Sized>(
     approval: VeuApproval,
 ) -> Result<VeuItem, VeuError> {
     let (item, user) = load_for_signing(store, scope, approval.item, approval.signer).await?;
-    bank.cancel(scope, &user, &item, approval.version, &approval.signature)
-        .await?;
+    match bank
+        .cancel(scope, &user, &item, approval.version, &approval.signature)
+        .await
+    {
+        Ok(()) => {}
+        // The HVS was never sent twice; the bank's VEU overview tells whether it took
+        // effect: an order still listed as awaiting signatures was not cancelled.
+        Err(e) if e.is_unconfirmed() => match bank.overview(scope, user.id).await {
+            Ok(listed) if listed.iter().any(|o| o.order_id == item.bank_order_id) => {
+                return Err(VeuError::SignatureNotReceived)
+            }
+            Ok(_) => {}
+            Err(_) => return Err(e),
+        },
+        Err(e) => return Err(e),
+    }
     let mut tx = store.scope(scope).begin().await?;
     let item = tx
         .veu_items()

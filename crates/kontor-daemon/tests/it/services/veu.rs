@@ -504,16 +504,17 @@ async fn viewers_reading_the_digest_cause_no_bank_traffic_flow(db: TestDb) {
     );
 }
 
-/// USER3's HVE reaches the bank but its answer is lost: the daemon never sends it again
-/// (neither the exchange's retries nor recovery) and learns from the bank's HVD that the
-/// signature is there.
-async fn lost_hve_answer_leaves_one_signature_flow(db: TestDb, version: ProtocolVersion) {
+/// USER3's HVE (or HVS) reaches the bank but its answer is lost: the daemon never sends it
+/// again (neither the exchange's retries nor recovery) and learns from the bank's VEU that it
+/// took effect.
+async fn lost_signature_answer_flow(db: TestDb, version: ProtocolVersion, cancel: bool) {
+    let order_type = if cancel { "HVS" } else { "HVE" };
     let (w, user3) = veu_world(db, version).await;
     let order = submitted_with_one_signature(&w).await;
     let (item, digest) = pending_item(&w, user3, &order).await;
     let signature = detached(&w, user3, &digest).await;
     let hve = FaultMatcher {
-        order_type: Some("HVE".into()),
+        order_type: Some(order_type.into()),
         ..Default::default()
     };
     w.bank
@@ -537,11 +538,19 @@ async fn lost_hve_answer_leaves_one_signature_flow(db: TestDb, version: Protocol
         .unwrap();
     let hve_requests = || w.bank.faults().rules()[1].matched;
 
-    let decided = veu::decide(&w.services, &w.scope, item.id, signature, false)
+    let decided = veu::decide(&w.services, &w.scope, item.id, signature, cancel)
         .await
         .unwrap();
+    assert_eq!(hve_requests(), 1, "the signature was sent once");
+    if cancel {
+        assert_eq!(decided.status, VeuStatus::Cancelled);
+        assert_eq!(
+            w.bank.state().received_orders()[0].status,
+            BankOrderStatus::Cancelled
+        );
+        return;
+    }
     assert_eq!(decided.status, VeuStatus::Signed);
-    assert_eq!(hve_requests(), 1, "the HVE was sent once");
     let bank_item = w.bank.state().veu_items()[0].clone();
     let user3_signatures = bank_item
         .signers
@@ -584,6 +593,7 @@ on_both_databases! {
     bank_rejection_is_recorded_with_its_reason => bank_rejection_is_recorded_with_its_reason_flow;
     h004_hvs_cancels_at_the_bank => |db| hvs_cancels_at_the_bank_flow(db, H004);
     h005_hvs_cancels_at_the_bank => |db| hvs_cancels_at_the_bank_flow(db, H005);
-    h004_lost_hve_answer_leaves_one_signature => |db| lost_hve_answer_leaves_one_signature_flow(db, H004);
-    h005_lost_hve_answer_leaves_one_signature => |db| lost_hve_answer_leaves_one_signature_flow(db, H005);
+    h004_lost_hve_answer_leaves_one_signature => |db| lost_signature_answer_flow(db, H004, false);
+    h005_lost_hve_answer_leaves_one_signature => |db| lost_signature_answer_flow(db, H005, false);
+    h005_lost_hvs_answer_cancels_once => |db| lost_signature_answer_flow(db, H005, true);
 }
