@@ -25,6 +25,18 @@ pub const MAX_RECOVERY_PASSES: i64 = 20;
 use super::session::Requirement;
 use super::{Client, EbicsError};
 
+/// What resuming `record` needs: the subscriber's own data may be fetched before
+/// activation (see [`Requirement::Subscriber`]).
+fn requirement(record: &Transaction) -> Requirement {
+    match (
+        record.direction,
+        kontor_protocol::order_type::OrderType::parse_lenient(&record.order_type),
+    ) {
+        (Direction::Download, Ok(order_type)) => Requirement::for_download(&order_type),
+        _ => Requirement::Ready,
+    }
+}
+
 /// What one recovery pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RecoveryReport {
@@ -131,7 +143,7 @@ impl Client {
             return Ok(TransactionPhase::Failed);
         }
         let session = match self
-            .open_session(scope, record.ebics_user_id, Requirement::Ready)
+            .open_session(scope, record.ebics_user_id, requirement(&record))
             .await
         {
             Ok(session) => session,

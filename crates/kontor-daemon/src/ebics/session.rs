@@ -225,6 +225,22 @@ pub enum Requirement {
     OwnKeys,
     /// Any order: a READY user and verified bank keys.
     Ready,
+    /// The subscriber's own data (HTD, HKD, HAA) before activation: verified bank keys and
+    /// an INITIALISED or READY user, whose status does not change. The sync runs with it, so
+    /// a user becomes READY only after a successful sync.
+    Subscriber,
+}
+
+impl Requirement {
+    /// What a download of `order_type` needs: the subscriber's own data may be fetched
+    /// before activation.
+    pub fn for_download(order_type: &kontor_protocol::order_type::OrderType) -> Self {
+        use kontor_protocol::order_type::OrderType;
+        match order_type {
+            OrderType::HTD | OrderType::HKD | OrderType::HAA => Self::Subscriber,
+            _ => Self::Ready,
+        }
+    }
 }
 
 /// A user's decrypted keys and its verified bank keys, for one operation.
@@ -262,11 +278,12 @@ impl Session {
         let mut record: EbicsUser = tx.get(user).await?;
         let connection: Connection = tx.get(record.connection_id).await?;
         let host: BankHost = tx.get(connection.bank_host_id).await?;
-        let bank = if requirement == Requirement::Ready {
+        let bank = if requirement != Requirement::OwnKeys {
             let keys = tx.bank_keys().list_for_host(host.id).await?;
             let verified = verified_bank_keys(&host, &keys)?;
             match record.status {
                 EbicsUserStatus::Ready => {}
+                EbicsUserStatus::Initialised if requirement == Requirement::Subscriber => {}
                 EbicsUserStatus::Initialised => {
                     record = tx
                         .ebics_users()
