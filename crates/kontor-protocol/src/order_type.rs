@@ -878,4 +878,67 @@ mod tests {
         s.message.version = Some("8".into());
         assert!(s.validate().is_err());
     }
+
+    #[test]
+    fn an_offer_covers_what_it_leaves_open_and_nothing_else() {
+        let sdd = |option: Option<&str>, version: Option<&str>| BtfService {
+            service_option: option.map(str::to_owned),
+            message: MessageName {
+                version: version.map(str::to_owned),
+                ..MessageName::new("pain.008")
+            },
+            ..BtfService::new("SDD", MessageName::new("pain.008"))
+        };
+        let any_version = sdd(Some("COR"), None);
+        assert!(any_version.covers(&sdd(Some("COR"), Some("08"))));
+        assert!(any_version.covers(&sdd(Some("COR"), None)));
+        assert!(
+            !any_version.covers(&sdd(Some("B2B"), None)),
+            "another option"
+        );
+        assert!(!sdd(Some("COR"), Some("08")).covers(&sdd(Some("COR"), Some("02"))));
+        let sct = BtfService::new("SCT", MessageName::new("pain.001"));
+        assert!(!any_version.covers(&sct) && !sct.covers(&any_version));
+        // A request completed by the offer names what the bank names.
+        let asked = sdd(Some("COR"), None);
+        let completed = asked.completed_by(&sdd(Some("COR"), Some("08")));
+        assert_eq!(completed.message.version.as_deref(), Some("08"));
+        assert_eq!(completed.to_string(), "SDD/COR pain.008.08");
+    }
+
+    #[test]
+    fn bank_specific_payment_types_are_uploads_and_cdb_is_sdd_b2b() {
+        let xe2 = OrderType::parse_lenient("XE2").unwrap();
+        assert_eq!(xe2.direction(), Some(Direction::Upload));
+        assert_eq!(xe2.order_attribute(), Some(OrderAttribute::OZHNN));
+        assert_eq!(
+            xe2.btf_service(),
+            None,
+            "no DK service: BTU needs one named"
+        );
+        let cdb = OrderType::parse_lenient("CDB")
+            .unwrap()
+            .btf_service()
+            .unwrap();
+        assert_eq!(
+            (cdb.service_name.as_str(), cdb.service_option.as_deref()),
+            ("SDD", Some("B2B"))
+        );
+        assert_eq!(OrderType::parse_lenient("ZZZ").unwrap().direction(), None);
+    }
+
+    #[test]
+    fn order_types_and_services_round_trip_through_json() {
+        let types = vec![OrderType::BTU, OrderType::parse_lenient("XE2").unwrap()];
+        let json = serde_json::to_string(&types).unwrap();
+        assert_eq!(json, r#"["BTU","XE2"]"#);
+        assert_eq!(
+            serde_json::from_str::<Vec<OrderType>>(&json).unwrap(),
+            types
+        );
+        assert!(serde_json::from_str::<OrderType>(r#""c5""#).is_err());
+        let service = OrderType::C53.btf_service().unwrap();
+        let json = serde_json::to_string(&service).unwrap();
+        assert_eq!(serde_json::from_str::<BtfService>(&json).unwrap(), service);
+    }
 }

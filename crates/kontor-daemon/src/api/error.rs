@@ -335,3 +335,39 @@ impl From<crate::services::orders::received::ReceiveError> for ApiError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::services::veu::VeuError;
+
+    /// Unreadable is not unreachable and not refused: each keeps its own code.
+    #[test]
+    fn bank_failures_keep_their_class() {
+        let unreadable: ApiError = ServiceError::from(VeuError::Unreadable {
+            order_type: "HVD",
+            message: "missing DataDigest".into(),
+        })
+        .into();
+        assert_eq!(
+            (unreadable.status(), unreadable.code()),
+            (StatusCode::BAD_GATEWAY, "bank_answer_unreadable")
+        );
+        let refused: ApiError = ServiceError::from(VeuError::Bank {
+            order_type: "HVE".into(),
+            code: "091305".into(),
+            text: "signer state".into(),
+        })
+        .into();
+        assert_eq!(refused.code(), "bank_refused");
+        let unreachable: ApiError =
+            ServiceError::BankUnreachable("connection refused".into()).into();
+        assert_eq!(unreachable.code(), "bank_unreachable");
+        let unsigned: ApiError = ServiceError::BankAnswerUnusable {
+            why: UnusableAnswer::SignatureInvalid,
+            message: "bad signature".into(),
+        }
+        .into();
+        assert_eq!(unsigned.code(), "bank_signature_invalid");
+    }
+}

@@ -107,7 +107,9 @@ impl Client {
         user: EbicsUserId,
         request: DownloadRequest,
     ) -> Result<DownloadOutcome, EbicsError> {
-        let session = self.open_session(scope, user, Requirement::Ready).await?;
+        let session = self
+            .open_session(scope, user, Requirement::for_download(&request.order_type))
+            .await?;
         let stored = StoredDownload::from(&request);
         // Validate before anything is persisted.
         stored.order_details(&session)?;

@@ -105,6 +105,9 @@ pub const BANK_SIGNATURE_INVALID: &str = "BANK_SIGNATURE_INVALID";
 pub const BANK_ANSWER_UNREADABLE: &str = "BANK_ANSWER_UNREADABLE";
 /// The failure code of a transaction whose request could not be built.
 pub const REQUEST_INVALID: &str = "REQUEST_INVALID";
+/// The failure code of a signature-only upload (HVE/HVS) whose answer was lost or unusable:
+/// never sent again; the bank's VEU tells whether the signature arrived.
+pub const SIGNATURE_UNCONFIRMED: &str = "SIGNATURE_UNCONFIRMED";
 /// The failure code of a transaction recovery gave up on after its bounded passes.
 pub const RECOVERY_EXHAUSTED: &str = "RECOVERY_EXHAUSTED";
 

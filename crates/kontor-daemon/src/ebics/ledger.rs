@@ -244,12 +244,18 @@ pub(crate) fn stored_request<T: DeserializeOwned>(
         .clone()
         .map(serde_json::from_value)
         .transpose()
-        .map_err(EbicsError::protocol)?
-        .ok_or_else(|| {
-            EbicsError::Protocol(format!(
+        .map_err(|e| EbicsError::RecordUnreadable {
+            transaction: transaction.id,
+            what: "stored request",
+            message: e.to_string(),
+        })?
+        .ok_or_else(|| EbicsError::RecordUnreadable {
+            transaction: transaction.id,
+            what: "stored request",
+            message: format!(
                 "{} transaction without its request",
                 transaction.direction.as_str().to_ascii_lowercase()
-            ))
+            ),
         })
 }
 

@@ -15,7 +15,7 @@ use kontor_storage::{
 };
 use serde_json::json;
 
-use super::error::RECOVERY_EXHAUSTED;
+use super::error::{RECOVERY_EXHAUSTED, SIGNATURE_UNCONFIRMED};
 use super::ledger::Ending;
 
 /// How many recovery passes may take up one unfinished transaction before it ends FAILED
@@ -24,6 +24,18 @@ use super::ledger::Ending;
 pub const MAX_RECOVERY_PASSES: i64 = 20;
 use super::session::Requirement;
 use super::{Client, EbicsError};
+
+/// What resuming `record` needs: the subscriber's own data may be fetched before
+/// activation (see [`Requirement::Subscriber`]).
+fn requirement(record: &Transaction) -> Requirement {
+    match (
+        record.direction,
+        kontor_protocol::order_type::OrderType::parse_lenient(&record.order_type),
+    ) {
+        (Direction::Download, Ok(order_type)) => Requirement::for_download(&order_type),
+        _ => Requirement::Ready,
+    }
+}
 
 /// What one recovery pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -109,8 +121,29 @@ impl Client {
             .await?;
         tx.commit().await?;
 
+        if record.direction == Direction::Upload
+            && record.phase == TransactionPhase::Initialisation
+            && super::upload::is_signature_only(&record)
+        {
+            // It may have reached the bank before the crash: a second HVE would be a second
+            // signature. The services reconcile it from the bank's VEU.
+            self.ledger
+                .end(
+                    scope,
+                    transaction,
+                    TransactionPhase::Failed,
+                    Ending::new(
+                        SIGNATURE_UNCONFIRMED,
+                        "a signature-only upload interrupted before its answer is never sent \
+                         again; the bank's VEU (HVD/HVZ) shows whether the signature is there",
+                    ),
+                )
+                .await?;
+            self.ledger.release(scope, transaction).await?;
+            return Ok(TransactionPhase::Failed);
+        }
         let session = match self
-            .open_session(scope, record.ebics_user_id, Requirement::Ready)
+            .open_session(scope, record.ebics_user_id, requirement(&record))
             .await
         {
             Ok(session) => session,

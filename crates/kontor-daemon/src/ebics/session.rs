@@ -225,6 +225,22 @@ pub enum Requirement {
     OwnKeys,
     /// Any order: a READY user and verified bank keys.
     Ready,
+    /// The subscriber's own data (HTD, HKD, HAA) before activation: verified bank keys and
+    /// an INITIALISED or READY user, whose status does not change. The sync runs with it, so
+    /// a user becomes READY only after a successful sync.
+    Subscriber,
+}
+
+impl Requirement {
+    /// What a download of `order_type` needs: the subscriber's own data may be fetched
+    /// before activation.
+    pub fn for_download(order_type: &kontor_protocol::order_type::OrderType) -> Self {
+        use kontor_protocol::order_type::OrderType;
+        match order_type {
+            OrderType::HTD | OrderType::HKD | OrderType::HAA => Self::Subscriber,
+            _ => Self::Ready,
+        }
+    }
 }
 
 /// A user's decrypted keys and its verified bank keys, for one operation.
@@ -262,11 +278,12 @@ impl Session {
         let mut record: EbicsUser = tx.get(user).await?;
         let connection: Connection = tx.get(record.connection_id).await?;
         let host: BankHost = tx.get(connection.bank_host_id).await?;
-        let bank = if requirement == Requirement::Ready {
+        let bank = if requirement != Requirement::OwnKeys {
             let keys = tx.bank_keys().list_for_host(host.id).await?;
             let verified = verified_bank_keys(&host, &keys)?;
             match record.status {
                 EbicsUserStatus::Ready => {}
+                EbicsUserStatus::Initialised if requirement == Requirement::Subscriber => {}
                 EbicsUserStatus::Initialised => {
                     record = tx
                         .ebics_users()
@@ -377,6 +394,25 @@ impl Session {
         &self,
         build: impl Fn() -> Result<EbicsRequest, EbicsError>,
     ) -> Result<EbicsResponse, EbicsError> {
+        self.exchange_with(build, true).await
+    }
+
+    /// Like [`Session::exchange`], but a request that may have reached the bank is never sent
+    /// again: for a signature-only upload (HVE/HVS), whose initialisation is the whole order,
+    /// a second attempt would be a second signature. Only a temporary return code, with
+    /// which the bank says it did nothing, is retried.
+    pub async fn exchange_at_most_once(
+        &self,
+        build: impl Fn() -> Result<EbicsRequest, EbicsError>,
+    ) -> Result<EbicsResponse, EbicsError> {
+        self.exchange_with(build, false).await
+    }
+
+    async fn exchange_with(
+        &self,
+        build: impl Fn() -> Result<EbicsRequest, EbicsError>,
+        resend: bool,
+    ) -> Result<EbicsResponse, EbicsError> {
         let bank_key = &self.bank()?.authentication;
         let endpoint = self.ctx.endpoint();
         let outcome = self
@@ -400,7 +436,13 @@ impl Session {
                     }
                     Ok(response)
                 },
-                Attempt::is_retryable,
+                |attempt: &Attempt| {
+                    if resend {
+                        attempt.is_retryable()
+                    } else {
+                        matches!(attempt, Attempt::Temporary(_))
+                    }
+                },
             )
             .await;
         match outcome {

@@ -26,6 +26,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
+use super::error::SIGNATURE_UNCONFIRMED;
 use super::ledger::{
     read_record, stored_request, to_record, Ending, StoredDigest, StoredService, UploadRecovery,
 };
@@ -264,23 +265,47 @@ impl Client {
                         .transpose()?,
                     additional_order_info: None,
                 };
-                let response = session
-                    .exchange(|| {
-                        Ok(InitialisationRequest {
-                            version: session.version(),
-                            header: session.init_header(details.clone())?,
-                            upload: Some(upload.clone()),
-                        }
-                        .into())
-                    })
-                    .await?;
+                let build = || {
+                    Ok(InitialisationRequest {
+                        version: session.version(),
+                        header: session.init_header(details.clone())?,
+                        upload: Some(upload.clone()),
+                    }
+                    .into())
+                };
+                let response = if stored.is_signature_only() {
+                    session.exchange_at_most_once(build).await
+                } else {
+                    session.exchange(build).await
+                };
+                let response = match response {
+                    Ok(response) => response,
+                    Err(e) if stored.is_signature_only() => {
+                        return Err(self.signature_unconfirmed(session, id, e).await)
+                    }
+                    Err(e) => return Err(e),
+                };
                 self.ledger
                     .check(&session.scope, &transaction, &response)
                     .await?;
+                recovery.bank_order_id = response.order_id.as_ref().map(|o| o.as_str().to_owned());
+                if num_segments == 0 {
+                    // Signatures only (HVE/HVS): the accepted initialisation is the whole
+                    // order. Banks may leave the TransactionID out of it, as nothing follows.
+                    let code = response.business_return_code.code().to_owned();
+                    return self
+                        .complete_upload(
+                            session,
+                            id,
+                            recovery,
+                            TransactionPhase::Initialisation,
+                            code,
+                        )
+                        .await;
+                }
                 let bank_transaction = response.transaction_id.ok_or_else(|| {
                     EbicsError::Protocol("initialisation response without TransactionID".into())
                 })?;
-                recovery.bank_order_id = response.order_id.as_ref().map(|o| o.as_str().to_owned());
                 let mut tx = self.store().scope(&session.scope).begin().await?;
                 let mut repo = tx.transactions();
                 repo.set_bank_transaction(
@@ -404,12 +429,24 @@ impl Client {
             tx.commit().await?;
         }
 
+        self.complete_upload(session, id, recovery, TransactionPhase::Transfer, last_code)
+            .await
+    }
+
+    async fn complete_upload(
+        &self,
+        session: &Session,
+        id: TransactionId,
+        recovery: UploadRecovery,
+        from: TransactionPhase,
+        last_code: String,
+    ) -> Result<UploadOutcome, EbicsError> {
         let mut tx = self.store().scope(&session.scope).begin().await?;
         let mut repo = tx.transactions();
         repo.set_recovery(id, &to_record(&recovery)?).await?;
         repo.set_phase(
             id,
-            TransactionPhase::Transfer,
+            from,
             TransactionPhase::Completed,
             TransactionEventKind::Completed,
             json!({"bank_order_id": recovery.bank_order_id, "code": last_code}),
@@ -424,6 +461,40 @@ impl Client {
             return_code: last_code,
         })
     }
+
+    /// A signature-only upload whose answer did not arrive (or was unusable) may have reached
+    /// the bank: it ends FAILED with [`SIGNATURE_UNCONFIRMED`] and is never sent again; the
+    /// services ask the bank (HVD/HVZ) whether the signature is there.
+    async fn signature_unconfirmed(
+        &self,
+        session: &Session,
+        id: TransactionId,
+        error: EbicsError,
+    ) -> EbicsError {
+        let text = format!(
+            "the answer to this signature-only upload did not arrive usable ({error}); it is \
+             not sent again: the bank's VEU (HVD/HVZ) shows whether the signature is there"
+        );
+        if let Err(e) = self
+            .ledger
+            .end(
+                &session.scope,
+                id,
+                TransactionPhase::Failed,
+                Ending::new(SIGNATURE_UNCONFIRMED, text),
+            )
+            .await
+        {
+            return e;
+        }
+        error
+    }
+}
+
+/// Whether a stored upload carries signatures only (HVE/HVS): such a transaction is sent at
+/// most once, so recovery never resumes it.
+pub(crate) fn is_signature_only(transaction: &kontor_storage::Transaction) -> bool {
+    stored_request::<StoredUpload>(transaction).is_ok_and(|s| s.is_signature_only())
 }
 
 /// Compress, then encrypt with the upload's transaction key: the form of `SignatureData`.
@@ -441,6 +512,10 @@ struct StoredUpload {
 }
 
 impl StoredUpload {
+    fn is_signature_only(&self) -> bool {
+        self.veu.as_ref().is_some_and(|v| v.is_signature_only())
+    }
+
     fn order_details(&self, session: &Session) -> Result<OrderDetails, EbicsError> {
         let version = session.version();
         if let Some(veu) = &self.veu {

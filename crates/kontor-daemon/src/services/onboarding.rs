@@ -108,19 +108,32 @@ pub async fn onboard(
         }
         Err(e) => return Err(e.into()),
     }
-    status = bank.activate(scope, user).await?;
+    // The sync runs before activation: a user becomes READY only with its order types,
+    // services and permissions known. A failed sync leaves it INITIALISED, the failure shown.
     sync_user_data(store, bank, scope, user).await?;
+    status = bank.activate(scope, user).await?;
     Ok(status)
 }
 
 /// Runs the sync for the API (`POST /v1/ebics-users/{id}/sync`): see [`sync_user_data`]. A
-/// failure is recorded on the user and returned.
+/// failure is recorded on the user and returned. An INITIALISED user (bank keys verified)
+/// whose first sync failed becomes READY with this one.
 pub async fn sync(
     services: &Services,
     scope: &TenantScope,
     user: EbicsUserId,
 ) -> Result<SyncReport, ServiceError> {
-    Ok(sync_user_data(services.store(), services.bank()?, scope, user).await?)
+    let bank = services.bank()?;
+    let report = sync_user_data(services.store(), bank, scope, user).await?;
+    let status = UserContext::load(services.store(), scope, user)
+        .await
+        .map_err(OnboardingError::from)?
+        .user
+        .status;
+    if status == EbicsUserStatus::Initialised {
+        bank.activate(scope, user).await?;
+    }
+    Ok(report)
 }
 
 /// Return codes with which a bank says an order type or service is not (or no longer)

@@ -49,12 +49,30 @@ pub enum VeuError {
     },
     #[error("VEU item is {0}; this step needs another status")]
     WrongStatus(VeuStatus),
+    /// The answer to the signature was lost, and the bank's VEU shows the order without it.
+    #[error(
+        "the signature did not reach the bank (its VEU lists the order without it); approve again"
+    )]
+    SignatureNotReceived,
     #[error("user may not {0}")]
     NotPermitted(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
     #[error(transparent)]
     Order(#[from] OrderError),
+}
+
+impl VeuError {
+    /// Whether the bank's answer to a signature was lost or unusable: whether it arrived is
+    /// unknown, and only the bank's VEU can tell.
+    pub fn is_unconfirmed(&self) -> bool {
+        matches!(
+            self,
+            Self::Exchange(
+                EbicsError::Transport(_) | EbicsError::BankSignature(_) | EbicsError::Protocol(_)
+            )
+        )
+    }
 }
 
 impl From<EbicsError> for VeuError {
@@ -325,8 +343,16 @@ pub async fn approve<B: VeuBank + ?Sized>(
             "approve with a transport signature".into(),
         ));
     }
-    bank.sign(scope, &signer, &item, approval.version, &approval.signature)
-        .await?;
+    match bank
+        .sign(scope, &signer, &item, approval.version, &approval.signature)
+        .await
+    {
+        Ok(()) => {}
+        Err(e) if e.is_unconfirmed() => {
+            signature_at_bank(store, bank, scope, &signer, &item, e).await?
+        }
+        Err(e) => return Err(e),
+    }
     let mut tx = store.scope(scope).begin().await?;
     let collected = item.signatures_collected + 1;
     let item = if collected >= item.signatures_required {
@@ -340,6 +366,48 @@ pub async fn approve<B: VeuBank + ?Sized>(
     Ok(item)
 }
 
+/// Asks the bank (HVD) whether a signer's HVE arrived, after its answer was lost or unusable:
+/// the upload is never sent twice, so the bank's VEU is the only witness. `Ok` when the bank
+/// lists the signer, or no longer has the order awaiting signatures (the signature released
+/// it, or the order left the VEU otherwise; the next sync says which); an error when the
+/// bank shows the order without the signature (the signer may approve again) or cannot be
+/// asked now (the original error).
+async fn signature_at_bank<B: VeuBank + ?Sized>(
+    store: &Store,
+    bank: &B,
+    scope: &TenantScope,
+    signer: &EbicsUser,
+    item: &VeuItem,
+    unconfirmed: VeuError,
+) -> Result<(), VeuError> {
+    tracing::warn!(item = %item.id, error = %unconfirmed, "HVE answer lost: asking the bank");
+    let connection: Connection = store
+        .scope(scope)
+        .begin()
+        .await?
+        .get(signer.connection_id)
+        .await?;
+    match bank.details(scope, signer.id, item).await {
+        Ok(details) => {
+            let signed = details
+                .status
+                .signers
+                .iter()
+                .any(|s| s.user_id == signer.user_id && s.partner_id == connection.partner_id);
+            if signed {
+                Ok(())
+            } else {
+                Err(VeuError::SignatureNotReceived)
+            }
+        }
+        Err(VeuError::Bank { code, text, .. }) => {
+            tracing::info!(item = %item.id, %code, %text, "the order no longer awaits signatures");
+            Ok(())
+        }
+        Err(_) => Err(unconfirmed),
+    }
+}
+
 /// Sends HVS (signed by the cancelling user over the order's digest) and marks the item
 /// CANCELLED.
 pub async fn cancel<B: VeuBank + ?Sized>(
@@ -349,8 +417,22 @@ pub async fn cancel<B: VeuBank + ?Sized>(
     approval: VeuApproval,
 ) -> Result<VeuItem, VeuError> {
     let (item, user) = load_for_signing(store, scope, approval.item, approval.signer).await?;
-    bank.cancel(scope, &user, &item, approval.version, &approval.signature)
-        .await?;
+    match bank
+        .cancel(scope, &user, &item, approval.version, &approval.signature)
+        .await
+    {
+        Ok(()) => {}
+        // The HVS was never sent twice; the bank's VEU overview tells whether it took
+        // effect: an order still listed as awaiting signatures was not cancelled.
+        Err(e) if e.is_unconfirmed() => match bank.overview(scope, user.id).await {
+            Ok(listed) if listed.iter().any(|o| o.order_id == item.bank_order_id) => {
+                return Err(VeuError::SignatureNotReceived)
+            }
+            Ok(_) => {}
+            Err(_) => return Err(e),
+        },
+        Err(e) => return Err(e),
+    }
     let mut tx = store.scope(scope).begin().await?;
     let item = tx
         .veu_items()

@@ -281,7 +281,7 @@ impl EbicsUsers<'_, '_> {
             .update::<EbicsUser>(
                 id.to_db(),
                 &[
-                    ("synced_at", at.clone().into()),
+                    ("synced_at", at.into()),
                     ("sync_failure_code", Option::<String>::None.into()),
                     ("sync_failure_message", Option::<String>::None.into()),
                     ("updated_at", at.into()),

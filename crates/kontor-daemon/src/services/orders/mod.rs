@@ -39,7 +39,7 @@ pub enum OrderError {
     #[error("a BTF service is given only with order type BTU, not {0}")]
     ServiceWithoutBtu(OrderType),
     #[error("BTF service {0} does not carry a pain.001 or pain.008 message")]
-    UnsupportedService(BtfService),
+    UnsupportedService(Box<BtfService>),
     #[error("invalid BTF service: {0}")]
     InvalidService(#[from] OrderTypeError),
     #[error(
@@ -154,7 +154,7 @@ fn needed_kind(new: &CreateOrder) -> Result<Option<PaymentKind>, OrderError> {
             service.validate()?;
             service_kind(service)
                 .map(Some)
-                .ok_or_else(|| OrderError::UnsupportedService(service.clone()))
+                .ok_or_else(|| OrderError::UnsupportedService(Box::new(service.clone())))
         }
         (Some(other), Some(_)) => Err(OrderError::ServiceWithoutBtu(other.clone())),
         (None, Some(_)) => Err(OrderError::ServiceWithoutBtu(OrderType::BTU)),

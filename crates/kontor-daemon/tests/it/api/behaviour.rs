@@ -227,6 +227,51 @@ async fn bad_payment_files_and_order_types_are_refused_with_stable_codes() {
             StatusCode::UNPROCESSABLE_ENTITY,
             "invalid_order_type",
         ),
+        // BTU needs its service, the service its message; a service only with BTU.
+        (
+            "BTU",
+            good.clone(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_btf_service",
+        ),
+        (
+            "BTU&service=SCT",
+            good.clone(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_btf_service",
+        ),
+        (
+            "BTU&service=sct&message=PAIN.001&message_version=9",
+            good.clone(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_btf_service",
+        ),
+        (
+            "CCT&service=SCT&message=pain.001",
+            good.clone(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_btf_service",
+        ),
+        (
+            "BTU&service=SDD&service_option=COR&message=pain.008",
+            good.clone(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "order_type_mismatch",
+        ),
+        // The fixture's host speaks EBICS 2.5: no BTF services there.
+        (
+            "BTU&service=SCT&message=pain.001",
+            good.clone(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "unsupported_order_type",
+        ),
+        // A classic payment type its bank does not offer.
+        (
+            "XE2",
+            good.clone(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "order_type_not_offered",
+        ),
     ] {
         let reply = post(order_type, body).await;
         assert_eq!(

@@ -174,8 +174,9 @@ async fn user(w: &World) -> EbicsUser {
 
 async fn a_failed_first_sync_is_shown_and_run_again(db: TestDb) {
     let w = world(db, setup(H005)).await;
-    w.ready().await;
-    // The bank refuses the first HTD: the user is READY but not synced, and says why.
+    w.initialise_and_fetch_bank_keys().await;
+    w.decide_bank_keys(BankKeyVerification::Verified).await;
+    // The bank refuses the first HTD: the user does not become READY, and says why.
     w.fault(
         FaultMatcher {
             order_type: Some("HTD".into()),
@@ -190,7 +191,7 @@ async fn a_failed_first_sync_is_shown_and_run_again(db: TestDb) {
     let failed = onboard(&w.db.store, &w.client, &w.scope, w.user).await;
     assert!(failed.is_err(), "{failed:?}");
     let shown = user(&w).await;
-    assert_eq!(shown.status, EbicsUserStatus::Ready);
+    assert_eq!(shown.status, EbicsUserStatus::Initialised);
     assert_eq!(shown.synced_at, None);
     assert_eq!(shown.sync_failure_code.as_deref(), Some("091116"));
     assert!(shown.sync_failure_message.is_some());
@@ -241,6 +242,7 @@ async fn a_failed_first_sync_is_shown_and_run_again(db: TestDb) {
     );
     daemon.shutdown().await;
     let synced = user(&w).await;
+    assert_eq!(synced.status, EbicsUserStatus::Ready);
     assert!(synced.synced_at.is_some());
     assert_eq!(
         (synced.sync_failure_code, synced.sync_failure_message),

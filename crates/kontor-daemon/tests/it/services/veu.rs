@@ -9,6 +9,7 @@ use std::sync::Mutex;
 
 use chrono::Utc;
 use kontor_bank::state::OrderStatus as BankOrderStatus;
+use kontor_bank::{FaultAction, FaultMatcher, FaultRule};
 use kontor_daemon::services::orders::completion::sync_order_status;
 use kontor_daemon::services::orders::{submit, SubmitOutcome, Submitter};
 use kontor_daemon::services::veu::{
@@ -503,6 +504,86 @@ async fn viewers_reading_the_digest_cause_no_bank_traffic_flow(db: TestDb) {
     );
 }
 
+/// USER3's HVE (or HVS) reaches the bank but its answer is lost: the daemon never sends it
+/// again (neither the exchange's retries nor recovery) and learns from the bank's VEU that it
+/// took effect.
+async fn lost_signature_answer_flow(db: TestDb, version: ProtocolVersion, cancel: bool) {
+    let order_type = if cancel { "HVS" } else { "HVE" };
+    let (w, user3) = veu_world(db, version).await;
+    let order = submitted_with_one_signature(&w).await;
+    let (item, digest) = pending_item(&w, user3, &order).await;
+    let signature = detached(&w, user3, &digest).await;
+    let hve = FaultMatcher {
+        order_type: Some(order_type.into()),
+        ..Default::default()
+    };
+    w.bank
+        .faults()
+        .install(vec![
+            FaultRule {
+                name: Some("the answer to the first HVE is lost".into()),
+                matcher: hve.clone(),
+                action: FaultAction::DropResponse,
+                times: Some(1),
+                skip: 0,
+            },
+            FaultRule {
+                name: Some("counts every HVE request".into()),
+                matcher: hve,
+                action: FaultAction::Delay { ms: 0 },
+                times: None,
+                skip: 0,
+            },
+        ])
+        .unwrap();
+    let hve_requests = || w.bank.faults().rules()[1].matched;
+
+    let decided = veu::decide(&w.services, &w.scope, item.id, signature, cancel)
+        .await
+        .unwrap();
+    assert_eq!(hve_requests(), 1, "the signature was sent once");
+    if cancel {
+        assert_eq!(decided.status, VeuStatus::Cancelled);
+        assert_eq!(
+            w.bank.state().received_orders()[0].status,
+            BankOrderStatus::Cancelled
+        );
+        return;
+    }
+    assert_eq!(decided.status, VeuStatus::Signed);
+    let bank_item = w.bank.state().veu_items()[0].clone();
+    let user3_signatures = bank_item
+        .signers
+        .iter()
+        .filter(|s| s.user_id.as_str() == "USER3")
+        .count();
+    assert_eq!(user3_signatures, 1, "{bank_item:?}");
+    assert_eq!(
+        w.bank.state().received_orders()[0].status,
+        BankOrderStatus::Accepted
+    );
+    // The HVE's transaction ended with why, and recovery leaves it alone.
+    let hve_transaction = w
+        .transactions()
+        .await
+        .into_iter()
+        .find(|t| t.order_type == "HVE")
+        .expect("the HVE transaction");
+    assert_eq!(hve_transaction.phase, TransactionPhase::Failed);
+    assert_eq!(
+        hve_transaction.failure_code.as_deref(),
+        Some(kontor_daemon::ebics::SIGNATURE_UNCONFIRMED)
+    );
+    for _ in 0..3 {
+        w.client.recover_unfinished().await.unwrap();
+    }
+    assert_eq!(hve_requests(), 1, "recovery never sends a signature again");
+    let report = sync_order_status(&w.db.store, &w.client, &w.scope, w.user)
+        .await
+        .unwrap();
+    assert_eq!(report.completed, vec![order.id]);
+}
+
 on_both_databases! {
     order_needing_two_signatures_is_approved_and_executed => order_needing_two_signatures_is_approved_and_executed;
     cancelled_order_is_marked_and_cannot_be_approved => cancelled_order_is_marked_and_cannot_be_approved;
@@ -512,4 +593,7 @@ on_both_databases! {
     bank_rejection_is_recorded_with_its_reason => bank_rejection_is_recorded_with_its_reason_flow;
     h004_hvs_cancels_at_the_bank => |db| hvs_cancels_at_the_bank_flow(db, H004);
     h005_hvs_cancels_at_the_bank => |db| hvs_cancels_at_the_bank_flow(db, H005);
+    h004_lost_hve_answer_leaves_one_signature => |db| lost_signature_answer_flow(db, H004, false);
+    h005_lost_hve_answer_leaves_one_signature => |db| lost_signature_answer_flow(db, H005, false);
+    h005_lost_hvs_answer_cancels_once => |db| lost_signature_answer_flow(db, H005, true);
 }
