@@ -11,7 +11,7 @@ use kontor_protocol::compression;
 use kontor_protocol::encryption::{self, TransactionKey};
 use kontor_protocol::envelope::{
     DataDigest, DataEncryptionInfo, InitialisationRequest, OrderDetails, SegmentNumber,
-    TransactionId as BankTransactionId, TransferRequest, UploadInit,
+    SignatureFlag, TransactionId as BankTransactionId, TransferRequest, UploadInit,
 };
 use kontor_protocol::order_type::{BtfService, OrderType};
 use kontor_protocol::orderdata::{OrderSignatureData, UserSignatureData};
@@ -525,7 +525,12 @@ impl StoredUpload {
             if !version.uses_btf() {
                 return Err(EbicsError::BtfNeedsH005 { version });
             }
-            return Ok(OrderDetails::btu(service.to_service()?, None));
+            // The order carries its signatures (the H004 OZHNN case): BTUParams without a
+            // SignatureFlag would mean an order "authorised outside EBICS", which banks refuse.
+            return Ok(OrderDetails::btu(
+                service.to_service()?,
+                Some(SignatureFlag::default()),
+            ));
         }
         OrderDetails::upload(version, &self.order_type).map_err(EbicsError::request)
     }

@@ -584,6 +584,55 @@ async fn lost_signature_answer_flow(db: TestDb, version: ProtocolVersion, cancel
     assert_eq!(report.completed, vec![order.id]);
 }
 
+/// The bank answers USER3's HVE without a TransactionID (a signature-only upload that the bank
+/// finished in its initialisation step): the signature counts once, the daemon does not send it
+/// again, and the item is signed.
+async fn hve_answer_without_transaction_id_flow(db: TestDb, version: ProtocolVersion) {
+    let (w, user3) = veu_world(db, version).await;
+    let order = submitted_with_one_signature(&w).await;
+    let (item, digest) = pending_item(&w, user3, &order).await;
+    let signature = detached(&w, user3, &digest).await;
+    let hve = FaultMatcher {
+        order_type: Some("HVE".into()),
+        ..Default::default()
+    };
+    w.bank
+        .faults()
+        .install(vec![FaultRule {
+            name: Some("the HVE answer carries no TransactionID".into()),
+            matcher: hve,
+            action: FaultAction::HveWithoutTransactionId,
+            times: None,
+            skip: 0,
+        }])
+        .unwrap();
+
+    let decided = veu::decide(&w.services, &w.scope, item.id, signature, false)
+        .await
+        .unwrap();
+    assert_eq!(decided.status, VeuStatus::Signed);
+    assert_eq!(
+        w.bank.faults().rules()[0].matched,
+        1,
+        "the signature was sent once"
+    );
+    for _ in 0..3 {
+        w.client.recover_unfinished().await.unwrap();
+    }
+    assert_eq!(
+        w.bank.faults().rules()[0].matched,
+        1,
+        "recovery never sends a signature again"
+    );
+    let bank_item = w.bank.state().veu_items()[0].clone();
+    let user3_signatures = bank_item
+        .signers
+        .iter()
+        .filter(|s| s.user_id.as_str() == "USER3")
+        .count();
+    assert_eq!(user3_signatures, 1, "{bank_item:?}");
+}
+
 on_both_databases! {
     order_needing_two_signatures_is_approved_and_executed => order_needing_two_signatures_is_approved_and_executed;
     cancelled_order_is_marked_and_cannot_be_approved => cancelled_order_is_marked_and_cannot_be_approved;
@@ -596,4 +645,6 @@ on_both_databases! {
     h004_lost_hve_answer_leaves_one_signature => |db| lost_signature_answer_flow(db, H004, false);
     h005_lost_hve_answer_leaves_one_signature => |db| lost_signature_answer_flow(db, H005, false);
     h005_lost_hvs_answer_cancels_once => |db| lost_signature_answer_flow(db, H005, true);
+    h004_hve_answer_without_transaction_id_counts_once => |db| hve_answer_without_transaction_id_flow(db, H004);
+    h005_hve_answer_without_transaction_id_counts_once => |db| hve_answer_without_transaction_id_flow(db, H005);
 }
