@@ -434,7 +434,8 @@ async fn prepare(db: &DaemonDb, store: &Store, bank: &RunningBank) -> Prepared {
         .create(NewSchedule {
             ebics_user_id: user.id,
             account_id: Some(account.id),
-            order_type: "C53".into(),
+            order_type: kontor_protocol::order_type::OrderType::C53,
+            btf_service: None,
             cron: "0 6 1 1 *".into(),
             time_zone: "Europe/Berlin".into(),
             next_run_at: Utc::now() + Duration::days(300),

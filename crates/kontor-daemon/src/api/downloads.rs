@@ -37,10 +37,10 @@ struct CreateDownload {
     to: Option<NaiveDate>,
 }
 
-/// A BTF service as HTD/HAA list it.
+/// A BTF service as HTD/HAA list it (also taken by `/v1/schedules`).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct ServiceBody {
+pub(super) struct ServiceBody {
     service_name: String,
     scope: Option<String>,
     service_option: Option<String>,
@@ -51,7 +51,7 @@ struct ServiceBody {
 }
 
 impl ServiceBody {
-    fn into_service(self) -> Result<BtfService, ApiError> {
+    pub(super) fn into_service(self) -> Result<BtfService, ApiError> {
         let invalid = |message: String| ApiError::Input {
             code: "invalid_service".into(),
             field: Some("service".into()),
@@ -76,6 +76,22 @@ impl ServiceBody {
     }
 }
 
+/// The order type a download names, or `BTD` when it names only a service.
+pub(super) fn order_type_or_btd(
+    order_type: Option<Valid<OrderType>>,
+    service: Option<&BtfService>,
+) -> Result<OrderType, ApiError> {
+    match (order_type, service) {
+        (Some(order_type), _) => Ok(order_type.into_inner()),
+        (None, Some(_)) => Ok(OrderType::BTD),
+        (None, None) => Err(ApiError::Input {
+            code: "missing_field".into(),
+            field: Some("order_type".into()),
+            message: "name an order type or a service".into(),
+        }),
+    }
+}
+
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -95,17 +111,7 @@ async fn create(
         }
     };
     let service = body.service.map(ServiceBody::into_service).transpose()?;
-    let order_type = match (body.order_type, &service) {
-        (Some(order_type), _) => order_type.into_inner(),
-        (None, Some(_)) => OrderType::BTD,
-        (None, None) => {
-            return Err(ApiError::Input {
-                code: "missing_field".into(),
-                field: Some("order_type".into()),
-                message: "name an order type or a service".into(),
-            })
-        }
-    };
+    let order_type = order_type_or_btd(body.order_type, service.as_ref())?;
     let result = downloads::download(
         &state.services,
         &caller.scope,

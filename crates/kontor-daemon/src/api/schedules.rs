@@ -8,6 +8,7 @@ use kontor_storage::{AccountId, EbicsUserId, JobRun, Schedule, ScheduleId};
 use serde::Deserialize;
 
 use super::auth::Caller;
+use super::downloads::{order_type_or_btd, ServiceBody};
 use super::error::ApiError;
 use super::extract::{Id, JsonBody};
 use super::input::{Cron, TimeZone, Valid};
@@ -55,7 +56,10 @@ async fn list(caller: Caller) -> Result<Json<Vec<Schedule>>, ApiError> {
 struct CreateSchedule {
     ebics_user_id: Valid<EbicsUserId>,
     account_id: Option<Valid<AccountId>>,
-    order_type: Valid<OrderType>,
+    /// A statement order type (`C53`, `STA`, ...); `BTD` (the default with a service) with
+    /// `service`.
+    order_type: Option<Valid<OrderType>>,
+    service: Option<ServiceBody>,
     cron: Valid<Cron>,
     #[serde(default = "default_time_zone")]
     time_zone: Valid<TimeZone>,
@@ -70,10 +74,13 @@ async fn create(
     JsonBody(body): JsonBody<CreateSchedule>,
 ) -> Result<(StatusCode, Json<Schedule>), ApiError> {
     let user = *body.ebics_user_id;
+    let service = body.service.map(ServiceBody::into_service).transpose()?;
+    let order_type = order_type_or_btd(body.order_type, service.as_ref())?;
     let request = ScheduleRequest {
         user,
         account: body.account_id.map(Valid::into_inner),
-        order_type: body.order_type.into_inner(),
+        order_type,
+        service,
         cron: body.cron.into_inner().0,
         time_zone: body.time_zone.0 .0,
     };

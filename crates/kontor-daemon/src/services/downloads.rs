@@ -40,6 +40,8 @@ pub enum DownloadRefusal {
     ServiceNeedsH005(ProtocolVersion),
     #[error("the period ends before it starts")]
     EmptyPeriod,
+    #[error("a schedule downloads statements; {0} delivers none")]
+    NotStatements(String),
 }
 
 /// What a download delivered.
@@ -121,61 +123,69 @@ async fn check_offered(
     scope: &TenantScope,
     order: &DownloadOrder,
 ) -> Result<bool, ServiceError> {
-    let refused = |r: DownloadRefusal| ServiceError::Precondition(Box::new(r));
     if let Some((from, to)) = order.period {
         if to < from {
-            return Err(refused(DownloadRefusal::EmptyPeriod));
+            return Err(ServiceError::Precondition(Box::new(
+                DownloadRefusal::EmptyPeriod,
+            )));
         }
-    }
-    // Key management and the VEU have their own routes (their requests carry more).
-    let own_route = matches!(
-        order.order_type,
-        OrderType::HPB | OrderType::HVU | OrderType::HVZ | OrderType::HVD | OrderType::HVT
-    );
-    if own_route
-        || !matches!(
-            order.order_type.direction(),
-            Some(Direction::Download) | None
-        )
-    {
-        return Err(refused(DownloadRefusal::NotADownload(
-            order.order_type.clone(),
-        )));
     }
     let mut tx = services.store().scope(scope).begin().await?;
     let user: EbicsUser = tx.get(order.user).await?;
     let connection: Connection = tx.get(user.connection_id).await?;
     let host: BankHost = tx.get(connection.bank_host_id).await?;
     drop(tx);
+    offered(
+        &order.order_type,
+        order.service.as_ref(),
+        &host,
+        &connection,
+    )
+    .map_err(|r| ServiceError::Precondition(Box::new(r)))
+}
+
+/// Whether `connection` at `host` offers the download of `order_type` (with `service`);
+/// returns whether it delivers statements. Shared with the schedules, which check their
+/// download when they are created.
+pub(super) fn offered(
+    order_type: &OrderType,
+    service: Option<&BtfService>,
+    host: &BankHost,
+    connection: &Connection,
+) -> Result<bool, DownloadRefusal> {
+    // Key management and the VEU have their own routes (their requests carry more).
+    let own_route = matches!(
+        order_type,
+        OrderType::HPB | OrderType::HVU | OrderType::HVZ | OrderType::HVD | OrderType::HVT
+    );
+    if own_route || !matches!(order_type.direction(), Some(Direction::Download) | None) {
+        return Err(DownloadRefusal::NotADownload(order_type.clone()));
+    }
     let h005 = host.protocol_version >= ProtocolVersion::H005;
-    if order.service.is_some() && !h005 {
-        return Err(refused(DownloadRefusal::ServiceNeedsH005(
-            host.protocol_version,
-        )));
+    if service.is_some() && !h005 {
+        return Err(DownloadRefusal::ServiceNeedsH005(host.protocol_version));
     }
     // On EBICS 3.0 a classic business type travels as BTD with its service, which HTD/HAA
     // list under BTD.
-    let mut names = vec![order.order_type.to_string()];
+    let mut names = vec![order_type.clone()];
     if h005 {
-        if let Ok((admin, _)) = order.order_type.to_h005() {
-            names.push(admin.to_string());
+        if let Ok((admin, _)) = order_type.to_h005() {
+            names.push(admin);
         }
     }
     if !connection
         .order_types
         .iter()
-        .any(|offered| names.contains(&offered.to_string()))
+        .any(|offered| names.contains(offered))
     {
-        return Err(refused(DownloadRefusal::NotOffered(
-            order.order_type.to_string(),
-        )));
+        return Err(DownloadRefusal::NotOffered(order_type.to_string()));
     }
     // Z52/Z54 (the Swiss camt.052/054) are not named types of the protocol crate.
     let by_type = matches!(
-        order.order_type.data_format(),
+        order_type.data_format(),
         Some(OrderDataFormat::Camt | OrderDataFormat::Mt940)
-    ) || matches!(order.order_type.as_str(), "Z52" | "Z54");
-    let by_service = order.service.as_ref().is_some_and(|s| {
+    ) || matches!(order_type.as_str(), "Z52" | "Z54");
+    let by_service = service.is_some_and(|s| {
         let name = s.message.name.as_str();
         name.starts_with("camt.05") || name == "mt940" || name == "mt942"
     });

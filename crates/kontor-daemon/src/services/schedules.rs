@@ -2,11 +2,13 @@
 //! disabled, deleted while they have no runs, and run now on request.
 
 use chrono::Utc;
-use kontor_protocol::order_type::OrderType;
+use kontor_protocol::order_type::{BtfService, OrderType};
 use kontor_storage::{
-    Account, AccountId, EbicsUserId, JobRun, NewSchedule, Schedule, ScheduleId, ScopedTx,
-    TenantScope,
+    Account, AccountId, BankHost, Connection, EbicsUser, EbicsUserId, JobRun, NewSchedule,
+    Schedule, ScheduleId, ScopedTx, TenantScope,
 };
+
+use super::downloads::{offered, DownloadRefusal};
 
 use super::error::{Refusal, ServiceError};
 use super::scheduler::{CronSpec, DueJob, JobRunner};
@@ -18,7 +20,10 @@ use super::Services;
 pub struct ScheduleRequest {
     pub user: EbicsUserId,
     pub account: Option<AccountId>,
+    /// A statement order type, or `BTD` with `service`.
     pub order_type: OrderType,
+    /// An explicit BTF service (EBICS 3.0 hosts only).
+    pub service: Option<BtfService>,
     pub cron: String,
     pub time_zone: chrono_tz::Tz,
 }
@@ -33,12 +38,30 @@ pub async fn create(
     if let Some(account) = request.account {
         let _: Account = tx.get(account).await?;
     }
+    // The download must be one the bank offers and deliver statements, or every run would fail.
+    let user: EbicsUser = tx.get(request.user).await?;
+    let connection: Connection = tx.get(user.connection_id).await?;
+    let host: BankHost = tx.get(connection.bank_host_id).await?;
+    let refused = |r: DownloadRefusal| ServiceError::Precondition(Box::new(r));
+    let statements = offered(
+        &request.order_type,
+        request.service.as_ref(),
+        &host,
+        &connection,
+    )
+    .map_err(refused)?;
+    if !statements {
+        return Err(refused(DownloadRefusal::NotStatements(
+            request.order_type.to_string(),
+        )));
+    }
     Ok(tx
         .schedules()
         .create(NewSchedule {
             ebics_user_id: request.user,
             account_id: request.account,
-            order_type: request.order_type.to_string(),
+            order_type: request.order_type,
+            btf_service: request.service,
             cron: request.cron,
             time_zone: request.time_zone.name().to_owned(),
             next_run_at,

@@ -4,7 +4,7 @@
 use std::future::Future;
 
 use chrono::NaiveDate;
-use kontor_protocol::order_type::OrderType;
+use kontor_protocol::order_type::{BtfService, OrderType};
 use kontor_storage::{EbicsUserId, FileId, Store, TenantScope, TransactionId, TransferEffect};
 
 use super::bank::{Bank, Delivery};
@@ -20,8 +20,10 @@ use crate::ebics::{DownloadRequest, EbicsError, Files};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StatementDownload {
     pub user: EbicsUserId,
-    /// `C53`, `C52`, `C54`, `STA`, ...
+    /// `C53`, `C52`, `C54`, `STA`, ..., or `BTD` with `service`.
     pub order_type: OrderType,
+    /// An explicit BTF service (EBICS 3.0 hosts only).
+    pub service: Option<BtfService>,
     pub from: NaiveDate,
     pub to: NaiveDate,
 }
@@ -78,9 +80,10 @@ impl<B: Bank + ?Sized + 'static> StatementDownloader for B {
         scope: &TenantScope,
         request: StatementDownload,
     ) -> impl Future<Output = Result<Downloaded, EbicsError>> + Send {
-        let download = DownloadRequest::new(request.order_type)
+        let mut download = DownloadRequest::new(request.order_type)
             .with_period(request.from, request.to)
             .with_effect(TransferEffect::IngestStatements);
+        download.service = request.service;
         async move {
             match Bank::download(self, scope, request.user, download).await? {
                 // Nothing to ingest: the client finished the effect with the transfer.
@@ -148,7 +151,7 @@ impl<D: StatementDownloader> StatementJob<D> {
 
     async fn run_job(&self, job: DueJob) -> Result<JobOutcome, StatementJobError> {
         let (from, to) = self.period(&job);
-        let order_type = OrderType::parse_lenient(&job.schedule.order_type)?;
+        let order_type = job.schedule.order_type.clone();
         let downloaded = self
             .downloader
             .download(
@@ -156,6 +159,7 @@ impl<D: StatementDownloader> StatementJob<D> {
                 StatementDownload {
                     user: job.schedule.ebics_user_id,
                     order_type: order_type.clone(),
+                    service: job.schedule.btf_service.clone(),
                     from,
                     to,
                 },

@@ -1,9 +1,10 @@
 //! Statement download schedules and the record of each run.
 
 use chrono::{DateTime, Utc};
+use kontor_protocol::order_type::{BtfService, OrderType};
 
 use super::{entity, repository};
-use crate::db::{now, RowReader, Val};
+use crate::db::{now, to_json, RowReader, Val};
 use crate::error::Result;
 use crate::ids::{AccountId, EbicsUserId, JobRunId, ScheduleId};
 
@@ -13,7 +14,10 @@ pub struct Schedule {
     pub id: ScheduleId,
     pub ebics_user_id: EbicsUserId,
     pub account_id: Option<AccountId>,
-    pub order_type: String,
+    /// A statement order type (`C53`, ...), or `BTD` with [`Schedule::btf_service`].
+    pub order_type: OrderType,
+    /// An explicit BTF service (EBICS 3.0 hosts only).
+    pub btf_service: Option<BtfService>,
     pub cron: String,
     pub time_zone: String,
     pub enabled: bool,
@@ -30,7 +34,8 @@ impl Schedule {
             id: r.parsed("id")?,
             ebics_user_id: r.parsed("ebics_user_id")?,
             account_id: r.opt_parsed("account_id")?,
-            order_type: r.text("order_type")?,
+            order_type: r.order_type("order_type")?,
+            btf_service: r.opt_json("btf_service")?,
             cron: r.text("cron")?,
             time_zone: r.text("time_zone")?,
             enabled: r.bool("enabled")?,
@@ -48,7 +53,8 @@ entity!(Schedule, ScheduleId, "schedules", "schedule", Deletable);
 pub struct NewSchedule {
     pub ebics_user_id: EbicsUserId,
     pub account_id: Option<AccountId>,
-    pub order_type: String,
+    pub order_type: OrderType,
+    pub btf_service: Option<BtfService>,
     pub cron: String,
     pub time_zone: String,
     pub next_run_at: DateTime<Utc>,
@@ -97,6 +103,7 @@ impl Schedules<'_, '_> {
                     "ebics_user_id",
                     "account_id",
                     "order_type",
+                    "btf_service",
                     "cron",
                     "time_zone",
                     "enabled",
@@ -107,7 +114,8 @@ impl Schedules<'_, '_> {
                     id.to_db().into(),
                     new.ebics_user_id.to_db().into(),
                     new.account_id.map(|a| a.to_db()).into(),
-                    new.order_type.into(),
+                    new.order_type.as_str().into(),
+                    new.btf_service.as_ref().map(to_json).into(),
                     new.cron.into(),
                     new.time_zone.into(),
                     true.into(),

@@ -410,7 +410,8 @@ async fn concurrent_leasers_never_share_a_schedule(store: &Store) {
             .create(NewSchedule {
                 ebics_user_id: g.user,
                 account_id: None,
-                order_type: "C53".into(),
+                order_type: kontor_protocol::order_type::OrderType::C53,
+                btf_service: None,
                 cron: "0 0 6 * * *".into(),
                 time_zone: "UTC".into(),
                 next_run_at: Utc::now() - Duration::minutes(1),

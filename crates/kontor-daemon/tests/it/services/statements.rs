@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use chrono::{Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use kontor_daemon::ebics::EbicsError;
 use kontor_daemon::services::scheduler::{Scheduler, SchedulerConfig};
-use kontor_daemon::services::schedules;
+use kontor_daemon::services::schedules::{self, ScheduleRequest};
 use kontor_daemon::services::statement_job::{
     Downloaded, StatementDownload, StatementDownloader, StatementJob,
 };
@@ -17,6 +17,7 @@ use kontor_daemon::services::statements::{
 use kontor_documents::camt::{self, CamtKind, StatementRequest};
 use kontor_documents::mt940::{self, Mt940Request};
 use kontor_documents::{AccountInfo, Bic, Currency, Iban, Ledger};
+use kontor_protocol::order_type::{BtfService, OrderType};
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::{
     Schedule, StatementFileStatus, Store, StoredFile, TenantScope, Transaction,
@@ -460,8 +461,56 @@ async fn manual_run_is_recorded_like_a_scheduled_one(db: TestDb) {
     assert!(count_bookings(&w.db.store, &w.scope, account).await > 0);
 }
 
+/// A schedule that names a BTF service (EBICS 3.0 BTD with service, scope, container and
+/// message) downloads that service and books it; a schedule of a download that delivers no
+/// statements, or that the bank does not offer, is refused when it is created.
+async fn schedule_with_an_explicit_btf_service_books_statements(db: TestDb) {
+    let w = world(db, Setup::new(H005)).await;
+    w.ready().await;
+    let account = w.describe_bank(&["HAC"]).await;
+    let (_, service) = OrderType::C53.to_h005().unwrap();
+    let service = service.expect("camt.053 travels as a BTF service");
+    let request = |order_type: OrderType, service: Option<BtfService>| ScheduleRequest {
+        user: w.user,
+        account: Some(account),
+        order_type,
+        service,
+        cron: "0 6 * * *".into(),
+        time_zone: chrono_tz::Europe::Berlin,
+    };
+    for (order_type, why) in [
+        (OrderType::HAC, "delivers none"),
+        (OrderType::C53, "does not offer"),
+    ] {
+        let mut tx = w.tx().await;
+        let refused = schedules::create(&mut tx, request(order_type.clone(), None))
+            .await
+            .unwrap_err();
+        assert!(refused.to_string().contains(why), "{order_type}: {refused}");
+    }
+    // On H005 a classic C53 goes out as BTD, which the bank now offers.
+    let mut tx = w.tx().await;
+    tx.connections()
+        .set_order_types(w.connection, &[OrderType::BTD, OrderType::HAC])
+        .await
+        .unwrap();
+    let schedule = schedules::create(&mut tx, request(OrderType::BTD, Some(service.clone())))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(schedule.order_type, OrderType::BTD);
+    assert_eq!(schedule.btf_service.as_ref(), Some(&service));
+
+    let run = schedules::run_now(&w.services, &w.scope, schedule.id)
+        .await
+        .unwrap();
+    assert_eq!(run.outcome.as_deref(), Some("SUCCEEDED"), "{run:?}");
+    assert!(count_bookings(&w.db.store, &w.scope, account).await > 0);
+}
+
 on_both_databases! {
     manual_run_is_recorded_like_a_scheduled_one => manual_run_is_recorded_like_a_scheduled_one;
+    schedule_with_an_explicit_btf_service_books_statements => schedule_with_an_explicit_btf_service_books_statements;
     repeated_download_lands_each_booking_once => repeated_download_lands_each_booking_once;
     overlapping_periods_add_only_the_new_days => overlapping_periods_add_only_the_new_days;
     mt940_after_camt053_of_the_same_days_adds_nothing => mt940_after_camt053_of_the_same_days_adds_nothing;

@@ -346,7 +346,8 @@ pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
         .create(NewSchedule {
             ebics_user_id: users[0],
             account_id: Some(account),
-            order_type: "C53".into(),
+            order_type: kontor_protocol::order_type::OrderType::C53,
+            btf_service: None,
             cron: "0 6 * * *".into(),
             time_zone: "UTC".into(),
             next_run_at: Utc::now(),

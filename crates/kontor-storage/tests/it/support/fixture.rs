@@ -258,7 +258,8 @@ pub async fn build(store: &Store, name: &str) -> Graph {
         .create(NewSchedule {
             ebics_user_id: user,
             account_id: Some(account),
-            order_type: "C53".into(),
+            order_type: kontor_protocol::order_type::OrderType::C53,
+            btf_service: None,
             cron: "0 0 6 * * *".into(),
             time_zone: "Europe/Berlin".into(),
             next_run_at: Utc::now(),
