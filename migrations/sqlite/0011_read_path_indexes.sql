@@ -1,0 +1,4 @@
+-- Booked transactions listed across all accounts of a tenant (no account filter) come in
+-- keyset order from this index instead of a sort over the tenant's rows; the listing of one
+-- account uses booked_transactions_listing.
+CREATE INDEX booked_transactions_tenant_listing ON booked_transactions (tenant_id, booking_date, id);
