@@ -81,7 +81,10 @@ impl System<'_> {
         // below decides which rows. (PostgreSQL's leasing UPDATE finds nothing as cheaply,
         // and reading there needs the leasing policy of a transaction anyway.)
         if self.store.backend() == Backend::Sqlite {
-            let probe = format!("SELECT 1 FROM {table} WHERE {due_condition} AND {free} LIMIT 1");
+            // Ordered like the lease, so it walks the same index (schedules_due, transactions_open).
+            let probe = format!(
+                "SELECT 1 FROM {table} WHERE {due_condition} AND {free} ORDER BY {order_by} LIMIT 1"
+            );
             // SQLite binds `$n` by number: the values the probe does not name are unused.
             if bound(&probe, &values)
                 .fetch_optional(self.store.read_pool())
@@ -123,6 +126,13 @@ impl System<'_> {
     }
 
     /// Leases up to `limit` enabled schedules whose next run is due and whose lease is free or expired.
+    ///
+    /// Due schedules are found through the `schedules_due` index (enabled, next_run_at) in its
+    /// order, so the cost of a tick grows with the batch, not with the number of schedules
+    /// (10 000 daily downloads included). An idle tick (every `idle_wait`, 15 s by default)
+    /// costs one indexed read of the read pool on SQLite, and on PostgreSQL one short
+    /// transaction (BEGIN, the role and policy switch, an UPDATE whose index range is empty,
+    /// COMMIT): well under a millisecond of database time per tick.
     pub async fn lease_due_schedules(
         &self,
         owner: &str,
