@@ -40,6 +40,7 @@ pub struct ApiToken {
     pub name: String,
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// Last successful use, to the minute.
     pub last_used_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
@@ -318,12 +319,15 @@ impl Admin<'_> {
         if !secret.starts_with(TOKEN_PREFIX) {
             return Err(AuthError::Rejected(TokenRejected));
         }
-        let rows = self
-            .rows(
-                "SELECT t.*, o.current_tenant_id FROM api_tokens t JOIN operators o ON o.id = t.operator_id WHERE t.token_hash = $1",
-                &[token_hash(secret).into()],
-            )
-            .await?;
+        // Every API request passes here: it reads on the read pool and a read transaction, so
+        // requests do not queue behind SQLite's write lock.
+        let rows = bound(
+            "SELECT t.*, o.current_tenant_id FROM api_tokens t JOIN operators o ON o.id = t.operator_id WHERE t.token_hash = $1",
+            &[token_hash(secret).into()],
+        )
+        .fetch_all(self.store.read_pool())
+        .await
+        .map_err(StorageError::from)?;
         let row = rows.first().ok_or(AuthError::Rejected(TokenRejected))?;
         let r = RowReader(row);
         let token = read_token(&r)?;
@@ -334,7 +338,7 @@ impl Admin<'_> {
             .opt_parsed("current_tenant_id")?
             .ok_or(AuthError::Rejected(TokenRejected))?;
         let scope = TenantScope::system_job(tenant, "admin: authenticate token");
-        let mut tx = self.store.scope(&scope).begin().await?;
+        let mut tx = self.store.scope(&scope).read().await?;
         let role = match tx.memberships().role_of(token.operator_id).await {
             Ok(role) => role,
             Err(StorageError::NotFound { .. }) => return Err(AuthError::Rejected(TokenRejected)),
@@ -342,12 +346,18 @@ impl Admin<'_> {
         };
         let restricted_to = tx.memberships().grants_of(token.operator_id).await?;
         drop(tx);
-        self.exec(
-            "API token",
-            "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2",
-            &[at.into(), token.id.to_db().into()],
-        )
-        .await?;
+        // Recorded to the minute: a write per request would serialise every read on SQLite.
+        if token
+            .last_used_at
+            .is_none_or(|last| at - last >= LAST_USED_PRECISION)
+        {
+            self.exec(
+                "API token",
+                "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2",
+                &[at.into(), token.id.to_db().into()],
+            )
+            .await?;
+        }
         Ok(AuthenticatedOperator {
             operator: token.operator_id,
             tenant,
@@ -356,6 +366,10 @@ impl Admin<'_> {
         })
     }
 }
+
+/// How stale an API token's `last_used_at` may be: the token check writes it at most once
+/// per this interval.
+const LAST_USED_PRECISION: chrono::TimeDelta = chrono::TimeDelta::minutes(1);
 
 /// Token check failure: either a rejection (401) or a storage failure (500).
 #[derive(Debug, thiserror::Error)]

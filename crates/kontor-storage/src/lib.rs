@@ -12,6 +12,12 @@
 //! scope. On PostgreSQL, each scoped transaction also runs as the role `kontor_app` with
 //! `kontor.tenant_id` set, and row-level security policies refuse other tenants' rows even to
 //! a query that forgot its filter.
+//!
+//! ## Reads and writes
+//! [`Scoped::begin`] opens a read-write transaction (on SQLite `BEGIN IMMEDIATE`: writers are
+//! serialised). [`Scoped::read`] opens a read-only one with the same scoping, for work that
+//! only reads: on SQLite from a separate pool of `query_only` connections over the same WAL
+//! file, so reads neither take nor wait for the write lock; on PostgreSQL `READ ONLY`.
 
 pub mod admin;
 mod db;

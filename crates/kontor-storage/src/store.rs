@@ -25,6 +25,8 @@ pub const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 /// SQLite is a local file and cannot be "down"; its writers queue on the file lock
 /// (`busy_timeout`), so waiting for one of the 4 connections may take a while under load.
 const SQLITE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
+/// SQLite allows one writer at a time anyway: more write connections only queue on the lock.
+const SQLITE_WRITE_CONNECTIONS: u32 = 4;
 
 /// Which database engine a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -36,7 +38,13 @@ pub enum Backend {
 /// The database plus the master key. Hands out no tenant data except through a [`TenantScope`].
 #[derive(Clone)]
 pub struct Store {
+    /// Writes (and everything outside [`Scoped::read`]).
     pool: AnyPool,
+    /// Read transactions. On SQLite a second pool over the same WAL file whose connections
+    /// are `query_only`: WAL readers see the last committed state without waiting for the
+    /// writer, so reads never queue behind the write lock. On PostgreSQL the same pool as
+    /// writes (each read transaction is `READ ONLY`).
+    read_pool: AnyPool,
     backend: Backend,
     master_key: Arc<MasterKey>,
 }
@@ -64,13 +72,14 @@ impl Store {
                 message: "must start with sqlite: or postgres:".into(),
             });
         };
-        let pool = match backend {
+        let (pool, read_pool) = match backend {
             Backend::Sqlite => {
-                if let Some(file) = sqlite_file(url) {
-                    prepare_sqlite_file(&file)?;
+                let file = sqlite_file(url);
+                if let Some(file) = &file {
+                    prepare_sqlite_file(file)?;
                 }
-                AnyPoolOptions::new()
-                    .max_connections(4)
+                let pool = AnyPoolOptions::new()
+                    .max_connections(SQLITE_WRITE_CONNECTIONS)
                     .acquire_timeout(SQLITE_ACQUIRE_TIMEOUT)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
@@ -84,18 +93,27 @@ impl Store {
                         })
                     })
                     .connect(url)
-                    .await?
+                    .await?;
+                // An in-memory database exists once per connection: a second pool would read
+                // another (empty) database, so its reads share the write pool.
+                let read_pool = match file {
+                    Some(_) => sqlite_read_pool(url).await?,
+                    None => pool.clone(),
+                };
+                (pool, read_pool)
             }
             Backend::Postgres => {
-                AnyPoolOptions::new()
+                let pool = AnyPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
                     .connect(url)
-                    .await?
+                    .await?;
+                (pool.clone(), pool)
             }
         };
         Ok(Self {
             pool,
+            read_pool,
             backend,
             master_key,
         })
@@ -140,7 +158,22 @@ impl Store {
         })
     }
 
+    /// Starts a read-only transaction: deferred `BEGIN` on SQLite's `query_only` read pool
+    /// (no write lock), `BEGIN READ ONLY` on PostgreSQL. A write inside it fails.
+    pub(crate) async fn begin_read_raw(&self) -> Result<Transaction<'static, Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.read_pool.begin().await?,
+            Backend::Postgres => self.read_pool.begin_with("BEGIN READ ONLY").await?,
+        })
+    }
+
+    /// The pool for single read-only statements outside a transaction.
+    pub(crate) fn read_pool(&self) -> &AnyPool {
+        &self.read_pool
+    }
+
     pub async fn close(&self) {
+        self.read_pool.close().await;
         self.pool.close().await;
     }
 
@@ -150,6 +183,27 @@ impl Store {
         bound("SELECT 1", &[]).execute(&self.pool).await?;
         Ok(())
     }
+}
+
+/// The read pool of a SQLite file: one connection per core (a read runs on the core that asks),
+/// each `query_only`, so a write through it fails (`SQLITE_READONLY`) instead of taking the lock.
+async fn sqlite_read_pool(url: &str) -> Result<AnyPool> {
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
+    Ok(AnyPoolOptions::new()
+        .max_connections(cores.max(2))
+        .acquire_timeout(SQLITE_ACQUIRE_TIMEOUT)
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                use sqlx::Executor;
+                // busy_timeout: a WAL reader waits only while a checkpoint or recovery holds
+                // the file briefly, never for a writer's transaction.
+                conn.execute("PRAGMA busy_timeout = 10000; PRAGMA query_only = ON;")
+                    .await?;
+                Ok(())
+            })
+        })
+        .connect(url)
+        .await?)
 }
 
 /// The database file of a `sqlite:` URL (`None` for in-memory databases).
@@ -271,17 +325,33 @@ pub struct Scoped<'s> {
 }
 
 impl<'s> Scoped<'s> {
-    /// Starts a database transaction in this tenant. On PostgreSQL it switches to the
-    /// `kontor_app` role and sets `kontor.tenant_id`, so row-level security backs the
+    /// Starts a read-write database transaction in this tenant. On SQLite it takes the write
+    /// lock at once (`BEGIN IMMEDIATE`): writes are serialised. On PostgreSQL it switches to
+    /// the `kontor_app` role and sets `kontor.tenant_id`, so row-level security backs the
     /// repository's own `tenant_id` filters.
     pub async fn begin(&self) -> Result<ScopedTx<'s>> {
-        let mut tx = self.store.begin_raw().await?;
+        let tx = self.store.begin_raw().await?;
+        self.enter(tx).await
+    }
+
+    /// Starts a read-only transaction in this tenant, for work that only reads (the API's
+    /// lists and details). Same tenant filters and row-level security as [`Scoped::begin`],
+    /// but it never takes SQLite's write lock: it reads the last committed state while a
+    /// writer works. Any write through it fails at run time (SQLite `query_only`,
+    /// PostgreSQL `READ ONLY`) and changes nothing. (An in-memory SQLite database, one per
+    /// connection, has no separate read pool: there it is a deferred write-pool transaction.)
+    pub async fn read(&self) -> Result<ScopedTx<'s>> {
+        let tx = self.store.begin_read_raw().await?;
+        self.enter(tx).await
+    }
+
+    /// Binds an open transaction to this tenant. On PostgreSQL the role and the tenant
+    /// setting go in one statement (one round trip); both are transaction-local.
+    async fn enter(&self, mut tx: Transaction<'static, Any>) -> Result<ScopedTx<'s>> {
         if self.store.backend == Backend::Postgres {
-            bound("SET LOCAL ROLE kontor_app", &[])
-                .execute(&mut *tx)
-                .await?;
             bound(
-                "SELECT set_config('kontor.tenant_id', $1, true)",
+                "SELECT set_config('role', 'kontor_app', true), \
+                        set_config('kontor.tenant_id', $1, true)",
                 &[self.tenant.to_db().into()],
             )
             .execute(&mut *tx)

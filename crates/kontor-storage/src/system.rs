@@ -51,6 +51,7 @@ impl System<'_> {
         table: &str,
         due_condition: &str,
         due_values: Vec<Val>,
+        order_by: &str,
         owner: &str,
         now: DateTime<Utc>,
         lease_for: Duration,
@@ -74,22 +75,41 @@ impl System<'_> {
                 cond.replace(&format!("${i}"), &format!("${}", i + offset))
             });
         values.extend(due_values);
+        let free = "(lease_expires_at IS NULL OR lease_expires_at < $3)";
+        // Idle ticks are the common case. On SQLite one indexed read on the read pool answers
+        // them without taking the write lock; it says only whether work exists, the lease
+        // below decides which rows. (PostgreSQL's leasing UPDATE finds nothing as cheaply,
+        // and reading there needs the leasing policy of a transaction anyway.)
+        if self.store.backend() == Backend::Sqlite {
+            // Ordered like the lease, so it walks the same index (schedules_due, transactions_open).
+            let probe = format!(
+                "SELECT 1 FROM {table} WHERE {due_condition} AND {free} ORDER BY {order_by} LIMIT 1"
+            );
+            // SQLite binds `$n` by number: the values the probe does not name are unused.
+            if bound(&probe, &values)
+                .fetch_optional(self.store.read_pool())
+                .await?
+                .is_none()
+            {
+                return Ok(Vec::new());
+            }
+        }
         let sql = format!(
             "UPDATE {table} SET lease_owner = $1, lease_expires_at = $2 WHERE id IN (\
-                 SELECT id FROM {table} WHERE {due_condition} \
-                 AND (lease_expires_at IS NULL OR lease_expires_at < $3) \
-                 ORDER BY id LIMIT $4{lock}) \
+                 SELECT id FROM {table} WHERE {due_condition} AND {free} \
+                 ORDER BY {order_by} LIMIT $4{lock}) \
              RETURNING id, tenant_id, lease_expires_at"
         );
         let mut tx = self.store.begin_raw().await?;
         if self.store.backend() == Backend::Postgres {
             // Run under row-level security like scoped work, with the leasing policy enabled.
-            sqlx::query("SET LOCAL ROLE kontor_app")
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query("SELECT set_config('kontor.system', 'lease', true)")
-                .execute(&mut *tx)
-                .await?;
+            // Role and policy switch in one round trip; both are transaction-local.
+            sqlx::query(
+                "SELECT set_config('role', 'kontor_app', true), \
+                        set_config('kontor.system', 'lease', true)",
+            )
+            .execute(&mut *tx)
+            .await?;
         }
         let rows = bound(&sql, &values).fetch_all(&mut *tx).await?;
         tx.commit().await?;
@@ -106,6 +126,13 @@ impl System<'_> {
     }
 
     /// Leases up to `limit` enabled schedules whose next run is due and whose lease is free or expired.
+    ///
+    /// Due schedules are found through the `schedules_due` index (enabled, next_run_at) in its
+    /// order, so the cost of a tick grows with the batch, not with the number of schedules
+    /// (10 000 daily downloads included). An idle tick (every `idle_wait`, 15 s by default)
+    /// costs one indexed read of the read pool on SQLite, and on PostgreSQL one short
+    /// transaction (BEGIN, the role and policy switch, an UPDATE whose index range is empty,
+    /// COMMIT): well under a millisecond of database time per tick.
     pub async fn lease_due_schedules(
         &self,
         owner: &str,
@@ -118,6 +145,9 @@ impl System<'_> {
                 "schedules",
                 "enabled = $1 AND next_run_at <= $2",
                 vec![true.into(), now.into()],
+                // The order of the schedules_due index (enabled, next_run_at): the batch is
+                // read off the index's front, never a sort of every due schedule.
+                "next_run_at, id",
                 owner,
                 now,
                 lease_for,
@@ -148,6 +178,7 @@ impl System<'_> {
                 "transactions",
                 "phase NOT IN ('COMPLETED', 'FAILED', 'ABORTED')",
                 vec![],
+                "id",
                 owner,
                 now,
                 lease_for,
@@ -173,6 +204,7 @@ impl System<'_> {
                 "effect IS NOT NULL AND effect_done_at IS NULL \
                  AND phase IN ('COMPLETED', 'FAILED', 'ABORTED')",
                 vec![],
+                "id",
                 owner,
                 now,
                 lease_for,

@@ -31,7 +31,7 @@ pub fn routes(routes: Routes) -> Routes {
 }
 
 async fn list(caller: Caller) -> Result<Json<Vec<Account>>, ApiError> {
-    let mut tx = caller.tx().await?;
+    let mut tx = caller.read().await?;
     Ok(Json(tx.list(Page::first(1000)).await?))
 }
 
@@ -76,12 +76,12 @@ async fn create(
 }
 
 async fn show(caller: Caller, Id(id): Id<AccountId>) -> Result<Json<Account>, ApiError> {
-    let mut tx = caller.tx().await?;
+    let mut tx = caller.read().await?;
     Ok(Json(tx.get(id).await?))
 }
 
 async fn balances(caller: Caller, Id(id): Id<AccountId>) -> Result<Json<Vec<Balance>>, ApiError> {
-    let mut tx = caller.tx().await?;
+    let mut tx = caller.read().await?;
     let _: Account = tx.get(id).await?;
     Ok(Json(tx.statements().balances(id).await?))
 }

@@ -16,7 +16,7 @@ pub fn routes(routes: Routes) -> Routes {
 }
 
 async fn list(caller: Caller) -> Result<Json<Vec<AuditEvent>>, ApiError> {
-    let mut tx = caller.tx().await?;
+    let mut tx = caller.read().await?;
     let all: Vec<AuditEvent> = tx.list(Page::first(1000)).await?;
     // An operator limited to some EBICS users reads only the records about those users.
     let about_granted_user = |e: &AuditEvent| {

@@ -5,7 +5,8 @@
 //! Every route declares an [`Access`] level in the route table (`api/mod.rs`); the table puts
 //! it on the route, the OpenAPI document prints it, and [`Caller`] enforces it before the
 //! handler or its body extractor runs (so a refused caller gets 403 even with a bad body).
-//! [`Caller::tx`] opens the tenant transaction; [`Caller::granted`] loads a record through it
+//! [`Caller::tx`] opens the tenant transaction ([`Caller::read`] a read-only one for handlers
+//! that only read); [`Caller::granted`] loads a record through it
 //! and checks the caller's grants, answering a record outside them like another tenant's.
 //!
 //! Grants (`/v1/memberships/{id}/grants`) restrict an operator to some EBICS users. Such a
@@ -86,9 +87,15 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// Opens the caller's tenant transaction.
+    /// Opens the caller's tenant transaction, for handlers that change data.
     pub async fn tx(&self) -> Result<ScopedTx<'_>, ApiError> {
         Ok(self.store.scope(&self.scope).begin().await?)
+    }
+
+    /// Opens the caller's read-only tenant transaction, for handlers that only read (lists
+    /// and details): it does not queue behind writers, and a write through it fails.
+    pub async fn read(&self) -> Result<ScopedTx<'_>, ApiError> {
+        Ok(self.store.scope(&self.scope).read().await?)
     }
 
     /// Whether an operator restricted to certain EBICS users may see and act for `user`.

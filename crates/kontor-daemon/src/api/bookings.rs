@@ -60,7 +60,7 @@ async fn filter_of(
         }
     }
     if let Some(account) = account {
-        let mut tx = caller.tx().await?;
+        let mut tx = caller.read().await?;
         let _: Account = tx.get(account).await?;
     }
     Ok(BookingFilter {
@@ -84,7 +84,7 @@ async fn bookings(
     QueryParams(q): QueryParams<BookingQuery>,
 ) -> Result<Json<BookingPage>, ApiError> {
     let filter = filter_of(&caller, q, 100).await?;
-    let items = caller.tx().await?.statements().bookings(&filter).await?;
+    let items = caller.read().await?.statements().bookings(&filter).await?;
     let next = (items.len() == filter.limit as usize)
         .then(|| items.last().map(|b| format!("{}/{}", b.booking_date, b.id)))
         .flatten();
@@ -115,7 +115,7 @@ async fn bookings_csv(
         "id,account_id,booking_date,value_date,credit_debit,amount,currency,counterparty_name,counterparty_iban,remittance,bank_reference,end_to_end_id\r\n",
     );
     loop {
-        let page = caller.tx().await?.statements().bookings(&filter).await?;
+        let page = caller.read().await?.statements().bookings(&filter).await?;
         for b in &page {
             let fields = [
                 b.id.to_string(),

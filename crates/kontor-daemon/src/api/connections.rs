@@ -32,7 +32,7 @@ pub fn routes(routes: Routes) -> Routes {
 }
 
 async fn list(caller: Caller) -> Result<Json<Vec<Connection>>, ApiError> {
-    let mut tx = caller.tx().await?;
+    let mut tx = caller.read().await?;
     Ok(Json(tx.list(Page::first(1000)).await?))
 }
 
@@ -81,7 +81,7 @@ async fn create(
 }
 
 async fn show(caller: Caller, Id(id): Id<ConnectionId>) -> Result<Json<Connection>, ApiError> {
-    let mut tx = caller.tx().await?;
+    let mut tx = caller.read().await?;
     Ok(Json(tx.get(id).await?))
 }
 

@@ -63,7 +63,7 @@ pub fn routes(routes: Routes) -> Routes {
 }
 
 async fn list(caller: Caller) -> Result<Json<Vec<EbicsUser>>, ApiError> {
-    let mut tx = caller.tx().await?;
+    let mut tx = caller.read().await?;
     Ok(Json(caller.visible(&mut tx).await?))
 }
 
@@ -95,7 +95,7 @@ async fn create(
 }
 
 async fn show(caller: Caller, Id(id): Id<EbicsUserId>) -> Result<Json<EbicsUser>, ApiError> {
-    let mut tx = caller.tx().await?;
+    let mut tx = caller.read().await?;
     Ok(Json(caller.granted(&mut tx, id).await?))
 }
 
@@ -157,7 +157,7 @@ async fn capabilities(
     caller: Caller,
     Id(id): Id<EbicsUserId>,
 ) -> Result<Json<Capabilities>, ApiError> {
-    let mut tx = caller.tx().await?;
+    let mut tx = caller.read().await?;
     let user = caller.granted(&mut tx, id).await?;
     let connection: kontor_storage::Connection = tx.get(user.connection_id).await?;
     let accounts = tx.accounts().list_for_connection(connection.id).await?;

@@ -87,12 +87,12 @@ async fn create(
 }
 
 async fn list(caller: Caller) -> Result<Json<Vec<BankHost>>, ApiError> {
-    let mut tx = caller.tx().await?;
+    let mut tx = caller.read().await?;
     Ok(Json(tx.list(Page::first(1000)).await?))
 }
 
 async fn show(caller: Caller, Id(id): Id<BankHostId>) -> Result<Json<BankHost>, ApiError> {
-    let mut tx = caller.tx().await?;
+    let mut tx = caller.read().await?;
     Ok(Json(tx.get(id).await?))
 }
 
@@ -141,7 +141,7 @@ async fn remove(caller: Caller, Id(id): Id<BankHostId>) -> Result<StatusCode, Ap
 }
 
 async fn keys(caller: Caller, Id(id): Id<BankHostId>) -> Result<Json<Vec<BankKey>>, ApiError> {
-    let mut tx = caller.tx().await?;
+    let mut tx = caller.read().await?;
     let _: BankHost = tx.get(id).await?;
     Ok(Json(tx.bank_keys().list_for_host(id).await?))
 }

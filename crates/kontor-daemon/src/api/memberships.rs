@@ -64,7 +64,7 @@ async fn memberships(
     State(state): State<AppState>,
     caller: Caller,
 ) -> Result<Json<Vec<Membership>>, ApiError> {
-    let mut tx = caller.tx().await?;
+    let mut tx = caller.read().await?;
     let members = tx.memberships().list().await?;
     drop(tx);
     let mut out = Vec::with_capacity(members.len());
@@ -161,7 +161,7 @@ async fn grants(
     caller: Caller,
     Id(operator): Id<OperatorId>,
 ) -> Result<Json<Vec<EbicsUserId>>, ApiError> {
-    let mut tx = caller.tx().await?;
+    let mut tx = caller.read().await?;
     tx.memberships().role_of(operator).await?;
     Ok(Json(tx.memberships().grants_of(operator).await?))
 }

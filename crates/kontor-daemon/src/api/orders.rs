@@ -62,7 +62,7 @@ pub fn routes(routes: Routes) -> Routes {
 }
 
 async fn list(caller: Caller) -> Result<Json<Vec<Order>>, ApiError> {
-    let mut tx = caller.tx().await?;
+    let mut tx = caller.read().await?;
     Ok(Json(caller.visible(&mut tx).await?))
 }
 
@@ -295,7 +295,7 @@ async fn show(
     caller: Caller,
     Id(id): Id<OrderId>,
 ) -> Result<Json<OrderView>, ApiError> {
-    let mut tx = caller.tx().await?;
+    let mut tx = caller.read().await?;
     let order = caller.granted(&mut tx, id).await?;
     Ok(Json(load_view(&state, &mut tx, order).await?))
 }
@@ -305,7 +305,7 @@ async fn file(
     caller: Caller,
     Id(id): Id<OrderId>,
 ) -> Result<Response, ApiError> {
-    let mut tx = caller.tx().await?;
+    let mut tx = caller.read().await?;
     let order = caller.granted(&mut tx, id).await?;
     drop(tx);
     download(&state, &caller.scope, order.content_file_id).await

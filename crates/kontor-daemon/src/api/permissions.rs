@@ -31,7 +31,7 @@ pub fn routes(routes: Routes) -> Routes {
 }
 
 async fn list(caller: Caller, Id(id): Id<EbicsUserId>) -> Result<Json<Vec<Permission>>, ApiError> {
-    let mut tx = caller.tx().await?;
+    let mut tx = caller.read().await?;
     caller.granted(&mut tx, id).await?;
     Ok(Json(tx.permissions().list_for_user(id).await?))
 }

@@ -47,7 +47,7 @@ pub fn routes(routes: Routes) -> Routes {
 }
 
 async fn list(caller: Caller) -> Result<Json<Vec<Schedule>>, ApiError> {
-    let mut tx = caller.tx().await?;
+    let mut tx = caller.read().await?;
     Ok(Json(caller.visible(&mut tx).await?))
 }
 
@@ -92,7 +92,7 @@ async fn create(
 }
 
 async fn show(caller: Caller, Id(id): Id<ScheduleId>) -> Result<Json<Schedule>, ApiError> {
-    let mut tx = caller.tx().await?;
+    let mut tx = caller.read().await?;
     Ok(Json(caller.granted(&mut tx, id).await?))
 }
 
@@ -123,7 +123,7 @@ async fn delete(caller: Caller, Id(id): Id<ScheduleId>) -> Result<StatusCode, Ap
 }
 
 async fn runs(caller: Caller, Id(id): Id<ScheduleId>) -> Result<Json<Vec<JobRun>>, ApiError> {
-    let mut tx = caller.tx().await?;
+    let mut tx = caller.read().await?;
     caller.granted(&mut tx, id).await?;
     Ok(Json(tx.schedules().runs(id).await?))
 }

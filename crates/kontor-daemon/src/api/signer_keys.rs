@@ -41,7 +41,7 @@ async fn key_pairs(
     caller: Caller,
     Id(id): Id<EbicsUserId>,
 ) -> Result<Json<Vec<KeyPair>>, ApiError> {
-    let mut tx = caller.tx().await?;
+    let mut tx = caller.read().await?;
     caller.granted(&mut tx, id).await?;
     // `KeyPair` never serialises its ciphertext: public information only.
     Ok(Json(tx.key_pairs().list_for_user(id).await?))

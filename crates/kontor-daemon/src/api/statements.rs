@@ -38,7 +38,7 @@ async fn list(
     caller: Caller,
     QueryParams(q): QueryParams<StatementQuery>,
 ) -> Result<Json<Vec<Statement>>, ApiError> {
-    let mut tx = caller.tx().await?;
+    let mut tx = caller.read().await?;
     Ok(Json(match q.account {
         Some(account) => {
             let account = *account;
@@ -50,7 +50,7 @@ async fn list(
 }
 
 async fn show(caller: Caller, Id(id): Id<StatementId>) -> Result<Json<Statement>, ApiError> {
-    let mut tx = caller.tx().await?;
+    let mut tx = caller.read().await?;
     Ok(Json(tx.get(id).await?))
 }
 
@@ -59,7 +59,7 @@ async fn file(
     caller: Caller,
     Id(id): Id<StatementId>,
 ) -> Result<Response, ApiError> {
-    let mut tx = caller.tx().await?;
+    let mut tx = caller.read().await?;
     let statement: Statement = tx.get(id).await?;
     drop(tx);
     let file = statement

@@ -25,12 +25,12 @@ pub fn routes(routes: Routes) -> Routes {
 }
 
 async fn list(caller: Caller) -> Result<Json<Vec<Transaction>>, ApiError> {
-    let mut tx = caller.tx().await?;
+    let mut tx = caller.read().await?;
     Ok(Json(caller.visible(&mut tx).await?))
 }
 
 async fn show(caller: Caller, Id(id): Id<TransactionId>) -> Result<Json<Transaction>, ApiError> {
-    let mut tx = caller.tx().await?;
+    let mut tx = caller.read().await?;
     Ok(Json(caller.granted(&mut tx, id).await?))
 }
 
@@ -38,7 +38,7 @@ async fn segments(
     caller: Caller,
     Id(id): Id<TransactionId>,
 ) -> Result<Json<Vec<Segment>>, ApiError> {
-    let mut tx = caller.tx().await?;
+    let mut tx = caller.read().await?;
     caller.granted(&mut tx, id).await?;
     Ok(Json(tx.transactions().segments(id).await?))
 }
@@ -47,7 +47,7 @@ async fn events(
     caller: Caller,
     Id(id): Id<TransactionId>,
 ) -> Result<Json<Vec<TransactionEvent>>, ApiError> {
-    let mut tx = caller.tx().await?;
+    let mut tx = caller.read().await?;
     caller.granted(&mut tx, id).await?;
     Ok(Json(tx.transactions().events(id).await?))
 }

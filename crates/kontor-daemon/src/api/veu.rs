@@ -61,7 +61,7 @@ pub fn routes(routes: Routes) -> Routes {
 }
 
 async fn list(caller: Caller) -> Result<Json<Vec<VeuItem>>, ApiError> {
-    let mut tx = caller.tx().await?;
+    let mut tx = caller.read().await?;
     Ok(Json(tx.list(Page::first(1000)).await?))
 }
 
@@ -73,7 +73,7 @@ struct VeuView {
 }
 
 async fn show(caller: Caller, Id(id): Id<VeuItemId>) -> Result<Json<VeuView>, ApiError> {
-    let mut tx = caller.tx().await?;
+    let mut tx = caller.read().await?;
     let item: VeuItem = tx.get(id).await?;
     let signers = tx.veu_items().signers(id).await?;
     Ok(Json(VeuView { item, signers }))
@@ -109,7 +109,7 @@ async fn digest(
     Id(id): Id<VeuItemId>,
     QueryParams(query): QueryParams<DigestQuery>,
 ) -> Result<Json<VeuDigest>, ApiError> {
-    let mut tx = caller.tx().await?;
+    let mut tx = caller.read().await?;
     let item: VeuItem = tx.get(id).await?;
     if let Some(signer) = query.signer_id {
         let user = caller.granted(&mut tx, *signer).await?;

@@ -378,9 +378,10 @@ impl Statements<'_, '_> {
             push(&mut sql, " AND booking_date <= $?", to.into());
         }
         if let Some((date, id)) = filter.after {
-            push(&mut sql, " AND (booking_date > $?", date.into());
-            push(&mut sql, " OR (booking_date = $?", date.into());
-            push(&mut sql, " AND id > $?))", id.to_db().into());
+            // A row-value comparison: PostgreSQL turns it into an index range; the
+            // equivalent `a > x OR (a = x AND b > y)` is a filter over every skipped row.
+            push(&mut sql, " AND (booking_date, id) > ($?", date.into());
+            push(&mut sql, ", $?)", id.to_db().into());
         }
         let limit = if filter.limit == 0 { 100 } else { filter.limit } as i64;
         push(

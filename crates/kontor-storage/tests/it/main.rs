@@ -5,4 +5,5 @@
 mod bundled_sqlite;
 mod conformance;
 mod isolation;
+mod read_transactions;
 mod support;
