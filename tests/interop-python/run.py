@@ -47,8 +47,10 @@ DEV_PRINCIPAL = "interop-harness"
 #: The German statement service the bank publishes (demo-bank.toml): camt.053 in a ZIP.
 STATEMENT_BTF = {"service_name": "EOP", "msg_name": "camt.053", "msg_version": "08",
                  "scope": "DE", "container": "ZIP"}
-#: The payment status report service (pain.002) of the demo bank.
-STATUS_REPORT_BTF = {"service_name": "PSR", "msg_name": "pain.002", "scope": "BIL"}
+#: The payment-level status report service of the bank (DK mapping of CRZ): one pain.002 per
+#: uploaded pain.001, naming its MsgId, in a ZIP container.
+STATUS_REPORT_BTF = {"service_name": "PSR", "msg_name": "pain.002", "scope": "DE",
+                     "service_option": "SCT", "container": "ZIP"}
 
 
 class StageFailed(Exception):
@@ -617,7 +619,17 @@ class Harness:
                               f"a bare document ({generated[:40]!r}...)")
         with zipfile.ZipFile(io.BytesIO(generated)) as archive:
             names = archive.namelist()
-        return {"members": names}
+        listed = expect(self.admin.get(
+            f"/statements/members?partner={self.partner}&order_type=C53&from={start}&to={end}"),
+            200, what="the members the bank put into the container").json()
+        if [m["name"] for m in listed] != names:
+            raise StageFailed("the container's members are not the ones the bank lists",
+                              container=names, listed=[m["name"] for m in listed])
+        if len(names) < 2 or run["documents"] != len(names):
+            raise StageFailed(f"painfree took {run['documents']} documents from a container "
+                              f"of {len(names)} members (one per account and day)",
+                              members=names)
+        return {"members": names, "painfree_documents": run["documents"]}
 
     def payment_instruction(self) -> dict[str, Any]:
         execution = dt.date.today() + dt.timedelta(days=1)

@@ -2,7 +2,7 @@
 # Creates tests/interop-python/.venv with the pinned painfree (requirements.txt), or leaves an
 # up-to-date one alone. Up to date = same requirements.txt (its SHA-256 is stamped into the
 # venv) and painfree importable. Used by .ci/run; run it by hand before
-# `cargo test -p kontor-bank --test interop_painfree`.
+# `cargo test -p kontor-bank --test it interop_painfree`.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 venv="$here/.venv"

@@ -18,7 +18,8 @@
 //! | GET | `/admin/transactions` | transactions in progress |
 //! | GET | `/admin/downloads` | payloads served (size, SHA-256) |
 //! | GET | `/admin/bank-keys` | bank key hashes (X002, E002; H004 form and `h005` certificate form) |
-//! | GET | `/admin/statements?partner=P&order_type=C53&from=YYYY-MM-DD&to=YYYY-MM-DD[&accounts=A,B]` | the exact statement document a download of that range delivers (also `format=mt940\|camt.052\|camt.053\|camt.054` instead of `order_type`) |
+//! | GET | `/admin/statements?partner=P&order_type=C53&from=YYYY-MM-DD&to=YYYY-MM-DD[&accounts=A,B]` | the exact bytes a download of that range delivers: the ZIP container for C52/C53/C54/Z52/Z53/Z54, else the document; `format=mt940\|camt.052\|camt.053\|camt.054` instead of `order_type` names a BTD message, then `container=zip` asks for the container as a BTD with `Container ZIP` does |
+//! | GET | `/admin/statements/members?…` (same parameters) | the members a ZIP delivery holds, in container order: `[{"name", "account", "date", "sha256", "document"}]` (the document as text) |
 //! | PUT | `/admin/accounts/{id}/ledger` | size knob: `{"entries_per_day": n}` (or `null` for the seed's value) |
 //! | GET / POST / DELETE | `/admin/faults` | list / install / clear fault rules |
 //! | DELETE | `/admin/faults/{id}` | remove one rule |
@@ -34,6 +35,7 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::container;
 use crate::faults::{FaultRule, RuleId};
 use crate::ids::{AccountId, PartnerId, UserId};
 use crate::server::AppState;
@@ -121,6 +123,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/admin/downloads", get(downloads))
         .route("/admin/bank-keys", get(bank_keys))
         .route("/admin/statements", get(statement))
+        .route("/admin/statements/members", get(statement_members))
         .route(
             "/admin/accounts/{id}/ledger",
             axum::routing::put(set_ledger),
@@ -314,70 +317,153 @@ struct StatementParams {
     partner: String,
     order_type: Option<String>,
     format: Option<String>,
+    /// `zip` for a BTD with `Container ZIP` (classic order types decide themselves).
+    container: Option<String>,
     from: Option<chrono::NaiveDate>,
     to: Option<chrono::NaiveDate>,
     /// Comma-separated account ids (default: all accounts of the partner).
     accounts: Option<String>,
 }
 
+/// A statement request of the admin API, checked.
+struct AdminStatement {
+    partner: PartnerId,
+    accounts: Option<Vec<AccountId>>,
+    kind: StatementKind,
+    range: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
+    zipped: bool,
+}
+
+impl AdminStatement {
+    fn parse(q: StatementParams) -> Result<Self, AdminError> {
+        let partner: PartnerId = q
+            .partner
+            .parse()
+            .map_err(|e| AdminError::BadRequest(format!("partner: {e}")))?;
+        let kind = match (&q.order_type, &q.format) {
+            (Some(t), _) => StatementKind::for_order_type(t),
+            (None, Some(f)) => StatementKind::for_message(f),
+            (None, None) => None,
+        }
+        .ok_or_else(|| {
+            AdminError::BadRequest(
+                "order_type STA/C52/C53/C54/Z52/Z53/Z54 or format mt940/camt.05x required".into(),
+            )
+        })?;
+        let zipped = match (q.order_type.as_deref(), q.container.as_deref()) {
+            (Some(t), None) => StatementKind::zipped_by_order_type(t),
+            (Some(_), Some(_)) => {
+                return Err(AdminError::BadRequest(
+                    "container goes with format (BTD); an order type decides itself".into(),
+                ))
+            }
+            (None, None) => false,
+            (None, Some(c)) if c.eq_ignore_ascii_case("zip") => true,
+            (None, Some(c)) if c.eq_ignore_ascii_case("xml") => false,
+            (None, Some(c)) => {
+                return Err(AdminError::BadRequest(format!(
+                    "container {c:?}: zip or xml"
+                )))
+            }
+        };
+        let range = match (q.from, q.to) {
+            (Some(from), Some(to)) => Some((from, to)),
+            (None, None) => None,
+            _ => {
+                return Err(AdminError::BadRequest(
+                    "give both from and to, or neither".into(),
+                ))
+            }
+        };
+        let accounts: Option<Vec<AccountId>> = q
+            .accounts
+            .as_deref()
+            .map(|list| {
+                list.split(',')
+                    .map(|a| {
+                        a.trim()
+                            .parse()
+                            .map_err(|e| AdminError::BadRequest(format!("account: {e}")))
+                    })
+                    .collect::<Result<_, _>>()
+            })
+            .transpose()?;
+        Ok(Self {
+            partner,
+            accounts,
+            kind,
+            range,
+            zipped,
+        })
+    }
+
+    fn query(&self) -> StatementQuery<'_> {
+        StatementQuery {
+            partner: &self.partner,
+            accounts: self.accounts.as_deref(),
+            kind: self.kind,
+            range: self.range,
+            today: Utc::now().date_naive(),
+        }
+    }
+}
+
+fn statement_error(e: StatementError) -> AdminError {
+    match e {
+        StatementError::NoData => AdminError::NotFound(e.to_string()),
+        other => AdminError::BadRequest(other.to_string()),
+    }
+}
+
 async fn statement(
     State(app): State<AppState>,
     Query(q): Query<StatementParams>,
 ) -> Result<Response, AdminError> {
-    let partner: PartnerId = q
-        .partner
-        .parse()
-        .map_err(|e| AdminError::BadRequest(format!("partner: {e}")))?;
-    let kind = match (&q.order_type, &q.format) {
-        (Some(t), _) => StatementKind::for_order_type(t),
-        (None, Some(f)) => StatementKind::for_message(f),
-        (None, None) => None,
-    }
-    .ok_or_else(|| {
-        AdminError::BadRequest(
-            "order_type STA/C52/C53/C54/Z53 or format mt940/camt.05x required".into(),
+    let request = AdminStatement::parse(q)?;
+    let entries_per_day = |a: &AccountId| app.state.entries_per_day(a);
+    if request.zipped {
+        let members = statements::members(&app.config, &request.query(), &entries_per_day)
+            .map_err(statement_error)?;
+        let bytes =
+            container::zip(&members, None).map_err(|e| AdminError::Conflict(e.to_string()))?;
+        return Ok((
+            [(axum::http::header::CONTENT_TYPE, "application/zip")],
+            bytes,
         )
-    })?;
-    let range = match (q.from, q.to) {
-        (Some(from), Some(to)) => Some((from, to)),
-        (None, None) => None,
-        _ => {
-            return Err(AdminError::BadRequest(
-                "give both from and to, or neither".into(),
-            ))
-        }
-    };
-    let accounts: Option<Vec<AccountId>> = q
-        .accounts
-        .as_deref()
-        .map(|list| {
-            list.split(',')
-                .map(|a| {
-                    a.trim()
-                        .parse()
-                        .map_err(|e| AdminError::BadRequest(format!("account: {e}")))
-                })
-                .collect::<Result<_, _>>()
-        })
-        .transpose()?;
-    let query = StatementQuery {
-        partner: &partner,
-        accounts: accounts.as_deref(),
-        kind,
-        range,
-        today: Utc::now().date_naive(),
-    };
-    let document = statements::generate(&app.config, &query, &|a| app.state.entries_per_day(a))
-        .map_err(|e| match e {
-            StatementError::NoData => AdminError::NotFound(e.to_string()),
-            other => AdminError::BadRequest(other.to_string()),
-        })?;
-    let content_type = if kind == StatementKind::Mt940 {
+            .into_response());
+    }
+    let document = statements::generate(&app.config, &request.query(), &entries_per_day)
+        .map_err(statement_error)?;
+    let content_type = if request.kind == StatementKind::Mt940 {
         "text/plain; charset=UTF-8"
     } else {
         "application/xml"
     };
     Ok(([(axum::http::header::CONTENT_TYPE, content_type)], document).into_response())
+}
+
+async fn statement_members(
+    State(app): State<AppState>,
+    Query(q): Query<StatementParams>,
+) -> AdminResult {
+    let request = AdminStatement::parse(q)?;
+    let members = statements::members(&app.config, &request.query(), &|a| {
+        app.state.entries_per_day(a)
+    })
+    .map_err(statement_error)?;
+    let listed: Vec<Value> = members
+        .iter()
+        .map(|m| {
+            json!({
+                "name": m.name,
+                "account": m.account,
+                "date": m.date,
+                "sha256": crate::state::orders::sha256_hex(&m.document),
+                "document": String::from_utf8_lossy(&m.document),
+            })
+        })
+        .collect();
+    ok_json(listed)
 }
 
 #[derive(Debug, Deserialize)]

@@ -44,6 +44,18 @@ pub struct RequestContext {
     pub faults: FaultDirectives,
     /// The peer address, if known.
     pub remote_addr: Option<SocketAddr>,
+    /// The `Host` the client addressed (HTTP header), for the URL HPD publishes.
+    pub host: Option<String>,
+}
+
+impl RequestContext {
+    /// The EBICS URL as the client reached it (HPD `AccessParams/URL`).
+    pub fn ebics_url(&self) -> String {
+        format!(
+            "http://{}/ebicsweb",
+            self.host.as_deref().unwrap_or("localhost")
+        )
+    }
 }
 
 /// A routed EBICS request: the raw body plus what it claims about itself (unverified).
@@ -203,6 +215,7 @@ mod tests {
             received_at: Utc::now(),
             faults,
             remote_addr: None,
+            host: None,
         }
     }
 

@@ -14,8 +14,8 @@
 //!   request is never processed, except after a delay);
 //! - `drop_response`, `malformed_xml`: after the dispatcher processed the request (state changed),
 //!   the answer is lost or mangled in transit;
-//! - `wrong_auth_signature`, `return_code`, `nested_statement`: handed to the dispatcher as
-//!   [`FaultDirectives`].
+//! - `wrong_auth_signature`, `return_code`, `nested_statement`, `zip_foreign_member`,
+//!   `zip_bomb`, `hve_without_transaction_id`: handed to the dispatcher as [`FaultDirectives`].
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -93,7 +93,26 @@ pub enum FaultAction {
     /// of camt statement orders (C52/C53/C54/Z53 and their BTF services); other requests
     /// matched by the rule are processed normally.
     NestedStatement { depth: u32 },
+    /// Add to a ZIP container (C52/C53/C54/Z52/Z53/Z54, BTD with `Container ZIP`) a member that
+    /// is not XML ([`crate::container::FOREIGN_MEMBER_NAME`]), after the real statements.
+    /// Takes effect on download initialisations that deliver a ZIP container.
+    ZipForeignMember,
+    /// Add to a ZIP container a zip bomb: a member named like a statement holding `bytes`
+    /// zero bytes (default 1 GiB, at most [`crate::container::MAX_BOMB_BYTES`]), which deflate
+    /// about 1000:1. Takes effect like `zip_foreign_member`.
+    ZipBomb {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        bytes: Option<u64>,
+    },
+    /// Process an HVE/HVS (signature-only upload) normally, the signature counts, but leave
+    /// the `TransactionID` out of the answer to its initialisation: a client that needs the id
+    /// to finish must reconcile from the bank (HVZ/HVU/HVD) instead of signing again. Other
+    /// requests matched by the rule are processed normally.
+    HveWithoutTransactionId,
 }
+
+/// Zip bomb size when the rule gives none.
+pub const DEFAULT_BOMB_BYTES: u64 = 1 << 30;
 
 /// A fault rule as configured or installed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -132,6 +151,8 @@ pub enum InvalidFaultRule {
     SegmentZero,
     #[error("nested_statement depth must be between 1 and {MAX_NESTED_DEPTH}, got {0}")]
     NestedDepth(u32),
+    #[error("zip_bomb bytes must be between 1 and {max}, got {0}", max = crate::container::MAX_BOMB_BYTES)]
+    BombSize(u64),
 }
 
 impl FaultRule {
@@ -149,6 +170,11 @@ impl FaultRule {
             }
             FaultAction::NestedStatement { depth } if !(1..=MAX_NESTED_DEPTH).contains(depth) => {
                 return Err(InvalidFaultRule::NestedDepth(*depth))
+            }
+            FaultAction::ZipBomb { bytes: Some(bytes) }
+                if !(1..=crate::container::MAX_BOMB_BYTES).contains(bytes) =>
+            {
+                return Err(InvalidFaultRule::BombSize(*bytes))
             }
             _ => {}
         }
@@ -241,6 +267,10 @@ pub struct FaultDirectives {
     pub forced_return_code: Option<ReturnCode>,
     /// Deliver a camt statement nested this deep instead of the real one.
     pub nested_statement_depth: Option<u32>,
+    /// Add this hostile member to a ZIP container.
+    pub zip_hostile: Option<crate::container::Hostile>,
+    /// Leave the TransactionID out of an HVE/HVS initialisation answer.
+    pub omit_hve_transaction_id: bool,
 }
 
 impl FaultDirectives {
@@ -257,6 +287,20 @@ impl FaultDirectives {
             },
             FaultAction::NestedStatement { depth } => Self {
                 nested_statement_depth: Some(*depth),
+                ..Self::default()
+            },
+            FaultAction::ZipForeignMember => Self {
+                zip_hostile: Some(crate::container::Hostile::ForeignMember),
+                ..Self::default()
+            },
+            FaultAction::ZipBomb { bytes } => Self {
+                zip_hostile: Some(crate::container::Hostile::Bomb {
+                    bytes: bytes.unwrap_or(DEFAULT_BOMB_BYTES),
+                }),
+                ..Self::default()
+            },
+            FaultAction::HveWithoutTransactionId => Self {
+                omit_hve_transaction_id: true,
                 ..Self::default()
             },
             _ => Self::default(),

@@ -108,6 +108,7 @@ fn xml_response(status: StatusCode, body: Bytes) -> Response {
 pub(crate) async fn ebicsweb(
     State(app): State<AppState>,
     conn: Option<Extension<ConnectionControl>>,
+    headers: axum::http::HeaderMap,
     body: Bytes,
 ) -> Response {
     let received_at = Utc::now();
@@ -138,7 +139,10 @@ pub(crate) async fn ebicsweb(
             }
             action @ (FaultAction::WrongAuthSignature
             | FaultAction::ReturnCode { .. }
-            | FaultAction::NestedStatement { .. }) => {
+            | FaultAction::NestedStatement { .. }
+            | FaultAction::ZipForeignMember
+            | FaultAction::ZipBomb { .. }
+            | FaultAction::HveWithoutTransactionId) => {
                 directives = FaultDirectives::from_action(&action);
             }
         }
@@ -151,6 +155,11 @@ pub(crate) async fn ebicsweb(
         received_at,
         faults: directives,
         remote_addr: conn.as_ref().map(ConnectionControl::peer),
+        host: headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| h.bytes().all(|b| b.is_ascii_graphic()))
+            .map(str::to_owned),
     };
     let dispatcher = app.dispatcher.clone();
     let outcome = tokio::task::spawn_blocking(move || match envelope {

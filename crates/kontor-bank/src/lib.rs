@@ -20,17 +20,32 @@
 //! ## EBICS behaviour
 //! - Subscribers: INI + HIA (or H3K) make a subscriber `Initialised`; only the clerk's
 //!   activation (admin API) makes it `Ready`. HPB and every `ebicsRequest` need `Ready`.
+//!   SPR (the subscriber's own ES, signature only or over one blank; no permission needed)
+//!   suspends it: later requests get 091002 until INI/HIA and activation again.
 //! - Every `ebicsRequest` is checked in this order: host (091011), version, subscriber known
 //!   (091003), X002 signature with the registered key (061001), state (091002), nonce and
 //!   timestamp window (091103), bank key digests (091008), order type offered (091005),
 //!   permission (090003). Answers are always signed with the bank's X002 key.
 //! - Downloads: statements are generated from the seeded ledger ([`statements`]); no data is
 //!   technical 000000 + business 090005; a receipt does not consume data (same range, same bytes).
+//!   C52/C53/C54/Z52/Z53/Z54 (H004) and H005 BTD with `Container ZIP` deliver a ZIP container
+//!   with one camt document per account and day ([`container`], DK DFÜ-Abkommen Anlage 3);
+//!   `GET /admin/statements` rebuilds the exact bytes, `/admin/statements/members` lists them.
+//! - Fault switches ([`faults`]): besides transport faults and forced return codes,
+//!   `nested_statement`, `zip_foreign_member` (a ZIP member that is not XML), `zip_bomb` (a
+//!   huge, highly compressible member) and `hve_without_transaction_id` (an HVE/HVS answer
+//!   lacking its TransactionID, the signature counted).
 //! - Order status: HAC (pain.002 via `kontor_documents::status_report`; H005 also BTD `PSR`)
 //!   and PTK (text) list the partner's received orders — accepted, rejected (also afterwards via
 //!   the admin API), pending in the VEU — for the requested days, or all without a range
 //!   ([`ebics::status`]).
-//! - Uploads: signatures, order type, account and amount limit are checked per signer after the
+//! - Payment-level status: one pain.002 per uploaded payment message ([`payment_status`]),
+//!   reconcilable by `OrgnlMsgId`: H004 `CRZ` (credit transfers) / `CDZ` (direct debits) in a
+//!   ZIP container, H005 BTD `PSR/DE/SCT|SDD` (ZIP if the request's `Container` says so).
+//! - H005 BTU needs `SignatureFlag` (without it the order carries no ES: 091112);
+//!   `requestEDS="true"` puts the order into the VEU even when its signatures would release it.
+//! - Uploads: a payment file whose `GrpHdr/MsgId` the partner already submitted is refused with
+//!   091122 EBICS_ORDER_ALREADY_EXISTS (nothing stored). Signatures, order type, account and amount limit are checked per signer after the
 //!   last segment (091301/090003/091302/091303; bad documents 090004); nothing rejected is
 //!   stored. Orders whose signatures do not release them (E alone, A+A, A+B) become VEU items.
 //! - Recovery: download segments can be fetched again; a re-sent upload segment replaces its
@@ -52,12 +67,14 @@
 //!   (HKD/HTD/HAA, statements, VEU listings), signed uploads, the distributed signature.
 //! - [`keys`]: the bank's X002/E002 key pairs with certificates ([`BankKeyPairs`]).
 //! - [`statements`]: statement documents generated from the seeded ledger.
+//! - [`container`]: deterministic ZIP containers for camt downloads (and the hostile ones).
 //! - [`faults`]: fault injection rules and the engine the HTTP layer consults.
 //! - [`return_codes`]: the EBICS technical and business return codes.
 //! - `server`/`http`/`admin`: the accept loop, the EBICS endpoint and the admin API.
 
 pub mod admin;
 pub mod config;
+pub mod container;
 pub mod dispatch;
 pub mod ebics;
 pub mod envelope;
@@ -65,6 +82,7 @@ pub mod faults;
 mod http;
 pub mod ids;
 pub mod keys;
+pub mod payment_status;
 pub mod responses;
 pub mod return_codes;
 mod server;

@@ -171,6 +171,16 @@ impl ReturnCode {
     }
 }
 
+impl From<ReturnCode> for kontor_protocol::return_code::ReturnCode {
+    /// The same code in the protocol crate's vocabulary (which also classifies retries).
+    fn from(code: ReturnCode) -> Self {
+        match code.kind {
+            Technical => Self::technical(code.code),
+            Business => Self::business(code.code),
+        }
+    }
+}
+
 impl fmt::Display for ReturnCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.code, self.symbol)
@@ -181,6 +191,31 @@ impl fmt::Display for ReturnCode {
 mod tests {
     use super::*;
     use std::collections::HashSet;
+
+    /// The emulator answers with exactly the codes the protocol crate (and so Kontor's client)
+    /// knows, under the same symbols: one vocabulary, two tables that cannot drift apart.
+    #[test]
+    fn every_code_is_the_protocol_crates_code_with_the_same_symbol() {
+        use kontor_protocol::return_code::{ReturnCode as Protocol, ReturnCodeKind as Table};
+        for c in ALL {
+            let protocol = Protocol::from(*c);
+            assert!(
+                !matches!(protocol, Protocol::Unknown { .. }),
+                "{c} unknown to the protocol crate"
+            );
+            assert_eq!(protocol.code(), c.code);
+            assert!(
+                matches!(
+                    (protocol.kind(), c.kind),
+                    (Table::Technical | Table::Both, Technical)
+                        | (Table::Business | Table::Both, Business)
+                ),
+                "{c}: {:?}",
+                protocol.kind()
+            );
+            assert_eq!(protocol.symbolic_name(), Some(c.symbol), "{c}");
+        }
+    }
 
     #[test]
     fn codes_are_six_digits_and_unique_per_table() {

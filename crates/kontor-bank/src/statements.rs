@@ -9,8 +9,13 @@
 //!   the bank seed mixed with the account id. Same seed, same range, same size knob → same bytes.
 //! - Days run from `today - history_days` to yesterday; a requested range is clamped to that.
 //!   A download without a date range returns yesterday's statement.
-//! - MT940 (STA) concatenates the statements of all the partner's accounts. camt (C52/C53/C54/
-//!   Z53) is **one XML document** (no ZIP container) holding one report per account and day.
+//! - MT940 (STA) concatenates the statements of all the partner's accounts.
+//! - camt comes in a **ZIP container** when the order type or the request asks for it: H004/H005
+//!   C52/C53/C54 and the Swiss Z52/Z53/Z54 always (DK DFÜ-Abkommen Anlage 3, "camt-Formate im
+//!   ZIP-Container"; SIX Swiss Implementation Guidelines for EBICS), H005 BTD when its service
+//!   carries `<Container containerType="ZIP">`. The container holds **one camt document per
+//!   account and day** ([`members`], packed by [`crate::container`]). Without a container (BTD
+//!   without `Container`) camt is **one XML document** holding one report per account and day.
 //! - A receipt does not consume data: downloading the same range again returns the same bytes
 //!   (no "new data only" semantics).
 
@@ -29,11 +34,11 @@ use crate::ids::{AccountId, PartnerId};
 pub enum StatementKind {
     /// SWIFT MT940 (order type STA, BTF EOP/mt940).
     Mt940,
-    /// camt.052 intraday report (C52, BTF STM/camt.052).
+    /// camt.052 intraday report (C52/Z52, BTF STM/camt.052).
     Camt052,
     /// camt.053 statement (C53/Z53, BTF EOP/camt.053).
     Camt053,
-    /// camt.054 notification (C54, BTF REP or STM/camt.054).
+    /// camt.054 notification (C54/Z54, BTF REP or STM/camt.054).
     Camt054,
 }
 
@@ -43,10 +48,17 @@ impl StatementKind {
         Some(match code {
             "STA" => Self::Mt940,
             "C52" => Self::Camt052,
+            "Z52" => Self::Camt052,
             "C53" | "Z53" => Self::Camt053,
-            "C54" => Self::Camt054,
+            "C54" | "Z54" => Self::Camt054,
             _ => return None,
         })
+    }
+
+    /// Whether a classic order type always delivers its camt documents in a ZIP container:
+    /// C52/C53/C54 (DK DFÜ-Abkommen Anlage 3) and Z52/Z53/Z54 (Swiss guidelines).
+    pub fn zipped_by_order_type(code: &str) -> bool {
+        matches!(code, "C52" | "C53" | "C54" | "Z52" | "Z53" | "Z54")
     }
 
     /// The format of a BTF message name (`mt940`, `camt.053`, ...).
@@ -58,6 +70,16 @@ impl StatementKind {
             "camt.054" => Self::Camt054,
             _ => return None,
         })
+    }
+
+    /// The message name (`mt940`, `camt.053`, ...), also used in ZIP member names.
+    pub fn message_name(self) -> &'static str {
+        match self {
+            Self::Mt940 => "mt940",
+            Self::Camt052 => "camt.052",
+            Self::Camt053 => "camt.053",
+            Self::Camt054 => "camt.054",
+        }
     }
 
     fn camt(self) -> Option<CamtKind> {
@@ -116,26 +138,10 @@ fn account_seed(config: &BankConfig, account: &AccountConfig) -> u64 {
 }
 
 fn account_info(account: &AccountConfig) -> Result<AccountInfo, StatementError> {
-    let err = |message: String| StatementError::Ledger {
-        account: account.id.clone(),
-        message,
-    };
     Ok(AccountInfo {
-        iban: account
-            .iban
-            .as_str()
-            .parse()
-            .map_err(|e| err(format!("{e}")))?,
-        bic: account
-            .bic
-            .as_str()
-            .parse()
-            .map_err(|e| err(format!("{e}")))?,
-        currency: account
-            .currency
-            .as_str()
-            .parse()
-            .map_err(|e| err(format!("{e}")))?,
+        iban: account.iban.clone(),
+        bic: account.bic.clone(),
+        currency: account.currency,
         holder: account.holder.clone(),
     })
 }
@@ -190,13 +196,11 @@ fn ledger(
     Ledger::generate(seed, info, from, to, per_day).map_err(|e| err(e.to_string()))
 }
 
-/// The statement document for a query: exactly what an EBICS download of it delivers.
-pub fn generate(
-    config: &BankConfig,
-    query: &StatementQuery<'_>,
-    entries_per_day: EntriesPerDay<'_>,
-) -> Result<Vec<u8>, StatementError> {
-    let range = effective_range(config, query)?;
+/// The accounts a query covers, in seed order (unknown or foreign accounts refused).
+fn selected_accounts<'c>(
+    config: &'c BankConfig,
+    query: &StatementQuery<'c>,
+) -> Result<Vec<&'c AccountConfig>, StatementError> {
     if let Some(unknown) = query.accounts.into_iter().flatten().find(|id| {
         config
             .account(id)
@@ -211,6 +215,18 @@ pub fn generate(
     if accounts.is_empty() {
         return Err(StatementError::NoData);
     }
+    Ok(accounts)
+}
+
+/// The statement document for a query: exactly what an EBICS download of it without a
+/// container delivers.
+pub fn generate(
+    config: &BankConfig,
+    query: &StatementQuery<'_>,
+    entries_per_day: EntriesPerDay<'_>,
+) -> Result<Vec<u8>, StatementError> {
+    let range = effective_range(config, query)?;
+    let accounts = selected_accounts(config, query)?;
     let mut documents = Vec::with_capacity(accounts.len());
     for account in accounts {
         let ledger = ledger(config, account, query.kind, range, entries_per_day)?;
@@ -220,6 +236,52 @@ pub fn generate(
         None => documents.concat().into_bytes(),
         Some(kind) => merge_camt(kind, documents).into_bytes(),
     })
+}
+
+/// One document of a ZIP container: the statement of one account for one day.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StatementMember {
+    /// File name inside the container: `<date>_<IBAN>_<message>.<ext>`, unique per account and
+    /// day (`2026-11-02_DE89370400440532013000_camt.053.xml`).
+    pub name: String,
+    pub account: AccountId,
+    pub date: NaiveDate,
+    #[serde(skip)]
+    pub document: Vec<u8>,
+}
+
+/// The documents a ZIP delivery of a query holds: one per account and day, accounts in seed
+/// order, days ascending. The ledger of a day does not depend on the requested period (see
+/// `kontor_documents::ledger`), so a member equals that day's part of [`generate`].
+pub fn members(
+    config: &BankConfig,
+    query: &StatementQuery<'_>,
+    entries_per_day: EntriesPerDay<'_>,
+) -> Result<Vec<StatementMember>, StatementError> {
+    let (from, to) = effective_range(config, query)?;
+    let accounts = selected_accounts(config, query)?;
+    let extension = if query.kind == StatementKind::Mt940 {
+        "sta"
+    } else {
+        "xml"
+    };
+    let mut members = Vec::new();
+    for account in accounts {
+        for day in from.iter_days().take_while(|d| *d <= to) {
+            let ledger = ledger(config, account, query.kind, (day, day), entries_per_day)?;
+            members.push(StatementMember {
+                name: format!(
+                    "{day}_{}_{}.{extension}",
+                    account.iban.electronic(),
+                    query.kind.message_name()
+                ),
+                account: account.id.clone(),
+                date: day,
+                document: render(&ledger, query.kind, account, (day, day)).into_bytes(),
+            });
+        }
+    }
+    Ok(members)
 }
 
 /// A camt document of `kind` (in the namespace the bank generates) whose one report nests
@@ -355,5 +417,21 @@ mod tests {
         let small = generate(&config, &q, &|_| None).expect("small").len();
         let big = generate(&config, &q, &|_| Some(500)).expect("big").len();
         assert!(big > small * 10, "{small} -> {big}");
+    }
+
+    #[test]
+    fn members_are_one_document_per_account_and_day() {
+        let config = BankConfig::demo().expect("demo");
+        let partner: PartnerId = "PARTNER1".parse().expect("id");
+        let q = query(&partner, StatementKind::Camt053);
+        let members = members(&config, &q, &|_| None).expect("members");
+        assert_eq!(members.len(), 3 * 3, "three accounts, three days");
+        let names: std::collections::BTreeSet<_> = members.iter().map(|m| &m.name).collect();
+        assert_eq!(names.len(), members.len(), "unique names");
+        for member in &members {
+            let parsed = camt::parse_bytes(&member.document).expect("member parses");
+            assert_eq!(parsed.len(), 1, "{}", member.name);
+            assert!(member.name.starts_with(&member.date.to_string()));
+        }
     }
 }

@@ -181,8 +181,12 @@ pub struct BtfService {
 }
 
 impl BtfService {
-    /// Whether `request` (what a client asked for) is covered by this offer: service name and
-    /// message name must agree; every other field must agree where the request sets it.
+    /// Whether `request` (what a client asked for) is covered by this offer, as bank servers
+    /// match BTF (EBICS 3.0 spec, 3.13/3.14 "interpretation of BTF by the bank server"): service
+    /// and message name must agree; every other field must agree where the request sets it,
+    /// except the message version: an offer without one covers every version, so a request
+    /// naming a version matches it (banks publish e.g. `pain.001` and accept each version
+    /// they process).
     pub fn covers(&self, request: &BtfService) -> bool {
         fn field_ok(offer: &Option<String>, asked: &Option<String>) -> bool {
             match asked {
@@ -190,15 +194,29 @@ impl BtfService {
                 Some(a) => offer.as_deref().is_some_and(|o| o.eq_ignore_ascii_case(a)),
             }
         }
+        let version_ok =
+            self.msg_version.is_none() || field_ok(&self.msg_version, &request.msg_version);
         self.service_name
             .eq_ignore_ascii_case(&request.service_name)
             && self.msg_name.eq_ignore_ascii_case(&request.msg_name)
             && field_ok(&self.scope, &request.scope)
             && field_ok(&self.service_option, &request.service_option)
             && field_ok(&self.container, &request.container)
-            && field_ok(&self.msg_version, &request.msg_version)
+            && version_ok
             && field_ok(&self.msg_variant, &request.msg_variant)
             && field_ok(&self.msg_format, &request.msg_format)
+    }
+
+    /// The service as recorded for a request this offer covers: the offer, with the message
+    /// version the request named where the offer leaves it open.
+    pub fn recorded_for(&self, request: &BtfService) -> BtfService {
+        BtfService {
+            msg_version: self
+                .msg_version
+                .clone()
+                .or_else(|| request.msg_version.clone()),
+            ..self.clone()
+        }
     }
 }
 

@@ -255,7 +255,32 @@ fn btf_offers_cover_requests_that_leave_fields_open() {
     assert!(!offer.covers(&other_scope));
     let other_msg = BtfService {
         msg_name: "camt.052".into(),
-        ..asked
+        ..asked.clone()
     };
     assert!(!offer.covers(&other_msg));
+    let other_version = BtfService {
+        msg_version: Some("04".into()),
+        ..asked.clone()
+    };
+    assert!(
+        !offer.covers(&other_version),
+        "a versioned offer is that version"
+    );
+}
+
+#[test]
+fn an_offer_without_a_message_version_covers_every_version() {
+    let offer = BtfService {
+        service_name: "SCT".into(),
+        msg_name: "pain.001".into(),
+        ..Default::default()
+    };
+    for version in [None, Some("03"), Some("09")] {
+        let asked = BtfService {
+            msg_version: version.map(str::to_owned),
+            ..offer.clone()
+        };
+        assert!(offer.covers(&asked), "{version:?}");
+        assert_eq!(offer.recorded_for(&asked).msg_version, asked.msg_version);
+    }
 }

@@ -1,11 +1,15 @@
-//! HKD, HTD and HAA: what the seed says about the customer, its subscribers and what they may
-//! download, in the H004 or H005 dialect.
+//! HPD, HKD, HTD and HAA: what the seed says about the bank, the customer, its subscribers and
+//! what they may download, in the H004 or H005 dialect.
+//!
+//! HKD and HTD are built from the same pieces ([`partner_info`], [`user_info`]): HTD's
+//! `PartnerInfo` equals HKD's, and HTD's `UserInfo` is HKD's entry for that subscriber.
 
 use kontor_protocol::order_type::{Direction, OrderType};
 use kontor_protocol::orderdata::{
-    AccountInfo, AccountNumber, AddressInfo, Amount, AuthOrderInfo, AuthorisationLevel, BankCode,
-    BankInfo, HAAResponseOrderData, HKDResponseOrderData, HTDResponseOrderData, PartnerInfo,
-    Permission, TransferType, UserInfo,
+    AccessParams, AccountInfo, AccountNumber, AddressInfo, Amount, AuthOrderInfo,
+    AuthorisationLevel, BankCode, BankInfo, HAAResponseOrderData, HKDResponseOrderData,
+    HPDResponseOrderData, HTDResponseOrderData, HpdUrl, Parameter, PartnerInfo, Permission,
+    ProtocolParams, TransferType, UserInfo, X509DataSupport,
 };
 use kontor_protocol::ProtocolVersion;
 
@@ -53,7 +57,7 @@ fn partner_info(
             id: a.id.to_string(),
             currency: a.currency.as_str().to_owned(),
             description: None,
-            account_numbers: vec![AccountNumber::iban(a.iban.as_str())],
+            account_numbers: vec![AccountNumber::iban(a.iban.electronic())],
             bank_codes: vec![BankCode::bic(a.bic.as_str())],
             account_holder: Some(a.holder.clone()),
             usage_order_types: Vec::new(),
@@ -66,7 +70,8 @@ fn partner_info(
         let Ok(order_type) = OrderType::parse_lenient(code.as_str()) else {
             continue;
         };
-        let transfer_type = match order_type.direction() {
+        let emulator_only = super::orders::emulator_direction(code.as_str());
+        let transfer_type = match order_type.direction().or(emulator_only) {
             Some(Direction::Upload) => TransferType::Upload,
             Some(Direction::Download) => TransferType::Download,
             // INI/HIA/H3K and unknown codes are not listed.
@@ -94,7 +99,7 @@ fn partner_info(
             }
             continue;
         }
-        if !h004 && order_type.btf_service().is_some() {
+        if !h004 && (order_type.btf_service().is_some() || emulator_only.is_some()) {
             // H005 expresses business order types only as BTU/BTD services.
             continue;
         }
@@ -115,11 +120,74 @@ fn partner_info(
         },
         bank: BankInfo {
             host_id: config.bank.host_id.to_string(),
-            parameters: Vec::new(),
+            parameters: limit_parameters(config),
         },
         accounts,
         order_infos,
     }
+}
+
+/// The bank's transfer limits as `BankInfo/Parameter`s. HPD has no element for them (its
+/// `ProtocolParams` end in `any ##other`), so banks publish such values as free parameters of
+/// the customer data; the names are the emulator's own.
+fn limit_parameters(config: &BankConfig) -> Vec<Parameter> {
+    let limit = |name: &str, value: u64| Parameter {
+        name: name.to_owned(),
+        value: value.to_string(),
+        value_type: "long".to_owned(),
+    };
+    vec![
+        limit("MaxSegmentSize", config.limits.segment_size_bytes as u64),
+        limit("MaxUploadOrderDataSize", super::upload::ORDER_DATA_LIMIT),
+        limit("MaxRequestSize", config.limits.max_request_bytes as u64),
+    ]
+}
+
+/// HPD: the bank parameters — where and who the bank is, the protocol, authentication,
+/// encryption and signature versions it accepts, and the optional features it offers
+/// (EBICS 3.0 spec, section 9.2 "HPD"; `HPDResponseOrderDataType`).
+pub fn hpd(
+    config: &BankConfig,
+    partner: &PartnerConfig,
+    url: &str,
+    version: ProtocolVersion,
+) -> Result<Vec<u8>, Reject> {
+    let offers = |code: &str| partner.order_types.iter().any(|t| t.as_str() == code);
+    HPDResponseOrderData {
+        version,
+        access_params: AccessParams {
+            urls: vec![HpdUrl {
+                url: url.to_owned(),
+                valid_from: None,
+            }],
+            institute: config.bank.name.chars().take(80).collect(),
+            host_id: Some(config.bank.host_id.to_string()),
+        },
+        protocol_params: ProtocolParams {
+            protocol_versions: config
+                .bank
+                .protocol_versions
+                .iter()
+                .map(|v| v.as_str().to_owned())
+                .collect(),
+            authentication_versions: vec!["X002".into()],
+            encryption_versions: vec!["E002".into()],
+            signature_versions: vec!["A005".into(), "A006".into()],
+            // Download segments can be fetched again and upload segments re-sent.
+            recovery: Some(true),
+            // No order pre-validation: uploads are checked after their last segment.
+            pre_validation: Some(false),
+            // H004 INI/HIA take the keys as RSA values; certificates are not kept.
+            x509_data: (version == ProtocolVersion::H004).then_some(X509DataSupport {
+                supported: false,
+                persistent: false,
+            }),
+            client_data_download: Some(offers("HKD") || offers("HTD")),
+            downloadable_order_data: Some(offers("HAA")),
+        },
+    }
+    .to_xml()
+    .map_err(internal)
 }
 
 fn permissions(
@@ -168,7 +236,9 @@ fn permissions(
             let Ok(order_type) = OrderType::parse_lenient(code.as_str()) else {
                 continue;
             };
-            if order_type.btf_service().is_some() {
+            if order_type.btf_service().is_some()
+                || super::orders::emulator_direction(code.as_str()).is_some()
+            {
                 continue;
             }
             if matches!(order_type, OrderType::BTU | OrderType::BTD) {

@@ -6,6 +6,7 @@ use kontor_protocol::compression;
 use kontor_protocol::envelope::{
     DateRange, EbicsResponse, OrderParams, ResponseDataTransfer, SegmentNumber, TransactionPhase,
 };
+use kontor_protocol::order_type::ContainerType;
 use kontor_protocol::ProtocolVersion;
 
 use super::auth::{self, Caller};
@@ -15,11 +16,14 @@ use super::reply::{self, Reject};
 use super::status;
 use super::veu;
 use super::wire_transaction_id;
+use crate::container;
 use crate::dispatch::RequestContext;
 use crate::ids::AccountId;
+use crate::payment_status;
 use crate::return_codes::ReturnCode;
 use crate::state::{orders::sha256_hex, NewTransaction, ServedDownload, TransactionError};
 use crate::statements::{self, StatementError, StatementKind, StatementQuery};
+use kontor_documents::pain::PaymentKind;
 
 pub fn tx_error(e: TransactionError) -> Reject {
     Reject::new(e.return_code(), e.to_string())
@@ -51,7 +55,12 @@ fn payload(
             | OrderParams::Fdl { date_range, .. } => *date_range,
             _ => None,
         };
-        return statement(ctx, caller, order, kind, range);
+        // H005 BTD: the request's `Container` decides; classic order types: the order type.
+        let zipped = match params {
+            OrderParams::Btd { service, .. } => service.container == Some(ContainerType::Zip),
+            _ => StatementKind::zipped_by_order_type(&order.classic),
+        };
+        return statement(ctx, caller, order, kind, range, zipped);
     }
     let range = match params {
         OrderParams::Standard { date_range }
@@ -59,6 +68,14 @@ fn payload(
         | OrderParams::Fdl { date_range, .. } => date_range.map(|r| (r.start, r.end)),
         _ => None,
     };
+    if let Some(kind) = payment_status_kind(order) {
+        // CRZ/CDZ always come zipped (DK); BTD PSR as its `Container` asks.
+        let zipped = match params {
+            OrderParams::Btd { service, .. } => service.container == Some(ContainerType::Zip),
+            _ => true,
+        };
+        return payment_statuses(ctx, caller, kind, range, zipped);
+    }
     let is_status_report = order.classic == "HAC"
         || order
             .msg_name
@@ -72,6 +89,7 @@ fn payload(
     }
     let partner = customer::partner(&ctx.config, caller.partner())?;
     match (order.classic.as_str(), params) {
+        ("HPD", _) => customer::hpd(&ctx.config, partner, &ctx.ebics_url(), version),
         ("HKD", _) => customer::hkd(&ctx.config, &ctx.state, partner, version),
         ("HTD", _) => customer::htd(&ctx.config, &ctx.state, partner, caller.user(), version),
         ("HAA", _) => customer::haa(partner, version),
@@ -94,6 +112,65 @@ fn payload(
             ReturnCode::NO_DOWNLOAD_DATA_AVAILABLE,
             format!("the emulator has no {} data", order.classic),
         )),
+    }
+}
+
+/// The payment kind whose payment-level status reports an order fetches: `CRZ` (BTD
+/// `PSR/DE/SCT`) credit transfers, `CDZ` (BTD `PSR/DE/SDD`) direct debits.
+fn payment_status_kind(order: &ResolvedOrder) -> Option<PaymentKind> {
+    match order.classic.as_str() {
+        "CRZ" => Some(PaymentKind::CreditTransfer),
+        "CDZ" => Some(PaymentKind::DirectDebit),
+        _ => None,
+    }
+}
+
+/// One pain.002 per payment message of the partner received in the range (all without one),
+/// oldest first; in a ZIP container, or the single report as it is.
+fn payment_statuses(
+    ctx: &RequestContext,
+    caller: &Caller,
+    kind: PaymentKind,
+    range: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
+    zipped: bool,
+) -> Result<Vec<u8>, Reject> {
+    let reports: Vec<(String, chrono::NaiveDate, Vec<u8>)> = ctx
+        .state
+        .received_orders()
+        .into_iter()
+        .filter(|o| o.partner_id == *caller.partner())
+        .filter(|o| {
+            range.is_none_or(|(start, end)| (start..=end).contains(&o.created_at.date_naive()))
+        })
+        .filter_map(|o| {
+            let report = payment_status::report(&o, kind, &ctx.config.bank.name)?;
+            let name = format!(
+                "{}_{}_pain.002.xml",
+                o.created_at.format("%Y-%m-%d"),
+                o.order_id
+            );
+            Some((name, o.created_at.date_naive(), report))
+        })
+        .collect();
+    match reports.as_slice() {
+        [] => Err(Reject::new(
+            ReturnCode::NO_DOWNLOAD_DATA_AVAILABLE,
+            "no payment messages in the requested range",
+        )),
+        [(_, _, single)] if !zipped => Ok(single.clone()),
+        _ if !zipped => Err(Reject::new(
+            ReturnCode::INVALID_ORDER_PARAMS,
+            "several payment status reports: ask for Container ZIP",
+        )),
+        _ => container::zip(
+            reports.iter().map(|(name, date, data)| container::Member {
+                name,
+                date: *date,
+                data,
+            }),
+            ctx.faults.zip_hostile,
+        )
+        .map_err(|e| Reject::new(ReturnCode::INTERNAL_ERROR, e.to_string())),
     }
 }
 
@@ -122,6 +199,7 @@ fn statement(
     order: &ResolvedOrder,
     kind: StatementKind,
     range: Option<DateRange>,
+    zipped: bool,
 ) -> Result<Vec<u8>, Reject> {
     let accounts = permitted_accounts(ctx, caller, order);
     let query = StatementQuery {
@@ -131,20 +209,39 @@ fn statement(
         range: range.map(|r| (r.start, r.end)),
         today: ctx.received_at.date_naive(),
     };
-    let document = statements::generate(&ctx.config, &query, &|a| ctx.state.entries_per_day(a))
-        .map_err(|e| match e {
-            StatementError::NoData => {
-                Reject::new(ReturnCode::NO_DOWNLOAD_DATA_AVAILABLE, e.to_string())
-            }
-            other => Reject::new(ReturnCode::PROCESSING_ERROR, other.to_string()),
-        })?;
+    let no_statement = |e: StatementError| match e {
+        StatementError::NoData => {
+            Reject::new(ReturnCode::NO_DOWNLOAD_DATA_AVAILABLE, e.to_string())
+        }
+        other => Reject::new(ReturnCode::PROCESSING_ERROR, other.to_string()),
+    };
+    let entries_per_day = |a: &AccountId| ctx.state.entries_per_day(a);
     // The `nested_statement` fault replaces a statement that exists (permissions and data
     // checked as usual) by a hostile one.
-    let nested = ctx.faults.nested_statement_depth.and_then(|depth| {
-        statements::nested(kind, depth, ctx.received_at.naive_utc())
-            .inspect(|_| tracing::info!(depth, "fault injection: nested statement delivered"))
-    });
-    Ok(nested.unwrap_or(document))
+    let nested = || {
+        ctx.faults.nested_statement_depth.and_then(|depth| {
+            statements::nested(kind, depth, ctx.received_at.naive_utc())
+                .inspect(|_| tracing::info!(depth, "fault injection: nested statement delivered"))
+        })
+    };
+    if !zipped {
+        let document =
+            statements::generate(&ctx.config, &query, &entries_per_day).map_err(no_statement)?;
+        return Ok(nested().unwrap_or(document));
+    }
+    let mut members =
+        statements::members(&ctx.config, &query, &entries_per_day).map_err(no_statement)?;
+    if let Some(first) = members.first_mut() {
+        if let Some(hostile) = nested() {
+            first.document = hostile;
+            members.truncate(1);
+        }
+    }
+    if let Some(hostile) = ctx.faults.zip_hostile {
+        tracing::info!(?hostile, "fault injection: hostile ZIP member delivered");
+    }
+    container::zip(&members, ctx.faults.zip_hostile)
+        .map_err(|e| Reject::new(ReturnCode::INTERNAL_ERROR, e.to_string()))
 }
 
 /// Download initialisation: prepares all segments and answers with the first.

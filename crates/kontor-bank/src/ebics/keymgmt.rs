@@ -103,41 +103,7 @@ fn record_keys(ctx: &RequestContext, request: &UnsecuredRequest) -> Result<(), R
         }
         OrderType::H3K => {
             let doc = H3KRequestOrderData::parse(&data).map_err(format)?;
-            same_subscriber(&doc.partner_id, &doc.user_id, &partner, &user)?;
-            let cert = |x509: &X509Data, version: &str, code| {
-                submitted(
-                    ProtocolVersion::H005,
-                    &PublicKeyData::Certificate(x509.clone()),
-                    version,
-                    code,
-                    now,
-                )
-            };
-            let signature = cert(
-                &doc.signature.x509,
-                doc.signature.version.as_str(),
-                ReturnCode::KEYMGMT_KEYLENGTH_ERROR_SIGNATURE,
-            )?;
-            let authentication = cert(
-                &doc.authentication.x509,
-                doc.authentication.version.as_str(),
-                ReturnCode::KEYMGMT_KEYLENGTH_ERROR_AUTHENTICATION,
-            )?;
-            let encryption = cert(
-                &doc.encryption.x509,
-                doc.encryption.version.as_str(),
-                ReturnCode::KEYMGMT_KEYLENGTH_ERROR_ENCRYPTION,
-            )?;
-            distinct(&authentication, &encryption)?;
-            distinct(&signature, &authentication)?;
-            // H3K carries all three keys at once: both halves of the lifecycle, atomically
-            // enough for an emulator (a failure of the second half is reported and visible).
-            ctx.state
-                .record_ini(&partner, &user, signature)
-                .map_err(lifecycle)?;
-            ctx.state
-                .record_hia(&partner, &user, authentication, encryption)
-                .map_err(lifecycle)?;
+            record_h3k(ctx, &partner, &user, &doc)?;
         }
         ref other => {
             return Err(Reject::new(
@@ -147,6 +113,54 @@ fn record_keys(ctx: &RequestContext, request: &UnsecuredRequest) -> Result<(), R
         }
     }
     tracing::info!(%partner, %user, order_type = %request.order_type, "subscriber keys received");
+    Ok(())
+}
+
+/// Records the three certificates of an H3K document (unsecured, or signed: see
+/// [`super::signed_h3k`]).
+pub(super) fn record_h3k(
+    ctx: &RequestContext,
+    partner: &PartnerId,
+    user: &UserId,
+    doc: &H3KRequestOrderData,
+) -> Result<(), Reject> {
+    same_subscriber(&doc.partner_id, &doc.user_id, partner, user)?;
+    let now = ctx.received_at;
+    let lifecycle = |e: crate::state::LifecycleError| Reject::new(e.return_code(), e.to_string());
+    let cert = |x509: &X509Data, version: &str, code| {
+        submitted(
+            ProtocolVersion::H005,
+            &PublicKeyData::Certificate(x509.clone()),
+            version,
+            code,
+            now,
+        )
+    };
+    let signature = cert(
+        &doc.signature.x509,
+        doc.signature.version.as_str(),
+        ReturnCode::KEYMGMT_KEYLENGTH_ERROR_SIGNATURE,
+    )?;
+    let authentication = cert(
+        &doc.authentication.x509,
+        doc.authentication.version.as_str(),
+        ReturnCode::KEYMGMT_KEYLENGTH_ERROR_AUTHENTICATION,
+    )?;
+    let encryption = cert(
+        &doc.encryption.x509,
+        doc.encryption.version.as_str(),
+        ReturnCode::KEYMGMT_KEYLENGTH_ERROR_ENCRYPTION,
+    )?;
+    distinct(&authentication, &encryption)?;
+    distinct(&signature, &authentication)?;
+    // H3K carries all three keys at once: both halves of the lifecycle, atomically
+    // enough for an emulator (a failure of the second half is reported and visible).
+    ctx.state
+        .record_ini(partner, user, signature)
+        .map_err(lifecycle)?;
+    ctx.state
+        .record_hia(partner, user, authentication, encryption)
+        .map_err(lifecycle)?;
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! The real EBICS protocol behind `/ebicsweb`: [`EbicsDispatcher`], built on `kontor-protocol`
 //! (envelopes, X002, E002, A005/A006, segmentation) and `kontor-documents` (statements, pain).
 //!
-//! - [`keymgmt`]: INI, HIA, H3K, HPB;
+//! - [`keymgmt`]: INI, HIA, H3K, HPB; [`signed_h3k`]: H3K as `ebicsUnsignedRequest` with its ES;
 //! - [`auth`]: host, version, subscriber, X002, state and replay checks;
 //! - [`orders`]: order type / BTF service resolution and permissions;
 //! - [`download`]: HKD/HTD/HAA ([`customer`]), statements, VEU listings ([`veu`]);
@@ -17,6 +17,7 @@ pub mod download;
 pub mod keymgmt;
 pub mod orders;
 pub mod reply;
+pub mod signed_h3k;
 pub mod status;
 pub mod upload;
 pub mod veu;
@@ -199,12 +200,7 @@ impl Dispatcher for EbicsDispatcher {
     }
 
     fn unsigned(&self, ctx: &RequestContext, req: &EbicsRequest) -> DispatchResponse {
-        answer(ctx, req, TransactionPhase::Initialisation, |_, _| {
-            Err(Reject::new(
-                ReturnCode::INVALID_ORDER_PARAMS,
-                "this bank requires electronic signatures (no ebicsUnsignedRequest)",
-            ))
-        })
+        signed_h3k::unsigned(ctx, req)
     }
 
     fn initialisation(&self, ctx: &RequestContext, req: &EbicsRequest) -> DispatchResponse {

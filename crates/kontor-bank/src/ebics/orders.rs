@@ -69,6 +69,13 @@ fn code(text: &str) -> Result<OrderTypeCode, Reject> {
         .map_err(|_| Reject::new(ReturnCode::INVALID_ORDER_TYPE, text.to_owned()))
 }
 
+/// Direction of bank-specific order types the emulator implements beyond the ones
+/// `kontor-protocol` names: the DK payment status reports CRZ/CDZ (pain.002 in ZIP) and the
+/// Swiss camt order types Z52/Z54.
+pub fn emulator_direction(code: &str) -> Option<Direction> {
+    matches!(code, "CRZ" | "CDZ" | "Z52" | "Z54").then_some(Direction::Download)
+}
+
 /// Resolves the order of a request for a partner; unknown or not offered → 091005.
 pub fn resolve(partner: &PartnerConfig, details: &OrderDetails) -> Result<ResolvedOrder, Reject> {
     let requested = details.order_type.as_str();
@@ -101,7 +108,7 @@ pub fn resolve(partner: &PartnerConfig, details: &OrderDetails) -> Result<Resolv
         return Ok(ResolvedOrder {
             kind: OrderKind {
                 order_type: code(requested)?,
-                service: Some(offer.service()),
+                service: Some(offer.service().recorded_for(&asked)),
             },
             classic: offer
                 .classic
@@ -120,12 +127,16 @@ pub fn resolve(partner: &PartnerConfig, details: &OrderDetails) -> Result<Resolv
             "BTD/BTU without a service",
         ));
     }
-    let direction = details.order_type.direction().ok_or_else(|| {
-        Reject::new(
-            ReturnCode::INVALID_ORDER_TYPE,
-            format!("{requested} is not implemented by the emulator"),
-        )
-    })?;
+    let direction = details
+        .order_type
+        .direction()
+        .or_else(|| emulator_direction(requested))
+        .ok_or_else(|| {
+            Reject::new(
+                ReturnCode::INVALID_ORDER_TYPE,
+                format!("{requested} is not implemented by the emulator"),
+            )
+        })?;
     Ok(ResolvedOrder {
         kind: OrderKind::classic(code(requested)?),
         classic: requested.to_owned(),
@@ -159,6 +170,11 @@ pub fn require_permission(
     user: &UserId,
     order: &ResolvedOrder,
 ) -> Result<(), Reject> {
+    // Every subscriber may suspend itself (SPR is key management, like INI/HIA, not a business
+    // order a permission grants); the partner must still be offered SPR.
+    if order.classic == "SPR" {
+        return Ok(());
+    }
     if permissions(config, partner, user, order).next().is_none() {
         return Err(Reject::new(
             ReturnCode::AUTHORISATION_ORDER_TYPE_FAILED,

@@ -78,6 +78,79 @@ fn signatures(xml: &[u8]) -> Result<Vec<OrderSignatureData>, Reject> {
         .signatures)
 }
 
+/// The "order data" of SPR: one blank. SPR carries no business data, but an upload needs order
+/// data, so H004 clients send a blank and sign it; EBICS 3.0 clients may send the ES alone
+/// (NumSegments 0), signed over the same blank or over nothing.
+const SPR_DUMMY_ORDER_DATA: &[u8] = b" ";
+
+/// SPR (EBICS spec, "Suspension of access authorisation"): the subscriber suspends itself, with
+/// its own ES over the dummy order data. Afterwards every request of the subscriber is refused
+/// with 091002 EBICS_INVALID_USER_OR_USER_STATE until it initialises again with INI and HIA.
+fn suspend_by_spr(
+    ctx: &RequestContext,
+    caller: &Caller,
+    signed_by: &[OrderSignatureData],
+    signed_data: &[&[u8]],
+) -> Result<(), Reject> {
+    let [signature] = signed_by else {
+        return Err(Reject::new(
+            ReturnCode::SIGNATURE_VERIFICATION_FAILED,
+            format!("SPR carries exactly one ES, got {}", signed_by.len()),
+        ));
+    };
+    if signature.partner_id != caller.partner().as_str()
+        || signature.user_id != caller.user().as_str()
+    {
+        return Err(Reject::new(
+            ReturnCode::SIGNATURE_VERIFICATION_FAILED,
+            "SPR must be signed by the subscriber it suspends",
+        ));
+    }
+    let key = SignerCheck::signer(ctx, signature)?;
+    let verified = signed_data.iter().any(|data| {
+        verify_order_data(
+            signature.signature_version,
+            &key,
+            data,
+            &signature.signature_value,
+        )
+        .is_ok()
+    });
+    if !verified {
+        return Err(Reject::new(
+            ReturnCode::SIGNATURE_VERIFICATION_FAILED,
+            "the ES of SPR does not verify",
+        ));
+    }
+    ctx.state
+        .suspend_user(caller.partner(), caller.user())
+        .map_err(|e| Reject::new(ReturnCode::INTERNAL_ERROR, e.to_string()))?;
+    tracing::info!(partner = %caller.partner(), user = %caller.user(), "SPR: subscriber suspended itself");
+    Ok(())
+}
+
+/// The H005 BTU `SignatureFlag`: required, since this bank takes no order without its ES
+/// (BTUParams, `ebics_orders_H005.xsd`: without the flag "the order doesn't contain any ES and
+/// shall be authorised outside EBICS", which this bank does not offer). Returns whether it asks
+/// for the distributed signature (`requestEDS="true"`: "the sender desires spooling into the
+/// EBICS distributed signature queue").
+fn btu_signature_flag(details: &OrderDetails) -> Result<bool, Reject> {
+    match &details.params {
+        OrderParams::Btu {
+            signature_flag: None,
+            ..
+        } => Err(Reject::new(
+            ReturnCode::INVALID_ORDER_PARAMS,
+            "BTU without SignatureFlag: this bank takes no orders authorised outside EBICS",
+        )),
+        OrderParams::Btu {
+            signature_flag: Some(flag),
+            ..
+        } => Ok(flag.request_eds == Some(true)),
+        _ => Ok(false),
+    }
+}
+
 /// Upload initialisation.
 pub fn begin(
     ctx: &RequestContext,
@@ -96,11 +169,25 @@ pub fn begin(
         _ => None,
     };
     let mut response = reply::ok(version, TransactionPhase::Initialisation);
+    if order.classic == "SPR" && upload.num_segments == 0 {
+        // SPR as EBICS 3.0 clients send it: the ES alone, no order data.
+        suspend_by_spr(ctx, caller, &signed_by, &[SPR_DUMMY_ORDER_DATA, b""])?;
+        response.transaction_id = Some(wire_transaction_id(TransactionId::random()));
+        response.order_id = Some(wire_order_id(
+            ctx.state.allocate_order_id(caller.partner()),
+        )?);
+        return Ok(response);
+    }
     if let (Some(reference), 0) = (veu_reference, upload.num_segments) {
         // Signature-only orders end with the initialisation.
         let cancel = order.classic == "HVS";
         let order_id = veu::sign_or_cancel(ctx, caller, cancel, reference, &signed_by)?;
-        response.transaction_id = Some(wire_transaction_id(TransactionId::random()));
+        // The `hve_without_transaction_id` fault: the signature counted, the id is lost.
+        if ctx.faults.omit_hve_transaction_id {
+            tracing::info!(%order_id, "fault injection: HVE/HVS answer without TransactionID");
+        } else {
+            response.transaction_id = Some(wire_transaction_id(TransactionId::random()));
+        }
         response.order_id = Some(wire_order_id(order_id)?);
         return Ok(response);
     }
@@ -110,6 +197,7 @@ pub fn begin(
             "an upload announces at least one segment",
         ));
     }
+    let request_eds = btu_signature_flag(details)?;
     // Fail early on signers the bank does not know, before any data is transferred.
     for signature in &signed_by {
         SignerCheck::signer(ctx, signature)?;
@@ -133,6 +221,9 @@ pub fn begin(
         .map_err(tx_error)?;
     if let Some(digest) = &upload.data_digest {
         ctx.state.announce_data_digest(id, digest.digest.clone());
+    }
+    if request_eds {
+        ctx.state.request_eds(id);
     }
     response.transaction_id = Some(wire_transaction_id(id));
     response.order_id = Some(wire_order_id(order_id)?);
@@ -217,16 +308,18 @@ pub fn transfer(
 }
 
 /// The accounts an order debits or credits on the customer's side, and its total.
-struct Payments {
+pub(super) struct Payments {
+    /// `GrpHdr/MsgId`.
+    message_id: String,
     accounts: Vec<AccountId>,
     total: Decimal,
-    currency: Option<String>,
+    currency: Option<kontor_documents::Currency>,
 }
 
-/// Validates the document of a payment order type; `None` for other order types.
-fn payments(
+/// Validates the document of a payment order type of `partner`; `None` for other order types.
+pub(super) fn payments(
     ctx: &RequestContext,
-    caller: &Caller,
+    partner: &crate::ids::PartnerId,
     order: &ResolvedOrder,
     content: &[u8],
 ) -> Result<Option<Payments>, Reject> {
@@ -245,22 +338,15 @@ fn payments(
     }
     let mut accounts = Vec::new();
     for info in &document.payment_infos {
-        // Display groups the IBAN in fours; compare the electronic form.
-        let iban: String = info
-            .account
-            .iban
-            .to_string()
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .collect();
+        let iban = &info.account.iban;
         let account = ctx
             .config
-            .accounts_of(caller.partner())
-            .find(|a| a.iban.as_str() == iban)
+            .accounts_of(partner)
+            .find(|a| &a.iban == iban)
             .ok_or_else(|| {
                 Reject::new(
                     ReturnCode::ACCOUNT_AUTHORISATION_FAILED,
-                    format!("{iban} is not an account of {}", caller.partner()),
+                    format!("{iban} is not an account of {partner}"),
                 )
             })?;
         if !accounts.contains(&account.id) {
@@ -269,9 +355,10 @@ fn payments(
     }
     let summary = document.summary();
     Ok(Some(Payments {
+        message_id: document.message_id.clone(),
         accounts,
         total: summary.control_sum.as_decimal(),
-        currency: summary.totals.keys().next().map(ToString::to_string),
+        currency: summary.totals.keys().next().copied(),
     }))
 }
 
@@ -297,7 +384,8 @@ impl<'a> SignerCheck<'a> {
         })
     }
 
-    fn with_payments(mut self, payments: Option<Payments>) -> Self {
+    /// Checks each signer's account and amount limits against these payments.
+    pub(super) fn with_payments(mut self, payments: Option<Payments>) -> Self {
         self.payments = payments;
         self
     }
@@ -419,10 +507,20 @@ fn accept_order(
             "HVE/HVS carry no order data",
         ));
     }
-    let payments = payments(ctx, caller, order, &content)?;
+    if order.classic == "SPR" {
+        if content != SPR_DUMMY_ORDER_DATA {
+            return Err(Reject::new(
+                ReturnCode::INVALID_ORDER_DATA_FORMAT,
+                "SPR order data is one blank",
+            ));
+        }
+        return suspend_by_spr(ctx, caller, signed_by, &[&content]);
+    }
+    let payments = payments(ctx, caller.partner(), order, &content)?;
     let (total, currency) = payments
         .as_ref()
-        .map_or((None, None), |p| (Some(p.total), p.currency.clone()));
+        .map_or((None, None), |p| (Some(p.total), p.currency));
+    let message_id = payments.as_ref().map(|p| p.message_id.clone());
     let check = SignerCheck::new(ctx, order, &content)?.with_payments(payments);
     let now = ctx.received_at;
     let mut signatures: Vec<OrderSignature> = Vec::new();
@@ -452,21 +550,31 @@ fn accept_order(
         });
     }
     let classes: Vec<SignatureClass> = signatures.iter().map(|s| s.signature_class).collect();
-    let released = signatures_release(classes.iter().copied());
+    // `requestEDS`: the order waits in the VEU for further signatures even when the ones it
+    // carries would release it.
+    let eds_requested = ctx.state.take_eds_request(&id);
+    let released = signatures_release(classes.iter().copied()) && !eds_requested;
     let veu = (!released).then(|| VeuItem {
         order_id,
         order: order.kind.clone(),
         partner_id: caller.partner().clone(),
         originator: caller.user().clone(),
         amount: total,
-        currency: currency.as_deref().and_then(|c| c.parse().ok()),
+        currency,
         required_signatures: required_signatures(
             classes
                 .iter()
                 .copied()
                 .find(|c| c.is_bank_technical())
                 .unwrap_or(SignatureClass::T),
-        ),
+        )
+        // With `requestEDS` at least one more signature than the order carries.
+        .max(if eds_requested {
+            u8::try_from(classes.iter().filter(|c| c.is_bank_technical()).count() + 1)
+                .unwrap_or(u8::MAX)
+        } else {
+            0
+        }),
         signers: signatures
             .iter()
             .filter(|s| s.signature_class.is_bank_technical())
@@ -484,22 +592,30 @@ fn accept_order(
     } else {
         OrderStatus::AwaitingSignatures
     };
-    ctx.state.record_order(
-        NewOrder {
-            order_id,
-            order: order.kind.clone(),
-            protocol: version,
-            partner_id: caller.partner().clone(),
-            user_id: caller.user().clone(),
-            transaction_id: Some(id),
-            content,
-            signatures,
-            status,
-            status_reason: None,
-        },
-        veu,
-        now,
-    );
+    ctx.state
+        .record_order(
+            NewOrder {
+                order_id,
+                order: order.kind.clone(),
+                protocol: version,
+                partner_id: caller.partner().clone(),
+                user_id: caller.user().clone(),
+                transaction_id: Some(id),
+                content,
+                signatures,
+                status,
+                status_reason: None,
+                message_id,
+            },
+            veu,
+            now,
+        )
+        // Banks refuse a payment file whose message id they already received (DK Anlage 3 and
+        // the EPC rulebooks make `GrpHdr/MsgId` unique per submitter): a client that retries a
+        // lost upload as a new transaction must not pay twice. The answer is 091122
+        // EBICS_ORDER_ALREADY_EXISTS (EBICS Annex 1, return codes: "the order has already been
+        // submitted"); recovery of the same transaction is answered from the remembered reply.
+        .map_err(|e| Reject::new(ReturnCode::ORDER_ALREADY_EXISTS, e.to_string()))?;
     tracing::info!(transaction = %id, order = %order_id, ?status, "order received");
     Ok(())
 }

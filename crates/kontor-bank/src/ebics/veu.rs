@@ -432,7 +432,12 @@ pub fn sign_or_cancel(
         msg_name: item.order.service.as_ref().map(|s| s.msg_name.clone()),
         direction: kontor_protocol::order_type::Direction::Upload,
     };
-    let check = SignerCheck::new(ctx, &resolved, &order.content)?;
+    // The co-signer's own limits apply as to the first signer: the accounts its permission
+    // covers (091302 EBICS_ACCOUNT_AUTHORISATION_FAILED) and its amount limit (091303
+    // EBICS_AMOUNT_CHECK_FAILED), EBICS Annex 1 return codes. A class-B signer limited to
+    // 100 000 on one account must not release 200 000 from another.
+    let payments = super::upload::payments(ctx, &item.partner_id, &resolved, &order.content)?;
+    let check = SignerCheck::new(ctx, &resolved, &order.content)?.with_payments(payments);
     let class = check.verify(signature)?;
     let now = ctx.received_at;
     let result = if cancel {

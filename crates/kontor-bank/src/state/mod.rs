@@ -27,8 +27,8 @@ use crate::ids::{AccountId, Nonce, OrderId, PartnerId, TransactionId, UserId};
 
 pub use nonces::{NonceCache, ReplayError};
 pub use orders::{
-    NewOrder, OrderIdAllocator, OrderRejectError, OrderSignature, OrderStatus, ReceivedOrder,
-    ServedDownload,
+    DuplicateMessage, NewOrder, OrderIdAllocator, OrderRejectError, OrderSignature, OrderStatus,
+    ReceivedOrder, ServedDownload,
 };
 pub use subscribers::{
     KeyPurpose, LetterHashes, LifecycleError, SubmittedKey, Subscriber, SubscriberKeys,
@@ -55,6 +55,8 @@ struct Inner {
     final_replies: FinalReplies,
     /// H005 `DataDigest` announced at upload initialisation, checked against the data at the end.
     announced_digests: std::collections::HashMap<TransactionId, Vec<u8>>,
+    /// Uploads whose H005 `SignatureFlag` asked for the distributed signature (`requestEDS`).
+    eds_requested: std::collections::HashSet<TransactionId>,
 }
 
 /// Answers to the last request of finished transactions (last upload segment, receipt), kept so
@@ -126,6 +128,7 @@ impl BankState {
             ledger_overrides: BTreeMap::new(),
             final_replies: FinalReplies::default(),
             announced_digests: std::collections::HashMap::new(),
+            eds_requested: std::collections::HashSet::new(),
         };
         Self {
             inner: Arc::new(Mutex::new(inner)),
@@ -366,6 +369,7 @@ impl BankState {
         let expired = inner.transactions.expire_idle(now);
         for id in &expired {
             inner.announced_digests.remove(id);
+            inner.eds_requested.remove(id);
         }
         expired
     }
@@ -380,6 +384,16 @@ impl BankState {
         self.inner.lock().announced_digests.remove(id)
     }
 
+    /// Remembers that an upload asked for the distributed signature (`requestEDS`).
+    pub fn request_eds(&self, id: TransactionId) {
+        self.inner.lock().eds_requested.insert(id);
+    }
+
+    /// Whether an upload asked for the distributed signature (removed: read once).
+    pub fn take_eds_request(&self, id: &TransactionId) -> bool {
+        self.inner.lock().eds_requested.remove(id)
+    }
+
     // --- orders -----------------------------------------------------------------------------
 
     /// Allocates the next order id of a partner.
@@ -388,19 +402,35 @@ impl BankState {
     }
 
     /// Stores a received order and, when it needs more signatures, its VEU item (atomically).
+    /// A payment document whose message id the partner already submitted is refused in the
+    /// same step (only an order cancelled in the VEU frees its message id), so two uploads of
+    /// one file can never both be stored.
     pub fn record_order(
         &self,
         order: NewOrder,
         veu: Option<VeuItem>,
         now: DateTime<Utc>,
-    ) -> ReceivedOrder {
+    ) -> Result<ReceivedOrder, DuplicateMessage> {
         let stored = ReceivedOrder::from_new(order, now);
         let mut inner = self.inner.lock();
+        if let Some(message_id) = &stored.message_id {
+            if let Some(earlier) = inner.orders.iter().find(|o| {
+                o.partner_id == stored.partner_id
+                    && o.message_id.as_ref() == Some(message_id)
+                    && o.status != OrderStatus::Cancelled
+            }) {
+                return Err(DuplicateMessage {
+                    partner: stored.partner_id.clone(),
+                    message_id: message_id.clone(),
+                    earlier: earlier.order_id,
+                });
+            }
+        }
         inner.orders.push(stored.clone());
         if let Some(item) = veu {
             inner.veu.push(item);
         }
-        stored
+        Ok(stored)
     }
 
     /// All received orders, oldest first.
@@ -663,6 +693,7 @@ mod tests {
             signatures: vec![],
             status: OrderStatus::AwaitingSignatures,
             status_reason: None,
+            message_id: None,
         };
         let veu = VeuItem {
             order_id,
@@ -676,7 +707,7 @@ mod tests {
             status: VeuStatus::Pending,
             created_at: now,
         };
-        s.record_order(order, Some(veu), now);
+        s.record_order(order, Some(veu), now).expect("recorded");
         assert_eq!(s.received_order_count(), 1);
         assert_eq!(
             s.sign_veu(&p, order_id, originator, SignatureClass::A, now),

@@ -76,6 +76,8 @@ pub struct NewOrder {
     pub status: OrderStatus,
     /// Free-text reason for `Rejected`.
     pub status_reason: Option<String>,
+    /// `GrpHdr/MsgId` of a payment document (pain.001/pain.008): the bank's duplicate key.
+    pub message_id: Option<String>,
 }
 
 /// A received order.
@@ -100,6 +102,9 @@ pub struct ReceivedOrder {
     /// ISO 20022 status reason code of a rejection after acceptance (e.g. `AM04`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_reason_code: Option<String>,
+    /// `GrpHdr/MsgId` of a payment document.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -138,9 +143,19 @@ impl ReceivedOrder {
             status: new.status,
             status_reason: new.status_reason,
             status_reason_code: None,
+            message_id: new.message_id,
             created_at: now,
         }
     }
+}
+
+/// A payment document whose message id the bank already received from the partner.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("message id {message_id} was already submitted by partner {partner} (order {earlier})")]
+pub struct DuplicateMessage {
+    pub partner: PartnerId,
+    pub message_id: String,
+    pub earlier: OrderId,
 }
 
 /// Why an order cannot be rejected after the fact.
@@ -226,6 +241,7 @@ mod tests {
                 signatures: vec![],
                 status: OrderStatus::Accepted,
                 status_reason: None,
+                message_id: None,
             },
             Utc::now(),
         );

@@ -68,7 +68,6 @@ pub struct Upload {
     pub order_id: Option<String>,
     pub technical: ReturnCode,
     pub business: ReturnCode,
-    pub last_request: Vec<u8>,
     pub last_response: EbicsResponse,
 }
 
@@ -237,10 +236,44 @@ impl Subscriber {
             .await
     }
 
+    /// H3K as EBICS 3.0 clients send it: an `ebicsUnsignedRequest` with the ES of
+    /// `signed_with` (normally the subscriber itself) over the H3K document.
+    pub async fn h3k_signed(&self, signed_with: &Subscriber) -> KeyManagementResponse {
+        use base64::Engine as _;
+        let document = self.h3k_document().to_xml().expect("H3K");
+        let mut signature = signed_with.signature_document(&[signed_with], &document);
+        if signed_with.partner != self.partner || signed_with.user != self.user {
+            // Claim to be the subscriber: only the key differs.
+            let text = String::from_utf8(signature).expect("UTF-8").replace(
+                &format!(">{}<", signed_with.user),
+                &format!(">{}<", self.user),
+            );
+            signature = text.into_bytes();
+        }
+        let packed = |data: &[u8]| {
+            base64::engine::general_purpose::STANDARD.encode(compression::compress(data))
+        };
+        let xml = format!(
+            r#"<?xml version="1.0" encoding="UTF-8"?><ebicsUnsignedRequest xmlns="urn:org:ebics:H005" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" Version="H005" Revision="1"><header authenticate="true"><static><HostID>{}</HostID><PartnerID>{}</PartnerID><UserID>{}</UserID><OrderDetails><AdminOrderType>H3K</AdminOrderType></OrderDetails><SecurityMedium>0000</SecurityMedium></static><mutable/></header><body><DataTransfer><SignatureData authenticate="true">{}</SignatureData><OrderData>{}</OrderData></DataTransfer></body></ebicsUnsignedRequest>"#,
+            self.host,
+            self.partner,
+            self.user,
+            packed(&signature),
+            packed(&document),
+        );
+        let body = self.post(xml.into_bytes()).await.expect("HTTP");
+        KeyManagementResponse::parse(&body).expect("key management response")
+    }
+
     pub async fn h3k(&self) -> KeyManagementResponse {
+        self.unsecured(OrderType::H3K, self.h3k_document().to_xml().expect("H3K"))
+            .await
+    }
+
+    fn h3k_document(&self) -> H3KRequestOrderData {
         let certs = self.certificates.as_ref().expect("H3K needs certificates");
         let x509 = |i: usize| X509Data::from_certificate(certs[i].to_der().to_vec());
-        let document = H3KRequestOrderData {
+        H3KRequestOrderData {
             version: self.version,
             signature: CertificateInfo {
                 x509: x509(0),
@@ -256,9 +289,7 @@ impl Subscriber {
             },
             partner_id: self.partner.clone(),
             user_id: self.user.clone(),
-        };
-        self.unsecured(OrderType::H3K, document.to_xml().expect("H3K"))
-            .await
+        }
     }
 
     /// HPB; on success the bank keys are stored.
@@ -526,7 +557,7 @@ impl Subscriber {
     ) -> Upload {
         let signature_xml = self.signature_document(signers, signed_data.unwrap_or(data));
         let (init_body, segments) = self.upload_init(order_details, data, &signature_xml);
-        let init = self.exchange(init_body.clone()).await;
+        let init = self.exchange(init_body).await;
         let order_id = init.order_id.as_ref().map(|o| o.as_str().to_owned());
         if segments.is_empty()
             || !init.technical_return_code.is_ok()
@@ -536,7 +567,6 @@ impl Subscriber {
                 order_id,
                 technical: init.technical_return_code.clone(),
                 business: init.business_return_code.clone(),
-                last_request: init_body,
                 last_response: init,
             };
         }
@@ -546,15 +576,15 @@ impl Subscriber {
         for (index, segment) in segments.into_iter().enumerate() {
             let number = index as u32 + 1;
             let body = self.transfer(id, number, number == count, Some(segment));
-            let answer = self.exchange(body.clone()).await;
+            let answer = self.exchange(body).await;
             let failed =
                 !answer.technical_return_code.is_ok() || !answer.business_return_code.is_ok();
-            last = Some((body, answer));
+            last = Some(answer);
             if failed {
                 break;
             }
         }
-        let (last_request, last_response) = last.expect("at least one segment");
+        let last_response = last.expect("at least one segment");
         Upload {
             order_id: last_response
                 .order_id
@@ -563,7 +593,6 @@ impl Subscriber {
                 .or(order_id),
             technical: last_response.technical_return_code.clone(),
             business: last_response.business_return_code.clone(),
-            last_request,
             last_response,
         }
     }

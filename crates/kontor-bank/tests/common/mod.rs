@@ -1,5 +1,4 @@
 //! Shared helpers for the integration tests: an in-process demo bank on a free port.
-#![allow(dead_code)] // each test binary uses a different subset
 
 pub mod client;
 
@@ -87,4 +86,34 @@ pub fn schema_dir() -> Option<PathBuf> {
             PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/ebics-schemas")
         });
     dir.is_dir().then_some(dir)
+}
+
+/// The members of a ZIP container, in order: (name, bytes).
+pub fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
+    use std::io::Read as _;
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a ZIP container");
+    (0..archive.len())
+        .map(|i| {
+            let mut file = archive.by_index(i).expect("member");
+            let mut data = Vec::new();
+            file.read_to_end(&mut data).expect("member data");
+            (file.name().expect("member name").to_string(), data)
+        })
+        .collect()
+}
+
+/// Installs a fault rule through the admin API.
+pub async fn install_fault(bank: &RunningBank, rule: &str) {
+    let response = http()
+        .post(format!("{}/faults", bank.admin_url()))
+        .header("content-type", "application/json")
+        .body(rule.to_owned())
+        .send()
+        .await
+        .expect("admin");
+    assert!(
+        response.status().is_success(),
+        "{:?}",
+        response.text().await
+    );
 }

@@ -164,9 +164,12 @@ impl OrderDetails {
                 date_range,
                 parameters: Vec::new(),
             },
+            // The classic upload order types carry the ES in the order (H004 OZHNN); in H005
+            // that is `SignatureFlag` (BTUParams: without it "the order doesn't contain any
+            // ES and shall be authorised outside EBICS").
             (Some(service), _) => OrderParams::Btu {
                 service,
-                signature_flag: None,
+                signature_flag: Some(SignatureFlag::default()),
                 parameters: Vec::new(),
                 file_name: None,
             },

@@ -1,6 +1,6 @@
 //! The EBICS endpoint and the fault layer in front of the dispatcher, in-process on a free port.
 
-mod common;
+use crate::common;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -411,6 +411,7 @@ async fn route_can_be_driven_without_http() {
         received_at: Utc::now(),
         faults: FaultDirectives::default(),
         remote_addr: None,
+        host: None,
     };
     let raw = node_capture("05-STA-receipt.request.xml");
     let req = EbicsRequest {

@@ -1,6 +1,6 @@
 //! Subscriber initialisation against the real dispatcher: INI, HIA, H3K, activation, HPB.
 
-mod common;
+use crate::common;
 
 use common::client::Subscriber;
 use common::{demo_bank, p, u};
@@ -97,6 +97,38 @@ async fn a_second_ini_and_unknown_subscribers_are_refused() {
         w
     };
     assert_eq!(code(&wrong_host.hia().await).0, "091011");
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn h3k_signed_as_ebics_3_clients_send_it_initialises_only_with_a_verifying_es() {
+    let bank = demo_bank().await;
+    let url = bank.ebics_url();
+    let s = Subscriber::new(&url, ProtocolVersion::H005, "PARTNER1", "USER3", 2);
+    // Signed with another key while claiming to be USER3: refused, nothing recorded.
+    let impostor = Subscriber::new(&url, ProtocolVersion::H005, "PARTNER1", "USER2", 1);
+    assert_eq!(code(&s.h3k_signed(&impostor).await).1, "091301");
+    let status = || {
+        bank.state()
+            .subscriber(&p("PARTNER1"), &u("USER3"))
+            .expect("known")
+            .status
+    };
+    assert_eq!(status(), SubscriberStatus::New);
+    assert_eq!(
+        code(&s.h3k_signed(&s).await),
+        ("000000".into(), "000000".into())
+    );
+    assert_eq!(status(), SubscriberStatus::Initialised);
+    let stored = bank
+        .state()
+        .subscriber(&p("PARTNER1"), &u("USER3"))
+        .expect("known");
+    use kontor_bank::state::KeyPurpose as Stored;
+    assert_eq!(
+        stored.keys.get(Stored::Signature).expect("key").hash.0,
+        *s.key_hash(KeyPurpose::Signature).as_bytes()
+    );
     bank.shutdown().await;
 }
 

@@ -1,6 +1,6 @@
 //! Fault injection with the real dispatcher, seen from a protocol-level client.
 
-mod common;
+use crate::common;
 
 use chrono::{Days, Utc};
 use common::client::ready_subscriber;
@@ -122,7 +122,13 @@ async fn a_nested_statement_fault_delivers_one_deeply_nested_camt_document() {
     };
     let c53 = || OrderDetails::download(H004, &OrderType::C53, Some(range)).expect("details");
     let nested = s.download(c53()).await.expect("delivered like a statement");
-    let text = String::from_utf8(nested.data).expect("UTF-8");
+    let members = common::unzip(&nested.data);
+    assert_eq!(
+        members.len(),
+        1,
+        "the hostile document alone in the container"
+    );
+    let text = String::from_utf8(members[0].1.clone()).expect("UTF-8");
     assert!(text.starts_with("<?xml"), "{}", &text[..200]);
     assert!(text.contains("urn:iso:std:iso:20022:tech:xsd:camt.053.001.08"));
     assert_eq!(text.matches("<Ntry>").count(), 100_000);
@@ -134,7 +140,67 @@ async fn a_nested_statement_fault_delivers_one_deeply_nested_camt_document() {
         }))
     );
     let real = s.download(c53()).await.expect("the next one is real");
-    assert!(camt::parse_bytes(&real.data).is_ok(), "fires once");
+    for (_, document) in common::unzip(&real.data) {
+        assert!(camt::parse_bytes(&document).is_ok(), "fires once");
+    }
+    bank.shutdown().await;
+}
+
+fn c53(days: u64) -> OrderDetails {
+    let today = Utc::now().date_naive();
+    let range = DateRange {
+        start: today.checked_sub_days(Days::new(days)).expect("date"),
+        end: today.checked_sub_days(Days::new(1)).expect("date"),
+    };
+    OrderDetails::download(H004, &OrderType::C53, Some(range)).expect("details")
+}
+
+#[tokio::test]
+async fn a_zip_foreign_member_fault_adds_a_non_xml_member_after_the_statements() {
+    let bank = demo_bank().await;
+    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    install(
+        &bank,
+        r#"{"times": 1, "match": {"order_type": "C53"}, "action": {"kind": "zip_foreign_member"}}"#,
+    )
+    .await;
+    let members = common::unzip(&s.download(c53(2)).await.expect("C53").data);
+    assert_eq!(members.len(), 3 * 2 + 1);
+    let (name, foreign) = members.last().expect("member");
+    assert_eq!(name, kontor_bank::container::FOREIGN_MEMBER_NAME);
+    assert!(roxmltree::Document::parse(&String::from_utf8_lossy(foreign)).is_err());
+    for (_, document) in &members[..members.len() - 1] {
+        assert!(camt::parse_bytes(document).is_ok());
+    }
+    let clean = common::unzip(&s.download(c53(2)).await.expect("C53").data);
+    assert_eq!(clean.len(), 3 * 2, "fires once");
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_zip_bomb_fault_adds_a_huge_highly_compressible_member() {
+    let bank = demo_bank().await;
+    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    install(&bank, r#"{"times": 1, "match": {"order_type": "C53"}, "action": {"kind": "zip_bomb", "bytes": 268435456}}"#).await;
+    let download = s.download(c53(2)).await.expect("C53");
+    assert!(
+        download.data.len() < 2 << 20,
+        "{} bytes",
+        download.data.len()
+    );
+    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(&download.data)).expect("archive");
+    assert_eq!(archive.len(), 3 * 2 + 1);
+    let bomb = archive.by_index(3 * 2).expect("bomb");
+    assert_eq!(bomb.size(), 256 << 20);
+    assert!(bomb.size() / bomb.compressed_size() > 500, "ratio");
+    let refused = http()
+        .post(format!("{}/faults", bank.admin_url()))
+        .header("content-type", "application/json")
+        .body(r#"{"action": {"kind": "zip_bomb", "bytes": 0}}"#)
+        .send()
+        .await
+        .expect("admin");
+    assert_eq!(refused.status(), 400);
     bank.shutdown().await;
 }
 

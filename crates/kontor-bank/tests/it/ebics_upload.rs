@@ -1,7 +1,7 @@
 //! Signed uploads against the real dispatcher: signatures, permissions, account and amount
 //! limits, multi-segment transfer with recovery, H005 BTU, and the distributed signature.
 
-mod common;
+use crate::common;
 
 use chrono::NaiveDate;
 use common::client::{ready_subscriber, Subscriber};
@@ -13,7 +13,7 @@ use kontor_documents::pain::{
 use kontor_documents::{Amount, Currency};
 use kontor_protocol::envelope::{
     EbicsResponse, HvListParams, HvOrderKind, HvOrderRef, OrderDetails, OrderId, OrderParams,
-    PartnerId,
+    PartnerId, SignatureFlag,
 };
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::orderdata::{
@@ -581,6 +581,310 @@ async fn a_transport_signature_needs_a_bank_technical_signature() {
         bank.state().received_orders()[0].status,
         OrderStatus::Accepted,
         "E alone releases"
+    );
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn an_hve_answer_without_transaction_id_still_counts_the_signature_once() {
+    let bank = demo_bank().await;
+    let transport = ready_subscriber(&bank, H004, "PARTNER1", "TRANSPORT", 3).await;
+    let user1 = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let document = payment(false, MAIN, "42.00", 1);
+    let upload = transport
+        .upload(
+            upload_details(H004, OrderType::CCT),
+            &document,
+            &[&transport],
+            None,
+        )
+        .await;
+    let order_id = upload.order_id.expect("id");
+    common::install_fault(
+        &bank,
+        r#"{"times": 1, "match": {"order_type": "HVE"}, "action": {"kind": "hve_without_transaction_id"}}"#,
+    )
+    .await;
+    let hve = user1
+        .upload(
+            veu_details(
+                OrderType::HVE,
+                OrderParams::Hve(hv_ref(H004, &order_id, OrderType::CCT)),
+            ),
+            b"",
+            &[&user1],
+            Some(&document),
+        )
+        .await;
+    assert_eq!(hve.business.code(), "000000");
+    assert_eq!(hve.last_response.transaction_id, None, "the id is left out");
+    assert_eq!(
+        bank.state().received_orders()[0].status,
+        OrderStatus::Accepted,
+        "the signature counted"
+    );
+    let signers = &bank.state().veu_items()[0].signers;
+    assert_eq!(
+        signers
+            .iter()
+            .filter(|s| s.user_id.as_str() == "USER1")
+            .count(),
+        1,
+        "{signers:?}"
+    );
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn spr_as_clients_send_it_suspends_the_subscriber_and_later_requests_get_091002() {
+    for version in [H004, H005] {
+        let bank = demo_bank().await;
+        let user1 = ready_subscriber(&bank, version, "PARTNER1", "USER1", 0).await;
+        let user2 = ready_subscriber(&bank, version, "PARTNER1", "USER2", 1).await;
+        let spr = || OrderDetails::upload(version, &OrderType::SPR).expect("details");
+        // Signature only (NumSegments 0): someone else's ES does not suspend USER1.
+        let foreign = user1.upload(spr(), b"", &[&user2], Some(b" ")).await;
+        assert_eq!(foreign.business.code(), "091301", "{version:?}");
+        let status = |user: &str| {
+            bank.state()
+                .subscriber(&common::p("PARTNER1"), &common::u(user))
+                .expect("known")
+                .status
+        };
+        assert_eq!(status("USER1"), kontor_bank::state::SubscriberStatus::Ready);
+        let spr_answer = user1.upload(spr(), b"", &[&user1], Some(b" ")).await;
+        assert_eq!(
+            (spr_answer.technical.code(), spr_answer.business.code()),
+            ("000000", "000000"),
+            "{version:?}: {}",
+            spr_answer.last_response.report_text
+        );
+        assert_eq!(
+            status("USER1"),
+            kontor_bank::state::SubscriberStatus::Suspended
+        );
+        // EBICS return codes: 091002 EBICS_INVALID_USER_OR_USER_STATE, "subscriber unknown or
+        // subscriber state inadmissible".
+        let refused = user1
+            .download(OrderDetails::download(version, &OrderType::HTD, None).expect("details"))
+            .await
+            .expect_err("suspended");
+        assert_eq!(codes(&refused).0, "091002");
+        assert_eq!(status("USER2"), kontor_bank::state::SubscriberStatus::Ready);
+        bank.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn spr_with_one_blank_as_order_data_suspends_too() {
+    let bank = demo_bank().await;
+    let user1 = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let spr = || OrderDetails::upload(H004, &OrderType::SPR).expect("details");
+    let not_blank = user1.upload(spr(), b"x", &[&user1], None).await;
+    assert_eq!(not_blank.business.code(), "090004");
+    let answer = user1.upload(spr(), b" ", &[&user1], None).await;
+    assert_eq!(answer.business.code(), "000000");
+    assert_eq!(
+        bank.state()
+            .subscriber(&common::p("PARTNER1"), &common::u("USER1"))
+            .expect("known")
+            .status,
+        kontor_bank::state::SubscriberStatus::Suspended
+    );
+    assert_eq!(bank.state().received_order_count(), 0, "no business order");
+    bank.shutdown().await;
+}
+
+const PAYROLL: &str = "DE02120300000000202051";
+
+#[tokio::test]
+async fn a_co_signer_cannot_release_beyond_its_accounts_or_amount_limit() {
+    let bank = demo_bank().await;
+    // USER2: class A, 250 000, MAIN and PAYROLL. USER3: class B, 100 000, MAIN only.
+    let user2 = ready_subscriber(&bank, H004, "PARTNER1", "USER2", 1).await;
+    let user3 = ready_subscriber(&bank, H004, "PARTNER1", "USER3", 2).await;
+    let cosign = |order_id: &str, document: &[u8]| {
+        let details = veu_details(
+            OrderType::HVE,
+            OrderParams::Hve(hv_ref(H004, order_id, OrderType::CCT)),
+        );
+        let document = document.to_vec();
+        let user3 = &user3;
+        async move { user3.upload(details, b"", &[user3], Some(&document)).await }
+    };
+    for (debtor, amount, code) in [
+        // Another account than USER3's: EBICS_ACCOUNT_AUTHORISATION_FAILED.
+        (PAYROLL, "200000.00", "091302"),
+        // USER3's account, above USER3's limit: EBICS_AMOUNT_CHECK_FAILED.
+        (MAIN, "150000.00", "091303"),
+    ] {
+        let document = payment(false, debtor, amount, 1);
+        let upload = user2
+            .upload(
+                upload_details(H004, OrderType::CCT),
+                &document,
+                &[&user2],
+                None,
+            )
+            .await;
+        assert_eq!(upload.business.code(), "000000", "A alone waits in the VEU");
+        let order_id = upload.order_id.expect("id");
+        let hve = cosign(&order_id, &document).await;
+        assert_eq!(hve.business.code(), code, "{debtor} {amount}");
+        let item = bank
+            .state()
+            .veu_items()
+            .into_iter()
+            .find(|i| i.order_id.as_str() == order_id)
+            .expect("VEU item");
+        assert_eq!(item.status, VeuStatus::Pending, "not released");
+        assert_eq!(
+            item.signers.len(),
+            1,
+            "the refused signature does not count"
+        );
+    }
+    // Within both limits the same co-signer releases.
+    let document = payment(false, MAIN, "90000.00", 1);
+    let upload = user2
+        .upload(
+            upload_details(H004, OrderType::CCT),
+            &document,
+            &[&user2],
+            None,
+        )
+        .await;
+    let order_id = upload.order_id.expect("id");
+    assert_eq!(cosign(&order_id, &document).await.business.code(), "000000");
+    let released = bank
+        .state()
+        .veu_items()
+        .into_iter()
+        .find(|i| i.order_id.as_str() == order_id)
+        .expect("VEU item");
+    assert_eq!(released.status, VeuStatus::Released);
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_btu_naming_a_message_version_matches_an_offer_without_one() {
+    let bank = demo_bank().await;
+    let user1 = ready_subscriber(&bank, H005, "PARTNER1", "USER1", 0).await;
+    // The demo offers SCT/pain.001 without a version; the client names 03.
+    let mut service = OrderType::CCT.btf_service().expect("service");
+    service.message.version = Some("03".into());
+    let details = OrderDetails::btu(service, Some(SignatureFlag { request_eds: None }));
+    let document = payment(false, MAIN, "12.00", 1);
+    let upload = user1.upload(details, &document, &[&user1], None).await;
+    assert_eq!(
+        upload.business.code(),
+        "000000",
+        "{}",
+        upload.last_response.report_text
+    );
+    let order = &bank.state().received_orders()[0];
+    let recorded = order.order.service.as_ref().expect("service");
+    assert_eq!(recorded.msg_version.as_deref(), Some("03"));
+    // A download offer with a version is that version only: camt.053 is offered as 08.
+    let mut camt = OrderType::C53.btf_service().expect("service");
+    camt.message.version = Some("04".into());
+    let refused = user1
+        .download(OrderDetails::btd(camt, None))
+        .await
+        .expect_err("camt.053.001.04 is not offered");
+    assert_eq!(codes(&refused).0, "091005");
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_payment_file_whose_message_id_was_already_submitted_is_refused_with_091122() {
+    let bank = demo_bank().await;
+    let user1 = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let document = payment(false, MAIN, "77.00", 1);
+    let cct = || upload_details(H004, OrderType::CCT);
+    let first = user1.upload(cct(), &document, &[&user1], None).await;
+    assert_eq!(first.business.code(), "000000");
+    // The same file again, as a new transaction (a client retrying a lost upload blindly).
+    let again = user1.upload(cct(), &document, &[&user1], None).await;
+    assert_eq!(
+        (again.technical.code(), again.business.code()),
+        ("091122", "000000"),
+        "EBICS_ORDER_ALREADY_EXISTS: {}",
+        again.last_response.report_text
+    );
+    assert_eq!(bank.state().received_order_count(), 1, "paid once");
+    let orders = bank.state().received_orders();
+    assert_eq!(orders[0].message_id.as_deref(), Some("MSG-77.00-1"));
+    // Another message id is another file.
+    let other = payment(false, MAIN, "77.00", 2);
+    let second = user1.upload(cct(), &other, &[&user1], None).await;
+    assert_eq!(second.business.code(), "000000");
+    assert_eq!(bank.state().received_order_count(), 2);
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn h005_btu_needs_its_signature_flag_and_request_eds_waits_in_the_veu() {
+    let bank = demo_bank().await;
+    let user1 = ready_subscriber(&bank, H005, "PARTNER1", "USER1", 0).await;
+    let user2 = ready_subscriber(&bank, H005, "PARTNER1", "USER2", 1).await;
+    let service = || OrderType::CCT.btf_service().expect("service");
+    let document = payment(false, MAIN, "55.00", 1);
+    // No SignatureFlag: "the order doesn't contain any ES" — this bank refuses.
+    let unflagged = user1
+        .upload(
+            OrderDetails::btu(service(), None),
+            &document,
+            &[&user1],
+            None,
+        )
+        .await;
+    assert_eq!(unflagged.technical.code(), "091112");
+    assert_eq!(bank.state().received_order_count(), 0);
+    // requestEDS: USER1's E signature alone would release it, yet it waits for another.
+    let flag = SignatureFlag {
+        request_eds: Some(true),
+    };
+    let upload = user1
+        .upload(
+            OrderDetails::btu(service(), Some(flag)),
+            &document,
+            &[&user1],
+            None,
+        )
+        .await;
+    assert_eq!(
+        upload.business.code(),
+        "000000",
+        "{}",
+        upload.last_response.report_text
+    );
+    let order_id = upload.order_id.expect("id");
+    assert_eq!(
+        bank.state().received_orders()[0].status,
+        OrderStatus::AwaitingSignatures
+    );
+    assert_eq!(bank.state().veu_items()[0].required_signatures, 2);
+    let hve = user2
+        .upload(
+            veu_details(
+                OrderType::HVE,
+                OrderParams::Hve(hv_ref(H005, &order_id, OrderType::CCT)),
+            ),
+            b"",
+            &[&user2],
+            Some(&document),
+        )
+        .await;
+    assert_eq!(
+        hve.business.code(),
+        "000000",
+        "{}",
+        hve.last_response.report_text
+    );
+    assert_eq!(
+        bank.state().received_orders()[0].status,
+        OrderStatus::Accepted
     );
     bank.shutdown().await;
 }

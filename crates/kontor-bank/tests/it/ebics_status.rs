@@ -1,7 +1,7 @@
 //! Order status downloads: HAC (pain.002, H005 also BTD PSR) and PTK report what happened to
 //! uploaded orders — accepted, rejected afterwards by the bank, pending in the VEU.
 
-mod common;
+use crate::common;
 
 use chrono::{Days, NaiveDate, Utc};
 use common::client::{ready_subscriber, Subscriber};
@@ -269,5 +269,89 @@ async fn only_accepted_orders_can_be_rejected_afterwards() {
         400,
         "reason codes stay schema-valid"
     );
+    bank.shutdown().await;
+}
+
+/// `OrgnlMsgId`, `GrpSts` and the end-to-end ids of a payment-level pain.002.
+fn payment_status(document: &[u8]) -> (String, String, Vec<String>) {
+    let text = std::str::from_utf8(document).expect("UTF-8");
+    let doc = roxmltree::Document::parse(text).expect("XML");
+    let first = |name: &str| {
+        doc.descendants()
+            .find(|n| n.tag_name().name() == name)
+            .and_then(|n| n.text())
+            .unwrap_or_default()
+            .to_owned()
+    };
+    assert_eq!(
+        doc.root_element().tag_name().namespace(),
+        Some("urn:iso:std:iso:20022:tech:xsd:pain.002.001.03")
+    );
+    let end_to_end = doc
+        .descendants()
+        .filter(|n| n.tag_name().name() == "OrgnlEndToEndId")
+        .filter_map(|n| n.text().map(str::to_owned))
+        .collect();
+    (first("OrgnlMsgId"), first("GrpSts"), end_to_end)
+}
+
+/// A download of a bank-specific H004 order type (`CRZ`, `CDZ`).
+fn bank_specific(code: &str) -> OrderDetails {
+    let mut details = OrderDetails::download(H004, &OrderType::other(code).expect("code"), None)
+        .expect("details");
+    details.order_attribute = Some(kontor_protocol::order_type::OrderAttribute::DZHNN);
+    details
+}
+
+#[tokio::test]
+async fn crz_delivers_one_payment_level_pain002_per_uploaded_message_in_a_zip() {
+    let bank = demo_bank().await;
+    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let none = s
+        .download(bank_specific("CRZ"))
+        .await
+        .expect_err("nothing uploaded yet");
+    assert_eq!(none.business_return_code.code(), "090005");
+    for message_id in ["MSG-CRZ-1", "MSG-CRZ-2"] {
+        upload_cct(&s, H004, message_id).await;
+    }
+    let crz = s.download(bank_specific("CRZ")).await.expect("CRZ");
+    let members = common::unzip(&crz.data);
+    assert_eq!(members.len(), 2, "one report per uploaded message");
+    let reported: Vec<_> = members.iter().map(|(_, d)| payment_status(d)).collect();
+    assert_eq!(reported[0].0, "MSG-CRZ-1");
+    assert_eq!(reported[1].0, "MSG-CRZ-2");
+    assert!(reported.iter().all(|r| r.1 == "ACCP" && !r.2.is_empty()));
+    // CDZ lists direct debits only: none were uploaded.
+    let cdz = s
+        .download(bank_specific("CDZ"))
+        .await
+        .expect_err("no direct debits");
+    assert_eq!(cdz.business_return_code.code(), "090005");
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn h005_btd_psr_delivers_the_payment_level_report_zipped_or_alone() {
+    let bank = demo_bank().await;
+    let s = ready_subscriber(&bank, H005, "PARTNER1", "USER1", 0).await;
+    upload_cct(&s, H005, "MSG-PSR-1").await;
+    let psr = |container: Option<&str>| {
+        let mut service = BtfService {
+            service_name: "PSR".into(),
+            scope: Some("DE".into()),
+            service_option: Some("SCT".into()),
+            container: None,
+            message: MessageName::new("pain.002"),
+        };
+        service.container = container.map(|c| c.parse().expect("container"));
+        OrderDetails::btd(service, None)
+    };
+    let zipped = download(&s, psr(Some("ZIP"))).await;
+    let members = common::unzip(&zipped);
+    assert_eq!(members.len(), 1);
+    assert_eq!(payment_status(&members[0].1).0, "MSG-PSR-1");
+    let alone = download(&s, psr(None)).await;
+    assert_eq!(alone, members[0].1, "the same report without the container");
     bank.shutdown().await;
 }

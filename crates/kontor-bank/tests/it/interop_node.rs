@@ -6,7 +6,7 @@
 //! unless `KONTOR_REQUIRE_NODE=1` (set by `.ci/run` after `npm ci`), which turns that into a
 //! failure.
 
-mod common;
+use crate::common;
 
 use std::path::PathBuf;
 use std::process::Command;

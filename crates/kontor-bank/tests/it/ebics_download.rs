@@ -1,7 +1,7 @@
 //! Downloads against the real dispatcher: customer data, statements (single and multi-segment),
 //! and the checks every `ebicsRequest` passes (signature, replay, state, permission, bank keys).
 
-mod common;
+use crate::common;
 
 use chrono::{Days, Utc};
 use common::client::{ready_subscriber, Subscriber};
@@ -9,7 +9,7 @@ use common::{demo_bank, http, p, u};
 use kontor_protocol::envelope::{DateRange, EbicsResponse, OrderDetails};
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::orderdata::{
-    HAAResponseOrderData, HKDResponseOrderData, HTDResponseOrderData,
+    HAAResponseOrderData, HKDResponseOrderData, HPDResponseOrderData, HTDResponseOrderData,
 };
 use kontor_protocol::ProtocolVersion::{H004, H005};
 use sha2::{Digest, Sha256};
@@ -91,6 +91,69 @@ async fn hkd_htd_and_haa_describe_the_seeded_customer_in_both_versions() {
 }
 
 #[tokio::test]
+async fn hpd_publishes_the_bank_parameters_in_both_versions() {
+    for version in [H004, H005] {
+        let bank = demo_bank().await;
+        let s = ready_subscriber(&bank, version, "PARTNER1", "USER1", 0).await;
+        let hpd = s
+            .download(details(version, OrderType::HPD, None))
+            .await
+            .expect("HPD is data, not 090005");
+        let hpd = HPDResponseOrderData::parse(&hpd.data).expect("HPD parses");
+        assert_eq!(hpd.access_params.urls[0].url, bank.ebics_url());
+        assert_eq!(hpd.access_params.host_id.as_deref(), Some("KONTORBANK"));
+        let params = &hpd.protocol_params;
+        assert!(params.supports_protocol(H004) && params.supports_protocol(H005));
+        assert_eq!(params.authentication_versions, ["X002"]);
+        assert_eq!(params.encryption_versions, ["E002"]);
+        assert_eq!(params.signature_versions, ["A005", "A006"]);
+        assert_eq!(params.recovery, Some(true));
+        assert_eq!(params.pre_validation, Some(false));
+        assert_eq!(params.client_data_download, Some(true));
+        assert_eq!(params.downloadable_order_data, Some(true));
+        assert_eq!(params.x509_data.is_some(), version == H004);
+        bank.shutdown().await;
+    }
+}
+
+#[tokio::test]
+async fn hkd_and_htd_tell_the_same_story_with_the_transfer_limits() {
+    for version in [H004, H005] {
+        let bank = demo_bank().await;
+        let s = ready_subscriber(&bank, version, "PARTNER1", "USER1", 0).await;
+        let hkd = s
+            .download(details(version, OrderType::HKD, None))
+            .await
+            .expect("HKD");
+        let hkd = HKDResponseOrderData::parse(&hkd.data).expect("HKD parses");
+        let htd = s
+            .download(details(version, OrderType::HTD, None))
+            .await
+            .expect("HTD");
+        let htd = HTDResponseOrderData::parse(&htd.data).expect("HTD parses");
+        assert_eq!(hkd.partner_info, htd.partner_info, "{version:?}");
+        let mine = hkd
+            .user_infos
+            .iter()
+            .find(|u| u.user_id == "USER1")
+            .expect("USER1 in HKD");
+        assert_eq!(mine, &htd.user_info, "{version:?}");
+        let limits: Vec<_> = htd
+            .partner_info
+            .bank
+            .parameters
+            .iter()
+            .map(|p| (p.name.as_str(), p.value.as_str()))
+            .collect();
+        assert!(
+            limits.contains(&("MaxSegmentSize", "1048576")),
+            "{limits:?}"
+        );
+        bank.shutdown().await;
+    }
+}
+
+#[tokio::test]
 async fn an_sta_download_is_exactly_the_statement_the_bank_generated() {
     let bank = demo_bank().await;
     let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
@@ -124,7 +187,10 @@ async fn an_sta_download_is_exactly_the_statement_the_bank_generated() {
 
 #[tokio::test]
 async fn a_large_c53_spans_segments_and_a_second_download_repeats_it() {
-    let bank = demo_bank().await;
+    // The ZIP container deflates tens of MiB of camt to about a MiB: smaller segments.
+    let mut config = kontor_bank::BankConfig::demo().expect("demo");
+    config.limits.segment_size_bytes = 256 << 10;
+    let bank = common::bank_with(config).await;
     let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
     let knob = http()
         .put(format!("{}/accounts/ACC-EUR-MAIN/ledger", bank.admin_url()))
@@ -140,11 +206,6 @@ async fn a_large_c53_spans_segments_and_a_second_download_repeats_it() {
         .await
         .expect("C53");
     assert!(
-        first.data.len() > 20 << 20,
-        "tens of MiB: {}",
-        first.data.len()
-    );
-    assert!(
         first.num_segments > 1,
         "multi-segment: {}",
         first.num_segments
@@ -158,8 +219,15 @@ async fn a_large_c53_spans_segments_and_a_second_download_repeats_it() {
         Sha256::digest(&second.data),
         "same range, same data"
     );
-    let statements = kontor_documents::camt::parse_bytes(&first.data).expect("camt parses");
-    assert_eq!(statements.len(), 3 * 8);
+    // DK Anlage 3: C53 comes as a ZIP container, one camt document per account and day.
+    let members = common::unzip(&first.data);
+    assert_eq!(members.len(), 3 * 8);
+    let unpacked: usize = members.iter().map(|(_, d)| d.len()).sum();
+    assert!(unpacked > 20 << 20, "tens of MiB: {unpacked}");
+    for (name, document) in &members {
+        let statements = kontor_documents::camt::parse_bytes(document).expect("camt parses");
+        assert_eq!(statements.len(), 1, "{name}");
+    }
     println!(
         "C53: {} bytes in {} segments",
         first.data.len(),
@@ -192,14 +260,82 @@ async fn a_download_segment_can_be_fetched_again_after_a_lost_answer() {
 }
 
 #[tokio::test]
+async fn h004_c53_is_a_zip_container_with_one_camt_document_per_account_and_day() {
+    let bank = demo_bank().await;
+    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let range = last_days(2);
+    let download = s
+        .download(details(H004, OrderType::C53, Some(range)))
+        .await
+        .expect("C53");
+    assert!(download.data.starts_with(b"PK\x03\x04"));
+    let query = format!(
+        "partner=PARTNER1&order_type=C53&from={}&to={}",
+        range.start, range.end
+    );
+    assert_eq!(
+        download.data,
+        admin_statement(&bank, &query).await,
+        "exact bytes"
+    );
+    let members = common::unzip(&download.data);
+    assert_eq!(members.len(), 3 * 2, "three accounts, two days");
+    let listed = http()
+        .get(format!("{}/statements/members?{query}", bank.admin_url()))
+        .send()
+        .await
+        .expect("admin")
+        .bytes()
+        .await
+        .expect("body");
+    let listed: serde_json::Value = serde_json::from_slice(&listed).expect("json");
+    let listed = listed.as_array().expect("list");
+    assert_eq!(listed.len(), members.len());
+    for ((name, document), expected) in members.iter().zip(listed) {
+        assert_eq!(name, expected["name"].as_str().expect("name"));
+        assert_eq!(
+            std::str::from_utf8(document).expect("UTF-8"),
+            expected["document"].as_str().expect("document")
+        );
+        assert_eq!(
+            kontor_documents::camt::parse_bytes(document)
+                .expect("camt")
+                .len(),
+            1
+        );
+    }
+    bank.shutdown().await;
+}
+
+#[tokio::test]
 async fn h005_btd_delivers_camt053_by_service() {
     let bank = demo_bank().await;
     let s = ready_subscriber(&bank, H005, "PARTNER1", "USER1", 0).await;
     let range = last_days(2);
-    let download = s
+    // The DK mapping of C53 asks for `Container ZIP`: a container with one document per
+    // account and day.
+    let zipped = s
         .download(details(H005, OrderType::C53, Some(range)))
         .await
         .expect("BTD");
+    let expected = admin_statement(
+        &bank,
+        &format!(
+            "partner=PARTNER1&format=camt.053&container=zip&from={}&to={}",
+            range.start, range.end
+        ),
+    )
+    .await;
+    assert_eq!(zipped.data, expected);
+    assert_eq!(common::unzip(&zipped.data).len(), 3 * 2);
+    // Without a container: one XML document.
+    let (_, service) = OrderType::C53.to_h005().expect("h005");
+    let mut service = service.expect("service");
+    service.container = None;
+    let bare = s
+        .download(OrderDetails::btd(service, Some(range)))
+        .await
+        .expect("BTD without container");
     let expected = admin_statement(
         &bank,
         &format!(
@@ -208,7 +344,13 @@ async fn h005_btd_delivers_camt053_by_service() {
         ),
     )
     .await;
-    assert_eq!(download.data, expected);
+    assert_eq!(bare.data, expected);
+    assert_eq!(
+        kontor_documents::camt::parse_bytes(&bare.data)
+            .expect("camt")
+            .len(),
+        3 * 2
+    );
     let mt940 = s
         .download(details(H005, OrderType::STA, Some(range)))
         .await

@@ -1,9 +1,12 @@
 //! Interoperability with an independent H005 client: the PyPI package `painfree` (pinned in
 //! `tests/interop-python/requirements.txt`) drives INI, HIA, activation, HPB with the bank key
 //! confirmation, HTD/HAA/HPD, its refusal of an answer with a corrupted X002 signature, a
-//! camt.053 BTD, a BTU pain.001 it builds itself, an idempotent
-//! resubmission, a pain.002 status report and a lost upload answer against an in-process
-//! emulator seeded with `tests/interop-python/bank.toml` (`tests/interop-python/run.py`).
+//! camt.053 BTD in a ZIP container (one member per account and day, each stored byte-identical
+//! to what `/admin/statements` generates), a BTU pain.001 it builds itself (accepted once, A006
+//! verified), an idempotent resubmission, the payment-level pain.002 (BTD PSR/DE/SCT) that it
+//! reconciles by MsgId, and a lost upload answer whose blind retry the bank refuses as a
+//! duplicate, against an in-process emulator seeded with `tests/interop-python/bank.toml`
+//! (`tests/interop-python/run.py`).
 //!
 //! Skips with a printed reason when `tests/interop-python/.venv` lacks painfree, unless
 //! `KONTOR_REQUIRE_PAINFREE=1` (set by `.ci/run` after it created the venv), which turns that
@@ -20,22 +23,10 @@ use kontor_bank::state::OrderStatus;
 use kontor_bank::{Bank, BankConfig, BankKeyPairs};
 use serde_json::Value;
 
-/// Stages that wait for an emulator feature, with the feature (see FINDINGS.md).
-const AWAITING_EMULATOR: &[(&str, &str)] = &[
-    ("HPD", "HPD order data (today: 090005 no download data)"),
-    (
-        "BTD_ZIP",
-        "ZIP container delivery for BTD/C5x (today: a bare camt.053 document)",
-    ),
-    (
-        "PSR",
-        "a pain.002 per pain.001 message, naming its MsgId (today: one report for HAC)",
-    ),
-    (
-        "BTU_LOST_ANSWER",
-        "refusing a second upload of the same pain.001 MsgId (today: accepted twice)",
-    ),
-];
+/// Stages that wait for an emulator feature, with the feature (see FINDINGS.md). Empty since
+/// the emulator serves HPD, ZIP containers, payment-level pain.002 and refuses duplicate
+/// message ids; kept so a new stage can be added before the emulator supports it.
+const AWAITING_EMULATOR: &[(&str, &str)] = &[];
 
 /// Every stage the harness reports, in its order.
 const STAGES: &[&str] = &[

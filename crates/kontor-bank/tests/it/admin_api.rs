@@ -1,6 +1,6 @@
 //! The admin API, against an in-process demo bank on a free port.
 
-mod common;
+use crate::common;
 
 use chrono::Utc;
 use common::{demo_bank, http, initialise, p, u};
@@ -150,33 +150,36 @@ async fn orders_veu_and_downloads_are_listed() {
     let now = Utc::now();
     let order_id = state.allocate_order_id(&p("PARTNER1"));
     let kind = OrderKind::classic("CCT".parse().expect("code"));
-    state.record_order(
-        NewOrder {
-            order_id,
-            order: kind.clone(),
-            protocol: kontor_protocol::ProtocolVersion::H004,
-            partner_id: p("PARTNER1"),
-            user_id: u("USER2"),
-            transaction_id: None,
-            content: b"<Document/>".to_vec(),
-            signatures: vec![],
-            status: OrderStatus::AwaitingSignatures,
-            status_reason: None,
-        },
-        Some(VeuItem {
-            order_id,
-            order: kind,
-            partner_id: p("PARTNER1"),
-            originator: u("USER2"),
-            amount: None,
-            currency: None,
-            required_signatures: 2,
-            signers: vec![],
-            status: VeuStatus::Pending,
-            created_at: now,
-        }),
-        now,
-    );
+    state
+        .record_order(
+            NewOrder {
+                order_id,
+                order: kind.clone(),
+                protocol: kontor_protocol::ProtocolVersion::H004,
+                partner_id: p("PARTNER1"),
+                user_id: u("USER2"),
+                transaction_id: None,
+                content: b"<Document/>".to_vec(),
+                signatures: vec![],
+                status: OrderStatus::AwaitingSignatures,
+                status_reason: None,
+                message_id: None,
+            },
+            Some(VeuItem {
+                order_id,
+                order: kind,
+                partner_id: p("PARTNER1"),
+                originator: u("USER2"),
+                amount: None,
+                currency: None,
+                required_signatures: 2,
+                signers: vec![],
+                status: VeuStatus::Pending,
+                created_at: now,
+            }),
+            now,
+        )
+        .expect("recorded");
     state.record_served_download(ServedDownload {
         transaction_id: TransactionId::random(),
         order_type: "STA".into(),
