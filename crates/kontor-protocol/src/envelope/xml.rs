@@ -197,6 +197,47 @@ pub(crate) fn root_version(
     Ok(version)
 }
 
+/// The frame every H004/H005 envelope shares: root `header` (marked `authenticate="true"`)
+/// with `static` and `mutable`, an `AuthSignature` where the envelope is signed, and `body`.
+pub(crate) struct Frame<'a, 'input> {
+    pub(crate) version: ProtocolVersion,
+    pub(crate) ns: &'static str,
+    pub(crate) static_node: Node<'a, 'input>,
+    pub(crate) mutable_node: Node<'a, 'input>,
+    pub(crate) body: Node<'a, 'input>,
+}
+
+/// Checks the root and the frame's order; `signed` envelopes carry `AuthSignature` between
+/// `header` and `body` (it is verified separately, here it only has to stand where the schema
+/// puts it).
+pub(crate) fn parse_frame<'a, 'input>(
+    root: Node<'a, 'input>,
+    root_name: &'static str,
+    signed: bool,
+) -> Result<Frame<'a, 'input>, EnvelopeError> {
+    let version = root_version(root, root_name)?;
+    let ns = version.namespace();
+    let mut top = Children::of(root, root_name, ns);
+    let header = top.required("header")?;
+    require_authenticated(header, "header")?;
+    if signed {
+        top.required("AuthSignature")?;
+    }
+    let body = top.required("body")?;
+    top.finish()?;
+    let mut h = Children::of(header, "header", ns);
+    let static_node = h.required("static")?;
+    let mutable_node = h.required("mutable")?;
+    h.finish()?;
+    Ok(Frame {
+        version,
+        ns,
+        static_node,
+        mutable_node,
+        body,
+    })
+}
+
 /// Walks the element children of one element in schema order.
 pub(crate) struct Children<'a, 'input> {
     parent: &'static str,
