@@ -111,9 +111,10 @@ pub async fn install_fault(bank: &RunningBank, rule: &str) {
         .send()
         .await
         .expect("admin");
-    assert!(
-        response.status().is_success(),
-        "{:?}",
-        response.text().await
+    assert_eq!(
+        response.status().as_u16(),
+        201,
+        "{}",
+        response.text().await.unwrap_or_default()
     );
 }

@@ -4,7 +4,7 @@
 use crate::common;
 
 use chrono::NaiveDate;
-use common::client::{ready_subscriber, Subscriber};
+use common::client::{ready_subscriber, Subscriber, Upload};
 use common::{demo_bank, http};
 use kontor_bank::state::{OrderStatus, VeuStatus};
 use kontor_documents::pain::{
@@ -104,6 +104,26 @@ fn veu_details(order_type: OrderType, params: OrderParams) -> OrderDetails {
     }
 }
 
+/// `signer` submits the CCT `document` signed by itself alone.
+async fn submit_cct(signer: &Subscriber, version: ProtocolVersion, document: &[u8]) -> Upload {
+    let details = upload_details(version, OrderType::CCT);
+    signer.upload(details, document, &[signer], None).await
+}
+
+/// `signer` co-signs (HVE) the CCT order `order_id`, signing `document`.
+async fn cosign(
+    signer: &Subscriber,
+    version: ProtocolVersion,
+    order_id: &str,
+    document: &[u8],
+) -> Upload {
+    let details = veu_details(
+        OrderType::HVE,
+        OrderParams::Hve(hv_ref(version, order_id, OrderType::CCT)),
+    );
+    signer.upload(details, b"", &[signer], Some(document)).await
+}
+
 fn codes(r: &EbicsResponse) -> (&str, &str) {
     (
         r.technical_return_code.code(),
@@ -116,9 +136,7 @@ async fn a_cct_signed_with_e_is_accepted_and_stored_with_its_hash() {
     let bank = demo_bank().await;
     let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
     let document = payment(false, MAIN, "1500.00", 2);
-    let upload = s
-        .upload(upload_details(H004, OrderType::CCT), &document, &[&s], None)
-        .await;
+    let upload = submit_cct(&s, H004, &document).await;
     assert_eq!(
         (upload.technical.code(), upload.business.code()),
         ("000000", "000000")
@@ -373,14 +391,7 @@ async fn an_a_signature_waits_in_the_veu_until_b_signs_with_hve() {
     let user2 = ready_subscriber(&bank, H004, "PARTNER1", "USER2", 1).await;
     let user3 = ready_subscriber(&bank, H004, "PARTNER1", "USER3", 2).await;
     let document = payment(false, MAIN, "5000.00", 1);
-    let upload = user2
-        .upload(
-            upload_details(H004, OrderType::CCT),
-            &document,
-            &[&user2],
-            None,
-        )
-        .await;
+    let upload = submit_cct(&user2, H004, &document).await;
     assert_eq!(upload.business.code(), "000000");
     let order_id = upload.order_id.expect("order id");
     assert_eq!(
@@ -424,42 +435,12 @@ async fn an_a_signature_waits_in_the_veu_until_b_signs_with_hve() {
     );
 
     // The same signer cannot sign twice.
-    let twice = user2
-        .upload(
-            veu_details(
-                OrderType::HVE,
-                OrderParams::Hve(hv_ref(H004, &order_id, OrderType::CCT)),
-            ),
-            b"",
-            &[&user2],
-            Some(&document),
-        )
-        .await;
+    let twice = cosign(&user2, H004, &order_id, &document).await;
     assert_eq!(twice.business.code(), "091306");
     // A forged co-signature is refused.
-    let forged = user3
-        .upload(
-            veu_details(
-                OrderType::HVE,
-                OrderParams::Hve(hv_ref(H004, &order_id, OrderType::CCT)),
-            ),
-            b"",
-            &[&user3],
-            Some(b"not the order"),
-        )
-        .await;
+    let forged = cosign(&user3, H004, &order_id, b"not the order").await;
     assert_eq!(forged.business.code(), "091301");
-    let hve = user3
-        .upload(
-            veu_details(
-                OrderType::HVE,
-                OrderParams::Hve(hv_ref(H004, &order_id, OrderType::CCT)),
-            ),
-            b"",
-            &[&user3],
-            Some(&document),
-        )
-        .await;
+    let hve = cosign(&user3, H004, &order_id, &document).await;
     assert_eq!(
         (hve.technical.code(), hve.business.code()),
         ("000000", "000000"),
@@ -488,14 +469,7 @@ async fn hvs_cancels_and_two_b_signatures_never_release() {
     let user2 = ready_subscriber(&bank, H005, "PARTNER1", "USER2", 1).await;
     let user3 = ready_subscriber(&bank, H005, "PARTNER1", "USER3", 2).await;
     let document = payment(false, MAIN, "700.00", 1);
-    let upload = user3
-        .upload(
-            upload_details(H005, OrderType::CCT),
-            &document,
-            &[&user3],
-            None,
-        )
-        .await;
+    let upload = submit_cct(&user3, H005, &document).await;
     assert_eq!(
         upload.business.code(),
         "000000",
@@ -546,31 +520,14 @@ async fn a_transport_signature_needs_a_bank_technical_signature() {
     let transport = ready_subscriber(&bank, H004, "PARTNER1", "TRANSPORT", 3).await;
     let user1 = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
     let document = payment(false, MAIN, "42.00", 1);
-    let upload = transport
-        .upload(
-            upload_details(H004, OrderType::CCT),
-            &document,
-            &[&transport],
-            None,
-        )
-        .await;
+    let upload = submit_cct(&transport, H004, &document).await;
     assert_eq!(upload.business.code(), "000000");
     let order_id = upload.order_id.expect("id");
     assert_eq!(
         bank.state().received_orders()[0].status,
         OrderStatus::AwaitingSignatures
     );
-    let hve = user1
-        .upload(
-            veu_details(
-                OrderType::HVE,
-                OrderParams::Hve(hv_ref(H004, &order_id, OrderType::CCT)),
-            ),
-            b"",
-            &[&user1],
-            Some(&document),
-        )
-        .await;
+    let hve = cosign(&user1, H004, &order_id, &document).await;
     assert_eq!(
         hve.business.code(),
         "000000",
@@ -591,31 +548,14 @@ async fn an_hve_answer_without_transaction_id_still_counts_the_signature_once() 
     let transport = ready_subscriber(&bank, H004, "PARTNER1", "TRANSPORT", 3).await;
     let user1 = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
     let document = payment(false, MAIN, "42.00", 1);
-    let upload = transport
-        .upload(
-            upload_details(H004, OrderType::CCT),
-            &document,
-            &[&transport],
-            None,
-        )
-        .await;
+    let upload = submit_cct(&transport, H004, &document).await;
     let order_id = upload.order_id.expect("id");
     common::install_fault(
         &bank,
         r#"{"times": 1, "match": {"order_type": "HVE"}, "action": {"kind": "hve_without_transaction_id"}}"#,
     )
     .await;
-    let hve = user1
-        .upload(
-            veu_details(
-                OrderType::HVE,
-                OrderParams::Hve(hv_ref(H004, &order_id, OrderType::CCT)),
-            ),
-            b"",
-            &[&user1],
-            Some(&document),
-        )
-        .await;
+    let hve = cosign(&user1, H004, &order_id, &document).await;
     assert_eq!(hve.business.code(), "000000");
     assert_eq!(hve.last_response.transaction_id, None, "the id is left out");
     assert_eq!(
@@ -703,15 +643,6 @@ async fn a_co_signer_cannot_release_beyond_its_accounts_or_amount_limit() {
     // USER2: class A, 250 000, MAIN and PAYROLL. USER3: class B, 100 000, MAIN only.
     let user2 = ready_subscriber(&bank, H004, "PARTNER1", "USER2", 1).await;
     let user3 = ready_subscriber(&bank, H004, "PARTNER1", "USER3", 2).await;
-    let cosign = |order_id: &str, document: &[u8]| {
-        let details = veu_details(
-            OrderType::HVE,
-            OrderParams::Hve(hv_ref(H004, order_id, OrderType::CCT)),
-        );
-        let document = document.to_vec();
-        let user3 = &user3;
-        async move { user3.upload(details, b"", &[user3], Some(&document)).await }
-    };
     for (debtor, amount, code) in [
         // Another account than USER3's: EBICS_ACCOUNT_AUTHORISATION_FAILED.
         (PAYROLL, "200000.00", "091302"),
@@ -719,17 +650,10 @@ async fn a_co_signer_cannot_release_beyond_its_accounts_or_amount_limit() {
         (MAIN, "150000.00", "091303"),
     ] {
         let document = payment(false, debtor, amount, 1);
-        let upload = user2
-            .upload(
-                upload_details(H004, OrderType::CCT),
-                &document,
-                &[&user2],
-                None,
-            )
-            .await;
+        let upload = submit_cct(&user2, H004, &document).await;
         assert_eq!(upload.business.code(), "000000", "A alone waits in the VEU");
         let order_id = upload.order_id.expect("id");
-        let hve = cosign(&order_id, &document).await;
+        let hve = cosign(&user3, H004, &order_id, &document).await;
         assert_eq!(hve.business.code(), code, "{debtor} {amount}");
         let item = bank
             .state()
@@ -746,16 +670,15 @@ async fn a_co_signer_cannot_release_beyond_its_accounts_or_amount_limit() {
     }
     // Within both limits the same co-signer releases.
     let document = payment(false, MAIN, "90000.00", 1);
-    let upload = user2
-        .upload(
-            upload_details(H004, OrderType::CCT),
-            &document,
-            &[&user2],
-            None,
-        )
-        .await;
+    let upload = submit_cct(&user2, H004, &document).await;
     let order_id = upload.order_id.expect("id");
-    assert_eq!(cosign(&order_id, &document).await.business.code(), "000000");
+    assert_eq!(
+        cosign(&user3, H004, &order_id, &document)
+            .await
+            .business
+            .code(),
+        "000000"
+    );
     let released = bank
         .state()
         .veu_items()
@@ -865,17 +788,7 @@ async fn h005_btu_needs_its_signature_flag_and_request_eds_waits_in_the_veu() {
         OrderStatus::AwaitingSignatures
     );
     assert_eq!(bank.state().veu_items()[0].required_signatures, 2);
-    let hve = user2
-        .upload(
-            veu_details(
-                OrderType::HVE,
-                OrderParams::Hve(hv_ref(H005, &order_id, OrderType::CCT)),
-            ),
-            b"",
-            &[&user2],
-            Some(&document),
-        )
-        .await;
+    let hve = cosign(&user2, H005, &order_id, &document).await;
     assert_eq!(
         hve.business.code(),
         "000000",
