@@ -96,6 +96,36 @@ fn read_order_list<T: OrderListEntry>(
     at_least_one(orders, root, "OrderDetails")
 }
 
+/// Declares the HVU or HVZ answer: a non-empty `OrderDetails` list of one entry type.
+macro_rules! order_list_document {
+    ($(#[$doc:meta])* $ty:ident, $entry:ty, $root:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $ty {
+            /// H004 or H005.
+            pub version: ProtocolVersion,
+            /// `OrderDetails` list (at least one; a bank with nothing to sign answers with a
+            /// return code instead).
+            pub orders: Vec<$entry>,
+        }
+
+        document!($ty, $root, Family::Ebics);
+
+        impl $ty {
+            fn write_children<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
+                write_order_list(out, $root, &self.orders)
+            }
+
+            fn read_children(root: &El<'_, '_>, version: ProtocolVersion) -> Result<Self> {
+                Ok(Self {
+                    version,
+                    orders: read_order_list(root, version)?,
+                })
+            }
+        }
+    };
+}
+
 // ---------------------------------------------------------------------------------------------
 // HVU
 // ---------------------------------------------------------------------------------------------
@@ -149,30 +179,12 @@ impl OrderListEntry for HVUOrderDetails {
     }
 }
 
-/// HVU order data (`HVUResponseOrderData`): orders awaiting signature.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HVUResponseOrderData {
-    /// H004 or H005.
-    pub version: ProtocolVersion,
-    /// `OrderDetails` list (at least one; a bank with nothing to sign answers with a return
-    /// code instead).
-    pub orders: Vec<HVUOrderDetails>,
-}
-
-document!(HVUResponseOrderData, "HVUResponseOrderData", Family::Ebics);
-
-impl HVUResponseOrderData {
-    fn write_children<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
-        write_order_list(out, "HVUResponseOrderData", &self.orders)
-    }
-
-    fn read_children(root: &El<'_, '_>, version: ProtocolVersion) -> Result<Self> {
-        Ok(Self {
-            version,
-            orders: read_order_list(root, version)?,
-        })
-    }
-}
+order_list_document!(
+    /// HVU order data (`HVUResponseOrderData`): orders awaiting signature.
+    HVUResponseOrderData,
+    HVUOrderDetails,
+    "HVUResponseOrderData"
+);
 
 // ---------------------------------------------------------------------------------------------
 // HVZ
@@ -332,29 +344,12 @@ impl OrderListEntry for HVZOrderDetails {
     }
 }
 
-/// HVZ order data (`HVZResponseOrderData`): orders awaiting signature with payment details.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HVZResponseOrderData {
-    /// H004 or H005.
-    pub version: ProtocolVersion,
-    /// `OrderDetails` list (at least one).
-    pub orders: Vec<HVZOrderDetails>,
-}
-
-document!(HVZResponseOrderData, "HVZResponseOrderData", Family::Ebics);
-
-impl HVZResponseOrderData {
-    fn write_children<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
-        write_order_list(out, "HVZResponseOrderData", &self.orders)
-    }
-
-    fn read_children(root: &El<'_, '_>, version: ProtocolVersion) -> Result<Self> {
-        Ok(Self {
-            version,
-            orders: read_order_list(root, version)?,
-        })
-    }
-}
+order_list_document!(
+    /// HVZ order data (`HVZResponseOrderData`): orders awaiting signature with payment details.
+    HVZResponseOrderData,
+    HVZOrderDetails,
+    "HVZResponseOrderData"
+);
 
 // ---------------------------------------------------------------------------------------------
 // HVD
