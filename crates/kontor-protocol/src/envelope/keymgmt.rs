@@ -85,11 +85,13 @@ impl UnsecuredRequest {
             self.system_id.as_ref(),
             self.product.as_ref(),
         )?;
-        write_keymgmt_order_details(&mut out, self.version, &self.order_type, "DZNNN")?;
-        out.text("SecurityMedium", &[], self.security_medium.as_str())?;
-        out.end("static")?;
-        out.empty("mutable", &[])?;
-        out.end("header")?;
+        write_static_tail(
+            &mut out,
+            self.version,
+            &self.order_type,
+            "DZNNN",
+            &self.security_medium,
+        )?;
         out.start("body", &[])?;
         out.start("DataTransfer", &[])?;
         out.base64("OrderData", &[], &self.order_data)?;
@@ -170,11 +172,13 @@ impl NoPubKeyDigestsRequest {
             self.system_id.as_ref(),
             self.product.as_ref(),
         )?;
-        write_keymgmt_order_details(&mut out, self.version, &self.order_type, "DZHNN")?;
-        out.text("SecurityMedium", &[], self.security_medium.as_str())?;
-        out.end("static")?;
-        out.empty("mutable", &[])?;
-        out.end("header")?;
+        write_static_tail(
+            &mut out,
+            self.version,
+            &self.order_type,
+            "DZHNN",
+            &self.security_medium,
+        )?;
         out.empty("body", &[])?;
         out.end(NO_PUB_KEY_DIGESTS)?;
         out.finish()
@@ -227,6 +231,22 @@ impl NoPubKeyDigestsRequest {
             security_medium,
         })
     }
+}
+
+/// Ends the `static` header of both key management requests (order details, security medium)
+/// and the header itself (its `mutable` part is empty).
+fn write_static_tail(
+    out: &mut XmlOut,
+    version: ProtocolVersion,
+    order_type: &OrderType,
+    fixed_attribute: &str,
+    security_medium: &SecurityMedium,
+) -> Result<(), EnvelopeError> {
+    write_keymgmt_order_details(out, version, order_type, fixed_attribute)?;
+    out.text("SecurityMedium", &[], security_medium.as_str())?;
+    out.end("static")?;
+    out.empty("mutable", &[])?;
+    out.end("header")
 }
 
 fn write_keymgmt_order_details(
