@@ -1,6 +1,7 @@
 //! Shared helpers for the integration tests: an in-process demo bank on a free port.
 
 pub mod client;
+pub mod payments;
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};

@@ -3,13 +3,10 @@
 
 use crate::common;
 
-use chrono::{Days, NaiveDate, Utc};
+use chrono::{Days, Utc};
 use common::client::{ready_subscriber, Subscriber};
-use common::{demo_bank, http};
+use common::{demo_bank, http, payments};
 use kontor_bank::RunningBank;
-use kontor_documents::pain::{
-    self, AccountParty, PainVersion, PaymentInfo, PaymentOrder, Transaction,
-};
 use kontor_documents::status_report::{self, OrderStatus, StatusReport};
 use kontor_protocol::envelope::{DateRange, OrderDetails, OrderParams};
 use kontor_protocol::order_type::{BtfService, MessageName, OrderType};
@@ -18,43 +15,7 @@ use kontor_protocol::ProtocolVersion::{self, H004, H005};
 const MAIN: &str = "DE89370400440532013000";
 
 fn credit_transfer(message_id: &str) -> Vec<u8> {
-    let party = |name: &str, iban: &str| {
-        AccountParty::new(
-            name,
-            iban.parse().expect("iban"),
-            Some("COBADEFFXXX".parse().expect("bic")),
-        )
-    };
-    let order = PaymentOrder {
-        version: PainVersion::Pain001_001_03,
-        message_id: message_id.into(),
-        created: NaiveDate::from_ymd_opt(2026, 1, 5)
-            .and_then(|d| d.and_hms_opt(9, 0, 0))
-            .expect("time"),
-        initiating_party: Some("Muster Maschinenbau GmbH".into()),
-        payment_infos: vec![PaymentInfo {
-            id: "PMT-1".into(),
-            batch_booking: Some(true),
-            service_level: Some("SEPA".into()),
-            local_instrument: None,
-            sequence_type: None,
-            category_purpose: None,
-            requested_date: NaiveDate::from_ymd_opt(2026, 1, 6).expect("date"),
-            account: party("Muster Maschinenbau GmbH", MAIN),
-            creditor_scheme_id: None,
-            charge_bearer: Some("SLEV".into()),
-            transactions: vec![Transaction {
-                end_to_end_id: "E2E-1".into(),
-                instruction_id: None,
-                amount: "1200.00".parse().expect("amount"),
-                currency: "EUR".parse().expect("currency"),
-                counterparty: party("Lieferant GmbH", "DE02120300000000202051"),
-                mandate: None,
-                remittance: Some("Rechnung 1".into()),
-            }],
-        }],
-    };
-    pain::build(&order).expect("pain builds").into_bytes()
+    payments::document(false, message_id, MAIN, "1200.00", 1)
 }
 
 async fn upload_cct(s: &Subscriber, version: ProtocolVersion, message_id: &str) -> String {
