@@ -36,6 +36,16 @@ pub async fn demo_bank() -> RunningBank {
     bank_with(BankConfig::demo().expect("demo config")).await
 }
 
+/// The demo bank with its `PARTNER1`/`USER1` initialised and activated for `version` (key
+/// slot 0): how most protocol tests start.
+pub async fn demo_bank_with_user1(
+    version: kontor_protocol::ProtocolVersion,
+) -> (RunningBank, client::Subscriber) {
+    let bank = demo_bank().await;
+    let user1 = client::ready_subscriber(&bank, version, "PARTNER1", "USER1", 0).await;
+    (bank, user1)
+}
+
 pub fn p(id: &str) -> PartnerId {
     id.parse().expect("partner id")
 }

@@ -5,7 +5,7 @@ use crate::common;
 
 use chrono::{Days, Utc};
 use common::client::{ready_subscriber, Subscriber};
-use common::{demo_bank, http, p, u};
+use common::{demo_bank, demo_bank_with_user1, http, p, u};
 use kontor_protocol::envelope::{DateRange, EbicsResponse, OrderDetails};
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::orderdata::{
@@ -49,8 +49,7 @@ async fn admin_statement(bank: &kontor_bank::RunningBank, query: &str) -> Vec<u8
 
 #[tokio::test]
 async fn hkd_htd_and_haa_describe_the_seeded_customer_in_both_versions() {
-    let bank = demo_bank().await;
-    let h004 = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, h004) = demo_bank_with_user1(H004).await;
     let hkd = h004
         .download(details(H004, OrderType::HKD, None))
         .await
@@ -93,8 +92,7 @@ async fn hkd_htd_and_haa_describe_the_seeded_customer_in_both_versions() {
 #[tokio::test]
 async fn hpd_publishes_the_bank_parameters_in_both_versions() {
     for version in [H004, H005] {
-        let bank = demo_bank().await;
-        let s = ready_subscriber(&bank, version, "PARTNER1", "USER1", 0).await;
+        let (bank, s) = demo_bank_with_user1(version).await;
         let hpd = s
             .download(details(version, OrderType::HPD, None))
             .await
@@ -119,8 +117,7 @@ async fn hpd_publishes_the_bank_parameters_in_both_versions() {
 #[tokio::test]
 async fn hkd_and_htd_tell_the_same_story_with_the_transfer_limits() {
     for version in [H004, H005] {
-        let bank = demo_bank().await;
-        let s = ready_subscriber(&bank, version, "PARTNER1", "USER1", 0).await;
+        let (bank, s) = demo_bank_with_user1(version).await;
         let hkd = s
             .download(details(version, OrderType::HKD, None))
             .await
@@ -155,8 +152,7 @@ async fn hkd_and_htd_tell_the_same_story_with_the_transfer_limits() {
 
 #[tokio::test]
 async fn an_sta_download_is_exactly_the_statement_the_bank_generated() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_with_user1(H004).await;
     let range = last_days(3);
     let download = s
         .download(details(H004, OrderType::STA, Some(range)))
@@ -261,8 +257,7 @@ async fn a_download_segment_can_be_fetched_again_after_a_lost_answer() {
 
 #[tokio::test]
 async fn h004_c53_is_a_zip_container_with_one_camt_document_per_account_and_day() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_with_user1(H004).await;
     let range = last_days(2);
     let download = s
         .download(details(H004, OrderType::C53, Some(range)))
@@ -309,8 +304,7 @@ async fn h004_c53_is_a_zip_container_with_one_camt_document_per_account_and_day(
 
 #[tokio::test]
 async fn h005_btd_delivers_camt053_by_service() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H005, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_with_user1(H005).await;
     let range = last_days(2);
     // The DK mapping of C53 asks for `Container ZIP`: a container with one document per
     // account and day.
@@ -361,8 +355,7 @@ async fn h005_btd_delivers_camt053_by_service() {
 
 #[tokio::test]
 async fn a_range_without_bookings_is_business_code_090005() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_with_user1(H004).await;
     let old = DateRange {
         start: chrono::NaiveDate::from_ymd_opt(2001, 1, 1).expect("date"),
         end: chrono::NaiveDate::from_ymd_opt(2001, 1, 31).expect("date"),
@@ -382,8 +375,7 @@ async fn a_range_without_bookings_is_business_code_090005() {
 
 #[tokio::test]
 async fn a_replayed_request_is_refused() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_with_user1(H004).await;
     let body = s.download_init(details(H004, OrderType::HTD, None), None);
     assert_eq!(codes(&s.exchange(body.clone()).await), ("000000", "000000"));
     assert_eq!(codes(&s.exchange(body).await).0, "091103");
@@ -397,8 +389,7 @@ async fn a_replayed_request_is_refused() {
 
 #[tokio::test]
 async fn a_request_signed_with_a_foreign_key_fails_authentication() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_with_user1(H004).await;
     let mut impostor = Subscriber::new(&bank.ebics_url(), H004, "PARTNER1", "USER1", 5);
     impostor.bank = s.bank.clone();
     let answer = impostor
@@ -416,8 +407,7 @@ async fn a_request_signed_with_a_foreign_key_fails_authentication() {
 
 #[tokio::test]
 async fn subscribers_that_are_not_ready_are_refused() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_with_user1(H004).await;
     bank.state()
         .suspend_user(&p("PARTNER1"), &u("USER1"))
         .expect("suspend");
@@ -454,8 +444,7 @@ async fn order_types_beyond_permissions_or_offer_are_refused() {
 
 #[tokio::test]
 async fn outdated_bank_key_digests_require_hpb_again() {
-    let bank = demo_bank().await;
-    let mut s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, mut s) = demo_bank_with_user1(H004).await;
     if let Some(keys) = s.bank.as_mut() {
         keys.encryption_hash = keys.authentication_hash;
     }

@@ -4,7 +4,7 @@ use crate::common;
 
 use chrono::{Days, Utc};
 use common::client::ready_subscriber;
-use common::{bank_with, demo_bank, http};
+use common::{bank_with, demo_bank_with_user1, http};
 use kontor_documents::{camt, Limit, ReadError, XmlError};
 use kontor_protocol::envelope::{DateRange, EbicsResponse, OrderDetails};
 use kontor_protocol::order_type::OrderType;
@@ -47,8 +47,7 @@ async fn a_dropped_connection_at_segment_two_can_be_recovered_by_asking_again() 
 
 #[tokio::test]
 async fn an_injected_http_error_and_a_delay_reach_the_client() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_with_user1(H004).await;
     common::install_fault(&bank, r#"{"times": 1, "match": {"order_type": "STA"}, "action": {"kind": "http_status", "status": 503}}"#).await;
     let err = s
         .post(s.download_init(sta(2), None))
@@ -69,8 +68,7 @@ async fn an_injected_http_error_and_a_delay_reach_the_client() {
 
 #[tokio::test]
 async fn malformed_xml_and_a_wrong_bank_signature_are_detectable() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_with_user1(H004).await;
     common::install_fault(
         &bank,
         r#"{"times": 1, "match": {"order_type": "STA"}, "action": {"kind": "malformed_xml"}}"#,
@@ -97,8 +95,7 @@ async fn malformed_xml_and_a_wrong_bank_signature_are_detectable() {
 
 #[tokio::test]
 async fn a_nested_statement_fault_delivers_one_deeply_nested_camt_document() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_with_user1(H004).await;
     common::install_fault(&bank, r#"{"times": 1, "match": {"order_type": "C53", "phase": "Initialisation"}, "action": {"kind": "nested_statement", "depth": 100000}}"#).await;
     let today = Utc::now().date_naive();
     let range = DateRange {
@@ -142,8 +139,7 @@ fn c53(days: u64) -> OrderDetails {
 
 #[tokio::test]
 async fn a_zip_foreign_member_fault_adds_a_non_xml_member_after_the_statements() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_with_user1(H004).await;
     common::install_fault(
         &bank,
         r#"{"times": 1, "match": {"order_type": "C53"}, "action": {"kind": "zip_foreign_member"}}"#,
@@ -164,8 +160,7 @@ async fn a_zip_foreign_member_fault_adds_a_non_xml_member_after_the_statements()
 
 #[tokio::test]
 async fn a_zip_bomb_fault_adds_a_huge_highly_compressible_member() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_with_user1(H004).await;
     common::install_fault(&bank, r#"{"times": 1, "match": {"order_type": "C53"}, "action": {"kind": "zip_bomb", "bytes": 268435456}}"#).await;
     let download = s.download(c53(2)).await.expect("C53");
     assert!(
@@ -191,8 +186,7 @@ async fn a_zip_bomb_fault_adds_a_huge_highly_compressible_member() {
 
 #[tokio::test]
 async fn a_forced_return_code_is_a_signed_answer_and_nothing_is_processed() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_with_user1(H004).await;
     common::install_fault(&bank, r#"{"times": 1, "match": {"order_type": "STA"}, "action": {"kind": "return_code", "code": "091116", "table": "business"}}"#).await;
     let refused = s.download(sta(2)).await.expect_err("forced");
     assert_eq!(codes(&refused), ("000000", "091116"));
@@ -209,8 +203,7 @@ async fn a_forced_return_code_is_a_signed_answer_and_nothing_is_processed() {
 
 #[tokio::test]
 async fn an_upload_is_not_repeated_when_the_answer_to_its_last_segment_is_lost() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_with_user1(H004).await;
     let document = std::fs::read(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../tests/interop-node/tools/fixtures/pain.001-kontorbank.xml"),

@@ -5,7 +5,7 @@ use crate::common;
 
 use chrono::{Days, Utc};
 use common::client::{ready_subscriber, Subscriber};
-use common::{demo_bank, http, payments};
+use common::{demo_bank, demo_bank_with_user1, http, payments};
 use kontor_bank::RunningBank;
 use kontor_documents::status_report::{self, OrderStatus, StatusReport};
 use kontor_protocol::envelope::{DateRange, OrderDetails, OrderParams};
@@ -73,8 +73,7 @@ async fn hac(s: &Subscriber, range: Option<DateRange>) -> StatusReport {
 
 #[tokio::test]
 async fn hac_reports_accepted_rejected_and_pending_orders_and_ptk_mentions_them() {
-    let bank = demo_bank().await;
-    let user1 = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, user1) = demo_bank_with_user1(H004).await;
     let user2 = ready_subscriber(&bank, H004, "PARTNER1", "USER2", 1).await;
     let accepted = upload_cct(&user1, H004, "MSG-OK").await;
     let bounced = upload_cct(&user1, H004, "MSG-BOUNCE").await;
@@ -151,8 +150,7 @@ async fn hac_reports_accepted_rejected_and_pending_orders_and_ptk_mentions_them(
 
 #[tokio::test]
 async fn h005_btd_psr_and_hac_deliver_the_status_report() {
-    let bank = demo_bank().await;
-    let user1 = ready_subscriber(&bank, H005, "PARTNER1", "USER1", 0).await;
+    let (bank, user1) = demo_bank_with_user1(H005).await;
     let order_id = upload_cct(&user1, H005, "MSG-H005").await;
     let psr = BtfService {
         service_name: "PSR".into(),
@@ -185,8 +183,7 @@ async fn h005_btd_psr_and_hac_deliver_the_status_report() {
 
 #[tokio::test]
 async fn hac_without_orders_in_the_range_has_no_data() {
-    let bank = demo_bank().await;
-    let user1 = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, user1) = demo_bank_with_user1(H004).await;
     let empty = user1
         .download(OrderDetails::download(H004, &OrderType::HAC, None).expect("details"))
         .await
@@ -266,8 +263,7 @@ fn bank_specific(code: &str) -> OrderDetails {
 
 #[tokio::test]
 async fn crz_delivers_one_payment_level_pain002_per_uploaded_message_in_a_zip() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_with_user1(H004).await;
     let none = s
         .download(bank_specific("CRZ"))
         .await
@@ -294,8 +290,7 @@ async fn crz_delivers_one_payment_level_pain002_per_uploaded_message_in_a_zip() 
 
 #[tokio::test]
 async fn h005_btd_psr_delivers_the_payment_level_report_zipped_or_alone() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H005, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_with_user1(H005).await;
     upload_cct(&s, H005, "MSG-PSR-1").await;
     let psr = |container: Option<&str>| {
         let mut service = BtfService {

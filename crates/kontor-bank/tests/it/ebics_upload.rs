@@ -4,7 +4,7 @@
 use crate::common;
 
 use common::client::{ready_subscriber, Subscriber, Upload};
-use common::{demo_bank, http, payments};
+use common::{demo_bank, demo_bank_with_user1, http, payments};
 use kontor_bank::state::{OrderStatus, VeuStatus};
 use kontor_protocol::envelope::{
     EbicsResponse, HvListParams, HvOrderKind, HvOrderRef, OrderDetails, OrderId, OrderParams,
@@ -83,8 +83,7 @@ fn codes(r: &EbicsResponse) -> (&str, &str) {
 
 #[tokio::test]
 async fn a_cct_signed_with_e_is_accepted_and_stored_with_its_hash() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_with_user1(H004).await;
     let document = payment(false, MAIN, "1500.00", 2);
     let upload = submit_cct(&s, H004, &document).await;
     assert_eq!(
@@ -117,8 +116,7 @@ async fn a_cct_signed_with_e_is_accepted_and_stored_with_its_hash() {
 
 #[tokio::test]
 async fn a_direct_debit_and_an_h005_btu_are_accepted() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_with_user1(H004).await;
     let cdd = s
         .upload(
             upload_details(H004, OrderType::CDD),
@@ -239,8 +237,7 @@ async fn uploads_beyond_the_amount_limit_or_foreign_accounts_are_rejected() {
 
 #[tokio::test]
 async fn bad_signatures_and_bad_documents_are_rejected() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_with_user1(H004).await;
     let document = payment(false, MAIN, "10.00", 1);
     // Signed over other data: the signature does not verify.
     let forged = s
@@ -289,8 +286,7 @@ async fn bad_signatures_and_bad_documents_are_rejected() {
 
 #[tokio::test]
 async fn a_multi_segment_upload_survives_a_resent_segment_and_a_lost_last_answer() {
-    let bank = demo_bank().await;
-    let mut s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, mut s) = demo_bank_with_user1(H004).await;
     s.upload_segment_bytes = 600;
     let document = payment(false, MAIN, "1.00", 400);
     let signature = s.signature_document(&[&s], &document);
@@ -528,8 +524,7 @@ async fn an_hve_answer_without_transaction_id_still_counts_the_signature_once() 
 #[tokio::test]
 async fn spr_as_clients_send_it_suspends_the_subscriber_and_later_requests_get_091002() {
     for version in [H004, H005] {
-        let bank = demo_bank().await;
-        let user1 = ready_subscriber(&bank, version, "PARTNER1", "USER1", 0).await;
+        let (bank, user1) = demo_bank_with_user1(version).await;
         let user2 = ready_subscriber(&bank, version, "PARTNER1", "USER2", 1).await;
         let spr = || OrderDetails::upload(version, &OrderType::SPR).expect("details");
         // Signature only (NumSegments 0): someone else's ES does not suspend USER1.
@@ -567,8 +562,7 @@ async fn spr_as_clients_send_it_suspends_the_subscriber_and_later_requests_get_0
 
 #[tokio::test]
 async fn spr_with_one_blank_as_order_data_suspends_too() {
-    let bank = demo_bank().await;
-    let user1 = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, user1) = demo_bank_with_user1(H004).await;
     let spr = || OrderDetails::upload(H004, &OrderType::SPR).expect("details");
     let not_blank = user1.upload(spr(), b"x", &[&user1], None).await;
     assert_eq!(not_blank.business.code(), "090004");
@@ -641,8 +635,7 @@ async fn a_co_signer_cannot_release_beyond_its_accounts_or_amount_limit() {
 
 #[tokio::test]
 async fn a_btu_naming_a_message_version_matches_an_offer_without_one() {
-    let bank = demo_bank().await;
-    let user1 = ready_subscriber(&bank, H005, "PARTNER1", "USER1", 0).await;
+    let (bank, user1) = demo_bank_with_user1(H005).await;
     // The demo offers SCT/pain.001 without a version; the client names 03.
     let mut service = OrderType::CCT.btf_service().expect("service");
     service.message.version = Some("03".into());
@@ -671,8 +664,7 @@ async fn a_btu_naming_a_message_version_matches_an_offer_without_one() {
 
 #[tokio::test]
 async fn a_payment_file_whose_message_id_was_already_submitted_is_refused_with_091122() {
-    let bank = demo_bank().await;
-    let user1 = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, user1) = demo_bank_with_user1(H004).await;
     let document = payment(false, MAIN, "77.00", 1);
     let cct = || upload_details(H004, OrderType::CCT);
     let first = user1.upload(cct(), &document, &[&user1], None).await;
@@ -698,8 +690,7 @@ async fn a_payment_file_whose_message_id_was_already_submitted_is_refused_with_0
 
 #[tokio::test]
 async fn h005_btu_needs_its_signature_flag_and_request_eds_waits_in_the_veu() {
-    let bank = demo_bank().await;
-    let user1 = ready_subscriber(&bank, H005, "PARTNER1", "USER1", 0).await;
+    let (bank, user1) = demo_bank_with_user1(H005).await;
     let user2 = ready_subscriber(&bank, H005, "PARTNER1", "USER2", 1).await;
     let service = || OrderType::CCT.btf_service().expect("service");
     let document = payment(false, MAIN, "55.00", 1);
