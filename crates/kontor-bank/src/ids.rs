@@ -29,6 +29,25 @@ impl InvalidId {
     }
 }
 
+/// The string conversions behind `#[serde(try_from = "String", into = "String")]`: parse on the
+/// way in, the displayed form on the way out.
+macro_rules! string_serde {
+    ($name:ident) => {
+        impl TryFrom<String> for $name {
+            type Error = InvalidId;
+            fn try_from(s: String) -> Result<Self, Self::Error> {
+                s.parse()
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(id: $name) -> String {
+                id.to_string()
+            }
+        }
+    };
+}
+
 /// Defines a string newtype with a validating `FromStr`, `Display` and string serde.
 macro_rules! string_id {
     ($(#[$meta:meta])* $name:ident, $kind:literal, $check:expr, $rule:literal) => {
@@ -56,18 +75,7 @@ macro_rules! string_id {
             }
         }
 
-        impl TryFrom<String> for $name {
-            type Error = InvalidId;
-            fn try_from(s: String) -> Result<Self, Self::Error> {
-                s.parse()
-            }
-        }
-
-        impl From<$name> for String {
-            fn from(id: $name) -> String {
-                id.0
-            }
-        }
+        string_serde!($name);
 
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -145,6 +153,32 @@ fn parse_hex<const N: usize>(
     Ok(out)
 }
 
+/// Parsing, string serde and upper-case hex display of a 16-byte `hexBinary` id.
+macro_rules! hex_id {
+    ($name:ident, $kind:literal) => {
+        impl FromStr for $name {
+            type Err = InvalidId;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                parse_hex::<16>(s, $kind, "32 hex characters").map(Self)
+            }
+        }
+
+        string_serde!($name);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&upper_hex(&self.0))
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, concat!(stringify!($name), "({})"), self)
+            }
+        }
+    };
+}
+
 /// An EBICS transaction id: 16 random bytes, written as 32 upper-case hex characters
 /// (TransactionIDType is `hexBinary` of length 16).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -166,37 +200,7 @@ impl TransactionId {
     }
 }
 
-impl FromStr for TransactionId {
-    type Err = InvalidId;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        parse_hex::<16>(s, "transaction id", "32 hex characters").map(Self)
-    }
-}
-
-impl TryFrom<String> for TransactionId {
-    type Error = InvalidId;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<TransactionId> for String {
-    fn from(id: TransactionId) -> String {
-        id.to_string()
-    }
-}
-
-impl fmt::Display for TransactionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&upper_hex(&self.0))
-    }
-}
-
-impl fmt::Debug for TransactionId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TransactionId({self})")
-    }
-}
+hex_id!(TransactionId, "transaction id");
 
 /// A request nonce (NonceType: `hexBinary` of length 16).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -210,37 +214,7 @@ impl Nonce {
     }
 }
 
-impl FromStr for Nonce {
-    type Err = InvalidId;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        parse_hex::<16>(s, "nonce", "32 hex characters").map(Self)
-    }
-}
-
-impl TryFrom<String> for Nonce {
-    type Error = InvalidId;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<Nonce> for String {
-    fn from(n: Nonce) -> String {
-        n.to_string()
-    }
-}
-
-impl fmt::Display for Nonce {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&upper_hex(&self.0))
-    }
-}
-
-impl fmt::Debug for Nonce {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Nonce({self})")
-    }
-}
+hex_id!(Nonce, "nonce");
 
 /// An EBICS order id: OrderIDType in both H004 and H005 is a token of length 4 matching
 /// `[A-Z][A-Z0-9]{3}` ("Auftragsnummer lt. DFÜ-Abkommen").
@@ -313,18 +287,7 @@ impl FromStr for OrderId {
     }
 }
 
-impl TryFrom<String> for OrderId {
-    type Error = InvalidId;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        s.parse()
-    }
-}
-
-impl From<OrderId> for String {
-    fn from(id: OrderId) -> String {
-        id.as_str().to_owned()
-    }
-}
+string_serde!(OrderId);
 
 impl fmt::Display for OrderId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -14,27 +14,13 @@ use std::fmt::Write as _;
 
 use kontor_documents::pain::{self, PaymentKind};
 
+use crate::responses::escape_xml;
 use crate::state::{OrderStatus, ReceivedOrder};
 
 const NAMESPACE: &str = "urn:iso:std:iso:20022:tech:xsd:pain.002.001.03";
 
 /// DK status reason "order cancelled" (the VEU cancellation).
 const REASON_CANCELLED: &str = "DS02";
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
 
 /// Status code, reason code and reason text of an order.
 fn status(order: &ReceivedOrder) -> (&'static str, Option<String>, Option<String>) {
@@ -69,11 +55,11 @@ fn reason(xml: &mut String, code: Option<&str>, text: Option<&str>) {
     }
     xml.push_str("<StsRsnInf>");
     if let Some(code) = code {
-        let _ = write!(xml, "<Rsn><Cd>{}</Cd></Rsn>", escape(code));
+        let _ = write!(xml, "<Rsn><Cd>{}</Cd></Rsn>", escape_xml(code));
     }
     if let Some(text) = text {
         let text: String = text.chars().take(105).collect();
-        let _ = write!(xml, "<AddtlInf>{}</AddtlInf>", escape(&text));
+        let _ = write!(xml, "<AddtlInf>{}</AddtlInf>", escape_xml(&text));
     }
     xml.push_str("</StsRsnInf>");
 }
@@ -96,18 +82,18 @@ pub fn report(order: &ReceivedOrder, kind: PaymentKind, bank_name: &str) -> Opti
     let _ = write!(
         xml,
         r#"<?xml version="1.0" encoding="UTF-8"?><Document xmlns="{NAMESPACE}"><CstmrPmtStsRpt><GrpHdr><MsgId>{}</MsgId><CreDtTm>{}</CreDtTm><InitgPty><Nm>{}</Nm></InitgPty></GrpHdr>"#,
-        escape(&format!(
+        escape_xml(&format!(
             "KB-{}-{}-{code}",
             order.partner_id, order.order_id
         )),
         order.created_at.format("%Y-%m-%dT%H:%M:%S"),
-        escape(&bank_name.chars().take(70).collect::<String>()),
+        escape_xml(&bank_name.chars().take(70).collect::<String>()),
     );
     let _ = write!(
         xml,
         "<OrgnlGrpInfAndSts><OrgnlMsgId>{}</OrgnlMsgId><OrgnlMsgNmId>{}</OrgnlMsgNmId><OrgnlNbOfTxs>{}</OrgnlNbOfTxs><OrgnlCtrlSum>{}</OrgnlCtrlSum><GrpSts>{code}</GrpSts>",
-        escape(&document.message_id),
-        escape(message_name),
+        escape_xml(&document.message_id),
+        escape_xml(message_name),
         document.number_of_transactions(),
         document.summary().control_sum.as_decimal(),
     );
@@ -117,18 +103,22 @@ pub fn report(order: &ReceivedOrder, kind: PaymentKind, bank_name: &str) -> Opti
         let _ = write!(
             xml,
             "<OrgnlPmtInfAndSts><OrgnlPmtInfId>{}</OrgnlPmtInfId><OrgnlNbOfTxs>{}</OrgnlNbOfTxs><PmtInfSts>{code}</PmtInfSts>",
-            escape(&info.id),
+            escape_xml(&info.id),
             info.transactions.len(),
         );
         for tx in &info.transactions {
             xml.push_str("<TxInfAndSts>");
             if let Some(instruction) = &tx.instruction_id {
-                let _ = write!(xml, "<OrgnlInstrId>{}</OrgnlInstrId>", escape(instruction));
+                let _ = write!(
+                    xml,
+                    "<OrgnlInstrId>{}</OrgnlInstrId>",
+                    escape_xml(instruction)
+                );
             }
             let _ = write!(
                 xml,
                 "<OrgnlEndToEndId>{}</OrgnlEndToEndId><TxSts>{code}</TxSts>",
-                escape(&tx.end_to_end_id)
+                escape_xml(&tx.end_to_end_id)
             );
             xml.push_str("</TxInfAndSts>");
         }

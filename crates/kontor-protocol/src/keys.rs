@@ -319,17 +319,23 @@ impl KeyHash {
     /// Uppercase hex bytes separated by blanks, `bytes_per_line` bytes per line, as banks
     /// print hashes in letters (`"AB CD EF ..."`, usually 16 bytes per line).
     pub fn to_grouped_lines(&self, bytes_per_line: usize) -> Vec<String> {
-        self.0
-            .chunks(bytes_per_line.max(1))
-            .map(|chunk| {
-                chunk
-                    .iter()
-                    .map(|b| format!("{b:02X}"))
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            })
-            .collect()
+        grouped_hex_lines(&self.0, bytes_per_line)
     }
+}
+
+/// Uppercase hex bytes separated by blanks, `bytes_per_line` bytes per line (hashes and key
+/// components in letters).
+pub(crate) fn grouped_hex_lines(bytes: &[u8], bytes_per_line: usize) -> Vec<String> {
+    bytes
+        .chunks(bytes_per_line.max(1))
+        .map(|chunk| {
+            chunk
+                .iter()
+                .map(|b| format!("{b:02X}"))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect()
 }
 
 /// Grouped form on one line: `"AB CD EF ..."`.

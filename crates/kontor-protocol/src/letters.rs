@@ -16,7 +16,7 @@
 use chrono::{DateTime, FixedOffset};
 
 use crate::certificate::Certificate;
-use crate::keys::{public_key_hash, KeyError, PublicKey};
+use crate::keys::{grouped_hex_lines, public_key_hash, KeyError, PublicKey};
 use crate::version::{AuthenticationVersion, EncryptionVersion, ProtocolVersion, SignatureVersion};
 
 /// Errors of letter creation.
@@ -327,16 +327,7 @@ fn bit_length(bytes: &[u8]) -> usize {
 
 /// Uppercase hex bytes, blank-separated, 16 per line.
 fn hex_lines(bytes: &[u8]) -> Vec<String> {
-    bytes
-        .chunks(16)
-        .map(|chunk| {
-            chunk
-                .iter()
-                .map(|b| format!("{b:02X}"))
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect()
+    grouped_hex_lines(bytes, 16)
 }
 
 fn protocol_name(version: ProtocolVersion) -> &'static str {

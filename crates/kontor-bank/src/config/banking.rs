@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use kontor_protocol::orderdata::AuthorisationLevel;
 use serde::{Deserialize, Serialize};
 
 // IBAN, BIC and currency are the documents crate's types (one vocabulary): checked on
@@ -40,6 +41,16 @@ impl SignatureClass {
             (self, required),
             (E, _) | (A, A | B | T) | (B, B | T) | (T, T)
         )
+    }
+
+    /// The class as the order data documents write it (`AuthorisationLevel`).
+    pub fn authorisation_level(self) -> AuthorisationLevel {
+        match self {
+            SignatureClass::E => AuthorisationLevel::E,
+            SignatureClass::A => AuthorisationLevel::A,
+            SignatureClass::B => AuthorisationLevel::B,
+            SignatureClass::T => AuthorisationLevel::T,
+        }
     }
 }
 

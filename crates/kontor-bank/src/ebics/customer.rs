@@ -6,29 +6,20 @@
 
 use kontor_protocol::order_type::{Direction, OrderType};
 use kontor_protocol::orderdata::{
-    AccessParams, AccountInfo, AccountNumber, AddressInfo, Amount, AuthOrderInfo,
-    AuthorisationLevel, BankCode, BankInfo, HAAResponseOrderData, HKDResponseOrderData,
-    HPDResponseOrderData, HTDResponseOrderData, HpdUrl, Parameter, PartnerInfo, Permission,
-    ProtocolParams, TransferType, UserInfo, X509DataSupport,
+    AccessParams, AccountInfo, AccountNumber, AddressInfo, Amount, AuthOrderInfo, BankCode,
+    BankInfo, HAAResponseOrderData, HKDResponseOrderData, HPDResponseOrderData,
+    HTDResponseOrderData, HpdUrl, Parameter, PartnerInfo, Permission, ProtocolParams, TransferType,
+    UserInfo, X509DataSupport,
 };
 use kontor_protocol::ProtocolVersion;
 
 use super::orders::service_to_orderdata;
 use super::reply::Reject;
-use crate::config::{BankConfig, BtfDirection, PartnerConfig, PermissionConfig, SignatureClass};
+use crate::config::{BankConfig, BtfDirection, PartnerConfig, PermissionConfig};
 use crate::ids::{PartnerId, UserId};
 use crate::return_codes::ReturnCode;
 use crate::state::{BankState, SubscriberStatus};
 use crate::statements::StatementKind;
-
-fn level(class: SignatureClass) -> AuthorisationLevel {
-    match class {
-        SignatureClass::E => AuthorisationLevel::E,
-        SignatureClass::A => AuthorisationLevel::A,
-        SignatureClass::B => AuthorisationLevel::B,
-        SignatureClass::T => AuthorisationLevel::T,
-    }
-}
 
 /// `UserInfo/UserID/@Status` (bank-defined; these follow the common German convention).
 fn status_code(status: SubscriberStatus) -> u8 {
@@ -210,7 +201,7 @@ fn permissions(
             .collect()
     };
     let base = |order_types: Vec<String>, service, account_id: Option<String>| Permission {
-        authorisation_level: Some(level(permission.authorisation_level)),
+        authorisation_level: Some(permission.authorisation_level.authorisation_level()),
         order_types,
         service,
         file_format: None,

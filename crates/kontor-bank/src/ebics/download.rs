@@ -21,7 +21,7 @@ use crate::dispatch::RequestContext;
 use crate::ids::AccountId;
 use crate::payment_status;
 use crate::return_codes::ReturnCode;
-use crate::state::{orders::sha256_hex, NewTransaction, ServedDownload, TransactionError};
+use crate::state::{orders::sha256_hex, ServedDownload, TransactionError};
 use crate::statements::{self, StatementError, StatementKind, StatementQuery};
 use kontor_documents::pain::PaymentKind;
 
@@ -266,13 +266,7 @@ pub fn begin(
     let id = ctx
         .state
         .begin_download(
-            NewTransaction {
-                protocol: version,
-                partner_id: caller.partner().clone(),
-                user_id: caller.user().clone(),
-                order: order.kind.clone(),
-                order_id: None,
-            },
+            super::new_transaction(caller, version, &order.kind, None),
             segments,
             now,
         )

@@ -29,15 +29,17 @@ const KEY_DOCUMENT_LIMIT: u64 = 1 << 20;
 const MIN_KEY_BITS: usize = 2048;
 const MAX_KEY_BITS: usize = 4096;
 
+/// The answer a fault rule forces instead of handling the request.
+fn injected_fault(ctx: &RequestContext, version: ProtocolVersion) -> Option<DispatchResponse> {
+    let code = ctx.faults.forced_return_code?;
+    let reject = Reject::new(code, "injected fault");
+    Some(reply::key_management(version, Some(&reject), None, None))
+}
+
 pub fn unsecured(ctx: &RequestContext, req: &EbicsRequest) -> DispatchResponse {
     let version = req.envelope.protocol.unwrap_or(ProtocolVersion::H004);
-    if let Some(code) = ctx.faults.forced_return_code {
-        return reply::key_management(
-            version,
-            Some(&Reject::new(code, "injected fault")),
-            None,
-            None,
-        );
+    if let Some(forced) = injected_fault(ctx, version) {
+        return forced;
     }
     let outcome = UnsecuredRequest::parse(&req.raw)
         .map_err(|e| Reject::new(ReturnCode::INVALID_XML, e.to_string()))
@@ -63,17 +65,17 @@ fn record_keys(ctx: &RequestContext, request: &UnsecuredRequest) -> Result<(), R
     };
     let now = ctx.received_at;
     let version = request.version;
-    let lifecycle = |e: crate::state::LifecycleError| Reject::new(e.return_code(), e.to_string());
+    let submit = |data: &PublicKeyData, key_version: &str, length_error| {
+        submitted(version, data, key_version, length_error, now)
+    };
     match request.order_type {
         OrderType::INI => {
             let doc = SignaturePubKeyOrderData::parse(&data).map_err(format)?;
             same_subscriber(&doc.partner_id, &doc.user_id, &partner, &user)?;
-            let key = submitted(
-                version,
+            let key = submit(
                 &doc.signature_pub_key_info.key,
                 doc.signature_pub_key_info.version.as_str(),
                 ReturnCode::KEYMGMT_KEYLENGTH_ERROR_SIGNATURE,
-                now,
             )?;
             ctx.state
                 .record_ini(&partner, &user, key)
@@ -82,19 +84,15 @@ fn record_keys(ctx: &RequestContext, request: &UnsecuredRequest) -> Result<(), R
         OrderType::HIA => {
             let doc = HIARequestOrderData::parse(&data).map_err(format)?;
             same_subscriber(&doc.partner_id, &doc.user_id, &partner, &user)?;
-            let authentication = submitted(
-                version,
+            let authentication = submit(
                 &doc.authentication.key,
                 doc.authentication.version.as_str(),
                 ReturnCode::KEYMGMT_KEYLENGTH_ERROR_AUTHENTICATION,
-                now,
             )?;
-            let encryption = submitted(
-                version,
+            let encryption = submit(
                 &doc.encryption.key,
                 doc.encryption.version.as_str(),
                 ReturnCode::KEYMGMT_KEYLENGTH_ERROR_ENCRYPTION,
-                now,
             )?;
             distinct(&authentication, &encryption)?;
             ctx.state
@@ -126,7 +124,6 @@ pub(super) fn record_h3k(
 ) -> Result<(), Reject> {
     same_subscriber(&doc.partner_id, &doc.user_id, partner, user)?;
     let now = ctx.received_at;
-    let lifecycle = |e: crate::state::LifecycleError| Reject::new(e.return_code(), e.to_string());
     let cert = |x509: &X509Data, version: &str, code| {
         submitted(
             ProtocolVersion::H005,
@@ -191,6 +188,10 @@ fn distinct(a: &SubmittedKey, b: &SubmittedKey) -> Result<(), Reject> {
 
 /// The key a document carries, with its EBICS hash in the request's protocol version (H004:
 /// over exponent and modulus; H005: over the certificate).
+fn lifecycle(e: crate::state::LifecycleError) -> Reject {
+    Reject::new(e.return_code(), e.to_string())
+}
+
 fn submitted(
     version: ProtocolVersion,
     data: &PublicKeyData,
@@ -244,13 +245,8 @@ fn submitted(
 
 pub fn hpb(ctx: &RequestContext, req: &EbicsRequest, keys: &BankKeyPairs) -> DispatchResponse {
     let version = req.envelope.protocol.unwrap_or(ProtocolVersion::H004);
-    if let Some(code) = ctx.faults.forced_return_code {
-        return reply::key_management(
-            version,
-            Some(&Reject::new(code, "injected fault")),
-            None,
-            None,
-        );
+    if let Some(forced) = injected_fault(ctx, version) {
+        return forced;
     }
     match bank_keys_for(ctx, req, keys) {
         Ok(data) => reply::key_management(version, None, None, Some(data)),

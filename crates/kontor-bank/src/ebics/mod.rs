@@ -37,7 +37,7 @@ use crate::dispatch::{DispatchResponse, Dispatcher, EbicsRequest, RequestContext
 use crate::ids::{OrderId, TransactionId};
 use crate::keys::BankKeyPairs;
 use crate::return_codes::ReturnCode;
-use crate::state::{FinalReply, OrderKind};
+use crate::state::{FinalReply, NewTransaction, OrderKind, TransactionSummary};
 
 /// The emulator's EBICS implementation.
 #[derive(Debug, Default, Clone, Copy)]
@@ -178,6 +178,39 @@ fn remember(
     );
 }
 
+/// The transaction a Transfer or Receipt request continues, and its owner, authenticated.
+fn continued_transaction(
+    ctx: &RequestContext,
+    req: &EbicsRequest,
+    host_id: &str,
+    transaction_id: &WireTransactionId,
+) -> Result<(TransactionId, TransactionSummary, Caller), Reject> {
+    auth::check_host(ctx, host_id)?;
+    let id = bank_transaction_id(transaction_id);
+    let tx = ctx
+        .state
+        .transaction(&id)
+        .ok_or_else(|| Reject::new(ReturnCode::TX_UNKNOWN_TXID, id.to_string()))?;
+    let caller = auth::authenticate(ctx, &tx.partner_id, &tx.user_id, verifier(req))?;
+    Ok((id, tx, caller))
+}
+
+/// A transaction of `caller`'s own (download: `order_id` none; upload: the allocated id).
+fn new_transaction(
+    caller: &Caller,
+    version: ProtocolVersion,
+    order: &OrderKind,
+    order_id: Option<OrderId>,
+) -> NewTransaction {
+    NewTransaction {
+        protocol: version,
+        partner_id: caller.partner().clone(),
+        user_id: caller.user().clone(),
+        order: order.clone(),
+        order_id,
+    }
+}
+
 fn bank_transaction_id(id: &WireTransactionId) -> TransactionId {
     let hex = id.to_hex();
     hex.parse().unwrap_or_else(|_| TransactionId::random())
@@ -263,13 +296,8 @@ impl Dispatcher for EbicsDispatcher {
             let WireRequest::Transfer(t) = parsed? else {
                 return Err(Reject::new(ReturnCode::INVALID_REQUEST, "not a transfer"));
             };
-            auth::check_host(ctx, t.host_id.as_str())?;
-            let id = bank_transaction_id(&t.transaction_id);
-            let tx = ctx
-                .state
-                .transaction(&id)
-                .ok_or_else(|| Reject::new(ReturnCode::TX_UNKNOWN_TXID, id.to_string()))?;
-            let caller = auth::authenticate(ctx, &tx.partner_id, &tx.user_id, verifier(req))?;
+            let (id, tx, caller) =
+                continued_transaction(ctx, req, t.host_id.as_str(), &t.transaction_id)?;
             match (tx.direction, t.order_data) {
                 (crate::state::Direction::Download, _) => {
                     download::transfer(ctx, &caller, id, t.segment.number(), version)
@@ -310,13 +338,8 @@ impl Dispatcher for EbicsDispatcher {
             let WireRequest::Receipt(r) = parsed? else {
                 return Err(Reject::new(ReturnCode::INVALID_REQUEST, "not a receipt"));
             };
-            auth::check_host(ctx, r.host_id.as_str())?;
-            let id = bank_transaction_id(&r.transaction_id);
-            let tx = ctx
-                .state
-                .transaction(&id)
-                .ok_or_else(|| Reject::new(ReturnCode::TX_UNKNOWN_TXID, id.to_string()))?;
-            let caller = auth::authenticate(ctx, &tx.partner_id, &tx.user_id, verifier(req))?;
+            let (id, _, caller) =
+                continued_transaction(ctx, req, r.host_id.as_str(), &r.transaction_id)?;
             let acknowledged = r.receipt_code == ReceiptCode::Acknowledged;
             let response = download::receipt(ctx, &caller, id, acknowledged, version)?;
             finished = Some((caller, id));

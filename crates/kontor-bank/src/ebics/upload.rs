@@ -32,8 +32,8 @@ use crate::keys::BankKeyPairs;
 use crate::return_codes::ReturnCode;
 use crate::state::veu::required_signatures;
 use crate::state::{
-    signatures_release, KeyPurpose, NewOrder, NewTransaction, OrderSignature, OrderStatus,
-    UploadProgress, UploadSegment, VeuItem, VeuSigner, VeuStatus,
+    signatures_release, KeyPurpose, NewOrder, OrderSignature, OrderStatus, UploadProgress,
+    UploadSegment, VeuItem, VeuSigner, VeuStatus,
 };
 
 /// Largest decompressed order the emulator accepts.
@@ -206,13 +206,7 @@ pub fn begin(
     let id = ctx
         .state
         .begin_upload(
-            NewTransaction {
-                protocol: version,
-                partner_id: caller.partner().clone(),
-                user_id: caller.user().clone(),
-                order: order.kind.clone(),
-                order_id: Some(order_id),
-            },
+            super::new_transaction(caller, version, &order.kind, Some(order_id)),
             upload.num_segments,
             upload.data_encryption_info.transaction_key.clone(),
             signature_xml,

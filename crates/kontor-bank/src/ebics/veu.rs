@@ -10,11 +10,11 @@ use kontor_protocol::envelope::{HvListParams, HvOrderRef, HvtOrderFlags};
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::orderdata::{
     AccountNumber, AccountRole, AttributedAccount, AttributedAccountHolder,
-    AttributedAccountNumber, AttributedBankCode, AuthorisationLevel, BankCode, DataDigest,
-    DescriptionKind, HVDResponseOrderData, HVTAmount, HVTDescription, HVTOrderInfo,
-    HVTResponseOrderData, HVUOrderDetails, HVUResponseOrderData, HVZOrderDetails,
-    HVZResponseOrderData, HVZTotalAmount, MessageName, OrderKind as WireOrderKind,
-    OrderSignatureData, OriginatorInfo, SignerInfo, SigningInfo,
+    AttributedAccountNumber, AttributedBankCode, BankCode, DataDigest, DescriptionKind,
+    HVDResponseOrderData, HVTAmount, HVTDescription, HVTOrderInfo, HVTResponseOrderData,
+    HVUOrderDetails, HVUResponseOrderData, HVZOrderDetails, HVZResponseOrderData, HVZTotalAmount,
+    MessageName, OrderKind as WireOrderKind, OrderSignatureData, OriginatorInfo, SignerInfo,
+    SigningInfo,
 };
 use kontor_protocol::signature::order_data_digest;
 use kontor_protocol::{ProtocolVersion, SignatureVersion};
@@ -23,20 +23,11 @@ use super::auth::Caller;
 use super::orders::{service_from_wire, service_to_orderdata, ResolvedOrder};
 use super::reply::Reject;
 use super::upload::SignerCheck;
-use crate::config::{BankConfig, SignatureClass};
+use crate::config::BankConfig;
 use crate::dispatch::RequestContext;
 use crate::ids::{OrderId, PartnerId};
 use crate::return_codes::ReturnCode;
 use crate::state::{ReceivedOrder, VeuItem, VeuStatus};
-
-fn level(class: SignatureClass) -> AuthorisationLevel {
-    match class {
-        SignatureClass::E => AuthorisationLevel::E,
-        SignatureClass::A => AuthorisationLevel::A,
-        SignatureClass::B => AuthorisationLevel::B,
-        SignatureClass::T => AuthorisationLevel::T,
-    }
-}
 
 fn internal(e: impl std::fmt::Display) -> Reject {
     Reject::new(ReturnCode::INTERNAL_ERROR, e.to_string())
@@ -117,7 +108,7 @@ fn signers(ctx: &RequestContext, item: &VeuItem) -> Vec<SignerInfo> {
                 .user(&item.partner_id, &s.user_id)
                 .map(|u| u.name.clone()),
             timestamp: s.signed_at,
-            authorisation_level: level(s.signature_class),
+            authorisation_level: s.signature_class.authorisation_level(),
         })
         .collect()
 }
@@ -162,11 +153,26 @@ fn digest(order: &ReceivedOrder) -> DataDigest {
     }
 }
 
-fn no_orders() -> Reject {
-    Reject::new(
-        ReturnCode::NO_DOWNLOAD_DATA_AVAILABLE,
-        "no orders await signatures",
-    )
+/// One list entry per pending item the caller may see (HVU, HVZ); an empty list is
+/// `EBICS_NO_DOWNLOAD_DATA_AVAILABLE` rather than an empty document (the schema wants at least
+/// one `OrderDetails`).
+fn pending_orders<T>(
+    ctx: &RequestContext,
+    caller: &Caller,
+    filter: &HvListParams,
+    entry: impl Fn(&VeuItem, &ReceivedOrder) -> T,
+) -> Result<Vec<T>, Reject> {
+    let orders = pending_items(ctx, caller, filter)
+        .iter()
+        .map(|item| Ok(entry(item, &order_of(ctx, item)?)))
+        .collect::<Result<Vec<_>, Reject>>()?;
+    if orders.is_empty() {
+        return Err(Reject::new(
+            ReturnCode::NO_DOWNLOAD_DATA_AVAILABLE,
+            "no orders await signatures",
+        ));
+    }
+    Ok(orders)
 }
 
 pub fn hvu(
@@ -175,22 +181,15 @@ pub fn hvu(
     filter: &HvListParams,
     version: ProtocolVersion,
 ) -> Result<Vec<u8>, Reject> {
-    let mut orders = Vec::new();
-    for item in pending_items(ctx, caller, filter) {
-        let order = order_of(ctx, &item)?;
-        orders.push(HVUOrderDetails {
-            order: wire_kind(&ctx.config, &item, version),
-            order_id: item.order_id.to_string(),
-            order_data_size: size(&order),
-            signing_info: signing_info(ctx, caller, &item),
-            signers: signers(ctx, &item),
-            originator: originator(ctx, &item),
-            additional_order_info: None,
-        });
-    }
-    if orders.is_empty() {
-        return Err(no_orders());
-    }
+    let orders = pending_orders(ctx, caller, filter, |item, order| HVUOrderDetails {
+        order: wire_kind(&ctx.config, item, version),
+        order_id: item.order_id.to_string(),
+        order_data_size: size(order),
+        signing_info: signing_info(ctx, caller, item),
+        signers: signers(ctx, item),
+        originator: originator(ctx, item),
+        additional_order_info: None,
+    })?;
     HVUResponseOrderData { version, orders }
         .to_xml()
         .map_err(internal)
@@ -202,16 +201,14 @@ pub fn hvz(
     filter: &HvListParams,
     version: ProtocolVersion,
 ) -> Result<Vec<u8>, Reject> {
-    let mut orders = Vec::new();
-    for item in pending_items(ctx, caller, filter) {
-        let order = order_of(ctx, &item)?;
+    let orders = pending_orders(ctx, caller, filter, |item, order| {
         let payments = kontor_documents::pain::parse_bytes(&order.content).ok();
-        orders.push(HVZOrderDetails {
-            order: wire_kind(&ctx.config, &item, version),
+        HVZOrderDetails {
+            order: wire_kind(&ctx.config, item, version),
             order_id: item.order_id.to_string(),
-            data_digest: digest(&order),
+            data_digest: digest(order),
             order_data_available: true,
-            order_data_size: size(&order),
+            order_data_size: size(order),
             order_details_available: payments.is_some(),
             total_orders: payments.as_ref().map(|p| p.number_of_transactions() as u64),
             total_amount: item.amount.map(|value| HVZTotalAmount {
@@ -220,15 +217,12 @@ pub fn hvz(
             }),
             currency: item.currency.as_ref().map(|c| c.as_str().to_owned()),
             first_order_info: None,
-            signing_info: signing_info(ctx, caller, &item),
-            signers: signers(ctx, &item),
-            originator: originator(ctx, &item),
+            signing_info: signing_info(ctx, caller, item),
+            signers: signers(ctx, item),
+            originator: originator(ctx, item),
             additional_order_info: None,
-        });
-    }
-    if orders.is_empty() {
-        return Err(no_orders());
-    }
+        }
+    })?;
     HVZResponseOrderData { version, orders }
         .to_xml()
         .map_err(internal)

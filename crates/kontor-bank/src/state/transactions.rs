@@ -136,12 +136,17 @@ pub struct TransactionSummary {
 }
 
 impl Transaction {
+    fn wrong_direction(&self) -> TransactionError {
+        TransactionError::WrongDirection {
+            id: self.id,
+            actual: self.direction,
+        }
+    }
+
     /// The admin view.
     pub fn summary(&self) -> TransactionSummary {
         let segments_done = match &self.data {
-            TransactionData::Upload { segments, .. } => {
-                u32::try_from(segments.len()).unwrap_or(u32::MAX)
-            }
+            TransactionData::Upload { segments, .. } => segment_count(segments),
             TransactionData::Download { highest_sent, .. } => *highest_sent,
         };
         TransactionSummary {
@@ -405,10 +410,7 @@ impl TransactionTable {
             return Err(TransactionError::WrongSubscriber(*id));
         }
         if tx.direction != direction {
-            return Err(TransactionError::WrongDirection {
-                id: *id,
-                actual: tx.direction,
-            });
+            return Err(tx.wrong_direction());
         }
         Ok(tx)
     }
@@ -424,25 +426,14 @@ impl TransactionTable {
         now: DateTime<Utc>,
     ) -> Result<(Vec<u8>, bool), TransactionError> {
         let tx = self.owned_mut(id, partner, user, Direction::Download)?;
-        if number == 0 {
-            return Err(TransactionError::SegmentZero);
-        }
         let num_segments = tx.num_segments;
-        if number > num_segments {
-            return Err(TransactionError::SegmentNumberExceeded {
-                number,
-                num_segments,
-            });
-        }
+        check_segment_number(number, num_segments)?;
         let TransactionData::Download {
             segments,
             highest_sent,
         } = &mut tx.data
         else {
-            return Err(TransactionError::WrongDirection {
-                id: *id,
-                actual: tx.direction,
-            });
+            return Err(tx.wrong_direction());
         };
         if number <= *highest_sent {
             tx.recovery.repeated_segments += 1;
@@ -487,16 +478,8 @@ impl TransactionTable {
     ) -> Result<UploadProgress, TransactionError> {
         let UploadSegment { number, last, data } = segment;
         let tx = self.owned_mut(id, partner, user, Direction::Upload)?;
-        if number == 0 {
-            return Err(TransactionError::SegmentZero);
-        }
         let num_segments = tx.num_segments;
-        if number > num_segments {
-            return Err(TransactionError::SegmentNumberExceeded {
-                number,
-                num_segments,
-            });
-        }
+        check_segment_number(number, num_segments)?;
         if last && number < num_segments {
             return Err(TransactionError::SegmentNumberUnderrun {
                 number,
@@ -504,19 +487,16 @@ impl TransactionTable {
             });
         }
         let TransactionData::Upload { segments, .. } = &mut tx.data else {
-            return Err(TransactionError::WrongDirection {
-                id: *id,
-                actual: tx.direction,
-            });
+            return Err(tx.wrong_direction());
         };
-        let expected = u32::try_from(segments.len()).unwrap_or(u32::MAX) + 1;
+        let expected = segment_count(segments) + 1;
         if segments.contains_key(&number) {
             tx.recovery.repeated_segments += 1;
         } else if number != expected {
             return Err(TransactionError::SegmentOutOfOrder { number, expected });
         }
         segments.insert(number, data);
-        let received = u32::try_from(segments.len()).unwrap_or(u32::MAX);
+        let received = segment_count(segments);
         tx.recovery.last_good_segment = received;
         tx.last_activity = now;
         Ok(if received == num_segments {
@@ -538,12 +518,9 @@ impl TransactionTable {
     ) -> Result<CompletedUpload, TransactionError> {
         let tx = self.owned_mut(id, partner, user, Direction::Upload)?;
         let TransactionData::Upload { segments, .. } = &tx.data else {
-            return Err(TransactionError::WrongDirection {
-                id: *id,
-                actual: tx.direction,
-            });
+            return Err(tx.wrong_direction());
         };
-        let received = u32::try_from(segments.len()).unwrap_or(u32::MAX);
+        let received = segment_count(segments);
         if received != tx.num_segments {
             return Err(TransactionError::Incomplete {
                 received,
@@ -597,6 +574,24 @@ impl TransactionTable {
     }
 }
 
+/// Segment numbers are 1-based and never exceed the announced count.
+fn check_segment_number(number: u32, num_segments: u32) -> Result<(), TransactionError> {
+    if number == 0 {
+        return Err(TransactionError::SegmentZero);
+    }
+    if number > num_segments {
+        return Err(TransactionError::SegmentNumberExceeded {
+            number,
+            num_segments,
+        });
+    }
+    Ok(())
+}
+
+fn segment_count(segments: &BTreeMap<u32, Vec<u8>>) -> u32 {
+    u32::try_from(segments.len()).unwrap_or(u32::MAX)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -618,6 +613,24 @@ mod tests {
 
     fn table() -> TransactionTable {
         TransactionTable::new(10, Duration::seconds(600))
+    }
+
+    /// Sends one upload segment as the subscriber of [`who`].
+    fn send(
+        t: &mut TransactionTable,
+        id: &TransactionId,
+        number: u32,
+        last: bool,
+        data: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<UploadProgress, TransactionError> {
+        let (p, u) = who();
+        let segment = UploadSegment {
+            number,
+            last,
+            data: data.to_vec(),
+        };
+        t.record_upload_segment(id, &p, &u, segment, now)
     }
 
     #[test]
@@ -710,17 +723,7 @@ mod tests {
             .begin_upload(new_tx("CCT"), 3, b"key".to_vec(), b"sig".to_vec(), now)
             .expect("begin");
         assert_eq!(
-            t.record_upload_segment(
-                &id,
-                &p,
-                &u,
-                UploadSegment {
-                    number: 1,
-                    last: false,
-                    data: b"ab".to_vec()
-                },
-                now
-            ),
+            send(&mut t, &id, 1, false, b"ab", now),
             Ok(UploadProgress::Pending {
                 received: 1,
                 num_segments: 3
@@ -734,46 +737,15 @@ mod tests {
             })
         ));
         assert_eq!(
-            t.record_upload_segment(
-                &id,
-                &p,
-                &u,
-                UploadSegment {
-                    number: 3,
-                    last: true,
-                    data: b"ef".to_vec()
-                },
-                now
-            ),
+            send(&mut t, &id, 3, true, b"ef", now),
             Err(TransactionError::SegmentOutOfOrder {
                 number: 3,
                 expected: 2
             })
         );
-        t.record_upload_segment(
-            &id,
-            &p,
-            &u,
-            UploadSegment {
-                number: 2,
-                last: false,
-                data: b"cd".to_vec(),
-            },
-            now,
-        )
-        .expect("segment 2");
+        send(&mut t, &id, 2, false, b"cd", now).expect("segment 2");
         assert_eq!(
-            t.record_upload_segment(
-                &id,
-                &p,
-                &u,
-                UploadSegment {
-                    number: 3,
-                    last: true,
-                    data: b"ef".to_vec()
-                },
-                now
-            ),
+            send(&mut t, &id, 3, true, b"ef", now),
             Ok(UploadProgress::Complete)
         );
         let done = t.complete_upload(&id, &p, &u).expect("complete");
@@ -784,38 +756,13 @@ mod tests {
 
     #[test]
     fn an_early_last_segment_flag_is_an_underrun() {
-        let (p, u) = who();
         let mut t = table();
         let id = t
             .begin_upload(new_tx("CCT"), 2, vec![], vec![], Utc::now())
             .expect("begin");
-        let err = t
-            .record_upload_segment(
-                &id,
-                &p,
-                &u,
-                UploadSegment {
-                    number: 1,
-                    last: true,
-                    data: vec![1],
-                },
-                Utc::now(),
-            )
-            .expect_err("underrun");
+        let err = send(&mut t, &id, 1, true, &[1], Utc::now()).expect_err("underrun");
         assert_eq!(err.return_code(), ReturnCode::TX_SEGMENT_NUMBER_UNDERRUN);
-        let err = t
-            .record_upload_segment(
-                &id,
-                &p,
-                &u,
-                UploadSegment {
-                    number: 3,
-                    last: false,
-                    data: vec![1],
-                },
-                Utc::now(),
-            )
-            .expect_err("exceeded");
+        let err = send(&mut t, &id, 3, false, &[1], Utc::now()).expect_err("exceeded");
         assert_eq!(err.return_code(), ReturnCode::TX_SEGMENT_NUMBER_EXCEEDED);
     }
 
@@ -827,42 +774,9 @@ mod tests {
         let id = t
             .begin_upload(new_tx("CCT"), 2, vec![], vec![], now)
             .expect("begin");
-        t.record_upload_segment(
-            &id,
-            &p,
-            &u,
-            UploadSegment {
-                number: 1,
-                last: false,
-                data: b"old".to_vec(),
-            },
-            now,
-        )
-        .expect("1");
-        t.record_upload_segment(
-            &id,
-            &p,
-            &u,
-            UploadSegment {
-                number: 1,
-                last: false,
-                data: b"new".to_vec(),
-            },
-            now,
-        )
-        .expect("1 again");
-        t.record_upload_segment(
-            &id,
-            &p,
-            &u,
-            UploadSegment {
-                number: 2,
-                last: true,
-                data: b"!".to_vec(),
-            },
-            now,
-        )
-        .expect("2");
+        send(&mut t, &id, 1, false, b"old", now).expect("1");
+        send(&mut t, &id, 1, false, b"new", now).expect("1 again");
+        send(&mut t, &id, 2, true, b"!", now).expect("2");
         assert_eq!(
             t.complete_upload(&id, &p, &u).map(|d| d.order_data),
             Ok(b"new!".to_vec())

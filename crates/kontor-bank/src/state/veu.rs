@@ -112,14 +112,8 @@ impl VeuItem {
             .count()
     }
 
-    /// Adds a signature; returns the new status (`Released` once enough signatures are in).
-    pub fn sign(
-        &mut self,
-        partner: &PartnerId,
-        user: UserId,
-        class: SignatureClass,
-        now: DateTime<Utc>,
-    ) -> Result<VeuStatus, VeuError> {
+    /// Signing and cancelling need a pending order of the caller's own partner.
+    fn check_open_to(&self, partner: &PartnerId, user: &UserId) -> Result<(), VeuError> {
         if self.status != VeuStatus::Pending {
             return Err(VeuError::NotPending {
                 order_id: self.order_id,
@@ -128,10 +122,22 @@ impl VeuItem {
         }
         if partner != &self.partner_id {
             return Err(VeuError::ForeignSigner {
-                user,
+                user: user.clone(),
                 partner: partner.clone(),
             });
         }
+        Ok(())
+    }
+
+    /// Adds a signature; returns the new status (`Released` once enough signatures are in).
+    pub fn sign(
+        &mut self,
+        partner: &PartnerId,
+        user: UserId,
+        class: SignatureClass,
+        now: DateTime<Utc>,
+    ) -> Result<VeuStatus, VeuError> {
+        self.check_open_to(partner, &user)?;
         if !class.is_bank_technical() {
             return Err(VeuError::TransportSignature);
         }
@@ -152,18 +158,7 @@ impl VeuItem {
 
     /// Cancels the order (HVS).
     pub fn cancel(&mut self, partner: &PartnerId, user: &UserId) -> Result<VeuStatus, VeuError> {
-        if self.status != VeuStatus::Pending {
-            return Err(VeuError::NotPending {
-                order_id: self.order_id,
-                status: self.status,
-            });
-        }
-        if partner != &self.partner_id {
-            return Err(VeuError::ForeignSigner {
-                user: user.clone(),
-                partner: partner.clone(),
-            });
-        }
+        self.check_open_to(partner, user)?;
         self.status = VeuStatus::Cancelled;
         Ok(self.status)
     }

@@ -1,6 +1,7 @@
 //! Shared helpers for the integration tests: an in-process demo bank on a free port.
 
 pub mod client;
+pub mod payments;
 
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
@@ -33,6 +34,16 @@ pub async fn bank_with(config: BankConfig) -> RunningBank {
 
 pub async fn demo_bank() -> RunningBank {
     bank_with(BankConfig::demo().expect("demo config")).await
+}
+
+/// The demo bank with its `PARTNER1`/`USER1` initialised and activated for `version` (key
+/// slot 0): how most protocol tests start.
+pub async fn demo_bank_with_user1(
+    version: kontor_protocol::ProtocolVersion,
+) -> (RunningBank, client::Subscriber) {
+    let bank = demo_bank().await;
+    let user1 = client::ready_subscriber(&bank, version, "PARTNER1", "USER1", 0).await;
+    (bank, user1)
 }
 
 pub fn p(id: &str) -> PartnerId {
@@ -111,9 +122,10 @@ pub async fn install_fault(bank: &RunningBank, rule: &str) {
         .send()
         .await
         .expect("admin");
-    assert!(
-        response.status().is_success(),
-        "{:?}",
-        response.text().await
+    assert_eq!(
+        response.status().as_u16(),
+        201,
+        "{}",
+        response.text().await.unwrap_or_default()
     );
 }

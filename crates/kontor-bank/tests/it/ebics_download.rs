@@ -4,8 +4,8 @@
 use crate::common;
 
 use chrono::{Days, Utc};
-use common::client::{ready_subscriber, Subscriber};
-use common::{demo_bank, http, p, u};
+use common::client::{ready_subscriber, Download, Subscriber};
+use common::{demo_bank, demo_bank_with_user1, http, p, u};
 use kontor_protocol::envelope::{DateRange, EbicsResponse, OrderDetails};
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::orderdata::{
@@ -37,6 +37,24 @@ fn details(
     OrderDetails::download(version, &order, range).expect("details")
 }
 
+/// Downloads `order` as `s`; anything but data fails the test with the bank's codes.
+async fn fetch(
+    s: &Subscriber,
+    version: kontor_protocol::ProtocolVersion,
+    order: OrderType,
+    range: Option<DateRange>,
+) -> Download {
+    s.download(details(version, order.clone(), range))
+        .await
+        .unwrap_or_else(|r| {
+            panic!(
+                "{order}: {} {}",
+                r.technical_return_code.code(),
+                r.business_return_code.code()
+            )
+        })
+}
+
 async fn admin_statement(bank: &kontor_bank::RunningBank, query: &str) -> Vec<u8> {
     let response = http()
         .get(format!("{}/statements?{query}", bank.admin_url()))
@@ -49,36 +67,23 @@ async fn admin_statement(bank: &kontor_bank::RunningBank, query: &str) -> Vec<u8
 
 #[tokio::test]
 async fn hkd_htd_and_haa_describe_the_seeded_customer_in_both_versions() {
-    let bank = demo_bank().await;
-    let h004 = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
-    let hkd = h004
-        .download(details(H004, OrderType::HKD, None))
-        .await
-        .expect("HKD");
+    let (bank, h004) = demo_bank_with_user1(H004).await;
+    let hkd = fetch(&h004, H004, OrderType::HKD, None).await;
     let hkd = HKDResponseOrderData::parse(&hkd.data).expect("HKD parses");
     assert_eq!(hkd.partner_info.accounts.len(), 3);
     assert!(hkd.user_infos.iter().any(|u| u.user_id == "USER2"));
-    let htd = h004
-        .download(details(H004, OrderType::HTD, None))
-        .await
-        .expect("HTD");
+    let htd = fetch(&h004, H004, OrderType::HTD, None).await;
     let htd = HTDResponseOrderData::parse(&htd.data).expect("HTD parses");
     assert_eq!(htd.user_info.user_id, "USER1");
     assert_eq!(htd.user_info.status, 1, "ready");
-    let haa = h004
-        .download(details(H004, OrderType::HAA, None))
-        .await
-        .expect("HAA");
+    let haa = fetch(&h004, H004, OrderType::HAA, None).await;
     let haa = HAAResponseOrderData::parse(&haa.data).expect("HAA parses");
     assert!(
         haa.order_types.contains(&"STA".to_owned()) && haa.order_types.contains(&"C53".to_owned())
     );
 
     let h005 = ready_subscriber(&bank, H005, "PARTNER2", "CLERK1", 1).await;
-    let htd = h005
-        .download(details(H005, OrderType::HTD, None))
-        .await
-        .expect("HTD");
+    let htd = fetch(&h005, H005, OrderType::HTD, None).await;
     let htd = HTDResponseOrderData::parse(&htd.data).expect("H005 HTD parses");
     assert!(
         htd.user_info
@@ -93,12 +98,8 @@ async fn hkd_htd_and_haa_describe_the_seeded_customer_in_both_versions() {
 #[tokio::test]
 async fn hpd_publishes_the_bank_parameters_in_both_versions() {
     for version in [H004, H005] {
-        let bank = demo_bank().await;
-        let s = ready_subscriber(&bank, version, "PARTNER1", "USER1", 0).await;
-        let hpd = s
-            .download(details(version, OrderType::HPD, None))
-            .await
-            .expect("HPD is data, not 090005");
+        let (bank, s) = demo_bank_with_user1(version).await;
+        let hpd = fetch(&s, version, OrderType::HPD, None).await;
         let hpd = HPDResponseOrderData::parse(&hpd.data).expect("HPD parses");
         assert_eq!(hpd.access_params.urls[0].url, bank.ebics_url());
         assert_eq!(hpd.access_params.host_id.as_deref(), Some("KONTORBANK"));
@@ -119,17 +120,10 @@ async fn hpd_publishes_the_bank_parameters_in_both_versions() {
 #[tokio::test]
 async fn hkd_and_htd_tell_the_same_story_with_the_transfer_limits() {
     for version in [H004, H005] {
-        let bank = demo_bank().await;
-        let s = ready_subscriber(&bank, version, "PARTNER1", "USER1", 0).await;
-        let hkd = s
-            .download(details(version, OrderType::HKD, None))
-            .await
-            .expect("HKD");
+        let (bank, s) = demo_bank_with_user1(version).await;
+        let hkd = fetch(&s, version, OrderType::HKD, None).await;
         let hkd = HKDResponseOrderData::parse(&hkd.data).expect("HKD parses");
-        let htd = s
-            .download(details(version, OrderType::HTD, None))
-            .await
-            .expect("HTD");
+        let htd = fetch(&s, version, OrderType::HTD, None).await;
         let htd = HTDResponseOrderData::parse(&htd.data).expect("HTD parses");
         assert_eq!(hkd.partner_info, htd.partner_info, "{version:?}");
         let mine = hkd
@@ -155,13 +149,9 @@ async fn hkd_and_htd_tell_the_same_story_with_the_transfer_limits() {
 
 #[tokio::test]
 async fn an_sta_download_is_exactly_the_statement_the_bank_generated() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_with_user1(H004).await;
     let range = last_days(3);
-    let download = s
-        .download(details(H004, OrderType::STA, Some(range)))
-        .await
-        .expect("STA");
+    let download = fetch(&s, H004, OrderType::STA, Some(range)).await;
     assert_eq!(download.num_segments, 1);
     assert_eq!(codes(&download.receipt), ("011000", "000000"));
     let expected = admin_statement(
@@ -201,19 +191,13 @@ async fn a_large_c53_spans_segments_and_a_second_download_repeats_it() {
         .expect("admin");
     assert_eq!(knob.status(), 200);
     let range = last_days(8);
-    let first = s
-        .download(details(H004, OrderType::C53, Some(range)))
-        .await
-        .expect("C53");
+    let first = fetch(&s, H004, OrderType::C53, Some(range)).await;
     assert!(
         first.num_segments > 1,
         "multi-segment: {}",
         first.num_segments
     );
-    let second = s
-        .download(details(H004, OrderType::C53, Some(range)))
-        .await
-        .expect("again");
+    let second = fetch(&s, H004, OrderType::C53, Some(range)).await;
     assert_eq!(
         Sha256::digest(&first.data),
         Sha256::digest(&second.data),
@@ -261,13 +245,9 @@ async fn a_download_segment_can_be_fetched_again_after_a_lost_answer() {
 
 #[tokio::test]
 async fn h004_c53_is_a_zip_container_with_one_camt_document_per_account_and_day() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_with_user1(H004).await;
     let range = last_days(2);
-    let download = s
-        .download(details(H004, OrderType::C53, Some(range)))
-        .await
-        .expect("C53");
+    let download = fetch(&s, H004, OrderType::C53, Some(range)).await;
     assert!(download.data.starts_with(b"PK\x03\x04"));
     let query = format!(
         "partner=PARTNER1&order_type=C53&from={}&to={}",
@@ -309,15 +289,11 @@ async fn h004_c53_is_a_zip_container_with_one_camt_document_per_account_and_day(
 
 #[tokio::test]
 async fn h005_btd_delivers_camt053_by_service() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H005, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_with_user1(H005).await;
     let range = last_days(2);
     // The DK mapping of C53 asks for `Container ZIP`: a container with one document per
     // account and day.
-    let zipped = s
-        .download(details(H005, OrderType::C53, Some(range)))
-        .await
-        .expect("BTD");
+    let zipped = fetch(&s, H005, OrderType::C53, Some(range)).await;
     let expected = admin_statement(
         &bank,
         &format!(
@@ -351,18 +327,14 @@ async fn h005_btd_delivers_camt053_by_service() {
             .len(),
         3 * 2
     );
-    let mt940 = s
-        .download(details(H005, OrderType::STA, Some(range)))
-        .await
-        .expect("BTD mt940");
+    let mt940 = fetch(&s, H005, OrderType::STA, Some(range)).await;
     assert!(String::from_utf8_lossy(&mt940.data).contains(":20:"));
     bank.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_range_without_bookings_is_business_code_090005() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_with_user1(H004).await;
     let old = DateRange {
         start: chrono::NaiveDate::from_ymd_opt(2001, 1, 1).expect("date"),
         end: chrono::NaiveDate::from_ymd_opt(2001, 1, 31).expect("date"),
@@ -382,8 +354,7 @@ async fn a_range_without_bookings_is_business_code_090005() {
 
 #[tokio::test]
 async fn a_replayed_request_is_refused() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_with_user1(H004).await;
     let body = s.download_init(details(H004, OrderType::HTD, None), None);
     assert_eq!(codes(&s.exchange(body.clone()).await), ("000000", "000000"));
     assert_eq!(codes(&s.exchange(body).await).0, "091103");
@@ -397,8 +368,7 @@ async fn a_replayed_request_is_refused() {
 
 #[tokio::test]
 async fn a_request_signed_with_a_foreign_key_fails_authentication() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_with_user1(H004).await;
     let mut impostor = Subscriber::new(&bank.ebics_url(), H004, "PARTNER1", "USER1", 5);
     impostor.bank = s.bank.clone();
     let answer = impostor
@@ -416,8 +386,7 @@ async fn a_request_signed_with_a_foreign_key_fails_authentication() {
 
 #[tokio::test]
 async fn subscribers_that_are_not_ready_are_refused() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_with_user1(H004).await;
     bank.state()
         .suspend_user(&p("PARTNER1"), &u("USER1"))
         .expect("suspend");
@@ -454,8 +423,7 @@ async fn order_types_beyond_permissions_or_offer_are_refused() {
 
 #[tokio::test]
 async fn outdated_bank_key_digests_require_hpb_again() {
-    let bank = demo_bank().await;
-    let mut s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, mut s) = demo_bank_with_user1(H004).await;
     if let Some(keys) = s.bank.as_mut() {
         keys.encryption_hash = keys.authentication_hash;
     }

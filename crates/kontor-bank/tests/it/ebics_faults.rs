@@ -4,26 +4,11 @@ use crate::common;
 
 use chrono::{Days, Utc};
 use common::client::ready_subscriber;
-use common::{bank_with, demo_bank, http};
+use common::{bank_with, demo_bank_with_user1, http};
 use kontor_documents::{camt, Limit, ReadError, XmlError};
 use kontor_protocol::envelope::{DateRange, EbicsResponse, OrderDetails};
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion::H004;
-
-async fn install(bank: &kontor_bank::RunningBank, rule: &str) {
-    let response = http()
-        .post(format!("{}/faults", bank.admin_url()))
-        .header("content-type", "application/json")
-        .body(rule.to_owned())
-        .send()
-        .await
-        .expect("admin");
-    assert!(
-        response.status().is_success(),
-        "{:?}",
-        response.text().await
-    );
-}
 
 fn sta(days: u64) -> OrderDetails {
     let today = Utc::now().date_naive();
@@ -47,7 +32,7 @@ async fn a_dropped_connection_at_segment_two_can_be_recovered_by_asking_again() 
     config.limits.segment_size_bytes = 4096;
     let bank = bank_with(config).await;
     let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
-    install(&bank, r#"{"times": 1, "match": {"order_type": "STA", "phase": "Transfer", "segment": 2}, "action": {"kind": "drop_connection"}}"#).await;
+    common::install_fault(&bank, r#"{"times": 1, "match": {"order_type": "STA", "phase": "Transfer", "segment": 2}, "action": {"kind": "drop_connection"}}"#).await;
     let init = s.exchange(s.download_init(sta(5), None)).await;
     let id = init.transaction_id.expect("id");
     assert!(
@@ -62,15 +47,14 @@ async fn a_dropped_connection_at_segment_two_can_be_recovered_by_asking_again() 
 
 #[tokio::test]
 async fn an_injected_http_error_and_a_delay_reach_the_client() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
-    install(&bank, r#"{"times": 1, "match": {"order_type": "STA"}, "action": {"kind": "http_status", "status": 503}}"#).await;
+    let (bank, s) = demo_bank_with_user1(H004).await;
+    common::install_fault(&bank, r#"{"times": 1, "match": {"order_type": "STA"}, "action": {"kind": "http_status", "status": 503}}"#).await;
     let err = s
         .post(s.download_init(sta(2), None))
         .await
         .expect_err("503");
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
-    install(
+    common::install_fault(
         &bank,
         r#"{"times": 1, "match": {"order_type": "STA"}, "action": {"kind": "delay", "ms": 50}}"#,
     )
@@ -84,16 +68,15 @@ async fn an_injected_http_error_and_a_delay_reach_the_client() {
 
 #[tokio::test]
 async fn malformed_xml_and_a_wrong_bank_signature_are_detectable() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
-    install(
+    let (bank, s) = demo_bank_with_user1(H004).await;
+    common::install_fault(
         &bank,
         r#"{"times": 1, "match": {"order_type": "STA"}, "action": {"kind": "malformed_xml"}}"#,
     )
     .await;
     let body = s.post(s.download_init(sta(2), None)).await.expect("answer");
     assert!(EbicsResponse::parse(&body).is_err(), "not parseable");
-    install(&bank, r#"{"times": 1, "match": {"order_type": "STA"}, "action": {"kind": "wrong_auth_signature"}}"#).await;
+    common::install_fault(&bank, r#"{"times": 1, "match": {"order_type": "STA"}, "action": {"kind": "wrong_auth_signature"}}"#).await;
     let body = s.post(s.download_init(sta(2), None)).await.expect("answer");
     let parsed = EbicsResponse::parse(&body).expect("well-formed");
     assert_eq!(codes(&parsed).0, "000000");
@@ -112,9 +95,8 @@ async fn malformed_xml_and_a_wrong_bank_signature_are_detectable() {
 
 #[tokio::test]
 async fn a_nested_statement_fault_delivers_one_deeply_nested_camt_document() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
-    install(&bank, r#"{"times": 1, "match": {"order_type": "C53", "phase": "Initialisation"}, "action": {"kind": "nested_statement", "depth": 100000}}"#).await;
+    let (bank, s) = demo_bank_with_user1(H004).await;
+    common::install_fault(&bank, r#"{"times": 1, "match": {"order_type": "C53", "phase": "Initialisation"}, "action": {"kind": "nested_statement", "depth": 100000}}"#).await;
     let today = Utc::now().date_naive();
     let range = DateRange {
         start: today.checked_sub_days(Days::new(3)).expect("date"),
@@ -157,9 +139,8 @@ fn c53(days: u64) -> OrderDetails {
 
 #[tokio::test]
 async fn a_zip_foreign_member_fault_adds_a_non_xml_member_after_the_statements() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
-    install(
+    let (bank, s) = demo_bank_with_user1(H004).await;
+    common::install_fault(
         &bank,
         r#"{"times": 1, "match": {"order_type": "C53"}, "action": {"kind": "zip_foreign_member"}}"#,
     )
@@ -179,9 +160,8 @@ async fn a_zip_foreign_member_fault_adds_a_non_xml_member_after_the_statements()
 
 #[tokio::test]
 async fn a_zip_bomb_fault_adds_a_huge_highly_compressible_member() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
-    install(&bank, r#"{"times": 1, "match": {"order_type": "C53"}, "action": {"kind": "zip_bomb", "bytes": 268435456}}"#).await;
+    let (bank, s) = demo_bank_with_user1(H004).await;
+    common::install_fault(&bank, r#"{"times": 1, "match": {"order_type": "C53"}, "action": {"kind": "zip_bomb", "bytes": 268435456}}"#).await;
     let download = s.download(c53(2)).await.expect("C53");
     assert!(
         download.data.len() < 2 << 20,
@@ -206,13 +186,12 @@ async fn a_zip_bomb_fault_adds_a_huge_highly_compressible_member() {
 
 #[tokio::test]
 async fn a_forced_return_code_is_a_signed_answer_and_nothing_is_processed() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
-    install(&bank, r#"{"times": 1, "match": {"order_type": "STA"}, "action": {"kind": "return_code", "code": "091116", "table": "business"}}"#).await;
+    let (bank, s) = demo_bank_with_user1(H004).await;
+    common::install_fault(&bank, r#"{"times": 1, "match": {"order_type": "STA"}, "action": {"kind": "return_code", "code": "091116", "table": "business"}}"#).await;
     let refused = s.download(sta(2)).await.expect_err("forced");
     assert_eq!(codes(&refused), ("000000", "091116"));
     assert!(bank.state().transactions().is_empty());
-    install(&bank, r#"{"times": 1, "match": {"order_type": "STA"}, "action": {"kind": "return_code", "code": "061099"}}"#).await;
+    common::install_fault(&bank, r#"{"times": 1, "match": {"order_type": "STA"}, "action": {"kind": "return_code", "code": "061099"}}"#).await;
     let refused = s.download(sta(2)).await.expect_err("forced");
     assert_eq!(codes(&refused).0, "061099");
     assert!(
@@ -224,14 +203,13 @@ async fn a_forced_return_code_is_a_signed_answer_and_nothing_is_processed() {
 
 #[tokio::test]
 async fn an_upload_is_not_repeated_when_the_answer_to_its_last_segment_is_lost() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_with_user1(H004).await;
     let document = std::fs::read(
         std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../tests/interop-node/tools/fixtures/pain.001-kontorbank.xml"),
     )
     .expect("fixture");
-    install(&bank, r#"{"times": 1, "match": {"order_type": "CCT", "phase": "Transfer"}, "action": {"kind": "drop_response"}}"#).await;
+    common::install_fault(&bank, r#"{"times": 1, "match": {"order_type": "CCT", "phase": "Transfer"}, "action": {"kind": "drop_response"}}"#).await;
     let signature = s.signature_document(&[&s], &document);
     let details = OrderDetails::upload(H004, &OrderType::CCT).expect("details");
     let (init, segments) = s.upload_init(details, &document, &signature);

@@ -5,6 +5,7 @@ use crate::common;
 use common::client::Subscriber;
 use common::{demo_bank, p, u};
 use kontor_bank::state::SubscriberStatus;
+use kontor_bank::RunningBank;
 use kontor_protocol::certificate::KeyPurpose;
 use kontor_protocol::ProtocolVersion;
 
@@ -15,22 +16,30 @@ fn code(r: &kontor_protocol::envelope::KeyManagementResponse) -> (String, String
     )
 }
 
+/// A fresh client-side subscriber of the demo bank's `PARTNER1` (keys from the pool's `key_slot`).
+fn partner1_subscriber(
+    bank: &RunningBank,
+    version: ProtocolVersion,
+    user: &str,
+    key_slot: usize,
+) -> Subscriber {
+    Subscriber::new(&bank.ebics_url(), version, "PARTNER1", user, key_slot)
+}
+
+/// The bank's record of `PARTNER1`'s `user`.
+fn known_subscriber(bank: &RunningBank, user: &str) -> kontor_bank::state::Subscriber {
+    bank.state()
+        .subscriber(&p("PARTNER1"), &u(user))
+        .expect("known")
+}
+
 #[tokio::test]
 async fn ini_and_hia_record_the_keys_and_hpb_waits_for_the_clerk() {
     let bank = demo_bank().await;
-    let mut s = Subscriber::new(
-        &bank.ebics_url(),
-        ProtocolVersion::H004,
-        "PARTNER1",
-        "USER1",
-        0,
-    );
+    let mut s = partner1_subscriber(&bank, ProtocolVersion::H004, "USER1", 0);
     assert_eq!(code(&s.ini().await), ("000000".into(), "000000".into()));
     assert_eq!(code(&s.hia().await), ("000000".into(), "000000".into()));
-    let subscriber = bank
-        .state()
-        .subscriber(&p("PARTNER1"), &u("USER1"))
-        .expect("known");
+    let subscriber = known_subscriber(&bank, "USER1");
     assert_eq!(subscriber.status, SubscriberStatus::Initialised);
     let stored = |purpose| subscriber.keys.get(purpose).expect("key").hash.0;
     use kontor_bank::state::KeyPurpose as Stored;
@@ -68,13 +77,7 @@ async fn ini_and_hia_record_the_keys_and_hpb_waits_for_the_clerk() {
 #[tokio::test]
 async fn a_second_ini_and_unknown_subscribers_are_refused() {
     let bank = demo_bank().await;
-    let s = Subscriber::new(
-        &bank.ebics_url(),
-        ProtocolVersion::H004,
-        "PARTNER1",
-        "USER1",
-        0,
-    );
+    let s = partner1_subscriber(&bank, ProtocolVersion::H004, "USER1", 0);
     assert_eq!(code(&s.ini().await).0, "000000");
     assert_eq!(code(&s.ini().await).0, "091002", "INI only once");
     let stranger = Subscriber::new(
@@ -86,13 +89,7 @@ async fn a_second_ini_and_unknown_subscribers_are_refused() {
     );
     assert_eq!(code(&stranger.ini().await).0, "091003");
     let wrong_host = {
-        let mut w = Subscriber::new(
-            &bank.ebics_url(),
-            ProtocolVersion::H004,
-            "PARTNER1",
-            "USER2",
-            1,
-        );
+        let mut w = partner1_subscriber(&bank, ProtocolVersion::H004, "USER2", 1);
         w.host = "OTHERBANK".into();
         w
     };
@@ -108,22 +105,14 @@ async fn h3k_signed_as_ebics_3_clients_send_it_initialises_only_with_a_verifying
     // Signed with another key while claiming to be USER3: refused, nothing recorded.
     let impostor = Subscriber::new(&url, ProtocolVersion::H005, "PARTNER1", "USER2", 1);
     assert_eq!(code(&s.h3k_signed(&impostor).await).1, "091301");
-    let status = || {
-        bank.state()
-            .subscriber(&p("PARTNER1"), &u("USER3"))
-            .expect("known")
-            .status
-    };
+    let status = || known_subscriber(&bank, "USER3").status;
     assert_eq!(status(), SubscriberStatus::New);
     assert_eq!(
         code(&s.h3k_signed(&s).await),
         ("000000".into(), "000000".into())
     );
     assert_eq!(status(), SubscriberStatus::Initialised);
-    let stored = bank
-        .state()
-        .subscriber(&p("PARTNER1"), &u("USER3"))
-        .expect("known");
+    let stored = known_subscriber(&bank, "USER3");
     use kontor_bank::state::KeyPurpose as Stored;
     assert_eq!(
         stored.keys.get(Stored::Signature).expect("key").hash.0,
@@ -135,18 +124,9 @@ async fn h3k_signed_as_ebics_3_clients_send_it_initialises_only_with_a_verifying
 #[tokio::test]
 async fn h005_h3k_initialises_with_certificates_and_hpb_answers_certificates() {
     let bank = demo_bank().await;
-    let mut s = Subscriber::new(
-        &bank.ebics_url(),
-        ProtocolVersion::H005,
-        "PARTNER1",
-        "USER3",
-        2,
-    );
+    let mut s = partner1_subscriber(&bank, ProtocolVersion::H005, "USER3", 2);
     assert_eq!(code(&s.h3k().await), ("000000".into(), "000000".into()));
-    let subscriber = bank
-        .state()
-        .subscriber(&p("PARTNER1"), &u("USER3"))
-        .expect("known");
+    let subscriber = known_subscriber(&bank, "USER3");
     assert_eq!(subscriber.status, SubscriberStatus::Initialised);
     bank.activate_user(&p("PARTNER1"), &u("USER3"))
         .expect("activate");
@@ -167,24 +147,12 @@ async fn h005_h3k_initialises_with_certificates_and_hpb_answers_certificates() {
 #[tokio::test]
 async fn hpb_with_a_foreign_authentication_key_fails_authentication() {
     let bank = demo_bank().await;
-    let s = Subscriber::new(
-        &bank.ebics_url(),
-        ProtocolVersion::H004,
-        "PARTNER1",
-        "USER1",
-        0,
-    );
+    let s = partner1_subscriber(&bank, ProtocolVersion::H004, "USER1", 0);
     s.ini().await;
     s.hia().await;
     bank.activate_user(&p("PARTNER1"), &u("USER1"))
         .expect("activate");
-    let mut impostor = Subscriber::new(
-        &bank.ebics_url(),
-        ProtocolVersion::H004,
-        "PARTNER1",
-        "USER1",
-        3,
-    );
+    let mut impostor = partner1_subscriber(&bank, ProtocolVersion::H004, "USER1", 3);
     assert_eq!(code(&impostor.hpb().await).0, "061001");
     bank.shutdown().await;
 }

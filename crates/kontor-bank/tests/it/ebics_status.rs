@@ -3,13 +3,10 @@
 
 use crate::common;
 
-use chrono::{Days, NaiveDate, Utc};
+use chrono::{Days, Utc};
 use common::client::{ready_subscriber, Subscriber};
-use common::{demo_bank, http};
+use common::{demo_bank, demo_bank_with_user1, http, payments};
 use kontor_bank::RunningBank;
-use kontor_documents::pain::{
-    self, AccountParty, PainVersion, PaymentInfo, PaymentOrder, Transaction,
-};
 use kontor_documents::status_report::{self, OrderStatus, StatusReport};
 use kontor_protocol::envelope::{DateRange, OrderDetails, OrderParams};
 use kontor_protocol::order_type::{BtfService, MessageName, OrderType};
@@ -18,43 +15,7 @@ use kontor_protocol::ProtocolVersion::{self, H004, H005};
 const MAIN: &str = "DE89370400440532013000";
 
 fn credit_transfer(message_id: &str) -> Vec<u8> {
-    let party = |name: &str, iban: &str| {
-        AccountParty::new(
-            name,
-            iban.parse().expect("iban"),
-            Some("COBADEFFXXX".parse().expect("bic")),
-        )
-    };
-    let order = PaymentOrder {
-        version: PainVersion::Pain001_001_03,
-        message_id: message_id.into(),
-        created: NaiveDate::from_ymd_opt(2026, 1, 5)
-            .and_then(|d| d.and_hms_opt(9, 0, 0))
-            .expect("time"),
-        initiating_party: Some("Muster Maschinenbau GmbH".into()),
-        payment_infos: vec![PaymentInfo {
-            id: "PMT-1".into(),
-            batch_booking: Some(true),
-            service_level: Some("SEPA".into()),
-            local_instrument: None,
-            sequence_type: None,
-            category_purpose: None,
-            requested_date: NaiveDate::from_ymd_opt(2026, 1, 6).expect("date"),
-            account: party("Muster Maschinenbau GmbH", MAIN),
-            creditor_scheme_id: None,
-            charge_bearer: Some("SLEV".into()),
-            transactions: vec![Transaction {
-                end_to_end_id: "E2E-1".into(),
-                instruction_id: None,
-                amount: "1200.00".parse().expect("amount"),
-                currency: "EUR".parse().expect("currency"),
-                counterparty: party("Lieferant GmbH", "DE02120300000000202051"),
-                mandate: None,
-                remittance: Some("Rechnung 1".into()),
-            }],
-        }],
-    };
-    pain::build(&order).expect("pain builds").into_bytes()
+    payments::document(false, message_id, MAIN, "1200.00", 1)
 }
 
 async fn upload_cct(s: &Subscriber, version: ProtocolVersion, message_id: &str) -> String {
@@ -112,8 +73,7 @@ async fn hac(s: &Subscriber, range: Option<DateRange>) -> StatusReport {
 
 #[tokio::test]
 async fn hac_reports_accepted_rejected_and_pending_orders_and_ptk_mentions_them() {
-    let bank = demo_bank().await;
-    let user1 = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, user1) = demo_bank_with_user1(H004).await;
     let user2 = ready_subscriber(&bank, H004, "PARTNER1", "USER2", 1).await;
     let accepted = upload_cct(&user1, H004, "MSG-OK").await;
     let bounced = upload_cct(&user1, H004, "MSG-BOUNCE").await;
@@ -190,8 +150,7 @@ async fn hac_reports_accepted_rejected_and_pending_orders_and_ptk_mentions_them(
 
 #[tokio::test]
 async fn h005_btd_psr_and_hac_deliver_the_status_report() {
-    let bank = demo_bank().await;
-    let user1 = ready_subscriber(&bank, H005, "PARTNER1", "USER1", 0).await;
+    let (bank, user1) = demo_bank_with_user1(H005).await;
     let order_id = upload_cct(&user1, H005, "MSG-H005").await;
     let psr = BtfService {
         service_name: "PSR".into(),
@@ -224,8 +183,7 @@ async fn h005_btd_psr_and_hac_deliver_the_status_report() {
 
 #[tokio::test]
 async fn hac_without_orders_in_the_range_has_no_data() {
-    let bank = demo_bank().await;
-    let user1 = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, user1) = demo_bank_with_user1(H004).await;
     let empty = user1
         .download(OrderDetails::download(H004, &OrderType::HAC, None).expect("details"))
         .await
@@ -305,8 +263,7 @@ fn bank_specific(code: &str) -> OrderDetails {
 
 #[tokio::test]
 async fn crz_delivers_one_payment_level_pain002_per_uploaded_message_in_a_zip() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_with_user1(H004).await;
     let none = s
         .download(bank_specific("CRZ"))
         .await
@@ -333,8 +290,7 @@ async fn crz_delivers_one_payment_level_pain002_per_uploaded_message_in_a_zip() 
 
 #[tokio::test]
 async fn h005_btd_psr_delivers_the_payment_level_report_zipped_or_alone() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H005, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_with_user1(H005).await;
     upload_cct(&s, H005, "MSG-PSR-1").await;
     let psr = |container: Option<&str>| {
         let mut service = BtfService {

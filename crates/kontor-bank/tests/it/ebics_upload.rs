@@ -3,14 +3,9 @@
 
 use crate::common;
 
-use chrono::NaiveDate;
-use common::client::{ready_subscriber, Subscriber};
-use common::{demo_bank, http};
+use common::client::{ready_subscriber, Subscriber, Upload};
+use common::{demo_bank, demo_bank_with_user1, http, payments};
 use kontor_bank::state::{OrderStatus, VeuStatus};
-use kontor_documents::pain::{
-    self, AccountParty, Mandate, PainVersion, PaymentInfo, PaymentOrder, SequenceType, Transaction,
-};
-use kontor_documents::{Amount, Currency};
 use kontor_protocol::envelope::{
     EbicsResponse, HvListParams, HvOrderKind, HvOrderRef, OrderDetails, OrderId, OrderParams,
     PartnerId, SignatureFlag,
@@ -26,55 +21,10 @@ use sha2::Digest as _;
 const MAIN: &str = "DE89370400440532013000";
 const USD: &str = "DE02100100100006820101";
 
+/// A payment from `debtor_iban`, its message id naming amount and count.
 fn payment(kind_debit: bool, debtor_iban: &str, amount: &str, transactions: usize) -> Vec<u8> {
-    let party = |name: &str, iban: &str| {
-        AccountParty::new(
-            name,
-            iban.parse().expect("iban"),
-            Some("COBADEFFXXX".parse().expect("bic")),
-        )
-    };
-    let tx = |i: usize| Transaction {
-        end_to_end_id: format!("E2E-{i}"),
-        instruction_id: None,
-        amount: amount.parse::<Amount>().expect("amount"),
-        currency: "EUR".parse::<Currency>().expect("currency"),
-        counterparty: party("Lieferant GmbH", "DE02120300000000202051"),
-        mandate: kind_debit.then(|| Mandate {
-            id: format!("M-{i}"),
-            signature_date: NaiveDate::from_ymd_opt(2024, 1, 1).expect("date"),
-        }),
-        remittance: Some(format!(
-            "Rechnung {i} mit einem etwas laengeren Verwendungszweck fuer Volumen"
-        )),
-    };
-    let order = PaymentOrder {
-        version: if kind_debit {
-            PainVersion::Pain008_001_02
-        } else {
-            PainVersion::Pain001_001_03
-        },
-        message_id: format!("MSG-{amount}-{transactions}"),
-        created: NaiveDate::from_ymd_opt(2026, 1, 5)
-            .expect("date")
-            .and_hms_opt(9, 0, 0)
-            .expect("time"),
-        initiating_party: Some("Muster Maschinenbau GmbH".into()),
-        payment_infos: vec![PaymentInfo {
-            id: "PMT-1".into(),
-            batch_booking: Some(true),
-            service_level: Some("SEPA".into()),
-            local_instrument: kind_debit.then(|| "CORE".into()),
-            sequence_type: kind_debit.then_some(SequenceType::OneOff),
-            category_purpose: None,
-            requested_date: NaiveDate::from_ymd_opt(2026, 1, 6).expect("date"),
-            account: party("Muster Maschinenbau GmbH", debtor_iban),
-            creditor_scheme_id: kind_debit.then(|| "DE98ZZZ09999999999".into()),
-            charge_bearer: Some("SLEV".into()),
-            transactions: (0..transactions).map(tx).collect(),
-        }],
-    };
-    pain::build(&order).expect("pain builds").into_bytes()
+    let message_id = format!("MSG-{amount}-{transactions}");
+    payments::document(kind_debit, &message_id, debtor_iban, amount, transactions)
 }
 
 fn upload_details(version: ProtocolVersion, order: OrderType) -> OrderDetails {
@@ -104,6 +54,26 @@ fn veu_details(order_type: OrderType, params: OrderParams) -> OrderDetails {
     }
 }
 
+/// `signer` submits the CCT `document` signed by itself alone.
+async fn submit_cct(signer: &Subscriber, version: ProtocolVersion, document: &[u8]) -> Upload {
+    let details = upload_details(version, OrderType::CCT);
+    signer.upload(details, document, &[signer], None).await
+}
+
+/// `signer` co-signs (HVE) the CCT order `order_id`, signing `document`.
+async fn cosign(
+    signer: &Subscriber,
+    version: ProtocolVersion,
+    order_id: &str,
+    document: &[u8],
+) -> Upload {
+    let details = veu_details(
+        OrderType::HVE,
+        OrderParams::Hve(hv_ref(version, order_id, OrderType::CCT)),
+    );
+    signer.upload(details, b"", &[signer], Some(document)).await
+}
+
 fn codes(r: &EbicsResponse) -> (&str, &str) {
     (
         r.technical_return_code.code(),
@@ -113,12 +83,9 @@ fn codes(r: &EbicsResponse) -> (&str, &str) {
 
 #[tokio::test]
 async fn a_cct_signed_with_e_is_accepted_and_stored_with_its_hash() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_with_user1(H004).await;
     let document = payment(false, MAIN, "1500.00", 2);
-    let upload = s
-        .upload(upload_details(H004, OrderType::CCT), &document, &[&s], None)
-        .await;
+    let upload = submit_cct(&s, H004, &document).await;
     assert_eq!(
         (upload.technical.code(), upload.business.code()),
         ("000000", "000000")
@@ -149,8 +116,7 @@ async fn a_cct_signed_with_e_is_accepted_and_stored_with_its_hash() {
 
 #[tokio::test]
 async fn a_direct_debit_and_an_h005_btu_are_accepted() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_with_user1(H004).await;
     let cdd = s
         .upload(
             upload_details(H004, OrderType::CDD),
@@ -271,8 +237,7 @@ async fn uploads_beyond_the_amount_limit_or_foreign_accounts_are_rejected() {
 
 #[tokio::test]
 async fn bad_signatures_and_bad_documents_are_rejected() {
-    let bank = demo_bank().await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_with_user1(H004).await;
     let document = payment(false, MAIN, "10.00", 1);
     // Signed over other data: the signature does not verify.
     let forged = s
@@ -321,8 +286,7 @@ async fn bad_signatures_and_bad_documents_are_rejected() {
 
 #[tokio::test]
 async fn a_multi_segment_upload_survives_a_resent_segment_and_a_lost_last_answer() {
-    let bank = demo_bank().await;
-    let mut s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, mut s) = demo_bank_with_user1(H004).await;
     s.upload_segment_bytes = 600;
     let document = payment(false, MAIN, "1.00", 400);
     let signature = s.signature_document(&[&s], &document);
@@ -373,14 +337,7 @@ async fn an_a_signature_waits_in_the_veu_until_b_signs_with_hve() {
     let user2 = ready_subscriber(&bank, H004, "PARTNER1", "USER2", 1).await;
     let user3 = ready_subscriber(&bank, H004, "PARTNER1", "USER3", 2).await;
     let document = payment(false, MAIN, "5000.00", 1);
-    let upload = user2
-        .upload(
-            upload_details(H004, OrderType::CCT),
-            &document,
-            &[&user2],
-            None,
-        )
-        .await;
+    let upload = submit_cct(&user2, H004, &document).await;
     assert_eq!(upload.business.code(), "000000");
     let order_id = upload.order_id.expect("order id");
     assert_eq!(
@@ -424,42 +381,12 @@ async fn an_a_signature_waits_in_the_veu_until_b_signs_with_hve() {
     );
 
     // The same signer cannot sign twice.
-    let twice = user2
-        .upload(
-            veu_details(
-                OrderType::HVE,
-                OrderParams::Hve(hv_ref(H004, &order_id, OrderType::CCT)),
-            ),
-            b"",
-            &[&user2],
-            Some(&document),
-        )
-        .await;
+    let twice = cosign(&user2, H004, &order_id, &document).await;
     assert_eq!(twice.business.code(), "091306");
     // A forged co-signature is refused.
-    let forged = user3
-        .upload(
-            veu_details(
-                OrderType::HVE,
-                OrderParams::Hve(hv_ref(H004, &order_id, OrderType::CCT)),
-            ),
-            b"",
-            &[&user3],
-            Some(b"not the order"),
-        )
-        .await;
+    let forged = cosign(&user3, H004, &order_id, b"not the order").await;
     assert_eq!(forged.business.code(), "091301");
-    let hve = user3
-        .upload(
-            veu_details(
-                OrderType::HVE,
-                OrderParams::Hve(hv_ref(H004, &order_id, OrderType::CCT)),
-            ),
-            b"",
-            &[&user3],
-            Some(&document),
-        )
-        .await;
+    let hve = cosign(&user3, H004, &order_id, &document).await;
     assert_eq!(
         (hve.technical.code(), hve.business.code()),
         ("000000", "000000"),
@@ -488,14 +415,7 @@ async fn hvs_cancels_and_two_b_signatures_never_release() {
     let user2 = ready_subscriber(&bank, H005, "PARTNER1", "USER2", 1).await;
     let user3 = ready_subscriber(&bank, H005, "PARTNER1", "USER3", 2).await;
     let document = payment(false, MAIN, "700.00", 1);
-    let upload = user3
-        .upload(
-            upload_details(H005, OrderType::CCT),
-            &document,
-            &[&user3],
-            None,
-        )
-        .await;
+    let upload = submit_cct(&user3, H005, &document).await;
     assert_eq!(
         upload.business.code(),
         "000000",
@@ -546,31 +466,14 @@ async fn a_transport_signature_needs_a_bank_technical_signature() {
     let transport = ready_subscriber(&bank, H004, "PARTNER1", "TRANSPORT", 3).await;
     let user1 = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
     let document = payment(false, MAIN, "42.00", 1);
-    let upload = transport
-        .upload(
-            upload_details(H004, OrderType::CCT),
-            &document,
-            &[&transport],
-            None,
-        )
-        .await;
+    let upload = submit_cct(&transport, H004, &document).await;
     assert_eq!(upload.business.code(), "000000");
     let order_id = upload.order_id.expect("id");
     assert_eq!(
         bank.state().received_orders()[0].status,
         OrderStatus::AwaitingSignatures
     );
-    let hve = user1
-        .upload(
-            veu_details(
-                OrderType::HVE,
-                OrderParams::Hve(hv_ref(H004, &order_id, OrderType::CCT)),
-            ),
-            b"",
-            &[&user1],
-            Some(&document),
-        )
-        .await;
+    let hve = cosign(&user1, H004, &order_id, &document).await;
     assert_eq!(
         hve.business.code(),
         "000000",
@@ -591,31 +494,14 @@ async fn an_hve_answer_without_transaction_id_still_counts_the_signature_once() 
     let transport = ready_subscriber(&bank, H004, "PARTNER1", "TRANSPORT", 3).await;
     let user1 = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
     let document = payment(false, MAIN, "42.00", 1);
-    let upload = transport
-        .upload(
-            upload_details(H004, OrderType::CCT),
-            &document,
-            &[&transport],
-            None,
-        )
-        .await;
+    let upload = submit_cct(&transport, H004, &document).await;
     let order_id = upload.order_id.expect("id");
     common::install_fault(
         &bank,
         r#"{"times": 1, "match": {"order_type": "HVE"}, "action": {"kind": "hve_without_transaction_id"}}"#,
     )
     .await;
-    let hve = user1
-        .upload(
-            veu_details(
-                OrderType::HVE,
-                OrderParams::Hve(hv_ref(H004, &order_id, OrderType::CCT)),
-            ),
-            b"",
-            &[&user1],
-            Some(&document),
-        )
-        .await;
+    let hve = cosign(&user1, H004, &order_id, &document).await;
     assert_eq!(hve.business.code(), "000000");
     assert_eq!(hve.last_response.transaction_id, None, "the id is left out");
     assert_eq!(
@@ -638,8 +524,7 @@ async fn an_hve_answer_without_transaction_id_still_counts_the_signature_once() 
 #[tokio::test]
 async fn spr_as_clients_send_it_suspends_the_subscriber_and_later_requests_get_091002() {
     for version in [H004, H005] {
-        let bank = demo_bank().await;
-        let user1 = ready_subscriber(&bank, version, "PARTNER1", "USER1", 0).await;
+        let (bank, user1) = demo_bank_with_user1(version).await;
         let user2 = ready_subscriber(&bank, version, "PARTNER1", "USER2", 1).await;
         let spr = || OrderDetails::upload(version, &OrderType::SPR).expect("details");
         // Signature only (NumSegments 0): someone else's ES does not suspend USER1.
@@ -677,8 +562,7 @@ async fn spr_as_clients_send_it_suspends_the_subscriber_and_later_requests_get_0
 
 #[tokio::test]
 async fn spr_with_one_blank_as_order_data_suspends_too() {
-    let bank = demo_bank().await;
-    let user1 = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, user1) = demo_bank_with_user1(H004).await;
     let spr = || OrderDetails::upload(H004, &OrderType::SPR).expect("details");
     let not_blank = user1.upload(spr(), b"x", &[&user1], None).await;
     assert_eq!(not_blank.business.code(), "090004");
@@ -703,15 +587,6 @@ async fn a_co_signer_cannot_release_beyond_its_accounts_or_amount_limit() {
     // USER2: class A, 250 000, MAIN and PAYROLL. USER3: class B, 100 000, MAIN only.
     let user2 = ready_subscriber(&bank, H004, "PARTNER1", "USER2", 1).await;
     let user3 = ready_subscriber(&bank, H004, "PARTNER1", "USER3", 2).await;
-    let cosign = |order_id: &str, document: &[u8]| {
-        let details = veu_details(
-            OrderType::HVE,
-            OrderParams::Hve(hv_ref(H004, order_id, OrderType::CCT)),
-        );
-        let document = document.to_vec();
-        let user3 = &user3;
-        async move { user3.upload(details, b"", &[user3], Some(&document)).await }
-    };
     for (debtor, amount, code) in [
         // Another account than USER3's: EBICS_ACCOUNT_AUTHORISATION_FAILED.
         (PAYROLL, "200000.00", "091302"),
@@ -719,17 +594,10 @@ async fn a_co_signer_cannot_release_beyond_its_accounts_or_amount_limit() {
         (MAIN, "150000.00", "091303"),
     ] {
         let document = payment(false, debtor, amount, 1);
-        let upload = user2
-            .upload(
-                upload_details(H004, OrderType::CCT),
-                &document,
-                &[&user2],
-                None,
-            )
-            .await;
+        let upload = submit_cct(&user2, H004, &document).await;
         assert_eq!(upload.business.code(), "000000", "A alone waits in the VEU");
         let order_id = upload.order_id.expect("id");
-        let hve = cosign(&order_id, &document).await;
+        let hve = cosign(&user3, H004, &order_id, &document).await;
         assert_eq!(hve.business.code(), code, "{debtor} {amount}");
         let item = bank
             .state()
@@ -746,16 +614,15 @@ async fn a_co_signer_cannot_release_beyond_its_accounts_or_amount_limit() {
     }
     // Within both limits the same co-signer releases.
     let document = payment(false, MAIN, "90000.00", 1);
-    let upload = user2
-        .upload(
-            upload_details(H004, OrderType::CCT),
-            &document,
-            &[&user2],
-            None,
-        )
-        .await;
+    let upload = submit_cct(&user2, H004, &document).await;
     let order_id = upload.order_id.expect("id");
-    assert_eq!(cosign(&order_id, &document).await.business.code(), "000000");
+    assert_eq!(
+        cosign(&user3, H004, &order_id, &document)
+            .await
+            .business
+            .code(),
+        "000000"
+    );
     let released = bank
         .state()
         .veu_items()
@@ -768,8 +635,7 @@ async fn a_co_signer_cannot_release_beyond_its_accounts_or_amount_limit() {
 
 #[tokio::test]
 async fn a_btu_naming_a_message_version_matches_an_offer_without_one() {
-    let bank = demo_bank().await;
-    let user1 = ready_subscriber(&bank, H005, "PARTNER1", "USER1", 0).await;
+    let (bank, user1) = demo_bank_with_user1(H005).await;
     // The demo offers SCT/pain.001 without a version; the client names 03.
     let mut service = OrderType::CCT.btf_service().expect("service");
     service.message.version = Some("03".into());
@@ -798,8 +664,7 @@ async fn a_btu_naming_a_message_version_matches_an_offer_without_one() {
 
 #[tokio::test]
 async fn a_payment_file_whose_message_id_was_already_submitted_is_refused_with_091122() {
-    let bank = demo_bank().await;
-    let user1 = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, user1) = demo_bank_with_user1(H004).await;
     let document = payment(false, MAIN, "77.00", 1);
     let cct = || upload_details(H004, OrderType::CCT);
     let first = user1.upload(cct(), &document, &[&user1], None).await;
@@ -825,8 +690,7 @@ async fn a_payment_file_whose_message_id_was_already_submitted_is_refused_with_0
 
 #[tokio::test]
 async fn h005_btu_needs_its_signature_flag_and_request_eds_waits_in_the_veu() {
-    let bank = demo_bank().await;
-    let user1 = ready_subscriber(&bank, H005, "PARTNER1", "USER1", 0).await;
+    let (bank, user1) = demo_bank_with_user1(H005).await;
     let user2 = ready_subscriber(&bank, H005, "PARTNER1", "USER2", 1).await;
     let service = || OrderType::CCT.btf_service().expect("service");
     let document = payment(false, MAIN, "55.00", 1);
@@ -865,17 +729,7 @@ async fn h005_btu_needs_its_signature_flag_and_request_eds_waits_in_the_veu() {
         OrderStatus::AwaitingSignatures
     );
     assert_eq!(bank.state().veu_items()[0].required_signatures, 2);
-    let hve = user2
-        .upload(
-            veu_details(
-                OrderType::HVE,
-                OrderParams::Hve(hv_ref(H005, &order_id, OrderType::CCT)),
-            ),
-            b"",
-            &[&user2],
-            Some(&document),
-        )
-        .await;
+    let hve = cosign(&user2, H005, &order_id, &document).await;
     assert_eq!(
         hve.business.code(),
         "000000",

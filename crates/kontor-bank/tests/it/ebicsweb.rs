@@ -76,23 +76,12 @@ async fn send(bank: &RunningBank, body: &str) -> Result<(u16, String), reqwest::
     Ok((status, r.text().await?))
 }
 
-async fn install(bank: &RunningBank, rule: serde_json::Value) {
-    let r = http()
-        .post(format!("{}/faults", bank.admin_url()))
-        .header("content-type", "application/json")
-        .body(rule.to_string())
-        .send()
-        .await
-        .expect("reachable");
-    assert_eq!(
-        r.status().as_u16(),
-        201,
-        "{}",
-        r.text().await.unwrap_or_default()
-    );
-}
-
 const HEV: &str = r#"<?xml version="1.0" encoding="UTF-8"?><ebicsHEVRequest xmlns="http://www.ebics.org/H000"><HostID>KONTORBANK</HostID></ebicsHEVRequest>"#;
+
+/// Installs a fault rule written as JSON.
+async fn install(bank: &RunningBank, rule: serde_json::Value) {
+    common::install_fault(bank, &rule.to_string()).await
+}
 
 #[tokio::test]
 async fn hev_lists_the_offered_versions_and_validates_against_the_schema() {

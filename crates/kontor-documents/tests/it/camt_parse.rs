@@ -2,11 +2,11 @@
 
 use kontor_documents::camt::{self, CamtKind, StatementRequest};
 use kontor_documents::{
-    Amount, BalanceKind, BankTransactionCode, CreditDebit, EntryStatus, Iban, IbanError, ReadError,
+    Amount, BalanceKind, BankTransactionCode, CreditDebit, EntryStatus, IbanError, ReadError,
     StatementFormat, XmlError,
 };
 
-use crate::support::{account, date, datetime, ledger};
+use crate::support::{account, assert_counterparty, date, datetime, ledger};
 
 const V02: &str = include_str!("../fixtures/camt053_v02_bank.xml");
 
@@ -42,17 +42,11 @@ fn camt053_version_02_from_a_bank_parses() {
     let credit = &s.entries[0];
     assert_eq!(credit.status, EntryStatus::Booked);
     assert_eq!(credit.end_to_end_id.as_deref(), Some("RE-2024-0042"));
-    assert_eq!(
-        credit.counterparty_name.as_deref(),
-        Some("Kunde & Partner KG")
-    );
-    assert_eq!(
-        credit.counterparty_iban,
-        Some(Iban::parse("DE02120300000000202051").unwrap())
-    );
-    assert_eq!(
-        credit.counterparty_bic.as_ref().map(|b| b.as_str()),
-        Some("BYLADEM1001")
+    assert_counterparty(
+        credit,
+        "Kunde & Partner KG",
+        "DE02120300000000202051",
+        "BYLADEM1001",
     );
     assert_eq!(
         credit.remittance.as_deref(),

@@ -1,9 +1,9 @@
 use kontor_documents::mt940::{self, Mt940Error, Mt940Request};
 use kontor_documents::{
-    Amount, BalanceKind, BankTransactionCode, CreditDebit, Currency, Iban, StatementFormat,
+    Amount, BalanceKind, BankTransactionCode, CreditDebit, Currency, StatementFormat,
 };
 
-use crate::support::{account, date, ledger};
+use crate::support::{account, assert_counterparty, date, ledger};
 
 #[test]
 fn mt940_round_trip_reproduces_balances_and_entries() {
@@ -108,17 +108,11 @@ fn bank_style_file_with_envelope_and_quirks_parses() {
         credit.remittance.as_deref(),
         Some("Rechnung 2023-12-001 vom 01.12.2023")
     );
-    assert_eq!(
-        credit.counterparty_name.as_deref(),
-        Some("Beispiel Lieferant GmbH Niederlassung Sued")
-    );
-    assert_eq!(
-        credit.counterparty_iban,
-        Some(Iban::parse("DE02120300000000202051").unwrap())
-    );
-    assert_eq!(
-        credit.counterparty_bic.as_ref().map(|b| b.as_str()),
-        Some("GENODEF1S04")
+    assert_counterparty(
+        credit,
+        "Beispiel Lieferant GmbH Niederlassung Sued",
+        "DE02120300000000202051",
+        "GENODEF1S04",
     );
     assert_eq!(
         credit.bank_transaction_code,

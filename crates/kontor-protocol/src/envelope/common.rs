@@ -2,8 +2,8 @@
 
 use roxmltree::Node;
 
-use super::types::{DataEncryptionInfo, Product, PubKeyDigest};
-use super::xml::{attr, base64_of, require_authenticated, text_of, Children, XmlOut};
+use super::types::{DataEncryptionInfo, PartnerId, Product, PubKeyDigest, UserId};
+use super::xml::{attr, base64_of, require_authenticated, text_of, token_of, Children, XmlOut};
 use super::EnvelopeError;
 use crate::version::EncryptionVersion;
 
@@ -32,6 +32,54 @@ pub(crate) fn parse_product(node: Node<'_, '_>) -> Result<Option<Product>, Envel
         language: attr(node, "Product", "Language")?.to_owned(),
         institute_id: node.attribute("InstituteID").map(str::to_owned),
     }))
+}
+
+/// The subscriber part of a request's `static` header, in schema order: `PartnerID`, `UserID`
+/// and the optional `SystemID` and `Product`.
+pub(crate) struct SubscriberIds {
+    pub(crate) partner_id: PartnerId,
+    pub(crate) user_id: UserId,
+    pub(crate) system_id: Option<UserId>,
+    pub(crate) product: Option<Product>,
+}
+
+pub(crate) fn write_subscriber_ids(
+    out: &mut XmlOut,
+    partner_id: &PartnerId,
+    user_id: &UserId,
+    system_id: Option<&UserId>,
+    product: Option<&Product>,
+) -> Result<(), EnvelopeError> {
+    out.text("PartnerID", &[], partner_id.as_str())?;
+    out.text("UserID", &[], user_id.as_str())?;
+    if let Some(system_id) = system_id {
+        out.text("SystemID", &[], system_id.as_str())?;
+    }
+    match product {
+        Some(product) => write_product(out, product),
+        None => Ok(()),
+    }
+}
+
+pub(crate) fn parse_subscriber_ids(
+    s: &mut Children<'_, '_>,
+) -> Result<SubscriberIds, EnvelopeError> {
+    let partner_id = PartnerId::new(token_of(s.required("PartnerID")?))?;
+    let user_id = UserId::new(token_of(s.required("UserID")?))?;
+    let system_id = s
+        .optional("SystemID")
+        .map(|n| UserId::new(token_of(n)))
+        .transpose()?;
+    let product = match s.optional("Product") {
+        Some(n) => parse_product(n)?,
+        None => None,
+    };
+    Ok(SubscriberIds {
+        partner_id,
+        user_id,
+        system_id,
+        product,
+    })
 }
 
 /// Writes a public key digest element (`Authentication`, `Encryption`,

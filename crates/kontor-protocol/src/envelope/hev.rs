@@ -71,7 +71,11 @@ impl HevResponse {
     }
 }
 
-fn check_root(root: Node<'_, '_>, expected: &'static str) -> Result<(), EnvelopeError> {
+/// Checks the HEV root and walks its children.
+fn hev_root<'a, 'input>(
+    root: Node<'a, 'input>,
+    expected: &'static str,
+) -> Result<Children<'a, 'input>, EnvelopeError> {
     let ns = root.tag_name().namespace().unwrap_or("");
     if ns != HEV_NAMESPACE {
         return Err(EnvelopeError::WrongNamespace {
@@ -85,7 +89,7 @@ fn check_root(root: Node<'_, '_>, expected: &'static str) -> Result<(), Envelope
             found: root.tag_name().name().to_owned(),
         });
     }
-    Ok(())
+    Ok(Children::of(root, expected, HEV_NAMESPACE))
 }
 
 impl HevRequest {
@@ -98,11 +102,8 @@ impl HevRequest {
     }
 
     pub fn parse(bytes: &[u8]) -> Result<Self, EnvelopeError> {
-        let text = as_text(bytes)?;
-        let doc = parse_document(text)?;
-        let root = doc.root_element();
-        check_root(root, REQUEST)?;
-        let mut c = Children::of(root, REQUEST, HEV_NAMESPACE);
+        let doc = parse_document(as_text(bytes)?)?;
+        let mut c = hev_root(doc.root_element(), REQUEST)?;
         let host_id = HostId::new(token_of(c.required("HostID")?))?;
         c.finish()?;
         Ok(Self { host_id })
@@ -146,11 +147,8 @@ impl HevResponse {
     }
 
     pub fn parse(bytes: &[u8]) -> Result<Self, EnvelopeError> {
-        let text = as_text(bytes)?;
-        let doc = parse_document(text)?;
-        let root = doc.root_element();
-        check_root(root, RESPONSE)?;
-        let mut c = Children::of(root, RESPONSE, HEV_NAMESPACE);
+        let doc = parse_document(as_text(bytes)?)?;
+        let mut c = hev_root(doc.root_element(), RESPONSE)?;
         let src = c.required("SystemReturnCode")?;
         let mut s = Children::of(src, "SystemReturnCode", HEV_NAMESPACE);
         let return_code = parse_return_code(s.required("ReturnCode")?, false)?;

@@ -13,17 +13,19 @@ use roxmltree::Node;
 use rsa::{RsaPrivateKey, RsaPublicKey};
 
 use super::common::{
-    parse_data_encryption_info, parse_product, write_data_encryption_info, write_product,
+    parse_data_encryption_info, parse_subscriber_ids, write_data_encryption_info,
+    write_subscriber_ids, SubscriberIds,
 };
 use super::response::{
     check_report_text, check_return_code, parse_body_return_code, parse_return_code,
+    write_body_return_code,
 };
 use super::types::{
     DataEncryptionInfo, HostId, Nonce, OrderId, PartnerId, Product, SecurityMedium, UserId,
 };
 use super::xml::{
-    as_text, base64_of, format_timestamp, parse_document, parse_timestamp, require_authenticated,
-    root_version, text_of, token_of, Children, XmlOut,
+    as_text, base64_of, format_timestamp, parse_document, parse_frame, parse_timestamp, text_of,
+    token_of, Children, XmlOut,
 };
 use super::EnvelopeError;
 use crate::order_type::OrderType;
@@ -76,19 +78,20 @@ impl UnsecuredRequest {
         out.start("header", &[("authenticate", "true")])?;
         out.start("static", &[])?;
         out.text("HostID", &[], self.host_id.as_str())?;
-        out.text("PartnerID", &[], self.partner_id.as_str())?;
-        out.text("UserID", &[], self.user_id.as_str())?;
-        if let Some(system_id) = &self.system_id {
-            out.text("SystemID", &[], system_id.as_str())?;
-        }
-        if let Some(product) = &self.product {
-            write_product(&mut out, product)?;
-        }
-        write_keymgmt_order_details(&mut out, self.version, &self.order_type, "DZNNN")?;
-        out.text("SecurityMedium", &[], self.security_medium.as_str())?;
-        out.end("static")?;
-        out.empty("mutable", &[])?;
-        out.end("header")?;
+        write_subscriber_ids(
+            &mut out,
+            &self.partner_id,
+            &self.user_id,
+            self.system_id.as_ref(),
+            self.product.as_ref(),
+        )?;
+        write_static_tail(
+            &mut out,
+            self.version,
+            &self.order_type,
+            "DZNNN",
+            &self.security_medium,
+        )?;
         out.start("body", &[])?;
         out.start("DataTransfer", &[])?;
         out.base64("OrderData", &[], &self.order_data)?;
@@ -99,45 +102,30 @@ impl UnsecuredRequest {
     }
 
     pub fn parse(bytes: &[u8]) -> Result<Self, EnvelopeError> {
-        let text = as_text(bytes)?;
-        let doc = parse_document(text)?;
-        let root = doc.root_element();
-        let version = root_version(root, UNSECURED)?;
-        let ns = version.namespace();
-        let mut top = Children::of(root, UNSECURED, ns);
-        let header = top.required("header")?;
-        require_authenticated(header, "header")?;
-        let body = top.required("body")?;
-        top.finish()?;
-        let mut h = Children::of(header, "header", ns);
-        let static_node = h.required("static")?;
-        Children::of(h.required("mutable")?, "mutable", ns).finish()?;
-        h.finish()?;
+        let doc = parse_document(as_text(bytes)?)?;
+        let f = parse_frame(doc.root_element(), UNSECURED, false)?;
+        Children::of(f.mutable_node, "mutable", f.ns).finish()?;
 
-        let mut s = Children::of(static_node, "static", ns);
+        let mut s = Children::of(f.static_node, "static", f.ns);
         let host_id = HostId::new(token_of(s.required("HostID")?))?;
-        let partner_id = PartnerId::new(token_of(s.required("PartnerID")?))?;
-        let user_id = UserId::new(token_of(s.required("UserID")?))?;
-        let system_id = s
-            .optional("SystemID")
-            .map(|n| UserId::new(token_of(n)))
-            .transpose()?;
-        let product = match s.optional("Product") {
-            Some(n) => parse_product(n)?,
-            None => None,
-        };
+        let SubscriberIds {
+            partner_id,
+            user_id,
+            system_id,
+            product,
+        } = parse_subscriber_ids(&mut s)?;
         let order_type =
-            parse_keymgmt_order_details(s.required("OrderDetails")?, version, "DZNNN")?;
+            parse_keymgmt_order_details(s.required("OrderDetails")?, f.version, "DZNNN")?;
         let security_medium = SecurityMedium::new(token_of(s.required("SecurityMedium")?))?;
         s.finish()?;
 
-        let mut b = Children::of(body, "body", ns);
-        let mut d = Children::of(b.required("DataTransfer")?, "DataTransfer", ns);
+        let mut b = Children::of(f.body, "body", f.ns);
+        let mut d = Children::of(b.required("DataTransfer")?, "DataTransfer", f.ns);
         let order_data = base64_of(d.required("OrderData")?, "OrderData")?;
         d.finish()?;
         b.finish()?;
         Ok(Self {
-            version,
+            version: f.version,
             host_id,
             partner_id,
             user_id,
@@ -177,19 +165,20 @@ impl NoPubKeyDigestsRequest {
         out.text("HostID", &[], self.host_id.as_str())?;
         out.text("Nonce", &[], &self.nonce.to_hex())?;
         out.text("Timestamp", &[], &format_timestamp(&self.timestamp))?;
-        out.text("PartnerID", &[], self.partner_id.as_str())?;
-        out.text("UserID", &[], self.user_id.as_str())?;
-        if let Some(system_id) = &self.system_id {
-            out.text("SystemID", &[], system_id.as_str())?;
-        }
-        if let Some(product) = &self.product {
-            write_product(&mut out, product)?;
-        }
-        write_keymgmt_order_details(&mut out, self.version, &self.order_type, "DZHNN")?;
-        out.text("SecurityMedium", &[], self.security_medium.as_str())?;
-        out.end("static")?;
-        out.empty("mutable", &[])?;
-        out.end("header")?;
+        write_subscriber_ids(
+            &mut out,
+            &self.partner_id,
+            &self.user_id,
+            self.system_id.as_ref(),
+            self.product.as_ref(),
+        )?;
+        write_static_tail(
+            &mut out,
+            self.version,
+            &self.order_type,
+            "DZHNN",
+            &self.security_medium,
+        )?;
         out.empty("body", &[])?;
         out.end(NO_PUB_KEY_DIGESTS)?;
         out.finish()
@@ -210,43 +199,27 @@ impl NoPubKeyDigestsRequest {
 
     /// Parses the request without checking the signature.
     pub fn parse(bytes: &[u8]) -> Result<Self, EnvelopeError> {
-        let text = as_text(bytes)?;
-        let doc = parse_document(text)?;
-        let root = doc.root_element();
-        let version = root_version(root, NO_PUB_KEY_DIGESTS)?;
-        let ns = version.namespace();
-        let mut top = Children::of(root, NO_PUB_KEY_DIGESTS, ns);
-        let header = top.required("header")?;
-        require_authenticated(header, "header")?;
-        top.required("AuthSignature")?;
-        let body = top.required("body")?;
-        top.finish()?;
-        Children::of(body, "body", ns).finish()?;
-        let mut h = Children::of(header, "header", ns);
-        let static_node = h.required("static")?;
-        Children::of(h.required("mutable")?, "mutable", ns).finish()?;
-        h.finish()?;
+        let doc = parse_document(as_text(bytes)?)?;
+        let f = parse_frame(doc.root_element(), NO_PUB_KEY_DIGESTS, true)?;
+        Children::of(f.body, "body", f.ns).finish()?;
+        Children::of(f.mutable_node, "mutable", f.ns).finish()?;
 
-        let mut s = Children::of(static_node, "static", ns);
+        let mut s = Children::of(f.static_node, "static", f.ns);
         let host_id = HostId::new(token_of(s.required("HostID")?))?;
         let nonce = Nonce::from_hex(&text_of(s.required("Nonce")?))?;
         let timestamp = parse_timestamp("Timestamp", &text_of(s.required("Timestamp")?))?;
-        let partner_id = PartnerId::new(token_of(s.required("PartnerID")?))?;
-        let user_id = UserId::new(token_of(s.required("UserID")?))?;
-        let system_id = s
-            .optional("SystemID")
-            .map(|n| UserId::new(token_of(n)))
-            .transpose()?;
-        let product = match s.optional("Product") {
-            Some(n) => parse_product(n)?,
-            None => None,
-        };
+        let SubscriberIds {
+            partner_id,
+            user_id,
+            system_id,
+            product,
+        } = parse_subscriber_ids(&mut s)?;
         let order_type =
-            parse_keymgmt_order_details(s.required("OrderDetails")?, version, "DZHNN")?;
+            parse_keymgmt_order_details(s.required("OrderDetails")?, f.version, "DZHNN")?;
         let security_medium = SecurityMedium::new(token_of(s.required("SecurityMedium")?))?;
         s.finish()?;
         Ok(Self {
-            version,
+            version: f.version,
             host_id,
             nonce,
             timestamp,
@@ -258,6 +231,22 @@ impl NoPubKeyDigestsRequest {
             security_medium,
         })
     }
+}
+
+/// Ends the `static` header of both key management requests (order details, security medium)
+/// and the header itself (its `mutable` part is empty).
+fn write_static_tail(
+    out: &mut XmlOut,
+    version: ProtocolVersion,
+    order_type: &OrderType,
+    fixed_attribute: &str,
+    security_medium: &SecurityMedium,
+) -> Result<(), EnvelopeError> {
+    write_keymgmt_order_details(out, version, order_type, fixed_attribute)?;
+    out.text("SecurityMedium", &[], security_medium.as_str())?;
+    out.end("static")?;
+    out.empty("mutable", &[])?;
+    out.end("header")
 }
 
 fn write_keymgmt_order_details(
@@ -346,40 +335,21 @@ impl KeyManagementResponse {
             out.base64("OrderData", &[], &dt.order_data)?;
             out.end("DataTransfer")?;
         }
-        out.text(
-            "ReturnCode",
-            &[("authenticate", "true")],
-            self.business_return_code.code(),
+        write_body_return_code(
+            &mut out,
+            &self.business_return_code,
+            self.timestamp_bank_parameter.as_ref(),
         )?;
-        if let Some(ts) = &self.timestamp_bank_parameter {
-            out.text(
-                "TimestampBankParameter",
-                &[("authenticate", "true")],
-                &format_timestamp(ts),
-            )?;
-        }
         out.end("body")?;
         out.end(KEY_MANAGEMENT_RESPONSE)?;
         out.finish()
     }
 
     pub fn parse(bytes: &[u8]) -> Result<Self, EnvelopeError> {
-        let text = as_text(bytes)?;
-        let doc = parse_document(text)?;
-        let root = doc.root_element();
-        let version = root_version(root, KEY_MANAGEMENT_RESPONSE)?;
-        let ns = version.namespace();
-        let mut top = Children::of(root, KEY_MANAGEMENT_RESPONSE, ns);
-        let header = top.required("header")?;
-        require_authenticated(header, "header")?;
-        let body = top.required("body")?;
-        top.finish()?;
-
-        let mut h = Children::of(header, "header", ns);
-        Children::of(h.required("static")?, "static", ns).finish()?;
-        let mutable_node = h.required("mutable")?;
-        h.finish()?;
-        let mut m = Children::of(mutable_node, "mutable", ns);
+        let doc = parse_document(as_text(bytes)?)?;
+        let f = parse_frame(doc.root_element(), KEY_MANAGEMENT_RESPONSE, false)?;
+        Children::of(f.static_node, "static", f.ns).finish()?;
+        let mut m = Children::of(f.mutable_node, "mutable", f.ns);
         let order_id = m
             .optional("OrderID")
             .map(|n| OrderId::new(token_of(n)))
@@ -388,12 +358,12 @@ impl KeyManagementResponse {
         let report_text = text_of(m.required("ReportText")?);
         m.finish()?;
 
-        let mut b = Children::of(body, "body", ns);
+        let mut b = Children::of(f.body, "body", f.ns);
         let data_transfer = match b.optional("DataTransfer") {
             Some(dt) => {
-                let mut d = Children::of(dt, "DataTransfer", ns);
+                let mut d = Children::of(dt, "DataTransfer", f.ns);
                 let data_encryption_info =
-                    parse_data_encryption_info(d.required("DataEncryptionInfo")?, ns)?;
+                    parse_data_encryption_info(d.required("DataEncryptionInfo")?, f.ns)?;
                 let order_data = base64_of(d.required("OrderData")?, "OrderData")?;
                 d.finish()?;
                 Some(KeyManagementDataTransfer {
@@ -405,7 +375,7 @@ impl KeyManagementResponse {
         };
         let (business_return_code, timestamp_bank_parameter) = parse_body_return_code(b)?;
         Ok(Self {
-            version,
+            version: f.version,
             order_id,
             technical_return_code,
             report_text,

@@ -20,8 +20,8 @@ use roxmltree::Node;
 use rsa::{RsaPrivateKey, RsaPublicKey};
 
 use super::common::{
-    parse_data_encryption_info, parse_digest, parse_product, write_data_encryption_info,
-    write_digest, write_product,
+    parse_data_encryption_info, parse_digest, parse_subscriber_ids, write_data_encryption_info,
+    write_digest, write_subscriber_ids, SubscriberIds,
 };
 use super::order_params::OrderDetails;
 use super::types::{
@@ -29,8 +29,8 @@ use super::types::{
     ReceiptCode, SecurityMedium, SegmentNumber, TransactionId, TransactionPhase, UserId,
 };
 use super::xml::{
-    as_text, attr, base64_of, format_timestamp, parse_bool, parse_document, parse_timestamp,
-    parse_u32, require_authenticated, root_version, text_of, token_of, Children, XmlOut,
+    as_text, attr, base64_of, format_timestamp, parse_bool, parse_document, parse_frame,
+    parse_timestamp, parse_u32, require_authenticated, text_of, token_of, Children, Frame, XmlOut,
 };
 use super::EnvelopeError;
 use crate::version::{AuthenticationVersion, EncryptionVersion, ProtocolVersion, SignatureVersion};
@@ -249,14 +249,13 @@ fn write_init_static(out: &mut XmlOut, r: &InitialisationRequest) -> Result<(), 
     out.text("HostID", &[], h.host_id.as_str())?;
     out.text("Nonce", &[], &h.nonce.to_hex())?;
     out.text("Timestamp", &[], &format_timestamp(&h.timestamp))?;
-    out.text("PartnerID", &[], h.partner_id.as_str())?;
-    out.text("UserID", &[], h.user_id.as_str())?;
-    if let Some(system_id) = &h.system_id {
-        out.text("SystemID", &[], system_id.as_str())?;
-    }
-    if let Some(product) = &h.product {
-        write_product(out, product)?;
-    }
+    write_subscriber_ids(
+        out,
+        &h.partner_id,
+        &h.user_id,
+        h.system_id.as_ref(),
+        h.product.as_ref(),
+    )?;
     h.order_details.write(out, r.version)?;
     let d = &h.bank_pub_key_digests;
     out.start("BankPubKeyDigests", &[])?;
@@ -324,20 +323,13 @@ fn write_upload_body(
 }
 
 fn parse_root(root: Node<'_, '_>) -> Result<EbicsRequest, EnvelopeError> {
-    let version = root_version(root, ROOT)?;
-    let ns = version.namespace();
-    let mut top = Children::of(root, ROOT, ns);
-    let header = top.required("header")?;
-    require_authenticated(header, "header")?;
-    // The signature is checked separately; here it only has to be where the schema puts it.
-    top.required("AuthSignature")?;
-    let body = top.required("body")?;
-    top.finish()?;
-
-    let mut h = Children::of(header, "header", ns);
-    let static_node = h.required("static")?;
-    let mutable_node = h.required("mutable")?;
-    h.finish()?;
+    let Frame {
+        version,
+        ns,
+        static_node,
+        mutable_node,
+        body,
+    } = parse_frame(root, ROOT, true)?;
 
     let mut m = Children::of(mutable_node, "mutable", ns);
     let phase = token_of(m.required("TransactionPhase")?).parse::<TransactionPhase>()?;
@@ -433,16 +425,12 @@ fn parse_init_static(
     let ns = version.namespace();
     let nonce = Nonce::from_hex(&text_of(s.required("Nonce")?))?;
     let timestamp = parse_timestamp("Timestamp", &text_of(s.required("Timestamp")?))?;
-    let partner_id = PartnerId::new(token_of(s.required("PartnerID")?))?;
-    let user_id = UserId::new(token_of(s.required("UserID")?))?;
-    let system_id = s
-        .optional("SystemID")
-        .map(|n| UserId::new(token_of(n)))
-        .transpose()?;
-    let product = match s.optional("Product") {
-        Some(n) => parse_product(n)?,
-        None => None,
-    };
+    let SubscriberIds {
+        partner_id,
+        user_id,
+        system_id,
+        product,
+    } = parse_subscriber_ids(s)?;
     let order_details = OrderDetails::parse(s.required("OrderDetails")?, version)?;
     let digests = s.required("BankPubKeyDigests")?;
     let mut d = Children::of(digests, "BankPubKeyDigests", ns);

@@ -13,8 +13,8 @@ use super::common::{parse_data_encryption_info, write_data_encryption_info};
 use super::request::parse_segment;
 use super::types::{DataEncryptionInfo, OrderId, SegmentNumber, TransactionId, TransactionPhase};
 use super::xml::{
-    as_text, base64_of, format_timestamp, parse_document, parse_timestamp, parse_u32,
-    require_authenticated, root_version, text_of, token_of, Children, XmlOut,
+    as_text, base64_of, format_timestamp, parse_document, parse_frame, parse_timestamp, parse_u32,
+    require_authenticated, text_of, token_of, Children, Frame, XmlOut,
 };
 use super::EnvelopeError;
 use crate::return_code::ReturnCode;
@@ -136,18 +136,11 @@ impl EbicsResponse {
             out.base64("OrderData", &[], &dt.order_data)?;
             out.end("DataTransfer")?;
         }
-        out.text(
-            "ReturnCode",
-            &[("authenticate", "true")],
-            self.business_return_code.code(),
+        write_body_return_code(
+            &mut out,
+            &self.business_return_code,
+            self.timestamp_bank_parameter.as_ref(),
         )?;
-        if let Some(ts) = &self.timestamp_bank_parameter {
-            out.text(
-                "TimestampBankParameter",
-                &[("authenticate", "true")],
-                &format_timestamp(ts),
-            )?;
-        }
         out.end("body")?;
         out.end(ROOT)?;
         out.finish()
@@ -228,6 +221,28 @@ pub(crate) fn parse_return_code(
     })
 }
 
+/// Writes the end of a response body shared by `ebicsResponse` and
+/// `ebicsKeyManagementResponse` (the counterpart of [`parse_body_return_code`]).
+pub(crate) fn write_body_return_code(
+    out: &mut XmlOut,
+    business_return_code: &ReturnCode,
+    timestamp_bank_parameter: Option<&DateTime<Utc>>,
+) -> Result<(), EnvelopeError> {
+    out.text(
+        "ReturnCode",
+        &[("authenticate", "true")],
+        business_return_code.code(),
+    )?;
+    if let Some(ts) = timestamp_bank_parameter {
+        out.text(
+            "TimestampBankParameter",
+            &[("authenticate", "true")],
+            &format_timestamp(ts),
+        )?;
+    }
+    Ok(())
+}
+
 /// Parses the end of a response body shared by `ebicsResponse` and
 /// `ebicsKeyManagementResponse`: the authenticated business `ReturnCode` and the optional
 /// authenticated `TimestampBankParameter`, then checks nothing else follows.
@@ -249,19 +264,13 @@ pub(crate) fn parse_body_return_code(
 }
 
 fn parse_root(root: Node<'_, '_>) -> Result<EbicsResponse, EnvelopeError> {
-    let version = root_version(root, ROOT)?;
-    let ns = version.namespace();
-    let mut top = Children::of(root, ROOT, ns);
-    let header = top.required("header")?;
-    require_authenticated(header, "header")?;
-    top.required("AuthSignature")?;
-    let body = top.required("body")?;
-    top.finish()?;
-
-    let mut h = Children::of(header, "header", ns);
-    let static_node = h.required("static")?;
-    let mutable_node = h.required("mutable")?;
-    h.finish()?;
+    let Frame {
+        version,
+        ns,
+        static_node,
+        mutable_node,
+        body,
+    } = parse_frame(root, ROOT, true)?;
 
     let mut s = Children::of(static_node, "static", ns);
     let transaction_id = s

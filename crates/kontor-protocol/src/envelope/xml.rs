@@ -61,21 +61,20 @@ impl XmlOut {
         )
     }
 
+    fn write(&mut self, event: Event<'_>) -> Result<(), EnvelopeError> {
+        self.writer.write_event(event).map_err(write_err)
+    }
+
     pub(crate) fn start(
         &mut self,
         name: &str,
         attrs: &[(&str, &str)],
     ) -> Result<(), EnvelopeError> {
-        let start = BytesStart::new(name).with_attributes(attrs.iter().copied());
-        self.writer
-            .write_event(Event::Start(start))
-            .map_err(write_err)
+        self.write(Event::Start(tag(name, attrs)))
     }
 
     pub(crate) fn end(&mut self, name: &str) -> Result<(), EnvelopeError> {
-        self.writer
-            .write_event(Event::End(BytesEnd::new(name)))
-            .map_err(write_err)
+        self.write(Event::End(BytesEnd::new(name)))
     }
 
     /// An element with only attributes, as an empty-element tag.
@@ -84,10 +83,7 @@ impl XmlOut {
         name: &str,
         attrs: &[(&str, &str)],
     ) -> Result<(), EnvelopeError> {
-        let start = BytesStart::new(name).with_attributes(attrs.iter().copied());
-        self.writer
-            .write_event(Event::Empty(start))
-            .map_err(write_err)
+        self.write(Event::Empty(tag(name, attrs)))
     }
 
     /// An element with text content (escaped).
@@ -98,9 +94,7 @@ impl XmlOut {
         text: &str,
     ) -> Result<(), EnvelopeError> {
         self.start(name, attrs)?;
-        self.writer
-            .write_event(Event::Text(BytesText::new(text)))
-            .map_err(write_err)?;
+        self.write(Event::Text(BytesText::new(text)))?;
         self.end(name)
     }
 
@@ -117,6 +111,10 @@ impl XmlOut {
     pub(crate) fn finish(self) -> Result<String, EnvelopeError> {
         String::from_utf8(self.writer.into_inner()).map_err(|e| EnvelopeError::Write(e.to_string()))
     }
+}
+
+fn tag<'a>(name: &'a str, attrs: &[(&'a str, &'a str)]) -> BytesStart<'a> {
+    BytesStart::new(name).with_attributes(attrs.iter().copied())
 }
 
 /// Formats a timestamp as `xs:dateTime` in UTC with millisecond precision.
@@ -195,6 +193,47 @@ pub(crate) fn root_version(
         });
     }
     Ok(version)
+}
+
+/// The frame every H004/H005 envelope shares: root `header` (marked `authenticate="true"`)
+/// with `static` and `mutable`, an `AuthSignature` where the envelope is signed, and `body`.
+pub(crate) struct Frame<'a, 'input> {
+    pub(crate) version: ProtocolVersion,
+    pub(crate) ns: &'static str,
+    pub(crate) static_node: Node<'a, 'input>,
+    pub(crate) mutable_node: Node<'a, 'input>,
+    pub(crate) body: Node<'a, 'input>,
+}
+
+/// Checks the root and the frame's order; `signed` envelopes carry `AuthSignature` between
+/// `header` and `body` (it is verified separately, here it only has to stand where the schema
+/// puts it).
+pub(crate) fn parse_frame<'a, 'input>(
+    root: Node<'a, 'input>,
+    root_name: &'static str,
+    signed: bool,
+) -> Result<Frame<'a, 'input>, EnvelopeError> {
+    let version = root_version(root, root_name)?;
+    let ns = version.namespace();
+    let mut top = Children::of(root, root_name, ns);
+    let header = top.required("header")?;
+    require_authenticated(header, "header")?;
+    if signed {
+        top.required("AuthSignature")?;
+    }
+    let body = top.required("body")?;
+    top.finish()?;
+    let mut h = Children::of(header, "header", ns);
+    let static_node = h.required("static")?;
+    let mutable_node = h.required("mutable")?;
+    h.finish()?;
+    Ok(Frame {
+        version,
+        ns,
+        static_node,
+        mutable_node,
+        body,
+    })
 }
 
 /// Walks the element children of one element in schema order.

@@ -754,29 +754,28 @@ impl AccountNumber {
         }
     }
 
+    /// Every account number among `el`'s children (they stand mixed with other elements).
     pub(crate) fn read_all(el: &El<'_, '_>) -> Result<Vec<Self>> {
-        let mut numbers = Vec::new();
-        for child in el
-            .node
-            .children()
-            .filter(|n| n.is_element() && n.tag_name().namespace() == Some(el.ns))
-        {
-            let child = El::new(child, el.ns);
-            match child.node.tag_name().name() {
-                "AccountNumber" => numbers.push(Self::Standard {
-                    number: child.nonempty_text()?,
-                    international: child
-                        .attr_value("international", parse_bool)?
-                        .unwrap_or(false),
-                }),
-                "NationalAccountNumber" => numbers.push(Self::National {
-                    number: child.nonempty_text()?,
-                    format: child.req_attr("format")?,
-                }),
-                _ => {}
-            }
-        }
-        Ok(numbers)
+        el.elements()
+            .filter_map(|child| Self::read(&child).transpose())
+            .collect()
+    }
+
+    /// The account number `child` is, or `None` when it is another element.
+    pub(crate) fn read(child: &El<'_, '_>) -> Result<Option<Self>> {
+        Ok(match child.local_name() {
+            "AccountNumber" => Some(Self::Standard {
+                number: child.nonempty_text()?,
+                international: child
+                    .attr_value("international", parse_bool)?
+                    .unwrap_or(false),
+            }),
+            "NationalAccountNumber" => Some(Self::National {
+                number: child.nonempty_text()?,
+                format: child.req_attr("format")?,
+            }),
+            _ => None,
+        })
     }
 }
 
@@ -834,30 +833,29 @@ impl BankCode {
         }
     }
 
+    /// Every bank code among `el`'s children (they stand mixed with other elements).
     pub(crate) fn read_all(el: &El<'_, '_>) -> Result<Vec<Self>> {
-        let mut codes = Vec::new();
-        for child in el
-            .node
-            .children()
-            .filter(|n| n.is_element() && n.tag_name().namespace() == Some(el.ns))
-        {
-            let child = El::new(child, el.ns);
-            match child.node.tag_name().name() {
-                "BankCode" => codes.push(Self::Standard {
-                    code: child.nonempty_text()?,
-                    international: child
-                        .attr_value("international", parse_bool)?
-                        .unwrap_or(false),
-                    prefix: child.attr("Prefix"),
-                }),
-                "NationalBankCode" => codes.push(Self::National {
-                    code: child.nonempty_text()?,
-                    format: child.req_attr("format")?,
-                }),
-                _ => {}
-            }
-        }
-        Ok(codes)
+        el.elements()
+            .filter_map(|child| Self::read(&child).transpose())
+            .collect()
+    }
+
+    /// The bank code `child` is, or `None` when it is another element.
+    pub(crate) fn read(child: &El<'_, '_>) -> Result<Option<Self>> {
+        Ok(match child.local_name() {
+            "BankCode" => Some(Self::Standard {
+                code: child.nonempty_text()?,
+                international: child
+                    .attr_value("international", parse_bool)?
+                    .unwrap_or(false),
+                prefix: child.attr("Prefix"),
+            }),
+            "NationalBankCode" => Some(Self::National {
+                code: child.nonempty_text()?,
+                format: child.req_attr("format")?,
+            }),
+            _ => None,
+        })
     }
 }
 

@@ -70,6 +70,17 @@ impl SignaturePubKeyOrderData {
     }
 }
 
+/// The `AuthenticationPubKeyInfo` and `EncryptionPubKeyInfo` children (HIA, HCA, HCS, HPB).
+fn read_auth_and_encryption(
+    root: &El<'_, '_>,
+    h004: bool,
+) -> Result<(AuthenticationPubKeyInfo, EncryptionPubKeyInfo)> {
+    Ok((
+        AuthenticationPubKeyInfo::read(&root.child("AuthenticationPubKeyInfo")?, h004)?,
+        EncryptionPubKeyInfo::read(&root.child("EncryptionPubKeyInfo")?, h004)?,
+    ))
+}
+
 /// Declares a document made of an authentication key, an encryption key and the subscriber
 /// ids (HIA and HCA share this shape).
 macro_rules! auth_and_encryption_keys {
@@ -99,10 +110,8 @@ macro_rules! auth_and_encryption_keys {
             }
 
             fn read_children(root: &El<'_, '_>, version: ProtocolVersion) -> Result<Self> {
-                let h004 = version == ProtocolVersion::H004;
-                let authentication =
-                    AuthenticationPubKeyInfo::read(&root.child("AuthenticationPubKeyInfo")?, h004)?;
-                let encryption = EncryptionPubKeyInfo::read(&root.child("EncryptionPubKeyInfo")?, h004)?;
+                let (authentication, encryption) =
+                    read_auth_and_encryption(root, version == ProtocolVersion::H004)?;
                 let (partner_id, user_id) = read_ids(root)?;
                 Ok(Self {
                     version,
@@ -169,16 +178,14 @@ impl HCSRequestOrderData {
 
     fn read_children(root: &El<'_, '_>, version: ProtocolVersion) -> Result<Self> {
         let h004 = version == ProtocolVersion::H004;
+        let (authentication, encryption) = read_auth_and_encryption(root, h004)?;
         let esig_ns = Family::Signature.namespace(version)?;
         let signature = root.child_ns(esig_ns, "SignaturePubKeyInfo")?;
         let (partner_id, user_id) = read_ids(root)?;
         Ok(Self {
             version,
-            authentication: AuthenticationPubKeyInfo::read(
-                &root.child("AuthenticationPubKeyInfo")?,
-                h004,
-            )?,
-            encryption: EncryptionPubKeyInfo::read(&root.child("EncryptionPubKeyInfo")?, h004)?,
+            authentication,
+            encryption,
             signature: SignaturePubKeyInfo::read(&signature, h004)?,
             partner_id,
             user_id,
@@ -262,14 +269,12 @@ impl HPBResponseOrderData {
     }
 
     fn read_children(root: &El<'_, '_>, version: ProtocolVersion) -> Result<Self> {
-        let h004 = version == ProtocolVersion::H004;
+        let (authentication, encryption) =
+            read_auth_and_encryption(root, version == ProtocolVersion::H004)?;
         Ok(Self {
             version,
-            authentication: AuthenticationPubKeyInfo::read(
-                &root.child("AuthenticationPubKeyInfo")?,
-                h004,
-            )?,
-            encryption: EncryptionPubKeyInfo::read(&root.child("EncryptionPubKeyInfo")?, h004)?,
+            authentication,
+            encryption,
             host_id: root.child_text("HostID")?,
         })
     }

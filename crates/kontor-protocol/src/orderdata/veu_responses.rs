@@ -61,6 +61,71 @@ fn at_least_one<T>(items: Vec<T>, root: &El<'_, '_>, element: &str) -> Result<Ve
     }
 }
 
+/// An `OrderDetails` entry of the HVU and HVZ lists, which share their list rules.
+trait OrderListEntry: Sized {
+    fn write<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()>;
+    fn read(el: &El<'_, '_>, h004: bool) -> Result<Self>;
+}
+
+/// Writes an HVU/HVZ `OrderDetails` list; the schema wants at least one entry (a bank with
+/// nothing to sign answers with a return code instead).
+fn write_order_list<W: Write, T: OrderListEntry>(
+    out: &mut Out<'_, W>,
+    document: &str,
+    orders: &[T],
+) -> Result<()> {
+    if orders.is_empty() {
+        return Err(OrderDataError::invalid(
+            format!("{document}/OrderDetails"),
+            "0",
+            "needs at least one order",
+        ));
+    }
+    orders.iter().try_for_each(|o| o.write(out))
+}
+
+fn read_order_list<T: OrderListEntry>(
+    root: &El<'_, '_>,
+    version: ProtocolVersion,
+) -> Result<Vec<T>> {
+    let h004 = version == ProtocolVersion::H004;
+    let orders = root
+        .children("OrderDetails")
+        .map(|o| T::read(&o, h004))
+        .collect::<Result<Vec<_>>>()?;
+    at_least_one(orders, root, "OrderDetails")
+}
+
+/// Declares the HVU or HVZ answer: a non-empty `OrderDetails` list of one entry type.
+macro_rules! order_list_document {
+    ($(#[$doc:meta])* $ty:ident, $entry:ty, $root:literal) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        pub struct $ty {
+            /// H004 or H005.
+            pub version: ProtocolVersion,
+            /// `OrderDetails` list (at least one; a bank with nothing to sign answers with a
+            /// return code instead).
+            pub orders: Vec<$entry>,
+        }
+
+        document!($ty, $root, Family::Ebics);
+
+        impl $ty {
+            fn write_children<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
+                write_order_list(out, $root, &self.orders)
+            }
+
+            fn read_children(root: &El<'_, '_>, version: ProtocolVersion) -> Result<Self> {
+                Ok(Self {
+                    version,
+                    orders: read_order_list(root, version)?,
+                })
+            }
+        }
+    };
+}
+
 // ---------------------------------------------------------------------------------------------
 // HVU
 // ---------------------------------------------------------------------------------------------
@@ -84,7 +149,7 @@ pub struct HVUOrderDetails {
     pub additional_order_info: Option<String>,
 }
 
-impl HVUOrderDetails {
+impl OrderListEntry for HVUOrderDetails {
     fn write<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
         check::order_id("OrderDetails/OrderID", &self.order_id)?;
         out.start("OrderDetails", &[])?;
@@ -114,42 +179,12 @@ impl HVUOrderDetails {
     }
 }
 
-/// HVU order data (`HVUResponseOrderData`): orders awaiting signature.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HVUResponseOrderData {
-    /// H004 or H005.
-    pub version: ProtocolVersion,
-    /// `OrderDetails` list (at least one; a bank with nothing to sign answers with a return
-    /// code instead).
-    pub orders: Vec<HVUOrderDetails>,
-}
-
-document!(HVUResponseOrderData, "HVUResponseOrderData", Family::Ebics);
-
-impl HVUResponseOrderData {
-    fn write_children<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
-        if self.orders.is_empty() {
-            return Err(OrderDataError::invalid(
-                "HVUResponseOrderData/OrderDetails",
-                "0",
-                "needs at least one order",
-            ));
-        }
-        self.orders.iter().try_for_each(|o| o.write(out))
-    }
-
-    fn read_children(root: &El<'_, '_>, version: ProtocolVersion) -> Result<Self> {
-        let h004 = version == ProtocolVersion::H004;
-        let orders = root
-            .children("OrderDetails")
-            .map(|o| HVUOrderDetails::read(&o, h004))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Self {
-            version,
-            orders: at_least_one(orders, root, "OrderDetails")?,
-        })
-    }
-}
+order_list_document!(
+    /// HVU order data (`HVUResponseOrderData`): orders awaiting signature.
+    HVUResponseOrderData,
+    HVUOrderDetails,
+    "HVUResponseOrderData"
+);
 
 // ---------------------------------------------------------------------------------------------
 // HVZ
@@ -215,7 +250,7 @@ pub struct HVZOrderDetails {
     pub additional_order_info: Option<String>,
 }
 
-impl HVZOrderDetails {
+impl OrderListEntry for HVZOrderDetails {
     fn write<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
         check::order_id("OrderDetails/OrderID", &self.order_id)?;
         out.start("OrderDetails", &[])?;
@@ -309,41 +344,12 @@ impl HVZOrderDetails {
     }
 }
 
-/// HVZ order data (`HVZResponseOrderData`): orders awaiting signature with payment details.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HVZResponseOrderData {
-    /// H004 or H005.
-    pub version: ProtocolVersion,
-    /// `OrderDetails` list (at least one).
-    pub orders: Vec<HVZOrderDetails>,
-}
-
-document!(HVZResponseOrderData, "HVZResponseOrderData", Family::Ebics);
-
-impl HVZResponseOrderData {
-    fn write_children<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
-        if self.orders.is_empty() {
-            return Err(OrderDataError::invalid(
-                "HVZResponseOrderData/OrderDetails",
-                "0",
-                "needs at least one order",
-            ));
-        }
-        self.orders.iter().try_for_each(|o| o.write(out))
-    }
-
-    fn read_children(root: &El<'_, '_>, version: ProtocolVersion) -> Result<Self> {
-        let h004 = version == ProtocolVersion::H004;
-        let orders = root
-            .children("OrderDetails")
-            .map(|o| HVZOrderDetails::read(&o, h004))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(Self {
-            version,
-            orders: at_least_one(orders, root, "OrderDetails")?,
-        })
-    }
-}
+order_list_document!(
+    /// HVZ order data (`HVZResponseOrderData`): orders awaiting signature with payment details.
+    HVZResponseOrderData,
+    HVZOrderDetails,
+    "HVZResponseOrderData"
+);
 
 // ---------------------------------------------------------------------------------------------
 // HVD
@@ -591,47 +597,23 @@ impl AttributedAccount {
 
     fn read(el: &El<'_, '_>) -> Result<Self> {
         let role = |e: &El<'_, '_>| e.req_attr_value("Role", AccountRole::parse);
-        let numbers = AccountNumber::read_all(el)?;
-        let number_els = el
-            .node
-            .children()
-            .filter(|n| n.is_element() && n.tag_name().namespace() == Some(el.ns))
-            .filter(|n| {
-                matches!(
-                    n.tag_name().name(),
-                    "AccountNumber" | "NationalAccountNumber"
-                )
-            })
-            .map(|n| El::new(n, el.ns));
-        let account_numbers = numbers
-            .into_iter()
-            .zip(number_els)
-            .map(|(number, e)| {
-                Ok(AttributedAccountNumber {
+        let mut account_numbers = Vec::new();
+        let mut bank_codes = Vec::new();
+        for e in el.elements() {
+            if let Some(number) = AccountNumber::read(&e)? {
+                account_numbers.push(AttributedAccountNumber {
                     number,
                     role: role(&e)?,
                     description: e.attr("Description"),
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let codes = BankCode::read_all(el)?;
-        let code_els = el
-            .node
-            .children()
-            .filter(|n| n.is_element() && n.tag_name().namespace() == Some(el.ns))
-            .filter(|n| matches!(n.tag_name().name(), "BankCode" | "NationalBankCode"))
-            .map(|n| El::new(n, el.ns));
-        let bank_codes = codes
-            .into_iter()
-            .zip(code_els)
-            .map(|(code, e)| {
-                Ok(AttributedBankCode {
+                });
+            } else if let Some(code) = BankCode::read(&e)? {
+                bank_codes.push(AttributedBankCode {
                     code,
                     role: role(&e)?,
                     description: e.attr("Description"),
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
+                });
+            }
+        }
         let account_holder = match el.opt_child("AccountHolder") {
             Some(h) => Some(AttributedAccountHolder {
                 name: h.text(),

@@ -279,6 +279,20 @@ impl<'a, 'i> El<'a, 'i> {
             && node.tag_name().namespace() == Some(ns)
     }
 
+    /// All child elements in this element's namespace, in document order.
+    pub(crate) fn elements(&self) -> impl Iterator<Item = El<'a, 'i>> + 'a {
+        let ns = self.ns;
+        self.node
+            .children()
+            .filter(move |n| n.is_element() && n.tag_name().namespace() == Some(ns))
+            .map(move |node| El { node, ns })
+    }
+
+    /// The element's local name.
+    pub(crate) fn local_name(&self) -> &'a str {
+        self.node.tag_name().name()
+    }
+
     /// All child elements named `local` in namespace `ns`.
     pub(crate) fn children_ns(
         &self,

@@ -4,7 +4,7 @@
 pub mod samples;
 
 use chrono::{NaiveDate, NaiveDateTime};
-use kontor_documents::{AccountInfo, Bic, Currency, Iban, Ledger};
+use kontor_documents::{AccountInfo, Bic, Currency, Entry, Iban, Ledger};
 
 pub fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).expect("valid test date")
@@ -27,4 +27,17 @@ pub fn account() -> AccountInfo {
 
 pub fn ledger(seed: u64, from: NaiveDate, to: NaiveDate, per_day: usize) -> Ledger {
     Ledger::generate(seed, account(), from, to, per_day).expect("valid ledger")
+}
+
+/// Asserts who is on the other side of a statement entry.
+pub fn assert_counterparty(entry: &Entry, name: &str, iban: &str, bic: &str) {
+    assert_eq!(entry.counterparty_name.as_deref(), Some(name));
+    assert_eq!(
+        entry.counterparty_iban,
+        Some(Iban::parse(iban).expect("valid IBAN"))
+    );
+    assert_eq!(
+        entry.counterparty_bic.as_ref().map(|b| b.as_str()),
+        Some(bic)
+    );
 }

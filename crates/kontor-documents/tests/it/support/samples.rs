@@ -32,18 +32,10 @@ impl Reader {
     /// Reads `bytes` with this reader: `Ok(())` or the reader's typed error, as text.
     pub fn read(self, bytes: &[u8]) -> Result<(), String> {
         match self {
-            Reader::Pain => pain::parse_bytes(bytes)
-                .map(drop)
-                .map_err(|e| e.to_string()),
-            Reader::Camt => camt::parse_bytes(bytes)
-                .map(drop)
-                .map_err(|e| e.to_string()),
-            Reader::Mt940 => mt940::parse_bytes(bytes)
-                .map(drop)
-                .map_err(|e| e.to_string()),
-            Reader::StatusReport => status_report::parse_bytes(bytes)
-                .map(drop)
-                .map_err(|e| e.to_string()),
+            Reader::Pain => outcome(pain::parse_bytes(bytes)),
+            Reader::Camt => outcome(camt::parse_bytes(bytes)),
+            Reader::Mt940 => outcome(mt940::parse_bytes(bytes)),
+            Reader::StatusReport => outcome(status_report::parse_bytes(bytes)),
         }
     }
 
@@ -174,4 +166,9 @@ pub fn sample_status_report() -> StatusReport {
             },
         ],
     }
+}
+
+/// A reader's result with its error as text.
+fn outcome<T, E: std::fmt::Display>(result: Result<T, E>) -> Result<(), String> {
+    result.map(drop).map_err(|e| e.to_string())
 }
