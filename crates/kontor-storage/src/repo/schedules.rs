@@ -159,30 +159,10 @@ impl Schedules<'_, '_> {
             let _: Schedule = self.tx.get(id).await?;
             return Ok(None);
         }
-        let run = JobRunId::new();
-        self.tx
-            .insert::<JobRun>(
-                &[
-                    "id",
-                    "schedule_id",
-                    "owner",
-                    "started_at",
-                    "finished_at",
-                    "outcome",
-                    "detail",
-                ],
-                vec![
-                    run.to_db().into(),
-                    id.to_db().into(),
-                    owner.into(),
-                    started_at.into(),
-                    at.into(),
-                    outcome.into(),
-                    Val::Text(detail.map(str::to_owned)),
-                ],
-            )
-            .await?;
-        Ok(Some(self.tx.get(run).await?))
+        Ok(Some(
+            self.insert_run(id, owner, started_at, at, outcome, detail)
+                .await?,
+        ))
     }
 
     /// Records a run started by hand (outside the cron timing): the run is kept like a
@@ -200,6 +180,20 @@ impl Schedules<'_, '_> {
         self.tx
             .update::<Schedule>(id.to_db(), &[("last_run_at", at.into())])
             .await?;
+        self.insert_run(id, owner, started_at, at, outcome, detail)
+            .await
+    }
+
+    /// Stores one finished run of a schedule, scheduled or manual.
+    async fn insert_run(
+        &mut self,
+        id: ScheduleId,
+        owner: &str,
+        started_at: DateTime<Utc>,
+        finished_at: DateTime<Utc>,
+        outcome: &str,
+        detail: Option<&str>,
+    ) -> Result<JobRun> {
         let run = JobRunId::new();
         self.tx
             .insert::<JobRun>(
@@ -217,7 +211,7 @@ impl Schedules<'_, '_> {
                     id.to_db().into(),
                     owner.into(),
                     started_at.into(),
-                    at.into(),
+                    finished_at.into(),
                     outcome.into(),
                     Val::Text(detail.map(str::to_owned)),
                 ],

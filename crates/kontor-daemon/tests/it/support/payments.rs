@@ -8,13 +8,19 @@ use kontor_documents::{Amount, Currency, Iban};
 
 use super::seed::IBAN;
 
-/// A valid pain.001 from the seeded account, one transfer per `(creditor, amount)`, due today.
-pub fn pain001(message_id: &str, creditors: &[(&str, &str)]) -> Vec<u8> {
-    let transactions = creditors
+/// One transaction per `(counterparty, amount)` with a GB counterparty account; direct debits
+/// carry a mandate signed 30 days ago.
+fn transactions(
+    parties: &[(&str, &str)],
+    end_to_end_prefix: &str,
+    remittance: &str,
+    mandates: bool,
+) -> Vec<pain::Transaction> {
+    parties
         .iter()
         .enumerate()
         .map(|(i, (name, amount))| pain::Transaction {
-            end_to_end_id: format!("E2E-{i}"),
+            end_to_end_id: format!("{end_to_end_prefix}-{i}"),
             instruction_id: None,
             amount: Amount::parse(amount).unwrap(),
             currency: Currency::EUR,
@@ -23,10 +29,18 @@ pub fn pain001(message_id: &str, creditors: &[(&str, &str)]) -> Vec<u8> {
                 Iban::parse("GB82WEST12345698765432").unwrap(),
                 None,
             ),
-            mandate: None,
-            remittance: Some(format!("Invoice {i}")),
+            mandate: mandates.then(|| Mandate {
+                id: format!("MANDATE-{i}"),
+                signature_date: Utc::now().date_naive() - chrono::Duration::days(30),
+            }),
+            remittance: Some(format!("{remittance} {i}")),
         })
-        .collect();
+        .collect()
+}
+
+/// A valid pain.001 from the seeded account, one transfer per `(creditor, amount)`, due today.
+pub fn pain001(message_id: &str, creditors: &[(&str, &str)]) -> Vec<u8> {
+    let transactions = transactions(creditors, "E2E", "Invoice", false);
     let order = PaymentOrder {
         version: PainVersion::Pain001_001_09,
         message_id: message_id.into(),
@@ -52,26 +66,7 @@ pub fn pain001(message_id: &str, creditors: &[(&str, &str)]) -> Vec<u8> {
 /// A valid pain.008 (SEPA core direct debit) collecting for the seeded account, one debit
 /// per `(debtor, amount)`, due in five days.
 pub fn pain008(message_id: &str, debtors: &[(&str, &str)]) -> Vec<u8> {
-    let transactions = debtors
-        .iter()
-        .enumerate()
-        .map(|(i, (name, amount))| pain::Transaction {
-            end_to_end_id: format!("E2E-DD-{i}"),
-            instruction_id: None,
-            amount: Amount::parse(amount).unwrap(),
-            currency: Currency::EUR,
-            counterparty: AccountParty::new(
-                name,
-                Iban::parse("GB82WEST12345698765432").unwrap(),
-                None,
-            ),
-            mandate: Some(Mandate {
-                id: format!("MANDATE-{i}"),
-                signature_date: Utc::now().date_naive() - chrono::Duration::days(30),
-            }),
-            remittance: Some(format!("Subscription {i}")),
-        })
-        .collect();
+    let transactions = transactions(debtors, "E2E-DD", "Subscription", true);
     let order = PaymentOrder {
         version: PainVersion::Pain008_001_08,
         message_id: message_id.into(),
