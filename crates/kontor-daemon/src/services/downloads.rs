@@ -11,6 +11,7 @@ use kontor_storage::{
 };
 
 use super::container::ZipLimits;
+use super::orders::offered_service;
 use super::statement_files::{ingest_delivered, DeliveredStatements, Reading};
 use super::statements::IngestError;
 use super::{Delivery, ServiceError, Services};
@@ -179,6 +180,14 @@ pub(super) fn offered(
         .any(|offered| names.contains(offered))
     {
         return Err(DownloadRefusal::NotOffered(order_type.to_string()));
+    }
+    // An explicit service must be one the bank offers under BTD, matched as uploads are.
+    if let Some(service) = service {
+        if offered_service(connection, &OrderType::BTD, order_type, service.clone()).is_none() {
+            return Err(DownloadRefusal::NotOffered(format!(
+                "{order_type} ({service})"
+            )));
+        }
     }
     // Z52/Z54 (the Swiss camt.052/054) are not named types of the protocol crate.
     let by_type = matches!(

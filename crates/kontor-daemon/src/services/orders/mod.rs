@@ -363,7 +363,11 @@ async fn check_permission(
                 .btf_service()
                 .ok_or_else(|| OrderError::NoBtfEquivalent(order_type.clone()))?,
         };
-        Some(offered_service(&connection, order_type, asked)?)
+        let what = format!("{order_type} ({asked})");
+        Some(
+            offered_service(&connection, &OrderType::BTU, order_type, asked)
+                .ok_or(OrderError::OrderTypeNotOffered(what))?,
+        )
     } else {
         if request.service.is_some() || *order_type == OrderType::BTU {
             return Err(OrderError::BtfNeedsH005);
@@ -429,36 +433,30 @@ async fn check_permission(
     }
 }
 
-/// The service as the bank offers it under BTU. Without synced offers (a bank that lists
-/// only order type codes), BTU or the classic code in the offered order types stands for
-/// the service.
-fn offered_service(
+/// The service as the bank offers it under `admin` (BTU for uploads, BTD for downloads), if
+/// it does. Without synced offers (a bank that lists only order type codes), the admin type
+/// or the classic code in the offered order types stands for the service.
+pub(crate) fn offered_service(
     connection: &Connection,
+    admin: &OrderType,
     order_type: &OrderType,
     asked: BtfService,
-) -> Result<BtfService, OrderError> {
-    let uploads: Vec<&BtfService> = connection
+) -> Option<BtfService> {
+    let offers: Vec<&BtfService> = connection
         .btf_offers
         .iter()
-        .filter(|o| o.order_type == OrderType::BTU)
+        .filter(|o| o.order_type == *admin)
         .map(|o| &o.service)
         .collect();
-    if uploads.is_empty() {
-        return if connection.order_types.contains(&OrderType::BTU)
-            || (*order_type != OrderType::BTU && connection.order_types.contains(order_type))
-        {
-            Ok(asked)
-        } else {
-            Err(OrderError::OrderTypeNotOffered(format!(
-                "{order_type} ({asked})"
-            )))
-        };
+    if offers.is_empty() {
+        let listed = connection.order_types.contains(admin)
+            || (order_type != admin && connection.order_types.contains(order_type));
+        return listed.then_some(asked);
     }
-    uploads
+    offers
         .into_iter()
         .find(|offer| offer.covers(&asked))
         .map(|offer| asked.completed_by(offer))
-        .ok_or_else(|| OrderError::OrderTypeNotOffered(format!("{order_type} ({asked})")))
 }
 
 /// A signature computed by a signer outside the daemon.

@@ -20,7 +20,7 @@ use kontor_documents::{AccountInfo, Bic, Currency, Iban, Ledger};
 use kontor_protocol::order_type::{BtfService, OrderType};
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::{
-    Schedule, StatementFileStatus, Store, StoredFile, TenantScope, Transaction,
+    BtfOffer, Schedule, StatementFileStatus, Store, StoredFile, TenantScope, Transaction,
     TransactionEventKind, TransactionPhase,
 };
 use sha2::{Digest, Sha256};
@@ -488,10 +488,30 @@ async fn schedule_with_an_explicit_btf_service_books_statements(db: TestDb) {
             .unwrap_err();
         assert!(refused.to_string().contains(why), "{order_type}: {refused}");
     }
-    // On H005 a classic C53 goes out as BTD, which the bank now offers.
+    // BTD is offered, but its synced offers name only camt.052: the camt.053 service is not.
+    let (_, camt052) = OrderType::C52.to_h005().unwrap();
     let mut tx = w.tx().await;
     tx.connections()
         .set_order_types(w.connection, &[OrderType::BTD, OrderType::HAC])
+        .await
+        .unwrap();
+    let offer = |service: BtfService| BtfOffer {
+        order_type: OrderType::BTD,
+        service,
+    };
+    tx.connections()
+        .set_btf_offers(w.connection, &[offer(camt052.clone().unwrap())])
+        .await
+        .unwrap();
+    let refused = schedules::create(&mut tx, request(OrderType::BTD, Some(service.clone())))
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("does not offer"), "{refused}");
+    tx.connections()
+        .set_btf_offers(
+            w.connection,
+            &[offer(camt052.unwrap()), offer(service.clone())],
+        )
         .await
         .unwrap();
     let schedule = schedules::create(&mut tx, request(OrderType::BTD, Some(service.clone())))
