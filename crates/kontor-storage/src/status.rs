@@ -316,6 +316,8 @@ db_enum!(
         StatementFileFailed => "STATEMENT_FILE_FAILED",
         /// An operator had a stored statement file ingested again.
         StatementFileReingested => "STATEMENT_FILE_REINGESTED",
+        /// An operator removed a host that connections still refer to: it was retired.
+        BankHostRetired => "BANK_HOST_RETIRED",
     }
 );
 

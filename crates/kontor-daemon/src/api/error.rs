@@ -239,6 +239,8 @@ impl From<Refusal> for ApiError {
             Refusal::EmailTaken => conflict("email_taken"),
             Refusal::OwnerDemotesSelf | Refusal::OwnerRemovesSelf => conflict("last_owner"),
             Refusal::HostIdTaken => conflict("host_id_taken"),
+            Refusal::HostBusy { .. } => conflict("host_busy"),
+            Refusal::HostRetired(_) => conflict("host_retired"),
             Refusal::InvalidUrl(_) => invalid("invalid_url"),
             Refusal::HttpsRequired(_) => invalid("https_required"),
             Refusal::InvalidCaBundle(_) => invalid("invalid_ca_bundle"),
@@ -264,6 +266,10 @@ impl From<OrderError> for ApiError {
         use OrderError as E;
         let message = error.to_string();
         match error {
+            E::HostRetired(_) => Self::Conflict {
+                code: "host_retired",
+                message,
+            },
             E::EmptyFile => Self::invalid("empty_file", message),
             E::UnsupportedOrderType(_) | E::NoBtfEquivalent(_) | E::BtfNeedsH005 => {
                 Self::invalid("unsupported_order_type", message)

@@ -1,6 +1,7 @@
 //! `/v1/bank-hosts` and `/v1/bank-keys`: the banks a tenant talks to, and their keys.
 
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use kontor_protocol::ProtocolVersion;
 use kontor_storage::{BankHost, BankHostChanges, BankHostId, BankKey, BankKeyId, Page};
@@ -32,7 +33,7 @@ pub fn routes(routes: Routes) -> Routes {
         .delete(
             "/v1/bank-hosts/{id}",
             Access::Configure,
-            "Remove an unused bank host",
+            "Remove a bank host: deleted when unused, else retired (its history stays)",
             remove,
         )
         .read(
@@ -133,11 +134,15 @@ async fn update(
     Ok(Json(host))
 }
 
-async fn remove(caller: Caller, Id(id): Id<BankHostId>) -> Result<StatusCode, ApiError> {
+/// 204 when the host is gone; 200 with the retired host when connections still refer to it.
+async fn remove(caller: Caller, Id(id): Id<BankHostId>) -> Result<Response, ApiError> {
     let mut tx = caller.tx().await?;
-    hosts::remove(&mut tx, id).await?;
+    let removal = hosts::remove(&mut tx, id).await?;
     tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(match removal {
+        hosts::Removal::Deleted => StatusCode::NO_CONTENT.into_response(),
+        hosts::Removal::Retired(host) => Json(host).into_response(),
+    })
 }
 
 async fn keys(caller: Caller, Id(id): Id<BankHostId>) -> Result<Json<Vec<BankKey>>, ApiError> {

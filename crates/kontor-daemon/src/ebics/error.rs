@@ -54,6 +54,10 @@ pub enum EbicsError {
         host_id: String,
         reason: BankKeyBlock,
     },
+    /// An operator removed the host while connections still referred to it: nothing is sent
+    /// to it any more.
+    #[error("bank host {host_id} is retired; nothing is sent to it")]
+    HostRetired { host_id: String },
     /// The network failed, after retries where the failure was retryable.
     #[error(transparent)]
     Transport(#[from] super::transport::TransportError),

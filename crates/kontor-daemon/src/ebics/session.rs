@@ -278,6 +278,11 @@ impl Session {
         let mut record: EbicsUser = tx.get(user).await?;
         let connection: Connection = tx.get(record.connection_id).await?;
         let host: BankHost = tx.get(connection.bank_host_id).await?;
+        if host.retired_at.is_some() {
+            return Err(EbicsError::HostRetired {
+                host_id: host.host_id,
+            });
+        }
         let bank = if requirement != Requirement::OwnKeys {
             let keys = tx.bank_keys().list_for_host(host.id).await?;
             let verified = verified_bank_keys(&host, &keys)?;
@@ -521,6 +526,8 @@ mod tests {
             production: false,
             ca_bundle_pem: None,
             created_at: Utc::now(),
+            retired_at: None,
+            retired_by: None,
         }
     }
 

@@ -1,9 +1,7 @@
 //! Bank connections (a partner at a host) and the accounts reachable through them.
 
 use kontor_protocol::order_type::OrderType;
-use kontor_storage::{
-    Account, BankHost, Connection, ConnectionId, NewAccount, NewConnection, ScopedTx,
-};
+use kontor_storage::{Account, Connection, ConnectionId, NewAccount, NewConnection, ScopedTx};
 
 use super::error::{OnConflict, Refusal, ServiceError};
 
@@ -13,7 +11,7 @@ pub async fn create(
     new: NewConnection,
     order_types: &[OrderType],
 ) -> Result<Connection, ServiceError> {
-    let _: BankHost = tx.get(new.bank_host_id).await?;
+    super::hosts::active_host(tx, new.bank_host_id).await?;
     let connection = tx.connections().create(new).await?;
     set_order_types(tx, connection.id, order_types).await
 }

@@ -134,7 +134,7 @@ async fn check_offered(
     let mut tx = services.store().scope(scope).begin().await?;
     let user: EbicsUser = tx.get(order.user).await?;
     let connection: Connection = tx.get(user.connection_id).await?;
-    let host: BankHost = tx.get(connection.bank_host_id).await?;
+    let host = super::hosts::active_host(&mut tx, connection.bank_host_id).await?;
     drop(tx);
     offered(
         &order.order_type,

@@ -63,6 +63,13 @@ pub enum Refusal {
     OwnerRemovesSelf,
     #[error("a bank host with this host id already exists")]
     HostIdTaken,
+    #[error(
+        "the host's users still have {orders} unfinished order(s) and {transactions} running \
+         transfer(s); finish or cancel them first"
+    )]
+    HostBusy { orders: i64, transactions: i64 },
+    #[error("bank host {0} is retired; nothing is sent to it")]
+    HostRetired(String),
     #[error("{0}")]
     InvalidUrl(String),
     #[error("{0}")]
@@ -104,6 +111,7 @@ impl From<EbicsError> for ServiceError {
                 text: rejection.text,
             },
             EbicsError::Transport(e) => Self::BankUnreachable(e.to_string()),
+            EbicsError::HostRetired { host_id } => Refusal::HostRetired(host_id).into(),
             EbicsError::BankSignature(_) => Self::BankAnswerUnusable {
                 why: UnusableAnswer::SignatureInvalid,
                 message: error.to_string(),

@@ -4,9 +4,10 @@
 
 use kontor_protocol::ProtocolVersion;
 use kontor_storage::{
-    BankHost, BankHostChanges, BankHostId, BankKey, BankKeyId, BankKeyVerification, NewBankHost,
-    ScopedTx, VerificationMethod,
+    AuditAction, BankHost, BankHostChanges, BankHostId, BankKey, BankKeyId, BankKeyVerification,
+    NewBankHost, ScopedTx, VerificationMethod,
 };
+use serde_json::json;
 
 use super::error::{OnConflict, Refusal, ServiceError};
 use super::orders::same_key_hash;
@@ -80,7 +81,7 @@ pub async fn update(
     }
     // The URL rule depends on the result: a production flag set on an http host is refused
     // like an http URL set on a production host.
-    let current: BankHost = tx.get(id).await?;
+    let current = active_host(tx, id).await?;
     check_url(
         changes.url.as_deref().unwrap_or(&current.url),
         changes.production.unwrap_or(current.production),
@@ -88,15 +89,59 @@ pub async fn update(
     Ok(tx.bank_hosts().update(id, changes).await?)
 }
 
-/// Removes a host no connection uses any more, with the bank keys fetched from it (a
-/// rejected key must not keep a mistyped host alive). A host with connections stays
-/// (`in_use`): their users, orders and statements refer to it.
-pub async fn remove(tx: &mut ScopedTx<'_>, id: BankHostId) -> Result<(), ServiceError> {
-    let _: BankHost = tx.get(id).await?;
+/// What removing a host did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Removal {
+    /// No connection referred to it: the host and the bank keys fetched from it are gone (a
+    /// rejected key must not keep a mistyped host alive).
+    Deleted,
+    /// Connections refer to it: their users, orders, statements and files are history that
+    /// must stay readable, so the host is retired instead (nothing is sent to it any more,
+    /// its users' schedules are disabled).
+    Retired(BankHost),
+}
+
+/// Removes a host whose users have no live work: deleted when nothing refers to it, retired
+/// otherwise. Unfinished orders or running transfers refuse it (`host_busy`) and change
+/// nothing: a payment must not be stranded half-way.
+pub async fn remove(tx: &mut ScopedTx<'_>, id: BankHostId) -> Result<Removal, ServiceError> {
+    let host: BankHost = tx.get(id).await?;
+    if host.retired_at.is_some() {
+        return Ok(Removal::Retired(host));
+    }
     if tx.connections().list_for_host(id).await?.is_empty() {
         tx.bank_keys().delete_for_host(id).await?;
+        tx.delete(id).await?;
+        return Ok(Removal::Deleted);
     }
-    Ok(tx.delete(id).await?)
+    let live = tx.bank_hosts().live_work(id).await?;
+    if !live.is_idle() {
+        return Err(Refusal::HostBusy {
+            orders: live.orders,
+            transactions: live.transactions,
+        }
+        .into());
+    }
+    let retired = tx.bank_hosts().retire(id).await?;
+    tx.audit()
+        .record(
+            AuditAction::BankHostRetired,
+            "bank_host",
+            &id.to_string(),
+            json!({"host_id": retired.host_id, "url": retired.url}),
+        )
+        .await?;
+    Ok(Removal::Retired(retired))
+}
+
+/// The host of a new connection, user, order, download or schedule: a retired host takes
+/// no new work.
+pub async fn active_host(tx: &mut ScopedTx<'_>, id: BankHostId) -> Result<BankHost, ServiceError> {
+    let host: BankHost = tx.get(id).await?;
+    match host.retired_at {
+        Some(_) => Err(Refusal::HostRetired(host.host_id).into()),
+        None => Ok(host),
+    }
 }
 
 /// Verifies a bank key against the hash from the bank's letter. A mismatch rejects the key,

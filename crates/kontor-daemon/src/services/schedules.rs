@@ -4,8 +4,8 @@
 use chrono::Utc;
 use kontor_protocol::order_type::{BtfService, OrderType};
 use kontor_storage::{
-    Account, AccountId, BankHost, Connection, EbicsUser, EbicsUserId, JobRun, NewSchedule,
-    Schedule, ScheduleId, ScopedTx, TenantScope,
+    Account, AccountId, Connection, EbicsUser, EbicsUserId, JobRun, NewSchedule, Schedule,
+    ScheduleId, ScopedTx, TenantScope,
 };
 
 use super::downloads::{offered, DownloadRefusal};
@@ -41,7 +41,7 @@ pub async fn create(
     // The download must be one the bank offers and deliver statements, or every run would fail.
     let user: EbicsUser = tx.get(request.user).await?;
     let connection: Connection = tx.get(user.connection_id).await?;
-    let host: BankHost = tx.get(connection.bank_host_id).await?;
+    let host = super::hosts::active_host(tx, connection.bank_host_id).await?;
     let refused = |r: DownloadRefusal| ServiceError::Precondition(Box::new(r));
     let statements = offered(
         &request.order_type,

@@ -5,9 +5,9 @@ use kontor_protocol::certificate::Certificate;
 use kontor_protocol::keys::{public_key_hash, PublicKey};
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{
-    Account, AuditAction, BankHost, Connection, EbicsUser, EbicsUserId, EbicsUserStatus,
-    KeyCustody, KeyPair, KeyPairId, KeyStatus, KeyUsage, NewEbicsUser, NewPermission, NewSignerKey,
-    Permission, ScopedTx,
+    Account, AuditAction, Connection, EbicsUser, EbicsUserId, EbicsUserStatus, KeyCustody, KeyPair,
+    KeyPairId, KeyStatus, KeyUsage, NewEbicsUser, NewPermission, NewSignerKey, Permission,
+    ScopedTx,
 };
 
 use super::error::{OnConflict, Refusal, ServiceError};
@@ -71,7 +71,7 @@ pub async fn register_signer_key(
         return Err(Refusal::SignerKeyKnownToBank(user.status).into());
     }
     let connection: Connection = tx.get(user.connection_id).await?;
-    let host: BankHost = tx.get(connection.bank_host_id).await?;
+    let host = super::hosts::active_host(tx, connection.bank_host_id).await?;
     let hash = public_key_hash(
         host.protocol_version,
         &signer_key.key,

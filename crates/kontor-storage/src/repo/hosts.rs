@@ -25,6 +25,10 @@ pub struct BankHost {
     /// test system or private CA). Public data: it is shown like the URL.
     pub ca_bundle_pem: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// When an operator removed the host while connections still referred to it: nothing is
+    /// sent to a retired host any more, and what it produced stays readable.
+    pub retired_at: Option<DateTime<Utc>>,
+    pub retired_by: Option<String>,
 }
 
 impl BankHost {
@@ -39,6 +43,8 @@ impl BankHost {
             production: r.bool("production")?,
             ca_bundle_pem: r.opt_text("ca_bundle_pem")?,
             created_at: r.ts("created_at")?,
+            retired_at: r.opt_ts("retired_at")?,
+            retired_by: r.opt_text("retired_by")?,
         })
     }
 }
@@ -54,6 +60,21 @@ pub struct NewBankHost {
     pub btf: bool,
     pub production: bool,
     pub ca_bundle_pem: Option<String>,
+}
+
+/// Work still under way for a host's users: while any is left the host cannot be retired.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LiveWork {
+    /// Orders not yet COMPLETED, REJECTED or CANCELLED.
+    pub orders: i64,
+    /// EBICS transactions not yet ended.
+    pub transactions: i64,
+}
+
+impl LiveWork {
+    pub fn is_idle(&self) -> bool {
+        self.orders == 0 && self.transactions == 0
+    }
 }
 
 /// Changeable settings of a bank host; `None` keeps the current value.
@@ -177,6 +198,82 @@ impl BankHosts<'_, '_> {
             )
             .await?;
         self.tx.get(id).await
+    }
+
+    /// What the users of `host`'s connections still have under way.
+    pub async fn live_work(&mut self, host: BankHostId) -> Result<LiveWork> {
+        use crate::status::{OrderStatus, TransactionPhase};
+        let final_orders = [
+            OrderStatus::Completed,
+            OrderStatus::Rejected,
+            OrderStatus::Cancelled,
+        ];
+        let final_phases = [
+            TransactionPhase::Completed,
+            TransactionPhase::Failed,
+            TransactionPhase::Aborted,
+        ];
+        let quoted = |values: &[&str]| {
+            values
+                .iter()
+                .map(|v| format!("'{v}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let users_of_host = "SELECT u.id FROM ebics_users u JOIN bank_connections c \
+             ON c.id = u.connection_id AND c.tenant_id = u.tenant_id \
+             WHERE c.bank_host_id = $1 AND c.tenant_id = $2";
+        let sql = format!(
+            "SELECT \
+               (SELECT COUNT(*) FROM orders WHERE tenant_id = $2 AND status NOT IN ({}) \
+                  AND ebics_user_id IN ({users_of_host})) AS orders, \
+               (SELECT COUNT(*) FROM transactions WHERE tenant_id = $2 AND phase NOT IN ({}) \
+                  AND ebics_user_id IN ({users_of_host})) AS transactions",
+            quoted(&final_orders.map(|s| s.as_str())),
+            quoted(&final_phases.map(|s| s.as_str())),
+        );
+        let tenant = self.tx.tenant_val();
+        let row = self
+            .tx
+            .fetch_optional(&sql, &[host.to_db().into(), tenant])
+            .await?
+            .ok_or(crate::error::StorageError::NotFound {
+                entity: "bank host",
+            })?;
+        let r = RowReader(&row);
+        Ok(LiveWork {
+            orders: r.int("orders")?,
+            transactions: r.int("transactions")?,
+        })
+    }
+
+    /// Retires `host` and disables the schedules of its users, so neither an operator nor
+    /// the scheduler sends anything to it again; `retired_by` is the scope's actor. Retiring
+    /// a retired host changes nothing.
+    pub async fn retire(&mut self, host: BankHostId) -> Result<BankHost> {
+        let by = match &self.tx.actor {
+            crate::store::Actor::Operator { operator, .. } => operator.to_db(),
+            crate::store::Actor::System { job } => job.clone(),
+        };
+        let tenant = self.tx.tenant_val();
+        let at = now();
+        self.tx
+            .execute(
+                "UPDATE bank_hosts SET retired_at = $1, retired_by = $2 \
+                 WHERE id = $3 AND tenant_id = $4 AND retired_at IS NULL",
+                &[at.into(), by.into(), host.to_db().into(), tenant.clone()],
+            )
+            .await?;
+        self.tx
+            .execute(
+                "UPDATE schedules SET enabled = $1 WHERE tenant_id = $2 AND ebics_user_id IN \
+                 (SELECT u.id FROM ebics_users u JOIN bank_connections c \
+                  ON c.id = u.connection_id AND c.tenant_id = u.tenant_id \
+                  WHERE c.bank_host_id = $3 AND c.tenant_id = $2)",
+                &[false.into(), tenant, host.to_db().into()],
+            )
+            .await?;
+        self.tx.get(host).await
     }
 }
 

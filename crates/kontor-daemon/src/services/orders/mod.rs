@@ -30,6 +30,8 @@ pub use submit::{
 /// Why an order operation was refused or failed.
 #[derive(Debug, thiserror::Error)]
 pub enum OrderError {
+    #[error("bank host {0} is retired; nothing is sent to it")]
+    HostRetired(String),
     #[error("the request body (the payment file) is empty")]
     EmptyFile,
     #[error("{0} is not a pain.001/pain.008 upload order type")]
@@ -356,6 +358,9 @@ async fn check_permission(
     let order_type = &request.order_type;
     let connection: Connection = tx.get(user.connection_id).await?;
     let host: kontor_storage::BankHost = tx.get(connection.bank_host_id).await?;
+    if host.retired_at.is_some() {
+        return Err(OrderError::HostRetired(host.host_id));
+    }
     let service = if host.protocol_version.uses_btf() {
         let asked = match &request.service {
             Some(service) => service.clone(),

@@ -11,7 +11,7 @@ use kontor_daemon::ebics::{
 use kontor_daemon::runtime::{self, DaemonOptions};
 use kontor_daemon::services::onboarding::{onboard, sync_user_data};
 use kontor_daemon::services::orders::{submit_order, OrderError};
-use kontor_daemon::services::{hosts, ServiceError};
+use kontor_daemon::services::{hosts, Refusal, ServiceError};
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion::{H004, H005};
 use kontor_storage::{
@@ -347,10 +347,10 @@ async fn a_host_without_connections_is_removed_with_its_keys(db: TestDb) {
     hosts::verify_key(&mut tx, key.id, "AB", "ops@acme.example")
         .await
         .unwrap();
-    hosts::remove(&mut tx, spare.id).await.unwrap();
-    // The world's host has a connection: it stays.
-    let in_use = hosts::remove(&mut tx, w.host).await;
-    assert!(in_use.is_err(), "{in_use:?}");
+    assert_eq!(
+        hosts::remove(&mut tx, spare.id).await.unwrap(),
+        hosts::Removal::Deleted
+    );
     tx.commit().await.unwrap();
     let mut tx = w.tx().await;
     let host: Result<BankHost, _> = tx.get(spare.id).await;
@@ -358,7 +358,94 @@ async fn a_host_without_connections_is_removed_with_its_keys(db: TestDb) {
     assert!(host.is_err() && key.is_err());
 }
 
+async fn a_host_with_history_is_retired_once_its_users_have_no_live_work(db: TestDb) {
+    let w = world(db, setup(H004)).await;
+    w.ready().await;
+    let account = w.describe_bank(&["CCT", "C53"]).await;
+    w.permit("CCT", kontor_storage::SignatureClass::E).await;
+    let schedule = w.c53_schedule(account, chrono::Utc::now()).await;
+    let order = w
+        .signed_order(
+            &pain001("RETIRE-1", &[("Beta AG", "10.00")]),
+            SignatureRule::Standard,
+        )
+        .await;
+
+    // A signed payment is live work: the host stays and nothing changes.
+    let mut tx = w.tx().await;
+    let busy = hosts::remove(&mut tx, w.host).await;
+    assert!(
+        matches!(
+            &busy,
+            Err(ServiceError::Refused(Refusal::HostBusy { orders: 1, transactions: 0 }))
+        ),
+        "{busy:?}"
+    );
+    drop(tx);
+    let mut tx = w.tx().await;
+    let host: BankHost = tx.get(w.host).await.unwrap();
+    assert!(host.retired_at.is_none());
+    kontor_daemon::services::orders::cancel(&mut tx, order.id)
+        .await
+        .unwrap();
+    let retired = match hosts::remove(&mut tx, w.host).await.unwrap() {
+        hosts::Removal::Retired(host) => host,
+        other => panic!("{other:?}"),
+    };
+    tx.commit().await.unwrap();
+    assert!(retired.retired_at.is_some() && retired.retired_by.is_some());
+
+    // History stays readable; the schedule is off; nothing new reaches the bank.
+    let mut tx = w.tx().await;
+    let order: Order = tx.get(order.id).await.unwrap();
+    assert_eq!(order.status, OrderStatus::Cancelled);
+    let schedule: kontor_storage::Schedule = tx.get(schedule.id).await.unwrap();
+    assert!(!schedule.enabled);
+    let audit: Vec<kontor_storage::AuditEvent> =
+        tx.list(kontor_storage::Page::first(100)).await.unwrap();
+    assert!(audit
+        .iter()
+        .any(|e| e.action == kontor_storage::AuditAction::BankHostRetired));
+    drop(tx);
+    let sent = (
+        w.transactions().await.len(),
+        w.bank.state().received_orders().len(),
+    );
+    let refused = w
+        .client
+        .download(&w.scope, w.user, DownloadRequest::new(OrderType::STA))
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, EbicsError::HostRetired { .. }), "{refused}");
+    let again = kontor_daemon::services::orders::create_order(
+        &w.db.store,
+        &w.scope,
+        kontor_daemon::services::orders::CreateOrder {
+            user: w.user,
+            content: pain001("RETIRE-2", &[("Beta AG", "1.00")]),
+            signature_rule: SignatureRule::Standard,
+            idempotency_key: None,
+            order_type: None,
+            service: None,
+        },
+    )
+    .await;
+    assert!(matches!(again, Err(OrderError::HostRetired(_))), "{again:?}");
+    let after = (
+        w.transactions().await.len(),
+        w.bank.state().received_orders().len(),
+    );
+    assert_eq!(after, sent, "nothing was sent");
+    // Removing it again changes nothing.
+    let mut tx = w.tx().await;
+    assert!(matches!(
+        hosts::remove(&mut tx, w.host).await.unwrap(),
+        hosts::Removal::Retired(_)
+    ));
+}
+
 on_both_databases! {
+    a_host_with_history_is_retired_once_its_users_have_no_live_work => a_host_with_history_is_retired_once_its_users_have_no_live_work;
     a_bad_bank_signature_fails_the_transaction_after_the_retries_only => a_bad_bank_signature_fails_the_transaction_after_the_retries_only;
     an_order_whose_upload_answer_is_not_signed_by_the_bank_ends_with_the_code => an_order_whose_upload_answer_is_not_signed_by_the_bank_ends_with_the_code;
     recovery_gives_up_after_its_bounded_passes_and_says_why => recovery_gives_up_after_its_bounded_passes_and_says_why;
