@@ -284,16 +284,16 @@ pub fn members(
     Ok(members)
 }
 
-/// A camt document of `kind` (in the namespace the bank generates) whose one report nests
-/// `depth` `Ntry` elements: what the `nested_statement` fault delivers instead of the real
-/// statement. `None` for MT940, which has no nesting.
+/// A camt document of `kind` (in the namespace the bank generates) whose one report (for an
+/// account without IBAN) nests `depth` `Ntry` elements, its only defect: what the
+/// `nested_statement` fault delivers instead of the real statement. `None` for MT940, which has no nesting.
 pub fn nested(kind: StatementKind, depth: u32, created: NaiveDateTime) -> Option<Vec<u8>> {
     let camt = kind.camt()?;
     let (message, report) = (camt.root_element(), camt.report_element());
     let depth = depth as usize;
     let mut xml = String::with_capacity(512 + depth * 13);
     xml.push_str(&format!(
-        r#"<?xml version="1.0" encoding="UTF-8"?><Document xmlns="{}"><{message}><GrpHdr><MsgId>KB-NESTED</MsgId><CreDtTm>{}</CreDtTm></GrpHdr><{report}><Id>KB-NESTED</Id>"#,
+        r#"<?xml version="1.0" encoding="UTF-8"?><Document xmlns="{}"><{message}><GrpHdr><MsgId>KB-NESTED</MsgId><CreDtTm>{}</CreDtTm></GrpHdr><{report}><Id>KB-NESTED</Id><Acct><Id><Othr><Id>KB-NESTED</Id></Othr></Id></Acct>"#,
         camt.generated_namespace(),
         created.format("%Y-%m-%dT%H:%M:%S"),
     ));

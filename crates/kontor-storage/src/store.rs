@@ -370,6 +370,10 @@ impl<'s> Scoped<'s> {
     }
 }
 
+/// The name of a savepoint: a constant identifier, never built from input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Savepoint(pub &'static str);
+
 /// A database transaction inside one tenant. Every repository hangs off it; dropping it
 /// without [`ScopedTx::commit`] rolls back.
 pub struct ScopedTx<'s> {
@@ -388,6 +392,28 @@ impl ScopedTx<'_> {
 
     pub fn tenant(&self) -> TenantId {
         self.tenant
+    }
+
+    /// Marks a point inside this transaction that [`ScopedTx::rollback_to`] returns to, e.g.
+    /// to drop one document of a file whose other documents stay. Both backends speak SQL
+    /// savepoints; the tenant binding made at `begin` is not undone by them.
+    pub async fn savepoint(&mut self, name: Savepoint) -> Result<()> {
+        self.execute(&format!("SAVEPOINT {}", name.0), &[]).await?;
+        Ok(())
+    }
+
+    /// Keeps what was written since the savepoint (and forgets the savepoint).
+    pub async fn release(&mut self, name: Savepoint) -> Result<()> {
+        self.execute(&format!("RELEASE SAVEPOINT {}", name.0), &[])
+            .await?;
+        Ok(())
+    }
+
+    /// Undoes what was written since the savepoint, which stays usable.
+    pub async fn rollback_to(&mut self, name: Savepoint) -> Result<()> {
+        self.execute(&format!("ROLLBACK TO SAVEPOINT {}", name.0), &[])
+            .await?;
+        Ok(())
     }
 
     pub(crate) fn tenant_val(&self) -> Val {

@@ -312,6 +312,22 @@ impl Read for FileReader {
     }
 }
 
+impl std::io::BufRead for FileReader {
+    fn fill_buf(&mut self) -> std::io::Result<&[u8]> {
+        match self {
+            Self::Inline(r) => r.fill_buf(),
+            Self::Disk(r) => r.fill_buf(),
+        }
+    }
+
+    fn consume(&mut self, amount: usize) {
+        match self {
+            Self::Inline(r) => r.consume(amount),
+            Self::Disk(r) => r.consume(amount),
+        }
+    }
+}
+
 impl Seek for FileReader {
     fn seek(&mut self, pos: std::io::SeekFrom) -> std::io::Result<u64> {
         match self {

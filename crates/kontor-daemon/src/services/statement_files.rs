@@ -17,13 +17,15 @@
 use kontor_protocol::order_type::OrderType;
 use kontor_storage::{
     AuditAction, EbicsUser, EbicsUserId, FileBody, FileId, FileKind, NewFile, NewStatementFile,
-    ScopedTx, StatementFile, StatementFileId, StatementFileMember, StatementFileOutcome,
+    Savepoint, ScopedTx, StatementFile, StatementFileId, StatementFileMember, StatementFileOutcome,
     StatementFileStatus, Store, StoredFile, TenantScope, TransactionId,
 };
 use serde_json::json;
 
 use super::container::{Container, ContainerError, Member, ZipLimits, ZipMembers};
-use super::statements::{ingest_file, IngestError, IngestReport, IngestSource, StatementSyntax};
+use super::statements::{
+    ingest_parts, spawn_parts, IngestError, IngestReport, IngestSource, Parts, StatementSyntax,
+};
 use crate::ebics::{EbicsError, Files};
 
 /// A stored statement file to ingest, and where it came from.
@@ -174,14 +176,11 @@ async fn ingest_record(
     let mut booked = Booked::default();
     let refused = match container {
         Container::Bare => {
-            let bytes = reading
-                .files
-                .content(&file)
-                .await
-                .map_err(IngestError::File)?;
-            let syntax = order_syntax.unwrap_or_else(|| StatementSyntax::sniff(&bytes));
+            // Streamed from the stored file: a statement of any size costs one batch.
+            let syntax = order_syntax.unwrap_or_else(|| StatementSyntax::sniff(&head));
+            let reader = reading.files.open(&file).map_err(IngestError::File)?;
             booked
-                .document(&mut tx, String::new(), syntax, &bytes, &source)
+                .document(&mut tx, String::new(), spawn_parts(reader, syntax), &source)
                 .await?;
             None
         }
@@ -197,9 +196,8 @@ async fn ingest_record(
                             booked.not_a_statement(name);
                             continue;
                         };
-                        booked
-                            .document(&mut tx, name, syntax, &bytes, &source)
-                            .await?;
+                        let parts = spawn_parts(std::io::Cursor::new(bytes), syntax);
+                        booked.document(&mut tx, name, parts, &source).await?;
                     }
                     Err(MemberError::Container(error)) => {
                         refused = Some(error);
@@ -268,17 +266,20 @@ struct Booked {
 
 impl Booked {
     /// Books one document. A document that does not parse (or names an ambiguous account)
-    /// is recorded as failed and the others go on; a storage failure ends the attempt.
+    /// is recorded as failed, what it booked before the error is dropped, and the others go
+    /// on; a storage failure ends the attempt.
     async fn document(
         &mut self,
         tx: &mut ScopedTx<'_>,
         name: String,
-        syntax: StatementSyntax,
-        bytes: &[u8],
+        parts: Parts,
         source: &IngestSource,
     ) -> Result<(), IngestError> {
-        match ingest_file(tx, syntax, bytes, source).await {
+        const DOCUMENT: Savepoint = Savepoint("statement_document");
+        tx.savepoint(DOCUMENT).await?;
+        match ingest_parts(tx, parts, source).await {
             Ok(report) => {
+                tx.release(DOCUMENT).await?;
                 self.members.push(StatementFileMember {
                     name,
                     statements: report.statements_seen as i64,
@@ -289,6 +290,8 @@ impl Booked {
                 Ok(())
             }
             Err(error) if error.is_permanent() => {
+                tx.rollback_to(DOCUMENT).await?;
+                tx.release(DOCUMENT).await?;
                 self.failed(name, error.to_string());
                 Ok(())
             }
@@ -391,15 +394,19 @@ fn open_members(
     receiver
 }
 
-/// The first bytes of a stored file, enough to recognise its container.
+/// Enough for a ZIP signature, or a BOM and the whitespace before a document's first
+/// character.
+const HEAD_BYTES: u64 = 1024;
+
+/// The first bytes of a stored file, enough to recognise its container and its syntax.
 async fn read_head(files: &Files, file: &StoredFile) -> Result<Vec<u8>, IngestError> {
     let (files, file) = (files.clone(), file.clone());
     tokio::task::spawn_blocking(move || {
         use std::io::Read;
-        let mut head = Vec::with_capacity(4);
+        let mut head = Vec::with_capacity(HEAD_BYTES as usize);
         files
             .open(&file)?
-            .take(4)
+            .take(HEAD_BYTES)
             .read_to_end(&mut head)
             .map_err(EbicsError::Io)?;
         Ok(head)

@@ -12,11 +12,13 @@
 //! ZIP container) through it and records how that went.
 
 use chrono::NaiveDate;
-use kontor_documents::{camt, mt940, Entry, EntryStatus, Iban, Statement};
+use kontor_documents::camt::CamtReader;
+use kontor_documents::mt940::{self, Mt940Reader, Mt940StreamError};
+use kontor_documents::{Entry, EntryStatus, Iban, Statement, StatementPart};
 use kontor_protocol::order_type::{OrderDataFormat, OrderType};
 use kontor_storage::{
     Account, ConnectionId, FileId, NewBalance, NewBookedTransaction, NewStatement, ScopedTx,
-    StatementFormat, StorageError,
+    StatementFormat, StatementId, StorageError,
 };
 
 /// Which parser reads a file.
@@ -117,6 +119,13 @@ pub enum IngestError {
 }
 
 impl IngestError {
+    fn from_mt940(error: Mt940StreamError) -> Self {
+        match error {
+            Mt940StreamError::Mt940(error) => Self::Mt940(error),
+            Mt940StreamError::Io(error) => Self::File(crate::ebics::EbicsError::Io(error)),
+        }
+    }
+
     /// Whether trying again later can help: a document that does not parse, or an account
     /// that cannot be resolved, stays so until someone changes the file or the accounts.
     pub fn is_permanent(&self) -> bool {
@@ -125,84 +134,252 @@ impl IngestError {
 }
 
 /// Parses `bytes` and stores every statement in it inside `tx` (one database transaction:
-/// a file lands completely or not at all).
+/// a file lands completely or not at all). The same streaming path as a stored file, read
+/// from memory.
 pub async fn ingest_file(
     tx: &mut ScopedTx<'_>,
     syntax: StatementSyntax,
     bytes: &[u8],
     source: &IngestSource,
 ) -> Result<IngestReport, IngestError> {
-    let statements = match syntax {
-        StatementSyntax::Camt => camt::parse_bytes(bytes)?,
-        StatementSyntax::Mt940 => mt940::parse_bytes(bytes)?,
-    };
-    let mut report = IngestReport::default();
-    for statement in &statements {
-        report += ingest_statement(tx, statement, source).await?;
-    }
-    Ok(report)
-}
-
-/// Stores one parsed statement for the tenant's account with the statement's IBAN.
-pub async fn ingest_statement(
-    tx: &mut ScopedTx<'_>,
-    statement: &Statement,
-    source: &IngestSource,
-) -> Result<IngestReport, IngestError> {
-    let mut report = IngestReport {
-        statements_seen: 1,
-        ..Default::default()
-    };
-    let Some(iban) = &statement.account.iban else {
-        report.statements_unmatched = 1;
-        return Ok(report);
-    };
-    let Some(account) = resolve_account(tx, iban, source.connection).await? else {
-        report.statements_unmatched = 1;
-        report.unmatched_ibans.insert(iban.electronic().to_owned());
-        return Ok(report);
-    };
-
-    let (stored, created) = tx
-        .statements()
-        .find_or_create(NewStatement {
-            account_id: account.id,
-            format: storage_format(statement.format),
-            statement_ref: statement.id.clone(),
-            period_from: period(statement).map(|(from, _)| from),
-            period_to: period(statement).map(|(_, to)| to),
-            file_id: source.file,
-        })
-        .await?;
-    report.statements_new = usize::from(created);
-
-    for balance in &statement.balances {
-        let new = tx
-            .statements()
-            .upsert_balance(NewBalance {
-                account_id: account.id,
-                statement_id: Some(stored.id),
-                kind: balance.kind.code().to_owned(),
-                balance_date: balance.date,
-                amount: balance.amount.to_string(),
-                currency: balance.currency.as_str().to_owned(),
-            })
-            .await?;
-        report.balances_new += usize::from(new);
-    }
-
-    for entry in &statement.entries {
-        let Some(booking) = booking(entry, iban, &account, stored.id) else {
-            report.entries_not_booked += 1;
-            continue;
-        };
-        if tx.statements().insert_booking(booking).await? {
-            report.bookings_new += 1;
-        } else {
-            report.bookings_known += 1;
+    let mut writer = StatementWriter::new(source);
+    match syntax {
+        StatementSyntax::Camt => {
+            let mut reader = CamtReader::new(bytes)?;
+            while let Some(part) = reader.next_part()? {
+                writer.part(tx, part).await?;
+            }
+        }
+        StatementSyntax::Mt940 => {
+            let mut reader = Mt940Reader::new(bytes);
+            while let Some(part) = reader.next_part().map_err(IngestError::from_mt940)? {
+                writer.part(tx, part).await?;
+            }
         }
     }
-    Ok(report)
+    Ok(writer.finish())
+}
+
+/// Reads a statement document on a blocking thread and hands its parts over a small
+/// channel, so neither the document nor its statements are ever whole in memory: a 1 GiB
+/// camt.053 costs one batch of entries at a time. The channel closes after the last part or
+/// the first error; a closed receiver stops the reader.
+pub fn spawn_parts<R>(input: R, syntax: StatementSyntax) -> Parts
+where
+    R: std::io::BufRead + Send + 'static,
+{
+    let (sender, receiver) = tokio::sync::mpsc::channel(2);
+    tokio::task::spawn_blocking(move || match syntax {
+        StatementSyntax::Camt => match CamtReader::new(input) {
+            Ok(mut reader) => pump(&sender, || Ok(reader.next_part()?)),
+            Err(error) => {
+                let _ = sender.blocking_send(Err(error.into()));
+            }
+        },
+        StatementSyntax::Mt940 => {
+            let mut reader = Mt940Reader::new(input);
+            pump(&sender, || {
+                reader.next_part().map_err(IngestError::from_mt940)
+            })
+        }
+    });
+    receiver
+}
+
+/// Sends parts until the last one, the first error, or a receiver that stopped listening.
+fn pump(
+    sender: &tokio::sync::mpsc::Sender<Result<StatementPart, IngestError>>,
+    mut next: impl FnMut() -> Result<Option<StatementPart>, IngestError>,
+) {
+    loop {
+        let item = match next() {
+            Ok(Some(part)) => Ok(part),
+            Ok(None) => return,
+            Err(error) => Err(error),
+        };
+        let failed = item.is_err();
+        if sender.blocking_send(item).is_err() || failed {
+            return;
+        }
+    }
+}
+
+/// The parts of one statement document, as [`spawn_parts`] reads them.
+pub type Parts = tokio::sync::mpsc::Receiver<Result<StatementPart, IngestError>>;
+
+/// Stores every part of [`spawn_parts`] inside `tx`. Parts before an error are not verified
+/// (the document may still turn out broken): a caller that wants the rest of the file to
+/// land without this document drops what it wrote, e.g. with a savepoint.
+pub async fn ingest_parts(
+    tx: &mut ScopedTx<'_>,
+    mut parts: Parts,
+    source: &IngestSource,
+) -> Result<IngestReport, IngestError> {
+    let mut writer = StatementWriter::new(source);
+    while let Some(part) = parts.recv().await {
+        writer.part(tx, part?).await?;
+    }
+    Ok(writer.finish())
+}
+
+/// Stores a streamed statement document part by part: the statement record when one begins,
+/// its bookings batch by batch, its balances and (when the document names none) its period
+/// when it ends.
+struct StatementWriter<'a> {
+    source: &'a IngestSource,
+    current: Option<Current>,
+    report: IngestReport,
+}
+
+/// The statement being written.
+struct Current {
+    /// `None`: the statement is not for one of the tenant's accounts (or has no IBAN); its
+    /// parts are counted and dropped.
+    target: Option<(Iban, Account, StatementId)>,
+    /// Whether the document named the reporting period.
+    period_known: bool,
+    /// The span of the booking dates seen, for a statement without a period.
+    booking_span: Option<(NaiveDate, NaiveDate)>,
+}
+
+impl<'a> StatementWriter<'a> {
+    fn new(source: &'a IngestSource) -> Self {
+        Self {
+            source,
+            current: None,
+            report: IngestReport::default(),
+        }
+    }
+
+    async fn part(
+        &mut self,
+        tx: &mut ScopedTx<'_>,
+        part: StatementPart,
+    ) -> Result<(), IngestError> {
+        match part {
+            StatementPart::Begin(header) => self.begin(tx, &header).await,
+            StatementPart::Entries(entries) => self.entries(tx, &entries).await,
+            StatementPart::End(header) => self.end(tx, &header).await,
+        }
+    }
+
+    async fn begin(
+        &mut self,
+        tx: &mut ScopedTx<'_>,
+        header: &Statement,
+    ) -> Result<(), IngestError> {
+        self.report.statements_seen += 1;
+        let period = header.period.map(|p| (p.from.date(), p.to.date()));
+        let mut current = Current {
+            target: None,
+            period_known: period.is_some(),
+            booking_span: None,
+        };
+        match &header.account.iban {
+            None => self.report.statements_unmatched += 1,
+            Some(iban) => match resolve_account(tx, iban, self.source.connection).await? {
+                None => {
+                    self.report.statements_unmatched += 1;
+                    self.report
+                        .unmatched_ibans
+                        .insert(iban.electronic().to_owned());
+                }
+                Some(account) => {
+                    let (stored, created) = tx
+                        .statements()
+                        .find_or_create(NewStatement {
+                            account_id: account.id,
+                            format: storage_format(header.format),
+                            statement_ref: header.id.clone(),
+                            period_from: period.map(|(from, _)| from),
+                            period_to: period.map(|(_, to)| to),
+                            file_id: self.source.file,
+                        })
+                        .await?;
+                    self.report.statements_new += usize::from(created);
+                    current.target = Some((iban.clone(), account, stored.id));
+                }
+            },
+        }
+        self.current = Some(current);
+        Ok(())
+    }
+
+    async fn entries(
+        &mut self,
+        tx: &mut ScopedTx<'_>,
+        entries: &[Entry],
+    ) -> Result<(), IngestError> {
+        let Some(current) = &mut self.current else {
+            return Ok(());
+        };
+        let Some((iban, account, statement)) = &current.target else {
+            return Ok(());
+        };
+        for entry in entries {
+            if let Some(date) = entry.booking_date {
+                current.booking_span = Some(widen(current.booking_span, date));
+            }
+            let Some(booking) = booking(entry, iban, account, *statement) else {
+                self.report.entries_not_booked += 1;
+                continue;
+            };
+            if tx.statements().insert_booking(booking).await? {
+                self.report.bookings_new += 1;
+            } else {
+                self.report.bookings_known += 1;
+            }
+        }
+        Ok(())
+    }
+
+    async fn end(&mut self, tx: &mut ScopedTx<'_>, header: &Statement) -> Result<(), IngestError> {
+        let Some(current) = self.current.take() else {
+            return Ok(());
+        };
+        let Some((_, account, statement)) = current.target else {
+            return Ok(());
+        };
+        for balance in &header.balances {
+            let new = tx
+                .statements()
+                .upsert_balance(NewBalance {
+                    account_id: account.id,
+                    statement_id: Some(statement),
+                    kind: balance.kind.code().to_owned(),
+                    balance_date: balance.date,
+                    amount: balance.amount.to_string(),
+                    currency: balance.currency.as_str().to_owned(),
+                })
+                .await?;
+            self.report.balances_new += usize::from(new);
+        }
+        if !current.period_known {
+            // Without a reporting period: the span of its balance and booking dates.
+            let span = header
+                .balances
+                .iter()
+                .map(|b| b.date)
+                .fold(current.booking_span, |span, d| Some(widen(span, d)));
+            if let Some((from, to)) = span {
+                tx.statements()
+                    .set_period_if_missing(statement, from, to)
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> IngestReport {
+        self.report
+    }
+}
+
+fn widen(span: Option<(NaiveDate, NaiveDate)>, date: NaiveDate) -> (NaiveDate, NaiveDate) {
+    match span {
+        None => (date, date),
+        Some((from, to)) => (from.min(date), to.max(date)),
+    }
 }
 
 async fn resolve_account(
@@ -252,22 +429,6 @@ fn booking(
         bank_reference: entry.bank_reference.clone(),
         end_to_end_id: entry.end_to_end_id.clone(),
         dedupe_key: entry.dedupe_key(iban),
-    })
-}
-
-/// The reporting period, else the span of the statement's balance and booking dates.
-fn period(statement: &Statement) -> Option<(NaiveDate, NaiveDate)> {
-    if let Some(p) = statement.period {
-        return Some((p.from.date(), p.to.date()));
-    }
-    let dates = statement
-        .balances
-        .iter()
-        .map(|b| b.date)
-        .chain(statement.entries.iter().filter_map(|e| e.booking_date));
-    dates.fold(None, |span, d| match span {
-        None => Some((d, d)),
-        Some((from, to)) => Some((from.min(d), to.max(d))),
     })
 }
 

@@ -251,6 +251,25 @@ impl Statements<'_, '_> {
         Ok((Statement::read(&RowReader(&row))?, created))
     }
 
+    /// Sets the reporting period of a statement stored without one (a streamed statement
+    /// knows its span of dates only at its end). A known period is kept.
+    pub async fn set_period_if_missing(
+        &mut self,
+        id: StatementId,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<()> {
+        let tenant = self.tx.tenant_val();
+        self.tx
+            .execute(
+                "UPDATE statements SET period_from = $1, period_to = $2 \
+                 WHERE id = $3 AND tenant_id = $4 AND period_from IS NULL",
+                &[from.into(), to.into(), id.to_db().into(), tenant],
+            )
+            .await?;
+        Ok(())
+    }
+
     pub async fn list_for_account(&mut self, account: AccountId) -> Result<Vec<Statement>> {
         self.tx
             .list_where("account_id", account.to_db().into())

@@ -377,7 +377,10 @@ async fn a_host_with_history_is_retired_once_its_users_have_no_live_work(db: Tes
     assert!(
         matches!(
             &busy,
-            Err(ServiceError::Refused(Refusal::HostBusy { orders: 1, transactions: 0 }))
+            Err(ServiceError::Refused(Refusal::HostBusy {
+                orders: 1,
+                transactions: 0
+            }))
         ),
         "{busy:?}"
     );
@@ -416,7 +419,10 @@ async fn a_host_with_history_is_retired_once_its_users_have_no_live_work(db: Tes
         .download(&w.scope, w.user, DownloadRequest::new(OrderType::STA))
         .await
         .unwrap_err();
-    assert!(matches!(refused, EbicsError::HostRetired { .. }), "{refused}");
+    assert!(
+        matches!(refused, EbicsError::HostRetired { .. }),
+        "{refused}"
+    );
     let again = kontor_daemon::services::orders::create_order(
         &w.db.store,
         &w.scope,
@@ -430,7 +436,10 @@ async fn a_host_with_history_is_retired_once_its_users_have_no_live_work(db: Tes
         },
     )
     .await;
-    assert!(matches!(again, Err(OrderError::HostRetired(_))), "{again:?}");
+    assert!(
+        matches!(again, Err(OrderError::HostRetired(_))),
+        "{again:?}"
+    );
     let after = (
         w.transactions().await.len(),
         w.bank.state().received_orders().len(),

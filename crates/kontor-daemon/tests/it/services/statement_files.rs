@@ -237,6 +237,44 @@ async fn zip_member_that_is_no_statement_fails_clearly_and_the_rest_is_booked(db
     assert_eq!(ingest.bookings().await, ledger.entry_count());
 }
 
+/// A document that breaks after its first statement was stored (a second `Stmt` without
+/// its mandatory parts): streamed ingestion has written the first statement's bookings by
+/// then, and they are dropped with the document; the other members are booked.
+async fn a_document_that_breaks_half_way_books_nothing_of_it(db: TestDb) {
+    let t = tenant(&db.store, "acme", IBAN).await;
+    let ingest = Ingest::new(&db, &t);
+    let ledger = ledger(IBAN, 1, 3);
+    let mut members = daily_camt053(&ledger, IBAN);
+    let broken = String::from_utf8(members[1].1.clone()).unwrap().replace(
+        "</BkToCstmrStmt>",
+        "<Stmt><Id>BROKEN</Id></Stmt></BkToCstmrStmt>",
+    );
+    assert!(broken.contains("BROKEN"));
+    members[1].1 = broken.into_bytes();
+    let file = ingest.store(zip_of(&members)).await;
+
+    let error = ingest.delivered(file).await.unwrap_err().to_string();
+    assert!(
+        error.starts_with(&format!(
+            "ZIP member {:?}: camt document does not parse",
+            members[1].0
+        )),
+        "{error}"
+    );
+    let record = ingest.record(file).await;
+    assert_eq!(record.status, StatementFileStatus::Failed);
+    let failed: Vec<_> = record
+        .members
+        .iter()
+        .filter(|m| m.error.is_some())
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert_eq!((failed[0].statements, failed[0].bookings_new), (0, 0));
+    let second_day = ledger.days()[1].entries().len();
+    assert!(second_day > 0);
+    assert_eq!(ingest.bookings().await, ledger.entry_count() - second_day);
+}
+
 async fn reingest_after_the_cause_is_fixed_books_the_rest(db: TestDb) {
     let t = tenant(&db.store, "acme", IBAN).await;
     let ingest = Ingest::new(&db, &t);
@@ -648,5 +686,6 @@ on_both_databases! {
     zip_of_daily_statements_lands_every_booking_once => zip_of_daily_statements_lands_every_booking_once;
     zip_bomb_is_refused_and_the_file_kept => zip_bomb_is_refused_and_the_file_kept;
     zip_member_that_is_no_statement_fails_clearly_and_the_rest_is_booked => zip_member_that_is_no_statement_fails_clearly_and_the_rest_is_booked;
+    a_document_that_breaks_half_way_books_nothing_of_it => a_document_that_breaks_half_way_books_nothing_of_it;
     reingest_after_the_cause_is_fixed_books_the_rest => reingest_after_the_cause_is_fixed_books_the_rest;
 }
