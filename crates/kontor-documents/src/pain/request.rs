@@ -184,11 +184,35 @@ pub struct FieldError {
 }
 
 /// Every invalid field of a request (the first [`MAX_REPORTED_ERRORS`]) and how many in all.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("the payment has {total} invalid field(s)")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RequestErrors {
     pub errors: Vec<FieldError>,
     pub total: usize,
+}
+
+impl std::fmt::Display for RequestErrors {
+    /// The first error, and how many more there are.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.errors.first() {
+            Some(first) => write!(f, "{}: {}", first.path, first.message)?,
+            None => write!(f, "the payment is invalid")?,
+        }
+        match self.total.saturating_sub(1) {
+            0 => Ok(()),
+            more => write!(f, " (and {more} more invalid field(s))"),
+        }
+    }
+}
+
+impl std::error::Error for RequestErrors {}
+
+/// A value as error messages quote it: at most 40 characters.
+fn shown(text: &str) -> String {
+    let mut out: String = text.chars().take(40).collect();
+    if out.len() < text.len() {
+        out.push('…');
+    }
+    format!("{out:?}")
 }
 
 /// What the caller decides about the message: its id, creation time, today's date and the
@@ -226,7 +250,10 @@ impl PaymentRequest {
             let code = c.text("$.category_purpose", code)?;
             let valid = code.len() == 4 && code.bytes().all(|b| b.is_ascii_uppercase());
             c.check(valid, "$.category_purpose", "invalid_code", || {
-                format!("{code:?} is not an ISO category purpose code (four capital letters)")
+                format!(
+                    "{} is not an ISO category purpose code (four capital letters)",
+                    shown(&code)
+                )
             })
             .then_some(code)
         });
@@ -252,7 +279,12 @@ impl PaymentRequest {
                     sequence.is_some(),
                     "$.sequence_type",
                     "invalid_code",
-                    || format!("{text:?} is not a sequence type (FRST, RCUR, OOFF or FNAL)"),
+                    || {
+                        format!(
+                            "{} is not a sequence type (FRST, RCUR, OOFF or FNAL)",
+                            shown(&text)
+                        )
+                    },
                 );
                 sequence
             });
@@ -367,7 +399,10 @@ impl Checker {
         let text = self.required_text("$.scheme", value)?;
         let scheme = Scheme::from_code(&text);
         self.check(scheme.is_some(), "$.scheme", "invalid_scheme", || {
-            format!("{text:?} is not a scheme (SCT, SCT_INST, SDD_CORE or SDD_B2B)")
+            format!(
+                "{} is not a scheme (SCT, SCT_INST, SDD_CORE or SDD_B2B)",
+                shown(&text)
+            )
         });
         scheme
     }
@@ -448,6 +483,15 @@ impl Checker {
 
     fn iban(&mut self, path: &str, value: Option<&Text>) -> Option<Iban> {
         let text = self.required_text(path, value)?;
+        if text.chars().count() > 42 {
+            // Even with spaces an IBAN has at most 34 characters; the error would quote it all.
+            self.error(
+                path,
+                "invalid_iban",
+                format!("{} is too long for an IBAN", shown(&text)),
+            );
+            return None;
+        }
         match Iban::parse(&text) {
             Ok(iban) => Some(iban),
             Err(e) => {
@@ -462,6 +506,14 @@ impl Checker {
             return Some(None);
         };
         let text = self.text(path, value)?;
+        if text.chars().count() > 11 {
+            self.error(
+                path,
+                "invalid_bic",
+                format!("{} is too long for a BIC", shown(&text)),
+            );
+            return None;
+        }
         match Bic::parse(&text) {
             Ok(bic) => Some(Some(bic)),
             Err(e) => {
@@ -488,7 +540,7 @@ impl Checker {
             .ok()
             .filter(|_| text.len() == 10);
         self.check(date.is_some(), path, "invalid_date", || {
-            format!("{text:?} is not a date (YYYY-MM-DD)")
+            format!("{} is not a date (YYYY-MM-DD)", shown(&text))
         });
         date
     }
@@ -557,7 +609,7 @@ impl Checker {
             && id[7..].bytes().all(|b| b.is_ascii_alphanumeric())
             && mod97(&format!("{}{}", &id[7..], &id[..4])) == Some(1);
         self.check(valid, path, "invalid_creditor_id", || {
-            format!("{text:?} is not a valid SEPA creditor identifier")
+            format!("{} is not a valid SEPA creditor identifier", shown(&text))
         })
         .then_some(id)
     }
@@ -595,7 +647,10 @@ impl Checker {
                     self.error(
                         &format!("{at}.end_to_end_id"),
                         "duplicate_end_to_end_id",
-                        format!("{id:?} is used by an earlier transaction of this payment"),
+                        format!(
+                            "{} is used by an earlier transaction of this payment",
+                            shown(id)
+                        ),
                     );
                     complete = false;
                 }
@@ -667,7 +722,7 @@ impl Checker {
         };
         let text = self.text(path, value)?;
         self.check(text == "EUR", path, "invalid_currency", || {
-            format!("SEPA payments are in EUR, not {text:?}")
+            format!("SEPA payments are in EUR, not {}", shown(&text))
         })
         .then_some(Currency::EUR)
     }
