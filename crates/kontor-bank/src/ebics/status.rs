@@ -88,8 +88,9 @@ fn reason_code_of(order: &ReceivedOrder) -> Option<String> {
     reported(order).1
 }
 
-/// Each transaction of a payment order with the order's status, by end-to-end id, as the
-/// pain.002 `TxInfAndSts` carries it (empty for orders that are no payment messages).
+/// Each transaction of a payment order with the order's status (or its own rejection at
+/// execution), by end-to-end id, as the pain.002 `TxInfAndSts` carries it (empty for orders
+/// that are no payment messages).
 fn transactions(
     order: &ReceivedOrder,
     status: ReportStatus,
@@ -100,11 +101,20 @@ fn transactions(
     };
     document
         .transactions()
-        .map(|tx| TransactionStatusEntry {
-            end_to_end_id: tx.end_to_end_id.clone(),
-            status,
-            reason_code: reason_code.clone(),
-        })
+        .map(
+            |tx| match order.rejected_transactions.get(&tx.end_to_end_id) {
+                Some(code) => TransactionStatusEntry {
+                    end_to_end_id: tx.end_to_end_id.clone(),
+                    status: ReportStatus::Rejected,
+                    reason_code: Some(code.clone()),
+                },
+                None => TransactionStatusEntry {
+                    end_to_end_id: tx.end_to_end_id.clone(),
+                    status,
+                    reason_code: reason_code.clone(),
+                },
+            },
+        )
         .collect()
 }
 

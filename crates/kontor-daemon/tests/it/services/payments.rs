@@ -165,7 +165,8 @@ fn transfers_json(count: usize) -> Vec<Value> {
 }
 
 /// 10 000 transfers become one XSD-valid pain.001.001.09 (EBICS 3.0), signed by an A and a B
-/// signer, uploaded once and completed; every transfer then shows the bank's status.
+/// signer, uploaded once and completed; every transfer then shows the bank's status, two of
+/// them bounced at execution with their reason codes.
 async fn ten_thousand_transfers_become_one_signed_completed_pain001(db: TestDb) {
     let w = synced_world(db, Setup::new(H005)).await;
     let first = w.ready_user("USER2", SignatureClass::A).await;
@@ -196,17 +197,64 @@ async fn ten_thousand_transfers_become_one_signed_completed_pain001(db: TestDb) 
         OrderStatus::PendingSignature
     );
     assert_eq!(sign(&w, &order, second).await.status, OrderStatus::Signed);
-    let completed = submit_and_complete(&w, &order).await;
+    submit_without_sync(&w, &order).await;
+    let [received] = w.bank.state().received_orders().try_into().unwrap();
+    // At execution the bank bounces two transfers; the order itself is executed.
+    let partner = w.partner_id.parse().unwrap();
+    for (end_to_end_id, code) in [
+        ("PAYROLL-2026-00017", "AC04"),
+        ("PAYROLL-2026-04242", "AG01"),
+    ] {
+        w.bank
+            .state()
+            .reject_transaction(&partner, received.order_id, end_to_end_id, code)
+            .unwrap();
+    }
+    sync_order_status(&w.db.store, &w.client, &w.scope, w.user)
+        .await
+        .unwrap();
+    let completed: Order = w.tx().await.get(order.id).await.unwrap();
     assert_eq!(completed.status, OrderStatus::Completed, "{completed:?}");
-    assert_eq!(w.bank.state().received_orders().len(), 1);
 
     let mut tx = w.tx().await;
     let (_, views) = transfers(&mut tx, &completed).await.unwrap();
     assert_eq!(views.len(), 10_000);
-    assert!(views
+    assert!(views.iter().all(|t| t.status_source == "transaction"));
+    let rejected: Vec<(&str, Option<&str>)> = views
         .iter()
-        .all(|t| t.status == TransferStatus::Accepted && t.status_source == "transaction"));
-    assert_eq!(views[42].end_to_end_id, "PAYROLL-2026-00042");
+        .filter(|t| t.status == TransferStatus::Rejected)
+        .map(|t| (t.end_to_end_id.as_str(), t.reason_code.as_deref()))
+        .collect();
+    assert_eq!(
+        rejected,
+        [
+            ("PAYROLL-2026-00017", Some("AC04")),
+            ("PAYROLL-2026-04242", Some("AG01"))
+        ]
+    );
+    let accepted = views
+        .iter()
+        .filter(|t| t.status == TransferStatus::Accepted)
+        .count();
+    assert_eq!(accepted, 9_998);
+}
+
+/// Uploads a signed order without the status sync that follows in `submit_order`, so the
+/// bank can decide before the daemon asks.
+async fn submit_without_sync(w: &World, order: &Order) {
+    let submitted = submit(
+        &w.db.store,
+        &w.client,
+        &Submitter::new("instance-a"),
+        &w.scope,
+        order.id,
+    )
+    .await
+    .unwrap();
+    assert!(
+        matches!(&submitted, SubmitOutcome::Accepted(o) if o.status == OrderStatus::Processing),
+        "{submitted:?}"
+    );
 }
 
 /// Every invalid field is named by its JSON path at once, and nothing is stored.
@@ -294,20 +342,7 @@ async fn direct_debit_completes_and_a_rejection_reaches_every_debit(db: TestDb) 
         Some("CORE")
     );
     sign(&w, &order, w.user).await;
-    // Submitted without the status sync that follows in `submit_order`: the bank decides later.
-    let submitted = submit(
-        &w.db.store,
-        &w.client,
-        &Submitter::new("instance-a"),
-        &w.scope,
-        order.id,
-    )
-    .await
-    .unwrap();
-    assert!(
-        matches!(&submitted, SubmitOutcome::Accepted(o) if o.status == OrderStatus::Processing),
-        "{submitted:?}"
-    );
+    submit_without_sync(&w, &order).await;
     // The bank rejects the collection at execution.
     let received = w.bank.state().received_orders();
     w.bank
