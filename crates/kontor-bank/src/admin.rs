@@ -13,6 +13,7 @@
 //! | POST | `/admin/users/{partner}/{user}/activate` | the bank clerk activates (optional body `{"letter": {"signature": hex, ...}}`) |
 //! | POST | `/admin/users/{partner}/{user}/suspend` \| `lock` \| `unlock` \| `reset` | other lifecycle steps |
 //! | GET | `/admin/orders` (`?include_content=true`, `?status=accepted`) / `/admin/orders/count` (`?status=`) | received orders with SHA-256 of their content; `accepted` = executed, `awaiting_signatures` = in the VEU |
+//! | POST | `/admin/orders/{partner}/{order_id}/transactions/{end_to_end_id}/reject` | the bank rejects one transaction of an accepted payment at execution (body optional: `{"reason_code": "AC04"}`, the default); HAC reports it as `RJCT` in `TxInfAndSts`, the order stays accepted |
 //! | POST | `/admin/orders/{partner}/{order_id}/reject` | the bank rejects an accepted order afterwards (body optional: `{"reason_code": "AM04", "reason": "insufficient funds"}`, those are the defaults); HAC/PTK then report it as rejected |
 //! | GET | `/admin/veu` | orders awaiting signatures |
 //! | GET | `/admin/transactions` | transactions in progress |
@@ -117,6 +118,10 @@ pub(crate) fn routes() -> Router<AppState> {
         .route(
             "/admin/orders/{partner}/{order_id}/reject",
             post(reject_order),
+        )
+        .route(
+            "/admin/orders/{partner}/{order_id}/transactions/{end_to_end_id}/reject",
+            post(reject_transaction),
         )
         .route("/admin/veu", get(veu))
         .route("/admin/transactions", get(transactions))
@@ -305,10 +310,61 @@ async fn reject_order(
         .state
         .reject_order(&partner, order_id, &request.reason_code, &request.reason)
         .map_err(|e| match e {
-            OrderRejectError::UnknownOrder { .. } => AdminError::NotFound(e.to_string()),
+            OrderRejectError::UnknownOrder { .. } | OrderRejectError::UnknownTransaction { .. } => {
+                AdminError::NotFound(e.to_string())
+            }
             OrderRejectError::NotAccepted { .. } => AdminError::Conflict(e.to_string()),
         })?;
     tracing::info!(%partner, %order_id, code = %request.reason_code, "admin: order rejected after acceptance");
+    ok_json(order)
+}
+
+/// Body of `POST /admin/orders/{partner}/{order_id}/transactions/{end_to_end_id}/reject`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RejectTransactionRequest {
+    #[serde(default = "default_transaction_reject_code")]
+    reason_code: String,
+}
+
+fn default_transaction_reject_code() -> String {
+    "AC04".to_owned()
+}
+
+async fn reject_transaction(
+    State(app): State<AppState>,
+    Path((partner, order_id, end_to_end_id)): Path<(String, String, String)>,
+    body: Bytes,
+) -> AdminResult {
+    let partner = partner
+        .parse::<PartnerId>()
+        .map_err(|e| AdminError::BadRequest(e.to_string()))?;
+    let order_id = order_id
+        .parse::<crate::ids::OrderId>()
+        .map_err(|e| AdminError::BadRequest(e.to_string()))?;
+    let body = if body.iter().all(u8::is_ascii_whitespace) {
+        &b"{}"[..]
+    } else {
+        &body[..]
+    };
+    let request: RejectTransactionRequest = serde_json::from_slice(body)
+        .map_err(|e| AdminError::BadRequest(format!("reject body: {e}")))?;
+    let code = &request.reason_code;
+    if code.is_empty() || code.len() > 4 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(AdminError::BadRequest(format!(
+            "reason_code {code:?} must be an ISO status reason code of 1 to 4 letters or digits (e.g. AC04)"
+        )));
+    }
+    let order = app
+        .state
+        .reject_transaction(&partner, order_id, &end_to_end_id, code)
+        .map_err(|e| match e {
+            OrderRejectError::UnknownOrder { .. } | OrderRejectError::UnknownTransaction { .. } => {
+                AdminError::NotFound(e.to_string())
+            }
+            OrderRejectError::NotAccepted { .. } => AdminError::Conflict(e.to_string()),
+        })?;
+    tracing::info!(%partner, %order_id, %end_to_end_id, %code, "admin: transaction rejected at execution");
     ok_json(order)
 }
 

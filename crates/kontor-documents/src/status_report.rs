@@ -81,6 +81,19 @@ pub struct OrderStatusEntry {
     pub reason_text: Option<String>,
     /// When the bank registered the order's current status.
     pub timestamp: Option<NaiveDateTime>,
+    /// Per-transaction statuses (`TxInfAndSts`), when the bank reports them.
+    pub transactions: Vec<TransactionStatusEntry>,
+}
+
+/// The status of one transaction of an order (`TxInfAndSts`), matched by its end-to-end id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransactionStatusEntry {
+    /// `OrgnlEndToEndId`.
+    pub end_to_end_id: String,
+    /// `TxSts`; without one, the order's status.
+    pub status: OrderStatus,
+    /// `StsRsnInf/Rsn/Cd`, e.g. `AC04` (account closed).
+    pub reason_code: Option<String>,
 }
 
 /// A pain.002 customer payment status report.
@@ -177,6 +190,19 @@ fn write_order(w: &mut XmlWriter, order: &OrderStatusEntry) {
         }
     }
     w.close();
+    for tx in &order.transactions {
+        w.open("TxInfAndSts");
+        w.leaf("OrgnlEndToEndId", &tx.end_to_end_id);
+        w.leaf("TxSts", tx.status.code());
+        if let Some(code) = &tx.reason_code {
+            w.open("StsRsnInf");
+            w.open("Rsn");
+            w.leaf("Cd", code);
+            w.close();
+            w.close();
+        }
+        w.close();
+    }
     w.close();
 }
 
@@ -296,7 +322,27 @@ fn parse_entry(
         .or(inherited)
         .ok_or_else(|| StatusReportError::MissingStatus { path: info.path() })?;
     let timestamp = scheme(SCHEME_TIMESTAMP).and_then(|t| crate::datetime::parse_iso_datetime(&t));
+    let transactions = info
+        .children("TxInfAndSts")
+        .filter_map(|tx| {
+            Some(TransactionStatusEntry {
+                end_to_end_id: tx.child_text("OrgnlEndToEndId")?.to_string(),
+                status: tx
+                    .child_text("TxSts")
+                    .and_then(OrderStatus::from_code)
+                    .unwrap_or(status),
+                reason_code: tx
+                    .child("StsRsnInf")
+                    .and_then(|r| {
+                        r.path_text(&["Rsn", "Cd"])
+                            .or_else(|| r.path_text(&["Rsn", "Prtry"]))
+                    })
+                    .map(str::to_string),
+            })
+        })
+        .collect();
     Ok(OrderStatusEntry {
+        transactions,
         order_id,
         order_type,
         status,

@@ -41,6 +41,7 @@ pub use repo::connections::*;
 pub use repo::hosts::*;
 pub use repo::memberships::*;
 pub use repo::orders::*;
+pub use repo::payment_transfers::*;
 pub use repo::schedules::*;
 pub use repo::statement_files::*;
 pub use repo::statements::*;

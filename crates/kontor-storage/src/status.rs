@@ -450,6 +450,17 @@ impl StatementFileStatus {
     }
 }
 
+db_enum!(
+    /// The bank's status of one transfer of a payment order (pain.002 `TxSts`, reduced to
+    /// what a treasurer acts on).
+    TransferStatus, "payment_transfer_statuses.status" {
+        /// Not final yet: the order awaits signatures, submission or the bank's decision.
+        Pending => "PENDING",
+        Accepted => "ACCEPTED",
+        Rejected => "REJECTED",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -468,6 +479,7 @@ mod tests {
         round_trips::<KeyStatus>();
         round_trips::<TransactionPhase>();
         round_trips::<OrderStatus>();
+        round_trips::<TransferStatus>();
         round_trips::<VeuStatus>();
         round_trips::<SegmentStatus>();
         round_trips::<TransactionEventKind>();

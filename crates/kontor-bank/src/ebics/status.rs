@@ -14,7 +14,9 @@
 use std::fmt::Write as _;
 
 use chrono::NaiveDate;
-use kontor_documents::status_report::{self, OrderStatus as ReportStatus, OrderStatusEntry};
+use kontor_documents::status_report::{
+    self, OrderStatus as ReportStatus, OrderStatusEntry, TransactionStatusEntry,
+};
 use sha2::{Digest as _, Sha256};
 
 use super::auth::Caller;
@@ -82,6 +84,40 @@ fn reported(order: &ReceivedOrder) -> (ReportStatus, Option<String>, String) {
     }
 }
 
+fn reason_code_of(order: &ReceivedOrder) -> Option<String> {
+    reported(order).1
+}
+
+/// Each transaction of a payment order with the order's status (or its own rejection at
+/// execution), by end-to-end id, as the pain.002 `TxInfAndSts` carries it (empty for orders
+/// that are no payment messages).
+fn transactions(
+    order: &ReceivedOrder,
+    status: ReportStatus,
+    reason_code: Option<String>,
+) -> Vec<TransactionStatusEntry> {
+    let Ok(document) = kontor_documents::pain::parse_bytes(&order.content) else {
+        return Vec::new();
+    };
+    document
+        .transactions()
+        .map(
+            |tx| match order.rejected_transactions.get(&tx.end_to_end_id) {
+                Some(code) => TransactionStatusEntry {
+                    end_to_end_id: tx.end_to_end_id.clone(),
+                    status: ReportStatus::Rejected,
+                    reason_code: Some(code.clone()),
+                },
+                None => TransactionStatusEntry {
+                    end_to_end_id: tx.end_to_end_id.clone(),
+                    status,
+                    reason_code: reason_code.clone(),
+                },
+            },
+        )
+        .collect()
+}
+
 /// Deterministic, yet different whenever a listed status changes (a client that skips reports
 /// it has seen must not miss a later rejection). Max35Text.
 fn message_id(caller: &Caller, orders: &[ReceivedOrder]) -> String {
@@ -132,6 +168,7 @@ pub fn hac(
                         order.order_id
                     )),
                     timestamp: Some(order.created_at.naive_utc()),
+                    transactions: transactions(order, status, reason_code_of(order)),
                 }
             })
             .collect(),

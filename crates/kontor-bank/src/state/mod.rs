@@ -483,6 +483,45 @@ impl BankState {
         Ok(order.clone())
     }
 
+    /// The bank rejects one transaction of an accepted payment at execution (e.g. `AC04`,
+    /// the creditor's account is closed); the order stays accepted and HAC reports the
+    /// transaction as `RJCT` with this reason.
+    pub fn reject_transaction(
+        &self,
+        partner: &PartnerId,
+        order_id: OrderId,
+        end_to_end_id: &str,
+        reason_code: &str,
+    ) -> Result<ReceivedOrder, OrderRejectError> {
+        let mut inner = self.inner.lock();
+        let order = inner
+            .orders
+            .iter_mut()
+            .find(|o| &o.partner_id == partner && o.order_id == order_id)
+            .ok_or_else(|| OrderRejectError::UnknownOrder {
+                partner: partner.clone(),
+                order_id,
+            })?;
+        if order.status != OrderStatus::Accepted {
+            return Err(OrderRejectError::NotAccepted {
+                order_id,
+                status: order.status,
+            });
+        }
+        let known = kontor_documents::pain::parse_bytes(&order.content)
+            .is_ok_and(|d| d.transactions().any(|t| t.end_to_end_id == end_to_end_id));
+        if !known {
+            return Err(OrderRejectError::UnknownTransaction {
+                order_id,
+                end_to_end_id: end_to_end_id.to_owned(),
+            });
+        }
+        order
+            .rejected_transactions
+            .insert(end_to_end_id.to_owned(), reason_code.to_owned());
+        Ok(order.clone())
+    }
+
     // --- distributed signature ---------------------------------------------------------------
 
     /// All VEU items, oldest first.

@@ -105,6 +105,10 @@ pub struct ReceivedOrder {
     /// `GrpHdr/MsgId` of a payment document.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message_id: Option<String>,
+    /// Single transactions of an accepted payment the bank rejected at execution, by
+    /// end-to-end id, with their ISO status reason code (e.g. `AC04`, account closed).
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub rejected_transactions: std::collections::BTreeMap<String, String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -144,6 +148,7 @@ impl ReceivedOrder {
             status_reason: new.status_reason,
             status_reason_code: None,
             message_id: new.message_id,
+            rejected_transactions: Default::default(),
             created_at: now,
         }
     }
@@ -171,6 +176,11 @@ pub enum OrderRejectError {
     NotAccepted {
         order_id: OrderId,
         status: OrderStatus,
+    },
+    #[error("order {order_id} has no transaction with end-to-end id {end_to_end_id:?}")]
+    UnknownTransaction {
+        order_id: OrderId,
+        end_to_end_id: String,
     },
 }
 

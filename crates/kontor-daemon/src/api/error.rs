@@ -6,6 +6,8 @@ use axum::Json;
 use kontor_storage::StorageError;
 use serde::Serialize;
 
+use kontor_documents::pain::request::FieldError;
+
 use crate::services::orders::OrderError;
 use crate::services::{Refusal, ServiceError, UnusableAnswer};
 
@@ -28,6 +30,15 @@ pub enum ApiError {
         code: String,
         field: Option<String>,
         message: String,
+    },
+    /// Several fields failed validation: each with its JSON path and code (the first ones,
+    /// and how many in all).
+    #[error("{message}")]
+    Fields {
+        code: &'static str,
+        message: String,
+        errors: Vec<FieldError>,
+        total: usize,
     },
     /// The request itself is malformed (unparsable JSON or query).
     #[error("{message}")]
@@ -73,6 +84,12 @@ struct ErrorBody<'a> {
     /// The size limit, for `payload_too_large`.
     #[serde(skip_serializing_if = "Option::is_none")]
     limit_bytes: Option<u64>,
+    /// Each invalid field (path, code, message), for `invalid_payment`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<&'a [FieldError]>,
+    /// How many fields are invalid (`errors` lists the first ones).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error_count: Option<usize>,
 }
 
 impl ApiError {
@@ -92,6 +109,7 @@ impl ApiError {
             Self::Conflict { code, .. } => code,
             Self::Invalid { code, .. } => code,
             Self::Input { code, .. } => code,
+            Self::Fields { code, .. } => code,
             Self::BadRequest { code, .. } => code,
             Self::PayloadTooLarge { .. } => "payload_too_large",
             Self::EngineUnavailable => "engine_unavailable",
@@ -110,7 +128,9 @@ impl ApiError {
             Self::Forbidden => StatusCode::FORBIDDEN,
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Conflict { .. } => StatusCode::CONFLICT,
-            Self::Invalid { .. } | Self::Input { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Invalid { .. } | Self::Input { .. } | Self::Fields { .. } => {
+                StatusCode::UNPROCESSABLE_ENTITY
+            }
             Self::BadRequest { .. } => StatusCode::BAD_REQUEST,
             Self::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::EngineUnavailable | Self::DatabaseUnavailable => StatusCode::SERVICE_UNAVAILABLE,
@@ -138,6 +158,14 @@ impl IntoResponse for ApiError {
                 message: self.to_string(),
                 limit_bytes: match &self {
                     Self::PayloadTooLarge { limit } => Some(*limit),
+                    _ => None,
+                },
+                errors: match &self {
+                    Self::Fields { errors, .. } => Some(errors),
+                    _ => None,
+                },
+                error_count: match &self {
+                    Self::Fields { total, .. } => Some(*total),
                     _ => None,
                 },
             },
@@ -323,6 +351,22 @@ impl From<OrderError> for ApiError {
                 message,
             },
             E::Storage(e) => e.into(),
+        }
+    }
+}
+
+impl From<crate::services::payments::PaymentError> for ApiError {
+    fn from(error: crate::services::payments::PaymentError) -> Self {
+        use crate::services::payments::PaymentError as E;
+        match error {
+            E::Invalid(invalid) => Self::Fields {
+                code: "invalid_payment",
+                message: invalid.to_string(),
+                errors: invalid.errors,
+                total: invalid.total,
+            },
+            E::Unbuildable(e) => Self::invalid("invalid_payment", e.to_string()),
+            E::Order(e) => e.into(),
         }
     }
 }

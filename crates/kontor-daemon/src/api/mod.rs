@@ -26,6 +26,7 @@ mod letters;
 mod memberships;
 mod openapi;
 mod orders;
+mod payments;
 mod permissions;
 mod schedules;
 mod signer_keys;
@@ -158,6 +159,7 @@ fn all_routes() -> Routes {
     let routes = signer_keys::routes(routes);
     let routes = permissions::routes(routes);
     let routes = orders::routes(routes);
+    let routes = payments::routes(routes);
     let routes = veu::routes(routes);
     let routes = transactions::routes(routes);
     let routes = schedules::routes(routes);

@@ -11,6 +11,8 @@
 //! - [`orders`]: creation (one place: parse, kind check, hash, idempotency, permissions),
 //!   signatures, submission exactly once ([`orders::submit`]: claim, upload, record) and
 //!   completion from status reports ([`orders::completion`]).
+//! - [`payments`]: JSON payments, built into pain.001/pain.008 and created through
+//!   [`orders`]; the per-transfer status from the bank's pain.002.
 //! - [`statements`]: booking camt/MT940 documents; [`statement_files`]: stored statement files
 //!   (bare or in a ZIP container read by [`container`] within limits), their ingestion outcome
 //!   and re-ingestion; [`statement_job`]: the scheduled download; [`downloads`]: on-demand
@@ -35,6 +37,7 @@ pub mod hosts;
 pub mod keys;
 pub mod onboarding;
 pub mod orders;
+pub mod payments;
 pub mod scheduler;
 pub mod schedules;
 pub mod statement_files;

@@ -9,7 +9,9 @@
 //! `parse(build(order)) == order`.
 
 mod build;
+pub mod calendar;
 mod parse;
+pub mod request;
 mod validate;
 
 use std::collections::BTreeMap;

@@ -10,6 +10,7 @@ mod large_documents;
 mod mt940_roundtrip;
 mod nesting_limits;
 mod pain;
+mod pain_request;
 mod robustness;
 mod schema_structure;
 mod status_report;

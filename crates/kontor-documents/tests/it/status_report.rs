@@ -120,6 +120,7 @@ fn entry() -> impl Strategy<Value = OrderStatusEntry> {
                 reason_text,
                 timestamp: secs
                     .map(|s| datetime(2026, 11, 23, 0, 0) + chrono::Duration::seconds(s)),
+                transactions: vec![],
             },
         )
 }

@@ -6,6 +6,7 @@ pub mod connections;
 pub mod hosts;
 pub mod memberships;
 pub mod orders;
+pub mod payment_transfers;
 pub mod schedules;
 pub mod statement_files;
 pub mod statements;

@@ -336,6 +336,7 @@ async fn row_level_security_hides_rows_from_raw_queries(store: &Store) {
         "files",
         "orders",
         "order_signatures",
+        "payment_transfer_statuses",
         "veu_items",
         "veu_signers",
         "transactions",

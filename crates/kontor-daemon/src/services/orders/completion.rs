@@ -87,6 +87,8 @@ pub async fn sync_order_status(
         else {
             continue;
         };
+        crate::services::payments::record_transfer_statuses(&mut tx, &order, &entry.transactions)
+            .await?;
         match entry.status {
             ReportStatus::Accepted => {
                 complete(&mut tx, order.id, BankVerdict::Executed).await?;

@@ -2,4 +2,5 @@
 
 mod behaviour;
 mod large_files;
+mod payments;
 mod routes;

@@ -122,6 +122,12 @@ fn cases() -> Vec<Case> {
         case!(POST "/v1/orders/{id}/signatures", TenantA, |i| format!("/v1/orders/{}/signatures", i.order), signed),
         case!(POST "/v1/orders/{id}/submit", TenantA, |i| format!("/v1/orders/{}/submit", i.order)),
         case!(POST "/v1/orders/{id}/cancel", TenantA, |i| format!("/v1/orders/{}/cancel", i.order)),
+        // JSON payments
+        case!(POST "/v1/payments", TenantA, |i| format!("/v1/payments?ebics_user_id={}", i.user_a),
+            |_| Payload::Json(json!({"scheme": "SCT", "account": {"name": "ACME", "iban": "DE89370400440532013000"},
+                "transactions": [{"end_to_end_id": "E2E-1", "amount": "5.00",
+                    "counterparty": {"name": "Beta AG", "iban": "GB82WEST12345698765432"}}]}))),
+        case!(GET "/v1/payments/{id}", TenantA, |i| format!("/v1/payments/{}", i.order)),
         // VEU
         case!(GET "/v1/veu-items", TenantWide, |_| "/v1/veu-items".into()),
         case!(POST "/v1/veu-items/sync", TenantA, |_| "/v1/veu-items/sync".into(),

@@ -4,6 +4,7 @@ mod failures;
 mod onboarding;
 mod order_types;
 mod orders;
+mod payments;
 mod scheduler;
 mod statement_files;
 mod statements;

@@ -3,7 +3,9 @@
 
 use kontor_documents::camt::{self, CamtKind, StatementRequest};
 use kontor_documents::mt940::{self, Mt940Request};
-use kontor_documents::status_report::{self, OrderStatus, OrderStatusEntry, StatusReport};
+use kontor_documents::status_report::{
+    self, OrderStatus, OrderStatusEntry, StatusReport, TransactionStatusEntry,
+};
 use kontor_documents::{pain, Amount, Currency, Iban, ReadError, XmlError};
 
 use super::{account, date, datetime, ledger};
@@ -155,6 +157,7 @@ pub fn sample_status_report() -> StatusReport {
                 reason_code: None,
                 reason_text: Some("Order type CCT, order id A001: accepted".into()),
                 timestamp: Some(datetime(2026, 11, 23, 9, 30)),
+                transactions: vec![],
             },
             OrderStatusEntry {
                 order_id: "A002".into(),
@@ -163,6 +166,18 @@ pub fn sample_status_report() -> StatusReport {
                 reason_code: Some("AM04".into()),
                 reason_text: Some("insufficient funds".into()),
                 timestamp: None,
+                transactions: vec![
+                    TransactionStatusEntry {
+                        end_to_end_id: "E2E-1".into(),
+                        status: OrderStatus::Accepted,
+                        reason_code: None,
+                    },
+                    TransactionStatusEntry {
+                        end_to_end_id: "E2E-2".into(),
+                        status: OrderStatus::Rejected,
+                        reason_code: Some("AC04".into()),
+                    },
+                ],
             },
         ],
     }
