@@ -35,6 +35,7 @@ mod tenant;
 mod tokens;
 mod transactions;
 mod veu;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -165,6 +166,7 @@ fn all_routes() -> Routes {
     let routes = statements::routes(routes);
     let routes = statement_files::routes(routes);
     let routes = downloads::routes(routes);
+    let routes = webhooks::routes(routes);
     bookings::routes(routes)
 }
 
