@@ -11,12 +11,13 @@
 //! This module books documents; [`super::statement_files`] takes a stored file (bare or in a
 //! ZIP container) through it and records how that went.
 
+use crate::services::webhooks::events;
 use chrono::NaiveDate;
 use kontor_documents::{camt, mt940, Entry, EntryStatus, Iban, Statement};
 use kontor_protocol::order_type::{OrderDataFormat, OrderType};
 use kontor_storage::{
     Account, ConnectionId, FileId, NewBalance, NewBookedTransaction, NewStatement, ScopedTx,
-    StatementFormat, StorageError,
+    StatementFormat, StorageError, WebhookEventType,
 };
 
 /// Which parser reads a file.
@@ -201,6 +202,22 @@ pub async fn ingest_statement(
         } else {
             report.bookings_known += 1;
         }
+    }
+    if created {
+        let data = serde_json::json!({
+            "statement_id": stored.id,
+            "account_id": account.id,
+            "iban": iban.electronic(),
+            "format": stored.format,
+            "statement_ref": stored.statement_ref,
+            "period_from": stored.period_from,
+            "period_to": stored.period_to,
+            "balances_new": report.balances_new,
+            "bookings_new": report.bookings_new,
+            "bookings_known": report.bookings_known,
+            "entries_not_booked": report.entries_not_booked,
+        });
+        events::emit(tx, WebhookEventType::StatementAvailable, data).await?;
     }
     Ok(report)
 }

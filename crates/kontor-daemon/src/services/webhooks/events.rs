@@ -3,12 +3,14 @@
 //! transaction of the state change, never after its commit, so the event commits with the
 //! change or not at all.
 //!
-//! For producers added elsewhere (bank key rollover, certificate expiry, ...): pick or add a
-//! [`WebhookEventType`] and call [`emit`] (or a typed helper here) in the same transaction.
+//! `user.ready|suspended|locked` and `transaction.failed` are written by the storage layer
+//! itself (`EbicsUsers::set_status`, `Transactions::set_phase`): every such change passes
+//! there. For producers added elsewhere (bank key rollover, certificate expiry, ...): pick or
+//! add a [`WebhookEventType`] and call [`emit`] (or a typed helper here) in the same
+//! transaction as the change.
 
 use kontor_storage::{
-    EbicsUser, EbicsUserId, Order, OrderId, ScopedTx, StorageError, Transaction, TransactionId,
-    VeuItem, VeuItemId, WebhookEventType,
+    Order, OrderId, ScopedTx, StorageError, VeuItem, VeuItemId, WebhookEventType,
 };
 use serde_json::{json, Value};
 
@@ -62,38 +64,4 @@ pub async fn veu_item(
         "currency": item.currency,
     });
     emit(tx, event_type, data).await
-}
-
-/// `user.ready|suspended|locked`: the EBICS user as it is now.
-pub async fn user(
-    tx: &mut ScopedTx<'_>,
-    event_type: WebhookEventType,
-    id: EbicsUserId,
-) -> Result<(), StorageError> {
-    let user: EbicsUser = tx.get(id).await?;
-    let data = json!({
-        "ebics_user_id": user.id,
-        "connection_id": user.connection_id,
-        "user_id": user.user_id,
-        "status": user.status,
-    });
-    emit(tx, event_type, data).await
-}
-
-/// `transaction.failed`: a transfer that ended FAILED, with the bank's (or Kontor's) code.
-pub async fn transaction_failed(
-    tx: &mut ScopedTx<'_>,
-    id: TransactionId,
-) -> Result<(), StorageError> {
-    let transaction: Transaction = tx.get(id).await?;
-    let data = json!({
-        "transaction_id": transaction.id,
-        "ebics_user_id": transaction.ebics_user_id,
-        "order_type": transaction.order_type,
-        "order_id": transaction.order_id,
-        "direction": transaction.direction,
-        "failure_code": transaction.failure_code,
-        "failure_text": transaction.failure_text,
-    });
-    emit(tx, WebhookEventType::TransactionFailed, data).await
 }
