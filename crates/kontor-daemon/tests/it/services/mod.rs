@@ -8,3 +8,4 @@ mod scheduler;
 mod statement_files;
 mod statements;
 mod veu;
+mod webhooks;
