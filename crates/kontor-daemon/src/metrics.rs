@@ -127,7 +127,7 @@ fn render_labels(labels: &Labels, extra: Option<(&str, String)>) -> String {
     let parts: Vec<String> = labels
         .iter()
         .map(|(k, v)| (*k, v.clone()))
-        .chain(extra.map(|(k, v)| (k, v)))
+        .chain(extra)
         .map(|(k, v)| format!("{k}=\"{}\"", escape(&v)))
         .collect();
     format!("{{{}}}", parts.join(","))

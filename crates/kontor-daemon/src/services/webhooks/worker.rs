@@ -127,7 +127,7 @@ impl DeliveryWorker {
         let duration_ms = i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX);
         let next = match (response_code, &error) {
             (Some(code), None) if (200..300).contains(&code) => NextStep::Delivered,
-            _ => self.after_failure(job.delivery.attempts + 1, now),
+            _ => after_failure(&self.settings, job.delivery.attempts + 1, now),
         };
         let outcome = AttemptOutcome {
             attempted_at: now,
@@ -196,20 +196,20 @@ impl DeliveryWorker {
             Err(error) => (None, Some(describe(&error))),
         }
     }
+}
 
-    /// The next step after the `attempts`-th failed attempt.
-    fn after_failure(&self, attempts: i64, now: DateTime<Utc>) -> NextStep {
-        let index = usize::try_from(attempts - 1).unwrap_or(usize::MAX);
-        match self.settings.retry_schedule.get(index) {
-            Some(pause) => {
-                let jitter = pause
-                    .mul_f64(rand::thread_rng().gen_range(0.0..=self.settings.jitter.max(0.0)));
-                let wait = chrono::Duration::from_std(*pause + jitter)
-                    .unwrap_or_else(|_| chrono::Duration::days(1));
-                NextStep::RetryAt(now + wait)
-            }
-            None => NextStep::Park,
+/// The next step after the `attempts`-th failed attempt: the schedule's pause plus up to
+/// `jitter` of it, or parking once the schedule is used up.
+fn after_failure(settings: &WebhookSettings, attempts: i64, now: DateTime<Utc>) -> NextStep {
+    let index = usize::try_from(attempts - 1).unwrap_or(usize::MAX);
+    match settings.retry_schedule.get(index) {
+        Some(pause) => {
+            let fraction = rand::thread_rng().gen_range(0.0..=settings.jitter.max(0.0));
+            let wait = chrono::Duration::from_std(*pause + pause.mul_f64(fraction))
+                .unwrap_or_else(|_| chrono::Duration::days(1));
+            NextStep::RetryAt(now + wait)
         }
+        None => NextStep::Park,
     }
 }
 
@@ -248,7 +248,41 @@ pub fn spawn_delivery_loop(worker: DeliveryWorker) -> tokio::task::JoinHandle<()
     })
 }
 
-/// The pauses of the default schedule, for documentation and tests.
-pub fn total_retry_span(settings: &WebhookSettings) -> Duration {
-    settings.retry_schedule.iter().sum()
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failures_are_retried_for_more_than_a_day_then_the_subscription_is_parked() {
+        let settings = WebhookSettings {
+            jitter: 0.0,
+            ..WebhookSettings::default()
+        };
+        let span: Duration = settings.retry_schedule.iter().sum();
+        assert!(span > Duration::from_secs(24 * 3600), "{span:?}");
+        let now = Utc::now();
+        let last = settings.retry_schedule.len() as i64;
+        assert_eq!(
+            after_failure(&settings, 1, now),
+            NextStep::RetryAt(now + chrono::Duration::seconds(5))
+        );
+        assert_eq!(
+            after_failure(&settings, last, now),
+            NextStep::RetryAt(now + chrono::Duration::hours(10))
+        );
+        assert_eq!(after_failure(&settings, last + 1, now), NextStep::Park);
+    }
+
+    #[test]
+    fn jitter_only_lengthens_a_pause_and_by_at_most_its_fraction() {
+        let settings = WebhookSettings::default();
+        let now = Utc::now();
+        for _ in 0..100 {
+            let NextStep::RetryAt(at) = after_failure(&settings, 2, now) else {
+                panic!("retried")
+            };
+            let wait = (at - now).num_milliseconds();
+            assert!((300_000..=330_000).contains(&wait), "{wait}");
+        }
+    }
 }
