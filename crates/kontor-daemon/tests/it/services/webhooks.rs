@@ -277,7 +277,40 @@ async fn a_loopback_target_is_refused_unless_allowed(db: TestDb) {
     assert!(error.contains("private, loopback or link-local"), "{error}");
 }
 
+async fn after_a_rotation_old_and_new_secret_both_sign_until_the_overlap_ends(db: TestDb) {
+    let receiver = Receiver::start().await;
+    let store = db.store.clone();
+    let t = crate::support::seed::tenant(&store, "ACME", crate::support::seed::IBAN).await;
+    let settings = loopback_settings(1);
+    let (id, old) = subscribe(&store, &t.scope, settings.clone(), &receiver.url).await;
+    let services = Services::new(store.clone()).with_webhook_settings(settings.clone());
+    let rotated = webhooks::rotate_secret(&services, &t.scope, id)
+        .await
+        .unwrap();
+    let new = rotated.secret.to_whsec().to_string();
+    assert_ne!(new, old);
+    webhooks::ping(&services, &t.scope, id).await.unwrap();
+    let worker = DeliveryWorker::new(store.clone(), settings, "instance-a").unwrap();
+    assert_eq!(drain(&worker).await.delivered, 1);
+    let [during] = receiver.received().try_into().unwrap();
+    assert_eq!(
+        during.signature.split(' ').count(),
+        2,
+        "{}",
+        during.signature
+    );
+    assert!(during.verifies(&old) && during.verifies(&new));
+
+    // After the overlap only the new secret signs.
+    let mut tx = store.scope(&t.scope).begin().await.unwrap();
+    let later = Utc::now() + chrono::Duration::hours(25);
+    let secrets = tx.webhooks().signing_secrets(id, later).await.unwrap();
+    assert_eq!(secrets.len(), 1);
+    assert_eq!(secrets[0].to_whsec().as_str(), new);
+}
+
 on_both_databases! {
+    after_a_rotation_old_and_new_secret_both_sign_until_the_overlap_ends => after_a_rotation_old_and_new_secret_both_sign_until_the_overlap_ends;
     every_event_of_an_order_story_arrives_signed => every_event_of_an_order_story_arrives_signed;
     a_failing_receiver_is_retried_under_one_id_then_parked_and_resumed => a_failing_receiver_is_retried_under_one_id_then_parked_and_resumed;
     two_instances_deliver_each_event_once => two_instances_deliver_each_event_once;
