@@ -14,7 +14,7 @@
 //! [`WebhookSettings::retry_schedule`] plus jitter; when the schedule is used up the
 //! delivery FAILS and its subscription is PARKED until an operator resumes it.
 
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use kontor_storage::system::LeasedDelivery;
@@ -250,6 +250,8 @@ pub fn spawn_delivery_loop(worker: DeliveryWorker) -> tokio::task::JoinHandle<()
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]
