@@ -155,8 +155,54 @@ async fn deliveries_are_leased_one_at_a_time_in_order_per_subscription(store: &S
     assert_eq!(lease("b").await, [second.id]);
 }
 
+async fn row_level_security_hides_webhook_rows_from_raw_queries(store: &Store) {
+    assert_eq!(store.backend(), Backend::Postgres);
+    let a = fixture::tenant(store, "tenant-a").await;
+    let b = fixture::tenant(store, "tenant-b").await;
+    let subscription = subscribe(store, &a, vec![]).await;
+    let mut tx = store.scope(&a).begin().await.unwrap();
+    tx.webhooks().ping(subscription.id).await.unwrap();
+    tx.commit().await.unwrap();
+    let [leased] = store
+        .system()
+        .lease_due_webhook_deliveries("a", Utc::now(), Duration::minutes(2), 10)
+        .await
+        .unwrap()
+        .try_into()
+        .unwrap();
+    let mut tx = store.scope(&a).begin().await.unwrap();
+    let failed = AttemptOutcome {
+        attempted_at: Utc::now(),
+        response_code: Some(500),
+        error: Some("the receiver answered 500".into()),
+        duration_ms: 1,
+        next: NextStep::RetryAt(Utc::now() + Duration::hours(1)),
+    };
+    assert!(tx
+        .webhooks()
+        .record_attempt(leased.delivery, "a", &failed)
+        .await
+        .unwrap());
+    tx.commit().await.unwrap();
+
+    let mut tx = store.scope(&b).begin().await.unwrap();
+    for table in [
+        "webhook_subscriptions",
+        "webhook_events",
+        "webhook_deliveries",
+        "webhook_attempts",
+    ] {
+        let n = tx
+            .raw_count(&format!("SELECT count(*) FROM {table}"))
+            .await
+            .unwrap();
+        assert_eq!(n, 0, "{table} leaks rows to another tenant under RLS");
+    }
+}
+
 conformance!(
     an_event_commits_with_its_change_or_not_at_all,
     subscriptions_and_deliveries_are_sealed_from_other_tenants,
-    deliveries_are_leased_one_at_a_time_in_order_per_subscription,
+    deliveries_are_leased_one_at_a_time_in_order_per_subscription;
+    postgres_only: row_level_security_hides_webhook_rows_from_raw_queries,
 );
