@@ -3,11 +3,13 @@
 //! Starts the bundled bank emulator and a full daemon instance (admin API, scheduler,
 //! recovery) on loopback with a fresh master key and database, then tells the whole story
 //! through the admin API: onboarding two signers, verifying the bank's keys, downloading
-//! statements, and a payment signed by two people with `kontor sign` and sent once.
+//! statements, and a payment signed by two people with `kontor sign` and sent once, which a
+//! local receiver (standing in for the ERP) hears of through a signed webhook.
 
 mod http;
 mod payment;
 mod signer;
+mod webhook;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -95,11 +97,11 @@ async fn run_in(root: &Path, options: &DemoOptions) -> anyhow::Result<()> {
     let bank_config = kontor_bank::config::BankConfig::demo().context("demo bank configuration")?;
     let bank = Bank::start(bank_config, loopback).await?;
     let listener = tokio::net::TcpListener::bind(loopback).await?;
-    let daemon = kontor_daemon::runtime::start(
-        store.clone(),
-        listener,
-        DaemonOptions::new(root.join("data")),
-    )?;
+    let mut daemon_options = DaemonOptions::new(root.join("data"));
+    // The demo's webhook receiver listens on loopback, which production refuses.
+    daemon_options.webhooks.allow_private_targets = true;
+    daemon_options.webhooks.idle_wait = std::time::Duration::from_millis(200);
+    let daemon = kontor_daemon::runtime::start(store.clone(), listener, daemon_options)?;
     println!("    bank emulator {}", bank.ebics_url());
     println!(
         "    daemon admin API http://{} (scheduler and recovery running)",
@@ -145,9 +147,29 @@ async fn story(root: &Path, running: &Running, protocol: ProtocolVersion) -> any
         passphrase: "demo passphrase, not a secret".into(),
     };
 
+    let receiver = webhook::Receiver::start().await?;
+    let subscription = api
+        .post(
+            "/v1/webhooks",
+            json!({"url": receiver.url, "description": "ERP", "event_types": ["order.submitted"]}),
+        )
+        .await?;
+    receiver.trust(text(&subscription, "secret")?)?;
+    println!(
+        "    webhook subscription for order.submitted to the ERP's receiver {} (secret shown once)",
+        receiver.url
+    );
+
     let (signers, connection) = onboard(root, running, &api, &clerk, &cli, protocol).await?;
     let bookings = download_statements(&api, &signers[0]).await?;
     let order = pay(&api, &clerk, &cli, &signers).await?;
+    let event = receiver.first().await;
+    receiver.stop();
+    let event = event?;
+    println!(
+        "    webhook {} (webhook-id {}) received by the ERP, signature verified: {}",
+        event.event_type, event.id, event.signature
+    );
 
     step(5, "Final state");
     for signer in &signers {

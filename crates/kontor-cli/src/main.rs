@@ -173,6 +173,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             options.transaction_lease = config.transaction_lease;
             options.bank_transport = config.bank_transport.clone();
             options.max_order_file_bytes = config.max_order_file_bytes;
+            options.webhooks.allow_private_targets = config.webhooks_allow_private_targets;
             let daemon = kontor_daemon::runtime::start(store, listener, options)?;
             tracing::info!(listen = %daemon.api_addr, "admin API listening; scheduler and recovery running");
             daemon.run_until(shutdown_signal()).await;

@@ -40,6 +40,14 @@ struct FileConfig {
     log: Option<String>,
     max_order_file_bytes: Option<u64>,
     bank_transport: Option<FileBankTransport>,
+    webhooks: Option<FileWebhooks>,
+}
+
+/// `[webhooks]`: where webhooks may go.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileWebhooks {
+    allow_private_targets: Option<bool>,
 }
 
 /// `[bank_transport]`: how the daemon reaches banks.
@@ -76,6 +84,10 @@ pub struct Config {
     pub max_order_file_bytes: u64,
     /// The HTTP(S) client for banks: answer size limit, timeouts, proxy.
     pub bank_transport: TransportSettings,
+    /// Whether webhook targets may resolve to private, loopback or link-local addresses
+    /// (`[webhooks] allow_private_targets`, `KONTOR_WEBHOOKS_ALLOW_PRIVATE_TARGETS`); off by
+    /// default, so a tenant cannot make the daemon call into its own network.
+    pub webhooks_allow_private_targets: bool,
 }
 
 /// The default of [`Config::max_order_file_bytes`]: payroll and collection files are
@@ -94,6 +106,7 @@ impl Default for Config {
             transaction_lease: Duration::from_secs(300),
             max_order_file_bytes: DEFAULT_MAX_ORDER_FILE_BYTES,
             bank_transport: TransportSettings::default(),
+            webhooks_allow_private_targets: false,
         }
     }
 }
@@ -161,6 +174,9 @@ impl Config {
                     path: path.to_owned(),
                     message: format!("[bank_transport] {message}"),
                 })?;
+        }
+        if let Some(allow) = file.webhooks.and_then(|w| w.allow_private_targets) {
+            self.webhooks_allow_private_targets = allow;
         }
         Ok(())
     }
@@ -245,6 +261,19 @@ impl Config {
                     value: value.clone(),
                     message,
                 })?;
+        }
+        if let Some(value) = env("KONTOR_WEBHOOKS_ALLOW_PRIVATE_TARGETS") {
+            self.webhooks_allow_private_targets = match value.as_str() {
+                "true" | "1" => true,
+                "false" | "0" => false,
+                _ => {
+                    return Err(ConfigError::Env {
+                        name: "KONTOR_WEBHOOKS_ALLOW_PRIVATE_TARGETS",
+                        value,
+                        message: "expected true or false".into(),
+                    })
+                }
+            };
         }
         self.apply_env_transport(&env)
     }
@@ -590,6 +619,21 @@ mod tests {
                 "{name}={value}"
             );
         }
+    }
+
+    #[test]
+    fn private_webhook_targets_are_refused_unless_the_file_or_environment_allows_them() {
+        assert!(!Config::default().webhooks_allow_private_targets);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kontor.toml");
+        std::fs::write(&path, "[webhooks]\nallow_private_targets = true\n").unwrap();
+        let config = Config::load_with_env(Some(&path), env_of(&[])).unwrap();
+        assert!(config.webhooks_allow_private_targets);
+        let env = env_of(&[("KONTOR_WEBHOOKS_ALLOW_PRIVATE_TARGETS", "false")]);
+        let config = Config::load_with_env(Some(&path), env).unwrap();
+        assert!(!config.webhooks_allow_private_targets);
+        let env = env_of(&[("KONTOR_WEBHOOKS_ALLOW_PRIVATE_TARGETS", "yes")]);
+        assert!(Config::load_with_env(None, env).is_err());
     }
 
     #[test]

@@ -12,6 +12,7 @@
 pub mod api;
 pub mod config;
 pub mod ebics;
+pub mod metrics;
 pub mod runtime;
 pub mod services;
 

@@ -2,7 +2,7 @@
 //! together. Nothing here decides anything; each part documents its own behaviour.
 //!
 //! Everything an instance does in the background is leased in the database (schedules,
-//! unfinished transactions, transfer effects), so any number of instances can run against one
+//! unfinished transactions, transfer effects, webhook deliveries), so any number of instances can run against one
 //! PostgreSQL database and a crashed instance's work is taken over by the others.
 
 use std::future::Future;
@@ -21,6 +21,8 @@ use crate::services::effects::spawn_recovery_loop;
 use crate::services::orders::completion::spawn_completion_loop;
 use crate::services::scheduler::{Scheduler, SchedulerConfig};
 use crate::services::statement_job::StatementJob;
+use crate::services::webhooks::worker::{spawn_delivery_loop, DeliveryWorker};
+use crate::services::webhooks::WebhookSettings;
 use crate::services::Services;
 
 /// How one instance runs.
@@ -42,6 +44,8 @@ pub struct DaemonOptions {
     pub bank_transport: TransportSettings,
     /// The largest payment file the API takes.
     pub max_order_file_bytes: u64,
+    /// Webhook target checks and delivery timing.
+    pub webhooks: WebhookSettings,
 }
 
 impl DaemonOptions {
@@ -55,6 +59,7 @@ impl DaemonOptions {
             completion_interval: Duration::from_secs(300),
             bank_transport: TransportSettings::default(),
             max_order_file_bytes: crate::config::DEFAULT_MAX_ORDER_FILE_BYTES,
+            webhooks: WebhookSettings::default(),
         }
     }
 }
@@ -68,6 +73,7 @@ pub struct RunningDaemon {
     tasks: tokio::task::JoinSet<()>,
     recovery: tokio::task::JoinHandle<()>,
     completion: tokio::task::JoinHandle<()>,
+    webhooks: tokio::task::JoinHandle<()>,
 }
 
 impl RunningDaemon {
@@ -76,6 +82,9 @@ impl RunningDaemon {
         let _ = self.stop.send(true);
         self.recovery.abort();
         self.completion.abort();
+        // A delivery cut short keeps its lease until it expires, then goes out again under
+        // the same webhook-id.
+        self.webhooks.abort();
         while self.tasks.join_next().await.is_some() {}
     }
 
@@ -100,7 +109,9 @@ pub fn start(
         tracing::info!(proxy = %proxy.redacted_url(), no_proxy = ?proxy.no_proxy(), "bank traffic goes through a proxy");
     }
     let client = Client::new(store.clone(), client_config)?;
-    let services = Services::new(store.clone()).with_client(client.clone());
+    let services = Services::new(store.clone())
+        .with_client(client.clone())
+        .with_webhook_settings(options.webhooks.clone());
     let (stop, stopped) = watch::channel(false);
     let mut tasks = tokio::task::JoinSet::new();
 
@@ -124,6 +135,10 @@ pub fn start(
     // Aborting mid-sweep is harmless: settling an order is one database transaction and
     // HAC downloads are not consumed by the bank.
     let completion = spawn_completion_loop(services.clone(), options.completion_interval);
+
+    let worker = DeliveryWorker::new(store.clone(), options.webhooks.clone(), &options.instance)
+        .map_err(|e| EbicsError::Io(std::io::Error::other(e)))?;
+    let webhooks = spawn_delivery_loop(worker);
 
     let mut scheduler_config = SchedulerConfig::new(options.instance.clone());
     scheduler_config.idle_wait = options.scheduler_idle;
@@ -149,5 +164,6 @@ pub fn start(
         tasks,
         recovery,
         completion,
+        webhooks,
     })
 }

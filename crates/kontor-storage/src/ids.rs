@@ -92,4 +92,8 @@ id_type!(
     StatementFileId,
     BalanceId,
     BookedTransactionId,
+    WebhookSubscriptionId,
+    WebhookEventId,
+    WebhookDeliveryId,
+    WebhookAttemptId,
 );

@@ -48,6 +48,7 @@ pub use repo::statements::*;
 pub use repo::transactions::*;
 pub use repo::users::*;
 pub use repo::veu::*;
+pub use repo::webhooks::*;
 pub use status::*;
 pub use store::{
     Actor, AuthenticatedOperator, Backend, Deletable, Entity, EntityId, Page, Savepoint, Scoped,

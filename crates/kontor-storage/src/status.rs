@@ -461,6 +461,71 @@ db_enum!(
     }
 );
 
+db_enum!(
+    /// What happened, as a webhook receiver reads it (`type` of the event body and the
+    /// subscription filter). Names follow `<resource>.<what happened>`.
+    WebhookEventType, "webhook_events.event_type" {
+        OrderCreated => "order.created",
+        OrderSigned => "order.signed",
+        OrderSubmitted => "order.submitted",
+        OrderCompleted => "order.completed",
+        OrderRejected => "order.rejected",
+        VeuSignatureNeeded => "veu.signature_needed",
+        VeuExecuted => "veu.executed",
+        VeuCancelled => "veu.cancelled",
+        StatementAvailable => "statement.available",
+        TransactionFailed => "transaction.failed",
+        BankKeysNeedVerification => "bank_keys.verification_needed",
+        UserReady => "user.ready",
+        UserSuspended => "user.suspended",
+        UserLocked => "user.locked",
+        CertificateExpiring => "certificate.expiring",
+        /// A test event sent on request to one subscription only.
+        Ping => "webhook.ping",
+    }
+);
+
+db_enum!(
+    /// Whether a webhook subscription receives events.
+    WebhookSubscriptionStatus, "webhook_subscriptions.status" {
+        /// Events are recorded and delivered.
+        Enabled => "ENABLED",
+        /// Switched off by an operator: no events are recorded for it.
+        Disabled => "DISABLED",
+        /// A delivery exhausted its retries: events are still recorded, and wait until an
+        /// operator resumes the subscription.
+        Parked => "PARKED",
+    }
+);
+
+impl WebhookSubscriptionStatus {
+    pub fn transition(self, to: Self) -> Result<Self, IllegalTransition> {
+        use WebhookSubscriptionStatus::*;
+        let allowed = matches!(
+            (self, to),
+            (Enabled, Disabled | Parked) | (Disabled, Enabled) | (Parked, Enabled | Disabled)
+        );
+        check("webhook subscription", self, to, allowed)
+    }
+
+    /// Whether events are recorded for the subscription (delivered now or after a resume).
+    pub fn records_events(self) -> bool {
+        matches!(self, Self::Enabled | Self::Parked)
+    }
+}
+
+db_enum!(
+    /// Where one delivery of an event to one subscription stands.
+    WebhookDeliveryStatus, "webhook_deliveries.status" {
+        /// Waiting for its (next) attempt.
+        Pending => "PENDING",
+        /// The receiver answered 2xx.
+        Delivered => "DELIVERED",
+        /// Every retry failed; the subscription was parked. Resuming it sends it again.
+        Failed => "FAILED",
+    }
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,7 +14,8 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::db::{bound, RowReader, Val};
 use crate::error::Result;
-use crate::ids::{ScheduleId, TransactionId};
+use crate::ids::{ScheduleId, TransactionId, WebhookDeliveryId};
+use crate::status::{WebhookDeliveryStatus, WebhookSubscriptionStatus};
 use crate::store::{Backend, Store, TenantScope};
 
 /// A schedule leased to one daemon instance.
@@ -30,6 +31,14 @@ pub struct LeasedSchedule {
 pub struct LeasedTransaction {
     pub scope: TenantScope,
     pub transaction: TransactionId,
+    pub lease_expires_at: DateTime<Utc>,
+}
+
+/// A webhook delivery leased to one instance's delivery worker.
+#[derive(Debug, Clone)]
+pub struct LeasedDelivery {
+    pub scope: TenantScope,
+    pub delivery: WebhookDeliveryId,
     pub lease_expires_at: DateTime<Utc>,
 }
 
@@ -212,6 +221,70 @@ impl System<'_> {
             )
             .await?;
         leased_transactions(rows, &format!("effects:{owner}"))
+    }
+    /// Leases up to `limit` webhook deliveries that are due, whose subscription is enabled,
+    /// and that are the oldest pending delivery of their subscription: a subscription's
+    /// events go out one at a time and in order, across all instances.
+    pub async fn lease_due_webhook_deliveries(
+        &self,
+        owner: &str,
+        now: DateTime<Utc>,
+        lease_for: Duration,
+        limit: u32,
+    ) -> Result<Vec<LeasedDelivery>> {
+        let rows = self
+            .lease(
+                "webhook_deliveries",
+                "status = $1 AND next_attempt_at <= $2 \
+                 AND EXISTS (SELECT 1 FROM webhook_subscriptions s \
+                     WHERE s.tenant_id = webhook_deliveries.tenant_id \
+                     AND s.id = webhook_deliveries.subscription_id AND s.status = $3) \
+                 AND NOT EXISTS (SELECT 1 FROM webhook_deliveries older \
+                     WHERE older.subscription_id = webhook_deliveries.subscription_id \
+                     AND older.status = $1 AND older.id < webhook_deliveries.id)",
+                vec![
+                    WebhookDeliveryStatus::Pending.as_str().into(),
+                    now.into(),
+                    WebhookSubscriptionStatus::Enabled.as_str().into(),
+                ],
+                "next_attempt_at, id",
+                owner,
+                now,
+                lease_for,
+                limit,
+            )
+            .await?;
+        rows.into_iter()
+            .map(|(id, tenant, expires)| {
+                Ok(LeasedDelivery {
+                    scope: TenantScope::system_job(tenant.parse()?, format!("webhooks:{owner}")),
+                    delivery: id.parse()?,
+                    lease_expires_at: expires,
+                })
+            })
+            .collect()
+    }
+
+    /// How many webhook deliveries of all tenants are pending (the queue depth metric).
+    pub async fn pending_webhook_deliveries(&self) -> Result<i64> {
+        use sqlx::Row;
+        let mut tx = self.store.begin_raw().await?;
+        if self.store.backend() == Backend::Postgres {
+            sqlx::query(
+                "SELECT set_config('role', 'kontor_app', true), \
+                        set_config('kontor.system', 'lease', true)",
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        let row = bound(
+            "SELECT COUNT(*) FROM webhook_deliveries WHERE status = $1",
+            &[WebhookDeliveryStatus::Pending.as_str().into()],
+        )
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(row.try_get::<i64, _>(0)?)
     }
 }
 

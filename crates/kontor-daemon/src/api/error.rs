@@ -285,6 +285,7 @@ impl From<Refusal> for ApiError {
             },
             Refusal::SignerNotInPartner => invalid("signer_not_in_partner"),
             Refusal::UnknownSignerKey => invalid("unknown_signer_key"),
+            Refusal::WebhookTarget(_) => invalid("webhook_target_refused"),
         }
     }
 }

@@ -123,6 +123,8 @@ path_ids! {
     kontor_storage::StatementFileId => "statement file",
     kontor_storage::OperatorId => "membership",
     kontor_storage::ApiTokenId => "API token",
+    kontor_storage::WebhookSubscriptionId => "webhook subscription",
+    kontor_storage::WebhookDeliveryId => "webhook delivery",
 }
 
 /// The one id in a route's path, typed.

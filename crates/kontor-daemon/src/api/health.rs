@@ -54,9 +54,10 @@ async fn metrics(State(state): State<AppState>) -> String {
          kontor_http_requests_total {}\n\
          # HELP kontor_http_errors_total Admin API responses with a 5xx status.\n\
          # TYPE kontor_http_errors_total counter\n\
-         kontor_http_errors_total {}\n",
+         kontor_http_errors_total {}\n{}",
         state.metrics.requests.load(Ordering::Relaxed),
         state.metrics.errors.load(Ordering::Relaxed),
+        crate::metrics::render(),
     )
 }
 

@@ -36,6 +36,7 @@ mod tenant;
 mod tokens;
 mod transactions;
 mod veu;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -167,6 +168,7 @@ fn all_routes() -> Routes {
     let routes = statements::routes(routes);
     let routes = statement_files::routes(routes);
     let routes = downloads::routes(routes);
+    let routes = webhooks::routes(routes);
     bookings::routes(routes)
 }
 

@@ -206,7 +206,8 @@ impl Client {
         if response.technical_return_code.is_success() && response.business_return_code.is_no_data()
         {
             let mut tx = self.store().scope(&session.scope).begin().await?;
-            tx.transactions()
+            let ended = tx
+                .transactions()
                 .set_phase(
                     transaction.id,
                     TransactionPhase::Initialisation,
@@ -222,6 +223,7 @@ impl Client {
                     .await?;
             }
             tx.commit().await?;
+            self.ledger.transfer_ended(&ended, Some(0));
             return Ok(Some(DownloadOutcome::NoData {
                 transaction: transaction.id,
             }));
@@ -417,15 +419,18 @@ impl Client {
             )
             .await?;
         }
-        repo.set_phase(
-            transaction.id,
-            TransactionPhase::Receipt,
-            TransactionPhase::Completed,
-            TransactionEventKind::Completed,
-            json!({"file": file.id, "size": assembled.size, "sha256": assembled.sha256}),
-        )
-        .await?;
+        let ended = repo
+            .set_phase(
+                transaction.id,
+                TransactionPhase::Receipt,
+                TransactionPhase::Completed,
+                TransactionEventKind::Completed,
+                json!({"file": file.id, "size": assembled.size, "sha256": assembled.sha256}),
+            )
+            .await?;
         tx.commit().await?;
+        self.ledger
+            .transfer_ended(&ended, i64::try_from(assembled.size).ok());
         self.spool.remove(&recovery.spool).await;
         tracing::info!(transaction = %transaction.id, size = assembled.size, "download completed");
         Ok(DownloadOutcome::Data {

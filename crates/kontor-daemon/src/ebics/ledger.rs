@@ -25,6 +25,7 @@ use serde_json::json;
 
 use super::session::rejection;
 use super::EbicsError;
+use crate::metrics;
 
 /// The client's view of the `transactions` table: leases are taken in this instance's name.
 #[derive(Debug, Clone)]
@@ -178,13 +179,51 @@ impl Ledger {
         };
         let mut tx = self.store.scope(scope).begin().await?;
         let current: Transaction = tx.get(id).await?;
-        if !current.phase.is_final() {
-            tx.transactions()
-                .set_phase(id, current.phase, to, event, ending.context())
-                .await?;
-        }
+        let ended = if current.phase.is_final() {
+            None
+        } else {
+            Some(
+                tx.transactions()
+                    .set_phase(id, current.phase, to, event, ending.context())
+                    .await?,
+            )
+        };
         tx.commit().await?;
+        if let Some(ended) = ended {
+            self.transfer_ended(&ended, None);
+        }
         Ok(())
+    }
+
+    /// Counts a transfer that ended (committed): by order type, direction and outcome, its
+    /// bytes when known, its duration, and the code that failed it.
+    pub(crate) fn transfer_ended(&self, transaction: &Transaction, bytes: Option<i64>) {
+        let order_type = transaction.order_type.as_str();
+        let labels = [
+            ("order_type", order_type),
+            ("direction", transaction.direction.as_str()),
+            ("outcome", transaction.phase.as_str()),
+        ];
+        metrics::inc(metrics::TRANSFERS, &self.instance, &labels);
+        if let Some(bytes) = bytes {
+            metrics::add(
+                metrics::TRANSFER_BYTES,
+                &self.instance,
+                &labels,
+                bytes as f64,
+            );
+        }
+        let took = (transaction.updated_at - transaction.created_at)
+            .to_std()
+            .unwrap_or_default();
+        metrics::observe(metrics::TRANSFER_SECONDS, &self.instance, &labels, took);
+        if let Some(code) = &transaction.failure_code {
+            metrics::inc(
+                metrics::BANK_RETURN_CODES,
+                &self.instance,
+                &[("code", code.as_str()), ("order_type", order_type)],
+            );
+        }
     }
 }
 

@@ -444,15 +444,17 @@ impl Client {
         let mut tx = self.store().scope(&session.scope).begin().await?;
         let mut repo = tx.transactions();
         repo.set_recovery(id, &to_record(&recovery)?).await?;
-        repo.set_phase(
-            id,
-            from,
-            TransactionPhase::Completed,
-            TransactionEventKind::Completed,
-            json!({"bank_order_id": recovery.bank_order_id, "code": last_code}),
-        )
-        .await?;
+        let ended = repo
+            .set_phase(
+                id,
+                from,
+                TransactionPhase::Completed,
+                TransactionEventKind::Completed,
+                json!({"bank_order_id": recovery.bank_order_id, "code": last_code}),
+            )
+            .await?;
         tx.commit().await?;
+        self.ledger.transfer_ended(&ended, None);
         self.spool.remove(&recovery.spool).await;
         tracing::info!(transaction = %id, bank_order_id = ?recovery.bank_order_id, "upload completed");
         Ok(UploadOutcome {

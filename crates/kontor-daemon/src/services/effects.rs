@@ -200,7 +200,15 @@ pub fn spawn_recovery_loop(
     super::every(every, move || {
         let (client, services) = (client.clone(), services.clone());
         async move {
-            match client.recover_unfinished().await {
+            let recovered = client.recover_unfinished().await;
+            let outcome = if recovered.is_ok() { "ok" } else { "failed" };
+            let instance = services.instance().to_owned();
+            crate::metrics::inc(
+                crate::metrics::RECOVERY_PASSES,
+                &instance,
+                &[("outcome", outcome)],
+            );
+            match recovered {
                 Ok(report) if report != RecoveryReport::default() => {
                     tracing::info!(
                         completed = report.completed.len(),

@@ -100,6 +100,8 @@ pub enum Refusal {
     SignerNotInPartner,
     #[error("this key is not the signer's registered signature key")]
     UnknownSignerKey,
+    #[error("{0}")]
+    WebhookTarget(super::webhooks::target::TargetError),
 }
 
 impl From<EbicsError> for ServiceError {

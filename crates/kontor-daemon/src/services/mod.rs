@@ -22,6 +22,8 @@
 //!   finished it, and the background pass that resumes transfers and applies effects.
 //! - [`veu`]: the distributed signature (sync, digest, approve, cancel).
 //! - [`hosts`], [`connections`], [`users`], [`tenancy`]: the tenant's configuration.
+//! - [`webhooks`]: subscriptions, the events workflows emit in their own transaction, and
+//!   the delivery worker.
 //!
 //! Port traits are declared here, each with its adapter over [`Bank`]: [`Bank`] itself
 //! (adapted for the EBICS client), [`orders::OrderUploader`],
@@ -46,6 +48,7 @@ pub mod statements;
 pub mod tenancy;
 pub mod users;
 pub mod veu;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -68,6 +71,7 @@ pub struct Services {
     bank: Option<Arc<dyn Bank>>,
     submitter: Submitter,
     lease_for: chrono::Duration,
+    webhooks: webhooks::WebhookSettings,
 }
 
 impl std::fmt::Debug for Services {
@@ -111,6 +115,7 @@ impl Services {
             bank: None,
             submitter: Submitter::new(format!("kontor-{}", uuid::Uuid::now_v7())),
             lease_for: chrono::Duration::minutes(5),
+            webhooks: webhooks::WebhookSettings::default(),
         }
     }
 
@@ -135,6 +140,16 @@ impl Services {
     pub fn with_files(mut self, files: Files) -> Self {
         self.files = files;
         self
+    }
+
+    /// Webhook target checks and delivery timing (see [`webhooks::WebhookSettings`]).
+    pub fn with_webhook_settings(mut self, settings: webhooks::WebhookSettings) -> Self {
+        self.webhooks = settings;
+        self
+    }
+
+    pub fn webhook_settings(&self) -> &webhooks::WebhookSettings {
+        &self.webhooks
     }
 
     pub fn store(&self) -> &Store {

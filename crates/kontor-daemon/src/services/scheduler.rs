@@ -291,6 +291,8 @@ async fn run_one<R: JobRunner>(
         let mut tx = store.scope(&scope).begin().await?;
         tx.get(schedule_id).await?
     };
+    let lag = (now - schedule.next_run_at).to_std().unwrap_or_default();
+    crate::metrics::observe(crate::metrics::SCHEDULE_LAG, owner, &[], lag);
     // A schedule whose spec is broken still completes (as failed, retried in an hour) so it
     // does not hold a lease forever or spin.
     let (outcome, detail, next) = match CronSpec::parse(&schedule.cron, &schedule.time_zone) {

@@ -11,6 +11,7 @@
 //! This module books documents; [`super::statement_files`] takes a stored file (bare or in a
 //! ZIP container) through it and records how that went.
 
+use crate::services::webhooks::events;
 use chrono::NaiveDate;
 use kontor_documents::camt::CamtReader;
 use kontor_documents::mt940::{self, Mt940Reader, Mt940StreamError};
@@ -18,7 +19,7 @@ use kontor_documents::{Entry, EntryStatus, Iban, Statement, StatementPart};
 use kontor_protocol::order_type::{OrderDataFormat, OrderType};
 use kontor_storage::{
     Account, ConnectionId, FileId, NewBalance, NewBookedTransaction, NewStatement, ScopedTx,
-    StatementFormat, StatementId, StorageError,
+    StatementFormat, StatementId, StorageError, WebhookEventType,
 };
 
 /// Which parser reads a file.
@@ -236,6 +237,13 @@ struct Current {
     /// `None`: the statement is not for one of the tenant's accounts (or has no IBAN); its
     /// parts are counted and dropped.
     target: Option<(Iban, Account, StatementId)>,
+    /// Whether this ingestion created the statement record (then `statement.available` is
+    /// announced when it ends).
+    created: bool,
+    /// What this statement stored (the event's counts).
+    stored: IngestReport,
+    /// The reporting period the document named.
+    period: Option<(NaiveDate, NaiveDate)>,
     /// Whether the document named the reporting period.
     period_known: bool,
     /// The span of the booking dates seen, for a statement without a period.
@@ -272,6 +280,9 @@ impl<'a> StatementWriter<'a> {
         let period = header.period.map(|p| (p.from.date(), p.to.date()));
         let mut current = Current {
             target: None,
+            created: false,
+            stored: IngestReport::default(),
+            period,
             period_known: period.is_some(),
             booking_span: None,
         };
@@ -297,6 +308,7 @@ impl<'a> StatementWriter<'a> {
                         })
                         .await?;
                     self.report.statements_new += usize::from(created);
+                    current.created = created;
                     current.target = Some((iban.clone(), account, stored.id));
                 }
             },
@@ -321,23 +333,23 @@ impl<'a> StatementWriter<'a> {
                 current.booking_span = Some(widen(current.booking_span, date));
             }
             let Some(booking) = booking(entry, iban, account, *statement) else {
-                self.report.entries_not_booked += 1;
+                current.stored.entries_not_booked += 1;
                 continue;
             };
             if tx.statements().insert_booking(booking).await? {
-                self.report.bookings_new += 1;
+                current.stored.bookings_new += 1;
             } else {
-                self.report.bookings_known += 1;
+                current.stored.bookings_known += 1;
             }
         }
         Ok(())
     }
 
     async fn end(&mut self, tx: &mut ScopedTx<'_>, header: &Statement) -> Result<(), IngestError> {
-        let Some(current) = self.current.take() else {
+        let Some(mut current) = self.current.take() else {
             return Ok(());
         };
-        let Some((_, account, statement)) = current.target else {
+        let Some((iban, account, statement)) = current.target.take() else {
             return Ok(());
         };
         for balance in &header.balances {
@@ -352,21 +364,40 @@ impl<'a> StatementWriter<'a> {
                     currency: balance.currency.as_str().to_owned(),
                 })
                 .await?;
-            self.report.balances_new += usize::from(new);
+            current.stored.balances_new += usize::from(new);
         }
         if !current.period_known {
             // Without a reporting period: the span of its balance and booking dates.
-            let span = header
+            current.period = header
                 .balances
                 .iter()
                 .map(|b| b.date)
                 .fold(current.booking_span, |span, d| Some(widen(span, d)));
-            if let Some((from, to)) = span {
+            if let Some((from, to)) = current.period {
                 tx.statements()
                     .set_period_if_missing(statement, from, to)
                     .await?;
             }
         }
+        if current.created {
+            // In the ingestion's transaction: rolled back with the document if it breaks.
+            let stored = &current.stored;
+            let data = serde_json::json!({
+                "statement_id": statement,
+                "account_id": account.id,
+                "iban": iban.electronic(),
+                "format": storage_format(header.format),
+                "statement_ref": header.id,
+                "period_from": current.period.map(|(from, _)| from),
+                "period_to": current.period.map(|(_, to)| to),
+                "balances_new": stored.balances_new,
+                "bookings_new": stored.bookings_new,
+                "bookings_known": stored.bookings_known,
+                "entries_not_booked": stored.entries_not_booked,
+            });
+            events::emit(tx, WebhookEventType::StatementAvailable, data).await?;
+        }
+        self.report += current.stored;
         Ok(())
     }
 

@@ -11,6 +11,7 @@
 
 use std::future::Future;
 
+use crate::services::webhooks::events;
 use kontor_protocol::orderdata::{
     AuthorisationLevel, DataDigest, HVDResponseOrderData, HVTResponseOrderData, HVUOrderDetails,
     HVUResponseOrderData, HVZOrderDetails, HVZResponseOrderData, OrderKind, OriginatorInfo,
@@ -20,7 +21,7 @@ use kontor_protocol::SignatureVersion;
 use kontor_storage::{
     Connection, ConnectionId, EbicsUser, EbicsUserId, KeyUsage, NewVeuSigner, OrderStatus,
     ScopedTx, SignatureClass, StorageError, Store, TenantScope, VeuItem, VeuItemId, VeuSnapshot,
-    VeuStatus,
+    VeuStatus, WebhookEventType,
 };
 
 use super::bank::{Bank, Delivery};
@@ -258,6 +259,10 @@ pub async fn apply_overview(
             })
             .collect();
         tx.veu_items().replace_signers(item.id, signers).await?;
+        // An item seen for the first time (the upsert wrote it now) waits for signatures.
+        if item.created_at == item.synced_at && item.status == VeuStatus::Pending {
+            events::veu_item(tx, WebhookEventType::VeuSignatureNeeded, item.id).await?;
+        }
         if let Some(digest) = &entry.data_digest {
             // Stored so that showing it to a signer later needs no bank conversation.
             tx.veu_items()
@@ -279,6 +284,7 @@ pub async fn apply_overview(
                 tx.veu_items()
                     .set_status(item.id, VeuStatus::Signed, VeuStatus::Executed)
                     .await?;
+                events::veu_item(tx, WebhookEventType::VeuExecuted, item.id).await?;
                 complete_executed_order(tx, connection, &item.bank_order_id).await?;
                 report.executed += 1;
             } else {
@@ -438,6 +444,7 @@ pub async fn cancel<B: VeuBank + ?Sized>(
         .veu_items()
         .set_status(item.id, item.status, VeuStatus::Cancelled)
         .await?;
+    events::veu_item(&mut tx, WebhookEventType::VeuCancelled, item.id).await?;
     tx.commit().await?;
     Ok(item)
 }

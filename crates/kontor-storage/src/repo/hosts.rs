@@ -314,7 +314,24 @@ impl BankKeys<'_, '_> {
                 ],
             )
             .await?;
-        self.tx.get(id).await
+        let key: BankKey = self.tx.get(id).await?;
+        // Every bank key arrives unverified through here (HPB, and any later key change): an
+        // operator must compare its hash with the bank's letter before the user may send.
+        let data = serde_json::json!({
+            "bank_host_id": key.bank_host_id,
+            "bank_key_id": key.id,
+            "kind": key.kind,
+            "version": key.version,
+            "key_hash": key.key_hash,
+        });
+        self.tx
+            .webhooks()
+            .emit(
+                crate::status::WebhookEventType::BankKeysNeedVerification,
+                data,
+            )
+            .await?;
+        Ok(key)
     }
 
     /// Removes every key fetched from `host` (with the host itself: keys mean nothing

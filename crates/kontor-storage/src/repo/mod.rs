@@ -13,6 +13,7 @@ pub mod statements;
 pub mod transactions;
 pub mod users;
 pub mod veu;
+pub mod webhooks;
 
 /// Implements [`Entity`](crate::Entity) and [`EntityId`](crate::EntityId) for a record type.
 macro_rules! entity {

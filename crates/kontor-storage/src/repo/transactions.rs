@@ -8,6 +8,7 @@ use crate::error::{Result, StorageError};
 use crate::ids::{EbicsUserId, EventId, FileId, OrderId, SegmentId, TransactionId};
 use crate::status::{
     Direction, SegmentStatus, TransactionEventKind, TransactionPhase, TransferEffect,
+    WebhookEventType,
 };
 
 /// One upload or download as EBICS runs it: initialisation, transfer of segments, receipt.
@@ -272,7 +273,24 @@ impl Transactions<'_, '_> {
             )
             .await?;
         self.append_event(id, event, context).await?;
-        self.tx.get(id).await
+        let transaction: Transaction = self.tx.get(id).await?;
+        // Every transfer ends here; a failed one is a webhook event in the same transaction.
+        if to == TransactionPhase::Failed {
+            let data = serde_json::json!({
+                "transaction_id": transaction.id,
+                "ebics_user_id": transaction.ebics_user_id,
+                "order_type": transaction.order_type,
+                "order_id": transaction.order_id,
+                "direction": transaction.direction,
+                "failure_code": transaction.failure_code,
+                "failure_text": transaction.failure_text,
+            });
+            self.tx
+                .webhooks()
+                .emit(WebhookEventType::TransactionFailed, data)
+                .await?;
+        }
+        Ok(transaction)
     }
 
     /// Records the bank's transaction id and segment count after initialisation.

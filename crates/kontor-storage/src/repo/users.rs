@@ -9,7 +9,9 @@ use kontor_protocol::order_type::{BtfService, OrderType};
 use crate::db::{now, to_json, RowReader};
 use crate::error::{Result, StorageError};
 use crate::ids::{AccountId, ConnectionId, EbicsUserId, KeyPairId, PermissionId, TenantId};
-use crate::status::{EbicsUserStatus, KeyCustody, KeyStatus, KeyUsage, SignatureClass};
+use crate::status::{
+    EbicsUserStatus, KeyCustody, KeyStatus, KeyUsage, SignatureClass, WebhookEventType,
+};
 
 /// A subscriber (user id) of a partner at a bank.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -271,7 +273,26 @@ impl EbicsUsers<'_, '_> {
                 &[("updated_at", now().into())],
             )
             .await?;
-        self.tx.get(id).await
+        let user: EbicsUser = self.tx.get(id).await?;
+        // Every move of a user's status goes through here (onboarding, suspension, a bank
+        // that locks the user), so its webhook event is written here, in the same transaction.
+        let event = match to {
+            EbicsUserStatus::Ready => Some(WebhookEventType::UserReady),
+            EbicsUserStatus::Suspended => Some(WebhookEventType::UserSuspended),
+            EbicsUserStatus::Locked => Some(WebhookEventType::UserLocked),
+            _ => None,
+        };
+        if let Some(event) = event {
+            let data = serde_json::json!({
+                "ebics_user_id": user.id,
+                "connection_id": user.connection_id,
+                "user_id": user.user_id,
+                "status": user.status,
+                "previous_status": from,
+            });
+            self.tx.webhooks().emit(event, data).await?;
+        }
+        Ok(user)
     }
 
     /// Records a successful sync: the failure of an earlier one is cleared.

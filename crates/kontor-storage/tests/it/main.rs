@@ -7,3 +7,4 @@ mod conformance;
 mod isolation;
 mod read_transactions;
 mod support;
+mod webhooks;

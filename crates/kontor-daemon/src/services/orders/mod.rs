@@ -7,6 +7,7 @@ pub mod completion;
 pub mod received;
 pub mod submit;
 
+use crate::services::webhooks::events;
 use kontor_documents::pain::{self, PaymentKind, PaymentOrder, PaymentSummary};
 use kontor_documents::{Amount, Currency, Iban};
 use kontor_protocol::keys::PublicKey;
@@ -17,7 +18,7 @@ use kontor_protocol::SignatureVersion;
 use kontor_storage::{
     Connection, EbicsUser, EbicsUserId, EbicsUserStatus, FileBody, FileKind, KeyUsage, NewFile,
     NewOrder, NewOrderSignature, Order, OrderId, OrderSignature, OrderStatus, ScopedTx,
-    SignatureClass, SignatureRule, StorageError, Store, StoredFile, TenantScope,
+    SignatureClass, SignatureRule, StorageError, Store, StoredFile, TenantScope, WebhookEventType,
 };
 use sha2::{Digest, Sha256};
 
@@ -318,6 +319,7 @@ async fn create_in(
             idempotency_key: new.idempotency_key,
         })
         .await?;
+    events::order(tx, WebhookEventType::OrderCreated, order.id).await?;
     Ok(Created {
         order,
         replayed: false,
@@ -551,10 +553,13 @@ pub async fn add_signature(
     } else {
         OrderStatus::PendingSignature
     };
-    if next == order.status {
-        return Ok(tx.get(order.id).await?);
+    // `order.signed` tells of every signature; its `status` says whether the order is now
+    // SIGNED (ready to submit) or still PENDING_SIGNATURE.
+    if next != order.status {
+        tx.orders().set_status(order.id, order.status, next).await?;
     }
-    Ok(tx.orders().set_status(order.id, order.status, next).await?)
+    events::order(tx, WebhookEventType::OrderSigned, order.id).await?;
+    Ok(tx.get(order.id).await?)
 }
 
 /// Key hashes as letters print them: hex digits, spaces and colons between them ignored.

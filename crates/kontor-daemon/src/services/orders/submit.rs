@@ -39,12 +39,13 @@ use chrono::Utc;
 use kontor_protocol::orderdata::OrderSignatureData;
 use kontor_storage::{
     Order, OrderId, OrderStatus, ScopedTx, StorageError, Store, TenantScope, Transaction,
-    TransactionId, TransactionPhase,
+    TransactionId, TransactionPhase, WebhookEventType,
 };
 
 use super::{order_content, order_signatures, OrderError};
 use crate::ebics::{upload_receipt, EbicsError, UploadRequest};
 use crate::services::bank::Bank;
+use crate::services::webhooks::events;
 
 /// What the bank said when it took an upload.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -358,18 +359,19 @@ async fn record_once(
             tx.transactions()
                 .finish_effect(receipt.transaction, None)
                 .await?;
-            SubmitOutcome::Accepted(
-                tx.orders()
-                    .record_bank_result(
-                        order.id,
-                        OrderStatus::Submitted,
-                        OrderStatus::Processing,
-                        receipt.bank_order_id.as_deref(),
-                        Some(&receipt.return_code),
-                        None,
-                    )
-                    .await?,
-            )
+            let accepted = tx
+                .orders()
+                .record_bank_result(
+                    order.id,
+                    OrderStatus::Submitted,
+                    OrderStatus::Processing,
+                    receipt.bank_order_id.as_deref(),
+                    Some(&receipt.return_code),
+                    None,
+                )
+                .await?;
+            events::order(&mut tx, WebhookEventType::OrderSubmitted, order.id).await?;
+            SubmitOutcome::Accepted(accepted)
         }
         Err(UploadFailure::Rejected {
             transaction,
@@ -380,18 +382,19 @@ async fn record_once(
                 tx.orders().link_transaction(order.id, transaction).await?;
                 tx.transactions().finish_effect(transaction, None).await?;
             }
-            SubmitOutcome::Rejected(
-                tx.orders()
-                    .record_bank_result(
-                        order.id,
-                        OrderStatus::Submitted,
-                        OrderStatus::Rejected,
-                        None,
-                        Some(&code),
-                        Some(&text),
-                    )
-                    .await?,
-            )
+            let rejected = tx
+                .orders()
+                .record_bank_result(
+                    order.id,
+                    OrderStatus::Submitted,
+                    OrderStatus::Rejected,
+                    None,
+                    Some(&code),
+                    Some(&text),
+                )
+                .await?;
+            events::order(&mut tx, WebhookEventType::OrderRejected, order.id).await?;
+            SubmitOutcome::Rejected(rejected)
         }
         Err(UploadFailure::Uncertain(why)) => return Err(OrderError::Uncertain(why)),
     };
@@ -414,9 +417,10 @@ pub async fn complete(
 ) -> Result<Order, OrderError> {
     let current: Order = tx.get(order).await?;
     let bank_order_id = current.bank_order_id.clone();
-    Ok(match verdict {
+    let (settled, event) = match verdict {
         BankVerdict::Executed => {
-            tx.orders()
+            let settled = tx
+                .orders()
                 .record_bank_result(
                     order,
                     OrderStatus::Processing,
@@ -425,10 +429,12 @@ pub async fn complete(
                     current.bank_return_code.as_deref(),
                     None,
                 )
-                .await?
+                .await?;
+            (settled, WebhookEventType::OrderCompleted)
         }
         BankVerdict::Refused { code, text } => {
-            tx.orders()
+            let settled = tx
+                .orders()
                 .record_bank_result(
                     order,
                     OrderStatus::Processing,
@@ -437,7 +443,10 @@ pub async fn complete(
                     Some(&code),
                     Some(&text),
                 )
-                .await?
+                .await?;
+            (settled, WebhookEventType::OrderRejected)
         }
-    })
+    };
+    events::order(tx, event, order).await?;
+    Ok(settled)
 }

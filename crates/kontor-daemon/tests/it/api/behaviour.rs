@@ -544,6 +544,84 @@ async fn bank_routes_answer_503_without_a_bank_and_hand_the_callers_scope_to_one
 }
 
 #[tokio::test]
+async fn webhook_targets_on_loopback_are_refused_and_nothing_is_stored() {
+    let w = world().await;
+    let before = w.get(&w.admin_a, "/v1/webhooks").await.json();
+    for url in [
+        "http://127.0.0.1:9/hook",
+        "http://[::1]/hook",
+        "http://169.254.169.254/latest",
+    ] {
+        let reply = w
+            .send(
+                Method::POST,
+                &w.admin_a,
+                "/v1/webhooks",
+                Payload::Json(json!({"url": url})),
+            )
+            .await;
+        assert_eq!(
+            (reply.status, reply.code().as_str()),
+            (StatusCode::UNPROCESSABLE_ENTITY, "webhook_target_refused"),
+            "{url}: {}",
+            reply.text()
+        );
+    }
+    let reply = w
+        .send(
+            Method::POST,
+            &w.admin_a,
+            "/v1/webhooks",
+            Payload::Json(json!({"url": "https://hooks.example/x", "event_types": ["order.paid"]})),
+        )
+        .await;
+    assert_eq!(
+        reply.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        reply.text()
+    );
+    assert_eq!(w.get(&w.admin_a, "/v1/webhooks").await.json(), before);
+    // The fixture's subscription shows no secret when read.
+    let shown = w
+        .get(&w.viewer_a, &format!("/v1/webhooks/{}", w.a.webhook))
+        .await;
+    assert_eq!(shown.status, StatusCode::OK);
+    assert!(shown.json().get("secret").is_none());
+    assert!(!shown.text().contains("whsec_"));
+}
+
+#[tokio::test]
+async fn a_rotated_secret_is_shown_once_in_the_answer() {
+    let w = world().await;
+    let uri = format!("/v1/webhooks/{}/rotate-secret", w.a.webhook);
+    let reply = w.send(Method::POST, &w.admin_a, &uri, Payload::None).await;
+    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let secret = reply.json()["secret"].as_str().unwrap().to_owned();
+    assert!(
+        secret.starts_with("whsec_") && secret.len() > 40,
+        "{secret}"
+    );
+    assert!(reply.json()["previous_secret_until"].is_string());
+    let deliveries = w
+        .get(
+            &w.viewer_a,
+            &format!("/v1/webhooks/{}/deliveries", w.a.webhook),
+        )
+        .await;
+    assert!(!deliveries.text().contains(&secret));
+    // Newest first: the fixture's order was created after its ping.
+    let types: Vec<String> = deliveries
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["event_type"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(types, ["order.created", "webhook.ping"]);
+}
+
+#[tokio::test]
 async fn schedules_need_a_valid_cron_and_time_zone() {
     let w = world().await;
     for (cron, tz, code) in [

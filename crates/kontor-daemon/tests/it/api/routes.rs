@@ -165,6 +165,20 @@ fn cases() -> Vec<Case> {
         case!(POST "/v1/statements/files/{id}/ingest", TenantA, |i| format!("/v1/statements/files/{}/ingest", i.statement_file)),
         case!(GET "/v1/booked-transactions", TenantWide, |_| "/v1/booked-transactions".into()),
         case!(GET "/v1/booked-transactions/csv", TenantWide, |_| "/v1/booked-transactions/csv".into()),
+        // webhooks
+        case!(GET "/v1/webhooks", TenantWide, |_| "/v1/webhooks".into()),
+        case!(POST "/v1/webhooks", TenantWide, |_| "/v1/webhooks".into(),
+            |_| Payload::Json(json!({"url": "https://hooks.example/new", "description": "ERP", "event_types": ["order.completed"]}))),
+        case!(GET "/v1/webhooks/{id}", TenantA, |i| format!("/v1/webhooks/{}", i.webhook)),
+        case!(PATCH "/v1/webhooks/{id}", TenantA, |i| format!("/v1/webhooks/{}", i.webhook),
+            |_| Payload::Json(json!({"description": "ERP 2", "event_types": ["order.created"]}))),
+        case!(DELETE "/v1/webhooks/{id}", TenantA, |i| format!("/v1/webhooks/{}", i.webhook)),
+        case!(POST "/v1/webhooks/{id}/ping", TenantA, |i| format!("/v1/webhooks/{}/ping", i.webhook)),
+        case!(POST "/v1/webhooks/{id}/rotate-secret", TenantA, |i| format!("/v1/webhooks/{}/rotate-secret", i.webhook)),
+        case!(POST "/v1/webhooks/{id}/resume", TenantA, |i| format!("/v1/webhooks/{}/resume", i.webhook)),
+        case!(GET "/v1/webhooks/{id}/deliveries", TenantA, |i| format!("/v1/webhooks/{}/deliveries", i.webhook)),
+        case!(GET "/v1/webhook-deliveries/{id}/attempts", TenantA, |i| format!("/v1/webhook-deliveries/{}/attempts", i.webhook_delivery)),
+        case!(POST "/v1/webhook-deliveries/{id}/redeliver", TenantA, |i| format!("/v1/webhook-deliveries/{}/redeliver", i.webhook_delivery)),
     ]
 }
 

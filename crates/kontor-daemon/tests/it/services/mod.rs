@@ -9,3 +9,4 @@ mod scheduler;
 mod statement_files;
 mod statements;
 mod veu;
+mod webhooks;

@@ -44,6 +44,9 @@ pub struct Ids {
     pub signer_key: String,
     /// A valid public key PEM (not stored anywhere), for bodies that need one.
     pub spare_public_key_pem: String,
+    pub webhook: String,
+    /// A ping delivery of `webhook`.
+    pub webhook_delivery: String,
 }
 
 impl Ids {
@@ -65,6 +68,8 @@ impl Ids {
             &self.member,
             &self.token,
             &self.signer_key,
+            &self.webhook,
+            &self.webhook_delivery,
         ]
     }
 }
@@ -389,6 +394,16 @@ pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
         .grant(restricted_id, users[0])
         .await
         .unwrap();
+    let (webhook, _) = tx
+        .webhooks()
+        .create(kontor_storage::NewWebhookSubscription {
+            url: "https://hooks.example/erp".into(),
+            description: None,
+            event_types: vec![],
+        })
+        .await
+        .unwrap();
+    let webhook_delivery = tx.webhooks().ping(webhook.id).await.unwrap();
     tx.commit().await.unwrap();
 
     let app = router(AppState::new(configure(Services::new(store.clone()))));
@@ -425,6 +440,8 @@ pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
             token: owner_token.to_string(),
             signer_key: signer_key.id.to_string(),
             spare_public_key_pem: spare_public_key_pem(),
+            webhook: webhook.id.to_string(),
+            webhook_delivery: webhook_delivery.id.to_string(),
         },
         store,
         app,

@@ -9,6 +9,7 @@ pub mod emulator;
 pub mod payments;
 pub mod seed;
 pub mod transport;
+pub mod webhooks;
 
 pub use kontor_storage::testing::TestDb;
 
