@@ -49,7 +49,7 @@ pub use repo::users::*;
 pub use repo::veu::*;
 pub use status::*;
 pub use store::{
-    Actor, AuthenticatedOperator, Backend, Deletable, Entity, EntityId, Page, Scoped, ScopedTx,
-    Store, TenantScope,
+    Actor, AuthenticatedOperator, Backend, Deletable, Entity, EntityId, Newest, OfEbicsUser, Page,
+    Scoped, ScopedTx, Store, TenantScope,
 };
 pub use vault::{KeyDecryptionFailed, MasterKey, MasterKeyError};

@@ -316,6 +316,20 @@ db_enum!(
         StatementFileFailed => "STATEMENT_FILE_FAILED",
         /// An operator had a stored statement file ingested again.
         StatementFileReingested => "STATEMENT_FILE_REINGESTED",
+        /// A state-changing API call (POST/PUT/PATCH/DELETE), whatever its outcome; the
+        /// record's `operation` names the route.
+        ApiCall => "API_CALL",
+        /// A platform administrator created the tenant.
+        TenantCreated => "TENANT_CREATED",
+    }
+);
+
+db_enum!(
+    /// How an audited action ended.
+    AuditOutcome, "audit_events.outcome" {
+        Succeeded => "SUCCEEDED",
+        /// Refused or failed; the record names the API's stable error code.
+        Failed => "FAILED",
     }
 );
 
@@ -472,6 +486,7 @@ mod tests {
         round_trips::<Role>();
         round_trips::<TransferEffect>();
         round_trips::<AuditAction>();
+        round_trips::<AuditOutcome>();
         round_trips::<SignatureClass>();
         round_trips::<KeyUsage>();
         round_trips::<KeyCustody>();

@@ -142,7 +142,10 @@ impl IntoResponse for ApiError {
                 },
             },
         };
+        let code = super::audit::ErrorCode(self.code().to_owned());
         let mut response = (self.status(), Json(body)).into_response();
+        // For the audit record of the call (`audit::record_calls`).
+        response.extensions_mut().insert(code);
         if matches!(self, Self::DatabaseUnavailable) {
             // Clients and load balancers may retry after a short pause.
             response.headers_mut().insert(
@@ -237,6 +240,7 @@ impl From<Refusal> for ApiError {
         };
         match refusal {
             Refusal::EmailTaken => conflict("email_taken"),
+            Refusal::TenantNameTaken => conflict("tenant_name_taken"),
             Refusal::OwnerDemotesSelf | Refusal::OwnerRemovesSelf => conflict("last_owner"),
             Refusal::HostIdTaken => conflict("host_id_taken"),
             Refusal::InvalidUrl(_) => invalid("invalid_url"),
