@@ -315,8 +315,7 @@ pub async fn run(args: SignArgs) -> anyhow::Result<()> {
         SignCommand::List => {
             let api = Api::new(&args)?;
             let orders = api.all("/v1/orders").await?;
-            for order in orders.iter().filter(|o| awaits_signatures(o))
-            {
+            for order in orders.iter().filter(|o| awaits_signatures(o)) {
                 println!(
                     "{}\t{}\t{}\t{} {}",
                     order["id"].as_str().unwrap_or("?"),

@@ -272,13 +272,13 @@ impl Admin<'_> {
         name: &str,
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<IssuedToken> {
-        let tenant = self
-            .operator(operator)
-            .await?
-            .current_tenant
-            .ok_or(StorageError::NotFound {
-                entity: "membership",
-            })?;
+        let tenant =
+            self.operator(operator)
+                .await?
+                .current_tenant
+                .ok_or(StorageError::NotFound {
+                    entity: "membership",
+                })?;
         self.insert_token(operator, Some(tenant), name, expires_at)
             .await
     }
@@ -389,11 +389,7 @@ impl Admin<'_> {
     }
 
     /// One keyset page of tenants, newest first.
-    pub async fn tenants_page(
-        &self,
-        before: Option<TenantId>,
-        limit: u32,
-    ) -> Result<Vec<Tenant>> {
+    pub async fn tenants_page(&self, before: Option<TenantId>, limit: u32) -> Result<Vec<Tenant>> {
         let rows = match before {
             Some(before) => {
                 self.rows(

@@ -535,7 +535,12 @@ impl ScopedTx<'_> {
     where
         E::Id: EntityId,
     {
-        let any_of = users.map(|u| (E::USER_COLUMN, u.iter().map(|id| id.to_db().into()).collect()));
+        let any_of = users.map(|u| {
+            (
+                E::USER_COLUMN,
+                u.iter().map(|id| id.to_db().into()).collect(),
+            )
+        });
         self.newest_where(page, &[], any_of).await
     }
 

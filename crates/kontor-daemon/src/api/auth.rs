@@ -19,9 +19,8 @@ use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use kontor_storage::admin::{AuthError, PlatformAdmin};
 use kontor_storage::{
-    AuthenticatedOperator, EbicsUser, EbicsUserId, Entity, EntityId, Newest, OfEbicsUser, Order, Role,
-    Schedule,
-    ScopedTx, StatementFile, Store, TenantScope, Transaction,
+    AuthenticatedOperator, EbicsUser, EbicsUserId, Entity, EntityId, Newest, OfEbicsUser, Order,
+    Role, Schedule, ScopedTx, StatementFile, Store, TenantScope, Transaction,
 };
 
 use super::error::ApiError;
@@ -256,7 +255,8 @@ impl FromRequestParts<AppState> for PlatformCaller {
                 Ok(Self { admin })
             }
             Err(AuthError::Storage(e)) => Err(e.into()),
-            Err(AuthError::Rejected(_)) => match store.admin().authenticate_token(token, now).await {
+            Err(AuthError::Rejected(_)) => match store.admin().authenticate_token(token, now).await
+            {
                 Ok(_) => Err(ApiError::Forbidden),
                 Err(AuthError::Storage(e)) => Err(e.into()),
                 Err(AuthError::Rejected(_)) => Err(ApiError::Unauthorized),

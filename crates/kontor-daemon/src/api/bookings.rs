@@ -9,9 +9,9 @@ use serde::Deserialize;
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::page::{ItemPage, PageQuery, DEFAULT_LIMIT, MAX_LIMIT};
 use super::extract::QueryParams;
 use super::input::Valid;
+use super::page::{ItemPage, PageQuery, DEFAULT_LIMIT, MAX_LIMIT};
 use super::Routes;
 
 pub fn routes(routes: Routes) -> Routes {
@@ -47,7 +47,10 @@ impl std::str::FromStr for Position {
     type Err = ();
     fn from_str(s: &str) -> Result<Self, ()> {
         let (date, id) = s.split_once('/').ok_or(())?;
-        Ok(Self(date.parse().map_err(|_| ())?, id.parse().map_err(|_| ())?))
+        Ok(Self(
+            date.parse().map_err(|_| ())?,
+            id.parse().map_err(|_| ())?,
+        ))
     }
 }
 

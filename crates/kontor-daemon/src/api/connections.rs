@@ -7,11 +7,11 @@ use kontor_storage::{BankHostId, Connection, ConnectionId, NewConnection};
 use serde::Deserialize;
 
 use super::auth::Caller;
-use super::page::{ItemPage, PageQuery};
 use super::error::ApiError;
 use super::extract::QueryParams;
 use super::extract::{Id, JsonBody};
 use super::input::{EbicsId, Name, Valid};
+use super::page::{ItemPage, PageQuery};
 use super::{Access, Routes};
 use crate::services::connections;
 

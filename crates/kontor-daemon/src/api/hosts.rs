@@ -7,11 +7,11 @@ use kontor_storage::{BankHost, BankHostChanges, BankHostId, BankKey, BankKeyId};
 use serde::Deserialize;
 
 use super::auth::Caller;
-use super::page::{ItemPage, PageQuery};
 use super::error::ApiError;
 use super::extract::QueryParams;
 use super::extract::{Id, JsonBody};
 use super::input::{HostId, HttpUrl, KeyHash, Name, Valid};
+use super::page::{ItemPage, PageQuery};
 use super::{Access, Routes};
 use crate::services::hosts::{self, NewHost};
 

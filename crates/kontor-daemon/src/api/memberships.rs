@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{path_id, Id, JsonBody, PathId, QueryParams};
+use super::input::{Email, Name, Valid};
 use super::page::{ItemPage, PageQuery};
 use super::tokens::{IssueToken, IssuedTokenBody};
-use super::input::{Email, Name, Valid};
 use super::{Access, AppState, Routes};
 use crate::services::tenancy;
 
@@ -256,8 +256,7 @@ async fn issue_member_token(
 ) -> Result<(StatusCode, Json<IssuedTokenBody>), ApiError> {
     let days = body.days()?;
     let mut tx = caller.tx().await?;
-    let issued =
-        tenancy::issue_member_token(&mut tx, operator, body.name.as_str(), days).await?;
+    let issued = tenancy::issue_member_token(&mut tx, operator, body.name.as_str(), days).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(IssuedTokenBody::from(issued))))
 }

@@ -19,11 +19,11 @@ use kontor_storage::{
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
-use super::page::{ItemPage, PageQuery};
 use super::error::ApiError;
 use super::extract::{Id, JsonBody, QueryParams};
 use super::files::download;
 use super::input::{idempotency_key, KeyHash, SignatureValue, Valid};
+use super::page::{ItemPage, PageQuery};
 use super::{Access, AppState, Routes};
 use crate::services::orders::{self, received, CreateOrder, SignatureSubmission};
 

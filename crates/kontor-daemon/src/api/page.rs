@@ -100,7 +100,11 @@ impl<T> ItemPage<T> {
 
     /// A page of a short list read whole (a bank host's keys, a user's permissions, a
     /// transaction's segments): the same keyset rules, applied in memory, newest first.
-    pub fn of_all<K>(mut items: Vec<T>, query: &PageQuery, key: impl Fn(&T) -> K) -> Result<Self, ApiError>
+    pub fn of_all<K>(
+        mut items: Vec<T>,
+        query: &PageQuery,
+        key: impl Fn(&T) -> K,
+    ) -> Result<Self, ApiError>
     where
         K: Ord + Display + FromStr,
     {

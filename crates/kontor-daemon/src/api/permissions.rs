@@ -9,11 +9,11 @@ use kontor_storage::{AccountId, EbicsUserId, NewPermission, Permission, Signatur
 use serde::Deserialize;
 
 use super::auth::Caller;
-use super::page::{ItemPage, PageQuery};
 use super::error::ApiError;
 use super::extract::QueryParams;
 use super::extract::{Id, JsonBody};
 use super::input::{payment_amount, Valid};
+use super::page::{ItemPage, PageQuery};
 use super::{Access, Routes};
 use crate::services::users;
 

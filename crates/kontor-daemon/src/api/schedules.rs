@@ -8,12 +8,12 @@ use kontor_storage::{AccountId, EbicsUserId, JobRun, Schedule, ScheduleId};
 use serde::Deserialize;
 
 use super::auth::Caller;
-use super::page::{ItemPage, PageQuery};
 use super::downloads::{order_type_or_btd, ServiceBody};
 use super::error::ApiError;
 use super::extract::QueryParams;
 use super::extract::{Id, JsonBody};
 use super::input::{Cron, TimeZone, Valid};
+use super::page::{ItemPage, PageQuery};
 use super::{Access, AppState, Routes};
 use crate::services::schedules::{self, ScheduleRequest};
 

@@ -11,10 +11,10 @@ use kontor_storage::{EbicsUserId, KeyPair, KeyPairId};
 use serde::Deserialize;
 
 use super::auth::Caller;
-use super::page::{ItemPage, PageQuery};
 use super::error::ApiError;
 use super::extract::QueryParams;
 use super::extract::{path_id, Id, JsonBody};
+use super::page::{ItemPage, PageQuery};
 use super::{Access, Routes};
 use crate::services::users::{self, SignerKey};
 

@@ -8,11 +8,11 @@ use kontor_storage::{StatementFile, StatementFileId, StatementFileStatus};
 use serde::Deserialize;
 
 use super::auth::Caller;
-use super::page::{ItemPage, PageQuery};
 use super::error::ApiError;
 use super::extract::{Id, QueryParams};
 use super::files::download;
 use super::input::Valid;
+use super::page::{ItemPage, PageQuery};
 use super::{Access, AppState, Routes};
 use crate::services::statement_files;
 

@@ -7,11 +7,11 @@ use kontor_storage::{Account, AccountId, Statement, StatementId};
 use serde::Deserialize;
 
 use super::auth::Caller;
-use super::page::{ItemPage, PageQuery};
 use super::error::ApiError;
 use super::extract::{Id, QueryParams};
 use super::files::download;
 use super::input::Valid;
+use super::page::{ItemPage, PageQuery};
 use super::{AppState, Routes};
 
 pub fn routes(routes: Routes) -> Routes {

@@ -4,10 +4,10 @@ use axum::Json;
 use kontor_storage::{Segment, Transaction, TransactionEvent, TransactionId};
 
 use super::auth::Caller;
-use super::page::{ItemPage, PageQuery};
 use super::error::ApiError;
-use super::extract::QueryParams;
 use super::extract::Id;
+use super::extract::QueryParams;
+use super::page::{ItemPage, PageQuery};
 use super::Routes;
 
 pub fn routes(routes: Routes) -> Routes {

@@ -15,10 +15,10 @@ use kontor_storage::{EbicsUserId, VeuItem, VeuItemId, VeuSigner};
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
-use super::page::{ItemPage, PageQuery};
 use super::error::ApiError;
 use super::extract::{Id, JsonBody, QueryParams};
 use super::input::{KeyHash, SignatureValue, Valid};
+use super::page::{ItemPage, PageQuery};
 use super::{Access, AppState, Routes};
 use crate::services::veu::{self, check_same_connection, DetachedSignature, VeuDigest};
 

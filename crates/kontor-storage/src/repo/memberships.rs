@@ -110,7 +110,10 @@ impl Memberships<'_, '_> {
             sql.push_str(" AND operator_id < $2");
         }
         values.push(i64::from(limit).into());
-        sql.push_str(&format!(" ORDER BY operator_id DESC LIMIT ${}", values.len()));
+        sql.push_str(&format!(
+            " ORDER BY operator_id DESC LIMIT ${}",
+            values.len()
+        ));
         self.tx
             .fetch_all(&sql, &values)
             .await?

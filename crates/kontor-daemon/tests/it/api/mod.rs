@@ -3,3 +3,4 @@
 mod behaviour;
 mod large_files;
 mod routes;
+mod tenancy;

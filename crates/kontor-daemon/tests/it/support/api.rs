@@ -221,7 +221,8 @@ pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
     let tb = store.admin().create_tenant("B").await.unwrap().id;
     let (owner_a, _, owner_token) = operator_token(&store, "oa@x", ta, Role::Owner).await;
     let (admin_a, _, _) = operator_token(&store, "aa@x", ta, Role::Admin).await;
-    let (viewer_a, viewer_id, viewer_token) = operator_token(&store, "va@x", ta, Role::Viewer).await;
+    let (viewer_a, viewer_id, viewer_token) =
+        operator_token(&store, "va@x", ta, Role::Viewer).await;
     let (restricted_a, restricted_id, _) = operator_token(&store, "ra@x", ta, Role::Admin).await;
     let (owner_b, _, _) = operator_token(&store, "ob@x", tb, Role::Owner).await;
     let expired_op = store
