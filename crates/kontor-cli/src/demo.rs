@@ -169,6 +169,23 @@ async fn story(root: &Path, running: &Running, protocol: ProtocolVersion) -> any
         text(&order, "status")?,
         order["bank_order_id"].as_str().unwrap_or("-")
     );
+    // Every state-changing call is audited; the bank key verification is the one to show.
+    let verified = api
+        .get("/v1/audit-events?operation=POST%20/v1/bank-keys/%7Bid%7D/verify&limit=1")
+        .await?;
+    let entry = verified["items"]
+        .get(0)
+        .context("no audit entry for the bank key verification")?;
+    println!(
+        "    audit: {} operator {} {} {} {} {} (request {})",
+        text(entry, "created_at")?,
+        text(entry, "actor")?,
+        text(entry, "operation")?,
+        text(entry, "target_kind")?,
+        text(entry, "target_id")?,
+        text(entry, "outcome")?,
+        entry["request_id"].as_str().unwrap_or("-")
+    );
     Ok(())
 }
 
