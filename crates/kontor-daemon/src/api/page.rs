@@ -110,7 +110,7 @@ impl<T> ItemPage<T> {
     {
         let limit = query.limit()?;
         let before: Option<K> = query.position()?;
-        items.sort_by(|a, b| key(b).cmp(&key(a)));
+        items.sort_by_key(|item| std::cmp::Reverse(key(item)));
         let items: Vec<T> = items
             .into_iter()
             .filter(|item| before.as_ref().is_none_or(|b| key(item) < *b))
