@@ -53,6 +53,11 @@ pub fn routes(routes: Routes) -> Routes {
             "Restrict an operator to an EBICS user",
             grant,
         )
+        .read(
+            "/v1/ebics-users/{id}/grants",
+            "Operators granted an EBICS user (lift one with DELETE /v1/memberships/{operator_id}/grants/{ebics_user_id})",
+            grants_on_user,
+        )
         .delete(
             "/v1/memberships/{operator_id}/grants/{ebics_user_id}",
             Access::Own,
@@ -270,4 +275,31 @@ async fn revoke_member_token(
     tenancy::revoke_member_token(&mut tx, operator, token).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// One grant: an operator restricted to (among others) an EBICS user.
+#[derive(Serialize)]
+struct GrantView {
+    operator_id: OperatorId,
+    ebics_user_id: EbicsUserId,
+}
+
+async fn grants_on_user(
+    caller: Caller,
+    Id(user): Id<EbicsUserId>,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Json<ItemPage<GrantView>>, ApiError> {
+    let mut tx = caller.read().await?;
+    caller.granted(&mut tx, user).await?;
+    let grants = tx
+        .memberships()
+        .grantees_of(user)
+        .await?
+        .into_iter()
+        .map(|operator_id| GrantView {
+            operator_id,
+            ebics_user_id: user,
+        })
+        .collect();
+    Ok(Json(ItemPage::of_all(grants, &q, |g| g.operator_id)?))
 }

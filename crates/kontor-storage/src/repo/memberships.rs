@@ -188,6 +188,20 @@ impl Memberships<'_, '_> {
             .collect()
     }
 
+    /// The operators restricted to (among others) `user`, by grants on it.
+    pub async fn grantees_of(&mut self, user: EbicsUserId) -> Result<Vec<OperatorId>> {
+        let tenant = self.tx.tenant_val();
+        self.tx
+            .fetch_all(
+                "SELECT operator_id FROM operator_grants WHERE tenant_id = $1 AND ebics_user_id = $2 ORDER BY operator_id",
+                &[tenant, user.to_db().into()],
+            )
+            .await?
+            .iter()
+            .map(|r| RowReader(r).parsed("operator_id"))
+            .collect()
+    }
+
     /// Lifts one grant; `NotFound` when the operator had no grant on `user`.
     pub async fn revoke_grant(&mut self, operator: OperatorId, user: EbicsUserId) -> Result<()> {
         let tenant = self.tx.tenant_val();

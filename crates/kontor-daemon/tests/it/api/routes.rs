@@ -119,6 +119,7 @@ fn cases() -> Vec<Case> {
         case!(GET "/v1/ebics-users/{id}/permissions", TenantA, |i| format!("/v1/ebics-users/{}/permissions", i.user_a)),
         case!(POST "/v1/ebics-users/{id}/permissions", TenantA, |i| format!("/v1/ebics-users/{}/permissions", i.user_a),
             |i| Payload::Json(json!({"order_type": "CDD", "account_id": i.account, "authorisation_level": "A", "max_amount": "100.00", "currency": "EUR"}))),
+        case!(GET "/v1/ebics-users/{id}/grants", TenantA, |i| format!("/v1/ebics-users/{}/grants", i.user_a)),
         case!(GET "/v1/ebics-users/{id}/capabilities", TenantA, |i| format!("/v1/ebics-users/{}/capabilities", i.user_a)),
         // orders
         case!(GET "/v1/orders", TenantWide, |_| "/v1/orders".into()),

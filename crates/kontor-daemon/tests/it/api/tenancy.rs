@@ -146,6 +146,14 @@ async fn owner_administers_an_operator_from_token_to_removal(db: TestDb) {
     assert_eq!(grant.status, StatusCode::NO_CONTENT, "{}", grant.text());
     let grants = api.get(&owner, &format!("{members}/grants")).await.json();
     assert_eq!(grants["items"], json!([a.user]));
+    let on_user = api
+        .get(&owner, &format!("/v1/ebics-users/{}/grants", a.user))
+        .await
+        .json();
+    assert_eq!(
+        on_user["items"],
+        json!([{"operator_id": clerk_id, "ebics_user_id": a.user}])
+    );
     let tokens = api.get(&owner, &format!("{members}/tokens")).await.json();
     assert_eq!(tokens["items"].as_array().unwrap().len(), 1);
 
