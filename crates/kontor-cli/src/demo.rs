@@ -191,6 +191,23 @@ async fn story(root: &Path, running: &Running, protocol: ProtocolVersion) -> any
         text(&order, "status")?,
         order["bank_order_id"].as_str().unwrap_or("-")
     );
+    // Every state-changing call is audited; the bank key verification is the one to show.
+    let verified = api
+        .get("/v1/audit-events?operation=POST%20/v1/bank-keys/%7Bid%7D/verify&limit=1")
+        .await?;
+    let entry = verified["items"]
+        .get(0)
+        .context("no audit entry for the bank key verification")?;
+    println!(
+        "    audit: {} operator {} {} {} {} {} (request {})",
+        text(entry, "created_at")?,
+        text(entry, "actor")?,
+        text(entry, "operation")?,
+        text(entry, "target_kind")?,
+        text(entry, "target_id")?,
+        text(entry, "outcome")?,
+        entry["request_id"].as_str().unwrap_or("-")
+    );
     Ok(())
 }
 
@@ -296,8 +313,8 @@ async fn onboard(
         "    order types (HTD): {}",
         join(&connection["order_types"])
     );
-    let accounts = api.get("/v1/accounts").await?;
-    for account in accounts.as_array().into_iter().flatten() {
+    let accounts = api.all("/v1/accounts").await?;
+    for account in &accounts {
         println!(
             "    account {} {} {}",
             account["bank_account_id"].as_str().unwrap_or("-"),
@@ -307,13 +324,13 @@ async fn onboard(
     }
     for signer in &signers {
         let permissions = api
-            .get(&format!(
+            .all(&format!(
                 "/v1/ebics-users/{}/permissions",
                 signer.ebics_user_id
             ))
             .await?;
         let mut list: Vec<String> = Vec::new();
-        for described in permissions.as_array().into_iter().flatten().map(|p| {
+        for described in permissions.iter().map(|p| {
             format!(
                 "{} {}{}",
                 p["order_type"].as_str().unwrap_or("?"),
@@ -370,12 +387,11 @@ async fn verify_bank_keys(
     } else {
         &letter["h005"]
     };
-    let keys = api.get(&format!("/v1/bank-hosts/{host_id}/keys")).await?;
-    let keys = keys.as_array().context("bank keys list")?;
+    let keys = api.all(&format!("/v1/bank-hosts/{host_id}/keys")).await?;
     if keys.is_empty() {
         bail!("the daemon has no bank keys after HPB");
     }
-    for key in keys {
+    for key in &keys {
         let kind = text(key, "kind")?;
         let field = if kind.eq_ignore_ascii_case("AUTHENTICATION") {
             "authentication"
@@ -429,21 +445,20 @@ async fn download_statements(api: &AdminApi, downloader: &Signer) -> anyhow::Res
     let schedule_id = text(&schedule, "id")?;
     api.post(&format!("/v1/schedules/{schedule_id}/run"), json!({}))
         .await?;
-    let statements = api.get("/v1/statements").await?;
-    let statements = statements.as_array().cloned().unwrap_or_default();
+    let statements = api.all("/v1/statements").await?;
     println!(
         "    schedule {} (06:00 Europe/Berlin) ran: {} statements stored",
         schedule_id,
         statements.len()
     );
-    let accounts = api.get("/v1/accounts").await?;
-    for account in accounts.as_array().into_iter().flatten() {
+    let accounts = api.all("/v1/accounts").await?;
+    for account in &accounts {
+        // Newest first: the first closing balance is the latest.
         let balances = api
-            .get(&format!("/v1/accounts/{}/balances", text(account, "id")?))
+            .all(&format!("/v1/accounts/{}/balances", text(account, "id")?))
             .await?;
-        let balances = balances.as_array().cloned().unwrap_or_default();
-        let closing = balances.iter().rev().find(|b| b["kind"] == "CLBD");
-        if let Some(latest) = closing.or(balances.last()) {
+        let closing = balances.iter().find(|b| b["kind"] == "CLBD");
+        if let Some(latest) = closing.or(balances.first()) {
             println!(
                 "    {} balance {} {} {} on {}",
                 account["iban"].as_str().unwrap_or("-"),
@@ -463,20 +478,7 @@ async fn download_statements(api: &AdminApi, downloader: &Signer) -> anyhow::Res
 }
 
 async fn count_bookings(api: &AdminApi) -> anyhow::Result<usize> {
-    let mut count = 0;
-    let mut after: Option<String> = None;
-    loop {
-        let path = match &after {
-            Some(cursor) => format!("/v1/booked-transactions?limit=1000&after={cursor}"),
-            None => "/v1/booked-transactions?limit=1000".to_owned(),
-        };
-        let page = api.get(&path).await?;
-        count += page["items"].as_array().map_or(0, Vec::len);
-        match page["next"].as_str() {
-            Some(next) => after = Some(next.to_owned()),
-            None => return Ok(count),
-        }
-    }
+    Ok(api.all("/v1/booked-transactions").await?.len())
 }
 
 /// Step 4: a pain.001 order, signed A+B through `kontor sign`, submitted once.

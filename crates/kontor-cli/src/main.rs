@@ -37,6 +37,9 @@ enum Command {
     /// Manage operators of the admin API.
     #[command(subcommand)]
     Operator(OperatorCommand),
+    /// Bootstrap platform administrators, who create and list tenants over the API.
+    #[command(subcommand)]
+    PlatformAdmin(PlatformAdminCommand),
     /// Run the daemon: the admin HTTP API (engine and scheduler attach here).
     Serve,
     /// Signer's tools: local signature keys, and signing orders and VEU items.
@@ -72,6 +75,21 @@ enum OperatorCommand {
         role: String,
         /// Token lifetime in days (0: no expiry).
         #[arg(long, default_value_t = 90)]
+        days: i64,
+    },
+}
+
+#[derive(Subcommand)]
+enum PlatformAdminCommand {
+    /// Make an operator (created if the address is new) a platform administrator and print
+    /// a platform token (shown once). It is bound to no tenant and reaches no tenant's data.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "")]
+        name: String,
+        /// Token lifetime in days (0: no expiry).
+        #[arg(long, default_value_t = 30)]
         days: i64,
     },
 }
@@ -160,6 +178,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 operator.id, tenant.name
             );
             println!("token (shown once): {}", issued.secret.expose_secret());
+        }
+        Command::PlatformAdmin(PlatformAdminCommand::Create { email, name, days }) => {
+            let store = open_store(&config).await?;
+            store.migrate().await?;
+            let display = if name.is_empty() { email.clone() } else { name };
+            let expires = (days > 0).then(|| chrono::Utc::now() + chrono::Duration::days(days));
+            let (operator, issued) = store
+                .admin()
+                .create_platform_admin(&email, &display, expires)
+                .await?;
+            use secrecy::ExposeSecret;
+            println!("platform administrator {operator}");
+            println!(
+                "platform token (shown once): {}",
+                issued.secret.expose_secret()
+            );
         }
         Command::Serve => {
             config.prepare_data_dir()?;

@@ -164,6 +164,26 @@ impl Api {
             .await?)
     }
 
+    /// Every item of a list route, newest first, following `next_cursor` page by page.
+    async fn all(&self, path: &str) -> anyhow::Result<Vec<Value>> {
+        let separator = if path.contains('?') { '&' } else { '?' };
+        let mut items = Vec::new();
+        let mut cursor: Option<String> = None;
+        loop {
+            let page_path = match &cursor {
+                // The cursor is base64url: safe in a query string as it is.
+                Some(c) => format!("{path}{separator}limit=1000&cursor={c}"),
+                None => format!("{path}{separator}limit=1000"),
+            };
+            let page = self.get(&page_path).await?;
+            items.extend(page["items"].as_array().cloned().unwrap_or_default());
+            match page["next_cursor"].as_str() {
+                Some(next) => cursor = Some(next.to_owned()),
+                None => return Ok(items),
+            }
+        }
+    }
+
     async fn get_bytes(&self, path: &str) -> anyhow::Result<(Vec<u8>, Option<String>)> {
         let response = self
             .send(self.http.get(format!("{}{path}", self.base)))
@@ -192,12 +212,10 @@ async fn matching_registered_hash(
 ) -> anyhow::Result<String> {
     let (key_hash, cert_hash) = public.hashes()?;
     let pairs = api
-        .get(&format!("/v1/ebics-users/{signer}/key-pairs"))
+        .all(&format!("/v1/ebics-users/{signer}/key-pairs"))
         .await?;
     let registered: Vec<String> = pairs
-        .as_array()
-        .into_iter()
-        .flatten()
+        .iter()
         .filter(|p| {
             p["usage"] == "SIGNATURE"
                 && !matches!(p["status"].as_str(), Some("EXPIRED" | "REVOKED"))
@@ -296,13 +314,8 @@ pub async fn run(args: SignArgs) -> anyhow::Result<()> {
         }
         SignCommand::List => {
             let api = Api::new(&args)?;
-            let orders = api.get("/v1/orders").await?;
-            for order in orders
-                .as_array()
-                .into_iter()
-                .flatten()
-                .filter(|o| awaits_signatures(o))
-            {
+            let orders = api.all("/v1/orders").await?;
+            for order in orders.iter().filter(|o| awaits_signatures(o)) {
                 println!(
                     "{}\t{}\t{}\t{} {}",
                     order["id"].as_str().unwrap_or("?"),
@@ -422,13 +435,7 @@ async fn veu_digest(
 async fn veu(api: &Api, command: &VeuCommand) -> anyhow::Result<()> {
     match command {
         VeuCommand::List => {
-            for item in api
-                .get("/v1/veu-items")
-                .await?
-                .as_array()
-                .into_iter()
-                .flatten()
-            {
+            for item in api.all("/v1/veu-items").await? {
                 println!(
                     "{}\t{}\t{}\t{}/{}\t{} {}",
                     item["id"].as_str().unwrap_or("?"),

@@ -37,6 +37,8 @@ pub struct Operator {
 pub struct ApiToken {
     pub id: ApiTokenId,
     pub operator_id: OperatorId,
+    /// The one tenant the token acts in; none for a platform administrator's token.
+    pub tenant_id: Option<TenantId>,
     pub name: String,
     pub expires_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
@@ -69,6 +71,28 @@ const TOKEN_PREFIX: &str = "kontor_";
 
 fn token_hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
+}
+
+/// A new bearer secret and the hash that is stored in its place.
+pub(crate) fn new_token_secret() -> (String, String) {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    let secret = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
+    let hash = token_hash(&secret);
+    (secret, hash)
+}
+
+/// A platform administrator whose token was checked: creates and lists tenants, and reaches
+/// no tenant's data. Constructed only by [`Admin::authenticate_platform`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PlatformAdmin {
+    operator: OperatorId,
+}
+
+impl PlatformAdmin {
+    pub fn operator(&self) -> OperatorId {
+        self.operator
+    }
 }
 
 /// Global administration: tenants, operators, tokens.
@@ -240,25 +264,44 @@ impl Admin<'_> {
         Ok(())
     }
 
-    /// Issues a new API token; the secret is returned once and only its hash is stored.
+    /// Issues a new API token acting in the operator's current tenant (the CLI bootstrap);
+    /// the secret is returned once and only its hash is stored.
     pub async fn issue_token(
         &self,
         operator: OperatorId,
         name: &str,
         expires_at: Option<DateTime<Utc>>,
     ) -> Result<IssuedToken> {
-        let mut bytes = [0u8; 32];
-        rand::rngs::OsRng.fill_bytes(&mut bytes);
-        let secret = format!("{TOKEN_PREFIX}{}", hex::encode(bytes));
+        let tenant =
+            self.operator(operator)
+                .await?
+                .current_tenant
+                .ok_or(StorageError::NotFound {
+                    entity: "membership",
+                })?;
+        self.insert_token(operator, Some(tenant), name, expires_at)
+            .await
+    }
+
+    /// Writes a token for `operator` in `tenant` (none: a platform token).
+    async fn insert_token(
+        &self,
+        operator: OperatorId,
+        tenant: Option<TenantId>,
+        name: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<IssuedToken> {
+        let (secret, hash) = new_token_secret();
         let id = ApiTokenId::new();
         self.exec(
             "API token",
-            "INSERT INTO api_tokens (id, operator_id, name, token_hash, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO api_tokens (id, operator_id, tenant_id, name, token_hash, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             &[
                 id.to_db().into(),
                 operator.to_db().into(),
+                tenant.map(TenantId::to_db).into(),
                 name.into(),
-                token_hash(&secret).into(),
+                hash.into(),
                 expires_at.into(),
                 now().into(),
             ],
@@ -280,6 +323,90 @@ impl Admin<'_> {
             token,
             secret: secret.into(),
         })
+    }
+
+    /// Makes the operator with `email` a platform administrator (creating them, in no
+    /// tenant, if the address is new) and issues a platform token. The bootstrap of
+    /// `kontor platform-admin create`; the API has no way to make one.
+    pub async fn create_platform_admin(
+        &self,
+        email: &str,
+        display_name: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<(OperatorId, IssuedToken)> {
+        let operator = match self.operator_by_email(email).await? {
+            Some(id) => id,
+            None => {
+                let id = OperatorId::new();
+                self.exec(
+                    "operator",
+                    "INSERT INTO operators (id, email, display_name, created_at) VALUES ($1, $2, $3, $4)",
+                    &[id.to_db().into(), email.into(), display_name.into(), now().into()],
+                )
+                .await?;
+                id
+            }
+        };
+        self.exec(
+            "operator",
+            "UPDATE operators SET platform_admin = $1 WHERE id = $2",
+            &[true.into(), operator.to_db().into()],
+        )
+        .await?;
+        let issued = self
+            .insert_token(operator, None, "platform", expires_at)
+            .await?;
+        Ok((operator, issued))
+    }
+
+    /// Checks a presented platform token: a token bound to no tenant, of an operator who
+    /// is a platform administrator.
+    pub async fn authenticate_platform(
+        &self,
+        secret: &str,
+        at: DateTime<Utc>,
+    ) -> Result<PlatformAdmin, AuthError> {
+        if !secret.starts_with(TOKEN_PREFIX) {
+            return Err(AuthError::Rejected(TokenRejected));
+        }
+        let rows = bound(
+            "SELECT t.*, o.platform_admin FROM api_tokens t JOIN operators o ON o.id = t.operator_id WHERE t.token_hash = $1",
+            &[token_hash(secret).into()],
+        )
+        .fetch_all(self.store.read_pool())
+        .await
+        .map_err(StorageError::from)?;
+        let row = rows.first().ok_or(AuthError::Rejected(TokenRejected))?;
+        let r = RowReader(row);
+        let token = read_token(&r)?;
+        let live = token.revoked_at.is_none() && token.expires_at.is_none_or(|e| e > at);
+        if !live || token.tenant_id.is_some() || !r.bool("platform_admin")? {
+            return Err(AuthError::Rejected(TokenRejected));
+        }
+        Ok(PlatformAdmin {
+            operator: token.operator_id,
+        })
+    }
+
+    /// One keyset page of tenants, newest first.
+    pub async fn tenants_page(&self, before: Option<TenantId>, limit: u32) -> Result<Vec<Tenant>> {
+        let rows = match before {
+            Some(before) => {
+                self.rows(
+                    "SELECT * FROM tenants WHERE id < $1 ORDER BY id DESC LIMIT $2",
+                    &[before.to_db().into(), i64::from(limit).into()],
+                )
+                .await?
+            }
+            None => {
+                self.rows(
+                    "SELECT * FROM tenants ORDER BY id DESC LIMIT $1",
+                    &[i64::from(limit).into()],
+                )
+                .await?
+            }
+        };
+        rows.iter().map(|r| read_tenant(&RowReader(r))).collect()
     }
 
     pub async fn list_tokens(&self, operator: OperatorId) -> Result<Vec<ApiToken>> {
@@ -310,7 +437,8 @@ impl Admin<'_> {
         Ok(())
     }
 
-    /// Checks a presented token and returns the operator with their role in their current tenant.
+    /// Checks a presented token and returns the operator with their role in the tenant the
+    /// token is bound to; a token of an operator no longer a member there is refused.
     pub async fn authenticate_token(
         &self,
         secret: &str,
@@ -322,7 +450,7 @@ impl Admin<'_> {
         // Every API request passes here: it reads on the read pool and a read transaction, so
         // requests do not queue behind SQLite's write lock.
         let rows = bound(
-            "SELECT t.*, o.current_tenant_id FROM api_tokens t JOIN operators o ON o.id = t.operator_id WHERE t.token_hash = $1",
+            "SELECT * FROM api_tokens WHERE token_hash = $1",
             &[token_hash(secret).into()],
         )
         .fetch_all(self.store.read_pool())
@@ -334,9 +462,8 @@ impl Admin<'_> {
         if token.revoked_at.is_some() || token.expires_at.is_some_and(|e| e <= at) {
             return Err(AuthError::Rejected(TokenRejected));
         }
-        let tenant: TenantId = r
-            .opt_parsed("current_tenant_id")?
-            .ok_or(AuthError::Rejected(TokenRejected))?;
+        // The token names its tenant; a platform token reaches no tenant.
+        let tenant: TenantId = token.tenant_id.ok_or(AuthError::Rejected(TokenRejected))?;
         let scope = TenantScope::system_job(tenant, "admin: authenticate token");
         let mut tx = self.store.scope(&scope).read().await?;
         let role = match tx.memberships().role_of(token.operator_id).await {
@@ -398,10 +525,11 @@ fn read_operator(r: &RowReader<'_>) -> Result<Operator> {
     })
 }
 
-fn read_token(r: &RowReader<'_>) -> Result<ApiToken> {
+pub(crate) fn read_token(r: &RowReader<'_>) -> Result<ApiToken> {
     Ok(ApiToken {
         id: r.parsed("id")?,
         operator_id: r.parsed("operator_id")?,
+        tenant_id: r.opt_parsed("tenant_id")?,
         name: r.text("name")?,
         expires_at: r.opt_ts("expires_at")?,
         revoked_at: r.opt_ts("revoked_at")?,

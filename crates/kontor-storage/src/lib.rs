@@ -51,7 +51,7 @@ pub use repo::veu::*;
 pub use repo::webhooks::*;
 pub use status::*;
 pub use store::{
-    Actor, AuthenticatedOperator, Backend, Deletable, Entity, EntityId, Page, Savepoint, Scoped,
-    ScopedTx, Store, TenantScope,
+    Actor, AuthenticatedOperator, Backend, Deletable, Entity, EntityId, Newest, OfEbicsUser, Page,
+    Savepoint, Scoped, ScopedTx, Store, TenantScope,
 };
 pub use vault::{KeyDecryptionFailed, MasterKey, MasterKeyError};

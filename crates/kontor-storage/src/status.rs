@@ -318,6 +318,20 @@ db_enum!(
         StatementFileReingested => "STATEMENT_FILE_REINGESTED",
         /// An operator removed a host that connections still refer to: it was retired.
         BankHostRetired => "BANK_HOST_RETIRED",
+        /// A state-changing API call (POST/PUT/PATCH/DELETE), whatever its outcome; the
+        /// record's `operation` names the route.
+        ApiCall => "API_CALL",
+        /// A platform administrator created the tenant.
+        TenantCreated => "TENANT_CREATED",
+    }
+);
+
+db_enum!(
+    /// How an audited action ended.
+    AuditOutcome, "audit_events.outcome" {
+        Succeeded => "SUCCEEDED",
+        /// Refused or failed; the record names the API's stable error code.
+        Failed => "FAILED",
     }
 );
 
@@ -551,6 +565,7 @@ mod tests {
         round_trips::<Role>();
         round_trips::<TransferEffect>();
         round_trips::<AuditAction>();
+        round_trips::<AuditOutcome>();
         round_trips::<SignatureClass>();
         round_trips::<KeyUsage>();
         round_trips::<KeyCustody>();

@@ -146,6 +146,7 @@ impl Store {
             store: self,
             tenant: scope.tenant,
             actor: scope.actor.clone(),
+            request_id: scope.request_id.clone(),
         }
     }
 
@@ -259,6 +260,8 @@ pub enum Actor {
 pub struct TenantScope {
     tenant: TenantId,
     actor: Actor,
+    /// The API request this work serves (`x-request-id`), written on its audit records.
+    request_id: Option<String>,
 }
 
 impl TenantScope {
@@ -271,7 +274,18 @@ impl TenantScope {
                 role: operator.role,
                 restricted_to: operator.restricted_to.clone(),
             },
+            request_id: None,
         }
+    }
+
+    /// The same scope, serving the API request `request_id` (its audit records name it).
+    pub fn serving_request(mut self, request_id: Option<String>) -> Self {
+        self.request_id = request_id;
+        self
+    }
+
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
     }
 
     /// The scope of a daemon job working for `tenant` (scheduler, recovery, CLI bootstrap).
@@ -280,6 +294,7 @@ impl TenantScope {
         Self {
             tenant,
             actor: Actor::System { job: job.into() },
+            request_id: None,
         }
     }
 
@@ -322,6 +337,7 @@ pub struct Scoped<'s> {
     store: &'s Store,
     tenant: TenantId,
     actor: Actor,
+    request_id: Option<String>,
 }
 
 impl<'s> Scoped<'s> {
@@ -361,6 +377,7 @@ impl<'s> Scoped<'s> {
             tx,
             tenant: self.tenant,
             actor: self.actor.clone(),
+            request_id: self.request_id.clone(),
             store: self.store,
         })
     }
@@ -381,6 +398,8 @@ pub struct ScopedTx<'s> {
     pub(crate) tenant: TenantId,
     /// Who acts; audit records name them.
     pub(crate) actor: Actor,
+    /// The API request served, for audit records.
+    pub(crate) request_id: Option<String>,
     pub(crate) store: &'s Store,
 }
 
@@ -524,6 +543,93 @@ impl ScopedTx<'_> {
             .collect()
     }
 
+    /// One keyset page of `E` in the scope's tenant, newest first (see [`Newest`]).
+    pub async fn newest<E: Entity>(&mut self, page: Newest<E::Id>) -> Result<Vec<E>>
+    where
+        E::Id: EntityId,
+    {
+        self.newest_where(page, &[], None).await
+    }
+
+    /// One keyset page of records of some EBICS users, newest first: all of the tenant's
+    /// when `users` is `None` (an operator without grants), else only the granted users'.
+    pub async fn newest_of_users<E: OfEbicsUser>(
+        &mut self,
+        page: Newest<E::Id>,
+        users: Option<&[crate::ids::EbicsUserId]>,
+    ) -> Result<Vec<E>>
+    where
+        E::Id: EntityId,
+    {
+        let any_of = users.map(|u| {
+            (
+                E::USER_COLUMN,
+                u.iter().map(|id| id.to_db().into()).collect(),
+            )
+        });
+        self.newest_where(page, &[], any_of).await
+    }
+
+    /// The keyset query behind every listing: `tenant_id = scope AND column = value ...
+    /// [AND column IN (...)] [AND id < cursor] ORDER BY id DESC LIMIT n`. Column names are
+    /// the crate's own literals, never input.
+    pub(crate) async fn newest_where<E: Entity>(
+        &mut self,
+        page: Newest<E::Id>,
+        equal: &[(&'static str, Val)],
+        any_of: Option<(&'static str, Vec<Val>)>,
+    ) -> Result<Vec<E>>
+    where
+        E::Id: EntityId,
+    {
+        self.newest_where_with(page, equal, &[], any_of).await
+    }
+
+    /// [`ScopedTx::newest_where`] with comparisons too: each `("column <op>", value)`.
+    pub(crate) async fn newest_where_with<E: Entity>(
+        &mut self,
+        page: Newest<E::Id>,
+        equal: &[(&'static str, Val)],
+        compare: &[(&'static str, Val)],
+        any_of: Option<(&'static str, Vec<Val>)>,
+    ) -> Result<Vec<E>>
+    where
+        E::Id: EntityId,
+    {
+        let mut values = vec![self.tenant_val()];
+        let mut sql = format!("SELECT * FROM {} WHERE tenant_id = $1", E::TABLE);
+        for (column, value) in equal {
+            values.push(value.clone());
+            sql.push_str(&format!(" AND {column} = ${}", values.len()));
+        }
+        for (column_op, value) in compare {
+            values.push(value.clone());
+            sql.push_str(&format!(" AND {column_op} ${}", values.len()));
+        }
+        if let Some((column, ids)) = any_of {
+            if ids.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut marks = Vec::with_capacity(ids.len());
+            for id in ids {
+                values.push(id);
+                marks.push(format!("${}", values.len()));
+            }
+            sql.push_str(&format!(" AND {column} IN ({})", marks.join(", ")));
+        }
+        if let Some(before) = page.before {
+            values.push(before.db_value().into());
+            sql.push_str(&format!(" AND id < ${}", values.len()));
+        }
+        values.push(i64::from(page.limit).into());
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", values.len()));
+        self.fetch_all(&sql, &values)
+            .await?
+            .iter()
+            .map(|r| E::from_row(&RowReader(r)))
+            .collect()
+    }
+
     /// Deletes one record of the scope's tenant.
     pub async fn delete<I: EntityId>(&mut self, id: I) -> Result<()>
     where
@@ -653,6 +759,31 @@ impl<I> Default for Page<I> {
     fn default() -> Self {
         Self::first(100)
     }
+}
+
+/// One keyset page, newest first: up to `limit` records created before the record `before`
+/// (none: from the newest). Ids are UUIDv7, so their order is the order of creation; a page
+/// boundary is a record, not an offset, so records inserted while a client pages (all newer
+/// than its first page) never shift what it has not read yet: nothing is missed or repeated.
+#[derive(Debug, Clone, Copy)]
+pub struct Newest<I> {
+    pub before: Option<I>,
+    pub limit: u32,
+}
+
+impl<I> Newest<I> {
+    pub fn first(limit: u32) -> Self {
+        Self {
+            before: None,
+            limit,
+        }
+    }
+}
+
+/// A record type that belongs to one EBICS user, named by `USER_COLUMN`: listings of an
+/// operator restricted by grants filter on it.
+pub trait OfEbicsUser: Entity {
+    const USER_COLUMN: &'static str;
 }
 
 /// A tenant-owned record type stored in one table.

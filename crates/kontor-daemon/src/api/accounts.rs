@@ -3,13 +3,15 @@
 use axum::http::StatusCode;
 use axum::Json;
 use kontor_documents::{Bic, Currency, Iban};
-use kontor_storage::{Account, AccountId, Balance, ConnectionId, NewAccount, Page};
+use kontor_storage::{Account, AccountId, Balance, ConnectionId, NewAccount};
 use serde::Deserialize;
 
 use super::auth::Caller;
 use super::error::ApiError;
+use super::extract::QueryParams;
 use super::extract::{Id, JsonBody};
 use super::input::{Name, ShortText, Valid};
+use super::page::{ItemPage, PageQuery};
 use super::{Access, Routes};
 use crate::services::connections;
 
@@ -30,9 +32,14 @@ pub fn routes(routes: Routes) -> Routes {
         )
 }
 
-async fn list(caller: Caller) -> Result<Json<Vec<Account>>, ApiError> {
+async fn list(
+    caller: Caller,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Json<ItemPage<Account>>, ApiError> {
+    let page = q.newest()?;
     let mut tx = caller.read().await?;
-    Ok(Json(tx.list(Page::first(1000)).await?))
+    let items: Vec<Account> = tx.newest(page).await?;
+    Ok(Json(ItemPage::keyset(items, page.limit, |r| r.id)))
 }
 
 #[derive(Deserialize)]
@@ -80,8 +87,13 @@ async fn show(caller: Caller, Id(id): Id<AccountId>) -> Result<Json<Account>, Ap
     Ok(Json(tx.get(id).await?))
 }
 
-async fn balances(caller: Caller, Id(id): Id<AccountId>) -> Result<Json<Vec<Balance>>, ApiError> {
+async fn balances(
+    caller: Caller,
+    Id(id): Id<AccountId>,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Json<ItemPage<Balance>>, ApiError> {
     let mut tx = caller.read().await?;
     let _: Account = tx.get(id).await?;
-    Ok(Json(tx.statements().balances(id).await?))
+    let all = tx.statements().balances(id).await?;
+    Ok(Json(ItemPage::of_all(all, &q, |b| b.id)?))
 }

@@ -17,10 +17,10 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
-use kontor_storage::admin::AuthError;
+use kontor_storage::admin::{AuthError, PlatformAdmin};
 use kontor_storage::{
-    AuthenticatedOperator, EbicsUser, EbicsUserId, Entity, EntityId, Order, Page, Role, Schedule,
-    ScopedTx, StatementFile, Store, TenantScope, Transaction,
+    AuthenticatedOperator, EbicsUser, EbicsUserId, Entity, EntityId, Newest, OfEbicsUser, Order,
+    Role, Schedule, ScopedTx, StatementFile, Store, TenantScope, Transaction,
 };
 
 use super::error::ApiError;
@@ -40,8 +40,10 @@ pub enum Access {
     /// Unrestricted Admins and Owners: tenant-wide configuration (bank hosts and keys,
     /// connections and their order types, accounts, EBICS users, permissions).
     Configure,
-    /// Unrestricted Owners: operators, memberships and grants.
+    /// Unrestricted Owners: operators, memberships, grants and their tokens.
     Own,
+    /// Platform administrators' tokens only (bound to no tenant): tenants themselves.
+    Platform,
 }
 
 impl Access {
@@ -52,6 +54,7 @@ impl Access {
             Self::Operate => role.can_mutate(),
             Self::Configure => role.can_mutate() && !restricted,
             Self::Own => role == Role::Owner && !restricted,
+            Self::Platform => false,
         }
     }
 
@@ -63,6 +66,7 @@ impl Access {
             Self::Operate => "Admin or Owner; operators restricted by grants only for their granted EBICS users.",
             Self::Configure => "Admin or Owner without grants: tenant-wide configuration is refused to restricted operators.",
             Self::Own => "Owner without grants.",
+            Self::Platform => "Platform administrator token (created by `kontor platform-admin create`; bound to no tenant).",
         }
     }
 
@@ -74,6 +78,7 @@ impl Access {
             Self::Operate => "operate",
             Self::Configure => "configure",
             Self::Own => "own",
+            Self::Platform => "platform",
         }
     }
 }
@@ -127,18 +132,26 @@ impl Caller {
 }
 
 impl Caller {
-    /// The first records of a kind that the caller may see: all of the tenant's, or for an
-    /// operator restricted by grants, those of the granted EBICS users.
-    pub async fn visible<E>(&self, tx: &mut ScopedTx<'_>) -> Result<Vec<E>, ApiError>
+    /// One keyset page of records that the caller may see: all of the tenant's, or for an
+    /// operator restricted by grants, those of the granted EBICS users (filtered in the
+    /// query, so pages stay full and cursors stay exact).
+    pub async fn visible<E>(
+        &self,
+        tx: &mut ScopedTx<'_>,
+        page: Newest<E::Id>,
+    ) -> Result<Vec<E>, ApiError>
     where
-        E: Entity + OfUser,
+        E: OfEbicsUser,
         E::Id: EntityId,
     {
-        let all: Vec<E> = tx.list(Page::first(1000)).await?;
-        Ok(all
-            .into_iter()
-            .filter(|record| self.may_act_for(record.user()))
-            .collect())
+        Ok(tx.newest_of_users(page, self.restricted_users()).await?)
+    }
+
+    /// The EBICS users an operator restricted by grants is limited to; `None` when they
+    /// are not restricted.
+    pub fn restricted_users(&self) -> Option<&[EbicsUserId]> {
+        self.is_restricted()
+            .then_some(self.operator.restricted_to())
     }
 }
 
@@ -174,12 +187,7 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = parts
-            .headers
-            .get(axum::http::header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer "))
-            .ok_or(ApiError::Unauthorized)?;
+        let token = bearer(parts)?;
         let store = state.services.store().clone();
         let operator = store
             .admin()
@@ -189,17 +197,70 @@ impl FromRequestParts<AppState> for Caller {
                 AuthError::Rejected(_) => ApiError::Unauthorized,
                 AuthError::Storage(e) => ApiError::from(e),
             })?;
+        let request_id = parts
+            .headers
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let scope = TenantScope::for_operator(&operator).serving_request(request_id);
+        // From here on the call is the operator's: audited whatever its outcome.
+        if let Some(slot) = parts.extensions.get::<super::audit::CallerSlot>() {
+            slot.fill(scope.clone());
+        }
         // Every route of the table carries its level; a route without one is refused.
         let access = parts.extensions.get::<Access>().copied();
         let restricted = !operator.restricted_to().is_empty();
         if !access.is_some_and(|a| a.allows(operator.role(), restricted)) {
             return Err(ApiError::Forbidden);
         }
-        let scope = TenantScope::for_operator(&operator);
         Ok(Self {
             operator,
             scope,
             store,
         })
+    }
+}
+
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim)
+        .ok_or(ApiError::Unauthorized)
+}
+
+/// A platform administrator calling a [`Access::Platform`] route with their platform token.
+/// A valid tenant token answers 403 there, anything else 401.
+pub struct PlatformCaller {
+    pub admin: PlatformAdmin,
+}
+
+impl FromRequestParts<AppState> for PlatformCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts)?;
+        let store = state.services.store();
+        let now = chrono::Utc::now();
+        match store.admin().authenticate_platform(token, now).await {
+            Ok(admin) => {
+                if parts.extensions.get::<Access>() != Some(&Access::Platform) {
+                    return Err(ApiError::Forbidden);
+                }
+                Ok(Self { admin })
+            }
+            Err(AuthError::Storage(e)) => Err(e.into()),
+            Err(AuthError::Rejected(_)) => match store.admin().authenticate_token(token, now).await
+            {
+                Ok(_) => Err(ApiError::Forbidden),
+                Err(AuthError::Storage(e)) => Err(e.into()),
+                Err(AuthError::Rejected(_)) => Err(ApiError::Unauthorized),
+            },
+        }
     }
 }

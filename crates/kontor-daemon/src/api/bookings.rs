@@ -5,12 +5,13 @@ use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::NaiveDate;
 use kontor_storage::{Account, AccountId, BookedTransaction, BookedTransactionId, BookingFilter};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::QueryParams;
 use super::input::Valid;
+use super::page::{ItemPage, PageQuery, DEFAULT_LIMIT, MAX_LIMIT};
 use super::Routes;
 
 pub fn routes(routes: Routes) -> Routes {
@@ -33,18 +34,24 @@ struct BookingQuery {
     account: Option<Valid<AccountId>>,
     from: Option<NaiveDate>,
     to: Option<NaiveDate>,
-    /// Cursor from the previous page (`next`): `<booking date>/<id>`.
-    after: Option<String>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
     limit: Option<u32>,
 }
 
-fn parse_cursor(cursor: &str) -> Result<(NaiveDate, BookedTransactionId), ApiError> {
-    let bad = || ApiError::invalid("invalid_cursor", "after must be a cursor from `next`");
-    let (date, id) = cursor.split_once('/').ok_or_else(bad)?;
-    Ok((
-        date.parse().map_err(|_| bad())?,
-        id.parse().map_err(|_| bad())?,
-    ))
+/// A booking's place in the listing: bookings are listed by booking date (latest first),
+/// then id, so the cursor names both (`<booking date>/<id>`, opaque to clients).
+struct Position(NaiveDate, BookedTransactionId);
+
+impl std::str::FromStr for Position {
+    type Err = ();
+    fn from_str(s: &str) -> Result<Self, ()> {
+        let (date, id) = s.split_once('/').ok_or(())?;
+        Ok(Self(
+            date.parse().map_err(|_| ())?,
+            id.parse().map_err(|_| ())?,
+        ))
+    }
 }
 
 /// Validates the query into a filter; an account of another tenant answers 404.
@@ -63,32 +70,29 @@ async fn filter_of(
         let mut tx = caller.read().await?;
         let _: Account = tx.get(account).await?;
     }
+    let page = PageQuery {
+        limit: q.limit.or(Some(default_limit)),
+        cursor: q.cursor,
+    };
     Ok(BookingFilter {
         account_id: account,
         from: q.from,
         to: q.to,
-        after: q.after.as_deref().map(parse_cursor).transpose()?,
-        limit: q.limit.unwrap_or(default_limit).clamp(1, 1000),
+        after: page.position::<Position>()?.map(|p| (p.0, p.1)),
+        limit: page.limit()?,
+        newest_first: true,
     })
-}
-
-#[derive(Serialize)]
-struct BookingPage {
-    items: Vec<BookedTransaction>,
-    /// Pass as `after` to get the next page; absent on the last page.
-    next: Option<String>,
 }
 
 async fn bookings(
     caller: Caller,
     QueryParams(q): QueryParams<BookingQuery>,
-) -> Result<Json<BookingPage>, ApiError> {
-    let filter = filter_of(&caller, q, 100).await?;
+) -> Result<Json<ItemPage<BookedTransaction>>, ApiError> {
+    let filter = filter_of(&caller, q, DEFAULT_LIMIT).await?;
     let items = caller.read().await?.statements().bookings(&filter).await?;
-    let next = (items.len() == filter.limit as usize)
-        .then(|| items.last().map(|b| format!("{}/{}", b.booking_date, b.id)))
-        .flatten();
-    Ok(Json(BookingPage { items, next }))
+    Ok(Json(ItemPage::keyset(items, filter.limit, |b| {
+        format!("{}/{}", b.booking_date, b.id)
+    })))
 }
 
 /// Quotes a CSV field when it needs it (RFC 4180), and defuses spreadsheet formulas.
@@ -109,8 +113,9 @@ async fn bookings_csv(
     caller: Caller,
     QueryParams(q): QueryParams<BookingQuery>,
 ) -> Result<Response, ApiError> {
-    let mut filter = filter_of(&caller, q, 1000).await?;
-    filter.limit = 1000;
+    // The export is whole and oldest first; a cursor of the JSON listing does not apply.
+    let mut filter = filter_of(&caller, BookingQuery { cursor: None, ..q }, MAX_LIMIT).await?;
+    filter.newest_first = false;
     let mut out = String::from(
         "id,account_id,booking_date,value_date,credit_debit,amount,currency,counterparty_name,counterparty_iban,remittance,bank_reference,end_to_end_id\r\n",
     );

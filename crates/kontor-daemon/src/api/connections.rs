@@ -3,13 +3,15 @@
 use axum::http::StatusCode;
 use axum::Json;
 use kontor_protocol::order_type::OrderType;
-use kontor_storage::{BankHostId, Connection, ConnectionId, NewConnection, Page};
+use kontor_storage::{BankHostId, Connection, ConnectionId, NewConnection};
 use serde::Deserialize;
 
 use super::auth::Caller;
 use super::error::ApiError;
+use super::extract::QueryParams;
 use super::extract::{Id, JsonBody};
 use super::input::{EbicsId, Name, Valid};
+use super::page::{ItemPage, PageQuery};
 use super::{Access, Routes};
 use crate::services::connections;
 
@@ -31,9 +33,14 @@ pub fn routes(routes: Routes) -> Routes {
         )
 }
 
-async fn list(caller: Caller) -> Result<Json<Vec<Connection>>, ApiError> {
+async fn list(
+    caller: Caller,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Json<ItemPage<Connection>>, ApiError> {
+    let page = q.newest()?;
     let mut tx = caller.read().await?;
-    Ok(Json(tx.list(Page::first(1000)).await?))
+    let items: Vec<Connection> = tx.newest(page).await?;
+    Ok(Json(ItemPage::keyset(items, page.limit, |r| r.id)))
 }
 
 #[derive(Deserialize)]

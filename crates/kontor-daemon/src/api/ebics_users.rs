@@ -12,8 +12,10 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
 use super::error::ApiError;
+use super::extract::QueryParams;
 use super::extract::{Id, JsonBody};
 use super::input::{EbicsId, Name, Valid};
+use super::page::{ItemPage, PageQuery};
 use super::{Access, AppState, Routes};
 use crate::services::{onboarding, users};
 
@@ -62,9 +64,14 @@ pub fn routes(routes: Routes) -> Routes {
         )
 }
 
-async fn list(caller: Caller) -> Result<Json<Vec<EbicsUser>>, ApiError> {
+async fn list(
+    caller: Caller,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Json<ItemPage<EbicsUser>>, ApiError> {
+    let page = q.newest()?;
     let mut tx = caller.read().await?;
-    Ok(Json(caller.visible(&mut tx).await?))
+    let items: Vec<EbicsUser> = caller.visible(&mut tx, page).await?;
+    Ok(Json(ItemPage::keyset(items, page.limit, |r| r.id)))
 }
 
 #[derive(Deserialize)]

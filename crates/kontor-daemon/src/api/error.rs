@@ -170,7 +170,10 @@ impl IntoResponse for ApiError {
                 },
             },
         };
+        let code = super::audit::ErrorCode(self.code().to_owned());
         let mut response = (self.status(), Json(body)).into_response();
+        // For the audit record of the call (`audit::record_calls`).
+        response.extensions_mut().insert(code);
         if matches!(self, Self::DatabaseUnavailable) {
             // Clients and load balancers may retry after a short pause.
             response.headers_mut().insert(
@@ -265,6 +268,7 @@ impl From<Refusal> for ApiError {
         };
         match refusal {
             Refusal::EmailTaken => conflict("email_taken"),
+            Refusal::TenantNameTaken => conflict("tenant_name_taken"),
             Refusal::OwnerDemotesSelf | Refusal::OwnerRemovesSelf => conflict("last_owner"),
             Refusal::HostIdTaken => conflict("host_id_taken"),
             Refusal::HostBusy { .. } => conflict("host_busy"),

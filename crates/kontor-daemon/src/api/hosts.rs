@@ -4,13 +4,15 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use kontor_protocol::ProtocolVersion;
-use kontor_storage::{BankHost, BankHostChanges, BankHostId, BankKey, BankKeyId, Page};
+use kontor_storage::{BankHost, BankHostChanges, BankHostId, BankKey, BankKeyId};
 use serde::Deserialize;
 
 use super::auth::Caller;
 use super::error::ApiError;
+use super::extract::QueryParams;
 use super::extract::{Id, JsonBody};
 use super::input::{HostId, HttpUrl, KeyHash, Name, Valid};
+use super::page::{ItemPage, PageQuery};
 use super::{Access, Routes};
 use crate::services::hosts::{self, NewHost};
 
@@ -87,9 +89,14 @@ async fn create(
     Ok((StatusCode::CREATED, Json(host)))
 }
 
-async fn list(caller: Caller) -> Result<Json<Vec<BankHost>>, ApiError> {
+async fn list(
+    caller: Caller,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Json<ItemPage<BankHost>>, ApiError> {
+    let page = q.newest()?;
     let mut tx = caller.read().await?;
-    Ok(Json(tx.list(Page::first(1000)).await?))
+    let items: Vec<BankHost> = tx.newest(page).await?;
+    Ok(Json(ItemPage::keyset(items, page.limit, |r| r.id)))
 }
 
 async fn show(caller: Caller, Id(id): Id<BankHostId>) -> Result<Json<BankHost>, ApiError> {
@@ -145,10 +152,15 @@ async fn remove(caller: Caller, Id(id): Id<BankHostId>) -> Result<Response, ApiE
     })
 }
 
-async fn keys(caller: Caller, Id(id): Id<BankHostId>) -> Result<Json<Vec<BankKey>>, ApiError> {
+async fn keys(
+    caller: Caller,
+    Id(id): Id<BankHostId>,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Json<ItemPage<BankKey>>, ApiError> {
     let mut tx = caller.read().await?;
     let _: BankHost = tx.get(id).await?;
-    Ok(Json(tx.bank_keys().list_for_host(id).await?))
+    let all = tx.bank_keys().list_for_host(id).await?;
+    Ok(Json(ItemPage::of_all(all, &q, |k| k.id)?))
 }
 
 #[derive(Deserialize)]

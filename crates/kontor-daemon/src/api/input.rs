@@ -38,7 +38,7 @@ use kontor_protocol::order_type::OrderType;
 use kontor_protocol::{ProtocolVersion, SignatureVersion};
 use kontor_storage::{
     AccountId, BankHostId, ConnectionId, EbicsUserId, Role, SignatureClass, SignatureRule,
-    StatementFileStatus,
+    StatementFileStatus, TenantId,
 };
 use serde::de::{Deserialize, Deserializer, Error as _};
 
@@ -388,6 +388,7 @@ parsed_input! {
     ConnectionId => "invalid_id", 64, |text| text.parse().map_err(|_| "not a valid id".to_owned());
     BankHostId => "invalid_id", 64, |text| text.parse().map_err(|_| "not a valid id".to_owned());
     AccountId => "invalid_id", 64, |text| text.parse().map_err(|_| "not a valid id".to_owned());
+    TenantId => "invalid_id", 64, |text| text.parse().map_err(|_| "not a valid id".to_owned());
 }
 
 /// A limit or payment amount in `currency`: positive, with no more decimals than the

@@ -1,16 +1,19 @@
 //! `/v1/memberships` and `/v1/operators`: the tenant's operators, their roles and the grants
 //! that restrict an operator to some EBICS users.
 
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::Json;
-use kontor_storage::{EbicsUserId, OperatorId, Role};
+use kontor_storage::admin::ApiToken;
+use kontor_storage::{ApiTokenId, EbicsUserId, OperatorId, Role};
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::{Id, JsonBody};
+use super::extract::{path_id, Id, JsonBody, PathId, QueryParams};
 use super::input::{Email, Name, Valid};
+use super::page::{ItemPage, PageQuery};
+use super::tokens::{IssueToken, IssuedTokenBody};
 use super::{Access, AppState, Routes};
 use crate::services::tenancy;
 
@@ -50,6 +53,35 @@ pub fn routes(routes: Routes) -> Routes {
             "Restrict an operator to an EBICS user",
             grant,
         )
+        .read(
+            "/v1/ebics-users/{id}/grants",
+            "Operators granted an EBICS user (lift one with DELETE /v1/memberships/{operator_id}/grants/{ebics_user_id})",
+            grants_on_user,
+        )
+        .delete(
+            "/v1/memberships/{operator_id}/grants/{ebics_user_id}",
+            Access::Own,
+            "Lift an operator's grant on an EBICS user",
+            revoke_grant,
+        )
+        .get(
+            "/v1/memberships/{operator_id}/tokens",
+            Access::Own,
+            "An operator's API tokens for this tenant (never their secrets)",
+            member_tokens,
+        )
+        .post(
+            "/v1/memberships/{operator_id}/tokens",
+            Access::Own,
+            "Issue an API token for an operator, acting in this tenant (secret shown once)",
+            issue_member_token,
+        )
+        .delete(
+            "/v1/memberships/{operator_id}/tokens/{token_id}",
+            Access::Own,
+            "Revoke an operator's API token for this tenant",
+            revoke_member_token,
+        )
 }
 
 #[derive(Serialize)]
@@ -63,9 +95,11 @@ struct Membership {
 async fn memberships(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<Json<Vec<Membership>>, ApiError> {
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Json<ItemPage<Membership>>, ApiError> {
+    let limit = q.limit()?;
     let mut tx = caller.read().await?;
-    let members = tx.memberships().list().await?;
+    let members = tx.memberships().page(q.position()?, limit).await?;
     drop(tx);
     let mut out = Vec::with_capacity(members.len());
     for member in members {
@@ -84,7 +118,7 @@ async fn memberships(
             role: member.role,
         });
     }
-    Ok(Json(out))
+    Ok(Json(ItemPage::keyset(out, limit, |m| m.operator_id)))
 }
 
 #[derive(Deserialize)]
@@ -160,10 +194,12 @@ async fn remove_member(
 async fn grants(
     caller: Caller,
     Id(operator): Id<OperatorId>,
-) -> Result<Json<Vec<EbicsUserId>>, ApiError> {
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Json<ItemPage<EbicsUserId>>, ApiError> {
     let mut tx = caller.read().await?;
     tx.memberships().role_of(operator).await?;
-    Ok(Json(tx.memberships().grants_of(operator).await?))
+    let all = tx.memberships().grants_of(operator).await?;
+    Ok(Json(ItemPage::of_all(all, &q, |id| *id)?))
 }
 
 #[derive(Deserialize)]
@@ -181,4 +217,89 @@ async fn grant(
     tenancy::grant(&mut tx, operator, *body.ebics_user_id).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The operator and the second id of a `/v1/memberships/{operator_id}/.../{id}` path; an id
+/// that is not one answers 404 like an unknown one.
+fn member_and<T: PathId>(operator: &str, other: &str) -> Result<(OperatorId, T), ApiError> {
+    Ok((
+        path_id(operator, OperatorId::ENTITY)?,
+        path_id(other, T::ENTITY)?,
+    ))
+}
+
+async fn revoke_grant(
+    caller: Caller,
+    Path((operator, user)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let (operator, user) = member_and::<EbicsUserId>(&operator, &user)?;
+    let mut tx = caller.tx().await?;
+    tenancy::revoke_grant(&mut tx, operator, user).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn member_tokens(
+    caller: Caller,
+    Id(operator): Id<OperatorId>,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Json<ItemPage<ApiToken>>, ApiError> {
+    let limit = q.limit()?;
+    let mut tx = caller.read().await?;
+    tx.memberships().role_of(operator).await?;
+    let tokens = tx
+        .memberships()
+        .tokens(operator, q.position()?, limit)
+        .await?;
+    Ok(Json(ItemPage::keyset(tokens, limit, |t| t.id)))
+}
+
+async fn issue_member_token(
+    caller: Caller,
+    Id(operator): Id<OperatorId>,
+    JsonBody(body): JsonBody<IssueToken>,
+) -> Result<(StatusCode, Json<IssuedTokenBody>), ApiError> {
+    let days = body.days()?;
+    let mut tx = caller.tx().await?;
+    let issued = tenancy::issue_member_token(&mut tx, operator, body.name.as_str(), days).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(IssuedTokenBody::from(issued))))
+}
+
+async fn revoke_member_token(
+    caller: Caller,
+    Path((operator, token)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let (operator, token) = member_and::<ApiTokenId>(&operator, &token)?;
+    let mut tx = caller.tx().await?;
+    tenancy::revoke_member_token(&mut tx, operator, token).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// One grant: an operator restricted to (among others) an EBICS user.
+#[derive(Serialize)]
+struct GrantView {
+    operator_id: OperatorId,
+    ebics_user_id: EbicsUserId,
+}
+
+async fn grants_on_user(
+    caller: Caller,
+    Id(user): Id<EbicsUserId>,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Json<ItemPage<GrantView>>, ApiError> {
+    let mut tx = caller.read().await?;
+    caller.granted(&mut tx, user).await?;
+    let grants = tx
+        .memberships()
+        .grantees_of(user)
+        .await?
+        .into_iter()
+        .map(|operator_id| GrantView {
+            operator_id,
+            ebics_user_id: user,
+        })
+        .collect();
+    Ok(Json(ItemPage::of_all(grants, &q, |g| g.operator_id)?))
 }

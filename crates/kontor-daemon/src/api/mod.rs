@@ -26,6 +26,7 @@ mod letters;
 mod memberships;
 mod openapi;
 mod orders;
+pub mod page;
 mod payments;
 mod permissions;
 mod schedules;
@@ -183,6 +184,11 @@ pub fn router(state: AppState) -> Router {
     let request_id = axum::http::HeaderName::from_static("x-request-id");
     all_routes()
         .router
+        // Around matched routes only: the audit record names the route's template.
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            audit::record_calls,
+        ))
         .fallback(|| async { error::ApiError::NoRoute })
         .method_not_allowed_fallback(|| async { error::ApiError::MethodNotAllowed })
         .layer(axum::middleware::from_fn_with_state(

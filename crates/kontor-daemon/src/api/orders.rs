@@ -23,6 +23,7 @@ use super::error::ApiError;
 use super::extract::{Id, JsonBody, QueryParams};
 use super::files::download;
 use super::input::{idempotency_key, KeyHash, SignatureValue, Valid};
+use super::page::{ItemPage, PageQuery};
 use super::{Access, AppState, Routes};
 use crate::services::orders::{self, received, CreateOrder, SignatureSubmission};
 
@@ -61,9 +62,14 @@ pub fn routes(routes: Routes) -> Routes {
         )
 }
 
-async fn list(caller: Caller) -> Result<Json<Vec<Order>>, ApiError> {
+async fn list(
+    caller: Caller,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Json<ItemPage<Order>>, ApiError> {
+    let page = q.newest()?;
     let mut tx = caller.read().await?;
-    Ok(Json(caller.visible(&mut tx).await?))
+    let items: Vec<Order> = caller.visible(&mut tx, page).await?;
+    Ok(Json(ItemPage::keyset(items, page.limit, |r| r.id)))
 }
 
 #[derive(Deserialize)]

@@ -10,8 +10,10 @@ use serde::Deserialize;
 
 use super::auth::Caller;
 use super::error::ApiError;
+use super::extract::QueryParams;
 use super::extract::{Id, JsonBody};
 use super::input::{payment_amount, Valid};
+use super::page::{ItemPage, PageQuery};
 use super::{Access, Routes};
 use crate::services::users;
 
@@ -30,10 +32,15 @@ pub fn routes(routes: Routes) -> Routes {
         )
 }
 
-async fn list(caller: Caller, Id(id): Id<EbicsUserId>) -> Result<Json<Vec<Permission>>, ApiError> {
+async fn list(
+    caller: Caller,
+    Id(id): Id<EbicsUserId>,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Json<ItemPage<Permission>>, ApiError> {
     let mut tx = caller.read().await?;
     caller.granted(&mut tx, id).await?;
-    Ok(Json(tx.permissions().list_for_user(id).await?))
+    let all = tx.permissions().list_for_user(id).await?;
+    Ok(Json(ItemPage::of_all(all, &q, |p| p.id)?))
 }
 
 #[derive(Deserialize)]

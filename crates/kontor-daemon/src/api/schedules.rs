@@ -10,8 +10,10 @@ use serde::Deserialize;
 use super::auth::Caller;
 use super::downloads::{order_type_or_btd, ServiceBody};
 use super::error::ApiError;
+use super::extract::QueryParams;
 use super::extract::{Id, JsonBody};
 use super::input::{Cron, TimeZone, Valid};
+use super::page::{ItemPage, PageQuery};
 use super::{Access, AppState, Routes};
 use crate::services::schedules::{self, ScheduleRequest};
 
@@ -46,9 +48,14 @@ pub fn routes(routes: Routes) -> Routes {
         )
 }
 
-async fn list(caller: Caller) -> Result<Json<Vec<Schedule>>, ApiError> {
+async fn list(
+    caller: Caller,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Json<ItemPage<Schedule>>, ApiError> {
+    let page = q.newest()?;
     let mut tx = caller.read().await?;
-    Ok(Json(caller.visible(&mut tx).await?))
+    let items: Vec<Schedule> = caller.visible(&mut tx, page).await?;
+    Ok(Json(ItemPage::keyset(items, page.limit, |r| r.id)))
 }
 
 #[derive(Deserialize)]
@@ -122,10 +129,15 @@ async fn delete(caller: Caller, Id(id): Id<ScheduleId>) -> Result<StatusCode, Ap
     Ok(StatusCode::NO_CONTENT)
 }
 
-async fn runs(caller: Caller, Id(id): Id<ScheduleId>) -> Result<Json<Vec<JobRun>>, ApiError> {
+async fn runs(
+    caller: Caller,
+    Id(id): Id<ScheduleId>,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Json<ItemPage<JobRun>>, ApiError> {
     let mut tx = caller.read().await?;
     caller.granted(&mut tx, id).await?;
-    Ok(Json(tx.schedules().runs(id).await?))
+    let all = tx.schedules().runs(id).await?;
+    Ok(Json(ItemPage::of_all(all, &q, |r| r.id)?))
 }
 
 async fn run_now(

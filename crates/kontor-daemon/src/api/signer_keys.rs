@@ -12,7 +12,9 @@ use serde::Deserialize;
 
 use super::auth::Caller;
 use super::error::ApiError;
+use super::extract::QueryParams;
 use super::extract::{path_id, Id, JsonBody};
+use super::page::{ItemPage, PageQuery};
 use super::{Access, Routes};
 use crate::services::users::{self, SignerKey};
 
@@ -40,11 +42,13 @@ pub fn routes(routes: Routes) -> Routes {
 async fn key_pairs(
     caller: Caller,
     Id(id): Id<EbicsUserId>,
-) -> Result<Json<Vec<KeyPair>>, ApiError> {
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Json<ItemPage<KeyPair>>, ApiError> {
     let mut tx = caller.read().await?;
     caller.granted(&mut tx, id).await?;
     // `KeyPair` never serialises its ciphertext: public information only.
-    Ok(Json(tx.key_pairs().list_for_user(id).await?))
+    let all = tx.key_pairs().list_for_user(id).await?;
+    Ok(Json(ItemPage::of_all(all, &q, |k| k.id)?))
 }
 
 #[derive(Deserialize)]

@@ -12,6 +12,7 @@ use super::error::ApiError;
 use super::extract::{Id, QueryParams};
 use super::files::download;
 use super::input::Valid;
+use super::page::{ItemPage, PageQuery};
 use super::{Access, AppState, Routes};
 use crate::services::statement_files;
 
@@ -47,26 +48,28 @@ struct FileQuery {
     status: Option<Valid<StatementFileStatus>>,
     /// At most this many (default 100, at most 1000).
     limit: Option<u32>,
+    cursor: Option<String>,
 }
 
 async fn list(
     caller: Caller,
     QueryParams(q): QueryParams<FileQuery>,
-) -> Result<Json<Vec<StatementFile>>, ApiError> {
-    let mut tx = caller.tx().await?;
+) -> Result<Json<ItemPage<StatementFile>>, ApiError> {
+    let page = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    }
+    .newest()?;
+    let mut tx = caller.read().await?;
     let files = tx
         .statement_files()
         .list(
             q.status.map(Valid::into_inner),
-            q.limit.unwrap_or(100).clamp(1, 1000),
+            caller.restricted_users(),
+            page,
         )
         .await?;
-    Ok(Json(
-        files
-            .into_iter()
-            .filter(|f| caller.may_act_for(f.ebics_user_id))
-            .collect(),
-    ))
+    Ok(Json(ItemPage::keyset(files, page.limit, |f| f.id)))
 }
 
 async fn show(

@@ -3,7 +3,7 @@
 use axum::extract::State;
 use axum::response::Response;
 use axum::Json;
-use kontor_storage::{Account, AccountId, Page, Statement, StatementId};
+use kontor_storage::{Account, AccountId, Statement, StatementId};
 use serde::Deserialize;
 
 use super::auth::Caller;
@@ -11,6 +11,7 @@ use super::error::ApiError;
 use super::extract::{Id, QueryParams};
 use super::files::download;
 use super::input::Valid;
+use super::page::{ItemPage, PageQuery};
 use super::{AppState, Routes};
 
 pub fn routes(routes: Routes) -> Routes {
@@ -32,21 +33,29 @@ pub fn routes(routes: Routes) -> Routes {
 #[serde(deny_unknown_fields)]
 struct StatementQuery {
     account: Option<Valid<AccountId>>,
+    limit: Option<u32>,
+    cursor: Option<String>,
 }
 
 async fn list(
     caller: Caller,
     QueryParams(q): QueryParams<StatementQuery>,
-) -> Result<Json<Vec<Statement>>, ApiError> {
+) -> Result<Json<ItemPage<Statement>>, ApiError> {
+    let page = PageQuery {
+        limit: q.limit,
+        cursor: q.cursor,
+    }
+    .newest()?;
     let mut tx = caller.read().await?;
-    Ok(Json(match q.account {
+    let items: Vec<Statement> = match q.account {
         Some(account) => {
             let account = *account;
             let _: Account = tx.get(account).await?;
-            tx.statements().list_for_account(account).await?
+            tx.statements().newest_for_account(account, page).await?
         }
-        None => tx.list(Page::first(1000)).await?,
-    }))
+        None => tx.newest(page).await?,
+    };
+    Ok(Json(ItemPage::keyset(items, page.limit, |s| s.id)))
 }
 
 async fn show(caller: Caller, Id(id): Id<StatementId>) -> Result<Json<Statement>, ApiError> {

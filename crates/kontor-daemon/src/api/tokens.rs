@@ -1,17 +1,20 @@
-//! `/v1/tokens`: the caller's own API tokens.
+//! `/v1/tokens`: the caller's own API tokens. A token acts for one operator in one tenant;
+//! an operator of several tenants holds one per tenant and may issue themselves a token for
+//! another tenant they belong to (`tenant_id`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use kontor_storage::admin::ApiToken;
-use kontor_storage::ApiTokenId;
+use kontor_storage::admin::{ApiToken, IssuedToken};
+use kontor_storage::{ApiTokenId, TenantId};
 use secrecy::ExposeSecret;
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::{Id, JsonBody};
+use super::extract::{Id, JsonBody, QueryParams};
 use super::input::{Name, Valid};
+use super::page::{ItemPage, PageQuery};
 use super::{Access, AppState, Routes};
 use crate::services::tenancy;
 
@@ -19,50 +22,76 @@ pub fn routes(routes: Routes) -> Routes {
     routes
         .read(
             "/v1/tokens",
-            "The caller's API tokens (never their secrets)",
+            "The caller's API tokens for this tenant (never their secrets)",
             tokens,
         )
         .post(
             "/v1/tokens",
             Access::Operate,
-            "Issue an API token for the caller (secret shown once)",
+            "Issue an API token for the caller, for this or another of their tenants (secret shown once)",
             issue_token,
         )
         .delete(
             "/v1/tokens/{id}",
             Access::Operate,
-            "Revoke one of the caller's API tokens",
+            "Revoke one of the caller's API tokens for this tenant",
             revoke_token,
         )
 }
 
 async fn tokens(
-    State(state): State<AppState>,
     caller: Caller,
-) -> Result<Json<Vec<ApiToken>>, ApiError> {
-    Ok(Json(
-        state
-            .services
-            .store()
-            .admin()
-            .list_tokens(caller.operator.operator())
-            .await?,
-    ))
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Json<ItemPage<ApiToken>>, ApiError> {
+    let limit = q.limit()?;
+    let mut tx = caller.read().await?;
+    let tokens = tx
+        .memberships()
+        .tokens(caller.operator.operator(), q.position()?, limit)
+        .await?;
+    Ok(Json(ItemPage::keyset(tokens, limit, |t| t.id)))
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct IssueToken {
-    name: Valid<Name>,
+pub(super) struct IssueToken {
+    pub name: Valid<Name>,
     /// Lifetime in days; at most 365. Tokens always expire.
     days: Option<i64>,
+    /// The tenant the token acts in (default: the tenant of the calling token).
+    #[serde(default)]
+    tenant_id: Option<Valid<TenantId>>,
+}
+
+impl IssueToken {
+    /// The lifetime in days (default 90); outside 1..=365 answers 422.
+    pub fn days(&self) -> Result<i64, ApiError> {
+        let days = self.days.unwrap_or(90);
+        if !(1..=365).contains(&days) {
+            return Err(ApiError::Input {
+                code: "invalid_lifetime".into(),
+                field: Some("days".into()),
+                message: "days: must be between 1 and 365".into(),
+            });
+        }
+        Ok(days)
+    }
 }
 
 #[derive(Serialize)]
-struct IssuedTokenBody {
+pub(super) struct IssuedTokenBody {
     token: ApiToken,
     /// The bearer secret, shown only in this response.
     secret: String,
+}
+
+impl From<IssuedToken> for IssuedTokenBody {
+    fn from(issued: IssuedToken) -> Self {
+        Self {
+            secret: issued.secret.expose_secret().to_owned(),
+            token: issued.token,
+        }
+    }
 }
 
 async fn issue_token(
@@ -70,35 +99,21 @@ async fn issue_token(
     caller: Caller,
     JsonBody(body): JsonBody<IssueToken>,
 ) -> Result<(StatusCode, Json<IssuedTokenBody>), ApiError> {
-    let days = body.days.unwrap_or(90);
-    if !(1..=365).contains(&days) {
-        return Err(ApiError::Input {
-            code: "invalid_lifetime".into(),
-            field: Some("days".into()),
-            message: "days: must be between 1 and 365".into(),
-        });
-    }
-    let issued = tenancy::issue_token(
+    let days = body.days()?;
+    let issued = tenancy::issue_own_token(
         state.services.store(),
-        caller.operator.operator(),
+        &caller.operator,
+        body.tenant_id.map(Valid::into_inner),
         body.name.as_str(),
         days,
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(IssuedTokenBody {
-            secret: issued.secret.expose_secret().to_owned(),
-            token: issued.token,
-        }),
-    ))
+    Ok((StatusCode::CREATED, Json(IssuedTokenBody::from(issued))))
 }
 
-async fn revoke_token(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id<ApiTokenId>,
-) -> Result<StatusCode, ApiError> {
-    tenancy::revoke_token(state.services.store(), caller.operator.operator(), id).await?;
+async fn revoke_token(caller: Caller, Id(id): Id<ApiTokenId>) -> Result<StatusCode, ApiError> {
+    let mut tx = caller.tx().await?;
+    tenancy::revoke_member_token(&mut tx, caller.operator.operator(), id).await?;
+    tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

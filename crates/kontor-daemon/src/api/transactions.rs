@@ -6,6 +6,8 @@ use kontor_storage::{Segment, Transaction, TransactionEvent, TransactionId};
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::Id;
+use super::extract::QueryParams;
+use super::page::{ItemPage, PageQuery};
 use super::Routes;
 
 pub fn routes(routes: Routes) -> Routes {
@@ -24,9 +26,14 @@ pub fn routes(routes: Routes) -> Routes {
         )
 }
 
-async fn list(caller: Caller) -> Result<Json<Vec<Transaction>>, ApiError> {
+async fn list(
+    caller: Caller,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Json<ItemPage<Transaction>>, ApiError> {
+    let page = q.newest()?;
     let mut tx = caller.read().await?;
-    Ok(Json(caller.visible(&mut tx).await?))
+    let items: Vec<Transaction> = caller.visible(&mut tx, page).await?;
+    Ok(Json(ItemPage::keyset(items, page.limit, |r| r.id)))
 }
 
 async fn show(caller: Caller, Id(id): Id<TransactionId>) -> Result<Json<Transaction>, ApiError> {
@@ -37,17 +44,21 @@ async fn show(caller: Caller, Id(id): Id<TransactionId>) -> Result<Json<Transact
 async fn segments(
     caller: Caller,
     Id(id): Id<TransactionId>,
-) -> Result<Json<Vec<Segment>>, ApiError> {
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Json<ItemPage<Segment>>, ApiError> {
     let mut tx = caller.read().await?;
     caller.granted(&mut tx, id).await?;
-    Ok(Json(tx.transactions().segments(id).await?))
+    let all = tx.transactions().segments(id).await?;
+    Ok(Json(ItemPage::of_all(all, &q, |s| s.id)?))
 }
 
 async fn events(
     caller: Caller,
     Id(id): Id<TransactionId>,
-) -> Result<Json<Vec<TransactionEvent>>, ApiError> {
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Json<ItemPage<TransactionEvent>>, ApiError> {
     let mut tx = caller.read().await?;
     caller.granted(&mut tx, id).await?;
-    Ok(Json(tx.transactions().events(id).await?))
+    let all = tx.transactions().events(id).await?;
+    Ok(Json(ItemPage::of_all(all, &q, |e| e.id)?))
 }

@@ -11,13 +11,14 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
 use kontor_protocol::SignatureVersion;
-use kontor_storage::{EbicsUserId, Page, VeuItem, VeuItemId, VeuSigner};
+use kontor_storage::{EbicsUserId, VeuItem, VeuItemId, VeuSigner};
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{Id, JsonBody, QueryParams};
 use super::input::{KeyHash, SignatureValue, Valid};
+use super::page::{ItemPage, PageQuery};
 use super::{Access, AppState, Routes};
 use crate::services::veu::{self, check_same_connection, DetachedSignature, VeuDigest};
 
@@ -60,9 +61,14 @@ pub fn routes(routes: Routes) -> Routes {
         )
 }
 
-async fn list(caller: Caller) -> Result<Json<Vec<VeuItem>>, ApiError> {
+async fn list(
+    caller: Caller,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Json<ItemPage<VeuItem>>, ApiError> {
+    let page = q.newest()?;
     let mut tx = caller.read().await?;
-    Ok(Json(tx.list(Page::first(1000)).await?))
+    let items: Vec<VeuItem> = tx.newest(page).await?;
+    Ok(Json(ItemPage::keyset(items, page.limit, |r| r.id)))
 }
 
 #[derive(Serialize)]

@@ -61,6 +61,8 @@ pub enum Refusal {
     OwnerDemotesSelf,
     #[error("an owner cannot remove themselves; another owner must do it")]
     OwnerRemovesSelf,
+    #[error("a tenant with this name already exists")]
+    TenantNameTaken,
     #[error("a bank host with this host id already exists")]
     HostIdTaken,
     #[error(

@@ -1,9 +1,12 @@
 //! Operators' roles in the scope's tenant and their restriction to specific EBICS users.
 
+use chrono::{DateTime, Utc};
+
 use super::repository;
+use crate::admin::{new_token_secret, read_token, ApiToken, IssuedToken};
 use crate::db::{now, RowReader};
 use crate::error::{Result, StorageError};
-use crate::ids::{EbicsUserId, OperatorId};
+use crate::ids::{ApiTokenId, EbicsUserId, OperatorId};
 use crate::status::Role;
 
 /// One operator's membership of the scope's tenant.
@@ -96,9 +99,47 @@ impl Memberships<'_, '_> {
             .collect()
     }
 
-    /// Removes an operator (and their grants) from this tenant.
+    /// One keyset page of members, newest membership first by operator id.
+    pub async fn page(&mut self, before: Option<OperatorId>, limit: u32) -> Result<Vec<Member>> {
+        let mut values = vec![self.tx.tenant_val()];
+        let mut sql = String::from(
+            "SELECT operator_id, role, display_name FROM memberships WHERE tenant_id = $1",
+        );
+        if let Some(before) = before {
+            values.push(before.to_db().into());
+            sql.push_str(" AND operator_id < $2");
+        }
+        values.push(i64::from(limit).into());
+        sql.push_str(&format!(
+            " ORDER BY operator_id DESC LIMIT ${}",
+            values.len()
+        ));
+        self.tx
+            .fetch_all(&sql, &values)
+            .await?
+            .iter()
+            .map(|r| {
+                let r = RowReader(r);
+                Ok(Member {
+                    operator_id: r.parsed("operator_id")?,
+                    role: r.enumeration("role")?,
+                    display_name: r.text("display_name")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Removes an operator (their grants, and at once every token they hold for this
+    /// tenant) from this tenant.
     pub async fn remove(&mut self, operator: OperatorId) -> Result<()> {
         let tenant = self.tx.tenant_val();
+        self.tx
+            .execute(
+                "UPDATE api_tokens SET revoked_at = $1 WHERE tenant_id = $2 AND operator_id = $3 AND revoked_at IS NULL",
+                &[now().into(), tenant.clone(), operator.to_db().into()],
+            )
+            .await
+            .map_err(|e| StorageError::from_write("API token", e))?;
         self.tx
             .execute(
                 "DELETE FROM operator_grants WHERE tenant_id = $1 AND operator_id = $2",
@@ -145,5 +186,128 @@ impl Memberships<'_, '_> {
             .iter()
             .map(|r| RowReader(r).parsed("ebics_user_id"))
             .collect()
+    }
+
+    /// The operators restricted to (among others) `user`, by grants on it.
+    pub async fn grantees_of(&mut self, user: EbicsUserId) -> Result<Vec<OperatorId>> {
+        let tenant = self.tx.tenant_val();
+        self.tx
+            .fetch_all(
+                "SELECT operator_id FROM operator_grants WHERE tenant_id = $1 AND ebics_user_id = $2 ORDER BY operator_id",
+                &[tenant, user.to_db().into()],
+            )
+            .await?
+            .iter()
+            .map(|r| RowReader(r).parsed("operator_id"))
+            .collect()
+    }
+
+    /// Lifts one grant; `NotFound` when the operator had no grant on `user`.
+    pub async fn revoke_grant(&mut self, operator: OperatorId, user: EbicsUserId) -> Result<()> {
+        let tenant = self.tx.tenant_val();
+        let n = self
+            .tx
+            .execute(
+                "DELETE FROM operator_grants WHERE tenant_id = $1 AND operator_id = $2 AND ebics_user_id = $3",
+                &[tenant, operator.to_db().into(), user.to_db().into()],
+            )
+            .await?;
+        if n == 0 {
+            return Err(StorageError::NotFound { entity: "grant" });
+        }
+        Ok(())
+    }
+
+    /// Issues an API token for a member, acting in this tenant only; the secret is returned
+    /// once and only its hash is stored.
+    pub async fn issue_token(
+        &mut self,
+        operator: OperatorId,
+        name: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<IssuedToken> {
+        self.role_of(operator).await?;
+        let (secret, hash) = new_token_secret();
+        let id = ApiTokenId::new();
+        let tenant = self.tx.tenant_val();
+        self.tx
+            .execute(
+                "INSERT INTO api_tokens (id, operator_id, tenant_id, name, token_hash, expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                &[
+                    id.to_db().into(),
+                    operator.to_db().into(),
+                    tenant,
+                    name.into(),
+                    hash.into(),
+                    expires_at.into(),
+                    now().into(),
+                ],
+            )
+            .await
+            .map_err(|e| StorageError::from_write("API token", e))?;
+        let token = self.token(operator, id).await?;
+        Ok(IssuedToken {
+            token,
+            secret: secret.into(),
+        })
+    }
+
+    async fn token(&mut self, operator: OperatorId, id: ApiTokenId) -> Result<ApiToken> {
+        let tenant = self.tx.tenant_val();
+        let row = self
+            .tx
+            .fetch_optional(
+                "SELECT * FROM api_tokens WHERE id = $1 AND tenant_id = $2 AND operator_id = $3",
+                &[id.to_db().into(), tenant, operator.to_db().into()],
+            )
+            .await?
+            .ok_or(StorageError::NotFound {
+                entity: "API token",
+            })?;
+        read_token(&RowReader(&row))
+    }
+
+    /// One keyset page of a member's tokens for this tenant (never their secrets), newest first.
+    pub async fn tokens(
+        &mut self,
+        operator: OperatorId,
+        before: Option<ApiTokenId>,
+        limit: u32,
+    ) -> Result<Vec<ApiToken>> {
+        let mut values = vec![self.tx.tenant_val(), operator.to_db().into()];
+        let mut sql =
+            String::from("SELECT * FROM api_tokens WHERE tenant_id = $1 AND operator_id = $2");
+        if let Some(before) = before {
+            values.push(before.to_db().into());
+            sql.push_str(" AND id < $3");
+        }
+        values.push(i64::from(limit).into());
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", values.len()));
+        self.tx
+            .fetch_all(&sql, &values)
+            .await?
+            .iter()
+            .map(|r| read_token(&RowReader(r)))
+            .collect()
+    }
+
+    /// Revokes one of a member's tokens for this tenant; `NotFound` for a token of another
+    /// operator or tenant, or one already revoked.
+    pub async fn revoke_token(&mut self, operator: OperatorId, token: ApiTokenId) -> Result<()> {
+        let tenant = self.tx.tenant_val();
+        let n = self
+            .tx
+            .execute(
+                "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND tenant_id = $3 AND operator_id = $4 AND revoked_at IS NULL",
+                &[now().into(), token.to_db().into(), tenant, operator.to_db().into()],
+            )
+            .await
+            .map_err(|e| StorageError::from_write("API token", e))?;
+        if n == 0 {
+            return Err(StorageError::NotFound {
+                entity: "API token",
+            });
+        }
+        Ok(())
     }
 }

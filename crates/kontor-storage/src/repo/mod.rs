@@ -56,3 +56,21 @@ macro_rules! repository {
     };
 }
 pub(crate) use repository;
+
+/// Which column names the EBICS user of each per-user record (listings of operators
+/// restricted by grants filter on it).
+macro_rules! of_ebics_user {
+    ($($ty:ty => $column:literal),+ $(,)?) => {$(
+        impl crate::store::OfEbicsUser for $ty {
+            const USER_COLUMN: &'static str = $column;
+        }
+    )+};
+}
+
+of_ebics_user! {
+    users::EbicsUser => "id",
+    orders::Order => "ebics_user_id",
+    transactions::Transaction => "ebics_user_id",
+    schedules::Schedule => "ebics_user_id",
+    statement_files::StatementFile => "ebics_user_id",
+}

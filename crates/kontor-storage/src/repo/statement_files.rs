@@ -180,35 +180,24 @@ impl StatementFiles<'_, '_> {
         self.tx.get(id).await
     }
 
-    /// Statement files, newest first, optionally only those with `status`.
+    /// One keyset page of statement files, newest first, optionally only those with
+    /// `status` and (for an operator restricted by grants) of `users`.
     pub async fn list(
         &mut self,
         status: Option<StatementFileStatus>,
-        limit: u32,
+        users: Option<&[crate::ids::EbicsUserId]>,
+        page: crate::store::Newest<crate::ids::StatementFileId>,
     ) -> Result<Vec<StatementFile>> {
-        let limit = i64::from(if limit == 0 { 100 } else { limit });
-        let rows = match status {
-            Some(status) => {
-                self.tx
-                    .fetch_all(
-                        "SELECT * FROM statement_files WHERE tenant_id = $1 AND status = $2 \
-                         ORDER BY id DESC LIMIT $3",
-                        &[self.tx.tenant_val(), status.as_str().into(), limit.into()],
-                    )
-                    .await?
-            }
-            None => {
-                self.tx
-                    .fetch_all(
-                        "SELECT * FROM statement_files WHERE tenant_id = $1 \
-                         ORDER BY id DESC LIMIT $2",
-                        &[self.tx.tenant_val(), limit.into()],
-                    )
-                    .await?
-            }
-        };
-        rows.iter()
-            .map(|r| StatementFile::read(&RowReader(r)))
-            .collect()
+        let equal: Vec<(&'static str, crate::db::Val)> = status
+            .map(|s| ("status", s.as_str().into()))
+            .into_iter()
+            .collect();
+        let any_of = users.map(|u| {
+            (
+                "ebics_user_id",
+                u.iter().map(|id| id.to_db().into()).collect(),
+            )
+        });
+        self.tx.newest_where(page, &equal, any_of).await
     }
 }

@@ -161,9 +161,12 @@ pub struct BookingFilter {
     pub account_id: Option<AccountId>,
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
-    /// Keyset pagination: bookings after this (booking date, id) position.
+    /// Keyset pagination: bookings past this (booking date, id) position, in the order
+    /// of the listing.
     pub after: Option<(NaiveDate, BookedTransactionId)>,
     pub limit: u32,
+    /// Latest booking date first (the API's lists); otherwise oldest first (exports).
+    pub newest_first: bool,
 }
 
 repository!(
@@ -273,6 +276,17 @@ impl Statements<'_, '_> {
     pub async fn list_for_account(&mut self, account: AccountId) -> Result<Vec<Statement>> {
         self.tx
             .list_where("account_id", account.to_db().into())
+            .await
+    }
+
+    /// One keyset page of an account's statements, newest first.
+    pub async fn newest_for_account(
+        &mut self,
+        account: AccountId,
+        page: crate::store::Newest<crate::ids::StatementId>,
+    ) -> Result<Vec<Statement>> {
+        self.tx
+            .newest_where(page, &[("account_id", account.to_db().into())], None)
             .await
     }
 
@@ -399,15 +413,21 @@ impl Statements<'_, '_> {
         if let Some((date, id)) = filter.after {
             // A row-value comparison: PostgreSQL turns it into an index range; the
             // equivalent `a > x OR (a = x AND b > y)` is a filter over every skipped row.
-            push(&mut sql, " AND (booking_date, id) > ($?", date.into());
+            let past = if filter.newest_first { "<" } else { ">" };
+            push(
+                &mut sql,
+                &format!(" AND (booking_date, id) {past} ($?"),
+                date.into(),
+            );
             push(&mut sql, ", $?)", id.to_db().into());
         }
         let limit = if filter.limit == 0 { 100 } else { filter.limit } as i64;
-        push(
-            &mut sql,
-            " ORDER BY booking_date, id LIMIT $?",
-            limit.into(),
-        );
+        let order = if filter.newest_first {
+            " ORDER BY booking_date DESC, id DESC LIMIT $?"
+        } else {
+            " ORDER BY booking_date, id LIMIT $?"
+        };
+        push(&mut sql, order, limit.into());
         self.tx
             .fetch_all(&sql, &values)
             .await?

@@ -87,7 +87,7 @@ async fn every_entity_is_sealed_from_other_tenants(store: &Store) {
         .is_none());
     assert!(tx
         .statement_files()
-        .list(None, 100)
+        .list(None, None, kontor_storage::Newest::first(100))
         .await
         .unwrap()
         .is_empty());
@@ -324,8 +324,20 @@ async fn row_level_security_hides_rows_from_raw_queries(store: &Store) {
     assert_eq!(store.backend(), Backend::Postgres);
     let a = fixture::build(store, "tenant-a").await;
     let b = fixture::tenant(store, "tenant-b").await;
+    let member = store
+        .admin()
+        .create_operator("rls@a.example", "RLS", a.scope.tenant(), Role::Admin)
+        .await
+        .unwrap();
+    store
+        .admin()
+        .issue_token(member.id, "a", None)
+        .await
+        .unwrap();
     let mut tx = store.scope(&b).begin().await.unwrap();
     for table in [
+        "api_tokens",
+        "audit_events",
         "bank_hosts",
         "bank_keys",
         "bank_connections",
@@ -376,8 +388,59 @@ async fn row_level_security_hides_rows_from_raw_queries(store: &Store) {
     );
 }
 
+/// A member's tokens are the tenant's: another tenant's scope neither lists nor revokes them,
+/// and removing the member revokes exactly their tokens for that tenant.
+async fn tokens_are_sealed_from_other_tenants(store: &Store) {
+    let a = fixture::tenant(store, "tenant-a").await;
+    let b = fixture::tenant(store, "tenant-b").await;
+    let op = store
+        .admin()
+        .create_operator("two@x.example", "Two", a.tenant(), Role::Admin)
+        .await
+        .unwrap();
+    let mut tx = store.scope(&b).begin().await.unwrap();
+    tx.memberships()
+        .add(op.id, Role::Viewer, "Two")
+        .await
+        .unwrap();
+    let in_b = tx
+        .memberships()
+        .issue_token(op.id, "b", None)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let in_a = store.admin().issue_token(op.id, "a", None).await.unwrap();
+    assert_eq!(in_a.token.tenant_id, Some(a.tenant()));
+    assert_eq!(in_b.token.tenant_id, Some(b.tenant()));
+
+    let mut tx = store.scope(&b).begin().await.unwrap();
+    let listed = tx.memberships().tokens(op.id, None, 100).await.unwrap();
+    assert_eq!(listed, vec![in_b.token.clone()]);
+    assert_not_found(
+        tx.memberships().revoke_token(op.id, in_a.token.id).await,
+        "revoke A's token from B",
+    );
+    tx.memberships().remove(op.id).await.unwrap();
+    tx.commit().await.unwrap();
+    let now = chrono::Utc::now();
+    let secret =
+        |t: &admin::IssuedToken| secrecy::ExposeSecret::expose_secret(&t.secret).to_owned();
+    assert!(store
+        .admin()
+        .authenticate_token(&secret(&in_b), now)
+        .await
+        .is_err());
+    let still = store
+        .admin()
+        .authenticate_token(&secret(&in_a), now)
+        .await
+        .unwrap();
+    assert_eq!(still.tenant(), a.tenant());
+}
+
 conformance!(
     every_entity_is_sealed_from_other_tenants,
+    tokens_are_sealed_from_other_tenants,
     updates_from_another_tenant_are_not_found_and_change_nothing;
     postgres_only: row_level_security_hides_rows_from_raw_queries,
 );

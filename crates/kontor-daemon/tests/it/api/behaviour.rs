@@ -64,7 +64,7 @@ async fn accounts_with_bad_iban_bic_or_currency_are_refused_and_nothing_is_store
         (StatusCode::BAD_REQUEST, "malformed_body")
     );
     let accounts = w.get(&w.admin_a, "/v1/accounts").await;
-    assert_eq!(accounts.json().as_array().unwrap().len(), 1);
+    assert_eq!(accounts.json()["items"].as_array().unwrap().len(), 1);
     let reply = w
         .send(
             Method::POST,
@@ -113,7 +113,11 @@ async fn bank_hosts_refuse_bad_input_and_taken_host_ids_and_store_nothing() {
         (StatusCode::CONFLICT, "host_id_taken")
     );
     let list = w.get(&w.viewer_a, "/v1/bank-hosts").await;
-    assert_eq!(list.json().as_array().unwrap().len(), 2, "HOSTA and HOSTB");
+    assert_eq!(
+        list.json()["items"].as_array().unwrap().len(),
+        2,
+        "HOSTA and HOSTB"
+    );
     let unknown = w.get(&w.owner_a, "/v1/bank-hosts/not-a-uuid").await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }
@@ -163,7 +167,7 @@ async fn the_same_idempotency_key_and_body_return_the_same_order_and_another_bod
     );
     let orders = w.get(&w.admin_a, "/v1/orders").await;
     assert_eq!(
-        orders.json().as_array().unwrap().len(),
+        orders.json()["items"].as_array().unwrap().len(),
         2,
         "fixture order + one"
     );
@@ -298,7 +302,7 @@ async fn bad_payment_files_and_order_types_are_refused_with_stable_codes() {
     assert!(reply.text().contains("ebics_user_id"), "{}", reply.text());
     let orders = w.get(&w.admin_a, "/v1/orders").await;
     assert_eq!(
-        orders.json().as_array().unwrap().len(),
+        orders.json()["items"].as_array().unwrap().len(),
         1,
         "only the fixture order"
     );
@@ -684,10 +688,10 @@ async fn booked_transactions_page_by_keyset_cursor_filter_by_date_and_export_as_
                 item["id"].as_str().unwrap().to_owned(),
             ));
         }
-        match page["next"].as_str() {
+        match page["next_cursor"].as_str() {
             Some(next) => {
                 uri = format!(
-                    "/v1/booked-transactions?account={}&limit=10&after={next}",
+                    "/v1/booked-transactions?account={}&limit=10&cursor={next}",
                     w.a.account
                 )
             }
@@ -697,9 +701,11 @@ async fn booked_transactions_page_by_keyset_cursor_filter_by_date_and_export_as_
     assert_eq!(seen.len(), 25);
     let mut sorted = seen.clone();
     sorted.sort();
+    sorted.reverse();
+    sorted.dedup();
     assert_eq!(
         seen, sorted,
-        "ordered by date then id, no duplicates across pages"
+        "latest date first, then id, no duplicates across pages"
     );
     sorted.dedup();
     assert_eq!(sorted.len(), 25);
@@ -1042,7 +1048,7 @@ async fn only_owners_revoke_signer_keys_and_every_key_event_is_audited() {
     );
     let keys = format!("/v1/ebics-users/{}/key-pairs", w.a.user_b);
     let before = w.get(&w.owner_a, &keys).await;
-    assert_eq!(before.json()[0]["status"], "PENDING");
+    assert_eq!(before.json()["items"][0]["status"], "PENDING");
 
     let by_owner = w
         .send(Method::POST, &w.owner_a, &revoke, Payload::None)
@@ -1070,7 +1076,7 @@ async fn only_owners_revoke_signer_keys_and_every_key_event_is_audited() {
     );
 
     let audit = w.get(&w.viewer_a, "/v1/audit-events").await.json();
-    let revocations: Vec<_> = audit
+    let revocations: Vec<_> = audit["items"]
         .as_array()
         .unwrap()
         .iter()
@@ -1082,5 +1088,5 @@ async fn only_owners_revoke_signer_keys_and_every_key_event_is_audited() {
     assert_eq!(revocations[0]["detail"]["previous_status"], "PENDING");
     // Tenant B sees nothing of it.
     let other = w.get(&w.owner_b, "/v1/audit-events").await.json();
-    assert_eq!(other, json!([]));
+    assert_eq!(other, json!({"items": [], "next_cursor": null}));
 }

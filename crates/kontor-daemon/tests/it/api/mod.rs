@@ -4,3 +4,4 @@ mod behaviour;
 mod large_files;
 mod payments;
 mod routes;
+mod tenancy;

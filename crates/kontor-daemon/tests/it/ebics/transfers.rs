@@ -314,7 +314,10 @@ async fn statement_file_is_served_from_the_data_directory_flow(db: TestDb) {
     let (status, list) = get("/v1/statements".into()).await;
     assert_eq!(status, 200);
     let list: serde_json::Value = serde_json::from_slice(&list).unwrap();
-    let statement = list[0]["id"].as_str().expect("a statement").to_owned();
+    let statement = list["items"][0]["id"]
+        .as_str()
+        .expect("a statement")
+        .to_owned();
     let (status, body) = get(format!("/v1/statements/{statement}/file")).await;
     assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
     assert!(body == bank_bytes, "the file is the bank's statement");

@@ -245,7 +245,7 @@ impl Api {
 
     async fn hosts(&self) -> Vec<Value> {
         let (_, list) = self.call(Method::GET, "/v1/bank-hosts", None).await;
-        list.as_array().unwrap().clone()
+        list["items"].as_array().unwrap().clone()
     }
 }
 

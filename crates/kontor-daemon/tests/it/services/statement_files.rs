@@ -559,7 +559,7 @@ async fn reingest_through_the_api_after_adding_the_accounts_books_the_rest(db: T
     )
     .await
     .json();
-    assert_eq!(failed[0]["id"], record.id.to_string(), "{failed}");
+    assert_eq!(failed["items"][0]["id"], record.id.to_string(), "{failed}");
     let reply = call(
         &app,
         Method::POST,

@@ -39,6 +39,8 @@ pub struct Ids {
     pub statement: String,
     pub statement_file: String,
     pub member: String,
+    /// A token of `member` (the Viewer) for tenant A.
+    pub member_token: String,
     pub token: String,
     /// A signer-held signature key of `user_b`.
     pub signer_key: String,
@@ -66,6 +68,7 @@ impl Ids {
             &self.statement,
             &self.statement_file,
             &self.member,
+            &self.member_token,
             &self.token,
             &self.signer_key,
             &self.webhook,
@@ -223,7 +226,8 @@ pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
     let tb = store.admin().create_tenant("B").await.unwrap().id;
     let (owner_a, _, owner_token) = operator_token(&store, "oa@x", ta, Role::Owner).await;
     let (admin_a, _, _) = operator_token(&store, "aa@x", ta, Role::Admin).await;
-    let (viewer_a, viewer_id, _) = operator_token(&store, "va@x", ta, Role::Viewer).await;
+    let (viewer_a, viewer_id, viewer_token) =
+        operator_token(&store, "va@x", ta, Role::Viewer).await;
     let (restricted_a, restricted_id, _) = operator_token(&store, "ra@x", ta, Role::Admin).await;
     let (owner_b, _, _) = operator_token(&store, "ob@x", tb, Role::Owner).await;
     let expired_op = store
@@ -437,6 +441,7 @@ pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
             statement: statement.id.to_string(),
             statement_file: statement_file.id.to_string(),
             member: viewer_id.to_string(),
+            member_token: viewer_token.to_string(),
             token: owner_token.to_string(),
             signer_key: signer_key.id.to_string(),
             spare_public_key_pem: spare_public_key_pem(),

@@ -1,0 +1,121 @@
+//! Cursor pagination, one shape for every list route: `?limit=&cursor=` in,
+//! `{"items": [...], "next_cursor": "..."}` out, newest first.
+//!
+//! Pages are keyset pages: a cursor names the last record a page showed (by its UUIDv7 id,
+//! whose order is creation order), and the next page starts strictly after it. Records
+//! created while a client pages are all newer than its first page, so they never shift a
+//! page it has not read yet: it sees every record that existed when it started exactly once.
+//! The cursor is opaque (base64url): clients pass back what they were given.
+
+use std::fmt::Display;
+use std::str::FromStr;
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use kontor_storage::Newest;
+use serde::{Deserialize, Serialize};
+
+use super::error::ApiError;
+
+/// The page size when the client names none.
+pub const DEFAULT_LIMIT: u32 = 100;
+/// The largest page a client may ask for.
+pub const MAX_LIMIT: u32 = 1000;
+
+/// `?limit=&cursor=` of a list route without other parameters.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PageQuery {
+    /// Records per page, 1 to 1000 (default 100).
+    pub limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+impl PageQuery {
+    /// The page size; outside 1..=1000 answers 422 `invalid_limit`.
+    pub fn limit(&self) -> Result<u32, ApiError> {
+        match self.limit {
+            None => Ok(DEFAULT_LIMIT),
+            Some(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+            Some(_) => Err(ApiError::invalid(
+                "invalid_limit",
+                "limit: must be between 1 and 1000",
+            )),
+        }
+    }
+
+    /// The decoded position the cursor names; a cursor this API did not give answers 422
+    /// `invalid_cursor`.
+    pub fn position<K: FromStr>(&self) -> Result<Option<K>, ApiError> {
+        self.cursor
+            .as_deref()
+            .map(|c| decode(c).and_then(|key| key.parse().map_err(|_| bad_cursor())))
+            .transpose()
+    }
+
+    /// The storage page this query asks for.
+    pub fn newest<I: FromStr>(&self) -> Result<Newest<I>, ApiError> {
+        Ok(Newest {
+            before: self.position()?,
+            limit: self.limit()?,
+        })
+    }
+}
+
+fn bad_cursor() -> ApiError {
+    ApiError::invalid(
+        "invalid_cursor",
+        "cursor: must be the next_cursor of a previous page",
+    )
+}
+
+/// The opaque cursor for a position.
+pub fn encode(key: &str) -> String {
+    URL_SAFE_NO_PAD.encode(key.as_bytes())
+}
+
+fn decode(cursor: &str) -> Result<String, ApiError> {
+    let bytes = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad_cursor())?;
+    String::from_utf8(bytes).map_err(|_| bad_cursor())
+}
+
+/// One page of a list.
+#[derive(Debug, Serialize)]
+pub struct ItemPage<T> {
+    pub items: Vec<T>,
+    /// Pass as `cursor` for the next page; `null` on the last page.
+    pub next_cursor: Option<String>,
+}
+
+impl<T> ItemPage<T> {
+    /// A page from a keyset query that asked for `limit` records: a full page continues
+    /// after its last record.
+    pub fn keyset<K: Display>(items: Vec<T>, limit: u32, key: impl Fn(&T) -> K) -> Self {
+        let next_cursor = (items.len() == limit as usize)
+            .then(|| items.last().map(|last| encode(&key(last).to_string())))
+            .flatten();
+        Self { items, next_cursor }
+    }
+
+    /// A page of a short list read whole (a bank host's keys, a user's permissions, a
+    /// transaction's segments): the same keyset rules, applied in memory, newest first.
+    pub fn of_all<K>(
+        mut items: Vec<T>,
+        query: &PageQuery,
+        key: impl Fn(&T) -> K,
+    ) -> Result<Self, ApiError>
+    where
+        K: Ord + Display + FromStr,
+    {
+        let limit = query.limit()?;
+        let before: Option<K> = query.position()?;
+        items.sort_by_key(|item| std::cmp::Reverse(key(item)));
+        let items: Vec<T> = items
+            .into_iter()
+            .filter(|item| before.as_ref().is_none_or(|b| key(item) < *b))
+            .take(limit as usize)
+            .collect();
+        Ok(Self::keyset(items, limit, key))
+    }
+}
