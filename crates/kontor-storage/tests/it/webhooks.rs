@@ -100,6 +100,19 @@ async fn subscriptions_and_deliveries_are_sealed_from_other_tenants(store: &Stor
         fixture::read(store, &a, subscription.id).await,
         subscription
     );
+
+    // Its owner deletes it with its deliveries.
+    let mut tx = store.scope(&a).begin().await.unwrap();
+    tx.delete(subscription.id).await.unwrap();
+    assert!(matches!(
+        tx.get(delivery.id).await,
+        Err(StorageError::NotFound { .. })
+    ));
+    tx.commit().await.unwrap();
+    assert_eq!(
+        store.system().pending_webhook_deliveries().await.unwrap(),
+        0
+    );
 }
 
 async fn deliveries_are_leased_one_at_a_time_in_order_per_subscription(store: &Store) {
