@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::{Id, JsonBody};
+use super::extract::{Id, JsonBody, QueryParams};
 use super::input::{HttpUrl, Name, Valid};
+use super::page::{ItemPage, PageQuery};
 use super::{Access, AppState, Routes};
 use crate::services::webhooks::{self, WithSecret};
 
@@ -78,9 +79,13 @@ pub fn routes(routes: Routes) -> Routes {
         )
 }
 
-async fn list(caller: Caller) -> Result<Json<Vec<WebhookSubscription>>, ApiError> {
+async fn list(
+    caller: Caller,
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Json<ItemPage<WebhookSubscription>>, ApiError> {
     let mut tx = caller.read().await?;
-    Ok(Json(tx.webhooks().list().await?))
+    let all = tx.webhooks().list().await?;
+    Ok(Json(ItemPage::of_all(all, &q, |s| s.id)?))
 }
 
 #[derive(Deserialize)]
@@ -199,20 +204,22 @@ async fn resume(
 async fn deliveries(
     caller: Caller,
     Id(id): Id<WebhookSubscriptionId>,
-) -> Result<Json<Vec<WebhookDelivery>>, ApiError> {
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Json<ItemPage<WebhookDelivery>>, ApiError> {
     let mut tx = caller.read().await?;
-    Ok(Json(
-        tx.webhooks().deliveries(id, DELIVERY_LOG_LIMIT).await?,
-    ))
+    let log = tx.webhooks().deliveries(id, DELIVERY_LOG_LIMIT).await?;
+    Ok(Json(ItemPage::of_all(log, &q, |d| d.id)?))
 }
 
 async fn attempts(
     caller: Caller,
     Id(id): Id<WebhookDeliveryId>,
-) -> Result<Json<Vec<WebhookAttempt>>, ApiError> {
+    QueryParams(q): QueryParams<PageQuery>,
+) -> Result<Json<ItemPage<WebhookAttempt>>, ApiError> {
     let mut tx = caller.read().await?;
     let _: WebhookDelivery = tx.get(id).await?;
-    Ok(Json(tx.webhooks().attempts(id).await?))
+    let all = tx.webhooks().attempts(id).await?;
+    Ok(Json(ItemPage::of_all(all, &q, |a| a.id)?))
 }
 
 async fn redeliver(

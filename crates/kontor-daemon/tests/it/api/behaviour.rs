@@ -615,8 +615,7 @@ async fn a_rotated_secret_is_shown_once_in_the_answer() {
         .await;
     assert!(!deliveries.text().contains(&secret));
     // Newest first: the fixture's order was created after its ping.
-    let types: Vec<String> = deliveries
-        .json()
+    let types: Vec<String> = deliveries.json()["items"]
         .as_array()
         .unwrap()
         .iter()
