@@ -255,6 +255,11 @@ impl From<Refusal> for ApiError {
             },
             Refusal::SignerNotInPartner => invalid("signer_not_in_partner"),
             Refusal::UnknownSignerKey => invalid("unknown_signer_key"),
+            Refusal::SignerMustSignKeyChange => conflict("signer_holds_signature_key"),
+            Refusal::DaemonHoldsSignatureKey => conflict("daemon_holds_signature_key"),
+            Refusal::TransfersInFlight(_) => conflict("transfers_in_flight"),
+            Refusal::KeyChangeInProgress => conflict("key_change_in_progress"),
+            Refusal::InvalidKeyChange(_) => invalid("invalid_key_change"),
         }
     }
 }

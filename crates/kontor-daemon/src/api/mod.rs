@@ -21,6 +21,7 @@ mod extract;
 mod files;
 mod health;
 mod hosts;
+mod key_changes;
 pub mod input;
 mod letters;
 mod memberships;
@@ -156,6 +157,7 @@ fn all_routes() -> Routes {
     let routes = ebics_users::routes(routes);
     let routes = letters::routes(routes);
     let routes = signer_keys::routes(routes);
+    let routes = key_changes::routes(routes);
     let routes = permissions::routes(routes);
     let routes = orders::routes(routes);
     let routes = veu::routes(routes);
