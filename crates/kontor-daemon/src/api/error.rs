@@ -259,6 +259,7 @@ impl From<Refusal> for ApiError {
             Refusal::DaemonHoldsSignatureKey => conflict("daemon_holds_signature_key"),
             Refusal::TransfersInFlight(_) => conflict("transfers_in_flight"),
             Refusal::KeyChangeInProgress => conflict("key_change_in_progress"),
+            Refusal::SignedOrdersWaiting(_) => conflict("signed_orders_waiting"),
             Refusal::InvalidKeyChange(_) => invalid("invalid_key_change"),
         }
     }

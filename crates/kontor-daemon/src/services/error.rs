@@ -108,6 +108,13 @@ pub enum Refusal {
     TransfersInFlight(usize),
     #[error("a key change of this user is already with the bank")]
     KeyChangeInProgress,
+    /// Orders carry an ES of the signature key a change would replace and are not with the
+    /// bank yet; the bank would refuse them afterwards.
+    #[error(
+        "{0} order(s) carry this user's signature and have not reached the bank; submit or \
+         cancel them before changing the signature key"
+    )]
+    SignedOrdersWaiting(usize),
     /// A signer's key change document or signature is not acceptable.
     #[error("{0}")]
     InvalidKeyChange(String),

@@ -24,7 +24,7 @@ use kontor_protocol::signature::{sign_order_data, verify_order_data};
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{
     AuditAction, BankHost, Connection, EbicsUser, EbicsUserId, EbicsUserStatus, KeyCustody,
-    KeyPair, KeyStatus, KeyUsage, NewSignerKey, ScopedTx, Store, TenantScope, Transaction,
+    KeyPair, KeyStatus, KeyUsage, NewSignerKey, OrderStatus, ScopedTx, Store, TenantScope, Transaction,
     TransactionId, TransactionPhase, TransferEffect,
 };
 
@@ -72,7 +72,7 @@ pub async fn change_keys(
     if signing.custody == KeyCustody::Signer {
         return Err(Refusal::SignerMustSignKeyChange.into());
     }
-    clear_the_way(&mut tx, user).await?;
+    clear_the_way(&mut tx, user, change).await?;
     tx.commit().await?;
 
     let keys = generate_replacements(store, scope, user, change.usages())
@@ -173,7 +173,7 @@ pub async fn rotate_signer_key(
     if public_key == signing.public_key {
         return Err(invalid("the new key is the current one".into()));
     }
-    clear_the_way(&mut tx, user).await?;
+    clear_the_way(&mut tx, user, KeyChange::Pub).await?;
     let hash = public_key_hash(host.protocol_version, &key, certificate.as_ref())
         .map_err(|e| Refusal::CertificateRequired(e.to_string()))?;
     let new_key = tx
@@ -359,9 +359,34 @@ async fn current_signature_key(
         })
 }
 
-/// Refuses while a transfer of the user runs or an earlier change is with the bank; revokes
-/// new keys an interrupted attempt left PENDING (they were never sent).
-async fn clear_the_way(tx: &mut ScopedTx<'_>, user: EbicsUserId) -> Result<(), ServiceError> {
+/// Refuses while a transfer of the user runs, an earlier change is with the bank or (for a
+/// new signature key) an order carries an ES of the current key but has not reached the bank:
+/// the bank verifies every ES with the key it holds when the upload ends, so such an order
+/// would be refused after the change. Revokes new keys an interrupted attempt left PENDING
+/// (they were never sent).
+async fn clear_the_way(
+    tx: &mut ScopedTx<'_>,
+    user: EbicsUserId,
+    change: KeyChange,
+) -> Result<(), ServiceError> {
+    if change.usages().contains(&KeyUsage::Signature) {
+        let mut waiting = 0;
+        for status in [
+            OrderStatus::PendingSignature,
+            OrderStatus::Signed,
+            OrderStatus::Submitted,
+        ] {
+            for order in tx.orders().list_by_status(status).await? {
+                let signatures = tx.order_signatures().list_for_order(order.id).await?;
+                if signatures.iter().any(|s| s.signer_id == user) {
+                    waiting += 1;
+                }
+            }
+        }
+        if waiting > 0 {
+            return Err(Refusal::SignedOrdersWaiting(waiting).into());
+        }
+    }
     let running = tx
         .transactions()
         .list_for_user(user)

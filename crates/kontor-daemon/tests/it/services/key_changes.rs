@@ -87,9 +87,15 @@ async fn hca_then_hcs_replace_the_keys_and_payments_before_and_after_complete(
     // READY means the bank activated the keys INI/HIA sent: they are ACTIVE, and the bank's.
     let first = active_hashes(&w).await;
     assert_eq!(bank_keys_of_user(&w).await, first);
-    let before = pay(&w, "KEYS-BEFORE").await;
+    // Signed with the first signature key; HCA leaves that key, so it is sent after HCA.
+    let content = pain001("KEYS-BEFORE", &[("Beta AG", "10.00")]);
+    let signed_before = w.signed_order(&content, SignatureRule::Standard).await;
 
     let hca = change_via_api(&app, &token, &w, "HCA").await;
+    let before = submit_order(&w.services, &w.scope, signed_before.id)
+        .await
+        .unwrap();
+    assert!(before.bank_order_id.is_some(), "{before:?}");
     assert_eq!(hca["kind"], "HCA");
     let after_hca = active_hashes(&w).await;
     assert_eq!(after_hca.0, first.0, "HCA keeps the signature key");
@@ -104,6 +110,22 @@ async fn hca_then_hcs_replace_the_keys_and_payments_before_and_after_complete(
         .collect();
     assert_eq!(answered, [after_hca.1.as_str(), after_hca.2.as_str()]);
 
+    // HCS replaces the signature key: an order signed with it that has not reached the bank
+    // would be refused there afterwards, so the change waits for it.
+    let content = pain001("KEYS-WAITING", &[("Beta AG", "20.00")]);
+    let waiting = w.signed_order(&content, SignatureRule::Standard).await;
+    let refused = call(
+        &app,
+        Method::POST,
+        &format!("/v1/ebics-users/{}/key-changes", w.user),
+        Some(&token),
+        Payload::Json(json!({ "kind": "HCS" })),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text());
+    assert_eq!(refused.code(), "signed_orders_waiting");
+    submit_order(&w.services, &w.scope, waiting.id).await.unwrap();
+
     let hcs = change_via_api(&app, &token, &w, "HCS").await;
     assert_eq!(hcs["keys"].as_array().unwrap().len(), 3);
     let after_hcs = active_hashes(&w).await;
@@ -116,7 +138,7 @@ async fn hca_then_hcs_replace_the_keys_and_payments_before_and_after_complete(
     // encrypted for the new encryption key (the bank's status report of both payments).
     let after = pay(&w, "KEYS-AFTER").await;
     let received = w.bank.state().received_orders();
-    assert_eq!(received.len(), 2);
+    assert_eq!(received.len(), 3);
     assert_ne!(before.bank_order_id, after.bank_order_id);
 
     // The replaced keys are EXPIRED, never deleted: their ciphertext stays.
