@@ -227,9 +227,11 @@ async fn matching_registered_hash(
     let registered: Vec<String> = signature_keys
         .iter()
         .filter(|p| p["status"] == "ACTIVE")
-        .chain(signature_keys.last().filter(|_| {
-            !signature_keys.iter().any(|p| p["status"] == "ACTIVE")
-        }))
+        .chain(
+            signature_keys
+                .last()
+                .filter(|_| !signature_keys.iter().any(|p| p["status"] == "ACTIVE")),
+        )
         .filter_map(|p| p["key_hash"].as_str().map(str::to_owned))
         .collect();
     let Some(current) = registered.last() else {
@@ -419,7 +421,10 @@ async fn rotate(
     let signature = old.sign(&document)?;
     let body = rotate::rotation_body(&document, &signature, old.version, &new_public);
     let answer = api
-        .post(&format!("/v1/ebics-users/{signer}/signer-keys/rotate"), body)
+        .post(
+            &format!("/v1/ebics-users/{signer}/signer-keys/rotate"),
+            body,
+        )
         .await?;
     let hash = answer["keys"][0]["key_hash"].as_str().unwrap_or("?");
     println!(

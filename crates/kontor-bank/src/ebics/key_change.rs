@@ -88,7 +88,8 @@ fn new_keys(
     content: &[u8],
     version: ProtocolVersion,
 ) -> Result<SubscriberKeys, Reject> {
-    let format = |e: OrderDataError| Reject::new(ReturnCode::INVALID_ORDER_DATA_FORMAT, e.to_string());
+    let format =
+        |e: OrderDataError| Reject::new(ReturnCode::INVALID_ORDER_DATA_FORMAT, e.to_string());
     let wrong_version = |document: ProtocolVersion| {
         Reject::new(
             ReturnCode::INVALID_ORDER_DATA_FORMAT,

@@ -283,7 +283,10 @@ impl Subscriber {
     /// A key change (HCA, HCS or PUB) of a Ready subscriber: the keys given replace the
     /// current ones at once. The caller has verified the change's ES with the signature key it
     /// replaces, so the bank's next check of any kind uses the new keys.
-    pub fn replace_keys(&mut self, keys: SubscriberKeys) -> Result<SubscriberStatus, LifecycleError> {
+    pub fn replace_keys(
+        &mut self,
+        keys: SubscriberKeys,
+    ) -> Result<SubscriberStatus, LifecycleError> {
         if self.status != SubscriberStatus::Ready {
             return Err(self.invalid("key change"));
         }
@@ -509,12 +512,18 @@ mod tests {
         );
         s.activate(None, Utc::now()).expect("activate");
         assert_eq!(s.replace_keys(change), Ok(SubscriberStatus::Ready));
-        assert_eq!(s.keys.signature.as_ref().map(|k| k.hash), Some(KeyHash([1; 32])));
+        assert_eq!(
+            s.keys.signature.as_ref().map(|k| k.hash),
+            Some(KeyHash([1; 32]))
+        );
         assert_eq!(
             s.keys.authentication.as_ref().map(|k| k.hash),
             Some(KeyHash([7; 32]))
         );
-        assert_eq!(s.keys.encryption.as_ref().map(|k| k.hash), Some(KeyHash([8; 32])));
+        assert_eq!(
+            s.keys.encryption.as_ref().map(|k| k.hash),
+            Some(KeyHash([8; 32]))
+        );
     }
 
     #[test]

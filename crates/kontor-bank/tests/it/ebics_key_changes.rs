@@ -87,7 +87,10 @@ async fn send(
 }
 
 fn bank_hash(bank: &RunningBank, purpose: kontor_bank::state::KeyPurpose) -> [u8; 32] {
-    let subscriber = bank.state().subscriber(&p("PARTNER1"), &u("USER1")).unwrap();
+    let subscriber = bank
+        .state()
+        .subscriber(&p("PARTNER1"), &u("USER1"))
+        .unwrap();
     subscriber.keys.get(purpose).unwrap().hash.0
 }
 
@@ -100,7 +103,13 @@ async fn hca_hcs_and_pub_replace_the_keys(version: ProtocolVersion) {
     let second = Subscriber::new(&url, version, "PARTNER1", "USER1", 5);
     let ok = ("000000".to_owned(), "000000".to_owned());
     assert_eq!(
-        send(&s, OrderType::HCA, &hca(version, &second, "PARTNER1", "USER1"), &s).await,
+        send(
+            &s,
+            OrderType::HCA,
+            &hca(version, &second, "PARTNER1", "USER1"),
+            &s
+        )
+        .await,
         ok
     );
     assert_eq!(
@@ -112,14 +121,23 @@ async fn hca_hcs_and_pub_replace_the_keys(version: ProtocolVersion) {
         *second.key_hash(KeyPurpose::Encryption).as_bytes()
     );
     // The old authentication key no longer opens a transaction.
-    let (technical, _) = send(&s, OrderType::HCA, &hca(version, &second, "PARTNER1", "USER1"), &s).await;
+    let (technical, _) = send(
+        &s,
+        OrderType::HCA,
+        &hca(version, &second, "PARTNER1", "USER1"),
+        &s,
+    )
+    .await;
     assert_eq!(technical, "061001", "old X002 key refused");
     s.adopt_key(&second, KeyPurpose::Authentication);
     s.adopt_key(&second, KeyPurpose::Encryption);
 
     // HCS: all three.
     let third = Subscriber::new(&url, version, "PARTNER1", "USER1", 6);
-    assert_eq!(send(&s, OrderType::HCS, &hcs(version, &third), &s).await, ok);
+    assert_eq!(
+        send(&s, OrderType::HCS, &hcs(version, &third), &s).await,
+        ok
+    );
     assert_eq!(
         bank_hash(&bank, Bank::Signature),
         *third.key_hash(KeyPurpose::Signature).as_bytes()
@@ -141,7 +159,10 @@ async fn hca_hcs_and_pub_replace_the_keys(version: ProtocolVersion) {
         *third.key_hash(KeyPurpose::Signature).as_bytes()
     );
     // Signed with the current key it is taken.
-    assert_eq!(send(&s, OrderType::PUB, &pub_document(version, &fourth), &s).await, ok);
+    assert_eq!(
+        send(&s, OrderType::PUB, &pub_document(version, &fourth), &s).await,
+        ok
+    );
     assert_eq!(
         bank_hash(&bank, Bank::Signature),
         *fourth.key_hash(KeyPurpose::Signature).as_bytes()
@@ -166,7 +187,13 @@ async fn key_changes_naming_another_user_or_duplicating_keys_are_refused() {
     let before = bank_hash(&bank, Bank::Authentication);
     let other = Subscriber::new(&bank.ebics_url(), H004, "PARTNER1", "USER1", 7);
     // The document names another user.
-    let foreign = send(&s, OrderType::HCA, &hca(H004, &other, "PARTNER1", "USER2"), &s).await;
+    let foreign = send(
+        &s,
+        OrderType::HCA,
+        &hca(H004, &other, "PARTNER1", "USER2"),
+        &s,
+    )
+    .await;
     assert_eq!(foreign.1, "090004");
     // Authentication and encryption the same key.
     let auth = other.key_info(KeyPurpose::Authentication);

@@ -128,10 +128,7 @@ fn payment(message_id: &str) -> Vec<u8> {
         date + chrono::Days::new(3),
         ("Muster Maschinenbau GmbH", "DE89370400440532013000"),
         vec![crate::support::setup::transfer(
-            message_id,
-            "Beta AG",
-            "10.00",
-            None,
+            message_id, "Beta AG", "10.00", None,
         )],
     )
 }
@@ -239,7 +236,12 @@ async fn world(db: TestDb, version: ProtocolVersion) -> World {
         .unwrap();
     client.fetch_bank_keys(&w.scope, user).await.unwrap();
     let mut tx = w.store.scope(&w.scope).begin().await.unwrap();
-    for key in tx.bank_keys().list_for_host(connection.bank_host_id).await.unwrap() {
+    for key in tx
+        .bank_keys()
+        .list_for_host(connection.bank_host_id)
+        .await
+        .unwrap()
+    {
         tx.bank_keys()
             .decide(
                 key.id,
@@ -266,8 +268,13 @@ async fn signer_rotates_the_signature_key(db: TestDb, version: ProtocolVersion) 
     let printed = w
         .sign_ok(&["rotate", &old, "--out", &new, "--signer", &user])
         .await;
-    assert!(printed.contains("accepted the new signature key"), "{printed}");
-    assert!(!std::fs::read_to_string(&new).unwrap().contains("PRIVATE KEY"));
+    assert!(
+        printed.contains("accepted the new signature key"),
+        "{printed}"
+    );
+    assert!(!std::fs::read_to_string(&new)
+        .unwrap()
+        .contains("PRIVATE KEY"));
 
     // The bank holds the new key; the daemon holds its public part, ACTIVE, the old EXPIRED.
     let new_hash = w.bank_signature_hash();
@@ -292,7 +299,14 @@ async fn signer_rotates_the_signature_key(db: TestDb, version: ProtocolVersion) 
 
     // The old key signs nothing any more; the new one does, and the payment goes through.
     let refused = w
-        .sign(&["rotate", &old, "--out", &w.key("third.key"), "--signer", &user])
+        .sign(&[
+            "rotate",
+            &old,
+            "--out",
+            &w.key("third.key"),
+            "--signer",
+            &user,
+        ])
         .await;
     assert!(!refused.status.success());
     let after = w.pay_with(&new, "ROTATE-AFTER").await;
@@ -314,7 +328,12 @@ async fn signer_rotates_the_signature_key(db: TestDb, version: ProtocolVersion) 
         .or_else(|| audit["items"].as_array())
         .cloned()
         .unwrap_or_default();
-    for action in ["KEY_GENERATED", "KEY_SUBMITTED", "KEY_ACTIVATED", "KEY_EXPIRED"] {
+    for action in [
+        "KEY_GENERATED",
+        "KEY_SUBMITTED",
+        "KEY_ACTIVATED",
+        "KEY_EXPIRED",
+    ] {
         assert!(
             events.iter().any(|e| e["action"] == action
                 && e["actor_kind"] == "OPERATOR"

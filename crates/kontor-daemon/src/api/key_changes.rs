@@ -117,7 +117,7 @@ async fn rotate(
         signature_version: body.signature_version.into_inner(),
         new_key_version: body.new_key_version.into_inner(),
     };
-    let outcome = key_changes::rotate_signer_key(&state.services, &caller.scope, id, rotation)
-        .await?;
+    let outcome =
+        key_changes::rotate_signer_key(&state.services, &caller.scope, id, rotation).await?;
     Ok(Json(outcome.into()))
 }

@@ -13,7 +13,9 @@ use kontor_protocol::orderdata::{
     AuthenticationPubKeyInfo, EncryptionPubKeyInfo, HCARequestOrderData, HCSRequestOrderData,
     SignaturePubKeyInfo, SignaturePubKeyOrderData,
 };
-use kontor_protocol::{AuthenticationVersion, EncryptionVersion, ProtocolVersion, SignatureVersion};
+use kontor_protocol::{
+    AuthenticationVersion, EncryptionVersion, ProtocolVersion, SignatureVersion,
+};
 use kontor_storage::{KeyPair, KeyUsage};
 
 use super::key_management::{key_data, PublicKeyRecord};
@@ -122,7 +124,11 @@ impl KeyChange {
                 user_id,
             }
             .to_xml(),
-            _ => return Err(EbicsError::KeyUnusable("the keys do not match the key change")),
+            _ => {
+                return Err(EbicsError::KeyUnusable(
+                    "the keys do not match the key change",
+                ))
+            }
         };
         xml.map_err(EbicsError::protocol)
     }
@@ -133,6 +139,8 @@ fn signature_version(record: &PublicKeyRecord) -> Result<SignatureVersion, Ebics
         .key_pair
         .as_ref()
         .map_or(Ok(SignatureVersion::A006), |pair| {
-            pair.version.parse::<SignatureVersion>().map_err(EbicsError::key)
+            pair.version
+                .parse::<SignatureVersion>()
+                .map_err(EbicsError::key)
         })
 }

@@ -19,10 +19,12 @@ use kontor_protocol::orderdata::{
     HIARequestOrderData, HPBResponseOrderData, PublicKeyData, RsaKeyValue, SignaturePubKeyInfo,
     SignaturePubKeyOrderData, X509Data,
 };
-use kontor_protocol::{AuthenticationVersion, EncryptionVersion, ProtocolVersion, SignatureVersion};
+use kontor_protocol::{
+    AuthenticationVersion, EncryptionVersion, ProtocolVersion, SignatureVersion,
+};
 use kontor_storage::{
-    AuditAction, BankKey, BankKeyKind, EbicsUserId, EbicsUserStatus, KeyPair, KeyStatus, KeyUsage, NewBankKey,
-    ScopedTx, TenantScope,
+    AuditAction, BankKey, BankKeyKind, EbicsUserId, EbicsUserStatus, KeyPair, KeyStatus, KeyUsage,
+    NewBankKey, ScopedTx, TenantScope,
 };
 
 use super::session::{product, rejection, Requirement, UserContext};

@@ -100,7 +100,9 @@ pub enum Refusal {
     )]
     SignerMustSignKeyChange,
     /// The daemon holds the signature key; a signer cannot rotate it.
-    #[error("the user's signature key is held by the daemon; change it with a PUB or HCS key change")]
+    #[error(
+        "the user's signature key is held by the daemon; change it with a PUB or HCS key change"
+    )]
     DaemonHoldsSignatureKey,
     /// A key change waits until the user's running transfers have ended, so none of them
     /// meets keys it did not start with.

@@ -24,8 +24,8 @@ use kontor_protocol::signature::{sign_order_data, verify_order_data};
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{
     AuditAction, BankHost, Connection, EbicsUser, EbicsUserId, EbicsUserStatus, KeyCustody,
-    KeyPair, KeyStatus, KeyUsage, NewSignerKey, OrderStatus, ScopedTx, Store, TenantScope, Transaction,
-    TransactionId, TransactionPhase, TransferEffect,
+    KeyPair, KeyStatus, KeyUsage, NewSignerKey, OrderStatus, ScopedTx, Store, TenantScope,
+    Transaction, TransactionId, TransactionPhase, TransferEffect,
 };
 
 use super::keys::{generate_replacements, KeyError};
@@ -85,7 +85,12 @@ pub async fn change_keys(
     let private = tx.key_pairs().load_private_key(signing.id).await?;
     tx.commit().await?;
     let document = change
-        .document(host.protocol_version, &connection.partner_id, &record.user_id, &keys)
+        .document(
+            host.protocol_version,
+            &connection.partner_id,
+            &record.user_id,
+            &keys,
+        )
         .map_err(|e| ServiceError::Internal(Box::new(e)))?;
     let version: SignatureVersion = signing
         .version
@@ -186,7 +191,14 @@ pub async fn rotate_signer_key(
             certificate: certificate.map(|c| c.to_der().to_vec()),
         })
         .await?;
-    audit(&mut tx, AuditAction::KeyGenerated, &new_key, KeyChange::Pub, None).await?;
+    audit(
+        &mut tx,
+        AuditAction::KeyGenerated,
+        &new_key,
+        KeyChange::Pub,
+        None,
+    )
+    .await?;
     tx.commit().await?;
     let signature = OrderSignatureData {
         signature_version: rotation.signature_version,
@@ -324,7 +336,9 @@ pub(crate) async fn settle_keys(
         audit(tx, AuditAction::KeyActivated, &active, change, None).await?;
         activated.push(active);
     }
-    tx.transactions().finish_effect(transaction.id, None).await?;
+    tx.transactions()
+        .finish_effect(transaction.id, None)
+        .await?;
     Ok(activated)
 }
 

@@ -266,7 +266,11 @@ pub async fn store_user_keys(
         (KeyUsage::Authentication, &material.authentication),
         (KeyUsage::Encryption, &material.encryption),
     ] {
-        hashes.push(store_pair(tx, user.id, usage, pair, version).await?.key_hash);
+        hashes.push(
+            store_pair(tx, user.id, usage, pair, version)
+                .await?
+                .key_hash,
+        );
     }
     let key = |(pair, cert): &(RsaKeyPair, Certificate)| -> PublicPart {
         (pair.public_key().clone(), Some(cert.clone()))

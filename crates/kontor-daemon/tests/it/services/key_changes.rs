@@ -20,7 +20,8 @@ async fn bank_keys_of_user(w: &World) -> (String, String, String) {
         .state()
         .subscriber(&w.partner_id.parse().unwrap(), &w.user_id.parse().unwrap())
         .unwrap();
-    let hash = |k: Option<&kontor_bank::state::SubmittedKey>| k.unwrap().hash.to_hex().to_uppercase();
+    let hash =
+        |k: Option<&kontor_bank::state::SubmittedKey>| k.unwrap().hash.to_hex().to_uppercase();
     (
         hash(subscriber.keys.signature.as_ref()),
         hash(subscriber.keys.authentication.as_ref()),
@@ -36,7 +37,12 @@ async fn active_hashes(w: &World) -> (String, String, String) {
         KeyUsage::Authentication,
         KeyUsage::Encryption,
     ] {
-        let key = tx.key_pairs().current(w.user, usage).await.unwrap().unwrap();
+        let key = tx
+            .key_pairs()
+            .current(w.user, usage)
+            .await
+            .unwrap()
+            .unwrap();
         assert_eq!(key.status, KeyStatus::Active, "{usage:?}");
         out.push(key.key_hash);
     }
@@ -60,7 +66,12 @@ async fn pay(w: &World, message_id: &str) -> Order {
     order
 }
 
-async fn change_via_api(app: &axum::Router, token: &str, w: &World, kind: &str) -> serde_json::Value {
+async fn change_via_api(
+    app: &axum::Router,
+    token: &str,
+    w: &World,
+    kind: &str,
+) -> serde_json::Value {
     let reply = call(
         app,
         Method::POST,
@@ -124,7 +135,9 @@ async fn hca_then_hcs_replace_the_keys_and_payments_before_and_after_complete(
     .await;
     assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text());
     assert_eq!(refused.code(), "signed_orders_waiting");
-    submit_order(&w.services, &w.scope, waiting.id).await.unwrap();
+    submit_order(&w.services, &w.scope, waiting.id)
+        .await
+        .unwrap();
 
     let hcs = change_via_api(&app, &token, &w, "HCS").await;
     assert_eq!(hcs["keys"].as_array().unwrap().len(), 3);
@@ -149,14 +162,23 @@ async fn hca_then_hcs_replace_the_keys_and_payments_before_and_after_complete(
         .filter(|k| k.status == KeyStatus::Expired)
         .collect();
     assert_eq!(expired.len(), 5, "{keys:?}");
-    assert!(expired.iter().all(|k| !k.encrypted_private_key().is_empty()));
+    assert!(expired
+        .iter()
+        .all(|k| !k.encrypted_private_key().is_empty()));
     for old in [&first.1, &first.2, &after_hca.1, &after_hca.2, &first.0] {
         assert!(expired.iter().any(|k| &k.key_hash == old), "{old} expired");
     }
     drop(tx);
 
     // Who did what: the operator generated, submitted and activated; one record per key.
-    let audit = call(&app, Method::GET, "/v1/audit-events", Some(&token), Payload::None).await;
+    let audit = call(
+        &app,
+        Method::GET,
+        "/v1/audit-events",
+        Some(&token),
+        Payload::None,
+    )
+    .await;
     assert_eq!(audit.status, StatusCode::OK, "{}", audit.text());
     let events = audit.json();
     let events = events
@@ -205,7 +227,11 @@ async fn a_refused_key_change_revokes_the_new_keys_and_keeps_the_old(db: TestDb)
     other.encryption = None;
     w.bank
         .state()
-        .replace_keys(&w.partner_id.parse().unwrap(), &w.user_id.parse().unwrap(), other)
+        .replace_keys(
+            &w.partner_id.parse().unwrap(),
+            &w.user_id.parse().unwrap(),
+            other,
+        )
         .unwrap();
 
     let refused = kontor_daemon::services::key_changes::change_keys(
