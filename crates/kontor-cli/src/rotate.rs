@@ -94,7 +94,7 @@ pub fn pub_document(
         partner_id: subscriber.partner_id.clone(),
         user_id: subscriber.user_id.clone(),
     };
-    Ok(document.to_xml().context("building the PUB order data")?)
+    document.to_xml().context("building the PUB order data")
 }
 
 /// The request body for `POST /v1/ebics-users/{id}/signer-keys/rotate`.
