@@ -244,6 +244,11 @@ async fn send(
     let outcome = services.bank()?.upload(scope, user, request).await;
     // Settle whatever the upload left behind, accepted or not; recovery settles the rest.
     let settled = settle_finished_changes(store, scope, user).await?;
+    if outcome.is_err() {
+        let mut tx = store.scope(scope).begin().await?;
+        revoke_unsent(&mut tx, user).await?;
+        tx.commit().await?;
+    }
     let outcome = outcome?;
     let keys = settled
         .into_iter()
@@ -420,13 +425,64 @@ async fn clear_the_way(
             continue;
         };
         if left.status == KeyStatus::Submitted {
-            return Err(Refusal::KeyChangeInProgress.into());
+            if change_with_bank(tx, user).await? {
+                return Err(Refusal::KeyChangeInProgress.into());
+            }
+            revoke_unsent(tx, user).await?;
+            continue;
         }
         let revoked = tx
             .key_pairs()
             .set_status(left.id, KeyStatus::Pending, KeyStatus::Revoked)
             .await?;
         let why = serde_json::json!({ "reason": "left by an interrupted key change, never sent" });
+        tx.audit()
+            .record(
+                AuditAction::KeyRevoked,
+                "key_pair",
+                &revoked.id.to_string(),
+                with_key(&revoked, why),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// Whether a key change upload of the user is running or waits for its keys to be settled.
+async fn change_with_bank(tx: &mut ScopedTx<'_>, user: EbicsUserId) -> Result<bool, ServiceError> {
+    Ok(tx
+        .transactions()
+        .list_for_user(user)
+        .await?
+        .iter()
+        .any(|t| {
+            t.effect == Some(TransferEffect::ChangeKeys)
+                && (!t.phase.is_final() || t.effect_pending())
+        }))
+}
+
+/// SUBMITTED new keys with no key change upload behind them never reached the bank (the
+/// upload failed before it started, e.g. the bank keys await verification): REVOKED.
+async fn revoke_unsent(tx: &mut ScopedTx<'_>, user: EbicsUserId) -> Result<(), ServiceError> {
+    if change_with_bank(tx, user).await? {
+        return Ok(());
+    }
+    for usage in [
+        KeyUsage::Signature,
+        KeyUsage::Authentication,
+        KeyUsage::Encryption,
+    ] {
+        let Some(key) = tx.key_pairs().replacement(user, usage).await? else {
+            continue;
+        };
+        if key.status != KeyStatus::Submitted {
+            continue;
+        }
+        let revoked = tx
+            .key_pairs()
+            .set_status(key.id, KeyStatus::Submitted, KeyStatus::Revoked)
+            .await?;
+        let why = serde_json::json!({ "reason": "the key change never reached the bank" });
         tx.audit()
             .record(
                 AuditAction::KeyRevoked,
