@@ -54,6 +54,26 @@ enum SignCommand {
         #[arg(long)]
         signer: String,
     },
+    /// Replace the signer's signature key with the bank (PUB): generates a new key file,
+    /// signs the change with the old key here and sends only the public part and the
+    /// signature. Retrying with the same --out reuses the new file.
+    Rotate {
+        /// The current key file (it signs the change).
+        file: PathBuf,
+        /// The new key file to create (passphrase: `KONTOR_SIGNER_NEW_PASSPHRASE`, else the
+        /// current one from `KONTOR_SIGNER_PASSPHRASE`, else a prompt).
+        #[arg(long)]
+        out: PathBuf,
+        /// The EBICS user (id) whose signature key this is.
+        #[arg(long)]
+        signer: String,
+        /// A005 or A006 for the new key.
+        #[arg(long, default_value = "A006")]
+        version: String,
+        /// Name in the new key's self-signed certificate (needed by H005 banks).
+        #[arg(long, default_value = "Kontor signer")]
+        name: String,
+    },
     /// Orders awaiting signatures.
     List,
     /// An order's content summary.
@@ -214,15 +234,27 @@ async fn matching_registered_hash(
     let pairs = api
         .all(&format!("/v1/ebics-users/{signer}/key-pairs"))
         .await?;
-    let registered: Vec<String> = pairs
+    // Newest first, as every list of the API.
+    let signature_keys: Vec<&Value> = pairs
         .iter()
         .filter(|p| {
             p["usage"] == "SIGNATURE"
                 && !matches!(p["status"].as_str(), Some("EXPIRED" | "REVOKED"))
         })
+        .collect();
+    // The ACTIVE key signs; a newer one may still wait for the bank (a key change). Without
+    // an ACTIVE key (before READY) the newest registered one counts.
+    let registered: Vec<String> = signature_keys
+        .iter()
+        .filter(|p| p["status"] == "ACTIVE")
+        .chain(
+            signature_keys
+                .first()
+                .filter(|_| !signature_keys.iter().any(|p| p["status"] == "ACTIVE")),
+        )
         .filter_map(|p| p["key_hash"].as_str().map(str::to_owned))
         .collect();
-    let Some(current) = registered.last() else {
+    let Some(current) = registered.first() else {
         bail!("the signer has no signature key registered with the daemon; run `kontor sign register` first");
     };
     for mine in [key_hash.to_hex_upper(), cert_hash.to_hex_upper()] {
@@ -312,6 +344,16 @@ pub async fn run(args: SignArgs) -> anyhow::Result<()> {
                 pair["key_hash"].as_str().unwrap_or("?")
             );
         }
+        SignCommand::Rotate {
+            file,
+            out,
+            signer,
+            version,
+            name,
+        } => {
+            let api = Api::new(&args)?;
+            rotate(&api, file, out, signer, version, name).await?;
+        }
         SignCommand::List => {
             let api = Api::new(&args)?;
             let orders = api.all("/v1/orders").await?;
@@ -352,6 +394,58 @@ pub async fn run(args: SignArgs) -> anyhow::Result<()> {
             veu(&api, command).await?;
         }
     }
+    Ok(())
+}
+
+async fn rotate(
+    api: &Api,
+    file: &Path,
+    out: &Path,
+    signer: &str,
+    version: &str,
+    name: &str,
+) -> anyhow::Result<()> {
+    use crate::rotate;
+    let version: SignatureVersion = version
+        .parse()
+        .map_err(|_| anyhow!("--version must be A005 or A006"))?;
+    let old_public = signer_key::public_part(file)?;
+    matching_registered_hash(api, signer, &old_public).await?;
+    let user = api.get(&format!("/v1/ebics-users/{signer}")).await?;
+    let connection = api
+        .get(&format!(
+            "/v1/connections/{}",
+            user["connection_id"].as_str().unwrap_or("-")
+        ))
+        .await?;
+    let host = api
+        .get(&format!(
+            "/v1/bank-hosts/{}",
+            connection["bank_host_id"].as_str().unwrap_or("-")
+        ))
+        .await?;
+    let subscriber = rotate::Subscriber::from_api(&user, &connection, &host)?;
+    let old = signer_key::open(file, &passphrase(false)?)?;
+    let new_passphrase = match std::env::var("KONTOR_SIGNER_NEW_PASSPHRASE") {
+        Ok(p) => p.into(),
+        Err(_) => passphrase(true)?,
+    };
+    let new_public = rotate::new_key_file(out, &new_passphrase, version, name)?;
+    rotate::distinct(&old_public, &new_public)?;
+    let document = rotate::pub_document(&subscriber, &new_public, chrono::Utc::now())?;
+    let signature = old.sign(&document)?;
+    let body = rotate::rotation_body(&document, &signature, old.version, &new_public);
+    let answer = api
+        .post(
+            &format!("/v1/ebics-users/{signer}/signer-keys/rotate"),
+            body,
+        )
+        .await?;
+    let hash = answer["keys"][0]["key_hash"].as_str().unwrap_or("?");
+    println!(
+        "the bank accepted the new signature key {hash} for {signer}; sign with {} from now on",
+        out.display()
+    );
     Ok(())
 }
 

@@ -35,6 +35,14 @@ pub enum OrderType {
     HPD,
     /// Suspend the subscriber's access.
     SPR,
+    /// Replace the authentication and encryption keys (upload signed with the current
+    /// signature key; `HCARequestOrderData`).
+    HCA,
+    /// Replace all three keys (`HCSRequestOrderData`).
+    HCS,
+    /// Replace the signature key (`SignaturePubKeyOrderData`; H005 keeps PUB as an
+    /// administrative order type, the key travelling as an X.509 certificate, S002).
+    PUB,
     /// H004 generic download with a file format parameter.
     FDL,
     /// H004 generic upload with a file format parameter.
@@ -187,6 +195,9 @@ const KNOWN: &[OrderType] = &[
     OrderType::HAA,
     OrderType::HPD,
     OrderType::SPR,
+    OrderType::HCA,
+    OrderType::HCS,
+    OrderType::PUB,
     OrderType::FDL,
     OrderType::FUL,
     OrderType::BTD,
@@ -235,6 +246,9 @@ impl OrderType {
             Self::HAA => "HAA",
             Self::HPD => "HPD",
             Self::SPR => "SPR",
+            Self::HCA => "HCA",
+            Self::HCS => "HCS",
+            Self::PUB => "PUB",
             Self::FDL => "FDL",
             Self::FUL => "FUL",
             Self::BTD => "BTD",
@@ -298,7 +312,9 @@ impl OrderType {
             INI | HIA | H3K => Some(Direction::KeyManagement),
             HPB | HKD | HTD | HAA | HPD | FDL | BTD | C52 | C53 | C54 | STA | VMK | Z53 | PTK
             | HAC | HVU | HVZ | HVD | HVT => Some(Direction::Download),
-            SPR | FUL | BTU | CCT | CDD | CIP | HVE | HVS => Some(Direction::Upload),
+            SPR | HCA | HCS | PUB | FUL | BTU | CCT | CDD | CIP | HVE | HVS => {
+                Some(Direction::Upload)
+            }
             // Bank-specific payment types (XE2, XE3, CCU, CDB, CDC, ...) are uploads.
             Other(_) => match self.data_format() {
                 Some(OrderDataFormat::Pain001 | OrderDataFormat::Pain008) => {
@@ -341,6 +357,9 @@ impl OrderType {
                 | HAA
                 | HPD
                 | SPR
+                | HCA
+                | HCS
+                | PUB
                 | BTD
                 | BTU
                 | PTK

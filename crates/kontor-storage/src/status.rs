@@ -304,6 +304,9 @@ db_enum!(
         IngestStatements => "INGEST_STATEMENTS",
         /// An order's upload: the order records the bank's answer (PROCESSING or REJECTED).
         SettleOrder => "SETTLE_ORDER",
+        /// A user key change (HCA, HCS, PUB): the new keys become ACTIVE and the old ones
+        /// EXPIRED when the bank accepted it, the new ones REVOKED when it did not.
+        ChangeKeys => "CHANGE_KEYS",
     }
 );
 
@@ -312,6 +315,16 @@ db_enum!(
     AuditAction, "audit_events.action" {
         SignerKeyRegistered => "SIGNER_KEY_REGISTERED",
         SignerKeyRevoked => "SIGNER_KEY_REVOKED",
+        /// A key pair was generated (or a signer's new public key registered) for a key change.
+        KeyGenerated => "KEY_GENERATED",
+        /// A key change order (HCA, HCS, PUB) carrying the key was sent to the bank.
+        KeySubmitted => "KEY_SUBMITTED",
+        /// The bank accepted the key: it is the user's key from now on.
+        KeyActivated => "KEY_ACTIVATED",
+        /// A newer key the bank accepted replaced this one.
+        KeyExpired => "KEY_EXPIRED",
+        /// The key will never be used (the bank refused its key change).
+        KeyRevoked => "KEY_REVOKED",
         /// A downloaded statement file (or a member of its container) could not be ingested.
         StatementFileFailed => "STATEMENT_FILE_FAILED",
         /// An operator had a stored statement file ingested again.

@@ -161,7 +161,7 @@ pub(super) fn record_h3k(
     Ok(())
 }
 
-fn same_subscriber(
+pub(super) fn same_subscriber(
     doc_partner: &str,
     doc_user: &str,
     partner: &PartnerId,
@@ -176,7 +176,7 @@ fn same_subscriber(
     Ok(())
 }
 
-fn distinct(a: &SubmittedKey, b: &SubmittedKey) -> Result<(), Reject> {
+pub(super) fn distinct(a: &SubmittedKey, b: &SubmittedKey) -> Result<(), Reject> {
     if a.public_key == b.public_key {
         return Err(Reject::new(
             ReturnCode::KEYMGMT_DUPLICATE_KEY,
@@ -192,7 +192,7 @@ fn lifecycle(e: crate::state::LifecycleError) -> Reject {
     Reject::new(e.return_code(), e.to_string())
 }
 
-fn submitted(
+pub(super) fn submitted(
     version: ProtocolVersion,
     data: &PublicKeyData,
     key_version: &str,

@@ -6,6 +6,7 @@
 //! - [`orders`]: order type / BTF service resolution and permissions;
 //! - [`download`]: HKD/HTD/HAA ([`customer`]), statements, VEU listings ([`veu`]);
 //! - [`status`]: HAC (pain.002) and PTK order status reports;
+//! - [`key_change`]: HCA, HCS and PUB (the ES by the current signature key, then the new keys);
 //! - [`upload`]: payments with signature, permission, account and limit checks; VEU items;
 //! - [`reply`]: signed answers, return codes, fault directives.
 //!
@@ -14,6 +15,7 @@
 pub mod auth;
 pub mod customer;
 pub mod download;
+pub mod key_change;
 pub mod keymgmt;
 pub mod orders;
 pub mod reply;

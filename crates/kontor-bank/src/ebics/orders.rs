@@ -172,7 +172,9 @@ pub fn require_permission(
 ) -> Result<(), Reject> {
     // Every subscriber may suspend itself (SPR is key management, like INI/HIA, not a business
     // order a permission grants); the partner must still be offered SPR.
-    if order.classic == "SPR" {
+    // Key changes (HCA, HCS, PUB) likewise: the subscriber's own keys, signed with its own
+    // current key.
+    if order.classic == "SPR" || super::key_change::is_key_change(&order.classic) {
         return Ok(());
     }
     if permissions(config, partner, user, order).next().is_none() {

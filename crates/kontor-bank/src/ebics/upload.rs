@@ -385,7 +385,10 @@ impl<'a> SignerCheck<'a> {
     }
 
     /// The signer's registered signature key (signer known and Ready).
-    fn signer(ctx: &RequestContext, signature: &OrderSignatureData) -> Result<PublicKey, Reject> {
+    pub(super) fn signer(
+        ctx: &RequestContext,
+        signature: &OrderSignatureData,
+    ) -> Result<PublicKey, Reject> {
         let unknown = || {
             Reject::new(
                 ReturnCode::SIGNER_UNKNOWN,
@@ -509,6 +512,16 @@ fn accept_order(
             ));
         }
         return suspend_by_spr(ctx, caller, signed_by, &[&content]);
+    }
+    if super::key_change::is_key_change(&order.classic) {
+        return super::key_change::change_keys(
+            ctx,
+            caller,
+            &order.classic,
+            &content,
+            signed_by,
+            version,
+        );
     }
     let payments = payments(ctx, caller.partner(), order, &content)?;
     let (total, currency) = payments

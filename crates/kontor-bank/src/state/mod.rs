@@ -202,6 +202,16 @@ impl BankState {
         })
     }
 
+    /// Replaces a Ready subscriber's keys after a verified key change (HCA, HCS, PUB).
+    pub fn replace_keys(
+        &self,
+        partner: &PartnerId,
+        user: &UserId,
+        keys: SubscriberKeys,
+    ) -> Result<SubscriberStatus, LifecycleError> {
+        self.with_subscriber(partner, user, |s| s.replace_keys(keys))
+    }
+
     /// Suspends a subscriber.
     pub fn suspend_user(
         &self,

@@ -280,6 +280,28 @@ impl Subscriber {
         Ok(self.status)
     }
 
+    /// A key change (HCA, HCS or PUB) of a Ready subscriber: the keys given replace the
+    /// current ones at once. The caller has verified the change's ES with the signature key it
+    /// replaces, so the bank's next check of any kind uses the new keys.
+    pub fn replace_keys(
+        &mut self,
+        keys: SubscriberKeys,
+    ) -> Result<SubscriberStatus, LifecycleError> {
+        if self.status != SubscriberStatus::Ready {
+            return Err(self.invalid("key change"));
+        }
+        if let Some(key) = keys.signature {
+            self.keys.signature = Some(key);
+        }
+        if let Some(key) = keys.authentication {
+            self.keys.authentication = Some(key);
+        }
+        if let Some(key) = keys.encryption {
+            self.keys.encryption = Some(key);
+        }
+        Ok(self.status)
+    }
+
     /// Suspends the subscriber (SPR order or bank decision). Idempotent.
     pub fn suspend(&mut self) -> Result<SubscriberStatus, LifecycleError> {
         if self.status == SubscriberStatus::Locked {
@@ -471,6 +493,36 @@ mod tests {
         assert_eq!(
             s.record_ini(key("A006", 4)),
             Ok(SubscriberStatus::Initialised)
+        );
+    }
+
+    #[test]
+    fn a_key_change_replaces_only_the_keys_it_carries_and_needs_ready() {
+        let mut s = subscriber();
+        let change = SubscriberKeys {
+            authentication: Some(key("X002", 7)),
+            encryption: Some(key("E002", 8)),
+            ..SubscriberKeys::default()
+        };
+        s.record_ini(key("A006", 1)).expect("INI");
+        s.record_hia(key("X002", 2), key("E002", 3)).expect("HIA");
+        assert!(
+            s.replace_keys(change.clone()).is_err(),
+            "not before activation"
+        );
+        s.activate(None, Utc::now()).expect("activate");
+        assert_eq!(s.replace_keys(change), Ok(SubscriberStatus::Ready));
+        assert_eq!(
+            s.keys.signature.as_ref().map(|k| k.hash),
+            Some(KeyHash([1; 32]))
+        );
+        assert_eq!(
+            s.keys.authentication.as_ref().map(|k| k.hash),
+            Some(KeyHash([7; 32]))
+        );
+        assert_eq!(
+            s.keys.encryption.as_ref().map(|k| k.hash),
+            Some(KeyHash([8; 32]))
         );
     }
 

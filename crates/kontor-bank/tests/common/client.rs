@@ -157,6 +157,36 @@ impl Subscriber {
         }
     }
 
+    fn slot(&self, purpose: KeyPurpose) -> (usize, &PrivateKey) {
+        match purpose {
+            KeyPurpose::Signature => (0, &self.signature),
+            KeyPurpose::Authentication => (1, &self.authentication),
+            KeyPurpose::Encryption => (2, &self.encryption),
+        }
+    }
+
+    /// The key of `purpose` as key documents carry it (H004: the RSA value; H005: the
+    /// certificate).
+    pub fn key_info(&self, purpose: KeyPurpose) -> PublicKeyData {
+        let (index, key) = self.slot(purpose);
+        self.key_data(index, key)
+    }
+
+    /// Takes over `other`'s key of `purpose`, as a client does once the bank accepted a key
+    /// change to it.
+    pub fn adopt_key(&mut self, other: &Subscriber, purpose: KeyPurpose) {
+        let (index, key) = other.slot(purpose);
+        let key = key.clone();
+        match purpose {
+            KeyPurpose::Signature => self.signature = key,
+            KeyPurpose::Authentication => self.authentication = key,
+            KeyPurpose::Encryption => self.encryption = key,
+        }
+        if let (Some(mine), Some(theirs)) = (&mut self.certificates, &other.certificates) {
+            mine[index] = theirs[index].clone();
+        }
+    }
+
     fn key_data(&self, index: usize, key: &PrivateKey) -> PublicKeyData {
         match &self.certificates {
             Some(certs) => PublicKeyData::Certificate(X509Data::from_certificate(

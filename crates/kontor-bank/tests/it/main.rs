@@ -11,6 +11,7 @@ mod admin_api;
 mod cli;
 mod ebics_download;
 mod ebics_faults;
+mod ebics_key_changes;
 mod ebics_keys;
 mod ebics_status;
 mod ebics_upload;

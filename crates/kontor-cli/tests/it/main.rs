@@ -7,5 +7,6 @@ mod demo;
 #[cfg(unix)]
 mod file_modes;
 mod key_file;
+mod key_rotation;
 mod signer_cli;
 mod support;

@@ -290,6 +290,12 @@ impl From<Refusal> for ApiError {
             Refusal::SignerNotInPartner => invalid("signer_not_in_partner"),
             Refusal::UnknownSignerKey => invalid("unknown_signer_key"),
             Refusal::WebhookTarget(_) => invalid("webhook_target_refused"),
+            Refusal::SignerMustSignKeyChange => conflict("signer_holds_signature_key"),
+            Refusal::DaemonHoldsSignatureKey => conflict("daemon_holds_signature_key"),
+            Refusal::TransfersInFlight(_) => conflict("transfers_in_flight"),
+            Refusal::KeyChangeInProgress => conflict("key_change_in_progress"),
+            Refusal::SignedOrdersWaiting(_) => conflict("signed_orders_waiting"),
+            Refusal::InvalidKeyChange(_) => invalid("invalid_key_change"),
         }
     }
 }

@@ -22,6 +22,7 @@ mod files;
 mod health;
 mod hosts;
 pub mod input;
+mod key_changes;
 mod letters;
 mod memberships;
 mod openapi;
@@ -159,6 +160,7 @@ fn all_routes() -> Routes {
     let routes = ebics_users::routes(routes);
     let routes = letters::routes(routes);
     let routes = signer_keys::routes(routes);
+    let routes = key_changes::routes(routes);
     let routes = permissions::routes(routes);
     let routes = orders::routes(routes);
     let routes = payments::routes(routes);

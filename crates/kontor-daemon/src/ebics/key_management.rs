@@ -19,10 +19,12 @@ use kontor_protocol::orderdata::{
     HIARequestOrderData, HPBResponseOrderData, PublicKeyData, RsaKeyValue, SignaturePubKeyInfo,
     SignaturePubKeyOrderData, X509Data,
 };
-use kontor_protocol::{AuthenticationVersion, EncryptionVersion, SignatureVersion};
+use kontor_protocol::{
+    AuthenticationVersion, EncryptionVersion, ProtocolVersion, SignatureVersion,
+};
 use kontor_storage::{
-    BankKey, BankKeyKind, EbicsUserId, EbicsUserStatus, KeyPair, KeyStatus, KeyUsage, NewBankKey,
-    ScopedTx, TenantScope,
+    AuditAction, BankKey, BankKeyKind, EbicsUserId, EbicsUserStatus, KeyPair, KeyStatus, KeyUsage,
+    NewBankKey, ScopedTx, TenantScope,
 };
 
 use super::session::{product, rejection, Requirement, UserContext};
@@ -93,7 +95,7 @@ impl KeyOrder {
             (Self::Ini, [signature]) => SignaturePubKeyOrderData {
                 version: ctx.version(),
                 signature_pub_key_info: SignaturePubKeyInfo {
-                    key: key_data(ctx, signature)?,
+                    key: key_data(ctx.version(), signature)?,
                     version: SignatureVersion::A006,
                 },
                 partner_id,
@@ -103,11 +105,11 @@ impl KeyOrder {
             (Self::Hia, [authentication, encryption]) => HIARequestOrderData {
                 version: ctx.version(),
                 authentication: AuthenticationPubKeyInfo {
-                    key: key_data(ctx, authentication)?,
+                    key: key_data(ctx.version(), authentication)?,
                     version: AuthenticationVersion::X002,
                 },
                 encryption: EncryptionPubKeyInfo {
-                    key: key_data(ctx, encryption)?,
+                    key: key_data(ctx.version(), encryption)?,
                     version: EncryptionVersion::E002,
                 },
                 partner_id,
@@ -159,6 +161,47 @@ pub struct PublicKeyRecord {
     pub key_pair: Option<KeyPair>,
 }
 
+impl PublicKeyRecord {
+    /// The public part of a stored key pair.
+    pub fn of(pair: &KeyPair) -> Result<Self, EbicsError> {
+        Ok(Self {
+            key: PublicKey::from_spki_der(&pair.public_key).map_err(EbicsError::key)?,
+            certificate: pair.certificate.clone(),
+            created_at: pair.created_at,
+            key_pair: Some(pair.clone()),
+        })
+    }
+}
+
+/// SUBMITTED → ACTIVE for every key of a user the bank has just activated (the subscriber
+/// became READY with the keys INI/HIA sent), with an audit record each.
+pub(super) async fn activate_submitted_keys(
+    tx: &mut ScopedTx<'_>,
+    user: EbicsUserId,
+) -> Result<(), EbicsError> {
+    for pair in tx.key_pairs().list_for_user(user).await? {
+        if pair.status == KeyStatus::Submitted {
+            tx.key_pairs()
+                .set_status(pair.id, KeyStatus::Submitted, KeyStatus::Active)
+                .await?;
+            tx.audit()
+                .record(
+                    AuditAction::KeyActivated,
+                    "key_pair",
+                    &pair.id.to_string(),
+                    serde_json::json!({
+                        "ebics_user_id": user,
+                        "usage": pair.usage,
+                        "key_hash": pair.key_hash,
+                        "reason": "the bank activated the user",
+                    }),
+                )
+                .await?;
+        }
+    }
+    Ok(())
+}
+
 /// The user's current public key for `usage`, wherever it is stored. INI needs only the
 /// public signature key, so a signer who keeps the private key outside the daemon can still
 /// be initialised once the public key is registered.
@@ -172,16 +215,14 @@ pub async fn public_key_for(
         .current(user, usage)
         .await?
         .ok_or_else(|| EbicsError::NoPublicKey(usage))?;
-    Ok(PublicKeyRecord {
-        key: PublicKey::from_spki_der(&pair.public_key).map_err(EbicsError::key)?,
-        certificate: pair.certificate.clone(),
-        created_at: pair.created_at,
-        key_pair: Some(pair),
-    })
+    PublicKeyRecord::of(&pair)
 }
 
-fn key_data(ctx: &UserContext, record: &PublicKeyRecord) -> Result<PublicKeyData, EbicsError> {
-    if ctx.version().uses_certificates() {
+pub(super) fn key_data(
+    version: ProtocolVersion,
+    record: &PublicKeyRecord,
+) -> Result<PublicKeyData, EbicsError> {
+    if version.uses_certificates() {
         let der = record
             .certificate
             .clone()

@@ -21,11 +21,12 @@
 //!   records); `spool`: transfer segments on disk and the streaming assembly of downloads.
 //! - [`download`] / [`upload`]: the persisted, segmented transfer state machines;
 //!   [`recovery`]: resuming or ending unfinished transactions.
-//! - [`key_management`]: INI, HIA, H3K and HPB; [`veu`]: the distributed signature's
+//! - [`key_management`]: INI, HIA, H3K and HPB; [`key_change`]: HCA, HCS and PUB; [`veu`]: the distributed signature's
 //!   HVU/HVZ/HVD/HVT downloads and HVE/HVS signature uploads.
 
 pub mod download;
 mod error;
+pub mod key_change;
 pub mod key_management;
 mod ledger;
 pub mod recovery;
@@ -46,6 +47,7 @@ pub use error::{
     BankKeyBlock, BankRejection, EbicsError, BANK_ANSWER_UNREADABLE, BANK_SIGNATURE_INVALID,
     RECOVERY_EXHAUSTED, REQUEST_INVALID, SIGNATURE_UNCONFIRMED,
 };
+pub use key_change::KeyChange;
 pub use key_management::KeyOrder;
 pub use ledger::upload_receipt;
 pub use recovery::RecoveryReport;

@@ -298,6 +298,8 @@ impl Session {
                             EbicsUserStatus::Ready,
                         )
                         .await?;
+                    // The bank activated the subscriber with the keys it received: ACTIVE.
+                    super::key_management::activate_submitted_keys(&mut tx, record.id).await?;
                 }
                 status => {
                     return Err(EbicsError::UserNotReady {

@@ -59,6 +59,8 @@ pub struct UploadRequest {
     /// H005 signature-only uploads: the digest of the order data the signatures cover (the
     /// bank's HVD `DataDigest`); ordinary uploads compute it from `data`.
     pub signed_digest: Option<Vec<u8>>,
+    /// What finishing the transfer means beyond it; an order's upload settles the order.
+    pub effect: Option<TransferEffect>,
 }
 
 impl UploadRequest {
@@ -71,7 +73,14 @@ impl UploadRequest {
             order: None,
             veu: None,
             signed_digest: None,
+            effect: None,
         }
+    }
+
+    /// Names the business effect of the finished transfer (see [`TransferEffect`]).
+    pub fn with_effect(mut self, effect: TransferEffect) -> Self {
+        self.effect = Some(effect);
+        self
     }
 
     pub fn with_veu_params(mut self, params: VeuOrderParams) -> Self {
@@ -184,7 +193,9 @@ impl Client {
                 file_id: None,
                 num_segments: Some(num_segments as i64),
                 // An order's upload settles the order when it ends, whoever ends it.
-                effect: request.order.map(|_| TransferEffect::SettleOrder),
+                effect: request
+                    .effect
+                    .or(request.order.map(|_| TransferEffect::SettleOrder)),
             })
             .await?;
         let spool = Spool::upload_spool(transaction.id);

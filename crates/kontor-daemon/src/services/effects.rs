@@ -49,6 +49,9 @@ pub enum EffectError {
     Ingest(#[from] IngestError),
     #[error(transparent)]
     Order(#[from] OrderError),
+    /// A key change's keys could not be settled.
+    #[error("key change: {0}")]
+    Keys(String),
     /// Settling needs the EBICS client's view of the upload; this process runs none.
     #[error("no EBICS client runs in this process")]
     NoClient,
@@ -98,6 +101,14 @@ async fn apply_effect(
     match transaction.effect {
         Some(TransferEffect::IngestStatements) => ingest(services, scope, &transaction).await,
         Some(TransferEffect::SettleOrder) => settle_order(services, scope, &transaction).await,
+        Some(TransferEffect::ChangeKeys) => {
+            let mut tx = services.store().scope(scope).begin().await?;
+            super::key_changes::settle_keys(&mut tx, &transaction)
+                .await
+                .map_err(|e| EffectError::Keys(e.to_string()))?;
+            tx.commit().await?;
+            Ok(Applied::Done)
+        }
         None => Ok(Applied::Done),
     }
 }

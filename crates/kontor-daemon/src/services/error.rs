@@ -104,6 +104,33 @@ pub enum Refusal {
     UnknownSignerKey,
     #[error("{0}")]
     WebhookTarget(super::webhooks::target::TargetError),
+    /// The user's signature key is held by a signer: the daemon cannot sign the key change.
+    #[error(
+        "the user's signature key is held by a signer, who must sign every key change: the \
+         signer rotates the signature key with `kontor sign rotate`"
+    )]
+    SignerMustSignKeyChange,
+    /// The daemon holds the signature key; a signer cannot rotate it.
+    #[error(
+        "the user's signature key is held by the daemon; change it with a PUB or HCS key change"
+    )]
+    DaemonHoldsSignatureKey,
+    /// A key change waits until the user's running transfers have ended, so none of them
+    /// meets keys it did not start with.
+    #[error("{0} transfer(s) of this user are still running; try again when they have ended")]
+    TransfersInFlight(usize),
+    #[error("a key change of this user is already with the bank")]
+    KeyChangeInProgress,
+    /// Orders carry an ES of the signature key a change would replace and are not with the
+    /// bank yet; the bank would refuse them afterwards.
+    #[error(
+        "{0} order(s) carry this user's signature and have not reached the bank; submit or \
+         cancel them before changing the signature key"
+    )]
+    SignedOrdersWaiting(usize),
+    /// A signer's key change document or signature is not acceptable.
+    #[error("{0}")]
+    InvalidKeyChange(String),
 }
 
 impl From<EbicsError> for ServiceError {

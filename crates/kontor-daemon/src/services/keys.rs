@@ -87,8 +87,8 @@ fn generate_pair(
     Ok((pair, cert))
 }
 
-/// Stores one generated pair (private key encrypted under the master key); returns its
-/// EBICS hash. H004 hashes the bare key; H005 hashes the certificate, which then travels
+/// Stores one generated pair (private key encrypted under the master key, in status PENDING).
+/// Its EBICS hash: H004 hashes the bare key; H005 hashes the certificate, which then travels
 /// with the key.
 async fn store_pair(
     tx: &mut ScopedTx<'_>,
@@ -96,7 +96,7 @@ async fn store_pair(
     usage: KeyUsage,
     (pair, cert): &(RsaKeyPair, Certificate),
     version: ProtocolVersion,
-) -> Result<String, KeyError> {
+) -> Result<KeyPair, KeyError> {
     let with_cert = version.uses_certificates();
     let hash = public_key_hash(version, pair.public_key(), with_cert.then_some(cert))
         .map_err(KeyError::crypto)?
@@ -111,11 +111,11 @@ async fn store_pair(
                 .private_key()
                 .to_pkcs8_der()
                 .map_err(KeyError::crypto)?,
-            key_hash: hash.clone(),
+            key_hash: hash,
             certificate: with_cert.then(|| cert.to_der().to_vec()),
         })
-        .await?;
-    Ok(hash)
+        .await
+        .map_err(KeyError::from)
 }
 
 /// The version a key of `usage` is generated with.
@@ -171,13 +171,26 @@ pub async fn ensure_user_keys(
     if missing.is_empty() {
         return Ok(missing);
     }
+    generate_and_store(store, scope, &record, host.protocol_version, &missing).await?;
+    Ok(missing)
+}
+
+/// Generates new key pairs for `usages` (off the async workers: RSA generation is CPU-bound)
+/// and stores them PENDING in one database transaction.
+async fn generate_and_store(
+    store: &Store,
+    scope: &TenantScope,
+    record: &EbicsUser,
+    version: ProtocolVersion,
+    usages: &[KeyUsage],
+) -> Result<Vec<KeyPair>, KeyError> {
+    let user = record.id;
     let subject = CertificateSubject {
         common_name: record.name.clone(),
         organization: None,
         country: None,
     };
-    let usages = missing.clone();
-    // RSA generation is CPU-bound: keep it off the async workers.
+    let usages = usages.to_vec();
     let generated = tokio::task::spawn_blocking(move || {
         let mut rng = rand::rngs::OsRng;
         usages
@@ -197,11 +210,26 @@ pub async fn ensure_user_keys(
     .await
     .map_err(KeyError::crypto)??;
     let mut tx = store.scope(scope).begin().await?;
+    let mut stored = Vec::with_capacity(generated.len());
     for (usage, pair) in &generated {
-        store_pair(&mut tx, user, *usage, pair, host.protocol_version).await?;
+        stored.push(store_pair(&mut tx, user, *usage, pair, version).await?);
     }
     tx.commit().await?;
-    Ok(missing)
+    Ok(stored)
+}
+
+/// Generates the new keys of a key change for a READY user: stored PENDING next to the
+/// ACTIVE ones they will replace once the bank accepted the change.
+pub async fn generate_replacements(
+    store: &Store,
+    scope: &TenantScope,
+    user: EbicsUserId,
+    usages: &[KeyUsage],
+) -> Result<Vec<KeyPair>, KeyError> {
+    let mut tx = store.scope(scope).begin().await?;
+    let (record, _, host) = user_at_host(&mut tx, user).await?;
+    drop(tx);
+    generate_and_store(store, scope, &record, host.protocol_version, usages).await
 }
 
 /// The letters a user prints, signs and sends to the bank, with the hashes they show.
@@ -238,7 +266,11 @@ pub async fn store_user_keys(
         (KeyUsage::Authentication, &material.authentication),
         (KeyUsage::Encryption, &material.encryption),
     ] {
-        hashes.push(store_pair(tx, user.id, usage, pair, version).await?);
+        hashes.push(
+            store_pair(tx, user.id, usage, pair, version)
+                .await?
+                .key_hash,
+        );
     }
     let key = |(pair, cert): &(RsaKeyPair, Certificate)| -> PublicPart {
         (pair.public_key().clone(), Some(cert.clone()))

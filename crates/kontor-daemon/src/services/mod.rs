@@ -36,6 +36,7 @@ pub mod downloads;
 pub mod effects;
 mod error;
 pub mod hosts;
+pub mod key_changes;
 pub mod keys;
 pub mod onboarding;
 pub mod orders;

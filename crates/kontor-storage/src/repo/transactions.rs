@@ -450,6 +450,13 @@ impl Transactions<'_, '_> {
         Ok(current.recovery_attempts)
     }
 
+    /// The user's transactions, oldest first.
+    pub async fn list_for_user(&mut self, user: EbicsUserId) -> Result<Vec<Transaction>> {
+        self.tx
+            .list_where("ebics_user_id", user.to_db().into())
+            .await
+    }
+
     pub async fn list_for_order(&mut self, order: OrderId) -> Result<Vec<Transaction>> {
         self.tx.list_where("order_id", order.to_db().into()).await
     }

@@ -497,11 +497,44 @@ impl KeyPairs<'_, '_> {
             .await
     }
 
-    /// The user's newest key pair for `usage` that is not expired or revoked.
+    /// The key pair the user works with for `usage`: the ACTIVE one, or before activation the
+    /// newest that is not expired or revoked. A replacement waiting for the bank's acceptance
+    /// of a key change (see [`KeyPairs::replacement`]) is not current: everything keeps
+    /// signing and decrypting with the key the bank knows until the bank accepted the new one.
     pub async fn current(&mut self, user: EbicsUserId, usage: KeyUsage) -> Result<Option<KeyPair>> {
-        Ok(self.list_for_user(user).await?.into_iter().rfind(|k| {
-            k.usage == usage && !matches!(k.status, KeyStatus::Expired | KeyStatus::Revoked)
-        }))
+        let keys: Vec<KeyPair> = self
+            .list_for_user(user)
+            .await?
+            .into_iter()
+            .filter(|k| k.usage == usage)
+            .collect();
+        if let Some(active) = keys.iter().rfind(|k| k.status == KeyStatus::Active) {
+            return Ok(Some(active.clone()));
+        }
+        Ok(keys
+            .into_iter()
+            .rfind(|k| !matches!(k.status, KeyStatus::Expired | KeyStatus::Revoked)))
+    }
+
+    /// The newest PENDING or SUBMITTED key pair for `usage` while an ACTIVE one exists: the
+    /// new key of a key change the bank has not accepted yet.
+    pub async fn replacement(
+        &mut self,
+        user: EbicsUserId,
+        usage: KeyUsage,
+    ) -> Result<Option<KeyPair>> {
+        let keys: Vec<KeyPair> = self
+            .list_for_user(user)
+            .await?
+            .into_iter()
+            .filter(|k| k.usage == usage)
+            .collect();
+        if !keys.iter().any(|k| k.status == KeyStatus::Active) {
+            return Ok(None);
+        }
+        Ok(keys
+            .into_iter()
+            .rfind(|k| matches!(k.status, KeyStatus::Pending | KeyStatus::Submitted)))
     }
 }
 

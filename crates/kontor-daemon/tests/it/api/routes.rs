@@ -116,6 +116,10 @@ fn cases() -> Vec<Case> {
             |i| Payload::Json(json!({"version": "A006", "public_key_pem": i.spare_public_key_pem}))),
         case!(POST "/v1/ebics-users/{id}/signer-keys/{key}/revoke", TenantA,
             |i| format!("/v1/ebics-users/{}/signer-keys/{}/revoke", i.user_b, i.signer_key)),
+        case!(POST "/v1/ebics-users/{id}/key-changes", TenantA, |i| format!("/v1/ebics-users/{}/key-changes", i.user_a),
+            |_| Payload::Json(json!({"kind": "HCA"}))),
+        case!(POST "/v1/ebics-users/{id}/signer-keys/rotate", TenantA, |i| format!("/v1/ebics-users/{}/signer-keys/rotate", i.user_a),
+            |_| Payload::Json(json!({"document": "PEV4YW1wbGUvPg==", "signature": "AAAA", "signature_version": "A006", "new_key_version": "A006"}))),
         case!(GET "/v1/ebics-users/{id}/permissions", TenantA, |i| format!("/v1/ebics-users/{}/permissions", i.user_a)),
         case!(POST "/v1/ebics-users/{id}/permissions", TenantA, |i| format!("/v1/ebics-users/{}/permissions", i.user_a),
             |i| Payload::Json(json!({"order_type": "CDD", "account_id": i.account, "authorisation_level": "A", "max_amount": "100.00", "currency": "EUR"}))),
@@ -517,7 +521,9 @@ fn malformed(field: &str) -> &'static [&'static str] {
         "time_zone" => &["Mars/Olympus"],
         "key_hash" | "expected_hash" => &["XYZ", "AB"],
         "signature" => &["***"],
-        "signature_version" | "version" => &["A004"],
+        "signature_version" | "version" | "new_key_version" => &["A004"],
+        "kind" => &["HCX", "INI"],
+        "document" => &["***"],
         "protocol_version" => &["H009"],
         "ebics_user_id" | "signer_id" | "connection_id" | "bank_host_id" | "account_id" => {
             &["not-a-uuid", "00000000-0000-0000-0000-00000000000G"]

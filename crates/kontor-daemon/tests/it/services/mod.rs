@@ -1,6 +1,7 @@
 //! The business workflows.
 
 mod failures;
+mod key_changes;
 mod onboarding;
 mod order_types;
 mod orders;

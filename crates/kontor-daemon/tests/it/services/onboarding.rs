@@ -90,7 +90,7 @@ async fn user_reaches_ready(db: TestDb, version: ProtocolVersion) {
         .unwrap()
         .is_empty());
     for pair in tx.key_pairs().list_for_user(w.user).await.unwrap() {
-        assert_eq!(pair.status, KeyStatus::Submitted, "{:?}", pair.usage);
+        assert_eq!(pair.status, KeyStatus::Active, "{:?}", pair.usage);
     }
 }
 

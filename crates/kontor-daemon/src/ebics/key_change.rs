@@ -1,0 +1,146 @@
+//! User key changes (EBICS 2.5 and 3.0, "changing the subscriber keys"): HCA replaces the
+//! authentication and encryption keys, HCS all three, PUB the signature key.
+//!
+//! Unlike INI/HIA they are ordinary uploads (H004 `OZHNN`): the order data is the key document
+//! and carries one ES made with the signature key the bank holds now, which is what makes the
+//! change trustworthy without a letter. EBICS 3.0 keeps all three as administrative order types
+//! (no BTF service); its `SignaturePubKeyOrderData` (S002) carries the PUB key as an X.509
+//! certificate, like INI. The new keys are the user's PENDING replacements (see
+//! `KeyPairs::replacement`); they turn ACTIVE only once the bank accepted the change.
+
+use kontor_protocol::order_type::OrderType;
+use kontor_protocol::orderdata::{
+    AuthenticationPubKeyInfo, EncryptionPubKeyInfo, HCARequestOrderData, HCSRequestOrderData,
+    SignaturePubKeyInfo, SignaturePubKeyOrderData,
+};
+use kontor_protocol::{
+    AuthenticationVersion, EncryptionVersion, ProtocolVersion, SignatureVersion,
+};
+use kontor_storage::{KeyPair, KeyUsage};
+
+use super::key_management::{key_data, PublicKeyRecord};
+use super::EbicsError;
+
+/// Which keys a key change replaces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum KeyChange {
+    /// Authentication and encryption keys.
+    #[serde(rename = "HCA")]
+    Hca,
+    /// All three keys.
+    #[serde(rename = "HCS")]
+    Hcs,
+    /// The signature key.
+    #[serde(rename = "PUB")]
+    Pub,
+}
+
+impl KeyChange {
+    pub fn order_type(self) -> OrderType {
+        match self {
+            Self::Hca => OrderType::HCA,
+            Self::Hcs => OrderType::HCS,
+            Self::Pub => OrderType::PUB,
+        }
+    }
+
+    /// The key change an upload of `order_type` is, if any.
+    pub fn of_order_type(order_type: &str) -> Option<Self> {
+        match order_type {
+            "HCA" => Some(Self::Hca),
+            "HCS" => Some(Self::Hcs),
+            "PUB" => Some(Self::Pub),
+            _ => None,
+        }
+    }
+
+    /// The keys the change replaces, in the order its document lists them.
+    pub fn usages(self) -> &'static [KeyUsage] {
+        match self {
+            Self::Hca => &[KeyUsage::Authentication, KeyUsage::Encryption],
+            Self::Hcs => &[
+                KeyUsage::Authentication,
+                KeyUsage::Encryption,
+                KeyUsage::Signature,
+            ],
+            Self::Pub => &[KeyUsage::Signature],
+        }
+    }
+
+    /// The order data carrying `keys` (as [`KeyChange::usages`] lists them) for the user
+    /// `user_id` of partner `partner_id`.
+    pub fn document(
+        self,
+        version: ProtocolVersion,
+        partner_id: &str,
+        user_id: &str,
+        keys: &[KeyPair],
+    ) -> Result<Vec<u8>, EbicsError> {
+        let records = keys
+            .iter()
+            .map(PublicKeyRecord::of)
+            .collect::<Result<Vec<_>, _>>()?;
+        let (partner_id, user_id) = (partner_id.to_owned(), user_id.to_owned());
+        let signature_info = |record: &PublicKeyRecord| -> Result<SignaturePubKeyInfo, EbicsError> {
+            Ok(SignaturePubKeyInfo {
+                key: key_data(version, record)?,
+                version: signature_version(record)?,
+            })
+        };
+        let xml = match (self, records.as_slice()) {
+            (Self::Hca, [authentication, encryption]) => HCARequestOrderData {
+                version,
+                authentication: AuthenticationPubKeyInfo {
+                    key: key_data(version, authentication)?,
+                    version: AuthenticationVersion::X002,
+                },
+                encryption: EncryptionPubKeyInfo {
+                    key: key_data(version, encryption)?,
+                    version: EncryptionVersion::E002,
+                },
+                partner_id,
+                user_id,
+            }
+            .to_xml(),
+            (Self::Hcs, [authentication, encryption, signature]) => HCSRequestOrderData {
+                version,
+                authentication: AuthenticationPubKeyInfo {
+                    key: key_data(version, authentication)?,
+                    version: AuthenticationVersion::X002,
+                },
+                encryption: EncryptionPubKeyInfo {
+                    key: key_data(version, encryption)?,
+                    version: EncryptionVersion::E002,
+                },
+                signature: signature_info(signature)?,
+                partner_id,
+                user_id,
+            }
+            .to_xml(),
+            (Self::Pub, [signature]) => SignaturePubKeyOrderData {
+                version,
+                signature_pub_key_info: signature_info(signature)?,
+                partner_id,
+                user_id,
+            }
+            .to_xml(),
+            _ => {
+                return Err(EbicsError::KeyUnusable(
+                    "the keys do not match the key change",
+                ))
+            }
+        };
+        xml.map_err(EbicsError::protocol)
+    }
+}
+
+fn signature_version(record: &PublicKeyRecord) -> Result<SignatureVersion, EbicsError> {
+    record
+        .key_pair
+        .as_ref()
+        .map_or(Ok(SignatureVersion::A006), |pair| {
+            pair.version
+                .parse::<SignatureVersion>()
+                .map_err(EbicsError::key)
+        })
+}

@@ -1,0 +1,539 @@
+//! A READY user's key change (HCA, HCS, PUB) and a signer's rotation of a signer-held
+//! signature key.
+//!
+//! The lifecycle of the keys, and why nothing in flight is lost:
+//! - the new keys are stored PENDING next to the ACTIVE ones; everything keeps working with
+//!   the ACTIVE keys (`KeyPairs::current`) until the bank accepted the change;
+//! - the change is refused while a transfer of the user is running, so no transfer meets keys
+//!   it did not start with, and while an earlier change is still with the bank;
+//! - the new keys turn SUBMITTED when the change is sent, with one ES made with the current
+//!   signature key (by the daemon for a key it holds, by the signer on their own machine for a
+//!   signer-held key: `kontor sign rotate`);
+//! - the upload carries [`TransferEffect::ChangeKeys`]: when it ends, whoever ended it (this
+//!   call or recovery after a crash), the new keys become ACTIVE and the old ones EXPIRED if
+//!   the bank accepted it, or the new ones REVOKED if not. Expired private keys are kept (never
+//!   deleted), encrypted as before.
+//!
+//! Every step is an audit record (generated, submitted, activated, expired, revoked) with the
+//! actor of the scope: the operator who asked, or the system job that finished the transfer.
+
+use kontor_protocol::certificate::Certificate;
+use kontor_protocol::keys::{public_key_hash, PrivateKey, PublicKey};
+use kontor_protocol::orderdata::{OrderSignatureData, PublicKeyData, SignaturePubKeyOrderData};
+use kontor_protocol::signature::{sign_order_data, verify_order_data};
+use kontor_protocol::SignatureVersion;
+use kontor_storage::{
+    AuditAction, BankHost, Connection, EbicsUser, EbicsUserId, EbicsUserStatus, KeyCustody,
+    KeyPair, KeyStatus, KeyUsage, NewSignerKey, OrderStatus, ScopedTx, Store, TenantScope,
+    Transaction, TransactionId, TransactionPhase, TransferEffect,
+};
+
+use super::keys::{generate_replacements, KeyError};
+use super::{Refusal, ServiceError, Services};
+pub use crate::ebics::KeyChange;
+use crate::ebics::UploadRequest;
+
+/// How a key change ended: the bank accepted it and the new keys are ACTIVE.
+#[derive(Debug, Clone)]
+pub struct KeyChangeOutcome {
+    pub change: KeyChange,
+    pub transaction: TransactionId,
+    /// The new keys, ACTIVE.
+    pub keys: Vec<KeyPair>,
+}
+
+/// A signer's new signature key and the PUB order data they signed with the old one.
+#[derive(Debug, Clone)]
+pub struct SignerRotation {
+    /// The PUB order data (`SignaturePubKeyOrderData`) naming the new key, as signed.
+    pub document: Vec<u8>,
+    /// The ES over `document` with the signer's current key.
+    pub signature: Vec<u8>,
+    /// The version of the ES (the current key's).
+    pub signature_version: SignatureVersion,
+    /// The version of the new key (A005/A006).
+    pub new_key_version: SignatureVersion,
+}
+
+/// Changes keys the daemon holds: generates the new ones, signs the change with the user's
+/// current signature key and sends it. Refused for a signer-held signature key (the signer
+/// must sign: [`rotate_signer_key`] for PUB).
+pub async fn change_keys(
+    services: &Services,
+    scope: &TenantScope,
+    user: EbicsUserId,
+    change: KeyChange,
+) -> Result<KeyChangeOutcome, ServiceError> {
+    services.bank()?;
+    let store = services.store();
+    let mut tx = store.scope(scope).begin().await?;
+    let (record, connection, host) = ready_user(&mut tx, user).await?;
+    let signing = current_signature_key(&mut tx, user).await?;
+    if signing.custody == KeyCustody::Signer {
+        return Err(Refusal::SignerMustSignKeyChange.into());
+    }
+    clear_the_way(&mut tx, user, change).await?;
+    tx.commit().await?;
+
+    let keys = generate_replacements(store, scope, user, change.usages())
+        .await
+        .map_err(key_error)?;
+    let mut tx = store.scope(scope).begin().await?;
+    for key in &keys {
+        audit(&mut tx, AuditAction::KeyGenerated, key, change, None).await?;
+    }
+    let private = tx.key_pairs().load_private_key(signing.id).await?;
+    tx.commit().await?;
+    let document = change
+        .document(
+            host.protocol_version,
+            &connection.partner_id,
+            &record.user_id,
+            &keys,
+        )
+        .map_err(|e| ServiceError::Internal(Box::new(e)))?;
+    let version: SignatureVersion = signing
+        .version
+        .parse()
+        .map_err(|e| ServiceError::Internal(Box::new(e)))?;
+    let private = PrivateKey::from_pkcs8_der(&private).map_err(internal)?;
+    let value = sign_order_data(version, &private, &document).map_err(internal)?;
+    drop(private);
+    let signature = OrderSignatureData {
+        signature_version: version,
+        signature_value: value,
+        partner_id: connection.partner_id.clone(),
+        user_id: record.user_id.clone(),
+        x509: None,
+    };
+    send(services, scope, user, change, &keys, document, signature).await
+}
+
+/// A signer rotates their own signature key: the new key was generated and the PUB order
+/// data signed with the old key on the signer's machine; only the public key (inside the
+/// document) and the signature arrive here. The daemon checks both and sends the PUB.
+pub async fn rotate_signer_key(
+    services: &Services,
+    scope: &TenantScope,
+    user: EbicsUserId,
+    rotation: SignerRotation,
+) -> Result<KeyChangeOutcome, ServiceError> {
+    services.bank()?;
+    let store = services.store();
+    let mut tx = store.scope(scope).begin().await?;
+    let (record, connection, host) = ready_user(&mut tx, user).await?;
+    let signing = current_signature_key(&mut tx, user).await?;
+    if signing.custody != KeyCustody::Signer {
+        return Err(Refusal::DaemonHoldsSignatureKey.into());
+    }
+    let invalid = |why: String| ServiceError::from(Refusal::InvalidKeyChange(why));
+    if rotation.signature_version.as_str() != signing.version {
+        return Err(invalid(format!(
+            "the signature is {}, the current key is {}",
+            rotation.signature_version.as_str(),
+            signing.version
+        )));
+    }
+    let doc = SignaturePubKeyOrderData::parse(&rotation.document)
+        .map_err(|e| invalid(format!("the PUB document does not parse: {e}")))?;
+    if doc.version != host.protocol_version {
+        return Err(invalid(format!(
+            "the PUB document is {:?}, the bank speaks {:?}",
+            doc.version, host.protocol_version
+        )));
+    }
+    if doc.partner_id != connection.partner_id || doc.user_id != record.user_id {
+        return Err(invalid("the PUB document names another user".into()));
+    }
+    if doc.signature_pub_key_info.version != rotation.new_key_version {
+        return Err(invalid("the PUB document names another key version".into()));
+    }
+    let (key, certificate) = match &doc.signature_pub_key_info.key {
+        PublicKeyData::Rsa { key, .. } if !host.protocol_version.uses_certificates() => (
+            PublicKey::from_modulus_exponent(&key.modulus, &key.exponent)
+                .map_err(|e| invalid(e.to_string()))?,
+            None,
+        ),
+        PublicKeyData::Certificate(x509) => {
+            let certificate =
+                Certificate::from_der(&x509.certificate).map_err(|e| invalid(e.to_string()))?;
+            (certificate.public_key().clone(), Some(certificate))
+        }
+        PublicKeyData::Rsa { .. } => {
+            return Err(Refusal::CertificateRequired(
+                "an EBICS 3.0 bank takes the new signature key as an X.509 certificate".into(),
+            )
+            .into())
+        }
+    };
+    let current = PublicKey::from_spki_der(&signing.public_key).map_err(internal)?;
+    verify_order_data(
+        rotation.signature_version,
+        &current,
+        &rotation.document,
+        &rotation.signature,
+    )
+    .map_err(|_| invalid("the signature does not verify with the current signature key".into()))?;
+    let public_key = key.to_spki_der().map_err(internal)?;
+    if public_key == signing.public_key {
+        return Err(invalid("the new key is the current one".into()));
+    }
+    clear_the_way(&mut tx, user, KeyChange::Pub).await?;
+    let hash = public_key_hash(host.protocol_version, &key, certificate.as_ref())
+        .map_err(|e| Refusal::CertificateRequired(e.to_string()))?;
+    let new_key = tx
+        .key_pairs()
+        .register_signer_key(NewSignerKey {
+            ebics_user_id: user,
+            version: rotation.new_key_version.as_str().to_owned(),
+            public_key,
+            key_hash: hash.to_hex_upper(),
+            certificate: certificate.map(|c| c.to_der().to_vec()),
+        })
+        .await?;
+    audit(
+        &mut tx,
+        AuditAction::KeyGenerated,
+        &new_key,
+        KeyChange::Pub,
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    let signature = OrderSignatureData {
+        signature_version: rotation.signature_version,
+        signature_value: rotation.signature,
+        partner_id: connection.partner_id.clone(),
+        user_id: record.user_id.clone(),
+        x509: None,
+    };
+    send(
+        services,
+        scope,
+        user,
+        KeyChange::Pub,
+        &[new_key],
+        rotation.document,
+        signature,
+    )
+    .await
+}
+
+/// Marks the new keys SUBMITTED, uploads the change and settles the keys with the outcome.
+async fn send(
+    services: &Services,
+    scope: &TenantScope,
+    user: EbicsUserId,
+    change: KeyChange,
+    keys: &[KeyPair],
+    document: Vec<u8>,
+    signature: OrderSignatureData,
+) -> Result<KeyChangeOutcome, ServiceError> {
+    let store = services.store();
+    let mut tx = store.scope(scope).begin().await?;
+    for key in keys {
+        let submitted = tx
+            .key_pairs()
+            .set_status(key.id, KeyStatus::Pending, KeyStatus::Submitted)
+            .await?;
+        audit(&mut tx, AuditAction::KeySubmitted, &submitted, change, None).await?;
+    }
+    tx.commit().await?;
+    let request = UploadRequest::new(change.order_type(), document, vec![signature])
+        .with_effect(TransferEffect::ChangeKeys);
+    let outcome = services.bank()?.upload(scope, user, request).await;
+    // Settle whatever the upload left behind, accepted or not; recovery settles the rest.
+    let settled = settle_finished_changes(store, scope, user).await?;
+    if outcome.is_err() {
+        let mut tx = store.scope(scope).begin().await?;
+        revoke_unsent(&mut tx, user).await?;
+        tx.commit().await?;
+    }
+    let outcome = outcome?;
+    let keys = settled
+        .into_iter()
+        .find(|(transaction, _)| *transaction == outcome.transaction)
+        .map(|(_, keys)| keys)
+        .unwrap_or_default();
+    Ok(KeyChangeOutcome {
+        change,
+        transaction: outcome.transaction,
+        keys,
+    })
+}
+
+/// Settles the keys of every finished key change of the user whose effect is pending;
+/// returns the keys each one activated.
+async fn settle_finished_changes(
+    store: &Store,
+    scope: &TenantScope,
+    user: EbicsUserId,
+) -> Result<Vec<(TransactionId, Vec<KeyPair>)>, ServiceError> {
+    let mut tx = store.scope(scope).begin().await?;
+    let pending: Vec<Transaction> = tx
+        .transactions()
+        .list_for_user(user)
+        .await?
+        .into_iter()
+        .filter(|t| t.effect == Some(TransferEffect::ChangeKeys) && t.effect_pending())
+        .collect();
+    let mut settled = Vec::new();
+    for transaction in pending {
+        settled.push((transaction.id, settle_keys(&mut tx, &transaction).await?));
+    }
+    tx.commit().await?;
+    Ok(settled)
+}
+
+/// The [`TransferEffect::ChangeKeys`] of a finished upload: COMPLETED (the bank accepted)
+/// turns the SUBMITTED new keys ACTIVE and the ones they replace EXPIRED; FAILED or ABORTED
+/// turns them REVOKED. Marks the effect done; applying it again changes nothing. Returns the
+/// keys it activated.
+pub(crate) async fn settle_keys(
+    tx: &mut ScopedTx<'_>,
+    transaction: &Transaction,
+) -> Result<Vec<KeyPair>, ServiceError> {
+    if !transaction.phase.is_final() {
+        return Ok(Vec::new());
+    }
+    let Some(change) = KeyChange::of_order_type(&transaction.order_type) else {
+        tx.transactions()
+            .finish_effect(transaction.id, Some("not a key change"))
+            .await?;
+        return Ok(Vec::new());
+    };
+    let user = transaction.ebics_user_id;
+    let accepted = transaction.phase == TransactionPhase::Completed;
+    let mut activated = Vec::new();
+    for usage in change.usages() {
+        let Some(new) = tx.key_pairs().replacement(user, *usage).await? else {
+            continue;
+        };
+        if new.status != KeyStatus::Submitted {
+            continue;
+        }
+        if !accepted {
+            let revoked = tx
+                .key_pairs()
+                .set_status(new.id, KeyStatus::Submitted, KeyStatus::Revoked)
+                .await?;
+            let why = serde_json::json!({
+                "failure_code": transaction.failure_code,
+                "failure_text": transaction.failure_text,
+            });
+            audit(tx, AuditAction::KeyRevoked, &revoked, change, Some(why)).await?;
+            continue;
+        }
+        if let Some(old) = tx.key_pairs().current(user, *usage).await? {
+            if old.status == KeyStatus::Active {
+                let expired = tx
+                    .key_pairs()
+                    .set_status(old.id, KeyStatus::Active, KeyStatus::Expired)
+                    .await?;
+                let by = serde_json::json!({ "replaced_by": new.id });
+                audit(tx, AuditAction::KeyExpired, &expired, change, Some(by)).await?;
+            }
+        }
+        let active = tx
+            .key_pairs()
+            .set_status(new.id, KeyStatus::Submitted, KeyStatus::Active)
+            .await?;
+        audit(tx, AuditAction::KeyActivated, &active, change, None).await?;
+        activated.push(active);
+    }
+    tx.transactions()
+        .finish_effect(transaction.id, None)
+        .await?;
+    Ok(activated)
+}
+
+/// The user with its connection and host, if READY.
+async fn ready_user(
+    tx: &mut ScopedTx<'_>,
+    user: EbicsUserId,
+) -> Result<(EbicsUser, Connection, BankHost), ServiceError> {
+    let record: EbicsUser = tx.get(user).await?;
+    if record.status != EbicsUserStatus::Ready {
+        return Err(Refusal::UserNotIn {
+            status: record.status,
+            expected: EbicsUserStatus::Ready,
+        }
+        .into());
+    }
+    let connection: Connection = tx.get(record.connection_id).await?;
+    let host: BankHost = tx.get(connection.bank_host_id).await?;
+    Ok((record, connection, host))
+}
+
+async fn current_signature_key(
+    tx: &mut ScopedTx<'_>,
+    user: EbicsUserId,
+) -> Result<KeyPair, ServiceError> {
+    tx.key_pairs()
+        .current(user, KeyUsage::Signature)
+        .await?
+        .filter(|k| k.status == KeyStatus::Active)
+        .ok_or_else(|| {
+            ServiceError::Precondition("the user has no ACTIVE signature key to sign with".into())
+        })
+}
+
+/// Refuses while a transfer of the user runs, an earlier change is with the bank or (for a
+/// new signature key) an order carries an ES of the current key but has not reached the bank:
+/// the bank verifies every ES with the key it holds when the upload ends, so such an order
+/// would be refused after the change. Revokes new keys an interrupted attempt left PENDING
+/// (they were never sent).
+async fn clear_the_way(
+    tx: &mut ScopedTx<'_>,
+    user: EbicsUserId,
+    change: KeyChange,
+) -> Result<(), ServiceError> {
+    if change.usages().contains(&KeyUsage::Signature) {
+        let mut waiting = 0;
+        for status in [
+            OrderStatus::PendingSignature,
+            OrderStatus::Signed,
+            OrderStatus::Submitted,
+        ] {
+            for order in tx.orders().list_by_status(status).await? {
+                let signatures = tx.order_signatures().list_for_order(order.id).await?;
+                if signatures.iter().any(|s| s.signer_id == user) {
+                    waiting += 1;
+                }
+            }
+        }
+        if waiting > 0 {
+            return Err(Refusal::SignedOrdersWaiting(waiting).into());
+        }
+    }
+    let running = tx
+        .transactions()
+        .list_for_user(user)
+        .await?
+        .into_iter()
+        .filter(|t| !t.phase.is_final())
+        .count();
+    if running > 0 {
+        return Err(Refusal::TransfersInFlight(running).into());
+    }
+    for usage in [
+        KeyUsage::Signature,
+        KeyUsage::Authentication,
+        KeyUsage::Encryption,
+    ] {
+        let Some(left) = tx.key_pairs().replacement(user, usage).await? else {
+            continue;
+        };
+        if left.status == KeyStatus::Submitted {
+            if change_with_bank(tx, user).await? {
+                return Err(Refusal::KeyChangeInProgress.into());
+            }
+            revoke_unsent(tx, user).await?;
+            continue;
+        }
+        let revoked = tx
+            .key_pairs()
+            .set_status(left.id, KeyStatus::Pending, KeyStatus::Revoked)
+            .await?;
+        let why = serde_json::json!({ "reason": "left by an interrupted key change, never sent" });
+        tx.audit()
+            .record(
+                AuditAction::KeyRevoked,
+                "key_pair",
+                &revoked.id.to_string(),
+                with_key(&revoked, why),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// Whether a key change upload of the user is running or waits for its keys to be settled.
+async fn change_with_bank(tx: &mut ScopedTx<'_>, user: EbicsUserId) -> Result<bool, ServiceError> {
+    Ok(tx
+        .transactions()
+        .list_for_user(user)
+        .await?
+        .iter()
+        .any(|t| {
+            t.effect == Some(TransferEffect::ChangeKeys)
+                && (!t.phase.is_final() || t.effect_pending())
+        }))
+}
+
+/// SUBMITTED new keys with no key change upload behind them never reached the bank (the
+/// upload failed before it started, e.g. the bank keys await verification): REVOKED.
+async fn revoke_unsent(tx: &mut ScopedTx<'_>, user: EbicsUserId) -> Result<(), ServiceError> {
+    if change_with_bank(tx, user).await? {
+        return Ok(());
+    }
+    for usage in [
+        KeyUsage::Signature,
+        KeyUsage::Authentication,
+        KeyUsage::Encryption,
+    ] {
+        let Some(key) = tx.key_pairs().replacement(user, usage).await? else {
+            continue;
+        };
+        if key.status != KeyStatus::Submitted {
+            continue;
+        }
+        let revoked = tx
+            .key_pairs()
+            .set_status(key.id, KeyStatus::Submitted, KeyStatus::Revoked)
+            .await?;
+        let why = serde_json::json!({ "reason": "the key change never reached the bank" });
+        tx.audit()
+            .record(
+                AuditAction::KeyRevoked,
+                "key_pair",
+                &revoked.id.to_string(),
+                with_key(&revoked, why),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+fn with_key(key: &KeyPair, mut detail: serde_json::Value) -> serde_json::Value {
+    if let Some(map) = detail.as_object_mut() {
+        map.insert("ebics_user_id".into(), serde_json::json!(key.ebics_user_id));
+        map.insert("usage".into(), serde_json::json!(key.usage));
+        map.insert("key_hash".into(), serde_json::json!(key.key_hash));
+        map.insert("custody".into(), serde_json::json!(key.custody));
+    }
+    detail
+}
+
+async fn audit(
+    tx: &mut ScopedTx<'_>,
+    action: AuditAction,
+    key: &KeyPair,
+    change: KeyChange,
+    extra: Option<serde_json::Value>,
+) -> Result<(), ServiceError> {
+    let mut detail = extra.unwrap_or_else(|| serde_json::json!({}));
+    if let Some(map) = detail.as_object_mut() {
+        map.insert("order_type".into(), serde_json::json!(change));
+    }
+    tx.audit()
+        .record(
+            action,
+            "key_pair",
+            &key.id.to_string(),
+            with_key(key, detail),
+        )
+        .await?;
+    Ok(())
+}
+
+fn key_error(error: KeyError) -> ServiceError {
+    match error {
+        KeyError::Storage(e) => e.into(),
+        other => ServiceError::Internal(Box::new(other)),
+    }
+}
+
+fn internal(error: impl std::error::Error + Send + Sync + 'static) -> ServiceError {
+    ServiceError::Internal(Box::new(error))
+}

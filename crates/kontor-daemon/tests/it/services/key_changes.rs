@@ -1,0 +1,289 @@
+//! User key changes against the bank emulator, H004 and H005: HCA, then HCS, through the
+//! API; payments signed before and after complete; the old keys are EXPIRED and the audit
+//! log says who did what.
+
+use axum::http::{Method, StatusCode};
+use kontor_daemon::api::{router, AppState};
+use kontor_daemon::services::orders::submit_order;
+use kontor_protocol::ProtocolVersion::{self, H004, H005};
+use kontor_storage::*;
+use serde_json::json;
+
+use crate::support::api::{call, Payload};
+use crate::support::emulator::{world, Setup, World};
+use crate::support::payments::pain001;
+use crate::support::TestDb;
+
+async fn bank_keys_of_user(w: &World) -> (String, String, String) {
+    let subscriber = w
+        .bank
+        .state()
+        .subscriber(&w.partner_id.parse().unwrap(), &w.user_id.parse().unwrap())
+        .unwrap();
+    let hash =
+        |k: Option<&kontor_bank::state::SubmittedKey>| k.unwrap().hash.to_hex().to_uppercase();
+    (
+        hash(subscriber.keys.signature.as_ref()),
+        hash(subscriber.keys.authentication.as_ref()),
+        hash(subscriber.keys.encryption.as_ref()),
+    )
+}
+
+async fn active_hashes(w: &World) -> (String, String, String) {
+    let mut tx = w.tx().await;
+    let mut out = Vec::new();
+    for usage in [
+        KeyUsage::Signature,
+        KeyUsage::Authentication,
+        KeyUsage::Encryption,
+    ] {
+        let key = tx
+            .key_pairs()
+            .current(w.user, usage)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(key.status, KeyStatus::Active, "{usage:?}");
+        out.push(key.key_hash);
+    }
+    (out[0].clone(), out[1].clone(), out[2].clone())
+}
+
+/// Signs a payment with the user's current signature key, submits it and checks the bank
+/// took it with a verified ES.
+async fn pay(w: &World, message_id: &str) -> Order {
+    let content = pain001(message_id, &[("Beta AG", "10.00")]);
+    let order = w.signed_order(&content, SignatureRule::Standard).await;
+    let order = submit_order(&w.services, &w.scope, order.id).await.unwrap();
+    assert!(
+        matches!(
+            order.status,
+            OrderStatus::Processing | OrderStatus::Completed
+        ),
+        "{order:?}"
+    );
+    assert!(order.bank_order_id.is_some());
+    order
+}
+
+async fn change_via_api(
+    app: &axum::Router,
+    token: &str,
+    w: &World,
+    kind: &str,
+) -> serde_json::Value {
+    let reply = call(
+        app,
+        Method::POST,
+        &format!("/v1/ebics-users/{}/key-changes", w.user),
+        Some(token),
+        Payload::Json(json!({ "kind": kind })),
+    )
+    .await;
+    assert_eq!(reply.status, StatusCode::OK, "{kind}: {}", reply.text());
+    reply.json()
+}
+
+async fn hca_then_hcs_replace_the_keys_and_payments_before_and_after_complete(
+    db: TestDb,
+    version: ProtocolVersion,
+) {
+    let w = world(db, Setup::new(version)).await;
+    w.ready().await;
+    w.describe_bank(&["CCT", "C53"]).await;
+    w.permit("CCT", SignatureClass::E).await;
+    let app = router(AppState::new(w.services.clone()));
+    let token = w.token("keys@acme.example", Role::Admin).await;
+
+    // READY means the bank activated the keys INI/HIA sent: they are ACTIVE, and the bank's.
+    let first = active_hashes(&w).await;
+    assert_eq!(bank_keys_of_user(&w).await, first);
+    // Signed with the first signature key; HCA leaves that key, so it is sent after HCA.
+    let content = pain001("KEYS-BEFORE", &[("Beta AG", "10.00")]);
+    let signed_before = w.signed_order(&content, SignatureRule::Standard).await;
+
+    let hca = change_via_api(&app, &token, &w, "HCA").await;
+    let before = submit_order(&w.services, &w.scope, signed_before.id)
+        .await
+        .unwrap();
+    assert!(before.bank_order_id.is_some(), "{before:?}");
+    assert_eq!(hca["kind"], "HCA");
+    let after_hca = active_hashes(&w).await;
+    assert_eq!(after_hca.0, first.0, "HCA keeps the signature key");
+    assert_ne!(after_hca.1, first.1);
+    assert_ne!(after_hca.2, first.2);
+    assert_eq!(bank_keys_of_user(&w).await, after_hca);
+    let answered: Vec<&str> = hca["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["key_hash"].as_str().unwrap())
+        .collect();
+    assert_eq!(answered, [after_hca.1.as_str(), after_hca.2.as_str()]);
+
+    // HCS replaces the signature key: an order signed with it that has not reached the bank
+    // would be refused there afterwards, so the change waits for it.
+    let content = pain001("KEYS-WAITING", &[("Beta AG", "20.00")]);
+    let waiting = w.signed_order(&content, SignatureRule::Standard).await;
+    let refused = call(
+        &app,
+        Method::POST,
+        &format!("/v1/ebics-users/{}/key-changes", w.user),
+        Some(&token),
+        Payload::Json(json!({ "kind": "HCS" })),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.text());
+    assert_eq!(refused.code(), "signed_orders_waiting");
+    submit_order(&w.services, &w.scope, waiting.id)
+        .await
+        .unwrap();
+
+    let hcs = change_via_api(&app, &token, &w, "HCS").await;
+    assert_eq!(hcs["keys"].as_array().unwrap().len(), 3);
+    let after_hcs = active_hashes(&w).await;
+    assert_ne!(after_hcs.0, first.0);
+    assert_ne!(after_hcs.1, after_hca.1);
+    assert_ne!(after_hcs.2, after_hca.2);
+    assert_eq!(bank_keys_of_user(&w).await, after_hcs);
+
+    // A payment signed with the new signature key goes through, and so does a download
+    // encrypted for the new encryption key (the bank's status report of both payments).
+    let after = pay(&w, "KEYS-AFTER").await;
+    let received = w.bank.state().received_orders();
+    assert_eq!(received.len(), 3);
+    assert_ne!(before.bank_order_id, after.bank_order_id);
+
+    // The replaced keys are EXPIRED, never deleted: their ciphertext stays.
+    let mut tx = w.tx().await;
+    let keys = tx.key_pairs().list_for_user(w.user).await.unwrap();
+    let expired: Vec<&KeyPair> = keys
+        .iter()
+        .filter(|k| k.status == KeyStatus::Expired)
+        .collect();
+    assert_eq!(expired.len(), 5, "{keys:?}");
+    assert!(expired
+        .iter()
+        .all(|k| !k.encrypted_private_key().is_empty()));
+    for old in [&first.1, &first.2, &after_hca.1, &after_hca.2, &first.0] {
+        assert!(expired.iter().any(|k| &k.key_hash == old), "{old} expired");
+    }
+    drop(tx);
+
+    // Who did what: the operator generated, submitted and activated; one record per key.
+    let audit = call(
+        &app,
+        Method::GET,
+        "/v1/audit-events",
+        Some(&token),
+        Payload::None,
+    )
+    .await;
+    assert_eq!(audit.status, StatusCode::OK, "{}", audit.text());
+    let events = audit.json();
+    let events = events
+        .as_array()
+        .or_else(|| events["items"].as_array())
+        .cloned()
+        .unwrap_or_default();
+    let count = |action: &str| {
+        events
+            .iter()
+            .filter(|e| e["action"] == action && e["actor_kind"] == "OPERATOR")
+            .count()
+    };
+    assert_eq!(count("KEY_GENERATED"), 5, "{events:#?}");
+    assert_eq!(count("KEY_SUBMITTED"), 5);
+    assert_eq!(count("KEY_ACTIVATED"), 5);
+    assert_eq!(count("KEY_EXPIRED"), 5);
+    assert!(events
+        .iter()
+        .filter(|e| e["action"] == "KEY_SUBMITTED")
+        .all(|e| ["HCA", "HCS"].contains(&e["detail"]["order_type"].as_str().unwrap())));
+}
+
+/// A key change the bank refuses (its ES does not verify: the bank holds another signature
+/// key) leaves the old keys ACTIVE and revokes the new ones.
+async fn a_refused_key_change_revokes_the_new_keys_and_keeps_the_old(db: TestDb) {
+    let w = world(db, Setup::new(H004)).await;
+    w.ready().await;
+    let before = active_hashes(&w).await;
+    // The bank clerk resets the subscriber's signature key behind the daemon's back.
+    let subscriber = w
+        .bank
+        .state()
+        .subscriber(&w.partner_id.parse().unwrap(), &w.user_id.parse().unwrap())
+        .unwrap();
+    let mut other = subscriber.keys.clone();
+    let spare = kontor_protocol::keys::KeyPair::generate(
+        &mut rand::rngs::OsRng,
+        kontor_protocol::keys::KeySize::Bits2048,
+    )
+    .unwrap();
+    let mut signature = other.signature.clone().unwrap();
+    signature.public_key = spare.public_key().to_spki_der().unwrap();
+    other.signature = Some(signature);
+    other.authentication = None;
+    other.encryption = None;
+    w.bank
+        .state()
+        .replace_keys(
+            &w.partner_id.parse().unwrap(),
+            &w.user_id.parse().unwrap(),
+            other,
+        )
+        .unwrap();
+
+    let refused = kontor_daemon::services::key_changes::change_keys(
+        &w.services,
+        &w.scope,
+        w.user,
+        kontor_daemon::services::key_changes::KeyChange::Hca,
+    )
+    .await;
+    assert!(
+        matches!(&refused, Err(kontor_daemon::services::ServiceError::BankRefused { code, .. }) if code == "091301"),
+        "{refused:?}"
+    );
+    assert_eq!(active_hashes(&w).await, before);
+    let mut tx = w.tx().await;
+    let revoked = tx
+        .key_pairs()
+        .list_for_user(w.user)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|k| k.status == KeyStatus::Revoked)
+        .count();
+    assert_eq!(revoked, 2);
+}
+
+/// A key change needs a READY user and waits for running transfers.
+async fn key_changes_are_refused_before_ready(db: TestDb) {
+    let w = world(db, Setup::new(H004)).await;
+    let refused = kontor_daemon::services::key_changes::change_keys(
+        &w.services,
+        &w.scope,
+        w.user,
+        kontor_daemon::services::key_changes::KeyChange::Hcs,
+    )
+    .await;
+    assert!(
+        matches!(
+            &refused,
+            Err(kontor_daemon::services::ServiceError::Refused(
+                kontor_daemon::services::Refusal::UserNotIn { .. }
+            ))
+        ),
+        "{refused:?}"
+    );
+    let mut tx = w.tx().await;
+    assert_eq!(tx.key_pairs().list_for_user(w.user).await.unwrap().len(), 3);
+}
+
+on_both_databases! {
+    hca_then_hcs_on_h004 => |db| hca_then_hcs_replace_the_keys_and_payments_before_and_after_complete(db, H004);
+    hca_then_hcs_on_h005 => |db| hca_then_hcs_replace_the_keys_and_payments_before_and_after_complete(db, H005);
+    a_refused_key_change_revokes_the_new_keys_and_keeps_the_old => a_refused_key_change_revokes_the_new_keys_and_keeps_the_old;
+    key_changes_are_refused_before_ready => key_changes_are_refused_before_ready;
+}
