@@ -316,6 +316,17 @@ db_enum!(
         StatementFileFailed => "STATEMENT_FILE_FAILED",
         /// An operator had a stored statement file ingested again.
         StatementFileReingested => "STATEMENT_FILE_REINGESTED",
+        /// HPB delivered a bank key other than the host's current one (a rollover): stored
+        /// unverified, orders for the host held.
+        BankKeyChanged => "BANK_KEY_CHANGED",
+        /// An operator verified a bank key against the bank's letter.
+        BankKeyVerified => "BANK_KEY_VERIFIED",
+        /// An operator's letter hash did not match: the key is rejected.
+        BankKeyRejected => "BANK_KEY_REJECTED",
+        /// The bank confirmed a suspension (SPR).
+        EbicsUserSuspended => "EBICS_USER_SUSPENDED",
+        /// The bank reported the user locked or suspended (091002 and the like).
+        EbicsUserLocked => "EBICS_USER_LOCKED",
     }
 );
 

@@ -121,6 +121,13 @@ pub enum BankKeyBlock {
         kind: kontor_storage::BankKeyKind,
         hash: String,
     },
+    /// The bank answered 091008 (EBICS_BANK_PUBKEY_UPDATE_REQUIRED): it rolled its keys. HPB
+    /// fetched the new ones; the newest of this kind waits for an operator.
+    UpdateRequired {
+        rejection: BankRejection,
+        kind: kontor_storage::BankKeyKind,
+        hash: String,
+    },
     /// An operator rejected the newest key of this kind.
     Rejected {
         kind: kontor_storage::BankKeyKind,
@@ -137,7 +144,7 @@ impl BankKeyBlock {
     pub fn awaits_operator(&self) -> bool {
         matches!(
             self,
-            Self::NotFetched(_) | Self::AwaitingVerification { .. }
+            Self::NotFetched(_) | Self::AwaitingVerification { .. } | Self::UpdateRequired { .. }
         )
     }
 }
@@ -146,9 +153,19 @@ impl std::fmt::Display for BankKeyBlock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::NotFetched(kind) => write!(f, "no {kind} key fetched yet (HPB)"),
-            Self::AwaitingVerification { kind, hash } => {
-                write!(f, "{kind} key {hash} awaits verification by an operator")
-            }
+            Self::AwaitingVerification { kind, hash } => write!(
+                f,
+                "bank key verification required: {kind} key {hash} awaits verification by an operator"
+            ),
+            Self::UpdateRequired {
+                rejection,
+                kind,
+                hash,
+            } => write!(
+                f,
+                "bank key verification required: the bank answered {rejection}; its new {kind} \
+                 key {hash} awaits verification by an operator against the bank's letter"
+            ),
             Self::Rejected { kind, hash, by } => {
                 write!(f, "{kind} key {hash} was rejected by {by}")
             }

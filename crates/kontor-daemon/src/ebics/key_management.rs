@@ -21,8 +21,8 @@ use kontor_protocol::orderdata::{
 };
 use kontor_protocol::{AuthenticationVersion, EncryptionVersion, SignatureVersion};
 use kontor_storage::{
-    BankKey, BankKeyKind, EbicsUserId, EbicsUserStatus, KeyPair, KeyStatus, KeyUsage, NewBankKey,
-    ScopedTx, TenantScope,
+    AuditAction, BankKey, BankKeyKind, EbicsUserId, EbicsUserStatus, KeyPair, KeyStatus, KeyUsage,
+    NewBankKey, ScopedTx, TenantScope,
 };
 
 use super::session::{product, rejection, Requirement, UserContext};
@@ -380,14 +380,31 @@ impl Client {
         let mut tx = self.store().scope(scope).begin().await?;
         let known = tx.bank_keys().list_for_host(ctx.host.id).await?;
         for key in received {
-            // The same key fetched again keeps its verification; a changed key starts unverified.
-            let newest = known
-                .iter()
-                .filter(|k| k.kind == key.kind)
-                .max_by_key(|k| (k.created_at, k.id));
-            if newest.map(|k| k.key_hash.as_str()) != Some(key.key_hash.as_str()) {
-                tracing::info!(host = %ctx.host.host_id, kind = %key.kind, hash = %key.key_hash, "bank key stored, awaiting verification");
-                tx.bank_keys().create(key).await?;
+            // The same key fetched again keeps its verification; a changed key starts unverified
+            // as the next generation, and every order for the host waits for an operator.
+            let current = super::session::newest(&known, key.kind);
+            if current.map(|k| k.key_hash.as_str()) == Some(key.key_hash.as_str()) {
+                continue;
+            }
+            tracing::info!(host = %ctx.host.host_id, kind = %key.kind, hash = %key.key_hash, "bank key stored, awaiting verification");
+            let stored = tx.bank_keys().create(key).await?;
+            if let Some(replaced) = current {
+                tx.audit()
+                    .record(
+                        AuditAction::BankKeyChanged,
+                        "bank_key",
+                        &stored.id.to_string(),
+                        serde_json::json!({
+                            "bank_host_id": ctx.host.id,
+                            "host_id": ctx.host.host_id,
+                            "kind": stored.kind,
+                            "generation": stored.generation,
+                            "key_hash": stored.key_hash,
+                            "replaces": replaced.id,
+                            "replaced_hash": replaced.key_hash,
+                        }),
+                    )
+                    .await?;
             }
         }
         let keys = tx.bank_keys().list_for_host(ctx.host.id).await?;

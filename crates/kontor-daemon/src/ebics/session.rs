@@ -141,11 +141,12 @@ pub struct VerifiedBankKeys {
     pub digests: BankPubKeyDigests,
 }
 
-/// The newest key of `kind` for the host (HPB may have been repeated after a key change).
-fn newest(keys: &[BankKey], kind: BankKeyKind) -> Option<&BankKey> {
+/// The current key of `kind` for the host: the newest generation (HPB may have been repeated
+/// after a rollover; older generations are kept, superseded).
+pub fn newest(keys: &[BankKey], kind: BankKeyKind) -> Option<&BankKey> {
     keys.iter()
         .filter(|k| k.kind == kind)
-        .max_by_key(|k| (k.created_at, k.id))
+        .max_by_key(|k| (k.generation, k.created_at, k.id))
 }
 
 /// Checks that the host's current bank keys are verified and decodes them.

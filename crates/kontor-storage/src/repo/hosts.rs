@@ -83,6 +83,11 @@ pub struct BankKey {
     pub verification_method: Option<VerificationMethod>,
     pub verified_by: Option<String>,
     pub verified_at: Option<DateTime<Utc>>,
+    /// 1 for the first key of its kind fetched from the host, +1 for each key that replaced it.
+    pub generation: i64,
+    /// When a newer key of the same kind was fetched (a rollover): the key is kept, readable,
+    /// but no longer used.
+    pub superseded_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -100,6 +105,8 @@ impl BankKey {
             verification_method: r.opt_enumeration("verification_method")?,
             verified_by: r.opt_text("verified_by")?,
             verified_at: r.opt_ts("verified_at")?,
+            generation: r.int("generation")?,
+            superseded_at: r.opt_ts("superseded_at")?,
             created_at: r.ts("created_at")?,
         })
     }
@@ -187,9 +194,33 @@ repository!(
 );
 
 impl BankKeys<'_, '_> {
-    /// Records a key fetched with HPB as unverified.
+    /// Records a key fetched with HPB as unverified: the next generation of its kind for the
+    /// host, superseding the current one (which keeps its verification, for the record).
     pub async fn create(&mut self, new: NewBankKey) -> Result<BankKey> {
         let id = BankKeyId::new();
+        let tenant = self.tx.tenant_val();
+        let at = now();
+        let known = self.list_for_host(new.bank_host_id).await?;
+        let generation = known
+            .iter()
+            .filter(|k| k.kind == new.kind)
+            .map(|k| k.generation)
+            .max()
+            .unwrap_or(0)
+            + 1;
+        self.tx
+            .execute(
+                "UPDATE bank_keys SET superseded_at = $1 \
+                 WHERE bank_host_id = $2 AND kind = $3 AND tenant_id = $4 AND superseded_at IS NULL",
+                &[
+                    at.into(),
+                    new.bank_host_id.to_db().into(),
+                    new.kind.as_str().into(),
+                    tenant,
+                ],
+            )
+            .await
+            .map_err(crate::error::StorageError::from)?;
         // Referencing a host of another tenant fails the composite foreign key.
         self.tx
             .insert::<BankKey>(
@@ -202,6 +233,7 @@ impl BankKeys<'_, '_> {
                     "certificate",
                     "key_hash",
                     "verification_status",
+                    "generation",
                     "created_at",
                 ],
                 vec![
@@ -213,7 +245,8 @@ impl BankKeys<'_, '_> {
                     new.certificate.into(),
                     new.key_hash.into(),
                     BankKeyVerification::Unverified.as_str().into(),
-                    now().into(),
+                    generation.into(),
+                    at.into(),
                 ],
             )
             .await?;

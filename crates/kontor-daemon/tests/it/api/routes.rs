@@ -79,6 +79,7 @@ fn cases() -> Vec<Case> {
             |_| Payload::Json(json!({"name": "x", "url": "https://x.example/ebicsweb"}))),
         case!(DELETE "/v1/bank-hosts/{id}", TenantA, |i| format!("/v1/bank-hosts/{}", i.host)),
         case!(GET "/v1/bank-hosts/{id}/keys", TenantA, |i| format!("/v1/bank-hosts/{}/keys", i.host)),
+        case!(POST "/v1/bank-hosts/{id}/keys/refresh", TenantA, |i| format!("/v1/bank-hosts/{}/keys/refresh", i.host)),
         case!(POST "/v1/bank-keys/{id}/verify", TenantA, |i| format!("/v1/bank-keys/{}/verify", i.bank_key),
             |_| Payload::Json(json!({"expected_hash": "AB".repeat(32)}))),
         // connections and accounts

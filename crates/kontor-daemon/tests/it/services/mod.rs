@@ -1,5 +1,6 @@
 //! The business workflows.
 
+mod bank_keys;
 mod failures;
 mod onboarding;
 mod order_types;
