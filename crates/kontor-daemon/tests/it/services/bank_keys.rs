@@ -7,15 +7,18 @@ use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use kontor_daemon::services::hosts;
+use kontor_daemon::services::orders::submit::{submit, SubmitOutcome, Submitter};
+use kontor_daemon::services::orders::OrderError;
 use kontor_daemon::services::scheduler::{Scheduler, SchedulerConfig};
 use kontor_daemon::services::statement_job::StatementJob;
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::{
-    AuditAction, AuditEvent, BankKey, BankKeyKind, BankKeyVerification, Page, Schedule,
-    TransactionPhase, RUN_HELD,
+    AuditAction, AuditEvent, BankKey, BankKeyKind, BankKeyVerification, Order, OrderStatus, Page,
+    Schedule, SignatureClass, SignatureRule, TransactionPhase, RUN_HELD,
 };
 
 use crate::support::emulator::{world, Setup, World};
+use crate::support::payments::pain001;
 use crate::support::TestDb;
 
 async fn audit_actions(w: &World) -> Vec<AuditAction> {
@@ -170,7 +173,60 @@ async fn a_wrong_letter_rejects_the_new_key(db: TestDb) {
         .contains(&AuditAction::BankKeyRejected));
 }
 
+/// A payment submitted after the rollover is held, not rejected: the bank's 091008 refused
+/// only the initialisation, so after verification the same order is uploaded (once).
+async fn a_payment_is_held_and_uploaded_after_verification(db: TestDb) {
+    let w = world(db, Setup::new(H004)).await;
+    w.ready().await;
+    w.describe_bank(&["CCT", "C53"]).await;
+    w.permit("CCT", SignatureClass::E).await;
+    let order = w
+        .signed_order(
+            &pain001("ROLL-MSG-1", &[("Beta AG", "10.00")]),
+            SignatureRule::Standard,
+        )
+        .await;
+    let rolled = w.bank.roll_keys().await.unwrap().published();
+    let submitter = Submitter::new("instance-a");
+
+    let held = submit(&w.db.store, &w.client, &submitter, &w.scope, order.id).await;
+    assert!(
+        matches!(&held, Err(OrderError::Uncertain(why)) if why.contains("bank key verification required") && why.contains("091008")),
+        "{held:?}"
+    );
+    // A second try before verification sends nothing.
+    let again = submit(&w.db.store, &w.client, &submitter, &w.scope, order.id).await;
+    assert!(matches!(&again, Err(OrderError::Uncertain(_))), "{again:?}");
+    assert_eq!(
+        w.transactions().await.len(),
+        1,
+        "nothing sent with unverified keys"
+    );
+    assert!(w.bank.state().received_orders().is_empty());
+    let still: Order = w.tx().await.get(order.id).await.unwrap();
+    assert_eq!(still.status, OrderStatus::Submitted);
+
+    let keys = host_keys(&w).await;
+    let mut tx = w.tx().await;
+    for key in keys.iter().filter(|k| k.generation == 2) {
+        let letter = match key.kind {
+            BankKeyKind::Authentication => rolled.authentication.hash.to_hex(),
+            BankKeyKind::Encryption => rolled.encryption.hash.to_hex(),
+        };
+        hosts::verify_key(&mut tx, key.id, &letter, "ops@acme.example")
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let sent = submit(&w.db.store, &w.client, &submitter, &w.scope, order.id)
+        .await
+        .unwrap();
+    assert!(matches!(sent, SubmitOutcome::Accepted(_)), "{sent:?}");
+    assert_eq!(w.bank.state().received_orders().len(), 1);
+}
+
 on_both_databases! {
+    a_payment_is_held_by_a_rollover_and_uploaded_after_verification => a_payment_is_held_and_uploaded_after_verification;
     bank_key_rollover_holds_the_scheduled_download_until_verified_h004 =>
         |db| rollover_holds_the_scheduled_download_until_verified(db, H004);
     bank_key_rollover_holds_the_scheduled_download_until_verified_h005 =>
