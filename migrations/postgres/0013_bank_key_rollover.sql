@@ -6,3 +6,6 @@ ALTER TABLE bank_keys ADD COLUMN superseded_at TEXT;
 -- A scheduled run that could not reach the bank because its host's keys await verification
 -- is HELD, not failed: verification makes the schedule due again at once.
 ALTER TABLE schedules ADD COLUMN held_at TEXT;
+-- The bank's parameters from HPD (protocol versions, recovery, client data download), JSON,
+-- fetched with every sync: the client honours them (no recovery where the bank has none).
+ALTER TABLE bank_hosts ADD COLUMN bank_parameters TEXT;

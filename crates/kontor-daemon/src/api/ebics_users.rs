@@ -151,6 +151,10 @@ struct Capabilities {
     btf_offers: Vec<kontor_storage::BtfOffer>,
     accounts: Vec<Account>,
     permissions: Vec<Permission>,
+    /// The bank's parameters from HPD (protocol versions, recovery, client data download),
+    /// as of the last sync. HPD names no size limits: those are the bank's segment and order
+    /// limits, not published by EBICS.
+    bank_parameters: Option<kontor_storage::BankParameters>,
 }
 
 async fn capabilities(
@@ -160,6 +164,7 @@ async fn capabilities(
     let mut tx = caller.read().await?;
     let user = caller.granted(&mut tx, id).await?;
     let connection: kontor_storage::Connection = tx.get(user.connection_id).await?;
+    let host: kontor_storage::BankHost = tx.get(connection.bank_host_id).await?;
     let accounts = tx.accounts().list_for_connection(connection.id).await?;
     let permissions = tx.permissions().list_for_user(id).await?;
     let custody = tx
@@ -176,5 +181,6 @@ async fn capabilities(
         btf_offers: connection.btf_offers,
         accounts,
         permissions,
+        bank_parameters: host.bank_parameters,
     }))
 }

@@ -108,6 +108,9 @@ pub const REQUEST_INVALID: &str = "REQUEST_INVALID";
 /// The failure code of a signature-only upload (HVE/HVS) whose answer was lost or unusable:
 /// never sent again; the bank's VEU tells whether the signature arrived.
 pub const SIGNATURE_UNCONFIRMED: &str = "SIGNATURE_UNCONFIRMED";
+/// The failure code of an interrupted transaction at a bank whose HPD says it does not
+/// support recovery: ended, not resumed.
+pub const RECOVERY_UNSUPPORTED: &str = "RECOVERY_UNSUPPORTED";
 /// The failure code of a transaction recovery gave up on after its bounded passes.
 pub const RECOVERY_EXHAUSTED: &str = "RECOVERY_EXHAUSTED";
 

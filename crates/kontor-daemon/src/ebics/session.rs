@@ -238,7 +238,7 @@ impl Requirement {
     pub fn for_download(order_type: &kontor_protocol::order_type::OrderType) -> Self {
         use kontor_protocol::order_type::OrderType;
         match order_type {
-            OrderType::HTD | OrderType::HKD | OrderType::HAA => Self::Subscriber,
+            OrderType::HTD | OrderType::HKD | OrderType::HAA | OrderType::HPD => Self::Subscriber,
             _ => Self::Ready,
         }
     }
@@ -521,6 +521,7 @@ mod tests {
             btf: false,
             production: false,
             ca_bundle_pem: None,
+            bank_parameters: None,
             created_at: Utc::now(),
         }
     }

@@ -196,7 +196,10 @@ impl Bank for ebics::Client {
             let order_type = request.order_type.clone();
             let outcome = ebics::Client::download(self, scope, user, request).await;
             let outcome = self.hold_if_bank_keys_rolled(scope, user, outcome).await;
-            if !matches!(order_type, OrderType::HTD | OrderType::HKD | OrderType::HAA) {
+            if !matches!(
+                order_type,
+                OrderType::HTD | OrderType::HKD | OrderType::HAA | OrderType::HPD
+            ) {
                 self.resync_if_refused(scope, user, &outcome).await;
             }
             match outcome? {

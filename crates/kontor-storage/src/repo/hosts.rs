@@ -24,7 +24,35 @@ pub struct BankHost {
     /// PEM certificates trusted for this host's TLS in addition to the usual roots (a bank's
     /// test system or private CA). Public data: it is shown like the URL.
     pub ca_bundle_pem: Option<String>,
+    /// What the bank's HPD said at the last sync; `None` before one succeeded.
+    pub bank_parameters: Option<BankParameters>,
     pub created_at: DateTime<Utc>,
+}
+
+/// The bank parameters a host publishes with HPD (`HPDResponseOrderData/ProtocolParams`).
+/// A flag is `None` when the bank left the element out.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BankParameters {
+    pub protocol_versions: Vec<String>,
+    pub authentication_versions: Vec<String>,
+    pub encryption_versions: Vec<String>,
+    pub signature_versions: Vec<String>,
+    /// Transaction recovery: `Some(false)` means the client must not resume transfers.
+    pub recovery: Option<bool>,
+    pub pre_validation: Option<bool>,
+    /// HKD/HTD offered.
+    pub client_data_download: Option<bool>,
+    /// HAA offered.
+    pub downloadable_order_data: Option<bool>,
+    pub fetched_at: DateTime<Utc>,
+}
+
+impl BankParameters {
+    /// Whether the client may resume an interrupted transfer (EBICS recovery): unless the
+    /// bank said it does not support it.
+    pub fn allows_recovery(&self) -> bool {
+        self.recovery != Some(false)
+    }
 }
 
 impl BankHost {
@@ -38,6 +66,7 @@ impl BankHost {
             btf: r.bool("btf")?,
             production: r.bool("production")?,
             ca_bundle_pem: r.opt_text("ca_bundle_pem")?,
+            bank_parameters: r.opt_json("bank_parameters")?,
             created_at: r.ts("created_at")?,
         })
     }
@@ -156,6 +185,21 @@ impl BankHosts<'_, '_> {
                     new.ca_bundle_pem.into(),
                     now().into(),
                 ],
+            )
+            .await?;
+        self.tx.get(id).await
+    }
+
+    /// Records the bank parameters HPD delivered.
+    pub async fn set_parameters(
+        &mut self,
+        id: BankHostId,
+        parameters: &BankParameters,
+    ) -> Result<BankHost> {
+        self.tx
+            .update::<BankHost>(
+                id.to_db(),
+                &[("bank_parameters", crate::db::to_json(parameters).into())],
             )
             .await?;
         self.tx.get(id).await

@@ -1,6 +1,7 @@
 //! The business workflows.
 
 mod bank_keys;
+mod bank_parameters;
 mod failures;
 mod onboarding;
 mod order_types;
