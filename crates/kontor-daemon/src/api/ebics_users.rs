@@ -34,13 +34,13 @@ pub fn routes(routes: Routes) -> Routes {
         .post(
             "/v1/ebics-users/{id}/suspend",
             Access::Operate,
-            "Suspend a READY user",
+            "Suspend a READY user at the bank (SPR); SUSPENDED once the bank confirmed",
             suspend,
         )
         .post(
             "/v1/ebics-users/{id}/resume",
             Access::Operate,
-            "Resume a SUSPENDED user",
+            "Re-activate a SUSPENDED or LOCKED user: back to NEW with new keys, then onboarding (INI/HIA)",
             resume,
         )
         .post(
@@ -99,12 +99,15 @@ async fn show(caller: Caller, Id(id): Id<EbicsUserId>) -> Result<Json<EbicsUser>
     Ok(Json(caller.granted(&mut tx, id).await?))
 }
 
-async fn suspend(caller: Caller, Id(id): Id<EbicsUserId>) -> Result<Json<EbicsUser>, ApiError> {
-    let mut tx = caller.tx().await?;
-    caller.granted(&mut tx, id).await?;
-    let user = users::suspend(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(Json(user))
+async fn suspend(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id<EbicsUserId>,
+) -> Result<Json<EbicsUser>, ApiError> {
+    caller.granted(&mut caller.tx().await?, id).await?;
+    Ok(Json(
+        users::suspend(&state.services, &caller.scope, id).await?,
+    ))
 }
 
 async fn resume(caller: Caller, Id(id): Id<EbicsUserId>) -> Result<Json<EbicsUser>, ApiError> {

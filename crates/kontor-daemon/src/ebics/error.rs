@@ -9,6 +9,9 @@ pub struct BankRejection {
     pub code: String,
     /// The bank's report text (or the code's meaning when the bank sent none).
     pub text: String,
+    /// Whether it is a technical return code (`091002` means another thing as a business
+    /// code); `false` when only the stored code is known.
+    pub technical: bool,
 }
 
 impl std::fmt::Display for BankRejection {
@@ -209,6 +212,7 @@ impl EbicsError {
             rejection: BankRejection {
                 code: transaction.failure_code.clone().unwrap_or_default(),
                 text: transaction.failure_text.clone().unwrap_or_default(),
+                technical: false,
             },
             transaction: Some(transaction.id),
         }

@@ -502,6 +502,7 @@ pub fn rejection(code: &ReturnCode, report_text: &str) -> BankRejection {
         } else {
             report_text.trim().to_owned()
         },
+        technical: code.kind() == kontor_protocol::return_code::ReturnCodeKind::Technical,
     }
 }
 
@@ -544,6 +545,9 @@ mod tests {
             verification_method: None,
             verified_by: Some("ops@acme.example".into()),
             verified_at: None,
+            // Older keys are earlier generations.
+            generation: 1_000 - age_minutes,
+            superseded_at: None,
             created_at: Utc::now() - Duration::minutes(age_minutes),
         }
     }

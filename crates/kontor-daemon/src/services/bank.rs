@@ -83,6 +83,15 @@ pub trait Bank: Send + Sync {
         signature: VeuSignature,
     ) -> BoxFuture<'a, Result<(), EbicsError>>;
 
+    /// SPR: the user asks the bank to suspend it; `Ok` once the bank confirmed.
+    fn suspend<'a>(
+        &'a self,
+        _scope: &'a TenantScope,
+        _user: EbicsUserId,
+    ) -> BoxFuture<'a, Result<(), EbicsError>> {
+        Box::pin(async { Err(EbicsError::Request("this bank port cannot send SPR".into())) })
+    }
+
     /// Where the files its downloads store can be read (a bank that stores none: inline).
     fn files(&self) -> ebics::Files {
         ebics::Files::inline_only()
@@ -112,6 +121,9 @@ impl ebics::Client {
 }
 
 impl ebics::Client {
+    /// What a refusal says about the host or the user, acted on in one place. 091002
+    /// (technical) locks the user ([`super::users::lock_if_refused_by_bank`]).
+    ///
     /// 091008 EBICS_BANK_PUBKEY_UPDATE_REQUIRED: the bank rolled its keys. HPB fetches the new
     /// ones (stored unverified as the next generation, audited), and the refusal becomes a
     /// hold ([`BankKeyBlock::UpdateRequired`]) with the bank's code: nothing more is sent for
@@ -128,6 +140,15 @@ impl ebics::Client {
                 if rejection.code == ReturnCode::BankPubkeyUpdateRequired.code() =>
             {
                 rejection.clone()
+            }
+            Err(EbicsError::Bank { rejection, .. }) => {
+                if let Err(error) =
+                    super::users::lock_if_refused_by_bank(self.store(), scope, user, rejection)
+                        .await
+                {
+                    tracing::warn!(%error, "recording the bank's refusal of the user failed");
+                }
+                return outcome;
             }
             _ => return outcome,
         };
@@ -236,6 +257,17 @@ impl Bank for ebics::Client {
         Box::pin(async move {
             let outcome = ebics::Client::veu_signature(self, scope, signer, signature).await;
             self.hold_if_bank_keys_rolled(scope, signer, outcome).await
+        })
+    }
+
+    fn suspend<'a>(
+        &'a self,
+        scope: &'a TenantScope,
+        user: EbicsUserId,
+    ) -> BoxFuture<'a, Result<(), EbicsError>> {
+        Box::pin(async move {
+            let outcome = ebics::Client::send_spr(self, scope, user).await;
+            self.hold_if_bank_keys_rolled(scope, user, outcome).await
         })
     }
 

@@ -9,4 +9,5 @@ mod orders;
 mod scheduler;
 mod statement_files;
 mod statements;
+mod suspension;
 mod veu;
