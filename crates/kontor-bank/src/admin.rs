@@ -19,6 +19,7 @@
 //! | GET | `/admin/transactions` | transactions in progress |
 //! | GET | `/admin/downloads` | payloads served (size, SHA-256) |
 //! | GET | `/admin/bank-keys` | bank key hashes (X002, E002; H004 form and `h005` certificate form) |
+//! | POST | `/admin/bank-keys/roll` | the bank rolls its keys: answers the new hashes; requests naming the old keys get 091008 (signed with the old key) until HPB |
 //! | GET | `/admin/statements?partner=P&order_type=C53&from=YYYY-MM-DD&to=YYYY-MM-DD[&accounts=A,B]` | the exact bytes a download of that range delivers: the ZIP container for C52/C53/C54/Z52/Z53/Z54, else the document; `format=mt940\|camt.052\|camt.053\|camt.054` instead of `order_type` names a BTD message, then `container=zip` asks for the container as a BTD with `Container ZIP` does |
 //! | GET | `/admin/statements/members?…` (same parameters) | the members a ZIP delivery holds, in container order: `[{"name", "account", "date", "sha256", "document"}]` (the document as text) |
 //! | PUT | `/admin/accounts/{id}/ledger` | size knob: `{"entries_per_day": n}` (or `null` for the seed's value) |
@@ -127,6 +128,7 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/admin/transactions", get(transactions))
         .route("/admin/downloads", get(downloads))
         .route("/admin/bank-keys", get(bank_keys))
+        .route("/admin/bank-keys/roll", post(roll_bank_keys))
         .route("/admin/statements", get(statement))
         .route("/admin/statements/members", get(statement_members))
         .route(
@@ -562,17 +564,30 @@ async fn downloads(State(app): State<AppState>) -> AdminResult {
 }
 
 async fn bank_keys(State(app): State<AppState>) -> AdminResult {
-    let published = app.keys.published();
+    ok_json(published_keys(&app, app.keys.current().as_ref()))
+}
+
+/// The bank clerk rolls the bank's keys: the new ones are published at once (HPB, letters),
+/// requests naming the old ones get 091008 until the subscriber fetched HPB again.
+async fn roll_bank_keys(State(app): State<AppState>) -> AdminResult {
+    let next = crate::server::roll_keys(&app)
+        .await
+        .map_err(|e| AdminError::Conflict(e.to_string()))?;
+    ok_json(published_keys(&app, next.as_ref()))
+}
+
+fn published_keys(app: &AppState, keys: &dyn crate::keys::BankKeys) -> Value {
+    let published = keys.published();
     let key = |k: &crate::keys::PublishedKeyHash| json!({ "version": k.version, "hash_sha256_hex": k.hash.to_hex(), "hash_base64": k.hash.to_base64(), "letter_format": k.hash.to_letter_format() });
-    ok_json(json!({
+    json!({
         "host_id": app.config.bank.host_id,
         "authentication": key(&published.authentication),
         "encryption": key(&published.encryption),
-        "h005": app.keys.published_h005().map(|h| json!({
+        "h005": keys.published_h005().map(|h| json!({
             "authentication": key(&h.authentication),
             "encryption": key(&h.encryption),
         })),
-    }))
+    })
 }
 
 async fn list_faults(State(app): State<AppState>) -> AdminResult {

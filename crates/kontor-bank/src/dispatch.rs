@@ -38,6 +38,9 @@ pub struct RequestContext {
     pub config: Arc<BankConfig>,
     /// The bank's key material.
     pub keys: Arc<dyn BankKeys>,
+    /// The keys the last rollover replaced: they sign the 091008 answers to subscribers that
+    /// still name them.
+    pub previous_keys: Option<Arc<dyn BankKeys>>,
     /// When the request arrived (use this, not the wall clock, for nonce windows and records).
     pub received_at: DateTime<Utc>,
     /// Instructions from fault injection that the protocol layer must honour.
@@ -211,6 +214,7 @@ mod tests {
             keys: Arc::new(
                 BankKeyPairs::generate(&config.bank.host_id, Utc::now()).expect("bank keys"),
             ),
+            previous_keys: None,
             config: Arc::new(config),
             received_at: Utc::now(),
             faults,

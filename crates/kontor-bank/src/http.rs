@@ -151,7 +151,8 @@ pub(crate) async fn ebicsweb(
     let ctx = RequestContext {
         state: app.state.clone(),
         config: app.config.clone(),
-        keys: app.keys.clone(),
+        keys: app.keys.current(),
+        previous_keys: app.keys.previous(),
         received_at,
         faults: directives,
         remote_addr: conn.as_ref().map(ConnectionControl::peer),

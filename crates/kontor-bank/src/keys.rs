@@ -8,6 +8,7 @@
 use std::any::Any;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
 use kontor_protocol::certificate::{
@@ -108,6 +109,55 @@ pub trait BankKeys: Send + Sync + fmt::Debug + 'static {
 
     /// Access to the concrete type, so a dispatcher can reach the key pairs it created.
     fn as_any(&self) -> &dyn Any;
+}
+
+/// The bank's current keys and, after a rollover, the keys they replaced.
+///
+/// A bank announces new keys and keeps the old ones for the changeover: a subscriber whose
+/// `BankPubKeyDigests` still name the old keys is told so with 091008
+/// (EBICS_BANK_PUBKEY_UPDATE_REQUIRED), in an answer signed with the old X002 key it can still
+/// verify, until it fetches the new keys with HPB (H004/H005 Annex 1, return codes).
+#[derive(Debug)]
+pub struct BankKeyRing {
+    ring: RwLock<Ring>,
+}
+
+#[derive(Debug)]
+struct Ring {
+    current: Arc<dyn BankKeys>,
+    previous: Option<Arc<dyn BankKeys>>,
+}
+
+impl BankKeyRing {
+    pub fn new(current: Arc<dyn BankKeys>) -> Self {
+        Self {
+            ring: RwLock::new(Ring {
+                current,
+                previous: None,
+            }),
+        }
+    }
+
+    /// The keys HPB publishes and every answer is signed with.
+    pub fn current(&self) -> Arc<dyn BankKeys> {
+        self.read().current.clone()
+    }
+
+    /// The keys the last rollover replaced.
+    pub fn previous(&self) -> Option<Arc<dyn BankKeys>> {
+        self.read().previous.clone()
+    }
+
+    /// Makes `next` current; the current keys become the previous ones.
+    pub fn roll(&self, next: Arc<dyn BankKeys>) {
+        let mut ring = self.ring.write().unwrap_or_else(|p| p.into_inner());
+        let old = std::mem::replace(&mut ring.current, next);
+        ring.previous = Some(old);
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Ring> {
+        self.ring.read().unwrap_or_else(|p| p.into_inner())
+    }
 }
 
 /// Why the bank keys could not be created or loaded.

@@ -26,6 +26,11 @@
 //!   (091003), X002 signature with the registered key (061001), state (091002), nonce and
 //!   timestamp window (091103), bank key digests (091008), order type offered (091005),
 //!   permission (090003). Answers are always signed with the bank's X002 key.
+//! - Bank key rollover (`POST /admin/bank-keys/roll`): new X002/E002 pairs become current
+//!   (HPB publishes them); a request whose `BankPubKeyDigests` (or upload encryption digest)
+//!   name other keys gets 091008 EBICS_BANK_PUBKEY_UPDATE_REQUIRED, signed with the replaced
+//!   X002 key so the subscriber can still verify it, until it fetched HPB: the bank compares
+//!   digests, it does not track who fetched HPB ([`keys::BankKeyRing`]).
 //! - Downloads: statements are generated from the seeded ledger ([`statements`]); no data is
 //!   technical 000000 + business 090005; a receipt does not consume data (same range, same bytes).
 //!   C52/C53/C54/Z52/Z53/Z54 (H004) and H005 BTD with `Container ZIP` deliver a ZIP container

@@ -28,7 +28,7 @@ use crate::dispatch::Dispatcher;
 use crate::ebics::EbicsDispatcher;
 use crate::faults::FaultEngine;
 use crate::ids::{PartnerId, UserId};
-use crate::keys::{BankKeyError, BankKeyPairs, BankKeys};
+use crate::keys::{BankKeyError, BankKeyPairs, BankKeyRing, BankKeys};
 use crate::state::{BankState, LetterHashes, LifecycleError, Subscriber};
 
 /// How often idle transactions are swept.
@@ -41,12 +41,26 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 pub(crate) struct AppState {
     pub state: BankState,
     pub config: Arc<BankConfig>,
-    pub keys: Arc<dyn BankKeys>,
+    pub keys: Arc<BankKeyRing>,
     pub dispatcher: Arc<dyn Dispatcher>,
     pub faults: Arc<FaultEngine>,
     pub started_at: DateTime<Utc>,
     /// Bearer token the `/admin` routes require; `None` only on loopback binds.
     pub admin_token: Option<Arc<str>>,
+}
+
+/// Generates the bank's next key pairs (off the async workers: RSA generation is CPU-bound)
+/// and makes them current. Rolled keys live in memory: a restart from a key file brings the
+/// file's keys back.
+pub(crate) async fn roll_keys(app: &AppState) -> Result<Arc<dyn BankKeys>, BankKeyError> {
+    let host = app.config.bank.host_id.clone();
+    let next = tokio::task::spawn_blocking(move || BankKeyPairs::generate(&host, Utc::now()))
+        .await
+        .map_err(|e| BankKeyError::Generate(e.to_string()))??;
+    let next: Arc<dyn BankKeys> = Arc::new(next);
+    app.keys.roll(next.clone());
+    tracing::info!(host = %app.config.bank.host_id, "bank keys rolled");
+    Ok(next)
 }
 
 /// Per-connection handle put into every request's extensions: lets a handler ask the
@@ -178,7 +192,7 @@ impl BankBuilder {
         let app = AppState {
             state: BankState::from_config(&config),
             config,
-            keys,
+            keys: Arc::new(BankKeyRing::new(keys)),
             dispatcher,
             faults,
             started_at: Utc::now(),
@@ -372,9 +386,15 @@ impl RunningBank {
         &self.app.faults
     }
 
-    /// The bank key material.
-    pub fn keys(&self) -> &Arc<dyn BankKeys> {
-        &self.app.keys
+    /// The bank's current key material.
+    pub fn keys(&self) -> Arc<dyn BankKeys> {
+        self.app.keys.current()
+    }
+
+    /// Rolls the bank's keys (as `POST /admin/bank-keys/roll` does): fresh X002/E002 pairs
+    /// become current, the old ones answer outdated digests with 091008.
+    pub async fn roll_keys(&self) -> Result<Arc<dyn BankKeys>, BankKeyError> {
+        roll_keys(&self.app).await
     }
 
     /// The bank clerk activates a subscriber (no letter check).

@@ -336,6 +336,17 @@ db_enum!(
         ApiCall => "API_CALL",
         /// A platform administrator created the tenant.
         TenantCreated => "TENANT_CREATED",
+        /// HPB delivered a bank key other than the host's current one (a rollover): stored
+        /// unverified, orders for the host held.
+        BankKeyChanged => "BANK_KEY_CHANGED",
+        /// An operator verified a bank key against the bank's letter.
+        BankKeyVerified => "BANK_KEY_VERIFIED",
+        /// An operator's letter hash did not match: the key is rejected.
+        BankKeyRejected => "BANK_KEY_REJECTED",
+        /// The bank confirmed a suspension (SPR).
+        EbicsUserSuspended => "EBICS_USER_SUSPENDED",
+        /// The bank reported the user locked or suspended (091002 and the like).
+        EbicsUserLocked => "EBICS_USER_LOCKED",
     }
 );
 

@@ -68,6 +68,14 @@ pub struct BankSection {
     /// Where the bank's own key pairs come from.
     #[serde(default)]
     pub keys: BankKeySource,
+    /// Whether HPD announces transaction recovery (`Recovery supported=...`); `false`
+    /// emulates a bank without it, whose clients must not resume transfers.
+    #[serde(default = "recovery_supported")]
+    pub recovery: bool,
+}
+
+fn recovery_supported() -> bool {
+    true
 }
 
 /// Where the bank key pairs (X002 authentication, E002 encryption) come from.

@@ -164,8 +164,9 @@ pub fn hpd(
             authentication_versions: vec!["X002".into()],
             encryption_versions: vec!["E002".into()],
             signature_versions: vec!["A005".into(), "A006".into()],
-            // Download segments can be fetched again and upload segments re-sent.
-            recovery: Some(true),
+            // Download segments can be fetched again and upload segments re-sent, unless the
+            // seed emulates a bank without recovery.
+            recovery: Some(config.bank.recovery),
             // No order pre-validation: uploads are checked after their last segment.
             pre_validation: Some(false),
             // H004 INI/HIA take the keys as RSA values; certificates are not kept.

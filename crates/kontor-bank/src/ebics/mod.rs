@@ -58,6 +58,18 @@ fn bank_keys(ctx: &RequestContext) -> Option<&BankKeyPairs> {
     ctx.keys.as_any().downcast_ref::<BankKeyPairs>()
 }
 
+/// A subscriber told its bank key digests are outdated still holds the keys the rollover
+/// replaced, so that answer is signed with the old X002 key: the subscriber can verify it and
+/// knows to fetch HPB, instead of seeing an answer it cannot trust.
+fn signer_of_refusal<'a>(ctx: &'a RequestContext, reject: &Reject) -> Option<&'a BankKeyPairs> {
+    if reject.code != ReturnCode::BANK_PUBKEY_UPDATE_REQUIRED {
+        return None;
+    }
+    ctx.previous_keys
+        .as_ref()
+        .and_then(|keys| keys.as_any().downcast_ref::<BankKeyPairs>())
+}
+
 fn no_keys(req: &EbicsRequest) -> DispatchResponse {
     DispatchResponse::ebics_error(
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -93,7 +105,8 @@ fn answer(
         Ok(response) => reply::signed(ctx, keys, &response),
         Err(reject) => {
             tracing::info!(?phase, code = reject.code.code, detail = %reject.detail, "EBICS request refused");
-            reply::signed(ctx, keys, &reply::status(version, phase, &reject))
+            let signer = signer_of_refusal(ctx, &reject).unwrap_or(keys);
+            reply::signed(ctx, signer, &reply::status(version, phase, &reject))
         }
     }
 }

@@ -118,6 +118,18 @@ async fn hpd_publishes_the_bank_parameters_in_both_versions() {
 }
 
 #[tokio::test]
+async fn hpd_says_no_recovery_when_the_seed_turns_it_off() {
+    let mut config = kontor_bank::BankConfig::demo().expect("demo");
+    config.bank.recovery = false;
+    let bank = common::bank_with(config).await;
+    let s = common::client::ready_subscriber(&bank, H005, "PARTNER1", "USER1", 0).await;
+    let hpd = fetch(&s, H005, OrderType::HPD, None).await;
+    let hpd = HPDResponseOrderData::parse(&hpd.data).expect("HPD parses");
+    assert_eq!(hpd.protocol_params.recovery, Some(false));
+    bank.shutdown().await;
+}
+
+#[tokio::test]
 async fn hkd_and_htd_tell_the_same_story_with_the_transfer_limits() {
     for version in [H004, H005] {
         let (bank, s) = demo_bank_with_user1(version).await;

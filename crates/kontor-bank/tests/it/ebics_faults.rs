@@ -80,8 +80,8 @@ async fn malformed_xml_and_a_wrong_bank_signature_are_detectable() {
     let body = s.post(s.download_init(sta(2), None)).await.expect("answer");
     let parsed = EbicsResponse::parse(&body).expect("well-formed");
     assert_eq!(codes(&parsed).0, "000000");
-    let bank_key = bank
-        .keys()
+    let keys = bank.keys();
+    let bank_key = keys
         .as_any()
         .downcast_ref::<kontor_bank::BankKeyPairs>()
         .expect("real keys");

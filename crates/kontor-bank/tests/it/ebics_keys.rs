@@ -156,3 +156,65 @@ async fn hpb_with_a_foreign_authentication_key_fails_authentication() {
     assert_eq!(code(&impostor.hpb().await).0, "061001");
     bank.shutdown().await;
 }
+
+/// The clerk rolls the bank's keys (admin API): a subscriber still naming the old keys gets
+/// 091008 in an answer signed with the old X002 key it can verify; after HPB it is served.
+async fn rollover_answers_outdated_digests_until_hpb(version: ProtocolVersion) {
+    use kontor_protocol::order_type::OrderType;
+    let bank = demo_bank().await;
+    let mut s = common::client::ready_subscriber(&bank, version, "PARTNER1", "USER1", 0).await;
+    let htd = || {
+        kontor_protocol::envelope::OrderDetails::download(version, &OrderType::HTD, None)
+            .expect("details")
+    };
+    let before = s.bank.clone().expect("bank keys");
+    let rolled = common::http()
+        .post(format!("{}/bank-keys/roll", bank.admin_url()))
+        .send()
+        .await
+        .expect("admin")
+        .bytes()
+        .await
+        .expect("body");
+    let rolled: serde_json::Value = serde_json::from_slice(&rolled).expect("json");
+    let published = match version {
+        ProtocolVersion::H004 => bank.keys().published(),
+        _ => bank.keys().published_h005().expect("certificates"),
+    };
+    assert_ne!(
+        published.authentication.hash.0,
+        *before.authentication_hash.as_bytes()
+    );
+    assert_eq!(
+        rolled["authentication"]["hash_sha256_hex"],
+        bank.keys().published().authentication.hash.to_hex()
+    );
+
+    let refused = s.exchange(s.download_init(htd(), None)).await;
+    assert_eq!(refused.technical_return_code.code(), "091008");
+    assert!(refused.transaction_id.is_none(), "no transaction opened");
+
+    assert_eq!(code(&s.hpb().await).0, "000000");
+    let seen = s.bank.as_ref().expect("new keys");
+    assert_eq!(
+        seen.authentication_hash.as_bytes(),
+        &published.authentication.hash.0
+    );
+    assert_eq!(
+        seen.encryption_hash.as_bytes(),
+        &published.encryption.hash.0
+    );
+    let served = s.exchange(s.download_init(htd(), None)).await;
+    assert_eq!(served.technical_return_code.code(), "000000");
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn bank_key_rollover_answers_091008_until_hpb_on_h004() {
+    rollover_answers_outdated_digests_until_hpb(ProtocolVersion::H004).await;
+}
+
+#[tokio::test]
+async fn bank_key_rollover_answers_091008_until_hpb_on_h005() {
+    rollover_answers_outdated_digests_until_hpb(ProtocolVersion::H005).await;
+}

@@ -394,6 +394,7 @@ async fn route_can_be_driven_without_http() {
     let dispatcher = RecordingDispatcher::default();
     let config = BankConfig::demo().expect("demo");
     let ctx = RequestContext {
+        previous_keys: None,
         state: kontor_bank::BankState::from_config(&config),
         keys: common::bank_keys(),
         config: Arc::new(config),

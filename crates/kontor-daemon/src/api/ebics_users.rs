@@ -36,13 +36,13 @@ pub fn routes(routes: Routes) -> Routes {
         .post(
             "/v1/ebics-users/{id}/suspend",
             Access::Operate,
-            "Suspend a READY user",
+            "Suspend a READY user at the bank (SPR); SUSPENDED once the bank confirmed",
             suspend,
         )
         .post(
             "/v1/ebics-users/{id}/resume",
             Access::Operate,
-            "Resume a SUSPENDED user",
+            "Re-activate a SUSPENDED or LOCKED user: back to NEW with new keys, then onboarding (INI/HIA)",
             resume,
         )
         .post(
@@ -106,12 +106,15 @@ async fn show(caller: Caller, Id(id): Id<EbicsUserId>) -> Result<Json<EbicsUser>
     Ok(Json(caller.granted(&mut tx, id).await?))
 }
 
-async fn suspend(caller: Caller, Id(id): Id<EbicsUserId>) -> Result<Json<EbicsUser>, ApiError> {
-    let mut tx = caller.tx().await?;
-    caller.granted(&mut tx, id).await?;
-    let user = users::suspend(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(Json(user))
+async fn suspend(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id<EbicsUserId>,
+) -> Result<Json<EbicsUser>, ApiError> {
+    caller.granted(&mut caller.tx().await?, id).await?;
+    Ok(Json(
+        users::suspend(&state.services, &caller.scope, id).await?,
+    ))
 }
 
 async fn resume(caller: Caller, Id(id): Id<EbicsUserId>) -> Result<Json<EbicsUser>, ApiError> {
@@ -158,6 +161,10 @@ struct Capabilities {
     btf_offers: Vec<kontor_storage::BtfOffer>,
     accounts: Vec<Account>,
     permissions: Vec<Permission>,
+    /// The bank's parameters from HPD (protocol versions, recovery, client data download),
+    /// as of the last sync. HPD names no size limits: those are the bank's segment and order
+    /// limits, not published by EBICS.
+    bank_parameters: Option<kontor_storage::BankParameters>,
 }
 
 async fn capabilities(
@@ -167,6 +174,7 @@ async fn capabilities(
     let mut tx = caller.read().await?;
     let user = caller.granted(&mut tx, id).await?;
     let connection: kontor_storage::Connection = tx.get(user.connection_id).await?;
+    let host: kontor_storage::BankHost = tx.get(connection.bank_host_id).await?;
     let accounts = tx.accounts().list_for_connection(connection.id).await?;
     let permissions = tx.permissions().list_for_user(id).await?;
     let custody = tx
@@ -183,5 +191,6 @@ async fn capabilities(
         btf_offers: connection.btf_offers,
         accounts,
         permissions,
+        bank_parameters: host.bank_parameters,
     }))
 }

@@ -1,5 +1,6 @@
 //! `/v1/bank-hosts` and `/v1/bank-keys`: the banks a tenant talks to, and their keys.
 
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
@@ -13,7 +14,7 @@ use super::extract::QueryParams;
 use super::extract::{Id, JsonBody};
 use super::input::{HostId, HttpUrl, KeyHash, Name, Valid};
 use super::page::{ItemPage, PageQuery};
-use super::{Access, Routes};
+use super::{Access, AppState, Routes};
 use crate::services::hosts::{self, NewHost};
 
 pub fn routes(routes: Routes) -> Routes {
@@ -42,6 +43,12 @@ pub fn routes(routes: Routes) -> Routes {
             "/v1/bank-hosts/{id}/keys",
             "The bank's public keys and their hashes",
             keys,
+        )
+        .post(
+            "/v1/bank-hosts/{id}/keys/refresh",
+            Access::Configure,
+            "Fetch the bank's keys again (HPB); changed keys wait unverified and hold the host's orders",
+            refresh,
         )
         .post(
             "/v1/bank-keys/{id}/verify",
@@ -161,6 +168,18 @@ async fn keys(
     let _: BankHost = tx.get(id).await?;
     let all = tx.bank_keys().list_for_host(id).await?;
     Ok(Json(ItemPage::of_all(all, &q, |k| k.id)?))
+}
+
+/// HPB on demand (after the bank announced new keys); answers every key of the host, the
+/// superseded generations included.
+async fn refresh(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id<BankHostId>,
+) -> Result<Json<Vec<BankKey>>, ApiError> {
+    Ok(Json(
+        hosts::refresh_keys(&state.services, &caller.scope, id).await?,
+    ))
 }
 
 #[derive(Deserialize)]

@@ -9,6 +9,9 @@ pub struct BankRejection {
     pub code: String,
     /// The bank's report text (or the code's meaning when the bank sent none).
     pub text: String,
+    /// Whether it is a technical return code (`091002` means another thing as a business
+    /// code); `false` when only the stored code is known.
+    pub technical: bool,
 }
 
 impl std::fmt::Display for BankRejection {
@@ -112,6 +115,9 @@ pub const REQUEST_INVALID: &str = "REQUEST_INVALID";
 /// The failure code of a signature-only upload (HVE/HVS) whose answer was lost or unusable:
 /// never sent again; the bank's VEU tells whether the signature arrived.
 pub const SIGNATURE_UNCONFIRMED: &str = "SIGNATURE_UNCONFIRMED";
+/// The failure code of an interrupted transaction at a bank whose HPD says it does not
+/// support recovery: ended, not resumed.
+pub const RECOVERY_UNSUPPORTED: &str = "RECOVERY_UNSUPPORTED";
 /// The failure code of a transaction recovery gave up on after its bounded passes.
 pub const RECOVERY_EXHAUSTED: &str = "RECOVERY_EXHAUSTED";
 
@@ -122,6 +128,13 @@ pub enum BankKeyBlock {
     NotFetched(kontor_storage::BankKeyKind),
     /// The newest key of this kind waits for an operator.
     AwaitingVerification {
+        kind: kontor_storage::BankKeyKind,
+        hash: String,
+    },
+    /// The bank answered 091008 (EBICS_BANK_PUBKEY_UPDATE_REQUIRED): it rolled its keys. HPB
+    /// fetched the new ones; the newest of this kind waits for an operator.
+    UpdateRequired {
+        rejection: BankRejection,
         kind: kontor_storage::BankKeyKind,
         hash: String,
     },
@@ -141,7 +154,7 @@ impl BankKeyBlock {
     pub fn awaits_operator(&self) -> bool {
         matches!(
             self,
-            Self::NotFetched(_) | Self::AwaitingVerification { .. }
+            Self::NotFetched(_) | Self::AwaitingVerification { .. } | Self::UpdateRequired { .. }
         )
     }
 }
@@ -150,9 +163,19 @@ impl std::fmt::Display for BankKeyBlock {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::NotFetched(kind) => write!(f, "no {kind} key fetched yet (HPB)"),
-            Self::AwaitingVerification { kind, hash } => {
-                write!(f, "{kind} key {hash} awaits verification by an operator")
-            }
+            Self::AwaitingVerification { kind, hash } => write!(
+                f,
+                "bank key verification required: {kind} key {hash} awaits verification by an operator"
+            ),
+            Self::UpdateRequired {
+                rejection,
+                kind,
+                hash,
+            } => write!(
+                f,
+                "bank key verification required: the bank answered {rejection}; its new {kind} \
+                 key {hash} awaits verification by an operator against the bank's letter"
+            ),
             Self::Rejected { kind, hash, by } => {
                 write!(f, "{kind} key {hash} was rejected by {by}")
             }
@@ -193,6 +216,7 @@ impl EbicsError {
             rejection: BankRejection {
                 code: transaction.failure_code.clone().unwrap_or_default(),
                 text: transaction.failure_text.clone().unwrap_or_default(),
+                technical: false,
             },
             transaction: Some(transaction.id),
         }

@@ -421,14 +421,31 @@ impl Client {
         let mut tx = self.store().scope(scope).begin().await?;
         let known = tx.bank_keys().list_for_host(ctx.host.id).await?;
         for key in received {
-            // The same key fetched again keeps its verification; a changed key starts unverified.
-            let newest = known
-                .iter()
-                .filter(|k| k.kind == key.kind)
-                .max_by_key(|k| (k.created_at, k.id));
-            if newest.map(|k| k.key_hash.as_str()) != Some(key.key_hash.as_str()) {
-                tracing::info!(host = %ctx.host.host_id, kind = %key.kind, hash = %key.key_hash, "bank key stored, awaiting verification");
-                tx.bank_keys().create(key).await?;
+            // The same key fetched again keeps its verification; a changed key starts unverified
+            // as the next generation, and every order for the host waits for an operator.
+            let current = super::session::newest(&known, key.kind);
+            if current.map(|k| k.key_hash.as_str()) == Some(key.key_hash.as_str()) {
+                continue;
+            }
+            tracing::info!(host = %ctx.host.host_id, kind = %key.kind, hash = %key.key_hash, "bank key stored, awaiting verification");
+            let stored = tx.bank_keys().create(key).await?;
+            if let Some(replaced) = current {
+                tx.audit()
+                    .record(
+                        AuditAction::BankKeyChanged,
+                        "bank_key",
+                        &stored.id.to_string(),
+                        serde_json::json!({
+                            "bank_host_id": ctx.host.id,
+                            "host_id": ctx.host.host_id,
+                            "kind": stored.kind,
+                            "generation": stored.generation,
+                            "key_hash": stored.key_hash,
+                            "replaces": replaced.id,
+                            "replaced_hash": replaced.key_hash,
+                        }),
+                    )
+                    .await?;
             }
         }
         let keys = tx.bank_keys().list_for_host(ctx.host.id).await?;
@@ -489,5 +506,56 @@ fn not_for_status(ctx: &UserContext, status: EbicsUserStatus, needed: &'static s
         user_id: ctx.user.user_id.clone(),
         status,
         needed,
+    }
+}
+
+/// The order data of SPR: one blank. SPR carries no business data, but an upload needs
+/// order data for the electronic signature to cover (EBICS Annex 2, SPR).
+const SPR_ORDER_DATA: &[u8] = b" ";
+
+impl Client {
+    /// SPR: the user asks the bank to suspend it, signed with its own signature key (held by
+    /// the daemon). Returns once the bank accepted; the bank refuses every further request
+    /// of the user until it is initialised again (INI/HIA) and activated.
+    pub async fn send_spr(&self, scope: &TenantScope, user: EbicsUserId) -> Result<(), EbicsError> {
+        let (version, key, partner_id, user_id) = {
+            let ctx = self.user_context(scope, user).await?;
+            let mut tx = self.store().scope(scope).begin().await?;
+            let pair = tx
+                .key_pairs()
+                .current(user, KeyUsage::Signature)
+                .await?
+                .ok_or(EbicsError::NoPublicKey(KeyUsage::Signature))?;
+            if pair.custody == kontor_storage::KeyCustody::Signer {
+                return Err(EbicsError::KeyUnusable(
+                    "SPR is signed with the user's signature key, which its signer holds",
+                ));
+            }
+            let der = tx.key_pairs().load_private_key(pair.id).await?;
+            tx.commit().await?;
+            let version: kontor_protocol::SignatureVersion =
+                pair.version.parse().map_err(EbicsError::key)?;
+            let key =
+                kontor_protocol::keys::PrivateKey::from_pkcs8_der(&der).map_err(EbicsError::key)?;
+            (
+                version,
+                key,
+                ctx.connection.partner_id.clone(),
+                ctx.user.user_id.clone(),
+            )
+        };
+        let value = kontor_protocol::signature::sign_order_data(version, &key, SPR_ORDER_DATA)
+            .map_err(EbicsError::key)?;
+        let signature = kontor_protocol::orderdata::OrderSignatureData {
+            signature_version: version,
+            signature_value: value,
+            partner_id,
+            user_id,
+            x509: None,
+        };
+        let request =
+            super::UploadRequest::new(OrderType::SPR, SPR_ORDER_DATA.to_vec(), vec![signature]);
+        self.upload(scope, user, request).await?;
+        Ok(())
     }
 }

@@ -45,7 +45,7 @@ use kontor_storage::{EbicsUserId, Store, TenantScope};
 pub use download::{DownloadOutcome, DownloadRequest};
 pub use error::{
     BankKeyBlock, BankRejection, EbicsError, BANK_ANSWER_UNREADABLE, BANK_SIGNATURE_INVALID,
-    RECOVERY_EXHAUSTED, REQUEST_INVALID, SIGNATURE_UNCONFIRMED,
+    RECOVERY_EXHAUSTED, RECOVERY_UNSUPPORTED, REQUEST_INVALID, SIGNATURE_UNCONFIRMED,
 };
 pub use key_change::KeyChange;
 pub use key_management::KeyOrder;

@@ -15,7 +15,7 @@ use kontor_storage::{
 };
 use serde_json::json;
 
-use super::error::{RECOVERY_EXHAUSTED, SIGNATURE_UNCONFIRMED};
+use super::error::{RECOVERY_EXHAUSTED, RECOVERY_UNSUPPORTED, SIGNATURE_UNCONFIRMED};
 use super::ledger::Ending;
 
 /// How many recovery passes may take up one unfinished transaction before it ends FAILED
@@ -152,6 +152,30 @@ impl Client {
             }
             Err(e) => return Err(e),
         };
+        if !session
+            .ctx
+            .host
+            .bank_parameters
+            .as_ref()
+            .is_none_or(|p| p.allows_recovery())
+        {
+            // HPD `Recovery supported="false"`: the bank keeps no interrupted transaction to
+            // resume, so the transfer ends here rather than being resumed.
+            self.ledger
+                .end(
+                    scope,
+                    transaction,
+                    TransactionPhase::Failed,
+                    Ending::new(
+                        RECOVERY_UNSUPPORTED,
+                        "the bank does not support transaction recovery (HPD); start the \
+                         transfer again",
+                    ),
+                )
+                .await?;
+            self.ledger.release(scope, transaction).await?;
+            return Ok(TransactionPhase::Failed);
+        }
         let result = match record.direction {
             Direction::Download => self.drive_download(&session, transaction).await.map(|_| ()),
             Direction::Upload => self.drive_upload(&session, transaction).await.map(|_| ()),

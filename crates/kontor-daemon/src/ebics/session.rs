@@ -141,11 +141,12 @@ pub struct VerifiedBankKeys {
     pub digests: BankPubKeyDigests,
 }
 
-/// The newest key of `kind` for the host (HPB may have been repeated after a key change).
-fn newest(keys: &[BankKey], kind: BankKeyKind) -> Option<&BankKey> {
+/// The current key of `kind` for the host: the newest generation (HPB may have been repeated
+/// after a rollover; older generations are kept, superseded).
+pub fn newest(keys: &[BankKey], kind: BankKeyKind) -> Option<&BankKey> {
     keys.iter()
         .filter(|k| k.kind == kind)
-        .max_by_key(|k| (k.created_at, k.id))
+        .max_by_key(|k| (k.generation, k.created_at, k.id))
 }
 
 /// Checks that the host's current bank keys are verified and decodes them.
@@ -237,7 +238,7 @@ impl Requirement {
     pub fn for_download(order_type: &kontor_protocol::order_type::OrderType) -> Self {
         use kontor_protocol::order_type::OrderType;
         match order_type {
-            OrderType::HTD | OrderType::HKD | OrderType::HAA => Self::Subscriber,
+            OrderType::HTD | OrderType::HKD | OrderType::HAA | OrderType::HPD => Self::Subscriber,
             _ => Self::Ready,
         }
     }
@@ -508,6 +509,7 @@ pub fn rejection(code: &ReturnCode, report_text: &str) -> BankRejection {
         } else {
             report_text.trim().to_owned()
         },
+        technical: code.kind() == kontor_protocol::return_code::ReturnCodeKind::Technical,
     }
 }
 
@@ -527,6 +529,7 @@ mod tests {
             btf: false,
             production: false,
             ca_bundle_pem: None,
+            bank_parameters: None,
             created_at: Utc::now(),
             retired_at: None,
             retired_by: None,
@@ -551,6 +554,9 @@ mod tests {
             verification_method: None,
             verified_by: Some("ops@acme.example".into()),
             verified_at: None,
+            // Older keys are earlier generations.
+            generation: 1_000 - age_minutes,
+            superseded_at: None,
             created_at: Utc::now() - Duration::minutes(age_minutes),
         }
     }

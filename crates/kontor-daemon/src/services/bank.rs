@@ -13,11 +13,13 @@
 
 use futures::future::BoxFuture;
 use kontor_protocol::order_type::OrderType;
+use kontor_protocol::return_code::ReturnCode;
 use kontor_storage::{BankKey, EbicsUserId, EbicsUserStatus, FileId, TenantScope, TransactionId};
 
+use crate::ebics::session::verified_bank_keys;
 use crate::ebics::{
-    self, DownloadOutcome, DownloadRequest, EbicsError, KeyOrder, UploadOutcome, UploadRequest,
-    VeuSignature,
+    self, BankKeyBlock, DownloadOutcome, DownloadRequest, EbicsError, KeyOrder, UploadOutcome,
+    UploadRequest, VeuSignature,
 };
 
 /// What a download delivered.
@@ -81,6 +83,15 @@ pub trait Bank: Send + Sync {
         signature: VeuSignature,
     ) -> BoxFuture<'a, Result<(), EbicsError>>;
 
+    /// SPR: the user asks the bank to suspend it; `Ok` once the bank confirmed.
+    fn suspend<'a>(
+        &'a self,
+        _scope: &'a TenantScope,
+        _user: EbicsUserId,
+    ) -> BoxFuture<'a, Result<(), EbicsError>> {
+        Box::pin(async { Err(EbicsError::Request("this bank port cannot send SPR".into())) })
+    }
+
     /// Where the files its downloads store can be read (a bank that stores none: inline).
     fn files(&self) -> ebics::Files {
         ebics::Files::inline_only()
@@ -105,6 +116,67 @@ impl ebics::Client {
                 &rejection.code,
             )
             .await;
+        }
+    }
+}
+
+impl ebics::Client {
+    /// What a refusal says about the host or the user, acted on in one place. 091002
+    /// (technical) locks the user ([`super::users::lock_if_refused_by_bank`]).
+    ///
+    /// 091008 EBICS_BANK_PUBKEY_UPDATE_REQUIRED: the bank rolled its keys. HPB fetches the new
+    /// ones (stored unverified as the next generation, audited), and the refusal becomes a
+    /// hold ([`BankKeyBlock::UpdateRequired`]) with the bank's code: nothing more is sent for
+    /// the host until an operator verified the new keys against the bank's letter. Any other
+    /// outcome passes unchanged.
+    async fn hold_if_bank_keys_rolled<T>(
+        &self,
+        scope: &TenantScope,
+        user: EbicsUserId,
+        outcome: Result<T, EbicsError>,
+    ) -> Result<T, EbicsError> {
+        let rejection = match &outcome {
+            Err(EbicsError::Bank { rejection, .. })
+                if rejection.code == ReturnCode::BankPubkeyUpdateRequired.code() =>
+            {
+                rejection.clone()
+            }
+            Err(EbicsError::Bank { rejection, .. }) => {
+                if let Err(error) =
+                    super::users::lock_if_refused_by_bank(self.store(), scope, user, rejection)
+                        .await
+                {
+                    tracing::warn!(%error, "recording the bank's refusal of the user failed");
+                }
+                return outcome;
+            }
+            _ => return outcome,
+        };
+        let keys = match ebics::Client::fetch_bank_keys(self, scope, user).await {
+            Ok(keys) => keys,
+            Err(error) => {
+                tracing::warn!(%error, "HPB after 091008 failed");
+                return outcome;
+            }
+        };
+        let host = match ebics::UserContext::load(self.store(), scope, user).await {
+            Ok(ctx) => ctx.host,
+            Err(_) => return outcome,
+        };
+        match verified_bank_keys(&host, &keys) {
+            Err(EbicsError::BankKeysNotVerified {
+                host_id,
+                reason: BankKeyBlock::AwaitingVerification { kind, hash },
+            }) => Err(EbicsError::BankKeysNotVerified {
+                host_id,
+                reason: BankKeyBlock::UpdateRequired {
+                    rejection,
+                    kind,
+                    hash,
+                },
+            }),
+            // The keys did not change (or were rejected): the refusal stands as it is.
+            _ => outcome,
         }
     }
 }
@@ -144,7 +216,11 @@ impl Bank for ebics::Client {
         Box::pin(async move {
             let order_type = request.order_type.clone();
             let outcome = ebics::Client::download(self, scope, user, request).await;
-            if !matches!(order_type, OrderType::HTD | OrderType::HKD | OrderType::HAA) {
+            let outcome = self.hold_if_bank_keys_rolled(scope, user, outcome).await;
+            if !matches!(
+                order_type,
+                OrderType::HTD | OrderType::HKD | OrderType::HAA | OrderType::HPD
+            ) {
                 self.resync_if_refused(scope, user, &outcome).await;
             }
             match outcome? {
@@ -166,6 +242,7 @@ impl Bank for ebics::Client {
     ) -> BoxFuture<'a, Result<UploadOutcome, EbicsError>> {
         Box::pin(async move {
             let outcome = ebics::Client::upload(self, scope, user, request).await;
+            let outcome = self.hold_if_bank_keys_rolled(scope, user, outcome).await;
             self.resync_if_refused(scope, user, &outcome).await;
             outcome
         })
@@ -177,7 +254,21 @@ impl Bank for ebics::Client {
         signer: EbicsUserId,
         signature: VeuSignature,
     ) -> BoxFuture<'a, Result<(), EbicsError>> {
-        Box::pin(ebics::Client::veu_signature(self, scope, signer, signature))
+        Box::pin(async move {
+            let outcome = ebics::Client::veu_signature(self, scope, signer, signature).await;
+            self.hold_if_bank_keys_rolled(scope, signer, outcome).await
+        })
+    }
+
+    fn suspend<'a>(
+        &'a self,
+        scope: &'a TenantScope,
+        user: EbicsUserId,
+    ) -> BoxFuture<'a, Result<(), EbicsError>> {
+        Box::pin(async move {
+            let outcome = ebics::Client::send_spr(self, scope, user).await;
+            self.hold_if_bank_keys_rolled(scope, user, outcome).await
+        })
     }
 
     fn files(&self) -> ebics::Files {

@@ -5,12 +5,14 @@
 use kontor_protocol::ProtocolVersion;
 use kontor_storage::{
     AuditAction, BankHost, BankHostChanges, BankHostId, BankKey, BankKeyId, BankKeyVerification,
-    NewBankHost, ScopedTx, VerificationMethod,
+    EbicsUserStatus, NewBankHost, ScopedTx, TenantScope, VerificationMethod,
 };
 use serde_json::json;
 
 use super::error::{OnConflict, Refusal, ServiceError};
 use super::orders::same_key_hash;
+use super::Services;
+use crate::ebics::session::verified_bank_keys;
 use crate::ebics::transport::{BankEndpoint, BankUrlError, CaBundle};
 
 /// A bank host to register.
@@ -145,7 +147,8 @@ pub async fn active_host(tx: &mut ScopedTx<'_>, id: BankHostId) -> Result<BankHo
 }
 
 /// Verifies a bank key against the hash from the bank's letter. A mismatch rejects the key,
-/// which blocks every further order for users of that host.
+/// which blocks every further order for users of that host. Each decision is audited; once
+/// the host's current keys are all verified, schedules held for them are due again at once.
 pub async fn verify_key(
     tx: &mut ScopedTx<'_>,
     id: BankKeyId,
@@ -163,8 +166,74 @@ pub async fn verify_key(
     if key.verification_status == outcome {
         return Ok(key);
     }
-    Ok(tx
+    let decided = tx
         .bank_keys()
         .decide(id, outcome, VerificationMethod::Letter, operator)
-        .await?)
+        .await?;
+    let action = match outcome {
+        BankKeyVerification::Verified => AuditAction::BankKeyVerified,
+        _ => AuditAction::BankKeyRejected,
+    };
+    tx.audit()
+        .record(
+            action,
+            "bank_key",
+            &id.to_string(),
+            serde_json::json!({
+                "bank_host_id": decided.bank_host_id,
+                "kind": decided.kind,
+                "generation": decided.generation,
+                "key_hash": decided.key_hash,
+            }),
+        )
+        .await?;
+    let host: BankHost = tx.get(decided.bank_host_id).await?;
+    let keys = tx.bank_keys().list_for_host(host.id).await?;
+    if verified_bank_keys(&host, &keys).is_ok() {
+        let released = tx
+            .schedules()
+            .release_held_for_host(host.id, chrono::Utc::now())
+            .await?;
+        if released > 0 {
+            tracing::info!(host = %host.host_id, released, "bank keys verified: held schedules due again");
+        }
+    }
+    Ok(decided)
+}
+
+/// Fetches the host's keys again (HPB) on an operator's request, through one of its users
+/// that the bank knows (INITIALISED or READY). A key other than the current one is stored
+/// unverified as the next generation and holds every order for the host until verified.
+pub async fn refresh_keys(
+    services: &Services,
+    scope: &TenantScope,
+    host: BankHostId,
+) -> Result<Vec<BankKey>, ServiceError> {
+    let user = {
+        let mut tx = services.store().scope(scope).read().await?;
+        let _: BankHost = tx.get(host).await?;
+        let mut found = None;
+        for connection in tx.connections().list_for_host(host).await? {
+            found = tx
+                .ebics_users()
+                .list_for_connection(connection.id)
+                .await?
+                .into_iter()
+                .find(|u| {
+                    matches!(
+                        u.status,
+                        EbicsUserStatus::Ready | EbicsUserStatus::Initialised
+                    )
+                });
+            if found.is_some() {
+                break;
+            }
+        }
+        found.ok_or_else(|| {
+            ServiceError::Precondition(
+                "no INITIALISED or READY EBICS user of this host can fetch its keys".into(),
+            )
+        })?
+    };
+    Ok(services.bank()?.fetch_bank_keys(scope, user.id).await?)
 }

@@ -4,12 +4,12 @@
 
 use kontor_protocol::order_type::{BtfService, OrderType, OrderTypeError};
 use kontor_protocol::orderdata::{
-    AccountNumber, BankCode, HAAResponseOrderData, HKDResponseOrderData, HTDResponseOrderData,
-    OrderDataError,
+    AccountNumber, BankCode, HAAResponseOrderData, HKDResponseOrderData, HPDResponseOrderData,
+    HTDResponseOrderData, OrderDataError,
 };
 use kontor_storage::{
-    BtfOffer, EbicsUserId, EbicsUserStatus, NewAccount, NewPermission, SignatureClass,
-    StorageError, Store, TenantScope,
+    BankParameters, BtfOffer, EbicsUserId, EbicsUserStatus, NewAccount, NewPermission,
+    SignatureClass, StorageError, Store, TenantScope,
 };
 
 use super::bank::{Bank, Delivery};
@@ -164,7 +164,7 @@ pub async fn resync_if_not_allowed(
 }
 
 /// Downloads HTD (own subscriber data), HKD (the partner's data, for the order types and
-/// services it offers) and HAA, stores the connection's order types, BTF offers and accounts
+/// services it offers), HAA and HPD (the bank's parameters, stored on the host), stores the connection's order types, BTF offers and accounts
 /// and the user's permissions, and records the outcome on the user: `synced_at` on success,
 /// the failure's code and message otherwise (shown by the API until a sync succeeds).
 pub async fn sync_user_data(
@@ -218,6 +218,12 @@ async fn sync_once(
         }
         None => None,
     };
+    let hpd = match optional_download(bank, scope, user, OrderType::HPD).await? {
+        Some(bytes) => {
+            Some(HPDResponseOrderData::parse(&bytes).map_err(OnboardingError::Unreadable)?)
+        }
+        None => None,
+    };
     let ctx = UserContext::load(store, scope, user).await?;
     let order_infos = htd
         .partner_info
@@ -248,6 +254,11 @@ async fn sync_once(
     order_types.dedup();
 
     let mut tx = store.scope(scope).begin().await?;
+    if let Some(hpd) = hpd {
+        tx.bank_hosts()
+            .set_parameters(ctx.host.id, &bank_parameters(hpd))
+            .await?;
+    }
     tx.connections()
         .set_order_types(ctx.connection.id, &order_types)
         .await?;
@@ -355,6 +366,22 @@ async fn sync_once(
         accounts: account_ids.len(),
         permissions: stored.len(),
     })
+}
+
+/// HPD's protocol parameters as the host stores them (HPD is optional like HKD and HAA).
+fn bank_parameters(hpd: HPDResponseOrderData) -> BankParameters {
+    let p = hpd.protocol_params;
+    BankParameters {
+        protocol_versions: p.protocol_versions,
+        authentication_versions: p.authentication_versions,
+        encryption_versions: p.encryption_versions,
+        signature_versions: p.signature_versions,
+        recovery: p.recovery,
+        pre_validation: p.pre_validation,
+        client_data_download: p.client_data_download,
+        downloadable_order_data: p.downloadable_order_data,
+        fetched_at: chrono::Utc::now(),
+    }
 }
 
 /// A download the bank may refuse or have nothing for: `None` then.

@@ -98,6 +98,13 @@ pub struct JobOutcome {
 #[error("{0}")]
 pub struct JobFailed(pub Box<dyn std::error::Error + Send + Sync>);
 
+/// A run that must wait for an operator rather than fail (its host's bank keys await
+/// verification): recorded `HELD` with the reason, and the schedule is due again as soon as
+/// the keys are verified (`schedules.release_held_for_host`), not only at its next time.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct RunHeld(pub String);
+
 /// Runs one due schedule. The network lives behind this trait so leasing is testable alone.
 pub trait JobRunner: Send + Sync + 'static {
     fn run(&self, job: DueJob) -> impl Future<Output = Result<JobOutcome, JobFailed>> + Send;
@@ -141,6 +148,8 @@ pub struct TickReport {
     pub leased: usize,
     pub succeeded: usize,
     pub failed: usize,
+    /// Runs held until an operator verifies the host's bank keys.
+    pub held: usize,
     /// Runs whose lease was taken over by another instance before they completed.
     pub lost_lease: usize,
 }
@@ -244,6 +253,7 @@ async fn already_done<F: Future<Output = ()>>(f: &mut std::pin::Pin<&mut F>) -> 
 enum RunResult {
     Succeeded,
     Failed,
+    Held,
     LostLease,
 }
 
@@ -252,6 +262,7 @@ enum RunResult {
 enum RunOutcome {
     Succeeded,
     Failed,
+    Held,
 }
 
 impl RunOutcome {
@@ -259,6 +270,7 @@ impl RunOutcome {
         match self {
             Self::Succeeded => "SUCCEEDED",
             Self::Failed => "FAILED",
+            Self::Held => kontor_storage::RUN_HELD,
         }
     }
 }
@@ -270,6 +282,7 @@ fn tally(
     match done {
         Ok(Ok(RunResult::Succeeded)) => report.succeeded += 1,
         Ok(Ok(RunResult::Failed)) => report.failed += 1,
+        Ok(Ok(RunResult::Held)) => report.held += 1,
         Ok(Ok(RunResult::LostLease)) => report.lost_lease += 1,
         Ok(Err(e)) => return Err(e.into()),
         // A panicking job keeps its lease until expiry; another tick retries it then.
@@ -312,6 +325,9 @@ async fn run_one<R: JobRunner>(
             };
             match runner.run(job).await {
                 Ok(done) => (RunOutcome::Succeeded, done.detail, next),
+                Err(failed) if failed.0.is::<RunHeld>() => {
+                    (RunOutcome::Held, Some(failed.to_string()), next)
+                }
                 Err(failed) => (RunOutcome::Failed, Some(failed.to_string()), next),
             }
         }
@@ -333,6 +349,7 @@ async fn run_one<R: JobRunner>(
         (None, _) => RunResult::LostLease,
         (Some(_), RunOutcome::Succeeded) => RunResult::Succeeded,
         (Some(_), RunOutcome::Failed) => RunResult::Failed,
+        (Some(_), RunOutcome::Held) => RunResult::Held,
     })
 }
 

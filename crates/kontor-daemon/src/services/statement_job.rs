@@ -9,7 +9,7 @@ use kontor_storage::{EbicsUserId, FileId, Store, TenantScope, TransactionId, Tra
 
 use super::bank::{Bank, Delivery};
 use super::container::ZipLimits;
-use super::scheduler::{DueJob, JobFailed, JobOutcome, JobRunner};
+use super::scheduler::{DueJob, JobFailed, JobOutcome, JobRunner, RunHeld};
 use super::statement_files::{
     ingest_delivered, store_delivered_bytes, DeliveredStatements, Reading,
 };
@@ -206,6 +206,14 @@ impl<D: StatementDownloader> StatementJob<D> {
 
 impl<D: StatementDownloader> JobRunner for StatementJob<D> {
     async fn run(&self, job: DueJob) -> Result<JobOutcome, JobFailed> {
-        self.run_job(job).await.map_err(|e| JobFailed(Box::new(e)))
+        self.run_job(job).await.map_err(|e| match e {
+            // Nothing was sent with unverified keys: the run waits for the operator.
+            StatementJobError::Download(EbicsError::BankKeysNotVerified { ref reason, .. })
+                if reason.awaits_operator() =>
+            {
+                JobFailed(Box::new(RunHeld(e.to_string())))
+            }
+            e => JobFailed(Box::new(e)),
+        })
     }
 }

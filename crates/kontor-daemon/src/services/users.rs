@@ -7,7 +7,7 @@ use kontor_protocol::SignatureVersion;
 use kontor_storage::{
     Account, AuditAction, Connection, EbicsUser, EbicsUserId, EbicsUserStatus, KeyCustody, KeyPair,
     KeyPairId, KeyStatus, KeyUsage, NewEbicsUser, NewPermission, NewSignerKey, Permission,
-    ScopedTx,
+    ScopedTx, TenantScope,
 };
 
 use super::error::{OnConflict, Refusal, ServiceError};
@@ -20,14 +20,118 @@ pub async fn create(tx: &mut ScopedTx<'_>, new: NewEbicsUser) -> Result<EbicsUse
         .on_conflict(Refusal::UserExists)
 }
 
-/// READY → SUSPENDED: the user sends nothing until resumed.
-pub async fn suspend(tx: &mut ScopedTx<'_>, id: EbicsUserId) -> Result<EbicsUser, ServiceError> {
-    move_user(tx, id, EbicsUserStatus::Ready, EbicsUserStatus::Suspended).await
+/// Suspends a READY user at the bank: SPR first, and READY → SUSPENDED (audited) only when
+/// the bank confirmed it. A refusal leaves the user as it was.
+pub async fn suspend(
+    services: &super::Services,
+    scope: &TenantScope,
+    id: EbicsUserId,
+) -> Result<EbicsUser, ServiceError> {
+    let user: EbicsUser = services.store().scope(scope).read().await?.get(id).await?;
+    if user.status != EbicsUserStatus::Ready {
+        return Err(Refusal::UserNotIn {
+            status: user.status,
+            expected: EbicsUserStatus::Ready,
+        }
+        .into());
+    }
+    services.bank()?.suspend(scope, id).await?;
+    let mut tx = services.store().scope(scope).begin().await?;
+    let suspended = move_user(
+        &mut tx,
+        id,
+        EbicsUserStatus::Ready,
+        EbicsUserStatus::Suspended,
+    )
+    .await?;
+    tx.audit()
+        .record(
+            AuditAction::EbicsUserSuspended,
+            "ebics_user",
+            &id.to_string(),
+            serde_json::json!({"ebics_user_id": id, "order_type": "SPR"}),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(suspended)
 }
 
-/// SUSPENDED → READY.
+/// The bank refused a request because of the user's state (091002
+/// EBICS_INVALID_USER_OR_USER_STATE as a technical code: locked, suspended, or not yet
+/// initialised at the bank): a READY or SUSPENDED user becomes LOCKED, audited with the
+/// bank's code and text, so nothing more is sent for it until an operator re-activates it.
+/// Users still onboarding are left to onboarding. Returns whether the user was locked.
+pub async fn lock_if_refused_by_bank(
+    store: &kontor_storage::Store,
+    scope: &TenantScope,
+    id: EbicsUserId,
+    rejection: &crate::ebics::BankRejection,
+) -> Result<bool, ServiceError> {
+    if !(rejection.technical && rejection.code == USER_STATE_REFUSED) {
+        return Ok(false);
+    }
+    let mut tx = store.scope(scope).begin().await?;
+    let user: EbicsUser = tx.get(id).await?;
+    if !matches!(
+        user.status,
+        EbicsUserStatus::Ready | EbicsUserStatus::Suspended
+    ) {
+        return Ok(false);
+    }
+    tx.ebics_users()
+        .set_status(id, user.status, EbicsUserStatus::Locked)
+        .await?;
+    tx.audit()
+        .record(
+            AuditAction::EbicsUserLocked,
+            "ebics_user",
+            &id.to_string(),
+            serde_json::json!({
+                "ebics_user_id": id,
+                "previous_status": user.status,
+                "code": rejection.code,
+                "text": rejection.text,
+            }),
+        )
+        .await?;
+    tx.commit().await?;
+    tracing::warn!(user = %id, code = %rejection.code, text = %rejection.text, "the bank refuses the user: LOCKED");
+    Ok(true)
+}
+
+/// `EBICS_INVALID_USER_OR_USER_STATE` (technical; EBICS Annex 1).
+const USER_STATE_REFUSED: &str = "091002";
+
+/// Re-activates a SUSPENDED or LOCKED user the way the protocol requires: back to NEW with
+/// its keys revoked, so onboarding generates new ones and sends INI/HIA again (the bank
+/// accepts the user only after a new initialisation and its activation).
 pub async fn resume(tx: &mut ScopedTx<'_>, id: EbicsUserId) -> Result<EbicsUser, ServiceError> {
-    move_user(tx, id, EbicsUserStatus::Suspended, EbicsUserStatus::Ready).await
+    let user: EbicsUser = tx.get(id).await?;
+    if !matches!(
+        user.status,
+        EbicsUserStatus::Suspended | EbicsUserStatus::Locked
+    ) {
+        return Err(Refusal::UserNotIn {
+            status: user.status,
+            expected: EbicsUserStatus::Suspended,
+        }
+        .into());
+    }
+    for usage in [
+        KeyUsage::Signature,
+        KeyUsage::Authentication,
+        KeyUsage::Encryption,
+    ] {
+        if let Some(pair) = tx.key_pairs().current(id, usage).await? {
+            tx.key_pairs()
+                .set_status(pair.id, pair.status, KeyStatus::Revoked)
+                .await?;
+        }
+    }
+    Ok(tx
+        .ebics_users()
+        .set_status(id, user.status, EbicsUserStatus::New)
+        .await?)
 }
 
 async fn move_user(

@@ -24,11 +24,39 @@ pub struct BankHost {
     /// PEM certificates trusted for this host's TLS in addition to the usual roots (a bank's
     /// test system or private CA). Public data: it is shown like the URL.
     pub ca_bundle_pem: Option<String>,
+    /// What the bank's HPD said at the last sync; `None` before one succeeded.
+    pub bank_parameters: Option<BankParameters>,
     pub created_at: DateTime<Utc>,
     /// When an operator removed the host while connections still referred to it: nothing is
     /// sent to a retired host any more, and what it produced stays readable.
     pub retired_at: Option<DateTime<Utc>>,
     pub retired_by: Option<String>,
+}
+
+/// The bank parameters a host publishes with HPD (`HPDResponseOrderData/ProtocolParams`).
+/// A flag is `None` when the bank left the element out.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct BankParameters {
+    pub protocol_versions: Vec<String>,
+    pub authentication_versions: Vec<String>,
+    pub encryption_versions: Vec<String>,
+    pub signature_versions: Vec<String>,
+    /// Transaction recovery: `Some(false)` means the client must not resume transfers.
+    pub recovery: Option<bool>,
+    pub pre_validation: Option<bool>,
+    /// HKD/HTD offered.
+    pub client_data_download: Option<bool>,
+    /// HAA offered.
+    pub downloadable_order_data: Option<bool>,
+    pub fetched_at: DateTime<Utc>,
+}
+
+impl BankParameters {
+    /// Whether the client may resume an interrupted transfer (EBICS recovery): unless the
+    /// bank said it does not support it.
+    pub fn allows_recovery(&self) -> bool {
+        self.recovery != Some(false)
+    }
 }
 
 impl BankHost {
@@ -42,6 +70,7 @@ impl BankHost {
             btf: r.bool("btf")?,
             production: r.bool("production")?,
             ca_bundle_pem: r.opt_text("ca_bundle_pem")?,
+            bank_parameters: r.opt_json("bank_parameters")?,
             created_at: r.ts("created_at")?,
             retired_at: r.opt_ts("retired_at")?,
             retired_by: r.opt_text("retired_by")?,
@@ -104,6 +133,11 @@ pub struct BankKey {
     pub verification_method: Option<VerificationMethod>,
     pub verified_by: Option<String>,
     pub verified_at: Option<DateTime<Utc>>,
+    /// 1 for the first key of its kind fetched from the host, +1 for each key that replaced it.
+    pub generation: i64,
+    /// When a newer key of the same kind was fetched (a rollover): the key is kept, readable,
+    /// but no longer used.
+    pub superseded_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -121,6 +155,8 @@ impl BankKey {
             verification_method: r.opt_enumeration("verification_method")?,
             verified_by: r.opt_text("verified_by")?,
             verified_at: r.opt_ts("verified_at")?,
+            generation: r.int("generation")?,
+            superseded_at: r.opt_ts("superseded_at")?,
             created_at: r.ts("created_at")?,
         })
     }
@@ -170,6 +206,21 @@ impl BankHosts<'_, '_> {
                     new.ca_bundle_pem.into(),
                     now().into(),
                 ],
+            )
+            .await?;
+        self.tx.get(id).await
+    }
+
+    /// Records the bank parameters HPD delivered.
+    pub async fn set_parameters(
+        &mut self,
+        id: BankHostId,
+        parameters: &BankParameters,
+    ) -> Result<BankHost> {
+        self.tx
+            .update::<BankHost>(
+                id.to_db(),
+                &[("bank_parameters", crate::db::to_json(parameters).into())],
             )
             .await?;
         self.tx.get(id).await
@@ -284,9 +335,33 @@ repository!(
 );
 
 impl BankKeys<'_, '_> {
-    /// Records a key fetched with HPB as unverified.
+    /// Records a key fetched with HPB as unverified: the next generation of its kind for the
+    /// host, superseding the current one (which keeps its verification, for the record).
     pub async fn create(&mut self, new: NewBankKey) -> Result<BankKey> {
         let id = BankKeyId::new();
+        let tenant = self.tx.tenant_val();
+        let at = now();
+        let known = self.list_for_host(new.bank_host_id).await?;
+        let generation = known
+            .iter()
+            .filter(|k| k.kind == new.kind)
+            .map(|k| k.generation)
+            .max()
+            .unwrap_or(0)
+            + 1;
+        self.tx
+            .execute(
+                "UPDATE bank_keys SET superseded_at = $1 \
+                 WHERE bank_host_id = $2 AND kind = $3 AND tenant_id = $4 AND superseded_at IS NULL",
+                &[
+                    at.into(),
+                    new.bank_host_id.to_db().into(),
+                    new.kind.as_str().into(),
+                    tenant,
+                ],
+            )
+            .await
+            .map_err(crate::error::StorageError::from)?;
         // Referencing a host of another tenant fails the composite foreign key.
         self.tx
             .insert::<BankKey>(
@@ -299,6 +374,7 @@ impl BankKeys<'_, '_> {
                     "certificate",
                     "key_hash",
                     "verification_status",
+                    "generation",
                     "created_at",
                 ],
                 vec![
@@ -310,7 +386,8 @@ impl BankKeys<'_, '_> {
                     new.certificate.into(),
                     new.key_hash.into(),
                     BankKeyVerification::Unverified.as_str().into(),
-                    now().into(),
+                    generation.into(),
+                    at.into(),
                 ],
             )
             .await?;

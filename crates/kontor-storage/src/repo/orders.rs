@@ -424,6 +424,27 @@ impl Orders<'_, '_> {
         Ok(n == 1)
     }
 
+    /// Gives up `owner`'s submission lease of a SUBMITTED order whose upload was held before
+    /// reaching the bank, so the next submission uploads at once instead of after the lease.
+    pub async fn release_submission(&mut self, id: OrderId, owner: &str) -> Result<bool> {
+        let n = self
+            .tx
+            .execute(
+                "UPDATE orders SET submit_lease_owner = NULL, submit_lease_expires_at = NULL \
+                 WHERE id = $1 AND tenant_id = $2 AND status = $3 AND transaction_id IS NULL \
+                 AND submit_lease_owner = $4",
+                &[
+                    id.to_db().into(),
+                    self.tx.tenant_val(),
+                    OrderStatus::Submitted.as_str().into(),
+                    owner.into(),
+                ],
+            )
+            .await
+            .map_err(|e| StorageError::from_write("order", e))?;
+        Ok(n == 1)
+    }
+
     /// Links a SUBMITTED order to the transaction that carried its upload.
     pub async fn link_transaction(
         &mut self,

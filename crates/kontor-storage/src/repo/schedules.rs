@@ -8,6 +8,9 @@ use crate::db::{now, to_json, RowReader, Val};
 use crate::error::Result;
 use crate::ids::{AccountId, EbicsUserId, JobRunId, ScheduleId};
 
+/// `job_runs.outcome` of a run held because its host's bank keys await verification.
+pub const RUN_HELD: &str = "HELD";
+
 /// A recurring download (cron expression in a time zone) for a user, optionally one account.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Schedule {
@@ -25,6 +28,8 @@ pub struct Schedule {
     pub last_run_at: Option<DateTime<Utc>>,
     pub lease_owner: Option<String>,
     pub lease_expires_at: Option<DateTime<Utc>>,
+    /// Since when the schedule's runs are held (its host's bank keys await verification).
+    pub held_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -43,6 +48,7 @@ impl Schedule {
             last_run_at: r.opt_ts("last_run_at")?,
             lease_owner: r.opt_text("lease_owner")?,
             lease_expires_at: r.opt_ts("lease_expires_at")?,
+            held_at: r.opt_ts("held_at")?,
             created_at: r.ts("created_at")?,
         })
     }
@@ -147,12 +153,13 @@ impl Schedules<'_, '_> {
     ) -> Result<Option<JobRun>> {
         let tenant = self.tx.tenant_val();
         let at = now();
+        let held_at: Option<DateTime<Utc>> = (outcome == RUN_HELD).then_some(at);
         let n = self
             .tx
             .execute(
-                "UPDATE schedules SET next_run_at = $1, last_run_at = $2, lease_owner = NULL, lease_expires_at = NULL \
+                "UPDATE schedules SET next_run_at = $1, last_run_at = $2, lease_owner = NULL, lease_expires_at = NULL, held_at = $6 \
                  WHERE id = $3 AND tenant_id = $4 AND lease_owner = $5",
-                &[next_run_at.into(), at.into(), id.to_db().into(), tenant, owner.into()],
+                &[next_run_at.into(), at.into(), id.to_db().into(), tenant, owner.into(), held_at.into()],
             )
             .await?;
         if n == 0 {
@@ -163,6 +170,28 @@ impl Schedules<'_, '_> {
             self.insert_run(id, owner, started_at, at, outcome, detail)
                 .await?,
         ))
+    }
+
+    /// Makes every held schedule of the users of `host` due at `at`: its bank keys were
+    /// verified, so the held work resumes without waiting for its next cron time. Returns how
+    /// many schedules were released.
+    pub async fn release_held_for_host(
+        &mut self,
+        host: crate::ids::BankHostId,
+        at: DateTime<Utc>,
+    ) -> Result<u64> {
+        let tenant = self.tx.tenant_val();
+        Ok(self
+            .tx
+            .execute(
+                "UPDATE schedules SET next_run_at = $1, held_at = NULL \
+                 WHERE tenant_id = $2 AND held_at IS NOT NULL AND ebics_user_id IN ( \
+                   SELECT u.id FROM ebics_users u JOIN bank_connections c \
+                     ON c.id = u.connection_id AND c.tenant_id = u.tenant_id \
+                   WHERE c.bank_host_id = $3 AND u.tenant_id = $2)",
+                &[at.into(), tenant, host.to_db().into()],
+            )
+            .await?)
     }
 
     /// Records a run started by hand (outside the cron timing): the run is kept like a

@@ -68,6 +68,10 @@ pub enum UploadFailure {
     /// The upload stopped where the bank may or may not hold the data (e.g. the answer to the
     /// last segment was lost). The transaction stays for recovery; do not upload again.
     Uncertain(String),
+    /// Nothing reached the bank's order processing: the host's bank keys await an operator's
+    /// verification (refused before sending, or the bank answered 091008 at initialisation).
+    /// The order stays SUBMITTED without a lease, and a later submission uploads it.
+    Held(String),
 }
 
 /// The EBICS side of submission (the client's `upload`), behind a trait so the state handling
@@ -126,6 +130,9 @@ impl<B: Bank + ?Sized> OrderUploader for B {
                 code: rejection.code,
                 text: rejection.text,
             }),
+            Err(held @ EbicsError::BankKeysNotVerified { .. }) => {
+                Err(UploadFailure::Held(held.to_string()))
+            }
             Err(other) => Err(UploadFailure::Uncertain(other.to_string())),
         }
     }
@@ -205,7 +212,12 @@ pub async fn submit<U: OrderUploader + ?Sized>(
 
     let mut tx = store.scope(scope).begin().await?;
     let order: Order = tx.get(order).await?;
-    let carried_by = tx.transactions().list_for_order(order.id).await?.pop();
+    let carried_by = tx
+        .transactions()
+        .list_for_order(order.id)
+        .await?
+        .pop()
+        .filter(|t| !refused_for_outdated_bank_keys(t));
     if let Some(transaction) = carried_by {
         drop(tx);
         return reconcile(store, uploader, scope, &order, &transaction).await;
@@ -231,7 +243,23 @@ pub async fn submit<U: OrderUploader + ?Sized>(
         (content, order_signatures(&mut tx, order.id).await?)
     };
     let result = uploader.upload(scope, &order, content, signatures).await;
+    if let Err(UploadFailure::Held(why)) = result {
+        let mut tx = store.scope(scope).begin().await?;
+        tx.orders().release_submission(order.id, &token).await?;
+        tx.commit().await?;
+        return Err(OrderError::Uncertain(why));
+    }
     record(store, scope, &order, result).await
+}
+
+/// An upload the bank refused at initialisation with 091008 EBICS_BANK_PUBKEY_UPDATE_REQUIRED
+/// carried nothing into the bank's order processing ("the bank terminates the transaction
+/// initialisation", EBICS Annex 1): after the new bank keys are verified the order is uploaded
+/// in a new transaction instead of being settled as rejected.
+fn refused_for_outdated_bank_keys(transaction: &Transaction) -> bool {
+    transaction.phase == TransactionPhase::Failed
+        && transaction.failure_code.as_deref()
+            == Some(kontor_protocol::return_code::ReturnCode::BankPubkeyUpdateRequired.code())
 }
 
 /// SIGNED -> SUBMITTED with the attempt's lease; `false` when another caller claimed first.
@@ -278,7 +306,10 @@ pub async fn settle<U: OrderUploader + ?Sized>(
         )));
     };
     let order: Order = store.scope(scope).begin().await?.get(order_id).await?;
-    if order.status == OrderStatus::Submitted && transaction.phase.is_final() {
+    if order.status == OrderStatus::Submitted
+        && transaction.phase.is_final()
+        && !refused_for_outdated_bank_keys(transaction)
+    {
         return reconcile(store, uploader, scope, &order, transaction)
             .await
             .map(Some);
@@ -396,7 +427,9 @@ async fn record_once(
             events::order(&mut tx, WebhookEventType::OrderRejected, order.id).await?;
             SubmitOutcome::Rejected(rejected)
         }
-        Err(UploadFailure::Uncertain(why)) => return Err(OrderError::Uncertain(why)),
+        Err(UploadFailure::Uncertain(why) | UploadFailure::Held(why)) => {
+            return Err(OrderError::Uncertain(why))
+        }
     };
     tx.commit().await?;
     Ok(outcome)

@@ -1,5 +1,7 @@
 //! The business workflows.
 
+mod bank_keys;
+mod bank_parameters;
 mod failures;
 mod key_changes;
 mod onboarding;
@@ -9,5 +11,6 @@ mod payments;
 mod scheduler;
 mod statement_files;
 mod statements;
+mod suspension;
 mod veu;
 mod webhooks;

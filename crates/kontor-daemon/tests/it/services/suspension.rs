@@ -1,0 +1,88 @@
+//! Suspension: the API's suspend sends SPR and marks the user SUSPENDED once the bank
+//! confirmed; the bank then refuses the user's requests, and a refusal for the user's state
+//! (091002) locks it with the bank's code; re-activation starts over with new keys. H004 and
+//! H005, on SQLite and PostgreSQL.
+
+use chrono::{Days, Utc};
+use kontor_daemon::ebics::{DownloadRequest, EbicsError};
+use kontor_daemon::services::users;
+use kontor_protocol::order_type::OrderType;
+use kontor_protocol::ProtocolVersion::{self, H004, H005};
+use kontor_storage::{
+    AuditAction, AuditEvent, EbicsUser, EbicsUserStatus, KeyStatus, KeyUsage, Page,
+};
+
+use crate::support::emulator::{world, Setup};
+use crate::support::TestDb;
+
+async fn suspension_is_confirmed_by_the_bank(db: TestDb, version: ProtocolVersion) {
+    let w = world(db, Setup::new(version)).await;
+    w.ready().await;
+    let suspended = users::suspend(&w.services, &w.scope, w.user).await.unwrap();
+    assert_eq!(suspended.status, EbicsUserStatus::Suspended);
+    let at_bank = w
+        .bank
+        .state()
+        .subscriber(&w.partner_id.parse().unwrap(), &w.user_id.parse().unwrap())
+        .unwrap();
+    assert_eq!(
+        at_bank.status,
+        kontor_bank::state::SubscriberStatus::Suspended
+    );
+
+    // Another instance that missed the suspension still believes the user READY: the bank
+    // refuses its next request, and the refusal locks the user with the bank's code.
+    let mut tx = w.tx().await;
+    tx.ebics_users()
+        .set_status(w.user, EbicsUserStatus::Suspended, EbicsUserStatus::Ready)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let today = Utc::now().date_naive();
+    let request = DownloadRequest::new(OrderType::STA).with_period(
+        today.checked_sub_days(Days::new(3)).unwrap(),
+        today.checked_sub_days(Days::new(1)).unwrap(),
+    );
+    let refused =
+        kontor_daemon::services::bank::Bank::download(&w.client, &w.scope, w.user, request)
+            .await
+            .unwrap_err();
+    assert!(
+        matches!(&refused, EbicsError::Bank { rejection, .. } if rejection.code == "091002"),
+        "{refused}"
+    );
+    let mut tx = w.tx().await;
+    let user: EbicsUser = tx.get(w.user).await.unwrap();
+    assert_eq!(user.status, EbicsUserStatus::Locked);
+    let events: Vec<AuditEvent> = tx.list(Page::first(100)).await.unwrap();
+    let actions: Vec<AuditAction> = events.iter().map(|e| e.action).collect();
+    assert!(
+        actions.contains(&AuditAction::EbicsUserSuspended),
+        "{actions:?}"
+    );
+    let locked = events
+        .iter()
+        .find(|e| e.action == AuditAction::EbicsUserLocked)
+        .expect("lock audited");
+    assert_eq!(locked.detail["code"], "091002");
+
+    // Re-activation: back to NEW, the old keys revoked.
+    let signature = tx
+        .key_pairs()
+        .current(w.user, KeyUsage::Signature)
+        .await
+        .unwrap()
+        .unwrap();
+    let resumed = users::resume(&mut tx, w.user).await.unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(resumed.status, EbicsUserStatus::New);
+    let old: kontor_storage::KeyPair = w.tx().await.get(signature.id).await.unwrap();
+    assert_eq!(old.status, KeyStatus::Revoked);
+}
+
+on_both_databases! {
+    h004_suspension_sends_spr_and_the_bank_refuses_the_user =>
+        |db| suspension_is_confirmed_by_the_bank(db, H004);
+    h005_suspension_sends_spr_and_the_bank_refuses_the_user =>
+        |db| suspension_is_confirmed_by_the_bank(db, H005);
+}
