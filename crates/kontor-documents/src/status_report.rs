@@ -18,7 +18,9 @@
 //!
 //! [`parse`] also accepts real-world variants: any pain.002 version; order id and type only in
 //! `AddtlInf` (`Auftragsart: CCT`, `Auftragsnummer: A001`, `OrderID=A001`, ...); ISO status codes
-//! other than the three above (`ACSC`, `ACTC`, ... count as accepted, `PART` as pending); an entry
+//! other than the three above (`ACSC`, `ACTC`, ... count as accepted; so does `PART`, partially
+//! accepted: the order was processed, and the transfers it did not accept carry their own
+//! status in `TxInfAndSts` — as pending it would never end); an entry
 //! without status code that names a DK final step (`ORDER_HAC_FINAL_POS`/`_NEG`) or inherits
 //! `GrpSts`; and a single-order report that carries the status only in `OrgnlGrpInfAndSts`.
 //! When a report lists several steps of one order, [`StatusReport::order`] gives the last.
@@ -36,11 +38,12 @@ const NAMESPACE_PREFIX: &str = "urn:iso:std:iso:20022:tech:xsd:pain.002.";
 /// Where an order stands, as the bank reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OrderStatus {
-    /// Accepted (`ACCP`; also `ACSC`, `ACSP`, `ACTC`, `ACWC`, `ACCC`).
+    /// Accepted (`ACCP`; also `ACSC`, `ACSP`, `ACTC`, `ACWC`, `ACCC`, and `PART`: processed
+    /// with some transfers not accepted, which their own status says).
     Accepted,
     /// Rejected (`RJCT`), by the bank or because it was cancelled.
     Rejected,
-    /// Not final yet (`PDNG`, `PART`, `RCVD`), e.g. waiting for VEU signatures.
+    /// Not final yet (`PDNG`, `RCVD`), e.g. waiting for VEU signatures.
     Pending,
 }
 
@@ -57,11 +60,11 @@ impl OrderStatus {
     /// Reads an ISO 20022 status code (case-insensitive).
     pub fn from_code(code: &str) -> Option<OrderStatus> {
         match code.trim().to_ascii_uppercase().as_str() {
-            "ACCP" | "ACSC" | "ACSP" | "ACTC" | "ACWC" | "ACCC" | "ACWP" => {
+            "ACCP" | "ACSC" | "ACSP" | "ACTC" | "ACWC" | "ACCC" | "ACWP" | "PART" => {
                 Some(OrderStatus::Accepted)
             }
             "RJCT" | "CANC" => Some(OrderStatus::Rejected),
-            "PDNG" | "PART" | "RCVD" => Some(OrderStatus::Pending),
+            "PDNG" | "RCVD" => Some(OrderStatus::Pending),
             _ => None,
         }
     }
@@ -386,6 +389,16 @@ fn labelled(text: &str, keys: &[&str]) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_partly_accepted_order_is_final_and_pending_codes_are_not() {
+        assert_eq!(OrderStatus::from_code("part"), Some(OrderStatus::Accepted));
+        assert_eq!(OrderStatus::from_code("ACSC"), Some(OrderStatus::Accepted));
+        assert_eq!(OrderStatus::from_code("PDNG"), Some(OrderStatus::Pending));
+        assert_eq!(OrderStatus::from_code("RCVD"), Some(OrderStatus::Pending));
+        assert_eq!(OrderStatus::from_code("CANC"), Some(OrderStatus::Rejected));
+        assert_eq!(OrderStatus::from_code("XXXX"), None);
+    }
 
     #[test]
     fn labels_in_free_text_are_found_in_either_language() {
