@@ -268,15 +268,17 @@ pub enum LetterKind {
     Hia,
 }
 
-/// A user's INI or HIA letter from the keys stored now (the signature key may be one a
-/// signer registered), dated when the user was created.
+/// A user's INI or HIA letter in `language` from the keys stored now (the signature key may
+/// be one a signer registered), dated when the user was created.
 pub async fn stored_letter(
     tx: &mut ScopedTx<'_>,
     user: EbicsUserId,
     kind: LetterKind,
+    language: LetterLanguage,
 ) -> Result<Letter, KeyError> {
     let (user, connection, host) = user_at_host(tx, user).await?;
-    let input = letter_input(&user, &connection, &host, user.created_at);
+    let mut input = letter_input(&user, &connection, &host, user.created_at);
+    input.language = language;
     // Each letter needs only its own keys.
     match kind {
         LetterKind::Ini => {

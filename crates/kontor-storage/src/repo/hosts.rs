@@ -24,6 +24,12 @@ pub struct BankHost {
     /// PEM certificates trusted for this host's TLS in addition to the usual roots (a bank's
     /// test system or private CA). Public data: it is shown like the URL.
     pub ca_bundle_pem: Option<String>,
+    /// Send X.509 certificates with the keys on H004 as well (French banks require them on
+    /// EBICS 2.5; H005 always sends them).
+    pub x509_on_h004: bool,
+    /// PEM CA certificates the bank's own key certificates (HPB) must chain to; without
+    /// them only their validity period is checked.
+    pub bank_ca_pem: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -38,6 +44,8 @@ impl BankHost {
             btf: r.bool("btf")?,
             production: r.bool("production")?,
             ca_bundle_pem: r.opt_text("ca_bundle_pem")?,
+            x509_on_h004: r.bool("x509_on_h004")?,
+            bank_ca_pem: r.opt_text("bank_ca_pem")?,
             created_at: r.ts("created_at")?,
         })
     }
@@ -64,6 +72,9 @@ pub struct BankHostChanges {
     pub production: Option<bool>,
     /// `Some(None)` removes the bundle.
     pub ca_bundle_pem: Option<Option<String>>,
+    pub x509_on_h004: Option<bool>,
+    /// `Some(None)` removes the bank CA certificates.
+    pub bank_ca_pem: Option<Option<String>>,
 }
 
 /// A bank's public key as fetched with HPB, and whether an operator verified it.
@@ -172,6 +183,14 @@ impl BankHosts<'_, '_> {
                             .ca_bundle_pem
                             .unwrap_or(current.ca_bundle_pem)
                             .into(),
+                    ),
+                    (
+                        "x509_on_h004",
+                        changes.x509_on_h004.unwrap_or(current.x509_on_h004).into(),
+                    ),
+                    (
+                        "bank_ca_pem",
+                        changes.bank_ca_pem.unwrap_or(current.bank_ca_pem).into(),
                     ),
                 ],
             )
