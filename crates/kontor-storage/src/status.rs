@@ -316,6 +316,10 @@ db_enum!(
         StatementFileFailed => "STATEMENT_FILE_FAILED",
         /// An operator had a stored statement file ingested again.
         StatementFileReingested => "STATEMENT_FILE_REINGESTED",
+        /// A CA-issued certificate replaced a pending key's self-signed one.
+        CertificateImported => "CERTIFICATE_IMPORTED",
+        /// A key's certificate expires within the warning period (recorded once per key).
+        CertificateExpiring => "CERTIFICATE_EXPIRING",
     }
 );
 

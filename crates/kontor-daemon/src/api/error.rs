@@ -255,6 +255,9 @@ impl From<Refusal> for ApiError {
             },
             Refusal::SignerNotInPartner => invalid("signer_not_in_partner"),
             Refusal::UnknownSignerKey => invalid("unknown_signer_key"),
+            Refusal::InvalidCertificate(_) => invalid("invalid_certificate"),
+            Refusal::KeyNotPending(_) => conflict("key_not_pending"),
+            Refusal::H3kNotPossible(_) => invalid("h3k_not_possible"),
         }
     }
 }

@@ -21,8 +21,8 @@ use kontor_protocol::orderdata::{
 };
 use kontor_protocol::{AuthenticationVersion, EncryptionVersion, SignatureVersion};
 use kontor_storage::{
-    BankKey, BankKeyKind, EbicsUserId, EbicsUserStatus, KeyPair, KeyStatus, KeyUsage, NewBankKey,
-    ScopedTx, TenantScope,
+    BankHost, BankKey, BankKeyKind, EbicsUserId, EbicsUserStatus, KeyPair, KeyStatus, KeyUsage,
+    NewBankKey, ScopedTx, TenantScope,
 };
 
 use super::session::{product, rejection, Requirement, UserContext};
@@ -188,13 +188,24 @@ fn key_data(ctx: &UserContext, record: &PublicKeyRecord) -> Result<PublicKeyData
             .ok_or_else(|| EbicsError::KeyUnusable("an H005 key needs its X.509 certificate"))?;
         Ok(PublicKeyData::Certificate(X509Data::from_certificate(der)))
     } else {
+        // H004 carries `ds:X509Data` before `PubKeyValue` where the bank wants certificates
+        // (French banks; `ebics_orders_H004.xsd`, `SignaturePubKeyInfoType` and siblings);
+        // the key hash stays the one over exponent and modulus.
+        let x509 = if ctx.host.x509_on_h004 {
+            let der = record.certificate.clone().ok_or(EbicsError::KeyUnusable(
+                "this host wants X.509 certificates on H004, and the key has none",
+            ))?;
+            Some(X509Data::from_certificate(der))
+        } else {
+            None
+        };
         Ok(PublicKeyData::Rsa {
             key: RsaKeyValue {
                 modulus: record.key.modulus(),
                 exponent: record.key.exponent(),
             },
             timestamp: Some(record.created_at),
-            x509: None,
+            x509,
         })
     }
 }
@@ -377,6 +388,7 @@ impl Client {
                 hpb.encryption.version.as_str(),
             )?,
         ];
+        check_bank_certificates(&ctx.host, &received, Utc::now())?;
         let mut tx = self.store().scope(scope).begin().await?;
         let known = tx.bank_keys().list_for_host(ctx.host.id).await?;
         for key in received {
@@ -441,6 +453,41 @@ fn bank_key(
         certificate,
         key_hash: hash.to_hex_upper(),
     })
+}
+
+/// Checks the certificates the bank sent with its keys (always on H005, where present on
+/// H004): each must be valid at `now` and, where the host names the bank's CA
+/// (`bank_ca_pem`), issued by it. A refused certificate stops HPB before anything is stored,
+/// so no order is ever sent with it.
+fn check_bank_certificates(
+    host: &BankHost,
+    keys: &[NewBankKey],
+    now: DateTime<Utc>,
+) -> Result<(), EbicsError> {
+    let anchors = host
+        .bank_ca_pem
+        .as_deref()
+        .map(Certificate::all_from_pem)
+        .transpose()
+        .map_err(EbicsError::key)?;
+    for key in keys {
+        let Some(der) = &key.certificate else {
+            continue;
+        };
+        let certificate = Certificate::from_der(der).map_err(EbicsError::key)?;
+        let checked = match &anchors {
+            Some(anchors) => certificate.check_trust(anchors, now),
+            None => certificate.check_validity(now),
+        };
+        checked.map_err(|reason| {
+            tracing::warn!(host = %host.host_id, kind = %key.kind, %reason, "bank certificate refused");
+            EbicsError::BankCertificateInvalid {
+                kind: key.kind,
+                reason,
+            }
+        })?;
+    }
+    Ok(())
 }
 
 fn not_for_status(ctx: &UserContext, status: EbicsUserStatus, needed: &'static str) -> EbicsError {

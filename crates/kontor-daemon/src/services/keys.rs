@@ -87,9 +87,10 @@ fn generate_pair(
     Ok((pair, cert))
 }
 
-/// Stores one generated pair (private key encrypted under the master key); returns its
-/// EBICS hash. H004 hashes the bare key; H005 hashes the certificate, which then travels
-/// with the key.
+/// Stores one generated pair (private key encrypted under the master key) with its
+/// certificate; returns its EBICS hash. H004 hashes the bare key; H005 hashes the
+/// certificate. The certificate is kept on H004 too: hosts that want X.509 on H004 (French
+/// banks) get it sent with the key, and a CA-issued one may replace it before INI/HIA.
 async fn store_pair(
     tx: &mut ScopedTx<'_>,
     user: EbicsUserId,
@@ -97,8 +98,7 @@ async fn store_pair(
     (pair, cert): &(RsaKeyPair, Certificate),
     version: ProtocolVersion,
 ) -> Result<String, KeyError> {
-    let with_cert = version.uses_certificates();
-    let hash = public_key_hash(version, pair.public_key(), with_cert.then_some(cert))
+    let hash = public_key_hash(version, pair.public_key(), Some(cert))
         .map_err(KeyError::crypto)?
         .to_hex_upper();
     tx.key_pairs()
@@ -112,7 +112,7 @@ async fn store_pair(
                 .to_pkcs8_der()
                 .map_err(KeyError::crypto)?,
             key_hash: hash.clone(),
-            certificate: with_cert.then(|| cert.to_der().to_vec()),
+            certificate: Some(cert.to_der().to_vec()),
         })
         .await?;
     Ok(hash)
