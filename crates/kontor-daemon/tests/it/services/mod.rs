@@ -1,5 +1,6 @@
 //! The business workflows.
 
+mod certificates;
 mod failures;
 mod onboarding;
 mod order_types;
