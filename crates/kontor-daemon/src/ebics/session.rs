@@ -520,6 +520,8 @@ mod tests {
             btf: false,
             production: false,
             ca_bundle_pem: None,
+            x509_on_h004: false,
+            bank_ca_pem: None,
             created_at: Utc::now(),
         }
     }
