@@ -12,6 +12,9 @@
 //! | GET | `/admin/users/{partner}/{user}` | one subscriber |
 //! | POST | `/admin/users/{partner}/{user}/activate` | the bank clerk activates (optional body `{"letter": {"signature": hex, ...}}`) |
 //! | POST | `/admin/users/{partner}/{user}/suspend` \| `lock` \| `unlock` \| `reset` | other lifecycle steps |
+//! | POST | `/admin/users/{partner}/{user}/bank-issued-certificates` \| `self-signed-certificates` | whether the bank issues this subscriber's certificates and accepts only those (INI/HIA on H004 with `X509Data`, H005, H3K) |
+//! | GET | `/admin/ca` | the test CA's certificate: `{"certificate_pem"}` |
+//! | POST | `/admin/ca/issue` | the CA issues a certificate: `{"public_key_pem", "common_name", "purpose": "signature"\|"authentication"\|"encryption"}` → `{"certificate_pem"}` |
 //! | GET | `/admin/orders` (`?include_content=true`, `?status=accepted`) / `/admin/orders/count` (`?status=`) | received orders with SHA-256 of their content; `accepted` = executed, `awaiting_signatures` = in the VEU |
 //! | POST | `/admin/orders/{partner}/{order_id}/transactions/{end_to_end_id}/reject` | the bank rejects one transaction of an accepted payment at execution (body optional: `{"reason_code": "AC04"}`, the default); HAC reports it as `RJCT` in `TxInfAndSts`, the order stays accepted |
 //! | POST | `/admin/orders/{partner}/{order_id}/reject` | the bank rejects an accepted order afterwards (body optional: `{"reason_code": "AM04", "reason": "insufficient funds"}`, those are the defaults); HAC/PTK then report it as rejected |
@@ -37,6 +40,7 @@ use chrono::Utc;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
+use crate::ca::TestCa;
 use crate::container;
 use crate::faults::{FaultRule, RuleId};
 use crate::ids::{AccountId, PartnerId, UserId};
@@ -44,6 +48,8 @@ use crate::server::AppState;
 use crate::state::{LetterHashes, LifecycleError, Subscriber};
 use crate::state::{OrderRejectError, OrderStatus, ReceivedOrder};
 use crate::statements::{self, StatementError, StatementKind, StatementQuery};
+use kontor_protocol::certificate::KeyPurpose as CertificatePurpose;
+use kontor_protocol::keys::PublicKey;
 
 /// An admin request that cannot be served.
 #[derive(Debug, thiserror::Error)]
@@ -114,6 +120,8 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/admin/users", get(users))
         .route("/admin/users/{partner}/{user}", get(user))
         .route("/admin/users/{partner}/{user}/{action}", post(user_action))
+        .route("/admin/ca", get(ca_certificate))
+        .route("/admin/ca/issue", post(ca_issue))
         .route("/admin/orders", get(orders))
         .route("/admin/orders/count", get(order_count))
         .route(
@@ -214,15 +222,53 @@ async fn user_action(
         "lock" => app.state.lock_user(&p, &u),
         "unlock" => app.state.unlock_user(&p, &u),
         "reset" => app.state.reset_user(&p, &u),
+        "bank-issued-certificates" => app.state.set_bank_issued_certificates(&p, &u, true),
+        "self-signed-certificates" => app.state.set_bank_issued_certificates(&p, &u, false),
         other => {
             return Err(AdminError::NotFound(format!(
-                "unknown user action {other:?} (activate, suspend, lock, unlock, reset)"
+                "unknown user action {other:?} (activate, suspend, lock, unlock, reset, \
+                 bank-issued-certificates, self-signed-certificates)"
             )))
         }
     };
     let subscriber = result?;
     tracing::info!(partner = %p, user = %u, %action, status = ?subscriber.status, "admin: subscriber lifecycle step");
     ok_json(subscriber)
+}
+
+async fn ca_certificate() -> AdminResult {
+    ok_json(json!({ "certificate_pem": TestCa::get().certificate().to_pem() }))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct IssueRequest {
+    /// SubjectPublicKeyInfo PEM of the subscriber's key.
+    public_key_pem: String,
+    common_name: String,
+    purpose: String,
+}
+
+/// The bank's CA issues a certificate for a subscriber's public key (what a French bank's
+/// registration office does before INI/HIA, or a bank before H3K).
+async fn ca_issue(Json(request): Json<IssueRequest>) -> AdminResult {
+    let key = PublicKey::from_spki_pem(&request.public_key_pem)
+        .map_err(|e| AdminError::BadRequest(format!("public_key_pem: {e}")))?;
+    let purpose = match request.purpose.as_str() {
+        "signature" => CertificatePurpose::Signature,
+        "authentication" => CertificatePurpose::Authentication,
+        "encryption" => CertificatePurpose::Encryption,
+        other => {
+            return Err(AdminError::BadRequest(format!(
+                "purpose {other:?} (signature, authentication, encryption)"
+            )))
+        }
+    };
+    let certificate = TestCa::get()
+        .issue(&key, &request.common_name, purpose, Utc::now())
+        .map_err(|e| AdminError::BadRequest(e.to_string()))?;
+    tracing::info!(subject = %certificate.subject(), serial = %certificate.serial_hex(), "admin: test CA issued a certificate");
+    ok_json(json!({ "certificate_pem": certificate.to_pem() }))
 }
 
 #[derive(Debug, Default, Deserialize)]

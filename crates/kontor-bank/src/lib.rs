@@ -78,6 +78,7 @@
 //! - `server`/`http`/`admin`: the accept loop, the EBICS endpoint and the admin API.
 
 pub mod admin;
+pub mod ca;
 pub mod config;
 pub mod container;
 pub mod dispatch;

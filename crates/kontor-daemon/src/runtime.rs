@@ -17,6 +17,7 @@ use tokio::sync::watch;
 
 use crate::api::{self, AppState};
 use crate::ebics::{Client, ClientConfig, EbicsError, TransportSettings};
+use crate::services::certificates::{spawn_expiry_watch, DEFAULT_EXPIRY_WARNING_DAYS};
 use crate::services::effects::spawn_recovery_loop;
 use crate::services::orders::completion::spawn_completion_loop;
 use crate::services::scheduler::{Scheduler, SchedulerConfig};
@@ -74,6 +75,7 @@ pub struct RunningDaemon {
     recovery: tokio::task::JoinHandle<()>,
     completion: tokio::task::JoinHandle<()>,
     webhooks: tokio::task::JoinHandle<()>,
+    certificate_watch: tokio::task::JoinHandle<()>,
 }
 
 impl RunningDaemon {
@@ -85,6 +87,7 @@ impl RunningDaemon {
         // A delivery cut short keeps its lease until it expires, then goes out again under
         // the same webhook-id.
         self.webhooks.abort();
+        self.certificate_watch.abort();
         while self.tasks.join_next().await.is_some() {}
     }
 
@@ -139,6 +142,12 @@ pub fn start(
     let worker = DeliveryWorker::new(store.clone(), options.webhooks.clone(), &options.instance)
         .map_err(|e| EbicsError::Io(std::io::Error::other(e)))?;
     let webhooks = spawn_delivery_loop(worker);
+    // Hourly; each certificate is announced once however many instances watch.
+    let certificate_watch = spawn_expiry_watch(
+        services.store().clone(),
+        Duration::from_secs(3600),
+        DEFAULT_EXPIRY_WARNING_DAYS,
+    );
 
     let mut scheduler_config = SchedulerConfig::new(options.instance.clone());
     scheduler_config.idle_wait = options.scheduler_idle;
@@ -165,5 +174,6 @@ pub fn start(
         recovery,
         completion,
         webhooks,
+        certificate_watch,
     })
 }

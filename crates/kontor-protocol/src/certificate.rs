@@ -181,56 +181,70 @@ impl Certificate {
         validity_years: u32,
         rng: &mut R,
     ) -> Result<Self, CertificateError> {
-        if !(1..=MAX_VALIDITY_YEARS).contains(&validity_years) {
-            return Err(CertificateError::InvalidValidity);
-        }
-        let not_after = now
-            .checked_add_months(Months::new(validity_years * 12))
-            .ok_or(CertificateError::InvalidValidity)?;
-        let validity = Validity {
-            not_before: x509_time(now)?,
-            not_after: x509_time(not_after)?,
-        };
-
-        let mut serial = [0u8; 16];
-        rng.fill_bytes(&mut serial);
-        // Positive and without a leading zero byte, so the DER INTEGER keeps all 16 bytes.
-        serial[0] = (serial[0] & 0x7F) | 0x40;
-        let serial = SerialNumber::new(&serial).map_err(CertificateError::InvalidDer)?;
-
-        let spki_der = key.public_key().to_spki_der()?;
-        let spki =
-            SubjectPublicKeyInfoOwned::from_der(&spki_der).map_err(CertificateError::InvalidDer)?;
-        let ski = SubjectKeyIdentifier::try_from(der::referenced::OwnedToRef::owned_to_ref(&spki))
-            .map_err(|e| CertificateError::Build(e.to_string()))?;
-
-        let signer = SigningKey::<Sha256>::new(key.rsa().clone());
-        let mut builder = CertificateBuilder::new(
-            Profile::Manual { issuer: None },
-            serial,
-            validity,
-            subject.to_name()?,
-            spki,
-            &signer,
+        let name = subject.to_name()?;
+        build(
+            key,
+            None,
+            name,
+            &key.public_key(),
+            Extensions::Leaf(purpose),
+            now,
+            validity_years,
+            rng,
         )
-        .map_err(|e| CertificateError::Build(e.to_string()))?;
-        let build_err = |e: x509_cert::builder::Error| CertificateError::Build(e.to_string());
-        builder
-            .add_extension(&BasicConstraints {
-                ca: false,
-                path_len_constraint: None,
-            })
-            .map_err(build_err)?;
-        builder.add_extension(&ski).map_err(build_err)?;
-        builder
-            .add_extension(&purpose.key_usage())
-            .map_err(build_err)?;
+    }
 
-        let certificate = builder
-            .build_with_rng::<RsaSignature>(rng)
-            .map_err(build_err)?;
-        let der = certificate.to_der().map_err(CertificateError::InvalidDer)?;
-        Self::from_der(&der)
+    /// Generates a self-signed CA certificate (basicConstraints CA:true, keyCertSign and
+    /// cRLSign), as a bank's or a test CA's trust anchor.
+    pub fn generate_ca<R: CryptoRng + RngCore>(
+        key: &PrivateKey,
+        subject: &CertificateSubject,
+        now: DateTime<Utc>,
+        validity_years: u32,
+        rng: &mut R,
+    ) -> Result<Self, CertificateError> {
+        let name = subject.to_name()?;
+        build(
+            key,
+            None,
+            name,
+            &key.public_key(),
+            Extensions::Authority,
+            now,
+            validity_years,
+            rng,
+        )
+    }
+
+    /// Issues a certificate for `public_key` signed by this CA certificate's `ca_key`: what a
+    /// bank's CA does for a subscriber key (French banks, EBICS 3.0 H3K).
+    #[allow(clippy::too_many_arguments)]
+    pub fn issue<R: CryptoRng + RngCore>(
+        &self,
+        ca_key: &PrivateKey,
+        public_key: &PublicKey,
+        subject: &CertificateSubject,
+        purpose: KeyPurpose,
+        now: DateTime<Utc>,
+        validity_years: u32,
+        rng: &mut R,
+    ) -> Result<Self, CertificateError> {
+        if !self.matches_private_key(ca_key) {
+            return Err(CertificateError::Build(
+                "the CA key does not belong to the CA certificate".into(),
+            ));
+        }
+        let issuer = self.parsed.tbs_certificate.subject.clone();
+        build(
+            ca_key,
+            Some(issuer),
+            subject.to_name()?,
+            public_key,
+            Extensions::Leaf(purpose),
+            now,
+            validity_years,
+            rng,
+        )
     }
 
     /// Parses a DER certificate carrying an RSA key. The bytes are kept as given.
@@ -363,6 +377,167 @@ impl Certificate {
     /// The parsed certificate, for callers that need fields this type does not expose.
     pub fn x509(&self) -> &x509_cert::Certificate {
         &self.parsed
+    }
+}
+
+/// Which extensions a built certificate carries.
+enum Extensions {
+    Leaf(KeyPurpose),
+    Authority,
+}
+
+/// Builds and signs a certificate for `public_key` with `signing_key`; `issuer` `None` makes
+/// it self-issued.
+#[allow(clippy::too_many_arguments)]
+fn build<R: CryptoRng + RngCore>(
+    signing_key: &PrivateKey,
+    issuer: Option<Name>,
+    subject: Name,
+    public_key: &PublicKey,
+    extensions: Extensions,
+    now: DateTime<Utc>,
+    validity_years: u32,
+    rng: &mut R,
+) -> Result<Certificate, CertificateError> {
+    if !(1..=MAX_VALIDITY_YEARS).contains(&validity_years) {
+        return Err(CertificateError::InvalidValidity);
+    }
+    let not_after = now
+        .checked_add_months(Months::new(validity_years * 12))
+        .ok_or(CertificateError::InvalidValidity)?;
+    let validity = Validity {
+        not_before: x509_time(now)?,
+        not_after: x509_time(not_after)?,
+    };
+
+    let mut serial = [0u8; 16];
+    rng.fill_bytes(&mut serial);
+    // Positive and without a leading zero byte, so the DER INTEGER keeps all 16 bytes.
+    serial[0] = (serial[0] & 0x7F) | 0x40;
+    let serial = SerialNumber::new(&serial).map_err(CertificateError::InvalidDer)?;
+
+    let spki_der = public_key.to_spki_der()?;
+    let spki =
+        SubjectPublicKeyInfoOwned::from_der(&spki_der).map_err(CertificateError::InvalidDer)?;
+    let ski = SubjectKeyIdentifier::try_from(der::referenced::OwnedToRef::owned_to_ref(&spki))
+        .map_err(|e| CertificateError::Build(e.to_string()))?;
+
+    let signer = SigningKey::<Sha256>::new(signing_key.rsa().clone());
+    let mut builder = CertificateBuilder::new(
+        Profile::Manual { issuer },
+        serial,
+        validity,
+        subject,
+        spki,
+        &signer,
+    )
+    .map_err(|e| CertificateError::Build(e.to_string()))?;
+    let build_err = |e: x509_cert::builder::Error| CertificateError::Build(e.to_string());
+    let (ca, usage) = match extensions {
+        Extensions::Leaf(purpose) => (false, purpose.key_usage()),
+        Extensions::Authority => (true, KeyUsage(KeyUsages::KeyCertSign | KeyUsages::CRLSign)),
+    };
+    builder
+        .add_extension(&BasicConstraints {
+            ca,
+            path_len_constraint: None,
+        })
+        .map_err(build_err)?;
+    builder.add_extension(&ski).map_err(build_err)?;
+    builder.add_extension(&usage).map_err(build_err)?;
+
+    let certificate = builder
+        .build_with_rng::<RsaSignature>(rng)
+        .map_err(build_err)?;
+    let der = certificate.to_der().map_err(CertificateError::InvalidDer)?;
+    Certificate::from_der(&der)
+}
+
+/// Why a certificate is not acceptable at a given time or under given trust anchors.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TrustError {
+    #[error("the certificate is not valid before {0}")]
+    NotYetValid(DateTime<Utc>),
+    #[error("the certificate expired on {0}")]
+    Expired(DateTime<Utc>),
+    #[error("the certificate has no readable validity period")]
+    NoValidity,
+    #[error("the certificate (issuer {0}) is not issued by a trusted CA")]
+    UnknownIssuer(String),
+}
+
+impl Certificate {
+    /// Checks that `at` lies within the validity period, naming the bound that fails.
+    pub fn check_validity(&self, at: DateTime<Utc>) -> Result<(), TrustError> {
+        let (from, to) = self
+            .not_before()
+            .zip(self.not_after())
+            .ok_or(TrustError::NoValidity)?;
+        if at < from {
+            return Err(TrustError::NotYetValid(from));
+        }
+        if at > to {
+            return Err(TrustError::Expired(to));
+        }
+        Ok(())
+    }
+
+    /// Whether `issuer` issued this certificate: its subject is this certificate's issuer
+    /// and its key verifies this certificate's signature.
+    pub fn is_issued_by(&self, issuer: &Certificate) -> bool {
+        self.parsed.tbs_certificate.issuer == issuer.parsed.tbs_certificate.subject
+            && self.verify_signature(issuer.public_key()).is_ok()
+    }
+
+    /// Whether a CA issued this certificate, rather than its own key (self-signed).
+    pub fn is_ca_issued(&self) -> bool {
+        !(self.is_self_issued() && self.verify_signature(self.public_key()).is_ok())
+    }
+
+    /// Checks the validity period at `at` and that one of `anchors` issued this certificate
+    /// directly (EBICS subscriber and bank certificates come from the bank's issuing CA; an
+    /// intermediate belongs in `anchors`). The anchors must be valid at `at` too.
+    pub fn check_trust(
+        &self,
+        anchors: &[Certificate],
+        at: DateTime<Utc>,
+    ) -> Result<(), TrustError> {
+        self.check_validity(at)?;
+        if anchors
+            .iter()
+            .any(|ca| ca.check_validity(at).is_ok() && self.is_issued_by(ca))
+        {
+            Ok(())
+        } else {
+            Err(TrustError::UnknownIssuer(self.issuer()))
+        }
+    }
+
+    /// Every `CERTIFICATE` block of a PEM bundle, in order; none is an error.
+    pub fn all_from_pem(pem: &str) -> Result<Vec<Self>, CertificateError> {
+        const END: &str = "-----END CERTIFICATE-----";
+        let mut out = Vec::new();
+        let mut rest = pem;
+        while let Some(start) = rest.find("-----BEGIN CERTIFICATE-----") {
+            out.push(Self::from_pem(&rest[start..])?);
+            let end = rest[start..]
+                .find(END)
+                .ok_or(CertificateError::InvalidPem)?;
+            rest = &rest[start + end + END.len()..];
+        }
+        if out.is_empty() {
+            return Err(CertificateError::InvalidPem);
+        }
+        Ok(out)
+    }
+
+    /// A certificate given as PEM text or DER bytes.
+    pub fn from_pem_or_der(bytes: &[u8]) -> Result<Self, CertificateError> {
+        match std::str::from_utf8(bytes) {
+            Ok(text) if text.contains("-----BEGIN") => Self::from_pem(text),
+            _ => Self::from_der(bytes),
+        }
     }
 }
 

@@ -347,6 +347,10 @@ db_enum!(
         EbicsUserSuspended => "EBICS_USER_SUSPENDED",
         /// The bank reported the user locked or suspended (091002 and the like).
         EbicsUserLocked => "EBICS_USER_LOCKED",
+        /// A CA-issued certificate replaced a pending key's self-signed one.
+        CertificateImported => "CERTIFICATE_IMPORTED",
+        /// A key's certificate expires within the warning period (recorded once per key).
+        CertificateExpiring => "CERTIFICATE_EXPIRING",
     }
 );
 

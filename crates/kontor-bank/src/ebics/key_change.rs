@@ -98,6 +98,11 @@ fn new_keys(
     };
     let now = ctx.received_at;
     let (partner, user) = (caller.partner(), caller.user());
+    // A subscriber the bank issues certificates for changes keys with the bank's ones only.
+    let bank_issued = ctx
+        .state
+        .subscriber(partner, user)
+        .is_some_and(|s| s.bank_issued_certificates);
     let mut keys = SubscriberKeys::default();
     match classic {
         "PUB" => {
@@ -112,6 +117,7 @@ fn new_keys(
                 doc.signature_pub_key_info.version.as_str(),
                 ReturnCode::KEYMGMT_KEYLENGTH_ERROR_SIGNATURE,
                 now,
+                bank_issued,
             )?);
         }
         "HCA" => {
@@ -126,6 +132,7 @@ fn new_keys(
                 doc.authentication.version.as_str(),
                 ReturnCode::KEYMGMT_KEYLENGTH_ERROR_AUTHENTICATION,
                 now,
+                bank_issued,
             )?);
             keys.encryption = Some(submitted(
                 version,
@@ -133,6 +140,7 @@ fn new_keys(
                 doc.encryption.version.as_str(),
                 ReturnCode::KEYMGMT_KEYLENGTH_ERROR_ENCRYPTION,
                 now,
+                bank_issued,
             )?);
         }
         "HCS" => {
@@ -147,6 +155,7 @@ fn new_keys(
                 doc.signature.version.as_str(),
                 ReturnCode::KEYMGMT_KEYLENGTH_ERROR_SIGNATURE,
                 now,
+                bank_issued,
             )?);
             keys.authentication = Some(submitted(
                 version,
@@ -154,6 +163,7 @@ fn new_keys(
                 doc.authentication.version.as_str(),
                 ReturnCode::KEYMGMT_KEYLENGTH_ERROR_AUTHENTICATION,
                 now,
+                bank_issued,
             )?);
             keys.encryption = Some(submitted(
                 version,
@@ -161,6 +171,7 @@ fn new_keys(
                 doc.encryption.version.as_str(),
                 ReturnCode::KEYMGMT_KEYLENGTH_ERROR_ENCRYPTION,
                 now,
+                bank_issued,
             )?);
         }
         other => {

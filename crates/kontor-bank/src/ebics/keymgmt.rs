@@ -3,7 +3,7 @@
 //! signed with the freshly registered X002 key, answered encrypted for the E002 key).
 
 use chrono::{DateTime, Utc};
-use kontor_protocol::certificate::Certificate;
+use kontor_protocol::certificate::{Certificate, TrustError};
 use kontor_protocol::compression;
 use kontor_protocol::envelope::{
     KeyManagementDataTransfer, NoPubKeyDigestsRequest, UnsecuredRequest,
@@ -18,6 +18,7 @@ use kontor_protocol::{AuthenticationVersion, EncryptionVersion, ProtocolVersion}
 
 use super::auth::{self, Caller};
 use super::reply::{self, Reject};
+use crate::ca::TestCa;
 use crate::dispatch::{DispatchResponse, EbicsRequest, RequestContext};
 use crate::ids::{PartnerId, UserId};
 use crate::keys::{BankKeyPair, BankKeyPairs, KeyHash};
@@ -65,8 +66,9 @@ fn record_keys(ctx: &RequestContext, request: &UnsecuredRequest) -> Result<(), R
     };
     let now = ctx.received_at;
     let version = request.version;
+    let bank_issued = auth::known_subscriber(ctx, &partner, &user)?.bank_issued_certificates;
     let submit = |data: &PublicKeyData, key_version: &str, length_error| {
-        submitted(version, data, key_version, length_error, now)
+        submitted(version, data, key_version, length_error, now, bank_issued)
     };
     match request.order_type {
         OrderType::INI => {
@@ -124,6 +126,7 @@ pub(super) fn record_h3k(
 ) -> Result<(), Reject> {
     same_subscriber(&doc.partner_id, &doc.user_id, partner, user)?;
     let now = ctx.received_at;
+    let bank_issued = auth::known_subscriber(ctx, partner, user)?.bank_issued_certificates;
     let cert = |x509: &X509Data, version: &str, code| {
         submitted(
             ProtocolVersion::H005,
@@ -131,6 +134,7 @@ pub(super) fn record_h3k(
             version,
             code,
             now,
+            bank_issued,
         )
     };
     let signature = cert(
@@ -186,37 +190,51 @@ pub(super) fn distinct(a: &SubmittedKey, b: &SubmittedKey) -> Result<(), Reject>
     Ok(())
 }
 
-/// The key a document carries, with its EBICS hash in the request's protocol version (H004:
-/// over exponent and modulus; H005: over the certificate).
 fn lifecycle(e: crate::state::LifecycleError) -> Reject {
     Reject::new(e.return_code(), e.to_string())
 }
 
+/// The key a document carries, with its EBICS hash in the request's protocol version (H004:
+/// over exponent and modulus; H005: over the certificate) and its certificate. An H004 key may
+/// carry `ds:X509Data` (French banks): its certificate must certify that very key. With
+/// `bank_issued` every key needs a certificate from the bank's CA, valid now.
 pub(super) fn submitted(
     version: ProtocolVersion,
     data: &PublicKeyData,
     key_version: &str,
     length_error: ReturnCode,
     now: DateTime<Utc>,
+    bank_issued: bool,
 ) -> Result<SubmittedKey, Reject> {
     let bad = |e: String| Reject::new(ReturnCode::INVALID_ORDER_DATA_FORMAT, e);
+    let certificate = data
+        .x509()
+        .map(|x509| Certificate::from_der(&x509.certificate))
+        .transpose()
+        .map_err(|e| bad(e.to_string()))?;
     let (key, hash) = match (version, data) {
         (ProtocolVersion::H003 | ProtocolVersion::H004, PublicKeyData::Rsa { key, .. }) => {
             let public = PublicKey::from_modulus_exponent(&key.modulus, &key.exponent)
                 .map_err(|e| bad(e.to_string()))?;
+            if certificate
+                .as_ref()
+                .is_some_and(|c| c.public_key() != &public)
+            {
+                return Err(Reject::new(
+                    ReturnCode::CERTIFICATES_VALIDATION_ERROR,
+                    format!(
+                        "the {key_version} certificate certifies another key than the one sent"
+                    ),
+                ));
+            }
             let hash = ProtocolKeyHash::of_public_key(&public);
             (public, hash)
         }
-        (_, PublicKeyData::Certificate(x509))
-        | (
-            _,
-            PublicKeyData::Rsa {
-                x509: Some(x509), ..
-            },
-        ) => {
-            let certificate =
-                Certificate::from_der(&x509.certificate).map_err(|e| bad(e.to_string()))?;
-            let hash = ProtocolKeyHash::of_certificate(&certificate);
+        (_, PublicKeyData::Certificate(_)) | (_, PublicKeyData::Rsa { x509: Some(_), .. }) => {
+            let certificate = certificate
+                .as_ref()
+                .ok_or_else(|| bad("certificate missing".into()))?;
+            let hash = ProtocolKeyHash::of_certificate(certificate);
             (certificate.public_key().clone(), hash)
         }
         (_, PublicKeyData::Rsa { .. }) => {
@@ -226,6 +244,9 @@ pub(super) fn submitted(
             ))
         }
     };
+    if bank_issued {
+        check_bank_issued(certificate.as_ref(), key_version, now)?;
+    }
     if !(MIN_KEY_BITS..=MAX_KEY_BITS).contains(&key.bits()) {
         return Err(Reject::new(
             length_error,
@@ -240,7 +261,49 @@ pub(super) fn submitted(
         public_key: key.to_spki_der().map_err(|e| bad(e.to_string()))?,
         hash: KeyHash(*hash.as_bytes()),
         received_at: now,
+        certificate: certificate.map(|c| c.to_der().to_vec()),
     })
+}
+
+/// A bank that issues its subscribers' certificates accepts only its own, valid ones
+/// (EBICS 3.0 Annex 1: 091217 without a certificate, 091208/091209 outside the validity
+/// period, 091214 from another issuer).
+fn check_bank_issued(
+    certificate: Option<&Certificate>,
+    key_version: &str,
+    now: DateTime<Utc>,
+) -> Result<(), Reject> {
+    let certificate = certificate.ok_or_else(|| {
+        Reject::new(
+            ReturnCode::ONLY_X509_SUPPORT,
+            format!("the {key_version} key needs the certificate the bank issued for it"),
+        )
+    })?;
+    match certificate.check_validity(now) {
+        Ok(()) => {}
+        Err(TrustError::NotYetValid(_)) => {
+            return Err(Reject::new(
+                ReturnCode::X509_CERTIFICATE_NOT_VALID_YET,
+                format!("the {key_version} certificate is not valid yet"),
+            ))
+        }
+        Err(e) => {
+            return Err(Reject::new(
+                ReturnCode::X509_CERTIFICATE_EXPIRED,
+                format!("the {key_version} certificate: {e}"),
+            ))
+        }
+    }
+    if !TestCa::get().issued(certificate) {
+        return Err(Reject::new(
+            ReturnCode::X509_UNKNOWN_CERTIFICATE_AUTHORITY,
+            format!(
+                "the {key_version} certificate is issued by {}, not by this bank's CA",
+                certificate.issuer()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 pub fn hpb(ctx: &RequestContext, req: &EbicsRequest, keys: &BankKeyPairs) -> DispatchResponse {

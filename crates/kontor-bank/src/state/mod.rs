@@ -168,6 +168,20 @@ impl BankState {
         f(subscriber)
     }
 
+    /// Switches whether the bank issues (and requires its own CA's) certificates for this
+    /// subscriber's keys.
+    pub fn set_bank_issued_certificates(
+        &self,
+        partner: &PartnerId,
+        user: &UserId,
+        required: bool,
+    ) -> Result<Subscriber, LifecycleError> {
+        self.with_subscriber(partner, user, |s| {
+            s.bank_issued_certificates = required;
+            Ok(s.clone())
+        })
+    }
+
     /// Records an INI (signature key).
     pub fn record_ini(
         &self,
@@ -666,6 +680,7 @@ mod tests {
 
     fn key(version: &str, fill: u8) -> SubmittedKey {
         SubmittedKey {
+            certificate: None,
             version: version.into(),
             public_key: vec![fill],
             hash: KeyHash([fill; 32]),

@@ -73,6 +73,10 @@ pub struct SubmittedKey {
     #[serde(rename = "hash_sha256_hex")]
     pub hash: KeyHash,
     pub received_at: DateTime<Utc>,
+    /// The X.509 certificate (DER) sent with the key: always on H005, where the subscriber
+    /// sent one on H004.
+    #[serde(skip)]
+    pub certificate: Option<Vec<u8>>,
 }
 
 impl std::fmt::Debug for SubmittedKey {
@@ -135,6 +139,9 @@ pub struct Subscriber {
     pub hia_received_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub activated_at: Option<DateTime<Utc>>,
+    /// The bank issues this subscriber's certificates (French banks): INI, HIA and H3K must
+    /// carry certificates from the bank's CA ([`crate::ca::TestCa`]), on H004 too.
+    pub bank_issued_certificates: bool,
 }
 
 /// A lifecycle step that is not allowed.
@@ -185,6 +192,7 @@ impl Subscriber {
             ini_received_at: None,
             hia_received_at: None,
             activated_at: None,
+            bank_issued_certificates: false,
         }
     }
 
@@ -361,6 +369,7 @@ mod tests {
 
     fn key(version: &str, fill: u8) -> SubmittedKey {
         SubmittedKey {
+            certificate: None,
             version: version.into(),
             public_key: vec![fill; 8],
             hash: KeyHash([fill; 32]),

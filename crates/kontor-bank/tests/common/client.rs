@@ -144,6 +144,13 @@ impl Subscriber {
         }
     }
 
+    /// Sends these certificates with the keys (signature, authentication, encryption): on
+    /// H005 instead of the self-signed ones, on H004 as `X509Data` next to the key.
+    pub fn with_certificates(mut self, certificates: [Certificate; 3]) -> Self {
+        self.certificates = Some(certificates);
+        self
+    }
+
     /// The letter hash of one of the subscriber's keys as the bank must have computed it.
     pub fn key_hash(&self, purpose: KeyPurpose) -> KeyHash {
         let (index, key) = match purpose {
@@ -152,8 +159,10 @@ impl Subscriber {
             KeyPurpose::Encryption => (2, &self.encryption),
         };
         match &self.certificates {
-            Some(certs) => KeyHash::of_certificate(&certs[index]),
-            None => KeyHash::of_public_key(&key.public_key()),
+            Some(certs) if self.version.uses_certificates() => {
+                KeyHash::of_certificate(&certs[index])
+            }
+            _ => KeyHash::of_public_key(&key.public_key()),
         }
     }
 
@@ -188,17 +197,19 @@ impl Subscriber {
     }
 
     fn key_data(&self, index: usize, key: &PrivateKey) -> PublicKeyData {
-        match &self.certificates {
-            Some(certs) => PublicKeyData::Certificate(X509Data::from_certificate(
-                certs[index].to_der().to_vec(),
-            )),
-            None => PublicKeyData::Rsa {
+        let x509 = self
+            .certificates
+            .as_ref()
+            .map(|certs| X509Data::from_certificate(certs[index].to_der().to_vec()));
+        match x509 {
+            Some(x509) if self.version.uses_certificates() => PublicKeyData::Certificate(x509),
+            x509 => PublicKeyData::Rsa {
                 key: RsaKeyValue {
                     modulus: key.public_key().modulus(),
                     exponent: key.public_key().exponent(),
                 },
                 timestamp: None,
-                x509: None,
+                x509,
             },
         }
     }

@@ -60,6 +60,7 @@ pub fn key(version: &str, fill: u8) -> SubmittedKey {
         public_key: vec![fill; 4],
         hash: KeyHash([fill; 32]),
         received_at: chrono::Utc::now(),
+        certificate: None,
     }
 }
 

@@ -209,6 +209,94 @@ async fn rollover_answers_outdated_digests_until_hpb(version: ProtocolVersion) {
     bank.shutdown().await;
 }
 
+/// Certificates the bank's test CA issues for `s`'s three keys.
+fn bank_issued(s: &Subscriber) -> [kontor_protocol::certificate::Certificate; 3] {
+    let ca = kontor_bank::ca::TestCa::get();
+    let issue = |key: &kontor_protocol::keys::PrivateKey, purpose| {
+        ca.issue(
+            &key.public_key(),
+            "Société Exemple",
+            purpose,
+            chrono::Utc::now(),
+        )
+        .expect("issued")
+    };
+    [
+        issue(&s.signature, KeyPurpose::Signature),
+        issue(&s.authentication, KeyPurpose::Authentication),
+        issue(&s.encryption, KeyPurpose::Encryption),
+    ]
+}
+
+/// Self-signed certificates for `s`'s keys (what a client generates on its own).
+fn self_signed(s: &Subscriber) -> [kontor_protocol::certificate::Certificate; 3] {
+    use kontor_protocol::certificate::{Certificate, CertificateSubject};
+    let cert = |key: &kontor_protocol::keys::PrivateKey, purpose| {
+        Certificate::generate_self_signed(
+            key,
+            &CertificateSubject {
+                common_name: "Société Exemple".into(),
+                organization: None,
+                country: None,
+            },
+            purpose,
+            chrono::Utc::now(),
+            1,
+            &mut rand::rngs::OsRng,
+        )
+        .expect("certificate")
+    };
+    [
+        cert(&s.signature, KeyPurpose::Signature),
+        cert(&s.authentication, KeyPurpose::Authentication),
+        cert(&s.encryption, KeyPurpose::Encryption),
+    ]
+}
+
+#[tokio::test]
+async fn h004_subscriber_with_bank_issued_certificates_needs_the_banks_own() {
+    let bank = demo_bank().await;
+    bank.state()
+        .set_bank_issued_certificates(&p("PARTNER1"), &u("USER1"), true)
+        .expect("switch");
+    let bare = partner1_subscriber(&bank, ProtocolVersion::H004, "USER1", 0);
+    assert_eq!(
+        code(&bare.ini().await).1,
+        "091217",
+        "a key without certificate"
+    );
+    let foreign = self_signed(&bare);
+    let own = bank_issued(&bare);
+    let s = bare.with_certificates(foreign);
+    assert_eq!(
+        code(&s.ini().await).1,
+        "091214",
+        "self-signed is not the bank's"
+    );
+    // A certificate of the bank's CA for another key than the one sent.
+    let s = s.with_certificates([own[1].clone(), own[1].clone(), own[2].clone()]);
+    assert_eq!(code(&s.ini().await).1, "091219");
+    assert_eq!(
+        known_subscriber(&bank, "USER1").status,
+        SubscriberStatus::New
+    );
+
+    let s = s.with_certificates(own.clone());
+    assert_eq!(code(&s.ini().await), ("000000".into(), "000000".into()));
+    assert_eq!(code(&s.hia().await), ("000000".into(), "000000".into()));
+    let stored = known_subscriber(&bank, "USER1");
+    assert_eq!(stored.status, SubscriberStatus::Initialised);
+    use kontor_bank::state::KeyPurpose as Stored;
+    let signature = stored.keys.get(Stored::Signature).expect("key");
+    assert_eq!(signature.certificate.as_deref(), Some(own[0].to_der()));
+    // On H004 the letter hash stays the one over exponent and modulus.
+    assert_eq!(
+        signature.hash.0,
+        *s.key_hash(KeyPurpose::Signature).as_bytes()
+    );
+    bank.shutdown().await;
+}
+
 #[tokio::test]
 async fn bank_key_rollover_answers_091008_until_hpb_on_h004() {
     rollover_answers_outdated_digests_until_hpb(ProtocolVersion::H004).await;
@@ -217,4 +305,104 @@ async fn bank_key_rollover_answers_091008_until_hpb_on_h004() {
 #[tokio::test]
 async fn bank_key_rollover_answers_091008_until_hpb_on_h005() {
     rollover_answers_outdated_digests_until_hpb(ProtocolVersion::H005).await;
+}
+
+#[tokio::test]
+async fn h004_certificate_must_certify_the_key_sent_even_without_the_switch() {
+    let bank = demo_bank().await;
+    let s = partner1_subscriber(&bank, ProtocolVersion::H004, "USER1", 0);
+    let own = self_signed(&s);
+    let s = s.with_certificates([own[1].clone(), own[1].clone(), own[2].clone()]);
+    assert_eq!(code(&s.ini().await).1, "091219");
+    let s = s.with_certificates(own);
+    assert_eq!(code(&s.ini().await), ("000000".into(), "000000".into()));
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn h3k_with_bank_issued_certificates_refuses_self_signed_ones() {
+    let bank = demo_bank().await;
+    bank.state()
+        .set_bank_issued_certificates(&p("PARTNER1"), &u("USER3"), true)
+        .expect("switch");
+    let s = partner1_subscriber(&bank, ProtocolVersion::H005, "USER3", 2);
+    assert_eq!(code(&s.h3k().await).1, "091214");
+    assert_eq!(code(&s.h3k_signed(&s).await).1, "091214");
+    assert_eq!(
+        known_subscriber(&bank, "USER3").status,
+        SubscriberStatus::New
+    );
+    let own = bank_issued(&s);
+    let s = s.with_certificates(own);
+    assert_eq!(
+        code(&s.h3k_signed(&s).await),
+        ("000000".into(), "000000".into())
+    );
+    assert_eq!(
+        known_subscriber(&bank, "USER3").status,
+        SubscriberStatus::Initialised
+    );
+    bank.shutdown().await;
+}
+
+/// POSTs `body` (JSON, or nothing) to the admin API; the status and the JSON answer.
+async fn admin_post(url: String, body: Option<serde_json::Value>) -> (u16, serde_json::Value) {
+    let mut request = reqwest::Client::new().post(url);
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body.to_string());
+    }
+    let response = request.send().await.expect("admin request");
+    let status = response.status().as_u16();
+    let bytes = response.bytes().await.expect("body");
+    (status, serde_json::from_slice(&bytes).expect("JSON"))
+}
+
+#[tokio::test]
+async fn the_admin_api_switches_subscribers_and_issues_certificates() {
+    use kontor_protocol::certificate::Certificate;
+    let bank = demo_bank().await;
+    let admin = bank.admin_url();
+    let (_, switched) = admin_post(
+        format!("{admin}/users/PARTNER1/USER1/bank-issued-certificates"),
+        None,
+    )
+    .await;
+    assert_eq!(switched["bank_issued_certificates"], true);
+
+    let bytes = reqwest::get(format!("{admin}/ca"))
+        .await
+        .expect("ca")
+        .bytes()
+        .await
+        .expect("body");
+    let ca: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
+    let ca = Certificate::from_pem(ca["certificate_pem"].as_str().expect("pem")).expect("CA");
+
+    let s = partner1_subscriber(&bank, ProtocolVersion::H004, "USER1", 0);
+    let (status, issued) = admin_post(
+        format!("{admin}/ca/issue"),
+        Some(serde_json::json!({
+            "public_key_pem": s.signature.public_key().to_spki_pem().expect("pem"),
+            "common_name": "Jeanne Exemple",
+            "purpose": "signature",
+        })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let issued =
+        Certificate::from_pem(issued["certificate_pem"].as_str().expect("pem")).expect("issued");
+    assert!(issued.is_issued_by(&ca));
+    assert_eq!(issued.public_key(), &s.signature.public_key());
+
+    let (status, _) = admin_post(
+        format!("{admin}/ca/issue"),
+        Some(
+            serde_json::json!({"public_key_pem": "x", "common_name": "y", "purpose": "signature"}),
+        ),
+    )
+    .await;
+    assert_eq!(status, 400);
+    bank.shutdown().await;
 }

@@ -12,8 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::QueryParams;
-use super::extract::{Id, JsonBody};
+use super::extract::{Id, JsonBody, QueryParams};
 use super::input::{EbicsId, Name, Valid};
 use super::page::{ItemPage, PageQuery};
 use super::{Access, AppState, Routes};
@@ -48,7 +47,7 @@ pub fn routes(routes: Routes) -> Routes {
         .post(
             "/v1/ebics-users/{id}/initialise",
             Access::Operate,
-            "Start onboarding (engine)",
+            "Start onboarding (?keys=ini_hia, the default, or h3k: EBICS 3.0, CA-issued certificates)",
             initialise,
         )
         .post(
@@ -125,13 +124,34 @@ async fn resume(caller: Caller, Id(id): Id<EbicsUserId>) -> Result<Json<EbicsUse
     Ok(Json(user))
 }
 
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct InitialiseQuery {
+    /// How a NEW user's keys are sent: `ini_hia` (default) or `h3k`.
+    #[serde(default)]
+    keys: KeysQuery,
+}
+
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum KeysQuery {
+    #[default]
+    IniHia,
+    H3k,
+}
+
 async fn initialise(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id<EbicsUserId>,
+    QueryParams(query): QueryParams<InitialiseQuery>,
 ) -> Result<StatusCode, ApiError> {
     caller.granted(&mut caller.tx().await?, id).await?;
-    onboarding::initialise(&state.services, &caller.scope, id).await?;
+    let submission = match query.keys {
+        KeysQuery::IniHia => onboarding::KeySubmission::IniHia,
+        KeysQuery::H3k => onboarding::KeySubmission::H3k,
+    };
+    onboarding::initialise(&state.services, &caller.scope, id, submission).await?;
     Ok(StatusCode::ACCEPTED)
 }
 

@@ -72,6 +72,12 @@ struct CreateHost {
     /// PEM CA certificates for a bank's test system or private CA.
     #[serde(default)]
     ca_bundle_pem: Option<String>,
+    /// Send X.509 certificates with the keys on H004 as well (French banks).
+    #[serde(default)]
+    x509_on_h004: bool,
+    /// PEM CA certificates the bank's key certificates (HPB) must be issued by.
+    #[serde(default)]
+    bank_ca_pem: Option<String>,
 }
 
 async fn create(
@@ -89,6 +95,8 @@ async fn create(
             btf: body.btf,
             production: body.production,
             ca_bundle_pem: body.ca_bundle_pem,
+            x509_on_h004: body.x509_on_h004,
+            bank_ca_pem: body.bank_ca_pem,
         },
     )
     .await?;
@@ -120,6 +128,10 @@ struct UpdateHost {
     /// Absent: unchanged; `null`: removed; a string: replaced.
     #[serde(default, deserialize_with = "present")]
     ca_bundle_pem: Option<Option<String>>,
+    x509_on_h004: Option<bool>,
+    /// Absent: unchanged; `null`: removed; a string: replaced.
+    #[serde(default, deserialize_with = "present")]
+    bank_ca_pem: Option<Option<String>>,
 }
 
 /// Tells a field given as `null` (`Some(None)`) from one left out (`None`, via `default`).
@@ -142,6 +154,8 @@ async fn update(
         url: body.url.map(|u| u.into_inner().0),
         production: body.production,
         ca_bundle_pem: body.ca_bundle_pem,
+        x509_on_h004: body.x509_on_h004,
+        bank_ca_pem: body.bank_ca_pem,
     };
     let host = hosts::update(&mut tx, id, changes).await?;
     tx.commit().await?;

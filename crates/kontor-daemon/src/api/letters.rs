@@ -1,34 +1,96 @@
 //! `/v1/ebics-users/{id}/letters`: the INI and HIA letters an operator prints, signs and sends
-//! to the bank (rendered by the services from the keys stored now).
+//! to the bank (rendered by the services from the keys stored now), as HTML or PDF, in German,
+//! English or French (`?format=html|pdf&lang=de|en|fr`; HTML and English by default).
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
+use kontor_protocol::letters::LetterLanguage;
 use kontor_storage::EbicsUserId;
+use serde::Deserialize;
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::Id;
+use super::extract::{Id, QueryParams};
 use super::Routes;
 use crate::services::keys::{stored_letter, KeyError, LetterKind};
 
 pub fn routes(routes: Routes) -> Routes {
     routes
-        .read("/v1/ebics-users/{id}/letters/ini", "INI letter (HTML)", ini)
-        .read("/v1/ebics-users/{id}/letters/hia", "HIA letter (HTML)", hia)
+        .read(
+            "/v1/ebics-users/{id}/letters/ini",
+            "INI letter (?format=html|pdf&lang=de|en|fr)",
+            ini,
+        )
+        .read(
+            "/v1/ebics-users/{id}/letters/hia",
+            "HIA letter (?format=html|pdf&lang=de|en|fr)",
+            hia,
+        )
 }
 
-async fn ini(caller: Caller, Id(id): Id<EbicsUserId>) -> Result<Response, ApiError> {
-    letter(caller, id, LetterKind::Ini).await
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Format {
+    #[default]
+    Html,
+    Pdf,
 }
 
-async fn hia(caller: Caller, Id(id): Id<EbicsUserId>) -> Result<Response, ApiError> {
-    letter(caller, id, LetterKind::Hia).await
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+enum Lang {
+    #[serde(rename = "de")]
+    De,
+    #[default]
+    #[serde(rename = "en")]
+    En,
+    #[serde(rename = "fr")]
+    Fr,
 }
 
-async fn letter(caller: Caller, id: EbicsUserId, kind: LetterKind) -> Result<Response, ApiError> {
+impl From<Lang> for LetterLanguage {
+    fn from(lang: Lang) -> Self {
+        match lang {
+            Lang::De => Self::German,
+            Lang::En => Self::English,
+            Lang::Fr => Self::French,
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LetterQuery {
+    #[serde(default)]
+    format: Format,
+    #[serde(default)]
+    lang: Lang,
+}
+
+async fn ini(
+    caller: Caller,
+    Id(id): Id<EbicsUserId>,
+    QueryParams(query): QueryParams<LetterQuery>,
+) -> Result<Response, ApiError> {
+    letter(caller, id, LetterKind::Ini, query).await
+}
+
+async fn hia(
+    caller: Caller,
+    Id(id): Id<EbicsUserId>,
+    QueryParams(query): QueryParams<LetterQuery>,
+) -> Result<Response, ApiError> {
+    letter(caller, id, LetterKind::Hia, query).await
+}
+
+async fn letter(
+    caller: Caller,
+    id: EbicsUserId,
+    kind: LetterKind,
+    query: LetterQuery,
+) -> Result<Response, ApiError> {
     let mut tx = caller.tx().await?;
     caller.granted(&mut tx, id).await?;
-    let rendered = stored_letter(&mut tx, id, kind)
+    let rendered = stored_letter(&mut tx, id, kind, query.lang.into())
         .await
         .map_err(|e| match e {
             KeyError::NoKeys => ApiError::Conflict {
@@ -38,9 +100,25 @@ async fn letter(caller: Caller, id: EbicsUserId, kind: LetterKind) -> Result<Res
             KeyError::Storage(e) => e.into(),
             other => ApiError::Internal(Box::new(other)),
         })?;
-    Ok((
-        [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
-        rendered.html().to_owned(),
-    )
-        .into_response())
+    Ok(match query.format {
+        Format::Html => (
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            rendered.html().to_owned(),
+        )
+            .into_response(),
+        Format::Pdf => {
+            let name = match kind {
+                LetterKind::Ini => "attachment; filename=\"ini-letter.pdf\"",
+                LetterKind::Hia => "attachment; filename=\"hia-letter.pdf\"",
+            };
+            (
+                [
+                    (header::CONTENT_TYPE, "application/pdf"),
+                    (header::CONTENT_DISPOSITION, name),
+                ],
+                rendered.pdf(),
+            )
+                .into_response()
+        }
+    })
 }

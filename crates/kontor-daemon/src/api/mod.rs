@@ -13,6 +13,7 @@ mod accounts;
 mod audit;
 pub mod auth;
 mod bookings;
+mod certificates;
 mod connections;
 mod downloads;
 mod ebics_users;
@@ -159,6 +160,7 @@ fn all_routes() -> Routes {
     let routes = accounts::routes(routes);
     let routes = ebics_users::routes(routes);
     let routes = letters::routes(routes);
+    let routes = certificates::routes(routes);
     let routes = signer_keys::routes(routes);
     let routes = key_changes::routes(routes);
     let routes = permissions::routes(routes);

@@ -36,6 +36,13 @@ pub enum EbicsError {
     /// A key exists but lacks what this protocol version needs (H005: certificates).
     #[error("{0}")]
     KeyUnusable(&'static str),
+    /// A certificate the bank sent for its own key (HPB) is outside its validity period or
+    /// not issued by the CA configured for the host: the keys are not stored.
+    #[error("the bank's {kind} certificate is refused: {reason}")]
+    BankCertificateInvalid {
+        kind: kontor_storage::BankKeyKind,
+        reason: kontor_protocol::certificate::TrustError,
+    },
     /// A BTF service was asked of a host that speaks EBICS 2.5.
     #[error("BTF services need H005, host speaks {version}")]
     BtfNeedsH005 {

@@ -13,12 +13,10 @@ use kontor_protocol::orderdata::{
     AuthenticationPubKeyInfo, EncryptionPubKeyInfo, HCARequestOrderData, HCSRequestOrderData,
     SignaturePubKeyInfo, SignaturePubKeyOrderData,
 };
-use kontor_protocol::{
-    AuthenticationVersion, EncryptionVersion, ProtocolVersion, SignatureVersion,
-};
+use kontor_protocol::{AuthenticationVersion, EncryptionVersion, SignatureVersion};
 use kontor_storage::{KeyPair, KeyUsage};
 
-use super::key_management::{key_data, PublicKeyRecord};
+use super::key_management::{key_data, KeyFormat, PublicKeyRecord};
 use super::EbicsError;
 
 /// Which keys a key change replaces.
@@ -71,7 +69,7 @@ impl KeyChange {
     /// `user_id` of partner `partner_id`.
     pub fn document(
         self,
-        version: ProtocolVersion,
+        format: KeyFormat,
         partner_id: &str,
         user_id: &str,
         keys: &[KeyPair],
@@ -81,9 +79,10 @@ impl KeyChange {
             .map(PublicKeyRecord::of)
             .collect::<Result<Vec<_>, _>>()?;
         let (partner_id, user_id) = (partner_id.to_owned(), user_id.to_owned());
+        let version = format.version;
         let signature_info = |record: &PublicKeyRecord| -> Result<SignaturePubKeyInfo, EbicsError> {
             Ok(SignaturePubKeyInfo {
-                key: key_data(version, record)?,
+                key: key_data(format, record)?,
                 version: signature_version(record)?,
             })
         };
@@ -91,11 +90,11 @@ impl KeyChange {
             (Self::Hca, [authentication, encryption]) => HCARequestOrderData {
                 version,
                 authentication: AuthenticationPubKeyInfo {
-                    key: key_data(version, authentication)?,
+                    key: key_data(format, authentication)?,
                     version: AuthenticationVersion::X002,
                 },
                 encryption: EncryptionPubKeyInfo {
-                    key: key_data(version, encryption)?,
+                    key: key_data(format, encryption)?,
                     version: EncryptionVersion::E002,
                 },
                 partner_id,
@@ -105,11 +104,11 @@ impl KeyChange {
             (Self::Hcs, [authentication, encryption, signature]) => HCSRequestOrderData {
                 version,
                 authentication: AuthenticationPubKeyInfo {
-                    key: key_data(version, authentication)?,
+                    key: key_data(format, authentication)?,
                     version: AuthenticationVersion::X002,
                 },
                 encryption: EncryptionPubKeyInfo {
-                    key: key_data(version, encryption)?,
+                    key: key_data(format, encryption)?,
                     version: EncryptionVersion::E002,
                 },
                 signature: signature_info(signature)?,

@@ -23,8 +23,8 @@ use kontor_protocol::{
     AuthenticationVersion, EncryptionVersion, ProtocolVersion, SignatureVersion,
 };
 use kontor_storage::{
-    AuditAction, BankKey, BankKeyKind, EbicsUserId, EbicsUserStatus, KeyPair, KeyStatus, KeyUsage,
-    NewBankKey, ScopedTx, TenantScope,
+    AuditAction, BankHost, BankKey, BankKeyKind, EbicsUserId, EbicsUserStatus, KeyPair, KeyStatus,
+    KeyUsage, NewBankKey, ScopedTx, TenantScope,
 };
 
 use super::session::{product, rejection, Requirement, UserContext};
@@ -95,7 +95,7 @@ impl KeyOrder {
             (Self::Ini, [signature]) => SignaturePubKeyOrderData {
                 version: ctx.version(),
                 signature_pub_key_info: SignaturePubKeyInfo {
-                    key: key_data(ctx.version(), signature)?,
+                    key: key_data(KeyFormat::of(&ctx.host), signature)?,
                     version: SignatureVersion::A006,
                 },
                 partner_id,
@@ -105,11 +105,11 @@ impl KeyOrder {
             (Self::Hia, [authentication, encryption]) => HIARequestOrderData {
                 version: ctx.version(),
                 authentication: AuthenticationPubKeyInfo {
-                    key: key_data(ctx.version(), authentication)?,
+                    key: key_data(KeyFormat::of(&ctx.host), authentication)?,
                     version: AuthenticationVersion::X002,
                 },
                 encryption: EncryptionPubKeyInfo {
-                    key: key_data(ctx.version(), encryption)?,
+                    key: key_data(KeyFormat::of(&ctx.host), encryption)?,
                     version: EncryptionVersion::E002,
                 },
                 partner_id,
@@ -218,24 +218,52 @@ pub async fn public_key_for(
     PublicKeyRecord::of(&pair)
 }
 
+/// How a host wants public keys sent: its protocol version, and on H004 whether with X.509
+/// certificates (French banks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyFormat {
+    pub version: ProtocolVersion,
+    pub x509_on_h004: bool,
+}
+
+impl KeyFormat {
+    pub fn of(host: &BankHost) -> Self {
+        Self {
+            version: host.protocol_version,
+            x509_on_h004: host.x509_on_h004,
+        }
+    }
+}
+
 pub(super) fn key_data(
-    version: ProtocolVersion,
+    format: KeyFormat,
     record: &PublicKeyRecord,
 ) -> Result<PublicKeyData, EbicsError> {
-    if version.uses_certificates() {
+    if format.version.uses_certificates() {
         let der = record
             .certificate
             .clone()
             .ok_or_else(|| EbicsError::KeyUnusable("an H005 key needs its X.509 certificate"))?;
         Ok(PublicKeyData::Certificate(X509Data::from_certificate(der)))
     } else {
+        // H004 carries `ds:X509Data` before `PubKeyValue` where the bank wants certificates
+        // (French banks; `ebics_orders_H004.xsd`, `SignaturePubKeyInfoType` and siblings);
+        // the key hash stays the one over exponent and modulus.
+        let x509 = if format.x509_on_h004 {
+            let der = record.certificate.clone().ok_or(EbicsError::KeyUnusable(
+                "this host wants X.509 certificates on H004, and the key has none",
+            ))?;
+            Some(X509Data::from_certificate(der))
+        } else {
+            None
+        };
         Ok(PublicKeyData::Rsa {
             key: RsaKeyValue {
                 modulus: record.key.modulus(),
                 exponent: record.key.exponent(),
             },
             timestamp: Some(record.created_at),
-            x509: None,
+            x509,
         })
     }
 }
@@ -418,6 +446,7 @@ impl Client {
                 hpb.encryption.version.as_str(),
             )?,
         ];
+        check_bank_certificates(&ctx.host, &received, Utc::now())?;
         let mut tx = self.store().scope(scope).begin().await?;
         let known = tx.bank_keys().list_for_host(ctx.host.id).await?;
         for key in received {
@@ -499,6 +528,41 @@ fn bank_key(
         certificate,
         key_hash: hash.to_hex_upper(),
     })
+}
+
+/// Checks the certificates the bank sent with its keys (always on H005, where present on
+/// H004): each must be valid at `now` and, where the host names the bank's CA
+/// (`bank_ca_pem`), issued by it. A refused certificate stops HPB before anything is stored,
+/// so no order is ever sent with it.
+fn check_bank_certificates(
+    host: &BankHost,
+    keys: &[NewBankKey],
+    now: DateTime<Utc>,
+) -> Result<(), EbicsError> {
+    let anchors = host
+        .bank_ca_pem
+        .as_deref()
+        .map(Certificate::all_from_pem)
+        .transpose()
+        .map_err(EbicsError::key)?;
+    for key in keys {
+        let Some(der) = &key.certificate else {
+            continue;
+        };
+        let certificate = Certificate::from_der(der).map_err(EbicsError::key)?;
+        let checked = match &anchors {
+            Some(anchors) => certificate.check_trust(anchors, now),
+            None => certificate.check_validity(now),
+        };
+        checked.map_err(|reason| {
+            tracing::warn!(host = %host.host_id, kind = %key.kind, %reason, "bank certificate refused");
+            EbicsError::BankCertificateInvalid {
+                kind: key.kind,
+                reason,
+            }
+        })?;
+    }
+    Ok(())
 }
 
 fn not_for_status(ctx: &UserContext, status: EbicsUserStatus, needed: &'static str) -> EbicsError {

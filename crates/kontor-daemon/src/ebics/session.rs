@@ -530,6 +530,8 @@ mod tests {
             production: false,
             ca_bundle_pem: None,
             bank_parameters: None,
+            x509_on_h004: false,
+            bank_ca_pem: None,
             created_at: Utc::now(),
             retired_at: None,
             retired_by: None,

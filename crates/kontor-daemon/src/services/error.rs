@@ -131,6 +131,15 @@ pub enum Refusal {
     /// A signer's key change document or signature is not acceptable.
     #[error("{0}")]
     InvalidKeyChange(String),
+    /// A certificate that cannot be used: unreadable, for another key, or not valid now.
+    #[error("{0}")]
+    InvalidCertificate(String),
+    /// A key's certificate can change only before the key was sent (INI/HIA/H3K).
+    #[error("the {0} key was already sent to the bank; its certificate can no longer change")]
+    KeyNotPending(kontor_storage::KeyUsage),
+    /// H3K is not possible for this user (version, status or certificates).
+    #[error("H3K: {0}")]
+    H3kNotPossible(String),
 }
 
 impl From<EbicsError> for ServiceError {

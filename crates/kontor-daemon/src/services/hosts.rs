@@ -2,6 +2,7 @@
 //! transport's own rules), changing or removing it, and an operator's verification of a bank
 //! key against the hash on the bank's letter.
 
+use kontor_protocol::certificate::Certificate;
 use kontor_protocol::ProtocolVersion;
 use kontor_storage::{
     AuditAction, BankHost, BankHostChanges, BankHostId, BankKey, BankKeyId, BankKeyVerification,
@@ -27,6 +28,10 @@ pub struct NewHost {
     pub production: bool,
     /// PEM CA certificates for a bank's test system or private CA.
     pub ca_bundle_pem: Option<String>,
+    /// Send X.509 certificates with the keys on H004 as well (French banks).
+    pub x509_on_h004: bool,
+    /// PEM CA certificates the bank's key certificates must be issued by.
+    pub bank_ca_pem: Option<String>,
 }
 
 /// A bundle is multi-line PEM, bounded here before its parser sees it.
@@ -56,10 +61,30 @@ fn check_ca_bundle(pem: Option<&str>) -> Result<(), Refusal> {
     }
 }
 
+/// The bank's CA certificates: PEM certificates only, bounded like a TLS bundle.
+fn check_bank_ca(pem: Option<&str>) -> Result<(), Refusal> {
+    match pem {
+        Some(pem) if pem.len() > MAX_CA_BUNDLE_BYTES => Err(Refusal::InvalidCertificate(format!(
+            "the bank's CA certificates may have at most {MAX_CA_BUNDLE_BYTES} bytes"
+        ))),
+        Some(pem) => Certificate::all_from_pem(pem)
+            .map(|_| ())
+            .map_err(|e| Refusal::InvalidCertificate(format!("bank_ca_pem: {e}"))),
+        None => Ok(()),
+    }
+}
+
 pub async fn create(tx: &mut ScopedTx<'_>, new: NewHost) -> Result<BankHost, ServiceError> {
     check_url(&new.url, new.production)?;
     check_ca_bundle(new.ca_bundle_pem.as_deref())?;
-    tx.bank_hosts()
+    check_bank_ca(new.bank_ca_pem.as_deref())?;
+    let certificates = BankHostChanges {
+        x509_on_h004: Some(new.x509_on_h004),
+        bank_ca_pem: Some(new.bank_ca_pem),
+        ..Default::default()
+    };
+    let host = tx
+        .bank_hosts()
         .create(NewBankHost {
             host_id: new.host_id,
             name: new.name,
@@ -70,7 +95,8 @@ pub async fn create(tx: &mut ScopedTx<'_>, new: NewHost) -> Result<BankHost, Ser
             ca_bundle_pem: new.ca_bundle_pem,
         })
         .await
-        .on_conflict(Refusal::HostIdTaken)
+        .on_conflict(Refusal::HostIdTaken)?;
+    Ok(tx.bank_hosts().update(host.id, certificates).await?)
 }
 
 pub async fn update(
@@ -80,6 +106,9 @@ pub async fn update(
 ) -> Result<BankHost, ServiceError> {
     if let Some(pem) = &changes.ca_bundle_pem {
         check_ca_bundle(pem.as_deref())?;
+    }
+    if let Some(pem) = &changes.bank_ca_pem {
+        check_bank_ca(pem.as_deref())?;
     }
     // The URL rule depends on the result: a production flag set on an http host is refused
     // like an http URL set on a production host.

@@ -86,7 +86,7 @@ pub async fn change_keys(
     tx.commit().await?;
     let document = change
         .document(
-            host.protocol_version,
+            crate::ebics::key_management::KeyFormat::of(&host),
             &connection.partner_id,
             &record.user_id,
             &keys,

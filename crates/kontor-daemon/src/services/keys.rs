@@ -87,9 +87,10 @@ fn generate_pair(
     Ok((pair, cert))
 }
 
-/// Stores one generated pair (private key encrypted under the master key, in status PENDING).
-/// Its EBICS hash: H004 hashes the bare key; H005 hashes the certificate, which then travels
-/// with the key.
+/// Stores one generated pair (private key encrypted under the master key, in status PENDING)
+/// with its certificate. Its EBICS hash: H004 hashes the bare key; H005 hashes the
+/// certificate. The certificate is kept on H004 too: hosts that want X.509 on H004 (French
+/// banks) get it sent with the key, and a CA-issued one may replace it before INI/HIA.
 async fn store_pair(
     tx: &mut ScopedTx<'_>,
     user: EbicsUserId,
@@ -97,8 +98,7 @@ async fn store_pair(
     (pair, cert): &(RsaKeyPair, Certificate),
     version: ProtocolVersion,
 ) -> Result<KeyPair, KeyError> {
-    let with_cert = version.uses_certificates();
-    let hash = public_key_hash(version, pair.public_key(), with_cert.then_some(cert))
+    let hash = public_key_hash(version, pair.public_key(), Some(cert))
         .map_err(KeyError::crypto)?
         .to_hex_upper();
     tx.key_pairs()
@@ -112,7 +112,7 @@ async fn store_pair(
                 .to_pkcs8_der()
                 .map_err(KeyError::crypto)?,
             key_hash: hash,
-            certificate: with_cert.then(|| cert.to_der().to_vec()),
+            certificate: Some(cert.to_der().to_vec()),
         })
         .await
         .map_err(KeyError::from)
@@ -300,15 +300,17 @@ pub enum LetterKind {
     Hia,
 }
 
-/// A user's INI or HIA letter from the keys stored now (the signature key may be one a
-/// signer registered), dated when the user was created.
+/// A user's INI or HIA letter in `language` from the keys stored now (the signature key may
+/// be one a signer registered), dated when the user was created.
 pub async fn stored_letter(
     tx: &mut ScopedTx<'_>,
     user: EbicsUserId,
     kind: LetterKind,
+    language: LetterLanguage,
 ) -> Result<Letter, KeyError> {
     let (user, connection, host) = user_at_host(tx, user).await?;
-    let input = letter_input(&user, &connection, &host, user.created_at);
+    let mut input = letter_input(&user, &connection, &host, user.created_at);
+    input.language = language;
     // Each letter needs only its own keys.
     match kind {
         LetterKind::Ini => {

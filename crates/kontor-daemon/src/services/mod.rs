@@ -30,6 +30,7 @@
 //! [`statement_job::StatementDownloader`], [`veu::VeuBank`].
 
 pub mod bank;
+pub mod certificates;
 pub mod connections;
 pub mod container;
 pub mod downloads;

@@ -2,18 +2,19 @@
 //! (or H3K), HPB, activation once an operator has verified the bank keys, and the HTD/HAA sync
 //! of order types, accounts and permissions.
 
+use kontor_protocol::certificate::Certificate;
 use kontor_protocol::order_type::{BtfService, OrderType, OrderTypeError};
 use kontor_protocol::orderdata::{
     AccountNumber, BankCode, HAAResponseOrderData, HKDResponseOrderData, HPDResponseOrderData,
     HTDResponseOrderData, OrderDataError,
 };
 use kontor_storage::{
-    BankParameters, BtfOffer, EbicsUserId, EbicsUserStatus, NewAccount, NewPermission,
+    BankParameters, BtfOffer, EbicsUserId, EbicsUserStatus, KeyUsage, NewAccount, NewPermission,
     SignatureClass, StorageError, Store, TenantScope,
 };
 
 use super::bank::{Bank, Delivery};
-use super::error::ServiceError;
+use super::error::{Refusal, ServiceError};
 use super::keys::{ensure_user_keys, KeyError};
 use super::veu::class_of;
 use super::Services;
@@ -56,13 +57,81 @@ impl From<OnboardingError> for ServiceError {
     }
 }
 
-/// Starts or continues onboarding for the API: see [`onboard`].
+/// How a NEW user's public keys reach the bank.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum KeySubmission {
+    /// INI (signature key) and HIA (authentication and encryption keys), each confirmed by
+    /// a signed letter.
+    #[default]
+    IniHia,
+    /// H3K (EBICS 3.0): all three keys as certificates in one order, without letters,
+    /// for banks that accept it. The certificates must be CA-issued (at least the signature
+    /// certificate: the CA's certification replaces the INI letter), so import them first.
+    H3k,
+}
+
+/// Starts or continues onboarding for the API: see [`onboard_with`].
 pub async fn initialise(
     services: &Services,
     scope: &TenantScope,
     user: EbicsUserId,
+    submission: KeySubmission,
 ) -> Result<EbicsUserStatus, ServiceError> {
-    Ok(onboard(services.store(), services.bank()?, scope, user).await?)
+    let bank = services.bank()?;
+    if submission == KeySubmission::H3k {
+        check_h3k(services.store(), scope, user).await?;
+    }
+    Ok(onboard_with(services.store(), bank, scope, user, submission).await?)
+}
+
+/// Refuses H3K where it cannot work, before anything is sent: only a NEW user of an H005
+/// host whose three keys carry certificates, the signature certificate issued by a CA
+/// (EBICS 3.0, H3K: the bank trusts the CA instead of an initialisation letter).
+async fn check_h3k(
+    store: &Store,
+    scope: &TenantScope,
+    user: EbicsUserId,
+) -> Result<(), ServiceError> {
+    let refuse = |why: String| -> ServiceError { Refusal::H3kNotPossible(why).into() };
+    let ctx = UserContext::load(store, scope, user)
+        .await
+        .map_err(OnboardingError::from)?;
+    if !ctx.version().uses_certificates() {
+        return Err(refuse(format!(
+            "H3K exists from EBICS 3.0 (H005); host {} speaks {}",
+            ctx.host.host_id,
+            ctx.version()
+        )));
+    }
+    if ctx.user.status != EbicsUserStatus::New {
+        return Err(refuse(format!("the user is {}, not NEW", ctx.user.status)));
+    }
+    let mut tx = store.scope(scope).begin().await?;
+    for usage in [
+        KeyUsage::Signature,
+        KeyUsage::Authentication,
+        KeyUsage::Encryption,
+    ] {
+        let certificate = tx
+            .key_pairs()
+            .current(user, usage)
+            .await?
+            .and_then(|pair| pair.certificate)
+            .map(|der| Certificate::from_der(&der))
+            .transpose()
+            .map_err(|e| refuse(format!("the {usage} certificate is unreadable: {e}")))?
+            .ok_or_else(|| {
+                refuse(format!(
+                    "the {usage} key has no certificate; generate keys and import the CA-issued certificates first"
+                ))
+            })?;
+        if usage == KeyUsage::Signature && !certificate.is_ca_issued() {
+            return Err(refuse(
+                "the signature certificate is self-signed; H3K needs the one a CA issued".into(),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Runs whatever onboarding steps are still due: keys, INI, HIA, HPB, activation (if the bank
@@ -73,6 +142,17 @@ pub async fn onboard(
     bank: &dyn Bank,
     scope: &TenantScope,
     user: EbicsUserId,
+) -> Result<EbicsUserStatus, OnboardingError> {
+    onboard_with(store, bank, scope, user, KeySubmission::IniHia).await
+}
+
+/// [`onboard`], with the keys of a NEW user sent as `submission` says.
+pub async fn onboard_with(
+    store: &Store,
+    bank: &dyn Bank,
+    scope: &TenantScope,
+    user: EbicsUserId,
+    submission: KeySubmission,
 ) -> Result<EbicsUserStatus, OnboardingError> {
     let current = UserContext::load(store, scope, user).await?.user;
     let mut status = current.status;
@@ -85,6 +165,9 @@ pub async fn onboard(
     }
     if status == EbicsUserStatus::New {
         ensure_user_keys(store, scope, user).await?;
+        if submission == KeySubmission::H3k {
+            status = bank.send_key_order(scope, user, KeyOrder::H3k).await?;
+        }
     }
     if matches!(
         status,

@@ -195,3 +195,101 @@ fn certificate_of_another_key_is_refused() {
         Err(LetterError::CertificateKeyMismatch("A006"))
     ));
 }
+
+/// The text a PDF viewer would copy out of every page of `pdf`.
+fn pdf_text(pdf: &[u8]) -> String {
+    let document = lopdf::Document::load_mem(pdf).expect("a readable PDF");
+    let pages: Vec<u32> = document.get_pages().keys().copied().collect();
+    document.extract_text(&pages).expect("text")
+}
+
+#[test]
+fn pdf_letters_carry_user_and_hashes_in_every_language() {
+    let public = signature_key().public_key();
+    let hash = public_key_hash(ProtocolVersion::H004, &public, None).expect("hash");
+    for (language, title, confirmation_word) in [
+        (
+            LetterLanguage::German,
+            "EBICS-Initialisierungsbrief (INI)",
+            "Unterschrift",
+        ),
+        (
+            LetterLanguage::English,
+            "EBICS initialisation letter (INI)",
+            "Signature",
+        ),
+        (
+            LetterLanguage::French,
+            "Lettre d'initialisation EBICS (INI)",
+            "Clé publique de signature électronique",
+        ),
+    ] {
+        let letter = ini(
+            ProtocolVersion::H004,
+            language,
+            SignatureVersion::A006,
+            None,
+        )
+        .expect("letter");
+        let pdf = letter.pdf();
+        assert!(pdf.starts_with(b"%PDF-"));
+        let text = pdf_text(&pdf);
+        for expected in [title, "USER0001", "PARTNER1", "EBIXHOST", confirmation_word] {
+            assert!(
+                text.contains(expected),
+                "{language:?}: missing {expected:?} in\n{text}"
+            );
+        }
+        for line in hash.to_grouped_lines(16) {
+            assert!(
+                text.contains(&line),
+                "{language:?}: hash line {line:?} missing"
+            );
+        }
+    }
+}
+
+#[test]
+fn h005_pdf_letter_spans_pages_and_keeps_certificate_hashes() {
+    let auth_cert = certificate_for(authentication_key(), KeyPurpose::Authentication);
+    let enc_cert = certificate_for(encryption_key(), KeyPurpose::Encryption);
+    let letter = hia_letter(
+        &input(ProtocolVersion::H005, LetterLanguage::French),
+        LetterKey {
+            version: AuthenticationVersion::X002,
+            public_key: &authentication_key().public_key(),
+            certificate: Some(&auth_cert),
+        },
+        LetterKey {
+            version: EncryptionVersion::E002,
+            public_key: &encryption_key().public_key(),
+            certificate: Some(&enc_cert),
+        },
+    )
+    .expect("letter");
+    assert!(letter.html().contains("<html lang=\"fr\">"));
+    let document = lopdf::Document::load_mem(&letter.pdf()).expect("PDF");
+    assert!(
+        document.get_pages().len() >= 2,
+        "two PEM blocks need a second page"
+    );
+    let text = pdf_text(&letter.pdf());
+    assert!(text.contains("Lettre d'initialisation EBICS (HIA)"));
+    for certificate in [&auth_cert, &enc_cert] {
+        for line in certificate.fingerprint_sha256().to_grouped_lines(16) {
+            assert!(
+                text.contains(&line),
+                "certificate hash line {line:?} missing"
+            );
+        }
+    }
+}
+
+#[test]
+fn letter_languages_parse_from_their_codes() {
+    for code in ["de", "en", "fr"] {
+        let language: LetterLanguage = code.parse().expect("known code");
+        assert_eq!(language.code(), code);
+    }
+    assert!("it".parse::<LetterLanguage>().is_err());
+}

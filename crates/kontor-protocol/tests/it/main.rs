@@ -2,6 +2,7 @@
 //! linked on its own, which costs CI minutes). Modules are named after what they test;
 //! `support` holds the fixtures they share.
 
+mod certificates;
 mod encryption;
 mod envelope;
 mod keys;

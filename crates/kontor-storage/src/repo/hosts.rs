@@ -26,6 +26,12 @@ pub struct BankHost {
     pub ca_bundle_pem: Option<String>,
     /// What the bank's HPD said at the last sync; `None` before one succeeded.
     pub bank_parameters: Option<BankParameters>,
+    /// Send X.509 certificates with the keys on H004 as well (French banks require them on
+    /// EBICS 2.5; H005 always sends them).
+    pub x509_on_h004: bool,
+    /// PEM CA certificates the bank's own key certificates (HPB) must chain to; without
+    /// them only their validity period is checked.
+    pub bank_ca_pem: Option<String>,
     pub created_at: DateTime<Utc>,
     /// When an operator removed the host while connections still referred to it: nothing is
     /// sent to a retired host any more, and what it produced stays readable.
@@ -71,6 +77,8 @@ impl BankHost {
             production: r.bool("production")?,
             ca_bundle_pem: r.opt_text("ca_bundle_pem")?,
             bank_parameters: r.opt_json("bank_parameters")?,
+            x509_on_h004: r.bool("x509_on_h004")?,
+            bank_ca_pem: r.opt_text("bank_ca_pem")?,
             created_at: r.ts("created_at")?,
             retired_at: r.opt_ts("retired_at")?,
             retired_by: r.opt_text("retired_by")?,
@@ -114,6 +122,9 @@ pub struct BankHostChanges {
     pub production: Option<bool>,
     /// `Some(None)` removes the bundle.
     pub ca_bundle_pem: Option<Option<String>>,
+    pub x509_on_h004: Option<bool>,
+    /// `Some(None)` removes the bank CA certificates.
+    pub bank_ca_pem: Option<Option<String>>,
 }
 
 /// A bank's public key as fetched with HPB, and whether an operator verified it.
@@ -244,6 +255,14 @@ impl BankHosts<'_, '_> {
                             .ca_bundle_pem
                             .unwrap_or(current.ca_bundle_pem)
                             .into(),
+                    ),
+                    (
+                        "x509_on_h004",
+                        changes.x509_on_h004.unwrap_or(current.x509_on_h004).into(),
+                    ),
+                    (
+                        "bank_ca_pem",
+                        changes.bank_ca_pem.unwrap_or(current.bank_ca_pem).into(),
                     ),
                 ],
             )

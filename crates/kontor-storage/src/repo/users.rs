@@ -89,6 +89,8 @@ pub struct KeyPair {
     /// The EBICS key hash, upper-case hex.
     pub key_hash: String,
     pub certificate: Option<Vec<u8>>,
+    /// When the warning that the certificate expires soon was given (once).
+    pub expiry_warned_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -120,6 +122,7 @@ impl KeyPair {
             encrypted_private_key: r.opt_blob("encrypted_private_key")?,
             key_hash: r.text("key_hash")?,
             certificate: r.opt_blob("certificate")?,
+            expiry_warned_at: r.opt_ts("expiry_warned_at")?,
             created_at: r.ts("created_at")?,
             updated_at: r.ts("updated_at")?,
         })
@@ -489,6 +492,55 @@ impl KeyPairs<'_, '_> {
             )
             .await?;
         self.tx.get(id).await
+    }
+
+    /// Replaces a PENDING key pair's certificate (a CA-issued one for the same public key,
+    /// with the key hash that goes with it); fails with `StaleStatus` once the key was sent.
+    pub async fn replace_certificate(
+        &mut self,
+        id: KeyPairId,
+        certificate: Vec<u8>,
+        key_hash: &str,
+    ) -> Result<KeyPair> {
+        let tenant = self.tx.tenant_val();
+        let changed = self
+            .tx
+            .execute(
+                "UPDATE key_pairs SET certificate = $1, key_hash = $2, expiry_warned_at = NULL, \
+                 updated_at = $3 WHERE id = $4 AND tenant_id = $5 AND status = $6",
+                &[
+                    certificate.into(),
+                    key_hash.into(),
+                    now().into(),
+                    id.to_db().into(),
+                    tenant,
+                    KeyStatus::Pending.as_str().into(),
+                ],
+            )
+            .await?;
+        if changed == 0 {
+            let _: KeyPair = self.tx.get(id).await?;
+            return Err(StorageError::StaleStatus {
+                entity: "key pair",
+                expected: KeyStatus::Pending.as_str(),
+            });
+        }
+        self.tx.get(id).await
+    }
+
+    /// Records that the expiry warning for this key's certificate was given; `false` when
+    /// it already had been (so exactly one caller logs and audits it).
+    pub async fn mark_expiry_warned(&mut self, id: KeyPairId) -> Result<bool> {
+        let tenant = self.tx.tenant_val();
+        let changed = self
+            .tx
+            .execute(
+                "UPDATE key_pairs SET expiry_warned_at = $1 WHERE id = $2 AND tenant_id = $3 \
+                 AND expiry_warned_at IS NULL",
+                &[now().into(), id.to_db().into(), tenant],
+            )
+            .await?;
+        Ok(changed == 1)
     }
 
     pub async fn list_for_user(&mut self, user: EbicsUserId) -> Result<Vec<KeyPair>> {

@@ -1089,3 +1089,148 @@ async fn only_owners_revoke_signer_keys_and_every_key_event_is_audited() {
     let other = w.get(&w.owner_b, "/v1/audit-events").await.json();
     assert_eq!(other, json!({"items": [], "next_cursor": null}));
 }
+
+/// The text of every page of a PDF, as a viewer would copy it.
+fn pdf_text(pdf: &[u8]) -> String {
+    let document = lopdf::Document::load_mem(pdf).expect("a readable PDF");
+    let pages: Vec<u32> = document.get_pages().keys().copied().collect();
+    document.extract_text(&pages).expect("text")
+}
+
+#[tokio::test]
+async fn keys_are_generated_shown_with_certificates_and_their_letters_render_as_pdf() {
+    let w = world().await;
+    let created = call(
+        &w.app,
+        Method::POST,
+        "/v1/ebics-users",
+        Some(&w.owner_a),
+        Payload::Json(json!({"connection_id": w.a.connection, "user_id": "FRUSER1", "name": "Jeanne Exemple", "signature_class": "E"})),
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let user = created.json()["id"].as_str().expect("id").to_owned();
+    let generated = call(
+        &w.app,
+        Method::POST,
+        &format!("/v1/ebics-users/{user}/keys"),
+        Some(&w.owner_a),
+        Payload::None,
+    )
+    .await;
+    assert_eq!(
+        generated.status,
+        StatusCode::CREATED,
+        "{}",
+        generated.text()
+    );
+    let keys = generated.json();
+    assert_eq!(keys.as_array().map(Vec::len), Some(3));
+    assert_eq!(keys[0]["status"], "PENDING");
+    assert_eq!(keys[0]["certificate"]["origin"], "SELF_SIGNED");
+    assert_eq!(keys[0]["certificate"]["expires_soon"], false);
+    let signature_hash = keys[0]["key_hash"].as_str().expect("hash").to_owned();
+    // The letter prints the hash in groups of two hex digits, 16 bytes a line.
+    let first_line = signature_hash.as_bytes()[..32]
+        .chunks(2)
+        .map(|pair| std::str::from_utf8(pair).expect("hex"))
+        .collect::<Vec<_>>()
+        .join(" ");
+
+    for (lang, title) in [
+        ("de", "EBICS-Initialisierungsbrief (INI)"),
+        ("en", "EBICS initialisation letter (INI)"),
+        ("fr", "Lettre d'initialisation EBICS (INI)"),
+    ] {
+        let letter = call(
+            &w.app,
+            Method::GET,
+            &format!("/v1/ebics-users/{user}/letters/ini?format=pdf&lang={lang}"),
+            Some(&w.viewer_a),
+            Payload::None,
+        )
+        .await;
+        assert_eq!(letter.status, StatusCode::OK, "{}", letter.text());
+        assert_eq!(letter.headers["content-type"], "application/pdf");
+        let text = pdf_text(&letter.bytes);
+        for expected in [title, "FRUSER1", "Jeanne Exemple", first_line.as_str()] {
+            assert!(
+                text.contains(expected),
+                "{lang}: {expected:?} missing in\n{text}"
+            );
+        }
+    }
+    let html = call(
+        &w.app,
+        Method::GET,
+        &format!("/v1/ebics-users/{user}/letters/hia?lang=fr"),
+        Some(&w.viewer_a),
+        Payload::None,
+    )
+    .await;
+    assert!(html.text().contains("<html lang=\"fr\">"));
+    let unknown = call(
+        &w.app,
+        Method::GET,
+        &format!("/v1/ebics-users/{user}/letters/ini?lang=it"),
+        Some(&w.viewer_a),
+        Payload::None,
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
+
+    // Certificates that are not one, or certify another key, are refused; nothing changes.
+    let import = |body: Vec<u8>| {
+        let app = w.app.clone();
+        let token = w.owner_a.clone();
+        let path = format!("/v1/ebics-users/{user}/keys/signature/certificate");
+        async move {
+            call(
+                &app,
+                Method::PUT,
+                &path,
+                Some(&token),
+                Payload::Raw("application/pkix-cert", body),
+            )
+            .await
+        }
+    };
+    let garbage = import(b"not a certificate".to_vec()).await;
+    assert_eq!(
+        (garbage.status, garbage.code().as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_certificate")
+    );
+    let other_key = kontor_protocol::keys::KeyPair::generate(
+        &mut rand::rngs::OsRng,
+        kontor_protocol::keys::KeySize::Bits2048,
+    )
+    .expect("key");
+    let foreign = kontor_protocol::certificate::Certificate::generate_self_signed(
+        other_key.private_key(),
+        &kontor_protocol::certificate::CertificateSubject {
+            common_name: "Someone Else".into(),
+            organization: None,
+            country: None,
+        },
+        kontor_protocol::certificate::KeyPurpose::Signature,
+        chrono::Utc::now(),
+        1,
+        &mut rand::rngs::OsRng,
+    )
+    .expect("certificate");
+    let mismatch = import(foreign.to_pem().into_bytes()).await;
+    assert_eq!(
+        (mismatch.status, mismatch.code().as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_certificate")
+    );
+    let unchanged = call(
+        &w.app,
+        Method::GET,
+        &format!("/v1/ebics-users/{user}/keys"),
+        Some(&w.viewer_a),
+        Payload::None,
+    )
+    .await
+    .json();
+    assert_eq!(unchanged[0]["key_hash"], signature_hash.as_str());
+}

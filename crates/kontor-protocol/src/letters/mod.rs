@@ -8,10 +8,15 @@
 //! host ID, user ID, partner (customer) ID, user name, EBICS version, key version and, per key,
 //! the exponent and modulus in hex (H003/H004) or the certificate data (H005+), the SHA-256
 //! hash in the grouped form banks print (`AB CD ...`, 16 bytes per line), and lines for
-//! place/date and signature. Both a plain-text and a standalone, printable HTML rendering are
-//! produced; every caller-supplied value is HTML-escaped.
+//! place/date and signature. A plain-text, a standalone printable HTML and a PDF rendering
+//! (see [`pdf`]) are produced, in German, English or French; every caller-supplied value is
+//! HTML-escaped.
 //!
 //! The date and time are passed in; nothing here reads a clock.
+
+mod pdf;
+
+use std::str::FromStr;
 
 use chrono::{DateTime, FixedOffset};
 
@@ -35,6 +40,35 @@ pub enum LetterLanguage {
     #[default]
     German,
     English,
+    French,
+}
+
+impl LetterLanguage {
+    /// The ISO 639-1 code: `de`, `en` or `fr`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::German => "de",
+            Self::English => "en",
+            Self::French => "fr",
+        }
+    }
+}
+
+/// A language code other than `de`, `en` and `fr`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown letter language {0:?} (expected de, en or fr)")]
+pub struct UnknownLanguage(pub String);
+
+impl FromStr for LetterLanguage {
+    type Err = UnknownLanguage;
+    fn from_str(code: &str) -> Result<Self, Self::Err> {
+        match code {
+            "de" => Ok(Self::German),
+            "en" => Ok(Self::English),
+            "fr" => Ok(Self::French),
+            other => Err(UnknownLanguage(other.to_owned())),
+        }
+    }
 }
 
 /// Which letter this is.
@@ -95,6 +129,12 @@ impl Letter {
     /// A complete HTML document, laid out for printing on A4.
     pub fn html(&self) -> &str {
         &self.html
+    }
+
+    /// A PDF document (A4) with the plain text, for banks and operators who file letters
+    /// as PDF rather than print them from a browser.
+    pub fn pdf(&self) -> Vec<u8> {
+        pdf::render(&self.title, &self.text)
     }
 }
 
@@ -246,6 +286,35 @@ impl Labels {
                 ini_confirmation: "I hereby confirm the above public key for my electronic signature.",
                 hia_confirmation: "I hereby confirm the above public keys for my EBICS access.",
                 place_date: "Place/date",
+                signature: "Signature",
+            },
+            LetterLanguage::French => Self {
+                ini_title: "Lettre d'initialisation EBICS (INI)",
+                hia_title: "Lettre d'initialisation EBICS (HIA)",
+                date: "Date",
+                time: "Heure",
+                recipient: "Destinataire",
+                host_id: "ID de la banque",
+                user_id: "ID utilisateur",
+                partner_id: "ID client",
+                user_name: "Nom",
+                protocol: "Version EBICS",
+                signature_key: "Clé publique de signature électronique",
+                authentication_key: "Clé publique d'authentification",
+                encryption_key: "Clé publique de chiffrement",
+                version: "Version",
+                exponent: "Exposant",
+                modulus: "Module",
+                hash: "Empreinte (SHA-256)",
+                subject: "Titulaire",
+                issuer: "Émetteur",
+                serial: "Numéro de série",
+                valid_from: "Valable du",
+                valid_until: "Valable jusqu'au",
+                certificate: "Certificat",
+                ini_confirmation: "Je confirme par la présente la clé publique ci-dessus pour ma signature électronique.",
+                hia_confirmation: "Je confirme par la présente les clés publiques ci-dessus pour mon accès EBICS.",
+                place_date: "Lieu/date",
                 signature: "Signature",
             },
         }
@@ -439,10 +508,7 @@ fn render_html(
     labels: &Labels,
     language: LetterLanguage,
 ) -> String {
-    let lang = match language {
-        LetterLanguage::German => "de",
-        LetterLanguage::English => "en",
-    };
+    let lang = language.code();
     let mut out = String::new();
     out.push_str("<!DOCTYPE html>\n");
     out.push_str(&format!(

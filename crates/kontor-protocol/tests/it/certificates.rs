@@ -1,0 +1,114 @@
+//! CA-issued certificates: issuing, recognising and checking them against trust anchors.
+
+use chrono::Duration;
+use kontor_protocol::certificate::{Certificate, CertificateSubject, KeyPurpose, TrustError};
+
+use crate::support::keys::{
+    authentication_key, bank_encryption_key, certificate_for, now, signature_key, subject,
+};
+
+fn test_ca() -> Certificate {
+    Certificate::generate_ca(
+        bank_encryption_key(),
+        &CertificateSubject {
+            common_name: "Test Bank CA".into(),
+            organization: Some("Banque Exemple".into()),
+            country: Some("FR".into()),
+        },
+        now(),
+        10,
+        &mut rand::thread_rng(),
+    )
+    .expect("CA")
+}
+
+fn issued_signature_certificate(ca: &Certificate) -> Certificate {
+    ca.issue(
+        bank_encryption_key(),
+        &signature_key().public_key(),
+        &subject(),
+        KeyPurpose::Signature,
+        now(),
+        2,
+        &mut rand::thread_rng(),
+    )
+    .expect("issued")
+}
+
+#[test]
+fn a_ca_issued_certificate_chains_to_its_ca_and_not_to_another() {
+    let ca = test_ca();
+    let issued = issued_signature_certificate(&ca);
+    assert!(issued.is_ca_issued());
+    assert_eq!(issued.issuer(), ca.subject());
+    assert_eq!(issued.public_key(), &signature_key().public_key());
+    assert!(issued.check_trust(std::slice::from_ref(&ca), now()).is_ok());
+
+    let self_signed = certificate_for(signature_key(), KeyPurpose::Signature);
+    assert!(!self_signed.is_ca_issued());
+    assert!(matches!(
+        self_signed.check_trust(std::slice::from_ref(&ca), now()),
+        Err(TrustError::UnknownIssuer(_))
+    ));
+    // A CA with the same name but another key is not the issuer.
+    let impostor = Certificate::generate_ca(
+        authentication_key(),
+        &CertificateSubject {
+            common_name: "Test Bank CA".into(),
+            organization: Some("Banque Exemple".into()),
+            country: Some("FR".into()),
+        },
+        now(),
+        10,
+        &mut rand::thread_rng(),
+    )
+    .expect("impostor CA");
+    assert!(issued.check_trust(&[impostor], now()).is_err());
+}
+
+#[test]
+fn validity_names_the_bound_that_fails() {
+    let issued = issued_signature_certificate(&test_ca());
+    assert!(matches!(
+        issued.check_validity(now() - Duration::days(1)),
+        Err(TrustError::NotYetValid(_))
+    ));
+    assert!(matches!(
+        issued.check_validity(now() + Duration::days(3 * 366)),
+        Err(TrustError::Expired(_))
+    ));
+    assert!(issued.check_validity(now() + Duration::days(30)).is_ok());
+}
+
+#[test]
+fn the_ca_key_must_belong_to_the_ca_certificate() {
+    let ca = test_ca();
+    let wrong = ca.issue(
+        authentication_key(),
+        &signature_key().public_key(),
+        &subject(),
+        KeyPurpose::Signature,
+        now(),
+        2,
+        &mut rand::thread_rng(),
+    );
+    assert!(wrong.is_err());
+}
+
+#[test]
+fn bundles_and_der_are_read() {
+    let ca = test_ca();
+    let issued = issued_signature_certificate(&ca);
+    let bundle = format!("{}\n{}", ca.to_pem(), issued.to_pem());
+    let all = Certificate::all_from_pem(&bundle).expect("bundle");
+    assert_eq!(all, vec![ca.clone(), issued.clone()]);
+    assert_eq!(
+        Certificate::from_pem_or_der(issued.to_der()).expect("DER"),
+        issued
+    );
+    assert_eq!(
+        Certificate::from_pem_or_der(issued.to_pem().as_bytes()).expect("PEM"),
+        issued
+    );
+    assert!(Certificate::all_from_pem("no certificate").is_err());
+}
