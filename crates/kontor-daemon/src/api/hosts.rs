@@ -169,7 +169,7 @@ async fn remove(caller: Caller, Id(id): Id<BankHostId>) -> Result<Response, ApiE
     tx.commit().await?;
     Ok(match removal {
         hosts::Removal::Deleted => StatusCode::NO_CONTENT.into_response(),
-        hosts::Removal::Retired(host) => Json(host).into_response(),
+        hosts::Removal::Retired(host) => Json(*host).into_response(),
     })
 }
 

@@ -129,7 +129,7 @@ pub enum Removal {
     /// Connections refer to it: their users, orders, statements and files are history that
     /// must stay readable, so the host is retired instead (nothing is sent to it any more,
     /// its users' schedules are disabled).
-    Retired(BankHost),
+    Retired(Box<BankHost>),
 }
 
 /// Removes a host whose users have no live work: deleted when nothing refers to it, retired
@@ -138,7 +138,7 @@ pub enum Removal {
 pub async fn remove(tx: &mut ScopedTx<'_>, id: BankHostId) -> Result<Removal, ServiceError> {
     let host: BankHost = tx.get(id).await?;
     if host.retired_at.is_some() {
-        return Ok(Removal::Retired(host));
+        return Ok(Removal::Retired(Box::new(host)));
     }
     if tx.connections().list_for_host(id).await?.is_empty() {
         tx.bank_keys().delete_for_host(id).await?;
@@ -162,7 +162,7 @@ pub async fn remove(tx: &mut ScopedTx<'_>, id: BankHostId) -> Result<Removal, Se
             json!({"host_id": retired.host_id, "url": retired.url}),
         )
         .await?;
-    Ok(Removal::Retired(retired))
+    Ok(Removal::Retired(Box::new(retired)))
 }
 
 /// The host of a new connection, user, order, download or schedule: a retired host takes
