@@ -9,7 +9,7 @@
 //! request is checked against the new keys.
 
 use kontor_protocol::orderdata::{
-    HCARequestOrderData, HCSRequestOrderData, OrderDataError, OrderSignatureData,
+    HCARequestOrderData, HCSRequestOrderData, OrderDataError, OrderSignatureData, PublicKeyData,
     SignaturePubKeyOrderData,
 };
 use kontor_protocol::signature::verify_order_data;
@@ -103,76 +103,42 @@ fn new_keys(
         .state
         .subscriber(partner, user)
         .is_some_and(|s| s.bank_issued_certificates);
+    // The document is of the request's version and names the subscriber that sent it.
+    let document_of = |document: ProtocolVersion, partner_id: &str, user_id: &str| {
+        if document != version {
+            return Err(wrong_version(document));
+        }
+        same_subscriber(partner_id, user_id, partner, user)
+    };
+    // Each key checked like an INI/HIA key (format, version, length, certificate).
+    let key = |data: &PublicKeyData, key_version: &str, length_error: ReturnCode| {
+        submitted(version, data, key_version, length_error, now, bank_issued)
+    };
+    const SIGNATURE_LENGTH: ReturnCode = ReturnCode::KEYMGMT_KEYLENGTH_ERROR_SIGNATURE;
+    const AUTHENTICATION_LENGTH: ReturnCode = ReturnCode::KEYMGMT_KEYLENGTH_ERROR_AUTHENTICATION;
+    const ENCRYPTION_LENGTH: ReturnCode = ReturnCode::KEYMGMT_KEYLENGTH_ERROR_ENCRYPTION;
     let mut keys = SubscriberKeys::default();
     match classic {
         "PUB" => {
             let doc = SignaturePubKeyOrderData::parse(content).map_err(format)?;
-            if doc.version != version {
-                return Err(wrong_version(doc.version));
-            }
-            same_subscriber(&doc.partner_id, &doc.user_id, partner, user)?;
-            keys.signature = Some(submitted(
-                version,
-                &doc.signature_pub_key_info.key,
-                doc.signature_pub_key_info.version.as_str(),
-                ReturnCode::KEYMGMT_KEYLENGTH_ERROR_SIGNATURE,
-                now,
-                bank_issued,
-            )?);
+            document_of(doc.version, &doc.partner_id, &doc.user_id)?;
+            let info = &doc.signature_pub_key_info;
+            keys.signature = Some(key(&info.key, info.version.as_str(), SIGNATURE_LENGTH)?);
         }
         "HCA" => {
             let doc = HCARequestOrderData::parse(content).map_err(format)?;
-            if doc.version != version {
-                return Err(wrong_version(doc.version));
-            }
-            same_subscriber(&doc.partner_id, &doc.user_id, partner, user)?;
-            keys.authentication = Some(submitted(
-                version,
-                &doc.authentication.key,
-                doc.authentication.version.as_str(),
-                ReturnCode::KEYMGMT_KEYLENGTH_ERROR_AUTHENTICATION,
-                now,
-                bank_issued,
-            )?);
-            keys.encryption = Some(submitted(
-                version,
-                &doc.encryption.key,
-                doc.encryption.version.as_str(),
-                ReturnCode::KEYMGMT_KEYLENGTH_ERROR_ENCRYPTION,
-                now,
-                bank_issued,
-            )?);
+            document_of(doc.version, &doc.partner_id, &doc.user_id)?;
+            let (a, e) = (&doc.authentication, &doc.encryption);
+            keys.authentication = Some(key(&a.key, a.version.as_str(), AUTHENTICATION_LENGTH)?);
+            keys.encryption = Some(key(&e.key, e.version.as_str(), ENCRYPTION_LENGTH)?);
         }
         "HCS" => {
             let doc = HCSRequestOrderData::parse(content).map_err(format)?;
-            if doc.version != version {
-                return Err(wrong_version(doc.version));
-            }
-            same_subscriber(&doc.partner_id, &doc.user_id, partner, user)?;
-            keys.signature = Some(submitted(
-                version,
-                &doc.signature.key,
-                doc.signature.version.as_str(),
-                ReturnCode::KEYMGMT_KEYLENGTH_ERROR_SIGNATURE,
-                now,
-                bank_issued,
-            )?);
-            keys.authentication = Some(submitted(
-                version,
-                &doc.authentication.key,
-                doc.authentication.version.as_str(),
-                ReturnCode::KEYMGMT_KEYLENGTH_ERROR_AUTHENTICATION,
-                now,
-                bank_issued,
-            )?);
-            keys.encryption = Some(submitted(
-                version,
-                &doc.encryption.key,
-                doc.encryption.version.as_str(),
-                ReturnCode::KEYMGMT_KEYLENGTH_ERROR_ENCRYPTION,
-                now,
-                bank_issued,
-            )?);
+            document_of(doc.version, &doc.partner_id, &doc.user_id)?;
+            let (s, a, e) = (&doc.signature, &doc.authentication, &doc.encryption);
+            keys.signature = Some(key(&s.key, s.version.as_str(), SIGNATURE_LENGTH)?);
+            keys.authentication = Some(key(&a.key, a.version.as_str(), AUTHENTICATION_LENGTH)?);
+            keys.encryption = Some(key(&e.key, e.version.as_str(), ENCRYPTION_LENGTH)?);
         }
         other => {
             return Err(Reject::new(
