@@ -258,6 +258,74 @@ async fn a_refused_key_change_revokes_the_new_keys_and_keeps_the_old(db: TestDb)
     assert_eq!(revoked, 2);
 }
 
+/// The bank applies an HCA but its answer to the last segment is lost; the retry, signed
+/// with the old authentication key, is refused (061001). The outcome is not guessed: a probe
+/// (HPB with the new keys) shows the bank holds them, so they are ACTIVE and the user can
+/// still download.
+async fn a_lost_hca_answer_is_decided_by_probing_the_bank(db: TestDb, version: ProtocolVersion) {
+    let w = world(db, Setup::new(version)).await;
+    w.ready().await;
+    let first = active_hashes(&w).await;
+    w.fault(
+        kontor_bank::FaultMatcher {
+            order_type: Some("HCA".into()),
+            phase: Some(kontor_bank::TransactionPhase::Transfer),
+            ..Default::default()
+        },
+        kontor_bank::FaultAction::DropResponse,
+        Some(1),
+    );
+    let outcome = kontor_daemon::services::key_changes::change_keys(
+        &w.services,
+        &w.scope,
+        w.user,
+        kontor_daemon::services::key_changes::KeyChange::Hca,
+    )
+    .await;
+    let outcome = outcome.unwrap();
+    assert_eq!(outcome.keys.len(), 2, "{outcome:?}");
+    let after = active_hashes(&w).await;
+    assert_eq!(after.0, first.0);
+    assert_ne!(after.1, first.1);
+    assert_ne!(after.2, first.2);
+    assert_eq!(bank_keys_of_user(&w).await, after);
+    let mut tx = w.tx().await;
+    let keys = tx.key_pairs().list_for_user(w.user).await.unwrap();
+    assert_eq!(
+        keys.iter()
+            .filter(|k| k.status == KeyStatus::Expired)
+            .count(),
+        2,
+        "{keys:?}"
+    );
+    assert!(
+        keys.iter().all(|k| k.status != KeyStatus::Revoked),
+        "{keys:?}"
+    );
+    let audit = tx
+        .audit()
+        .search(&AuditFilter::default(), Newest::first(100))
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == AuditAction::KeyActivated && e.detail["decided_by"] == "probe"),
+        "{audit:?}"
+    );
+    drop(tx);
+    // Authenticated with the new key, encrypted for the new one: the download works.
+    let htd = w
+        .client
+        .download(
+            &w.scope,
+            w.user,
+            kontor_daemon::ebics::DownloadRequest::new(kontor_protocol::order_type::OrderType::HTD),
+        )
+        .await;
+    assert!(htd.is_ok(), "{htd:?}");
+}
+
 /// A key change needs a READY user and waits for running transfers.
 async fn key_changes_are_refused_before_ready(db: TestDb) {
     let w = world(db, Setup::new(H004)).await;
@@ -286,4 +354,6 @@ on_both_databases! {
     hca_then_hcs_on_h005 => |db| hca_then_hcs_replace_the_keys_and_payments_before_and_after_complete(db, H005);
     a_refused_key_change_revokes_the_new_keys_and_keeps_the_old => a_refused_key_change_revokes_the_new_keys_and_keeps_the_old;
     key_changes_are_refused_before_ready => key_changes_are_refused_before_ready;
+    a_lost_hca_answer_on_h004 => |db| a_lost_hca_answer_is_decided_by_probing_the_bank(db, H004);
+    a_lost_hca_answer_on_h005 => |db| a_lost_hca_answer_is_decided_by_probing_the_bank(db, H005);
 }
