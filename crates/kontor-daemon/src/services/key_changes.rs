@@ -602,7 +602,10 @@ async fn clear_the_way(
     Ok(())
 }
 
-/// Whether a key change upload of the user is running or waits for its keys to be settled.
+/// Whether a key change upload of the user is running, waits for its keys to be settled, or
+/// reached the bank and stayed undecided (its effect given up with
+/// [`KEY_CHANGE_UNCONFIRMED`]): its SUBMITTED keys may be the bank's, so they are never
+/// revoked by guess.
 async fn change_with_bank(tx: &mut ScopedTx<'_>, user: EbicsUserId) -> Result<bool, ServiceError> {
     Ok(tx
         .transactions()
@@ -611,7 +614,11 @@ async fn change_with_bank(tx: &mut ScopedTx<'_>, user: EbicsUserId) -> Result<bo
         .iter()
         .any(|t| {
             t.effect == Some(TransferEffect::ChangeKeys)
-                && (!t.phase.is_final() || t.effect_pending())
+                && (!t.phase.is_final()
+                    || t.effect_pending()
+                    || t.effect_error
+                        .as_deref()
+                        .is_some_and(|e| e.contains(KEY_CHANGE_UNCONFIRMED)))
         }))
 }
 

@@ -256,6 +256,18 @@ async fn a_refused_key_change_revokes_the_new_keys_and_keeps_the_old(db: TestDb)
         .filter(|k| k.status == KeyStatus::Revoked)
         .count();
     assert_eq!(revoked, 2);
+    // The last segment reached the bank: its refusal is confirmed by asking it.
+    let audit = tx
+        .audit()
+        .search(&AuditFilter::default(), Newest::first(100))
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == AuditAction::KeyRevoked && e.detail["decided_by"] == "probe"),
+        "{audit:?}"
+    );
 }
 
 /// The bank applies an HCA but its answer to the last segment is lost; the retry, signed
@@ -326,6 +338,155 @@ async fn a_lost_hca_answer_is_decided_by_probing_the_bank(db: TestDb, version: P
     assert!(htd.is_ok(), "{htd:?}");
 }
 
+/// The bank processes the upload's segments but every answer (`times`) is lost. Any upload
+/// matches: once the bank finished the transaction, it no longer knows its order type.
+fn lose_transfer_answers(w: &World, times: Option<u32>) {
+    w.fault(
+        kontor_bank::FaultMatcher {
+            phase: Some(kontor_bank::TransactionPhase::Transfer),
+            ..Default::default()
+        },
+        kontor_bank::FaultAction::DropResponse,
+        times,
+    );
+}
+
+async fn statuses(w: &World) -> Vec<(KeyUsage, KeyStatus)> {
+    let mut tx = w.tx().await;
+    let mut keys: Vec<(KeyUsage, KeyStatus)> = tx
+        .key_pairs()
+        .list_for_user(w.user)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| (k.usage, k.status))
+        .collect();
+    keys.sort_by_key(|(u, s)| (u.as_str(), s.as_str()));
+    keys
+}
+
+/// Every answer to the HCA's last segment is lost, retries included: the transfer waits for
+/// recovery and the new keys stay SUBMITTED (not revoked). Recovery's re-sent segment is
+/// refused; the effect sweep asks the bank with the new keys and activates them.
+async fn a_lost_hca_answer_is_decided_after_recovery(db: TestDb) {
+    let w = world(db, Setup::new(H004)).await;
+    w.ready().await;
+    let first = active_hashes(&w).await;
+    lose_transfer_answers(&w, None);
+    let lost = kontor_daemon::services::key_changes::change_keys(
+        &w.services,
+        &w.scope,
+        w.user,
+        kontor_daemon::services::key_changes::KeyChange::Hca,
+    )
+    .await;
+    assert!(lost.is_err(), "{lost:?}");
+    assert_eq!(active_hashes(&w).await, first, "still the old keys");
+    let submitted = statuses(&w)
+        .await
+        .into_iter()
+        .filter(|(_, s)| *s == KeyStatus::Submitted)
+        .count();
+    assert_eq!(submitted, 2, "{:?}", statuses(&w).await);
+    assert_ne!(
+        bank_keys_of_user(&w).await,
+        first,
+        "the bank applied the change"
+    );
+
+    w.bank.faults().clear();
+    let report = w.client.recover_unfinished().await.unwrap();
+    assert_eq!(report.ended.len(), 1, "{report:?}");
+    let effects = kontor_daemon::services::effects::apply_pending_effects(&w.services)
+        .await
+        .unwrap();
+    assert_eq!(effects.applied.len(), 1, "{effects:?}");
+    let after = active_hashes(&w).await;
+    assert_eq!(bank_keys_of_user(&w).await, after);
+    assert_ne!(after.1, first.1);
+    let htd = w
+        .client
+        .download(
+            &w.scope,
+            w.user,
+            kontor_daemon::ebics::DownloadRequest::new(kontor_protocol::order_type::OrderType::HTD),
+        )
+        .await;
+    assert!(htd.is_ok(), "{htd:?}");
+}
+
+/// A PUB whose answer was lost cannot be checked without an order: the new signature key
+/// stays SUBMITTED (never revoked by guess), the old one ACTIVE, the effect says why, and a
+/// further key change waits.
+async fn a_lost_pub_answer_stays_undecided(db: TestDb) {
+    let w = world(db, Setup::new(H004)).await;
+    w.ready().await;
+    let first = active_hashes(&w).await;
+    // The bank applies the PUB, its answer is lost, and it does not replay the answer to
+    // the re-sent segment (it forgot the transaction): the transfer ends FAILED.
+    let transfer = kontor_bank::FaultMatcher {
+        phase: Some(kontor_bank::TransactionPhase::Transfer),
+        ..Default::default()
+    };
+    let rule = |action| kontor_bank::FaultRule {
+        name: None,
+        matcher: transfer.clone(),
+        action,
+        times: Some(1),
+        skip: 0,
+    };
+    w.bank
+        .faults()
+        .install(vec![
+            rule(kontor_bank::FaultAction::DropResponse),
+            rule(kontor_bank::FaultAction::ReturnCode {
+                code: "091101".into(),
+                table: None,
+            }),
+        ])
+        .unwrap();
+    let lost = kontor_daemon::services::key_changes::change_keys(
+        &w.services,
+        &w.scope,
+        w.user,
+        kontor_daemon::services::key_changes::KeyChange::Pub,
+    )
+    .await;
+    assert!(lost.is_err(), "{lost:?}");
+    assert_eq!(active_hashes(&w).await, first);
+    let effects = kontor_daemon::services::effects::apply_pending_effects(&w.services)
+        .await
+        .unwrap();
+    assert_eq!(effects.deferred.len(), 1, "{effects:?}");
+    let [upload] = w.transactions().await.try_into().expect("one upload");
+    assert!(
+        upload
+            .effect_error
+            .as_deref()
+            .is_some_and(|e| e.contains("KEY_CHANGE_UNCONFIRMED")),
+        "{upload:?}"
+    );
+    assert!(statuses(&w)
+        .await
+        .contains(&(KeyUsage::Signature, KeyStatus::Submitted)));
+    let again = kontor_daemon::services::key_changes::change_keys(
+        &w.services,
+        &w.scope,
+        w.user,
+        kontor_daemon::services::key_changes::KeyChange::Hca,
+    )
+    .await;
+    assert!(
+        matches!(
+            &again,
+            Err(kontor_daemon::services::ServiceError::Refused(
+                kontor_daemon::services::Refusal::KeyChangeInProgress
+            ))
+        ),
+        "{again:?}"
+    );
+}
+
 /// A key change needs a READY user and waits for running transfers.
 async fn key_changes_are_refused_before_ready(db: TestDb) {
     let w = world(db, Setup::new(H004)).await;
@@ -356,4 +517,6 @@ on_both_databases! {
     key_changes_are_refused_before_ready => key_changes_are_refused_before_ready;
     a_lost_hca_answer_on_h004 => |db| a_lost_hca_answer_is_decided_by_probing_the_bank(db, H004);
     a_lost_hca_answer_on_h005 => |db| a_lost_hca_answer_is_decided_by_probing_the_bank(db, H005);
+    a_lost_hca_answer_is_decided_after_recovery => a_lost_hca_answer_is_decided_after_recovery;
+    a_lost_pub_answer_stays_undecided => a_lost_pub_answer_stays_undecided;
 }
