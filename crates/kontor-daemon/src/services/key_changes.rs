@@ -12,7 +12,10 @@
 //! - the upload carries [`TransferEffect::ChangeKeys`]: when it ends, whoever ended it (this
 //!   call or recovery after a crash), the new keys become ACTIVE and the old ones EXPIRED if
 //!   the bank accepted it, or the new ones REVOKED if not. Expired private keys are kept (never
-//!   deleted), encrypted as before.
+//!   deleted), encrypted as before;
+//! - a change whose last segment reached the bank but whose answer was lost (or whose re-sent
+//!   segment was refused) is decided by asking the bank ([`settle_change`]), never guessed:
+//!   revoking keys the bank already holds would lock the user out.
 //!
 //! Every step is an audit record (generated, submitted, activated, expired, revoked) with the
 //! actor of the scope: the operator who asked, or the system job that finished the transfer.
