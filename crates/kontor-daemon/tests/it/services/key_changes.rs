@@ -4,6 +4,7 @@
 
 use axum::http::{Method, StatusCode};
 use kontor_daemon::api::{router, AppState};
+use kontor_daemon::services::key_changes::KeyChange::{Hca, Hcs};
 use kontor_daemon::services::orders::submit_order;
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::*;
@@ -270,34 +271,32 @@ async fn a_refused_key_change_revokes_the_new_keys_and_keeps_the_old(db: TestDb)
     );
 }
 
-/// The bank applies an HCA but its answer to the last segment is lost; the retry, signed
-/// with the old authentication key, is refused (061001). The outcome is not guessed: a probe
+/// The bank applies an HCA (or HCS) but its answer to the last segment is lost; the retry
+/// is refused (091101: the bank forgot the transaction; a bank checking the old
+/// authentication key first would say 061001). The outcome is not guessed: a probe
 /// (HPB with the new keys) shows the bank holds them, so they are ACTIVE and the user can
 /// still download.
-async fn a_lost_hca_answer_is_decided_by_probing_the_bank(db: TestDb, version: ProtocolVersion) {
+async fn a_lost_answer_is_decided_by_probing_the_bank(
+    db: TestDb,
+    version: ProtocolVersion,
+    change: kontor_daemon::services::key_changes::KeyChange,
+) {
     let w = world(db, Setup::new(version)).await;
     w.ready().await;
     let first = active_hashes(&w).await;
-    w.fault(
-        kontor_bank::FaultMatcher {
-            order_type: Some("HCA".into()),
-            phase: Some(kontor_bank::TransactionPhase::Transfer),
-            ..Default::default()
-        },
-        kontor_bank::FaultAction::DropResponse,
-        Some(1),
-    );
-    let outcome = kontor_daemon::services::key_changes::change_keys(
-        &w.services,
-        &w.scope,
-        w.user,
-        kontor_daemon::services::key_changes::KeyChange::Hca,
-    )
-    .await;
+    lose_answer_and_forget(&w);
+    let outcome =
+        kontor_daemon::services::key_changes::change_keys(&w.services, &w.scope, w.user, change)
+            .await;
     let outcome = outcome.unwrap();
-    assert_eq!(outcome.keys.len(), 2, "{outcome:?}");
+    let replaced = change.usages().len();
+    assert_eq!(outcome.keys.len(), replaced, "{outcome:?}");
     let after = active_hashes(&w).await;
-    assert_eq!(after.0, first.0);
+    assert_eq!(
+        after.0 == first.0,
+        replaced == 2,
+        "HCA keeps the signature key"
+    );
     assert_ne!(after.1, first.1);
     assert_ne!(after.2, first.2);
     assert_eq!(bank_keys_of_user(&w).await, after);
@@ -307,7 +306,7 @@ async fn a_lost_hca_answer_is_decided_by_probing_the_bank(db: TestDb, version: P
         keys.iter()
             .filter(|k| k.status == KeyStatus::Expired)
             .count(),
-        2,
+        replaced,
         "{keys:?}"
     );
     assert!(
@@ -349,6 +348,32 @@ fn lose_transfer_answers(w: &World, times: Option<u32>) {
         kontor_bank::FaultAction::DropResponse,
         times,
     );
+}
+
+/// The bank applies the upload, its answer is lost, and it does not replay the answer to the
+/// re-sent last segment (it forgot the transaction: 091101): the transfer ends FAILED.
+fn lose_answer_and_forget(w: &World) {
+    let transfer = kontor_bank::FaultMatcher {
+        phase: Some(kontor_bank::TransactionPhase::Transfer),
+        ..Default::default()
+    };
+    let rule = |action| kontor_bank::FaultRule {
+        name: None,
+        matcher: transfer.clone(),
+        action,
+        times: Some(1),
+        skip: 0,
+    };
+    w.bank
+        .faults()
+        .install(vec![
+            rule(kontor_bank::FaultAction::DropResponse),
+            rule(kontor_bank::FaultAction::ReturnCode {
+                code: "091101".into(),
+                table: None,
+            }),
+        ])
+        .unwrap();
 }
 
 async fn statuses(w: &World) -> Vec<(KeyUsage, KeyStatus)> {
@@ -422,29 +447,7 @@ async fn a_lost_pub_answer_stays_undecided(db: TestDb) {
     let w = world(db, Setup::new(H004)).await;
     w.ready().await;
     let first = active_hashes(&w).await;
-    // The bank applies the PUB, its answer is lost, and it does not replay the answer to
-    // the re-sent segment (it forgot the transaction): the transfer ends FAILED.
-    let transfer = kontor_bank::FaultMatcher {
-        phase: Some(kontor_bank::TransactionPhase::Transfer),
-        ..Default::default()
-    };
-    let rule = |action| kontor_bank::FaultRule {
-        name: None,
-        matcher: transfer.clone(),
-        action,
-        times: Some(1),
-        skip: 0,
-    };
-    w.bank
-        .faults()
-        .install(vec![
-            rule(kontor_bank::FaultAction::DropResponse),
-            rule(kontor_bank::FaultAction::ReturnCode {
-                code: "091101".into(),
-                table: None,
-            }),
-        ])
-        .unwrap();
+    lose_answer_and_forget(&w);
     let lost = kontor_daemon::services::key_changes::change_keys(
         &w.services,
         &w.scope,
@@ -515,8 +518,9 @@ on_both_databases! {
     hca_then_hcs_on_h005 => |db| hca_then_hcs_replace_the_keys_and_payments_before_and_after_complete(db, H005);
     a_refused_key_change_revokes_the_new_keys_and_keeps_the_old => a_refused_key_change_revokes_the_new_keys_and_keeps_the_old;
     key_changes_are_refused_before_ready => key_changes_are_refused_before_ready;
-    a_lost_hca_answer_on_h004 => |db| a_lost_hca_answer_is_decided_by_probing_the_bank(db, H004);
-    a_lost_hca_answer_on_h005 => |db| a_lost_hca_answer_is_decided_by_probing_the_bank(db, H005);
+    a_lost_hca_answer_on_h004 => |db| a_lost_answer_is_decided_by_probing_the_bank(db, H004, Hca);
+    a_lost_hca_answer_on_h005 => |db| a_lost_answer_is_decided_by_probing_the_bank(db, H005, Hca);
+    a_lost_hcs_answer_on_h005 => |db| a_lost_answer_is_decided_by_probing_the_bank(db, H005, Hcs);
     a_lost_hca_answer_is_decided_after_recovery => a_lost_hca_answer_is_decided_after_recovery;
     a_lost_pub_answer_stays_undecided => a_lost_pub_answer_stays_undecided;
 }
