@@ -34,7 +34,7 @@ use kontor_storage::{
 use super::keys::{generate_replacements, KeyError};
 use super::{Refusal, ServiceError, Services};
 pub use crate::ebics::KeyChange;
-use crate::ebics::{KeyProbe, UploadRequest};
+use crate::ebics::{EbicsError, KeyProbe, UploadRequest};
 
 /// How a key change ended: the bank accepted it and the new keys are ACTIVE.
 #[derive(Debug, Clone)]
@@ -416,8 +416,11 @@ async fn decide_from_bank(
             decided_by: "nothing_submitted",
         });
     };
+    // Whatever stops the question from being answered leaves the change undecided.
+    let asking_failed = |e: EbicsError| unconfirmed(&format!("asking the bank failed: {e}"));
     let bank = services.bank()?;
-    if bank.probe_keys(scope, user, &new_auth, &new_enc).await? == KeyProbe::Held {
+    let probe = bank.probe_keys(scope, user, &new_auth, &new_enc).await;
+    if probe.map_err(asking_failed)? == KeyProbe::Held {
         return Ok(Verdict::Accepted {
             decided_by: "probe",
         });
@@ -427,7 +430,8 @@ async fn decide_from_bank(
             "the bank refuses the new keys and no old ones are left",
         ));
     };
-    match bank.probe_keys(scope, user, &old_auth, &old_enc).await? {
+    let probe = bank.probe_keys(scope, user, &old_auth, &old_enc).await;
+    match probe.map_err(asking_failed)? {
         KeyProbe::Held => Ok(Verdict::Refused {
             decided_by: "probe",
         }),

@@ -422,6 +422,29 @@ async fn a_lost_hca_answer_is_decided_after_recovery(db: TestDb) {
     w.bank.faults().clear();
     let report = w.client.recover_unfinished().await.unwrap();
     assert_eq!(report.ended.len(), 1, "{report:?}");
+    // The bank cannot be asked yet (HPB does not get through): undecided, nothing revoked.
+    w.fault(
+        kontor_bank::FaultMatcher {
+            order_type: Some("HPB".into()),
+            ..Default::default()
+        },
+        kontor_bank::FaultAction::DropConnection,
+        None,
+    );
+    let effects = kontor_daemon::services::effects::apply_pending_effects(&w.services)
+        .await
+        .unwrap();
+    assert_eq!(effects.deferred.len(), 1, "{effects:?}");
+    let [upload] = w.transactions().await.try_into().expect("one upload");
+    assert!(
+        upload
+            .effect_error
+            .as_deref()
+            .is_some_and(|e| e.contains("KEY_CHANGE_UNCONFIRMED")),
+        "{upload:?}"
+    );
+    assert_eq!(active_hashes(&w).await, first);
+    w.bank.faults().clear();
     let effects = kontor_daemon::services::effects::apply_pending_effects(&w.services)
         .await
         .unwrap();
