@@ -143,3 +143,43 @@ fn signature_version(record: &PublicKeyRecord) -> Result<SignatureVersion, Ebics
                 .map_err(EbicsError::key)
         })
 }
+
+/// What the bank answered a harmless request (HPB) made with a set of the user's keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyProbe {
+    /// Accepted, and its answer decrypted with the encryption key: the bank holds both.
+    Held,
+    /// Refused with `061001` (EBICS_AUTHENTICATION_FAILED): the bank holds another
+    /// authentication key.
+    NotHeld,
+}
+
+impl super::Client {
+    /// Asks the bank whether it holds `authentication` and `encryption` as the user's keys:
+    /// an HPB signed with the one, its answer decrypted with the other (HPB changes nothing
+    /// at the bank). Any answer but acceptance or `061001` is an error: it decides nothing.
+    pub async fn probe_keys(
+        &self,
+        scope: &kontor_storage::TenantScope,
+        user: kontor_storage::EbicsUserId,
+        authentication: &KeyPair,
+        encryption: &KeyPair,
+    ) -> Result<KeyProbe, EbicsError> {
+        let mut session = self
+            .open_session(scope, user, super::session::Requirement::OwnKeys)
+            .await?;
+        session
+            .use_own_keys(self.store(), authentication, encryption)
+            .await?;
+        match super::key_management::hpb(&session).await {
+            Ok(_) => Ok(KeyProbe::Held),
+            Err(EbicsError::Bank { rejection, .. }) if rejection.code == AUTHENTICATION_FAILED => {
+                Ok(KeyProbe::NotHeld)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// EBICS_AUTHENTICATION_FAILED: the bank could not verify the request's X002 signature.
+const AUTHENTICATION_FAILED: &str = "061001";

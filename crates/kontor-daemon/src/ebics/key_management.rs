@@ -268,6 +268,50 @@ pub(super) fn key_data(
     }
 }
 
+/// HPB with the session's own keys: signed with its authentication key, the answer
+/// decrypted with its encryption key. The bank's answer is not yet trusted (not checked
+/// against verified keys).
+pub(crate) async fn hpb(
+    session: &super::session::Session,
+) -> Result<HPBResponseOrderData, EbicsError> {
+    let ctx = &session.ctx;
+    let request = NoPubKeyDigestsRequest {
+        version: ctx.version(),
+        host_id: ctx.host_id()?,
+        nonce: Nonce::random(&mut rand::rngs::OsRng),
+        timestamp: Utc::now(),
+        partner_id: ctx.partner_id()?,
+        user_id: ctx.user_id()?,
+        system_id: ctx.system_id()?,
+        product: Some(product()),
+        order_type: OrderType::HPB,
+        security_medium: SecurityMedium::default(),
+    };
+    let body = request
+        .to_signed_xml(session.authentication_key())
+        .map_err(EbicsError::protocol)?;
+    let response = session.exchange_key_management(body).await?;
+    check_key_management(&OrderType::HPB, &response)?;
+    let transfer = response
+        .data_transfer
+        .ok_or_else(|| EbicsError::Protocol("HPB response without order data".into()))?;
+    let compressed = encryption::decrypt(
+        session.encryption_key(),
+        &transfer.data_encryption_info.transaction_key,
+        &transfer.order_data,
+    )
+    .map_err(EbicsError::protocol)?;
+    let xml = compression::decompress(&compressed, 1 << 20).map_err(EbicsError::protocol)?;
+    let hpb = HPBResponseOrderData::parse(&xml).map_err(EbicsError::protocol)?;
+    if hpb.host_id != ctx.host.host_id {
+        return Err(EbicsError::Protocol(format!(
+            "HPB answer names host {}, expected {}",
+            hpb.host_id, ctx.host.host_id
+        )));
+    }
+    Ok(hpb)
+}
+
 fn check_key_management(
     order_type: &OrderType,
     response: &KeyManagementResponse,
@@ -398,40 +442,7 @@ impl Client {
                 "HPB needs an INITIALISED user",
             ));
         }
-        let request = NoPubKeyDigestsRequest {
-            version: ctx.version(),
-            host_id: ctx.host_id()?,
-            nonce: Nonce::random(&mut rand::rngs::OsRng),
-            timestamp: Utc::now(),
-            partner_id: ctx.partner_id()?,
-            user_id: ctx.user_id()?,
-            system_id: ctx.system_id()?,
-            product: Some(product()),
-            order_type: OrderType::HPB,
-            security_medium: SecurityMedium::default(),
-        };
-        let body = request
-            .to_signed_xml(session.authentication_key())
-            .map_err(EbicsError::protocol)?;
-        let response = session.exchange_key_management(body).await?;
-        check_key_management(&OrderType::HPB, &response)?;
-        let transfer = response
-            .data_transfer
-            .ok_or_else(|| EbicsError::Protocol("HPB response without order data".into()))?;
-        let compressed = encryption::decrypt(
-            session.encryption_key(),
-            &transfer.data_encryption_info.transaction_key,
-            &transfer.order_data,
-        )
-        .map_err(EbicsError::protocol)?;
-        let xml = compression::decompress(&compressed, 1 << 20).map_err(EbicsError::protocol)?;
-        let hpb = HPBResponseOrderData::parse(&xml).map_err(EbicsError::protocol)?;
-        if hpb.host_id != ctx.host.host_id {
-            return Err(EbicsError::Protocol(format!(
-                "HPB answer names host {}, expected {}",
-                hpb.host_id, ctx.host.host_id
-            )));
-        }
+        let hpb = hpb(&session).await?;
         let received = [
             bank_key(
                 ctx,

@@ -47,7 +47,7 @@ pub use error::{
     BankKeyBlock, BankRejection, EbicsError, BANK_ANSWER_UNREADABLE, BANK_SIGNATURE_INVALID,
     RECOVERY_EXHAUSTED, RECOVERY_UNSUPPORTED, REQUEST_INVALID, SIGNATURE_UNCONFIRMED,
 };
-pub use key_change::KeyChange;
+pub use key_change::{KeyChange, KeyProbe};
 pub use key_management::KeyOrder;
 pub use ledger::upload_receipt;
 pub use recovery::RecoveryReport;

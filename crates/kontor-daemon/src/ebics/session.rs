@@ -356,6 +356,40 @@ fn missing_key(user: &EbicsUser, usage: KeyUsage) -> EbicsError {
 }
 
 impl Session {
+    /// Swaps in other own keys of the session's user: a key change whose answer was lost asks
+    /// the bank with the new keys whether it holds them.
+    pub async fn use_own_keys(
+        &mut self,
+        store: &Store,
+        authentication: &KeyPair,
+        encryption: &KeyPair,
+    ) -> Result<(), EbicsError> {
+        let mut tx = store.scope(&self.scope).begin().await?;
+        for (pair, usage) in [
+            (authentication, KeyUsage::Authentication),
+            (encryption, KeyUsage::Encryption),
+        ] {
+            if pair.ebics_user_id != self.ctx.user.id || pair.usage != usage {
+                return Err(EbicsError::Key(format!(
+                    "key {} is not the user's {usage:?} key",
+                    pair.id
+                )));
+            }
+        }
+        let authentication_der: Zeroizing<Vec<u8>> =
+            tx.key_pairs().load_private_key(authentication.id).await?;
+        let encryption_der: Zeroizing<Vec<u8>> =
+            tx.key_pairs().load_private_key(encryption.id).await?;
+        tx.commit().await?;
+        self.authentication =
+            rsa::RsaPrivateKey::from_pkcs8_der(&authentication_der).map_err(EbicsError::key)?;
+        self.encryption = PrivateKey::from_pkcs8_der(&encryption_der).map_err(EbicsError::key)?;
+        self.own_encryption_key = encryption.clone();
+        Ok(())
+    }
+}
+
+impl Session {
     pub fn version(&self) -> ProtocolVersion {
         self.ctx.version()
     }

@@ -14,12 +14,14 @@
 use futures::future::BoxFuture;
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::return_code::ReturnCode;
-use kontor_storage::{BankKey, EbicsUserId, EbicsUserStatus, FileId, TenantScope, TransactionId};
+use kontor_storage::{
+    BankKey, EbicsUserId, EbicsUserStatus, FileId, KeyPair, TenantScope, TransactionId,
+};
 
 use crate::ebics::session::verified_bank_keys;
 use crate::ebics::{
-    self, BankKeyBlock, DownloadOutcome, DownloadRequest, EbicsError, KeyOrder, UploadOutcome,
-    UploadRequest, VeuSignature,
+    self, BankKeyBlock, DownloadOutcome, DownloadRequest, EbicsError, KeyOrder, KeyProbe,
+    UploadOutcome, UploadRequest, VeuSignature,
 };
 
 /// What a download delivered.
@@ -90,6 +92,22 @@ pub trait Bank: Send + Sync {
         _user: EbicsUserId,
     ) -> BoxFuture<'a, Result<(), EbicsError>> {
         Box::pin(async { Err(EbicsError::Request("this bank port cannot send SPR".into())) })
+    }
+
+    /// HPB made with these own keys of the user: whether the bank holds them (a key change
+    /// whose answer was lost is decided with it).
+    fn probe_keys<'a>(
+        &'a self,
+        _scope: &'a TenantScope,
+        _user: EbicsUserId,
+        _authentication: &'a KeyPair,
+        _encryption: &'a KeyPair,
+    ) -> BoxFuture<'a, Result<KeyProbe, EbicsError>> {
+        Box::pin(async {
+            Err(EbicsError::Request(
+                "this bank port cannot probe keys".into(),
+            ))
+        })
     }
 
     /// Where the files its downloads store can be read (a bank that stores none: inline).
@@ -269,6 +287,22 @@ impl Bank for ebics::Client {
             let outcome = ebics::Client::send_spr(self, scope, user).await;
             self.hold_if_bank_keys_rolled(scope, user, outcome).await
         })
+    }
+
+    fn probe_keys<'a>(
+        &'a self,
+        scope: &'a TenantScope,
+        user: EbicsUserId,
+        authentication: &'a KeyPair,
+        encryption: &'a KeyPair,
+    ) -> BoxFuture<'a, Result<KeyProbe, EbicsError>> {
+        Box::pin(ebics::Client::probe_keys(
+            self,
+            scope,
+            user,
+            authentication,
+            encryption,
+        ))
     }
 
     fn files(&self) -> ebics::Files {

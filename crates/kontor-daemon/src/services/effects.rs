@@ -102,11 +102,9 @@ async fn apply_effect(
         Some(TransferEffect::IngestStatements) => ingest(services, scope, &transaction).await,
         Some(TransferEffect::SettleOrder) => settle_order(services, scope, &transaction).await,
         Some(TransferEffect::ChangeKeys) => {
-            let mut tx = services.store().scope(scope).begin().await?;
-            super::key_changes::settle_keys(&mut tx, &transaction)
+            super::key_changes::settle_change(services, scope, &transaction)
                 .await
                 .map_err(|e| EffectError::Keys(e.to_string()))?;
-            tx.commit().await?;
             Ok(Applied::Done)
         }
         None => Ok(Applied::Done),

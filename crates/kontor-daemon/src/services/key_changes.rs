@@ -12,7 +12,10 @@
 //! - the upload carries [`TransferEffect::ChangeKeys`]: when it ends, whoever ended it (this
 //!   call or recovery after a crash), the new keys become ACTIVE and the old ones EXPIRED if
 //!   the bank accepted it, or the new ones REVOKED if not. Expired private keys are kept (never
-//!   deleted), encrypted as before.
+//!   deleted), encrypted as before;
+//! - a change whose last segment reached the bank but whose answer was lost (or whose re-sent
+//!   segment was refused) is decided by asking the bank ([`settle_change`]), never guessed:
+//!   revoking keys the bank already holds would lock the user out.
 //!
 //! Every step is an audit record (generated, submitted, activated, expired, revoked) with the
 //! actor of the scope: the operator who asked, or the system job that finished the transfer.
@@ -24,14 +27,14 @@ use kontor_protocol::signature::{sign_order_data, verify_order_data};
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{
     AuditAction, BankHost, Connection, EbicsUser, EbicsUserId, EbicsUserStatus, KeyCustody,
-    KeyPair, KeyStatus, KeyUsage, NewSignerKey, OrderStatus, ScopedTx, Store, TenantScope,
-    Transaction, TransactionId, TransactionPhase, TransferEffect,
+    KeyPair, KeyStatus, KeyUsage, NewSignerKey, OrderStatus, ScopedTx, SegmentStatus, Store,
+    TenantScope, Transaction, TransactionId, TransactionPhase, TransferEffect,
 };
 
 use super::keys::{generate_replacements, KeyError};
 use super::{Refusal, ServiceError, Services};
 pub use crate::ebics::KeyChange;
-use crate::ebics::UploadRequest;
+use crate::ebics::{EbicsError, KeyProbe, UploadRequest};
 
 /// How a key change ended: the bank accepted it and the new keys are ACTIVE.
 #[derive(Debug, Clone)]
@@ -243,13 +246,25 @@ async fn send(
         .with_effect(TransferEffect::ChangeKeys);
     let outcome = services.bank()?.upload(scope, user, request).await;
     // Settle whatever the upload left behind, accepted or not; recovery settles the rest.
-    let settled = settle_finished_changes(store, scope, user).await?;
-    if outcome.is_err() {
-        let mut tx = store.scope(scope).begin().await?;
-        revoke_unsent(&mut tx, user).await?;
-        tx.commit().await?;
-    }
-    let outcome = outcome?;
+    let settled = settle_finished_changes(services, scope, user).await?;
+    let outcome = match outcome {
+        Ok(outcome) => outcome,
+        Err(error) => {
+            // The answer was lost or refused, but the bank may hold the new keys: if asking
+            // it showed so, the change succeeded.
+            if let Some((transaction, keys)) = settled.into_iter().find(|(_, k)| !k.is_empty()) {
+                return Ok(KeyChangeOutcome {
+                    change,
+                    transaction,
+                    keys,
+                });
+            }
+            let mut tx = store.scope(scope).begin().await?;
+            revoke_unsent(&mut tx, user).await?;
+            tx.commit().await?;
+            return Err(error.into());
+        }
+    };
     let keys = settled
         .into_iter()
         .find(|(transaction, _)| *transaction == outcome.transaction)
@@ -263,13 +278,14 @@ async fn send(
 }
 
 /// Settles the keys of every finished key change of the user whose effect is pending;
-/// returns the keys each one activated.
+/// returns the keys each one activated. One that cannot be decided now stays pending for
+/// the effect sweep.
 async fn settle_finished_changes(
-    store: &Store,
+    services: &Services,
     scope: &TenantScope,
     user: EbicsUserId,
 ) -> Result<Vec<(TransactionId, Vec<KeyPair>)>, ServiceError> {
-    let mut tx = store.scope(scope).begin().await?;
+    let mut tx = services.store().scope(scope).begin().await?;
     let pending: Vec<Transaction> = tx
         .transactions()
         .list_for_user(user)
@@ -277,25 +293,162 @@ async fn settle_finished_changes(
         .into_iter()
         .filter(|t| t.effect == Some(TransferEffect::ChangeKeys) && t.effect_pending())
         .collect();
+    tx.commit().await?;
     let mut settled = Vec::new();
     for transaction in pending {
-        settled.push((transaction.id, settle_keys(&mut tx, &transaction).await?));
+        match settle_change(services, scope, &transaction).await {
+            Ok(keys) => settled.push((transaction.id, keys)),
+            Err(error) => {
+                tracing::warn!(transaction = %transaction.id, %error, "key change undecided; the effect sweep asks the bank again");
+            }
+        }
     }
-    tx.commit().await?;
     Ok(settled)
 }
 
-/// The [`TransferEffect::ChangeKeys`] of a finished upload: COMPLETED (the bank accepted)
-/// turns the SUBMITTED new keys ACTIVE and the ones they replace EXPIRED; FAILED or ABORTED
-/// turns them REVOKED. Marks the effect done; applying it again changes nothing. Returns the
-/// keys it activated.
-pub(crate) async fn settle_keys(
-    tx: &mut ScopedTx<'_>,
+/// Whether the bank took a finished key change, and how that is known.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    /// The bank accepted it: in its answer, or a probe with the new keys showed it.
+    Accepted { decided_by: &'static str },
+    /// The bank did not take it: it refused, or the order data never reached it, or a probe
+    /// showed it still holds the old keys.
+    Refused { decided_by: &'static str },
+}
+
+/// The [`TransferEffect::ChangeKeys`] of a finished upload, decided from the bank, never
+/// guessed. COMPLETED: the bank accepted. FAILED or ABORTED before the last segment was sent:
+/// the order data never reached the bank, refused. FAILED or ABORTED after it (the answer was
+/// lost, or the re-sent segment was refused, e.g. `061001` because the bank already verifies
+/// with the new authentication key, or `091101` because it finished the transaction): HCA and
+/// HCS ask the bank with [`crate::ebics::Client::probe_keys`]; a PUB (the bank cannot be asked
+/// about a signature key without an order) stays undecided with [`KEY_CHANGE_UNCONFIRMED`].
+/// Undecided is an error: the effect stays pending and the sweep asks again.
+pub(crate) async fn settle_change(
+    services: &Services,
+    scope: &TenantScope,
     transaction: &Transaction,
 ) -> Result<Vec<KeyPair>, ServiceError> {
     if !transaction.phase.is_final() {
         return Ok(Vec::new());
     }
+    let verdict = if transaction.phase == TransactionPhase::Completed {
+        Verdict::Accepted {
+            decided_by: "bank_answer",
+        }
+    } else if reached_bank(services.store(), scope, transaction).await? {
+        decide_from_bank(services, scope, transaction).await?
+    } else {
+        Verdict::Refused {
+            decided_by: "bank_answer",
+        }
+    };
+    let mut tx = services.store().scope(scope).begin().await?;
+    let keys = settle_keys(&mut tx, transaction, verdict).await?;
+    tx.commit().await?;
+    Ok(keys)
+}
+
+/// Code of a key change whose order data reached the bank but whose outcome the bank
+/// could not be asked about (a PUB), or whose probe was inconclusive.
+pub const KEY_CHANGE_UNCONFIRMED: &str = "KEY_CHANGE_UNCONFIRMED";
+
+/// Whether the last segment (with which the bank applies the order) was sent.
+async fn reached_bank(
+    store: &Store,
+    scope: &TenantScope,
+    transaction: &Transaction,
+) -> Result<bool, ServiceError> {
+    let mut tx = store.scope(scope).begin().await?;
+    let segments = tx.transactions().segments(transaction.id).await?;
+    tx.commit().await?;
+    Ok(segments
+        .iter()
+        .any(|s| s.is_last && s.status != SegmentStatus::Pending))
+}
+
+/// Asks the bank which keys it holds: an HPB with the new authentication and encryption
+/// keys; if it refuses those, the same with the ACTIVE ones, which must then work.
+async fn decide_from_bank(
+    services: &Services,
+    scope: &TenantScope,
+    transaction: &Transaction,
+) -> Result<Verdict, ServiceError> {
+    let unconfirmed = |why: &str| {
+        ServiceError::Precondition(
+            format!(
+                "{KEY_CHANGE_UNCONFIRMED}: the {} upload reached the bank but its outcome is \
+                 unknown ({}: {}); {why}",
+                transaction.order_type,
+                transaction.failure_code.as_deref().unwrap_or("-"),
+                transaction.failure_text.as_deref().unwrap_or("-"),
+            )
+            .into(),
+        )
+    };
+    let change = KeyChange::of_order_type(&transaction.order_type)
+        .ok_or_else(|| unconfirmed("not a key change"))?;
+    if !change.usages().contains(&KeyUsage::Authentication) {
+        return Err(unconfirmed(
+            "a new signature key cannot be checked without an order; the new key stays \
+             SUBMITTED until the bank (HVU/its letter) tells",
+        ));
+    }
+    let user = transaction.ebics_user_id;
+    let mut tx = services.store().scope(scope).begin().await?;
+    let new_auth = tx
+        .key_pairs()
+        .replacement(user, KeyUsage::Authentication)
+        .await?;
+    let new_enc = tx
+        .key_pairs()
+        .replacement(user, KeyUsage::Encryption)
+        .await?;
+    let old_auth = tx
+        .key_pairs()
+        .current(user, KeyUsage::Authentication)
+        .await?;
+    let old_enc = tx.key_pairs().current(user, KeyUsage::Encryption).await?;
+    tx.commit().await?;
+    let (Some(new_auth), Some(new_enc)) = (new_auth, new_enc) else {
+        // Nothing SUBMITTED is left to decide about.
+        return Ok(Verdict::Refused {
+            decided_by: "nothing_submitted",
+        });
+    };
+    // Whatever stops the question from being answered leaves the change undecided.
+    let asking_failed = |e: EbicsError| unconfirmed(&format!("asking the bank failed: {e}"));
+    let bank = services.bank()?;
+    let probe = bank.probe_keys(scope, user, &new_auth, &new_enc).await;
+    if probe.map_err(asking_failed)? == KeyProbe::Held {
+        return Ok(Verdict::Accepted {
+            decided_by: "probe",
+        });
+    }
+    let (Some(old_auth), Some(old_enc)) = (old_auth, old_enc) else {
+        return Err(unconfirmed(
+            "the bank refuses the new keys and no old ones are left",
+        ));
+    };
+    let probe = bank.probe_keys(scope, user, &old_auth, &old_enc).await;
+    match probe.map_err(asking_failed)? {
+        KeyProbe::Held => Ok(Verdict::Refused {
+            decided_by: "probe",
+        }),
+        KeyProbe::NotHeld => Err(unconfirmed(
+            "the bank refuses both the new and the old authentication key",
+        )),
+    }
+}
+
+/// Applies a verdict: accepted turns the SUBMITTED new keys ACTIVE and the ones they
+/// replace EXPIRED; refused turns them REVOKED. Marks the effect done; applying it again
+/// changes nothing. Returns the keys it activated.
+async fn settle_keys(
+    tx: &mut ScopedTx<'_>,
+    transaction: &Transaction,
+    verdict: Verdict,
+) -> Result<Vec<KeyPair>, ServiceError> {
     let Some(change) = KeyChange::of_order_type(&transaction.order_type) else {
         tx.transactions()
             .finish_effect(transaction.id, Some("not a key change"))
@@ -303,7 +456,6 @@ pub(crate) async fn settle_keys(
         return Ok(Vec::new());
     };
     let user = transaction.ebics_user_id;
-    let accepted = transaction.phase == TransactionPhase::Completed;
     let mut activated = Vec::new();
     for usage in change.usages() {
         let Some(new) = tx.key_pairs().replacement(user, *usage).await? else {
@@ -312,25 +464,29 @@ pub(crate) async fn settle_keys(
         if new.status != KeyStatus::Submitted {
             continue;
         }
-        if !accepted {
-            let revoked = tx
-                .key_pairs()
-                .set_status(new.id, KeyStatus::Submitted, KeyStatus::Revoked)
-                .await?;
-            let why = serde_json::json!({
-                "failure_code": transaction.failure_code,
-                "failure_text": transaction.failure_text,
-            });
-            audit(tx, AuditAction::KeyRevoked, &revoked, change, Some(why)).await?;
-            continue;
-        }
+        let decided_by = match verdict {
+            Verdict::Refused { decided_by } => {
+                let revoked = tx
+                    .key_pairs()
+                    .set_status(new.id, KeyStatus::Submitted, KeyStatus::Revoked)
+                    .await?;
+                let why = serde_json::json!({
+                    "failure_code": transaction.failure_code,
+                    "failure_text": transaction.failure_text,
+                    "decided_by": decided_by,
+                });
+                audit(tx, AuditAction::KeyRevoked, &revoked, change, Some(why)).await?;
+                continue;
+            }
+            Verdict::Accepted { decided_by } => decided_by,
+        };
         if let Some(old) = tx.key_pairs().current(user, *usage).await? {
             if old.status == KeyStatus::Active {
                 let expired = tx
                     .key_pairs()
                     .set_status(old.id, KeyStatus::Active, KeyStatus::Expired)
                     .await?;
-                let by = serde_json::json!({ "replaced_by": new.id });
+                let by = serde_json::json!({ "replaced_by": new.id, "decided_by": decided_by });
                 audit(tx, AuditAction::KeyExpired, &expired, change, Some(by)).await?;
             }
         }
@@ -338,7 +494,12 @@ pub(crate) async fn settle_keys(
             .key_pairs()
             .set_status(new.id, KeyStatus::Submitted, KeyStatus::Active)
             .await?;
-        audit(tx, AuditAction::KeyActivated, &active, change, None).await?;
+        let how = serde_json::json!({
+            "decided_by": decided_by,
+            "transfer_phase": transaction.phase.as_str(),
+            "failure_code": transaction.failure_code,
+        });
+        audit(tx, AuditAction::KeyActivated, &active, change, Some(how)).await?;
         activated.push(active);
     }
     tx.transactions()
@@ -448,7 +609,10 @@ async fn clear_the_way(
     Ok(())
 }
 
-/// Whether a key change upload of the user is running or waits for its keys to be settled.
+/// Whether a key change upload of the user is running, waits for its keys to be settled, or
+/// reached the bank and stayed undecided (its effect given up with
+/// [`KEY_CHANGE_UNCONFIRMED`]): its SUBMITTED keys may be the bank's, so they are never
+/// revoked by guess.
 async fn change_with_bank(tx: &mut ScopedTx<'_>, user: EbicsUserId) -> Result<bool, ServiceError> {
     Ok(tx
         .transactions()
@@ -457,7 +621,11 @@ async fn change_with_bank(tx: &mut ScopedTx<'_>, user: EbicsUserId) -> Result<bo
         .iter()
         .any(|t| {
             t.effect == Some(TransferEffect::ChangeKeys)
-                && (!t.phase.is_final() || t.effect_pending())
+                && (!t.phase.is_final()
+                    || t.effect_pending()
+                    || t.effect_error
+                        .as_deref()
+                        .is_some_and(|e| e.contains(KEY_CHANGE_UNCONFIRMED)))
         }))
 }
 

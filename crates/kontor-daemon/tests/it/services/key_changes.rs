@@ -4,6 +4,7 @@
 
 use axum::http::{Method, StatusCode};
 use kontor_daemon::api::{router, AppState};
+use kontor_daemon::services::key_changes::KeyChange::{Hca, Hcs};
 use kontor_daemon::services::orders::submit_order;
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::*;
@@ -256,6 +257,260 @@ async fn a_refused_key_change_revokes_the_new_keys_and_keeps_the_old(db: TestDb)
         .filter(|k| k.status == KeyStatus::Revoked)
         .count();
     assert_eq!(revoked, 2);
+    // The last segment reached the bank: its refusal is confirmed by asking it.
+    let audit = tx
+        .audit()
+        .search(&AuditFilter::default(), Newest::first(100))
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == AuditAction::KeyRevoked && e.detail["decided_by"] == "probe"),
+        "{audit:?}"
+    );
+}
+
+/// The bank applies an HCA (or HCS) but its answer to the last segment is lost; the retry
+/// is refused (091101: the bank forgot the transaction; a bank checking the old
+/// authentication key first would say 061001). The outcome is not guessed: a probe
+/// (HPB with the new keys) shows the bank holds them, so they are ACTIVE and the user can
+/// still download.
+async fn a_lost_answer_is_decided_by_probing_the_bank(
+    db: TestDb,
+    version: ProtocolVersion,
+    change: kontor_daemon::services::key_changes::KeyChange,
+) {
+    let w = world(db, Setup::new(version)).await;
+    w.ready().await;
+    let first = active_hashes(&w).await;
+    lose_answer_and_forget(&w);
+    let outcome =
+        kontor_daemon::services::key_changes::change_keys(&w.services, &w.scope, w.user, change)
+            .await;
+    let outcome = outcome.unwrap();
+    let replaced = change.usages().len();
+    assert_eq!(outcome.keys.len(), replaced, "{outcome:?}");
+    let after = active_hashes(&w).await;
+    assert_eq!(
+        after.0 == first.0,
+        replaced == 2,
+        "HCA keeps the signature key"
+    );
+    assert_ne!(after.1, first.1);
+    assert_ne!(after.2, first.2);
+    assert_eq!(bank_keys_of_user(&w).await, after);
+    let mut tx = w.tx().await;
+    let keys = tx.key_pairs().list_for_user(w.user).await.unwrap();
+    assert_eq!(
+        keys.iter()
+            .filter(|k| k.status == KeyStatus::Expired)
+            .count(),
+        replaced,
+        "{keys:?}"
+    );
+    assert!(
+        keys.iter().all(|k| k.status != KeyStatus::Revoked),
+        "{keys:?}"
+    );
+    let audit = tx
+        .audit()
+        .search(&AuditFilter::default(), Newest::first(100))
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == AuditAction::KeyActivated && e.detail["decided_by"] == "probe"),
+        "{audit:?}"
+    );
+    drop(tx);
+    // Authenticated with the new key, encrypted for the new one: the download works.
+    let htd = w
+        .client
+        .download(
+            &w.scope,
+            w.user,
+            kontor_daemon::ebics::DownloadRequest::new(kontor_protocol::order_type::OrderType::HTD),
+        )
+        .await;
+    assert!(htd.is_ok(), "{htd:?}");
+}
+
+/// The bank processes the upload's segments but every answer (`times`) is lost. Any upload
+/// matches: once the bank finished the transaction, it no longer knows its order type.
+fn lose_transfer_answers(w: &World, times: Option<u32>) {
+    w.fault(
+        kontor_bank::FaultMatcher {
+            phase: Some(kontor_bank::TransactionPhase::Transfer),
+            ..Default::default()
+        },
+        kontor_bank::FaultAction::DropResponse,
+        times,
+    );
+}
+
+/// The bank applies the upload, its answer is lost, and it does not replay the answer to the
+/// re-sent last segment (it forgot the transaction: 091101): the transfer ends FAILED.
+fn lose_answer_and_forget(w: &World) {
+    let transfer = kontor_bank::FaultMatcher {
+        phase: Some(kontor_bank::TransactionPhase::Transfer),
+        ..Default::default()
+    };
+    let rule = |action| kontor_bank::FaultRule {
+        name: None,
+        matcher: transfer.clone(),
+        action,
+        times: Some(1),
+        skip: 0,
+    };
+    w.bank
+        .faults()
+        .install(vec![
+            rule(kontor_bank::FaultAction::DropResponse),
+            rule(kontor_bank::FaultAction::ReturnCode {
+                code: "091101".into(),
+                table: None,
+            }),
+        ])
+        .unwrap();
+}
+
+async fn statuses(w: &World) -> Vec<(KeyUsage, KeyStatus)> {
+    let mut tx = w.tx().await;
+    let mut keys: Vec<(KeyUsage, KeyStatus)> = tx
+        .key_pairs()
+        .list_for_user(w.user)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| (k.usage, k.status))
+        .collect();
+    keys.sort_by_key(|(u, s)| (u.as_str(), s.as_str()));
+    keys
+}
+
+/// Every answer to the HCA's last segment is lost, retries included: the transfer waits for
+/// recovery and the new keys stay SUBMITTED (not revoked). Recovery's re-sent segment is
+/// refused; the effect sweep asks the bank with the new keys and activates them.
+async fn a_lost_hca_answer_is_decided_after_recovery(db: TestDb) {
+    let w = world(db, Setup::new(H004)).await;
+    w.ready().await;
+    let first = active_hashes(&w).await;
+    lose_transfer_answers(&w, None);
+    let lost = kontor_daemon::services::key_changes::change_keys(
+        &w.services,
+        &w.scope,
+        w.user,
+        kontor_daemon::services::key_changes::KeyChange::Hca,
+    )
+    .await;
+    assert!(lost.is_err(), "{lost:?}");
+    assert_eq!(active_hashes(&w).await, first, "still the old keys");
+    let submitted = statuses(&w)
+        .await
+        .into_iter()
+        .filter(|(_, s)| *s == KeyStatus::Submitted)
+        .count();
+    assert_eq!(submitted, 2, "{:?}", statuses(&w).await);
+    assert_ne!(
+        bank_keys_of_user(&w).await,
+        first,
+        "the bank applied the change"
+    );
+
+    w.bank.faults().clear();
+    let report = w.client.recover_unfinished().await.unwrap();
+    assert_eq!(report.ended.len(), 1, "{report:?}");
+    // The bank cannot be asked yet (HPB does not get through): undecided, nothing revoked.
+    w.fault(
+        kontor_bank::FaultMatcher {
+            order_type: Some("HPB".into()),
+            ..Default::default()
+        },
+        kontor_bank::FaultAction::DropConnection,
+        None,
+    );
+    let effects = kontor_daemon::services::effects::apply_pending_effects(&w.services)
+        .await
+        .unwrap();
+    assert_eq!(effects.deferred.len(), 1, "{effects:?}");
+    let [upload] = w.transactions().await.try_into().expect("one upload");
+    assert!(
+        upload
+            .effect_error
+            .as_deref()
+            .is_some_and(|e| e.contains("KEY_CHANGE_UNCONFIRMED")),
+        "{upload:?}"
+    );
+    assert_eq!(active_hashes(&w).await, first);
+    w.bank.faults().clear();
+    let effects = kontor_daemon::services::effects::apply_pending_effects(&w.services)
+        .await
+        .unwrap();
+    assert_eq!(effects.applied.len(), 1, "{effects:?}");
+    let after = active_hashes(&w).await;
+    assert_eq!(bank_keys_of_user(&w).await, after);
+    assert_ne!(after.1, first.1);
+    let htd = w
+        .client
+        .download(
+            &w.scope,
+            w.user,
+            kontor_daemon::ebics::DownloadRequest::new(kontor_protocol::order_type::OrderType::HTD),
+        )
+        .await;
+    assert!(htd.is_ok(), "{htd:?}");
+}
+
+/// A PUB whose answer was lost cannot be checked without an order: the new signature key
+/// stays SUBMITTED (never revoked by guess), the old one ACTIVE, the effect says why, and a
+/// further key change waits.
+async fn a_lost_pub_answer_stays_undecided(db: TestDb) {
+    let w = world(db, Setup::new(H004)).await;
+    w.ready().await;
+    let first = active_hashes(&w).await;
+    lose_answer_and_forget(&w);
+    let lost = kontor_daemon::services::key_changes::change_keys(
+        &w.services,
+        &w.scope,
+        w.user,
+        kontor_daemon::services::key_changes::KeyChange::Pub,
+    )
+    .await;
+    assert!(lost.is_err(), "{lost:?}");
+    assert_eq!(active_hashes(&w).await, first);
+    let effects = kontor_daemon::services::effects::apply_pending_effects(&w.services)
+        .await
+        .unwrap();
+    assert_eq!(effects.deferred.len(), 1, "{effects:?}");
+    let [upload] = w.transactions().await.try_into().expect("one upload");
+    assert!(
+        upload
+            .effect_error
+            .as_deref()
+            .is_some_and(|e| e.contains("KEY_CHANGE_UNCONFIRMED")),
+        "{upload:?}"
+    );
+    assert!(statuses(&w)
+        .await
+        .contains(&(KeyUsage::Signature, KeyStatus::Submitted)));
+    let again = kontor_daemon::services::key_changes::change_keys(
+        &w.services,
+        &w.scope,
+        w.user,
+        kontor_daemon::services::key_changes::KeyChange::Hca,
+    )
+    .await;
+    assert!(
+        matches!(
+            &again,
+            Err(kontor_daemon::services::ServiceError::Refused(
+                kontor_daemon::services::Refusal::KeyChangeInProgress
+            ))
+        ),
+        "{again:?}"
+    );
 }
 
 /// A key change needs a READY user and waits for running transfers.
@@ -286,4 +541,9 @@ on_both_databases! {
     hca_then_hcs_on_h005 => |db| hca_then_hcs_replace_the_keys_and_payments_before_and_after_complete(db, H005);
     a_refused_key_change_revokes_the_new_keys_and_keeps_the_old => a_refused_key_change_revokes_the_new_keys_and_keeps_the_old;
     key_changes_are_refused_before_ready => key_changes_are_refused_before_ready;
+    a_lost_hca_answer_on_h004 => |db| a_lost_answer_is_decided_by_probing_the_bank(db, H004, Hca);
+    a_lost_hca_answer_on_h005 => |db| a_lost_answer_is_decided_by_probing_the_bank(db, H005, Hca);
+    a_lost_hcs_answer_on_h005 => |db| a_lost_answer_is_decided_by_probing_the_bank(db, H005, Hcs);
+    a_lost_hca_answer_is_decided_after_recovery => a_lost_hca_answer_is_decided_after_recovery;
+    a_lost_pub_answer_stays_undecided => a_lost_pub_answer_stays_undecided;
 }
