@@ -334,37 +334,59 @@ async fn reject_order(
     Path((partner, order_id)): Path<(String, String)>,
     body: Bytes,
 ) -> AdminResult {
+    let (partner, order_id) = order_path(&partner, &order_id)?;
+    let request: RejectRequest = reject_body(&body)?;
+    check_reason_code(&request.reason_code, "AM04")?;
+    let order = app
+        .state
+        .reject_order(&partner, order_id, &request.reason_code, &request.reason)
+        .map_err(reject_error)?;
+    tracing::info!(%partner, %order_id, code = %request.reason_code, "admin: order rejected after acceptance");
+    ok_json(order)
+}
+
+/// The partner and order id of an `/admin/orders/{partner}/{order_id}/...` path.
+fn order_path(
+    partner: &str,
+    order_id: &str,
+) -> Result<(PartnerId, crate::ids::OrderId), AdminError> {
     let partner = partner
         .parse::<PartnerId>()
         .map_err(|e| AdminError::BadRequest(e.to_string()))?;
     let order_id = order_id
         .parse::<crate::ids::OrderId>()
         .map_err(|e| AdminError::BadRequest(e.to_string()))?;
+    Ok((partner, order_id))
+}
+
+/// A reject request's JSON body; an empty body takes every default.
+fn reject_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> Result<T, AdminError> {
     let body = if body.iter().all(u8::is_ascii_whitespace) {
         &b"{}"[..]
     } else {
-        &body[..]
+        body
     };
-    let request: RejectRequest = serde_json::from_slice(body)
-        .map_err(|e| AdminError::BadRequest(format!("reject body: {e}")))?;
-    // ExternalStatusReason1Code: HAC must stay schema-valid.
-    let code = &request.reason_code;
+    serde_json::from_slice(body).map_err(|e| AdminError::BadRequest(format!("reject body: {e}")))
+}
+
+/// ExternalStatusReason1Code (1 to 4 letters or digits): HAC must stay schema-valid.
+fn check_reason_code(code: &str, example: &str) -> Result<(), AdminError> {
     if code.is_empty() || code.len() > 4 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(AdminError::BadRequest(format!(
-            "reason_code {code:?} must be an ISO status reason code of 1 to 4 letters or digits (e.g. AM04)"
+            "reason_code {code:?} must be an ISO status reason code of 1 to 4 letters or digits (e.g. {example})"
         )));
     }
-    let order = app
-        .state
-        .reject_order(&partner, order_id, &request.reason_code, &request.reason)
-        .map_err(|e| match e {
-            OrderRejectError::UnknownOrder { .. } | OrderRejectError::UnknownTransaction { .. } => {
-                AdminError::NotFound(e.to_string())
-            }
-            OrderRejectError::NotAccepted { .. } => AdminError::Conflict(e.to_string()),
-        })?;
-    tracing::info!(%partner, %order_id, code = %request.reason_code, "admin: order rejected after acceptance");
-    ok_json(order)
+    Ok(())
+}
+
+/// An unknown order or transaction is 404; an order no longer accepted is 409.
+fn reject_error(e: OrderRejectError) -> AdminError {
+    match e {
+        OrderRejectError::UnknownOrder { .. } | OrderRejectError::UnknownTransaction { .. } => {
+            AdminError::NotFound(e.to_string())
+        }
+        OrderRejectError::NotAccepted { .. } => AdminError::Conflict(e.to_string()),
+    }
 }
 
 /// Body of `POST /admin/orders/{partner}/{order_id}/transactions/{end_to_end_id}/reject`.
@@ -384,34 +406,14 @@ async fn reject_transaction(
     Path((partner, order_id, end_to_end_id)): Path<(String, String, String)>,
     body: Bytes,
 ) -> AdminResult {
-    let partner = partner
-        .parse::<PartnerId>()
-        .map_err(|e| AdminError::BadRequest(e.to_string()))?;
-    let order_id = order_id
-        .parse::<crate::ids::OrderId>()
-        .map_err(|e| AdminError::BadRequest(e.to_string()))?;
-    let body = if body.iter().all(u8::is_ascii_whitespace) {
-        &b"{}"[..]
-    } else {
-        &body[..]
-    };
-    let request: RejectTransactionRequest = serde_json::from_slice(body)
-        .map_err(|e| AdminError::BadRequest(format!("reject body: {e}")))?;
+    let (partner, order_id) = order_path(&partner, &order_id)?;
+    let request: RejectTransactionRequest = reject_body(&body)?;
     let code = &request.reason_code;
-    if code.is_empty() || code.len() > 4 || !code.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(AdminError::BadRequest(format!(
-            "reason_code {code:?} must be an ISO status reason code of 1 to 4 letters or digits (e.g. AC04)"
-        )));
-    }
+    check_reason_code(code, "AC04")?;
     let order = app
         .state
         .reject_transaction(&partner, order_id, &end_to_end_id, code)
-        .map_err(|e| match e {
-            OrderRejectError::UnknownOrder { .. } | OrderRejectError::UnknownTransaction { .. } => {
-                AdminError::NotFound(e.to_string())
-            }
-            OrderRejectError::NotAccepted { .. } => AdminError::Conflict(e.to_string()),
-        })?;
+        .map_err(reject_error)?;
     tracing::info!(%partner, %order_id, %end_to_end_id, %code, "admin: transaction rejected at execution");
     ok_json(order)
 }

@@ -1,6 +1,7 @@
 //! `kontor`: the daemon, database migrations, tenant bootstrap, the signer CLI and the demo.
 
 mod demo;
+mod pages;
 mod rotate;
 mod sign;
 mod signer_key;

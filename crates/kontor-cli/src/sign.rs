@@ -186,22 +186,7 @@ impl Api {
 
     /// Every item of a list route, newest first, following `next_cursor` page by page.
     async fn all(&self, path: &str) -> anyhow::Result<Vec<Value>> {
-        let separator = if path.contains('?') { '&' } else { '?' };
-        let mut items = Vec::new();
-        let mut cursor: Option<String> = None;
-        loop {
-            let page_path = match &cursor {
-                // The cursor is base64url: safe in a query string as it is.
-                Some(c) => format!("{path}{separator}limit=1000&cursor={c}"),
-                None => format!("{path}{separator}limit=1000"),
-            };
-            let page = self.get(&page_path).await?;
-            items.extend(page["items"].as_array().cloned().unwrap_or_default());
-            match page["next_cursor"].as_str() {
-                Some(next) => cursor = Some(next.to_owned()),
-                None => return Ok(items),
-            }
-        }
+        crate::pages::every_item(path, |page| async move { self.get(&page).await }).await
     }
 
     async fn get_bytes(&self, path: &str) -> anyhow::Result<(Vec<u8>, Option<String>)> {

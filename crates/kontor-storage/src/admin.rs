@@ -7,6 +7,7 @@
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
+use sqlx::any::AnyRow;
 
 use crate::db::{bound, now, RowReader, Val};
 use crate::error::{Result, StorageError};
@@ -359,6 +360,21 @@ impl Admin<'_> {
         Ok((operator, issued))
     }
 
+    /// The row `sql` finds for a presented secret by its hash (`$1`), read on the read pool;
+    /// `Rejected` for a secret that is not a Kontor token or that matches no token.
+    async fn presented_token_row(&self, sql: &str, secret: &str) -> Result<AnyRow, AuthError> {
+        if !secret.starts_with(TOKEN_PREFIX) {
+            return Err(AuthError::Rejected(TokenRejected));
+        }
+        let rows = bound(sql, &[token_hash(secret).into()])
+            .fetch_all(self.store.read_pool())
+            .await
+            .map_err(StorageError::from)?;
+        rows.into_iter()
+            .next()
+            .ok_or(AuthError::Rejected(TokenRejected))
+    }
+
     /// Checks a presented platform token: a token bound to no tenant, of an operator who
     /// is a platform administrator.
     pub async fn authenticate_platform(
@@ -366,18 +382,13 @@ impl Admin<'_> {
         secret: &str,
         at: DateTime<Utc>,
     ) -> Result<PlatformAdmin, AuthError> {
-        if !secret.starts_with(TOKEN_PREFIX) {
-            return Err(AuthError::Rejected(TokenRejected));
-        }
-        let rows = bound(
-            "SELECT t.*, o.platform_admin FROM api_tokens t JOIN operators o ON o.id = t.operator_id WHERE t.token_hash = $1",
-            &[token_hash(secret).into()],
-        )
-        .fetch_all(self.store.read_pool())
-        .await
-        .map_err(StorageError::from)?;
-        let row = rows.first().ok_or(AuthError::Rejected(TokenRejected))?;
-        let r = RowReader(row);
+        let row = self
+            .presented_token_row(
+                "SELECT t.*, o.platform_admin FROM api_tokens t JOIN operators o ON o.id = t.operator_id WHERE t.token_hash = $1",
+                secret,
+            )
+            .await?;
+        let r = RowReader(&row);
         let token = read_token(&r)?;
         let live = token.revoked_at.is_none() && token.expires_at.is_none_or(|e| e > at);
         if !live || token.tenant_id.is_some() || !r.bool("platform_admin")? {
@@ -444,20 +455,12 @@ impl Admin<'_> {
         secret: &str,
         at: DateTime<Utc>,
     ) -> Result<AuthenticatedOperator, AuthError> {
-        if !secret.starts_with(TOKEN_PREFIX) {
-            return Err(AuthError::Rejected(TokenRejected));
-        }
         // Every API request passes here: it reads on the read pool and a read transaction, so
         // requests do not queue behind SQLite's write lock.
-        let rows = bound(
-            "SELECT * FROM api_tokens WHERE token_hash = $1",
-            &[token_hash(secret).into()],
-        )
-        .fetch_all(self.store.read_pool())
-        .await
-        .map_err(StorageError::from)?;
-        let row = rows.first().ok_or(AuthError::Rejected(TokenRejected))?;
-        let r = RowReader(row);
+        let row = self
+            .presented_token_row("SELECT * FROM api_tokens WHERE token_hash = $1", secret)
+            .await?;
+        let r = RowReader(&row);
         let token = read_token(&r)?;
         if token.revoked_at.is_some() || token.expires_at.is_some_and(|e| e <= at) {
             return Err(AuthError::Rejected(TokenRejected));

@@ -113,6 +113,23 @@ pub(crate) fn bound(sql: &str, values: &[Val]) -> Query<'static, Any, AnyArgumen
 }
 
 /// Timestamps are stored as fixed-width RFC 3339 text so that they sort and compare as text.
+/// Ends a keyset query newest first: rows before the cursor `before` (when there is one),
+/// ordered by `column` descending, at most `limit`. The values are numbered after `values`.
+pub(crate) fn push_keyset_page(
+    sql: &mut String,
+    values: &mut Vec<Val>,
+    column: &str,
+    before: Option<Val>,
+    limit: u32,
+) {
+    if let Some(before) = before {
+        values.push(before);
+        sql.push_str(&format!(" AND {column} < ${}", values.len()));
+    }
+    values.push(i64::from(limit).into());
+    sql.push_str(&format!(" ORDER BY {column} DESC LIMIT ${}", values.len()));
+}
+
 pub(crate) fn ts_to_db(ts: DateTime<Utc>) -> String {
     ts.to_rfc3339_opts(SecondsFormat::Micros, true)
 }

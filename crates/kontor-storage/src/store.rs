@@ -6,7 +6,7 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Transaction};
 
-use crate::db::{bound, RowReader, Val};
+use crate::db::{bound, push_keyset_page, RowReader, Val};
 use crate::error::{Result, StorageError};
 use crate::ids::{OperatorId, TenantId};
 use crate::private_files::{check_private_if_exists, ensure_private_file, PrivateFileError};
@@ -617,12 +617,8 @@ impl ScopedTx<'_> {
             }
             sql.push_str(&format!(" AND {column} IN ({})", marks.join(", ")));
         }
-        if let Some(before) = page.before {
-            values.push(before.db_value().into());
-            sql.push_str(&format!(" AND id < ${}", values.len()));
-        }
-        values.push(i64::from(page.limit).into());
-        sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", values.len()));
+        let before = page.before.map(|b| b.db_value().into());
+        push_keyset_page(&mut sql, &mut values, "id", before, page.limit);
         self.fetch_all(&sql, &values)
             .await?
             .iter()

@@ -13,7 +13,9 @@
 use chrono::{DateTime, Duration, Utc};
 
 use crate::db::{bound, RowReader, Val};
-use crate::error::Result;
+use std::str::FromStr;
+
+use crate::error::{Result, StorageError};
 use crate::ids::{ScheduleId, TransactionId, WebhookDeliveryId};
 use crate::status::{WebhookDeliveryStatus, WebhookSubscriptionStatus};
 use crate::store::{Backend, Store, TenantScope};
@@ -54,6 +56,22 @@ impl Store {
 }
 
 impl System<'_> {
+    /// Begins a transaction that, on PostgreSQL, runs under row-level security like scoped
+    /// work, with the leasing policy enabled. Role and policy switch in one round trip; both
+    /// are transaction-local.
+    async fn begin_leasing(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+        let mut tx = self.store.begin_raw().await?;
+        if self.store.backend() == Backend::Postgres {
+            sqlx::query(
+                "SELECT set_config('role', 'kontor_app', true), \
+                        set_config('kontor.system', 'lease', true)",
+            )
+            .execute(&mut *tx)
+            .await?;
+        }
+        Ok(tx)
+    }
+
     #[allow(clippy::too_many_arguments)]
     async fn lease(
         &self,
@@ -109,17 +127,7 @@ impl System<'_> {
                  ORDER BY {order_by} LIMIT $4{lock}) \
              RETURNING id, tenant_id, lease_expires_at"
         );
-        let mut tx = self.store.begin_raw().await?;
-        if self.store.backend() == Backend::Postgres {
-            // Run under row-level security like scoped work, with the leasing policy enabled.
-            // Role and policy switch in one round trip; both are transaction-local.
-            sqlx::query(
-                "SELECT set_config('role', 'kontor_app', true), \
-                        set_config('kontor.system', 'lease', true)",
-            )
-            .execute(&mut *tx)
-            .await?;
-        }
+        let mut tx = self.begin_leasing().await?;
         let rows = bound(&sql, &values).fetch_all(&mut *tx).await?;
         tx.commit().await?;
         rows.iter()
@@ -163,15 +171,15 @@ impl System<'_> {
                 limit,
             )
             .await?;
-        rows.into_iter()
-            .map(|(id, tenant, expires)| {
-                Ok(LeasedSchedule {
-                    scope: TenantScope::system_job(tenant.parse()?, format!("scheduler:{owner}")),
-                    schedule: id.parse()?,
-                    lease_expires_at: expires,
-                })
-            })
-            .collect()
+        leased(
+            rows,
+            &format!("scheduler:{owner}"),
+            |scope, schedule, lease_expires_at| LeasedSchedule {
+                scope,
+                schedule,
+                lease_expires_at,
+            },
+        )
     }
 
     /// Leases up to `limit` transactions that are not finished and not leased by a live owner.
@@ -254,29 +262,21 @@ impl System<'_> {
                 limit,
             )
             .await?;
-        rows.into_iter()
-            .map(|(id, tenant, expires)| {
-                Ok(LeasedDelivery {
-                    scope: TenantScope::system_job(tenant.parse()?, format!("webhooks:{owner}")),
-                    delivery: id.parse()?,
-                    lease_expires_at: expires,
-                })
-            })
-            .collect()
+        leased(
+            rows,
+            &format!("webhooks:{owner}"),
+            |scope, delivery, lease_expires_at| LeasedDelivery {
+                scope,
+                delivery,
+                lease_expires_at,
+            },
+        )
     }
 
     /// How many webhook deliveries of all tenants are pending (the queue depth metric).
     pub async fn pending_webhook_deliveries(&self) -> Result<i64> {
         use sqlx::Row;
-        let mut tx = self.store.begin_raw().await?;
-        if self.store.backend() == Backend::Postgres {
-            sqlx::query(
-                "SELECT set_config('role', 'kontor_app', true), \
-                        set_config('kontor.system', 'lease', true)",
-            )
-            .execute(&mut *tx)
-            .await?;
-        }
+        let mut tx = self.begin_leasing().await?;
         let row = bound(
             "SELECT COUNT(*) FROM webhook_deliveries WHERE status = $1",
             &[WebhookDeliveryStatus::Pending.as_str().into()],
@@ -292,13 +292,33 @@ fn leased_transactions(
     rows: Vec<(String, String, DateTime<Utc>)>,
     job: &str,
 ) -> Result<Vec<LeasedTransaction>> {
+    leased(rows, job, |scope, transaction, lease_expires_at| {
+        LeasedTransaction {
+            scope,
+            transaction,
+            lease_expires_at,
+        }
+    })
+}
+
+/// Wraps each leased row (id, tenant, lease expiry) in a system-job scope of its own tenant,
+/// so all further work on the record goes through the scoped repositories.
+fn leased<I, T>(
+    rows: Vec<(String, String, DateTime<Utc>)>,
+    job: &str,
+    wrap: impl Fn(TenantScope, I, DateTime<Utc>) -> T,
+) -> Result<Vec<T>>
+where
+    I: FromStr,
+    StorageError: From<I::Err>,
+{
     rows.into_iter()
         .map(|(id, tenant, expires)| {
-            Ok(LeasedTransaction {
-                scope: TenantScope::system_job(tenant.parse()?, job),
-                transaction: id.parse()?,
-                lease_expires_at: expires,
-            })
+            Ok(wrap(
+                TenantScope::system_job(tenant.parse()?, job),
+                id.parse()?,
+                expires,
+            ))
         })
         .collect()
 }

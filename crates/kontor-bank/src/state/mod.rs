@@ -59,6 +59,29 @@ struct Inner {
     eds_requested: std::collections::HashSet<TransactionId>,
 }
 
+/// The accepted order `order_id` of `partner`, which the bank may still reject (as a whole or
+/// one transaction) at execution; an unknown or not accepted order is refused.
+fn accepted_order_mut<'o>(
+    orders: &'o mut [ReceivedOrder],
+    partner: &PartnerId,
+    order_id: OrderId,
+) -> Result<&'o mut ReceivedOrder, OrderRejectError> {
+    let order = orders
+        .iter_mut()
+        .find(|o| &o.partner_id == partner && o.order_id == order_id)
+        .ok_or_else(|| OrderRejectError::UnknownOrder {
+            partner: partner.clone(),
+            order_id,
+        })?;
+    if order.status != OrderStatus::Accepted {
+        return Err(OrderRejectError::NotAccepted {
+            order_id,
+            status: order.status,
+        });
+    }
+    Ok(order)
+}
+
 /// Answers to the last request of finished transactions (last upload segment, receipt), kept so
 /// a client that re-sends it after losing the answer gets the same answer instead of
 /// `EBICS_TX_UNKNOWN_TXID` — and never a second order. Bounded: the oldest entries go first.
@@ -487,20 +510,7 @@ impl BankState {
         reason: &str,
     ) -> Result<ReceivedOrder, OrderRejectError> {
         let mut inner = self.inner.lock();
-        let order = inner
-            .orders
-            .iter_mut()
-            .find(|o| &o.partner_id == partner && o.order_id == order_id)
-            .ok_or_else(|| OrderRejectError::UnknownOrder {
-                partner: partner.clone(),
-                order_id,
-            })?;
-        if order.status != OrderStatus::Accepted {
-            return Err(OrderRejectError::NotAccepted {
-                order_id,
-                status: order.status,
-            });
-        }
+        let order = accepted_order_mut(&mut inner.orders, partner, order_id)?;
         order.status = OrderStatus::Rejected;
         order.status_reason = Some(reason.to_owned());
         order.status_reason_code = Some(reason_code.to_owned());
@@ -518,20 +528,7 @@ impl BankState {
         reason_code: &str,
     ) -> Result<ReceivedOrder, OrderRejectError> {
         let mut inner = self.inner.lock();
-        let order = inner
-            .orders
-            .iter_mut()
-            .find(|o| &o.partner_id == partner && o.order_id == order_id)
-            .ok_or_else(|| OrderRejectError::UnknownOrder {
-                partner: partner.clone(),
-                order_id,
-            })?;
-        if order.status != OrderStatus::Accepted {
-            return Err(OrderRejectError::NotAccepted {
-                order_id,
-                status: order.status,
-            });
-        }
+        let order = accepted_order_mut(&mut inner.orders, partner, order_id)?;
         let known = kontor_documents::pain::parse_bytes(&order.content)
             .is_ok_and(|d| d.transactions().any(|t| t.end_to_end_id == end_to_end_id));
         if !known {

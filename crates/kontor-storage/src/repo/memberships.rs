@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 
 use super::repository;
 use crate::admin::{new_token_secret, read_token, ApiToken, IssuedToken};
-use crate::db::{now, RowReader};
+use crate::db::{now, push_keyset_page, RowReader};
 use crate::error::{Result, StorageError};
 use crate::ids::{ApiTokenId, EbicsUserId, OperatorId};
 use crate::status::Role;
@@ -17,6 +17,16 @@ pub struct Member {
     /// The name this tenant knows the operator by (operators are global; a name given in one
     /// tenant never shows in another).
     pub display_name: String,
+}
+
+impl Member {
+    fn read(r: &RowReader<'_>) -> Result<Self> {
+        Ok(Self {
+            operator_id: r.parsed("operator_id")?,
+            role: r.enumeration("role")?,
+            display_name: r.text("display_name")?,
+        })
+    }
 }
 
 repository!(
@@ -88,14 +98,7 @@ impl Memberships<'_, '_> {
             )
             .await?
             .iter()
-            .map(|r| {
-                let r = RowReader(r);
-                Ok(Member {
-                    operator_id: r.parsed("operator_id")?,
-                    role: r.enumeration("role")?,
-                    display_name: r.text("display_name")?,
-                })
-            })
+            .map(|r| Member::read(&RowReader(r)))
             .collect()
     }
 
@@ -105,27 +108,13 @@ impl Memberships<'_, '_> {
         let mut sql = String::from(
             "SELECT operator_id, role, display_name FROM memberships WHERE tenant_id = $1",
         );
-        if let Some(before) = before {
-            values.push(before.to_db().into());
-            sql.push_str(" AND operator_id < $2");
-        }
-        values.push(i64::from(limit).into());
-        sql.push_str(&format!(
-            " ORDER BY operator_id DESC LIMIT ${}",
-            values.len()
-        ));
+        let before = before.map(|b| b.to_db().into());
+        push_keyset_page(&mut sql, &mut values, "operator_id", before, limit);
         self.tx
             .fetch_all(&sql, &values)
             .await?
             .iter()
-            .map(|r| {
-                let r = RowReader(r);
-                Ok(Member {
-                    operator_id: r.parsed("operator_id")?,
-                    role: r.enumeration("role")?,
-                    display_name: r.text("display_name")?,
-                })
-            })
+            .map(|r| Member::read(&RowReader(r)))
             .collect()
     }
 
@@ -277,12 +266,8 @@ impl Memberships<'_, '_> {
         let mut values = vec![self.tx.tenant_val(), operator.to_db().into()];
         let mut sql =
             String::from("SELECT * FROM api_tokens WHERE tenant_id = $1 AND operator_id = $2");
-        if let Some(before) = before {
-            values.push(before.to_db().into());
-            sql.push_str(" AND id < $3");
-        }
-        values.push(i64::from(limit).into());
-        sql.push_str(&format!(" ORDER BY id DESC LIMIT ${}", values.len()));
+        let before = before.map(|b| b.to_db().into());
+        push_keyset_page(&mut sql, &mut values, "id", before, limit);
         self.tx
             .fetch_all(&sql, &values)
             .await?

@@ -549,17 +549,22 @@ impl KeyPairs<'_, '_> {
             .await
     }
 
+    /// The user's key pairs for `usage`, in id order (the newest last).
+    async fn list_for_usage(&mut self, user: EbicsUserId, usage: KeyUsage) -> Result<Vec<KeyPair>> {
+        Ok(self
+            .list_for_user(user)
+            .await?
+            .into_iter()
+            .filter(|k| k.usage == usage)
+            .collect())
+    }
+
     /// The key pair the user works with for `usage`: the ACTIVE one, or before activation the
     /// newest that is not expired or revoked. A replacement waiting for the bank's acceptance
     /// of a key change (see [`KeyPairs::replacement`]) is not current: everything keeps
     /// signing and decrypting with the key the bank knows until the bank accepted the new one.
     pub async fn current(&mut self, user: EbicsUserId, usage: KeyUsage) -> Result<Option<KeyPair>> {
-        let keys: Vec<KeyPair> = self
-            .list_for_user(user)
-            .await?
-            .into_iter()
-            .filter(|k| k.usage == usage)
-            .collect();
+        let keys = self.list_for_usage(user, usage).await?;
         if let Some(active) = keys.iter().rfind(|k| k.status == KeyStatus::Active) {
             return Ok(Some(active.clone()));
         }
@@ -575,12 +580,7 @@ impl KeyPairs<'_, '_> {
         user: EbicsUserId,
         usage: KeyUsage,
     ) -> Result<Option<KeyPair>> {
-        let keys: Vec<KeyPair> = self
-            .list_for_user(user)
-            .await?
-            .into_iter()
-            .filter(|k| k.usage == usage)
-            .collect();
+        let keys = self.list_for_usage(user, usage).await?;
         if !keys.iter().any(|k| k.status == KeyStatus::Active) {
             return Ok(None);
         }

@@ -12,8 +12,8 @@ use kontor_daemon::services::Services;
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion;
 use kontor_storage::{
-    AuditAction, Direction, FileBody, FileKind, NewFile, NewOrder, NewTransaction, Role,
-    SignatureClass, SignatureRule, Store, TenantScope,
+    AuditAction, FileBody, FileKind, NewFile, NewOrder, Role, SignatureClass, SignatureRule, Store,
+    TenantScope,
 };
 use serde_json::{json, Value};
 
@@ -494,16 +494,7 @@ async fn every_list_pages_through_thousands_newest_first_while_rows_arrive(db: T
     let mut tx = store.scope(&a.scope).begin().await.unwrap();
     for _ in 0..1500 {
         tx.transactions()
-            .create(NewTransaction {
-                ebics_user_id: a.user,
-                direction: Direction::Download,
-                order_type: "C53".into(),
-                btf_params: None,
-                order_id: None,
-                file_id: None,
-                num_segments: None,
-                effect: None,
-            })
+            .create(seed::c53_download(a.user))
             .await
             .unwrap();
         tx.audit()

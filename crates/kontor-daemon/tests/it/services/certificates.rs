@@ -36,18 +36,11 @@ async fn french_world(db: TestDb, version: ProtocolVersion) -> World {
         )
         .unwrap();
     if version == H004 {
-        let mut tx = w.tx().await;
-        tx.bank_hosts()
-            .update(
-                w.host,
-                BankHostChanges {
-                    x509_on_h004: Some(true),
-                    ..Default::default()
-                },
-            )
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
+        w.change_host(BankHostChanges {
+            x509_on_h004: Some(true),
+            ..Default::default()
+        })
+        .await;
     }
     w
 }
@@ -251,18 +244,11 @@ async fn h3k_is_refused_on_h004(db: TestDb) {
 
 async fn bank_certificates_not_issued_by_the_configured_ca_are_refused(db: TestDb) {
     let w = world(db, Setup::new(H005)).await;
-    let mut tx = w.tx().await;
-    tx.bank_hosts()
-        .update(
-            w.host,
-            BankHostChanges {
-                bank_ca_pem: Some(Some(TestCa::get().certificate().to_pem())),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    w.change_host(BankHostChanges {
+        bank_ca_pem: Some(Some(TestCa::get().certificate().to_pem())),
+        ..Default::default()
+    })
+    .await;
     w.client.send_ini(&w.scope, w.user).await.unwrap();
     w.client.send_hia(&w.scope, w.user).await.unwrap();
     w.bank
@@ -288,18 +274,11 @@ async fn bank_certificates_not_issued_by_the_configured_ca_are_refused(db: TestD
     drop(tx);
 
     // Without a configured CA only the validity period is checked: the keys are stored.
-    let mut tx = w.tx().await;
-    tx.bank_hosts()
-        .update(
-            w.host,
-            BankHostChanges {
-                bank_ca_pem: Some(None),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    w.change_host(BankHostChanges {
+        bank_ca_pem: Some(None),
+        ..Default::default()
+    })
+    .await;
     assert_eq!(
         w.client
             .fetch_bank_keys(&w.scope, w.user)

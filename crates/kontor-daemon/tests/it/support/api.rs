@@ -11,9 +11,9 @@ use kontor_protocol::keys::PublicKey;
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion;
 use kontor_storage::{
-    BankKeyKind, Direction, EbicsUserStatus, FileBody, FileKind, NewBankKey, NewFile,
-    NewPermission, NewSchedule, NewSignerKey, NewStatement, NewStatementFile, NewTransaction, Role,
-    SignatureClass, StatementFormat, Store, VeuSnapshot,
+    BankKeyKind, EbicsUserStatus, FileBody, FileKind, NewBankKey, NewFile, NewPermission,
+    NewSchedule, NewSignerKey, NewStatement, NewStatementFile, Role, SignatureClass,
+    StatementFormat, Store, VeuSnapshot,
 };
 use secrecy::ExposeSecret;
 use tower::ServiceExt;
@@ -338,16 +338,7 @@ pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
         .unwrap();
     let transaction = tx
         .transactions()
-        .create(NewTransaction {
-            ebics_user_id: users[0],
-            direction: Direction::Download,
-            order_type: "C53".into(),
-            btf_params: None,
-            order_id: None,
-            file_id: None,
-            num_segments: None,
-            effect: None,
-        })
+        .create(seed::c53_download(users[0]))
         .await
         .unwrap();
     let schedule = tx

@@ -107,6 +107,13 @@ impl World {
         self.db.store.scope(&self.scope).begin().await.unwrap()
     }
 
+    /// Changes the world's bank host (e.g. its certificate settings) and commits.
+    pub async fn change_host(&self, changes: BankHostChanges) {
+        let mut tx = self.tx().await;
+        tx.bank_hosts().update(self.host, changes).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+
     pub async fn user_status(&self) -> EbicsUserStatus {
         let mut tx = self.tx().await;
         let user: EbicsUser = tx.get(self.user).await.unwrap();

@@ -7,8 +7,9 @@ use kontor_protocol::certificate::CertificateSubject;
 use kontor_protocol::keys::KeySize;
 use kontor_protocol::ProtocolVersion;
 use kontor_storage::{
-    AccountId, BankHostId, BookingFilter, ConnectionId, EbicsUserId, NewAccount, NewBankHost,
-    NewConnection, NewEbicsUser, NewSchedule, Schedule, SignatureClass, Store, TenantScope,
+    AccountId, BankHostId, BookingFilter, ConnectionId, Direction, EbicsUserId, NewAccount,
+    NewBankHost, NewConnection, NewEbicsUser, NewSchedule, NewTransaction, Schedule,
+    SignatureClass, Store, TenantScope,
 };
 
 /// The emulator partner's main account, and the account every seed with an account has.
@@ -204,6 +205,20 @@ pub async fn count_bookings(store: &Store, scope: &TenantScope, account: Account
             Some(last) => filter.after = Some((last.booking_date, last.id)),
             None => return all,
         }
+    }
+}
+
+/// A new C53 download transaction of `user`, before its first request.
+pub fn c53_download(user: EbicsUserId) -> NewTransaction {
+    NewTransaction {
+        ebics_user_id: user,
+        direction: Direction::Download,
+        order_type: "C53".into(),
+        btf_params: None,
+        order_id: None,
+        file_id: None,
+        num_segments: None,
+        effect: None,
     }
 }
 
