@@ -74,6 +74,17 @@ enum SignCommand {
         #[arg(long, default_value = "Kontor signer")]
         name: String,
     },
+    /// Suspend the signer at the bank at once (SPR), e.g. when they leave: signs SPR's order
+    /// data with the key file here and sends only the signature; the bank then refuses every
+    /// request of this user until it is initialised again.
+    Suspend {
+        /// The signer's current key file (it signs the SPR).
+        #[arg(long)]
+        key: PathBuf,
+        /// The EBICS user (id) to suspend.
+        #[arg(long)]
+        signer: String,
+    },
     /// Orders awaiting signatures.
     List,
     /// An order's content summary.
@@ -339,6 +350,10 @@ pub async fn run(args: SignArgs) -> anyhow::Result<()> {
             let api = Api::new(&args)?;
             rotate(&api, file, out, signer, version, name).await?;
         }
+        SignCommand::Suspend { key, signer } => {
+            let api = Api::new(&args)?;
+            suspend(&api, key, signer).await?;
+        }
         SignCommand::List => {
             let api = Api::new(&args)?;
             let orders = api.all("/v1/orders").await?;
@@ -430,6 +445,30 @@ async fn rotate(
     println!(
         "the bank accepted the new signature key {hash} for {signer}; sign with {} from now on",
         out.display()
+    );
+    Ok(())
+}
+
+/// SPR with the signer's own ES over SPR's order data, signed here (EBICS Annex 2, SPR).
+async fn suspend(api: &Api, key: &Path, signer: &str) -> anyhow::Result<()> {
+    let public = signer_key::public_part(key)?;
+    let key_hash = matching_registered_hash(api, signer, &public).await?;
+    let secret = signer_key::open(key, &passphrase(false)?)?;
+    let signature = secret.sign(kontor_protocol::signature::SPR_ORDER_DATA)?;
+    let user = api
+        .post(
+            &format!("/v1/ebics-users/{signer}/suspend/signed"),
+            json!({
+                "signature_version": secret.version.as_str(),
+                "key_hash": key_hash,
+                "signature": B64.encode(signature),
+            }),
+        )
+        .await?;
+    println!(
+        "the bank suspended {signer} ({}); it is {} until re-activated",
+        user["user_id"].as_str().unwrap_or("?"),
+        user["status"].as_str().unwrap_or("?")
     );
     Ok(())
 }

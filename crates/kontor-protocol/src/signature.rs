@@ -80,6 +80,11 @@ impl OrderDataHasher {
     }
 }
 
+/// The order data the ES of SPR covers: one blank. SPR carries no business data, but its
+/// electronic signature needs order data to cover (EBICS Annex 2, SPR). The daemon and a
+/// signer signing SPR on their own machine (`kontor sign suspend`) sign exactly this.
+pub const SPR_ORDER_DATA: &[u8] = b" ";
+
 /// Signs order data with the subscriber's ES key.
 pub fn sign_order_data(
     version: SignatureVersion,

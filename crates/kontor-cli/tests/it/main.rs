@@ -9,4 +9,5 @@ mod file_modes;
 mod key_file;
 mod key_rotation;
 mod signer_cli;
+mod signer_suspension;
 mod support;

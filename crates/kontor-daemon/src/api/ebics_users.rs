@@ -13,10 +13,11 @@ use serde::{Deserialize, Serialize};
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{Id, JsonBody, QueryParams};
-use super::input::{EbicsId, Name, Valid};
+use super::input::{EbicsId, KeyHash, Name, SignatureValue, Valid};
 use super::page::{ItemPage, PageQuery};
 use super::{Access, AppState, Routes};
 use crate::services::{onboarding, users};
+use kontor_protocol::SignatureVersion;
 
 pub fn routes(routes: Routes) -> Routes {
     routes
@@ -37,6 +38,12 @@ pub fn routes(routes: Routes) -> Routes {
             Access::Operate,
             "Suspend a READY user at the bank (SPR); SUSPENDED once the bank confirmed",
             suspend,
+        )
+        .post(
+            "/v1/ebics-users/{id}/suspend/signed",
+            Access::Operate,
+            "Suspend a READY user whose signer holds the signature key: SPR with the signer's ES (`kontor sign suspend`), verified against the ACTIVE key first",
+            suspend_signed,
         )
         .post(
             "/v1/ebics-users/{id}/resume",
@@ -112,7 +119,35 @@ async fn suspend(
 ) -> Result<Json<EbicsUser>, ApiError> {
     caller.granted(&mut caller.tx().await?, id).await?;
     Ok(Json(
-        users::suspend(&state.services, &caller.scope, id).await?,
+        users::suspend(&state.services, &caller.scope, id, None).await?,
+    ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignedSuspension {
+    /// A005 or A006.
+    signature_version: Valid<SignatureVersion>,
+    /// EBICS hash of the signer's public key (or certificate), as the signer sees it.
+    key_hash: Valid<KeyHash>,
+    /// The ES over SPR's order data (one blank), base64.
+    signature: Valid<SignatureValue>,
+}
+
+async fn suspend_signed(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id<EbicsUserId>,
+    JsonBody(body): JsonBody<SignedSuspension>,
+) -> Result<Json<EbicsUser>, ApiError> {
+    caller.granted(&mut caller.tx().await?, id).await?;
+    let signature = users::SprSignature {
+        version: *body.signature_version,
+        value: body.signature.into_inner().0,
+        key_hash: Some(body.key_hash.into_inner().0),
+    };
+    Ok(Json(
+        users::suspend(&state.services, &caller.scope, id, Some(signature)).await?,
     ))
 }
 

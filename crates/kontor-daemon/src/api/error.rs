@@ -296,6 +296,7 @@ impl From<Refusal> for ApiError {
             Refusal::KeyChangeInProgress => conflict("key_change_in_progress"),
             Refusal::SignedOrdersWaiting(_) => conflict("signed_orders_waiting"),
             Refusal::InvalidKeyChange(_) => invalid("invalid_key_change"),
+            Refusal::InvalidSignature(_) => invalid("invalid_signature"),
             Refusal::InvalidCertificate(_) => invalid("invalid_certificate"),
             Refusal::KeyNotPending(_) => conflict("key_not_pending"),
             Refusal::H3kNotPossible(_) => invalid("h3k_not_possible"),

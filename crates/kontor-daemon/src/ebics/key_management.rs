@@ -19,6 +19,7 @@ use kontor_protocol::orderdata::{
     HIARequestOrderData, HPBResponseOrderData, PublicKeyData, RsaKeyValue, SignaturePubKeyInfo,
     SignaturePubKeyOrderData, X509Data,
 };
+use kontor_protocol::signature::SPR_ORDER_DATA;
 use kontor_protocol::{
     AuthenticationVersion, EncryptionVersion, ProtocolVersion, SignatureVersion,
 };
@@ -584,16 +585,26 @@ fn not_for_status(ctx: &UserContext, status: EbicsUserStatus, needed: &'static s
     }
 }
 
-/// The order data of SPR: one blank. SPR carries no business data, but an upload needs
-/// order data for the electronic signature to cover (EBICS Annex 2, SPR).
-const SPR_ORDER_DATA: &[u8] = b" ";
+/// A signer's ES over [`SPR_ORDER_DATA`], made on their machine with the signer-held
+/// signature key (`kontor sign suspend`); the service verified it against the ACTIVE key.
+#[derive(Debug, Clone)]
+pub struct SignerSpr {
+    pub version: kontor_protocol::SignatureVersion,
+    pub value: Vec<u8>,
+}
 
 impl Client {
-    /// SPR: the user asks the bank to suspend it, signed with its own signature key (held by
-    /// the daemon). Returns once the bank accepted; the bank refuses every further request
-    /// of the user until it is initialised again (INI/HIA) and activated.
-    pub async fn send_spr(&self, scope: &TenantScope, user: EbicsUserId) -> Result<(), EbicsError> {
-        let (version, key, partner_id, user_id) = {
+    /// SPR: the user asks the bank to suspend it, signed with its own signature key: by the
+    /// daemon when it holds the key, else the signer's ES given in `signed`. Returns once the
+    /// bank accepted; the bank refuses every further request of the user until it is
+    /// initialised again (INI/HIA) and activated.
+    pub async fn send_spr(
+        &self,
+        scope: &TenantScope,
+        user: EbicsUserId,
+        signed: Option<SignerSpr>,
+    ) -> Result<(), EbicsError> {
+        let (version, value, partner_id, user_id) = {
             let ctx = self.user_context(scope, user).await?;
             let mut tx = self.store().scope(scope).begin().await?;
             let pair = tx
@@ -601,26 +612,41 @@ impl Client {
                 .current(user, KeyUsage::Signature)
                 .await?
                 .ok_or(EbicsError::NoPublicKey(KeyUsage::Signature))?;
-            if pair.custody == kontor_storage::KeyCustody::Signer {
-                return Err(EbicsError::KeyUnusable(
-                    "SPR is signed with the user's signature key, which its signer holds",
-                ));
-            }
-            let der = tx.key_pairs().load_private_key(pair.id).await?;
+            let (version, value) = match (pair.custody, signed) {
+                (kontor_storage::KeyCustody::Signer, Some(signed)) => {
+                    (signed.version, signed.value)
+                }
+                (kontor_storage::KeyCustody::Signer, None) => {
+                    return Err(EbicsError::KeyUnusable(
+                        "SPR is signed with the user's signature key, which its signer holds: \
+                         the signer suspends with `kontor sign suspend`",
+                    ))
+                }
+                (_, Some(_)) => {
+                    return Err(EbicsError::KeyUnusable(
+                        "the daemon holds the user's signature key and signs SPR itself",
+                    ))
+                }
+                (_, None) => {
+                    let der = tx.key_pairs().load_private_key(pair.id).await?;
+                    let version: kontor_protocol::SignatureVersion =
+                        pair.version.parse().map_err(EbicsError::key)?;
+                    let key = kontor_protocol::keys::PrivateKey::from_pkcs8_der(&der)
+                        .map_err(EbicsError::key)?;
+                    let value =
+                        kontor_protocol::signature::sign_order_data(version, &key, SPR_ORDER_DATA)
+                            .map_err(EbicsError::key)?;
+                    (version, value)
+                }
+            };
             tx.commit().await?;
-            let version: kontor_protocol::SignatureVersion =
-                pair.version.parse().map_err(EbicsError::key)?;
-            let key =
-                kontor_protocol::keys::PrivateKey::from_pkcs8_der(&der).map_err(EbicsError::key)?;
             (
                 version,
-                key,
+                value,
                 ctx.connection.partner_id.clone(),
                 ctx.user.user_id.clone(),
             )
         };
-        let value = kontor_protocol::signature::sign_order_data(version, &key, SPR_ORDER_DATA)
-            .map_err(EbicsError::key)?;
         let signature = kontor_protocol::orderdata::OrderSignatureData {
             signature_version: version,
             signature_value: value,

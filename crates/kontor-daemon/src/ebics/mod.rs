@@ -48,7 +48,7 @@ pub use error::{
     RECOVERY_EXHAUSTED, RECOVERY_UNSUPPORTED, REQUEST_INVALID, SIGNATURE_UNCONFIRMED,
 };
 pub use key_change::{KeyChange, KeyProbe};
-pub use key_management::KeyOrder;
+pub use key_management::{KeyOrder, SignerSpr};
 pub use ledger::upload_receipt;
 pub use recovery::RecoveryReport;
 pub use session::{Line, Requirement, Session, UserContext};

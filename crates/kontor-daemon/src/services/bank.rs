@@ -85,11 +85,13 @@ pub trait Bank: Send + Sync {
         signature: VeuSignature,
     ) -> BoxFuture<'a, Result<(), EbicsError>>;
 
-    /// SPR: the user asks the bank to suspend it; `Ok` once the bank confirmed.
+    /// SPR: the user asks the bank to suspend it (with the signer's ES when a signer holds
+    /// the signature key); `Ok` once the bank confirmed.
     fn suspend<'a>(
         &'a self,
         _scope: &'a TenantScope,
         _user: EbicsUserId,
+        _signed: Option<ebics::SignerSpr>,
     ) -> BoxFuture<'a, Result<(), EbicsError>> {
         Box::pin(async { Err(EbicsError::Request("this bank port cannot send SPR".into())) })
     }
@@ -282,9 +284,10 @@ impl Bank for ebics::Client {
         &'a self,
         scope: &'a TenantScope,
         user: EbicsUserId,
+        signed: Option<ebics::SignerSpr>,
     ) -> BoxFuture<'a, Result<(), EbicsError>> {
         Box::pin(async move {
-            let outcome = ebics::Client::send_spr(self, scope, user).await;
+            let outcome = ebics::Client::send_spr(self, scope, user, signed).await;
             self.hold_if_bank_keys_rolled(scope, user, outcome).await
         })
     }

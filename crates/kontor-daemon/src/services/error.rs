@@ -128,6 +128,9 @@ pub enum Refusal {
          cancel them before changing the signature key"
     )]
     SignedOrdersWaiting(usize),
+    /// A signer's electronic signature does not verify, or is of another version than the key.
+    #[error("{0}")]
+    InvalidSignature(String),
     /// A signer's key change document or signature is not acceptable.
     #[error("{0}")]
     InvalidKeyChange(String),

@@ -3,6 +3,7 @@
 
 use kontor_protocol::certificate::Certificate;
 use kontor_protocol::keys::{public_key_hash, PublicKey};
+use kontor_protocol::signature::{verify_order_data, SPR_ORDER_DATA};
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{
     Account, AuditAction, Connection, EbicsUser, EbicsUserId, EbicsUserStatus, KeyCustody, KeyPair,
@@ -20,12 +21,26 @@ pub async fn create(tx: &mut ScopedTx<'_>, new: NewEbicsUser) -> Result<EbicsUse
         .on_conflict(Refusal::UserExists)
 }
 
+/// A signer's ES over SPR's order data ([`SPR_ORDER_DATA`]), made with the signer-held
+/// signature key on their machine (`kontor sign suspend`).
+#[derive(Debug, Clone)]
+pub struct SprSignature {
+    pub version: SignatureVersion,
+    pub value: Vec<u8>,
+    /// The EBICS hash of the key the signer signed with (hex); when given, another key is
+    /// refused with a clear answer before the signature is verified.
+    pub key_hash: Option<String>,
+}
+
 /// Suspends a READY user at the bank: SPR first, and READY → SUSPENDED (audited) only when
-/// the bank confirmed it. A refusal leaves the user as it was.
+/// the bank confirmed it. A refusal leaves the user as it was. The daemon signs SPR with the
+/// signature key it holds; for a signer-held key the signer's `signature` is verified
+/// against the ACTIVE key first, and nothing is sent when it does not verify.
 pub async fn suspend(
     services: &super::Services,
     scope: &TenantScope,
     id: EbicsUserId,
+    signature: Option<SprSignature>,
 ) -> Result<EbicsUser, ServiceError> {
     let user: EbicsUser = services.store().scope(scope).read().await?.get(id).await?;
     if user.status != EbicsUserStatus::Ready {
@@ -35,7 +50,11 @@ pub async fn suspend(
         }
         .into());
     }
-    services.bank()?.suspend(scope, id).await?;
+    let signed = match signature {
+        Some(signature) => Some(verified_spr(services, scope, id, signature).await?),
+        None => None,
+    };
+    services.bank()?.suspend(scope, id, signed).await?;
     let mut tx = services.store().scope(scope).begin().await?;
     let suspended = move_user(
         &mut tx,
@@ -54,6 +73,55 @@ pub async fn suspend(
         .await?;
     tx.commit().await?;
     Ok(suspended)
+}
+
+/// The signer's ES of SPR, checked against the user's ACTIVE signer-held signature key.
+async fn verified_spr(
+    services: &super::Services,
+    scope: &TenantScope,
+    id: EbicsUserId,
+    signature: SprSignature,
+) -> Result<crate::ebics::SignerSpr, ServiceError> {
+    let key = services
+        .store()
+        .scope(scope)
+        .read()
+        .await?
+        .key_pairs()
+        .current(id, KeyUsage::Signature)
+        .await?
+        .filter(|k| k.status == KeyStatus::Active)
+        .ok_or(Refusal::UnknownSignerKey)?;
+    if key.custody != KeyCustody::Signer {
+        return Err(Refusal::DaemonHoldsSignatureKey.into());
+    }
+    if let Some(given) = &signature.key_hash {
+        if !super::orders::same_key_hash(&key.key_hash, given) {
+            return Err(Refusal::UnknownSignerKey.into());
+        }
+    }
+    if key.version != signature.version.as_str() {
+        return Err(Refusal::InvalidSignature(format!(
+            "the signature is {}, the signature key is {}",
+            signature.version.as_str(),
+            key.version
+        ))
+        .into());
+    }
+    let public = PublicKey::from_spki_der(&key.public_key)
+        .map_err(|e| ServiceError::Internal(Box::new(e)))?;
+    verify_order_data(signature.version, &public, SPR_ORDER_DATA, &signature.value).map_err(
+        |_| {
+            Refusal::InvalidSignature(
+                "the signature of SPR does not verify with the signer's ACTIVE signature key"
+                    .into(),
+            )
+        },
+    )?;
+    Ok(crate::ebics::SignerSpr {
+        version: signature.version,
+        value: signature.value,
+    })
 }
 
 /// The bank refused a request because of the user's state (091002

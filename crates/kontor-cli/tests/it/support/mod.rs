@@ -3,6 +3,7 @@
 
 pub mod daemon;
 pub mod setup;
+pub mod signer_world;
 
 use std::process::Command;
 

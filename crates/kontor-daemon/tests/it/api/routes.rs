@@ -107,6 +107,8 @@ fn cases() -> Vec<Case> {
             |i| Payload::Json(json!({"connection_id": i.connection, "user_id": "U9", "system_id": "S9", "name": "x", "signature_class": "E"}))),
         case!(GET "/v1/ebics-users/{id}", TenantA, |i| format!("/v1/ebics-users/{}", i.user_a)),
         case!(POST "/v1/ebics-users/{id}/suspend", TenantA, |i| format!("/v1/ebics-users/{}/suspend", i.user_a)),
+        case!(POST "/v1/ebics-users/{id}/suspend/signed", TenantA, |i| format!("/v1/ebics-users/{}/suspend/signed", i.user_a),
+            |_| Payload::Json(json!({"signature_version": "A006", "key_hash": "00".repeat(32), "signature": "AAAA"}))),
         case!(POST "/v1/ebics-users/{id}/resume", TenantA, |i| format!("/v1/ebics-users/{}/resume", i.user_a)),
         case!(POST "/v1/ebics-users/{id}/initialise", TenantA, |i| format!("/v1/ebics-users/{}/initialise", i.user_a)),
         case!(POST "/v1/ebics-users/{id}/sync", TenantA, |i| format!("/v1/ebics-users/{}/sync", i.user_a)),

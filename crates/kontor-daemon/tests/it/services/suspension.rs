@@ -18,7 +18,9 @@ use crate::support::TestDb;
 async fn suspension_is_confirmed_by_the_bank(db: TestDb, version: ProtocolVersion) {
     let w = world(db, Setup::new(version)).await;
     w.ready().await;
-    let suspended = users::suspend(&w.services, &w.scope, w.user).await.unwrap();
+    let suspended = users::suspend(&w.services, &w.scope, w.user, None)
+        .await
+        .unwrap();
     assert_eq!(suspended.status, EbicsUserStatus::Suspended);
     let at_bank = w
         .bank

@@ -1,0 +1,256 @@
+//! A READY user whose signature key a signer holds, against the bank emulator: the daemon's
+//! API served in-process, the signer's key file made and registered with `kontor sign`.
+
+use chrono::Utc;
+use kontor_bank::{Bank, BankConfig, BankKeyPairs, RunningBank};
+use kontor_daemon::ebics::{Client, ClientConfig, RetryPolicy};
+use kontor_daemon::services::keys::ensure_user_keys;
+use kontor_daemon::services::Services;
+use kontor_protocol::order_type::OrderType;
+use kontor_protocol::ProtocolVersion;
+use kontor_storage::testing::TestDb;
+use kontor_storage::{
+    BankKeyVerification, EbicsUserId, NewAccount, NewBankHost, NewEbicsUser, NewPermission, Role,
+    SignatureClass, TenantScope, VerificationMethod,
+};
+
+use super::kontor;
+use super::setup::{bank_connection, operator_token};
+
+const PASSPHRASE: &str = "correct horse battery";
+
+pub struct World {
+    _db: TestDb,
+    pub bank: RunningBank,
+    pub client: Client,
+    pub api: String,
+    pub token: String,
+    pub scope: TenantScope,
+    pub store: kontor_storage::Store,
+    pub user: EbicsUserId,
+    pub dir: tempfile::TempDir,
+}
+
+impl World {
+    pub async fn sign(&self, args: &[&str]) -> std::process::Output {
+        tokio::process::Command::from(kontor())
+            .arg("sign")
+            .args(args)
+            .env("KONTOR_API_URL", &self.api)
+            .env("KONTOR_TOKEN", &self.token)
+            .env("KONTOR_SIGNER_PASSPHRASE", PASSPHRASE)
+            .output()
+            .await
+            .unwrap()
+    }
+
+    pub async fn sign_ok(&self, args: &[&str]) -> String {
+        let out = self.sign(args).await;
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    pub fn key(&self, name: &str) -> String {
+        self.dir.path().join(name).to_str().unwrap().to_owned()
+    }
+
+    pub async fn http(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        reqwest::Client::new()
+            .request(method, format!("{}{path}", self.api))
+            .bearer_auth(&self.token)
+    }
+
+    /// An order created through the API, approved with `key` by the CLI and submitted.
+    pub async fn pay_with(&self, key: &str, message_id: &str) -> serde_json::Value {
+        let order: serde_json::Value = self
+            .http(
+                reqwest::Method::POST,
+                &format!("/v1/orders?ebics_user_id={}&order_type=CCT", self.user),
+            )
+            .await
+            .header("content-type", "application/xml")
+            .body(payment(message_id))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let id = order["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("order created: {order}"))
+            .to_owned();
+        let user = self.user.to_string();
+        self.sign_ok(&["approve", &id, "--key", key, "--signer", &user])
+            .await;
+        let submitted: serde_json::Value = self
+            .http(reqwest::Method::POST, &format!("/v1/orders/{id}/submit"))
+            .await
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert!(
+            ["PROCESSING", "COMPLETED"].contains(&submitted["status"].as_str().unwrap_or("")),
+            "{submitted}"
+        );
+        submitted
+    }
+
+    pub fn bank_signature_hash(&self) -> String {
+        self.bank
+            .state()
+            .subscriber(&"PARTNER1".parse().unwrap(), &"USER1".parse().unwrap())
+            .unwrap()
+            .keys
+            .signature
+            .unwrap()
+            .hash
+            .to_hex()
+            .to_uppercase()
+    }
+}
+
+fn payment(message_id: &str) -> Vec<u8> {
+    use kontor_documents::pain::PainVersion;
+    let date = chrono::NaiveDate::from_ymd_opt(2026, 3, 1).unwrap();
+    super::setup::payment_file(
+        PainVersion::Pain001_001_09,
+        message_id,
+        date.and_hms_opt(9, 0, 0).unwrap(),
+        date + chrono::Days::new(3),
+        ("Muster Maschinenbau GmbH", "DE89370400440532013000"),
+        vec![super::setup::transfer(message_id, "Beta AG", "10.00", None)],
+    )
+}
+
+/// A READY user whose signature key a signer holds (registered with `kontor sign`).
+pub async fn world(db: TestDb, version: ProtocolVersion) -> World {
+    let keys = BankKeyPairs::generate(&"KONTORBANK".parse().unwrap(), Utc::now()).unwrap();
+    let bank = Bank::builder(BankConfig::demo().unwrap())
+        .keys(std::sync::Arc::new(keys))
+        .start("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let store = db.store.clone();
+    let tenant = store.admin().create_tenant("Muster").await.unwrap();
+    let token = operator_token(&store, tenant.id, "treasury@x", Role::Admin).await;
+    let scope = TenantScope::system_job(tenant.id, "test setup");
+    let mut tx = store.scope(&scope).begin().await.unwrap();
+    let (_, connection) = bank_connection(
+        &mut tx,
+        NewBankHost {
+            host_id: "KONTORBANK".into(),
+            name: "Bank".into(),
+            url: bank.ebics_url(),
+            protocol_version: version,
+            btf: version.uses_btf(),
+            production: false,
+            ca_bundle_pem: None,
+        },
+        "PARTNER1",
+        &["CCT", "HAC"],
+    )
+    .await;
+    let user = tx
+        .ebics_users()
+        .create(NewEbicsUser {
+            connection_id: connection.id,
+            user_id: "USER1".into(),
+            system_id: None,
+            name: "Erika Mustermann".into(),
+            signature_class: SignatureClass::E,
+        })
+        .await
+        .unwrap()
+        .id;
+    tx.accounts()
+        .create(
+            connection.id,
+            NewAccount {
+                iban: Some("DE89370400440532013000".into()),
+                holder_name: "Muster Maschinenbau GmbH".into(),
+                currency: "EUR".into(),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    tx.permissions()
+        .create(NewPermission {
+            ebics_user_id: user,
+            order_type: OrderType::CCT,
+            btf_service: None,
+            account_id: None,
+            authorisation_level: SignatureClass::E,
+            max_amount: None,
+            currency: None,
+        })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let client = Client::new(store.clone(), {
+        let mut config = ClientConfig::new(dir.path());
+        config.retry = RetryPolicy::immediate(3);
+        config
+    })
+    .unwrap();
+    let services = Services::new(store.clone()).with_client(client.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    let app = kontor_daemon::api::router(kontor_daemon::api::AppState::new(services));
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    let w = World {
+        _db: db,
+        bank,
+        client: client.clone(),
+        api: format!("http://{address}"),
+        token,
+        scope,
+        store,
+        user,
+        dir,
+    };
+
+    // The signer's key exists only on their side; the daemon generates the other two.
+    let old = w.key("old.key");
+    w.sign_ok(&["keygen", "--out", &old, "--name", "Erika Mustermann"])
+        .await;
+    w.sign_ok(&["register", &old, "--signer", &user.to_string()])
+        .await;
+    ensure_user_keys(&w.store, &w.scope, user).await.unwrap();
+    client.send_ini(&w.scope, user).await.unwrap();
+    client.send_hia(&w.scope, user).await.unwrap();
+    w.bank
+        .activate_user(&"PARTNER1".parse().unwrap(), &"USER1".parse().unwrap())
+        .unwrap();
+    client.fetch_bank_keys(&w.scope, user).await.unwrap();
+    let mut tx = w.store.scope(&w.scope).begin().await.unwrap();
+    for key in tx
+        .bank_keys()
+        .list_for_host(connection.bank_host_id)
+        .await
+        .unwrap()
+    {
+        tx.bank_keys()
+            .decide(
+                key.id,
+                BankKeyVerification::Verified,
+                VerificationMethod::FingerprintConfirmed,
+                "ops@x",
+            )
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    client.activate(&w.scope, user).await.unwrap();
+    w
+}
