@@ -592,19 +592,8 @@ async fn clear_the_way(
             revoke_unsent(tx, user).await?;
             continue;
         }
-        let revoked = tx
-            .key_pairs()
-            .set_status(left.id, KeyStatus::Pending, KeyStatus::Revoked)
-            .await?;
         let why = serde_json::json!({ "reason": "left by an interrupted key change, never sent" });
-        tx.audit()
-            .record(
-                AuditAction::KeyRevoked,
-                "key_pair",
-                &revoked.id.to_string(),
-                with_key(&revoked, why),
-            )
-            .await?;
+        revoke(tx, &left, KeyStatus::Pending, why).await?;
     }
     Ok(())
 }
@@ -646,20 +635,32 @@ async fn revoke_unsent(tx: &mut ScopedTx<'_>, user: EbicsUserId) -> Result<(), S
         if key.status != KeyStatus::Submitted {
             continue;
         }
-        let revoked = tx
-            .key_pairs()
-            .set_status(key.id, KeyStatus::Submitted, KeyStatus::Revoked)
-            .await?;
         let why = serde_json::json!({ "reason": "the key change never reached the bank" });
-        tx.audit()
-            .record(
-                AuditAction::KeyRevoked,
-                "key_pair",
-                &revoked.id.to_string(),
-                with_key(&revoked, why),
-            )
-            .await?;
+        revoke(tx, &key, KeyStatus::Submitted, why).await?;
     }
+    Ok(())
+}
+
+/// Revokes a new key that never became the bank's (compare-and-set from `from`) and audits
+/// why.
+async fn revoke(
+    tx: &mut ScopedTx<'_>,
+    key: &KeyPair,
+    from: KeyStatus,
+    why: serde_json::Value,
+) -> Result<(), ServiceError> {
+    let revoked = tx
+        .key_pairs()
+        .set_status(key.id, from, KeyStatus::Revoked)
+        .await?;
+    tx.audit()
+        .record(
+            AuditAction::KeyRevoked,
+            "key_pair",
+            &revoked.id.to_string(),
+            with_key(&revoked, why),
+        )
+        .await?;
     Ok(())
 }
 
