@@ -127,20 +127,14 @@ impl Client {
         {
             // It may have reached the bank before the crash: a second HVE would be a second
             // signature. The services reconcile it from the bank's VEU.
-            self.ledger
-                .end(
-                    scope,
-                    transaction,
-                    TransactionPhase::Failed,
-                    Ending::new(
-                        SIGNATURE_UNCONFIRMED,
-                        "a signature-only upload interrupted before its answer is never sent \
-                         again; the bank's VEU (HVD/HVZ) shows whether the signature is there",
-                    ),
-                )
-                .await?;
-            self.ledger.release(scope, transaction).await?;
-            return Ok(TransactionPhase::Failed);
+            let ending = Ending::new(
+                SIGNATURE_UNCONFIRMED,
+                "a signature-only upload interrupted before its answer is never sent again; \
+                 the bank's VEU (HVD/HVZ) shows whether the signature is there",
+            );
+            return self
+                .give_up(scope, transaction, TransactionPhase::Failed, ending)
+                .await;
         }
         let session = match self
             .open_session(scope, record.ebics_user_id, requirement(&record))
@@ -161,20 +155,13 @@ impl Client {
         {
             // HPD `Recovery supported="false"`: the bank keeps no interrupted transaction to
             // resume, so the transfer ends here rather than being resumed.
-            self.ledger
-                .end(
-                    scope,
-                    transaction,
-                    TransactionPhase::Failed,
-                    Ending::new(
-                        RECOVERY_UNSUPPORTED,
-                        "the bank does not support transaction recovery (HPD); start the \
-                         transfer again",
-                    ),
-                )
-                .await?;
-            self.ledger.release(scope, transaction).await?;
-            return Ok(TransactionPhase::Failed);
+            let ending = Ending::new(
+                RECOVERY_UNSUPPORTED,
+                "the bank does not support transaction recovery (HPD); start the transfer again",
+            );
+            return self
+                .give_up(scope, transaction, TransactionPhase::Failed, ending)
+                .await;
         }
         let result = match record.direction {
             Direction::Download => self.drive_download(&session, transaction).await.map(|_| ()),
@@ -201,16 +188,9 @@ impl Client {
                 }
                 let reason = format!("recovery gave up after {passes} passes; last failure: {e}");
                 tracing::warn!(%transaction, %reason, "recovery exhausted");
-                self.ledger
-                    .end(
-                        scope,
-                        transaction,
-                        TransactionPhase::Failed,
-                        Ending::new(RECOVERY_EXHAUSTED, reason),
-                    )
-                    .await?;
-                self.ledger.release(scope, transaction).await?;
-                Ok(TransactionPhase::Failed)
+                let ending = Ending::new(RECOVERY_EXHAUSTED, reason);
+                self.give_up(scope, transaction, TransactionPhase::Failed, ending)
+                    .await
             }
             Err(e) => Err(e),
         }
@@ -222,15 +202,21 @@ impl Client {
         record: &Transaction,
         reason: &str,
     ) -> Result<TransactionPhase, EbicsError> {
-        self.ledger
-            .end(
-                scope,
-                record.id,
-                TransactionPhase::Aborted,
-                Ending::new("RECOVERY", reason),
-            )
-            .await?;
-        self.ledger.release(scope, record.id).await?;
-        Ok(TransactionPhase::Aborted)
+        let ending = Ending::new("RECOVERY", reason);
+        self.give_up(scope, record.id, TransactionPhase::Aborted, ending)
+            .await
+    }
+
+    /// Ends a transaction recovery will not resume, in phase `to`, and gives its lease up.
+    async fn give_up(
+        &self,
+        scope: &TenantScope,
+        transaction: TransactionId,
+        to: TransactionPhase,
+        ending: Ending,
+    ) -> Result<TransactionPhase, EbicsError> {
+        self.ledger.end(scope, transaction, to, ending).await?;
+        self.ledger.release(scope, transaction).await?;
+        Ok(to)
     }
 }
