@@ -10,13 +10,12 @@
 
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::orderdata::{
-    AuthenticationPubKeyInfo, EncryptionPubKeyInfo, HCARequestOrderData, HCSRequestOrderData,
-    SignaturePubKeyInfo, SignaturePubKeyOrderData,
+    HCARequestOrderData, HCSRequestOrderData, SignaturePubKeyInfo, SignaturePubKeyOrderData,
 };
-use kontor_protocol::{AuthenticationVersion, EncryptionVersion, SignatureVersion};
+use kontor_protocol::SignatureVersion;
 use kontor_storage::{KeyPair, KeyUsage};
 
-use super::key_management::{key_data, KeyFormat, PublicKeyRecord};
+use super::key_management::{key_data, transport_key_infos, KeyFormat, PublicKeyRecord};
 use super::EbicsError;
 
 /// Which keys a key change replaces.
@@ -87,35 +86,31 @@ impl KeyChange {
             })
         };
         let xml = match (self, records.as_slice()) {
-            (Self::Hca, [authentication, encryption]) => HCARequestOrderData {
-                version,
-                authentication: AuthenticationPubKeyInfo {
-                    key: key_data(format, authentication)?,
-                    version: AuthenticationVersion::X002,
-                },
-                encryption: EncryptionPubKeyInfo {
-                    key: key_data(format, encryption)?,
-                    version: EncryptionVersion::E002,
-                },
-                partner_id,
-                user_id,
+            (Self::Hca, [authentication, encryption]) => {
+                let (authentication, encryption) =
+                    transport_key_infos(format, authentication, encryption)?;
+                HCARequestOrderData {
+                    version,
+                    authentication,
+                    encryption,
+                    partner_id,
+                    user_id,
+                }
+                .to_xml()
             }
-            .to_xml(),
-            (Self::Hcs, [authentication, encryption, signature]) => HCSRequestOrderData {
-                version,
-                authentication: AuthenticationPubKeyInfo {
-                    key: key_data(format, authentication)?,
-                    version: AuthenticationVersion::X002,
-                },
-                encryption: EncryptionPubKeyInfo {
-                    key: key_data(format, encryption)?,
-                    version: EncryptionVersion::E002,
-                },
-                signature: signature_info(signature)?,
-                partner_id,
-                user_id,
+            (Self::Hcs, [authentication, encryption, signature]) => {
+                let (authentication, encryption) =
+                    transport_key_infos(format, authentication, encryption)?;
+                HCSRequestOrderData {
+                    version,
+                    authentication,
+                    encryption,
+                    signature: signature_info(signature)?,
+                    partner_id,
+                    user_id,
+                }
+                .to_xml()
             }
-            .to_xml(),
             (Self::Pub, [signature]) => SignaturePubKeyOrderData {
                 version,
                 signature_pub_key_info: signature_info(signature)?,

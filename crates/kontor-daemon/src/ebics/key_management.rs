@@ -103,20 +103,18 @@ impl KeyOrder {
                 user_id,
             }
             .to_xml(),
-            (Self::Hia, [authentication, encryption]) => HIARequestOrderData {
-                version: ctx.version(),
-                authentication: AuthenticationPubKeyInfo {
-                    key: key_data(KeyFormat::of(&ctx.host), authentication)?,
-                    version: AuthenticationVersion::X002,
-                },
-                encryption: EncryptionPubKeyInfo {
-                    key: key_data(KeyFormat::of(&ctx.host), encryption)?,
-                    version: EncryptionVersion::E002,
-                },
-                partner_id,
-                user_id,
+            (Self::Hia, [authentication, encryption]) => {
+                let (authentication, encryption) =
+                    transport_key_infos(KeyFormat::of(&ctx.host), authentication, encryption)?;
+                HIARequestOrderData {
+                    version: ctx.version(),
+                    authentication,
+                    encryption,
+                    partner_id,
+                    user_id,
+                }
+                .to_xml()
             }
-            .to_xml(),
             (Self::H3k, [signature, authentication, encryption]) => {
                 let certificate = |record: &PublicKeyRecord| {
                     record
@@ -234,6 +232,24 @@ impl KeyFormat {
             x509_on_h004: host.x509_on_h004,
         }
     }
+}
+
+/// The X002 authentication and E002 encryption key infos, as HIA, HCA and HCS announce them.
+pub(super) fn transport_key_infos(
+    format: KeyFormat,
+    authentication: &PublicKeyRecord,
+    encryption: &PublicKeyRecord,
+) -> Result<(AuthenticationPubKeyInfo, EncryptionPubKeyInfo), EbicsError> {
+    Ok((
+        AuthenticationPubKeyInfo {
+            key: key_data(format, authentication)?,
+            version: AuthenticationVersion::X002,
+        },
+        EncryptionPubKeyInfo {
+            key: key_data(format, encryption)?,
+            version: EncryptionVersion::E002,
+        },
+    ))
 }
 
 pub(super) fn key_data(
