@@ -21,7 +21,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::ledger::{
-    read_record, stored_request, to_record, DownloadRecovery, Ending, StoredService,
+    bank_transaction_id, read_record, stored_request, to_record, DownloadRecovery, Ending,
+    StoredService,
 };
 use super::session::{Requirement, Session};
 use super::spool::{Spool, SpooledSegment, Written};
@@ -253,23 +254,16 @@ impl Client {
             .write_at(&recovery.spool, 0, data.order_data.clone())
             .await?;
         let mut tx = self.store().scope(&session.scope).begin().await?;
-        let mut repo = tx.transactions();
-        repo.set_bank_transaction(
-            transaction.id,
-            &bank_transaction.to_hex(),
-            Some(num_segments.into()),
-        )
-        .await?;
-        repo.set_recovery(transaction.id, &to_record(&recovery)?)
+        self.ledger
+            .transfer_started(
+                &mut tx,
+                transaction.id,
+                &bank_transaction,
+                num_segments,
+                &recovery,
+                json!({"bank_transaction_id": bank_transaction.to_hex(), "num_segments": num_segments}),
+            )
             .await?;
-        repo.set_phase(
-            transaction.id,
-            TransactionPhase::Initialisation,
-            TransactionPhase::Transfer,
-            TransactionEventKind::TransferStarted,
-            json!({"bank_transaction_id": bank_transaction.to_hex(), "num_segments": num_segments}),
-        )
-        .await?;
         record_received(&mut tx, transaction.id, 1, num_segments == 1, &written).await?;
         self.ledger.hold(&mut tx, transaction.id).await?;
         tx.commit().await?;
@@ -284,13 +278,7 @@ impl Client {
     ) -> Result<DownloadOutcome, EbicsError> {
         let recovery: DownloadRecovery =
             read_record(transaction, "download recovery data", &transaction.recovery)?;
-        let bank_transaction = BankTransactionId::from_hex(
-            transaction
-                .bank_transaction_id
-                .as_deref()
-                .unwrap_or_default(),
-        )
-        .map_err(EbicsError::protocol)?;
+        let bank_transaction = bank_transaction_id(transaction)?;
         let num_segments = transaction.num_segments.unwrap_or(1).max(1) as u32;
         let host_id = session.ctx.host_id()?;
         let mut acknowledged = transaction.last_acknowledged_segment as u32;
@@ -445,10 +433,10 @@ impl Client {
         scope: &TenantScope,
         id: TransactionId,
     ) -> Result<Vec<SpooledSegment>, EbicsError> {
-        let mut tx = self.store().scope(scope).begin().await?;
-        let segments = tx.transactions().segments(id).await?;
-        tx.commit().await?;
-        Ok(segments
+        Ok(self
+            .ledger
+            .segments(scope, id)
+            .await?
             .into_iter()
             .map(|s| SpooledSegment {
                 number: s.number as u32,

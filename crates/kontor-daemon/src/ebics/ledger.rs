@@ -3,8 +3,8 @@
 //! A transaction row carries the request it was started with (so recovery can rebuild the
 //! initialisation), a recovery record with what resuming needs (wrapped transaction key,
 //! spool file, the bank's order id), its segments and an append-only event trail. The ledger
-//! creates, holds (leases), checks, ends and loads transactions; the download and upload
-//! state machines and recovery are its only users.
+//! creates, holds (leases), starts the transfer of, checks, ends and loads transactions; the
+//! download and upload state machines and recovery are its only users.
 //!
 //! Recovery records are typed ([`DownloadRecovery`], [`UploadRecovery`]) and stored as JSON
 //! in `transactions.recovery`; [`upload_receipt`] reads the bank's order id of a finished
@@ -12,12 +12,12 @@
 
 use std::time::Duration;
 
-use kontor_protocol::envelope::EbicsResponse;
+use kontor_protocol::envelope::{EbicsResponse, TransactionId as BankTransactionId};
 use kontor_protocol::order_type::{BtfService, ContainerType, MessageName};
 use kontor_protocol::return_code::Retry;
 use kontor_storage::{
-    NewTransaction, ScopedTx, Store, TenantScope, Transaction, TransactionEventKind, TransactionId,
-    TransactionPhase,
+    NewTransaction, ScopedTx, Segment, Store, TenantScope, Transaction, TransactionEventKind,
+    TransactionId, TransactionPhase,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -128,6 +128,45 @@ impl Ledger {
         let transaction: Transaction = tx.get(id).await?;
         tx.commit().await?;
         Ok(transaction)
+    }
+
+    /// The transaction's segments, in order.
+    pub(crate) async fn segments(
+        &self,
+        scope: &TenantScope,
+        id: TransactionId,
+    ) -> Result<Vec<Segment>, EbicsError> {
+        let mut tx = self.store.scope(scope).begin().await?;
+        let segments = tx.transactions().segments(id).await?;
+        tx.commit().await?;
+        Ok(segments)
+    }
+
+    /// Records the bank's accepted initialisation, in `tx`: its transaction id and segment
+    /// count, the recovery record resuming needs, and the move to TRANSFER with `context`
+    /// as the event.
+    pub(crate) async fn transfer_started<R: Serialize>(
+        &self,
+        tx: &mut ScopedTx<'_>,
+        id: TransactionId,
+        bank_transaction: &BankTransactionId,
+        num_segments: u32,
+        recovery: &R,
+        context: serde_json::Value,
+    ) -> Result<(), EbicsError> {
+        let mut repo = tx.transactions();
+        repo.set_bank_transaction(id, &bank_transaction.to_hex(), Some(num_segments.into()))
+            .await?;
+        repo.set_recovery(id, &to_record(recovery)?).await?;
+        repo.set_phase(
+            id,
+            TransactionPhase::Initialisation,
+            TransactionPhase::Transfer,
+            TransactionEventKind::TransferStarted,
+            context,
+        )
+        .await?;
+        Ok(())
     }
 
     /// Ends the transaction FAILED (or ABORTED when the bank lost it) when the bank refused;
@@ -272,6 +311,20 @@ pub(crate) fn read_record<T: DeserializeOwned>(
 
 pub(crate) fn to_record<T: Serialize>(record: &T) -> Result<serde_json::Value, EbicsError> {
     serde_json::to_value(record).map_err(EbicsError::request)
+}
+
+/// The bank's id of a transaction past its initialisation, as [`Ledger::transfer_started`]
+/// stored it.
+pub(crate) fn bank_transaction_id(
+    transaction: &Transaction,
+) -> Result<BankTransactionId, EbicsError> {
+    BankTransactionId::from_hex(
+        transaction
+            .bank_transaction_id
+            .as_deref()
+            .unwrap_or_default(),
+    )
+    .map_err(EbicsError::protocol)
 }
 
 /// The request a transaction was started with, as stored in `btf_params`.

@@ -11,7 +11,7 @@ use kontor_protocol::compression;
 use kontor_protocol::encryption::{self, TransactionKey};
 use kontor_protocol::envelope::{
     DataDigest, DataEncryptionInfo, InitialisationRequest, OrderDetails, SegmentNumber,
-    SignatureFlag, TransactionId as BankTransactionId, TransferRequest, UploadInit,
+    SignatureFlag, TransferRequest, UploadInit,
 };
 use kontor_protocol::order_type::{BtfService, OrderType};
 use kontor_protocol::orderdata::{OrderSignatureData, UserSignatureData};
@@ -28,7 +28,8 @@ use sha2::{Digest, Sha256};
 
 use super::error::SIGNATURE_UNCONFIRMED;
 use super::ledger::{
-    read_record, stored_request, to_record, Ending, StoredDigest, StoredService, UploadRecovery,
+    bank_transaction_id, read_record, stored_request, to_record, Ending, StoredDigest,
+    StoredService, UploadRecovery,
 };
 use super::session::{Requirement, Session};
 use super::spool::Spool;
@@ -318,22 +319,16 @@ impl Client {
                     EbicsError::Protocol("initialisation response without TransactionID".into())
                 })?;
                 let mut tx = self.store().scope(&session.scope).begin().await?;
-                let mut repo = tx.transactions();
-                repo.set_bank_transaction(
-                    id,
-                    &bank_transaction.to_hex(),
-                    Some(num_segments.into()),
-                )
-                .await?;
-                repo.set_recovery(id, &to_record(&recovery)?).await?;
-                repo.set_phase(
-                    id,
-                    TransactionPhase::Initialisation,
-                    TransactionPhase::Transfer,
-                    TransactionEventKind::TransferStarted,
-                    json!({"bank_transaction_id": bank_transaction.to_hex(), "bank_order_id": recovery.bank_order_id}),
-                )
-                .await?;
+                self.ledger
+                    .transfer_started(
+                        &mut tx,
+                        id,
+                        &bank_transaction,
+                        num_segments,
+                        &recovery,
+                        json!({"bank_transaction_id": bank_transaction.to_hex(), "bank_order_id": recovery.bank_order_id}),
+                    )
+                    .await?;
                 self.ledger.hold(&mut tx, id).await?;
                 tx.commit().await?;
             }
@@ -351,16 +346,8 @@ impl Client {
         }
 
         let transaction = self.ledger.load(&session.scope, id).await?;
-        let bank_transaction = BankTransactionId::from_hex(
-            transaction
-                .bank_transaction_id
-                .as_deref()
-                .unwrap_or_default(),
-        )
-        .map_err(EbicsError::protocol)?;
-        let mut tx = self.store().scope(&session.scope).begin().await?;
-        let segments = tx.transactions().segments(id).await?;
-        tx.commit().await?;
+        let bank_transaction = bank_transaction_id(&transaction)?;
+        let segments = self.ledger.segments(&session.scope, id).await?;
         let mut offset = 0u64;
         let mut last_code = "000000".to_owned();
         for segment in segments {
