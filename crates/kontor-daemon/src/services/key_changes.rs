@@ -71,10 +71,7 @@ pub async fn change_keys(
     let store = services.store();
     let mut tx = store.scope(scope).begin().await?;
     let (record, connection, host) = ready_user(&mut tx, user).await?;
-    let signing = current_signature_key(&mut tx, user).await?;
-    if signing.custody == KeyCustody::Signer {
-        return Err(Refusal::SignerMustSignKeyChange.into());
-    }
+    let signing = signature_key_held_by(&mut tx, user, KeyCustody::Daemon).await?;
     clear_the_way(&mut tx, user, change).await?;
     tx.commit().await?;
 
@@ -102,13 +99,7 @@ pub async fn change_keys(
     let private = PrivateKey::from_pkcs8_der(&private).map_err(internal)?;
     let value = sign_order_data(version, &private, &document).map_err(internal)?;
     drop(private);
-    let signature = OrderSignatureData {
-        signature_version: version,
-        signature_value: value,
-        partner_id: connection.partner_id.clone(),
-        user_id: record.user_id.clone(),
-        x509: None,
-    };
+    let signature = user_signature(&connection, &record, version, value);
     send(services, scope, user, change, &keys, document, signature).await
 }
 
@@ -125,10 +116,7 @@ pub async fn rotate_signer_key(
     let store = services.store();
     let mut tx = store.scope(scope).begin().await?;
     let (record, connection, host) = ready_user(&mut tx, user).await?;
-    let signing = current_signature_key(&mut tx, user).await?;
-    if signing.custody != KeyCustody::Signer {
-        return Err(Refusal::DaemonHoldsSignatureKey.into());
-    }
+    let signing = signature_key_held_by(&mut tx, user, KeyCustody::Signer).await?;
     let invalid = |why: String| ServiceError::from(Refusal::InvalidKeyChange(why));
     if rotation.signature_version.as_str() != signing.version {
         return Err(invalid(format!(
@@ -203,13 +191,12 @@ pub async fn rotate_signer_key(
     )
     .await?;
     tx.commit().await?;
-    let signature = OrderSignatureData {
-        signature_version: rotation.signature_version,
-        signature_value: rotation.signature,
-        partner_id: connection.partner_id.clone(),
-        user_id: record.user_id.clone(),
-        x509: None,
-    };
+    let signature = user_signature(
+        &connection,
+        &record,
+        rotation.signature_version,
+        rotation.signature,
+    );
     send(
         services,
         scope,
@@ -537,6 +524,37 @@ async fn current_signature_key(
         .ok_or_else(|| {
             ServiceError::Precondition("the user has no ACTIVE signature key to sign with".into())
         })
+}
+
+/// The user's ACTIVE signature key, refused unless `custody` holds it: the daemon signs a
+/// change only with a key it holds, a signer rotates only a key they hold.
+async fn signature_key_held_by(
+    tx: &mut ScopedTx<'_>,
+    user: EbicsUserId,
+    custody: KeyCustody,
+) -> Result<KeyPair, ServiceError> {
+    let signing = current_signature_key(tx, user).await?;
+    match (signing.custody, custody) {
+        (KeyCustody::Signer, KeyCustody::Daemon) => Err(Refusal::SignerMustSignKeyChange.into()),
+        (KeyCustody::Daemon, KeyCustody::Signer) => Err(Refusal::DaemonHoldsSignatureKey.into()),
+        _ => Ok(signing),
+    }
+}
+
+/// The user's ES over a key change document, as the upload carries it.
+fn user_signature(
+    connection: &Connection,
+    record: &EbicsUser,
+    version: SignatureVersion,
+    value: Vec<u8>,
+) -> OrderSignatureData {
+    OrderSignatureData {
+        signature_version: version,
+        signature_value: value,
+        partner_id: connection.partner_id.clone(),
+        user_id: record.user_id.clone(),
+        x509: None,
+    }
 }
 
 /// Refuses while a transfer of the user runs, an earlier change is with the bank or (for a
