@@ -37,6 +37,16 @@ pub enum Delivery {
     NoData { transaction: TransactionId },
 }
 
+impl Delivery {
+    /// The order data, or `None` when the bank had nothing to deliver.
+    pub fn into_bytes(self) -> Option<Vec<u8>> {
+        match self {
+            Self::Data { bytes, .. } => Some(bytes),
+            Self::NoData { .. } => None,
+        }
+    }
+}
+
 /// The EBICS operations the services use. Every call acts within `scope` only.
 pub trait Bank: Send + Sync {
     /// INI, HIA or H3K; returns the user's status afterwards.

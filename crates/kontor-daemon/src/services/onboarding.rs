@@ -13,7 +13,7 @@ use kontor_storage::{
     SignatureClass, StorageError, Store, TenantScope,
 };
 
-use super::bank::{Bank, Delivery};
+use super::bank::Bank;
 use super::error::{Refusal, ServiceError};
 use super::keys::{ensure_user_keys, KeyError};
 use super::veu::class_of;
@@ -279,13 +279,11 @@ async fn sync_once(
     scope: &TenantScope,
     user: EbicsUserId,
 ) -> Result<SyncReport, OnboardingError> {
-    let htd = match bank
+    let htd = bank
         .download(scope, user, DownloadRequest::new(OrderType::HTD))
         .await?
-    {
-        Delivery::Data { bytes, .. } => bytes,
-        Delivery::NoData { .. } => return Err(OnboardingError::NoSubscriberData),
-    };
+        .into_bytes()
+        .ok_or(OnboardingError::NoSubscriberData)?;
     let htd = HTDResponseOrderData::parse(&htd).map_err(OnboardingError::Unreadable)?;
     // HKD and HAA are optional at many banks: a refusal leaves the HTD view. What they do
     // deliver must parse: an unreadable answer is a failed sync, not a smaller one.
@@ -351,38 +349,10 @@ async fn sync_once(
     let existing = tx.accounts().list_for_connection(ctx.connection.id).await?;
     let mut account_ids = std::collections::HashMap::new();
     for info in &htd.partner_info.accounts {
-        let iban = info.account_numbers.iter().find_map(|n| match n {
-            AccountNumber::Standard {
-                number,
-                international: true,
-            } => Some(number.clone()),
-            _ => None,
-        });
-        let national = info.account_numbers.iter().find_map(|n| match n {
-            AccountNumber::Standard {
-                number,
-                international: false,
-            } => Some(number.clone()),
-            AccountNumber::National { number, .. } => Some(number.clone()),
-            _ => None,
-        });
-        let bic = info.bank_codes.iter().find_map(|c| match c {
-            BankCode::Standard {
-                code,
-                international: true,
-                ..
-            } => Some(code.clone()),
-            _ => None,
-        });
-        let bank_code = info.bank_codes.iter().find_map(|c| match c {
-            BankCode::Standard {
-                code,
-                international: false,
-                ..
-            } => Some(code.clone()),
-            BankCode::National { code, .. } => Some(code.clone()),
-            _ => None,
-        });
+        let iban = first_listed(&info.account_numbers, true, listed_account);
+        let national = first_listed(&info.account_numbers, false, listed_account);
+        let bic = first_listed(&info.bank_codes, true, listed_bank_code);
+        let bank_code = first_listed(&info.bank_codes, false, listed_bank_code);
         let found = existing.iter().find(|a| {
             a.bank_account_id.as_deref() == Some(info.id.as_str())
                 || (iban.is_some() && a.iban == iban)
@@ -451,6 +421,42 @@ async fn sync_once(
     })
 }
 
+/// HTD lists account numbers and bank codes alike: the first of the kind asked for, the
+/// international one (IBAN, BIC) or a national one (`international="false"`, or the
+/// `National...` form), as `listed` reads each entry.
+fn first_listed<T>(
+    entries: &[T],
+    international: bool,
+    listed: fn(&T) -> (&String, bool),
+) -> Option<String> {
+    entries
+        .iter()
+        .map(listed)
+        .find(|(_, entry_international)| *entry_international == international)
+        .map(|(value, _)| value.clone())
+}
+
+fn listed_account(number: &AccountNumber) -> (&String, bool) {
+    match number {
+        AccountNumber::Standard {
+            number,
+            international,
+        } => (number, *international),
+        AccountNumber::National { number, .. } => (number, false),
+    }
+}
+
+fn listed_bank_code(code: &BankCode) -> (&String, bool) {
+    match code {
+        BankCode::Standard {
+            code,
+            international,
+            ..
+        } => (code, *international),
+        BankCode::National { code, .. } => (code, false),
+    }
+}
+
 /// HPD's protocol parameters as the host stores them (HPD is optional like HKD and HAA).
 fn bank_parameters(hpd: HPDResponseOrderData) -> BankParameters {
     let p = hpd.protocol_params;
@@ -478,8 +484,8 @@ async fn optional_download(
         .download(scope, user, DownloadRequest::new(order_type))
         .await
     {
-        Ok(Delivery::Data { bytes, .. }) => Ok(Some(bytes)),
-        Ok(Delivery::NoData { .. }) | Err(EbicsError::Bank { .. }) => Ok(None),
+        Ok(delivery) => Ok(delivery.into_bytes()),
+        Err(EbicsError::Bank { .. }) => Ok(None),
         Err(e) => Err(e.into()),
     }
 }

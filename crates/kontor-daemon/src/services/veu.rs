@@ -24,7 +24,7 @@ use kontor_storage::{
     VeuStatus, WebhookEventType,
 };
 
-use super::bank::{Bank, Delivery};
+use super::bank::Bank;
 use super::error::{Refusal, ServiceError};
 use super::orders::{complete, same_key_hash, BankVerdict, OrderError};
 use super::Services;
@@ -485,14 +485,11 @@ impl BankVeu<'_> {
         user: EbicsUserId,
         params: VeuOrderParams,
     ) -> Result<Option<Vec<u8>>, VeuError> {
-        match self
+        let delivery = self
             .bank
             .download(scope, user, DownloadRequest::veu(params))
-            .await?
-        {
-            Delivery::NoData { .. } => Ok(None),
-            Delivery::Data { bytes, .. } => Ok(Some(bytes)),
-        }
+            .await?;
+        Ok(delivery.into_bytes())
     }
 
     /// How the bank names the item's order.

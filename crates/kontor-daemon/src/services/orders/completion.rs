@@ -17,7 +17,7 @@ use kontor_storage::{
 use super::submit::{complete, BankVerdict};
 use super::OrderError;
 use crate::ebics::{DownloadRequest, EbicsError};
-use crate::services::bank::{Bank, Delivery};
+use crate::services::bank::Bank;
 
 /// What one status sync settled.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -71,7 +71,7 @@ pub async fn sync_order_status(
     let delivery = bank
         .download(scope, user, DownloadRequest::new(OrderType::HAC))
         .await?;
-    let Delivery::Data { bytes, .. } = delivery else {
+    let Some(bytes) = delivery.into_bytes() else {
         return Ok(CompletionReport::default());
     };
     let report = status_report::parse_bytes(&bytes)
