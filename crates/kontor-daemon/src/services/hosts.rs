@@ -50,28 +50,44 @@ fn check_url(url: &str, production: bool) -> Result<(), Refusal> {
 
 /// A bundle's own parser accepts certificates and nothing else.
 fn check_ca_bundle(pem: Option<&str>) -> Result<(), Refusal> {
-    match pem {
-        Some(pem) if pem.len() > MAX_CA_BUNDLE_BYTES => Err(Refusal::InvalidCaBundle(format!(
-            "a CA bundle may have at most {MAX_CA_BUNDLE_BYTES} bytes"
-        ))),
-        Some(pem) => CaBundle::from_pem(pem)
+    check_pem(pem, "a CA bundle", Refusal::InvalidCaBundle, |pem| {
+        CaBundle::from_pem(pem)
             .map(|_| ())
-            .map_err(|e| Refusal::InvalidCaBundle(e.to_string())),
-        None => Ok(()),
-    }
+            .map_err(|e| e.to_string())
+    })
 }
 
 /// The bank's CA certificates: PEM certificates only, bounded like a TLS bundle.
 fn check_bank_ca(pem: Option<&str>) -> Result<(), Refusal> {
-    match pem {
-        Some(pem) if pem.len() > MAX_CA_BUNDLE_BYTES => Err(Refusal::InvalidCertificate(format!(
-            "the bank's CA certificates may have at most {MAX_CA_BUNDLE_BYTES} bytes"
-        ))),
-        Some(pem) => Certificate::all_from_pem(pem)
-            .map(|_| ())
-            .map_err(|e| Refusal::InvalidCertificate(format!("bank_ca_pem: {e}"))),
-        None => Ok(()),
+    check_pem(
+        pem,
+        "the bank's CA certificates",
+        Refusal::InvalidCertificate,
+        |pem| {
+            Certificate::all_from_pem(pem)
+                .map(|_| ())
+                .map_err(|e| format!("bank_ca_pem: {e}"))
+        },
+    )
+}
+
+/// A PEM field, when given: at most [`MAX_CA_BUNDLE_BYTES`], then what `parse` accepts;
+/// `refusal` says why not.
+fn check_pem(
+    pem: Option<&str>,
+    what: &str,
+    refusal: fn(String) -> Refusal,
+    parse: impl FnOnce(&str) -> Result<(), String>,
+) -> Result<(), Refusal> {
+    let Some(pem) = pem else {
+        return Ok(());
+    };
+    if pem.len() > MAX_CA_BUNDLE_BYTES {
+        return Err(refusal(format!(
+            "{what} may have at most {MAX_CA_BUNDLE_BYTES} bytes"
+        )));
     }
+    parse(pem).map_err(refusal)
 }
 
 pub async fn create(tx: &mut ScopedTx<'_>, new: NewHost) -> Result<BankHost, ServiceError> {

@@ -148,20 +148,10 @@ async fn ingest_record(
     record: &StatementFile,
     order_type: Option<OrderType>,
 ) -> Result<IngestReport, IngestError> {
-    let file: StoredFile = reading
-        .store
-        .scope(scope)
-        .begin()
-        .await?
-        .get(record.file_id)
-        .await?;
-    let user: EbicsUser = reading
-        .store
-        .scope(scope)
-        .begin()
-        .await?
-        .get(record.ebics_user_id)
-        .await?;
+    let mut tx = reading.store.scope(scope).begin().await?;
+    let file: StoredFile = tx.get(record.file_id).await?;
+    let user: EbicsUser = tx.get(record.ebics_user_id).await?;
+    tx.commit().await?;
     let source = IngestSource {
         connection: Some(user.connection_id),
         file: Some(file.id),
