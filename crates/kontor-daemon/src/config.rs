@@ -251,16 +251,8 @@ impl Config {
         if let Some(secs) = env_seconds(&env, "KONTOR_TRANSACTION_LEASE_SECS")? {
             self.transaction_lease = secs;
         }
-        if let Some(value) = env("KONTOR_MAX_ORDER_FILE_BYTES") {
-            self.max_order_file_bytes = value
-                .parse::<u64>()
-                .map_err(|e| e.to_string())
-                .and_then(order_file_limit)
-                .map_err(|message| ConfigError::Env {
-                    name: "KONTOR_MAX_ORDER_FILE_BYTES",
-                    value: value.clone(),
-                    message,
-                })?;
+        if let Some(bytes) = env_bytes(&env, "KONTOR_MAX_ORDER_FILE_BYTES", order_file_limit)? {
+            self.max_order_file_bytes = bytes;
         }
         if let Some(value) = env("KONTOR_WEBHOOKS_ALLOW_PRIVATE_TARGETS") {
             self.webhooks_allow_private_targets = match value.as_str() {
@@ -283,16 +275,8 @@ impl Config {
         env: &impl Fn(&str) -> Option<String>,
     ) -> Result<(), ConfigError> {
         let t = &mut self.bank_transport;
-        if let Some(value) = env("KONTOR_BANK_MAX_ANSWER_BYTES") {
-            t.max_answer_bytes = value
-                .parse::<u64>()
-                .map_err(|e| e.to_string())
-                .and_then(answer_limit)
-                .map_err(|message| ConfigError::Env {
-                    name: "KONTOR_BANK_MAX_ANSWER_BYTES",
-                    value,
-                    message,
-                })?;
+        if let Some(bytes) = env_bytes(env, "KONTOR_BANK_MAX_ANSWER_BYTES", answer_limit)? {
+            t.max_answer_bytes = bytes;
         }
         if let Some(secs) = env_seconds(env, "KONTOR_BANK_CONNECT_TIMEOUT_SECS")? {
             t.connect_timeout = secs;
@@ -382,6 +366,27 @@ fn order_file_limit(bytes: u64) -> Result<u64, String> {
     Ok(bytes)
 }
 
+/// A byte count from the environment, when set, within the bounds `limit` checks.
+fn env_bytes(
+    env: &impl Fn(&str) -> Option<String>,
+    name: &'static str,
+    limit: fn(u64) -> Result<u64, String>,
+) -> Result<Option<u64>, ConfigError> {
+    let Some(value) = env(name) else {
+        return Ok(None);
+    };
+    value
+        .parse::<u64>()
+        .map_err(|e| e.to_string())
+        .and_then(limit)
+        .map(Some)
+        .map_err(|message| ConfigError::Env {
+            name,
+            value,
+            message,
+        })
+}
+
 fn env_seconds(
     env: &impl Fn(&str) -> Option<String>,
     name: &'static str,
@@ -410,6 +415,17 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         move |k| map.get(k).cloned()
+    }
+
+    /// Asserts that `name=value` in the environment is refused, naming that variable.
+    fn assert_env_refused(name: &str, value: &str) {
+        assert!(
+            matches!(
+                Config::load_with_env(None, env_of(&[(name, value)])),
+                Err(ConfigError::Env { name: n, .. }) if n == name
+            ),
+            "{name}={value}"
+        );
     }
 
     #[test]
@@ -459,13 +475,7 @@ mod tests {
             Config::load_with_env(Some(&path), env_of(&[])),
             Err(ConfigError::Parse { .. })
         ));
-        assert!(matches!(
-            Config::load_with_env(None, env_of(&[("KONTOR_LISTEN", "nope")])),
-            Err(ConfigError::Env {
-                name: "KONTOR_LISTEN",
-                ..
-            })
-        ));
+        assert_env_refused("KONTOR_LISTEN", "nope");
     }
 
     #[test]
@@ -485,13 +495,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(from_env.max_order_file_bytes, 512 << 20);
-        assert!(matches!(
-            Config::load_with_env(None, env_of(&[("KONTOR_MAX_ORDER_FILE_BYTES", "1000")])),
-            Err(ConfigError::Env {
-                name: "KONTOR_MAX_ORDER_FILE_BYTES",
-                ..
-            })
-        ));
+        assert_env_refused("KONTOR_MAX_ORDER_FILE_BYTES", "1000");
     }
 
     #[test]
@@ -506,13 +510,7 @@ mod tests {
         .unwrap();
         assert_eq!(config.recovery_interval, Duration::from_secs(2));
         assert_eq!(config.transaction_lease, Duration::from_secs(5));
-        assert!(matches!(
-            Config::load_with_env(None, env_of(&[("KONTOR_RECOVERY_INTERVAL_SECS", "0")])),
-            Err(ConfigError::Env {
-                name: "KONTOR_RECOVERY_INTERVAL_SECS",
-                ..
-            })
-        ));
+        assert_env_refused("KONTOR_RECOVERY_INTERVAL_SECS", "0");
     }
 
     #[cfg(unix)]
@@ -611,13 +609,7 @@ mod tests {
             ("KONTOR_BANK_READ_TIMEOUT_SECS", "0"),
             ("KONTOR_BANK_PROXY", "ftp://proxy"),
         ] {
-            assert!(
-                matches!(
-                    Config::load_with_env(None, env_of(&[(name, value)])),
-                    Err(ConfigError::Env { name: n, .. }) if n == name
-                ),
-                "{name}={value}"
-            );
+            assert_env_refused(name, value);
         }
     }
 
