@@ -86,30 +86,30 @@ impl KeyChange {
             })
         };
         let xml = match (self, records.as_slice()) {
-            (Self::Hca, [authentication, encryption]) => {
+            // HCS announces what HCA does, and the signature key besides.
+            (Self::Hca, [authentication, encryption])
+            | (Self::Hcs, [authentication, encryption, _]) => {
                 let (authentication, encryption) =
                     transport_key_infos(format, authentication, encryption)?;
-                HCARequestOrderData {
-                    version,
-                    authentication,
-                    encryption,
-                    partner_id,
-                    user_id,
+                match records.get(2) {
+                    None => HCARequestOrderData {
+                        version,
+                        authentication,
+                        encryption,
+                        partner_id,
+                        user_id,
+                    }
+                    .to_xml(),
+                    Some(signature) => HCSRequestOrderData {
+                        version,
+                        authentication,
+                        encryption,
+                        signature: signature_info(signature)?,
+                        partner_id,
+                        user_id,
+                    }
+                    .to_xml(),
                 }
-                .to_xml()
-            }
-            (Self::Hcs, [authentication, encryption, signature]) => {
-                let (authentication, encryption) =
-                    transport_key_infos(format, authentication, encryption)?;
-                HCSRequestOrderData {
-                    version,
-                    authentication,
-                    encryption,
-                    signature: signature_info(signature)?,
-                    partner_id,
-                    user_id,
-                }
-                .to_xml()
             }
             (Self::Pub, [signature]) => SignaturePubKeyOrderData {
                 version,
