@@ -45,7 +45,7 @@ use crate::container;
 use crate::faults::{FaultRule, RuleId};
 use crate::ids::{AccountId, PartnerId, UserId};
 use crate::server::AppState;
-use crate::state::{LetterHashes, LifecycleError, Subscriber};
+use crate::state::{LetterHashes, LifecycleError, Subscriber, UserAction};
 use crate::state::{OrderRejectError, OrderStatus, ReceivedOrder};
 use crate::statements::{self, StatementError, StatementKind, StatementQuery};
 use kontor_protocol::certificate::KeyPurpose as CertificatePurpose;
@@ -218,10 +218,10 @@ async fn user_action(
             app.state
                 .activate_user(&p, &u, request.letter.as_ref(), Utc::now())
         }
-        "suspend" => app.state.suspend_user(&p, &u),
-        "lock" => app.state.lock_user(&p, &u),
-        "unlock" => app.state.unlock_user(&p, &u),
-        "reset" => app.state.reset_user(&p, &u),
+        "suspend" => app.state.apply_user_action(&p, &u, UserAction::Suspend),
+        "lock" => app.state.apply_user_action(&p, &u, UserAction::Lock),
+        "unlock" => app.state.apply_user_action(&p, &u, UserAction::Unlock),
+        "reset" => app.state.apply_user_action(&p, &u, UserAction::Reset),
         "bank-issued-certificates" => app.state.set_bank_issued_certificates(&p, &u, true),
         "self-signed-certificates" => app.state.set_bank_issued_certificates(&p, &u, false),
         other => {

@@ -16,18 +16,7 @@ use crate::return_codes::{ReturnCode, ReturnCodeKind};
 
 /// Escapes text for XML element content and attribute values.
 pub fn escape_xml(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&apos;"),
-            c => out.push(c),
-        }
-    }
-    out
+    quick_xml::escape::escape(text).into_owned()
 }
 
 /// The `VersionNumber` HEV reports for a protocol version (`02.50` for H004, `03.00` for H005).

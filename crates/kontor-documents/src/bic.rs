@@ -6,9 +6,6 @@
 //! ISO 20022 schemas.
 
 use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Why a string is not a valid BIC.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -85,37 +82,7 @@ impl fmt::Display for Bic {
     }
 }
 
-impl fmt::Debug for Bic {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Bic({})", self.0)
-    }
-}
-
-impl FromStr for Bic {
-    type Err = BicError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Bic::parse(s)
-    }
-}
-
-impl AsRef<str> for Bic {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl Serialize for Bic {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Bic {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(deserializer)?;
-        Bic::parse(&s).map_err(serde::de::Error::custom)
-    }
-}
+validated_text!(Bic, BicError, as_str);
 
 #[cfg(test)]
 mod tests {

@@ -6,9 +6,6 @@
 //! payment validation rejects codes not in it because their decimals cannot be checked.
 
 use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// Active ISO 4217 codes whose minor unit is not 2. Every other code in [`TWO_DECIMALS`] has 2.
 const OTHER_MINOR_UNITS: &[(&str, u8)] = &[
@@ -112,31 +109,7 @@ impl fmt::Display for Currency {
     }
 }
 
-impl fmt::Debug for Currency {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Currency({})", self.as_str())
-    }
-}
-
-impl FromStr for Currency {
-    type Err = CurrencyError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Currency::parse(s)
-    }
-}
-
-impl Serialize for Currency {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
-    }
-}
-
-impl<'de> Deserialize<'de> for Currency {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(deserializer)?;
-        Currency::parse(&s).map_err(serde::de::Error::custom)
-    }
-}
+validated_text!(Currency, CurrencyError, as_str);
 
 #[cfg(test)]
 mod tests {

@@ -5,9 +5,6 @@
 //! digits other than `00`/`01`/`99`, and a valid mod-97 checksum.
 
 use std::fmt;
-use std::str::FromStr;
-
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 /// IBAN lengths per country, from the SWIFT IBAN registry: every SEPA country plus common others.
 const IBAN_LENGTHS: &[(&str, usize)] = &[
@@ -256,37 +253,7 @@ impl fmt::Display for Iban {
     }
 }
 
-impl fmt::Debug for Iban {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Iban({})", self.0)
-    }
-}
-
-impl FromStr for Iban {
-    type Err = IbanError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Iban::parse(s)
-    }
-}
-
-impl AsRef<str> for Iban {
-    fn as_ref(&self) -> &str {
-        &self.0
-    }
-}
-
-impl Serialize for Iban {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
-    }
-}
-
-impl<'de> Deserialize<'de> for Iban {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(deserializer)?;
-        Iban::parse(&s).map_err(serde::de::Error::custom)
-    }
-}
+validated_text!(Iban, IbanError, electronic);
 
 #[cfg(test)]
 mod tests {

@@ -16,6 +16,45 @@
 //! node count scaled for bulk files), so hostile nesting is a [`ReadError`], not a stack
 //! overflow.
 
+/// Implements `Debug` (`Type(text)`), `AsRef<str>`, `FromStr` and serde as a string for a validated text
+/// newtype, through its `parse` constructor and its `$text` accessor: what is read back is
+/// validated exactly as what is parsed.
+macro_rules! validated_text {
+    ($ty:ident, $err:ty, $text:ident) => {
+        impl std::fmt::Debug for $ty {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, concat!(stringify!($ty), "({})"), self.$text())
+            }
+        }
+
+        impl AsRef<str> for $ty {
+            fn as_ref(&self) -> &str {
+                self.$text()
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = $err;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                $ty::parse(s)
+            }
+        }
+
+        impl serde::Serialize for $ty {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.serialize_str(self.$text())
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $ty {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                let s = <String as serde::Deserialize>::deserialize(deserializer)?;
+                $ty::parse(&s).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
 pub mod amount;
 pub mod bic;
 pub mod camt;

@@ -181,12 +181,9 @@ impl Certificate {
         validity_years: u32,
         rng: &mut R,
     ) -> Result<Self, CertificateError> {
-        let name = subject.to_name()?;
-        build(
+        self_signed(
             key,
-            None,
-            name,
-            &key.public_key(),
+            subject,
             Extensions::Leaf(purpose),
             now,
             validity_years,
@@ -203,12 +200,9 @@ impl Certificate {
         validity_years: u32,
         rng: &mut R,
     ) -> Result<Self, CertificateError> {
-        let name = subject.to_name()?;
-        build(
+        self_signed(
             key,
-            None,
-            name,
-            &key.public_key(),
+            subject,
             Extensions::Authority,
             now,
             validity_years,
@@ -384,6 +378,28 @@ impl Certificate {
 enum Extensions {
     Leaf(KeyPurpose),
     Authority,
+}
+
+/// A certificate for `key`'s public key, signed with `key` itself.
+fn self_signed<R: CryptoRng + RngCore>(
+    key: &PrivateKey,
+    subject: &CertificateSubject,
+    extensions: Extensions,
+    now: DateTime<Utc>,
+    validity_years: u32,
+    rng: &mut R,
+) -> Result<Certificate, CertificateError> {
+    let name = subject.to_name()?;
+    build(
+        key,
+        None,
+        name,
+        &key.public_key(),
+        extensions,
+        now,
+        validity_years,
+        rng,
+    )
 }
 
 /// Builds and signs a certificate for `public_key` with `signing_key`; `issuer` `None` makes

@@ -7,6 +7,36 @@
 //!
 //! Invariant: this crate performs no I/O. Callers hand it bytes and get bytes back.
 
+/// Implements the text codes of a field-less enum from one table: `$as_str` gives each
+/// variant's code, and `FromStr` accepts exactly those codes (anything else is `$err`).
+macro_rules! text_codes {
+    (
+        $ty:ident,
+        $(#[$doc:meta])* $as_str:ident,
+        { $($variant:ident => $code:literal),+ $(,)? },
+        |$other:ident| -> $err_ty:ty $err:block
+    ) => {
+        impl $ty {
+            $(#[$doc])*
+            pub fn $as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $code,)+
+                }
+            }
+        }
+
+        impl std::str::FromStr for $ty {
+            type Err = $err_ty;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($code => Ok(Self::$variant),)+
+                    $other => Err($err),
+                }
+            }
+        }
+    };
+}
+
 pub mod c14n;
 pub mod certificate;
 pub mod compression;

@@ -138,28 +138,13 @@ pub enum OrderAttribute {
     DZHNN,
 }
 
-impl OrderAttribute {
+text_codes!(
+    OrderAttribute,
     /// The value as written in XML.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::OZHNN => "OZHNN",
-            Self::UZHNN => "UZHNN",
-            Self::DZHNN => "DZHNN",
-        }
-    }
-}
-
-impl FromStr for OrderAttribute {
-    type Err = OrderTypeError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "OZHNN" => Ok(Self::OZHNN),
-            "UZHNN" => Ok(Self::UZHNN),
-            "DZHNN" => Ok(Self::DZHNN),
-            other => Err(OrderTypeError::InvalidOrderAttribute(other.to_owned())),
-        }
-    }
-}
+    as_str,
+    { OZHNN => "OZHNN", UZHNN => "UZHNN", DZHNN => "DZHNN" },
+    |other| -> OrderTypeError { OrderTypeError::InvalidOrderAttribute(other.to_owned()) }
+);
 
 /// Errors about order types and BTF services.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -490,32 +475,19 @@ pub enum ContainerType {
     Zip,
 }
 
-impl ContainerType {
+text_codes!(
+    ContainerType,
     /// The value of the `containerType` attribute.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Svc => "SVC",
-            Self::Xml => "XML",
-            Self::Zip => "ZIP",
+    as_str,
+    { Svc => "SVC", Xml => "XML", Zip => "ZIP" },
+    |other| -> OrderTypeError {
+        OrderTypeError::InvalidBtf {
+            field: "containerType",
+            value: other.to_owned(),
+            reason: "expected SVC, XML or ZIP",
         }
     }
-}
-
-impl FromStr for ContainerType {
-    type Err = OrderTypeError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "SVC" => Ok(Self::Svc),
-            "XML" => Ok(Self::Xml),
-            "ZIP" => Ok(Self::Zip),
-            other => Err(OrderTypeError::InvalidBtf {
-                field: "containerType",
-                value: other.to_owned(),
-                reason: "expected SVC, XML or ZIP",
-            }),
-        }
-    }
-}
+);
 
 /// The `MsgName` of a BTF service: message name with optional version, variant and format.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]

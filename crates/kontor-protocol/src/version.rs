@@ -1,7 +1,6 @@
 //! EBICS protocol versions and the key versions they use.
 
 use std::fmt;
-use std::str::FromStr;
 
 /// An EBICS protocol version as it appears in the `Version` attribute of a request.
 #[derive(
@@ -19,16 +18,6 @@ pub enum ProtocolVersion {
 }
 
 impl ProtocolVersion {
-    /// The string used in XML (`H004`, `H005`, ...).
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::H003 => "H003",
-            Self::H004 => "H004",
-            Self::H005 => "H005",
-            Self::H006 => "H006",
-        }
-    }
-
     /// The EBICS XML namespace of this version.
     pub fn namespace(self) -> &'static str {
         match self {
@@ -67,18 +56,13 @@ impl fmt::Display for ProtocolVersion {
 #[error("unknown EBICS protocol version {0:?} (expected H003, H004, H005 or H006)")]
 pub struct UnknownProtocolVersion(pub String);
 
-impl FromStr for ProtocolVersion {
-    type Err = UnknownProtocolVersion;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "H003" => Ok(Self::H003),
-            "H004" => Ok(Self::H004),
-            "H005" => Ok(Self::H005),
-            "H006" => Ok(Self::H006),
-            other => Err(UnknownProtocolVersion(other.to_owned())),
-        }
-    }
-}
+text_codes!(
+    ProtocolVersion,
+    /// The string used in XML (`H004`, `H005`, ...).
+    as_str,
+    { H003 => "H003", H004 => "H004", H005 => "H005", H006 => "H006" },
+    |other| -> UnknownProtocolVersion { UnknownProtocolVersion(other.to_owned()) }
+);
 
 /// The version of a user's electronic signature key (ES): A005 is RSA PKCS#1 v1.5 over SHA-256,
 /// A006 is RSA-PSS over SHA-256.
@@ -100,62 +84,31 @@ pub enum EncryptionVersion {
     E002,
 }
 
-impl SignatureVersion {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::A005 => "A005",
-            Self::A006 => "A006",
-        }
-    }
-}
-
-impl AuthenticationVersion {
-    pub fn as_str(self) -> &'static str {
-        "X002"
-    }
-}
-
-impl EncryptionVersion {
-    pub fn as_str(self) -> &'static str {
-        "E002"
-    }
-}
-
 /// A version string that names no key version Kontor supports.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unsupported key version {0:?}")]
 pub struct UnknownKeyVersion(pub String);
 
-impl FromStr for SignatureVersion {
-    type Err = UnknownKeyVersion;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "A005" => Ok(Self::A005),
-            "A006" => Ok(Self::A006),
-            other => Err(UnknownKeyVersion(other.to_owned())),
-        }
-    }
-}
+text_codes!(
+    SignatureVersion,
+    as_str,
+    { A005 => "A005", A006 => "A006" },
+    |other| -> UnknownKeyVersion { UnknownKeyVersion(other.to_owned()) }
+);
 
-impl FromStr for AuthenticationVersion {
-    type Err = UnknownKeyVersion;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "X002" => Ok(Self::X002),
-            other => Err(UnknownKeyVersion(other.to_owned())),
-        }
-    }
-}
+text_codes!(
+    AuthenticationVersion,
+    as_str,
+    { X002 => "X002" },
+    |other| -> UnknownKeyVersion { UnknownKeyVersion(other.to_owned()) }
+);
 
-impl FromStr for EncryptionVersion {
-    type Err = UnknownKeyVersion;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        match s {
-            "E002" => Ok(Self::E002),
-            other => Err(UnknownKeyVersion(other.to_owned())),
-        }
-    }
-}
+text_codes!(
+    EncryptionVersion,
+    as_str,
+    { E002 => "E002" },
+    |other| -> UnknownKeyVersion { UnknownKeyVersion(other.to_owned()) }
+);
 
 #[cfg(test)]
 mod tests {

@@ -159,33 +159,46 @@ pub struct PartnerConfig {
     pub btf: Vec<BtfOffer>,
 }
 
-/// A BTF service descriptor (H005 `Service` element: ServiceName, Scope, ServiceOption,
-/// Container, MsgName with version/variant/format).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BtfService {
-    /// ServiceName, three characters (`SCT`, `EOP`, `STM`, ...).
-    pub service_name: String,
-    /// Scope (`DE`, `GLB`, `BIL`, ...); absent means global.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
-    /// ServiceOption.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service_option: Option<String>,
-    /// Container type: `ZIP`, `XML` or `SVC`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container: Option<String>,
-    /// MsgName, e.g. `camt.053` or `pain.001`.
-    pub msg_name: String,
-    /// MsgName@version, e.g. `08`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub msg_version: Option<String>,
-    /// MsgName@variant.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub msg_variant: Option<String>,
-    /// MsgName@format.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub msg_format: Option<String>,
+/// Declares a struct with the fields of a BTF service descriptor (H005 `Service` element:
+/// ServiceName, Scope, ServiceOption, Container, MsgName with version/variant/format) after its
+/// own leading fields: the descriptor itself and the offer that writes it flat in TOML.
+macro_rules! with_btf_service_fields {
+    ($(#[$meta:meta])* pub struct $name:ident { $($(#[$field_meta:meta])* pub $field:ident: $ty:ty,)* }) => {
+        $(#[$meta])*
+        pub struct $name {
+            $($(#[$field_meta])* pub $field: $ty,)*
+            /// ServiceName, three characters (`SCT`, `EOP`, `STM`, ...).
+            pub service_name: String,
+            /// Scope (`DE`, `GLB`, `BIL`, ...); absent means global.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub scope: Option<String>,
+            /// ServiceOption.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub service_option: Option<String>,
+            /// Container type: `ZIP`, `XML` or `SVC`.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub container: Option<String>,
+            /// MsgName, e.g. `camt.053` or `pain.001`.
+            pub msg_name: String,
+            /// MsgName@version, e.g. `08`.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub msg_version: Option<String>,
+            /// MsgName@variant.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub msg_variant: Option<String>,
+            /// MsgName@format.
+            #[serde(default, skip_serializing_if = "Option::is_none")]
+            pub msg_format: Option<String>,
+        }
+    };
+}
+
+with_btf_service_fields! {
+    /// A BTF service descriptor (H005 `Service` element: ServiceName, Scope, ServiceOption,
+    /// Container, MsgName with version/variant/format).
+    #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct BtfService {}
 }
 
 impl BtfService {
@@ -236,38 +249,18 @@ pub enum BtfDirection {
     Download,
 }
 
-/// A BTF service offered to a partner. Written flat in TOML:
-/// `{ direction = "download", classic = "C53", service_name = "EOP", msg_name = "camt.053", ... }`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct BtfOffer {
-    /// BTU or BTD.
-    pub direction: BtfDirection,
-    /// The classic order type with the same meaning, if any (e.g. `C53` for EOP/camt.053/ZIP).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub classic: Option<OrderTypeCode>,
-    /// See [`BtfService::service_name`].
-    pub service_name: String,
-    /// See [`BtfService::scope`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub scope: Option<String>,
-    /// See [`BtfService::service_option`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub service_option: Option<String>,
-    /// See [`BtfService::container`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub container: Option<String>,
-    /// See [`BtfService::msg_name`].
-    pub msg_name: String,
-    /// See [`BtfService::msg_version`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub msg_version: Option<String>,
-    /// See [`BtfService::msg_variant`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub msg_variant: Option<String>,
-    /// See [`BtfService::msg_format`].
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub msg_format: Option<String>,
+with_btf_service_fields! {
+    /// A BTF service offered to a partner. Written flat in TOML:
+    /// `{ direction = "download", classic = "C53", service_name = "EOP", msg_name = "camt.053", ... }`.
+    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    pub struct BtfOffer {
+        /// BTU or BTD.
+        pub direction: BtfDirection,
+        /// The classic order type with the same meaning, if any (e.g. `C53` for EOP/camt.053/ZIP).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub classic: Option<OrderTypeCode>,
+    }
 }
 
 impl BtfOffer {

@@ -45,6 +45,18 @@ fn issues_of(text: &str) -> Vec<String> {
     }
 }
 
+/// Asserts that `text` is an inconsistent configuration and that, for each of `needles`, one
+/// of its issues mentions it.
+fn assert_issues(text: &str, needles: &[&str]) {
+    let issues = issues_of(text);
+    for needle in needles {
+        assert!(
+            issues.iter().any(|i| i.contains(needle)),
+            "{needle}: {issues:?}"
+        );
+    }
+}
+
 #[test]
 fn the_demo_bank_parses_and_validates() {
     let demo = BankConfig::demo().expect("demo-bank.toml is valid");
@@ -126,11 +138,7 @@ fn a_user_of_an_unknown_partner_is_reported() {
         "partner = \"P1\"\n        name = \"User One\"",
         "partner = \"P9\"\n        name = \"User One\"",
     );
-    let issues = issues_of(&text);
-    assert!(
-        issues.iter().any(|i| i.contains("unknown partner P9")),
-        "{issues:?}"
-    );
+    assert_issues(&text, &["unknown partner P9"]);
 }
 
 #[test]
@@ -145,22 +153,14 @@ fn every_problem_is_listed_at_once() {
             "order_types = [\"STA\"]",
             "order_types = [\"STA\", \"C53\"]",
         );
-    let issues = issues_of(&text);
-    assert!(
-        issues.iter().any(|i| i.contains("H003 is not supported")),
-        "{issues:?}"
-    );
-    assert!(
-        issues.iter().any(|i| i.contains("lists H004 twice")),
-        "{issues:?}"
-    );
-    assert!(
-        issues.iter().any(|i| i.contains("unknown account NOPE")),
-        "{issues:?}"
-    );
-    assert!(
-        issues.iter().any(|i| i.contains("C53 is not offered")),
-        "{issues:?}"
+    assert_issues(
+        &text,
+        &[
+            "H003 is not supported",
+            "lists H004 twice",
+            "unknown account NOPE",
+            "C53 is not offered",
+        ],
     );
 }
 
@@ -170,13 +170,7 @@ fn duplicate_ids_are_reported() {
         "{}\n[[users]]\nid = \"U1\"\npartner = \"P1\"\nname = \"again\"\nsignature_class = \"A\"\n",
         minimal()
     );
-    let issues = issues_of(&text);
-    assert!(
-        issues
-            .iter()
-            .any(|i| i.contains("user P1/U1 is defined twice")),
-        "{issues:?}"
-    );
+    assert_issues(&text, &["user P1/U1 is defined twice"]);
 }
 
 #[test]
@@ -186,13 +180,7 @@ fn a_permission_on_another_partners_account_is_reported() {
         minimal()
     )
     .replace("accounts = [\"A1\"]", "accounts = [\"A2\"]");
-    let issues = issues_of(&text);
-    assert!(
-        issues
-            .iter()
-            .any(|i| i.contains("account A2 belongs to partner P2")),
-        "{issues:?}"
-    );
+    assert_issues(&text, &["account A2 belongs to partner P2"]);
 }
 
 #[test]
@@ -201,13 +189,7 @@ fn malformed_btf_offers_are_reported() {
         "order_types = [\"STA\", \"CCT\"]",
         "order_types = [\"STA\", \"CCT\"]\nbtf = [{ direction = \"download\", service_name = \"EO\", container = \"TAR\", msg_name = \"CAMT.053\" }]",
     );
-    let issues = issues_of(&text);
-    assert!(
-        issues.iter().any(|i| i.contains("service_name")),
-        "{issues:?}"
-    );
-    assert!(issues.iter().any(|i| i.contains("container")), "{issues:?}");
-    assert!(issues.iter().any(|i| i.contains("msg_name")), "{issues:?}");
+    assert_issues(&text, &["service_name", "container", "msg_name"]);
 }
 
 #[test]

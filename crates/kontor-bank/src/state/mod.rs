@@ -101,6 +101,17 @@ pub struct FinalReply {
 
 const MAX_FINAL_REPLIES: usize = 4096;
 
+/// A bank clerk's lifecycle step on a subscriber (admin API).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserAction {
+    Suspend,
+    /// Idempotent; unlocking returns to the status before the lock.
+    Lock,
+    Unlock,
+    /// Back to `New` without keys.
+    Reset,
+}
+
 /// Shared handle to the bank state. See the module documentation for the locking rules.
 #[derive(Debug, Clone)]
 pub struct BankState {
@@ -249,44 +260,37 @@ impl BankState {
         self.with_subscriber(partner, user, |s| s.replace_keys(keys))
     }
 
-    /// Suspends a subscriber.
+    /// Suspends a subscriber (SPR, or the clerk).
     pub fn suspend_user(
         &self,
         partner: &PartnerId,
         user: &UserId,
     ) -> Result<Subscriber, LifecycleError> {
-        self.with_subscriber(partner, user, |s| s.suspend().map(|_| s.clone()))
+        self.apply_user_action(partner, user, UserAction::Suspend)
     }
 
-    /// Locks a subscriber.
-    pub fn lock_user(
+    /// Applies a clerk's lifecycle step to a subscriber and returns it as it is afterwards.
+    pub fn apply_user_action(
         &self,
         partner: &PartnerId,
         user: &UserId,
+        action: UserAction,
     ) -> Result<Subscriber, LifecycleError> {
         self.with_subscriber(partner, user, |s| {
-            s.lock();
-            Ok(s.clone())
-        })
-    }
-
-    /// Unlocks a subscriber.
-    pub fn unlock_user(
-        &self,
-        partner: &PartnerId,
-        user: &UserId,
-    ) -> Result<Subscriber, LifecycleError> {
-        self.with_subscriber(partner, user, |s| s.unlock().map(|_| s.clone()))
-    }
-
-    /// Resets a subscriber to `New` without keys.
-    pub fn reset_user(
-        &self,
-        partner: &PartnerId,
-        user: &UserId,
-    ) -> Result<Subscriber, LifecycleError> {
-        self.with_subscriber(partner, user, |s| {
-            s.reset();
+            match action {
+                UserAction::Suspend => {
+                    s.suspend()?;
+                }
+                UserAction::Lock => {
+                    s.lock();
+                }
+                UserAction::Unlock => {
+                    s.unlock()?;
+                }
+                UserAction::Reset => {
+                    s.reset();
+                }
+            }
             Ok(s.clone())
         })
     }

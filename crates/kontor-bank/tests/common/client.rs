@@ -71,6 +71,34 @@ pub struct Upload {
     pub last_response: EbicsResponse,
 }
 
+impl Upload {
+    /// Asserts both return codes, showing the bank's report text when they differ.
+    pub fn assert_codes(&self, technical: &str, business: &str) {
+        assert_eq!(
+            (self.technical.code(), self.business.code()),
+            (technical, business),
+            "{}",
+            self.last_response.report_text
+        );
+    }
+
+    /// The order id of an upload the bank took (business code `000000`).
+    pub fn accepted_order_id(self) -> String {
+        self.assert_business("000000");
+        self.order_id.expect("order id")
+    }
+
+    /// Asserts the business return code, showing the bank's report text when it differs.
+    pub fn assert_business(&self, code: &str) {
+        assert_eq!(
+            self.business.code(),
+            code,
+            "{}",
+            self.last_response.report_text
+        );
+    }
+}
+
 /// One EBICS subscriber.
 pub struct Subscriber {
     pub url: String,
@@ -153,11 +181,7 @@ impl Subscriber {
 
     /// The letter hash of one of the subscriber's keys as the bank must have computed it.
     pub fn key_hash(&self, purpose: KeyPurpose) -> KeyHash {
-        let (index, key) = match purpose {
-            KeyPurpose::Signature => (0, &self.signature),
-            KeyPurpose::Authentication => (1, &self.authentication),
-            KeyPurpose::Encryption => (2, &self.encryption),
-        };
+        let (index, key) = self.slot(purpose);
         match &self.certificates {
             Some(certs) if self.version.uses_certificates() => {
                 KeyHash::of_certificate(&certs[index])
@@ -193,6 +217,30 @@ impl Subscriber {
         }
         if let (Some(mine), Some(theirs)) = (&mut self.certificates, &other.certificates) {
             mine[index] = theirs[index].clone();
+        }
+    }
+
+    /// The signature key as INI and HCS carry it (A006).
+    pub fn signature_info(&self) -> PubKeyInfo<SignatureVersion> {
+        PubKeyInfo {
+            key: self.key_info(KeyPurpose::Signature),
+            version: SignatureVersion::A006,
+        }
+    }
+
+    /// The authentication key as HIA, HCA and HCS carry it (X002).
+    pub fn authentication_info(&self) -> AuthenticationPubKeyInfo {
+        AuthenticationPubKeyInfo {
+            key: self.key_info(KeyPurpose::Authentication),
+            version: AuthenticationVersion::X002,
+        }
+    }
+
+    /// The encryption key as HIA, HCA and HCS carry it (E002).
+    pub fn encryption_info(&self) -> EncryptionPubKeyInfo {
+        EncryptionPubKeyInfo {
+            key: self.key_info(KeyPurpose::Encryption),
+            version: EncryptionVersion::E002,
         }
     }
 
@@ -248,10 +296,7 @@ impl Subscriber {
     pub async fn ini(&self) -> KeyManagementResponse {
         let document = SignaturePubKeyOrderData {
             version: self.version,
-            signature_pub_key_info: PubKeyInfo {
-                key: self.key_data(0, &self.signature),
-                version: SignatureVersion::A006,
-            },
+            signature_pub_key_info: self.signature_info(),
             partner_id: self.partner.clone(),
             user_id: self.user.clone(),
         };
@@ -262,14 +307,8 @@ impl Subscriber {
     pub async fn hia(&self) -> KeyManagementResponse {
         let document = HIARequestOrderData {
             version: self.version,
-            authentication: AuthenticationPubKeyInfo {
-                key: self.key_data(1, &self.authentication),
-                version: AuthenticationVersion::X002,
-            },
-            encryption: EncryptionPubKeyInfo {
-                key: self.key_data(2, &self.encryption),
-                version: EncryptionVersion::E002,
-            },
+            authentication: self.authentication_info(),
+            encryption: self.encryption_info(),
             partner_id: self.partner.clone(),
             user_id: self.user.clone(),
         };

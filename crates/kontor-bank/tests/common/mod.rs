@@ -114,15 +114,41 @@ pub fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
         .collect()
 }
 
-/// Installs a fault rule through the admin API.
-pub async fn install_fault(bank: &RunningBank, rule: &str) {
+/// POSTs to the admin API, with `json` as the body when given.
+pub async fn admin_post(bank: &RunningBank, path: &str, json: Option<&str>) -> reqwest::Response {
+    let mut request = http().post(format!("{}{path}", bank.admin_url()));
+    if let Some(json) = json {
+        request = request
+            .header("content-type", "application/json")
+            .body(json.to_owned());
+    }
+    request.send().await.expect("admin")
+}
+
+/// GETs `path` (with its query) from the admin API and returns the body of the 200 answer.
+pub async fn admin_get(bank: &RunningBank, path: &str) -> Vec<u8> {
     let response = http()
-        .post(format!("{}/faults", bank.admin_url()))
-        .header("content-type", "application/json")
-        .body(rule.to_owned())
+        .get(format!("{}{path}", bank.admin_url()))
         .send()
         .await
         .expect("admin");
+    assert_eq!(response.status(), 200, "GET {path}");
+    response.bytes().await.expect("body").to_vec()
+}
+
+/// The JSON body of an admin API answer.
+pub async fn json_body(response: reqwest::Response) -> serde_json::Value {
+    serde_json::from_slice(&response.bytes().await.expect("body")).expect("json")
+}
+
+/// The JSON the admin API answers `GET path` with.
+pub async fn admin_get_json(bank: &RunningBank, path: &str) -> serde_json::Value {
+    serde_json::from_slice(&admin_get(bank, path).await).expect("json")
+}
+
+/// Installs a fault rule through the admin API.
+pub async fn install_fault(bank: &RunningBank, rule: &str) {
+    let response = admin_post(bank, "/faults", Some(rule)).await;
     assert_eq!(
         response.status().as_u16(),
         201,

@@ -10,6 +10,7 @@ use kontor_protocol::envelope::{DateRange, EbicsResponse, OrderDetails};
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::orderdata::{
     HAAResponseOrderData, HKDResponseOrderData, HPDResponseOrderData, HTDResponseOrderData,
+    OrderDataDocument,
 };
 use kontor_protocol::ProtocolVersion::{H004, H005};
 use sha2::{Digest, Sha256};
@@ -55,36 +56,36 @@ async fn fetch(
         })
 }
 
+/// Downloads `order` (no date range) as `s` and parses its order data.
+async fn fetch_document<D: OrderDataDocument>(
+    s: &Subscriber,
+    version: kontor_protocol::ProtocolVersion,
+    order: OrderType,
+) -> D {
+    let download = fetch(s, version, order.clone(), None).await;
+    D::parse(&download.data).unwrap_or_else(|e| panic!("{order} parses: {e}"))
+}
+
 async fn admin_statement(bank: &kontor_bank::RunningBank, query: &str) -> Vec<u8> {
-    let response = http()
-        .get(format!("{}/statements?{query}", bank.admin_url()))
-        .send()
-        .await
-        .expect("admin");
-    assert_eq!(response.status(), 200);
-    response.bytes().await.expect("body").to_vec()
+    common::admin_get(bank, &format!("/statements?{query}")).await
 }
 
 #[tokio::test]
 async fn hkd_htd_and_haa_describe_the_seeded_customer_in_both_versions() {
     let (bank, h004) = demo_bank_with_user1(H004).await;
-    let hkd = fetch(&h004, H004, OrderType::HKD, None).await;
-    let hkd = HKDResponseOrderData::parse(&hkd.data).expect("HKD parses");
+    let hkd: HKDResponseOrderData = fetch_document(&h004, H004, OrderType::HKD).await;
     assert_eq!(hkd.partner_info.accounts.len(), 3);
     assert!(hkd.user_infos.iter().any(|u| u.user_id == "USER2"));
-    let htd = fetch(&h004, H004, OrderType::HTD, None).await;
-    let htd = HTDResponseOrderData::parse(&htd.data).expect("HTD parses");
+    let htd: HTDResponseOrderData = fetch_document(&h004, H004, OrderType::HTD).await;
     assert_eq!(htd.user_info.user_id, "USER1");
     assert_eq!(htd.user_info.status, 1, "ready");
-    let haa = fetch(&h004, H004, OrderType::HAA, None).await;
-    let haa = HAAResponseOrderData::parse(&haa.data).expect("HAA parses");
+    let haa: HAAResponseOrderData = fetch_document(&h004, H004, OrderType::HAA).await;
     assert!(
         haa.order_types.contains(&"STA".to_owned()) && haa.order_types.contains(&"C53".to_owned())
     );
 
     let h005 = ready_subscriber(&bank, H005, "PARTNER2", "CLERK1", 1).await;
-    let htd = fetch(&h005, H005, OrderType::HTD, None).await;
-    let htd = HTDResponseOrderData::parse(&htd.data).expect("H005 HTD parses");
+    let htd: HTDResponseOrderData = fetch_document(&h005, H005, OrderType::HTD).await;
     assert!(
         htd.user_info
             .permissions
@@ -99,8 +100,7 @@ async fn hkd_htd_and_haa_describe_the_seeded_customer_in_both_versions() {
 async fn hpd_publishes_the_bank_parameters_in_both_versions() {
     for version in [H004, H005] {
         let (bank, s) = demo_bank_with_user1(version).await;
-        let hpd = fetch(&s, version, OrderType::HPD, None).await;
-        let hpd = HPDResponseOrderData::parse(&hpd.data).expect("HPD parses");
+        let hpd: HPDResponseOrderData = fetch_document(&s, version, OrderType::HPD).await;
         assert_eq!(hpd.access_params.urls[0].url, bank.ebics_url());
         assert_eq!(hpd.access_params.host_id.as_deref(), Some("KONTORBANK"));
         let params = &hpd.protocol_params;
@@ -123,8 +123,7 @@ async fn hpd_says_no_recovery_when_the_seed_turns_it_off() {
     config.bank.recovery = false;
     let bank = common::bank_with(config).await;
     let s = common::client::ready_subscriber(&bank, H005, "PARTNER1", "USER1", 0).await;
-    let hpd = fetch(&s, H005, OrderType::HPD, None).await;
-    let hpd = HPDResponseOrderData::parse(&hpd.data).expect("HPD parses");
+    let hpd: HPDResponseOrderData = fetch_document(&s, H005, OrderType::HPD).await;
     assert_eq!(hpd.protocol_params.recovery, Some(false));
     bank.shutdown().await;
 }
@@ -133,10 +132,8 @@ async fn hpd_says_no_recovery_when_the_seed_turns_it_off() {
 async fn hkd_and_htd_tell_the_same_story_with_the_transfer_limits() {
     for version in [H004, H005] {
         let (bank, s) = demo_bank_with_user1(version).await;
-        let hkd = fetch(&s, version, OrderType::HKD, None).await;
-        let hkd = HKDResponseOrderData::parse(&hkd.data).expect("HKD parses");
-        let htd = fetch(&s, version, OrderType::HTD, None).await;
-        let htd = HTDResponseOrderData::parse(&htd.data).expect("HTD parses");
+        let hkd: HKDResponseOrderData = fetch_document(&s, version, OrderType::HKD).await;
+        let htd: HTDResponseOrderData = fetch_document(&s, version, OrderType::HTD).await;
         assert_eq!(hkd.partner_info, htd.partner_info, "{version:?}");
         let mine = hkd
             .user_infos
@@ -272,15 +269,7 @@ async fn h004_c53_is_a_zip_container_with_one_camt_document_per_account_and_day(
     );
     let members = common::unzip(&download.data);
     assert_eq!(members.len(), 3 * 2, "three accounts, two days");
-    let listed = http()
-        .get(format!("{}/statements/members?{query}", bank.admin_url()))
-        .send()
-        .await
-        .expect("admin")
-        .bytes()
-        .await
-        .expect("body");
-    let listed: serde_json::Value = serde_json::from_slice(&listed).expect("json");
+    let listed = common::admin_get_json(&bank, &format!("/statements/members?{query}")).await;
     let listed = listed.as_array().expect("list");
     assert_eq!(listed.len(), members.len());
     for ((name, document), expected) in members.iter().zip(listed) {

@@ -4,7 +4,7 @@ use crate::common;
 
 use chrono::{Days, Utc};
 use common::client::ready_subscriber;
-use common::{bank_with, demo_bank_with_user1, http};
+use common::{bank_with, demo_bank_with_user1};
 use kontor_documents::{camt, Limit, ReadError, XmlError};
 use kontor_protocol::envelope::{DateRange, EbicsResponse, OrderDetails};
 use kontor_protocol::order_type::OrderType;
@@ -173,13 +173,12 @@ async fn a_zip_bomb_fault_adds_a_huge_highly_compressible_member() {
     let bomb = archive.by_index(3 * 2).expect("bomb");
     assert_eq!(bomb.size(), 256 << 20);
     assert!(bomb.size() / bomb.compressed_size() > 500, "ratio");
-    let refused = http()
-        .post(format!("{}/faults", bank.admin_url()))
-        .header("content-type", "application/json")
-        .body(r#"{"action": {"kind": "zip_bomb", "bytes": 0}}"#)
-        .send()
-        .await
-        .expect("admin");
+    let refused = common::admin_post(
+        &bank,
+        "/faults",
+        Some(r#"{"action": {"kind": "zip_bomb", "bytes": 0}}"#),
+    )
+    .await;
     assert_eq!(refused.status(), 400);
     bank.shutdown().await;
 }

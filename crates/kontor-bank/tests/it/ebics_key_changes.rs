@@ -21,14 +21,8 @@ use kontor_protocol::{AuthenticationVersion, EncryptionVersion, SignatureVersion
 fn hca(version: ProtocolVersion, keys: &Subscriber, partner: &str, user: &str) -> Vec<u8> {
     HCARequestOrderData {
         version,
-        authentication: AuthenticationPubKeyInfo {
-            key: keys.key_info(KeyPurpose::Authentication),
-            version: AuthenticationVersion::X002,
-        },
-        encryption: EncryptionPubKeyInfo {
-            key: keys.key_info(KeyPurpose::Encryption),
-            version: EncryptionVersion::E002,
-        },
+        authentication: keys.authentication_info(),
+        encryption: keys.encryption_info(),
         partner_id: partner.into(),
         user_id: user.into(),
     }
@@ -39,18 +33,9 @@ fn hca(version: ProtocolVersion, keys: &Subscriber, partner: &str, user: &str) -
 fn hcs(version: ProtocolVersion, keys: &Subscriber) -> Vec<u8> {
     HCSRequestOrderData {
         version,
-        authentication: AuthenticationPubKeyInfo {
-            key: keys.key_info(KeyPurpose::Authentication),
-            version: AuthenticationVersion::X002,
-        },
-        encryption: EncryptionPubKeyInfo {
-            key: keys.key_info(KeyPurpose::Encryption),
-            version: EncryptionVersion::E002,
-        },
-        signature: PubKeyInfo {
-            key: keys.key_info(KeyPurpose::Signature),
-            version: SignatureVersion::A006,
-        },
+        authentication: keys.authentication_info(),
+        encryption: keys.encryption_info(),
+        signature: keys.signature_info(),
         partner_id: "PARTNER1".into(),
         user_id: "USER1".into(),
     }

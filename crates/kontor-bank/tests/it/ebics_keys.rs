@@ -4,6 +4,7 @@ use crate::common;
 
 use common::client::Subscriber;
 use common::{demo_bank, p, u};
+use kontor_bank::keys::PublishedBankKeys;
 use kontor_bank::state::SubscriberStatus;
 use kontor_bank::RunningBank;
 use kontor_protocol::certificate::KeyPurpose;
@@ -31,6 +32,19 @@ fn known_subscriber(bank: &RunningBank, user: &str) -> kontor_bank::state::Subsc
     bank.state()
         .subscriber(&p("PARTNER1"), &u(user))
         .expect("known")
+}
+
+/// Asserts that `s` learned exactly the `published` bank keys through HPB.
+fn assert_sees(s: &Subscriber, published: &PublishedBankKeys) {
+    let seen = s.bank.as_ref().expect("bank keys");
+    assert_eq!(
+        seen.authentication_hash.as_bytes(),
+        &published.authentication.hash.0
+    );
+    assert_eq!(
+        seen.encryption_hash.as_bytes(),
+        &published.encryption.hash.0
+    );
 }
 
 #[tokio::test]
@@ -62,15 +76,7 @@ async fn ini_and_hia_record_the_keys_and_hpb_waits_for_the_clerk() {
         .expect("clerk activates");
     assert_eq!(code(&s.hpb().await), ("000000".into(), "000000".into()));
     let published = bank.keys().published();
-    let seen = s.bank.as_ref().expect("bank keys");
-    assert_eq!(
-        seen.authentication_hash.as_bytes(),
-        &published.authentication.hash.0
-    );
-    assert_eq!(
-        seen.encryption_hash.as_bytes(),
-        &published.encryption.hash.0
-    );
+    assert_sees(&s, &published);
     bank.shutdown().await;
 }
 
@@ -168,15 +174,7 @@ async fn rollover_answers_outdated_digests_until_hpb(version: ProtocolVersion) {
             .expect("details")
     };
     let before = s.bank.clone().expect("bank keys");
-    let rolled = common::http()
-        .post(format!("{}/bank-keys/roll", bank.admin_url()))
-        .send()
-        .await
-        .expect("admin")
-        .bytes()
-        .await
-        .expect("body");
-    let rolled: serde_json::Value = serde_json::from_slice(&rolled).expect("json");
+    let rolled = common::json_body(common::admin_post(&bank, "/bank-keys/roll", None).await).await;
     let published = match version {
         ProtocolVersion::H004 => bank.keys().published(),
         _ => bank.keys().published_h005().expect("certificates"),
@@ -195,15 +193,7 @@ async fn rollover_answers_outdated_digests_until_hpb(version: ProtocolVersion) {
     assert!(refused.transaction_id.is_none(), "no transaction opened");
 
     assert_eq!(code(&s.hpb().await).0, "000000");
-    let seen = s.bank.as_ref().expect("new keys");
-    assert_eq!(
-        seen.authentication_hash.as_bytes(),
-        &published.authentication.hash.0
-    );
-    assert_eq!(
-        seen.encryption_hash.as_bytes(),
-        &published.encryption.hash.0
-    );
+    assert_sees(&s, &published);
     let served = s.exchange(s.download_init(htd(), None)).await;
     assert_eq!(served.technical_return_code.code(), "000000");
     bank.shutdown().await;

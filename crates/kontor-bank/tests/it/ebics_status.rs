@@ -5,7 +5,7 @@ use crate::common;
 
 use chrono::{Days, Utc};
 use common::client::{ready_subscriber, Subscriber};
-use common::{demo_bank, demo_bank_with_user1, http, payments};
+use common::{demo_bank, demo_bank_with_user1, payments};
 use kontor_bank::RunningBank;
 use kontor_documents::status_report::{self, OrderStatus, StatusReport};
 use kontor_protocol::envelope::{DateRange, OrderDetails, OrderParams};
@@ -37,15 +37,9 @@ async fn upload_cct(s: &Subscriber, version: ProtocolVersion, message_id: &str) 
 }
 
 async fn reject(bank: &RunningBank, order_id: &str, body: &str) -> reqwest::StatusCode {
-    http()
-        .post(format!(
-            "{}/orders/PARTNER1/{order_id}/reject",
-            bank.admin_url()
-        ))
-        .body(body.to_owned())
-        .send()
+    let path = format!("/orders/PARTNER1/{order_id}/reject");
+    common::admin_post(bank, &path, (!body.is_empty()).then_some(body))
         .await
-        .expect("admin")
         .status()
 }
 

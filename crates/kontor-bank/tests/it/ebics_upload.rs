@@ -4,8 +4,9 @@
 use crate::common;
 
 use common::client::{ready_subscriber, Subscriber, Upload};
-use common::{demo_bank, demo_bank_with_user1, http, payments};
-use kontor_bank::state::{OrderStatus, VeuStatus};
+use common::{demo_bank, demo_bank_with_user1, payments};
+use kontor_bank::state::{OrderStatus, SubscriberStatus, VeuItem, VeuStatus};
+use kontor_bank::RunningBank;
 use kontor_protocol::envelope::{
     EbicsResponse, HvListParams, HvOrderKind, HvOrderRef, OrderDetails, OrderId, OrderParams,
     PartnerId, SignatureFlag,
@@ -45,7 +46,16 @@ fn hv_ref(version: ProtocolVersion, order_id: &str, order: OrderType) -> HvOrder
     }
 }
 
-fn veu_details(order_type: OrderType, params: OrderParams) -> OrderDetails {
+/// The order details of a VEU order, its order type named by its parameters.
+fn veu_details(params: OrderParams) -> OrderDetails {
+    let order_type = match &params {
+        OrderParams::Hvu(_) => OrderType::HVU,
+        OrderParams::Hvz(_) => OrderType::HVZ,
+        OrderParams::Hvd(_) => OrderType::HVD,
+        OrderParams::Hve(_) => OrderType::HVE,
+        OrderParams::Hvs(_) => OrderType::HVS,
+        other => panic!("not a VEU order: {other:?}"),
+    };
     OrderDetails {
         order_type,
         order_id: None,
@@ -54,10 +64,70 @@ fn veu_details(order_type: OrderType, params: OrderParams) -> OrderDetails {
     }
 }
 
+/// `signer` submits `document` as an `order` upload signed by itself alone.
+async fn submit(
+    signer: &Subscriber,
+    version: ProtocolVersion,
+    order: OrderType,
+    document: &[u8],
+) -> Upload {
+    submit_as(signer, upload_details(version, order), document).await
+}
+
+/// `signer` uploads `document` with `details`, signed by itself alone.
+async fn submit_as(signer: &Subscriber, details: OrderDetails, document: &[u8]) -> Upload {
+    signer.upload(details, document, &[signer], None).await
+}
+
 /// `signer` submits the CCT `document` signed by itself alone.
 async fn submit_cct(signer: &Subscriber, version: ProtocolVersion, document: &[u8]) -> Upload {
-    let details = upload_details(version, OrderType::CCT);
-    signer.upload(details, document, &[signer], None).await
+    submit(signer, version, OrderType::CCT, document).await
+}
+
+/// The demo bank with PARTNER1's USER2 (class A) and USER3 (class B) ready for `version`.
+async fn bank_with_signers(version: ProtocolVersion) -> (RunningBank, Subscriber, Subscriber) {
+    let bank = demo_bank().await;
+    let user2 = ready_subscriber(&bank, version, "PARTNER1", "USER2", 1).await;
+    let user3 = ready_subscriber(&bank, version, "PARTNER1", "USER3", 2).await;
+    (bank, user2, user3)
+}
+
+/// The demo bank with PARTNER1's TRANSPORT (class T) and USER1 (class E) ready on H004.
+async fn bank_with_transport_and_user1() -> (RunningBank, Subscriber, Subscriber) {
+    let bank = demo_bank().await;
+    let transport = ready_subscriber(&bank, H004, "PARTNER1", "TRANSPORT", 3).await;
+    let user1 = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    (bank, transport, user1)
+}
+
+fn first_order_status(bank: &RunningBank) -> OrderStatus {
+    bank.state().received_orders()[0].status
+}
+
+fn first_veu_status(bank: &RunningBank) -> VeuStatus {
+    bank.state().veu_items()[0].status
+}
+
+fn veu_item(bank: &RunningBank, order_id: &str) -> VeuItem {
+    bank.state()
+        .veu_items()
+        .into_iter()
+        .find(|i| i.order_id.as_str() == order_id)
+        .expect("VEU item")
+}
+
+fn subscriber_status(bank: &RunningBank, user: &str) -> SubscriberStatus {
+    bank.state()
+        .subscriber(&common::p("PARTNER1"), &common::u(user))
+        .expect("known")
+        .status
+}
+
+/// `signer` sends the signature-only VEU order `params` (HVE, HVS) with its ES over `document`.
+async fn veu_sign(signer: &Subscriber, params: OrderParams, document: &[u8]) -> Upload {
+    signer
+        .upload(veu_details(params), b"", &[signer], Some(document))
+        .await
 }
 
 /// `signer` co-signs (HVE) the CCT order `order_id`, signing `document`.
@@ -67,11 +137,8 @@ async fn cosign(
     order_id: &str,
     document: &[u8],
 ) -> Upload {
-    let details = veu_details(
-        OrderType::HVE,
-        OrderParams::Hve(hv_ref(version, order_id, OrderType::CCT)),
-    );
-    signer.upload(details, b"", &[signer], Some(document)).await
+    let reference = hv_ref(version, order_id, OrderType::CCT);
+    veu_sign(signer, OrderParams::Hve(reference), document).await
 }
 
 fn codes(r: &EbicsResponse) -> (&str, &str) {
@@ -86,10 +153,7 @@ async fn a_cct_signed_with_e_is_accepted_and_stored_with_its_hash() {
     let (bank, s) = demo_bank_with_user1(H004).await;
     let document = payment(false, MAIN, "1500.00", 2);
     let upload = submit_cct(&s, H004, &document).await;
-    assert_eq!(
-        (upload.technical.code(), upload.business.code()),
-        ("000000", "000000")
-    );
+    upload.assert_codes("000000", "000000");
     let order_id = upload.order_id.expect("order id");
     let orders = bank.state().received_orders();
     assert_eq!(orders.len(), 1);
@@ -97,15 +161,7 @@ async fn a_cct_signed_with_e_is_accepted_and_stored_with_its_hash() {
     assert_eq!(orders[0].status, OrderStatus::Accepted);
     assert_eq!(orders[0].content, document);
     assert_eq!(orders[0].signatures[0].user_id.to_string(), "USER1");
-    let listed = http()
-        .get(format!("{}/orders?status=accepted", bank.admin_url()))
-        .send()
-        .await
-        .expect("admin")
-        .bytes()
-        .await
-        .expect("body");
-    let listed: serde_json::Value = serde_json::from_slice(&listed).expect("json");
+    let listed = common::admin_get_json(&bank, "/orders?status=accepted").await;
     assert_eq!(listed["count"], 1);
     assert_eq!(
         listed["orders"][0]["sha256"],
@@ -117,45 +173,24 @@ async fn a_cct_signed_with_e_is_accepted_and_stored_with_its_hash() {
 #[tokio::test]
 async fn a_direct_debit_and_an_h005_btu_are_accepted() {
     let (bank, s) = demo_bank_with_user1(H004).await;
-    let cdd = s
-        .upload(
-            upload_details(H004, OrderType::CDD),
-            &payment(true, MAIN, "99.00", 3),
-            &[&s],
-            None,
-        )
-        .await;
-    assert_eq!(
-        cdd.business.code(),
-        "000000",
-        "{:?}",
-        cdd.last_response.report_text
-    );
+    let cdd = submit(&s, H004, OrderType::CDD, &payment(true, MAIN, "99.00", 3)).await;
+    cdd.assert_business("000000");
     let clerk = ready_subscriber(&bank, H005, "PARTNER2", "CLERK1", 1).await;
-    let btu = clerk
-        .upload(
-            upload_details(H005, OrderType::CCT),
-            &payment(false, "DE02500105170137075030", "10.00", 1),
-            &[&clerk],
-            None,
-        )
-        .await;
-    assert_eq!(
-        (btu.technical.code(), btu.business.code()),
-        ("000000", "000000"),
-        "{}",
-        btu.last_response.report_text
-    );
+    let btu = submit_cct(
+        &clerk,
+        H005,
+        &payment(false, "DE02500105170137075030", "10.00", 1),
+    )
+    .await;
+    btu.assert_codes("000000", "000000");
     let mut careless = clerk;
     careless.wrong_data_digest = true;
-    let mismatch = careless
-        .upload(
-            upload_details(H005, OrderType::CCT),
-            &payment(false, "DE02500105170137075030", "11.00", 1),
-            &[&careless],
-            None,
-        )
-        .await;
+    let mismatch = submit_cct(
+        &careless,
+        H005,
+        &payment(false, "DE02500105170137075030", "11.00", 1),
+    )
+    .await;
     assert_eq!(
         mismatch.business.code(),
         "091301",
@@ -180,52 +215,27 @@ async fn uploads_beyond_the_amount_limit_or_foreign_accounts_are_rejected() {
     let bank = demo_bank().await;
     let user2 = ready_subscriber(&bank, H004, "PARTNER1", "USER2", 1).await;
     // USER2 may sign up to 250,000.00.
-    let too_much = user2
-        .upload(
-            upload_details(H004, OrderType::CCT),
-            &payment(false, MAIN, "130000.00", 2),
-            &[&user2],
-            None,
-        )
-        .await;
-    assert_eq!(
-        too_much.business.code(),
-        "091303",
-        "{}",
-        too_much.last_response.report_text
-    );
+    let too_much = submit_cct(&user2, H004, &payment(false, MAIN, "130000.00", 2)).await;
+    too_much.assert_business("091303");
     // ACC-USD is not among USER2's accounts.
-    let foreign = user2
-        .upload(
-            upload_details(H004, OrderType::CCT),
-            &payment(false, USD, "10.00", 1),
-            &[&user2],
-            None,
-        )
-        .await;
-    assert_eq!(foreign.business.code(), "091302");
-    let other_bank = user2
-        .upload(
-            upload_details(H004, OrderType::CCT),
-            &payment(false, "DE44500105175407324931", "10.00", 1),
-            &[&user2],
-            None,
-        )
-        .await;
-    assert_eq!(other_bank.business.code(), "091302");
+    let foreign = submit_cct(&user2, H004, &payment(false, USD, "10.00", 1)).await;
+    foreign.assert_business("091302");
+    let other_bank = submit_cct(
+        &user2,
+        H004,
+        &payment(false, "DE44500105175407324931", "10.00", 1),
+    )
+    .await;
+    other_bank.assert_business("091302");
     // USER2 has no permission for direct debits: refused at initialisation.
-    let cdd = user2
-        .upload(
-            upload_details(H004, OrderType::CDD),
-            &payment(true, MAIN, "1.00", 1),
-            &[&user2],
-            None,
-        )
-        .await;
-    assert_eq!(
-        (cdd.technical.code(), cdd.business.code()),
-        ("000000", "090003")
-    );
+    let cdd = submit(
+        &user2,
+        H004,
+        OrderType::CDD,
+        &payment(true, MAIN, "1.00", 1),
+    )
+    .await;
+    cdd.assert_codes("000000", "090003");
     assert!(cdd.last_response.transaction_id.is_none());
     assert_eq!(
         bank.state().received_order_count(),
@@ -248,7 +258,7 @@ async fn bad_signatures_and_bad_documents_are_rejected() {
             Some(b"other data"),
         )
         .await;
-    assert_eq!(forged.business.code(), "091301");
+    forged.assert_business("091301");
     // Signed with a key the bank does not know for USER1.
     let stranger = Subscriber::new(&bank.ebics_url(), H004, "PARTNER1", "USER1", 6);
     let wrong_key = s
@@ -259,27 +269,13 @@ async fn bad_signatures_and_bad_documents_are_rejected() {
             None,
         )
         .await;
-    assert_eq!(wrong_key.business.code(), "091301");
+    wrong_key.assert_business("091301");
     // Not a pain.001.
-    let garbage = s
-        .upload(
-            upload_details(H004, OrderType::CCT),
-            b"<Document>nope</Document>",
-            &[&s],
-            None,
-        )
-        .await;
-    assert_eq!(garbage.business.code(), "090004");
+    let garbage = submit_cct(&s, H004, b"<Document>nope</Document>").await;
+    garbage.assert_business("090004");
     // A pain.008 in a CCT.
-    let wrong_kind = s
-        .upload(
-            upload_details(H004, OrderType::CCT),
-            &payment(true, MAIN, "1.00", 1),
-            &[&s],
-            None,
-        )
-        .await;
-    assert_eq!(wrong_kind.business.code(), "090004");
+    let wrong_kind = submit_cct(&s, H004, &payment(true, MAIN, "1.00", 1)).await;
+    wrong_kind.assert_business("090004");
     assert_eq!(bank.state().received_order_count(), 0);
     bank.shutdown().await;
 }
@@ -333,23 +329,15 @@ async fn a_multi_segment_upload_survives_a_resent_segment_and_a_lost_last_answer
 
 #[tokio::test]
 async fn an_a_signature_waits_in_the_veu_until_b_signs_with_hve() {
-    let bank = demo_bank().await;
-    let user2 = ready_subscriber(&bank, H004, "PARTNER1", "USER2", 1).await;
-    let user3 = ready_subscriber(&bank, H004, "PARTNER1", "USER3", 2).await;
+    let (bank, user2, user3) = bank_with_signers(H004).await;
     let document = payment(false, MAIN, "5000.00", 1);
-    let upload = submit_cct(&user2, H004, &document).await;
-    assert_eq!(upload.business.code(), "000000");
-    let order_id = upload.order_id.expect("order id");
-    assert_eq!(
-        bank.state().received_orders()[0].status,
-        OrderStatus::AwaitingSignatures
-    );
+    let order_id = submit_cct(&user2, H004, &document)
+        .await
+        .accepted_order_id();
+    assert_eq!(first_order_status(&bank), OrderStatus::AwaitingSignatures);
 
     let hvu = user3
-        .download(veu_details(
-            OrderType::HVU,
-            OrderParams::Hvu(HvListParams::default()),
-        ))
+        .download(veu_details(OrderParams::Hvu(HvListParams::default())))
         .await
         .expect("HVU");
     let hvu = HVUResponseOrderData::parse(&hvu.data).expect("HVU parses");
@@ -358,20 +346,18 @@ async fn an_a_signature_waits_in_the_veu_until_b_signs_with_hve() {
     assert!(hvu.orders[0].signing_info.ready_to_be_signed);
     assert_eq!(hvu.orders[0].signing_info.num_sig_done, 1);
     let hvz = user3
-        .download(veu_details(
-            OrderType::HVZ,
-            OrderParams::Hvz(HvListParams::default()),
-        ))
+        .download(veu_details(OrderParams::Hvz(HvListParams::default())))
         .await
         .expect("HVZ");
     let hvz = HVZResponseOrderData::parse(&hvz.data).expect("HVZ parses");
     assert_eq!(hvz.orders[0].total_orders, Some(1));
 
     let hvd = user3
-        .download(veu_details(
-            OrderType::HVD,
-            OrderParams::Hvd(hv_ref(H004, &order_id, OrderType::CCT)),
-        ))
+        .download(veu_details(OrderParams::Hvd(hv_ref(
+            H004,
+            &order_id,
+            OrderType::CCT,
+        ))))
         .await
         .expect("HVD");
     let hvd = HVDResponseOrderData::parse(&hvd.data).expect("HVD parses");
@@ -382,27 +368,16 @@ async fn an_a_signature_waits_in_the_veu_until_b_signs_with_hve() {
 
     // The same signer cannot sign twice.
     let twice = cosign(&user2, H004, &order_id, &document).await;
-    assert_eq!(twice.business.code(), "091306");
+    twice.assert_business("091306");
     // A forged co-signature is refused.
     let forged = cosign(&user3, H004, &order_id, b"not the order").await;
-    assert_eq!(forged.business.code(), "091301");
+    forged.assert_business("091301");
     let hve = cosign(&user3, H004, &order_id, &document).await;
-    assert_eq!(
-        (hve.technical.code(), hve.business.code()),
-        ("000000", "000000"),
-        "{}",
-        hve.last_response.report_text
-    );
-    assert_eq!(bank.state().veu_items()[0].status, VeuStatus::Released);
-    assert_eq!(
-        bank.state().received_orders()[0].status,
-        OrderStatus::Accepted
-    );
+    hve.assert_codes("000000", "000000");
+    assert_eq!(first_veu_status(&bank), VeuStatus::Released);
+    assert_eq!(first_order_status(&bank), OrderStatus::Accepted);
     let empty = user3
-        .download(veu_details(
-            OrderType::HVU,
-            OrderParams::Hvu(HvListParams::default()),
-        ))
+        .download(veu_details(OrderParams::Hvu(HvListParams::default())))
         .await
         .expect_err("nothing left");
     assert_eq!(codes(&empty).1, "090005");
@@ -411,77 +386,38 @@ async fn an_a_signature_waits_in_the_veu_until_b_signs_with_hve() {
 
 #[tokio::test]
 async fn hvs_cancels_and_two_b_signatures_never_release() {
-    let bank = demo_bank().await;
-    let user2 = ready_subscriber(&bank, H005, "PARTNER1", "USER2", 1).await;
-    let user3 = ready_subscriber(&bank, H005, "PARTNER1", "USER3", 2).await;
+    let (bank, user2, user3) = bank_with_signers(H005).await;
     let document = payment(false, MAIN, "700.00", 1);
-    let upload = submit_cct(&user3, H005, &document).await;
+    let order_id = submit_cct(&user3, H005, &document)
+        .await
+        .accepted_order_id();
     assert_eq!(
-        upload.business.code(),
-        "000000",
-        "{}",
-        upload.last_response.report_text
-    );
-    let order_id = upload.order_id.expect("order id");
-    assert_eq!(
-        bank.state().veu_items()[0].status,
+        first_veu_status(&bank),
         VeuStatus::Pending,
         "B alone does not release"
     );
     let reference = hv_ref(H005, &order_id, OrderType::CCT);
-    let hvs = user2
-        .upload(
-            veu_details(OrderType::HVS, OrderParams::Hvs(reference.clone())),
-            b"",
-            &[&user2],
-            Some(&document),
-        )
-        .await;
-    assert_eq!(
-        (hvs.technical.code(), hvs.business.code()),
-        ("000000", "000000"),
-        "{}",
-        hvs.last_response.report_text
-    );
-    assert_eq!(bank.state().veu_items()[0].status, VeuStatus::Cancelled);
-    assert_eq!(
-        bank.state().received_orders()[0].status,
-        OrderStatus::Cancelled
-    );
-    let late = user2
-        .upload(
-            veu_details(OrderType::HVE, OrderParams::Hve(reference)),
-            b"",
-            &[&user2],
-            Some(&document),
-        )
-        .await;
-    assert_eq!(late.business.code(), "091305");
+    let hvs = veu_sign(&user2, OrderParams::Hvs(reference), &document).await;
+    hvs.assert_codes("000000", "000000");
+    assert_eq!(first_veu_status(&bank), VeuStatus::Cancelled);
+    assert_eq!(first_order_status(&bank), OrderStatus::Cancelled);
+    let late = cosign(&user2, H005, &order_id, &document).await;
+    late.assert_business("091305");
     bank.shutdown().await;
 }
 
 #[tokio::test]
 async fn a_transport_signature_needs_a_bank_technical_signature() {
-    let bank = demo_bank().await;
-    let transport = ready_subscriber(&bank, H004, "PARTNER1", "TRANSPORT", 3).await;
-    let user1 = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, transport, user1) = bank_with_transport_and_user1().await;
     let document = payment(false, MAIN, "42.00", 1);
-    let upload = submit_cct(&transport, H004, &document).await;
-    assert_eq!(upload.business.code(), "000000");
-    let order_id = upload.order_id.expect("id");
-    assert_eq!(
-        bank.state().received_orders()[0].status,
-        OrderStatus::AwaitingSignatures
-    );
+    let order_id = submit_cct(&transport, H004, &document)
+        .await
+        .accepted_order_id();
+    assert_eq!(first_order_status(&bank), OrderStatus::AwaitingSignatures);
     let hve = cosign(&user1, H004, &order_id, &document).await;
+    hve.assert_business("000000");
     assert_eq!(
-        hve.business.code(),
-        "000000",
-        "{}",
-        hve.last_response.report_text
-    );
-    assert_eq!(
-        bank.state().received_orders()[0].status,
+        first_order_status(&bank),
         OrderStatus::Accepted,
         "E alone releases"
     );
@@ -490,9 +426,7 @@ async fn a_transport_signature_needs_a_bank_technical_signature() {
 
 #[tokio::test]
 async fn an_hve_answer_without_transaction_id_still_counts_the_signature_once() {
-    let bank = demo_bank().await;
-    let transport = ready_subscriber(&bank, H004, "PARTNER1", "TRANSPORT", 3).await;
-    let user1 = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, transport, user1) = bank_with_transport_and_user1().await;
     let document = payment(false, MAIN, "42.00", 1);
     let upload = submit_cct(&transport, H004, &document).await;
     let order_id = upload.order_id.expect("id");
@@ -502,10 +436,10 @@ async fn an_hve_answer_without_transaction_id_still_counts_the_signature_once() 
     )
     .await;
     let hve = cosign(&user1, H004, &order_id, &document).await;
-    assert_eq!(hve.business.code(), "000000");
+    hve.assert_business("000000");
     assert_eq!(hve.last_response.transaction_id, None, "the id is left out");
     assert_eq!(
-        bank.state().received_orders()[0].status,
+        first_order_status(&bank),
         OrderStatus::Accepted,
         "the signature counted"
     );
@@ -530,13 +464,8 @@ async fn spr_as_clients_send_it_suspends_the_subscriber_and_later_requests_get_0
         // Signature only (NumSegments 0): someone else's ES does not suspend USER1.
         let foreign = user1.upload(spr(), b"", &[&user2], Some(b" ")).await;
         assert_eq!(foreign.business.code(), "091301", "{version:?}");
-        let status = |user: &str| {
-            bank.state()
-                .subscriber(&common::p("PARTNER1"), &common::u(user))
-                .expect("known")
-                .status
-        };
-        assert_eq!(status("USER1"), kontor_bank::state::SubscriberStatus::Ready);
+        let status = |user: &str| subscriber_status(&bank, user);
+        assert_eq!(status("USER1"), SubscriberStatus::Ready);
         let spr_answer = user1.upload(spr(), b"", &[&user1], Some(b" ")).await;
         assert_eq!(
             (spr_answer.technical.code(), spr_answer.business.code()),
@@ -544,10 +473,7 @@ async fn spr_as_clients_send_it_suspends_the_subscriber_and_later_requests_get_0
             "{version:?}: {}",
             spr_answer.last_response.report_text
         );
-        assert_eq!(
-            status("USER1"),
-            kontor_bank::state::SubscriberStatus::Suspended
-        );
+        assert_eq!(status("USER1"), SubscriberStatus::Suspended);
         // EBICS return codes: 091002 EBICS_INVALID_USER_OR_USER_STATE, "subscriber unknown or
         // subscriber state inadmissible".
         let refused = user1
@@ -555,7 +481,7 @@ async fn spr_as_clients_send_it_suspends_the_subscriber_and_later_requests_get_0
             .await
             .expect_err("suspended");
         assert_eq!(codes(&refused).0, "091002");
-        assert_eq!(status("USER2"), kontor_bank::state::SubscriberStatus::Ready);
+        assert_eq!(status("USER2"), SubscriberStatus::Ready);
         bank.shutdown().await;
     }
 }
@@ -564,16 +490,13 @@ async fn spr_as_clients_send_it_suspends_the_subscriber_and_later_requests_get_0
 async fn spr_with_one_blank_as_order_data_suspends_too() {
     let (bank, user1) = demo_bank_with_user1(H004).await;
     let spr = || OrderDetails::upload(H004, &OrderType::SPR).expect("details");
-    let not_blank = user1.upload(spr(), b"x", &[&user1], None).await;
-    assert_eq!(not_blank.business.code(), "090004");
-    let answer = user1.upload(spr(), b" ", &[&user1], None).await;
-    assert_eq!(answer.business.code(), "000000");
+    let not_blank = submit_as(&user1, spr(), b"x").await;
+    not_blank.assert_business("090004");
+    let answer = submit_as(&user1, spr(), b" ").await;
+    answer.assert_business("000000");
     assert_eq!(
-        bank.state()
-            .subscriber(&common::p("PARTNER1"), &common::u("USER1"))
-            .expect("known")
-            .status,
-        kontor_bank::state::SubscriberStatus::Suspended
+        subscriber_status(&bank, "USER1"),
+        SubscriberStatus::Suspended
     );
     assert_eq!(bank.state().received_order_count(), 0, "no business order");
     bank.shutdown().await;
@@ -583,10 +506,8 @@ const PAYROLL: &str = "DE02120300000000202051";
 
 #[tokio::test]
 async fn a_co_signer_cannot_release_beyond_its_accounts_or_amount_limit() {
-    let bank = demo_bank().await;
+    let (bank, user2, user3) = bank_with_signers(H004).await;
     // USER2: class A, 250 000, MAIN and PAYROLL. USER3: class B, 100 000, MAIN only.
-    let user2 = ready_subscriber(&bank, H004, "PARTNER1", "USER2", 1).await;
-    let user3 = ready_subscriber(&bank, H004, "PARTNER1", "USER3", 2).await;
     for (debtor, amount, code) in [
         // Another account than USER3's: EBICS_ACCOUNT_AUTHORISATION_FAILED.
         (PAYROLL, "200000.00", "091302"),
@@ -599,12 +520,7 @@ async fn a_co_signer_cannot_release_beyond_its_accounts_or_amount_limit() {
         let order_id = upload.order_id.expect("id");
         let hve = cosign(&user3, H004, &order_id, &document).await;
         assert_eq!(hve.business.code(), code, "{debtor} {amount}");
-        let item = bank
-            .state()
-            .veu_items()
-            .into_iter()
-            .find(|i| i.order_id.as_str() == order_id)
-            .expect("VEU item");
+        let item = veu_item(&bank, &order_id);
         assert_eq!(item.status, VeuStatus::Pending, "not released");
         assert_eq!(
             item.signers.len(),
@@ -623,12 +539,7 @@ async fn a_co_signer_cannot_release_beyond_its_accounts_or_amount_limit() {
             .code(),
         "000000"
     );
-    let released = bank
-        .state()
-        .veu_items()
-        .into_iter()
-        .find(|i| i.order_id.as_str() == order_id)
-        .expect("VEU item");
+    let released = veu_item(&bank, &order_id);
     assert_eq!(released.status, VeuStatus::Released);
     bank.shutdown().await;
 }
@@ -641,13 +552,8 @@ async fn a_btu_naming_a_message_version_matches_an_offer_without_one() {
     service.message.version = Some("03".into());
     let details = OrderDetails::btu(service, Some(SignatureFlag { request_eds: None }));
     let document = payment(false, MAIN, "12.00", 1);
-    let upload = user1.upload(details, &document, &[&user1], None).await;
-    assert_eq!(
-        upload.business.code(),
-        "000000",
-        "{}",
-        upload.last_response.report_text
-    );
+    let upload = submit_as(&user1, details, &document).await;
+    upload.assert_business("000000");
     let order = &bank.state().received_orders()[0];
     let recorded = order.order.service.as_ref().expect("service");
     assert_eq!(recorded.msg_version.as_deref(), Some("03"));
@@ -666,11 +572,10 @@ async fn a_btu_naming_a_message_version_matches_an_offer_without_one() {
 async fn a_payment_file_whose_message_id_was_already_submitted_is_refused_with_091122() {
     let (bank, user1) = demo_bank_with_user1(H004).await;
     let document = payment(false, MAIN, "77.00", 1);
-    let cct = || upload_details(H004, OrderType::CCT);
-    let first = user1.upload(cct(), &document, &[&user1], None).await;
-    assert_eq!(first.business.code(), "000000");
+    let first = submit_cct(&user1, H004, &document).await;
+    first.assert_business("000000");
     // The same file again, as a new transaction (a client retrying a lost upload blindly).
-    let again = user1.upload(cct(), &document, &[&user1], None).await;
+    let again = submit_cct(&user1, H004, &document).await;
     assert_eq!(
         (again.technical.code(), again.business.code()),
         ("091122", "000000"),
@@ -682,8 +587,8 @@ async fn a_payment_file_whose_message_id_was_already_submitted_is_refused_with_0
     assert_eq!(orders[0].message_id.as_deref(), Some("MSG-77.00-1"));
     // Another message id is another file.
     let other = payment(false, MAIN, "77.00", 2);
-    let second = user1.upload(cct(), &other, &[&user1], None).await;
-    assert_eq!(second.business.code(), "000000");
+    let second = submit_cct(&user1, H004, &other).await;
+    second.assert_business("000000");
     assert_eq!(bank.state().received_order_count(), 2);
     bank.shutdown().await;
 }
@@ -695,50 +600,20 @@ async fn h005_btu_needs_its_signature_flag_and_request_eds_waits_in_the_veu() {
     let service = || OrderType::CCT.btf_service().expect("service");
     let document = payment(false, MAIN, "55.00", 1);
     // No SignatureFlag: "the order doesn't contain any ES" — this bank refuses.
-    let unflagged = user1
-        .upload(
-            OrderDetails::btu(service(), None),
-            &document,
-            &[&user1],
-            None,
-        )
-        .await;
+    let unflagged = submit_as(&user1, OrderDetails::btu(service(), None), &document).await;
     assert_eq!(unflagged.technical.code(), "091112");
     assert_eq!(bank.state().received_order_count(), 0);
     // requestEDS: USER1's E signature alone would release it, yet it waits for another.
     let flag = SignatureFlag {
         request_eds: Some(true),
     };
-    let upload = user1
-        .upload(
-            OrderDetails::btu(service(), Some(flag)),
-            &document,
-            &[&user1],
-            None,
-        )
-        .await;
-    assert_eq!(
-        upload.business.code(),
-        "000000",
-        "{}",
-        upload.last_response.report_text
-    );
-    let order_id = upload.order_id.expect("id");
-    assert_eq!(
-        bank.state().received_orders()[0].status,
-        OrderStatus::AwaitingSignatures
-    );
+    let order_id = submit_as(&user1, OrderDetails::btu(service(), Some(flag)), &document)
+        .await
+        .accepted_order_id();
+    assert_eq!(first_order_status(&bank), OrderStatus::AwaitingSignatures);
     assert_eq!(bank.state().veu_items()[0].required_signatures, 2);
     let hve = cosign(&user2, H005, &order_id, &document).await;
-    assert_eq!(
-        hve.business.code(),
-        "000000",
-        "{}",
-        hve.last_response.report_text
-    );
-    assert_eq!(
-        bank.state().received_orders()[0].status,
-        OrderStatus::Accepted
-    );
+    hve.assert_business("000000");
+    assert_eq!(first_order_status(&bank), OrderStatus::Accepted);
     bank.shutdown().await;
 }

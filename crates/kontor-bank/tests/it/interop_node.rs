@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::process::Command;
 
 use chrono::{Days, Utc};
-use common::{bank_with, http};
+use common::bank_with;
 
 fn harness_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop-node")
@@ -92,18 +92,12 @@ async fn the_node_ebics_client_initialises_downloads_statements_and_uploads_a_cc
                 .join(format!("{order}-{start}_{end}.{extension}")),
         )
         .expect("downloaded file");
-        let expected = http()
-            .get(format!(
-                "{}/statements?partner=PARTNER1&order_type={order}&from={start}&to={end}",
-                bank.admin_url()
-            ))
-            .send()
-            .await
-            .expect("admin")
-            .bytes()
-            .await
-            .expect("body");
-        assert_eq!(stored, expected.to_vec(), "{order} content");
+        let expected = common::admin_get(
+            &bank,
+            &format!("/statements?partner=PARTNER1&order_type={order}&from={start}&to={end}"),
+        )
+        .await;
+        assert_eq!(stored, expected, "{order} content");
     }
     // The client ignores upload return codes, so check the bank's side: one accepted order,
     // A006-signed by USER1, holding the file (the client strips CR/LF before signing/sending).

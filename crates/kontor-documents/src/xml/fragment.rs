@@ -349,44 +349,34 @@ impl<R: BufRead> EventReader<R> {
         })
     }
 
-    pub(crate) fn step(&mut self) -> Result<Step, XmlError> {
-        self.pending = None;
-        let event = next_event(
+    /// The next event, read into the reader's own buffer.
+    fn next(&mut self) -> Result<Event<'_>, XmlError> {
+        next_event(
             &mut self.reader,
             &mut self.buf,
             &mut self.policy,
             &mut self.root_closed,
-        )?;
+        )
+    }
+
+    pub(crate) fn step(&mut self) -> Result<Step, XmlError> {
+        self.pending = None;
+        let event = self.next()?;
         // Only start tags are kept (for `fragment`); other events stay borrowed.
-        let event = match event {
-            Event::Start(start) => Event::Start(start.into_owned()),
-            Event::Empty(start) => Event::Empty(start.into_owned()),
+        let (start, empty) = match event {
+            Event::Start(start) => (start.into_owned(), false),
+            Event::Empty(start) => (start.into_owned(), true),
             Event::End(_) => return Ok(Step::End),
             Event::Eof => return Ok(Step::Eof),
             _ => return Ok(Step::Other),
         };
-        Ok(match event {
-            Event::Start(start) => {
-                let (local, in_namespace) = self.resolve(&start)?;
-                self.pending = Some(start);
-                self.pending_empty = false;
-                Step::Start {
-                    local,
-                    in_namespace,
-                    empty: false,
-                }
-            }
-            Event::Empty(start) => {
-                let (local, in_namespace) = self.resolve(&start)?;
-                self.pending = Some(start);
-                self.pending_empty = true;
-                Step::Start {
-                    local,
-                    in_namespace,
-                    empty: true,
-                }
-            }
-            _ => Step::Other,
+        let (local, in_namespace) = self.resolve(&start)?;
+        self.pending = Some(start);
+        self.pending_empty = empty;
+        Ok(Step::Start {
+            local,
+            in_namespace,
+            empty,
         })
     }
 
@@ -397,16 +387,13 @@ impl<R: BufRead> EventReader<R> {
         }
         let depth = self.policy.depth();
         loop {
-            let event = next_event(
-                &mut self.reader,
-                &mut self.buf,
-                &mut self.policy,
-                &mut self.root_closed,
-            )?;
-            match event {
-                Event::End(_) if self.policy.depth() < depth => return Ok(()),
+            let ended = match self.next()? {
+                Event::End(_) => true,
                 Event::Eof => return Err(malformed("document ends inside an element")),
-                _ => {}
+                _ => false,
+            };
+            if ended && self.policy.depth() < depth {
+                return Ok(());
             }
         }
     }

@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 use kontor_documents::{Limit, ReadError, DOCUMENT_LIMITS};
 use proptest::prelude::*;
 
+use crate::support::hostile::{mutated, mutation};
 use crate::support::samples::{all_samples, Reader, Sample};
 
 fn samples() -> &'static [Sample] {
@@ -54,61 +55,6 @@ const TOKENS: &[(&str, &str)] = &[
     ("<?xml", "<!DOCTYPE d [<!ENTITY a \"b\">]><?xml"),
 ];
 
-#[derive(Debug, Clone)]
-enum Mutation {
-    Flip(usize, u8),
-    Insert(usize, u8),
-    Delete(usize),
-    Truncate(usize),
-    Token(usize, usize),
-    DuplicateRange(usize, usize),
-}
-
-fn mutation() -> impl Strategy<Value = Mutation> {
-    prop_oneof![
-        (any::<usize>(), any::<u8>()).prop_map(|(p, b)| Mutation::Flip(p, b)),
-        (any::<usize>(), any::<u8>()).prop_map(|(p, b)| Mutation::Insert(p, b)),
-        any::<usize>().prop_map(Mutation::Delete),
-        any::<usize>().prop_map(Mutation::Truncate),
-        (any::<usize>(), any::<usize>()).prop_map(|(t, o)| Mutation::Token(t, o)),
-        (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Mutation::DuplicateRange(a, b)),
-    ]
-}
-
-fn apply(bytes: &mut Vec<u8>, m: &Mutation) {
-    if bytes.is_empty() {
-        return;
-    }
-    let n = bytes.len();
-    match *m {
-        Mutation::Flip(p, b) => bytes[p % n] ^= b | 1,
-        Mutation::Insert(p, b) => bytes.insert(p % (n + 1), b),
-        Mutation::Delete(p) => {
-            bytes.remove(p % n);
-        }
-        Mutation::Truncate(p) => bytes.truncate(p % n),
-        Mutation::Token(t, occurrence) => {
-            let (from, to) = TOKENS[t % TOKENS.len()];
-            let text = String::from_utf8_lossy(bytes).into_owned();
-            let positions: Vec<usize> = text.match_indices(from).map(|(i, _)| i).collect();
-            if !positions.is_empty() {
-                let at = positions[occurrence % positions.len()];
-                let mut edited = String::with_capacity(text.len() + to.len());
-                edited.push_str(&text[..at]);
-                edited.push_str(to);
-                edited.push_str(&text[at + from.len()..]);
-                *bytes = edited.into_bytes();
-            }
-        }
-        Mutation::DuplicateRange(a, b) => {
-            let (a, b) = (a % n, b % n);
-            let (start, end) = (a.min(b), a.max(b));
-            let chunk = bytes[start..end].to_vec();
-            bytes.splice(end..end, chunk);
-        }
-    }
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
@@ -118,10 +64,7 @@ proptest! {
         mutations in proptest::collection::vec(mutation(), 1..6),
     ) {
         let sample = &samples()[index % samples().len()];
-        let mut bytes = sample.bytes.clone();
-        for m in &mutations {
-            apply(&mut bytes, m);
-        }
+        let bytes = mutated(&sample.bytes, &mutations, TOKENS);
         feed_everything(&bytes)?;
     }
 

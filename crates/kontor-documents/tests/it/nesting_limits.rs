@@ -4,6 +4,7 @@
 
 use kontor_documents::{camt, pain, status_report, Limit, ReadError, DOCUMENT_LIMITS};
 
+use crate::support::hostile::nested_at;
 use crate::support::samples::{all_samples, Reader, Sample};
 
 const HOSTILE_DEPTH: usize = 100_000;
@@ -30,14 +31,7 @@ fn nested(sample: &Sample, after: &str, element: &str, depth: usize) -> Vec<u8> 
         .find(after)
         .unwrap_or_else(|| panic!("{after} in {}", sample.name));
     let at = start + text[start..].find('>').unwrap() + 1;
-    format!(
-        "{}{}{}{}",
-        &text[..at],
-        format!("<{element}>").repeat(depth),
-        format!("</{element}>").repeat(depth),
-        &text[at..]
-    )
-    .into_bytes()
+    nested_at(text, at, element, depth)
 }
 
 #[test]

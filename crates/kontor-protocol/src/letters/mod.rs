@@ -16,7 +16,6 @@
 
 mod pdf;
 
-use std::str::FromStr;
 
 use chrono::{DateTime, FixedOffset};
 
@@ -43,33 +42,18 @@ pub enum LetterLanguage {
     French,
 }
 
-impl LetterLanguage {
-    /// The ISO 639-1 code: `de`, `en` or `fr`.
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::German => "de",
-            Self::English => "en",
-            Self::French => "fr",
-        }
-    }
-}
-
 /// A language code other than `de`, `en` and `fr`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown letter language {0:?} (expected de, en or fr)")]
 pub struct UnknownLanguage(pub String);
 
-impl FromStr for LetterLanguage {
-    type Err = UnknownLanguage;
-    fn from_str(code: &str) -> Result<Self, Self::Err> {
-        match code {
-            "de" => Ok(Self::German),
-            "en" => Ok(Self::English),
-            "fr" => Ok(Self::French),
-            other => Err(UnknownLanguage(other.to_owned())),
-        }
-    }
-}
+text_codes!(
+    LetterLanguage,
+    /// The ISO 639-1 code: `de`, `en` or `fr`.
+    code,
+    { German => "de", English => "en", French => "fr" },
+    |other| -> UnknownLanguage { UnknownLanguage(other.to_owned()) }
+);
 
 /// Which letter this is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -239,35 +239,24 @@ pub trait KeyVersion: Copy + Sized {
     fn from_code(code: &str) -> Option<Self>;
 }
 
-impl KeyVersion for SignatureVersion {
-    const ELEMENT: &'static str = "SignatureVersion";
-    fn code(self) -> &'static str {
-        self.as_str()
-    }
-    fn from_code(code: &str) -> Option<Self> {
-        SignatureVersion::from_str(code).ok()
-    }
+/// Implements [`KeyVersion`] for a version enum of the crate root, carried in `$element`.
+macro_rules! key_version {
+    ($version:ident, $element:literal) => {
+        impl KeyVersion for $version {
+            const ELEMENT: &'static str = $element;
+            fn code(self) -> &'static str {
+                self.as_str()
+            }
+            fn from_code(code: &str) -> Option<Self> {
+                $version::from_str(code).ok()
+            }
+        }
+    };
 }
 
-impl KeyVersion for AuthenticationVersion {
-    const ELEMENT: &'static str = "AuthenticationVersion";
-    fn code(self) -> &'static str {
-        self.as_str()
-    }
-    fn from_code(code: &str) -> Option<Self> {
-        AuthenticationVersion::from_str(code).ok()
-    }
-}
-
-impl KeyVersion for EncryptionVersion {
-    const ELEMENT: &'static str = "EncryptionVersion";
-    fn code(self) -> &'static str {
-        self.as_str()
-    }
-    fn from_code(code: &str) -> Option<Self> {
-        EncryptionVersion::from_str(code).ok()
-    }
-}
+key_version!(SignatureVersion, "SignatureVersion");
+key_version!(AuthenticationVersion, "AuthenticationVersion");
+key_version!(EncryptionVersion, "EncryptionVersion");
 
 pub(crate) fn read_key_version<V: KeyVersion>(el: &El<'_, '_>) -> Result<V> {
     el.child_value(V::ELEMENT, |s| {
@@ -747,18 +736,14 @@ impl AccountNumber {
                 )
             }
             Self::National { number, format } => {
-                check::max_chars("NationalAccountNumber", number, 40)?;
-                check::token("NationalAccountNumber/@format", format, 1, usize::MAX)?;
-                out.leaf_attrs("NationalAccountNumber", &[("format", format)], number)
+                write_national(out, "NationalAccountNumber", number, format, 40)
             }
         }
     }
 
     /// Every account number among `el`'s children (they stand mixed with other elements).
     pub(crate) fn read_all(el: &El<'_, '_>) -> Result<Vec<Self>> {
-        el.elements()
-            .filter_map(|child| Self::read(&child).transpose())
-            .collect()
+        read_recognised(el, Self::read)
     }
 
     /// The account number `child` is, or `None` when it is another element.
@@ -766,9 +751,7 @@ impl AccountNumber {
         Ok(match child.local_name() {
             "AccountNumber" => Some(Self::Standard {
                 number: child.nonempty_text()?,
-                international: child
-                    .attr_value("international", parse_bool)?
-                    .unwrap_or(false),
+                international: international(child)?,
             }),
             "NationalAccountNumber" => Some(Self::National {
                 number: child.nonempty_text()?,
@@ -826,18 +809,14 @@ impl BankCode {
                 out.leaf_attrs("BankCode", &attrs, code)
             }
             Self::National { code, format } => {
-                check::max_chars("NationalBankCode", code, 30)?;
-                check::token("NationalBankCode/@format", format, 1, usize::MAX)?;
-                out.leaf_attrs("NationalBankCode", &[("format", format)], code)
+                write_national(out, "NationalBankCode", code, format, 30)
             }
         }
     }
 
     /// Every bank code among `el`'s children (they stand mixed with other elements).
     pub(crate) fn read_all(el: &El<'_, '_>) -> Result<Vec<Self>> {
-        el.elements()
-            .filter_map(|child| Self::read(&child).transpose())
-            .collect()
+        read_recognised(el, Self::read)
     }
 
     /// The bank code `child` is, or `None` when it is another element.
@@ -845,9 +824,7 @@ impl BankCode {
         Ok(match child.local_name() {
             "BankCode" => Some(Self::Standard {
                 code: child.nonempty_text()?,
-                international: child
-                    .attr_value("international", parse_bool)?
-                    .unwrap_or(false),
+                international: international(child)?,
                 prefix: child.attr("Prefix"),
             }),
             "NationalBankCode" => Some(Self::National {
@@ -857,6 +834,36 @@ impl BankCode {
             _ => None,
         })
     }
+}
+
+/// The children of `el` that `read` recognises, in document order.
+fn read_recognised<T>(
+    el: &El<'_, '_>,
+    read: impl Fn(&El<'_, '_>) -> Result<Option<T>>,
+) -> Result<Vec<T>> {
+    el.elements()
+        .filter_map(|child| read(&child).transpose())
+        .collect()
+}
+
+/// The `international` attribute of `AccountNumber`/`BankCode` (default `false`).
+fn international(child: &El<'_, '_>) -> Result<bool> {
+    Ok(child
+        .attr_value("international", parse_bool)?
+        .unwrap_or(false))
+}
+
+/// A `NationalAccountNumber`/`NationalBankCode`: at most `max_chars`, in a free `format`.
+fn write_national<W: Write>(
+    out: &mut Out<'_, W>,
+    name: &str,
+    value: &str,
+    format: &str,
+    max_chars: usize,
+) -> Result<()> {
+    check::max_chars(name, value, max_chars)?;
+    check::token(&format!("{name}/@format"), format, 1, usize::MAX)?;
+    out.leaf_attrs(name, &[("format", format)], value)
 }
 
 /// Writes the `AccountNumber`/`BankCode` choices of `AccountType` (1-2 numbers; 1-2 codes in

@@ -1,15 +1,23 @@
 //! CA-issued certificates: issuing, recognising and checking them against trust anchors.
 
 use chrono::Duration;
-use kontor_protocol::certificate::{Certificate, CertificateSubject, KeyPurpose, TrustError};
+use kontor_protocol::certificate::{
+    Certificate, CertificateError, CertificateSubject, KeyPurpose, TrustError,
+};
+use kontor_protocol::keys::PrivateKey;
 
 use crate::support::keys::{
     authentication_key, bank_encryption_key, certificate_for, now, signature_key, subject,
 };
 
 fn test_ca() -> Certificate {
+    ca_with_key(bank_encryption_key()).expect("CA")
+}
+
+/// A CA named "Test Bank CA" whose certificate `key` signs.
+fn ca_with_key(key: &PrivateKey) -> Result<Certificate, CertificateError> {
     Certificate::generate_ca(
-        bank_encryption_key(),
+        key,
         &CertificateSubject {
             common_name: "Test Bank CA".into(),
             organization: Some("Banque Exemple".into()),
@@ -19,7 +27,6 @@ fn test_ca() -> Certificate {
         10,
         &mut rand::thread_rng(),
     )
-    .expect("CA")
 }
 
 fn issued_signature_certificate(ca: &Certificate) -> Certificate {
@@ -51,18 +58,7 @@ fn a_ca_issued_certificate_chains_to_its_ca_and_not_to_another() {
         Err(TrustError::UnknownIssuer(_))
     ));
     // A CA with the same name but another key is not the issuer.
-    let impostor = Certificate::generate_ca(
-        authentication_key(),
-        &CertificateSubject {
-            common_name: "Test Bank CA".into(),
-            organization: Some("Banque Exemple".into()),
-            country: Some("FR".into()),
-        },
-        now(),
-        10,
-        &mut rand::thread_rng(),
-    )
-    .expect("impostor CA");
+    let impostor = ca_with_key(authentication_key()).expect("impostor CA");
     assert!(issued.check_trust(&[impostor], now()).is_err());
 }
 

@@ -11,6 +11,7 @@ use kontor_xml::{Limit, Limits, ReadError};
 use rsa::RsaPublicKey;
 
 use crate::support::envelopes::all_samples;
+use crate::support::hostile::nested_at;
 use crate::support::keys::bank_x002;
 use crate::support::orderdata::{corpus, for_every_document_type, DocumentTypeVisitor};
 
@@ -32,14 +33,7 @@ fn nested_after_root(xml: &[u8], element: &str) -> Vec<u8> {
         .find(|&i| !text[i..].starts_with("<?") && !text[i..].starts_with("<!"))
         .unwrap();
     let at = root + text[root..].find('>').unwrap() + 1;
-    format!(
-        "{}{}{}{}",
-        &text[..at],
-        format!("<{element}>").repeat(HOSTILE_DEPTH),
-        format!("</{element}>").repeat(HOSTILE_DEPTH),
-        &text[at..]
-    )
-    .into_bytes()
+    nested_at(text, at, element, HOSTILE_DEPTH)
 }
 
 #[test]

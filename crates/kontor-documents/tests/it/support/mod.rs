@@ -1,6 +1,8 @@
 //! Fixtures shared by every test module: dates, the test account, generated ledgers, and one
 //! valid document for every reader.
 
+#[path = "../../../../kontor-protocol/tests/it/support/hostile.rs"]
+pub mod hostile;
 pub mod samples;
 
 use chrono::{NaiveDate, NaiveDateTime};

@@ -9,6 +9,7 @@ use proptest::prelude::*;
 use rsa::RsaPublicKey;
 
 use crate::support::envelopes::all_samples;
+use crate::support::hostile::{mutated, mutation};
 use crate::support::keys::bank_x002;
 
 fn bank_public() -> &'static RsaPublicKey {
@@ -58,61 +59,6 @@ const TOKENS: &[(&str, &str)] = &[
     ("xmlns", "xmlnx"),
 ];
 
-#[derive(Debug, Clone)]
-enum Mutation {
-    Flip(usize, u8),
-    Insert(usize, u8),
-    Delete(usize),
-    Truncate(usize),
-    Token(usize, usize),
-    DuplicateRange(usize, usize),
-}
-
-fn mutation() -> impl Strategy<Value = Mutation> {
-    prop_oneof![
-        (any::<usize>(), any::<u8>()).prop_map(|(p, b)| Mutation::Flip(p, b)),
-        (any::<usize>(), any::<u8>()).prop_map(|(p, b)| Mutation::Insert(p, b)),
-        any::<usize>().prop_map(Mutation::Delete),
-        any::<usize>().prop_map(Mutation::Truncate),
-        (any::<usize>(), any::<usize>()).prop_map(|(t, o)| Mutation::Token(t, o)),
-        (any::<usize>(), any::<usize>()).prop_map(|(a, b)| Mutation::DuplicateRange(a, b)),
-    ]
-}
-
-fn apply(bytes: &mut Vec<u8>, m: &Mutation) {
-    if bytes.is_empty() {
-        return;
-    }
-    let n = bytes.len();
-    match *m {
-        Mutation::Flip(p, b) => bytes[p % n] ^= b | 1,
-        Mutation::Insert(p, b) => bytes.insert(p % (n + 1), b),
-        Mutation::Delete(p) => {
-            bytes.remove(p % n);
-        }
-        Mutation::Truncate(p) => bytes.truncate(p % n),
-        Mutation::Token(t, occurrence) => {
-            let (from, to) = TOKENS[t % TOKENS.len()];
-            let text = String::from_utf8_lossy(bytes).into_owned();
-            let positions: Vec<usize> = text.match_indices(from).map(|(i, _)| i).collect();
-            if !positions.is_empty() {
-                let at = positions[occurrence % positions.len()];
-                let mut edited = String::with_capacity(text.len());
-                edited.push_str(&text[..at]);
-                edited.push_str(to);
-                edited.push_str(&text[at + from.len()..]);
-                *bytes = edited.into_bytes();
-            }
-        }
-        Mutation::DuplicateRange(a, b) => {
-            let (a, b) = (a % n, b % n);
-            let (start, end) = (a.min(b), a.max(b));
-            let chunk = bytes[start..end].to_vec();
-            bytes.splice(end..end, chunk);
-        }
-    }
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
@@ -122,10 +68,7 @@ proptest! {
         mutations in proptest::collection::vec(mutation(), 1..6),
     ) {
         let sample = &all_samples()[index % all_samples().len()];
-        let mut bytes = sample.xml.clone();
-        for m in &mutations {
-            apply(&mut bytes, m);
-        }
+        let bytes = mutated(&sample.xml, &mutations, TOKENS);
         feed_everything(&bytes);
     }
 

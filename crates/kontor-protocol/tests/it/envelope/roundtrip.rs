@@ -133,14 +133,20 @@ fn a_bank_hev_response_with_foreign_formatting_parses() {
     assert!(parsed.return_code.is_ok());
 }
 
-#[test]
-fn line_wrapped_base64_is_accepted() {
+/// The first H004 sample response and its signed XML.
+fn first_h004_response() -> (EbicsResponse, Vec<u8>) {
     let (_, response) = ebics_responses(ProtocolVersion::H004)
         .into_iter()
         .next()
         .expect("sample");
-    let xml =
-        String::from_utf8(response.to_signed_xml(bank_x002()).expect("builds")).expect("utf-8");
+    let xml = response.to_signed_xml(bank_x002()).expect("builds");
+    (response, xml)
+}
+
+#[test]
+fn line_wrapped_base64_is_accepted() {
+    let (response, xml) = first_h004_response();
+    let xml = String::from_utf8(xml).expect("utf-8");
     let wrapped = xml.replace("<OrderData>Zmlyc3Qgc2Vn", "<OrderData>\nZmlyc3Qg\r\nc2Vn");
     assert_ne!(wrapped, xml);
     assert_eq!(EbicsResponse::parse(wrapped.as_bytes()), Ok(response));
@@ -257,11 +263,7 @@ fn version_attribute_must_match_the_namespace() {
 
 #[test]
 fn wrong_root_element_is_a_typed_error() {
-    let (_, response) = ebics_responses(ProtocolVersion::H004)
-        .into_iter()
-        .next()
-        .expect("sample");
-    let xml = response.to_signed_xml(bank_x002()).expect("builds");
+    let (_, xml) = first_h004_response();
     assert_eq!(
         EbicsRequest::parse(&xml),
         Err(EnvelopeError::WrongRootElement {
@@ -333,12 +335,8 @@ fn unexpected_elements_are_typed_errors_but_foreign_extensions_are_ignored() {
 
 #[test]
 fn bad_base64_is_a_typed_error() {
-    let (_, response) = ebics_responses(ProtocolVersion::H004)
-        .into_iter()
-        .next()
-        .expect("sample");
-    let xml =
-        String::from_utf8(response.to_signed_xml(bank_x002()).expect("builds")).expect("utf-8");
+    let (_, xml) = first_h004_response();
+    let xml = String::from_utf8(xml).expect("utf-8");
     let bad = xml.replacen("<OrderData>Zmlyc3Q", "<OrderData>!!!*", 1);
     assert_eq!(
         EbicsResponse::parse(bad.as_bytes()),

@@ -5,6 +5,7 @@ use kontor_protocol::ProtocolVersion;
 
 pub mod data;
 pub mod envelopes;
+pub mod hostile;
 pub mod keys;
 pub mod orderdata;
 pub mod tools;
