@@ -266,6 +266,86 @@ impl RowReader<'_> {
     }
 }
 
+/// How a field type is stored in its column, so that a record's row reader follows from its
+/// declaration (see [`record!`]): text, integers, blobs, RFC 3339 timestamps, dates, ids and
+/// [`DbEnum`]s as their strings, structured values as JSON.
+pub(crate) trait Column: Sized {
+    fn read(row: &RowReader<'_>, column: &'static str) -> Result<Self>;
+}
+
+/// Implements [`Column`] for types through one `RowReader` method each.
+macro_rules! column_via {
+    ($($ty:ty => $method:ident),+ $(,)?) => {$(
+        impl crate::db::Column for $ty {
+            fn read(
+                row: &crate::db::RowReader<'_>,
+                column: &'static str,
+            ) -> crate::error::Result<Self> {
+                row.$method(column)
+            }
+        }
+    )+};
+}
+pub(crate) use column_via;
+
+column_via! {
+    String => text,
+    Option<String> => opt_text,
+    i64 => int,
+    Option<i64> => opt_int,
+    bool => bool,
+    Vec<u8> => blob,
+    Option<Vec<u8>> => opt_blob,
+    DateTime<Utc> => ts,
+    Option<DateTime<Utc>> => opt_ts,
+    NaiveDate => date,
+    Option<NaiveDate> => opt_date,
+    OrderType => order_type,
+    serde_json::Value => json,
+    Option<serde_json::Value> => opt_json,
+    Option<kontor_protocol::order_type::BtfService> => opt_json,
+    Vec<OrderType> => json,
+    kontor_protocol::ProtocolVersion => parsed,
+}
+
+impl<T: DbEnum> Column for T {
+    fn read(row: &RowReader<'_>, column: &'static str) -> Result<Self> {
+        row.enumeration(column)
+    }
+}
+
+impl<T: DbEnum> Column for Option<T> {
+    fn read(row: &RowReader<'_>, column: &'static str) -> Result<Self> {
+        row.opt_enumeration(column)
+    }
+}
+
+/// Declares a stored record: the struct as written, and `read`, its row reader, which takes
+/// each field from the column of the same name, decoded as the field's type is stored
+/// ([`Column`]). A record's fields are thus listed once, for its type and its mapping alike.
+macro_rules! record {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $($(#[$field_meta:meta])* $field_vis:vis $field:ident: $ty:ty),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        $vis struct $name {
+            $($(#[$field_meta])* $field_vis $field: $ty),+
+        }
+
+        impl $name {
+            pub(crate) fn read(row: &crate::db::RowReader<'_>) -> crate::error::Result<Self> {
+                Ok(Self {
+                    $($field: crate::db::Column::read(row, stringify!($field))?),+
+                })
+            }
+        }
+    };
+}
+pub(crate) use record;
+
 fn parse_ts(column: &'static str, value: &str) -> Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(value)
         .map(|t| t.with_timezone(&Utc))

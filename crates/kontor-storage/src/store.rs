@@ -458,25 +458,47 @@ impl ScopedTx<'_> {
         Ok(bound(sql, values).fetch_optional(&mut *self.tx).await?)
     }
 
-    /// Inserts a row into `E`'s table; the tenant column is always the scope's tenant.
-    pub(crate) async fn insert<E: Entity>(
-        &mut self,
-        columns: &[&str],
-        values: Vec<Val>,
-    ) -> Result<()> {
-        let mut all_values = vec![self.tenant_val()];
-        all_values.extend(values);
-        let placeholders: Vec<String> = (1..=all_values.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "INSERT INTO {} (tenant_id, {}) VALUES ({})",
-            E::TABLE,
-            columns.join(", "),
-            placeholders.join(", ")
-        );
-        self.execute(&sql, &all_values)
+    /// Inserts a row into `E`'s table, given as (column, value) pairs; the tenant column is
+    /// always the scope's tenant.
+    pub(crate) async fn insert<E: Entity>(&mut self, row: &[(&str, Val)]) -> Result<()> {
+        let (sql, values) = self.insert_sql(E::TABLE, row, "");
+        self.execute(&sql, &values)
             .await
             .map_err(|e| StorageError::from_write(E::NAME, e))?;
         Ok(())
+    }
+
+    /// Inserts the record `id` with the other columns in `row` and reads it back as stored
+    /// (with the defaults the schema fills in).
+    pub(crate) async fn create<I: EntityId>(
+        &mut self,
+        id: I,
+        row: &[(&str, Val)],
+    ) -> Result<I::Entity> {
+        let mut all = vec![("id", id.db_value().into())];
+        all.extend_from_slice(row);
+        self.insert::<I::Entity>(&all).await?;
+        self.get(id).await
+    }
+
+    /// `INSERT INTO table (tenant_id, columns...) VALUES ($1, ...)` with the scope's tenant
+    /// first, then `suffix` (e.g. an `ON CONFLICT` clause).
+    pub(crate) fn insert_sql(
+        &self,
+        table: &str,
+        row: &[(&str, Val)],
+        suffix: &str,
+    ) -> (String, Vec<Val>) {
+        let mut values = vec![self.tenant_val()];
+        values.extend(row.iter().map(|(_, v)| v.clone()));
+        let columns: Vec<&str> = row.iter().map(|(c, _)| *c).collect();
+        let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "INSERT INTO {table} (tenant_id, {}) VALUES ({}){suffix}",
+            columns.join(", "),
+            placeholders.join(", ")
+        );
+        (sql, values)
     }
 
     /// Reads one record of the scope's tenant.
@@ -648,11 +670,12 @@ impl ScopedTx<'_> {
     }
 
     /// Updates columns of one record of the scope's tenant.
-    pub(crate) async fn update<E: Entity>(
+    pub(crate) async fn update<I: EntityId>(
         &mut self,
-        id: String,
+        id: I,
         assignments: &[(&str, Val)],
     ) -> Result<()> {
+        let id = id.db_value();
         let mut values: Vec<Val> = assignments.iter().map(|(_, v)| v.clone()).collect();
         let sets: Vec<String> = assignments
             .iter()
@@ -664,7 +687,7 @@ impl ScopedTx<'_> {
         values.push(self.tenant_val());
         let sql = format!(
             "UPDATE {} SET {} WHERE id = ${} AND tenant_id = ${}",
-            E::TABLE,
+            <I::Entity as Entity>::TABLE,
             sets.join(", "),
             n + 1,
             n + 2
@@ -672,18 +695,30 @@ impl ScopedTx<'_> {
         let affected = self
             .execute(&sql, &values)
             .await
-            .map_err(|e| StorageError::from_write(E::NAME, e))?;
+            .map_err(|e| StorageError::from_write(<I::Entity as Entity>::NAME, e))?;
         if affected == 0 {
-            return Err(StorageError::NotFound { entity: E::NAME });
+            return Err(StorageError::NotFound {
+                entity: <I::Entity as Entity>::NAME,
+            });
         }
         Ok(())
     }
 
+    /// [`ScopedTx::update`], then the record as it is now.
+    pub(crate) async fn updated<I: EntityId>(
+        &mut self,
+        id: I,
+        assignments: &[(&str, Val)],
+    ) -> Result<I::Entity> {
+        self.update(id, assignments).await?;
+        self.get(id).await
+    }
+
     /// Moves a record's status with compare-and-set: the state machine decides, and the write
     /// only happens if the stored status is still `from`.
-    pub(crate) async fn set_status<E: Entity, S: crate::status::DbEnum>(
+    pub(crate) async fn set_status<I: EntityId, S: crate::status::DbEnum>(
         &mut self,
-        id: String,
+        id: I,
         column: &str,
         from: S,
         to: S,
@@ -698,12 +733,12 @@ impl ScopedTx<'_> {
             sets.push(format!("{c} = ${}", values.len()));
         }
         let n = values.len();
-        values.push(id.into());
+        values.push(id.db_value().into());
         values.push(self.tenant_val());
         values.push(from.as_str().into());
         let sql = format!(
             "UPDATE {} SET {} WHERE id = ${} AND tenant_id = ${} AND {column} = ${}",
-            E::TABLE,
+            <I::Entity as Entity>::TABLE,
             sets.join(", "),
             n + 1,
             n + 2,
@@ -712,7 +747,7 @@ impl ScopedTx<'_> {
         let affected = self
             .execute(&sql, &values)
             .await
-            .map_err(|e| StorageError::from_write(E::NAME, e))?;
+            .map_err(|e| StorageError::from_write(<I::Entity as Entity>::NAME, e))?;
         if affected == 1 {
             return Ok(());
         }
@@ -721,7 +756,7 @@ impl ScopedTx<'_> {
             .fetch_optional(
                 &format!(
                     "SELECT id FROM {} WHERE id = $1 AND tenant_id = $2",
-                    E::TABLE
+                    <I::Entity as Entity>::TABLE
                 ),
                 &[values[n].clone(), self.tenant_val()],
             )
@@ -729,11 +764,13 @@ impl ScopedTx<'_> {
             .is_some();
         Err(if exists {
             StorageError::StaleStatus {
-                entity: E::NAME,
+                entity: <I::Entity as Entity>::NAME,
                 expected: from.as_str(),
             }
         } else {
-            StorageError::NotFound { entity: E::NAME }
+            StorageError::NotFound {
+                entity: <I::Entity as Entity>::NAME,
+            }
         })
     }
 }

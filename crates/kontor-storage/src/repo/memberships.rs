@@ -3,29 +3,21 @@
 use chrono::{DateTime, Utc};
 
 use super::repository;
-use crate::admin::{new_token_secret, read_token, ApiToken, IssuedToken};
-use crate::db::{now, push_keyset_page, RowReader};
+use crate::admin::{new_token_secret, ApiToken, IssuedToken};
+use crate::db::{now, push_keyset_page, record, RowReader};
 use crate::error::{Result, StorageError};
 use crate::ids::{ApiTokenId, EbicsUserId, OperatorId};
 use crate::status::Role;
 
-/// One operator's membership of the scope's tenant.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Member {
-    pub operator_id: OperatorId,
-    pub role: Role,
-    /// The name this tenant knows the operator by (operators are global; a name given in one
-    /// tenant never shows in another).
-    pub display_name: String,
-}
-
-impl Member {
-    fn read(r: &RowReader<'_>) -> Result<Self> {
-        Ok(Self {
-            operator_id: r.parsed("operator_id")?,
-            role: r.enumeration("role")?,
-            display_name: r.text("display_name")?,
-        })
+record! {
+    /// One operator's membership of the scope's tenant.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Member {
+        pub operator_id: OperatorId,
+        pub role: Role,
+        /// The name this tenant knows the operator by (operators are global; a name given in one
+        /// tenant never shows in another).
+        pub display_name: String,
     }
 }
 
@@ -253,7 +245,7 @@ impl Memberships<'_, '_> {
             .ok_or(StorageError::NotFound {
                 entity: "API token",
             })?;
-        read_token(&RowReader(&row))
+        ApiToken::read(&RowReader(&row))
     }
 
     /// One keyset page of a member's tokens for this tenant (never their secrets), newest first.
@@ -272,7 +264,7 @@ impl Memberships<'_, '_> {
             .fetch_all(&sql, &values)
             .await?
             .iter()
-            .map(|r| read_token(&RowReader(r)))
+            .map(|r| ApiToken::read(&RowReader(r)))
             .collect()
     }
 
