@@ -9,7 +9,7 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 
-use crate::db::{bound, now, record, RowReader, Val};
+use crate::db::{bound, now, read_rows, record, RowReader, Val};
 use crate::error::{Result, StorageError};
 use crate::ids::{ApiTokenId, OperatorId, TenantId};
 use crate::status::Role;
@@ -421,18 +421,17 @@ impl Admin<'_> {
                 .await?
             }
         };
-        rows.iter().map(|r| Tenant::read(&RowReader(r))).collect()
+        read_rows(&rows, Tenant::read)
     }
 
     pub async fn list_tokens(&self, operator: OperatorId) -> Result<Vec<ApiToken>> {
-        self.rows(
-            "SELECT * FROM api_tokens WHERE operator_id = $1 ORDER BY created_at",
-            &[operator.to_db().into()],
-        )
-        .await?
-        .iter()
-        .map(|r| ApiToken::read(&RowReader(r)))
-        .collect()
+        let rows = self
+            .rows(
+                "SELECT * FROM api_tokens WHERE operator_id = $1 ORDER BY created_at",
+                &[operator.to_db().into()],
+            )
+            .await?;
+        read_rows(&rows, ApiToken::read)
     }
 
     /// Revokes one of `operator`'s tokens.

@@ -152,28 +152,30 @@ pub struct RowReader<'r>(pub(crate) &'r AnyRow);
 
 #[allow(dead_code)]
 impl RowReader<'_> {
-    pub fn text(&self, column: &'static str) -> Result<String> {
+    /// The column as `T`, as the driver decodes it.
+    fn get<T>(&self, column: &'static str) -> Result<T>
+    where
+        T: for<'a> sqlx::Decode<'a, Any> + sqlx::Type<Any>,
+    {
         self.0
-            .try_get::<String, _>(column)
+            .try_get::<T, _>(column)
             .map_err(|e| corrupt(column, e))
+    }
+
+    pub fn text(&self, column: &'static str) -> Result<String> {
+        self.get(column)
     }
 
     pub fn opt_text(&self, column: &'static str) -> Result<Option<String>> {
-        self.0
-            .try_get::<Option<String>, _>(column)
-            .map_err(|e| corrupt(column, e))
+        self.get(column)
     }
 
     pub fn int(&self, column: &'static str) -> Result<i64> {
-        self.0
-            .try_get::<i64, _>(column)
-            .map_err(|e| corrupt(column, e))
+        self.get(column)
     }
 
     pub fn opt_int(&self, column: &'static str) -> Result<Option<i64>> {
-        self.0
-            .try_get::<Option<i64>, _>(column)
-            .map_err(|e| corrupt(column, e))
+        self.get(column)
     }
 
     pub fn bool(&self, column: &'static str) -> Result<bool> {
@@ -185,15 +187,11 @@ impl RowReader<'_> {
     }
 
     pub fn blob(&self, column: &'static str) -> Result<Vec<u8>> {
-        self.0
-            .try_get::<Vec<u8>, _>(column)
-            .map_err(|e| corrupt(column, e))
+        self.get(column)
     }
 
     pub fn opt_blob(&self, column: &'static str) -> Result<Option<Vec<u8>>> {
-        self.0
-            .try_get::<Option<Vec<u8>>, _>(column)
-            .map_err(|e| corrupt(column, e))
+        self.get(column)
     }
 
     pub fn ts(&self, column: &'static str) -> Result<DateTime<Utc>> {
@@ -345,6 +343,14 @@ macro_rules! record {
     };
 }
 pub(crate) use record;
+
+/// Decodes every row with `read` (a record's row reader).
+pub(crate) fn read_rows<T>(
+    rows: &[AnyRow],
+    read: fn(&RowReader<'_>) -> Result<T>,
+) -> Result<Vec<T>> {
+    rows.iter().map(|r| read(&RowReader(r))).collect()
+}
 
 fn parse_ts(column: &'static str, value: &str) -> Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(value)

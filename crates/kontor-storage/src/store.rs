@@ -6,7 +6,7 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Transaction};
 
-use crate::db::{bound, push_keyset_page, RowReader, Val};
+use crate::db::{bound, push_keyset_page, read_rows, RowReader, Val};
 use crate::error::{Result, StorageError};
 use crate::ids::{OperatorId, TenantId};
 use crate::private_files::{check_private_if_exists, ensure_private_file, PrivateFileError};
@@ -450,6 +450,16 @@ impl ScopedTx<'_> {
         Ok(bound(sql, values).fetch_all(&mut *self.tx).await?)
     }
 
+    /// Runs a query and decodes its rows with `read`.
+    pub(crate) async fn fetch_all_as<T>(
+        &mut self,
+        sql: &str,
+        values: &[Val],
+        read: fn(&RowReader<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        read_rows(&self.fetch_all(sql, values).await?, read)
+    }
+
     pub(crate) async fn fetch_optional(
         &mut self,
         sql: &str,
@@ -526,11 +536,8 @@ impl ScopedTx<'_> {
             "SELECT * FROM {} WHERE tenant_id = $1 AND {column} = $2 ORDER BY id",
             E::TABLE
         );
-        self.fetch_all(&sql, &[self.tenant_val(), value])
-            .await?
-            .iter()
-            .map(|r| E::from_row(&RowReader(r)))
-            .collect()
+        self.fetch_all_as(&sql, &[self.tenant_val(), value], E::from_row)
+            .await
     }
 
     /// Lists all records of `E` in the scope's tenant, oldest first, `limit` at a time after `after`.
@@ -558,11 +565,7 @@ impl ScopedTx<'_> {
                 vec![self.tenant_val(), (page.limit as i64).into()],
             ),
         };
-        self.fetch_all(&sql, &values)
-            .await?
-            .iter()
-            .map(|r| E::from_row(&RowReader(r)))
-            .collect()
+        self.fetch_all_as(&sql, &values, E::from_row).await
     }
 
     /// One keyset page of `E` in the scope's tenant, newest first (see [`Newest`]).
@@ -641,11 +644,7 @@ impl ScopedTx<'_> {
         }
         let before = page.before.map(|b| b.db_value().into());
         push_keyset_page(&mut sql, &mut values, "id", before, page.limit);
-        self.fetch_all(&sql, &values)
-            .await?
-            .iter()
-            .map(|r| E::from_row(&RowReader(r)))
-            .collect()
+        self.fetch_all_as(&sql, &values, E::from_row).await
     }
 
     /// Deletes one record of the scope's tenant.
@@ -675,33 +674,48 @@ impl ScopedTx<'_> {
         id: I,
         assignments: &[(&str, Val)],
     ) -> Result<()> {
-        let id = id.db_value();
+        if self
+            .update_row::<I::Entity>(id.db_value(), assignments, None)
+            .await?
+            == 0
+        {
+            return Err(StorageError::NotFound {
+                entity: <I::Entity as Entity>::NAME,
+            });
+        }
+        Ok(())
+    }
+
+    /// `UPDATE table SET assignments WHERE id = .. AND tenant_id = .. [AND column = value]`;
+    /// returns how many rows changed (0 or 1).
+    async fn update_row<E: Entity>(
+        &mut self,
+        id: String,
+        assignments: &[(&str, Val)],
+        only_if: Option<(&str, Val)>,
+    ) -> Result<u64> {
         let mut values: Vec<Val> = assignments.iter().map(|(_, v)| v.clone()).collect();
         let sets: Vec<String> = assignments
             .iter()
             .enumerate()
             .map(|(i, (c, _))| format!("{c} = ${}", i + 1))
             .collect();
-        let n = values.len();
         values.push(id.into());
         values.push(self.tenant_val());
-        let sql = format!(
+        let mut sql = format!(
             "UPDATE {} SET {} WHERE id = ${} AND tenant_id = ${}",
-            <I::Entity as Entity>::TABLE,
+            E::TABLE,
             sets.join(", "),
-            n + 1,
-            n + 2
+            values.len() - 1,
+            values.len()
         );
-        let affected = self
-            .execute(&sql, &values)
-            .await
-            .map_err(|e| StorageError::from_write(<I::Entity as Entity>::NAME, e))?;
-        if affected == 0 {
-            return Err(StorageError::NotFound {
-                entity: <I::Entity as Entity>::NAME,
-            });
+        if let Some((column, value)) = only_if {
+            values.push(value);
+            sql.push_str(&format!(" AND {column} = ${}", values.len()));
         }
-        Ok(())
+        self.execute(&sql, &values)
+            .await
+            .map_err(|e| StorageError::from_write(E::NAME, e))
     }
 
     /// [`ScopedTx::update`], then the record as it is now.
@@ -726,51 +740,34 @@ impl ScopedTx<'_> {
         extra: &[(&str, Val)],
     ) -> Result<()> {
         let target = transition(from, to)?;
-        let mut values: Vec<Val> = vec![target.as_str().into()];
-        let mut sets = vec![format!("{column} = $1")];
-        for (c, v) in extra {
-            values.push(v.clone());
-            sets.push(format!("{c} = ${}", values.len()));
-        }
-        let n = values.len();
-        values.push(id.db_value().into());
-        values.push(self.tenant_val());
-        values.push(from.as_str().into());
-        let sql = format!(
-            "UPDATE {} SET {} WHERE id = ${} AND tenant_id = ${} AND {column} = ${}",
-            <I::Entity as Entity>::TABLE,
-            sets.join(", "),
-            n + 1,
-            n + 2,
-            n + 3
-        );
-        let affected = self
-            .execute(&sql, &values)
-            .await
-            .map_err(|e| StorageError::from_write(<I::Entity as Entity>::NAME, e))?;
-        if affected == 1 {
+        let mut assignments = vec![(column, target.as_str().into())];
+        assignments.extend_from_slice(extra);
+        let only_if = Some((column, from.as_str().into()));
+        let changed = self
+            .update_row::<I::Entity>(id.db_value(), &assignments, only_if)
+            .await?;
+        if changed == 1 {
             return Ok(());
         }
         // Tell a missing record (in this tenant) from a lost race.
+        let entity = <I::Entity as Entity>::NAME;
         let exists = self
             .fetch_optional(
                 &format!(
                     "SELECT id FROM {} WHERE id = $1 AND tenant_id = $2",
                     <I::Entity as Entity>::TABLE
                 ),
-                &[values[n].clone(), self.tenant_val()],
+                &[id.db_value().into(), self.tenant_val()],
             )
             .await?
             .is_some();
         Err(if exists {
             StorageError::StaleStatus {
-                entity: <I::Entity as Entity>::NAME,
+                entity,
                 expected: from.as_str(),
             }
         } else {
-            StorageError::NotFound {
-                entity: <I::Entity as Entity>::NAME,
-            }
+            StorageError::NotFound { entity }
         })
     }
 }

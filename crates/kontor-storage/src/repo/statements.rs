@@ -333,10 +333,7 @@ impl Statements<'_, '_> {
         };
         push(&mut sql, order, limit.into());
         self.tx
-            .fetch_all(&sql, &values)
-            .await?
-            .iter()
-            .map(|r| BookedTransaction::read(&RowReader(r)))
-            .collect()
+            .fetch_all_as(&sql, &values, BookedTransaction::read)
+            .await
     }
 }

@@ -19,7 +19,7 @@ use rand::RngCore;
 use zeroize::Zeroizing;
 
 use super::{entity, repository};
-use crate::db::{now, record, to_json, RowReader, Val};
+use crate::db::{now, read_rows, record, to_json, RowReader, Val};
 use crate::error::{Result, StorageError};
 use crate::ids::{WebhookAttemptId, WebhookDeliveryId, WebhookEventId, WebhookSubscriptionId};
 use crate::status::{WebhookDeliveryStatus, WebhookEventType, WebhookSubscriptionStatus};
@@ -251,9 +251,7 @@ impl Webhooks<'_, '_> {
                 &[self.tx.tenant_val()],
             )
             .await?;
-        rows.iter()
-            .map(|r| WebhookSubscription::read(&RowReader(r)))
-            .collect()
+        read_rows(&rows, WebhookSubscription::read)
     }
 
     /// Applies `change`; enabling a parked subscription resumes it (see [`Webhooks::resume`]).
@@ -528,9 +526,7 @@ impl Webhooks<'_, '_> {
                 ],
             )
             .await?;
-        rows.iter()
-            .map(|r| WebhookDelivery::read(&RowReader(r)))
-            .collect()
+        read_rows(&rows, WebhookDelivery::read)
     }
 
     /// The attempts of a delivery, oldest first.
@@ -543,9 +539,7 @@ impl Webhooks<'_, '_> {
                 &[self.tx.tenant_val(), delivery.to_db().into()],
             )
             .await?;
-        rows.iter()
-            .map(|r| WebhookAttempt::read(&RowReader(r)))
-            .collect()
+        read_rows(&rows, WebhookAttempt::read)
     }
 
     /// A delivery leased by `owner`, with what sending it needs; `None` when the lease was
