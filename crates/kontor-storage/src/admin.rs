@@ -52,6 +52,13 @@ record! {
     }
 }
 
+impl ApiToken {
+    /// Whether the token may be used at `at`: not revoked and not expired.
+    pub fn is_live(&self, at: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|e| e > at)
+    }
+}
+
 /// A freshly created token: the secret, shown once.
 pub struct IssuedToken {
     pub token: ApiToken,
@@ -394,8 +401,7 @@ impl Admin<'_> {
             .await?;
         let r = RowReader(&row);
         let token = ApiToken::read(&r)?;
-        let live = token.revoked_at.is_none() && token.expires_at.is_none_or(|e| e > at);
-        if !live || token.tenant_id.is_some() || !r.bool("platform_admin")? {
+        if !token.is_live(at) || token.tenant_id.is_some() || !r.bool("platform_admin")? {
             return Err(AuthError::Rejected(TokenRejected));
         }
         Ok(PlatformAdmin {
@@ -465,7 +471,7 @@ impl Admin<'_> {
             .await?;
         let r = RowReader(&row);
         let token = ApiToken::read(&r)?;
-        if token.revoked_at.is_some() || token.expires_at.is_some_and(|e| e <= at) {
+        if !token.is_live(at) {
             return Err(AuthError::Rejected(TokenRejected));
         }
         // The token names its tenant; a platform token reaches no tenant.
