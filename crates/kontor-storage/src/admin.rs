@@ -9,18 +9,20 @@ use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::any::AnyRow;
 
-use crate::db::{bound, now, RowReader, Val};
+use crate::db::{bound, now, read_rows, record, RowReader, Val};
 use crate::error::{Result, StorageError};
 use crate::ids::{ApiTokenId, OperatorId, TenantId};
 use crate::status::Role;
 use crate::store::{AuthenticatedOperator, Store, TenantScope};
 
-/// A customer organisation; all other data belongs to exactly one tenant.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Tenant {
-    pub id: TenantId,
-    pub name: String,
-    pub created_at: DateTime<Utc>,
+record! {
+    /// A customer organisation; all other data belongs to exactly one tenant.
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    pub struct Tenant {
+        pub id: TenantId,
+        pub name: String,
+        pub created_at: DateTime<Utc>,
+    }
 }
 
 /// A person or service using the admin API.
@@ -33,19 +35,28 @@ pub struct Operator {
     pub created_at: DateTime<Utc>,
 }
 
-/// An API token's metadata (the secret itself is shown once, at creation, and stored hashed).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct ApiToken {
-    pub id: ApiTokenId,
-    pub operator_id: OperatorId,
-    /// The one tenant the token acts in; none for a platform administrator's token.
-    pub tenant_id: Option<TenantId>,
-    pub name: String,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub revoked_at: Option<DateTime<Utc>>,
-    /// Last successful use, to the minute.
-    pub last_used_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
+record! {
+    /// An API token's metadata (the secret itself is shown once, at creation, and stored hashed).
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    pub struct ApiToken {
+        pub id: ApiTokenId,
+        pub operator_id: OperatorId,
+        /// The one tenant the token acts in; none for a platform administrator's token.
+        pub tenant_id: Option<TenantId>,
+        pub name: String,
+        pub expires_at: Option<DateTime<Utc>>,
+        pub revoked_at: Option<DateTime<Utc>>,
+        /// Last successful use, to the minute.
+        pub last_used_at: Option<DateTime<Utc>>,
+        pub created_at: DateTime<Utc>,
+    }
+}
+
+impl ApiToken {
+    /// Whether the token may be used at `at`: not revoked and not expired.
+    pub fn is_live(&self, at: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none() && self.expires_at.is_none_or(|e| e > at)
+    }
 }
 
 /// A freshly created token: the secret, shown once.
@@ -142,7 +153,7 @@ impl Admin<'_> {
         self.rows("SELECT * FROM tenants WHERE id = $1", &[id.to_db().into()])
             .await?
             .first()
-            .map(|r| read_tenant(&RowReader(r)))
+            .map(|r| Tenant::read(&RowReader(r)))
             .transpose()?
             .ok_or(StorageError::NotFound { entity: "tenant" })
     }
@@ -151,7 +162,7 @@ impl Admin<'_> {
         self.rows("SELECT * FROM tenants ORDER BY name", &[])
             .await?
             .iter()
-            .map(|r| read_tenant(&RowReader(r)))
+            .map(|r| Tenant::read(&RowReader(r)))
             .collect()
     }
 
@@ -159,7 +170,7 @@ impl Admin<'_> {
         self.rows("SELECT * FROM tenants WHERE name = $1", &[name.into()])
             .await?
             .first()
-            .map(|r| read_tenant(&RowReader(r)))
+            .map(|r| Tenant::read(&RowReader(r)))
             .transpose()
     }
 
@@ -315,7 +326,7 @@ impl Admin<'_> {
             )
             .await?
             .first()
-            .map(|r| read_token(&RowReader(r)))
+            .map(|r| ApiToken::read(&RowReader(r)))
             .transpose()?
             .ok_or(StorageError::NotFound {
                 entity: "API token",
@@ -389,9 +400,8 @@ impl Admin<'_> {
             )
             .await?;
         let r = RowReader(&row);
-        let token = read_token(&r)?;
-        let live = token.revoked_at.is_none() && token.expires_at.is_none_or(|e| e > at);
-        if !live || token.tenant_id.is_some() || !r.bool("platform_admin")? {
+        let token = ApiToken::read(&r)?;
+        if !token.is_live(at) || token.tenant_id.is_some() || !r.bool("platform_admin")? {
             return Err(AuthError::Rejected(TokenRejected));
         }
         Ok(PlatformAdmin {
@@ -417,18 +427,17 @@ impl Admin<'_> {
                 .await?
             }
         };
-        rows.iter().map(|r| read_tenant(&RowReader(r))).collect()
+        read_rows(&rows, Tenant::read)
     }
 
     pub async fn list_tokens(&self, operator: OperatorId) -> Result<Vec<ApiToken>> {
-        self.rows(
-            "SELECT * FROM api_tokens WHERE operator_id = $1 ORDER BY created_at",
-            &[operator.to_db().into()],
-        )
-        .await?
-        .iter()
-        .map(|r| read_token(&RowReader(r)))
-        .collect()
+        let rows = self
+            .rows(
+                "SELECT * FROM api_tokens WHERE operator_id = $1 ORDER BY created_at",
+                &[operator.to_db().into()],
+            )
+            .await?;
+        read_rows(&rows, ApiToken::read)
     }
 
     /// Revokes one of `operator`'s tokens.
@@ -461,8 +470,8 @@ impl Admin<'_> {
             .presented_token_row("SELECT * FROM api_tokens WHERE token_hash = $1", secret)
             .await?;
         let r = RowReader(&row);
-        let token = read_token(&r)?;
-        if token.revoked_at.is_some() || token.expires_at.is_some_and(|e| e <= at) {
+        let token = ApiToken::read(&r)?;
+        if !token.is_live(at) {
             return Err(AuthError::Rejected(TokenRejected));
         }
         // The token names its tenant; a platform token reaches no tenant.
@@ -510,33 +519,12 @@ pub enum AuthError {
     Storage(#[from] StorageError),
 }
 
-fn read_tenant(r: &RowReader<'_>) -> Result<Tenant> {
-    Ok(Tenant {
-        id: r.parsed("id")?,
-        name: r.text("name")?,
-        created_at: r.ts("created_at")?,
-    })
-}
-
 fn read_operator(r: &RowReader<'_>) -> Result<Operator> {
     Ok(Operator {
         id: r.parsed("id")?,
         email: r.text("email")?,
         display_name: r.text("display_name")?,
         current_tenant: r.opt_parsed("current_tenant_id")?,
-        created_at: r.ts("created_at")?,
-    })
-}
-
-pub(crate) fn read_token(r: &RowReader<'_>) -> Result<ApiToken> {
-    Ok(ApiToken {
-        id: r.parsed("id")?,
-        operator_id: r.parsed("operator_id")?,
-        tenant_id: r.opt_parsed("tenant_id")?,
-        name: r.text("name")?,
-        expires_at: r.opt_ts("expires_at")?,
-        revoked_at: r.opt_ts("revoked_at")?,
-        last_used_at: r.opt_ts("last_used_at")?,
         created_at: r.ts("created_at")?,
     })
 }

@@ -152,28 +152,30 @@ pub struct RowReader<'r>(pub(crate) &'r AnyRow);
 
 #[allow(dead_code)]
 impl RowReader<'_> {
-    pub fn text(&self, column: &'static str) -> Result<String> {
+    /// The column as `T`, as the driver decodes it.
+    fn get<T>(&self, column: &'static str) -> Result<T>
+    where
+        T: for<'a> sqlx::Decode<'a, Any> + sqlx::Type<Any>,
+    {
         self.0
-            .try_get::<String, _>(column)
+            .try_get::<T, _>(column)
             .map_err(|e| corrupt(column, e))
+    }
+
+    pub fn text(&self, column: &'static str) -> Result<String> {
+        self.get(column)
     }
 
     pub fn opt_text(&self, column: &'static str) -> Result<Option<String>> {
-        self.0
-            .try_get::<Option<String>, _>(column)
-            .map_err(|e| corrupt(column, e))
+        self.get(column)
     }
 
     pub fn int(&self, column: &'static str) -> Result<i64> {
-        self.0
-            .try_get::<i64, _>(column)
-            .map_err(|e| corrupt(column, e))
+        self.get(column)
     }
 
     pub fn opt_int(&self, column: &'static str) -> Result<Option<i64>> {
-        self.0
-            .try_get::<Option<i64>, _>(column)
-            .map_err(|e| corrupt(column, e))
+        self.get(column)
     }
 
     pub fn bool(&self, column: &'static str) -> Result<bool> {
@@ -185,15 +187,11 @@ impl RowReader<'_> {
     }
 
     pub fn blob(&self, column: &'static str) -> Result<Vec<u8>> {
-        self.0
-            .try_get::<Vec<u8>, _>(column)
-            .map_err(|e| corrupt(column, e))
+        self.get(column)
     }
 
     pub fn opt_blob(&self, column: &'static str) -> Result<Option<Vec<u8>>> {
-        self.0
-            .try_get::<Option<Vec<u8>>, _>(column)
-            .map_err(|e| corrupt(column, e))
+        self.get(column)
     }
 
     pub fn ts(&self, column: &'static str) -> Result<DateTime<Utc>> {
@@ -264,6 +262,94 @@ impl RowReader<'_> {
         let v = self.text(column)?;
         serde_json::from_str(&v).map_err(|e| corrupt(column, e))
     }
+}
+
+/// How a field type is stored in its column, so that a record's row reader follows from its
+/// declaration (see [`record!`]): text, integers, blobs, RFC 3339 timestamps, dates, ids and
+/// [`DbEnum`]s as their strings, structured values as JSON.
+pub(crate) trait Column: Sized {
+    fn read(row: &RowReader<'_>, column: &'static str) -> Result<Self>;
+}
+
+/// Implements [`Column`] for types through one `RowReader` method each.
+macro_rules! column_via {
+    ($($ty:ty => $method:ident),+ $(,)?) => {$(
+        impl crate::db::Column for $ty {
+            fn read(
+                row: &crate::db::RowReader<'_>,
+                column: &'static str,
+            ) -> crate::error::Result<Self> {
+                row.$method(column)
+            }
+        }
+    )+};
+}
+pub(crate) use column_via;
+
+column_via! {
+    String => text,
+    Option<String> => opt_text,
+    i64 => int,
+    Option<i64> => opt_int,
+    bool => bool,
+    Vec<u8> => blob,
+    Option<Vec<u8>> => opt_blob,
+    DateTime<Utc> => ts,
+    Option<DateTime<Utc>> => opt_ts,
+    NaiveDate => date,
+    Option<NaiveDate> => opt_date,
+    OrderType => order_type,
+    serde_json::Value => json,
+    Option<serde_json::Value> => opt_json,
+    Option<kontor_protocol::order_type::BtfService> => opt_json,
+    Vec<OrderType> => json,
+    kontor_protocol::ProtocolVersion => parsed,
+}
+
+impl<T: DbEnum> Column for T {
+    fn read(row: &RowReader<'_>, column: &'static str) -> Result<Self> {
+        row.enumeration(column)
+    }
+}
+
+impl<T: DbEnum> Column for Option<T> {
+    fn read(row: &RowReader<'_>, column: &'static str) -> Result<Self> {
+        row.opt_enumeration(column)
+    }
+}
+
+/// Declares a stored record: the struct as written, and `read`, its row reader, which takes
+/// each field from the column of the same name, decoded as the field's type is stored
+/// ([`Column`]). A record's fields are thus listed once, for its type and its mapping alike.
+macro_rules! record {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident {
+            $($(#[$field_meta:meta])* $field_vis:vis $field:ident: $ty:ty),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        $vis struct $name {
+            $($(#[$field_meta])* $field_vis $field: $ty),+
+        }
+
+        impl $name {
+            pub(crate) fn read(row: &crate::db::RowReader<'_>) -> crate::error::Result<Self> {
+                Ok(Self {
+                    $($field: crate::db::Column::read(row, stringify!($field))?),+
+                })
+            }
+        }
+    };
+}
+pub(crate) use record;
+
+/// Decodes every row with `read` (a record's row reader).
+pub(crate) fn read_rows<T>(
+    rows: &[AnyRow],
+    read: fn(&RowReader<'_>) -> Result<T>,
+) -> Result<Vec<T>> {
+    rows.iter().map(|r| read(&RowReader(r))).collect()
 }
 
 fn parse_ts(column: &'static str, value: &str) -> Result<DateTime<Utc>> {

@@ -54,6 +54,18 @@ macro_rules! id_type {
             }
         }
 
+        impl crate::db::Column for $name {
+            fn read(row: &crate::db::RowReader<'_>, column: &'static str) -> crate::Result<Self> {
+                row.parsed(column)
+            }
+        }
+
+        impl crate::db::Column for Option<$name> {
+            fn read(row: &crate::db::RowReader<'_>, column: &'static str) -> crate::Result<Self> {
+                row.opt_parsed(column)
+            }
+        }
+
         impl FromStr for $name {
             type Err = InvalidId;
             fn from_str(s: &str) -> Result<Self, Self::Err> {

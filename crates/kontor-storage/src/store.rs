@@ -6,7 +6,7 @@ use std::time::Duration;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Transaction};
 
-use crate::db::{bound, push_keyset_page, RowReader, Val};
+use crate::db::{bound, push_keyset_page, read_rows, RowReader, Val};
 use crate::error::{Result, StorageError};
 use crate::ids::{OperatorId, TenantId};
 use crate::private_files::{check_private_if_exists, ensure_private_file, PrivateFileError};
@@ -450,6 +450,16 @@ impl ScopedTx<'_> {
         Ok(bound(sql, values).fetch_all(&mut *self.tx).await?)
     }
 
+    /// Runs a query and decodes its rows with `read`.
+    pub(crate) async fn fetch_all_as<T>(
+        &mut self,
+        sql: &str,
+        values: &[Val],
+        read: fn(&RowReader<'_>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        read_rows(&self.fetch_all(sql, values).await?, read)
+    }
+
     pub(crate) async fn fetch_optional(
         &mut self,
         sql: &str,
@@ -458,25 +468,47 @@ impl ScopedTx<'_> {
         Ok(bound(sql, values).fetch_optional(&mut *self.tx).await?)
     }
 
-    /// Inserts a row into `E`'s table; the tenant column is always the scope's tenant.
-    pub(crate) async fn insert<E: Entity>(
-        &mut self,
-        columns: &[&str],
-        values: Vec<Val>,
-    ) -> Result<()> {
-        let mut all_values = vec![self.tenant_val()];
-        all_values.extend(values);
-        let placeholders: Vec<String> = (1..=all_values.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "INSERT INTO {} (tenant_id, {}) VALUES ({})",
-            E::TABLE,
-            columns.join(", "),
-            placeholders.join(", ")
-        );
-        self.execute(&sql, &all_values)
+    /// Inserts a row into `E`'s table, given as (column, value) pairs; the tenant column is
+    /// always the scope's tenant.
+    pub(crate) async fn insert<E: Entity>(&mut self, row: &[(&str, Val)]) -> Result<()> {
+        let (sql, values) = self.insert_sql(E::TABLE, row, "");
+        self.execute(&sql, &values)
             .await
             .map_err(|e| StorageError::from_write(E::NAME, e))?;
         Ok(())
+    }
+
+    /// Inserts the record `id` with the other columns in `row` and reads it back as stored
+    /// (with the defaults the schema fills in).
+    pub(crate) async fn create<I: EntityId>(
+        &mut self,
+        id: I,
+        row: &[(&str, Val)],
+    ) -> Result<I::Entity> {
+        let mut all = vec![("id", id.db_value().into())];
+        all.extend_from_slice(row);
+        self.insert::<I::Entity>(&all).await?;
+        self.get(id).await
+    }
+
+    /// `INSERT INTO table (tenant_id, columns...) VALUES ($1, ...)` with the scope's tenant
+    /// first, then `suffix` (e.g. an `ON CONFLICT` clause).
+    pub(crate) fn insert_sql(
+        &self,
+        table: &str,
+        row: &[(&str, Val)],
+        suffix: &str,
+    ) -> (String, Vec<Val>) {
+        let mut values = vec![self.tenant_val()];
+        values.extend(row.iter().map(|(_, v)| v.clone()));
+        let columns: Vec<&str> = row.iter().map(|(c, _)| *c).collect();
+        let placeholders: Vec<String> = (1..=values.len()).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "INSERT INTO {table} (tenant_id, {}) VALUES ({}){suffix}",
+            columns.join(", "),
+            placeholders.join(", ")
+        );
+        (sql, values)
     }
 
     /// Reads one record of the scope's tenant.
@@ -504,11 +536,8 @@ impl ScopedTx<'_> {
             "SELECT * FROM {} WHERE tenant_id = $1 AND {column} = $2 ORDER BY id",
             E::TABLE
         );
-        self.fetch_all(&sql, &[self.tenant_val(), value])
-            .await?
-            .iter()
-            .map(|r| E::from_row(&RowReader(r)))
-            .collect()
+        self.fetch_all_as(&sql, &[self.tenant_val(), value], E::from_row)
+            .await
     }
 
     /// Lists all records of `E` in the scope's tenant, oldest first, `limit` at a time after `after`.
@@ -536,11 +565,7 @@ impl ScopedTx<'_> {
                 vec![self.tenant_val(), (page.limit as i64).into()],
             ),
         };
-        self.fetch_all(&sql, &values)
-            .await?
-            .iter()
-            .map(|r| E::from_row(&RowReader(r)))
-            .collect()
+        self.fetch_all_as(&sql, &values, E::from_row).await
     }
 
     /// One keyset page of `E` in the scope's tenant, newest first (see [`Newest`]).
@@ -619,11 +644,7 @@ impl ScopedTx<'_> {
         }
         let before = page.before.map(|b| b.db_value().into());
         push_keyset_page(&mut sql, &mut values, "id", before, page.limit);
-        self.fetch_all(&sql, &values)
-            .await?
-            .iter()
-            .map(|r| E::from_row(&RowReader(r)))
-            .collect()
+        self.fetch_all_as(&sql, &values, E::from_row).await
     }
 
     /// Deletes one record of the scope's tenant.
@@ -648,42 +669,70 @@ impl ScopedTx<'_> {
     }
 
     /// Updates columns of one record of the scope's tenant.
-    pub(crate) async fn update<E: Entity>(
+    pub(crate) async fn update<I: EntityId>(
+        &mut self,
+        id: I,
+        assignments: &[(&str, Val)],
+    ) -> Result<()> {
+        if self
+            .update_row::<I::Entity>(id.db_value(), assignments, None)
+            .await?
+            == 0
+        {
+            return Err(StorageError::NotFound {
+                entity: <I::Entity as Entity>::NAME,
+            });
+        }
+        Ok(())
+    }
+
+    /// `UPDATE table SET assignments WHERE id = .. AND tenant_id = .. [AND column = value]`;
+    /// returns how many rows changed (0 or 1).
+    async fn update_row<E: Entity>(
         &mut self,
         id: String,
         assignments: &[(&str, Val)],
-    ) -> Result<()> {
+        only_if: Option<(&str, Val)>,
+    ) -> Result<u64> {
         let mut values: Vec<Val> = assignments.iter().map(|(_, v)| v.clone()).collect();
         let sets: Vec<String> = assignments
             .iter()
             .enumerate()
             .map(|(i, (c, _))| format!("{c} = ${}", i + 1))
             .collect();
-        let n = values.len();
         values.push(id.into());
         values.push(self.tenant_val());
-        let sql = format!(
+        let mut sql = format!(
             "UPDATE {} SET {} WHERE id = ${} AND tenant_id = ${}",
             E::TABLE,
             sets.join(", "),
-            n + 1,
-            n + 2
+            values.len() - 1,
+            values.len()
         );
-        let affected = self
-            .execute(&sql, &values)
-            .await
-            .map_err(|e| StorageError::from_write(E::NAME, e))?;
-        if affected == 0 {
-            return Err(StorageError::NotFound { entity: E::NAME });
+        if let Some((column, value)) = only_if {
+            values.push(value);
+            sql.push_str(&format!(" AND {column} = ${}", values.len()));
         }
-        Ok(())
+        self.execute(&sql, &values)
+            .await
+            .map_err(|e| StorageError::from_write(E::NAME, e))
+    }
+
+    /// [`ScopedTx::update`], then the record as it is now.
+    pub(crate) async fn updated<I: EntityId>(
+        &mut self,
+        id: I,
+        assignments: &[(&str, Val)],
+    ) -> Result<I::Entity> {
+        self.update(id, assignments).await?;
+        self.get(id).await
     }
 
     /// Moves a record's status with compare-and-set: the state machine decides, and the write
     /// only happens if the stored status is still `from`.
-    pub(crate) async fn set_status<E: Entity, S: crate::status::DbEnum>(
+    pub(crate) async fn set_status<I: EntityId, S: crate::status::DbEnum>(
         &mut self,
-        id: String,
+        id: I,
         column: &str,
         from: S,
         to: S,
@@ -691,49 +740,34 @@ impl ScopedTx<'_> {
         extra: &[(&str, Val)],
     ) -> Result<()> {
         let target = transition(from, to)?;
-        let mut values: Vec<Val> = vec![target.as_str().into()];
-        let mut sets = vec![format!("{column} = $1")];
-        for (c, v) in extra {
-            values.push(v.clone());
-            sets.push(format!("{c} = ${}", values.len()));
-        }
-        let n = values.len();
-        values.push(id.into());
-        values.push(self.tenant_val());
-        values.push(from.as_str().into());
-        let sql = format!(
-            "UPDATE {} SET {} WHERE id = ${} AND tenant_id = ${} AND {column} = ${}",
-            E::TABLE,
-            sets.join(", "),
-            n + 1,
-            n + 2,
-            n + 3
-        );
-        let affected = self
-            .execute(&sql, &values)
-            .await
-            .map_err(|e| StorageError::from_write(E::NAME, e))?;
-        if affected == 1 {
+        let mut assignments = vec![(column, target.as_str().into())];
+        assignments.extend_from_slice(extra);
+        let only_if = Some((column, from.as_str().into()));
+        let changed = self
+            .update_row::<I::Entity>(id.db_value(), &assignments, only_if)
+            .await?;
+        if changed == 1 {
             return Ok(());
         }
         // Tell a missing record (in this tenant) from a lost race.
+        let entity = <I::Entity as Entity>::NAME;
         let exists = self
             .fetch_optional(
                 &format!(
                     "SELECT id FROM {} WHERE id = $1 AND tenant_id = $2",
-                    E::TABLE
+                    <I::Entity as Entity>::TABLE
                 ),
-                &[values[n].clone(), self.tenant_val()],
+                &[id.db_value().into(), self.tenant_val()],
             )
             .await?
             .is_some();
         Err(if exists {
             StorageError::StaleStatus {
-                entity: E::NAME,
+                entity,
                 expected: from.as_str(),
             }
         } else {
-            StorageError::NotFound { entity: E::NAME }
+            StorageError::NotFound { entity }
         })
     }
 }

@@ -72,18 +72,31 @@ impl System<'_> {
         Ok(tx)
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn lease(
+    /// Leases up to `terms.limit` rows of `due.table` that are due and free (no lease, or an
+    /// expired one) to `terms.owner`, and wraps each in a system-job scope of its tenant.
+    async fn lease<I, T>(
         &self,
-        table: &str,
-        due_condition: &str,
+        due: Due,
         due_values: Vec<Val>,
-        order_by: &str,
-        owner: &str,
-        now: DateTime<Utc>,
-        lease_for: Duration,
-        limit: u32,
-    ) -> Result<Vec<(String, String, DateTime<Utc>)>> {
+        terms: LeaseTerms<'_>,
+        wrap: impl Fn(TenantScope, I, DateTime<Utc>) -> T,
+    ) -> Result<Vec<T>>
+    where
+        I: FromStr,
+        StorageError: From<I::Err>,
+    {
+        let LeaseTerms {
+            owner,
+            now,
+            lease_for,
+            limit,
+        } = terms;
+        let Due {
+            table,
+            condition,
+            order_by,
+            job,
+        } = due;
         let expires = now + lease_for;
         let lock = match self.store.backend() {
             Backend::Postgres => " FOR UPDATE SKIP LOCKED",
@@ -98,7 +111,7 @@ impl System<'_> {
         let offset = values.len();
         let due_condition = (1..=due_values.len())
             .rev()
-            .fold(due_condition.to_owned(), |cond, i| {
+            .fold(condition.to_owned(), |cond, i| {
                 cond.replace(&format!("${i}"), &format!("${}", i + offset))
             });
         values.extend(due_values);
@@ -130,12 +143,13 @@ impl System<'_> {
         let mut tx = self.begin_leasing().await?;
         let rows = bound(&sql, &values).fetch_all(&mut *tx).await?;
         tx.commit().await?;
+        let job = format!("{job}:{owner}");
         rows.iter()
             .map(|r| {
                 let r = RowReader(r);
-                Ok((
-                    r.text("id")?,
-                    r.text("tenant_id")?,
+                Ok(wrap(
+                    TenantScope::system_job(r.text("tenant_id")?.parse()?, job.as_str()),
+                    r.text("id")?.parse()?,
                     r.ts("lease_expires_at")?,
                 ))
             })
@@ -157,29 +171,31 @@ impl System<'_> {
         lease_for: Duration,
         limit: u32,
     ) -> Result<Vec<LeasedSchedule>> {
-        let rows = self
-            .lease(
-                "schedules",
-                "enabled = $1 AND next_run_at <= $2",
-                vec![true.into(), now.into()],
-                // The order of the schedules_due index (enabled, next_run_at): the batch is
-                // read off the index's front, never a sort of every due schedule.
-                "next_run_at, id",
-                owner,
-                now,
-                lease_for,
-                limit,
-            )
-            .await?;
-        leased(
-            rows,
-            &format!("scheduler:{owner}"),
+        let due = Due {
+            table: "schedules",
+            condition: "enabled = $1 AND next_run_at <= $2",
+            // The order of the schedules_due index (enabled, next_run_at): the batch is
+            // read off the index's front, never a sort of every due schedule.
+            order_by: "next_run_at, id",
+            job: "scheduler",
+        };
+        let terms = LeaseTerms {
+            owner,
+            now,
+            lease_for,
+            limit,
+        };
+        self.lease(
+            due,
+            vec![true.into(), now.into()],
+            terms,
             |scope, schedule, lease_expires_at| LeasedSchedule {
                 scope,
                 schedule,
                 lease_expires_at,
             },
         )
+        .await
     }
 
     /// Leases up to `limit` transactions that are not finished and not leased by a live owner.
@@ -190,19 +206,19 @@ impl System<'_> {
         lease_for: Duration,
         limit: u32,
     ) -> Result<Vec<LeasedTransaction>> {
-        let rows = self
-            .lease(
-                "transactions",
-                "phase NOT IN ('COMPLETED', 'FAILED', 'ABORTED')",
-                vec![],
-                "id",
-                owner,
-                now,
-                lease_for,
-                limit,
-            )
-            .await?;
-        leased_transactions(rows, &format!("recovery:{owner}"))
+        let due = Due {
+            table: "transactions",
+            condition: "phase NOT IN ('COMPLETED', 'FAILED', 'ABORTED')",
+            order_by: "id",
+            job: "recovery",
+        };
+        let terms = LeaseTerms {
+            owner,
+            now,
+            lease_for,
+            limit,
+        };
+        self.lease(due, vec![], terms, LeasedTransaction::new).await
     }
 
     /// Leases finished transactions whose business effect is still pending (see
@@ -215,21 +231,22 @@ impl System<'_> {
         lease_for: Duration,
         limit: u32,
     ) -> Result<Vec<LeasedTransaction>> {
-        let rows = self
-            .lease(
-                "transactions",
-                "effect IS NOT NULL AND effect_done_at IS NULL \
-                 AND phase IN ('COMPLETED', 'FAILED', 'ABORTED')",
-                vec![],
-                "id",
-                owner,
-                now,
-                lease_for,
-                limit,
-            )
-            .await?;
-        leased_transactions(rows, &format!("effects:{owner}"))
+        let due = Due {
+            table: "transactions",
+            condition: "effect IS NOT NULL AND effect_done_at IS NULL \
+                        AND phase IN ('COMPLETED', 'FAILED', 'ABORTED')",
+            order_by: "id",
+            job: "effects",
+        };
+        let terms = LeaseTerms {
+            owner,
+            now,
+            lease_for,
+            limit,
+        };
+        self.lease(due, vec![], terms, LeasedTransaction::new).await
     }
+
     /// Leases up to `limit` webhook deliveries that are due, whose subscription is enabled,
     /// and that are the oldest pending delivery of their subscription: a subscription's
     /// events go out one at a time and in order, across all instances.
@@ -240,37 +257,37 @@ impl System<'_> {
         lease_for: Duration,
         limit: u32,
     ) -> Result<Vec<LeasedDelivery>> {
-        let rows = self
-            .lease(
-                "webhook_deliveries",
-                "status = $1 AND next_attempt_at <= $2 \
+        let due = Due {
+            table: "webhook_deliveries",
+            condition: "status = $1 AND next_attempt_at <= $2 \
                  AND EXISTS (SELECT 1 FROM webhook_subscriptions s \
                      WHERE s.tenant_id = webhook_deliveries.tenant_id \
                      AND s.id = webhook_deliveries.subscription_id AND s.status = $3) \
                  AND NOT EXISTS (SELECT 1 FROM webhook_deliveries older \
                      WHERE older.subscription_id = webhook_deliveries.subscription_id \
                      AND older.status = $1 AND older.id < webhook_deliveries.id)",
-                vec![
-                    WebhookDeliveryStatus::Pending.as_str().into(),
-                    now.into(),
-                    WebhookSubscriptionStatus::Enabled.as_str().into(),
-                ],
-                "next_attempt_at, id",
-                owner,
-                now,
-                lease_for,
-                limit,
-            )
-            .await?;
-        leased(
-            rows,
-            &format!("webhooks:{owner}"),
-            |scope, delivery, lease_expires_at| LeasedDelivery {
+            order_by: "next_attempt_at, id",
+            job: "webhooks",
+        };
+        let values = vec![
+            WebhookDeliveryStatus::Pending.as_str().into(),
+            now.into(),
+            WebhookSubscriptionStatus::Enabled.as_str().into(),
+        ];
+        let terms = LeaseTerms {
+            owner,
+            now,
+            lease_for,
+            limit,
+        };
+        self.lease(due, values, terms, |scope, delivery, lease_expires_at| {
+            LeasedDelivery {
                 scope,
                 delivery,
                 lease_expires_at,
-            },
-        )
+            }
+        })
+        .await
     }
 
     /// How many webhook deliveries of all tenants are pending (the queue depth metric).
@@ -288,37 +305,35 @@ impl System<'_> {
     }
 }
 
-fn leased_transactions(
-    rows: Vec<(String, String, DateTime<Utc>)>,
-    job: &str,
-) -> Result<Vec<LeasedTransaction>> {
-    leased(rows, job, |scope, transaction, lease_expires_at| {
-        LeasedTransaction {
+/// Which rows one kind of lease takes: `condition` says when a row of `table` is due (its
+/// `$1`, `$2`, ... name the values passed with it), `order_by` which go first, and `job`
+/// names the leaser in the scopes handed out (`job:owner`).
+struct Due {
+    table: &'static str,
+    condition: &'static str,
+    order_by: &'static str,
+    job: &'static str,
+}
+
+/// Who leases, when, for how long and how many rows at most.
+#[derive(Clone, Copy)]
+struct LeaseTerms<'a> {
+    owner: &'a str,
+    now: DateTime<Utc>,
+    lease_for: Duration,
+    limit: u32,
+}
+
+impl LeasedTransaction {
+    fn new(
+        scope: TenantScope,
+        transaction: TransactionId,
+        lease_expires_at: DateTime<Utc>,
+    ) -> Self {
+        Self {
             scope,
             transaction,
             lease_expires_at,
         }
-    })
-}
-
-/// Wraps each leased row (id, tenant, lease expiry) in a system-job scope of its own tenant,
-/// so all further work on the record goes through the scoped repositories.
-fn leased<I, T>(
-    rows: Vec<(String, String, DateTime<Utc>)>,
-    job: &str,
-    wrap: impl Fn(TenantScope, I, DateTime<Utc>) -> T,
-) -> Result<Vec<T>>
-where
-    I: FromStr,
-    StorageError: From<I::Err>,
-{
-    rows.into_iter()
-        .map(|(id, tenant, expires)| {
-            Ok(wrap(
-                TenantScope::system_job(tenant.parse()?, job),
-                id.parse()?,
-                expires,
-            ))
-        })
-        .collect()
+    }
 }

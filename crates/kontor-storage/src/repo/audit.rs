@@ -9,53 +9,37 @@
 use chrono::{DateTime, Utc};
 
 use super::{entity, repository};
-use crate::db::{now, to_json, RowReader, Val};
+use crate::db::{now, record, to_json, Val};
 use crate::error::Result;
 use crate::ids::AuditEventId;
 use crate::status::{AuditAction, AuditOutcome};
 use crate::store::{Actor, Newest};
 
-/// One audit record. Never updated or deleted (enforced by database triggers).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct AuditEvent {
-    pub id: AuditEventId,
-    /// `OPERATOR` or `SYSTEM`.
-    pub actor_kind: String,
-    /// The operator id, or the system job's name.
-    pub actor: String,
-    pub action: AuditAction,
-    /// The API route of an `API_CALL`, e.g. `POST /v1/orders/{id}/cancel`.
-    pub operation: Option<String>,
-    /// What was acted on, e.g. `key_pair`.
-    pub target_kind: String,
-    pub target_id: String,
-    /// The API request (`x-request-id`) the action served.
-    pub request_id: Option<String>,
-    pub outcome: AuditOutcome,
-    /// The API's stable error code of a failed action.
-    pub error_code: Option<String>,
-    pub detail: serde_json::Value,
-    pub created_at: DateTime<Utc>,
-}
-
-impl AuditEvent {
-    fn read(r: &RowReader<'_>) -> Result<Self> {
-        Ok(Self {
-            id: r.parsed("id")?,
-            actor_kind: r.text("actor_kind")?,
-            actor: r.text("actor")?,
-            action: r.enumeration("action")?,
-            operation: r.opt_text("operation")?,
-            target_kind: r.text("target_kind")?,
-            target_id: r.text("target_id")?,
-            request_id: r.opt_text("request_id")?,
-            outcome: r.enumeration("outcome")?,
-            error_code: r.opt_text("error_code")?,
-            detail: r.json("detail")?,
-            created_at: r.ts("created_at")?,
-        })
+record! {
+    /// One audit record. Never updated or deleted (enforced by database triggers).
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    pub struct AuditEvent {
+        pub id: AuditEventId,
+        /// `OPERATOR` or `SYSTEM`.
+        pub actor_kind: String,
+        /// The operator id, or the system job's name.
+        pub actor: String,
+        pub action: AuditAction,
+        /// The API route of an `API_CALL`, e.g. `POST /v1/orders/{id}/cancel`.
+        pub operation: Option<String>,
+        /// What was acted on, e.g. `key_pair`.
+        pub target_kind: String,
+        pub target_id: String,
+        /// The API request (`x-request-id`) the action served.
+        pub request_id: Option<String>,
+        pub outcome: AuditOutcome,
+        /// The API's stable error code of a failed action.
+        pub error_code: Option<String>,
+        pub detail: serde_json::Value,
+        pub created_at: DateTime<Utc>,
     }
 }
+
 // Not `Deletable`: the log is append-only.
 entity!(AuditEvent, AuditEventId, "audit_events", "audit event");
 
@@ -148,38 +132,23 @@ impl Audit<'_, '_> {
         let id = AuditEventId::new();
         let request_id = self.tx.request_id.clone();
         self.tx
-            .insert::<AuditEvent>(
+            .create(
+                id,
                 &[
-                    "id",
-                    "actor_kind",
-                    "actor",
-                    "action",
-                    "operation",
-                    "target_kind",
-                    "target_id",
-                    "request_id",
-                    "outcome",
-                    "error_code",
-                    "detail",
-                    "created_at",
-                ],
-                vec![
-                    id.to_db().into(),
-                    actor_kind.into(),
-                    actor.into(),
-                    action.as_str().into(),
-                    operation.into(),
-                    target_kind.into(),
-                    target_id.into(),
-                    request_id.into(),
-                    outcome.as_str().into(),
-                    error_code.into(),
-                    to_json(&detail).into(),
-                    now().into(),
+                    ("actor_kind", actor_kind.into()),
+                    ("actor", actor.into()),
+                    ("action", action.as_str().into()),
+                    ("operation", operation.into()),
+                    ("target_kind", target_kind.into()),
+                    ("target_id", target_id.into()),
+                    ("request_id", request_id.into()),
+                    ("outcome", outcome.as_str().into()),
+                    ("error_code", error_code.into()),
+                    ("detail", to_json(&detail).into()),
+                    ("created_at", now().into()),
                 ],
             )
-            .await?;
-        self.tx.get(id).await
+            .await
     }
 
     /// One keyset page of the log, newest first, of the records that match `filter`.

@@ -4,40 +4,44 @@ use chrono::{DateTime, Utc};
 use kontor_protocol::ProtocolVersion;
 
 use super::{entity, repository};
-use crate::db::{now, RowReader};
+use crate::db::{now, record, RowReader};
 use crate::error::Result;
 use crate::ids::{BankHostId, BankKeyId};
 use crate::status::{BankKeyKind, BankKeyVerification, VerificationMethod};
 
-/// An EBICS bank server.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct BankHost {
-    pub id: BankHostId,
-    pub host_id: String,
-    pub name: String,
-    pub url: String,
-    pub protocol_version: ProtocolVersion,
-    /// Business Transaction Formats (EBICS 3.0 service parameters) instead of order types.
-    pub btf: bool,
-    /// A production host (false: the bank's test system).
-    pub production: bool,
-    /// PEM certificates trusted for this host's TLS in addition to the usual roots (a bank's
-    /// test system or private CA). Public data: it is shown like the URL.
-    pub ca_bundle_pem: Option<String>,
-    /// What the bank's HPD said at the last sync; `None` before one succeeded.
-    pub bank_parameters: Option<BankParameters>,
-    /// Send X.509 certificates with the keys on H004 as well (French banks require them on
-    /// EBICS 2.5; H005 always sends them).
-    pub x509_on_h004: bool,
-    /// PEM CA certificates the bank's own key certificates (HPB) must chain to; without
-    /// them only their validity period is checked.
-    pub bank_ca_pem: Option<String>,
-    pub created_at: DateTime<Utc>,
-    /// When an operator removed the host while connections still referred to it: nothing is
-    /// sent to a retired host any more, and what it produced stays readable.
-    pub retired_at: Option<DateTime<Utc>>,
-    pub retired_by: Option<String>,
+record! {
+    /// An EBICS bank server.
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    pub struct BankHost {
+        pub id: BankHostId,
+        pub host_id: String,
+        pub name: String,
+        pub url: String,
+        pub protocol_version: ProtocolVersion,
+        /// Business Transaction Formats (EBICS 3.0 service parameters) instead of order types.
+        pub btf: bool,
+        /// A production host (false: the bank's test system).
+        pub production: bool,
+        /// PEM certificates trusted for this host's TLS in addition to the usual roots (a bank's
+        /// test system or private CA). Public data: it is shown like the URL.
+        pub ca_bundle_pem: Option<String>,
+        /// What the bank's HPD said at the last sync; `None` before one succeeded.
+        pub bank_parameters: Option<BankParameters>,
+        /// Send X.509 certificates with the keys on H004 as well (French banks require them on
+        /// EBICS 2.5; H005 always sends them).
+        pub x509_on_h004: bool,
+        /// PEM CA certificates the bank's own key certificates (HPB) must chain to; without
+        /// them only their validity period is checked.
+        pub bank_ca_pem: Option<String>,
+        pub created_at: DateTime<Utc>,
+        /// When an operator removed the host while connections still referred to it: nothing is
+        /// sent to a retired host any more, and what it produced stays readable.
+        pub retired_at: Option<DateTime<Utc>>,
+        pub retired_by: Option<String>,
+    }
 }
+
+crate::db::column_via!(Option<BankParameters> => opt_json);
 
 /// The bank parameters a host publishes with HPD (`HPDResponseOrderData/ProtocolParams`).
 /// A flag is `None` when the bank left the element out.
@@ -65,26 +69,6 @@ impl BankParameters {
     }
 }
 
-impl BankHost {
-    fn read(r: &RowReader<'_>) -> Result<Self> {
-        Ok(Self {
-            id: r.parsed("id")?,
-            host_id: r.text("host_id")?,
-            name: r.text("name")?,
-            url: r.text("url")?,
-            protocol_version: r.parsed("protocol_version")?,
-            btf: r.bool("btf")?,
-            production: r.bool("production")?,
-            ca_bundle_pem: r.opt_text("ca_bundle_pem")?,
-            bank_parameters: r.opt_json("bank_parameters")?,
-            x509_on_h004: r.bool("x509_on_h004")?,
-            bank_ca_pem: r.opt_text("bank_ca_pem")?,
-            created_at: r.ts("created_at")?,
-            retired_at: r.opt_ts("retired_at")?,
-            retired_by: r.opt_text("retired_by")?,
-        })
-    }
-}
 entity!(BankHost, BankHostId, "bank_hosts", "bank host", Deletable);
 
 /// What is needed to register a bank host.
@@ -127,51 +111,33 @@ pub struct BankHostChanges {
     pub bank_ca_pem: Option<Option<String>>,
 }
 
-/// A bank's public key as fetched with HPB, and whether an operator verified it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct BankKey {
-    pub id: BankKeyId,
-    pub bank_host_id: BankHostId,
-    pub kind: BankKeyKind,
-    /// X002 or E002.
-    pub version: String,
-    /// SubjectPublicKeyInfo DER.
-    pub public_key: Vec<u8>,
-    pub certificate: Option<Vec<u8>>,
-    /// The EBICS key hash, upper-case hex.
-    pub key_hash: String,
-    pub verification_status: BankKeyVerification,
-    pub verification_method: Option<VerificationMethod>,
-    pub verified_by: Option<String>,
-    pub verified_at: Option<DateTime<Utc>>,
-    /// 1 for the first key of its kind fetched from the host, +1 for each key that replaced it.
-    pub generation: i64,
-    /// When a newer key of the same kind was fetched (a rollover): the key is kept, readable,
-    /// but no longer used.
-    pub superseded_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl BankKey {
-    fn read(r: &RowReader<'_>) -> Result<Self> {
-        Ok(Self {
-            id: r.parsed("id")?,
-            bank_host_id: r.parsed("bank_host_id")?,
-            kind: r.enumeration("kind")?,
-            version: r.text("version")?,
-            public_key: r.blob("public_key")?,
-            certificate: r.opt_blob("certificate")?,
-            key_hash: r.text("key_hash")?,
-            verification_status: r.enumeration("verification_status")?,
-            verification_method: r.opt_enumeration("verification_method")?,
-            verified_by: r.opt_text("verified_by")?,
-            verified_at: r.opt_ts("verified_at")?,
-            generation: r.int("generation")?,
-            superseded_at: r.opt_ts("superseded_at")?,
-            created_at: r.ts("created_at")?,
-        })
+record! {
+    /// A bank's public key as fetched with HPB, and whether an operator verified it.
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    pub struct BankKey {
+        pub id: BankKeyId,
+        pub bank_host_id: BankHostId,
+        pub kind: BankKeyKind,
+        /// X002 or E002.
+        pub version: String,
+        /// SubjectPublicKeyInfo DER.
+        pub public_key: Vec<u8>,
+        pub certificate: Option<Vec<u8>>,
+        /// The EBICS key hash, upper-case hex.
+        pub key_hash: String,
+        pub verification_status: BankKeyVerification,
+        pub verification_method: Option<VerificationMethod>,
+        pub verified_by: Option<String>,
+        pub verified_at: Option<DateTime<Utc>>,
+        /// 1 for the first key of its kind fetched from the host, +1 for each key that replaced it.
+        pub generation: i64,
+        /// When a newer key of the same kind was fetched (a rollover): the key is kept, readable,
+        /// but no longer used.
+        pub superseded_at: Option<DateTime<Utc>>,
+        pub created_at: DateTime<Utc>,
     }
 }
+
 entity!(BankKey, BankKeyId, "bank_keys", "bank key", Deletable);
 
 #[derive(Debug, Clone)]
@@ -192,34 +158,21 @@ repository!(
 
 impl BankHosts<'_, '_> {
     pub async fn create(&mut self, new: NewBankHost) -> Result<BankHost> {
-        let id = BankHostId::new();
         self.tx
-            .insert::<BankHost>(
+            .create(
+                BankHostId::new(),
                 &[
-                    "id",
-                    "host_id",
-                    "name",
-                    "url",
-                    "protocol_version",
-                    "btf",
-                    "production",
-                    "ca_bundle_pem",
-                    "created_at",
-                ],
-                vec![
-                    id.to_db().into(),
-                    new.host_id.into(),
-                    new.name.into(),
-                    new.url.into(),
-                    new.protocol_version.as_str().into(),
-                    new.btf.into(),
-                    new.production.into(),
-                    new.ca_bundle_pem.into(),
-                    now().into(),
+                    ("host_id", new.host_id.into()),
+                    ("name", new.name.into()),
+                    ("url", new.url.into()),
+                    ("protocol_version", new.protocol_version.as_str().into()),
+                    ("btf", new.btf.into()),
+                    ("production", new.production.into()),
+                    ("ca_bundle_pem", new.ca_bundle_pem.into()),
+                    ("created_at", now().into()),
                 ],
             )
-            .await?;
-        self.tx.get(id).await
+            .await
     }
 
     /// Records the bank parameters HPD delivered.
@@ -229,19 +182,18 @@ impl BankHosts<'_, '_> {
         parameters: &BankParameters,
     ) -> Result<BankHost> {
         self.tx
-            .update::<BankHost>(
-                id.to_db(),
+            .updated(
+                id,
                 &[("bank_parameters", crate::db::to_json(parameters).into())],
             )
-            .await?;
-        self.tx.get(id).await
+            .await
     }
 
     pub async fn update(&mut self, id: BankHostId, changes: BankHostChanges) -> Result<BankHost> {
         let current = self.tx.get(id).await?;
         self.tx
-            .update::<BankHost>(
-                id.to_db(),
+            .updated(
+                id,
                 &[
                     ("name", changes.name.unwrap_or(current.name).into()),
                     ("url", changes.url.unwrap_or(current.url).into()),
@@ -266,8 +218,7 @@ impl BankHosts<'_, '_> {
                     ),
                 ],
             )
-            .await?;
-        self.tx.get(id).await
+            .await
     }
 
     /// What the users of `host`'s connections still have under way.
@@ -383,32 +334,21 @@ impl BankKeys<'_, '_> {
             .map_err(crate::error::StorageError::from)?;
         // Referencing a host of another tenant fails the composite foreign key.
         self.tx
-            .insert::<BankKey>(
-                &[
-                    "id",
-                    "bank_host_id",
-                    "kind",
-                    "version",
-                    "public_key",
-                    "certificate",
-                    "key_hash",
+            .insert::<BankKey>(&[
+                ("id", id.to_db().into()),
+                ("bank_host_id", new.bank_host_id.to_db().into()),
+                ("kind", new.kind.as_str().into()),
+                ("version", new.version.into()),
+                ("public_key", new.public_key.into()),
+                ("certificate", new.certificate.into()),
+                ("key_hash", new.key_hash.into()),
+                (
                     "verification_status",
-                    "generation",
-                    "created_at",
-                ],
-                vec![
-                    id.to_db().into(),
-                    new.bank_host_id.to_db().into(),
-                    new.kind.as_str().into(),
-                    new.version.into(),
-                    new.public_key.into(),
-                    new.certificate.into(),
-                    new.key_hash.into(),
                     BankKeyVerification::Unverified.as_str().into(),
-                    generation.into(),
-                    at.into(),
-                ],
-            )
+                ),
+                ("generation", generation.into()),
+                ("created_at", at.into()),
+            ])
             .await?;
         let key: BankKey = self.tx.get(id).await?;
         // Every bank key arrives unverified through here (HPB, and any later key change): an
@@ -476,8 +416,8 @@ impl BankKeys<'_, '_> {
         };
         let current: BankKey = self.tx.get(id).await?;
         self.tx
-            .set_status::<BankKey, _>(
-                id.to_db(),
+            .set_status(
+                id,
                 "verification_status",
                 current.verification_status,
                 outcome,

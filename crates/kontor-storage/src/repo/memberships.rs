@@ -3,29 +3,21 @@
 use chrono::{DateTime, Utc};
 
 use super::repository;
-use crate::admin::{new_token_secret, read_token, ApiToken, IssuedToken};
-use crate::db::{now, push_keyset_page, RowReader};
+use crate::admin::{new_token_secret, ApiToken, IssuedToken};
+use crate::db::{now, push_keyset_page, record, RowReader};
 use crate::error::{Result, StorageError};
 use crate::ids::{ApiTokenId, EbicsUserId, OperatorId};
 use crate::status::Role;
 
-/// One operator's membership of the scope's tenant.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Member {
-    pub operator_id: OperatorId,
-    pub role: Role,
-    /// The name this tenant knows the operator by (operators are global; a name given in one
-    /// tenant never shows in another).
-    pub display_name: String,
-}
-
-impl Member {
-    fn read(r: &RowReader<'_>) -> Result<Self> {
-        Ok(Self {
-            operator_id: r.parsed("operator_id")?,
-            role: r.enumeration("role")?,
-            display_name: r.text("display_name")?,
-        })
+record! {
+    /// One operator's membership of the scope's tenant.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Member {
+        pub operator_id: OperatorId,
+        pub role: Role,
+        /// The name this tenant knows the operator by (operators are global; a name given in one
+        /// tenant never shows in another).
+        pub display_name: String,
     }
 }
 
@@ -92,14 +84,10 @@ impl Memberships<'_, '_> {
     pub async fn list(&mut self) -> Result<Vec<Member>> {
         let tenant = self.tx.tenant_val();
         self.tx
-            .fetch_all(
+            .fetch_all_as(
                 "SELECT operator_id, role, display_name FROM memberships WHERE tenant_id = $1 ORDER BY operator_id",
-                &[tenant],
-            )
-            .await?
-            .iter()
-            .map(|r| Member::read(&RowReader(r)))
-            .collect()
+                &[tenant], Member::read)
+.await
     }
 
     /// One keyset page of members, newest membership first by operator id.
@@ -110,12 +98,7 @@ impl Memberships<'_, '_> {
         );
         let before = before.map(|b| b.to_db().into());
         push_keyset_page(&mut sql, &mut values, "operator_id", before, limit);
-        self.tx
-            .fetch_all(&sql, &values)
-            .await?
-            .iter()
-            .map(|r| Member::read(&RowReader(r)))
-            .collect()
+        self.tx.fetch_all_as(&sql, &values, Member::read).await
     }
 
     /// Removes an operator (their grants, and at once every token they hold for this
@@ -165,29 +148,37 @@ impl Memberships<'_, '_> {
     }
 
     pub async fn grants_of(&mut self, operator: OperatorId) -> Result<Vec<EbicsUserId>> {
-        let tenant = self.tx.tenant_val();
-        self.tx
-            .fetch_all(
-                "SELECT ebics_user_id FROM operator_grants WHERE tenant_id = $1 AND operator_id = $2 ORDER BY ebics_user_id",
-                &[tenant, operator.to_db().into()],
-            )
-            .await?
-            .iter()
-            .map(|r| RowReader(r).parsed("ebics_user_id"))
-            .collect()
+        self.grant_column("ebics_user_id", "operator_id", operator.to_db())
+            .await
     }
 
     /// The operators restricted to (among others) `user`, by grants on it.
     pub async fn grantees_of(&mut self, user: EbicsUserId) -> Result<Vec<OperatorId>> {
+        self.grant_column("operator_id", "ebics_user_id", user.to_db())
+            .await
+    }
+
+    /// The `wanted` ids of the tenant's grants whose `by` column is `id`, in order.
+    async fn grant_column<T>(
+        &mut self,
+        wanted: &'static str,
+        by: &'static str,
+        id: String,
+    ) -> Result<Vec<T>>
+    where
+        T: std::str::FromStr,
+        T::Err: std::fmt::Display,
+    {
         let tenant = self.tx.tenant_val();
+        let sql = format!(
+            "SELECT {wanted} FROM operator_grants WHERE tenant_id = $1 AND {by} = $2 \
+             ORDER BY {wanted}"
+        );
         self.tx
-            .fetch_all(
-                "SELECT operator_id FROM operator_grants WHERE tenant_id = $1 AND ebics_user_id = $2 ORDER BY operator_id",
-                &[tenant, user.to_db().into()],
-            )
+            .fetch_all(&sql, &[tenant, id.into()])
             .await?
             .iter()
-            .map(|r| RowReader(r).parsed("operator_id"))
+            .map(|r| RowReader(r).parsed(wanted))
             .collect()
     }
 
@@ -253,7 +244,7 @@ impl Memberships<'_, '_> {
             .ok_or(StorageError::NotFound {
                 entity: "API token",
             })?;
-        read_token(&RowReader(&row))
+        ApiToken::read(&RowReader(&row))
     }
 
     /// One keyset page of a member's tokens for this tenant (never their secrets), newest first.
@@ -268,12 +259,7 @@ impl Memberships<'_, '_> {
             String::from("SELECT * FROM api_tokens WHERE tenant_id = $1 AND operator_id = $2");
         let before = before.map(|b| b.to_db().into());
         push_keyset_page(&mut sql, &mut values, "id", before, limit);
-        self.tx
-            .fetch_all(&sql, &values)
-            .await?
-            .iter()
-            .map(|r| read_token(&RowReader(r)))
-            .collect()
+        self.tx.fetch_all_as(&sql, &values, ApiToken::read).await
     }
 
     /// Revokes one of a member's tokens for this tenant; `NotFound` for a token of another

@@ -5,41 +5,29 @@ use chrono::{DateTime, Utc};
 use super::{entity, repository};
 use kontor_protocol::order_type::{BtfService, OrderType};
 
-use crate::db::{now, to_json, RowReader, Val};
+use crate::db::{now, record, to_json, Val};
 use crate::error::{Result, StorageError};
 use crate::ids::{EbicsUserId, FileId, OrderId, OrderSignatureId, TransactionId};
 use crate::status::{FileKind, OrderStatus, SignatureClass};
 
-/// A stored file: inline content (small, e.g. an order's payment file) or a path under the
-/// data directory (large downloads, streamed to disk).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct StoredFile {
-    pub id: FileId,
-    pub kind: FileKind,
-    pub path: Option<String>,
-    #[serde(skip)]
-    pub content: Option<Vec<u8>>,
-    pub size: i64,
-    /// SHA-256, lower-case hex.
-    pub sha256: String,
-    pub content_type: String,
-    pub created_at: DateTime<Utc>,
-}
-
-impl StoredFile {
-    fn read(r: &RowReader<'_>) -> Result<Self> {
-        Ok(Self {
-            id: r.parsed("id")?,
-            kind: r.enumeration("kind")?,
-            path: r.opt_text("path")?,
-            content: r.opt_blob("content")?,
-            size: r.int("size")?,
-            sha256: r.text("sha256")?,
-            content_type: r.text("content_type")?,
-            created_at: r.ts("created_at")?,
-        })
+record! {
+    /// A stored file: inline content (small, e.g. an order's payment file) or a path under the
+    /// data directory (large downloads, streamed to disk).
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    pub struct StoredFile {
+        pub id: FileId,
+        pub kind: FileKind,
+        pub path: Option<String>,
+        #[serde(skip)]
+        pub content: Option<Vec<u8>>,
+        pub size: i64,
+        /// SHA-256, lower-case hex.
+        pub sha256: String,
+        pub content_type: String,
+        pub created_at: DateTime<Utc>,
     }
 }
+
 entity!(StoredFile, FileId, "files", "file", Deletable);
 
 /// Where a new file's bytes are.
@@ -100,59 +88,39 @@ impl std::str::FromStr for SignatureRule {
     }
 }
 
-/// An upload order (payment file) and where it is in its lifecycle.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Order {
-    pub id: OrderId,
-    pub ebics_user_id: EbicsUserId,
-    /// The classic order type (`CCT`, `CDD`, ...), or `BTU` for an upload named only by its
-    /// BTF service.
-    pub order_type: OrderType,
-    /// The BTF service the order is sent with on an EBICS 3.0 host (the classic type's
-    /// service as the bank offers it, or the one the operator named); `None` on H004.
-    pub btf_service: Option<BtfService>,
-    pub status: OrderStatus,
-    pub bank_order_id: Option<String>,
-    pub signature_rule: SignatureRule,
-    pub content_file_id: FileId,
-    /// SHA-256 of the order content, lower-case hex: what signers sign and what makes
-    /// re-submission detectable.
-    pub content_hash: String,
-    pub content_size: i64,
-    pub amount_total: Option<String>,
-    pub currency: Option<String>,
-    pub idempotency_key: Option<String>,
-    pub transaction_id: Option<TransactionId>,
-    pub bank_return_code: Option<String>,
-    pub bank_return_text: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl Order {
-    fn read(r: &RowReader<'_>) -> Result<Self> {
-        Ok(Self {
-            id: r.parsed("id")?,
-            ebics_user_id: r.parsed("ebics_user_id")?,
-            order_type: r.order_type("order_type")?,
-            btf_service: r.opt_json("btf_service")?,
-            status: r.enumeration("status")?,
-            bank_order_id: r.opt_text("bank_order_id")?,
-            signature_rule: r.parsed("signature_rule")?,
-            content_file_id: r.parsed("content_file_id")?,
-            content_hash: r.text("content_hash")?,
-            content_size: r.int("content_size")?,
-            amount_total: r.opt_text("amount_total")?,
-            currency: r.opt_text("currency")?,
-            idempotency_key: r.opt_text("idempotency_key")?,
-            transaction_id: r.opt_parsed("transaction_id")?,
-            bank_return_code: r.opt_text("bank_return_code")?,
-            bank_return_text: r.opt_text("bank_return_text")?,
-            created_at: r.ts("created_at")?,
-            updated_at: r.ts("updated_at")?,
-        })
+record! {
+    /// An upload order (payment file) and where it is in its lifecycle.
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    pub struct Order {
+        pub id: OrderId,
+        pub ebics_user_id: EbicsUserId,
+        /// The classic order type (`CCT`, `CDD`, ...), or `BTU` for an upload named only by its
+        /// BTF service.
+        pub order_type: OrderType,
+        /// The BTF service the order is sent with on an EBICS 3.0 host (the classic type's
+        /// service as the bank offers it, or the one the operator named); `None` on H004.
+        pub btf_service: Option<BtfService>,
+        pub status: OrderStatus,
+        pub bank_order_id: Option<String>,
+        pub signature_rule: SignatureRule,
+        pub content_file_id: FileId,
+        /// SHA-256 of the order content, lower-case hex: what signers sign and what makes
+        /// re-submission detectable.
+        pub content_hash: String,
+        pub content_size: i64,
+        pub amount_total: Option<String>,
+        pub currency: Option<String>,
+        pub idempotency_key: Option<String>,
+        pub transaction_id: Option<TransactionId>,
+        pub bank_return_code: Option<String>,
+        pub bank_return_text: Option<String>,
+        pub created_at: DateTime<Utc>,
+        pub updated_at: DateTime<Utc>,
     }
 }
+
+crate::db::column_via!(SignatureRule => parsed);
+
 entity!(Order, OrderId, "orders", "order", Deletable);
 
 #[derive(Debug, Clone)]
@@ -169,33 +137,21 @@ pub struct NewOrder {
     pub idempotency_key: Option<String>,
 }
 
-/// A signature collected for an order.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct OrderSignature {
-    pub id: OrderSignatureId,
-    pub order_id: OrderId,
-    pub signer_id: EbicsUserId,
-    pub signature_class: SignatureClass,
-    pub signature_version: String,
-    pub signed_hash: String,
-    pub signature_value: Vec<u8>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl OrderSignature {
-    fn read(r: &RowReader<'_>) -> Result<Self> {
-        Ok(Self {
-            id: r.parsed("id")?,
-            order_id: r.parsed("order_id")?,
-            signer_id: r.parsed("signer_id")?,
-            signature_class: r.enumeration("signature_class")?,
-            signature_version: r.text("signature_version")?,
-            signed_hash: r.text("signed_hash")?,
-            signature_value: r.blob("signature_value")?,
-            created_at: r.ts("created_at")?,
-        })
+record! {
+    /// A signature collected for an order.
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    pub struct OrderSignature {
+        pub id: OrderSignatureId,
+        pub order_id: OrderId,
+        pub signer_id: EbicsUserId,
+        pub signature_class: SignatureClass,
+        pub signature_version: String,
+        pub signed_hash: String,
+        pub signature_value: Vec<u8>,
+        pub created_at: DateTime<Utc>,
     }
 }
+
 entity!(
     OrderSignature,
     OrderSignatureId,
@@ -234,30 +190,19 @@ impl Files<'_, '_> {
                 FileBody::OnDisk { path, size, sha256 } => (Some(path), None, size, sha256),
             };
         self.tx
-            .insert::<StoredFile>(
+            .create(
+                id,
                 &[
-                    "id",
-                    "kind",
-                    "path",
-                    "content",
-                    "size",
-                    "sha256",
-                    "content_type",
-                    "created_at",
-                ],
-                vec![
-                    id.to_db().into(),
-                    new.kind.as_str().into(),
-                    path.into(),
-                    content.into(),
-                    size.into(),
-                    sha256.into(),
-                    new.content_type.into(),
-                    now().into(),
+                    ("kind", new.kind.as_str().into()),
+                    ("path", path.into()),
+                    ("content", content.into()),
+                    ("size", size.into()),
+                    ("sha256", sha256.into()),
+                    ("content_type", new.content_type.into()),
+                    ("created_at", now().into()),
                 ],
             )
-            .await?;
-        self.tx.get(id).await
+            .await
     }
 }
 
@@ -271,45 +216,27 @@ impl Orders<'_, '_> {
     /// Creates a DRAFT order. The same content for the same user and order type while an
     /// earlier order is alive is a `Conflict`: a duplicate payment, not a new one.
     pub async fn create(&mut self, new: NewOrder) -> Result<Order> {
-        let id = OrderId::new();
         let at = now();
         self.tx
-            .insert::<Order>(
+            .create(
+                OrderId::new(),
                 &[
-                    "id",
-                    "ebics_user_id",
-                    "order_type",
-                    "btf_service",
-                    "status",
-                    "signature_rule",
-                    "content_file_id",
-                    "content_hash",
-                    "content_size",
-                    "amount_total",
-                    "currency",
-                    "idempotency_key",
-                    "created_at",
-                    "updated_at",
-                ],
-                vec![
-                    id.to_db().into(),
-                    new.ebics_user_id.to_db().into(),
-                    new.order_type.as_str().into(),
-                    new.btf_service.as_ref().map(to_json).into(),
-                    OrderStatus::Draft.as_str().into(),
-                    new.signature_rule.as_str().into(),
-                    new.content_file_id.to_db().into(),
-                    new.content_hash.into(),
-                    new.content_size.into(),
-                    new.amount_total.into(),
-                    new.currency.into(),
-                    new.idempotency_key.into(),
-                    at.into(),
-                    at.into(),
+                    ("ebics_user_id", new.ebics_user_id.to_db().into()),
+                    ("order_type", new.order_type.as_str().into()),
+                    ("btf_service", new.btf_service.as_ref().map(to_json).into()),
+                    ("status", OrderStatus::Draft.as_str().into()),
+                    ("signature_rule", new.signature_rule.as_str().into()),
+                    ("content_file_id", new.content_file_id.to_db().into()),
+                    ("content_hash", new.content_hash.into()),
+                    ("content_size", new.content_size.into()),
+                    ("amount_total", new.amount_total.into()),
+                    ("currency", new.currency.into()),
+                    ("idempotency_key", new.idempotency_key.into()),
+                    ("created_at", at.into()),
+                    ("updated_at", at.into()),
                 ],
             )
-            .await?;
-        self.tx.get(id).await
+            .await
     }
 
     pub async fn find_by_idempotency_key(&mut self, key: &str) -> Result<Option<Order>> {
@@ -509,14 +436,7 @@ impl Orders<'_, '_> {
         let mut extra = extra.to_vec();
         extra.push(("updated_at", now().into()));
         self.tx
-            .set_status::<Order, _>(
-                id.to_db(),
-                "status",
-                from,
-                to,
-                OrderStatus::transition,
-                &extra,
-            )
+            .set_status(id, "status", from, to, OrderStatus::transition, &extra)
             .await?;
         self.tx.get(id).await
     }
@@ -531,32 +451,20 @@ repository!(
 impl OrderSignatures<'_, '_> {
     /// Adds a signature; one signer signs an order once (`Conflict` otherwise).
     pub async fn create(&mut self, new: NewOrderSignature) -> Result<OrderSignature> {
-        let id = OrderSignatureId::new();
         self.tx
-            .insert::<OrderSignature>(
+            .create(
+                OrderSignatureId::new(),
                 &[
-                    "id",
-                    "order_id",
-                    "signer_id",
-                    "signature_class",
-                    "signature_version",
-                    "signed_hash",
-                    "signature_value",
-                    "created_at",
-                ],
-                vec![
-                    id.to_db().into(),
-                    new.order_id.to_db().into(),
-                    new.signer_id.to_db().into(),
-                    new.signature_class.as_str().into(),
-                    new.signature_version.into(),
-                    new.signed_hash.into(),
-                    new.signature_value.into(),
-                    now().into(),
+                    ("order_id", new.order_id.to_db().into()),
+                    ("signer_id", new.signer_id.to_db().into()),
+                    ("signature_class", new.signature_class.as_str().into()),
+                    ("signature_version", new.signature_version.into()),
+                    ("signed_hash", new.signed_hash.into()),
+                    ("signature_value", new.signature_value.into()),
+                    ("created_at", now().into()),
                 ],
             )
-            .await?;
-        self.tx.get(id).await
+            .await
     }
 
     pub async fn list_for_order(&mut self, order: OrderId) -> Result<Vec<OrderSignature>> {

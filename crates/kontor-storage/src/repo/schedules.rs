@@ -4,55 +4,37 @@ use chrono::{DateTime, Utc};
 use kontor_protocol::order_type::{BtfService, OrderType};
 
 use super::{entity, repository};
-use crate::db::{now, to_json, RowReader, Val};
+use crate::db::{now, record, to_json, Val};
 use crate::error::Result;
 use crate::ids::{AccountId, EbicsUserId, JobRunId, ScheduleId};
 
 /// `job_runs.outcome` of a run held because its host's bank keys await verification.
 pub const RUN_HELD: &str = "HELD";
 
-/// A recurring download (cron expression in a time zone) for a user, optionally one account.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Schedule {
-    pub id: ScheduleId,
-    pub ebics_user_id: EbicsUserId,
-    pub account_id: Option<AccountId>,
-    /// A statement order type (`C53`, ...), or `BTD` with [`Schedule::btf_service`].
-    pub order_type: OrderType,
-    /// An explicit BTF service (EBICS 3.0 hosts only).
-    pub btf_service: Option<BtfService>,
-    pub cron: String,
-    pub time_zone: String,
-    pub enabled: bool,
-    pub next_run_at: DateTime<Utc>,
-    pub last_run_at: Option<DateTime<Utc>>,
-    pub lease_owner: Option<String>,
-    pub lease_expires_at: Option<DateTime<Utc>>,
-    /// Since when the schedule's runs are held (its host's bank keys await verification).
-    pub held_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl Schedule {
-    fn read(r: &RowReader<'_>) -> Result<Self> {
-        Ok(Self {
-            id: r.parsed("id")?,
-            ebics_user_id: r.parsed("ebics_user_id")?,
-            account_id: r.opt_parsed("account_id")?,
-            order_type: r.order_type("order_type")?,
-            btf_service: r.opt_json("btf_service")?,
-            cron: r.text("cron")?,
-            time_zone: r.text("time_zone")?,
-            enabled: r.bool("enabled")?,
-            next_run_at: r.ts("next_run_at")?,
-            last_run_at: r.opt_ts("last_run_at")?,
-            lease_owner: r.opt_text("lease_owner")?,
-            lease_expires_at: r.opt_ts("lease_expires_at")?,
-            held_at: r.opt_ts("held_at")?,
-            created_at: r.ts("created_at")?,
-        })
+record! {
+    /// A recurring download (cron expression in a time zone) for a user, optionally one account.
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    pub struct Schedule {
+        pub id: ScheduleId,
+        pub ebics_user_id: EbicsUserId,
+        pub account_id: Option<AccountId>,
+        /// A statement order type (`C53`, ...), or `BTD` with [`Schedule::btf_service`].
+        pub order_type: OrderType,
+        /// An explicit BTF service (EBICS 3.0 hosts only).
+        pub btf_service: Option<BtfService>,
+        pub cron: String,
+        pub time_zone: String,
+        pub enabled: bool,
+        pub next_run_at: DateTime<Utc>,
+        pub last_run_at: Option<DateTime<Utc>>,
+        pub lease_owner: Option<String>,
+        pub lease_expires_at: Option<DateTime<Utc>>,
+        /// Since when the schedule's runs are held (its host's bank keys await verification).
+        pub held_at: Option<DateTime<Utc>>,
+        pub created_at: DateTime<Utc>,
     }
 }
+
 entity!(Schedule, ScheduleId, "schedules", "schedule", Deletable);
 
 #[derive(Debug, Clone)]
@@ -66,31 +48,20 @@ pub struct NewSchedule {
     pub next_run_at: DateTime<Utc>,
 }
 
-/// One execution of a schedule.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct JobRun {
-    pub id: JobRunId,
-    pub schedule_id: ScheduleId,
-    pub owner: String,
-    pub started_at: DateTime<Utc>,
-    pub finished_at: Option<DateTime<Utc>>,
-    pub outcome: Option<String>,
-    pub detail: Option<String>,
-}
-
-impl JobRun {
-    fn read(r: &RowReader<'_>) -> Result<Self> {
-        Ok(Self {
-            id: r.parsed("id")?,
-            schedule_id: r.parsed("schedule_id")?,
-            owner: r.text("owner")?,
-            started_at: r.ts("started_at")?,
-            finished_at: r.opt_ts("finished_at")?,
-            outcome: r.opt_text("outcome")?,
-            detail: r.opt_text("detail")?,
-        })
+record! {
+    /// One execution of a schedule.
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    pub struct JobRun {
+        pub id: JobRunId,
+        pub schedule_id: ScheduleId,
+        pub owner: String,
+        pub started_at: DateTime<Utc>,
+        pub finished_at: Option<DateTime<Utc>>,
+        pub outcome: Option<String>,
+        pub detail: Option<String>,
     }
 }
+
 entity!(JobRun, JobRunId, "job_runs", "job run", Deletable);
 
 repository!(
@@ -101,43 +72,26 @@ repository!(
 
 impl Schedules<'_, '_> {
     pub async fn create(&mut self, new: NewSchedule) -> Result<Schedule> {
-        let id = ScheduleId::new();
         self.tx
-            .insert::<Schedule>(
+            .create(
+                ScheduleId::new(),
                 &[
-                    "id",
-                    "ebics_user_id",
-                    "account_id",
-                    "order_type",
-                    "btf_service",
-                    "cron",
-                    "time_zone",
-                    "enabled",
-                    "next_run_at",
-                    "created_at",
-                ],
-                vec![
-                    id.to_db().into(),
-                    new.ebics_user_id.to_db().into(),
-                    new.account_id.map(|a| a.to_db()).into(),
-                    new.order_type.as_str().into(),
-                    new.btf_service.as_ref().map(to_json).into(),
-                    new.cron.into(),
-                    new.time_zone.into(),
-                    true.into(),
-                    new.next_run_at.into(),
-                    now().into(),
+                    ("ebics_user_id", new.ebics_user_id.to_db().into()),
+                    ("account_id", new.account_id.map(|a| a.to_db()).into()),
+                    ("order_type", new.order_type.as_str().into()),
+                    ("btf_service", new.btf_service.as_ref().map(to_json).into()),
+                    ("cron", new.cron.into()),
+                    ("time_zone", new.time_zone.into()),
+                    ("enabled", true.into()),
+                    ("next_run_at", new.next_run_at.into()),
+                    ("created_at", now().into()),
                 ],
             )
-            .await?;
-        self.tx.get(id).await
+            .await
     }
 
     pub async fn set_enabled(&mut self, id: ScheduleId, enabled: bool) -> Result<Schedule> {
-        self.tx
-            .update::<Schedule>(id.to_db(), &[("enabled", enabled.into())])
-            .await?;
-        self.tx.get(id).await
+        self.tx.updated(id, &[("enabled", enabled.into())]).await
     }
 
     /// Finishes a leased run: records it, sets the next run time and releases the lease,
@@ -206,9 +160,7 @@ impl Schedules<'_, '_> {
         detail: Option<&str>,
     ) -> Result<JobRun> {
         let at = now();
-        self.tx
-            .update::<Schedule>(id.to_db(), &[("last_run_at", at.into())])
-            .await?;
+        self.tx.update(id, &[("last_run_at", at.into())]).await?;
         self.insert_run(id, owner, started_at, at, outcome, detail)
             .await
     }
@@ -225,28 +177,18 @@ impl Schedules<'_, '_> {
     ) -> Result<JobRun> {
         let run = JobRunId::new();
         self.tx
-            .insert::<JobRun>(
+            .create(
+                run,
                 &[
-                    "id",
-                    "schedule_id",
-                    "owner",
-                    "started_at",
-                    "finished_at",
-                    "outcome",
-                    "detail",
-                ],
-                vec![
-                    run.to_db().into(),
-                    id.to_db().into(),
-                    owner.into(),
-                    started_at.into(),
-                    finished_at.into(),
-                    outcome.into(),
-                    Val::Text(detail.map(str::to_owned)),
+                    ("schedule_id", id.to_db().into()),
+                    ("owner", owner.into()),
+                    ("started_at", started_at.into()),
+                    ("finished_at", finished_at.into()),
+                    ("outcome", outcome.into()),
+                    ("detail", Val::Text(detail.map(str::to_owned))),
                 ],
             )
-            .await?;
-        self.tx.get(run).await
+            .await
     }
 
     pub async fn runs(&mut self, id: ScheduleId) -> Result<Vec<JobRun>> {

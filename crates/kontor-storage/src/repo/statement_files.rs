@@ -7,39 +7,43 @@
 use chrono::{DateTime, Utc};
 
 use super::{entity, repository};
-use crate::db::{now, to_json, RowReader};
+use crate::db::{now, record, to_json};
 use crate::error::{Result, StorageError};
 use crate::ids::{EbicsUserId, FileId, StatementFileId, TransactionId};
 use crate::status::StatementFileStatus;
 
-/// A stored statement file (bare document or container) and its last ingestion.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct StatementFile {
-    pub id: StatementFileId,
-    /// The original file, as the bank delivered it.
-    pub file_id: FileId,
-    /// The user whose download delivered it (its connection decides the accounts).
-    pub ebics_user_id: EbicsUserId,
-    /// The download transaction, when the file came from one.
-    pub transaction_id: Option<TransactionId>,
-    /// The order type it was downloaded with (`C53`, `BTD`, ...).
-    pub order_type: String,
-    /// `BARE` or `ZIP`, once an ingestion looked at the file.
-    pub container: Option<String>,
-    pub status: StatementFileStatus,
-    /// Why the last ingestion failed (or what it left out), in words for an operator.
-    pub error: Option<String>,
-    /// What each document of the file yielded in the last ingestion.
-    pub members: Vec<StatementFileMember>,
-    pub statements_seen: i64,
-    pub statements_unmatched: i64,
-    pub bookings_new: i64,
-    pub bookings_known: i64,
-    /// Ingestions so far.
-    pub attempts: i64,
-    pub created_at: DateTime<Utc>,
-    pub last_attempt_at: Option<DateTime<Utc>>,
+record! {
+    /// A stored statement file (bare document or container) and its last ingestion.
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    pub struct StatementFile {
+        pub id: StatementFileId,
+        /// The original file, as the bank delivered it.
+        pub file_id: FileId,
+        /// The user whose download delivered it (its connection decides the accounts).
+        pub ebics_user_id: EbicsUserId,
+        /// The download transaction, when the file came from one.
+        pub transaction_id: Option<TransactionId>,
+        /// The order type it was downloaded with (`C53`, `BTD`, ...).
+        pub order_type: String,
+        /// `BARE` or `ZIP`, once an ingestion looked at the file.
+        pub container: Option<String>,
+        pub status: StatementFileStatus,
+        /// Why the last ingestion failed (or what it left out), in words for an operator.
+        pub error: Option<String>,
+        /// What each document of the file yielded in the last ingestion.
+        pub members: Vec<StatementFileMember>,
+        pub statements_seen: i64,
+        pub statements_unmatched: i64,
+        pub bookings_new: i64,
+        pub bookings_known: i64,
+        /// Ingestions so far.
+        pub attempts: i64,
+        pub created_at: DateTime<Utc>,
+        pub last_attempt_at: Option<DateTime<Utc>>,
+    }
 }
+
+crate::db::column_via!(Vec<StatementFileMember> => json);
 
 /// One document of a statement file (the file itself when it is bare).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -52,28 +56,6 @@ pub struct StatementFileMember {
     pub error: Option<String>,
 }
 
-impl StatementFile {
-    fn read(r: &RowReader<'_>) -> Result<Self> {
-        Ok(Self {
-            id: r.parsed("id")?,
-            file_id: r.parsed("file_id")?,
-            ebics_user_id: r.parsed("ebics_user_id")?,
-            transaction_id: r.opt_parsed("transaction_id")?,
-            order_type: r.text("order_type")?,
-            container: r.opt_text("container")?,
-            status: r.enumeration("status")?,
-            error: r.opt_text("error")?,
-            members: r.json("members")?,
-            statements_seen: r.int("statements_seen")?,
-            statements_unmatched: r.int("statements_unmatched")?,
-            bookings_new: r.int("bookings_new")?,
-            bookings_known: r.int("bookings_known")?,
-            attempts: r.int("attempts")?,
-            created_at: r.ts("created_at")?,
-            last_attempt_at: r.opt_ts("last_attempt_at")?,
-        })
-    }
-}
 entity!(
     StatementFile,
     StatementFileId,
@@ -158,8 +140,8 @@ impl StatementFiles<'_, '_> {
     ) -> Result<StatementFile> {
         let current: StatementFile = self.tx.get(id).await?;
         self.tx
-            .set_status::<StatementFile, _>(
-                id.to_db(),
+            .set_status(
+                id,
                 "status",
                 from,
                 outcome.status,

@@ -3,39 +3,27 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{entity, repository};
-use crate::db::{now, RowReader, Val};
+use crate::db::{now, record, RowReader, Val};
 use crate::error::Result;
 use crate::ids::{AccountId, BalanceId, BookedTransactionId, FileId, StatementId};
 use crate::status::StatementFormat;
 
-/// A statement (camt.053/052/054 or MT940) received for an account.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Statement {
-    pub id: StatementId,
-    pub account_id: AccountId,
-    pub format: StatementFormat,
-    pub statement_ref: String,
-    pub period_from: Option<NaiveDate>,
-    pub period_to: Option<NaiveDate>,
-    /// The original file as downloaded.
-    pub file_id: Option<FileId>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl Statement {
-    fn read(r: &RowReader<'_>) -> Result<Self> {
-        Ok(Self {
-            id: r.parsed("id")?,
-            account_id: r.parsed("account_id")?,
-            format: r.enumeration("format")?,
-            statement_ref: r.text("statement_ref")?,
-            period_from: r.opt_date("period_from")?,
-            period_to: r.opt_date("period_to")?,
-            file_id: r.opt_parsed("file_id")?,
-            created_at: r.ts("created_at")?,
-        })
+record! {
+    /// A statement (camt.053/052/054 or MT940) received for an account.
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    pub struct Statement {
+        pub id: StatementId,
+        pub account_id: AccountId,
+        pub format: StatementFormat,
+        pub statement_ref: String,
+        pub period_from: Option<NaiveDate>,
+        pub period_to: Option<NaiveDate>,
+        /// The original file as downloaded.
+        pub file_id: Option<FileId>,
+        pub created_at: DateTime<Utc>,
     }
 }
+
 entity!(Statement, StatementId, "statements", "statement", Deletable);
 
 #[derive(Debug, Clone)]
@@ -48,33 +36,22 @@ pub struct NewStatement {
     pub file_id: Option<FileId>,
 }
 
-/// A balance of an account on a date (opening, closing, available, ...).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Balance {
-    pub id: BalanceId,
-    pub account_id: AccountId,
-    pub statement_id: Option<StatementId>,
-    /// ISO 20022 balance type code: OPBD, CLBD, ITBD, CLAV, ...
-    pub kind: String,
-    pub balance_date: NaiveDate,
-    /// Signed exact decimal.
-    pub amount: String,
-    pub currency: String,
-}
-
-impl Balance {
-    fn read(r: &RowReader<'_>) -> Result<Self> {
-        Ok(Self {
-            id: r.parsed("id")?,
-            account_id: r.parsed("account_id")?,
-            statement_id: r.opt_parsed("statement_id")?,
-            kind: r.text("kind")?,
-            balance_date: r.date("balance_date")?,
-            amount: r.text("amount")?,
-            currency: r.text("currency")?,
-        })
+record! {
+    /// A balance of an account on a date (opening, closing, available, ...).
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    pub struct Balance {
+        pub id: BalanceId,
+        pub account_id: AccountId,
+        pub statement_id: Option<StatementId>,
+        /// ISO 20022 balance type code: OPBD, CLBD, ITBD, CLAV, ...
+        pub kind: String,
+        pub balance_date: NaiveDate,
+        /// Signed exact decimal.
+        pub amount: String,
+        pub currency: String,
     }
 }
+
 entity!(Balance, BalanceId, "balances", "balance", Deletable);
 
 #[derive(Debug, Clone)]
@@ -87,49 +64,30 @@ pub struct NewBalance {
     pub currency: String,
 }
 
-/// A booking on an account, stored once however many statements report it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct BookedTransaction {
-    pub id: BookedTransactionId,
-    pub account_id: AccountId,
-    pub statement_id: Option<StatementId>,
-    pub booking_date: NaiveDate,
-    pub value_date: Option<NaiveDate>,
-    /// Unsigned exact decimal; see `credit_debit`.
-    pub amount: String,
-    pub currency: String,
-    /// CRDT or DBIT.
-    pub credit_debit: String,
-    pub counterparty_name: Option<String>,
-    pub counterparty_iban: Option<String>,
-    pub remittance: Option<String>,
-    pub bank_reference: Option<String>,
-    pub end_to_end_id: Option<String>,
-    pub dedupe_key: String,
-    pub created_at: DateTime<Utc>,
-}
-
-impl BookedTransaction {
-    fn read(r: &RowReader<'_>) -> Result<Self> {
-        Ok(Self {
-            id: r.parsed("id")?,
-            account_id: r.parsed("account_id")?,
-            statement_id: r.opt_parsed("statement_id")?,
-            booking_date: r.date("booking_date")?,
-            value_date: r.opt_date("value_date")?,
-            amount: r.text("amount")?,
-            currency: r.text("currency")?,
-            credit_debit: r.text("credit_debit")?,
-            counterparty_name: r.opt_text("counterparty_name")?,
-            counterparty_iban: r.opt_text("counterparty_iban")?,
-            remittance: r.opt_text("remittance")?,
-            bank_reference: r.opt_text("bank_reference")?,
-            end_to_end_id: r.opt_text("end_to_end_id")?,
-            dedupe_key: r.text("dedupe_key")?,
-            created_at: r.ts("created_at")?,
-        })
+record! {
+    /// A booking on an account, stored once however many statements report it.
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    pub struct BookedTransaction {
+        pub id: BookedTransactionId,
+        pub account_id: AccountId,
+        pub statement_id: Option<StatementId>,
+        pub booking_date: NaiveDate,
+        pub value_date: Option<NaiveDate>,
+        /// Unsigned exact decimal; see `credit_debit`.
+        pub amount: String,
+        pub currency: String,
+        /// CRDT or DBIT.
+        pub credit_debit: String,
+        pub counterparty_name: Option<String>,
+        pub counterparty_iban: Option<String>,
+        pub remittance: Option<String>,
+        pub bank_reference: Option<String>,
+        pub end_to_end_id: Option<String>,
+        pub dedupe_key: String,
+        pub created_at: DateTime<Utc>,
     }
 }
+
 entity!(
     BookedTransaction,
     BookedTransactionId,
@@ -177,32 +135,20 @@ repository!(
 
 impl Statements<'_, '_> {
     pub async fn create(&mut self, new: NewStatement) -> Result<Statement> {
-        let id = StatementId::new();
         self.tx
-            .insert::<Statement>(
+            .create(
+                StatementId::new(),
                 &[
-                    "id",
-                    "account_id",
-                    "format",
-                    "statement_ref",
-                    "period_from",
-                    "period_to",
-                    "file_id",
-                    "created_at",
-                ],
-                vec![
-                    id.to_db().into(),
-                    new.account_id.to_db().into(),
-                    new.format.as_str().into(),
-                    new.statement_ref.into(),
-                    new.period_from.into(),
-                    new.period_to.into(),
-                    new.file_id.map(|f| f.to_db()).into(),
-                    now().into(),
+                    ("account_id", new.account_id.to_db().into()),
+                    ("format", new.format.as_str().into()),
+                    ("statement_ref", new.statement_ref.into()),
+                    ("period_from", new.period_from.into()),
+                    ("period_to", new.period_to.into()),
+                    ("file_id", new.file_id.map(|f| f.to_db()).into()),
+                    ("created_at", now().into()),
                 ],
             )
-            .await?;
-        self.tx.get(id).await
+            .await
     }
 
     /// The statement with this account, format and reference, created when new; returns
@@ -219,24 +165,14 @@ impl Statements<'_, '_> {
                 "statements",
                 "tenant_id, account_id, format, statement_ref",
                 &[
-                    "id",
-                    "account_id",
-                    "format",
-                    "statement_ref",
-                    "period_from",
-                    "period_to",
-                    "file_id",
-                    "created_at",
-                ],
-                vec![
-                    StatementId::new().to_db().into(),
-                    new.account_id.to_db().into(),
-                    new.format.as_str().into(),
-                    new.statement_ref.into(),
-                    new.period_from.into(),
-                    new.period_to.into(),
-                    new.file_id.map(|f| f.to_db()).into(),
-                    now().into(),
+                    ("id", StatementId::new().to_db().into()),
+                    ("account_id", new.account_id.to_db().into()),
+                    ("format", new.format.as_str().into()),
+                    ("statement_ref", new.statement_ref.into()),
+                    ("period_from", new.period_from.into()),
+                    ("period_to", new.period_to.into()),
+                    ("file_id", new.file_id.map(|f| f.to_db()).into()),
+                    ("created_at", now().into()),
                 ],
             )
             .await?;
@@ -296,22 +232,13 @@ impl Statements<'_, '_> {
             "balances",
             "account_id, kind, balance_date",
             &[
-                "id",
-                "account_id",
-                "statement_id",
-                "kind",
-                "balance_date",
-                "amount",
-                "currency",
-            ],
-            vec![
-                BalanceId::new().to_db().into(),
-                new.account_id.to_db().into(),
-                new.statement_id.map(|s| s.to_db()).into(),
-                new.kind.into(),
-                new.balance_date.into(),
-                new.amount.into(),
-                new.currency.into(),
+                ("id", BalanceId::new().to_db().into()),
+                ("account_id", new.account_id.to_db().into()),
+                ("statement_id", new.statement_id.map(|s| s.to_db()).into()),
+                ("kind", new.kind.into()),
+                ("balance_date", new.balance_date.into()),
+                ("amount", new.amount.into()),
+                ("currency", new.currency.into()),
             ],
         )
         .await
@@ -323,38 +250,21 @@ impl Statements<'_, '_> {
             "booked_transactions",
             "account_id, dedupe_key",
             &[
-                "id",
-                "account_id",
-                "statement_id",
-                "booking_date",
-                "value_date",
-                "amount",
-                "currency",
-                "credit_debit",
-                "counterparty_name",
-                "counterparty_iban",
-                "remittance",
-                "bank_reference",
-                "end_to_end_id",
-                "dedupe_key",
-                "created_at",
-            ],
-            vec![
-                BookedTransactionId::new().to_db().into(),
-                new.account_id.to_db().into(),
-                new.statement_id.map(|s| s.to_db()).into(),
-                new.booking_date.into(),
-                new.value_date.into(),
-                new.amount.into(),
-                new.currency.into(),
-                new.credit_debit.into(),
-                new.counterparty_name.into(),
-                new.counterparty_iban.into(),
-                new.remittance.into(),
-                new.bank_reference.into(),
-                new.end_to_end_id.into(),
-                new.dedupe_key.into(),
-                now().into(),
+                ("id", BookedTransactionId::new().to_db().into()),
+                ("account_id", new.account_id.to_db().into()),
+                ("statement_id", new.statement_id.map(|s| s.to_db()).into()),
+                ("booking_date", new.booking_date.into()),
+                ("value_date", new.value_date.into()),
+                ("amount", new.amount.into()),
+                ("currency", new.currency.into()),
+                ("credit_debit", new.credit_debit.into()),
+                ("counterparty_name", new.counterparty_name.into()),
+                ("counterparty_iban", new.counterparty_iban.into()),
+                ("remittance", new.remittance.into()),
+                ("bank_reference", new.bank_reference.into()),
+                ("end_to_end_id", new.end_to_end_id.into()),
+                ("dedupe_key", new.dedupe_key.into()),
+                ("created_at", now().into()),
             ],
         )
         .await
@@ -365,20 +275,14 @@ impl Statements<'_, '_> {
         &mut self,
         table: &str,
         conflict: &str,
-        columns: &[&str],
-        values: Vec<Val>,
+        row: &[(&str, Val)],
     ) -> Result<bool> {
-        let mut all = vec![self.tx.tenant_val()];
-        all.extend(values);
-        let placeholders: Vec<String> = (1..=all.len()).map(|i| format!("${i}")).collect();
-        let sql = format!(
-            "INSERT INTO {table} (tenant_id, {}) VALUES ({}) ON CONFLICT ({conflict}) DO NOTHING",
-            columns.join(", "),
-            placeholders.join(", ")
-        );
+        let (sql, values) =
+            self.tx
+                .insert_sql(table, row, &format!(" ON CONFLICT ({conflict}) DO NOTHING"));
         let n = self
             .tx
-            .execute(&sql, &all)
+            .execute(&sql, &values)
             .await
             .map_err(|e| crate::error::StorageError::from_write("booking", e))?;
         Ok(n == 1)
@@ -429,10 +333,7 @@ impl Statements<'_, '_> {
         };
         push(&mut sql, order, limit.into());
         self.tx
-            .fetch_all(&sql, &values)
-            .await?
-            .iter()
-            .map(|r| BookedTransaction::read(&RowReader(r)))
-            .collect()
+            .fetch_all_as(&sql, &values, BookedTransaction::read)
+            .await
     }
 }

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Utc};
 
 use super::{entity, repository};
-use crate::db::{now, to_json, RowReader, Val};
+use crate::db::{now, record, to_json, RowReader, Val};
 use crate::error::{Result, StorageError};
 use crate::ids::{EbicsUserId, EventId, FileId, OrderId, SegmentId, TransactionId};
 use crate::status::{
@@ -11,80 +11,47 @@ use crate::status::{
     WebhookEventType,
 };
 
-/// One upload or download as EBICS runs it: initialisation, transfer of segments, receipt.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Transaction {
-    pub id: TransactionId,
-    pub ebics_user_id: EbicsUserId,
-    /// The bank's TransactionID (hex), known after initialisation.
-    pub bank_transaction_id: Option<String>,
-    pub direction: Direction,
-    pub phase: TransactionPhase,
-    pub order_type: String,
-    pub btf_params: Option<serde_json::Value>,
-    pub order_id: Option<OrderId>,
-    pub file_id: Option<FileId>,
-    pub num_segments: Option<i64>,
-    /// Highest segment number the other side has acknowledged; recovery restarts after it.
-    pub last_acknowledged_segment: i64,
-    /// What recovery needs (e.g. the wrapped transaction key, the spool file path).
-    pub recovery: serde_json::Value,
-    pub failure_code: Option<String>,
-    pub failure_text: Option<String>,
-    pub lease_owner: Option<String>,
-    pub lease_expires_at: Option<DateTime<Utc>>,
-    /// The business effect of the finished transfer, if it has one.
-    pub effect: Option<TransferEffect>,
-    /// When the effect was applied (or given up, then with `effect_error`).
-    pub effect_done_at: Option<DateTime<Utc>>,
-    /// Failed attempts to apply the effect; the sweep gives up after a bound.
-    pub effect_attempts: i64,
-    pub effect_error: Option<String>,
-    /// Recovery passes that took this transaction up; recovery gives up after a bound.
-    pub recovery_attempts: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+record! {
+    /// One upload or download as EBICS runs it: initialisation, transfer of segments, receipt.
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    pub struct Transaction {
+        pub id: TransactionId,
+        pub ebics_user_id: EbicsUserId,
+        /// The bank's TransactionID (hex), known after initialisation.
+        pub bank_transaction_id: Option<String>,
+        pub direction: Direction,
+        pub phase: TransactionPhase,
+        pub order_type: String,
+        pub btf_params: Option<serde_json::Value>,
+        pub order_id: Option<OrderId>,
+        pub file_id: Option<FileId>,
+        pub num_segments: Option<i64>,
+        /// Highest segment number the other side has acknowledged; recovery restarts after it.
+        pub last_acknowledged_segment: i64,
+        /// What recovery needs (e.g. the wrapped transaction key, the spool file path).
+        pub recovery: serde_json::Value,
+        pub failure_code: Option<String>,
+        pub failure_text: Option<String>,
+        pub lease_owner: Option<String>,
+        pub lease_expires_at: Option<DateTime<Utc>>,
+        /// The business effect of the finished transfer, if it has one.
+        pub effect: Option<TransferEffect>,
+        /// When the effect was applied (or given up, then with `effect_error`).
+        pub effect_done_at: Option<DateTime<Utc>>,
+        /// Failed attempts to apply the effect; the sweep gives up after a bound.
+        pub effect_attempts: i64,
+        pub effect_error: Option<String>,
+        /// Recovery passes that took this transaction up; recovery gives up after a bound.
+        pub recovery_attempts: i64,
+        pub created_at: DateTime<Utc>,
+        pub updated_at: DateTime<Utc>,
+    }
 }
 
 impl Transaction {
     /// Whether the transfer is over and its business effect still has to be applied.
     pub fn effect_pending(&self) -> bool {
         self.phase.is_final() && self.effect.is_some() && self.effect_done_at.is_none()
-    }
-
-    fn read(r: &RowReader<'_>) -> Result<Self> {
-        Ok(Self {
-            id: r.parsed("id")?,
-            ebics_user_id: r.parsed("ebics_user_id")?,
-            bank_transaction_id: r.opt_text("bank_transaction_id")?,
-            direction: r.enumeration("direction")?,
-            phase: r.enumeration("phase")?,
-            order_type: r.text("order_type")?,
-            btf_params: r
-                .opt_text("btf_params")?
-                .map(|s| serde_json::from_str(&s))
-                .transpose()
-                .map_err(|e| StorageError::Corrupt {
-                    column: "transactions.btf_params",
-                    message: e.to_string(),
-                })?,
-            order_id: r.opt_parsed("order_id")?,
-            file_id: r.opt_parsed("file_id")?,
-            num_segments: r.opt_int("num_segments")?,
-            last_acknowledged_segment: r.int("last_acknowledged_segment")?,
-            recovery: r.json("recovery")?,
-            failure_code: r.opt_text("failure_code")?,
-            failure_text: r.opt_text("failure_text")?,
-            lease_owner: r.opt_text("lease_owner")?,
-            lease_expires_at: r.opt_ts("lease_expires_at")?,
-            effect: r.opt_enumeration("effect")?,
-            effect_done_at: r.opt_ts("effect_done_at")?,
-            effect_attempts: r.int("effect_attempts")?,
-            effect_error: r.opt_text("effect_error")?,
-            recovery_attempts: r.int("recovery_attempts")?,
-            created_at: r.ts("created_at")?,
-            updated_at: r.ts("updated_at")?,
-        })
     }
 }
 entity!(
@@ -108,62 +75,39 @@ pub struct NewTransaction {
     pub effect: Option<TransferEffect>,
 }
 
-/// One segment of a transaction.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Segment {
-    pub id: SegmentId,
-    pub transaction_id: TransactionId,
-    pub number: i64,
-    pub is_last: bool,
-    pub status: SegmentStatus,
-    /// SHA-256 of the segment's bytes, lower-case hex.
-    pub checksum: String,
-    pub size: i64,
-    pub retry_count: i64,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl Segment {
-    fn read(r: &RowReader<'_>) -> Result<Self> {
-        Ok(Self {
-            id: r.parsed("id")?,
-            transaction_id: r.parsed("transaction_id")?,
-            number: r.int("number")?,
-            is_last: r.bool("is_last")?,
-            status: r.enumeration("status")?,
-            checksum: r.text("checksum")?,
-            size: r.int("size")?,
-            retry_count: r.int("retry_count")?,
-            updated_at: r.ts("updated_at")?,
-        })
+record! {
+    /// One segment of a transaction.
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    pub struct Segment {
+        pub id: SegmentId,
+        pub transaction_id: TransactionId,
+        pub number: i64,
+        pub is_last: bool,
+        pub status: SegmentStatus,
+        /// SHA-256 of the segment's bytes, lower-case hex.
+        pub checksum: String,
+        pub size: i64,
+        pub retry_count: i64,
+        pub updated_at: DateTime<Utc>,
     }
 }
+
 entity!(Segment, SegmentId, "segments", "segment", Deletable);
 
-/// An entry in a transaction's audit trail. Never updated or deleted.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct TransactionEvent {
-    pub id: EventId,
-    pub transaction_id: TransactionId,
-    /// 1, 2, 3, ... per transaction.
-    pub seq: i64,
-    pub kind: TransactionEventKind,
-    pub context: serde_json::Value,
-    pub created_at: DateTime<Utc>,
-}
-
-impl TransactionEvent {
-    fn read(r: &RowReader<'_>) -> Result<Self> {
-        Ok(Self {
-            id: r.parsed("id")?,
-            transaction_id: r.parsed("transaction_id")?,
-            seq: r.int("seq")?,
-            kind: r.enumeration("kind")?,
-            context: r.json("context")?,
-            created_at: r.ts("created_at")?,
-        })
+record! {
+    /// An entry in a transaction's audit trail. Never updated or deleted.
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    pub struct TransactionEvent {
+        pub id: EventId,
+        pub transaction_id: TransactionId,
+        /// 1, 2, 3, ... per transaction.
+        pub seq: i64,
+        pub kind: TransactionEventKind,
+        pub context: serde_json::Value,
+        pub created_at: DateTime<Utc>,
     }
 }
+
 // Not `Deletable`: the trail is append-only.
 entity!(
     TransactionEvent,
@@ -184,40 +128,22 @@ impl Transactions<'_, '_> {
         let id = TransactionId::new();
         let at = now();
         self.tx
-            .insert::<Transaction>(
-                &[
-                    "id",
-                    "ebics_user_id",
-                    "direction",
-                    "phase",
-                    "order_type",
-                    "btf_params",
-                    "order_id",
-                    "file_id",
-                    "num_segments",
-                    "last_acknowledged_segment",
-                    "recovery",
-                    "effect",
-                    "created_at",
-                    "updated_at",
-                ],
-                vec![
-                    id.to_db().into(),
-                    new.ebics_user_id.to_db().into(),
-                    new.direction.as_str().into(),
-                    TransactionPhase::Initialisation.as_str().into(),
-                    new.order_type.into(),
-                    new.btf_params.map(|v| v.to_string()).into(),
-                    new.order_id.map(|o| o.to_db()).into(),
-                    new.file_id.map(|f| f.to_db()).into(),
-                    new.num_segments.into(),
-                    0i64.into(),
-                    "{}".into(),
-                    new.effect.map(|e| e.as_str()).into(),
-                    at.into(),
-                    at.into(),
-                ],
-            )
+            .insert::<Transaction>(&[
+                ("id", id.to_db().into()),
+                ("ebics_user_id", new.ebics_user_id.to_db().into()),
+                ("direction", new.direction.as_str().into()),
+                ("phase", TransactionPhase::Initialisation.as_str().into()),
+                ("order_type", new.order_type.into()),
+                ("btf_params", new.btf_params.map(|v| v.to_string()).into()),
+                ("order_id", new.order_id.map(|o| o.to_db()).into()),
+                ("file_id", new.file_id.map(|f| f.to_db()).into()),
+                ("num_segments", new.num_segments.into()),
+                ("last_acknowledged_segment", 0i64.into()),
+                ("recovery", "{}".into()),
+                ("effect", new.effect.map(|e| e.as_str()).into()),
+                ("created_at", at.into()),
+                ("updated_at", at.into()),
+            ])
             .await?;
         self.append_event(id, TransactionEventKind::Initialised, serde_json::json!({}))
             .await?;
@@ -263,14 +189,7 @@ impl Transactions<'_, '_> {
             }
         }
         self.tx
-            .set_status::<Transaction, _>(
-                id.to_db(),
-                "phase",
-                from,
-                to,
-                TransactionPhase::transition,
-                &extra,
-            )
+            .set_status(id, "phase", from, to, TransactionPhase::transition, &extra)
             .await?;
         self.append_event(id, event, context).await?;
         let transaction: Transaction = self.tx.get(id).await?;
@@ -301,8 +220,8 @@ impl Transactions<'_, '_> {
         num_segments: Option<i64>,
     ) -> Result<()> {
         self.tx
-            .update::<Transaction>(
-                id.to_db(),
+            .update(
+                id,
                 &[
                     ("bank_transaction_id", bank_transaction_id.into()),
                     ("num_segments", num_segments.into()),
@@ -318,8 +237,8 @@ impl Transactions<'_, '_> {
         recovery: &serde_json::Value,
     ) -> Result<()> {
         self.tx
-            .update::<Transaction>(
-                id.to_db(),
+            .update(
+                id,
                 &[
                     ("recovery", to_json(recovery).into()),
                     ("updated_at", now().into()),
@@ -330,8 +249,8 @@ impl Transactions<'_, '_> {
 
     pub async fn set_file(&mut self, id: TransactionId, file: FileId) -> Result<()> {
         self.tx
-            .update::<Transaction>(
-                id.to_db(),
+            .update(
+                id,
                 &[
                     ("file_id", file.to_db().into()),
                     ("updated_at", now().into()),
@@ -480,26 +399,17 @@ impl Transactions<'_, '_> {
         let seq = RowReader(&row).int("last")? + 1;
         let id = EventId::new();
         self.tx
-            .insert::<TransactionEvent>(
+            .create(
+                id,
                 &[
-                    "id",
-                    "transaction_id",
-                    "seq",
-                    "kind",
-                    "context",
-                    "created_at",
-                ],
-                vec![
-                    id.to_db().into(),
-                    transaction.to_db().into(),
-                    seq.into(),
-                    kind.as_str().into(),
-                    to_json(&context).into(),
-                    now().into(),
+                    ("transaction_id", transaction.to_db().into()),
+                    ("seq", seq.into()),
+                    ("kind", kind.as_str().into()),
+                    ("context", to_json(&context).into()),
+                    ("created_at", now().into()),
                 ],
             )
-            .await?;
-        self.tx.get(id).await
+            .await
     }
 
     /// The trail in order.
@@ -521,34 +431,21 @@ impl Transactions<'_, '_> {
         checksum: &str,
         size: i64,
     ) -> Result<Segment> {
-        let id = SegmentId::new();
         self.tx
-            .insert::<Segment>(
+            .create(
+                SegmentId::new(),
                 &[
-                    "id",
-                    "transaction_id",
-                    "number",
-                    "is_last",
-                    "status",
-                    "checksum",
-                    "size",
-                    "retry_count",
-                    "updated_at",
-                ],
-                vec![
-                    id.to_db().into(),
-                    transaction.to_db().into(),
-                    number.into(),
-                    is_last.into(),
-                    SegmentStatus::Pending.as_str().into(),
-                    checksum.into(),
-                    size.into(),
-                    0i64.into(),
-                    now().into(),
+                    ("transaction_id", transaction.to_db().into()),
+                    ("number", number.into()),
+                    ("is_last", is_last.into()),
+                    ("status", SegmentStatus::Pending.as_str().into()),
+                    ("checksum", checksum.into()),
+                    ("size", size.into()),
+                    ("retry_count", 0i64.into()),
+                    ("updated_at", now().into()),
                 ],
             )
-            .await?;
-        self.tx.get(id).await
+            .await
     }
 
     pub async fn set_segment_status(
@@ -559,14 +456,7 @@ impl Transactions<'_, '_> {
     ) -> Result<Segment> {
         let extra: Vec<(&str, Val)> = vec![("updated_at", now().into())];
         self.tx
-            .set_status::<Segment, _>(
-                id.to_db(),
-                "status",
-                from,
-                to,
-                SegmentStatus::transition,
-                &extra,
-            )
+            .set_status(id, "status", from, to, SegmentStatus::transition, &extra)
             .await?;
         if from == SegmentStatus::Sent && to == SegmentStatus::Pending {
             let tenant = self.tx.tenant_val();

@@ -6,54 +6,37 @@ use zeroize::Zeroizing;
 use super::{entity, repository};
 use kontor_protocol::order_type::{BtfService, OrderType};
 
-use crate::db::{now, to_json, RowReader};
+use crate::db::{now, record, to_json};
 use crate::error::{Result, StorageError};
 use crate::ids::{AccountId, ConnectionId, EbicsUserId, KeyPairId, PermissionId, TenantId};
 use crate::status::{
     EbicsUserStatus, KeyCustody, KeyStatus, KeyUsage, SignatureClass, WebhookEventType,
 };
 
-/// A subscriber (user id) of a partner at a bank.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct EbicsUser {
-    pub id: EbicsUserId,
-    pub connection_id: ConnectionId,
-    pub user_id: String,
-    pub system_id: Option<String>,
-    pub name: String,
-    pub status: EbicsUserStatus,
-    pub signature_class: SignatureClass,
-    /// The bank's view of this user's permissions (from HTD), cached as JSON.
-    pub permissions_cache: serde_json::Value,
-    /// When the last sync of order types, accounts and permissions (HTD/HKD/HAA) succeeded.
-    pub synced_at: Option<DateTime<Utc>>,
-    /// Why the last sync failed (the bank's return code, or Kontor's error class) and what
-    /// the operator should know; cleared by a successful sync.
-    pub sync_failure_code: Option<String>,
-    pub sync_failure_message: Option<String>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
-
-impl EbicsUser {
-    fn read(r: &RowReader<'_>) -> Result<Self> {
-        Ok(Self {
-            id: r.parsed("id")?,
-            connection_id: r.parsed("connection_id")?,
-            user_id: r.text("user_id")?,
-            system_id: r.opt_text("system_id")?,
-            name: r.text("name")?,
-            status: r.enumeration("status")?,
-            signature_class: r.enumeration("signature_class")?,
-            permissions_cache: r.json("permissions_cache")?,
-            synced_at: r.opt_ts("synced_at")?,
-            sync_failure_code: r.opt_text("sync_failure_code")?,
-            sync_failure_message: r.opt_text("sync_failure_message")?,
-            created_at: r.ts("created_at")?,
-            updated_at: r.ts("updated_at")?,
-        })
+record! {
+    /// A subscriber (user id) of a partner at a bank.
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    pub struct EbicsUser {
+        pub id: EbicsUserId,
+        pub connection_id: ConnectionId,
+        pub user_id: String,
+        pub system_id: Option<String>,
+        pub name: String,
+        pub status: EbicsUserStatus,
+        pub signature_class: SignatureClass,
+        /// The bank's view of this user's permissions (from HTD), cached as JSON.
+        pub permissions_cache: serde_json::Value,
+        /// When the last sync of order types, accounts and permissions (HTD/HKD/HAA) succeeded.
+        pub synced_at: Option<DateTime<Utc>>,
+        /// Why the last sync failed (the bank's return code, or Kontor's error class) and what
+        /// the operator should know; cleared by a successful sync.
+        pub sync_failure_code: Option<String>,
+        pub sync_failure_message: Option<String>,
+        pub created_at: DateTime<Utc>,
+        pub updated_at: DateTime<Utc>,
     }
 }
+
 entity!(
     EbicsUser,
     EbicsUserId,
@@ -71,28 +54,30 @@ pub struct NewEbicsUser {
     pub signature_class: SignatureClass,
 }
 
-/// One of a user's three key pairs. The private key is stored only as AES-256-GCM ciphertext.
-#[derive(Clone, PartialEq, Eq, serde::Serialize)]
-pub struct KeyPair {
-    pub id: KeyPairId,
-    pub ebics_user_id: EbicsUserId,
-    pub usage: KeyUsage,
-    /// A005/A006, X002 or E002.
-    pub version: String,
-    pub status: KeyStatus,
-    /// SubjectPublicKeyInfo DER.
-    pub public_key: Vec<u8>,
-    /// Who holds the private key; a signer-held key has no ciphertext here.
-    pub custody: KeyCustody,
-    #[serde(skip)]
-    encrypted_private_key: Option<Vec<u8>>,
-    /// The EBICS key hash, upper-case hex.
-    pub key_hash: String,
-    pub certificate: Option<Vec<u8>>,
-    /// When the warning that the certificate expires soon was given (once).
-    pub expiry_warned_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+record! {
+    /// One of a user's three key pairs. The private key is stored only as AES-256-GCM ciphertext.
+    #[derive(Clone, PartialEq, Eq, serde::Serialize)]
+    pub struct KeyPair {
+        pub id: KeyPairId,
+        pub ebics_user_id: EbicsUserId,
+        pub usage: KeyUsage,
+        /// A005/A006, X002 or E002.
+        pub version: String,
+        pub status: KeyStatus,
+        /// SubjectPublicKeyInfo DER.
+        pub public_key: Vec<u8>,
+        /// Who holds the private key; a signer-held key has no ciphertext here.
+        pub custody: KeyCustody,
+        #[serde(skip)]
+        encrypted_private_key: Option<Vec<u8>>,
+        /// The EBICS key hash, upper-case hex.
+        pub key_hash: String,
+        pub certificate: Option<Vec<u8>>,
+        /// When the warning that the certificate expires soon was given (once).
+        pub expiry_warned_at: Option<DateTime<Utc>>,
+        pub created_at: DateTime<Utc>,
+        pub updated_at: DateTime<Utc>,
+    }
 }
 
 impl std::fmt::Debug for KeyPair {
@@ -110,24 +95,6 @@ impl std::fmt::Debug for KeyPair {
 }
 
 impl KeyPair {
-    fn read(r: &RowReader<'_>) -> Result<Self> {
-        Ok(Self {
-            id: r.parsed("id")?,
-            ebics_user_id: r.parsed("ebics_user_id")?,
-            usage: r.enumeration("usage")?,
-            version: r.text("version")?,
-            status: r.enumeration("status")?,
-            public_key: r.blob("public_key")?,
-            custody: r.enumeration("custody")?,
-            encrypted_private_key: r.opt_blob("encrypted_private_key")?,
-            key_hash: r.text("key_hash")?,
-            certificate: r.opt_blob("certificate")?,
-            expiry_warned_at: r.opt_ts("expiry_warned_at")?,
-            created_at: r.ts("created_at")?,
-            updated_at: r.ts("updated_at")?,
-        })
-    }
-
     /// The ciphertext as stored (for backup tooling and tests); useless without the master key.
     /// Empty for a signer-held key, whose private part never reaches the daemon.
     pub fn encrypted_private_key(&self) -> &[u8] {
@@ -166,38 +133,25 @@ fn key_context(tenant: TenantId, id: KeyPairId, usage: KeyUsage) -> Vec<u8> {
     format!("kontor/key_pairs/{tenant}/{id}/{}", usage.as_str()).into_bytes()
 }
 
-/// A permission the bank granted a user.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct Permission {
-    pub id: PermissionId,
-    pub ebics_user_id: EbicsUserId,
-    /// The order type as the bank names it (H005: the admin order type, `BTU`, `BTD`, ...).
-    pub order_type: OrderType,
-    /// H005: the BTF service the permission is restricted to (`None`: every service).
-    pub btf_service: Option<BtfService>,
-    pub account_id: Option<AccountId>,
-    pub authorisation_level: SignatureClass,
-    /// Exact decimal, e.g. "10000.00".
-    pub max_amount: Option<String>,
-    pub currency: Option<String>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl Permission {
-    fn read(r: &RowReader<'_>) -> Result<Self> {
-        Ok(Self {
-            id: r.parsed("id")?,
-            ebics_user_id: r.parsed("ebics_user_id")?,
-            order_type: r.order_type("order_type")?,
-            btf_service: r.opt_json("btf_service")?,
-            account_id: r.opt_parsed("account_id")?,
-            authorisation_level: r.enumeration("authorisation_level")?,
-            max_amount: r.opt_text("max_amount")?,
-            currency: r.opt_text("currency")?,
-            created_at: r.ts("created_at")?,
-        })
+record! {
+    /// A permission the bank granted a user.
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    pub struct Permission {
+        pub id: PermissionId,
+        pub ebics_user_id: EbicsUserId,
+        /// The order type as the bank names it (H005: the admin order type, `BTU`, `BTD`, ...).
+        pub order_type: OrderType,
+        /// H005: the BTF service the permission is restricted to (`None`: every service).
+        pub btf_service: Option<BtfService>,
+        pub account_id: Option<AccountId>,
+        pub authorisation_level: SignatureClass,
+        /// Exact decimal, e.g. "10000.00".
+        pub max_amount: Option<String>,
+        pub currency: Option<String>,
+        pub created_at: DateTime<Utc>,
     }
 }
+
 entity!(
     Permission,
     PermissionId,
@@ -226,37 +180,23 @@ repository!(
 impl EbicsUsers<'_, '_> {
     /// Registers a user in status NEW.
     pub async fn create(&mut self, new: NewEbicsUser) -> Result<EbicsUser> {
-        let id = EbicsUserId::new();
         let at = now();
         self.tx
-            .insert::<EbicsUser>(
+            .create(
+                EbicsUserId::new(),
                 &[
-                    "id",
-                    "connection_id",
-                    "user_id",
-                    "system_id",
-                    "name",
-                    "status",
-                    "signature_class",
-                    "permissions_cache",
-                    "created_at",
-                    "updated_at",
-                ],
-                vec![
-                    id.to_db().into(),
-                    new.connection_id.to_db().into(),
-                    new.user_id.into(),
-                    new.system_id.into(),
-                    new.name.into(),
-                    EbicsUserStatus::New.as_str().into(),
-                    new.signature_class.as_str().into(),
-                    "[]".into(),
-                    at.into(),
-                    at.into(),
+                    ("connection_id", new.connection_id.to_db().into()),
+                    ("user_id", new.user_id.into()),
+                    ("system_id", new.system_id.into()),
+                    ("name", new.name.into()),
+                    ("status", EbicsUserStatus::New.as_str().into()),
+                    ("signature_class", new.signature_class.as_str().into()),
+                    ("permissions_cache", "[]".into()),
+                    ("created_at", at.into()),
+                    ("updated_at", at.into()),
                 ],
             )
-            .await?;
-        self.tx.get(id).await
+            .await
     }
 
     /// Moves the user's status if the state machine allows it and nobody moved it meanwhile.
@@ -267,8 +207,8 @@ impl EbicsUsers<'_, '_> {
         to: EbicsUserStatus,
     ) -> Result<EbicsUser> {
         self.tx
-            .set_status::<EbicsUser, _>(
-                id.to_db(),
+            .set_status(
+                id,
                 "status",
                 from,
                 to,
@@ -302,8 +242,8 @@ impl EbicsUsers<'_, '_> {
     pub async fn record_sync_success(&mut self, id: EbicsUserId) -> Result<EbicsUser> {
         let at = now();
         self.tx
-            .update::<EbicsUser>(
-                id.to_db(),
+            .updated(
+                id,
                 &[
                     ("synced_at", at.into()),
                     ("sync_failure_code", Option::<String>::None.into()),
@@ -311,8 +251,7 @@ impl EbicsUsers<'_, '_> {
                     ("updated_at", at.into()),
                 ],
             )
-            .await?;
-        self.tx.get(id).await
+            .await
     }
 
     /// Records why a sync failed; the last success (if any) stays.
@@ -323,16 +262,15 @@ impl EbicsUsers<'_, '_> {
         message: &str,
     ) -> Result<EbicsUser> {
         self.tx
-            .update::<EbicsUser>(
-                id.to_db(),
+            .updated(
+                id,
                 &[
                     ("sync_failure_code", code.into()),
                     ("sync_failure_message", message.into()),
                     ("updated_at", now().into()),
                 ],
             )
-            .await?;
-        self.tx.get(id).await
+            .await
     }
 
     pub async fn set_permissions_cache(
@@ -341,8 +279,8 @@ impl EbicsUsers<'_, '_> {
         cache: &serde_json::Value,
     ) -> Result<()> {
         self.tx
-            .update::<EbicsUser>(
-                id.to_db(),
+            .update(
+                id,
                 &[
                     ("permissions_cache", to_json(cache).into()),
                     ("updated_at", now().into()),
@@ -353,12 +291,8 @@ impl EbicsUsers<'_, '_> {
 
     pub async fn rename(&mut self, id: EbicsUserId, name: &str) -> Result<EbicsUser> {
         self.tx
-            .update::<EbicsUser>(
-                id.to_db(),
-                &[("name", name.into()), ("updated_at", now().into())],
-            )
-            .await?;
-        self.tx.get(id).await
+            .updated(id, &[("name", name.into()), ("updated_at", now().into())])
+            .await
     }
 
     pub async fn list_for_connection(
@@ -389,34 +323,19 @@ impl KeyPairs<'_, '_> {
             .encrypt(&new.private_key_pkcs8, &context);
         let at = now();
         self.tx
-            .insert::<KeyPair>(
-                &[
-                    "id",
-                    "ebics_user_id",
-                    "usage",
-                    "version",
-                    "status",
-                    "public_key",
-                    "encrypted_private_key",
-                    "key_hash",
-                    "certificate",
-                    "created_at",
-                    "updated_at",
-                ],
-                vec![
-                    id.to_db().into(),
-                    new.ebics_user_id.to_db().into(),
-                    new.usage.as_str().into(),
-                    new.version.into(),
-                    KeyStatus::Pending.as_str().into(),
-                    new.public_key.into(),
-                    ciphertext.into(),
-                    new.key_hash.into(),
-                    new.certificate.into(),
-                    at.into(),
-                    at.into(),
-                ],
-            )
+            .insert::<KeyPair>(&[
+                ("id", id.to_db().into()),
+                ("ebics_user_id", new.ebics_user_id.to_db().into()),
+                ("usage", new.usage.as_str().into()),
+                ("version", new.version.into()),
+                ("status", KeyStatus::Pending.as_str().into()),
+                ("public_key", new.public_key.into()),
+                ("encrypted_private_key", ciphertext.into()),
+                ("key_hash", new.key_hash.into()),
+                ("certificate", new.certificate.into()),
+                ("created_at", at.into()),
+                ("updated_at", at.into()),
+            ])
             .await?;
         self.tx.get(id).await
     }
@@ -424,39 +343,24 @@ impl KeyPairs<'_, '_> {
     /// Registers a signer-held signature key in status PENDING: only the public key and
     /// certificate are stored; the signer signs on their own machine.
     pub async fn register_signer_key(&mut self, new: NewSignerKey) -> Result<KeyPair> {
-        let id = KeyPairId::new();
         let at = now();
         self.tx
-            .insert::<KeyPair>(
+            .create(
+                KeyPairId::new(),
                 &[
-                    "id",
-                    "ebics_user_id",
-                    "usage",
-                    "version",
-                    "status",
-                    "public_key",
-                    "key_hash",
-                    "certificate",
-                    "custody",
-                    "created_at",
-                    "updated_at",
-                ],
-                vec![
-                    id.to_db().into(),
-                    new.ebics_user_id.to_db().into(),
-                    KeyUsage::Signature.as_str().into(),
-                    new.version.into(),
-                    KeyStatus::Pending.as_str().into(),
-                    new.public_key.into(),
-                    new.key_hash.into(),
-                    new.certificate.into(),
-                    KeyCustody::Signer.as_str().into(),
-                    at.into(),
-                    at.into(),
+                    ("ebics_user_id", new.ebics_user_id.to_db().into()),
+                    ("usage", KeyUsage::Signature.as_str().into()),
+                    ("version", new.version.into()),
+                    ("status", KeyStatus::Pending.as_str().into()),
+                    ("public_key", new.public_key.into()),
+                    ("key_hash", new.key_hash.into()),
+                    ("certificate", new.certificate.into()),
+                    ("custody", KeyCustody::Signer.as_str().into()),
+                    ("created_at", at.into()),
+                    ("updated_at", at.into()),
                 ],
             )
-            .await?;
-        self.tx.get(id).await
+            .await
     }
 
     /// Decrypts a key pair's private key (PKCS#8 DER). Fails with `KeyDecryption` for a wrong
@@ -482,8 +386,8 @@ impl KeyPairs<'_, '_> {
         to: KeyStatus,
     ) -> Result<KeyPair> {
         self.tx
-            .set_status::<KeyPair, _>(
-                id.to_db(),
+            .set_status(
+                id,
                 "status",
                 from,
                 to,
@@ -598,34 +502,24 @@ repository!(
 
 impl Permissions<'_, '_> {
     pub async fn create(&mut self, new: NewPermission) -> Result<Permission> {
-        let id = PermissionId::new();
         self.tx
-            .insert::<Permission>(
+            .create(
+                PermissionId::new(),
                 &[
-                    "id",
-                    "ebics_user_id",
-                    "order_type",
-                    "btf_service",
-                    "account_id",
-                    "authorisation_level",
-                    "max_amount",
-                    "currency",
-                    "created_at",
-                ],
-                vec![
-                    id.to_db().into(),
-                    new.ebics_user_id.to_db().into(),
-                    new.order_type.as_str().into(),
-                    new.btf_service.as_ref().map(to_json).into(),
-                    new.account_id.map(|a| a.to_db()).into(),
-                    new.authorisation_level.as_str().into(),
-                    new.max_amount.into(),
-                    new.currency.into(),
-                    now().into(),
+                    ("ebics_user_id", new.ebics_user_id.to_db().into()),
+                    ("order_type", new.order_type.as_str().into()),
+                    ("btf_service", new.btf_service.as_ref().map(to_json).into()),
+                    ("account_id", new.account_id.map(|a| a.to_db()).into()),
+                    (
+                        "authorisation_level",
+                        new.authorisation_level.as_str().into(),
+                    ),
+                    ("max_amount", new.max_amount.into()),
+                    ("currency", new.currency.into()),
+                    ("created_at", now().into()),
                 ],
             )
-            .await?;
-        self.tx.get(id).await
+            .await
     }
 
     pub async fn set_limit(
@@ -635,15 +529,14 @@ impl Permissions<'_, '_> {
         currency: Option<String>,
     ) -> Result<Permission> {
         self.tx
-            .update::<Permission>(
-                id.to_db(),
+            .updated(
+                id,
                 &[
                     ("max_amount", max_amount.into()),
                     ("currency", currency.into()),
                 ],
             )
-            .await?;
-        self.tx.get(id).await
+            .await
     }
 
     pub async fn list_for_user(&mut self, user: EbicsUserId) -> Result<Vec<Permission>> {

@@ -3,54 +3,35 @@
 use chrono::{DateTime, Utc};
 
 use super::{entity, repository};
-use crate::db::{now, RowReader};
+use crate::db::{now, record, RowReader};
 use crate::error::{Result, StorageError};
 use crate::ids::{ConnectionId, VeuItemId, VeuSignerId};
 use crate::status::{SignatureClass, VeuStatus};
 
-/// An order at the bank that waits for more signatures.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct VeuItem {
-    pub id: VeuItemId,
-    pub connection_id: ConnectionId,
-    pub bank_order_id: String,
-    pub order_type: String,
-    pub signatures_collected: i64,
-    pub signatures_required: i64,
-    pub amount: Option<String>,
-    pub currency: Option<String>,
-    pub originator: Option<String>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub status: VeuStatus,
-    /// The order data digest a signer signs (lower-case hex), once the bank reported it.
-    pub data_digest: Option<String>,
-    /// The signature version the bank announced with the digest (A005, A006).
-    pub data_digest_version: Option<String>,
-    pub synced_at: DateTime<Utc>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl VeuItem {
-    fn read(r: &RowReader<'_>) -> Result<Self> {
-        Ok(Self {
-            id: r.parsed("id")?,
-            connection_id: r.parsed("connection_id")?,
-            bank_order_id: r.text("bank_order_id")?,
-            order_type: r.text("order_type")?,
-            signatures_collected: r.int("signatures_collected")?,
-            signatures_required: r.int("signatures_required")?,
-            amount: r.opt_text("amount")?,
-            currency: r.opt_text("currency")?,
-            originator: r.opt_text("originator")?,
-            expires_at: r.opt_ts("expires_at")?,
-            status: r.enumeration("status")?,
-            data_digest: r.opt_text("data_digest")?,
-            data_digest_version: r.opt_text("data_digest_version")?,
-            synced_at: r.ts("synced_at")?,
-            created_at: r.ts("created_at")?,
-        })
+record! {
+    /// An order at the bank that waits for more signatures.
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    pub struct VeuItem {
+        pub id: VeuItemId,
+        pub connection_id: ConnectionId,
+        pub bank_order_id: String,
+        pub order_type: String,
+        pub signatures_collected: i64,
+        pub signatures_required: i64,
+        pub amount: Option<String>,
+        pub currency: Option<String>,
+        pub originator: Option<String>,
+        pub expires_at: Option<DateTime<Utc>>,
+        pub status: VeuStatus,
+        /// The order data digest a signer signs (lower-case hex), once the bank reported it.
+        pub data_digest: Option<String>,
+        /// The signature version the bank announced with the digest (A005, A006).
+        pub data_digest_version: Option<String>,
+        pub synced_at: DateTime<Utc>,
+        pub created_at: DateTime<Utc>,
     }
 }
+
 entity!(VeuItem, VeuItemId, "veu_items", "VEU item", Deletable);
 
 /// What an HVU/HVZ sync reports about one item.
@@ -67,31 +48,20 @@ pub struct VeuSnapshot {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
-/// Someone who signed (or must sign) a VEU item.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct VeuSigner {
-    pub id: VeuSignerId,
-    pub veu_item_id: VeuItemId,
-    pub partner_id: String,
-    pub user_id: String,
-    pub name: Option<String>,
-    pub signature_class: SignatureClass,
-    pub signed_at: Option<DateTime<Utc>>,
-}
-
-impl VeuSigner {
-    fn read(r: &RowReader<'_>) -> Result<Self> {
-        Ok(Self {
-            id: r.parsed("id")?,
-            veu_item_id: r.parsed("veu_item_id")?,
-            partner_id: r.text("partner_id")?,
-            user_id: r.text("user_id")?,
-            name: r.opt_text("name")?,
-            signature_class: r.enumeration("signature_class")?,
-            signed_at: r.opt_ts("signed_at")?,
-        })
+record! {
+    /// Someone who signed (or must sign) a VEU item.
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    pub struct VeuSigner {
+        pub id: VeuSignerId,
+        pub veu_item_id: VeuItemId,
+        pub partner_id: String,
+        pub user_id: String,
+        pub name: Option<String>,
+        pub signature_class: SignatureClass,
+        pub signed_at: Option<DateTime<Utc>>,
     }
 }
+
 entity!(
     VeuSigner,
     VeuSignerId,
@@ -135,8 +105,8 @@ impl VeuItems<'_, '_> {
         if let Some(row) = existing {
             let id: VeuItemId = RowReader(&row).parsed("id")?;
             self.tx
-                .update::<VeuItem>(
-                    id.to_db(),
+                .update(
+                    id,
                     &[
                         ("signatures_collected", snapshot.signatures_collected.into()),
                         ("signatures_required", snapshot.signatures_required.into()),
@@ -150,42 +120,25 @@ impl VeuItems<'_, '_> {
                 .await?;
             return self.tx.get(id).await;
         }
-        let id = VeuItemId::new();
         self.tx
-            .insert::<VeuItem>(
+            .create(
+                VeuItemId::new(),
                 &[
-                    "id",
-                    "connection_id",
-                    "bank_order_id",
-                    "order_type",
-                    "signatures_collected",
-                    "signatures_required",
-                    "amount",
-                    "currency",
-                    "originator",
-                    "expires_at",
-                    "status",
-                    "synced_at",
-                    "created_at",
-                ],
-                vec![
-                    id.to_db().into(),
-                    snapshot.connection_id.to_db().into(),
-                    snapshot.bank_order_id.into(),
-                    snapshot.order_type.into(),
-                    snapshot.signatures_collected.into(),
-                    snapshot.signatures_required.into(),
-                    snapshot.amount.into(),
-                    snapshot.currency.into(),
-                    snapshot.originator.into(),
-                    snapshot.expires_at.into(),
-                    VeuStatus::Pending.as_str().into(),
-                    at.into(),
-                    at.into(),
+                    ("connection_id", snapshot.connection_id.to_db().into()),
+                    ("bank_order_id", snapshot.bank_order_id.into()),
+                    ("order_type", snapshot.order_type.into()),
+                    ("signatures_collected", snapshot.signatures_collected.into()),
+                    ("signatures_required", snapshot.signatures_required.into()),
+                    ("amount", snapshot.amount.into()),
+                    ("currency", snapshot.currency.into()),
+                    ("originator", snapshot.originator.into()),
+                    ("expires_at", snapshot.expires_at.into()),
+                    ("status", VeuStatus::Pending.as_str().into()),
+                    ("synced_at", at.into()),
+                    ("created_at", at.into()),
                 ],
             )
-            .await?;
-        self.tx.get(id).await
+            .await
     }
 
     pub async fn set_status(
@@ -195,7 +148,7 @@ impl VeuItems<'_, '_> {
         to: VeuStatus,
     ) -> Result<VeuItem> {
         self.tx
-            .set_status::<VeuItem, _>(id.to_db(), "status", from, to, VeuStatus::transition, &[])
+            .set_status(id, "status", from, to, VeuStatus::transition, &[])
             .await?;
         self.tx.get(id).await
     }
@@ -209,15 +162,14 @@ impl VeuItems<'_, '_> {
         signature_version: Option<&str>,
     ) -> Result<VeuItem> {
         self.tx
-            .update::<VeuItem>(
-                id.to_db(),
+            .updated(
+                id,
                 &[
                     ("data_digest", digest_hex.into()),
                     ("data_digest_version", signature_version.into()),
                 ],
             )
-            .await?;
-        self.tx.get(id).await
+            .await
     }
 
     pub async fn list_by_status(&mut self, status: VeuStatus) -> Result<Vec<VeuItem>> {
@@ -242,26 +194,15 @@ impl VeuItems<'_, '_> {
         for s in signers {
             let id = VeuSignerId::new();
             self.tx
-                .insert::<VeuSigner>(
-                    &[
-                        "id",
-                        "veu_item_id",
-                        "partner_id",
-                        "user_id",
-                        "name",
-                        "signature_class",
-                        "signed_at",
-                    ],
-                    vec![
-                        id.to_db().into(),
-                        item.to_db().into(),
-                        s.partner_id.into(),
-                        s.user_id.into(),
-                        s.name.into(),
-                        s.signature_class.as_str().into(),
-                        s.signed_at.into(),
-                    ],
-                )
+                .insert::<VeuSigner>(&[
+                    ("id", id.to_db().into()),
+                    ("veu_item_id", item.to_db().into()),
+                    ("partner_id", s.partner_id.into()),
+                    ("user_id", s.user_id.into()),
+                    ("name", s.name.into()),
+                    ("signature_class", s.signature_class.as_str().into()),
+                    ("signed_at", s.signed_at.into()),
+                ])
                 .await
                 .map_err(|e| match e {
                     StorageError::Conflict { constraint, .. } => StorageError::Conflict {

@@ -19,7 +19,7 @@ use rand::RngCore;
 use zeroize::Zeroizing;
 
 use super::{entity, repository};
-use crate::db::{now, to_json, RowReader, Val};
+use crate::db::{now, read_rows, record, to_json, RowReader, Val};
 use crate::error::{Result, StorageError};
 use crate::ids::{WebhookAttemptId, WebhookDeliveryId, WebhookEventId, WebhookSubscriptionId};
 use crate::status::{WebhookDeliveryStatus, WebhookEventType, WebhookSubscriptionStatus};
@@ -66,38 +66,28 @@ impl std::fmt::Debug for WebhookSecret {
     }
 }
 
-/// Where a tenant's events go. The secret is not part of it: it is shown once, at creation
-/// and rotation.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct WebhookSubscription {
-    pub id: WebhookSubscriptionId,
-    pub url: String,
-    pub description: Option<String>,
-    /// The event types it receives; empty means all.
-    pub event_types: Vec<WebhookEventType>,
-    pub status: WebhookSubscriptionStatus,
-    /// Until then the secret before the last rotation signs too.
-    pub previous_secret_until: Option<DateTime<Utc>>,
-    pub parked_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
+record! {
+    /// Where a tenant's events go. The secret is not part of it: it is shown once, at creation
+    /// and rotation.
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    pub struct WebhookSubscription {
+        pub id: WebhookSubscriptionId,
+        pub url: String,
+        pub description: Option<String>,
+        /// The event types it receives; empty means all.
+        pub event_types: Vec<WebhookEventType>,
+        pub status: WebhookSubscriptionStatus,
+        /// Until then the secret before the last rotation signs too.
+        pub previous_secret_until: Option<DateTime<Utc>>,
+        pub parked_at: Option<DateTime<Utc>>,
+        pub created_at: DateTime<Utc>,
+        pub updated_at: DateTime<Utc>,
+    }
 }
 
-impl WebhookSubscription {
-    fn read(r: &RowReader<'_>) -> Result<Self> {
-        Ok(Self {
-            id: r.parsed("id")?,
-            url: r.text("url")?,
-            description: r.opt_text("description")?,
-            event_types: r.json("event_types")?,
-            status: r.enumeration("status")?,
-            previous_secret_until: r.opt_ts("previous_secret_until")?,
-            parked_at: r.opt_ts("parked_at")?,
-            created_at: r.ts("created_at")?,
-            updated_at: r.ts("updated_at")?,
-        })
-    }
+crate::db::column_via!(Vec<WebhookEventType> => json);
 
+impl WebhookSubscription {
     /// Whether the subscription receives events of `event_type`.
     pub fn wants(&self, event_type: WebhookEventType) -> bool {
         self.status.records_events()
@@ -130,42 +120,26 @@ pub struct WebhookSubscriptionChange {
     pub enabled: Option<bool>,
 }
 
-/// One event for one subscription: its state and the outcome of its last attempt.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct WebhookDelivery {
-    pub id: WebhookDeliveryId,
-    pub subscription_id: WebhookSubscriptionId,
-    /// The `webhook-id` a receiver sees: the same for every attempt and redelivery.
-    pub event_id: WebhookEventId,
-    pub event_type: WebhookEventType,
-    pub status: WebhookDeliveryStatus,
-    pub attempts: i64,
-    pub next_attempt_at: DateTime<Utc>,
-    pub last_attempt_at: Option<DateTime<Utc>>,
-    pub last_response_code: Option<i64>,
-    pub last_error: Option<String>,
-    pub delivered_at: Option<DateTime<Utc>>,
-    pub created_at: DateTime<Utc>,
-}
-
-impl WebhookDelivery {
-    fn read(r: &RowReader<'_>) -> Result<Self> {
-        Ok(Self {
-            id: r.parsed("id")?,
-            subscription_id: r.parsed("subscription_id")?,
-            event_id: r.parsed("event_id")?,
-            event_type: r.enumeration("event_type")?,
-            status: r.enumeration("status")?,
-            attempts: r.int("attempts")?,
-            next_attempt_at: r.ts("next_attempt_at")?,
-            last_attempt_at: r.opt_ts("last_attempt_at")?,
-            last_response_code: r.opt_int("last_response_code")?,
-            last_error: r.opt_text("last_error")?,
-            delivered_at: r.opt_ts("delivered_at")?,
-            created_at: r.ts("created_at")?,
-        })
+record! {
+    /// One event for one subscription: its state and the outcome of its last attempt.
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    pub struct WebhookDelivery {
+        pub id: WebhookDeliveryId,
+        pub subscription_id: WebhookSubscriptionId,
+        /// The `webhook-id` a receiver sees: the same for every attempt and redelivery.
+        pub event_id: WebhookEventId,
+        pub event_type: WebhookEventType,
+        pub status: WebhookDeliveryStatus,
+        pub attempts: i64,
+        pub next_attempt_at: DateTime<Utc>,
+        pub last_attempt_at: Option<DateTime<Utc>>,
+        pub last_response_code: Option<i64>,
+        pub last_error: Option<String>,
+        pub delivered_at: Option<DateTime<Utc>>,
+        pub created_at: DateTime<Utc>,
     }
 }
+
 entity!(
     WebhookDelivery,
     WebhookDeliveryId,
@@ -173,29 +147,18 @@ entity!(
     "webhook delivery"
 );
 
-/// One HTTP attempt of a delivery (the delivery log).
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct WebhookAttempt {
-    pub id: WebhookAttemptId,
-    pub delivery_id: WebhookDeliveryId,
-    pub attempted_at: DateTime<Utc>,
-    /// The receiver's HTTP status, when it answered.
-    pub response_code: Option<i64>,
-    /// Why the attempt failed (timeout, refused target, non-2xx answer).
-    pub error: Option<String>,
-    pub duration_ms: i64,
-}
-
-impl WebhookAttempt {
-    fn read(r: &RowReader<'_>) -> Result<Self> {
-        Ok(Self {
-            id: r.parsed("id")?,
-            delivery_id: r.parsed("delivery_id")?,
-            attempted_at: r.ts("attempted_at")?,
-            response_code: r.opt_int("response_code")?,
-            error: r.opt_text("error")?,
-            duration_ms: r.int("duration_ms")?,
-        })
+record! {
+    /// One HTTP attempt of a delivery (the delivery log).
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    pub struct WebhookAttempt {
+        pub id: WebhookAttemptId,
+        pub delivery_id: WebhookDeliveryId,
+        pub attempted_at: DateTime<Utc>,
+        /// The receiver's HTTP status, when it answered.
+        pub response_code: Option<i64>,
+        /// Why the attempt failed (timeout, refused target, non-2xx answer).
+        pub error: Option<String>,
+        pub duration_ms: i64,
     }
 }
 
@@ -265,28 +228,16 @@ impl Webhooks<'_, '_> {
         let sealed = self.seal(id, &secret);
         let at = now();
         self.tx
-            .insert::<WebhookSubscription>(
-                &[
-                    "id",
-                    "url",
-                    "description",
-                    "event_types",
-                    "status",
-                    "secret",
-                    "created_at",
-                    "updated_at",
-                ],
-                vec![
-                    id.to_db().into(),
-                    new.url.into(),
-                    new.description.into(),
-                    to_json(&new.event_types).into(),
-                    WebhookSubscriptionStatus::Enabled.as_str().into(),
-                    sealed.into(),
-                    at.into(),
-                    at.into(),
-                ],
-            )
+            .insert::<WebhookSubscription>(&[
+                ("id", id.to_db().into()),
+                ("url", new.url.into()),
+                ("description", new.description.into()),
+                ("event_types", to_json(&new.event_types).into()),
+                ("status", WebhookSubscriptionStatus::Enabled.as_str().into()),
+                ("secret", sealed.into()),
+                ("created_at", at.into()),
+                ("updated_at", at.into()),
+            ])
             .await?;
         Ok((self.tx.get(id).await?, secret))
     }
@@ -300,9 +251,7 @@ impl Webhooks<'_, '_> {
                 &[self.tx.tenant_val()],
             )
             .await?;
-        rows.iter()
-            .map(|r| WebhookSubscription::read(&RowReader(r)))
-            .collect()
+        read_rows(&rows, WebhookSubscription::read)
     }
 
     /// Applies `change`; enabling a parked subscription resumes it (see [`Webhooks::resume`]).
@@ -322,9 +271,7 @@ impl Webhooks<'_, '_> {
         if let Some(types) = &change.event_types {
             sets.push(("event_types", to_json(types).into()));
         }
-        self.tx
-            .update::<WebhookSubscription>(id.to_db(), &sets)
-            .await?;
+        self.tx.update(id, &sets).await?;
         let target = match change.enabled {
             Some(true) => WebhookSubscriptionStatus::Enabled,
             Some(false) => WebhookSubscriptionStatus::Disabled,
@@ -351,8 +298,8 @@ impl Webhooks<'_, '_> {
             Option::<String>::None.into()
         };
         self.tx
-            .set_status::<WebhookSubscription, _>(
-                id.to_db(),
+            .set_status(
+                id,
                 "status",
                 from,
                 to,
@@ -405,8 +352,8 @@ impl Webhooks<'_, '_> {
         let secret = WebhookSecret::generate();
         let sealed = self.seal(id, &secret);
         self.tx
-            .update::<WebhookSubscription>(
-                id.to_db(),
+            .update(
+                id,
                 &[
                     ("secret", sealed.into()),
                     ("previous_secret", old.into()),
@@ -547,26 +494,15 @@ impl Webhooks<'_, '_> {
         let id = WebhookDeliveryId::new();
         let at = now();
         self.tx
-            .insert::<WebhookDelivery>(
-                &[
-                    "id",
-                    "subscription_id",
-                    "event_id",
-                    "event_type",
-                    "status",
-                    "next_attempt_at",
-                    "created_at",
-                ],
-                vec![
-                    id.to_db().into(),
-                    subscription.to_db().into(),
-                    event.to_db().into(),
-                    event_type.as_str().into(),
-                    WebhookDeliveryStatus::Pending.as_str().into(),
-                    at.into(),
-                    at.into(),
-                ],
-            )
+            .insert::<WebhookDelivery>(&[
+                ("id", id.to_db().into()),
+                ("subscription_id", subscription.to_db().into()),
+                ("event_id", event.to_db().into()),
+                ("event_type", event_type.as_str().into()),
+                ("status", WebhookDeliveryStatus::Pending.as_str().into()),
+                ("next_attempt_at", at.into()),
+                ("created_at", at.into()),
+            ])
             .await?;
         Ok(id)
     }
@@ -590,9 +526,7 @@ impl Webhooks<'_, '_> {
                 ],
             )
             .await?;
-        rows.iter()
-            .map(|r| WebhookDelivery::read(&RowReader(r)))
-            .collect()
+        read_rows(&rows, WebhookDelivery::read)
     }
 
     /// The attempts of a delivery, oldest first.
@@ -605,9 +539,7 @@ impl Webhooks<'_, '_> {
                 &[self.tx.tenant_val(), delivery.to_db().into()],
             )
             .await?;
-        rows.iter()
-            .map(|r| WebhookAttempt::read(&RowReader(r)))
-            .collect()
+        read_rows(&rows, WebhookAttempt::read)
     }
 
     /// A delivery leased by `owner`, with what sending it needs; `None` when the lease was
