@@ -283,7 +283,7 @@ async fn sync_once(
         .download(scope, user, DownloadRequest::new(OrderType::HTD))
         .await?
     {
-        Delivery::Data { bytes, .. } => bytes,
+        Delivery::Data { file, .. } => bank.files().content(&file).await?,
         Delivery::NoData { .. } => return Err(OnboardingError::NoSubscriberData),
     };
     let htd = HTDResponseOrderData::parse(&htd).map_err(OnboardingError::Unreadable)?;
@@ -478,7 +478,7 @@ async fn optional_download(
         .download(scope, user, DownloadRequest::new(order_type))
         .await
     {
-        Ok(Delivery::Data { bytes, .. }) => Ok(Some(bytes)),
+        Ok(Delivery::Data { file, .. }) => Ok(Some(bank.files().content(&file).await?)),
         Ok(Delivery::NoData { .. }) | Err(EbicsError::Bank { .. }) => Ok(None),
         Err(e) => Err(e.into()),
     }

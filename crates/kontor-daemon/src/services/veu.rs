@@ -491,7 +491,7 @@ impl BankVeu<'_> {
             .await?
         {
             Delivery::NoData { .. } => Ok(None),
-            Delivery::Data { bytes, .. } => Ok(Some(bytes)),
+            Delivery::Data { file, .. } => Ok(Some(self.bank.files().content(&file).await?)),
         }
     }
 

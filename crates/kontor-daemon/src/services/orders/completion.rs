@@ -71,9 +71,10 @@ pub async fn sync_order_status(
     let delivery = bank
         .download(scope, user, DownloadRequest::new(OrderType::HAC))
         .await?;
-    let Delivery::Data { bytes, .. } = delivery else {
+    let Delivery::Data { file, .. } = delivery else {
         return Ok(CompletionReport::default());
     };
+    let bytes = bank.files().content(&file).await?;
     let report = status_report::parse_bytes(&bytes)
         .map_err(|e| CompletionError::Unreadable(e.to_string()))?;
 
