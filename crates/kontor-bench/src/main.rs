@@ -1,5 +1,7 @@
 //! `cargo run --release -p kontor-bench [-- SIZE_MIB [ONLY]]`, or
-//! `cargo run --release -p kontor-bench -- memory [SIZE_MIB]` for peak memory of the streams.
+//! `cargo run --release -p kontor-bench -- memory [SIZE_MIB]` for peak memory of the streams,
+//! `cargo run --release -p kontor-bench -- download [SIZE_MIB]` for a statement downloaded from
+//! the emulator and booked, end to end, with the peak memory of the process doing it.
 //!
 //! Measures, in one run on the same machine, the machine's own limits (zlib level 6, AES-128-CBC,
 //! SHA-256) and Kontor's order data pipeline and statement parsers, and prints each as a ratio
@@ -8,6 +10,7 @@
 
 #[path = "../../kontor-protocol/tests/it/support/data.rs"]
 mod data;
+mod download;
 mod measure;
 mod memory;
 
@@ -36,6 +39,14 @@ const PIPELINE_RANDOM_TARGET: f64 = 300.0;
 const PARSER_TARGET: f64 = 150.0;
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    match args.get(1).map(String::as_str) {
+        Some("download") => {
+            return download::run(args.get(2).and_then(|a| a.parse().ok()).unwrap_or(1024))
+        }
+        Some("download-child") => return download::child(&args[2..]),
+        _ => {}
+    }
     if std::env::args().nth(1).as_deref() == Some("memory") {
         let size = std::env::args()
             .nth(2)

@@ -76,7 +76,7 @@ impl Read for SyntheticCamt {
 }
 
 /// Peak resident memory of this process in MiB.
-fn peak_rss_mib() -> f64 {
+pub(crate) fn peak_rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()

@@ -15,7 +15,7 @@ use futures::future::BoxFuture;
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::return_code::ReturnCode;
 use kontor_storage::{
-    BankKey, EbicsUserId, EbicsUserStatus, FileId, KeyPair, TenantScope, TransactionId,
+    BankKey, EbicsUserId, EbicsUserStatus, KeyPair, StoredFile, TenantScope, TransactionId,
 };
 
 use crate::ebics::session::verified_bank_keys;
@@ -27,24 +27,14 @@ use crate::ebics::{
 /// What a download delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Delivery {
-    /// The order data, stored as `file`, and the transaction that carried it.
+    /// The order data, stored as `file` (read it through [`Bank::files`]: a statement of any
+    /// size is never read whole), and the transaction that carried it.
     Data {
-        bytes: Vec<u8>,
-        file: FileId,
+        file: StoredFile,
         transaction: TransactionId,
     },
     /// `EBICS_NO_DOWNLOAD_DATA_AVAILABLE`.
     NoData { transaction: TransactionId },
-}
-
-impl Delivery {
-    /// The order data, or `None` when the bank had nothing to deliver.
-    pub fn into_bytes(self) -> Option<Vec<u8>> {
-        match self {
-            Self::Data { bytes, .. } => Some(bytes),
-            Self::NoData { .. } => None,
-        }
-    }
 }
 
 /// The EBICS operations the services use. Every call acts within `scope` only.
@@ -255,11 +245,9 @@ impl Bank for ebics::Client {
             }
             match outcome? {
                 DownloadOutcome::NoData { transaction } => Ok(Delivery::NoData { transaction }),
-                DownloadOutcome::Data { file, transaction } => Ok(Delivery::Data {
-                    bytes: self.files().content(&file).await?,
-                    file: file.id,
-                    transaction,
-                }),
+                DownloadOutcome::Data { file, transaction } => {
+                    Ok(Delivery::Data { file, transaction })
+                }
             }
         })
     }

@@ -9,12 +9,16 @@
 //!
 //! A ZIP comes from outside and may be hostile: [`ZipMembers`] reads it from any seekable
 //! reader (the stored file on disk, never the whole archive in memory), one member at a time,
-//! and refuses what no bank sends before a member is handed out: too many members, a member
-//! or a total that expands beyond its limit (counted on the bytes really inflated, not the
-//! sizes the archive declares), a compression ratio only a zip bomb reaches, encrypted
-//! members, and names that are absolute or climb out with `..`.
+//! each as a stream ([`MemberReader`]: neither the archive nor a member is ever whole in
+//! memory), and refuses what no bank sends: before a member is handed out too many members,
+//! encrypted members, names that are absolute or climb out with `..`, and declared sizes
+//! beyond the limits; while it is read a member or a total that expands beyond its limit
+//! (counted on the bytes really inflated, not the sizes the archive declares) and a
+//! compression ratio only a zip bomb reaches.
 
+use std::cell::RefCell;
 use std::io::{Read, Seek};
+use std::rc::Rc;
 
 /// The first bytes of a ZIP archive: a local file header, or the end of central directory
 /// record of an empty archive (APPNOTE 4.3.7, 4.3.16).
@@ -100,12 +104,82 @@ pub enum ContainerError {
     CorruptMember { name: String, reason: String },
 }
 
-/// One document of a container.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Member {
+/// Why reading a member stopped early, shared between a [`MemberReader`] and whoever holds
+/// it after the reader went into a parser (which only sees an I/O error).
+#[derive(Debug, Clone, Default)]
+pub struct Refusal(Rc<RefCell<Option<ContainerError>>>);
+
+impl Refusal {
+    /// The refusal, once: a limit passed or a corrupt member ends the whole container.
+    pub fn take(&self) -> Option<ContainerError> {
+        self.0.borrow_mut().take()
+    }
+
+    /// Whether the container was refused (a read failed for it).
+    pub fn is_set(&self) -> bool {
+        self.0.borrow().is_some()
+    }
+
+    fn set(&self, error: ContainerError) -> std::io::Error {
+        let io = std::io::Error::other(error.to_string());
+        self.0.borrow_mut().get_or_insert(error);
+        io
+    }
+}
+
+/// One document of a container, inflated as it is read: never whole in memory. The limits
+/// are checked on the bytes really inflated (the declared sizes may lie); passing one, or a
+/// corrupt member, fails the read and leaves the reason in [`MemberReader::refusal`].
+pub struct MemberReader<'a, R: Read> {
+    name: String,
+    entry: zip::read::ZipFile<'a, R>,
+    compressed: u64,
+    size: u64,
+    total: &'a mut u64,
+    limits: ZipLimits,
+    refusal: Refusal,
+}
+
+impl<R: Read> MemberReader<'_, R> {
     /// The member's path in the archive (checked safe).
-    pub name: String,
-    pub bytes: Vec<u8>,
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Where the reason lands when a read fails for a container limit or a corrupt member.
+    pub fn refusal(&self) -> Refusal {
+        self.refusal.clone()
+    }
+
+    fn check(&self) -> Result<(), ContainerError> {
+        if *self.total > self.limits.max_total_bytes {
+            return Err(ContainerError::TotalTooLarge {
+                limit: self.limits.max_total_bytes,
+            });
+        }
+        check_size(&self.name, self.size, self.compressed, &self.limits)
+    }
+}
+
+impl<R: Read> Read for MemberReader<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = match self.entry.read(buf) {
+            Ok(n) => n,
+            Err(e) => {
+                return Err(self.refusal.set(ContainerError::CorruptMember {
+                    name: self.name.clone(),
+                    reason: e.to_string(),
+                }))
+            }
+        };
+        self.size += n as u64;
+        *self.total += n as u64;
+        // At most one read beyond a limit is inflated before the member is refused.
+        match self.check() {
+            Ok(()) => Ok(n),
+            Err(error) => Err(self.refusal.set(error)),
+        }
+    }
 }
 
 /// The members of a ZIP archive, one at a time, within [`ZipLimits`]. Directories are
@@ -162,72 +236,50 @@ impl<R: Read + Seek> ZipMembers<R> {
         self.archive.len() == 0
     }
 
-    /// The next member, inflated; `None` after the last.
-    pub fn next_member(&mut self) -> Option<Result<Member, ContainerError>> {
-        while self.next < self.archive.len() {
+    /// The next member, to be read as a stream; `None` after the last. A member that is
+    /// not read to its end leaves its remaining bytes uncounted and unchecked.
+    pub fn next_member(&mut self) -> Option<Result<MemberReader<'_, R>, ContainerError>> {
+        let index = loop {
+            if self.next >= self.archive.len() {
+                return None;
+            }
             let index = self.next;
             self.next += 1;
-            match self.read(index) {
-                Ok(Some(member)) => return Some(Ok(member)),
-                Ok(None) => continue,
-                Err(error) => {
-                    // One refusal ends the container.
-                    self.next = self.archive.len();
-                    return Some(Err(error));
-                }
+            let is_dir = self
+                .archive
+                .by_index_raw(index)
+                .map(|entry| entry.is_dir())
+                .map_err(|e| ContainerError::Unreadable(e.to_string()));
+            match is_dir {
+                Ok(true) => continue,
+                Ok(false) => break index,
+                Err(error) => return Some(Err(self.refuse(error))),
             }
-        }
-        None
+        };
+        let limits = self.limits;
+        let entry = match self.archive.by_index(index) {
+            Ok(entry) => entry,
+            Err(e) => return Some(Err(ContainerError::Unreadable(e.to_string()))),
+        };
+        let name = match safe_name(entry.name_raw()) {
+            Ok(name) => name,
+            Err(error) => return Some(Err(error)),
+        };
+        Some(Ok(MemberReader {
+            name,
+            compressed: entry.compressed_size(),
+            entry,
+            size: 0,
+            total: &mut self.inflated,
+            limits,
+            refusal: Refusal::default(),
+        }))
     }
 
-    fn read(&mut self, index: usize) -> Result<Option<Member>, ContainerError> {
-        let limits = self.limits;
-        let mut entry = self
-            .archive
-            .by_index(index)
-            .map_err(|e| ContainerError::Unreadable(e.to_string()))?;
-        let name = safe_name(entry.name_raw())?;
-        if entry.is_dir() {
-            return Ok(None);
-        }
-        let compressed = entry.compressed_size();
-        // The declared size may lie: inflate chunk by chunk, judging the bytes really
-        // inflated, and stop at the first limit passed (at most one chunk beyond it).
-        let room = limits
-            .max_member_bytes
-            .min(limits.max_total_bytes - self.inflated.min(limits.max_total_bytes));
-        let mut bytes = Vec::with_capacity(entry.size().min(room).min(16 << 20) as usize);
-        let mut chunk = vec![0u8; 64 << 10];
-        loop {
-            let n = entry
-                .read(&mut chunk)
-                .map_err(|e| ContainerError::CorruptMember {
-                    name: name.clone(),
-                    reason: e.to_string(),
-                })?;
-            if n == 0 {
-                break;
-            }
-            bytes.extend_from_slice(&chunk[..n]);
-            let size = bytes.len() as u64;
-            if size > room {
-                return Err(if size > limits.max_member_bytes {
-                    ContainerError::MemberTooLarge {
-                        name,
-                        limit: limits.max_member_bytes,
-                    }
-                } else {
-                    ContainerError::TotalTooLarge {
-                        limit: limits.max_total_bytes,
-                    }
-                });
-            }
-            check_size(&name, size, compressed, &limits)?;
-        }
-        let size = bytes.len() as u64;
-        check_size(&name, size, compressed, &limits)?;
-        self.inflated += size;
-        Ok(Some(Member { name, bytes }))
+    /// One refusal ends the container.
+    fn refuse(&mut self, error: ContainerError) -> ContainerError {
+        self.next = self.archive.len();
+        error
     }
 }
 
@@ -273,7 +325,7 @@ fn check_size(
 
 #[cfg(test)]
 mod tests {
-    use std::io::{Cursor, Write};
+    use std::io::{Cursor, Read, Write};
 
     use zip::write::SimpleFileOptions;
     use zip::CompressionMethod;
@@ -294,11 +346,28 @@ mod tests {
         writer.finish().unwrap().into_inner()
     }
 
+    #[derive(Debug)]
+    struct Member {
+        name: String,
+        bytes: Vec<u8>,
+    }
+
     fn all(bytes: Vec<u8>, limits: ZipLimits) -> Result<Vec<Member>, ContainerError> {
         let mut members = ZipMembers::open(Cursor::new(bytes), limits)?;
         let mut out = Vec::new();
         while let Some(member) = members.next_member() {
-            out.push(member?);
+            let mut member = member?;
+            let mut bytes = Vec::new();
+            if member.read_to_end(&mut bytes).is_err() {
+                return Err(member
+                    .refusal()
+                    .take()
+                    .expect("a refusal behind the read error"));
+            }
+            out.push(Member {
+                name: member.name().to_owned(),
+                bytes,
+            });
         }
         Ok(out)
     }

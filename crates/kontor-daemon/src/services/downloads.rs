@@ -82,11 +82,7 @@ pub async fn download(
                 statement_file: None,
             })
         }
-        Delivery::Data {
-            bytes,
-            file,
-            transaction,
-        } => (bytes.len(), file, transaction),
+        Delivery::Data { file, transaction } => (file.size, file.id, transaction),
     };
     tracing::info!(%transaction, size = bytes_len, order_type = %order.order_type, "on-demand download stored");
     let mut result = DownloadResult {

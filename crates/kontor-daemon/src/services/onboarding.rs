@@ -13,7 +13,7 @@ use kontor_storage::{
     SignatureClass, StorageError, Store, TenantScope,
 };
 
-use super::bank::Bank;
+use super::bank::{Bank, Delivery};
 use super::error::{Refusal, ServiceError};
 use super::keys::{ensure_user_keys, KeyError};
 use super::veu::class_of;
@@ -282,8 +282,10 @@ async fn sync_once(
     let htd = bank
         .download(scope, user, DownloadRequest::new(OrderType::HTD))
         .await?
-        .into_bytes()
-        .ok_or(OnboardingError::NoSubscriberData)?;
+    {
+        Delivery::Data { file, .. } => bank.files().content(&file).await?,
+        Delivery::NoData { .. } => return Err(OnboardingError::NoSubscriberData),
+    };
     let htd = HTDResponseOrderData::parse(&htd).map_err(OnboardingError::Unreadable)?;
     // HKD and HAA are optional at many banks: a refusal leaves the HTD view. What they do
     // deliver must parse: an unreadable answer is a failed sync, not a smaller one.
@@ -484,8 +486,8 @@ async fn optional_download(
         .download(scope, user, DownloadRequest::new(order_type))
         .await
     {
-        Ok(delivery) => Ok(delivery.into_bytes()),
-        Err(EbicsError::Bank { .. }) => Ok(None),
+        Ok(Delivery::Data { file, .. }) => Ok(Some(bank.files().content(&file).await?)),
+        Ok(Delivery::NoData { .. }) | Err(EbicsError::Bank { .. }) => Ok(None),
         Err(e) => Err(e.into()),
     }
 }

@@ -9,8 +9,9 @@
 //! ingested again once its cause is fixed ([`reingest`]): bookings are de-duplicated, so a
 //! second run books only what the first one missed.
 //!
-//! A ZIP container is read member by member from the stored file (on disk, never whole in
-//! memory) within [`ZipLimits`]; a refused container books nothing. Every document of a file
+//! A ZIP container is read member by member from the stored file, each member inflated and
+//! parsed as a stream (neither the archive nor a member is ever whole in memory) within
+//! [`ZipLimits`]; a refused container books nothing. Every document of a file
 //! is booked in one database transaction together with the file's outcome and the download's
 //! transfer effect, so they commit together or not at all.
 
@@ -22,9 +23,10 @@ use kontor_storage::{
 };
 use serde_json::json;
 
-use super::container::{Container, ContainerError, Member, ZipLimits, ZipMembers};
+use super::container::{Container, ContainerError, ZipLimits, ZipMembers};
 use super::statements::{
-    ingest_parts, spawn_parts, IngestError, IngestReport, IngestSource, Parts, StatementSyntax,
+    ingest_parts, read_parts, spawn_parts, IngestError, IngestReport, IngestSource, Parts,
+    StatementSyntax, PARTS_IN_FLIGHT,
 };
 use crate::ebics::{EbicsError, Files};
 
@@ -175,25 +177,19 @@ async fn ingest_record(
             None
         }
         Container::Zip => {
-            let mut members = open_members(reading.files, &file, reading.limits);
+            let mut members = open_members(reading.files, &file, reading.limits, order_syntax);
             let mut refused = None;
             while let Some(member) = members.recv().await {
                 match member {
-                    Ok(Member { name, bytes }) => {
-                        let Some(syntax) =
-                            order_syntax.or_else(|| StatementSyntax::recognise(&bytes))
-                        else {
-                            booked.not_a_statement(name);
-                            continue;
-                        };
-                        let parts = spawn_parts(std::io::Cursor::new(bytes), syntax);
+                    MemberItem::Document { name, parts } => {
                         booked.document(&mut tx, name, parts, &source).await?;
                     }
-                    Err(MemberError::Container(error)) => {
+                    MemberItem::NotAStatement { name } => booked.not_a_statement(name),
+                    MemberItem::Refused(error) => {
                         refused = Some(error);
                         break;
                     }
-                    Err(MemberError::File(error)) => return Err(IngestError::File(error)),
+                    MemberItem::File(error) => return Err(IngestError::File(error)),
                 }
             }
             refused
@@ -344,44 +340,100 @@ impl Booked {
     }
 }
 
-enum MemberError {
-    Container(ContainerError),
+/// What the reader of a ZIP container hands over, member by member.
+enum MemberItem {
+    /// A statement document, parsed as it is inflated.
+    Document {
+        name: String,
+        parts: Parts,
+    },
+    NotAStatement {
+        name: String,
+    },
+    /// The whole container is refused (a limit passed, a corrupt member): nothing books.
+    Refused(ContainerError),
     File(EbicsError),
 }
 
-/// The members of a stored ZIP, read on a blocking thread one at a time (the channel holds
-/// one, so at most two members are in memory while the caller books one).
+/// The members of a stored ZIP, inflated and parsed as a stream on one blocking thread:
+/// neither the archive nor a member is ever whole in memory, only a few parts of the member
+/// being booked. A member's parts are all sent before the next member is opened.
 fn open_members(
     files: &Files,
     file: &StoredFile,
     limits: ZipLimits,
-) -> tokio::sync::mpsc::Receiver<Result<Member, MemberError>> {
+    order_syntax: Option<StatementSyntax>,
+) -> tokio::sync::mpsc::Receiver<MemberItem> {
     let (sender, receiver) = tokio::sync::mpsc::channel(1);
     let (files, file) = (files.clone(), file.clone());
     tokio::task::spawn_blocking(move || {
+        // A closed channel: the caller stopped (a storage failure); so do we.
+        let send = |item| sender.blocking_send(item).is_ok();
         let reader = match files.open(&file) {
             Ok(reader) => reader,
             Err(error) => {
-                let _ = sender.blocking_send(Err(MemberError::File(error)));
+                send(MemberItem::File(error));
                 return;
             }
         };
         let mut members = match ZipMembers::open(reader, limits) {
             Ok(members) => members,
             Err(error) => {
-                let _ = sender.blocking_send(Err(MemberError::Container(error)));
+                send(MemberItem::Refused(error));
                 return;
             }
         };
         while let Some(member) = members.next_member() {
-            let item = member.map_err(MemberError::Container);
-            // A closed channel: the caller stopped (a storage failure); so do we.
-            if sender.blocking_send(item).is_err() {
+            let mut member = match member {
+                Ok(member) => member,
+                Err(error) => {
+                    send(MemberItem::Refused(error));
+                    return;
+                }
+            };
+            let name = member.name().to_owned();
+            let refusal = member.refusal();
+            let head = match read_member_head(&mut member) {
+                Ok(head) => head,
+                Err(_) => {
+                    if let Some(error) = refusal.take() {
+                        send(MemberItem::Refused(error));
+                    }
+                    return;
+                }
+            };
+            let Some(syntax) = order_syntax.or_else(|| StatementSyntax::recognise(&head)) else {
+                if !send(MemberItem::NotAStatement { name }) {
+                    return;
+                }
+                continue;
+            };
+            let (parts_sender, parts) = tokio::sync::mpsc::channel(PARTS_IN_FLIGHT);
+            if !send(MemberItem::Document { name, parts }) {
+                return;
+            }
+            let input = std::io::BufReader::with_capacity(
+                64 << 10,
+                std::io::Read::chain(std::io::Cursor::new(head), member),
+            );
+            // A read error for a refusal is reported as the container's, not the document's.
+            read_parts(input, syntax, &parts_sender, || refusal.is_set());
+            drop(parts_sender);
+            if let Some(error) = refusal.take() {
+                send(MemberItem::Refused(error));
                 return;
             }
         }
     });
     receiver
+}
+
+/// The first bytes of a member, to recognise its syntax (the rest follows them to the parser).
+fn read_member_head(member: &mut impl std::io::Read) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(HEAD_BYTES as usize);
+    member.take(HEAD_BYTES).read_to_end(&mut head)?;
+    Ok(head)
 }
 
 /// Enough for a ZIP signature, or a BOM and the whitespace before a document's first

@@ -31,8 +31,15 @@ pub struct StatementDownload {
 /// What the bank delivered.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Downloaded {
-    /// The file's bytes and, when the downloader stored it, its file record and the
-    /// transaction that carried it (whose effect the ingestion is).
+    /// The file as the downloader stored it, and the transaction that carried it (whose
+    /// effect the ingestion is). It is read from there as a stream, never whole.
+    Stored {
+        file: FileId,
+        transaction: TransactionId,
+    },
+    /// The file's bytes, handed over without being stored (they are stored before they are
+    /// read) and, when the downloader stored them after all, their file record and the
+    /// transaction that carried them.
     Data {
         bytes: Vec<u8>,
         file: Option<FileId>,
@@ -88,14 +95,9 @@ impl<B: Bank + ?Sized + 'static> StatementDownloader for B {
             match Bank::download(self, scope, request.user, download).await? {
                 // Nothing to ingest: the client finished the effect with the transfer.
                 Delivery::NoData { .. } => Ok(Downloaded::NoData),
-                Delivery::Data {
-                    bytes,
-                    file,
+                Delivery::Data { file, transaction } => Ok(Downloaded::Stored {
+                    file: file.id,
                     transaction,
-                } => Ok(Downloaded::Data {
-                    bytes,
-                    file: Some(file),
-                    transaction: Some(transaction),
                 }),
             }
         }
@@ -165,19 +167,26 @@ impl<D: StatementDownloader> StatementJob<D> {
                 },
             )
             .await?;
-        let Downloaded::Data {
-            bytes,
-            file,
-            transaction,
-        } = downloaded
-        else {
-            return Ok(JobOutcome {
-                detail: Some("no data".into()),
-            });
-        };
-        let file = match file {
-            Some(file) => file,
-            None => store_delivered_bytes(&self.store, &job.scope, bytes).await?,
+        let (file, transaction) = match downloaded {
+            Downloaded::NoData => {
+                return Ok(JobOutcome {
+                    detail: Some("no data".into()),
+                })
+            }
+            Downloaded::Stored { file, transaction } => (file, Some(transaction)),
+            Downloaded::Data {
+                file: Some(file),
+                transaction,
+                ..
+            } => (file, transaction),
+            Downloaded::Data {
+                bytes,
+                file: None,
+                transaction,
+            } => (
+                store_delivered_bytes(&self.store, &job.scope, bytes).await?,
+                transaction,
+            ),
         };
         let delivered = DeliveredStatements {
             user: job.schedule.ebics_user_id,

@@ -169,33 +169,52 @@ pub fn spawn_parts<R>(input: R, syntax: StatementSyntax) -> Parts
 where
     R: std::io::BufRead + Send + 'static,
 {
-    let (sender, receiver) = tokio::sync::mpsc::channel(2);
-    tokio::task::spawn_blocking(move || match syntax {
+    let (sender, receiver) = tokio::sync::mpsc::channel(PARTS_IN_FLIGHT);
+    tokio::task::spawn_blocking(move || read_parts(input, syntax, &sender, || false));
+    receiver
+}
+
+/// Parts a reader may be ahead of the writer.
+pub(crate) const PARTS_IN_FLIGHT: usize = 2;
+
+/// Reads a statement document on the current (blocking) thread and sends its parts until the
+/// last one, the first error, or a receiver that stopped listening. An error for which
+/// `quiet()` is true is not sent: its cause is reported elsewhere (a refused ZIP container).
+pub(crate) fn read_parts<R: std::io::BufRead>(
+    input: R,
+    syntax: StatementSyntax,
+    sender: &tokio::sync::mpsc::Sender<Result<StatementPart, IngestError>>,
+    quiet: impl Fn() -> bool,
+) {
+    match syntax {
         StatementSyntax::Camt => match CamtReader::new(input) {
-            Ok(mut reader) => pump(&sender, || Ok(reader.next_part()?)),
+            Ok(mut reader) => pump(sender, quiet, || Ok(reader.next_part()?)),
             Err(error) => {
-                let _ = sender.blocking_send(Err(error.into()));
+                if !quiet() {
+                    let _ = sender.blocking_send(Err(error.into()));
+                }
             }
         },
         StatementSyntax::Mt940 => {
             let mut reader = Mt940Reader::new(input);
-            pump(&sender, || {
+            pump(sender, quiet, || {
                 reader.next_part().map_err(IngestError::from_mt940)
             })
         }
-    });
-    receiver
+    }
 }
 
 /// Sends parts until the last one, the first error, or a receiver that stopped listening.
 fn pump(
     sender: &tokio::sync::mpsc::Sender<Result<StatementPart, IngestError>>,
+    quiet: impl Fn() -> bool,
     mut next: impl FnMut() -> Result<Option<StatementPart>, IngestError>,
 ) {
     loop {
         let item = match next() {
             Ok(Some(part)) => Ok(part),
             Ok(None) => return,
+            Err(_) if quiet() => return,
             Err(error) => Err(error),
         };
         let failed = item.is_err();

@@ -24,7 +24,7 @@ use kontor_storage::{
     VeuStatus, WebhookEventType,
 };
 
-use super::bank::Bank;
+use super::bank::{Bank, Delivery};
 use super::error::{Refusal, ServiceError};
 use super::orders::{complete, same_key_hash, BankVerdict, OrderError};
 use super::Services;
@@ -488,8 +488,11 @@ impl BankVeu<'_> {
         let delivery = self
             .bank
             .download(scope, user, DownloadRequest::veu(params))
-            .await?;
-        Ok(delivery.into_bytes())
+            .await?
+        {
+            Delivery::NoData { .. } => Ok(None),
+            Delivery::Data { file, .. } => Ok(Some(self.bank.files().content(&file).await?)),
+        }
     }
 
     /// How the bank names the item's order.

@@ -17,7 +17,7 @@ use kontor_storage::{
 use super::submit::{complete, BankVerdict};
 use super::OrderError;
 use crate::ebics::{DownloadRequest, EbicsError};
-use crate::services::bank::Bank;
+use crate::services::bank::{Bank, Delivery};
 
 /// What one status sync settled.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -71,9 +71,10 @@ pub async fn sync_order_status(
     let delivery = bank
         .download(scope, user, DownloadRequest::new(OrderType::HAC))
         .await?;
-    let Some(bytes) = delivery.into_bytes() else {
+    let Delivery::Data { file, .. } = delivery else {
         return Ok(CompletionReport::default());
     };
+    let bytes = bank.files().content(&file).await?;
     let report = status_report::parse_bytes(&bytes)
         .map_err(|e| CompletionError::Unreadable(e.to_string()))?;
 

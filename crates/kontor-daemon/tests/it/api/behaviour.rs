@@ -19,8 +19,8 @@ use kontor_protocol::order_type::OrderType;
 use kontor_protocol::orderdata::{DataDigest, HVDResponseOrderData};
 use kontor_protocol::{ProtocolVersion, SignatureVersion};
 use kontor_storage::{
-    BankKey, EbicsUserId, EbicsUserStatus, FileId, MasterKey, NewBookedTransaction, Role, Store,
-    TenantId, TenantScope, TransactionId,
+    BankKey, EbicsUserId, EbicsUserStatus, FileId, FileKind, MasterKey, NewBookedTransaction, Role,
+    Store, StoredFile, TenantId, TenantScope, TransactionId,
 };
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -423,9 +423,18 @@ impl Bank for RecordingBank {
     ) -> BoxFuture<'a, Result<Delivery, EbicsError>> {
         self.record(scope, format!("{} {user}", request.order_type));
         let delivery = if request.order_type == OrderType::HVD {
+            let bytes = hvd_with_zero_digest();
             Delivery::Data {
-                bytes: hvd_with_zero_digest(),
-                file: FileId::new(),
+                file: StoredFile {
+                    id: FileId::new(),
+                    kind: FileKind::Download,
+                    path: None,
+                    size: bytes.len() as i64,
+                    sha256: String::new(),
+                    content: Some(bytes),
+                    content_type: "application/xml".into(),
+                    created_at: chrono::Utc::now(),
+                },
                 transaction: TransactionId::new(),
             }
         } else {

@@ -2,6 +2,7 @@
 
 mod bank_keys;
 mod bank_parameters;
+mod bounded_download;
 mod certificates;
 mod failures;
 mod key_changes;
