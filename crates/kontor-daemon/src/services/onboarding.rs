@@ -279,7 +279,7 @@ async fn sync_once(
     scope: &TenantScope,
     user: EbicsUserId,
 ) -> Result<SyncReport, OnboardingError> {
-    let htd = bank
+    let htd = match bank
         .download(scope, user, DownloadRequest::new(OrderType::HTD))
         .await?
     {

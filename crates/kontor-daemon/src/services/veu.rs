@@ -485,7 +485,7 @@ impl BankVeu<'_> {
         user: EbicsUserId,
         params: VeuOrderParams,
     ) -> Result<Option<Vec<u8>>, VeuError> {
-        let delivery = self
+        match self
             .bank
             .download(scope, user, DownloadRequest::veu(params))
             .await?
