@@ -16,7 +16,6 @@
 
 mod pdf;
 
-
 use chrono::{DateTime, FixedOffset};
 
 use crate::certificate::Certificate;
