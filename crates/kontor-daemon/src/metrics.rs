@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
 /// A metric family: its name, help text and kind.
@@ -70,9 +70,14 @@ struct Series {
     histograms: BTreeMap<(Family, Labels), Histogram>,
 }
 
-fn registry() -> &'static Mutex<Series> {
+/// The registry, locked. A panic elsewhere while it was held leaves only numbers behind, so
+/// a poisoned lock is taken over rather than passed on.
+fn registry() -> MutexGuard<'static, Series> {
     static REGISTRY: OnceLock<Mutex<Series>> = OnceLock::new();
-    REGISTRY.get_or_init(Mutex::default)
+    REGISTRY
+        .get_or_init(Mutex::default)
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
 }
 
 fn labels(instance: &str, extra: &[(&'static str, &str)]) -> Labels {
@@ -83,7 +88,7 @@ fn labels(instance: &str, extra: &[(&'static str, &str)]) -> Labels {
 
 /// Adds `by` to a counter.
 pub fn add(family: Family, instance: &str, extra: &[(&'static str, &str)], by: f64) {
-    let mut series = registry().lock().unwrap_or_else(|p| p.into_inner());
+    let mut series = registry();
     *series
         .values
         .entry((family, labels(instance, extra)))
@@ -97,14 +102,14 @@ pub fn inc(family: Family, instance: &str, extra: &[(&'static str, &str)]) {
 
 /// Sets a gauge.
 pub fn set(family: Family, instance: &str, value: f64) {
-    let mut series = registry().lock().unwrap_or_else(|p| p.into_inner());
+    let mut series = registry();
     series.values.insert((family, labels(instance, &[])), value);
 }
 
 /// Records one observation of a histogram.
 pub fn observe(family: Family, instance: &str, extra: &[(&'static str, &str)], value: Duration) {
     let seconds = value.as_secs_f64();
-    let mut series = registry().lock().unwrap_or_else(|p| p.into_inner());
+    let mut series = registry();
     let histogram = series
         .histograms
         .entry((family, labels(instance, extra)))
@@ -135,7 +140,7 @@ fn render_labels(labels: &Labels, extra: Option<(&str, String)>) -> String {
 
 /// Every recorded series in the text exposition format.
 pub fn render() -> String {
-    let series = registry().lock().unwrap_or_else(|p| p.into_inner());
+    let series = registry();
     let mut out = String::new();
     let mut last: Option<Family> = None;
     let mut header = |out: &mut String, family: Family| {
@@ -150,45 +155,41 @@ pub fn render() -> String {
             last = Some(family);
         }
     };
+    // One sample line: `name{labels} value`, with the histogram's `le` label where given.
+    let sample = |out: &mut String,
+                  name: &str,
+                  labels: &Labels,
+                  le: Option<String>,
+                  value: &dyn std::fmt::Display| {
+        let labels = render_labels(labels, le.map(|bound| ("le", bound)));
+        let _ = writeln!(out, "{name}{labels} {value}");
+    };
     for ((family, labels), value) in &series.values {
         header(&mut out, *family);
-        let _ = writeln!(
-            out,
-            "{}{} {value}",
-            family.name,
-            render_labels(labels, None)
-        );
+        sample(&mut out, family.name, labels, None, value);
     }
     for ((family, labels), histogram) in &series.histograms {
         header(&mut out, *family);
-        for (bound, count) in BUCKETS.iter().zip(histogram.counts) {
-            let le = Some(("le", bound.to_string()));
-            let _ = writeln!(
-                out,
-                "{}_bucket{} {count}",
-                family.name,
-                render_labels(labels, le)
-            );
-        }
-        let inf = Some(("le", "+Inf".to_owned()));
         let name = family.name;
-        let _ = writeln!(
-            out,
-            "{name}_bucket{} {}",
-            render_labels(labels, inf),
-            histogram.count
+        let bucket = format!("{name}_bucket");
+        for (bound, count) in BUCKETS.iter().zip(histogram.counts) {
+            sample(&mut out, &bucket, labels, Some(bound.to_string()), &count);
+        }
+        let inf = Some("+Inf".to_owned());
+        sample(&mut out, &bucket, labels, inf, &histogram.count);
+        sample(
+            &mut out,
+            &format!("{name}_sum"),
+            labels,
+            None,
+            &histogram.sum,
         );
-        let _ = writeln!(
-            out,
-            "{name}_sum{} {}",
-            render_labels(labels, None),
-            histogram.sum
-        );
-        let _ = writeln!(
-            out,
-            "{name}_count{} {}",
-            render_labels(labels, None),
-            histogram.count
+        sample(
+            &mut out,
+            &format!("{name}_count"),
+            labels,
+            None,
+            &histogram.count,
         );
     }
     out
@@ -221,6 +222,11 @@ mod tests {
         assert!(text.contains(
             "kontor_schedule_lag_seconds_bucket{instance=\"metrics-test\",le=\"0.25\"} 0"
         ));
+        assert!(text.contains(
+            "kontor_schedule_lag_seconds_bucket{instance=\"metrics-test\",le=\"+Inf\"} 1"
+        ));
+        assert!(text.contains("kontor_schedule_lag_seconds_sum{instance=\"metrics-test\"} 0.3"));
+        assert!(text.contains("kontor_schedule_lag_seconds_count{instance=\"metrics-test\"} 1"));
         assert!(text.contains("# TYPE kontor_schedule_lag_seconds histogram"));
     }
 }
