@@ -38,13 +38,19 @@ fn transactions(
         .collect()
 }
 
+/// The documents' creation time: fixed within a day, so the same call builds the same bytes
+/// (a retry with the same idempotency key must send the same document, even under load).
+fn creation_time() -> chrono::NaiveDateTime {
+    Utc::now().date_naive().and_hms_opt(9, 0, 0).unwrap()
+}
+
 /// A valid pain.001 from the seeded account, one transfer per `(creditor, amount)`, due today.
 pub fn pain001(message_id: &str, creditors: &[(&str, &str)]) -> Vec<u8> {
     let transactions = transactions(creditors, "E2E", "Invoice", false);
     let order = PaymentOrder {
         version: PainVersion::Pain001_001_09,
         message_id: message_id.into(),
-        created: Utc::now().naive_utc(),
+        created: creation_time(),
         initiating_party: Some("ACME GmbH".into()),
         payment_infos: vec![PaymentInfo {
             id: "PMT-1".into(),
@@ -70,7 +76,7 @@ pub fn pain008(message_id: &str, debtors: &[(&str, &str)]) -> Vec<u8> {
     let order = PaymentOrder {
         version: PainVersion::Pain008_001_08,
         message_id: message_id.into(),
-        created: Utc::now().naive_utc(),
+        created: creation_time(),
         initiating_party: Some("ACME GmbH".into()),
         payment_infos: vec![PaymentInfo {
             id: "DD-1".into(),
