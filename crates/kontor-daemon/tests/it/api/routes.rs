@@ -420,12 +420,10 @@ async fn restricted_operators_are_refused_on_tenant_wide_configuration_only() {
         .await;
         match access.as_str() {
             "configure" | "own" => {
-                assert_eq!(
-                    (reply.status, reply.code().as_str()),
-                    (StatusCode::FORBIDDEN, "forbidden"),
-                    "{} {uri}: {}",
-                    case.method,
-                    reply.text()
+                reply.assert_error_for(
+                    format_args!("{} {uri}: {}", case.method, reply.text()),
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
                 );
                 refused.push(case.route);
             }
@@ -469,8 +467,7 @@ async fn restricted_operators_are_refused_on_tenant_wide_configuration_only() {
         ("resume", StatusCode::CONFLICT),
     ] {
         let reply = w
-            .send(
-                Method::POST,
+            .post(
                 &w.restricted_a,
                 &format!("/v1/ebics-users/{}/{action}", w.a.user_a),
                 Payload::None,
@@ -731,8 +728,5 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
         }
     }
     let reply = w.get(&w.owner_a, "/v1/nothing-here").await;
-    assert_eq!(
-        (reply.status, reply.code().as_str()),
-        (StatusCode::NOT_FOUND, "no_route")
-    );
+    reply.assert_error(StatusCode::NOT_FOUND, "no_route");
 }

@@ -117,6 +117,29 @@ impl Reply {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.bytes).into_owned()
     }
+
+    /// Asserts `status`, showing the body when it is another.
+    #[track_caller]
+    pub fn assert_status(&self, status: StatusCode) {
+        assert_eq!(self.status, status, "{}", self.text());
+    }
+
+    /// Asserts an error answer: `status` with the stable error `code`.
+    #[track_caller]
+    pub fn assert_error(&self, status: StatusCode, code: &str) {
+        self.assert_error_for("", status, code);
+    }
+
+    /// [`Reply::assert_error`] for one `case` of a table, named when it fails.
+    #[track_caller]
+    pub fn assert_error_for(&self, case: impl std::fmt::Display, status: StatusCode, code: &str) {
+        assert_eq!(
+            (self.status, self.code().as_str()),
+            (status, code),
+            "{case}: {}",
+            self.text()
+        );
+    }
 }
 
 pub async fn call_with(
@@ -205,6 +228,11 @@ impl World {
     /// Any request with `token`.
     pub async fn send(&self, method: Method, token: &str, path: &str, payload: Payload) -> Reply {
         call(&self.app, method, path, Some(token), payload).await
+    }
+
+    /// A POST with `token`.
+    pub async fn post(&self, token: &str, path: &str, payload: Payload) -> Reply {
+        self.send(Method::POST, token, path, payload).await
     }
 }
 
