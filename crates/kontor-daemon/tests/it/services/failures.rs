@@ -45,11 +45,7 @@ async fn a_bad_bank_signature_fails_the_transaction_after_the_retries_only(db: T
         FaultAction::WrongAuthSignature,
         None,
     );
-    let refused = w
-        .client
-        .download(&w.scope, w.user, DownloadRequest::new(OrderType::STA))
-        .await
-        .unwrap_err();
+    let refused = w.download_sta().await.unwrap_err();
     assert!(matches!(refused, EbicsError::BankSignature(_)), "{refused}");
     let [transaction] = w.transactions().await.try_into().expect("one download");
     assert_eq!(transaction.phase, TransactionPhase::Failed);
@@ -121,11 +117,7 @@ async fn recovery_gives_up_after_its_bounded_passes_and_says_why(db: TestDb) {
         FaultAction::HttpStatus { status: 503 },
         None,
     );
-    let unreachable = w
-        .client
-        .download(&w.scope, w.user, DownloadRequest::new(OrderType::STA))
-        .await
-        .unwrap_err();
+    let unreachable = w.download_sta().await.unwrap_err();
     assert!(
         matches!(unreachable, EbicsError::Transport(_)),
         "{unreachable}"
@@ -414,11 +406,7 @@ async fn a_host_with_history_is_retired_once_its_users_have_no_live_work(db: Tes
         w.transactions().await.len(),
         w.bank.state().received_orders().len(),
     );
-    let refused = w
-        .client
-        .download(&w.scope, w.user, DownloadRequest::new(OrderType::STA))
-        .await
-        .unwrap_err();
+    let refused = w.download_sta().await.unwrap_err();
     assert!(
         matches!(refused, EbicsError::HostRetired { .. }),
         "{refused}"
