@@ -55,7 +55,7 @@ async fn accounts_with_bad_iban_bic_or_currency_are_refused_and_nothing_is_store
         .await;
     reply.assert_error(StatusCode::BAD_REQUEST, "malformed_body");
     let accounts = w.get(&w.admin_a, "/v1/accounts").await;
-    assert_eq!(accounts.json()["items"].as_array().unwrap().len(), 1);
+    assert_eq!(accounts.items().len(), 1);
     let reply = w
         .post(&w.admin_a, "/v1/accounts", Payload::Json(base))
         .await;
@@ -77,11 +77,7 @@ async fn bank_hosts_refuse_bad_input_and_taken_host_ids_and_store_nothing() {
     let taken = post(host("HOSTB")).await;
     taken.assert_error(StatusCode::CONFLICT, "host_id_taken");
     let list = w.get(&w.viewer_a, "/v1/bank-hosts").await;
-    assert_eq!(
-        list.json()["items"].as_array().unwrap().len(),
-        2,
-        "HOSTA and HOSTB"
-    );
+    assert_eq!(list.items().len(), 2, "HOSTA and HOSTB");
     let unknown = w.get(&w.owner_a, "/v1/bank-hosts/not-a-uuid").await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }
@@ -119,11 +115,7 @@ async fn the_same_idempotency_key_and_body_return_the_same_order_and_another_bod
         .await;
     dup.assert_error(StatusCode::CONFLICT, "duplicate_order");
     let orders = w.get(&w.admin_a, "/v1/orders").await;
-    assert_eq!(
-        orders.json()["items"].as_array().unwrap().len(),
-        2,
-        "fixture order + one"
-    );
+    assert_eq!(orders.items().len(), 2, "fixture order + one");
 }
 
 #[tokio::test]
@@ -241,11 +233,7 @@ async fn bad_payment_files_and_order_types_are_refused_with_stable_codes() {
     );
     assert!(reply.text().contains("ebics_user_id"), "{}", reply.text());
     let orders = w.get(&w.admin_a, "/v1/orders").await;
-    assert_eq!(
-        orders.json()["items"].as_array().unwrap().len(),
-        1,
-        "only the fixture order"
-    );
+    assert_eq!(orders.items().len(), 1, "only the fixture order");
 }
 
 #[tokio::test]
@@ -538,9 +526,8 @@ async fn a_rotated_secret_is_shown_once_in_the_answer() {
         .await;
     assert!(!deliveries.text().contains(&secret));
     // Newest first: the fixture's order was created after its ping.
-    let types: Vec<String> = deliveries.json()["items"]
-        .as_array()
-        .unwrap()
+    let types: Vec<String> = deliveries
+        .items()
         .iter()
         .map(|d| d["event_type"].as_str().unwrap().to_owned())
         .collect();

@@ -118,10 +118,23 @@ impl Reply {
         String::from_utf8_lossy(&self.bytes).into_owned()
     }
 
+    /// The `items` of a listing.
+    #[track_caller]
+    pub fn items(&self) -> Vec<serde_json::Value> {
+        let items = self.json()["items"].as_array().cloned();
+        items.unwrap_or_else(|| panic!("not a listing: {}", self.text()))
+    }
+
     /// Asserts `status`, showing the body when it is another.
     #[track_caller]
     pub fn assert_status(&self, status: StatusCode) {
-        assert_eq!(self.status, status, "{}", self.text());
+        self.assert_status_for("", status);
+    }
+
+    /// [`Reply::assert_status`] for one `case` of a table, named when it fails.
+    #[track_caller]
+    pub fn assert_status_for(&self, case: impl std::fmt::Display, status: StatusCode) {
+        assert_eq!(self.status, status, "{case}: {}", self.text());
     }
 
     /// Asserts an error answer: `status` with the stable error `code`.
