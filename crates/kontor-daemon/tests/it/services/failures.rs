@@ -9,7 +9,7 @@ use kontor_daemon::ebics::{
     BANK_SIGNATURE_INVALID, RECOVERY_EXHAUSTED,
 };
 use kontor_daemon::runtime::{self, DaemonOptions};
-use kontor_daemon::services::onboarding::{onboard, sync_user_data};
+use kontor_daemon::services::onboarding::sync_user_data;
 use kontor_daemon::services::orders::{submit_order, OrderError};
 use kontor_daemon::services::{hosts, Refusal, ServiceError};
 use kontor_protocol::order_type::OrderType;
@@ -180,7 +180,7 @@ async fn a_failed_first_sync_is_shown_and_run_again(db: TestDb) {
         },
         Some(1),
     );
-    let failed = onboard(&w.db.store, &w.client, &w.scope, w.user).await;
+    let failed = w.onboard().await;
     assert!(failed.is_err(), "{failed:?}");
     let shown = user(&w).await;
     assert_eq!(shown.status, EbicsUserStatus::Initialised);

@@ -11,6 +11,7 @@ use kontor_bank::{
 use kontor_daemon::ebics::{
     Client, ClientConfig, DownloadOutcome, DownloadRequest, EbicsError, RetryPolicy,
 };
+use kontor_daemon::services::onboarding::{self, OnboardingError};
 use kontor_daemon::services::orders::{
     add_signature, create_order, CreateOrder, SignatureSubmission,
 };
@@ -229,6 +230,11 @@ impl World {
             .id;
         tx.commit().await.unwrap();
         account
+    }
+
+    /// The daemon's onboarding of the user, from wherever it stands.
+    pub async fn onboard(&self) -> Result<EbicsUserStatus, OnboardingError> {
+        onboarding::onboard(&self.db.store, &self.client, &self.scope, self.user).await
     }
 
     /// The user's permission for `order_type` on every account, without a limit.
