@@ -21,9 +21,10 @@ use kontor_storage::*;
 use sha2::{Digest, Sha256};
 
 use crate::support::daemon::{eventually, DaemonDb, DaemonProcess};
-use crate::support::setup::{bank_connection, operator_token, payment_file, transfer};
+use crate::support::setup::{
+    demo_subscriber, onboard, operator_token, payment_file, transfer, DEBTOR,
+};
 
-const MAIN_IBAN: &str = "DE89370400440532013000";
 /// Bank download segments of 4 KiB turn a week of statements into many segments.
 const BANK_SEGMENT_BYTES: usize = 4096;
 /// Payments in the uploaded file: enough random text that the compressed, encrypted file spans
@@ -145,7 +146,7 @@ async fn sqlite_or_postgres_crash_flow(db: DaemonDb) {
         .await
         .iter()
         .flat_map(|document| kontor_documents::camt::parse_bytes(document.as_bytes()).unwrap())
-        .filter(|s| s.account.iban.as_ref().map(|i| i.electronic()) == Some(MAIN_IBAN))
+        .filter(|s| s.account.iban.as_ref().map(|i| i.electronic()) == Some(DEBTOR.1))
         .flat_map(|s| s.entries)
         .filter(|e| e.status == kontor_documents::EntryStatus::Booked)
         .count();
@@ -365,32 +366,14 @@ async fn prepare(db: &DaemonDb, store: &Store, bank: &RunningBank) -> Prepared {
     let tenant = store.admin().create_tenant("ACME Treasury").await.unwrap();
     let scope = TenantScope::system_job(tenant.id, "crash-test");
     let mut tx = store.scope(&scope).begin().await.unwrap();
-    let (host, connection) = bank_connection(
+    let who = demo_subscriber(
         &mut tx,
-        NewBankHost {
-            host_id: "KONTORBANK".into(),
-            name: "Kontor Demo Bank".into(),
-            url: bank.ebics_url(),
-            protocol_version: ProtocolVersion::H004,
-            btf: false,
-            production: false,
-            ca_bundle_pem: None,
-        },
-        "PARTNER1",
+        bank.ebics_url(),
+        ProtocolVersion::H004,
         &["CCT", "C53"],
+        Some("1000000.00"),
     )
     .await;
-    let user = tx
-        .ebics_users()
-        .create(NewEbicsUser {
-            connection_id: connection.id,
-            user_id: "USER1".into(),
-            system_id: None,
-            name: "Erika Mustermann".into(),
-            signature_class: SignatureClass::E,
-        })
-        .await
-        .unwrap();
     let subject = CertificateSubject {
         common_name: "Erika Mustermann".into(),
         organization: Some("ACME".into()),
@@ -401,39 +384,14 @@ async fn prepare(db: &DaemonDb, store: &Store, bank: &RunningBank) -> Prepared {
     })
     .await
     .unwrap();
-    store_user_keys(&mut tx, user.id, &material, Utc::now())
-        .await
-        .unwrap();
-    let account = tx
-        .accounts()
-        .create(
-            connection.id,
-            NewAccount {
-                iban: Some(MAIN_IBAN.into()),
-                holder_name: "Muster Maschinenbau GmbH".into(),
-                currency: "EUR".into(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    tx.permissions()
-        .create(NewPermission {
-            ebics_user_id: user.id,
-            order_type: kontor_protocol::order_type::OrderType::CCT,
-            btf_service: None,
-            account_id: None,
-            authorisation_level: SignatureClass::E,
-            max_amount: Some("1000000.00".into()),
-            currency: Some("EUR".into()),
-        })
+    store_user_keys(&mut tx, who.user, &material, Utc::now())
         .await
         .unwrap();
     let schedule = tx
         .schedules()
         .create(NewSchedule {
-            ebics_user_id: user.id,
-            account_id: Some(account.id),
+            ebics_user_id: who.user,
+            account_id: Some(who.account),
             order_type: kontor_protocol::order_type::OrderType::C53,
             btf_service: None,
             cron: "0 6 1 1 *".into(),
@@ -444,54 +402,22 @@ async fn prepare(db: &DaemonDb, store: &Store, bank: &RunningBank) -> Prepared {
         .unwrap();
     tx.commit().await.unwrap();
 
-    onboard(db, store, bank, &scope, user.id, host.id).await;
+    // Onboarded in-process by a client on the same database, as an operator would before
+    // the crash.
+    let client = Client::new(store.clone(), ClientConfig::new(db.data_dir())).unwrap();
+    onboard(&client, bank, &scope, &who).await;
     let order_content = large_payment_file();
-    let order = signed_order(store, &scope, user.id, &order_content).await;
+    let order = signed_order(store, &scope, who.user, &order_content).await;
 
     let token = operator_token(store, tenant.id, "ops@acme.example", Role::Owner).await;
     Prepared {
         scope,
-        account: account.id,
+        account: who.account,
         schedule: schedule.id,
         order,
         order_content,
         token,
     }
-}
-
-/// INI, HIA, activation by the bank clerk, HPB, the operator's key verification, READY: done
-/// in-process by an engine on the same database, as an operator would before the crash.
-async fn onboard(
-    db: &DaemonDb,
-    store: &Store,
-    bank: &RunningBank,
-    scope: &TenantScope,
-    user: EbicsUserId,
-    host: BankHostId,
-) {
-    let engine = Client::new(store.clone(), ClientConfig::new(db.data_dir())).unwrap();
-    engine.send_ini(scope, user).await.unwrap();
-    engine.send_hia(scope, user).await.unwrap();
-    bank.activate_user(&"PARTNER1".parse().unwrap(), &"USER1".parse().unwrap())
-        .unwrap();
-    engine.fetch_bank_keys(scope, user).await.unwrap();
-    let mut tx = store.scope(scope).begin().await.unwrap();
-    for key in tx.bank_keys().list_for_host(host).await.unwrap() {
-        tx.bank_keys()
-            .decide(
-                key.id,
-                BankKeyVerification::Verified,
-                VerificationMethod::FingerprintConfirmed,
-                "ops@acme.example",
-            )
-            .await
-            .unwrap();
-    }
-    tx.commit().await.unwrap();
-    assert_eq!(
-        engine.activate(scope, user).await.unwrap(),
-        EbicsUserStatus::Ready
-    );
 }
 
 /// Creates the order and signs it with the user's own E key, as the signer CLI would.
@@ -559,7 +485,7 @@ fn large_payment_file() -> Vec<u8> {
         &random(35),
         Utc::now().naive_utc(),
         Utc::now().date_naive(),
-        ("Muster Maschinenbau GmbH", MAIN_IBAN),
+        DEBTOR,
         transactions,
     )
 }

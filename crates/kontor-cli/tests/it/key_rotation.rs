@@ -66,20 +66,7 @@ async fn signer_rotates_the_signature_key(db: TestDb, version: ProtocolVersion) 
     assert_eq!(w.bank.state().received_orders().len(), 2);
 
     // Who did what: the operator generated, submitted, activated and expired.
-    let audit: serde_json::Value = w
-        .http(reqwest::Method::GET, "/v1/audit-events")
-        .await
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let events = audit
-        .as_array()
-        .or_else(|| audit["items"].as_array())
-        .cloned()
-        .unwrap_or_default();
+    let events = w.audit_events().await;
     for action in [
         "KEY_GENERATED",
         "KEY_SUBMITTED",
@@ -95,26 +82,9 @@ async fn signer_rotates_the_signature_key(db: TestDb, version: ProtocolVersion) 
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_signer_rotates_the_signature_key_on_h004_sqlite() {
-    signer_rotates_the_signature_key(TestDb::sqlite().await, ProtocolVersion::H004).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_signer_rotates_the_signature_key_on_h005_sqlite() {
-    signer_rotates_the_signature_key(TestDb::sqlite().await, ProtocolVersion::H005).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_signer_rotates_the_signature_key_on_h004_postgres() {
-    if let Some(db) = TestDb::postgres().await {
-        signer_rotates_the_signature_key(db, ProtocolVersion::H004).await;
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_signer_rotates_the_signature_key_on_h005_postgres() {
-    if let Some(db) = TestDb::postgres().await {
-        signer_rotates_the_signature_key(db, ProtocolVersion::H005).await;
-    }
-}
+cases!(signer_rotates_the_signature_key {
+    a_signer_rotates_the_signature_key_on_h004_sqlite: sqlite H004,
+    a_signer_rotates_the_signature_key_on_h005_sqlite: sqlite H005,
+    a_signer_rotates_the_signature_key_on_h004_postgres: postgres H004,
+    a_signer_rotates_the_signature_key_on_h005_postgres: postgres H005,
+});

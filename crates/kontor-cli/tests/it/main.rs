@@ -2,6 +2,9 @@
 //! which costs CI minutes). Modules are named after what they test; `support` holds the
 //! fixtures they share.
 
+#[macro_use]
+mod support;
+
 mod crash_recovery;
 mod demo;
 #[cfg(unix)]
@@ -10,4 +13,3 @@ mod key_file;
 mod key_rotation;
 mod signer_cli;
 mod signer_suspension;
-mod support;

@@ -11,7 +11,7 @@ use kontor_storage::{
     TenantScope,
 };
 
-use crate::support::kontor;
+use crate::support::kontor_sign;
 use crate::support::setup::{bank_connection, operator_token, payment_file, transfer};
 
 const PASSPHRASE: &str = "correct horse battery";
@@ -43,15 +43,7 @@ impl Output {
 
 impl Cli {
     async fn run(&self, passphrase: &str, args: &[&str]) -> Output {
-        let out = tokio::process::Command::from(kontor())
-            .arg("sign")
-            .args(args)
-            .env("KONTOR_API_URL", &self.api)
-            .env("KONTOR_TOKEN", &self.token)
-            .env("KONTOR_SIGNER_PASSPHRASE", passphrase)
-            .output()
-            .await
-            .unwrap();
+        let out = kontor_sign(&self.api, &self.token, passphrase, args).await;
         Output {
             ok: out.status.success(),
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

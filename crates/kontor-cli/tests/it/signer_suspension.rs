@@ -17,15 +17,7 @@ use kontor_storage::testing::TestDb;
 use kontor_storage::{EbicsUser, EbicsUserStatus};
 use serde_json::json;
 
-use crate::support::signer_world::{world, World};
-
-fn status_at_bank(w: &World) -> SubscriberStatus {
-    w.bank
-        .state()
-        .subscriber(&"PARTNER1".parse().unwrap(), &"USER1".parse().unwrap())
-        .unwrap()
-        .status
-}
+use crate::support::signer_world::world;
 
 async fn a_signer_suspends_themselves(db: TestDb, version: ProtocolVersion) {
     let w = world(db, version).await;
@@ -35,7 +27,7 @@ async fn a_signer_suspends_themselves(db: TestDb, version: ProtocolVersion) {
         .sign_ok(&["suspend", "--key", &w.key("old.key"), "--signer", &user])
         .await;
     assert!(printed.contains("SUSPENDED"), "{printed}");
-    assert_eq!(status_at_bank(&w), SubscriberStatus::Suspended);
+    assert_eq!(w.at_bank().status, SubscriberStatus::Suspended);
     let mut tx = w.store.scope(&w.scope).begin().await.unwrap();
     let record: EbicsUser = tx.get(w.user).await.unwrap();
     assert_eq!(record.status, EbicsUserStatus::Suspended);
@@ -61,16 +53,7 @@ async fn a_signer_suspends_themselves(db: TestDb, version: ProtocolVersion) {
         "{refused}"
     );
 
-    let audit: serde_json::Value = w
-        .http(reqwest::Method::GET, "/v1/audit-events")
-        .await
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let events = audit["items"].as_array().cloned().unwrap_or_default();
+    let events = w.audit_events().await;
     assert!(
         events.iter().any(|e| e["action"] == "EBICS_USER_SUSPENDED"
             && e["actor_kind"] == "OPERATOR"
@@ -126,7 +109,7 @@ async fn a_signature_of_another_key_is_refused(db: TestDb, version: ProtocolVers
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("not the signer's registered key"));
 
-    assert_eq!(status_at_bank(&w), SubscriberStatus::Ready);
+    assert_eq!(w.at_bank().status, SubscriberStatus::Ready);
     let record: EbicsUser = w
         .store
         .scope(&w.scope)
@@ -139,38 +122,14 @@ async fn a_signature_of_another_key_is_refused(db: TestDb, version: ProtocolVers
     assert_eq!(record.status, EbicsUserStatus::Ready);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_signer_suspends_themselves_on_h004_sqlite() {
-    a_signer_suspends_themselves(TestDb::sqlite().await, ProtocolVersion::H004).await;
-}
+cases!(a_signer_suspends_themselves {
+    a_signer_suspends_themselves_on_h004_sqlite: sqlite H004,
+    a_signer_suspends_themselves_on_h005_sqlite: sqlite H005,
+    a_signer_suspends_themselves_on_h004_postgres: postgres H004,
+    a_signer_suspends_themselves_on_h005_postgres: postgres H005,
+});
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_signer_suspends_themselves_on_h005_sqlite() {
-    a_signer_suspends_themselves(TestDb::sqlite().await, ProtocolVersion::H005).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_signer_suspends_themselves_on_h004_postgres() {
-    if let Some(db) = TestDb::postgres().await {
-        a_signer_suspends_themselves(db, ProtocolVersion::H004).await;
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_signer_suspends_themselves_on_h005_postgres() {
-    if let Some(db) = TestDb::postgres().await {
-        a_signer_suspends_themselves(db, ProtocolVersion::H005).await;
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_suspension_signed_with_another_key_is_refused_on_sqlite() {
-    a_signature_of_another_key_is_refused(TestDb::sqlite().await, ProtocolVersion::H004).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_suspension_signed_with_another_key_is_refused_on_postgres() {
-    if let Some(db) = TestDb::postgres().await {
-        a_signature_of_another_key_is_refused(db, ProtocolVersion::H005).await;
-    }
-}
+cases!(a_signature_of_another_key_is_refused {
+    a_suspension_signed_with_another_key_is_refused_on_sqlite: sqlite H004,
+    a_suspension_signed_with_another_key_is_refused_on_postgres: postgres H005,
+});

@@ -7,9 +7,53 @@ pub mod signer_world;
 
 use std::process::Command;
 
+use kontor_storage::testing::TestDb;
+
+/// One test per `name: backend version` case, each running `body(db, version)` on a fresh
+/// database of that backend (`sqlite` or `postgres`); the PostgreSQL cases are skipped
+/// without `KONTOR_TEST_POSTGRES_URL` (and fail with `KONTOR_REQUIRE_POSTGRES=1`).
+macro_rules! cases {
+    ($body:ident { $($name:ident: $backend:ident $version:ident,)+ }) => {$(
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn $name() {
+            if let Some(db) = $crate::support::test_db(stringify!($backend)).await {
+                $body(db, kontor_protocol::ProtocolVersion::$version).await;
+            }
+        }
+    )+};
+}
+
+/// A fresh database of `backend`; `None` where [`TestDb::postgres`] skips.
+pub async fn test_db(backend: &str) -> Option<TestDb> {
+    match backend {
+        "sqlite" => Some(TestDb::sqlite().await),
+        "postgres" => TestDb::postgres().await,
+        other => panic!("no test database {other}"),
+    }
+}
+
 /// The `kontor` binary of this build.
 pub fn kontor() -> Command {
     Command::new(env!("CARGO_BIN_EXE_kontor"))
+}
+
+/// `kontor sign <args>` against the API at `api` as the holder of `token`, with `passphrase`
+/// for the signer's key files.
+pub async fn kontor_sign(
+    api: &str,
+    token: &str,
+    passphrase: &str,
+    args: &[&str],
+) -> std::process::Output {
+    tokio::process::Command::from(kontor())
+        .arg("sign")
+        .args(args)
+        .env("KONTOR_API_URL", api)
+        .env("KONTOR_TOKEN", token)
+        .env("KONTOR_SIGNER_PASSPHRASE", passphrase)
+        .output()
+        .await
+        .unwrap()
 }
 
 /// A local TCP port that was free a moment ago.

@@ -6,16 +6,12 @@ use kontor_bank::{Bank, BankConfig, BankKeyPairs, RunningBank};
 use kontor_daemon::ebics::{Client, ClientConfig, RetryPolicy};
 use kontor_daemon::services::keys::ensure_user_keys;
 use kontor_daemon::services::Services;
-use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion;
 use kontor_storage::testing::TestDb;
-use kontor_storage::{
-    BankKeyVerification, EbicsUserId, NewAccount, NewBankHost, NewEbicsUser, NewPermission, Role,
-    SignatureClass, TenantScope, VerificationMethod,
-};
+use kontor_storage::{EbicsUserId, Role, TenantScope};
 
-use super::kontor;
-use super::setup::{bank_connection, operator_token};
+use super::kontor_sign;
+use super::setup::{demo_subscriber, onboard, operator_token, DEBTOR};
 
 const PASSPHRASE: &str = "correct horse battery";
 
@@ -33,15 +29,7 @@ pub struct World {
 
 impl World {
     pub async fn sign(&self, args: &[&str]) -> std::process::Output {
-        tokio::process::Command::from(kontor())
-            .arg("sign")
-            .args(args)
-            .env("KONTOR_API_URL", &self.api)
-            .env("KONTOR_TOKEN", &self.token)
-            .env("KONTOR_SIGNER_PASSPHRASE", PASSPHRASE)
-            .output()
-            .await
-            .unwrap()
+        kontor_sign(&self.api, &self.token, PASSPHRASE, args).await
     }
 
     pub async fn sign_ok(&self, args: &[&str]) -> String {
@@ -103,17 +91,31 @@ impl World {
         submitted
     }
 
-    pub fn bank_signature_hash(&self) -> String {
+    /// The user as the bank holds it.
+    pub fn at_bank(&self) -> kontor_bank::state::Subscriber {
         self.bank
             .state()
             .subscriber(&"PARTNER1".parse().unwrap(), &"USER1".parse().unwrap())
             .unwrap()
-            .keys
-            .signature
+    }
+
+    pub fn bank_signature_hash(&self) -> String {
+        let keys = self.at_bank().keys;
+        keys.signature.unwrap().hash.to_hex().to_uppercase()
+    }
+
+    /// The tenant's audit events, newest first.
+    pub async fn audit_events(&self) -> Vec<serde_json::Value> {
+        let audit: serde_json::Value = self
+            .http(reqwest::Method::GET, "/v1/audit-events")
+            .await
+            .send()
+            .await
             .unwrap()
-            .hash
-            .to_hex()
-            .to_uppercase()
+            .json()
+            .await
+            .unwrap();
+        audit["items"].as_array().cloned().unwrap_or_default()
     }
 }
 
@@ -125,7 +127,7 @@ fn payment(message_id: &str) -> Vec<u8> {
         message_id,
         date.and_hms_opt(9, 0, 0).unwrap(),
         date + chrono::Days::new(3),
-        ("Muster Maschinenbau GmbH", "DE89370400440532013000"),
+        DEBTOR,
         vec![super::setup::transfer(message_id, "Beta AG", "10.00", None)],
     )
 }
@@ -143,57 +145,8 @@ pub async fn world(db: TestDb, version: ProtocolVersion) -> World {
     let token = operator_token(&store, tenant.id, "treasury@x", Role::Admin).await;
     let scope = TenantScope::system_job(tenant.id, "test setup");
     let mut tx = store.scope(&scope).begin().await.unwrap();
-    let (_, connection) = bank_connection(
-        &mut tx,
-        NewBankHost {
-            host_id: "KONTORBANK".into(),
-            name: "Bank".into(),
-            url: bank.ebics_url(),
-            protocol_version: version,
-            btf: version.uses_btf(),
-            production: false,
-            ca_bundle_pem: None,
-        },
-        "PARTNER1",
-        &["CCT", "HAC"],
-    )
-    .await;
-    let user = tx
-        .ebics_users()
-        .create(NewEbicsUser {
-            connection_id: connection.id,
-            user_id: "USER1".into(),
-            system_id: None,
-            name: "Erika Mustermann".into(),
-            signature_class: SignatureClass::E,
-        })
-        .await
-        .unwrap()
-        .id;
-    tx.accounts()
-        .create(
-            connection.id,
-            NewAccount {
-                iban: Some("DE89370400440532013000".into()),
-                holder_name: "Muster Maschinenbau GmbH".into(),
-                currency: "EUR".into(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap();
-    tx.permissions()
-        .create(NewPermission {
-            ebics_user_id: user,
-            order_type: OrderType::CCT,
-            btf_service: None,
-            account_id: None,
-            authorisation_level: SignatureClass::E,
-            max_amount: None,
-            currency: None,
-        })
-        .await
-        .unwrap();
+    let subscriber =
+        demo_subscriber(&mut tx, bank.ebics_url(), version, &["CCT", "HAC"], None).await;
     tx.commit().await.unwrap();
 
     let dir = tempfile::tempdir().unwrap();
@@ -216,7 +169,7 @@ pub async fn world(db: TestDb, version: ProtocolVersion) -> World {
         token,
         scope,
         store,
-        user,
+        user: subscriber.user,
         dir,
     };
 
@@ -224,33 +177,10 @@ pub async fn world(db: TestDb, version: ProtocolVersion) -> World {
     let old = w.key("old.key");
     w.sign_ok(&["keygen", "--out", &old, "--name", "Erika Mustermann"])
         .await;
+    let user = subscriber.user;
     w.sign_ok(&["register", &old, "--signer", &user.to_string()])
         .await;
     ensure_user_keys(&w.store, &w.scope, user).await.unwrap();
-    client.send_ini(&w.scope, user).await.unwrap();
-    client.send_hia(&w.scope, user).await.unwrap();
-    w.bank
-        .activate_user(&"PARTNER1".parse().unwrap(), &"USER1".parse().unwrap())
-        .unwrap();
-    client.fetch_bank_keys(&w.scope, user).await.unwrap();
-    let mut tx = w.store.scope(&w.scope).begin().await.unwrap();
-    for key in tx
-        .bank_keys()
-        .list_for_host(connection.bank_host_id)
-        .await
-        .unwrap()
-    {
-        tx.bank_keys()
-            .decide(
-                key.id,
-                BankKeyVerification::Verified,
-                VerificationMethod::FingerprintConfirmed,
-                "ops@x",
-            )
-            .await
-            .unwrap();
-    }
-    tx.commit().await.unwrap();
-    client.activate(&w.scope, user).await.unwrap();
+    onboard(&client, &w.bank, &w.scope, &subscriber).await;
     w
 }

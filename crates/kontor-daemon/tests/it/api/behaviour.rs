@@ -38,86 +38,46 @@ async fn accounts_with_bad_iban_bic_or_currency_are_refused_and_nothing_is_store
         let mut body = base.clone();
         body[field] = value.into();
         let reply = w
-            .send(
-                Method::POST,
-                &w.admin_a,
-                "/v1/accounts",
-                Payload::Json(body),
-            )
+            .post(&w.admin_a, "/v1/accounts", Payload::Json(body))
             .await;
-        assert_eq!(
-            (reply.status, reply.code().as_str()),
-            (StatusCode::UNPROCESSABLE_ENTITY, code),
-            "{field}={value}"
+        reply.assert_error_for(
+            format_args!("{field}={value}"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            code,
         );
     }
     let reply = w
-        .send(
-            Method::POST,
+        .post(
             &w.admin_a,
             "/v1/accounts",
             Payload::Raw("application/json", b"{not json".to_vec()),
         )
         .await;
-    assert_eq!(
-        (reply.status, reply.code().as_str()),
-        (StatusCode::BAD_REQUEST, "malformed_body")
-    );
+    reply.assert_error(StatusCode::BAD_REQUEST, "malformed_body");
     let accounts = w.get(&w.admin_a, "/v1/accounts").await;
-    assert_eq!(accounts.json()["items"].as_array().unwrap().len(), 1);
+    assert_eq!(accounts.items().len(), 1);
     let reply = w
-        .send(
-            Method::POST,
-            &w.admin_a,
-            "/v1/accounts",
-            Payload::Json(base),
-        )
+        .post(&w.admin_a, "/v1/accounts", Payload::Json(base))
         .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    reply.assert_status(StatusCode::CREATED);
 }
 
 #[tokio::test]
 async fn bank_hosts_refuse_bad_input_and_taken_host_ids_and_store_nothing() {
     let w = world().await;
     let host = |host_id: &str| json!({"host_id": host_id, "name": "Bank", "url": "https://bank.example/ebicsweb", "protocol_version": "H004"});
-    let post = |body: serde_json::Value| {
-        let app = w.app.clone();
-        let token = w.owner_a.clone();
-        async move {
-            call(
-                &app,
-                Method::POST,
-                "/v1/bank-hosts",
-                Some(&token),
-                Payload::Json(body),
-            )
-            .await
-        }
-    };
+    let post = |body| w.post(&w.owner_a, "/v1/bank-hosts", Payload::Json(body));
     let bad_id = post(host("HOST B!")).await;
-    assert_eq!(
-        (bad_id.status, bad_id.code().as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_host_id")
-    );
+    bad_id.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_host_id");
     let mut bad_version = host("HOSTB");
     bad_version["protocol_version"] = "H009".into();
     let bad_version = post(bad_version).await;
-    assert_eq!(
-        (bad_version.status, bad_version.code().as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_protocol_version")
-    );
+    bad_version.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_protocol_version");
     assert_eq!(post(host("HOSTB")).await.status, StatusCode::CREATED);
     let taken = post(host("HOSTB")).await;
-    assert_eq!(
-        (taken.status, taken.code().as_str()),
-        (StatusCode::CONFLICT, "host_id_taken")
-    );
+    taken.assert_error(StatusCode::CONFLICT, "host_id_taken");
     let list = w.get(&w.viewer_a, "/v1/bank-hosts").await;
-    assert_eq!(
-        list.json()["items"].as_array().unwrap().len(),
-        2,
-        "HOSTA and HOSTB"
-    );
+    assert_eq!(list.items().len(), 2, "HOSTA and HOSTB");
     let unknown = w.get(&w.owner_a, "/v1/bank-hosts/not-a-uuid").await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND);
 }
@@ -142,55 +102,34 @@ async fn the_same_idempotency_key_and_body_return_the_same_order_and_another_bod
         }
     };
     let first = post(file.clone()).await;
-    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text());
+    first.assert_status(StatusCode::CREATED);
     let again = post(file.clone()).await;
     assert_eq!(again.status, StatusCode::OK);
     assert_eq!(again.json()["id"], first.json()["id"]);
     assert_eq!(again.headers["idempotent-replayed"], "true");
     let other = post(pain001("MSG-OTHER", &[("Gamma SA", "43.00")])).await;
-    assert_eq!(
-        (other.status, other.code().as_str()),
-        (StatusCode::CONFLICT, "idempotency_key_reused")
-    );
+    other.assert_error(StatusCode::CONFLICT, "idempotency_key_reused");
     // Without a key, the same file again is a duplicate payment, not a new order.
     let dup = w
-        .send(
-            Method::POST,
-            &w.admin_a,
-            &uri,
-            Payload::Raw("application/xml", file),
-        )
+        .post(&w.admin_a, &uri, Payload::Raw("application/xml", file))
         .await;
-    assert_eq!(
-        (dup.status, dup.code().as_str()),
-        (StatusCode::CONFLICT, "duplicate_order")
-    );
+    dup.assert_error(StatusCode::CONFLICT, "duplicate_order");
     let orders = w.get(&w.admin_a, "/v1/orders").await;
-    assert_eq!(
-        orders.json()["items"].as_array().unwrap().len(),
-        2,
-        "fixture order + one"
-    );
+    assert_eq!(orders.items().len(), 2, "fixture order + one");
 }
 
 #[tokio::test]
 async fn bad_payment_files_and_order_types_are_refused_with_stable_codes() {
     let w = world().await;
+    let w = &w;
     let post = |order_type: &str, body: Vec<u8>| {
         let uri = format!(
             "/v1/orders?ebics_user_id={}&order_type={order_type}",
             w.a.user_a
         );
-        let (app, token) = (w.app.clone(), w.admin_a.clone());
         async move {
-            call(
-                &app,
-                Method::POST,
-                &uri,
-                Some(&token),
-                Payload::Raw("application/xml", body),
-            )
-            .await
+            w.post(&w.admin_a, &uri, Payload::Raw("application/xml", body))
+                .await
         }
     };
     let good = pain001("MSG-V", &[("Delta", "1.00")]);
@@ -278,34 +217,23 @@ async fn bad_payment_files_and_order_types_are_refused_with_stable_codes() {
         ),
     ] {
         let reply = post(order_type, body).await;
-        assert_eq!(
-            (reply.status, reply.code().as_str()),
-            (status, code),
-            "{order_type}: {}",
-            reply.text()
-        );
+        reply.assert_error_for(order_type, status, code);
     }
     let reply = w
-        .send(
-            Method::POST,
+        .post(
             &w.admin_a,
             "/v1/orders?order_type=CCT",
             Payload::Raw("application/xml", good),
         )
         .await;
-    assert_eq!(
-        (reply.status, reply.code().as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
-        "a missing query parameter is named: {}",
-        reply.text()
+    reply.assert_error_for(
+        "a missing query parameter is named",
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid_input",
     );
     assert!(reply.text().contains("ebics_user_id"), "{}", reply.text());
     let orders = w.get(&w.admin_a, "/v1/orders").await;
-    assert_eq!(
-        orders.json()["items"].as_array().unwrap().len(),
-        1,
-        "only the fixture order"
-    );
+    assert_eq!(orders.items().len(), 1, "only the fixture order");
 }
 
 #[tokio::test]
@@ -326,8 +254,7 @@ async fn orders_show_their_content_summary_and_serve_their_file() {
         order["content_hash"].as_str().unwrap()
     );
     let cancelled = w
-        .send(
-            Method::POST,
+        .post(
             &w.admin_a,
             &format!("/v1/orders/{}/cancel", w.a.order),
             Payload::None,
@@ -335,17 +262,13 @@ async fn orders_show_their_content_summary_and_serve_their_file() {
         .await;
     assert_eq!(cancelled.json()["status"], "CANCELLED");
     let again = w
-        .send(
-            Method::POST,
+        .post(
             &w.admin_a,
             &format!("/v1/orders/{}/cancel", w.a.order),
             Payload::None,
         )
         .await;
-    assert_eq!(
-        (again.status, again.code().as_str()),
-        (StatusCode::CONFLICT, "not_cancellable")
-    );
+    again.assert_error(StatusCode::CONFLICT, "not_cancellable");
 }
 
 /// Stands in for the bank: records every operation with the tenant it was scoped to and
@@ -496,10 +419,10 @@ async fn bank_routes_answer_503_without_a_bank_and_hand_the_callers_scope_to_one
     };
     for (method, uri, body) in routes(&w, &w.a.user_a) {
         let reply = call(&w.app, method.clone(), &uri, Some(&w.admin_a), body).await;
-        assert_eq!(
-            (reply.status, reply.code().as_str()),
-            (StatusCode::SERVICE_UNAVAILABLE, "engine_unavailable"),
-            "{method} {uri}"
+        reply.assert_error_for(
+            format_args!("{method} {uri}"),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "engine_unavailable",
         );
     }
     let bank = Arc::new(RecordingBank::default());
@@ -509,8 +432,8 @@ async fn bank_routes_answer_503_without_a_bank_and_hand_the_callers_scope_to_one
     })
     .await;
     // A NEW user, so that onboarding has work for the bank.
-    let created = with.send(Method::POST, &with.admin_a, "/v1/ebics-users", Payload::Json(json!({"connection_id": with.a.connection, "user_id": "NEWBIE", "name": "New", "signature_class": "E"}))).await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let created = with.post(&with.admin_a, "/v1/ebics-users", Payload::Json(json!({"connection_id": with.a.connection, "user_id": "NEWBIE", "name": "New", "signature_class": "E"}))).await;
+    created.assert_status(StatusCode::CREATED);
     let new_user = created.json()["id"].as_str().unwrap().to_owned();
     for (method, uri, body) in routes(&with, &new_user) {
         let reply = call(&with.app, method.clone(), &uri, Some(&with.admin_a), body).await;
@@ -521,17 +444,13 @@ async fn bank_routes_answer_503_without_a_bank_and_hand_the_callers_scope_to_one
         );
     }
     let submit = with
-        .send(
-            Method::POST,
+        .post(
             &with.admin_a,
             &format!("/v1/orders/{}/submit", with.a.order),
             Payload::None,
         )
         .await;
-    assert_eq!(
-        (submit.status, submit.code().as_str()),
-        (StatusCode::CONFLICT, "not_signed")
-    );
+    submit.assert_error(StatusCode::CONFLICT, "not_signed");
     let tenant = with
         .store
         .admin()
@@ -566,34 +485,26 @@ async fn webhook_targets_on_loopback_are_refused_and_nothing_is_stored() {
         "http://169.254.169.254/latest",
     ] {
         let reply = w
-            .send(
-                Method::POST,
+            .post(
                 &w.admin_a,
                 "/v1/webhooks",
                 Payload::Json(json!({"url": url})),
             )
             .await;
-        assert_eq!(
-            (reply.status, reply.code().as_str()),
-            (StatusCode::UNPROCESSABLE_ENTITY, "webhook_target_refused"),
-            "{url}: {}",
-            reply.text()
+        reply.assert_error_for(
+            url,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "webhook_target_refused",
         );
     }
     let reply = w
-        .send(
-            Method::POST,
+        .post(
             &w.admin_a,
             "/v1/webhooks",
             Payload::Json(json!({"url": "https://hooks.example/x", "event_types": ["order.paid"]})),
         )
         .await;
-    assert_eq!(
-        reply.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        reply.text()
-    );
+    reply.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(w.get(&w.admin_a, "/v1/webhooks").await.json(), before);
     // The fixture's subscription shows no secret when read.
     let shown = w
@@ -608,8 +519,8 @@ async fn webhook_targets_on_loopback_are_refused_and_nothing_is_stored() {
 async fn a_rotated_secret_is_shown_once_in_the_answer() {
     let w = world().await;
     let uri = format!("/v1/webhooks/{}/rotate-secret", w.a.webhook);
-    let reply = w.send(Method::POST, &w.admin_a, &uri, Payload::None).await;
-    assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
+    let reply = w.post(&w.admin_a, &uri, Payload::None).await;
+    reply.assert_status(StatusCode::OK);
     let secret = reply.json()["secret"].as_str().unwrap().to_owned();
     assert!(
         secret.starts_with("whsec_") && secret.len() > 40,
@@ -624,9 +535,8 @@ async fn a_rotated_secret_is_shown_once_in_the_answer() {
         .await;
     assert!(!deliveries.text().contains(&secret));
     // Newest first: the fixture's order was created after its ping.
-    let types: Vec<String> = deliveries.json()["items"]
-        .as_array()
-        .unwrap()
+    let types: Vec<String> = deliveries
+        .items()
         .iter()
         .map(|d| d["event_type"].as_str().unwrap().to_owned())
         .collect();
@@ -641,15 +551,15 @@ async fn schedules_need_a_valid_cron_and_time_zone() {
         ("0 6 * *", "UTC", "invalid_cron"),
         ("0 6 * * *", "Mars/Olympus", "invalid_time_zone"),
     ] {
-        let reply = w.send(Method::POST, &w.admin_a, "/v1/schedules", Payload::Json(json!({"ebics_user_id": w.a.user_a, "order_type": "C53", "cron": cron, "time_zone": tz}))).await;
-        assert_eq!(
-            (reply.status, reply.code().as_str()),
-            (StatusCode::UNPROCESSABLE_ENTITY, code),
-            "{cron} {tz}"
+        let reply = w.post(&w.admin_a, "/v1/schedules", Payload::Json(json!({"ebics_user_id": w.a.user_a, "order_type": "C53", "cron": cron, "time_zone": tz}))).await;
+        reply.assert_error_for(
+            format_args!("{cron} {tz}"),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            code,
         );
     }
-    let reply = w.send(Method::POST, &w.admin_a, "/v1/schedules", Payload::Json(json!({"ebics_user_id": w.a.user_a, "order_type": "C53", "cron": "30 6 * * 1-5", "time_zone": "Europe/Berlin"}))).await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    let reply = w.post(&w.admin_a, "/v1/schedules", Payload::Json(json!({"ebics_user_id": w.a.user_a, "order_type": "C53", "cron": "30 6 * * 1-5", "time_zone": "Europe/Berlin"}))).await;
+    reply.assert_status(StatusCode::CREATED);
 }
 
 #[tokio::test]
@@ -829,21 +739,18 @@ async fn reading_a_veu_digest_never_reaches_the_bank_and_viewers_cannot_fetch_on
     let bank_calls = || bank.calls().len();
 
     let before = read(w.viewer_a.clone()).await;
-    assert_eq!(
-        (before.status, before.code().as_str()),
-        (StatusCode::CONFLICT, "digest_not_fetched")
-    );
+    before.assert_error(StatusCode::CONFLICT, "digest_not_fetched");
     let refused = fetch(w.viewer_a.clone()).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(bank_calls(), 0, "a Viewer caused bank traffic");
 
     let fetched = fetch(w.admin_a.clone()).await;
-    assert_eq!(fetched.status, StatusCode::OK, "{}", fetched.text());
+    fetched.assert_status(StatusCode::OK);
     // HVD for the digest, HVT for the signer's view of the transactions.
     assert_eq!(bank_calls(), 2);
     for _ in 0..3 {
         let stored = read(w.viewer_a.clone()).await;
-        assert_eq!(stored.status, StatusCode::OK, "{}", stored.text());
+        stored.assert_status(StatusCode::OK);
         assert_eq!(stored.json(), fetched.json());
     }
     assert_eq!(bank_calls(), 2, "reading went to the bank");
@@ -874,10 +781,10 @@ async fn adding_another_tenants_operator_answers_like_a_new_one_and_reveals_noth
     // have the same shape and show only what the request said.
     let fresh = add(w.owner_a.clone(), "fresh@a.example", "Fresh").await;
     let in_b = add(w.owner_b.clone(), "shared@b.example", "Secret name in B").await;
-    assert_eq!(in_b.status, StatusCode::CREATED, "{}", in_b.text());
+    in_b.assert_status(StatusCode::CREATED);
     let shared = add(w.owner_a.clone(), "Shared@B.example", "Name in A").await;
-    assert_eq!(fresh.status, StatusCode::CREATED, "{}", fresh.text());
-    assert_eq!(shared.status, StatusCode::CREATED, "{}", shared.text());
+    fresh.assert_status(StatusCode::CREATED);
+    shared.assert_status(StatusCode::CREATED);
     let keys = |v: &serde_json::Value| {
         v.as_object()
             .unwrap()
@@ -895,10 +802,7 @@ async fn adding_another_tenants_operator_answers_like_a_new_one_and_reveals_noth
     assert!(members_b.contains("Secret name in B") && !members_b.contains("Name in A"));
     // Only a second add in the same tenant conflicts.
     let again = add(w.owner_a.clone(), "shared@b.example", "Again").await;
-    assert_eq!(
-        (again.status, again.code().as_str()),
-        (StatusCode::CONFLICT, "email_taken")
-    );
+    again.assert_error(StatusCode::CONFLICT, "email_taken");
 }
 
 /// A TCP forwarder between the daemon's pool and PostgreSQL that a test can cut and restore,
@@ -1013,11 +917,10 @@ async fn a_database_outage_answers_503_within_seconds_and_work_resumes_when_it_i
     forwarder.cut();
     for path in ["/v1/bank-hosts", "/readyz", "/v1/tenant"] {
         let reply = get(path).await;
-        assert_eq!(
-            (reply.status, reply.code().as_str()),
-            (StatusCode::SERVICE_UNAVAILABLE, "database_unavailable"),
-            "{path}: {}",
-            reply.text()
+        reply.assert_error_for(
+            path,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "database_unavailable",
         );
     }
 
@@ -1045,43 +948,28 @@ async fn only_owners_revoke_signer_keys_and_every_key_event_is_audited() {
         "/v1/ebics-users/{}/signer-keys/{}/revoke",
         w.a.user_b, w.a.signer_key
     );
-    let by_admin = w
-        .send(Method::POST, &w.admin_a, &revoke, Payload::None)
-        .await;
-    assert_eq!(
-        by_admin.status,
-        StatusCode::FORBIDDEN,
-        "{}",
-        by_admin.text()
-    );
+    let by_admin = w.post(&w.admin_a, &revoke, Payload::None).await;
+    by_admin.assert_status(StatusCode::FORBIDDEN);
     let keys = format!("/v1/ebics-users/{}/key-pairs", w.a.user_b);
     let before = w.get(&w.owner_a, &keys).await;
     assert_eq!(before.json()["items"][0]["status"], "PENDING");
 
-    let by_owner = w
-        .send(Method::POST, &w.owner_a, &revoke, Payload::None)
-        .await;
-    assert_eq!(by_owner.status, StatusCode::OK, "{}", by_owner.text());
+    let by_owner = w.post(&w.owner_a, &revoke, Payload::None).await;
+    by_owner.assert_status(StatusCode::OK);
     assert_eq!(by_owner.json()["status"], "REVOKED");
     // Revoked is final: a second revocation is refused and changes nothing.
-    let again = w
-        .send(Method::POST, &w.owner_a, &revoke, Payload::None)
-        .await;
-    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.text());
+    let again = w.post(&w.owner_a, &revoke, Payload::None).await;
+    again.assert_status(StatusCode::CONFLICT);
 
     // A READY user's signature key is the bank's business now: registering another is refused.
     let register = w
-        .send(
-            Method::POST,
+        .post(
             &w.owner_a,
             &format!("/v1/ebics-users/{}/signer-keys", w.a.user_b),
             Payload::Json(json!({"version": "A006", "public_key_pem": w.a.spare_public_key_pem})),
         )
         .await;
-    assert_eq!(
-        (register.status, register.code().as_str()),
-        (StatusCode::CONFLICT, "user_not_new")
-    );
+    register.assert_error(StatusCode::CONFLICT, "user_not_new");
 
     let audit = w.get(&w.viewer_a, "/v1/audit-events").await.json();
     let revocations: Vec<_> = audit["items"]
@@ -1109,30 +997,17 @@ fn pdf_text(pdf: &[u8]) -> String {
 #[tokio::test]
 async fn keys_are_generated_shown_with_certificates_and_their_letters_render_as_pdf() {
     let w = world().await;
-    let created = call(
-        &w.app,
-        Method::POST,
-        "/v1/ebics-users",
-        Some(&w.owner_a),
-        Payload::Json(json!({"connection_id": w.a.connection, "user_id": "FRUSER1", "name": "Jeanne Exemple", "signature_class": "E"})),
-    )
-    .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    let created = w.post(&w.owner_a, "/v1/ebics-users", Payload::Json(json!({"connection_id": w.a.connection, "user_id": "FRUSER1", "name": "Jeanne Exemple", "signature_class": "E"}))).await;
+    created.assert_status(StatusCode::CREATED);
     let user = created.json()["id"].as_str().expect("id").to_owned();
-    let generated = call(
-        &w.app,
-        Method::POST,
-        &format!("/v1/ebics-users/{user}/keys"),
-        Some(&w.owner_a),
-        Payload::None,
-    )
-    .await;
-    assert_eq!(
-        generated.status,
-        StatusCode::CREATED,
-        "{}",
-        generated.text()
-    );
+    let generated = w
+        .post(
+            &w.owner_a,
+            &format!("/v1/ebics-users/{user}/keys"),
+            Payload::None,
+        )
+        .await;
+    generated.assert_status(StatusCode::CREATED);
     let keys = generated.json();
     assert_eq!(keys.as_array().map(Vec::len), Some(3));
     assert_eq!(keys[0]["status"], "PENDING");
@@ -1151,15 +1026,13 @@ async fn keys_are_generated_shown_with_certificates_and_their_letters_render_as_
         ("en", "EBICS initialisation letter (INI)"),
         ("fr", "Lettre d'initialisation EBICS (INI)"),
     ] {
-        let letter = call(
-            &w.app,
-            Method::GET,
-            &format!("/v1/ebics-users/{user}/letters/ini?format=pdf&lang={lang}"),
-            Some(&w.viewer_a),
-            Payload::None,
-        )
-        .await;
-        assert_eq!(letter.status, StatusCode::OK, "{}", letter.text());
+        let letter = w
+            .get(
+                &w.viewer_a,
+                &format!("/v1/ebics-users/{user}/letters/ini?format=pdf&lang={lang}"),
+            )
+            .await;
+        letter.assert_status(StatusCode::OK);
         assert_eq!(letter.headers["content-type"], "application/pdf");
         let text = pdf_text(&letter.bytes);
         for expected in [title, "FRUSER1", "Jeanne Exemple", first_line.as_str()] {
@@ -1169,46 +1042,29 @@ async fn keys_are_generated_shown_with_certificates_and_their_letters_render_as_
             );
         }
     }
-    let html = call(
-        &w.app,
-        Method::GET,
-        &format!("/v1/ebics-users/{user}/letters/hia?lang=fr"),
-        Some(&w.viewer_a),
-        Payload::None,
-    )
-    .await;
+    let html = w
+        .get(
+            &w.viewer_a,
+            &format!("/v1/ebics-users/{user}/letters/hia?lang=fr"),
+        )
+        .await;
     assert!(html.text().contains("<html lang=\"fr\">"));
-    let unknown = call(
-        &w.app,
-        Method::GET,
-        &format!("/v1/ebics-users/{user}/letters/ini?lang=it"),
-        Some(&w.viewer_a),
-        Payload::None,
-    )
-    .await;
+    let unknown = w
+        .get(
+            &w.viewer_a,
+            &format!("/v1/ebics-users/{user}/letters/ini?lang=it"),
+        )
+        .await;
     assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY);
 
     // Certificates that are not one, or certify another key, are refused; nothing changes.
-    let import = |body: Vec<u8>| {
-        let app = w.app.clone();
-        let token = w.owner_a.clone();
-        let path = format!("/v1/ebics-users/{user}/keys/signature/certificate");
-        async move {
-            call(
-                &app,
-                Method::PUT,
-                &path,
-                Some(&token),
-                Payload::Raw("application/pkix-cert", body),
-            )
-            .await
-        }
+    let certificate = format!("/v1/ebics-users/{user}/keys/signature/certificate");
+    let import = |body| {
+        let payload = Payload::Raw("application/pkix-cert", body);
+        w.send(Method::PUT, &w.owner_a, &certificate, payload)
     };
     let garbage = import(b"not a certificate".to_vec()).await;
-    assert_eq!(
-        (garbage.status, garbage.code().as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_certificate")
-    );
+    garbage.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_certificate");
     let other_key = kontor_protocol::keys::KeyPair::generate(
         &mut rand::rngs::OsRng,
         kontor_protocol::keys::KeySize::Bits2048,
@@ -1228,18 +1084,10 @@ async fn keys_are_generated_shown_with_certificates_and_their_letters_render_as_
     )
     .expect("certificate");
     let mismatch = import(foreign.to_pem().into_bytes()).await;
-    assert_eq!(
-        (mismatch.status, mismatch.code().as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_certificate")
-    );
-    let unchanged = call(
-        &w.app,
-        Method::GET,
-        &format!("/v1/ebics-users/{user}/keys"),
-        Some(&w.viewer_a),
-        Payload::None,
-    )
-    .await
-    .json();
+    mismatch.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_certificate");
+    let unchanged = w
+        .get(&w.viewer_a, &format!("/v1/ebics-users/{user}/keys"))
+        .await
+        .json();
     assert_eq!(unchanged[0]["key_hash"], signature_hash.as_str());
 }

@@ -43,7 +43,7 @@ async fn fifty_mib_pain001_is_uploaded_through_the_api_in_segments(db: TestDb) {
         Payload::Raw("application/xml", file.clone()),
     )
     .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    created.assert_status(StatusCode::CREATED);
     let body = created.json();
     let id: kontor_storage::OrderId = body["id"].as_str().unwrap().parse().unwrap();
     assert_eq!(body["content_size"].as_i64(), Some(file.len() as i64));
@@ -72,12 +72,7 @@ async fn fifty_mib_pain001_is_uploaded_through_the_api_in_segments(db: TestDb) {
         Payload::None,
     )
     .await;
-    assert_eq!(
-        submitted.status,
-        StatusCode::ACCEPTED,
-        "{}",
-        submitted.text()
-    );
+    submitted.assert_status(StatusCode::ACCEPTED);
     let mut tx = w.tx().await;
     let order: Order = tx.get(id).await.unwrap();
     assert!(
@@ -117,12 +112,7 @@ async fn file_over_the_limit_answers_413_and_stores_nothing(db: TestDb) {
             &headers,
         )
         .await;
-        assert_eq!(
-            reply.status,
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "{}",
-            reply.text()
-        );
+        reply.assert_status(StatusCode::PAYLOAD_TOO_LARGE);
         let body = reply.json();
         assert_eq!(body["error"]["code"], "payload_too_large");
         assert_eq!(body["error"]["limit_bytes"], limit);

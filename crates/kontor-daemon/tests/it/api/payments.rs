@@ -2,7 +2,7 @@
 //! nothing stored; a valid payment is an order with per-transfer status at
 //! `GET /v1/payments/{id}`.
 
-use axum::http::{Method, StatusCode};
+use axum::http::StatusCode;
 use serde_json::json;
 
 use crate::support::api::{world, Payload};
@@ -22,8 +22,7 @@ async fn invalid_payment_answers_422_with_every_json_path_and_stores_nothing() {
         .collect();
     transactions.push(transfer("E2E-X", json!(12.5)));
     let reply = w
-        .send(
-            Method::POST,
+        .post(
             &w.admin_a,
             &uri,
             Payload::Json(json!({
@@ -33,12 +32,7 @@ async fn invalid_payment_answers_422_with_every_json_path_and_stores_nothing() {
             })),
         )
         .await;
-    assert_eq!(
-        reply.status,
-        StatusCode::UNPROCESSABLE_ENTITY,
-        "{}",
-        reply.text()
-    );
+    reply.assert_status(StatusCode::UNPROCESSABLE_ENTITY);
     let error = &reply.json()["error"];
     assert_eq!(error["code"], "invalid_payment");
     assert_eq!(error["errors"][0]["path"], "$.scheme");
@@ -57,9 +51,7 @@ async fn a_valid_payment_is_an_order_whose_transfers_show_their_status() {
     let w = world().await;
     let uri = format!("/v1/payments?ebics_user_id={}", w.a.user_a);
     let reply = w
-        .send(
-            Method::POST,
-            &w.admin_a,
+        .post(&w.admin_a,
             &uri,
             Payload::Json(json!({
                 "scheme": "SCT",
@@ -68,7 +60,7 @@ async fn a_valid_payment_is_an_order_whose_transfers_show_their_status() {
             })),
         )
         .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+    reply.assert_status(StatusCode::CREATED);
     let created = reply.json();
     assert_eq!(created["scheme"], "SCT");
     assert_eq!(created["number_of_transactions"], 2);

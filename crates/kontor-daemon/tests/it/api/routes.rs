@@ -7,7 +7,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::support::api::{call, call_with, world, Ids, Payload, World};
+use crate::support::api::{call, call_with, world, Ids, Payload, Reply, World};
 use crate::support::payments::pain001;
 use axum::http::{Method, StatusCode};
 use serde_json::json;
@@ -26,6 +26,22 @@ struct Case {
     reach: Reach,
     uri: fn(&Ids) -> String,
     body: fn(&Ids) -> Payload,
+}
+
+impl Case {
+    /// The case's request for tenant A's records with `token` (`None`: without one): its URI
+    /// and the answer.
+    async fn send(&self, w: &World, token: Option<&str>) -> (String, Reply) {
+        let uri = (self.uri)(&w.a);
+        let reply = call(&w.app, self.method.clone(), &uri, token, (self.body)(&w.a)).await;
+        (uri, reply)
+    }
+}
+
+/// The OpenAPI document the router serves.
+async fn openapi(w: &World) -> serde_json::Value {
+    let doc = call(&w.app, Method::GET, "/openapi.json", None, Payload::None).await;
+    doc.json()
 }
 
 fn none(_: &Ids) -> Payload {
@@ -219,9 +235,7 @@ fn documented_routes(doc: &serde_json::Value) -> BTreeSet<(String, String)> {
 #[tokio::test]
 async fn the_access_table_covers_every_documented_route() {
     let w = world().await;
-    let doc = call(&w.app, Method::GET, "/openapi.json", None, Payload::None)
-        .await
-        .json();
+    let doc = openapi(&w).await;
     let table: BTreeSet<(String, String)> = cases()
         .iter()
         .map(|c| (c.method.to_string(), c.route.to_owned()))
@@ -244,7 +258,6 @@ async fn the_access_table_covers_every_documented_route() {
 async fn every_route_refuses_missing_expired_and_revoked_tokens_without_detail() {
     let w = world().await;
     for case in cases() {
-        let uri = (case.uri)(&w.a);
         for token in [
             None,
             Some(""),
@@ -252,13 +265,10 @@ async fn every_route_refuses_missing_expired_and_revoked_tokens_without_detail()
             Some(w.expired_a.as_str()),
             Some(w.revoked_a.as_str()),
         ] {
-            let reply = call(&w.app, case.method.clone(), &uri, token, (case.body)(&w.a)).await;
-            assert_eq!(
-                reply.status,
+            let (uri, reply) = case.send(&w, token).await;
+            reply.assert_status_for(
+                format_args!("{} {uri}", case.method),
                 StatusCode::UNAUTHORIZED,
-                "{} {uri}: {}",
-                case.method,
-                reply.text()
             );
             assert_eq!(
                 reply.json(),
@@ -276,19 +286,9 @@ async fn every_route_refuses_missing_expired_and_revoked_tokens_without_detail()
 #[tokio::test]
 async fn viewers_are_refused_on_every_mutating_route_and_may_read_the_others() {
     let w = world().await;
-    let doc = call(&w.app, Method::GET, "/openapi.json", None, Payload::None)
-        .await
-        .json();
+    let doc = openapi(&w).await;
     for case in cases() {
-        let uri = (case.uri)(&w.a);
-        let reply = call(
-            &w.app,
-            case.method.clone(),
-            &uri,
-            Some(&w.viewer_a),
-            (case.body)(&w.a),
-        )
-        .await;
+        let (uri, reply) = case.send(&w, Some(&w.viewer_a)).await;
         // Owners alone read other operators' tokens.
         if case.method == Method::GET && declared_access(&doc, &case) != "own" {
             assert_ne!(
@@ -305,13 +305,7 @@ async fn viewers_are_refused_on_every_mutating_route_and_may_read_the_others() {
                 case.method
             );
         } else {
-            assert_eq!(
-                reply.status,
-                StatusCode::FORBIDDEN,
-                "{} {uri}: {}",
-                case.method,
-                reply.text()
-            );
+            reply.assert_status_for(format_args!("{} {uri}", case.method), StatusCode::FORBIDDEN);
             assert_eq!(reply.code(), "forbidden");
         }
     }
@@ -323,34 +317,17 @@ async fn another_tenant_gets_404_for_every_id_and_sees_nothing_in_listings() {
     let host_uri = format!("/v1/bank-hosts/{}", w.a.host);
     let host = w.get(&w.owner_a, &host_uri).await;
     for case in cases() {
-        let uri = (case.uri)(&w.a);
-        let reply = call(
-            &w.app,
-            case.method.clone(),
-            &uri,
-            Some(&w.owner_b),
-            (case.body)(&w.a),
-        )
-        .await;
+        let (uri, reply) = case.send(&w, Some(&w.owner_b)).await;
         match case.reach {
             Reach::TenantA => {
-                assert_eq!(
-                    reply.status,
+                reply.assert_status_for(
+                    format_args!("{} {uri}", case.method),
                     StatusCode::NOT_FOUND,
-                    "{} {uri}: {}",
-                    case.method,
-                    reply.text()
                 );
                 assert_eq!(reply.code(), "not_found", "{} {uri}", case.method);
             }
             Reach::TenantWide if case.method == Method::GET => {
-                assert_eq!(
-                    reply.status,
-                    StatusCode::OK,
-                    "{} {uri}: {}",
-                    case.method,
-                    reply.text()
-                );
+                reply.assert_status_for(format_args!("{} {uri}", case.method), StatusCode::OK);
                 let mut shown = reply.json();
                 if case.route == "/v1/audit-events" {
                     // B's own calls at A's ids are B's to audit: they all failed, 404.
@@ -383,7 +360,7 @@ async fn another_tenant_gets_404_for_every_id_and_sees_nothing_in_listings() {
         .await;
     assert_eq!(user.json()["status"], "READY");
     let hosts = w.get(&w.owner_a, "/v1/bank-hosts").await;
-    assert_eq!(hosts.json()["items"].as_array().unwrap().len(), 1);
+    assert_eq!(hosts.items().len(), 1);
     let after = w.get(&w.owner_a, &host_uri).await;
     assert_eq!(after.json(), host.json(), "the host is untouched");
 }
@@ -399,9 +376,7 @@ fn declared_access(doc: &serde_json::Value, case: &Case) -> String {
 #[tokio::test]
 async fn restricted_operators_are_refused_on_tenant_wide_configuration_only() {
     let w = world().await;
-    let doc = call(&w.app, Method::GET, "/openapi.json", None, Payload::None)
-        .await
-        .json();
+    let doc = openapi(&w).await;
     let host_before = w
         .get(&w.owner_a, &format!("/v1/bank-hosts/{}", w.a.host))
         .await
@@ -409,23 +384,13 @@ async fn restricted_operators_are_refused_on_tenant_wide_configuration_only() {
     let mut refused = Vec::new();
     for case in cases() {
         let access = declared_access(&doc, &case);
-        let uri = (case.uri)(&w.a);
-        let reply = call(
-            &w.app,
-            case.method.clone(),
-            &uri,
-            Some(&w.restricted_a),
-            (case.body)(&w.a),
-        )
-        .await;
+        let (uri, reply) = case.send(&w, Some(&w.restricted_a)).await;
         match access.as_str() {
             "configure" | "own" => {
-                assert_eq!(
-                    (reply.status, reply.code().as_str()),
-                    (StatusCode::FORBIDDEN, "forbidden"),
-                    "{} {uri}: {}",
-                    case.method,
-                    reply.text()
+                reply.assert_error_for(
+                    format_args!("{} {uri}", case.method),
+                    StatusCode::FORBIDDEN,
+                    "forbidden",
                 );
                 refused.push(case.route);
             }
@@ -469,8 +434,7 @@ async fn restricted_operators_are_refused_on_tenant_wide_configuration_only() {
         ("resume", StatusCode::CONFLICT),
     ] {
         let reply = w
-            .send(
-                Method::POST,
+            .post(
                 &w.restricted_a,
                 &format!("/v1/ebics-users/{}/{action}", w.a.user_a),
                 Payload::None,
@@ -502,7 +466,7 @@ async fn snapshot(w: &World) -> Vec<serde_json::Value> {
         out.push(reply.json());
     }
     let tokens = w.get(&w.owner_a, "/v1/tokens").await;
-    out.push(json!(tokens.json()["items"].as_array().unwrap().len()));
+    out.push(json!(tokens.items().len()));
     out
 }
 
@@ -672,9 +636,7 @@ async fn every_write_route_refuses_overlong_nul_and_malformed_input_with_422_and
 #[tokio::test]
 async fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
     let w = world().await;
-    let doc = call(&w.app, Method::GET, "/openapi.json", None, Payload::None)
-        .await
-        .json();
+    let doc = openapi(&w).await;
     let served: BTreeSet<(String, String)> = kontor_daemon::api::route_table()
         .iter()
         .map(|r| (r.method.to_string(), r.path.to_owned()))
@@ -731,8 +693,5 @@ async fn the_openapi_document_lists_exactly_the_routes_the_router_serves() {
         }
     }
     let reply = w.get(&w.owner_a, "/v1/nothing-here").await;
-    assert_eq!(
-        (reply.status, reply.code().as_str()),
-        (StatusCode::NOT_FOUND, "no_route")
-    );
+    reply.assert_error(StatusCode::NOT_FOUND, "no_route");
 }

@@ -118,7 +118,7 @@ async fn owner_administers_an_operator_from_token_to_removal(db: TestDb) {
             json!({"email": "clerk@a.example", "display_name": "Clerk", "role": "ADMIN"}),
         )
         .await;
-    assert_eq!(added.status, StatusCode::CREATED, "{}", added.text());
+    added.assert_status(StatusCode::CREATED);
     let clerk_id = added.json()["operator_id"].as_str().unwrap().to_owned();
     let members = format!("/v1/memberships/{clerk_id}");
     let issued = api
@@ -129,7 +129,7 @@ async fn owner_administers_an_operator_from_token_to_removal(db: TestDb) {
             json!({"name": "clerk laptop", "days": 30}),
         )
         .await;
-    assert_eq!(issued.status, StatusCode::CREATED, "{}", issued.text());
+    issued.assert_status(StatusCode::CREATED);
     let clerk = secret(&issued);
     assert_eq!(
         issued.json()["token"]["tenant_id"],
@@ -143,7 +143,7 @@ async fn owner_administers_an_operator_from_token_to_removal(db: TestDb) {
             json!({"ebics_user_id": a.user}),
         )
         .await;
-    assert_eq!(grant.status, StatusCode::NO_CONTENT, "{}", grant.text());
+    grant.assert_status(StatusCode::NO_CONTENT);
     let grants = api.get(&owner, &format!("{members}/grants")).await.json();
     assert_eq!(grants["items"], json!([a.user]));
     let on_user = api
@@ -180,9 +180,9 @@ async fn owner_administers_an_operator_from_token_to_removal(db: TestDb) {
         }
     };
     let own = register(a.user.to_string()).await;
-    assert_eq!(own.status, StatusCode::CREATED, "{}", own.text());
+    own.assert_status(StatusCode::CREATED);
     let foreign = register(other_user.to_string()).await;
-    assert_eq!(foreign.status, StatusCode::NOT_FOUND, "{}", foreign.text());
+    foreign.assert_status(StatusCode::NOT_FOUND);
 
     // Both calls are audited with who, what, the outcome and the request id.
     let failed = api
@@ -221,7 +221,7 @@ async fn owner_administers_an_operator_from_token_to_removal(db: TestDb) {
             Value::Null,
         )
         .await;
-    assert_eq!(lifted.status, StatusCode::NO_CONTENT, "{}", lifted.text());
+    lifted.assert_status(StatusCode::NO_CONTENT);
     let users = api.get(&clerk, "/v1/ebics-users").await.json();
     assert_eq!(users["items"].as_array().unwrap().len(), 2);
 
@@ -229,9 +229,9 @@ async fn owner_administers_an_operator_from_token_to_removal(db: TestDb) {
     let removed = api
         .send(Method::DELETE, &owner, &members, Value::Null)
         .await;
-    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.text());
+    removed.assert_status(StatusCode::NO_CONTENT);
     let dead = api.get(&clerk, "/v1/ebics-users").await;
-    assert_eq!(dead.status, StatusCode::UNAUTHORIZED, "{}", dead.text());
+    dead.assert_status(StatusCode::UNAUTHORIZED);
     let removal = api
         .get(
             &owner,
@@ -250,7 +250,7 @@ async fn owner_administers_an_operator_from_token_to_removal(db: TestDb) {
     let future = api
         .get(&owner, &format!("/v1/audit-events?from={later}"))
         .await;
-    assert_eq!(future.status, StatusCode::OK, "{}", future.text());
+    future.assert_status(StatusCode::OK);
     assert_eq!(future.json()["items"], json!([]));
 }
 
@@ -277,7 +277,7 @@ async fn tenants_stay_apart_and_an_operator_of_two_tenants_holds_a_token_per_ten
             json!({"name": "B", "owner_email": "shared@x.example"}),
         )
         .await;
-    assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
+    created.assert_status(StatusCode::CREATED);
     let tenant_b = created.json()["tenant"]["id"].as_str().unwrap().to_owned();
     let shared_in_b = secret(&created);
     let taken = api
@@ -337,7 +337,7 @@ async fn tenants_stay_apart_and_an_operator_of_two_tenants_holds_a_token_per_ten
             json!({"email": "shared@x.example", "role": "VIEWER"}),
         )
         .await;
-    assert_eq!(joined.status, StatusCode::CREATED, "{}", joined.text());
+    joined.assert_status(StatusCode::CREATED);
     let shared_id = joined.json()["operator_id"].as_str().unwrap().to_owned();
     let shared_in_a = secret(
         &api.send(
@@ -380,12 +380,7 @@ async fn tenants_stay_apart_and_an_operator_of_two_tenants_holds_a_token_per_ten
             json!({"name": "second a", "tenant_id": a.scope.tenant()}),
         )
         .await;
-    assert_eq!(
-        own_for_a.status,
-        StatusCode::CREATED,
-        "{}",
-        own_for_a.text()
-    );
+    own_for_a.assert_status(StatusCode::CREATED);
     let second_in_a = secret(&own_for_a);
     assert_eq!(
         api.get(&second_in_a, "/v1/tenant").await.json()["id"],
@@ -400,12 +395,7 @@ async fn tenants_stay_apart_and_an_operator_of_two_tenants_holds_a_token_per_ten
             json!({"name": "c", "tenant_id": c.id}),
         )
         .await;
-    assert_eq!(
-        not_member.status,
-        StatusCode::NOT_FOUND,
-        "{}",
-        not_member.text()
-    );
+    not_member.assert_status(StatusCode::NOT_FOUND);
 
     // Removed from A: both A tokens die, the B token lives on.
     let removed = api
@@ -416,7 +406,7 @@ async fn tenants_stay_apart_and_an_operator_of_two_tenants_holds_a_token_per_ten
             Value::Null,
         )
         .await;
-    assert_eq!(removed.status, StatusCode::NO_CONTENT, "{}", removed.text());
+    removed.assert_status(StatusCode::NO_CONTENT);
     for token in [&shared_in_a, &second_in_a] {
         assert_eq!(
             api.get(token, "/v1/ebics-users").await.status,
@@ -580,10 +570,7 @@ async fn every_list_pages_through_thousands_newest_first_while_rows_arrive(db: T
         );
     }
     let bad = api.get(&owner, "/v1/orders?cursor=not-a-cursor!").await;
-    assert_eq!(
-        (bad.status, bad.code().as_str()),
-        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_cursor")
-    );
+    bad.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_cursor");
     let bad = api.get(&owner, "/v1/orders?limit=0").await;
     assert_eq!(bad.code(), "invalid_limit");
 }

@@ -192,11 +192,7 @@ async fn permanent_refusal_is_recorded_flow(db: TestDb) {
         },
         None,
     );
-    let refused = w
-        .client
-        .download(&w.scope, w.user, DownloadRequest::new(OrderType::STA))
-        .await
-        .unwrap_err();
+    let refused = w.download_sta().await.unwrap_err();
     let EbicsError::Bank {
         rejection,
         transaction: Some(id),
@@ -223,11 +219,7 @@ async fn wrong_bank_signature_is_never_accepted_flow(db: TestDb) {
         FaultAction::WrongAuthSignature,
         None,
     );
-    let refused = w
-        .client
-        .download(&w.scope, w.user, DownloadRequest::new(OrderType::STA))
-        .await
-        .unwrap_err();
+    let refused = w.download_sta().await.unwrap_err();
     assert!(
         matches!(
             refused,

@@ -8,7 +8,7 @@ use kontor_daemon::ebics::EbicsError;
 use kontor_daemon::services::certificates::{
     import_certificate, keys_view, warn_expiring, CertificateOrigin,
 };
-use kontor_daemon::services::onboarding::{self, onboard, KeySubmission};
+use kontor_daemon::services::onboarding::{self, KeySubmission};
 use kontor_daemon::services::ServiceError;
 use kontor_protocol::certificate::{Certificate, KeyPurpose};
 use kontor_protocol::keys::PublicKey;
@@ -103,19 +103,12 @@ async fn finish_onboarding(w: &World) {
         .activate_user(&"PARTNER1".parse().unwrap(), &"USER1".parse().unwrap())
         .unwrap();
     assert_eq!(
-        onboard(&w.db.store, &w.client, &w.scope, w.user)
-            .await
-            .unwrap(),
+        w.onboard().await.unwrap(),
         EbicsUserStatus::Initialised,
         "bank keys await the operator"
     );
     w.decide_bank_keys(BankKeyVerification::Verified).await;
-    assert_eq!(
-        onboard(&w.db.store, &w.client, &w.scope, w.user)
-            .await
-            .unwrap(),
-        EbicsUserStatus::Ready
-    );
+    assert_eq!(w.onboard().await.unwrap(), EbicsUserStatus::Ready);
 }
 
 async fn french_h004_user_onboards_with_ca_issued_certificates(db: TestDb) {

@@ -9,7 +9,7 @@ use kontor_daemon::ebics::{
     BANK_SIGNATURE_INVALID, RECOVERY_EXHAUSTED,
 };
 use kontor_daemon::runtime::{self, DaemonOptions};
-use kontor_daemon::services::onboarding::{onboard, sync_user_data};
+use kontor_daemon::services::onboarding::sync_user_data;
 use kontor_daemon::services::orders::{submit_order, OrderError};
 use kontor_daemon::services::{hosts, Refusal, ServiceError};
 use kontor_protocol::order_type::OrderType;
@@ -45,11 +45,7 @@ async fn a_bad_bank_signature_fails_the_transaction_after_the_retries_only(db: T
         FaultAction::WrongAuthSignature,
         None,
     );
-    let refused = w
-        .client
-        .download(&w.scope, w.user, DownloadRequest::new(OrderType::STA))
-        .await
-        .unwrap_err();
+    let refused = w.download_sta().await.unwrap_err();
     assert!(matches!(refused, EbicsError::BankSignature(_)), "{refused}");
     let [transaction] = w.transactions().await.try_into().expect("one download");
     assert_eq!(transaction.phase, TransactionPhase::Failed);
@@ -121,11 +117,7 @@ async fn recovery_gives_up_after_its_bounded_passes_and_says_why(db: TestDb) {
         FaultAction::HttpStatus { status: 503 },
         None,
     );
-    let unreachable = w
-        .client
-        .download(&w.scope, w.user, DownloadRequest::new(OrderType::STA))
-        .await
-        .unwrap_err();
+    let unreachable = w.download_sta().await.unwrap_err();
     assert!(
         matches!(unreachable, EbicsError::Transport(_)),
         "{unreachable}"
@@ -188,7 +180,7 @@ async fn a_failed_first_sync_is_shown_and_run_again(db: TestDb) {
         },
         Some(1),
     );
-    let failed = onboard(&w.db.store, &w.client, &w.scope, w.user).await;
+    let failed = w.onboard().await;
     assert!(failed.is_err(), "{failed:?}");
     let shown = user(&w).await;
     assert_eq!(shown.status, EbicsUserStatus::Initialised);
@@ -414,11 +406,7 @@ async fn a_host_with_history_is_retired_once_its_users_have_no_live_work(db: Tes
         w.transactions().await.len(),
         w.bank.state().received_orders().len(),
     );
-    let refused = w
-        .client
-        .download(&w.scope, w.user, DownloadRequest::new(OrderType::STA))
-        .await
-        .unwrap_err();
+    let refused = w.download_sta().await.unwrap_err();
     assert!(
         matches!(refused, EbicsError::HostRetired { .. }),
         "{refused}"

@@ -4,8 +4,11 @@
 
 use axum::http::{Method, StatusCode};
 use kontor_daemon::api::{router, AppState};
-use kontor_daemon::services::key_changes::KeyChange::{Hca, Hcs};
+use kontor_daemon::services::effects::{apply_pending_effects, EffectReport};
+use kontor_daemon::services::key_changes::KeyChange::{self, Hca, Hcs, Pub};
+use kontor_daemon::services::key_changes::{change_keys, KeyChangeOutcome};
 use kontor_daemon::services::orders::submit_order;
+use kontor_daemon::services::ServiceError;
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::*;
 use serde_json::json;
@@ -235,15 +238,9 @@ async fn a_refused_key_change_revokes_the_new_keys_and_keeps_the_old(db: TestDb)
         )
         .unwrap();
 
-    let refused = kontor_daemon::services::key_changes::change_keys(
-        &w.services,
-        &w.scope,
-        w.user,
-        kontor_daemon::services::key_changes::KeyChange::Hca,
-    )
-    .await;
+    let refused = change(&w, Hca).await;
     assert!(
-        matches!(&refused, Err(kontor_daemon::services::ServiceError::BankRefused { code, .. }) if code == "091301"),
+        matches!(&refused, Err(ServiceError::BankRefused { code, .. }) if code == "091301"),
         "{refused:?}"
     );
     assert_eq!(active_hashes(&w).await, before);
@@ -279,17 +276,15 @@ async fn a_refused_key_change_revokes_the_new_keys_and_keeps_the_old(db: TestDb)
 async fn a_lost_answer_is_decided_by_probing_the_bank(
     db: TestDb,
     version: ProtocolVersion,
-    change: kontor_daemon::services::key_changes::KeyChange,
+    kind: KeyChange,
 ) {
     let w = world(db, Setup::new(version)).await;
     w.ready().await;
     let first = active_hashes(&w).await;
     lose_answer_and_forget(&w);
-    let outcome =
-        kontor_daemon::services::key_changes::change_keys(&w.services, &w.scope, w.user, change)
-            .await;
+    let outcome = change(&w, kind).await;
     let outcome = outcome.unwrap();
-    let replaced = change.usages().len();
+    let replaced = kind.usages().len();
     assert_eq!(outcome.keys.len(), replaced, "{outcome:?}");
     let after = active_hashes(&w).await;
     assert_eq!(
@@ -376,6 +371,23 @@ fn lose_answer_and_forget(w: &World) {
         .unwrap();
 }
 
+/// A key change of the world's user.
+async fn change(w: &World, change: KeyChange) -> Result<KeyChangeOutcome, ServiceError> {
+    change_keys(&w.services, &w.scope, w.user, change).await
+}
+
+/// One sweep of the pending upload effects.
+async fn sweep_effects(w: &World) -> EffectReport {
+    apply_pending_effects(&w.services).await.unwrap()
+}
+
+/// The one upload's effect waits, saying the bank's answer is unknown.
+async fn assert_change_unconfirmed(w: &World) {
+    let [upload] = w.transactions().await.try_into().expect("one upload");
+    let error = upload.effect_error.as_deref().unwrap_or_default();
+    assert!(error.contains("KEY_CHANGE_UNCONFIRMED"), "{upload:?}");
+}
+
 async fn statuses(w: &World) -> Vec<(KeyUsage, KeyStatus)> {
     let mut tx = w.tx().await;
     let mut keys: Vec<(KeyUsage, KeyStatus)> = tx
@@ -398,13 +410,7 @@ async fn a_lost_hca_answer_is_decided_after_recovery(db: TestDb) {
     w.ready().await;
     let first = active_hashes(&w).await;
     lose_transfer_answers(&w, None);
-    let lost = kontor_daemon::services::key_changes::change_keys(
-        &w.services,
-        &w.scope,
-        w.user,
-        kontor_daemon::services::key_changes::KeyChange::Hca,
-    )
-    .await;
+    let lost = change(&w, Hca).await;
     assert!(lost.is_err(), "{lost:?}");
     assert_eq!(active_hashes(&w).await, first, "still the old keys");
     let submitted = statuses(&w)
@@ -431,23 +437,12 @@ async fn a_lost_hca_answer_is_decided_after_recovery(db: TestDb) {
         kontor_bank::FaultAction::DropConnection,
         None,
     );
-    let effects = kontor_daemon::services::effects::apply_pending_effects(&w.services)
-        .await
-        .unwrap();
+    let effects = sweep_effects(&w).await;
     assert_eq!(effects.deferred.len(), 1, "{effects:?}");
-    let [upload] = w.transactions().await.try_into().expect("one upload");
-    assert!(
-        upload
-            .effect_error
-            .as_deref()
-            .is_some_and(|e| e.contains("KEY_CHANGE_UNCONFIRMED")),
-        "{upload:?}"
-    );
+    assert_change_unconfirmed(&w).await;
     assert_eq!(active_hashes(&w).await, first);
     w.bank.faults().clear();
-    let effects = kontor_daemon::services::effects::apply_pending_effects(&w.services)
-        .await
-        .unwrap();
+    let effects = sweep_effects(&w).await;
     assert_eq!(effects.applied.len(), 1, "{effects:?}");
     let after = active_hashes(&w).await;
     assert_eq!(bank_keys_of_user(&w).await, after);
@@ -471,41 +466,20 @@ async fn a_lost_pub_answer_stays_undecided(db: TestDb) {
     w.ready().await;
     let first = active_hashes(&w).await;
     lose_answer_and_forget(&w);
-    let lost = kontor_daemon::services::key_changes::change_keys(
-        &w.services,
-        &w.scope,
-        w.user,
-        kontor_daemon::services::key_changes::KeyChange::Pub,
-    )
-    .await;
+    let lost = change(&w, Pub).await;
     assert!(lost.is_err(), "{lost:?}");
     assert_eq!(active_hashes(&w).await, first);
-    let effects = kontor_daemon::services::effects::apply_pending_effects(&w.services)
-        .await
-        .unwrap();
+    let effects = sweep_effects(&w).await;
     assert_eq!(effects.deferred.len(), 1, "{effects:?}");
-    let [upload] = w.transactions().await.try_into().expect("one upload");
-    assert!(
-        upload
-            .effect_error
-            .as_deref()
-            .is_some_and(|e| e.contains("KEY_CHANGE_UNCONFIRMED")),
-        "{upload:?}"
-    );
+    assert_change_unconfirmed(&w).await;
     assert!(statuses(&w)
         .await
         .contains(&(KeyUsage::Signature, KeyStatus::Submitted)));
-    let again = kontor_daemon::services::key_changes::change_keys(
-        &w.services,
-        &w.scope,
-        w.user,
-        kontor_daemon::services::key_changes::KeyChange::Hca,
-    )
-    .await;
+    let again = change(&w, Hca).await;
     assert!(
         matches!(
             &again,
-            Err(kontor_daemon::services::ServiceError::Refused(
+            Err(ServiceError::Refused(
                 kontor_daemon::services::Refusal::KeyChangeInProgress
             ))
         ),
@@ -516,17 +490,11 @@ async fn a_lost_pub_answer_stays_undecided(db: TestDb) {
 /// A key change needs a READY user and waits for running transfers.
 async fn key_changes_are_refused_before_ready(db: TestDb) {
     let w = world(db, Setup::new(H004)).await;
-    let refused = kontor_daemon::services::key_changes::change_keys(
-        &w.services,
-        &w.scope,
-        w.user,
-        kontor_daemon::services::key_changes::KeyChange::Hcs,
-    )
-    .await;
+    let refused = change(&w, Hcs).await;
     assert!(
         matches!(
             &refused,
-            Err(kontor_daemon::services::ServiceError::Refused(
+            Err(ServiceError::Refused(
                 kontor_daemon::services::Refusal::UserNotIn { .. }
             ))
         ),

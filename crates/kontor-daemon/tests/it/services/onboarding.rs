@@ -4,7 +4,6 @@
 use crate::support::emulator::{world, Setup};
 use crate::support::TestDb;
 use kontor_daemon::ebics::{BankKeyBlock, DownloadRequest, EbicsError};
-use kontor_daemon::services::onboarding::onboard;
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::*;
@@ -55,12 +54,7 @@ async fn user_reaches_ready(db: TestDb, version: ProtocolVersion) {
     );
     w.decide_bank_keys(BankKeyVerification::Verified).await;
     // `onboard` picks up from INITIALISED: activation and sync.
-    assert_eq!(
-        onboard(&w.db.store, &w.client, &w.scope, w.user)
-            .await
-            .unwrap(),
-        EbicsUserStatus::Ready
-    );
+    assert_eq!(w.onboard().await.unwrap(), EbicsUserStatus::Ready);
     let mut tx = w.tx().await;
     let user: EbicsUser = tx.get(w.user).await.unwrap();
     let connection: Connection = tx.get(user.connection_id).await.unwrap();
@@ -118,9 +112,7 @@ async fn rejected_key_flow(db: TestDb) {
         matches!(download, EbicsError::BankKeysNotVerified { .. }),
         "{download}"
     );
-    assert!(onboard(&w.db.store, &w.client, &w.scope, w.user)
-        .await
-        .is_err());
+    assert!(w.onboard().await.is_err());
     assert_eq!(w.user_status().await, EbicsUserStatus::Initialised);
     assert!(w.transactions().await.is_empty(), "nothing was sent");
 }

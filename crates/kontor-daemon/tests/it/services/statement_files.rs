@@ -466,30 +466,11 @@ async fn zip_delivery_lands_every_booking_once(db: TestDb, version: ProtocolVers
     );
 }
 
-/// Switches an emulator fault on for the next C53 download.
-async fn next_c53_gets(w: &World, action: &str) {
-    let rule = format!(
-        r#"{{"times": 1, "match": {{"order_type": "C53", "phase": "Initialisation"}}, "action": {action}}}"#
-    );
-    let response = reqwest::Client::new()
-        .post(format!("{}/faults", w.bank.admin_url()))
-        .header("content-type", "application/json")
-        .body(rule)
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        response.status().is_success(),
-        "{:?}",
-        response.text().await
-    );
-}
-
 /// The emulator's zip bomb (1 GiB of zeros in a 1 MiB container) is refused with a clear
 /// error before it is inflated; nothing is booked, the file is kept, the failure is audited.
 async fn emulator_zip_bomb_ends_with_a_clear_error_and_the_file_kept(db: TestDb) {
     let (w, schedule, main) = statement_world(db, H004).await;
-    next_c53_gets(&w, r#"{"kind": "zip_bomb"}"#).await;
+    w.next_c53_gets(r#"{"kind": "zip_bomb"}"#).await;
     let (result, record, bytes) = run_and_fetch(&w, &schedule).await;
     let error = result.unwrap_err();
     assert!(
@@ -519,7 +500,7 @@ async fn emulator_zip_bomb_ends_with_a_clear_error_and_the_file_kept(db: TestDb)
 /// it are booked and the file is kept.
 async fn emulator_foreign_member_fails_clearly_and_the_rest_is_booked(db: TestDb) {
     let (w, schedule, main) = statement_world(db, H004).await;
-    next_c53_gets(&w, r#"{"kind": "zip_foreign_member"}"#).await;
+    w.next_c53_gets(r#"{"kind": "zip_foreign_member"}"#).await;
     let (result, record, bytes) = run_and_fetch(&w, &schedule).await;
     let error = result.unwrap_err();
     assert!(

@@ -25,7 +25,7 @@ use kontor_storage::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::support::emulator::{world, Setup, World};
+use crate::support::emulator::{world, Setup};
 use crate::support::seed::{c53_schedule, count_bookings, tenant, Tenant, IBAN};
 use crate::support::TestDb;
 
@@ -335,27 +335,6 @@ pub fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
 /// How deep the hostile statement nests its entries.
 const DEPTH: u32 = 100_000;
 
-/// Switches the emulator's `nested_statement` fault on through its admin API, as an operator
-/// of the test bank would: the next C53 download delivers a camt.053 nested `DEPTH` levels
-/// deep (issue #10).
-async fn next_c53_is_nested(w: &World) {
-    let rule = format!(
-        r#"{{"times": 1, "match": {{"order_type": "C53", "phase": "Initialisation"}}, "action": {{"kind": "nested_statement", "depth": {DEPTH}}}}}"#
-    );
-    let response = reqwest::Client::new()
-        .post(format!("{}/faults", w.bank.admin_url()))
-        .header("content-type", "application/json")
-        .body(rule)
-        .send()
-        .await
-        .unwrap();
-    assert!(
-        response.status().is_success(),
-        "{:?}",
-        response.text().await
-    );
-}
-
 /// A hostile statement ends the scheduled run with a clear error; the downloaded file stays
 /// stored, nothing is booked, and the daemon goes on: the next run books the real statement.
 async fn nested_statement_fails_the_run_and_keeps_the_file(db: TestDb) {
@@ -364,7 +343,10 @@ async fn nested_statement_fails_the_run_and_keeps_the_file(db: TestDb) {
     let account = w.describe_bank(&["C53"]).await;
     let now = Utc::now();
     let schedule = w.c53_schedule(account, now - Duration::minutes(1)).await;
-    next_c53_is_nested(&w).await;
+    w.next_c53_gets(&format!(
+        r#"{{"kind": "nested_statement", "depth": {DEPTH}}}"#
+    ))
+    .await;
 
     let mut job = StatementJob::new(w.db.store.clone(), w.client.clone());
     job.first_lookback_days = 3;

@@ -117,6 +117,42 @@ impl Reply {
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.bytes).into_owned()
     }
+
+    /// The `items` of a listing.
+    #[track_caller]
+    pub fn items(&self) -> Vec<serde_json::Value> {
+        let items = self.json()["items"].as_array().cloned();
+        items.unwrap_or_else(|| panic!("not a listing: {}", self.text()))
+    }
+
+    /// Asserts `status`, showing the body when it is another.
+    #[track_caller]
+    pub fn assert_status(&self, status: StatusCode) {
+        self.assert_status_for("", status);
+    }
+
+    /// [`Reply::assert_status`] for one `case` of a table, named when it fails.
+    #[track_caller]
+    pub fn assert_status_for(&self, case: impl std::fmt::Display, status: StatusCode) {
+        assert_eq!(self.status, status, "{case}: {}", self.text());
+    }
+
+    /// Asserts an error answer: `status` with the stable error `code`.
+    #[track_caller]
+    pub fn assert_error(&self, status: StatusCode, code: &str) {
+        self.assert_error_for("", status, code);
+    }
+
+    /// [`Reply::assert_error`] for one `case` of a table, named when it fails.
+    #[track_caller]
+    pub fn assert_error_for(&self, case: impl std::fmt::Display, status: StatusCode, code: &str) {
+        assert_eq!(
+            (self.status, self.code().as_str()),
+            (status, code),
+            "{case}: {}",
+            self.text()
+        );
+    }
 }
 
 pub async fn call_with(
@@ -205,6 +241,11 @@ impl World {
     /// Any request with `token`.
     pub async fn send(&self, method: Method, token: &str, path: &str, payload: Payload) -> Reply {
         call(&self.app, method, path, Some(token), payload).await
+    }
+
+    /// A POST with `token`.
+    pub async fn post(&self, token: &str, path: &str, payload: Payload) -> Reply {
+        self.send(Method::POST, token, path, payload).await
     }
 }
 

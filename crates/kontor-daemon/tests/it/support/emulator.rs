@@ -8,7 +8,10 @@ use chrono::{DateTime, Utc};
 use kontor_bank::{
     Bank, BankConfig, BankKeyPairs, FaultAction, FaultMatcher, FaultRule, RunningBank,
 };
-use kontor_daemon::ebics::{Client, ClientConfig, RetryPolicy};
+use kontor_daemon::ebics::{
+    Client, ClientConfig, DownloadOutcome, DownloadRequest, EbicsError, RetryPolicy,
+};
+use kontor_daemon::services::onboarding::{self, OnboardingError};
 use kontor_daemon::services::orders::{
     add_signature, create_order, CreateOrder, SignatureSubmission,
 };
@@ -229,6 +232,11 @@ impl World {
         account
     }
 
+    /// The daemon's onboarding of the user, from wherever it stands.
+    pub async fn onboard(&self) -> Result<EbicsUserStatus, OnboardingError> {
+        onboarding::onboard(&self.db.store, &self.client, &self.scope, self.user).await
+    }
+
     /// The user's permission for `order_type` on every account, without a limit.
     pub async fn permit(&self, order_type: &str, class: SignatureClass) {
         let mut tx = self.tx().await;
@@ -360,6 +368,29 @@ impl World {
             .expect("the bank served a download")
             .sha256
             .clone()
+    }
+
+    /// Sets the emulator's fault `action` (its admin API's JSON) on the next C53
+    /// initialisation, through the admin API as an operator of the test bank would.
+    pub async fn next_c53_gets(&self, action: &str) {
+        let rule = format!(
+            r#"{{"times": 1, "match": {{"order_type": "C53", "phase": "Initialisation"}}, "action": {action}}}"#
+        );
+        let response = reqwest::Client::new()
+            .post(format!("{}/faults", self.bank.admin_url()))
+            .header("content-type", "application/json")
+            .body(rule)
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        assert!(status.is_success(), "{:?}", response.text().await);
+    }
+
+    /// A statement download (STA) of the user, for the bank's default period.
+    pub async fn download_sta(&self) -> Result<DownloadOutcome, EbicsError> {
+        let request = DownloadRequest::new(OrderType::STA);
+        self.client.download(&self.scope, self.user, request).await
     }
 
     pub fn fault(&self, matcher: FaultMatcher, action: FaultAction, times: Option<u32>) {
