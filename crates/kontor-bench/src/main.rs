@@ -8,9 +8,12 @@
 //! to its limit or target. Throughput is in MB/s (10^6 bytes per second), best of a few runs.
 //! Run it by hand on an otherwise idle machine; it is not a test and asserts nothing.
 
+mod api;
+mod daemon;
 #[path = "../../kontor-protocol/tests/it/support/data.rs"]
 mod data;
 mod download;
+mod idle;
 mod measure;
 mod memory;
 
@@ -184,6 +187,8 @@ fn main() {
     );
     report.compare(PARSER_TARGET, 0.0);
 
+    api::run(&mut report);
+    idle::run(&mut report);
     report.print();
 }
 

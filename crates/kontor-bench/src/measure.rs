@@ -6,13 +6,18 @@ use std::time::{Duration, Instant};
 /// Runs per measurement; the fastest counts (the least disturbed by other processes).
 const RUNS: usize = 3;
 
-/// One measured line: throughput and, when given, its target and the limit it is bounded by.
+/// One measured line: a value (MB/s unless `unit` says otherwise) and, when given, its target
+/// and the limit it is bounded by.
 #[derive(Debug)]
 pub struct Row {
     name: String,
     mb_per_s: f64,
     target: Option<f64>,
     limit: Option<f64>,
+    /// `None` for MB/s; otherwise the unit of `mb_per_s`, `target` and `limit`.
+    unit: Option<&'static str>,
+    /// A latency or a CPU share: the ratio printed is target / value, so above 1 is met.
+    lower_is_better: bool,
 }
 
 #[derive(Debug, Default)]
@@ -47,8 +52,37 @@ impl Report {
             mb_per_s,
             target: None,
             limit: None,
+            unit: None,
+            lower_is_better: false,
         });
         mb_per_s
+    }
+
+    /// Records a value measured elsewhere (requests per second, a latency, a CPU share) in
+    /// `unit`, with its target; `lower_is_better` for latencies and costs. Every printed
+    /// ratio reads the same way: 1 or more meets the target.
+    pub fn record(
+        &mut self,
+        name: &str,
+        value: f64,
+        unit: &'static str,
+        target: f64,
+        lower_is_better: bool,
+    ) {
+        eprintln!("  {name}: {value:.2} {unit}");
+        self.rows.push(Row {
+            name: name.to_owned(),
+            mb_per_s: value,
+            target: Some(target),
+            limit: None,
+            unit: Some(unit),
+            lower_is_better,
+        });
+    }
+
+    /// Whether a measure of this name runs (the `ONLY` argument).
+    pub fn wants(&self, name: &str) -> bool {
+        self.only.as_deref().is_none_or(|only| name.contains(only))
     }
 
     /// Sets the target (MB/s) and the machine limit (MB/s, 0 for none) of the last row.
@@ -64,18 +98,33 @@ impl Report {
 
     pub fn print(&self) {
         println!(
-            "{:<48} {:>9} {:>9} {:>8} {:>9} {:>8}",
-            "measure", "MB/s", "target", "ratio", "limit", "ratio"
+            "{:<60} {:>9} {:>9} {:>8} {:>9} {:>8}",
+            "measure", "value", "target", "ratio", "limit", "ratio"
         );
-        let cell = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.0}"));
+        let cell = |v: Option<f64>| {
+            v.map_or_else(
+                || "-".to_owned(),
+                |v| format!("{v:.*}", (v < 10.0) as usize * 2),
+            )
+        };
         for row in &self.rows {
             let ratio = |of: Option<f64>| {
-                of.map_or_else(|| "-".to_owned(), |of| format!("{:.2}", row.mb_per_s / of))
+                of.map_or_else(
+                    || "-".to_owned(),
+                    |of| match row.lower_is_better {
+                        true => format!("{:.2}", of / row.mb_per_s),
+                        false => format!("{:.2}", row.mb_per_s / of),
+                    },
+                )
+            };
+            let name = match row.unit {
+                Some(unit) => format!("{} ({unit})", row.name),
+                None => format!("{} (MB/s)", row.name),
             };
             println!(
-                "{:<48} {:>9.0} {:>9} {:>8} {:>9} {:>8}",
-                row.name,
-                row.mb_per_s,
+                "{:<60} {:>9} {:>9} {:>8} {:>9} {:>8}",
+                name,
+                cell(Some(row.mb_per_s)),
                 cell(row.target),
                 ratio(row.target),
                 cell(row.limit),

@@ -478,12 +478,11 @@ impl Admin<'_> {
         let tenant: TenantId = token.tenant_id.ok_or(AuthError::Rejected(TokenRejected))?;
         let scope = TenantScope::system_job(tenant, "admin: authenticate token");
         let mut tx = self.store.scope(&scope).read().await?;
-        let role = match tx.memberships().role_of(token.operator_id).await {
-            Ok(role) => role,
+        let (role, restricted_to) = match tx.memberships().access_of(token.operator_id).await {
+            Ok(access) => access,
             Err(StorageError::NotFound { .. }) => return Err(AuthError::Rejected(TokenRejected)),
             Err(e) => return Err(e.into()),
         };
-        let restricted_to = tx.memberships().grants_of(token.operator_id).await?;
         drop(tx);
         // Recorded to the minute: a write per request would serialise every read on SQLite.
         if token

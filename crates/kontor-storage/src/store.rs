@@ -346,8 +346,11 @@ impl<'s> Scoped<'s> {
     /// the `kontor_app` role and sets `kontor.tenant_id`, so row-level security backs the
     /// repository's own `tenant_id` filters.
     pub async fn begin(&self) -> Result<ScopedTx<'s>> {
-        let tx = self.store.begin_raw().await?;
-        self.enter(tx).await
+        let tx = match self.store.backend {
+            Backend::Postgres => self.begin_bound("BEGIN", &self.store.pool).await?,
+            Backend::Sqlite => self.store.begin_raw().await?,
+        };
+        Ok(self.scoped(tx))
     }
 
     /// Starts a read-only transaction in this tenant, for work that only reads (the API's
@@ -357,29 +360,42 @@ impl<'s> Scoped<'s> {
     /// PostgreSQL `READ ONLY`) and changes nothing. (An in-memory SQLite database, one per
     /// connection, has no separate read pool: there it is a deferred write-pool transaction.)
     pub async fn read(&self) -> Result<ScopedTx<'s>> {
-        let tx = self.store.begin_read_raw().await?;
-        self.enter(tx).await
+        let tx = match self.store.backend {
+            Backend::Postgres => {
+                self.begin_bound("BEGIN READ ONLY", &self.store.read_pool)
+                    .await?
+            }
+            Backend::Sqlite => self.store.begin_read_raw().await?,
+        };
+        Ok(self.scoped(tx))
     }
 
-    /// Binds an open transaction to this tenant. On PostgreSQL the role and the tenant
-    /// setting go in one statement (one round trip); both are transaction-local.
-    async fn enter(&self, mut tx: Transaction<'static, Any>) -> Result<ScopedTx<'s>> {
-        if self.store.backend == Backend::Postgres {
-            bound(
-                "SELECT set_config('role', 'kontor_app', true), \
-                        set_config('kontor.tenant_id', $1, true)",
-                &[self.tenant.to_db().into()],
-            )
-            .execute(&mut *tx)
-            .await?;
-        }
-        Ok(ScopedTx {
+    /// A PostgreSQL transaction bound to this tenant in one round trip: `begin` and the
+    /// switch to the `kontor_app` role with the `kontor.tenant_id` setting (both
+    /// transaction-local) go as one simple-query batch, which the server runs in order and
+    /// answers once. A batch takes no bound parameters; the one value in it is this scope's
+    /// tenant id, formatted from its UUID (hex digits and dashes), never text from outside.
+    async fn begin_bound(
+        &self,
+        begin: &'static str,
+        pool: &sqlx::AnyPool,
+    ) -> Result<Transaction<'static, Any>> {
+        let tenant = self.tenant.as_uuid();
+        let batch = format!(
+            "{begin}; SELECT set_config('role', 'kontor_app', true), \
+                             set_config('kontor.tenant_id', '{tenant}', true)"
+        );
+        Ok(pool.begin_with(sqlx::AssertSqlSafe(batch)).await?)
+    }
+
+    fn scoped(&self, tx: Transaction<'static, Any>) -> ScopedTx<'s> {
+        ScopedTx {
             tx,
             tenant: self.tenant,
             actor: self.actor.clone(),
             request_id: self.request_id.clone(),
             store: self.store,
-        })
+        }
     }
 
     pub fn tenant(&self) -> TenantId {

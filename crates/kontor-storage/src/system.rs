@@ -174,9 +174,11 @@ impl System<'_> {
         let due = Due {
             table: "schedules",
             condition: "enabled = $1 AND next_run_at <= $2",
-            // The order of the schedules_due index (enabled, next_run_at): the batch is
-            // read off the index's front, never a sort of every due schedule.
-            order_by: "next_run_at, id",
+            // Exactly the order of the schedules_due index (enabled, next_run_at): the
+            // batch is read off the index's front. A tie-breaker outside the index (`id`)
+            // would sort every schedule due at the same minute (all daily downloads at
+            // 06:00) on each tick; among equal times the order does not matter.
+            order_by: "next_run_at",
             job: "scheduler",
         };
         let terms = LeaseTerms {

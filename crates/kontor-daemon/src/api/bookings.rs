@@ -4,7 +4,9 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::NaiveDate;
-use kontor_storage::{Account, AccountId, BookedTransaction, BookedTransactionId, BookingFilter};
+use kontor_storage::{
+    Account, AccountId, BookedTransaction, BookedTransactionId, BookingFilter, ScopedTx,
+};
 use serde::Deserialize;
 
 use super::auth::Caller;
@@ -54,42 +56,45 @@ impl std::str::FromStr for Position {
     }
 }
 
-/// Validates the query into a filter; an account of another tenant answers 404.
-async fn filter_of(
-    caller: &Caller,
+/// Validates the query into a filter and opens the read transaction that serves it (one per
+/// request: the account check and the pages read the same snapshot); an account of another
+/// tenant answers 404.
+async fn filter_of<'c>(
+    caller: &'c Caller,
     q: BookingQuery,
     default_limit: u32,
-) -> Result<BookingFilter, ApiError> {
+) -> Result<(BookingFilter, ScopedTx<'c>), ApiError> {
     let account = q.account.map(Valid::into_inner);
     if let (Some(from), Some(to)) = (q.from, q.to) {
         if from > to {
             return Err(ApiError::invalid("invalid_date_range", "from is after to"));
         }
     }
+    let mut tx = caller.read().await?;
     if let Some(account) = account {
-        let mut tx = caller.read().await?;
         let _: Account = tx.get(account).await?;
     }
     let page = PageQuery {
         limit: q.limit.or(Some(default_limit)),
         cursor: q.cursor,
     };
-    Ok(BookingFilter {
+    let filter = BookingFilter {
         account_id: account,
         from: q.from,
         to: q.to,
         after: page.position::<Position>()?.map(|p| (p.0, p.1)),
         limit: page.limit()?,
         newest_first: true,
-    })
+    };
+    Ok((filter, tx))
 }
 
 async fn bookings(
     caller: Caller,
     QueryParams(q): QueryParams<BookingQuery>,
 ) -> Result<Json<ItemPage<BookedTransaction>>, ApiError> {
-    let filter = filter_of(&caller, q, DEFAULT_LIMIT).await?;
-    let items = caller.read().await?.statements().bookings(&filter).await?;
+    let (filter, mut tx) = filter_of(&caller, q, DEFAULT_LIMIT).await?;
+    let items = tx.statements().bookings(&filter).await?;
     Ok(Json(ItemPage::keyset(items, filter.limit, |b| {
         format!("{}/{}", b.booking_date, b.id)
     })))
@@ -114,13 +119,14 @@ async fn bookings_csv(
     QueryParams(q): QueryParams<BookingQuery>,
 ) -> Result<Response, ApiError> {
     // The export is whole and oldest first; a cursor of the JSON listing does not apply.
-    let mut filter = filter_of(&caller, BookingQuery { cursor: None, ..q }, MAX_LIMIT).await?;
+    let (mut filter, mut tx) =
+        filter_of(&caller, BookingQuery { cursor: None, ..q }, MAX_LIMIT).await?;
     filter.newest_first = false;
     let mut out = String::from(
         "id,account_id,booking_date,value_date,credit_debit,amount,currency,counterparty_name,counterparty_iban,remittance,bank_reference,end_to_end_id\r\n",
     );
     loop {
-        let page = caller.read().await?.statements().bookings(&filter).await?;
+        let page = tx.statements().bookings(&filter).await?;
         for b in &page {
             let fields = [
                 b.id.to_string(),

@@ -147,6 +147,32 @@ impl Memberships<'_, '_> {
         Ok(())
     }
 
+    /// The operator's role here and the EBICS users they are restricted to (empty: none),
+    /// in one query: the token check asks this on every API request. `NotFound` when they
+    /// are not a member.
+    pub async fn access_of(&mut self, operator: OperatorId) -> Result<(Role, Vec<EbicsUserId>)> {
+        let tenant = self.tx.tenant_val();
+        let rows = self
+            .tx
+            .fetch_all(
+                "SELECT m.role, g.ebics_user_id FROM memberships m \
+                 LEFT JOIN operator_grants g \
+                   ON g.tenant_id = m.tenant_id AND g.operator_id = m.operator_id \
+                 WHERE m.tenant_id = $1 AND m.operator_id = $2 ORDER BY g.ebics_user_id",
+                &[tenant, operator.to_db().into()],
+            )
+            .await?;
+        let first = rows.first().ok_or(StorageError::NotFound {
+            entity: "membership",
+        })?;
+        let role = RowReader(first).enumeration("role")?;
+        let grants = rows
+            .iter()
+            .filter_map(|r| RowReader(r).opt_parsed("ebics_user_id").transpose())
+            .collect::<Result<_>>()?;
+        Ok((role, grants))
+    }
+
     pub async fn grants_of(&mut self, operator: OperatorId) -> Result<Vec<EbicsUserId>> {
         self.grant_column("ebics_user_id", "operator_id", operator.to_db())
             .await

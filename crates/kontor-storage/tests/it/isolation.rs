@@ -107,6 +107,7 @@ async fn every_entity_is_sealed_from_other_tenants(store: &Store) {
         .unwrap()
         .is_empty());
     assert_not_found(tx.memberships().role_of(a.operator).await, "role_of");
+    assert_not_found(tx.memberships().access_of(a.operator).await, "access_of");
 }
 
 async fn updates_from_another_tenant_are_not_found_and_change_nothing(store: &Store) {
@@ -315,6 +316,11 @@ async fn updates_from_another_tenant_are_not_found_and_change_nothing(store: &St
     assert_eq!(
         tx.memberships().grants_of(a.operator).await.unwrap(),
         vec![a.user]
+    );
+    // The token check's one-query read of the same role and grants.
+    assert_eq!(
+        tx.memberships().access_of(a.operator).await.unwrap(),
+        (Role::Admin, vec![a.user])
     );
 }
 

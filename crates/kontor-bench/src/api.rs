@@ -1,0 +1,142 @@
+//! API read path: clients list booked transactions over HTTP from an in-process daemon whose
+//! tenant holds 100 000 bookings, walking pages as a UI scrolling would. Prints requests per
+//! second and the 99th percentile latency against the targets of issue 15.
+
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use kontor_storage::NewBookedTransaction;
+use serde::Deserialize;
+
+use crate::daemon::{databases, Bench};
+use crate::measure::Report;
+
+/// Targets from issue 15.
+const REQUESTS_PER_S_TARGET: f64 = 2_000.0;
+const P99_MS_TARGET: f64 = 5.0;
+const ROWS: u32 = 100_000;
+const CLIENTS: usize = 8;
+const PAGES_PER_WALK: usize = 5;
+
+/// Runs the load on each database; `KONTOR_BENCH_API_SECONDS` (default 10) per database.
+pub fn run(report: &mut Report) {
+    let seconds = std::env::var("KONTOR_BENCH_API_SECONDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    for database in databases() {
+        let name = format!("API list bookings, {database}, {CLIENTS} clients");
+        if !report.wants(&name) {
+            continue;
+        }
+        let (per_s, p99) = runtime.block_on(load(database, Duration::from_secs(seconds)));
+        report.record(&name, per_s, "req/s", REQUESTS_PER_S_TARGET, false);
+        report.record(
+            &format!("API list bookings, {database}, p99"),
+            p99.as_secs_f64() * 1e3,
+            "ms",
+            P99_MS_TARGET,
+            true,
+        );
+    }
+}
+
+/// The part of a page the client reads: `items` are skipped, not built.
+#[derive(Deserialize)]
+struct Page {
+    next_cursor: Option<String>,
+}
+
+async fn load(database: &str, duration: Duration) -> (f64, Duration) {
+    let bench = Bench::new(database).await;
+    let base = NaiveDate::from_ymd_opt(2025, 1, 1).expect("date");
+    let started = Instant::now();
+    for chunk in (0..ROWS).collect::<Vec<_>>().chunks(5_000) {
+        let mut tx = bench
+            .store
+            .scope(&bench.scope)
+            .begin()
+            .await
+            .expect("begin");
+        for &i in chunk {
+            tx.statements()
+                .insert_booking(NewBookedTransaction {
+                    account_id: bench.account,
+                    statement_id: None,
+                    booking_date: base + chrono::Days::new(u64::from(i % 365)),
+                    value_date: None,
+                    amount: format!("{}.{:02}", i % 10_000, i % 100),
+                    currency: "EUR".into(),
+                    credit_debit: if i % 3 == 0 { "DBIT" } else { "CRDT" }.into(),
+                    counterparty_name: Some(format!("Counterparty {}", i % 500)),
+                    counterparty_iban: Some("FR1420041010050500013M02606".into()),
+                    remittance: Some(format!("Invoice {i}")),
+                    bank_reference: Some(format!("REF{i}")),
+                    end_to_end_id: None,
+                    dedupe_key: format!("bench-{i}"),
+                })
+                .await
+                .expect("booking");
+        }
+        tx.commit().await.expect("commit");
+    }
+    eprintln!(
+        "  seeded {ROWS} bookings on {database} in {:.1?}",
+        started.elapsed()
+    );
+    let daemon = bench.start(Duration::from_secs(15)).await;
+    let address = daemon.api_addr;
+
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + duration;
+    let mut clients = Vec::new();
+    for client in 0..CLIENTS {
+        let (http, token, account) = (http.clone(), bench.token.clone(), bench.account);
+        clients.push(tokio::spawn(async move {
+            let mut latencies = Vec::new();
+            let mut day = client as u64 * 37;
+            while Instant::now() < deadline {
+                let from = base + chrono::Days::new(day % 365);
+                day += 11;
+                let mut cursor: Option<String> = None;
+                for _ in 0..PAGES_PER_WALK {
+                    let mut uri = format!(
+                        "http://{address}/v1/booked-transactions?account={account}&from={from}&limit=100"
+                    );
+                    if let Some(cursor) = &cursor {
+                        uri.push_str("&cursor=");
+                        uri.push_str(cursor);
+                    }
+                    let t = Instant::now();
+                    let response = http.get(&uri).bearer_auth(&token).send().await;
+                    let body = response.expect("request").error_for_status().expect("200");
+                    let page: Page =
+                        serde_json::from_slice(&body.bytes().await.expect("body")).expect("page");
+                    latencies.push(t.elapsed());
+                    match page.next_cursor {
+                        Some(next) => cursor = Some(next),
+                        None => break,
+                    }
+                }
+            }
+            latencies
+        }));
+    }
+    let run_started = Instant::now();
+    let mut all = Vec::new();
+    for client in clients {
+        all.extend(client.await.expect("client"));
+    }
+    let elapsed = run_started.elapsed();
+    daemon.shutdown().await;
+    bench.store.close().await;
+    all.sort();
+    let p99 = all[((all.len() as f64 * 0.99) as usize).min(all.len() - 1)];
+    eprintln!(
+        "  {database}: {} requests in {elapsed:.1?}, p50 {:.2?}, p99 {p99:.2?}",
+        all.len(),
+        all[all.len() / 2],
+    );
+    (all.len() as f64 / elapsed.as_secs_f64(), p99)
+}

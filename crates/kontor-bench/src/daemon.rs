@@ -1,0 +1,153 @@
+//! An in-process daemon for the measures that need one: a migrated store (a temporary SQLite
+//! file, or PostgreSQL at `KONTOR_BENCH_POSTGRES_URL`), a tenant with a bank host, a
+//! connection and an account, and the daemon started on loopback.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use kontor_daemon::runtime::{self, DaemonOptions, RunningDaemon};
+use kontor_storage::{
+    AccountId, ConnectionId, MasterKey, NewAccount, NewBankHost, NewConnection, Role, Store,
+    TenantScope,
+};
+use secrecy::ExposeSecret;
+
+/// The databases to measure on: SQLite always, PostgreSQL when its URL is set.
+pub fn databases() -> Vec<&'static str> {
+    let mut names = vec!["SQLite"];
+    if std::env::var("KONTOR_BENCH_POSTGRES_URL").is_ok() {
+        names.push("PostgreSQL");
+    }
+    names
+}
+
+/// A store, a seeded tenant and a viewer's API token in it.
+pub struct Bench {
+    pub store: Store,
+    pub scope: TenantScope,
+    pub connection: ConnectionId,
+    pub account: AccountId,
+    pub token: String,
+    /// Keeps the SQLite file's directory alive.
+    _dir: tempfile::TempDir,
+}
+
+impl Bench {
+    /// Connects and migrates `database` (see [`databases`]) and plants the tenant. On
+    /// PostgreSQL each run adds a new tenant to the given database: point it at a scratch one.
+    pub async fn new(database: &str) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let url = match database {
+            "PostgreSQL" => std::env::var("KONTOR_BENCH_POSTGRES_URL").expect("set"),
+            _ => format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("bench.db").display()
+            ),
+        };
+        let store = Store::connect(&url, Arc::new(MasterKey::generate()))
+            .await
+            .expect("connect");
+        store.migrate().await.expect("migrate");
+        let admin = store.admin();
+        let tenant = admin
+            .create_tenant(&format!("bench-{}", uuid::Uuid::now_v7()))
+            .await
+            .expect("tenant");
+        let operator = admin
+            .create_operator(
+                &format!("{}@bench.example", uuid::Uuid::now_v7()),
+                "Bench",
+                tenant.id,
+                Role::Viewer,
+            )
+            .await
+            .expect("operator");
+        let token = admin
+            .issue_token(operator.id, "bench", None)
+            .await
+            .expect("token")
+            .secret
+            .expose_secret()
+            .to_owned();
+        let scope = TenantScope::system_job(tenant.id, "bench setup");
+        let mut tx = store.scope(&scope).begin().await.expect("begin");
+        let host = tx
+            .bank_hosts()
+            .create(NewBankHost {
+                host_id: "BENCH".into(),
+                name: "Bench".into(),
+                // Nothing in the measures reaches this bank.
+                url: "http://127.0.0.1:1/ebicsweb".into(),
+                protocol_version: "H004".parse().expect("version"),
+                btf: false,
+                production: false,
+                ca_bundle_pem: None,
+            })
+            .await
+            .expect("host");
+        let connection = tx
+            .connections()
+            .create(NewConnection {
+                bank_host_id: host.id,
+                partner_id: "PARTNER1".into(),
+                display_name: "Bench".into(),
+            })
+            .await
+            .expect("connection")
+            .id;
+        let account = tx
+            .accounts()
+            .create(
+                connection,
+                NewAccount {
+                    iban: Some("DE89370400440532013000".into()),
+                    holder_name: "Bench".into(),
+                    currency: "EUR".into(),
+                    ..Default::default()
+                },
+            )
+            .await
+            .expect("account")
+            .id;
+        tx.commit().await.expect("commit");
+        Self {
+            store,
+            scope,
+            connection,
+            account,
+            token,
+            _dir: dir,
+        }
+    }
+
+    /// Starts the whole daemon (API, scheduler, background passes) on loopback, with its
+    /// default timings except the scheduler's idle pause, `scheduler_idle`.
+    pub async fn start(&self, scheduler_idle: Duration) -> RunningDaemon {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let mut options = DaemonOptions::new(self._dir.path().join("data"));
+        options.scheduler_idle = scheduler_idle;
+        runtime::start(self.store.clone(), listener, options).expect("daemon")
+    }
+}
+
+/// CPU time this process used so far (user + system, all threads), from `/proc/self/stat`.
+pub fn process_cpu() -> Duration {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at the last ')'.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map_or("", |(_, rest)| rest)
+        .split_whitespace()
+        .collect();
+    // utime and stime are fields 14 and 15 of proc(5), in clock ticks (100 per second
+    // on Linux: USER_HZ).
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+}
