@@ -86,12 +86,7 @@ async fn parent(size_mib: u64) {
     }
 
     let data_dir = dir.path().join("data");
-    let mut config = ClientConfig::new(&data_dir);
-    // The emulator prepares the whole statement before it answers the initialisation (so does
-    // a bank): on a loaded machine that takes longer than the usual timeouts.
-    config.transport.read_timeout = std::time::Duration::from_secs(1800);
-    config.transport.request_timeout = std::time::Duration::from_secs(1800);
-    let client = Client::new(store.clone(), config).expect("client");
+    let client = Client::new(store.clone(), ClientConfig::new(&data_dir)).expect("client");
     client
         .send_ini(&tenant.scope, tenant.user)
         .await
