@@ -197,7 +197,12 @@ async fn download_and_book(
     let store = Store::connect(url, Arc::new(master_key))
         .await
         .expect("database");
-    let client = Client::new(store.clone(), ClientConfig::new(&data_dir)).expect("client");
+    let mut config = ClientConfig::new(&data_dir);
+    // The emulator prepares the whole statement before it answers the initialisation (so does
+    // a bank): on a loaded machine that takes longer than the usual timeouts.
+    config.transport.read_timeout = std::time::Duration::from_secs(1800);
+    config.transport.request_timeout = std::time::Duration::from_secs(1800);
+    let client = Client::new(store.clone(), config).expect("client");
     // One camt.053 document (no container), as EBICS 3.0 BTD `EOP` delivers it.
     let mut request =
         DownloadRequest::new(OrderType::BTD).with_effect(TransferEffect::IngestStatements);

@@ -137,7 +137,12 @@ async fn bounded_download_child() {
     };
     let master_key = MasterKey::load(std::path::Path::new(key_file)).unwrap();
     let store = Store::connect(url, Arc::new(master_key)).await.unwrap();
-    let client = Client::new(store.clone(), ClientConfig::new(data_dir)).unwrap();
+    let mut config = ClientConfig::new(data_dir);
+    // The emulator prepares the whole statement before it answers the initialisation (so does
+    // a bank): on a loaded machine that takes longer than the usual timeouts.
+    config.transport.read_timeout = std::time::Duration::from_secs(1800);
+    config.transport.request_timeout = std::time::Duration::from_secs(1800);
+    let client = Client::new(store.clone(), config).unwrap();
     let scope = TenantScope::system_job(tenant.parse::<TenantId>().unwrap(), "bounded-download");
     let user: EbicsUserId = user.parse().unwrap();
 
