@@ -1,6 +1,7 @@
 //! `/v1/ebics-users/{id}/key-changes` and `/signer-keys/rotate`: a READY user's key change
 //! (HCA, HCS, PUB) with keys the daemon holds, and a signer's rotation of a signer-held
-//! signature key (`kontor sign rotate`).
+//! signature key (`kontor sign rotate`); `/key-changes/prepare` and `/key-changes/signed`:
+//! the two halves of a signer-held user's HCA/HCS (`kontor sign key-change`).
 
 use axum::extract::State;
 use axum::Json;
@@ -12,8 +13,11 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{Id, JsonBody};
 use super::input::{FromInput, SignatureValue, Valid};
+use super::signer_keys::RegisterSignerKey;
 use super::{Access, AppState, Routes};
-use crate::services::key_changes::{self, KeyChange, KeyChangeOutcome, SignerRotation};
+use crate::services::key_changes::{
+    self, KeyChange, KeyChangeOutcome, PreparedChange, SignedChange, SignerRotation,
+};
 
 pub fn routes(routes: Routes) -> Routes {
     routes
@@ -28,6 +32,18 @@ pub fn routes(routes: Routes) -> Routes {
             Access::Operate,
             "Send a signer's new signature key (PUB signed with the old key by `kontor sign rotate`)",
             rotate,
+        )
+        .post(
+            "/v1/ebics-users/{id}/key-changes/prepare",
+            Access::Operate,
+            "Prepare a signer-held user's HCA/HCS: new keys PENDING and the document the signer signs",
+            prepare,
+        )
+        .post(
+            "/v1/ebics-users/{id}/key-changes/signed",
+            Access::Operate,
+            "Send a prepared HCA/HCS with the signer's ES (`kontor sign key-change`)",
+            signed,
         )
 }
 
@@ -119,5 +135,86 @@ async fn rotate(
     };
     let outcome =
         key_changes::rotate_signer_key(&state.services, &caller.scope, id, rotation).await?;
+    Ok(Json(outcome.into()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PrepareRequest {
+    kind: Valid<KeyChange>,
+    /// HCS: the signer's new signature public key, as `kontor sign register` sends one.
+    new_signature_key: Option<RegisterSignerKey>,
+}
+
+/// The document the signer signs, and the new keys it names (PENDING; public parts only).
+#[derive(Serialize)]
+struct PreparedView {
+    kind: KeyChange,
+    /// The order data, base64.
+    document: String,
+    keys: Vec<KeyPair>,
+}
+
+impl From<PreparedChange> for PreparedView {
+    fn from(prepared: PreparedChange) -> Self {
+        use base64::Engine as _;
+        Self {
+            kind: prepared.change,
+            document: base64::engine::general_purpose::STANDARD.encode(&prepared.document),
+            keys: prepared.keys,
+        }
+    }
+}
+
+async fn prepare(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id<EbicsUserId>,
+    JsonBody(body): JsonBody<PrepareRequest>,
+) -> Result<Json<PreparedView>, ApiError> {
+    let new_signature = body
+        .new_signature_key
+        .as_ref()
+        .map(RegisterSignerKey::parse)
+        .transpose()?;
+    caller.granted(&mut caller.tx().await?, id).await?;
+    let prepared = key_changes::prepare_signer_change(
+        &state.services,
+        &caller.scope,
+        id,
+        body.kind.into_inner(),
+        new_signature,
+    )
+    .await?;
+    Ok(Json(prepared.into()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignedRequest {
+    kind: Valid<KeyChange>,
+    /// The prepared document as signed, base64.
+    document: Valid<KeyDocument>,
+    /// The ES over `document` with the current key, base64.
+    signature: Valid<SignatureValue>,
+    /// The version of the ES (the current key's).
+    signature_version: Valid<SignatureVersion>,
+}
+
+async fn signed(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id<EbicsUserId>,
+    JsonBody(body): JsonBody<SignedRequest>,
+) -> Result<Json<ChangeView>, ApiError> {
+    caller.granted(&mut caller.tx().await?, id).await?;
+    let signed = SignedChange {
+        change: body.kind.into_inner(),
+        document: body.document.into_inner().0,
+        signature: body.signature.into_inner().0,
+        signature_version: body.signature_version.into_inner(),
+    };
+    let outcome =
+        key_changes::send_signed_change(&state.services, &caller.scope, id, signed).await?;
     Ok(Json(outcome.into()))
 }

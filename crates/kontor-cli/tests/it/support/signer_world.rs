@@ -104,16 +104,33 @@ impl World {
     }
 
     pub fn bank_signature_hash(&self) -> String {
-        self.bank
+        self.bank_hashes()[0].clone()
+    }
+
+    /// The hashes of the signature, authentication and encryption keys the bank holds.
+    pub fn bank_hashes(&self) -> [String; 3] {
+        let keys = self
+            .bank
             .state()
             .subscriber(&"PARTNER1".parse().unwrap(), &"USER1".parse().unwrap())
             .unwrap()
-            .keys
-            .signature
+            .keys;
+        [keys.signature, keys.authentication, keys.encryption]
+            .map(|k| k.unwrap().hash.to_hex().to_uppercase())
+    }
+
+    /// Every audit event of the tenant (the first page, newest first).
+    pub async fn audit_events(&self) -> Vec<serde_json::Value> {
+        let audit: serde_json::Value = self
+            .http(reqwest::Method::GET, "/v1/audit-events?limit=1000")
+            .await
+            .send()
+            .await
             .unwrap()
-            .hash
-            .to_hex()
-            .to_uppercase()
+            .json()
+            .await
+            .unwrap();
+        audit["items"].as_array().cloned().unwrap_or_default()
     }
 }
 
