@@ -1,8 +1,10 @@
 //! `/v1/ebics-users/{id}/key-changes` and `/signer-keys/rotate`: a READY user's key change
 //! (HCA, HCS, PUB) with keys the daemon holds, and a signer's rotation of a signer-held
 //! signature key (`kontor sign rotate`); `/key-changes/prepare` and `/key-changes/signed`:
-//! the two halves of a signer-held user's HCA/HCS (`kontor sign key-change`).
+//! the two halves of a signer-held user's HCA/HCS (`kontor sign key-change`);
+//! `/key-changes/{change}/settle`: an operator's verdict on a key change left undecided.
 
+use axum::extract::Path;
 use axum::extract::State;
 use axum::Json;
 use kontor_protocol::SignatureVersion;
@@ -11,12 +13,14 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
 use super::error::ApiError;
+use super::extract::path_id;
 use super::extract::{Id, JsonBody};
 use super::input::{FromInput, SignatureValue, Valid};
 use super::signer_keys::RegisterSignerKey;
 use super::{Access, AppState, Routes};
 use crate::services::key_changes::{
-    self, KeyChange, KeyChangeOutcome, PreparedChange, SignedChange, SignerRotation,
+    self, KeyChange, KeyChangeOutcome, PreparedChange, SettledChange, Settlement, SignedChange,
+    SignerRotation,
 };
 
 pub fn routes(routes: Routes) -> Routes {
@@ -44,6 +48,12 @@ pub fn routes(routes: Routes) -> Routes {
             Access::Operate,
             "Send a prepared HCA/HCS with the signer's ES (`kontor sign key-change`)",
             signed,
+        )
+        .post(
+            "/v1/ebics-users/{id}/key-changes/{change}/settle",
+            Access::Operate,
+            "Settle an undecided key change (its upload's transaction id) after checking with the bank: ACCEPTED, REFUSED or PROBE (audited; 409 when nothing is undecided)",
+            settle,
         )
 }
 
@@ -217,4 +227,76 @@ async fn signed(
     let outcome =
         key_changes::send_signed_change(&state.services, &caller.scope, id, signed).await?;
     Ok(Json(outcome.into()))
+}
+
+impl FromInput for Settlement {
+    const CODE: &'static str = "invalid_settlement";
+    const MAX_CHARS: usize = 8;
+    fn from_input(text: &str) -> Result<Self, String> {
+        match text {
+            "ACCEPTED" => Ok(Self::Accepted),
+            "REFUSED" => Ok(Self::Refused),
+            "PROBE" => Ok(Self::Probe),
+            _ => Err("must be ACCEPTED, REFUSED or PROBE".into()),
+        }
+    }
+}
+
+/// A free-text note for the audit log (who at the bank confirmed what).
+struct Note(String);
+
+impl FromInput for Note {
+    const CODE: &'static str = "invalid_note";
+    const MAX_CHARS: usize = 500;
+    fn from_input(text: &str) -> Result<Self, String> {
+        Ok(Self(text.to_owned()))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettleRequest {
+    decision: Valid<Settlement>,
+    note: Option<Valid<Note>>,
+}
+
+/// The settled change: its keys as they are now (ACTIVE or REVOKED).
+#[derive(Serialize)]
+struct SettledView {
+    kind: KeyChange,
+    transaction_id: TransactionId,
+    decision: Settlement,
+    keys: Vec<KeyPair>,
+}
+
+impl From<SettledChange> for SettledView {
+    fn from(settled: SettledChange) -> Self {
+        Self {
+            kind: settled.change,
+            transaction_id: settled.transaction,
+            decision: settled.settlement,
+            keys: settled.keys,
+        }
+    }
+}
+
+async fn settle(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, change)): Path<(String, String)>,
+    JsonBody(body): JsonBody<SettleRequest>,
+) -> Result<Json<SettledView>, ApiError> {
+    let id: EbicsUserId = path_id(&id, "EBICS user")?;
+    let change: TransactionId = path_id(&change, "key change")?;
+    caller.granted(&mut caller.tx().await?, id).await?;
+    let settled = key_changes::settle_undecided(
+        &state.services,
+        &caller.scope,
+        id,
+        change,
+        body.decision.into_inner(),
+        body.note.map(|n| n.into_inner().0),
+    )
+    .await?;
+    Ok(Json(settled.into()))
 }

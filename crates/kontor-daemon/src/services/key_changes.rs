@@ -17,6 +17,10 @@
 //!   segment was refused) is decided by asking the bank ([`settle_change`]), never guessed:
 //!   revoking keys the bank already holds would lock the user out.
 //!
+//! When even that cannot decide (a PUB, or a bank that cannot be asked), an operator settles
+//! the change after checking with the bank ([`settle_undecided`]): accepted, refused, or ask
+//! the bank again.
+//!
 //! Every step is an audit record (generated, submitted, activated, expired, revoked) with the
 //! actor of the scope: the operator who asked, or the system job that finished the transfer.
 
@@ -616,6 +620,127 @@ pub(crate) async fn settle_change(
     let keys = settle_keys(&mut tx, transaction, verdict).await?;
     tx.commit().await?;
     Ok(keys)
+}
+
+/// An operator's decision about an undecided key change, after checking with the bank
+/// (its letter, its support desk, or HVU/HKD showing which key it holds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Settlement {
+    /// The bank holds the new keys: they turn ACTIVE, the old ones EXPIRED.
+    Accepted,
+    /// The bank kept the old keys: the new ones turn REVOKED.
+    Refused,
+    /// Ask the bank again as the sweep does (HCA/HCS: HPB with the new keys, then the old).
+    Probe,
+}
+
+/// How an operator settled an undecided key change: the change's keys as they are now.
+#[derive(Debug, Clone)]
+pub struct SettledChange {
+    pub change: KeyChange,
+    pub transaction: TransactionId,
+    pub settlement: Settlement,
+    /// The change's new keys after settling (ACTIVE or REVOKED).
+    pub keys: Vec<KeyPair>,
+}
+
+/// Settles a key change whose outcome stayed undecided (its answer was lost and the bank
+/// could not be asked, or the sweep gave up after its attempts: [`KEY_CHANGE_UNCONFIRMED`]).
+/// `Probe` asks the bank once more and fails as before when it still cannot tell; the
+/// operator's `Accepted`/`Refused` is applied like the bank's own answer. Refused with
+/// [`Refusal::NothingUndecided`] when the change has no SUBMITTED keys waiting for a verdict.
+/// Audited as `KEY_CHANGE_SETTLED` with the operator's note, besides the key records.
+pub async fn settle_undecided(
+    services: &Services,
+    scope: &TenantScope,
+    user: EbicsUserId,
+    transaction: TransactionId,
+    settlement: Settlement,
+    note: Option<String>,
+) -> Result<SettledChange, ServiceError> {
+    let store = services.store();
+    let mut tx = store.scope(scope).begin().await?;
+    let upload: Transaction = tx.get(transaction).await?;
+    let change = KeyChange::of_order_type(&upload.order_type)
+        .filter(|_| {
+            upload.ebics_user_id == user && upload.effect == Some(TransferEffect::ChangeKeys)
+        })
+        .ok_or(ServiceError::NotFound("key change"))?;
+    let waiting = waiting_keys(&mut tx, user, change).await?;
+    let undecided = upload.phase.is_final()
+        && !waiting.is_empty()
+        && (upload.effect_pending()
+            || upload
+                .effect_error
+                .as_deref()
+                .is_some_and(|e| e.contains(KEY_CHANGE_UNCONFIRMED)));
+    if !undecided {
+        return Err(Refusal::NothingUndecided.into());
+    }
+    tx.commit().await?;
+    let verdict = match settlement {
+        Settlement::Accepted => Verdict::Accepted {
+            decided_by: "operator",
+        },
+        Settlement::Refused => Verdict::Refused {
+            decided_by: "operator",
+        },
+        Settlement::Probe => decide_from_bank(services, scope, &upload).await?,
+    };
+    let mut tx = store.scope(scope).begin().await?;
+    settle_keys(&mut tx, &upload, verdict).await?;
+    tx.transactions().settle_effect(upload.id).await?;
+    let mut keys = Vec::new();
+    for key in &waiting {
+        let now: KeyPair = tx.get(key.id).await?;
+        keys.push(now);
+    }
+    let (outcome, decided_by) = match verdict {
+        Verdict::Accepted { decided_by } => ("ACCEPTED", decided_by),
+        Verdict::Refused { decided_by } => ("REFUSED", decided_by),
+    };
+    tx.audit()
+        .record(
+            AuditAction::KeyChangeSettled,
+            "transaction",
+            &upload.id.to_string(),
+            serde_json::json!({
+                "ebics_user_id": user,
+                "order_type": change,
+                "settlement": settlement,
+                "outcome": outcome,
+                "decided_by": decided_by,
+                "note": note,
+                "failure_code": upload.failure_code,
+                "keys": keys.iter().map(|k| k.id).collect::<Vec<_>>(),
+            }),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(SettledChange {
+        change,
+        transaction: upload.id,
+        settlement,
+        keys,
+    })
+}
+
+/// The SUBMITTED new keys of a change that wait for the bank's verdict.
+async fn waiting_keys(
+    tx: &mut ScopedTx<'_>,
+    user: EbicsUserId,
+    change: KeyChange,
+) -> Result<Vec<KeyPair>, ServiceError> {
+    let mut waiting = Vec::new();
+    for usage in change.usages() {
+        if let Some(key) = tx.key_pairs().replacement(user, *usage).await? {
+            if key.status == KeyStatus::Submitted {
+                waiting.push(key);
+            }
+        }
+    }
+    Ok(waiting)
 }
 
 /// Code of a key change whose order data reached the bank but whose outcome the bank
