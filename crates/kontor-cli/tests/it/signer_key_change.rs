@@ -73,11 +73,11 @@ async fn signer_changes_keys(db: TestDb, version: ProtocolVersion) {
     let after_hca = keys(&w).await;
     assert_eq!(
         of(&after_hca, KeyUsage::Authentication, KeyStatus::Active),
-        [auth1.clone()]
+        std::slice::from_ref(&auth1)
     );
     assert_eq!(
         of(&after_hca, KeyUsage::Encryption, KeyStatus::Active),
-        [enc1.clone()]
+        std::slice::from_ref(&enc1)
     );
     assert_eq!(
         of(&after_hca, KeyUsage::Authentication, KeyStatus::Expired),
@@ -89,7 +89,7 @@ async fn signer_changes_keys(db: TestDb, version: ProtocolVersion) {
     );
     assert_eq!(
         of(&after_hca, KeyUsage::Signature, KeyStatus::Active),
-        [sig0.clone()]
+        std::slice::from_ref(&sig0)
     );
 
     // HCS without a new key file is refused before anything is prepared.
