@@ -5,6 +5,11 @@
 //! EBICS 3.0, where PUB carries X.509 like INI) is built and signed with the OLD key on this
 //! machine. Only that document (public) and the signature go to the daemon, which checks both
 //! and sends the PUB; the bank replaces the key only after verifying the ES with the old one.
+//!
+//! `kontor sign key-change` (HCA, HCS) goes the other way round: the daemon generates the new
+//! authentication and encryption keys it will hold and builds the document (for HCS with the
+//! public part of the signer's new key file); the signer checks here that the document is for
+//! their user and names their new key ([`check_prepared`]) before signing it with the old key.
 
 use std::path::Path;
 
@@ -14,7 +19,8 @@ use base64::Engine as _;
 use kontor_protocol::certificate::Certificate;
 use kontor_protocol::keys::PublicKey;
 use kontor_protocol::orderdata::{
-    PublicKeyData, RsaKeyValue, SignaturePubKeyInfo, SignaturePubKeyOrderData, X509Data,
+    HCARequestOrderData, HCSRequestOrderData, PublicKeyData, RsaKeyValue, SignaturePubKeyInfo,
+    SignaturePubKeyOrderData, X509Data,
 };
 use kontor_protocol::{ProtocolVersion, SignatureVersion};
 use secrecy::SecretString;
@@ -116,6 +122,75 @@ pub fn rotation_body(
 pub fn distinct(old: &PublicPart, new: &PublicPart) -> anyhow::Result<()> {
     if old.public_key_pem == new.public_key_pem {
         bail!("the new key file holds the current key; name a new file with --out");
+    }
+    Ok(())
+}
+
+/// HCA or HCS, as `kontor sign key-change --kind` names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ChangeKind {
+    /// New authentication and encryption keys (the daemon holds them).
+    Hca,
+    /// New authentication, encryption and signature keys (the signature key in a new file).
+    Hcs,
+}
+
+impl ChangeKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hca => "HCA",
+            Self::Hcs => "HCS",
+        }
+    }
+}
+
+/// Checks the document the daemon prepared before it is signed: the bank's version, this
+/// subscriber, and for HCS the public key of `new` (the signer's new key file) as the
+/// signature key. The authentication and encryption keys are the daemon's to choose.
+pub fn check_prepared(
+    kind: ChangeKind,
+    document: &[u8],
+    subscriber: &Subscriber,
+    new: Option<&PublicPart>,
+) -> anyhow::Result<()> {
+    let (version, partner_id, user_id, signature) = match kind {
+        ChangeKind::Hca => {
+            let doc = HCARequestOrderData::parse(document).context("the HCA document")?;
+            (doc.version, doc.partner_id, doc.user_id, None)
+        }
+        ChangeKind::Hcs => {
+            let doc = HCSRequestOrderData::parse(document).context("the HCS document")?;
+            (
+                doc.version,
+                doc.partner_id,
+                doc.user_id,
+                Some(doc.signature),
+            )
+        }
+    };
+    if version != subscriber.version {
+        bail!(
+            "the daemon prepared a {version:?} document for a {:?} bank; not signing",
+            subscriber.version
+        );
+    }
+    if partner_id != subscriber.partner_id || user_id != subscriber.user_id {
+        bail!("the document names {partner_id}/{user_id}, not this signer; not signing");
+    }
+    if let (Some(info), Some(new)) = (signature, new) {
+        let named = match &info.key {
+            PublicKeyData::Rsa { key, .. } => {
+                PublicKey::from_modulus_exponent(&key.modulus, &key.exponent)?
+            }
+            PublicKeyData::Certificate(x509) => Certificate::from_der(&x509.certificate)?
+                .public_key()
+                .clone(),
+        };
+        if named != PublicKey::from_spki_pem(&new.public_key_pem)?
+            || info.version.as_str() != new.version
+        {
+            bail!("the document does not name the new key file's signature key; not signing");
+        }
     }
     Ok(())
 }

@@ -74,6 +74,30 @@ enum SignCommand {
         #[arg(long, default_value = "Kontor signer")]
         name: String,
     },
+    /// Change the user's authentication and encryption keys (HCA), or all three (HCS, with a
+    /// new signature key file), signed with the current key here: the daemon prepares the
+    /// document with the new keys it holds, this command checks and signs it, and only the
+    /// signature (and for HCS the new public key) leaves the machine.
+    KeyChange {
+        /// HCA or HCS.
+        #[arg(long, value_enum)]
+        kind: crate::rotate::ChangeKind,
+        /// The current key file (it signs the change).
+        #[arg(long)]
+        key: PathBuf,
+        /// HCS: the new signature key file to create (passphrase as for `rotate`).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// The EBICS user (id) whose keys change.
+        #[arg(long)]
+        signer: String,
+        /// HCS: A005 or A006 for the new signature key.
+        #[arg(long, default_value = "A006")]
+        version: String,
+        /// HCS: name in the new key's self-signed certificate (needed by H005 banks).
+        #[arg(long, default_value = "Kontor signer")]
+        name: String,
+    },
     /// Suspend the signer at the bank at once (SPR), e.g. when they leave: signs SPR's order
     /// data with the key file here and sends only the signature; the bank then refuses every
     /// request of this user until it is initialised again.
@@ -350,6 +374,22 @@ pub async fn run(args: SignArgs) -> anyhow::Result<()> {
             let api = Api::new(&args)?;
             rotate(&api, file, out, signer, version, name).await?;
         }
+        SignCommand::KeyChange {
+            kind,
+            key,
+            out,
+            signer,
+            version,
+            name,
+        } => {
+            let api = Api::new(&args)?;
+            let new_key = NewKey {
+                out: out.as_deref(),
+                version,
+                name,
+            };
+            key_change(&api, *kind, key, signer, new_key).await?;
+        }
         SignCommand::Suspend { key, signer } => {
             let api = Api::new(&args)?;
             suspend(&api, key, signer).await?;
@@ -411,26 +451,9 @@ async fn rotate(
         .map_err(|_| anyhow!("--version must be A005 or A006"))?;
     let old_public = signer_key::public_part(file)?;
     matching_registered_hash(api, signer, &old_public).await?;
-    let user = api.get(&format!("/v1/ebics-users/{signer}")).await?;
-    let connection = api
-        .get(&format!(
-            "/v1/connections/{}",
-            user["connection_id"].as_str().unwrap_or("-")
-        ))
-        .await?;
-    let host = api
-        .get(&format!(
-            "/v1/bank-hosts/{}",
-            connection["bank_host_id"].as_str().unwrap_or("-")
-        ))
-        .await?;
-    let subscriber = rotate::Subscriber::from_api(&user, &connection, &host)?;
+    let subscriber = subscriber(api, signer).await?;
     let old = signer_key::open(file, &passphrase(false)?)?;
-    let new_passphrase = match std::env::var("KONTOR_SIGNER_NEW_PASSPHRASE") {
-        Ok(p) => p.into(),
-        Err(_) => passphrase(true)?,
-    };
-    let new_public = rotate::new_key_file(out, &new_passphrase, version, name)?;
+    let new_public = rotate::new_key_file(out, &new_passphrase()?, version, name)?;
     rotate::distinct(&old_public, &new_public)?;
     let document = rotate::pub_document(&subscriber, &new_public, chrono::Utc::now())?;
     let signature = old.sign(&document)?;
@@ -446,6 +469,126 @@ async fn rotate(
         "the bank accepted the new signature key {hash} for {signer}; sign with {} from now on",
         out.display()
     );
+    Ok(())
+}
+
+/// The user's ids and its bank's protocol version, from the daemon.
+async fn subscriber(api: &Api, signer: &str) -> anyhow::Result<crate::rotate::Subscriber> {
+    let user = api.get(&format!("/v1/ebics-users/{signer}")).await?;
+    let connection = api
+        .get(&format!(
+            "/v1/connections/{}",
+            user["connection_id"].as_str().unwrap_or("-")
+        ))
+        .await?;
+    let host = api
+        .get(&format!(
+            "/v1/bank-hosts/{}",
+            connection["bank_host_id"].as_str().unwrap_or("-")
+        ))
+        .await?;
+    crate::rotate::Subscriber::from_api(&user, &connection, &host)
+}
+
+/// The passphrase of a new key file: `KONTOR_SIGNER_NEW_PASSPHRASE`, else as for the current.
+fn new_passphrase() -> anyhow::Result<SecretString> {
+    match std::env::var("KONTOR_SIGNER_NEW_PASSPHRASE") {
+        Ok(p) => Ok(p.into()),
+        Err(_) => passphrase(true),
+    }
+}
+
+/// The new signature key file of an HCS.
+struct NewKey<'a> {
+    out: Option<&'a Path>,
+    version: &'a str,
+    name: &'a str,
+}
+
+/// HCA/HCS for a signer-held user: the daemon prepares the document (its new keys; for HCS
+/// the public part of the new key file made here), this machine checks and signs it with the
+/// current key, and the daemon sends it (EBICS Annex 1, "changing the subscriber keys").
+async fn key_change(
+    api: &Api,
+    kind: crate::rotate::ChangeKind,
+    key: &Path,
+    signer: &str,
+    new_key: NewKey<'_>,
+) -> anyhow::Result<()> {
+    use crate::rotate::{self, ChangeKind};
+    let old_public = signer_key::public_part(key)?;
+    matching_registered_hash(api, signer, &old_public).await?;
+    let subscriber = subscriber(api, signer).await?;
+    let old = signer_key::open(key, &passphrase(false)?)?;
+    let new_public = match (kind, new_key.out) {
+        (ChangeKind::Hca, None) => None,
+        (ChangeKind::Hca, Some(_)) => bail!("HCA keeps the signature key; --out is for HCS"),
+        (ChangeKind::Hcs, None) => {
+            bail!("HCS replaces the signature key too: name the new key file with --out")
+        }
+        (ChangeKind::Hcs, Some(out)) => {
+            let version: SignatureVersion = new_key
+                .version
+                .parse()
+                .map_err(|_| anyhow!("--version must be A005 or A006"))?;
+            let public = rotate::new_key_file(out, &new_passphrase()?, version, new_key.name)?;
+            rotate::distinct(&old_public, &public)?;
+            Some(public)
+        }
+    };
+    let new_signature_key = new_public.as_ref().map(|p| {
+        json!({
+            "version": p.version,
+            "public_key_pem": p.public_key_pem,
+            "certificate_pem": p.certificate_pem,
+        })
+    });
+    let prepared = api
+        .post(
+            &format!("/v1/ebics-users/{signer}/key-changes/prepare"),
+            json!({ "kind": kind.as_str(), "new_signature_key": new_signature_key }),
+        )
+        .await?;
+    let document = B64
+        .decode(
+            prepared["document"]
+                .as_str()
+                .context("the daemon prepared no document")?,
+        )
+        .context("the prepared document is not base64")?;
+    rotate::check_prepared(kind, &document, &subscriber, new_public.as_ref())?;
+    let signature = old.sign(&document)?;
+    let answer = api
+        .post(
+            &format!("/v1/ebics-users/{signer}/key-changes/signed"),
+            json!({
+                "kind": kind.as_str(),
+                "document": B64.encode(&document),
+                "signature": B64.encode(signature),
+                "signature_version": old.version.as_str(),
+            }),
+        )
+        .await?;
+    let keys: Vec<String> = answer["keys"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|k| {
+            format!(
+                "{} {}",
+                k["usage"].as_str().unwrap_or("?"),
+                k["key_hash"].as_str().unwrap_or("?")
+            )
+        })
+        .collect();
+    println!(
+        "the bank accepted the {} of {signer}; new keys: {}",
+        kind.as_str(),
+        keys.join(", ")
+    );
+    if let Some(out) = new_key.out {
+        println!("sign with {} from now on", out.display());
+    }
     Ok(())
 }
 

@@ -325,6 +325,9 @@ db_enum!(
         KeyExpired => "KEY_EXPIRED",
         /// The key will never be used (the bank refused its key change).
         KeyRevoked => "KEY_REVOKED",
+        /// An operator settled a key change whose outcome the bank's answer did not give
+        /// (accepted or refused after checking with the bank, or decided by a new probe).
+        KeyChangeSettled => "KEY_CHANGE_SETTLED",
         /// A downloaded statement file (or a member of its container) could not be ingested.
         StatementFileFailed => "STATEMENT_FILE_FAILED",
         /// An operator had a stored statement file ingested again.

@@ -162,13 +162,17 @@ fn resolved_from_kind(
 }
 
 /// A repeated last request of a finished transaction: the remembered answer, if the same
-/// subscriber asks (its X002 signature must verify).
+/// subscriber asks (its X002 signature must verify) and the bank supports recovery (a bank
+/// without it has forgotten the transaction: `091101`).
 fn remembered(
     ctx: &RequestContext,
     req: &EbicsRequest,
     id: &TransactionId,
     step: u32,
 ) -> Option<DispatchResponse> {
+    if !ctx.config.bank.recovery {
+        return None;
+    }
     let reply = ctx.state.final_reply(id, step)?;
     auth::authenticate(ctx, &reply.partner_id, &reply.user_id, verifier(req)).ok()?;
     tracing::info!(transaction = %id, step, "recovery: repeating the answer to a finished transaction");

@@ -151,10 +151,17 @@ impl BankState {
         let inner = Inner {
             subscribers,
             nonces: NonceCache::new(seconds(limits.timestamp_tolerance_secs)),
-            transactions: transactions::TransactionTable::new(
-                limits.max_open_transactions,
-                seconds(limits.transaction_idle_timeout_secs),
-            ),
+            transactions: {
+                let table = transactions::TransactionTable::new(
+                    limits.max_open_transactions,
+                    seconds(limits.transaction_idle_timeout_secs),
+                );
+                if config.bank.recovery {
+                    table
+                } else {
+                    table.without_recovery()
+                }
+            },
             order_ids: OrderIdAllocator::default(),
             orders: Vec::new(),
             veu: Vec::new(),

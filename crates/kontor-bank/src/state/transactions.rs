@@ -192,6 +192,9 @@ pub enum TransactionError {
     Incomplete { received: u32, num_segments: u32 },
     #[error("too many transactions in progress (limit {0})")]
     TooManyTransactions(usize),
+    /// A segment asked for or sent again at a bank without recovery.
+    #[error("segment {number} again: this bank supports no transaction recovery")]
+    RecoveryNotSupported { number: u32 },
 }
 
 impl TransactionError {
@@ -213,6 +216,7 @@ impl TransactionError {
             TransactionError::SegmentOutOfOrder { .. } => ReturnCode::TX_RECOVERY_SYNC,
             TransactionError::Incomplete { .. } => ReturnCode::TX_SEGMENT_NUMBER_UNDERRUN,
             TransactionError::TooManyTransactions(_) => ReturnCode::MAX_TRANSACTIONS_EXCEEDED,
+            TransactionError::RecoveryNotSupported { .. } => ReturnCode::RECOVERY_NOT_SUPPORTED,
         }
     }
 }
@@ -291,6 +295,8 @@ pub struct TransactionTable {
     max_open: usize,
     idle_timeout: Duration,
     open: HashMap<TransactionId, Transaction>,
+    /// Whether a segment may be asked for or sent again (HPD `Recovery supported`).
+    recovery: bool,
 }
 
 impl TransactionTable {
@@ -300,7 +306,15 @@ impl TransactionTable {
             max_open,
             idle_timeout,
             open: HashMap::new(),
+            recovery: true,
         }
+    }
+
+    /// A bank that announced no recovery in HPD refuses a repeated segment with
+    /// `091105` EBICS_RECOVERY_NOT_SUPPORTED (EBICS Annex 1) instead of serving it again.
+    pub fn without_recovery(mut self) -> Self {
+        self.recovery = false;
+        self
     }
 
     fn insert(&mut self, tx: Transaction) -> Result<TransactionId, TransactionError> {
@@ -425,6 +439,7 @@ impl TransactionTable {
         number: u32,
         now: DateTime<Utc>,
     ) -> Result<(Vec<u8>, bool), TransactionError> {
+        let recovery = self.recovery;
         let tx = self.owned_mut(id, partner, user, Direction::Download)?;
         let num_segments = tx.num_segments;
         check_segment_number(number, num_segments)?;
@@ -436,6 +451,9 @@ impl TransactionTable {
             return Err(tx.wrong_direction());
         };
         if number <= *highest_sent {
+            if !recovery {
+                return Err(TransactionError::RecoveryNotSupported { number });
+            }
             tx.recovery.repeated_segments += 1;
         } else if number > *highest_sent + 1 {
             return Err(TransactionError::SegmentOutOfOrder {
@@ -477,6 +495,7 @@ impl TransactionTable {
         now: DateTime<Utc>,
     ) -> Result<UploadProgress, TransactionError> {
         let UploadSegment { number, last, data } = segment;
+        let recovery = self.recovery;
         let tx = self.owned_mut(id, partner, user, Direction::Upload)?;
         let num_segments = tx.num_segments;
         check_segment_number(number, num_segments)?;
@@ -491,6 +510,9 @@ impl TransactionTable {
         };
         let expected = segment_count(segments) + 1;
         if segments.contains_key(&number) {
+            if !recovery {
+                return Err(TransactionError::RecoveryNotSupported { number });
+            }
             tx.recovery.repeated_segments += 1;
         } else if number != expected {
             return Err(TransactionError::SegmentOutOfOrder { number, expected });
@@ -663,6 +685,22 @@ mod tests {
             t.download_segment(&id, &p, &u, 1, now),
             Err(TransactionError::Unknown(id))
         );
+    }
+
+    #[test]
+    fn a_bank_without_recovery_refuses_a_repeated_segment_with_091105() {
+        let (p, u) = who();
+        let mut t = table().without_recovery();
+        let now = Utc::now();
+        let id = t
+            .begin_download(new_tx("C53"), vec![b"a".to_vec(), b"b".to_vec()], now)
+            .expect("begin");
+        t.download_segment(&id, &p, &u, 1, now).expect("first");
+        let again = t.download_segment(&id, &p, &u, 1, now).unwrap_err();
+        assert_eq!(again.return_code(), ReturnCode::RECOVERY_NOT_SUPPORTED);
+        assert_eq!(t.get(&id).map(|tx| tx.recovery.repeated_segments), Some(0));
+        t.download_segment(&id, &p, &u, 2, now)
+            .expect("the next one is served");
     }
 
     #[test]

@@ -253,6 +253,27 @@ async fn a_download_segment_can_be_fetched_again_after_a_lost_answer() {
 }
 
 #[tokio::test]
+async fn a_bank_without_recovery_refuses_a_segment_asked_for_again() {
+    let mut config = kontor_bank::BankConfig::demo().expect("demo");
+    config.limits.segment_size_bytes = 4096;
+    config.bank.recovery = false;
+    let bank = common::bank_with(config).await;
+    let s = ready_subscriber(&bank, H005, "PARTNER1", "USER1", 0).await;
+    let init = s
+        .exchange(s.download_init(details(H005, OrderType::STA, Some(last_days(5))), None))
+        .await;
+    let id = init.transaction_id.expect("id");
+    assert!(init.num_segments.expect("n") >= 3);
+    let once = s.exchange(s.transfer(id, 2, false, None)).await;
+    assert_eq!(codes(&once), ("000000", "000000"));
+    // EBICS_RECOVERY_NOT_SUPPORTED (a business code, EBICS Annex 1), as its HPD announced.
+    let twice = s.exchange(s.transfer(id, 2, false, None)).await;
+    assert_eq!(codes(&twice).1, "091105");
+    assert_eq!(bank.state().transactions()[0].recovery.repeated_segments, 0);
+    bank.shutdown().await;
+}
+
+#[tokio::test]
 async fn h004_c53_is_a_zip_container_with_one_camt_document_per_account_and_day() {
     let (bank, s) = demo_bank_with_user1(H004).await;
     let range = last_days(2);

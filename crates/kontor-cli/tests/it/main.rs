@@ -12,4 +12,5 @@ mod file_modes;
 mod key_file;
 mod key_rotation;
 mod signer_cli;
+mod signer_key_change;
 mod signer_suspension;

@@ -294,6 +294,7 @@ impl From<Refusal> for ApiError {
             Refusal::DaemonHoldsSignatureKey => conflict("daemon_holds_signature_key"),
             Refusal::TransfersInFlight(_) => conflict("transfers_in_flight"),
             Refusal::KeyChangeInProgress => conflict("key_change_in_progress"),
+            Refusal::NothingUndecided => conflict("nothing_undecided"),
             Refusal::SignedOrdersWaiting(_) => conflict("signed_orders_waiting"),
             Refusal::InvalidKeyChange(_) => invalid("invalid_key_change"),
             Refusal::InvalidSignature(_) => invalid("invalid_signature"),

@@ -1,7 +1,10 @@
 //! `/v1/ebics-users/{id}/key-changes` and `/signer-keys/rotate`: a READY user's key change
 //! (HCA, HCS, PUB) with keys the daemon holds, and a signer's rotation of a signer-held
-//! signature key (`kontor sign rotate`).
+//! signature key (`kontor sign rotate`); `/key-changes/prepare` and `/key-changes/signed`:
+//! the two halves of a signer-held user's HCA/HCS (`kontor sign key-change`);
+//! `/key-changes/{change}/settle`: an operator's verdict on a key change left undecided.
 
+use axum::extract::Path;
 use axum::extract::State;
 use axum::Json;
 use kontor_protocol::SignatureVersion;
@@ -10,10 +13,15 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
 use super::error::ApiError;
+use super::extract::path_id;
 use super::extract::{Id, JsonBody};
 use super::input::{FromInput, SignatureValue, Valid};
+use super::signer_keys::RegisterSignerKey;
 use super::{Access, AppState, Routes};
-use crate::services::key_changes::{self, KeyChange, KeyChangeOutcome, SignerRotation};
+use crate::services::key_changes::{
+    self, KeyChange, KeyChangeOutcome, PreparedChange, SettledChange, Settlement, SignedChange,
+    SignerRotation,
+};
 
 pub fn routes(routes: Routes) -> Routes {
     routes
@@ -28,6 +36,24 @@ pub fn routes(routes: Routes) -> Routes {
             Access::Operate,
             "Send a signer's new signature key (PUB signed with the old key by `kontor sign rotate`)",
             rotate,
+        )
+        .post(
+            "/v1/ebics-users/{id}/key-changes/prepare",
+            Access::Operate,
+            "Prepare a signer-held user's HCA/HCS: new keys PENDING and the document the signer signs",
+            prepare,
+        )
+        .post(
+            "/v1/ebics-users/{id}/key-changes/signed",
+            Access::Operate,
+            "Send a prepared HCA/HCS with the signer's ES (`kontor sign key-change`)",
+            signed,
+        )
+        .post(
+            "/v1/ebics-users/{id}/key-changes/{change}/settle",
+            Access::Operate,
+            "Settle an undecided key change (its upload's transaction id) after checking with the bank: ACCEPTED, REFUSED or PROBE (audited; 409 when nothing is undecided)",
+            settle,
         )
 }
 
@@ -120,4 +146,157 @@ async fn rotate(
     let outcome =
         key_changes::rotate_signer_key(&state.services, &caller.scope, id, rotation).await?;
     Ok(Json(outcome.into()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PrepareRequest {
+    kind: Valid<KeyChange>,
+    /// HCS: the signer's new signature public key, as `kontor sign register` sends one.
+    new_signature_key: Option<RegisterSignerKey>,
+}
+
+/// The document the signer signs, and the new keys it names (PENDING; public parts only).
+#[derive(Serialize)]
+struct PreparedView {
+    kind: KeyChange,
+    /// The order data, base64.
+    document: String,
+    keys: Vec<KeyPair>,
+}
+
+impl From<PreparedChange> for PreparedView {
+    fn from(prepared: PreparedChange) -> Self {
+        use base64::Engine as _;
+        Self {
+            kind: prepared.change,
+            document: base64::engine::general_purpose::STANDARD.encode(&prepared.document),
+            keys: prepared.keys,
+        }
+    }
+}
+
+async fn prepare(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id<EbicsUserId>,
+    JsonBody(body): JsonBody<PrepareRequest>,
+) -> Result<Json<PreparedView>, ApiError> {
+    let new_signature = body
+        .new_signature_key
+        .as_ref()
+        .map(RegisterSignerKey::parse)
+        .transpose()?;
+    caller.granted(&mut caller.tx().await?, id).await?;
+    let prepared = key_changes::prepare_signer_change(
+        &state.services,
+        &caller.scope,
+        id,
+        body.kind.into_inner(),
+        new_signature,
+    )
+    .await?;
+    Ok(Json(prepared.into()))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SignedRequest {
+    kind: Valid<KeyChange>,
+    /// The prepared document as signed, base64.
+    document: Valid<KeyDocument>,
+    /// The ES over `document` with the current key, base64.
+    signature: Valid<SignatureValue>,
+    /// The version of the ES (the current key's).
+    signature_version: Valid<SignatureVersion>,
+}
+
+async fn signed(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id<EbicsUserId>,
+    JsonBody(body): JsonBody<SignedRequest>,
+) -> Result<Json<ChangeView>, ApiError> {
+    caller.granted(&mut caller.tx().await?, id).await?;
+    let signed = SignedChange {
+        change: body.kind.into_inner(),
+        document: body.document.into_inner().0,
+        signature: body.signature.into_inner().0,
+        signature_version: body.signature_version.into_inner(),
+    };
+    let outcome =
+        key_changes::send_signed_change(&state.services, &caller.scope, id, signed).await?;
+    Ok(Json(outcome.into()))
+}
+
+impl FromInput for Settlement {
+    const CODE: &'static str = "invalid_settlement";
+    const MAX_CHARS: usize = 8;
+    fn from_input(text: &str) -> Result<Self, String> {
+        match text {
+            "ACCEPTED" => Ok(Self::Accepted),
+            "REFUSED" => Ok(Self::Refused),
+            "PROBE" => Ok(Self::Probe),
+            _ => Err("must be ACCEPTED, REFUSED or PROBE".into()),
+        }
+    }
+}
+
+/// A free-text note for the audit log (who at the bank confirmed what).
+struct Note(String);
+
+impl FromInput for Note {
+    const CODE: &'static str = "invalid_note";
+    const MAX_CHARS: usize = 500;
+    fn from_input(text: &str) -> Result<Self, String> {
+        Ok(Self(text.to_owned()))
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SettleRequest {
+    decision: Valid<Settlement>,
+    note: Option<Valid<Note>>,
+}
+
+/// The settled change: its keys as they are now (ACTIVE or REVOKED).
+#[derive(Serialize)]
+struct SettledView {
+    kind: KeyChange,
+    transaction_id: TransactionId,
+    decision: Settlement,
+    keys: Vec<KeyPair>,
+}
+
+impl From<SettledChange> for SettledView {
+    fn from(settled: SettledChange) -> Self {
+        Self {
+            kind: settled.change,
+            transaction_id: settled.transaction,
+            decision: settled.settlement,
+            keys: settled.keys,
+        }
+    }
+}
+
+async fn settle(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path((id, change)): Path<(String, String)>,
+    JsonBody(body): JsonBody<SettleRequest>,
+) -> Result<Json<SettledView>, ApiError> {
+    let id: EbicsUserId = path_id(&id, "EBICS user")?;
+    let change: TransactionId = path_id(&change, "key change")?;
+    caller.granted(&mut caller.tx().await?, id).await?;
+    let settled = key_changes::settle_undecided(
+        &state.services,
+        &caller.scope,
+        id,
+        change,
+        body.decision.into_inner(),
+        body.note.map(|n| n.into_inner().0),
+    )
+    .await?;
+    Ok(Json(settled.into()))
 }

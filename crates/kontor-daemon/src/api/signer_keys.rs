@@ -51,9 +51,11 @@ async fn key_pairs(
     Ok(Json(ItemPage::of_all(all, &q, |k| k.id)?))
 }
 
+/// A signer-held signature public key as the signer's CLI sends it (also the new key of a
+/// signer's HCS).
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-struct RegisterSignerKey {
+pub(super) struct RegisterSignerKey {
     /// A005 or A006.
     version: String,
     /// SubjectPublicKeyInfo PEM (`kontor sign pubkey`).
@@ -64,7 +66,7 @@ struct RegisterSignerKey {
 
 impl RegisterSignerKey {
     /// The key as the request gives it: parsed, and its certificate certifying it.
-    fn parse(&self) -> Result<SignerKey, ApiError> {
+    pub(super) fn parse(&self) -> Result<SignerKey, ApiError> {
         let version: SignatureVersion = self.version.parse().map_err(|_| {
             ApiError::invalid("invalid_signature_version", "version must be A005 or A006")
         })?;

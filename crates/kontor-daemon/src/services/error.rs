@@ -121,6 +121,11 @@ pub enum Refusal {
     TransfersInFlight(usize),
     #[error("a key change of this user is already with the bank")]
     KeyChangeInProgress,
+    /// Settling a key change that is decided already (or has no keys waiting).
+    #[error(
+        "this key change is not undecided: its keys are no longer waiting for the bank's verdict"
+    )]
+    NothingUndecided,
     /// Orders carry an ES of the signature key a change would replace and are not with the
     /// bank yet; the bank would refuse them afterwards.
     #[error(

@@ -17,12 +17,19 @@
 //!   segment was refused) is decided by asking the bank ([`settle_change`]), never guessed:
 //!   revoking keys the bank already holds would lock the user out.
 //!
+//! When even that cannot decide (a PUB, or a bank that cannot be asked), an operator settles
+//! the change after checking with the bank ([`settle_undecided`]): accepted, refused, or ask
+//! the bank again.
+//!
 //! Every step is an audit record (generated, submitted, activated, expired, revoked) with the
 //! actor of the scope: the operator who asked, or the system job that finished the transfer.
 
 use kontor_protocol::certificate::Certificate;
 use kontor_protocol::keys::{public_key_hash, PrivateKey, PublicKey};
-use kontor_protocol::orderdata::{OrderSignatureData, PublicKeyData, SignaturePubKeyOrderData};
+use kontor_protocol::orderdata::{
+    HCARequestOrderData, HCSRequestOrderData, OrderSignatureData, PublicKeyData,
+    SignaturePubKeyOrderData,
+};
 use kontor_protocol::signature::{sign_order_data, verify_order_data};
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{
@@ -32,6 +39,7 @@ use kontor_storage::{
 };
 
 use super::keys::{generate_replacements, KeyError};
+pub use super::users::SignerKey;
 use super::{Refusal, ServiceError, Services};
 pub use crate::ebics::KeyChange;
 use crate::ebics::{EbicsError, KeyProbe, UploadRequest};
@@ -72,7 +80,7 @@ pub async fn change_keys(
     let mut tx = store.scope(scope).begin().await?;
     let (record, connection, host) = ready_user(&mut tx, user).await?;
     let signing = signature_key_held_by(&mut tx, user, KeyCustody::Daemon).await?;
-    clear_the_way(&mut tx, user, change).await?;
+    clear_the_way(&mut tx, user, change, Leftovers::Revoke).await?;
     tx.commit().await?;
 
     let keys = generate_replacements(store, scope, user, change.usages())
@@ -169,7 +177,7 @@ pub async fn rotate_signer_key(
     if public_key == signing.public_key {
         return Err(invalid("the new key is the current one".into()));
     }
-    clear_the_way(&mut tx, user, KeyChange::Pub).await?;
+    clear_the_way(&mut tx, user, KeyChange::Pub, Leftovers::Revoke).await?;
     let hash = public_key_hash(host.protocol_version, &key, certificate.as_ref())
         .map_err(|e| Refusal::CertificateRequired(e.to_string()))?;
     let new_key = tx
@@ -207,6 +215,271 @@ pub async fn rotate_signer_key(
         signature,
     )
     .await
+}
+
+/// An HCA or HCS the daemon prepared for a signer-held user: its new keys (PENDING) and the
+/// order data naming them, which the signer signs with their current signature key.
+#[derive(Debug, Clone)]
+pub struct PreparedChange {
+    pub change: KeyChange,
+    /// The order data (`HCARequestOrderData`/`HCSRequestOrderData`), to be signed as is.
+    pub document: Vec<u8>,
+    /// The new keys in the order the document lists them, PENDING.
+    pub keys: Vec<KeyPair>,
+}
+
+/// A signer's ES over a [`PreparedChange`]'s document, made on their machine.
+#[derive(Debug, Clone)]
+pub struct SignedChange {
+    pub change: KeyChange,
+    pub document: Vec<u8>,
+    pub signature: Vec<u8>,
+    /// The version of the ES (the current key's).
+    pub signature_version: SignatureVersion,
+}
+
+/// First half of an HCA/HCS for a user whose signature key a signer holds: the daemon
+/// generates the new authentication and encryption keys, takes the signer's new signature
+/// public key for HCS (its private part never leaves the signer's machine), stores all of
+/// them PENDING and returns the order data for the signer to sign ([`send_signed_change`]).
+/// Nothing is sent to the bank yet; preparing again replaces what an earlier preparation left.
+pub async fn prepare_signer_change(
+    services: &Services,
+    scope: &TenantScope,
+    user: EbicsUserId,
+    change: KeyChange,
+    new_signature: Option<SignerKey>,
+) -> Result<PreparedChange, ServiceError> {
+    services.bank()?;
+    let store = services.store();
+    let mut tx = store.scope(scope).begin().await?;
+    let (record, connection, host) = ready_user(&mut tx, user).await?;
+    let signing = current_signature_key(&mut tx, user).await?;
+    if signing.custody != KeyCustody::Signer {
+        return Err(Refusal::DaemonHoldsSignatureKey.into());
+    }
+    let invalid = |why: &str| ServiceError::from(Refusal::InvalidKeyChange(why.into()));
+    let new_signature = match (change, new_signature) {
+        (KeyChange::Pub, _) => {
+            return Err(invalid(
+                "a signer replaces the signature key alone with `kontor sign rotate` (PUB)",
+            ))
+        }
+        (KeyChange::Hca, Some(_)) => {
+            return Err(invalid(
+                "HCA keeps the signature key; send no new signature key",
+            ))
+        }
+        (KeyChange::Hcs, None) => {
+            return Err(invalid("HCS needs the signer's new signature public key"))
+        }
+        (_, key) => key,
+    };
+    clear_the_way(&mut tx, user, change, Leftovers::Revoke).await?;
+    let new_signature = match new_signature {
+        Some(key) => {
+            let hash = public_key_hash(host.protocol_version, &key.key, key.certificate.as_ref())
+                .map_err(|e| Refusal::CertificateRequired(e.to_string()))?;
+            let public_key = key.key.to_spki_der().map_err(internal)?;
+            if public_key == signing.public_key {
+                return Err(invalid("the new signature key is the current one"));
+            }
+            let pair = tx
+                .key_pairs()
+                .register_signer_key(NewSignerKey {
+                    ebics_user_id: user,
+                    version: key.version.as_str().to_owned(),
+                    public_key,
+                    key_hash: hash.to_hex_upper(),
+                    certificate: key.certificate.map(|c| c.to_der().to_vec()),
+                })
+                .await?;
+            audit(&mut tx, AuditAction::KeyGenerated, &pair, change, None).await?;
+            Some(pair)
+        }
+        None => None,
+    };
+    tx.commit().await?;
+    let mut keys = generate_replacements(
+        store,
+        scope,
+        user,
+        &[KeyUsage::Authentication, KeyUsage::Encryption],
+    )
+    .await
+    .map_err(key_error)?;
+    let mut tx = store.scope(scope).begin().await?;
+    for key in &keys {
+        audit(&mut tx, AuditAction::KeyGenerated, key, change, None).await?;
+    }
+    tx.commit().await?;
+    keys.extend(new_signature);
+    let document = change
+        .document(
+            crate::ebics::key_management::KeyFormat::of(&host),
+            &connection.partner_id,
+            &record.user_id,
+            &keys,
+        )
+        .map_err(internal)?;
+    Ok(PreparedChange {
+        change,
+        document,
+        keys,
+    })
+}
+
+/// Second half of a signer-held user's HCA/HCS: checks that the signed document names
+/// exactly the keys [`prepare_signer_change`] stored PENDING for this user and that the ES
+/// verifies with the ACTIVE signature key, then sends it like any key change.
+pub async fn send_signed_change(
+    services: &Services,
+    scope: &TenantScope,
+    user: EbicsUserId,
+    signed: SignedChange,
+) -> Result<KeyChangeOutcome, ServiceError> {
+    services.bank()?;
+    let store = services.store();
+    let mut tx = store.scope(scope).begin().await?;
+    let (record, connection, host) = ready_user(&mut tx, user).await?;
+    let signing = current_signature_key(&mut tx, user).await?;
+    if signing.custody != KeyCustody::Signer {
+        return Err(Refusal::DaemonHoldsSignatureKey.into());
+    }
+    let invalid = |why: String| ServiceError::from(Refusal::InvalidKeyChange(why));
+    if signed.change == KeyChange::Pub {
+        return Err(invalid(
+            "a signer replaces the signature key alone with `kontor sign rotate` (PUB)".into(),
+        ));
+    }
+    if signed.signature_version.as_str() != signing.version {
+        return Err(invalid(format!(
+            "the signature is {}, the current key is {}",
+            signed.signature_version.as_str(),
+            signing.version
+        )));
+    }
+    clear_the_way(&mut tx, user, signed.change, Leftovers::KeepPending).await?;
+    let mut prepared = Vec::new();
+    for usage in signed.change.usages() {
+        let key = tx
+            .key_pairs()
+            .replacement(user, *usage)
+            .await?
+            .filter(|k| k.status == KeyStatus::Pending)
+            .ok_or_else(|| {
+                invalid(format!(
+                    "no prepared {} key: prepare the change first",
+                    usage.as_str()
+                ))
+            })?;
+        prepared.push(key);
+    }
+    let listed =
+        document_keys(&signed, &host, &connection.partner_id, &record.user_id).map_err(invalid)?;
+    for ((key, version), pair) in listed.iter().zip(&prepared) {
+        let public = key.to_spki_der().map_err(internal)?;
+        let same_version = version.as_deref().is_none_or(|v| v == pair.version);
+        if public != pair.public_key || !same_version {
+            return Err(invalid(format!(
+                "the document does not name the {} key the daemon prepared; prepare again",
+                pair.usage.as_str()
+            )));
+        }
+    }
+    let current = PublicKey::from_spki_der(&signing.public_key).map_err(internal)?;
+    verify_order_data(
+        signed.signature_version,
+        &current,
+        &signed.document,
+        &signed.signature,
+    )
+    .map_err(|_| invalid("the signature does not verify with the current signature key".into()))?;
+    tx.commit().await?;
+    let signature = OrderSignatureData {
+        signature_version: signed.signature_version,
+        signature_value: signed.signature,
+        partner_id: connection.partner_id.clone(),
+        user_id: record.user_id.clone(),
+        x509: None,
+    };
+    send(
+        services,
+        scope,
+        user,
+        signed.change,
+        &prepared,
+        signed.document,
+        signature,
+    )
+    .await
+}
+
+/// The keys an HCA/HCS document names, in the order of [`KeyChange::usages`], each with its
+/// version where the document states one (the signature key's); checked to be of the bank's
+/// version and for this user.
+fn document_keys(
+    signed: &SignedChange,
+    host: &BankHost,
+    partner_id: &str,
+    user_id: &str,
+) -> Result<Vec<(PublicKey, Option<String>)>, String> {
+    let unreadable = |e: kontor_protocol::orderdata::OrderDataError| {
+        format!(
+            "the {} document does not parse: {e}",
+            signed.change.order_type()
+        )
+    };
+    let (version, ids, keys) = match signed.change {
+        KeyChange::Hca => {
+            let doc = HCARequestOrderData::parse(&signed.document).map_err(unreadable)?;
+            (
+                doc.version,
+                (doc.partner_id, doc.user_id),
+                vec![(doc.authentication.key, None), (doc.encryption.key, None)],
+            )
+        }
+        KeyChange::Hcs => {
+            let doc = HCSRequestOrderData::parse(&signed.document).map_err(unreadable)?;
+            (
+                doc.version,
+                (doc.partner_id, doc.user_id),
+                vec![
+                    (doc.authentication.key, None),
+                    (doc.encryption.key, None),
+                    (
+                        doc.signature.key,
+                        Some(doc.signature.version.as_str().to_owned()),
+                    ),
+                ],
+            )
+        }
+        KeyChange::Pub => return Err("PUB is not prepared".into()),
+    };
+    if version != host.protocol_version {
+        return Err(format!(
+            "the document is {version:?}, the bank speaks {:?}",
+            host.protocol_version
+        ));
+    }
+    if ids.0 != partner_id || ids.1 != user_id {
+        return Err("the document names another user".into());
+    }
+    keys.into_iter()
+        .map(|(data, version)| Ok((public_key_of(&data)?, version)))
+        .collect()
+}
+
+/// The public key a key document carries, as an RSA key value or inside a certificate.
+fn public_key_of(data: &PublicKeyData) -> Result<PublicKey, String> {
+    match data {
+        PublicKeyData::Rsa { key, .. } => {
+            PublicKey::from_modulus_exponent(&key.modulus, &key.exponent).map_err(|e| e.to_string())
+        }
+        PublicKeyData::Certificate(x509) => Certificate::from_der(&x509.certificate)
+            .map(|c| c.public_key().clone())
+            .map_err(|e| e.to_string()),
+    }
 }
 
 /// Marks the new keys SUBMITTED, uploads the change and settles the keys with the outcome.
@@ -334,6 +607,127 @@ pub(crate) async fn settle_change(
     let keys = settle_keys(&mut tx, transaction, verdict).await?;
     tx.commit().await?;
     Ok(keys)
+}
+
+/// An operator's decision about an undecided key change, after checking with the bank
+/// (its letter, its support desk, or HVU/HKD showing which key it holds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum Settlement {
+    /// The bank holds the new keys: they turn ACTIVE, the old ones EXPIRED.
+    Accepted,
+    /// The bank kept the old keys: the new ones turn REVOKED.
+    Refused,
+    /// Ask the bank again as the sweep does (HCA/HCS: HPB with the new keys, then the old).
+    Probe,
+}
+
+/// How an operator settled an undecided key change: the change's keys as they are now.
+#[derive(Debug, Clone)]
+pub struct SettledChange {
+    pub change: KeyChange,
+    pub transaction: TransactionId,
+    pub settlement: Settlement,
+    /// The change's new keys after settling (ACTIVE or REVOKED).
+    pub keys: Vec<KeyPair>,
+}
+
+/// Settles a key change whose outcome stayed undecided (its answer was lost and the bank
+/// could not be asked, or the sweep gave up after its attempts: [`KEY_CHANGE_UNCONFIRMED`]).
+/// `Probe` asks the bank once more and fails as before when it still cannot tell; the
+/// operator's `Accepted`/`Refused` is applied like the bank's own answer. Refused with
+/// [`Refusal::NothingUndecided`] when the change has no SUBMITTED keys waiting for a verdict.
+/// Audited as `KEY_CHANGE_SETTLED` with the operator's note, besides the key records.
+pub async fn settle_undecided(
+    services: &Services,
+    scope: &TenantScope,
+    user: EbicsUserId,
+    transaction: TransactionId,
+    settlement: Settlement,
+    note: Option<String>,
+) -> Result<SettledChange, ServiceError> {
+    let store = services.store();
+    let mut tx = store.scope(scope).begin().await?;
+    let upload: Transaction = tx.get(transaction).await?;
+    let change = KeyChange::of_order_type(&upload.order_type)
+        .filter(|_| {
+            upload.ebics_user_id == user && upload.effect == Some(TransferEffect::ChangeKeys)
+        })
+        .ok_or(ServiceError::NotFound("key change"))?;
+    let waiting = waiting_keys(&mut tx, user, change).await?;
+    let undecided = upload.phase.is_final()
+        && !waiting.is_empty()
+        && (upload.effect_pending()
+            || upload
+                .effect_error
+                .as_deref()
+                .is_some_and(|e| e.contains(KEY_CHANGE_UNCONFIRMED)));
+    if !undecided {
+        return Err(Refusal::NothingUndecided.into());
+    }
+    tx.commit().await?;
+    let verdict = match settlement {
+        Settlement::Accepted => Verdict::Accepted {
+            decided_by: "operator",
+        },
+        Settlement::Refused => Verdict::Refused {
+            decided_by: "operator",
+        },
+        Settlement::Probe => decide_from_bank(services, scope, &upload).await?,
+    };
+    let mut tx = store.scope(scope).begin().await?;
+    settle_keys(&mut tx, &upload, verdict).await?;
+    tx.transactions().settle_effect(upload.id).await?;
+    let mut keys = Vec::new();
+    for key in &waiting {
+        let now: KeyPair = tx.get(key.id).await?;
+        keys.push(now);
+    }
+    let (outcome, decided_by) = match verdict {
+        Verdict::Accepted { decided_by } => ("ACCEPTED", decided_by),
+        Verdict::Refused { decided_by } => ("REFUSED", decided_by),
+    };
+    tx.audit()
+        .record(
+            AuditAction::KeyChangeSettled,
+            "transaction",
+            &upload.id.to_string(),
+            serde_json::json!({
+                "ebics_user_id": user,
+                "order_type": change,
+                "settlement": settlement,
+                "outcome": outcome,
+                "decided_by": decided_by,
+                "note": note,
+                "failure_code": upload.failure_code,
+                "keys": keys.iter().map(|k| k.id).collect::<Vec<_>>(),
+            }),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(SettledChange {
+        change,
+        transaction: upload.id,
+        settlement,
+        keys,
+    })
+}
+
+/// The SUBMITTED new keys of a change that wait for the bank's verdict.
+async fn waiting_keys(
+    tx: &mut ScopedTx<'_>,
+    user: EbicsUserId,
+    change: KeyChange,
+) -> Result<Vec<KeyPair>, ServiceError> {
+    let mut waiting = Vec::new();
+    for usage in change.usages() {
+        if let Some(key) = tx.key_pairs().replacement(user, *usage).await? {
+            if key.status == KeyStatus::Submitted {
+                waiting.push(key);
+            }
+        }
+    }
+    Ok(waiting)
 }
 
 /// Code of a key change whose order data reached the bank but whose outcome the bank
@@ -561,11 +955,12 @@ fn user_signature(
 /// new signature key) an order carries an ES of the current key but has not reached the bank:
 /// the bank verifies every ES with the key it holds when the upload ends, so such an order
 /// would be refused after the change. Revokes new keys an interrupted attempt left PENDING
-/// (they were never sent).
+/// (they were never sent), unless they are the prepared keys about to be sent.
 async fn clear_the_way(
     tx: &mut ScopedTx<'_>,
     user: EbicsUserId,
     change: KeyChange,
+    pending: Leftovers,
 ) -> Result<(), ServiceError> {
     if change.usages().contains(&KeyUsage::Signature) {
         let mut waiting = 0;
@@ -610,10 +1005,22 @@ async fn clear_the_way(
             revoke_unsent(tx, user).await?;
             continue;
         }
+        if pending == Leftovers::KeepPending {
+            continue;
+        }
         let why = serde_json::json!({ "reason": "left by an interrupted key change, never sent" });
         revoke(tx, &left, KeyStatus::Pending, why).await?;
     }
     Ok(())
+}
+
+/// What [`clear_the_way`] does with PENDING new keys it finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Leftovers {
+    /// They are left by an interrupted attempt: revoked.
+    Revoke,
+    /// They are the keys a signer's signed change is about to send: kept.
+    KeepPending,
 }
 
 /// Whether a key change upload of the user is running, waits for its keys to be settled, or

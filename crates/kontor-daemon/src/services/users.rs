@@ -56,13 +56,25 @@ pub async fn suspend(
     };
     services.bank()?.suspend(scope, id, signed).await?;
     let mut tx = services.store().scope(scope).begin().await?;
-    let suspended = move_user(
-        &mut tx,
-        id,
-        EbicsUserStatus::Ready,
-        EbicsUserStatus::Suspended,
-    )
-    .await?;
+    let current: EbicsUser = tx.get(id).await?;
+    if current.status != EbicsUserStatus::Ready {
+        return Err(Refusal::UserNotIn {
+            status: current.status,
+            expected: EbicsUserStatus::Ready,
+        }
+        .into());
+    }
+    // The bank accepted the SPR order (EBICS_OK): that answer is the suspension's reason.
+    let suspended = tx
+        .ebics_users()
+        .set_status_with_reason(
+            id,
+            EbicsUserStatus::Ready,
+            EbicsUserStatus::Suspended,
+            SPR_CONFIRMED.0,
+            SPR_CONFIRMED.1,
+        )
+        .await?;
     tx.audit()
         .record(
             AuditAction::EbicsUserSuspended,
@@ -74,6 +86,12 @@ pub async fn suspend(
     tx.commit().await?;
     Ok(suspended)
 }
+
+/// The return code and text a user SUSPENDED by SPR keeps: the bank's acceptance of the order.
+const SPR_CONFIRMED: (&str, &str) = (
+    "000000",
+    "EBICS_OK: the bank confirmed the suspension (SPR)",
+);
 
 /// The signer's ES of SPR, checked against the user's ACTIVE signer-held signature key.
 async fn verified_spr(
@@ -147,7 +165,13 @@ pub async fn lock_if_refused_by_bank(
         return Ok(false);
     }
     tx.ebics_users()
-        .set_status(id, user.status, EbicsUserStatus::Locked)
+        .set_status_with_reason(
+            id,
+            user.status,
+            EbicsUserStatus::Locked,
+            &rejection.code,
+            &rejection.text,
+        )
         .await?;
     tx.audit()
         .record(
@@ -200,23 +224,6 @@ pub async fn resume(tx: &mut ScopedTx<'_>, id: EbicsUserId) -> Result<EbicsUser,
         .ebics_users()
         .set_status(id, user.status, EbicsUserStatus::New)
         .await?)
-}
-
-async fn move_user(
-    tx: &mut ScopedTx<'_>,
-    id: EbicsUserId,
-    from: EbicsUserStatus,
-    to: EbicsUserStatus,
-) -> Result<EbicsUser, ServiceError> {
-    let user: EbicsUser = tx.get(id).await?;
-    if user.status != from {
-        return Err(Refusal::UserNotIn {
-            status: user.status,
-            expected: from,
-        }
-        .into());
-    }
-    Ok(tx.ebics_users().set_status(id, from, to).await?)
 }
 
 /// A signature public key a signer holds the private part of.

@@ -340,6 +340,26 @@ impl Transactions<'_, '_> {
         Ok(n == 1)
     }
 
+    /// Records that a finished transfer's effect was decided after all (an operator settled
+    /// what the sweep could not, possibly after it gave up): done, with no error left.
+    pub async fn settle_effect(&mut self, id: TransactionId) -> Result<()> {
+        let tenant = self.tx.tenant_val();
+        let at = now();
+        let n = self
+            .tx
+            .execute(
+                "UPDATE transactions SET effect_done_at = $1, effect_error = NULL, \
+                 lease_owner = NULL, lease_expires_at = NULL, updated_at = $1 \
+                 WHERE id = $2 AND tenant_id = $3 AND effect IS NOT NULL",
+                &[at.into(), id.to_db().into(), tenant],
+            )
+            .await?;
+        if n == 0 {
+            let _: Transaction = self.tx.get(id).await?;
+        }
+        Ok(())
+    }
+
     /// Counts a failed attempt to apply the effect, with its reason; returns the attempts so
     /// far. The effect stays pending for a later attempt.
     pub async fn effect_attempt_failed(&mut self, id: TransactionId, error: &str) -> Result<i64> {

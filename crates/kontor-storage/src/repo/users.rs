@@ -32,6 +32,11 @@ record! {
         /// the operator should know; cleared by a successful sync.
         pub sync_failure_code: Option<String>,
         pub sync_failure_message: Option<String>,
+        /// Why the user is LOCKED or SUSPENDED, as the bank said it (return code and text) and
+        /// when; cleared when the status moves on.
+        pub status_reason_code: Option<String>,
+        pub status_reason_message: Option<String>,
+        pub status_reason_at: Option<DateTime<Utc>>,
         pub created_at: DateTime<Utc>,
         pub updated_at: DateTime<Utc>,
     }
@@ -213,7 +218,13 @@ impl EbicsUsers<'_, '_> {
                 from,
                 to,
                 EbicsUserStatus::transition,
-                &[("updated_at", now().into())],
+                &[
+                    ("updated_at", now().into()),
+                    // A reason belongs to the status it explains.
+                    ("status_reason_code", Option::<String>::None.into()),
+                    ("status_reason_message", Option::<String>::None.into()),
+                    ("status_reason_at", Option::<DateTime<Utc>>::None.into()),
+                ],
             )
             .await?;
         let user: EbicsUser = self.tx.get(id).await?;
@@ -236,6 +247,30 @@ impl EbicsUsers<'_, '_> {
             self.tx.webhooks().emit(event, data).await?;
         }
         Ok(user)
+    }
+
+    /// Moves the user like [`Self::set_status`] and records why, as the bank said it (e.g.
+    /// LOCKED with `091002` and its text).
+    pub async fn set_status_with_reason(
+        &mut self,
+        id: EbicsUserId,
+        from: EbicsUserStatus,
+        to: EbicsUserStatus,
+        code: &str,
+        message: &str,
+    ) -> Result<EbicsUser> {
+        self.set_status(id, from, to).await?;
+        let at = now();
+        self.tx
+            .updated(
+                id,
+                &[
+                    ("status_reason_code", code.into()),
+                    ("status_reason_message", message.into()),
+                    ("status_reason_at", at.into()),
+                ],
+            )
+            .await
     }
 
     /// Records a successful sync: the failure of an earlier one is cleared.

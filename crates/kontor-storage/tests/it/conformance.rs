@@ -619,6 +619,38 @@ async fn btf_services_permissions_and_sync_outcomes_are_stored_typed(store: &Sto
         (synced.sync_failure_code, synced.sync_failure_message),
         (None, None)
     );
+
+    // A lock keeps the bank's code and text until the status moves on.
+    let locked = tx
+        .ebics_users()
+        .set_status_with_reason(
+            g.user,
+            synced.status,
+            EbicsUserStatus::Locked,
+            "091002",
+            "EBICS_INVALID_USER_OR_USER_STATE",
+        )
+        .await
+        .unwrap();
+    assert_eq!(locked.status_reason_code.as_deref(), Some("091002"));
+    assert_eq!(
+        locked.status_reason_message.as_deref(),
+        Some("EBICS_INVALID_USER_OR_USER_STATE")
+    );
+    assert!(locked.status_reason_at.is_some());
+    let reset = tx
+        .ebics_users()
+        .set_status(g.user, EbicsUserStatus::Locked, EbicsUserStatus::New)
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            reset.status_reason_code,
+            reset.status_reason_message,
+            reset.status_reason_at
+        ),
+        (None, None, None)
+    );
 }
 
 async fn signer_held_keys_store_no_private_part(store: &Store) {

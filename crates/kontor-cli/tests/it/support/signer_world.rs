@@ -100,14 +100,20 @@ impl World {
     }
 
     pub fn bank_signature_hash(&self) -> String {
-        let keys = self.at_bank().keys;
-        keys.signature.unwrap().hash.to_hex().to_uppercase()
+        self.bank_hashes()[0].clone()
     }
 
-    /// The tenant's audit events, newest first.
+    /// The hashes of the signature, authentication and encryption keys the bank holds.
+    pub fn bank_hashes(&self) -> [String; 3] {
+        let keys = self.at_bank().keys;
+        [keys.signature, keys.authentication, keys.encryption]
+            .map(|k| k.unwrap().hash.to_hex().to_uppercase())
+    }
+
+    /// Every audit event of the tenant (the first page, newest first).
     pub async fn audit_events(&self) -> Vec<serde_json::Value> {
         let audit: serde_json::Value = self
-            .http(reqwest::Method::GET, "/v1/audit-events")
+            .http(reqwest::Method::GET, "/v1/audit-events?limit=1000")
             .await
             .send()
             .await

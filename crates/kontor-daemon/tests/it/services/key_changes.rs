@@ -487,6 +487,224 @@ async fn a_lost_pub_answer_stays_undecided(db: TestDb) {
     );
 }
 
+async fn settle_via_api(
+    app: &axum::Router,
+    token: &str,
+    w: &World,
+    change: &str,
+    body: serde_json::Value,
+) -> crate::support::api::Reply {
+    call(
+        app,
+        Method::POST,
+        &format!("/v1/ebics-users/{}/key-changes/{change}/settle", w.user),
+        Some(token),
+        Payload::Json(body),
+    )
+    .await
+}
+
+/// A PUB whose answer was lost stays undecided; the operator checks with the bank (which did
+/// apply it) and settles it ACCEPTED: the new signature key is ACTIVE, the old EXPIRED, a
+/// payment signed with the new key goes through, and a second settlement answers 409.
+async fn an_operator_settles_an_undecided_pub(db: TestDb) {
+    let w = world(db, Setup::new(H004)).await;
+    w.ready().await;
+    w.describe_bank(&["CCT", "C53"]).await;
+    w.permit("CCT", SignatureClass::E).await;
+    let app = router(AppState::new(w.services.clone()));
+    let token = w.token("keys@acme.example", Role::Admin).await;
+    let first = active_hashes(&w).await;
+    lose_answer_and_forget(&w);
+    let lost = kontor_daemon::services::key_changes::change_keys(
+        &w.services,
+        &w.scope,
+        w.user,
+        kontor_daemon::services::key_changes::KeyChange::Pub,
+    )
+    .await;
+    assert!(lost.is_err(), "{lost:?}");
+    w.bank.faults().clear();
+    let [upload] = w.transactions().await.try_into().expect("one upload");
+
+    // Not undecided: another user's id, a download, or an unknown id answer 404.
+    let unknown = settle_via_api(
+        &app,
+        &token,
+        &w,
+        &TransactionId::new().to_string(),
+        json!({"decision": "ACCEPTED"}),
+    )
+    .await;
+    assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.text());
+    let wrong = settle_via_api(
+        &app,
+        &token,
+        &w,
+        &upload.id.to_string(),
+        json!({"decision": "MAYBE"}),
+    )
+    .await;
+    assert_eq!(
+        wrong.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        wrong.text()
+    );
+    // PUB cannot be probed: it stays undecided and nothing changes.
+    let probe = settle_via_api(
+        &app,
+        &token,
+        &w,
+        &upload.id.to_string(),
+        json!({"decision": "PROBE"}),
+    )
+    .await;
+    assert!(probe.status.is_client_error(), "{}", probe.text());
+    assert!(statuses(&w)
+        .await
+        .contains(&(KeyUsage::Signature, KeyStatus::Submitted)));
+
+    let settled = settle_via_api(
+        &app,
+        &token,
+        &w,
+        &upload.id.to_string(),
+        json!({"decision": "ACCEPTED", "note": "bank support confirmed the new key"}),
+    )
+    .await;
+    assert_eq!(settled.status, StatusCode::OK, "{}", settled.text());
+    let settled = settled.json();
+    assert_eq!(settled["decision"], "ACCEPTED");
+    assert_eq!(settled["keys"][0]["status"], "ACTIVE");
+    let now = active_hashes(&w).await;
+    assert_ne!(now.0, first.0);
+    assert_eq!(
+        bank_keys_of_user(&w).await,
+        now,
+        "the daemon agrees with the bank"
+    );
+    pay(&w, "SETTLED-AFTER").await;
+
+    let again = settle_via_api(
+        &app,
+        &token,
+        &w,
+        &upload.id.to_string(),
+        json!({"decision": "REFUSED"}),
+    )
+    .await;
+    assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.text());
+    assert_eq!(again.json()["error"]["code"], "nothing_undecided");
+    let mut tx = w.tx().await;
+    let upload: Transaction = tx.get(upload.id).await.unwrap();
+    assert!(
+        upload.effect_done_at.is_some() && upload.effect_error.is_none(),
+        "{upload:?}"
+    );
+    let events = tx
+        .audit()
+        .search(&AuditFilter::default(), Newest::first(100))
+        .await
+        .unwrap();
+    let record = events
+        .iter()
+        .find(|e| e.action == AuditAction::KeyChangeSettled)
+        .expect("KEY_CHANGE_SETTLED");
+    assert_eq!(record.detail["outcome"], "ACCEPTED");
+    assert_eq!(record.detail["note"], "bank support confirmed the new key");
+    assert!(events
+        .iter()
+        .any(|e| e.action == AuditAction::KeyExpired && e.detail["decided_by"] == "operator"));
+}
+
+/// An HCA left undecided while the bank could not be asked is settled by asking again
+/// (PROBE) once it can; an undecided change the operator REFUSES revokes its keys.
+async fn an_operator_probes_or_refuses_an_undecided_hca(db: TestDb) {
+    let w = world(db, Setup::new(H004)).await;
+    w.ready().await;
+    let app = router(AppState::new(w.services.clone()));
+    let token = w.token("keys@acme.example", Role::Admin).await;
+    let first = active_hashes(&w).await;
+    let hpb_unreachable = |w: &World| {
+        w.fault(
+            kontor_bank::FaultMatcher {
+                order_type: Some("HPB".into()),
+                ..Default::default()
+            },
+            kontor_bank::FaultAction::DropConnection,
+            None,
+        )
+    };
+    lose_answer_and_forget(&w);
+    hpb_unreachable(&w);
+    let lost =
+        kontor_daemon::services::key_changes::change_keys(&w.services, &w.scope, w.user, Hca).await;
+    assert!(lost.is_err(), "{lost:?}");
+    let [upload] = w.transactions().await.try_into().expect("one upload");
+    let still = settle_via_api(
+        &app,
+        &token,
+        &w,
+        &upload.id.to_string(),
+        json!({"decision": "PROBE"}),
+    )
+    .await;
+    assert!(
+        still.status.is_client_error() || still.status.is_server_error(),
+        "{}",
+        still.text()
+    );
+    assert_eq!(active_hashes(&w).await, first, "undecided: nothing changed");
+    w.bank.faults().clear();
+    let probed = settle_via_api(
+        &app,
+        &token,
+        &w,
+        &upload.id.to_string(),
+        json!({"decision": "PROBE"}),
+    )
+    .await;
+    assert_eq!(probed.status, StatusCode::OK, "{}", probed.text());
+    let now = active_hashes(&w).await;
+    assert_ne!(now.1, first.1);
+    assert_eq!(bank_keys_of_user(&w).await, now);
+
+    // REFUSED is the operator's word after checking with the bank: the new keys of a second
+    // undecided HCA are REVOKED without asking it, the keys before stay ACTIVE.
+    lose_answer_and_forget(&w);
+    hpb_unreachable(&w);
+    let lost =
+        kontor_daemon::services::key_changes::change_keys(&w.services, &w.scope, w.user, Hca).await;
+    assert!(lost.is_err(), "{lost:?}");
+    w.bank.faults().clear();
+    let second = w
+        .transactions()
+        .await
+        .into_iter()
+        .find(|t| t.id != upload.id)
+        .expect("second upload");
+    let refused = settle_via_api(
+        &app,
+        &token,
+        &w,
+        &second.id.to_string(),
+        json!({"decision": "REFUSED"}),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::OK, "{}", refused.text());
+    assert!(refused.json()["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|k| k["status"] == "REVOKED"));
+    assert_eq!(
+        active_hashes(&w).await,
+        now,
+        "the keys before the refused change stay"
+    );
+}
+
 /// A key change needs a READY user and waits for running transfers.
 async fn key_changes_are_refused_before_ready(db: TestDb) {
     let w = world(db, Setup::new(H004)).await;
@@ -514,4 +732,6 @@ on_both_databases! {
     a_lost_hcs_answer_on_h005 => |db| a_lost_answer_is_decided_by_probing_the_bank(db, H005, Hcs);
     a_lost_hca_answer_is_decided_after_recovery => a_lost_hca_answer_is_decided_after_recovery;
     a_lost_pub_answer_stays_undecided => a_lost_pub_answer_stays_undecided;
+    an_operator_settles_an_undecided_pub => an_operator_settles_an_undecided_pub;
+    an_operator_probes_or_refuses_an_undecided_hca => an_operator_probes_or_refuses_an_undecided_hca;
 }

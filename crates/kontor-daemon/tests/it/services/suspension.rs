@@ -22,6 +22,8 @@ async fn suspension_is_confirmed_by_the_bank(db: TestDb, version: ProtocolVersio
         .await
         .unwrap();
     assert_eq!(suspended.status, EbicsUserStatus::Suspended);
+    assert_eq!(suspended.status_reason_code.as_deref(), Some("000000"));
+    assert!(suspended.status_reason_at.is_some());
     let at_bank = w
         .bank
         .state()
@@ -56,6 +58,14 @@ async fn suspension_is_confirmed_by_the_bank(db: TestDb, version: ProtocolVersio
     let mut tx = w.tx().await;
     let user: EbicsUser = tx.get(w.user).await.unwrap();
     assert_eq!(user.status, EbicsUserStatus::Locked);
+    // The bank's code and text stay on the user, for the user view and the API.
+    assert_eq!(user.status_reason_code.as_deref(), Some("091002"));
+    assert!(
+        user.status_reason_message
+            .as_deref()
+            .is_some_and(|m| !m.is_empty()),
+        "{user:?}"
+    );
     let events: Vec<AuditEvent> = tx.list(Page::first(100)).await.unwrap();
     let actions: Vec<AuditAction> = events.iter().map(|e| e.action).collect();
     assert!(
@@ -78,6 +88,7 @@ async fn suspension_is_confirmed_by_the_bank(db: TestDb, version: ProtocolVersio
     let resumed = users::resume(&mut tx, w.user).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(resumed.status, EbicsUserStatus::New);
+    assert_eq!(resumed.status_reason_code, None);
     let old: kontor_storage::KeyPair = w.tx().await.get(signature.id).await.unwrap();
     assert_eq!(old.status, KeyStatus::Revoked);
 }
