@@ -110,6 +110,17 @@ impl Serialize for Bic {
     }
 }
 
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for Bic {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Bic".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "string", "pattern": "^[A-Z0-9]{8}([A-Z0-9]{3})?$", "description": "A BIC (ISO 9362), 8 or 11 characters."})
+    }
+}
+
 impl<'de> Deserialize<'de> for Bic {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let s = String::deserialize(deserializer)?;

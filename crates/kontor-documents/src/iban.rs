@@ -281,6 +281,17 @@ impl Serialize for Iban {
     }
 }
 
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for Iban {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Iban".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "string", "pattern": "^[A-Z]{2}[0-9]{2}[A-Z0-9]{1,30}$", "description": "An IBAN (ISO 13616), electronic form without spaces."})
+    }
+}
+
 impl<'de> Deserialize<'de> for Iban {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let s = String::deserialize(deserializer)?;

@@ -455,6 +455,22 @@ impl serde::Serialize for OrderType {
     }
 }
 
+/// Text on the wire: a code Kontor names or a bank's own.
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for OrderType {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "OrderType".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[A-Z0-9]{3}$",
+            "description": "An EBICS order type code (CCT, C53, BTU, ...); banks may define their own.",
+        })
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for OrderType {
     /// Lenient, as stored and bank-sent codes may be bank-specific: any well-formed code.
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -480,6 +496,7 @@ impl FromStr for OrderType {
 
 /// The BTF container of a download or upload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum ContainerType {
     /// Service-specific container.
@@ -519,6 +536,7 @@ impl FromStr for ContainerType {
 
 /// The `MsgName` of a BTF service: message name with optional version, variant and format.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct MessageName {
     /// Lowercase message name, e.g. `camt.053`, `pain.001`, `mt940`.
     pub name: String,
@@ -555,6 +573,7 @@ impl MessageName {
 /// the one description of a service that the bank's offers (HTD/HKD/HAA), the user's
 /// permissions, orders, schedules and requests carry.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct BtfService {
     /// Three characters `[A-Z0-9]`, e.g. `EOP`, `SCT`.
     pub service_name: String,

@@ -54,14 +54,14 @@ impl FromInput for KeyDocument {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ChangeRequest {
     kind: Valid<KeyChange>,
 }
 
 /// The keys the bank accepted, now ACTIVE (public information only).
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct ChangeView {
     kind: KeyChange,
     transaction_id: TransactionId,
@@ -91,7 +91,7 @@ async fn change(
     Ok(Json(outcome.into()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RotateRequest {
     /// The PUB order data naming the new key, base64.

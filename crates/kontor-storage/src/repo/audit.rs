@@ -17,6 +17,7 @@ use crate::store::{Actor, Newest};
 
 /// One audit record. Never updated or deleted (enforced by database triggers).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct AuditEvent {
     pub id: AuditEventId,
     /// `OPERATOR` or `SYSTEM`.

@@ -10,6 +10,7 @@ use crate::ids::{AccountId, BankHostId, ConnectionId};
 
 /// A customer (partner) relationship with one bank host.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct Connection {
     pub id: ConnectionId,
     pub bank_host_id: BankHostId,
@@ -45,6 +46,7 @@ entity!(
 
 /// A BTF service the bank offers under an admin order type (`BTU` or `BTD`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct BtfOffer {
     pub order_type: OrderType,
     pub service: BtfService,
@@ -59,6 +61,7 @@ pub struct NewConnection {
 
 /// A bank account reachable through a connection.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct Account {
     pub id: AccountId,
     pub connection_id: ConnectionId,

@@ -11,6 +11,7 @@ use crate::status::{BankKeyKind, BankKeyVerification, VerificationMethod};
 
 /// An EBICS bank server.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct BankHost {
     pub id: BankHostId,
     pub host_id: String,
@@ -42,6 +43,7 @@ pub struct BankHost {
 /// The bank parameters a host publishes with HPD (`HPDResponseOrderData/ProtocolParams`).
 /// A flag is `None` when the bank left the element out.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct BankParameters {
     pub protocol_versions: Vec<String>,
     pub authentication_versions: Vec<String>,
@@ -129,6 +131,7 @@ pub struct BankHostChanges {
 
 /// A bank's public key as fetched with HPB, and whether an operator verified it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct BankKey {
     pub id: BankKeyId,
     pub bank_host_id: BankHostId,

@@ -13,6 +13,7 @@ pub const RUN_HELD: &str = "HELD";
 
 /// A recurring download (cron expression in a time zone) for a user, optionally one account.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct Schedule {
     pub id: ScheduleId,
     pub ebics_user_id: EbicsUserId,
@@ -68,6 +69,7 @@ pub struct NewSchedule {
 
 /// One execution of a schedule.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct JobRun {
     pub id: JobRunId,
     pub schedule_id: ScheduleId,

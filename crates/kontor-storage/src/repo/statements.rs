@@ -10,6 +10,7 @@ use crate::status::StatementFormat;
 
 /// A statement (camt.053/052/054 or MT940) received for an account.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct Statement {
     pub id: StatementId,
     pub account_id: AccountId,
@@ -50,6 +51,7 @@ pub struct NewStatement {
 
 /// A balance of an account on a date (opening, closing, available, ...).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct Balance {
     pub id: BalanceId,
     pub account_id: AccountId,
@@ -89,6 +91,7 @@ pub struct NewBalance {
 
 /// A booking on an account, stored once however many statements report it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct BookedTransaction {
     pub id: BookedTransactionId,
     pub account_id: AccountId,

@@ -13,6 +13,7 @@ use crate::status::{
 
 /// One upload or download as EBICS runs it: initialisation, transfer of segments, receipt.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct Transaction {
     pub id: TransactionId,
     pub ebics_user_id: EbicsUserId,
@@ -110,6 +111,7 @@ pub struct NewTransaction {
 
 /// One segment of a transaction.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct Segment {
     pub id: SegmentId,
     pub transaction_id: TransactionId,
@@ -142,6 +144,7 @@ entity!(Segment, SegmentId, "segments", "segment", Deletable);
 
 /// An entry in a transaction's audit trail. Never updated or deleted.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct TransactionEvent {
     pub id: EventId,
     pub transaction_id: TransactionId,

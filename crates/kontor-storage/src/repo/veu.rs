@@ -10,6 +10,7 @@ use crate::status::{SignatureClass, VeuStatus};
 
 /// An order at the bank that waits for more signatures.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct VeuItem {
     pub id: VeuItemId,
     pub connection_id: ConnectionId,
@@ -69,6 +70,7 @@ pub struct VeuSnapshot {
 
 /// Someone who signed (or must sign) a VEU item.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct VeuSigner {
     pub id: VeuSignerId,
     pub veu_item_id: VeuItemId,

@@ -69,6 +69,7 @@ impl std::fmt::Debug for WebhookSecret {
 /// Where a tenant's events go. The secret is not part of it: it is shown once, at creation
 /// and rotation.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct WebhookSubscription {
     pub id: WebhookSubscriptionId,
     pub url: String,
@@ -132,6 +133,7 @@ pub struct WebhookSubscriptionChange {
 
 /// One event for one subscription: its state and the outcome of its last attempt.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct WebhookDelivery {
     pub id: WebhookDeliveryId,
     pub subscription_id: WebhookSubscriptionId,
@@ -175,6 +177,7 @@ entity!(
 
 /// One HTTP attempt of a delivery (the delivery log).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct WebhookAttempt {
     pub id: WebhookAttemptId,
     pub delivery_id: WebhookDeliveryId,
