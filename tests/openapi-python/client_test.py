@@ -11,6 +11,7 @@ Exits non-zero with a message on the first failure.
 
 import importlib
 import json
+import os
 import subprocess
 import sys
 import uuid
@@ -32,6 +33,8 @@ def main() -> None:
         [str(generator), "generate", "--path", document, "--meta", "none",
          "--output-path", str(out), "--overwrite"],
         capture_output=True, text=True,
+        # The generator formats with the venv's ruff.
+        env={**os.environ, "PATH": f"{generator.parent}{os.pathsep}{os.environ.get('PATH', '')}"},
     )
     if result.returncode != 0:
         sys.exit(f"openapi-python-client failed:\n{result.stdout}\n{result.stderr}")

@@ -20,7 +20,9 @@ use std::sync::OnceLock;
 use axum::http::Method;
 use axum::Json;
 use schemars::generate::{SchemaGenerator, SchemaSettings};
+use schemars::transform::ReplaceBoolSchemas;
 use schemars::JsonSchema;
+use schemars::Schema;
 use serde_json::{json, Map, Value};
 
 use super::{Access, Routes};
@@ -84,6 +86,10 @@ impl Docs {
                 s.definitions_path = "/components/schemas".into();
                 s.meta_schema = None;
             })
+            // `{}` rather than `true` for any JSON: the same schema, which client generators
+            // read too.
+            .with_transform(any_json())
+            .with_transform(enum_of_consts as fn(&mut Schema))
             .into_generator();
         let input = SchemaSettings::draft2020_12()
             .for_deserialize()
@@ -91,19 +97,89 @@ impl Docs {
                 s.inline_subschemas = true;
                 s.meta_schema = None;
             })
+            .with_transform(any_json())
+            .with_transform(enum_of_consts as fn(&mut Schema))
             .into_generator();
         Self { output, input }
     }
 
     /// The schema of a response body of type `T` (a `$ref` for named types).
     pub fn output<T: JsonSchema + ?Sized>(&mut self) -> Value {
-        self.output.subschema_for::<T>().to_value()
+        let mut schema = self.output.subschema_for::<T>();
+        self.output
+            .transforms_mut()
+            .for_each(|t| t.transform(&mut schema));
+        any_as_object(schema.to_value())
     }
 
     /// The schema of a request body or query of type `T`, inlined.
     pub fn input<T: JsonSchema + ?Sized>(&mut self) -> Value {
-        self.input.subschema_for::<T>().to_value()
+        let mut schema = self.input.subschema_for::<T>();
+        self.input
+            .transforms_mut()
+            .for_each(|t| t.transform(&mut schema));
+        any_as_object(schema.to_value())
     }
+}
+
+/// A top-level `true` (any JSON, e.g. this document's own schema) as `{}`; the transform
+/// covers the nested ones.
+fn any_as_object(schema: Value) -> Value {
+    if schema == Value::Bool(true) {
+        json!({})
+    } else {
+        schema
+    }
+}
+
+/// A `oneOf` of string constants (a documented enum) as one `enum`, the variants' docs in
+/// the description: the same values, in the form client generators map to an enum type.
+fn enum_of_consts(schema: &mut Schema) {
+    schemars::transform::transform_subschemas(&mut (enum_of_consts as fn(&mut Schema)), schema);
+    let Some(object) = schema.as_object_mut() else {
+        return;
+    };
+    let Some(Value::Array(variants)) = object.get("oneOf") else {
+        return;
+    };
+    let values: Option<Vec<(Value, Option<String>)>> = variants
+        .iter()
+        .map(|v| {
+            let constant = v.get("const").filter(|c| c.is_string())?;
+            Some((
+                constant.clone(),
+                v.get("description")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+            ))
+        })
+        .collect();
+    let Some(values) = values else {
+        return;
+    };
+    let notes: Vec<String> = values
+        .iter()
+        .filter_map(|(value, note)| Some(format!("`{}`: {}", value.as_str()?, note.as_ref()?)))
+        .collect();
+    object.remove("oneOf");
+    object.insert("type".into(), "string".into());
+    object.insert(
+        "enum".into(),
+        values.into_iter().map(|(value, _)| value).collect(),
+    );
+    if !notes.is_empty() {
+        let text = match object.get("description").and_then(Value::as_str) {
+            Some(description) => format!("{description}\n\n{}", notes.join("; ")),
+            None => notes.join("; "),
+        };
+        object.insert("description".into(), text.into());
+    }
+}
+
+fn any_json() -> ReplaceBoolSchemas {
+    let mut transform = ReplaceBoolSchemas::default();
+    transform.skip_additional_properties = true;
+    transform
 }
 
 /// What the document says of one operation, filled in by its handler's types.
@@ -158,6 +234,15 @@ impl Operation {
     /// The request body: `content` maps media types to `{"schema": ...}`.
     pub fn request_body(&mut self, required: bool, content: Value) {
         self.request_body = Some(json!({"required": required, "content": content}));
+    }
+
+    /// A request body of bytes (any media type: the handler reads what it is).
+    pub fn binary_body(&mut self, description: &str) {
+        self.request_body = Some(json!({
+            "required": true,
+            "description": description,
+            "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        }));
     }
 
     /// A response: `content` maps media types to `{"schema": ...}` (`None`: no body).
@@ -262,24 +347,14 @@ impl<T> DocInput for axum::extract::Path<T> {
 /// A certificate to import, PEM or DER.
 impl DocInput for axum::body::Bytes {
     fn document(operation: &mut Operation, _: &mut Docs) {
-        operation.request_body(
-            true,
-            json!({
-                "application/x-pem-file": {"schema": {"type": "string"}},
-                "application/pkix-cert": {"schema": {"type": "string", "format": "binary"}},
-            }),
-        );
+        operation.binary_body("The certificate, PEM or DER");
     }
 }
 
 /// A raw request body: a payment file as it is (`POST /v1/orders`).
 impl DocInput for axum::body::Body {
     fn document(operation: &mut Operation, _: &mut Docs) {
-        let file = json!({"schema": {"type": "string", "contentMediaType": "application/xml"}});
-        operation.request_body(
-            true,
-            json!({"application/xml": file, "application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}),
-        );
+        operation.binary_body("The pain.001/pain.008 file as it is");
     }
 }
 

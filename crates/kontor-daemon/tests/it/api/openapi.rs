@@ -192,6 +192,12 @@ async fn generated_python_client_validates_the_document_and_calls_the_daemon() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    assert!(output.status.success(), "{text}");
-    assert!(text.contains("created, read and listed bank host"), "{text}");
+    if !output.status.success() {
+        // Kept for a look: the document and what was generated from it.
+        panic!("{text}\nkept in {}", work.keep().display());
+    }
+    assert!(
+        text.contains("created, read and listed bank host"),
+        "{text}"
+    );
 }
