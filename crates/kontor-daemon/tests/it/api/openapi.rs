@@ -201,3 +201,36 @@ async fn generated_python_client_validates_the_document_and_calls_the_daemon() {
         "{text}"
     );
 }
+
+/// The check every API test reply passes refuses a body or a status the document does not
+/// give for the route.
+#[test]
+fn replies_unlike_the_document_are_refused() {
+    use crate::support::openapi::check_reply;
+    use axum::http::{HeaderMap, Method, StatusCode};
+    let mut json = HeaderMap::new();
+    json.insert("content-type", "application/json".parse().unwrap());
+    let id = "/v1/bank-hosts/00000000-0000-0000-0000-000000000000";
+    let refused = |status: StatusCode, body: &'static [u8]| {
+        let json = json.clone();
+        std::panic::catch_unwind(move || check_reply(&Method::GET, id, status, &json, body))
+            .is_err()
+    };
+    assert!(
+        refused(StatusCode::OK, br#"{"id": 5}"#),
+        "a body of the wrong shape"
+    );
+    assert!(
+        refused(StatusCode::CREATED, b"{}"),
+        "an undocumented success status"
+    );
+    let error = br#"{"error": {"code": "not_found", "message": "bank host not found"}}"#;
+    assert!(
+        !refused(StatusCode::NOT_FOUND, error),
+        "the documented error body"
+    );
+    assert!(
+        refused(StatusCode::NOT_FOUND, br#"{"error": "nope"}"#),
+        "another error body"
+    );
+}
