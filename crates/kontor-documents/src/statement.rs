@@ -17,6 +17,7 @@ use crate::iban::Iban;
 
 /// The format a statement was read from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub enum StatementFormat {
     /// camt.052 intraday account report.
     Camt052,
@@ -30,6 +31,7 @@ pub enum StatementFormat {
 
 /// Direction of an entry or the sign of a balance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub enum CreditDebit {
     Credit,
     Debit,
@@ -63,6 +65,7 @@ impl CreditDebit {
 
 /// ISO 20022 balance type (`BalanceType12Code`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub enum BalanceKind {
     /// OPBD
     OpeningBooked,
@@ -124,6 +127,7 @@ impl BalanceKind {
 
 /// A balance; `amount` is signed (negative when the document says debit).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct Balance {
     pub kind: BalanceKind,
     pub amount: Amount,
@@ -133,6 +137,7 @@ pub struct Balance {
 
 /// Entry status (`Sts`): only booked entries move the booked balance.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub enum EntryStatus {
     /// BOOK
     Booked,
@@ -165,6 +170,7 @@ impl EntryStatus {
 
 /// ISO 20022 bank transaction code: domain / family / sub-family (e.g. `PMNT/RCDT/ESCT`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct BankTransactionCode {
     pub domain: String,
     pub family: String,
@@ -192,6 +198,7 @@ impl fmt::Display for BankTransactionCode {
 /// `amount` is always positive; `credit_debit` gives the direction. For credits the
 /// counterparty is the debtor of the underlying transaction, for debits the creditor.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct Entry {
     pub booking_date: Option<NaiveDate>,
     pub value_date: Option<NaiveDate>,
@@ -303,6 +310,7 @@ impl Entry {
 
 /// The account a statement is about.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct StatementAccount {
     pub iban: Option<Iban>,
     /// Identification when it is not an IBAN (camt `Othr/Id`, MT940 `BLZ/account`).
@@ -314,6 +322,7 @@ pub struct StatementAccount {
 
 /// Reporting period (`FrToDt`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct DateTimePeriod {
     pub from: NaiveDateTime,
     pub to: NaiveDateTime,
@@ -321,6 +330,7 @@ pub struct DateTimePeriod {
 
 /// One statement, report or notification for one account.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct Statement {
     pub format: StatementFormat,
     /// Group header message id (camt only).

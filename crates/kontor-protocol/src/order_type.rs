@@ -440,6 +440,22 @@ impl serde::Serialize for OrderType {
     }
 }
 
+/// Text on the wire: a code Kontor names or a bank's own.
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for OrderType {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "OrderType".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[A-Z0-9]{3}$",
+            "description": "An EBICS order type code (CCT, C53, BTU, ...); banks may define their own.",
+        })
+    }
+}
+
 impl<'de> serde::Deserialize<'de> for OrderType {
     /// Lenient, as stored and bank-sent codes may be bank-specific: any well-formed code.
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -465,6 +481,7 @@ impl FromStr for OrderType {
 
 /// The BTF container of a download or upload.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "UPPERCASE")]
 pub enum ContainerType {
     /// Service-specific container.
@@ -491,6 +508,7 @@ text_codes!(
 
 /// The `MsgName` of a BTF service: message name with optional version, variant and format.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct MessageName {
     /// Lowercase message name, e.g. `camt.053`, `pain.001`, `mt940`.
     pub name: String,
@@ -527,6 +545,7 @@ impl MessageName {
 /// the one description of a service that the bank's offers (HTD/HKD/HAA), the user's
 /// permissions, orders, schedules and requests carry.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct BtfService {
     /// Three characters `[A-Z0-9]`, e.g. `EOP`, `SCT`.
     pub service_name: String,

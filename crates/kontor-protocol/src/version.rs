@@ -6,6 +6,7 @@ use std::fmt;
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub enum ProtocolVersion {
     /// EBICS 2.4
     H003,
@@ -67,6 +68,7 @@ text_codes!(
 /// The version of a user's electronic signature key (ES): A005 is RSA PKCS#1 v1.5 over SHA-256,
 /// A006 is RSA-PSS over SHA-256.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub enum SignatureVersion {
     A005,
     A006,
@@ -74,12 +76,14 @@ pub enum SignatureVersion {
 
 /// The version of the authentication key: X002 is RSA-SHA256 over canonical XML.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub enum AuthenticationVersion {
     X002,
 }
 
 /// The version of the encryption key: E002 is AES-128-CBC with an RSA PKCS#1 v1.5 wrapped key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub enum EncryptionVersion {
     E002,
 }

@@ -18,6 +18,7 @@ use crate::store::{AuthenticatedOperator, Store, TenantScope};
 record! {
     /// A customer organisation; all other data belongs to exactly one tenant.
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct Tenant {
         pub id: TenantId,
         pub name: String,
@@ -27,6 +28,7 @@ record! {
 
 /// A person or service using the admin API.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct Operator {
     pub id: OperatorId,
     pub email: String,
@@ -38,6 +40,7 @@ pub struct Operator {
 record! {
     /// An API token's metadata (the secret itself is shown once, at creation, and stored hashed).
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct ApiToken {
         pub id: ApiTokenId,
         pub operator_id: OperatorId,

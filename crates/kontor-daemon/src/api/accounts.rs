@@ -1,6 +1,5 @@
 //! `/v1/accounts`: bank accounts (IBAN, BIC and currency validated) and their balances.
 
-use axum::http::StatusCode;
 use axum::Json;
 use kontor_documents::{Bic, Currency, Iban};
 use kontor_storage::{Account, AccountId, Balance, ConnectionId, NewAccount};
@@ -12,6 +11,7 @@ use super::extract::QueryParams;
 use super::extract::{Id, JsonBody};
 use super::input::{Name, ShortText, Valid};
 use super::page::{ItemPage, PageQuery};
+use super::respond::Created;
 use super::{Access, Routes};
 use crate::services::connections;
 
@@ -42,7 +42,7 @@ async fn list(
     Ok(Json(ItemPage::keyset(items, page.limit, |r| r.id)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateAccount {
     connection_id: Valid<ConnectionId>,
@@ -58,7 +58,7 @@ struct CreateAccount {
 async fn create(
     caller: Caller,
     JsonBody(body): JsonBody<CreateAccount>,
-) -> Result<(StatusCode, Json<Account>), ApiError> {
+) -> Result<Created<Account>, ApiError> {
     let iban = body.iban.map(Valid::into_inner);
     let text = |t: Option<Valid<ShortText>>| t.map(|t| t.into_inner().into_string());
     if iban.is_none() && body.national_number.is_none() {
@@ -79,7 +79,7 @@ async fn create(
     let mut tx = caller.tx().await?;
     let account = connections::add_account(&mut tx, *body.connection_id, new).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(account)))
+    Ok(Created(account))
 }
 
 async fn show(caller: Caller, Id(id): Id<AccountId>) -> Result<Json<Account>, ApiError> {

@@ -39,7 +39,7 @@ pub fn routes(routes: Routes) -> Routes {
     )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct AuditQuery {
     /// e.g. `API_CALL`, `SIGNER_KEY_REVOKED`.

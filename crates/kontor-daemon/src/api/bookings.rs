@@ -1,7 +1,7 @@
 //! `/v1/booked-transactions`: booked transactions with keyset pagination and CSV export.
 
 use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use axum::Json;
 use chrono::NaiveDate;
 use kontor_storage::{
@@ -14,6 +14,7 @@ use super::error::ApiError;
 use super::extract::QueryParams;
 use super::input::Valid;
 use super::page::{ItemPage, PageQuery, DEFAULT_LIMIT, MAX_LIMIT};
+use super::respond::Csv;
 use super::Routes;
 
 pub fn routes(routes: Routes) -> Routes {
@@ -30,7 +31,7 @@ pub fn routes(routes: Routes) -> Routes {
         )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct BookingQuery {
     account: Option<Valid<AccountId>>,
@@ -117,7 +118,7 @@ fn csv_field(value: &str) -> String {
 async fn bookings_csv(
     caller: Caller,
     QueryParams(q): QueryParams<BookingQuery>,
-) -> Result<Response, ApiError> {
+) -> Result<Csv, ApiError> {
     // The export is whole and oldest first; a cursor of the JSON listing does not apply.
     let (mut filter, mut tx) =
         filter_of(&caller, BookingQuery { cursor: None, ..q }, MAX_LIMIT).await?;
@@ -153,7 +154,7 @@ async fn bookings_csv(
             _ => break,
         }
     }
-    Ok((
+    Ok(Csv((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
             (
@@ -163,5 +164,5 @@ async fn bookings_csv(
         ],
         out,
     )
-        .into_response())
+        .into_response()))
 }

@@ -4,7 +4,6 @@
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::Json;
 use chrono::Utc;
 use kontor_storage::{EbicsUserId, KeyUsage};
@@ -12,6 +11,7 @@ use kontor_storage::{EbicsUserId, KeyUsage};
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{path_id, Id};
+use super::respond::Created;
 use super::{Access, AppState, Routes};
 use crate::services::certificates::{self, KeyView, DEFAULT_EXPIRY_WARNING_DAYS};
 
@@ -48,10 +48,10 @@ async fn generate(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id<EbicsUserId>,
-) -> Result<(StatusCode, Json<Vec<KeyView>>), ApiError> {
+) -> Result<Created<Vec<KeyView>>, ApiError> {
     caller.granted(&mut caller.tx().await?, id).await?;
     let keys = certificates::generate_keys(state.services.store(), &caller.scope, id).await?;
-    Ok((StatusCode::CREATED, Json(keys)))
+    Ok(Created(keys))
 }
 
 /// The usage as the path names it (`signature`, `authentication`, `encryption`).

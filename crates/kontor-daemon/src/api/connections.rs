@@ -1,6 +1,5 @@
 //! `/v1/connections`: bank connections (a partner at a host) and the order types they offer.
 
-use axum::http::StatusCode;
 use axum::Json;
 use kontor_protocol::order_type::OrderType;
 use kontor_storage::{BankHostId, Connection, ConnectionId, NewConnection};
@@ -12,6 +11,7 @@ use super::extract::QueryParams;
 use super::extract::{Id, JsonBody};
 use super::input::{EbicsId, Name, Valid};
 use super::page::{ItemPage, PageQuery};
+use super::respond::Created;
 use super::{Access, Routes};
 use crate::services::connections;
 
@@ -43,7 +43,7 @@ async fn list(
     Ok(Json(ItemPage::keyset(items, page.limit, |r| r.id)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateConnection {
     bank_host_id: Valid<BankHostId>,
@@ -74,7 +74,7 @@ fn order_type_list(codes: Vec<Valid<OrderType>>) -> Result<Vec<OrderType>, ApiEr
 async fn create(
     caller: Caller,
     JsonBody(body): JsonBody<CreateConnection>,
-) -> Result<(StatusCode, Json<Connection>), ApiError> {
+) -> Result<Created<Connection>, ApiError> {
     let order_types = order_type_list(body.order_types)?;
     let new = NewConnection {
         bank_host_id: *body.bank_host_id,
@@ -84,7 +84,7 @@ async fn create(
     let mut tx = caller.tx().await?;
     let connection = connections::create(&mut tx, new, &order_types).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(connection)))
+    Ok(Created(connection))
 }
 
 async fn show(caller: Caller, Id(id): Id<ConnectionId>) -> Result<Json<Connection>, ApiError> {
@@ -92,7 +92,7 @@ async fn show(caller: Caller, Id(id): Id<ConnectionId>) -> Result<Json<Connectio
     Ok(Json(tx.get(id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct OrderTypes {
     order_types: Vec<Valid<OrderType>>,

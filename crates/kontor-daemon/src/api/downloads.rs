@@ -1,8 +1,6 @@
 //! `/v1/downloads`: an on-demand download of any order type or BTF service the bank offers.
 
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::Json;
 use chrono::NaiveDate;
 use kontor_protocol::order_type::{BtfService, ContainerType, MessageName, OrderType};
 use kontor_storage::EbicsUserId;
@@ -12,6 +10,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::JsonBody;
 use super::input::Valid;
+use super::respond::Created;
 use super::{Access, AppState, Routes};
 use crate::services::downloads::{self, DownloadOrder, DownloadResult};
 
@@ -24,7 +23,7 @@ pub fn routes(routes: Routes) -> Routes {
     )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateDownload {
     ebics_user_id: Valid<EbicsUserId>,
@@ -38,7 +37,7 @@ struct CreateDownload {
 }
 
 /// A BTF service as HTD/HAA list it (also taken by `/v1/schedules`).
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct ServiceBody {
     service_name: String,
@@ -96,7 +95,7 @@ async fn create(
     State(state): State<AppState>,
     caller: Caller,
     JsonBody(body): JsonBody<CreateDownload>,
-) -> Result<(StatusCode, Json<DownloadResult>), ApiError> {
+) -> Result<Created<DownloadResult>, ApiError> {
     let user = *body.ebics_user_id;
     caller.granted(&mut caller.tx().await?, user).await?;
     let period = match (body.from, body.to) {
@@ -123,5 +122,5 @@ async fn create(
         },
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(result)))
+    Ok(Created(result))
 }

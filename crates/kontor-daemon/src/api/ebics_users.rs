@@ -2,7 +2,6 @@
 //! they may do.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::Json;
 use kontor_storage::{
     Account, ConnectionId, EbicsUser, EbicsUserId, EbicsUserStatus, KeyCustody, KeyUsage,
@@ -15,6 +14,7 @@ use super::error::ApiError;
 use super::extract::{Id, JsonBody, QueryParams};
 use super::input::{EbicsId, KeyHash, Name, SignatureValue, Valid};
 use super::page::{ItemPage, PageQuery};
+use super::respond::{AcceptedEmpty, Created};
 use super::{Access, AppState, Routes};
 use crate::services::{onboarding, users};
 use kontor_protocol::SignatureVersion;
@@ -80,7 +80,7 @@ async fn list(
     Ok(Json(ItemPage::keyset(items, page.limit, |r| r.id)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateUser {
     connection_id: Valid<ConnectionId>,
@@ -93,7 +93,7 @@ struct CreateUser {
 async fn create(
     caller: Caller,
     JsonBody(body): JsonBody<CreateUser>,
-) -> Result<(StatusCode, Json<EbicsUser>), ApiError> {
+) -> Result<Created<EbicsUser>, ApiError> {
     let new = NewEbicsUser {
         connection_id: *body.connection_id,
         user_id: body.user_id.into_inner().0,
@@ -104,7 +104,7 @@ async fn create(
     let mut tx = caller.tx().await?;
     let user = users::create(&mut tx, new).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(user)))
+    Ok(Created(user))
 }
 
 async fn show(caller: Caller, Id(id): Id<EbicsUserId>) -> Result<Json<EbicsUser>, ApiError> {
@@ -123,7 +123,7 @@ async fn suspend(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SignedSuspension {
     /// A005 or A006.
@@ -159,7 +159,7 @@ async fn resume(caller: Caller, Id(id): Id<EbicsUserId>) -> Result<Json<EbicsUse
     Ok(Json(user))
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct InitialiseQuery {
     /// How a NEW user's keys are sent: `ini_hia` (default) or `h3k`.
@@ -167,7 +167,7 @@ struct InitialiseQuery {
     keys: KeysQuery,
 }
 
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 enum KeysQuery {
     #[default]
@@ -180,14 +180,14 @@ async fn initialise(
     caller: Caller,
     Id(id): Id<EbicsUserId>,
     QueryParams(query): QueryParams<InitialiseQuery>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<AcceptedEmpty, ApiError> {
     caller.granted(&mut caller.tx().await?, id).await?;
     let submission = match query.keys {
         KeysQuery::IniHia => onboarding::KeySubmission::IniHia,
         KeysQuery::H3k => onboarding::KeySubmission::H3k,
     };
     onboarding::initialise(&state.services, &caller.scope, id, submission).await?;
-    Ok(StatusCode::ACCEPTED)
+    Ok(AcceptedEmpty)
 }
 
 /// Runs the sync; its failure is also recorded on the user (`sync_failure_code`,
@@ -203,7 +203,7 @@ async fn sync(
     ))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct Capabilities {
     ebics_user_id: EbicsUserId,
     status: EbicsUserStatus,

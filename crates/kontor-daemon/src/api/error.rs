@@ -69,13 +69,17 @@ pub mod anyhow_like {
     pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 }
 
-#[derive(Serialize)]
-struct Body<'a> {
+/// The body of every error answer.
+#[derive(Serialize, schemars::JsonSchema)]
+#[schemars(rename = "Error")]
+pub(crate) struct ErrorResponse<'a> {
     error: ErrorBody<'a>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct ErrorBody<'a> {
+    /// The stable error code clients branch on (`unauthorized`, `forbidden`, `not_found`,
+    /// `invalid_<field kind>`, `malformed_body`, `engine_unavailable`, ...).
     code: &'a str,
     /// The request field at fault, for validation errors.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -151,7 +155,7 @@ impl IntoResponse for ApiError {
             Self::Input { field, .. } => field.as_deref(),
             _ => None,
         };
-        let body = Body {
+        let body = ErrorResponse {
             error: ErrorBody {
                 code: self.code(),
                 field,

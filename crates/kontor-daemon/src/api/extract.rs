@@ -7,8 +7,12 @@ use axum::extract::{FromRequest, Request};
 use axum::http::header;
 use serde::de::DeserializeOwned;
 
+use schemars::JsonSchema;
+use serde_json::json;
+
 use super::error::ApiError;
 use super::input::field_error;
+use super::openapi::{DocInput, Docs, Operation};
 
 /// A JSON body. Unparsable JSON (or no JSON content type) answers 400 `malformed_body`; a
 /// missing, unknown or invalid field answers 422 with the field's code.
@@ -173,5 +177,24 @@ where
                 let path = error.path().to_string();
                 field_error(&path, &error.into_inner().to_string())
             })
+    }
+}
+
+impl<T> DocInput for Id<T> {
+    fn document(operation: &mut Operation, _: &mut Docs) {
+        operation.path_id();
+    }
+}
+
+impl<T: JsonSchema> DocInput for QueryParams<T> {
+    fn document(operation: &mut Operation, docs: &mut Docs) {
+        operation.query::<T>(docs);
+    }
+}
+
+impl<T: JsonSchema> DocInput for JsonBody<T> {
+    fn document(operation: &mut Operation, docs: &mut Docs) {
+        let schema = docs.input::<T>();
+        operation.request_body(true, json!({"application/json": {"schema": schema}}));
     }
 }

@@ -2,10 +2,11 @@
 
 use axum::body::Body;
 use axum::http::{header, HeaderValue};
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use kontor_storage::{FileId, TenantScope};
 
 use super::error::ApiError;
+use super::respond::FileDownload;
 use super::AppState;
 
 /// A file as a download, with its SHA-256 so clients can check what they got.
@@ -13,7 +14,7 @@ pub async fn download(
     state: &AppState,
     scope: &TenantScope,
     id: FileId,
-) -> Result<Response, ApiError> {
+) -> Result<FileDownload, ApiError> {
     let (file, content) = state.services.file(scope, id).await?;
     let mut response = Body::from_stream(content).into_response();
     let headers = response.headers_mut();
@@ -24,5 +25,5 @@ pub async fn download(
     if let Ok(v) = HeaderValue::from_str(&file.sha256) {
         headers.insert("x-content-sha256", v);
     }
-    Ok(response)
+    Ok(FileDownload(response))
 }

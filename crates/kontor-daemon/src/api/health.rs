@@ -4,9 +4,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 
 use super::error::ApiError;
 use super::{Access, AppState, Routes};
@@ -33,16 +32,16 @@ pub fn routes(routes: Routes) -> Routes {
 /// probe reports an outage even while requests still queue for connections.
 const READINESS_TIMEOUT: Duration = Duration::from_secs(2);
 
-async fn readyz(State(state): State<AppState>) -> Response {
+async fn readyz(State(state): State<AppState>) -> Result<&'static str, ApiError> {
     match tokio::time::timeout(READINESS_TIMEOUT, state.services.store().ping()).await {
-        Ok(Ok(())) => (StatusCode::OK, "ready").into_response(),
+        Ok(Ok(())) => Ok("ready"),
         Ok(Err(e)) => {
             tracing::warn!(error = %e, "database not ready");
-            ApiError::DatabaseUnavailable.into_response()
+            Err(ApiError::DatabaseUnavailable)
         }
         Err(_) => {
             tracing::warn!("database did not answer the readiness probe in time");
-            ApiError::DatabaseUnavailable.into_response()
+            Err(ApiError::DatabaseUnavailable)
         }
     }
 }

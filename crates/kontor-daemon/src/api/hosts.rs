@@ -1,8 +1,6 @@
 //! `/v1/bank-hosts` and `/v1/bank-keys`: the banks a tenant talks to, and their keys.
 
 use axum::extract::State;
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use axum::Json;
 use kontor_protocol::ProtocolVersion;
 use kontor_storage::{BankHost, BankHostChanges, BankHostId, BankKey, BankKeyId};
@@ -14,6 +12,7 @@ use super::extract::QueryParams;
 use super::extract::{Id, JsonBody};
 use super::input::{HostId, HttpUrl, KeyHash, Name, Valid};
 use super::page::{ItemPage, PageQuery};
+use super::respond::{Created, Either, NoContent};
 use super::{Access, AppState, Routes};
 use crate::services::hosts::{self, NewHost};
 
@@ -58,7 +57,7 @@ pub fn routes(routes: Routes) -> Routes {
         )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateHost {
     host_id: Valid<HostId>,
@@ -83,7 +82,7 @@ struct CreateHost {
 async fn create(
     caller: Caller,
     JsonBody(body): JsonBody<CreateHost>,
-) -> Result<(StatusCode, Json<BankHost>), ApiError> {
+) -> Result<Created<BankHost>, ApiError> {
     let mut tx = caller.tx().await?;
     let host = hosts::create(
         &mut tx,
@@ -101,7 +100,7 @@ async fn create(
     )
     .await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(host)))
+    Ok(Created(host))
 }
 
 async fn list(
@@ -119,7 +118,7 @@ async fn show(caller: Caller, Id(id): Id<BankHostId>) -> Result<Json<BankHost>, 
     Ok(Json(tx.get(id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateHost {
     name: Option<Valid<Name>>,
@@ -163,13 +162,16 @@ async fn update(
 }
 
 /// 204 when the host is gone; 200 with the retired host when connections still refer to it.
-async fn remove(caller: Caller, Id(id): Id<BankHostId>) -> Result<Response, ApiError> {
+async fn remove(
+    caller: Caller,
+    Id(id): Id<BankHostId>,
+) -> Result<Either<NoContent, Json<BankHost>>, ApiError> {
     let mut tx = caller.tx().await?;
     let removal = hosts::remove(&mut tx, id).await?;
     tx.commit().await?;
     Ok(match removal {
-        hosts::Removal::Deleted => StatusCode::NO_CONTENT.into_response(),
-        hosts::Removal::Retired(host) => Json(*host).into_response(),
+        hosts::Removal::Deleted => Either::A(NoContent),
+        hosts::Removal::Retired(host) => Either::B(Json(*host)),
     })
 }
 
@@ -196,7 +198,7 @@ async fn refresh(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct VerifyKey {
     /// The hash as printed on the bank's letter; must match the stored hash to verify.

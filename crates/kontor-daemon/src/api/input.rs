@@ -72,6 +72,29 @@ impl<T> Deref for Valid<T> {
     }
 }
 
+/// Text of at most `T::MAX_CHARS` characters; ids are UUIDs.
+impl<T: FromInput> schemars::JsonSchema for Valid<T> {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ValidText".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let mut schema = schemars::json_schema!({
+            "type": "string",
+            "minLength": 1,
+            "maxLength": T::MAX_CHARS,
+        });
+        if T::CODE == "invalid_id" {
+            schema.insert("format".into(), "uuid".into());
+        }
+        schema
+    }
+}
+
 impl<'de, T: FromInput> Deserialize<'de> for Valid<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let text = String::deserialize(deserializer)?;

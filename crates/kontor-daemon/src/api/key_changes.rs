@@ -80,14 +80,14 @@ impl FromInput for KeyDocument {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct ChangeRequest {
     kind: Valid<KeyChange>,
 }
 
 /// The keys the bank accepted, now ACTIVE (public information only).
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct ChangeView {
     kind: KeyChange,
     transaction_id: TransactionId,
@@ -117,7 +117,7 @@ async fn change(
     Ok(Json(outcome.into()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct RotateRequest {
     /// The PUB order data naming the new key, base64.
@@ -148,7 +148,7 @@ async fn rotate(
     Ok(Json(outcome.into()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct PrepareRequest {
     kind: Valid<KeyChange>,
@@ -157,7 +157,7 @@ struct PrepareRequest {
 }
 
 /// The document the signer signs, and the new keys it names (PENDING; public parts only).
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct PreparedView {
     kind: KeyChange,
     /// The order data, base64.
@@ -199,7 +199,7 @@ async fn prepare(
     Ok(Json(prepared.into()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SignedRequest {
     kind: Valid<KeyChange>,
@@ -253,7 +253,7 @@ impl FromInput for Note {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SettleRequest {
     decision: Valid<Settlement>,
@@ -261,7 +261,7 @@ struct SettleRequest {
 }
 
 /// The settled change: its keys as they are now (ACTIVE or REVOKED).
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct SettledView {
     kind: KeyChange,
     transaction_id: TransactionId,

@@ -3,7 +3,7 @@
 //! English or French (`?format=html|pdf&lang=de|en|fr`; HTML and English by default).
 
 use axum::http::header;
-use axum::response::{IntoResponse, Response};
+use axum::response::IntoResponse;
 use kontor_protocol::letters::LetterLanguage;
 use kontor_storage::EbicsUserId;
 use serde::Deserialize;
@@ -11,6 +11,7 @@ use serde::Deserialize;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{Id, QueryParams};
+use super::respond::Letter;
 use super::Routes;
 use crate::services::keys::{stored_letter, KeyError, LetterKind};
 
@@ -28,7 +29,7 @@ pub fn routes(routes: Routes) -> Routes {
         )
 }
 
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, schemars::JsonSchema)]
 #[serde(rename_all = "lowercase")]
 enum Format {
     #[default]
@@ -36,7 +37,7 @@ enum Format {
     Pdf,
 }
 
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, Deserialize, schemars::JsonSchema)]
 enum Lang {
     #[serde(rename = "de")]
     De,
@@ -57,7 +58,7 @@ impl From<Lang> for LetterLanguage {
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct LetterQuery {
     #[serde(default)]
@@ -70,7 +71,7 @@ async fn ini(
     caller: Caller,
     Id(id): Id<EbicsUserId>,
     QueryParams(query): QueryParams<LetterQuery>,
-) -> Result<Response, ApiError> {
+) -> Result<Letter, ApiError> {
     letter(caller, id, LetterKind::Ini, query).await
 }
 
@@ -78,7 +79,7 @@ async fn hia(
     caller: Caller,
     Id(id): Id<EbicsUserId>,
     QueryParams(query): QueryParams<LetterQuery>,
-) -> Result<Response, ApiError> {
+) -> Result<Letter, ApiError> {
     letter(caller, id, LetterKind::Hia, query).await
 }
 
@@ -87,7 +88,7 @@ async fn letter(
     id: EbicsUserId,
     kind: LetterKind,
     query: LetterQuery,
-) -> Result<Response, ApiError> {
+) -> Result<Letter, ApiError> {
     let mut tx = caller.tx().await?;
     caller.granted(&mut tx, id).await?;
     let rendered = stored_letter(&mut tx, id, kind, query.lang.into())
@@ -100,7 +101,7 @@ async fn letter(
             KeyError::Storage(e) => e.into(),
             other => ApiError::Internal(Box::new(other)),
         })?;
-    Ok(match query.format {
+    Ok(Letter(match query.format {
         Format::Html => (
             [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
             rendered.html().to_owned(),
@@ -120,5 +121,5 @@ async fn letter(
             )
                 .into_response()
         }
-    })
+    }))
 }

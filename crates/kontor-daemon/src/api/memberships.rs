@@ -2,7 +2,6 @@
 //! that restrict an operator to some EBICS users.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::Json;
 use kontor_storage::admin::ApiToken;
 use kontor_storage::{ApiTokenId, EbicsUserId, OperatorId, Role};
@@ -13,6 +12,7 @@ use super::error::ApiError;
 use super::extract::{path_id, Id, JsonBody, PathId, QueryParams};
 use super::input::{Email, Name, Valid};
 use super::page::{ItemPage, PageQuery};
+use super::respond::{Created, NoContent};
 use super::tokens::{IssueToken, IssuedTokenBody};
 use super::{Access, AppState, Routes};
 use crate::services::tenancy;
@@ -84,7 +84,7 @@ pub fn routes(routes: Routes) -> Routes {
         )
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct Membership {
     operator_id: OperatorId,
     email: String,
@@ -121,7 +121,7 @@ async fn memberships(
     Ok(Json(ItemPage::keyset(out, limit, |m| m.operator_id)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateOperator {
     email: Valid<Email>,
@@ -138,7 +138,7 @@ async fn create_operator(
     State(state): State<AppState>,
     caller: Caller,
     JsonBody(body): JsonBody<CreateOperator>,
-) -> Result<(StatusCode, Json<Membership>), ApiError> {
+) -> Result<Created<Membership>, ApiError> {
     let role = *body.role;
     let email = body.email.as_str().to_owned();
     let display_name = body
@@ -153,18 +153,15 @@ async fn create_operator(
         role,
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(Membership {
-            operator_id,
-            email,
-            display_name,
-            role,
-        }),
-    ))
+    Ok(Created(Membership {
+        operator_id,
+        email,
+        display_name,
+        role,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SetRole {
     role: Valid<Role>,
@@ -174,21 +171,21 @@ async fn set_role(
     caller: Caller,
     Id(operator): Id<OperatorId>,
     JsonBody(body): JsonBody<SetRole>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<NoContent, ApiError> {
     let mut tx = caller.tx().await?;
     tenancy::set_role(&mut tx, caller.operator.operator(), operator, *body.role).await?;
     tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(NoContent)
 }
 
 async fn remove_member(
     caller: Caller,
     Id(operator): Id<OperatorId>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<NoContent, ApiError> {
     let mut tx = caller.tx().await?;
     tenancy::remove_member(&mut tx, caller.operator.operator(), operator).await?;
     tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(NoContent)
 }
 
 async fn grants(
@@ -202,7 +199,7 @@ async fn grants(
     Ok(Json(ItemPage::of_all(all, &q, |id| *id)?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct Grant {
     ebics_user_id: Valid<EbicsUserId>,
@@ -212,11 +209,11 @@ async fn grant(
     caller: Caller,
     Id(operator): Id<OperatorId>,
     JsonBody(body): JsonBody<Grant>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<NoContent, ApiError> {
     let mut tx = caller.tx().await?;
     tenancy::grant(&mut tx, operator, *body.ebics_user_id).await?;
     tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(NoContent)
 }
 
 /// The operator and the second id of a `/v1/memberships/{operator_id}/.../{id}` path; an id
@@ -231,12 +228,12 @@ fn member_and<T: PathId>(operator: &str, other: &str) -> Result<(OperatorId, T),
 async fn revoke_grant(
     caller: Caller,
     Path((operator, user)): Path<(String, String)>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<NoContent, ApiError> {
     let (operator, user) = member_and::<EbicsUserId>(&operator, &user)?;
     let mut tx = caller.tx().await?;
     tenancy::revoke_grant(&mut tx, operator, user).await?;
     tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(NoContent)
 }
 
 async fn member_tokens(
@@ -258,27 +255,27 @@ async fn issue_member_token(
     caller: Caller,
     Id(operator): Id<OperatorId>,
     JsonBody(body): JsonBody<IssueToken>,
-) -> Result<(StatusCode, Json<IssuedTokenBody>), ApiError> {
+) -> Result<Created<IssuedTokenBody>, ApiError> {
     let days = body.days()?;
     let mut tx = caller.tx().await?;
     let issued = tenancy::issue_member_token(&mut tx, operator, body.name.as_str(), days).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(IssuedTokenBody::from(issued))))
+    Ok(Created(IssuedTokenBody::from(issued)))
 }
 
 async fn revoke_member_token(
     caller: Caller,
     Path((operator, token)): Path<(String, String)>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<NoContent, ApiError> {
     let (operator, token) = member_and::<ApiTokenId>(&operator, &token)?;
     let mut tx = caller.tx().await?;
     tenancy::revoke_member_token(&mut tx, operator, token).await?;
     tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(NoContent)
 }
 
 /// One grant: an operator restricted to (among others) an EBICS user.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct GrantView {
     operator_id: OperatorId,
     ebics_user_id: EbicsUserId,

@@ -2,10 +2,11 @@
 //! caller's tenant scope, and every state-changing handler calls exactly one function of
 //! [`crate::services`], the API's only way to the data and the bank.
 //!
-//! Routes are registered through [`Routes`], which records each method, path and [`Access`]
-//! level as it adds them to the router: that record is the OpenAPI document's route list and
-//! the level the [`auth::Caller`] extractor enforces, so neither the document nor the
-//! authorisation can drift from what the router really serves. Authorisation lives in
+//! Routes are registered through [`Routes`], which records each method, path, [`Access`]
+//! level and handler as it adds them to the router: that record is the OpenAPI document's
+//! route list (with the schemas the handler's own types give, see [`openapi`]) and the level
+//! the [`auth::Caller`] extractor enforces, so neither the document nor the authorisation can
+//! drift from what the router really serves. Authorisation lives in
 //! [`auth`] (the caller, the route's access level, the tenant transaction, grants) and
 //! [`extract`] (typed path ids, bodies and queries).
 
@@ -31,6 +32,7 @@ mod orders;
 pub mod page;
 mod payments;
 mod permissions;
+mod respond;
 mod schedules;
 mod signer_keys;
 mod statement_files;
@@ -51,7 +53,8 @@ use axum::Router;
 use crate::services::Services;
 
 pub use auth::Access;
-pub use openapi::RouteInfo;
+pub use openapi::{openapi_document, RouteInfo};
+use openapi::{DocHandler, Docs, Operation};
 
 /// Shared state of the API.
 #[derive(Clone)]
@@ -89,7 +92,7 @@ pub struct Routes {
 
 macro_rules! route_method {
     ($($name:ident => $method:ident),+ $(,)?) => {$(
-        pub fn $name<H, T>(
+        pub fn $name<H, T, A>(
             self,
             path: &'static str,
             access: Access,
@@ -97,10 +100,17 @@ macro_rules! route_method {
             handler: H,
         ) -> Self
         where
-            H: Handler<T, AppState>,
+            H: Handler<T, AppState> + DocHandler<A>,
             T: 'static,
         {
-            self.add(Method::$method, path, access, summary, axum::routing::$name(handler))
+            self.add(
+                Method::$method,
+                path,
+                access,
+                summary,
+                axum::routing::$name(handler),
+                H::document,
+            )
         }
     )+};
 }
@@ -120,6 +130,7 @@ impl Routes {
         access: Access,
         summary: &'static str,
         route: MethodRouter<AppState>,
+        document: fn(&mut Operation, &mut Docs),
     ) -> Self {
         // The level travels with each request of this route to the `Caller` extractor.
         // Axum merges method routers registered for the same path, each keeping its layer.
@@ -131,14 +142,15 @@ impl Routes {
             path,
             access,
             summary,
+            document,
         });
         self
     }
 
     /// A read route: every member of the tenant (`Access::Read`), or `Access::Public`.
-    pub fn read<H, T>(self, path: &'static str, summary: &'static str, handler: H) -> Self
+    pub fn read<H, T, A>(self, path: &'static str, summary: &'static str, handler: H) -> Self
     where
-        H: Handler<T, AppState>,
+        H: Handler<T, AppState> + DocHandler<A>,
         T: 'static,
     {
         self.get(path, Access::Read, summary, handler)

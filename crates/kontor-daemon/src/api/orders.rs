@@ -5,8 +5,7 @@ use std::collections::BTreeMap;
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::{header, HeaderMap};
 use axum::Json;
 use kontor_documents::pain::{self, PaymentKind, PaymentSummary};
 use kontor_protocol::order_type::{BtfService, ContainerType, MessageName, OrderType};
@@ -24,6 +23,7 @@ use super::extract::{Id, JsonBody, QueryParams};
 use super::files::download;
 use super::input::{idempotency_key, KeyHash, SignatureValue, Valid};
 use super::page::{ItemPage, PageQuery};
+use super::respond::{Accepted, Created, Either, FileDownload, Replayed};
 use super::{Access, AppState, Routes};
 use crate::services::orders::{self, received, CreateOrder, SignatureSubmission};
 
@@ -72,7 +72,7 @@ async fn list(
     Ok(Json(ItemPage::keyset(items, page.limit, |r| r.id)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateQuery {
     ebics_user_id: Valid<EbicsUserId>,
@@ -150,7 +150,7 @@ async fn create(
     QueryParams(query): QueryParams<CreateQuery>,
     headers: HeaderMap,
     body: Body,
-) -> Result<Response, ApiError> {
+) -> Result<Either<Created<OrderView>, Replayed<Order>>, ApiError> {
     let limit = state.max_order_file_bytes;
     let declared = headers
         .get(header::CONTENT_LENGTH)
@@ -184,26 +184,18 @@ async fn create(
     )
     .await?;
     if created.replayed {
-        let mut response = (StatusCode::OK, Json(created.order)).into_response();
-        response
-            .headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
-        return Ok(response);
+        return Ok(Either::B(Replayed(created.order)));
     }
-    Ok((
-        StatusCode::CREATED,
-        Json(OrderView::new(
-            created.order,
-            created.summary,
-            order_data_digest,
-            vec![],
-        )),
-    )
-        .into_response())
+    Ok(Either::A(Created(OrderView::new(
+        created.order,
+        created.summary,
+        order_data_digest,
+        vec![],
+    ))))
 }
 
 /// What a signer sees before signing.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct ContentSummary {
     kind: PaymentKind,
     number_of_transactions: usize,
@@ -219,7 +211,7 @@ struct ContentSummary {
     order_data_digest: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct SignatureView {
     signer_id: EbicsUserId,
     signature_class: SignatureClass,
@@ -240,7 +232,7 @@ impl From<OrderSignature> for SignatureView {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct OrderView {
     #[serde(flatten)]
     order: Order,
@@ -310,14 +302,14 @@ async fn file(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id<OrderId>,
-) -> Result<Response, ApiError> {
+) -> Result<FileDownload, ApiError> {
     let mut tx = caller.read().await?;
     let order = caller.granted(&mut tx, id).await?;
     drop(tx);
     download(&state, &caller.scope, order.content_file_id).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct AddSignature {
     /// The EBICS user who signed.
@@ -335,7 +327,7 @@ async fn add_signature(
     caller: Caller,
     Id(id): Id<OrderId>,
     JsonBody(body): JsonBody<AddSignature>,
-) -> Result<(StatusCode, Json<OrderView>), ApiError> {
+) -> Result<Created<OrderView>, ApiError> {
     let mut tx = caller.tx().await?;
     caller.granted(&mut tx, id).await?;
     let signer = caller.granted(&mut tx, *body.signer_id).await?;
@@ -349,10 +341,10 @@ async fn add_signature(
     let order = orders::add_signature(&mut tx, submission).await?;
     let view = load_view(&state, &mut tx, order).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(view)))
+    Ok(Created(view))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct Submitted {
     order_id: OrderId,
     /// SUBMITTED while the upload runs (e.g. another request's), PROCESSING once the bank
@@ -367,7 +359,7 @@ async fn submit(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id<OrderId>,
-) -> Result<(StatusCode, Json<Submitted>), ApiError> {
+) -> Result<Accepted<Submitted>, ApiError> {
     let order = caller.granted(&mut caller.tx().await?, id).await?;
     // Submitting again after the upload answers the order's state: a client that lost the
     // first answer retries safely.
@@ -384,15 +376,12 @@ async fn submit(
         });
     }
     let order = orders::submit_order(&state.services, &caller.scope, id).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(Submitted {
-            order_id: id,
-            status: order.status,
-            transaction_id: order.transaction_id,
-            bank_order_id: order.bank_order_id,
-        }),
-    ))
+    Ok(Accepted(Submitted {
+        order_id: id,
+        status: order.status,
+        transaction_id: order.transaction_id,
+        bank_order_id: order.bank_order_id,
+    }))
 }
 
 async fn cancel(caller: Caller, Id(id): Id<OrderId>) -> Result<Json<Order>, ApiError> {

@@ -23,7 +23,7 @@ pub const DEFAULT_LIMIT: u32 = 100;
 pub const MAX_LIMIT: u32 = 1000;
 
 /// `?limit=&cursor=` of a list route without other parameters.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PageQuery {
     /// Records per page, 1 to 1000 (default 100).
@@ -81,7 +81,7 @@ fn decode(cursor: &str) -> Result<String, ApiError> {
 }
 
 /// One page of a list.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ItemPage<T> {
     pub items: Vec<T>,
     /// Pass as `cursor` for the next page; `null` on the last page.

@@ -6,8 +6,7 @@
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::handler::Handler;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::HeaderMap;
 use axum::Json;
 use kontor_documents::pain::request::{PaymentRequest, Scheme};
 use kontor_documents::pain::PaymentKind;
@@ -18,6 +17,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{Id, JsonBody, QueryParams};
 use super::input::{idempotency_key, Valid};
+use super::respond::{Created, Either, Replayed};
 use super::{Access, AppState, Routes};
 use crate::services::payments::{self, NewPayment, TransferView};
 
@@ -39,7 +39,7 @@ pub fn routes(routes: Routes) -> Routes {
         )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateQuery {
     ebics_user_id: Valid<EbicsUserId>,
@@ -47,7 +47,7 @@ struct CreateQuery {
     signature_rule: Option<Valid<SignatureRule>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct CreatedView {
     order: Order,
     scheme: Scheme,
@@ -64,7 +64,7 @@ async fn create(
     QueryParams(query): QueryParams<CreateQuery>,
     headers: HeaderMap,
     JsonBody(request): JsonBody<PaymentRequest>,
-) -> Result<Response, ApiError> {
+) -> Result<Either<Created<CreatedView>, Replayed<CreatedView>>, ApiError> {
     let key = idempotency_key(&headers)?;
     let user = *query.ebics_user_id;
     caller.granted(&mut caller.tx().await?, user).await?;
@@ -91,17 +91,14 @@ async fn create(
         order_data_digest: created.order_data_digest,
         order: created.created.order,
     };
-    if replayed {
-        let mut response = (StatusCode::OK, Json(view)).into_response();
-        response
-            .headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
-        return Ok(response);
-    }
-    Ok((StatusCode::CREATED, Json(view)).into_response())
+    Ok(if replayed {
+        Either::B(Replayed(view))
+    } else {
+        Either::A(Created(view))
+    })
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct PaymentView {
     order: Order,
     kind: PaymentKind,

@@ -1,7 +1,6 @@
 //! `/v1/ebics-users/{id}/permissions`: what the bank permits a user (order types, accounts,
 //! limits in the currency's minor units).
 
-use axum::http::StatusCode;
 use axum::Json;
 use kontor_documents::{Amount, Currency};
 use kontor_protocol::order_type::OrderType;
@@ -14,6 +13,7 @@ use super::extract::QueryParams;
 use super::extract::{Id, JsonBody};
 use super::input::{payment_amount, Valid};
 use super::page::{ItemPage, PageQuery};
+use super::respond::Created;
 use super::{Access, Routes};
 use crate::services::users;
 
@@ -43,7 +43,7 @@ async fn list(
     Ok(Json(ItemPage::of_all(all, &q, |p| p.id)?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct AddPermission {
     order_type: Valid<OrderType>,
@@ -57,7 +57,7 @@ async fn add(
     caller: Caller,
     Id(id): Id<EbicsUserId>,
     JsonBody(body): JsonBody<AddPermission>,
-) -> Result<(StatusCode, Json<Permission>), ApiError> {
+) -> Result<Created<Permission>, ApiError> {
     let max_amount = match (body.max_amount, body.currency) {
         (Some(amount), Some(currency)) => Some((
             payment_amount("max_amount", *amount, *currency)?,
@@ -85,5 +85,5 @@ async fn add(
     caller.granted(&mut tx, id).await?;
     let permission = users::add_permission(&mut tx, new).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(permission)))
+    Ok(Created(permission))
 }

@@ -1,7 +1,6 @@
 //! `/v1/schedules`: statement download schedules and their runs.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::Json;
 use kontor_protocol::order_type::OrderType;
 use kontor_storage::{AccountId, EbicsUserId, JobRun, Schedule, ScheduleId};
@@ -14,6 +13,7 @@ use super::extract::QueryParams;
 use super::extract::{Id, JsonBody};
 use super::input::{Cron, TimeZone, Valid};
 use super::page::{ItemPage, PageQuery};
+use super::respond::{Accepted, Created, NoContent};
 use super::{Access, AppState, Routes};
 use crate::services::schedules::{self, ScheduleRequest};
 
@@ -58,7 +58,7 @@ async fn list(
     Ok(Json(ItemPage::keyset(items, page.limit, |r| r.id)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateSchedule {
     ebics_user_id: Valid<EbicsUserId>,
@@ -79,7 +79,7 @@ fn default_time_zone() -> Valid<TimeZone> {
 async fn create(
     caller: Caller,
     JsonBody(body): JsonBody<CreateSchedule>,
-) -> Result<(StatusCode, Json<Schedule>), ApiError> {
+) -> Result<Created<Schedule>, ApiError> {
     let user = *body.ebics_user_id;
     let service = body.service.map(ServiceBody::into_service).transpose()?;
     let order_type = order_type_or_btd(body.order_type, service.as_ref())?;
@@ -95,7 +95,7 @@ async fn create(
     caller.granted(&mut tx, user).await?;
     let schedule = schedules::create(&mut tx, request).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(schedule)))
+    Ok(Created(schedule))
 }
 
 async fn show(caller: Caller, Id(id): Id<ScheduleId>) -> Result<Json<Schedule>, ApiError> {
@@ -103,7 +103,7 @@ async fn show(caller: Caller, Id(id): Id<ScheduleId>) -> Result<Json<Schedule>, 
     Ok(Json(caller.granted(&mut tx, id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateSchedule {
     enabled: bool,
@@ -121,12 +121,12 @@ async fn update(
     Ok(Json(schedule))
 }
 
-async fn delete(caller: Caller, Id(id): Id<ScheduleId>) -> Result<StatusCode, ApiError> {
+async fn delete(caller: Caller, Id(id): Id<ScheduleId>) -> Result<NoContent, ApiError> {
     let mut tx = caller.tx().await?;
     caller.granted(&mut tx, id).await?;
     schedules::delete(&mut tx, id).await?;
     tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(NoContent)
 }
 
 async fn runs(
@@ -144,8 +144,8 @@ async fn run_now(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id<ScheduleId>,
-) -> Result<(StatusCode, Json<JobRun>), ApiError> {
+) -> Result<Accepted<JobRun>, ApiError> {
     caller.granted(&mut caller.tx().await?, id).await?;
     let run = schedules::run_now(&state.services, &caller.scope, id).await?;
-    Ok((StatusCode::ACCEPTED, Json(run)))
+    Ok(Accepted(run))
 }

@@ -2,7 +2,6 @@
 //! only), and signature keys held by signers on their own machines.
 
 use axum::extract::Path;
-use axum::http::StatusCode;
 use axum::Json;
 use kontor_protocol::certificate::Certificate;
 use kontor_protocol::keys::PublicKey;
@@ -15,6 +14,7 @@ use super::error::ApiError;
 use super::extract::QueryParams;
 use super::extract::{path_id, Id, JsonBody};
 use super::page::{ItemPage, PageQuery};
+use super::respond::Created;
 use super::{Access, Routes};
 use crate::services::users::{self, SignerKey};
 
@@ -53,7 +53,7 @@ async fn key_pairs(
 
 /// A signer-held signature public key as the signer's CLI sends it (also the new key of a
 /// signer's HCS).
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RegisterSignerKey {
     /// A005 or A006.
@@ -98,13 +98,13 @@ async fn register(
     caller: Caller,
     Id(id): Id<EbicsUserId>,
     JsonBody(body): JsonBody<RegisterSignerKey>,
-) -> Result<(StatusCode, Json<KeyPair>), ApiError> {
+) -> Result<Created<KeyPair>, ApiError> {
     let signer_key = body.parse()?;
     let mut tx = caller.tx().await?;
     caller.granted(&mut tx, id).await?;
     let pair = users::register_signer_key(&mut tx, id, signer_key).await?;
     tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(pair)))
+    Ok(Created(pair))
 }
 
 async fn revoke(

@@ -2,7 +2,6 @@
 //! original file, and ingesting one again once the cause of a failure is fixed.
 
 use axum::extract::State;
-use axum::response::Response;
 use axum::Json;
 use kontor_storage::{StatementFile, StatementFileId, StatementFileStatus};
 use serde::Deserialize;
@@ -13,6 +12,7 @@ use super::extract::{Id, QueryParams};
 use super::files::download;
 use super::input::Valid;
 use super::page::{ItemPage, PageQuery};
+use super::respond::FileDownload;
 use super::{Access, AppState, Routes};
 use crate::services::statement_files;
 
@@ -41,7 +41,7 @@ pub fn routes(routes: Routes) -> Routes {
         )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct FileQuery {
     /// PENDING, INGESTED, PARTIAL or FAILED.
@@ -84,7 +84,7 @@ async fn content(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id<StatementFileId>,
-) -> Result<Response, ApiError> {
+) -> Result<FileDownload, ApiError> {
     let record = caller.granted(&mut caller.tx().await?, id).await?;
     download(&state, &caller.scope, record.file_id).await
 }

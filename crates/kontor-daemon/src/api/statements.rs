@@ -1,7 +1,6 @@
 //! `/v1/statements`: statements with their original camt/MT940 files.
 
 use axum::extract::State;
-use axum::response::Response;
 use axum::Json;
 use kontor_storage::{Account, AccountId, Statement, StatementId};
 use serde::Deserialize;
@@ -12,6 +11,7 @@ use super::extract::{Id, QueryParams};
 use super::files::download;
 use super::input::Valid;
 use super::page::{ItemPage, PageQuery};
+use super::respond::FileDownload;
 use super::{AppState, Routes};
 
 pub fn routes(routes: Routes) -> Routes {
@@ -29,7 +29,7 @@ pub fn routes(routes: Routes) -> Routes {
         )
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct StatementQuery {
     account: Option<Valid<AccountId>>,
@@ -67,7 +67,7 @@ async fn file(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id<StatementId>,
-) -> Result<Response, ApiError> {
+) -> Result<FileDownload, ApiError> {
     let mut tx = caller.read().await?;
     let statement: Statement = tx.get(id).await?;
     drop(tx);

@@ -2,7 +2,6 @@
 //! administrators only (their tokens are bound to no tenant and reach no tenant's data).
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::Json;
 use kontor_storage::admin::Tenant;
 use kontor_storage::OperatorId;
@@ -13,6 +12,7 @@ use super::error::ApiError;
 use super::extract::{JsonBody, QueryParams};
 use super::input::{Email, Name, Valid};
 use super::page::{ItemPage, PageQuery};
+use super::respond::Created;
 use super::tokens::IssuedTokenBody;
 use super::{Access, AppState, Routes};
 use crate::services::tenancy;
@@ -60,7 +60,7 @@ async fn tenants(
     Ok(Json(ItemPage::keyset(tenants, limit, |t| t.id)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateTenant {
     name: Valid<Name>,
@@ -72,7 +72,7 @@ struct CreateTenant {
     token_days: Option<i64>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct CreatedTenant {
     tenant: Tenant,
     owner_id: OperatorId,
@@ -83,7 +83,7 @@ async fn create_tenant(
     State(state): State<AppState>,
     caller: PlatformCaller,
     JsonBody(body): JsonBody<CreateTenant>,
-) -> Result<(StatusCode, Json<CreatedTenant>), ApiError> {
+) -> Result<Created<CreatedTenant>, ApiError> {
     let days = body.token_days.unwrap_or(7);
     if !(1..=365).contains(&days) {
         return Err(ApiError::Input {
@@ -106,12 +106,9 @@ async fn create_tenant(
         days,
     )
     .await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(CreatedTenant {
-            tenant: created.tenant,
-            owner_id: created.owner,
-            owner_token: created.token.into(),
-        }),
-    ))
+    Ok(Created(CreatedTenant {
+        tenant: created.tenant,
+        owner_id: created.owner,
+        owner_token: created.token.into(),
+    }))
 }

@@ -3,7 +3,6 @@
 //! another tenant they belong to (`tenant_id`).
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::Json;
 use kontor_storage::admin::{ApiToken, IssuedToken};
 use kontor_storage::{ApiTokenId, TenantId};
@@ -15,6 +14,7 @@ use super::error::ApiError;
 use super::extract::{Id, JsonBody, QueryParams};
 use super::input::{Name, Valid};
 use super::page::{ItemPage, PageQuery};
+use super::respond::{Created, NoContent};
 use super::{Access, AppState, Routes};
 use crate::services::tenancy;
 
@@ -52,7 +52,7 @@ async fn tokens(
     Ok(Json(ItemPage::keyset(tokens, limit, |t| t.id)))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(super) struct IssueToken {
     pub name: Valid<Name>,
@@ -78,7 +78,7 @@ impl IssueToken {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 pub(super) struct IssuedTokenBody {
     token: ApiToken,
     /// The bearer secret, shown only in this response.
@@ -98,7 +98,7 @@ async fn issue_token(
     State(state): State<AppState>,
     caller: Caller,
     JsonBody(body): JsonBody<IssueToken>,
-) -> Result<(StatusCode, Json<IssuedTokenBody>), ApiError> {
+) -> Result<Created<IssuedTokenBody>, ApiError> {
     let days = body.days()?;
     let issued = tenancy::issue_own_token(
         state.services.store(),
@@ -108,12 +108,12 @@ async fn issue_token(
         days,
     )
     .await?;
-    Ok((StatusCode::CREATED, Json(IssuedTokenBody::from(issued))))
+    Ok(Created(IssuedTokenBody::from(issued)))
 }
 
-async fn revoke_token(caller: Caller, Id(id): Id<ApiTokenId>) -> Result<StatusCode, ApiError> {
+async fn revoke_token(caller: Caller, Id(id): Id<ApiTokenId>) -> Result<NoContent, ApiError> {
     let mut tx = caller.tx().await?;
     tenancy::revoke_member_token(&mut tx, caller.operator.operator(), id).await?;
     tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(NoContent)
 }

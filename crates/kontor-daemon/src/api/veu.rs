@@ -8,7 +8,6 @@
 //! therefore never causes bank traffic or new EBICS transactions.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::Json;
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{EbicsUserId, VeuItem, VeuItemId, VeuSigner};
@@ -19,6 +18,7 @@ use super::error::ApiError;
 use super::extract::{Id, JsonBody, QueryParams};
 use super::input::{KeyHash, SignatureValue, Valid};
 use super::page::{ItemPage, PageQuery};
+use super::respond::AcceptedEmpty;
 use super::{Access, AppState, Routes};
 use crate::services::veu::{self, check_same_connection, DetachedSignature, VeuDigest};
 
@@ -71,7 +71,7 @@ async fn list(
     Ok(Json(ItemPage::keyset(items, page.limit, |r| r.id)))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct VeuView {
     #[serde(flatten)]
     item: VeuItem,
@@ -85,7 +85,7 @@ async fn show(caller: Caller, Id(id): Id<VeuItemId>) -> Result<Json<VeuView>, Ap
     Ok(Json(VeuView { item, signers }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SyncRequest {
     ebics_user_id: Valid<EbicsUserId>,
@@ -95,14 +95,14 @@ async fn sync(
     State(state): State<AppState>,
     caller: Caller,
     JsonBody(body): JsonBody<SyncRequest>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<AcceptedEmpty, ApiError> {
     let user = *body.ebics_user_id;
     caller.granted(&mut caller.tx().await?, user).await?;
     veu::sync_for(&state.services, &caller.scope, user).await?;
-    Ok(StatusCode::ACCEPTED)
+    Ok(AcceptedEmpty)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct DigestQuery {
     /// Optional: the signer who is about to sign (must be a user of the item's connection).
@@ -129,7 +129,7 @@ async fn digest(
         })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct FetchDigest {
     /// The signer whose EBICS session asks the bank (HVD).
@@ -153,7 +153,7 @@ async fn fetch_digest(
     Ok(Json(digest))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct SignedDecision {
     signer_id: Valid<EbicsUserId>,
@@ -171,7 +171,7 @@ async fn decide(
     id: VeuItemId,
     body: SignedDecision,
     cancel_order: bool,
-) -> Result<StatusCode, ApiError> {
+) -> Result<AcceptedEmpty, ApiError> {
     let signer = *body.signer_id;
     {
         let mut tx = caller.tx().await?;
@@ -185,7 +185,7 @@ async fn decide(
         key_hash: body.key_hash.into_inner().0,
     };
     veu::decide(&state.services, &caller.scope, id, signature, cancel_order).await?;
-    Ok(StatusCode::ACCEPTED)
+    Ok(AcceptedEmpty)
 }
 
 async fn approve(
@@ -193,7 +193,7 @@ async fn approve(
     caller: Caller,
     Id(id): Id<VeuItemId>,
     JsonBody(body): JsonBody<SignedDecision>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<AcceptedEmpty, ApiError> {
     decide(state, caller, id, body, false).await
 }
 
@@ -202,6 +202,6 @@ async fn cancel(
     caller: Caller,
     Id(id): Id<VeuItemId>,
     JsonBody(body): JsonBody<SignedDecision>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<AcceptedEmpty, ApiError> {
     decide(state, caller, id, body, true).await
 }

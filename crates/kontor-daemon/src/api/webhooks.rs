@@ -2,7 +2,6 @@
 //! log, ping, redelivery, secret rotation and resumption after parking.
 
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::Json;
 use kontor_storage::{
     NewWebhookSubscription, WebhookAttempt, WebhookDelivery, WebhookDeliveryId, WebhookEventType,
@@ -15,6 +14,7 @@ use super::error::ApiError;
 use super::extract::{Id, JsonBody, QueryParams};
 use super::input::{HttpUrl, Name, Valid};
 use super::page::{ItemPage, PageQuery};
+use super::respond::{Accepted, Created, NoContent};
 use super::{Access, AppState, Routes};
 use crate::services::webhooks::{self, WithSecret};
 
@@ -88,7 +88,7 @@ async fn list(
     Ok(Json(ItemPage::of_all(all, &q, |s| s.id)?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateWebhook {
     url: Valid<HttpUrl>,
@@ -99,7 +99,7 @@ struct CreateWebhook {
 }
 
 /// A subscription with its secret, answered once at creation and rotation.
-#[derive(Serialize)]
+#[derive(Serialize, schemars::JsonSchema)]
 struct SubscriptionWithSecret {
     #[serde(flatten)]
     subscription: WebhookSubscription,
@@ -120,14 +120,14 @@ async fn create(
     State(state): State<AppState>,
     caller: Caller,
     JsonBody(body): JsonBody<CreateWebhook>,
-) -> Result<(StatusCode, Json<SubscriptionWithSecret>), ApiError> {
+) -> Result<Created<SubscriptionWithSecret>, ApiError> {
     let new = NewWebhookSubscription {
         url: body.url.into_inner().0,
         description: body.description.map(|d| d.into_inner().into_string()),
         event_types: body.event_types,
     };
     let created = webhooks::create(&state.services, &caller.scope, new).await?;
-    Ok((StatusCode::CREATED, Json(created.into())))
+    Ok(Created(created.into()))
 }
 
 async fn show(
@@ -138,7 +138,7 @@ async fn show(
     Ok(Json(tx.get(id).await?))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct UpdateWebhook {
     url: Option<Valid<HttpUrl>>,
@@ -168,18 +168,18 @@ async fn delete(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id<WebhookSubscriptionId>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<NoContent, ApiError> {
     webhooks::delete(&state.services, &caller.scope, id).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(NoContent)
 }
 
 async fn ping(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id<WebhookSubscriptionId>,
-) -> Result<(StatusCode, Json<WebhookDelivery>), ApiError> {
+) -> Result<Accepted<WebhookDelivery>, ApiError> {
     let delivery = webhooks::ping(&state.services, &caller.scope, id).await?;
-    Ok((StatusCode::ACCEPTED, Json(delivery)))
+    Ok(Accepted(delivery))
 }
 
 async fn rotate(
@@ -226,7 +226,7 @@ async fn redeliver(
     State(state): State<AppState>,
     caller: Caller,
     Id(id): Id<WebhookDeliveryId>,
-) -> Result<(StatusCode, Json<WebhookDelivery>), ApiError> {
+) -> Result<Accepted<WebhookDelivery>, ApiError> {
     let delivery = webhooks::redeliver(&state.services, &caller.scope, id).await?;
-    Ok((StatusCode::ACCEPTED, Json(delivery)))
+    Ok(Accepted(delivery))
 }

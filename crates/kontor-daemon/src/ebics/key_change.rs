@@ -19,7 +19,17 @@ use super::key_management::{key_data, transport_key_infos, KeyFormat, PublicKeyR
 use super::EbicsError;
 
 /// Which keys a key change replaces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 pub enum KeyChange {
     /// Authentication and encryption keys.
     #[serde(rename = "HCA")]

@@ -19,7 +19,7 @@ use super::session::Requirement;
 use super::{Client, DownloadOutcome, DownloadRequest, EbicsError, UploadRequest};
 
 /// The order a VEU request refers to, in the JSON form stored with its transaction.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 pub struct VeuOrderRef {
     pub partner_id: String,
     pub order_id: String,
@@ -28,7 +28,7 @@ pub struct VeuOrderRef {
 }
 
 /// The parameters of one VEU request (stored with the transaction so recovery can rebuild it).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(tag = "request", rename_all = "UPPERCASE")]
 pub enum VeuOrderParams {
     Hvu,

@@ -30,7 +30,7 @@ use super::keys::{ensure_user_keys, KeyError};
 pub const DEFAULT_EXPIRY_WARNING_DAYS: i64 = 30;
 
 /// Whether a CA issued a certificate or its own key signed it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum CertificateOrigin {
     SelfSigned,
@@ -38,7 +38,7 @@ pub enum CertificateOrigin {
 }
 
 /// What a key's certificate says.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct CertificateInfo {
     pub subject: String,
     pub issuer: String,
@@ -73,7 +73,7 @@ impl CertificateInfo {
 }
 
 /// One of a user's keys as the keys view shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct KeyView {
     pub id: KeyPairId,
     pub usage: KeyUsage,
@@ -227,7 +227,7 @@ pub async fn import_certificate(
 }
 
 /// A certificate whose expiry warning this call gave.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct ExpiringCertificate {
     pub ebics_user_id: EbicsUserId,
     pub user_id: String,

@@ -26,7 +26,7 @@ const LOCAL_HEADER: &[u8] = b"PK\x03\x04";
 const EMPTY_ARCHIVE: &[u8] = b"PK\x05\x06";
 
 /// How a stored file is wrapped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Container {
     /// The document itself (XML or MT940).

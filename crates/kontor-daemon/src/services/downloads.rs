@@ -46,7 +46,7 @@ pub enum DownloadRefusal {
 }
 
 /// What a download delivered.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct DownloadResult {
     pub transaction_id: TransactionId,
     /// The stored file (absent when the bank had no data).

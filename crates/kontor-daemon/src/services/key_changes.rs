@@ -611,7 +611,9 @@ pub(crate) async fn settle_change(
 
 /// An operator's decision about an undecided key change, after checking with the bank
 /// (its letter, its support desk, or HVU/HKD showing which key it holds).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Settlement {
     /// The bank holds the new keys: they turn ACTIVE, the old ones EXPIRED.

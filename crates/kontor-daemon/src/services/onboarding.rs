@@ -22,7 +22,7 @@ use crate::ebics::session::verified_bank_keys;
 use crate::ebics::{DownloadRequest, EbicsError, KeyOrder, UserContext};
 
 /// What an HTD/HKD/HAA sync stored.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct SyncReport {
     pub order_types: Vec<OrderType>,
     pub btf_offers: Vec<BtfOffer>,

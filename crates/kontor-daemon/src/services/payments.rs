@@ -154,7 +154,7 @@ impl TruncateNanos for chrono::NaiveDateTime {
 }
 
 /// One transfer of a payment order and the bank's word on it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct TransferView {
     pub end_to_end_id: String,
     pub amount: Amount,

@@ -630,7 +630,7 @@ impl VeuBank for BankVeu<'_> {
 }
 
 /// The digest a signer signs for a VEU item, as the bank reported it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
 pub struct VeuDigest {
     /// The order data digest (HVD `DataDigest`), lower-case hex: what a signer signs.
     pub data_digest: String,

@@ -30,6 +30,7 @@ use crate::xml::reader::XmlError;
 
 /// Credit transfer or direct debit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub enum PaymentKind {
     /// pain.001 — money leaves the ordering account.
     CreditTransfer,
@@ -39,6 +40,7 @@ pub enum PaymentKind {
 
 /// Supported message versions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub enum PainVersion {
     Pain001_001_03,
     Pain001_001_09,
@@ -118,6 +120,7 @@ impl PainVersion {
 
 /// SEPA direct debit sequence type (`SeqTp`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub enum SequenceType {
     /// FRST
     First,
@@ -152,6 +155,7 @@ impl SequenceType {
 
 /// A party with its account: name, IBAN and (optional) BIC of its bank.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct AccountParty {
     pub name: String,
     pub iban: Iban,
@@ -170,6 +174,7 @@ impl AccountParty {
 
 /// SEPA mandate reference of a direct debit.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct Mandate {
     pub id: String,
     pub signature_date: NaiveDate,
@@ -177,6 +182,7 @@ pub struct Mandate {
 
 /// One transaction (`CdtTrfTxInf` / `DrctDbtTxInf`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct Transaction {
     pub end_to_end_id: String,
     pub instruction_id: Option<String>,
@@ -193,6 +199,7 @@ pub struct Transaction {
 
 /// One payment information block (`PmtInf`): transactions sharing account and date.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct PaymentInfo {
     pub id: String,
     pub batch_booking: Option<bool>,
@@ -220,6 +227,7 @@ pub struct PaymentInfo {
 /// `NbOfTxs` and `CtrlSum` are not stored: a parsed order has been checked against them and
 /// [`build`] computes them.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct PaymentOrder {
     pub version: PainVersion,
     pub message_id: String,
@@ -231,6 +239,7 @@ pub struct PaymentOrder {
 
 /// What a person approving a payment order needs to see.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct PaymentSummary {
     pub kind: PaymentKind,
     pub number_of_transactions: usize,

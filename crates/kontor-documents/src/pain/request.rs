@@ -46,6 +46,7 @@ fn max_amount() -> Amount {
 
 /// Which SEPA scheme a payment uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum Scheme {
     /// SEPA credit transfer (pain.001, EBICS order type CCT / BTF SCT).
@@ -118,8 +119,24 @@ pub enum Text {
     NotText(IgnoredAny),
 }
 
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for Text {
+    fn inline_schema() -> bool {
+        true
+    }
+
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "Text".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({"type": "string"})
+    }
+}
+
 /// A party with its account.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PartyInput {
     pub name: Option<Text>,
@@ -129,6 +146,7 @@ pub struct PartyInput {
 
 /// A SEPA mandate (direct debits).
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MandateInput {
     pub id: Option<Text>,
@@ -138,6 +156,7 @@ pub struct MandateInput {
 
 /// One transfer or debit.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TransactionInput {
     pub end_to_end_id: Option<Text>,
@@ -154,6 +173,7 @@ pub struct TransactionInput {
 
 /// A payment of one scheme from (or, for direct debits, into) one account on one date.
 #[derive(Debug, Clone, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PaymentRequest {
     /// `SCT`, `SCT_INST`, `SDD_CORE` or `SDD_B2B`.
@@ -175,6 +195,7 @@ pub struct PaymentRequest {
 
 /// One invalid field.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct FieldError {
     /// JSON path of the field, e.g. `$.transactions[3].amount`.
     pub path: String,

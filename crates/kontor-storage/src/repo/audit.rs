@@ -18,6 +18,7 @@ use crate::store::{Actor, Newest};
 record! {
     /// One audit record. Never updated or deleted (enforced by database triggers).
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct AuditEvent {
         pub id: AuditEventId,
         /// `OPERATOR` or `SYSTEM`.

@@ -11,6 +11,7 @@ use crate::ids::{AccountId, BankHostId, ConnectionId};
 record! {
     /// A customer (partner) relationship with one bank host.
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct Connection {
         pub id: ConnectionId,
         pub bank_host_id: BankHostId,
@@ -36,6 +37,7 @@ entity!(
 
 /// A BTF service the bank offers under an admin order type (`BTU` or `BTD`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct BtfOffer {
     pub order_type: OrderType,
     pub service: BtfService,
@@ -51,6 +53,7 @@ pub struct NewConnection {
 record! {
     /// A bank account reachable through a connection.
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct Account {
         pub id: AccountId,
         pub connection_id: ConnectionId,

@@ -12,6 +12,7 @@ use crate::status::{BankKeyKind, BankKeyVerification, VerificationMethod};
 record! {
     /// An EBICS bank server.
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct BankHost {
         pub id: BankHostId,
         pub host_id: String,
@@ -46,6 +47,7 @@ crate::db::column_via!(Option<BankParameters> => opt_json);
 /// The bank parameters a host publishes with HPD (`HPDResponseOrderData/ProtocolParams`).
 /// A flag is `None` when the bank left the element out.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct BankParameters {
     pub protocol_versions: Vec<String>,
     pub authentication_versions: Vec<String>,
@@ -114,6 +116,7 @@ pub struct BankHostChanges {
 record! {
     /// A bank's public key as fetched with HPB, and whether an operator verified it.
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct BankKey {
         pub id: BankKeyId,
         pub bank_host_id: BankHostId,

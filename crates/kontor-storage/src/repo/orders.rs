@@ -14,6 +14,7 @@ record! {
     /// A stored file: inline content (small, e.g. an order's payment file) or a path under the
     /// data directory (large downloads, streamed to disk).
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct StoredFile {
         pub id: FileId,
         pub kind: FileKind,
@@ -51,6 +52,7 @@ pub struct NewFile {
 
 /// Which signature classes make an order complete, as the bank requires.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub enum SignatureRule {
     /// One signature of class E, or two of classes A/B where at least one is A.
     Standard,
@@ -91,6 +93,7 @@ impl std::str::FromStr for SignatureRule {
 record! {
     /// An upload order (payment file) and where it is in its lifecycle.
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct Order {
         pub id: OrderId,
         pub ebics_user_id: EbicsUserId,
@@ -140,6 +143,7 @@ pub struct NewOrder {
 record! {
     /// A signature collected for an order.
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct OrderSignature {
         pub id: OrderSignatureId,
         pub order_id: OrderId,

@@ -12,6 +12,7 @@ use crate::status::TransferStatus;
 
 /// How the bank reported one transfer.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct TransferStatusRecord {
     pub end_to_end_id: String,
     pub status: TransferStatus,

@@ -14,6 +14,7 @@ pub const RUN_HELD: &str = "HELD";
 record! {
     /// A recurring download (cron expression in a time zone) for a user, optionally one account.
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct Schedule {
         pub id: ScheduleId,
         pub ebics_user_id: EbicsUserId,
@@ -51,6 +52,7 @@ pub struct NewSchedule {
 record! {
     /// One execution of a schedule.
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct JobRun {
         pub id: JobRunId,
         pub schedule_id: ScheduleId,

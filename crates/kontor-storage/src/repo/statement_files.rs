@@ -15,6 +15,7 @@ use crate::status::StatementFileStatus;
 record! {
     /// A stored statement file (bare document or container) and its last ingestion.
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct StatementFile {
         pub id: StatementFileId,
         /// The original file, as the bank delivered it.
@@ -47,6 +48,7 @@ crate::db::column_via!(Vec<StatementFileMember> => json);
 
 /// One document of a statement file (the file itself when it is bare).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct StatementFileMember {
     /// The member's path in the container; empty for a bare file.
     pub name: String,

@@ -11,6 +11,7 @@ use crate::status::StatementFormat;
 record! {
     /// A statement (camt.053/052/054 or MT940) received for an account.
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct Statement {
         pub id: StatementId,
         pub account_id: AccountId,
@@ -39,6 +40,7 @@ pub struct NewStatement {
 record! {
     /// A balance of an account on a date (opening, closing, available, ...).
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct Balance {
         pub id: BalanceId,
         pub account_id: AccountId,
@@ -67,6 +69,7 @@ pub struct NewBalance {
 record! {
     /// A booking on an account, stored once however many statements report it.
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct BookedTransaction {
         pub id: BookedTransactionId,
         pub account_id: AccountId,

@@ -14,6 +14,7 @@ use crate::status::{
 record! {
     /// One upload or download as EBICS runs it: initialisation, transfer of segments, receipt.
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct Transaction {
         pub id: TransactionId,
         pub ebics_user_id: EbicsUserId,
@@ -78,6 +79,7 @@ pub struct NewTransaction {
 record! {
     /// One segment of a transaction.
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct Segment {
         pub id: SegmentId,
         pub transaction_id: TransactionId,
@@ -97,6 +99,7 @@ entity!(Segment, SegmentId, "segments", "segment", Deletable);
 record! {
     /// An entry in a transaction's audit trail. Never updated or deleted.
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct TransactionEvent {
         pub id: EventId,
         pub transaction_id: TransactionId,

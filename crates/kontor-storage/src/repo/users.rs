@@ -16,6 +16,7 @@ use crate::status::{
 record! {
     /// A subscriber (user id) of a partner at a bank.
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct EbicsUser {
         pub id: EbicsUserId,
         pub connection_id: ConnectionId,
@@ -62,6 +63,7 @@ pub struct NewEbicsUser {
 record! {
     /// One of a user's three key pairs. The private key is stored only as AES-256-GCM ciphertext.
     #[derive(Clone, PartialEq, Eq, serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct KeyPair {
         pub id: KeyPairId,
         pub ebics_user_id: EbicsUserId,
@@ -141,6 +143,7 @@ fn key_context(tenant: TenantId, id: KeyPairId, usage: KeyUsage) -> Vec<u8> {
 record! {
     /// A permission the bank granted a user.
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct Permission {
         pub id: PermissionId,
         pub ebics_user_id: EbicsUserId,

@@ -11,6 +11,7 @@ use crate::status::{SignatureClass, VeuStatus};
 record! {
     /// An order at the bank that waits for more signatures.
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct VeuItem {
         pub id: VeuItemId,
         pub connection_id: ConnectionId,
@@ -51,6 +52,7 @@ pub struct VeuSnapshot {
 record! {
     /// Someone who signed (or must sign) a VEU item.
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct VeuSigner {
         pub id: VeuSignerId,
         pub veu_item_id: VeuItemId,

@@ -70,6 +70,7 @@ record! {
     /// Where a tenant's events go. The secret is not part of it: it is shown once, at creation
     /// and rotation.
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct WebhookSubscription {
         pub id: WebhookSubscriptionId,
         pub url: String,
@@ -123,6 +124,7 @@ pub struct WebhookSubscriptionChange {
 record! {
     /// One event for one subscription: its state and the outcome of its last attempt.
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct WebhookDelivery {
         pub id: WebhookDeliveryId,
         pub subscription_id: WebhookSubscriptionId,
@@ -150,6 +152,7 @@ entity!(
 record! {
     /// One HTTP attempt of a delivery (the delivery log).
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct WebhookAttempt {
         pub id: WebhookAttemptId,
         pub delivery_id: WebhookDeliveryId,

@@ -2,6 +2,7 @@
 
 mod behaviour;
 mod large_files;
+mod openapi;
 mod payments;
 mod routes;
 mod tenancy;

@@ -170,6 +170,8 @@ pub async fn call_with(
     for (k, v) in headers {
         req = req.header(*k, *v);
     }
+    let uri = path.to_owned();
+    let checked_method = req.method_ref().cloned().unwrap_or_default();
     let req = match payload {
         Payload::None => req.body(Body::empty()).unwrap(),
         Payload::Json(v) => req
@@ -191,6 +193,7 @@ pub async fn call_with(
         .unwrap()
         .to_bytes()
         .to_vec();
+    super::openapi::check_reply(&checked_method, &uri, status, &headers, &bytes);
     Reply {
         status,
         headers,

@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod emulator;
+pub mod openapi;
 pub mod payments;
 pub mod seed;
 pub mod transport;
