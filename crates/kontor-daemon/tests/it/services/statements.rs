@@ -402,7 +402,7 @@ async fn nested_statement_fails_the_run_and_keeps_the_file(db: TestDb) {
         .transactions()
         .await
         .into_iter()
-        .filter(|t| t.order_type == "C53")
+        .filter(|t| t.order_type == OrderType::C53)
         .collect();
     let [download] = downloads.as_slice() else {
         panic!("one C53 transaction: {downloads:?}")
