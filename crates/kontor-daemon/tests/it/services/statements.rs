@@ -381,7 +381,7 @@ async fn nested_statement_fails_the_run_and_keeps_the_file(db: TestDb) {
     let runs = tx.schedules().runs(schedule.id).await.unwrap();
     drop(tx);
     assert_eq!(runs.len(), 1);
-    assert_eq!(runs[0].outcome.as_deref(), Some("FAILED"));
+    assert_eq!(runs[0].outcome, Some(kontor_storage::RunOutcome::Failed));
     // C53 comes in a ZIP container: the error names the member.
     let detail = runs[0].detail.as_deref().unwrap_or_default();
     assert!(
@@ -448,7 +448,11 @@ async fn manual_run_is_recorded_like_a_scheduled_one(db: TestDb) {
     let run = schedules::run_now(&w.services, &w.scope, schedule.id)
         .await
         .unwrap();
-    assert_eq!(run.outcome.as_deref(), Some("SUCCEEDED"), "{run:?}");
+    assert_eq!(
+        run.outcome,
+        Some(kontor_storage::RunOutcome::Succeeded),
+        "{run:?}"
+    );
     assert_eq!(run.owner, "manual");
     let mut tx = w.tx().await;
     let runs = tx.schedules().runs(schedule.id).await.unwrap();
@@ -524,7 +528,11 @@ async fn schedule_with_an_explicit_btf_service_books_statements(db: TestDb) {
     let run = schedules::run_now(&w.services, &w.scope, schedule.id)
         .await
         .unwrap();
-    assert_eq!(run.outcome.as_deref(), Some("SUCCEEDED"), "{run:?}");
+    assert_eq!(
+        run.outcome,
+        Some(kontor_storage::RunOutcome::Succeeded),
+        "{run:?}"
+    );
     assert!(count_bookings(&w.db.store, &w.scope, account).await > 0);
 }
 

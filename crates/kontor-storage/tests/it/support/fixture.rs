@@ -335,7 +335,7 @@ pub async fn build(store: &Store, name: &str) -> Graph {
             "owner-a",
             Utc::now(),
             Utc::now() + chrono::Duration::days(1),
-            "OK",
+            RunOutcome::Succeeded,
             None,
         )
         .await
