@@ -248,6 +248,17 @@ impl RowReader<'_> {
         OrderType::parse_lenient(&self.text(column)?).map_err(|e| corrupt(column, e))
     }
 
+    /// An order type that may be absent, stored as NULL or as an empty text.
+    pub fn opt_order_type(&self, column: &'static str) -> Result<Option<OrderType>> {
+        match self.opt_text(column)? {
+            None => Ok(None),
+            Some(code) if code.is_empty() => Ok(None),
+            Some(code) => OrderType::parse_lenient(&code)
+                .map(Some)
+                .map_err(|e| corrupt(column, e)),
+        }
+    }
+
     /// An optional JSON column.
     pub fn opt_json<T: serde::de::DeserializeOwned>(
         &self,
@@ -299,6 +310,7 @@ column_via! {
     NaiveDate => date,
     Option<NaiveDate> => opt_date,
     OrderType => order_type,
+    Option<OrderType> => opt_order_type,
     serde_json::Value => json,
     Option<serde_json::Value> => opt_json,
     Option<kontor_protocol::order_type::BtfService> => opt_json,

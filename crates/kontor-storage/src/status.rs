@@ -398,6 +398,16 @@ db_enum!(
 );
 
 db_enum!(
+    /// How a run of a schedule ended (`job_runs.outcome`).
+    RunOutcome, "job_runs.outcome" {
+        Succeeded => "SUCCEEDED",
+        Failed => "FAILED",
+        /// Held because its host's bank keys await verification; the schedule waits for them.
+        Held => "HELD",
+    }
+);
+
+db_enum!(
     /// What a key pair is for.
     KeyUsage, "key_pairs.usage" {
         Signature => "SIGNATURE",

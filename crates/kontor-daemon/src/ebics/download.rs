@@ -122,7 +122,7 @@ impl Client {
                 NewTransaction {
                     ebics_user_id: user,
                     direction: Direction::Download,
-                    order_type: request.order_type.to_string(),
+                    order_type: request.order_type.clone(),
                     btf_params: Some(to_record(&stored)?),
                     order_id: None,
                     file_id: None,
@@ -557,9 +557,8 @@ async fn record_received(
 }
 
 /// Order data is XML unless its order type says it is text (MT940, protocols).
-fn content_type(order_type: &str) -> &'static str {
-    OrderType::parse_lenient(order_type)
-        .ok()
-        .and_then(|t| t.data_format())
+fn content_type(order_type: &OrderType) -> &'static str {
+    order_type
+        .data_format()
         .map_or("application/xml", |format| format.content_type())
 }

@@ -1,5 +1,6 @@
 //! The EBICS client's error type.
 
+use kontor_protocol::order_type::OrderType;
 use kontor_storage::{EbicsUserStatus, FileId, KeyUsage, TransactionId};
 
 /// What the bank answered when it refused a request.
@@ -74,7 +75,7 @@ pub enum EbicsError {
     /// The bank refused the request with a permanent (or retry-exhausted) return code.
     #[error("bank refused {order_type}: {rejection}")]
     Bank {
-        order_type: String,
+        order_type: OrderType,
         rejection: BankRejection,
         /// The persisted transaction, when the refusal ended one (its trail has the details).
         transaction: Option<TransactionId>,

@@ -339,7 +339,7 @@ fn check_key_management(
     ] {
         if !code.is_ok() {
             return Err(EbicsError::Bank {
-                order_type: order_type.to_string(),
+                order_type: order_type.clone(),
                 rejection: rejection(code, &response.report_text),
                 transaction: None,
             });

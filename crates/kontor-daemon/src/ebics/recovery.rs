@@ -28,11 +28,8 @@ use super::{Client, EbicsError};
 /// What resuming `record` needs: the subscriber's own data may be fetched before
 /// activation (see [`Requirement::Subscriber`]).
 fn requirement(record: &Transaction) -> Requirement {
-    match (
-        record.direction,
-        kontor_protocol::order_type::OrderType::parse_lenient(&record.order_type),
-    ) {
-        (Direction::Download, Ok(order_type)) => Requirement::for_download(&order_type),
+    match record.direction {
+        Direction::Download => Requirement::for_download(&record.order_type),
         _ => Requirement::Ready,
     }
 }

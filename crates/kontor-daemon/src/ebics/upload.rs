@@ -188,7 +188,7 @@ impl Client {
             .create(NewTransaction {
                 ebics_user_id: user,
                 direction: Direction::Upload,
-                order_type: request.order_type.to_string(),
+                order_type: request.order_type.clone(),
                 btf_params: Some(to_record(&stored)?),
                 order_id: request.order,
                 file_id: None,

@@ -14,7 +14,6 @@
 //! retried on later passes, at most [`MAX_EFFECT_ATTEMPTS`] times.
 
 use chrono::Utc;
-use kontor_protocol::order_type::OrderType;
 use kontor_storage::{StorageError, TenantScope, Transaction, TransactionId, TransferEffect};
 
 use super::container::ZipLimits;
@@ -127,7 +126,7 @@ async fn ingest(
     };
     let delivered = DeliveredStatements {
         user: transaction.ebics_user_id,
-        order_type: OrderType::parse_lenient(&transaction.order_type).ok(),
+        order_type: Some(transaction.order_type.clone()),
         file,
         transaction: Some(transaction.id),
     };

@@ -769,7 +769,7 @@ async fn decide_from_bank(
             .into(),
         )
     };
-    let change = KeyChange::of_order_type(&transaction.order_type)
+    let change = KeyChange::of_order_type(transaction.order_type.as_str())
         .ok_or_else(|| unconfirmed("not a key change"))?;
     if !change.usages().contains(&KeyUsage::Authentication) {
         return Err(unconfirmed(
@@ -832,7 +832,7 @@ async fn settle_keys(
     transaction: &Transaction,
     verdict: Verdict,
 ) -> Result<Vec<KeyPair>, ServiceError> {
-    let Some(change) = KeyChange::of_order_type(&transaction.order_type) else {
+    let Some(change) = KeyChange::of_order_type(transaction.order_type.as_str()) else {
         tx.transactions()
             .finish_effect(transaction.id, Some("not a key change"))
             .await?;

@@ -20,7 +20,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
-use kontor_storage::{Schedule, StorageError, Store, TenantScope};
+use kontor_storage::{RunOutcome, Schedule, StorageError, Store, TenantScope};
 use tokio::task::JoinSet;
 
 /// A schedule's cron expression or time zone is not usable.
@@ -257,24 +257,6 @@ enum RunResult {
     LostLease,
 }
 
-/// How a run ended, as `job_runs.outcome` records it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum RunOutcome {
-    Succeeded,
-    Failed,
-    Held,
-}
-
-impl RunOutcome {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Succeeded => "SUCCEEDED",
-            Self::Failed => "FAILED",
-            Self::Held => kontor_storage::RUN_HELD,
-        }
-    }
-}
-
 fn tally(
     report: &mut TickReport,
     done: Result<Result<RunResult, StorageError>, tokio::task::JoinError>,
@@ -340,7 +322,7 @@ async fn run_one<R: JobRunner>(
             owner,
             started,
             next,
-            outcome.as_str(),
+            outcome,
             detail.as_deref(),
         )
         .await?;

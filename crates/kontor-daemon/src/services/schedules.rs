@@ -4,8 +4,8 @@
 use chrono::Utc;
 use kontor_protocol::order_type::{BtfService, OrderType};
 use kontor_storage::{
-    Account, AccountId, Connection, EbicsUser, EbicsUserId, JobRun, NewSchedule, Schedule,
-    ScheduleId, ScopedTx, TenantScope,
+    Account, AccountId, Connection, EbicsUser, EbicsUserId, JobRun, NewSchedule, RunOutcome,
+    Schedule, ScheduleId, ScopedTx, TenantScope,
 };
 
 use super::downloads::{offered, DownloadRefusal};
@@ -108,8 +108,8 @@ pub async fn run_now(
     let run: futures::future::BoxFuture<'_, _> = Box::pin(job.run(due));
     let result = run.await;
     let (outcome, detail) = match &result {
-        Ok(done) => ("SUCCEEDED", done.detail.clone()),
-        Err(failed) => ("FAILED", Some(failed.to_string())),
+        Ok(done) => (RunOutcome::Succeeded, done.detail.clone()),
+        Err(failed) => (RunOutcome::Failed, Some(failed.to_string())),
     };
     let mut tx = services.store().scope(scope).begin().await?;
     let recorded = tx

@@ -87,10 +87,7 @@ pub async fn ingest_delivered(
                 file_id: delivered.file,
                 ebics_user_id: delivered.user,
                 transaction_id: delivered.transaction,
-                order_type: delivered
-                    .order_type
-                    .as_ref()
-                    .map_or_else(String::new, ToString::to_string),
+                order_type: delivered.order_type.clone(),
             })
             .await?;
         tx.commit().await?;
@@ -108,7 +105,7 @@ pub async fn reingest(
     id: StatementFileId,
 ) -> Result<StatementFile, IngestError> {
     let record: StatementFile = reading.store.scope(scope).begin().await?.get(id).await?;
-    let order_type = OrderType::parse_lenient(&record.order_type).ok();
+    let order_type = record.order_type.clone();
     match ingest_record(reading, scope, &record, order_type).await {
         Ok(_) | Err(IngestError::Failed { .. }) => {}
         Err(other) => return Err(other),

@@ -84,7 +84,7 @@ impl From<EbicsError> for VeuError {
                 rejection,
                 ..
             } => Self::Bank {
-                order_type,
+                order_type: order_type.to_string(),
                 code: rejection.code,
                 text: rejection.text,
             },

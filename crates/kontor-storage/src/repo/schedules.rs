@@ -7,9 +7,7 @@ use super::{entity, repository};
 use crate::db::{now, record, to_json, Val};
 use crate::error::Result;
 use crate::ids::{AccountId, EbicsUserId, JobRunId, ScheduleId};
-
-/// `job_runs.outcome` of a run held because its host's bank keys await verification.
-pub const RUN_HELD: &str = "HELD";
+use crate::status::RunOutcome;
 
 record! {
     /// A recurring download (cron expression in a time zone) for a user, optionally one account.
@@ -59,7 +57,7 @@ record! {
         pub owner: String,
         pub started_at: DateTime<Utc>,
         pub finished_at: Option<DateTime<Utc>>,
-        pub outcome: Option<String>,
+        pub outcome: Option<RunOutcome>,
         pub detail: Option<String>,
     }
 }
@@ -104,12 +102,12 @@ impl Schedules<'_, '_> {
         owner: &str,
         started_at: DateTime<Utc>,
         next_run_at: DateTime<Utc>,
-        outcome: &str,
+        outcome: RunOutcome,
         detail: Option<&str>,
     ) -> Result<Option<JobRun>> {
         let tenant = self.tx.tenant_val();
         let at = now();
-        let held_at: Option<DateTime<Utc>> = (outcome == RUN_HELD).then_some(at);
+        let held_at: Option<DateTime<Utc>> = (outcome == RunOutcome::Held).then_some(at);
         let n = self
             .tx
             .execute(
@@ -158,7 +156,7 @@ impl Schedules<'_, '_> {
         id: ScheduleId,
         owner: &str,
         started_at: DateTime<Utc>,
-        outcome: &str,
+        outcome: RunOutcome,
         detail: Option<&str>,
     ) -> Result<JobRun> {
         let at = now();
@@ -174,7 +172,7 @@ impl Schedules<'_, '_> {
         owner: &str,
         started_at: DateTime<Utc>,
         finished_at: DateTime<Utc>,
-        outcome: &str,
+        outcome: RunOutcome,
         detail: Option<&str>,
     ) -> Result<JobRun> {
         let run = JobRunId::new();
@@ -186,7 +184,7 @@ impl Schedules<'_, '_> {
                     ("owner", owner.into()),
                     ("started_at", started_at.into()),
                     ("finished_at", finished_at.into()),
-                    ("outcome", outcome.into()),
+                    ("outcome", outcome.as_str().into()),
                     ("detail", Val::Text(detail.map(str::to_owned))),
                 ],
             )

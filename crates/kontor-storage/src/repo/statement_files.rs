@@ -5,6 +5,7 @@
 //! what each document of its container yielded, and can be ingested again.
 
 use chrono::{DateTime, Utc};
+use kontor_protocol::order_type::OrderType;
 
 use super::{entity, repository};
 use crate::db::{now, record, to_json};
@@ -24,8 +25,10 @@ record! {
         pub ebics_user_id: EbicsUserId,
         /// The download transaction, when the file came from one.
         pub transaction_id: Option<TransactionId>,
-        /// The order type it was downloaded with (`C53`, `BTD`, ...).
-        pub order_type: String,
+        /// The order type it was downloaded with (`C53`, `BTD`, ...); none for a file that
+        /// came without one (stored and served as an empty text).
+        #[serde(serialize_with = "order_type_or_empty")]
+        pub order_type: Option<OrderType>,
         /// `BARE` or `ZIP`, once an ingestion looked at the file.
         pub container: Option<String>,
         pub status: StatementFileStatus,
@@ -45,6 +48,14 @@ record! {
 }
 
 crate::db::column_via!(Vec<StatementFileMember> => json);
+
+/// The API's shape of [`StatementFile::order_type`]: the code, or an empty text for none.
+fn order_type_or_empty<S: serde::Serializer>(
+    order_type: &Option<OrderType>,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    serializer.serialize_str(order_type.as_ref().map_or("", OrderType::as_str))
+}
 
 /// One document of a statement file (the file itself when it is bare).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -71,7 +82,7 @@ pub struct NewStatementFile {
     pub file_id: FileId,
     pub ebics_user_id: EbicsUserId,
     pub transaction_id: Option<TransactionId>,
-    pub order_type: String,
+    pub order_type: Option<OrderType>,
 }
 
 /// What one ingestion of a statement file ended with.
@@ -103,7 +114,7 @@ impl StatementFiles<'_, '_> {
             new.file_id.to_db().into(),
             new.ebics_user_id.to_db().into(),
             new.transaction_id.map(|t| t.to_db()).into(),
-            new.order_type.into(),
+            new.order_type.as_ref().map_or("", OrderType::as_str).into(),
             StatementFileStatus::Pending.as_str().into(),
             now().into(),
         ];

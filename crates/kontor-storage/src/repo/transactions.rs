@@ -1,6 +1,7 @@
 //! Segmented EBICS transactions, their segments and their append-only event trail.
 
 use chrono::{DateTime, Utc};
+use kontor_protocol::order_type::OrderType;
 
 use super::{entity, repository};
 use crate::db::{now, record, to_json, RowReader, Val};
@@ -22,7 +23,7 @@ record! {
         pub bank_transaction_id: Option<String>,
         pub direction: Direction,
         pub phase: TransactionPhase,
-        pub order_type: String,
+        pub order_type: OrderType,
         pub btf_params: Option<serde_json::Value>,
         pub order_id: Option<OrderId>,
         pub file_id: Option<FileId>,
@@ -67,7 +68,7 @@ entity!(
 pub struct NewTransaction {
     pub ebics_user_id: EbicsUserId,
     pub direction: Direction,
-    pub order_type: String,
+    pub order_type: OrderType,
     pub btf_params: Option<serde_json::Value>,
     pub order_id: Option<OrderId>,
     pub file_id: Option<FileId>,
@@ -136,7 +137,7 @@ impl Transactions<'_, '_> {
                 ("ebics_user_id", new.ebics_user_id.to_db().into()),
                 ("direction", new.direction.as_str().into()),
                 ("phase", TransactionPhase::Initialisation.as_str().into()),
-                ("order_type", new.order_type.into()),
+                ("order_type", new.order_type.as_str().into()),
                 ("btf_params", new.btf_params.map(|v| v.to_string()).into()),
                 ("order_id", new.order_id.map(|o| o.to_db()).into()),
                 ("file_id", new.file_id.map(|f| f.to_db()).into()),

@@ -464,7 +464,14 @@ async fn concurrent_leasers_never_share_a_schedule(store: &Store) {
     let mut tx = store.scope(&taken[0].scope).begin().await.unwrap();
     assert!(tx
         .schedules()
-        .complete_run(taken[0].schedule, "owner-0", now, later, "OK", None)
+        .complete_run(
+            taken[0].schedule,
+            "owner-0",
+            now,
+            later,
+            RunOutcome::Succeeded,
+            None
+        )
         .await
         .unwrap()
         .is_none());
@@ -475,7 +482,7 @@ async fn concurrent_leasers_never_share_a_schedule(store: &Store) {
             "owner-new",
             now,
             later + Duration::days(1),
-            "OK",
+            RunOutcome::Succeeded,
             None
         )
         .await

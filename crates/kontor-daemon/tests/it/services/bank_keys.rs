@@ -14,7 +14,7 @@ use kontor_daemon::services::statement_job::StatementJob;
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::{
     AuditAction, AuditEvent, BankKey, BankKeyKind, BankKeyVerification, Order, OrderStatus, Page,
-    Schedule, SignatureClass, SignatureRule, TransactionPhase, RUN_HELD,
+    RunOutcome, Schedule, SignatureClass, SignatureRule, TransactionPhase,
 };
 
 use crate::support::emulator::{world, Setup, World};
@@ -73,7 +73,7 @@ async fn rollover_holds_the_scheduled_download_until_verified(
         .unwrap();
     let held: Schedule = tx.get(schedule.id).await.unwrap();
     drop(tx);
-    assert_eq!(run.outcome.as_deref(), Some(RUN_HELD));
+    assert_eq!(run.outcome, Some(RunOutcome::Held));
     let detail = run.detail.unwrap();
     assert!(
         detail.contains("bank key verification required") && detail.contains("091008"),

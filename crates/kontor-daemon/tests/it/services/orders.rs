@@ -209,7 +209,7 @@ impl OrderUploader for FakeBank {
             .create(NewTransaction {
                 ebics_user_id: order.ebics_user_id,
                 direction: Direction::Upload,
-                order_type: order.order_type.to_string(),
+                order_type: order.order_type.clone(),
                 btf_params: None,
                 order_id: Some(order.id),
                 file_id: None,

@@ -159,7 +159,14 @@ async fn expired_lease_of_a_crashed_instance_is_taken_over(db: TestDb) {
     let mut tx = db.store.scope(&leased[0].scope).begin().await.unwrap();
     let late = tx
         .schedules()
-        .complete_run(schedule.id, "crashed", now, now, "SUCCEEDED", None)
+        .complete_run(
+            schedule.id,
+            "crashed",
+            now,
+            now,
+            kontor_storage::RunOutcome::Succeeded,
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(late, None);
@@ -181,7 +188,7 @@ async fn failed_run_is_recorded_and_fires_again_at_its_next_time(db: TestDb) {
 
     let mut tx = db.store.scope(&t.scope).begin().await.unwrap();
     let runs = tx.schedules().runs(schedule.id).await.unwrap();
-    assert_eq!(runs[0].outcome.as_deref(), Some("FAILED"));
+    assert_eq!(runs[0].outcome, Some(kontor_storage::RunOutcome::Failed));
     assert_eq!(runs[0].detail.as_deref(), Some("bank unreachable"));
     let stored: Schedule = tx.get(schedule.id).await.unwrap();
     assert_eq!(

@@ -363,7 +363,7 @@ async fn nested_statement_fails_the_run_and_keeps_the_file(db: TestDb) {
     let runs = tx.schedules().runs(schedule.id).await.unwrap();
     drop(tx);
     assert_eq!(runs.len(), 1);
-    assert_eq!(runs[0].outcome.as_deref(), Some("FAILED"));
+    assert_eq!(runs[0].outcome, Some(kontor_storage::RunOutcome::Failed));
     // C53 comes in a ZIP container: the error names the member.
     let detail = runs[0].detail.as_deref().unwrap_or_default();
     assert!(
@@ -384,7 +384,7 @@ async fn nested_statement_fails_the_run_and_keeps_the_file(db: TestDb) {
         .transactions()
         .await
         .into_iter()
-        .filter(|t| t.order_type == "C53")
+        .filter(|t| t.order_type == OrderType::C53)
         .collect();
     let [download] = downloads.as_slice() else {
         panic!("one C53 transaction: {downloads:?}")
@@ -430,7 +430,11 @@ async fn manual_run_is_recorded_like_a_scheduled_one(db: TestDb) {
     let run = schedules::run_now(&w.services, &w.scope, schedule.id)
         .await
         .unwrap();
-    assert_eq!(run.outcome.as_deref(), Some("SUCCEEDED"), "{run:?}");
+    assert_eq!(
+        run.outcome,
+        Some(kontor_storage::RunOutcome::Succeeded),
+        "{run:?}"
+    );
     assert_eq!(run.owner, "manual");
     let mut tx = w.tx().await;
     let runs = tx.schedules().runs(schedule.id).await.unwrap();
@@ -506,7 +510,11 @@ async fn schedule_with_an_explicit_btf_service_books_statements(db: TestDb) {
     let run = schedules::run_now(&w.services, &w.scope, schedule.id)
         .await
         .unwrap();
-    assert_eq!(run.outcome.as_deref(), Some("SUCCEEDED"), "{run:?}");
+    assert_eq!(
+        run.outcome,
+        Some(kontor_storage::RunOutcome::Succeeded),
+        "{run:?}"
+    );
     assert!(count_bookings(&w.db.store, &w.scope, account).await > 0);
 }
 

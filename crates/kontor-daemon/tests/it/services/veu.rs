@@ -567,7 +567,7 @@ async fn lost_signature_answer_flow(db: TestDb, version: ProtocolVersion, cancel
         .transactions()
         .await
         .into_iter()
-        .find(|t| t.order_type == "HVE")
+        .find(|t| t.order_type == kontor_protocol::order_type::OrderType::HVE)
         .expect("the HVE transaction");
     assert_eq!(hve_transaction.phase, TransactionPhase::Failed);
     assert_eq!(

@@ -425,7 +425,7 @@ pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
             file_id: file.id,
             ebics_user_id: users[0],
             transaction_id: None,
-            order_type: "C53".into(),
+            order_type: Some(OrderType::C53),
         })
         .await
         .unwrap();

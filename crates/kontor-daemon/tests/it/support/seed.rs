@@ -213,7 +213,7 @@ pub fn c53_download(user: EbicsUserId) -> NewTransaction {
     NewTransaction {
         ebics_user_id: user,
         direction: Direction::Download,
-        order_type: "C53".into(),
+        order_type: kontor_protocol::order_type::OrderType::C53,
         btf_params: None,
         order_id: None,
         file_id: None,

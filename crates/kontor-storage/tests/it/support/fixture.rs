@@ -236,7 +236,7 @@ pub async fn build(store: &Store, name: &str) -> Graph {
         .create(NewTransaction {
             ebics_user_id: user,
             direction: Direction::Download,
-            order_type: "C53".into(),
+            order_type: OrderType::C53,
             btf_params: None,
             order_id: None,
             file_id: None,
@@ -273,7 +273,7 @@ pub async fn build(store: &Store, name: &str) -> Graph {
             file_id: file.id,
             ebics_user_id: user,
             transaction_id: None,
-            order_type: "C53".into(),
+            order_type: Some(OrderType::C53),
         })
         .await
         .unwrap()
@@ -335,7 +335,7 @@ pub async fn build(store: &Store, name: &str) -> Graph {
             "owner-a",
             Utc::now(),
             Utc::now() + chrono::Duration::days(1),
-            "OK",
+            RunOutcome::Succeeded,
             None,
         )
         .await
