@@ -651,7 +651,7 @@ pub async fn settle_undecided(
     let store = services.store();
     let mut tx = store.scope(scope).begin().await?;
     let upload: Transaction = tx.get(transaction).await?;
-    let change = KeyChange::of_order_type(&upload.order_type)
+    let change = KeyChange::of_order_type(upload.order_type.as_str())
         .filter(|_| {
             upload.ebics_user_id == user && upload.effect == Some(TransferEffect::ChangeKeys)
         })
