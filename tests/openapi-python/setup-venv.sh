@@ -1,45 +1,7 @@
 #!/usr/bin/env bash
-# Creates tests/interop-python/.venv with the pinned OpenAPI validator and client generator (requirements.txt), or leaves an
-# up-to-date one alone. Up to date = same requirements.txt (its SHA-256 is stamped into the
-# venv) and the tools importable. Used by .ci/run; run it by hand before
-# `cargo test -p kontor-daemon --test it generated_python_client`.
+# Creates tests/openapi-python/.venv with the pinned OpenAPI validator and client generator
+# (requirements.txt), or leaves an up-to-date one alone (see ../python-venv.sh). Used by
+# .ci/run; run it by hand before `cargo test -p kontor-daemon --test it generated_python_client`.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-venv="$here/.venv"
-requirements="$here/requirements.txt"
-stamp="$venv/requirements.sha256"
-wanted="$(sha256sum "$requirements" | cut -d' ' -f1)"
-
-if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$wanted" ] \
-   && "$venv/bin/python" -c 'import openapi_spec_validator, openapi_python_client' 2>/dev/null; then
-  echo "OpenAPI tools venv is up to date ($venv)"
-  exit 0
-fi
-
-# Python 3.11 or later, as for the painfree harness.
-python=""
-for candidate in python3.13 python3.12 python3.11 python3; do
-  if command -v "$candidate" >/dev/null \
-     && "$candidate" -c 'import sys, venv; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
-    python="$candidate"
-    break
-  fi
-done
-if [ -z "$python" ]; then
-  echo "no Python 3.11+ with the venv module on PATH (Debian: apt-get install python3 python3-venv)" >&2
-  exit 1
-fi
-
-rm -rf "$venv"
-install=(install --quiet --disable-pip-version-check --no-input --no-compile -r "$requirements")
-# Fast path: a venv without its own pip, filled by the interpreter's pip (`--python`, pip
-# 22.3+). Saves the ensurepip run; bytecode is compiled on first import instead.
-if "$python" -m pip --python "$python" --version >/dev/null 2>&1; then
-  "$python" -m venv --without-pip "$venv"
-  "$python" -m pip --python "$venv/bin/python" "${install[@]}"
-else
-  "$python" -m venv "$venv"
-  "$venv/bin/python" -m pip "${install[@]}"
-fi
-"$venv/bin/python" -c "import openapi_spec_validator, openapi_python_client" && echo "OpenAPI tools installed in $venv"
-echo "$wanted" > "$stamp"
+exec "$here/../python-venv.sh" "$here" "openapi_spec_validator, openapi_python_client" "OpenAPI tools"

@@ -487,11 +487,11 @@ async fn a_lost_pub_answer_stays_undecided(db: TestDb) {
     );
 }
 
-async fn settle_via_api(
+async fn settle(
     app: &axum::Router,
     token: &str,
     w: &World,
-    change: &str,
+    change: impl std::fmt::Display,
     body: serde_json::Value,
 ) -> crate::support::api::Reply {
     call(
@@ -528,23 +528,16 @@ async fn an_operator_settles_an_undecided_pub(db: TestDb) {
     let [upload] = w.transactions().await.try_into().expect("one upload");
 
     // Not undecided: another user's id, a download, or an unknown id answer 404.
-    let unknown = settle_via_api(
+    let unknown = settle(
         &app,
         &token,
         &w,
-        &TransactionId::new().to_string(),
+        TransactionId::new(),
         json!({"decision": "ACCEPTED"}),
     )
     .await;
     assert_eq!(unknown.status, StatusCode::NOT_FOUND, "{}", unknown.text());
-    let wrong = settle_via_api(
-        &app,
-        &token,
-        &w,
-        &upload.id.to_string(),
-        json!({"decision": "MAYBE"}),
-    )
-    .await;
+    let wrong = settle(&app, &token, &w, upload.id, json!({"decision": "MAYBE"})).await;
     assert_eq!(
         wrong.status,
         StatusCode::UNPROCESSABLE_ENTITY,
@@ -552,24 +545,17 @@ async fn an_operator_settles_an_undecided_pub(db: TestDb) {
         wrong.text()
     );
     // PUB cannot be probed: it stays undecided and nothing changes.
-    let probe = settle_via_api(
-        &app,
-        &token,
-        &w,
-        &upload.id.to_string(),
-        json!({"decision": "PROBE"}),
-    )
-    .await;
+    let probe = settle(&app, &token, &w, upload.id, json!({"decision": "PROBE"})).await;
     assert!(probe.status.is_client_error(), "{}", probe.text());
     assert!(statuses(&w)
         .await
         .contains(&(KeyUsage::Signature, KeyStatus::Submitted)));
 
-    let settled = settle_via_api(
+    let settled = settle(
         &app,
         &token,
         &w,
-        &upload.id.to_string(),
+        upload.id,
         json!({"decision": "ACCEPTED", "note": "bank support confirmed the new key"}),
     )
     .await;
@@ -586,14 +572,7 @@ async fn an_operator_settles_an_undecided_pub(db: TestDb) {
     );
     pay(&w, "SETTLED-AFTER").await;
 
-    let again = settle_via_api(
-        &app,
-        &token,
-        &w,
-        &upload.id.to_string(),
-        json!({"decision": "REFUSED"}),
-    )
-    .await;
+    let again = settle(&app, &token, &w, upload.id, json!({"decision": "REFUSED"})).await;
     assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.text());
     assert_eq!(again.json()["error"]["code"], "nothing_undecided");
     let mut tx = w.tx().await;
@@ -642,14 +621,7 @@ async fn an_operator_probes_or_refuses_an_undecided_hca(db: TestDb) {
         kontor_daemon::services::key_changes::change_keys(&w.services, &w.scope, w.user, Hca).await;
     assert!(lost.is_err(), "{lost:?}");
     let [upload] = w.transactions().await.try_into().expect("one upload");
-    let still = settle_via_api(
-        &app,
-        &token,
-        &w,
-        &upload.id.to_string(),
-        json!({"decision": "PROBE"}),
-    )
-    .await;
+    let still = settle(&app, &token, &w, upload.id, json!({"decision": "PROBE"})).await;
     assert!(
         still.status.is_client_error() || still.status.is_server_error(),
         "{}",
@@ -657,14 +629,7 @@ async fn an_operator_probes_or_refuses_an_undecided_hca(db: TestDb) {
     );
     assert_eq!(active_hashes(&w).await, first, "undecided: nothing changed");
     w.bank.faults().clear();
-    let probed = settle_via_api(
-        &app,
-        &token,
-        &w,
-        &upload.id.to_string(),
-        json!({"decision": "PROBE"}),
-    )
-    .await;
+    let probed = settle(&app, &token, &w, upload.id, json!({"decision": "PROBE"})).await;
     assert_eq!(probed.status, StatusCode::OK, "{}", probed.text());
     let now = active_hashes(&w).await;
     assert_ne!(now.1, first.1);
@@ -684,14 +649,7 @@ async fn an_operator_probes_or_refuses_an_undecided_hca(db: TestDb) {
         .into_iter()
         .find(|t| t.id != upload.id)
         .expect("second upload");
-    let refused = settle_via_api(
-        &app,
-        &token,
-        &w,
-        &second.id.to_string(),
-        json!({"decision": "REFUSED"}),
-    )
-    .await;
+    let refused = settle(&app, &token, &w, second.id, json!({"decision": "REFUSED"})).await;
     assert_eq!(refused.status, StatusCode::OK, "{}", refused.text());
     assert!(refused.json()["keys"]
         .as_array()
