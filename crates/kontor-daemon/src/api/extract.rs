@@ -198,3 +198,30 @@ impl<T: JsonSchema> DocInput for JsonBody<T> {
         operation.request_body(true, json!({"application/json": {"schema": schema}}));
     }
 }
+
+/// The optional `Idempotency-Key` header of a create call: a retry with the same key and the
+/// same content returns the first answer instead of a second order.
+pub struct IdempotencyKey(pub Option<String>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for IdempotencyKey {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _state: &S,
+    ) -> Result<Self, Self::Rejection> {
+        super::input::idempotency_key(&parts.headers).map(Self)
+    }
+}
+
+impl DocInput for IdempotencyKey {
+    fn document(operation: &mut Operation, _: &mut Docs) {
+        operation.parameter(json!({
+            "name": "Idempotency-Key",
+            "in": "header",
+            "required": false,
+            "description": "Repeating a create with the same key and content answers the first order again (200) instead of creating a second; the same key with other content answers 409 idempotency_key_reused.",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+        }));
+    }
+}

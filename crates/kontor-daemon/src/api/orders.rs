@@ -19,9 +19,9 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::{Id, JsonBody, QueryParams};
+use super::extract::{Id, IdempotencyKey, JsonBody, QueryParams};
 use super::files::download;
-use super::input::{idempotency_key, KeyHash, SignatureValue, Valid};
+use super::input::{KeyHash, SignatureValue, Valid};
 use super::page::{ItemPage, PageQuery};
 use super::respond::{Accepted, Created, Either, FileDownload, Replayed};
 use super::{Access, AppState, Routes};
@@ -149,6 +149,7 @@ async fn create(
     caller: Caller,
     QueryParams(query): QueryParams<CreateQuery>,
     headers: HeaderMap,
+    IdempotencyKey(key): IdempotencyKey,
     body: Body,
 ) -> Result<Either<Created<OrderView>, Replayed<Order>>, ApiError> {
     let limit = state.max_order_file_bytes;
@@ -159,7 +160,6 @@ async fn create(
     if declared.is_some_and(|n| n > limit) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
-    let key = idempotency_key(&headers)?;
     let service = query.service()?;
     let user = *query.ebics_user_id;
     caller.granted(&mut caller.tx().await?, user).await?;

@@ -6,7 +6,6 @@
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::handler::Handler;
-use axum::http::HeaderMap;
 use axum::Json;
 use kontor_documents::pain::request::{PaymentRequest, Scheme};
 use kontor_documents::pain::PaymentKind;
@@ -15,8 +14,8 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::{Id, JsonBody, QueryParams};
-use super::input::{idempotency_key, Valid};
+use super::extract::{Id, IdempotencyKey, JsonBody, QueryParams};
+use super::input::Valid;
 use super::respond::{Created, Either, Replayed};
 use super::{Access, AppState, Routes};
 use crate::services::payments::{self, NewPayment, TransferView};
@@ -62,10 +61,9 @@ async fn create(
     State(state): State<AppState>,
     caller: Caller,
     QueryParams(query): QueryParams<CreateQuery>,
-    headers: HeaderMap,
+    IdempotencyKey(key): IdempotencyKey,
     JsonBody(request): JsonBody<PaymentRequest>,
 ) -> Result<Either<Created<CreatedView>, Replayed<CreatedView>>, ApiError> {
-    let key = idempotency_key(&headers)?;
     let user = *query.ebics_user_id;
     caller.granted(&mut caller.tx().await?, user).await?;
     let created = payments::create_payment(

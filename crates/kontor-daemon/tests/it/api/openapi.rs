@@ -136,6 +136,22 @@ fn non_json_answers_name_their_media_types() {
     );
 }
 
+#[test]
+fn create_calls_document_their_idempotency_key_header() {
+    let doc = openapi_document();
+    for path in ["/v1/orders", "/v1/payments"] {
+        let parameters = operation(doc, "POST", path)["parameters"]
+            .as_array()
+            .unwrap();
+        let header = parameters
+            .iter()
+            .find(|p| p["in"] == "header" && p["name"] == "Idempotency-Key")
+            .unwrap_or_else(|| panic!("POST {path}: no Idempotency-Key header in {parameters:?}"));
+        assert_eq!(header["required"], false, "POST {path}");
+        assert_eq!(header["schema"]["maxLength"], 255, "POST {path}");
+    }
+}
+
 /// tests/openapi-python: the venv with the pinned validator and client generator.
 fn python_tools() -> Option<std::path::PathBuf> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/openapi-python");
