@@ -139,7 +139,9 @@ impl schemars::JsonSchema for Text {
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PartyInput {
+    #[cfg_attr(feature = "schemars", schemars(required))]
     pub name: Option<Text>,
+    #[cfg_attr(feature = "schemars", schemars(required))]
     pub iban: Option<Text>,
     pub bic: Option<Text>,
 }
@@ -149,8 +151,10 @@ pub struct PartyInput {
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MandateInput {
+    #[cfg_attr(feature = "schemars", schemars(required))]
     pub id: Option<Text>,
     /// `YYYY-MM-DD`.
+    #[cfg_attr(feature = "schemars", schemars(required))]
     pub signature_date: Option<Text>,
 }
 
@@ -159,12 +163,15 @@ pub struct MandateInput {
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TransactionInput {
+    #[cfg_attr(feature = "schemars", schemars(required))]
     pub end_to_end_id: Option<Text>,
     /// Decimal string, e.g. `"1250.00"`.
+    #[cfg_attr(feature = "schemars", schemars(required))]
     pub amount: Option<Text>,
     /// `EUR` (the default; SEPA knows no other currency).
     pub currency: Option<Text>,
     /// The creditor of a transfer, the debtor of a direct debit.
+    #[cfg_attr(feature = "schemars", schemars(required))]
     pub counterparty: Option<PartyInput>,
     /// Direct debits only.
     pub mandate: Option<MandateInput>,
@@ -172,13 +179,18 @@ pub struct TransactionInput {
 }
 
 /// A payment of one scheme from (or, for direct debits, into) one account on one date.
+///
+/// Every field is an `Option` so that validation names each missing one at once (422 with
+/// all errors); the JSON Schema marks those validation requires (`schemars(required)`).
 #[derive(Debug, Clone, Deserialize)]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PaymentRequest {
     /// `SCT`, `SCT_INST`, `SDD_CORE` or `SDD_B2B`.
+    #[cfg_attr(feature = "schemars", schemars(required))]
     pub scheme: Option<Text>,
     /// The ordering account: debited by transfers, credited by direct debits.
+    #[cfg_attr(feature = "schemars", schemars(required))]
     pub account: Option<PartyInput>,
     /// Execution date (transfers; default today) or collection date (direct debits), `YYYY-MM-DD`.
     pub requested_date: Option<Text>,
@@ -190,6 +202,7 @@ pub struct PaymentRequest {
     pub creditor_scheme_id: Option<Text>,
     /// `FRST`, `RCUR`, `OOFF` or `FNAL` (direct debits).
     pub sequence_type: Option<Text>,
+    #[cfg_attr(feature = "schemars", schemars(required))]
     pub transactions: Option<Vec<TransactionInput>>,
 }
 

@@ -152,6 +152,23 @@ fn create_calls_document_their_idempotency_key_header() {
     }
 }
 
+#[test]
+fn a_json_payment_documents_the_fields_validation_requires() {
+    let doc = openapi_document();
+    let body = &operation(doc, "POST", "/v1/payments")["requestBody"]["content"]
+        ["application/json"]["schema"];
+    let required: Vec<&str> = body["required"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no required fields in {body}"))
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    for field in ["scheme", "account", "transactions"] {
+        assert!(required.contains(&field), "{field} not in {required:?}");
+    }
+    assert!(!required.contains(&"requested_date"), "{required:?}");
+}
+
 /// tests/openapi-python: the venv with the pinned validator and client generator.
 fn python_tools() -> Option<std::path::PathBuf> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/openapi-python");
