@@ -189,14 +189,22 @@ impl FromRequestParts<AppState> for Caller {
     ) -> Result<Self, Self::Rejection> {
         let token = bearer(parts)?;
         let store = state.services.store().clone();
-        let operator = store
-            .admin()
-            .authenticate_token(token.trim(), chrono::Utc::now())
-            .await
-            .map_err(|e| match e {
-                AuthError::Rejected(_) => ApiError::Unauthorized,
-                AuthError::Storage(e) => ApiError::from(e),
-            })?;
+        let now = chrono::Utc::now();
+        let operator = match store.admin().authenticate_token(token, now).await {
+            Ok(operator) => operator,
+            Err(AuthError::Storage(e)) => return Err(e.into()),
+            // A valid platform token is known but has no place in a tenant: 403, as a
+            // tenant token on a platform route; anything else is unknown: 401.
+            Err(AuthError::Rejected(_)) => {
+                return Err(
+                    match store.admin().authenticate_platform(token, now).await {
+                        Ok(_) => ApiError::Forbidden,
+                        Err(AuthError::Storage(e)) => e.into(),
+                        Err(AuthError::Rejected(_)) => ApiError::Unauthorized,
+                    },
+                )
+            }
+        };
         let request_id = parts
             .headers
             .get("x-request-id")

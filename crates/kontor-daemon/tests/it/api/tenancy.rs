@@ -296,8 +296,14 @@ async fn tenants_stay_apart_and_an_operator_of_two_tenants_holds_a_token_per_ten
         api.get(&owner_a, "/v1/tenants").await.status,
         StatusCode::FORBIDDEN
     );
+    // A platform token is known but belongs to no tenant: refused (403) like a tenant token
+    // on a platform route, while an unknown token stays 401.
     assert_eq!(
         api.get(&platform, "/v1/ebics-users").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        api.get("not-a-token", "/v1/ebics-users").await.status,
         StatusCode::UNAUTHORIZED
     );
     let created_audit = api.get(&shared_in_b, "/v1/audit-events").await.json();
