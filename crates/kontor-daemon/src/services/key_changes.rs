@@ -254,10 +254,7 @@ pub async fn prepare_signer_change(
     let store = services.store();
     let mut tx = store.scope(scope).begin().await?;
     let (record, connection, host) = ready_user(&mut tx, user).await?;
-    let signing = current_signature_key(&mut tx, user).await?;
-    if signing.custody != KeyCustody::Signer {
-        return Err(Refusal::DaemonHoldsSignatureKey.into());
-    }
+    let signing = signature_key_held_by(&mut tx, user, KeyCustody::Signer).await?;
     let invalid = |why: &str| ServiceError::from(Refusal::InvalidKeyChange(why.into()));
     let new_signature = match (change, new_signature) {
         (KeyChange::Pub, _) => {
@@ -342,10 +339,7 @@ pub async fn send_signed_change(
     let store = services.store();
     let mut tx = store.scope(scope).begin().await?;
     let (record, connection, host) = ready_user(&mut tx, user).await?;
-    let signing = current_signature_key(&mut tx, user).await?;
-    if signing.custody != KeyCustody::Signer {
-        return Err(Refusal::DaemonHoldsSignatureKey.into());
-    }
+    let signing = signature_key_held_by(&mut tx, user, KeyCustody::Signer).await?;
     let invalid = |why: String| ServiceError::from(Refusal::InvalidKeyChange(why));
     if signed.change == KeyChange::Pub {
         return Err(invalid(
