@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use kontor_storage::NewBookedTransaction;
 use serde::Deserialize;
 
-use crate::daemon::{databases, Bench};
+use crate::daemon::{databases, seconds_from_env, Bench};
 use crate::measure::Report;
 
 /// Targets from issue 15.
@@ -20,17 +20,14 @@ const PAGES_PER_WALK: usize = 5;
 
 /// Runs the load on each database; `KONTOR_BENCH_API_SECONDS` (default 10) per database.
 pub fn run(report: &mut Report) {
-    let seconds = std::env::var("KONTOR_BENCH_API_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(10);
+    let duration = seconds_from_env("KONTOR_BENCH_API_SECONDS", 10);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     for database in databases() {
         let name = format!("API list bookings, {database}, {CLIENTS} clients");
         if !report.wants(&name) {
             continue;
         }
-        let (per_s, p99) = runtime.block_on(load(database, Duration::from_secs(seconds)));
+        let (per_s, p99) = runtime.block_on(load(database, duration));
         report.record(&name, per_s, "req/s", REQUESTS_PER_S_TARGET, false);
         report.record(
             &format!("API list bookings, {database}, p99"),

@@ -132,6 +132,12 @@ impl Bench {
     }
 }
 
+/// A measure's duration from the environment variable `name` (whole seconds), else `default`.
+pub fn seconds_from_env(name: &str, default: u64) -> Duration {
+    let seconds = std::env::var(name).ok().and_then(|s| s.parse().ok());
+    Duration::from_secs(seconds.unwrap_or(default))
+}
+
 /// CPU time this process used so far (user + system, all threads), from `/proc/self/stat`.
 pub fn process_cpu() -> Duration {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();

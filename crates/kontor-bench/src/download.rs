@@ -162,7 +162,7 @@ pub fn child(args: &[String]) {
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
     let baseline = crate::memory::peak_rss_mib();
     let started = Instant::now();
-    let cpu_before = cpu_seconds();
+    let cpu_before = crate::daemon::process_cpu().as_secs_f64();
     let (bytes, report) = runtime.block_on(download_and_book(
         url,
         Path::new(key_file),
@@ -171,7 +171,7 @@ pub fn child(args: &[String]) {
         user.parse::<EbicsUserId>().expect("user"),
     ));
     let wall = started.elapsed().as_secs_f64();
-    let cpu = cpu_seconds() - cpu_before;
+    let cpu = crate::daemon::process_cpu().as_secs_f64() - cpu_before;
     println!(
         "child: downloaded {:.1} MiB and booked {} bookings ({} statements) in {wall:.1} s wall, \
          {cpu:.1} s CPU ({:.0} MB/s)",
@@ -229,23 +229,4 @@ async fn download_and_book(
         .await
         .expect("ingestion");
     (file.size, report)
-}
-
-/// User and system CPU time of this process, in seconds.
-fn cpu_seconds() -> f64 {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name (which may contain spaces) start after the last ')'.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or("", |(_, rest)| rest)
-        .split_whitespace()
-        .collect();
-    let ticks = |i: usize| {
-        fields
-            .get(i)
-            .and_then(|v| v.parse::<f64>().ok())
-            .unwrap_or(0.0)
-    };
-    // utime and stime are fields 14 and 15 of proc(5), 11 and 12 after the state field.
-    (ticks(11) + ticks(12)) / 100.0
 }

@@ -8,7 +8,7 @@ use chrono::{Days, Utc};
 use kontor_protocol::order_type::OrderType;
 use kontor_storage::{NewEbicsUser, NewSchedule, SignatureClass};
 
-use crate::daemon::{databases, process_cpu, Bench};
+use crate::daemon::{databases, process_cpu, seconds_from_env, Bench};
 use crate::measure::Report;
 
 /// Target from issue 15: percent of one core.
@@ -17,17 +17,14 @@ const USERS: u32 = 10_000;
 
 /// `KONTOR_BENCH_IDLE_SECONDS` (default 30) of rest per database.
 pub fn run(report: &mut Report) {
-    let seconds = std::env::var("KONTOR_BENCH_IDLE_SECONDS")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(30);
+    let duration = seconds_from_env("KONTOR_BENCH_IDLE_SECONDS", 30);
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     for database in databases() {
         let name = format!("idle daemon, {database}, {USERS} daily schedules");
         if !report.wants(&name) {
             continue;
         }
-        let share = runtime.block_on(rest(database, Duration::from_secs(seconds)));
+        let share = runtime.block_on(rest(database, duration));
         report.record(&name, share, "% of a core", IDLE_CPU_TARGET, true);
     }
 }
