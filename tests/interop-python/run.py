@@ -391,16 +391,7 @@ class Harness:
     def run(self) -> dict[str, Any]:
         started = time.monotonic()
         try:
-            self.stage("START", (), self.start)
-            self.stage("CONNECTION", ("START",), self.register_connection)
-            self.stage("CUSTODY", ("CONNECTION",), self.acknowledge_custody)
-            self.stage("KEYS", ("CUSTODY",), self.create_keys)
-            self.stage("INI", ("KEYS",), lambda: self.registration("send_ini", "signature"))
-            self.stage("HIA", ("INI",), lambda: self.registration("send_hia", "authentication"))
-            self.stage("LETTER", ("HIA",), self.letter)
-            self.stage("ACTIVATE", ("LETTER",), self.activate)
-            self.stage("HPB", ("ACTIVATE",), self.hpb)
-            self.stage("BANK_KEYS", ("HPB",), self.confirm_bank_keys)
+            self.ceremony()
             for order_type in ("HTD", "HAA", "HPD"):
                 self.stage(order_type, ("BANK_KEYS",),
                            lambda o=order_type: self.catalogue(o))
@@ -426,6 +417,19 @@ class Harness:
         }
         (self.out / "summary.json").write_text(json.dumps(summary, indent=2, default=str))
         return summary
+
+    def ceremony(self) -> None:
+        """Start painfree and bring its subscriber to `ready` (stages START ... BANK_KEYS)."""
+        self.stage("START", (), self.start)
+        self.stage("CONNECTION", ("START",), self.register_connection)
+        self.stage("CUSTODY", ("CONNECTION",), self.acknowledge_custody)
+        self.stage("KEYS", ("CUSTODY",), self.create_keys)
+        self.stage("INI", ("KEYS",), lambda: self.registration("send_ini", "signature"))
+        self.stage("HIA", ("INI",), lambda: self.registration("send_hia", "authentication"))
+        self.stage("LETTER", ("HIA",), self.letter)
+        self.stage("ACTIVATE", ("LETTER",), self.activate)
+        self.stage("HPB", ("ACTIVATE",), self.hpb)
+        self.stage("BANK_KEYS", ("HPB",), self.confirm_bank_keys)
 
     def start(self) -> dict[str, Any]:
         health = expect(self.admin.get("/health"), 200, what="bank health").json()

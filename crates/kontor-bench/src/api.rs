@@ -63,11 +63,13 @@ async fn load(database: &str, duration: Duration) -> (f64, Duration) {
                     statement_id: None,
                     booking_date: base + chrono::Days::new(u64::from(i % 365)),
                     value_date: None,
-                    amount: format!("{}.{:02}", i % 10_000, i % 100),
-                    currency: "EUR".into(),
+                    amount: format!("{}.{:02}", i % 10_000, i % 100)
+                        .parse()
+                        .expect("a decimal"),
+                    currency: "EUR".parse().unwrap(),
                     credit_debit: if i % 3 == 0 { "DBIT" } else { "CRDT" }.into(),
                     counterparty_name: Some(format!("Counterparty {}", i % 500)),
-                    counterparty_iban: Some("FR1420041010050500013M02606".into()),
+                    counterparty_iban: Some("FR1420041010050500013M02606".parse().unwrap()),
                     remittance: Some(format!("Invoice {i}")),
                     bank_reference: Some(format!("REF{i}")),
                     end_to_end_id: None,

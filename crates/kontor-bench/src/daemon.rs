@@ -1,16 +1,14 @@
 //! An in-process daemon for the measures that need one: a migrated store (a temporary SQLite
-//! file, or PostgreSQL at `KONTOR_BENCH_POSTGRES_URL`), a tenant with a bank host, a
-//! connection and an account, and the daemon started on loopback.
+//! file, or PostgreSQL at `KONTOR_BENCH_POSTGRES_URL`), the tests' seed (a tenant with a bank
+//! host, a connection, a user and an account), and the daemon started on loopback.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use kontor_daemon::runtime::{self, DaemonOptions, RunningDaemon};
-use kontor_storage::{
-    AccountId, ConnectionId, MasterKey, NewAccount, NewBankHost, NewConnection, Role, Store,
-    TenantScope,
-};
-use secrecy::ExposeSecret;
+use kontor_protocol::ProtocolVersion;
+use kontor_storage::{AccountId, ConnectionId, MasterKey, Role, Store, TenantScope};
+use kontor_testkit::seed::{self, operator_token, Seed, IBAN};
 
 /// The databases to measure on: SQLite always, PostgreSQL when its URL is set.
 pub fn databases() -> Vec<&'static str> {
@@ -48,68 +46,19 @@ impl Bench {
             .await
             .expect("connect");
         store.migrate().await.expect("migrate");
-        let admin = store.admin();
-        let tenant = admin
-            .create_tenant(&format!("bench-{}", uuid::Uuid::now_v7()))
-            .await
-            .expect("tenant");
-        let operator = admin
-            .create_operator(
-                &format!("{}@bench.example", uuid::Uuid::now_v7()),
-                "Bench",
-                tenant.id,
-                Role::Viewer,
-            )
-            .await
-            .expect("operator");
-        let token = admin
-            .issue_token(operator.id, "bench", None)
-            .await
-            .expect("token")
-            .secret
-            .expose_secret()
-            .to_owned();
-        let scope = TenantScope::system_job(tenant.id, "bench setup");
-        let mut tx = store.scope(&scope).begin().await.expect("begin");
-        let host = tx
-            .bank_hosts()
-            .create(NewBankHost {
-                host_id: "BENCH".into(),
-                name: "Bench".into(),
-                // Nothing in the measures reaches this bank.
-                url: "http://127.0.0.1:1/ebicsweb".into(),
-                protocol_version: "H004".parse().expect("version"),
-                btf: false,
-                production: false,
-                ca_bundle_pem: None,
-            })
-            .await
-            .expect("host");
-        let connection = tx
-            .connections()
-            .create(NewConnection {
-                bank_host_id: host.id,
-                partner_id: "PARTNER1".into(),
-                display_name: "Bench".into(),
-            })
-            .await
-            .expect("connection")
-            .id;
-        let account = tx
-            .accounts()
-            .create(
-                connection,
-                NewAccount {
-                    iban: Some("DE89370400440532013000".into()),
-                    holder_name: "Bench".into(),
-                    currency: "EUR".into(),
-                    ..Default::default()
-                },
-            )
-            .await
-            .expect("account")
-            .id;
-        tx.commit().await.expect("commit");
+        // Nothing in the measures reaches this bank.
+        let seed = Seed {
+            host_id: "BENCH".into(),
+            account_holder: "Bench".into(),
+            ..Seed::new(&format!("bench-{}", uuid::Uuid::now_v7()))
+                .at("http://127.0.0.1:1/ebicsweb", ProtocolVersion::H004)
+                .with_account(IBAN)
+        };
+        let tenant = seed::plant(&store, seed).await;
+        let email = format!("{}@bench.example", uuid::Uuid::now_v7());
+        let token = operator_token(&store, tenant.scope.tenant(), &email, Role::Viewer).await;
+        let (scope, connection, account) =
+            (tenant.scope.clone(), tenant.connection, tenant.account());
         Self {
             store,
             scope,

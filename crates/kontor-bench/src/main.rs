@@ -1,11 +1,12 @@
 //! `cargo run --release -p kontor-bench [-- SIZE_MIB [ONLY]]`, or
 //! `cargo run --release -p kontor-bench -- memory [SIZE_MIB]` for peak memory of the streams,
-//! `cargo run --release -p kontor-bench -- download [SIZE_MIB]` for a statement downloaded from
-//! the emulator and booked, end to end, with the peak memory of the process doing it.
+//! `cargo run --release -p kontor-bench -- download [SIZE_MIB]` for the end-to-end download
+//! alone (default 1 GiB), with the peak memory of the process doing it.
 //!
 //! Measures, in one run on the same machine, the machine's own limits (zlib level 6, AES-128-CBC,
-//! SHA-256) and Kontor's order data pipeline and statement parsers, and prints each as a ratio
-//! to its limit or target. Throughput is in MB/s (10^6 bytes per second), best of a few runs.
+//! SHA-256) and Kontor's order data pipeline, statement parsers, end-to-end download (against
+//! painfree's, when its venv exists), API and idle scheduler, and prints each as a ratio to its
+//! limit or target. Throughput is in MB/s (10^6 bytes per second), best of a few runs.
 //! Run it by hand on an otherwise idle machine; it is not a test and asserts nothing.
 
 mod api;
@@ -16,6 +17,7 @@ mod download;
 mod idle;
 mod measure;
 mod memory;
+mod peer;
 
 use std::hint::black_box;
 use std::io::Write;
@@ -187,6 +189,11 @@ fn main() {
     );
     report.compare(PARSER_TARGET, 0.0);
 
+    let download_mib = std::env::var("KONTOR_BENCH_DOWNLOAD_MIB")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(size_mib as u64);
+    download::measure(&mut report, download_mib);
     api::run(&mut report);
     idle::run(&mut report);
     report.print();

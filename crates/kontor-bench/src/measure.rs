@@ -80,6 +80,20 @@ impl Report {
         });
     }
 
+    /// Records a value measured elsewhere that has no target of its own (a peer's time, the
+    /// parts of a ratio that has one).
+    pub fn note(&mut self, name: &str, value: f64, unit: &'static str) {
+        eprintln!("  {name}: {value:.2} {unit}");
+        self.rows.push(Row {
+            name: name.to_owned(),
+            mb_per_s: value,
+            target: None,
+            limit: None,
+            unit: Some(unit),
+            lower_is_better: false,
+        });
+    }
+
     /// Whether a measure of this name runs (the `ONLY` argument).
     pub fn wants(&self, name: &str) -> bool {
         self.only.as_deref().is_none_or(|only| name.contains(only))

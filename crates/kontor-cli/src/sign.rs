@@ -32,18 +32,33 @@ pub struct SignArgs {
     command: SignCommand,
 }
 
+/// The new signature key's version and certificate name (`keygen`, `rotate`, HCS).
+#[derive(Args)]
+struct NewKeyArgs {
+    /// A005 or A006 for the new key.
+    #[arg(long, default_value = "A006")]
+    version: String,
+    /// Name in the new key's self-signed certificate (needed by H005 banks).
+    #[arg(long, default_value = "Kontor signer")]
+    name: String,
+}
+
+impl NewKeyArgs {
+    fn version(&self) -> anyhow::Result<SignatureVersion> {
+        self.version
+            .parse()
+            .map_err(|_| anyhow!("--version must be A005 or A006"))
+    }
+}
+
 #[derive(Subcommand)]
 enum SignCommand {
     /// Generate a signature key into a new passphrase-encrypted file.
     Keygen {
         #[arg(long)]
         out: PathBuf,
-        /// A005 or A006.
-        #[arg(long, default_value = "A006")]
-        version: String,
-        /// Name in the self-signed certificate (needed by H005 banks).
-        #[arg(long, default_value = "Kontor signer")]
-        name: String,
+        #[command(flatten)]
+        new_key: NewKeyArgs,
     },
     /// Print the public key and certificate (PEM) and both EBICS hashes; no passphrase needed.
     Pubkey { file: PathBuf },
@@ -67,12 +82,8 @@ enum SignCommand {
         /// The EBICS user (id) whose signature key this is.
         #[arg(long)]
         signer: String,
-        /// A005 or A006 for the new key.
-        #[arg(long, default_value = "A006")]
-        version: String,
-        /// Name in the new key's self-signed certificate (needed by H005 banks).
-        #[arg(long, default_value = "Kontor signer")]
-        name: String,
+        #[command(flatten)]
+        new_key: NewKeyArgs,
     },
     /// Change the user's authentication and encryption keys (HCA), or all three (HCS, with a
     /// new signature key file), signed with the current key here: the daemon prepares the
@@ -85,18 +96,15 @@ enum SignCommand {
         /// The current key file (it signs the change).
         #[arg(long)]
         key: PathBuf,
-        /// HCS: the new signature key file to create (passphrase as for `rotate`).
+        /// HCS: the new signature key file to create (passphrase as for `rotate`; its version
+        /// and name as below).
         #[arg(long)]
         out: Option<PathBuf>,
         /// The EBICS user (id) whose keys change.
         #[arg(long)]
         signer: String,
-        /// HCS: A005 or A006 for the new signature key.
-        #[arg(long, default_value = "A006")]
-        version: String,
-        /// HCS: name in the new key's self-signed certificate (needed by H005 banks).
-        #[arg(long, default_value = "Kontor signer")]
-        name: String,
+        #[command(flatten)]
+        new_key: NewKeyArgs,
     },
     /// Suspend the signer at the bank at once (SPR), e.g. when they leave: signs SPR's order
     /// data with the key file here and sends only the signature; the bank then refuses every
@@ -327,23 +335,17 @@ fn awaits_signatures(order: &Value) -> bool {
 
 pub async fn run(args: SignArgs) -> anyhow::Result<()> {
     match &args.command {
-        SignCommand::Keygen { out, version, name } => {
-            let version: SignatureVersion = version
-                .parse()
-                .map_err(|_| anyhow!("--version must be A005 or A006"))?;
-            let public = signer_key::generate(out, &passphrase(true)?, version, name)?;
-            let (key_hash, cert_hash) = public.hashes()?;
+        SignCommand::Keygen { out, new_key } => {
+            let public =
+                signer_key::generate(out, &passphrase(true)?, new_key.version()?, &new_key.name)?;
             println!("wrote {} ({})", out.display(), public.version);
-            println!("key hash (H004)         {}", key_hash.to_hex_upper());
-            println!("certificate hash (H005) {}", cert_hash.to_hex_upper());
+            print_hashes(&public)?;
         }
         SignCommand::Pubkey { file } => {
             let public = signer_key::public_part(file)?;
-            let (key_hash, cert_hash) = public.hashes()?;
             print!("{}", public.public_key_pem);
             print!("{}", public.certificate_pem);
-            println!("key hash (H004)         {}", key_hash.to_hex_upper());
-            println!("certificate hash (H005) {}", cert_hash.to_hex_upper());
+            print_hashes(&public)?;
         }
         SignCommand::Register { file, signer } => {
             let api = Api::new(&args)?;
@@ -368,27 +370,20 @@ pub async fn run(args: SignArgs) -> anyhow::Result<()> {
             file,
             out,
             signer,
-            version,
-            name,
+            new_key,
         } => {
             let api = Api::new(&args)?;
-            rotate(&api, file, out, signer, version, name).await?;
+            rotate(&api, file, out, signer, new_key).await?;
         }
         SignCommand::KeyChange {
             kind,
             key,
             out,
             signer,
-            version,
-            name,
+            new_key,
         } => {
             let api = Api::new(&args)?;
-            let new_key = NewKey {
-                out: out.as_deref(),
-                version,
-                name,
-            };
-            key_change(&api, *kind, key, signer, new_key).await?;
+            key_change(&api, *kind, key, signer, out.as_deref(), new_key).await?;
         }
         SignCommand::Suspend { key, signer } => {
             let api = Api::new(&args)?;
@@ -442,19 +437,12 @@ async fn rotate(
     file: &Path,
     out: &Path,
     signer: &str,
-    version: &str,
-    name: &str,
+    new_key: &NewKeyArgs,
 ) -> anyhow::Result<()> {
     use crate::rotate;
-    let version: SignatureVersion = version
-        .parse()
-        .map_err(|_| anyhow!("--version must be A005 or A006"))?;
-    let old_public = signer_key::public_part(file)?;
-    matching_registered_hash(api, signer, &old_public).await?;
-    let subscriber = subscriber(api, signer).await?;
-    let old = signer_key::open(file, &passphrase(false)?)?;
-    let new_public = rotate::new_key_file(out, &new_passphrase()?, version, name)?;
-    rotate::distinct(&old_public, &new_public)?;
+    let version = new_key.version()?;
+    let (old_public, old, subscriber) = current_key(api, signer, file).await?;
+    let new_public = new_key_file(out, version, &new_key.name, &old_public)?;
     let document = rotate::pub_document(&subscriber, &new_public, chrono::Utc::now())?;
     let signature = old.sign(&document)?;
     let body = rotate::rotation_body(&document, &signature, old.version, &new_public);
@@ -498,11 +486,52 @@ fn new_passphrase() -> anyhow::Result<SecretString> {
     }
 }
 
-/// The new signature key file of an HCS.
-struct NewKey<'a> {
-    out: Option<&'a Path>,
-    version: &'a str,
-    name: &'a str,
+/// The signer's current key file, public part and opened, once its key is the one the
+/// daemon has registered for `signer`; with the user's ids from the daemon.
+async fn current_key(
+    api: &Api,
+    signer: &str,
+    file: &Path,
+) -> anyhow::Result<(PublicPart, signer_key::SignerKey, crate::rotate::Subscriber)> {
+    let public = signer_key::public_part(file)?;
+    matching_registered_hash(api, signer, &public).await?;
+    let subscriber = subscriber(api, signer).await?;
+    let key = signer_key::open(file, &passphrase(false)?)?;
+    Ok((public, key, subscriber))
+}
+
+/// Creates the new key file (or reopens it on a retry); refused when it holds the current key.
+fn new_key_file(
+    out: &Path,
+    version: SignatureVersion,
+    name: &str,
+    current: &PublicPart,
+) -> anyhow::Result<PublicPart> {
+    let public = crate::rotate::new_key_file(out, &new_passphrase()?, version, name)?;
+    crate::rotate::distinct(current, &public)?;
+    Ok(public)
+}
+
+/// What carries a signature made here to the daemon (orders and VEU items alike).
+fn signature_body(
+    signer: &str,
+    secret: &signer_key::SignerKey,
+    key_hash: &str,
+    signature: &[u8],
+) -> Value {
+    json!({
+        "signer_id": signer,
+        "signature_version": secret.version.as_str(),
+        "key_hash": key_hash,
+        "signature": B64.encode(signature),
+    })
+}
+
+fn print_hashes(public: &PublicPart) -> anyhow::Result<()> {
+    let (key_hash, cert_hash) = public.hashes()?;
+    println!("key hash (H004)         {}", key_hash.to_hex_upper());
+    println!("certificate hash (H005) {}", cert_hash.to_hex_upper());
+    Ok(())
 }
 
 /// HCA/HCS for a signer-held user: the daemon prepares the document (its new keys; for HCS
@@ -513,28 +542,23 @@ async fn key_change(
     kind: crate::rotate::ChangeKind,
     key: &Path,
     signer: &str,
-    new_key: NewKey<'_>,
+    out: Option<&Path>,
+    new_key: &NewKeyArgs,
 ) -> anyhow::Result<()> {
     use crate::rotate::{self, ChangeKind};
-    let old_public = signer_key::public_part(key)?;
-    matching_registered_hash(api, signer, &old_public).await?;
-    let subscriber = subscriber(api, signer).await?;
-    let old = signer_key::open(key, &passphrase(false)?)?;
-    let new_public = match (kind, new_key.out) {
+    let (old_public, old, subscriber) = current_key(api, signer, key).await?;
+    let new_public = match (kind, out) {
         (ChangeKind::Hca, None) => None,
         (ChangeKind::Hca, Some(_)) => bail!("HCA keeps the signature key; --out is for HCS"),
         (ChangeKind::Hcs, None) => {
             bail!("HCS replaces the signature key too: name the new key file with --out")
         }
-        (ChangeKind::Hcs, Some(out)) => {
-            let version: SignatureVersion = new_key
-                .version
-                .parse()
-                .map_err(|_| anyhow!("--version must be A005 or A006"))?;
-            let public = rotate::new_key_file(out, &new_passphrase()?, version, new_key.name)?;
-            rotate::distinct(&old_public, &public)?;
-            Some(public)
-        }
+        (ChangeKind::Hcs, Some(out)) => Some(new_key_file(
+            out,
+            new_key.version()?,
+            &new_key.name,
+            &old_public,
+        )?),
     };
     let new_signature_key = new_public.as_ref().map(|p| {
         json!({
@@ -586,7 +610,7 @@ async fn key_change(
         kind.as_str(),
         keys.join(", ")
     );
-    if let Some(out) = new_key.out {
+    if let Some(out) = out {
         println!("sign with {} from now on", out.display());
     }
     Ok(())
@@ -641,12 +665,7 @@ async fn approve_order(api: &Api, order: &str, key: &Path, signer: &str) -> anyh
     let updated = api
         .post(
             &format!("/v1/orders/{order}/signatures"),
-            json!({
-                "signer_id": signer,
-                "signature_version": secret.version.as_str(),
-                "key_hash": key_hash,
-                "signature": B64.encode(signature),
-            }),
+            signature_body(signer, &secret, &key_hash, &signature),
         )
         .await?;
     println!(
@@ -730,12 +749,7 @@ async fn veu(api: &Api, command: &VeuCommand) -> anyhow::Result<()> {
             let action = if approve { "approve" } else { "cancel" };
             api.post(
                 &format!("/v1/veu-items/{item}/{action}"),
-                json!({
-                    "signer_id": signer,
-                    "signature_version": secret.version.as_str(),
-                    "key_hash": key_hash,
-                    "signature": B64.encode(signature),
-                }),
+                signature_body(signer, &secret, &key_hash, &signature),
             )
             .await?;
             println!("VEU item {item}: {action} sent to the bank");

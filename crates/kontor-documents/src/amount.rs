@@ -170,16 +170,21 @@ impl Amount {
         Ok(())
     }
 
+    /// The same value written with at least the currency's minor units (`12.5` EUR → `12.50`,
+    /// `12.000` JPY → `12`); more decimals are kept, never rounded away. Equal to `self`.
+    pub fn with_minor_units(&self, currency: Currency) -> Amount {
+        let min_scale = u32::from(currency.minor_units().unwrap_or(2));
+        let mut value = self.0.normalize();
+        if value.scale() < min_scale {
+            value.rescale(min_scale);
+        }
+        Amount(value)
+    }
+
     /// Plain decimal text with at least the currency's minor units (`12.5` EUR → `12.50`);
     /// more decimals are kept, never rounded away. Negative amounts get a leading `-`.
     pub fn format_for(&self, currency: Currency) -> String {
-        let min_scale = u32::from(currency.minor_units().unwrap_or(2));
-        let normalized = self.0.normalize();
-        let mut value = normalized;
-        if normalized.scale() < min_scale {
-            value.rescale(min_scale);
-        }
-        value.to_string()
+        self.with_minor_units(currency).to_string()
     }
 
     /// The SWIFT comma form of the absolute value, at least the currency's minor units
@@ -189,6 +194,7 @@ impl Amount {
     }
 }
 
+/// `int` and `frac` are ASCII digits (the callers checked).
 fn decimal_from_parts(
     negative: bool,
     int: &str,
@@ -196,6 +202,16 @@ fn decimal_from_parts(
     original: &str,
 ) -> Result<Amount, AmountError> {
     let int = int.trim_start_matches('0');
+    // Up to 18 digits fit a u64: the value is built from them directly (the common case, and
+    // a statement has millions of amounts); longer ones go through the decimal text.
+    if int.len() + frac.len() <= 18 {
+        let units = int
+            .bytes()
+            .chain(frac.bytes())
+            .fold(0u64, |n, digit| n * 10 + u64::from(digit - b'0'));
+        let value = Decimal::from_i128_with_scale(i128::from(units), frac.len() as u32);
+        return Ok(Amount(if negative { -value } else { value }));
+    }
     let int = if int.is_empty() { "0" } else { int };
     let text = if frac.is_empty() {
         int.to_string()
@@ -316,6 +332,31 @@ mod tests {
     }
 
     #[test]
+    fn amounts_keep_their_written_scale_below_and_above_eighteen_digits() {
+        // Up to 18 digits are read from the digits, longer ones through the decimal text:
+        // both must give the value with the scale as written.
+        for (text, units, scale) in [
+            ("000123.4500", 1_234_500_i128, 4),
+            ("999999999999999999", 999_999_999_999_999_999, 0),
+            ("99999999999999999.9", 999_999_999_999_999_999, 1),
+            ("1234567890123456789.5", 12_345_678_901_234_567_895, 1),
+            (".25", 25, 2),
+            ("7.", 7, 0),
+            ("-0012.340", -12_340, 3),
+        ] {
+            let parsed = amt(text).as_decimal();
+            assert_eq!(
+                parsed,
+                Decimal::from_i128_with_scale(units, scale),
+                "{text}"
+            );
+            assert_eq!(parsed.scale(), scale, "{text}");
+        }
+        let swift = Amount::parse_swift("0000,10").unwrap().as_decimal();
+        assert_eq!((swift.mantissa(), swift.scale()), (10, 2));
+    }
+
+    #[test]
     fn absurdly_long_numbers_overflow_instead_of_panicking() {
         let long = "9".repeat(60);
         assert!(matches!(
@@ -381,6 +422,11 @@ mod tests {
         assert_eq!(amt("1.2345").format_for(Currency::EUR), "1.2345");
         assert_eq!(amt("-3.1").format_for(Currency::EUR), "-3.10");
         assert_eq!(amt("-3.1").format_swift(Currency::EUR), "3,10");
+        let padded = amt("12.5").with_minor_units(Currency::EUR);
+        assert_eq!(
+            (padded, padded.to_string().as_str()),
+            (amt("12.5"), "12.50")
+        );
     }
 
     #[test]

@@ -126,34 +126,40 @@ pub struct Iban(String);
 impl Iban {
     /// Parses an IBAN, ignoring any whitespace and accepting lower case letters.
     pub fn parse(input: &str) -> Result<Iban, IbanError> {
-        let compact: String = input
-            .chars()
-            .filter(|c| !c.is_whitespace())
-            .map(|c| c.to_ascii_uppercase())
-            .collect();
+        // Statements carry IBANs in electronic form: upper case, no spaces, one copy.
+        let compact: String = if input.bytes().all(|b| b.is_ascii_alphanumeric()) {
+            input.to_ascii_uppercase()
+        } else {
+            input
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .map(|c| c.to_ascii_uppercase())
+                .collect()
+        };
         if compact.is_empty() {
             return Err(IbanError::Empty);
         }
-        let shown = group_for_display(&compact);
+        // Only for an error: a parser reading millions of IBANs should not format each.
+        let shown = || group_for_display(&compact);
         if let Some(bad) = compact.chars().find(|c| !c.is_ascii_alphanumeric()) {
             return Err(IbanError::InvalidCharacter {
-                iban: shown,
+                iban: shown(),
                 character: bad,
             });
         }
         let bytes = compact.as_bytes();
         if bytes.len() < 2 || !bytes[..2].iter().all(u8::is_ascii_uppercase) {
-            return Err(IbanError::InvalidCountryCode { iban: shown });
+            return Err(IbanError::InvalidCountryCode { iban: shown() });
         }
         let country = &compact[..2];
         let expected =
             iban_length_for_country(country).ok_or_else(|| IbanError::UnsupportedCountry {
-                iban: shown.clone(),
+                iban: shown(),
                 country: country.to_string(),
             })?;
         if compact.len() != expected {
             return Err(IbanError::InvalidLength {
-                iban: shown,
+                iban: shown(),
                 country: country.to_string(),
                 expected,
                 actual: compact.len(),
@@ -163,10 +169,10 @@ impl Iban {
         // 00, 01 and 99 can never result from the check digit computation (ECBS TR 201); 00 and 97
         // would otherwise both pass the mod-97 test.
         if !check.bytes().all(|b| b.is_ascii_digit()) || matches!(check, "00" | "01" | "99") {
-            return Err(IbanError::InvalidCheckDigits { iban: shown });
+            return Err(IbanError::InvalidCheckDigits { iban: shown() });
         }
         if mod97(&compact[4..], country, check) != 1 {
-            return Err(IbanError::InvalidChecksum { iban: shown });
+            return Err(IbanError::InvalidChecksum { iban: shown() });
         }
         Ok(Iban(compact))
     }
@@ -215,21 +221,24 @@ impl Iban {
     }
 }
 
-/// Remainder of `bban + country + check` read as a number (letters as 10..35), modulo 97.
+/// Remainder of `bban + country + check` read as a number (letters as 10..35), modulo 97;
+/// `u32::MAX` when a character is neither a digit nor a letter.
 fn mod97(bban: &str, country: &str, check: &str) -> u32 {
-    let mut remainder: u32 = 0;
-    for c in bban.chars().chain(country.chars()).chain(check.chars()) {
-        let value = match c.to_digit(36) {
-            Some(v) => v,
-            None => return u32::MAX,
+    // Below 10^15 the accumulator takes two more digits without overflowing a u64, so the
+    // division is needed about once every 13 characters, not once per character.
+    let mut acc: u64 = 0;
+    for b in bban.bytes().chain(country.bytes()).chain(check.bytes()) {
+        acc = match b {
+            b'0'..=b'9' => acc * 10 + u64::from(b - b'0'),
+            b'A'..=b'Z' => acc * 100 + u64::from(b - b'A' + 10),
+            b'a'..=b'z' => acc * 100 + u64::from(b - b'a' + 10),
+            _ => return u32::MAX,
         };
-        remainder = if value < 10 {
-            (remainder * 10 + value) % 97
-        } else {
-            (remainder * 100 + value) % 97
-        };
+        if acc >= 1_000_000_000_000_000 {
+            acc %= 97;
+        }
     }
-    remainder
+    (acc % 97) as u32
 }
 
 fn group_for_display(compact: &str) -> String {

@@ -97,6 +97,14 @@ impl LedgerDay {
     }
 }
 
+/// Calendar days from `from` to `to` inclusive; refused when `to` is before `from`.
+pub(crate) fn days_in_period(from: NaiveDate, to: NaiveDate) -> Result<i64, LedgerError> {
+    if from > to {
+        return Err(LedgerError::InvalidPeriod { from, to });
+    }
+    Ok((to - from).num_days() + 1)
+}
+
 /// A sequence of consecutive days of one account with consistent balances.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ledger {
@@ -114,10 +122,7 @@ impl Ledger {
         to: NaiveDate,
         entries_per_day: usize,
     ) -> Result<Ledger, LedgerError> {
-        if from > to {
-            return Err(LedgerError::InvalidPeriod { from, to });
-        }
-        if (to - from).num_days() >= MAX_LEDGER_DAYS {
+        if days_in_period(from, to)? > MAX_LEDGER_DAYS {
             return Err(LedgerError::PeriodTooLong { from, to });
         }
         let generator = Generator::new(seed, &account);

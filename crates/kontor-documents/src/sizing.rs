@@ -4,7 +4,7 @@
 use chrono::NaiveDate;
 
 use crate::camt::{self, CamtKind, StatementRequest};
-use crate::ledger::{AccountInfo, Ledger, LedgerError};
+use crate::ledger::{days_in_period, AccountInfo, Ledger, LedgerError};
 use crate::mt940::{self, Mt940Request};
 
 /// Entries used to measure the bytes one entry takes in a format.
@@ -57,10 +57,7 @@ pub fn entries_per_day_for_size(
     format: ExportFormat,
     target_bytes: usize,
 ) -> Result<usize, LedgerError> {
-    if from > to {
-        return Err(LedgerError::InvalidPeriod { from, to });
-    }
-    let days = (to - from).num_days().unsigned_abs() as usize + 1;
+    let days = days_in_period(from, to)? as usize;
     let empty = format
         .render(&Ledger::generate(seed, account.clone(), from, from, 0)?)
         .len();

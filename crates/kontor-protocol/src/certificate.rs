@@ -60,7 +60,8 @@ pub enum CertificateError {
     BadSignature,
 }
 
-/// What a subscriber key is used for; decides the key usage extension.
+/// What a subscriber (or bank) key is used for; decides the key usage extension Kontor writes
+/// and the one it accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum KeyPurpose {
     /// Electronic signature (A005/A006): digitalSignature + nonRepudiation.
@@ -72,11 +73,41 @@ pub enum KeyPurpose {
 }
 
 impl KeyPurpose {
+    /// The key usage Kontor writes into the certificates it generates or issues.
     fn key_usage(self) -> KeyUsage {
         KeyUsage(match self {
             Self::Signature => KeyUsages::DigitalSignature | KeyUsages::NonRepudiation,
             Self::Authentication => KeyUsages::DigitalSignature.into(),
             Self::Encryption => KeyUsages::KeyEncipherment | KeyUsages::DataEncipherment,
+        })
+    }
+
+    /// The key usage bits of which a certificate for this purpose needs at least one.
+    ///
+    /// The certificate profiles of EBICS (Common Implementation Guide to EBICS 2.5, annex 4.1
+    /// "Structure of the certificates for EBICS customer workstations / bank servers", taken
+    /// over by EBICS 3.0 annex 2, X.509 certificates; CFONB implementation guide annex A3):
+    /// the ES certificate carries nonRepudiation (digitalSignature is what generic CAs set for
+    /// signing keys, and A005/A006 are RSA signatures), the authentication certificate
+    /// digitalSignature (X002 signs the request), the encryption certificate keyEncipherment
+    /// (E002 wraps the transaction key with RSA; keyAgreement is the X.509 bit for a key that
+    /// establishes a shared key, accepted likewise). A certificate of one purpose used for
+    /// another is what `EBICS_X509_WRONG_KEY_USAGE` (091210) refuses.
+    fn accepted_usages(self) -> KeyUsage {
+        KeyUsage(match self {
+            Self::Signature => KeyUsages::NonRepudiation | KeyUsages::DigitalSignature,
+            Self::Authentication => KeyUsages::DigitalSignature.into(),
+            Self::Encryption => KeyUsages::KeyEncipherment | KeyUsages::KeyAgreement,
+        })
+    }
+}
+
+impl fmt::Display for KeyPurpose {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Signature => "signature",
+            Self::Authentication => "authentication",
+            Self::Encryption => "encryption",
         })
     }
 }
@@ -481,6 +512,9 @@ pub enum TrustError {
     NoValidity,
     #[error("the certificate (issuer {0}) is not issued by a trusted CA")]
     UnknownIssuer(String),
+    /// The key usage extension does not allow the key's purpose (or cannot be read).
+    #[error("the certificate's key usage ({found}) does not allow {purpose}")]
+    WrongKeyUsage { purpose: KeyPurpose, found: String },
 }
 
 impl Certificate {
@@ -495,6 +529,28 @@ impl Certificate {
         }
         if at > to {
             return Err(TrustError::Expired(to));
+        }
+        Ok(())
+    }
+
+    /// Checks that the key usage extension, where the certificate carries one, allows
+    /// `purpose` (see [`KeyPurpose`] for what each purpose needs). Without the extension any
+    /// use is allowed (RFC 5280, 4.2.1.3); an extension that cannot be read allows nothing.
+    pub fn check_key_usage(&self, purpose: KeyPurpose) -> Result<(), TrustError> {
+        let wrong = |found: String| TrustError::WrongKeyUsage { purpose, found };
+        let Some(extension) = self
+            .parsed
+            .tbs_certificate
+            .extensions
+            .as_ref()
+            .and_then(|all| all.iter().find(|e| e.extn_id == KeyUsage::OID))
+        else {
+            return Ok(());
+        };
+        let usage = KeyUsage::from_der(extension.extn_value.as_bytes())
+            .map_err(|e| wrong(format!("unreadable: {e}")))?;
+        if (usage.0 & purpose.accepted_usages().0).is_empty() {
+            return Err(wrong(key_usage_names(usage)));
         }
         Ok(())
     }
@@ -554,6 +610,30 @@ impl Certificate {
             Ok(text) if text.contains("-----BEGIN") => Self::from_pem(text),
             _ => Self::from_der(bytes),
         }
+    }
+}
+
+/// The key usage bits in RFC 5280 names, e.g. `keyEncipherment, dataEncipherment`.
+fn key_usage_names(usage: KeyUsage) -> String {
+    let names: Vec<&str> = usage
+        .0
+        .into_iter()
+        .map(|bit| match bit {
+            KeyUsages::DigitalSignature => "digitalSignature",
+            KeyUsages::NonRepudiation => "nonRepudiation",
+            KeyUsages::KeyEncipherment => "keyEncipherment",
+            KeyUsages::DataEncipherment => "dataEncipherment",
+            KeyUsages::KeyAgreement => "keyAgreement",
+            KeyUsages::KeyCertSign => "keyCertSign",
+            KeyUsages::CRLSign => "cRLSign",
+            KeyUsages::EncipherOnly => "encipherOnly",
+            KeyUsages::DecipherOnly => "decipherOnly",
+        })
+        .collect();
+    if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
     }
 }
 

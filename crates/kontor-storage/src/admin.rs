@@ -7,13 +7,13 @@
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use sqlx::any::AnyRow;
 
-use crate::db::{bound, now, read_rows, record, RowReader, Val};
+use crate::db::{now, read_rows, record, DbRow, RowReader, Val};
+use crate::engine::PooledConn;
 use crate::error::{Result, StorageError};
 use crate::ids::{ApiTokenId, OperatorId, TenantId};
 use crate::status::Role;
-use crate::store::{AuthenticatedOperator, Store, TenantScope};
+use crate::store::{AuthenticatedOperator, ScopedTx, Store, TenantScope};
 
 record! {
     /// A customer organisation; all other data belongs to exactly one tenant.
@@ -123,15 +123,21 @@ impl Store {
 
 impl Admin<'_> {
     async fn exec(&self, entity: &'static str, sql: &str, values: &[Val]) -> Result<u64> {
-        Ok(bound(sql, values)
-            .execute(self.store.pool())
+        let mut conn = self.store.pool().acquire().await?;
+        conn.conn()
+            .execute(sql, values)
             .await
-            .map_err(|e| StorageError::from_write(entity, e))?
-            .rows_affected())
+            .map_err(|e| StorageError::from_write(entity, e))
     }
 
-    async fn rows(&self, sql: &str, values: &[Val]) -> Result<Vec<sqlx::any::AnyRow>> {
-        Ok(bound(sql, values).fetch_all(self.store.pool()).await?)
+    async fn rows(&self, sql: &str, values: &[Val]) -> Result<Vec<DbRow>> {
+        self.store
+            .pool()
+            .acquire()
+            .await?
+            .conn()
+            .fetch_all(sql, values)
+            .await
     }
 
     pub async fn create_tenant(&self, name: &str) -> Result<Tenant> {
@@ -374,18 +380,19 @@ impl Admin<'_> {
         Ok((operator, issued))
     }
 
-    /// The row `sql` finds for a presented secret by its hash (`$1`), read on the read pool;
+    /// The row `sql` finds for a presented secret by its hash (`$1`), read on `conn`;
     /// `Rejected` for a secret that is not a Kontor token or that matches no token.
-    async fn presented_token_row(&self, sql: &str, secret: &str) -> Result<AnyRow, AuthError> {
+    async fn presented_token_row(
+        conn: &mut PooledConn,
+        sql: &str,
+        secret: &str,
+    ) -> Result<DbRow, AuthError> {
         if !secret.starts_with(TOKEN_PREFIX) {
             return Err(AuthError::Rejected(TokenRejected));
         }
-        let rows = bound(sql, &[token_hash(secret).into()])
-            .fetch_all(self.store.read_pool())
-            .await
-            .map_err(StorageError::from)?;
-        rows.into_iter()
-            .next()
+        conn.conn()
+            .fetch_optional(sql, &[token_hash(secret).into()])
+            .await?
             .ok_or(AuthError::Rejected(TokenRejected))
     }
 
@@ -396,12 +403,12 @@ impl Admin<'_> {
         secret: &str,
         at: DateTime<Utc>,
     ) -> Result<PlatformAdmin, AuthError> {
-        let row = self
-            .presented_token_row(
-                "SELECT t.*, o.platform_admin FROM api_tokens t JOIN operators o ON o.id = t.operator_id WHERE t.token_hash = $1",
-                secret,
-            )
-            .await?;
+        let row = Self::presented_token_row(
+            &mut self.store.read_pool().acquire().await?,
+            "SELECT t.*, o.platform_admin FROM api_tokens t JOIN operators o ON o.id = t.operator_id WHERE t.token_hash = $1",
+            secret,
+        )
+        .await?;
         let r = RowReader(&row);
         let token = ApiToken::read(&r)?;
         if !token.is_live(at) || token.tenant_id.is_some() || !r.bool("platform_admin")? {
@@ -467,44 +474,67 @@ impl Admin<'_> {
         secret: &str,
         at: DateTime<Utc>,
     ) -> Result<AuthenticatedOperator, AuthError> {
+        Ok(self.authenticate_token_reading(secret, at).await?.0)
+    }
+
+    /// [`Admin::authenticate_token`], and with the operator the read-only transaction of
+    /// their tenant in which their membership was read, as their own
+    /// ([`TenantScope::for_operator`]). A request that only reads goes on in it: one
+    /// connection, one transaction and one snapshot from the token check to the answer.
+    pub async fn authenticate_token_reading(
+        &self,
+        secret: &str,
+        at: DateTime<Utc>,
+    ) -> Result<(AuthenticatedOperator, ScopedTx<'static>), AuthError> {
         // Every API request passes here: it reads on the read pool and a read transaction, so
-        // requests do not queue behind SQLite's write lock.
-        let row = self
-            .presented_token_row("SELECT * FROM api_tokens WHERE token_hash = $1", secret)
-            .await?;
-        let r = RowReader(&row);
-        let token = ApiToken::read(&r)?;
+        // requests do not queue behind SQLite's write lock. The token is found outside the
+        // transaction (it names the tenant the transaction is bound to), on the connection
+        // the transaction then runs on.
+        let mut conn = self.store.read_pool().acquire().await?;
+        let row = Self::presented_token_row(
+            &mut conn,
+            "SELECT * FROM api_tokens WHERE token_hash = $1",
+            secret,
+        )
+        .await?;
+        let token = ApiToken::read(&RowReader(&row))?;
         if !token.is_live(at) {
             return Err(AuthError::Rejected(TokenRejected));
         }
         // The token names its tenant; a platform token reaches no tenant.
         let tenant: TenantId = token.tenant_id.ok_or(AuthError::Rejected(TokenRejected))?;
-        let scope = TenantScope::system_job(tenant, "admin: authenticate token");
-        let mut tx = self.store.scope(&scope).read().await?;
-        let (role, restricted_to) = match tx.memberships().access_of(token.operator_id).await {
-            Ok(access) => access,
-            Err(StorageError::NotFound { .. }) => return Err(AuthError::Rejected(TokenRejected)),
-            Err(e) => return Err(e.into()),
-        };
-        drop(tx);
         // Recorded to the minute: a write per request would serialise every read on SQLite.
+        // The read connection goes back to the pool before the write takes one: holding one
+        // while waiting for another starves a pool that many fresh tokens reach at once.
         if token
             .last_used_at
             .is_none_or(|last| at - last >= LAST_USED_PRECISION)
         {
+            drop(conn);
             self.exec(
                 "API token",
                 "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2",
                 &[at.into(), token.id.to_db().into()],
             )
             .await?;
+            conn = self.store.read_pool().acquire().await?;
         }
-        Ok(AuthenticatedOperator {
+        let scope = TenantScope::system_job(tenant, "admin: authenticate token");
+        let mut tx = self.store.scope(&scope).read_on(conn).await?;
+        let (role, restricted_to) = match tx.memberships().access_of(token.operator_id).await {
+            Ok(access) => access,
+            Err(StorageError::NotFound { .. }) => return Err(AuthError::Rejected(TokenRejected)),
+            Err(e) => return Err(e.into()),
+        };
+        let operator = AuthenticatedOperator {
             operator: token.operator_id,
             tenant,
             role,
             restricted_to,
-        })
+        };
+        let operator_scope = TenantScope::for_operator(&operator);
+        tx.actor = operator_scope.actor().clone();
+        Ok((operator, tx))
     }
 }
 

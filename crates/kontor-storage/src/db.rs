@@ -1,10 +1,11 @@
 //! Low-level helpers shared by every repository: bound values, row decoding, timestamps.
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use sqlx::any::{AnyArguments, AnyRow};
-use sqlx::query::Query;
-use sqlx::{Any, AssertSqlSafe, Row};
+use kontor_documents::{Amount, Bic, Currency, Iban};
+use sqlx::{Postgres, Row};
 
+pub(crate) use crate::engine::DbRow;
+use crate::engine::Decodable;
 use crate::error::{Result, StorageError};
 use crate::status::DbEnum;
 
@@ -93,23 +94,30 @@ impl From<Option<NaiveDate>> for Val {
     }
 }
 
-/// A statement with its values bound to `$1`, `$2`, ... in order.
-///
-/// sqlx takes only `&'static str` as SQL unless the text is asserted safe. Kontor's statements
-/// are assembled at run time, but only from the code's own table and column names and `$n`
-/// placeholders; every value, above all anything from outside, is bound here and never
-/// spliced into the text. This is the one place that makes that assertion.
-pub(crate) fn bound(sql: &str, values: &[Val]) -> Query<'static, Any, AnyArguments> {
-    let mut query = sqlx::query(AssertSqlSafe(sql.to_owned()));
-    for value in values {
-        query = match value.clone() {
-            Val::Text(v) => query.bind(v),
-            Val::Int(v) => query.bind(v),
-            Val::Bool(v) => query.bind(v),
-            Val::Blob(v) => query.bind(v),
-        };
-    }
-    query
+/// Implements `From<T>` and `From<Option<T>>` for [`Val`] for validated text types, stored as
+/// the text `$text` gives (their canonical form, which their `FromStr` reads back).
+macro_rules! val_as_text {
+    ($($ty:ty => $text:expr),+ $(,)?) => {$(
+        impl From<$ty> for Val {
+            fn from(v: $ty) -> Self {
+                Val::Text(Some($text(&v)))
+            }
+        }
+        impl From<Option<$ty>> for Val {
+            fn from(v: Option<$ty>) -> Self {
+                Val::Text(v.as_ref().map($text))
+            }
+        }
+    )+};
+}
+
+// Money as the documents crate validates it. An IBAN is stored in its electronic form (its
+// `Display` is the spaced paper form).
+val_as_text! {
+    Amount => |a: &Amount| a.to_string(),
+    Currency => |c: &Currency| c.as_str().to_owned(),
+    Iban => |i: &Iban| i.electronic().to_owned(),
+    Bic => |b: &Bic| b.as_str().to_owned(),
 }
 
 /// Timestamps are stored as fixed-width RFC 3339 text so that they sort and compare as text.
@@ -147,43 +155,63 @@ fn corrupt(column: &'static str, message: impl ToString) -> StorageError {
 
 use kontor_protocol::order_type::OrderType;
 
-/// Typed access to a row's columns with errors that name the column.
-pub struct RowReader<'r>(pub(crate) &'r AnyRow);
+/// Typed access to a row's columns with errors that name the column. Text is read where the
+/// driver holds it; only the values a record keeps as `String` are copied.
+pub struct RowReader<'r>(pub(crate) &'r DbRow);
 
 #[allow(dead_code)]
-impl RowReader<'_> {
-    /// The column as `T`, as the driver decodes it.
-    fn get<T>(&self, column: &'static str) -> Result<T>
-    where
-        T: for<'a> sqlx::Decode<'a, Any> + sqlx::Type<Any>,
-    {
-        self.0
-            .try_get::<T, _>(column)
-            .map_err(|e| corrupt(column, e))
+impl<'r> RowReader<'r> {
+    /// The column as `T`, as the engine's driver decodes it.
+    fn get<T: Decodable<'r>>(&self, column: &'static str) -> Result<T> {
+        match self.0 {
+            DbRow::Sqlite(row) => row.try_get::<T, _>(column),
+            DbRow::Postgres(row) => row.try_get::<T, _>(column),
+        }
+        .map_err(|e| corrupt(column, e))
+    }
+
+    /// The text of a column, borrowed from the row.
+    pub fn str(&self, column: &'static str) -> Result<&'r str> {
+        self.get(column)
+    }
+
+    pub fn opt_str(&self, column: &'static str) -> Result<Option<&'r str>> {
+        self.get(column)
     }
 
     pub fn text(&self, column: &'static str) -> Result<String> {
-        self.get(column)
+        self.str(column).map(str::to_owned)
     }
 
     pub fn opt_text(&self, column: &'static str) -> Result<Option<String>> {
-        self.get(column)
+        Ok(self.opt_str(column)?.map(str::to_owned))
     }
 
     pub fn int(&self, column: &'static str) -> Result<i64> {
-        self.get(column)
+        self.opt_int(column)?
+            .ok_or_else(|| corrupt(column, "unexpected NULL"))
     }
 
     pub fn opt_int(&self, column: &'static str) -> Result<Option<i64>> {
-        self.get(column)
+        match self.0 {
+            DbRow::Sqlite(_) => self.get(column),
+            // A few PostgreSQL columns are INTEGER (INT4), which the driver will not widen.
+            DbRow::Postgres(row) => {
+                let raw = row.try_get_raw(column).map_err(|e| corrupt(column, e))?;
+                let int4 =
+                    <i32 as sqlx::Type<Postgres>>::compatible(&sqlx::ValueRef::type_info(&raw));
+                if int4 {
+                    Ok(self.get::<Option<i32>>(column)?.map(i64::from))
+                } else {
+                    self.get(column)
+                }
+            }
+        }
     }
 
     pub fn bool(&self, column: &'static str) -> Result<bool> {
-        // SQLite stores booleans as integers; the Any driver may hand either back.
-        match self.0.try_get::<bool, _>(column) {
-            Ok(v) => Ok(v),
-            Err(_) => self.int(column).map(|v| v != 0),
-        }
+        // SQLite stores booleans as integers, which its driver decodes as `bool` too.
+        self.get(column)
     }
 
     pub fn blob(&self, column: &'static str) -> Result<Vec<u8>> {
@@ -195,42 +223,39 @@ impl RowReader<'_> {
     }
 
     pub fn ts(&self, column: &'static str) -> Result<DateTime<Utc>> {
-        parse_ts(column, &self.text(column)?)
+        parse_ts(column, self.str(column)?)
     }
 
     pub fn opt_ts(&self, column: &'static str) -> Result<Option<DateTime<Utc>>> {
-        self.opt_text(column)?
-            .map(|v| parse_ts(column, &v))
+        self.opt_str(column)?
+            .map(|v| parse_ts(column, v))
             .transpose()
     }
 
     pub fn date(&self, column: &'static str) -> Result<NaiveDate> {
-        let v = self.text(column)?;
+        let v = self.str(column)?;
         v.parse().map_err(|e| corrupt(column, e))
     }
 
     pub fn opt_date(&self, column: &'static str) -> Result<Option<NaiveDate>> {
-        self.opt_text(column)?
+        self.opt_str(column)?
             .map(|v| v.parse().map_err(|e| corrupt(column, e)))
             .transpose()
     }
 
     pub fn enumeration<T: DbEnum>(&self, column: &'static str) -> Result<T> {
-        Ok(T::parse_db(&self.text(column)?)?)
+        Ok(T::parse_db(self.str(column)?)?)
     }
 
     pub fn opt_enumeration<T: DbEnum>(&self, column: &'static str) -> Result<Option<T>> {
-        Ok(self
-            .opt_text(column)?
-            .map(|v| T::parse_db(&v))
-            .transpose()?)
+        Ok(self.opt_str(column)?.map(|v| T::parse_db(v)).transpose()?)
     }
 
     pub fn parsed<T: std::str::FromStr>(&self, column: &'static str) -> Result<T>
     where
         T::Err: std::fmt::Display,
     {
-        let v = self.text(column)?;
+        let v = self.str(column)?;
         v.parse().map_err(|e: T::Err| corrupt(column, e))
     }
 
@@ -238,22 +263,21 @@ impl RowReader<'_> {
     where
         T::Err: std::fmt::Display,
     {
-        self.opt_text(column)?
+        self.opt_str(column)?
             .map(|v| v.parse().map_err(|e: T::Err| corrupt(column, e)))
             .transpose()
     }
 
     /// An order type as stored: any well-formed code (banks publish their own).
     pub fn order_type(&self, column: &'static str) -> Result<OrderType> {
-        OrderType::parse_lenient(&self.text(column)?).map_err(|e| corrupt(column, e))
+        OrderType::parse_lenient(self.str(column)?).map_err(|e| corrupt(column, e))
     }
 
     /// An order type that may be absent, stored as NULL or as an empty text.
     pub fn opt_order_type(&self, column: &'static str) -> Result<Option<OrderType>> {
-        match self.opt_text(column)? {
-            None => Ok(None),
-            Some(code) if code.is_empty() => Ok(None),
-            Some(code) => OrderType::parse_lenient(&code)
+        match self.opt_str(column)? {
+            None | Some("") => Ok(None),
+            Some(code) => OrderType::parse_lenient(code)
                 .map(Some)
                 .map_err(|e| corrupt(column, e)),
         }
@@ -264,14 +288,14 @@ impl RowReader<'_> {
         &self,
         column: &'static str,
     ) -> Result<Option<T>> {
-        self.opt_text(column)?
-            .map(|v| serde_json::from_str(&v).map_err(|e| corrupt(column, e)))
+        self.opt_str(column)?
+            .map(|v| serde_json::from_str(v).map_err(|e| corrupt(column, e)))
             .transpose()
     }
 
     pub fn json<T: serde::de::DeserializeOwned>(&self, column: &'static str) -> Result<T> {
-        let v = self.text(column)?;
-        serde_json::from_str(&v).map_err(|e| corrupt(column, e))
+        let v = self.str(column)?;
+        serde_json::from_str(v).map_err(|e| corrupt(column, e))
     }
 }
 
@@ -316,6 +340,13 @@ column_via! {
     Option<kontor_protocol::order_type::BtfService> => opt_json,
     Vec<OrderType> => json,
     kontor_protocol::ProtocolVersion => parsed,
+    // Text that no longer validates is `StorageError::Corrupt` naming the column.
+    Amount => parsed,
+    Option<Amount> => opt_parsed,
+    Currency => parsed,
+    Option<Currency> => opt_parsed,
+    Option<Iban> => opt_parsed,
+    Option<Bic> => opt_parsed,
 }
 
 impl<T: DbEnum> Column for T {
@@ -358,7 +389,7 @@ pub(crate) use record;
 
 /// Decodes every row with `read` (a record's row reader).
 pub(crate) fn read_rows<T>(
-    rows: &[AnyRow],
+    rows: &[DbRow],
     read: fn(&RowReader<'_>) -> Result<T>,
 ) -> Result<Vec<T>> {
     rows.iter().map(|r| read(&RowReader(r))).collect()

@@ -21,6 +21,7 @@
 
 pub mod admin;
 mod db;
+mod engine;
 pub mod error;
 pub mod ids;
 pub mod private_files;

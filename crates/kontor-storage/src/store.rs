@@ -3,10 +3,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use sqlx::any::{AnyPoolOptions, AnyRow};
-use sqlx::{Any, AnyPool, Transaction};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use crate::db::{bound, push_keyset_page, read_rows, RowReader, Val};
+use crate::db::{push_keyset_page, RowReader, Val};
+use crate::engine::{Conn, DbRow, Pool, PooledConn, Tx};
 use crate::error::{Result, StorageError};
 use crate::ids::{OperatorId, TenantId};
 use crate::private_files::{check_private_if_exists, ensure_private_file, PrivateFileError};
@@ -27,6 +28,9 @@ pub const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
 const SQLITE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
 /// SQLite allows one writer at a time anyway: more write connections only queue on the lock.
 const SQLITE_WRITE_CONNECTIONS: u32 = 4;
+/// How long a SQLite connection waits for a lock (the writer's, or a checkpoint's) before it
+/// fails with `SQLITE_BUSY`.
+const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Which database engine a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,12 +43,12 @@ pub enum Backend {
 #[derive(Clone)]
 pub struct Store {
     /// Writes (and everything outside [`Scoped::read`]).
-    pool: AnyPool,
+    pool: Pool,
     /// Read transactions. On SQLite a second pool over the same WAL file whose connections
     /// are `query_only`: WAL readers see the last committed state without waiting for the
     /// writer, so reads never queue behind the write lock. On PostgreSQL the same pool as
     /// writes (each read transaction is `READ ONLY`).
-    read_pool: AnyPool,
+    read_pool: Pool,
     backend: Backend,
     master_key: Arc<MasterKey>,
 }
@@ -61,7 +65,6 @@ impl Store {
     /// Connects to `sqlite://path?mode=rwc` (file created when missing, WAL mode) or
     /// `postgres://...`. Does not migrate; call [`Store::migrate`].
     pub async fn connect(url: &str, master_key: Arc<MasterKey>) -> Result<Self> {
-        sqlx::any::install_default_drivers();
         let backend = if url.starts_with("sqlite:") {
             Backend::Sqlite
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
@@ -78,21 +81,11 @@ impl Store {
                 if let Some(file) = &file {
                     prepare_sqlite_file(file)?;
                 }
-                let pool = AnyPoolOptions::new()
-                    .max_connections(SQLITE_WRITE_CONNECTIONS)
-                    .acquire_timeout(SQLITE_ACQUIRE_TIMEOUT)
-                    .after_connect(|conn, _| {
-                        Box::pin(async move {
-                            use sqlx::Executor;
-                            conn.execute(
-                                "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
-                                 PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL;",
-                            )
-                            .await?;
-                            Ok(())
-                        })
-                    })
-                    .connect(url)
+                let options = sqlite_options(url)?
+                    .journal_mode(SqliteJournalMode::Wal)
+                    .synchronous(SqliteSynchronous::Normal);
+                let pool = sqlite_pool(SQLITE_WRITE_CONNECTIONS)
+                    .connect_with(options)
                     .await?;
                 // An in-memory database exists once per connection: a second pool would read
                 // another (empty) database, so its reads share the write pool.
@@ -100,15 +93,15 @@ impl Store {
                     Some(_) => sqlite_read_pool(url).await?,
                     None => pool.clone(),
                 };
-                (pool, read_pool)
+                (Pool::Sqlite(pool), Pool::Sqlite(read_pool))
             }
             Backend::Postgres => {
-                let pool = AnyPoolOptions::new()
+                let pool = PgPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
                     .connect(url)
                     .await?;
-                (pool.clone(), pool)
+                (Pool::Postgres(pool.clone()), Pool::Postgres(pool))
             }
         };
         Ok(Self {
@@ -121,11 +114,12 @@ impl Store {
 
     /// Creates or upgrades the schema.
     pub async fn migrate(&self) -> Result<()> {
-        match self.backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS.run(&self.pool).await?,
-            Backend::Postgres => POSTGRES_MIGRATIONS.run(&self.pool).await?,
-        }
-        Ok(())
+        self.pool
+            .migrate(match self.backend {
+                Backend::Sqlite => &SQLITE_MIGRATIONS,
+                Backend::Postgres => &POSTGRES_MIGRATIONS,
+            })
+            .await
     }
 
     pub fn backend(&self) -> Backend {
@@ -136,7 +130,7 @@ impl Store {
         &self.master_key
     }
 
-    pub(crate) fn pool(&self) -> &AnyPool {
+    pub(crate) fn pool(&self) -> &Pool {
         &self.pool
     }
 
@@ -150,26 +144,19 @@ impl Store {
         }
     }
 
-    pub(crate) async fn begin_raw(&self) -> Result<Transaction<'static, Any>> {
-        Ok(match self.backend {
-            // Take the write lock up front: a deferred transaction that later writes can fail
-            // with SQLITE_BUSY without waiting when another writer got there first.
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        })
-    }
-
-    /// Starts a read-only transaction: deferred `BEGIN` on SQLite's `query_only` read pool
-    /// (no write lock), `BEGIN READ ONLY` on PostgreSQL. A write inside it fails.
-    pub(crate) async fn begin_read_raw(&self) -> Result<Transaction<'static, Any>> {
-        Ok(match self.backend {
-            Backend::Sqlite => self.read_pool.begin().await?,
-            Backend::Postgres => self.read_pool.begin_with("BEGIN READ ONLY").await?,
-        })
+    pub(crate) async fn begin_raw(&self) -> Result<Tx> {
+        self.pool
+            .begin_with(match self.backend {
+                // Take the write lock up front: a deferred transaction that later writes can
+                // fail with SQLITE_BUSY without waiting when another writer got there first.
+                Backend::Sqlite => "BEGIN IMMEDIATE",
+                Backend::Postgres => "BEGIN",
+            })
+            .await
     }
 
     /// The pool for single read-only statements outside a transaction.
-    pub(crate) fn read_pool(&self) -> &AnyPool {
+    pub(crate) fn read_pool(&self) -> &Pool {
         &self.read_pool
     }
 
@@ -181,30 +168,43 @@ impl Store {
     /// One round trip to the database (readiness probes). Fails with
     /// [`StorageError::Unavailable`] within the acquire timeout while the database is down.
     pub async fn ping(&self) -> Result<()> {
-        bound("SELECT 1", &[]).execute(&self.pool).await?;
+        self.pool
+            .acquire()
+            .await?
+            .conn()
+            .execute("SELECT 1", &[])
+            .await?;
         Ok(())
     }
 }
 
 /// The read pool of a SQLite file: one connection per core (a read runs on the core that asks),
 /// each `query_only`, so a write through it fails (`SQLITE_READONLY`) instead of taking the lock.
-async fn sqlite_read_pool(url: &str) -> Result<AnyPool> {
+async fn sqlite_read_pool(url: &str) -> Result<sqlx::SqlitePool> {
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get()) as u32;
-    Ok(AnyPoolOptions::new()
-        .max_connections(cores.max(2))
-        .acquire_timeout(SQLITE_ACQUIRE_TIMEOUT)
-        .after_connect(|conn, _| {
-            Box::pin(async move {
-                use sqlx::Executor;
-                // busy_timeout: a WAL reader waits only while a checkpoint or recovery holds
-                // the file briefly, never for a writer's transaction.
-                conn.execute("PRAGMA busy_timeout = 10000; PRAGMA query_only = ON;")
-                    .await?;
-                Ok(())
-            })
-        })
-        .connect(url)
+    Ok(sqlite_pool(cores.max(2))
+        .connect_with(sqlite_options(url)?.pragma("query_only", "ON"))
         .await?)
+}
+
+/// The settings of both SQLite pools. Without sqlx's liveness ping before each acquire: a
+/// local file does not hang up, and the ping is a round trip to the connection's worker
+/// thread on every request.
+fn sqlite_pool(max_connections: u32) -> SqlitePoolOptions {
+    SqlitePoolOptions::new()
+        .max_connections(max_connections)
+        .acquire_timeout(SQLITE_ACQUIRE_TIMEOUT)
+        .test_before_acquire(false)
+}
+
+/// The options every SQLite connection shares: the file of `url`, foreign keys enforced, and
+/// `busy_timeout` (a WAL reader waits only while a checkpoint or recovery holds the file
+/// briefly, never for a writer's transaction).
+fn sqlite_options(url: &str) -> Result<SqliteConnectOptions> {
+    use std::str::FromStr;
+    Ok(SqliteConnectOptions::from_str(url)?
+        .foreign_keys(true)
+        .busy_timeout(SQLITE_BUSY_TIMEOUT))
 }
 
 /// The database file of a `sqlite:` URL (`None` for in-memory databases).
@@ -347,7 +347,12 @@ impl<'s> Scoped<'s> {
     /// repository's own `tenant_id` filters.
     pub async fn begin(&self) -> Result<ScopedTx<'s>> {
         let tx = match self.store.backend {
-            Backend::Postgres => self.begin_bound("BEGIN", &self.store.pool).await?,
+            Backend::Postgres => {
+                self.store
+                    .pool
+                    .begin_with(self.bound_begin("BEGIN"))
+                    .await?
+            }
             Backend::Sqlite => self.store.begin_raw().await?,
         };
         Ok(self.scoped(tx))
@@ -360,41 +365,41 @@ impl<'s> Scoped<'s> {
     /// PostgreSQL `READ ONLY`) and changes nothing. (An in-memory SQLite database, one per
     /// connection, has no separate read pool: there it is a deferred write-pool transaction.)
     pub async fn read(&self) -> Result<ScopedTx<'s>> {
+        self.read_on(self.store.read_pool.acquire().await?).await
+    }
+
+    /// [`Scoped::read`] on `conn`, a connection of the read pool that may have served
+    /// statements outside a transaction before (the token check's).
+    pub(crate) async fn read_on<'t>(&self, conn: PooledConn) -> Result<ScopedTx<'t>> {
         let tx = match self.store.backend {
-            Backend::Postgres => {
-                self.begin_bound("BEGIN READ ONLY", &self.store.read_pool)
-                    .await?
-            }
-            Backend::Sqlite => self.store.begin_read_raw().await?,
+            Backend::Postgres => conn.begin_with(self.bound_begin("BEGIN READ ONLY")).await?,
+            Backend::Sqlite => conn.begin_with("BEGIN").await?,
         };
         Ok(self.scoped(tx))
     }
 
-    /// A PostgreSQL transaction bound to this tenant in one round trip: `begin` and the
-    /// switch to the `kontor_app` role with the `kontor.tenant_id` setting (both
-    /// transaction-local) go as one simple-query batch, which the server runs in order and
-    /// answers once. A batch takes no bound parameters; the one value in it is this scope's
-    /// tenant id, formatted from its UUID (hex digits and dashes), never text from outside.
-    async fn begin_bound(
-        &self,
-        begin: &'static str,
-        pool: &sqlx::AnyPool,
-    ) -> Result<Transaction<'static, Any>> {
+    /// The statement that starts a PostgreSQL transaction bound to this tenant in one round
+    /// trip: `begin` and the switch to the `kontor_app` role with the `kontor.tenant_id`
+    /// setting (both transaction-local) go as one simple-query batch, which the server runs
+    /// in order and answers once. A batch takes no bound parameters; the one value in it is
+    /// this scope's tenant id, formatted from its UUID (hex digits and dashes), never text
+    /// from outside.
+    fn bound_begin(&self, begin: &'static str) -> sqlx::AssertSqlSafe<String> {
         let tenant = self.tenant.as_uuid();
-        let batch = format!(
+        sqlx::AssertSqlSafe(format!(
             "{begin}; SELECT set_config('role', 'kontor_app', true), \
                              set_config('kontor.tenant_id', '{tenant}', true)"
-        );
-        Ok(pool.begin_with(sqlx::AssertSqlSafe(batch)).await?)
+        ))
     }
 
-    fn scoped(&self, tx: Transaction<'static, Any>) -> ScopedTx<'s> {
+    fn scoped<'t>(&self, tx: Tx) -> ScopedTx<'t> {
         ScopedTx {
             tx,
             tenant: self.tenant,
             actor: self.actor.clone(),
             request_id: self.request_id.clone(),
-            store: self.store,
+            store: self.store.clone(),
+            _store: std::marker::PhantomData,
         }
     }
 
@@ -410,23 +415,31 @@ pub struct Savepoint(pub &'static str);
 /// A database transaction inside one tenant. Every repository hangs off it; dropping it
 /// without [`ScopedTx::commit`] rolls back.
 pub struct ScopedTx<'s> {
-    pub(crate) tx: Transaction<'static, Any>,
+    pub(crate) tx: Tx,
     pub(crate) tenant: TenantId,
     /// Who acts; audit records name them.
     pub(crate) actor: Actor,
     /// The API request served, for audit records.
     pub(crate) request_id: Option<String>,
-    pub(crate) store: &'s Store,
+    /// Owned (a few reference counts), so that a transaction may outlive the borrow of the
+    /// store it came from, e.g. kept by an API caller between its token check and handler.
+    pub(crate) store: Store,
+    _store: std::marker::PhantomData<&'s Store>,
 }
 
 impl ScopedTx<'_> {
     pub async fn commit(self) -> Result<()> {
-        self.tx.commit().await?;
-        Ok(())
+        self.tx.commit().await
     }
 
     pub fn tenant(&self) -> TenantId {
         self.tenant
+    }
+
+    /// The same transaction, serving the API request `request_id` (its audit records name it).
+    pub fn serving_request(mut self, request_id: Option<String>) -> Self {
+        self.request_id = request_id;
+        self
     }
 
     /// Marks a point inside this transaction that [`ScopedTx::rollback_to`] returns to, e.g.
@@ -455,15 +468,17 @@ impl ScopedTx<'_> {
         self.tenant.to_db().into()
     }
 
-    pub(crate) async fn execute(&mut self, sql: &str, values: &[Val]) -> Result<u64, sqlx::Error> {
-        Ok(bound(sql, values)
-            .execute(&mut *self.tx)
-            .await?
-            .rows_affected())
+    /// The transaction's connection, to run statements on.
+    pub(crate) fn conn(&mut self) -> Conn<'_> {
+        self.tx.conn()
     }
 
-    pub(crate) async fn fetch_all(&mut self, sql: &str, values: &[Val]) -> Result<Vec<AnyRow>> {
-        Ok(bound(sql, values).fetch_all(&mut *self.tx).await?)
+    pub(crate) async fn execute(&mut self, sql: &str, values: &[Val]) -> Result<u64, sqlx::Error> {
+        self.conn().execute(sql, values).await
+    }
+
+    pub(crate) async fn fetch_all(&mut self, sql: &str, values: &[Val]) -> Result<Vec<DbRow>> {
+        self.conn().fetch_all(sql, values).await
     }
 
     /// Runs a query and decodes its rows with `read`.
@@ -473,15 +488,15 @@ impl ScopedTx<'_> {
         values: &[Val],
         read: fn(&RowReader<'_>) -> Result<T>,
     ) -> Result<Vec<T>> {
-        read_rows(&self.fetch_all(sql, values).await?, read)
+        self.conn().fetch_all_as(sql, values, read).await
     }
 
     pub(crate) async fn fetch_optional(
         &mut self,
         sql: &str,
         values: &[Val],
-    ) -> Result<Option<AnyRow>> {
-        Ok(bound(sql, values).fetch_optional(&mut *self.tx).await?)
+    ) -> Result<Option<DbRow>> {
+        self.conn().fetch_optional(sql, values).await
     }
 
     /// Inserts a row into `E`'s table, given as (column, value) pairs; the tenant column is
@@ -856,20 +871,16 @@ pub trait EntityId: Copy {
 #[cfg(feature = "testing")]
 impl Store {
     pub async fn raw_execute(&self, sql: &str) -> Result<u64> {
-        Ok(bound(sql, &[]).execute(&self.pool).await?.rows_affected())
+        Ok(self.pool.acquire().await?.conn().execute(sql, &[]).await?)
     }
 
     pub async fn raw_count(&self, sql: &str) -> Result<i64> {
-        use sqlx::Row;
-        let row = bound(sql, &[]).fetch_one(&self.pool).await?;
-        Ok(row.try_get::<i64, _>(0)?)
+        raw_first(self.pool.acquire().await?.conn(), sql).await
     }
 
     /// The text in the first column of the first row (e.g. `SELECT sqlite_version()`).
     pub async fn raw_text(&self, sql: &str) -> Result<String> {
-        use sqlx::Row;
-        let row = bound(sql, &[]).fetch_one(&self.pool).await?;
-        Ok(row.try_get::<String, _>(0)?)
+        raw_first(self.pool.acquire().await?.conn(), sql).await
     }
 }
 
@@ -881,8 +892,18 @@ impl ScopedTx<'_> {
     }
 
     pub async fn raw_count(&mut self, sql: &str) -> Result<i64> {
-        use sqlx::Row;
-        let row = bound(sql, &[]).fetch_one(&mut *self.tx).await?;
-        Ok(row.try_get::<i64, _>(0)?)
+        raw_first(self.conn(), sql).await
     }
+}
+
+/// The first column of the first row `sql` returns.
+#[cfg(feature = "testing")]
+async fn raw_first<T: for<'r> crate::engine::Decodable<'r>>(
+    conn: Conn<'_>,
+    sql: &str,
+) -> Result<T> {
+    conn.fetch_optional(sql, &[])
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)?
+        .first()
 }

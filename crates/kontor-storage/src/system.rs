@@ -12,7 +12,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 
-use crate::db::{bound, RowReader, Val};
+use crate::db::{RowReader, Val};
+use crate::engine::Tx;
 use std::str::FromStr;
 
 use crate::error::{Result, StorageError};
@@ -59,15 +60,16 @@ impl System<'_> {
     /// Begins a transaction that, on PostgreSQL, runs under row-level security like scoped
     /// work, with the leasing policy enabled. Role and policy switch in one round trip; both
     /// are transaction-local.
-    async fn begin_leasing(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
+    async fn begin_leasing(&self) -> Result<Tx> {
         let mut tx = self.store.begin_raw().await?;
         if self.store.backend() == Backend::Postgres {
-            sqlx::query(
-                "SELECT set_config('role', 'kontor_app', true), \
-                        set_config('kontor.system', 'lease', true)",
-            )
-            .execute(&mut *tx)
-            .await?;
+            tx.conn()
+                .execute(
+                    "SELECT set_config('role', 'kontor_app', true), \
+                            set_config('kontor.system', 'lease', true)",
+                    &[],
+                )
+                .await?;
         }
         Ok(tx)
     }
@@ -126,11 +128,8 @@ impl System<'_> {
                 "SELECT 1 FROM {table} WHERE {due_condition} AND {free} ORDER BY {order_by} LIMIT 1"
             );
             // SQLite binds `$n` by number: the values the probe does not name are unused.
-            if bound(&probe, &values)
-                .fetch_optional(self.store.read_pool())
-                .await?
-                .is_none()
-            {
+            let mut conn = self.store.read_pool().acquire().await?;
+            if conn.conn().fetch_optional(&probe, &values).await?.is_none() {
                 return Ok(Vec::new());
             }
         }
@@ -141,7 +140,7 @@ impl System<'_> {
              RETURNING id, tenant_id, lease_expires_at"
         );
         let mut tx = self.begin_leasing().await?;
-        let rows = bound(&sql, &values).fetch_all(&mut *tx).await?;
+        let rows = tx.conn().fetch_all(&sql, &values).await?;
         tx.commit().await?;
         let job = format!("{job}:{owner}");
         rows.iter()
@@ -294,16 +293,17 @@ impl System<'_> {
 
     /// How many webhook deliveries of all tenants are pending (the queue depth metric).
     pub async fn pending_webhook_deliveries(&self) -> Result<i64> {
-        use sqlx::Row;
         let mut tx = self.begin_leasing().await?;
-        let row = bound(
-            "SELECT COUNT(*) FROM webhook_deliveries WHERE status = $1",
-            &[WebhookDeliveryStatus::Pending.as_str().into()],
-        )
-        .fetch_one(&mut *tx)
-        .await?;
+        let row = tx
+            .conn()
+            .fetch_optional(
+                "SELECT COUNT(*) AS pending FROM webhook_deliveries WHERE status = $1",
+                &[WebhookDeliveryStatus::Pending.as_str().into()],
+            )
+            .await?
+            .ok_or(sqlx::Error::RowNotFound)?;
         tx.commit().await?;
-        Ok(row.try_get::<i64, _>(0)?)
+        RowReader(&row).int("pending")
     }
 }
 

@@ -5,6 +5,8 @@ use std::sync::Arc;
 
 use crate::{MasterKey, Store};
 
+pub mod seed;
+
 /// A migrated store on a fresh database; dropping it removes the database.
 pub struct TestDb {
     pub store: Store,

@@ -8,6 +8,7 @@
 //! bank holds now. Only then do the new keys replace the old ones, at once; every later
 //! request is checked against the new keys.
 
+use kontor_protocol::certificate::KeyPurpose;
 use kontor_protocol::orderdata::{
     HCARequestOrderData, HCSRequestOrderData, OrderDataError, OrderSignatureData, PublicKeyData,
     SignaturePubKeyOrderData,
@@ -111,34 +112,32 @@ fn new_keys(
         same_subscriber(partner_id, user_id, partner, user)
     };
     // Each key checked like an INI/HIA key (format, version, length, certificate).
-    let key = |data: &PublicKeyData, key_version: &str, length_error: ReturnCode| {
-        submitted(version, data, key_version, length_error, now, bank_issued)
+    let key = |data: &PublicKeyData, key_version: &str, purpose: KeyPurpose| {
+        submitted(version, data, key_version, purpose, now, bank_issued)
     };
-    const SIGNATURE_LENGTH: ReturnCode = ReturnCode::KEYMGMT_KEYLENGTH_ERROR_SIGNATURE;
-    const AUTHENTICATION_LENGTH: ReturnCode = ReturnCode::KEYMGMT_KEYLENGTH_ERROR_AUTHENTICATION;
-    const ENCRYPTION_LENGTH: ReturnCode = ReturnCode::KEYMGMT_KEYLENGTH_ERROR_ENCRYPTION;
+    use KeyPurpose::{Authentication, Encryption, Signature};
     let mut keys = SubscriberKeys::default();
     match classic {
         "PUB" => {
             let doc = SignaturePubKeyOrderData::parse(content).map_err(format)?;
             document_of(doc.version, &doc.partner_id, &doc.user_id)?;
             let info = &doc.signature_pub_key_info;
-            keys.signature = Some(key(&info.key, info.version.as_str(), SIGNATURE_LENGTH)?);
+            keys.signature = Some(key(&info.key, info.version.as_str(), Signature)?);
         }
         "HCA" => {
             let doc = HCARequestOrderData::parse(content).map_err(format)?;
             document_of(doc.version, &doc.partner_id, &doc.user_id)?;
             let (a, e) = (&doc.authentication, &doc.encryption);
-            keys.authentication = Some(key(&a.key, a.version.as_str(), AUTHENTICATION_LENGTH)?);
-            keys.encryption = Some(key(&e.key, e.version.as_str(), ENCRYPTION_LENGTH)?);
+            keys.authentication = Some(key(&a.key, a.version.as_str(), Authentication)?);
+            keys.encryption = Some(key(&e.key, e.version.as_str(), Encryption)?);
         }
         "HCS" => {
             let doc = HCSRequestOrderData::parse(content).map_err(format)?;
             document_of(doc.version, &doc.partner_id, &doc.user_id)?;
             let (s, a, e) = (&doc.signature, &doc.authentication, &doc.encryption);
-            keys.signature = Some(key(&s.key, s.version.as_str(), SIGNATURE_LENGTH)?);
-            keys.authentication = Some(key(&a.key, a.version.as_str(), AUTHENTICATION_LENGTH)?);
-            keys.encryption = Some(key(&e.key, e.version.as_str(), ENCRYPTION_LENGTH)?);
+            keys.signature = Some(key(&s.key, s.version.as_str(), Signature)?);
+            keys.authentication = Some(key(&a.key, a.version.as_str(), Authentication)?);
+            keys.encryption = Some(key(&e.key, e.version.as_str(), Encryption)?);
         }
         other => {
             return Err(Reject::new(

@@ -1,9 +1,10 @@
 //! Subscriber initialisation: INI, HIA and H3K (`ebicsUnsecuredRequest`, unsigned by nature:
-//! the letters the clerk compares make them trustworthy) and HPB (`ebicsNoPubKeyDigestsRequest`,
-//! signed with the freshly registered X002 key, answered encrypted for the E002 key).
+//! the letters the clerk compares make INI/HIA trustworthy, the bank's CA H3K) and HPB
+//! (`ebicsNoPubKeyDigestsRequest`, signed with the freshly registered X002 key, answered
+//! encrypted for the E002 key).
 
 use chrono::{DateTime, Utc};
-use kontor_protocol::certificate::{Certificate, TrustError};
+use kontor_protocol::certificate::{Certificate, KeyPurpose, TrustError};
 use kontor_protocol::compression;
 use kontor_protocol::envelope::{
     KeyManagementDataTransfer, NoPubKeyDigestsRequest, UnsecuredRequest,
@@ -67,8 +68,8 @@ fn record_keys(ctx: &RequestContext, request: &UnsecuredRequest) -> Result<(), R
     let now = ctx.received_at;
     let version = request.version;
     let bank_issued = auth::known_subscriber(ctx, &partner, &user)?.bank_issued_certificates;
-    let submit = |data: &PublicKeyData, key_version: &str, length_error| {
-        submitted(version, data, key_version, length_error, now, bank_issued)
+    let submit = |data: &PublicKeyData, key_version: &str, purpose| {
+        submitted(version, data, key_version, purpose, now, bank_issued)
     };
     match request.order_type {
         OrderType::INI => {
@@ -77,7 +78,7 @@ fn record_keys(ctx: &RequestContext, request: &UnsecuredRequest) -> Result<(), R
             let key = submit(
                 &doc.signature_pub_key_info.key,
                 doc.signature_pub_key_info.version.as_str(),
-                ReturnCode::KEYMGMT_KEYLENGTH_ERROR_SIGNATURE,
+                KeyPurpose::Signature,
             )?;
             ctx.state
                 .record_ini(&partner, &user, key)
@@ -89,12 +90,12 @@ fn record_keys(ctx: &RequestContext, request: &UnsecuredRequest) -> Result<(), R
             let authentication = submit(
                 &doc.authentication.key,
                 doc.authentication.version.as_str(),
-                ReturnCode::KEYMGMT_KEYLENGTH_ERROR_AUTHENTICATION,
+                KeyPurpose::Authentication,
             )?;
             let encryption = submit(
                 &doc.encryption.key,
                 doc.encryption.version.as_str(),
-                ReturnCode::KEYMGMT_KEYLENGTH_ERROR_ENCRYPTION,
+                KeyPurpose::Encryption,
             )?;
             distinct(&authentication, &encryption)?;
             ctx.state
@@ -118,6 +119,17 @@ fn record_keys(ctx: &RequestContext, request: &UnsecuredRequest) -> Result<(), R
 
 /// Records the three certificates of an H3K document (unsecured, or signed: see
 /// [`super::signed_h3k`]).
+///
+/// H3K replaces INI and HIA *and their letters*: no clerk compares hashes, so the bank must
+/// trust the keys through a CA. EBICS 3.0 (chapter 4.4.1.2, H3K) allows it only where the ES
+/// key is certified by a CA the bank accepts; self-signed certificates need INI and HIA with
+/// the initialisation letters. The ES certificate is therefore always checked against the
+/// bank's CA, and refused with 091214 `EBICS_X509_UNKNOWN_CERTIFICATE_AUTHORITY` ("the chain
+/// cannot be verified due to an unknown certificate authority"; Annex 1 makes the refusal
+/// mandatory for the ES key of INI, PUB and HCS, and H3K carries exactly that key) when
+/// self-signed or issued by another CA. The authentication and encryption certificates may
+/// stay self-signed: the ES over the document vouches for them (they, too, must come from
+/// the bank's CA where the subscriber's switch says the bank issues its certificates).
 pub(super) fn record_h3k(
     ctx: &RequestContext,
     partner: &PartnerId,
@@ -127,30 +139,34 @@ pub(super) fn record_h3k(
     same_subscriber(&doc.partner_id, &doc.user_id, partner, user)?;
     let now = ctx.received_at;
     let bank_issued = auth::known_subscriber(ctx, partner, user)?.bank_issued_certificates;
-    let cert = |x509: &X509Data, version: &str, code| {
+    let cert = |x509: &X509Data, version: &str, purpose, from_bank_ca: bool| {
         submitted(
             ProtocolVersion::H005,
             &PublicKeyData::Certificate(x509.clone()),
             version,
-            code,
+            purpose,
             now,
-            bank_issued,
+            from_bank_ca,
         )
     };
     let signature = cert(
         &doc.signature.x509,
         doc.signature.version.as_str(),
-        ReturnCode::KEYMGMT_KEYLENGTH_ERROR_SIGNATURE,
-    )?;
+        KeyPurpose::Signature,
+        true,
+    )
+    .map_err(|reject| self_signed_h3k(reject, &doc.signature.x509))?;
     let authentication = cert(
         &doc.authentication.x509,
         doc.authentication.version.as_str(),
-        ReturnCode::KEYMGMT_KEYLENGTH_ERROR_AUTHENTICATION,
+        KeyPurpose::Authentication,
+        bank_issued,
     )?;
     let encryption = cert(
         &doc.encryption.x509,
         doc.encryption.version.as_str(),
-        ReturnCode::KEYMGMT_KEYLENGTH_ERROR_ENCRYPTION,
+        KeyPurpose::Encryption,
+        bank_issued,
     )?;
     distinct(&authentication, &encryption)?;
     distinct(&signature, &authentication)?;
@@ -163,6 +179,19 @@ pub(super) fn record_h3k(
         .record_hia(partner, user, authentication, encryption)
         .map_err(lifecycle)?;
     Ok(())
+}
+
+/// Says why a self-signed ES certificate cannot come with H3K (the code stays 091214).
+fn self_signed_h3k(reject: Reject, x509: &X509Data) -> Reject {
+    let self_signed = Certificate::from_der(&x509.certificate).is_ok_and(|c| !c.is_ca_issued());
+    if reject.code == ReturnCode::X509_UNKNOWN_CERTIFICATE_AUTHORITY && self_signed {
+        return Reject::new(
+            reject.code,
+            "H3K needs the signature certificate issued by the bank's CA; with self-signed \
+             certificates send INI and HIA and the initialisation letters",
+        );
+    }
+    reject
 }
 
 pub(super) fn same_subscriber(
@@ -196,13 +225,14 @@ fn lifecycle(e: crate::state::LifecycleError) -> Reject {
 
 /// The key a document carries, with its EBICS hash in the request's protocol version (H004:
 /// over exponent and modulus; H005: over the certificate) and its certificate. An H004 key may
-/// carry `ds:X509Data` (French banks): its certificate must certify that very key. With
-/// `bank_issued` every key needs a certificate from the bank's CA, valid now.
+/// carry `ds:X509Data` (French banks): its certificate must certify that very key. A
+/// certificate's key usage must fit `purpose` (091210). With `bank_issued` the key needs a
+/// certificate from the bank's CA, valid now.
 pub(super) fn submitted(
     version: ProtocolVersion,
     data: &PublicKeyData,
     key_version: &str,
-    length_error: ReturnCode,
+    purpose: KeyPurpose,
     now: DateTime<Utc>,
     bank_issued: bool,
 ) -> Result<SubmittedKey, Reject> {
@@ -244,12 +274,15 @@ pub(super) fn submitted(
             ))
         }
     };
+    if let Some(certificate) = &certificate {
+        check_key_usage(certificate, key_version, purpose)?;
+    }
     if bank_issued {
         check_bank_issued(certificate.as_ref(), key_version, now)?;
     }
     if !(MIN_KEY_BITS..=MAX_KEY_BITS).contains(&key.bits()) {
         return Err(Reject::new(
-            length_error,
+            length_error(purpose),
             format!(
                 "{} bits, accepted are {MIN_KEY_BITS} to {MAX_KEY_BITS}",
                 key.bits()
@@ -262,6 +295,32 @@ pub(super) fn submitted(
         hash: KeyHash(*hash.as_bytes()),
         received_at: now,
         certificate: certificate.map(|c| c.to_der().to_vec()),
+    })
+}
+
+/// The return code for a key of `purpose` whose length the bank does not accept.
+fn length_error(purpose: KeyPurpose) -> ReturnCode {
+    match purpose {
+        KeyPurpose::Signature => ReturnCode::KEYMGMT_KEYLENGTH_ERROR_SIGNATURE,
+        KeyPurpose::Authentication => ReturnCode::KEYMGMT_KEYLENGTH_ERROR_AUTHENTICATION,
+        KeyPurpose::Encryption => ReturnCode::KEYMGMT_KEYLENGTH_ERROR_ENCRYPTION,
+    }
+}
+
+/// A certificate whose key usage extension does not fit the key it is sent for (an
+/// encryption certificate as the ES key, say) is refused with 091210
+/// `EBICS_X509_WRONG_KEY_USAGE` (EBICS 3.0 Annex 1: "the certificate has not been issued for
+/// the current use", for key management order types).
+fn check_key_usage(
+    certificate: &Certificate,
+    key_version: &str,
+    purpose: KeyPurpose,
+) -> Result<(), Reject> {
+    certificate.check_key_usage(purpose).map_err(|e| {
+        Reject::new(
+            ReturnCode::X509_WRONG_KEY_USAGE,
+            format!("the {key_version} certificate: {e}"),
+        )
     })
 }
 

@@ -108,6 +108,9 @@ async fn h3k_signed_as_ebics_3_clients_send_it_initialises_only_with_a_verifying
     let bank = demo_bank().await;
     let url = bank.ebics_url();
     let s = Subscriber::new(&url, ProtocolVersion::H005, "PARTNER1", "USER3", 2);
+    // H3K needs the ES certificate from the bank's CA (no letter confirms a self-signed one).
+    let issued = bank_issued(&s);
+    let s = s.with_certificates(issued);
     // Signed with another key while claiming to be USER3: refused, nothing recorded.
     let impostor = Subscriber::new(&url, ProtocolVersion::H005, "PARTNER1", "USER2", 1);
     assert_eq!(code(&s.h3k_signed(&impostor).await).1, "091301");
@@ -130,7 +133,9 @@ async fn h3k_signed_as_ebics_3_clients_send_it_initialises_only_with_a_verifying
 #[tokio::test]
 async fn h005_h3k_initialises_with_certificates_and_hpb_answers_certificates() {
     let bank = demo_bank().await;
-    let mut s = partner1_subscriber(&bank, ProtocolVersion::H005, "USER3", 2);
+    let s = partner1_subscriber(&bank, ProtocolVersion::H005, "USER3", 2);
+    let issued = bank_issued(&s);
+    let mut s = s.with_certificates(issued);
     assert_eq!(code(&s.h3k().await), ("000000".into(), "000000".into()));
     let subscriber = known_subscriber(&bank, "USER3");
     assert_eq!(subscriber.status, SubscriberStatus::Initialised);
@@ -323,15 +328,104 @@ async fn h3k_with_bank_issued_certificates_refuses_self_signed_ones() {
         SubscriberStatus::New
     );
     let own = bank_issued(&s);
-    let s = s.with_certificates(own);
+    assert_h3k_initialises(&bank, &s.with_certificates(own)).await;
+    bank.shutdown().await;
+}
+
+/// A signed H3K of `s` (PARTNER1's USER3) is accepted and initialises the subscriber.
+async fn assert_h3k_initialises(bank: &RunningBank, s: &Subscriber) {
     assert_eq!(
-        code(&s.h3k_signed(&s).await),
+        code(&s.h3k_signed(s).await),
         ("000000".into(), "000000".into())
     );
     assert_eq!(
-        known_subscriber(&bank, "USER3").status,
+        known_subscriber(bank, "USER3").status,
         SubscriberStatus::Initialised
     );
+}
+
+#[tokio::test]
+async fn h3k_needs_the_signature_certificate_from_the_banks_ca() {
+    let bank = demo_bank().await;
+    let s = partner1_subscriber(&bank, ProtocolVersion::H005, "USER3", 2);
+    // Self-signed certificates (no letters with H3K): 091214, whether signed or not.
+    assert_eq!(code(&s.h3k().await).1, "091214");
+    assert_eq!(code(&s.h3k_signed(&s).await).1, "091214");
+    // Issued by a CA the bank does not know: 091214 too.
+    let stranger_ca = kontor_protocol::certificate::Certificate::generate_ca(
+        &s.encryption,
+        &kontor_protocol::certificate::CertificateSubject {
+            common_name: "Some Other CA".into(),
+            organization: None,
+            country: None,
+        },
+        chrono::Utc::now(),
+        1,
+        &mut rand::rngs::OsRng,
+    )
+    .expect("CA");
+    let foreign = stranger_ca
+        .issue(
+            &s.encryption,
+            &s.signature.public_key(),
+            &kontor_protocol::certificate::CertificateSubject {
+                common_name: "Société Exemple".into(),
+                organization: None,
+                country: None,
+            },
+            KeyPurpose::Signature,
+            chrono::Utc::now(),
+            1,
+            &mut rand::rngs::OsRng,
+        )
+        .expect("issued");
+    let own = self_signed(&s);
+    let s = s.with_certificates([foreign, own[1].clone(), own[2].clone()]);
+    assert_eq!(code(&s.h3k_signed(&s).await).1, "091214");
+    assert_eq!(
+        known_subscriber(&bank, "USER3").status,
+        SubscriberStatus::New
+    );
+    // The bank's CA certifies the ES key: the other two may stay self-signed.
+    let issued = bank_issued(&s);
+    let s = s.with_certificates([issued[0].clone(), own[1].clone(), own[2].clone()]);
+    assert_h3k_initialises(&bank, &s).await;
+    bank.shutdown().await;
+}
+
+#[tokio::test]
+async fn certificates_made_for_another_use_are_refused_with_091210() {
+    let bank = demo_bank().await;
+    let s = partner1_subscriber(&bank, ProtocolVersion::H005, "USER1", 0);
+    let own = self_signed(&s);
+    let ca = kontor_bank::ca::TestCa::get();
+    let now = chrono::Utc::now();
+    let issue = |key: &kontor_protocol::keys::PrivateKey, purpose| {
+        ca.issue(&key.public_key(), "Société Exemple", purpose, now)
+            .expect("issued")
+    };
+    // The ES key with an encryption certificate (INI), the X002 key with one (HIA).
+    let encryption_for_es = issue(&s.signature, KeyPurpose::Encryption);
+    let s = s.with_certificates([encryption_for_es.clone(), own[1].clone(), own[2].clone()]);
+    assert_eq!(code(&s.ini().await).1, "091210");
+    let encryption_for_x002 = issue(&s.authentication, KeyPurpose::Encryption);
+    let s = s.with_certificates([own[0].clone(), encryption_for_x002, own[2].clone()]);
+    assert_eq!(code(&s.hia().await).1, "091210");
+    // The E002 key with a signature certificate, in H3K with a CA-issued ES.
+    let signature_for_e002 = issue(&s.encryption, KeyPurpose::Signature);
+    let es = issue(&s.signature, KeyPurpose::Signature);
+    let s = s.with_certificates([es.clone(), own[1].clone(), signature_for_e002]);
+    assert_eq!(code(&s.h3k_signed(&s).await).1, "091210");
+    // H3K with the encryption certificate as the ES: also 091210, before the issuer counts.
+    let s = s.with_certificates([encryption_for_es, own[1].clone(), own[2].clone()]);
+    assert_eq!(code(&s.h3k().await).1, "091210");
+    assert_eq!(
+        known_subscriber(&bank, "USER1").status,
+        SubscriberStatus::New
+    );
+    // Fitting certificates go through.
+    let s = s.with_certificates([es, own[1].clone(), own[2].clone()]);
+    assert_eq!(code(&s.h3k().await), ("000000".into(), "000000".into()));
     bank.shutdown().await;
 }
 

@@ -4,20 +4,21 @@
 
 use chrono::{Duration, Utc};
 use kontor_bank::{
-    faults::RuleId, Bank, BankConfig, FaultAction, FaultMatcher, FaultRule, RunningBank,
+    faults::RuleId, FaultAction, FaultMatcher, FaultRule, RunningBank,
     TransactionPhase as BankPhase,
 };
 use kontor_daemon::ebics::{Client, ClientConfig};
-use kontor_daemon::services::keys::{generate_key_material, store_user_keys};
+use kontor_daemon::services::keys::ensure_user_keys;
 use kontor_daemon::services::orders::{
     add_signature, create_order, CreateOrder, SignatureSubmission,
 };
 use kontor_documents::pain::PainVersion;
-use kontor_protocol::certificate::CertificateSubject;
-use kontor_protocol::keys::KeySize;
+use kontor_protocol::order_type::OrderType;
 use kontor_protocol::signature::sign_order_data;
 use kontor_protocol::{ProtocolVersion, SignatureVersion};
 use kontor_storage::*;
+use kontor_testkit::bank::{bank_with_segments, signing_key, start_bank};
+use kontor_testkit::seed::{self, count_bookings};
 use sha2::{Digest, Sha256};
 
 use crate::support::daemon::{eventually, DaemonDb, DaemonProcess};
@@ -44,11 +45,7 @@ struct Prepared {
 }
 
 async fn sqlite_or_postgres_crash_flow(db: DaemonDb) {
-    let mut config = BankConfig::demo().unwrap();
-    config.limits.segment_size_bytes = BANK_SEGMENT_BYTES;
-    let bank = Bank::start(config, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let bank = start_bank(bank_with_segments(BANK_SEGMENT_BYTES)).await;
     set_ledger_size(&bank, 40).await;
     let store = db.store();
     let prepared = prepare(&db, &store, &bank).await;
@@ -263,24 +260,6 @@ async fn recovery_instances(store: &Store, scope: &TenantScope, id: TransactionI
         .collect()
 }
 
-async fn count_bookings(store: &Store, scope: &TenantScope, account: AccountId) -> usize {
-    let mut tx = store.scope(scope).begin().await.unwrap();
-    let mut filter = BookingFilter {
-        account_id: Some(account),
-        limit: 1000,
-        ..Default::default()
-    };
-    let mut all = 0;
-    loop {
-        let page = tx.statements().bookings(&filter).await.unwrap();
-        all += page.len();
-        match page.last() {
-            Some(last) => filter.after = Some((last.booking_date, last.id)),
-            None => return all,
-        }
-    }
-}
-
 fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
@@ -363,41 +342,28 @@ async fn bank_statement_members(bank: &RunningBank, to: chrono::NaiveDate) -> Ve
 /// Tenant, bank host, connection, a READY user with verified bank keys, an account, a C53
 /// schedule that is not due on its own, a signed payment order and an operator token.
 async fn prepare(db: &DaemonDb, store: &Store, bank: &RunningBank) -> Prepared {
-    let tenant = store.admin().create_tenant("ACME Treasury").await.unwrap();
-    let scope = TenantScope::system_job(tenant.id, "crash-test");
-    let mut tx = store.scope(&scope).begin().await.unwrap();
     let who = demo_subscriber(
-        &mut tx,
+        store,
+        "ACME Treasury",
         bank.ebics_url(),
         ProtocolVersion::H004,
-        &["CCT", "C53"],
+        &[OrderType::CCT, OrderType::C53],
         Some("1000000.00"),
     )
     .await;
-    let subject = CertificateSubject {
-        common_name: "Erika Mustermann".into(),
-        organization: Some("ACME".into()),
-        country: Some("DE".into()),
-    };
-    let material = tokio::task::spawn_blocking(move || {
-        generate_key_material(&subject, KeySize::Bits2048, Utc::now()).unwrap()
-    })
-    .await
-    .unwrap();
-    store_user_keys(&mut tx, who.user, &material, Utc::now())
-        .await
-        .unwrap();
+    let (scope, account) = (who.scope.clone(), who.account());
+    ensure_user_keys(store, &scope, who.user).await.unwrap();
+    let mut tx = store.scope(&scope).begin().await.unwrap();
+    let not_due = Utc::now() + Duration::days(300);
     let schedule = tx
         .schedules()
-        .create(NewSchedule {
-            ebics_user_id: who.user,
-            account_id: Some(who.account),
-            order_type: kontor_protocol::order_type::OrderType::C53,
-            btf_service: None,
-            cron: "0 6 1 1 *".into(),
-            time_zone: "Europe/Berlin".into(),
-            next_run_at: Utc::now() + Duration::days(300),
-        })
+        .create(seed::c53_schedule_of(
+            who.user,
+            account,
+            "0 6 1 1 *",
+            "Europe/Berlin",
+            not_due,
+        ))
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -405,14 +371,14 @@ async fn prepare(db: &DaemonDb, store: &Store, bank: &RunningBank) -> Prepared {
     // Onboarded in-process by a client on the same database, as an operator would before
     // the crash.
     let client = Client::new(store.clone(), ClientConfig::new(db.data_dir())).unwrap();
-    onboard(&client, bank, &scope, &who).await;
+    onboard(&client, bank, &who).await;
     let order_content = large_payment_file();
     let order = signed_order(store, &scope, who.user, &order_content).await;
 
-    let token = operator_token(store, tenant.id, "ops@acme.example", Role::Owner).await;
+    let token = operator_token(store, scope.tenant(), "ops@acme.example", Role::Owner).await;
     Prepared {
         scope,
-        account: who.account,
+        account,
         schedule: schedule.id,
         order,
         order_content,
@@ -442,15 +408,8 @@ async fn signed_order(
     .await
     .unwrap()
     .order;
+    let key = signing_key(store, scope, user).await;
     let mut tx = store.scope(scope).begin().await.unwrap();
-    let pair = tx
-        .key_pairs()
-        .current(user, KeyUsage::Signature)
-        .await
-        .unwrap()
-        .unwrap();
-    let der = tx.key_pairs().load_private_key(pair.id).await.unwrap();
-    let key = kontor_protocol::keys::PrivateKey::from_pkcs8_der(&der).unwrap();
     let value = sign_order_data(SignatureVersion::A006, &key, content).unwrap();
     let order = add_signature(
         &mut tx,

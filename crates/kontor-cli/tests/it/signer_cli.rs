@@ -5,14 +5,14 @@ use std::path::Path;
 
 use chrono::NaiveDate;
 use kontor_documents::pain::PainVersion;
+use kontor_protocol::order_type::OrderType;
+use kontor_protocol::ProtocolVersion;
 use kontor_storage::testing::TestDb;
-use kontor_storage::{
-    EbicsUserStatus, NewAccount, NewBankHost, NewEbicsUser, NewPermission, Role, SignatureClass,
-    TenantScope,
-};
+use kontor_storage::{EbicsUserStatus, NewPermission, Role, SignatureClass};
+use kontor_testkit::seed::{self, Seed, IBAN};
 
-use crate::support::kontor_sign;
-use crate::support::setup::{bank_connection, operator_token, payment_file, transfer};
+use crate::support::setup::{operator_token, payment_file, transfer};
+use crate::support::{kontor_sign, post_order};
 
 const PASSPHRASE: &str = "correct horse battery";
 
@@ -68,7 +68,7 @@ fn two_transfers() -> Vec<u8> {
         "MSG-SIGN-1",
         date.and_hms_opt(9, 0, 0).unwrap(),
         date + chrono::Days::new(3),
-        ("Muster Treasury GmbH", "DE89370400440532013000"),
+        ("Muster Treasury GmbH", IBAN),
         vec![
             transfer("E2E-1", "Alpha AG", "1200.50", None),
             transfer("E2E-2", "Beta GmbH", "99.50", None),
@@ -85,67 +85,33 @@ async fn two_signers_with_their_own_keys_sign_an_order_that_ends_signed() {
     let dir = tempfile::tempdir().unwrap();
     let db = TestDb::sqlite().await;
     let store = db.store.clone();
-    let tenant = store.admin().create_tenant("Muster").await.unwrap();
-    let token = operator_token(&store, tenant.id, "treasury@x", Role::Admin).await;
-
-    let scope = TenantScope::system_job(tenant.id, "test setup");
-    let mut tx = store.scope(&scope).begin().await.unwrap();
-    let (_, connection) = bank_connection(
-        &mut tx,
-        NewBankHost {
-            host_id: "BANK".into(),
-            name: "Bank".into(),
-            url: "https://bank.example".into(),
-            protocol_version: "H004".parse().unwrap(),
-            btf: false,
-            production: false,
-            ca_bundle_pem: None,
-        },
-        "P1",
-        &["CCT"],
-    )
-    .await;
-    let mut signers = Vec::new();
-    for (uid, class) in [("ALICE", SignatureClass::A), ("BOB", SignatureClass::B)] {
-        let u = tx
-            .ebics_users()
-            .create(NewEbicsUser {
-                connection_id: connection.id,
-                user_id: uid.into(),
-                system_id: None,
-                name: uid.into(),
-                signature_class: class,
-            })
-            .await
-            .unwrap();
-        signers.push(u.id.to_string());
-    }
     // The bank allows the first signer to send CCT from the ordering account.
-    let account = tx
-        .accounts()
-        .create(
-            connection.id,
-            NewAccount {
-                bank_account_id: None,
-                iban: Some("DE89370400440532013000".into()),
-                national_number: None,
-                bank_code: None,
-                bic: None,
-                holder_name: "Muster Treasury GmbH".into(),
-                currency: "EUR".into(),
-            },
-        )
-        .await
-        .unwrap();
+    let seed = Seed {
+        host_id: "BANK".into(),
+        partner: "P1".into(),
+        user: "ALICE".into(),
+        user_name: "ALICE".into(),
+        signature_class: SignatureClass::A,
+        account_holder: "Muster Treasury GmbH".into(),
+        ..Seed::new("Muster")
+            .at("https://bank.example", ProtocolVersion::H004)
+            .with_account(IBAN)
+    };
+    let tenant = seed::plant(&store, seed).await;
+    tenant.offer(&store, &[OrderType::CCT]).await;
+    let bob = tenant
+        .add_user(&store, "BOB", "BOB", SignatureClass::B)
+        .await;
+    let signers = [tenant.user.to_string(), bob.to_string()];
+    let scope = tenant.scope.clone();
+    let token = operator_token(&store, scope.tenant(), "treasury@x", Role::Admin).await;
+    let mut tx = store.scope(&scope).begin().await.unwrap();
     tx.permissions()
         .create(NewPermission {
-            ebics_user_id: signers[0].parse().unwrap(),
-            order_type: kontor_protocol::order_type::OrderType::CCT,
-            btf_service: None,
-            account_id: Some(account.id),
-            authorisation_level: SignatureClass::A,
-            max_amount: Some("100000.00".into()),
-            currency: Some("EUR".into()),
+            account_id: Some(tenant.account()),
+            max_amount: Some("100000.00".parse().unwrap()),
+            currency: Some("EUR".parse().unwrap()),
+            ..seed::permission(tenant.user, OrderType::CCT, SignatureClass::A)
         })
         .await
         .unwrap();
@@ -208,20 +174,7 @@ async fn two_signers_with_their_own_keys_sign_an_order_that_ends_signed() {
     out.assert_refused("user_not_new");
 
     let http = reqwest::Client::new();
-    let order: serde_json::Value = http
-        .post(format!(
-            "{api}/v1/orders?ebics_user_id={}&order_type=CCT",
-            signers[0]
-        ))
-        .bearer_auth(&cli.token)
-        .header("content-type", "application/xml")
-        .body(two_transfers())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let order = post_order(&api, &cli.token, &signers[0], two_transfers()).await;
     let order_id = order["id"].as_str().unwrap().to_owned();
 
     let out = cli.run(PASSPHRASE, &["list"]).await;
@@ -246,12 +199,6 @@ async fn two_signers_with_their_own_keys_sign_an_order_that_ends_signed() {
         );
     }
 
-    // A wrong passphrase signs nothing.
-    let out = cli
-        .approve("not it", &order_id, &keys[0], &signers[0])
-        .await;
-    out.assert_refused("wrong passphrase");
-
     // A key the daemon does not know for this signer is refused before signing.
     let stranger = dir.path().join("stranger.key");
     assert!(
@@ -259,25 +206,32 @@ async fn two_signers_with_their_own_keys_sign_an_order_that_ends_signed() {
             .await
             .ok
     );
-    let out = cli
-        .approve(PASSPHRASE, &order_id, &stranger, &signers[0])
-        .await;
-    out.assert_refused("not the signer's registered key");
+    // Each approval in turn: (passphrase, key, signer, what it ends in).
+    let approvals: [(&str, &Path, usize, Result<&str, &str>); 5] = [
+        // A wrong passphrase signs nothing.
+        ("not it", &keys[0], 0, Err("wrong passphrase")),
+        (
+            PASSPHRASE,
+            &stranger,
+            0,
+            Err("not the signer's registered key"),
+        ),
+        (PASSPHRASE, &keys[0], 0, Ok("now PENDING_SIGNATURE")),
+        (PASSPHRASE, &keys[1], 1, Ok("now SIGNED")),
+        // Signed: nothing more to sign.
+        (PASSPHRASE, &keys[0], 0, Err("no longer awaits signatures")),
+    ];
+    for (passphrase, key, signer, outcome) in approvals {
+        let out = cli
+            .approve(passphrase, &order_id, key, &signers[signer])
+            .await;
+        match outcome {
+            Ok(printed) => out.assert_printed(printed),
+            Err(refusal) => out.assert_refused(refusal),
+        }
+    }
 
-    let out = cli
-        .approve(PASSPHRASE, &order_id, &keys[0], &signers[0])
-        .await;
-    out.assert_printed("now PENDING_SIGNATURE");
-    let out = cli
-        .approve(PASSPHRASE, &order_id, &keys[1], &signers[1])
-        .await;
-    out.assert_printed("now SIGNED");
-
-    // Signed: nothing more to sign, and the daemon holds two signatures and no private key.
-    let out = cli
-        .approve(PASSPHRASE, &order_id, &keys[0], &signers[0])
-        .await;
-    out.assert_refused("no longer awaits signatures");
+    // The daemon holds two signatures and no private key.
     let shown: serde_json::Value = http
         .get(format!("{api}/v1/orders/{order_id}"))
         .bearer_auth(&cli.token)

@@ -32,139 +32,99 @@ fn of(
         .collect()
 }
 
+/// `kontor sign key-change --kind <kind> --key <key> [--out <out>] --signer <user>`.
+async fn key_change(w: &World, kind: &str, key: &str, out: Option<&str>) -> std::process::Output {
+    let user = w.user.to_string();
+    let mut args = vec!["key-change", "--kind", kind, "--key", key];
+    if let Some(out) = out {
+        args.extend(["--out", out]);
+    }
+    args.extend(["--signer", &user]);
+    w.sign(&args).await
+}
+
+/// Asserts the hashes of the user's keys of each `(usage, status)`, as the table lists them.
+fn assert_keys(
+    keys: &[(KeyUsage, KeyStatus, KeyCustody, String)],
+    expected: &[(KeyUsage, KeyStatus, &[&String])],
+) {
+    for (usage, status, hashes) in expected {
+        let hashes: Vec<String> = hashes.iter().map(|h| h.to_string()).collect();
+        assert_eq!(of(keys, *usage, *status), hashes, "{usage:?} {status:?}");
+    }
+}
+
+/// Runs a key change that must succeed and says the bank accepted it.
+async fn accepted(w: &World, kind: &str, key: &str, out: Option<&str>) {
+    let done = key_change(w, kind, key, out).await;
+    let printed = String::from_utf8_lossy(&done.stdout);
+    assert!(
+        done.status.success(),
+        "{kind}: {}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let expected = format!("accepted the {}", kind.to_uppercase());
+    assert!(printed.contains(&expected), "{printed}");
+}
+
 async fn signer_changes_keys(db: TestDb, version: ProtocolVersion) {
+    use KeyStatus::{Active, Expired};
+    use KeyUsage::{Authentication, Encryption, Signature};
     let w = world(db, version).await;
     let (old, new) = (w.key("old.key"), w.key("new.key"));
-    let user = w.user.to_string();
     let [sig0, auth0, enc0] = w.bank_hashes();
     let before = w.pay_with(&old, "CHANGE-BEFORE").await;
 
     // HCA: --out is refused (the signature key stays), then the change goes through.
-    let refused = w
-        .sign(&[
-            "key-change",
-            "--kind",
-            "hca",
-            "--key",
-            &old,
-            "--out",
-            &new,
-            "--signer",
-            &user,
-        ])
-        .await;
+    let refused = key_change(&w, "hca", &old, Some(&new)).await;
     assert!(!refused.status.success());
-    let printed = w
-        .sign_ok(&[
-            "key-change",
-            "--kind",
-            "hca",
-            "--key",
-            &old,
-            "--signer",
-            &user,
-        ])
-        .await;
-    assert!(printed.contains("accepted the HCA"), "{printed}");
+    accepted(&w, "hca", &old, None).await;
     let [sig1, auth1, enc1] = w.bank_hashes();
     assert_eq!(sig1, sig0);
     assert_ne!(auth1, auth0);
     assert_ne!(enc1, enc0);
     let after_hca = keys(&w).await;
-    assert_eq!(
-        of(&after_hca, KeyUsage::Authentication, KeyStatus::Active),
-        std::slice::from_ref(&auth1)
-    );
-    assert_eq!(
-        of(&after_hca, KeyUsage::Encryption, KeyStatus::Active),
-        std::slice::from_ref(&enc1)
-    );
-    assert_eq!(
-        of(&after_hca, KeyUsage::Authentication, KeyStatus::Expired),
-        [auth0]
-    );
-    assert_eq!(
-        of(&after_hca, KeyUsage::Encryption, KeyStatus::Expired),
-        [enc0]
-    );
-    assert_eq!(
-        of(&after_hca, KeyUsage::Signature, KeyStatus::Active),
-        std::slice::from_ref(&sig0)
+    assert_keys(
+        &after_hca,
+        &[
+            (Authentication, Active, &[&auth1]),
+            (Encryption, Active, &[&enc1]),
+            (Authentication, Expired, &[&auth0]),
+            (Encryption, Expired, &[&enc0]),
+            (Signature, Active, &[&sig0]),
+        ],
     );
 
     // HCS without a new key file is refused before anything is prepared.
-    let refused = w
-        .sign(&[
-            "key-change",
-            "--kind",
-            "hcs",
-            "--key",
-            &old,
-            "--signer",
-            &user,
-        ])
-        .await;
+    let refused = key_change(&w, "hcs", &old, None).await;
     assert!(!refused.status.success());
-    let printed = w
-        .sign_ok(&[
-            "key-change",
-            "--kind",
-            "hcs",
-            "--key",
-            &old,
-            "--out",
-            &new,
-            "--signer",
-            &user,
-        ])
-        .await;
-    assert!(printed.contains("accepted the HCS"), "{printed}");
+    accepted(&w, "hcs", &old, Some(&new)).await;
     let [sig2, auth2, enc2] = w.bank_hashes();
     assert_ne!(sig2, sig0);
     assert_ne!(auth2, auth1);
     assert_ne!(enc2, enc1);
     let after_hcs = keys(&w).await;
-    assert_eq!(
-        of(&after_hcs, KeyUsage::Signature, KeyStatus::Active),
-        [sig2]
-    );
-    assert_eq!(
-        of(&after_hcs, KeyUsage::Signature, KeyStatus::Expired),
-        [sig0]
-    );
-    assert_eq!(
-        of(&after_hcs, KeyUsage::Authentication, KeyStatus::Active),
-        [auth2]
-    );
-    assert_eq!(
-        of(&after_hcs, KeyUsage::Encryption, KeyStatus::Active),
-        [enc2]
-    );
-    assert_eq!(
-        of(&after_hcs, KeyUsage::Authentication, KeyStatus::Expired).len(),
-        2
+    assert_keys(
+        &after_hcs,
+        &[
+            (Signature, Active, &[&sig2]),
+            (Signature, Expired, &[&sig0]),
+            (Authentication, Active, &[&auth2]),
+            (Encryption, Active, &[&enc2]),
+            (Authentication, Expired, &[&auth0, &auth1]),
+        ],
     );
     // The signature keys are the signer's alone: no private part ever reached the daemon.
     assert!(after_hcs
         .iter()
-        .filter(|k| k.0 == KeyUsage::Signature)
+        .filter(|k| k.0 == Signature)
         .all(|k| k.2 == KeyCustody::Signer));
     assert!(!std::fs::read_to_string(&new)
         .unwrap()
         .contains("PRIVATE KEY"));
 
     // The old key file signs nothing any more; the new one pays.
-    let stale = w
-        .sign(&[
-            "key-change",
-            "--kind",
-            "hca",
-            "--key",
-            &old,
-            "--signer",
-            &user,
-        ])
-        .await;
+    let stale = key_change(&w, "hca", &old, None).await;
     assert!(!stale.status.success());
     let after = w.pay_with(&new, "CHANGE-AFTER").await;
     assert_ne!(before["bank_order_id"], after["bank_order_id"]);
@@ -190,26 +150,9 @@ async fn signer_changes_keys(db: TestDb, version: ProtocolVersion) {
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_signer_changes_keys_with_hca_then_hcs_on_h004_sqlite() {
-    signer_changes_keys(TestDb::sqlite().await, ProtocolVersion::H004).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_signer_changes_keys_with_hca_then_hcs_on_h005_sqlite() {
-    signer_changes_keys(TestDb::sqlite().await, ProtocolVersion::H005).await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_signer_changes_keys_with_hca_then_hcs_on_h004_postgres() {
-    if let Some(db) = TestDb::postgres().await {
-        signer_changes_keys(db, ProtocolVersion::H004).await;
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_signer_changes_keys_with_hca_then_hcs_on_h005_postgres() {
-    if let Some(db) = TestDb::postgres().await {
-        signer_changes_keys(db, ProtocolVersion::H005).await;
-    }
-}
+cases!(signer_changes_keys {
+    a_signer_changes_keys_with_hca_then_hcs_on_h004_sqlite: sqlite H004,
+    a_signer_changes_keys_with_hca_then_hcs_on_h005_sqlite: sqlite H005,
+    a_signer_changes_keys_with_hca_then_hcs_on_h004_postgres: postgres H004,
+    a_signer_changes_keys_with_hca_then_hcs_on_h005_postgres: postgres H005,
+});

@@ -18,6 +18,7 @@ use kontor_storage::{EbicsUser, EbicsUserStatus};
 use serde_json::json;
 
 use crate::support::signer_world::world;
+use kontor_testkit::bank::missed_suspension;
 
 async fn a_signer_suspends_themselves(db: TestDb, version: ProtocolVersion) {
     let w = world(db, version).await;
@@ -31,13 +32,10 @@ async fn a_signer_suspends_themselves(db: TestDb, version: ProtocolVersion) {
     let mut tx = w.store.scope(&w.scope).begin().await.unwrap();
     let record: EbicsUser = tx.get(w.user).await.unwrap();
     assert_eq!(record.status, EbicsUserStatus::Suspended);
+    drop(tx);
 
     // The bank refuses the user's next request (an instance that missed the suspension).
-    tx.ebics_users()
-        .set_status(w.user, EbicsUserStatus::Suspended, EbicsUserStatus::Ready)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    missed_suspension(&w.store, &w.scope, w.user).await;
     let today = Utc::now().date_naive();
     let request = DownloadRequest::new(OrderType::STA).with_period(
         today.checked_sub_days(Days::new(3)).unwrap(),

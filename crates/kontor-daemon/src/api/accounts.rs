@@ -69,12 +69,12 @@ async fn create(
     }
     let new = NewAccount {
         bank_account_id: text(body.bank_account_id),
-        iban: iban.map(|i| i.electronic().to_owned()),
+        iban,
         national_number: text(body.national_number),
         bank_code: text(body.bank_code),
-        bic: body.bic.map(|b| b.as_str().to_owned()),
+        bic: body.bic.map(Valid::into_inner),
         holder_name: body.holder_name.into_inner().into_string(),
-        currency: body.currency.as_str().to_owned(),
+        currency: *body.currency,
     };
     let mut tx = caller.tx().await?;
     let account = connections::add_account(&mut tx, *body.connection_id, new).await?;

@@ -15,6 +15,8 @@
 //! accounts, EBICS users and their permissions, memberships — is changed only by
 //! unrestricted Admins and Owners, since a change there reaches every user of the tenant.
 
+use std::sync::{Mutex, PoisonError};
+
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use kontor_storage::admin::{AuthError, PlatformAdmin};
@@ -89,18 +91,35 @@ pub struct Caller {
     pub operator: AuthenticatedOperator,
     pub scope: TenantScope,
     store: Store,
+    /// On a [`Access::Read`] route, the read-only transaction the token was checked in: the
+    /// handler's first [`Caller::read`] goes on in it, so a read request costs one connection
+    /// and one transaction (each further one is a round trip to the database, and on release
+    /// a ping). Other routes drop it at once: it would hold a read connection while they
+    /// write or wait for a bank.
+    checked_in: Mutex<Option<ScopedTx<'static>>>,
 }
 
 impl Caller {
     /// Opens the caller's tenant transaction, for handlers that change data.
     pub async fn tx(&self) -> Result<ScopedTx<'_>, ApiError> {
+        drop(self.take_checked_in());
         Ok(self.store.scope(&self.scope).begin().await?)
     }
 
     /// Opens the caller's read-only tenant transaction, for handlers that only read (lists
     /// and details): it does not queue behind writers, and a write through it fails.
     pub async fn read(&self) -> Result<ScopedTx<'_>, ApiError> {
-        Ok(self.store.scope(&self.scope).read().await?)
+        match self.take_checked_in() {
+            Some(tx) => Ok(tx),
+            None => Ok(self.store.scope(&self.scope).read().await?),
+        }
+    }
+
+    fn take_checked_in(&self) -> Option<ScopedTx<'static>> {
+        self.checked_in
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()
     }
 
     /// Whether an operator restricted to certain EBICS users may see and act for `user`.
@@ -187,23 +206,10 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts)?;
         let store = state.services.store().clone();
-        let now = chrono::Utc::now();
-        let operator = match store.admin().authenticate_token(token, now).await {
-            Ok(operator) => operator,
-            Err(AuthError::Storage(e)) => return Err(e.into()),
-            // A valid platform token is known but has no place in a tenant: 403, as a
-            // tenant token on a platform route; anything else is unknown: 401.
-            Err(AuthError::Rejected(_)) => {
-                return Err(
-                    match store.admin().authenticate_platform(token, now).await {
-                        Ok(_) => ApiError::Forbidden,
-                        Err(AuthError::Storage(e)) => e.into(),
-                        Err(AuthError::Rejected(_)) => ApiError::Unauthorized,
-                    },
-                )
-            }
+        // A platform token has no place in a tenant: 403, as a tenant token on a platform route.
+        let Identity::Operator(operator, checked_in) = authenticate(&store, parts).await? else {
+            return Err(ApiError::Forbidden);
         };
         let request_id = parts
             .headers
@@ -221,11 +227,41 @@ impl FromRequestParts<AppState> for Caller {
         if !access.is_some_and(|a| a.allows(operator.role(), restricted)) {
             return Err(ApiError::Forbidden);
         }
+        let checked_in = (access == Some(Access::Read))
+            .then(|| (*checked_in).serving_request(scope.request_id().map(str::to_owned)));
         Ok(Self {
             operator,
             scope,
             store,
+            checked_in: Mutex::new(checked_in),
         })
+    }
+}
+
+/// Whom a valid bearer token belongs to.
+enum Identity {
+    /// A tenant token: an operator in that tenant, with the read-only tenant transaction
+    /// its check ran in (a read route goes on in it).
+    Operator(AuthenticatedOperator, Box<ScopedTx<'static>>),
+    /// A platform token (bound to no tenant).
+    Platform(PlatformAdmin),
+}
+
+/// The request's bearer token, as a tenant or a platform token; neither is 401.
+async fn authenticate(store: &Store, parts: &Parts) -> Result<Identity, ApiError> {
+    let token = bearer(parts)?;
+    let now = chrono::Utc::now();
+    match store.admin().authenticate_token_reading(token, now).await {
+        Ok((operator, checked_in)) => {
+            return Ok(Identity::Operator(operator, Box::new(checked_in)))
+        }
+        Err(AuthError::Storage(e)) => return Err(e.into()),
+        Err(AuthError::Rejected(_)) => {}
+    }
+    match store.admin().authenticate_platform(token, now).await {
+        Ok(admin) => Ok(Identity::Platform(admin)),
+        Err(AuthError::Storage(e)) => Err(e.into()),
+        Err(AuthError::Rejected(_)) => Err(ApiError::Unauthorized),
     }
 }
 
@@ -252,23 +288,14 @@ impl FromRequestParts<AppState> for PlatformCaller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let token = bearer(parts)?;
-        let store = state.services.store();
-        let now = chrono::Utc::now();
-        match store.admin().authenticate_platform(token, now).await {
-            Ok(admin) => {
-                if parts.extensions.get::<Access>() != Some(&Access::Platform) {
-                    return Err(ApiError::Forbidden);
-                }
+        match authenticate(state.services.store(), parts).await? {
+            Identity::Platform(admin)
+                if parts.extensions.get::<Access>() == Some(&Access::Platform) =>
+            {
                 Ok(Self { admin })
             }
-            Err(AuthError::Storage(e)) => Err(e.into()),
-            Err(AuthError::Rejected(_)) => match store.admin().authenticate_token(token, now).await
-            {
-                Ok(_) => Err(ApiError::Forbidden),
-                Err(AuthError::Storage(e)) => Err(e.into()),
-                Err(AuthError::Rejected(_)) => Err(ApiError::Unauthorized),
-            },
+            // A tenant token, or a platform token on a tenant's route.
+            _ => Err(ApiError::Forbidden),
         }
     }
 }

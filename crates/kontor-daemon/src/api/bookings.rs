@@ -58,8 +58,7 @@ impl std::str::FromStr for Position {
 }
 
 /// Validates the query into a filter and opens the read transaction that serves it (one per
-/// request: the account check and the pages read the same snapshot); an account of another
-/// tenant answers 404.
+/// request: the account check and the pages read the same snapshot).
 async fn filter_of<'c>(
     caller: &'c Caller,
     q: BookingQuery,
@@ -70,10 +69,6 @@ async fn filter_of<'c>(
         if from > to {
             return Err(ApiError::invalid("invalid_date_range", "from is after to"));
         }
-    }
-    let mut tx = caller.read().await?;
-    if let Some(account) = account {
-        let _: Account = tx.get(account).await?;
     }
     let page = PageQuery {
         limit: q.limit.or(Some(default_limit)),
@@ -87,7 +82,21 @@ async fn filter_of<'c>(
         limit: page.limit()?,
         newest_first: true,
     };
-    Ok((filter, tx))
+    Ok((filter, caller.read().await?))
+}
+
+/// The first page of `filter`, after which an account of another tenant answers 404. A
+/// booking of the account proves it the tenant's (`(tenant_id, account_id)` references the
+/// tenant's account), so only an empty page costs the account's lookup.
+async fn first_page(
+    tx: &mut ScopedTx<'_>,
+    filter: &BookingFilter,
+) -> Result<Vec<BookedTransaction>, ApiError> {
+    let page = tx.statements().bookings(filter).await?;
+    if let (Some(account), true) = (filter.account_id, page.is_empty()) {
+        let _: Account = tx.get(account).await?;
+    }
+    Ok(page)
 }
 
 async fn bookings(
@@ -95,7 +104,7 @@ async fn bookings(
     QueryParams(q): QueryParams<BookingQuery>,
 ) -> Result<Json<ItemPage<BookedTransaction>>, ApiError> {
     let (filter, mut tx) = filter_of(&caller, q, DEFAULT_LIMIT).await?;
-    let items = tx.statements().bookings(&filter).await?;
+    let items = first_page(&mut tx, &filter).await?;
     Ok(Json(ItemPage::keyset(items, filter.limit, |b| {
         format!("{}/{}", b.booking_date, b.id)
     })))
@@ -126,8 +135,8 @@ async fn bookings_csv(
     let mut out = String::from(
         "id,account_id,booking_date,value_date,credit_debit,amount,currency,counterparty_name,counterparty_iban,remittance,bank_reference,end_to_end_id\r\n",
     );
+    let mut page = first_page(&mut tx, &filter).await?;
     loop {
-        let page = tx.statements().bookings(&filter).await?;
         for b in &page {
             let fields = [
                 b.id.to_string(),
@@ -135,10 +144,13 @@ async fn bookings_csv(
                 b.booking_date.to_string(),
                 b.value_date.map(|d| d.to_string()).unwrap_or_default(),
                 b.credit_debit.clone(),
-                b.amount.clone(),
-                b.currency.clone(),
+                b.amount.to_string(),
+                b.currency.to_string(),
                 b.counterparty_name.clone().unwrap_or_default(),
-                b.counterparty_iban.clone().unwrap_or_default(),
+                b.counterparty_iban
+                    .as_ref()
+                    .map(|i| i.electronic().to_owned())
+                    .unwrap_or_default(),
                 b.remittance.clone().unwrap_or_default(),
                 b.bank_reference.clone().unwrap_or_default(),
                 b.end_to_end_id.clone().unwrap_or_default(),
@@ -153,6 +165,7 @@ async fn bookings_csv(
             }
             _ => break,
         }
+        page = tx.statements().bookings(&filter).await?;
     }
     Ok(Csv((
         [

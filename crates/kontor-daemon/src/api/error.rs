@@ -305,6 +305,7 @@ impl From<Refusal> for ApiError {
             Refusal::InvalidCertificate(_) => invalid("invalid_certificate"),
             Refusal::KeyNotPending(_) => conflict("key_not_pending"),
             Refusal::H3kNotPossible(_) => invalid("h3k_not_possible"),
+            Refusal::H3kRefusedByBank { .. } => conflict("h3k_refused_by_bank"),
         }
     }
 }

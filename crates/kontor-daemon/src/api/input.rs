@@ -415,13 +415,13 @@ parsed_input! {
 }
 
 /// A limit or payment amount in `currency`: positive, with no more decimals than the
-/// currency's minor units (EUR 2, JPY 0) and at most 18 digits. Returns it formatted with the
+/// currency's minor units (EUR 2, JPY 0) and at most 18 digits. Returns it written with the
 /// currency's decimals (`10` EUR → `10.00`).
 pub(crate) fn payment_amount(
     field: &'static str,
     amount: Amount,
     currency: Currency,
-) -> Result<String, ApiError> {
+) -> Result<Amount, ApiError> {
     amount
         .check_payment_amount(currency)
         .map_err(|e| ApiError::Input {
@@ -429,7 +429,7 @@ pub(crate) fn payment_amount(
             field: Some(field.into()),
             message: format!("{field}: {e}"),
         })?;
-    Ok(amount.format_for(currency))
+    Ok(amount.with_minor_units(currency))
 }
 
 /// The optional `Idempotency-Key` header: 1-255 visible ASCII characters.
@@ -538,13 +538,17 @@ mod tests {
         let eur = Currency::parse("EUR").unwrap();
         let jpy = Currency::parse("JPY").unwrap();
         assert_eq!(
-            payment_amount("max_amount", amount("10"), eur).unwrap(),
+            payment_amount("max_amount", amount("10"), eur)
+                .unwrap()
+                .to_string(),
             "10.00"
         );
         assert!(payment_amount("max_amount", amount("1.001"), eur).is_err());
         assert!(payment_amount("max_amount", amount("0"), eur).is_err());
         assert_eq!(
-            payment_amount("max_amount", amount("1000"), jpy).unwrap(),
+            payment_amount("max_amount", amount("1000"), jpy)
+                .unwrap()
+                .to_string(),
             "1000"
         );
         assert!(payment_amount("max_amount", amount("1000.5"), jpy).is_err());

@@ -59,10 +59,9 @@ async fn add(
     JsonBody(body): JsonBody<AddPermission>,
 ) -> Result<Created<Permission>, ApiError> {
     let max_amount = match (body.max_amount, body.currency) {
-        (Some(amount), Some(currency)) => Some((
-            payment_amount("max_amount", *amount, *currency)?,
-            currency.as_str().to_owned(),
-        )),
+        (Some(amount), Some(currency)) => {
+            Some((payment_amount("max_amount", *amount, *currency)?, *currency))
+        }
         (None, None) => None,
         _ => {
             return Err(ApiError::invalid(

@@ -37,8 +37,9 @@ pub enum EbicsError {
     /// A key exists but lacks what this protocol version needs (H005: certificates).
     #[error("{0}")]
     KeyUnusable(&'static str),
-    /// A certificate the bank sent for its own key (HPB) is outside its validity period or
-    /// not issued by the CA configured for the host: the keys are not stored.
+    /// A certificate the bank sent for its own key (HPB) is outside its validity period, not
+    /// issued by the CA configured for the host, or made for another use (key usage): the
+    /// keys are not stored.
     #[error("the bank's {kind} certificate is refused: {reason}")]
     BankCertificateInvalid {
         kind: kontor_storage::BankKeyKind,
@@ -110,6 +111,10 @@ pub enum EbicsError {
     /// An on-disk file outside the data directory, or without one configured.
     #[error("cannot resolve stored file {0}")]
     FileUnreachable(FileId),
+    /// A stored file read for an upload no longer has the size and SHA-256 recorded when it
+    /// was stored: it is not sent (its signatures cover what was stored).
+    #[error("stored file {0} no longer matches its recorded size and SHA-256; nothing was sent")]
+    FileChanged(FileId),
     #[error("file I/O failed: {0}")]
     Io(#[from] std::io::Error),
 }

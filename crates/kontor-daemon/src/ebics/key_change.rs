@@ -16,6 +16,7 @@ use kontor_protocol::SignatureVersion;
 use kontor_storage::{KeyPair, KeyUsage};
 
 use super::key_management::{key_data, transport_key_infos, KeyFormat, PublicKeyRecord};
+use super::session::verified_bank_keys;
 use super::EbicsError;
 
 /// Which keys a key change replaces.
@@ -163,6 +164,12 @@ impl super::Client {
     /// Asks the bank whether it holds `authentication` and `encryption` as the user's keys:
     /// an HPB signed with the one, its answer decrypted with the other (HPB changes nothing
     /// at the bank). Any answer but acceptance or `061001` is an error: it decides nothing.
+    ///
+    /// Only a bank whose keys an operator verified is asked, and its answer counts only if it
+    /// shows those keys: an answer showing others is a bank key rollover, recorded as every
+    /// HPB records one ([`Self::store_bank_keys`]: the new keys UNVERIFIED, the host's orders
+    /// held), and the probe fails with [`EbicsError::BankKeysNotVerified`] until an operator
+    /// verified them against the bank's letter.
     pub async fn probe_keys(
         &self,
         scope: &kontor_storage::TenantScope,
@@ -173,11 +180,19 @@ impl super::Client {
         let mut session = self
             .open_session(scope, user, super::session::Requirement::OwnKeys)
             .await?;
+        let mut tx = self.store().scope(scope).read().await?;
+        let known = tx.bank_keys().list_for_host(session.ctx.host.id).await?;
+        tx.commit().await?;
+        verified_bank_keys(&session.ctx.host, &known)?;
         session
             .use_own_keys(self.store(), authentication, encryption)
             .await?;
         match super::key_management::hpb(&session).await {
-            Ok(_) => Ok(KeyProbe::Held),
+            Ok(answer) => {
+                let keys = self.store_bank_keys(scope, &session.ctx, &answer).await?;
+                verified_bank_keys(&session.ctx.host, &keys)?;
+                Ok(KeyProbe::Held)
+            }
             Err(EbicsError::Bank { rejection, .. }) if rejection.code == AUTHENTICATION_FAILED => {
                 Ok(KeyProbe::NotHeld)
             }

@@ -6,7 +6,7 @@
 //! and 3.0, chapter 4).
 
 use chrono::{DateTime, Utc};
-use kontor_protocol::certificate::Certificate;
+use kontor_protocol::certificate::{Certificate, KeyPurpose, TrustError};
 use kontor_protocol::compression;
 use kontor_protocol::encryption;
 use kontor_protocol::envelope::{
@@ -460,6 +460,20 @@ impl Client {
             ));
         }
         let hpb = hpb(&session).await?;
+        self.store_bank_keys(scope, ctx, &hpb).await
+    }
+
+    /// Records the bank keys an HPB answer shows, the one place a bank key rollover is
+    /// noticed (after 091008, or in an HPB made for another reason): the same key fetched
+    /// again keeps its verification; a changed key is stored UNVERIFIED as the next
+    /// generation (audited as `BANK_KEY_CHANGED`), and every order for the host waits for an
+    /// operator. Certificates are checked before anything is stored. Returns the host's keys.
+    pub(super) async fn store_bank_keys(
+        &self,
+        scope: &TenantScope,
+        ctx: &UserContext,
+        hpb: &HPBResponseOrderData,
+    ) -> Result<Vec<BankKey>, EbicsError> {
         let received = [
             bank_key(
                 ctx,
@@ -478,8 +492,6 @@ impl Client {
         let mut tx = self.store().scope(scope).begin().await?;
         let known = tx.bank_keys().list_for_host(ctx.host.id).await?;
         for key in received {
-            // The same key fetched again keeps its verification; a changed key starts unverified
-            // as the next generation, and every order for the host waits for an operator.
             let current = super::session::newest(&known, key.kind);
             if current.map(|k| k.key_hash.as_str()) == Some(key.key_hash.as_str()) {
                 continue;
@@ -559,9 +571,11 @@ fn bank_key(
 }
 
 /// Checks the certificates the bank sent with its keys (always on H005, where present on
-/// H004): each must be valid at `now` and, where the host names the bank's CA
-/// (`bank_ca_pem`), issued by it. A refused certificate stops HPB before anything is stored,
-/// so no order is ever sent with it.
+/// H004): each must be valid at `now`, allow its key's use where it has a key usage
+/// extension (X002: digitalSignature, E002: keyEncipherment; the bank server profile of the
+/// EBICS certificate annex) and, where the host names the bank's CA (`bank_ca_pem`), be
+/// issued by it. A refused certificate stops HPB before anything is stored, so no order is
+/// ever sent with it.
 fn check_bank_certificates(
     host: &BankHost,
     keys: &[NewBankKey],
@@ -578,11 +592,7 @@ fn check_bank_certificates(
             continue;
         };
         let certificate = Certificate::from_der(der).map_err(EbicsError::key)?;
-        let checked = match &anchors {
-            Some(anchors) => certificate.check_trust(anchors, now),
-            None => certificate.check_validity(now),
-        };
-        checked.map_err(|reason| {
+        check_bank_certificate(&certificate, key.kind, anchors.as_deref(), now).map_err(|reason| {
             tracing::warn!(host = %host.host_id, kind = %key.kind, %reason, "bank certificate refused");
             EbicsError::BankCertificateInvalid {
                 kind: key.kind,
@@ -591,6 +601,24 @@ fn check_bank_certificates(
         })?;
     }
     Ok(())
+}
+
+/// One bank certificate: valid at `now`, issued by one of `anchors` (where the host names
+/// its CA) and fit for the key's use.
+fn check_bank_certificate(
+    certificate: &Certificate,
+    kind: BankKeyKind,
+    anchors: Option<&[Certificate]>,
+    now: DateTime<Utc>,
+) -> Result<(), TrustError> {
+    match anchors {
+        Some(anchors) => certificate.check_trust(anchors, now)?,
+        None => certificate.check_validity(now)?,
+    }
+    certificate.check_key_usage(match kind {
+        BankKeyKind::Authentication => KeyPurpose::Authentication,
+        BankKeyKind::Encryption => KeyPurpose::Encryption,
+    })
 }
 
 fn not_for_status(ctx: &UserContext, status: EbicsUserStatus, needed: &'static str) -> EbicsError {
@@ -674,5 +702,53 @@ impl Client {
             super::UploadRequest::new(OrderType::SPR, SPR_ORDER_DATA.to_vec(), vec![signature]);
         self.upload(scope, user, request).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::Utc;
+    use kontor_protocol::certificate::{Certificate, CertificateSubject, KeyPurpose, TrustError};
+    use kontor_protocol::keys::{KeyPair, KeySize};
+    use kontor_storage::BankKeyKind;
+
+    use super::check_bank_certificate;
+
+    fn bank_certificate(purpose: KeyPurpose) -> Certificate {
+        let mut rng = rand::rngs::OsRng;
+        let key = KeyPair::generate(&mut rng, KeySize::Bits2048).expect("key");
+        let subject = CertificateSubject {
+            common_name: "Bank".into(),
+            organization: None,
+            country: None,
+        };
+        Certificate::generate_self_signed(
+            key.private_key(),
+            &subject,
+            purpose,
+            Utc::now(),
+            1,
+            &mut rng,
+        )
+        .expect("certificate")
+    }
+
+    #[test]
+    fn a_bank_certificate_made_for_another_use_is_refused() {
+        let signing = bank_certificate(KeyPurpose::Authentication);
+        let wrapping = bank_certificate(KeyPurpose::Encryption);
+        let now = Utc::now();
+        assert!(check_bank_certificate(&signing, BankKeyKind::Authentication, None, now).is_ok());
+        assert!(check_bank_certificate(&wrapping, BankKeyKind::Encryption, None, now).is_ok());
+        // The X002 certificate offered as the E002 one (and the reverse) is refused.
+        for (certificate, kind) in [
+            (&signing, BankKeyKind::Encryption),
+            (&wrapping, BankKeyKind::Authentication),
+        ] {
+            assert!(matches!(
+                check_bank_certificate(certificate, kind, None, now),
+                Err(TrustError::WrongKeyUsage { .. })
+            ));
+        }
     }
 }

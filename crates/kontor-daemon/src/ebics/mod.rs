@@ -55,7 +55,7 @@ pub use session::{Line, Requirement, Session, UserContext};
 pub use transport::{
     BankEndpoint, HttpTransport, RetryPolicy, Transport, TransportError, TransportSettings,
 };
-pub use upload::{UploadOutcome, UploadRequest};
+pub use upload::{KeySubmission, OrderData, UploadOutcome, UploadRequest};
 pub use veu::{VeuOrderParams, VeuOrderRef, VeuSignature};
 
 pub use spool::{FileReader, FileStream, Files};

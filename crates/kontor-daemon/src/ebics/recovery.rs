@@ -148,7 +148,7 @@ impl Client {
             .host
             .bank_parameters
             .as_ref()
-            .is_none_or(|p| p.allows_recovery())
+            .is_none_or(|p| p.protocol.allows_recovery())
         {
             // HPD `Recovery supported="false"`: the bank keeps no interrupted transaction to
             // resume, so the transfer ends here rather than being resumed.

@@ -99,24 +99,41 @@ impl Spool {
         .await
     }
 
-    /// Writes all segments of an upload, one after the other, and syncs.
-    pub(crate) async fn write_all(
+    /// A fresh name to spool an upload's segments under while they are produced, before its
+    /// transaction exists (see [`Spool::stream_upload`]).
+    pub(crate) fn staged_upload() -> String {
+        format!("transfers/staged-{}.upload", uuid::Uuid::now_v7())
+    }
+
+    /// Writes an upload's segments as `produce` hands them to its writer (each segment's
+    /// ciphertext, in order), then syncs; returns what was written and what `produce`
+    /// returned. Runs where blocking is allowed, so `produce` may read files; memory is what
+    /// `produce` holds, one segment at a time here.
+    pub(crate) async fn stream_upload<T: Send + 'static>(
         &self,
         relative: &str,
-        segments: Vec<Vec<u8>>,
-    ) -> Result<Vec<Written>, EbicsError> {
+        produce: impl FnOnce(&mut dyn FnMut(&[u8]) -> std::io::Result<()>) -> Result<T, EbicsError>
+            + Send
+            + 'static,
+    ) -> Result<(Vec<Written>, T), EbicsError> {
         let path = self.path(relative);
         blocking(move || {
             let mut file = open_for_writing(&path, true)?;
-            let mut written = Vec::with_capacity(segments.len());
-            for segment in &segments {
+            let mut written = Vec::new();
+            let produced = produce(&mut |segment: &[u8]| {
                 file.write_all(segment)?;
                 written.push(Written::of(segment));
-            }
+                Ok(())
+            })?;
             file.sync_all()?;
-            Ok(written)
+            Ok((written, produced))
         })
         .await
+    }
+
+    /// Gives a spool its final name (an upload's, once its transaction exists).
+    pub(crate) async fn rename(&self, from: &str, to: &str) -> Result<(), EbicsError> {
+        Ok(tokio::fs::rename(self.path(from), self.path(to)).await?)
     }
 
     /// Reads `size` bytes at `offset` of a spool.

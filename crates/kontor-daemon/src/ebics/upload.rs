@@ -1,9 +1,11 @@
 //! Persisted, segmented uploads (payment files with their electronic signatures).
 //!
-//! The order data is compressed, encrypted for the bank and segmented once; the encrypted
-//! segments are spooled to the data directory and recorded (checksum, size) before the
-//! first request, together with the bank's wrapped transaction key. A resumed upload sends
-//! exactly the same bytes, so the bank never sees two different versions of one order.
+//! The order data is compressed, encrypted for the bank and segmented once, as a stream read
+//! from the stored file (or bytes at hand) in the same pass that takes its ES digest; the
+//! encrypted segments are spooled to the data directory as they are made, and recorded
+//! (checksum, size) before the first request, together with the bank's wrapped transaction
+//! key. Memory stays at about one segment, whatever the size of the order. A resumed upload
+//! sends exactly the same bytes, so the bank never sees two different versions of one order.
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
@@ -13,18 +15,21 @@ use kontor_protocol::envelope::{
     DataDigest, DataEncryptionInfo, InitialisationRequest, OrderDetails, SegmentNumber,
     SignatureFlag, TransferRequest, UploadInit,
 };
+use kontor_protocol::keys::PublicKey;
 use kontor_protocol::order_type::{BtfService, OrderType};
 use kontor_protocol::orderdata::{OrderSignatureData, UserSignatureData};
-use kontor_protocol::segmentation::{segment_order_data, SegmentSize, SegmentedOrderData};
-use kontor_protocol::signature::order_data_digest;
+use kontor_protocol::segmentation::{stream_order_data, SegmentSize};
+use kontor_protocol::signature::OrderDataHasher;
 use kontor_protocol::{EncryptionVersion, SignatureVersion};
 use kontor_storage::{
-    Direction, EbicsUserId, NewTransaction, OrderId, SegmentStatus, TenantScope,
-    TransactionEventKind, TransactionId, TransactionPhase, TransferEffect,
+    AuditAction, Direction, EbicsUserId, FileId, KeyPairId, KeyStatus, NewTransaction, OrderId,
+    ScopedTx, SegmentStatus, StoredFile, TenantScope, TransactionEventKind, TransactionId,
+    TransactionPhase, TransferEffect,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
+use std::io::Read;
 
 use super::error::SIGNATURE_UNCONFIRMED;
 use super::ledger::{
@@ -32,9 +37,31 @@ use super::ledger::{
     StoredService, UploadRecovery,
 };
 use super::session::{Requirement, Session};
-use super::spool::Spool;
+use super::spool::{Spool, Written};
 use super::veu::VeuOrderParams;
 use super::{Client, EbicsError};
+
+/// The plain order data of an upload.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OrderData {
+    /// Bytes at hand (key change documents, small orders built in memory).
+    Bytes(Vec<u8>),
+    /// A stored file (an order's payment file), read as a stream through the client's
+    /// [`Files`](super::Files): an on-disk file is never held whole.
+    Stored(StoredFile),
+}
+
+impl From<Vec<u8>> for OrderData {
+    fn from(bytes: Vec<u8>) -> Self {
+        Self::Bytes(bytes)
+    }
+}
+
+impl From<StoredFile> for OrderData {
+    fn from(file: StoredFile) -> Self {
+        Self::Stored(file)
+    }
+}
 
 /// What to upload.
 ///
@@ -47,7 +74,7 @@ pub struct UploadRequest {
     /// An explicit BTF service (H005 only); the order type is then `BTU`.
     pub service: Option<BtfService>,
     /// The plain order data (e.g. a pain.001 document).
-    pub data: Vec<u8>,
+    pub data: OrderData,
     /// The electronic signatures collected for `data` (computed by the signers, never by the
     /// client).
     pub signatures: Vec<OrderSignatureData>,
@@ -62,20 +89,44 @@ pub struct UploadRequest {
     pub signed_digest: Option<Vec<u8>>,
     /// What finishing the transfer means beyond it; an order's upload settles the order.
     pub effect: Option<TransferEffect>,
+    /// The PENDING keys a key change (HCA/HCS/PUB) hands to the bank.
+    pub submits: Vec<KeySubmission>,
+}
+
+/// A PENDING key an upload hands to the bank, with the detail of its `KEY_SUBMITTED` audit
+/// record. It turns SUBMITTED compare-and-set in the database transaction that records the
+/// upload: a key change prepared again in the meantime revokes the PENDING keys first, and
+/// then this upload stops before anything is sent; once recorded, the new preparation finds
+/// a key change with the bank and waits for it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeySubmission {
+    pub key: KeyPairId,
+    pub audit_detail: serde_json::Value,
 }
 
 impl UploadRequest {
-    pub fn new(order_type: OrderType, data: Vec<u8>, signatures: Vec<OrderSignatureData>) -> Self {
+    pub fn new(
+        order_type: OrderType,
+        data: impl Into<OrderData>,
+        signatures: Vec<OrderSignatureData>,
+    ) -> Self {
         Self {
             order_type,
             service: None,
-            data,
+            data: data.into(),
             signatures,
             order: None,
             veu: None,
             signed_digest: None,
             effect: None,
+            submits: Vec::new(),
         }
+    }
+
+    /// Hands these PENDING keys to the bank (see [`KeySubmission`]).
+    pub fn submitting(mut self, keys: Vec<KeySubmission>) -> Self {
+        self.submits = keys;
+        self
     }
 
     /// Names the business effect of the finished transfer (see [`TransferEffect`]).
@@ -135,26 +186,24 @@ impl Client {
         stored.order_details(&session)?;
         let bank = session.bank()?;
 
-        // Encrypt and segment once: a resumed upload must send exactly these bytes.
-        let segmented = if signature_only {
-            // HVE/HVS: only the signature data is encrypted, under a fresh key; no segments.
-            let transaction_key = TransactionKey::generate(&mut rand::rngs::OsRng);
-            SegmentedOrderData {
-                encrypted_transaction_key: transaction_key
-                    .encrypt_for(&bank.encryption)
-                    .map_err(EbicsError::request)?,
-                transaction_key,
-                segments: Vec::new(),
-                encoded_len: 0,
+        // Encrypt and segment once: a resumed upload must send exactly these bytes. The
+        // segments are spooled as they are made (under a staged name until the transaction
+        // exists), so the order data is never held whole.
+        let staged = Spool::staged_upload();
+        let reader = self.order_data_reader(request.data);
+        let recipient = bank.encryption.clone();
+        let spooled = self
+            .spool
+            .stream_upload(&staged, move |write_segment| {
+                encode_order_data(&recipient, reader()?, signature_only, write_segment)
+            })
+            .await;
+        let (written, encoded) = match spooled {
+            Ok(spooled) => spooled,
+            Err(e) => {
+                self.spool.remove(&staged).await;
+                return Err(e);
             }
-        } else {
-            segment_order_data(
-                &bank.encryption,
-                &request.data,
-                SegmentSize::default(),
-                &mut rand::rngs::OsRng,
-            )
-            .map_err(EbicsError::request)?
         };
         let signature_xml = UserSignatureData {
             version: session.version(),
@@ -162,58 +211,146 @@ impl Client {
         }
         .to_xml()
         .map_err(EbicsError::request)?;
-        let signature_data = encrypt_for_transaction(&segmented.transaction_key, &signature_xml);
+        let signature_data = encrypt_for_transaction(&encoded.transaction_key, &signature_xml);
         let data_digest = session.version().uses_btf().then(|| StoredDigest {
             signature_version: request.signatures[0].signature_version.as_str().to_owned(),
             digest: request
                 .signed_digest
                 .clone()
-                .unwrap_or_else(|| order_data_digest(&request.data).to_vec()),
+                .unwrap_or_else(|| encoded.digest.to_vec()),
         });
-        let mut segments = Vec::with_capacity(segmented.segments.len());
-        for segment in &segmented.segments {
-            segments.push(
-                STANDARD
-                    .decode(&segment.data)
-                    .map_err(EbicsError::request)?,
-            );
-        }
-        drop(segmented.segments);
-        let num_segments = segments.len();
+        let num_segments = written.len();
+        let stored_upload = StartUpload {
+            user,
+            order_type: &request.order_type,
+            stored: &stored,
+            order: request.order,
+            // An order's upload settles the order when it ends, whoever ends it.
+            effect: request
+                .effect
+                .or(request.order.map(|_| TransferEffect::SettleOrder)),
+            submits: &request.submits,
+            staged: &staged,
+            written: &written,
+            encrypted_transaction_key: encoded.encrypted_transaction_key,
+            signature_data,
+            data_digest,
+        };
+        let transaction = match self.record_upload(scope, stored_upload).await {
+            Ok(transaction) => transaction,
+            Err(e) => {
+                // Nothing was recorded: the spool belongs to no transaction.
+                self.spool.remove(&staged).await;
+                return Err(e);
+            }
+        };
+        tracing::info!(transaction = %transaction, order_type = %request.order_type, segments = num_segments, "upload started");
+        self.drive_upload(&session, transaction).await
+    }
 
-        // One database transaction: the row, the spool and the segment records appear together.
+    /// The order data as a reader, opened where blocking is allowed.
+    fn order_data_reader(
+        &self,
+        data: OrderData,
+    ) -> impl FnOnce() -> Result<OrderDataReader, EbicsError> + Send + 'static {
+        let files = self.files().clone();
+        move || {
+            let recorded = match &data {
+                OrderData::Bytes(_) => None,
+                OrderData::Stored(file) => Some(Recorded {
+                    file: file.id,
+                    size: file.size,
+                    sha256: file.sha256.clone(),
+                }),
+            };
+            let inner: Box<dyn Read + Send> = match data {
+                // Inline content came with the record: read it where it is, not a copy.
+                OrderData::Bytes(bytes)
+                | OrderData::Stored(StoredFile {
+                    content: Some(bytes),
+                    ..
+                }) => Box::new(std::io::Cursor::new(bytes)),
+                OrderData::Stored(file) => Box::new(files.open(&file)?),
+            };
+            Ok(OrderDataReader {
+                inner,
+                digest: OrderDataHasher::new(),
+                read: 0,
+                sha256: recorded.as_ref().map(|_| Sha256::new()),
+                recorded,
+            })
+        }
+    }
+
+    /// One database transaction: the row, the spool under its final name and the segment
+    /// records appear together, held for this process.
+    async fn record_upload(
+        &self,
+        scope: &TenantScope,
+        start: StartUpload<'_>,
+    ) -> Result<TransactionId, EbicsError> {
+        let num_segments = start.written.len();
         let mut tx = self.store().scope(scope).begin().await?;
         let transaction = tx
             .transactions()
             .create(NewTransaction {
-                ebics_user_id: user,
+                ebics_user_id: start.user,
                 direction: Direction::Upload,
-                order_type: request.order_type.clone(),
-                btf_params: Some(to_record(&stored)?),
-                order_id: request.order,
+                order_type: start.order_type.clone(),
+                btf_params: Some(to_record(start.stored)?),
+                order_id: start.order,
                 file_id: None,
                 num_segments: Some(num_segments as i64),
-                // An order's upload settles the order when it ends, whoever ends it.
-                effect: request
-                    .effect
-                    .or(request.order.map(|_| TransferEffect::SettleOrder)),
+                effect: start.effect,
             })
             .await?;
+        for submission in start.submits {
+            let key = tx
+                .key_pairs()
+                .set_status(submission.key, KeyStatus::Pending, KeyStatus::Submitted)
+                .await?;
+            tx.audit()
+                .record(
+                    AuditAction::KeySubmitted,
+                    "key_pair",
+                    &key.id.to_string(),
+                    submission.audit_detail.clone(),
+                )
+                .await?;
+        }
         let spool = Spool::upload_spool(transaction.id);
-        let written = self.spool.write_all(&spool, segments).await?;
+        self.spool.rename(start.staged, &spool).await?;
+        let recorded = self
+            .record_segments(tx, transaction.id, spool.clone(), start)
+            .await;
+        if recorded.is_err() {
+            // Not committed: the spool belongs to no transaction.
+            self.spool.remove(&spool).await;
+        }
+        recorded.map(|()| transaction.id)
+    }
+
+    /// The recovery record and the spooled segments of a new upload, then commit.
+    async fn record_segments(
+        &self,
+        mut tx: ScopedTx<'_>,
+        id: TransactionId,
+        spool: String,
+        start: StartUpload<'_>,
+    ) -> Result<(), EbicsError> {
         let recovery = UploadRecovery {
             spool,
-            transaction_key: segmented.encrypted_transaction_key.clone(),
-            signature_data,
-            data_digest,
+            transaction_key: start.encrypted_transaction_key,
+            signature_data: start.signature_data,
+            data_digest: start.data_digest,
             bank_order_id: None,
         };
+        let num_segments = start.written.len();
         let mut repo = tx.transactions();
-        repo.set_recovery(transaction.id, &to_record(&recovery)?)
-            .await?;
-        for (index, segment) in written.iter().enumerate() {
+        repo.set_recovery(id, &to_record(&recovery)?).await?;
+        for (index, segment) in start.written.iter().enumerate() {
             repo.add_segment(
-                transaction.id,
+                id,
                 index as i64 + 1,
                 index + 1 == num_segments,
                 &segment.sha256,
@@ -221,10 +358,9 @@ impl Client {
             )
             .await?;
         }
-        self.ledger.hold(&mut tx, transaction.id).await?;
+        self.ledger.hold(&mut tx, id).await?;
         tx.commit().await?;
-        tracing::info!(transaction = %transaction.id, order_type = %request.order_type, segments = num_segments, "upload started");
-        self.drive_upload(&session, transaction.id).await
+        Ok(())
     }
 
     /// Continues an upload from whatever its stored state says.
@@ -500,6 +636,117 @@ pub(crate) fn is_signature_only(transaction: &kontor_storage::Transaction) -> bo
 /// Compress, then encrypt with the upload's transaction key: the form of `SignatureData`.
 fn encrypt_for_transaction(key: &TransactionKey, xml: &[u8]) -> Vec<u8> {
     encryption::encrypt_with_key(key, &compression::compress(xml))
+}
+
+/// A new upload's parts, made before its transaction is recorded.
+struct StartUpload<'a> {
+    user: EbicsUserId,
+    order_type: &'a OrderType,
+    stored: &'a StoredUpload,
+    order: Option<OrderId>,
+    effect: Option<TransferEffect>,
+    submits: &'a [KeySubmission],
+    /// Where the segments were spooled, to be renamed to the transaction's spool.
+    staged: &'a str,
+    written: &'a [Written],
+    encrypted_transaction_key: Vec<u8>,
+    signature_data: Vec<u8>,
+    data_digest: Option<StoredDigest>,
+}
+
+/// What encoding the order data yields besides its spooled segments.
+struct Encoded {
+    transaction_key: TransactionKey,
+    encrypted_transaction_key: Vec<u8>,
+    /// The ES digest of the plain data (CR, LF and Ctrl-Z left out, as signers sign it).
+    digest: [u8; 32],
+}
+
+/// Compress → E002 for `recipient` → segments, read from `data` in one pass that also takes
+/// the order data digest (and checks a stored file against its record); each segment's
+/// ciphertext goes to `write_segment`. Signature-only uploads (HVE/HVS) send no segments:
+/// only the digest is taken.
+fn encode_order_data(
+    recipient: &PublicKey,
+    mut data: OrderDataReader,
+    signature_only: bool,
+    write_segment: &mut dyn FnMut(&[u8]) -> std::io::Result<()>,
+) -> Result<Encoded, EbicsError> {
+    let mut rng = rand::rngs::OsRng;
+    let (transaction_key, encrypted_transaction_key) = if signature_only {
+        // HVE/HVS: only the signature data is encrypted, under a fresh key.
+        std::io::copy(&mut data, &mut std::io::sink())?;
+        let key = TransactionKey::generate(&mut rng);
+        let encrypted = key.encrypt_for(recipient).map_err(EbicsError::request)?;
+        (key, encrypted)
+    } else {
+        // The spool keeps ciphertext: each segment's text decodes on its own (whole base64
+        // quanta, see `segmentation`).
+        let mut ciphertext = Vec::new();
+        let streamed = stream_order_data(
+            recipient,
+            &mut data,
+            SegmentSize::default(),
+            &mut rng,
+            |segment| {
+                ciphertext.clear();
+                STANDARD
+                    .decode_vec(&segment.data, &mut ciphertext)
+                    .map_err(std::io::Error::other)?;
+                write_segment(&ciphertext)
+            },
+        )
+        .map_err(EbicsError::request)?;
+        (streamed.transaction_key, streamed.encrypted_transaction_key)
+    };
+    Ok(Encoded {
+        transaction_key,
+        encrypted_transaction_key,
+        digest: data.finish()?,
+    })
+}
+
+/// What a stored file's record says its content is.
+struct Recorded {
+    file: FileId,
+    size: i64,
+    sha256: String,
+}
+
+/// The order data as it is read: takes the ES digest of what passes, and for a stored file
+/// its size and SHA-256 to compare with the record.
+struct OrderDataReader {
+    inner: Box<dyn Read + Send>,
+    digest: OrderDataHasher,
+    read: u64,
+    sha256: Option<Sha256>,
+    recorded: Option<Recorded>,
+}
+
+impl OrderDataReader {
+    /// The ES digest, once the whole data was read and matched its record.
+    fn finish(self) -> Result<[u8; 32], EbicsError> {
+        if let (Some(recorded), Some(sha256)) = (self.recorded, self.sha256) {
+            let same = i64::try_from(self.read) == Ok(recorded.size)
+                && hex::encode(sha256.finalize()) == recorded.sha256;
+            if !same {
+                return Err(EbicsError::FileChanged(recorded.file));
+            }
+        }
+        Ok(self.digest.finalize())
+    }
+}
+
+impl Read for OrderDataReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.digest.update(&buf[..n]);
+        if let Some(sha256) = &mut self.sha256 {
+            sha256.update(&buf[..n]);
+        }
+        self.read += n as u64;
+        Ok(n)
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -24,7 +24,7 @@ use kontor_storage::{
 use serde::Serialize;
 
 use super::error::{Refusal, ServiceError};
-use super::keys::{ensure_user_keys, KeyError};
+use super::keys::{ensure_user_keys, purpose_of, KeyError};
 
 /// The default warning period before a certificate ends.
 pub const DEFAULT_EXPIRY_WARNING_DAYS: i64 = 30;
@@ -157,7 +157,8 @@ fn invalid(message: impl Into<String>) -> ServiceError {
 
 /// Imports a certificate (PEM or DER) for the user's PENDING key of `usage`, typically the
 /// one the bank's CA issued for it, to be sent instead of the self-signed one. It must carry
-/// that key's public key and be valid at `now`; the H005 key hash becomes its fingerprint
+/// that key's public key, be valid at `now` and, where it has a key usage extension, allow
+/// the key's use; the H005 key hash becomes its fingerprint
 /// (H004 hashes stay over exponent and modulus). Audited as `CERTIFICATE_IMPORTED`.
 pub async fn import_certificate(
     tx: &mut ScopedTx<'_>,
@@ -189,6 +190,11 @@ pub async fn import_certificate(
     certificate
         .check_validity(now)
         .map_err(|e| invalid(e.to_string()))?;
+    // A CA may issue a certificate for another use (an encryption certificate for the ES
+    // key); the bank would refuse it with 091210, so it is refused here, before it is sent.
+    certificate
+        .check_key_usage(purpose_of(usage))
+        .map_err(|e| invalid(format!("not usable as the {usage} certificate: {e}")))?;
     let hash = public_key_hash(host.protocol_version, &key, Some(&certificate))
         .map_err(|e| ServiceError::Internal(Box::new(e)))?
         .to_hex_upper();

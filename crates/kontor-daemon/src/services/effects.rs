@@ -51,6 +51,9 @@ pub enum EffectError {
     /// A key change's keys could not be settled.
     #[error("key change: {0}")]
     Keys(String),
+    /// A key change waits for an operator to verify the bank's new keys: not an attempt.
+    #[error("key change waits for bank key verification: {0}")]
+    Held(String),
     /// Settling needs the EBICS client's view of the upload; this process runs none.
     #[error("no EBICS client runs in this process")]
     NoClient,
@@ -76,6 +79,13 @@ pub async fn apply_pending_effects(services: &Services) -> Result<EffectReport, 
         match apply_effect(services, &lease.scope, id).await {
             Ok(Applied::Done) => report.applied.push(id),
             Ok(Applied::GivenUp) => report.given_up.push(id),
+            Err(error @ EffectError::Held(_)) => {
+                tracing::info!(transaction = %id, %error, "transfer effect waits for an operator");
+                if let Err(e) = effect_waits(services, &lease.scope, id, &error.to_string()).await {
+                    tracing::warn!(transaction = %id, error = %e, "recording the wait failed");
+                }
+                report.deferred.push(id);
+            }
             Err(error) => {
                 tracing::warn!(transaction = %id, %error, "transfer effect deferred");
                 match effect_failed(services, &lease.scope, id, &error.to_string()).await {
@@ -103,7 +113,10 @@ async fn apply_effect(
         Some(TransferEffect::ChangeKeys) => {
             super::key_changes::settle_change(services, scope, &transaction)
                 .await
-                .map_err(|e| EffectError::Keys(e.to_string()))?;
+                .map_err(|e| match e.awaits_bank_key_verification() {
+                    true => EffectError::Held(e.to_string()),
+                    false => EffectError::Keys(e.to_string()),
+                })?;
             Ok(Applied::Done)
         }
         None => Ok(Applied::Done),
@@ -169,6 +182,21 @@ async fn settle_order(
         }
     }
     Ok(Applied::Done)
+}
+
+/// Records why the effect waits for an operator; no attempt is spent, so the effect is
+/// applied by a later pass once the operator acted.
+async fn effect_waits(
+    services: &Services,
+    scope: &TenantScope,
+    id: TransactionId,
+    why: &str,
+) -> Result<(), StorageError> {
+    let mut tx = services.store().scope(scope).begin().await?;
+    tx.transactions()
+        .effect_waits(id, services.instance(), why)
+        .await?;
+    tx.commit().await
 }
 
 /// Counts a failed attempt and gives the effect up (`true`) when the attempts are used

@@ -148,6 +148,12 @@ pub enum Refusal {
     /// H3K is not possible for this user (version, status or certificates).
     #[error("H3K: {0}")]
     H3kNotPossible(String),
+    /// The bank refused the certificates of an H3K with a key management or X.509 code.
+    #[error(
+        "the bank refused the H3K certificates ({code} {text}); have the bank's CA issue them \
+         (import them for the user's keys) or onboard with INI and HIA and the letters"
+    )]
+    H3kRefusedByBank { code: String, text: String },
 }
 
 impl From<EbicsError> for ServiceError {
@@ -190,6 +196,18 @@ impl From<VeuError> for ServiceError {
 }
 
 impl ServiceError {
+    /// Whether only an operator's verification of the bank's keys stands in the way (a
+    /// rollover seen, or keys not verified yet): waiting, not failing, is the answer.
+    pub(crate) fn awaits_bank_key_verification(&self) -> bool {
+        let Self::Precondition(source) = self else {
+            return false;
+        };
+        matches!(
+            source.downcast_ref::<EbicsError>(),
+            Some(EbicsError::BankKeysNotVerified { reason, .. }) if reason.awaits_operator()
+        )
+    }
+
     /// An order workflow's error where the route reports it as a failed precondition (the
     /// submission of an order), its storage errors as they are.
     pub(crate) fn precondition(error: OrderError) -> Self {

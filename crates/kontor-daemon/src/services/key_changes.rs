@@ -34,15 +34,15 @@ use kontor_protocol::signature::{sign_order_data, verify_order_data};
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{
     AuditAction, BankHost, Connection, EbicsUser, EbicsUserId, EbicsUserStatus, KeyCustody,
-    KeyPair, KeyStatus, KeyUsage, NewSignerKey, OrderStatus, ScopedTx, SegmentStatus, Store,
-    TenantScope, Transaction, TransactionId, TransactionPhase, TransferEffect,
+    KeyPair, KeyStatus, KeyUsage, NewSignerKey, OrderStatus, ScopedTx, SegmentStatus, StorageError,
+    Store, TenantScope, Transaction, TransactionId, TransactionPhase, TransferEffect,
 };
 
-use super::keys::{generate_replacements, KeyError};
+use super::keys::{generate_replacements, GeneratedKeys, KeyError};
 pub use super::users::SignerKey;
 use super::{Refusal, ServiceError, Services};
 pub use crate::ebics::KeyChange;
-use crate::ebics::{EbicsError, KeyProbe, UploadRequest};
+use crate::ebics::{EbicsError, KeyProbe, KeySubmission, UploadRequest};
 
 /// How a key change ended: the bank accepted it and the new keys are ACTIVE.
 #[derive(Debug, Clone)]
@@ -75,31 +75,17 @@ pub async fn change_keys(
     user: EbicsUserId,
     change: KeyChange,
 ) -> Result<KeyChangeOutcome, ServiceError> {
-    services.bank()?;
-    let store = services.store();
-    let mut tx = store.scope(scope).begin().await?;
-    let (record, connection, host) = ready_user(&mut tx, user).await?;
-    let signing = signature_key_held_by(&mut tx, user, KeyCustody::Daemon).await?;
-    clear_the_way(&mut tx, user, change, Leftovers::Revoke).await?;
-    tx.commit().await?;
-
-    let keys = generate_replacements(store, scope, user, change.usages())
+    let record = check_first(services, scope, user, change, KeyCustody::Daemon).await?;
+    let generated = generate_replacements(&record, change.usages())
         .await
         .map_err(key_error)?;
-    let mut tx = store.scope(scope).begin().await?;
-    for key in &keys {
-        audit(&mut tx, AuditAction::KeyGenerated, key, change, None).await?;
-    }
+    let (mut tx, record, connection, host, signing) =
+        start_change(services, scope, user, KeyCustody::Daemon).await?;
+    clear_the_way(&mut tx, user, change, Leftovers::Revoke).await?;
+    let keys = store_generated(&mut tx, &generated, &host, user, change).await?;
     let private = tx.key_pairs().load_private_key(signing.id).await?;
     tx.commit().await?;
-    let document = change
-        .document(
-            crate::ebics::key_management::KeyFormat::of(&host),
-            &connection.partner_id,
-            &record.user_id,
-            &keys,
-        )
-        .map_err(|e| ServiceError::Internal(Box::new(e)))?;
+    let document = change_document(change, &host, &connection, &record, &keys)?;
     let version: SignatureVersion = signing
         .version
         .parse()
@@ -120,19 +106,10 @@ pub async fn rotate_signer_key(
     user: EbicsUserId,
     rotation: SignerRotation,
 ) -> Result<KeyChangeOutcome, ServiceError> {
-    services.bank()?;
-    let store = services.store();
-    let mut tx = store.scope(scope).begin().await?;
-    let (record, connection, host) = ready_user(&mut tx, user).await?;
-    let signing = signature_key_held_by(&mut tx, user, KeyCustody::Signer).await?;
+    let (mut tx, record, connection, host, signing) =
+        start_change(services, scope, user, KeyCustody::Signer).await?;
     let invalid = |why: String| ServiceError::from(Refusal::InvalidKeyChange(why));
-    if rotation.signature_version.as_str() != signing.version {
-        return Err(invalid(format!(
-            "the signature is {}, the current key is {}",
-            rotation.signature_version.as_str(),
-            signing.version
-        )));
-    }
+    check_signature_version(rotation.signature_version, &signing)?;
     let doc = SignaturePubKeyOrderData::parse(&rotation.document)
         .map_err(|e| invalid(format!("the PUB document does not parse: {e}")))?;
     if doc.version != host.protocol_version {
@@ -165,14 +142,12 @@ pub async fn rotate_signer_key(
             .into())
         }
     };
-    let current = PublicKey::from_spki_der(&signing.public_key).map_err(internal)?;
-    verify_order_data(
+    verify_with_current(
+        &signing,
         rotation.signature_version,
-        &current,
         &rotation.document,
         &rotation.signature,
-    )
-    .map_err(|_| invalid("the signature does not verify with the current signature key".into()))?;
+    )?;
     let public_key = key.to_spki_der().map_err(internal)?;
     if public_key == signing.public_key {
         return Err(invalid("the new key is the current one".into()));
@@ -243,6 +218,8 @@ pub struct SignedChange {
 /// public key for HCS (its private part never leaves the signer's machine), stores all of
 /// them PENDING and returns the order data for the signer to sign ([`send_signed_change`]).
 /// Nothing is sent to the bank yet; preparing again replaces what an earlier preparation left.
+/// The keys are stored in one transaction with the clearing of every earlier preparation's,
+/// so an interrupted (or concurrent) preparation never leaves two sets PENDING.
 pub async fn prepare_signer_change(
     services: &Services,
     scope: &TenantScope,
@@ -251,10 +228,6 @@ pub async fn prepare_signer_change(
     new_signature: Option<SignerKey>,
 ) -> Result<PreparedChange, ServiceError> {
     services.bank()?;
-    let store = services.store();
-    let mut tx = store.scope(scope).begin().await?;
-    let (record, connection, host) = ready_user(&mut tx, user).await?;
-    let signing = signature_key_held_by(&mut tx, user, KeyCustody::Signer).await?;
     let invalid = |why: &str| ServiceError::from(Refusal::InvalidKeyChange(why.into()));
     let new_signature = match (change, new_signature) {
         (KeyChange::Pub, _) => {
@@ -272,58 +245,76 @@ pub async fn prepare_signer_change(
         }
         (_, key) => key,
     };
+    let record = check_first(services, scope, user, change, KeyCustody::Signer).await?;
+    let generated =
+        generate_replacements(&record, &[KeyUsage::Authentication, KeyUsage::Encryption])
+            .await
+            .map_err(key_error)?;
+    let (mut tx, record, connection, host, signing) =
+        start_change(services, scope, user, KeyCustody::Signer).await?;
     clear_the_way(&mut tx, user, change, Leftovers::Revoke).await?;
-    let new_signature = match new_signature {
-        Some(key) => {
-            let hash = public_key_hash(host.protocol_version, &key.key, key.certificate.as_ref())
-                .map_err(|e| Refusal::CertificateRequired(e.to_string()))?;
-            let public_key = key.key.to_spki_der().map_err(internal)?;
-            if public_key == signing.public_key {
-                return Err(invalid("the new signature key is the current one"));
-            }
-            let pair = tx
-                .key_pairs()
-                .register_signer_key(NewSignerKey {
-                    ebics_user_id: user,
-                    version: key.version.as_str().to_owned(),
-                    public_key,
-                    key_hash: hash.to_hex_upper(),
-                    certificate: key.certificate.map(|c| c.to_der().to_vec()),
-                })
-                .await?;
-            audit(&mut tx, AuditAction::KeyGenerated, &pair, change, None).await?;
-            Some(pair)
+    let mut keys = store_generated(&mut tx, &generated, &host, user, change).await?;
+    if let Some(key) = new_signature {
+        let hash = public_key_hash(host.protocol_version, &key.key, key.certificate.as_ref())
+            .map_err(|e| Refusal::CertificateRequired(e.to_string()))?;
+        let public_key = key.key.to_spki_der().map_err(internal)?;
+        if public_key == signing.public_key {
+            return Err(invalid("the new signature key is the current one"));
         }
-        None => None,
-    };
-    tx.commit().await?;
-    let mut keys = generate_replacements(
-        store,
-        scope,
-        user,
-        &[KeyUsage::Authentication, KeyUsage::Encryption],
-    )
-    .await
-    .map_err(key_error)?;
-    let mut tx = store.scope(scope).begin().await?;
-    for key in &keys {
-        audit(&mut tx, AuditAction::KeyGenerated, key, change, None).await?;
+        let pair = tx
+            .key_pairs()
+            .register_signer_key(NewSignerKey {
+                ebics_user_id: user,
+                version: key.version.as_str().to_owned(),
+                public_key,
+                key_hash: hash.to_hex_upper(),
+                certificate: key.certificate.map(|c| c.to_der().to_vec()),
+            })
+            .await?;
+        audit(&mut tx, AuditAction::KeyGenerated, &pair, change, None).await?;
+        keys.push(pair);
     }
     tx.commit().await?;
-    keys.extend(new_signature);
-    let document = change
-        .document(
-            crate::ebics::key_management::KeyFormat::of(&host),
-            &connection.partner_id,
-            &record.user_id,
-            &keys,
-        )
-        .map_err(internal)?;
+    let document = change_document(change, &host, &connection, &record, &keys)?;
     Ok(PreparedChange {
         change,
         document,
         keys,
     })
+}
+
+/// The checks of a key change that generates keys, made before the CPU-heavy generation so
+/// a refused change costs none; rolled back, they run again in the transaction that stores
+/// the keys. Returns the user.
+async fn check_first(
+    services: &Services,
+    scope: &TenantScope,
+    user: EbicsUserId,
+    change: KeyChange,
+    custody: KeyCustody,
+) -> Result<EbicsUser, ServiceError> {
+    let (mut tx, record, ..) = start_change(services, scope, user, custody).await?;
+    clear_the_way(&mut tx, user, change, Leftovers::Revoke).await?;
+    // Dropped, not committed: the checks leave nothing behind.
+    Ok(record)
+}
+
+/// Stores generated new keys PENDING and audits them, in the caller's transaction.
+async fn store_generated(
+    tx: &mut ScopedTx<'_>,
+    generated: &GeneratedKeys,
+    host: &BankHost,
+    user: EbicsUserId,
+    change: KeyChange,
+) -> Result<Vec<KeyPair>, ServiceError> {
+    let keys = generated
+        .store(tx, user, host.protocol_version)
+        .await
+        .map_err(key_error)?;
+    for key in &keys {
+        audit(tx, AuditAction::KeyGenerated, key, change, None).await?;
+    }
+    Ok(keys)
 }
 
 /// Second half of a signer-held user's HCA/HCS: checks that the signed document names
@@ -335,24 +326,15 @@ pub async fn send_signed_change(
     user: EbicsUserId,
     signed: SignedChange,
 ) -> Result<KeyChangeOutcome, ServiceError> {
-    services.bank()?;
-    let store = services.store();
-    let mut tx = store.scope(scope).begin().await?;
-    let (record, connection, host) = ready_user(&mut tx, user).await?;
-    let signing = signature_key_held_by(&mut tx, user, KeyCustody::Signer).await?;
+    let (mut tx, record, connection, host, signing) =
+        start_change(services, scope, user, KeyCustody::Signer).await?;
     let invalid = |why: String| ServiceError::from(Refusal::InvalidKeyChange(why));
     if signed.change == KeyChange::Pub {
         return Err(invalid(
             "a signer replaces the signature key alone with `kontor sign rotate` (PUB)".into(),
         ));
     }
-    if signed.signature_version.as_str() != signing.version {
-        return Err(invalid(format!(
-            "the signature is {}, the current key is {}",
-            signed.signature_version.as_str(),
-            signing.version
-        )));
-    }
+    check_signature_version(signed.signature_version, &signing)?;
     clear_the_way(&mut tx, user, signed.change, Leftovers::KeepPending).await?;
     let mut prepared = Vec::new();
     for usage in signed.change.usages() {
@@ -381,22 +363,19 @@ pub async fn send_signed_change(
             )));
         }
     }
-    let current = PublicKey::from_spki_der(&signing.public_key).map_err(internal)?;
-    verify_order_data(
+    verify_with_current(
+        &signing,
         signed.signature_version,
-        &current,
         &signed.document,
         &signed.signature,
-    )
-    .map_err(|_| invalid("the signature does not verify with the current signature key".into()))?;
+    )?;
     tx.commit().await?;
-    let signature = OrderSignatureData {
-        signature_version: signed.signature_version,
-        signature_value: signed.signature,
-        partner_id: connection.partner_id.clone(),
-        user_id: record.user_id.clone(),
-        x509: None,
-    };
+    let signature = user_signature(
+        &connection,
+        &record,
+        signed.signature_version,
+        signed.signature,
+    );
     send(
         services,
         scope,
@@ -487,17 +466,18 @@ async fn send(
     signature: OrderSignatureData,
 ) -> Result<KeyChangeOutcome, ServiceError> {
     let store = services.store();
-    let mut tx = store.scope(scope).begin().await?;
-    for key in keys {
-        let submitted = tx
-            .key_pairs()
-            .set_status(key.id, KeyStatus::Pending, KeyStatus::Submitted)
-            .await?;
-        audit(&mut tx, AuditAction::KeySubmitted, &submitted, change, None).await?;
-    }
-    tx.commit().await?;
+    // The keys turn SUBMITTED where the upload is recorded, not before: between the two a
+    // new preparation would take them for leftovers of a change that never left.
+    let submits = keys
+        .iter()
+        .map(|key| KeySubmission {
+            key: key.id,
+            audit_detail: audit_detail(key, change, None),
+        })
+        .collect();
     let request = UploadRequest::new(change.order_type(), document, vec![signature])
-        .with_effect(TransferEffect::ChangeKeys);
+        .with_effect(TransferEffect::ChangeKeys)
+        .submitting(submits);
     let outcome = services.bank()?.upload(scope, user, request).await;
     // Settle whatever the upload left behind, accepted or not; recovery settles the rest.
     let settled = settle_finished_changes(services, scope, user).await?;
@@ -515,6 +495,16 @@ async fn send(
             }
             let mut tx = store.scope(scope).begin().await?;
             revoke_unsent(&mut tx, user).await?;
+            // Keys the upload never recorded are still PENDING (unless a new preparation
+            // revoked them already): they never left either.
+            for key in keys {
+                let current = tx.get(key.id).await?;
+                if current.status == KeyStatus::Pending {
+                    let why =
+                        serde_json::json!({ "reason": "the key change never reached the bank" });
+                    revoke(&mut tx, &current, KeyStatus::Pending, why).await?;
+                }
+            }
             tx.commit().await?;
             return Err(error.into());
         }
@@ -634,6 +624,10 @@ pub struct SettledChange {
 /// operator's `Accepted`/`Refused` is applied like the bank's own answer. Refused with
 /// [`Refusal::NothingUndecided`] when the change has no SUBMITTED keys waiting for a verdict.
 /// Audited as `KEY_CHANGE_SETTLED` with the operator's note, besides the key records.
+///
+/// Exactly one settlement decides: the database transaction that applies the verdict checks
+/// again that the change is undecided and moves each waiting key compare-and-set from
+/// SUBMITTED, so of two settlements racing the second finds nothing undecided.
 pub async fn settle_undecided(
     services: &Services,
     scope: &TenantScope,
@@ -643,25 +637,6 @@ pub async fn settle_undecided(
     note: Option<String>,
 ) -> Result<SettledChange, ServiceError> {
     let store = services.store();
-    let mut tx = store.scope(scope).begin().await?;
-    let upload: Transaction = tx.get(transaction).await?;
-    let change = KeyChange::of_order_type(upload.order_type.as_str())
-        .filter(|_| {
-            upload.ebics_user_id == user && upload.effect == Some(TransferEffect::ChangeKeys)
-        })
-        .ok_or(ServiceError::NotFound("key change"))?;
-    let waiting = waiting_keys(&mut tx, user, change).await?;
-    let undecided = upload.phase.is_final()
-        && !waiting.is_empty()
-        && (upload.effect_pending()
-            || upload
-                .effect_error
-                .as_deref()
-                .is_some_and(|e| e.contains(KEY_CHANGE_UNCONFIRMED)));
-    if !undecided {
-        return Err(Refusal::NothingUndecided.into());
-    }
-    tx.commit().await?;
     let verdict = match settlement {
         Settlement::Accepted => Verdict::Accepted {
             decided_by: "operator",
@@ -669,10 +644,24 @@ pub async fn settle_undecided(
         Settlement::Refused => Verdict::Refused {
             decided_by: "operator",
         },
-        Settlement::Probe => decide_from_bank(services, scope, &upload).await?,
+        Settlement::Probe => {
+            // Nothing is asked about a change that is decided already.
+            let mut tx = store.scope(scope).read().await?;
+            let (upload, _, _) = undecided_change(&mut tx, user, transaction).await?;
+            tx.commit().await?;
+            decide_from_bank(services, scope, &upload).await?
+        }
     };
     let mut tx = store.scope(scope).begin().await?;
-    settle_keys(&mut tx, &upload, verdict).await?;
+    let (upload, change, waiting) = undecided_change(&mut tx, user, transaction).await?;
+    decide_keys(&mut tx, &upload, change, &waiting, verdict)
+        .await
+        .map_err(|e| match e {
+            ServiceError::Storage(StorageError::StaleStatus { .. }) => {
+                Refusal::NothingUndecided.into()
+            }
+            other => other,
+        })?;
     tx.transactions().settle_effect(upload.id).await?;
     let mut keys = Vec::new();
     for key in &waiting {
@@ -707,6 +696,34 @@ pub async fn settle_undecided(
         settlement,
         keys,
     })
+}
+
+/// The user's key change upload `transaction` with the SUBMITTED keys that wait for its
+/// verdict; [`Refusal::NothingUndecided`] unless it is finished and undecided (its effect
+/// pending, or given up as [`KEY_CHANGE_UNCONFIRMED`]).
+async fn undecided_change(
+    tx: &mut ScopedTx<'_>,
+    user: EbicsUserId,
+    transaction: TransactionId,
+) -> Result<(Transaction, KeyChange, Vec<KeyPair>), ServiceError> {
+    let upload: Transaction = tx.get(transaction).await?;
+    let change = KeyChange::of_order_type(upload.order_type.as_str())
+        .filter(|_| {
+            upload.ebics_user_id == user && upload.effect == Some(TransferEffect::ChangeKeys)
+        })
+        .ok_or(ServiceError::NotFound("key change"))?;
+    let waiting = waiting_keys(tx, user, change).await?;
+    let undecided = upload.phase.is_final()
+        && !waiting.is_empty()
+        && (upload.effect_pending()
+            || upload
+                .effect_error
+                .as_deref()
+                .is_some_and(|e| e.contains(KEY_CHANGE_UNCONFIRMED)));
+    if !undecided {
+        return Err(Refusal::NothingUndecided.into());
+    }
+    Ok((upload, change, waiting))
 }
 
 /// The SUBMITTED new keys of a change that wait for the bank's verdict.
@@ -793,8 +810,12 @@ async fn decide_from_bank(
             decided_by: "nothing_submitted",
         });
     };
-    // Whatever stops the question from being answered leaves the change undecided.
-    let asking_failed = |e: EbicsError| unconfirmed(&format!("asking the bank failed: {e}"));
+    // Whatever stops the question from being answered leaves the change undecided; bank keys
+    // awaiting an operator (the probe saw a rollover) keep the change waiting for them.
+    let asking_failed = |e: EbicsError| match e {
+        EbicsError::BankKeysNotVerified { .. } => ServiceError::from(e),
+        other => unconfirmed(&format!("asking the bank failed: {other}")),
+    };
     let bank = services.bank()?;
     let probe = bank.probe_keys(scope, user, &new_auth, &new_enc).await;
     if probe.map_err(asking_failed)? == KeyProbe::Held {
@@ -818,9 +839,8 @@ async fn decide_from_bank(
     }
 }
 
-/// Applies a verdict: accepted turns the SUBMITTED new keys ACTIVE and the ones they
-/// replace EXPIRED; refused turns them REVOKED. Marks the effect done; applying it again
-/// changes nothing. Returns the keys it activated.
+/// Applies a verdict to the change's SUBMITTED new keys ([`decide_keys`]) and marks the
+/// effect done; applying it again changes nothing. Returns the keys it activated.
 async fn settle_keys(
     tx: &mut ScopedTx<'_>,
     transaction: &Transaction,
@@ -832,15 +852,26 @@ async fn settle_keys(
             .await?;
         return Ok(Vec::new());
     };
-    let user = transaction.ebics_user_id;
+    let waiting = waiting_keys(tx, transaction.ebics_user_id, change).await?;
+    let activated = decide_keys(tx, transaction, change, &waiting, verdict).await?;
+    tx.transactions()
+        .finish_effect(transaction.id, None)
+        .await?;
+    Ok(activated)
+}
+
+/// Accepted turns the `waiting` keys ACTIVE and the ones they replace EXPIRED; refused turns
+/// them REVOKED. Every step is compare-and-set, the new key's first: a key another decision
+/// moved meanwhile fails the whole decision with `StaleStatus`. Returns the keys it activated.
+async fn decide_keys(
+    tx: &mut ScopedTx<'_>,
+    transaction: &Transaction,
+    change: KeyChange,
+    waiting: &[KeyPair],
+    verdict: Verdict,
+) -> Result<Vec<KeyPair>, ServiceError> {
     let mut activated = Vec::new();
-    for usage in change.usages() {
-        let Some(new) = tx.key_pairs().replacement(user, *usage).await? else {
-            continue;
-        };
-        if new.status != KeyStatus::Submitted {
-            continue;
-        }
+    for new in waiting {
         let decided_by = match verdict {
             Verdict::Refused { decided_by } => {
                 let revoked = tx
@@ -857,20 +888,23 @@ async fn settle_keys(
             }
             Verdict::Accepted { decided_by } => decided_by,
         };
-        if let Some(old) = tx.key_pairs().current(user, *usage).await? {
-            if old.status == KeyStatus::Active {
-                let expired = tx
-                    .key_pairs()
-                    .set_status(old.id, KeyStatus::Active, KeyStatus::Expired)
-                    .await?;
-                let by = serde_json::json!({ "replaced_by": new.id, "decided_by": decided_by });
-                audit(tx, AuditAction::KeyExpired, &expired, change, Some(by)).await?;
-            }
-        }
+        let old = tx
+            .key_pairs()
+            .current(new.ebics_user_id, new.usage)
+            .await?
+            .filter(|old| old.status == KeyStatus::Active);
         let active = tx
             .key_pairs()
             .set_status(new.id, KeyStatus::Submitted, KeyStatus::Active)
             .await?;
+        if let Some(old) = old {
+            let expired = tx
+                .key_pairs()
+                .set_status(old.id, KeyStatus::Active, KeyStatus::Expired)
+                .await?;
+            let by = serde_json::json!({ "replaced_by": new.id, "decided_by": decided_by });
+            audit(tx, AuditAction::KeyExpired, &expired, change, Some(by)).await?;
+        }
         let how = serde_json::json!({
             "decided_by": decided_by,
             "transfer_phase": transaction.phase.as_str(),
@@ -879,17 +913,82 @@ async fn settle_keys(
         audit(tx, AuditAction::KeyActivated, &active, change, Some(how)).await?;
         activated.push(active);
     }
-    tx.transactions()
-        .finish_effect(transaction.id, None)
-        .await?;
     Ok(activated)
 }
 
-/// The user with its connection and host, if READY.
+/// Opens a key change: refused without a bank to send it to, unless the user is READY, or
+/// unless `custody` holds the user's ACTIVE signature key. Returns the open transaction, the
+/// user with its connection and host, and that signature key.
+async fn start_change<'s>(
+    services: &'s Services,
+    scope: &TenantScope,
+    user: EbicsUserId,
+    custody: KeyCustody,
+) -> Result<(ScopedTx<'s>, EbicsUser, Connection, BankHost, KeyPair), ServiceError> {
+    services.bank()?;
+    let mut tx = services.store().scope(scope).begin().await?;
+    let (record, connection, host) = ready_user(&mut tx, user).await?;
+    let signing = signature_key_held_by(&mut tx, user, custody).await?;
+    Ok((tx, record, connection, host, signing))
+}
+
+/// The order data of `change` naming `keys`, in the form the user's bank takes them.
+fn change_document(
+    change: KeyChange,
+    host: &BankHost,
+    connection: &Connection,
+    record: &EbicsUser,
+    keys: &[KeyPair],
+) -> Result<Vec<u8>, ServiceError> {
+    change
+        .document(
+            crate::ebics::key_management::KeyFormat::of(host),
+            &connection.partner_id,
+            &record.user_id,
+            keys,
+        )
+        .map_err(internal)
+}
+
+/// A signer's ES must be of the version of the key it is checked with.
+fn check_signature_version(
+    version: SignatureVersion,
+    signing: &KeyPair,
+) -> Result<(), ServiceError> {
+    if version.as_str() == signing.version {
+        return Ok(());
+    }
+    Err(Refusal::InvalidKeyChange(format!(
+        "the signature is {}, the current key is {}",
+        version.as_str(),
+        signing.version
+    ))
+    .into())
+}
+
+/// Verifies a signer's ES over a key change document with the user's current signature key.
+fn verify_with_current(
+    signing: &KeyPair,
+    version: SignatureVersion,
+    document: &[u8],
+    signature: &[u8],
+) -> Result<(), ServiceError> {
+    let current = PublicKey::from_spki_der(&signing.public_key).map_err(internal)?;
+    verify_order_data(version, &current, document, signature).map_err(|_| {
+        Refusal::InvalidKeyChange(
+            "the signature does not verify with the current signature key".into(),
+        )
+        .into()
+    })
+}
+
+/// The user with its connection and host, if READY. Locks the user's row first: the key
+/// changes of one user take turns, each seeing the keys the one before stored.
 async fn ready_user(
     tx: &mut ScopedTx<'_>,
     user: EbicsUserId,
 ) -> Result<(EbicsUser, Connection, BankHost), ServiceError> {
+    tx.ebics_users().lock(user).await?;
     let record: EbicsUser = tx.get(user).await?;
     if record.status != EbicsUserStatus::Ready {
         return Err(Refusal::UserNotIn {
@@ -999,13 +1098,17 @@ async fn clear_the_way(
                 return Err(Refusal::KeyChangeInProgress.into());
             }
             revoke_unsent(tx, user).await?;
-            continue;
         }
-        if pending == Leftovers::KeepPending {
-            continue;
+    }
+    if pending == Leftovers::Revoke {
+        // Every PENDING key of a READY user was left by a change that was never sent (not
+        // only the newest per usage: preparations may have overlapped).
+        for left in tx.key_pairs().list_for_user(user).await? {
+            if left.status == KeyStatus::Pending {
+                let why = serde_json::json!({ "reason": "left by an interrupted key change, never sent" });
+                revoke(tx, &left, KeyStatus::Pending, why).await?;
+            }
         }
-        let why = serde_json::json!({ "reason": "left by an interrupted key change, never sent" });
-        revoke(tx, &left, KeyStatus::Pending, why).await?;
     }
     Ok(())
 }
@@ -1102,19 +1205,28 @@ async fn audit(
     change: KeyChange,
     extra: Option<serde_json::Value>,
 ) -> Result<(), ServiceError> {
-    let mut detail = extra.unwrap_or_else(|| serde_json::json!({}));
-    if let Some(map) = detail.as_object_mut() {
-        map.insert("order_type".into(), serde_json::json!(change));
-    }
     tx.audit()
         .record(
             action,
             "key_pair",
             &key.id.to_string(),
-            with_key(key, detail),
+            audit_detail(key, change, extra),
         )
         .await?;
     Ok(())
+}
+
+/// The detail of a key's audit record: the key, the change and what `extra` adds.
+fn audit_detail(
+    key: &KeyPair,
+    change: KeyChange,
+    extra: Option<serde_json::Value>,
+) -> serde_json::Value {
+    let mut detail = extra.unwrap_or_else(|| serde_json::json!({}));
+    if let Some(map) = detail.as_object_mut() {
+        map.insert("order_type".into(), serde_json::json!(change));
+    }
+    with_key(key, detail)
 }
 
 fn key_error(error: KeyError) -> ServiceError {

@@ -127,7 +127,8 @@ fn generated_version(usage: KeyUsage) -> &'static str {
     }
 }
 
-fn purpose_of(usage: KeyUsage) -> KeyPurpose {
+/// What a certificate for a key of `usage` must be good for.
+pub(crate) fn purpose_of(usage: KeyUsage) -> KeyPurpose {
     match usage {
         KeyUsage::Signature => KeyPurpose::Signature,
         KeyUsage::Authentication => KeyPurpose::Authentication,
@@ -184,7 +185,47 @@ async fn generate_and_store(
     version: ProtocolVersion,
     usages: &[KeyUsage],
 ) -> Result<Vec<KeyPair>, KeyError> {
-    let user = record.id;
+    let generated = generate_replacements(record, usages).await?;
+    let mut tx = store.scope(scope).begin().await?;
+    let stored = generated.store(&mut tx, record.id, version).await?;
+    tx.commit().await?;
+    Ok(stored)
+}
+
+/// New key pairs with their certificates, generated but not stored: a key change stores
+/// them in the one transaction that also clears what they replace, so an interruption leaves
+/// either nothing or all of it.
+pub struct GeneratedKeys(Vec<(KeyUsage, (RsaKeyPair, Certificate))>);
+
+impl std::fmt::Debug for GeneratedKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("GeneratedKeys([redacted])")
+    }
+}
+
+impl GeneratedKeys {
+    /// Stores them PENDING for `user` (private keys encrypted), in `usages` order.
+    pub async fn store(
+        &self,
+        tx: &mut ScopedTx<'_>,
+        user: EbicsUserId,
+        version: ProtocolVersion,
+    ) -> Result<Vec<KeyPair>, KeyError> {
+        let mut stored = Vec::with_capacity(self.0.len());
+        for (usage, pair) in &self.0 {
+            stored.push(store_pair(tx, user, *usage, pair, version).await?);
+        }
+        Ok(stored)
+    }
+}
+
+/// Generates the new keys of a key change for `record` (off the async workers: RSA
+/// generation is CPU-bound); [`GeneratedKeys::store`] stores them PENDING next to the ACTIVE
+/// ones they will replace once the bank accepted the change.
+pub async fn generate_replacements(
+    record: &EbicsUser,
+    usages: &[KeyUsage],
+) -> Result<GeneratedKeys, KeyError> {
     let subject = CertificateSubject {
         common_name: record.name.clone(),
         organization: None,
@@ -209,27 +250,7 @@ async fn generate_and_store(
     })
     .await
     .map_err(KeyError::crypto)??;
-    let mut tx = store.scope(scope).begin().await?;
-    let mut stored = Vec::with_capacity(generated.len());
-    for (usage, pair) in &generated {
-        stored.push(store_pair(&mut tx, user, *usage, pair, version).await?);
-    }
-    tx.commit().await?;
-    Ok(stored)
-}
-
-/// Generates the new keys of a key change for a READY user: stored PENDING next to the
-/// ACTIVE ones they will replace once the bank accepted the change.
-pub async fn generate_replacements(
-    store: &Store,
-    scope: &TenantScope,
-    user: EbicsUserId,
-    usages: &[KeyUsage],
-) -> Result<Vec<KeyPair>, KeyError> {
-    let mut tx = store.scope(scope).begin().await?;
-    let (record, _, host) = user_at_host(&mut tx, user).await?;
-    drop(tx);
-    generate_and_store(store, scope, &record, host.protocol_version, usages).await
+    Ok(GeneratedKeys(generated))
 }
 
 /// The letters a user prints, signs and sends to the bank, with the hashes they show.

@@ -2,6 +2,7 @@
 //! (or H3K), HPB, activation once an operator has verified the bank keys, and the HTD/HAA sync
 //! of order types, accounts and permissions.
 
+use kontor_documents::{Amount, Bic, Currency, Iban};
 use kontor_protocol::certificate::Certificate;
 use kontor_protocol::order_type::{BtfService, OrderType, OrderTypeError};
 use kontor_protocol::orderdata::{
@@ -43,6 +44,9 @@ pub enum OnboardingError {
     Unreadable(OrderDataError),
     #[error("the bank names a malformed order type: {0}")]
     MalformedOrderType(#[from] OrderTypeError),
+    /// An IBAN, BIC, currency or limit in HTD that does not validate; nothing is stored.
+    #[error("the bank's subscriber data (HTD) is unusable: {0}")]
+    MalformedSubscriberData(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -81,7 +85,23 @@ pub async fn initialise(
     if submission == KeySubmission::H3k {
         check_h3k(services.store(), scope, user).await?;
     }
-    Ok(onboard_with(services.store(), bank, scope, user, submission).await?)
+    match onboard_with(services.store(), bank, scope, user, submission).await {
+        Err(OnboardingError::Ebics(EbicsError::Bank {
+            order_type,
+            rejection,
+            ..
+        })) if order_type == OrderType::H3K && rejection.code.starts_with("0912") => {
+            // 0912xx are the key management and X.509 codes (EBICS 3.0 Annex 1): the bank
+            // does not take these certificates for H3K (091214: not issued by a CA it
+            // trusts). Nothing was recorded; the operator chooses what to do next.
+            Err(Refusal::H3kRefusedByBank {
+                code: rejection.code,
+                text: rejection.text,
+            }
+            .into())
+        }
+        other => Ok(other?),
+    }
 }
 
 /// Refuses H3K where it cannot work, before anything is sent: only a NEW user of an H005
@@ -351,10 +371,18 @@ async fn sync_once(
     let existing = tx.accounts().list_for_connection(ctx.connection.id).await?;
     let mut account_ids = std::collections::HashMap::new();
     for info in &htd.partner_info.accounts {
-        let iban = first_listed(&info.account_numbers, true, listed_account);
+        let in_htd = |what: &str, e: &dyn std::fmt::Display| {
+            OnboardingError::MalformedSubscriberData(format!("account {} {what}: {e}", info.id))
+        };
+        let iban = first_listed(&info.account_numbers, true, listed_account)
+            .map(|i| Iban::parse(&i).map_err(|e| in_htd("IBAN", &e)))
+            .transpose()?;
         let national = first_listed(&info.account_numbers, false, listed_account);
-        let bic = first_listed(&info.bank_codes, true, listed_bank_code);
+        let bic = first_listed(&info.bank_codes, true, listed_bank_code)
+            .map(|b| Bic::parse(&b).map_err(|e| in_htd("BIC", &e)))
+            .transpose()?;
         let bank_code = first_listed(&info.bank_codes, false, listed_bank_code);
+        let currency = Currency::parse(&info.currency).map_err(|e| in_htd("currency", &e))?;
         let found = existing.iter().find(|a| {
             a.bank_account_id.as_deref() == Some(info.id.as_str())
                 || (iban.is_some() && a.iban == iban)
@@ -376,7 +404,7 @@ async fn sync_once(
                                 .clone()
                                 .or_else(|| info.description.clone())
                                 .unwrap_or_default(),
-                            currency: info.currency.clone(),
+                            currency,
                         },
                     )
                     .await?
@@ -397,6 +425,15 @@ async fn sync_once(
         // H005: one admin order type per permission, perhaps limited to one service; BTU/SCT
         // and BTU/SDD stay two permissions.
         let service = permission.service.as_ref().map(BtfService::from);
+        let limit = match &permission.max_amount {
+            None => None,
+            Some(max) => Some((
+                Amount::new(max.value),
+                Currency::parse(&max.currency).map_err(|e| {
+                    OnboardingError::MalformedSubscriberData(format!("permission limit: {e}"))
+                })?,
+            )),
+        };
         for code in &permission.order_types {
             let order_type = OrderType::parse_lenient(code)?;
             permissions.push(NewPermission {
@@ -405,8 +442,8 @@ async fn sync_once(
                 btf_service: service.clone(),
                 account_id: account,
                 authorisation_level: level,
-                max_amount: permission.max_amount.as_ref().map(|a| a.value.to_string()),
-                currency: permission.max_amount.as_ref().map(|a| a.currency.clone()),
+                max_amount: limit.map(|(amount, _)| amount),
+                currency: limit.map(|(_, currency)| currency),
             });
         }
     }
@@ -461,16 +498,8 @@ fn listed_bank_code(code: &BankCode) -> (&String, bool) {
 
 /// HPD's protocol parameters as the host stores them (HPD is optional like HKD and HAA).
 fn bank_parameters(hpd: HPDResponseOrderData) -> BankParameters {
-    let p = hpd.protocol_params;
     BankParameters {
-        protocol_versions: p.protocol_versions,
-        authentication_versions: p.authentication_versions,
-        encryption_versions: p.encryption_versions,
-        signature_versions: p.signature_versions,
-        recovery: p.recovery,
-        pre_validation: p.pre_validation,
-        client_data_download: p.client_data_download,
-        downloadable_order_data: p.downloadable_order_data,
+        protocol: hpd.protocol_params,
         fetched_at: chrono::Utc::now(),
     }
 }
@@ -502,7 +531,8 @@ impl OnboardingError {
             Self::Ebics(EbicsError::BankSignature(_)) => "BANK_SIGNATURE_INVALID".into(),
             Self::Ebics(EbicsError::Protocol(_))
             | Self::Unreadable(_)
-            | Self::MalformedOrderType(_) => "BANK_ANSWER_UNREADABLE".into(),
+            | Self::MalformedOrderType(_)
+            | Self::MalformedSubscriberData(_) => "BANK_ANSWER_UNREADABLE".into(),
             Self::NoSubscriberData => "NO_SUBSCRIBER_DATA".into(),
             Self::Ebics(_) | Self::Keys(_) | Self::Storage(_) => "SYNC_FAILED".into(),
         }

@@ -379,8 +379,8 @@ impl<'a> StatementWriter<'a> {
                     statement_id: Some(statement),
                     kind: balance.kind.code().to_owned(),
                     balance_date: balance.date,
-                    amount: balance.amount.to_string(),
-                    currency: balance.currency.as_str().to_owned(),
+                    amount: balance.amount,
+                    currency: balance.currency,
                 })
                 .await?;
             current.stored.balances_new += usize::from(new);
@@ -437,7 +437,7 @@ async fn resolve_account(
     iban: &Iban,
     connection: Option<ConnectionId>,
 ) -> Result<Option<Account>, IngestError> {
-    let mut candidates = tx.accounts().list_by_iban(iban.electronic()).await?;
+    let mut candidates = tx.accounts().list_by_iban(iban).await?;
     if let Some(connection) = connection {
         candidates.retain(|a| a.connection_id == connection);
     }
@@ -467,14 +467,11 @@ fn booking(
         statement_id: Some(statement),
         booking_date,
         value_date: entry.value_date,
-        amount: entry.amount.abs().to_string(),
-        currency: entry.currency.as_str().to_owned(),
+        amount: entry.amount.abs(),
+        currency: entry.currency,
         credit_debit: entry.credit_debit.iso_code().to_owned(),
         counterparty_name: entry.counterparty_name.clone(),
-        counterparty_iban: entry
-            .counterparty_iban
-            .as_ref()
-            .map(|i| i.electronic().to_owned()),
+        counterparty_iban: entry.counterparty_iban.clone(),
         remittance: entry.remittance.clone(),
         bank_reference: entry.bank_reference.clone(),
         end_to_end_id: entry.end_to_end_id.clone(),

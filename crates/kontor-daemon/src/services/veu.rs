@@ -12,6 +12,7 @@
 use std::future::Future;
 
 use crate::services::webhooks::events;
+use kontor_documents::{Amount, Currency};
 use kontor_protocol::orderdata::{
     AuthorisationLevel, DataDigest, HVDResponseOrderData, HVTResponseOrderData, HVUOrderDetails,
     HVUResponseOrderData, HVZOrderDetails, HVZResponseOrderData, OrderKind, OriginatorInfo,
@@ -103,25 +104,37 @@ pub struct VeuOverviewItem {
     pub signers: Vec<SignerInfo>,
     pub originator: OriginatorInfo,
     /// HVZ only.
-    pub amount: Option<String>,
-    pub currency: Option<String>,
+    pub amount: Option<Amount>,
+    pub currency: Option<Currency>,
     /// The digest to sign for HVE, with the signature version the bank expects (HVZ only;
     /// otherwise from HVD).
     pub data_digest: Option<DataDigest>,
 }
 
-impl From<HVZOrderDetails> for VeuOverviewItem {
-    fn from(o: HVZOrderDetails) -> Self {
-        Self {
-            amount: o.total_amount.as_ref().map(|a| a.value.to_string()),
-            currency: o.currency,
+impl TryFrom<HVZOrderDetails> for VeuOverviewItem {
+    type Error = VeuError;
+
+    /// Fails on a currency that is not an ISO 4217 code (the schema's pattern).
+    fn try_from(o: HVZOrderDetails) -> Result<Self, VeuError> {
+        let currency = o
+            .currency
+            .as_deref()
+            .map(Currency::parse)
+            .transpose()
+            .map_err(|e| VeuError::Unreadable {
+                order_type: "HVZ",
+                message: format!("order {}: {e}", o.order_id),
+            })?;
+        Ok(Self {
+            amount: o.total_amount.as_ref().map(|a| Amount::new(a.value)),
+            currency,
             data_digest: Some(o.data_digest),
             order: o.order,
             order_id: o.order_id,
             signing_info: o.signing_info,
             signers: o.signers,
             originator: o.originator,
-        }
+        })
     }
 }
 
@@ -173,25 +186,25 @@ pub trait VeuBank: Send + Sync {
         item: &VeuItem,
     ) -> impl Future<Output = Result<VeuDetails, VeuError>> + Send;
 
-    /// HVE: adds the signer's signature at the bank.
-    fn sign(
+    /// Sends `signer`'s signature (`approval`'s) over the item's order: HVE adds it, HVS
+    /// cancels the order.
+    fn send_signature(
         &self,
         scope: &TenantScope,
         signer: &EbicsUser,
         item: &VeuItem,
-        version: SignatureVersion,
-        signature: &[u8],
+        action: VeuAction,
+        approval: &VeuApproval,
     ) -> impl Future<Output = Result<(), VeuError>> + Send;
+}
 
-    /// HVS: cancels the order at the bank.
-    fn cancel(
-        &self,
-        scope: &TenantScope,
-        user: &EbicsUser,
-        item: &VeuItem,
-        version: SignatureVersion,
-        signature: &[u8],
-    ) -> impl Future<Output = Result<(), VeuError>> + Send;
+/// What a signature sent to the bank's VEU does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VeuAction {
+    /// HVE: the signature counts towards the order's release.
+    Sign,
+    /// HVS: the signature cancels the order.
+    Cancel,
 }
 
 /// What a sync changed.
@@ -241,8 +254,8 @@ pub async fn apply_overview(
                 order_type: order_label(&entry.order),
                 signatures_collected: i64::from(entry.signing_info.num_sig_done),
                 signatures_required: i64::from(entry.signing_info.num_sig_required.get()),
-                amount: entry.amount.clone(),
-                currency: entry.currency.clone(),
+                amount: entry.amount,
+                currency: entry.currency,
                 originator: Some(entry.originator.user_id.clone()),
                 expires_at: None,
             })
@@ -350,7 +363,7 @@ pub async fn approve<B: VeuBank + ?Sized>(
         ));
     }
     match bank
-        .sign(scope, &signer, &item, approval.version, &approval.signature)
+        .send_signature(scope, &signer, &item, VeuAction::Sign, &approval)
         .await
     {
         Ok(()) => {}
@@ -424,7 +437,7 @@ pub async fn cancel<B: VeuBank + ?Sized>(
 ) -> Result<VeuItem, VeuError> {
     let (item, user) = load_for_signing(store, scope, approval.item, approval.signer).await?;
     match bank
-        .cancel(scope, &user, &item, approval.version, &approval.signature)
+        .send_signature(scope, &user, &item, VeuAction::Cancel, &approval)
         .await
     {
         Ok(()) => {}
@@ -510,25 +523,6 @@ impl BankVeu<'_> {
             order_label: item.order_type.clone(),
         })
     }
-
-    async fn signature(
-        &self,
-        scope: &TenantScope,
-        signer: &EbicsUser,
-        item: &VeuItem,
-        cancel: bool,
-        version: SignatureVersion,
-        value: &[u8],
-    ) -> Result<(), VeuError> {
-        let reference = self.reference(scope, item).await?;
-        let signature = VeuSignature {
-            reference,
-            cancel,
-            version,
-            value: value.to_vec(),
-        };
-        Ok(self.bank.veu_signature(scope, signer.id, signature).await?)
-    }
 }
 
 fn unreadable(
@@ -553,8 +547,8 @@ impl VeuBank for BankVeu<'_> {
                 .map_err(unreadable("HVZ"))?
                 .orders
                 .into_iter()
-                .map(VeuOverviewItem::from)
-                .collect()),
+                .map(VeuOverviewItem::try_from)
+                .collect::<Result<_, _>>()?),
             Err(VeuError::Bank { .. }) => {
                 match self.document(scope, user, VeuOrderParams::Hvu).await? {
                     None => Ok(Vec::new()),
@@ -604,28 +598,22 @@ impl VeuBank for BankVeu<'_> {
         })
     }
 
-    async fn sign(
+    async fn send_signature(
         &self,
         scope: &TenantScope,
         signer: &EbicsUser,
         item: &VeuItem,
-        version: SignatureVersion,
-        signature: &[u8],
+        action: VeuAction,
+        approval: &VeuApproval,
     ) -> Result<(), VeuError> {
-        self.signature(scope, signer, item, false, version, signature)
-            .await
-    }
-
-    async fn cancel(
-        &self,
-        scope: &TenantScope,
-        user: &EbicsUser,
-        item: &VeuItem,
-        version: SignatureVersion,
-        signature: &[u8],
-    ) -> Result<(), VeuError> {
-        self.signature(scope, user, item, true, version, signature)
-            .await
+        let reference = self.reference(scope, item).await?;
+        let signature = VeuSignature {
+            reference,
+            cancel: action == VeuAction::Cancel,
+            version: approval.version,
+            value: approval.signature.clone(),
+        };
+        Ok(self.bank.veu_signature(scope, signer.id, signature).await?)
     }
 }
 

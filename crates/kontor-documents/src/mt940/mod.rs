@@ -7,6 +7,7 @@
 //!   `BufRead`, in bounded batches.
 
 mod codes;
+mod fields;
 mod generate;
 mod parse;
 mod stream;

@@ -3,6 +3,7 @@
 use chrono::{Datelike, NaiveDate};
 
 use super::codes::iso_for_gvc;
+use super::fields::{Fields, Token};
 use crate::amount::Amount;
 use crate::bic::Bic;
 use crate::currency::Currency;
@@ -52,11 +53,10 @@ pub fn parse_bytes(bytes: &[u8]) -> Result<Vec<Statement>, Mt940Error> {
 /// is used. Field 86 is read in the German DK structure (`GVC?00…?20…`); unstructured text becomes
 /// the remittance information. Each page (`:60M:`/`:62M:`) is returned as its own statement.
 pub fn parse(text: &str) -> Result<Vec<Statement>, Mt940Error> {
-    let fields = tokenize(text);
     let mut statements = Vec::new();
     let mut current: Option<Builder> = None;
-    for field in fields {
-        match field {
+    let mut act = |token: Token<'_>| -> Result<(), Mt940Error> {
+        match token {
             Token::End => {
                 if let Some(builder) = current.take() {
                     statements.push(builder.finish()?);
@@ -69,12 +69,18 @@ pub fn parse(text: &str) -> Result<Vec<Statement>, Mt940Error> {
                     }
                     current = Some(Builder::new(line, value));
                 } else if let Some(builder) = current.as_mut() {
-                    builder.field(line, &tag, &value)?;
+                    builder.field(line, tag, value)?;
                 }
                 // Fields before the first :20: (e.g. a ":940:" header line) are ignored.
             }
         }
+        Ok(())
+    };
+    let mut fields = Fields::default();
+    for (index, raw_line) in text.split('\n').enumerate() {
+        fields.line(index + 1, raw_line, &mut act)?;
     }
+    fields.flush(&mut act)?;
     if let Some(builder) = current.take() {
         statements.push(builder.finish()?);
     }
@@ -82,89 +88,6 @@ pub fn parse(text: &str) -> Result<Vec<Statement>, Mt940Error> {
         return Err(Mt940Error::NoStatements);
     }
     Ok(statements)
-}
-
-pub(super) enum Token {
-    Field {
-        line: usize,
-        tag: String,
-        value: String,
-    },
-    End,
-}
-
-/// What one line of the file is.
-pub(super) enum Line<'a> {
-    /// Blank, or a SWIFT envelope line without text block.
-    Skip,
-    /// The end of a statement (`-`, or `-}` closing the envelope).
-    End,
-    Field {
-        tag: &'a str,
-        value: &'a str,
-    },
-    /// More of the previous field's value.
-    Continuation(&'a str),
-}
-
-/// Classifies one line (without its `\n`).
-pub(super) fn classify(raw_line: &str) -> Line<'_> {
-    let mut line = raw_line.strip_suffix('\r').unwrap_or(raw_line);
-    // SWIFT envelope: "{1:...}{2:...}{4:" before the text block, "-}" after it.
-    if line.starts_with('{') {
-        match line.find("{4:") {
-            Some(pos) => line = &line[pos + 3..],
-            None => return Line::Skip,
-        }
-    }
-    let trimmed = line.trim_end();
-    if trimmed.is_empty() {
-        return Line::Skip;
-    }
-    if trimmed == "-" || trimmed.starts_with("-}") {
-        return Line::End;
-    }
-    // The value keeps trailing spaces: in field 86 they can belong to a subfield.
-    match split_tag(line) {
-        Some((tag, value)) => Line::Field { tag, value },
-        None => Line::Continuation(line),
-    }
-}
-
-/// Splits the file into fields; continuation lines are kept, joined with `\n`.
-fn tokenize(text: &str) -> Vec<Token> {
-    let mut tokens = Vec::new();
-    for (index, raw_line) in text.split('\n').enumerate() {
-        match classify(raw_line) {
-            Line::Skip => {}
-            Line::End => tokens.push(Token::End),
-            Line::Field { tag, value } => tokens.push(Token::Field {
-                line: index + 1,
-                tag: tag.to_string(),
-                value: value.to_string(),
-            }),
-            Line::Continuation(line) => {
-                if let Some(Token::Field { value, .. }) = tokens.last_mut() {
-                    value.push('\n');
-                    value.push_str(line);
-                }
-            }
-        }
-    }
-    tokens
-}
-
-/// `:TAG:value` with TAG = two digits and an optional letter.
-fn split_tag(line: &str) -> Option<(&str, &str)> {
-    let rest = line.strip_prefix(':')?;
-    let end = rest.find(':')?;
-    let tag = &rest[..end];
-    let b = tag.as_bytes();
-    let ok = (b.len() == 2 || b.len() == 3)
-        && b[0].is_ascii_digit()
-        && b[1].is_ascii_digit()
-        && (b.len() == 2 || b[2].is_ascii_uppercase());
-    ok.then(|| (tag, &rest[end + 1..]))
 }
 
 pub(super) struct Builder {
@@ -179,10 +102,12 @@ pub(super) struct Builder {
     pub(super) entries: Vec<Entry>,
     /// Whether the last field was a :61: that a following :86: describes.
     awaiting_details: bool,
+    /// Reused for a field 86 whose subfields span lines.
+    joined: String,
 }
 
 impl Builder {
-    pub(super) fn new(line: usize, id: String) -> Builder {
+    pub(super) fn new(line: usize, id: &str) -> Builder {
         Builder {
             start_line: line,
             id: id.trim().to_string(),
@@ -194,6 +119,7 @@ impl Builder {
             has_closing: false,
             entries: Vec::new(),
             awaiting_details: false,
+            joined: String::new(),
         }
     }
 
@@ -237,7 +163,7 @@ impl Builder {
             }
             "86" if awaiting => {
                 if let Some(entry) = self.entries.last_mut() {
-                    apply_details(entry, value);
+                    apply_details(entry, value, &mut self.joined);
                 }
             }
             // Anything else, e.g. a :86: after the closing balance (statement-level
@@ -450,7 +376,12 @@ fn parse_entry_line(line: usize, value: &str, currency: Currency) -> Result<Entr
         counterparty_bic: None,
         remittance: None,
         bank_transaction_code: None,
-        proprietary_code: Some(kind.to_string()),
+        // Room for the `+GVC` a field 86 adds.
+        proprietary_code: Some({
+            let mut code = String::with_capacity(kind.len() + 4);
+            code.push_str(kind);
+            code
+        }),
         additional_info: None,
     })
 }
@@ -471,7 +402,8 @@ fn booking_date_near(value_date: NaiveDate, mm: u32, dd: u32) -> Option<NaiveDat
 }
 
 /// Reads field 86 into the entry: German structured form `GVC?00...?20...` or free text.
-fn apply_details(entry: &mut Entry, value: &str) {
+/// `joined` is a buffer for the value without its line breaks.
+fn apply_details(entry: &mut Entry, value: &str, joined: &mut String) {
     let bytes = value.as_bytes();
     let structured =
         bytes.len() >= 4 && bytes[..3].iter().all(u8::is_ascii_digit) && bytes[3] == b'?';
@@ -488,93 +420,175 @@ fn apply_details(entry: &mut Entry, value: &str) {
         return;
     }
     // Line breaks inside a structured field carry no meaning: subfields are delimited by ?NN.
-    let joined: String = value.split('\n').collect();
+    let joined = if value.contains('\n') {
+        joined.clear();
+        value.split('\n').for_each(|part| joined.push_str(part));
+        joined.as_str()
+    } else {
+        value
+    };
     let gvc = &joined[..3];
     entry.bank_transaction_code = iso_for_gvc(gvc);
-    if let Some(kind) = entry.proprietary_code.take() {
-        entry.proprietary_code = Some(format!("{kind}+{gvc}"));
+    if let Some(mut code) = entry.proprietary_code.take() {
+        code.push('+');
+        code.push_str(gvc);
+        entry.proprietary_code = Some(code);
     }
-    let mut purpose: Vec<&str> = Vec::new();
+    let mut purpose = Purpose::default();
     let mut name = String::new();
-    for (tag, content) in subfields(&joined[3..]) {
+    for (tag, content) in Subfields::of(&joined[3..]) {
         match tag {
-            0 => entry.additional_info = Some(content.trim().to_string()).filter(|s| !s.is_empty()),
-            20..=29 | 60..=63 => purpose.push(content),
+            0 => entry.additional_info = non_empty(content.trim()).map(str::to_string),
+            20..=29 | 60..=63 => purpose.line(content),
             30 => entry.counterparty_bic = Bic::parse(content).ok(),
             31 => entry.counterparty_iban = Iban::parse(content).ok(),
             32 | 33 => name.push_str(content),
             _ => {}
         }
     }
-    let name = name.trim();
-    if !name.is_empty() {
-        entry.counterparty_name = Some(name.to_string());
-    }
-    let sections = sepa_sections(&purpose);
-    entry.end_to_end_id = sections
-        .iter()
-        .find(|(k, _)| *k == "EREF")
-        .map(|(_, v)| v.trim().to_string())
-        .filter(|v| !v.is_empty() && !v.eq_ignore_ascii_case("NOTPROVIDED"));
-    let remittance = sections
-        .iter()
-        .find(|(k, _)| *k == "SVWZ")
-        .or_else(|| sections.iter().find(|(k, _)| k.is_empty()))
-        .map(|(_, v)| v.trim().to_string())
-        .filter(|v| !v.is_empty());
-    entry.remittance = remittance;
+    entry.counterparty_name = trimmed(name);
+    entry.end_to_end_id = purpose
+        .end_to_end
+        .and_then(trimmed)
+        .filter(|v| !v.eq_ignore_ascii_case("NOTPROVIDED"));
+    // The first SVWZ section, else the text before any keyword.
+    entry.remittance = purpose.remittance.or(purpose.leading).and_then(trimmed);
 }
 
-/// Splits `?NNcontent?NNcontent…` into (NN, content). A `?` not followed by two digits is text.
-/// (`?` and digits are ASCII, so a byte scan never splits a character.)
-fn subfields(text: &str) -> Vec<(u32, &str)> {
-    let bytes = text.as_bytes();
-    let mut out: Vec<(u32, &str)> = Vec::new();
-    let mut content_start = None;
-    let mut i = 0;
-    while i < bytes.len() {
-        let is_tag = bytes[i] == b'?'
-            && bytes.get(i + 1).is_some_and(u8::is_ascii_digit)
-            && bytes.get(i + 2).is_some_and(u8::is_ascii_digit);
-        if is_tag {
-            if let (Some(start), Some((_, content))) = (content_start, out.last_mut()) {
-                *content = &text[start..i];
-            }
-            let tag = u32::from(bytes[i + 1] - b'0') * 10 + u32::from(bytes[i + 2] - b'0');
-            out.push((tag, ""));
-            i += 3;
-            content_start = Some(i);
-        } else {
-            i += 1;
+fn non_empty(text: &str) -> Option<&str> {
+    (!text.is_empty()).then_some(text)
+}
+
+/// `text` without surrounding whitespace, `None` when nothing is left (reuses `text`'s
+/// allocation when there was none to remove).
+fn trimmed(text: String) -> Option<String> {
+    let inner = text.trim();
+    if inner.is_empty() {
+        None
+    } else if inner.len() == text.len() {
+        Some(text)
+    } else {
+        Some(inner.to_string())
+    }
+}
+
+/// `?NNcontent?NNcontent…` as (NN, content); text before the first tag is dropped. A `?` not
+/// followed by two digits is text. (`?` and digits are ASCII, so byte offsets never split a
+/// character.)
+struct Subfields<'a> {
+    text: &'a str,
+    /// Where the next tag starts (`text.len()` when there is none).
+    next: usize,
+}
+
+impl<'a> Subfields<'a> {
+    fn of(text: &'a str) -> Self {
+        Self {
+            text,
+            next: next_tag(text.as_bytes(), 0),
         }
     }
-    if let (Some(start), Some((_, content))) = (content_start, out.last_mut()) {
-        *content = &text[start..];
+}
+
+impl<'a> Iterator for Subfields<'a> {
+    type Item = (u32, &'a str);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let bytes = self.text.as_bytes();
+        let at = self.next;
+        if at >= bytes.len() {
+            return None;
+        }
+        let tag = u32::from(bytes[at + 1] - b'0') * 10 + u32::from(bytes[at + 2] - b'0');
+        let end = next_tag(bytes, at + 3);
+        self.next = end;
+        Some((tag, &self.text[at + 3..end]))
     }
-    out
+}
+
+/// The position of the first `?NN` at or after `from`, else `bytes.len()`.
+fn next_tag(bytes: &[u8], mut from: usize) -> usize {
+    while let Some(offset) = bytes
+        .get(from..)
+        .and_then(|b| b.iter().position(|&b| b == b'?'))
+    {
+        let at = from + offset;
+        if matches!(bytes.get(at + 1..at + 3), Some([tens, ones]) if tens.is_ascii_digit() && ones.is_ascii_digit())
+        {
+            return at;
+        }
+        from = at + 1;
+    }
+    bytes.len()
 }
 
 const SEPA_KEYWORDS: &[&str] = &[
     "EREF", "KREF", "MREF", "CRED", "DEBT", "COAM", "OAMT", "SVWZ", "ABWA", "ABWE", "IBAN", "BIC",
 ];
 
-/// Groups purpose lines by SEPA keyword (`EREF+`, `SVWZ+`, …). A line starting with a keyword
-/// opens a section; other lines continue the current one. Text before any keyword is returned
-/// under the empty key.
-fn sepa_sections(lines: &[&str]) -> Vec<(&'static str, String)> {
-    let mut sections: Vec<(&'static str, String)> = Vec::new();
-    for line in lines {
-        let keyword = SEPA_KEYWORDS.iter().find(|k| {
-            line.strip_prefix(**k)
-                .is_some_and(|rest| rest.starts_with('+'))
+/// The purpose lines (subfields 20–29, 60–63) grouped by SEPA keyword (`EREF+`, `SVWZ+`, …): a
+/// line starting with a keyword opens a section, other lines continue the current one, text
+/// before any keyword is a section of its own. Only the sections an entry keeps are collected:
+/// the first `EREF`, the first `SVWZ` and the leading text.
+#[derive(Default)]
+struct Purpose {
+    /// The section later lines continue; `None` before the first line.
+    current: Option<Section>,
+    leading: Option<String>,
+    end_to_end: Option<String>,
+    remittance: Option<String>,
+}
+
+#[derive(Clone, Copy)]
+enum Section {
+    Leading,
+    EndToEnd,
+    Remittance,
+    /// Another keyword, or a repeated `EREF`/`SVWZ`.
+    Dropped,
+}
+
+impl Purpose {
+    fn line(&mut self, line: &str) {
+        let keyword = SEPA_KEYWORDS.iter().find_map(|k| {
+            line.strip_prefix(k)
+                .and_then(|rest| rest.strip_prefix('+'))
+                .map(|rest| (*k, rest))
         });
-        match keyword {
-            Some(k) => sections.push((k, line[k.len() + 1..].to_string())),
-            None => match sections.last_mut() {
-                Some((_, text)) => text.push_str(line),
-                None => sections.push(("", (*line).to_string())),
-            },
+        let Some((keyword, rest)) = keyword else {
+            match self.current {
+                None => {
+                    self.leading = Some(line.to_string());
+                    self.current = Some(Section::Leading);
+                }
+                Some(section) => {
+                    if let Some(Some(text)) = self.text(section) {
+                        text.push_str(line);
+                    }
+                }
+            }
+            return;
+        };
+        let section = match keyword {
+            "EREF" => Section::EndToEnd,
+            "SVWZ" => Section::Remittance,
+            _ => Section::Dropped,
+        };
+        self.current = Some(match self.text(section) {
+            Some(text @ None) => {
+                *text = Some(rest.to_string());
+                section
+            }
+            _ => Section::Dropped,
+        });
+    }
+
+    fn text(&mut self, section: Section) -> Option<&mut Option<String>> {
+        match section {
+            Section::Leading => Some(&mut self.leading),
+            Section::EndToEnd => Some(&mut self.end_to_end),
+            Section::Remittance => Some(&mut self.remittance),
+            Section::Dropped => None,
         }
     }
-    sections
 }

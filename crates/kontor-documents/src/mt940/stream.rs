@@ -9,7 +9,8 @@
 use std::collections::VecDeque;
 use std::io::BufRead;
 
-use super::parse::{classify, Builder, Line, Mt940Error, Token};
+use super::fields::{Fields, Token};
+use super::parse::{Builder, Mt940Error};
 use crate::statement::{StatementPart, DEFAULT_BATCH};
 
 /// Why a streamed MT940 file could not be read.
@@ -27,20 +28,25 @@ pub struct Mt940Reader<R> {
     raw: Vec<u8>,
     line_no: usize,
     /// The field being read: continuation lines may still follow.
-    pending: Option<Token>,
+    fields: Fields,
+    parts: Parts,
+    done: bool,
+}
+
+/// Complete fields to statement parts.
+struct Parts {
     current: Option<Builder>,
     begun: bool,
     statements: usize,
     batch_size: usize,
     ready: VecDeque<StatementPart>,
-    done: bool,
 }
 
 impl<R> std::fmt::Debug for Mt940Reader<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Mt940Reader")
             .field("line", &self.line_no)
-            .field("statements", &self.statements)
+            .field("statements", &self.parts.statements)
             .finish_non_exhaustive()
     }
 }
@@ -51,26 +57,28 @@ impl<R: BufRead> Mt940Reader<R> {
             input,
             raw: Vec::new(),
             line_no: 0,
-            pending: None,
-            current: None,
-            begun: false,
-            statements: 0,
-            batch_size: DEFAULT_BATCH,
-            ready: VecDeque::new(),
+            fields: Fields::default(),
+            parts: Parts {
+                current: None,
+                begun: false,
+                statements: 0,
+                batch_size: DEFAULT_BATCH,
+                ready: VecDeque::new(),
+            },
             done: false,
         }
     }
 
     /// Entries per batch (at least 1).
     pub fn with_batch_size(mut self, entries: usize) -> Self {
-        self.batch_size = entries.max(1);
+        self.parts.batch_size = entries.max(1);
         self
     }
 
     /// The next part, `None` after the last one.
     pub fn next_part(&mut self) -> Result<Option<StatementPart>, Mt940StreamError> {
         loop {
-            if let Some(part) = self.ready.pop_front() {
+            if let Some(part) = self.parts.ready.pop_front() {
                 return Ok(Some(part));
             }
             if self.done {
@@ -82,12 +90,12 @@ impl<R: BufRead> Mt940Reader<R> {
 
     fn read_line(&mut self) -> Result<(), Mt940StreamError> {
         self.raw.clear();
+        let parts = &mut self.parts;
+        let mut act = |token: Token<'_>| parts.token(token);
         if self.input.read_until(b'\n', &mut self.raw)? == 0 {
-            if let Some(token) = self.pending.take() {
-                self.token(token)?;
-            }
-            self.token(Token::End)?;
-            if self.statements == 0 {
+            self.fields.flush(&mut act)?;
+            act(Token::End)?;
+            if self.parts.statements == 0 {
                 return Err(Mt940Error::NoStatements.into());
             }
             self.done = true;
@@ -106,38 +114,13 @@ impl<R: BufRead> Mt940Reader<R> {
                 &latin1
             }
         };
-        let next = match classify(text) {
-            Line::Skip => return Ok(()),
-            Line::Continuation(line) => {
-                if let Some(Token::Field { value, .. }) = self.pending.as_mut() {
-                    value.push('\n');
-                    value.push_str(line);
-                }
-                return Ok(());
-            }
-            Line::End => Token::End,
-            Line::Field { tag, value } => Token::Field {
-                line: self.line_no,
-                tag: tag.to_string(),
-                value: value.to_string(),
-            },
-        };
-        // A new field or end: the pending field is complete. An end takes effect at once
-        // (nothing continues it).
-        if let Some(token) = self.pending.take() {
-            self.token(token)?;
-        }
-        match next {
-            Token::End => self.token(Token::End),
-            field => {
-                self.pending = Some(field);
-                Ok(())
-            }
-        }
+        Ok(self.fields.line(self.line_no, text, &mut act)?)
     }
+}
 
+impl Parts {
     /// Acts on one complete token, as the whole-file parser does.
-    fn token(&mut self, token: Token) -> Result<(), Mt940StreamError> {
+    fn token(&mut self, token: Token<'_>) -> Result<(), Mt940Error> {
         match token {
             Token::End => self.finish_statement(),
             Token::Field { line, tag, value } => {
@@ -151,7 +134,7 @@ impl<R: BufRead> Mt940Reader<R> {
                     // Fields before the first :20: are ignored.
                     return Ok(());
                 };
-                builder.field(line, &tag, &value)?;
+                builder.field(line, tag, value)?;
                 if tag == "61" && !self.begun {
                     self.ready
                         .push_back(StatementPart::Begin(builder.preview()));
@@ -167,7 +150,7 @@ impl<R: BufRead> Mt940Reader<R> {
         }
     }
 
-    fn finish_statement(&mut self) -> Result<(), Mt940StreamError> {
+    fn finish_statement(&mut self) -> Result<(), Mt940Error> {
         let Some(builder) = self.current.take() else {
             return Ok(());
         };
@@ -196,7 +179,7 @@ impl<R: BufRead> Iterator for Mt940Reader<R> {
             Ok(part) => part.map(Ok),
             Err(e) => {
                 self.done = true;
-                self.ready.clear();
+                self.parts.ready.clear();
                 Some(Err(e))
             }
         }

@@ -1,6 +1,6 @@
 use kontor_documents::mt940::{self, Mt940Error, Mt940Request};
 use kontor_documents::{
-    Amount, BalanceKind, BankTransactionCode, CreditDebit, Currency, StatementFormat,
+    Amount, BalanceKind, BankTransactionCode, CreditDebit, Currency, Entry, StatementFormat,
 };
 
 use crate::support::{account, assert_counterparty, date, ledger};
@@ -132,6 +132,33 @@ fn bank_style_file_with_envelope_and_quirks_parses() {
     );
     assert_eq!(reversal.proprietary_code.as_deref(), Some("NDDT"));
     assert_eq!(s.check_balances(), Ok(()));
+}
+
+#[test]
+fn field_86_purpose_keeps_the_first_eref_and_svwz_sections_and_leading_text() {
+    let text = ":20:P\n:25:DE89370400440532013000\n:28C:1\n:60F:C240603EUR0,\n\
+:61:240603C1,NTRFNONREF\n\
+:86:166?00 ?20Vorab?21EREF+E1?22 teil 2?23EREF+E2?24KREF+K\n?25SVWZ+Zweck? ja?26SVWZ+nein\n\
+:61:240603C1,NTRFNONREF\n\
+:86:166?20Nur Text?21 ohne Schluessel?22KREF+K\n\
+:61:240603C1,NTRFNONREF\n\
+:86:166?20EREF+notprovided?21SVWZ+\n\
+:62F:C240603EUR3,\n-";
+    let entries = &mt940::parse(text).unwrap()[0].entries;
+    let read = |i: usize| {
+        let e: &Entry = &entries[i];
+        (
+            e.end_to_end_id.as_deref(),
+            e.remittance.as_deref(),
+            e.additional_info.as_deref(),
+        )
+    };
+    // A second EREF or SVWZ opens a section nobody reads; a `?` without two digits is text.
+    assert_eq!(read(0), (Some("E1 teil 2"), Some("Zweck? ja"), None));
+    // No SVWZ: the text before the first keyword.
+    assert_eq!(read(1), (None, Some("Nur Text ohne Schluessel"), None));
+    // NOTPROVIDED (any case) and an empty SVWZ are absent.
+    assert_eq!(read(2), (None, None, None));
 }
 
 #[test]

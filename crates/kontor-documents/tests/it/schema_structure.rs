@@ -8,287 +8,119 @@ use kontor_documents::pain::{self, PainVersion};
 
 use crate::support::{account, date, datetime, ledger};
 
-const PARTY: &[&str] = &["Nm", "PstlAdr", "Id", "CtryOfRes", "CtctDtls"];
-const CASH_ACCOUNT: &[&str] = &["Id", "Tp", "Ccy", "Nm", "Prxy"];
-const AGENT: &[&str] = &["FinInstnId", "BrnchId"];
-const FIN_INSTN_ID: &[&str] = &[
-    "BICFI",
-    "BIC",
-    "ClrSysMmbId",
-    "LEI",
-    "Nm",
-    "PstlAdr",
-    "Othr",
-];
-const CODE_OR_PROPRIETARY: &[&str] = &["Cd", "Prtry"];
-const DATE_CHOICE: &[&str] = &["Dt", "DtTm"];
-const CAMT_GROUP_HEADER: &[&str] = &[
-    "MsgId",
-    "CreDtTm",
-    "MsgRcpt",
-    "MsgPgntn",
-    "OrgnlBizQry",
-    "AddtlInf",
-];
-const REPORT_START: &[&str] = &[
-    "Id",
-    "StmtPgntn",
-    "RptPgntn",
-    "NtfctnPgntn",
-    "ElctrncSeqNb",
-    "RptgSeq",
-    "LglSeqNb",
-    "CreDtTm",
-    "FrToDt",
-    "CpyDplctInd",
-    "RptgSrc",
-    "Acct",
-    "RltdAcct",
-    "Intrst",
-    "Bal",
-    "TxsSummry",
-    "Ntry",
-    "AddtlStmtInf",
-    "AddtlRptInf",
-    "AddtlNtfctnInf",
-];
+const PARTY: &str = "Nm PstlAdr Id CtryOfRes CtctDtls";
+const CASH_ACCOUNT: &str = "Id Tp Ccy Nm Prxy";
+const AGENT: &str = "FinInstnId BrnchId";
+const FIN_INSTN_ID: &str = "BICFI BIC ClrSysMmbId LEI Nm PstlAdr Othr";
+const CODE_OR_PROPRIETARY: &str = "Cd Prtry";
+const DATE_CHOICE: &str = "Dt DtTm";
+const CAMT_GROUP_HEADER: &str = "MsgId CreDtTm MsgRcpt MsgPgntn OrgnlBizQry AddtlInf";
+const REPORT_START: &str = "Id StmtPgntn RptPgntn NtfctnPgntn ElctrncSeqNb RptgSeq LglSeqNb \
+    CreDtTm FrToDt CpyDplctInd RptgSrc Acct RltdAcct Intrst Bal TxsSummry Ntry AddtlStmtInf \
+    AddtlRptInf AddtlNtfctnInf";
 
-/// Allowed children in schema order, by `parent/element` (`*` matches any parent).
-const SEQUENCES: &[(&str, &[&str])] = &[
+/// Allowed children in schema order (separated by spaces), by `parent/element` (`*` matches
+/// any parent).
+const SEQUENCES: &[(&str, &str)] = &[
     (
         "/Document",
-        &[
-            "BkToCstmrStmt",
-            "BkToCstmrAcctRpt",
-            "BkToCstmrDbtCdtNtfctn",
-            "CstmrCdtTrfInitn",
-            "CstmrDrctDbtInitn",
-        ],
+        "BkToCstmrStmt BkToCstmrAcctRpt BkToCstmrDbtCdtNtfctn CstmrCdtTrfInitn CstmrDrctDbtInitn",
     ),
     // camt
-    ("Document/BkToCstmrStmt", &["GrpHdr", "Stmt", "SplmtryData"]),
-    (
-        "Document/BkToCstmrAcctRpt",
-        &["GrpHdr", "Rpt", "SplmtryData"],
-    ),
+    ("Document/BkToCstmrStmt", "GrpHdr Stmt SplmtryData"),
+    ("Document/BkToCstmrAcctRpt", "GrpHdr Rpt SplmtryData"),
     (
         "Document/BkToCstmrDbtCdtNtfctn",
-        &["GrpHdr", "Ntfctn", "SplmtryData"],
+        "GrpHdr Ntfctn SplmtryData",
     ),
     ("BkToCstmrStmt/GrpHdr", CAMT_GROUP_HEADER),
     ("BkToCstmrAcctRpt/GrpHdr", CAMT_GROUP_HEADER),
     ("BkToCstmrDbtCdtNtfctn/GrpHdr", CAMT_GROUP_HEADER),
-    ("GrpHdr/MsgPgntn", &["PgNb", "LastPgInd"]),
+    ("GrpHdr/MsgPgntn", "PgNb LastPgInd"),
     ("BkToCstmrStmt/Stmt", REPORT_START),
     ("BkToCstmrAcctRpt/Rpt", REPORT_START),
     ("BkToCstmrDbtCdtNtfctn/Ntfctn", REPORT_START),
-    ("*/FrToDt", &["FrDtTm", "ToDtTm"]),
-    ("*/Acct", &["Id", "Tp", "Ccy", "Nm", "Prxy", "Ownr", "Svcr"]),
-    ("Acct/Id", &["IBAN", "Othr"]),
+    ("*/FrToDt", "FrDtTm ToDtTm"),
+    ("*/Acct", "Id Tp Ccy Nm Prxy Ownr Svcr"),
+    ("Acct/Id", "IBAN Othr"),
     ("Acct/Ownr", PARTY),
     ("Acct/Svcr", AGENT),
     ("Svcr/FinInstnId", FIN_INSTN_ID),
-    (
-        "*/Bal",
-        &["Tp", "CdtLine", "Amt", "CdtDbtInd", "Dt", "Avlbty"],
-    ),
-    ("Bal/Tp", &["CdOrPrtry", "SubTp"]),
+    ("*/Bal", "Tp CdtLine Amt CdtDbtInd Dt Avlbty"),
+    ("Bal/Tp", "CdOrPrtry SubTp"),
     ("Tp/CdOrPrtry", CODE_OR_PROPRIETARY),
     ("Bal/Dt", DATE_CHOICE),
     (
         "*/TxsSummry",
-        &[
-            "TtlNtries",
-            "TtlCdtNtries",
-            "TtlDbtNtries",
-            "TtlNtriesPerBkTxCd",
-        ],
+        "TtlNtries TtlCdtNtries TtlDbtNtries TtlNtriesPerBkTxCd",
     ),
-    ("TxsSummry/TtlNtries", &["NbOfNtries", "Sum", "TtlNetNtry"]),
-    ("TtlNtries/TtlNetNtry", &["Amt", "CdtDbtInd"]),
-    ("TxsSummry/TtlCdtNtries", &["NbOfNtries", "Sum"]),
-    ("TxsSummry/TtlDbtNtries", &["NbOfNtries", "Sum"]),
+    ("TxsSummry/TtlNtries", "NbOfNtries Sum TtlNetNtry"),
+    ("TtlNtries/TtlNetNtry", "Amt CdtDbtInd"),
+    ("TxsSummry/TtlCdtNtries", "NbOfNtries Sum"),
+    ("TxsSummry/TtlDbtNtries", "NbOfNtries Sum"),
     (
         "*/Ntry",
-        &[
-            "NtryRef",
-            "Amt",
-            "CdtDbtInd",
-            "RvslInd",
-            "Sts",
-            "BookgDt",
-            "ValDt",
-            "AcctSvcrRef",
-            "Avlbty",
-            "BkTxCd",
-            "ComssnWaivrInd",
-            "AddtlInfInd",
-            "AmtDtls",
-            "Chrgs",
-            "TechInptChanl",
-            "Intrst",
-            "CardTx",
-            "NtryDtls",
-            "AddtlNtryInf",
-        ],
+        "NtryRef Amt CdtDbtInd RvslInd Sts BookgDt ValDt AcctSvcrRef Avlbty BkTxCd \
+            ComssnWaivrInd AddtlInfInd AmtDtls Chrgs TechInptChanl Intrst CardTx NtryDtls \
+            AddtlNtryInf",
     ),
     ("Ntry/Sts", CODE_OR_PROPRIETARY),
     ("Ntry/BookgDt", DATE_CHOICE),
     ("Ntry/ValDt", DATE_CHOICE),
-    ("Ntry/BkTxCd", &["Domn", "Prtry"]),
-    ("BkTxCd/Domn", &["Cd", "Fmly"]),
-    ("Domn/Fmly", &["Cd", "SubFmlyCd"]),
-    ("BkTxCd/Prtry", &["Cd", "Issr"]),
-    ("Ntry/NtryDtls", &["Btch", "TxDtls"]),
+    ("Ntry/BkTxCd", "Domn Prtry"),
+    ("BkTxCd/Domn", "Cd Fmly"),
+    ("Domn/Fmly", "Cd SubFmlyCd"),
+    ("BkTxCd/Prtry", "Cd Issr"),
+    ("Ntry/NtryDtls", "Btch TxDtls"),
     (
         "NtryDtls/TxDtls",
-        &[
-            "Refs",
-            "Amt",
-            "CdtDbtInd",
-            "AmtDtls",
-            "Avlbty",
-            "BkTxCd",
-            "Chrgs",
-            "Intrst",
-            "RltdPties",
-            "RltdAgts",
-            "LclInstrm",
-            "Purp",
-            "RltdRmtInf",
-            "RmtInf",
-            "RltdDts",
-            "RltdPric",
-            "RltdQties",
-            "FinInstrmId",
-            "Tax",
-            "RtrInf",
-            "CorpActn",
-            "SfkpgAcct",
-            "CshDpst",
-            "CardTx",
-            "AddtlTxInf",
-            "SplmtryData",
-        ],
+        "Refs Amt CdtDbtInd AmtDtls Avlbty BkTxCd Chrgs Intrst RltdPties RltdAgts LclInstrm \
+            Purp RltdRmtInf RmtInf RltdDts RltdPric RltdQties FinInstrmId Tax RtrInf CorpActn \
+            SfkpgAcct CshDpst CardTx AddtlTxInf SplmtryData",
     ),
     (
         "TxDtls/Refs",
-        &[
-            "MsgId",
-            "AcctSvcrRef",
-            "PmtInfId",
-            "InstrId",
-            "EndToEndId",
-            "UETR",
-            "TxId",
-            "MndtId",
-            "ChqNb",
-            "ClrSysRef",
-            "AcctOwnrTxId",
-            "AcctSvcrTxId",
-            "MktInfrstrctrTxId",
-            "PrcgId",
-            "Prtry",
-        ],
+        "MsgId AcctSvcrRef PmtInfId InstrId EndToEndId UETR TxId MndtId ChqNb ClrSysRef \
+            AcctOwnrTxId AcctSvcrTxId MktInfrstrctrTxId PrcgId Prtry",
     ),
     (
         "TxDtls/RltdPties",
-        &[
-            "InitgPty",
-            "Dbtr",
-            "DbtrAcct",
-            "UltmtDbtr",
-            "Cdtr",
-            "CdtrAcct",
-            "UltmtCdtr",
-            "TradgPty",
-            "Prtry",
-        ],
+        "InitgPty Dbtr DbtrAcct UltmtDbtr Cdtr CdtrAcct UltmtCdtr TradgPty Prtry",
     ),
-    ("RltdPties/Dbtr", &["Pty", "Agt"]),
-    ("RltdPties/Cdtr", &["Pty", "Agt"]),
+    ("RltdPties/Dbtr", "Pty Agt"),
+    ("RltdPties/Cdtr", "Pty Agt"),
     ("*/Pty", PARTY),
     (
         "TxDtls/RltdAgts",
-        &[
-            "DbtrAgt",
-            "CdtrAgt",
-            "IntrmyAgt1",
-            "IntrmyAgt2",
-            "IntrmyAgt3",
-        ],
+        "DbtrAgt CdtrAgt IntrmyAgt1 IntrmyAgt2 IntrmyAgt3",
     ),
-    ("*/RmtInf", &["Ustrd", "Strd"]),
+    ("*/RmtInf", "Ustrd Strd"),
     // pain
-    (
-        "Document/CstmrCdtTrfInitn",
-        &["GrpHdr", "PmtInf", "SplmtryData"],
-    ),
-    (
-        "Document/CstmrDrctDbtInitn",
-        &["GrpHdr", "PmtInf", "SplmtryData"],
-    ),
+    ("Document/CstmrCdtTrfInitn", "GrpHdr PmtInf SplmtryData"),
+    ("Document/CstmrDrctDbtInitn", "GrpHdr PmtInf SplmtryData"),
     (
         "CstmrCdtTrfInitn/GrpHdr",
-        &[
-            "MsgId", "CreDtTm", "Authstn", "NbOfTxs", "CtrlSum", "InitgPty", "FwdgAgt",
-        ],
+        "MsgId CreDtTm Authstn NbOfTxs CtrlSum InitgPty FwdgAgt",
     ),
     (
         "CstmrDrctDbtInitn/GrpHdr",
-        &[
-            "MsgId", "CreDtTm", "Authstn", "NbOfTxs", "CtrlSum", "InitgPty", "FwdgAgt",
-        ],
+        "MsgId CreDtTm Authstn NbOfTxs CtrlSum InitgPty FwdgAgt",
     ),
     ("GrpHdr/InitgPty", PARTY),
     (
         "CstmrCdtTrfInitn/PmtInf",
-        &[
-            "PmtInfId",
-            "PmtMtd",
-            "BtchBookg",
-            "NbOfTxs",
-            "CtrlSum",
-            "PmtTpInf",
-            "ReqdExctnDt",
-            "PoolgAdjstmntDt",
-            "Dbtr",
-            "DbtrAcct",
-            "DbtrAgt",
-            "DbtrAgtAcct",
-            "InstrForDbtrAgt",
-            "UltmtDbtr",
-            "ChrgBr",
-            "ChrgsAcct",
-            "ChrgsAcctAgt",
-            "CdtTrfTxInf",
-        ],
+        "PmtInfId PmtMtd BtchBookg NbOfTxs CtrlSum PmtTpInf ReqdExctnDt PoolgAdjstmntDt Dbtr \
+            DbtrAcct DbtrAgt DbtrAgtAcct InstrForDbtrAgt UltmtDbtr ChrgBr ChrgsAcct \
+            ChrgsAcctAgt CdtTrfTxInf",
     ),
     (
         "CstmrDrctDbtInitn/PmtInf",
-        &[
-            "PmtInfId",
-            "PmtMtd",
-            "BtchBookg",
-            "NbOfTxs",
-            "CtrlSum",
-            "PmtTpInf",
-            "ReqdColltnDt",
-            "Cdtr",
-            "CdtrAcct",
-            "CdtrAgt",
-            "CdtrAgtAcct",
-            "UltmtCdtr",
-            "ChrgBr",
-            "ChrgsAcct",
-            "ChrgsAcctAgt",
-            "CdtrSchmeId",
-            "DrctDbtTxInf",
-        ],
+        "PmtInfId PmtMtd BtchBookg NbOfTxs CtrlSum PmtTpInf ReqdColltnDt Cdtr CdtrAcct CdtrAgt \
+            CdtrAgtAcct UltmtCdtr ChrgBr ChrgsAcct ChrgsAcctAgt CdtrSchmeId DrctDbtTxInf",
     ),
     (
         "PmtInf/PmtTpInf",
-        &["InstrPrty", "SvcLvl", "LclInstrm", "SeqTp", "CtgyPurp"],
+        "InstrPrty SvcLvl LclInstrm SeqTp CtgyPurp",
     ),
     ("PmtTpInf/SvcLvl", CODE_OR_PROPRIETARY),
     ("PmtTpInf/LclInstrm", CODE_OR_PROPRIETARY),
@@ -300,95 +132,44 @@ const SEQUENCES: &[(&str, &[&str])] = &[
     ("DrctDbtTxInf/Dbtr", PARTY),
     ("*/DbtrAcct", CASH_ACCOUNT),
     ("*/CdtrAcct", CASH_ACCOUNT),
-    ("DbtrAcct/Id", &["IBAN", "Othr"]),
-    ("CdtrAcct/Id", &["IBAN", "Othr"]),
+    ("DbtrAcct/Id", "IBAN Othr"),
+    ("CdtrAcct/Id", "IBAN Othr"),
     ("*/DbtrAgt", AGENT),
     ("*/CdtrAgt", AGENT),
     ("DbtrAgt/FinInstnId", FIN_INSTN_ID),
     ("CdtrAgt/FinInstnId", FIN_INSTN_ID),
-    ("FinInstnId/Othr", &["Id", "SchmeNm", "Issr"]),
+    ("FinInstnId/Othr", "Id SchmeNm Issr"),
     ("PmtInf/CdtrSchmeId", PARTY),
-    ("CdtrSchmeId/Id", &["OrgId", "PrvtId"]),
-    ("Id/PrvtId", &["DtAndPlcOfBirth", "Othr"]),
-    ("PrvtId/Othr", &["Id", "SchmeNm", "Issr"]),
+    ("CdtrSchmeId/Id", "OrgId PrvtId"),
+    ("Id/PrvtId", "DtAndPlcOfBirth Othr"),
+    ("PrvtId/Othr", "Id SchmeNm Issr"),
     ("Othr/SchmeNm", CODE_OR_PROPRIETARY),
     (
         "PmtInf/CdtTrfTxInf",
-        &[
-            "PmtId",
-            "PmtTpInf",
-            "Amt",
-            "XchgRateInf",
-            "ChrgBr",
-            "ChqInstr",
-            "UltmtDbtr",
-            "IntrmyAgt1",
-            "IntrmyAgt1Acct",
-            "IntrmyAgt2",
-            "IntrmyAgt2Acct",
-            "IntrmyAgt3",
-            "IntrmyAgt3Acct",
-            "CdtrAgt",
-            "CdtrAgtAcct",
-            "Cdtr",
-            "CdtrAcct",
-            "UltmtCdtr",
-            "InstrForCdtrAgt",
-            "InstrForDbtrAgt",
-            "Purp",
-            "RgltryRptg",
-            "Tax",
-            "RltdRmtInf",
-            "RmtInf",
-            "SplmtryData",
-        ],
+        "PmtId PmtTpInf Amt XchgRateInf ChrgBr ChqInstr UltmtDbtr IntrmyAgt1 IntrmyAgt1Acct \
+            IntrmyAgt2 IntrmyAgt2Acct IntrmyAgt3 IntrmyAgt3Acct CdtrAgt CdtrAgtAcct Cdtr \
+            CdtrAcct UltmtCdtr InstrForCdtrAgt InstrForDbtrAgt Purp RgltryRptg Tax RltdRmtInf \
+            RmtInf SplmtryData",
     ),
     (
         "PmtInf/DrctDbtTxInf",
-        &[
-            "PmtId",
-            "PmtTpInf",
-            "InstdAmt",
-            "ChrgBr",
-            "DrctDbtTx",
-            "UltmtCdtr",
-            "DbtrAgt",
-            "DbtrAgtAcct",
-            "Dbtr",
-            "DbtrAcct",
-            "UltmtDbtr",
-            "InstrForCdtrAgt",
-            "Purp",
-            "RgltryRptg",
-            "Tax",
-            "RltdRmtInf",
-            "RmtInf",
-        ],
+        "PmtId PmtTpInf InstdAmt ChrgBr DrctDbtTx UltmtCdtr DbtrAgt DbtrAgtAcct Dbtr DbtrAcct \
+            UltmtDbtr InstrForCdtrAgt Purp RgltryRptg Tax RltdRmtInf RmtInf",
     ),
-    ("*/PmtId", &["InstrId", "EndToEndId", "UETR"]),
-    ("CdtTrfTxInf/Amt", &["InstdAmt", "EqvtAmt"]),
+    ("*/PmtId", "InstrId EndToEndId UETR"),
+    ("CdtTrfTxInf/Amt", "InstdAmt EqvtAmt"),
     (
         "DrctDbtTxInf/DrctDbtTx",
-        &["MndtRltdInf", "CdtrSchmeId", "PreNtfctnId", "PreNtfctnDt"],
+        "MndtRltdInf CdtrSchmeId PreNtfctnId PreNtfctnDt",
     ),
     (
         "DrctDbtTx/MndtRltdInf",
-        &[
-            "MndtId",
-            "DtOfSgntr",
-            "AmdmntInd",
-            "AmdmntInfDtls",
-            "ElctrncSgntr",
-            "FrstColltnDt",
-            "FnlColltnDt",
-            "Frqcy",
-            "Rsn",
-            "TrckgDays",
-        ],
+        "MndtId DtOfSgntr AmdmntInd AmdmntInfDtls ElctrncSgntr FrstColltnDt FnlColltnDt Frqcy \
+            Rsn TrckgDays",
     ),
 ];
 
-fn sequence_for(parent: &str, name: &str) -> Option<&'static [&'static str]> {
+fn sequence_for(parent: &str, name: &str) -> Option<&'static str> {
     let exact = format!("{parent}/{name}");
     let any = format!("*/{name}");
     SEQUENCES
@@ -423,8 +204,8 @@ fn check(node: roxmltree::Node, namespace: &str) -> Result<(), String> {
     for child in &children {
         let child_name = child.tag_name().name();
         let position = sequence
-            .iter()
-            .position(|s| *s == child_name)
+            .split_whitespace()
+            .position(|s| s == child_name)
             .ok_or_else(|| format!("{child_name} is not allowed in {parent}/{name}"))?;
         if position < last {
             return Err(format!("{child_name} is out of order in {parent}/{name}"));

@@ -281,17 +281,19 @@ fn mt940_entries_arrive_in_bounded_batches() {
     assert_eq!(counts.iter().sum::<usize>(), 2 * 23);
 }
 
+/// A generated statement (seed, days, entries a day) and the streaming reader's batch and
+/// buffer sizes.
+fn streaming_case() -> impl Strategy<Value = (u64, u32, usize, usize, usize)> {
+    (0u64..1000, 1u32..4, 0usize..30, 1usize..40, 1usize..2048)
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, .. ProptestConfig::default() })]
 
     #[test]
     fn generated_documents_stream_like_they_parse(
         kind in prop::sample::select(vec![CamtKind::Camt052, CamtKind::Camt053, CamtKind::Camt054]),
-        seed in 0u64..1000,
-        days in 1u32..4,
-        per_day in 0usize..30,
-        batch in 1usize..40,
-        buffer in 1usize..2048,
+        (seed, days, per_day, batch, buffer) in streaming_case(),
         prefix in any::<bool>(),
     ) {
         let mut xml = generated(kind, seed, days, per_day);
@@ -304,11 +306,7 @@ proptest! {
 
     #[test]
     fn generated_mt940_streams_like_it_parses(
-        seed in 0u64..1000,
-        days in 1u32..4,
-        per_day in 0usize..30,
-        batch in 1usize..40,
-        buffer in 1usize..2048,
+        (seed, days, per_day, batch, buffer) in streaming_case(),
         crlf in any::<bool>(),
     ) {
         let mut text = generated_mt940(seed, days, per_day);

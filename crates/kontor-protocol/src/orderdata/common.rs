@@ -721,33 +721,30 @@ impl AccountNumber {
             international: true,
         }
     }
+}
 
-    pub(crate) fn write<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
+impl AccountPart for AccountNumber {
+    fn write_with<'a, W: Write>(
+        &'a self,
+        out: &mut Out<'_, W>,
+        mut attrs: Vec<(&'a str, &'a str)>,
+    ) -> Result<()> {
         match self {
             Self::Standard {
                 number,
                 international,
             } => {
                 check::account_number("AccountNumber", number)?;
-                out.leaf_attrs(
-                    "AccountNumber",
-                    &[("international", format_bool(*international))],
-                    number,
-                )
+                attrs.push(("international", format_bool(*international)));
+                out.leaf_attrs("AccountNumber", &attrs, number)
             }
             Self::National { number, format } => {
-                write_national(out, "NationalAccountNumber", number, format, 40)
+                write_national(out, "NationalAccountNumber", number, format, 40, attrs)
             }
         }
     }
 
-    /// Every account number among `el`'s children (they stand mixed with other elements).
-    pub(crate) fn read_all(el: &El<'_, '_>) -> Result<Vec<Self>> {
-        read_recognised(el, Self::read)
-    }
-
-    /// The account number `child` is, or `None` when it is another element.
-    pub(crate) fn read(child: &El<'_, '_>) -> Result<Option<Self>> {
+    fn read(child: &El<'_, '_>) -> Result<Option<Self>> {
         Ok(match child.local_name() {
             "AccountNumber" => Some(Self::Standard {
                 number: child.nonempty_text()?,
@@ -792,8 +789,14 @@ impl BankCode {
             prefix: None,
         }
     }
+}
 
-    pub(crate) fn write<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
+impl AccountPart for BankCode {
+    fn write_with<'a, W: Write>(
+        &'a self,
+        out: &mut Out<'_, W>,
+        mut attrs: Vec<(&'a str, &'a str)>,
+    ) -> Result<()> {
         match self {
             Self::Standard {
                 code,
@@ -801,7 +804,7 @@ impl BankCode {
                 prefix,
             } => {
                 check::bank_code("BankCode", code)?;
-                let mut attrs = vec![("international", format_bool(*international))];
+                attrs.push(("international", format_bool(*international)));
                 if let Some(prefix) = prefix {
                     check::token("BankCode/@Prefix", prefix, 2, 2)?;
                     attrs.push(("Prefix", prefix));
@@ -809,18 +812,12 @@ impl BankCode {
                 out.leaf_attrs("BankCode", &attrs, code)
             }
             Self::National { code, format } => {
-                write_national(out, "NationalBankCode", code, format, 30)
+                write_national(out, "NationalBankCode", code, format, 30, attrs)
             }
         }
     }
 
-    /// Every bank code among `el`'s children (they stand mixed with other elements).
-    pub(crate) fn read_all(el: &El<'_, '_>) -> Result<Vec<Self>> {
-        read_recognised(el, Self::read)
-    }
-
-    /// The bank code `child` is, or `None` when it is another element.
-    pub(crate) fn read(child: &El<'_, '_>) -> Result<Option<Self>> {
+    fn read(child: &El<'_, '_>) -> Result<Option<Self>> {
         Ok(match child.local_name() {
             "BankCode" => Some(Self::Standard {
                 code: child.nonempty_text()?,
@@ -836,14 +833,30 @@ impl BankCode {
     }
 }
 
-/// The children of `el` that `read` recognises, in document order.
-fn read_recognised<T>(
-    el: &El<'_, '_>,
-    read: impl Fn(&El<'_, '_>) -> Result<Option<T>>,
-) -> Result<Vec<T>> {
-    el.elements()
-        .filter_map(|child| read(&child).transpose())
-        .collect()
+/// An account number or a bank code of `AccountType`: a standard element (`AccountNumber`,
+/// `BankCode`) or a national one in a free `format`, standing mixed with other elements.
+pub(crate) trait AccountPart: Sized {
+    /// Writes the element with `attrs` before its own attributes (HVT's `Role`,
+    /// `Description`).
+    fn write_with<'a, W: Write>(
+        &'a self,
+        out: &mut Out<'_, W>,
+        attrs: Vec<(&'a str, &'a str)>,
+    ) -> Result<()>;
+
+    /// The part `child` is, or `None` when it is another element.
+    fn read(child: &El<'_, '_>) -> Result<Option<Self>>;
+
+    fn write<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
+        self.write_with(out, Vec::new())
+    }
+
+    /// Every such part among `el`'s children, in document order.
+    fn read_all(el: &El<'_, '_>) -> Result<Vec<Self>> {
+        el.elements()
+            .filter_map(|child| Self::read(&child).transpose())
+            .collect()
+    }
 }
 
 /// The `international` attribute of `AccountNumber`/`BankCode` (default `false`).
@@ -853,17 +866,20 @@ fn international(child: &El<'_, '_>) -> Result<bool> {
         .unwrap_or(false))
 }
 
-/// A `NationalAccountNumber`/`NationalBankCode`: at most `max_chars`, in a free `format`.
-fn write_national<W: Write>(
+/// A `NationalAccountNumber`/`NationalBankCode`: at most `max_chars`, in a free `format`
+/// (written after `attrs`).
+fn write_national<'a, W: Write>(
     out: &mut Out<'_, W>,
     name: &str,
     value: &str,
-    format: &str,
+    format: &'a str,
     max_chars: usize,
+    mut attrs: Vec<(&'a str, &'a str)>,
 ) -> Result<()> {
     check::max_chars(name, value, max_chars)?;
     check::token(&format!("{name}/@format"), format, 1, usize::MAX)?;
-    out.leaf_attrs(name, &[("format", format)], value)
+    attrs.push(("format", format));
+    out.leaf_attrs(name, &attrs, value)
 }
 
 /// Writes the `AccountNumber`/`BankCode` choices of `AccountType` (1-2 numbers; 1-2 codes in

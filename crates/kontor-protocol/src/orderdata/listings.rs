@@ -86,7 +86,8 @@ pub struct AccessParams {
 }
 
 /// `X509Data` support flags of the H004 protocol parameters.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct X509DataSupport {
     /// `supported` (default `true`).
     pub supported: bool,
@@ -97,8 +98,10 @@ pub struct X509DataSupport {
 /// `ProtocolParams`: versions and optional features the bank supports.
 ///
 /// Feature flags are `None` when the bank does not mention the feature, otherwise the value of
-/// its `supported` attribute (which defaults to `true`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// its `supported` attribute (which defaults to `true`). Serialisable: a client stores what its
+/// bank published.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct ProtocolParams {
     /// `Version/Protocol`, e.g. `["H004", "H005"]`.
     pub protocol_versions: Vec<String>,
@@ -112,7 +115,8 @@ pub struct ProtocolParams {
     pub recovery: Option<bool>,
     /// `PreValidation`.
     pub pre_validation: Option<bool>,
-    /// H004 `X509Data` flags.
+    /// H004 `X509Data` flags (absent from what was stored before they were kept).
+    #[serde(default)]
     pub x509_data: Option<X509DataSupport>,
     /// `ClientDataDownload` (HKD/HTD).
     pub client_data_download: Option<bool>,
@@ -121,6 +125,12 @@ pub struct ProtocolParams {
 }
 
 impl ProtocolParams {
+    /// Whether a client may resume an interrupted transfer (EBICS recovery): unless the bank
+    /// said it does not support it.
+    pub fn allows_recovery(&self) -> bool {
+        self.recovery != Some(false)
+    }
+
     /// Whether the bank lists `version`.
     pub fn supports_protocol(&self, version: ProtocolVersion) -> bool {
         self.protocol_versions.iter().any(|v| v == version.as_str())

@@ -6,8 +6,8 @@ use std::collections::HashSet;
 use std::io::Write;
 
 use super::common::{
-    write_account_ids, AccountNumber, Amount, AuthorisationLevel, BankCode, FileFormat, Parameter,
-    Service,
+    write_account_ids, AccountNumber, AccountPart, Amount, AuthorisationLevel, BankCode,
+    FileFormat, Parameter, Service,
 };
 use super::xml::{check, parse_u32, El, Family, Out};
 use super::{document, OrderDataError, Result};

@@ -8,8 +8,8 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::common::{
-    write_account_ids, AccountNumber, BankCode, DataDigest, MessageName, OrderKind, OriginatorInfo,
-    SignerInfo, SigningInfo,
+    write_account_ids, AccountNumber, AccountPart, BankCode, DataDigest, MessageName, OrderKind,
+    OriginatorInfo, SignerInfo, SigningInfo,
 };
 use super::xml::{
     check, format_amount, format_base64, format_bool, format_date, parse_base64, parse_bool,
@@ -498,6 +498,13 @@ pub struct AttributedAccountHolder {
     pub description: Option<String>,
 }
 
+/// The `Role` and `Description` attributes every part of an HVT account carries.
+fn role_attrs<'a>(role: &'a str, description: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
+    let mut attrs = vec![("Role", role)];
+    attrs.extend(description.map(|d| ("Description", d)));
+    attrs
+}
+
 /// One account of an HVT transaction (`HVTAccountInfoType`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttributedAccount {
@@ -533,63 +540,19 @@ impl AttributedAccount {
         out.start("AccountInfo", &attrs)?;
         for n in &self.account_numbers {
             let role = n.role.check("AccountNumber/@Role", AccountRole::Charges)?;
-            let mut attrs = vec![("Role", role)];
-            if let Some(d) = &n.description {
-                attrs.push(("Description", d));
-            }
-            match &n.number {
-                AccountNumber::Standard {
-                    number,
-                    international,
-                } => {
-                    check::account_number("AccountNumber", number)?;
-                    attrs.push(("international", format_bool(*international)));
-                    out.leaf_attrs("AccountNumber", &attrs, number)?;
-                }
-                AccountNumber::National { number, format } => {
-                    check::max_chars("NationalAccountNumber", number, 40)?;
-                    check::token("NationalAccountNumber/@format", format, 1, usize::MAX)?;
-                    attrs.push(("format", format));
-                    out.leaf_attrs("NationalAccountNumber", &attrs, number)?;
-                }
-            }
+            n.number
+                .write_with(out, role_attrs(role, n.description.as_deref()))?;
         }
         for c in &self.bank_codes {
             let role = c.role.check("BankCode/@Role", AccountRole::Correspondent)?;
-            let mut attrs = vec![("Role", role)];
-            if let Some(d) = &c.description {
-                attrs.push(("Description", d));
-            }
-            match &c.code {
-                BankCode::Standard {
-                    code,
-                    international,
-                    prefix,
-                } => {
-                    check::bank_code("BankCode", code)?;
-                    attrs.push(("international", format_bool(*international)));
-                    if let Some(p) = prefix {
-                        check::token("BankCode/@Prefix", p, 2, 2)?;
-                        attrs.push(("Prefix", p));
-                    }
-                    out.leaf_attrs("BankCode", &attrs, code)?;
-                }
-                BankCode::National { code, format } => {
-                    check::max_chars("NationalBankCode", code, 30)?;
-                    check::token("NationalBankCode/@format", format, 1, usize::MAX)?;
-                    attrs.push(("format", format));
-                    out.leaf_attrs("NationalBankCode", &attrs, code)?;
-                }
-            }
+            c.code
+                .write_with(out, role_attrs(role, c.description.as_deref()))?;
         }
         if let Some(h) = &self.account_holder {
             let role = h
                 .role
                 .check("AccountHolder/@Role", AccountRole::Presenter)?;
-            let mut attrs = vec![("Role", role)];
-            if let Some(d) = &h.description {
-                attrs.push(("Description", d));
-            }
+            let attrs = role_attrs(role, h.description.as_deref());
             out.leaf_attrs("AccountHolder", &attrs, &h.name)?;
         }
         out.end("AccountInfo")

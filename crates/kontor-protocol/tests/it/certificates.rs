@@ -108,3 +108,91 @@ fn bundles_and_der_are_read() {
     );
     assert!(Certificate::all_from_pem("no certificate").is_err());
 }
+
+#[test]
+fn generated_certificates_fit_their_own_purpose_only() {
+    use KeyPurpose::{Authentication, Encryption, Signature};
+    // (certificate purpose, purpose checked, allowed): an ES or X002 certificate signs, an
+    // E002 certificate only wraps keys.
+    let cases = [
+        (Signature, Signature, true),
+        (Signature, Authentication, true),
+        (Signature, Encryption, false),
+        (Authentication, Authentication, true),
+        (Authentication, Signature, true),
+        (Authentication, Encryption, false),
+        (Encryption, Encryption, true),
+        (Encryption, Signature, false),
+        (Encryption, Authentication, false),
+    ];
+    for (made_for, used_for, allowed) in cases {
+        let certificate = certificate_for(signature_key(), made_for);
+        let checked = certificate.check_key_usage(used_for);
+        assert_eq!(
+            checked.is_ok(),
+            allowed,
+            "{made_for} as {used_for}: {checked:?}"
+        );
+    }
+    let issued = issued_signature_certificate(&test_ca());
+    assert!(issued.check_key_usage(Signature).is_ok());
+    let refused = issued.check_key_usage(Encryption).unwrap_err();
+    assert_eq!(
+        refused.to_string(),
+        "the certificate's key usage (digitalSignature, nonRepudiation) does not allow encryption"
+    );
+}
+
+#[test]
+fn a_ca_certificate_fits_no_subscriber_purpose() {
+    let ca = test_ca();
+    for purpose in [
+        KeyPurpose::Signature,
+        KeyPurpose::Authentication,
+        KeyPurpose::Encryption,
+    ] {
+        assert!(matches!(
+            ca.check_key_usage(purpose),
+            Err(TrustError::WrongKeyUsage { found, .. }) if found == "keyCertSign, cRLSign"
+        ));
+    }
+}
+
+#[test]
+fn without_a_key_usage_extension_every_purpose_is_allowed() {
+    use std::str::FromStr;
+    use std::time::Duration as StdDuration;
+
+    use der::{Decode, Encode};
+    use x509_cert::builder::{Builder, CertificateBuilder, Profile};
+    use x509_cert::name::Name;
+    use x509_cert::serial_number::SerialNumber;
+    use x509_cert::time::Validity;
+
+    let key = signature_key();
+    let spki =
+        spki::SubjectPublicKeyInfoOwned::from_der(&key.public_key().to_spki_der().expect("SPKI"))
+            .expect("SPKI");
+    let signer = rsa::pkcs1v15::SigningKey::<sha2::Sha256>::new(crate::support::keys::as_rsa(key));
+    // `Profile::Manual` adds no extension: a bare v3 certificate as some CAs issue them.
+    let bare = CertificateBuilder::new(
+        Profile::Manual { issuer: None },
+        SerialNumber::from(7u32),
+        Validity::from_now(StdDuration::from_secs(86_400)).expect("validity"),
+        Name::from_str("CN=Bare").expect("name"),
+        spki,
+        &signer,
+    )
+    .expect("builder")
+    .build::<rsa::pkcs1v15::Signature>()
+    .expect("certificate");
+    let bare = Certificate::from_der(&bare.to_der().expect("DER")).expect("parsed");
+    assert!(bare.key_usage().is_none());
+    for purpose in [
+        KeyPurpose::Signature,
+        KeyPurpose::Authentication,
+        KeyPurpose::Encryption,
+    ] {
+        assert!(bare.check_key_usage(purpose).is_ok(), "{purpose}");
+    }
+}

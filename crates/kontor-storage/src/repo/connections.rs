@@ -1,6 +1,7 @@
 //! Bank connections (one partner at one host) and their accounts.
 
 use chrono::{DateTime, Utc};
+use kontor_documents::{Bic, Currency, Iban};
 use kontor_protocol::order_type::{BtfService, OrderType};
 
 use super::{entity, repository};
@@ -59,27 +60,27 @@ record! {
         pub connection_id: ConnectionId,
         /// The bank's AccountInfo ID from HTD, used in permissions.
         pub bank_account_id: Option<String>,
-        pub iban: Option<String>,
+        pub iban: Option<Iban>,
         pub national_number: Option<String>,
         pub bank_code: Option<String>,
-        pub bic: Option<String>,
+        pub bic: Option<Bic>,
         pub holder_name: String,
-        pub currency: String,
+        pub currency: Currency,
         pub created_at: DateTime<Utc>,
     }
 }
 
 entity!(Account, AccountId, "accounts", "account", Deletable);
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct NewAccount {
     pub bank_account_id: Option<String>,
-    pub iban: Option<String>,
+    pub iban: Option<Iban>,
     pub national_number: Option<String>,
     pub bank_code: Option<String>,
-    pub bic: Option<String>,
+    pub bic: Option<Bic>,
     pub holder_name: String,
-    pub currency: String,
+    pub currency: Currency,
 }
 
 repository!(
@@ -174,7 +175,7 @@ impl Accounts<'_, '_> {
     }
 
     /// Every account with this IBAN (one per connection that reaches it).
-    pub async fn list_by_iban(&mut self, iban: &str) -> Result<Vec<Account>> {
-        self.tx.list_where("iban", iban.into()).await
+    pub async fn list_by_iban(&mut self, iban: &Iban) -> Result<Vec<Account>> {
+        self.tx.list_where("iban", iban.clone().into()).await
     }
 }

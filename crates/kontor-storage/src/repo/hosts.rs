@@ -1,6 +1,7 @@
 //! Bank hosts and the bank keys fetched from them (HPB).
 
 use chrono::{DateTime, Utc};
+use kontor_protocol::orderdata::ProtocolParams;
 use kontor_protocol::ProtocolVersion;
 
 use super::{entity, repository};
@@ -44,31 +45,15 @@ record! {
 
 crate::db::column_via!(Option<BankParameters> => opt_json);
 
-/// The bank parameters a host publishes with HPD (`HPDResponseOrderData/ProtocolParams`).
-/// A flag is `None` when the bank left the element out.
+/// The bank parameters a host publishes with HPD (`HPDResponseOrderData/ProtocolParams`), as
+/// the protocol reads them, and when they were fetched. Stored as one JSON object (the
+/// parameters' fields and `fetched_at`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct BankParameters {
-    pub protocol_versions: Vec<String>,
-    pub authentication_versions: Vec<String>,
-    pub encryption_versions: Vec<String>,
-    pub signature_versions: Vec<String>,
-    /// Transaction recovery: `Some(false)` means the client must not resume transfers.
-    pub recovery: Option<bool>,
-    pub pre_validation: Option<bool>,
-    /// HKD/HTD offered.
-    pub client_data_download: Option<bool>,
-    /// HAA offered.
-    pub downloadable_order_data: Option<bool>,
+    #[serde(flatten)]
+    pub protocol: ProtocolParams,
     pub fetched_at: DateTime<Utc>,
-}
-
-impl BankParameters {
-    /// Whether the client may resume an interrupted transfer (EBICS recovery): unless the
-    /// bank said it does not support it.
-    pub fn allows_recovery(&self) -> bool {
-        self.recovery != Some(false)
-    }
 }
 
 entity!(BankHost, BankHostId, "bank_hosts", "bank host", Deletable);

@@ -1,6 +1,7 @@
 //! Stored files, orders and the signatures collected for them.
 
 use chrono::{DateTime, Utc};
+use kontor_documents::{Amount, Currency};
 
 use super::{entity, repository};
 use kontor_protocol::order_type::{BtfService, OrderType};
@@ -111,8 +112,8 @@ record! {
         /// re-submission detectable.
         pub content_hash: String,
         pub content_size: i64,
-        pub amount_total: Option<String>,
-        pub currency: Option<String>,
+        pub amount_total: Option<Amount>,
+        pub currency: Option<Currency>,
         pub idempotency_key: Option<String>,
         pub transaction_id: Option<TransactionId>,
         pub bank_return_code: Option<String>,
@@ -135,8 +136,8 @@ pub struct NewOrder {
     pub content_file_id: FileId,
     pub content_hash: String,
     pub content_size: i64,
-    pub amount_total: Option<String>,
-    pub currency: Option<String>,
+    pub amount_total: Option<Amount>,
+    pub currency: Option<Currency>,
     pub idempotency_key: Option<String>,
 }
 

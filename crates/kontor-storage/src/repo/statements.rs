@@ -1,6 +1,7 @@
 //! Downloaded statements, the balances they report and the bookings they contain.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use kontor_documents::{Amount, Currency, Iban};
 
 use super::{entity, repository};
 use crate::db::{now, record, RowReader, Val};
@@ -49,8 +50,8 @@ record! {
         pub kind: String,
         pub balance_date: NaiveDate,
         /// Signed exact decimal.
-        pub amount: String,
-        pub currency: String,
+        pub amount: Amount,
+        pub currency: Currency,
     }
 }
 
@@ -62,8 +63,8 @@ pub struct NewBalance {
     pub statement_id: Option<StatementId>,
     pub kind: String,
     pub balance_date: NaiveDate,
-    pub amount: String,
-    pub currency: String,
+    pub amount: Amount,
+    pub currency: Currency,
 }
 
 record! {
@@ -77,12 +78,12 @@ record! {
         pub booking_date: NaiveDate,
         pub value_date: Option<NaiveDate>,
         /// Unsigned exact decimal; see `credit_debit`.
-        pub amount: String,
-        pub currency: String,
+        pub amount: Amount,
+        pub currency: Currency,
         /// CRDT or DBIT.
         pub credit_debit: String,
         pub counterparty_name: Option<String>,
-        pub counterparty_iban: Option<String>,
+        pub counterparty_iban: Option<Iban>,
         pub remittance: Option<String>,
         pub bank_reference: Option<String>,
         pub end_to_end_id: Option<String>,
@@ -105,11 +106,11 @@ pub struct NewBookedTransaction {
     pub statement_id: Option<StatementId>,
     pub booking_date: NaiveDate,
     pub value_date: Option<NaiveDate>,
-    pub amount: String,
-    pub currency: String,
+    pub amount: Amount,
+    pub currency: Currency,
     pub credit_debit: String,
     pub counterparty_name: Option<String>,
-    pub counterparty_iban: Option<String>,
+    pub counterparty_iban: Option<Iban>,
     pub remittance: Option<String>,
     pub bank_reference: Option<String>,
     pub end_to_end_id: Option<String>,
@@ -234,15 +235,16 @@ impl Statements<'_, '_> {
         self.insert_ignoring_duplicate(
             "balances",
             "account_id, kind, balance_date",
-            &[
-                ("id", BalanceId::new().to_db().into()),
-                ("account_id", new.account_id.to_db().into()),
-                ("statement_id", new.statement_id.map(|s| s.to_db()).into()),
-                ("kind", new.kind.into()),
-                ("balance_date", new.balance_date.into()),
-                ("amount", new.amount.into()),
-                ("currency", new.currency.into()),
-            ],
+            &reported(
+                BalanceId::new().to_db(),
+                new.account_id,
+                new.statement_id,
+                (new.amount, new.currency),
+                [
+                    ("kind", new.kind.into()),
+                    ("balance_date", new.balance_date.into()),
+                ],
+            ),
         )
         .await
     }
@@ -252,23 +254,24 @@ impl Statements<'_, '_> {
         self.insert_ignoring_duplicate(
             "booked_transactions",
             "account_id, dedupe_key",
-            &[
-                ("id", BookedTransactionId::new().to_db().into()),
-                ("account_id", new.account_id.to_db().into()),
-                ("statement_id", new.statement_id.map(|s| s.to_db()).into()),
-                ("booking_date", new.booking_date.into()),
-                ("value_date", new.value_date.into()),
-                ("amount", new.amount.into()),
-                ("currency", new.currency.into()),
-                ("credit_debit", new.credit_debit.into()),
-                ("counterparty_name", new.counterparty_name.into()),
-                ("counterparty_iban", new.counterparty_iban.into()),
-                ("remittance", new.remittance.into()),
-                ("bank_reference", new.bank_reference.into()),
-                ("end_to_end_id", new.end_to_end_id.into()),
-                ("dedupe_key", new.dedupe_key.into()),
-                ("created_at", now().into()),
-            ],
+            &reported(
+                BookedTransactionId::new().to_db(),
+                new.account_id,
+                new.statement_id,
+                (new.amount, new.currency),
+                [
+                    ("booking_date", new.booking_date.into()),
+                    ("value_date", new.value_date.into()),
+                    ("credit_debit", new.credit_debit.into()),
+                    ("counterparty_name", new.counterparty_name.into()),
+                    ("counterparty_iban", new.counterparty_iban.into()),
+                    ("remittance", new.remittance.into()),
+                    ("bank_reference", new.bank_reference.into()),
+                    ("end_to_end_id", new.end_to_end_id.into()),
+                    ("dedupe_key", new.dedupe_key.into()),
+                    ("created_at", now().into()),
+                ],
+            ),
         )
         .await
     }
@@ -339,4 +342,24 @@ impl Statements<'_, '_> {
             .fetch_all_as(&sql, &values, BookedTransaction::read)
             .await
     }
+}
+
+/// The row of what a statement reports on an account (a balance, a booking): a new id, the
+/// account, the statement, the money, then the columns of its own.
+fn reported<const N: usize>(
+    id: String,
+    account: AccountId,
+    statement: Option<StatementId>,
+    (amount, currency): (Amount, Currency),
+    own: [(&'static str, Val); N],
+) -> Vec<(&'static str, Val)> {
+    let mut row = vec![
+        ("id", id.into()),
+        ("account_id", account.to_db().into()),
+        ("statement_id", statement.map(|s| s.to_db()).into()),
+        ("amount", amount.into()),
+        ("currency", currency.into()),
+    ];
+    row.extend(own);
+    row
 }

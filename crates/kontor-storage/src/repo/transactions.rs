@@ -379,6 +379,28 @@ impl Transactions<'_, '_> {
         Ok(current.effect_attempts)
     }
 
+    /// Records why the effect waits for an operator rather than for a retry (e.g. the bank's
+    /// new keys await verification), without counting an attempt, and frees `owner`'s lease
+    /// so a later pass looks again.
+    pub async fn effect_waits(&mut self, id: TransactionId, owner: &str, why: &str) -> Result<()> {
+        let tenant = self.tx.tenant_val();
+        self.tx
+            .execute(
+                "UPDATE transactions SET effect_error = $1, lease_owner = NULL, \
+                 lease_expires_at = NULL, updated_at = $2 \
+                 WHERE id = $3 AND tenant_id = $4 AND lease_owner = $5 AND effect_done_at IS NULL",
+                &[
+                    why.into(),
+                    now().into(),
+                    id.to_db().into(),
+                    tenant,
+                    owner.into(),
+                ],
+            )
+            .await?;
+        Ok(())
+    }
+
     /// Counts one recovery pass over the transaction; returns the passes so far.
     pub async fn count_recovery_attempt(&mut self, id: TransactionId) -> Result<i64> {
         let tenant = self.tx.tenant_val();

@@ -1,6 +1,7 @@
 //! EBICS users, their key pairs (private keys encrypted at rest) and their permissions.
 
 use chrono::{DateTime, Utc};
+use kontor_documents::{Amount, Currency};
 use zeroize::Zeroizing;
 
 use super::{entity, repository};
@@ -154,8 +155,8 @@ record! {
         pub account_id: Option<AccountId>,
         pub authorisation_level: SignatureClass,
         /// Exact decimal, e.g. "10000.00".
-        pub max_amount: Option<String>,
-        pub currency: Option<String>,
+        pub max_amount: Option<Amount>,
+        pub currency: Option<Currency>,
         pub created_at: DateTime<Utc>,
     }
 }
@@ -175,8 +176,8 @@ pub struct NewPermission {
     pub btf_service: Option<BtfService>,
     pub account_id: Option<AccountId>,
     pub authorisation_level: SignatureClass,
-    pub max_amount: Option<String>,
-    pub currency: Option<String>,
+    pub max_amount: Option<Amount>,
+    pub currency: Option<Currency>,
 }
 
 repository!(
@@ -205,6 +206,24 @@ impl EbicsUsers<'_, '_> {
                 ],
             )
             .await
+    }
+
+    /// Holds the user's row until the transaction ends, so writers of one user's keys (key
+    /// changes) take turns and each sees what the one before committed: PostgreSQL locks the
+    /// row; SQLite serialises every writer already.
+    pub async fn lock(&mut self, id: EbicsUserId) -> Result<()> {
+        let tenant = self.tx.tenant_val();
+        let n = self
+            .tx
+            .execute(
+                "UPDATE ebics_users SET updated_at = updated_at WHERE id = $1 AND tenant_id = $2",
+                &[id.to_db().into(), tenant],
+            )
+            .await?;
+        if n == 0 {
+            let _: EbicsUser = self.tx.get(id).await?;
+        }
+        Ok(())
     }
 
     /// Moves the user's status if the state machine allows it and nobody moved it meanwhile.
@@ -563,8 +582,8 @@ impl Permissions<'_, '_> {
     pub async fn set_limit(
         &mut self,
         id: PermissionId,
-        max_amount: Option<String>,
-        currency: Option<String>,
+        max_amount: Option<Amount>,
+        currency: Option<Currency>,
     ) -> Result<Permission> {
         self.tx
             .updated(

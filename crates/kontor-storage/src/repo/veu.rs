@@ -1,6 +1,7 @@
 //! Distributed-signature (VEU) items synced from the bank, and their signers.
 
 use chrono::{DateTime, Utc};
+use kontor_documents::{Amount, Currency};
 
 use super::{entity, repository};
 use crate::db::{now, record, RowReader};
@@ -19,8 +20,8 @@ record! {
         pub order_type: String,
         pub signatures_collected: i64,
         pub signatures_required: i64,
-        pub amount: Option<String>,
-        pub currency: Option<String>,
+        pub amount: Option<Amount>,
+        pub currency: Option<Currency>,
         pub originator: Option<String>,
         pub expires_at: Option<DateTime<Utc>>,
         pub status: VeuStatus,
@@ -43,8 +44,8 @@ pub struct VeuSnapshot {
     pub order_type: String,
     pub signatures_collected: i64,
     pub signatures_required: i64,
-    pub amount: Option<String>,
-    pub currency: Option<String>,
+    pub amount: Option<Amount>,
+    pub currency: Option<Currency>,
     pub originator: Option<String>,
     pub expires_at: Option<DateTime<Utc>>,
 }

@@ -368,7 +368,7 @@ impl Webhooks<'_, '_> {
         Ok((self.tx.get(id).await?, secret))
     }
 
-    async fn secret_row(&mut self, id: WebhookSubscriptionId) -> Result<sqlx::any::AnyRow> {
+    async fn secret_row(&mut self, id: WebhookSubscriptionId) -> Result<crate::db::DbRow> {
         self.tx
             .fetch_optional(
                 "SELECT secret, previous_secret, previous_secret_until FROM webhook_subscriptions \

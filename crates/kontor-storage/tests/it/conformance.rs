@@ -1,6 +1,7 @@
 //! Repository behaviour that must hold identically on SQLite and PostgreSQL.
 
 use chrono::{Duration, Utc};
+use kontor_documents::{Amount, Currency, Iban};
 use kontor_protocol::order_type::OrderType;
 use kontor_storage::*;
 
@@ -103,6 +104,81 @@ async fn unknown_enum_value_in_the_database_is_a_typed_error(store: &Store) {
         }
         other => panic!("expected UnknownEnumValue, got {other:?}"),
     }
+}
+
+/// Money is stored as the text it always was (no data migration), read back typed, and a
+/// stored text that does not validate is an error naming the column, never a panic.
+async fn money_is_stored_as_its_text_and_bad_text_is_corrupt(store: &Store) {
+    let g = fixture::build(store, "a").await;
+    let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    let mut new = fixture::booking(g.account, g.statement, "REF-MONEY");
+    new.amount = Amount::parse("1250.50").unwrap();
+    new.counterparty_iban = Some(Iban::parse("de89 3704 0044 0532 0130 00").unwrap());
+    assert!(tx.statements().insert_booking(new).await.unwrap());
+    tx.commit().await.unwrap();
+    let stored = store
+        .raw_text(
+            "SELECT amount || ' ' || currency || ' ' || counterparty_iban \
+             FROM booked_transactions WHERE dedupe_key = 'REF-MONEY'",
+        )
+        .await
+        .unwrap();
+    assert_eq!(stored, "1250.50 EUR DE89370400440532013000");
+    let account: Account = fixture::read(store, &g.scope, g.account).await;
+    assert_eq!(account.currency, Currency::EUR);
+    assert_eq!(
+        account.iban.as_ref().map(Iban::electronic),
+        Some("DE89370400440532013000")
+    );
+
+    for (column, bad) in [("currency", "euro"), ("iban", "DE00123"), ("bic", "X")] {
+        store
+            .raw_execute(&format!(
+                "UPDATE accounts SET {column} = '{bad}' WHERE id = '{}'",
+                g.account
+            ))
+            .await
+            .unwrap();
+        let mut tx = store.scope(&g.scope).begin().await.unwrap();
+        match tx.get(g.account).await {
+            Err(StorageError::Corrupt { column: named, .. }) => assert_eq!(named, column),
+            other => panic!("{column} = {bad:?}: expected Corrupt, got {other:?}"),
+        }
+        drop(tx);
+        store
+            .raw_execute(&format!(
+                "UPDATE accounts SET currency = 'EUR', iban = 'DE89370400440532013000', \
+                 bic = 'COBADEFFXXX' WHERE id = '{}'",
+                g.account
+            ))
+            .await
+            .unwrap();
+    }
+    store
+        .raw_execute(
+            "UPDATE booked_transactions SET amount = '12,50' WHERE dedupe_key = 'REF-MONEY'",
+        )
+        .await
+        .unwrap();
+    let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    let read = tx
+        .statements()
+        .bookings(&BookingFilter {
+            account_id: Some(g.account),
+            limit: 10,
+            ..Default::default()
+        })
+        .await;
+    assert!(
+        matches!(
+            read,
+            Err(StorageError::Corrupt {
+                column: "amount",
+                ..
+            })
+        ),
+        "got {read:?}"
+    );
 }
 
 async fn illegal_transition_is_refused_and_leaves_the_row(store: &Store) {
@@ -532,6 +608,40 @@ async fn tokens_authenticate_until_expired_or_revoked(store: &Store) {
     );
 }
 
+/// Forty requests, each with a token not used for a minute, at once: more than the pool's
+/// connections. The token check writes `last_used_at`; were it to hold its read connection
+/// while waiting for a write connection, the pool would starve and requests fail.
+async fn more_fresh_tokens_than_connections_all_authenticate(store: &Store) {
+    use secrecy::ExposeSecret;
+    let g = fixture::build(store, "a").await;
+    let admin = store.admin();
+    let mut secrets = Vec::new();
+    for i in 0..40 {
+        let issued = admin
+            .issue_token(g.operator, &format!("t{i}"), None)
+            .await
+            .unwrap();
+        secrets.push(issued.secret.expose_secret().to_owned());
+    }
+    let admin = &admin;
+    let checks = secrets.iter().map(|secret| async move {
+        let (op, mut tx) = admin.authenticate_token_reading(secret, Utc::now()).await?;
+        // The request reads in the transaction it was handed, then answers.
+        let order: Order = tx.get(g.order).await?;
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        drop(tx);
+        Ok::<_, kontor_storage::admin::AuthError>((op.tenant(), order.id))
+    });
+    for checked in futures::future::join_all(checks).await {
+        assert_eq!(checked.unwrap(), (g.scope.tenant(), g.order));
+    }
+    let used = admin.list_tokens(g.operator).await.unwrap();
+    assert!(
+        used.iter().all(|t| t.last_used_at.is_some()),
+        "every token's use is recorded"
+    );
+}
+
 async fn a_rejected_bank_key_can_be_verified_and_a_verified_one_is_final(store: &Store) {
     let g = fixture::build(store, "a").await;
     let mut tx = store.scope(&g.scope).begin().await.unwrap();
@@ -702,6 +812,7 @@ conformance!(
     duplicate_host_id_is_a_conflict_within_a_tenant_only,
     a_hosts_ca_bundle_is_stored_kept_and_removed,
     unknown_enum_value_in_the_database_is_a_typed_error,
+    money_is_stored_as_its_text_and_bad_text_is_corrupt,
     illegal_transition_is_refused_and_leaves_the_row,
     status_change_is_compare_and_set,
     transaction_events_are_append_only,
@@ -713,6 +824,7 @@ conformance!(
     bookings_are_stored_once_per_dedupe_key,
     concurrent_leasers_never_share_a_schedule,
     tokens_authenticate_until_expired_or_revoked,
+    more_fresh_tokens_than_connections_all_authenticate,
     a_rejected_bank_key_can_be_verified_and_a_verified_one_is_final,
     btf_services_permissions_and_sync_outcomes_are_stored_typed,
 );

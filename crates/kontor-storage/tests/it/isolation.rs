@@ -180,7 +180,7 @@ async fn updates_from_another_tenant_are_not_found_and_change_nothing(store: &St
     );
     assert_not_found(
         tx.permissions()
-            .set_limit(a.permission, Some("1".into()), None)
+            .set_limit(a.permission, Some("1".parse().unwrap()), None)
             .await,
         "permission limit",
     );
@@ -271,8 +271,8 @@ async fn updates_from_another_tenant_are_not_found_and_change_nothing(store: &St
             statement_id: None,
             kind: "CLBD".into(),
             balance_date: a.balance_date,
-            amount: "0".into(),
-            currency: "EUR".into()
+            amount: "0".parse().unwrap(),
+            currency: "EUR".parse().unwrap()
         })
         .await
         .unwrap_or(false));
@@ -304,7 +304,7 @@ async fn updates_from_another_tenant_are_not_found_and_change_nothing(store: &St
     let schedule: Schedule = tx.get(a.schedule).await.unwrap();
     assert!(schedule.enabled);
     let balances = tx.statements().balances(a.account).await.unwrap();
-    assert_eq!(balances[0].amount, "1234.56");
+    assert_eq!(balances[0].amount.to_string(), "1234.56");
     assert_eq!(
         tx.key_pairs()
             .load_private_key(a.key_pair)

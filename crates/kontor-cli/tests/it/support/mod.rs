@@ -56,6 +56,24 @@ pub async fn kontor_sign(
         .unwrap()
 }
 
+/// A CCT order of `user` created through the API at `api` from the payment file `content`;
+/// the API's answer.
+pub async fn post_order(api: &str, token: &str, user: &str, content: Vec<u8>) -> serde_json::Value {
+    reqwest::Client::new()
+        .post(format!(
+            "{api}/v1/orders?ebics_user_id={user}&order_type=CCT"
+        ))
+        .bearer_auth(token)
+        .header("content-type", "application/xml")
+        .body(content)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// A local TCP port that was free a moment ago.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")

@@ -1,17 +1,18 @@
 //! A READY user whose signature key a signer holds, against the bank emulator: the daemon's
 //! API served in-process, the signer's key file made and registered with `kontor sign`.
 
-use chrono::Utc;
-use kontor_bank::{Bank, BankConfig, BankKeyPairs, RunningBank};
+use kontor_bank::{BankConfig, RunningBank};
 use kontor_daemon::ebics::{Client, ClientConfig, RetryPolicy};
 use kontor_daemon::services::keys::ensure_user_keys;
 use kontor_daemon::services::Services;
+use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion;
 use kontor_storage::testing::TestDb;
 use kontor_storage::{EbicsUserId, Role, TenantScope};
+use kontor_testkit::bank::start_bank;
 
-use super::kontor_sign;
 use super::setup::{demo_subscriber, onboard, operator_token, DEBTOR};
+use super::{kontor_sign, post_order};
 
 const PASSPHRASE: &str = "correct horse battery";
 
@@ -52,38 +53,25 @@ impl World {
             .bearer_auth(&self.token)
     }
 
+    /// The JSON answer of `method path` as the operator.
+    pub async fn json(&self, method: reqwest::Method, path: &str) -> serde_json::Value {
+        let response = self.http(method, path).await.send().await.unwrap();
+        response.json().await.unwrap()
+    }
+
     /// An order created through the API, approved with `key` by the CLI and submitted.
     pub async fn pay_with(&self, key: &str, message_id: &str) -> serde_json::Value {
-        let order: serde_json::Value = self
-            .http(
-                reqwest::Method::POST,
-                &format!("/v1/orders?ebics_user_id={}&order_type=CCT", self.user),
-            )
-            .await
-            .header("content-type", "application/xml")
-            .body(payment(message_id))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let user = self.user.to_string();
+        let order = post_order(&self.api, &self.token, &user, payment(message_id)).await;
         let id = order["id"]
             .as_str()
             .unwrap_or_else(|| panic!("order created: {order}"))
             .to_owned();
-        let user = self.user.to_string();
         self.sign_ok(&["approve", &id, "--key", key, "--signer", &user])
             .await;
         let submitted: serde_json::Value = self
-            .http(reqwest::Method::POST, &format!("/v1/orders/{id}/submit"))
-            .await
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .json(reqwest::Method::POST, &format!("/v1/orders/{id}/submit"))
+            .await;
         assert!(
             ["PROCESSING", "COMPLETED"].contains(&submitted["status"].as_str().unwrap_or("")),
             "{submitted}"
@@ -113,14 +101,8 @@ impl World {
     /// Every audit event of the tenant (the first page, newest first).
     pub async fn audit_events(&self) -> Vec<serde_json::Value> {
         let audit: serde_json::Value = self
-            .http(reqwest::Method::GET, "/v1/audit-events?limit=1000")
-            .await
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+            .json(reqwest::Method::GET, "/v1/audit-events?limit=1000")
+            .await;
         audit["items"].as_array().cloned().unwrap_or_default()
     }
 }
@@ -140,20 +122,13 @@ fn payment(message_id: &str) -> Vec<u8> {
 
 /// A READY user whose signature key a signer holds (registered with `kontor sign`).
 pub async fn world(db: TestDb, version: ProtocolVersion) -> World {
-    let keys = BankKeyPairs::generate(&"KONTORBANK".parse().unwrap(), Utc::now()).unwrap();
-    let bank = Bank::builder(BankConfig::demo().unwrap())
-        .keys(std::sync::Arc::new(keys))
-        .start("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let bank = start_bank(BankConfig::demo().unwrap()).await;
     let store = db.store.clone();
-    let tenant = store.admin().create_tenant("Muster").await.unwrap();
-    let token = operator_token(&store, tenant.id, "treasury@x", Role::Admin).await;
-    let scope = TenantScope::system_job(tenant.id, "test setup");
-    let mut tx = store.scope(&scope).begin().await.unwrap();
+    let offer = [OrderType::CCT, OrderType::HAC];
     let subscriber =
-        demo_subscriber(&mut tx, bank.ebics_url(), version, &["CCT", "HAC"], None).await;
-    tx.commit().await.unwrap();
+        demo_subscriber(&store, "Muster", bank.ebics_url(), version, &offer, None).await;
+    let scope = subscriber.scope.clone();
+    let token = operator_token(&store, scope.tenant(), "treasury@x", Role::Admin).await;
 
     let dir = tempfile::tempdir().unwrap();
     let client = Client::new(store.clone(), {
@@ -187,6 +162,6 @@ pub async fn world(db: TestDb, version: ProtocolVersion) -> World {
     w.sign_ok(&["register", &old, "--signer", &user.to_string()])
         .await;
     ensure_user_keys(&w.store, &w.scope, user).await.unwrap();
-    onboard(&client, &w.bank, &w.scope, &subscriber).await;
+    onboard(&client, &w.bank, &subscriber).await;
     w
 }

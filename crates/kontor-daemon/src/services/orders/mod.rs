@@ -314,8 +314,8 @@ async fn create_in(
             content_file_id: file.id,
             content_hash: file.sha256,
             content_size: file.size,
-            amount_total: Some(total.to_string()),
-            currency: Some(currency.as_str().to_owned()),
+            amount_total: Some(total),
+            currency: Some(currency),
             idempotency_key: new.idempotency_key,
         })
         .await?;
@@ -388,10 +388,7 @@ async fn check_permission(
     let accounts = tx.accounts().list_for_connection(connection.id).await?;
     let mut account_ids = Vec::new();
     for iban in ordering_accounts {
-        let Some(account) = accounts
-            .iter()
-            .find(|a| a.iban.as_deref() == Some(iban.electronic()))
-        else {
+        let Some(account) = accounts.iter().find(|a| a.iban.as_ref() == Some(iban)) else {
             return Err(OrderError::NotPermitted(format!(
                 "order from account {iban}: not an account of this connection"
             )));
@@ -408,14 +405,9 @@ async fn check_permission(
         }
         None => p.order_type == *order_type,
     };
-    let within_limit = |p: &kontor_storage::Permission| match (&p.max_amount, &p.currency) {
-        (None, _) => true,
-        (Some(max), limit_currency) => {
-            limit_currency
-                .as_deref()
-                .is_none_or(|c| c == currency.as_str())
-                && Amount::parse(max).is_ok_and(|max| total <= max)
-        }
+    let within_limit = |p: &kontor_storage::Permission| match p.max_amount {
+        None => true,
+        Some(max) => p.currency.is_none_or(|c| c == currency) && total <= max,
     };
     let covers = |account: Option<kontor_storage::AccountId>| {
         permissions.iter().any(|p| {

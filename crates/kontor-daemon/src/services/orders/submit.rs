@@ -38,11 +38,11 @@ use std::future::Future;
 use chrono::Utc;
 use kontor_protocol::orderdata::OrderSignatureData;
 use kontor_storage::{
-    Order, OrderId, OrderStatus, ScopedTx, StorageError, Store, TenantScope, Transaction,
-    TransactionId, TransactionPhase, WebhookEventType,
+    Order, OrderId, OrderStatus, ScopedTx, StorageError, Store, StoredFile, TenantScope,
+    Transaction, TransactionId, TransactionPhase, WebhookEventType,
 };
 
-use super::{order_content, order_signatures, OrderError};
+use super::{order_signatures, OrderError};
 use crate::ebics::{upload_receipt, EbicsError, UploadRequest};
 use crate::services::bank::Bank;
 use crate::services::webhooks::events;
@@ -81,12 +81,13 @@ pub enum UploadFailure {
 /// before it sends anything, and keeps that transaction's phase current; an upload that may
 /// have reached the bank is resumed, never started again (the client's recovery does this).
 pub trait OrderUploader: Send + Sync {
-    /// Uploads the order's `content` with the collected `signatures`.
+    /// Uploads the order's stored payment file `content` with the collected `signatures`
+    /// (the file is read as a stream, never whole).
     fn upload(
         &self,
         scope: &TenantScope,
         order: &Order,
-        content: Vec<u8>,
+        content: StoredFile,
         signatures: Vec<OrderSignatureData>,
     ) -> impl Future<Output = Result<UploadReceipt, UploadFailure>> + Send;
 
@@ -107,7 +108,7 @@ impl<B: Bank + ?Sized> OrderUploader for B {
         &self,
         scope: &TenantScope,
         order: &Order,
-        content: Vec<u8>,
+        content: StoredFile,
         signatures: Vec<OrderSignatureData>,
     ) -> Result<UploadReceipt, UploadFailure> {
         let mut request =
@@ -239,7 +240,7 @@ pub async fn submit<U: OrderUploader + ?Sized>(
     }
     let (content, signatures) = {
         let mut tx = store.scope(scope).begin().await?;
-        let content = order_content(&mut tx, &order).await?;
+        let content: StoredFile = tx.get(order.content_file_id).await?;
         (content, order_signatures(&mut tx, order.id).await?)
     };
     let result = uploader.upload(scope, &order, content, signatures).await;

@@ -253,21 +253,9 @@ async fn orders_show_their_content_summary_and_serve_their_file() {
         file.headers["x-content-sha256"],
         order["content_hash"].as_str().unwrap()
     );
-    let cancelled = w
-        .post(
-            &w.admin_a,
-            &format!("/v1/orders/{}/cancel", w.a.order),
-            Payload::None,
-        )
-        .await;
+    let cancelled = w.order_action("cancel").await;
     assert_eq!(cancelled.json()["status"], "CANCELLED");
-    let again = w
-        .post(
-            &w.admin_a,
-            &format!("/v1/orders/{}/cancel", w.a.order),
-            Payload::None,
-        )
-        .await;
+    let again = w.order_action("cancel").await;
     again.assert_error(StatusCode::CONFLICT, "not_cancellable");
 }
 
@@ -443,13 +431,7 @@ async fn bank_routes_answer_503_without_a_bank_and_hand_the_callers_scope_to_one
             reply.text()
         );
     }
-    let submit = with
-        .post(
-            &with.admin_a,
-            &format!("/v1/orders/{}/submit", with.a.order),
-            Payload::None,
-        )
-        .await;
+    let submit = with.order_action("submit").await;
     submit.assert_error(StatusCode::CONFLICT, "not_signed");
     let tenant = with
         .store
@@ -582,8 +564,8 @@ async fn booked_transactions_page_by_keyset_cursor_filter_by_date_and_export_as_
                 statement_id: None,
                 booking_date: NaiveDate::from_ymd_opt(2026, 1, 1 + i % 10).unwrap(),
                 value_date: None,
-                amount: format!("{i}.00"),
-                currency: "EUR".into(),
+                amount: format!("{i}.00").parse().unwrap(),
+                currency: "EUR".parse().unwrap(),
                 credit_debit: "CRDT".into(),
                 counterparty_name: Some(format!("Payer, \"{i}\"")),
                 counterparty_iban: None,
@@ -663,12 +645,21 @@ async fn booked_transactions_page_by_keyset_cursor_filter_by_date_and_export_as_
     );
 }
 
+/// Log lines of requests whose id starts with [`CAPTURED_REQUEST`], from every test of this
+/// binary. One global subscriber: a scoped one (`set_default`) can miss events, because
+/// tracing caches per callsite, process-wide, whether anyone listens, and other test threads
+/// register the same callsites concurrently.
 #[derive(Clone, Default)]
 struct Captured(Arc<Mutex<Vec<u8>>>);
 
+const CAPTURED_REQUEST: &str = "log-capture-";
+
 impl std::io::Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
+        // The formatter writes one event per call, with its span's fields.
+        if String::from_utf8_lossy(buf).contains(CAPTURED_REQUEST) {
+            self.0.lock().unwrap().extend_from_slice(buf);
+        }
         Ok(buf.len())
     }
     fn flush(&mut self) -> std::io::Result<()> {
@@ -676,35 +667,50 @@ impl std::io::Write for Captured {
     }
 }
 
+fn captured_log() -> &'static Captured {
+    static CAPTURED: std::sync::OnceLock<Captured> = std::sync::OnceLock::new();
+    CAPTURED.get_or_init(|| {
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::TRACE)
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::set_global_default(subscriber)
+            .expect("no other global subscriber in this test binary");
+        captured
+    })
+}
+
 #[tokio::test]
 async fn request_logs_carry_method_path_and_request_id_but_never_the_token() {
     let w = world().await;
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::TRACE)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    let captured = captured_log();
+    let request_id = format!("{CAPTURED_REQUEST}{}", uuid::Uuid::new_v4());
     let reply = call_with(
         &w.app,
         Method::GET,
         &format!("/v1/orders/{}?secret=1", w.a.order),
         Some(&w.owner_a),
         Payload::None,
-        &[("x-request-id", "req-42")],
+        &[("x-request-id", &request_id)],
     )
     .await;
     assert_eq!(reply.status, StatusCode::OK);
-    assert_eq!(reply.headers["x-request-id"], "req-42");
-    let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    assert_eq!(reply.headers["x-request-id"], request_id.as_str());
+    let all = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let log: String = all
+        .lines()
+        .filter(|line| line.contains(&request_id))
+        .collect::<Vec<_>>()
+        .join("\n");
     assert!(log.contains("method=GET"), "{log}");
     assert!(
         log.contains(&format!("path=/v1/orders/{}", w.a.order)),
         "{log}"
     );
-    assert!(log.contains("request_id=req-42"), "{log}");
+    assert!(log.contains(&format!("request_id={request_id}")), "{log}");
     assert!(
         !log.contains(&w.owner_a),
         "the bearer token leaked into the log"

@@ -9,16 +9,12 @@ use std::collections::HashSet;
 use axum::http::{Method, StatusCode};
 use kontor_daemon::api::{route_table, router, Access, AppState};
 use kontor_daemon::services::Services;
-use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion;
-use kontor_storage::{
-    AuditAction, FileBody, FileKind, NewFile, NewOrder, Role, SignatureClass, SignatureRule, Store,
-    TenantScope,
-};
+use kontor_storage::{AuditAction, FileKind, NewOrder, Role, SignatureClass, Store, TenantScope};
 use serde_json::{json, Value};
 
 use crate::support::api::{call, operator_token, spare_public_key_pem, Payload, Reply};
-use crate::support::seed::{self, Seed};
+use crate::support::seed::{self, records, Seed};
 use crate::support::TestDb;
 
 struct Api {
@@ -435,31 +431,19 @@ async fn insert_orders(
     let mut tx = store.scope(scope).begin().await.unwrap();
     let file = tx
         .files()
-        .create(NewFile {
-            kind: FileKind::OrderContent,
-            body: FileBody::Inline(b"<Document/>".to_vec()),
-            content_type: "application/xml".into(),
-        })
+        .create(records::xml_file(FileKind::OrderContent, b"<Document/>"))
         .await
         .unwrap();
     for _ in 0..n {
         tx.orders()
             .create(NewOrder {
-                ebics_user_id: user,
-                order_type: OrderType::CCT,
-                btf_service: None,
-                signature_rule: SignatureRule::Standard,
-                content_file_id: file.id,
                 // One payment each: the same file twice would be the same order.
                 content_hash: format!(
                     "{}{}",
                     uuid::Uuid::now_v7().simple(),
                     uuid::Uuid::new_v4().simple()
                 ),
-                content_size: file.size,
-                amount_total: Some("1.00".into()),
-                currency: Some("EUR".into()),
-                idempotency_key: None,
+                ..records::order(user, &file, "1.00")
             })
             .await
             .unwrap();

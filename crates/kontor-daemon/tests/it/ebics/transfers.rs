@@ -8,7 +8,8 @@ use http_body_util::BodyExt;
 use kontor_bank::{FaultAction, FaultMatcher, TransactionPhase as BankPhase};
 use kontor_daemon::api::{router, AppState};
 use kontor_daemon::ebics::{
-    DownloadOutcome, DownloadRequest, EbicsError, Files, RetryPolicy, UploadRequest,
+    DownloadOutcome, DownloadRequest, EbicsError, Files, KeySubmission, OrderData, RetryPolicy,
+    UploadRequest,
 };
 use kontor_daemon::services::container::ZipLimits;
 use kontor_daemon::services::statement_files::{ingest_delivered, DeliveredStatements, Reading};
@@ -28,12 +29,18 @@ use crate::support::payments::interop_payment;
 use crate::support::TestDb;
 
 /// The last `n` days before today, as a download asks for them.
-fn last_days(request: DownloadRequest, n: u64) -> DownloadRequest {
+/// The user's download of `order_type` for the `n` days before today.
+async fn download_days(
+    w: &World,
+    order_type: OrderType,
+    n: u64,
+) -> Result<DownloadOutcome, EbicsError> {
     let today = Utc::now().date_naive();
-    request.with_period(
+    let request = DownloadRequest::new(order_type).with_period(
         today.checked_sub_days(Days::new(n)).unwrap(),
         today.checked_sub_days(Days::new(1)).unwrap(),
-    )
+    );
+    w.client.download(&w.scope, w.user, request).await
 }
 
 async fn downloaded_file(w: &World, outcome: &DownloadOutcome) -> Vec<u8> {
@@ -80,13 +87,7 @@ async fn dropping_world(db: TestDb, segment: u32, attempts: u32) -> World {
 }
 
 async fn five_days_of_mt940(w: &World) -> Result<DownloadOutcome, EbicsError> {
-    w.client
-        .download(
-            &w.scope,
-            w.user,
-            last_days(DownloadRequest::new(OrderType::STA), 5),
-        )
-        .await
+    download_days(w, OrderType::STA, 5).await
 }
 
 async fn dropped_connection_is_retried_flow(db: TestDb) {
@@ -147,45 +148,118 @@ async fn upload_flow(db: TestDb, version: ProtocolVersion) {
     assert!(events.contains(&TransactionEventKind::SegmentSent));
 }
 
+/// The payment file as the daemon stores a file on disk below its data directory.
+async fn stored_on_disk(w: &World, relative: &str, data: &[u8]) -> StoredFile {
+    let path = w.data_dir.path().join(relative);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, data).unwrap();
+    let mut tx = w.tx().await;
+    let file = tx
+        .files()
+        .create(NewFile {
+            kind: FileKind::OrderContent,
+            body: FileBody::OnDisk {
+                path: relative.into(),
+                size: data.len() as i64,
+                sha256: hex::encode(Sha256::digest(data)),
+            },
+            content_type: "application/xml".into(),
+        })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    file
+}
+
+async fn stored_file_upload_flow(db: TestDb) {
+    let w = world(db, Setup::new(H005)).await;
+    w.ready().await;
+    let (data, signatures) = signed_payment(&w).await;
+    let file = stored_on_disk(&w, "orders/payment.xml", &data).await;
+    let request = UploadRequest::new(OrderType::CCT, OrderData::Stored(file.clone()), signatures);
+    let outcome = w
+        .client
+        .upload(&w.scope, w.user, request.clone())
+        .await
+        .unwrap();
+    assert_eq!(outcome.return_code, "000000");
+    let orders = w.bank.state().received_orders();
+    assert_eq!(orders.len(), 1);
+    assert_eq!(
+        orders[0].sha256, file.sha256,
+        "the bank took the stored file"
+    );
+
+    // The file changed on disk since it was stored (and signed): it is not sent, and no
+    // transaction or spool is left behind.
+    let mut changed = data.clone();
+    changed.extend_from_slice(b"<!-- appended -->");
+    std::fs::write(w.data_dir.path().join("orders/payment.xml"), &changed).unwrap();
+    let transactions = w.transactions().await.len();
+    let refused = w.client.upload(&w.scope, w.user, request).await;
+    assert!(
+        matches!(refused, Err(EbicsError::FileChanged(id)) if id == file.id),
+        "{refused:?}"
+    );
+    assert_eq!(w.bank.state().received_orders().len(), 1);
+    assert_eq!(w.transactions().await.len(), transactions);
+    let spools: Vec<_> = std::fs::read_dir(w.data_dir.path().join("transfers"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.contains("upload"))
+        .collect();
+    assert!(spools.is_empty(), "{spools:?}");
+}
+
+/// A key change hands its keys over only while they are PENDING: one a newer preparation
+/// revoked (here: any key no longer PENDING) stops the upload before it is recorded or sent.
+async fn key_no_longer_pending_stops_the_upload_flow(db: TestDb) {
+    let w = world(db, Setup::new(H005)).await;
+    w.ready().await;
+    let (data, signatures) = signed_payment(&w).await;
+    let mut tx = w.tx().await;
+    let active = tx.key_pairs().list_for_user(w.user).await.unwrap()[0].clone();
+    tx.commit().await.unwrap();
+    assert_ne!(active.status, KeyStatus::Pending);
+    let transactions = w.transactions().await.len();
+    let request =
+        UploadRequest::new(OrderType::CCT, data, signatures).submitting(vec![KeySubmission {
+            key: active.id,
+            audit_detail: serde_json::json!({}),
+        }]);
+    let refused = w.client.upload(&w.scope, w.user, request).await;
+    assert!(
+        matches!(
+            refused,
+            Err(EbicsError::Storage(StorageError::StaleStatus { .. }))
+        ),
+        "{refused:?}"
+    );
+    assert!(w.bank.state().received_orders().is_empty());
+    assert_eq!(w.transactions().await.len(), transactions);
+    let mut tx = w.tx().await;
+    let key = tx.get(active.id).await.unwrap();
+    assert_eq!(key.status, active.status, "the key is untouched");
+}
+
 async fn server_errors_are_retried_flow(db: TestDb) {
     let w = world(db, Setup::new(H004)).await;
     w.ready().await;
-    w.fault(
-        FaultMatcher {
-            phase: Some(BankPhase::Initialisation),
-            ..Default::default()
-        },
+    w.fault_in(
+        BankPhase::Initialisation,
         FaultAction::HttpStatus { status: 503 },
         Some(2),
     );
-    w.fault(
-        FaultMatcher {
-            phase: Some(BankPhase::Receipt),
-            ..Default::default()
-        },
-        FaultAction::MalformedXml,
-        Some(1),
-    );
-    let outcome = w
-        .client
-        .download(
-            &w.scope,
-            w.user,
-            last_days(DownloadRequest::new(OrderType::STA), 3),
-        )
-        .await
-        .unwrap();
+    w.fault_in(BankPhase::Receipt, FaultAction::MalformedXml, Some(1));
+    let outcome = download_days(&w, OrderType::STA, 3).await.unwrap();
     assert!(matches!(outcome, DownloadOutcome::Data { .. }));
 }
 
 async fn permanent_refusal_is_recorded_flow(db: TestDb) {
     let w = world(db, Setup::new(H004)).await;
     w.ready().await;
-    w.fault(
-        FaultMatcher {
-            phase: Some(BankPhase::Initialisation),
-            ..Default::default()
-        },
+    w.fault_in(
+        BankPhase::Initialisation,
         FaultAction::ReturnCode {
             code: "091005".into(),
             table: None,
@@ -235,15 +309,7 @@ async fn statement_file_is_served_from_the_data_directory_flow(db: TestDb) {
     let w = world(db, Setup::new(H005)).await;
     w.ready().await;
     w.describe_bank(&["C53"]).await;
-    let outcome = w
-        .client
-        .download(
-            &w.scope,
-            w.user,
-            last_days(DownloadRequest::new(OrderType::C53), 3),
-        )
-        .await
-        .unwrap();
+    let outcome = download_days(&w, OrderType::C53, 3).await.unwrap();
     let DownloadOutcome::Data { file, .. } = &outcome else {
         panic!("{outcome:?}")
     };
@@ -321,6 +387,8 @@ on_both_databases! {
     interrupted_download_resumes_from_last_acknowledged_segment => interrupted_download_resumes_flow;
     h004_signed_upload_reaches_the_bank_once => |db| upload_flow(db, H004);
     h005_signed_upload_reaches_the_bank_once => |db| upload_flow(db, H005);
+    stored_file_is_uploaded_and_refused_once_it_changed => stored_file_upload_flow;
+    key_no_longer_pending_stops_the_upload => key_no_longer_pending_stops_the_upload_flow;
     server_errors_and_garbled_answers_are_retried => server_errors_are_retried_flow;
     permanent_refusal_ends_failed_with_the_bank_code => permanent_refusal_is_recorded_flow;
     wrong_bank_signature_is_never_accepted => wrong_bank_signature_is_never_accepted_flow;

@@ -156,7 +156,7 @@ async fn a_wrong_letter_rejects_the_new_key(db: TestDb) {
     let w = world(db, Setup::new(H004)).await;
     w.ready().await;
     w.bank.roll_keys().await.unwrap();
-    w.client.fetch_bank_keys(&w.scope, w.user).await.unwrap();
+    w.fetch_bank_keys().await;
     let new = host_keys(&w)
         .await
         .into_iter()

@@ -25,11 +25,17 @@ async fn a_bank_without_recovery_gets_no_recovery_requests(db: TestDb, version: 
         .unwrap();
     let host: BankHost = w.tx().await.get(w.host).await.unwrap();
     let parameters = host.bank_parameters.expect("HPD stored at sync");
-    assert_eq!(parameters.recovery, Some(false));
-    assert!(parameters.protocol_versions.contains(&"H004".to_owned()));
-    assert!(parameters.protocol_versions.contains(&"H005".to_owned()));
-    assert_eq!(parameters.client_data_download, Some(true));
-    assert_eq!(parameters.signature_versions, ["A005", "A006"]);
+    assert_eq!(parameters.protocol.recovery, Some(false));
+    assert!(parameters
+        .protocol
+        .protocol_versions
+        .contains(&"H004".to_owned()));
+    assert!(parameters
+        .protocol
+        .protocol_versions
+        .contains(&"H005".to_owned()));
+    assert_eq!(parameters.protocol.client_data_download, Some(true));
+    assert_eq!(parameters.protocol.signature_versions, ["A005", "A006"]);
 
     // The connection drops at segment 3 more often than the session retries.
     w.fault(

@@ -6,15 +6,14 @@
 //! parsing and booking in batches) runs in a child process, this test binary again, so its peak
 //! resident memory (`VmHWM`) is the daemon's alone. The check is on memory only, never on time.
 
-use std::sync::Arc;
-
-use kontor_daemon::ebics::{Client, ClientConfig, DownloadOutcome, DownloadRequest};
+use kontor_daemon::ebics::{DownloadOutcome, DownloadRequest};
 use kontor_daemon::services::container::ZipLimits;
 use kontor_daemon::services::statement_files::{ingest_delivered, DeliveredStatements, Reading};
 use kontor_protocol::order_type::{BtfService, MessageName, OrderType};
 use kontor_protocol::ProtocolVersion::H005;
-use kontor_storage::{EbicsUserId, MasterKey, Store, TenantId, TenantScope, TransferEffect};
+use kontor_storage::TransferEffect;
 
+use crate::support::child::{peak_rss_kib, Daemon, Task};
 use crate::support::emulator::{world, Setup};
 use crate::support::seed::{count_bookings, Seed};
 use crate::support::TestDb;
@@ -42,36 +41,11 @@ async fn flow(db: TestDb) {
     let w = world(db, setup).await;
     w.ready().await;
     let account = w.describe_bank(&["C53"]).await;
-    let key_file = w.data_dir.path().join("master.key");
-    w.db.master_key().write_new(&key_file).unwrap();
 
-    let task = [
-        w.db.url().to_owned(),
-        key_file.display().to_string(),
-        w.data_dir.path().display().to_string(),
-        w.scope.tenant().to_string(),
-        w.user.to_string(),
-    ]
-    .join("\n");
-    let output = tokio::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            CHILD_TEST,
-            "--exact",
-            "--ignored",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ENV, task)
-        .output()
-        .await
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "child failed: {stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let report = ChildReport::parse(&stdout);
+    let fields = Task::of(&w, &[])
+        .run(CHILD_TEST, CHILD_ENV, "bounded-download")
+        .await;
+    let report = ChildReport::parse(&fields);
 
     assert_eq!(
         report.sha256,
@@ -105,17 +79,11 @@ struct ChildReport {
 }
 
 impl ChildReport {
-    fn parse(stdout: &str) -> Self {
-        let line = stdout
-            .lines()
-            // The test harness may print the test's name before it on the same line.
-            .find_map(|l| l.split_once("bounded-download ").map(|(_, report)| report))
-            .unwrap_or_else(|| panic!("no report in {stdout}"));
-        let fields: Vec<&str> = line.split_whitespace().collect();
+    fn parse(fields: &[String]) -> Self {
         let number = |i: usize| fields[i].parse::<u64>().unwrap();
         Self {
             size: number(0),
-            sha256: fields[1].to_owned(),
+            sha256: fields[1].clone(),
             bookings: number(2),
             baseline_kib: number(3),
             peak_kib: number(4),
@@ -127,24 +95,17 @@ impl ChildReport {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "the child process of statement_larger_than_memory_is_downloaded_and_booked_without_holding_it"]
 async fn bounded_download_child() {
-    let Ok(task) = std::env::var(CHILD_ENV) else {
+    let baseline_kib = peak_rss_kib();
+    let Some(Daemon {
+        store,
+        client,
+        scope,
+        user,
+        ..
+    }) = Daemon::connect(CHILD_ENV, "bounded-download").await
+    else {
         return;
     };
-    let baseline_kib = peak_rss_kib();
-    let task: Vec<&str> = task.lines().collect();
-    let [url, key_file, data_dir, tenant, user] = task[..] else {
-        panic!("task: {task:?}");
-    };
-    let master_key = MasterKey::load(std::path::Path::new(key_file)).unwrap();
-    let store = Store::connect(url, Arc::new(master_key)).await.unwrap();
-    let mut config = ClientConfig::new(data_dir);
-    // The emulator prepares the whole statement before it answers the initialisation (so does
-    // a bank): on a loaded machine that takes longer than the usual timeouts.
-    config.transport.read_timeout = std::time::Duration::from_secs(1800);
-    config.transport.request_timeout = std::time::Duration::from_secs(1800);
-    let client = Client::new(store.clone(), config).unwrap();
-    let scope = TenantScope::system_job(tenant.parse::<TenantId>().unwrap(), "bounded-download");
-    let user: EbicsUserId = user.parse().unwrap();
 
     // One camt.053 document, as EBICS 3.0 BTD `EOP` without a container delivers it.
     let mut request =
@@ -174,14 +135,4 @@ async fn bounded_download_child() {
         report.bookings_new,
         peak_rss_kib()
     );
-}
-
-/// This process's peak resident memory (`VmHWM`), in KiB.
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmHWM in /proc/self/status")
 }

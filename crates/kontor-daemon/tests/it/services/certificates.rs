@@ -4,14 +4,15 @@
 
 use chrono::{Duration, Utc};
 use kontor_bank::ca::TestCa;
+use kontor_daemon::api::error::ApiError;
 use kontor_daemon::ebics::EbicsError;
 use kontor_daemon::services::certificates::{
     import_certificate, keys_view, warn_expiring, CertificateOrigin,
 };
 use kontor_daemon::services::onboarding::{self, KeySubmission};
 use kontor_daemon::services::ServiceError;
-use kontor_protocol::certificate::{Certificate, KeyPurpose};
-use kontor_protocol::keys::PublicKey;
+use kontor_protocol::certificate::{Certificate, CertificateSubject, KeyPurpose};
+use kontor_protocol::keys::{KeyPair, KeySize, PublicKey};
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::*;
 
@@ -124,32 +125,15 @@ async fn french_h004_user_onboards_with_ca_issued_certificates(db: TestDb) {
     // A certificate for another key, or not a certificate, is refused and changes nothing.
     let wrong = ca_certificate(&w, KeyUsage::Authentication, KeyPurpose::Signature).await;
     let mut tx = w.tx().await;
-    let error = import_certificate(
-        &mut tx,
-        w.user,
-        KeyUsage::Signature,
-        wrong.to_der(),
-        Utc::now(),
-    )
-    .await
-    .unwrap_err();
-    assert!(
-        refusal_code(&error).contains("InvalidCertificate"),
-        "{error:?}"
-    );
-    let error = import_certificate(
-        &mut tx,
-        w.user,
-        KeyUsage::Signature,
-        b"nonsense",
-        Utc::now(),
-    )
-    .await
-    .unwrap_err();
-    assert!(
-        refusal_code(&error).contains("InvalidCertificate"),
-        "{error:?}"
-    );
+    for refused in [wrong.to_der(), b"nonsense".as_slice()] {
+        let error = import_certificate(&mut tx, w.user, KeyUsage::Signature, refused, Utc::now())
+            .await
+            .unwrap_err();
+        assert!(
+            refusal_code(&error).contains("InvalidCertificate"),
+            "{error:?}"
+        );
+    }
     drop(tx);
 
     let issued = import_ca_certificates(&w).await;
@@ -226,6 +210,87 @@ async fn h005_user_onboards_with_h3k(db: TestDb) {
     finish_onboarding(&w).await;
 }
 
+/// A certificate for the user's signature key from a CA the bank does not know.
+async fn foreign_ca_certificate(w: &World) -> Certificate {
+    let mut rng = rand::rngs::OsRng;
+    let ca_key = KeyPair::generate(&mut rng, KeySize::Bits2048).unwrap();
+    let subject = |name: &str| CertificateSubject {
+        common_name: name.into(),
+        organization: None,
+        country: None,
+    };
+    let ca = Certificate::generate_ca(
+        ca_key.private_key(),
+        &subject("Another CA"),
+        Utc::now(),
+        1,
+        &mut rng,
+    )
+    .unwrap();
+    let mut tx = w.tx().await;
+    let pair = tx
+        .key_pairs()
+        .current(w.user, KeyUsage::Signature)
+        .await
+        .unwrap()
+        .unwrap();
+    let key = PublicKey::from_spki_der(&pair.public_key).unwrap();
+    ca.issue(
+        ca_key.private_key(),
+        &key,
+        &subject("Société Exemple SA"),
+        KeyPurpose::Signature,
+        Utc::now(),
+        1,
+        &mut rng,
+    )
+    .unwrap()
+}
+
+async fn import(w: &World, usage: KeyUsage, certificate: &Certificate) -> Result<(), ServiceError> {
+    let mut tx = w.tx().await;
+    import_certificate(&mut tx, w.user, usage, certificate.to_der(), Utc::now()).await?;
+    tx.commit().await.unwrap();
+    Ok(())
+}
+
+async fn h3k_refused_by_the_bank_says_why_and_sends_nothing_else(db: TestDb) {
+    let w = world(db, Setup::new(H005)).await;
+    // A certificate made for another use is refused at import (the bank would answer 091210).
+    let encryption_for_es = ca_certificate(&w, KeyUsage::Signature, KeyPurpose::Encryption).await;
+    let error = import(&w, KeyUsage::Signature, &encryption_for_es)
+        .await
+        .unwrap_err();
+    let api = ApiError::from(error);
+    assert_eq!(
+        (api.status().as_u16(), api.code()),
+        (422, "invalid_certificate")
+    );
+    assert!(api.to_string().contains("key usage"), "{api}");
+
+    // CA-issued, but not by a CA this bank trusts: the bank refuses H3K with 091214.
+    import(&w, KeyUsage::Signature, &foreign_ca_certificate(&w).await)
+        .await
+        .unwrap();
+    let error = onboarding::initialise(&w.services, &w.scope, w.user, KeySubmission::H3k)
+        .await
+        .unwrap_err();
+    let api = ApiError::from(error);
+    assert_eq!(
+        (api.status().as_u16(), api.code()),
+        (409, "h3k_refused_by_bank")
+    );
+    let message = api.to_string();
+    assert!(message.contains("091214"), "{message}");
+    assert!(message.contains("INI and HIA"), "{message}");
+    assert_eq!(w.user_status().await, EbicsUserStatus::New);
+
+    // With the bank CA's certificate for the ES key, H3K goes through (X002/E002 self-signed).
+    let issued = ca_certificate(&w, KeyUsage::Signature, KeyPurpose::Signature).await;
+    import(&w, KeyUsage::Signature, &issued).await.unwrap();
+    initialise_until_the_clerk(&w, KeySubmission::H3k).await;
+}
+
 async fn h3k_is_refused_on_h004(db: TestDb) {
     let w = french_world(db, H004).await;
     import_ca_certificates(&w).await;
@@ -272,14 +337,7 @@ async fn bank_certificates_not_issued_by_the_configured_ca_are_refused(db: TestD
         ..Default::default()
     })
     .await;
-    assert_eq!(
-        w.client
-            .fetch_bank_keys(&w.scope, w.user)
-            .await
-            .unwrap()
-            .len(),
-        2
-    );
+    assert_eq!(w.fetch_bank_keys().await.len(), 2);
 }
 
 async fn expiry_warnings_are_given_once(db: TestDb) {
@@ -317,6 +375,7 @@ on_both_databases! {
     french_h004_user_onboards_with_a_ca_issued_certificate => french_h004_user_onboards_with_ca_issued_certificates;
     h005_user_onboards_with_h3k_and_ca_issued_certificates => h005_user_onboards_with_h3k;
     h3k_is_refused_on_ebics_2_5 => h3k_is_refused_on_h004;
+    h3k_refused_by_the_bank_says_why => h3k_refused_by_the_bank_says_why_and_sends_nothing_else;
     bank_certificates_are_checked_against_the_configured_ca => bank_certificates_not_issued_by_the_configured_ca_are_refused;
     certificate_expiry_warnings_are_given_once => expiry_warnings_are_given_once;
 }

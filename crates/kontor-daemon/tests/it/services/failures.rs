@@ -109,11 +109,8 @@ async fn an_order_whose_upload_answer_is_not_signed_by_the_bank_ends_with_the_co
 async fn recovery_gives_up_after_its_bounded_passes_and_says_why(db: TestDb) {
     let w = world(db, setup(H004)).await;
     w.ready().await;
-    w.fault(
-        FaultMatcher {
-            phase: Some(BankPhase::Initialisation),
-            ..Default::default()
-        },
+    w.fault_in(
+        BankPhase::Initialisation,
         FaultAction::HttpStatus { status: 503 },
         None,
     );

@@ -18,7 +18,7 @@ use crate::support::emulator::{world, Setup, World};
 use crate::support::payments::pain001;
 use crate::support::TestDb;
 
-async fn bank_keys_of_user(w: &World) -> (String, String, String) {
+pub(super) async fn bank_keys_of_user(w: &World) -> (String, String, String) {
     let subscriber = w
         .bank
         .state()
@@ -33,7 +33,7 @@ async fn bank_keys_of_user(w: &World) -> (String, String, String) {
     )
 }
 
-async fn active_hashes(w: &World) -> (String, String, String) {
+pub(super) async fn active_hashes(w: &World) -> (String, String, String) {
     let mut tx = w.tx().await;
     let mut out = Vec::new();
     for usage in [
@@ -88,16 +88,22 @@ async fn change_via_api(
     reply.json()
 }
 
-async fn hca_then_hcs_replace_the_keys_and_payments_before_and_after_complete(
-    db: TestDb,
-    version: ProtocolVersion,
-) {
+/// A READY user who may pay (CCT), the API over the world's services and an Admin's token.
+async fn paying_world(db: TestDb, version: ProtocolVersion) -> (World, axum::Router, String) {
     let w = world(db, Setup::new(version)).await;
     w.ready().await;
     w.describe_bank(&["CCT", "C53"]).await;
     w.permit("CCT", SignatureClass::E).await;
     let app = router(AppState::new(w.services.clone()));
     let token = w.token("keys@acme.example", Role::Admin).await;
+    (w, app, token)
+}
+
+async fn hca_then_hcs_replace_the_keys_and_payments_before_and_after_complete(
+    db: TestDb,
+    version: ProtocolVersion,
+) {
+    let (w, app, token) = paying_world(db, version).await;
 
     // READY means the bank activated the keys INI/HIA sent: they are ACTIVE, and the bank's.
     let first = active_hashes(&w).await;
@@ -255,17 +261,7 @@ async fn a_refused_key_change_revokes_the_new_keys_and_keeps_the_old(db: TestDb)
         .count();
     assert_eq!(revoked, 2);
     // The last segment reached the bank: its refusal is confirmed by asking it.
-    let audit = tx
-        .audit()
-        .search(&AuditFilter::default(), Newest::first(100))
-        .await
-        .unwrap();
-    assert!(
-        audit
-            .iter()
-            .any(|e| e.action == AuditAction::KeyRevoked && e.detail["decided_by"] == "probe"),
-        "{audit:?}"
-    );
+    assert_decided_by_probe(&mut tx, AuditAction::KeyRevoked).await;
 }
 
 /// The bank applies an HCA (or HCS) but its answer to the last segment is lost; the retry
@@ -308,17 +304,7 @@ async fn a_lost_answer_is_decided_by_probing_the_bank(
         keys.iter().all(|k| k.status != KeyStatus::Revoked),
         "{keys:?}"
     );
-    let audit = tx
-        .audit()
-        .search(&AuditFilter::default(), Newest::first(100))
-        .await
-        .unwrap();
-    assert!(
-        audit
-            .iter()
-            .any(|e| e.action == AuditAction::KeyActivated && e.detail["decided_by"] == "probe"),
-        "{audit:?}"
-    );
+    assert_decided_by_probe(&mut tx, AuditAction::KeyActivated).await;
     drop(tx);
     // Authenticated with the new key, encrypted for the new one: the download works.
     let htd = w
@@ -334,6 +320,21 @@ async fn a_lost_answer_is_decided_by_probing_the_bank(
 
 /// The bank processes the upload's segments but every answer (`times`) is lost. Any upload
 /// matches: once the bank finished the transaction, it no longer knows its order type.
+/// The audit log records `action` as decided by the probe of the bank.
+async fn assert_decided_by_probe(tx: &mut ScopedTx<'_>, action: AuditAction) {
+    let audit = tx
+        .audit()
+        .search(&AuditFilter::default(), Newest::first(100))
+        .await
+        .unwrap();
+    assert!(
+        audit
+            .iter()
+            .any(|e| e.action == action && e.detail["decided_by"] == "probe"),
+        "{action:?}: {audit:?}"
+    );
+}
+
 fn lose_transfer_answers(w: &World, times: Option<u32>) {
     w.fault(
         kontor_bank::FaultMatcher {
@@ -347,7 +348,7 @@ fn lose_transfer_answers(w: &World, times: Option<u32>) {
 
 /// The bank applies the upload, its answer is lost, and it does not replay the answer to the
 /// re-sent last segment (it forgot the transaction: 091101): the transfer ends FAILED.
-fn lose_answer_and_forget(w: &World) {
+pub(super) fn lose_answer_and_forget(w: &World) {
     let transfer = kontor_bank::FaultMatcher {
         phase: Some(kontor_bank::TransactionPhase::Transfer),
         ..Default::default()
@@ -371,13 +372,41 @@ fn lose_answer_and_forget(w: &World) {
         .unwrap();
 }
 
+/// No HPB gets through to the bank (asking it fails).
+pub(super) fn hpb_unreachable(w: &World) {
+    w.fault(
+        kontor_bank::FaultMatcher {
+            order_type: Some("HPB".into()),
+            ..Default::default()
+        },
+        kontor_bank::FaultAction::DropConnection,
+        None,
+    );
+}
+
+/// The tenant's audit records, newest first.
+pub(super) async fn audit_events(w: &World) -> Vec<AuditEvent> {
+    w.tx()
+        .await
+        .audit()
+        .search(&AuditFilter::default(), Newest::first(200))
+        .await
+        .unwrap()
+}
+
+/// The API and an admin's token for the world's tenant.
+pub(super) async fn operator_api(w: &World) -> (axum::Router, String) {
+    let app = router(AppState::new(w.services.clone()));
+    (app, w.token("keys@acme.example", Role::Admin).await)
+}
+
 /// A key change of the world's user.
-async fn change(w: &World, change: KeyChange) -> Result<KeyChangeOutcome, ServiceError> {
+pub(super) async fn change(w: &World, change: KeyChange) -> Result<KeyChangeOutcome, ServiceError> {
     change_keys(&w.services, &w.scope, w.user, change).await
 }
 
 /// One sweep of the pending upload effects.
-async fn sweep_effects(w: &World) -> EffectReport {
+pub(super) async fn sweep_effects(w: &World) -> EffectReport {
     apply_pending_effects(&w.services).await.unwrap()
 }
 
@@ -388,7 +417,7 @@ async fn assert_change_unconfirmed(w: &World) {
     assert!(error.contains("KEY_CHANGE_UNCONFIRMED"), "{upload:?}");
 }
 
-async fn statuses(w: &World) -> Vec<(KeyUsage, KeyStatus)> {
+pub(super) async fn statuses(w: &World) -> Vec<(KeyUsage, KeyStatus)> {
     let mut tx = w.tx().await;
     let mut keys: Vec<(KeyUsage, KeyStatus)> = tx
         .key_pairs()
@@ -429,14 +458,7 @@ async fn a_lost_hca_answer_is_decided_after_recovery(db: TestDb) {
     let report = w.client.recover_unfinished().await.unwrap();
     assert_eq!(report.ended.len(), 1, "{report:?}");
     // The bank cannot be asked yet (HPB does not get through): undecided, nothing revoked.
-    w.fault(
-        kontor_bank::FaultMatcher {
-            order_type: Some("HPB".into()),
-            ..Default::default()
-        },
-        kontor_bank::FaultAction::DropConnection,
-        None,
-    );
+    hpb_unreachable(&w);
     let effects = sweep_effects(&w).await;
     assert_eq!(effects.deferred.len(), 1, "{effects:?}");
     assert_change_unconfirmed(&w).await;
@@ -487,7 +509,7 @@ async fn a_lost_pub_answer_stays_undecided(db: TestDb) {
     );
 }
 
-async fn settle(
+pub(super) async fn settle(
     app: &axum::Router,
     token: &str,
     w: &World,
@@ -508,12 +530,7 @@ async fn settle(
 /// apply it) and settles it ACCEPTED: the new signature key is ACTIVE, the old EXPIRED, a
 /// payment signed with the new key goes through, and a second settlement answers 409.
 async fn an_operator_settles_an_undecided_pub(db: TestDb) {
-    let w = world(db, Setup::new(H004)).await;
-    w.ready().await;
-    w.describe_bank(&["CCT", "C53"]).await;
-    w.permit("CCT", SignatureClass::E).await;
-    let app = router(AppState::new(w.services.clone()));
-    let token = w.token("keys@acme.example", Role::Admin).await;
+    let (w, app, token) = paying_world(db, H004).await;
     let first = active_hashes(&w).await;
     lose_answer_and_forget(&w);
     let lost = kontor_daemon::services::key_changes::change_keys(
@@ -605,16 +622,6 @@ async fn an_operator_probes_or_refuses_an_undecided_hca(db: TestDb) {
     let app = router(AppState::new(w.services.clone()));
     let token = w.token("keys@acme.example", Role::Admin).await;
     let first = active_hashes(&w).await;
-    let hpb_unreachable = |w: &World| {
-        w.fault(
-            kontor_bank::FaultMatcher {
-                order_type: Some("HPB".into()),
-                ..Default::default()
-            },
-            kontor_bank::FaultAction::DropConnection,
-            None,
-        )
-    };
     lose_answer_and_forget(&w);
     hpb_unreachable(&w);
     let lost =

@@ -3,8 +3,11 @@
 mod bank_keys;
 mod bank_parameters;
 mod bounded_download;
+mod bounded_upload;
 mod certificates;
 mod failures;
+mod key_change_races;
+mod key_change_rollover;
 mod key_changes;
 mod onboarding;
 mod order_types;

@@ -20,7 +20,7 @@ use kontor_protocol::ProtocolVersion::H004;
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{
     Direction, EbicsUserId, KeyUsage, NewKeyPair, NewPermission, NewTransaction, Order, OrderId,
-    OrderStatus, Role, SignatureClass, SignatureRule, Store, TenantScope, Transaction,
+    OrderStatus, Role, SignatureClass, SignatureRule, Store, StoredFile, TenantScope, Transaction,
     TransactionEventKind, TransactionPhase, TransferEffect,
 };
 use sha2::{Digest, Sha256};
@@ -95,8 +95,8 @@ async fn fixture(store: &Store) -> Fixture {
             btf_service: None,
             account_id: Some(t.account()),
             authorisation_level: SignatureClass::E,
-            max_amount: Some("5000.00".into()),
-            currency: Some("EUR".into()),
+            max_amount: Some("5000.00".parse().unwrap()),
+            currency: Some("EUR".parse().unwrap()),
         })
         .await
         .unwrap();
@@ -195,7 +195,7 @@ impl OrderUploader for FakeBank {
         &self,
         scope: &TenantScope,
         order: &Order,
-        _content: Vec<u8>,
+        _content: StoredFile,
         _signatures: Vec<OrderSignatureData>,
     ) -> Result<UploadReceipt, UploadFailure> {
         if self.crash_before_sending {
@@ -441,7 +441,10 @@ async fn orders_beyond_the_users_permissions_are_refused(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(within.order_type, OrderType::CCT);
-    assert_eq!(within.amount_total.as_deref(), Some("5000.00"));
+    assert_eq!(
+        within.amount_total.map(|a| a.to_string()).as_deref(),
+        Some("5000.00")
+    );
     // The client's retry of the same request gets the same order; other content under the
     // same key is refused.
     let again = create(&db.store, &f, pain001("MSG-3", &[("Beta AG", "5000.00")]))

@@ -63,6 +63,20 @@ async fn content(w: &World, order: &Order) -> Vec<u8> {
     file.content.unwrap()
 }
 
+/// The stored document of `order`, after asserting the order type and pain version it was
+/// built as.
+async fn document_of(
+    w: &World,
+    order: &Order,
+    order_type: OrderType,
+    version: PainVersion,
+) -> pain::PaymentOrder {
+    assert_eq!(order.order_type, order_type);
+    let document = pain::parse_bytes(&content(w, order).await).unwrap();
+    assert_eq!(document.version, version);
+    document
+}
+
 async fn sign(w: &World, order: &Order, signer: EbicsUserId) -> Order {
     let key = w.signing_key(signer).await;
     let content = content(w, order).await;
@@ -334,9 +348,7 @@ async fn direct_debit_completes_and_a_rejection_reaches_every_debit(db: TestDb) 
     )
     .await
     .unwrap();
-    assert_eq!(order.order_type, OrderType::CDD);
-    let document = pain::parse_bytes(&content(&w, &order).await).unwrap();
-    assert_eq!(document.version, PainVersion::Pain008_001_08);
+    let document = document_of(&w, &order, OrderType::CDD, PainVersion::Pain008_001_08).await;
     assert_eq!(
         document.payment_infos[0].local_instrument.as_deref(),
         Some("CORE")
@@ -402,9 +414,7 @@ async fn instant_transfer_is_sent_as_cip_and_completes(db: TestDb) {
     )
     .await
     .unwrap();
-    assert_eq!(order.order_type, OrderType::CIP);
-    let document = pain::parse_bytes(&content(&w, &order).await).unwrap();
-    assert_eq!(document.version, PainVersion::Pain001_001_03);
+    let document = document_of(&w, &order, OrderType::CIP, PainVersion::Pain001_001_03).await;
     let info = &document.payment_infos[0];
     assert_eq!(
         (

@@ -301,10 +301,13 @@ async fn reingest_after_the_cause_is_fixed_books_the_rest(db: TestDb) {
         .create(
             t.connection,
             NewAccount {
-                iban: Some(PAYROLL.into()),
+                iban: Some(PAYROLL.parse().unwrap()),
                 holder_name: "ACME GmbH".into(),
-                currency: "EUR".into(),
-                ..Default::default()
+                currency: "EUR".parse().unwrap(),
+                bank_account_id: None,
+                national_number: None,
+                bank_code: None,
+                bic: None,
             },
         )
         .await
@@ -342,10 +345,13 @@ async fn add_accounts(w: &World, accounts: &[(&str, &str)]) -> Vec<AccountId> {
             .create(
                 w.connection,
                 NewAccount {
-                    iban: Some((*iban).into()),
+                    iban: Some((*iban).parse().unwrap()),
                     holder_name: "Muster Maschinenbau GmbH".into(),
-                    currency: (*currency).into(),
-                    ..Default::default()
+                    currency: (*currency).parse().unwrap(),
+                    bank_account_id: None,
+                    national_number: None,
+                    bank_code: None,
+                    bic: None,
                 },
             )
             .await

@@ -5,7 +5,7 @@
 use std::sync::{Arc, Mutex};
 
 use chrono::{Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
-use kontor_daemon::ebics::EbicsError;
+use kontor_daemon::ebics::{Client, EbicsError};
 use kontor_daemon::services::scheduler::{Scheduler, SchedulerConfig};
 use kontor_daemon::services::schedules::{self, ScheduleRequest};
 use kontor_daemon::services::statement_job::{
@@ -25,7 +25,7 @@ use kontor_storage::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::support::emulator::{world, Setup};
+use crate::support::emulator::{world, Setup, World};
 use crate::support::seed::{c53_schedule, count_bookings, tenant, Tenant, IBAN};
 use crate::support::TestDb;
 
@@ -80,6 +80,22 @@ async fn booking_count(store: &Store, t: &Tenant) -> usize {
     count_bookings(store, &t.scope, t.account()).await
 }
 
+/// A scheduler of `owner` running the statement job against the world's bank, which looks
+/// back `lookback_days` on a schedule's first run.
+fn statement_scheduler(
+    w: &World,
+    lookback_days: i64,
+    owner: &str,
+) -> Scheduler<StatementJob<Client>> {
+    let mut job = StatementJob::new(w.db.store.clone(), w.client.clone());
+    job.first_lookback_days = lookback_days;
+    Scheduler::new(
+        w.db.store.clone(),
+        Arc::new(job),
+        SchedulerConfig::new(owner),
+    )
+}
+
 async fn repeated_download_lands_each_booking_once(db: TestDb) {
     let t = tenant(&db.store, "acme", IBAN).await;
     let ledger = ledger(IBAN, date(2024, 3, 1), date(2024, 3, 3));
@@ -121,7 +137,10 @@ async fn overlapping_periods_add_only_the_new_days(db: TestDb) {
         .iter()
         .find(|b| b.kind == "CLBD" && b.balance_date == date(2024, 3, 5))
         .expect("closing balance of the last day");
-    assert_eq!(closing_5th.amount, whole.closing_balance().to_string());
+    assert_eq!(
+        closing_5th.amount.to_string(),
+        whole.closing_balance().to_string()
+    );
 }
 
 async fn mt940_after_camt053_of_the_same_days_adds_nothing(db: TestDb) {
@@ -239,13 +258,7 @@ async fn scheduled_multi_segment_c53_lands_bookings_once(db: TestDb, version: Pr
     w.busy_main_account(400).await;
     let now = Utc::now();
     let schedule = w.c53_schedule(account, now - Duration::minutes(1)).await;
-    let mut job = StatementJob::new(w.db.store.clone(), w.client.clone());
-    job.first_lookback_days = 8;
-    let scheduler = Scheduler::new(
-        w.db.store.clone(),
-        Arc::new(job),
-        SchedulerConfig::new("ops-test"),
-    );
+    let scheduler = statement_scheduler(&w, 8, "ops-test");
     let first = scheduler.tick(now).await.unwrap();
     assert_eq!(first.succeeded, 1, "{first:?}");
 
@@ -348,13 +361,7 @@ async fn nested_statement_fails_the_run_and_keeps_the_file(db: TestDb) {
     ))
     .await;
 
-    let mut job = StatementJob::new(w.db.store.clone(), w.client.clone());
-    job.first_lookback_days = 3;
-    let scheduler = Scheduler::new(
-        w.db.store.clone(),
-        Arc::new(job),
-        SchedulerConfig::new("nested-test"),
-    );
+    let scheduler = statement_scheduler(&w, 3, "nested-test");
     let first = scheduler.tick(now).await.unwrap();
     assert_eq!((first.succeeded, first.failed), (0, 1), "{first:?}");
 

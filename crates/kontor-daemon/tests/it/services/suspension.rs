@@ -14,6 +14,7 @@ use kontor_storage::{
 
 use crate::support::emulator::{world, Setup};
 use crate::support::TestDb;
+use kontor_testkit::bank::missed_suspension;
 
 async fn suspension_is_confirmed_by_the_bank(db: TestDb, version: ProtocolVersion) {
     let w = world(db, Setup::new(version)).await;
@@ -36,12 +37,7 @@ async fn suspension_is_confirmed_by_the_bank(db: TestDb, version: ProtocolVersio
 
     // Another instance that missed the suspension still believes the user READY: the bank
     // refuses its next request, and the refusal locks the user with the bank's code.
-    let mut tx = w.tx().await;
-    tx.ebics_users()
-        .set_status(w.user, EbicsUserStatus::Suspended, EbicsUserStatus::Ready)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    missed_suspension(&w.db.store, &w.scope, w.user).await;
     let today = Utc::now().date_naive();
     let request = DownloadRequest::new(OrderType::STA).with_period(
         today.checked_sub_days(Days::new(3)).unwrap(),

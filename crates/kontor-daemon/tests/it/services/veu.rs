@@ -13,8 +13,8 @@ use kontor_bank::{FaultAction, FaultMatcher, FaultRule};
 use kontor_daemon::services::orders::completion::sync_order_status;
 use kontor_daemon::services::orders::{submit, SubmitOutcome, Submitter};
 use kontor_daemon::services::veu::{
-    self, approve, cancel, sync, DetachedSignature, VeuApproval, VeuBank, VeuDetails, VeuError,
-    VeuOverviewItem,
+    self, approve, cancel, sync, DetachedSignature, VeuAction, VeuApproval, VeuBank, VeuDetails,
+    VeuError, VeuOverviewItem,
 };
 use kontor_protocol::orderdata::{
     AuthorisationLevel, DataDigest, OrderKind, OriginatorInfo, SignerInfo, SigningInfo,
@@ -91,8 +91,8 @@ impl VeuBank for FakeBank {
                     name: None,
                     timestamp: Utc::now(),
                 },
-                amount: Some("1250.00".into()),
-                currency: Some("EUR".into()),
+                amount: Some("1250.00".parse().unwrap()),
+                currency: Some("EUR".parse().unwrap()),
                 data_digest: Some(DataDigest {
                     signature_version: Some(SignatureVersion::A006),
                     digest: vec![0; 32],
@@ -113,15 +113,19 @@ impl VeuBank for FakeBank {
         })
     }
 
-    async fn sign(
+    async fn send_signature(
         &self,
         _scope: &TenantScope,
         signer_user: &EbicsUser,
         item: &VeuItem,
-        _version: SignatureVersion,
-        _signature: &[u8],
+        action: VeuAction,
+        _approval: &VeuApproval,
     ) -> Result<(), VeuError> {
         let mut orders = self.orders.lock().unwrap();
+        if action == VeuAction::Cancel {
+            orders.retain(|o| o.0 != item.bank_order_id);
+            return Ok(());
+        }
         let index = orders
             .iter()
             .position(|o| o.0 == item.bank_order_id)
@@ -139,21 +143,6 @@ impl VeuBank for FakeBank {
             let (id, ..) = orders.remove(index);
             self.executed.lock().unwrap().push(id);
         }
-        Ok(())
-    }
-
-    async fn cancel(
-        &self,
-        _scope: &TenantScope,
-        _user: &EbicsUser,
-        item: &VeuItem,
-        _version: SignatureVersion,
-        _signature: &[u8],
-    ) -> Result<(), VeuError> {
-        self.orders
-            .lock()
-            .unwrap()
-            .retain(|o| o.0 != item.bank_order_id);
         Ok(())
     }
 }
@@ -551,13 +540,7 @@ async fn lost_signature_answer_flow(db: TestDb, version: ProtocolVersion, cancel
         return;
     }
     assert_eq!(decided.status, VeuStatus::Signed);
-    let bank_item = w.bank.state().veu_items()[0].clone();
-    let user3_signatures = bank_item
-        .signers
-        .iter()
-        .filter(|s| s.user_id.as_str() == "USER3")
-        .count();
-    assert_eq!(user3_signatures, 1, "{bank_item:?}");
+    assert_user3_signed_once(&w);
     assert_eq!(
         w.bank.state().received_orders()[0].status,
         BankOrderStatus::Accepted
@@ -624,6 +607,11 @@ async fn hve_answer_without_transaction_id_flow(db: TestDb, version: ProtocolVer
         1,
         "recovery never sends a signature again"
     );
+    assert_user3_signed_once(&w);
+}
+
+/// The bank's VEU item holds exactly one signature of USER3.
+fn assert_user3_signed_once(w: &World) {
     let bank_item = w.bank.state().veu_items()[0].clone();
     let user3_signatures = bank_item
         .signers

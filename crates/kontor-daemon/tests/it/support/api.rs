@@ -11,15 +11,13 @@ use kontor_protocol::keys::PublicKey;
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion;
 use kontor_storage::{
-    BankKeyKind, EbicsUserStatus, FileBody, FileKind, NewBankKey, NewFile, NewPermission,
-    NewSchedule, NewSignerKey, NewStatement, NewStatementFile, Role, SignatureClass,
-    StatementFormat, Store, VeuSnapshot,
+    EbicsUserStatus, FileKind, NewSignerKey, NewStatementFile, Role, SignatureClass, Store,
 };
 use secrecy::ExposeSecret;
 use tower::ServiceExt;
 
 use super::payments::pain001;
-use super::seed::{self, Seed, IBAN};
+use super::seed::{self, records, Seed, IBAN};
 use super::TestDb;
 
 /// Ids of tenant A's records, by the name the route table uses.
@@ -250,6 +248,12 @@ impl World {
     pub async fn post(&self, token: &str, path: &str, payload: Payload) -> Reply {
         self.send(Method::POST, token, path, payload).await
     }
+
+    /// `POST /v1/orders/{order}/{action}` on tenant A's fixture order, as its Admin.
+    pub async fn order_action(&self, action: &str) -> Reply {
+        let path = format!("/v1/orders/{}/{action}", self.a.order);
+        self.post(&self.admin_a, &path, Payload::None).await
+    }
 }
 
 /// Tenant A with one record of every kind; tenant B empty.
@@ -311,14 +315,7 @@ pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
     let mut tx = store.scope(&a.scope).begin().await.unwrap();
     let bank_key = tx
         .bank_keys()
-        .create(NewBankKey {
-            bank_host_id: a.host,
-            kind: BankKeyKind::Authentication,
-            version: "X002".into(),
-            public_key: vec![1, 2, 3],
-            certificate: None,
-            key_hash: "AB".repeat(32),
-        })
+        .create(records::bank_key(a.host, "AB".repeat(32)))
         .await
         .unwrap();
     tx.connections()
@@ -354,30 +351,16 @@ pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
         .unwrap();
     let permission = tx
         .permissions()
-        .create(NewPermission {
-            ebics_user_id: users[0],
-            order_type: OrderType::CCT,
-            btf_service: None,
-            account_id: Some(account),
-            authorisation_level: SignatureClass::A,
-            max_amount: Some("10000.00".into()),
-            currency: Some("EUR".into()),
-        })
+        .create(records::limited_permission(
+            users[0],
+            account,
+            SignatureClass::A,
+        ))
         .await
         .unwrap();
     let veu = tx
         .veu_items()
-        .upsert(VeuSnapshot {
-            connection_id: a.connection,
-            bank_order_id: "A001".into(),
-            order_type: "CCT".into(),
-            signatures_collected: 1,
-            signatures_required: 2,
-            amount: Some("10.00".into()),
-            currency: Some("EUR".into()),
-            originator: None,
-            expires_at: None,
-        })
+        .upsert(records::veu_item(a.connection, "10.00"))
         .await
         .unwrap();
     let transaction = tx
@@ -387,36 +370,23 @@ pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
         .unwrap();
     let schedule = tx
         .schedules()
-        .create(NewSchedule {
-            ebics_user_id: users[0],
-            account_id: Some(account),
-            order_type: kontor_protocol::order_type::OrderType::C53,
-            btf_service: None,
-            cron: "0 6 * * *".into(),
-            time_zone: "UTC".into(),
-            next_run_at: Utc::now(),
-        })
+        .create(seed::c53_schedule_of(
+            users[0],
+            account,
+            "0 6 * * *",
+            "UTC",
+            Utc::now(),
+        ))
         .await
         .unwrap();
     let file = tx
         .files()
-        .create(NewFile {
-            kind: FileKind::Statement,
-            body: FileBody::Inline(b"<Document/>".to_vec()),
-            content_type: "application/xml".into(),
-        })
+        .create(records::xml_file(FileKind::Statement, b"<Document/>"))
         .await
         .unwrap();
     let statement = tx
         .statements()
-        .create(NewStatement {
-            account_id: account,
-            format: StatementFormat::Camt053,
-            statement_ref: "STMT-1".into(),
-            period_from: None,
-            period_to: None,
-            file_id: Some(file.id),
-        })
+        .create(records::statement(account, file.id))
         .await
         .unwrap();
     let statement_file = tx

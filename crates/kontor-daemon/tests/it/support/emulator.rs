@@ -1,12 +1,9 @@
 //! The bank emulator world: `kontor-bank` on a loopback port, and the seed's user with keys,
 //! an EBICS client and the services over it.
 
-use kontor_protocol::order_type::{BtfService, OrderType};
-use std::sync::{Arc, OnceLock};
-
 use chrono::{DateTime, Utc};
 use kontor_bank::{
-    Bank, BankConfig, BankKeyPairs, FaultAction, FaultMatcher, FaultRule, RunningBank,
+    BankConfig, FaultAction, FaultMatcher, FaultRule, RunningBank, TransactionPhase as BankPhase,
 };
 use kontor_daemon::ebics::{
     Client, ClientConfig, DownloadOutcome, DownloadRequest, EbicsError, RetryPolicy,
@@ -17,27 +14,19 @@ use kontor_daemon::services::orders::{
 };
 use kontor_daemon::services::Services;
 use kontor_protocol::keys::PrivateKey;
+use kontor_protocol::order_type::{BtfService, OrderType};
 use kontor_protocol::signature::sign_order_data;
 use kontor_protocol::{ProtocolVersion, SignatureVersion};
 use kontor_storage::*;
+use kontor_testkit::bank::{bank_with_segments, decide_bank_keys, signing_key, start_bank};
+use kontor_testkit::payments::DEBTOR;
 
 use super::seed::{self, give_keys, Seed, IBAN};
 use super::TestDb;
 
-/// One set of bank keys per test process (RSA generation is the slow part of starting a bank).
-pub fn bank_keys() -> Arc<BankKeyPairs> {
-    static KEYS: OnceLock<Arc<BankKeyPairs>> = OnceLock::new();
-    KEYS.get_or_init(|| {
-        Arc::new(BankKeyPairs::generate(&"KONTORBANK".parse().unwrap(), Utc::now()).unwrap())
-    })
-    .clone()
-}
-
 /// A bank whose segments are 4 KiB, so small downloads and uploads span several segments.
 pub fn small_segment_bank() -> BankConfig {
-    let mut config = BankConfig::demo().unwrap();
-    config.limits.segment_size_bytes = 4096;
-    config
+    bank_with_segments(4096)
 }
 
 /// The daemon side of one test: EBICS client and services, and the seeded tenant whose user
@@ -75,11 +64,7 @@ impl Setup {
 }
 
 pub async fn world(db: TestDb, setup: Setup) -> World {
-    let bank = Bank::builder(setup.bank)
-        .keys(bank_keys())
-        .start("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let bank = start_bank(setup.bank).await;
     let mut seed = Seed::new("ACME Treasury").at(bank.ebics_url(), setup.version);
     seed.user = setup.user.into();
     let partner_id = seed.partner.clone();
@@ -133,29 +118,18 @@ impl World {
                 &self.user_id.parse().unwrap(),
             )
             .unwrap();
-        self.client
-            .fetch_bank_keys(&self.scope, self.user)
-            .await
-            .unwrap()
+        self.fetch_bank_keys().await
+    }
+
+    /// HPB: the bank's current keys, stored for the operator's decision.
+    pub async fn fetch_bank_keys(&self) -> Vec<BankKey> {
+        let fetched = self.client.fetch_bank_keys(&self.scope, self.user).await;
+        fetched.unwrap()
     }
 
     /// The operator's decision on every unverified bank key of the host.
     pub async fn decide_bank_keys(&self, outcome: BankKeyVerification) {
-        let mut tx = self.tx().await;
-        for key in tx.bank_keys().list_for_host(self.host).await.unwrap() {
-            if key.verification_status == BankKeyVerification::Unverified {
-                tx.bank_keys()
-                    .decide(
-                        key.id,
-                        outcome,
-                        VerificationMethod::FingerprintConfirmed,
-                        "ops@acme.example",
-                    )
-                    .await
-                    .unwrap();
-            }
-        }
-        tx.commit().await.unwrap();
+        decide_bank_keys(&self.db.store, &self.scope, self.host, outcome).await;
     }
 
     /// Onboards the user to READY (keys verified by the operator).
@@ -205,26 +179,15 @@ impl World {
     /// The tenant's view of the emulator's partner: the order types it offers and the main
     /// account. Returns the account.
     pub async fn describe_bank(&self, order_types: &[&str]) -> AccountId {
-        let mut tx = self.tx().await;
         let order_types: Vec<OrderType> = order_types
             .iter()
             .map(|t| OrderType::parse_lenient(t).unwrap())
             .collect();
-        tx.connections()
-            .set_order_types(self.connection, &order_types)
-            .await
-            .unwrap();
+        self.tenant().offer(&self.db.store, &order_types).await;
+        let mut tx = self.tx().await;
         let account = tx
             .accounts()
-            .create(
-                self.connection,
-                NewAccount {
-                    iban: Some(IBAN.into()),
-                    holder_name: "Muster Maschinenbau GmbH".into(),
-                    currency: "EUR".into(),
-                    ..Default::default()
-                },
-            )
+            .create(self.connection, seed::account(IBAN, DEBTOR.0))
             .await
             .unwrap()
             .id;
@@ -239,17 +202,10 @@ impl World {
 
     /// The user's permission for `order_type` on every account, without a limit.
     pub async fn permit(&self, order_type: &str, class: SignatureClass) {
+        let order_type = OrderType::parse_lenient(order_type).unwrap();
         let mut tx = self.tx().await;
         tx.permissions()
-            .create(NewPermission {
-                ebics_user_id: self.user,
-                order_type: OrderType::parse_lenient(order_type).unwrap(),
-                btf_service: None,
-                account_id: None,
-                authorisation_level: class,
-                max_amount: None,
-                currency: None,
-            })
+            .create(seed::permission(self.user, order_type, class))
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -278,16 +234,7 @@ impl World {
 
     /// The user's signature private key, as the signer CLI holds it.
     pub async fn signing_key(&self, user: EbicsUserId) -> PrivateKey {
-        let mut tx = self.tx().await;
-        let pair = tx
-            .key_pairs()
-            .current(user, KeyUsage::Signature)
-            .await
-            .unwrap()
-            .unwrap();
-        let der = tx.key_pairs().load_private_key(pair.id).await.unwrap();
-        tx.commit().await.unwrap();
-        PrivateKey::from_pkcs8_der(&der).unwrap()
+        signing_key(&self.db.store, &self.scope, user).await
     }
 
     /// Creates an order of `content` and signs it with the user's own key, as the signer CLI
@@ -387,10 +334,77 @@ impl World {
         assert!(status.is_success(), "{:?}", response.text().await);
     }
 
+    /// Before INI: the signer takes over the signature key (the daemon's is revoked, the
+    /// signer's public key registered, A006 on H004); returns the signer's key pair.
+    pub async fn hand_signature_key_to_signer(&self) -> kontor_protocol::keys::KeyPair {
+        let signer = tokio::task::spawn_blocking(|| {
+            kontor_protocol::keys::KeyPair::generate(
+                &mut rand::rngs::OsRng,
+                kontor_protocol::keys::KeySize::Bits2048,
+            )
+            .unwrap()
+        })
+        .await
+        .unwrap();
+        let hash = kontor_protocol::keys::public_key_hash(
+            ProtocolVersion::H004,
+            signer.public_key(),
+            None,
+        )
+        .unwrap();
+        let mut tx = self.tx().await;
+        let daemon_key = tx
+            .key_pairs()
+            .current(self.user, KeyUsage::Signature)
+            .await
+            .unwrap()
+            .unwrap();
+        tx.key_pairs()
+            .set_status(daemon_key.id, KeyStatus::Pending, KeyStatus::Revoked)
+            .await
+            .unwrap();
+        tx.key_pairs()
+            .register_signer_key(NewSignerKey {
+                ebics_user_id: self.user,
+                version: "A006".into(),
+                public_key: signer.public_key().to_spki_der().unwrap(),
+                key_hash: hash.to_hex_upper(),
+                certificate: None,
+            })
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        signer
+    }
+
+    /// The bank clerk rolls the bank's keys through the emulator's admin API
+    /// (`POST /admin/bank-keys/roll`); returns the new keys as it publishes them.
+    pub async fn roll_bank_keys_via_admin(&self) -> serde_json::Value {
+        let response = reqwest::Client::new()
+            .post(format!("{}/bank-keys/roll", self.bank.admin_url()))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        let body = response.text().await.unwrap();
+        assert!(status.is_success(), "{status}: {body}");
+        serde_json::from_str(&body).unwrap()
+    }
+
     /// A statement download (STA) of the user, for the bank's default period.
     pub async fn download_sta(&self) -> Result<DownloadOutcome, EbicsError> {
         let request = DownloadRequest::new(OrderType::STA);
         self.client.download(&self.scope, self.user, request).await
+    }
+
+    /// A fault `action` on the bank's answers in `phase`, `times` times (every time with
+    /// `None`).
+    pub fn fault_in(&self, phase: BankPhase, action: FaultAction, times: Option<u32>) {
+        let matcher = FaultMatcher {
+            phase: Some(phase),
+            ..Default::default()
+        };
+        self.fault(matcher, action, times);
     }
 
     pub fn fault(&self, matcher: FaultMatcher, action: FaultAction, times: Option<u32>) {
@@ -408,12 +422,6 @@ impl World {
 
     /// An operator's API token in the world's tenant.
     pub async fn token(&self, email: &str, role: Role) -> String {
-        let admin = self.db.store.admin();
-        let operator = admin
-            .create_operator(email, email, self.scope.tenant(), role)
-            .await
-            .unwrap();
-        let issued = admin.issue_token(operator.id, "t", None).await.unwrap();
-        secrecy::ExposeSecret::expose_secret(&issued.secret).to_owned()
+        seed::operator_token(&self.db.store, self.scope.tenant(), email, role).await
     }
 }

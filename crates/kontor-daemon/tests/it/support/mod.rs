@@ -5,6 +5,7 @@
 //! keys; [`transport`] TLS, plain HTTP and proxy servers.
 
 pub mod api;
+pub mod child;
 pub mod emulator;
 pub mod openapi;
 pub mod payments;

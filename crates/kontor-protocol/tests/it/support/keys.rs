@@ -56,7 +56,7 @@ pub fn bank_x002() -> &'static RsaPrivateKey {
     KEY.get_or_init(|| as_rsa(cached_key(4)))
 }
 
-fn as_rsa(key: &PrivateKey) -> RsaPrivateKey {
+pub fn as_rsa(key: &PrivateKey) -> RsaPrivateKey {
     RsaPrivateKey::from_pkcs8_der(&key.to_pkcs8_der().expect("export")).expect("import")
 }
 

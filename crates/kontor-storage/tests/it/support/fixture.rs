@@ -2,7 +2,7 @@
 
 use chrono::{NaiveDate, Utc};
 use kontor_protocol::order_type::OrderType;
-use kontor_protocol::ProtocolVersion;
+use kontor_storage::testing::seed::{self, records, Seed, IBAN};
 use kontor_storage::*;
 use zeroize::Zeroizing;
 
@@ -51,19 +51,27 @@ pub async fn tenant(store: &Store, name: &str) -> TenantScope {
 }
 
 pub fn new_host(host_id: &str) -> NewBankHost {
-    NewBankHost {
+    Seed {
         host_id: host_id.into(),
-        name: "Demo Bank".into(),
-        url: "https://ebics.bank.example/ebicsweb".into(),
-        protocol_version: ProtocolVersion::H005,
-        btf: true,
-        production: false,
-        ca_bundle_pem: None,
+        ..Seed::new("")
     }
+    .host()
 }
 
+/// The shared seed of `name` (host BANKHOST, user Alice of class A, an account) with one
+/// record of every other kind on it.
 pub async fn build(store: &Store, name: &str) -> Graph {
-    let scope = tenant(store, name).await;
+    let seed = Seed {
+        host_id: "BANKHOST".into(),
+        url: "https://ebics.bank.example/ebicsweb".into(),
+        user_name: "Alice".into(),
+        signature_class: SignatureClass::A,
+        ..Seed::new(name).with_account(IBAN)
+    };
+    let planted = seed::plant(store, seed).await;
+    let scope = planted.scope.clone();
+    let (host, connection, user) = (planted.host, planted.connection, planted.user);
+    let account = planted.account();
     let operator = store
         .admin()
         .create_operator(
@@ -76,59 +84,9 @@ pub async fn build(store: &Store, name: &str) -> Graph {
         .unwrap()
         .id;
     let mut tx = store.scope(&scope).begin().await.unwrap();
-    let host = tx
-        .bank_hosts()
-        .create(new_host("BANKHOST"))
-        .await
-        .unwrap()
-        .id;
     let bank_key = tx
         .bank_keys()
-        .create(NewBankKey {
-            bank_host_id: host,
-            kind: BankKeyKind::Authentication,
-            version: "X002".into(),
-            public_key: vec![1, 2, 3],
-            certificate: None,
-            key_hash: "AB12".into(),
-        })
-        .await
-        .unwrap()
-        .id;
-    let connection = tx
-        .connections()
-        .create(NewConnection {
-            bank_host_id: host,
-            partner_id: "PARTNER1".into(),
-            display_name: "Main".into(),
-        })
-        .await
-        .unwrap()
-        .id;
-    let account = tx
-        .accounts()
-        .create(
-            connection,
-            NewAccount {
-                iban: Some("DE89370400440532013000".into()),
-                bic: Some("COBADEFFXXX".into()),
-                holder_name: "ACME GmbH".into(),
-                currency: "EUR".into(),
-                ..Default::default()
-            },
-        )
-        .await
-        .unwrap()
-        .id;
-    let user = tx
-        .ebics_users()
-        .create(NewEbicsUser {
-            connection_id: connection,
-            user_id: "USER1".into(),
-            system_id: None,
-            name: "Alice".into(),
-            signature_class: SignatureClass::A,
-        })
+        .create(records::bank_key(host, "AB12".into()))
         .await
         .unwrap()
         .id;
@@ -148,41 +106,25 @@ pub async fn build(store: &Store, name: &str) -> Graph {
         .id;
     let permission = tx
         .permissions()
-        .create(NewPermission {
-            ebics_user_id: user,
-            order_type: OrderType::CCT,
-            btf_service: None,
-            account_id: Some(account),
-            authorisation_level: SignatureClass::A,
-            max_amount: Some("10000.00".into()),
-            currency: Some("EUR".into()),
-        })
+        .create(records::limited_permission(
+            user,
+            account,
+            SignatureClass::A,
+        ))
         .await
         .unwrap()
         .id;
     tx.memberships().grant(operator, user).await.unwrap();
     let file = tx
         .files()
-        .create(NewFile {
-            kind: FileKind::OrderContent,
-            body: FileBody::Inline(b"<pain/>".to_vec()),
-            content_type: "application/xml".into(),
-        })
+        .create(records::xml_file(FileKind::OrderContent, b"<pain/>"))
         .await
         .unwrap();
     let order = tx
         .orders()
         .create(NewOrder {
-            ebics_user_id: user,
-            order_type: OrderType::CCT,
-            btf_service: None,
-            signature_rule: SignatureRule::Standard,
-            content_file_id: file.id,
-            content_hash: file.sha256.clone(),
-            content_size: file.size,
-            amount_total: Some("100.00".into()),
-            currency: Some("EUR".into()),
             idempotency_key: Some("idem-1".into()),
+            ..records::order(user, &file, "100.00")
         })
         .await
         .unwrap()
@@ -203,15 +145,8 @@ pub async fn build(store: &Store, name: &str) -> Graph {
     let veu_item = tx
         .veu_items()
         .upsert(VeuSnapshot {
-            connection_id: connection,
-            bank_order_id: "A001".into(),
-            order_type: "CCT".into(),
-            signatures_collected: 1,
-            signatures_required: 2,
-            amount: Some("100.00".into()),
-            currency: Some("EUR".into()),
             originator: Some("USER1".into()),
-            expires_at: None,
+            ..records::veu_item(connection, "100.00")
         })
         .await
         .unwrap()
@@ -233,16 +168,7 @@ pub async fn build(store: &Store, name: &str) -> Graph {
         .id;
     let transaction = tx
         .transactions()
-        .create(NewTransaction {
-            ebics_user_id: user,
-            direction: Direction::Download,
-            order_type: OrderType::C53,
-            btf_params: None,
-            order_id: None,
-            file_id: None,
-            num_segments: None,
-            effect: None,
-        })
+        .create(seed::c53_download(user))
         .await
         .unwrap()
         .id;
@@ -255,15 +181,13 @@ pub async fn build(store: &Store, name: &str) -> Graph {
     let event = tx.transactions().events(transaction).await.unwrap()[0].id;
     let schedule = tx
         .schedules()
-        .create(NewSchedule {
-            ebics_user_id: user,
-            account_id: Some(account),
-            order_type: kontor_protocol::order_type::OrderType::C53,
-            btf_service: None,
-            cron: "0 0 6 * * *".into(),
-            time_zone: "Europe/Berlin".into(),
-            next_run_at: Utc::now(),
-        })
+        .create(seed::c53_schedule_of(
+            user,
+            account,
+            "0 0 6 * * *",
+            "Europe/Berlin",
+            Utc::now(),
+        ))
         .await
         .unwrap()
         .id;
@@ -280,14 +204,7 @@ pub async fn build(store: &Store, name: &str) -> Graph {
         .id;
     let statement = tx
         .statements()
-        .create(NewStatement {
-            account_id: account,
-            format: StatementFormat::Camt053,
-            statement_ref: "STMT-1".into(),
-            period_from: None,
-            period_to: None,
-            file_id: Some(file.id),
-        })
+        .create(records::statement(account, file.id))
         .await
         .unwrap()
         .id;
@@ -299,8 +216,8 @@ pub async fn build(store: &Store, name: &str) -> Graph {
             statement_id: Some(statement),
             kind: "CLBD".into(),
             balance_date,
-            amount: "1234.56".into(),
-            currency: "EUR".into(),
+            amount: "1234.56".parse().unwrap(),
+            currency: "EUR".parse().unwrap(),
         })
         .await
         .unwrap());
@@ -377,8 +294,8 @@ pub fn booking(account: AccountId, statement: StatementId, key: &str) -> NewBook
         statement_id: Some(statement),
         booking_date: NaiveDate::from_ymd_opt(2026, 11, 20).unwrap(),
         value_date: None,
-        amount: "10.00".into(),
-        currency: "EUR".into(),
+        amount: "10.00".parse().unwrap(),
+        currency: "EUR".parse().unwrap(),
         credit_debit: "CRDT".into(),
         counterparty_name: Some("Customer".into()),
         counterparty_iban: None,

@@ -369,55 +369,48 @@ pub const HVT_PARAMS_H004: &str = r#"<ebics:HVTOrderParams xmlns:ebics="urn:org:
 
 pub fn all() -> Vec<Sample> {
     use ProtocolVersion::{H004, H005};
-    use SchemaFamily::{Orders, Signature};
-    let s = |name, version, family, xml| Sample {
-        name,
-        version,
-        family,
-        xml,
-    };
-    vec![
-        s("hpb-h004-ebics-prefix", H004, Orders, HPB_H004_EBICS_PREFIX),
-        s(
+    let orders = [
+        ("hpb-h004-ebics-prefix", H004, HPB_H004_EBICS_PREFIX),
+        (
             "hpb-h005-default-namespaces",
             H005,
-            Orders,
             HPB_H005_DEFAULT_NAMESPACES,
         ),
-        s("htd-h004-german-bank", H004, Orders, HTD_H004_GERMAN_BANK),
-        s(
-            "hkd-h005-custom-prefix",
-            H005,
-            Orders,
-            HKD_H005_CUSTOM_PREFIX,
-        ),
-        s("haa-h004", H004, Orders, HAA_H004),
-        s("haa-h005", H005, Orders, HAA_H005),
-        s("hpd-h004", H004, Orders, HPD_H004),
-        s("hpd-h005", H005, Orders, HPD_H005),
-        s("hvu-h004-prefixed", H004, Orders, HVU_H004_PREFIXED),
-        s("hvz-h005", H005, Orders, HVZ_H005),
-        s(
+        ("htd-h004-german-bank", H004, HTD_H004_GERMAN_BANK),
+        ("hkd-h005-custom-prefix", H005, HKD_H005_CUSTOM_PREFIX),
+        ("haa-h004", H004, HAA_H004),
+        ("haa-h005", H005, HAA_H005),
+        ("hpd-h004", H004, HPD_H004),
+        ("hpd-h005", H005, HPD_H005),
+        ("hvu-h004-prefixed", H004, HVU_H004_PREFIXED),
+        ("hvz-h005", H005, HVZ_H005),
+        (
             "hvd-h004-no-digest-version",
             H004,
-            Orders,
             HVD_H004_NO_DIGEST_VERSION,
         ),
-        s("hvt-h005", H005, Orders, HVT_H005),
-        s("hvt-params-h004", H004, Orders, HVT_PARAMS_H004),
-        s(
+        ("hvt-h005", H005, HVT_H005),
+        ("hvt-params-h004", H004, HVT_PARAMS_H004),
+    ];
+    let signatures = [
+        (
             "usersig-s001-esig-prefix",
             H004,
-            Signature,
             USER_SIGNATURE_S001_ESIG_PREFIX,
         ),
-        s(
-            "usersig-s002-default",
-            H005,
-            Signature,
-            USER_SIGNATURE_S002_DEFAULT,
-        ),
-        s("ini-h004-client", H004, Signature, INI_H004_CLIENT),
-        s("ini-h005-client", H005, Signature, INI_H005_CLIENT),
-    ]
+        ("usersig-s002-default", H005, USER_SIGNATURE_S002_DEFAULT),
+        ("ini-h004-client", H004, INI_H004_CLIENT),
+        ("ini-h005-client", H005, INI_H005_CLIENT),
+    ];
+    let of = |family| {
+        move |(name, version, xml)| Sample {
+            name,
+            version,
+            family,
+            xml,
+        }
+    };
+    let orders = orders.into_iter().map(of(SchemaFamily::Orders));
+    let signatures = signatures.into_iter().map(of(SchemaFamily::Signature));
+    orders.chain(signatures).collect()
 }
