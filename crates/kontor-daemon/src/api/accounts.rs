@@ -11,35 +11,30 @@ use super::extract::QueryParams;
 use super::extract::{Id, JsonBody};
 use super::input::{Name, ShortText, Valid};
 use super::page::{ItemPage, PageQuery};
+use super::records;
 use super::respond::Created;
 use super::{Access, Routes};
 use crate::services::connections;
 
 pub fn routes(routes: Routes) -> Routes {
     routes
-        .read("/v1/accounts", "List accounts", list)
+        .read("/v1/accounts", "List accounts", records::list::<Account>)
         .post(
             "/v1/accounts",
             Access::Configure,
             "Add an account (IBAN, BIC and currency validated)",
             create,
         )
-        .read("/v1/accounts/{id}", "Show an account", show)
+        .read(
+            "/v1/accounts/{id}",
+            "Show an account",
+            records::show::<AccountId>,
+        )
         .read(
             "/v1/accounts/{id}/balances",
             "Balances of an account",
             balances,
         )
-}
-
-async fn list(
-    caller: Caller,
-    QueryParams(q): QueryParams<PageQuery>,
-) -> Result<Json<ItemPage<Account>>, ApiError> {
-    let page = q.newest()?;
-    let mut tx = caller.read().await?;
-    let items: Vec<Account> = tx.newest(page).await?;
-    Ok(Json(ItemPage::keyset(items, page.limit, |r| r.id)))
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -80,11 +75,6 @@ async fn create(
     let account = connections::add_account(&mut tx, *body.connection_id, new).await?;
     tx.commit().await?;
     Ok(Created(account))
-}
-
-async fn show(caller: Caller, Id(id): Id<AccountId>) -> Result<Json<Account>, ApiError> {
-    let mut tx = caller.read().await?;
-    Ok(Json(tx.get(id).await?))
 }
 
 async fn balances(

@@ -7,40 +7,37 @@ use serde::Deserialize;
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::QueryParams;
 use super::extract::{Id, JsonBody};
 use super::input::{EbicsId, Name, Valid};
-use super::page::{ItemPage, PageQuery};
+use super::records;
 use super::respond::Created;
 use super::{Access, Routes};
 use crate::services::connections;
 
 pub fn routes(routes: Routes) -> Routes {
     routes
-        .read("/v1/connections", "List bank connections", list)
+        .read(
+            "/v1/connections",
+            "List bank connections",
+            records::list::<Connection>,
+        )
         .post(
             "/v1/connections",
             Access::Configure,
             "Create a bank connection (partner at a host)",
             create,
         )
-        .read("/v1/connections/{id}", "Show a bank connection", show)
+        .read(
+            "/v1/connections/{id}",
+            "Show a bank connection",
+            records::show::<ConnectionId>,
+        )
         .put(
             "/v1/connections/{id}/order-types",
             Access::Configure,
             "Set the order types the bank offers",
             set_order_types,
         )
-}
-
-async fn list(
-    caller: Caller,
-    QueryParams(q): QueryParams<PageQuery>,
-) -> Result<Json<ItemPage<Connection>>, ApiError> {
-    let page = q.newest()?;
-    let mut tx = caller.read().await?;
-    let items: Vec<Connection> = tx.newest(page).await?;
-    Ok(Json(ItemPage::keyset(items, page.limit, |r| r.id)))
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -85,11 +82,6 @@ async fn create(
     let connection = connections::create(&mut tx, new, &order_types).await?;
     tx.commit().await?;
     Ok(Created(connection))
-}
-
-async fn show(caller: Caller, Id(id): Id<ConnectionId>) -> Result<Json<Connection>, ApiError> {
-    let mut tx = caller.read().await?;
-    Ok(Json(tx.get(id).await?))
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]

@@ -13,7 +13,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{Id, JsonBody, QueryParams};
 use super::input::{EbicsId, KeyHash, Name, SignatureValue, Valid};
-use super::page::{ItemPage, PageQuery};
+use super::records;
 use super::respond::{AcceptedEmpty, Created};
 use super::{Access, AppState, Routes};
 use crate::services::{onboarding, users};
@@ -21,7 +21,7 @@ use kontor_protocol::SignatureVersion;
 
 pub fn routes(routes: Routes) -> Routes {
     routes
-        .read("/v1/ebics-users", "List EBICS users", list)
+        .read("/v1/ebics-users", "List EBICS users", records::list_visible::<EbicsUser>)
         .post(
             "/v1/ebics-users",
             Access::Configure,
@@ -31,7 +31,7 @@ pub fn routes(routes: Routes) -> Routes {
         .read(
             "/v1/ebics-users/{id}",
             "Show an EBICS user and its status",
-            show,
+            records::show_granted::<EbicsUserId>,
         )
         .post(
             "/v1/ebics-users/{id}/suspend",
@@ -70,16 +70,6 @@ pub fn routes(routes: Routes) -> Routes {
         )
 }
 
-async fn list(
-    caller: Caller,
-    QueryParams(q): QueryParams<PageQuery>,
-) -> Result<Json<ItemPage<EbicsUser>>, ApiError> {
-    let page = q.newest()?;
-    let mut tx = caller.read().await?;
-    let items: Vec<EbicsUser> = caller.visible(&mut tx, page).await?;
-    Ok(Json(ItemPage::keyset(items, page.limit, |r| r.id)))
-}
-
 #[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 struct CreateUser {
@@ -105,11 +95,6 @@ async fn create(
     let user = users::create(&mut tx, new).await?;
     tx.commit().await?;
     Ok(Created(user))
-}
-
-async fn show(caller: Caller, Id(id): Id<EbicsUserId>) -> Result<Json<EbicsUser>, ApiError> {
-    let mut tx = caller.read().await?;
-    Ok(Json(caller.granted(&mut tx, id).await?))
 }
 
 async fn suspend(

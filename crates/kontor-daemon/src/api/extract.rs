@@ -3,8 +3,9 @@
 //! path id that is not an id names no record: it answers 404 like an unknown one.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::header;
+use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 
 use schemars::JsonSchema;
@@ -134,19 +135,10 @@ path_ids! {
 /// The one id in a route's path, typed.
 pub struct Id<T>(pub T);
 
-impl<S, T> axum::extract::FromRequestParts<S> for Id<T>
-where
-    T: PathId,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &S,
-    ) -> Result<Self, Self::Rejection> {
+impl<T: PathId> Id<T> {
+    async fn from_parts(parts: &mut Parts) -> Result<Self, ApiError> {
         let axum::extract::Path(raw) =
-            axum::extract::Path::<String>::from_request_parts(parts, state)
+            axum::extract::Path::<String>::from_request_parts(parts, &())
                 .await
                 .map_err(|_| ApiError::NotFound(T::ENTITY))?;
         path_id(&raw, T::ENTITY).map(Self)
@@ -157,17 +149,8 @@ where
 /// parameter 422 naming it.
 pub struct QueryParams<T>(pub T);
 
-impl<S, T> axum::extract::FromRequestParts<S> for QueryParams<T>
-where
-    T: DeserializeOwned,
-    S: Send + Sync,
-{
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _state: &S,
-    ) -> Result<Self, Self::Rejection> {
+impl<T: DeserializeOwned> QueryParams<T> {
+    async fn from_parts(parts: &mut Parts) -> Result<Self, ApiError> {
         let query = parts.uri.query().unwrap_or_default();
         let deserializer =
             serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
@@ -179,6 +162,22 @@ where
             })
     }
 }
+
+/// `FromRequestParts` of the extractors that read the request head alone (their
+/// `from_parts`), in any router state, rejecting with the API's own errors.
+macro_rules! from_parts {
+    ($($extractor:ident $(<$param:ident: $bound:path>)?),+ $(,)?) => {$(
+        impl<S: Send + Sync $(, $param: $bound)?> FromRequestParts<S> for $extractor$(<$param>)? {
+            type Rejection = ApiError;
+
+            async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+                Self::from_parts(parts).await
+            }
+        }
+    )+};
+}
+
+from_parts!(Id<T: PathId>, QueryParams<T: DeserializeOwned>, IdempotencyKey);
 
 impl<T> DocInput for Id<T> {
     fn document(operation: &mut Operation, _: &mut Docs) {
@@ -203,13 +202,8 @@ impl<T: JsonSchema> DocInput for JsonBody<T> {
 /// same content returns the first answer instead of a second order.
 pub struct IdempotencyKey(pub Option<String>);
 
-impl<S: Send + Sync> axum::extract::FromRequestParts<S> for IdempotencyKey {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        _state: &S,
-    ) -> Result<Self, Self::Rejection> {
+impl IdempotencyKey {
+    async fn from_parts(parts: &mut Parts) -> Result<Self, ApiError> {
         super::input::idempotency_key(&parts.headers).map(Self)
     }
 }

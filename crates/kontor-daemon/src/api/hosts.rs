@@ -12,20 +12,21 @@ use super::extract::QueryParams;
 use super::extract::{Id, JsonBody};
 use super::input::{HostId, HttpUrl, KeyHash, Name, Valid};
 use super::page::{ItemPage, PageQuery};
+use super::records;
 use super::respond::{Created, Either, NoContent};
 use super::{Access, AppState, Routes};
 use crate::services::hosts::{self, NewHost};
 
 pub fn routes(routes: Routes) -> Routes {
     routes
-        .read("/v1/bank-hosts", "List bank hosts", list)
+        .read("/v1/bank-hosts", "List bank hosts", records::list::<BankHost>)
         .post(
             "/v1/bank-hosts",
             Access::Configure,
             "Register a bank host",
             create,
         )
-        .read("/v1/bank-hosts/{id}", "Show a bank host", show)
+        .read("/v1/bank-hosts/{id}", "Show a bank host", records::show::<BankHostId>)
         .patch(
             "/v1/bank-hosts/{id}",
             Access::Configure,
@@ -101,21 +102,6 @@ async fn create(
     .await?;
     tx.commit().await?;
     Ok(Created(host))
-}
-
-async fn list(
-    caller: Caller,
-    QueryParams(q): QueryParams<PageQuery>,
-) -> Result<Json<ItemPage<BankHost>>, ApiError> {
-    let page = q.newest()?;
-    let mut tx = caller.read().await?;
-    let items: Vec<BankHost> = tx.newest(page).await?;
-    Ok(Json(ItemPage::keyset(items, page.limit, |r| r.id)))
-}
-
-async fn show(caller: Caller, Id(id): Id<BankHostId>) -> Result<Json<BankHost>, ApiError> {
-    let mut tx = caller.read().await?;
-    Ok(Json(tx.get(id).await?))
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]

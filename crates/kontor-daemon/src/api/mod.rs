@@ -32,6 +32,7 @@ mod orders;
 pub mod page;
 mod payments;
 mod permissions;
+mod records;
 mod respond;
 mod schedules;
 mod signer_keys;

@@ -22,14 +22,14 @@ use super::error::ApiError;
 use super::extract::{Id, IdempotencyKey, JsonBody, QueryParams};
 use super::files::download;
 use super::input::{KeyHash, SignatureValue, Valid};
-use super::page::{ItemPage, PageQuery};
+use super::records;
 use super::respond::{Accepted, Created, Either, FileDownload, Replayed};
 use super::{Access, AppState, Routes};
 use crate::services::orders::{self, received, CreateOrder, SignatureSubmission};
 
 pub fn routes(routes: Routes) -> Routes {
     routes
-        .read("/v1/orders", "List orders", list)
+        .read("/v1/orders", "List orders", records::list_visible::<Order>)
         .post(
             "/v1/orders",
             Access::Operate,
@@ -60,16 +60,6 @@ pub fn routes(routes: Routes) -> Routes {
             "Cancel an order that was not submitted",
             cancel,
         )
-}
-
-async fn list(
-    caller: Caller,
-    QueryParams(q): QueryParams<PageQuery>,
-) -> Result<Json<ItemPage<Order>>, ApiError> {
-    let page = q.newest()?;
-    let mut tx = caller.read().await?;
-    let items: Vec<Order> = caller.visible(&mut tx, page).await?;
-    Ok(Json(ItemPage::keyset(items, page.limit, |r| r.id)))
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]

@@ -13,20 +13,29 @@ use super::extract::QueryParams;
 use super::extract::{Id, JsonBody};
 use super::input::{Cron, TimeZone, Valid};
 use super::page::{ItemPage, PageQuery};
+use super::records;
 use super::respond::{Accepted, Created, NoContent};
 use super::{Access, AppState, Routes};
 use crate::services::schedules::{self, ScheduleRequest};
 
 pub fn routes(routes: Routes) -> Routes {
     routes
-        .read("/v1/schedules", "List download schedules", list)
+        .read(
+            "/v1/schedules",
+            "List download schedules",
+            records::list_visible::<Schedule>,
+        )
         .post(
             "/v1/schedules",
             Access::Operate,
             "Create a download schedule (cron validated)",
             create,
         )
-        .read("/v1/schedules/{id}", "Show a schedule", show)
+        .read(
+            "/v1/schedules/{id}",
+            "Show a schedule",
+            records::show_granted::<ScheduleId>,
+        )
         .patch(
             "/v1/schedules/{id}",
             Access::Operate,
@@ -46,16 +55,6 @@ pub fn routes(routes: Routes) -> Routes {
             "Run a schedule now (engine); the run is recorded like a scheduled one",
             run_now,
         )
-}
-
-async fn list(
-    caller: Caller,
-    QueryParams(q): QueryParams<PageQuery>,
-) -> Result<Json<ItemPage<Schedule>>, ApiError> {
-    let page = q.newest()?;
-    let mut tx = caller.read().await?;
-    let items: Vec<Schedule> = caller.visible(&mut tx, page).await?;
-    Ok(Json(ItemPage::keyset(items, page.limit, |r| r.id)))
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -96,11 +95,6 @@ async fn create(
     let schedule = schedules::create(&mut tx, request).await?;
     tx.commit().await?;
     Ok(Created(schedule))
-}
-
-async fn show(caller: Caller, Id(id): Id<ScheduleId>) -> Result<Json<Schedule>, ApiError> {
-    let mut tx = caller.read().await?;
-    Ok(Json(caller.granted(&mut tx, id).await?))
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]

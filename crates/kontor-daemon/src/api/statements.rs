@@ -11,6 +11,7 @@ use super::extract::{Id, QueryParams};
 use super::files::download;
 use super::input::Valid;
 use super::page::{ItemPage, PageQuery};
+use super::records;
 use super::respond::FileDownload;
 use super::{AppState, Routes};
 
@@ -21,7 +22,11 @@ pub fn routes(routes: Routes) -> Routes {
             "List statements (filter by account)",
             list,
         )
-        .read("/v1/statements/{id}", "Show a statement", show)
+        .read(
+            "/v1/statements/{id}",
+            "Show a statement",
+            records::show::<StatementId>,
+        )
         .read(
             "/v1/statements/{id}/file",
             "Download the original camt/MT940 file",
@@ -56,11 +61,6 @@ async fn list(
         None => tx.newest(page).await?,
     };
     Ok(Json(ItemPage::keyset(items, page.limit, |s| s.id)))
-}
-
-async fn show(caller: Caller, Id(id): Id<StatementId>) -> Result<Json<Statement>, ApiError> {
-    let mut tx = caller.read().await?;
-    Ok(Json(tx.get(id).await?))
 }
 
 async fn file(

@@ -8,12 +8,21 @@ use super::error::ApiError;
 use super::extract::Id;
 use super::extract::QueryParams;
 use super::page::{ItemPage, PageQuery};
+use super::records;
 use super::Routes;
 
 pub fn routes(routes: Routes) -> Routes {
     routes
-        .read("/v1/transactions", "List EBICS transactions", list)
-        .read("/v1/transactions/{id}", "Show an EBICS transaction", show)
+        .read(
+            "/v1/transactions",
+            "List EBICS transactions",
+            records::list_visible::<Transaction>,
+        )
+        .read(
+            "/v1/transactions/{id}",
+            "Show an EBICS transaction",
+            records::show_granted::<TransactionId>,
+        )
         .read(
             "/v1/transactions/{id}/segments",
             "Segments of a transaction",
@@ -24,21 +33,6 @@ pub fn routes(routes: Routes) -> Routes {
             "Append-only event trail of a transaction",
             events,
         )
-}
-
-async fn list(
-    caller: Caller,
-    QueryParams(q): QueryParams<PageQuery>,
-) -> Result<Json<ItemPage<Transaction>>, ApiError> {
-    let page = q.newest()?;
-    let mut tx = caller.read().await?;
-    let items: Vec<Transaction> = caller.visible(&mut tx, page).await?;
-    Ok(Json(ItemPage::keyset(items, page.limit, |r| r.id)))
-}
-
-async fn show(caller: Caller, Id(id): Id<TransactionId>) -> Result<Json<Transaction>, ApiError> {
-    let mut tx = caller.read().await?;
-    Ok(Json(caller.granted(&mut tx, id).await?))
 }
 
 async fn segments(

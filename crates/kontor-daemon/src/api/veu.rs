@@ -17,14 +17,14 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{Id, JsonBody, QueryParams};
 use super::input::{KeyHash, SignatureValue, Valid};
-use super::page::{ItemPage, PageQuery};
+use super::records;
 use super::respond::AcceptedEmpty;
 use super::{Access, AppState, Routes};
 use crate::services::veu::{self, check_same_connection, DetachedSignature, VeuDigest};
 
 pub fn routes(routes: Routes) -> Routes {
     routes
-        .read("/v1/veu-items", "List VEU items awaiting signatures", list)
+        .read("/v1/veu-items", "List VEU items awaiting signatures", records::list::<VeuItem>)
         .read(
             "/v1/veu-items/{id}",
             "Show a VEU item and its signers",
@@ -59,16 +59,6 @@ pub fn routes(routes: Routes) -> Routes {
             "Cancel the order at the bank (engine)",
             cancel,
         )
-}
-
-async fn list(
-    caller: Caller,
-    QueryParams(q): QueryParams<PageQuery>,
-) -> Result<Json<ItemPage<VeuItem>>, ApiError> {
-    let page = q.newest()?;
-    let mut tx = caller.read().await?;
-    let items: Vec<VeuItem> = tx.newest(page).await?;
-    Ok(Json(ItemPage::keyset(items, page.limit, |r| r.id)))
 }
 
 #[derive(Serialize, schemars::JsonSchema)]

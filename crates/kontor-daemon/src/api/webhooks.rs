@@ -14,6 +14,7 @@ use super::error::ApiError;
 use super::extract::{Id, JsonBody, QueryParams};
 use super::input::{HttpUrl, Name, Valid};
 use super::page::{ItemPage, PageQuery};
+use super::records;
 use super::respond::{Accepted, Created, NoContent};
 use super::{Access, AppState, Routes};
 use crate::services::webhooks::{self, WithSecret};
@@ -30,7 +31,7 @@ pub fn routes(routes: Routes) -> Routes {
             "Create a webhook subscription (the target must resolve to a public address); the answer shows its secret, once",
             create,
         )
-        .read("/v1/webhooks/{id}", "Show a webhook subscription", show)
+        .read("/v1/webhooks/{id}", "Show a webhook subscription", records::show::<WebhookSubscriptionId>)
         .patch(
             "/v1/webhooks/{id}",
             Access::Configure,
@@ -128,14 +129,6 @@ async fn create(
     };
     let created = webhooks::create(&state.services, &caller.scope, new).await?;
     Ok(Created(created.into()))
-}
-
-async fn show(
-    caller: Caller,
-    Id(id): Id<WebhookSubscriptionId>,
-) -> Result<Json<WebhookSubscription>, ApiError> {
-    let mut tx = caller.read().await?;
-    Ok(Json(tx.get(id).await?))
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
