@@ -1,16 +1,13 @@
 //! `/v1/accounts`: bank accounts (IBAN, BIC and currency validated) and their balances.
 
-use axum::Json;
 use kontor_documents::{Bic, Currency, Iban};
 use kontor_storage::{Account, AccountId, Balance, ConnectionId, NewAccount};
 use serde::Deserialize;
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::QueryParams;
-use super::extract::{Id, JsonBody};
+use super::extract::JsonBody;
 use super::input::{Name, ShortText, Valid};
-use super::page::{ItemPage, PageQuery};
 use super::records;
 use super::respond::Created;
 use super::{Access, Routes};
@@ -33,7 +30,7 @@ pub fn routes(routes: Routes) -> Routes {
         .read(
             "/v1/accounts/{id}/balances",
             "Balances of an account",
-            balances,
+            records::children::<Balance>,
         )
 }
 
@@ -75,15 +72,4 @@ async fn create(
     let account = connections::add_account(&mut tx, *body.connection_id, new).await?;
     tx.commit().await?;
     Ok(Created(account))
-}
-
-async fn balances(
-    caller: Caller,
-    Id(id): Id<AccountId>,
-    QueryParams(q): QueryParams<PageQuery>,
-) -> Result<Json<ItemPage<Balance>>, ApiError> {
-    let mut tx = caller.read().await?;
-    let _: Account = tx.get(id).await?;
-    let all = tx.statements().balances(id).await?;
-    Ok(Json(ItemPage::of_all(all, &q, |b| b.id)?))
 }

@@ -8,10 +8,8 @@ use serde::Deserialize;
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::QueryParams;
 use super::extract::{Id, JsonBody};
 use super::input::{HostId, HttpUrl, KeyHash, Name, Valid};
-use super::page::{ItemPage, PageQuery};
 use super::records;
 use super::respond::{Created, Either, NoContent};
 use super::{Access, AppState, Routes};
@@ -42,7 +40,7 @@ pub fn routes(routes: Routes) -> Routes {
         .read(
             "/v1/bank-hosts/{id}/keys",
             "The bank's public keys and their hashes",
-            keys,
+            records::children::<BankKey>,
         )
         .post(
             "/v1/bank-hosts/{id}/keys/refresh",
@@ -159,17 +157,6 @@ async fn remove(
         hosts::Removal::Deleted => Either::A(NoContent),
         hosts::Removal::Retired(host) => Either::B(Json(*host)),
     })
-}
-
-async fn keys(
-    caller: Caller,
-    Id(id): Id<BankHostId>,
-    QueryParams(q): QueryParams<PageQuery>,
-) -> Result<Json<ItemPage<BankKey>>, ApiError> {
-    let mut tx = caller.read().await?;
-    let _: BankHost = tx.get(id).await?;
-    let all = tx.bank_keys().list_for_host(id).await?;
-    Ok(Json(ItemPage::of_all(all, &q, |k| k.id)?))
 }
 
 /// HPB on demand (after the bank announced new keys); answers every key of the host, the

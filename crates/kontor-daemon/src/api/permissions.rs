@@ -1,7 +1,6 @@
 //! `/v1/ebics-users/{id}/permissions`: what the bank permits a user (order types, accounts,
 //! limits in the currency's minor units).
 
-use axum::Json;
 use kontor_documents::{Amount, Currency};
 use kontor_protocol::order_type::OrderType;
 use kontor_storage::{AccountId, EbicsUserId, NewPermission, Permission, SignatureClass};
@@ -9,10 +8,9 @@ use serde::Deserialize;
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::QueryParams;
 use super::extract::{Id, JsonBody};
 use super::input::{payment_amount, Valid};
-use super::page::{ItemPage, PageQuery};
+use super::records;
 use super::respond::Created;
 use super::{Access, Routes};
 use crate::services::users;
@@ -22,7 +20,7 @@ pub fn routes(routes: Routes) -> Routes {
         .read(
             "/v1/ebics-users/{id}/permissions",
             "Permissions of a user",
-            list,
+            records::children_granted::<Permission>,
         )
         .post(
             "/v1/ebics-users/{id}/permissions",
@@ -30,17 +28,6 @@ pub fn routes(routes: Routes) -> Routes {
             "Add a permission (limits in the currency's minor units)",
             add,
         )
-}
-
-async fn list(
-    caller: Caller,
-    Id(id): Id<EbicsUserId>,
-    QueryParams(q): QueryParams<PageQuery>,
-) -> Result<Json<ItemPage<Permission>>, ApiError> {
-    let mut tx = caller.read().await?;
-    caller.granted(&mut tx, id).await?;
-    let all = tx.permissions().list_for_user(id).await?;
-    Ok(Json(ItemPage::of_all(all, &q, |p| p.id)?))
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]

@@ -9,10 +9,8 @@ use serde::Deserialize;
 use super::auth::Caller;
 use super::downloads::{order_type_or_btd, ServiceBody};
 use super::error::ApiError;
-use super::extract::QueryParams;
 use super::extract::{Id, JsonBody};
 use super::input::{Cron, TimeZone, Valid};
-use super::page::{ItemPage, PageQuery};
 use super::records;
 use super::respond::{Accepted, Created, NoContent};
 use super::{Access, AppState, Routes};
@@ -48,7 +46,11 @@ pub fn routes(routes: Routes) -> Routes {
             "Delete a schedule",
             delete,
         )
-        .read("/v1/schedules/{id}/runs", "Runs of a schedule", runs)
+        .read(
+            "/v1/schedules/{id}/runs",
+            "Runs of a schedule",
+            records::children_granted::<JobRun>,
+        )
         .post(
             "/v1/schedules/{id}/run",
             Access::Operate,
@@ -121,17 +123,6 @@ async fn delete(caller: Caller, Id(id): Id<ScheduleId>) -> Result<NoContent, Api
     schedules::delete(&mut tx, id).await?;
     tx.commit().await?;
     Ok(NoContent)
-}
-
-async fn runs(
-    caller: Caller,
-    Id(id): Id<ScheduleId>,
-    QueryParams(q): QueryParams<PageQuery>,
-) -> Result<Json<ItemPage<JobRun>>, ApiError> {
-    let mut tx = caller.read().await?;
-    caller.granted(&mut tx, id).await?;
-    let all = tx.schedules().runs(id).await?;
-    Ok(Json(ItemPage::of_all(all, &q, |r| r.id)?))
 }
 
 async fn run_now(

@@ -11,9 +11,8 @@ use serde::Deserialize;
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::QueryParams;
 use super::extract::{path_id, Id, JsonBody};
-use super::page::{ItemPage, PageQuery};
+use super::records;
 use super::respond::Created;
 use super::{Access, Routes};
 use crate::services::users::{self, SignerKey};
@@ -23,7 +22,7 @@ pub fn routes(routes: Routes) -> Routes {
         .read(
             "/v1/ebics-users/{id}/key-pairs",
             "Key pairs: public information only",
-            key_pairs,
+            records::children_granted::<KeyPair>,
         )
         .post(
             "/v1/ebics-users/{id}/signer-keys",
@@ -37,18 +36,6 @@ pub fn routes(routes: Routes) -> Routes {
             "Revoke a signer-held signature key (Owners only; audited)",
             revoke,
         )
-}
-
-async fn key_pairs(
-    caller: Caller,
-    Id(id): Id<EbicsUserId>,
-    QueryParams(q): QueryParams<PageQuery>,
-) -> Result<Json<ItemPage<KeyPair>>, ApiError> {
-    let mut tx = caller.read().await?;
-    caller.granted(&mut tx, id).await?;
-    // `KeyPair` never serialises its ciphertext: public information only.
-    let all = tx.key_pairs().list_for_user(id).await?;
-    Ok(Json(ItemPage::of_all(all, &q, |k| k.id)?))
 }
 
 /// A signer-held signature public key as the signer's CLI sends it (also the new key of a

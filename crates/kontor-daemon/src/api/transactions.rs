@@ -1,13 +1,7 @@
 //! `/v1/transactions`: EBICS transactions with their segments and append-only event trail.
 
-use axum::Json;
 use kontor_storage::{Segment, Transaction, TransactionEvent, TransactionId};
 
-use super::auth::Caller;
-use super::error::ApiError;
-use super::extract::Id;
-use super::extract::QueryParams;
-use super::page::{ItemPage, PageQuery};
 use super::records;
 use super::Routes;
 
@@ -26,33 +20,11 @@ pub fn routes(routes: Routes) -> Routes {
         .read(
             "/v1/transactions/{id}/segments",
             "Segments of a transaction",
-            segments,
+            records::children_granted::<Segment>,
         )
         .read(
             "/v1/transactions/{id}/events",
             "Append-only event trail of a transaction",
-            events,
+            records::children_granted::<TransactionEvent>,
         )
-}
-
-async fn segments(
-    caller: Caller,
-    Id(id): Id<TransactionId>,
-    QueryParams(q): QueryParams<PageQuery>,
-) -> Result<Json<ItemPage<Segment>>, ApiError> {
-    let mut tx = caller.read().await?;
-    caller.granted(&mut tx, id).await?;
-    let all = tx.transactions().segments(id).await?;
-    Ok(Json(ItemPage::of_all(all, &q, |s| s.id)?))
-}
-
-async fn events(
-    caller: Caller,
-    Id(id): Id<TransactionId>,
-    QueryParams(q): QueryParams<PageQuery>,
-) -> Result<Json<ItemPage<TransactionEvent>>, ApiError> {
-    let mut tx = caller.read().await?;
-    caller.granted(&mut tx, id).await?;
-    let all = tx.transactions().events(id).await?;
-    Ok(Json(ItemPage::of_all(all, &q, |e| e.id)?))
 }

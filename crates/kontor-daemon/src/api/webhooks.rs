@@ -70,7 +70,7 @@ pub fn routes(routes: Routes) -> Routes {
         .read(
             "/v1/webhook-deliveries/{id}/attempts",
             "Every attempt of one delivery with the receiver's response code",
-            attempts,
+            records::children::<WebhookAttempt>,
         )
         .post(
             "/v1/webhook-deliveries/{id}/redeliver",
@@ -202,17 +202,6 @@ async fn deliveries(
     let mut tx = caller.read().await?;
     let log = tx.webhooks().deliveries(id, DELIVERY_LOG_LIMIT).await?;
     Ok(Json(ItemPage::of_all(log, &q, |d| d.id)?))
-}
-
-async fn attempts(
-    caller: Caller,
-    Id(id): Id<WebhookDeliveryId>,
-    QueryParams(q): QueryParams<PageQuery>,
-) -> Result<Json<ItemPage<WebhookAttempt>>, ApiError> {
-    let mut tx = caller.read().await?;
-    let _: WebhookDelivery = tx.get(id).await?;
-    let all = tx.webhooks().attempts(id).await?;
-    Ok(Json(ItemPage::of_all(all, &q, |a| a.id)?))
 }
 
 async fn redeliver(
