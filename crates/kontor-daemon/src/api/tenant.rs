@@ -13,7 +13,7 @@ use super::extract::{JsonBody, QueryParams};
 use super::input::{Email, Name, Valid};
 use super::page::{ItemPage, PageQuery};
 use super::respond::Created;
-use super::tokens::IssuedTokenBody;
+use super::tokens::{lifetime_days, IssuedTokenBody};
 use super::{Access, AppState, Routes};
 use crate::services::tenancy;
 
@@ -84,14 +84,7 @@ async fn create_tenant(
     caller: PlatformCaller,
     JsonBody(body): JsonBody<CreateTenant>,
 ) -> Result<Created<CreatedTenant>, ApiError> {
-    let days = body.token_days.unwrap_or(7);
-    if !(1..=365).contains(&days) {
-        return Err(ApiError::Input {
-            code: "invalid_lifetime".into(),
-            field: Some("token_days".into()),
-            message: "token_days: must be between 1 and 365".into(),
-        });
-    }
+    let days = lifetime_days(body.token_days, 7, "token_days")?;
     let email = body.owner_email.as_str().to_owned();
     let display_name = body
         .owner_display_name

@@ -39,6 +39,24 @@ pub fn routes(routes: Routes) -> Routes {
         )
 }
 
+/// A token's lifetime in days, `default` when the request names none; tokens always expire,
+/// within a year: outside 1..=365 answers 422 `invalid_lifetime` naming `field`.
+pub(super) fn lifetime_days(
+    days: Option<i64>,
+    default: i64,
+    field: &'static str,
+) -> Result<i64, ApiError> {
+    let days = days.unwrap_or(default);
+    if !(1..=365).contains(&days) {
+        return Err(ApiError::Input {
+            code: "invalid_lifetime".into(),
+            field: Some(field.into()),
+            message: format!("{field}: must be between 1 and 365"),
+        });
+    }
+    Ok(days)
+}
+
 async fn tokens(
     caller: Caller,
     QueryParams(q): QueryParams<PageQuery>,
@@ -66,15 +84,7 @@ pub(super) struct IssueToken {
 impl IssueToken {
     /// The lifetime in days (default 90); outside 1..=365 answers 422.
     pub fn days(&self) -> Result<i64, ApiError> {
-        let days = self.days.unwrap_or(90);
-        if !(1..=365).contains(&days) {
-            return Err(ApiError::Input {
-                code: "invalid_lifetime".into(),
-                field: Some("days".into()),
-                message: "days: must be between 1 and 365".into(),
-            });
-        }
-        Ok(days)
+        lifetime_days(self.days, 90, "days")
     }
 }
 
