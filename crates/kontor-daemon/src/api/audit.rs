@@ -80,11 +80,7 @@ async fn list(
     caller: Caller,
     QueryParams(q): QueryParams<AuditQuery>,
 ) -> Result<Json<ItemPage<AuditEvent>>, ApiError> {
-    let page = PageQuery {
-        limit: q.limit,
-        cursor: q.cursor,
-    }
-    .newest()?;
+    let page = PageQuery::newest_of(q.limit, q.cursor)?;
     let filter = AuditFilter {
         action: parsed::<AuditAction>(q.action, "action")?,
         outcome: parsed::<AuditOutcome>(q.outcome, "outcome")?,

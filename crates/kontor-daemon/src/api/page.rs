@@ -61,6 +61,15 @@ impl PageQuery {
             limit: self.limit()?,
         })
     }
+
+    /// The storage page of a list query with filters of its own, which carries `limit` and
+    /// `cursor` among them (serde cannot flatten into a struct that denies unknown fields).
+    pub fn newest_of<I: FromStr>(
+        limit: Option<u32>,
+        cursor: Option<String>,
+    ) -> Result<Newest<I>, ApiError> {
+        Self { limit, cursor }.newest()
+    }
 }
 
 fn bad_cursor() -> ApiError {

@@ -55,11 +55,7 @@ async fn list(
     caller: Caller,
     QueryParams(q): QueryParams<FileQuery>,
 ) -> Result<Json<ItemPage<StatementFile>>, ApiError> {
-    let page = PageQuery {
-        limit: q.limit,
-        cursor: q.cursor,
-    }
-    .newest()?;
+    let page = PageQuery::newest_of(q.limit, q.cursor)?;
     let mut tx = caller.read().await?;
     let files = tx
         .statement_files()

@@ -46,11 +46,7 @@ async fn list(
     caller: Caller,
     QueryParams(q): QueryParams<StatementQuery>,
 ) -> Result<Json<ItemPage<Statement>>, ApiError> {
-    let page = PageQuery {
-        limit: q.limit,
-        cursor: q.cursor,
-    }
-    .newest()?;
+    let page = PageQuery::newest_of(q.limit, q.cursor)?;
     let mut tx = caller.read().await?;
     let items: Vec<Statement> = match q.account {
         Some(account) => {
