@@ -105,21 +105,22 @@ impl Docs {
 
     /// The schema of a response body of type `T` (a `$ref` for named types).
     pub fn output<T: JsonSchema + ?Sized>(&mut self) -> Value {
-        let mut schema = self.output.subschema_for::<T>();
-        self.output
-            .transforms_mut()
-            .for_each(|t| t.transform(&mut schema));
-        any_as_object(schema.to_value())
+        schema_of::<T>(&mut self.output)
     }
 
     /// The schema of a request body or query of type `T`, inlined.
     pub fn input<T: JsonSchema + ?Sized>(&mut self) -> Value {
-        let mut schema = self.input.subschema_for::<T>();
-        self.input
-            .transforms_mut()
-            .for_each(|t| t.transform(&mut schema));
-        any_as_object(schema.to_value())
+        schema_of::<T>(&mut self.input)
     }
+}
+
+/// `T`'s schema from `generator`, with the generator's transforms applied to it as well.
+fn schema_of<T: JsonSchema + ?Sized>(generator: &mut SchemaGenerator) -> Value {
+    let mut schema = generator.subschema_for::<T>();
+    generator
+        .transforms_mut()
+        .for_each(|t| t.transform(&mut schema));
+    any_as_object(schema.to_value())
 }
 
 /// A top-level `true` (any JSON, e.g. this document's own schema) as `{}`; the transform

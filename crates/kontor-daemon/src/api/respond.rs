@@ -75,28 +75,25 @@ impl<T: JsonSchema> DocOutput for Replayed<T> {
     }
 }
 
-impl IntoResponse for AcceptedEmpty {
-    fn into_response(self) -> Response {
-        StatusCode::ACCEPTED.into_response()
-    }
+macro_rules! status_without_body {
+    ($($ty:ident => $status:ident, $code:literal, $what:literal;)+) => {$(
+        impl IntoResponse for $ty {
+            fn into_response(self) -> Response {
+                StatusCode::$status.into_response()
+            }
+        }
+
+        impl DocOutput for $ty {
+            fn document(operation: &mut Operation, _: &mut Docs) {
+                operation.response($code, $what, None);
+            }
+        }
+    )+};
 }
 
-impl DocOutput for AcceptedEmpty {
-    fn document(operation: &mut Operation, _: &mut Docs) {
-        operation.response("202", "Accepted", None);
-    }
-}
-
-impl IntoResponse for NoContent {
-    fn into_response(self) -> Response {
-        StatusCode::NO_CONTENT.into_response()
-    }
-}
-
-impl DocOutput for NoContent {
-    fn document(operation: &mut Operation, _: &mut Docs) {
-        operation.response("204", "Done, nothing to show", None);
-    }
+status_without_body! {
+    AcceptedEmpty => ACCEPTED, "202", "Accepted";
+    NoContent => NO_CONTENT, "204", "Done, nothing to show";
 }
 
 impl<A: IntoResponse, B: IntoResponse> IntoResponse for Either<A, B> {
@@ -119,12 +116,6 @@ impl<A: DocOutput, B: DocOutput> DocOutput for Either<A, B> {
 /// and `x-content-sha256`.
 pub struct FileDownload(pub Response);
 
-impl IntoResponse for FileDownload {
-    fn into_response(self) -> Response {
-        self.0
-    }
-}
-
 impl DocOutput for FileDownload {
     fn document(operation: &mut Operation, _: &mut Docs) {
         let bytes = json!({"schema": {"type": "string", "format": "binary"}});
@@ -144,12 +135,6 @@ impl DocOutput for FileDownload {
 /// An INI/HIA letter: PDF, or HTML when asked for.
 pub struct Letter(pub Response);
 
-impl IntoResponse for Letter {
-    fn into_response(self) -> Response {
-        self.0
-    }
-}
-
 impl DocOutput for Letter {
     fn document(operation: &mut Operation, _: &mut Docs) {
         operation.response(
@@ -166,12 +151,6 @@ impl DocOutput for Letter {
 /// A CSV export (RFC 4180, CRLF line ends, a header row).
 pub struct Csv(pub Response);
 
-impl IntoResponse for Csv {
-    fn into_response(self) -> Response {
-        self.0
-    }
-}
-
 impl DocOutput for Csv {
     fn document(operation: &mut Operation, _: &mut Docs) {
         operation.response(
@@ -181,6 +160,20 @@ impl DocOutput for Csv {
         );
     }
 }
+
+/// The non-JSON bodies are built whole by their handlers; the type only names the document's
+/// media types.
+macro_rules! built_response {
+    ($($ty:ty),+) => {$(
+        impl IntoResponse for $ty {
+            fn into_response(self) -> Response {
+                self.0
+            }
+        }
+    )+};
+}
+
+built_response!(FileDownload, Letter, Csv);
 
 /// Plain text (a probe's answer, the Prometheus exposition format).
 macro_rules! plain_text {
