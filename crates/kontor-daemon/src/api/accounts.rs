@@ -8,29 +8,25 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::JsonBody;
 use super::input::{Name, ShortText, Valid};
-use super::records;
+use super::records::{children, list, show};
 use super::respond::Created;
 use super::{Access, Routes};
 use crate::services::connections;
 
 pub fn routes(routes: Routes) -> Routes {
     routes
-        .read("/v1/accounts", "List accounts", records::list::<Account>)
+        .read("/v1/accounts", "List accounts", list::<Account>)
         .post(
             "/v1/accounts",
             Access::Configure,
             "Add an account (IBAN, BIC and currency validated)",
             create,
         )
-        .read(
-            "/v1/accounts/{id}",
-            "Show an account",
-            records::show::<AccountId>,
-        )
+        .read("/v1/accounts/{id}", "Show an account", show::<AccountId>)
         .read(
             "/v1/accounts/{id}/balances",
             "Balances of an account",
-            records::children::<Balance>,
+            children::<Balance>,
         )
 }
 

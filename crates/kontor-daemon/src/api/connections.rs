@@ -9,7 +9,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{Id, JsonBody};
 use super::input::{EbicsId, Name, Valid};
-use super::records;
+use super::records::{list, show};
 use super::respond::Created;
 use super::{Access, Routes};
 use crate::services::connections;
@@ -19,7 +19,7 @@ pub fn routes(routes: Routes) -> Routes {
         .read(
             "/v1/connections",
             "List bank connections",
-            records::list::<Connection>,
+            list::<Connection>,
         )
         .post(
             "/v1/connections",
@@ -30,7 +30,7 @@ pub fn routes(routes: Routes) -> Routes {
         .read(
             "/v1/connections/{id}",
             "Show a bank connection",
-            records::show::<ConnectionId>,
+            show::<ConnectionId>,
         )
         .put(
             "/v1/connections/{id}/order-types",

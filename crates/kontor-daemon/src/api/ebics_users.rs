@@ -13,7 +13,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{Id, JsonBody, QueryParams};
 use super::input::{EbicsId, KeyHash, Name, SignatureValue, Valid};
-use super::records;
+use super::records::{list_visible, show_granted};
 use super::respond::{AcceptedEmpty, Created};
 use super::{Access, AppState, Routes};
 use crate::services::{onboarding, users};
@@ -21,7 +21,7 @@ use kontor_protocol::SignatureVersion;
 
 pub fn routes(routes: Routes) -> Routes {
     routes
-        .read("/v1/ebics-users", "List EBICS users", records::list_visible::<EbicsUser>)
+        .read("/v1/ebics-users", "List EBICS users", list_visible::<EbicsUser>)
         .post(
             "/v1/ebics-users",
             Access::Configure,
@@ -31,7 +31,7 @@ pub fn routes(routes: Routes) -> Routes {
         .read(
             "/v1/ebics-users/{id}",
             "Show an EBICS user and its status",
-            records::show_granted::<EbicsUserId>,
+            show_granted::<EbicsUserId>,
         )
         .post(
             "/v1/ebics-users/{id}/suspend",

@@ -10,21 +10,21 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{Id, JsonBody};
 use super::input::{HostId, HttpUrl, KeyHash, Name, Valid};
-use super::records;
+use super::records::{children, list, show};
 use super::respond::{Created, Either, NoContent};
 use super::{Access, AppState, Routes};
 use crate::services::hosts::{self, NewHost};
 
 pub fn routes(routes: Routes) -> Routes {
     routes
-        .read("/v1/bank-hosts", "List bank hosts", records::list::<BankHost>)
+        .read("/v1/bank-hosts", "List bank hosts", list::<BankHost>)
         .post(
             "/v1/bank-hosts",
             Access::Configure,
             "Register a bank host",
             create,
         )
-        .read("/v1/bank-hosts/{id}", "Show a bank host", records::show::<BankHostId>)
+        .read("/v1/bank-hosts/{id}", "Show a bank host", show::<BankHostId>)
         .patch(
             "/v1/bank-hosts/{id}",
             Access::Configure,
@@ -40,7 +40,7 @@ pub fn routes(routes: Routes) -> Routes {
         .read(
             "/v1/bank-hosts/{id}/keys",
             "The bank's public keys and their hashes",
-            records::children::<BankKey>,
+            children::<BankKey>,
         )
         .post(
             "/v1/bank-hosts/{id}/keys/refresh",

@@ -22,14 +22,14 @@ use super::error::ApiError;
 use super::extract::{Id, IdempotencyKey, JsonBody, QueryParams};
 use super::files::download;
 use super::input::{KeyHash, SignatureValue, Valid};
-use super::records;
+use super::records::list_visible;
 use super::respond::{Accepted, Created, Either, FileDownload, Replayed};
 use super::{Access, AppState, Routes};
 use crate::services::orders::{self, received, CreateOrder, SignatureSubmission};
 
 pub fn routes(routes: Routes) -> Routes {
     routes
-        .read("/v1/orders", "List orders", records::list_visible::<Order>)
+        .read("/v1/orders", "List orders", list_visible::<Order>)
         .post(
             "/v1/orders",
             Access::Operate,

@@ -10,7 +10,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{Id, JsonBody};
 use super::input::{payment_amount, Valid};
-use super::records;
+use super::records::children_granted;
 use super::respond::Created;
 use super::{Access, Routes};
 use crate::services::users;
@@ -20,7 +20,7 @@ pub fn routes(routes: Routes) -> Routes {
         .read(
             "/v1/ebics-users/{id}/permissions",
             "Permissions of a user",
-            records::children_granted::<Permission>,
+            children_granted::<Permission>,
         )
         .post(
             "/v1/ebics-users/{id}/permissions",

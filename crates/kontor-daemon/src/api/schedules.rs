@@ -11,7 +11,7 @@ use super::downloads::{order_type_or_btd, ServiceBody};
 use super::error::ApiError;
 use super::extract::{Id, JsonBody};
 use super::input::{Cron, TimeZone, Valid};
-use super::records;
+use super::records::{children_granted, list_visible, show_granted};
 use super::respond::{Accepted, Created, NoContent};
 use super::{Access, AppState, Routes};
 use crate::services::schedules::{self, ScheduleRequest};
@@ -21,7 +21,7 @@ pub fn routes(routes: Routes) -> Routes {
         .read(
             "/v1/schedules",
             "List download schedules",
-            records::list_visible::<Schedule>,
+            list_visible::<Schedule>,
         )
         .post(
             "/v1/schedules",
@@ -32,7 +32,7 @@ pub fn routes(routes: Routes) -> Routes {
         .read(
             "/v1/schedules/{id}",
             "Show a schedule",
-            records::show_granted::<ScheduleId>,
+            show_granted::<ScheduleId>,
         )
         .patch(
             "/v1/schedules/{id}",
@@ -49,7 +49,7 @@ pub fn routes(routes: Routes) -> Routes {
         .read(
             "/v1/schedules/{id}/runs",
             "Runs of a schedule",
-            records::children_granted::<JobRun>,
+            children_granted::<JobRun>,
         )
         .post(
             "/v1/schedules/{id}/run",

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{path_id, Id, JsonBody};
-use super::records;
+use super::records::children_granted;
 use super::respond::Created;
 use super::{Access, Routes};
 use crate::services::users::{self, SignerKey};
@@ -22,7 +22,7 @@ pub fn routes(routes: Routes) -> Routes {
         .read(
             "/v1/ebics-users/{id}/key-pairs",
             "Key pairs: public information only",
-            records::children_granted::<KeyPair>,
+            children_granted::<KeyPair>,
         )
         .post(
             "/v1/ebics-users/{id}/signer-keys",

@@ -11,7 +11,7 @@ use super::extract::{Id, QueryParams};
 use super::files::download;
 use super::input::Valid;
 use super::page::{ItemPage, PageQuery};
-use super::records;
+use super::records::show;
 use super::respond::FileDownload;
 use super::{AppState, Routes};
 
@@ -25,7 +25,7 @@ pub fn routes(routes: Routes) -> Routes {
         .read(
             "/v1/statements/{id}",
             "Show a statement",
-            records::show::<StatementId>,
+            show::<StatementId>,
         )
         .read(
             "/v1/statements/{id}/file",

@@ -2,7 +2,7 @@
 
 use kontor_storage::{Segment, Transaction, TransactionEvent, TransactionId};
 
-use super::records;
+use super::records::{children_granted, list_visible, show_granted};
 use super::Routes;
 
 pub fn routes(routes: Routes) -> Routes {
@@ -10,21 +10,21 @@ pub fn routes(routes: Routes) -> Routes {
         .read(
             "/v1/transactions",
             "List EBICS transactions",
-            records::list_visible::<Transaction>,
+            list_visible::<Transaction>,
         )
         .read(
             "/v1/transactions/{id}",
             "Show an EBICS transaction",
-            records::show_granted::<TransactionId>,
+            show_granted::<TransactionId>,
         )
         .read(
             "/v1/transactions/{id}/segments",
             "Segments of a transaction",
-            records::children_granted::<Segment>,
+            children_granted::<Segment>,
         )
         .read(
             "/v1/transactions/{id}/events",
             "Append-only event trail of a transaction",
-            records::children_granted::<TransactionEvent>,
+            children_granted::<TransactionEvent>,
         )
 }

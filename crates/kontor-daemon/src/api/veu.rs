@@ -17,14 +17,14 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{Id, JsonBody, QueryParams};
 use super::input::{KeyHash, SignatureValue, Valid};
-use super::records;
+use super::records::list;
 use super::respond::AcceptedEmpty;
 use super::{Access, AppState, Routes};
 use crate::services::veu::{self, check_same_connection, DetachedSignature, VeuDigest};
 
 pub fn routes(routes: Routes) -> Routes {
     routes
-        .read("/v1/veu-items", "List VEU items awaiting signatures", records::list::<VeuItem>)
+        .read("/v1/veu-items", "List VEU items awaiting signatures", list::<VeuItem>)
         .read(
             "/v1/veu-items/{id}",
             "Show a VEU item and its signers",

@@ -14,7 +14,7 @@ use super::error::ApiError;
 use super::extract::{Id, JsonBody, QueryParams};
 use super::input::{HttpUrl, Name, Valid};
 use super::page::{ItemPage, PageQuery};
-use super::records;
+use super::records::{children, show};
 use super::respond::{Accepted, Created, NoContent};
 use super::{Access, AppState, Routes};
 use crate::services::webhooks::{self, WithSecret};
@@ -31,7 +31,7 @@ pub fn routes(routes: Routes) -> Routes {
             "Create a webhook subscription (the target must resolve to a public address); the answer shows its secret, once",
             create,
         )
-        .read("/v1/webhooks/{id}", "Show a webhook subscription", records::show::<WebhookSubscriptionId>)
+        .read("/v1/webhooks/{id}", "Show a webhook subscription", show::<WebhookSubscriptionId>)
         .patch(
             "/v1/webhooks/{id}",
             Access::Configure,
@@ -70,7 +70,7 @@ pub fn routes(routes: Routes) -> Routes {
         .read(
             "/v1/webhook-deliveries/{id}/attempts",
             "Every attempt of one delivery with the receiver's response code",
-            records::children::<WebhookAttempt>,
+            children::<WebhookAttempt>,
         )
         .post(
             "/v1/webhook-deliveries/{id}/redeliver",
