@@ -130,6 +130,7 @@ path_ids! {
     kontor_storage::ApiTokenId => "API token",
     kontor_storage::WebhookSubscriptionId => "webhook subscription",
     kontor_storage::WebhookDeliveryId => "webhook delivery",
+    kontor_storage::KeyPairId => "key pair",
 }
 
 /// The one id in a route's path, typed.
@@ -142,6 +143,20 @@ impl<T: PathId> Id<T> {
                 .await
                 .map_err(|_| ApiError::NotFound(T::ENTITY))?;
         path_id(&raw, T::ENTITY).map(Self)
+    }
+}
+
+/// The two ids in a route's path (`/v1/memberships/{operator_id}/grants/{ebics_user_id}`),
+/// typed; either one malformed answers 404 naming its entity.
+pub struct Ids<A, B>(pub A, pub B);
+
+impl<A: PathId, B: PathId> Ids<A, B> {
+    async fn from_parts(parts: &mut Parts) -> Result<Self, ApiError> {
+        let axum::extract::Path((a, b)) =
+            axum::extract::Path::<(String, String)>::from_request_parts(parts, &())
+                .await
+                .map_err(|_| ApiError::NotFound(A::ENTITY))?;
+        Ok(Self(path_id(&a, A::ENTITY)?, path_id(&b, B::ENTITY)?))
     }
 }
 
@@ -166,8 +181,10 @@ impl<T: DeserializeOwned> QueryParams<T> {
 /// `FromRequestParts` of the extractors that read the request head alone (their
 /// `from_parts`), in any router state, rejecting with the API's own errors.
 macro_rules! from_parts {
-    ($($extractor:ident $(<$param:ident: $bound:path>)?),+ $(,)?) => {$(
-        impl<S: Send + Sync $(, $param: $bound)?> FromRequestParts<S> for $extractor$(<$param>)? {
+    ($($extractor:ident $(<$($param:ident: $bound:path),+>)?),+ $(,)?) => {$(
+        impl<S: Send + Sync $($(, $param: $bound)+)?> FromRequestParts<S>
+            for $extractor$(<$($param),+>)?
+        {
             type Rejection = ApiError;
 
             async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
@@ -177,12 +194,22 @@ macro_rules! from_parts {
     )+};
 }
 
-from_parts!(Id<T: PathId>, QueryParams<T: DeserializeOwned>, IdempotencyKey);
+from_parts!(
+    Id<T: PathId>,
+    Ids<A: PathId, B: PathId>,
+    QueryParams<T: DeserializeOwned>,
+    IdempotencyKey,
+);
 
 impl<T> DocInput for Id<T> {
     fn document(operation: &mut Operation, _: &mut Docs) {
         operation.path_id();
     }
+}
+
+/// The path parameters stay documented as text, as the route's placeholders give them.
+impl<A, B> DocInput for Ids<A, B> {
+    fn document(_: &mut Operation, _: &mut Docs) {}
 }
 
 impl<T: JsonSchema> DocInput for QueryParams<T> {

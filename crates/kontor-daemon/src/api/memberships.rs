@@ -1,7 +1,7 @@
 //! `/v1/memberships` and `/v1/operators`: the tenant's operators, their roles and the grants
 //! that restrict an operator to some EBICS users.
 
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::Json;
 use kontor_storage::admin::ApiToken;
 use kontor_storage::{ApiTokenId, EbicsUserId, OperatorId, Role};
@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::{path_id, Id, JsonBody, PathId, QueryParams};
+use super::extract::{Id, Ids, JsonBody, QueryParams};
 use super::input::{Email, Name, Valid};
 use super::page::{ItemPage, PageQuery};
 use super::respond::{Created, NoContent};
@@ -216,20 +216,10 @@ async fn grant(
     Ok(NoContent)
 }
 
-/// The operator and the second id of a `/v1/memberships/{operator_id}/.../{id}` path; an id
-/// that is not one answers 404 like an unknown one.
-fn member_and<T: PathId>(operator: &str, other: &str) -> Result<(OperatorId, T), ApiError> {
-    Ok((
-        path_id(operator, OperatorId::ENTITY)?,
-        path_id(other, T::ENTITY)?,
-    ))
-}
-
 async fn revoke_grant(
     caller: Caller,
-    Path((operator, user)): Path<(String, String)>,
+    Ids(operator, user): Ids<OperatorId, EbicsUserId>,
 ) -> Result<NoContent, ApiError> {
-    let (operator, user) = member_and::<EbicsUserId>(&operator, &user)?;
     let mut tx = caller.tx().await?;
     tenancy::revoke_grant(&mut tx, operator, user).await?;
     tx.commit().await?;
@@ -265,9 +255,8 @@ async fn issue_member_token(
 
 async fn revoke_member_token(
     caller: Caller,
-    Path((operator, token)): Path<(String, String)>,
+    Ids(operator, token): Ids<OperatorId, ApiTokenId>,
 ) -> Result<NoContent, ApiError> {
-    let (operator, token) = member_and::<ApiTokenId>(&operator, &token)?;
     let mut tx = caller.tx().await?;
     tenancy::revoke_member_token(&mut tx, operator, token).await?;
     tx.commit().await?;

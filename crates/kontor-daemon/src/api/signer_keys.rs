@@ -1,7 +1,6 @@
 //! `/v1/ebics-users/{id}/key-pairs` and `/signer-keys`: a user's keys (public information
 //! only), and signature keys held by signers on their own machines.
 
-use axum::extract::Path;
 use axum::Json;
 use kontor_protocol::certificate::Certificate;
 use kontor_protocol::keys::PublicKey;
@@ -11,7 +10,7 @@ use serde::Deserialize;
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::{path_id, Id, JsonBody};
+use super::extract::{Id, Ids, JsonBody};
 use super::records::children_granted;
 use super::respond::Created;
 use super::{Access, Routes};
@@ -96,10 +95,8 @@ async fn register(
 
 async fn revoke(
     caller: Caller,
-    Path((id, key)): Path<(String, String)>,
+    Ids(id, key): Ids<EbicsUserId, KeyPairId>,
 ) -> Result<Json<KeyPair>, ApiError> {
-    let id: EbicsUserId = path_id(&id, "EBICS user")?;
-    let key: KeyPairId = path_id(&key, "key pair")?;
     let mut tx = caller.tx().await?;
     caller.granted(&mut tx, id).await?;
     let revoked = users::revoke_signer_key(&mut tx, id, key).await?;

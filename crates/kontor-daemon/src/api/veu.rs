@@ -126,6 +126,19 @@ struct FetchDigest {
     signer_id: Valid<EbicsUserId>,
 }
 
+/// Before a signer's call to the bank: the item exists and the caller may act for the signer.
+/// The check's transaction ends before the call, which holds no connection while it waits.
+async fn check_signer(
+    caller: &Caller,
+    item: VeuItemId,
+    signer: EbicsUserId,
+) -> Result<(), ApiError> {
+    let mut tx = caller.tx().await?;
+    let _: VeuItem = tx.get(item).await?;
+    caller.granted(&mut tx, signer).await?;
+    Ok(())
+}
+
 /// Asks the bank for the digest (HVD) as the signer and stores it on the item.
 async fn fetch_digest(
     State(state): State<AppState>,
@@ -134,11 +147,7 @@ async fn fetch_digest(
     JsonBody(body): JsonBody<FetchDigest>,
 ) -> Result<Json<VeuDigest>, ApiError> {
     let signer = *body.signer_id;
-    {
-        let mut tx = caller.tx().await?;
-        let _: VeuItem = tx.get(id).await?;
-        caller.granted(&mut tx, signer).await?;
-    }
+    check_signer(&caller, id, signer).await?;
     let digest = veu::fetch_digest(&state.services, &caller.scope, id, signer).await?;
     Ok(Json(digest))
 }
@@ -163,11 +172,7 @@ async fn decide(
     cancel_order: bool,
 ) -> Result<AcceptedEmpty, ApiError> {
     let signer = *body.signer_id;
-    {
-        let mut tx = caller.tx().await?;
-        let _: VeuItem = tx.get(id).await?;
-        caller.granted(&mut tx, signer).await?;
-    }
+    check_signer(&caller, id, signer).await?;
     let signature = DetachedSignature {
         signer,
         version: *body.signature_version,
