@@ -10,7 +10,7 @@ use kontor_daemon::ebics::{
 };
 use kontor_daemon::services::onboarding::{self, OnboardingError};
 use kontor_daemon::services::orders::{
-    add_signature, create_order, CreateOrder, SignatureSubmission,
+    add_signature, create_order, submit, CreateOrder, SignatureSubmission, SubmitOutcome, Submitter,
 };
 use kontor_daemon::services::Services;
 use kontor_protocol::keys::PrivateKey;
@@ -285,6 +285,15 @@ impl World {
         order
     }
 
+    /// Submits `order` as the daemon instance `instance` (without the status sync that
+    /// follows in `submit_order`).
+    pub async fn submit_as(&self, instance: &str, order: OrderId) -> SubmitOutcome {
+        let submitter = Submitter::new(instance);
+        submit(&self.db.store, &self.client, &submitter, &self.scope, order)
+            .await
+            .unwrap()
+    }
+
     pub async fn transaction(&self, id: TransactionId) -> Transaction {
         let mut tx = self.tx().await;
         tx.get(id).await.unwrap()
@@ -393,7 +402,12 @@ impl World {
 
     /// A statement download (STA) of the user, for the bank's default period.
     pub async fn download_sta(&self) -> Result<DownloadOutcome, EbicsError> {
-        let request = DownloadRequest::new(OrderType::STA);
+        self.download(OrderType::STA).await
+    }
+
+    /// A download of `order_type` by the user, with the request's defaults.
+    pub async fn download(&self, order_type: OrderType) -> Result<DownloadOutcome, EbicsError> {
+        let request = DownloadRequest::new(order_type);
         self.client.download(&self.scope, self.user, request).await
     }
 
