@@ -169,6 +169,23 @@ pub struct VeuApproval {
     pub signature: Vec<u8>,
 }
 
+impl VeuApproval {
+    /// The approval as `signer`'s signature over `item`, doing `action`.
+    pub fn to_send<'a>(
+        &'a self,
+        action: VeuAction,
+        signer: &'a EbicsUser,
+        item: &'a VeuItem,
+    ) -> OutgoingSignature<'a> {
+        OutgoingSignature {
+            signer,
+            item,
+            action,
+            approval: self,
+        }
+    }
+}
+
 /// The bank side of VEU (the client's HVU/HVZ/HVD/HVT downloads and HVE/HVS uploads), behind a
 /// trait so the syncing and state handling are testable alone.
 pub trait VeuBank: Send + Sync {
@@ -369,12 +386,7 @@ pub async fn approve<B: VeuBank + ?Sized>(
             "approve with a transport signature".into(),
         ));
     }
-    let signature = OutgoingSignature {
-        signer: &signer,
-        item: &item,
-        action: VeuAction::Sign,
-        approval: &approval,
-    };
+    let signature = approval.to_send(VeuAction::Sign, &signer, &item);
     match bank.send_signature(scope, signature).await {
         Ok(()) => {}
         Err(e) if e.is_unconfirmed() => {
@@ -446,12 +458,7 @@ pub async fn cancel<B: VeuBank + ?Sized>(
     approval: VeuApproval,
 ) -> Result<VeuItem, VeuError> {
     let (item, user) = load_for_signing(store, scope, approval.item, approval.signer).await?;
-    let signature = OutgoingSignature {
-        signer: &user,
-        item: &item,
-        action: VeuAction::Cancel,
-        approval: &approval,
-    };
+    let signature = approval.to_send(VeuAction::Cancel, &user, &item);
     match bank.send_signature(scope, signature).await {
         Ok(()) => {}
         // The HVS was never sent twice; the bank's VEU overview tells whether it took

@@ -194,19 +194,10 @@ async fn a_failed_first_sync_is_shown_and_run_again(db: TestDb) {
     assert_eq!(shown.sync_failure_code.as_deref(), Some("091116"));
     assert!(shown.sync_failure_message.is_some());
     // Orders say what is wrong instead of "not permitted".
-    let order = kontor_daemon::services::orders::create_order(
-        &w.db.store,
-        &w.scope,
-        kontor_daemon::services::orders::CreateOrder {
-            user: w.user,
-            content: pain001("SYNC-1", &[("Beta AG", "1.00")]),
-            signature_rule: SignatureRule::Standard,
-            idempotency_key: None,
-            order_type: None,
-            service: None,
-        },
-    )
-    .await;
+    let content = pain001("SYNC-1", &[("Beta AG", "1.00")]);
+    let order = w
+        .new_order(content, SignatureRule::Standard, None, None)
+        .await;
     assert!(matches!(order, Err(OrderError::SyncFailed(_))), "{order:?}");
 
     // The operator runs it again through the API.
@@ -417,19 +408,10 @@ async fn a_host_with_history_is_retired_once_its_users_have_no_live_work(db: Tes
         matches!(refused, EbicsError::HostRetired { .. }),
         "{refused}"
     );
-    let again = kontor_daemon::services::orders::create_order(
-        &w.db.store,
-        &w.scope,
-        kontor_daemon::services::orders::CreateOrder {
-            user: w.user,
-            content: pain001("RETIRE-2", &[("Beta AG", "1.00")]),
-            signature_rule: SignatureRule::Standard,
-            idempotency_key: None,
-            order_type: None,
-            service: None,
-        },
-    )
-    .await;
+    let content = pain001("RETIRE-2", &[("Beta AG", "1.00")]);
+    let again = w
+        .new_order(content, SignatureRule::Standard, None, None)
+        .await;
     assert!(
         matches!(again, Err(OrderError::HostRetired(_))),
         "{again:?}"

@@ -10,7 +10,8 @@ use kontor_daemon::ebics::{
 };
 use kontor_daemon::services::onboarding::{self, OnboardingError};
 use kontor_daemon::services::orders::{
-    add_signature, create_order, submit, CreateOrder, SignatureSubmission, SubmitOutcome, Submitter,
+    add_signature, create_order, submit, CreateOrder, OrderError, SignatureSubmission,
+    SubmitOutcome, Submitter,
 };
 use kontor_daemon::services::Services;
 use kontor_protocol::keys::PrivateKey;
@@ -243,6 +244,27 @@ impl World {
         self.signed_order_as(content, rule, None, None).await
     }
 
+    /// Creates an order of `content` for the user, unsigned, to send as `order_type` (and
+    /// BTF `service`) when given.
+    pub async fn new_order(
+        &self,
+        content: Vec<u8>,
+        rule: SignatureRule,
+        order_type: Option<OrderType>,
+        service: Option<BtfService>,
+    ) -> Result<Order, OrderError> {
+        let new = CreateOrder {
+            user: self.user,
+            content,
+            signature_rule: rule,
+            idempotency_key: None,
+            order_type,
+            service,
+        };
+        let created = create_order(&self.db.store, &self.scope, new).await?;
+        Ok(created.order)
+    }
+
     /// Creates an order of `content` to send as `order_type` (and BTF `service`), and signs
     /// it with the user's own key.
     pub async fn signed_order_as(
@@ -252,21 +274,10 @@ impl World {
         order_type: Option<OrderType>,
         service: Option<BtfService>,
     ) -> Order {
-        let order = create_order(
-            &self.db.store,
-            &self.scope,
-            CreateOrder {
-                user: self.user,
-                content: content.to_vec(),
-                signature_rule: rule,
-                idempotency_key: None,
-                order_type,
-                service,
-            },
-        )
-        .await
-        .unwrap()
-        .order;
+        let order = self
+            .new_order(content.to_vec(), rule, order_type, service)
+            .await
+            .unwrap();
         let key = self.signing_key(self.user).await;
         let mut tx = self.tx().await;
         let order = add_signature(
