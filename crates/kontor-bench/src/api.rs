@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use kontor_storage::NewBookedTransaction;
 use serde::Deserialize;
 
-use crate::daemon::{databases, seconds_from_env, Bench};
+use crate::daemon::{on_each_database, seconds_from_env, Bench};
 use crate::measure::Report;
 
 /// Targets from issue 15.
@@ -20,23 +20,22 @@ const PAGES_PER_WALK: usize = 5;
 
 /// Runs the load on each database; `KONTOR_BENCH_API_SECONDS` (default 10) per database.
 pub fn run(report: &mut Report) {
-    let duration = seconds_from_env("KONTOR_BENCH_API_SECONDS", 10);
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    for database in databases() {
-        let name = format!("API list bookings, {database}, {CLIENTS} clients");
-        if !report.wants(&name) {
-            continue;
-        }
-        let (per_s, p99) = runtime.block_on(load(database, duration));
-        report.record(&name, per_s, "req/s", REQUESTS_PER_S_TARGET, false);
-        report.record(
-            &format!("API list bookings, {database}, p99"),
-            p99.as_secs_f64() * 1e3,
-            "ms",
-            P99_MS_TARGET,
-            true,
-        );
-    }
+    on_each_database(
+        report,
+        |database| format!("API list bookings, {database}, {CLIENTS} clients"),
+        seconds_from_env("KONTOR_BENCH_API_SECONDS", 10),
+        load,
+        |report, database, name, (per_s, p99)| {
+            report.record(name, per_s, "req/s", REQUESTS_PER_S_TARGET, false);
+            report.record(
+                &format!("API list bookings, {database}, p99"),
+                p99.as_secs_f64() * 1e3,
+                "ms",
+                P99_MS_TARGET,
+                true,
+            );
+        },
+    );
 }
 
 /// The part of a page the client reads: `items` are skipped, not built.
@@ -50,12 +49,7 @@ async fn load(database: &str, duration: Duration) -> (f64, Duration) {
     let base = NaiveDate::from_ymd_opt(2025, 1, 1).expect("date");
     let started = Instant::now();
     for chunk in (0..ROWS).collect::<Vec<_>>().chunks(5_000) {
-        let mut tx = bench
-            .store
-            .scope(&bench.scope)
-            .begin()
-            .await
-            .expect("begin");
+        let mut tx = bench.begin().await;
         for &i in chunk {
             tx.statements()
                 .insert_booking(NewBookedTransaction {
@@ -80,11 +74,10 @@ async fn load(database: &str, duration: Duration) -> (f64, Duration) {
         }
         tx.commit().await.expect("commit");
     }
-    eprintln!(
-        "  seeded {ROWS} bookings on {database} in {:.1?}",
-        started.elapsed()
-    );
-    let daemon = bench.start(Duration::from_secs(15)).await;
+    let seeded = format!("{ROWS} bookings");
+    let daemon = bench
+        .start_seeded(&seeded, started, Duration::from_secs(15))
+        .await;
     let address = daemon.api_addr;
 
     let http = reqwest::Client::new();

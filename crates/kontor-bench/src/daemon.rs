@@ -2,16 +2,19 @@
 //! file, or PostgreSQL at `KONTOR_BENCH_POSTGRES_URL`), the tests' seed (a tenant with a bank
 //! host, a connection, a user and an account), and the daemon started on loopback.
 
+use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use kontor_daemon::runtime::{self, DaemonOptions, RunningDaemon};
 use kontor_protocol::ProtocolVersion;
-use kontor_storage::{AccountId, ConnectionId, MasterKey, Role, Store, TenantScope};
+use kontor_storage::{AccountId, ConnectionId, MasterKey, Role, ScopedTx, Store, TenantScope};
 use kontor_testkit::seed::{self, operator_token, Seed, IBAN};
 
+use crate::measure::Report;
+
 /// The databases to measure on: SQLite always, PostgreSQL when its URL is set.
-pub fn databases() -> Vec<&'static str> {
+fn databases() -> Vec<&'static str> {
     let mut names = vec!["SQLite"];
     if std::env::var("KONTOR_BENCH_POSTGRES_URL").is_ok() {
         names.push("PostgreSQL");
@@ -26,6 +29,8 @@ pub struct Bench {
     pub connection: ConnectionId,
     pub account: AccountId,
     pub token: String,
+    /// The database's name (see [`databases`]).
+    database: String,
     /// Keeps the SQLite file's directory alive.
     _dir: tempfile::TempDir,
 }
@@ -65,8 +70,30 @@ impl Bench {
             connection,
             account,
             token,
+            database: database.to_owned(),
             _dir: dir,
         }
+    }
+
+    /// A transaction in the bench tenant, to seed it.
+    pub async fn begin(&self) -> ScopedTx<'_> {
+        self.store.scope(&self.scope).begin().await.expect("begin")
+    }
+
+    /// Says how long seeding `what` took (since `started`), then starts the daemon (see
+    /// [`Bench::start`]).
+    pub async fn start_seeded(
+        &self,
+        what: &str,
+        started: Instant,
+        scheduler_idle: Duration,
+    ) -> RunningDaemon {
+        eprintln!(
+            "  seeded {what} on {} in {:.1?}",
+            self.database,
+            started.elapsed()
+        );
+        self.start(scheduler_idle).await
     }
 
     /// Starts the whole daemon (API, scheduler, background passes) on loopback, with its
@@ -85,6 +112,26 @@ impl Bench {
 pub fn seconds_from_env(name: &str, default: u64) -> Duration {
     let seconds = std::env::var(name).ok().and_then(|s| s.parse().ok());
     Duration::from_secs(seconds.unwrap_or(default))
+}
+
+/// Runs a measure of `duration` on each of the [`databases`] where the report wants it (by
+/// its name there, `name_of(database)`): `measure(database, duration)` on one Tokio runtime,
+/// its result handed to `record` with the database and the measure's name.
+pub fn on_each_database<F: Future>(
+    report: &mut Report,
+    name_of: impl Fn(&str) -> String,
+    duration: Duration,
+    measure: impl Fn(&'static str, Duration) -> F,
+    mut record: impl FnMut(&mut Report, &str, &str, F::Output),
+) {
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    for database in databases() {
+        let name = name_of(database);
+        if report.wants(&name) {
+            let result = runtime.block_on(measure(database, duration));
+            record(report, database, &name, result);
+        }
+    }
 }
 
 /// CPU time this process used so far (user + system, all threads), from `/proc/self/stat`.

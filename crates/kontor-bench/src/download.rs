@@ -17,7 +17,6 @@ use std::time::Instant;
 use kontor_bank::ids::UserId;
 use kontor_bank::{Bank, BankConfig, RunningBank};
 use kontor_daemon::ebics::{Client, ClientConfig, DownloadOutcome, DownloadRequest};
-use kontor_daemon::services::container::ZipLimits;
 use kontor_daemon::services::keys::ensure_user_keys;
 use kontor_daemon::services::statement_files::{ingest_delivered, DeliveredStatements, Reading};
 use kontor_protocol::order_type::{BtfService, MessageName, OrderType};
@@ -336,17 +335,9 @@ async fn download_and_book(
     let DownloadOutcome::Data { file, transaction } = outcome else {
         panic!("the emulator delivered no data");
     };
-    let reading = Reading {
-        store: &store,
-        files: client.files(),
-        limits: ZipLimits::default(),
-    };
-    let delivered = DeliveredStatements {
-        user,
-        order_type: Some(OrderType::BTD),
-        file: file.id,
-        transaction: Some(transaction),
-    };
+    let reading = Reading::new(&store, client.files());
+    let delivered =
+        DeliveredStatements::downloaded(user, OrderType::BTD, file.id, Some(transaction));
     let report = ingest_delivered(reading, &scope, &delivered)
         .await
         .expect("ingestion");

@@ -8,7 +8,7 @@ use chrono::{Days, Utc};
 use kontor_protocol::order_type::OrderType;
 use kontor_storage::{NewEbicsUser, NewSchedule, SignatureClass};
 
-use crate::daemon::{databases, process_cpu, seconds_from_env, Bench};
+use crate::daemon::{on_each_database, process_cpu, seconds_from_env, Bench};
 use crate::measure::Report;
 
 /// Target from issue 15: percent of one core.
@@ -17,16 +17,13 @@ const USERS: u32 = 10_000;
 
 /// `KONTOR_BENCH_IDLE_SECONDS` (default 30) of rest per database.
 pub fn run(report: &mut Report) {
-    let duration = seconds_from_env("KONTOR_BENCH_IDLE_SECONDS", 30);
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    for database in databases() {
-        let name = format!("idle daemon, {database}, {USERS} daily schedules");
-        if !report.wants(&name) {
-            continue;
-        }
-        let share = runtime.block_on(rest(database, duration));
-        report.record(&name, share, "% of a core", IDLE_CPU_TARGET, true);
-    }
+    on_each_database(
+        report,
+        |database| format!("idle daemon, {database}, {USERS} daily schedules"),
+        seconds_from_env("KONTOR_BENCH_IDLE_SECONDS", 30),
+        rest,
+        |report, _, name, share| report.record(name, share, "% of a core", IDLE_CPU_TARGET, true),
+    );
 }
 
 async fn rest(database: &str, wait: Duration) -> f64 {
@@ -34,12 +31,7 @@ async fn rest(database: &str, wait: Duration) -> f64 {
     let started = Instant::now();
     // Due tomorrow: nothing runs during the measure, as on a quiet day between downloads.
     let next_run_at = Utc::now() + Days::new(1);
-    let mut tx = bench
-        .store
-        .scope(&bench.scope)
-        .begin()
-        .await
-        .expect("begin");
+    let mut tx = bench.begin().await;
     for i in 0..USERS {
         let user = tx
             .ebics_users()
@@ -66,12 +58,11 @@ async fn rest(database: &str, wait: Duration) -> f64 {
             .expect("schedule");
     }
     tx.commit().await.expect("commit");
-    eprintln!(
-        "  seeded {USERS} users and schedules on {database} in {:.1?}",
-        started.elapsed()
-    );
     // The daemon's own defaults: the measure is what an operator's instance does at rest.
-    let daemon = bench.start(Duration::from_secs(15)).await;
+    let seeded = format!("{USERS} users and schedules");
+    let daemon = bench
+        .start_seeded(&seeded, started, Duration::from_secs(15))
+        .await;
     // Start-up passes (recovery, completion, certificate watch) run once at once; at rest
     // is after them.
     tokio::time::sleep(Duration::from_secs(2)).await;

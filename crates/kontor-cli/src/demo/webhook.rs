@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use kontor_daemon::services::webhooks::signature;
+use kontor_daemon::services::webhooks::signature::{self, SignedHeaders};
 use kontor_storage::WebhookSecret;
 
 /// One request the receiver accepted: its signature verified.
@@ -77,26 +77,24 @@ impl Receiver {
 }
 
 async fn receive(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    };
-    let (id, signature_header) = (header("webhook-id"), header("webhook-signature"));
-    let Ok(timestamp) = header("webhook-timestamp").parse::<i64>() else {
+    let Some(signed) = SignedHeaders::received(&headers) else {
         return StatusCode::BAD_REQUEST;
     };
     let Ok(body) = String::from_utf8(body.to_vec()) else {
         return StatusCode::BAD_REQUEST;
     };
     let verified = match &*shared.secret.lock().unwrap() {
-        Some(secret) => signature::verify(secret, &id, timestamp, &body, &signature_header),
+        Some(secret) => signature::verify(
+            secret,
+            &signed.id,
+            signed.timestamp,
+            &body,
+            &signed.signature,
+        ),
         None => false,
     };
     // Receivers refuse stale timestamps (replays); 5 minutes as the convention suggests.
-    let fresh = (chrono::Utc::now().timestamp() - timestamp).abs() <= 300;
+    let fresh = (chrono::Utc::now().timestamp() - signed.timestamp).abs() <= 300;
     if !verified || !fresh {
         return StatusCode::UNAUTHORIZED;
     }
@@ -105,8 +103,8 @@ async fn receive(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) 
         .and_then(|v| v["type"].as_str().map(str::to_owned))
         .unwrap_or_default();
     shared.verified.lock().unwrap().push(Verified {
-        id,
-        signature: signature_header,
+        id: signed.id,
+        signature: signed.signature,
         event_type,
     });
     StatusCode::NO_CONTENT

@@ -307,36 +307,38 @@ async fn set_ledger_size(bank: &RunningBank, entries_per_day: u32) {
 
 /// The document the bank delivers for the statement job's first period (a week up to `to`).
 async fn bank_statement(bank: &RunningBank, to: chrono::NaiveDate) -> Vec<u8> {
-    let from = to - Duration::days(7);
-    let response = reqwest::Client::new()
-        .get(format!(
-            "{}/statements?partner=PARTNER1&order_type=C53&from={from}&to={to}",
-            bank.admin_url()
-        ))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), 200);
+    let response = first_period(bank, "statements", to).await;
     response.bytes().await.unwrap().to_vec()
 }
 
 /// The documents of that C53 container, as the bank's admin API lists them.
 async fn bank_statement_members(bank: &RunningBank, to: chrono::NaiveDate) -> Vec<String> {
+    let response = first_period(bank, "statements/members", to).await;
+    let members: Vec<serde_json::Value> = response.json().await.unwrap();
+    members
+        .iter()
+        .map(|m| m["document"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The bank's admin API `resource` (`statements`, `statements/members`) for the C53 of the
+/// statement job's first period (a week up to `to`).
+async fn first_period(
+    bank: &RunningBank,
+    resource: &str,
+    to: chrono::NaiveDate,
+) -> reqwest::Response {
     let from = to - Duration::days(7);
     let response = reqwest::Client::new()
         .get(format!(
-            "{}/statements/members?partner=PARTNER1&order_type=C53&from={from}&to={to}",
+            "{}/{resource}?partner=PARTNER1&order_type=C53&from={from}&to={to}",
             bank.admin_url()
         ))
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let members: Vec<serde_json::Value> = response.json().await.unwrap();
-    members
-        .iter()
-        .map(|m| m["document"].as_str().unwrap().to_owned())
-        .collect()
+    response
 }
 
 /// Tenant, bank host, connection, a READY user with verified bank keys, an account, a C53

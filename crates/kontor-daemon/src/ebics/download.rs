@@ -9,7 +9,7 @@
 use chrono::NaiveDate;
 use kontor_protocol::envelope::{
     DateRange, EbicsResponse, FileFormat, HostId, InitialisationRequest, OrderDetails, ReceiptCode,
-    ReceiptRequest, SegmentNumber, TransactionId as BankTransactionId, TransferRequest,
+    ReceiptRequest, SegmentNumber, TransactionId as BankTransactionId,
 };
 use kontor_protocol::order_type::{BtfService, OrderType};
 use kontor_storage::{
@@ -133,22 +133,15 @@ impl Client {
             .await?;
         tx.commit().await?;
         tracing::info!(transaction = %transaction.id, order_type = %request.order_type, "download started");
-        self.drive_download(&session, transaction.id).await
-    }
-
-    /// Continues a download from whatever its stored state says.
-    pub(crate) async fn drive_download(
-        &self,
-        session: &Session,
-        id: TransactionId,
-    ) -> Result<DownloadOutcome, EbicsError> {
-        let result = self.drive_download_inner(session, id).await;
+        let drive = self.drive_download(&session, transaction.id);
         self.ledger
-            .release_if_failed(&session.scope, id, result)
+            .release_if_failed(&session.scope, transaction.id, drive)
             .await
     }
 
-    async fn drive_download_inner(
+    /// Continues a download from whatever its stored state says (run it through
+    /// `Ledger::release_if_failed`).
+    pub(crate) async fn drive_download(
         &self,
         session: &Session,
         id: TransactionId,
@@ -295,16 +288,7 @@ impl Client {
             let segment =
                 SegmentNumber::new(number, number == num_segments).map_err(EbicsError::protocol)?;
             let response = session
-                .exchange(|| {
-                    Ok(TransferRequest {
-                        version: session.version(),
-                        host_id: host_id.clone(),
-                        transaction_id: bank_transaction,
-                        segment,
-                        order_data: None,
-                    }
-                    .into())
-                })
+                .exchange_segment(bank_transaction, segment, None)
                 .await?;
             self.ledger
                 .check(&session.scope, transaction, &response)

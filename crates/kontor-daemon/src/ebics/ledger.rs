@@ -92,17 +92,18 @@ impl Ledger {
         Ok(())
     }
 
-    /// Hands `result` back. An answer that is unreadable or not signed by the bank (after
-    /// the session's retries) ends the transaction FAILED with that as its code: resuming
-    /// would only ask the same bank the same question. Any other failed drive gives its
-    /// lease up, so recovery takes the transaction over at once instead of waiting for the
-    /// lease to expire.
+    /// Runs `drive` (a transfer continued from its stored state) and hands its result back.
+    /// An answer that is unreadable or not signed by the bank (after the session's retries)
+    /// ends the transaction FAILED with that as its code: resuming would only ask the same
+    /// bank the same question. Any other failed drive gives its lease up, so recovery takes
+    /// the transaction over at once instead of waiting for the lease to expire.
     pub(crate) async fn release_if_failed<T>(
         &self,
         scope: &TenantScope,
         id: TransactionId,
-        result: Result<T, EbicsError>,
+        drive: impl std::future::Future<Output = Result<T, EbicsError>>,
     ) -> Result<T, EbicsError> {
+        let result = drive.await;
         if let Err(error) = &result {
             if let Some(code) = error.permanent_failure_code() {
                 tracing::warn!(transaction = %id, code, %error, "bank answer unusable: transaction failed");

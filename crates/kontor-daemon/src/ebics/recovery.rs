@@ -160,10 +160,16 @@ impl Client {
                 .give_up(scope, transaction, TransactionPhase::Failed, ending)
                 .await;
         }
-        let result = match record.direction {
-            Direction::Download => self.drive_download(&session, transaction).await.map(|_| ()),
-            Direction::Upload => self.drive_upload(&session, transaction).await.map(|_| ()),
+        let drive = async {
+            match record.direction {
+                Direction::Download => self.drive_download(&session, transaction).await.map(drop),
+                Direction::Upload => self.drive_upload(&session, transaction).await.map(drop),
+            }
         };
+        let result = self
+            .ledger
+            .release_if_failed(scope, transaction, drive)
+            .await;
         match result {
             Ok(()) => {
                 let finished = self.ledger.load(scope, transaction).await?;

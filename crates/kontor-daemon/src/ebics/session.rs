@@ -12,7 +12,7 @@ use kontor_protocol::certificate::Certificate;
 use kontor_protocol::envelope::{
     BankPubKeyDigests, EbicsRequest, EbicsResponse, EnvelopeError, HostId, InitHeader,
     KeyManagementResponse, Nonce, OrderDetails, PartnerId, Product, PubKeyDigest, SecurityMedium,
-    UserId,
+    SegmentNumber, TransactionId as BankTransactionId, TransferRequest, UserId,
 };
 use kontor_protocol::keys::{PrivateKey, PublicKey};
 use kontor_protocol::return_code::{Retry, ReturnCode};
@@ -437,6 +437,29 @@ impl Session {
         build: impl Fn() -> Result<EbicsRequest, EbicsError>,
     ) -> Result<EbicsResponse, EbicsError> {
         self.exchange_with(build, true).await
+    }
+
+    /// The transfer-phase request for `segment` of the bank's `transaction`, through
+    /// [`Session::exchange`]: an upload's carries the segment's `order_data`, a download's
+    /// none (the bank answers with the segment).
+    pub async fn exchange_segment(
+        &self,
+        transaction: BankTransactionId,
+        segment: SegmentNumber,
+        order_data: Option<Vec<u8>>,
+    ) -> Result<EbicsResponse, EbicsError> {
+        let host_id = self.ctx.host_id()?;
+        self.exchange(|| {
+            Ok(TransferRequest {
+                version: self.version(),
+                host_id: host_id.clone(),
+                transaction_id: transaction,
+                segment,
+                order_data: order_data.clone(),
+            }
+            .into())
+        })
+        .await
     }
 
     /// Like [`Session::exchange`], but a request that may have reached the bank is never sent

@@ -13,7 +13,7 @@ use kontor_protocol::compression;
 use kontor_protocol::encryption::{self, TransactionKey};
 use kontor_protocol::envelope::{
     DataDigest, DataEncryptionInfo, InitialisationRequest, OrderDetails, SegmentNumber,
-    SignatureFlag, TransferRequest, UploadInit,
+    SignatureFlag, UploadInit,
 };
 use kontor_protocol::keys::PublicKey;
 use kontor_protocol::order_type::{BtfService, OrderType};
@@ -245,7 +245,10 @@ impl Client {
             }
         };
         tracing::info!(transaction = %transaction, order_type = %request.order_type, segments = num_segments, "upload started");
-        self.drive_upload(&session, transaction).await
+        let drive = self.drive_upload(&session, transaction);
+        self.ledger
+            .release_if_failed(&session.scope, transaction, drive)
+            .await
     }
 
     /// The order data as a reader, opened where blocking is allowed.
@@ -363,19 +366,9 @@ impl Client {
         Ok(())
     }
 
-    /// Continues an upload from whatever its stored state says.
+    /// Continues an upload from whatever its stored state says (run it through
+    /// `Ledger::release_if_failed`).
     pub(crate) async fn drive_upload(
-        &self,
-        session: &Session,
-        id: TransactionId,
-    ) -> Result<UploadOutcome, EbicsError> {
-        let result = self.drive_upload_inner(session, id).await;
-        self.ledger
-            .release_if_failed(&session.scope, id, result)
-            .await
-    }
-
-    async fn drive_upload_inner(
         &self,
         session: &Session,
         id: TransactionId,
@@ -383,7 +376,6 @@ impl Client {
         let transaction = self.ledger.load(&session.scope, id).await?;
         let mut recovery: UploadRecovery =
             read_record(&transaction, "upload recovery data", &transaction.recovery)?;
-        let host_id = session.ctx.host_id()?;
         let num_segments = transaction.num_segments.unwrap_or(0).max(0) as u32;
         match transaction.phase {
             TransactionPhase::Initialisation => {
@@ -537,16 +529,7 @@ impl Client {
             let number = SegmentNumber::new(segment.number as u32, segment.is_last)
                 .map_err(EbicsError::protocol)?;
             let response = session
-                .exchange(|| {
-                    Ok(TransferRequest {
-                        version: session.version(),
-                        host_id: host_id.clone(),
-                        transaction_id: bank_transaction,
-                        segment: number,
-                        order_data: Some(bytes.clone()),
-                    }
-                    .into())
-                })
+                .exchange_segment(bank_transaction, number, Some(bytes))
                 .await?;
             self.ledger
                 .check(&session.scope, &transaction, &response)

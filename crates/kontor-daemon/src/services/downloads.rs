@@ -10,7 +10,6 @@ use kontor_storage::{
     TransferEffect,
 };
 
-use super::container::ZipLimits;
 use super::orders::offered_service;
 use super::statement_files::{ingest_delivered, DeliveredStatements, Reading};
 use super::statements::IngestError;
@@ -92,17 +91,14 @@ pub async fn download(
         statement_file: None,
     };
     if statements {
-        let reading = Reading {
-            store: services.store(),
-            files: &bank.files(),
-            limits: ZipLimits::default(),
-        };
-        let delivered = DeliveredStatements {
-            user: order.user,
-            order_type: Some(order.order_type.clone()),
+        let files = bank.files();
+        let reading = Reading::new(services.store(), &files);
+        let delivered = DeliveredStatements::downloaded(
+            order.user,
+            order.order_type.clone(),
             file,
-            transaction: Some(transaction),
-        };
+            Some(transaction),
+        );
         match ingest_delivered(reading, scope, &delivered).await {
             Ok(_) | Err(IngestError::Failed { .. }) => {}
             // The effect stays pending: the background pass ingests it later.

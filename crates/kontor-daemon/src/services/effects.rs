@@ -16,7 +16,6 @@
 use chrono::Utc;
 use kontor_storage::{StorageError, TenantScope, Transaction, TransactionId, TransferEffect};
 
-use super::container::ZipLimits;
 use super::orders::completion::sync_order_status;
 use super::orders::{settle, OrderError, SubmitOutcome};
 use super::statement_files::{ingest_delivered, DeliveredStatements, Reading};
@@ -137,17 +136,13 @@ async fn ingest(
         tx.commit().await?;
         return Ok(Applied::Done);
     };
-    let delivered = DeliveredStatements {
-        user: transaction.ebics_user_id,
-        order_type: Some(transaction.order_type.clone()),
+    let delivered = DeliveredStatements::downloaded(
+        transaction.ebics_user_id,
+        transaction.order_type.clone(),
         file,
-        transaction: Some(transaction.id),
-    };
-    let reading = Reading {
-        store: services.store(),
-        files: services.files(),
-        limits: ZipLimits::default(),
-    };
+        Some(transaction.id),
+    );
+    let reading = Reading::new(services.store(), services.files());
     match ingest_delivered(reading, scope, &delivered).await {
         Ok(report) => {
             tracing::info!(

@@ -255,22 +255,11 @@ pub async fn prepare_signer_change(
     clear_the_way(&mut tx, user, change, Leftovers::Revoke).await?;
     let mut keys = store_generated(&mut tx, &generated, &host, user, change).await?;
     if let Some(key) = new_signature {
-        let hash = public_key_hash(host.protocol_version, &key.key, key.certificate.as_ref())
-            .map_err(|e| Refusal::CertificateRequired(e.to_string()))?;
-        let public_key = key.key.to_spki_der().map_err(internal)?;
-        if public_key == signing.public_key {
+        let record = key.record_for(user, host.protocol_version)?;
+        if record.public_key == signing.public_key {
             return Err(invalid("the new signature key is the current one"));
         }
-        let pair = tx
-            .key_pairs()
-            .register_signer_key(NewSignerKey {
-                ebics_user_id: user,
-                version: key.version.as_str().to_owned(),
-                public_key,
-                key_hash: hash.to_hex_upper(),
-                certificate: key.certificate.map(|c| c.to_der().to_vec()),
-            })
-            .await?;
+        let pair = tx.key_pairs().register_signer_key(record).await?;
         audit(&mut tx, AuditAction::KeyGenerated, &pair, change, None).await?;
         keys.push(pair);
     }

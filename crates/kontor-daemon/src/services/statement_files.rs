@@ -43,12 +43,41 @@ pub struct DeliveredStatements {
     pub transaction: Option<TransactionId>,
 }
 
+impl DeliveredStatements {
+    /// What a download (`transaction`, if persisted) of `order_type` by `user` stored as
+    /// `file`.
+    pub fn downloaded(
+        user: EbicsUserId,
+        order_type: OrderType,
+        file: FileId,
+        transaction: Option<TransactionId>,
+    ) -> Self {
+        Self {
+            user,
+            order_type: Some(order_type),
+            file,
+            transaction,
+        }
+    }
+}
+
 /// How to reach stored files and how much a container may hold.
 #[derive(Debug, Clone, Copy)]
 pub struct Reading<'a> {
     pub store: &'a Store,
     pub files: &'a Files,
     pub limits: ZipLimits,
+}
+
+impl<'a> Reading<'a> {
+    /// Reading within the default [`ZipLimits`].
+    pub fn new(store: &'a Store, files: &'a Files) -> Self {
+        Self {
+            store,
+            files,
+            limits: ZipLimits::default(),
+        }
+    }
 }
 
 /// Stores bytes a downloader handed over without storing them (a fake bank in tests, a
@@ -130,11 +159,7 @@ pub async fn reingest_file(
     scope: &TenantScope,
     id: StatementFileId,
 ) -> Result<StatementFile, super::ServiceError> {
-    let reading = Reading {
-        store: services.store(),
-        files: services.files(),
-        limits: ZipLimits::default(),
-    };
+    let reading = Reading::new(services.store(), services.files());
     reingest(reading, scope, id).await.map_err(|e| match e {
         IngestError::Storage(e) => e.into(),
         other => super::ServiceError::Internal(Box::new(other)),

@@ -4,7 +4,7 @@
 use kontor_protocol::certificate::Certificate;
 use kontor_protocol::keys::{public_key_hash, PublicKey};
 use kontor_protocol::signature::{verify_order_data, SPR_ORDER_DATA};
-use kontor_protocol::SignatureVersion;
+use kontor_protocol::{ProtocolVersion, SignatureVersion};
 use kontor_storage::{
     Account, AuditAction, Connection, EbicsUser, EbicsUserId, EbicsUserStatus, KeyCustody, KeyPair,
     KeyPairId, KeyStatus, KeyUsage, NewEbicsUser, NewPermission, NewSignerKey, Permission,
@@ -235,6 +235,30 @@ pub struct SignerKey {
     pub certificate: Option<Certificate>,
 }
 
+impl SignerKey {
+    /// The key as `user`'s record, hashed as a bank of `protocol` hashes it (H005: the
+    /// certificate's hash, so a key without one is refused).
+    pub(crate) fn record_for(
+        self,
+        user: EbicsUserId,
+        protocol: ProtocolVersion,
+    ) -> Result<NewSignerKey, ServiceError> {
+        let hash = public_key_hash(protocol, &self.key, self.certificate.as_ref())
+            .map_err(|e| Refusal::CertificateRequired(e.to_string()))?;
+        let public_key = self
+            .key
+            .to_spki_der()
+            .map_err(|e| ServiceError::Internal(Box::new(e)))?;
+        Ok(NewSignerKey {
+            ebics_user_id: user,
+            version: self.version.as_str().to_owned(),
+            public_key,
+            key_hash: hash.to_hex_upper(),
+            certificate: self.certificate.map(|c| c.to_der().to_vec()),
+        })
+    }
+}
+
 /// Registers a signer-held signature key for a NEW user. Past NEW the bank holds the user's
 /// signature key (INI was sent): replacing it here would lock the real signer out while the
 /// daemon believed another key; a key change is an order to the bank (PUB/HCS), signed with
@@ -251,29 +275,11 @@ pub async fn register_signer_key(
     }
     let connection: Connection = tx.get(user.connection_id).await?;
     let host = super::hosts::active_host(tx, connection.bank_host_id).await?;
-    let hash = public_key_hash(
-        host.protocol_version,
-        &signer_key.key,
-        signer_key.certificate.as_ref(),
-    )
-    .map_err(|e| Refusal::CertificateRequired(e.to_string()))?;
+    let record = signer_key.record_for(id, host.protocol_version)?;
     if let Some(older) = tx.key_pairs().current(id, KeyUsage::Signature).await? {
         revoke(tx, &older, "replaced before INI").await?;
     }
-    let public_key = signer_key
-        .key
-        .to_spki_der()
-        .map_err(|e| ServiceError::Internal(Box::new(e)))?;
-    let pair = tx
-        .key_pairs()
-        .register_signer_key(NewSignerKey {
-            ebics_user_id: id,
-            version: signer_key.version.as_str().to_owned(),
-            public_key,
-            key_hash: hash.to_hex_upper(),
-            certificate: signer_key.certificate.map(|c| c.to_der().to_vec()),
-        })
-        .await?;
+    let pair = tx.key_pairs().register_signer_key(record).await?;
     tx.audit()
         .record(
             AuditAction::SignerKeyRegistered,

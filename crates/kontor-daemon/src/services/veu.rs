@@ -169,6 +169,23 @@ pub struct VeuApproval {
     pub signature: Vec<u8>,
 }
 
+impl VeuApproval {
+    /// The approval as `signer`'s signature over `item`, doing `action`.
+    pub fn to_send<'a>(
+        &'a self,
+        action: VeuAction,
+        signer: &'a EbicsUser,
+        item: &'a VeuItem,
+    ) -> OutgoingSignature<'a> {
+        OutgoingSignature {
+            signer,
+            item,
+            action,
+            approval: self,
+        }
+    }
+}
+
 /// The bank side of VEU (the client's HVU/HVZ/HVD/HVT downloads and HVE/HVS uploads), behind a
 /// trait so the syncing and state handling are testable alone.
 pub trait VeuBank: Send + Sync {
@@ -186,16 +203,23 @@ pub trait VeuBank: Send + Sync {
         item: &VeuItem,
     ) -> impl Future<Output = Result<VeuDetails, VeuError>> + Send;
 
-    /// Sends `signer`'s signature (`approval`'s) over the item's order: HVE adds it, HVS
-    /// cancels the order.
+    /// Sends the signer's signature over the item's order: HVE adds it, HVS cancels the
+    /// order.
     fn send_signature(
         &self,
         scope: &TenantScope,
-        signer: &EbicsUser,
-        item: &VeuItem,
-        action: VeuAction,
-        approval: &VeuApproval,
+        signature: OutgoingSignature<'_>,
     ) -> impl Future<Output = Result<(), VeuError>> + Send;
+}
+
+/// A signature on its way to the bank's VEU: who signs which item, what the signature does,
+/// and the signature itself.
+#[derive(Debug, Clone, Copy)]
+pub struct OutgoingSignature<'a> {
+    pub signer: &'a EbicsUser,
+    pub item: &'a VeuItem,
+    pub action: VeuAction,
+    pub approval: &'a VeuApproval,
 }
 
 /// What a signature sent to the bank's VEU does.
@@ -362,10 +386,8 @@ pub async fn approve<B: VeuBank + ?Sized>(
             "approve with a transport signature".into(),
         ));
     }
-    match bank
-        .send_signature(scope, &signer, &item, VeuAction::Sign, &approval)
-        .await
-    {
+    let signature = approval.to_send(VeuAction::Sign, &signer, &item);
+    match bank.send_signature(scope, signature).await {
         Ok(()) => {}
         Err(e) if e.is_unconfirmed() => {
             signature_at_bank(store, bank, scope, &signer, &item, e).await?
@@ -436,10 +458,8 @@ pub async fn cancel<B: VeuBank + ?Sized>(
     approval: VeuApproval,
 ) -> Result<VeuItem, VeuError> {
     let (item, user) = load_for_signing(store, scope, approval.item, approval.signer).await?;
-    match bank
-        .send_signature(scope, &user, &item, VeuAction::Cancel, &approval)
-        .await
-    {
+    let signature = approval.to_send(VeuAction::Cancel, &user, &item);
+    match bank.send_signature(scope, signature).await {
         Ok(()) => {}
         // The HVS was never sent twice; the bank's VEU overview tells whether it took
         // effect: an order still listed as awaiting signatures was not cancelled.
@@ -601,19 +621,17 @@ impl VeuBank for BankVeu<'_> {
     async fn send_signature(
         &self,
         scope: &TenantScope,
-        signer: &EbicsUser,
-        item: &VeuItem,
-        action: VeuAction,
-        approval: &VeuApproval,
+        signature: OutgoingSignature<'_>,
     ) -> Result<(), VeuError> {
-        let reference = self.reference(scope, item).await?;
+        let reference = self.reference(scope, signature.item).await?;
+        let signer = signature.signer.id;
         let signature = VeuSignature {
             reference,
-            cancel: action == VeuAction::Cancel,
-            version: approval.version,
-            value: approval.signature.clone(),
+            cancel: signature.action == VeuAction::Cancel,
+            version: signature.approval.version,
+            value: signature.approval.signature.clone(),
         };
-        Ok(self.bank.veu_signature(scope, signer.id, signature).await?)
+        Ok(self.bank.veu_signature(scope, signer, signature).await?)
     }
 }
 

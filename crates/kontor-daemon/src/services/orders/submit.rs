@@ -93,12 +93,22 @@ pub trait OrderUploader: Send + Sync {
 
     /// The bank's receipt of a finished transaction (from the persisted transaction, or by
     /// asking the bank, e.g. HAC/PTK). `None` when the bank does not know the order.
+    ///
+    /// By default the EBICS client's: it keeps the bank's order id in the transaction's
+    /// recovery record.
     fn reconcile(
         &self,
-        scope: &TenantScope,
-        order: &Order,
+        _scope: &TenantScope,
+        _order: &Order,
         transaction: &Transaction,
-    ) -> impl Future<Output = Result<Option<UploadReceipt>, UploadFailure>> + Send;
+    ) -> impl Future<Output = Result<Option<UploadReceipt>, UploadFailure>> + Send {
+        let receipt = upload_receipt(transaction).map(|bank_order_id| UploadReceipt {
+            transaction: transaction.id,
+            bank_order_id,
+            return_code: "000000".into(),
+        });
+        std::future::ready(Ok(receipt))
+    }
 }
 
 /// Every [`Bank`] uploads orders: the EBICS client persists its transaction (linked with
@@ -136,22 +146,6 @@ impl<B: Bank + ?Sized> OrderUploader for B {
             }
             Err(other) => Err(UploadFailure::Uncertain(other.to_string())),
         }
-    }
-
-    async fn reconcile(
-        &self,
-        _scope: &TenantScope,
-        _order: &Order,
-        transaction: &Transaction,
-    ) -> Result<Option<UploadReceipt>, UploadFailure> {
-        // The client keeps the bank's order id in the transaction's recovery record.
-        Ok(
-            upload_receipt(transaction).map(|bank_order_id| UploadReceipt {
-                transaction: transaction.id,
-                bank_order_id,
-                return_code: "000000".into(),
-            }),
-        )
     }
 }
 

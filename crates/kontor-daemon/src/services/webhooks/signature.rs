@@ -20,6 +20,29 @@ pub struct SignedHeaders {
     pub signature: String,
 }
 
+impl SignedHeaders {
+    pub const ID: &'static str = "webhook-id";
+    pub const TIMESTAMP: &'static str = "webhook-timestamp";
+    pub const SIGNATURE: &'static str = "webhook-signature";
+
+    /// The headers of a received request, as a receiver reads them before it [`verify`]s:
+    /// a missing id or signature is empty; `None` when the timestamp is missing or no number.
+    pub fn received(headers: &reqwest::header::HeaderMap) -> Option<Self> {
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        Some(Self {
+            id: header(Self::ID),
+            timestamp: header(Self::TIMESTAMP).parse().ok()?,
+            signature: header(Self::SIGNATURE),
+        })
+    }
+}
+
 /// Signs `body` for the attempt at `timestamp` with every secret in `secrets`.
 pub fn sign(id: &str, timestamp: i64, body: &str, secrets: &[WebhookSecret]) -> SignedHeaders {
     let signature = secrets

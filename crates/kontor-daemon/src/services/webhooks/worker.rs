@@ -21,7 +21,7 @@ use kontor_storage::system::LeasedDelivery;
 use kontor_storage::{AttemptOutcome, DeliveryJob, NextStep, StorageError, Store};
 use rand::Rng;
 
-use super::signature::sign;
+use super::signature::{sign, SignedHeaders};
 use super::target::{self, GuardedResolver};
 use super::WebhookSettings;
 use crate::metrics;
@@ -179,9 +179,9 @@ impl DeliveryWorker {
             .http
             .post(url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .header("webhook-id", &headers.id)
-            .header("webhook-timestamp", headers.timestamp.to_string())
-            .header("webhook-signature", &headers.signature)
+            .header(SignedHeaders::ID, &headers.id)
+            .header(SignedHeaders::TIMESTAMP, headers.timestamp.to_string())
+            .header(SignedHeaders::SIGNATURE, &headers.signature)
             .body(job.body.clone())
             .send()
             .await;

@@ -433,14 +433,7 @@ async fn bank_routes_answer_503_without_a_bank_and_hand_the_callers_scope_to_one
     }
     let submit = with.order_action("submit").await;
     submit.assert_error(StatusCode::CONFLICT, "not_signed");
-    let tenant = with
-        .store
-        .admin()
-        .find_tenant_by_name("A")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let tenant = with.tenant_a;
     let user_a = &with.a.user_a;
     let expected: Vec<(TenantId, String)> = [
         format!("Ini {new_user}"),
@@ -547,14 +540,7 @@ async fn schedules_need_a_valid_cron_and_time_zone() {
 #[tokio::test]
 async fn booked_transactions_page_by_keyset_cursor_filter_by_date_and_export_as_csv() {
     let w = world().await;
-    let tenant = w
-        .store
-        .admin()
-        .find_tenant_by_name("A")
-        .await
-        .unwrap()
-        .unwrap()
-        .id;
+    let tenant = w.tenant_a;
     let scope = TenantScope::system_job(tenant, "test");
     let mut tx = w.store.scope(&scope).begin().await.unwrap();
     for i in 0..25u32 {

@@ -11,13 +11,11 @@ use kontor_daemon::ebics::{
     DownloadOutcome, DownloadRequest, EbicsError, Files, KeySubmission, OrderData, RetryPolicy,
     UploadRequest,
 };
-use kontor_daemon::services::container::ZipLimits;
 use kontor_daemon::services::statement_files::{ingest_delivered, DeliveredStatements, Reading};
 use kontor_daemon::services::Services;
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::orderdata::OrderSignatureData;
 use kontor_protocol::signature::sign_order_data;
-use kontor_protocol::xmldsig::XmlDsigError;
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_protocol::SignatureVersion;
 use kontor_storage::*;
@@ -285,24 +283,6 @@ async fn permanent_refusal_is_recorded_flow(db: TestDb) {
     );
 }
 
-async fn wrong_bank_signature_is_never_accepted_flow(db: TestDb) {
-    let w = world(db, Setup::new(H004)).await;
-    w.ready().await;
-    w.fault(
-        FaultMatcher::default(),
-        FaultAction::WrongAuthSignature,
-        None,
-    );
-    let refused = w.download_sta().await.unwrap_err();
-    assert!(
-        matches!(
-            refused,
-            EbicsError::BankSignature(XmlDsigError::BadSignature)
-        ),
-        "{refused}"
-    );
-}
-
 /// A downloaded statement is served by the admin API from the data directory, whatever the
 /// process's working directory: the body is the bank's statement, byte for byte.
 async fn statement_file_is_served_from_the_data_directory_flow(db: TestDb) {
@@ -319,17 +299,8 @@ async fn statement_file_is_served_from_the_data_directory_flow(db: TestDb) {
         hex::encode(Sha256::digest(&bank_bytes)),
         w.last_served_sha256()
     );
-    let reading = Reading {
-        store: &w.db.store,
-        files: w.client.files(),
-        limits: ZipLimits::default(),
-    };
-    let delivered = DeliveredStatements {
-        user: w.user,
-        order_type: Some(OrderType::C53),
-        file: file.id,
-        transaction: None,
-    };
+    let reading = Reading::new(&w.db.store, w.client.files());
+    let delivered = DeliveredStatements::downloaded(w.user, OrderType::C53, file.id, None);
     let report = ingest_delivered(reading, &w.scope, &delivered)
         .await
         .unwrap();
@@ -391,5 +362,4 @@ on_both_databases! {
     key_no_longer_pending_stops_the_upload => key_no_longer_pending_stops_the_upload_flow;
     server_errors_and_garbled_answers_are_retried => server_errors_are_retried_flow;
     permanent_refusal_ends_failed_with_the_bank_code => permanent_refusal_is_recorded_flow;
-    wrong_bank_signature_is_never_accepted => wrong_bank_signature_is_never_accepted_flow;
 }

@@ -7,7 +7,6 @@
 //! resident memory (`VmHWM`) is the daemon's alone. The check is on memory only, never on time.
 
 use kontor_daemon::ebics::{DownloadOutcome, DownloadRequest};
-use kontor_daemon::services::container::ZipLimits;
 use kontor_daemon::services::statement_files::{ingest_delivered, DeliveredStatements, Reading};
 use kontor_protocol::order_type::{BtfService, MessageName, OrderType};
 use kontor_protocol::ProtocolVersion::H005;
@@ -116,17 +115,9 @@ async fn bounded_download_child() {
     else {
         panic!("no data")
     };
-    let reading = Reading {
-        store: &store,
-        files: client.files(),
-        limits: ZipLimits::default(),
-    };
-    let delivered = DeliveredStatements {
-        user,
-        order_type: Some(OrderType::BTD),
-        file: file.id,
-        transaction: Some(transaction),
-    };
+    let reading = Reading::new(&store, client.files());
+    let delivered =
+        DeliveredStatements::downloaded(user, OrderType::BTD, file.id, Some(transaction));
     let report = ingest_delivered(reading, &scope, &delivered).await.unwrap();
     println!(
         "bounded-download {} {} {} {baseline_kib} {}",

@@ -13,6 +13,7 @@ use kontor_daemon::services::onboarding::sync_user_data;
 use kontor_daemon::services::orders::{submit_order, OrderError};
 use kontor_daemon::services::{hosts, Refusal, ServiceError};
 use kontor_protocol::order_type::OrderType;
+use kontor_protocol::xmldsig::XmlDsigError;
 use kontor_protocol::ProtocolVersion::{H004, H005};
 use kontor_storage::{
     BankHost, BankKey, BankKeyVerification, EbicsUser, EbicsUserStatus, NewBankHost, NewBankKey,
@@ -37,6 +38,8 @@ fn fired(w: &World) -> u64 {
     w.bank.faults().rules().iter().map(|r| r.fired).sum()
 }
 
+/// A wrong bank signature is never accepted: the download fails with it once the session's
+/// retries are spent.
 async fn a_bad_bank_signature_fails_the_transaction_after_the_retries_only(db: TestDb) {
     let w = world(db, setup(H004)).await;
     w.ready().await;
@@ -46,7 +49,13 @@ async fn a_bad_bank_signature_fails_the_transaction_after_the_retries_only(db: T
         None,
     );
     let refused = w.download_sta().await.unwrap_err();
-    assert!(matches!(refused, EbicsError::BankSignature(_)), "{refused}");
+    assert!(
+        matches!(
+            refused,
+            EbicsError::BankSignature(XmlDsigError::BadSignature)
+        ),
+        "{refused}"
+    );
     let [transaction] = w.transactions().await.try_into().expect("one download");
     assert_eq!(transaction.phase, TransactionPhase::Failed);
     assert_eq!(
@@ -185,19 +194,10 @@ async fn a_failed_first_sync_is_shown_and_run_again(db: TestDb) {
     assert_eq!(shown.sync_failure_code.as_deref(), Some("091116"));
     assert!(shown.sync_failure_message.is_some());
     // Orders say what is wrong instead of "not permitted".
-    let order = kontor_daemon::services::orders::create_order(
-        &w.db.store,
-        &w.scope,
-        kontor_daemon::services::orders::CreateOrder {
-            user: w.user,
-            content: pain001("SYNC-1", &[("Beta AG", "1.00")]),
-            signature_rule: SignatureRule::Standard,
-            idempotency_key: None,
-            order_type: None,
-            service: None,
-        },
-    )
-    .await;
+    let content = pain001("SYNC-1", &[("Beta AG", "1.00")]);
+    let order = w
+        .new_order(content, SignatureRule::Standard, None, None)
+        .await;
     assert!(matches!(order, Err(OrderError::SyncFailed(_))), "{order:?}");
 
     // The operator runs it again through the API.
@@ -408,19 +408,10 @@ async fn a_host_with_history_is_retired_once_its_users_have_no_live_work(db: Tes
         matches!(refused, EbicsError::HostRetired { .. }),
         "{refused}"
     );
-    let again = kontor_daemon::services::orders::create_order(
-        &w.db.store,
-        &w.scope,
-        kontor_daemon::services::orders::CreateOrder {
-            user: w.user,
-            content: pain001("RETIRE-2", &[("Beta AG", "1.00")]),
-            signature_rule: SignatureRule::Standard,
-            idempotency_key: None,
-            order_type: None,
-            service: None,
-        },
-    )
-    .await;
+    let content = pain001("RETIRE-2", &[("Beta AG", "1.00")]);
+    let again = w
+        .new_order(content, SignatureRule::Standard, None, None)
+        .await;
     assert!(
         matches!(again, Err(OrderError::HostRetired(_))),
         "{again:?}"

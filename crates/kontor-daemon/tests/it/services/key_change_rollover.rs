@@ -2,7 +2,7 @@
 //! it sees bank keys other than the verified ones. H004 and H005, SQLite and PostgreSQL.
 
 use axum::http::StatusCode;
-use kontor_daemon::ebics::{DownloadRequest, EbicsError};
+use kontor_daemon::ebics::EbicsError;
 use kontor_daemon::services::key_changes::KeyChange::{self, Hca, Hcs};
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
@@ -109,10 +109,7 @@ async fn a_probe_seeing_rolled_bank_keys_waits_for_verification(
     assert!(why.contains("bank key verification required"), "{why}");
 
     // Orders for the host are held.
-    let held = w
-        .client
-        .download(&w.scope, w.user, DownloadRequest::new(OrderType::HTD))
-        .await;
+    let held = w.download(OrderType::HTD).await;
     assert!(
         matches!(held, Err(EbicsError::BankKeysNotVerified { .. })),
         "{held:?}"
@@ -145,10 +142,7 @@ async fn a_probe_seeing_rolled_bank_keys_waits_for_verification(
         count(&w, AuditAction::KeyActivated, "probe").await,
         replaced
     );
-    let htd = w
-        .client
-        .download(&w.scope, w.user, DownloadRequest::new(OrderType::HTD))
-        .await;
+    let htd = w.download(OrderType::HTD).await;
     assert!(htd.is_ok(), "{htd:?}");
 }
 

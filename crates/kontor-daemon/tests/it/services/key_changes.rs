@@ -9,6 +9,7 @@ use kontor_daemon::services::key_changes::KeyChange::{self, Hca, Hcs, Pub};
 use kontor_daemon::services::key_changes::{change_keys, KeyChangeOutcome};
 use kontor_daemon::services::orders::submit_order;
 use kontor_daemon::services::ServiceError;
+use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::*;
 use serde_json::json;
@@ -307,14 +308,7 @@ async fn a_lost_answer_is_decided_by_probing_the_bank(
     assert_decided_by_probe(&mut tx, AuditAction::KeyActivated).await;
     drop(tx);
     // Authenticated with the new key, encrypted for the new one: the download works.
-    let htd = w
-        .client
-        .download(
-            &w.scope,
-            w.user,
-            kontor_daemon::ebics::DownloadRequest::new(kontor_protocol::order_type::OrderType::HTD),
-        )
-        .await;
+    let htd = w.download(OrderType::HTD).await;
     assert!(htd.is_ok(), "{htd:?}");
 }
 
@@ -469,14 +463,7 @@ async fn a_lost_hca_answer_is_decided_after_recovery(db: TestDb) {
     let after = active_hashes(&w).await;
     assert_eq!(bank_keys_of_user(&w).await, after);
     assert_ne!(after.1, first.1);
-    let htd = w
-        .client
-        .download(
-            &w.scope,
-            w.user,
-            kontor_daemon::ebics::DownloadRequest::new(kontor_protocol::order_type::OrderType::HTD),
-        )
-        .await;
+    let htd = w.download(OrderType::HTD).await;
     assert!(htd.is_ok(), "{htd:?}");
 }
 

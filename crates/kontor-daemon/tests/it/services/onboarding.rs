@@ -3,7 +3,7 @@
 
 use crate::support::emulator::{world, Setup};
 use crate::support::TestDb;
-use kontor_daemon::ebics::{BankKeyBlock, DownloadRequest, EbicsError};
+use kontor_daemon::ebics::{BankKeyBlock, EbicsError};
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::*;
@@ -30,11 +30,7 @@ async fn user_reaches_ready(db: TestDb, version: ProtocolVersion) {
     assert_eq!(w.fetch_bank_keys().await.len(), 2);
 
     // Orders wait for the operator.
-    let blocked = w
-        .client
-        .download(&w.scope, w.user, DownloadRequest::new(OrderType::HTD))
-        .await
-        .unwrap_err();
+    let blocked = w.download(OrderType::HTD).await.unwrap_err();
     assert!(
         matches!(
             blocked,
@@ -96,11 +92,7 @@ async fn rejected_key_flow(db: TestDb) {
         ),
         "{activate}"
     );
-    let download = w
-        .client
-        .download(&w.scope, w.user, DownloadRequest::new(OrderType::C53))
-        .await
-        .unwrap_err();
+    let download = w.download(OrderType::C53).await.unwrap_err();
     assert!(
         matches!(download, EbicsError::BankKeysNotVerified { .. }),
         "{download}"

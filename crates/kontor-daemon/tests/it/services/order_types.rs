@@ -4,9 +4,7 @@
 //! The user's order types, services and permissions come from the real HTD/HKD/HAA sync.
 
 use kontor_daemon::services::onboarding::sync_user_data;
-use kontor_daemon::services::orders::{
-    completion::sync_order_status, create_order, submit_order, CreateOrder, OrderError,
-};
+use kontor_daemon::services::orders::{completion::sync_order_status, submit_order, OrderError};
 use kontor_protocol::order_type::{BtfService, MessageName, OrderType};
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::{Connection, EbicsUser, Order, OrderStatus, Permission, SignatureRule};
@@ -54,20 +52,8 @@ async fn create(
     order_type: OrderType,
     service: Option<BtfService>,
 ) -> Result<Order, OrderError> {
-    create_order(
-        &w.db.store,
-        &w.scope,
-        CreateOrder {
-            user: w.user,
-            content,
-            signature_rule: SignatureRule::Standard,
-            idempotency_key: None,
-            order_type: Some(order_type),
-            service,
-        },
-    )
-    .await
-    .map(|c| c.order)
+    w.new_order(content, SignatureRule::Standard, Some(order_type), service)
+        .await
 }
 
 async fn btu_with_explicit_sct_and_sdd_services_completes(db: TestDb) {

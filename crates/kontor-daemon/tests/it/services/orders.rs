@@ -501,15 +501,7 @@ async fn payment_is_uploaded_once_despite_a_lost_answer_flow(db: TestDb) {
     assert_eq!(upload.phase, TransactionPhase::Transfer);
 
     // A retry (here from another instance) does not upload: the transaction is in recovery.
-    let retry = submit(
-        &w.db.store,
-        &w.client,
-        &Submitter::new("instance-b"),
-        &w.scope,
-        order.id,
-    )
-    .await
-    .unwrap();
+    let retry = w.submit_as("instance-b", order.id).await;
     assert!(matches!(retry, SubmitOutcome::InFlight(_)), "{retry:?}");
 
     // Recovery settles the transaction; the next retry records the bank's order id.

@@ -8,7 +8,7 @@ use chrono::Utc;
 use kontor_daemon::services::onboarding::sync_user_data;
 use kontor_daemon::services::orders::completion::sync_order_status;
 use kontor_daemon::services::orders::{
-    add_signature, submit, submit_order, SignatureSubmission, SubmitOutcome, Submitter,
+    add_signature, submit_order, SignatureSubmission, SubmitOutcome,
 };
 use kontor_daemon::services::payments::{create_payment, transfers, NewPayment, PaymentError};
 use kontor_documents::pain::calendar::next_target_day;
@@ -43,19 +43,20 @@ fn request(body: Value) -> PaymentRequest {
     serde_json::from_value(body).unwrap()
 }
 
+/// The JSON payment `body` of the world's user, without an Idempotency-Key.
+fn payment(w: &World, body: Value, rule: SignatureRule) -> NewPayment {
+    NewPayment {
+        user: w.user,
+        request: request(body),
+        signature_rule: rule,
+        idempotency_key: None,
+    }
+}
+
 async fn create(w: &World, body: Value, rule: SignatureRule) -> Result<Order, PaymentError> {
-    create_payment(
-        &w.db.store,
-        &w.scope,
-        NewPayment {
-            user: w.user,
-            request: request(body),
-            signature_rule: rule,
-            idempotency_key: None,
-        },
-    )
-    .await
-    .map(|p| p.created.order)
+    create_payment(&w.db.store, &w.scope, payment(w, body, rule))
+        .await
+        .map(|p| p.created.order)
 }
 
 async fn content(w: &World, order: &Order) -> Vec<u8> {
@@ -256,15 +257,7 @@ async fn ten_thousand_transfers_become_one_signed_completed_pain001(db: TestDb) 
 /// Uploads a signed order without the status sync that follows in `submit_order`, so the
 /// bank can decide before the daemon asks.
 async fn submit_without_sync(w: &World, order: &Order) {
-    let submitted = submit(
-        &w.db.store,
-        &w.client,
-        &Submitter::new("instance-a"),
-        &w.scope,
-        order.id,
-    )
-    .await
-    .unwrap();
+    let submitted = w.submit_as("instance-a", order.id).await;
     assert!(
         matches!(&submitted, SubmitOutcome::Accepted(o) if o.status == OrderStatus::Processing),
         "{submitted:?}"
@@ -441,16 +434,11 @@ async fn idempotency_key_replays_the_same_payment(db: TestDb) {
             "counterparty": {"name": "Beta AG", "iban": "GB82WEST12345698765432"}}],
     });
     let send = |body: Value| {
-        create_payment(
-            &w.db.store,
-            &w.scope,
-            NewPayment {
-                user: w.user,
-                request: request(body),
-                signature_rule: SignatureRule::Standard,
-                idempotency_key: Some("payroll-2026-12".into()),
-            },
-        )
+        let keyed = NewPayment {
+            idempotency_key: Some("payroll-2026-12".into()),
+            ..payment(&w, body, SignatureRule::Standard)
+        };
+        create_payment(&w.db.store, &w.scope, keyed)
     };
     let first = send(body.clone()).await.unwrap();
     let again = send(body.clone()).await.unwrap();

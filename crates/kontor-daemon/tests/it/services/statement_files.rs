@@ -11,7 +11,7 @@ use axum::http::{Method, StatusCode};
 use chrono::{NaiveDate, NaiveDateTime, Utc};
 use kontor_daemon::api::{router, AppState};
 use kontor_daemon::ebics::Files;
-use kontor_daemon::services::container::{Container, ZipLimits};
+use kontor_daemon::services::container::Container;
 use kontor_daemon::services::schedules;
 use kontor_daemon::services::statement_files::{
     ingest_delivered, reingest, store_delivered_bytes, DeliveredStatements, Reading,
@@ -22,8 +22,8 @@ use kontor_documents::{AccountInfo, Bic, Currency, EntryStatus, Iban, Ledger};
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::{
-    AccountId, AuditAction, AuditEvent, FileId, NewAccount, Page, Role, Schedule, StatementFile,
-    StatementFileStatus, StoredFile, Transaction,
+    Account, AccountId, AuditAction, AuditEvent, ConnectionId, FileId, NewAccount, Page, Role,
+    Schedule, ScopedTx, StatementFile, StatementFileStatus, StoredFile, Transaction,
 };
 use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
@@ -100,11 +100,7 @@ impl<'a> Ingest<'a> {
     }
 
     fn reading(&self) -> Reading<'_> {
-        Reading {
-            store: &self.db.store,
-            files: &self.files,
-            limits: ZipLimits::default(),
-        }
+        Reading::new(&self.db.store, &self.files)
     }
 
     async fn store(&self, bytes: Vec<u8>) -> FileId {
@@ -114,12 +110,7 @@ impl<'a> Ingest<'a> {
     }
 
     async fn delivered(&self, file: FileId) -> Result<usize, IngestError> {
-        let delivered = DeliveredStatements {
-            user: self.t.user,
-            order_type: Some(OrderType::C53),
-            file,
-            transaction: None,
-        };
+        let delivered = DeliveredStatements::downloaded(self.t.user, OrderType::C53, file, None);
         ingest_delivered(self.reading(), &self.t.scope, &delivered)
             .await
             .map(|r| r.bookings_new)
@@ -296,22 +287,7 @@ async fn reingest_after_the_cause_is_fixed_books_the_rest(db: TestDb) {
 
     // The operator adds the account and ingests the stored file again.
     let mut tx = db.store.scope(&t.scope).begin().await.unwrap();
-    let account = tx
-        .accounts()
-        .create(
-            t.connection,
-            NewAccount {
-                iban: Some(PAYROLL.parse().unwrap()),
-                holder_name: "ACME GmbH".into(),
-                currency: "EUR".parse().unwrap(),
-                bank_account_id: None,
-                national_number: None,
-                bank_code: None,
-                bic: None,
-            },
-        )
-        .await
-        .unwrap();
+    let account = add_account(&mut tx, t.connection, "ACME GmbH", (PAYROLL, "EUR")).await;
     tx.commit().await.unwrap();
     let after = reingest(ingest.reading(), &t.scope, record.id)
         .await
@@ -339,27 +315,31 @@ const OTHER_ACCOUNTS: [(&str, &str); 2] = [(PAYROLL, "EUR"), ("DE021001001000068
 async fn add_accounts(w: &World, accounts: &[(&str, &str)]) -> Vec<AccountId> {
     let mut tx = w.tx().await;
     let mut ids = Vec::new();
-    for (iban, currency) in accounts {
-        let account = tx
-            .accounts()
-            .create(
-                w.connection,
-                NewAccount {
-                    iban: Some((*iban).parse().unwrap()),
-                    holder_name: "Muster Maschinenbau GmbH".into(),
-                    currency: (*currency).parse().unwrap(),
-                    bank_account_id: None,
-                    national_number: None,
-                    bank_code: None,
-                    bic: None,
-                },
-            )
-            .await
-            .unwrap();
-        ids.push(account.id);
+    for &account in accounts {
+        let holder = "Muster Maschinenbau GmbH";
+        ids.push(add_account(&mut tx, w.connection, holder, account).await.id);
     }
     tx.commit().await.unwrap();
     ids
+}
+
+/// Adds the account `(iban, currency)` of `holder` to `connection`.
+async fn add_account(
+    tx: &mut ScopedTx<'_>,
+    connection: ConnectionId,
+    holder: &str,
+    (iban, currency): (&str, &str),
+) -> Account {
+    let account = NewAccount {
+        iban: Some(iban.parse().unwrap()),
+        holder_name: holder.into(),
+        currency: currency.parse().unwrap(),
+        bank_account_id: None,
+        national_number: None,
+        bank_code: None,
+        bic: None,
+    };
+    tx.accounts().create(connection, account).await.unwrap()
 }
 
 /// A READY user with a daily C53 schedule (on H005: BTD EOP/DE camt.053 in a ZIP container).
@@ -400,6 +380,33 @@ async fn run_and_fetch(
         "stored as served"
     );
     (result, record, bytes)
+}
+
+/// A scheduled C53 (H004) whose delivery failed, with the FAILED statement file it left.
+struct FailedDelivery {
+    w: World,
+    main: AccountId,
+    error: String,
+    record: StatementFile,
+    bytes: Vec<u8>,
+}
+
+/// Runs the C53 schedule once with the emulator serving a broken container of `kind` (see
+/// the emulator's C53 kinds); the run must fail and leave its file FAILED.
+async fn emulator_delivery_fails(db: TestDb, kind: &str) -> FailedDelivery {
+    let (w, schedule, main) = statement_world(db, H004).await;
+    w.next_c53_gets(&serde_json::json!({ "kind": kind }).to_string())
+        .await;
+    let (result, record, bytes) = run_and_fetch(&w, &schedule).await;
+    let error = result.unwrap_err();
+    assert_eq!(record.status, StatementFileStatus::Failed, "{error}");
+    FailedDelivery {
+        w,
+        main,
+        error,
+        record,
+        bytes,
+    }
 }
 
 /// The booked entries of every camt member of a container, by IBAN.
@@ -475,27 +482,22 @@ async fn zip_delivery_lands_every_booking_once(db: TestDb, version: ProtocolVers
 /// The emulator's zip bomb (1 GiB of zeros in a 1 MiB container) is refused with a clear
 /// error before it is inflated; nothing is booked, the file is kept, the failure is audited.
 async fn emulator_zip_bomb_ends_with_a_clear_error_and_the_file_kept(db: TestDb) {
-    let (w, schedule, main) = statement_world(db, H004).await;
-    w.next_c53_gets(r#"{"kind": "zip_bomb"}"#).await;
-    let (result, record, bytes) = run_and_fetch(&w, &schedule).await;
-    let error = result.unwrap_err();
+    let failed = emulator_delivery_fails(db, "zip_bomb").await;
+    let error = &failed.error;
     assert!(
         error.contains("expands beyond the limit of 268435456 bytes (zip bomb?)"),
         "{error}"
     );
-    assert_eq!(record.status, StatementFileStatus::Failed);
-    assert!(record.error.as_deref().unwrap().contains("zip bomb"));
-    assert!(
-        bytes.len() < 16 << 20,
-        "the container is small: {}",
-        bytes.len()
-    );
+    let stored_error = failed.record.error.as_deref().unwrap();
+    assert!(stored_error.contains("zip bomb"));
+    let served = failed.bytes.len();
+    assert!(served < 16 << 20, "the container is small: {served}");
     assert_eq!(
-        bookings_of(&w, main).await,
+        bookings_of(&failed.w, failed.main).await,
         0,
         "a refused container books nothing"
     );
-    let mut tx = w.tx().await;
+    let mut tx = failed.w.tx().await;
     let audit: Vec<AuditEvent> = tx.list(Page::first(100)).await.unwrap();
     assert!(audit
         .iter()
@@ -505,23 +507,24 @@ async fn emulator_zip_bomb_ends_with_a_clear_error_and_the_file_kept(db: TestDb)
 /// A member that is not XML fails the file with an error naming it; the statements beside
 /// it are booked and the file is kept.
 async fn emulator_foreign_member_fails_clearly_and_the_rest_is_booked(db: TestDb) {
-    let (w, schedule, main) = statement_world(db, H004).await;
-    w.next_c53_gets(r#"{"kind": "zip_foreign_member"}"#).await;
-    let (result, record, bytes) = run_and_fetch(&w, &schedule).await;
-    let error = result.unwrap_err();
+    let failed = emulator_delivery_fails(db, "zip_foreign_member").await;
+    let error = &failed.error;
     assert!(
         error.starts_with("ZIP member \"Kontoauszug-Hinweise.pdf\": camt document does not parse"),
         "{error}"
     );
-    assert_eq!(record.status, StatementFileStatus::Failed);
-    let failed: Vec<&str> = record
+    let members_failed: Vec<&str> = failed
+        .record
         .members
         .iter()
         .filter(|m| m.error.is_some())
         .map(|m| m.name.as_str())
         .collect();
-    assert_eq!(failed, ["Kontoauszug-Hinweise.pdf"]);
-    assert_eq!(bookings_of(&w, main).await, booked_per_iban(&bytes)[IBAN]);
+    assert_eq!(members_failed, ["Kontoauszug-Hinweise.pdf"]);
+    assert_eq!(
+        bookings_of(&failed.w, failed.main).await,
+        booked_per_iban(&failed.bytes)[IBAN]
+    );
 }
 
 /// Statements of accounts the tenant has not set up yet are left out (PARTIAL); once the

@@ -20,7 +20,7 @@ use kontor_documents::{AccountInfo, Bic, Currency, Iban, Ledger};
 use kontor_protocol::order_type::{BtfService, OrderType};
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::{
-    BtfOffer, Schedule, StatementFileStatus, Store, StoredFile, TenantScope, Transaction,
+    BtfOffer, JobRun, Schedule, StatementFileStatus, Store, StoredFile, TenantScope, Transaction,
     TransactionEventKind, TransactionPhase,
 };
 use sha2::{Digest, Sha256};
@@ -434,14 +434,7 @@ async fn manual_run_is_recorded_like_a_scheduled_one(db: TestDb) {
     let due = Utc::now() + Duration::hours(3);
     let schedule = w.c53_schedule(account, due).await;
 
-    let run = schedules::run_now(&w.services, &w.scope, schedule.id)
-        .await
-        .unwrap();
-    assert_eq!(
-        run.outcome,
-        Some(kontor_storage::RunOutcome::Succeeded),
-        "{run:?}"
-    );
+    let run = run_now_succeeds(&w, &schedule).await;
     assert_eq!(run.owner, "manual");
     let mut tx = w.tx().await;
     let runs = tx.schedules().runs(schedule.id).await.unwrap();
@@ -514,6 +507,12 @@ async fn schedule_with_an_explicit_btf_service_books_statements(db: TestDb) {
     assert_eq!(schedule.order_type, OrderType::BTD);
     assert_eq!(schedule.btf_service.as_ref(), Some(&service));
 
+    run_now_succeeds(&w, &schedule).await;
+    assert!(count_bookings(&w.db.store, &w.scope, account).await > 0);
+}
+
+/// Runs `schedule` by hand; the run must succeed.
+async fn run_now_succeeds(w: &World, schedule: &Schedule) -> JobRun {
     let run = schedules::run_now(&w.services, &w.scope, schedule.id)
         .await
         .unwrap();
@@ -522,7 +521,7 @@ async fn schedule_with_an_explicit_btf_service_books_statements(db: TestDb) {
         Some(kontor_storage::RunOutcome::Succeeded),
         "{run:?}"
     );
-    assert!(count_bookings(&w.db.store, &w.scope, account).await > 0);
+    run
 }
 
 on_both_databases! {

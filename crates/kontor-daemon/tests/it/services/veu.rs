@@ -11,10 +11,10 @@ use chrono::Utc;
 use kontor_bank::state::OrderStatus as BankOrderStatus;
 use kontor_bank::{FaultAction, FaultMatcher, FaultRule};
 use kontor_daemon::services::orders::completion::sync_order_status;
-use kontor_daemon::services::orders::{submit, SubmitOutcome, Submitter};
+use kontor_daemon::services::orders::SubmitOutcome;
 use kontor_daemon::services::veu::{
-    self, approve, cancel, sync, DetachedSignature, VeuAction, VeuApproval, VeuBank, VeuDetails,
-    VeuError, VeuOverviewItem,
+    self, approve, cancel, sync, DetachedSignature, OutgoingSignature, VeuAction, VeuApproval,
+    VeuBank, VeuDetails, VeuError, VeuOverviewItem,
 };
 use kontor_protocol::orderdata::{
     AuthorisationLevel, DataDigest, OrderKind, OriginatorInfo, SignerInfo, SigningInfo,
@@ -116,11 +116,14 @@ impl VeuBank for FakeBank {
     async fn send_signature(
         &self,
         _scope: &TenantScope,
-        signer_user: &EbicsUser,
-        item: &VeuItem,
-        action: VeuAction,
-        _approval: &VeuApproval,
+        signature: OutgoingSignature<'_>,
     ) -> Result<(), VeuError> {
+        let OutgoingSignature {
+            signer: signer_user,
+            item,
+            action,
+            ..
+        } = signature;
         let mut orders = self.orders.lock().unwrap();
         if action == VeuAction::Cancel {
             orders.retain(|o| o.0 != item.bank_order_id);
@@ -253,15 +256,7 @@ async fn submitted_with_one_signature(w: &World) -> Order {
     let order = w
         .signed_order(&interop_payment(), SignatureRule::AnySingle)
         .await;
-    let outcome = submit(
-        &w.db.store,
-        &w.client,
-        &Submitter::new("veu-test"),
-        &w.scope,
-        order.id,
-    )
-    .await
-    .unwrap();
+    let outcome = w.submit_as("veu-test", order.id).await;
     let SubmitOutcome::Accepted(order) = outcome else {
         panic!("submission not accepted: {outcome:?}");
     };

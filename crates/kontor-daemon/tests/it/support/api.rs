@@ -12,6 +12,7 @@ use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion;
 use kontor_storage::{
     EbicsUserStatus, FileKind, NewSignerKey, NewStatementFile, Role, SignatureClass, Store,
+    TenantId,
 };
 use secrecy::ExposeSecret;
 use tower::ServiceExt;
@@ -78,6 +79,8 @@ impl Ids {
 pub struct World {
     pub store: Store,
     pub app: axum::Router,
+    /// Tenant A, which holds every fixture record.
+    pub tenant_a: TenantId,
     pub owner_a: String,
     pub admin_a: String,
     pub viewer_a: String,
@@ -455,6 +458,7 @@ pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
         },
         store,
         app,
+        tenant_a: ta,
         owner_a,
         admin_a,
         viewer_a,

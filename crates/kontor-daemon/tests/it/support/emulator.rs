@@ -10,7 +10,8 @@ use kontor_daemon::ebics::{
 };
 use kontor_daemon::services::onboarding::{self, OnboardingError};
 use kontor_daemon::services::orders::{
-    add_signature, create_order, CreateOrder, SignatureSubmission,
+    add_signature, create_order, submit, CreateOrder, OrderError, SignatureSubmission,
+    SubmitOutcome, Submitter,
 };
 use kontor_daemon::services::Services;
 use kontor_protocol::keys::PrivateKey;
@@ -243,6 +244,27 @@ impl World {
         self.signed_order_as(content, rule, None, None).await
     }
 
+    /// Creates an order of `content` for the user, unsigned, to send as `order_type` (and
+    /// BTF `service`) when given.
+    pub async fn new_order(
+        &self,
+        content: Vec<u8>,
+        rule: SignatureRule,
+        order_type: Option<OrderType>,
+        service: Option<BtfService>,
+    ) -> Result<Order, OrderError> {
+        let new = CreateOrder {
+            user: self.user,
+            content,
+            signature_rule: rule,
+            idempotency_key: None,
+            order_type,
+            service,
+        };
+        let created = create_order(&self.db.store, &self.scope, new).await?;
+        Ok(created.order)
+    }
+
     /// Creates an order of `content` to send as `order_type` (and BTF `service`), and signs
     /// it with the user's own key.
     pub async fn signed_order_as(
@@ -252,21 +274,10 @@ impl World {
         order_type: Option<OrderType>,
         service: Option<BtfService>,
     ) -> Order {
-        let order = create_order(
-            &self.db.store,
-            &self.scope,
-            CreateOrder {
-                user: self.user,
-                content: content.to_vec(),
-                signature_rule: rule,
-                idempotency_key: None,
-                order_type,
-                service,
-            },
-        )
-        .await
-        .unwrap()
-        .order;
+        let order = self
+            .new_order(content.to_vec(), rule, order_type, service)
+            .await
+            .unwrap();
         let key = self.signing_key(self.user).await;
         let mut tx = self.tx().await;
         let order = add_signature(
@@ -283,6 +294,15 @@ impl World {
         .unwrap();
         tx.commit().await.unwrap();
         order
+    }
+
+    /// Submits `order` as the daemon instance `instance` (without the status sync that
+    /// follows in `submit_order`).
+    pub async fn submit_as(&self, instance: &str, order: OrderId) -> SubmitOutcome {
+        let submitter = Submitter::new(instance);
+        submit(&self.db.store, &self.client, &submitter, &self.scope, order)
+            .await
+            .unwrap()
     }
 
     pub async fn transaction(&self, id: TransactionId) -> Transaction {
@@ -393,7 +413,12 @@ impl World {
 
     /// A statement download (STA) of the user, for the bank's default period.
     pub async fn download_sta(&self) -> Result<DownloadOutcome, EbicsError> {
-        let request = DownloadRequest::new(OrderType::STA);
+        self.download(OrderType::STA).await
+    }
+
+    /// A download of `order_type` by the user, with the request's defaults.
+    pub async fn download(&self, order_type: OrderType) -> Result<DownloadOutcome, EbicsError> {
+        let request = DownloadRequest::new(order_type);
         self.client.download(&self.scope, self.user, request).await
     }
 

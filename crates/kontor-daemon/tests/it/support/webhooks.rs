@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use kontor_daemon::services::webhooks::signature;
+use kontor_daemon::services::webhooks::signature::{self, SignedHeaders};
 use kontor_daemon::services::webhooks::WebhookSettings;
 use kontor_storage::WebhookSecret;
 
@@ -85,18 +85,12 @@ impl Receiver {
 }
 
 async fn receive(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> StatusCode {
-    let header = |name: &str| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_owned()
-    };
+    let signed = SignedHeaders::received(&headers).expect("Standard Webhooks headers");
     let answered = shared.status.load(Ordering::SeqCst);
     shared.received.lock().unwrap().push(Received {
-        id: header("webhook-id"),
-        timestamp: header("webhook-timestamp").parse().unwrap_or_default(),
-        signature: header("webhook-signature"),
+        id: signed.id,
+        timestamp: signed.timestamp,
+        signature: signed.signature,
         body: String::from_utf8(body.to_vec()).unwrap(),
         answered,
     });
