@@ -180,16 +180,10 @@ impl System<'_> {
             order_by: "next_run_at",
             job: "scheduler",
         };
-        let terms = LeaseTerms {
-            owner,
-            now,
-            lease_for,
-            limit,
-        };
         self.lease(
             due,
             vec![true.into(), now.into()],
-            terms,
+            LeaseTerms::new(owner, now, lease_for, limit),
             |scope, schedule, lease_expires_at| LeasedSchedule {
                 scope,
                 schedule,
@@ -213,12 +207,7 @@ impl System<'_> {
             order_by: "id",
             job: "recovery",
         };
-        let terms = LeaseTerms {
-            owner,
-            now,
-            lease_for,
-            limit,
-        };
+        let terms = LeaseTerms::new(owner, now, lease_for, limit);
         self.lease(due, vec![], terms, LeasedTransaction::new).await
     }
 
@@ -239,12 +228,7 @@ impl System<'_> {
             order_by: "id",
             job: "effects",
         };
-        let terms = LeaseTerms {
-            owner,
-            now,
-            lease_for,
-            limit,
-        };
+        let terms = LeaseTerms::new(owner, now, lease_for, limit);
         self.lease(due, vec![], terms, LeasedTransaction::new).await
     }
 
@@ -275,12 +259,7 @@ impl System<'_> {
             now.into(),
             WebhookSubscriptionStatus::Enabled.as_str().into(),
         ];
-        let terms = LeaseTerms {
-            owner,
-            now,
-            lease_for,
-            limit,
-        };
+        let terms = LeaseTerms::new(owner, now, lease_for, limit);
         self.lease(due, values, terms, |scope, delivery, lease_expires_at| {
             LeasedDelivery {
                 scope,
@@ -324,6 +303,17 @@ struct LeaseTerms<'a> {
     now: DateTime<Utc>,
     lease_for: Duration,
     limit: u32,
+}
+
+impl<'a> LeaseTerms<'a> {
+    fn new(owner: &'a str, now: DateTime<Utc>, lease_for: Duration, limit: u32) -> Self {
+        Self {
+            owner,
+            now,
+            lease_for,
+            limit,
+        }
+    }
 }
 
 impl LeasedTransaction {
