@@ -94,22 +94,23 @@ impl From<Option<NaiveDate>> for Val {
     }
 }
 
-/// Implements `From<T>` and `From<Option<T>>` for [`Val`] for validated text types, stored as
-/// the text `$text` gives (their canonical form, which their `FromStr` reads back).
+/// Implements `From<T>` and `From<Option<T>>` for [`Val`] for types stored as text: the text
+/// `$text` gives (their canonical form, which their row reader reads back).
 macro_rules! val_as_text {
     ($($ty:ty => $text:expr),+ $(,)?) => {$(
-        impl From<$ty> for Val {
+        impl From<$ty> for crate::db::Val {
             fn from(v: $ty) -> Self {
-                Val::Text(Some($text(&v)))
+                crate::db::Val::Text(Some($text(&v)))
             }
         }
-        impl From<Option<$ty>> for Val {
+        impl From<Option<$ty>> for crate::db::Val {
             fn from(v: Option<$ty>) -> Self {
-                Val::Text(v.as_ref().map($text))
+                crate::db::Val::Text(v.as_ref().map($text))
             }
         }
     )+};
 }
+pub(crate) use val_as_text;
 
 // Money as the documents crate validates it. An IBAN is stored in its electronic form (its
 // `Display` is the spaced paper form).
@@ -118,6 +119,27 @@ val_as_text! {
     Currency => |c: &Currency| c.as_str().to_owned(),
     Iban => |i: &Iban| i.electronic().to_owned(),
     Bic => |b: &Bic| b.as_str().to_owned(),
+}
+
+// A protocol version as its code; a BTF service, several parts, as JSON.
+val_as_text! {
+    kontor_protocol::ProtocolVersion => |v: &kontor_protocol::ProtocolVersion| v.as_str().to_owned(),
+    kontor_protocol::order_type::BtfService => to_json,
+    serde_json::Value => to_json,
+}
+
+impl From<OrderType> for Val {
+    fn from(v: OrderType) -> Self {
+        v.as_str().into()
+    }
+}
+
+/// An absent order type is stored as an empty text: its one column that may lack it
+/// (`statement_files.order_type`) is `NOT NULL`. (The reader takes NULL as absent too.)
+impl From<Option<OrderType>> for Val {
+    fn from(v: Option<OrderType>) -> Self {
+        v.as_ref().map_or("", OrderType::as_str).into()
+    }
 }
 
 /// Timestamps are stored as fixed-width RFC 3339 text so that they sort and compare as text.
@@ -364,25 +386,101 @@ impl<T: DbEnum> Column for Option<T> {
 /// Declares a stored record: the struct as written, and `read`, its row reader, which takes
 /// each field from the column of the same name, decoded as the field's type is stored
 /// ([`Column`]). A record's fields are thus listed once, for its type and its mapping alike.
+///
+/// A record that callers create may name its insert struct after it (`pub struct NewThing;`).
+/// That struct gets the fields marked `#[new]`, those the caller chooses (the others, such as
+/// the id, a status or a timestamp, the repository sets), and `into_row`, the insert row that
+/// names each of its values by its column ([`Val`]'s `From` says how a type is stored).
+///
+/// ```ignore
+/// record! {
+///     pub struct Note {
+///         pub id: NoteId,
+///         #[new] pub text: String,
+///         pub created_at: DateTime<Utc>,
+///     }
+///     pub struct NewNote;
+/// }
+/// ```
 macro_rules! record {
-    (
-        $(#[$meta:meta])*
-        $vis:vis struct $name:ident {
-            $($(#[$field_meta:meta])* $field_vis:vis $field:ident: $ty:ty),+ $(,)?
-        }
+    // `#[new]`: the next field is also one of the insert struct's.
+    (@field $name:ident $head:tt $insert:tt record[$($r:tt)*] new[$($n:tt)*]
+        names[$($f:ident)*] attrs[$($a:tt)*] marked[$($m:tt)*]
+        #[new] $($rest:tt)*
     ) => {
-        $(#[$meta])*
-        $vis struct $name {
-            $($(#[$field_meta])* $field_vis $field: $ty),+
+        crate::db::record!(@field $name $head $insert record[$($r)*] new[$($n)*]
+            names[$($f)*] attrs[$($a)*] marked[yes] $($rest)*);
+    };
+    // Any other attribute stays with the record's field.
+    (@field $name:ident $head:tt $insert:tt record[$($r:tt)*] new[$($n:tt)*]
+        names[$($f:ident)*] attrs[$($a:tt)*] marked[$($m:tt)*]
+        #[$attr:meta] $($rest:tt)*
+    ) => {
+        crate::db::record!(@field $name $head $insert record[$($r)*] new[$($n)*]
+            names[$($f)*] attrs[$($a)* #[$attr]] marked[$($m)*] $($rest)*);
+    };
+    (@field $name:ident $head:tt $insert:tt record[$($r:tt)*] new[$($n:tt)*]
+        names[$($f:ident)*] attrs[$($a:tt)*] marked[yes]
+        $vis:vis $field:ident: $ty:ty $(, $($rest:tt)*)?
+    ) => {
+        crate::db::record!(@field $name $head $insert
+            record[$($r)* $($a)* $vis $field: $ty,] new[$($n)* $field: $ty,]
+            names[$($f)* $field] attrs[] marked[] $($($rest)*)?);
+    };
+    (@field $name:ident $head:tt $insert:tt record[$($r:tt)*] new[$($n:tt)*]
+        names[$($f:ident)*] attrs[$($a:tt)*] marked[]
+        $vis:vis $field:ident: $ty:ty $(, $($rest:tt)*)?
+    ) => {
+        crate::db::record!(@field $name $head $insert
+            record[$($r)* $($a)* $vis $field: $ty,] new[$($n)*]
+            names[$($f)* $field] attrs[] marked[] $($($rest)*)?);
+    };
+    // Every field read: the record, its row reader and its insert struct.
+    (@field $name:ident [$($head:tt)*] $insert:tt record[$($r:tt)*] new $new:tt
+        names[$($f:ident)*] attrs[] marked[]
+    ) => {
+        $($head)* {
+            $($r)*
         }
 
         impl $name {
             pub(crate) fn read(row: &crate::db::RowReader<'_>) -> crate::error::Result<Self> {
                 Ok(Self {
-                    $($field: crate::db::Column::read(row, stringify!($field))?),+
+                    $($f: crate::db::Column::read(row, stringify!($f))?),+
                 })
             }
         }
+
+        crate::db::record!(@insert $insert $new);
+    };
+    (@insert [] $new:tt) => {};
+    (@insert [$(#[$meta:meta])* struct $insert:ident] [$($f:ident: $ty:ty,)+]) => {
+        $(#[$meta])*
+        pub struct $insert {
+            $(pub $f: $ty,)+
+        }
+
+        impl $insert {
+            /// The insert row: these values named by their columns, then `stored`, those the
+            /// repository sets.
+            pub(crate) fn into_row<const N: usize>(
+                self,
+                stored: [(&'static str, crate::db::Val); N],
+            ) -> Vec<(&'static str, crate::db::Val)> {
+                let mut row = vec![$((stringify!($f), self.$f.into())),+];
+                row.extend(stored);
+                row
+            }
+        }
+    };
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident { $($fields:tt)* }
+        $($(#[$insert_meta:meta])* pub struct $insert:ident;)?
+    ) => {
+        crate::db::record!(@field $name [$(#[$meta])* $vis struct $name]
+            [$($(#[$insert_meta])* struct $insert)?]
+            record[] new[] names[] attrs[] marked[] $($fields)*);
     };
 }
 pub(crate) use record;

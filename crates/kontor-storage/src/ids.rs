@@ -55,6 +55,8 @@ macro_rules! id_type {
             }
         }
 
+        crate::db::val_as_text!($name => |id: &$name| id.to_db());
+
         impl crate::db::Column for $name {
             fn read(row: &crate::db::RowReader<'_>, column: &'static str) -> crate::Result<Self> {
                 row.parsed(column)

@@ -72,6 +72,8 @@ macro_rules! db_enum {
             }
         }
 
+        crate::db::val_as_text!($name => |v: &$name| v.as_str().to_owned());
+
         impl fmt::Display for $name {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(self.as_str())

@@ -155,7 +155,8 @@ impl System<'_> {
             .collect()
     }
 
-    /// Leases up to `limit` enabled schedules whose next run is due and whose lease is free or expired.
+    /// Leases up to `terms.limit` enabled schedules whose next run is due and whose lease is
+    /// free or expired.
     ///
     /// Due schedules are found through the `schedules_due` index (enabled, next_run_at) in its
     /// order, so the cost of a tick grows with the batch, not with the number of schedules
@@ -163,13 +164,7 @@ impl System<'_> {
     /// costs one indexed read of the read pool on SQLite, and on PostgreSQL one short
     /// transaction (BEGIN, the role and policy switch, an UPDATE whose index range is empty,
     /// COMMIT): well under a millisecond of database time per tick.
-    pub async fn lease_due_schedules(
-        &self,
-        owner: &str,
-        now: DateTime<Utc>,
-        lease_for: Duration,
-        limit: u32,
-    ) -> Result<Vec<LeasedSchedule>> {
+    pub async fn lease_due_schedules(&self, terms: LeaseTerms<'_>) -> Result<Vec<LeasedSchedule>> {
         let due = Due {
             table: "schedules",
             condition: "enabled = $1 AND next_run_at <= $2",
@@ -180,15 +175,9 @@ impl System<'_> {
             order_by: "next_run_at",
             job: "scheduler",
         };
-        let terms = LeaseTerms {
-            owner,
-            now,
-            lease_for,
-            limit,
-        };
         self.lease(
             due,
-            vec![true.into(), now.into()],
+            vec![true.into(), terms.now.into()],
             terms,
             |scope, schedule, lease_expires_at| LeasedSchedule {
                 scope,
@@ -199,25 +188,17 @@ impl System<'_> {
         .await
     }
 
-    /// Leases up to `limit` transactions that are not finished and not leased by a live owner.
+    /// Leases up to `terms.limit` transactions that are not finished and not leased by a live
+    /// owner.
     pub async fn lease_unfinished_transactions(
         &self,
-        owner: &str,
-        now: DateTime<Utc>,
-        lease_for: Duration,
-        limit: u32,
+        terms: LeaseTerms<'_>,
     ) -> Result<Vec<LeasedTransaction>> {
         let due = Due {
             table: "transactions",
             condition: "phase NOT IN ('COMPLETED', 'FAILED', 'ABORTED')",
             order_by: "id",
             job: "recovery",
-        };
-        let terms = LeaseTerms {
-            owner,
-            now,
-            lease_for,
-            limit,
         };
         self.lease(due, vec![], terms, LeasedTransaction::new).await
     }
@@ -227,10 +208,7 @@ impl System<'_> {
     /// a failed attempt. A live worker keeps its lease until it applied the effect itself.
     pub async fn lease_pending_effects(
         &self,
-        owner: &str,
-        now: DateTime<Utc>,
-        lease_for: Duration,
-        limit: u32,
+        terms: LeaseTerms<'_>,
     ) -> Result<Vec<LeasedTransaction>> {
         let due = Due {
             table: "transactions",
@@ -239,24 +217,15 @@ impl System<'_> {
             order_by: "id",
             job: "effects",
         };
-        let terms = LeaseTerms {
-            owner,
-            now,
-            lease_for,
-            limit,
-        };
         self.lease(due, vec![], terms, LeasedTransaction::new).await
     }
 
-    /// Leases up to `limit` webhook deliveries that are due, whose subscription is enabled,
-    /// and that are the oldest pending delivery of their subscription: a subscription's
-    /// events go out one at a time and in order, across all instances.
+    /// Leases up to `terms.limit` webhook deliveries that are due, whose subscription is
+    /// enabled, and that are the oldest pending delivery of their subscription: a
+    /// subscription's events go out one at a time and in order, across all instances.
     pub async fn lease_due_webhook_deliveries(
         &self,
-        owner: &str,
-        now: DateTime<Utc>,
-        lease_for: Duration,
-        limit: u32,
+        terms: LeaseTerms<'_>,
     ) -> Result<Vec<LeasedDelivery>> {
         let due = Due {
             table: "webhook_deliveries",
@@ -272,15 +241,9 @@ impl System<'_> {
         };
         let values = vec![
             WebhookDeliveryStatus::Pending.as_str().into(),
-            now.into(),
+            terms.now.into(),
             WebhookSubscriptionStatus::Enabled.as_str().into(),
         ];
-        let terms = LeaseTerms {
-            owner,
-            now,
-            lease_for,
-            limit,
-        };
         self.lease(due, values, terms, |scope, delivery, lease_expires_at| {
             LeasedDelivery {
                 scope,
@@ -317,13 +280,13 @@ struct Due {
     job: &'static str,
 }
 
-/// Who leases, when, for how long and how many rows at most.
-#[derive(Clone, Copy)]
-struct LeaseTerms<'a> {
-    owner: &'a str,
-    now: DateTime<Utc>,
-    lease_for: Duration,
-    limit: u32,
+/// Who leases (a daemon instance), when, for how long and how many rows at most.
+#[derive(Debug, Clone, Copy)]
+pub struct LeaseTerms<'a> {
+    pub owner: &'a str,
+    pub now: DateTime<Utc>,
+    pub lease_for: Duration,
+    pub limit: u32,
 }
 
 impl LeasedTransaction {

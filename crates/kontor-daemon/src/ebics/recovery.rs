@@ -10,6 +10,7 @@
 //! statements it brought, the order it settles) is the transfer effect the services apply.
 
 use chrono::Utc;
+use kontor_storage::system::LeaseTerms;
 use kontor_storage::{
     Direction, TenantScope, Transaction, TransactionEventKind, TransactionId, TransactionPhase,
 };
@@ -53,12 +54,12 @@ impl Client {
         let leased = self
             .store()
             .system()
-            .lease_unfinished_transactions(
-                self.ledger.instance(),
-                Utc::now(),
-                self.ledger.lease_for(),
-                100,
-            )
+            .lease_unfinished_transactions(LeaseTerms {
+                owner: self.ledger.instance(),
+                now: Utc::now(),
+                lease_for: self.ledger.lease_for(),
+                limit: 100,
+            })
             .await?;
         let mut report = RecoveryReport::default();
         for lease in leased {

@@ -14,6 +14,7 @@
 //! retried on later passes, at most [`MAX_EFFECT_ATTEMPTS`] times.
 
 use chrono::Utc;
+use kontor_storage::system::LeaseTerms;
 use kontor_storage::{StorageError, TenantScope, Transaction, TransactionId, TransferEffect};
 
 use super::orders::completion::sync_order_status;
@@ -70,7 +71,12 @@ pub async fn apply_pending_effects(services: &Services) -> Result<EffectReport, 
     let leased = services
         .store()
         .system()
-        .lease_pending_effects(services.instance(), Utc::now(), services.lease_for(), 100)
+        .lease_pending_effects(LeaseTerms {
+            owner: services.instance(),
+            now: Utc::now(),
+            lease_for: services.lease_for(),
+            limit: 100,
+        })
         .await?;
     let mut report = EffectReport::default();
     for lease in leased {

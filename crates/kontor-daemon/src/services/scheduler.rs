@@ -20,6 +20,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
+use kontor_storage::system::LeaseTerms;
 use kontor_storage::{RunOutcome, Schedule, StorageError, Store, TenantScope};
 use tokio::task::JoinSet;
 
@@ -179,12 +180,12 @@ impl<R: JobRunner> Scheduler<R> {
         let leased = self
             .store
             .system()
-            .lease_due_schedules(
-                &self.config.owner,
+            .lease_due_schedules(LeaseTerms {
+                owner: &self.config.owner,
                 now,
-                self.config.lease_for,
-                self.config.batch,
-            )
+                lease_for: self.config.lease_for,
+                limit: self.config.batch,
+            })
             .await?;
         let mut report = TickReport {
             leased: leased.len(),

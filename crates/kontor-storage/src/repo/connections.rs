@@ -15,15 +15,17 @@ record! {
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct Connection {
         pub id: ConnectionId,
-        pub bank_host_id: BankHostId,
-        pub partner_id: String,
-        pub display_name: String,
+        #[new] pub bank_host_id: BankHostId,
+        #[new] pub partner_id: String,
+        #[new] pub display_name: String,
         /// Order types the bank offers this partner (synced from HTD/HKD/HAA).
         pub order_types: Vec<OrderType>,
         /// EBICS 3.0: the BTF services the bank offers under BTU/BTD (synced from HTD/HKD).
         pub btf_offers: Vec<BtfOffer>,
         pub created_at: DateTime<Utc>,
     }
+    #[derive(Debug, Clone)]
+    pub struct NewConnection;
 }
 
 crate::db::column_via!(Vec<BtfOffer> => json);
@@ -44,13 +46,6 @@ pub struct BtfOffer {
     pub service: BtfService,
 }
 
-#[derive(Debug, Clone)]
-pub struct NewConnection {
-    pub bank_host_id: BankHostId,
-    pub partner_id: String,
-    pub display_name: String,
-}
-
 record! {
     /// A bank account reachable through a connection.
     #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
@@ -59,29 +54,20 @@ record! {
         pub id: AccountId,
         pub connection_id: ConnectionId,
         /// The bank's AccountInfo ID from HTD, used in permissions.
-        pub bank_account_id: Option<String>,
-        pub iban: Option<Iban>,
-        pub national_number: Option<String>,
-        pub bank_code: Option<String>,
-        pub bic: Option<Bic>,
-        pub holder_name: String,
-        pub currency: Currency,
+        #[new] pub bank_account_id: Option<String>,
+        #[new] pub iban: Option<Iban>,
+        #[new] pub national_number: Option<String>,
+        #[new] pub bank_code: Option<String>,
+        #[new] pub bic: Option<Bic>,
+        #[new] pub holder_name: String,
+        #[new] pub currency: Currency,
         pub created_at: DateTime<Utc>,
     }
+    #[derive(Debug, Clone)]
+    pub struct NewAccount;
 }
 
 entity!(Account, AccountId, "accounts", "account", Deletable);
-
-#[derive(Debug, Clone)]
-pub struct NewAccount {
-    pub bank_account_id: Option<String>,
-    pub iban: Option<Iban>,
-    pub national_number: Option<String>,
-    pub bank_code: Option<String>,
-    pub bic: Option<Bic>,
-    pub holder_name: String,
-    pub currency: Currency,
-}
 
 repository!(
     /// Bank connections of the scope's tenant.
@@ -94,13 +80,10 @@ impl Connections<'_, '_> {
         self.tx
             .create(
                 ConnectionId::new(),
-                &[
-                    ("bank_host_id", new.bank_host_id.to_db().into()),
-                    ("partner_id", new.partner_id.into()),
-                    ("display_name", new.display_name.into()),
+                &new.into_row([
                     ("order_types", to_json(&Vec::<String>::new()).into()),
                     ("created_at", now().into()),
-                ],
+                ]),
             )
             .await
     }
@@ -147,17 +130,10 @@ impl Accounts<'_, '_> {
         self.tx
             .create(
                 AccountId::new(),
-                &[
+                &new.into_row([
                     ("connection_id", connection.to_db().into()),
-                    ("bank_account_id", new.bank_account_id.into()),
-                    ("iban", new.iban.into()),
-                    ("national_number", new.national_number.into()),
-                    ("bank_code", new.bank_code.into()),
-                    ("bic", new.bic.into()),
-                    ("holder_name", new.holder_name.into()),
-                    ("currency", new.currency.into()),
                     ("created_at", now().into()),
-                ],
+                ]),
             )
             .await
     }

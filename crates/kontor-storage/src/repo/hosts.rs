@@ -16,17 +16,17 @@ record! {
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct BankHost {
         pub id: BankHostId,
-        pub host_id: String,
-        pub name: String,
-        pub url: String,
-        pub protocol_version: ProtocolVersion,
+        #[new] pub host_id: String,
+        #[new] pub name: String,
+        #[new] pub url: String,
+        #[new] pub protocol_version: ProtocolVersion,
         /// Business Transaction Formats (EBICS 3.0 service parameters) instead of order types.
-        pub btf: bool,
+        #[new] pub btf: bool,
         /// A production host (false: the bank's test system).
-        pub production: bool,
+        #[new] pub production: bool,
         /// PEM certificates trusted for this host's TLS in addition to the usual roots (a bank's
         /// test system or private CA). Public data: it is shown like the URL.
-        pub ca_bundle_pem: Option<String>,
+        #[new] pub ca_bundle_pem: Option<String>,
         /// What the bank's HPD said at the last sync; `None` before one succeeded.
         pub bank_parameters: Option<BankParameters>,
         /// Send X.509 certificates with the keys on H004 as well (French banks require them on
@@ -41,6 +41,9 @@ record! {
         pub retired_at: Option<DateTime<Utc>>,
         pub retired_by: Option<String>,
     }
+    /// What is needed to register a bank host.
+    #[derive(Debug, Clone)]
+    pub struct NewBankHost;
 }
 
 crate::db::column_via!(Option<BankParameters> => opt_json);
@@ -57,18 +60,6 @@ pub struct BankParameters {
 }
 
 entity!(BankHost, BankHostId, "bank_hosts", "bank host", Deletable);
-
-/// What is needed to register a bank host.
-#[derive(Debug, Clone)]
-pub struct NewBankHost {
-    pub host_id: String,
-    pub name: String,
-    pub url: String,
-    pub protocol_version: ProtocolVersion,
-    pub btf: bool,
-    pub production: bool,
-    pub ca_bundle_pem: Option<String>,
-}
 
 /// Work still under way for a host's users: while any is left the host cannot be retired.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -104,15 +95,15 @@ record! {
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct BankKey {
         pub id: BankKeyId,
-        pub bank_host_id: BankHostId,
-        pub kind: BankKeyKind,
+        #[new] pub bank_host_id: BankHostId,
+        #[new] pub kind: BankKeyKind,
         /// X002 or E002.
-        pub version: String,
+        #[new] pub version: String,
         /// SubjectPublicKeyInfo DER.
-        pub public_key: Vec<u8>,
-        pub certificate: Option<Vec<u8>>,
+        #[new] pub public_key: Vec<u8>,
+        #[new] pub certificate: Option<Vec<u8>>,
         /// The EBICS key hash, upper-case hex.
-        pub key_hash: String,
+        #[new] pub key_hash: String,
         pub verification_status: BankKeyVerification,
         pub verification_method: Option<VerificationMethod>,
         pub verified_by: Option<String>,
@@ -124,19 +115,11 @@ record! {
         pub superseded_at: Option<DateTime<Utc>>,
         pub created_at: DateTime<Utc>,
     }
+    #[derive(Debug, Clone)]
+    pub struct NewBankKey;
 }
 
 entity!(BankKey, BankKeyId, "bank_keys", "bank key", Deletable);
-
-#[derive(Debug, Clone)]
-pub struct NewBankKey {
-    pub bank_host_id: BankHostId,
-    pub kind: BankKeyKind,
-    pub version: String,
-    pub public_key: Vec<u8>,
-    pub certificate: Option<Vec<u8>>,
-    pub key_hash: String,
-}
 
 repository!(
     /// Bank hosts of the scope's tenant.
@@ -149,16 +132,7 @@ impl BankHosts<'_, '_> {
         self.tx
             .create(
                 BankHostId::new(),
-                &[
-                    ("host_id", new.host_id.into()),
-                    ("name", new.name.into()),
-                    ("url", new.url.into()),
-                    ("protocol_version", new.protocol_version.as_str().into()),
-                    ("btf", new.btf.into()),
-                    ("production", new.production.into()),
-                    ("ca_bundle_pem", new.ca_bundle_pem.into()),
-                    ("created_at", now().into()),
-                ],
+                &new.into_row([("created_at", now().into())]),
             )
             .await
     }
@@ -322,21 +296,15 @@ impl BankKeys<'_, '_> {
             .map_err(crate::error::StorageError::from)?;
         // Referencing a host of another tenant fails the composite foreign key.
         self.tx
-            .insert::<BankKey>(&[
+            .insert::<BankKey>(&new.into_row([
                 ("id", id.to_db().into()),
-                ("bank_host_id", new.bank_host_id.to_db().into()),
-                ("kind", new.kind.as_str().into()),
-                ("version", new.version.into()),
-                ("public_key", new.public_key.into()),
-                ("certificate", new.certificate.into()),
-                ("key_hash", new.key_hash.into()),
                 (
                     "verification_status",
                     BankKeyVerification::Unverified.as_str().into(),
                 ),
                 ("generation", generation.into()),
                 ("created_at", at.into()),
-            ])
+            ]))
             .await?;
         let key: BankKey = self.tx.get(id).await?;
         // Every bank key arrives unverified through here (HPB, and any later key change): an

@@ -6,7 +6,7 @@ use kontor_documents::{Amount, Currency};
 use super::{entity, repository};
 use kontor_protocol::order_type::{BtfService, OrderType};
 
-use crate::db::{now, record, to_json, Val};
+use crate::db::{now, record, Val};
 use crate::error::{Result, StorageError};
 use crate::ids::{EbicsUserId, FileId, OrderId, OrderSignatureId, TransactionId};
 use crate::status::{FileKind, OrderStatus, SignatureClass};
@@ -97,49 +97,38 @@ record! {
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct Order {
         pub id: OrderId,
-        pub ebics_user_id: EbicsUserId,
+        #[new] pub ebics_user_id: EbicsUserId,
         /// The classic order type (`CCT`, `CDD`, ...), or `BTU` for an upload named only by its
         /// BTF service.
-        pub order_type: OrderType,
+        #[new] pub order_type: OrderType,
         /// The BTF service the order is sent with on an EBICS 3.0 host (the classic type's
         /// service as the bank offers it, or the one the operator named); `None` on H004.
-        pub btf_service: Option<BtfService>,
+        #[new] pub btf_service: Option<BtfService>,
         pub status: OrderStatus,
         pub bank_order_id: Option<String>,
-        pub signature_rule: SignatureRule,
-        pub content_file_id: FileId,
+        #[new] pub signature_rule: SignatureRule,
+        #[new] pub content_file_id: FileId,
         /// SHA-256 of the order content, lower-case hex: what signers sign and what makes
         /// re-submission detectable.
-        pub content_hash: String,
-        pub content_size: i64,
-        pub amount_total: Option<Amount>,
-        pub currency: Option<Currency>,
-        pub idempotency_key: Option<String>,
+        #[new] pub content_hash: String,
+        #[new] pub content_size: i64,
+        #[new] pub amount_total: Option<Amount>,
+        #[new] pub currency: Option<Currency>,
+        #[new] pub idempotency_key: Option<String>,
         pub transaction_id: Option<TransactionId>,
         pub bank_return_code: Option<String>,
         pub bank_return_text: Option<String>,
         pub created_at: DateTime<Utc>,
         pub updated_at: DateTime<Utc>,
     }
+    #[derive(Debug, Clone)]
+    pub struct NewOrder;
 }
 
 crate::db::column_via!(SignatureRule => parsed);
+crate::db::val_as_text!(SignatureRule => |r: &SignatureRule| r.as_str().to_owned());
 
 entity!(Order, OrderId, "orders", "order", Deletable);
-
-#[derive(Debug, Clone)]
-pub struct NewOrder {
-    pub ebics_user_id: EbicsUserId,
-    pub order_type: OrderType,
-    pub btf_service: Option<BtfService>,
-    pub signature_rule: SignatureRule,
-    pub content_file_id: FileId,
-    pub content_hash: String,
-    pub content_size: i64,
-    pub amount_total: Option<Amount>,
-    pub currency: Option<Currency>,
-    pub idempotency_key: Option<String>,
-}
 
 record! {
     /// A signature collected for an order.
@@ -147,14 +136,16 @@ record! {
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct OrderSignature {
         pub id: OrderSignatureId,
-        pub order_id: OrderId,
-        pub signer_id: EbicsUserId,
-        pub signature_class: SignatureClass,
-        pub signature_version: String,
-        pub signed_hash: String,
-        pub signature_value: Vec<u8>,
+        #[new] pub order_id: OrderId,
+        #[new] pub signer_id: EbicsUserId,
+        #[new] pub signature_class: SignatureClass,
+        #[new] pub signature_version: String,
+        #[new] pub signed_hash: String,
+        #[new] pub signature_value: Vec<u8>,
         pub created_at: DateTime<Utc>,
     }
+    #[derive(Debug, Clone)]
+    pub struct NewOrderSignature;
 }
 
 entity!(
@@ -164,16 +155,6 @@ entity!(
     "order signature",
     Deletable
 );
-
-#[derive(Debug, Clone)]
-pub struct NewOrderSignature {
-    pub order_id: OrderId,
-    pub signer_id: EbicsUserId,
-    pub signature_class: SignatureClass,
-    pub signature_version: String,
-    pub signed_hash: String,
-    pub signature_value: Vec<u8>,
-}
 
 repository!(
     /// Files of the scope's tenant.
@@ -225,21 +206,11 @@ impl Orders<'_, '_> {
         self.tx
             .create(
                 OrderId::new(),
-                &[
-                    ("ebics_user_id", new.ebics_user_id.to_db().into()),
-                    ("order_type", new.order_type.as_str().into()),
-                    ("btf_service", new.btf_service.as_ref().map(to_json).into()),
+                &new.into_row([
                     ("status", OrderStatus::Draft.as_str().into()),
-                    ("signature_rule", new.signature_rule.as_str().into()),
-                    ("content_file_id", new.content_file_id.to_db().into()),
-                    ("content_hash", new.content_hash.into()),
-                    ("content_size", new.content_size.into()),
-                    ("amount_total", new.amount_total.into()),
-                    ("currency", new.currency.into()),
-                    ("idempotency_key", new.idempotency_key.into()),
                     ("created_at", at.into()),
                     ("updated_at", at.into()),
-                ],
+                ]),
             )
             .await
     }
@@ -459,15 +430,7 @@ impl OrderSignatures<'_, '_> {
         self.tx
             .create(
                 OrderSignatureId::new(),
-                &[
-                    ("order_id", new.order_id.to_db().into()),
-                    ("signer_id", new.signer_id.to_db().into()),
-                    ("signature_class", new.signature_class.as_str().into()),
-                    ("signature_version", new.signature_version.into()),
-                    ("signed_hash", new.signed_hash.into()),
-                    ("signature_value", new.signature_value.into()),
-                    ("created_at", now().into()),
-                ],
+                &new.into_row([("created_at", now().into())]),
             )
             .await
     }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use kontor_protocol::order_type::{BtfService, OrderType};
 
 use super::{entity, repository};
-use crate::db::{now, record, to_json, Val};
+use crate::db::{now, record, Val};
 use crate::error::Result;
 use crate::ids::{AccountId, EbicsUserId, JobRunId, ScheduleId};
 use crate::status::RunOutcome;
@@ -15,16 +15,16 @@ record! {
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct Schedule {
         pub id: ScheduleId,
-        pub ebics_user_id: EbicsUserId,
-        pub account_id: Option<AccountId>,
+        #[new] pub ebics_user_id: EbicsUserId,
+        #[new] pub account_id: Option<AccountId>,
         /// A statement order type (`C53`, ...), or `BTD` with [`Schedule::btf_service`].
-        pub order_type: OrderType,
+        #[new] pub order_type: OrderType,
         /// An explicit BTF service (EBICS 3.0 hosts only).
-        pub btf_service: Option<BtfService>,
-        pub cron: String,
-        pub time_zone: String,
+        #[new] pub btf_service: Option<BtfService>,
+        #[new] pub cron: String,
+        #[new] pub time_zone: String,
         pub enabled: bool,
-        pub next_run_at: DateTime<Utc>,
+        #[new] pub next_run_at: DateTime<Utc>,
         pub last_run_at: Option<DateTime<Utc>>,
         pub lease_owner: Option<String>,
         pub lease_expires_at: Option<DateTime<Utc>>,
@@ -32,20 +32,11 @@ record! {
         pub held_at: Option<DateTime<Utc>>,
         pub created_at: DateTime<Utc>,
     }
+    #[derive(Debug, Clone)]
+    pub struct NewSchedule;
 }
 
 entity!(Schedule, ScheduleId, "schedules", "schedule", Deletable);
-
-#[derive(Debug, Clone)]
-pub struct NewSchedule {
-    pub ebics_user_id: EbicsUserId,
-    pub account_id: Option<AccountId>,
-    pub order_type: OrderType,
-    pub btf_service: Option<BtfService>,
-    pub cron: String,
-    pub time_zone: String,
-    pub next_run_at: DateTime<Utc>,
-}
 
 record! {
     /// One execution of a schedule.
@@ -75,17 +66,7 @@ impl Schedules<'_, '_> {
         self.tx
             .create(
                 ScheduleId::new(),
-                &[
-                    ("ebics_user_id", new.ebics_user_id.to_db().into()),
-                    ("account_id", new.account_id.map(|a| a.to_db()).into()),
-                    ("order_type", new.order_type.as_str().into()),
-                    ("btf_service", new.btf_service.as_ref().map(to_json).into()),
-                    ("cron", new.cron.into()),
-                    ("time_zone", new.time_zone.into()),
-                    ("enabled", true.into()),
-                    ("next_run_at", new.next_run_at.into()),
-                    ("created_at", now().into()),
-                ],
+                &new.into_row([("enabled", true.into()), ("created_at", now().into())]),
             )
             .await
     }

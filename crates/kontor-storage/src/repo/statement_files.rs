@@ -20,15 +20,15 @@ record! {
     pub struct StatementFile {
         pub id: StatementFileId,
         /// The original file, as the bank delivered it.
-        pub file_id: FileId,
+        #[new] pub file_id: FileId,
         /// The user whose download delivered it (its connection decides the accounts).
-        pub ebics_user_id: EbicsUserId,
+        #[new] pub ebics_user_id: EbicsUserId,
         /// The download transaction, when the file came from one.
-        pub transaction_id: Option<TransactionId>,
+        #[new] pub transaction_id: Option<TransactionId>,
         /// The order type it was downloaded with (`C53`, `BTD`, ...); none for a file that
         /// came without one (stored and served as an empty text).
         #[serde(serialize_with = "order_type_or_empty")]
-        pub order_type: Option<OrderType>,
+        #[new] pub order_type: Option<OrderType>,
         /// `BARE` or `ZIP`, once an ingestion looked at the file.
         pub container: Option<String>,
         pub status: StatementFileStatus,
@@ -45,6 +45,8 @@ record! {
         pub created_at: DateTime<Utc>,
         pub last_attempt_at: Option<DateTime<Utc>>,
     }
+    #[derive(Debug, Clone)]
+    pub struct NewStatementFile;
 }
 
 crate::db::column_via!(Vec<StatementFileMember> => json);
@@ -77,14 +79,6 @@ entity!(
     Deletable
 );
 
-#[derive(Debug, Clone)]
-pub struct NewStatementFile {
-    pub file_id: FileId,
-    pub ebics_user_id: EbicsUserId,
-    pub transaction_id: Option<TransactionId>,
-    pub order_type: Option<OrderType>,
-}
-
 /// What one ingestion of a statement file ended with.
 #[derive(Debug, Clone)]
 pub struct StatementFileOutcome {
@@ -108,31 +102,24 @@ impl StatementFiles<'_, '_> {
     /// The record of `new.file_id`, created PENDING when new. Safe against a concurrent
     /// creation for the same file.
     pub async fn find_or_create(&mut self, new: NewStatementFile) -> Result<StatementFile> {
-        let values = vec![
-            self.tx.tenant_val(),
-            StatementFileId::new().to_db().into(),
-            new.file_id.to_db().into(),
-            new.ebics_user_id.to_db().into(),
-            new.transaction_id.map(|t| t.to_db()).into(),
-            new.order_type.as_ref().map_or("", OrderType::as_str).into(),
-            StatementFileStatus::Pending.as_str().into(),
-            now().into(),
-        ];
+        let file = new.file_id;
+        let row = new.into_row([
+            ("id", StatementFileId::new().into()),
+            ("status", StatementFileStatus::Pending.into()),
+            ("created_at", now().into()),
+        ]);
+        let (sql, values) = self.tx.insert_sql(
+            "statement_files",
+            &row,
+            " ON CONFLICT (tenant_id, file_id) DO NOTHING",
+        );
         self.tx
-            .execute(
-                "INSERT INTO statement_files (tenant_id, id, file_id, ebics_user_id, \
-                 transaction_id, order_type, status, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8) \
-                 ON CONFLICT (tenant_id, file_id) DO NOTHING",
-                &values,
-            )
+            .execute(&sql, &values)
             .await
             .map_err(|e| StorageError::from_write("statement file", e))?;
-        self.by_file(new.file_id)
-            .await?
-            .ok_or(StorageError::NotFound {
-                entity: "statement file",
-            })
+        self.by_file(file).await?.ok_or(StorageError::NotFound {
+            entity: "statement file",
+        })
     }
 
     /// The record of a stored file, if it is a statement file.

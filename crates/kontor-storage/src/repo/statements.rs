@@ -15,28 +15,20 @@ record! {
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct Statement {
         pub id: StatementId,
-        pub account_id: AccountId,
-        pub format: StatementFormat,
-        pub statement_ref: String,
-        pub period_from: Option<NaiveDate>,
-        pub period_to: Option<NaiveDate>,
+        #[new] pub account_id: AccountId,
+        #[new] pub format: StatementFormat,
+        #[new] pub statement_ref: String,
+        #[new] pub period_from: Option<NaiveDate>,
+        #[new] pub period_to: Option<NaiveDate>,
         /// The original file as downloaded.
-        pub file_id: Option<FileId>,
+        #[new] pub file_id: Option<FileId>,
         pub created_at: DateTime<Utc>,
     }
+    #[derive(Debug, Clone)]
+    pub struct NewStatement;
 }
 
 entity!(Statement, StatementId, "statements", "statement", Deletable);
-
-#[derive(Debug, Clone)]
-pub struct NewStatement {
-    pub account_id: AccountId,
-    pub format: StatementFormat,
-    pub statement_ref: String,
-    pub period_from: Option<NaiveDate>,
-    pub period_to: Option<NaiveDate>,
-    pub file_id: Option<FileId>,
-}
 
 record! {
     /// A balance of an account on a date (opening, closing, available, ...).
@@ -44,28 +36,20 @@ record! {
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct Balance {
         pub id: BalanceId,
-        pub account_id: AccountId,
-        pub statement_id: Option<StatementId>,
+        #[new] pub account_id: AccountId,
+        #[new] pub statement_id: Option<StatementId>,
         /// ISO 20022 balance type code: OPBD, CLBD, ITBD, CLAV, ...
-        pub kind: String,
-        pub balance_date: NaiveDate,
+        #[new] pub kind: String,
+        #[new] pub balance_date: NaiveDate,
         /// Signed exact decimal.
-        pub amount: Amount,
-        pub currency: Currency,
+        #[new] pub amount: Amount,
+        #[new] pub currency: Currency,
     }
+    #[derive(Debug, Clone)]
+    pub struct NewBalance;
 }
 
 entity!(Balance, BalanceId, "balances", "balance", Deletable);
-
-#[derive(Debug, Clone)]
-pub struct NewBalance {
-    pub account_id: AccountId,
-    pub statement_id: Option<StatementId>,
-    pub kind: String,
-    pub balance_date: NaiveDate,
-    pub amount: Amount,
-    pub currency: Currency,
-}
 
 record! {
     /// A booking on an account, stored once however many statements report it.
@@ -73,23 +57,25 @@ record! {
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct BookedTransaction {
         pub id: BookedTransactionId,
-        pub account_id: AccountId,
-        pub statement_id: Option<StatementId>,
-        pub booking_date: NaiveDate,
-        pub value_date: Option<NaiveDate>,
+        #[new] pub account_id: AccountId,
+        #[new] pub statement_id: Option<StatementId>,
+        #[new] pub booking_date: NaiveDate,
+        #[new] pub value_date: Option<NaiveDate>,
         /// Unsigned exact decimal; see `credit_debit`.
-        pub amount: Amount,
-        pub currency: Currency,
+        #[new] pub amount: Amount,
+        #[new] pub currency: Currency,
         /// CRDT or DBIT.
-        pub credit_debit: String,
-        pub counterparty_name: Option<String>,
-        pub counterparty_iban: Option<Iban>,
-        pub remittance: Option<String>,
-        pub bank_reference: Option<String>,
-        pub end_to_end_id: Option<String>,
-        pub dedupe_key: String,
+        #[new] pub credit_debit: String,
+        #[new] pub counterparty_name: Option<String>,
+        #[new] pub counterparty_iban: Option<Iban>,
+        #[new] pub remittance: Option<String>,
+        #[new] pub bank_reference: Option<String>,
+        #[new] pub end_to_end_id: Option<String>,
+        #[new] pub dedupe_key: String,
         pub created_at: DateTime<Utc>,
     }
+    #[derive(Debug, Clone)]
+    pub struct NewBookedTransaction;
 }
 
 entity!(
@@ -99,23 +85,6 @@ entity!(
     "booked transaction",
     Deletable
 );
-
-#[derive(Debug, Clone)]
-pub struct NewBookedTransaction {
-    pub account_id: AccountId,
-    pub statement_id: Option<StatementId>,
-    pub booking_date: NaiveDate,
-    pub value_date: Option<NaiveDate>,
-    pub amount: Amount,
-    pub currency: Currency,
-    pub credit_debit: String,
-    pub counterparty_name: Option<String>,
-    pub counterparty_iban: Option<Iban>,
-    pub remittance: Option<String>,
-    pub bank_reference: Option<String>,
-    pub end_to_end_id: Option<String>,
-    pub dedupe_key: String,
-}
 
 /// Filter and page for listing bookings.
 #[derive(Debug, Clone, Default)]
@@ -142,15 +111,7 @@ impl Statements<'_, '_> {
         self.tx
             .create(
                 StatementId::new(),
-                &[
-                    ("account_id", new.account_id.to_db().into()),
-                    ("format", new.format.as_str().into()),
-                    ("statement_ref", new.statement_ref.into()),
-                    ("period_from", new.period_from.into()),
-                    ("period_to", new.period_to.into()),
-                    ("file_id", new.file_id.map(|f| f.to_db()).into()),
-                    ("created_at", now().into()),
-                ],
+                &new.into_row([("created_at", now().into())]),
             )
             .await
     }
@@ -160,24 +121,18 @@ impl Statements<'_, '_> {
     pub async fn find_or_create(&mut self, new: NewStatement) -> Result<(Statement, bool)> {
         let key = [
             self.tx.tenant_val(),
-            new.account_id.to_db().into(),
-            new.format.as_str().into(),
+            new.account_id.into(),
+            new.format.into(),
             new.statement_ref.clone().into(),
         ];
         let created = self
             .insert_ignoring_duplicate(
                 "statements",
                 "tenant_id, account_id, format, statement_ref",
-                &[
-                    ("id", StatementId::new().to_db().into()),
-                    ("account_id", new.account_id.to_db().into()),
-                    ("format", new.format.as_str().into()),
-                    ("statement_ref", new.statement_ref.into()),
-                    ("period_from", new.period_from.into()),
-                    ("period_to", new.period_to.into()),
-                    ("file_id", new.file_id.map(|f| f.to_db()).into()),
+                &new.into_row([
+                    ("id", StatementId::new().into()),
                     ("created_at", now().into()),
-                ],
+                ]),
             )
             .await?;
         let row = self
@@ -235,16 +190,7 @@ impl Statements<'_, '_> {
         self.insert_ignoring_duplicate(
             "balances",
             "account_id, kind, balance_date",
-            &reported(
-                BalanceId::new().to_db(),
-                new.account_id,
-                new.statement_id,
-                (new.amount, new.currency),
-                [
-                    ("kind", new.kind.into()),
-                    ("balance_date", new.balance_date.into()),
-                ],
-            ),
+            &new.into_row([("id", BalanceId::new().into())]),
         )
         .await
     }
@@ -254,24 +200,10 @@ impl Statements<'_, '_> {
         self.insert_ignoring_duplicate(
             "booked_transactions",
             "account_id, dedupe_key",
-            &reported(
-                BookedTransactionId::new().to_db(),
-                new.account_id,
-                new.statement_id,
-                (new.amount, new.currency),
-                [
-                    ("booking_date", new.booking_date.into()),
-                    ("value_date", new.value_date.into()),
-                    ("credit_debit", new.credit_debit.into()),
-                    ("counterparty_name", new.counterparty_name.into()),
-                    ("counterparty_iban", new.counterparty_iban.into()),
-                    ("remittance", new.remittance.into()),
-                    ("bank_reference", new.bank_reference.into()),
-                    ("end_to_end_id", new.end_to_end_id.into()),
-                    ("dedupe_key", new.dedupe_key.into()),
-                    ("created_at", now().into()),
-                ],
-            ),
+            &new.into_row([
+                ("id", BookedTransactionId::new().into()),
+                ("created_at", now().into()),
+            ]),
         )
         .await
     }
@@ -342,24 +274,4 @@ impl Statements<'_, '_> {
             .fetch_all_as(&sql, &values, BookedTransaction::read)
             .await
     }
-}
-
-/// The row of what a statement reports on an account (a balance, a booking): a new id, the
-/// account, the statement, the money, then the columns of its own.
-fn reported<const N: usize>(
-    id: String,
-    account: AccountId,
-    statement: Option<StatementId>,
-    (amount, currency): (Amount, Currency),
-    own: [(&'static str, Val); N],
-) -> Vec<(&'static str, Val)> {
-    let mut row = vec![
-        ("id", id.into()),
-        ("account_id", account.to_db().into()),
-        ("statement_id", statement.map(|s| s.to_db()).into()),
-        ("amount", amount.into()),
-        ("currency", currency.into()),
-    ];
-    row.extend(own);
-    row
 }

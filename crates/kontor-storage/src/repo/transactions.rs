@@ -18,16 +18,16 @@ record! {
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct Transaction {
         pub id: TransactionId,
-        pub ebics_user_id: EbicsUserId,
+        #[new] pub ebics_user_id: EbicsUserId,
         /// The bank's TransactionID (hex), known after initialisation.
         pub bank_transaction_id: Option<String>,
-        pub direction: Direction,
+        #[new] pub direction: Direction,
         pub phase: TransactionPhase,
-        pub order_type: OrderType,
-        pub btf_params: Option<serde_json::Value>,
-        pub order_id: Option<OrderId>,
-        pub file_id: Option<FileId>,
-        pub num_segments: Option<i64>,
+        #[new] pub order_type: OrderType,
+        #[new] pub btf_params: Option<serde_json::Value>,
+        #[new] pub order_id: Option<OrderId>,
+        #[new] pub file_id: Option<FileId>,
+        #[new] pub num_segments: Option<i64>,
         /// Highest segment number the other side has acknowledged; recovery restarts after it.
         pub last_acknowledged_segment: i64,
         /// What recovery needs (e.g. the wrapped transaction key, the spool file path).
@@ -37,7 +37,7 @@ record! {
         pub lease_owner: Option<String>,
         pub lease_expires_at: Option<DateTime<Utc>>,
         /// The business effect of the finished transfer, if it has one.
-        pub effect: Option<TransferEffect>,
+        #[new] pub effect: Option<TransferEffect>,
         /// When the effect was applied (or given up, then with `effect_error`).
         pub effect_done_at: Option<DateTime<Utc>>,
         /// Failed attempts to apply the effect; the sweep gives up after a bound.
@@ -48,6 +48,8 @@ record! {
         pub created_at: DateTime<Utc>,
         pub updated_at: DateTime<Utc>,
     }
+    #[derive(Debug, Clone)]
+    pub struct NewTransaction;
 }
 
 impl Transaction {
@@ -63,19 +65,6 @@ entity!(
     "transaction",
     Deletable
 );
-
-#[derive(Debug, Clone)]
-pub struct NewTransaction {
-    pub ebics_user_id: EbicsUserId,
-    pub direction: Direction,
-    pub order_type: OrderType,
-    pub btf_params: Option<serde_json::Value>,
-    pub order_id: Option<OrderId>,
-    pub file_id: Option<FileId>,
-    pub num_segments: Option<i64>,
-    /// What must happen once the transfer is over (see [`TransferEffect`]).
-    pub effect: Option<TransferEffect>,
-}
 
 record! {
     /// One segment of a transaction.
@@ -132,22 +121,14 @@ impl Transactions<'_, '_> {
         let id = TransactionId::new();
         let at = now();
         self.tx
-            .insert::<Transaction>(&[
+            .insert::<Transaction>(&new.into_row([
                 ("id", id.to_db().into()),
-                ("ebics_user_id", new.ebics_user_id.to_db().into()),
-                ("direction", new.direction.as_str().into()),
                 ("phase", TransactionPhase::Initialisation.as_str().into()),
-                ("order_type", new.order_type.as_str().into()),
-                ("btf_params", new.btf_params.map(|v| v.to_string()).into()),
-                ("order_id", new.order_id.map(|o| o.to_db()).into()),
-                ("file_id", new.file_id.map(|f| f.to_db()).into()),
-                ("num_segments", new.num_segments.into()),
                 ("last_acknowledged_segment", 0i64.into()),
                 ("recovery", "{}".into()),
-                ("effect", new.effect.map(|e| e.as_str()).into()),
                 ("created_at", at.into()),
                 ("updated_at", at.into()),
-            ])
+            ]))
             .await?;
         self.append_event(id, TransactionEventKind::Initialised, serde_json::json!({}))
             .await?;

@@ -20,12 +20,12 @@ record! {
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct EbicsUser {
         pub id: EbicsUserId,
-        pub connection_id: ConnectionId,
-        pub user_id: String,
-        pub system_id: Option<String>,
-        pub name: String,
+        #[new] pub connection_id: ConnectionId,
+        #[new] pub user_id: String,
+        #[new] pub system_id: Option<String>,
+        #[new] pub name: String,
         pub status: EbicsUserStatus,
-        pub signature_class: SignatureClass,
+        #[new] pub signature_class: SignatureClass,
         /// The bank's view of this user's permissions (from HTD), cached as JSON.
         pub permissions_cache: serde_json::Value,
         /// When the last sync of order types, accounts and permissions (HTD/HKD/HAA) succeeded.
@@ -42,6 +42,8 @@ record! {
         pub created_at: DateTime<Utc>,
         pub updated_at: DateTime<Utc>,
     }
+    #[derive(Debug, Clone)]
+    pub struct NewEbicsUser;
 }
 
 entity!(
@@ -51,15 +53,6 @@ entity!(
     "EBICS user",
     Deletable
 );
-
-#[derive(Debug, Clone)]
-pub struct NewEbicsUser {
-    pub connection_id: ConnectionId,
-    pub user_id: String,
-    pub system_id: Option<String>,
-    pub name: String,
-    pub signature_class: SignatureClass,
-}
 
 record! {
     /// One of a user's three key pairs. The private key is stored only as AES-256-GCM ciphertext.
@@ -147,18 +140,20 @@ record! {
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct Permission {
         pub id: PermissionId,
-        pub ebics_user_id: EbicsUserId,
+        #[new] pub ebics_user_id: EbicsUserId,
         /// The order type as the bank names it (H005: the admin order type, `BTU`, `BTD`, ...).
-        pub order_type: OrderType,
+        #[new] pub order_type: OrderType,
         /// H005: the BTF service the permission is restricted to (`None`: every service).
-        pub btf_service: Option<BtfService>,
-        pub account_id: Option<AccountId>,
-        pub authorisation_level: SignatureClass,
+        #[new] pub btf_service: Option<BtfService>,
+        #[new] pub account_id: Option<AccountId>,
+        #[new] pub authorisation_level: SignatureClass,
         /// Exact decimal, e.g. "10000.00".
-        pub max_amount: Option<Amount>,
-        pub currency: Option<Currency>,
+        #[new] pub max_amount: Option<Amount>,
+        #[new] pub currency: Option<Currency>,
         pub created_at: DateTime<Utc>,
     }
+    #[derive(Debug, Clone)]
+    pub struct NewPermission;
 }
 
 entity!(
@@ -168,17 +163,6 @@ entity!(
     "permission",
     Deletable
 );
-
-#[derive(Debug, Clone)]
-pub struct NewPermission {
-    pub ebics_user_id: EbicsUserId,
-    pub order_type: OrderType,
-    pub btf_service: Option<BtfService>,
-    pub account_id: Option<AccountId>,
-    pub authorisation_level: SignatureClass,
-    pub max_amount: Option<Amount>,
-    pub currency: Option<Currency>,
-}
 
 repository!(
     /// EBICS users of the scope's tenant.
@@ -193,17 +177,12 @@ impl EbicsUsers<'_, '_> {
         self.tx
             .create(
                 EbicsUserId::new(),
-                &[
-                    ("connection_id", new.connection_id.to_db().into()),
-                    ("user_id", new.user_id.into()),
-                    ("system_id", new.system_id.into()),
-                    ("name", new.name.into()),
+                &new.into_row([
                     ("status", EbicsUserStatus::New.as_str().into()),
-                    ("signature_class", new.signature_class.as_str().into()),
                     ("permissions_cache", "[]".into()),
                     ("created_at", at.into()),
                     ("updated_at", at.into()),
-                ],
+                ]),
             )
             .await
     }
@@ -562,19 +541,7 @@ impl Permissions<'_, '_> {
         self.tx
             .create(
                 PermissionId::new(),
-                &[
-                    ("ebics_user_id", new.ebics_user_id.to_db().into()),
-                    ("order_type", new.order_type.as_str().into()),
-                    ("btf_service", new.btf_service.as_ref().map(to_json).into()),
-                    ("account_id", new.account_id.map(|a| a.to_db()).into()),
-                    (
-                        "authorisation_level",
-                        new.authorisation_level.as_str().into(),
-                    ),
-                    ("max_amount", new.max_amount.into()),
-                    ("currency", new.currency.into()),
-                    ("created_at", now().into()),
-                ],
+                &new.into_row([("created_at", now().into())]),
             )
             .await
     }

@@ -15,15 +15,15 @@ record! {
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct VeuItem {
         pub id: VeuItemId,
-        pub connection_id: ConnectionId,
-        pub bank_order_id: String,
-        pub order_type: String,
-        pub signatures_collected: i64,
-        pub signatures_required: i64,
-        pub amount: Option<Amount>,
-        pub currency: Option<Currency>,
-        pub originator: Option<String>,
-        pub expires_at: Option<DateTime<Utc>>,
+        #[new] pub connection_id: ConnectionId,
+        #[new] pub bank_order_id: String,
+        #[new] pub order_type: String,
+        #[new] pub signatures_collected: i64,
+        #[new] pub signatures_required: i64,
+        #[new] pub amount: Option<Amount>,
+        #[new] pub currency: Option<Currency>,
+        #[new] pub originator: Option<String>,
+        #[new] pub expires_at: Option<DateTime<Utc>>,
         pub status: VeuStatus,
         /// The order data digest a signer signs (lower-case hex), once the bank reported it.
         pub data_digest: Option<String>,
@@ -32,23 +32,12 @@ record! {
         pub synced_at: DateTime<Utc>,
         pub created_at: DateTime<Utc>,
     }
+    /// What an HVU/HVZ sync reports about one item.
+    #[derive(Debug, Clone)]
+    pub struct VeuSnapshot;
 }
 
 entity!(VeuItem, VeuItemId, "veu_items", "VEU item", Deletable);
-
-/// What an HVU/HVZ sync reports about one item.
-#[derive(Debug, Clone)]
-pub struct VeuSnapshot {
-    pub connection_id: ConnectionId,
-    pub bank_order_id: String,
-    pub order_type: String,
-    pub signatures_collected: i64,
-    pub signatures_required: i64,
-    pub amount: Option<Amount>,
-    pub currency: Option<Currency>,
-    pub originator: Option<String>,
-    pub expires_at: Option<DateTime<Utc>>,
-}
 
 record! {
     /// Someone who signed (or must sign) a VEU item.
@@ -57,12 +46,14 @@ record! {
     pub struct VeuSigner {
         pub id: VeuSignerId,
         pub veu_item_id: VeuItemId,
-        pub partner_id: String,
-        pub user_id: String,
-        pub name: Option<String>,
-        pub signature_class: SignatureClass,
-        pub signed_at: Option<DateTime<Utc>>,
+        #[new] pub partner_id: String,
+        #[new] pub user_id: String,
+        #[new] pub name: Option<String>,
+        #[new] pub signature_class: SignatureClass,
+        #[new] pub signed_at: Option<DateTime<Utc>>,
     }
+    #[derive(Debug, Clone)]
+    pub struct NewVeuSigner;
 }
 
 entity!(
@@ -72,15 +63,6 @@ entity!(
     "VEU signer",
     Deletable
 );
-
-#[derive(Debug, Clone)]
-pub struct NewVeuSigner {
-    pub partner_id: String,
-    pub user_id: String,
-    pub name: Option<String>,
-    pub signature_class: SignatureClass,
-    pub signed_at: Option<DateTime<Utc>>,
-}
 
 repository!(
     /// VEU items of the scope's tenant.
@@ -126,20 +108,11 @@ impl VeuItems<'_, '_> {
         self.tx
             .create(
                 VeuItemId::new(),
-                &[
-                    ("connection_id", snapshot.connection_id.to_db().into()),
-                    ("bank_order_id", snapshot.bank_order_id.into()),
-                    ("order_type", snapshot.order_type.into()),
-                    ("signatures_collected", snapshot.signatures_collected.into()),
-                    ("signatures_required", snapshot.signatures_required.into()),
-                    ("amount", snapshot.amount.into()),
-                    ("currency", snapshot.currency.into()),
-                    ("originator", snapshot.originator.into()),
-                    ("expires_at", snapshot.expires_at.into()),
+                &snapshot.into_row([
                     ("status", VeuStatus::Pending.as_str().into()),
                     ("synced_at", at.into()),
                     ("created_at", at.into()),
-                ],
+                ]),
             )
             .await
     }
@@ -194,18 +167,12 @@ impl VeuItems<'_, '_> {
                 &[tenant, item.to_db().into()],
             )
             .await?;
-        for s in signers {
-            let id = VeuSignerId::new();
+        for signer in signers {
             self.tx
-                .insert::<VeuSigner>(&[
-                    ("id", id.to_db().into()),
-                    ("veu_item_id", item.to_db().into()),
-                    ("partner_id", s.partner_id.into()),
-                    ("user_id", s.user_id.into()),
-                    ("name", s.name.into()),
-                    ("signature_class", s.signature_class.as_str().into()),
-                    ("signed_at", s.signed_at.into()),
-                ])
+                .insert::<VeuSigner>(&signer.into_row([
+                    ("id", VeuSignerId::new().into()),
+                    ("veu_item_id", item.into()),
+                ]))
                 .await
                 .map_err(|e| match e {
                     StorageError::Conflict { constraint, .. } => StorageError::Conflict {

@@ -73,10 +73,10 @@ record! {
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct WebhookSubscription {
         pub id: WebhookSubscriptionId,
-        pub url: String,
-        pub description: Option<String>,
+        #[new] pub url: String,
+        #[new] pub description: Option<String>,
         /// The event types it receives; empty means all.
-        pub event_types: Vec<WebhookEventType>,
+        #[new] pub event_types: Vec<WebhookEventType>,
         pub status: WebhookSubscriptionStatus,
         /// Until then the secret before the last rotation signs too.
         pub previous_secret_until: Option<DateTime<Utc>>,
@@ -84,9 +84,13 @@ record! {
         pub created_at: DateTime<Utc>,
         pub updated_at: DateTime<Utc>,
     }
+    /// A subscription to create.
+    #[derive(Debug, Clone)]
+    pub struct NewWebhookSubscription;
 }
 
 crate::db::column_via!(Vec<WebhookEventType> => json);
+crate::db::val_as_text!(Vec<WebhookEventType> => to_json);
 
 impl WebhookSubscription {
     /// Whether the subscription receives events of `event_type`.
@@ -102,14 +106,6 @@ entity!(
     "webhook subscription",
     Deletable
 );
-
-/// A subscription to create.
-#[derive(Debug, Clone)]
-pub struct NewWebhookSubscription {
-    pub url: String,
-    pub description: Option<String>,
-    pub event_types: Vec<WebhookEventType>,
-}
 
 /// Changes to a subscription; `None` leaves a field as it is.
 #[derive(Debug, Clone, Default)]
@@ -231,16 +227,13 @@ impl Webhooks<'_, '_> {
         let sealed = self.seal(id, &secret);
         let at = now();
         self.tx
-            .insert::<WebhookSubscription>(&[
+            .insert::<WebhookSubscription>(&new.into_row([
                 ("id", id.to_db().into()),
-                ("url", new.url.into()),
-                ("description", new.description.into()),
-                ("event_types", to_json(&new.event_types).into()),
                 ("status", WebhookSubscriptionStatus::Enabled.as_str().into()),
                 ("secret", sealed.into()),
                 ("created_at", at.into()),
                 ("updated_at", at.into()),
-            ])
+            ]))
             .await?;
         Ok((self.tx.get(id).await?, secret))
     }

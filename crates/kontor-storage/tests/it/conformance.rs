@@ -3,6 +3,7 @@
 use chrono::{Duration, Utc};
 use kontor_documents::{Amount, Currency, Iban};
 use kontor_protocol::order_type::OrderType;
+use kontor_storage::system::LeaseTerms;
 use kontor_storage::*;
 
 use crate::support::conformance;
@@ -287,7 +288,12 @@ async fn transaction_phases_record_failure_and_release_the_lease(store: &Store) 
     let now = Utc::now();
     let leased = store
         .system()
-        .lease_unfinished_transactions("owner-1", now, Duration::minutes(5), 10)
+        .lease_unfinished_transactions(LeaseTerms {
+            owner: "owner-1",
+            now,
+            lease_for: Duration::minutes(5),
+            limit: 10,
+        })
         .await
         .unwrap();
     assert!(leased.iter().any(|l| l.transaction == g.transaction));
@@ -308,12 +314,12 @@ async fn transaction_phases_record_failure_and_release_the_lease(store: &Store) 
     assert_eq!(t.lease_owner, None);
     let again = store
         .system()
-        .lease_unfinished_transactions(
-            "owner-2",
-            now + Duration::hours(1),
-            Duration::minutes(5),
-            10,
-        )
+        .lease_unfinished_transactions(LeaseTerms {
+            owner: "owner-2",
+            now: now + Duration::hours(1),
+            lease_for: Duration::minutes(5),
+            limit: 10,
+        })
         .await
         .unwrap();
     assert!(
@@ -506,12 +512,12 @@ async fn concurrent_leasers_never_share_a_schedule(store: &Store) {
                 mine.extend(
                     store
                         .system()
-                        .lease_due_schedules(
-                            &format!("owner-{owner}"),
+                        .lease_due_schedules(LeaseTerms {
+                            owner: &format!("owner-{owner}"),
                             now,
-                            Duration::minutes(5),
-                            3,
-                        )
+                            lease_for: Duration::minutes(5),
+                            limit: 3,
+                        })
                         .await
                         .unwrap()
                         .into_iter()
@@ -532,7 +538,12 @@ async fn concurrent_leasers_never_share_a_schedule(store: &Store) {
     let later = now + Duration::minutes(10);
     let taken = store
         .system()
-        .lease_due_schedules("owner-new", later, Duration::minutes(5), 100)
+        .lease_due_schedules(LeaseTerms {
+            owner: "owner-new",
+            now: later,
+            lease_for: Duration::minutes(5),
+            limit: 100,
+        })
         .await
         .unwrap();
     assert_eq!(taken.len(), 40);

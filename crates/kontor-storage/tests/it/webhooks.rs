@@ -3,6 +3,7 @@
 //! deliveries are leased one at a time, in order, by one owner.
 
 use chrono::{Duration, Utc};
+use kontor_storage::system::LeaseTerms;
 use kontor_storage::*;
 use serde_json::json;
 
@@ -127,7 +128,12 @@ async fn deliveries_are_leased_one_at_a_time_in_order_per_subscription(store: &S
     let lease = |owner: &'static str| async move {
         store
             .system()
-            .lease_due_webhook_deliveries(owner, now, Duration::minutes(2), 10)
+            .lease_due_webhook_deliveries(LeaseTerms {
+                owner,
+                now,
+                lease_for: Duration::minutes(2),
+                limit: 10,
+            })
             .await
             .unwrap()
             .into_iter()
@@ -178,7 +184,12 @@ async fn row_level_security_hides_webhook_rows_from_raw_queries(store: &Store) {
     tx.commit().await.unwrap();
     let [leased] = store
         .system()
-        .lease_due_webhook_deliveries("a", Utc::now(), Duration::minutes(2), 10)
+        .lease_due_webhook_deliveries(LeaseTerms {
+            owner: "a",
+            now: Utc::now(),
+            lease_for: Duration::minutes(2),
+            limit: 10,
+        })
         .await
         .unwrap()
         .try_into()

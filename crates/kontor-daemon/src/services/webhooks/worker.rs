@@ -17,7 +17,7 @@
 use std::time::Instant;
 
 use chrono::{DateTime, Utc};
-use kontor_storage::system::LeasedDelivery;
+use kontor_storage::system::{LeaseTerms, LeasedDelivery};
 use kontor_storage::{AttemptOutcome, DeliveryJob, NextStep, StorageError, Store};
 use rand::Rng;
 
@@ -84,7 +84,12 @@ impl DeliveryWorker {
         let leased = self
             .store
             .system()
-            .lease_due_webhook_deliveries(&self.instance, now, lease_for, self.settings.batch)
+            .lease_due_webhook_deliveries(LeaseTerms {
+                owner: &self.instance,
+                now,
+                lease_for,
+                limit: self.settings.batch,
+            })
             .await?;
         let outcomes =
             futures::future::join_all(leased.into_iter().map(|l| self.deliver(l, now))).await;

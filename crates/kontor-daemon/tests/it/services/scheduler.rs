@@ -10,6 +10,7 @@ use chrono::{DateTime, Duration, TimeZone, Utc};
 use kontor_daemon::services::scheduler::{
     DueJob, JobFailed, JobOutcome, JobRunner, Scheduler, SchedulerConfig,
 };
+use kontor_storage::system::LeaseTerms;
 use kontor_storage::{Schedule, ScheduleId, Store};
 
 /// Counts the runs it is asked to do, per schedule.
@@ -133,7 +134,12 @@ async fn expired_lease_of_a_crashed_instance_is_taken_over(db: TestDb) {
     let leased = db
         .store
         .system()
-        .lease_due_schedules("crashed", now, lease_for, 10)
+        .lease_due_schedules(LeaseTerms {
+            owner: "crashed",
+            now,
+            lease_for,
+            limit: 10,
+        })
         .await
         .unwrap();
     assert_eq!(leased.len(), 1);

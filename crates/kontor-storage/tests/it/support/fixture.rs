@@ -2,6 +2,7 @@
 
 use chrono::{NaiveDate, Utc};
 use kontor_protocol::order_type::OrderType;
+use kontor_storage::system::LeaseTerms;
 use kontor_storage::testing::seed::{self, records, Seed, IBAN};
 use kontor_storage::*;
 use zeroize::Zeroizing;
@@ -232,12 +233,12 @@ pub async fn build(store: &Store, name: &str) -> Graph {
     // A job run needs the schedule leased by its owner.
     let leased = store
         .system()
-        .lease_due_schedules(
-            "owner-a",
-            Utc::now() + chrono::Duration::seconds(1),
-            chrono::Duration::minutes(5),
-            1000,
-        )
+        .lease_due_schedules(LeaseTerms {
+            owner: "owner-a",
+            now: Utc::now() + chrono::Duration::seconds(1),
+            lease_for: chrono::Duration::minutes(5),
+            limit: 1000,
+        })
         .await
         .unwrap();
     let lease = leased
