@@ -10,39 +10,27 @@
 
 use chrono::{DateTime, Utc};
 use roxmltree::Node;
-use rsa::{RsaPrivateKey, RsaPublicKey};
 
-use super::common::{
-    parse_data_encryption_info, parse_subscriber_ids, write_data_encryption_info,
-    write_subscriber_ids, SubscriberIds,
-};
+use super::common::{parse_subscriber_ids, write_subscriber_ids, SubscriberIds};
 use super::response::{
-    check_report_text, check_return_code, parse_body_return_code, parse_return_code,
-    write_body_return_code,
+    check_status, parse_body_return_code, parse_data_transfer, parse_mutable_status, write_body,
+    write_mutable_status,
 };
 use super::types::{
     DataEncryptionInfo, HostId, Nonce, OrderId, PartnerId, Product, SecurityMedium, UserId,
 };
 use super::xml::{
-    as_text, base64_of, format_timestamp, parse_document, parse_frame, parse_timestamp, text_of,
-    token_of, Children, XmlOut,
+    base64_of, format_timestamp, parse_envelope, parse_timestamp, text_of, token_of, Children,
+    XmlOut,
 };
 use super::EnvelopeError;
 use crate::order_type::OrderType;
 use crate::return_code::ReturnCode;
 use crate::version::ProtocolVersion;
-use crate::xmldsig;
 
 const UNSECURED: &str = "ebicsUnsecuredRequest";
 const NO_PUB_KEY_DIGESTS: &str = "ebicsNoPubKeyDigestsRequest";
 const KEY_MANAGEMENT_RESPONSE: &str = "ebicsKeyManagementResponse";
-
-fn check_version(version: ProtocolVersion) -> Result<(), EnvelopeError> {
-    match version {
-        ProtocolVersion::H004 | ProtocolVersion::H005 => Ok(()),
-        other => Err(EnvelopeError::UnsupportedVersion(other.as_str().to_owned())),
-    }
-}
 
 /// `ebicsUnsecuredRequest`: INI, HIA or H3K.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +51,7 @@ pub struct UnsecuredRequest {
 impl UnsecuredRequest {
     /// The complete request (no signature is involved).
     pub fn to_xml(&self) -> Result<String, EnvelopeError> {
-        check_version(self.version)?;
+        let mut out = XmlOut::envelope(UNSECURED, self.version)?;
         if !matches!(
             self.order_type,
             OrderType::INI | OrderType::HIA | OrderType::H3K
@@ -73,9 +61,6 @@ impl UnsecuredRequest {
                 reason: format!("{} is not sent as an unsecured request", self.order_type),
             });
         }
-        let mut out = XmlOut::new()?;
-        out.root(UNSECURED, self.version)?;
-        out.start("header", &[("authenticate", "true")])?;
         out.start("static", &[])?;
         out.text("HostID", &[], self.host_id.as_str())?;
         write_subscriber_ids(
@@ -102,38 +87,38 @@ impl UnsecuredRequest {
     }
 
     pub fn parse(bytes: &[u8]) -> Result<Self, EnvelopeError> {
-        let doc = parse_document(as_text(bytes)?)?;
-        let f = parse_frame(doc.root_element(), UNSECURED, false)?;
-        Children::of(f.mutable_node, "mutable", f.ns).finish()?;
+        parse_envelope(bytes, UNSECURED, false, |f| {
+            Children::of(f.mutable_node, "mutable", f.ns).finish()?;
 
-        let mut s = Children::of(f.static_node, "static", f.ns);
-        let host_id = HostId::new(token_of(s.required("HostID")?))?;
-        let SubscriberIds {
-            partner_id,
-            user_id,
-            system_id,
-            product,
-        } = parse_subscriber_ids(&mut s)?;
-        let order_type =
-            parse_keymgmt_order_details(s.required("OrderDetails")?, f.version, "DZNNN")?;
-        let security_medium = SecurityMedium::new(token_of(s.required("SecurityMedium")?))?;
-        s.finish()?;
+            let mut s = Children::of(f.static_node, "static", f.ns);
+            let host_id = HostId::new(token_of(s.required("HostID")?))?;
+            let SubscriberIds {
+                partner_id,
+                user_id,
+                system_id,
+                product,
+            } = parse_subscriber_ids(&mut s)?;
+            let order_type =
+                parse_keymgmt_order_details(s.required("OrderDetails")?, f.version, "DZNNN")?;
+            let security_medium = SecurityMedium::new(token_of(s.required("SecurityMedium")?))?;
+            s.finish()?;
 
-        let mut b = Children::of(f.body, "body", f.ns);
-        let mut d = Children::of(b.required("DataTransfer")?, "DataTransfer", f.ns);
-        let order_data = base64_of(d.required("OrderData")?, "OrderData")?;
-        d.finish()?;
-        b.finish()?;
-        Ok(Self {
-            version: f.version,
-            host_id,
-            partner_id,
-            user_id,
-            system_id,
-            product,
-            order_type,
-            security_medium,
-            order_data,
+            let mut b = Children::of(f.body, "body", f.ns);
+            let mut d = Children::of(b.required("DataTransfer")?, "DataTransfer", f.ns);
+            let order_data = base64_of(d.required("OrderData")?, "OrderData")?;
+            d.finish()?;
+            b.finish()?;
+            Ok(Self {
+                version: f.version,
+                host_id,
+                partner_id,
+                user_id,
+                system_id,
+                product,
+                order_type,
+                security_medium,
+                order_data,
+            })
         })
     }
 }
@@ -157,10 +142,7 @@ pub struct NoPubKeyDigestsRequest {
 impl NoPubKeyDigestsRequest {
     /// The document without `AuthSignature`.
     pub fn to_xml(&self) -> Result<String, EnvelopeError> {
-        check_version(self.version)?;
-        let mut out = XmlOut::new()?;
-        out.root(NO_PUB_KEY_DIGESTS, self.version)?;
-        out.start("header", &[("authenticate", "true")])?;
+        let mut out = XmlOut::envelope(NO_PUB_KEY_DIGESTS, self.version)?;
         out.start("static", &[])?;
         out.text("HostID", &[], self.host_id.as_str())?;
         out.text("Nonce", &[], &self.nonce.to_hex())?;
@@ -184,54 +166,43 @@ impl NoPubKeyDigestsRequest {
         out.finish()
     }
 
-    /// The complete request signed with the subscriber's X002 key.
-    pub fn to_signed_xml(
-        &self,
-        authentication_key: &RsaPrivateKey,
-    ) -> Result<Vec<u8>, EnvelopeError> {
-        Ok(xmldsig::sign(&self.to_xml()?, authentication_key)?.into_bytes())
-    }
-
-    /// Checks the X002 signature with the subscriber's authentication key.
-    pub fn verify(bytes: &[u8], authentication_key: &RsaPublicKey) -> Result<(), EnvelopeError> {
-        Ok(xmldsig::verify(as_text(bytes)?, authentication_key)?)
-    }
-
     /// Parses the request without checking the signature.
     pub fn parse(bytes: &[u8]) -> Result<Self, EnvelopeError> {
-        let doc = parse_document(as_text(bytes)?)?;
-        let f = parse_frame(doc.root_element(), NO_PUB_KEY_DIGESTS, true)?;
-        Children::of(f.body, "body", f.ns).finish()?;
-        Children::of(f.mutable_node, "mutable", f.ns).finish()?;
+        parse_envelope(bytes, NO_PUB_KEY_DIGESTS, true, |f| {
+            Children::of(f.body, "body", f.ns).finish()?;
+            Children::of(f.mutable_node, "mutable", f.ns).finish()?;
 
-        let mut s = Children::of(f.static_node, "static", f.ns);
-        let host_id = HostId::new(token_of(s.required("HostID")?))?;
-        let nonce = Nonce::from_hex(&text_of(s.required("Nonce")?))?;
-        let timestamp = parse_timestamp("Timestamp", &text_of(s.required("Timestamp")?))?;
-        let SubscriberIds {
-            partner_id,
-            user_id,
-            system_id,
-            product,
-        } = parse_subscriber_ids(&mut s)?;
-        let order_type =
-            parse_keymgmt_order_details(s.required("OrderDetails")?, f.version, "DZHNN")?;
-        let security_medium = SecurityMedium::new(token_of(s.required("SecurityMedium")?))?;
-        s.finish()?;
-        Ok(Self {
-            version: f.version,
-            host_id,
-            nonce,
-            timestamp,
-            partner_id,
-            user_id,
-            system_id,
-            product,
-            order_type,
-            security_medium,
+            let mut s = Children::of(f.static_node, "static", f.ns);
+            let host_id = HostId::new(token_of(s.required("HostID")?))?;
+            let nonce = Nonce::from_hex(&text_of(s.required("Nonce")?))?;
+            let timestamp = parse_timestamp("Timestamp", &text_of(s.required("Timestamp")?))?;
+            let SubscriberIds {
+                partner_id,
+                user_id,
+                system_id,
+                product,
+            } = parse_subscriber_ids(&mut s)?;
+            let order_type =
+                parse_keymgmt_order_details(s.required("OrderDetails")?, f.version, "DZHNN")?;
+            let security_medium = SecurityMedium::new(token_of(s.required("SecurityMedium")?))?;
+            s.finish()?;
+            Ok(Self {
+                version: f.version,
+                host_id,
+                nonce,
+                timestamp,
+                partner_id,
+                user_id,
+                system_id,
+                product,
+                order_type,
+                security_medium,
+            })
         })
     }
 }
+
+x002_signed!(NoPubKeyDigestsRequest, "subscriber");
 
 /// Ends the `static` header of both key management requests (order details, security medium)
 /// and the header itself (its `mutable` part is empty).
@@ -312,76 +283,58 @@ pub struct KeyManagementResponse {
 impl KeyManagementResponse {
     /// The complete response (key management responses are not signed).
     pub fn to_xml(&self) -> Result<String, EnvelopeError> {
-        check_version(self.version)?;
-        check_return_code(&self.technical_return_code)?;
-        check_return_code(&self.business_return_code)?;
-        check_report_text(&self.report_text)?;
-        let mut out = XmlOut::new()?;
-        out.root(KEY_MANAGEMENT_RESPONSE, self.version)?;
-        out.start("header", &[("authenticate", "true")])?;
+        let mut out = XmlOut::envelope(KEY_MANAGEMENT_RESPONSE, self.version)?;
+        check_status(
+            &self.technical_return_code,
+            &self.business_return_code,
+            &self.report_text,
+        )?;
         out.empty("static", &[])?;
         out.start("mutable", &[])?;
-        if let Some(order_id) = &self.order_id {
-            out.text("OrderID", &[], order_id.as_str())?;
-        }
-        out.text("ReturnCode", &[], self.technical_return_code.code())?;
-        out.text("ReportText", &[], &self.report_text)?;
-        out.end("mutable")?;
-        out.end("header")?;
-        out.start("body", &[])?;
-        if let Some(dt) = &self.data_transfer {
-            out.start("DataTransfer", &[])?;
-            write_data_encryption_info(&mut out, &dt.data_encryption_info)?;
-            out.base64("OrderData", &[], &dt.order_data)?;
-            out.end("DataTransfer")?;
-        }
-        write_body_return_code(
+        write_mutable_status(
             &mut out,
+            self.order_id.as_ref(),
+            &self.technical_return_code,
+            &self.report_text,
+        )?;
+        let data_transfer = self
+            .data_transfer
+            .as_ref()
+            .map(|dt| (Some(&dt.data_encryption_info), dt.order_data.as_slice()));
+        write_body(
+            &mut out,
+            data_transfer,
             &self.business_return_code,
             self.timestamp_bank_parameter.as_ref(),
         )?;
-        out.end("body")?;
         out.end(KEY_MANAGEMENT_RESPONSE)?;
         out.finish()
     }
 
     pub fn parse(bytes: &[u8]) -> Result<Self, EnvelopeError> {
-        let doc = parse_document(as_text(bytes)?)?;
-        let f = parse_frame(doc.root_element(), KEY_MANAGEMENT_RESPONSE, false)?;
-        Children::of(f.static_node, "static", f.ns).finish()?;
-        let mut m = Children::of(f.mutable_node, "mutable", f.ns);
-        let order_id = m
-            .optional("OrderID")
-            .map(|n| OrderId::new(token_of(n)))
-            .transpose()?;
-        let technical_return_code = parse_return_code(m.required("ReturnCode")?, false)?;
-        let report_text = text_of(m.required("ReportText")?);
-        m.finish()?;
+        parse_envelope(bytes, KEY_MANAGEMENT_RESPONSE, false, |f| {
+            Children::of(f.static_node, "static", f.ns).finish()?;
+            let (order_id, technical_return_code, report_text) =
+                parse_mutable_status(Children::of(f.mutable_node, "mutable", f.ns))?;
 
-        let mut b = Children::of(f.body, "body", f.ns);
-        let data_transfer = match b.optional("DataTransfer") {
-            Some(dt) => {
-                let mut d = Children::of(dt, "DataTransfer", f.ns);
-                let data_encryption_info =
-                    parse_data_encryption_info(d.required("DataEncryptionInfo")?, f.ns)?;
-                let order_data = base64_of(d.required("OrderData")?, "OrderData")?;
-                d.finish()?;
+            let mut b = Children::of(f.body, "body", f.ns);
+            let data_transfer = parse_data_transfer(&mut b, f.ns, true)?.and_then(|dt| {
+                // Present: `parse_data_transfer` requires the info in a key management response.
                 Some(KeyManagementDataTransfer {
-                    data_encryption_info,
-                    order_data,
+                    data_encryption_info: dt.data_encryption_info?,
+                    order_data: dt.order_data,
                 })
-            }
-            None => None,
-        };
-        let (business_return_code, timestamp_bank_parameter) = parse_body_return_code(b)?;
-        Ok(Self {
-            version: f.version,
-            order_id,
-            technical_return_code,
-            report_text,
-            data_transfer,
-            business_return_code,
-            timestamp_bank_parameter,
+            });
+            let (business_return_code, timestamp_bank_parameter) = parse_body_return_code(b)?;
+            Ok(Self {
+                version: f.version,
+                order_id,
+                technical_return_code,
+                report_text,
+                data_transfer,
+                business_return_code,
+                timestamp_bank_parameter,
+            })
         })
     }
 }
