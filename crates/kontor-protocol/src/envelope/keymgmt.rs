@@ -14,14 +14,14 @@ use roxmltree::Node;
 use super::common::{parse_subscriber_ids, write_subscriber_ids, SubscriberIds};
 use super::response::{
     check_status, parse_body_return_code, parse_data_transfer, parse_mutable_status, write_body,
-    write_mutable_status,
+    write_mutable_status, DataTransferParts,
 };
 use super::types::{
     DataEncryptionInfo, HostId, Nonce, OrderId, PartnerId, Product, SecurityMedium, UserId,
 };
 use super::xml::{
     base64_of, format_timestamp, parse_envelope, parse_timestamp, text_of, token_of, Children,
-    XmlOut,
+    Frame, XmlOut,
 };
 use super::EnvelopeError;
 use crate::order_type::OrderType;
@@ -87,38 +87,40 @@ impl UnsecuredRequest {
     }
 
     pub fn parse(bytes: &[u8]) -> Result<Self, EnvelopeError> {
-        parse_envelope(bytes, UNSECURED, false, |f| {
-            Children::of(f.mutable_node, "mutable", f.ns).finish()?;
+        parse_envelope(bytes, UNSECURED, false, Self::from_frame)
+    }
 
-            let mut s = Children::of(f.static_node, "static", f.ns);
-            let host_id = HostId::new(token_of(s.required("HostID")?))?;
-            let SubscriberIds {
-                partner_id,
-                user_id,
-                system_id,
-                product,
-            } = parse_subscriber_ids(&mut s)?;
-            let order_type =
-                parse_keymgmt_order_details(s.required("OrderDetails")?, f.version, "DZNNN")?;
-            let security_medium = SecurityMedium::new(token_of(s.required("SecurityMedium")?))?;
-            s.finish()?;
+    fn from_frame(f: Frame<'_, '_>) -> Result<Self, EnvelopeError> {
+        Children::of(f.mutable_node, "mutable", f.ns).finish()?;
 
-            let mut b = Children::of(f.body, "body", f.ns);
-            let mut d = Children::of(b.required("DataTransfer")?, "DataTransfer", f.ns);
-            let order_data = base64_of(d.required("OrderData")?, "OrderData")?;
-            d.finish()?;
-            b.finish()?;
-            Ok(Self {
-                version: f.version,
-                host_id,
-                partner_id,
-                user_id,
-                system_id,
-                product,
-                order_type,
-                security_medium,
-                order_data,
-            })
+        let mut s = Children::of(f.static_node, "static", f.ns);
+        let host_id = HostId::new(token_of(s.required("HostID")?))?;
+        let SubscriberIds {
+            partner_id,
+            user_id,
+            system_id,
+            product,
+        } = parse_subscriber_ids(&mut s)?;
+        let order_type =
+            parse_keymgmt_order_details(s.required("OrderDetails")?, f.version, "DZNNN")?;
+        let security_medium = SecurityMedium::new(token_of(s.required("SecurityMedium")?))?;
+        s.finish()?;
+
+        let mut b = Children::of(f.body, "body", f.ns);
+        let mut d = Children::of(b.required("DataTransfer")?, "DataTransfer", f.ns);
+        let order_data = base64_of(d.required("OrderData")?, "OrderData")?;
+        d.finish()?;
+        b.finish()?;
+        Ok(Self {
+            version: f.version,
+            host_id,
+            partner_id,
+            user_id,
+            system_id,
+            product,
+            order_type,
+            security_medium,
+            order_data,
         })
     }
 }
@@ -168,36 +170,38 @@ impl NoPubKeyDigestsRequest {
 
     /// Parses the request without checking the signature.
     pub fn parse(bytes: &[u8]) -> Result<Self, EnvelopeError> {
-        parse_envelope(bytes, NO_PUB_KEY_DIGESTS, true, |f| {
-            Children::of(f.body, "body", f.ns).finish()?;
-            Children::of(f.mutable_node, "mutable", f.ns).finish()?;
+        parse_envelope(bytes, NO_PUB_KEY_DIGESTS, true, Self::from_frame)
+    }
 
-            let mut s = Children::of(f.static_node, "static", f.ns);
-            let host_id = HostId::new(token_of(s.required("HostID")?))?;
-            let nonce = Nonce::from_hex(&text_of(s.required("Nonce")?))?;
-            let timestamp = parse_timestamp("Timestamp", &text_of(s.required("Timestamp")?))?;
-            let SubscriberIds {
-                partner_id,
-                user_id,
-                system_id,
-                product,
-            } = parse_subscriber_ids(&mut s)?;
-            let order_type =
-                parse_keymgmt_order_details(s.required("OrderDetails")?, f.version, "DZHNN")?;
-            let security_medium = SecurityMedium::new(token_of(s.required("SecurityMedium")?))?;
-            s.finish()?;
-            Ok(Self {
-                version: f.version,
-                host_id,
-                nonce,
-                timestamp,
-                partner_id,
-                user_id,
-                system_id,
-                product,
-                order_type,
-                security_medium,
-            })
+    fn from_frame(f: Frame<'_, '_>) -> Result<Self, EnvelopeError> {
+        Children::of(f.body, "body", f.ns).finish()?;
+        Children::of(f.mutable_node, "mutable", f.ns).finish()?;
+
+        let mut s = Children::of(f.static_node, "static", f.ns);
+        let host_id = HostId::new(token_of(s.required("HostID")?))?;
+        let nonce = Nonce::from_hex(&text_of(s.required("Nonce")?))?;
+        let timestamp = parse_timestamp("Timestamp", &text_of(s.required("Timestamp")?))?;
+        let SubscriberIds {
+            partner_id,
+            user_id,
+            system_id,
+            product,
+        } = parse_subscriber_ids(&mut s)?;
+        let order_type =
+            parse_keymgmt_order_details(s.required("OrderDetails")?, f.version, "DZHNN")?;
+        let security_medium = SecurityMedium::new(token_of(s.required("SecurityMedium")?))?;
+        s.finish()?;
+        Ok(Self {
+            version: f.version,
+            host_id,
+            nonce,
+            timestamp,
+            partner_id,
+            user_id,
+            system_id,
+            product,
+            order_type,
+            security_medium,
         })
     }
 }
@@ -266,6 +270,12 @@ pub struct KeyManagementDataTransfer {
     pub order_data: Vec<u8>,
 }
 
+impl DataTransferParts for KeyManagementDataTransfer {
+    fn parts(&self) -> (Option<&DataEncryptionInfo>, &[u8]) {
+        (Some(&self.data_encryption_info), &self.order_data)
+    }
+}
+
 /// `ebicsKeyManagementResponse` (INI, HIA, H3K, HPB responses).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyManagementResponse {
@@ -297,13 +307,9 @@ impl KeyManagementResponse {
             &self.technical_return_code,
             &self.report_text,
         )?;
-        let data_transfer = self
-            .data_transfer
-            .as_ref()
-            .map(|dt| (Some(&dt.data_encryption_info), dt.order_data.as_slice()));
         write_body(
             &mut out,
-            data_transfer,
+            self.data_transfer.as_ref(),
             &self.business_return_code,
             self.timestamp_bank_parameter.as_ref(),
         )?;
@@ -312,29 +318,31 @@ impl KeyManagementResponse {
     }
 
     pub fn parse(bytes: &[u8]) -> Result<Self, EnvelopeError> {
-        parse_envelope(bytes, KEY_MANAGEMENT_RESPONSE, false, |f| {
-            Children::of(f.static_node, "static", f.ns).finish()?;
-            let (order_id, technical_return_code, report_text) =
-                parse_mutable_status(Children::of(f.mutable_node, "mutable", f.ns))?;
+        parse_envelope(bytes, KEY_MANAGEMENT_RESPONSE, false, Self::from_frame)
+    }
 
-            let mut b = Children::of(f.body, "body", f.ns);
-            let data_transfer = parse_data_transfer(&mut b, f.ns, true)?.and_then(|dt| {
-                // Present: `parse_data_transfer` requires the info in a key management response.
-                Some(KeyManagementDataTransfer {
-                    data_encryption_info: dt.data_encryption_info?,
-                    order_data: dt.order_data,
-                })
-            });
-            let (business_return_code, timestamp_bank_parameter) = parse_body_return_code(b)?;
-            Ok(Self {
-                version: f.version,
-                order_id,
-                technical_return_code,
-                report_text,
-                data_transfer,
-                business_return_code,
-                timestamp_bank_parameter,
+    fn from_frame(f: Frame<'_, '_>) -> Result<Self, EnvelopeError> {
+        Children::of(f.static_node, "static", f.ns).finish()?;
+        let (order_id, technical_return_code, report_text) =
+            parse_mutable_status(Children::of(f.mutable_node, "mutable", f.ns))?;
+
+        let mut b = Children::of(f.body, "body", f.ns);
+        let data_transfer = parse_data_transfer(&mut b, f.ns, true)?.and_then(|dt| {
+            // Present: `parse_data_transfer` requires the info in a key management response.
+            Some(KeyManagementDataTransfer {
+                data_encryption_info: dt.data_encryption_info?,
+                order_data: dt.order_data,
             })
+        });
+        let (business_return_code, timestamp_bank_parameter) = parse_body_return_code(b)?;
+        Ok(Self {
+            version: f.version,
+            order_id,
+            technical_return_code,
+            report_text,
+            data_transfer,
+            business_return_code,
+            timestamp_bank_parameter,
         })
     }
 }

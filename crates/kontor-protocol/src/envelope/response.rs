@@ -112,13 +112,9 @@ impl EbicsResponse {
             &self.technical_return_code,
             &self.report_text,
         )?;
-        let data_transfer = self
-            .data_transfer
-            .as_ref()
-            .map(|dt| (dt.data_encryption_info.as_ref(), dt.order_data.as_slice()));
         write_body(
             &mut out,
-            data_transfer,
+            self.data_transfer.as_ref(),
             &self.business_return_code,
             self.timestamp_bank_parameter.as_ref(),
         )?;
@@ -229,17 +225,30 @@ pub(crate) fn parse_return_code(
     })
 }
 
+/// The parts of a response's `DataTransfer`: the `DataEncryptionInfo` (optional in an
+/// `ebicsResponse` segment after the first, required in a key management response) and the
+/// order data.
+pub(crate) trait DataTransferParts {
+    fn parts(&self) -> (Option<&DataEncryptionInfo>, &[u8]);
+}
+
+impl DataTransferParts for ResponseDataTransfer {
+    fn parts(&self) -> (Option<&DataEncryptionInfo>, &[u8]) {
+        (self.data_encryption_info.as_ref(), &self.order_data)
+    }
+}
+
 /// Writes the body of `ebicsResponse` and `ebicsKeyManagementResponse`: the optional
 /// `DataTransfer` (`DataEncryptionInfo?`, `OrderData`), the authenticated business
 /// `ReturnCode` and the optional authenticated `TimestampBankParameter`.
-pub(crate) fn write_body(
+pub(crate) fn write_body<D: DataTransferParts>(
     out: &mut XmlOut,
-    data_transfer: Option<(Option<&DataEncryptionInfo>, &[u8])>,
+    data_transfer: Option<&D>,
     business_return_code: &ReturnCode,
     timestamp_bank_parameter: Option<&DateTime<Utc>>,
 ) -> Result<(), EnvelopeError> {
     out.start("body", &[])?;
-    if let Some((data_encryption_info, order_data)) = data_transfer {
+    if let Some((data_encryption_info, order_data)) = data_transfer.map(D::parts) {
         out.start("DataTransfer", &[])?;
         if let Some(info) = data_encryption_info {
             write_data_encryption_info(out, info)?;
