@@ -32,7 +32,7 @@
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use base64::Engine as _;
 use bytes::Bytes;
@@ -117,32 +117,51 @@ fn same_secret(a: &[u8], b: &[u8]) -> bool {
 pub(crate) fn routes() -> Router<AppState> {
     Router::new()
         .route("/admin/health", get(health))
+        .merge(subscriber_routes())
+        .merge(order_routes())
+        .merge(bank_routes())
+        .merge(fault_routes())
+}
+
+/// Subscribers and the test CA that certifies their keys.
+fn subscriber_routes() -> Router<AppState> {
+    Router::new()
         .route("/admin/users", get(users))
         .route("/admin/users/{partner}/{user}", get(user))
         .route("/admin/users/{partner}/{user}/{action}", post(user_action))
         .route("/admin/ca", get(ca_certificate))
         .route("/admin/ca/issue", post(ca_issue))
+}
+
+/// Received orders, the VEU, transactions and served downloads.
+fn order_routes() -> Router<AppState> {
+    let reject_transaction_path =
+        "/admin/orders/{partner}/{order_id}/transactions/{end_to_end_id}/reject";
+    Router::new()
         .route("/admin/orders", get(orders))
         .route("/admin/orders/count", get(order_count))
         .route(
             "/admin/orders/{partner}/{order_id}/reject",
             post(reject_order),
         )
-        .route(
-            "/admin/orders/{partner}/{order_id}/transactions/{end_to_end_id}/reject",
-            post(reject_transaction),
-        )
+        .route(reject_transaction_path, post(reject_transaction))
         .route("/admin/veu", get(veu))
         .route("/admin/transactions", get(transactions))
         .route("/admin/downloads", get(downloads))
+}
+
+/// The bank's own keys, statements and account ledgers.
+fn bank_routes() -> Router<AppState> {
+    Router::new()
         .route("/admin/bank-keys", get(bank_keys))
         .route("/admin/bank-keys/roll", post(roll_bank_keys))
         .route("/admin/statements", get(statement))
         .route("/admin/statements/members", get(statement_members))
-        .route(
-            "/admin/accounts/{id}/ledger",
-            axum::routing::put(set_ledger),
-        )
+        .route("/admin/accounts/{id}/ledger", put(set_ledger))
+}
+
+fn fault_routes() -> Router<AppState> {
+    Router::new()
         .route(
             "/admin/faults",
             get(list_faults).post(install_faults).delete(clear_faults),

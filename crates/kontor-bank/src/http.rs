@@ -210,17 +210,19 @@ mod tests {
         let config = BankConfig::demo().expect("demo");
         let state = BankState::from_config(&config);
         let id = state
-            .begin_download(
-                NewTransaction {
-                    protocol: kontor_protocol::ProtocolVersion::H004,
-                    partner_id: "PARTNER1".parse().expect("id"),
-                    user_id: "USER1".parse().expect("id"),
-                    order: OrderKind::classic("C53".parse().expect("code")),
-                    order_id: None,
-                },
-                vec![b"x".to_vec()],
-                Utc::now(),
-            )
+            .with_transactions(|table| {
+                table.begin_download(
+                    NewTransaction {
+                        protocol: kontor_protocol::ProtocolVersion::H004,
+                        partner_id: "PARTNER1".parse().expect("id"),
+                        user_id: "USER1".parse().expect("id"),
+                        order: OrderKind::classic("C53".parse().expect("code")),
+                        order_id: None,
+                    },
+                    vec![b"x".to_vec()],
+                    Utc::now(),
+                )
+            })
             .expect("begin");
         let xml = format!(
             r#"<ebicsRequest xmlns="urn:org:ebics:H004"><header authenticate="true"><static><HostID>KONTORBANK</HostID><TransactionID>{id}</TransactionID></static><mutable><TransactionPhase>Receipt</TransactionPhase></mutable></header><body/></ebicsRequest>"#

@@ -263,17 +263,15 @@ pub fn begin(
     drop(ciphertext);
     let num_segments = u32::try_from(segments.len()).unwrap_or(u32::MAX);
     let now = ctx.received_at;
-    let id = ctx
+    let new = super::new_transaction(caller, version, &order.kind, None);
+    let (id, first, last) = ctx
         .state
-        .begin_download(
-            super::new_transaction(caller, version, &order.kind, None),
-            segments,
-            now,
-        )
-        .map_err(tx_error)?;
-    let (first, last) = ctx
-        .state
-        .download_segment(&id, caller.partner(), caller.user(), 1, now)
+        .with_transactions(|table| {
+            let id = table.begin_download(new, segments, now)?;
+            let (first, last) =
+                table.download_segment(&id, caller.partner(), caller.user(), 1, now)?;
+            Ok((id, first, last))
+        })
         .map_err(tx_error)?;
     ctx.state.record_served_download(ServedDownload {
         transaction_id: id,
@@ -312,13 +310,15 @@ pub fn transfer(
 ) -> Result<EbicsResponse, Reject> {
     let (data, last) = ctx
         .state
-        .download_segment(
-            &id,
-            caller.partner(),
-            caller.user(),
-            number,
-            ctx.received_at,
-        )
+        .with_transactions(|table| {
+            table.download_segment(
+                &id,
+                caller.partner(),
+                caller.user(),
+                number,
+                ctx.received_at,
+            )
+        })
         .map_err(tx_error)?;
     let mut response = reply::ok(version, TransactionPhase::Transfer);
     response.transaction_id = Some(wire_transaction_id(id));
@@ -340,12 +340,14 @@ pub fn receipt(
 ) -> Result<EbicsResponse, Reject> {
     let finished = ctx
         .state
-        .finish_download(
-            &id,
-            caller.partner(),
-            caller.user(),
-            u8::from(!acknowledged),
-        )
+        .with_transactions(|table| {
+            table.finish_download(
+                &id,
+                caller.partner(),
+                caller.user(),
+                u8::from(!acknowledged),
+            )
+        })
         .map_err(tx_error)?;
     let code = finished.return_code();
     let mut response = reply::status(version, TransactionPhase::Receipt, &Reject::new(code, ""));

@@ -81,7 +81,7 @@ fn record_keys(ctx: &RequestContext, request: &UnsecuredRequest) -> Result<(), R
                 KeyPurpose::Signature,
             )?;
             ctx.state
-                .record_ini(&partner, &user, key)
+                .with_subscriber(&partner, &user, |s| s.record_ini(key))
                 .map_err(lifecycle)?;
         }
         OrderType::HIA => {
@@ -99,7 +99,9 @@ fn record_keys(ctx: &RequestContext, request: &UnsecuredRequest) -> Result<(), R
             )?;
             distinct(&authentication, &encryption)?;
             ctx.state
-                .record_hia(&partner, &user, authentication, encryption)
+                .with_subscriber(&partner, &user, |s| {
+                    s.record_hia(authentication, encryption)
+                })
                 .map_err(lifecycle)?;
         }
         OrderType::H3K => {
@@ -173,10 +175,10 @@ pub(super) fn record_h3k(
     // H3K carries all three keys at once: both halves of the lifecycle, atomically
     // enough for an emulator (a failure of the second half is reported and visible).
     ctx.state
-        .record_ini(partner, user, signature)
-        .map_err(lifecycle)?;
-    ctx.state
-        .record_hia(partner, user, authentication, encryption)
+        .with_subscriber(partner, user, |s| {
+            s.record_ini(signature)?;
+            s.record_hia(authentication, encryption)
+        })
         .map_err(lifecycle)?;
     Ok(())
 }

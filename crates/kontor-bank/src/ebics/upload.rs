@@ -203,15 +203,18 @@ pub fn begin(
         SignerCheck::signer(ctx, signature)?;
     }
     let order_id = ctx.state.allocate_order_id(caller.partner());
+    let new = super::new_transaction(caller, version, &order.kind, Some(order_id));
     let id = ctx
         .state
-        .begin_upload(
-            super::new_transaction(caller, version, &order.kind, Some(order_id)),
-            upload.num_segments,
-            upload.data_encryption_info.transaction_key.clone(),
-            signature_xml,
-            ctx.received_at,
-        )
+        .with_transactions(|table| {
+            table.begin_upload(
+                new,
+                upload.num_segments,
+                upload.data_encryption_info.transaction_key.clone(),
+                signature_xml,
+                ctx.received_at,
+            )
+        })
         .map_err(tx_error)?;
     if let Some(digest) = &upload.data_digest {
         ctx.state.announce_data_digest(id, digest.digest.clone());
@@ -237,19 +240,22 @@ pub fn transfer(
     data: Vec<u8>,
     version: ProtocolVersion,
 ) -> Result<(EbicsResponse, bool), Reject> {
+    let segment_data = UploadSegment {
+        number: segment.number(),
+        last: segment.is_last(),
+        data,
+    };
     let progress = ctx
         .state
-        .record_upload_segment(
-            &id,
-            caller.partner(),
-            caller.user(),
-            UploadSegment {
-                number: segment.number(),
-                last: segment.is_last(),
-                data,
-            },
-            ctx.received_at,
-        )
+        .with_transactions(|table| {
+            table.record_upload_segment(
+                &id,
+                caller.partner(),
+                caller.user(),
+                segment_data,
+                ctx.received_at,
+            )
+        })
         .map_err(tx_error)?;
     let mut response = reply::ok(version, TransactionPhase::Transfer);
     response.transaction_id = Some(wire_transaction_id(id));
@@ -259,7 +265,7 @@ pub fn transfer(
     }
     let completed = ctx
         .state
-        .complete_upload(&id, caller.partner(), caller.user())
+        .with_transactions(|table| table.complete_upload(&id, caller.partner(), caller.user()))
         .map_err(tx_error)?;
     let order_id = completed
         .transaction

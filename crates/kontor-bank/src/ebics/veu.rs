@@ -13,8 +13,8 @@ use kontor_protocol::orderdata::{
     AttributedAccountNumber, AttributedBankCode, BankCode, DataDigest, DescriptionKind,
     HVDResponseOrderData, HVTAmount, HVTDescription, HVTOrderInfo, HVTResponseOrderData,
     HVUOrderDetails, HVUResponseOrderData, HVZOrderDetails, HVZResponseOrderData, HVZTotalAmount,
-    MessageName, OrderKind as WireOrderKind, OrderSignatureData, OriginatorInfo, SignerInfo,
-    SigningInfo,
+    MessageName, OrderKind as WireOrderKind, OrderSignatureData, OriginatorInfo, PendingOrder,
+    SignerInfo, SigningInfo,
 };
 use kontor_protocol::signature::order_data_digest;
 use kontor_protocol::{ProtocolVersion, SignatureVersion};
@@ -160,11 +160,23 @@ fn pending_orders<T>(
     ctx: &RequestContext,
     caller: &Caller,
     filter: &HvListParams,
-    entry: impl Fn(&VeuItem, &ReceivedOrder) -> T,
+    version: ProtocolVersion,
+    entry: impl Fn(PendingOrder, &VeuItem, &ReceivedOrder) -> T,
 ) -> Result<Vec<T>, Reject> {
     let orders = pending_items(ctx, caller, filter)
         .iter()
-        .map(|item| Ok(entry(item, &order_of(ctx, item)?)))
+        .map(|item| {
+            let order = order_of(ctx, item)?;
+            let pending = PendingOrder {
+                order: wire_kind(&ctx.config, item, version),
+                order_id: item.order_id.to_string(),
+                signing_info: signing_info(ctx, caller, item),
+                signers: signers(ctx, item),
+                originator: originator(ctx, item),
+                additional_order_info: None,
+            };
+            Ok(entry(pending, item, &order))
+        })
         .collect::<Result<Vec<_>, Reject>>()?;
     if orders.is_empty() {
         return Err(Reject::new(
@@ -181,14 +193,11 @@ pub fn hvu(
     filter: &HvListParams,
     version: ProtocolVersion,
 ) -> Result<Vec<u8>, Reject> {
-    let orders = pending_orders(ctx, caller, filter, |item, order| HVUOrderDetails {
-        order: wire_kind(&ctx.config, item, version),
-        order_id: item.order_id.to_string(),
-        order_data_size: size(order),
-        signing_info: signing_info(ctx, caller, item),
-        signers: signers(ctx, item),
-        originator: originator(ctx, item),
-        additional_order_info: None,
+    let orders = pending_orders(ctx, caller, filter, version, |pending, _, order| {
+        HVUOrderDetails {
+            pending,
+            order_data_size: size(order),
+        }
     })?;
     HVUResponseOrderData { version, orders }
         .to_xml()
@@ -201,11 +210,10 @@ pub fn hvz(
     filter: &HvListParams,
     version: ProtocolVersion,
 ) -> Result<Vec<u8>, Reject> {
-    let orders = pending_orders(ctx, caller, filter, |item, order| {
+    let orders = pending_orders(ctx, caller, filter, version, |pending, item, order| {
         let payments = kontor_documents::pain::parse_bytes(&order.content).ok();
         HVZOrderDetails {
-            order: wire_kind(&ctx.config, item, version),
-            order_id: item.order_id.to_string(),
+            pending,
             data_digest: digest(order),
             order_data_available: true,
             order_data_size: size(order),
@@ -217,10 +225,6 @@ pub fn hvz(
             }),
             currency: item.currency.as_ref().map(|c| c.as_str().to_owned()),
             first_order_info: None,
-            signing_info: signing_info(ctx, caller, item),
-            signers: signers(ctx, item),
-            originator: originator(ctx, item),
-            additional_order_info: None,
         }
     })?;
     HVZResponseOrderData { version, orders }

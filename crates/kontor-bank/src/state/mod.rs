@@ -36,7 +36,8 @@ pub use subscribers::{
 };
 pub use transactions::{
     CompletedUpload, Direction, FinishedDownload, NewTransaction, OrderKind, RecoveryInfo,
-    Transaction, TransactionError, TransactionSummary, UploadProgress, UploadSegment,
+    Transaction, TransactionError, TransactionSummary, TransactionTable, UploadProgress,
+    UploadSegment,
 };
 pub use veu::{signatures_release, VeuError, VeuItem, VeuSigner, VeuStatus};
 
@@ -46,7 +47,7 @@ type SubscriberKey = (PartnerId, UserId);
 struct Inner {
     subscribers: BTreeMap<SubscriberKey, Subscriber>,
     nonces: NonceCache,
-    transactions: transactions::TransactionTable,
+    transactions: TransactionTable,
     order_ids: OrderIdAllocator,
     orders: Vec<ReceivedOrder>,
     veu: Vec<VeuItem>,
@@ -57,29 +58,6 @@ struct Inner {
     announced_digests: std::collections::HashMap<TransactionId, Vec<u8>>,
     /// Uploads whose H005 `SignatureFlag` asked for the distributed signature (`requestEDS`).
     eds_requested: std::collections::HashSet<TransactionId>,
-}
-
-/// The accepted order `order_id` of `partner`, which the bank may still reject (as a whole or
-/// one transaction) at execution; an unknown or not accepted order is refused.
-fn accepted_order_mut<'o>(
-    orders: &'o mut [ReceivedOrder],
-    partner: &PartnerId,
-    order_id: OrderId,
-) -> Result<&'o mut ReceivedOrder, OrderRejectError> {
-    let order = orders
-        .iter_mut()
-        .find(|o| &o.partner_id == partner && o.order_id == order_id)
-        .ok_or_else(|| OrderRejectError::UnknownOrder {
-            partner: partner.clone(),
-            order_id,
-        })?;
-    if order.status != OrderStatus::Accepted {
-        return Err(OrderRejectError::NotAccepted {
-            order_id,
-            status: order.status,
-        });
-    }
-    Ok(order)
 }
 
 /// Answers to the last request of finished transactions (last upload segment, receipt), kept so
@@ -192,7 +170,9 @@ impl BankState {
         self.inner.lock().subscribers.values().cloned().collect()
     }
 
-    fn with_subscriber<T>(
+    /// Runs `f` on the subscriber under the state lock; the subscriber's own methods
+    /// (`record_ini`, `record_hia`, ...) carry the lifecycle rules.
+    pub fn with_subscriber<T>(
         &self,
         partner: &PartnerId,
         user: &UserId,
@@ -221,27 +201,6 @@ impl BankState {
             s.bank_issued_certificates = required;
             Ok(s.clone())
         })
-    }
-
-    /// Records an INI (signature key).
-    pub fn record_ini(
-        &self,
-        partner: &PartnerId,
-        user: &UserId,
-        key: SubmittedKey,
-    ) -> Result<SubscriberStatus, LifecycleError> {
-        self.with_subscriber(partner, user, |s| s.record_ini(key))
-    }
-
-    /// Records an HIA (authentication and encryption keys).
-    pub fn record_hia(
-        &self,
-        partner: &PartnerId,
-        user: &UserId,
-        authentication: SubmittedKey,
-        encryption: SubmittedKey,
-    ) -> Result<SubscriberStatus, LifecycleError> {
-        self.with_subscriber(partner, user, |s| s.record_hia(authentication, encryption))
     }
 
     /// The bank clerk activates a subscriber (optionally checking the letter's hashes).
@@ -319,35 +278,11 @@ impl BankState {
 
     // --- transactions -----------------------------------------------------------------------
 
-    /// Starts a download with prepared segments.
-    pub fn begin_download(
-        &self,
-        new: NewTransaction,
-        segments: Vec<Vec<u8>>,
-        now: DateTime<Utc>,
-    ) -> Result<TransactionId, TransactionError> {
-        self.inner
-            .lock()
-            .transactions
-            .begin_download(new, segments, now)
-    }
-
-    /// Starts an upload.
-    pub fn begin_upload(
-        &self,
-        new: NewTransaction,
-        num_segments: u32,
-        encrypted_transaction_key: Vec<u8>,
-        signature_data: Vec<u8>,
-        now: DateTime<Utc>,
-    ) -> Result<TransactionId, TransactionError> {
-        self.inner.lock().transactions.begin_upload(
-            new,
-            num_segments,
-            encrypted_transaction_key,
-            signature_data,
-            now,
-        )
+    /// Runs `f` on the transaction table under the state lock. The table's own methods
+    /// (`begin_upload`, `download_segment`, ...) carry the transaction rules; this only
+    /// scopes the lock to one step.
+    pub fn with_transactions<T>(&self, f: impl FnOnce(&mut TransactionTable) -> T) -> T {
+        f(&mut self.inner.lock().transactions)
     }
 
     /// A summary of a transaction in progress.
@@ -362,63 +297,6 @@ impl BankState {
     /// Summaries of all transactions in progress.
     pub fn transactions(&self) -> Vec<TransactionSummary> {
         self.inner.lock().transactions.summaries()
-    }
-
-    /// Hands out a download segment; returns it and whether it is the last one.
-    pub fn download_segment(
-        &self,
-        id: &TransactionId,
-        partner: &PartnerId,
-        user: &UserId,
-        number: u32,
-        now: DateTime<Utc>,
-    ) -> Result<(Vec<u8>, bool), TransactionError> {
-        self.inner
-            .lock()
-            .transactions
-            .download_segment(id, partner, user, number, now)
-    }
-
-    /// Ends a download with the client's receipt.
-    pub fn finish_download(
-        &self,
-        id: &TransactionId,
-        partner: &PartnerId,
-        user: &UserId,
-        receipt_code: u8,
-    ) -> Result<FinishedDownload, TransactionError> {
-        self.inner
-            .lock()
-            .transactions
-            .finish_download(id, partner, user, receipt_code)
-    }
-
-    /// Stores an upload segment.
-    pub fn record_upload_segment(
-        &self,
-        id: &TransactionId,
-        partner: &PartnerId,
-        user: &UserId,
-        segment: UploadSegment,
-        now: DateTime<Utc>,
-    ) -> Result<UploadProgress, TransactionError> {
-        self.inner
-            .lock()
-            .transactions
-            .record_upload_segment(id, partner, user, segment, now)
-    }
-
-    /// Removes a complete upload and returns its data.
-    pub fn complete_upload(
-        &self,
-        id: &TransactionId,
-        partner: &PartnerId,
-        user: &UserId,
-    ) -> Result<CompletedUpload, TransactionError> {
-        self.inner
-            .lock()
-            .transactions
-            .complete_upload(id, partner, user)
     }
 
     /// Drops idle transactions; returns their ids.
@@ -520,12 +398,12 @@ impl BankState {
         reason_code: &str,
         reason: &str,
     ) -> Result<ReceivedOrder, OrderRejectError> {
-        let mut inner = self.inner.lock();
-        let order = accepted_order_mut(&mut inner.orders, partner, order_id)?;
-        order.status = OrderStatus::Rejected;
-        order.status_reason = Some(reason.to_owned());
-        order.status_reason_code = Some(reason_code.to_owned());
-        Ok(order.clone())
+        self.with_accepted_order(partner, order_id, |order| {
+            order.status = OrderStatus::Rejected;
+            order.status_reason = Some(reason.to_owned());
+            order.status_reason_code = Some(reason_code.to_owned());
+            Ok(())
+        })
     }
 
     /// The bank rejects one transaction of an accepted payment at execution (e.g. `AC04`,
@@ -538,19 +416,47 @@ impl BankState {
         end_to_end_id: &str,
         reason_code: &str,
     ) -> Result<ReceivedOrder, OrderRejectError> {
+        self.with_accepted_order(partner, order_id, |order| {
+            let known = kontor_documents::pain::parse_bytes(&order.content)
+                .is_ok_and(|d| d.transactions().any(|t| t.end_to_end_id == end_to_end_id));
+            if !known {
+                return Err(OrderRejectError::UnknownTransaction {
+                    order_id,
+                    end_to_end_id: end_to_end_id.to_owned(),
+                });
+            }
+            order
+                .rejected_transactions
+                .insert(end_to_end_id.to_owned(), reason_code.to_owned());
+            Ok(())
+        })
+    }
+
+    /// Changes the accepted order `order_id` of `partner`, which the bank may still reject
+    /// (as a whole or one transaction) at execution, and returns it as it is afterwards; an
+    /// unknown or not accepted order is refused.
+    fn with_accepted_order(
+        &self,
+        partner: &PartnerId,
+        order_id: OrderId,
+        change: impl FnOnce(&mut ReceivedOrder) -> Result<(), OrderRejectError>,
+    ) -> Result<ReceivedOrder, OrderRejectError> {
         let mut inner = self.inner.lock();
-        let order = accepted_order_mut(&mut inner.orders, partner, order_id)?;
-        let known = kontor_documents::pain::parse_bytes(&order.content)
-            .is_ok_and(|d| d.transactions().any(|t| t.end_to_end_id == end_to_end_id));
-        if !known {
-            return Err(OrderRejectError::UnknownTransaction {
+        let order = inner
+            .orders
+            .iter_mut()
+            .find(|o| &o.partner_id == partner && o.order_id == order_id)
+            .ok_or_else(|| OrderRejectError::UnknownOrder {
+                partner: partner.clone(),
                 order_id,
-                end_to_end_id: end_to_end_id.to_owned(),
+            })?;
+        if order.status != OrderStatus::Accepted {
+            return Err(OrderRejectError::NotAccepted {
+                order_id,
+                status: order.status,
             });
         }
-        order
-            .rejected_transactions
-            .insert(end_to_end_id.to_owned(), reason_code.to_owned());
+        change(order)?;
         Ok(order.clone())
     }
 
@@ -570,17 +476,11 @@ impl BankState {
         class: SignatureClass,
         now: DateTime<Utc>,
     ) -> Result<VeuStatus, VeuError> {
-        let mut inner = self.inner.lock();
-        let item = inner
-            .veu
-            .iter_mut()
-            .find(|v| &v.partner_id == partner && v.order_id == order_id)
-            .ok_or(VeuError::UnknownOrder(order_id))?;
-        let status = item.sign(partner, user, class, now)?;
-        if status == VeuStatus::Released {
-            Self::set_order_status(&mut inner, partner, order_id, OrderStatus::Accepted);
-        }
-        Ok(status)
+        self.veu_step(partner, order_id, |item| {
+            let status = item.sign(partner, user, class, now)?;
+            let order_status = (status == VeuStatus::Released).then_some(OrderStatus::Accepted);
+            Ok((status, order_status))
+        })
     }
 
     /// Cancels a VEU item and its order.
@@ -590,14 +490,29 @@ impl BankState {
         order_id: OrderId,
         user: &UserId,
     ) -> Result<VeuStatus, VeuError> {
+        self.veu_step(partner, order_id, |item| {
+            Ok((item.cancel(partner, user)?, Some(OrderStatus::Cancelled)))
+        })
+    }
+
+    /// Applies a signer's `step` to the VEU item of `order_id` and, in the same lock, moves the
+    /// order to the status the step implies (if any).
+    fn veu_step(
+        &self,
+        partner: &PartnerId,
+        order_id: OrderId,
+        step: impl FnOnce(&mut VeuItem) -> Result<(VeuStatus, Option<OrderStatus>), VeuError>,
+    ) -> Result<VeuStatus, VeuError> {
         let mut inner = self.inner.lock();
         let item = inner
             .veu
             .iter_mut()
             .find(|v| &v.partner_id == partner && v.order_id == order_id)
             .ok_or(VeuError::UnknownOrder(order_id))?;
-        let status = item.cancel(partner, user)?;
-        Self::set_order_status(&mut inner, partner, order_id, OrderStatus::Cancelled);
+        let (status, order_status) = step(item)?;
+        if let Some(order_status) = order_status {
+            Self::set_order_status(&mut inner, partner, order_id, order_status);
+        }
         Ok(status)
     }
 
@@ -675,7 +590,6 @@ impl BankState {
 mod tests {
     use super::*;
     use crate::keys::KeyHash;
-    use rust_decimal::Decimal;
 
     fn state() -> (BankState, PartnerId, UserId) {
         let config = BankConfig::demo().expect("demo config");
@@ -709,8 +623,9 @@ mod tests {
     #[test]
     fn a_user_becomes_ready_through_ini_hia_and_activation() {
         let (s, p, u) = state();
-        s.record_ini(&p, &u, key("A006", 1)).expect("INI");
-        s.record_hia(&p, &u, key("X002", 2), key("E002", 3))
+        s.with_subscriber(&p, &u, |x| x.record_ini(key("A006", 1)))
+            .expect("INI");
+        s.with_subscriber(&p, &u, |x| x.record_hia(key("X002", 2), key("E002", 3)))
             .expect("HIA");
         let ready = s.activate_user(&p, &u, None, Utc::now()).expect("activate");
         assert_eq!(ready.status, SubscriberStatus::Ready);
@@ -725,7 +640,7 @@ mod tests {
         let (s, p, _) = state();
         let ghost: UserId = "GHOST".parse().expect("id");
         let err = s
-            .record_ini(&p, &ghost, key("A006", 1))
+            .with_subscriber(&p, &ghost, |x| x.record_ini(key("A006", 1)))
             .expect_err("unknown");
         assert!(matches!(err, LifecycleError::UnknownSubscriber { .. }));
         assert_eq!(
@@ -745,71 +660,5 @@ mod tests {
             Err(ReplayError::NonceReplayed(nonce)),
             "clones share state"
         );
-    }
-
-    #[test]
-    fn a_veu_release_accepts_the_order() {
-        let (s, p, _) = state();
-        let now = Utc::now();
-        let order_id = s.allocate_order_id(&p);
-        let originator: UserId = "USER2".parse().expect("id");
-        let kind = OrderKind::classic("CCT".parse().expect("code"));
-        let order = NewOrder {
-            order_id,
-            order: kind.clone(),
-            protocol: kontor_protocol::ProtocolVersion::H004,
-            partner_id: p.clone(),
-            user_id: originator.clone(),
-            transaction_id: None,
-            content: b"<Document/>".to_vec(),
-            signatures: vec![],
-            status: OrderStatus::AwaitingSignatures,
-            status_reason: None,
-            message_id: None,
-        };
-        let veu = VeuItem {
-            order_id,
-            order: kind,
-            partner_id: p.clone(),
-            originator: originator.clone(),
-            amount: Some(Decimal::new(1000, 0)),
-            currency: Some("EUR".parse().expect("currency")),
-            required_signatures: 2,
-            signers: vec![],
-            status: VeuStatus::Pending,
-            created_at: now,
-        };
-        s.record_order(order, Some(veu), now).expect("recorded");
-        assert_eq!(s.received_order_count(), 1);
-        assert_eq!(
-            s.sign_veu(&p, order_id, originator, SignatureClass::A, now),
-            Ok(VeuStatus::Pending)
-        );
-        assert_eq!(
-            s.received_order(&p, order_id).map(|o| o.status),
-            Some(OrderStatus::AwaitingSignatures)
-        );
-        assert_eq!(
-            s.sign_veu(
-                &p,
-                order_id,
-                "USER3".parse().expect("id"),
-                SignatureClass::B,
-                now
-            ),
-            Ok(VeuStatus::Released)
-        );
-        assert_eq!(
-            s.received_order(&p, order_id).map(|o| o.status),
-            Some(OrderStatus::Accepted)
-        );
-        let missing = s.sign_veu(
-            &p,
-            OrderId::from_index(99).expect("id"),
-            "USER1".parse().expect("id"),
-            SignatureClass::E,
-            now,
-        );
-        assert!(matches!(missing, Err(VeuError::UnknownOrder(_))));
     }
 }

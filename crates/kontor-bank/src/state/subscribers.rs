@@ -216,20 +216,15 @@ impl Subscriber {
 
     /// INI received: stores the signature key.
     pub fn record_ini(&mut self, key: SubmittedKey) -> Result<SubscriberStatus, LifecycleError> {
-        if !matches!(
-            self.status,
-            SubscriberStatus::New | SubscriberStatus::HiaReceived | SubscriberStatus::Suspended
-        ) {
-            return Err(self.invalid("INI"));
-        }
-        self.restart_if_suspended();
-        self.ini_received_at = Some(key.received_at);
-        self.keys.signature = Some(key);
-        self.status = match self.status {
-            SubscriberStatus::HiaReceived => SubscriberStatus::Initialised,
-            _ => SubscriberStatus::IniReceived,
-        };
-        Ok(self.status)
+        self.record_half(
+            "INI",
+            SubscriberStatus::IniReceived,
+            SubscriberStatus::HiaReceived,
+            |s| {
+                s.ini_received_at = Some(key.received_at);
+                s.keys.signature = Some(key);
+            },
+        )
     }
 
     /// HIA received: stores the authentication and encryption keys.
@@ -238,19 +233,41 @@ impl Subscriber {
         authentication: SubmittedKey,
         encryption: SubmittedKey,
     ) -> Result<SubscriberStatus, LifecycleError> {
+        self.record_half(
+            "HIA",
+            SubscriberStatus::HiaReceived,
+            SubscriberStatus::IniReceived,
+            |s| {
+                s.hia_received_at = Some(authentication.received_at);
+                s.keys.authentication = Some(authentication);
+                s.keys.encryption = Some(encryption);
+            },
+        )
+    }
+
+    /// One half of the initialisation (INI or HIA, in either order): accepted for a new or
+    /// suspended subscriber and after the other half (`other_half`); the subscriber is
+    /// `Initialised` once both halves arrived, otherwise in `this_half`.
+    fn record_half(
+        &mut self,
+        order: &'static str,
+        this_half: SubscriberStatus,
+        other_half: SubscriberStatus,
+        store: impl FnOnce(&mut Self),
+    ) -> Result<SubscriberStatus, LifecycleError> {
         if !matches!(
             self.status,
-            SubscriberStatus::New | SubscriberStatus::IniReceived | SubscriberStatus::Suspended
-        ) {
-            return Err(self.invalid("HIA"));
+            SubscriberStatus::New | SubscriberStatus::Suspended
+        ) && self.status != other_half
+        {
+            return Err(self.invalid(order));
         }
         self.restart_if_suspended();
-        self.hia_received_at = Some(authentication.received_at);
-        self.keys.authentication = Some(authentication);
-        self.keys.encryption = Some(encryption);
-        self.status = match self.status {
-            SubscriberStatus::IniReceived => SubscriberStatus::Initialised,
-            _ => SubscriberStatus::HiaReceived,
+        store(self);
+        self.status = if self.status == other_half {
+            SubscriberStatus::Initialised
+        } else {
+            this_half
         };
         Ok(self.status)
     }

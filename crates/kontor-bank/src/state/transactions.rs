@@ -637,6 +637,18 @@ mod tests {
         TransactionTable::new(10, Duration::seconds(600))
     }
 
+    /// Starts a download of `segments` for the subscriber of [`who`].
+    fn begin_download(
+        t: &mut TransactionTable,
+        order_type: &str,
+        segments: &[&[u8]],
+        now: DateTime<Utc>,
+    ) -> TransactionId {
+        let segments = segments.iter().map(|s| s.to_vec()).collect();
+        t.begin_download(new_tx(order_type), segments, now)
+            .expect("begin")
+    }
+
     /// Sends one upload segment as the subscriber of [`who`].
     fn send(
         t: &mut TransactionTable,
@@ -660,9 +672,7 @@ mod tests {
         let (p, u) = who();
         let mut t = table();
         let now = Utc::now();
-        let id = t
-            .begin_download(new_tx("STA"), vec![b"one".to_vec(), b"two".to_vec()], now)
-            .expect("begin");
+        let id = begin_download(&mut t, "STA", &[b"one", b"two"], now);
         assert_eq!(
             t.download_segment(&id, &p, &u, 1, now),
             Ok((b"one".to_vec(), false))
@@ -692,9 +702,7 @@ mod tests {
         let (p, u) = who();
         let mut t = table().without_recovery();
         let now = Utc::now();
-        let id = t
-            .begin_download(new_tx("C53"), vec![b"a".to_vec(), b"b".to_vec()], now)
-            .expect("begin");
+        let id = begin_download(&mut t, "C53", &[b"a", b"b"], now);
         t.download_segment(&id, &p, &u, 1, now).expect("first");
         let again = t.download_segment(&id, &p, &u, 1, now).unwrap_err();
         assert_eq!(again.return_code(), ReturnCode::RECOVERY_NOT_SUPPORTED);
@@ -708,9 +716,7 @@ mod tests {
         let (p, u) = who();
         let mut t = table();
         let now = Utc::now();
-        let id = t
-            .begin_download(new_tx("C53"), vec![b"a".to_vec(), b"b".to_vec()], now)
-            .expect("begin");
+        let id = begin_download(&mut t, "C53", &[b"a", b"b"], now);
         t.download_segment(&id, &p, &u, 1, now).expect("first");
         assert_eq!(
             t.download_segment(&id, &p, &u, 1, now),
@@ -727,9 +733,7 @@ mod tests {
     fn a_negative_receipt_skips_post_processing() {
         let (p, u) = who();
         let mut t = table();
-        let id = t
-            .begin_download(new_tx("STA"), vec![b"x".to_vec()], Utc::now())
-            .expect("begin");
+        let id = begin_download(&mut t, "STA", &[b"x"], Utc::now());
         let done = t.finish_download(&id, &p, &u, 1).expect("receipt");
         assert_eq!(done.return_code(), ReturnCode::DOWNLOAD_POSTPROCESS_SKIPPED);
     }
@@ -738,9 +742,7 @@ mod tests {
     fn another_subscriber_cannot_touch_a_transaction() {
         let (p, _) = who();
         let mut t = table();
-        let id = t
-            .begin_download(new_tx("STA"), vec![b"x".to_vec()], Utc::now())
-            .expect("begin");
+        let id = begin_download(&mut t, "STA", &[b"x"], Utc::now());
         let intruder: UserId = "U2".parse().expect("id");
         assert_eq!(
             t.download_segment(&id, &p, &intruder, 1, Utc::now()),

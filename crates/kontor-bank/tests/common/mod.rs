@@ -6,10 +6,13 @@ pub mod payments;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
-use kontor_bank::ids::{PartnerId, UserId};
+use kontor_bank::ids::{OrderId, PartnerId, UserId};
 use kontor_bank::keys::KeyHash;
-use kontor_bank::state::SubmittedKey;
+use kontor_bank::state::{
+    BankState, NewOrder, OrderKind, OrderStatus, SubmittedKey, VeuItem, VeuStatus,
+};
 use kontor_bank::{Bank, BankConfig, BankKeyPairs, RunningBank};
+use rust_decimal::Decimal;
 
 /// One set of bank keys per test binary (RSA generation is the slow part of starting a bank).
 pub fn bank_keys() -> Arc<BankKeyPairs> {
@@ -54,6 +57,41 @@ pub fn u(id: &str) -> UserId {
     id.parse().expect("user id")
 }
 
+/// A CCT order of `originator` (of PARTNER1) recorded straight into the state, waiting in the
+/// VEU for two bank-technical signatures; `amount` is in EUR.
+pub fn record_pending_cct(state: &BankState, originator: &str, amount: Option<Decimal>) -> OrderId {
+    let now = chrono::Utc::now();
+    let order_id = state.allocate_order_id(&p("PARTNER1"));
+    let kind = OrderKind::classic("CCT".parse().expect("code"));
+    let order = NewOrder {
+        order_id,
+        order: kind.clone(),
+        protocol: kontor_protocol::ProtocolVersion::H004,
+        partner_id: p("PARTNER1"),
+        user_id: u(originator),
+        transaction_id: None,
+        content: b"<Document/>".to_vec(),
+        signatures: vec![],
+        status: OrderStatus::AwaitingSignatures,
+        status_reason: None,
+        message_id: None,
+    };
+    let veu = VeuItem {
+        order_id,
+        order: kind,
+        partner_id: p("PARTNER1"),
+        originator: u(originator),
+        amount,
+        currency: amount.map(|_| "EUR".parse().expect("currency")),
+        required_signatures: 2,
+        signers: vec![],
+        status: VeuStatus::Pending,
+        created_at: now,
+    };
+    state.record_order(order, Some(veu), now).expect("recorded");
+    order_id
+}
+
 pub fn key(version: &str, fill: u8) -> SubmittedKey {
     SubmittedKey {
         version: version.into(),
@@ -67,10 +105,12 @@ pub fn key(version: &str, fill: u8) -> SubmittedKey {
 /// What the protocol layer will do on INI and HIA, done directly through the state API.
 pub fn initialise(bank: &RunningBank, partner: &str, user: &str) {
     bank.state()
-        .record_ini(&p(partner), &u(user), key("A006", 1))
+        .with_subscriber(&p(partner), &u(user), |s| s.record_ini(key("A006", 1)))
         .expect("INI");
     bank.state()
-        .record_hia(&p(partner), &u(user), key("X002", 2), key("E002", 3))
+        .with_subscriber(&p(partner), &u(user), |s| {
+            s.record_hia(key("X002", 2), key("E002", 3))
+        })
         .expect("HIA");
 }
 

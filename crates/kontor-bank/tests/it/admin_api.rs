@@ -3,10 +3,10 @@
 use crate::common;
 
 use chrono::Utc;
-use common::{demo_bank, http, initialise, p, u};
+use common::{demo_bank, http, initialise, p, record_pending_cct, u};
 use kontor_bank::ids::TransactionId;
 use kontor_bank::keys::KeyHash;
-use kontor_bank::state::{NewOrder, OrderKind, OrderStatus, ServedDownload, VeuItem, VeuStatus};
+use kontor_bank::state::ServedDownload;
 use serde_json::{json, Value};
 
 async fn get(url: String) -> (u16, Value) {
@@ -147,39 +147,8 @@ async fn lifecycle_actions_and_error_statuses() {
 async fn orders_veu_and_downloads_are_listed() {
     let bank = demo_bank().await;
     let state = bank.state();
+    record_pending_cct(state, "USER2", None);
     let now = Utc::now();
-    let order_id = state.allocate_order_id(&p("PARTNER1"));
-    let kind = OrderKind::classic("CCT".parse().expect("code"));
-    state
-        .record_order(
-            NewOrder {
-                order_id,
-                order: kind.clone(),
-                protocol: kontor_protocol::ProtocolVersion::H004,
-                partner_id: p("PARTNER1"),
-                user_id: u("USER2"),
-                transaction_id: None,
-                content: b"<Document/>".to_vec(),
-                signatures: vec![],
-                status: OrderStatus::AwaitingSignatures,
-                status_reason: None,
-                message_id: None,
-            },
-            Some(VeuItem {
-                order_id,
-                order: kind,
-                partner_id: p("PARTNER1"),
-                originator: u("USER2"),
-                amount: None,
-                currency: None,
-                required_signatures: 2,
-                signers: vec![],
-                status: VeuStatus::Pending,
-                created_at: now,
-            }),
-            now,
-        )
-        .expect("recorded");
     state.record_served_download(ServedDownload {
         transaction_id: TransactionId::random(),
         order_type: "STA".into(),

@@ -342,9 +342,9 @@ async fn an_a_signature_waits_in_the_veu_until_b_signs_with_hve() {
         .expect("HVU");
     let hvu = HVUResponseOrderData::parse(&hvu.data).expect("HVU parses");
     assert_eq!(hvu.orders.len(), 1);
-    assert_eq!(hvu.orders[0].order_id, order_id);
-    assert!(hvu.orders[0].signing_info.ready_to_be_signed);
-    assert_eq!(hvu.orders[0].signing_info.num_sig_done, 1);
+    assert_eq!(hvu.orders[0].pending.order_id, order_id);
+    assert!(hvu.orders[0].pending.signing_info.ready_to_be_signed);
+    assert_eq!(hvu.orders[0].pending.signing_info.num_sig_done, 1);
     let hvz = user3
         .download(veu_details(OrderParams::Hvz(HvListParams::default())))
         .await

@@ -328,19 +328,21 @@ async fn a_segment_fault_hits_one_transfer_of_the_right_order_type() {
     let (bank, dispatcher) = recording_bank().await;
     let txid = bank
         .state()
-        .begin_upload(
-            NewTransaction {
-                protocol: kontor_protocol::ProtocolVersion::H004,
-                partner_id: p("PARTNER1"),
-                user_id: u("USER1"),
-                order: OrderKind::classic("CCT".parse().expect("code")),
-                order_id: None,
-            },
-            3,
-            vec![],
-            vec![],
-            Utc::now(),
-        )
+        .with_transactions(|table| {
+            table.begin_upload(
+                NewTransaction {
+                    protocol: kontor_protocol::ProtocolVersion::H004,
+                    partner_id: p("PARTNER1"),
+                    user_id: u("USER1"),
+                    order: OrderKind::classic("CCT".parse().expect("code")),
+                    order_id: None,
+                },
+                3,
+                vec![],
+                vec![],
+                Utc::now(),
+            )
+        })
         .expect("upload begins")
         .to_string();
     // Transfer requests carry no order type: the fault layer takes it from the transaction.

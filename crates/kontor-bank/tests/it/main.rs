@@ -18,3 +18,4 @@ mod ebics_upload;
 mod ebicsweb;
 mod interop_node;
 mod interop_painfree;
+mod veu_state;

@@ -123,17 +123,17 @@ impl TryFrom<HVZOrderDetails> for VeuOverviewItem {
             .transpose()
             .map_err(|e| VeuError::Unreadable {
                 order_type: "HVZ",
-                message: format!("order {}: {e}", o.order_id),
+                message: format!("order {}: {e}", o.pending.order_id),
             })?;
         Ok(Self {
             amount: o.total_amount.as_ref().map(|a| Amount::new(a.value)),
             currency,
             data_digest: Some(o.data_digest),
-            order: o.order,
-            order_id: o.order_id,
-            signing_info: o.signing_info,
-            signers: o.signers,
-            originator: o.originator,
+            order: o.pending.order,
+            order_id: o.pending.order_id,
+            signing_info: o.pending.signing_info,
+            signers: o.pending.signers,
+            originator: o.pending.originator,
         })
     }
 }
@@ -144,11 +144,11 @@ impl From<HVUOrderDetails> for VeuOverviewItem {
             amount: None,
             currency: None,
             data_digest: None,
-            order: o.order,
-            order_id: o.order_id,
-            signing_info: o.signing_info,
-            signers: o.signers,
-            originator: o.originator,
+            order: o.pending.order,
+            order_id: o.pending.order_id,
+            signing_info: o.pending.signing_info,
+            signers: o.pending.signers,
+            originator: o.pending.originator,
         }
     }
 }

@@ -10,39 +10,27 @@
 
 use chrono::{DateTime, Utc};
 use roxmltree::Node;
-use rsa::{RsaPrivateKey, RsaPublicKey};
 
-use super::common::{
-    parse_data_encryption_info, parse_subscriber_ids, write_data_encryption_info,
-    write_subscriber_ids, SubscriberIds,
-};
+use super::common::{parse_subscriber_ids, write_subscriber_ids, SubscriberIds};
 use super::response::{
-    check_report_text, check_return_code, parse_body_return_code, parse_return_code,
-    write_body_return_code,
+    check_status, parse_body_return_code, parse_data_transfer, parse_mutable_status, write_body,
+    write_mutable_status, DataTransferParts,
 };
 use super::types::{
     DataEncryptionInfo, HostId, Nonce, OrderId, PartnerId, Product, SecurityMedium, UserId,
 };
 use super::xml::{
-    as_text, base64_of, format_timestamp, parse_document, parse_frame, parse_timestamp, text_of,
-    token_of, Children, XmlOut,
+    base64_of, format_timestamp, parse_envelope, parse_timestamp, text_of, token_of, Children,
+    Frame, XmlOut,
 };
 use super::EnvelopeError;
 use crate::order_type::OrderType;
 use crate::return_code::ReturnCode;
 use crate::version::ProtocolVersion;
-use crate::xmldsig;
 
 const UNSECURED: &str = "ebicsUnsecuredRequest";
 const NO_PUB_KEY_DIGESTS: &str = "ebicsNoPubKeyDigestsRequest";
 const KEY_MANAGEMENT_RESPONSE: &str = "ebicsKeyManagementResponse";
-
-fn check_version(version: ProtocolVersion) -> Result<(), EnvelopeError> {
-    match version {
-        ProtocolVersion::H004 | ProtocolVersion::H005 => Ok(()),
-        other => Err(EnvelopeError::UnsupportedVersion(other.as_str().to_owned())),
-    }
-}
 
 /// `ebicsUnsecuredRequest`: INI, HIA or H3K.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -63,7 +51,7 @@ pub struct UnsecuredRequest {
 impl UnsecuredRequest {
     /// The complete request (no signature is involved).
     pub fn to_xml(&self) -> Result<String, EnvelopeError> {
-        check_version(self.version)?;
+        let mut out = XmlOut::envelope(UNSECURED, self.version)?;
         if !matches!(
             self.order_type,
             OrderType::INI | OrderType::HIA | OrderType::H3K
@@ -73,9 +61,6 @@ impl UnsecuredRequest {
                 reason: format!("{} is not sent as an unsecured request", self.order_type),
             });
         }
-        let mut out = XmlOut::new()?;
-        out.root(UNSECURED, self.version)?;
-        out.start("header", &[("authenticate", "true")])?;
         out.start("static", &[])?;
         out.text("HostID", &[], self.host_id.as_str())?;
         write_subscriber_ids(
@@ -102,8 +87,10 @@ impl UnsecuredRequest {
     }
 
     pub fn parse(bytes: &[u8]) -> Result<Self, EnvelopeError> {
-        let doc = parse_document(as_text(bytes)?)?;
-        let f = parse_frame(doc.root_element(), UNSECURED, false)?;
+        parse_envelope(bytes, UNSECURED, false, Self::from_frame)
+    }
+
+    fn from_frame(f: Frame<'_, '_>) -> Result<Self, EnvelopeError> {
         Children::of(f.mutable_node, "mutable", f.ns).finish()?;
 
         let mut s = Children::of(f.static_node, "static", f.ns);
@@ -157,10 +144,7 @@ pub struct NoPubKeyDigestsRequest {
 impl NoPubKeyDigestsRequest {
     /// The document without `AuthSignature`.
     pub fn to_xml(&self) -> Result<String, EnvelopeError> {
-        check_version(self.version)?;
-        let mut out = XmlOut::new()?;
-        out.root(NO_PUB_KEY_DIGESTS, self.version)?;
-        out.start("header", &[("authenticate", "true")])?;
+        let mut out = XmlOut::envelope(NO_PUB_KEY_DIGESTS, self.version)?;
         out.start("static", &[])?;
         out.text("HostID", &[], self.host_id.as_str())?;
         out.text("Nonce", &[], &self.nonce.to_hex())?;
@@ -184,23 +168,12 @@ impl NoPubKeyDigestsRequest {
         out.finish()
     }
 
-    /// The complete request signed with the subscriber's X002 key.
-    pub fn to_signed_xml(
-        &self,
-        authentication_key: &RsaPrivateKey,
-    ) -> Result<Vec<u8>, EnvelopeError> {
-        Ok(xmldsig::sign(&self.to_xml()?, authentication_key)?.into_bytes())
-    }
-
-    /// Checks the X002 signature with the subscriber's authentication key.
-    pub fn verify(bytes: &[u8], authentication_key: &RsaPublicKey) -> Result<(), EnvelopeError> {
-        Ok(xmldsig::verify(as_text(bytes)?, authentication_key)?)
-    }
-
     /// Parses the request without checking the signature.
     pub fn parse(bytes: &[u8]) -> Result<Self, EnvelopeError> {
-        let doc = parse_document(as_text(bytes)?)?;
-        let f = parse_frame(doc.root_element(), NO_PUB_KEY_DIGESTS, true)?;
+        parse_envelope(bytes, NO_PUB_KEY_DIGESTS, true, Self::from_frame)
+    }
+
+    fn from_frame(f: Frame<'_, '_>) -> Result<Self, EnvelopeError> {
         Children::of(f.body, "body", f.ns).finish()?;
         Children::of(f.mutable_node, "mutable", f.ns).finish()?;
 
@@ -232,6 +205,8 @@ impl NoPubKeyDigestsRequest {
         })
     }
 }
+
+x002_signed!(NoPubKeyDigestsRequest, "subscriber");
 
 /// Ends the `static` header of both key management requests (order details, security medium)
 /// and the header itself (its `mutable` part is empty).
@@ -295,6 +270,12 @@ pub struct KeyManagementDataTransfer {
     pub order_data: Vec<u8>,
 }
 
+impl DataTransferParts for KeyManagementDataTransfer {
+    fn parts(&self) -> (Option<&DataEncryptionInfo>, &[u8]) {
+        (Some(&self.data_encryption_info), &self.order_data)
+    }
+}
+
 /// `ebicsKeyManagementResponse` (INI, HIA, H3K, HPB responses).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KeyManagementResponse {
@@ -312,67 +293,47 @@ pub struct KeyManagementResponse {
 impl KeyManagementResponse {
     /// The complete response (key management responses are not signed).
     pub fn to_xml(&self) -> Result<String, EnvelopeError> {
-        check_version(self.version)?;
-        check_return_code(&self.technical_return_code)?;
-        check_return_code(&self.business_return_code)?;
-        check_report_text(&self.report_text)?;
-        let mut out = XmlOut::new()?;
-        out.root(KEY_MANAGEMENT_RESPONSE, self.version)?;
-        out.start("header", &[("authenticate", "true")])?;
+        let mut out = XmlOut::envelope(KEY_MANAGEMENT_RESPONSE, self.version)?;
+        check_status(
+            &self.technical_return_code,
+            &self.business_return_code,
+            &self.report_text,
+        )?;
         out.empty("static", &[])?;
         out.start("mutable", &[])?;
-        if let Some(order_id) = &self.order_id {
-            out.text("OrderID", &[], order_id.as_str())?;
-        }
-        out.text("ReturnCode", &[], self.technical_return_code.code())?;
-        out.text("ReportText", &[], &self.report_text)?;
-        out.end("mutable")?;
-        out.end("header")?;
-        out.start("body", &[])?;
-        if let Some(dt) = &self.data_transfer {
-            out.start("DataTransfer", &[])?;
-            write_data_encryption_info(&mut out, &dt.data_encryption_info)?;
-            out.base64("OrderData", &[], &dt.order_data)?;
-            out.end("DataTransfer")?;
-        }
-        write_body_return_code(
+        write_mutable_status(
             &mut out,
+            self.order_id.as_ref(),
+            &self.technical_return_code,
+            &self.report_text,
+        )?;
+        write_body(
+            &mut out,
+            self.data_transfer.as_ref(),
             &self.business_return_code,
             self.timestamp_bank_parameter.as_ref(),
         )?;
-        out.end("body")?;
         out.end(KEY_MANAGEMENT_RESPONSE)?;
         out.finish()
     }
 
     pub fn parse(bytes: &[u8]) -> Result<Self, EnvelopeError> {
-        let doc = parse_document(as_text(bytes)?)?;
-        let f = parse_frame(doc.root_element(), KEY_MANAGEMENT_RESPONSE, false)?;
+        parse_envelope(bytes, KEY_MANAGEMENT_RESPONSE, false, Self::from_frame)
+    }
+
+    fn from_frame(f: Frame<'_, '_>) -> Result<Self, EnvelopeError> {
         Children::of(f.static_node, "static", f.ns).finish()?;
-        let mut m = Children::of(f.mutable_node, "mutable", f.ns);
-        let order_id = m
-            .optional("OrderID")
-            .map(|n| OrderId::new(token_of(n)))
-            .transpose()?;
-        let technical_return_code = parse_return_code(m.required("ReturnCode")?, false)?;
-        let report_text = text_of(m.required("ReportText")?);
-        m.finish()?;
+        let (order_id, technical_return_code, report_text) =
+            parse_mutable_status(Children::of(f.mutable_node, "mutable", f.ns))?;
 
         let mut b = Children::of(f.body, "body", f.ns);
-        let data_transfer = match b.optional("DataTransfer") {
-            Some(dt) => {
-                let mut d = Children::of(dt, "DataTransfer", f.ns);
-                let data_encryption_info =
-                    parse_data_encryption_info(d.required("DataEncryptionInfo")?, f.ns)?;
-                let order_data = base64_of(d.required("OrderData")?, "OrderData")?;
-                d.finish()?;
-                Some(KeyManagementDataTransfer {
-                    data_encryption_info,
-                    order_data,
-                })
-            }
-            None => None,
-        };
+        let data_transfer = parse_data_transfer(&mut b, f.ns, true)?.and_then(|dt| {
+            // Present: `parse_data_transfer` requires the info in a key management response.
+            Some(KeyManagementDataTransfer {
+                data_encryption_info: dt.data_encryption_info?,
+                order_data: dt.order_data,
+            })
+        });
         let (business_return_code, timestamp_bank_parameter) = parse_body_return_code(b)?;
         Ok(Self {
             version: f.version,

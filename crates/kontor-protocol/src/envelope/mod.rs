@@ -15,6 +15,34 @@
 //! encryption, compression and key documents live in other modules. Parsing never panics:
 //! malformed input yields an [`EnvelopeError`].
 
+/// Adds `to_signed_xml` and `verify` to an envelope type whose `to_xml` leaves out
+/// `AuthSignature`: the X002 signature (EBICS spec 5.5.1.1.1) is made and checked the same way
+/// for every signed envelope, only the key holder differs (`$signer`).
+macro_rules! x002_signed {
+    ($envelope:ty, $signer:literal) => {
+        impl $envelope {
+            #[doc = concat!("The complete document, signed with the ", $signer, "'s X002 key.")]
+            pub fn to_signed_xml(
+                &self,
+                authentication_key: &rsa::RsaPrivateKey,
+            ) -> Result<Vec<u8>, EnvelopeError> {
+                Ok(crate::xmldsig::sign(&self.to_xml()?, authentication_key)?.into_bytes())
+            }
+
+            #[doc = concat!("Checks the X002 signature with the ", $signer, "'s authentication key.")]
+            pub fn verify(
+                bytes: &[u8],
+                authentication_key: &rsa::RsaPublicKey,
+            ) -> Result<(), EnvelopeError> {
+                Ok(crate::xmldsig::verify(
+                    crate::envelope::xml::as_text(bytes)?,
+                    authentication_key,
+                )?)
+            }
+        }
+    };
+}
+
 mod common;
 mod hev;
 mod keymgmt;

@@ -17,7 +17,6 @@
 
 use chrono::{DateTime, Utc};
 use roxmltree::Node;
-use rsa::{RsaPrivateKey, RsaPublicKey};
 
 use super::common::{
     parse_data_encryption_info, parse_digest, parse_subscriber_ids, write_data_encryption_info,
@@ -29,12 +28,11 @@ use super::types::{
     ReceiptCode, SecurityMedium, SegmentNumber, TransactionId, TransactionPhase, UserId,
 };
 use super::xml::{
-    as_text, attr, base64_of, format_timestamp, parse_bool, parse_document, parse_frame,
-    parse_timestamp, parse_u32, require_authenticated, text_of, token_of, Children, Frame, XmlOut,
+    attr, base64_of, format_timestamp, parse_bool, parse_envelope, parse_timestamp, parse_u32,
+    require_authenticated, text_of, token_of, Children, Frame, XmlOut,
 };
 use super::EnvelopeError;
 use crate::version::{AuthenticationVersion, EncryptionVersion, ProtocolVersion, SignatureVersion};
-use crate::xmldsig;
 
 const ROOT: &str = "ebicsRequest";
 
@@ -131,10 +129,7 @@ impl EbicsRequest {
     /// [`EbicsRequest::to_signed_xml`]).
     pub fn to_xml(&self) -> Result<String, EnvelopeError> {
         let version = self.version();
-        check_version(version)?;
-        let mut out = XmlOut::new()?;
-        out.root(ROOT, version)?;
-        out.start("header", &[("authenticate", "true")])?;
+        let mut out = XmlOut::envelope(ROOT, version)?;
         out.start("static", &[])?;
         match self {
             Self::Initialisation(r) => write_init_static(&mut out, r)?,
@@ -180,28 +175,14 @@ impl EbicsRequest {
         out.finish()
     }
 
-    /// The complete request, signed with the subscriber's X002 key (client side).
-    pub fn to_signed_xml(
-        &self,
-        authentication_key: &RsaPrivateKey,
-    ) -> Result<Vec<u8>, EnvelopeError> {
-        let unsigned = self.to_xml()?;
-        Ok(xmldsig::sign(&unsigned, authentication_key)?.into_bytes())
-    }
-
     /// Parses a request (bank side). Does not check the signature: look up the subscriber's
     /// key from the parsed header, then call [`EbicsRequest::verify`].
     pub fn parse(bytes: &[u8]) -> Result<Self, EnvelopeError> {
-        let text = as_text(bytes)?;
-        let doc = parse_document(text)?;
-        parse_root(doc.root_element())
-    }
-
-    /// Checks the X002 signature with the subscriber's authentication key.
-    pub fn verify(bytes: &[u8], authentication_key: &RsaPublicKey) -> Result<(), EnvelopeError> {
-        Ok(xmldsig::verify(as_text(bytes)?, authentication_key)?)
+        parse_envelope(bytes, ROOT, true, parse_frame_contents)
     }
 }
+
+x002_signed!(EbicsRequest, "subscriber");
 
 impl From<InitialisationRequest> for EbicsRequest {
     fn from(r: InitialisationRequest) -> Self {
@@ -221,14 +202,11 @@ impl From<ReceiptRequest> for EbicsRequest {
     }
 }
 
-fn check_version(version: ProtocolVersion) -> Result<(), EnvelopeError> {
-    match version {
-        ProtocolVersion::H004 | ProtocolVersion::H005 => Ok(()),
-        other => Err(EnvelopeError::UnsupportedVersion(other.as_str().to_owned())),
-    }
-}
-
-fn write_segment(out: &mut XmlOut, segment: &SegmentNumber) -> Result<(), EnvelopeError> {
+/// `SegmentNumber` with its `lastSegment` flag (transfer requests and responses).
+pub(crate) fn write_segment(
+    out: &mut XmlOut,
+    segment: &SegmentNumber,
+) -> Result<(), EnvelopeError> {
     out.text(
         "SegmentNumber",
         &[(
@@ -322,14 +300,14 @@ fn write_upload_body(
     out.end("DataTransfer")
 }
 
-fn parse_root(root: Node<'_, '_>) -> Result<EbicsRequest, EnvelopeError> {
+fn parse_frame_contents(frame: Frame<'_, '_>) -> Result<EbicsRequest, EnvelopeError> {
     let Frame {
         version,
         ns,
         static_node,
         mutable_node,
         body,
-    } = parse_frame(root, ROOT, true)?;
+    } = frame;
 
     let mut m = Children::of(mutable_node, "mutable", ns);
     let phase = token_of(m.required("TransactionPhase")?).parse::<TransactionPhase>()?;

@@ -7,19 +7,18 @@
 
 use chrono::{DateTime, Utc};
 use roxmltree::Node;
-use rsa::{RsaPrivateKey, RsaPublicKey};
+use rsa::RsaPublicKey;
 
 use super::common::{parse_data_encryption_info, write_data_encryption_info};
-use super::request::parse_segment;
+use super::request::{parse_segment, write_segment};
 use super::types::{DataEncryptionInfo, OrderId, SegmentNumber, TransactionId, TransactionPhase};
 use super::xml::{
-    as_text, base64_of, format_timestamp, parse_document, parse_frame, parse_timestamp, parse_u32,
-    require_authenticated, text_of, token_of, Children, Frame, XmlOut,
+    base64_of, format_timestamp, parse_envelope, parse_timestamp, parse_u32, require_authenticated,
+    text_of, token_of, Children, Frame, XmlOut,
 };
 use super::EnvelopeError;
 use crate::return_code::ReturnCode;
 use crate::version::ProtocolVersion;
-use crate::xmldsig;
 
 const ROOT: &str = "ebicsResponse";
 
@@ -82,18 +81,12 @@ impl EbicsResponse {
 
     /// The document without `AuthSignature` (see [`EbicsResponse::to_signed_xml`]).
     pub fn to_xml(&self) -> Result<String, EnvelopeError> {
-        let version = self.version;
-        if !matches!(version, ProtocolVersion::H004 | ProtocolVersion::H005) {
-            return Err(EnvelopeError::UnsupportedVersion(
-                version.as_str().to_owned(),
-            ));
-        }
-        check_return_code(&self.technical_return_code)?;
-        check_return_code(&self.business_return_code)?;
-        check_report_text(&self.report_text)?;
-        let mut out = XmlOut::new()?;
-        out.root(ROOT, version)?;
-        out.start("header", &[("authenticate", "true")])?;
+        let mut out = XmlOut::envelope(ROOT, self.version)?;
+        check_status(
+            &self.technical_return_code,
+            &self.business_return_code,
+            &self.report_text,
+        )?;
         out.start("static", &[])?;
         if let Some(id) = &self.transaction_id {
             out.text("TransactionID", &[], &id.to_hex())?;
@@ -111,62 +104,27 @@ impl EbicsResponse {
         out.start("mutable", &[])?;
         out.text("TransactionPhase", &[], self.phase.as_str())?;
         if let Some(segment) = &self.segment {
-            out.text(
-                "SegmentNumber",
-                &[(
-                    "lastSegment",
-                    if segment.is_last() { "true" } else { "false" },
-                )],
-                &segment.number().to_string(),
-            )?;
+            write_segment(&mut out, segment)?;
         }
-        if let Some(order_id) = &self.order_id {
-            out.text("OrderID", &[], order_id.as_str())?;
-        }
-        out.text("ReturnCode", &[], self.technical_return_code.code())?;
-        out.text("ReportText", &[], &self.report_text)?;
-        out.end("mutable")?;
-        out.end("header")?;
-        out.start("body", &[])?;
-        if let Some(dt) = &self.data_transfer {
-            out.start("DataTransfer", &[])?;
-            if let Some(info) = &dt.data_encryption_info {
-                write_data_encryption_info(&mut out, info)?;
-            }
-            out.base64("OrderData", &[], &dt.order_data)?;
-            out.end("DataTransfer")?;
-        }
-        write_body_return_code(
+        write_mutable_status(
             &mut out,
+            self.order_id.as_ref(),
+            &self.technical_return_code,
+            &self.report_text,
+        )?;
+        write_body(
+            &mut out,
+            self.data_transfer.as_ref(),
             &self.business_return_code,
             self.timestamp_bank_parameter.as_ref(),
         )?;
-        out.end("body")?;
         out.end(ROOT)?;
         out.finish()
     }
 
-    /// The complete response, signed with the bank's X002 key (bank side).
-    pub fn to_signed_xml(
-        &self,
-        bank_authentication_key: &RsaPrivateKey,
-    ) -> Result<Vec<u8>, EnvelopeError> {
-        Ok(xmldsig::sign(&self.to_xml()?, bank_authentication_key)?.into_bytes())
-    }
-
     /// Parses a response without checking its signature.
     pub fn parse(bytes: &[u8]) -> Result<Self, EnvelopeError> {
-        let text = as_text(bytes)?;
-        let doc = parse_document(text)?;
-        parse_root(doc.root_element())
-    }
-
-    /// Checks the bank's X002 signature.
-    pub fn verify(
-        bytes: &[u8],
-        bank_authentication_key: &RsaPublicKey,
-    ) -> Result<(), EnvelopeError> {
-        Ok(xmldsig::verify(as_text(bytes)?, bank_authentication_key)?)
+        parse_envelope(bytes, ROOT, true, parse_frame_contents)
     }
 
     /// Verifies the bank's signature, then parses (client side).
@@ -177,6 +135,19 @@ impl EbicsResponse {
         Self::verify(bytes, bank_authentication_key)?;
         Self::parse(bytes)
     }
+}
+
+x002_signed!(EbicsResponse, "bank");
+
+/// Checks the status every response carries: two six-digit return codes and a report text.
+pub(crate) fn check_status(
+    technical_return_code: &ReturnCode,
+    business_return_code: &ReturnCode,
+    report_text: &str,
+) -> Result<(), EnvelopeError> {
+    check_return_code(technical_return_code)?;
+    check_return_code(business_return_code)?;
+    check_report_text(report_text)
 }
 
 pub(crate) fn check_return_code(code: &ReturnCode) -> Result<(), EnvelopeError> {
@@ -202,6 +173,39 @@ pub(crate) fn check_report_text(text: &str) -> Result<(), EnvelopeError> {
     }
 }
 
+/// Ends the `mutable` header of `ebicsResponse` and `ebicsKeyManagementResponse` (`OrderID?`,
+/// `ReturnCode`, `ReportText`) and the header itself (the counterpart of
+/// [`parse_mutable_status`]).
+pub(crate) fn write_mutable_status(
+    out: &mut XmlOut,
+    order_id: Option<&OrderId>,
+    technical_return_code: &ReturnCode,
+    report_text: &str,
+) -> Result<(), EnvelopeError> {
+    if let Some(order_id) = order_id {
+        out.text("OrderID", &[], order_id.as_str())?;
+    }
+    out.text("ReturnCode", &[], technical_return_code.code())?;
+    out.text("ReportText", &[], report_text)?;
+    out.end("mutable")?;
+    out.end("header")
+}
+
+/// Parses the end of a response's `mutable` header (see [`write_mutable_status`]): the order
+/// id, the technical return code and the report text; checks nothing else follows.
+pub(crate) fn parse_mutable_status(
+    mut m: Children<'_, '_>,
+) -> Result<(Option<OrderId>, ReturnCode, String), EnvelopeError> {
+    let order_id = m
+        .optional("OrderID")
+        .map(|n| OrderId::new(token_of(n)))
+        .transpose()?;
+    let technical_return_code = parse_return_code(m.required("ReturnCode")?, false)?;
+    let report_text = text_of(m.required("ReportText")?);
+    m.finish()?;
+    Ok((order_id, technical_return_code, report_text))
+}
+
 /// Parses a six-digit return code element.
 pub(crate) fn parse_return_code(
     node: Node<'_, '_>,
@@ -221,13 +225,37 @@ pub(crate) fn parse_return_code(
     })
 }
 
-/// Writes the end of a response body shared by `ebicsResponse` and
-/// `ebicsKeyManagementResponse` (the counterpart of [`parse_body_return_code`]).
-pub(crate) fn write_body_return_code(
+/// The parts of a response's `DataTransfer`: the `DataEncryptionInfo` (optional in an
+/// `ebicsResponse` segment after the first, required in a key management response) and the
+/// order data.
+pub(crate) trait DataTransferParts {
+    fn parts(&self) -> (Option<&DataEncryptionInfo>, &[u8]);
+}
+
+impl DataTransferParts for ResponseDataTransfer {
+    fn parts(&self) -> (Option<&DataEncryptionInfo>, &[u8]) {
+        (self.data_encryption_info.as_ref(), &self.order_data)
+    }
+}
+
+/// Writes the body of `ebicsResponse` and `ebicsKeyManagementResponse`: the optional
+/// `DataTransfer` (`DataEncryptionInfo?`, `OrderData`), the authenticated business
+/// `ReturnCode` and the optional authenticated `TimestampBankParameter`.
+pub(crate) fn write_body<D: DataTransferParts>(
     out: &mut XmlOut,
+    data_transfer: Option<&D>,
     business_return_code: &ReturnCode,
     timestamp_bank_parameter: Option<&DateTime<Utc>>,
 ) -> Result<(), EnvelopeError> {
+    out.start("body", &[])?;
+    if let Some((data_encryption_info, order_data)) = data_transfer.map(D::parts) {
+        out.start("DataTransfer", &[])?;
+        if let Some(info) = data_encryption_info {
+            write_data_encryption_info(out, info)?;
+        }
+        out.base64("OrderData", &[], order_data)?;
+        out.end("DataTransfer")?;
+    }
     out.text(
         "ReturnCode",
         &[("authenticate", "true")],
@@ -240,7 +268,34 @@ pub(crate) fn write_body_return_code(
             &format_timestamp(ts),
         )?;
     }
-    Ok(())
+    out.end("body")
+}
+
+/// Parses a response body's optional `DataTransfer`: its `DataEncryptionInfo` (required when
+/// `encryption_info_required`, as in a key management response) and the order data.
+pub(crate) fn parse_data_transfer(
+    b: &mut Children<'_, '_>,
+    ns: &str,
+    encryption_info_required: bool,
+) -> Result<Option<ResponseDataTransfer>, EnvelopeError> {
+    let Some(dt) = b.optional("DataTransfer") else {
+        return Ok(None);
+    };
+    let mut d = Children::of(dt, "DataTransfer", ns);
+    let info_node = if encryption_info_required {
+        Some(d.required("DataEncryptionInfo")?)
+    } else {
+        d.optional("DataEncryptionInfo")
+    };
+    let data_encryption_info = info_node
+        .map(|n| parse_data_encryption_info(n, ns))
+        .transpose()?;
+    let order_data = base64_of(d.required("OrderData")?, "OrderData")?;
+    d.finish()?;
+    Ok(Some(ResponseDataTransfer {
+        data_encryption_info,
+        order_data,
+    }))
 }
 
 /// Parses the end of a response body shared by `ebicsResponse` and
@@ -263,16 +318,8 @@ pub(crate) fn parse_body_return_code(
     Ok((business_return_code, timestamp_bank_parameter))
 }
 
-fn parse_root(root: Node<'_, '_>) -> Result<EbicsResponse, EnvelopeError> {
-    let Frame {
-        version,
-        ns,
-        static_node,
-        mutable_node,
-        body,
-    } = parse_frame(root, ROOT, true)?;
-
-    let mut s = Children::of(static_node, "static", ns);
+fn parse_frame_contents(f: Frame<'_, '_>) -> Result<EbicsResponse, EnvelopeError> {
+    let mut s = Children::of(f.static_node, "static", f.ns);
     let transaction_id = s
         .optional("TransactionID")
         .map(|n| TransactionId::from_hex(&text_of(n)))
@@ -283,38 +330,17 @@ fn parse_root(root: Node<'_, '_>) -> Result<EbicsResponse, EnvelopeError> {
         .transpose()?;
     s.finish()?;
 
-    let mut m = Children::of(mutable_node, "mutable", ns);
+    let mut m = Children::of(f.mutable_node, "mutable", f.ns);
     let phase = token_of(m.required("TransactionPhase")?).parse::<TransactionPhase>()?;
     let segment = m.optional("SegmentNumber").map(parse_segment).transpose()?;
-    let order_id = m
-        .optional("OrderID")
-        .map(|n| OrderId::new(token_of(n)))
-        .transpose()?;
-    let technical_return_code = parse_return_code(m.required("ReturnCode")?, false)?;
-    let report_text = text_of(m.required("ReportText")?);
-    m.finish()?;
+    let (order_id, technical_return_code, report_text) = parse_mutable_status(m)?;
 
-    let mut b = Children::of(body, "body", ns);
-    let data_transfer = match b.optional("DataTransfer") {
-        Some(dt) => {
-            let mut d = Children::of(dt, "DataTransfer", ns);
-            let data_encryption_info = d
-                .optional("DataEncryptionInfo")
-                .map(|n| parse_data_encryption_info(n, ns))
-                .transpose()?;
-            let order_data = base64_of(d.required("OrderData")?, "OrderData")?;
-            d.finish()?;
-            Some(ResponseDataTransfer {
-                data_encryption_info,
-                order_data,
-            })
-        }
-        None => None,
-    };
+    let mut b = Children::of(f.body, "body", f.ns);
+    let data_transfer = parse_data_transfer(&mut b, f.ns, false)?;
     let (business_return_code, timestamp_bank_parameter) = parse_body_return_code(b)?;
 
     Ok(EbicsResponse {
-        version,
+        version: f.version,
         transaction_id,
         num_segments,
         phase,

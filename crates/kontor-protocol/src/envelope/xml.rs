@@ -43,12 +43,23 @@ impl XmlOut {
         Ok(Self { writer })
     }
 
+    /// Starts an H004/H005 envelope `name`: the declaration, the root element and the opened
+    /// `header authenticate="true"` every such envelope begins with (the schemas require the
+    /// attribute). Other versions are refused before anything is written.
+    pub(crate) fn envelope(name: &str, version: ProtocolVersion) -> Result<Self, EnvelopeError> {
+        if !matches!(version, ProtocolVersion::H004 | ProtocolVersion::H005) {
+            return Err(EnvelopeError::UnsupportedVersion(
+                version.as_str().to_owned(),
+            ));
+        }
+        let mut out = Self::new()?;
+        out.root(name, version)?;
+        out.start("header", &[("authenticate", "true")])?;
+        Ok(out)
+    }
+
     /// Opens the root element of an EBICS envelope with namespaces, `Version` and `Revision`.
-    pub(crate) fn root(
-        &mut self,
-        name: &str,
-        version: ProtocolVersion,
-    ) -> Result<(), EnvelopeError> {
+    fn root(&mut self, name: &str, version: ProtocolVersion) -> Result<(), EnvelopeError> {
         let revision = version.revision().to_string();
         self.start(
             name,
@@ -205,10 +216,21 @@ pub(crate) struct Frame<'a, 'input> {
     pub(crate) body: Node<'a, 'input>,
 }
 
-/// Checks the root and the frame's order; `signed` envelopes carry `AuthSignature` between
-/// `header` and `body` (it is verified separately, here it only has to stand where the schema
-/// puts it).
-pub(crate) fn parse_frame<'a, 'input>(
+/// Parses `bytes` as the envelope `root_name` and hands its frame to `read`; `signed`
+/// envelopes carry `AuthSignature` between `header` and `body` (it is verified separately,
+/// here it only has to stand where the schema puts it).
+pub(crate) fn parse_envelope<T>(
+    bytes: &[u8],
+    root_name: &'static str,
+    signed: bool,
+    read: impl FnOnce(Frame<'_, '_>) -> Result<T, EnvelopeError>,
+) -> Result<T, EnvelopeError> {
+    let doc = parse_document(as_text(bytes)?)?;
+    read(parse_frame(doc.root_element(), root_name, signed)?)
+}
+
+/// Checks the root and the frame's order (see [`parse_envelope`]).
+fn parse_frame<'a, 'input>(
     root: Node<'a, 'input>,
     root_name: &'static str,
     signed: bool,

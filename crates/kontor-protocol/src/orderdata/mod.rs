@@ -69,7 +69,7 @@ pub use veu_responses::{
     AccountRole, AttributedAccount, AttributedAccountHolder, AttributedAccountNumber,
     AttributedBankCode, DescriptionKind, FirstOrderAccount, FirstOrderInfo, HVDResponseOrderData,
     HVTAmount, HVTDescription, HVTOrderInfo, HVTResponseOrderData, HVUOrderDetails,
-    HVUResponseOrderData, HVZOrderDetails, HVZResponseOrderData, HVZTotalAmount,
+    HVUResponseOrderData, HVZOrderDetails, HVZResponseOrderData, HVZTotalAmount, PendingOrder,
 };
 
 use crate::version::ProtocolVersion;

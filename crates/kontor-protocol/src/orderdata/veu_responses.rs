@@ -18,36 +18,10 @@ use super::xml::{
 use super::{document, OrderDataError, Result};
 use crate::version::ProtocolVersion;
 
-fn write_signers_and_originator<W: Write>(
-    out: &mut Out<'_, W>,
-    signing_info: &SigningInfo,
-    signers: &[SignerInfo],
-    originator: &OriginatorInfo,
-    additional_order_info: Option<&str>,
-) -> Result<()> {
-    signing_info.write(out)?;
-    signers.iter().try_for_each(|s| s.write(out))?;
-    originator.write(out)?;
-    if let Some(info) = additional_order_info {
-        out.forbid("AdditionalOrderInfo", out.is_h004())?;
-        check::max_chars("AdditionalOrderInfo", info, 255)?;
-        out.leaf("AdditionalOrderInfo", info)?;
-    }
-    Ok(())
-}
-
 fn read_signers(el: &El<'_, '_>) -> Result<Vec<SignerInfo>> {
     el.children("SignerInfo")
         .map(|s| SignerInfo::read(&s))
         .collect()
-}
-
-fn read_additional_order_info(el: &El<'_, '_>, h004: bool) -> Option<String> {
-    if h004 {
-        None
-    } else {
-        el.opt_child_text("AdditionalOrderInfo")
-    }
 }
 
 fn at_least_one<T>(items: Vec<T>, root: &El<'_, '_>, element: &str) -> Result<Vec<T>> {
@@ -126,19 +100,15 @@ macro_rules! order_list_document {
     };
 }
 
-// ---------------------------------------------------------------------------------------------
-// HVU
-// ---------------------------------------------------------------------------------------------
-
-/// One order awaiting signatures (`HVUOrderDetailsType`).
+/// What an HVU and an HVZ entry say alike of an order awaiting signatures
+/// (`HVUOrderDetailsType`, `HVZOrderDetailsType`): which order it is, and who signed, still
+/// has to sign and submitted it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HVUOrderDetails {
+pub struct PendingOrder {
     /// H004 `OrderType` (+ `FileFormat`) or H005 `Service`.
     pub order: OrderKind,
     /// `OrderID`.
     pub order_id: String,
-    /// `OrderDataSize` in bytes (uncompressed).
-    pub order_data_size: NonZeroU64,
     /// `SigningInfo`.
     pub signing_info: SigningInfo,
     /// `SignerInfo` list: signatures already given.
@@ -149,20 +119,27 @@ pub struct HVUOrderDetails {
     pub additional_order_info: Option<String>,
 }
 
-impl OrderListEntry for HVUOrderDetails {
-    fn write<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
+impl PendingOrder {
+    /// Writes an `OrderDetails` entry: the order and its id, then what the list type adds
+    /// (`details`), then the signature state, in the schema's order.
+    fn write_entry<W: Write>(
+        &self,
+        out: &mut Out<'_, W>,
+        details: impl FnOnce(&mut Out<'_, W>) -> Result<()>,
+    ) -> Result<()> {
         check::order_id("OrderDetails/OrderID", &self.order_id)?;
         out.start("OrderDetails", &[])?;
         self.order.write(out)?;
         out.leaf("OrderID", &self.order_id)?;
-        out.leaf("OrderDataSize", &self.order_data_size.to_string())?;
-        write_signers_and_originator(
-            out,
-            &self.signing_info,
-            &self.signers,
-            &self.originator,
-            self.additional_order_info.as_deref(),
-        )?;
+        details(out)?;
+        self.signing_info.write(out)?;
+        self.signers.iter().try_for_each(|s| s.write(out))?;
+        self.originator.write(out)?;
+        if let Some(info) = &self.additional_order_info {
+            out.forbid("AdditionalOrderInfo", out.is_h004())?;
+            check::max_chars("AdditionalOrderInfo", info, 255)?;
+            out.leaf("AdditionalOrderInfo", info)?;
+        }
         out.end("OrderDetails")
     }
 
@@ -170,11 +147,43 @@ impl OrderListEntry for HVUOrderDetails {
         Ok(Self {
             order: OrderKind::read(el, h004)?,
             order_id: el.child_text("OrderID")?,
-            order_data_size: el.child_value("OrderDataSize", parse_positive_u64)?,
             signing_info: SigningInfo::read(&el.child("SigningInfo")?)?,
             signers: read_signers(el)?,
             originator: OriginatorInfo::read(&el.child("OriginatorInfo")?)?,
-            additional_order_info: read_additional_order_info(el, h004),
+            // H004 has no `AdditionalOrderInfo`.
+            additional_order_info: if h004 {
+                None
+            } else {
+                el.opt_child_text("AdditionalOrderInfo")
+            },
+        })
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// HVU
+// ---------------------------------------------------------------------------------------------
+
+/// One order awaiting signatures (`HVUOrderDetailsType`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HVUOrderDetails {
+    /// The order and its signature state.
+    pub pending: PendingOrder,
+    /// `OrderDataSize` in bytes (uncompressed).
+    pub order_data_size: NonZeroU64,
+}
+
+impl OrderListEntry for HVUOrderDetails {
+    fn write<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
+        self.pending.write_entry(out, |out| {
+            out.leaf("OrderDataSize", &self.order_data_size.to_string())
+        })
+    }
+
+    fn read(el: &El<'_, '_>, h004: bool) -> Result<Self> {
+        Ok(Self {
+            pending: PendingOrder::read(el, h004)?,
+            order_data_size: el.child_value("OrderDataSize", parse_positive_u64)?,
         })
     }
 }
@@ -220,10 +229,8 @@ pub struct FirstOrderInfo {
 /// One order awaiting signatures with payment details (`HVZOrderDetailsType`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HVZOrderDetails {
-    /// H004 `OrderType` (+ `FileFormat`) or H005 `Service`.
-    pub order: OrderKind,
-    /// `OrderID`.
-    pub order_id: String,
+    /// The order and its signature state.
+    pub pending: PendingOrder,
     /// `DataDigest`: what a co-signer signs (HVE) or cancels (HVS).
     pub data_digest: DataDigest,
     /// `OrderDataAvailable`: whether HVT with `completeOrderData` can fetch the order file.
@@ -240,22 +247,51 @@ pub struct HVZOrderDetails {
     pub currency: Option<String>,
     /// `FirstOrderInfo`.
     pub first_order_info: Option<FirstOrderInfo>,
-    /// `SigningInfo`.
-    pub signing_info: SigningInfo,
-    /// `SignerInfo` list.
-    pub signers: Vec<SignerInfo>,
-    /// `OriginatorInfo`.
-    pub originator: OriginatorInfo,
-    /// H005 `AdditionalOrderInfo`.
-    pub additional_order_info: Option<String>,
 }
 
 impl OrderListEntry for HVZOrderDetails {
     fn write<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
-        check::order_id("OrderDetails/OrderID", &self.order_id)?;
-        out.start("OrderDetails", &[])?;
-        self.order.write(out)?;
-        out.leaf("OrderID", &self.order_id)?;
+        self.pending.write_entry(out, |out| self.write_details(out))
+    }
+
+    fn read(el: &El<'_, '_>, h004: bool) -> Result<Self> {
+        let total_amount = match el.opt_child("TotalAmount") {
+            Some(t) => Some(HVZTotalAmount {
+                value: t.value(parse_decimal)?,
+                is_credit: t.attr_value("isCredit", parse_bool)?,
+            }),
+            None => None,
+        };
+        let first_order_info = match el.opt_child("FirstOrderInfo") {
+            Some(f) => Some(FirstOrderInfo {
+                order_party_info: f.opt_child_text("OrderPartyInfo"),
+                account: match f.opt_child("AccountInfo") {
+                    Some(a) => Some(FirstOrderAccount {
+                        account_numbers: AccountNumber::read_all(&a)?,
+                        bank_codes: BankCode::read_all(&a)?,
+                    }),
+                    None => None,
+                },
+            }),
+            None => None,
+        };
+        Ok(Self {
+            pending: PendingOrder::read(el, h004)?,
+            data_digest: DataDigest::read(&el.child("DataDigest")?)?,
+            order_data_available: el.child_value("OrderDataAvailable", parse_bool)?,
+            order_data_size: el.child_value("OrderDataSize", parse_positive_u64)?,
+            order_details_available: el.child_value("OrderDetailsAvailable", parse_bool)?,
+            total_orders: el.opt_child_value("TotalOrders", parse_u64)?,
+            total_amount,
+            currency: el.opt_child_text("Currency"),
+            first_order_info,
+        })
+    }
+}
+
+impl HVZOrderDetails {
+    /// What HVZ adds to an entry: digest, sizes and the payment summary.
+    fn write_details<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
         self.data_digest.write(out, "DataDigest")?;
         out.leaf("OrderDataAvailable", format_bool(self.order_data_available))?;
         out.leaf("OrderDataSize", &self.order_data_size.to_string())?;
@@ -294,53 +330,7 @@ impl OrderListEntry for HVZOrderDetails {
             }
             out.end("FirstOrderInfo")?;
         }
-        write_signers_and_originator(
-            out,
-            &self.signing_info,
-            &self.signers,
-            &self.originator,
-            self.additional_order_info.as_deref(),
-        )?;
-        out.end("OrderDetails")
-    }
-
-    fn read(el: &El<'_, '_>, h004: bool) -> Result<Self> {
-        let total_amount = match el.opt_child("TotalAmount") {
-            Some(t) => Some(HVZTotalAmount {
-                value: t.value(parse_decimal)?,
-                is_credit: t.attr_value("isCredit", parse_bool)?,
-            }),
-            None => None,
-        };
-        let first_order_info = match el.opt_child("FirstOrderInfo") {
-            Some(f) => Some(FirstOrderInfo {
-                order_party_info: f.opt_child_text("OrderPartyInfo"),
-                account: match f.opt_child("AccountInfo") {
-                    Some(a) => Some(FirstOrderAccount {
-                        account_numbers: AccountNumber::read_all(&a)?,
-                        bank_codes: BankCode::read_all(&a)?,
-                    }),
-                    None => None,
-                },
-            }),
-            None => None,
-        };
-        Ok(Self {
-            order: OrderKind::read(el, h004)?,
-            order_id: el.child_text("OrderID")?,
-            data_digest: DataDigest::read(&el.child("DataDigest")?)?,
-            order_data_available: el.child_value("OrderDataAvailable", parse_bool)?,
-            order_data_size: el.child_value("OrderDataSize", parse_positive_u64)?,
-            order_details_available: el.child_value("OrderDetailsAvailable", parse_bool)?,
-            total_orders: el.opt_child_value("TotalOrders", parse_u64)?,
-            total_amount,
-            currency: el.opt_child_text("Currency"),
-            first_order_info,
-            signing_info: SigningInfo::read(&el.child("SigningInfo")?)?,
-            signers: read_signers(el)?,
-            originator: OriginatorInfo::read(&el.child("OriginatorInfo")?)?,
-            additional_order_info: read_additional_order_info(el, h004),
-        })
+        Ok(())
     }
 }
 

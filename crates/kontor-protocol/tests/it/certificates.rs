@@ -29,9 +29,13 @@ fn ca_with_key(key: &PrivateKey) -> Result<Certificate, CertificateError> {
     )
 }
 
-fn issued_signature_certificate(ca: &Certificate) -> Certificate {
+/// `ca` issues a two-year signature certificate for the subscriber, signed with `ca_key`.
+fn issue_signature_certificate(
+    ca: &Certificate,
+    ca_key: &PrivateKey,
+) -> Result<Certificate, CertificateError> {
     ca.issue(
-        bank_encryption_key(),
+        ca_key,
         &signature_key().public_key(),
         &subject(),
         KeyPurpose::Signature,
@@ -39,7 +43,10 @@ fn issued_signature_certificate(ca: &Certificate) -> Certificate {
         2,
         &mut rand::thread_rng(),
     )
-    .expect("issued")
+}
+
+fn issued_signature_certificate(ca: &Certificate) -> Certificate {
+    issue_signature_certificate(ca, bank_encryption_key()).expect("issued")
 }
 
 #[test]
@@ -78,17 +85,7 @@ fn validity_names_the_bound_that_fails() {
 
 #[test]
 fn the_ca_key_must_belong_to_the_ca_certificate() {
-    let ca = test_ca();
-    let wrong = ca.issue(
-        authentication_key(),
-        &signature_key().public_key(),
-        &subject(),
-        KeyPurpose::Signature,
-        now(),
-        2,
-        &mut rand::thread_rng(),
-    );
-    assert!(wrong.is_err());
+    assert!(issue_signature_certificate(&test_ca(), authentication_key()).is_err());
 }
 
 #[test]

@@ -184,25 +184,18 @@ fn key_usage_follows_the_key_purpose() {
 
 #[test]
 fn certificate_serials_are_random() {
-    let key = signature_key();
-    let a = Certificate::generate_self_signed(
-        key,
-        &subject(),
-        KeyPurpose::Signature,
-        now(),
-        1,
-        &mut StdRng::seed_from_u64(1),
-    )
-    .expect("certificate");
-    let b = Certificate::generate_self_signed(
-        key,
-        &subject(),
-        KeyPurpose::Signature,
-        now(),
-        1,
-        &mut StdRng::seed_from_u64(2),
-    )
-    .expect("certificate");
+    let generate = |seed| {
+        Certificate::generate_self_signed(
+            signature_key(),
+            &subject(),
+            KeyPurpose::Signature,
+            now(),
+            1,
+            &mut StdRng::seed_from_u64(seed),
+        )
+        .expect("certificate")
+    };
+    let (a, b) = (generate(1), generate(2));
     assert_ne!(a.serial_hex(), b.serial_hex());
     assert_eq!(a.serial_hex().len(), 32);
 }

@@ -454,7 +454,7 @@ fn a_failing_segment_sink_stops_the_stream() {
     assert!(matches!(result, Err(SegmentationError::Stream(e)) if e.to_string() == "spool full"));
 }
 
-fn arbitrary_upload() -> impl Strategy<Value = (Vec<u8>, usize, bool)> {
+fn arbitrary_upload() -> impl Strategy<Value = (Vec<u8>, SegmentSize, bool)> {
     (0usize..20_000, 1usize..=256, any::<bool>()).prop_flat_map(|(len, quanta, compressible)| {
         (
             if compressible {
@@ -463,7 +463,7 @@ fn arbitrary_upload() -> impl Strategy<Value = (Vec<u8>, usize, bool)> {
             } else {
                 prop::collection::vec(any::<u8>(), len).boxed()
             },
-            Just(quanta * 4),
+            Just(SegmentSize::new(quanta * 4).expect("valid size")),
             Just(compressible),
         )
     })
@@ -478,7 +478,6 @@ proptest! {
 
     #[test]
     fn any_data_round_trips_at_any_segment_size((data, size, _compressible) in arbitrary_upload()) {
-        let size = SegmentSize::new(size).expect("valid size");
         let upload = upload(&data, size);
         assert_well_formed(&upload, size);
         prop_assert_eq!(in_memory(&upload).expect("in memory"), data.clone());
@@ -487,7 +486,6 @@ proptest! {
 
     #[test]
     fn reordered_segments_are_detected((data, size, _c) in arbitrary_upload(), pick in any::<prop::sample::Index>()) {
-        let size = SegmentSize::new(size).expect("valid size");
         let upload = upload(&data, size);
         prop_assume!(upload.segments.len() >= 2);
         let mut segments = upload.segments.clone();
@@ -503,7 +501,6 @@ proptest! {
 
     #[test]
     fn a_missing_segment_is_detected((data, size, _c) in arbitrary_upload(), pick in any::<prop::sample::Index>()) {
-        let size = SegmentSize::new(size).expect("valid size");
         let upload = upload(&data, size);
         let mut segments = upload.segments.clone();
         let removed = segments.remove(pick.index(segments.len()));
@@ -519,7 +516,6 @@ proptest! {
 
     #[test]
     fn a_duplicated_segment_is_detected((data, size, _c) in arbitrary_upload(), pick in any::<prop::sample::Index>()) {
-        let size = SegmentSize::new(size).expect("valid size");
         let upload = upload(&data, size);
         let mut segments = upload.segments.clone();
         let i = pick.index(segments.len());
@@ -536,7 +532,6 @@ proptest! {
         (data, size, _c) in arbitrary_upload(),
         pieces in prop::collection::vec(1usize..5000, 1..8),
     ) {
-        let size = SegmentSize::new(size).expect("valid size");
         let key = transaction_key_for_tests();
         let reference = one_shot_segments(&key, &data, size);
         prop_assert!(streamed_segments(&key, &data, size, &pieces) == reference);

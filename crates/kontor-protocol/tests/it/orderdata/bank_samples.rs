@@ -205,8 +205,9 @@ fn hpd_flags_default_as_the_schema_says() {
 fn hvu_with_prefix_yields_order_and_signers() {
     let hvu = HVUResponseOrderData::parse(HVU_H004_PREFIXED.as_bytes()).unwrap();
     let order = &hvu.orders[0];
+    let pending = &order.pending;
     assert_eq!(
-        order.order,
+        pending.order,
         OrderKind::OrderType {
             order_type: "FUL".into(),
             file_format: Some(FileFormat {
@@ -215,25 +216,28 @@ fn hvu_with_prefix_yields_order_and_signers() {
             })
         }
     );
-    assert_eq!(order.order_id, "A00F");
+    assert_eq!(pending.order_id, "A00F");
     assert_eq!(order.order_data_size, NonZeroU64::new(2048).unwrap());
-    assert!(order.signing_info.ready_to_be_signed);
+    assert!(pending.signing_info.ready_to_be_signed);
     assert_eq!(
         (
-            order.signing_info.num_sig_required.get(),
-            order.signing_info.num_sig_done
+            pending.signing_info.num_sig_required.get(),
+            pending.signing_info.num_sig_done
         ),
         (2, 1)
     );
-    assert_eq!(order.signers[0].authorisation_level, AuthorisationLevel::A);
-    assert_eq!(order.originator.user_id, "USER2");
+    assert_eq!(
+        pending.signers[0].authorisation_level,
+        AuthorisationLevel::A
+    );
+    assert_eq!(pending.originator.user_id, "USER2");
 }
 
 #[test]
 fn hvz_yields_digest_and_payment_summary() {
     let hvz = HVZResponseOrderData::parse(HVZ_H005.as_bytes()).unwrap();
     let order = &hvz.orders[0];
-    let OrderKind::Service(service) = &order.order else {
+    let OrderKind::Service(service) = &order.pending.order else {
         panic!("H005 order is a service")
     };
     assert_eq!(service.service_option.as_deref(), Some("COR"));
@@ -254,11 +258,11 @@ fn hvz_yields_digest_and_payment_summary() {
     assert_eq!(first.order_party_info.as_deref(), Some("Kontor AG"));
     assert!(first.account.as_ref().unwrap().bank_codes.is_empty());
     assert_eq!(
-        order.originator.timestamp,
+        order.pending.originator.timestamp,
         Utc.with_ymd_and_hms(2024, 5, 17, 5, 0, 0).unwrap()
     );
     assert_eq!(
-        order.additional_order_info.as_deref(),
+        order.pending.additional_order_info.as_deref(),
         Some("Lastschriften Mai")
     );
 }

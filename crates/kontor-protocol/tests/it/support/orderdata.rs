@@ -607,34 +607,38 @@ pub fn hvu(v: ProtocolVersion) -> HVUResponseOrderData {
         version: v,
         orders: vec![
             HVUOrderDetails {
-                order: order_kind(v),
-                order_id: "A1B2".into(),
-                order_data_size: NonZeroU64::new(12_345).unwrap(),
-                signing_info: signing_info(),
-                signers: vec![signer("USER0002", AuthorisationLevel::A)],
-                originator: originator(),
-                additional_order_info: if h004(v) {
-                    None
-                } else {
-                    Some("Salaries May 2024".into())
+                pending: PendingOrder {
+                    order: order_kind(v),
+                    order_id: "A1B2".into(),
+                    signing_info: signing_info(),
+                    signers: vec![signer("USER0002", AuthorisationLevel::A)],
+                    originator: originator(),
+                    additional_order_info: if h004(v) {
+                        None
+                    } else {
+                        Some("Salaries May 2024".into())
+                    },
                 },
+                order_data_size: NonZeroU64::new(12_345).unwrap(),
             },
             HVUOrderDetails {
-                order: if h004(v) {
-                    OrderKind::order_type("CDD")
-                } else {
-                    OrderKind::Service(service_stm())
+                pending: PendingOrder {
+                    order: if h004(v) {
+                        OrderKind::order_type("CDD")
+                    } else {
+                        OrderKind::Service(service_stm())
+                    },
+                    order_id: "C3D4".into(),
+                    signing_info: SigningInfo {
+                        ready_to_be_signed: false,
+                        num_sig_required: NonZeroU32::new(1).unwrap(),
+                        num_sig_done: 0,
+                    },
+                    signers: vec![],
+                    originator: originator(),
+                    additional_order_info: None,
                 },
-                order_id: "C3D4".into(),
                 order_data_size: NonZeroU64::new(1).unwrap(),
-                signing_info: SigningInfo {
-                    ready_to_be_signed: false,
-                    num_sig_required: NonZeroU32::new(1).unwrap(),
-                    num_sig_done: 0,
-                },
-                signers: vec![],
-                originator: originator(),
-                additional_order_info: None,
             },
         ],
     }
@@ -644,8 +648,21 @@ pub fn hvz(v: ProtocolVersion) -> HVZResponseOrderData {
     HVZResponseOrderData {
         version: v,
         orders: vec![HVZOrderDetails {
-            order: order_kind(v),
-            order_id: "A1B2".into(),
+            pending: PendingOrder {
+                order: order_kind(v),
+                order_id: "A1B2".into(),
+                signing_info: signing_info(),
+                signers: vec![
+                    signer("USER0002", AuthorisationLevel::A),
+                    signer("USER0004", AuthorisationLevel::T),
+                ],
+                originator: originator(),
+                additional_order_info: if h004(v) {
+                    None
+                } else {
+                    Some("Salaries".into())
+                },
+            },
             data_digest: DataDigest {
                 signature_version: Some(SignatureVersion::A006),
                 digest: bytes(21, 32),
@@ -666,17 +683,6 @@ pub fn hvz(v: ProtocolVersion) -> HVZResponseOrderData {
                     bank_codes: vec![BankCode::bic("COBADEFFXXX")],
                 }),
             }),
-            signing_info: signing_info(),
-            signers: vec![
-                signer("USER0002", AuthorisationLevel::A),
-                signer("USER0004", AuthorisationLevel::T),
-            ],
-            originator: originator(),
-            additional_order_info: if h004(v) {
-                None
-            } else {
-                Some("Salaries".into())
-            },
         }],
     }
 }

@@ -367,40 +367,35 @@ pub const INI_H005_CLIENT: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 
 pub const HVT_PARAMS_H004: &str = r#"<ebics:HVTOrderParams xmlns:ebics="urn:org:ebics:H004"><ebics:PartnerID>PARTNER1</ebics:PartnerID><ebics:OrderType>CCT</ebics:OrderType><ebics:OrderID>A001</ebics:OrderID><ebics:OrderFlags completeOrderData="false" fetchLimit="50" fetchOffset="100"/></ebics:HVTOrderParams>"#;
 
+/// `(name, version, xml)` rows from `version CONSTANT` pairs, each sample named by its constant.
+macro_rules! named_samples {
+    ($($version:ident $xml:ident),* $(,)?) => {
+        [$((stringify!($xml), $version, $xml)),*]
+    };
+}
+
 pub fn all() -> Vec<Sample> {
     use ProtocolVersion::{H004, H005};
-    let orders = [
-        ("hpb-h004-ebics-prefix", H004, HPB_H004_EBICS_PREFIX),
-        (
-            "hpb-h005-default-namespaces",
-            H005,
-            HPB_H005_DEFAULT_NAMESPACES,
-        ),
-        ("htd-h004-german-bank", H004, HTD_H004_GERMAN_BANK),
-        ("hkd-h005-custom-prefix", H005, HKD_H005_CUSTOM_PREFIX),
-        ("haa-h004", H004, HAA_H004),
-        ("haa-h005", H005, HAA_H005),
-        ("hpd-h004", H004, HPD_H004),
-        ("hpd-h005", H005, HPD_H005),
-        ("hvu-h004-prefixed", H004, HVU_H004_PREFIXED),
-        ("hvz-h005", H005, HVZ_H005),
-        (
-            "hvd-h004-no-digest-version",
-            H004,
-            HVD_H004_NO_DIGEST_VERSION,
-        ),
-        ("hvt-h005", H005, HVT_H005),
-        ("hvt-params-h004", H004, HVT_PARAMS_H004),
+    let orders = named_samples![
+        H004 HPB_H004_EBICS_PREFIX,
+        H005 HPB_H005_DEFAULT_NAMESPACES,
+        H004 HTD_H004_GERMAN_BANK,
+        H005 HKD_H005_CUSTOM_PREFIX,
+        H004 HAA_H004,
+        H005 HAA_H005,
+        H004 HPD_H004,
+        H005 HPD_H005,
+        H004 HVU_H004_PREFIXED,
+        H005 HVZ_H005,
+        H004 HVD_H004_NO_DIGEST_VERSION,
+        H005 HVT_H005,
+        H004 HVT_PARAMS_H004,
     ];
-    let signatures = [
-        (
-            "usersig-s001-esig-prefix",
-            H004,
-            USER_SIGNATURE_S001_ESIG_PREFIX,
-        ),
-        ("usersig-s002-default", H005, USER_SIGNATURE_S002_DEFAULT),
-        ("ini-h004-client", H004, INI_H004_CLIENT),
-        ("ini-h005-client", H005, INI_H005_CLIENT),
+    let signatures = named_samples![
+        H004 USER_SIGNATURE_S001_ESIG_PREFIX,
+        H005 USER_SIGNATURE_S002_DEFAULT,
+        H004 INI_H004_CLIENT,
+        H005 INI_H005_CLIENT,
     ];
     let of = |family| {
         move |(name, version, xml)| Sample {
