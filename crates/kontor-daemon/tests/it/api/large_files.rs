@@ -51,6 +51,7 @@ async fn fifty_mib_pain001_is_uploaded_through_the_api_in_segments(db: TestDb) {
     let key = w.signing_key(w.user).await;
     let mut tx = w.tx().await;
     add_signature(
+        w.services.files(),
         &mut tx,
         SignatureSubmission {
             order: id,

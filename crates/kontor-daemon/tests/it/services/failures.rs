@@ -187,6 +187,7 @@ async fn a_failed_first_sync_is_shown_and_run_again(db: TestDb) {
     // Orders say what is wrong instead of "not permitted".
     let order = kontor_daemon::services::orders::create_order(
         &w.db.store,
+        w.services.files(),
         &w.scope,
         kontor_daemon::services::orders::CreateOrder {
             user: w.user,
@@ -410,6 +411,7 @@ async fn a_host_with_history_is_retired_once_its_users_have_no_live_work(db: Tes
     );
     let again = kontor_daemon::services::orders::create_order(
         &w.db.store,
+        w.services.files(),
         &w.scope,
         kontor_daemon::services::orders::CreateOrder {
             user: w.user,

@@ -56,6 +56,7 @@ async fn create(
 ) -> Result<Order, OrderError> {
     create_order(
         &w.db.store,
+        w.services.files(),
         &w.scope,
         CreateOrder {
             user: w.user,

@@ -254,6 +254,7 @@ impl World {
     ) -> Order {
         let order = create_order(
             &self.db.store,
+            self.services.files(),
             &self.scope,
             CreateOrder {
                 user: self.user,
@@ -270,6 +271,7 @@ impl World {
         let key = self.signing_key(self.user).await;
         let mut tx = self.tx().await;
         let order = add_signature(
+            self.services.files(),
             &mut tx,
             SignatureSubmission {
                 order: order.id,
