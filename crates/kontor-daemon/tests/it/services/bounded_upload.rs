@@ -10,13 +10,9 @@
 //! `support::child`), whose peak resident memory is the submission's alone.
 
 use kontor_daemon::services::orders::received::create_order_from_body;
-use kontor_daemon::services::orders::{
-    add_signature, submit, CreateOrder, SignatureSubmission, SubmitOutcome, Submitter,
-};
+use kontor_daemon::services::orders::{submit, CreateOrder, SubmitOutcome, Submitter};
 use kontor_protocol::order_type::OrderType;
-use kontor_protocol::signature::sign_order_data;
 use kontor_protocol::ProtocolVersion::H005;
-use kontor_protocol::SignatureVersion;
 use kontor_storage::{Order, OrderId, OrderStatus, SignatureClass, SignatureRule, StoredFile};
 use sha2::{Digest, Sha256};
 
@@ -83,7 +79,7 @@ async fn flow(db: TestDb) {
 }
 
 /// Creates a CCT order from `content` received as a request body is (1 MiB chunks), and signs
-/// it with the user's own key, as the signer CLI would.
+/// it with the user's own key.
 async fn signed_order_from_body(w: &World, content: &[u8]) -> Order {
     let chunks = content.chunks(1 << 20).map(Ok::<_, std::io::Error>);
     let received = create_order_from_body(
@@ -102,23 +98,7 @@ async fn signed_order_from_body(w: &World, content: &[u8]) -> Order {
     )
     .await
     .unwrap();
-    let key = w.signing_key(w.user).await;
-    let value = sign_order_data(SignatureVersion::A006, &key, content).unwrap();
-    let mut tx = w.tx().await;
-    let order = add_signature(
-        w.services.files(),
-        &mut tx,
-        SignatureSubmission {
-            order: received.created.order.id,
-            signer: w.user,
-            version: SignatureVersion::A006,
-            value,
-            key_hash: None,
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    let order = w.signed_by_user(received.created.order.id, content).await;
     assert_eq!(order.status, OrderStatus::Signed);
     order
 }

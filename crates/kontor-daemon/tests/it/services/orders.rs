@@ -10,7 +10,7 @@ use kontor_bank::{FaultAction, FaultMatcher, TransactionPhase as BankPhase};
 use kontor_daemon::ebics::{Files, RetryPolicy};
 use kontor_daemon::runtime::{self, DaemonOptions, RunningDaemon};
 use kontor_daemon::services::orders::{
-    add_signature, create_order, submit, CreateOrder, OrderError, OrderUploader,
+    add_signature, create_order, submit, submit_order, CreateOrder, OrderError, OrderUploader,
     SignatureSubmission, SubmitOutcome, Submitter, UploadFailure, UploadReceipt,
 };
 use kontor_protocol::keys::{KeySize, PrivateKey};
@@ -699,53 +699,25 @@ async fn inline_order_of_an_earlier_version_is_signed_and_submitted(db: TestDb) 
     w.ready().await;
     bank_takes_payments(&w).await;
     let content = payment();
-    let order = create_order(
-        &w.db.store,
-        &Files::inline_only(),
-        &w.scope,
-        CreateOrder {
-            user: w.user,
-            content: content.clone(),
-            signature_rule: SignatureRule::Standard,
-            idempotency_key: None,
-            order_type: None,
-            service: None,
-        },
-    )
-    .await
-    .unwrap()
-    .order;
+    let order = w
+        .order_kept_by(
+            &Files::inline_only(),
+            &content,
+            SignatureRule::Standard,
+            None,
+            None,
+        )
+        .await;
     let file: StoredFile = w.tx().await.get(order.content_file_id).await.unwrap();
     assert_eq!((file.path, file.content.as_ref()), (None, Some(&content)));
-    let key = w.signing_key(w.user).await;
-    let mut tx = w.tx().await;
-    let signed = add_signature(
-        w.services.files(),
-        &mut tx,
-        SignatureSubmission {
-            order: order.id,
-            signer: w.user,
-            version: SignatureVersion::A006,
-            value: sign_order_data(SignatureVersion::A006, &key, &content).unwrap(),
-            key_hash: None,
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    let signed = w.signed_by_user(order.id, &content).await;
     assert_eq!(signed.status, OrderStatus::Signed);
 
-    let outcome = submit(
-        &w.db.store,
-        &w.client,
-        &Submitter::new("instance-a"),
-        &w.scope,
-        order.id,
-    )
-    .await
-    .unwrap();
-    assert!(matches!(outcome, SubmitOutcome::Accepted(_)), "{outcome:?}");
-    let received = w.bank.state().received_orders();
-    assert_eq!(received.len(), 1);
-    assert_eq!(received[0].sha256, hex::encode(Sha256::digest(&content)));
+    // As the API submits: the daemon's services, which keep new files on disk.
+    let submitted = submit_order(&w.services, &w.scope, order.id).await.unwrap();
+    assert!(submitted.bank_order_id.is_some(), "{submitted:?}");
+    let [received] = &w.bank.state().received_orders()[..] else {
+        panic!("one order at the bank");
+    };
+    assert_eq!(received.sha256, hex::encode(Sha256::digest(&content)));
 }

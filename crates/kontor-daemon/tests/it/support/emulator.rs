@@ -6,7 +6,7 @@ use kontor_bank::{
     BankConfig, FaultAction, FaultMatcher, FaultRule, RunningBank, TransactionPhase as BankPhase,
 };
 use kontor_daemon::ebics::{
-    Client, ClientConfig, DownloadOutcome, DownloadRequest, EbicsError, RetryPolicy,
+    Client, ClientConfig, DownloadOutcome, DownloadRequest, EbicsError, Files, RetryPolicy,
 };
 use kontor_daemon::services::onboarding::{self, OnboardingError};
 use kontor_daemon::services::orders::{
@@ -252,9 +252,25 @@ impl World {
         order_type: Option<OrderType>,
         service: Option<BtfService>,
     ) -> Order {
-        let order = create_order(
+        let order = self
+            .order_kept_by(self.services.files(), content, rule, order_type, service)
+            .await;
+        self.signed_by_user(order.id, content).await
+    }
+
+    /// Creates an unsigned order of `content`, its file kept by `files` (e.g.
+    /// `Files::inline_only()`, as earlier versions kept every payment file).
+    pub async fn order_kept_by(
+        &self,
+        files: &Files,
+        content: &[u8],
+        rule: SignatureRule,
+        order_type: Option<OrderType>,
+        service: Option<BtfService>,
+    ) -> Order {
+        let created = create_order(
             &self.db.store,
-            self.services.files(),
+            files,
             &self.scope,
             CreateOrder {
                 user: self.user,
@@ -266,15 +282,19 @@ impl World {
             },
         )
         .await
-        .unwrap()
-        .order;
+        .unwrap();
+        created.order
+    }
+
+    /// Signs `order` (of `content`) with the user's own key, as the signer CLI would.
+    pub async fn signed_by_user(&self, order: OrderId, content: &[u8]) -> Order {
         let key = self.signing_key(self.user).await;
         let mut tx = self.tx().await;
         let order = add_signature(
             self.services.files(),
             &mut tx,
             SignatureSubmission {
-                order: order.id,
+                order,
                 signer: self.user,
                 version: SignatureVersion::A006,
                 value: sign_order_data(SignatureVersion::A006, &key, content).unwrap(),
