@@ -7,7 +7,7 @@ use kontor_bank::{
     faults::RuleId, FaultAction, FaultMatcher, FaultRule, RunningBank,
     TransactionPhase as BankPhase,
 };
-use kontor_daemon::ebics::{Client, ClientConfig};
+use kontor_daemon::ebics::{Client, ClientConfig, Files};
 use kontor_daemon::services::keys::ensure_user_keys;
 use kontor_daemon::services::orders::{
     add_signature, create_order, CreateOrder, SignatureSubmission,
@@ -375,7 +375,7 @@ async fn prepare(db: &DaemonDb, store: &Store, bank: &RunningBank) -> Prepared {
     let client = Client::new(store.clone(), ClientConfig::new(db.data_dir())).unwrap();
     onboard(&client, bank, &who).await;
     let order_content = large_payment_file();
-    let order = signed_order(store, &scope, who.user, &order_content).await;
+    let order = signed_order(store, client.files(), &scope, who.user, &order_content).await;
 
     let token = operator_token(store, scope.tenant(), "ops@acme.example", Role::Owner).await;
     Prepared {
@@ -388,15 +388,18 @@ async fn prepare(db: &DaemonDb, store: &Store, bank: &RunningBank) -> Prepared {
     }
 }
 
-/// Creates the order and signs it with the user's own E key, as the signer CLI would.
+/// Creates the order (its file kept below the daemon's data directory) and signs it with the
+/// user's own E key, as the signer CLI would.
 async fn signed_order(
     store: &Store,
+    files: &Files,
     scope: &TenantScope,
     user: EbicsUserId,
     content: &[u8],
 ) -> OrderId {
     let order = create_order(
         store,
+        files,
         scope,
         CreateOrder {
             user,
@@ -414,6 +417,7 @@ async fn signed_order(
     let mut tx = store.scope(scope).begin().await.unwrap();
     let value = sign_order_data(SignatureVersion::A006, &key, content).unwrap();
     let order = add_signature(
+        files,
         &mut tx,
         SignatureSubmission {
             order: order.id,

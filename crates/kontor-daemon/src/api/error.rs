@@ -371,6 +371,7 @@ impl From<OrderError> for ApiError {
                 code: "upload_uncertain",
                 message,
             },
+            E::File(e) => Self::Internal(Box::new(e)),
             E::Storage(e) => e.into(),
         }
     }

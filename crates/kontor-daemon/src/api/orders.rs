@@ -328,7 +328,7 @@ async fn add_signature(
         value: body.signature.into_inner().0,
         key_hash: Some(body.key_hash.into_inner().0),
     };
-    let order = orders::add_signature(&mut tx, submission).await?;
+    let order = orders::add_signature(state.services.files(), &mut tx, submission).await?;
     let view = load_view(&state, &mut tx, order).await?;
     tx.commit().await?;
     Ok(Created(view))

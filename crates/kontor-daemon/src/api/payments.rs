@@ -68,6 +68,7 @@ async fn create(
     caller.granted(&mut caller.tx().await?, user).await?;
     let created = payments::create_payment(
         state.services.store(),
+        state.services.files(),
         &caller.scope,
         NewPayment {
             user,
@@ -106,10 +107,15 @@ struct PaymentView {
     transfers: Vec<TransferView>,
 }
 
-async fn show(caller: Caller, Id(id): Id<OrderId>) -> Result<Json<PaymentView>, ApiError> {
+async fn show(
+    State(state): State<AppState>,
+    caller: Caller,
+    Id(id): Id<OrderId>,
+) -> Result<Json<PaymentView>, ApiError> {
     let mut tx = caller.read().await?;
     let order = caller.granted(&mut tx, id).await?;
-    let (document, transfers) = payments::transfers(&mut tx, &order).await?;
+    let (document, transfers) =
+        payments::transfers(state.services.files(), &mut tx, &order).await?;
     Ok(Json(PaymentView {
         kind: document.kind(),
         message_id: document.message_id.clone(),

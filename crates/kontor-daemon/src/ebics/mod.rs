@@ -58,7 +58,7 @@ pub use transport::{
 pub use upload::{KeySubmission, OrderData, UploadOutcome, UploadRequest};
 pub use veu::{VeuOrderParams, VeuOrderRef, VeuSignature};
 
-pub use spool::{FileReader, FileStream, Files};
+pub use spool::{FileContent, FileReader, FileStream, Files, Incoming, IncomingWriter};
 
 use ledger::Ledger;
 use spool::Spool;

@@ -16,6 +16,10 @@ use sha2::{Digest, Sha256};
 
 use super::EbicsError;
 
+mod order_files;
+
+pub use order_files::{FileContent, Incoming, IncomingWriter};
+
 /// The spool directory below a data directory.
 #[derive(Debug, Clone)]
 pub(crate) struct Spool {
@@ -215,7 +219,8 @@ pub type FileStream = futures::stream::BoxStream<'static, std::io::Result<Vec<u8
 const STREAM_CHUNK: usize = 64 << 10;
 
 /// Stored files' content: inline in the database, or on disk below the data directory (the
-/// downloads this client assembled). A file is always reached through a tenant scope.
+/// downloads this client assembled, orders' payment files). A file is always reached through
+/// a tenant scope.
 #[derive(Debug, Clone, Default)]
 pub struct Files {
     data_dir: Option<PathBuf>,

@@ -213,6 +213,7 @@ impl ServiceError {
     pub(crate) fn precondition(error: OrderError) -> Self {
         match error {
             OrderError::Storage(e) => Self::Storage(e),
+            OrderError::File(e) => Self::Internal(Box::new(e)),
             other => Self::Precondition(Box::new(other)),
         }
     }

@@ -23,6 +23,7 @@ use kontor_storage::{
 use serde::Serialize;
 
 use super::orders::{create_order, order_content, CreateOrder, Created, OrderError};
+use crate::ebics::Files;
 
 /// Why a JSON payment did not become an order.
 #[derive(Debug, thiserror::Error)]
@@ -75,9 +76,10 @@ fn order_type(scheme: Scheme) -> Result<OrderType, OrderError> {
 }
 
 /// Checks the request, builds its message in the version the user's bank speaks and creates
-/// the order from it through [`create_order`].
+/// the order from it through [`create_order`] (its file kept by `files`).
 pub async fn create_payment(
     store: &Store,
+    files: &Files,
     scope: &TenantScope,
     new: NewPayment,
 ) -> Result<CreatedPayment, PaymentError> {
@@ -90,13 +92,14 @@ pub async fn create_payment(
             Some(key) => tx.orders().find_by_idempotency_key(key).await?,
             None => None,
         };
-        message_context(&mut tx, earlier, host.protocol_version.uses_btf()).await?
+        message_context(files, &mut tx, earlier, host.protocol_version.uses_btf()).await?
     };
     let CheckedPayment { scheme, order } = new.request.check(&context)?;
     let content = pain::build(&order)?.into_bytes();
     let order_data_digest = hex::encode(kontor_protocol::signature::order_data_digest(&content));
     let created = create_order(
         store,
+        files,
         scope,
         CreateOrder {
             user: new.user,
@@ -119,6 +122,7 @@ pub async fn create_payment(
 /// A fresh message id and time, or those of the order an earlier request with the same key
 /// created (so that the same request builds the same file).
 async fn message_context(
+    files: &Files,
     tx: &mut ScopedTx<'_>,
     earlier: Option<Order>,
     ebics_3: bool,
@@ -132,7 +136,7 @@ async fn message_context(
         ebics_3,
     };
     if let Some(earlier) = earlier {
-        let content = order_content(tx, &earlier).await?;
+        let content = order_content(files, tx, &earlier).await?;
         if let Ok(document) = pain::parse_bytes(&content) {
             context.message_id = document.message_id;
             context.created = document.created;
@@ -173,10 +177,11 @@ pub struct TransferView {
 /// The transfers of a payment order with their status: what the bank's last status report
 /// said about each (by end-to-end id), else the order's own state.
 pub async fn transfers(
+    files: &Files,
     tx: &mut ScopedTx<'_>,
     order: &Order,
 ) -> Result<(PaymentOrder, Vec<TransferView>), OrderError> {
-    let content = order_content(tx, order).await?;
+    let content = order_content(files, tx, order).await?;
     let document = pain::parse_bytes(&content)?;
     let reported: std::collections::HashMap<String, _> = tx
         .payment_transfers()

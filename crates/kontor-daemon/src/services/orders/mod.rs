@@ -7,20 +7,20 @@ pub mod completion;
 pub mod received;
 pub mod submit;
 
+use crate::ebics::{EbicsError, FileContent, Files};
 use crate::services::webhooks::events;
 use kontor_documents::pain::{self, PaymentKind, PaymentOrder, PaymentSummary};
 use kontor_documents::{Amount, Currency, Iban};
 use kontor_protocol::keys::PublicKey;
 use kontor_protocol::order_type::{BtfService, OrderDataFormat, OrderType, OrderTypeError};
 use kontor_protocol::orderdata::OrderSignatureData;
-use kontor_protocol::signature::{order_data_digest, verify_order_data};
+use kontor_protocol::signature::{verify_order_digest, OrderDataHasher};
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{
     Connection, EbicsUser, EbicsUserId, EbicsUserStatus, FileBody, FileKind, KeyUsage, NewFile,
     NewOrder, NewOrderSignature, Order, OrderId, OrderSignature, OrderStatus, ScopedTx,
     SignatureClass, SignatureRule, StorageError, Store, StoredFile, TenantScope, WebhookEventType,
 };
-use sha2::{Digest, Sha256};
 
 pub use completion::CompletionReport;
 pub use submit::{
@@ -91,8 +91,17 @@ pub enum OrderError {
     NotCancellable(OrderStatus),
     #[error("the upload reached an unclear state; reconcile with the bank before retrying: {0}")]
     Uncertain(String),
+    /// The payment file could not be kept or read (disk, or a record without its content).
+    #[error("the payment file could not be kept or read: {0}")]
+    File(#[source] EbicsError),
     #[error(transparent)]
     Storage(#[from] StorageError),
+}
+
+impl From<std::io::Error> for OrderError {
+    fn from(error: std::io::Error) -> Self {
+        Self::File(error.into())
+    }
 }
 
 /// A payment order to create.
@@ -169,21 +178,36 @@ fn needed_kind(new: &CreateOrder) -> Result<Option<PaymentKind>, OrderError> {
 }
 
 /// Validates the document, checks the user's permissions and stores a DRAFT order with its
-/// file. The same idempotency key for the same request (user, order type, content and
-/// signature rule) returns the existing order; for another request it is refused.
+/// file (kept by `files`: on disk below the data directory when there is one). The same
+/// idempotency key for the same request (user, order type, content and signature rule)
+/// returns the existing order; for another request it is refused.
 ///
 /// Nothing is stored unless the order is created. Two requests racing with one key, or with
 /// one file that is already an open order, end in one order and one replay or refusal.
 pub async fn create_order(
     store: &Store,
+    files: &Files,
+    scope: &TenantScope,
+    mut new: CreateOrder,
+) -> Result<Created, OrderError> {
+    let content = FileContent::bytes(std::mem::take(&mut new.content));
+    create_order_of(store, files, scope, new, content).await
+}
+
+/// [`create_order`] of a payment file given apart from `new` (whose `content` is ignored),
+/// e.g. one received over HTTP and spooled to disk.
+pub(crate) async fn create_order_of(
+    store: &Store,
+    files: &Files,
     scope: &TenantScope,
     new: CreateOrder,
+    content: FileContent,
 ) -> Result<Created, OrderError> {
     let needed = needed_kind(&new)?;
-    if new.content.is_empty() {
+    if content.size() == 0 {
         return Err(OrderError::EmptyFile);
     }
-    let document = pain::parse_bytes(&new.content)?;
+    let document = pain::parse_bytes(&content.read().await?)?;
     let order_type = match (&new.order_type, needed) {
         (Some(order_type), Some(needed)) if document.kind() != needed => {
             return Err(OrderError::KindMismatch {
@@ -199,27 +223,41 @@ pub async fn create_order(
         user: new.user,
         order_type,
         service: new.service.clone(),
-        content_hash: hex::encode(Sha256::digest(&new.content)),
+        content_hash: content.sha256().to_owned(),
         signature_rule: new.signature_rule,
     };
+    // Kept before its row is written: a crash in between leaves an orphan file at most.
+    let body = files
+        .keep(scope.tenant(), content)
+        .await
+        .map_err(OrderError::File)?;
+    let kept = matches!(body, FileBody::OnDisk { .. }).then(|| body.clone());
     let key = new.idempotency_key.clone();
     let mut tx = store.scope(scope).begin().await?;
-    match create_in(&mut tx, &request, &document, new).await {
-        Ok(created) => {
+    let outcome = match create_in(&mut tx, &request, &document, new, body).await {
+        Ok(created) if !created.replayed => {
+            // A failed commit may still have committed: the file stays rather than risk a
+            // row without its file.
             tx.commit().await?;
-            Ok(created)
+            return Ok(created);
         }
+        Ok(replayed) => Ok(replayed),
         Err(OrderError::Storage(StorageError::Conflict { .. })) => {
             drop(tx);
             // Lost a race on the same key, or the same file is already a live order.
             let mut tx = store.scope(scope).begin().await?;
-            match request.replay(&mut tx, key.as_deref()).await? {
-                Some(created) => Ok(created),
-                None => Err(OrderError::DuplicateOrder),
+            match request.replay(&mut tx, key.as_deref()).await {
+                Ok(Some(created)) => Ok(created),
+                Ok(None) => Err(OrderError::DuplicateOrder),
+                Err(e) => Err(e),
             }
         }
         Err(other) => Err(other),
+    };
+    if let Some(kept) = kept {
+        files.discard(&kept).await;
     }
+    outcome
 }
 
 /// What makes two creations the same request.
@@ -272,6 +310,7 @@ async fn create_in(
     request: &Request,
     document: &PaymentOrder,
     new: CreateOrder,
+    body: FileBody,
 ) -> Result<Created, OrderError> {
     if let Some(created) = request.replay(tx, new.idempotency_key.as_deref()).await? {
         return Ok(created);
@@ -300,7 +339,7 @@ async fn create_in(
         .files()
         .create(NewFile {
             kind: FileKind::OrderContent,
-            body: FileBody::Inline(new.content),
+            body,
             content_type: "application/xml".into(),
         })
         .await?;
@@ -471,9 +510,11 @@ pub struct SignatureSubmission {
     pub key_hash: Option<String>,
 }
 
-/// Verifies a signer's electronic signature over the order content against the signer's
-/// registered signature key, stores it, and moves the order to PENDING_SIGNATURE or SIGNED.
+/// Verifies a signer's electronic signature over the order content (read through `files`, as
+/// a stream) against the signer's registered signature key, stores it, and moves the order to
+/// PENDING_SIGNATURE or SIGNED.
 pub async fn add_signature(
+    files: &Files,
     tx: &mut ScopedTx<'_>,
     submission: SignatureSubmission,
 ) -> Result<Order, OrderError> {
@@ -511,12 +552,12 @@ pub async fn add_signature(
             "authorise payments with a transport signature".into(),
         ));
     }
-    let content = order_content(tx, &order).await?;
+    let digest = order_data_digest(files, tx, &order).await?;
     let key = key
         .ok_or_else(|| OrderError::SignerCannotAuthorise("sign without a signature key".into()))?;
     let public_key =
         PublicKey::from_spki_der(&key.public_key).map_err(|_| OrderError::InvalidSignature)?;
-    verify_order_data(submission.version, &public_key, &content, &submission.value)
+    verify_order_digest(submission.version, &public_key, &digest, &submission.value)
         .map_err(|_| OrderError::InvalidSignature)?;
 
     tx.order_signatures()
@@ -525,7 +566,7 @@ pub async fn add_signature(
             signer_id: signer.id,
             signature_class: signer.signature_class,
             signature_version: submission.version.as_str().into(),
-            signed_hash: hex::encode(order_data_digest(&content)),
+            signed_hash: hex::encode(digest),
             signature_value: submission.value,
         })
         .await
@@ -577,14 +618,32 @@ pub async fn cancel(tx: &mut ScopedTx<'_>, order: OrderId) -> Result<Order, Orde
         })
 }
 
-/// The order's payment file (always stored inline).
+/// The order's payment file, whole (to parse it): inline in its row (as earlier versions
+/// stored every order) or on disk.
 pub(crate) async fn order_content(
+    files: &Files,
     tx: &mut ScopedTx<'_>,
     order: &Order,
 ) -> Result<Vec<u8>, OrderError> {
     let file: StoredFile = tx.get(order.content_file_id).await?;
-    file.content
-        .ok_or_else(|| OrderError::Uncertain("order content is not stored inline".into()))
+    files.content(&file).await.map_err(OrderError::File)
+}
+
+/// The EBICS order data digest of the order's payment file (what signers sign), read as a
+/// stream: an on-disk file is never held whole.
+pub(crate) async fn order_data_digest(
+    files: &Files,
+    tx: &mut ScopedTx<'_>,
+    order: &Order,
+) -> Result<[u8; 32], OrderError> {
+    use futures::TryStreamExt;
+    let file: StoredFile = tx.get(order.content_file_id).await?;
+    let mut chunks = files.stream(&file).await.map_err(OrderError::File)?;
+    let mut hasher = OrderDataHasher::new();
+    while let Some(chunk) = chunks.try_next().await? {
+        hasher.update(&chunk);
+    }
+    Ok(hasher.finalize())
 }
 
 /// The stored signatures of `order`, as the upload carries them (partner and user ids of

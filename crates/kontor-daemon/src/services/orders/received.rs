@@ -1,19 +1,17 @@
 //! A payment file received over HTTP, before it becomes an order.
 //!
-//! The body is streamed to an anonymous temporary file below the data directory and counted
-//! as it arrives: a file over the limit is refused as soon as the limit is passed (or at once
-//! when its `Content-Length` says so), without ever being held whole in memory, and nothing
-//! of it is stored. A file within the limit is then read back and goes through
-//! [`create_order`] like any other.
-
-use std::io::{Read, Seek, SeekFrom};
+//! The body is streamed to a file below the data directory's `incoming/` and counted and
+//! hashed as it arrives: a file over the limit is refused as soon as the limit is passed (or
+//! at once when its `Content-Length` says so), without ever being held whole in memory, and
+//! nothing of it is stored. A file within the limit goes through [`create_order_of`] like any
+//! other; with a data directory it becomes the order's file by a rename, never copied.
 
 use futures::{Stream, StreamExt};
-use kontor_protocol::signature::order_data_digest;
+use kontor_protocol::signature::OrderDataHasher;
 use kontor_storage::TenantScope;
-use tokio::io::AsyncWriteExt;
 
-use super::{create_order, CreateOrder, Created, OrderError};
+use super::{create_order_of, CreateOrder, Created, OrderError};
+use crate::ebics::{Files, Incoming};
 use crate::services::Services;
 
 /// Why a received payment file did not become an order.
@@ -39,11 +37,11 @@ pub struct Received {
 }
 
 /// Receives `body` (at most `limit` bytes) and creates the order from it; `order.content` is
-/// replaced by what was received.
+/// ignored (the received file is the content).
 pub async fn create_order_from_body<S, B, E>(
     services: &Services,
     scope: &TenantScope,
-    mut order: CreateOrder,
+    order: CreateOrder,
     body: S,
     limit: u64,
 ) -> Result<Received, ReceiveError>
@@ -52,57 +50,44 @@ where
     B: AsRef<[u8]>,
     E: std::fmt::Display,
 {
-    let spooled = spool(services, body, limit).await?;
-    order.content = tokio::task::spawn_blocking(move || -> std::io::Result<Vec<u8>> {
-        let mut file = spooled;
-        file.seek(SeekFrom::Start(0))?;
-        let mut content = Vec::new();
-        file.read_to_end(&mut content)?;
-        Ok(content)
-    })
-    .await
-    .map_err(std::io::Error::other)??;
-    let order_data_digest = hex::encode(order_data_digest(&order.content));
+    let (incoming, order_data_digest) = receive(services.files(), body, limit).await?;
+    let created = create_order_of(
+        services.store(),
+        services.files(),
+        scope,
+        order,
+        incoming.into(),
+    )
+    .await?;
     Ok(Received {
-        created: create_order(services.store(), scope, order).await?,
+        created,
         order_data_digest,
     })
 }
 
-/// Streams `body` into an anonymous temporary file (gone when dropped), refusing it once it
-/// passes `limit`.
-async fn spool<S, B, E>(
-    services: &Services,
+/// Streams `body` into an incoming file (removed when dropped), refusing it once it passes
+/// `limit`; returns it with its EBICS order data digest (lower-case hex).
+async fn receive<S, B, E>(
+    files: &Files,
     body: S,
     limit: u64,
-) -> Result<std::fs::File, ReceiveError>
+) -> Result<(Incoming, String), ReceiveError>
 where
     S: Stream<Item = Result<B, E>> + Send,
     B: AsRef<[u8]>,
     E: std::fmt::Display,
 {
-    let dir = services.files().incoming_dir();
-    let file = tokio::task::spawn_blocking(move || match dir {
-        Some(dir) => {
-            kontor_storage::private_files::create_dir_all(&dir)?;
-            tempfile::tempfile_in(dir)
-        }
-        None => tempfile::tempfile(),
-    })
-    .await
-    .map_err(std::io::Error::other)??;
-    let mut writer = tokio::io::BufWriter::new(tokio::fs::File::from_std(file));
-    let mut received: u64 = 0;
+    let mut writer = files.receive().await?;
+    let mut digest = OrderDataHasher::new();
     let mut body = std::pin::pin!(body);
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| ReceiveError::Body(e.to_string()))?;
         let bytes = chunk.as_ref();
-        received += bytes.len() as u64;
-        if received > limit {
+        if writer.size() + bytes.len() as u64 > limit {
             return Err(ReceiveError::TooLarge { limit });
         }
-        writer.write_all(bytes).await?;
+        digest.update(bytes);
+        writer.write(bytes).await?;
     }
-    writer.flush().await?;
-    Ok(writer.into_inner().into_std().await)
+    Ok((writer.finish().await?, hex::encode(digest.finalize())))
 }

@@ -4,10 +4,7 @@
 
 use axum::http::{Method, StatusCode};
 use kontor_daemon::api::{router, AppState};
-use kontor_daemon::services::orders::{add_signature, SignatureSubmission};
-use kontor_protocol::signature::sign_order_data;
 use kontor_protocol::ProtocolVersion::H005;
-use kontor_protocol::SignatureVersion;
 use kontor_storage::{Order, OrderStatus, Page, Role, SignatureClass, StoredFile, Transaction};
 
 use crate::support::api::{call, call_with, Payload};
@@ -48,21 +45,7 @@ async fn fifty_mib_pain001_is_uploaded_through_the_api_in_segments(db: TestDb) {
     let id: kontor_storage::OrderId = body["id"].as_str().unwrap().parse().unwrap();
     assert_eq!(body["content_size"].as_i64(), Some(file.len() as i64));
 
-    let key = w.signing_key(w.user).await;
-    let mut tx = w.tx().await;
-    add_signature(
-        &mut tx,
-        SignatureSubmission {
-            order: id,
-            signer: w.user,
-            version: SignatureVersion::A006,
-            value: sign_order_data(SignatureVersion::A006, &key, &file).unwrap(),
-            key_hash: None,
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    w.signed_by_user(id, &file).await;
 
     let submitted = call(
         &app,

@@ -1,22 +1,23 @@
-//! Bounded memory for uploads: a payment file far larger than a segment, stored on disk, is
-//! uploaded to the emulator while the process doing it never holds the whole file.
+//! Bounded memory for uploads: a payment file far larger than a segment becomes an order the
+//! way the API makes one (the body streamed to disk, kept below the data directory), is
+//! signed, and is submitted to the emulator while the process doing it never holds the whole
+//! file.
 //!
 //! The emulator runs in the test process (it holds what it receives, and verifies the
-//! electronic signature and the document as always); the daemon's work (reading the stored
-//! file, digest, compression, E002, segments into the spool, the transfer) runs in a child
-//! process (see `support::child`), whose peak resident memory is the upload's alone.
+//! electronic signature and the document as always), and so does the order's creation (the
+//! document is parsed whole to validate it); the submission (reading the stored file, digest,
+//! compression, E002, segments into the spool, the transfer) runs in a child process (see
+//! `support::child`), whose peak resident memory is the submission's alone.
 
-use kontor_daemon::ebics::{OrderData, UploadRequest};
+use kontor_daemon::services::orders::received::create_order_from_body;
+use kontor_daemon::services::orders::{submit, CreateOrder, SubmitOutcome, Submitter};
 use kontor_protocol::order_type::OrderType;
-use kontor_protocol::orderdata::OrderSignatureData;
-use kontor_protocol::signature::sign_order_data;
 use kontor_protocol::ProtocolVersion::H005;
-use kontor_protocol::SignatureVersion;
-use kontor_storage::{FileBody, FileId, FileKind, NewFile, SignatureClass, StoredFile};
+use kontor_storage::{Order, OrderId, OrderStatus, SignatureClass, SignatureRule, StoredFile};
 use sha2::{Digest, Sha256};
 
 use crate::support::child::{peak_rss_kib, Daemon, Task};
-use crate::support::emulator::{world, Setup};
+use crate::support::emulator::{world, Setup, World};
 use crate::support::payments::pain001;
 use crate::support::TestDb;
 
@@ -38,60 +39,68 @@ async fn flow(db: TestDb) {
 
     // Many small transfers: a valid pain.001 the bank parses and checks like any other.
     let content = large_pain001(ORDER_BYTES);
-    let relative = "orders/large-pain001.xml";
-    std::fs::create_dir_all(w.data_dir.path().join("orders")).unwrap();
-    std::fs::write(w.data_dir.path().join(relative), &content).unwrap();
     let sha256 = hex::encode(Sha256::digest(&content));
-    let mut tx = w.db.store.scope(&w.scope).begin().await.unwrap();
-    let file: StoredFile = tx
-        .files()
-        .create(NewFile {
-            kind: FileKind::OrderContent,
-            body: FileBody::OnDisk {
-                path: relative.into(),
-                size: content.len() as i64,
-                sha256: sha256.clone(),
-            },
-            content_type: "application/xml".into(),
-        })
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    let key = w.signing_key(w.user).await;
-    let signature = sign_order_data(SignatureVersion::A006, &key, &content).unwrap();
+    let order = signed_order_from_body(&w, &content).await;
     drop(content);
-
-    let task = Task::of(
-        &w,
-        &[
-            file.id.to_string(),
-            w.partner_id.clone(),
-            w.user_id.clone(),
-            hex::encode(&signature),
-        ],
+    let file: StoredFile = w.tx().await.get(order.content_file_id).await.unwrap();
+    let tenant_dir = format!("orders/{}/", w.scope.tenant());
+    assert!(
+        file.content.is_none() && file.path.as_ref().unwrap().starts_with(&tenant_dir),
+        "kept on disk below the tenant's directory: {:?}",
+        file.path
     );
+    assert_eq!(file.sha256, sha256);
+
+    let task = Task::of(&w, &[order.id.to_string()]);
     let fields = task.run(CHILD_TEST, CHILD_ENV, "bounded-upload").await;
     let [segments, baseline_kib, peak_kib] = [0, 1, 2].map(|i| fields[i].parse::<u64>().unwrap());
 
     // The bank took the document whole, with the signature it verified over it.
     let received = w.bank.state().received_orders();
-    let order = received.last().expect("the bank received the order");
-    assert_eq!(order.sha256, sha256);
-    assert_eq!(order.signatures.len(), 1);
+    let received = received.last().expect("the bank received the order");
+    assert_eq!(received.sha256, sha256);
+    assert_eq!(received.signatures.len(), 1);
+    let order: Order = w.tx().await.get(order.id).await.unwrap();
+    assert_eq!(order.status, OrderStatus::Processing);
     assert!(segments > 1, "{segments} segments");
     // Holding the file once (or its segments) would grow the child by more than this.
     let growth = peak_kib.saturating_sub(baseline_kib);
     println!(
-        "uploaded {} MiB in {segments} segments; the child grew by {} MiB",
+        "submitted {} MiB in {segments} segments; the child grew by {} MiB",
         ORDER_BYTES >> 20,
         growth / 1024
     );
     assert!(
         growth * 1024 < ORDER_BYTES as u64 / 2,
-        "the child grew by {} MiB while uploading a {} MiB file (baseline {baseline_kib} KiB)",
+        "the child grew by {} MiB while submitting a {} MiB file (baseline {baseline_kib} KiB)",
         growth / 1024,
         ORDER_BYTES >> 20
     );
+}
+
+/// Creates a CCT order from `content` received as a request body is (1 MiB chunks), and signs
+/// it with the user's own key.
+async fn signed_order_from_body(w: &World, content: &[u8]) -> Order {
+    let chunks = content.chunks(1 << 20).map(Ok::<_, std::io::Error>);
+    let received = create_order_from_body(
+        &w.services,
+        &w.scope,
+        CreateOrder {
+            user: w.user,
+            content: Vec::new(),
+            signature_rule: SignatureRule::Standard,
+            idempotency_key: None,
+            order_type: Some(OrderType::CCT),
+            service: None,
+        },
+        futures::stream::iter(chunks),
+        u64::MAX,
+    )
+    .await
+    .unwrap();
+    let order = w.signed_by_user(received.created.order.id, content).await;
+    assert_eq!(order.status, OrderStatus::Signed);
+    order
 }
 
 /// A pain.001 of at least `bytes`, one small transfer after the other, each to a creditor
@@ -119,30 +128,28 @@ async fn bounded_upload_child() {
     let Some(daemon) = Daemon::connect(CHILD_ENV, "bounded-upload").await else {
         return;
     };
-    // After connecting: what the upload adds is measured, not the database driver's setup.
+    // After connecting: what the submission adds is measured, not the database driver's setup.
     let baseline_kib = peak_rss_kib();
-    let [file, partner_id, user_id, signature] = &daemon.extra[..] else {
+    let [order] = &daemon.extra[..] else {
         panic!("task: {:?}", daemon.extra);
     };
-    let mut tx = daemon.store.scope(&daemon.scope).begin().await.unwrap();
-    let file: StoredFile = tx.get(file.parse::<FileId>().unwrap()).await.unwrap();
-    tx.commit().await.unwrap();
-    let signature = OrderSignatureData {
-        signature_version: SignatureVersion::A006,
-        signature_value: hex::decode(signature).unwrap(),
-        partner_id: partner_id.clone(),
-        user_id: user_id.clone(),
-        x509: None,
+    let submitter = Submitter::new("bounded-upload-child");
+    let order = order.parse::<OrderId>().unwrap();
+    let outcome = submit(
+        &daemon.store,
+        &daemon.client,
+        &submitter,
+        &daemon.scope,
+        order,
+    )
+    .await
+    .unwrap();
+    let SubmitOutcome::Accepted(order) = outcome else {
+        panic!("{outcome:?}");
     };
-    let request = UploadRequest::new(OrderType::CCT, OrderData::Stored(file), vec![signature]);
-    let outcome = daemon
-        .client
-        .upload(&daemon.scope, daemon.user, request)
-        .await
-        .unwrap();
-    assert_eq!(outcome.return_code, "000000");
+    let transaction = order.transaction_id.expect("the upload's transaction");
     let mut tx = daemon.store.scope(&daemon.scope).begin().await.unwrap();
-    let transaction: kontor_storage::Transaction = tx.get(outcome.transaction).await.unwrap();
+    let transaction: kontor_storage::Transaction = tx.get(transaction).await.unwrap();
     tx.commit().await.unwrap();
     println!(
         "bounded-upload {} {baseline_kib} {}",

@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use kontor_bank::{FaultAction, FaultMatcher, TransactionPhase as BankPhase};
-use kontor_daemon::ebics::RetryPolicy;
+use kontor_daemon::ebics::{Files, RetryPolicy};
 use kontor_daemon::runtime::{self, DaemonOptions, RunningDaemon};
 use kontor_daemon::services::orders::{
-    add_signature, create_order, submit, CreateOrder, OrderError, OrderUploader,
+    add_signature, create_order, submit, submit_order, CreateOrder, OrderError, OrderUploader,
     SignatureSubmission, SubmitOutcome, Submitter, UploadFailure, UploadReceipt,
 };
 use kontor_protocol::keys::{KeySize, PrivateKey};
@@ -113,6 +113,7 @@ async fn fixture(store: &Store) -> Fixture {
 async fn create(store: &Store, f: &Fixture, content: Vec<u8>) -> Result<Order, OrderError> {
     let created = create_order(
         store,
+        &Files::inline_only(),
         &f.t.scope,
         CreateOrder {
             user: f.t.user,
@@ -137,6 +138,7 @@ async fn sign(
     let value = sign_order_data(SignatureVersion::A006, &signer.key, &content).unwrap();
     let mut tx = store.scope(&f.t.scope).begin().await.unwrap();
     let order = add_signature(
+        &Files::inline_only(),
         &mut tx,
         SignatureSubmission {
             order,
@@ -414,6 +416,7 @@ async fn signature_must_verify_against_the_signers_registered_key(db: TestDb) {
     let forged = sign_order_data(SignatureVersion::A006, &key(), &content).unwrap();
     let mut tx = db.store.scope(&f.t.scope).begin().await.unwrap();
     let result = add_signature(
+        &Files::inline_only(),
         &mut tx,
         SignatureSubmission {
             order: order.id,
@@ -619,4 +622,95 @@ on_both_databases! {
     payment_is_uploaded_once_despite_a_lost_answer => payment_is_uploaded_once_despite_a_lost_answer_flow;
     sixteen_concurrent_submits_in_one_instance_upload_once => |db| concurrent_submits_upload_once_flow(db, false);
     eight_plus_eight_submits_in_two_instances_upload_once => |db| concurrent_submits_upload_once_flow(db, true);
+    order_file_is_kept_on_disk_once_per_created_order => order_file_is_kept_on_disk_once_per_created_order;
+    inline_order_of_an_earlier_version_is_signed_and_submitted => inline_order_of_an_earlier_version_is_signed_and_submitted;
+}
+
+/// The files kept below the tenant's order directory.
+fn kept_order_files(w: &World) -> Vec<std::path::PathBuf> {
+    let dir = w
+        .data_dir
+        .path()
+        .join(format!("orders/{}", w.scope.tenant()));
+    std::fs::read_dir(dir)
+        .map(|entries| entries.map(|e| e.unwrap().path()).collect())
+        .unwrap_or_default()
+}
+
+/// With a data directory the payment file is kept on disk, not in its row; a replayed or
+/// refused creation leaves no file behind.
+async fn order_file_is_kept_on_disk_once_per_created_order(db: TestDb) {
+    let w = world(db, Setup::new(H004)).await;
+    w.ready().await;
+    bank_takes_payments(&w).await;
+    let content = payment();
+    let create = |key: Option<&str>| {
+        create_order(
+            &w.db.store,
+            w.services.files(),
+            &w.scope,
+            CreateOrder {
+                user: w.user,
+                content: content.clone(),
+                signature_rule: SignatureRule::Standard,
+                idempotency_key: key.map(str::to_owned),
+                order_type: None,
+                service: None,
+            },
+        )
+    };
+    let created = create(Some("disk-1")).await.unwrap();
+    let file: StoredFile = w
+        .tx()
+        .await
+        .get(created.order.content_file_id)
+        .await
+        .unwrap();
+    assert_eq!(file.content, None);
+    assert_eq!(file.sha256, hex::encode(Sha256::digest(&content)));
+    let [kept] = &kept_order_files(&w)[..] else {
+        panic!("{:?}", kept_order_files(&w));
+    };
+    assert_eq!(std::fs::read(kept).unwrap(), content);
+    assert!(kept.ends_with(file.path.as_deref().unwrap()), "{kept:?}");
+
+    let replayed = create(Some("disk-1")).await.unwrap();
+    assert!(replayed.replayed);
+    let duplicate = create(None).await;
+    assert!(
+        matches!(duplicate, Err(OrderError::DuplicateOrder)),
+        "{duplicate:?}"
+    );
+    assert_eq!(kept_order_files(&w).len(), 1);
+}
+
+/// Earlier versions kept every payment file inline in its row: such an order is still
+/// signed and submitted by a daemon that keeps new files on disk.
+async fn inline_order_of_an_earlier_version_is_signed_and_submitted(db: TestDb) {
+    let w = world(db, Setup::new(H004)).await;
+    w.ready().await;
+    bank_takes_payments(&w).await;
+    let content = payment();
+    let order = w
+        .new_order_kept_by(
+            &Files::inline_only(),
+            content.clone(),
+            SignatureRule::Standard,
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    let file: StoredFile = w.tx().await.get(order.content_file_id).await.unwrap();
+    assert_eq!((file.path, file.content.as_ref()), (None, Some(&content)));
+    let signed = w.signed_by_user(order.id, &content).await;
+    assert_eq!(signed.status, OrderStatus::Signed);
+
+    // As the API submits: the daemon's services, which keep new files on disk.
+    let submitted = submit_order(&w.services, &w.scope, order.id).await.unwrap();
+    assert!(submitted.bank_order_id.is_some(), "{submitted:?}");
+    let [received] = &w.bank.state().received_orders()[..] else {
+        panic!("one order at the bank");
+    };
+    assert_eq!(received.sha256, hex::encode(Sha256::digest(&content)));
 }

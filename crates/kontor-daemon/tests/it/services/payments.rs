@@ -54,14 +54,14 @@ fn payment(w: &World, body: Value, rule: SignatureRule) -> NewPayment {
 }
 
 async fn create(w: &World, body: Value, rule: SignatureRule) -> Result<Order, PaymentError> {
-    create_payment(&w.db.store, &w.scope, payment(w, body, rule))
+    create_payment(&w.db.store, w.services.files(), &w.scope, payment(w, body, rule))
         .await
         .map(|p| p.created.order)
 }
 
 async fn content(w: &World, order: &Order) -> Vec<u8> {
     let file: StoredFile = w.tx().await.get(order.content_file_id).await.unwrap();
-    file.content.unwrap()
+    w.services.files().content(&file).await.unwrap()
 }
 
 /// The stored document of `order`, after asserting the order type and pain version it was
@@ -83,6 +83,7 @@ async fn sign(w: &World, order: &Order, signer: EbicsUserId) -> Order {
     let content = content(w, order).await;
     let mut tx = w.tx().await;
     let signed = add_signature(
+        w.services.files(),
         &mut tx,
         SignatureSubmission {
             order: order.id,
@@ -232,7 +233,9 @@ async fn ten_thousand_transfers_become_one_signed_completed_pain001(db: TestDb) 
     assert_eq!(completed.status, OrderStatus::Completed, "{completed:?}");
 
     let mut tx = w.tx().await;
-    let (_, views) = transfers(&mut tx, &completed).await.unwrap();
+    let (_, views) = transfers(w.services.files(), &mut tx, &completed)
+        .await
+        .unwrap();
     assert_eq!(views.len(), 10_000);
     assert!(views.iter().all(|t| t.status_source == "transaction"));
     let rejected: Vec<(&str, Option<&str>)> = views
@@ -364,7 +367,9 @@ async fn direct_debit_completes_and_a_rejection_reaches_every_debit(db: TestDb) 
         .unwrap();
     let rejected: Order = w.tx().await.get(order.id).await.unwrap();
     assert_eq!(rejected.status, OrderStatus::Rejected);
-    let (_, views) = transfers(&mut w.tx().await, &rejected).await.unwrap();
+    let (_, views) = transfers(w.services.files(), &mut w.tx().await, &rejected)
+        .await
+        .unwrap();
     let statuses: Vec<(&str, TransferStatus, Option<&str>)> = views
         .iter()
         .map(|t| (t.end_to_end_id.as_str(), t.status, t.reason_code.as_deref()))
@@ -438,7 +443,7 @@ async fn idempotency_key_replays_the_same_payment(db: TestDb) {
             idempotency_key: Some("payroll-2026-12".into()),
             ..payment(&w, body, SignatureRule::Standard)
         };
-        create_payment(&w.db.store, &w.scope, keyed)
+        create_payment(&w.db.store, w.services.files(), &w.scope, keyed)
     };
     let first = send(body.clone()).await.unwrap();
     let again = send(body.clone()).await.unwrap();

@@ -6,7 +6,7 @@ use kontor_bank::{
     BankConfig, FaultAction, FaultMatcher, FaultRule, RunningBank, TransactionPhase as BankPhase,
 };
 use kontor_daemon::ebics::{
-    Client, ClientConfig, DownloadOutcome, DownloadRequest, EbicsError, RetryPolicy,
+    Client, ClientConfig, DownloadOutcome, DownloadRequest, EbicsError, Files, RetryPolicy,
 };
 use kontor_daemon::services::onboarding::{self, OnboardingError};
 use kontor_daemon::services::orders::{
@@ -253,6 +253,21 @@ impl World {
         order_type: Option<OrderType>,
         service: Option<BtfService>,
     ) -> Result<Order, OrderError> {
+        let files = self.services.files();
+        self.new_order_kept_by(files, content, rule, order_type, service)
+            .await
+    }
+
+    /// Creates an unsigned order of `content`, its file kept by `files` (e.g.
+    /// `Files::inline_only()`, as earlier versions kept every payment file).
+    pub async fn new_order_kept_by(
+        &self,
+        files: &Files,
+        content: Vec<u8>,
+        rule: SignatureRule,
+        order_type: Option<OrderType>,
+        service: Option<BtfService>,
+    ) -> Result<Order, OrderError> {
         let new = CreateOrder {
             user: self.user,
             content,
@@ -261,7 +276,7 @@ impl World {
             order_type,
             service,
         };
-        let created = create_order(&self.db.store, &self.scope, new).await?;
+        let created = create_order(&self.db.store, files, &self.scope, new).await?;
         Ok(created.order)
     }
 
@@ -278,12 +293,18 @@ impl World {
             .new_order(content.to_vec(), rule, order_type, service)
             .await
             .unwrap();
+        self.signed_by_user(order.id, content).await
+    }
+
+    /// Signs `order` (of `content`) with the user's own key, as the signer CLI would.
+    pub async fn signed_by_user(&self, order: OrderId, content: &[u8]) -> Order {
         let key = self.signing_key(self.user).await;
         let mut tx = self.tx().await;
         let order = add_signature(
+            self.services.files(),
             &mut tx,
             SignatureSubmission {
-                order: order.id,
+                order,
                 signer: self.user,
                 version: SignatureVersion::A006,
                 value: sign_order_data(SignatureVersion::A006, &key, content).unwrap(),
