@@ -8,6 +8,7 @@ use crate::db::{now, record, RowReader, Val};
 use crate::error::Result;
 use crate::ids::{AccountId, BalanceId, BookedTransactionId, FileId, StatementId};
 use crate::status::StatementFormat;
+use crate::store::Backend;
 
 record! {
     /// A statement (camt.053/052/054 or MT940) received for an account.
@@ -251,29 +252,34 @@ impl Statements<'_, '_> {
 
     /// Stores a booking unless its dedupe key is known for the account; returns whether it was new.
     pub async fn insert_booking(&mut self, new: NewBookedTransaction) -> Result<bool> {
-        self.insert_ignoring_duplicate(
-            "booked_transactions",
-            "account_id, dedupe_key",
-            &reported(
-                BookedTransactionId::new().to_db(),
-                new.account_id,
-                new.statement_id,
-                (new.amount, new.currency),
-                [
-                    ("booking_date", new.booking_date.into()),
-                    ("value_date", new.value_date.into()),
-                    ("credit_debit", new.credit_debit.into()),
-                    ("counterparty_name", new.counterparty_name.into()),
-                    ("counterparty_iban", new.counterparty_iban.into()),
-                    ("remittance", new.remittance.into()),
-                    ("bank_reference", new.bank_reference.into()),
-                    ("end_to_end_id", new.end_to_end_id.into()),
-                    ("dedupe_key", new.dedupe_key.into()),
-                    ("created_at", now().into()),
-                ],
-            ),
-        )
-        .await
+        Ok(self.insert_bookings(vec![new]).await? == 1)
+    }
+
+    /// Stores bookings unless their dedupe key is known for the account (or comes earlier in
+    /// `bookings`); returns how many were new. Same outcome as [`Statements::insert_booking`]
+    /// for each in turn, in multi-row statements: a large camt.053 holds tens of thousands
+    /// of bookings, and a statement of its own (its text built, a round trip to the driver)
+    /// cost each about as much again as storing it.
+    pub async fn insert_bookings(&mut self, bookings: Vec<NewBookedTransaction>) -> Result<usize> {
+        let backend = self.tx.store.backend();
+        let mut new = 0;
+        let mut bookings = bookings.into_iter().peekable();
+        while bookings.peek().is_some() {
+            let created_at: Val = now().into();
+            let mut values = Vec::with_capacity(BOOKINGS_PER_INSERT * (1 + BOOKING_COLUMNS.len()));
+            for booking in bookings.by_ref().take(BOOKINGS_PER_INSERT) {
+                values.push(self.tx.tenant_val());
+                values.extend(booking_values(booking, created_at.clone()));
+            }
+            let rows = values.len() / (1 + BOOKING_COLUMNS.len());
+            let n = self
+                .tx
+                .execute(&insert_bookings_sql(backend, rows), &values)
+                .await
+                .map_err(|e| crate::error::StorageError::from_write("booking", e))?;
+            new += n as usize;
+        }
+        Ok(new)
     }
 
     /// `INSERT ... ON CONFLICT DO NOTHING` (same syntax on SQLite and PostgreSQL).
@@ -342,6 +348,81 @@ impl Statements<'_, '_> {
             .fetch_all_as(&sql, &values, BookedTransaction::read)
             .await
     }
+}
+
+/// Bookings per multi-row INSERT. A statement is prepared once per connection and number of
+/// rows, and preparing costs in proportion to its rows: a few dozen rows spread the cost of
+/// a statement's round trip to the engine over many bookings, and keep the preparing of a
+/// document's last, shorter batch cheap.
+const BOOKINGS_PER_INSERT: usize = 32;
+
+/// The columns of a booking after `tenant_id`, in the order of [`booking_values`].
+const BOOKING_COLUMNS: [&str; 15] = [
+    "id",
+    "account_id",
+    "statement_id",
+    "amount",
+    "currency",
+    "booking_date",
+    "value_date",
+    "credit_debit",
+    "counterparty_name",
+    "counterparty_iban",
+    "remittance",
+    "bank_reference",
+    "end_to_end_id",
+    "dedupe_key",
+    "created_at",
+];
+
+/// A booking's values in the order of [`BOOKING_COLUMNS`], with a new id.
+fn booking_values(new: NewBookedTransaction, created_at: Val) -> [Val; 15] {
+    [
+        BookedTransactionId::new().to_db().into(),
+        new.account_id.to_db().into(),
+        new.statement_id.map(|s| s.to_db()).into(),
+        new.amount.into(),
+        new.currency.into(),
+        new.booking_date.into(),
+        new.value_date.into(),
+        new.credit_debit.into(),
+        new.counterparty_name.into(),
+        new.counterparty_iban.into(),
+        new.remittance.into(),
+        new.bank_reference.into(),
+        new.end_to_end_id.into(),
+        new.dedupe_key.into(),
+        created_at,
+    ]
+}
+
+/// `INSERT INTO booked_transactions` of `rows` bookings, each with the tenant and its own
+/// values, skipping a dedupe key the account already has. Within one statement, a later row
+/// with an earlier row's key is skipped too (both engines check the unique index row by row).
+///
+/// SQLite gets anonymous `?` placeholders: the driver looks up the name of every numbered
+/// one (`$n`) by a linear search, which is quadratic in a statement's values.
+fn insert_bookings_sql(backend: Backend, rows: usize) -> String {
+    use std::fmt::Write;
+    let mut sql = format!(
+        "INSERT INTO booked_transactions (tenant_id, {}) VALUES ",
+        BOOKING_COLUMNS.join(", ")
+    );
+    let mut next = 1;
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..=BOOKING_COLUMNS.len() {
+            let separator = if column == 0 { "" } else { ", " };
+            let _ = match backend {
+                Backend::Sqlite => write!(sql, "{separator}?"),
+                Backend::Postgres => write!(sql, "{separator}${next}"),
+            };
+            next += 1;
+        }
+        sql.push(')');
+    }
+    sql.push_str(" ON CONFLICT (account_id, dedupe_key) DO NOTHING");
+    sql
 }
 
 /// The row of what a statement reports on an account (a balance, a booking): a new id, the
