@@ -504,15 +504,12 @@ async fn bookings_in_bulk_are_stored_once_per_dedupe_key(store: &Store) {
     let mut tx = store.scope(&g.scope).begin().await.unwrap();
     let again = tx.statements().insert_bookings(bookings(&keys)).await;
     assert_eq!(again.unwrap(), 0, "a second delivery stores nothing");
-    let stored = tx
-        .statements()
-        .bookings(&BookingFilter {
-            account_id: Some(g.account),
-            limit: 1000,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
+    let whole_account = BookingFilter {
+        account_id: Some(g.account),
+        limit: 1000,
+        ..Default::default()
+    };
+    let stored = tx.statements().bookings(&whole_account).await.unwrap();
     let mut stored_keys: Vec<&str> = stored.iter().map(|b| b.dedupe_key.as_str()).collect();
     stored_keys.sort_unstable();
     let mut expected: Vec<&str> = keys.iter().map(String::as_str).collect();
