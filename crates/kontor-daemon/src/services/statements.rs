@@ -285,7 +285,7 @@ impl<'a> StatementWriter<'a> {
     ) -> Result<(), IngestError> {
         match part {
             StatementPart::Begin(header) => self.begin(tx, &header).await,
-            StatementPart::Entries(entries) => self.entries(tx, &entries).await,
+            StatementPart::Entries(entries) => self.entries(tx, entries).await,
             StatementPart::End(header) => self.end(tx, &header).await,
         }
     }
@@ -339,7 +339,7 @@ impl<'a> StatementWriter<'a> {
     async fn entries(
         &mut self,
         tx: &mut ScopedTx<'_>,
-        entries: &[Entry],
+        entries: Vec<Entry>,
     ) -> Result<(), IngestError> {
         let Some(current) = &mut self.current else {
             return Ok(());
@@ -347,20 +347,20 @@ impl<'a> StatementWriter<'a> {
         let Some((iban, account, statement)) = &current.target else {
             return Ok(());
         };
+        let mut bookings = Vec::with_capacity(entries.len());
         for entry in entries {
             if let Some(date) = entry.booking_date {
                 current.booking_span = Some(widen(current.booking_span, date));
             }
-            let Some(booking) = booking(entry, iban, account, *statement) else {
-                current.stored.entries_not_booked += 1;
-                continue;
-            };
-            if tx.statements().insert_booking(booking).await? {
-                current.stored.bookings_new += 1;
-            } else {
-                current.stored.bookings_known += 1;
+            match booking(entry, iban, account, *statement) {
+                Some(booking) => bookings.push(booking),
+                None => current.stored.entries_not_booked += 1,
             }
         }
+        let offered = bookings.len();
+        let new = tx.statements().insert_bookings(bookings).await?;
+        current.stored.bookings_new += new;
+        current.stored.bookings_known += offered - new;
         Ok(())
     }
 
@@ -453,7 +453,7 @@ async fn resolve_account(
 /// A booked entry as a stored booking; `None` for pending and information entries, which
 /// are not bookings (and whose key would change once booked).
 fn booking(
-    entry: &Entry,
+    entry: Entry,
     iban: &Iban,
     account: &Account,
     statement: kontor_storage::StatementId,
@@ -462,6 +462,7 @@ fn booking(
         return None;
     }
     let booking_date = entry.booking_date.or(entry.value_date)?;
+    let dedupe_key = entry.dedupe_key(iban);
     Some(NewBookedTransaction {
         account_id: account.id,
         statement_id: Some(statement),
@@ -470,12 +471,12 @@ fn booking(
         amount: entry.amount.abs(),
         currency: entry.currency,
         credit_debit: entry.credit_debit.iso_code().to_owned(),
-        counterparty_name: entry.counterparty_name.clone(),
-        counterparty_iban: entry.counterparty_iban.clone(),
-        remittance: entry.remittance.clone(),
-        bank_reference: entry.bank_reference.clone(),
-        end_to_end_id: entry.end_to_end_id.clone(),
-        dedupe_key: entry.dedupe_key(iban),
+        counterparty_name: entry.counterparty_name,
+        counterparty_iban: entry.counterparty_iban,
+        remittance: entry.remittance,
+        bank_reference: entry.bank_reference,
+        end_to_end_id: entry.end_to_end_id,
+        dedupe_key,
     })
 }
 

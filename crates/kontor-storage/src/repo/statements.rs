@@ -8,6 +8,7 @@ use crate::db::{now, record, RowReader, Val};
 use crate::error::Result;
 use crate::ids::{AccountId, BalanceId, BookedTransactionId, FileId, StatementId};
 use crate::status::StatementFormat;
+use crate::store::Backend;
 
 record! {
     /// A statement (camt.053/052/054 or MT940) received for an account.
@@ -197,15 +198,41 @@ impl Statements<'_, '_> {
 
     /// Stores a booking unless its dedupe key is known for the account; returns whether it was new.
     pub async fn insert_booking(&mut self, new: NewBookedTransaction) -> Result<bool> {
-        self.insert_ignoring_duplicate(
-            "booked_transactions",
-            "account_id, dedupe_key",
-            &new.into_row([
-                ("id", BookedTransactionId::new().into()),
-                ("created_at", now().into()),
-            ]),
-        )
-        .await
+        Ok(self.insert_bookings(vec![new]).await? == 1)
+    }
+
+    /// Stores bookings unless their dedupe key is known for the account (or comes earlier in
+    /// `bookings`); returns how many were new. Same outcome as [`Statements::insert_booking`]
+    /// for each in turn, in multi-row statements: a large camt.053 holds tens of thousands
+    /// of bookings, and a statement of its own (its text built, a round trip to the driver)
+    /// cost each about as much again as storing it.
+    pub async fn insert_bookings(&mut self, bookings: Vec<NewBookedTransaction>) -> Result<usize> {
+        let backend = self.tx.store.backend();
+        let mut new = 0;
+        let mut bookings = bookings.into_iter().peekable();
+        while bookings.peek().is_some() {
+            let created_at: Val = now().into();
+            let (mut columns, mut values, mut rows) = (Vec::new(), Vec::new(), 0);
+            for booking in bookings.by_ref().take(BOOKINGS_PER_INSERT) {
+                let row = booking.into_row([
+                    ("id", BookedTransactionId::new().into()),
+                    ("created_at", created_at.clone()),
+                ]);
+                if columns.is_empty() {
+                    columns = row.iter().map(|(column, _)| *column).collect();
+                }
+                values.push(self.tx.tenant_val());
+                values.extend(row.into_iter().map(|(_, value)| value));
+                rows += 1;
+            }
+            let n = self
+                .tx
+                .execute(&insert_bookings_sql(backend, &columns, rows), &values)
+                .await
+                .map_err(|e| crate::error::StorageError::from_write("booking", e))?;
+            new += n as usize;
+        }
+        Ok(new)
     }
 
     /// `INSERT ... ON CONFLICT DO NOTHING` (same syntax on SQLite and PostgreSQL).
@@ -274,4 +301,39 @@ impl Statements<'_, '_> {
             .fetch_all_as(&sql, &values, BookedTransaction::read)
             .await
     }
+}
+
+/// Bookings per multi-row INSERT. A statement is prepared once per connection and number of
+/// rows, and preparing costs in proportion to its rows: a few dozen rows spread the cost of
+/// a statement's round trip to the engine over many bookings, and keep the preparing of a
+/// document's last, shorter batch cheap.
+const BOOKINGS_PER_INSERT: usize = 32;
+
+/// `INSERT INTO booked_transactions` of `rows` bookings, each with the tenant and its own
+/// values of `columns`, skipping a dedupe key the account already has. Within one statement, a later row
+/// with an earlier row's key is skipped too (both engines check the unique index row by row).
+///
+/// SQLite gets anonymous `?` placeholders: the driver looks up the name of every numbered
+/// one (`$n`) by a linear search, which is quadratic in a statement's values.
+fn insert_bookings_sql(backend: Backend, columns: &[&str], rows: usize) -> String {
+    use std::fmt::Write;
+    let mut sql = format!(
+        "INSERT INTO booked_transactions (tenant_id, {}) VALUES ",
+        columns.join(", ")
+    );
+    let mut next = 1;
+    for row in 0..rows {
+        sql.push_str(if row == 0 { "(" } else { ", (" });
+        for column in 0..=columns.len() {
+            let separator = if column == 0 { "" } else { ", " };
+            let _ = match backend {
+                Backend::Sqlite => write!(sql, "{separator}?"),
+                Backend::Postgres => write!(sql, "{separator}${next}"),
+            };
+            next += 1;
+        }
+        sql.push(')');
+    }
+    sql.push_str(" ON CONFLICT (account_id, dedupe_key) DO NOTHING");
+    sql
 }

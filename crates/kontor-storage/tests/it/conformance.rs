@@ -484,6 +484,56 @@ async fn bookings_are_stored_once_per_dedupe_key(store: &Store) {
     assert_eq!(page2, vec![all[1].clone()]);
 }
 
+/// Bookings stored in bulk (several multi-row statements) count and skip exactly as one
+/// by one: a key already stored, and a key repeated within the same statement or across
+/// statements of one call, are stored once.
+async fn bookings_in_bulk_are_stored_once_per_dedupe_key(store: &Store) {
+    let g = fixture::build(store, "a").await;
+    let mut keys: Vec<String> = (0..240).map(|i| format!("BULK-{i:03}")).collect();
+    keys.insert(7, "BULK-006".into());
+    keys.insert(150, "BULK-005".into());
+    keys.push(g.booking_key.clone());
+    let bookings = |keys: &[String]| -> Vec<NewBookedTransaction> {
+        keys.iter()
+            .map(|key| fixture::booking(g.account, g.statement, key))
+            .collect()
+    };
+    let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    let new = tx.statements().insert_bookings(bookings(&keys)).await;
+    assert_eq!(new.unwrap(), 240);
+    assert_eq!(
+        tx.statements().insert_bookings(Vec::new()).await.unwrap(),
+        0
+    );
+    tx.commit().await.unwrap();
+
+    let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    let again = tx.statements().insert_bookings(bookings(&keys)).await;
+    assert_eq!(again.unwrap(), 0, "a second delivery stores nothing");
+    let whole_account = BookingFilter {
+        account_id: Some(g.account),
+        limit: 1000,
+        ..Default::default()
+    };
+    let stored = tx.statements().bookings(&whole_account).await.unwrap();
+    let mut stored_keys: Vec<&str> = stored.iter().map(|b| b.dedupe_key.as_str()).collect();
+    stored_keys.sort_unstable();
+    let mut expected: Vec<&str> = keys.iter().map(String::as_str).collect();
+    expected.sort_unstable();
+    expected.dedup();
+    assert_eq!(stored_keys, expected);
+    let first = stored.iter().find(|b| b.dedupe_key == "BULK-000").unwrap();
+    let wanted = fixture::booking(g.account, g.statement, "BULK-000");
+    assert_eq!(
+        (&first.amount, &first.currency, first.remittance.as_deref()),
+        (
+            &wanted.amount,
+            &wanted.currency,
+            wanted.remittance.as_deref()
+        )
+    );
+}
+
 async fn concurrent_leasers_never_share_a_schedule(store: &Store) {
     let g = fixture::build(store, "a").await;
     let mut tx = store.scope(&g.scope).begin().await.unwrap();
@@ -833,6 +883,7 @@ conformance!(
     same_payment_file_is_one_live_order,
     idempotency_key_finds_the_existing_order,
     bookings_are_stored_once_per_dedupe_key,
+    bookings_in_bulk_are_stored_once_per_dedupe_key,
     concurrent_leasers_never_share_a_schedule,
     tokens_authenticate_until_expired_or_revoked,
     more_fresh_tokens_than_connections_all_authenticate,
