@@ -54,9 +54,14 @@ fn payment(w: &World, body: Value, rule: SignatureRule) -> NewPayment {
 }
 
 async fn create(w: &World, body: Value, rule: SignatureRule) -> Result<Order, PaymentError> {
-    create_payment(&w.db.store, w.services.files(), &w.scope, payment(w, body, rule))
-        .await
-        .map(|p| p.created.order)
+    create_payment(
+        &w.db.store,
+        w.services.files(),
+        &w.scope,
+        payment(w, body, rule),
+    )
+    .await
+    .map(|p| p.created.order)
 }
 
 async fn content(w: &World, order: &Order) -> Vec<u8> {
