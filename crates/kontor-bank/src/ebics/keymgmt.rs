@@ -58,7 +58,10 @@ pub fn unsecured(ctx: &RequestContext, req: &EbicsRequest) -> DispatchResponse {
 fn record_keys(ctx: &RequestContext, request: &UnsecuredRequest) -> Result<(), Reject> {
     auth::check_host(ctx, request.host_id.as_str())?;
     auth::check_version(ctx, request.version)?;
-    let (partner, user) = auth::ids(request.partner_id.as_str(), request.user_id.as_str())?;
+    let (partner, user) = auth::ids(
+        request.subscriber.partner_id.as_str(),
+        request.subscriber.user_id.as_str(),
+    )?;
     auth::known_subscriber(ctx, &partner, &user)?;
     let data = compression::decompress(&request.order_data, KEY_DOCUMENT_LIMIT)
         .map_err(|e| Reject::new(ReturnCode::INVALID_ORDER_DATA_FORMAT, e.to_string()))?;
@@ -399,7 +402,10 @@ fn bank_keys_for(
             ),
         ));
     }
-    let (partner, user) = auth::ids(request.partner_id.as_str(), request.user_id.as_str())?;
+    let (partner, user) = auth::ids(
+        request.subscriber.partner_id.as_str(),
+        request.subscriber.user_id.as_str(),
+    )?;
     let caller = auth::authenticate(ctx, &partner, &user, |key| {
         NoPubKeyDigestsRequest::verify(&req.raw, key).is_ok()
     })?;

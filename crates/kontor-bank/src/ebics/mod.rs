@@ -270,8 +270,8 @@ impl Dispatcher for EbicsDispatcher {
                 let header = &init.header;
                 auth::check_host(ctx, header.host_id.as_str())?;
                 auth::check_version(ctx, init.version)?;
-                let (partner, user) =
-                    auth::ids(header.partner_id.as_str(), header.user_id.as_str())?;
+                let ids = &header.subscriber;
+                let (partner, user) = auth::ids(ids.partner_id.as_str(), ids.user_id.as_str())?;
                 let caller = auth::authenticate(ctx, &partner, &user, verifier(req))?;
                 auth::check_nonce(ctx, header.nonce.as_bytes(), header.timestamp)?;
                 check_bank_digests(keys, version, &header.bank_pub_key_digests)?;

@@ -11,7 +11,8 @@ use kontor_protocol::envelope::{
     BankPubKeyDigests, DataDigest, DataEncryptionInfo, EbicsRequest, EbicsResponse, HostId,
     InitHeader, InitialisationRequest, KeyManagementResponse, NoPubKeyDigestsRequest, Nonce,
     OrderDetails, PartnerId, PubKeyDigest, ReceiptCode, ReceiptRequest, SecurityMedium,
-    SegmentNumber, TransactionId, TransferRequest, UnsecuredRequest, UploadInit, UserId,
+    SegmentNumber, SubscriberIds, TransactionId, TransferRequest, UnsecuredRequest, UploadInit,
+    UserId,
 };
 use kontor_protocol::keys::{KeyHash, KeySize, PrivateKey, PublicKey};
 use kontor_protocol::order_type::OrderType;
@@ -278,10 +279,7 @@ impl Subscriber {
         let request = UnsecuredRequest {
             version: self.version,
             host_id: HostId::new(&self.host).expect("host"),
-            partner_id: PartnerId::new(&self.partner).expect("partner"),
-            user_id: UserId::new(&self.user).expect("user"),
-            system_id: None,
-            product: None,
+            subscriber: self.subscriber(),
             order_type,
             security_medium: SecurityMedium::new("0000").expect("medium"),
             order_data: compression::compress(&document),
@@ -372,6 +370,16 @@ impl Subscriber {
         }
     }
 
+    /// The subscriber as its requests name it (no system id, no product).
+    fn subscriber(&self) -> SubscriberIds {
+        SubscriberIds {
+            partner_id: PartnerId::new(&self.partner).expect("partner"),
+            user_id: UserId::new(&self.user).expect("user"),
+            system_id: None,
+            product: None,
+        }
+    }
+
     /// HPB; on success the bank keys are stored.
     pub async fn hpb(&mut self) -> KeyManagementResponse {
         let request = NoPubKeyDigestsRequest {
@@ -379,10 +387,7 @@ impl Subscriber {
             host_id: HostId::new(&self.host).expect("host"),
             nonce: Nonce::random(&mut OsRng),
             timestamp: Utc::now(),
-            partner_id: PartnerId::new(&self.partner).expect("partner"),
-            user_id: UserId::new(&self.user).expect("user"),
-            system_id: None,
-            product: None,
+            subscriber: self.subscriber(),
             order_type: OrderType::HPB,
             security_medium: SecurityMedium::new("0000").expect("medium"),
         };
@@ -441,10 +446,7 @@ impl Subscriber {
             host_id: HostId::new(&self.host).expect("host"),
             nonce,
             timestamp,
-            partner_id: PartnerId::new(&self.partner).expect("partner"),
-            user_id: UserId::new(&self.user).expect("user"),
-            system_id: None,
-            product: None,
+            subscriber: self.subscriber(),
             order_details,
             bank_pub_key_digests: BankPubKeyDigests {
                 authentication_version: AuthenticationVersion::X002,

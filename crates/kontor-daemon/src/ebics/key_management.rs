@@ -28,7 +28,7 @@ use kontor_storage::{
     KeyUsage, NewBankKey, ScopedTx, TenantScope,
 };
 
-use super::session::{product, rejection, Requirement, UserContext};
+use super::session::{rejection, Requirement, UserContext};
 use super::{Client, EbicsError};
 
 /// A key management order that sends the user's public keys.
@@ -297,10 +297,7 @@ pub(crate) async fn hpb(
         host_id: ctx.host_id()?,
         nonce: Nonce::random(&mut rand::rngs::OsRng),
         timestamp: Utc::now(),
-        partner_id: ctx.partner_id()?,
-        user_id: ctx.user_id()?,
-        system_id: ctx.system_id()?,
-        product: Some(product()),
+        subscriber: ctx.subscriber()?,
         order_type: OrderType::HPB,
         security_medium: SecurityMedium::default(),
     };
@@ -358,10 +355,7 @@ impl Client {
         let request = UnsecuredRequest {
             version: ctx.version(),
             host_id: ctx.host_id()?,
-            partner_id: ctx.partner_id()?,
-            user_id: ctx.user_id()?,
-            system_id: ctx.system_id()?,
-            product: Some(product()),
+            subscriber: ctx.subscriber()?,
             order_type: order_type.clone(),
             security_medium: SecurityMedium::default(),
             order_data: compression::compress(&order_data_xml),

@@ -12,7 +12,7 @@ use kontor_protocol::certificate::Certificate;
 use kontor_protocol::envelope::{
     BankPubKeyDigests, EbicsRequest, EbicsResponse, EnvelopeError, HostId, InitHeader,
     KeyManagementResponse, Nonce, OrderDetails, PartnerId, Product, PubKeyDigest, SecurityMedium,
-    SegmentNumber, TransactionId as BankTransactionId, TransferRequest, UserId,
+    SegmentNumber, SubscriberIds, TransactionId as BankTransactionId, TransferRequest, UserId,
 };
 use kontor_protocol::keys::{PrivateKey, PublicKey};
 use kontor_protocol::return_code::{Retry, ReturnCode};
@@ -115,6 +115,16 @@ impl UserContext {
             .map(UserId::new)
             .transpose()
             .map_err(EbicsError::request)
+    }
+
+    /// The user as requests name it, with the product Kontor announces.
+    pub fn subscriber(&self) -> Result<SubscriberIds, EbicsError> {
+        Ok(SubscriberIds {
+            partner_id: self.partner_id()?,
+            user_id: self.user_id()?,
+            system_id: self.system_id()?,
+            product: Some(product()),
+        })
     }
 
     /// Where and how the transport reaches the user's bank host.
@@ -417,10 +427,7 @@ impl Session {
             host_id: self.ctx.host_id()?,
             nonce: Nonce::random(&mut rand::rngs::OsRng),
             timestamp: chrono::Utc::now(),
-            partner_id: self.ctx.partner_id()?,
-            user_id: self.ctx.user_id()?,
-            system_id: self.ctx.system_id()?,
-            product: Some(product()),
+            subscriber: self.ctx.subscriber()?,
             order_details,
             bank_pub_key_digests: self.bank()?.digests.clone(),
             security_medium: SecurityMedium::default(),

@@ -36,50 +36,46 @@ pub(crate) fn parse_product(node: Node<'_, '_>) -> Result<Option<Product>, Envel
 
 /// The subscriber part of a request's `static` header, in schema order: `PartnerID`, `UserID`
 /// and the optional `SystemID` and `Product`.
-pub(crate) struct SubscriberIds {
-    pub(crate) partner_id: PartnerId,
-    pub(crate) user_id: UserId,
-    pub(crate) system_id: Option<UserId>,
-    pub(crate) product: Option<Product>,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubscriberIds {
+    pub partner_id: PartnerId,
+    pub user_id: UserId,
+    /// The technical subscriber that sends on the user's behalf.
+    pub system_id: Option<UserId>,
+    pub product: Option<Product>,
 }
 
-pub(crate) fn write_subscriber_ids(
-    out: &mut XmlOut,
-    partner_id: &PartnerId,
-    user_id: &UserId,
-    system_id: Option<&UserId>,
-    product: Option<&Product>,
-) -> Result<(), EnvelopeError> {
-    out.text("PartnerID", &[], partner_id.as_str())?;
-    out.text("UserID", &[], user_id.as_str())?;
-    if let Some(system_id) = system_id {
-        out.text("SystemID", &[], system_id.as_str())?;
+impl SubscriberIds {
+    pub(crate) fn write(&self, out: &mut XmlOut) -> Result<(), EnvelopeError> {
+        out.text("PartnerID", &[], self.partner_id.as_str())?;
+        out.text("UserID", &[], self.user_id.as_str())?;
+        if let Some(system_id) = &self.system_id {
+            out.text("SystemID", &[], system_id.as_str())?;
+        }
+        match &self.product {
+            Some(product) => write_product(out, product),
+            None => Ok(()),
+        }
     }
-    match product {
-        Some(product) => write_product(out, product),
-        None => Ok(()),
-    }
-}
 
-pub(crate) fn parse_subscriber_ids(
-    s: &mut Children<'_, '_>,
-) -> Result<SubscriberIds, EnvelopeError> {
-    let partner_id = PartnerId::new(token_of(s.required("PartnerID")?))?;
-    let user_id = UserId::new(token_of(s.required("UserID")?))?;
-    let system_id = s
-        .optional("SystemID")
-        .map(|n| UserId::new(token_of(n)))
-        .transpose()?;
-    let product = match s.optional("Product") {
-        Some(n) => parse_product(n)?,
-        None => None,
-    };
-    Ok(SubscriberIds {
-        partner_id,
-        user_id,
-        system_id,
-        product,
-    })
+    pub(crate) fn parse(s: &mut Children<'_, '_>) -> Result<Self, EnvelopeError> {
+        let partner_id = PartnerId::new(token_of(s.required("PartnerID")?))?;
+        let user_id = UserId::new(token_of(s.required("UserID")?))?;
+        let system_id = s
+            .optional("SystemID")
+            .map(|n| UserId::new(token_of(n)))
+            .transpose()?;
+        let product = match s.optional("Product") {
+            Some(n) => parse_product(n)?,
+            None => None,
+        };
+        Ok(Self {
+            partner_id,
+            user_id,
+            system_id,
+            product,
+        })
+    }
 }
 
 /// Writes a public key digest element (`Authentication`, `Encryption`,

@@ -11,14 +11,12 @@
 use chrono::{DateTime, Utc};
 use roxmltree::Node;
 
-use super::common::{parse_subscriber_ids, write_subscriber_ids, SubscriberIds};
+use super::common::SubscriberIds;
 use super::response::{
     check_status, parse_body_return_code, parse_data_transfer, parse_mutable_status, write_body,
     write_mutable_status, DataTransferParts,
 };
-use super::types::{
-    DataEncryptionInfo, HostId, Nonce, OrderId, PartnerId, Product, SecurityMedium, UserId,
-};
+use super::types::{DataEncryptionInfo, HostId, Nonce, OrderId, SecurityMedium};
 use super::xml::{
     base64_of, format_timestamp, parse_envelope, parse_timestamp, text_of, token_of, Children,
     Frame, XmlOut,
@@ -37,10 +35,7 @@ const KEY_MANAGEMENT_RESPONSE: &str = "ebicsKeyManagementResponse";
 pub struct UnsecuredRequest {
     pub version: ProtocolVersion,
     pub host_id: HostId,
-    pub partner_id: PartnerId,
-    pub user_id: UserId,
-    pub system_id: Option<UserId>,
-    pub product: Option<Product>,
+    pub subscriber: SubscriberIds,
     /// INI, HIA or H3K.
     pub order_type: OrderType,
     pub security_medium: SecurityMedium,
@@ -63,20 +58,7 @@ impl UnsecuredRequest {
         }
         out.start("static", &[])?;
         out.text("HostID", &[], self.host_id.as_str())?;
-        write_subscriber_ids(
-            &mut out,
-            &self.partner_id,
-            &self.user_id,
-            self.system_id.as_ref(),
-            self.product.as_ref(),
-        )?;
-        write_static_tail(
-            &mut out,
-            self.version,
-            &self.order_type,
-            "DZNNN",
-            &self.security_medium,
-        )?;
+        write_static_tail(&mut out, self.version, self)?;
         out.start("body", &[])?;
         out.start("DataTransfer", &[])?;
         out.base64("OrderData", &[], &self.order_data)?;
@@ -95,16 +77,7 @@ impl UnsecuredRequest {
 
         let mut s = Children::of(f.static_node, "static", f.ns);
         let host_id = HostId::new(token_of(s.required("HostID")?))?;
-        let SubscriberIds {
-            partner_id,
-            user_id,
-            system_id,
-            product,
-        } = parse_subscriber_ids(&mut s)?;
-        let order_type =
-            parse_keymgmt_order_details(s.required("OrderDetails")?, f.version, "DZNNN")?;
-        let security_medium = SecurityMedium::new(token_of(s.required("SecurityMedium")?))?;
-        s.finish()?;
+        let (subscriber, order_type, security_medium) = parse_static_tail::<Self>(s, f.version)?;
 
         let mut b = Children::of(f.body, "body", f.ns);
         let mut d = Children::of(b.required("DataTransfer")?, "DataTransfer", f.ns);
@@ -114,10 +87,7 @@ impl UnsecuredRequest {
         Ok(Self {
             version: f.version,
             host_id,
-            partner_id,
-            user_id,
-            system_id,
-            product,
+            subscriber,
             order_type,
             security_medium,
             order_data,
@@ -132,10 +102,7 @@ pub struct NoPubKeyDigestsRequest {
     pub host_id: HostId,
     pub nonce: Nonce,
     pub timestamp: DateTime<Utc>,
-    pub partner_id: PartnerId,
-    pub user_id: UserId,
-    pub system_id: Option<UserId>,
-    pub product: Option<Product>,
+    pub subscriber: SubscriberIds,
     /// HPB (the only order type using this request).
     pub order_type: OrderType,
     pub security_medium: SecurityMedium,
@@ -149,20 +116,7 @@ impl NoPubKeyDigestsRequest {
         out.text("HostID", &[], self.host_id.as_str())?;
         out.text("Nonce", &[], &self.nonce.to_hex())?;
         out.text("Timestamp", &[], &format_timestamp(&self.timestamp))?;
-        write_subscriber_ids(
-            &mut out,
-            &self.partner_id,
-            &self.user_id,
-            self.system_id.as_ref(),
-            self.product.as_ref(),
-        )?;
-        write_static_tail(
-            &mut out,
-            self.version,
-            &self.order_type,
-            "DZHNN",
-            &self.security_medium,
-        )?;
+        write_static_tail(&mut out, self.version, self)?;
         out.empty("body", &[])?;
         out.end(NO_PUB_KEY_DIGESTS)?;
         out.finish()
@@ -181,25 +135,13 @@ impl NoPubKeyDigestsRequest {
         let host_id = HostId::new(token_of(s.required("HostID")?))?;
         let nonce = Nonce::from_hex(&text_of(s.required("Nonce")?))?;
         let timestamp = parse_timestamp("Timestamp", &text_of(s.required("Timestamp")?))?;
-        let SubscriberIds {
-            partner_id,
-            user_id,
-            system_id,
-            product,
-        } = parse_subscriber_ids(&mut s)?;
-        let order_type =
-            parse_keymgmt_order_details(s.required("OrderDetails")?, f.version, "DZHNN")?;
-        let security_medium = SecurityMedium::new(token_of(s.required("SecurityMedium")?))?;
-        s.finish()?;
+        let (subscriber, order_type, security_medium) = parse_static_tail::<Self>(s, f.version)?;
         Ok(Self {
             version: f.version,
             host_id,
             nonce,
             timestamp,
-            partner_id,
-            user_id,
-            system_id,
-            product,
+            subscriber,
             order_type,
             security_medium,
         })
@@ -208,20 +150,60 @@ impl NoPubKeyDigestsRequest {
 
 x002_signed!(NoPubKeyDigestsRequest, "subscriber");
 
-/// Ends the `static` header of both key management requests (order details, security medium)
-/// and the header itself (its `mutable` part is empty).
-fn write_static_tail(
+/// What both key management requests name in their `static` header after the host (and the
+/// nonce and timestamp of HPB), and the `OrderAttribute` H004 fixes for them.
+trait KeyManagementStatic {
+    const FIXED_ATTRIBUTE: &'static str;
+    fn subscriber(&self) -> &SubscriberIds;
+    fn order_type(&self) -> &OrderType;
+    fn security_medium(&self) -> &SecurityMedium;
+}
+
+macro_rules! key_management_static {
+    ($($request:ty => $fixed_attribute:literal),+ $(,)?) => {$(
+        impl KeyManagementStatic for $request {
+            const FIXED_ATTRIBUTE: &'static str = $fixed_attribute;
+            fn subscriber(&self) -> &SubscriberIds {
+                &self.subscriber
+            }
+            fn order_type(&self) -> &OrderType {
+                &self.order_type
+            }
+            fn security_medium(&self) -> &SecurityMedium {
+                &self.security_medium
+            }
+        }
+    )+};
+}
+
+key_management_static!(UnsecuredRequest => "DZNNN", NoPubKeyDigestsRequest => "DZHNN");
+
+/// Ends the `static` header of both key management requests (subscriber, order details,
+/// security medium) and the header itself (its `mutable` part is empty).
+fn write_static_tail<R: KeyManagementStatic>(
     out: &mut XmlOut,
     version: ProtocolVersion,
-    order_type: &OrderType,
-    fixed_attribute: &str,
-    security_medium: &SecurityMedium,
+    request: &R,
 ) -> Result<(), EnvelopeError> {
-    write_keymgmt_order_details(out, version, order_type, fixed_attribute)?;
-    out.text("SecurityMedium", &[], security_medium.as_str())?;
+    request.subscriber().write(out)?;
+    write_keymgmt_order_details(out, version, request.order_type(), R::FIXED_ATTRIBUTE)?;
+    out.text("SecurityMedium", &[], request.security_medium().as_str())?;
     out.end("static")?;
     out.empty("mutable", &[])?;
     out.end("header")
+}
+
+/// Parses the counterpart of [`write_static_tail`] up to the end of the `static` header.
+fn parse_static_tail<R: KeyManagementStatic>(
+    mut s: Children<'_, '_>,
+    version: ProtocolVersion,
+) -> Result<(SubscriberIds, OrderType, SecurityMedium), EnvelopeError> {
+    let subscriber = SubscriberIds::parse(&mut s)?;
+    let order_type =
+        parse_keymgmt_order_details(s.required("OrderDetails")?, version, R::FIXED_ATTRIBUTE)?;
+    let security_medium = SecurityMedium::new(token_of(s.required("SecurityMedium")?))?;
+    s.finish()?;
+    Ok((subscriber, order_type, security_medium))
 }
 
 fn write_keymgmt_order_details(
@@ -276,73 +258,45 @@ impl DataTransferParts for KeyManagementDataTransfer {
     }
 }
 
-/// `ebicsKeyManagementResponse` (INI, HIA, H3K, HPB responses).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyManagementResponse {
-    pub version: ProtocolVersion,
-    pub order_id: Option<OrderId>,
-    /// `header/mutable/ReturnCode`.
-    pub technical_return_code: ReturnCode,
-    pub report_text: String,
-    pub data_transfer: Option<KeyManagementDataTransfer>,
-    /// `body/ReturnCode`.
-    pub business_return_code: ReturnCode,
-    pub timestamp_bank_parameter: Option<DateTime<Utc>>,
+response_with_status! {
+    /// `ebicsKeyManagementResponse` (INI, HIA, H3K, HPB responses).
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct KeyManagementResponse {}
+    data_transfer: KeyManagementDataTransfer,
+    root: KEY_MANAGEMENT_RESPONSE,
+    header: |_: &Self, out: &mut XmlOut| {
+        out.empty("static", &[])?;
+        out.start("mutable", &[])
+    },
+    parse_header: parse_response_header,
+    parse_data_transfer: parse_key_data_transfer,
+    /// The complete response (key management responses are not signed).
 }
 
 impl KeyManagementResponse {
-    /// The complete response (key management responses are not signed).
-    pub fn to_xml(&self) -> Result<String, EnvelopeError> {
-        let mut out = XmlOut::envelope(KEY_MANAGEMENT_RESPONSE, self.version)?;
-        check_status(
-            &self.technical_return_code,
-            &self.business_return_code,
-            &self.report_text,
-        )?;
-        out.empty("static", &[])?;
-        out.start("mutable", &[])?;
-        write_mutable_status(
-            &mut out,
-            self.order_id.as_ref(),
-            &self.technical_return_code,
-            &self.report_text,
-        )?;
-        write_body(
-            &mut out,
-            self.data_transfer.as_ref(),
-            &self.business_return_code,
-            self.timestamp_bank_parameter.as_ref(),
-        )?;
-        out.end(KEY_MANAGEMENT_RESPONSE)?;
-        out.finish()
-    }
-
     pub fn parse(bytes: &[u8]) -> Result<Self, EnvelopeError> {
         parse_envelope(bytes, KEY_MANAGEMENT_RESPONSE, false, Self::from_frame)
     }
+}
 
-    fn from_frame(f: Frame<'_, '_>) -> Result<Self, EnvelopeError> {
-        Children::of(f.static_node, "static", f.ns).finish()?;
-        let (order_id, technical_return_code, report_text) =
-            parse_mutable_status(Children::of(f.mutable_node, "mutable", f.ns))?;
+/// A key management response has an empty `static` header and nothing of its own in
+/// `mutable` before the status.
+fn parse_response_header<'a, 'input>(
+    f: &Frame<'a, 'input>,
+) -> Result<((), Children<'a, 'input>), EnvelopeError> {
+    Children::of(f.static_node, "static", f.ns).finish()?;
+    Ok(((), Children::of(f.mutable_node, "mutable", f.ns)))
+}
 
-        let mut b = Children::of(f.body, "body", f.ns);
-        let data_transfer = parse_data_transfer(&mut b, f.ns, true)?.and_then(|dt| {
-            // Present: `parse_data_transfer` requires the info in a key management response.
-            Some(KeyManagementDataTransfer {
-                data_encryption_info: dt.data_encryption_info?,
-                order_data: dt.order_data,
-            })
-        });
-        let (business_return_code, timestamp_bank_parameter) = parse_body_return_code(b)?;
-        Ok(Self {
-            version: f.version,
-            order_id,
-            technical_return_code,
-            report_text,
-            data_transfer,
-            business_return_code,
-            timestamp_bank_parameter,
+fn parse_key_data_transfer(
+    b: &mut Children<'_, '_>,
+    ns: &str,
+) -> Result<Option<KeyManagementDataTransfer>, EnvelopeError> {
+    Ok(parse_data_transfer(b, ns, true)?.and_then(|dt| {
+        // Present: `parse_data_transfer` requires the info in a key management response.
+        Some(KeyManagementDataTransfer {
+            data_encryption_info: dt.data_encryption_info?,
+            order_data: dt.order_data,
         })
-    }
+    }))
 }

@@ -43,6 +43,89 @@ macro_rules! x002_signed {
     };
 }
 
+/// Declares a response type: its own leading fields, then the status every response carries
+/// (order id, both return codes, report text, data transfer, bank parameter timestamp), with a
+/// `to_xml` where `$header` writes what the response puts before the status, from `static` to
+/// the start of `mutable`.
+macro_rules! response_with_status {
+    (
+        $(#[$meta:meta])*
+        pub struct $response:ident {
+            $($(#[$field_meta:meta])* pub $field:ident: $ty:ty,)*
+        }
+        data_transfer: $data_transfer:ty,
+        root: $root:expr,
+        header: $header:expr,
+        parse_header: $parse_header:expr,
+        parse_data_transfer: $parse_data_transfer:expr,
+        $(#[$to_xml_meta:meta])*
+    ) => {
+        $(#[$meta])*
+        pub struct $response {
+            pub version: ProtocolVersion,
+            $($(#[$field_meta])* pub $field: $ty,)*
+            pub order_id: Option<OrderId>,
+            /// `header/mutable/ReturnCode`.
+            pub technical_return_code: ReturnCode,
+            /// `header/mutable/ReportText` (at most 256 characters).
+            pub report_text: String,
+            pub data_transfer: Option<$data_transfer>,
+            /// `body/ReturnCode`.
+            pub business_return_code: ReturnCode,
+            pub timestamp_bank_parameter: Option<DateTime<Utc>>,
+        }
+
+        impl $response {
+            $(#[$to_xml_meta])*
+            pub fn to_xml(&self) -> Result<String, EnvelopeError> {
+                let mut out = XmlOut::envelope($root, self.version)?;
+                check_status(
+                    &self.technical_return_code,
+                    &self.business_return_code,
+                    &self.report_text,
+                )?;
+                $header(self, &mut out)?;
+                write_mutable_status(
+                    &mut out,
+                    self.order_id.as_ref(),
+                    &self.technical_return_code,
+                    &self.report_text,
+                )?;
+                write_body(
+                    &mut out,
+                    self.data_transfer.as_ref(),
+                    &self.business_return_code,
+                    self.timestamp_bank_parameter.as_ref(),
+                )?;
+                out.end($root)?;
+                out.finish()
+            }
+
+            /// The response in `f`: `$parse_header` reads its own fields up to the status and
+            /// hands over the rest of `mutable`.
+            fn from_frame(f: Frame<'_, '_>) -> Result<Self, EnvelopeError> {
+                let (($($field,)*), mutable) = $parse_header(&f)?;
+                let (order_id, technical_return_code, report_text) =
+                    parse_mutable_status(mutable)?;
+                let mut body = Children::of(f.body, "body", f.ns);
+                let data_transfer = $parse_data_transfer(&mut body, f.ns)?;
+                let (business_return_code, timestamp_bank_parameter) =
+                    parse_body_return_code(body)?;
+                Ok(Self {
+                    version: f.version,
+                    $($field,)*
+                    order_id,
+                    technical_return_code,
+                    report_text,
+                    data_transfer,
+                    business_return_code,
+                    timestamp_bank_parameter,
+                })
+            }
+        }
+    };
+}
+
 mod common;
 mod hev;
 mod keymgmt;
@@ -52,6 +135,7 @@ mod response;
 mod types;
 mod xml;
 
+pub use common::SubscriberIds;
 pub use hev::{HevRequest, HevResponse, HevVersion};
 pub use keymgmt::{
     KeyManagementDataTransfer, KeyManagementResponse, NoPubKeyDigestsRequest, UnsecuredRequest,

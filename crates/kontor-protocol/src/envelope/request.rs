@@ -19,13 +19,13 @@ use chrono::{DateTime, Utc};
 use roxmltree::Node;
 
 use super::common::{
-    parse_data_encryption_info, parse_digest, parse_subscriber_ids, write_data_encryption_info,
-    write_digest, write_subscriber_ids, SubscriberIds,
+    parse_data_encryption_info, parse_digest, write_data_encryption_info, write_digest,
+    SubscriberIds,
 };
 use super::order_params::OrderDetails;
 use super::types::{
-    BankPubKeyDigests, DataDigest, DataEncryptionInfo, HostId, Nonce, PartnerId, Product,
-    ReceiptCode, SecurityMedium, SegmentNumber, TransactionId, TransactionPhase, UserId,
+    BankPubKeyDigests, DataDigest, DataEncryptionInfo, HostId, Nonce, ReceiptCode, SecurityMedium,
+    SegmentNumber, TransactionId, TransactionPhase,
 };
 use super::xml::{
     attr, base64_of, format_timestamp, parse_bool, parse_envelope, parse_timestamp, parse_u32,
@@ -54,10 +54,7 @@ pub struct InitHeader {
     pub host_id: HostId,
     pub nonce: Nonce,
     pub timestamp: DateTime<Utc>,
-    pub partner_id: PartnerId,
-    pub user_id: UserId,
-    pub system_id: Option<UserId>,
-    pub product: Option<Product>,
+    pub subscriber: SubscriberIds,
     pub order_details: OrderDetails,
     pub bank_pub_key_digests: BankPubKeyDigests,
     pub security_medium: SecurityMedium,
@@ -227,13 +224,7 @@ fn write_init_static(out: &mut XmlOut, r: &InitialisationRequest) -> Result<(), 
     out.text("HostID", &[], h.host_id.as_str())?;
     out.text("Nonce", &[], &h.nonce.to_hex())?;
     out.text("Timestamp", &[], &format_timestamp(&h.timestamp))?;
-    write_subscriber_ids(
-        out,
-        &h.partner_id,
-        &h.user_id,
-        h.system_id.as_ref(),
-        h.product.as_ref(),
-    )?;
+    h.subscriber.write(out)?;
     h.order_details.write(out, r.version)?;
     let d = &h.bank_pub_key_digests;
     out.start("BankPubKeyDigests", &[])?;
@@ -403,12 +394,7 @@ fn parse_init_static(
     let ns = version.namespace();
     let nonce = Nonce::from_hex(&text_of(s.required("Nonce")?))?;
     let timestamp = parse_timestamp("Timestamp", &text_of(s.required("Timestamp")?))?;
-    let SubscriberIds {
-        partner_id,
-        user_id,
-        system_id,
-        product,
-    } = parse_subscriber_ids(s)?;
+    let subscriber = SubscriberIds::parse(s)?;
     let order_details = OrderDetails::parse(s.required("OrderDetails")?, version)?;
     let digests = s.required("BankPubKeyDigests")?;
     let mut d = Children::of(digests, "BankPubKeyDigests", ns);
@@ -421,10 +407,7 @@ fn parse_init_static(
         host_id,
         nonce,
         timestamp,
-        partner_id,
-        user_id,
-        system_id,
-        product,
+        subscriber,
         order_details,
         bank_pub_key_digests: BankPubKeyDigests {
             authentication_version: auth_version.parse::<AuthenticationVersion>()?,

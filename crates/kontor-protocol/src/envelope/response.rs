@@ -31,25 +31,23 @@ pub struct ResponseDataTransfer {
     pub order_data: Vec<u8>,
 }
 
-/// An `ebicsResponse` document.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EbicsResponse {
-    pub version: ProtocolVersion,
-    /// Assigned in the initialisation response.
-    pub transaction_id: Option<TransactionId>,
-    /// Number of download segments (initialisation response of a download).
-    pub num_segments: Option<u32>,
-    pub phase: TransactionPhase,
-    pub segment: Option<SegmentNumber>,
-    pub order_id: Option<OrderId>,
-    /// `header/mutable/ReturnCode`.
-    pub technical_return_code: ReturnCode,
-    /// `header/mutable/ReportText` (at most 256 characters).
-    pub report_text: String,
-    pub data_transfer: Option<ResponseDataTransfer>,
-    /// `body/ReturnCode`.
-    pub business_return_code: ReturnCode,
-    pub timestamp_bank_parameter: Option<DateTime<Utc>>,
+response_with_status! {
+    /// An `ebicsResponse` document.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct EbicsResponse {
+        /// Assigned in the initialisation response.
+        pub transaction_id: Option<TransactionId>,
+        /// Number of download segments (initialisation response of a download).
+        pub num_segments: Option<u32>,
+        pub phase: TransactionPhase,
+        pub segment: Option<SegmentNumber>,
+    }
+    data_transfer: ResponseDataTransfer,
+    root: ROOT,
+    header: EbicsResponse::write_header_start,
+    parse_header: parse_header,
+    parse_data_transfer: |b: &mut Children<'_, '_>, ns| parse_data_transfer(b, ns, false),
+    /// The document without `AuthSignature` (see [`EbicsResponse::to_signed_xml`]).
 }
 
 impl EbicsResponse {
@@ -79,14 +77,8 @@ impl EbicsResponse {
         }
     }
 
-    /// The document without `AuthSignature` (see [`EbicsResponse::to_signed_xml`]).
-    pub fn to_xml(&self) -> Result<String, EnvelopeError> {
-        let mut out = XmlOut::envelope(ROOT, self.version)?;
-        check_status(
-            &self.technical_return_code,
-            &self.business_return_code,
-            &self.report_text,
-        )?;
+    /// Writes `static` and the start of `mutable`, up to the status.
+    fn write_header_start(&self, out: &mut XmlOut) -> Result<(), EnvelopeError> {
         out.start("static", &[])?;
         if let Some(id) = &self.transaction_id {
             out.text("TransactionID", &[], &id.to_hex())?;
@@ -103,28 +95,15 @@ impl EbicsResponse {
         out.end("static")?;
         out.start("mutable", &[])?;
         out.text("TransactionPhase", &[], self.phase.as_str())?;
-        if let Some(segment) = &self.segment {
-            write_segment(&mut out, segment)?;
+        match &self.segment {
+            Some(segment) => write_segment(out, segment),
+            None => Ok(()),
         }
-        write_mutable_status(
-            &mut out,
-            self.order_id.as_ref(),
-            &self.technical_return_code,
-            &self.report_text,
-        )?;
-        write_body(
-            &mut out,
-            self.data_transfer.as_ref(),
-            &self.business_return_code,
-            self.timestamp_bank_parameter.as_ref(),
-        )?;
-        out.end(ROOT)?;
-        out.finish()
     }
 
     /// Parses a response without checking its signature.
     pub fn parse(bytes: &[u8]) -> Result<Self, EnvelopeError> {
-        parse_envelope(bytes, ROOT, true, parse_frame_contents)
+        parse_envelope(bytes, ROOT, true, Self::from_frame)
     }
 
     /// Verifies the bank's signature, then parses (client side).
@@ -318,7 +297,18 @@ pub(crate) fn parse_body_return_code(
     Ok((business_return_code, timestamp_bank_parameter))
 }
 
-fn parse_frame_contents(f: Frame<'_, '_>) -> Result<EbicsResponse, EnvelopeError> {
+/// The fields of an `ebicsResponse` before its status: transaction id and segment count
+/// (`static`), phase and segment (`mutable`).
+type HeaderFields = (
+    Option<TransactionId>,
+    Option<u32>,
+    TransactionPhase,
+    Option<SegmentNumber>,
+);
+
+fn parse_header<'a, 'input>(
+    f: &Frame<'a, 'input>,
+) -> Result<(HeaderFields, Children<'a, 'input>), EnvelopeError> {
     let mut s = Children::of(f.static_node, "static", f.ns);
     let transaction_id = s
         .optional("TransactionID")
@@ -333,23 +323,5 @@ fn parse_frame_contents(f: Frame<'_, '_>) -> Result<EbicsResponse, EnvelopeError
     let mut m = Children::of(f.mutable_node, "mutable", f.ns);
     let phase = token_of(m.required("TransactionPhase")?).parse::<TransactionPhase>()?;
     let segment = m.optional("SegmentNumber").map(parse_segment).transpose()?;
-    let (order_id, technical_return_code, report_text) = parse_mutable_status(m)?;
-
-    let mut b = Children::of(f.body, "body", f.ns);
-    let data_transfer = parse_data_transfer(&mut b, f.ns, false)?;
-    let (business_return_code, timestamp_bank_parameter) = parse_body_return_code(b)?;
-
-    Ok(EbicsResponse {
-        version: f.version,
-        transaction_id,
-        num_segments,
-        phase,
-        segment,
-        order_id,
-        technical_return_code,
-        report_text,
-        data_transfer,
-        business_return_code,
-        timestamp_bank_parameter,
-    })
+    Ok(((transaction_id, num_segments, phase, segment), m))
 }

@@ -532,7 +532,7 @@ fn invalid_model_values_are_refused_when_building() {
     let mut request = unsecured(ProtocolVersion::H004, OrderType::HPB);
     assert!(request.to_xml().is_err(), "HPB is not an unsecured request");
     request.order_type = OrderType::INI;
-    request.product = Some(Product {
+    request.subscriber.product = Some(Product {
         name: "x".into(),
         language: "english".into(),
         institute_id: None,

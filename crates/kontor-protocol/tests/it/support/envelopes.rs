@@ -75,15 +75,22 @@ pub fn date_range() -> DateRange {
     }
 }
 
+/// The test subscriber with the test product, sending through `system_id` if any.
+pub fn subscriber(system_id: Option<UserId>) -> SubscriberIds {
+    SubscriberIds {
+        partner_id: partner(),
+        user_id: user(),
+        system_id,
+        product: Some(product()),
+    }
+}
+
 pub fn init_header(details: OrderDetails) -> InitHeader {
     InitHeader {
         host_id: host(),
         nonce: nonce(0xA5),
         timestamp: timestamp(),
-        partner_id: partner(),
-        user_id: user(),
-        system_id: None,
-        product: Some(product()),
+        subscriber: subscriber(None),
         order_details: details,
         bank_pub_key_digests: digests(),
         security_medium: SecurityMedium::default(),
@@ -183,10 +190,7 @@ pub fn unsecured(version: ProtocolVersion, order_type: OrderType) -> UnsecuredRe
     UnsecuredRequest {
         version,
         host_id: host(),
-        partner_id: partner(),
-        user_id: user(),
-        system_id: None,
-        product: Some(product()),
+        subscriber: subscriber(None),
         order_type,
         security_medium: SecurityMedium::default(),
         order_data: b"compressed key document".to_vec(),
@@ -199,10 +203,7 @@ pub fn hpb(version: ProtocolVersion) -> NoPubKeyDigestsRequest {
         host_id: host(),
         nonce: nonce(0x5A),
         timestamp: timestamp(),
-        partner_id: partner(),
-        user_id: user(),
-        system_id: Some(UserId::new("SYSTEM1").expect("valid")),
-        product: Some(product()),
+        subscriber: subscriber(Some(UserId::new("SYSTEM1").expect("valid"))),
         order_type: OrderType::HPB,
         security_medium: SecurityMedium::default(),
     }
