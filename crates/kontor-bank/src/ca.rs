@@ -7,7 +7,9 @@
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
-use kontor_protocol::certificate::{Certificate, CertificateError, CertificateSubject, KeyPurpose};
+use kontor_protocol::certificate::{
+    Certificate, CertificateError, CertificateSubject, KeyPurpose, ValidityPeriod,
+};
 use kontor_protocol::keys::{KeyPair, KeySize, PublicKey};
 
 /// The CA's key and self-signed certificate.
@@ -64,8 +66,7 @@ impl TestCa {
                 country: None,
             },
             purpose,
-            now,
-            ISSUED_VALIDITY_YEARS,
+            ValidityPeriod::new(now, ISSUED_VALIDITY_YEARS),
             &mut rand::rngs::OsRng,
         )
     }

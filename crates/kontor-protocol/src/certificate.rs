@@ -212,14 +212,8 @@ impl Certificate {
         validity_years: u32,
         rng: &mut R,
     ) -> Result<Self, CertificateError> {
-        self_signed(
-            key,
-            subject,
-            Extensions::Leaf(purpose),
-            now,
-            validity_years,
-            rng,
-        )
+        let period = ValidityPeriod::new(now, validity_years);
+        self_signed(key, subject, Extensions::Leaf(purpose), period, rng)
     }
 
     /// Generates a self-signed CA certificate (basicConstraints CA:true, keyCertSign and
@@ -231,27 +225,19 @@ impl Certificate {
         validity_years: u32,
         rng: &mut R,
     ) -> Result<Self, CertificateError> {
-        self_signed(
-            key,
-            subject,
-            Extensions::Authority,
-            now,
-            validity_years,
-            rng,
-        )
+        let period = ValidityPeriod::new(now, validity_years);
+        self_signed(key, subject, Extensions::Authority, period, rng)
     }
 
     /// Issues a certificate for `public_key` signed by this CA certificate's `ca_key`: what a
     /// bank's CA does for a subscriber key (French banks, EBICS 3.0 H3K).
-    #[allow(clippy::too_many_arguments)]
     pub fn issue<R: CryptoRng + RngCore>(
         &self,
         ca_key: &PrivateKey,
         public_key: &PublicKey,
         subject: &CertificateSubject,
         purpose: KeyPurpose,
-        now: DateTime<Utc>,
-        validity_years: u32,
+        validity: ValidityPeriod,
         rng: &mut R,
     ) -> Result<Self, CertificateError> {
         if !self.matches_private_key(ca_key) {
@@ -266,8 +252,7 @@ impl Certificate {
             subject.to_name()?,
             public_key,
             Extensions::Leaf(purpose),
-            now,
-            validity_years,
+            validity,
             rng,
         )
     }
@@ -416,46 +401,53 @@ fn self_signed<R: CryptoRng + RngCore>(
     key: &PrivateKey,
     subject: &CertificateSubject,
     extensions: Extensions,
-    now: DateTime<Utc>,
-    validity_years: u32,
+    period: ValidityPeriod,
     rng: &mut R,
 ) -> Result<Certificate, CertificateError> {
     let name = subject.to_name()?;
-    build(
-        key,
-        None,
-        name,
-        &key.public_key(),
-        extensions,
-        now,
-        validity_years,
-        rng,
-    )
+    build(key, None, name, &key.public_key(), extensions, period, rng)
+}
+
+/// When a certificate is valid: `years` (1 to [`MAX_VALIDITY_YEARS`], checked when the
+/// certificate is made) from `from`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ValidityPeriod {
+    pub from: DateTime<Utc>,
+    pub years: u32,
+}
+
+impl ValidityPeriod {
+    pub fn new(from: DateTime<Utc>, years: u32) -> Self {
+        Self { from, years }
+    }
+
+    fn to_x509(&self) -> Result<Validity, CertificateError> {
+        if !(1..=MAX_VALIDITY_YEARS).contains(&self.years) {
+            return Err(CertificateError::InvalidValidity);
+        }
+        let not_after = self
+            .from
+            .checked_add_months(Months::new(self.years * 12))
+            .ok_or(CertificateError::InvalidValidity)?;
+        Ok(Validity {
+            not_before: x509_time(self.from)?,
+            not_after: x509_time(not_after)?,
+        })
+    }
 }
 
 /// Builds and signs a certificate for `public_key` with `signing_key`; `issuer` `None` makes
 /// it self-issued.
-#[allow(clippy::too_many_arguments)]
 fn build<R: CryptoRng + RngCore>(
     signing_key: &PrivateKey,
     issuer: Option<Name>,
     subject: Name,
     public_key: &PublicKey,
     extensions: Extensions,
-    now: DateTime<Utc>,
-    validity_years: u32,
+    period: ValidityPeriod,
     rng: &mut R,
 ) -> Result<Certificate, CertificateError> {
-    if !(1..=MAX_VALIDITY_YEARS).contains(&validity_years) {
-        return Err(CertificateError::InvalidValidity);
-    }
-    let not_after = now
-        .checked_add_months(Months::new(validity_years * 12))
-        .ok_or(CertificateError::InvalidValidity)?;
-    let validity = Validity {
-        not_before: x509_time(now)?,
-        not_after: x509_time(not_after)?,
-    };
+    let validity = period.to_x509()?;
 
     let mut serial = [0u8; 16];
     rng.fill_bytes(&mut serial);

@@ -374,8 +374,7 @@ async fn h3k_needs_the_signature_certificate_from_the_banks_ca() {
                 country: None,
             },
             KeyPurpose::Signature,
-            chrono::Utc::now(),
-            1,
+            kontor_protocol::certificate::ValidityPeriod::new(chrono::Utc::now(), 1),
             &mut rand::rngs::OsRng,
         )
         .expect("issued");

@@ -2,7 +2,7 @@
 
 use chrono::Duration;
 use kontor_protocol::certificate::{
-    Certificate, CertificateError, CertificateSubject, KeyPurpose, TrustError,
+    Certificate, CertificateError, CertificateSubject, KeyPurpose, TrustError, ValidityPeriod,
 };
 use kontor_protocol::keys::PrivateKey;
 
@@ -39,8 +39,7 @@ fn issue_signature_certificate(
         &signature_key().public_key(),
         &subject(),
         KeyPurpose::Signature,
-        now(),
-        2,
+        ValidityPeriod::new(now(), 2),
         &mut rand::thread_rng(),
     )
 }

@@ -11,7 +11,7 @@ use kontor_daemon::services::certificates::{
 };
 use kontor_daemon::services::onboarding::{self, KeySubmission};
 use kontor_daemon::services::ServiceError;
-use kontor_protocol::certificate::{Certificate, CertificateSubject, KeyPurpose};
+use kontor_protocol::certificate::{Certificate, CertificateSubject, KeyPurpose, ValidityPeriod};
 use kontor_protocol::keys::{KeyPair, KeySize, PublicKey};
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::*;
@@ -240,8 +240,7 @@ async fn foreign_ca_certificate(w: &World) -> Certificate {
         &key,
         &subject("Société Exemple SA"),
         KeyPurpose::Signature,
-        Utc::now(),
-        1,
+        ValidityPeriod::new(Utc::now(), 1),
         &mut rng,
     )
     .unwrap()
