@@ -723,42 +723,6 @@ impl AccountNumber {
     }
 }
 
-impl AccountPart for AccountNumber {
-    fn write_with<'a, W: Write>(
-        &'a self,
-        out: &mut Out<'_, W>,
-        mut attrs: Vec<(&'a str, &'a str)>,
-    ) -> Result<()> {
-        match self {
-            Self::Standard {
-                number,
-                international,
-            } => {
-                check::account_number("AccountNumber", number)?;
-                attrs.push(("international", format_bool(*international)));
-                out.leaf_attrs("AccountNumber", &attrs, number)
-            }
-            Self::National { number, format } => {
-                write_national(out, "NationalAccountNumber", number, format, 40, attrs)
-            }
-        }
-    }
-
-    fn read(child: &El<'_, '_>) -> Result<Option<Self>> {
-        Ok(match child.local_name() {
-            "AccountNumber" => Some(Self::Standard {
-                number: child.nonempty_text()?,
-                international: international(child)?,
-            }),
-            "NationalAccountNumber" => Some(Self::National {
-                number: child.nonempty_text()?,
-                format: child.req_attr("format")?,
-            }),
-            _ => None,
-        })
-    }
-}
-
 /// A bank code of `AccountType`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum BankCode {
@@ -791,61 +755,192 @@ impl BankCode {
     }
 }
 
+/// What an [`AccountPart`] holds, whichever of the two it is: the standard element's value,
+/// `international` flag and (bank codes only) `Prefix`, or a national value in a `format`.
+pub(crate) enum PartValue<S> {
+    Standard {
+        value: S,
+        international: bool,
+        prefix: Option<S>,
+    },
+    National {
+        value: S,
+        format: S,
+    },
+}
+
+/// The element names of an [`AccountPart`] and how its values are checked.
+pub(crate) struct PartSchema {
+    standard: &'static str,
+    national: &'static str,
+    check_standard: fn(&str, &str) -> Result<()>,
+    national_max_chars: usize,
+}
+
+impl AccountPart for AccountNumber {
+    const SCHEMA: PartSchema = PartSchema {
+        standard: "AccountNumber",
+        national: "NationalAccountNumber",
+        check_standard: check::account_number,
+        national_max_chars: 40,
+    };
+
+    fn value(&self) -> PartValue<&str> {
+        match self {
+            Self::Standard {
+                number,
+                international,
+            } => PartValue::standard(number, *international, None),
+            Self::National { number, format } => PartValue::National {
+                value: number,
+                format,
+            },
+        }
+    }
+
+    fn from_value(value: PartValue<String>) -> Self {
+        match value {
+            PartValue::Standard {
+                value: number,
+                international,
+                prefix: _,
+            } => Self::Standard {
+                number,
+                international,
+            },
+            PartValue::National { value, format } => Self::National {
+                number: value,
+                format,
+            },
+        }
+    }
+}
+
 impl AccountPart for BankCode {
-    fn write_with<'a, W: Write>(
-        &'a self,
-        out: &mut Out<'_, W>,
-        mut attrs: Vec<(&'a str, &'a str)>,
-    ) -> Result<()> {
+    const SCHEMA: PartSchema = PartSchema {
+        standard: "BankCode",
+        national: "NationalBankCode",
+        check_standard: check::bank_code,
+        national_max_chars: 30,
+    };
+
+    fn value(&self) -> PartValue<&str> {
         match self {
             Self::Standard {
                 code,
                 international,
                 prefix,
-            } => {
-                check::bank_code("BankCode", code)?;
-                attrs.push(("international", format_bool(*international)));
-                if let Some(prefix) = prefix {
-                    check::token("BankCode/@Prefix", prefix, 2, 2)?;
-                    attrs.push(("Prefix", prefix));
-                }
-                out.leaf_attrs("BankCode", &attrs, code)
-            }
-            Self::National { code, format } => {
-                write_national(out, "NationalBankCode", code, format, 30, attrs)
-            }
+            } => PartValue::standard(code, *international, prefix.as_deref()),
+            Self::National { code, format } => PartValue::National {
+                value: code,
+                format,
+            },
         }
     }
 
-    fn read(child: &El<'_, '_>) -> Result<Option<Self>> {
-        Ok(match child.local_name() {
-            "BankCode" => Some(Self::Standard {
-                code: child.nonempty_text()?,
-                international: international(child)?,
-                prefix: child.attr("Prefix"),
-            }),
-            "NationalBankCode" => Some(Self::National {
-                code: child.nonempty_text()?,
-                format: child.req_attr("format")?,
-            }),
-            _ => None,
-        })
+    fn from_value(value: PartValue<String>) -> Self {
+        match value {
+            PartValue::Standard {
+                value,
+                international,
+                prefix,
+            } => Self::Standard {
+                code: value,
+                international,
+                prefix,
+            },
+            PartValue::National { value, format } => Self::National {
+                code: value,
+                format,
+            },
+        }
+    }
+}
+
+impl<S> PartValue<S> {
+    fn standard(value: S, international: bool, prefix: Option<S>) -> Self {
+        Self::Standard {
+            value,
+            international,
+            prefix,
+        }
     }
 }
 
 /// An account number or a bank code of `AccountType`: a standard element (`AccountNumber`,
 /// `BankCode`) or a national one in a free `format`, standing mixed with other elements.
 pub(crate) trait AccountPart: Sized {
+    const SCHEMA: PartSchema;
+
+    fn value(&self) -> PartValue<&str>;
+
+    fn from_value(value: PartValue<String>) -> Self;
+
+    /// The value of a standard element marked `international` (an IBAN, a BIC).
+    fn international(&self) -> Option<&str> {
+        match self.value() {
+            PartValue::Standard {
+                value,
+                international: true,
+                ..
+            } => Some(value),
+            _ => None,
+        }
+    }
+
     /// Writes the element with `attrs` before its own attributes (HVT's `Role`,
     /// `Description`).
     fn write_with<'a, W: Write>(
         &'a self,
         out: &mut Out<'_, W>,
-        attrs: Vec<(&'a str, &'a str)>,
-    ) -> Result<()>;
+        mut attrs: Vec<(&'a str, &'a str)>,
+    ) -> Result<()> {
+        let schema = Self::SCHEMA;
+        match self.value() {
+            PartValue::Standard {
+                value,
+                international,
+                prefix,
+            } => {
+                (schema.check_standard)(schema.standard, value)?;
+                attrs.push(("international", format_bool(international)));
+                if let Some(prefix) = prefix {
+                    check::token(&format!("{}/@Prefix", schema.standard), prefix, 2, 2)?;
+                    attrs.push(("Prefix", prefix));
+                }
+                out.leaf_attrs(schema.standard, &attrs, value)
+            }
+            PartValue::National { value, format } => {
+                let name = schema.national;
+                check::max_chars(name, value, schema.national_max_chars)?;
+                check::token(&format!("{name}/@format"), format, 1, usize::MAX)?;
+                attrs.push(("format", format));
+                out.leaf_attrs(name, &attrs, value)
+            }
+        }
+    }
 
     /// The part `child` is, or `None` when it is another element.
-    fn read(child: &El<'_, '_>) -> Result<Option<Self>>;
+    fn read(child: &El<'_, '_>) -> Result<Option<Self>> {
+        let name = child.local_name();
+        let value = if name == Self::SCHEMA.standard {
+            PartValue::Standard {
+                value: child.nonempty_text()?,
+                international: child
+                    .attr_value("international", parse_bool)?
+                    .unwrap_or(false),
+                prefix: child.attr("Prefix"),
+            }
+        } else if name == Self::SCHEMA.national {
+            PartValue::National {
+                value: child.nonempty_text()?,
+                format: child.req_attr("format")?,
+            }
+        } else {
+            return Ok(None);
+        };
+        Ok(Some(Self::from_value(value)))
+    }
 
     fn write<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
         self.write_with(out, Vec::new())
@@ -857,29 +952,6 @@ pub(crate) trait AccountPart: Sized {
             .filter_map(|child| Self::read(&child).transpose())
             .collect()
     }
-}
-
-/// The `international` attribute of `AccountNumber`/`BankCode` (default `false`).
-fn international(child: &El<'_, '_>) -> Result<bool> {
-    Ok(child
-        .attr_value("international", parse_bool)?
-        .unwrap_or(false))
-}
-
-/// A `NationalAccountNumber`/`NationalBankCode`: at most `max_chars`, in a free `format`
-/// (written after `attrs`).
-fn write_national<'a, W: Write>(
-    out: &mut Out<'_, W>,
-    name: &str,
-    value: &str,
-    format: &'a str,
-    max_chars: usize,
-    mut attrs: Vec<(&'a str, &'a str)>,
-) -> Result<()> {
-    check::max_chars(name, value, max_chars)?;
-    check::token(&format!("{name}/@format"), format, 1, usize::MAX)?;
-    attrs.push(("format", format));
-    out.leaf_attrs(name, &attrs, value)
 }
 
 /// Writes the `AccountNumber`/`BankCode` choices of `AccountType` (1-2 numbers; 1-2 codes in
@@ -969,29 +1041,24 @@ pub struct SignerInfo {
 
 impl SignerInfo {
     pub(crate) fn write<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
-        check::ebics_id("SignerInfo/PartnerID", &self.partner_id)?;
-        check::ebics_id("SignerInfo/UserID", &self.user_id)?;
-        out.start("SignerInfo", &[])?;
-        out.leaf("PartnerID", &self.partner_id)?;
-        out.leaf("UserID", &self.user_id)?;
-        out.opt_leaf("Name", self.name.as_deref())?;
-        out.leaf("Timestamp", &format_timestamp(&self.timestamp))?;
+        write_party_start(out, self)?;
         out.empty(
             "Permission",
             &[("AuthorisationLevel", self.authorisation_level.as_str())],
         )?;
-        out.end("SignerInfo")
+        out.end(Self::ELEMENT)
     }
 
     pub(crate) fn read(el: &El<'_, '_>) -> Result<Self> {
+        let (partner_id, user_id, name, timestamp) = read_party(el)?;
+        let permission = el.child("Permission")?;
         Ok(Self {
-            partner_id: el.child_text("PartnerID")?,
-            user_id: el.child_text("UserID")?,
-            name: el.opt_child_text("Name"),
-            timestamp: el.child_value("Timestamp", parse_timestamp)?,
-            authorisation_level: el
-                .child("Permission")?
+            authorisation_level: permission
                 .req_attr_value("AuthorisationLevel", AuthorisationLevel::parse)?,
+            partner_id,
+            user_id,
+            name,
+            timestamp,
         })
     }
 }
@@ -1011,24 +1078,65 @@ pub struct OriginatorInfo {
 
 impl OriginatorInfo {
     pub(crate) fn write<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
-        check::ebics_id("OriginatorInfo/PartnerID", &self.partner_id)?;
-        check::ebics_id("OriginatorInfo/UserID", &self.user_id)?;
-        out.start("OriginatorInfo", &[])?;
-        out.leaf("PartnerID", &self.partner_id)?;
-        out.leaf("UserID", &self.user_id)?;
-        out.opt_leaf("Name", self.name.as_deref())?;
-        out.leaf("Timestamp", &format_timestamp(&self.timestamp))?;
-        out.end("OriginatorInfo")
+        write_party_start(out, self)?;
+        out.end(Self::ELEMENT)
     }
 
     pub(crate) fn read(el: &El<'_, '_>) -> Result<Self> {
+        let (partner_id, user_id, name, timestamp) = read_party(el)?;
         Ok(Self {
-            partner_id: el.child_text("PartnerID")?,
-            user_id: el.child_text("UserID")?,
-            name: el.opt_child_text("Name"),
-            timestamp: el.child_value("Timestamp", parse_timestamp)?,
+            partner_id,
+            user_id,
+            name,
+            timestamp,
         })
     }
+}
+
+/// A party of a VEU order ([`SignerInfo`], [`OriginatorInfo`]): both elements start with
+/// `PartnerID`, `UserID`, `Name?` and `Timestamp`.
+trait VeuParty {
+    const ELEMENT: &'static str;
+
+    /// The partner, user, name and timestamp, in document order.
+    fn party(&self) -> (&str, &str, Option<&str>, &DateTime<Utc>);
+}
+
+macro_rules! veu_party {
+    ($($party:ident),+) => {$(
+        impl VeuParty for $party {
+            const ELEMENT: &'static str = stringify!($party);
+
+            fn party(&self) -> (&str, &str, Option<&str>, &DateTime<Utc>) {
+                let name = self.name.as_deref();
+                (&self.partner_id, &self.user_id, name, &self.timestamp)
+            }
+        }
+    )+};
+}
+
+veu_party!(SignerInfo, OriginatorInfo);
+
+/// Checks a party's ids, opens its element and writes what every party starts with.
+fn write_party_start<W: Write, P: VeuParty>(out: &mut Out<'_, W>, party: &P) -> Result<()> {
+    let (partner_id, user_id, name, timestamp) = party.party();
+    check::ebics_id(&format!("{}/PartnerID", P::ELEMENT), partner_id)?;
+    check::ebics_id(&format!("{}/UserID", P::ELEMENT), user_id)?;
+    out.start(P::ELEMENT, &[])?;
+    out.leaf("PartnerID", partner_id)?;
+    out.leaf("UserID", user_id)?;
+    out.opt_leaf("Name", name)?;
+    out.leaf("Timestamp", &format_timestamp(timestamp))
+}
+
+/// What every party starts with: partner, user, name and timestamp.
+fn read_party(el: &El<'_, '_>) -> Result<(String, String, Option<String>, DateTime<Utc>)> {
+    Ok((
+        el.child_text("PartnerID")?,
+        el.child_text("UserID")?,
+        el.opt_child_text("Name"),
+        el.child_value("Timestamp", parse_timestamp)?,
+    ))
 }
 
 /// `SigningInfo`: how many signatures a VEU order needs and has.

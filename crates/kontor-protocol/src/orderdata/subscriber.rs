@@ -109,25 +109,14 @@ pub struct AccountInfo {
 impl AccountInfo {
     /// The IBAN (`AccountNumber international="true"`), if listed.
     pub fn iban(&self) -> Option<&str> {
-        self.account_numbers.iter().find_map(|n| match n {
-            AccountNumber::Standard {
-                number,
-                international: true,
-            } => Some(number.as_str()),
-            _ => None,
-        })
+        self.account_numbers
+            .iter()
+            .find_map(AccountPart::international)
     }
 
     /// The BIC (`BankCode international="true"`), if listed.
     pub fn bic(&self) -> Option<&str> {
-        self.bank_codes.iter().find_map(|c| match c {
-            BankCode::Standard {
-                code,
-                international: true,
-                ..
-            } => Some(code.as_str()),
-            _ => None,
-        })
+        self.bank_codes.iter().find_map(AccountPart::international)
     }
 
     fn write<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {

@@ -275,12 +275,16 @@ impl OrderListEntry for HVZOrderDetails {
             }),
             None => None,
         };
+        let pending = PendingOrder::read(el, h004)?;
+        let data_digest = DataDigest::read(&el.child("DataDigest")?)?;
+        let (order_data_available, order_data_size, order_details_available) =
+            read_order_data_flags(el)?;
         Ok(Self {
-            pending: PendingOrder::read(el, h004)?,
-            data_digest: DataDigest::read(&el.child("DataDigest")?)?,
-            order_data_available: el.child_value("OrderDataAvailable", parse_bool)?,
-            order_data_size: el.child_value("OrderDataSize", parse_positive_u64)?,
-            order_details_available: el.child_value("OrderDetailsAvailable", parse_bool)?,
+            pending,
+            data_digest,
+            order_data_available,
+            order_data_size,
+            order_details_available,
             total_orders: el.opt_child_value("TotalOrders", parse_u64)?,
             total_amount,
             currency: el.opt_child_text("Currency"),
@@ -293,12 +297,7 @@ impl HVZOrderDetails {
     /// What HVZ adds to an entry: digest, sizes and the payment summary.
     fn write_details<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
         self.data_digest.write(out, "DataDigest")?;
-        out.leaf("OrderDataAvailable", format_bool(self.order_data_available))?;
-        out.leaf("OrderDataSize", &self.order_data_size.to_string())?;
-        out.leaf(
-            "OrderDetailsAvailable",
-            format_bool(self.order_details_available),
-        )?;
+        self.write_order_data_flags(out)?;
         if let Some(total) = self.total_orders {
             out.leaf("TotalOrders", &total.to_string())?;
         }
@@ -371,26 +370,59 @@ impl HVDResponseOrderData {
     fn write_children<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
         self.data_digest.write(out, "DataDigest")?;
         out.leaf("DisplayFile", &format_base64(&self.display_file))?;
-        out.leaf("OrderDataAvailable", format_bool(self.order_data_available))?;
-        out.leaf("OrderDataSize", &self.order_data_size.to_string())?;
-        out.leaf(
-            "OrderDetailsAvailable",
-            format_bool(self.order_details_available),
-        )?;
+        self.write_order_data_flags(out)?;
         self.signers.iter().try_for_each(|s| s.write(out))
     }
 
     fn read_children(root: &El<'_, '_>, version: ProtocolVersion) -> Result<Self> {
+        let data_digest = DataDigest::read(&root.child("DataDigest")?)?;
+        let display_file = root.child("DisplayFile")?.value(parse_base64)?;
+        let (order_data_available, order_data_size, order_details_available) =
+            read_order_data_flags(root)?;
         Ok(Self {
             version,
-            data_digest: DataDigest::read(&root.child("DataDigest")?)?,
-            display_file: root.child("DisplayFile")?.value(parse_base64)?,
-            order_data_available: root.child_value("OrderDataAvailable", parse_bool)?,
-            order_data_size: root.child_value("OrderDataSize", parse_positive_u64)?,
-            order_details_available: root.child_value("OrderDetailsAvailable", parse_bool)?,
+            data_digest,
+            display_file,
+            order_data_available,
+            order_data_size,
+            order_details_available,
             signers: read_signers(root)?,
         })
     }
+}
+
+/// What HVZ entries and HVD tell about an order's data: `OrderDataAvailable`, `OrderDataSize`
+/// and `OrderDetailsAvailable`, in document order.
+trait OrderDataFlags {
+    fn order_data_flags(&self) -> (bool, NonZeroU64, bool);
+
+    fn write_order_data_flags<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
+        let (available, size, details_available) = self.order_data_flags();
+        out.leaf("OrderDataAvailable", format_bool(available))?;
+        out.leaf("OrderDataSize", &size.to_string())?;
+        out.leaf("OrderDetailsAvailable", format_bool(details_available))
+    }
+}
+
+macro_rules! order_data_flags {
+    ($($document:ty),+) => {$(
+        impl OrderDataFlags for $document {
+            fn order_data_flags(&self) -> (bool, NonZeroU64, bool) {
+                let size = self.order_data_size;
+                (self.order_data_available, size, self.order_details_available)
+            }
+        }
+    )+};
+}
+
+order_data_flags!(HVZOrderDetails, HVDResponseOrderData);
+
+fn read_order_data_flags(el: &El<'_, '_>) -> Result<(bool, NonZeroU64, bool)> {
+    Ok((
+        el.child_value("OrderDataAvailable", parse_bool)?,
+        el.child_value("OrderDataSize", parse_positive_u64)?,
+        el.child_value("OrderDetailsAvailable", parse_bool)?,
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------

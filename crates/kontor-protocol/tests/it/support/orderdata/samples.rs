@@ -138,7 +138,21 @@ pub const HTD_H004_GERMAN_BANK: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
   </UserInfo>
 </HTDResponseOrderData>"#;
 
-pub const HKD_H005_CUSTOM_PREFIX: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+/// The one service the HKD sample names three times (offered on the account, ordered,
+/// permitted): SCT for Switzerland, pain.001 version 09.
+macro_rules! h5_sct_ch_service {
+    () => {
+        r#"<h5:Service>
+        <h5:ServiceName>SCT</h5:ServiceName>
+        <h5:Scope>CH</h5:Scope>
+        <h5:MsgName version="09">pain.001</h5:MsgName>
+      </h5:Service>
+"#
+    };
+}
+
+pub const HKD_H005_CUSTOM_PREFIX: &str = concat!(
+    r#"<?xml version="1.0" encoding="UTF-8"?>
 <h5:HKDResponseOrderData xmlns:h5="urn:org:ebics:H005">
   <h5:PartnerInfo>
     <h5:AddressInfo><h5:Name>Kontor AG</h5:Name></h5:AddressInfo>
@@ -149,21 +163,15 @@ pub const HKD_H005_CUSTOM_PREFIX: &str = r#"<?xml version="1.0" encoding="UTF-8"
     <h5:AccountInfo ID="CHF-1" Currency="CHF">
       <h5:AccountNumber international="true">CH9300762011623852957</h5:AccountNumber>
       <h5:UsageOrderTypes>
-        <h5:Service>
-          <h5:ServiceName>SCT</h5:ServiceName>
-          <h5:Scope>CH</h5:Scope>
-          <h5:MsgName version="09">pain.001</h5:MsgName>
-        </h5:Service>
-      </h5:UsageOrderTypes>
+"#,
+    h5_sct_ch_service!(),
+    r#"      </h5:UsageOrderTypes>
     </h5:AccountInfo>
     <h5:OrderInfo>
       <h5:AdminOrderType>BTU</h5:AdminOrderType>
-      <h5:Service>
-        <h5:ServiceName>SCT</h5:ServiceName>
-        <h5:Scope>CH</h5:Scope>
-        <h5:MsgName version="09">pain.001</h5:MsgName>
-      </h5:Service>
-      <h5:Description>Zahlungen</h5:Description>
+"#,
+    h5_sct_ch_service!(),
+    r#"      <h5:Description>Zahlungen</h5:Description>
       <h5:NumSigRequired>2</h5:NumSigRequired>
     </h5:OrderInfo>
     <h5:OrderInfo>
@@ -181,12 +189,9 @@ pub const HKD_H005_CUSTOM_PREFIX: &str = r#"<?xml version="1.0" encoding="UTF-8"
     <h5:UserID Status="1">ALICE</h5:UserID>
     <h5:Permission AuthorisationLevel="A">
       <h5:AdminOrderType>BTU</h5:AdminOrderType>
-      <h5:Service>
-        <h5:ServiceName>SCT</h5:ServiceName>
-        <h5:Scope>CH</h5:Scope>
-        <h5:MsgName version="09">pain.001</h5:MsgName>
-      </h5:Service>
-      <h5:AccountID>CHF-1</h5:AccountID>
+"#,
+    h5_sct_ch_service!(),
+    r#"      <h5:AccountID>CHF-1</h5:AccountID>
       <h5:MaxAmount Currency="CHF">50000</h5:MaxAmount>
     </h5:Permission>
   </h5:UserInfo>
@@ -197,7 +202,8 @@ pub const HKD_H005_CUSTOM_PREFIX: &str = r#"<?xml version="1.0" encoding="UTF-8"
       <h5:AdminOrderType>HKD</h5:AdminOrderType>
     </h5:Permission>
   </h5:UserInfo>
-</h5:HKDResponseOrderData>"#;
+</h5:HKDResponseOrderData>"#,
+);
 
 pub const HAA_H004: &str = r#"<HAAResponseOrderData xmlns="urn:org:ebics:H004"><OrderTypes>STA VMK C53 PTK</OrderTypes></HAAResponseOrderData>"#;
 
