@@ -47,16 +47,11 @@ pub enum AmountError {
 #[serde(transparent)]
 pub struct Amount(Decimal);
 
-#[cfg(feature = "schemars")]
-impl schemars::JsonSchema for Amount {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Amount".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({"type": "string", "pattern": "^-?[0-9]+(\\.[0-9]+)?$", "description": "An exact decimal amount as text, e.g. \"1250.00\"."})
-    }
-}
+string_schema!(
+    Amount,
+    "^-?[0-9]+(\\.[0-9]+)?$",
+    "An exact decimal amount as text, e.g. \"1250.00\"."
+);
 
 impl Amount {
     pub const ZERO: Amount = Amount(Decimal::ZERO);

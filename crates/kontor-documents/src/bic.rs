@@ -82,18 +82,13 @@ impl fmt::Display for Bic {
     }
 }
 
-validated_text!(Bic, BicError, as_str);
-
-#[cfg(feature = "schemars")]
-impl schemars::JsonSchema for Bic {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Bic".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({"type": "string", "pattern": "^[A-Z0-9]{8}([A-Z0-9]{3})?$", "description": "A BIC (ISO 9362), 8 or 11 characters."})
-    }
-}
+validated_text!(
+    Bic,
+    BicError,
+    as_str,
+    "^[A-Z0-9]{8}([A-Z0-9]{3})?$",
+    "A BIC (ISO 9362), 8 or 11 characters."
+);
 
 #[cfg(test)]
 mod tests {

@@ -109,18 +109,13 @@ impl fmt::Display for Currency {
     }
 }
 
-validated_text!(Currency, CurrencyError, as_str);
-
-#[cfg(feature = "schemars")]
-impl schemars::JsonSchema for Currency {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Currency".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({"type": "string", "pattern": "^[A-Z]{3}$", "description": "An ISO 4217 currency code."})
-    }
-}
+validated_text!(
+    Currency,
+    CurrencyError,
+    as_str,
+    "^[A-Z]{3}$",
+    "An ISO 4217 currency code."
+);
 
 #[cfg(test)]
 mod tests {

@@ -262,18 +262,13 @@ impl fmt::Display for Iban {
     }
 }
 
-validated_text!(Iban, IbanError, electronic);
-
-#[cfg(feature = "schemars")]
-impl schemars::JsonSchema for Iban {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "Iban".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({"type": "string", "pattern": "^[A-Z]{2}[0-9]{2}[A-Z0-9]{1,30}$", "description": "An IBAN (ISO 13616), electronic form without spaces."})
-    }
-}
+validated_text!(
+    Iban,
+    IbanError,
+    electronic,
+    "^[A-Z]{2}[0-9]{2}[A-Z0-9]{1,30}$",
+    "An IBAN (ISO 13616), electronic form without spaces."
+);
 
 #[cfg(test)]
 mod tests {

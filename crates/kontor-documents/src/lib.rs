@@ -16,11 +16,34 @@
 //! node count scaled for bulk files), so hostile nesting is a [`ReadError`], not a stack
 //! overflow.
 
+/// Implements `schemars::JsonSchema` (with the `schemars` feature) for a type serialised as a
+/// string matching `$pattern`.
+macro_rules! string_schema {
+    ($ty:ident, $pattern:literal, $description:literal) => {
+        #[cfg(feature = "schemars")]
+        impl schemars::JsonSchema for $ty {
+            fn schema_name() -> std::borrow::Cow<'static, str> {
+                stringify!($ty).into()
+            }
+
+            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+                schemars::json_schema!({
+                    "type": "string",
+                    "pattern": $pattern,
+                    "description": $description
+                })
+            }
+        }
+    };
+}
+
 /// Implements `Debug` (`Type(text)`), `AsRef<str>`, `FromStr` and serde as a string for a validated text
 /// newtype, through its `parse` constructor and its `$text` accessor: what is read back is
-/// validated exactly as what is parsed.
+/// validated exactly as what is parsed; its JSON schema is a string matching `$pattern`.
 macro_rules! validated_text {
-    ($ty:ident, $err:ty, $text:ident) => {
+    ($ty:ident, $err:ty, $text:ident, $pattern:literal, $description:literal) => {
+        string_schema!($ty, $pattern, $description);
+
         impl std::fmt::Debug for $ty {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 write!(f, concat!(stringify!($ty), "({})"), self.$text())

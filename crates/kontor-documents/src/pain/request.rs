@@ -134,76 +134,86 @@ impl schemars::JsonSchema for Text {
     }
 }
 
-/// A party with its account.
-#[derive(Debug, Clone, Deserialize)]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields)]
-pub struct PartyInput {
-    #[cfg_attr(feature = "schemars", schemars(required))]
-    pub name: Option<Text>,
-    #[cfg_attr(feature = "schemars", schemars(required))]
-    pub iban: Option<Text>,
-    pub bic: Option<Text>,
+/// Declares a JSON input record: `Deserialize` rejecting unknown fields, `Debug`, `Clone`
+/// and (with the `schemars` feature) a JSON Schema in which the fields marked `@required` are
+/// required. The fields stay `Option`s so that validation names every missing one at once.
+macro_rules! input_record {
+    (
+        $(#[$meta:meta])*
+        pub struct $name:ident {
+            $($(#[$field_meta:meta])* $(@$required:ident)? pub $field:ident: $ty:ty,)*
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Deserialize)]
+        #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $(
+                $(#[$field_meta])*
+                $(#[cfg_attr(feature = "schemars", schemars($required))])?
+                pub $field: $ty,
+            )*
+        }
+    };
 }
 
-/// A SEPA mandate (direct debits).
-#[derive(Debug, Clone, Deserialize)]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields)]
-pub struct MandateInput {
-    #[cfg_attr(feature = "schemars", schemars(required))]
-    pub id: Option<Text>,
-    /// `YYYY-MM-DD`.
-    #[cfg_attr(feature = "schemars", schemars(required))]
-    pub signature_date: Option<Text>,
+input_record! {
+    /// A party with its account.
+    pub struct PartyInput {
+        @required pub name: Option<Text>,
+        @required pub iban: Option<Text>,
+        pub bic: Option<Text>,
+    }
 }
 
-/// One transfer or debit.
-#[derive(Debug, Clone, Deserialize)]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields)]
-pub struct TransactionInput {
-    #[cfg_attr(feature = "schemars", schemars(required))]
-    pub end_to_end_id: Option<Text>,
-    /// Decimal string, e.g. `"1250.00"`.
-    #[cfg_attr(feature = "schemars", schemars(required))]
-    pub amount: Option<Text>,
-    /// `EUR` (the default; SEPA knows no other currency).
-    pub currency: Option<Text>,
-    /// The creditor of a transfer, the debtor of a direct debit.
-    #[cfg_attr(feature = "schemars", schemars(required))]
-    pub counterparty: Option<PartyInput>,
-    /// Direct debits only.
-    pub mandate: Option<MandateInput>,
-    pub remittance_information: Option<Text>,
+input_record! {
+    /// A SEPA mandate (direct debits).
+    pub struct MandateInput {
+        @required pub id: Option<Text>,
+        /// `YYYY-MM-DD`.
+        @required pub signature_date: Option<Text>,
+    }
 }
 
-/// A payment of one scheme from (or, for direct debits, into) one account on one date.
-///
-/// Every field is an `Option` so that validation names each missing one at once (422 with
-/// all errors); the JSON Schema marks those validation requires (`schemars(required)`).
-#[derive(Debug, Clone, Deserialize)]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-#[serde(deny_unknown_fields)]
-pub struct PaymentRequest {
-    /// `SCT`, `SCT_INST`, `SDD_CORE` or `SDD_B2B`.
-    #[cfg_attr(feature = "schemars", schemars(required))]
-    pub scheme: Option<Text>,
-    /// The ordering account: debited by transfers, credited by direct debits.
-    #[cfg_attr(feature = "schemars", schemars(required))]
-    pub account: Option<PartyInput>,
-    /// Execution date (transfers; default today) or collection date (direct debits), `YYYY-MM-DD`.
-    pub requested_date: Option<Text>,
-    /// `BtchBookg`: one booking for the whole payment (default true).
-    pub batch_booking: Option<bool>,
-    /// ISO category purpose code, e.g. `SALA`.
-    pub category_purpose: Option<Text>,
-    /// SEPA creditor identifier (direct debits).
-    pub creditor_scheme_id: Option<Text>,
-    /// `FRST`, `RCUR`, `OOFF` or `FNAL` (direct debits).
-    pub sequence_type: Option<Text>,
-    #[cfg_attr(feature = "schemars", schemars(required))]
-    pub transactions: Option<Vec<TransactionInput>>,
+input_record! {
+    /// One transfer or debit.
+    pub struct TransactionInput {
+        @required pub end_to_end_id: Option<Text>,
+        /// Decimal string, e.g. `"1250.00"`.
+        @required pub amount: Option<Text>,
+        /// `EUR` (the default; SEPA knows no other currency).
+        pub currency: Option<Text>,
+        /// The creditor of a transfer, the debtor of a direct debit.
+        @required pub counterparty: Option<PartyInput>,
+        /// Direct debits only.
+        pub mandate: Option<MandateInput>,
+        pub remittance_information: Option<Text>,
+    }
+}
+
+input_record! {
+    /// A payment of one scheme from (or, for direct debits, into) one account on one date.
+    ///
+    /// Every field is an `Option` so that validation names each missing one at once (422 with
+    /// all errors); the JSON Schema marks those validation requires (`@required`).
+    pub struct PaymentRequest {
+        /// `SCT`, `SCT_INST`, `SDD_CORE` or `SDD_B2B`.
+        @required pub scheme: Option<Text>,
+        /// The ordering account: debited by transfers, credited by direct debits.
+        @required pub account: Option<PartyInput>,
+        /// Execution date (transfers; default today) or collection date (direct debits), `YYYY-MM-DD`.
+        pub requested_date: Option<Text>,
+        /// `BtchBookg`: one booking for the whole payment (default true).
+        pub batch_booking: Option<bool>,
+        /// ISO category purpose code, e.g. `SALA`.
+        pub category_purpose: Option<Text>,
+        /// SEPA creditor identifier (direct debits).
+        pub creditor_scheme_id: Option<Text>,
+        /// `FRST`, `RCUR`, `OOFF` or `FNAL` (direct debits).
+        pub sequence_type: Option<Text>,
+        @required pub transactions: Option<Vec<TransactionInput>>,
+    }
 }
 
 /// One invalid field.
