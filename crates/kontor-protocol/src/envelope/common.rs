@@ -38,10 +38,12 @@ pub(crate) fn parse_product(node: Node<'_, '_>) -> Result<Option<Product>, Envel
 /// and the optional `SystemID` and `Product`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SubscriberIds {
+    /// The customer (`PartnerID`) the user belongs to.
     pub partner_id: PartnerId,
     pub user_id: UserId,
-    /// The technical subscriber that sends on the user's behalf.
+    /// The technical subscriber that sends on the user's behalf, if not the user itself.
     pub system_id: Option<UserId>,
+    /// The client software, as the bank may log it (nillable: `None` leaves it out).
     pub product: Option<Product>,
 }
 

@@ -777,95 +777,51 @@ pub(crate) struct PartSchema {
     national_max_chars: usize,
 }
 
-impl AccountPart for AccountNumber {
-    const SCHEMA: PartSchema = PartSchema {
-        standard: "AccountNumber",
-        national: "NationalAccountNumber",
-        check_standard: check::account_number,
-        national_max_chars: 40,
+/// Implements [`AccountPart`] for an enum named after its standard element (`National…` for
+/// the national one), with the variants `Standard { $value, international, $prefix? }` and
+/// `National { $value, format }`.
+macro_rules! account_part {
+    ($part:ident { $value:ident $(, $prefix:ident)? }, $check_standard:path, $national_max_chars:literal) => {
+        impl AccountPart for $part {
+            const SCHEMA: PartSchema = PartSchema {
+                standard: stringify!($part),
+                national: concat!("National", stringify!($part)),
+                check_standard: $check_standard,
+                national_max_chars: $national_max_chars,
+            };
+
+            fn value(&self) -> PartValue<&str> {
+                match self {
+                    Self::Standard { $value, international $(, $prefix)? } => PartValue::Standard {
+                        value: $value,
+                        international: *international,
+                        prefix: None $(.or($prefix.as_deref()))?,
+                    },
+                    Self::National { $value, format } => PartValue::National {
+                        value: $value,
+                        format,
+                    },
+                }
+            }
+
+            fn from_value(value: PartValue<String>) -> Self {
+                match value {
+                    // Only bank codes keep the prefix.
+                    PartValue::Standard { value, international, prefix: _prefix } => {
+                        Self::Standard { $value: value, international $(, $prefix: _prefix)? }
+                    }
+                    PartValue::National { value, format } => Self::National {
+                        $value: value,
+                        format,
+                    },
+                }
+            }
+        }
     };
-
-    fn value(&self) -> PartValue<&str> {
-        match self {
-            Self::Standard {
-                number,
-                international,
-            } => PartValue::standard(number, *international, None),
-            Self::National { number, format } => PartValue::National {
-                value: number,
-                format,
-            },
-        }
-    }
-
-    fn from_value(value: PartValue<String>) -> Self {
-        match value {
-            PartValue::Standard {
-                value: number,
-                international,
-                prefix: _,
-            } => Self::Standard {
-                number,
-                international,
-            },
-            PartValue::National { value, format } => Self::National {
-                number: value,
-                format,
-            },
-        }
-    }
 }
 
-impl AccountPart for BankCode {
-    const SCHEMA: PartSchema = PartSchema {
-        standard: "BankCode",
-        national: "NationalBankCode",
-        check_standard: check::bank_code,
-        national_max_chars: 30,
-    };
-
-    fn value(&self) -> PartValue<&str> {
-        match self {
-            Self::Standard {
-                code,
-                international,
-                prefix,
-            } => PartValue::standard(code, *international, prefix.as_deref()),
-            Self::National { code, format } => PartValue::National {
-                value: code,
-                format,
-            },
-        }
-    }
-
-    fn from_value(value: PartValue<String>) -> Self {
-        match value {
-            PartValue::Standard {
-                value,
-                international,
-                prefix,
-            } => Self::Standard {
-                code: value,
-                international,
-                prefix,
-            },
-            PartValue::National { value, format } => Self::National {
-                code: value,
-                format,
-            },
-        }
-    }
-}
-
-impl<S> PartValue<S> {
-    fn standard(value: S, international: bool, prefix: Option<S>) -> Self {
-        Self::Standard {
-            value,
-            international,
-            prefix,
-        }
-    }
-}
+account_part!(AccountNumber { number }, check::account_number, 40);
+account_part!(BankCode { code, prefix }, check::bank_code, 30);
 
 /// An account number or a bank code of `AccountType`: a standard element (`AccountNumber`,
 /// `BankCode`) or a national one in a free `format`, standing mixed with other elements.

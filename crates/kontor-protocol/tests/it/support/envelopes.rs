@@ -532,43 +532,31 @@ fn build_samples() -> Vec<Sample> {
     let mut out = Vec::new();
     for v in VERSIONS {
         let schema = schema_of(v);
-        for t in [OrderType::INI, OrderType::HIA, OrderType::H3K] {
-            out.push(Sample {
-                name: format!("{v}_{t}_unsecured"),
-                schema,
-                xml: unsecured(v, t).to_xml().expect("builds").into_bytes(),
-                is_response: false,
-            });
-        }
-        out.push(Sample {
-            name: format!("{v}_HPB"),
-            schema,
-            xml: hpb(v).to_signed_xml(client_x002()).expect("builds"),
-            is_response: false,
-        });
-        for (name, r) in ebics_requests(v) {
+        let mut add = |name: String, xml: Vec<u8>, is_response: bool| {
             out.push(Sample {
                 name,
                 schema,
-                xml: r.to_signed_xml(client_x002()).expect("builds"),
-                is_response: false,
-            });
+                xml,
+                is_response,
+            })
+        };
+        for t in [OrderType::INI, OrderType::HIA, OrderType::H3K] {
+            let xml = unsecured(v, t.clone())
+                .to_xml()
+                .expect("builds")
+                .into_bytes();
+            add(format!("{v}_{t}_unsecured"), xml, false);
+        }
+        let xml = hpb(v).to_signed_xml(client_x002()).expect("builds");
+        add(format!("{v}_HPB"), xml, false);
+        for (name, r) in ebics_requests(v) {
+            add(name, r.to_signed_xml(client_x002()).expect("builds"), false);
         }
         for (name, r) in ebics_responses(v) {
-            out.push(Sample {
-                name,
-                schema,
-                xml: r.to_signed_xml(bank_x002()).expect("builds"),
-                is_response: true,
-            });
+            add(name, r.to_signed_xml(bank_x002()).expect("builds"), true);
         }
         for (name, r) in key_management_responses(v) {
-            out.push(Sample {
-                name,
-                schema,
-                xml: r.to_xml().expect("builds").into_bytes(),
-                is_response: true,
-            });
+            add(name, r.to_xml().expect("builds").into_bytes(), true);
         }
     }
     out.push(Sample {
