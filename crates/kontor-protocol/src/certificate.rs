@@ -421,7 +421,7 @@ impl ValidityPeriod {
         Self { from, years }
     }
 
-    fn to_x509(&self) -> Result<Validity, CertificateError> {
+    fn to_x509(self) -> Result<Validity, CertificateError> {
         if !(1..=MAX_VALIDITY_YEARS).contains(&self.years) {
             return Err(CertificateError::InvalidValidity);
         }

@@ -264,10 +264,7 @@ response_with_status! {
     pub struct KeyManagementResponse {}
     data_transfer: KeyManagementDataTransfer,
     root: KEY_MANAGEMENT_RESPONSE,
-    header: |_: &Self, out: &mut XmlOut| {
-        out.empty("static", &[])?;
-        out.start("mutable", &[])
-    },
+    header: write_response_header,
     parse_header: parse_response_header,
     parse_data_transfer: parse_key_data_transfer,
     /// The complete response (key management responses are not signed).
@@ -281,6 +278,11 @@ impl KeyManagementResponse {
 
 /// A key management response has an empty `static` header and nothing of its own in
 /// `mutable` before the status.
+fn write_response_header(_: &KeyManagementResponse, out: &mut XmlOut) -> Result<(), EnvelopeError> {
+    out.empty("static", &[])?;
+    out.start("mutable", &[])
+}
+
 fn parse_response_header<'a, 'input>(
     f: &Frame<'a, 'input>,
 ) -> Result<((), Children<'a, 'input>), EnvelopeError> {

@@ -46,7 +46,7 @@ response_with_status! {
     root: ROOT,
     header: EbicsResponse::write_header_start,
     parse_header: parse_header,
-    parse_data_transfer: |b: &mut Children<'_, '_>, ns| parse_data_transfer(b, ns, false),
+    parse_data_transfer: parse_optional_data_transfer,
     /// The document without `AuthSignature` (see [`EbicsResponse::to_signed_xml`]).
 }
 
@@ -295,6 +295,14 @@ pub(crate) fn parse_body_return_code(
     };
     b.finish()?;
     Ok((business_return_code, timestamp_bank_parameter))
+}
+
+/// An `ebicsResponse` segment names its `DataEncryptionInfo` in the first segment only.
+fn parse_optional_data_transfer(
+    b: &mut Children<'_, '_>,
+    ns: &str,
+) -> Result<Option<ResponseDataTransfer>, EnvelopeError> {
+    parse_data_transfer(b, ns, false)
 }
 
 /// The fields of an `ebicsResponse` before its status: transaction id and segment count
