@@ -3,10 +3,10 @@
 
 use crate::common;
 
-use chrono::{Days, Utc};
+use chrono::Utc;
 use common::client::{ready_subscriber, Download, Subscriber};
-use common::{demo_bank, demo_bank_with_user1, http, p, u};
-use kontor_protocol::envelope::{DateRange, EbicsResponse, OrderDetails};
+use common::{codes, demo_bank, demo_bank_with_user1, http, last_days, p, u};
+use kontor_protocol::envelope::{DateRange, OrderDetails};
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::orderdata::{
     HAAResponseOrderData, HKDResponseOrderData, HPDResponseOrderData, HTDResponseOrderData,
@@ -14,21 +14,6 @@ use kontor_protocol::orderdata::{
 };
 use kontor_protocol::ProtocolVersion::{H004, H005};
 use sha2::{Digest, Sha256};
-
-fn codes(r: &EbicsResponse) -> (&str, &str) {
-    (
-        r.technical_return_code.code(),
-        r.business_return_code.code(),
-    )
-}
-
-fn last_days(n: u64) -> DateRange {
-    let today = Utc::now().date_naive();
-    DateRange {
-        start: today.checked_sub_days(Days::new(n)).expect("date"),
-        end: today.checked_sub_days(Days::new(1)).expect("date"),
-    }
-}
 
 fn details(
     version: kontor_protocol::ProtocolVersion,
