@@ -21,7 +21,7 @@ use kontor_protocol::ProtocolVersion;
 use rust_decimal::Decimal;
 
 use super::auth::Caller;
-use super::download::{segment_number, tx_error};
+use super::download::{transfer_ok, tx_error};
 use super::orders::{self, ResolvedOrder};
 use super::reply::{self, Reject};
 use super::{veu, wire_order_id, wire_transaction_id};
@@ -270,9 +270,7 @@ pub fn transfer(
             )
         })
         .map_err(tx_error)?;
-    let mut response = reply::ok(version, TransactionPhase::Transfer);
-    response.transaction_id = Some(wire_transaction_id(id));
-    response.segment = Some(segment_number(segment.number(), segment.is_last())?);
+    let mut response = transfer_ok(version, id, segment.number(), segment.is_last())?;
     if let UploadProgress::Pending { .. } = progress {
         return Ok((response, false));
     }
