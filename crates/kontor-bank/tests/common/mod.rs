@@ -130,6 +130,11 @@ pub fn workspace_tests(path: &str) -> PathBuf {
         .join(path)
 }
 
+/// The pain.001 the interoperability harnesses upload (a CCT of PARTNER1's main account).
+pub fn cct_fixture() -> PathBuf {
+    workspace_tests("interop-node/tools/fixtures/pain.001-kontorbank.xml")
+}
+
 /// Whether an interoperability test skips: `missing` says why its other side (`client`) is not
 /// installed. Where `require_var` is `1` (CI installed the client) that fails the test instead.
 pub fn skip_interop(missing: Option<String>, require_var: &str, client: &str) -> bool {

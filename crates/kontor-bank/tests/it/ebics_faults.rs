@@ -187,10 +187,7 @@ async fn a_forced_return_code_is_a_signed_answer_and_nothing_is_processed() {
 #[tokio::test]
 async fn an_upload_is_not_repeated_when_the_answer_to_its_last_segment_is_lost() {
     let (bank, s) = demo_bank_with_user1(H004).await;
-    let document = std::fs::read(common::workspace_tests(
-        "interop-node/tools/fixtures/pain.001-kontorbank.xml",
-    ))
-    .expect("fixture");
+    let document = std::fs::read(common::cct_fixture()).expect("fixture");
     common::install_fault(&bank, r#"{"times": 1, "match": {"order_type": "CCT", "phase": "Transfer"}, "action": {"kind": "drop_response"}}"#).await;
     let signature = s.signature_document(&[&s], &document);
     let details = OrderDetails::upload(H004, &OrderType::CCT).expect("details");

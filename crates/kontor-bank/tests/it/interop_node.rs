@@ -18,10 +18,6 @@ fn harness_dir() -> PathBuf {
     common::workspace_tests("interop-node")
 }
 
-fn cct_fixture() -> PathBuf {
-    harness_dir().join("tools/fixtures/pain.001-kontorbank.xml")
-}
-
 /// `Some(reason)` when the Node side is not installed.
 fn missing_prerequisite() -> Option<String> {
     let dir = harness_dir();
@@ -50,7 +46,7 @@ async fn the_node_ebics_client_initialises_downloads_statements_and_uploads_a_cc
         .arg(harness_dir().join("run.mjs"))
         .env("START_DATE", start.to_string())
         .env("END_DATE", end.to_string())
-        .env("UPLOAD_CCT_FILE", cct_fixture());
+        .env("UPLOAD_CCT_FILE", common::cct_fixture());
     let output = common::run_harness(command, &bank, out.path()).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
@@ -88,7 +84,7 @@ async fn the_node_ebics_client_initialises_downloads_statements_and_uploads_a_cc
     assert_eq!(orders.len(), 1, "{orders:?}");
     assert_eq!(orders[0].status, kontor_bank::state::OrderStatus::Accepted);
     assert_eq!(orders[0].signatures[0].version, "A006");
-    let sent: Vec<u8> = std::fs::read(cct_fixture())
+    let sent: Vec<u8> = std::fs::read(common::cct_fixture())
         .expect("fixture")
         .into_iter()
         .filter(|b| *b != b'\r' && *b != b'\n')
