@@ -8,7 +8,7 @@
 //! Two fault switches build hostile containers on purpose (see [`crate::faults`]):
 //! a member that is not XML ([`Hostile::ForeignMember`]) and a zip bomb ([`Hostile::Bomb`]).
 
-use std::io::{Cursor, Write as _};
+use std::io::{Cursor, Read as _, Write as _};
 
 use chrono::{Datelike as _, NaiveDate};
 use zip::write::SimpleFileOptions;
@@ -118,10 +118,23 @@ pub fn zip<'a, M: Into<Member<'a>>>(
     Ok(writer.finish().map_err(err)?.into_inner())
 }
 
+/// The members of a container as a client unpacks them, in order: (name, bytes). For tests
+/// and tools that check what a download delivered.
+pub fn unzip(bytes: &[u8]) -> Result<Vec<(String, Vec<u8>)>, ContainerError> {
+    let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).map_err(err)?;
+    (0..archive.len())
+        .map(|i| {
+            let mut file = archive.by_index(i).map_err(err)?;
+            let mut data = Vec::new();
+            file.read_to_end(&mut data).map_err(err)?;
+            Ok((file.name().map_err(err)?.to_string(), data))
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::io::Read as _;
 
     fn member(name: &str, day: u32, text: &str) -> StatementMember {
         StatementMember {
@@ -133,15 +146,7 @@ mod tests {
     }
 
     fn read_back(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
-        let mut archive = zip::ZipArchive::new(Cursor::new(bytes)).expect("archive");
-        (0..archive.len())
-            .map(|i| {
-                let mut file = archive.by_index(i).expect("member");
-                let mut data = Vec::new();
-                file.read_to_end(&mut data).expect("read");
-                (file.name().expect("member name").to_string(), data)
-            })
-            .collect()
+        unzip(bytes).expect("archive")
     }
 
     #[test]

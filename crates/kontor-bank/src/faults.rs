@@ -34,7 +34,8 @@ pub const MAX_DELAY_MS: u64 = 600_000;
 pub const MAX_NESTED_DEPTH: u32 = 1_000_000;
 
 /// Which requests a rule applies to. Every field that is set must match; an empty matcher
-/// matches every EBICS request.
+/// matches every EBICS request. A request's side of the match ([`RequestFacts`]) has the
+/// same fields.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct FaultMatcher {
@@ -194,19 +195,10 @@ impl FaultRule {
     }
 }
 
-/// What the fault layer knows about a request when it consults the rules. Values are as the
-/// client claimed them (unverified), completed from the transaction table for Transfer and
-/// Receipt requests.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct RequestFacts {
-    pub family: Option<MessageFamily>,
-    pub order_type: Option<String>,
-    pub service: Option<String>,
-    pub partner_id: Option<String>,
-    pub user_id: Option<String>,
-    pub phase: Option<TransactionPhase>,
-    pub segment: Option<u32>,
-}
+/// What the fault layer knows about a request when it consults the rules, in the shape of a
+/// matcher: values as the client claimed them (unverified), completed from the transaction
+/// table for Transfer and Receipt requests; `None` where the request does not say.
+pub type RequestFacts = FaultMatcher;
 
 fn field_matches(wanted: &Option<String>, actual: &Option<String>) -> bool {
     match wanted {

@@ -338,30 +338,21 @@ mod tests {
 
     #[test]
     fn order_ids_start_at_a000_and_count_in_base_36() {
-        assert_eq!(
-            OrderId::from_index(0).map(|o| o.to_string()),
-            Some("A000".into())
-        );
-        assert_eq!(
-            OrderId::from_index(1).map(|o| o.to_string()),
-            Some("A001".into())
-        );
-        assert_eq!(
-            OrderId::from_index(35).map(|o| o.to_string()),
-            Some("A00Z".into())
-        );
-        assert_eq!(
-            OrderId::from_index(36).map(|o| o.to_string()),
-            Some("A010".into())
-        );
-        assert_eq!(
-            OrderId::from_index(36 * 36 * 36).map(|o| o.to_string()),
-            Some("B000".into())
-        );
-        assert_eq!(
-            OrderId::from_index(ORDER_ID_SPACE - 1).map(|o| o.to_string()),
-            Some("ZZZZ".into())
-        );
+        let cases = [
+            (0, "A000"),
+            (1, "A001"),
+            (35, "A00Z"),
+            (36, "A010"),
+            (36 * 36 * 36, "B000"),
+            (ORDER_ID_SPACE - 1, "ZZZZ"),
+        ];
+        for (index, expected) in cases {
+            assert_eq!(
+                OrderId::from_index(index).map(|o| o.to_string()),
+                Some(expected.into()),
+                "index {index}"
+            );
+        }
         assert_eq!(OrderId::from_index(ORDER_ID_SPACE), None);
     }
 

@@ -57,6 +57,28 @@ pub struct Emulator {
     ibans: Vec<String>,
 }
 
+/// Notes the wall and CPU time of one client's download.
+fn note_times(report: &mut Report, name: &str, client: &str, wall_seconds: f64, cpu_seconds: f64) {
+    report.note(&format!("{name}, {client} wall"), wall_seconds, "s");
+    report.note(&format!("{name}, {client} CPU"), cpu_seconds, "s");
+}
+
+/// Adds a copy of the seeded user's entry in `items` (user or permission), made the peer's by
+/// `to_peer`.
+fn add_twin<T: Clone>(
+    items: &mut Vec<T>,
+    of_seeded_user: impl Fn(&T) -> bool,
+    to_peer: impl FnOnce(&mut T),
+) {
+    let mut twin = items
+        .iter()
+        .find(|item| of_seeded_user(item))
+        .expect("the seeded user's entry")
+        .clone();
+    to_peer(&mut twin);
+    items.push(twin);
+}
+
 /// painfree's subscriber: INI works once per subscriber, and Kontor's is taken.
 pub const PEER_USER: &str = "PEER1";
 
@@ -73,24 +95,18 @@ impl Emulator {
             .map(|a| a.iban.electronic().to_owned())
             .collect();
         config.ledger.statement_size_bytes = Some((size_mib << 20) / ibans.len() as u64);
-        let twin = |user: &UserId| user.to_string() == seeded.user;
+        let seeded_user = |user: &UserId| user.to_string() == seeded.user;
         let peer: UserId = PEER_USER.parse().expect("user id");
-        let mut user = config
-            .users
-            .iter()
-            .find(|u| twin(&u.id))
-            .expect("user")
-            .clone();
-        user.id = peer.clone();
-        let mut permission = config
-            .permissions
-            .iter()
-            .find(|p| twin(&p.user))
-            .expect("permission")
-            .clone();
-        permission.user = peer;
-        config.users.push(user);
-        config.permissions.push(permission);
+        add_twin(
+            &mut config.users,
+            |u| seeded_user(&u.id),
+            |u| u.id = peer.clone(),
+        );
+        add_twin(
+            &mut config.permissions,
+            |p| seeded_user(&p.user),
+            |p| p.user = peer.clone(),
+        );
         let bank = Bank::builder(config)
             .start("127.0.0.1:0".parse().expect("address"))
             .await
@@ -147,8 +163,13 @@ pub fn measure(report: &mut Report, size_mib: u64) {
     let emulator = runtime.block_on(Emulator::start(size_mib));
     let kontor = runtime.block_on(kontor(&emulator));
     eprintln!("  {name}: Kontor {kontor:?}");
-    report.note(&format!("{name}, Kontor wall"), kontor.wall_seconds, "s");
-    report.note(&format!("{name}, Kontor CPU"), kontor.cpu_seconds, "s");
+    note_times(
+        report,
+        &name,
+        "Kontor",
+        kontor.wall_seconds,
+        kontor.cpu_seconds,
+    );
     report.record(
         &format!("{name}, Kontor peak RSS"),
         kontor.peak_rss_mib,
@@ -177,8 +198,13 @@ pub fn measure(report: &mut Report, size_mib: u64) {
             peer.bytes, kontor.bytes
         );
     }
-    report.note(&format!("{name}, painfree wall"), peer.wall_seconds, "s");
-    report.note(&format!("{name}, painfree CPU"), peer.cpu_seconds, "s");
+    note_times(
+        report,
+        &name,
+        "painfree",
+        peer.wall_seconds,
+        peer.cpu_seconds,
+    );
     report.note(
         &format!("{name}, painfree peak RSS"),
         peer.peak_rss_mib,

@@ -300,6 +300,20 @@ pub fn segment_number(number: u32, last: bool) -> Result<SegmentNumber, Reject> 
         .map_err(|e| Reject::new(ReturnCode::INTERNAL_ERROR, e.to_string()))
 }
 
+/// The OK answer to a Transfer request (upload or download) about segment `number` of
+/// transaction `id`.
+pub fn transfer_ok(
+    version: ProtocolVersion,
+    id: crate::ids::TransactionId,
+    number: u32,
+    last: bool,
+) -> Result<EbicsResponse, Reject> {
+    let mut response = reply::ok(version, TransactionPhase::Transfer);
+    response.transaction_id = Some(wire_transaction_id(id));
+    response.segment = Some(segment_number(number, last)?);
+    Ok(response)
+}
+
 /// Download transfer: hands out segment `number` (again, if the client lost it).
 pub fn transfer(
     ctx: &RequestContext,
@@ -320,9 +334,7 @@ pub fn transfer(
             )
         })
         .map_err(tx_error)?;
-    let mut response = reply::ok(version, TransactionPhase::Transfer);
-    response.transaction_id = Some(wire_transaction_id(id));
-    response.segment = Some(segment_number(number, last)?);
+    let mut response = transfer_ok(version, id, number, last)?;
     response.data_transfer = Some(ResponseDataTransfer {
         data_encryption_info: None,
         order_data: data,

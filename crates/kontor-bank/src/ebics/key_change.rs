@@ -10,16 +10,16 @@
 
 use kontor_protocol::certificate::KeyPurpose;
 use kontor_protocol::orderdata::{
-    HCARequestOrderData, HCSRequestOrderData, OrderDataError, OrderSignatureData, PublicKeyData,
+    HCARequestOrderData, HCSRequestOrderData, OrderDataError, OrderSignatureData,
     SignaturePubKeyOrderData,
 };
 use kontor_protocol::signature::verify_order_data;
 use kontor_protocol::ProtocolVersion;
 
 use super::auth::Caller;
-use super::keymgmt::{distinct, same_subscriber, submitted};
+use super::keymgmt::{distinct, same_subscriber, KeyIntake};
 use super::reply::Reject;
-use super::upload::SignerCheck;
+use super::upload::own_signature;
 use crate::dispatch::RequestContext;
 use crate::return_codes::ReturnCode;
 use crate::state::SubscriberKeys;
@@ -38,21 +38,8 @@ pub fn change_keys(
     signed_by: &[OrderSignatureData],
     version: ProtocolVersion,
 ) -> Result<(), Reject> {
-    let [signature] = signed_by else {
-        return Err(Reject::new(
-            ReturnCode::SIGNATURE_VERIFICATION_FAILED,
-            format!("{classic} carries exactly one ES, got {}", signed_by.len()),
-        ));
-    };
-    if signature.partner_id != caller.partner().as_str()
-        || signature.user_id != caller.user().as_str()
-    {
-        return Err(Reject::new(
-            ReturnCode::SIGNATURE_VERIFICATION_FAILED,
-            format!("{classic} must be signed by the subscriber whose keys it changes"),
-        ));
-    }
-    let current = SignerCheck::signer(ctx, signature)?;
+    let (signature, current) =
+        own_signature(ctx, caller, signed_by, classic, "whose keys it changes")?;
     verify_order_data(
         signature.signature_version,
         &current,
@@ -97,13 +84,17 @@ fn new_keys(
             format!("{classic} document of {document:?} in a {version:?} request"),
         )
     };
-    let now = ctx.received_at;
     let (partner, user) = (caller.partner(), caller.user());
-    // A subscriber the bank issues certificates for changes keys with the bank's ones only.
-    let bank_issued = ctx
-        .state
-        .subscriber(partner, user)
-        .is_some_and(|s| s.bank_issued_certificates);
+    // Each key checked like an INI/HIA key (format, version, length, certificate); a
+    // subscriber the bank issues certificates for changes keys with the bank's ones only.
+    let intake = KeyIntake {
+        version,
+        now: ctx.received_at,
+        bank_issued: ctx
+            .state
+            .subscriber(partner, user)
+            .is_some_and(|s| s.bank_issued_certificates),
+    };
     // The document is of the request's version and names the subscriber that sent it.
     let document_of = |document: ProtocolVersion, partner_id: &str, user_id: &str| {
         if document != version {
@@ -111,33 +102,26 @@ fn new_keys(
         }
         same_subscriber(partner_id, user_id, partner, user)
     };
-    // Each key checked like an INI/HIA key (format, version, length, certificate).
-    let key = |data: &PublicKeyData, key_version: &str, purpose: KeyPurpose| {
-        submitted(version, data, key_version, purpose, now, bank_issued)
-    };
     use KeyPurpose::{Authentication, Encryption, Signature};
     let mut keys = SubscriberKeys::default();
     match classic {
         "PUB" => {
             let doc = SignaturePubKeyOrderData::parse(content).map_err(format)?;
             document_of(doc.version, &doc.partner_id, &doc.user_id)?;
-            let info = &doc.signature_pub_key_info;
-            keys.signature = Some(key(&info.key, info.version.as_str(), Signature)?);
+            keys.signature = Some(intake.key(&doc.signature_pub_key_info, Signature)?);
         }
         "HCA" => {
             let doc = HCARequestOrderData::parse(content).map_err(format)?;
             document_of(doc.version, &doc.partner_id, &doc.user_id)?;
-            let (a, e) = (&doc.authentication, &doc.encryption);
-            keys.authentication = Some(key(&a.key, a.version.as_str(), Authentication)?);
-            keys.encryption = Some(key(&e.key, e.version.as_str(), Encryption)?);
+            keys.authentication = Some(intake.key(&doc.authentication, Authentication)?);
+            keys.encryption = Some(intake.key(&doc.encryption, Encryption)?);
         }
         "HCS" => {
             let doc = HCSRequestOrderData::parse(content).map_err(format)?;
             document_of(doc.version, &doc.partner_id, &doc.user_id)?;
-            let (s, a, e) = (&doc.signature, &doc.authentication, &doc.encryption);
-            keys.signature = Some(key(&s.key, s.version.as_str(), Signature)?);
-            keys.authentication = Some(key(&a.key, a.version.as_str(), Authentication)?);
-            keys.encryption = Some(key(&e.key, e.version.as_str(), Encryption)?);
+            keys.signature = Some(intake.key(&doc.signature, Signature)?);
+            keys.authentication = Some(intake.key(&doc.authentication, Authentication)?);
+            keys.encryption = Some(intake.key(&doc.encryption, Encryption)?);
         }
         other => {
             return Err(Reject::new(

@@ -12,8 +12,9 @@ use kontor_protocol::envelope::{
 use kontor_protocol::keys::{KeyHash as ProtocolKeyHash, PublicKey};
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::orderdata::{
-    AuthenticationPubKeyInfo, EncryptionPubKeyInfo, H3KRequestOrderData, HIARequestOrderData,
-    HPBResponseOrderData, PublicKeyData, RsaKeyValue, SignaturePubKeyOrderData, X509Data,
+    AuthenticationPubKeyInfo, CertificateInfo, EncryptionPubKeyInfo, H3KRequestOrderData,
+    HIARequestOrderData, HPBResponseOrderData, KeyVersion, PubKeyInfo, PublicKeyData, RsaKeyValue,
+    SignaturePubKeyOrderData, X509Data,
 };
 use kontor_protocol::{AuthenticationVersion, EncryptionVersion, ProtocolVersion};
 
@@ -68,21 +69,16 @@ fn record_keys(ctx: &RequestContext, request: &UnsecuredRequest) -> Result<(), R
     let format = |e: kontor_protocol::orderdata::OrderDataError| {
         Reject::new(ReturnCode::INVALID_ORDER_DATA_FORMAT, e.to_string())
     };
-    let now = ctx.received_at;
-    let version = request.version;
-    let bank_issued = auth::known_subscriber(ctx, &partner, &user)?.bank_issued_certificates;
-    let submit = |data: &PublicKeyData, key_version: &str, purpose| {
-        submitted(version, data, key_version, purpose, now, bank_issued)
+    let intake = KeyIntake {
+        version: request.version,
+        now: ctx.received_at,
+        bank_issued: auth::known_subscriber(ctx, &partner, &user)?.bank_issued_certificates,
     };
     match request.order_type {
         OrderType::INI => {
             let doc = SignaturePubKeyOrderData::parse(&data).map_err(format)?;
             same_subscriber(&doc.partner_id, &doc.user_id, &partner, &user)?;
-            let key = submit(
-                &doc.signature_pub_key_info.key,
-                doc.signature_pub_key_info.version.as_str(),
-                KeyPurpose::Signature,
-            )?;
+            let key = intake.key(&doc.signature_pub_key_info, KeyPurpose::Signature)?;
             ctx.state
                 .with_subscriber(&partner, &user, |s| s.record_ini(key))
                 .map_err(lifecycle)?;
@@ -90,16 +86,8 @@ fn record_keys(ctx: &RequestContext, request: &UnsecuredRequest) -> Result<(), R
         OrderType::HIA => {
             let doc = HIARequestOrderData::parse(&data).map_err(format)?;
             same_subscriber(&doc.partner_id, &doc.user_id, &partner, &user)?;
-            let authentication = submit(
-                &doc.authentication.key,
-                doc.authentication.version.as_str(),
-                KeyPurpose::Authentication,
-            )?;
-            let encryption = submit(
-                &doc.encryption.key,
-                doc.encryption.version.as_str(),
-                KeyPurpose::Encryption,
-            )?;
+            let authentication = intake.key(&doc.authentication, KeyPurpose::Authentication)?;
+            let encryption = intake.key(&doc.encryption, KeyPurpose::Encryption)?;
             distinct(&authentication, &encryption)?;
             ctx.state
                 .with_subscriber(&partner, &user, |s| {
@@ -142,37 +130,20 @@ pub(super) fn record_h3k(
     doc: &H3KRequestOrderData,
 ) -> Result<(), Reject> {
     same_subscriber(&doc.partner_id, &doc.user_id, partner, user)?;
-    let now = ctx.received_at;
-    let bank_issued = auth::known_subscriber(ctx, partner, user)?.bank_issued_certificates;
-    let cert = |x509: &X509Data, version: &str, purpose, from_bank_ca: bool| {
-        submitted(
-            ProtocolVersion::H005,
-            &PublicKeyData::Certificate(x509.clone()),
-            version,
-            purpose,
-            now,
-            from_bank_ca,
-        )
+    let intake = KeyIntake {
+        version: ProtocolVersion::H005,
+        now: ctx.received_at,
+        bank_issued: auth::known_subscriber(ctx, partner, user)?.bank_issued_certificates,
     };
-    let signature = cert(
-        &doc.signature.x509,
-        doc.signature.version.as_str(),
-        KeyPurpose::Signature,
-        true,
-    )
+    // The ES certificate needs the bank's CA whatever the subscriber's switch says.
+    let signature = KeyIntake {
+        bank_issued: true,
+        ..intake
+    }
+    .certificate(&doc.signature, KeyPurpose::Signature)
     .map_err(|reject| self_signed_h3k(reject, &doc.signature.x509))?;
-    let authentication = cert(
-        &doc.authentication.x509,
-        doc.authentication.version.as_str(),
-        KeyPurpose::Authentication,
-        bank_issued,
-    )?;
-    let encryption = cert(
-        &doc.encryption.x509,
-        doc.encryption.version.as_str(),
-        KeyPurpose::Encryption,
-        bank_issued,
-    )?;
+    let authentication = intake.certificate(&doc.authentication, KeyPurpose::Authentication)?;
+    let encryption = intake.certificate(&doc.encryption, KeyPurpose::Encryption)?;
     distinct(&authentication, &encryption)?;
     distinct(&signature, &authentication)?;
     // H3K carries all three keys at once: both halves of the lifecycle, atomically
@@ -226,6 +197,49 @@ pub(super) fn distinct(a: &SubmittedKey, b: &SubmittedKey) -> Result<(), Reject>
 
 fn lifecycle(e: crate::state::LifecycleError) -> Reject {
     Reject::new(e.return_code(), e.to_string())
+}
+
+/// How the keys of one key document are checked: in the request's protocol version, at its
+/// time, and with certificates from the bank's CA where the subscriber needs them.
+#[derive(Clone, Copy)]
+pub(super) struct KeyIntake {
+    pub version: ProtocolVersion,
+    pub now: DateTime<Utc>,
+    pub bank_issued: bool,
+}
+
+impl KeyIntake {
+    /// The key of `info` as [`submitted`] checks it.
+    pub fn key<V: KeyVersion>(
+        &self,
+        info: &PubKeyInfo<V>,
+        purpose: KeyPurpose,
+    ) -> Result<SubmittedKey, Reject> {
+        submitted(
+            self.version,
+            &info.key,
+            info.version.code(),
+            purpose,
+            self.now,
+            self.bank_issued,
+        )
+    }
+
+    /// The key of a certificate-only document (H3K) as [`submitted`] checks it.
+    pub fn certificate<V: KeyVersion>(
+        &self,
+        info: &CertificateInfo<V>,
+        purpose: KeyPurpose,
+    ) -> Result<SubmittedKey, Reject> {
+        let key = PublicKeyData::Certificate(info.x509.clone());
+        self.key(
+            &PubKeyInfo {
+                key,
+                version: info.version,
+            },
+            purpose,
+        )
+    }
 }
 
 /// The key a document carries, with its EBICS hash in the request's protocol version (H004:

@@ -21,7 +21,7 @@ use kontor_protocol::ProtocolVersion;
 use rust_decimal::Decimal;
 
 use super::auth::Caller;
-use super::download::{segment_number, tx_error};
+use super::download::{transfer_ok, tx_error};
 use super::orders::{self, ResolvedOrder};
 use super::reply::{self, Reject};
 use super::{veu, wire_order_id, wire_transaction_id};
@@ -92,21 +92,7 @@ fn suspend_by_spr(
     signed_by: &[OrderSignatureData],
     signed_data: &[&[u8]],
 ) -> Result<(), Reject> {
-    let [signature] = signed_by else {
-        return Err(Reject::new(
-            ReturnCode::SIGNATURE_VERIFICATION_FAILED,
-            format!("SPR carries exactly one ES, got {}", signed_by.len()),
-        ));
-    };
-    if signature.partner_id != caller.partner().as_str()
-        || signature.user_id != caller.user().as_str()
-    {
-        return Err(Reject::new(
-            ReturnCode::SIGNATURE_VERIFICATION_FAILED,
-            "SPR must be signed by the subscriber it suspends",
-        ));
-    }
-    let key = SignerCheck::signer(ctx, signature)?;
+    let (signature, key) = own_signature(ctx, caller, signed_by, "SPR", "it suspends")?;
     let verified = signed_data.iter().any(|data| {
         verify_order_data(
             signature.signature_version,
@@ -127,6 +113,33 @@ fn suspend_by_spr(
         .map_err(|e| Reject::new(ReturnCode::INTERNAL_ERROR, e.to_string()))?;
     tracing::info!(partner = %caller.partner(), user = %caller.user(), "SPR: subscriber suspended itself");
     Ok(())
+}
+
+/// The one ES an order about the subscriber itself (SPR, key changes) must carry: by the
+/// caller, who must be Ready; returned with the caller's current signature key. `order` and
+/// `whose` name the order and what it does to the subscriber, for the refusal's text.
+pub(super) fn own_signature<'s>(
+    ctx: &RequestContext,
+    caller: &Caller,
+    signed_by: &'s [OrderSignatureData],
+    order: &str,
+    whose: &str,
+) -> Result<(&'s OrderSignatureData, PublicKey), Reject> {
+    let [signature] = signed_by else {
+        return Err(Reject::new(
+            ReturnCode::SIGNATURE_VERIFICATION_FAILED,
+            format!("{order} carries exactly one ES, got {}", signed_by.len()),
+        ));
+    };
+    if signature.partner_id != caller.partner().as_str()
+        || signature.user_id != caller.user().as_str()
+    {
+        return Err(Reject::new(
+            ReturnCode::SIGNATURE_VERIFICATION_FAILED,
+            format!("{order} must be signed by the subscriber {whose}"),
+        ));
+    }
+    Ok((signature, SignerCheck::signer(ctx, signature)?))
 }
 
 /// The H005 BTU `SignatureFlag`: required, since this bank takes no order without its ES
@@ -257,9 +270,7 @@ pub fn transfer(
             )
         })
         .map_err(tx_error)?;
-    let mut response = reply::ok(version, TransactionPhase::Transfer);
-    response.transaction_id = Some(wire_transaction_id(id));
-    response.segment = Some(segment_number(segment.number(), segment.is_last())?);
+    let mut response = transfer_ok(version, id, segment.number(), segment.is_last())?;
     if let UploadProgress::Pending { .. } = progress {
         return Ok((response, false));
     }

@@ -25,7 +25,7 @@ use super::reply::Reject;
 use super::upload::SignerCheck;
 use crate::config::BankConfig;
 use crate::dispatch::RequestContext;
-use crate::ids::{OrderId, PartnerId};
+use crate::ids::{OrderId, PartnerId, UserId};
 use crate::return_codes::ReturnCode;
 use crate::state::{ReceivedOrder, VeuItem, VeuStatus};
 
@@ -103,10 +103,7 @@ fn signers(ctx: &RequestContext, item: &VeuItem) -> Vec<SignerInfo> {
         .map(|s| SignerInfo {
             partner_id: item.partner_id.to_string(),
             user_id: s.user_id.to_string(),
-            name: ctx
-                .config
-                .user(&item.partner_id, &s.user_id)
-                .map(|u| u.name.clone()),
+            name: user_name(ctx, &item.partner_id, &s.user_id),
             timestamp: s.signed_at,
             authorisation_level: s.signature_class.authorisation_level(),
         })
@@ -134,12 +131,14 @@ fn originator(ctx: &RequestContext, item: &VeuItem) -> OriginatorInfo {
     OriginatorInfo {
         partner_id: item.partner_id.to_string(),
         user_id: item.originator.to_string(),
-        name: ctx
-            .config
-            .user(&item.partner_id, &item.originator)
-            .map(|u| u.name.clone()),
+        name: user_name(ctx, &item.partner_id, &item.originator),
         timestamp: item.created_at,
     }
+}
+
+/// The seeded name of a signer or originator (HVU/HVD list it where the bank knows it).
+fn user_name(ctx: &RequestContext, partner: &PartnerId, user: &UserId) -> Option<String> {
+    ctx.config.user(partner, user).map(|u| u.name.clone())
 }
 
 fn size(order: &ReceivedOrder) -> NonZeroU64 {
@@ -259,6 +258,17 @@ fn referenced(
         .ok_or_else(unknown)
 }
 
+/// The VEU item a request refers to, with its order.
+fn referenced_order(
+    ctx: &RequestContext,
+    caller: &Caller,
+    reference: &HvOrderRef,
+) -> Result<(VeuItem, ReceivedOrder), Reject> {
+    let item = referenced(ctx, caller, reference)?;
+    let order = order_of(ctx, &item)?;
+    Ok((item, order))
+}
+
 /// A readable summary of the order for the signer (`DisplayFile`).
 fn display_file(order: &ReceivedOrder, item: &VeuItem) -> Vec<u8> {
     let mut text = format!(
@@ -282,8 +292,7 @@ pub fn hvd(
     reference: &HvOrderRef,
     version: ProtocolVersion,
 ) -> Result<Vec<u8>, Reject> {
-    let item = referenced(ctx, caller, reference)?;
-    let order = order_of(ctx, &item)?;
+    let (item, order) = referenced_order(ctx, caller, reference)?;
     HVDResponseOrderData {
         version,
         data_digest: digest(&order),
@@ -306,8 +315,7 @@ pub fn hvt(
     flags: &HvtOrderFlags,
     version: ProtocolVersion,
 ) -> Result<Vec<u8>, Reject> {
-    let item = referenced(ctx, caller, reference)?;
-    let order = order_of(ctx, &item)?;
+    let (_, order) = referenced_order(ctx, caller, reference)?;
     if flags.complete_order_data {
         return Ok(order.content);
     }
@@ -412,8 +420,7 @@ pub fn sign_or_cancel(
     reference: &HvOrderRef,
     signatures: &[OrderSignatureData],
 ) -> Result<OrderId, Reject> {
-    let item = referenced(ctx, caller, reference)?;
-    let order = order_of(ctx, &item)?;
+    let (item, order) = referenced_order(ctx, caller, reference)?;
     let signature = signatures
         .iter()
         .find(|s| s.partner_id == caller.partner().as_str() && s.user_id == caller.user().as_str())

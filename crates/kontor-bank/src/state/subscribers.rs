@@ -394,6 +394,31 @@ mod tests {
         }
     }
 
+    /// A subscriber after INI (signature key 1) and HIA (keys 2 and 3), awaiting activation.
+    fn initialised() -> Subscriber {
+        let mut s = subscriber();
+        s.record_ini(key("A006", 1)).expect("INI");
+        s.record_hia(key("X002", 2), key("E002", 3)).expect("HIA");
+        s
+    }
+
+    /// The hashes of the signature, authentication and encryption key the bank holds.
+    fn hashes(s: &Subscriber) -> [Option<KeyHash>; 3] {
+        [
+            KeyPurpose::Signature,
+            KeyPurpose::Authentication,
+            KeyPurpose::Encryption,
+        ]
+        .map(|purpose| s.keys.get(purpose).map(|k| k.hash))
+    }
+
+    /// An initialised subscriber the clerk has activated.
+    fn ready() -> Subscriber {
+        let mut s = initialised();
+        s.activate(None, Utc::now()).expect("activate");
+        s
+    }
+
     #[test]
     fn ini_then_hia_initialises() {
         let mut s = subscriber();
@@ -438,10 +463,7 @@ mod tests {
             }
         );
         assert_eq!(err.return_code(), ReturnCode::INVALID_USER_OR_USER_STATE);
-        assert_eq!(
-            s.keys.signature.as_ref().map(|k| k.hash),
-            Some(KeyHash([1; 32]))
-        );
+        assert_eq!(hashes(&s)[0], Some(KeyHash([1; 32])));
     }
 
     #[test]
@@ -460,9 +482,7 @@ mod tests {
 
     #[test]
     fn activation_with_a_matching_letter_succeeds() {
-        let mut s = subscriber();
-        s.record_ini(key("A006", 1)).expect("INI");
-        s.record_hia(key("X002", 2), key("E002", 3)).expect("HIA");
+        let mut s = initialised();
         let letter = LetterHashes {
             signature: Some(KeyHash([1; 32]).to_letter_format()),
             authentication: Some(KeyHash([2; 32]).to_hex()),
@@ -476,9 +496,7 @@ mod tests {
 
     #[test]
     fn activation_with_a_wrong_letter_hash_is_refused() {
-        let mut s = subscriber();
-        s.record_ini(key("A006", 1)).expect("INI");
-        s.record_hia(key("X002", 2), key("E002", 3)).expect("HIA");
+        let mut s = initialised();
         let letter = LetterHashes {
             encryption: Some(KeyHash([7; 32]).to_hex()),
             ..LetterHashes::default()
@@ -502,10 +520,7 @@ mod tests {
 
     #[test]
     fn a_suspended_subscriber_reinitialises_from_scratch() {
-        let mut s = subscriber();
-        s.record_ini(key("A006", 1)).expect("INI");
-        s.record_hia(key("X002", 2), key("E002", 3)).expect("HIA");
-        s.activate(None, Utc::now()).expect("activate");
+        let mut s = ready();
         assert_eq!(s.suspend(), Ok(SubscriberStatus::Suspended));
         assert!(!s.status.may_transact());
         assert_eq!(
@@ -524,40 +539,24 @@ mod tests {
 
     #[test]
     fn a_key_change_replaces_only_the_keys_it_carries_and_needs_ready() {
-        let mut s = subscriber();
+        let mut s = initialised();
         let change = SubscriberKeys {
             authentication: Some(key("X002", 7)),
             encryption: Some(key("E002", 8)),
             ..SubscriberKeys::default()
         };
-        s.record_ini(key("A006", 1)).expect("INI");
-        s.record_hia(key("X002", 2), key("E002", 3)).expect("HIA");
         assert!(
             s.replace_keys(change.clone()).is_err(),
             "not before activation"
         );
         s.activate(None, Utc::now()).expect("activate");
         assert_eq!(s.replace_keys(change), Ok(SubscriberStatus::Ready));
-        assert_eq!(
-            s.keys.signature.as_ref().map(|k| k.hash),
-            Some(KeyHash([1; 32]))
-        );
-        assert_eq!(
-            s.keys.authentication.as_ref().map(|k| k.hash),
-            Some(KeyHash([7; 32]))
-        );
-        assert_eq!(
-            s.keys.encryption.as_ref().map(|k| k.hash),
-            Some(KeyHash([8; 32]))
-        );
+        assert_eq!(hashes(&s), [1, 7, 8].map(|fill| Some(KeyHash([fill; 32]))));
     }
 
     #[test]
     fn lock_and_unlock_restore_the_previous_status() {
-        let mut s = subscriber();
-        s.record_ini(key("A006", 1)).expect("INI");
-        s.record_hia(key("X002", 2), key("E002", 3)).expect("HIA");
-        s.activate(None, Utc::now()).expect("activate");
+        let mut s = ready();
         assert_eq!(s.lock(), SubscriberStatus::Locked);
         assert_eq!(s.lock(), SubscriberStatus::Locked, "idempotent");
         assert!(!s.status.may_transact());

@@ -649,6 +649,53 @@ mod tests {
             .expect("begin")
     }
 
+    /// Asks for download segment `number` as the subscriber of [`who`].
+    fn fetch(
+        t: &mut TransactionTable,
+        id: &TransactionId,
+        number: u32,
+        now: DateTime<Utc>,
+    ) -> Result<(Vec<u8>, bool), TransactionError> {
+        let (p, u) = who();
+        t.download_segment(id, &p, &u, number, now)
+    }
+
+    /// Starts a CCT upload of `num_segments` for the subscriber of [`who`] (transaction key
+    /// `key`, signatures `sig`).
+    fn begin_upload(
+        t: &mut TransactionTable,
+        num_segments: u32,
+        now: DateTime<Utc>,
+    ) -> TransactionId {
+        t.begin_upload(
+            new_tx("CCT"),
+            num_segments,
+            b"key".to_vec(),
+            b"sig".to_vec(),
+            now,
+        )
+        .expect("begin")
+    }
+
+    /// Acknowledges a download with `receipt_code` as the subscriber of [`who`].
+    fn finish(
+        t: &mut TransactionTable,
+        id: &TransactionId,
+        receipt_code: u8,
+    ) -> Result<FinishedDownload, TransactionError> {
+        let (p, u) = who();
+        t.finish_download(id, &p, &u, receipt_code)
+    }
+
+    /// Completes an upload as the subscriber of [`who`].
+    fn complete(
+        t: &mut TransactionTable,
+        id: &TransactionId,
+    ) -> Result<CompletedUpload, TransactionError> {
+        let (p, u) = who();
+        t.complete_upload(id, &p, &u)
+    }
+
     /// Sends one upload segment as the subscriber of [`who`].
     fn send(
         t: &mut TransactionTable,
@@ -669,72 +716,58 @@ mod tests {
 
     #[test]
     fn a_download_hands_out_its_segments_in_order_and_ends_with_a_receipt() {
-        let (p, u) = who();
         let mut t = table();
         let now = Utc::now();
         let id = begin_download(&mut t, "STA", &[b"one", b"two"], now);
+        assert_eq!(fetch(&mut t, &id, 1, now), Ok((b"one".to_vec(), false)));
+        assert_eq!(fetch(&mut t, &id, 2, now), Ok((b"two".to_vec(), true)));
         assert_eq!(
-            t.download_segment(&id, &p, &u, 1, now),
-            Ok((b"one".to_vec(), false))
-        );
-        assert_eq!(
-            t.download_segment(&id, &p, &u, 2, now),
-            Ok((b"two".to_vec(), true))
-        );
-        assert_eq!(
-            t.download_segment(&id, &p, &u, 3, now),
+            fetch(&mut t, &id, 3, now),
             Err(TransactionError::SegmentNumberExceeded {
                 number: 3,
                 num_segments: 2
             })
         );
-        let done = t.finish_download(&id, &p, &u, 0).expect("receipt");
+        let done = finish(&mut t, &id, 0).expect("receipt");
         assert!(done.acknowledged);
         assert_eq!(done.return_code(), ReturnCode::DOWNLOAD_POSTPROCESS_DONE);
         assert_eq!(
-            t.download_segment(&id, &p, &u, 1, now),
+            fetch(&mut t, &id, 1, now),
             Err(TransactionError::Unknown(id))
         );
     }
 
     #[test]
     fn a_bank_without_recovery_refuses_a_repeated_segment_with_091105() {
-        let (p, u) = who();
         let mut t = table().without_recovery();
         let now = Utc::now();
         let id = begin_download(&mut t, "C53", &[b"a", b"b"], now);
-        t.download_segment(&id, &p, &u, 1, now).expect("first");
-        let again = t.download_segment(&id, &p, &u, 1, now).unwrap_err();
+        fetch(&mut t, &id, 1, now).expect("first");
+        let again = fetch(&mut t, &id, 1, now).unwrap_err();
         assert_eq!(again.return_code(), ReturnCode::RECOVERY_NOT_SUPPORTED);
         assert_eq!(t.get(&id).map(|tx| tx.recovery.repeated_segments), Some(0));
-        t.download_segment(&id, &p, &u, 2, now)
-            .expect("the next one is served");
+        fetch(&mut t, &id, 2, now).expect("the next one is served");
     }
 
     #[test]
     fn a_repeated_download_segment_is_served_again_and_counted_as_recovery() {
-        let (p, u) = who();
         let mut t = table();
         let now = Utc::now();
         let id = begin_download(&mut t, "C53", &[b"a", b"b"], now);
-        t.download_segment(&id, &p, &u, 1, now).expect("first");
-        assert_eq!(
-            t.download_segment(&id, &p, &u, 1, now),
-            Ok((b"a".to_vec(), false))
-        );
+        fetch(&mut t, &id, 1, now).expect("first");
+        assert_eq!(fetch(&mut t, &id, 1, now), Ok((b"a".to_vec(), false)));
         assert_eq!(t.get(&id).map(|tx| tx.recovery.repeated_segments), Some(1));
         assert!(matches!(
-            t.download_segment(&id, &p, &u, 0, now),
+            fetch(&mut t, &id, 0, now),
             Err(TransactionError::SegmentZero)
         ));
     }
 
     #[test]
     fn a_negative_receipt_skips_post_processing() {
-        let (p, u) = who();
         let mut t = table();
         let id = begin_download(&mut t, "STA", &[b"x"], Utc::now());
-        let done = t.finish_download(&id, &p, &u, 1).expect("receipt");
+        let done = finish(&mut t, &id, 1).expect("receipt");
         assert_eq!(done.return_code(), ReturnCode::DOWNLOAD_POSTPROCESS_SKIPPED);
     }
 
@@ -756,12 +789,9 @@ mod tests {
 
     #[test]
     fn an_upload_collects_segments_and_completes() {
-        let (p, u) = who();
         let mut t = table();
         let now = Utc::now();
-        let id = t
-            .begin_upload(new_tx("CCT"), 3, b"key".to_vec(), b"sig".to_vec(), now)
-            .expect("begin");
+        let id = begin_upload(&mut t, 3, now);
         assert_eq!(
             send(&mut t, &id, 1, false, b"ab", now),
             Ok(UploadProgress::Pending {
@@ -770,7 +800,7 @@ mod tests {
             })
         );
         assert!(matches!(
-            t.complete_upload(&id, &p, &u),
+            complete(&mut t, &id),
             Err(TransactionError::Incomplete {
                 received: 1,
                 num_segments: 3
@@ -788,7 +818,7 @@ mod tests {
             send(&mut t, &id, 3, true, b"ef", now),
             Ok(UploadProgress::Complete)
         );
-        let done = t.complete_upload(&id, &p, &u).expect("complete");
+        let done = complete(&mut t, &id).expect("complete");
         assert_eq!(done.order_data, b"abcdef");
         assert_eq!(done.encrypted_transaction_key, b"key");
         assert!(t.is_empty());
@@ -797,9 +827,7 @@ mod tests {
     #[test]
     fn an_early_last_segment_flag_is_an_underrun() {
         let mut t = table();
-        let id = t
-            .begin_upload(new_tx("CCT"), 2, vec![], vec![], Utc::now())
-            .expect("begin");
+        let id = begin_upload(&mut t, 2, Utc::now());
         let err = send(&mut t, &id, 1, true, &[1], Utc::now()).expect_err("underrun");
         assert_eq!(err.return_code(), ReturnCode::TX_SEGMENT_NUMBER_UNDERRUN);
         let err = send(&mut t, &id, 3, false, &[1], Utc::now()).expect_err("exceeded");
@@ -808,17 +836,14 @@ mod tests {
 
     #[test]
     fn a_resent_upload_segment_replaces_the_old_one() {
-        let (p, u) = who();
         let mut t = table();
         let now = Utc::now();
-        let id = t
-            .begin_upload(new_tx("CCT"), 2, vec![], vec![], now)
-            .expect("begin");
+        let id = begin_upload(&mut t, 2, now);
         send(&mut t, &id, 1, false, b"old", now).expect("1");
         send(&mut t, &id, 1, false, b"new", now).expect("1 again");
         send(&mut t, &id, 2, true, b"!", now).expect("2");
         assert_eq!(
-            t.complete_upload(&id, &p, &u).map(|d| d.order_data),
+            complete(&mut t, &id).map(|d| d.order_data),
             Ok(b"new!".to_vec())
         );
     }
@@ -843,7 +868,6 @@ mod tests {
 
     #[test]
     fn idle_transactions_expire() {
-        let (p, u) = who();
         let mut t = table();
         let t0 = Utc::now();
         let stale = t
@@ -852,8 +876,7 @@ mod tests {
         let busy = t
             .begin_download(new_tx("STA"), vec![vec![1], vec![2]], t0)
             .expect("busy");
-        t.download_segment(&busy, &p, &u, 1, t0 + Duration::seconds(500))
-            .expect("activity");
+        fetch(&mut t, &busy, 1, t0 + Duration::seconds(500)).expect("activity");
         let expired = t.expire_idle(t0 + Duration::seconds(700));
         assert_eq!(expired, vec![stale]);
         assert!(t.get(&busy).is_some());

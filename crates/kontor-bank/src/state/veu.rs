@@ -191,15 +191,20 @@ mod tests {
         id.parse().expect("id")
     }
 
+    /// `id` of partner P1 signs `v` now.
+    fn sign_as(v: &mut VeuItem, id: &str, class: SignatureClass) -> Result<VeuStatus, VeuError> {
+        v.sign(&p1(), user(id), class, Utc::now())
+    }
+
     #[test]
     fn two_signatures_release_an_order_that_needs_two() {
         let mut v = item(required_signatures(SignatureClass::A));
         assert_eq!(
-            v.sign(&p1(), user("U2"), SignatureClass::A, Utc::now()),
+            sign_as(&mut v, "U2", SignatureClass::A),
             Ok(VeuStatus::Pending)
         );
         assert_eq!(
-            v.sign(&p1(), user("U3"), SignatureClass::B, Utc::now()),
+            sign_as(&mut v, "U3", SignatureClass::B),
             Ok(VeuStatus::Released)
         );
         assert_eq!(v.collected(), 2);
@@ -208,10 +213,9 @@ mod tests {
     #[test]
     fn two_b_signatures_are_not_enough() {
         let mut v = item(2);
-        v.sign(&p1(), user("U3"), SignatureClass::B, Utc::now())
-            .expect("B");
+        sign_as(&mut v, "U3", SignatureClass::B).expect("B");
         assert_eq!(
-            v.sign(&p1(), user("U4"), SignatureClass::B, Utc::now()),
+            sign_as(&mut v, "U4", SignatureClass::B),
             Ok(VeuStatus::Pending)
         );
     }
@@ -219,11 +223,8 @@ mod tests {
     #[test]
     fn the_same_signer_cannot_sign_twice() {
         let mut v = item(2);
-        v.sign(&p1(), user("U2"), SignatureClass::A, Utc::now())
-            .expect("first");
-        let err = v
-            .sign(&p1(), user("U2"), SignatureClass::A, Utc::now())
-            .expect_err("duplicate");
+        sign_as(&mut v, "U2", SignatureClass::A).expect("first");
+        let err = sign_as(&mut v, "U2", SignatureClass::A).expect_err("duplicate");
         assert_eq!(err.return_code(), ReturnCode::DUPLICATE_SIGNATURE);
     }
 
@@ -231,7 +232,7 @@ mod tests {
     fn transport_and_foreign_signatures_are_refused() {
         let mut v = item(2);
         assert_eq!(
-            v.sign(&p1(), user("T1"), SignatureClass::T, Utc::now()),
+            sign_as(&mut v, "T1", SignatureClass::T),
             Err(VeuError::TransportSignature)
         );
         let p2: PartnerId = "P2".parse().expect("id");
@@ -246,9 +247,7 @@ mod tests {
     fn a_cancelled_order_takes_no_more_signatures() {
         let mut v = item(2);
         assert_eq!(v.cancel(&p1(), &user("U3")), Ok(VeuStatus::Cancelled));
-        let err = v
-            .sign(&p1(), user("U2"), SignatureClass::E, Utc::now())
-            .expect_err("cancelled");
+        let err = sign_as(&mut v, "U2", SignatureClass::E).expect_err("cancelled");
         assert_eq!(err.return_code(), ReturnCode::INVALID_SIGNER_STATE);
     }
 
@@ -257,7 +256,7 @@ mod tests {
         assert_eq!(required_signatures(SignatureClass::E), 1);
         let mut v = item(1);
         assert_eq!(
-            v.sign(&p1(), user("U1"), SignatureClass::E, Utc::now()),
+            sign_as(&mut v, "U1", SignatureClass::E),
             Ok(VeuStatus::Released)
         );
     }

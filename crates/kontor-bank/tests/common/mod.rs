@@ -6,12 +6,14 @@ pub mod payments;
 use std::path::PathBuf;
 use std::sync::{Arc, OnceLock};
 
+use chrono::Days;
 use kontor_bank::ids::{OrderId, PartnerId, UserId};
 use kontor_bank::keys::KeyHash;
 use kontor_bank::state::{
     BankState, NewOrder, OrderKind, OrderStatus, SubmittedKey, VeuItem, VeuStatus,
 };
 use kontor_bank::{Bank, BankConfig, BankKeyPairs, RunningBank};
+use kontor_protocol::envelope::{DateRange, EbicsResponse};
 use rust_decimal::Decimal;
 
 /// One set of bank keys per test binary (RSA generation is the slow part of starting a bank).
@@ -121,11 +123,54 @@ pub fn http() -> reqwest::Client {
         .expect("client")
 }
 
+/// A path below the workspace's `tests/` (interoperability harnesses, fixtures, captures).
+pub fn workspace_tests(path: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests")
+        .join(path)
+}
+
+/// The pain.001 the interoperability harnesses upload (a CCT of PARTNER1's main account).
+pub fn cct_fixture() -> PathBuf {
+    workspace_tests("interop-node/tools/fixtures/pain.001-kontorbank.xml")
+}
+
+/// Whether an interoperability test skips: `missing` says why its other side (`client`) is not
+/// installed. Where `require_var` is `1` (CI installed the client) that fails the test instead.
+pub fn skip_interop(missing: Option<String>, require_var: &str, client: &str) -> bool {
+    let Some(reason) = missing else {
+        return false;
+    };
+    if std::env::var(require_var).as_deref() == Ok("1") {
+        panic!("{require_var}=1 but {reason}");
+    }
+    println!("SKIPPED the {client} interoperability test: {reason}");
+    true
+}
+
+/// Runs an interoperability harness (`command`: its interpreter and script) against `bank` as
+/// PARTNER1/USER1, writing what it downloads to `out`, and returns its output.
+pub async fn run_harness(
+    mut command: std::process::Command,
+    bank: &RunningBank,
+    out: &std::path::Path,
+) -> std::process::Output {
+    command
+        .env("BANK_URL", bank.ebics_url())
+        .env("ADMIN_URL", bank.admin_url())
+        .env("HOST_ID", "KONTORBANK")
+        .env("PARTNER_ID", "PARTNER1")
+        .env("USER_ID", "USER1")
+        .env("OUT_DIR", out);
+    tokio::task::spawn_blocking(move || command.output())
+        .await
+        .expect("join")
+        .expect("the harness runs")
+}
+
 /// A request the Node EBICS client sent (captured in tests/interop-node/captures).
 pub fn node_capture(name: &str) -> String {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../tests/interop-node/captures")
-        .join(name);
+    let path = workspace_tests("interop-node/captures").join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
@@ -140,18 +185,26 @@ pub fn schema_dir() -> Option<PathBuf> {
     dir.is_dir().then_some(dir)
 }
 
+/// The technical and the business return code of an answer.
+pub fn codes(r: &EbicsResponse) -> (&str, &str) {
+    (
+        r.technical_return_code.code(),
+        r.business_return_code.code(),
+    )
+}
+
+/// The `n` days up to yesterday: a range the seeded ledgers have bookings for.
+pub fn last_days(n: u64) -> DateRange {
+    let today = chrono::Utc::now().date_naive();
+    DateRange {
+        start: today.checked_sub_days(Days::new(n)).expect("date"),
+        end: today.checked_sub_days(Days::new(1)).expect("date"),
+    }
+}
+
 /// The members of a ZIP container, in order: (name, bytes).
 pub fn unzip(bytes: &[u8]) -> Vec<(String, Vec<u8>)> {
-    use std::io::Read as _;
-    let mut archive = zip::ZipArchive::new(std::io::Cursor::new(bytes)).expect("a ZIP container");
-    (0..archive.len())
-        .map(|i| {
-            let mut file = archive.by_index(i).expect("member");
-            let mut data = Vec::new();
-            file.read_to_end(&mut data).expect("member data");
-            (file.name().expect("member name").to_string(), data)
-        })
-        .collect()
+    kontor_bank::container::unzip(bytes).expect("a ZIP container")
 }
 
 /// POSTs to the admin API, with `json` as the body when given.
@@ -174,6 +227,27 @@ pub async fn admin_get(bank: &RunningBank, path: &str) -> Vec<u8> {
         .expect("admin");
     assert_eq!(response.status(), 200, "GET {path}");
     response.bytes().await.expect("body").to_vec()
+}
+
+/// GETs `url`: the status and the JSON answer.
+pub async fn get_json(url: String) -> (u16, serde_json::Value) {
+    status_and_json(http().get(url).send().await.expect("reachable")).await
+}
+
+/// POSTs `body` (JSON, or nothing) to `url`: the status and the JSON answer.
+pub async fn post_json(url: String, body: Option<serde_json::Value>) -> (u16, serde_json::Value) {
+    let mut request = http().post(url);
+    if let Some(body) = body {
+        request = request
+            .header("content-type", "application/json")
+            .body(body.to_string());
+    }
+    status_and_json(request.send().await.expect("reachable")).await
+}
+
+async fn status_and_json(response: reqwest::Response) -> (u16, serde_json::Value) {
+    let status = response.status().as_u16();
+    (status, json_body(response).await)
 }
 
 /// The JSON body of an admin API answer.

@@ -3,35 +3,13 @@
 use crate::common;
 
 use chrono::Utc;
-use common::{demo_bank, http, initialise, p, record_pending_cct, u};
+use common::{
+    demo_bank, get_json as get, http, initialise, p, post_json as post, record_pending_cct, u,
+};
 use kontor_bank::ids::TransactionId;
 use kontor_bank::keys::KeyHash;
 use kontor_bank::state::ServedDownload;
 use serde_json::{json, Value};
-
-async fn get(url: String) -> (u16, Value) {
-    let r = http().get(url).send().await.expect("reachable");
-    let status = r.status().as_u16();
-    (
-        status,
-        serde_json::from_str(&r.text().await.expect("body")).expect("json body"),
-    )
-}
-
-async fn post(url: String, body: Option<Value>) -> (u16, Value) {
-    let mut req = http().post(url);
-    if let Some(b) = body {
-        req = req
-            .header("content-type", "application/json")
-            .body(b.to_string());
-    }
-    let r = req.send().await.expect("reachable");
-    let status = r.status().as_u16();
-    (
-        status,
-        serde_json::from_str(&r.text().await.expect("body")).expect("json body"),
-    )
-}
 
 #[tokio::test]
 async fn health_reports_the_ebics_dispatcher() {

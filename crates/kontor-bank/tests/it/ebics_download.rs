@@ -3,10 +3,10 @@
 
 use crate::common;
 
-use chrono::{Days, Utc};
+use chrono::Utc;
 use common::client::{ready_subscriber, Download, Subscriber};
-use common::{demo_bank, demo_bank_with_user1, http, p, u};
-use kontor_protocol::envelope::{DateRange, EbicsResponse, OrderDetails};
+use common::{codes, demo_bank, demo_bank_with_user1, http, last_days, p, u};
+use kontor_protocol::envelope::{DateRange, OrderDetails};
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::orderdata::{
     HAAResponseOrderData, HKDResponseOrderData, HPDResponseOrderData, HTDResponseOrderData,
@@ -14,21 +14,6 @@ use kontor_protocol::orderdata::{
 };
 use kontor_protocol::ProtocolVersion::{H004, H005};
 use sha2::{Digest, Sha256};
-
-fn codes(r: &EbicsResponse) -> (&str, &str) {
-    (
-        r.technical_return_code.code(),
-        r.business_return_code.code(),
-    )
-}
-
-fn last_days(n: u64) -> DateRange {
-    let today = Utc::now().date_naive();
-    DateRange {
-        start: today.checked_sub_days(Days::new(n)).expect("date"),
-        end: today.checked_sub_days(Days::new(1)).expect("date"),
-    }
-}
 
 fn details(
     version: kontor_protocol::ProtocolVersion,
@@ -66,7 +51,22 @@ async fn fetch_document<D: OrderDataDocument>(
     D::parse(&download.data).unwrap_or_else(|e| panic!("{order} parses: {e}"))
 }
 
-async fn admin_statement(bank: &kontor_bank::RunningBank, query: &str) -> Vec<u8> {
+/// The admin API's query for PARTNER1's statement over `range`, with `params` (order type or
+/// format and container).
+fn statement_query(params: &str, range: DateRange) -> String {
+    format!(
+        "partner=PARTNER1&{params}&from={}&to={}",
+        range.start, range.end
+    )
+}
+
+/// The statement the bank generates for `statement_query(params, range)`.
+async fn admin_statement(
+    bank: &kontor_bank::RunningBank,
+    params: &str,
+    range: DateRange,
+) -> Vec<u8> {
+    let query = statement_query(params, range);
     common::admin_get(bank, &format!("/statements?{query}")).await
 }
 
@@ -163,14 +163,7 @@ async fn an_sta_download_is_exactly_the_statement_the_bank_generated() {
     let download = fetch(&s, H004, OrderType::STA, Some(range)).await;
     assert_eq!(download.num_segments, 1);
     assert_eq!(codes(&download.receipt), ("011000", "000000"));
-    let expected = admin_statement(
-        &bank,
-        &format!(
-            "partner=PARTNER1&order_type=STA&from={}&to={}",
-            range.start, range.end
-        ),
-    )
-    .await;
+    let expected = admin_statement(&bank, "order_type=STA", range).await;
     assert_eq!(download.data, expected);
     let mt940 =
         kontor_documents::mt940::parse(&String::from_utf8(download.data.clone()).expect("utf-8"))
@@ -279,15 +272,12 @@ async fn h004_c53_is_a_zip_container_with_one_camt_document_per_account_and_day(
     let range = last_days(2);
     let download = fetch(&s, H004, OrderType::C53, Some(range)).await;
     assert!(download.data.starts_with(b"PK\x03\x04"));
-    let query = format!(
-        "partner=PARTNER1&order_type=C53&from={}&to={}",
-        range.start, range.end
-    );
     assert_eq!(
         download.data,
-        admin_statement(&bank, &query).await,
+        admin_statement(&bank, "order_type=C53", range).await,
         "exact bytes"
     );
+    let query = statement_query("order_type=C53", range);
     let members = common::unzip(&download.data);
     assert_eq!(members.len(), 3 * 2, "three accounts, two days");
     let listed = common::admin_get_json(&bank, &format!("/statements/members?{query}")).await;
@@ -316,14 +306,7 @@ async fn h005_btd_delivers_camt053_by_service() {
     // The DK mapping of C53 asks for `Container ZIP`: a container with one document per
     // account and day.
     let zipped = fetch(&s, H005, OrderType::C53, Some(range)).await;
-    let expected = admin_statement(
-        &bank,
-        &format!(
-            "partner=PARTNER1&format=camt.053&container=zip&from={}&to={}",
-            range.start, range.end
-        ),
-    )
-    .await;
+    let expected = admin_statement(&bank, "format=camt.053&container=zip", range).await;
     assert_eq!(zipped.data, expected);
     assert_eq!(common::unzip(&zipped.data).len(), 3 * 2);
     // Without a container: one XML document.
@@ -334,14 +317,7 @@ async fn h005_btd_delivers_camt053_by_service() {
         .download(OrderDetails::btd(service, Some(range)))
         .await
         .expect("BTD without container");
-    let expected = admin_statement(
-        &bank,
-        &format!(
-            "partner=PARTNER1&format=camt.053&from={}&to={}",
-            range.start, range.end
-        ),
-    )
-    .await;
+    let expected = admin_statement(&bank, "format=camt.053", range).await;
     assert_eq!(bare.data, expected);
     assert_eq!(
         kontor_documents::camt::parse_bytes(&bare.data)

@@ -2,28 +2,24 @@
 
 use crate::common;
 
-use chrono::{Days, Utc};
 use common::client::ready_subscriber;
-use common::{bank_with, demo_bank_with_user1};
+use common::{bank_with, codes, demo_bank_with_user1, last_days};
 use kontor_documents::{camt, Limit, ReadError, XmlError};
-use kontor_protocol::envelope::{DateRange, EbicsResponse, OrderDetails};
+use kontor_protocol::envelope::{EbicsResponse, OrderDetails};
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion::H004;
 
-fn sta(days: u64) -> OrderDetails {
-    let today = Utc::now().date_naive();
-    let range = DateRange {
-        start: today.checked_sub_days(Days::new(days)).expect("date"),
-        end: today.checked_sub_days(Days::new(1)).expect("date"),
-    };
-    OrderDetails::download(H004, &OrderType::STA, Some(range)).expect("details")
+/// An H004 download of `order` for the last `days` days.
+fn h004_download(order: OrderType, days: u64) -> OrderDetails {
+    OrderDetails::download(H004, &order, Some(last_days(days))).expect("details")
 }
 
-fn codes(r: &EbicsResponse) -> (&str, &str) {
-    (
-        r.technical_return_code.code(),
-        r.business_return_code.code(),
-    )
+fn sta(days: u64) -> OrderDetails {
+    h004_download(OrderType::STA, days)
+}
+
+fn c53(days: u64) -> OrderDetails {
+    h004_download(OrderType::C53, days)
 }
 
 #[tokio::test]
@@ -97,13 +93,10 @@ async fn malformed_xml_and_a_wrong_bank_signature_are_detectable() {
 async fn a_nested_statement_fault_delivers_one_deeply_nested_camt_document() {
     let (bank, s) = demo_bank_with_user1(H004).await;
     common::install_fault(&bank, r#"{"times": 1, "match": {"order_type": "C53", "phase": "Initialisation"}, "action": {"kind": "nested_statement", "depth": 100000}}"#).await;
-    let today = Utc::now().date_naive();
-    let range = DateRange {
-        start: today.checked_sub_days(Days::new(3)).expect("date"),
-        end: today.checked_sub_days(Days::new(1)).expect("date"),
-    };
-    let c53 = || OrderDetails::download(H004, &OrderType::C53, Some(range)).expect("details");
-    let nested = s.download(c53()).await.expect("delivered like a statement");
+    let nested = s
+        .download(c53(3))
+        .await
+        .expect("delivered like a statement");
     let members = common::unzip(&nested.data);
     assert_eq!(
         members.len(),
@@ -121,20 +114,11 @@ async fn a_nested_statement_fault_delivers_one_deeply_nested_camt_document() {
             limit: 256
         }))
     );
-    let real = s.download(c53()).await.expect("the next one is real");
+    let real = s.download(c53(3)).await.expect("the next one is real");
     for (_, document) in common::unzip(&real.data) {
         assert!(camt::parse_bytes(&document).is_ok(), "fires once");
     }
     bank.shutdown().await;
-}
-
-fn c53(days: u64) -> OrderDetails {
-    let today = Utc::now().date_naive();
-    let range = DateRange {
-        start: today.checked_sub_days(Days::new(days)).expect("date"),
-        end: today.checked_sub_days(Days::new(1)).expect("date"),
-    };
-    OrderDetails::download(H004, &OrderType::C53, Some(range)).expect("details")
 }
 
 #[tokio::test]
@@ -203,11 +187,7 @@ async fn a_forced_return_code_is_a_signed_answer_and_nothing_is_processed() {
 #[tokio::test]
 async fn an_upload_is_not_repeated_when_the_answer_to_its_last_segment_is_lost() {
     let (bank, s) = demo_bank_with_user1(H004).await;
-    let document = std::fs::read(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("../../tests/interop-node/tools/fixtures/pain.001-kontorbank.xml"),
-    )
-    .expect("fixture");
+    let document = std::fs::read(common::cct_fixture()).expect("fixture");
     common::install_fault(&bank, r#"{"times": 1, "match": {"order_type": "CCT", "phase": "Transfer"}, "action": {"kind": "drop_response"}}"#).await;
     let signature = s.signature_document(&[&s], &document);
     let details = OrderDetails::upload(H004, &OrderType::CCT).expect("details");

@@ -4,12 +4,12 @@
 use crate::common;
 
 use common::client::{ready_subscriber, Subscriber, Upload};
-use common::{demo_bank, demo_bank_with_user1, payments};
+use common::{codes, demo_bank, demo_bank_with_user1, payments};
 use kontor_bank::state::{OrderStatus, SubscriberStatus, VeuItem, VeuStatus};
 use kontor_bank::RunningBank;
 use kontor_protocol::envelope::{
-    EbicsResponse, HvListParams, HvOrderKind, HvOrderRef, OrderDetails, OrderId, OrderParams,
-    PartnerId, SignatureFlag,
+    HvListParams, HvOrderKind, HvOrderRef, OrderDetails, OrderId, OrderParams, PartnerId,
+    SignatureFlag,
 };
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::orderdata::{
@@ -139,13 +139,6 @@ async fn cosign(
 ) -> Upload {
     let reference = hv_ref(version, order_id, OrderType::CCT);
     veu_sign(signer, OrderParams::Hve(reference), document).await
-}
-
-fn codes(r: &EbicsResponse) -> (&str, &str) {
-    (
-        r.technical_return_code.code(),
-        r.business_return_code.code(),
-    )
 }
 
 #[tokio::test]

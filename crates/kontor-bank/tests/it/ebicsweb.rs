@@ -31,28 +31,20 @@ impl RecordingDispatcher {
     }
 }
 
+/// Dispatcher methods that record the call under the method's name and answer OK.
+macro_rules! answer_each {
+    ($($method:ident),*) => {
+        $(fn $method(&self, ctx: &RequestContext, _: &EbicsRequest) -> DispatchResponse {
+            self.answer(stringify!($method), ctx)
+        })*
+    };
+}
+
 impl Dispatcher for RecordingDispatcher {
     fn name(&self) -> &'static str {
         "recording"
     }
-    fn key_management(&self, ctx: &RequestContext, _: &EbicsRequest) -> DispatchResponse {
-        self.answer("key_management", ctx)
-    }
-    fn bank_keys(&self, ctx: &RequestContext, _: &EbicsRequest) -> DispatchResponse {
-        self.answer("bank_keys", ctx)
-    }
-    fn unsigned(&self, ctx: &RequestContext, _: &EbicsRequest) -> DispatchResponse {
-        self.answer("unsigned", ctx)
-    }
-    fn initialisation(&self, ctx: &RequestContext, _: &EbicsRequest) -> DispatchResponse {
-        self.answer("initialisation", ctx)
-    }
-    fn transfer(&self, ctx: &RequestContext, _: &EbicsRequest) -> DispatchResponse {
-        self.answer("transfer", ctx)
-    }
-    fn receipt(&self, ctx: &RequestContext, _: &EbicsRequest) -> DispatchResponse {
-        self.answer("receipt", ctx)
-    }
+    answer_each! { key_management, bank_keys, unsigned, initialisation, transfer, receipt }
 }
 
 async fn recording_bank() -> (RunningBank, Arc<RecordingDispatcher>) {
@@ -347,31 +339,20 @@ async fn a_segment_fault_hits_one_transfer_of_the_right_order_type() {
         .to_string();
     // Transfer requests carry no order type: the fault layer takes it from the transaction.
     install(&bank, json!({ "match": { "order_type": "CCT", "phase": "Transfer", "segment": 2 }, "action": { "kind": "http_status", "status": 502 } })).await;
-    assert_eq!(
-        send(&bank, &transfer_xml(&txid, 2, false))
+    // Segment 2 of the CCT matches, segment 3 does not; an unknown transaction has no order
+    // type, so no match.
+    let unknown = "00112233445566778899AABBCCDDEEFF";
+    let cases = [
+        (txid.as_str(), 2, false, 502),
+        (txid.as_str(), 3, true, 200),
+        (unknown, 2, false, 200),
+    ];
+    for (id, segment, last, status) in cases {
+        let answer = send(&bank, &transfer_xml(id, segment, last))
             .await
-            .expect("answer")
-            .0,
-        502
-    );
-    assert_eq!(
-        send(&bank, &transfer_xml(&txid, 3, true))
-            .await
-            .expect("answer")
-            .0,
-        200
-    );
-    assert_eq!(
-        send(
-            &bank,
-            &transfer_xml("00112233445566778899AABBCCDDEEFF", 2, false)
-        )
-        .await
-        .expect("answer")
-        .0,
-        200,
-        "unknown transaction: no order type, no match"
-    );
+            .expect("answer");
+        assert_eq!(answer.0, status, "transaction {id}, segment {segment}");
+    }
     assert_eq!(dispatcher.calls.load(Ordering::SeqCst), 2);
     bank.shutdown().await;
 }

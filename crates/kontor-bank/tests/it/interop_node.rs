@@ -11,15 +11,11 @@ use crate::common;
 use std::path::PathBuf;
 use std::process::Command;
 
-use chrono::{Days, Utc};
 use common::bank_with;
+use kontor_protocol::envelope::DateRange;
 
 fn harness_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop-node")
-}
-
-fn cct_fixture() -> PathBuf {
-    harness_dir().join("tools/fixtures/pain.001-kontorbank.xml")
+    common::workspace_tests("interop-node")
 }
 
 /// `Some(reason)` when the Node side is not installed.
@@ -39,36 +35,19 @@ fn missing_prerequisite() -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_node_ebics_client_initialises_downloads_statements_and_uploads_a_cct() {
-    if let Some(reason) = missing_prerequisite() {
-        if std::env::var("KONTOR_REQUIRE_NODE").as_deref() == Ok("1") {
-            panic!("KONTOR_REQUIRE_NODE=1 but {reason}");
-        }
-        println!("SKIPPED the Node interoperability test: {reason}");
+    if common::skip_interop(missing_prerequisite(), "KONTOR_REQUIRE_NODE", "Node") {
         return;
     }
     let bank = bank_with(kontor_bank::BankConfig::demo().expect("demo")).await;
     let out = tempfile::tempdir().expect("tempdir");
-    let today = Utc::now().date_naive();
-    let (start, end) = (
-        today.checked_sub_days(Days::new(5)).expect("date"),
-        today.checked_sub_days(Days::new(1)).expect("date"),
-    );
+    let DateRange { start, end } = common::last_days(5);
     let mut command = Command::new("node");
     command
         .arg(harness_dir().join("run.mjs"))
-        .env("BANK_URL", bank.ebics_url())
-        .env("ADMIN_URL", bank.admin_url())
-        .env("HOST_ID", "KONTORBANK")
-        .env("PARTNER_ID", "PARTNER1")
-        .env("USER_ID", "USER1")
         .env("START_DATE", start.to_string())
         .env("END_DATE", end.to_string())
-        .env("OUT_DIR", out.path())
-        .env("UPLOAD_CCT_FILE", cct_fixture());
-    let output = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .expect("join")
-        .expect("node runs");
+        .env("UPLOAD_CCT_FILE", common::cct_fixture());
+    let output = common::run_harness(command, &bank, out.path()).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -105,7 +84,7 @@ async fn the_node_ebics_client_initialises_downloads_statements_and_uploads_a_cc
     assert_eq!(orders.len(), 1, "{orders:?}");
     assert_eq!(orders[0].status, kontor_bank::state::OrderStatus::Accepted);
     assert_eq!(orders[0].signatures[0].version, "A006");
-    let sent: Vec<u8> = std::fs::read(cct_fixture())
+    let sent: Vec<u8> = std::fs::read(common::cct_fixture())
         .expect("fixture")
         .into_iter()
         .filter(|b| *b != b'\r' && *b != b'\n')

@@ -15,12 +15,13 @@
 //! Every stage must pass, except those in [`AWAITING_EMULATOR`]: they exercise emulator
 //! behaviour that is still being built; their outcome is printed, not asserted.
 
+use crate::common;
+
 use std::path::PathBuf;
 use std::process::Command;
-use std::sync::Arc;
 
 use kontor_bank::state::OrderStatus;
-use kontor_bank::{Bank, BankConfig, BankKeyPairs};
+use kontor_bank::BankConfig;
 use serde_json::Value;
 
 /// Stages that wait for an emulator feature, with the feature (see FINDINGS.md). Empty since
@@ -53,7 +54,7 @@ const STAGES: &[&str] = &[
 ];
 
 fn harness_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/interop-python")
+    common::workspace_tests("interop-python")
 }
 
 fn venv_python() -> PathBuf {
@@ -95,34 +96,19 @@ fn status_of<'a>(summary: &'a Value, stage: &str) -> (&'a str, &'a Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn painfree_completes_the_h005_lifecycle_against_the_emulator() {
-    if let Some(reason) = missing_prerequisite() {
-        if std::env::var("KONTOR_REQUIRE_PAINFREE").as_deref() == Ok("1") {
-            panic!("KONTOR_REQUIRE_PAINFREE=1 but {reason}");
-        }
-        println!("SKIPPED the painfree interoperability test: {reason}");
+    if common::skip_interop(
+        missing_prerequisite(),
+        "KONTOR_REQUIRE_PAINFREE",
+        "painfree",
+    ) {
         return;
     }
     let config = BankConfig::load(harness_dir().join("bank.toml")).expect("bank.toml");
-    let keys = BankKeyPairs::generate(&config.bank.host_id, chrono::Utc::now()).expect("keys");
-    let bank = Bank::builder(config)
-        .keys(Arc::new(keys))
-        .start("127.0.0.1:0".parse().expect("addr"))
-        .await
-        .expect("bank starts");
+    let bank = common::bank_with(config).await;
     let out = tempfile::tempdir().expect("tempdir");
     let mut command = Command::new(venv_python());
-    command
-        .arg(harness_dir().join("run.py"))
-        .env("BANK_URL", bank.ebics_url())
-        .env("ADMIN_URL", bank.admin_url())
-        .env("HOST_ID", "KONTORBANK")
-        .env("PARTNER_ID", "PARTNER1")
-        .env("USER_ID", "USER1")
-        .env("OUT_DIR", out.path());
-    let output = tokio::task::spawn_blocking(move || command.output())
-        .await
-        .expect("join")
-        .expect("the harness runs");
+    command.arg(harness_dir().join("run.py"));
+    let output = common::run_harness(command, &bank, out.path()).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let summary: Value = serde_json::from_str(&stdout)

@@ -16,22 +16,33 @@ fn a_veu_release_accepts_the_order() {
     let now = Utc::now();
     let order_id = record_pending_cct(&s, "USER2", Some(Decimal::new(1000, 0)));
     assert_eq!(s.received_order_count(), 1);
-    assert_eq!(
-        s.sign_veu(&p("PARTNER1"), order_id, u("USER2"), SignatureClass::A, now),
-        Ok(VeuStatus::Pending)
-    );
-    assert_eq!(
-        s.received_order(&p("PARTNER1"), order_id).map(|o| o.status),
-        Some(OrderStatus::AwaitingSignatures)
-    );
-    assert_eq!(
-        s.sign_veu(&p("PARTNER1"), order_id, u("USER3"), SignatureClass::B, now),
-        Ok(VeuStatus::Released)
-    );
-    assert_eq!(
-        s.received_order(&p("PARTNER1"), order_id).map(|o| o.status),
-        Some(OrderStatus::Accepted)
-    );
+    // A then B: the order waits for the second signature and is accepted with it.
+    let steps = [
+        (
+            "USER2",
+            SignatureClass::A,
+            VeuStatus::Pending,
+            OrderStatus::AwaitingSignatures,
+        ),
+        (
+            "USER3",
+            SignatureClass::B,
+            VeuStatus::Released,
+            OrderStatus::Accepted,
+        ),
+    ];
+    for (signer, class, veu, order) in steps {
+        assert_eq!(
+            s.sign_veu(&p("PARTNER1"), order_id, u(signer), class, now),
+            Ok(veu),
+            "{signer}"
+        );
+        assert_eq!(
+            s.received_order(&p("PARTNER1"), order_id).map(|o| o.status),
+            Some(order),
+            "{signer}"
+        );
+    }
     let missing = s.sign_veu(
         &p("PARTNER1"),
         OrderId::from_index(99).expect("id"),
