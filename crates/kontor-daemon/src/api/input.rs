@@ -361,30 +361,37 @@ parsed_input! {
     Iban => "invalid_iban", 42, |text| Iban::parse(text).map_err(|e| e.to_string());
     Bic => "invalid_bic", 11, |text| Bic::parse(text).map_err(|e| e.to_string());
     Amount => "invalid_amount", 40, |text| Amount::parse(text).map_err(|e| e.to_string());
-    Role => "invalid_role", 10, |text| text
-        .to_ascii_uppercase()
-        .parse()
-        .map_err(|_| "role must be OWNER, ADMIN or VIEWER".to_owned());
-    SignatureClass => "invalid_signature_class", 1, |text| text
-        .to_ascii_uppercase()
-        .parse()
-        .map_err(|_| "must be E, A, B or T".to_owned());
+    Role => "invalid_role", 10, |text| upper_case(text, "role must be OWNER, ADMIN or VIEWER");
+    SignatureClass => "invalid_signature_class", 1, |text| upper_case(text, "must be E, A, B or T");
     SignatureVersion => "invalid_signature_version", 4, |text| text
         .parse()
         .map_err(|_| "must be A005 or A006".to_owned());
     SignatureRule => "invalid_signature_rule", 20, |text| text.parse();
-    StatementFileStatus => "invalid_status", 20, |text| text
-        .to_ascii_uppercase()
-        .parse()
-        .map_err(|_| "must be PENDING, INGESTED, PARTIAL or FAILED".to_owned());
+    StatementFileStatus => "invalid_status", 20, |text| {
+        upper_case(text, "must be PENDING, INGESTED, PARTIAL or FAILED")
+    };
     ProtocolVersion => "invalid_protocol_version", 4, |text| text
         .parse()
         .map_err(|e: kontor_protocol::version::UnknownProtocolVersion| e.to_string());
-    EbicsUserId => "invalid_id", 64, |text| text.parse().map_err(|_| "not a valid id".to_owned());
-    ConnectionId => "invalid_id", 64, |text| text.parse().map_err(|_| "not a valid id".to_owned());
-    BankHostId => "invalid_id", 64, |text| text.parse().map_err(|_| "not a valid id".to_owned());
-    AccountId => "invalid_id", 64, |text| text.parse().map_err(|_| "not a valid id".to_owned());
-    TenantId => "invalid_id", 64, |text| text.parse().map_err(|_| "not a valid id".to_owned());
+}
+
+/// Record ids a body or query names.
+macro_rules! id_input {
+    ($($id:ty),+) => {
+        parsed_input! {
+            $($id => "invalid_id", 64, |text| text.parse().map_err(|_| "not a valid id".to_owned());)+
+        }
+    };
+}
+
+id_input!(EbicsUserId, ConnectionId, BankHostId, AccountId, TenantId);
+
+/// A code of a fixed set, in any case (`owner`, `Owner`): upper-cased and parsed as `T`;
+/// `refusal` says which codes there are.
+fn upper_case<T: FromStr>(text: &str, refusal: &str) -> Result<T, String> {
+    text.to_ascii_uppercase()
+        .parse()
+        .map_err(|_| refusal.to_owned())
 }
 
 /// A limit or payment amount in `currency`: positive, with no more decimals than the

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use kontor_storage::admin::ApiToken;
-use kontor_storage::{ApiTokenId, EbicsUserId, OperatorId, Role};
+use kontor_storage::{ApiTokenId, EbicsUserId, OperatorId, Role, ScopedTx};
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
@@ -180,12 +180,18 @@ async fn remove_member(On(caller, operator): On<OperatorId>) -> Result<NoContent
     Ok(NoContent)
 }
 
+/// A read-only transaction, once `operator` is known to be a member of the tenant (else 404).
+async fn member_read(caller: &Caller, operator: OperatorId) -> Result<ScopedTx<'_>, ApiError> {
+    let mut tx = caller.read().await?;
+    tx.memberships().role_of(operator).await?;
+    Ok(tx)
+}
+
 async fn grants(
     On(caller, operator): On<OperatorId>,
     QueryParams(q): QueryParams<PageQuery>,
 ) -> Result<Json<ItemPage<EbicsUserId>>, ApiError> {
-    let mut tx = caller.read().await?;
-    tx.memberships().role_of(operator).await?;
+    let mut tx = member_read(&caller, operator).await?;
     let all = tx.memberships().grants_of(operator).await?;
     Ok(Json(ItemPage::of_all(all, &q, |id| *id)?))
 }
@@ -222,8 +228,7 @@ async fn member_tokens(
     QueryParams(q): QueryParams<PageQuery>,
 ) -> Result<Json<ItemPage<ApiToken>>, ApiError> {
     let limit = q.limit()?;
-    let mut tx = caller.read().await?;
-    tx.memberships().role_of(operator).await?;
+    let mut tx = member_read(&caller, operator).await?;
     let tokens = tx
         .memberships()
         .tokens(operator, q.position()?, limit)
