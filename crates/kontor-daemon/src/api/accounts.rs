@@ -64,8 +64,9 @@ async fn create(
         holder_name: body.holder_name.into_inner().into_string(),
         currency: *body.currency,
     };
-    let mut tx = caller.tx().await?;
-    let account = connections::add_account(&mut tx, *body.connection_id, new).await?;
-    tx.commit().await?;
+    let connection = *body.connection_id;
+    let account = caller
+        .write(async |tx| connections::add_account(tx, connection, new).await)
+        .await?;
     Ok(Created(account))
 }

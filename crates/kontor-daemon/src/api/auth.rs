@@ -8,6 +8,9 @@
 //! [`Caller::tx`] opens the tenant transaction ([`Caller::read`] a read-only one for handlers
 //! that only read); [`Caller::granted`] loads a record through it
 //! and checks the caller's grants, answering a record outside them like another tenant's.
+//! [`Caller::write`] runs a change in a transaction it commits, [`Caller::write_granted`] one
+//! on a granted record, and [`Caller::acting_for`] checks a grant before a service call that
+//! opens its own; [`Caller::services`] is the handlers' way to the services.
 //!
 //! Grants (`/v1/memberships/{id}/grants`) restrict an operator to some EBICS users. Such a
 //! *restricted* operator may read and act for their granted users only; everything that is
@@ -27,6 +30,7 @@ use kontor_storage::{
 
 use super::error::ApiError;
 use super::AppState;
+use crate::services::Services;
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,7 +94,8 @@ impl Access {
 pub struct Caller {
     pub operator: AuthenticatedOperator,
     pub scope: TenantScope,
-    store: Store,
+    /// The caller's way to the data and the bank: every service call takes it with `scope`.
+    services: Services,
     /// On a [`Access::Read`] route, the read-only transaction the token was checked in: the
     /// handler's first [`Caller::read`] goes on in it, so a read request costs one connection
     /// and one transaction (each further one is a round trip to the database, and on release
@@ -100,10 +105,60 @@ pub struct Caller {
 }
 
 impl Caller {
+    /// The services the caller acts through (always with [`Caller::scope`]).
+    pub fn services(&self) -> &Services {
+        &self.services
+    }
+
     /// Opens the caller's tenant transaction, for handlers that change data.
     pub async fn tx(&self) -> Result<ScopedTx<'_>, ApiError> {
         drop(self.take_checked_in());
-        Ok(self.store.scope(&self.scope).begin().await?)
+        Ok(self.services.store().scope(&self.scope).begin().await?)
+    }
+
+    /// Runs `work` in the caller's tenant transaction and commits when it succeeds; an error
+    /// rolls all of it back, so a refused request leaves nothing stored.
+    pub async fn write<T, E>(
+        &self,
+        work: impl AsyncFnOnce(&mut ScopedTx<'_>) -> Result<T, E>,
+    ) -> Result<T, ApiError>
+    where
+        ApiError: From<E>,
+    {
+        let mut tx = self.tx().await?;
+        let done = work(&mut tx).await?;
+        tx.commit().await?;
+        Ok(done)
+    }
+
+    /// [`Caller::write`] for a record of an EBICS user the caller may act for: `work` gets it
+    /// loaded and checked ([`Caller::granted`]) in the same transaction.
+    pub async fn write_granted<I, T, E>(
+        &self,
+        id: I,
+        work: impl AsyncFnOnce(&mut ScopedTx<'_>, I::Entity) -> Result<T, E>,
+    ) -> Result<T, ApiError>
+    where
+        I: EntityId,
+        I::Entity: OfUser,
+        ApiError: From<E>,
+    {
+        self.write::<T, ApiError>(async |tx| {
+            let record = self.granted(tx, id).await?;
+            Ok(work(tx, record).await?)
+        })
+        .await
+    }
+
+    /// Checks that the caller may act for the record `id` names, in a transaction that ends
+    /// at once: before a service call that opens its own (bank work holds no connection
+    /// while it waits).
+    pub async fn acting_for<I>(&self, id: I) -> Result<I::Entity, ApiError>
+    where
+        I: EntityId,
+        I::Entity: OfUser,
+    {
+        self.granted(&mut self.tx().await?, id).await
     }
 
     /// Opens the caller's read-only tenant transaction, for handlers that only read (lists
@@ -111,7 +166,7 @@ impl Caller {
     pub async fn read(&self) -> Result<ScopedTx<'_>, ApiError> {
         match self.take_checked_in() {
             Some(tx) => Ok(tx),
-            None => Ok(self.store.scope(&self.scope).read().await?),
+            None => Ok(self.services.store().scope(&self.scope).read().await?),
         }
     }
 
@@ -206,9 +261,10 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let store = state.services.store().clone();
         // A platform token has no place in a tenant: 403, as a tenant token on a platform route.
-        let Identity::Operator(operator, checked_in) = authenticate(&store, parts).await? else {
+        let Identity::Operator(operator, checked_in) =
+            authenticate(state.services.store(), parts).await?
+        else {
             return Err(ApiError::Forbidden);
         };
         let request_id = parts
@@ -232,7 +288,7 @@ impl FromRequestParts<AppState> for Caller {
         Ok(Self {
             operator,
             scope,
-            store,
+            services: state.services.clone(),
             checked_in: Mutex::new(checked_in),
         })
     }

@@ -3,16 +3,16 @@
 //! certificate for a key not yet sent to the bank.
 
 use axum::body::Bytes;
-use axum::extract::{Path, State};
+use axum::extract::Path;
 use axum::Json;
 use chrono::Utc;
 use kontor_storage::{EbicsUserId, KeyUsage};
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::{path_id, Id};
+use super::extract::{path_id, On};
 use super::respond::Created;
-use super::{Access, AppState, Routes};
+use super::{Access, Routes};
 use crate::services::certificates::{self, KeyView, DEFAULT_EXPIRY_WARNING_DAYS};
 
 pub fn routes(routes: Routes) -> Routes {
@@ -36,7 +36,7 @@ pub fn routes(routes: Routes) -> Routes {
         )
 }
 
-async fn keys(caller: Caller, Id(id): Id<EbicsUserId>) -> Result<Json<Vec<KeyView>>, ApiError> {
+async fn keys(On(caller, id): On<EbicsUserId>) -> Result<Json<Vec<KeyView>>, ApiError> {
     let mut tx = caller.read().await?;
     caller.granted(&mut tx, id).await?;
     Ok(Json(
@@ -44,13 +44,9 @@ async fn keys(caller: Caller, Id(id): Id<EbicsUserId>) -> Result<Json<Vec<KeyVie
     ))
 }
 
-async fn generate(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id<EbicsUserId>,
-) -> Result<Created<Vec<KeyView>>, ApiError> {
-    caller.granted(&mut caller.tx().await?, id).await?;
-    let keys = certificates::generate_keys(state.services.store(), &caller.scope, id).await?;
+async fn generate(On(caller, id): On<EbicsUserId>) -> Result<Created<Vec<KeyView>>, ApiError> {
+    caller.acting_for(id).await?;
+    let keys = certificates::generate_keys(caller.services().store(), &caller.scope, id).await?;
     Ok(Created(keys))
 }
 
@@ -69,9 +65,10 @@ async fn import(
 ) -> Result<Json<KeyView>, ApiError> {
     let id: EbicsUserId = path_id(&id, "EBICS user")?;
     let usage = usage(&key_usage)?;
-    let mut tx = caller.tx().await?;
-    caller.granted(&mut tx, id).await?;
-    let view = certificates::import_certificate(&mut tx, id, usage, &body, Utc::now()).await?;
-    tx.commit().await?;
+    let view = caller
+        .write_granted(id, async |tx, _| {
+            certificates::import_certificate(tx, id, usage, &body, Utc::now()).await
+        })
+        .await?;
     Ok(Json(view))
 }

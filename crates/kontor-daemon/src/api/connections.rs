@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::{Id, JsonBody};
+use super::extract::{JsonBody, On};
 use super::input::{EbicsId, Name, Valid};
 use super::records::{list, show};
 use super::respond::Created;
@@ -78,9 +78,9 @@ async fn create(
         partner_id: body.partner_id.into_inner().0,
         display_name: body.display_name.into_inner().into_string(),
     };
-    let mut tx = caller.tx().await?;
-    let connection = connections::create(&mut tx, new, &order_types).await?;
-    tx.commit().await?;
+    let connection = caller
+        .write(async |tx| connections::create(tx, new, &order_types).await)
+        .await?;
     Ok(Created(connection))
 }
 
@@ -91,13 +91,12 @@ struct OrderTypes {
 }
 
 async fn set_order_types(
-    caller: Caller,
-    Id(id): Id<ConnectionId>,
+    On(caller, id): On<ConnectionId>,
     JsonBody(body): JsonBody<OrderTypes>,
 ) -> Result<Json<Connection>, ApiError> {
     let order_types = order_type_list(body.order_types)?;
-    let mut tx = caller.tx().await?;
-    let connection = connections::set_order_types(&mut tx, id, &order_types).await?;
-    tx.commit().await?;
+    let connection = caller
+        .write(async |tx| connections::set_order_types(tx, id, &order_types).await)
+        .await?;
     Ok(Json(connection))
 }

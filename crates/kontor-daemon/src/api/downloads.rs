@@ -1,6 +1,5 @@
 //! `/v1/downloads`: an on-demand download of any order type or BTF service the bank offers.
 
-use axum::extract::State;
 use chrono::NaiveDate;
 use kontor_protocol::order_type::{BtfService, ContainerType, MessageName, OrderType};
 use kontor_storage::EbicsUserId;
@@ -11,7 +10,7 @@ use super::error::ApiError;
 use super::extract::JsonBody;
 use super::input::Valid;
 use super::respond::Created;
-use super::{Access, AppState, Routes};
+use super::{Access, Routes};
 use crate::services::downloads::{self, DownloadOrder, DownloadResult};
 
 pub fn routes(routes: Routes) -> Routes {
@@ -92,12 +91,11 @@ pub(super) fn order_type_or_btd(
 }
 
 async fn create(
-    State(state): State<AppState>,
     caller: Caller,
     JsonBody(body): JsonBody<CreateDownload>,
 ) -> Result<Created<DownloadResult>, ApiError> {
     let user = *body.ebics_user_id;
-    caller.granted(&mut caller.tx().await?, user).await?;
+    caller.acting_for(user).await?;
     let period = match (body.from, body.to) {
         (Some(from), Some(to)) => Some((from, to)),
         (None, None) => None,
@@ -112,7 +110,7 @@ async fn create(
     let service = body.service.map(ServiceBody::into_service).transpose()?;
     let order_type = order_type_or_btd(body.order_type, service.as_ref())?;
     let result = downloads::download(
-        &state.services,
+        caller.services(),
         &caller.scope,
         DownloadOrder {
             user,

@@ -1,7 +1,6 @@
 //! `/v1/ebics-users`: EBICS users, their lifecycle (suspend, resume, onboarding) and what
 //! they may do.
 
-use axum::extract::State;
 use axum::Json;
 use kontor_storage::{
     Account, ConnectionId, EbicsUser, EbicsUserId, EbicsUserStatus, KeyCustody, KeyUsage,
@@ -11,11 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::{Id, JsonBody, QueryParams};
+use super::extract::{JsonBody, On, QueryParams};
 use super::input::{EbicsId, KeyHash, Name, SignatureValue, Valid};
 use super::records::{list_visible, show_granted};
 use super::respond::{AcceptedEmpty, Created};
-use super::{Access, AppState, Routes};
+use super::{Access, Routes};
 use crate::services::{onboarding, users};
 use kontor_protocol::SignatureVersion;
 
@@ -91,20 +90,16 @@ async fn create(
         name: body.name.into_inner().into_string(),
         signature_class: *body.signature_class,
     };
-    let mut tx = caller.tx().await?;
-    let user = users::create(&mut tx, new).await?;
-    tx.commit().await?;
+    let user = caller
+        .write(async |tx| users::create(tx, new).await)
+        .await?;
     Ok(Created(user))
 }
 
-async fn suspend(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id<EbicsUserId>,
-) -> Result<Json<EbicsUser>, ApiError> {
-    caller.granted(&mut caller.tx().await?, id).await?;
+async fn suspend(On(caller, id): On<EbicsUserId>) -> Result<Json<EbicsUser>, ApiError> {
+    caller.acting_for(id).await?;
     Ok(Json(
-        users::suspend(&state.services, &caller.scope, id, None).await?,
+        users::suspend(caller.services(), &caller.scope, id, None).await?,
     ))
 }
 
@@ -120,27 +115,24 @@ struct SignedSuspension {
 }
 
 async fn suspend_signed(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id<EbicsUserId>,
+    On(caller, id): On<EbicsUserId>,
     JsonBody(body): JsonBody<SignedSuspension>,
 ) -> Result<Json<EbicsUser>, ApiError> {
-    caller.granted(&mut caller.tx().await?, id).await?;
+    caller.acting_for(id).await?;
     let signature = users::SprSignature {
         version: *body.signature_version,
         value: body.signature.into_inner().0,
         key_hash: Some(body.key_hash.into_inner().0),
     };
     Ok(Json(
-        users::suspend(&state.services, &caller.scope, id, Some(signature)).await?,
+        users::suspend(caller.services(), &caller.scope, id, Some(signature)).await?,
     ))
 }
 
-async fn resume(caller: Caller, Id(id): Id<EbicsUserId>) -> Result<Json<EbicsUser>, ApiError> {
-    let mut tx = caller.tx().await?;
-    caller.granted(&mut tx, id).await?;
-    let user = users::resume(&mut tx, id).await?;
-    tx.commit().await?;
+async fn resume(On(caller, id): On<EbicsUserId>) -> Result<Json<EbicsUser>, ApiError> {
+    let user = caller
+        .write_granted(id, async |tx, _| users::resume(tx, id).await)
+        .await?;
     Ok(Json(user))
 }
 
@@ -161,30 +153,24 @@ enum KeysQuery {
 }
 
 async fn initialise(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id<EbicsUserId>,
+    On(caller, id): On<EbicsUserId>,
     QueryParams(query): QueryParams<InitialiseQuery>,
 ) -> Result<AcceptedEmpty, ApiError> {
-    caller.granted(&mut caller.tx().await?, id).await?;
+    caller.acting_for(id).await?;
     let submission = match query.keys {
         KeysQuery::IniHia => onboarding::KeySubmission::IniHia,
         KeysQuery::H3k => onboarding::KeySubmission::H3k,
     };
-    onboarding::initialise(&state.services, &caller.scope, id, submission).await?;
+    onboarding::initialise(caller.services(), &caller.scope, id, submission).await?;
     Ok(AcceptedEmpty)
 }
 
 /// Runs the sync; its failure is also recorded on the user (`sync_failure_code`,
 /// `sync_failure_message`).
-async fn sync(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id<EbicsUserId>,
-) -> Result<Json<onboarding::SyncReport>, ApiError> {
-    caller.granted(&mut caller.tx().await?, id).await?;
+async fn sync(On(caller, id): On<EbicsUserId>) -> Result<Json<onboarding::SyncReport>, ApiError> {
+    caller.acting_for(id).await?;
     Ok(Json(
-        onboarding::sync(&state.services, &caller.scope, id).await?,
+        onboarding::sync(caller.services(), &caller.scope, id).await?,
     ))
 }
 
@@ -207,10 +193,7 @@ struct Capabilities {
     bank_parameters: Option<kontor_storage::BankParameters>,
 }
 
-async fn capabilities(
-    caller: Caller,
-    Id(id): Id<EbicsUserId>,
-) -> Result<Json<Capabilities>, ApiError> {
+async fn capabilities(On(caller, id): On<EbicsUserId>) -> Result<Json<Capabilities>, ApiError> {
     let mut tx = caller.read().await?;
     let user = caller.granted(&mut tx, id).await?;
     let connection: kontor_storage::Connection = tx.get(user.connection_id).await?;

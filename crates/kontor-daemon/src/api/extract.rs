@@ -11,9 +11,11 @@ use serde::de::DeserializeOwned;
 use schemars::JsonSchema;
 use serde_json::json;
 
+use super::auth::Caller;
 use super::error::ApiError;
 use super::input::field_error;
 use super::openapi::{DocInput, Docs, Operation};
+use super::AppState;
 
 /// A JSON body. Unparsable JSON (or no JSON content type) answers 400 `malformed_body`; a
 /// missing, unknown or invalid field answers 422 with the field's code.
@@ -146,6 +148,20 @@ impl<T: PathId> Id<T> {
     }
 }
 
+/// A call on the one record the path names: the caller, extracted first (a refused caller
+/// gets 403 whatever the id), and the record's typed id.
+pub struct On<T>(pub Caller, pub T);
+
+impl<T: PathId> FromRequestParts<AppState> for On<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let Id(id) = Id::from_parts(parts).await?;
+        Ok(Self(caller, id))
+    }
+}
+
 /// The two ids in a route's path (`/v1/memberships/{operator_id}/grants/{ebics_user_id}`),
 /// typed; either one malformed answers 404 naming its entity.
 pub struct Ids<A, B>(pub A, pub B);
@@ -204,6 +220,12 @@ from_parts!(
 impl<T> DocInput for Id<T> {
     fn document(operation: &mut Operation, _: &mut Docs) {
         operation.path_id();
+    }
+}
+
+impl<T> DocInput for On<T> {
+    fn document(operation: &mut Operation, docs: &mut Docs) {
+        Id::<T>::document(operation, docs);
     }
 }
 

@@ -7,15 +7,15 @@ use kontor_storage::{FileId, TenantScope};
 
 use super::error::ApiError;
 use super::respond::FileDownload;
-use super::AppState;
+use crate::services::Services;
 
 /// A file as a download, with its SHA-256 so clients can check what they got.
 pub async fn download(
-    state: &AppState,
+    services: &Services,
     scope: &TenantScope,
     id: FileId,
 ) -> Result<FileDownload, ApiError> {
-    let (file, content) = state.services.file(scope, id).await?;
+    let (file, content) = services.file(scope, id).await?;
     let mut response = Body::from_stream(content).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_LENGTH, HeaderValue::from(file.size));

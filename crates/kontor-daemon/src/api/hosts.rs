@@ -1,6 +1,5 @@
 //! `/v1/bank-hosts` and `/v1/bank-keys`: the banks a tenant talks to, and their keys.
 
-use axum::extract::State;
 use axum::Json;
 use kontor_protocol::ProtocolVersion;
 use kontor_storage::{BankHost, BankHostChanges, BankHostId, BankKey, BankKeyId};
@@ -8,11 +7,11 @@ use serde::Deserialize;
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::{Id, JsonBody};
+use super::extract::{JsonBody, On};
 use super::input::{HostId, HttpUrl, KeyHash, Name, Valid};
 use super::records::{children, list, show};
 use super::respond::{Created, Either, NoContent};
-use super::{Access, AppState, Routes};
+use super::{Access, Routes};
 use crate::services::hosts::{self, NewHost};
 
 pub fn routes(routes: Routes) -> Routes {
@@ -82,23 +81,20 @@ async fn create(
     caller: Caller,
     JsonBody(body): JsonBody<CreateHost>,
 ) -> Result<Created<BankHost>, ApiError> {
-    let mut tx = caller.tx().await?;
-    let host = hosts::create(
-        &mut tx,
-        NewHost {
-            host_id: body.host_id.into_inner().0,
-            name: body.name.into_inner().into_string(),
-            url: body.url.into_inner().0,
-            protocol_version: *body.protocol_version,
-            btf: body.btf,
-            production: body.production,
-            ca_bundle_pem: body.ca_bundle_pem,
-            x509_on_h004: body.x509_on_h004,
-            bank_ca_pem: body.bank_ca_pem,
-        },
-    )
-    .await?;
-    tx.commit().await?;
+    let new = NewHost {
+        host_id: body.host_id.into_inner().0,
+        name: body.name.into_inner().into_string(),
+        url: body.url.into_inner().0,
+        protocol_version: *body.protocol_version,
+        btf: body.btf,
+        production: body.production,
+        ca_bundle_pem: body.ca_bundle_pem,
+        x509_on_h004: body.x509_on_h004,
+        bank_ca_pem: body.bank_ca_pem,
+    };
+    let host = caller
+        .write(async |tx| hosts::create(tx, new).await)
+        .await?;
     Ok(Created(host))
 }
 
@@ -127,11 +123,9 @@ where
 }
 
 async fn update(
-    caller: Caller,
-    Id(id): Id<BankHostId>,
+    On(caller, id): On<BankHostId>,
     JsonBody(body): JsonBody<UpdateHost>,
 ) -> Result<Json<BankHost>, ApiError> {
-    let mut tx = caller.tx().await?;
     let changes = BankHostChanges {
         name: body.name.map(|n| n.into_inner().into_string()),
         url: body.url.map(|u| u.into_inner().0),
@@ -140,19 +134,17 @@ async fn update(
         x509_on_h004: body.x509_on_h004,
         bank_ca_pem: body.bank_ca_pem,
     };
-    let host = hosts::update(&mut tx, id, changes).await?;
-    tx.commit().await?;
+    let host = caller
+        .write(async |tx| hosts::update(tx, id, changes).await)
+        .await?;
     Ok(Json(host))
 }
 
 /// 204 when the host is gone; 200 with the retired host when connections still refer to it.
 async fn remove(
-    caller: Caller,
-    Id(id): Id<BankHostId>,
+    On(caller, id): On<BankHostId>,
 ) -> Result<Either<NoContent, Json<BankHost>>, ApiError> {
-    let mut tx = caller.tx().await?;
-    let removal = hosts::remove(&mut tx, id).await?;
-    tx.commit().await?;
+    let removal = caller.write(async |tx| hosts::remove(tx, id).await).await?;
     Ok(match removal {
         hosts::Removal::Deleted => Either::A(NoContent),
         hosts::Removal::Retired(host) => Either::B(Json(*host)),
@@ -161,13 +153,9 @@ async fn remove(
 
 /// HPB on demand (after the bank announced new keys); answers every key of the host, the
 /// superseded generations included.
-async fn refresh(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id<BankHostId>,
-) -> Result<Json<Vec<BankKey>>, ApiError> {
+async fn refresh(On(caller, id): On<BankHostId>) -> Result<Json<Vec<BankKey>>, ApiError> {
     Ok(Json(
-        hosts::refresh_keys(&state.services, &caller.scope, id).await?,
+        hosts::refresh_keys(caller.services(), &caller.scope, id).await?,
     ))
 }
 
@@ -180,13 +168,13 @@ struct VerifyKey {
 
 /// A mismatch rejects the key, which blocks every further order for users of that host.
 async fn verify(
-    caller: Caller,
-    Id(id): Id<BankKeyId>,
+    On(caller, id): On<BankKeyId>,
     JsonBody(body): JsonBody<VerifyKey>,
 ) -> Result<Json<BankKey>, ApiError> {
-    let mut tx = caller.tx().await?;
     let operator = caller.operator.operator().to_string();
-    let key = hosts::verify_key(&mut tx, id, &body.expected_hash.0 .0, &operator).await?;
-    tx.commit().await?;
+    let expected = &body.expected_hash.0 .0;
+    let key = caller
+        .write(async |tx| hosts::verify_key(tx, id, expected, &operator).await)
+        .await?;
     Ok(Json(key))
 }

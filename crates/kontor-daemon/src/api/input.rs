@@ -206,6 +206,11 @@ impl Email {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The name the address's owner goes by: `name` when given, else the address.
+    pub fn display_name(&self, name: Option<Valid<Name>>) -> String {
+        name.map_or_else(|| self.0.clone(), |n| n.into_inner().into_string())
+    }
 }
 
 impl FromInput for Email {
@@ -239,47 +244,83 @@ fn ebics_identifier(text: &str, what: &str) -> Result<String, String> {
     }
 }
 
-/// An EBICS host id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HostId(pub String);
+/// A text input held in a type of its own: its declaration, error code, limit and parser
+/// (whose value the type wraps).
+macro_rules! newtype_input {
+    ($($(#[$doc:meta])* $vis:vis $name:ident($inner:ty) => $code:literal, $max:expr, |$text:ident| $parse:expr;)+) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq)]
+        $vis struct $name(pub $inner);
 
-impl FromInput for HostId {
-    const CODE: &'static str = "invalid_host_id";
-    const MAX_CHARS: usize = 35;
-    fn from_input(text: &str) -> Result<Self, String> {
-        ebics_identifier(text, "a host id").map(Self)
+        impl FromInput for $name {
+            const CODE: &'static str = $code;
+            const MAX_CHARS: usize = $max;
+            fn from_input($text: &str) -> Result<Self, String> {
+                $parse.map(Self)
+            }
+        }
+    )+};
+}
+pub(super) use newtype_input;
+
+newtype_input! {
+    /// An EBICS host id.
+    pub HostId(String) => "invalid_host_id", 35, |text| ebics_identifier(text, "a host id");
+    /// An EBICS partner, user or system id.
+    pub EbicsId(String) => "invalid_ebics_id", 35, |text| ebics_identifier(text, "an EBICS id");
+    /// A bank's EBICS endpoint: an absolute http(s) URL with a host and without credentials.
+    pub HttpUrl(String) => "invalid_url", 2048, |text| http_url(text);
+    /// The hash of a public key or certificate as a letter prints it: 64 hex digits (SHA-256),
+    /// spaces and colons between them ignored. Upper-case, without separators.
+    pub KeyHash(String) => "invalid_key_hash", 200, |text| key_hash(text);
+    /// A signature value, base64 (an RSA signature of at most 4096 bits is 684 characters).
+    pub SignatureValue(Vec<u8>) => "invalid_signature", 4096, |text| base64_bytes(text);
+    /// A cron expression: the classic five fields, or the `cron` crate's six or seven.
+    pub Cron(String) => "invalid_cron", 120, |text| cron(text);
+    /// An IANA time zone (`Europe/Berlin`).
+    pub TimeZone(chrono_tz::Tz) => "invalid_time_zone", 64, |text| chrono_tz::Tz::from_str(text)
+        .map_err(|_| format!("{text:?} is not an IANA time zone"));
+}
+
+fn http_url(text: &str) -> Result<String, String> {
+    let url = url::Url::parse(text.trim()).map_err(|e| format!("not a URL ({e})"))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("must be an http(s) URL with a host".into());
+    }
+    if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
+        return Err("must not carry credentials or a fragment".into());
+    }
+    Ok(url.into())
+}
+
+fn key_hash(text: &str) -> Result<String, String> {
+    let digits: String = text
+        .chars()
+        .filter(|c| !c.is_whitespace() && *c != ':')
+        .collect();
+    if digits.len() == 64 && digits.chars().all(|c| c.is_ascii_hexdigit()) {
+        Ok(digits.to_ascii_uppercase())
+    } else {
+        Err("must be the 64 hex digits of a SHA-256 hash".into())
     }
 }
 
-/// An EBICS partner, user or system id.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EbicsId(pub String);
-
-impl FromInput for EbicsId {
-    const CODE: &'static str = "invalid_ebics_id";
-    const MAX_CHARS: usize = 35;
-    fn from_input(text: &str) -> Result<Self, String> {
-        ebics_identifier(text, "an EBICS id").map(Self)
-    }
+/// Bytes given as base64 (signatures, key change documents).
+pub(super) fn base64_bytes(text: &str) -> Result<Vec<u8>, String> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .map_err(|_| "not base64".into())
 }
 
-/// A bank's EBICS endpoint: an absolute http(s) URL with a host and without credentials.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HttpUrl(pub String);
-
-impl FromInput for HttpUrl {
-    const CODE: &'static str = "invalid_url";
-    const MAX_CHARS: usize = 2048;
-    fn from_input(text: &str) -> Result<Self, String> {
-        let url = url::Url::parse(text.trim()).map_err(|e| format!("not a URL ({e})"))?;
-        if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
-            return Err("must be an http(s) URL with a host".into());
-        }
-        if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
-            return Err("must not carry credentials or a fragment".into());
-        }
-        Ok(Self(url.into()))
+fn cron(text: &str) -> Result<String, String> {
+    let text = text.trim();
+    if !(5..=7).contains(&text.split_whitespace().count()) {
+        return Err("cron needs 5 fields (minute hour day month weekday)".into());
     }
+    // The scheduler's own reading; whether it fires again depends on the time zone.
+    CronSpec::parse(text, "UTC").map_err(|e| e.to_string())?;
+    Ok(text.to_owned())
 }
 
 /// An order type: three letters or digits (`CCT`, `C53`), upper-cased; codes Kontor does not
@@ -290,75 +331,6 @@ impl FromInput for OrderType {
     fn from_input(text: &str) -> Result<Self, String> {
         OrderType::parse_lenient(&text.to_ascii_uppercase())
             .map_err(|_| format!("{text:?} is not an order type code"))
-    }
-}
-
-/// The hash of a public key or certificate as a letter prints it: 64 hex digits (SHA-256),
-/// spaces and colons between them ignored. Upper-case, without separators.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyHash(pub String);
-
-impl FromInput for KeyHash {
-    const CODE: &'static str = "invalid_key_hash";
-    const MAX_CHARS: usize = 200;
-    fn from_input(text: &str) -> Result<Self, String> {
-        let digits: String = text
-            .chars()
-            .filter(|c| !c.is_whitespace() && *c != ':')
-            .collect();
-        if digits.len() == 64 && digits.chars().all(|c| c.is_ascii_hexdigit()) {
-            Ok(Self(digits.to_ascii_uppercase()))
-        } else {
-            Err("must be the 64 hex digits of a SHA-256 hash".into())
-        }
-    }
-}
-
-/// A signature value, base64 (an RSA signature of at most 4096 bits is 684 characters).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SignatureValue(pub Vec<u8>);
-
-impl FromInput for SignatureValue {
-    const CODE: &'static str = "invalid_signature";
-    const MAX_CHARS: usize = 4096;
-    fn from_input(text: &str) -> Result<Self, String> {
-        use base64::Engine as _;
-        base64::engine::general_purpose::STANDARD
-            .decode(text.trim())
-            .map(Self)
-            .map_err(|_| "not base64".into())
-    }
-}
-
-/// A cron expression: the classic five fields, or the `cron` crate's six or seven.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cron(pub String);
-
-impl FromInput for Cron {
-    const CODE: &'static str = "invalid_cron";
-    const MAX_CHARS: usize = 120;
-    fn from_input(text: &str) -> Result<Self, String> {
-        let text = text.trim();
-        if !(5..=7).contains(&text.split_whitespace().count()) {
-            return Err("cron needs 5 fields (minute hour day month weekday)".into());
-        }
-        // The scheduler's own reading; whether it fires again depends on the time zone.
-        CronSpec::parse(text, "UTC").map_err(|e| e.to_string())?;
-        Ok(Self(text.to_owned()))
-    }
-}
-
-/// An IANA time zone (`Europe/Berlin`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TimeZone(pub chrono_tz::Tz);
-
-impl FromInput for TimeZone {
-    const CODE: &'static str = "invalid_time_zone";
-    const MAX_CHARS: usize = 64;
-    fn from_input(text: &str) -> Result<Self, String> {
-        chrono_tz::Tz::from_str(text)
-            .map(Self)
-            .map_err(|_| format!("{text:?} is not an IANA time zone"))
     }
 }
 
@@ -375,6 +347,7 @@ macro_rules! parsed_input {
         }
     )+};
 }
+pub(super) use parsed_input;
 
 parsed_input! {
     Currency => "invalid_currency", 3, |text| {
@@ -388,30 +361,37 @@ parsed_input! {
     Iban => "invalid_iban", 42, |text| Iban::parse(text).map_err(|e| e.to_string());
     Bic => "invalid_bic", 11, |text| Bic::parse(text).map_err(|e| e.to_string());
     Amount => "invalid_amount", 40, |text| Amount::parse(text).map_err(|e| e.to_string());
-    Role => "invalid_role", 10, |text| text
-        .to_ascii_uppercase()
-        .parse()
-        .map_err(|_| "role must be OWNER, ADMIN or VIEWER".to_owned());
-    SignatureClass => "invalid_signature_class", 1, |text| text
-        .to_ascii_uppercase()
-        .parse()
-        .map_err(|_| "must be E, A, B or T".to_owned());
+    Role => "invalid_role", 10, |text| upper_case(text, "role must be OWNER, ADMIN or VIEWER");
+    SignatureClass => "invalid_signature_class", 1, |text| upper_case(text, "must be E, A, B or T");
     SignatureVersion => "invalid_signature_version", 4, |text| text
         .parse()
         .map_err(|_| "must be A005 or A006".to_owned());
     SignatureRule => "invalid_signature_rule", 20, |text| text.parse();
-    StatementFileStatus => "invalid_status", 20, |text| text
-        .to_ascii_uppercase()
-        .parse()
-        .map_err(|_| "must be PENDING, INGESTED, PARTIAL or FAILED".to_owned());
+    StatementFileStatus => "invalid_status", 20, |text| {
+        upper_case(text, "must be PENDING, INGESTED, PARTIAL or FAILED")
+    };
     ProtocolVersion => "invalid_protocol_version", 4, |text| text
         .parse()
         .map_err(|e: kontor_protocol::version::UnknownProtocolVersion| e.to_string());
-    EbicsUserId => "invalid_id", 64, |text| text.parse().map_err(|_| "not a valid id".to_owned());
-    ConnectionId => "invalid_id", 64, |text| text.parse().map_err(|_| "not a valid id".to_owned());
-    BankHostId => "invalid_id", 64, |text| text.parse().map_err(|_| "not a valid id".to_owned());
-    AccountId => "invalid_id", 64, |text| text.parse().map_err(|_| "not a valid id".to_owned());
-    TenantId => "invalid_id", 64, |text| text.parse().map_err(|_| "not a valid id".to_owned());
+}
+
+/// Record ids a body or query names.
+macro_rules! id_input {
+    ($($id:ty),+) => {
+        parsed_input! {
+            $($id => "invalid_id", 64, |text| text.parse().map_err(|_| "not a valid id".to_owned());)+
+        }
+    };
+}
+
+id_input!(EbicsUserId, ConnectionId, BankHostId, AccountId, TenantId);
+
+/// A code of a fixed set, in any case (`owner`, `Owner`): upper-cased and parsed as `T`;
+/// `refusal` says which codes there are.
+fn upper_case<T: FromStr>(text: &str, refusal: &str) -> Result<T, String> {
+    text.to_ascii_uppercase()
+        .parse()
+        .map_err(|_| refusal.to_owned())
 }
 
 /// A limit or payment amount in `currency`: positive, with no more decimals than the
@@ -534,24 +514,20 @@ mod tests {
 
     #[test]
     fn amounts_follow_the_currencys_minor_units() {
-        let amount = |s| Amount::parse(s).unwrap();
-        let eur = Currency::parse("EUR").unwrap();
-        let jpy = Currency::parse("JPY").unwrap();
-        assert_eq!(
-            payment_amount("max_amount", amount("10"), eur)
-                .unwrap()
-                .to_string(),
-            "10.00"
-        );
-        assert!(payment_amount("max_amount", amount("1.001"), eur).is_err());
-        assert!(payment_amount("max_amount", amount("0"), eur).is_err());
-        assert_eq!(
-            payment_amount("max_amount", amount("1000"), jpy)
-                .unwrap()
-                .to_string(),
-            "1000"
-        );
-        assert!(payment_amount("max_amount", amount("1000.5"), jpy).is_err());
+        // (amount, currency, as written; `None`: refused)
+        let cases = [
+            ("10", "EUR", Some("10.00")),
+            ("1.001", "EUR", None),
+            ("0", "EUR", None),
+            ("1000", "JPY", Some("1000")),
+            ("1000.5", "JPY", None),
+        ];
+        for (amount, currency, written) in cases {
+            let amount = Amount::parse(amount).unwrap();
+            let currency = Currency::parse(currency).unwrap();
+            let checked = payment_amount("max_amount", amount, currency).map(|a| a.to_string());
+            assert_eq!(checked.ok().as_deref(), written, "{amount} {currency:?}");
+        }
     }
 
     #[test]

@@ -5,7 +5,6 @@
 //! `/key-changes/{change}/settle`: an operator's verdict on a key change left undecided.
 
 use axum::extract::Path;
-use axum::extract::State;
 use axum::Json;
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{EbicsUserId, KeyPair, TransactionId};
@@ -14,10 +13,10 @@ use serde::{Deserialize, Serialize};
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::path_id;
-use super::extract::{Id, JsonBody};
-use super::input::{FromInput, SignatureValue, Valid};
+use super::extract::{JsonBody, On};
+use super::input::{base64_bytes, newtype_input, parsed_input, FromInput, SignatureValue, Valid};
 use super::signer_keys::RegisterSignerKey;
-use super::{Access, AppState, Routes};
+use super::{Access, Routes};
 use crate::services::key_changes::{
     self, KeyChange, KeyChangeOutcome, PreparedChange, SettledChange, Settlement, SignedChange,
     SignerRotation,
@@ -57,27 +56,22 @@ pub fn routes(routes: Routes) -> Routes {
         )
 }
 
-impl FromInput for KeyChange {
-    const CODE: &'static str = "invalid_key_change";
-    const MAX_CHARS: usize = 3;
-    fn from_input(text: &str) -> Result<Self, String> {
-        KeyChange::of_order_type(text).ok_or_else(|| "must be HCA, HCS or PUB".into())
-    }
+parsed_input! {
+    KeyChange => "invalid_key_change", 3, |text| KeyChange::of_order_type(text)
+        .ok_or_else(|| "must be HCA, HCS or PUB".into());
+    Settlement => "invalid_settlement", 8, |text| match text {
+        "ACCEPTED" => Ok(Self::Accepted),
+        "REFUSED" => Ok(Self::Refused),
+        "PROBE" => Ok(Self::Probe),
+        _ => Err("must be ACCEPTED, REFUSED or PROBE".into()),
+    };
 }
 
-/// A key change document, base64 (a few KiB: one to three keys or certificates).
-struct KeyDocument(Vec<u8>);
-
-impl FromInput for KeyDocument {
-    const CODE: &'static str = "invalid_key_change";
-    const MAX_CHARS: usize = 64 * 1024;
-    fn from_input(text: &str) -> Result<Self, String> {
-        use base64::Engine as _;
-        base64::engine::general_purpose::STANDARD
-            .decode(text.trim())
-            .map(Self)
-            .map_err(|_| "not base64".into())
-    }
+newtype_input! {
+    /// A key change document, base64 (a few KiB: one to three keys or certificates).
+    KeyDocument(Vec<u8>) => "invalid_key_change", 64 * 1024, |text| base64_bytes(text);
+    /// A free-text note for the audit log (who at the bank confirmed what).
+    Note(String) => "invalid_note", 500, |text| Ok::<_, String>(text.to_owned());
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -105,14 +99,12 @@ impl From<KeyChangeOutcome> for ChangeView {
 }
 
 async fn change(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id<EbicsUserId>,
+    On(caller, id): On<EbicsUserId>,
     JsonBody(body): JsonBody<ChangeRequest>,
 ) -> Result<Json<ChangeView>, ApiError> {
-    caller.granted(&mut caller.tx().await?, id).await?;
+    caller.acting_for(id).await?;
     let outcome =
-        key_changes::change_keys(&state.services, &caller.scope, id, body.kind.into_inner())
+        key_changes::change_keys(caller.services(), &caller.scope, id, body.kind.into_inner())
             .await?;
     Ok(Json(outcome.into()))
 }
@@ -131,12 +123,10 @@ struct RotateRequest {
 }
 
 async fn rotate(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id<EbicsUserId>,
+    On(caller, id): On<EbicsUserId>,
     JsonBody(body): JsonBody<RotateRequest>,
 ) -> Result<Json<ChangeView>, ApiError> {
-    caller.granted(&mut caller.tx().await?, id).await?;
+    caller.acting_for(id).await?;
     let rotation = SignerRotation {
         document: body.document.into_inner().0,
         signature: body.signature.into_inner().0,
@@ -144,7 +134,7 @@ async fn rotate(
         new_key_version: body.new_key_version.into_inner(),
     };
     let outcome =
-        key_changes::rotate_signer_key(&state.services, &caller.scope, id, rotation).await?;
+        key_changes::rotate_signer_key(caller.services(), &caller.scope, id, rotation).await?;
     Ok(Json(outcome.into()))
 }
 
@@ -177,9 +167,7 @@ impl From<PreparedChange> for PreparedView {
 }
 
 async fn prepare(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id<EbicsUserId>,
+    On(caller, id): On<EbicsUserId>,
     JsonBody(body): JsonBody<PrepareRequest>,
 ) -> Result<Json<PreparedView>, ApiError> {
     let new_signature = body
@@ -187,9 +175,9 @@ async fn prepare(
         .as_ref()
         .map(RegisterSignerKey::parse)
         .transpose()?;
-    caller.granted(&mut caller.tx().await?, id).await?;
+    caller.acting_for(id).await?;
     let prepared = key_changes::prepare_signer_change(
-        &state.services,
+        caller.services(),
         &caller.scope,
         id,
         body.kind.into_inner(),
@@ -212,12 +200,10 @@ struct SignedRequest {
 }
 
 async fn signed(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id<EbicsUserId>,
+    On(caller, id): On<EbicsUserId>,
     JsonBody(body): JsonBody<SignedRequest>,
 ) -> Result<Json<ChangeView>, ApiError> {
-    caller.granted(&mut caller.tx().await?, id).await?;
+    caller.acting_for(id).await?;
     let signed = SignedChange {
         change: body.kind.into_inner(),
         document: body.document.into_inner().0,
@@ -225,32 +211,8 @@ async fn signed(
         signature_version: body.signature_version.into_inner(),
     };
     let outcome =
-        key_changes::send_signed_change(&state.services, &caller.scope, id, signed).await?;
+        key_changes::send_signed_change(caller.services(), &caller.scope, id, signed).await?;
     Ok(Json(outcome.into()))
-}
-
-impl FromInput for Settlement {
-    const CODE: &'static str = "invalid_settlement";
-    const MAX_CHARS: usize = 8;
-    fn from_input(text: &str) -> Result<Self, String> {
-        match text {
-            "ACCEPTED" => Ok(Self::Accepted),
-            "REFUSED" => Ok(Self::Refused),
-            "PROBE" => Ok(Self::Probe),
-            _ => Err("must be ACCEPTED, REFUSED or PROBE".into()),
-        }
-    }
-}
-
-/// A free-text note for the audit log (who at the bank confirmed what).
-struct Note(String);
-
-impl FromInput for Note {
-    const CODE: &'static str = "invalid_note";
-    const MAX_CHARS: usize = 500;
-    fn from_input(text: &str) -> Result<Self, String> {
-        Ok(Self(text.to_owned()))
-    }
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -281,16 +243,15 @@ impl From<SettledChange> for SettledView {
 }
 
 async fn settle(
-    State(state): State<AppState>,
     caller: Caller,
     Path((id, change)): Path<(String, String)>,
     JsonBody(body): JsonBody<SettleRequest>,
 ) -> Result<Json<SettledView>, ApiError> {
     let id: EbicsUserId = path_id(&id, "EBICS user")?;
     let change: TransactionId = path_id(&change, "key change")?;
-    caller.granted(&mut caller.tx().await?, id).await?;
+    caller.acting_for(id).await?;
     let settled = key_changes::settle_undecided(
-        &state.services,
+        caller.services(),
         &caller.scope,
         id,
         change,

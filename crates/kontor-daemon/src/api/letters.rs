@@ -8,9 +8,8 @@ use kontor_protocol::letters::LetterLanguage;
 use kontor_storage::EbicsUserId;
 use serde::Deserialize;
 
-use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::{Id, QueryParams};
+use super::extract::{On, QueryParams};
 use super::respond::Letter;
 use super::Routes;
 use crate::services::keys::{stored_letter, KeyError, LetterKind};
@@ -20,12 +19,12 @@ pub fn routes(routes: Routes) -> Routes {
         .read(
             "/v1/ebics-users/{id}/letters/ini",
             "INI letter (?format=html|pdf&lang=de|en|fr)",
-            ini,
+            letter::<Ini>,
         )
         .read(
             "/v1/ebics-users/{id}/letters/hia",
             "HIA letter (?format=html|pdf&lang=de|en|fr)",
-            hia,
+            letter::<Hia>,
         )
 }
 
@@ -67,28 +66,27 @@ struct LetterQuery {
     lang: Lang,
 }
 
-async fn ini(
-    caller: Caller,
-    Id(id): Id<EbicsUserId>,
-    QueryParams(query): QueryParams<LetterQuery>,
-) -> Result<Letter, ApiError> {
-    letter(caller, id, LetterKind::Ini, query).await
+/// The letter a route renders (`letter::<Ini>`, `letter::<Hia>`).
+trait Kind {
+    const KIND: LetterKind;
 }
 
-async fn hia(
-    caller: Caller,
-    Id(id): Id<EbicsUserId>,
-    QueryParams(query): QueryParams<LetterQuery>,
-) -> Result<Letter, ApiError> {
-    letter(caller, id, LetterKind::Hia, query).await
+enum Ini {}
+enum Hia {}
+
+impl Kind for Ini {
+    const KIND: LetterKind = LetterKind::Ini;
 }
 
-async fn letter(
-    caller: Caller,
-    id: EbicsUserId,
-    kind: LetterKind,
-    query: LetterQuery,
+impl Kind for Hia {
+    const KIND: LetterKind = LetterKind::Hia;
+}
+
+async fn letter<K: Kind>(
+    On(caller, id): On<EbicsUserId>,
+    QueryParams(query): QueryParams<LetterQuery>,
 ) -> Result<Letter, ApiError> {
+    let kind = K::KIND;
     let mut tx = caller.tx().await?;
     caller.granted(&mut tx, id).await?;
     let rendered = stored_letter(&mut tx, id, kind, query.lang.into())

@@ -1,20 +1,19 @@
 //! `/v1/memberships` and `/v1/operators`: the tenant's operators, their roles and the grants
 //! that restrict an operator to some EBICS users.
 
-use axum::extract::State;
 use axum::Json;
 use kontor_storage::admin::ApiToken;
-use kontor_storage::{ApiTokenId, EbicsUserId, OperatorId, Role};
+use kontor_storage::{ApiTokenId, EbicsUserId, OperatorId, Role, ScopedTx};
 use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::{Id, Ids, JsonBody, QueryParams};
+use super::extract::{Ids, JsonBody, On, QueryParams};
 use super::input::{Email, Name, Valid};
 use super::page::{ItemPage, PageQuery};
 use super::respond::{Created, NoContent};
 use super::tokens::{IssueToken, IssuedTokenBody};
-use super::{Access, AppState, Routes};
+use super::{Access, Routes};
 use crate::services::tenancy;
 
 pub fn routes(routes: Routes) -> Routes {
@@ -93,7 +92,6 @@ struct Membership {
 }
 
 async fn memberships(
-    State(state): State<AppState>,
     caller: Caller,
     QueryParams(q): QueryParams<PageQuery>,
 ) -> Result<Json<ItemPage<Membership>>, ApiError> {
@@ -105,8 +103,8 @@ async fn memberships(
     for member in members {
         // The e-mail is the operator's login, the same in every tenant; the name is the one
         // this tenant gave.
-        let operator = state
-            .services
+        let operator = caller
+            .services()
             .store()
             .admin()
             .operator(member.operator_id)
@@ -135,18 +133,14 @@ struct CreateOperator {
 /// to (see [`tenancy::add_operator`]). Only an address that is already a member of this
 /// tenant answers 409 `email_taken`.
 async fn create_operator(
-    State(state): State<AppState>,
     caller: Caller,
     JsonBody(body): JsonBody<CreateOperator>,
 ) -> Result<Created<Membership>, ApiError> {
     let role = *body.role;
     let email = body.email.as_str().to_owned();
-    let display_name = body
-        .display_name
-        .map(|n| n.into_inner().into_string())
-        .unwrap_or_else(|| email.clone());
+    let display_name = body.email.display_name(body.display_name);
     let operator_id = tenancy::add_operator(
-        state.services.store(),
+        caller.services().store(),
         caller.scope.tenant(),
         &email,
         &display_name,
@@ -168,33 +162,36 @@ struct SetRole {
 }
 
 async fn set_role(
-    caller: Caller,
-    Id(operator): Id<OperatorId>,
+    On(caller, operator): On<OperatorId>,
     JsonBody(body): JsonBody<SetRole>,
 ) -> Result<NoContent, ApiError> {
-    let mut tx = caller.tx().await?;
-    tenancy::set_role(&mut tx, caller.operator.operator(), operator, *body.role).await?;
-    tx.commit().await?;
+    let me = caller.operator.operator();
+    caller
+        .write(async |tx| tenancy::set_role(tx, me, operator, *body.role).await)
+        .await?;
     Ok(NoContent)
 }
 
-async fn remove_member(
-    caller: Caller,
-    Id(operator): Id<OperatorId>,
-) -> Result<NoContent, ApiError> {
-    let mut tx = caller.tx().await?;
-    tenancy::remove_member(&mut tx, caller.operator.operator(), operator).await?;
-    tx.commit().await?;
+async fn remove_member(On(caller, operator): On<OperatorId>) -> Result<NoContent, ApiError> {
+    let me = caller.operator.operator();
+    caller
+        .write(async |tx| tenancy::remove_member(tx, me, operator).await)
+        .await?;
     Ok(NoContent)
+}
+
+/// A read-only transaction, once `operator` is known to be a member of the tenant (else 404).
+async fn member_read(caller: &Caller, operator: OperatorId) -> Result<ScopedTx<'_>, ApiError> {
+    let mut tx = caller.read().await?;
+    tx.memberships().role_of(operator).await?;
+    Ok(tx)
 }
 
 async fn grants(
-    caller: Caller,
-    Id(operator): Id<OperatorId>,
+    On(caller, operator): On<OperatorId>,
     QueryParams(q): QueryParams<PageQuery>,
 ) -> Result<Json<ItemPage<EbicsUserId>>, ApiError> {
-    let mut tx = caller.read().await?;
-    tx.memberships().role_of(operator).await?;
+    let mut tx = member_read(&caller, operator).await?;
     let all = tx.memberships().grants_of(operator).await?;
     Ok(Json(ItemPage::of_all(all, &q, |id| *id)?))
 }
@@ -206,13 +203,13 @@ struct Grant {
 }
 
 async fn grant(
-    caller: Caller,
-    Id(operator): Id<OperatorId>,
+    On(caller, operator): On<OperatorId>,
     JsonBody(body): JsonBody<Grant>,
 ) -> Result<NoContent, ApiError> {
-    let mut tx = caller.tx().await?;
-    tenancy::grant(&mut tx, operator, *body.ebics_user_id).await?;
-    tx.commit().await?;
+    let user = *body.ebics_user_id;
+    caller
+        .write(async |tx| tenancy::grant(tx, operator, user).await)
+        .await?;
     Ok(NoContent)
 }
 
@@ -220,20 +217,18 @@ async fn revoke_grant(
     caller: Caller,
     Ids(operator, user): Ids<OperatorId, EbicsUserId>,
 ) -> Result<NoContent, ApiError> {
-    let mut tx = caller.tx().await?;
-    tenancy::revoke_grant(&mut tx, operator, user).await?;
-    tx.commit().await?;
+    caller
+        .write(async |tx| tenancy::revoke_grant(tx, operator, user).await)
+        .await?;
     Ok(NoContent)
 }
 
 async fn member_tokens(
-    caller: Caller,
-    Id(operator): Id<OperatorId>,
+    On(caller, operator): On<OperatorId>,
     QueryParams(q): QueryParams<PageQuery>,
 ) -> Result<Json<ItemPage<ApiToken>>, ApiError> {
     let limit = q.limit()?;
-    let mut tx = caller.read().await?;
-    tx.memberships().role_of(operator).await?;
+    let mut tx = member_read(&caller, operator).await?;
     let tokens = tx
         .memberships()
         .tokens(operator, q.position()?, limit)
@@ -242,14 +237,14 @@ async fn member_tokens(
 }
 
 async fn issue_member_token(
-    caller: Caller,
-    Id(operator): Id<OperatorId>,
+    On(caller, operator): On<OperatorId>,
     JsonBody(body): JsonBody<IssueToken>,
 ) -> Result<Created<IssuedTokenBody>, ApiError> {
     let days = body.days()?;
-    let mut tx = caller.tx().await?;
-    let issued = tenancy::issue_member_token(&mut tx, operator, body.name.as_str(), days).await?;
-    tx.commit().await?;
+    let name = body.name.as_str();
+    let issued = caller
+        .write(async |tx| tenancy::issue_member_token(tx, operator, name, days).await)
+        .await?;
     Ok(Created(IssuedTokenBody::from(issued)))
 }
 
@@ -257,9 +252,9 @@ async fn revoke_member_token(
     caller: Caller,
     Ids(operator, token): Ids<OperatorId, ApiTokenId>,
 ) -> Result<NoContent, ApiError> {
-    let mut tx = caller.tx().await?;
-    tenancy::revoke_member_token(&mut tx, operator, token).await?;
-    tx.commit().await?;
+    caller
+        .write(async |tx| tenancy::revoke_member_token(tx, operator, token).await)
+        .await?;
     Ok(NoContent)
 }
 
@@ -271,8 +266,7 @@ struct GrantView {
 }
 
 async fn grants_on_user(
-    caller: Caller,
-    Id(user): Id<EbicsUserId>,
+    On(caller, user): On<EbicsUserId>,
     QueryParams(q): QueryParams<PageQuery>,
 ) -> Result<Json<ItemPage<GrantView>>, ApiError> {
     let mut tx = caller.read().await?;

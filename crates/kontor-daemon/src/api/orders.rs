@@ -19,13 +19,14 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::{Id, IdempotencyKey, JsonBody, QueryParams};
+use super::extract::{IdempotencyKey, JsonBody, On, QueryParams};
 use super::files::download;
 use super::input::{KeyHash, SignatureValue, Valid};
 use super::records::list_visible;
 use super::respond::{Accepted, Created, Either, FileDownload, Replayed};
 use super::{Access, AppState, Routes};
 use crate::services::orders::{self, received, CreateOrder, SignatureSubmission};
+use crate::services::Services;
 
 pub fn routes(routes: Routes) -> Routes {
     routes
@@ -152,12 +153,12 @@ async fn create(
     }
     let service = query.service()?;
     let user = *query.ebics_user_id;
-    caller.granted(&mut caller.tx().await?, user).await?;
+    caller.acting_for(user).await?;
     let received::Received {
         created,
         order_data_digest,
     } = received::create_order_from_body(
-        &state.services,
+        caller.services(),
         &caller.scope,
         CreateOrder {
             user,
@@ -265,12 +266,12 @@ impl OrderView {
 }
 
 async fn load_view(
-    state: &AppState,
+    services: &Services,
     tx: &mut ScopedTx<'_>,
     order: Order,
 ) -> Result<OrderView, ApiError> {
     let file: StoredFile = tx.get(order.content_file_id).await?;
-    let content = state.services.file_content(&file).await?;
+    let content = services.file_content(&file).await?;
     // Stored files passed validation; a file that no longer parses is shown without summary.
     let summary = pain::parse_bytes(&content).ok().map(|p| p.summary());
     let signatures = tx.order_signatures().list_for_order(order.id).await?;
@@ -278,25 +279,17 @@ async fn load_view(
     Ok(OrderView::new(order, summary, digest, signatures))
 }
 
-async fn show(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id<OrderId>,
-) -> Result<Json<OrderView>, ApiError> {
+async fn show(On(caller, id): On<OrderId>) -> Result<Json<OrderView>, ApiError> {
     let mut tx = caller.read().await?;
     let order = caller.granted(&mut tx, id).await?;
-    Ok(Json(load_view(&state, &mut tx, order).await?))
+    Ok(Json(load_view(caller.services(), &mut tx, order).await?))
 }
 
-async fn file(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id<OrderId>,
-) -> Result<FileDownload, ApiError> {
+async fn file(On(caller, id): On<OrderId>) -> Result<FileDownload, ApiError> {
     let mut tx = caller.read().await?;
     let order = caller.granted(&mut tx, id).await?;
     drop(tx);
-    download(&state, &caller.scope, order.content_file_id).await
+    download(caller.services(), &caller.scope, order.content_file_id).await
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -313,24 +306,24 @@ struct AddSignature {
 }
 
 async fn add_signature(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id<OrderId>,
+    On(caller, id): On<OrderId>,
     JsonBody(body): JsonBody<AddSignature>,
 ) -> Result<Created<OrderView>, ApiError> {
-    let mut tx = caller.tx().await?;
-    caller.granted(&mut tx, id).await?;
-    let signer = caller.granted(&mut tx, *body.signer_id).await?;
-    let submission = SignatureSubmission {
-        order: id,
-        signer: signer.id,
-        version: *body.signature_version,
-        value: body.signature.into_inner().0,
-        key_hash: Some(body.key_hash.into_inner().0),
-    };
-    let order = orders::add_signature(state.services.files(), &mut tx, submission).await?;
-    let view = load_view(&state, &mut tx, order).await?;
-    tx.commit().await?;
+    let services = caller.services();
+    let view = caller
+        .write_granted(id, async |tx, _| {
+            let signer = caller.granted(tx, *body.signer_id).await?;
+            let submission = SignatureSubmission {
+                order: id,
+                signer: signer.id,
+                version: *body.signature_version,
+                value: body.signature.into_inner().0,
+                key_hash: Some(body.key_hash.into_inner().0),
+            };
+            let order = orders::add_signature(services.files(), tx, submission).await?;
+            load_view(services, tx, order).await
+        })
+        .await?;
     Ok(Created(view))
 }
 
@@ -345,12 +338,8 @@ struct Submitted {
     bank_order_id: Option<String>,
 }
 
-async fn submit(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id<OrderId>,
-) -> Result<Accepted<Submitted>, ApiError> {
-    let order = caller.granted(&mut caller.tx().await?, id).await?;
+async fn submit(On(caller, id): On<OrderId>) -> Result<Accepted<Submitted>, ApiError> {
+    let order = caller.acting_for(id).await?;
     // Submitting again after the upload answers the order's state: a client that lost the
     // first answer retries safely.
     if matches!(
@@ -365,7 +354,7 @@ async fn submit(
             ),
         });
     }
-    let order = orders::submit_order(&state.services, &caller.scope, id).await?;
+    let order = orders::submit_order(caller.services(), &caller.scope, id).await?;
     Ok(Accepted(Submitted {
         order_id: id,
         status: order.status,
@@ -374,10 +363,9 @@ async fn submit(
     }))
 }
 
-async fn cancel(caller: Caller, Id(id): Id<OrderId>) -> Result<Json<Order>, ApiError> {
-    let mut tx = caller.tx().await?;
-    caller.granted(&mut tx, id).await?;
-    let order = orders::cancel(&mut tx, id).await?;
-    tx.commit().await?;
+async fn cancel(On(caller, id): On<OrderId>) -> Result<Json<Order>, ApiError> {
+    let order = caller
+        .write_granted(id, async |tx, _| orders::cancel(tx, id).await)
+        .await?;
     Ok(Json(order))
 }

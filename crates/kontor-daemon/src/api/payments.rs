@@ -4,7 +4,7 @@
 //! any other (`/v1/orders/{id}/signatures`, `/submit`, ...). `GET /v1/payments/{id}` shows
 //! each transfer with the bank's status.
 
-use axum::extract::{DefaultBodyLimit, State};
+use axum::extract::DefaultBodyLimit;
 use axum::handler::Handler;
 use axum::Json;
 use kontor_documents::pain::request::{PaymentRequest, Scheme};
@@ -14,10 +14,10 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::{Id, IdempotencyKey, JsonBody, QueryParams};
+use super::extract::{IdempotencyKey, JsonBody, On, QueryParams};
 use super::input::Valid;
 use super::respond::{Created, Either, Replayed};
-use super::{Access, AppState, Routes};
+use super::{Access, Routes};
 use crate::services::payments::{self, NewPayment, TransferView};
 
 /// The largest JSON payment body: room for 100 000 transactions.
@@ -58,17 +58,16 @@ struct CreatedView {
 }
 
 async fn create(
-    State(state): State<AppState>,
     caller: Caller,
     QueryParams(query): QueryParams<CreateQuery>,
     IdempotencyKey(key): IdempotencyKey,
     JsonBody(request): JsonBody<PaymentRequest>,
 ) -> Result<Either<Created<CreatedView>, Replayed<CreatedView>>, ApiError> {
     let user = *query.ebics_user_id;
-    caller.granted(&mut caller.tx().await?, user).await?;
+    caller.acting_for(user).await?;
     let created = payments::create_payment(
-        state.services.store(),
-        state.services.files(),
+        caller.services().store(),
+        caller.services().files(),
         &caller.scope,
         NewPayment {
             user,
@@ -107,15 +106,11 @@ struct PaymentView {
     transfers: Vec<TransferView>,
 }
 
-async fn show(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id<OrderId>,
-) -> Result<Json<PaymentView>, ApiError> {
+async fn show(On(caller, id): On<OrderId>) -> Result<Json<PaymentView>, ApiError> {
     let mut tx = caller.read().await?;
     let order = caller.granted(&mut tx, id).await?;
     let (document, transfers) =
-        payments::transfers(state.services.files(), &mut tx, &order).await?;
+        payments::transfers(caller.services().files(), &mut tx, &order).await?;
     Ok(Json(PaymentView {
         kind: document.kind(),
         message_id: document.message_id.clone(),

@@ -6,9 +6,8 @@ use kontor_protocol::order_type::OrderType;
 use kontor_storage::{AccountId, EbicsUserId, NewPermission, Permission, SignatureClass};
 use serde::Deserialize;
 
-use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::{Id, JsonBody};
+use super::extract::{JsonBody, On};
 use super::input::{payment_amount, Valid};
 use super::records::children_granted;
 use super::respond::Created;
@@ -41,8 +40,7 @@ struct AddPermission {
 }
 
 async fn add(
-    caller: Caller,
-    Id(id): Id<EbicsUserId>,
+    On(caller, id): On<EbicsUserId>,
     JsonBody(body): JsonBody<AddPermission>,
 ) -> Result<Created<Permission>, ApiError> {
     let max_amount = match (body.max_amount, body.currency) {
@@ -67,9 +65,8 @@ async fn add(
         max_amount,
         currency,
     };
-    let mut tx = caller.tx().await?;
-    caller.granted(&mut tx, id).await?;
-    let permission = users::add_permission(&mut tx, new).await?;
-    tx.commit().await?;
+    let permission = caller
+        .write_granted(id, async |tx, _| users::add_permission(tx, new).await)
+        .await?;
     Ok(Created(permission))
 }

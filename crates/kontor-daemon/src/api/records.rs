@@ -18,7 +18,7 @@ use serde::Serialize;
 
 use super::auth::{Caller, OfUser};
 use super::error::ApiError;
-use super::extract::{Id, PathId, QueryParams};
+use super::extract::{On, PathId, QueryParams};
 use super::page::{ItemPage, PageQuery};
 
 /// A stored record that a list route pages through by its id (UUIDv7: creation order).
@@ -70,7 +70,7 @@ pub async fn list_visible<E: Listed + OfEbicsUser>(
 }
 
 /// One record of a tenant-wide type.
-pub async fn show<I>(caller: Caller, Id(id): Id<I>) -> Result<Json<I::Entity>, ApiError>
+pub async fn show<I>(On(caller, id): On<I>) -> Result<Json<I::Entity>, ApiError>
 where
     I: EntityId + PathId,
     I::Entity: Serialize,
@@ -80,7 +80,7 @@ where
 }
 
 /// One record of an EBICS user the caller may act for ([`Caller::granted`]).
-pub async fn show_granted<I>(caller: Caller, Id(id): Id<I>) -> Result<Json<I::Entity>, ApiError>
+pub async fn show_granted<I>(On(caller, id): On<I>) -> Result<Json<I::Entity>, ApiError>
 where
     I: EntityId + PathId,
     I::Entity: OfUser + Serialize,
@@ -131,8 +131,7 @@ children! {
 
 /// The list under a tenant-wide record.
 pub async fn children<E: Children>(
-    caller: Caller,
-    Id(id): Id<E::Parent>,
+    On(caller, id): On<E::Parent>,
     QueryParams(q): QueryParams<PageQuery>,
 ) -> Result<Json<ItemPage<E>>, ApiError> {
     let mut tx = caller.read().await?;
@@ -143,8 +142,7 @@ pub async fn children<E: Children>(
 
 /// The list under a record of an EBICS user the caller may act for ([`Caller::granted`]).
 pub async fn children_granted<E>(
-    caller: Caller,
-    Id(id): Id<E::Parent>,
+    On(caller, id): On<E::Parent>,
     QueryParams(q): QueryParams<PageQuery>,
 ) -> Result<Json<ItemPage<E>>, ApiError>
 where

@@ -112,68 +112,47 @@ impl<A: DocOutput, B: DocOutput> DocOutput for Either<A, B> {
     }
 }
 
-/// A stored file as it was received or downloaded, with its own `Content-Type`, its length
-/// and `x-content-sha256`.
-pub struct FileDownload(pub Response);
-
-impl DocOutput for FileDownload {
-    fn document(operation: &mut Operation, _: &mut Docs) {
-        let bytes = json!({"schema": {"type": "string", "format": "binary"}});
-        operation.response(
-            "200",
-            "The file, with its own Content-Type (XML, ZIP, text) and `x-content-sha256`",
-            Some(json!({
-                "application/octet-stream": bytes,
-                "application/xml": bytes,
-                "application/zip": bytes,
-                "text/plain": bytes,
-            })),
-        );
-    }
-}
-
-/// An INI/HIA letter: PDF, or HTML when asked for.
-pub struct Letter(pub Response);
-
-impl DocOutput for Letter {
-    fn document(operation: &mut Operation, _: &mut Docs) {
-        operation.response(
-            "200",
-            "The letter to sign and send to the bank",
-            Some(json!({
-                "application/pdf": {"schema": {"type": "string", "format": "binary"}},
-                "text/html": {"schema": {"type": "string"}},
-            })),
-        );
-    }
-}
-
-/// A CSV export (RFC 4180, CRLF line ends, a header row).
-pub struct Csv(pub Response);
-
-impl DocOutput for Csv {
-    fn document(operation: &mut Operation, _: &mut Docs) {
-        operation.response(
-            "200",
-            "CSV with a header row",
-            Some(json!({"text/csv": {"schema": {"type": "string"}}})),
-        );
-    }
-}
-
-/// The non-JSON bodies are built whole by their handlers; the type only names the document's
-/// media types.
+/// The non-JSON bodies, built whole by their handlers: the type names the document's
+/// description and media types.
 macro_rules! built_response {
-    ($($ty:ty),+) => {$(
+    ($($(#[$doc:meta])* $ty:ident: $description:literal, $content:expr;)+) => {$(
+        $(#[$doc])*
+        pub struct $ty(pub Response);
+
         impl IntoResponse for $ty {
             fn into_response(self) -> Response {
                 self.0
             }
         }
+
+        impl DocOutput for $ty {
+            fn document(operation: &mut Operation, _: &mut Docs) {
+                operation.response("200", $description, Some($content));
+            }
+        }
     )+};
 }
 
-built_response!(FileDownload, Letter, Csv);
+built_response! {
+    /// A stored file as it was received or downloaded, with its own `Content-Type`, its length
+    /// and `x-content-sha256`.
+    FileDownload: "The file, with its own Content-Type (XML, ZIP, text) and `x-content-sha256`", {
+        let bytes = json!({"schema": {"type": "string", "format": "binary"}});
+        json!({
+            "application/octet-stream": bytes,
+            "application/xml": bytes,
+            "application/zip": bytes,
+            "text/plain": bytes,
+        })
+    };
+    /// An INI/HIA letter: PDF, or HTML when asked for.
+    Letter: "The letter to sign and send to the bank", json!({
+        "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+        "text/html": {"schema": {"type": "string"}},
+    });
+    /// A CSV export (RFC 4180, CRLF line ends, a header row).
+    Csv: "CSV with a header row", json!({"text/csv": {"schema": {"type": "string"}}});
+}
 
 /// Plain text (a probe's answer, the Prometheus exposition format).
 macro_rules! plain_text {

@@ -1,6 +1,5 @@
 //! `/v1/schedules`: statement download schedules and their runs.
 
-use axum::extract::State;
 use axum::Json;
 use kontor_protocol::order_type::OrderType;
 use kontor_storage::{AccountId, EbicsUserId, JobRun, Schedule, ScheduleId};
@@ -9,11 +8,11 @@ use serde::Deserialize;
 use super::auth::Caller;
 use super::downloads::{order_type_or_btd, ServiceBody};
 use super::error::ApiError;
-use super::extract::{Id, JsonBody};
+use super::extract::{JsonBody, On};
 use super::input::{Cron, TimeZone, Valid};
 use super::records::{children_granted, list_visible, show_granted};
 use super::respond::{Accepted, Created, NoContent};
-use super::{Access, AppState, Routes};
+use super::{Access, Routes};
 use crate::services::schedules::{self, ScheduleRequest};
 
 pub fn routes(routes: Routes) -> Routes {
@@ -92,10 +91,9 @@ async fn create(
         cron: body.cron.into_inner().0,
         time_zone: body.time_zone.0 .0,
     };
-    let mut tx = caller.tx().await?;
-    caller.granted(&mut tx, user).await?;
-    let schedule = schedules::create(&mut tx, request).await?;
-    tx.commit().await?;
+    let schedule = caller
+        .write_granted(user, async |tx, _| schedules::create(tx, request).await)
+        .await?;
     Ok(Created(schedule))
 }
 
@@ -106,31 +104,26 @@ struct UpdateSchedule {
 }
 
 async fn update(
-    caller: Caller,
-    Id(id): Id<ScheduleId>,
+    On(caller, id): On<ScheduleId>,
     JsonBody(body): JsonBody<UpdateSchedule>,
 ) -> Result<Json<Schedule>, ApiError> {
-    let mut tx = caller.tx().await?;
-    caller.granted(&mut tx, id).await?;
-    let schedule = schedules::set_enabled(&mut tx, id, body.enabled).await?;
-    tx.commit().await?;
+    let schedule = caller
+        .write_granted(id, async |tx, _| {
+            schedules::set_enabled(tx, id, body.enabled).await
+        })
+        .await?;
     Ok(Json(schedule))
 }
 
-async fn delete(caller: Caller, Id(id): Id<ScheduleId>) -> Result<NoContent, ApiError> {
-    let mut tx = caller.tx().await?;
-    caller.granted(&mut tx, id).await?;
-    schedules::delete(&mut tx, id).await?;
-    tx.commit().await?;
+async fn delete(On(caller, id): On<ScheduleId>) -> Result<NoContent, ApiError> {
+    caller
+        .write_granted(id, async |tx, _| schedules::delete(tx, id).await)
+        .await?;
     Ok(NoContent)
 }
 
-async fn run_now(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id<ScheduleId>,
-) -> Result<Accepted<JobRun>, ApiError> {
-    caller.granted(&mut caller.tx().await?, id).await?;
-    let run = schedules::run_now(&state.services, &caller.scope, id).await?;
+async fn run_now(On(caller, id): On<ScheduleId>) -> Result<Accepted<JobRun>, ApiError> {
+    caller.acting_for(id).await?;
+    let run = schedules::run_now(caller.services(), &caller.scope, id).await?;
     Ok(Accepted(run))
 }

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::{Id, Ids, JsonBody};
+use super::extract::{Ids, JsonBody, On};
 use super::records::children_granted;
 use super::respond::Created;
 use super::{Access, Routes};
@@ -81,15 +81,15 @@ impl RegisterSignerKey {
 }
 
 async fn register(
-    caller: Caller,
-    Id(id): Id<EbicsUserId>,
+    On(caller, id): On<EbicsUserId>,
     JsonBody(body): JsonBody<RegisterSignerKey>,
 ) -> Result<Created<KeyPair>, ApiError> {
     let signer_key = body.parse()?;
-    let mut tx = caller.tx().await?;
-    caller.granted(&mut tx, id).await?;
-    let pair = users::register_signer_key(&mut tx, id, signer_key).await?;
-    tx.commit().await?;
+    let pair = caller
+        .write_granted(id, async |tx, _| {
+            users::register_signer_key(tx, id, signer_key).await
+        })
+        .await?;
     Ok(Created(pair))
 }
 
@@ -97,9 +97,10 @@ async fn revoke(
     caller: Caller,
     Ids(id, key): Ids<EbicsUserId, KeyPairId>,
 ) -> Result<Json<KeyPair>, ApiError> {
-    let mut tx = caller.tx().await?;
-    caller.granted(&mut tx, id).await?;
-    let revoked = users::revoke_signer_key(&mut tx, id, key).await?;
-    tx.commit().await?;
+    let revoked = caller
+        .write_granted(id, async |tx, _| {
+            users::revoke_signer_key(tx, id, key).await
+        })
+        .await?;
     Ok(Json(revoked))
 }

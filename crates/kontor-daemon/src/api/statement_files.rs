@@ -1,19 +1,18 @@
 //! `/v1/statements/files`: downloaded statement files with how their ingestion went, the
 //! original file, and ingesting one again once the cause of a failure is fixed.
 
-use axum::extract::State;
 use axum::Json;
 use kontor_storage::{StatementFile, StatementFileId, StatementFileStatus};
 use serde::Deserialize;
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::{Id, QueryParams};
+use super::extract::{On, QueryParams};
 use super::files::download;
 use super::input::Valid;
 use super::page::{ItemPage, PageQuery};
 use super::respond::FileDownload;
-use super::{Access, AppState, Routes};
+use super::{Access, Routes};
 use crate::services::statement_files;
 
 pub fn routes(routes: Routes) -> Routes {
@@ -68,30 +67,19 @@ async fn list(
     Ok(Json(ItemPage::keyset(files, page.limit, |f| f.id)))
 }
 
-async fn show(
-    caller: Caller,
-    Id(id): Id<StatementFileId>,
-) -> Result<Json<StatementFile>, ApiError> {
+async fn show(On(caller, id): On<StatementFileId>) -> Result<Json<StatementFile>, ApiError> {
     let mut tx = caller.tx().await?;
     Ok(Json(caller.granted(&mut tx, id).await?))
 }
 
-async fn content(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id<StatementFileId>,
-) -> Result<FileDownload, ApiError> {
-    let record = caller.granted(&mut caller.tx().await?, id).await?;
-    download(&state, &caller.scope, record.file_id).await
+async fn content(On(caller, id): On<StatementFileId>) -> Result<FileDownload, ApiError> {
+    let record = caller.acting_for(id).await?;
+    download(caller.services(), &caller.scope, record.file_id).await
 }
 
-async fn ingest(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id<StatementFileId>,
-) -> Result<Json<StatementFile>, ApiError> {
-    caller.granted(&mut caller.tx().await?, id).await?;
+async fn ingest(On(caller, id): On<StatementFileId>) -> Result<Json<StatementFile>, ApiError> {
+    caller.acting_for(id).await?;
     Ok(Json(
-        statement_files::reingest_file(&state.services, &caller.scope, id).await?,
+        statement_files::reingest_file(caller.services(), &caller.scope, id).await?,
     ))
 }

@@ -1,19 +1,18 @@
 //! `/v1/statements`: statements with their original camt/MT940 files.
 
-use axum::extract::State;
 use axum::Json;
 use kontor_storage::{Account, AccountId, Statement, StatementId};
 use serde::Deserialize;
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::{Id, QueryParams};
+use super::extract::{On, QueryParams};
 use super::files::download;
 use super::input::Valid;
 use super::page::{ItemPage, PageQuery};
 use super::records::show;
 use super::respond::FileDownload;
-use super::{AppState, Routes};
+use super::Routes;
 
 pub fn routes(routes: Routes) -> Routes {
     routes
@@ -59,16 +58,12 @@ async fn list(
     Ok(Json(ItemPage::keyset(items, page.limit, |s| s.id)))
 }
 
-async fn file(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id<StatementId>,
-) -> Result<FileDownload, ApiError> {
+async fn file(On(caller, id): On<StatementId>) -> Result<FileDownload, ApiError> {
     let mut tx = caller.read().await?;
     let statement: Statement = tx.get(id).await?;
     drop(tx);
     let file = statement
         .file_id
         .ok_or(ApiError::NotFound("statement file"))?;
-    download(&state, &caller.scope, file).await
+    download(caller.services(), &caller.scope, file).await
 }

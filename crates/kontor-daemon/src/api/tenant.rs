@@ -34,10 +34,10 @@ pub fn routes(routes: Routes) -> Routes {
         )
 }
 
-async fn tenant(State(state): State<AppState>, caller: Caller) -> Result<Json<Tenant>, ApiError> {
+async fn tenant(caller: Caller) -> Result<Json<Tenant>, ApiError> {
     Ok(Json(
-        state
-            .services
+        caller
+            .services()
             .store()
             .admin()
             .tenant(caller.scope.tenant())
@@ -86,10 +86,7 @@ async fn create_tenant(
 ) -> Result<Created<CreatedTenant>, ApiError> {
     let days = lifetime_days(body.token_days, 7, "token_days")?;
     let email = body.owner_email.as_str().to_owned();
-    let display_name = body
-        .owner_display_name
-        .map(|n| n.into_inner().into_string())
-        .unwrap_or_else(|| email.clone());
+    let display_name = body.owner_email.display_name(body.owner_display_name);
     let created = tenancy::create_tenant(
         state.services.store(),
         &caller.admin,

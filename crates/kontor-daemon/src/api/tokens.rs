@@ -2,7 +2,6 @@
 //! an operator of several tenants holds one per tenant and may issue themselves a token for
 //! another tenant they belong to (`tenant_id`).
 
-use axum::extract::State;
 use axum::Json;
 use kontor_storage::admin::{ApiToken, IssuedToken};
 use kontor_storage::{ApiTokenId, TenantId};
@@ -11,11 +10,11 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::{Id, JsonBody, QueryParams};
+use super::extract::{JsonBody, On, QueryParams};
 use super::input::{Name, Valid};
 use super::page::{ItemPage, PageQuery};
 use super::respond::{Created, NoContent};
-use super::{Access, AppState, Routes};
+use super::{Access, Routes};
 use crate::services::tenancy;
 
 pub fn routes(routes: Routes) -> Routes {
@@ -105,13 +104,12 @@ impl From<IssuedToken> for IssuedTokenBody {
 }
 
 async fn issue_token(
-    State(state): State<AppState>,
     caller: Caller,
     JsonBody(body): JsonBody<IssueToken>,
 ) -> Result<Created<IssuedTokenBody>, ApiError> {
     let days = body.days()?;
     let issued = tenancy::issue_own_token(
-        state.services.store(),
+        caller.services().store(),
         &caller.operator,
         body.tenant_id.map(Valid::into_inner),
         body.name.as_str(),
@@ -121,9 +119,10 @@ async fn issue_token(
     Ok(Created(IssuedTokenBody::from(issued)))
 }
 
-async fn revoke_token(caller: Caller, Id(id): Id<ApiTokenId>) -> Result<NoContent, ApiError> {
-    let mut tx = caller.tx().await?;
-    tenancy::revoke_member_token(&mut tx, caller.operator.operator(), id).await?;
-    tx.commit().await?;
+async fn revoke_token(On(caller, id): On<ApiTokenId>) -> Result<NoContent, ApiError> {
+    let me = caller.operator.operator();
+    caller
+        .write(async |tx| tenancy::revoke_member_token(tx, me, id).await)
+        .await?;
     Ok(NoContent)
 }

@@ -7,7 +7,6 @@
 //! and `GET /v1/veu-items/{id}/digest` serves the stored value to any member. A Viewer
 //! therefore never causes bank traffic or new EBICS transactions.
 
-use axum::extract::State;
 use axum::Json;
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{EbicsUserId, VeuItem, VeuItemId, VeuSigner};
@@ -15,11 +14,11 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::{Id, JsonBody, QueryParams};
+use super::extract::{JsonBody, On, QueryParams};
 use super::input::{KeyHash, SignatureValue, Valid};
 use super::records::list;
 use super::respond::AcceptedEmpty;
-use super::{Access, AppState, Routes};
+use super::{Access, Routes};
 use crate::services::veu::{self, check_same_connection, DetachedSignature, VeuDigest};
 
 pub fn routes(routes: Routes) -> Routes {
@@ -51,13 +50,13 @@ pub fn routes(routes: Routes) -> Routes {
             "/v1/veu-items/{id}/approve",
             Access::Operate,
             "Add a signer's signature at the bank (engine)",
-            approve,
+            decide::<APPROVE>,
         )
         .post(
             "/v1/veu-items/{id}/cancel",
             Access::Operate,
             "Cancel the order at the bank (engine)",
-            cancel,
+            decide::<CANCEL>,
         )
 }
 
@@ -68,7 +67,7 @@ struct VeuView {
     signers: Vec<VeuSigner>,
 }
 
-async fn show(caller: Caller, Id(id): Id<VeuItemId>) -> Result<Json<VeuView>, ApiError> {
+async fn show(On(caller, id): On<VeuItemId>) -> Result<Json<VeuView>, ApiError> {
     let mut tx = caller.read().await?;
     let item: VeuItem = tx.get(id).await?;
     let signers = tx.veu_items().signers(id).await?;
@@ -82,13 +81,12 @@ struct SyncRequest {
 }
 
 async fn sync(
-    State(state): State<AppState>,
     caller: Caller,
     JsonBody(body): JsonBody<SyncRequest>,
 ) -> Result<AcceptedEmpty, ApiError> {
     let user = *body.ebics_user_id;
-    caller.granted(&mut caller.tx().await?, user).await?;
-    veu::sync_for(&state.services, &caller.scope, user).await?;
+    caller.acting_for(user).await?;
+    veu::sync_for(caller.services(), &caller.scope, user).await?;
     Ok(AcceptedEmpty)
 }
 
@@ -101,8 +99,7 @@ struct DigestQuery {
 
 /// The stored digest; reads only the database.
 async fn digest(
-    caller: Caller,
-    Id(id): Id<VeuItemId>,
+    On(caller, id): On<VeuItemId>,
     QueryParams(query): QueryParams<DigestQuery>,
 ) -> Result<Json<VeuDigest>, ApiError> {
     let mut tx = caller.read().await?;
@@ -141,14 +138,12 @@ async fn check_signer(
 
 /// Asks the bank for the digest (HVD) as the signer and stores it on the item.
 async fn fetch_digest(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id<VeuItemId>,
+    On(caller, id): On<VeuItemId>,
     JsonBody(body): JsonBody<FetchDigest>,
 ) -> Result<Json<VeuDigest>, ApiError> {
     let signer = *body.signer_id;
     check_signer(&caller, id, signer).await?;
-    let digest = veu::fetch_digest(&state.services, &caller.scope, id, signer).await?;
+    let digest = veu::fetch_digest(caller.services(), &caller.scope, id, signer).await?;
     Ok(Json(digest))
 }
 
@@ -162,14 +157,15 @@ struct SignedDecision {
     signature: Valid<SignatureValue>,
 }
 
-/// Adds (HVE) or, with `cancel_order`, cancels (HVS) at the bank, signed by a signer the
+/// `decide::<APPROVE>` adds a signature (HVE), `decide::<CANCEL>` cancels the order (HVS).
+const APPROVE: bool = false;
+const CANCEL: bool = true;
+
+/// Adds (HVE) or, with `CANCEL_ORDER`, cancels (HVS) at the bank, signed by a signer the
 /// caller may act for.
-async fn decide(
-    state: AppState,
-    caller: Caller,
-    id: VeuItemId,
-    body: SignedDecision,
-    cancel_order: bool,
+async fn decide<const CANCEL_ORDER: bool>(
+    On(caller, id): On<VeuItemId>,
+    JsonBody(body): JsonBody<SignedDecision>,
 ) -> Result<AcceptedEmpty, ApiError> {
     let signer = *body.signer_id;
     check_signer(&caller, id, signer).await?;
@@ -179,24 +175,13 @@ async fn decide(
         value: body.signature.into_inner().0,
         key_hash: body.key_hash.into_inner().0,
     };
-    veu::decide(&state.services, &caller.scope, id, signature, cancel_order).await?;
+    veu::decide(
+        caller.services(),
+        &caller.scope,
+        id,
+        signature,
+        CANCEL_ORDER,
+    )
+    .await?;
     Ok(AcceptedEmpty)
-}
-
-async fn approve(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id<VeuItemId>,
-    JsonBody(body): JsonBody<SignedDecision>,
-) -> Result<AcceptedEmpty, ApiError> {
-    decide(state, caller, id, body, false).await
-}
-
-async fn cancel(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id<VeuItemId>,
-    JsonBody(body): JsonBody<SignedDecision>,
-) -> Result<AcceptedEmpty, ApiError> {
-    decide(state, caller, id, body, true).await
 }

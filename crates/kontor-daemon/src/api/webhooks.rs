@@ -1,7 +1,6 @@
 //! `/v1/webhooks`: subscriptions to the tenant's events (Standard Webhooks), their delivery
 //! log, ping, redelivery, secret rotation and resumption after parking.
 
-use axum::extract::State;
 use axum::Json;
 use kontor_storage::{
     NewWebhookSubscription, WebhookAttempt, WebhookDelivery, WebhookDeliveryId, WebhookEventType,
@@ -11,12 +10,12 @@ use serde::{Deserialize, Serialize};
 
 use super::auth::Caller;
 use super::error::ApiError;
-use super::extract::{Id, JsonBody, QueryParams};
+use super::extract::{JsonBody, On, QueryParams};
 use super::input::{HttpUrl, Name, Valid};
 use super::page::{ItemPage, PageQuery};
 use super::records::{children, show};
 use super::respond::{Accepted, Created, NoContent};
-use super::{Access, AppState, Routes};
+use super::{Access, Routes};
 use crate::services::webhooks::{self, WithSecret};
 
 /// Deliveries shown per subscription, newest first.
@@ -118,7 +117,6 @@ impl From<WithSecret> for SubscriptionWithSecret {
 }
 
 async fn create(
-    State(state): State<AppState>,
     caller: Caller,
     JsonBody(body): JsonBody<CreateWebhook>,
 ) -> Result<Created<SubscriptionWithSecret>, ApiError> {
@@ -127,7 +125,7 @@ async fn create(
         description: body.description.map(|d| d.into_inner().into_string()),
         event_types: body.event_types,
     };
-    let created = webhooks::create(&state.services, &caller.scope, new).await?;
+    let created = webhooks::create(caller.services(), &caller.scope, new).await?;
     Ok(Created(created.into()))
 }
 
@@ -141,9 +139,7 @@ struct UpdateWebhook {
 }
 
 async fn update(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id<WebhookSubscriptionId>,
+    On(caller, id): On<WebhookSubscriptionId>,
     JsonBody(body): JsonBody<UpdateWebhook>,
 ) -> Result<Json<WebhookSubscription>, ApiError> {
     let change = WebhookSubscriptionChange {
@@ -153,50 +149,39 @@ async fn update(
         enabled: body.enabled,
     };
     Ok(Json(
-        webhooks::update(&state.services, &caller.scope, id, change).await?,
+        webhooks::update(caller.services(), &caller.scope, id, change).await?,
     ))
 }
 
-async fn delete(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id<WebhookSubscriptionId>,
-) -> Result<NoContent, ApiError> {
-    webhooks::delete(&state.services, &caller.scope, id).await?;
+async fn delete(On(caller, id): On<WebhookSubscriptionId>) -> Result<NoContent, ApiError> {
+    webhooks::delete(caller.services(), &caller.scope, id).await?;
     Ok(NoContent)
 }
 
 async fn ping(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id<WebhookSubscriptionId>,
+    On(caller, id): On<WebhookSubscriptionId>,
 ) -> Result<Accepted<WebhookDelivery>, ApiError> {
-    let delivery = webhooks::ping(&state.services, &caller.scope, id).await?;
+    let delivery = webhooks::ping(caller.services(), &caller.scope, id).await?;
     Ok(Accepted(delivery))
 }
 
 async fn rotate(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id<WebhookSubscriptionId>,
+    On(caller, id): On<WebhookSubscriptionId>,
 ) -> Result<Json<SubscriptionWithSecret>, ApiError> {
-    let rotated = webhooks::rotate_secret(&state.services, &caller.scope, id).await?;
+    let rotated = webhooks::rotate_secret(caller.services(), &caller.scope, id).await?;
     Ok(Json(rotated.into()))
 }
 
 async fn resume(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id<WebhookSubscriptionId>,
+    On(caller, id): On<WebhookSubscriptionId>,
 ) -> Result<Json<WebhookSubscription>, ApiError> {
     Ok(Json(
-        webhooks::resume(&state.services, &caller.scope, id).await?,
+        webhooks::resume(caller.services(), &caller.scope, id).await?,
     ))
 }
 
 async fn deliveries(
-    caller: Caller,
-    Id(id): Id<WebhookSubscriptionId>,
+    On(caller, id): On<WebhookSubscriptionId>,
     QueryParams(q): QueryParams<PageQuery>,
 ) -> Result<Json<ItemPage<WebhookDelivery>>, ApiError> {
     let mut tx = caller.read().await?;
@@ -205,10 +190,8 @@ async fn deliveries(
 }
 
 async fn redeliver(
-    State(state): State<AppState>,
-    caller: Caller,
-    Id(id): Id<WebhookDeliveryId>,
+    On(caller, id): On<WebhookDeliveryId>,
 ) -> Result<Accepted<WebhookDelivery>, ApiError> {
-    let delivery = webhooks::redeliver(&state.services, &caller.scope, id).await?;
+    let delivery = webhooks::redeliver(caller.services(), &caller.scope, id).await?;
     Ok(Accepted(delivery))
 }
