@@ -8,6 +8,7 @@
 //! and CDATA joined, entities resolved, line ends normalised), attributes are matched by
 //! unprefixed name, and only elements in the document namespace are found by name.
 
+use std::borrow::Cow;
 use std::io::BufRead;
 
 use kontor_xml::quick_xml::events::{BytesStart, Event};
@@ -461,7 +462,12 @@ impl<R: BufRead> EventReader<R> {
                     open.pop();
                 }
                 Event::Text(text) if state != TextState::Done => {
-                    let text = text.unescape().map_err(malformed)?;
+                    // Indentation, the most common text, has nothing to unescape.
+                    let text = if text.iter().all(u8::is_ascii_whitespace) {
+                        Cow::Borrowed(std::str::from_utf8(&text).map_err(malformed)?)
+                    } else {
+                        text.unescape().map_err(malformed)?
+                    };
                     append_text(fragment, current, &text, state);
                     if let Some(top) = open.last_mut() {
                         top.1 = TextState::InFirstText;
