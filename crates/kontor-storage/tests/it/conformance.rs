@@ -12,13 +12,7 @@ use crate::support::fixture;
 async fn duplicate_host_id_is_a_conflict_within_a_tenant_only(store: &Store) {
     let a = fixture::tenant(store, "a").await;
     let b = fixture::tenant(store, "b").await;
-    let mut tx = store.scope(&a).begin().await.unwrap();
-    let first = tx
-        .bank_hosts()
-        .create(fixture::new_host("HOST"))
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    let first = fixture::committed_host(store, &a, "HOST").await;
 
     let mut tx = store.scope(&a).begin().await.unwrap();
     let mut dup = fixture::new_host("HOST");
@@ -88,15 +82,7 @@ async fn a_hosts_ca_bundle_is_stored_kept_and_removed(store: &Store) {
 
 async fn unknown_enum_value_in_the_database_is_a_typed_error(store: &Store) {
     let g = fixture::build(store, "a").await;
-    store
-        .raw_execute(&format!(
-            "UPDATE orders SET status = 'TELEPORTED' WHERE id = '{}'",
-            g.order
-        ))
-        .await
-        .unwrap();
-    let mut tx = store.scope(&g.scope).begin().await.unwrap();
-    match tx.get(g.order).await {
+    match fixture::read_tampered(store, &g.scope, g.order, "status = 'TELEPORTED'").await {
         Err(StorageError::UnknownEnumValue(e)) => {
             assert_eq!(
                 (e.column, e.value.as_str()),
@@ -133,19 +119,11 @@ async fn money_is_stored_as_its_text_and_bad_text_is_corrupt(store: &Store) {
     );
 
     for (column, bad) in [("currency", "euro"), ("iban", "DE00123"), ("bic", "X")] {
-        store
-            .raw_execute(&format!(
-                "UPDATE accounts SET {column} = '{bad}' WHERE id = '{}'",
-                g.account
-            ))
-            .await
-            .unwrap();
-        let mut tx = store.scope(&g.scope).begin().await.unwrap();
-        match tx.get(g.account).await {
+        let tampered = format!("{column} = '{bad}'");
+        match fixture::read_tampered(store, &g.scope, g.account, &tampered).await {
             Err(StorageError::Corrupt { column: named, .. }) => assert_eq!(named, column),
             other => panic!("{column} = {bad:?}: expected Corrupt, got {other:?}"),
         }
-        drop(tx);
         store
             .raw_execute(&format!(
                 "UPDATE accounts SET currency = 'EUR', iban = 'DE89370400440532013000', \
