@@ -372,7 +372,8 @@ column_via! {
 }
 
 /// Implements [`Column`] for a record nested in another (see [`record!`]): its fields are
-/// columns of the outer record's row, read by their own names (the field's name is none).
+/// columns of the outer record's row, read by their own names; the nesting field's name is
+/// no column.
 macro_rules! column_group {
     ($ty:ty) => {
         impl crate::db::Column for $ty {

@@ -716,14 +716,14 @@ impl ScopedTx<'_> {
 
     /// [`ScopedTx::update`] of a record that keeps when it last changed: `updated_at` is set
     /// to now with the other columns.
-    pub(crate) async fn touch<I: EntityId>(
+    pub(crate) async fn touch<I: EntityId, const N: usize>(
         &mut self,
         id: I,
-        assignments: &[(&str, Val)],
+        columns: [(&str, Val); N],
     ) -> Result<()> {
-        let mut all = assignments.to_vec();
-        all.push(("updated_at", crate::db::now().into()));
-        self.update(id, &all).await
+        let stamp = ("updated_at", crate::db::now().into());
+        self.update(id, &[columns.as_slice(), &[stamp]].concat())
+            .await
     }
 
     /// `UPDATE table SET assignments WHERE id = .. AND tenant_id = .. [AND column = value]`;

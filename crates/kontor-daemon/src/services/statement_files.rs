@@ -18,8 +18,8 @@
 use kontor_protocol::order_type::OrderType;
 use kontor_storage::{
     AuditAction, EbicsUser, EbicsUserId, FileBody, FileId, FileKind, NewFile, NewStatementFile,
-    Savepoint, ScopedTx, StatementFile, StatementFileId, StatementFileCounts, StatementFileMember, StatementFileOutcome,
-    StatementFileStatus, Store, StoredFile, TenantScope, TransactionId,
+    Savepoint, ScopedTx, StatementFile, StatementFileCounts, StatementFileId, StatementFileMember,
+    StatementFileOutcome, StatementFileStatus, Store, StoredFile, TenantScope, TransactionId,
 };
 use serde_json::json;
 

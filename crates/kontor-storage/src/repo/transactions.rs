@@ -208,7 +208,7 @@ impl Transactions<'_, '_> {
             ("bank_transaction_id", bank_transaction_id.into()),
             ("num_segments", num_segments.into()),
         ];
-        self.tx.touch(id, &columns).await
+        self.tx.touch(id, columns).await
     }
 
     pub async fn set_recovery(
@@ -217,12 +217,12 @@ impl Transactions<'_, '_> {
         recovery: &serde_json::Value,
     ) -> Result<()> {
         self.tx
-            .touch(id, &[("recovery", to_json(recovery).into())])
+            .touch(id, [("recovery", to_json(recovery).into())])
             .await
     }
 
     pub async fn set_file(&mut self, id: TransactionId, file: FileId) -> Result<()> {
-        self.tx.touch(id, &[("file_id", file.into())]).await
+        self.tx.touch(id, [("file_id", file.into())]).await
     }
 
     /// Records that the other side holds segments up to `number`. Never moves backwards.

@@ -316,12 +316,12 @@ impl EbicsUsers<'_, '_> {
         cache: &serde_json::Value,
     ) -> Result<()> {
         self.tx
-            .touch(id, &[("permissions_cache", to_json(cache).into())])
+            .touch(id, [("permissions_cache", to_json(cache).into())])
             .await
     }
 
     pub async fn rename(&mut self, id: EbicsUserId, name: &str) -> Result<EbicsUser> {
-        self.tx.touch(id, &[("name", name.into())]).await?;
+        self.tx.touch(id, [("name", name.into())]).await?;
         self.tx.get(id).await
     }
 

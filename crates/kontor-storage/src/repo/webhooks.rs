@@ -347,7 +347,7 @@ impl Webhooks<'_, '_> {
             ("previous_secret", old.into()),
             ("previous_secret_until", overlap_until.into()),
         ];
-        self.tx.touch(id, &columns).await?;
+        self.tx.touch(id, columns).await?;
         Ok((self.tx.get(id).await?, secret))
     }
 

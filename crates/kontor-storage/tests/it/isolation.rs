@@ -24,6 +24,16 @@ macro_rules! each_not_found {
     };
 }
 
+/// Asserts of each `"what": call;` (a listing in another tenant's scope) that it lists nothing.
+macro_rules! each_empty {
+    ($($what:literal: $call:expr;)+) => {
+        $(
+            let listed = $call.await.unwrap();
+            assert!(listed.is_empty(), "{}: {listed:?}", $what);
+        )+
+    };
+}
+
 /// Reading, listing and deleting `id` from `other` fails, and the record survives in its tenant.
 async fn assert_sealed<I>(store: &Store, owner: &TenantScope, other: &TenantScope, id: I)
 where
@@ -73,47 +83,20 @@ async fn every_entity_is_sealed_from_other_tenants(store: &Store) {
     assert_not_found(tx.get(a.event).await, "get event");
     let events: Vec<TransactionEvent> = tx.list(Page::first(100)).await.unwrap();
     assert!(events.is_empty());
-    assert!(tx
-        .transactions()
-        .events(a.transaction)
-        .await
-        .unwrap()
-        .is_empty());
     let balances: Vec<Balance> = tx.list(Page::first(100)).await.unwrap();
     assert!(balances.is_empty());
-    assert!(tx
-        .statements()
-        .balances(a.account)
-        .await
-        .unwrap()
-        .is_empty());
-    assert!(tx
-        .statement_files()
-        .by_file(a.file)
-        .await
-        .unwrap()
-        .is_none());
-    assert!(tx
-        .statement_files()
-        .list(None, None, kontor_storage::Newest::first(100))
-        .await
-        .unwrap()
-        .is_empty());
     let bookings: Vec<BookedTransaction> = tx.list(Page::first(100)).await.unwrap();
     assert!(bookings.is_empty());
-    assert!(tx
-        .statements()
-        .bookings(&BookingFilter::default())
-        .await
-        .unwrap()
-        .is_empty());
-    assert!(tx.memberships().list().await.unwrap().is_empty());
-    assert!(tx
-        .memberships()
-        .grants_of(a.operator)
-        .await
-        .unwrap()
-        .is_empty());
+    let by_file = tx.statement_files().by_file(a.file).await.unwrap();
+    assert!(by_file.is_none(), "statement file by file: {by_file:?}");
+    each_empty! {
+        "transaction events": tx.transactions().events(a.transaction);
+        "account balances": tx.statements().balances(a.account);
+        "statement files": tx.statement_files().list(None, None, Newest::first(100));
+        "bookings": tx.statements().bookings(&BookingFilter::default());
+        "members": tx.memberships().list();
+        "grants": tx.memberships().grants_of(a.operator);
+    }
     assert_not_found(tx.memberships().role_of(a.operator).await, "role_of");
     assert_not_found(tx.memberships().access_of(a.operator).await, "access_of");
 }

@@ -330,6 +330,15 @@ pub async fn build(store: &Store, name: &str) -> Graph {
     }
 }
 
+/// The first `limit` bookings of `account`.
+pub fn bookings_of(account: AccountId, limit: u32) -> BookingFilter {
+    BookingFilter {
+        account_id: Some(account),
+        limit,
+        ..Default::default()
+    }
+}
+
 pub fn booking(account: AccountId, statement: StatementId, key: &str) -> NewBookedTransaction {
     NewBookedTransaction {
         account_id: account,
