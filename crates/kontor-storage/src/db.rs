@@ -371,6 +371,23 @@ column_via! {
     Option<Bic> => opt_parsed,
 }
 
+/// Implements [`Column`] for a record nested in another (see [`record!`]): its fields are
+/// columns of the outer record's row, read by their own names; the nesting field's name is
+/// no column.
+macro_rules! column_group {
+    ($ty:ty) => {
+        impl crate::db::Column for $ty {
+            fn read(
+                row: &crate::db::RowReader<'_>,
+                _group: &'static str,
+            ) -> crate::error::Result<Self> {
+                <$ty>::read(row)
+            }
+        }
+    };
+}
+pub(crate) use column_group;
+
 impl<T: DbEnum> Column for T {
     fn read(row: &RowReader<'_>, column: &'static str) -> Result<Self> {
         row.enumeration(column)

@@ -90,6 +90,15 @@ impl StorageError {
     }
 }
 
+/// `Ok` when a statement on one record changed it; `NotFound` naming `entity` when no such
+/// record is there (in the caller's tenant).
+pub(crate) fn found(entity: &'static str, affected: u64) -> Result<()> {
+    if affected == 0 {
+        return Err(StorageError::NotFound { entity });
+    }
+    Ok(())
+}
+
 impl From<sqlx::Error> for StorageError {
     fn from(error: sqlx::Error) -> Self {
         if is_unavailable(&error) {

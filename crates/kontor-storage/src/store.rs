@@ -8,7 +8,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 
 use crate::db::{push_keyset_page, RowReader, Val};
 use crate::engine::{Conn, DbRow, Pool, PooledConn, Tx};
-use crate::error::{Result, StorageError};
+use crate::error::{found, Result, StorageError};
 use crate::ids::{OperatorId, TenantId};
 use crate::private_files::{check_private_if_exists, ensure_private_file, PrivateFileError};
 use crate::status::{IllegalTransition, Role};
@@ -522,6 +522,14 @@ impl ScopedTx<'_> {
         self.get(id).await
     }
 
+    /// [`ScopedTx::create`] under a new id of `E`.
+    pub(crate) async fn create_new<E: Entity>(&mut self, row: &[(&str, Val)]) -> Result<E>
+    where
+        E::Id: EntityId<Entity = E>,
+    {
+        self.create(E::Id::fresh(), row).await
+    }
+
     /// `INSERT INTO table (tenant_id, columns...) VALUES ($1, ...)` with the scope's tenant
     /// first, then `suffix` (e.g. an `ON CONFLICT` clause).
     pub(crate) fn insert_sql(
@@ -561,13 +569,13 @@ impl ScopedTx<'_> {
     pub(crate) async fn list_where<E: Entity>(
         &mut self,
         column: &str,
-        value: Val,
+        value: impl Into<Val>,
     ) -> Result<Vec<E>> {
         let sql = format!(
             "SELECT * FROM {} WHERE tenant_id = $1 AND {column} = $2 ORDER BY id",
             E::TABLE
         );
-        self.fetch_all_as(&sql, &[self.tenant_val(), value], E::from_row)
+        self.fetch_all_as(&sql, &[self.tenant_val(), value.into()], E::from_row)
             .await
     }
 
@@ -691,12 +699,7 @@ impl ScopedTx<'_> {
             .execute(&sql, &[id.db_value().into(), self.tenant_val()])
             .await
             .map_err(|e| StorageError::from_delete(<I::Entity as Entity>::NAME, e))?;
-        if affected == 0 {
-            return Err(StorageError::NotFound {
-                entity: <I::Entity as Entity>::NAME,
-            });
-        }
-        Ok(())
+        found(<I::Entity as Entity>::NAME, affected)
     }
 
     /// Updates columns of one record of the scope's tenant.
@@ -705,16 +708,22 @@ impl ScopedTx<'_> {
         id: I,
         assignments: &[(&str, Val)],
     ) -> Result<()> {
-        if self
+        let affected = self
             .update_row::<I::Entity>(id.db_value(), assignments, None)
-            .await?
-            == 0
-        {
-            return Err(StorageError::NotFound {
-                entity: <I::Entity as Entity>::NAME,
-            });
-        }
-        Ok(())
+            .await?;
+        found(<I::Entity as Entity>::NAME, affected)
+    }
+
+    /// [`ScopedTx::update`] of a record that keeps when it last changed: `updated_at` is set
+    /// to now with the other columns.
+    pub(crate) async fn touch<I: EntityId, const N: usize>(
+        &mut self,
+        id: I,
+        columns: [(&str, Val); N],
+    ) -> Result<()> {
+        let stamp = ("updated_at", crate::db::now().into());
+        self.update(id, &[columns.as_slice(), &[stamp]].concat())
+            .await
     }
 
     /// `UPDATE table SET assignments WHERE id = .. AND tenant_id = .. [AND column = value]`;
@@ -865,6 +874,9 @@ pub trait EntityId: Copy {
     type Entity: Entity;
     #[doc(hidden)]
     fn db_value(&self) -> String;
+    /// A new id, for a record about to be created.
+    #[doc(hidden)]
+    fn fresh() -> Self;
 }
 
 /// Raw SQL for the conformance tests: they must be able to look behind the repositories.

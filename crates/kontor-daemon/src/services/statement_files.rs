@@ -18,8 +18,8 @@
 use kontor_protocol::order_type::OrderType;
 use kontor_storage::{
     AuditAction, EbicsUser, EbicsUserId, FileBody, FileId, FileKind, NewFile, NewStatementFile,
-    Savepoint, ScopedTx, StatementFile, StatementFileId, StatementFileMember, StatementFileOutcome,
-    StatementFileStatus, Store, StoredFile, TenantScope, TransactionId,
+    Savepoint, ScopedTx, StatementFile, StatementFileCounts, StatementFileId, StatementFileMember,
+    StatementFileOutcome, StatementFileStatus, Store, StoredFile, TenantScope, TransactionId,
 };
 use serde_json::json;
 
@@ -146,7 +146,7 @@ pub async fn reingest(
             AuditAction::StatementFileReingested,
             "statement_file",
             &id.to_string(),
-            json!({"status": after.status, "bookings_new": after.bookings_new}),
+            json!({"status": after.status, "bookings_new": after.counts.bookings_new}),
         )
         .await?;
     tx.commit().await?;
@@ -354,10 +354,12 @@ impl Booked {
             container: container.as_str().into(),
             error,
             members: self.members.clone(),
-            statements_seen: self.report.statements_seen as i64,
-            statements_unmatched: self.report.statements_unmatched as i64,
-            bookings_new: self.report.bookings_new as i64,
-            bookings_known: self.report.bookings_known as i64,
+            counts: StatementFileCounts {
+                statements_seen: self.report.statements_seen as i64,
+                statements_unmatched: self.report.statements_unmatched as i64,
+                bookings_new: self.report.bookings_new as i64,
+                bookings_known: self.report.bookings_known as i64,
+            },
         }
     }
 }

@@ -78,13 +78,10 @@ repository!(
 impl Connections<'_, '_> {
     pub async fn create(&mut self, new: NewConnection) -> Result<Connection> {
         self.tx
-            .create(
-                ConnectionId::new(),
-                &new.into_row([
-                    ("order_types", to_json(&Vec::<String>::new()).into()),
-                    ("created_at", now().into()),
-                ]),
-            )
+            .create_new(&new.into_row([
+                ("order_types", to_json(&Vec::<String>::new()).into()),
+                ("created_at", now().into()),
+            ]))
             .await
     }
 
@@ -113,9 +110,7 @@ impl Connections<'_, '_> {
     }
 
     pub async fn list_for_host(&mut self, host: BankHostId) -> Result<Vec<Connection>> {
-        self.tx
-            .list_where("bank_host_id", host.to_db().into())
-            .await
+        self.tx.list_where("bank_host_id", host).await
     }
 }
 
@@ -128,13 +123,10 @@ repository!(
 impl Accounts<'_, '_> {
     pub async fn create(&mut self, connection: ConnectionId, new: NewAccount) -> Result<Account> {
         self.tx
-            .create(
-                AccountId::new(),
-                &new.into_row([
-                    ("connection_id", connection.to_db().into()),
-                    ("created_at", now().into()),
-                ]),
-            )
+            .create_new(&new.into_row([
+                ("connection_id", connection.to_db().into()),
+                ("created_at", now().into()),
+            ]))
             .await
     }
 
@@ -145,13 +137,11 @@ impl Accounts<'_, '_> {
     }
 
     pub async fn list_for_connection(&mut self, connection: ConnectionId) -> Result<Vec<Account>> {
-        self.tx
-            .list_where("connection_id", connection.to_db().into())
-            .await
+        self.tx.list_where("connection_id", connection).await
     }
 
     /// Every account with this IBAN (one per connection that reaches it).
     pub async fn list_by_iban(&mut self, iban: &Iban) -> Result<Vec<Account>> {
-        self.tx.list_where("iban", iban.clone().into()).await
+        self.tx.list_where("iban", iban.clone()).await
     }
 }

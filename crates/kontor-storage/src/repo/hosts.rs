@@ -130,10 +130,7 @@ repository!(
 impl BankHosts<'_, '_> {
     pub async fn create(&mut self, new: NewBankHost) -> Result<BankHost> {
         self.tx
-            .create(
-                BankHostId::new(),
-                &new.into_row([("created_at", now().into())]),
-            )
+            .create_new(&new.into_row([("created_at", now().into())]))
             .await
     }
 
@@ -340,9 +337,7 @@ impl BankKeys<'_, '_> {
     }
 
     pub async fn list_for_host(&mut self, host: BankHostId) -> Result<Vec<BankKey>> {
-        self.tx
-            .list_where("bank_host_id", host.to_db().into())
-            .await
+        self.tx.list_where("bank_host_id", host).await
     }
 
     /// Marks an unverified key verified or rejected. A rejected key may be verified after

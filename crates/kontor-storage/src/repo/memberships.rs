@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use super::repository;
 use crate::admin::{new_token_secret, ApiToken, IssuedToken};
 use crate::db::{now, push_keyset_page, record, RowReader};
-use crate::error::{Result, StorageError};
+use crate::error::{found, Result, StorageError};
 use crate::ids::{ApiTokenId, EbicsUserId, OperatorId};
 use crate::status::Role;
 
@@ -72,12 +72,7 @@ impl Memberships<'_, '_> {
                 &[role.as_str().into(), tenant, operator.to_db().into()],
             )
             .await?;
-        if n == 0 {
-            return Err(StorageError::NotFound {
-                entity: "membership",
-            });
-        }
-        Ok(())
+        found("membership", n)
     }
 
     /// All members of this tenant with their roles.
@@ -125,12 +120,7 @@ impl Memberships<'_, '_> {
                 &[tenant, operator.to_db().into()],
             )
             .await?;
-        if n == 0 {
-            return Err(StorageError::NotFound {
-                entity: "membership",
-            });
-        }
-        Ok(())
+        found("membership", n)
     }
 
     /// Restricts an operator to an EBICS user (of this tenant); with no grants they see all.
@@ -218,10 +208,7 @@ impl Memberships<'_, '_> {
                 &[tenant, operator.to_db().into(), user.to_db().into()],
             )
             .await?;
-        if n == 0 {
-            return Err(StorageError::NotFound { entity: "grant" });
-        }
-        Ok(())
+        found("grant", n)
     }
 
     /// Issues an API token for a member, acting in this tenant only; the secret is returned
@@ -300,11 +287,6 @@ impl Memberships<'_, '_> {
             )
             .await
             .map_err(|e| StorageError::from_write("API token", e))?;
-        if n == 0 {
-            return Err(StorageError::NotFound {
-                entity: "API token",
-            });
-        }
-        Ok(())
+        found("API token", n)
     }
 }

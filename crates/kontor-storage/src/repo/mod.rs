@@ -32,6 +32,9 @@ macro_rules! entity {
             fn db_value(&self) -> String {
                 self.to_db()
             }
+            fn fresh() -> Self {
+                $id::new()
+            }
         }
 
         $(impl crate::store::$deletable for $ty {})?

@@ -204,28 +204,25 @@ impl Orders<'_, '_> {
     pub async fn create(&mut self, new: NewOrder) -> Result<Order> {
         let at = now();
         self.tx
-            .create(
-                OrderId::new(),
-                &new.into_row([
-                    ("status", OrderStatus::Draft.as_str().into()),
-                    ("created_at", at.into()),
-                    ("updated_at", at.into()),
-                ]),
-            )
+            .create_new(&new.into_row([
+                ("status", OrderStatus::Draft.as_str().into()),
+                ("created_at", at.into()),
+                ("updated_at", at.into()),
+            ]))
             .await
     }
 
     pub async fn find_by_idempotency_key(&mut self, key: &str) -> Result<Option<Order>> {
         Ok(self
             .tx
-            .list_where::<Order>("idempotency_key", key.into())
+            .list_where::<Order>("idempotency_key", key)
             .await?
             .into_iter()
             .next())
     }
 
     pub async fn list_by_status(&mut self, status: OrderStatus) -> Result<Vec<Order>> {
-        self.tx.list_where("status", status.as_str().into()).await
+        self.tx.list_where("status", status).await
     }
 
     /// Moves the order's status (compare-and-set through the state machine).
@@ -428,14 +425,11 @@ impl OrderSignatures<'_, '_> {
     /// Adds a signature; one signer signs an order once (`Conflict` otherwise).
     pub async fn create(&mut self, new: NewOrderSignature) -> Result<OrderSignature> {
         self.tx
-            .create(
-                OrderSignatureId::new(),
-                &new.into_row([("created_at", now().into())]),
-            )
+            .create_new(&new.into_row([("created_at", now().into())]))
             .await
     }
 
     pub async fn list_for_order(&mut self, order: OrderId) -> Result<Vec<OrderSignature>> {
-        self.tx.list_where("order_id", order.to_db().into()).await
+        self.tx.list_where("order_id", order).await
     }
 }

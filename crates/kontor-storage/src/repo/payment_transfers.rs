@@ -5,28 +5,25 @@
 use chrono::{DateTime, Utc};
 
 use super::repository;
-use crate::db::{now, ts_to_db, RowReader, Val};
+use crate::db::{now, record, Val};
 use crate::error::Result;
 use crate::ids::OrderId;
 use crate::status::TransferStatus;
 
-/// How the bank reported one transfer.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
-pub struct TransferStatusRecord {
-    pub end_to_end_id: String,
-    pub status: TransferStatus,
-    /// ISO external status reason code, e.g. `AC04`.
-    pub reason_code: Option<String>,
-    pub reported_at: DateTime<Utc>,
-}
-
-/// One transfer's status to record.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NewTransferStatus {
-    pub end_to_end_id: String,
-    pub status: TransferStatus,
-    pub reason_code: Option<String>,
+record! {
+    /// How the bank reported one transfer.
+    #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    pub struct TransferStatusRecord {
+        #[new] pub end_to_end_id: String,
+        #[new] pub status: TransferStatus,
+        /// ISO external status reason code, e.g. `AC04`.
+        #[new] pub reason_code: Option<String>,
+        pub reported_at: DateTime<Utc>,
+    }
+    /// One transfer's status to record.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct NewTransferStatus;
 }
 
 /// Rows per INSERT: well below SQLite's and PostgreSQL's limits on bound values.
@@ -48,7 +45,7 @@ impl PaymentTransfers<'_, '_> {
                 &[tenant.clone(), order.to_db().into()],
             )
             .await?;
-        let reported_at = ts_to_db(now());
+        let reported_at: Val = now().into();
         for chunk in statuses.chunks(BATCH) {
             let mut values: Vec<Val> = Vec::with_capacity(chunk.len() * 6);
             let mut rows = Vec::with_capacity(chunk.len());
@@ -63,18 +60,16 @@ impl PaymentTransfers<'_, '_> {
                     n + 5,
                     n + 6
                 ));
-                values.extend([
-                    tenant.clone(),
-                    order.to_db().into(),
-                    status.end_to_end_id.clone().into(),
-                    status.status.as_str().into(),
-                    status.reason_code.clone().into(),
-                    reported_at.clone().into(),
+                let row = status.clone().into_row([
+                    ("order_id", order.into()),
+                    ("reported_at", reported_at.clone()),
                 ]);
+                values.push(tenant.clone());
+                values.extend(row.into_iter().map(|(_, value)| value));
             }
             let sql = format!(
                 "INSERT INTO payment_transfer_statuses \
-                 (tenant_id, order_id, end_to_end_id, status, reason_code, reported_at) VALUES {}",
+                 (tenant_id, end_to_end_id, status, reason_code, order_id, reported_at) VALUES {}",
                 rows.join(", ")
             );
             self.tx.execute(&sql, &values).await?;
@@ -84,24 +79,13 @@ impl PaymentTransfers<'_, '_> {
 
     /// The recorded statuses of `order`, by end-to-end id.
     pub async fn list_for_order(&mut self, order: OrderId) -> Result<Vec<TransferStatusRecord>> {
-        let rows = self
-            .tx
-            .fetch_all(
+        self.tx
+            .fetch_all_as(
                 "SELECT * FROM payment_transfer_statuses WHERE tenant_id = $1 AND order_id = $2 \
                  ORDER BY end_to_end_id",
                 &[self.tx.tenant_val(), order.to_db().into()],
+                TransferStatusRecord::read,
             )
-            .await?;
-        rows.iter()
-            .map(|row| {
-                let r = RowReader(row);
-                Ok(TransferStatusRecord {
-                    end_to_end_id: r.text("end_to_end_id")?,
-                    status: r.enumeration("status")?,
-                    reason_code: r.opt_text("reason_code")?,
-                    reported_at: r.ts("reported_at")?,
-                })
-            })
-            .collect()
+            .await
     }
 }

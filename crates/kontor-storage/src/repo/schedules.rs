@@ -64,10 +64,7 @@ repository!(
 impl Schedules<'_, '_> {
     pub async fn create(&mut self, new: NewSchedule) -> Result<Schedule> {
         self.tx
-            .create(
-                ScheduleId::new(),
-                &new.into_row([("enabled", true.into()), ("created_at", now().into())]),
-            )
+            .create_new(&new.into_row([("enabled", true.into()), ("created_at", now().into())]))
             .await
     }
 
@@ -173,6 +170,6 @@ impl Schedules<'_, '_> {
     }
 
     pub async fn runs(&mut self, id: ScheduleId) -> Result<Vec<JobRun>> {
-        self.tx.list_where("schedule_id", id.to_db().into()).await
+        self.tx.list_where("schedule_id", id).await
     }
 }

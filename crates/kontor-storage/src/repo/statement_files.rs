@@ -36,10 +36,8 @@ record! {
         pub error: Option<String>,
         /// What each document of the file yielded in the last ingestion.
         pub members: Vec<StatementFileMember>,
-        pub statements_seen: i64,
-        pub statements_unmatched: i64,
-        pub bookings_new: i64,
-        pub bookings_known: i64,
+        #[serde(flatten)]
+        pub counts: StatementFileCounts,
         /// Ingestions so far.
         pub attempts: i64,
         pub created_at: DateTime<Utc>,
@@ -50,6 +48,32 @@ record! {
 }
 
 crate::db::column_via!(Vec<StatementFileMember> => json);
+
+record! {
+    /// What the last ingestion of a statement file counted, in the file's own columns.
+    #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+    #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+    pub struct StatementFileCounts {
+        pub statements_seen: i64,
+        pub statements_unmatched: i64,
+        pub bookings_new: i64,
+        pub bookings_known: i64,
+    }
+}
+
+crate::db::column_group!(StatementFileCounts);
+
+impl StatementFileCounts {
+    /// The columns to write, each named like its field.
+    fn columns(self) -> [(&'static str, crate::db::Val); 4] {
+        [
+            ("statements_seen", self.statements_seen.into()),
+            ("statements_unmatched", self.statements_unmatched.into()),
+            ("bookings_new", self.bookings_new.into()),
+            ("bookings_known", self.bookings_known.into()),
+        ]
+    }
+}
 
 /// The API's shape of [`StatementFile::order_type`]: the code, or an empty text for none.
 fn order_type_or_empty<S: serde::Serializer>(
@@ -86,10 +110,7 @@ pub struct StatementFileOutcome {
     pub container: String,
     pub error: Option<String>,
     pub members: Vec<StatementFileMember>,
-    pub statements_seen: i64,
-    pub statements_unmatched: i64,
-    pub bookings_new: i64,
-    pub bookings_known: i64,
+    pub counts: StatementFileCounts,
 }
 
 repository!(
@@ -126,7 +147,7 @@ impl StatementFiles<'_, '_> {
     pub async fn by_file(&mut self, file: FileId) -> Result<Option<StatementFile>> {
         Ok(self
             .tx
-            .list_where::<StatementFile>("file_id", file.to_db().into())
+            .list_where::<StatementFile>("file_id", file)
             .await?
             .pop())
     }
@@ -139,6 +160,14 @@ impl StatementFiles<'_, '_> {
         outcome: StatementFileOutcome,
     ) -> Result<StatementFile> {
         let current: StatementFile = self.tx.get(id).await?;
+        let mut columns = vec![
+            ("container", outcome.container.into()),
+            ("error", outcome.error.into()),
+            ("members", to_json(&outcome.members).into()),
+            ("attempts", (current.attempts + 1).into()),
+            ("last_attempt_at", now().into()),
+        ];
+        columns.extend(outcome.counts.columns());
         self.tx
             .set_status(
                 id,
@@ -146,17 +175,7 @@ impl StatementFiles<'_, '_> {
                 from,
                 outcome.status,
                 StatementFileStatus::transition,
-                &[
-                    ("container", outcome.container.into()),
-                    ("error", outcome.error.into()),
-                    ("members", to_json(&outcome.members).into()),
-                    ("statements_seen", outcome.statements_seen.into()),
-                    ("statements_unmatched", outcome.statements_unmatched.into()),
-                    ("bookings_new", outcome.bookings_new.into()),
-                    ("bookings_known", outcome.bookings_known.into()),
-                    ("attempts", (current.attempts + 1).into()),
-                    ("last_attempt_at", now().into()),
-                ],
+                &columns,
             )
             .await?;
         self.tx.get(id).await

@@ -110,10 +110,7 @@ repository!(
 impl Statements<'_, '_> {
     pub async fn create(&mut self, new: NewStatement) -> Result<Statement> {
         self.tx
-            .create(
-                StatementId::new(),
-                &new.into_row([("created_at", now().into())]),
-            )
+            .create_new(&new.into_row([("created_at", now().into())]))
             .await
     }
 
@@ -170,9 +167,7 @@ impl Statements<'_, '_> {
     }
 
     pub async fn list_for_account(&mut self, account: AccountId) -> Result<Vec<Statement>> {
-        self.tx
-            .list_where("account_id", account.to_db().into())
-            .await
+        self.tx.list_where("account_id", account).await
     }
 
     /// One keyset page of an account's statements, newest first.
@@ -254,10 +249,7 @@ impl Statements<'_, '_> {
     }
 
     pub async fn balances(&mut self, account: AccountId) -> Result<Vec<Balance>> {
-        let mut balances: Vec<Balance> = self
-            .tx
-            .list_where("account_id", account.to_db().into())
-            .await?;
+        let mut balances: Vec<Balance> = self.tx.list_where("account_id", account).await?;
         balances.sort_by(|a, b| (a.balance_date, &a.kind).cmp(&(b.balance_date, &b.kind)));
         Ok(balances)
     }

@@ -204,16 +204,11 @@ impl Transactions<'_, '_> {
         bank_transaction_id: &str,
         num_segments: Option<i64>,
     ) -> Result<()> {
-        self.tx
-            .update(
-                id,
-                &[
-                    ("bank_transaction_id", bank_transaction_id.into()),
-                    ("num_segments", num_segments.into()),
-                    ("updated_at", now().into()),
-                ],
-            )
-            .await
+        let columns = [
+            ("bank_transaction_id", bank_transaction_id.into()),
+            ("num_segments", num_segments.into()),
+        ];
+        self.tx.touch(id, columns).await
     }
 
     pub async fn set_recovery(
@@ -222,26 +217,12 @@ impl Transactions<'_, '_> {
         recovery: &serde_json::Value,
     ) -> Result<()> {
         self.tx
-            .update(
-                id,
-                &[
-                    ("recovery", to_json(recovery).into()),
-                    ("updated_at", now().into()),
-                ],
-            )
+            .touch(id, [("recovery", to_json(recovery).into())])
             .await
     }
 
     pub async fn set_file(&mut self, id: TransactionId, file: FileId) -> Result<()> {
-        self.tx
-            .update(
-                id,
-                &[
-                    ("file_id", file.to_db().into()),
-                    ("updated_at", now().into()),
-                ],
-            )
-            .await
+        self.tx.touch(id, [("file_id", file.into())]).await
     }
 
     /// Records that the other side holds segments up to `number`. Never moves backwards.
@@ -398,13 +379,11 @@ impl Transactions<'_, '_> {
 
     /// The user's transactions, oldest first.
     pub async fn list_for_user(&mut self, user: EbicsUserId) -> Result<Vec<Transaction>> {
-        self.tx
-            .list_where("ebics_user_id", user.to_db().into())
-            .await
+        self.tx.list_where("ebics_user_id", user).await
     }
 
     pub async fn list_for_order(&mut self, order: OrderId) -> Result<Vec<Transaction>> {
-        self.tx.list_where("order_id", order.to_db().into()).await
+        self.tx.list_where("order_id", order).await
     }
 
     /// Appends to the audit trail with the next sequence number.
@@ -441,10 +420,8 @@ impl Transactions<'_, '_> {
 
     /// The trail in order.
     pub async fn events(&mut self, transaction: TransactionId) -> Result<Vec<TransactionEvent>> {
-        let mut events: Vec<TransactionEvent> = self
-            .tx
-            .list_where("transaction_id", transaction.to_db().into())
-            .await?;
+        let mut events: Vec<TransactionEvent> =
+            self.tx.list_where("transaction_id", transaction).await?;
         events.sort_by_key(|e| e.seq);
         Ok(events)
     }
@@ -459,19 +436,16 @@ impl Transactions<'_, '_> {
         size: i64,
     ) -> Result<Segment> {
         self.tx
-            .create(
-                SegmentId::new(),
-                &[
-                    ("transaction_id", transaction.to_db().into()),
-                    ("number", number.into()),
-                    ("is_last", is_last.into()),
-                    ("status", SegmentStatus::Pending.as_str().into()),
-                    ("checksum", checksum.into()),
-                    ("size", size.into()),
-                    ("retry_count", 0i64.into()),
-                    ("updated_at", now().into()),
-                ],
-            )
+            .create_new(&[
+                ("transaction_id", transaction.to_db().into()),
+                ("number", number.into()),
+                ("is_last", is_last.into()),
+                ("status", SegmentStatus::Pending.as_str().into()),
+                ("checksum", checksum.into()),
+                ("size", size.into()),
+                ("retry_count", 0i64.into()),
+                ("updated_at", now().into()),
+            ])
             .await
     }
 
@@ -498,10 +472,7 @@ impl Transactions<'_, '_> {
     }
 
     pub async fn segments(&mut self, transaction: TransactionId) -> Result<Vec<Segment>> {
-        let mut segments: Vec<Segment> = self
-            .tx
-            .list_where("transaction_id", transaction.to_db().into())
-            .await?;
+        let mut segments: Vec<Segment> = self.tx.list_where("transaction_id", transaction).await?;
         segments.sort_by_key(|s| s.number);
         Ok(segments)
     }

@@ -175,15 +175,12 @@ impl EbicsUsers<'_, '_> {
     pub async fn create(&mut self, new: NewEbicsUser) -> Result<EbicsUser> {
         let at = now();
         self.tx
-            .create(
-                EbicsUserId::new(),
-                &new.into_row([
-                    ("status", EbicsUserStatus::New.as_str().into()),
-                    ("permissions_cache", "[]".into()),
-                    ("created_at", at.into()),
-                    ("updated_at", at.into()),
-                ]),
-            )
+            .create_new(&new.into_row([
+                ("status", EbicsUserStatus::New.as_str().into()),
+                ("permissions_cache", "[]".into()),
+                ("created_at", at.into()),
+                ("updated_at", at.into()),
+            ]))
             .await
     }
 
@@ -212,6 +209,40 @@ impl EbicsUsers<'_, '_> {
         from: EbicsUserStatus,
         to: EbicsUserStatus,
     ) -> Result<EbicsUser> {
+        self.move_status(id, from, to, None).await
+    }
+
+    /// Moves the user like [`Self::set_status`] and records why, as the bank said it (e.g.
+    /// LOCKED with `091002` and its text).
+    pub async fn set_status_with_reason(
+        &mut self,
+        id: EbicsUserId,
+        from: EbicsUserStatus,
+        to: EbicsUserStatus,
+        code: &str,
+        message: &str,
+    ) -> Result<EbicsUser> {
+        self.move_status(id, from, to, Some((code, message))).await
+    }
+
+    /// The one writer of a user's status: the move, the bank's `(code, text)` for it, and the
+    /// move's webhook event, in the caller's transaction.
+    async fn move_status(
+        &mut self,
+        id: EbicsUserId,
+        from: EbicsUserStatus,
+        to: EbicsUserStatus,
+        reason: Option<(&str, &str)>,
+    ) -> Result<EbicsUser> {
+        let at = now();
+        // A reason belongs to the status it explains: a move without one clears the last.
+        let (code, message) = reason.unzip();
+        let columns = [
+            ("updated_at", at.into()),
+            ("status_reason_code", code.into()),
+            ("status_reason_message", message.into()),
+            ("status_reason_at", reason.map(|_| at).into()),
+        ];
         self.tx
             .set_status(
                 id,
@@ -219,13 +250,7 @@ impl EbicsUsers<'_, '_> {
                 from,
                 to,
                 EbicsUserStatus::transition,
-                &[
-                    ("updated_at", now().into()),
-                    // A reason belongs to the status it explains.
-                    ("status_reason_code", Option::<String>::None.into()),
-                    ("status_reason_message", Option::<String>::None.into()),
-                    ("status_reason_at", Option::<DateTime<Utc>>::None.into()),
-                ],
+                &columns,
             )
             .await?;
         let user: EbicsUser = self.tx.get(id).await?;
@@ -250,44 +275,9 @@ impl EbicsUsers<'_, '_> {
         Ok(user)
     }
 
-    /// Moves the user like [`Self::set_status`] and records why, as the bank said it (e.g.
-    /// LOCKED with `091002` and its text).
-    pub async fn set_status_with_reason(
-        &mut self,
-        id: EbicsUserId,
-        from: EbicsUserStatus,
-        to: EbicsUserStatus,
-        code: &str,
-        message: &str,
-    ) -> Result<EbicsUser> {
-        self.set_status(id, from, to).await?;
-        let at = now();
-        self.tx
-            .updated(
-                id,
-                &[
-                    ("status_reason_code", code.into()),
-                    ("status_reason_message", message.into()),
-                    ("status_reason_at", at.into()),
-                ],
-            )
-            .await
-    }
-
     /// Records a successful sync: the failure of an earlier one is cleared.
     pub async fn record_sync_success(&mut self, id: EbicsUserId) -> Result<EbicsUser> {
-        let at = now();
-        self.tx
-            .updated(
-                id,
-                &[
-                    ("synced_at", at.into()),
-                    ("sync_failure_code", Option::<String>::None.into()),
-                    ("sync_failure_message", Option::<String>::None.into()),
-                    ("updated_at", at.into()),
-                ],
-            )
-            .await
+        self.record_sync(id, None).await
     }
 
     /// Records why a sync failed; the last success (if any) stays.
@@ -297,16 +287,27 @@ impl EbicsUsers<'_, '_> {
         code: &str,
         message: &str,
     ) -> Result<EbicsUser> {
-        self.tx
-            .updated(
-                id,
-                &[
-                    ("sync_failure_code", code.into()),
-                    ("sync_failure_message", message.into()),
-                    ("updated_at", now().into()),
-                ],
-            )
-            .await
+        self.record_sync(id, Some((code, message))).await
+    }
+
+    /// Records how a sync ended: a success (`None`) stamps `synced_at`, a failure its
+    /// `(code, message)`; either replaces the failure recorded before.
+    async fn record_sync(
+        &mut self,
+        id: EbicsUserId,
+        failure: Option<(&str, &str)>,
+    ) -> Result<EbicsUser> {
+        let at = now();
+        let (code, message) = failure.unzip();
+        let mut columns = vec![
+            ("sync_failure_code", code.into()),
+            ("sync_failure_message", message.into()),
+            ("updated_at", at.into()),
+        ];
+        if failure.is_none() {
+            columns.push(("synced_at", at.into()));
+        }
+        self.tx.updated(id, &columns).await
     }
 
     pub async fn set_permissions_cache(
@@ -315,29 +316,20 @@ impl EbicsUsers<'_, '_> {
         cache: &serde_json::Value,
     ) -> Result<()> {
         self.tx
-            .update(
-                id,
-                &[
-                    ("permissions_cache", to_json(cache).into()),
-                    ("updated_at", now().into()),
-                ],
-            )
+            .touch(id, [("permissions_cache", to_json(cache).into())])
             .await
     }
 
     pub async fn rename(&mut self, id: EbicsUserId, name: &str) -> Result<EbicsUser> {
-        self.tx
-            .updated(id, &[("name", name.into()), ("updated_at", now().into())])
-            .await
+        self.tx.touch(id, [("name", name.into())]).await?;
+        self.tx.get(id).await
     }
 
     pub async fn list_for_connection(
         &mut self,
         connection: ConnectionId,
     ) -> Result<Vec<EbicsUser>> {
-        self.tx
-            .list_where("connection_id", connection.to_db().into())
-            .await
+        self.tx.list_where("connection_id", connection).await
     }
 }
 
@@ -381,21 +373,18 @@ impl KeyPairs<'_, '_> {
     pub async fn register_signer_key(&mut self, new: NewSignerKey) -> Result<KeyPair> {
         let at = now();
         self.tx
-            .create(
-                KeyPairId::new(),
-                &[
-                    ("ebics_user_id", new.ebics_user_id.to_db().into()),
-                    ("usage", KeyUsage::Signature.as_str().into()),
-                    ("version", new.version.into()),
-                    ("status", KeyStatus::Pending.as_str().into()),
-                    ("public_key", new.public_key.into()),
-                    ("key_hash", new.key_hash.into()),
-                    ("certificate", new.certificate.into()),
-                    ("custody", KeyCustody::Signer.as_str().into()),
-                    ("created_at", at.into()),
-                    ("updated_at", at.into()),
-                ],
-            )
+            .create_new(&[
+                ("ebics_user_id", new.ebics_user_id.to_db().into()),
+                ("usage", KeyUsage::Signature.as_str().into()),
+                ("version", new.version.into()),
+                ("status", KeyStatus::Pending.as_str().into()),
+                ("public_key", new.public_key.into()),
+                ("key_hash", new.key_hash.into()),
+                ("certificate", new.certificate.into()),
+                ("custody", KeyCustody::Signer.as_str().into()),
+                ("created_at", at.into()),
+                ("updated_at", at.into()),
+            ])
             .await
     }
 
@@ -421,15 +410,9 @@ impl KeyPairs<'_, '_> {
         from: KeyStatus,
         to: KeyStatus,
     ) -> Result<KeyPair> {
+        let stamp = [("updated_at", now().into())];
         self.tx
-            .set_status(
-                id,
-                "status",
-                from,
-                to,
-                KeyStatus::transition,
-                &[("updated_at", now().into())],
-            )
+            .set_status(id, "status", from, to, KeyStatus::transition, &stamp)
             .await?;
         self.tx.get(id).await
     }
@@ -484,9 +467,7 @@ impl KeyPairs<'_, '_> {
     }
 
     pub async fn list_for_user(&mut self, user: EbicsUserId) -> Result<Vec<KeyPair>> {
-        self.tx
-            .list_where("ebics_user_id", user.to_db().into())
-            .await
+        self.tx.list_where("ebics_user_id", user).await
     }
 
     /// The user's key pairs for `usage`, in id order (the newest last).
@@ -539,10 +520,7 @@ repository!(
 impl Permissions<'_, '_> {
     pub async fn create(&mut self, new: NewPermission) -> Result<Permission> {
         self.tx
-            .create(
-                PermissionId::new(),
-                &new.into_row([("created_at", now().into())]),
-            )
+            .create_new(&new.into_row([("created_at", now().into())]))
             .await
     }
 
@@ -564,9 +542,7 @@ impl Permissions<'_, '_> {
     }
 
     pub async fn list_for_user(&mut self, user: EbicsUserId) -> Result<Vec<Permission>> {
-        self.tx
-            .list_where("ebics_user_id", user.to_db().into())
-            .await
+        self.tx.list_where("ebics_user_id", user).await
     }
 
     /// Replaces all of a user's permissions (after an HTD sync).

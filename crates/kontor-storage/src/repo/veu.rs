@@ -106,14 +106,11 @@ impl VeuItems<'_, '_> {
             return self.tx.get(id).await;
         }
         self.tx
-            .create(
-                VeuItemId::new(),
-                &snapshot.into_row([
-                    ("status", VeuStatus::Pending.as_str().into()),
-                    ("synced_at", at.into()),
-                    ("created_at", at.into()),
-                ]),
-            )
+            .create_new(&snapshot.into_row([
+                ("status", VeuStatus::Pending.as_str().into()),
+                ("synced_at", at.into()),
+                ("created_at", at.into()),
+            ]))
             .await
     }
 
@@ -149,7 +146,7 @@ impl VeuItems<'_, '_> {
     }
 
     pub async fn list_by_status(&mut self, status: VeuStatus) -> Result<Vec<VeuItem>> {
-        self.tx.list_where("status", status.as_str().into()).await
+        self.tx.list_where("status", status).await
     }
 
     /// Replaces an item's signer list with the bank's current one.
@@ -186,6 +183,6 @@ impl VeuItems<'_, '_> {
     }
 
     pub async fn signers(&mut self, item: VeuItemId) -> Result<Vec<VeuSigner>> {
-        self.tx.list_where("veu_item_id", item.to_db().into()).await
+        self.tx.list_where("veu_item_id", item).await
     }
 }

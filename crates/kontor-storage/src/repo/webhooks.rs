@@ -293,15 +293,10 @@ impl Webhooks<'_, '_> {
         } else {
             Option::<String>::None.into()
         };
+        let columns = [("parked_at", parked_at), ("updated_at", now().into())];
+        let transition = WebhookSubscriptionStatus::transition;
         self.tx
-            .set_status(
-                id,
-                "status",
-                from,
-                to,
-                WebhookSubscriptionStatus::transition,
-                &[("parked_at", parked_at), ("updated_at", now().into())],
-            )
+            .set_status(id, "status", from, to, transition, &columns)
             .await
     }
 
@@ -347,17 +342,12 @@ impl Webhooks<'_, '_> {
         let old = RowReader(&row).blob("secret")?;
         let secret = WebhookSecret::generate();
         let sealed = self.seal(id, &secret);
-        self.tx
-            .update(
-                id,
-                &[
-                    ("secret", sealed.into()),
-                    ("previous_secret", old.into()),
-                    ("previous_secret_until", overlap_until.into()),
-                    ("updated_at", now().into()),
-                ],
-            )
-            .await?;
+        let columns = [
+            ("secret", sealed.into()),
+            ("previous_secret", old.into()),
+            ("previous_secret_until", overlap_until.into()),
+        ];
+        self.tx.touch(id, columns).await?;
         Ok((self.tx.get(id).await?, secret))
     }
 

@@ -12,13 +12,7 @@ use crate::support::fixture;
 async fn duplicate_host_id_is_a_conflict_within_a_tenant_only(store: &Store) {
     let a = fixture::tenant(store, "a").await;
     let b = fixture::tenant(store, "b").await;
-    let mut tx = store.scope(&a).begin().await.unwrap();
-    let first = tx
-        .bank_hosts()
-        .create(fixture::new_host("HOST"))
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    let first = fixture::committed_host(store, &a, "HOST").await;
 
     let mut tx = store.scope(&a).begin().await.unwrap();
     let mut dup = fixture::new_host("HOST");
@@ -88,15 +82,7 @@ async fn a_hosts_ca_bundle_is_stored_kept_and_removed(store: &Store) {
 
 async fn unknown_enum_value_in_the_database_is_a_typed_error(store: &Store) {
     let g = fixture::build(store, "a").await;
-    store
-        .raw_execute(&format!(
-            "UPDATE orders SET status = 'TELEPORTED' WHERE id = '{}'",
-            g.order
-        ))
-        .await
-        .unwrap();
-    let mut tx = store.scope(&g.scope).begin().await.unwrap();
-    match tx.get(g.order).await {
+    match fixture::read_tampered(store, &g.scope, g.order, "status = 'TELEPORTED'").await {
         Err(StorageError::UnknownEnumValue(e)) => {
             assert_eq!(
                 (e.column, e.value.as_str()),
@@ -133,19 +119,11 @@ async fn money_is_stored_as_its_text_and_bad_text_is_corrupt(store: &Store) {
     );
 
     for (column, bad) in [("currency", "euro"), ("iban", "DE00123"), ("bic", "X")] {
-        store
-            .raw_execute(&format!(
-                "UPDATE accounts SET {column} = '{bad}' WHERE id = '{}'",
-                g.account
-            ))
-            .await
-            .unwrap();
-        let mut tx = store.scope(&g.scope).begin().await.unwrap();
-        match tx.get(g.account).await {
+        let tampered = format!("{column} = '{bad}'");
+        match fixture::read_tampered(store, &g.scope, g.account, &tampered).await {
             Err(StorageError::Corrupt { column: named, .. }) => assert_eq!(named, column),
             other => panic!("{column} = {bad:?}: expected Corrupt, got {other:?}"),
         }
-        drop(tx);
         store
             .raw_execute(&format!(
                 "UPDATE accounts SET currency = 'EUR', iban = 'DE89370400440532013000', \
@@ -164,11 +142,7 @@ async fn money_is_stored_as_its_text_and_bad_text_is_corrupt(store: &Store) {
     let mut tx = store.scope(&g.scope).begin().await.unwrap();
     let read = tx
         .statements()
-        .bookings(&BookingFilter {
-            account_id: Some(g.account),
-            limit: 10,
-            ..Default::default()
-        })
+        .bookings(&fixture::bookings_of(g.account, 10))
         .await;
     assert!(
         matches!(
@@ -463,21 +437,15 @@ async fn bookings_are_stored_once_per_dedupe_key(store: &Store) {
     let mut tx = store.scope(&g.scope).begin().await.unwrap();
     let all = tx
         .statements()
-        .bookings(&BookingFilter {
-            account_id: Some(g.account),
-            limit: 10,
-            ..Default::default()
-        })
+        .bookings(&fixture::bookings_of(g.account, 10))
         .await
         .unwrap();
     assert_eq!(all.len(), 2);
     let page2 = tx
         .statements()
         .bookings(&BookingFilter {
-            account_id: Some(g.account),
             after: Some((all[0].booking_date, all[0].id)),
-            limit: 10,
-            ..Default::default()
+            ..fixture::bookings_of(g.account, 10)
         })
         .await
         .unwrap();
@@ -510,11 +478,7 @@ async fn bookings_in_bulk_are_stored_once_per_dedupe_key(store: &Store) {
     let mut tx = store.scope(&g.scope).begin().await.unwrap();
     let again = tx.statements().insert_bookings(bookings(&keys)).await;
     assert_eq!(again.unwrap(), 0, "a second delivery stores nothing");
-    let whole_account = BookingFilter {
-        account_id: Some(g.account),
-        limit: 1000,
-        ..Default::default()
-    };
+    let whole_account = fixture::bookings_of(g.account, 1000);
     let stored = tx.statements().bookings(&whole_account).await.unwrap();
     let mut stored_keys: Vec<&str> = stored.iter().map(|b| b.dedupe_key.as_str()).collect();
     stored_keys.sort_unstable();
@@ -703,29 +667,31 @@ async fn more_fresh_tokens_than_connections_all_authenticate(store: &Store) {
     );
 }
 
+/// `by` decides on `key` after comparing the hash in the bank's letter.
+async fn decide_by_letter(
+    tx: &mut ScopedTx<'_>,
+    key: BankKeyId,
+    outcome: BankKeyVerification,
+    by: &str,
+) -> Result<BankKey> {
+    let letter = VerificationMethod::Letter;
+    tx.bank_keys().decide(key, outcome, letter, by).await
+}
+
 async fn a_rejected_bank_key_can_be_verified_and_a_verified_one_is_final(store: &Store) {
+    use BankKeyVerification::{Rejected, Verified};
     let g = fixture::build(store, "a").await;
     let mut tx = store.scope(&g.scope).begin().await.unwrap();
-    let decide = |outcome| (g.bank_key, outcome, VerificationMethod::Letter);
-    let (id, outcome, method) = decide(BankKeyVerification::Rejected);
-    let key = tx
-        .bank_keys()
-        .decide(id, outcome, method, "alice")
-        .await
-        .unwrap();
-    assert_eq!(key.verification_status, BankKeyVerification::Rejected);
+    let key = decide_by_letter(&mut tx, g.bank_key, Rejected, "alice").await;
+    assert_eq!(key.unwrap().verification_status, Rejected);
     // The operator mistyped the letter's hash: the corrected check verifies the key.
-    let (id, outcome, method) = decide(BankKeyVerification::Verified);
-    let key = tx
-        .bank_keys()
-        .decide(id, outcome, method, "bob")
+    let key = decide_by_letter(&mut tx, g.bank_key, Verified, "bob")
         .await
         .unwrap();
-    assert_eq!(key.verification_status, BankKeyVerification::Verified);
+    assert_eq!(key.verification_status, Verified);
     assert_eq!(key.verified_by.as_deref(), Some("bob"));
-    let (id, outcome, method) = decide(BankKeyVerification::Rejected);
     assert!(matches!(
-        tx.bank_keys().decide(id, outcome, method, "carol").await,
+        decide_by_letter(&mut tx, g.bank_key, Rejected, "carol").await,
         Err(StorageError::IllegalTransition(_))
     ));
 }

@@ -16,6 +16,24 @@ fn assert_not_found<T: Debug>(result: Result<T>, what: &str) {
     }
 }
 
+/// Asserts of each `"what": call;` (a repository call on another tenant's record) that the
+/// call fails with `NotFound`.
+macro_rules! each_not_found {
+    ($($what:literal: $call:expr;)+) => {
+        $(assert_not_found($call.await, $what);)+
+    };
+}
+
+/// Asserts of each `"what": call;` (a listing in another tenant's scope) that it lists nothing.
+macro_rules! each_empty {
+    ($($what:literal: $call:expr;)+) => {
+        $(
+            let listed = $call.await.unwrap();
+            assert!(listed.is_empty(), "{}: {listed:?}", $what);
+        )+
+    };
+}
+
 /// Reading, listing and deleting `id` from `other` fails, and the record survives in its tenant.
 async fn assert_sealed<I>(store: &Store, owner: &TenantScope, other: &TenantScope, id: I)
 where
@@ -65,47 +83,20 @@ async fn every_entity_is_sealed_from_other_tenants(store: &Store) {
     assert_not_found(tx.get(a.event).await, "get event");
     let events: Vec<TransactionEvent> = tx.list(Page::first(100)).await.unwrap();
     assert!(events.is_empty());
-    assert!(tx
-        .transactions()
-        .events(a.transaction)
-        .await
-        .unwrap()
-        .is_empty());
     let balances: Vec<Balance> = tx.list(Page::first(100)).await.unwrap();
     assert!(balances.is_empty());
-    assert!(tx
-        .statements()
-        .balances(a.account)
-        .await
-        .unwrap()
-        .is_empty());
-    assert!(tx
-        .statement_files()
-        .by_file(a.file)
-        .await
-        .unwrap()
-        .is_none());
-    assert!(tx
-        .statement_files()
-        .list(None, None, kontor_storage::Newest::first(100))
-        .await
-        .unwrap()
-        .is_empty());
     let bookings: Vec<BookedTransaction> = tx.list(Page::first(100)).await.unwrap();
     assert!(bookings.is_empty());
-    assert!(tx
-        .statements()
-        .bookings(&BookingFilter::default())
-        .await
-        .unwrap()
-        .is_empty());
-    assert!(tx.memberships().list().await.unwrap().is_empty());
-    assert!(tx
-        .memberships()
-        .grants_of(a.operator)
-        .await
-        .unwrap()
-        .is_empty());
+    let by_file = tx.statement_files().by_file(a.file).await.unwrap();
+    assert!(by_file.is_none(), "statement file by file: {by_file:?}");
+    each_empty! {
+        "transaction events": tx.transactions().events(a.transaction);
+        "account balances": tx.statements().balances(a.account);
+        "statement files": tx.statement_files().list(None, None, Newest::first(100));
+        "bookings": tx.statements().bookings(&BookingFilter::default());
+        "members": tx.memberships().list();
+        "grants": tx.memberships().grants_of(a.operator);
+    }
     assert_not_found(tx.memberships().role_of(a.operator).await, "role_of");
     assert_not_found(tx.memberships().access_of(a.operator).await, "access_of");
 }
@@ -114,118 +105,38 @@ async fn updates_from_another_tenant_are_not_found_and_change_nothing(store: &St
     let a = fixture::build(store, "tenant-a").await;
     let b = fixture::tenant(store, "tenant-b").await;
     let mut tx = store.scope(&b).begin().await.unwrap();
-    assert_not_found(
-        tx.bank_hosts()
-            .update(
-                a.host,
-                BankHostChanges {
-                    url: Some("https://evil.example".into()),
-                    ..Default::default()
-                },
-            )
-            .await,
-        "update host",
-    );
-    assert_not_found(
-        tx.bank_keys()
-            .decide(
-                a.bank_key,
-                BankKeyVerification::Verified,
-                VerificationMethod::Letter,
-                "mallory",
-            )
-            .await,
-        "verify key",
-    );
-    assert_not_found(
-        tx.connections().rename(a.connection, "x").await,
-        "rename connection",
-    );
-    assert_not_found(
-        tx.connections()
-            .set_order_types(a.connection, &[OrderType::CCT])
-            .await,
-        "order types",
-    );
-    assert_not_found(
-        tx.accounts().update_holder(a.account, "x").await,
-        "account holder",
-    );
-    assert_not_found(
-        tx.ebics_users()
-            .set_status(
-                a.user,
-                EbicsUserStatus::New,
-                EbicsUserStatus::PartlyInitialisedIni,
-            )
-            .await,
-        "user status",
-    );
-    assert_not_found(tx.ebics_users().rename(a.user, "x").await, "rename user");
-    assert_not_found(
-        tx.ebics_users()
-            .set_permissions_cache(a.user, &serde_json::json!([]))
-            .await,
-        "permissions cache",
-    );
-    assert_not_found(
-        tx.key_pairs()
-            .set_status(a.key_pair, KeyStatus::Pending, KeyStatus::Submitted)
-            .await,
-        "key status",
-    );
-    assert_not_found(
-        tx.key_pairs().load_private_key(a.key_pair).await,
-        "load private key",
-    );
-    assert_not_found(
-        tx.permissions()
-            .set_limit(a.permission, Some("1".parse().unwrap()), None)
-            .await,
-        "permission limit",
-    );
-    assert_not_found(
-        tx.orders()
-            .set_status(a.order, OrderStatus::Draft, OrderStatus::Cancelled)
-            .await,
-        "order status",
-    );
-    assert_not_found(
-        tx.veu_items()
-            .set_status(a.veu_item, VeuStatus::Pending, VeuStatus::Cancelled)
-            .await,
-        "veu status",
-    );
-    assert_not_found(
-        tx.veu_items().replace_signers(a.veu_item, vec![]).await,
-        "veu signers",
-    );
-    assert_not_found(
-        tx.transactions()
-            .set_phase(
-                a.transaction,
-                TransactionPhase::Initialisation,
-                TransactionPhase::Aborted,
-                TransactionEventKind::Aborted,
-                serde_json::json!({}),
-            )
-            .await,
-        "transaction phase",
-    );
-    assert_not_found(
-        tx.transactions().acknowledge_up_to(a.transaction, 5).await,
-        "acknowledge",
-    );
-    assert_not_found(
-        tx.transactions()
-            .set_segment_status(a.segment, SegmentStatus::Pending, SegmentStatus::Sent)
-            .await,
-        "segment status",
-    );
-    assert_not_found(
-        tx.schedules().set_enabled(a.schedule, false).await,
-        "schedule enabled",
-    );
+    let evil_url = BankHostChanges {
+        url: Some("https://evil.example".into()),
+        ..Default::default()
+    };
+    let verified = BankKeyVerification::Verified;
+    let (initialisation, aborted) = (TransactionPhase::Initialisation, TransactionPhase::Aborted);
+    each_not_found! {
+        "update host": tx.bank_hosts().update(a.host, evil_url);
+        "verify key": tx.bank_keys().decide(a.bank_key, verified, VerificationMethod::Letter, "mallory");
+        "rename connection": tx.connections().rename(a.connection, "x");
+        "order types": tx.connections().set_order_types(a.connection, &[OrderType::CCT]);
+        "account holder": tx.accounts().update_holder(a.account, "x");
+        "user status": tx.ebics_users().set_status(
+            a.user, EbicsUserStatus::New, EbicsUserStatus::PartlyInitialisedIni,
+        );
+        "rename user": tx.ebics_users().rename(a.user, "x");
+        "permissions cache": tx.ebics_users().set_permissions_cache(a.user, &serde_json::json!([]));
+        "key status": tx.key_pairs().set_status(a.key_pair, KeyStatus::Pending, KeyStatus::Submitted);
+        "load private key": tx.key_pairs().load_private_key(a.key_pair);
+        "permission limit": tx.permissions().set_limit(a.permission, Some("1".parse().unwrap()), None);
+        "order status": tx.orders().set_status(a.order, OrderStatus::Draft, OrderStatus::Cancelled);
+        "veu status": tx.veu_items().set_status(a.veu_item, VeuStatus::Pending, VeuStatus::Cancelled);
+        "veu signers": tx.veu_items().replace_signers(a.veu_item, vec![]);
+        "transaction phase": tx.transactions().set_phase(
+            a.transaction, initialisation, aborted, TransactionEventKind::Aborted, serde_json::json!({}),
+        );
+        "acknowledge": tx.transactions().acknowledge_up_to(a.transaction, 5);
+        "segment status": tx.transactions().set_segment_status(
+            a.segment, SegmentStatus::Pending, SegmentStatus::Sent,
+        );
+        "schedule enabled": tx.schedules().set_enabled(a.schedule, false);
+    }
     drop(tx);
     // Writes that reference another tenant's records fail (on PostgreSQL a failed statement
     // aborts the transaction, so each gets its own).
@@ -341,7 +252,7 @@ async fn row_level_security_hides_rows_from_raw_queries(store: &Store) {
         .await
         .unwrap();
     let mut tx = store.scope(&b).begin().await.unwrap();
-    for table in [
+    let tables = [
         "api_tokens",
         "audit_events",
         "bank_hosts",
@@ -368,13 +279,8 @@ async fn row_level_security_hides_rows_from_raw_queries(store: &Store) {
         "statement_files",
         "memberships",
         "operator_grants",
-    ] {
-        let n = tx
-            .raw_count(&format!("SELECT count(*) FROM {table}"))
-            .await
-            .unwrap();
-        assert_eq!(n, 0, "{table} leaks rows to another tenant under RLS");
-    }
+    ];
+    fixture::assert_no_rows_leak(&mut tx, &tables).await;
     let err = tx
         .raw_execute(
             "INSERT INTO bank_hosts (id, tenant_id, host_id, name, url, protocol_version, btf, production, created_at) \

@@ -13,13 +13,7 @@ async fn hosts_of(store: &Store, scope: &TenantScope) -> Vec<BankHost> {
 
 async fn a_read_transaction_cannot_write(store: &Store) {
     let scope = fixture::tenant(store, "reader").await;
-    let mut tx = store.scope(&scope).begin().await.unwrap();
-    let host = tx
-        .bank_hosts()
-        .create(fixture::new_host("HOST"))
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    let host = fixture::committed_host(store, &scope, "HOST").await;
 
     let mut tx = store.scope(&scope).read().await.unwrap();
     let insert = tx.bank_hosts().create(fixture::new_host("OTHER")).await;
@@ -38,13 +32,7 @@ async fn a_read_transaction_cannot_write(store: &Store) {
 /// to take the write lock, `read()` would wait for the busy timeout and fail.
 async fn reads_proceed_while_a_write_transaction_is_open(store: &Store) {
     let scope = fixture::tenant(store, "busy").await;
-    let mut tx = store.scope(&scope).begin().await.unwrap();
-    let committed = tx
-        .bank_hosts()
-        .create(fixture::new_host("COMMITTED"))
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    let committed = fixture::committed_host(store, &scope, "COMMITTED").await;
 
     let mut writer = store.scope(&scope).begin().await.unwrap();
     let pending = writer
@@ -81,18 +69,13 @@ async fn row_level_security_holds_in_read_transactions(store: &Store) {
     let a = fixture::build(store, "tenant-a").await;
     let b = fixture::tenant(store, "tenant-b").await;
     let mut tx = store.scope(&b).read().await.unwrap();
-    for table in [
+    let tables = [
         "bank_hosts",
         "orders",
         "transactions",
         "booked_transactions",
-    ] {
-        let n = tx
-            .raw_count(&format!("SELECT count(*) FROM {table}"))
-            .await
-            .unwrap();
-        assert_eq!(n, 0, "{table} leaks rows to another tenant under RLS");
-    }
+    ];
+    fixture::assert_no_rows_leak(&mut tx, &tables).await;
     assert_eq!(
         tx.raw_count("SELECT count(*) WHERE current_user = 'kontor_app'")
             .await

@@ -29,6 +29,25 @@ async fn subscribe(
     subscription
 }
 
+/// Records an attempt of `delivery` as `owner` in a transaction of its own; whether it was
+/// recorded (only the lease's owner may).
+async fn record_attempt(
+    store: &Store,
+    scope: &TenantScope,
+    delivery: WebhookDeliveryId,
+    owner: &str,
+    outcome: &AttemptOutcome,
+) -> bool {
+    let mut tx = store.scope(scope).begin().await.unwrap();
+    let recorded = tx
+        .webhooks()
+        .record_attempt(delivery, owner, outcome)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    recorded
+}
+
 async fn an_event_commits_with_its_change_or_not_at_all(store: &Store) {
     let scope = fixture::tenant(store, "tenant-a").await;
     subscribe(store, &scope, vec![WebhookEventType::UserReady]).await;
@@ -157,20 +176,11 @@ async fn deliveries_are_leased_one_at_a_time_in_order_per_subscription(store: &S
         duration_ms: 3,
         next: NextStep::Delivered,
     };
-    let mut tx = store.scope(&scope).begin().await.unwrap();
     assert!(
-        !tx.webhooks()
-            .record_attempt(first.id, "b", &delivered)
-            .await
-            .unwrap(),
+        !record_attempt(store, &scope, first.id, "b", &delivered).await,
         "only the lease owner records"
     );
-    assert!(tx
-        .webhooks()
-        .record_attempt(first.id, "a", &delivered)
-        .await
-        .unwrap());
-    tx.commit().await.unwrap();
+    assert!(record_attempt(store, &scope, first.id, "a", &delivered).await);
     assert_eq!(lease("b").await, [second.id]);
 }
 
@@ -194,7 +204,6 @@ async fn row_level_security_hides_webhook_rows_from_raw_queries(store: &Store) {
         .unwrap()
         .try_into()
         .unwrap();
-    let mut tx = store.scope(&a).begin().await.unwrap();
     let failed = AttemptOutcome {
         attempted_at: Utc::now(),
         response_code: Some(500),
@@ -202,26 +211,16 @@ async fn row_level_security_hides_webhook_rows_from_raw_queries(store: &Store) {
         duration_ms: 1,
         next: NextStep::RetryAt(Utc::now() + Duration::hours(1)),
     };
-    assert!(tx
-        .webhooks()
-        .record_attempt(leased.delivery, "a", &failed)
-        .await
-        .unwrap());
-    tx.commit().await.unwrap();
+    assert!(record_attempt(store, &a, leased.delivery, "a", &failed).await);
 
     let mut tx = store.scope(&b).begin().await.unwrap();
-    for table in [
+    let tables = [
         "webhook_subscriptions",
         "webhook_events",
         "webhook_deliveries",
         "webhook_attempts",
-    ] {
-        let n = tx
-            .raw_count(&format!("SELECT count(*) FROM {table}"))
-            .await
-            .unwrap();
-        assert_eq!(n, 0, "{table} leaks rows to another tenant under RLS");
-    }
+    ];
+    fixture::assert_no_rows_leak(&mut tx, &tables).await;
 }
 
 conformance!(

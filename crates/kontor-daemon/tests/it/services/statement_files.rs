@@ -148,7 +148,7 @@ async fn zip_of_daily_statements_lands_every_booking_once(db: TestDb) {
         .members
         .iter()
         .all(|m| m.error.is_none() && m.statements == 1));
-    assert_eq!(record.bookings_new as usize, ledger.entry_count());
+    assert_eq!(record.counts.bookings_new as usize, ledger.entry_count());
 
     // The same container again (the bank delivers it twice): nothing new, one record.
     assert_eq!(ingest.delivered(file).await.unwrap(), 0);
@@ -279,7 +279,7 @@ async fn reingest_after_the_cause_is_fixed_books_the_rest(db: TestDb) {
     assert_eq!(ingest.delivered(file).await.unwrap(), main.entry_count());
     let record = ingest.record(file).await;
     assert_eq!(record.status, StatementFileStatus::Partial);
-    assert_eq!(record.statements_unmatched, 2);
+    assert_eq!(record.counts.statements_unmatched, 2);
     assert!(
         record.error.as_deref().unwrap().contains(PAYROLL),
         "{record:?}"
@@ -293,8 +293,8 @@ async fn reingest_after_the_cause_is_fixed_books_the_rest(db: TestDb) {
         .await
         .unwrap();
     assert_eq!(after.status, StatementFileStatus::Ingested, "{after:?}");
-    assert_eq!(after.bookings_new as usize, payroll.entry_count());
-    assert_eq!(after.bookings_known as usize, main.entry_count());
+    assert_eq!(after.counts.bookings_new as usize, payroll.entry_count());
+    assert_eq!(after.counts.bookings_known as usize, main.entry_count());
     assert_eq!(ingest.bookings().await, main.entry_count());
     assert_eq!(
         count_bookings(&db.store, &t.scope, account.id).await,
@@ -461,7 +461,7 @@ async fn zip_delivery_lands_every_booking_once(db: TestDb, version: ProtocolVers
     assert_eq!(record.status, StatementFileStatus::Ingested, "{record:?}");
     assert_eq!(record.container.as_deref(), Some("ZIP"));
     let total: usize = expected.values().sum();
-    assert_eq!(record.bookings_new as usize, total);
+    assert_eq!(record.counts.bookings_new as usize, total);
     assert_eq!(bookings_of(&w, main).await, expected[IBAN]);
     assert_eq!(bookings_of(&w, others[0]).await, expected[PAYROLL]);
 
@@ -469,8 +469,8 @@ async fn zip_delivery_lands_every_booking_once(db: TestDb, version: ProtocolVers
     again.unwrap();
     assert_ne!(second.id, record.id, "a second download, a second file");
     // The second period starts a day before the first run: overlapping, all known.
-    assert_eq!(second.bookings_new, 0, "{second:?}");
-    assert!(second.bookings_known > 0 && second.bookings_known as usize <= total);
+    assert_eq!(second.counts.bookings_new, 0, "{second:?}");
+    assert!(second.counts.bookings_known > 0 && second.counts.bookings_known as usize <= total);
     assert_eq!(bookings_of(&w, main).await, expected[IBAN]);
     println!(
         "{version:?}: ZIP of {} members, {} bytes -> {total} bookings",

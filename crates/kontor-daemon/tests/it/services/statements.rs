@@ -320,7 +320,7 @@ async fn scheduled_multi_segment_c53_lands_bookings_once(db: TestDb, version: Pr
     assert_eq!(stored.container.as_deref(), Some("ZIP"));
     assert_eq!(stored.members.len(), members.len());
     assert_eq!(stored.status, StatementFileStatus::Partial, "{stored:?}");
-    assert_eq!(stored.bookings_new as usize, bookings_after_first);
+    assert_eq!(stored.counts.bookings_new as usize, bookings_after_first);
     let balances = tx.statements().balances(account).await.unwrap();
     assert!(balances.iter().any(|b| b.kind == "CLBD"));
     println!(

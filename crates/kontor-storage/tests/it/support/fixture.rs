@@ -59,6 +59,47 @@ pub fn new_host(host_id: &str) -> NewBankHost {
     .host()
 }
 
+/// Sets `assignment` (SQL) in the row of `id` behind the repositories' back, then reads the
+/// record through them.
+pub async fn read_tampered<I>(
+    store: &Store,
+    scope: &TenantScope,
+    id: I,
+    assignment: &str,
+) -> Result<I::Entity>
+where
+    I: EntityId + std::fmt::Display,
+{
+    let table = <I::Entity as Entity>::TABLE;
+    store
+        .raw_execute(&format!(
+            "UPDATE {table} SET {assignment} WHERE id = '{id}'"
+        ))
+        .await
+        .unwrap();
+    store.scope(scope).begin().await.unwrap().get(id).await
+}
+
+/// A host `host_id` of `scope`, created and committed in a transaction of its own.
+pub async fn committed_host(store: &Store, scope: &TenantScope, host_id: &str) -> BankHost {
+    let mut tx = store.scope(scope).begin().await.unwrap();
+    let host = tx.bank_hosts().create(new_host(host_id)).await.unwrap();
+    tx.commit().await.unwrap();
+    host
+}
+
+/// Under PostgreSQL's row-level security, `tx` (of another tenant) counts no row of any of
+/// `tables` even with raw SQL.
+pub async fn assert_no_rows_leak(tx: &mut ScopedTx<'_>, tables: &[&str]) {
+    for table in tables {
+        let n = tx
+            .raw_count(&format!("SELECT count(*) FROM {table}"))
+            .await
+            .unwrap();
+        assert_eq!(n, 0, "{table} leaks rows to another tenant under RLS");
+    }
+}
+
 /// The shared seed of `name` (host BANKHOST, user Alice of class A, an account) with one
 /// record of every other kind on it.
 pub async fn build(store: &Store, name: &str) -> Graph {
@@ -286,6 +327,15 @@ pub async fn build(store: &Store, name: &str) -> Graph {
         statement_file,
         balance_date,
         booking_key,
+    }
+}
+
+/// The first `limit` bookings of `account`.
+pub fn bookings_of(account: AccountId, limit: u32) -> BookingFilter {
+    BookingFilter {
+        account_id: Some(account),
+        limit,
+        ..Default::default()
     }
 }
 
