@@ -32,6 +32,14 @@ impl Api {
         call(&self.app, Method::GET, path, Some(token), Payload::None).await
     }
 
+    async fn post(&self, token: &str, path: &str, body: Value) -> Reply {
+        self.send(Method::POST, token, path, body).await
+    }
+
+    async fn delete(&self, token: &str, path: &str) -> Reply {
+        self.send(Method::DELETE, token, path, Value::Null).await
+    }
+
     async fn send(&self, method: Method, token: &str, path: &str, body: Value) -> Reply {
         let payload = if body.is_null() {
             Payload::None
@@ -107,8 +115,7 @@ async fn owner_administers_an_operator_from_token_to_removal(db: TestDb) {
 
     // The Owner adds an operator, gives it a token and a grant on one EBICS user.
     let added = api
-        .send(
-            Method::POST,
+        .post(
             &owner,
             "/v1/operators",
             json!({"email": "clerk@a.example", "display_name": "Clerk", "role": "ADMIN"}),
@@ -118,8 +125,7 @@ async fn owner_administers_an_operator_from_token_to_removal(db: TestDb) {
     let clerk_id = added.json()["operator_id"].as_str().unwrap().to_owned();
     let members = format!("/v1/memberships/{clerk_id}");
     let issued = api
-        .send(
-            Method::POST,
+        .post(
             &owner,
             &format!("{members}/tokens"),
             json!({"name": "clerk laptop", "days": 30}),
@@ -132,8 +138,7 @@ async fn owner_administers_an_operator_from_token_to_removal(db: TestDb) {
         a.scope.tenant().to_string()
     );
     let grant = api
-        .send(
-            Method::POST,
+        .post(
             &owner,
             &format!("{members}/grants"),
             json!({"ebics_user_id": a.user}),
@@ -166,13 +171,8 @@ async fn owner_administers_an_operator_from_token_to_removal(db: TestDb) {
         let api = &api;
         let clerk = &clerk;
         async move {
-            api.send(
-                Method::POST,
-                clerk,
-                &format!("/v1/ebics-users/{user}/signer-keys"),
-                body,
-            )
-            .await
+            api.post(clerk, &format!("/v1/ebics-users/{user}/signer-keys"), body)
+                .await
         }
     };
     let own = register(a.user.to_string()).await;
@@ -210,21 +210,14 @@ async fn owner_administers_an_operator_from_token_to_removal(db: TestDb) {
 
     // Lifting the grant lifts the restriction.
     let lifted = api
-        .send(
-            Method::DELETE,
-            &owner,
-            &format!("{members}/grants/{}", a.user),
-            Value::Null,
-        )
+        .delete(&owner, &format!("{members}/grants/{}", a.user))
         .await;
     lifted.assert_status(StatusCode::NO_CONTENT);
     let users = api.get(&clerk, "/v1/ebics-users").await.json();
     assert_eq!(users["items"].as_array().unwrap().len(), 2);
 
     // The Owner removes the operator: its token stops working at once.
-    let removed = api
-        .send(Method::DELETE, &owner, &members, Value::Null)
-        .await;
+    let removed = api.delete(&owner, &members).await;
     removed.assert_status(StatusCode::NO_CONTENT);
     let dead = api.get(&clerk, "/v1/ebics-users").await;
     dead.assert_status(StatusCode::UNAUTHORIZED);
@@ -266,8 +259,7 @@ async fn tenants_stay_apart_and_an_operator_of_two_tenants_holds_a_token_per_ten
     // The platform administrator creates tenant B with its first Owner: an operator who
     // will also join A.
     let created = api
-        .send(
-            Method::POST,
+        .post(
             &platform,
             "/v1/tenants",
             json!({"name": "B", "owner_email": "shared@x.example"}),
@@ -277,8 +269,7 @@ async fn tenants_stay_apart_and_an_operator_of_two_tenants_holds_a_token_per_ten
     let tenant_b = created.json()["tenant"]["id"].as_str().unwrap().to_owned();
     let shared_in_b = secret(&created);
     let taken = api
-        .send(
-            Method::POST,
+        .post(
             &platform,
             "/v1/tenants",
             json!({"name": "B", "owner_email": "x@x.example"}),
@@ -332,8 +323,7 @@ async fn tenants_stay_apart_and_an_operator_of_two_tenants_holds_a_token_per_ten
 
     // A's Owner invites the same operator as a Viewer and issues them a token for A.
     let joined = api
-        .send(
-            Method::POST,
+        .post(
             &owner_a,
             "/v1/operators",
             json!({"email": "shared@x.example", "role": "VIEWER"}),
@@ -342,8 +332,7 @@ async fn tenants_stay_apart_and_an_operator_of_two_tenants_holds_a_token_per_ten
     joined.assert_status(StatusCode::CREATED);
     let shared_id = joined.json()["operator_id"].as_str().unwrap().to_owned();
     let shared_in_a = secret(
-        &api.send(
-            Method::POST,
+        &api.post(
             &owner_a,
             &format!("/v1/memberships/{shared_id}/tokens"),
             json!({"name": "a"}),
@@ -364,8 +353,7 @@ async fn tenants_stay_apart_and_an_operator_of_two_tenants_holds_a_token_per_ten
         tenant_b
     );
     let viewer_write = api
-        .send(
-            Method::POST,
+        .post(
             &shared_in_a,
             &format!("/v1/ebics-users/{}/suspend", a.user),
             Value::Null,
@@ -375,8 +363,7 @@ async fn tenants_stay_apart_and_an_operator_of_two_tenants_holds_a_token_per_ten
     // From B, the operator issues themselves another token for A (where they are a member),
     // but none for a tenant they do not belong to.
     let own_for_a = api
-        .send(
-            Method::POST,
+        .post(
             &shared_in_b,
             "/v1/tokens",
             json!({"name": "second a", "tenant_id": a.scope.tenant()}),
@@ -390,8 +377,7 @@ async fn tenants_stay_apart_and_an_operator_of_two_tenants_holds_a_token_per_ten
     );
     let c = store.admin().create_tenant("C").await.unwrap();
     let not_member = api
-        .send(
-            Method::POST,
+        .post(
             &shared_in_b,
             "/v1/tokens",
             json!({"name": "c", "tenant_id": c.id}),
@@ -401,12 +387,7 @@ async fn tenants_stay_apart_and_an_operator_of_two_tenants_holds_a_token_per_ten
 
     // Removed from A: both A tokens die, the B token lives on.
     let removed = api
-        .send(
-            Method::DELETE,
-            &owner_a,
-            &format!("/v1/memberships/{shared_id}"),
-            Value::Null,
-        )
+        .delete(&owner_a, &format!("/v1/memberships/{shared_id}"))
         .await;
     removed.assert_status(StatusCode::NO_CONTENT);
     for token in [&shared_in_a, &second_in_a] {

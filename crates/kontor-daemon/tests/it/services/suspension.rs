@@ -5,7 +5,7 @@
 
 use chrono::{Days, Utc};
 use kontor_daemon::ebics::{DownloadRequest, EbicsError};
-use kontor_daemon::services::users;
+use kontor_daemon::services::{users, AsUser, Bank};
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::{
@@ -43,10 +43,13 @@ async fn suspension_is_confirmed_by_the_bank(db: TestDb, version: ProtocolVersio
         today.checked_sub_days(Days::new(3)).unwrap(),
         today.checked_sub_days(Days::new(1)).unwrap(),
     );
-    let refused =
-        kontor_daemon::services::bank::Bank::download(&w.client, &w.scope, w.user, request)
-            .await
-            .unwrap_err();
+    let as_user = AsUser {
+        scope: &w.scope,
+        user: w.user,
+    };
+    let refused = Bank::download(&w.client, as_user, request)
+        .await
+        .unwrap_err();
     assert!(
         matches!(&refused, EbicsError::Bank { rejection, .. } if rejection.code == "091002"),
         "{refused}"
