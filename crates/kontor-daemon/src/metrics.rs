@@ -25,29 +25,37 @@ pub enum Kind {
     Histogram,
 }
 
+/// Declares the metric families, grouped by kind; each one's doc comment is also its `# HELP`.
 macro_rules! families {
-    ($($id:ident = $name:literal, $kind:ident, $help:literal;)+) => {$(
-        pub const $id: Family = Family { name: $name, help: $help, kind: Kind::$kind };
-    )+};
+    ($($kind:ident { $(#[doc = $help:literal] $id:ident = $name:literal;)+ })+) => {$($(
+        #[doc = $help]
+        pub const $id: Family = Family { name: $name, help: $help.trim_ascii(), kind: Kind::$kind };
+    )+)+};
 }
 
 families! {
-    TRANSFERS = "kontor_transfers_total", Counter,
-        "Finished EBICS transfers by order type, direction and outcome (COMPLETED, FAILED, ABORTED).";
-    TRANSFER_BYTES = "kontor_transfer_bytes_total", Counter,
-        "Order data bytes of finished transfers by order type, direction and outcome.";
-    TRANSFER_SECONDS = "kontor_transfer_duration_seconds", Histogram,
-        "Duration of finished transfers from initialisation to their end.";
-    BANK_RETURN_CODES = "kontor_bank_return_codes_total", Counter,
-        "Failure codes that ended transfers (the bank's EBICS return code, or Kontor's own code).";
-    SCHEDULE_LAG = "kontor_schedule_lag_seconds", Histogram,
-        "How late a scheduled download started after its due time.";
-    RECOVERY_PASSES = "kontor_recovery_passes_total", Counter,
-        "Recovery-and-effects passes by outcome.";
-    WEBHOOK_DELIVERIES = "kontor_webhook_deliveries_total", Counter,
-        "Webhook delivery attempts by outcome (delivered, retry, parked).";
-    WEBHOOK_QUEUE = "kontor_webhook_queue_depth", Gauge,
-        "Pending webhook deliveries of all tenants, as last seen by this instance's worker.";
+    Counter {
+        /// Finished EBICS transfers by order type, direction and outcome (COMPLETED, FAILED, ABORTED).
+        TRANSFERS = "kontor_transfers_total";
+        /// Order data bytes of finished transfers by order type, direction and outcome.
+        TRANSFER_BYTES = "kontor_transfer_bytes_total";
+        /// Failure codes that ended transfers (the bank's EBICS return code, or Kontor's own code).
+        BANK_RETURN_CODES = "kontor_bank_return_codes_total";
+        /// Recovery-and-effects passes by outcome.
+        RECOVERY_PASSES = "kontor_recovery_passes_total";
+        /// Webhook delivery attempts by outcome (delivered, retry, parked).
+        WEBHOOK_DELIVERIES = "kontor_webhook_deliveries_total";
+    }
+    Histogram {
+        /// Duration of finished transfers from initialisation to their end.
+        TRANSFER_SECONDS = "kontor_transfer_duration_seconds";
+        /// How late a scheduled download started after its due time.
+        SCHEDULE_LAG = "kontor_schedule_lag_seconds";
+    }
+    Gauge {
+        /// Pending webhook deliveries of all tenants, as last seen by this instance's worker.
+        WEBHOOK_QUEUE = "kontor_webhook_queue_depth";
+    }
 }
 
 /// Upper bounds of the histogram buckets, in seconds.

@@ -2,12 +2,12 @@
 
 use std::sync::{Arc, OnceLock};
 
-use chrono::Utc;
+use chrono::{Days, NaiveDate, Utc};
 use kontor_bank::{Bank, BankConfig, BankKeyPairs, RunningBank};
 use kontor_protocol::keys::PrivateKey;
 use kontor_storage::{
-    BankHostId, BankKeyVerification, EbicsUserId, EbicsUserStatus, KeyUsage, Store, TenantScope,
-    VerificationMethod,
+    BankHostId, BankKeyVerification, EbicsUserId, EbicsUserStatus, KeyUsage, ScopedTx, Store,
+    TenantScope, VerificationMethod,
 };
 
 /// One set of bank keys per test process (RSA generation is the slow part of starting a bank).
@@ -74,6 +74,15 @@ pub async fn signing_key(store: &Store, scope: &TenantScope, user: EbicsUserId) 
     PrivateKey::from_pkcs8_der(&der).unwrap()
 }
 
+/// A NEW user made READY in `tx` as the bank's INI/HIA and its activation would
+/// (NEW → INITIALISED → READY).
+pub async fn ready_user(tx: &mut ScopedTx<'_>, user: EbicsUserId) {
+    use EbicsUserStatus::{Initialised, New, Ready};
+    for (from, to) in [(New, Initialised), (Initialised, Ready)] {
+        tx.ebics_users().set_status(user, from, to).await.unwrap();
+    }
+}
+
 /// What an instance that missed `user`'s suspension believes: the user READY again (the
 /// bank's next refusal must correct it).
 pub async fn missed_suspension(store: &Store, scope: &TenantScope, user: EbicsUserId) {
@@ -83,4 +92,11 @@ pub async fn missed_suspension(store: &Store, scope: &TenantScope, user: EbicsUs
         .await
         .unwrap();
     tx.commit().await.unwrap();
+}
+
+/// The `n` days before today, first and last: the period a test's download asks for.
+pub fn days_before_today(n: u64) -> (NaiveDate, NaiveDate) {
+    let today = Utc::now().date_naive();
+    let ago = |days| today.checked_sub_days(Days::new(days)).unwrap();
+    (ago(n), ago(1))
 }

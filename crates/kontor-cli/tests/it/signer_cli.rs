@@ -8,7 +8,8 @@ use kontor_documents::pain::PainVersion;
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion;
 use kontor_storage::testing::TestDb;
-use kontor_storage::{EbicsUserStatus, NewPermission, Role, SignatureClass};
+use kontor_storage::{NewPermission, Role, SignatureClass};
+use kontor_testkit::bank::ready_user;
 use kontor_testkit::seed::{self, Seed, IBAN};
 
 use crate::support::setup::{operator_token, payment_file, transfer};
@@ -147,15 +148,7 @@ async fn two_signers_with_their_own_keys_sign_an_order_that_ends_signed() {
     // INI carried those keys; the bank made the users READY.
     let mut tx = store.scope(&scope).begin().await.unwrap();
     for signer in &signers {
-        let id = signer.parse().unwrap();
-        tx.ebics_users()
-            .set_status(id, EbicsUserStatus::New, EbicsUserStatus::Initialised)
-            .await
-            .unwrap();
-        tx.ebics_users()
-            .set_status(id, EbicsUserStatus::Initialised, EbicsUserStatus::Ready)
-            .await
-            .unwrap();
+        ready_user(&mut tx, signer.parse().unwrap()).await;
     }
     tx.commit().await.unwrap();
 

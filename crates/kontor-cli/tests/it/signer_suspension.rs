@@ -6,7 +6,6 @@
 
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
-use chrono::{Days, Utc};
 use kontor_bank::state::SubscriberStatus;
 use kontor_daemon::ebics::{DownloadRequest, EbicsError};
 use kontor_protocol::keys::{KeySize, PrivateKey};
@@ -18,7 +17,7 @@ use kontor_storage::{EbicsUser, EbicsUserStatus};
 use serde_json::json;
 
 use crate::support::signer_world::world;
-use kontor_testkit::bank::missed_suspension;
+use kontor_testkit::bank::{days_before_today, missed_suspension};
 
 async fn a_signer_suspends_themselves(db: TestDb, version: ProtocolVersion) {
     let w = world(db, version).await;
@@ -36,11 +35,8 @@ async fn a_signer_suspends_themselves(db: TestDb, version: ProtocolVersion) {
 
     // The bank refuses the user's next request (an instance that missed the suspension).
     missed_suspension(&w.store, &w.scope, w.user).await;
-    let today = Utc::now().date_naive();
-    let request = DownloadRequest::new(OrderType::STA).with_period(
-        today.checked_sub_days(Days::new(3)).unwrap(),
-        today.checked_sub_days(Days::new(1)).unwrap(),
-    );
+    let (from, to) = days_before_today(3);
+    let request = DownloadRequest::new(OrderType::STA).with_period(from, to);
     let refused = w
         .client
         .download(&w.scope, w.user, request)

@@ -24,8 +24,8 @@ use kontor_protocol::{
     AuthenticationVersion, EncryptionVersion, ProtocolVersion, SignatureVersion,
 };
 use kontor_storage::{
-    AuditAction, BankHost, BankKey, BankKeyKind, EbicsUserId, EbicsUserStatus, KeyPair, KeyStatus,
-    KeyUsage, NewBankKey, ScopedTx, TenantScope,
+    AuditAction, BankHost, BankKey, BankKeyKind, EbicsUserId, EbicsUserStatus, KeyPair, KeyPairId,
+    KeyStatus, KeyUsage, NewBankKey, ScopedTx, StorageError, TenantScope,
 };
 
 use super::session::{rejection, Requirement, UserContext};
@@ -172,6 +172,22 @@ impl PublicKeyRecord {
     }
 }
 
+/// Moves a key pair from one status to another (compare-and-set, `(from, to)`) and audits
+/// it as `action` with `detail`, in the caller's transaction. Returns the key as it is now.
+pub(crate) async fn set_key_status_audited(
+    tx: &mut ScopedTx<'_>,
+    key: KeyPairId,
+    (from, to): (KeyStatus, KeyStatus),
+    action: AuditAction,
+    detail: serde_json::Value,
+) -> Result<KeyPair, StorageError> {
+    let moved = tx.key_pairs().set_status(key, from, to).await?;
+    tx.audit()
+        .record(action, "key_pair", &key.to_string(), detail)
+        .await?;
+    Ok(moved)
+}
+
 /// SUBMITTED → ACTIVE for every key of a user the bank has just activated (the subscriber
 /// became READY with the keys INI/HIA sent), with an audit record each.
 pub(super) async fn activate_submitted_keys(
@@ -180,22 +196,14 @@ pub(super) async fn activate_submitted_keys(
 ) -> Result<(), EbicsError> {
     for pair in tx.key_pairs().list_for_user(user).await? {
         if pair.status == KeyStatus::Submitted {
-            tx.key_pairs()
-                .set_status(pair.id, KeyStatus::Submitted, KeyStatus::Active)
-                .await?;
-            tx.audit()
-                .record(
-                    AuditAction::KeyActivated,
-                    "key_pair",
-                    &pair.id.to_string(),
-                    serde_json::json!({
-                        "ebics_user_id": user,
-                        "usage": pair.usage,
-                        "key_hash": pair.key_hash,
-                        "reason": "the bank activated the user",
-                    }),
-                )
-                .await?;
+            let detail = serde_json::json!({
+                "ebics_user_id": user,
+                "usage": pair.usage,
+                "key_hash": pair.key_hash,
+                "reason": "the bank activated the user",
+            });
+            let moves = (KeyStatus::Submitted, KeyStatus::Active);
+            set_key_status_audited(tx, pair.id, moves, AuditAction::KeyActivated, detail).await?;
         }
     }
     Ok(())

@@ -421,19 +421,28 @@ mod tests {
         assert_eq!(policy.delay_before(3, 0.5), Duration::from_millis(200));
     }
 
-    #[tokio::test]
-    async fn run_retries_retryable_errors_until_attempts_are_used_up() {
-        let policy = RetryPolicy::immediate(3);
+    /// `policy` running an operation that always fails with `error`; how often it was tried.
+    async fn always_failing(
+        policy: &RetryPolicy,
+        error: &'static str,
+        retryable: impl Fn(&&'static str) -> bool,
+    ) -> (Result<(), &'static str>, u32) {
         let mut calls = 0;
-        let result: Result<(), &str> = policy
+        let result = policy
             .run(
                 |_| {
                     calls += 1;
-                    async { Err("down") }
+                    async move { Err(error) }
                 },
-                |_| true,
+                retryable,
             )
             .await;
+        (result, calls)
+    }
+
+    #[tokio::test]
+    async fn run_retries_retryable_errors_until_attempts_are_used_up() {
+        let (result, calls) = always_failing(&RetryPolicy::immediate(3), "down", |_| true).await;
         assert_eq!(result, Err("down"));
         assert_eq!(calls, 3);
     }
@@ -441,16 +450,8 @@ mod tests {
     #[tokio::test]
     async fn run_stops_at_a_permanent_error_and_returns_success_after_a_retry() {
         let policy = RetryPolicy::immediate(5);
-        let mut calls = 0;
-        let permanent: Result<(), &str> = policy
-            .run(
-                |_| {
-                    calls += 1;
-                    async { Err("bad request") }
-                },
-                |e| *e != "bad request",
-            )
-            .await;
+        let (permanent, calls) =
+            always_failing(&policy, "bad request", |e| *e != "bad request").await;
         assert_eq!(calls, 1);
         assert!(permanent.is_err());
         let ok: Result<u32, &str> = policy

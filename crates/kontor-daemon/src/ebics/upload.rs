@@ -32,6 +32,7 @@ use sha2::{Digest, Sha256};
 use std::io::Read;
 
 use super::error::SIGNATURE_UNCONFIRMED;
+use super::key_management::set_key_status_audited;
 use super::ledger::{
     bank_transaction_id, read_record, stored_request, to_record, Ending, StoredDigest,
     StoredService, UploadRecovery,
@@ -308,18 +309,16 @@ impl Client {
             })
             .await?;
         for submission in start.submits {
-            let key = tx
-                .key_pairs()
-                .set_status(submission.key, KeyStatus::Pending, KeyStatus::Submitted)
-                .await?;
-            tx.audit()
-                .record(
-                    AuditAction::KeySubmitted,
-                    "key_pair",
-                    &key.id.to_string(),
-                    submission.audit_detail.clone(),
-                )
-                .await?;
+            let moves = (KeyStatus::Pending, KeyStatus::Submitted);
+            let detail = submission.audit_detail.clone();
+            set_key_status_audited(
+                &mut tx,
+                submission.key,
+                moves,
+                AuditAction::KeySubmitted,
+                detail,
+            )
+            .await?;
         }
         let spool = Spool::upload_spool(transaction.id);
         self.spool.rename(start.staged, &spool).await?;

@@ -11,6 +11,8 @@
 //! [`StatementDownloader`]: super::statement_job::StatementDownloader
 //! [`VeuBank`]: super::veu::VeuBank
 
+use std::future::Future;
+
 use futures::future::BoxFuture;
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::return_code::ReturnCode;
@@ -37,74 +39,60 @@ pub enum Delivery {
     NoData { transaction: TransactionId },
 }
 
-/// The EBICS operations the services use. Every call acts within `scope` only.
+/// The EBICS user a bank operation is made as, within the tenant that holds it: the scope
+/// every call acts within.
+#[derive(Debug, Clone, Copy)]
+pub struct AsUser<'a> {
+    pub scope: &'a TenantScope,
+    pub user: EbicsUserId,
+}
+
+/// What every bank operation returns: the answer to come, or the EBICS client's error.
+pub type BankCall<'a, T> = BoxFuture<'a, Result<T, EbicsError>>;
+
+/// The EBICS operations the services use. Every call acts within its user's scope only.
 pub trait Bank: Send + Sync {
     /// INI, HIA or H3K; returns the user's status afterwards.
     fn send_key_order<'a>(
         &'a self,
-        scope: &'a TenantScope,
-        user: EbicsUserId,
+        who: AsUser<'a>,
         order: KeyOrder,
-    ) -> BoxFuture<'a, Result<EbicsUserStatus, EbicsError>>;
+    ) -> BankCall<'a, EbicsUserStatus>;
 
     /// HPB: stores the bank's keys (unverified when new) and returns the host's keys.
-    fn fetch_bank_keys<'a>(
-        &'a self,
-        scope: &'a TenantScope,
-        user: EbicsUserId,
-    ) -> BoxFuture<'a, Result<Vec<BankKey>, EbicsError>>;
+    fn fetch_bank_keys<'a>(&'a self, who: AsUser<'a>) -> BankCall<'a, Vec<BankKey>>;
 
     /// INITIALISED → READY once the host's bank keys are verified.
-    fn activate<'a>(
-        &'a self,
-        scope: &'a TenantScope,
-        user: EbicsUserId,
-    ) -> BoxFuture<'a, Result<EbicsUserStatus, EbicsError>>;
+    fn activate<'a>(&'a self, who: AsUser<'a>) -> BankCall<'a, EbicsUserStatus>;
 
     /// A persisted download, with the bytes it delivered.
-    fn download<'a>(
-        &'a self,
-        scope: &'a TenantScope,
-        user: EbicsUserId,
-        request: DownloadRequest,
-    ) -> BoxFuture<'a, Result<Delivery, EbicsError>>;
+    fn download<'a>(&'a self, who: AsUser<'a>, request: DownloadRequest) -> BankCall<'a, Delivery>;
 
     /// A persisted upload.
-    fn upload<'a>(
-        &'a self,
-        scope: &'a TenantScope,
-        user: EbicsUserId,
-        request: UploadRequest,
-    ) -> BoxFuture<'a, Result<UploadOutcome, EbicsError>>;
+    fn upload<'a>(&'a self, who: AsUser<'a>, request: UploadRequest)
+        -> BankCall<'a, UploadOutcome>;
 
     /// HVE or HVS with the signer's signature.
-    fn veu_signature<'a>(
-        &'a self,
-        scope: &'a TenantScope,
-        signer: EbicsUserId,
-        signature: VeuSignature,
-    ) -> BoxFuture<'a, Result<(), EbicsError>>;
+    fn veu_signature<'a>(&'a self, signer: AsUser<'a>, signature: VeuSignature)
+        -> BankCall<'a, ()>;
 
     /// SPR: the user asks the bank to suspend it (with the signer's ES when a signer holds
     /// the signature key); `Ok` once the bank confirmed.
     fn suspend<'a>(
         &'a self,
-        _scope: &'a TenantScope,
-        _user: EbicsUserId,
+        _who: AsUser<'a>,
         _signed: Option<ebics::SignerSpr>,
-    ) -> BoxFuture<'a, Result<(), EbicsError>> {
+    ) -> BankCall<'a, ()> {
         Box::pin(async { Err(EbicsError::Request("this bank port cannot send SPR".into())) })
     }
 
-    /// HPB made with these own keys of the user: whether the bank holds them (a key change
-    /// whose answer was lost is decided with it).
+    /// HPB made with these own keys of the user (authentication, encryption): whether the
+    /// bank holds them (a key change whose answer was lost is decided with it).
     fn probe_keys<'a>(
         &'a self,
-        _scope: &'a TenantScope,
-        _user: EbicsUserId,
-        _authentication: &'a KeyPair,
-        _encryption: &'a KeyPair,
-    ) -> BoxFuture<'a, Result<KeyProbe, EbicsError>> {
+        _who: AsUser<'a>,
+        _keys: (&'a KeyPair, &'a KeyPair),
+    ) -> BankCall<'a, KeyProbe> {
         Box::pin(async {
             Err(EbicsError::Request(
                 "this bank port cannot probe keys".into(),
@@ -141,6 +129,20 @@ impl ebics::Client {
 }
 
 impl ebics::Client {
+    /// `call`, with a refusal for rolled bank keys turned into a hold
+    /// ([`Self::hold_if_bank_keys_rolled`]).
+    fn held<'a, T: Send + 'a>(
+        &'a self,
+        who: AsUser<'a>,
+        call: impl Future<Output = Result<T, EbicsError>> + Send + 'a,
+    ) -> BankCall<'a, T> {
+        Box::pin(async move {
+            let outcome = call.await;
+            self.hold_if_bank_keys_rolled(who.scope, who.user, outcome)
+                .await
+        })
+    }
+
     /// What a refusal says about the host or the user, acted on in one place. 091002
     /// (technical) locks the user ([`super::users::lock_if_refused_by_bank`]).
     ///
@@ -204,35 +206,24 @@ impl ebics::Client {
 impl Bank for ebics::Client {
     fn send_key_order<'a>(
         &'a self,
-        scope: &'a TenantScope,
-        user: EbicsUserId,
+        who: AsUser<'a>,
         order: KeyOrder,
-    ) -> BoxFuture<'a, Result<EbicsUserStatus, EbicsError>> {
-        Box::pin(ebics::Client::send_key_order(self, scope, user, order))
+    ) -> BankCall<'a, EbicsUserStatus> {
+        Box::pin(ebics::Client::send_key_order(
+            self, who.scope, who.user, order,
+        ))
     }
 
-    fn fetch_bank_keys<'a>(
-        &'a self,
-        scope: &'a TenantScope,
-        user: EbicsUserId,
-    ) -> BoxFuture<'a, Result<Vec<BankKey>, EbicsError>> {
-        Box::pin(ebics::Client::fetch_bank_keys(self, scope, user))
+    fn fetch_bank_keys<'a>(&'a self, who: AsUser<'a>) -> BankCall<'a, Vec<BankKey>> {
+        Box::pin(ebics::Client::fetch_bank_keys(self, who.scope, who.user))
     }
 
-    fn activate<'a>(
-        &'a self,
-        scope: &'a TenantScope,
-        user: EbicsUserId,
-    ) -> BoxFuture<'a, Result<EbicsUserStatus, EbicsError>> {
-        Box::pin(ebics::Client::activate(self, scope, user))
+    fn activate<'a>(&'a self, who: AsUser<'a>) -> BankCall<'a, EbicsUserStatus> {
+        Box::pin(ebics::Client::activate(self, who.scope, who.user))
     }
 
-    fn download<'a>(
-        &'a self,
-        scope: &'a TenantScope,
-        user: EbicsUserId,
-        request: DownloadRequest,
-    ) -> BoxFuture<'a, Result<Delivery, EbicsError>> {
+    fn download<'a>(&'a self, who: AsUser<'a>, request: DownloadRequest) -> BankCall<'a, Delivery> {
+        let AsUser { scope, user } = who;
         Box::pin(async move {
             let order_type = request.order_type.clone();
             let outcome = ebics::Client::download(self, scope, user, request).await;
@@ -254,10 +245,10 @@ impl Bank for ebics::Client {
 
     fn upload<'a>(
         &'a self,
-        scope: &'a TenantScope,
-        user: EbicsUserId,
+        who: AsUser<'a>,
         request: UploadRequest,
-    ) -> BoxFuture<'a, Result<UploadOutcome, EbicsError>> {
+    ) -> BankCall<'a, UploadOutcome> {
+        let AsUser { scope, user } = who;
         Box::pin(async move {
             let outcome = ebics::Client::upload(self, scope, user, request).await;
             let outcome = self.hold_if_bank_keys_rolled(scope, user, outcome).await;
@@ -268,39 +259,33 @@ impl Bank for ebics::Client {
 
     fn veu_signature<'a>(
         &'a self,
-        scope: &'a TenantScope,
-        signer: EbicsUserId,
+        signer: AsUser<'a>,
         signature: VeuSignature,
-    ) -> BoxFuture<'a, Result<(), EbicsError>> {
-        Box::pin(async move {
-            let outcome = ebics::Client::veu_signature(self, scope, signer, signature).await;
-            self.hold_if_bank_keys_rolled(scope, signer, outcome).await
-        })
+    ) -> BankCall<'a, ()> {
+        let call = ebics::Client::veu_signature(self, signer.scope, signer.user, signature);
+        self.held(signer, call)
     }
 
     fn suspend<'a>(
         &'a self,
-        scope: &'a TenantScope,
-        user: EbicsUserId,
+        who: AsUser<'a>,
         signed: Option<ebics::SignerSpr>,
-    ) -> BoxFuture<'a, Result<(), EbicsError>> {
-        Box::pin(async move {
-            let outcome = ebics::Client::send_spr(self, scope, user, signed).await;
-            self.hold_if_bank_keys_rolled(scope, user, outcome).await
-        })
+    ) -> BankCall<'a, ()> {
+        self.held(
+            who,
+            ebics::Client::send_spr(self, who.scope, who.user, signed),
+        )
     }
 
     fn probe_keys<'a>(
         &'a self,
-        scope: &'a TenantScope,
-        user: EbicsUserId,
-        authentication: &'a KeyPair,
-        encryption: &'a KeyPair,
-    ) -> BoxFuture<'a, Result<KeyProbe, EbicsError>> {
+        who: AsUser<'a>,
+        (authentication, encryption): (&'a KeyPair, &'a KeyPair),
+    ) -> BankCall<'a, KeyProbe> {
         Box::pin(ebics::Client::probe_keys(
             self,
-            scope,
-            user,
+            who.scope,
+            who.user,
             authentication,
             encryption,
         ))

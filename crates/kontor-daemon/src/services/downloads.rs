@@ -13,7 +13,7 @@ use kontor_storage::{
 use super::orders::offered_service;
 use super::statement_files::{ingest_delivered, DeliveredStatements, Reading};
 use super::statements::IngestError;
-use super::{Delivery, ServiceError, Services};
+use super::{AsUser, Delivery, ServiceError, Services};
 use crate::ebics::DownloadRequest;
 
 /// A download an operator asks for.
@@ -72,7 +72,16 @@ pub async fn download(
     if statements {
         request = request.with_effect(TransferEffect::IngestStatements);
     }
-    let (bytes_len, file, transaction) = match bank.download(scope, order.user, request).await? {
+    let (bytes_len, file, transaction) = match bank
+        .download(
+            AsUser {
+                scope,
+                user: order.user,
+            },
+            request,
+        )
+        .await?
+    {
         Delivery::NoData { transaction } => {
             return Ok(DownloadResult {
                 transaction_id: transaction,

@@ -10,6 +10,7 @@ use kontor_storage::{
 };
 use serde_json::json;
 
+use super::bank::AsUser;
 use super::error::{OnConflict, Refusal, ServiceError};
 use super::orders::same_key_hash;
 use super::Services;
@@ -280,5 +281,11 @@ pub async fn refresh_keys(
             )
         })?
     };
-    Ok(services.bank()?.fetch_bank_keys(scope, user.id).await?)
+    Ok(services
+        .bank()?
+        .fetch_bank_keys(AsUser {
+            scope,
+            user: user.id,
+        })
+        .await?)
 }

@@ -40,7 +40,8 @@ use kontor_storage::{
 
 use super::keys::{generate_replacements, GeneratedKeys, KeyError};
 pub use super::users::SignerKey;
-use super::{Refusal, ServiceError, Services};
+use super::{AsUser, Refusal, ServiceError, Services};
+use crate::ebics::key_management::set_key_status_audited;
 pub use crate::ebics::KeyChange;
 use crate::ebics::{EbicsError, KeyProbe, KeySubmission, UploadRequest};
 
@@ -467,7 +468,10 @@ async fn send(
     let request = UploadRequest::new(change.order_type(), document, vec![signature])
         .with_effect(TransferEffect::ChangeKeys)
         .submitting(submits);
-    let outcome = services.bank()?.upload(scope, user, request).await;
+    let outcome = services
+        .bank()?
+        .upload(AsUser { scope, user }, request)
+        .await;
     // Settle whatever the upload left behind, accepted or not; recovery settles the rest.
     let settled = settle_finished_changes(services, scope, user).await?;
     let outcome = match outcome {
@@ -806,7 +810,9 @@ async fn decide_from_bank(
         other => unconfirmed(&format!("asking the bank failed: {other}")),
     };
     let bank = services.bank()?;
-    let probe = bank.probe_keys(scope, user, &new_auth, &new_enc).await;
+    let probe = bank
+        .probe_keys(AsUser { scope, user }, (&new_auth, &new_enc))
+        .await;
     if probe.map_err(asking_failed)? == KeyProbe::Held {
         return Ok(Verdict::Accepted {
             decided_by: "probe",
@@ -817,7 +823,9 @@ async fn decide_from_bank(
             "the bank refuses the new keys and no old ones are left",
         ));
     };
-    let probe = bank.probe_keys(scope, user, &old_auth, &old_enc).await;
+    let probe = bank
+        .probe_keys(AsUser { scope, user }, (&old_auth, &old_enc))
+        .await;
     match probe.map_err(asking_failed)? {
         KeyProbe::Held => Ok(Verdict::Refused {
             decided_by: "probe",
@@ -1162,18 +1170,9 @@ async fn revoke(
     from: KeyStatus,
     why: serde_json::Value,
 ) -> Result<(), ServiceError> {
-    let revoked = tx
-        .key_pairs()
-        .set_status(key.id, from, KeyStatus::Revoked)
-        .await?;
-    tx.audit()
-        .record(
-            AuditAction::KeyRevoked,
-            "key_pair",
-            &revoked.id.to_string(),
-            with_key(&revoked, why),
-        )
-        .await?;
+    let moves = (from, KeyStatus::Revoked);
+    let detail = with_key(key, why);
+    set_key_status_audited(tx, key.id, moves, AuditAction::KeyRevoked, detail).await?;
     Ok(())
 }
 

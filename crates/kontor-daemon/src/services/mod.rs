@@ -56,7 +56,7 @@ use std::sync::Arc;
 
 use kontor_storage::{FileId, Store, StoredFile, TenantScope};
 
-pub use bank::{Bank, Delivery};
+pub use bank::{AsUser, Bank, BankCall, Delivery};
 pub use error::{Refusal, ServiceError, UnusableAnswer};
 pub use orders::Submitter;
 

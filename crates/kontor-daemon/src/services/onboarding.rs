@@ -14,7 +14,7 @@ use kontor_storage::{
     SignatureClass, StorageError, Store, TenantScope,
 };
 
-use super::bank::{Bank, Delivery};
+use super::bank::{AsUser, Bank, Delivery};
 use super::error::{Refusal, ServiceError};
 use super::keys::{ensure_user_keys, KeyError};
 use super::veu::class_of;
@@ -186,22 +186,28 @@ pub async fn onboard_with(
     if status == EbicsUserStatus::New {
         ensure_user_keys(store, scope, user).await?;
         if submission == KeySubmission::H3k {
-            status = bank.send_key_order(scope, user, KeyOrder::H3k).await?;
+            status = bank
+                .send_key_order(AsUser { scope, user }, KeyOrder::H3k)
+                .await?;
         }
     }
     if matches!(
         status,
         EbicsUserStatus::New | EbicsUserStatus::PartlyInitialisedHia
     ) {
-        status = bank.send_key_order(scope, user, KeyOrder::Ini).await?;
+        status = bank
+            .send_key_order(AsUser { scope, user }, KeyOrder::Ini)
+            .await?;
     }
     if status == EbicsUserStatus::PartlyInitialisedIni {
-        status = bank.send_key_order(scope, user, KeyOrder::Hia).await?;
+        status = bank
+            .send_key_order(AsUser { scope, user }, KeyOrder::Hia)
+            .await?;
     }
     if status != EbicsUserStatus::Initialised {
         return Ok(status);
     }
-    let keys = bank.fetch_bank_keys(scope, user).await?;
+    let keys = bank.fetch_bank_keys(AsUser { scope, user }).await?;
     let ctx = UserContext::load(store, scope, user).await?;
     match verified_bank_keys(&ctx.host, &keys) {
         Ok(_) => {}
@@ -214,7 +220,7 @@ pub async fn onboard_with(
     // The sync runs before activation: a user becomes READY only with its order types,
     // services and permissions known. A failed sync leaves it INITIALISED, the failure shown.
     sync_user_data(store, bank, scope, user).await?;
-    status = bank.activate(scope, user).await?;
+    status = bank.activate(AsUser { scope, user }).await?;
     Ok(status)
 }
 
@@ -234,7 +240,7 @@ pub async fn sync(
         .user
         .status;
     if status == EbicsUserStatus::Initialised {
-        bank.activate(scope, user).await?;
+        bank.activate(AsUser { scope, user }).await?;
     }
     Ok(report)
 }
@@ -300,7 +306,7 @@ async fn sync_once(
     user: EbicsUserId,
 ) -> Result<SyncReport, OnboardingError> {
     let htd = match bank
-        .download(scope, user, DownloadRequest::new(OrderType::HTD))
+        .download(AsUser { scope, user }, DownloadRequest::new(OrderType::HTD))
         .await?
     {
         Delivery::Data { file, .. } => bank.files().content(&file).await?,
@@ -512,7 +518,7 @@ async fn optional_download(
     order_type: OrderType,
 ) -> Result<Option<Vec<u8>>, OnboardingError> {
     match bank
-        .download(scope, user, DownloadRequest::new(order_type))
+        .download(AsUser { scope, user }, DownloadRequest::new(order_type))
         .await
     {
         Ok(Delivery::Data { file, .. }) => Ok(Some(bank.files().content(&file).await?)),

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use kontor_protocol::order_type::{BtfService, OrderType};
 use kontor_storage::{EbicsUserId, FileId, Store, TenantScope, TransactionId, TransferEffect};
 
-use super::bank::{Bank, Delivery};
+use super::bank::{AsUser, Bank, Delivery};
 use super::container::ZipLimits;
 use super::scheduler::{DueJob, JobFailed, JobOutcome, JobRunner, RunHeld};
 use super::statement_files::{
@@ -92,7 +92,16 @@ impl<B: Bank + ?Sized + 'static> StatementDownloader for B {
             .with_effect(TransferEffect::IngestStatements);
         download.service = request.service;
         async move {
-            match Bank::download(self, scope, request.user, download).await? {
+            match Bank::download(
+                self,
+                AsUser {
+                    scope,
+                    user: request.user,
+                },
+                download,
+            )
+            .await?
+            {
                 // Nothing to ingest: the client finished the effect with the transfer.
                 Delivery::NoData { .. } => Ok(Downloaded::NoData),
                 Delivery::Data { file, transaction } => Ok(Downloaded::Stored {

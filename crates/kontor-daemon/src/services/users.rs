@@ -11,7 +11,9 @@ use kontor_storage::{
     ScopedTx, TenantScope,
 };
 
+use super::bank::AsUser;
 use super::error::{OnConflict, Refusal, ServiceError};
+use crate::ebics::key_management::set_key_status_audited;
 
 pub async fn create(tx: &mut ScopedTx<'_>, new: NewEbicsUser) -> Result<EbicsUser, ServiceError> {
     let _: Connection = tx.get(new.connection_id).await?;
@@ -54,7 +56,10 @@ pub async fn suspend(
         Some(signature) => Some(verified_spr(services, scope, id, signature).await?),
         None => None,
     };
-    services.bank()?.suspend(scope, id, signed).await?;
+    services
+        .bank()?
+        .suspend(AsUser { scope, user: id }, signed)
+        .await?;
     let mut tx = services.store().scope(scope).begin().await?;
     let current: EbicsUser = tx.get(id).await?;
     if current.status != EbicsUserStatus::Ready {
@@ -306,23 +311,14 @@ pub async fn revoke_signer_key(
 }
 
 async fn revoke(tx: &mut ScopedTx<'_>, pair: &KeyPair, why: &str) -> Result<KeyPair, ServiceError> {
-    let revoked = tx
-        .key_pairs()
-        .set_status(pair.id, pair.status, KeyStatus::Revoked)
-        .await?;
-    tx.audit()
-        .record(
-            AuditAction::SignerKeyRevoked,
-            "key_pair",
-            &pair.id.to_string(),
-            serde_json::json!({
-                "ebics_user_id": pair.ebics_user_id,
-                "previous_status": pair.status,
-                "reason": why,
-            }),
-        )
-        .await?;
-    Ok(revoked)
+    let detail = serde_json::json!({
+        "ebics_user_id": pair.ebics_user_id,
+        "previous_status": pair.status,
+        "reason": why,
+    });
+    let moves = (pair.status, KeyStatus::Revoked);
+    let action = AuditAction::SignerKeyRevoked;
+    Ok(set_key_status_audited(tx, pair.id, moves, action, detail).await?)
 }
 
 /// Records a permission the bank granted the user (an account of the tenant, if named).

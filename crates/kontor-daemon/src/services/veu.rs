@@ -25,7 +25,7 @@ use kontor_storage::{
     VeuStatus, WebhookEventType,
 };
 
-use super::bank::{Bank, Delivery};
+use super::bank::{AsUser, Bank, Delivery};
 use super::error::{Refusal, ServiceError};
 use super::orders::{complete, same_key_hash, BankVerdict, OrderError};
 use super::Services;
@@ -520,7 +520,7 @@ impl BankVeu<'_> {
     ) -> Result<Option<Vec<u8>>, VeuError> {
         match self
             .bank
-            .download(scope, user, DownloadRequest::veu(params))
+            .download(AsUser { scope, user }, DownloadRequest::veu(params))
             .await?
         {
             Delivery::NoData { .. } => Ok(None),
@@ -631,7 +631,16 @@ impl VeuBank for BankVeu<'_> {
             version: signature.approval.version,
             value: signature.approval.signature.clone(),
         };
-        Ok(self.bank.veu_signature(scope, signer, signature).await?)
+        Ok(self
+            .bank
+            .veu_signature(
+                AsUser {
+                    scope,
+                    user: signer,
+                },
+                signature,
+            )
+            .await?)
     }
 }
 

@@ -17,7 +17,7 @@ use kontor_storage::{
 use super::submit::{complete, BankVerdict};
 use super::OrderError;
 use crate::ebics::{DownloadRequest, EbicsError};
-use crate::services::bank::{Bank, Delivery};
+use crate::services::bank::{AsUser, Bank, Delivery};
 
 /// What one status sync settled.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -69,7 +69,7 @@ pub async fn sync_order_status(
         }
     }
     let delivery = bank
-        .download(scope, user, DownloadRequest::new(OrderType::HAC))
+        .download(AsUser { scope, user }, DownloadRequest::new(OrderType::HAC))
         .await?;
     let Delivery::Data { file, .. } = delivery else {
         return Ok(CompletionReport::default());

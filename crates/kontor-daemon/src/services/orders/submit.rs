@@ -44,7 +44,7 @@ use kontor_storage::{
 
 use super::{order_signatures, OrderError};
 use crate::ebics::{upload_receipt, EbicsError, UploadRequest};
-use crate::services::bank::Bank;
+use crate::services::bank::{AsUser, Bank};
 use crate::services::webhooks::events;
 
 /// What the bank said when it took an upload.
@@ -126,7 +126,16 @@ impl<B: Bank + ?Sized> OrderUploader for B {
         if let Some(service) = &order.btf_service {
             request = request.with_service(service.clone());
         }
-        match Bank::upload(self, scope, order.ebics_user_id, request).await {
+        match Bank::upload(
+            self,
+            AsUser {
+                scope,
+                user: order.ebics_user_id,
+            },
+            request,
+        )
+        .await
+        {
             Ok(outcome) => Ok(UploadReceipt {
                 transaction: outcome.transaction,
                 bank_order_id: outcome.bank_order_id,

@@ -154,38 +154,29 @@ pub async fn rotate_secret(
     })
 }
 
-/// Resumes a parked subscription: its failed deliveries go out again, in order.
-pub async fn resume(
-    services: &Services,
-    scope: &TenantScope,
-    id: WebhookSubscriptionId,
-) -> Result<WebhookSubscription, ServiceError> {
-    let mut tx = services.store().scope(scope).begin().await?;
-    let subscription = tx.webhooks().resume(id).await?;
-    tx.commit().await?;
-    Ok(subscription)
+/// Declares operations that are one call of the tenant's webhook repository, by id, in a
+/// transaction of their own.
+macro_rules! one_call {
+    ($($(#[doc = $doc:literal])+ $name:ident($id:ty) -> $out:ty;)+) => {$(
+        $(#[doc = $doc])+
+        pub async fn $name(
+            services: &Services,
+            scope: &TenantScope,
+            id: $id,
+        ) -> Result<$out, ServiceError> {
+            let mut tx = services.store().scope(scope).begin().await?;
+            let out = tx.webhooks().$name(id).await?;
+            tx.commit().await?;
+            Ok(out)
+        }
+    )+};
 }
 
-/// Queues a `webhook.ping` event for one subscription.
-pub async fn ping(
-    services: &Services,
-    scope: &TenantScope,
-    id: WebhookSubscriptionId,
-) -> Result<WebhookDelivery, ServiceError> {
-    let mut tx = services.store().scope(scope).begin().await?;
-    let delivery = tx.webhooks().ping(id).await?;
-    tx.commit().await?;
-    Ok(delivery)
-}
-
-/// Queues a delivery's event again, under the same `webhook-id`.
-pub async fn redeliver(
-    services: &Services,
-    scope: &TenantScope,
-    id: WebhookDeliveryId,
-) -> Result<WebhookDelivery, ServiceError> {
-    let mut tx = services.store().scope(scope).begin().await?;
-    let delivery = tx.webhooks().redeliver(id).await?;
-    tx.commit().await?;
-    Ok(delivery)
+one_call! {
+    /// Resumes a parked subscription: its failed deliveries go out again, in order.
+    resume(WebhookSubscriptionId) -> WebhookSubscription;
+    /// Queues a `webhook.ping` event for one subscription.
+    ping(WebhookSubscriptionId) -> WebhookDelivery;
+    /// Queues a delivery's event again, under the same `webhook-id`.
+    redeliver(WebhookDeliveryId) -> WebhookDelivery;
 }

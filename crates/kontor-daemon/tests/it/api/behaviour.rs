@@ -10,17 +10,16 @@ use axum::http::{Method, StatusCode};
 use chrono::NaiveDate;
 use std::num::NonZeroU64;
 
-use futures::future::BoxFuture;
 use kontor_daemon::ebics::{
     DownloadRequest, EbicsError, KeyOrder, UploadOutcome, UploadRequest, VeuSignature,
 };
-use kontor_daemon::services::{Bank, Delivery};
+use kontor_daemon::services::{AsUser, Bank, BankCall, Delivery};
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::orderdata::{DataDigest, HVDResponseOrderData};
 use kontor_protocol::{ProtocolVersion, SignatureVersion};
 use kontor_storage::{
-    BankKey, EbicsUserId, EbicsUserStatus, FileId, FileKind, MasterKey, NewBookedTransaction, Role,
-    Store, StoredFile, TenantId, TenantScope, TransactionId,
+    BankKey, EbicsUserStatus, FileId, FileKind, MasterKey, NewBookedTransaction, Role, Store,
+    StoredFile, TenantId, TenantScope, TransactionId,
 };
 use secrecy::ExposeSecret;
 use serde_json::json;
@@ -267,8 +266,10 @@ struct RecordingBank {
 }
 
 impl RecordingBank {
-    fn record(&self, scope: &TenantScope, what: String) {
-        self.calls.lock().unwrap().push((scope.tenant(), what));
+    /// Records `what` was asked of the bank, as `who`: "{what} {user}" under their tenant.
+    fn record(&self, who: AsUser<'_>, what: String) {
+        let call = format!("{what} {}", who.user);
+        self.calls.lock().unwrap().push((who.scope.tenant(), call));
     }
 
     fn calls(&self) -> Vec<(TenantId, String)> {
@@ -296,11 +297,10 @@ fn hvd_with_zero_digest() -> Vec<u8> {
 impl Bank for RecordingBank {
     fn send_key_order<'a>(
         &'a self,
-        scope: &'a TenantScope,
-        user: EbicsUserId,
+        who: AsUser<'a>,
         order: KeyOrder,
-    ) -> BoxFuture<'a, Result<EbicsUserStatus, EbicsError>> {
-        self.record(scope, format!("{order:?} {user}"));
+    ) -> BankCall<'a, EbicsUserStatus> {
+        self.record(who, format!("{order:?}"));
         let status = match order {
             KeyOrder::Ini => EbicsUserStatus::PartlyInitialisedIni,
             KeyOrder::Hia | KeyOrder::H3k => EbicsUserStatus::Initialised,
@@ -308,31 +308,18 @@ impl Bank for RecordingBank {
         Box::pin(async move { Ok(status) })
     }
 
-    fn fetch_bank_keys<'a>(
-        &'a self,
-        scope: &'a TenantScope,
-        user: EbicsUserId,
-    ) -> BoxFuture<'a, Result<Vec<BankKey>, EbicsError>> {
-        self.record(scope, format!("HPB {user}"));
+    fn fetch_bank_keys<'a>(&'a self, who: AsUser<'a>) -> BankCall<'a, Vec<BankKey>> {
+        self.record(who, "HPB".into());
         Box::pin(async { Ok(Vec::new()) })
     }
 
-    fn activate<'a>(
-        &'a self,
-        scope: &'a TenantScope,
-        user: EbicsUserId,
-    ) -> BoxFuture<'a, Result<EbicsUserStatus, EbicsError>> {
-        self.record(scope, format!("activate {user}"));
+    fn activate<'a>(&'a self, who: AsUser<'a>) -> BankCall<'a, EbicsUserStatus> {
+        self.record(who, "activate".into());
         Box::pin(async { Ok(EbicsUserStatus::Ready) })
     }
 
-    fn download<'a>(
-        &'a self,
-        scope: &'a TenantScope,
-        user: EbicsUserId,
-        request: DownloadRequest,
-    ) -> BoxFuture<'a, Result<Delivery, EbicsError>> {
-        self.record(scope, format!("{} {user}", request.order_type));
+    fn download<'a>(&'a self, who: AsUser<'a>, request: DownloadRequest) -> BankCall<'a, Delivery> {
+        self.record(who, request.order_type.to_string());
         let delivery = if request.order_type == OrderType::HVD {
             let bytes = hvd_with_zero_digest();
             Delivery::Data {
@@ -358,22 +345,20 @@ impl Bank for RecordingBank {
 
     fn upload<'a>(
         &'a self,
-        scope: &'a TenantScope,
-        user: EbicsUserId,
+        who: AsUser<'a>,
         request: UploadRequest,
-    ) -> BoxFuture<'a, Result<UploadOutcome, EbicsError>> {
-        self.record(scope, format!("{} {user}", request.order_type));
+    ) -> BankCall<'a, UploadOutcome> {
+        self.record(who, request.order_type.to_string());
         Box::pin(async { Err(EbicsError::Protocol("recording only".into())) })
     }
 
     fn veu_signature<'a>(
         &'a self,
-        scope: &'a TenantScope,
-        signer: EbicsUserId,
+        signer: AsUser<'a>,
         signature: VeuSignature,
-    ) -> BoxFuture<'a, Result<(), EbicsError>> {
+    ) -> BankCall<'a, ()> {
         let order = if signature.cancel { "HVS" } else { "HVE" };
-        self.record(scope, format!("{order} {signer}"));
+        self.record(signer, order.into());
         Box::pin(async { Ok(()) })
     }
 }

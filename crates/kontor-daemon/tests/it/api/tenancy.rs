@@ -10,7 +10,9 @@ use axum::http::{Method, StatusCode};
 use kontor_daemon::api::{route_table, router, Access, AppState};
 use kontor_daemon::services::Services;
 use kontor_protocol::ProtocolVersion;
-use kontor_storage::{AuditAction, FileKind, NewOrder, Role, SignatureClass, Store, TenantScope};
+use kontor_storage::{
+    AuditAction, FileKind, NewOrder, Role, ScopedTx, SignatureClass, Store, TenantScope,
+};
 use serde_json::{json, Value};
 
 use crate::support::api::{call, operator_token, spare_public_key_pem, Payload, Reply};
@@ -30,6 +32,47 @@ impl Api {
 
     async fn get(&self, token: &str, path: &str) -> Reply {
         call(&self.app, Method::GET, path, Some(token), Payload::None).await
+    }
+
+    async fn post(&self, token: &str, path: &str, body: Value) -> Reply {
+        self.send(Method::POST, token, path, body).await
+    }
+
+    /// A POST that must answer 201 Created.
+    async fn create(&self, token: &str, path: &str, body: Value) -> Reply {
+        let reply = self.post(token, path, body).await;
+        reply.assert_status(StatusCode::CREATED);
+        reply
+    }
+
+    /// The tenant's audit events that match `query` (newest first, the first page).
+    async fn audit_events(&self, token: &str, query: &str) -> Vec<Value> {
+        self.get(token, &format!("/v1/audit-events?{query}"))
+            .await
+            .items()
+    }
+
+    /// The ids of every item of a list, walked in pages of 1000.
+    async fn all_ids(&self, token: &str, path: &str) -> HashSet<String> {
+        let items = self.walk(token, path, 1000, async || {}).await;
+        ids(&items).into_iter().collect()
+    }
+
+    /// Adds an operator to the caller's tenant; its id.
+    async fn add_operator(&self, token: &str, body: Value) -> String {
+        string_at(
+            &self.create(token, "/v1/operators", body).await,
+            "/operator_id",
+        )
+    }
+
+    /// A POST that issues a token; its secret.
+    async fn issue_token(&self, token: &str, path: &str, body: Value) -> String {
+        secret(&self.create(token, path, body).await)
+    }
+
+    async fn delete(&self, token: &str, path: &str) -> Reply {
+        self.send(Method::DELETE, token, path, Value::Null).await
     }
 
     async fn send(&self, method: Method, token: &str, path: &str, body: Value) -> Reply {
@@ -75,6 +118,27 @@ impl Api {
     }
 }
 
+/// An audit event that stands for any: a statement file failed.
+async fn audit_any(tx: &mut ScopedTx<'_>, target: &str) {
+    tx.audit()
+        .record(
+            AuditAction::StatementFileFailed,
+            "statement_file",
+            target,
+            json!({}),
+        )
+        .await
+        .unwrap();
+}
+
+/// The text at `pointer` (RFC 6901) in the reply's JSON.
+fn string_at(reply: &Reply, pointer: &str) -> String {
+    let json = reply.json();
+    let text = json.pointer(pointer).and_then(Value::as_str);
+    text.unwrap_or_else(|| panic!("no {pointer} in {json}"))
+        .to_owned()
+}
+
 fn secret(reply: &Reply) -> String {
     reply.json()["secret"]
         .as_str()
@@ -106,34 +170,27 @@ async fn owner_administers_an_operator_from_token_to_removal(db: TestDb) {
     let api = Api::new(&store);
 
     // The Owner adds an operator, gives it a token and a grant on one EBICS user.
-    let added = api
-        .send(
-            Method::POST,
+    let clerk_id = api
+        .add_operator(
             &owner,
-            "/v1/operators",
             json!({"email": "clerk@a.example", "display_name": "Clerk", "role": "ADMIN"}),
         )
         .await;
-    added.assert_status(StatusCode::CREATED);
-    let clerk_id = added.json()["operator_id"].as_str().unwrap().to_owned();
     let members = format!("/v1/memberships/{clerk_id}");
     let issued = api
-        .send(
-            Method::POST,
+        .create(
             &owner,
             &format!("{members}/tokens"),
             json!({"name": "clerk laptop", "days": 30}),
         )
         .await;
-    issued.assert_status(StatusCode::CREATED);
     let clerk = secret(&issued);
     assert_eq!(
         issued.json()["token"]["tenant_id"],
         a.scope.tenant().to_string()
     );
     let grant = api
-        .send(
-            Method::POST,
+        .post(
             &owner,
             &format!("{members}/grants"),
             json!({"ebics_user_id": a.user}),
@@ -166,13 +223,8 @@ async fn owner_administers_an_operator_from_token_to_removal(db: TestDb) {
         let api = &api;
         let clerk = &clerk;
         async move {
-            api.send(
-                Method::POST,
-                clerk,
-                &format!("/v1/ebics-users/{user}/signer-keys"),
-                body,
-            )
-            .await
+            api.post(clerk, &format!("/v1/ebics-users/{user}/signer-keys"), body)
+                .await
         }
     };
     let own = register(a.user.to_string()).await;
@@ -182,13 +234,8 @@ async fn owner_administers_an_operator_from_token_to_removal(db: TestDb) {
 
     // Both calls are audited with who, what, the outcome and the request id.
     let failed = api
-        .get(
-            &owner,
-            &format!("/v1/audit-events?outcome=FAILED&actor={clerk_id}"),
-        )
-        .await
-        .json();
-    let failed = failed["items"].as_array().unwrap();
+        .audit_events(&owner, &format!("outcome=FAILED&actor={clerk_id}"))
+        .await;
     assert_eq!(failed.len(), 1, "{failed:?}");
     assert_eq!(
         failed[0]["operation"],
@@ -200,42 +247,32 @@ async fn owner_administers_an_operator_from_token_to_removal(db: TestDb) {
         .as_str()
         .is_some_and(|r| !r.is_empty()));
     let registered = api
-        .get(
+        .audit_events(
             &owner,
-            &format!("/v1/audit-events?action=SIGNER_KEY_REGISTERED&actor={clerk_id}"),
+            &format!("action=SIGNER_KEY_REGISTERED&actor={clerk_id}"),
         )
-        .await
-        .json();
-    assert_eq!(registered["items"].as_array().unwrap().len(), 1);
+        .await;
+    assert_eq!(registered.len(), 1);
 
     // Lifting the grant lifts the restriction.
     let lifted = api
-        .send(
-            Method::DELETE,
-            &owner,
-            &format!("{members}/grants/{}", a.user),
-            Value::Null,
-        )
+        .delete(&owner, &format!("{members}/grants/{}", a.user))
         .await;
     lifted.assert_status(StatusCode::NO_CONTENT);
     let users = api.get(&clerk, "/v1/ebics-users").await.json();
     assert_eq!(users["items"].as_array().unwrap().len(), 2);
 
     // The Owner removes the operator: its token stops working at once.
-    let removed = api
-        .send(Method::DELETE, &owner, &members, Value::Null)
-        .await;
+    let removed = api.delete(&owner, &members).await;
     removed.assert_status(StatusCode::NO_CONTENT);
     let dead = api.get(&clerk, "/v1/ebics-users").await;
     dead.assert_status(StatusCode::UNAUTHORIZED);
     let removal = api
-        .get(
+        .audit_events(
             &owner,
-            "/v1/audit-events?operation=DELETE%20/v1/memberships/%7Boperator_id%7D",
+            "operation=DELETE%20/v1/memberships/%7Boperator_id%7D",
         )
-        .await
-        .json();
-    let removal = removal["items"].as_array().unwrap();
+        .await;
     assert_eq!(removal.len(), 1, "{removal:?}");
     assert_eq!(removal[0]["actor"], owner_id.to_string());
     assert_eq!(removal[0]["target_id"], clerk_id);
@@ -266,19 +303,16 @@ async fn tenants_stay_apart_and_an_operator_of_two_tenants_holds_a_token_per_ten
     // The platform administrator creates tenant B with its first Owner: an operator who
     // will also join A.
     let created = api
-        .send(
-            Method::POST,
+        .create(
             &platform,
             "/v1/tenants",
             json!({"name": "B", "owner_email": "shared@x.example"}),
         )
         .await;
-    created.assert_status(StatusCode::CREATED);
-    let tenant_b = created.json()["tenant"]["id"].as_str().unwrap().to_owned();
+    let tenant_b = string_at(&created, "/tenant/id");
     let shared_in_b = secret(&created);
     let taken = api
-        .send(
-            Method::POST,
+        .post(
             &platform,
             "/v1/tenants",
             json!({"name": "B", "owner_email": "x@x.example"}),
@@ -331,25 +365,19 @@ async fn tenants_stay_apart_and_an_operator_of_two_tenants_holds_a_token_per_ten
     assert_eq!(a_user.status, StatusCode::NOT_FOUND);
 
     // A's Owner invites the same operator as a Viewer and issues them a token for A.
-    let joined = api
-        .send(
-            Method::POST,
+    let shared_id = api
+        .add_operator(
             &owner_a,
-            "/v1/operators",
             json!({"email": "shared@x.example", "role": "VIEWER"}),
         )
         .await;
-    joined.assert_status(StatusCode::CREATED);
-    let shared_id = joined.json()["operator_id"].as_str().unwrap().to_owned();
-    let shared_in_a = secret(
-        &api.send(
-            Method::POST,
+    let shared_in_a = api
+        .issue_token(
             &owner_a,
             &format!("/v1/memberships/{shared_id}/tokens"),
             json!({"name": "a"}),
         )
-        .await,
-    );
+        .await;
     // One operator, one token per tenant: each token acts in its own tenant with its role.
     let in_a = api.get(&shared_in_a, "/v1/ebics-users").await.json();
     assert_eq!(ids(in_a["items"].as_array().unwrap()), [a.user.to_string()]);
@@ -364,8 +392,7 @@ async fn tenants_stay_apart_and_an_operator_of_two_tenants_holds_a_token_per_ten
         tenant_b
     );
     let viewer_write = api
-        .send(
-            Method::POST,
+        .post(
             &shared_in_a,
             &format!("/v1/ebics-users/{}/suspend", a.user),
             Value::Null,
@@ -374,24 +401,20 @@ async fn tenants_stay_apart_and_an_operator_of_two_tenants_holds_a_token_per_ten
     assert_eq!(viewer_write.status, StatusCode::FORBIDDEN);
     // From B, the operator issues themselves another token for A (where they are a member),
     // but none for a tenant they do not belong to.
-    let own_for_a = api
-        .send(
-            Method::POST,
+    let second_in_a = api
+        .issue_token(
             &shared_in_b,
             "/v1/tokens",
             json!({"name": "second a", "tenant_id": a.scope.tenant()}),
         )
         .await;
-    own_for_a.assert_status(StatusCode::CREATED);
-    let second_in_a = secret(&own_for_a);
     assert_eq!(
         api.get(&second_in_a, "/v1/tenant").await.json()["id"],
         a.scope.tenant().to_string()
     );
     let c = store.admin().create_tenant("C").await.unwrap();
     let not_member = api
-        .send(
-            Method::POST,
+        .post(
             &shared_in_b,
             "/v1/tokens",
             json!({"name": "c", "tenant_id": c.id}),
@@ -401,12 +424,7 @@ async fn tenants_stay_apart_and_an_operator_of_two_tenants_holds_a_token_per_ten
 
     // Removed from A: both A tokens die, the B token lives on.
     let removed = api
-        .send(
-            Method::DELETE,
-            &owner_a,
-            &format!("/v1/memberships/{shared_id}"),
-            Value::Null,
-        )
+        .delete(&owner_a, &format!("/v1/memberships/{shared_id}"))
         .await;
     removed.assert_status(StatusCode::NO_CONTENT);
     for token in [&shared_in_a, &second_in_a] {
@@ -477,23 +495,13 @@ async fn every_list_pages_through_thousands_newest_first_while_rows_arrive(db: T
             .create(seed::c53_download(a.user))
             .await
             .unwrap();
-        tx.audit()
-            .record(
-                AuditAction::StatementFileFailed,
-                "statement_file",
-                "x",
-                json!({}),
-            )
-            .await
-            .unwrap();
+        audit_any(&mut tx, "x").await;
     }
     tx.commit().await.unwrap();
     let api = Api::new(&store);
 
     // Orders: 5 000, pages of 700, three new orders after every page.
-    let before: HashSet<String> = ids(&api.walk(&owner, "/v1/orders", 1000, async || {}).await)
-        .into_iter()
-        .collect();
+    let before = api.all_ids(&owner, "/v1/orders").await;
     assert_eq!(before.len(), 5000);
     let seen = api
         .walk(&owner, "/v1/orders", 700, async || {
@@ -508,22 +516,12 @@ async fn every_list_pages_through_thousands_newest_first_while_rows_arrive(db: T
 
     // Transactions and the audit log page the same way.
     for path in ["/v1/transactions", "/v1/audit-events"] {
-        let before: HashSet<String> = ids(&api.walk(&owner, path, 1000, async || {}).await)
-            .into_iter()
-            .collect();
+        let before = api.all_ids(&owner, path).await;
         assert!(before.len() >= 1500, "{path}");
         let seen = api
             .walk(&owner, path, 400, async || {
                 let mut tx = store.scope(&a.scope).begin().await.unwrap();
-                tx.audit()
-                    .record(
-                        AuditAction::StatementFileFailed,
-                        "statement_file",
-                        "y",
-                        json!({}),
-                    )
-                    .await
-                    .unwrap();
+                audit_any(&mut tx, "y").await;
                 tx.commit().await.unwrap();
             })
             .await;

@@ -3,13 +3,11 @@
 //! multi-segment C53 and an upload whose answer is lost are checked down to their
 //! transactions where the services drive them: `services::statements`, `services::orders`.)
 
-use chrono::{Days, Utc};
 use http_body_util::BodyExt;
 use kontor_bank::{FaultAction, FaultMatcher, TransactionPhase as BankPhase};
 use kontor_daemon::api::{router, AppState};
 use kontor_daemon::ebics::{
-    DownloadOutcome, DownloadRequest, EbicsError, Files, KeySubmission, OrderData, RetryPolicy,
-    UploadRequest,
+    DownloadOutcome, EbicsError, Files, KeySubmission, OrderData, RetryPolicy, UploadRequest,
 };
 use kontor_daemon::services::statement_files::{ingest_delivered, DeliveredStatements, Reading};
 use kontor_daemon::services::Services;
@@ -25,21 +23,6 @@ use tower::ServiceExt;
 use crate::support::emulator::{small_segment_bank, world, Setup, World};
 use crate::support::payments::interop_payment;
 use crate::support::TestDb;
-
-/// The last `n` days before today, as a download asks for them.
-/// The user's download of `order_type` for the `n` days before today.
-async fn download_days(
-    w: &World,
-    order_type: OrderType,
-    n: u64,
-) -> Result<DownloadOutcome, EbicsError> {
-    let today = Utc::now().date_naive();
-    let request = DownloadRequest::new(order_type).with_period(
-        today.checked_sub_days(Days::new(n)).unwrap(),
-        today.checked_sub_days(Days::new(1)).unwrap(),
-    );
-    w.client.download(&w.scope, w.user, request).await
-}
 
 async fn downloaded_file(w: &World, outcome: &DownloadOutcome) -> Vec<u8> {
     let DownloadOutcome::Data { file, .. } = outcome else {
@@ -85,7 +68,7 @@ async fn dropping_world(db: TestDb, segment: u32, attempts: u32) -> World {
 }
 
 async fn five_days_of_mt940(w: &World) -> Result<DownloadOutcome, EbicsError> {
-    download_days(w, OrderType::STA, 5).await
+    w.download_days(OrderType::STA, 5).await
 }
 
 async fn dropped_connection_is_retried_flow(db: TestDb) {
@@ -249,7 +232,7 @@ async fn server_errors_are_retried_flow(db: TestDb) {
         Some(2),
     );
     w.fault_in(BankPhase::Receipt, FaultAction::MalformedXml, Some(1));
-    let outcome = download_days(&w, OrderType::STA, 3).await.unwrap();
+    let outcome = w.download_days(OrderType::STA, 3).await.unwrap();
     assert!(matches!(outcome, DownloadOutcome::Data { .. }));
 }
 
@@ -289,7 +272,7 @@ async fn statement_file_is_served_from_the_data_directory_flow(db: TestDb) {
     let w = world(db, Setup::new(H005)).await;
     w.ready().await;
     w.describe_bank(&["C53"]).await;
-    let outcome = download_days(&w, OrderType::C53, 3).await.unwrap();
+    let outcome = w.download_days(OrderType::C53, 3).await.unwrap();
     let DownloadOutcome::Data { file, .. } = &outcome else {
         panic!("{outcome:?}")
     };

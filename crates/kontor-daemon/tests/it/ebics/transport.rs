@@ -243,6 +243,14 @@ impl Api {
         (reply.status, reply.json())
     }
 
+    async fn create_host(&self, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, "/v1/bank-hosts", Some(body)).await
+    }
+
+    async fn patch(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::PATCH, path, Some(body)).await
+    }
+
     async fn hosts(&self) -> Vec<Value> {
         let (_, list) = self.call(Method::GET, "/v1/bank-hosts", None).await;
         list["items"].as_array().unwrap().clone()
@@ -261,52 +269,32 @@ fn refused(reply: &(StatusCode, Value), code: &str) -> bool {
 async fn production_hosts_need_https_at_the_api(db: TestDb) {
     let api = api(&db).await;
     let reply = api
-        .call(
-            Method::POST,
-            "/v1/bank-hosts",
-            Some(host_json("PROD", "http://bank.example/ebicsweb", true)),
-        )
+        .create_host(host_json("PROD", "http://bank.example/ebicsweb", true))
         .await;
     assert!(refused(&reply, "https_required"), "{reply:?}");
     assert!(api.hosts().await.is_empty(), "nothing stored");
 
     // Test hosts may use plain http (emulator, demo on loopback).
     let (status, test_host) = api
-        .call(
-            Method::POST,
-            "/v1/bank-hosts",
-            Some(host_json("TEST", "http://127.0.0.1:8090/ebicsweb", false)),
-        )
+        .create_host(host_json("TEST", "http://127.0.0.1:8090/ebicsweb", false))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{test_host}");
     let test_path = format!("/v1/bank-hosts/{}", test_host["id"].as_str().unwrap());
     // Marking the http host production is refused like storing an http production host.
-    let reply = api
-        .call(Method::PATCH, &test_path, Some(json!({"production": true})))
-        .await;
+    let reply = api.patch(&test_path, json!({"production": true})).await;
     assert!(refused(&reply, "https_required"), "{reply:?}");
 
     let (status, prod) = api
-        .call(
-            Method::POST,
-            "/v1/bank-hosts",
-            Some(host_json("PROD", "https://bank.example/ebicsweb", true)),
-        )
+        .create_host(host_json("PROD", "https://bank.example/ebicsweb", true))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{prod}");
     let prod_path = format!("/v1/bank-hosts/{}", prod["id"].as_str().unwrap());
     let reply = api
-        .call(
-            Method::PATCH,
-            &prod_path,
-            Some(json!({"url": "http://bank.example/ebicsweb"})),
-        )
+        .patch(&prod_path, json!({"url": "http://bank.example/ebicsweb"}))
         .await;
     assert!(refused(&reply, "https_required"), "{reply:?}");
     for bad in ["ftp://bank.example", "bank.example/ebicsweb", "https://"] {
-        let reply = api
-            .call(Method::PATCH, &prod_path, Some(json!({"url": bad})))
-            .await;
+        let reply = api.patch(&prod_path, json!({"url": bad})).await;
         assert!(refused(&reply, "invalid_url"), "{bad}: {reply:?}");
     }
     let hosts = api.hosts().await;
@@ -328,47 +316,33 @@ async fn ca_bundles_are_validated_stored_and_removable(db: TestDb) {
     ] {
         let mut body = host_json("TEST", "https://test.bank.example/ebicsweb", false);
         body["ca_bundle_pem"] = bad.clone().into();
-        let reply = api.call(Method::POST, "/v1/bank-hosts", Some(body)).await;
+        let reply = api.create_host(body).await;
         assert!(refused(&reply, "invalid_ca_bundle"), "{bad}: {reply:?}");
     }
     assert!(api.hosts().await.is_empty(), "nothing stored");
 
     let mut body = host_json("TEST", "https://test.bank.example/ebicsweb", false);
     body["ca_bundle_pem"] = pki.ca_pem.clone().into();
-    let (status, host) = api.call(Method::POST, "/v1/bank-hosts", Some(body)).await;
+    let (status, host) = api.create_host(body).await;
     assert_eq!(status, StatusCode::CREATED, "{host}");
     assert_eq!(host["ca_bundle_pem"], pki.ca_pem.as_str());
     let path = format!("/v1/bank-hosts/{}", host["id"].as_str().unwrap());
 
     // Leaving the field out keeps the bundle; a bad one is refused and changes nothing.
-    let (status, renamed) = api
-        .call(Method::PATCH, &path, Some(json!({"name": "Test system"})))
-        .await;
+    let (status, renamed) = api.patch(&path, json!({"name": "Test system"})).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(renamed["ca_bundle_pem"], pki.ca_pem.as_str());
-    let reply = api
-        .call(
-            Method::PATCH,
-            &path,
-            Some(json!({"ca_bundle_pem": key_pem})),
-        )
-        .await;
+    let reply = api.patch(&path, json!({"ca_bundle_pem": key_pem})).await;
     assert!(refused(&reply, "invalid_ca_bundle"), "{reply:?}");
     let (_, shown) = api.call(Method::GET, &path, None).await;
     assert_eq!(shown, renamed);
 
     // null removes it; a new one replaces it.
-    let (_, cleared) = api
-        .call(Method::PATCH, &path, Some(json!({"ca_bundle_pem": null})))
-        .await;
+    let (_, cleared) = api.patch(&path, json!({"ca_bundle_pem": null})).await;
     assert_eq!(cleared["ca_bundle_pem"], Value::Null);
     let other = TestPki::new("Renewed CA");
     let (_, replaced) = api
-        .call(
-            Method::PATCH,
-            &path,
-            Some(json!({"ca_bundle_pem": other.ca_pem})),
-        )
+        .patch(&path, json!({"ca_bundle_pem": other.ca_pem}))
         .await;
     assert_eq!(replaced["ca_bundle_pem"], other.ca_pem.as_str());
 }

@@ -2,9 +2,8 @@
 //! capabilities and honoured: a bank without recovery gets no recovery requests, an
 //! interrupted transfer ends instead. H004 and H005, on SQLite and PostgreSQL.
 
-use chrono::{Days, Utc};
 use kontor_bank::{FaultAction, FaultMatcher, TransactionPhase as BankPhase};
-use kontor_daemon::ebics::{DownloadRequest, EbicsError, RetryPolicy, RECOVERY_UNSUPPORTED};
+use kontor_daemon::ebics::{EbicsError, RetryPolicy, RECOVERY_UNSUPPORTED};
 use kontor_daemon::services::onboarding::sync_user_data;
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
@@ -47,16 +46,7 @@ async fn a_bank_without_recovery_gets_no_recovery_requests(db: TestDb, version: 
         FaultAction::DropConnection,
         Some(2),
     );
-    let today = Utc::now().date_naive();
-    let request = DownloadRequest::new(OrderType::STA).with_period(
-        today.checked_sub_days(Days::new(5)).unwrap(),
-        today.checked_sub_days(Days::new(1)).unwrap(),
-    );
-    let failed = w
-        .client
-        .download(&w.scope, w.user, request)
-        .await
-        .unwrap_err();
+    let failed = w.download_days(OrderType::STA, 5).await.unwrap_err();
     assert!(matches!(failed, EbicsError::Transport(_)), "{failed}");
     let stuck = w.transactions().await.pop().unwrap();
     assert_eq!(stuck.phase, TransactionPhase::Transfer);

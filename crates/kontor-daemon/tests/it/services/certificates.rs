@@ -16,7 +16,7 @@ use kontor_protocol::keys::{KeyPair, KeySize, PublicKey};
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::*;
 
-use crate::support::emulator::{world, Setup, World};
+use crate::support::emulator::{current_key, world, Setup, World};
 use crate::support::TestDb;
 
 const USAGES: [(KeyUsage, KeyPurpose); 3] = [
@@ -228,12 +228,7 @@ async fn foreign_ca_certificate(w: &World) -> Certificate {
     )
     .unwrap();
     let mut tx = w.tx().await;
-    let pair = tx
-        .key_pairs()
-        .current(w.user, KeyUsage::Signature)
-        .await
-        .unwrap()
-        .unwrap();
+    let pair = current_key(&mut tx, w.user, KeyUsage::Signature).await;
     let key = PublicKey::from_spki_der(&pair.public_key).unwrap();
     ca.issue(
         ca_key.private_key(),

@@ -11,7 +11,7 @@ use kontor_daemon::ebics::{
 use kontor_daemon::runtime::{self, DaemonOptions};
 use kontor_daemon::services::onboarding::sync_user_data;
 use kontor_daemon::services::orders::{submit_order, OrderError};
-use kontor_daemon::services::{hosts, Refusal, ServiceError};
+use kontor_daemon::services::{hosts, AsUser, Bank, Refusal, ServiceError};
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::xmldsig::XmlDsigError;
 use kontor_protocol::ProtocolVersion::{H004, H005};
@@ -257,13 +257,11 @@ async fn a_refused_order_type_runs_the_sync_again(db: TestDb) {
         },
         Some(1),
     );
-    let refused = kontor_daemon::services::bank::Bank::download(
-        &w.client,
-        &w.scope,
-        w.user,
-        DownloadRequest::new(OrderType::STA),
-    )
-    .await;
+    let as_user = AsUser {
+        scope: &w.scope,
+        user: w.user,
+    };
+    let refused = Bank::download(&w.client, as_user, DownloadRequest::new(OrderType::STA)).await;
     assert!(
         matches!(refused, Err(EbicsError::Bank { .. })),
         "{refused:?}"

@@ -283,6 +283,15 @@ async fn submit_as(
     submit(store, bank, &Submitter::new(name), scope, order).await
 }
 
+/// The order of a submission the bank accepted.
+#[track_caller]
+fn accepted(outcome: SubmitOutcome) -> Order {
+    match outcome {
+        SubmitOutcome::Accepted(order) => order,
+        other => panic!("not accepted: {other:?}"),
+    }
+}
+
 /// A submission whose bank dies on the way (the task panics, as a killed process stops).
 async fn crashed_submission(
     store: &Store,
@@ -309,12 +318,11 @@ async fn payment_signed_a_and_b_is_uploaded_once(db: TestDb) {
     let order = signed_order(&db.store, &f).await;
     let bank = FakeBank::new(&db.store);
 
-    let outcome = submit_as(&db.store, &bank, "a", &f.t.scope, order.id)
-        .await
-        .unwrap();
-    let SubmitOutcome::Accepted(order) = outcome else {
-        panic!("not accepted: {outcome:?}")
-    };
+    let order = accepted(
+        submit_as(&db.store, &bank, "a", &f.t.scope, order.id)
+            .await
+            .unwrap(),
+    );
     assert_eq!(order.status, OrderStatus::Processing);
     assert_eq!(order.bank_order_id.as_deref(), Some("A001"));
 
@@ -340,12 +348,11 @@ async fn retry_after_crash_between_upload_and_status_update_does_not_upload_agai
     assert_eq!(stuck.status, OrderStatus::Submitted);
 
     let restarted = FakeBank::new(&db.store);
-    let outcome = submit_as(&db.store, &restarted, "restarted", &f.t.scope, order.id)
-        .await
-        .unwrap();
-    let SubmitOutcome::Accepted(order) = outcome else {
-        panic!("not accepted: {outcome:?}")
-    };
+    let order = accepted(
+        submit_as(&db.store, &restarted, "restarted", &f.t.scope, order.id)
+            .await
+            .unwrap(),
+    );
     assert_eq!(order.bank_order_id.as_deref(), Some("A001"));
     assert_eq!(
         crashing.received.load(Ordering::SeqCst) + restarted.received.load(Ordering::SeqCst),

@@ -540,22 +540,16 @@ async fn reingest_through_the_api_after_adding_the_accounts_books_the_rest(db: T
     let others = add_accounts(&w, &OTHER_ACCOUNTS).await;
     let token = w.token("ops@acme.example", Role::Admin).await;
     let app = router(AppState::new(w.services.clone()));
-    let failed = call(
-        &app,
-        Method::GET,
-        "/v1/statements/files?status=PARTIAL",
-        Some(&token),
-        Payload::None,
-    )
-    .await
-    .json();
+    let as_admin = async |method: Method, path: &str| {
+        call(&app, method, path, Some(&token), Payload::None).await
+    };
+    let failed = as_admin(Method::GET, "/v1/statements/files?status=PARTIAL")
+        .await
+        .json();
     assert_eq!(failed["items"][0]["id"], record.id.to_string(), "{failed}");
-    let reply = call(
-        &app,
+    let reply = as_admin(
         Method::POST,
         &format!("/v1/statements/files/{}/ingest", record.id),
-        Some(&token),
-        Payload::None,
     )
     .await;
     assert_eq!(reply.status, StatusCode::OK, "{}", reply.text());
@@ -567,12 +561,9 @@ async fn reingest_through_the_api_after_adding_the_accounts_books_the_rest(db: T
     );
     assert_eq!(bookings_of(&w, main).await, expected[IBAN], "nothing twice");
     assert_eq!(bookings_of(&w, others[0]).await, expected[PAYROLL]);
-    let original = call(
-        &app,
+    let original = as_admin(
         Method::GET,
         &format!("/v1/statements/files/{}/content", record.id),
-        Some(&token),
-        Payload::None,
     )
     .await;
     assert_eq!(original.bytes, bytes, "the original file, as delivered");

@@ -3,18 +3,17 @@
 //! (091002) locks it with the bank's code; re-activation starts over with new keys. H004 and
 //! H005, on SQLite and PostgreSQL.
 
-use chrono::{Days, Utc};
 use kontor_daemon::ebics::{DownloadRequest, EbicsError};
-use kontor_daemon::services::users;
+use kontor_daemon::services::{users, AsUser, Bank};
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::{
     AuditAction, AuditEvent, EbicsUser, EbicsUserStatus, KeyStatus, KeyUsage, Page,
 };
 
-use crate::support::emulator::{world, Setup};
+use crate::support::emulator::{current_key, world, Setup};
 use crate::support::TestDb;
-use kontor_testkit::bank::missed_suspension;
+use kontor_testkit::bank::{days_before_today, missed_suspension};
 
 async fn suspension_is_confirmed_by_the_bank(db: TestDb, version: ProtocolVersion) {
     let w = world(db, Setup::new(version)).await;
@@ -38,15 +37,15 @@ async fn suspension_is_confirmed_by_the_bank(db: TestDb, version: ProtocolVersio
     // Another instance that missed the suspension still believes the user READY: the bank
     // refuses its next request, and the refusal locks the user with the bank's code.
     missed_suspension(&w.db.store, &w.scope, w.user).await;
-    let today = Utc::now().date_naive();
-    let request = DownloadRequest::new(OrderType::STA).with_period(
-        today.checked_sub_days(Days::new(3)).unwrap(),
-        today.checked_sub_days(Days::new(1)).unwrap(),
-    );
-    let refused =
-        kontor_daemon::services::bank::Bank::download(&w.client, &w.scope, w.user, request)
-            .await
-            .unwrap_err();
+    let (from, to) = days_before_today(3);
+    let request = DownloadRequest::new(OrderType::STA).with_period(from, to);
+    let as_user = AsUser {
+        scope: &w.scope,
+        user: w.user,
+    };
+    let refused = Bank::download(&w.client, as_user, request)
+        .await
+        .unwrap_err();
     assert!(
         matches!(&refused, EbicsError::Bank { rejection, .. } if rejection.code == "091002"),
         "{refused}"
@@ -75,12 +74,7 @@ async fn suspension_is_confirmed_by_the_bank(db: TestDb, version: ProtocolVersio
     assert_eq!(locked.detail["code"], "091002");
 
     // Re-activation: back to NEW, the old keys revoked.
-    let signature = tx
-        .key_pairs()
-        .current(w.user, KeyUsage::Signature)
-        .await
-        .unwrap()
-        .unwrap();
+    let signature = current_key(&mut tx, w.user, KeyUsage::Signature).await;
     let resumed = users::resume(&mut tx, w.user).await.unwrap();
     tx.commit().await.unwrap();
     assert_eq!(resumed.status, EbicsUserStatus::New);

@@ -24,7 +24,7 @@ use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_protocol::SignatureVersion;
 use kontor_storage::*;
 
-use crate::support::emulator::{world, Setup, World};
+use crate::support::emulator::{current_key, world, Setup, World};
 use crate::support::payments::interop_payment;
 use crate::support::seed::{tenant, Tenant, IBAN};
 use crate::support::TestDb;
@@ -300,12 +300,8 @@ async fn pending_item(w: &World, user3: EbicsUserId, order: &Order) -> (VeuItem,
 async fn detached(w: &World, signer: EbicsUserId, digest: &[u8]) -> DetachedSignature {
     let key = w.signing_key(signer).await;
     let mut tx = w.tx().await;
-    let key_hash = tx
-        .key_pairs()
-        .current(signer, KeyUsage::Signature)
+    let key_hash = current_key(&mut tx, signer, KeyUsage::Signature)
         .await
-        .unwrap()
-        .unwrap()
         .key_hash;
     tx.commit().await.unwrap();
     let digest: [u8; 32] = digest.try_into().unwrap();

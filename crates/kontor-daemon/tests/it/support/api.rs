@@ -11,8 +11,7 @@ use kontor_protocol::keys::PublicKey;
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion;
 use kontor_storage::{
-    EbicsUserStatus, FileKind, NewSignerKey, NewStatementFile, Role, SignatureClass, Store,
-    TenantId,
+    FileKind, NewSignerKey, NewStatementFile, Role, SignatureClass, Store, TenantId,
 };
 use secrecy::ExposeSecret;
 use tower::ServiceExt;
@@ -20,6 +19,7 @@ use tower::ServiceExt;
 use super::payments::pain001;
 use super::seed::{self, records, Seed, IBAN};
 use super::TestDb;
+use kontor_testkit::bank::ready_user;
 
 /// Ids of tenant A's records, by the name the route table uses.
 #[derive(Debug, Clone, Default)]
@@ -329,14 +329,7 @@ pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
         .await
         .unwrap();
     for user in users {
-        tx.ebics_users()
-            .set_status(user, EbicsUserStatus::New, EbicsUserStatus::Initialised)
-            .await
-            .unwrap();
-        tx.ebics_users()
-            .set_status(user, EbicsUserStatus::Initialised, EbicsUserStatus::Ready)
-            .await
-            .unwrap();
+        ready_user(&mut tx, user).await;
     }
     let signer_key = tx
         .key_pairs()

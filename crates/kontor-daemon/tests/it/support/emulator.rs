@@ -19,7 +19,9 @@ use kontor_protocol::order_type::{BtfService, OrderType};
 use kontor_protocol::signature::sign_order_data;
 use kontor_protocol::{ProtocolVersion, SignatureVersion};
 use kontor_storage::*;
-use kontor_testkit::bank::{bank_with_segments, decide_bank_keys, signing_key, start_bank};
+use kontor_testkit::bank::{
+    bank_with_segments, days_before_today, decide_bank_keys, signing_key, start_bank,
+};
 use kontor_testkit::payments::DEBTOR;
 
 use super::seed::{self, give_keys, Seed, IBAN};
@@ -89,6 +91,12 @@ pub async fn world(db: TestDb, setup: Setup) -> World {
         user_id: setup.user.into(),
         data_dir,
     }
+}
+
+/// The user's current key pair of `usage` (there must be one).
+pub async fn current_key(tx: &mut ScopedTx<'_>, user: EbicsUserId, usage: KeyUsage) -> KeyPair {
+    let current = tx.key_pairs().current(user, usage).await.unwrap();
+    current.expect("a current key pair")
 }
 
 impl World {
@@ -394,12 +402,7 @@ impl World {
         )
         .unwrap();
         let mut tx = self.tx().await;
-        let daemon_key = tx
-            .key_pairs()
-            .current(self.user, KeyUsage::Signature)
-            .await
-            .unwrap()
-            .unwrap();
+        let daemon_key = current_key(&mut tx, self.user, KeyUsage::Signature).await;
         tx.key_pairs()
             .set_status(daemon_key.id, KeyStatus::Pending, KeyStatus::Revoked)
             .await
@@ -440,6 +443,17 @@ impl World {
     /// A download of `order_type` by the user, with the request's defaults.
     pub async fn download(&self, order_type: OrderType) -> Result<DownloadOutcome, EbicsError> {
         let request = DownloadRequest::new(order_type);
+        self.client.download(&self.scope, self.user, request).await
+    }
+
+    /// The user's download of `order_type` for the `n` days before today.
+    pub async fn download_days(
+        &self,
+        order_type: OrderType,
+        n: u64,
+    ) -> Result<DownloadOutcome, EbicsError> {
+        let (from, to) = days_before_today(n);
+        let request = DownloadRequest::new(order_type).with_period(from, to);
         self.client.download(&self.scope, self.user, request).await
     }
 
