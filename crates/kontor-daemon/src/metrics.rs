@@ -48,6 +48,8 @@ families! {
         "Webhook delivery attempts by outcome (delivered, retry, parked).";
     WEBHOOK_QUEUE = "kontor_webhook_queue_depth", Gauge,
         "Pending webhook deliveries of all tenants, as last seen by this instance's worker.";
+    ORPHAN_FILES_REMOVED = "kontor_orphan_files_removed_total", Counter,
+        "Orphaned payment files removed, by place (orders: kept without a row; incoming: an interrupted receive).";
 }
 
 /// Upper bounds of the histogram buckets, in seconds.

@@ -114,7 +114,68 @@ async fn file_over_the_limit_answers_413_and_stores_nothing(db: TestDb) {
     assert_eq!(left, 0, "no spooled file is left behind");
 }
 
+/// Showing an order reads the summary stored at its creation, not its (possibly large) file;
+/// an order of an earlier version, which has none, is summarised from its file.
+async fn order_view_shows_the_stored_summary_without_reading_the_file(db: TestDb) {
+    let w = world(db, Setup::new(H005)).await;
+    w.ready().await;
+    w.describe_bank(&["CCT", "BTU"]).await;
+    w.permit("CCT", SignatureClass::E).await;
+    let token = w.token("ops@acme.example", Role::Admin).await;
+    let app = router(AppState::new(w.services.clone()));
+    let file = pain001(
+        "MSG-VIEW",
+        &[("Lieferant GmbH", "10.00"), ("Beta AG", "2.50")],
+    );
+    let created = call(
+        &app,
+        Method::POST,
+        &format!("/v1/orders?ebics_user_id={}&order_type=CCT", w.user),
+        Some(&token),
+        Payload::Raw("application/xml", file.clone()),
+    )
+    .await;
+    created.assert_status(StatusCode::CREATED);
+    let created = created.json();
+    let id: kontor_storage::OrderId = created["id"].as_str().unwrap().parse().unwrap();
+    assert_eq!(created["summary"]["number_of_transactions"], 2);
+    let show = || async {
+        let shown = call(
+            &app,
+            Method::GET,
+            &format!("/v1/orders/{id}"),
+            Some(&token),
+            Payload::None,
+        )
+        .await;
+        shown.assert_status(StatusCode::OK);
+        shown.json()["summary"].clone()
+    };
+
+    // The file on disk is not read: not even a broken one changes the view.
+    let order: Order = w.tx().await.get(id).await.unwrap();
+    let stored: StoredFile = w.tx().await.get(order.content_file_id).await.unwrap();
+    let path = w.data_dir.path().join(stored.path.unwrap());
+    std::fs::write(&path, b"not a payment file").unwrap();
+    assert_eq!(show().await, created["summary"]);
+
+    // An order of an earlier version has no stored summary: its file is read.
+    std::fs::write(&path, &file).unwrap();
+    let mut tx = w.tx().await;
+    let removed = tx
+        .raw_execute(
+            "DELETE FROM order_summaries WHERE order_id = $1",
+            &[id.to_string().as_str()],
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(removed, 1);
+    assert_eq!(show().await, created["summary"]);
+}
+
 on_both_databases! {
+    order_view_shows_the_stored_summary_without_reading_the_file => order_view_shows_the_stored_summary_without_reading_the_file;
     fifty_mib_pain001_is_uploaded_through_the_api_in_segments => fifty_mib_pain001_is_uploaded_through_the_api_in_segments;
     file_over_the_limit_answers_413_and_stores_nothing => file_over_the_limit_answers_413_and_stores_nothing;
 }
