@@ -13,8 +13,8 @@ use kontor_daemon::services::orders::orphans::{
     remove_orphans, spawn_orphan_cleanup, OrphansRemoved,
 };
 use kontor_daemon::services::orders::{
-    add_signature, create_order, submit, submit_order, CreateOrder, OrderError, OrderUploader,
-    SignatureSubmission, SubmitOutcome, Submitter, UploadFailure, UploadReceipt,
+    add_signature, create_order, submit, submit_order, CreateOrder, Created, OrderError,
+    OrderUploader, SignatureSubmission, SubmitOutcome, Submitter, UploadFailure, UploadReceipt,
 };
 use kontor_protocol::keys::{KeySize, PrivateKey};
 use kontor_protocol::orderdata::OrderSignatureData;
@@ -642,6 +642,23 @@ fn kept_order_files(w: &World) -> Vec<std::path::PathBuf> {
         .unwrap_or_default()
 }
 
+/// Creates an order of `content` with the daemon's files (kept on disk), as the API does.
+async fn create_kept(
+    w: &World,
+    content: Vec<u8>,
+    key: Option<&str>,
+) -> Result<Created, OrderError> {
+    let new = CreateOrder {
+        user: w.user,
+        content,
+        signature_rule: SignatureRule::Standard,
+        idempotency_key: key.map(str::to_owned),
+        order_type: None,
+        service: None,
+    };
+    create_order(&w.db.store, w.services.files(), &w.scope, new).await
+}
+
 /// With a data directory the payment file is kept on disk, not in its row; a replayed or
 /// refused creation leaves no file behind.
 async fn order_file_is_kept_on_disk_once_per_created_order(db: TestDb) {
@@ -649,21 +666,7 @@ async fn order_file_is_kept_on_disk_once_per_created_order(db: TestDb) {
     w.ready().await;
     bank_takes_payments(&w).await;
     let content = payment();
-    let create = |key: Option<&str>| {
-        create_order(
-            &w.db.store,
-            w.services.files(),
-            &w.scope,
-            CreateOrder {
-                user: w.user,
-                content: content.clone(),
-                signature_rule: SignatureRule::Standard,
-                idempotency_key: key.map(str::to_owned),
-                order_type: None,
-                service: None,
-            },
-        )
-    };
+    let create = |key: Option<&'static str>| create_kept(&w, content.clone(), key);
     let created = create(Some("disk-1")).await.unwrap();
     let file: StoredFile = w
         .tx()
@@ -688,20 +691,8 @@ async fn order_file_is_kept_on_disk_once_per_created_order(db: TestDb) {
     let replayed = create(Some("disk-1")).await.unwrap();
     assert!(replayed.replayed);
     assert_eq!(replayed.order.id, created.order.id);
-    let reused = create_order(
-        &w.db.store,
-        w.services.files(),
-        &w.scope,
-        CreateOrder {
-            user: w.user,
-            content: pain001("OTHER-RUN", &[("Other Creditor", "1.00")]),
-            signature_rule: SignatureRule::Standard,
-            idempotency_key: Some("disk-1".into()),
-            order_type: None,
-            service: None,
-        },
-    )
-    .await;
+    let other = pain001("OTHER-RUN", &[("Other Creditor", "1.00")]);
+    let reused = create_kept(&w, other, Some("disk-1")).await;
     assert!(
         matches!(reused, Err(OrderError::IdempotencyKeyReused)),
         "{reused:?}"
@@ -725,21 +716,8 @@ async fn concurrent_creates_with_one_key_make_one_order_and_keep_one_file(db: Te
     bank_takes_payments(&w).await;
     for run in 0..4 {
         let content = pain001(&format!("RACE-{run}"), &[("Race Creditor", "1.00")]);
-        let create = || {
-            create_order(
-                &w.db.store,
-                w.services.files(),
-                &w.scope,
-                CreateOrder {
-                    user: w.user,
-                    content: content.clone(),
-                    signature_rule: SignatureRule::Standard,
-                    idempotency_key: Some(format!("race-{run}")),
-                    order_type: None,
-                    service: None,
-                },
-            )
-        };
+        let key = format!("race-{run}");
+        let create = || create_kept(&w, content.clone(), Some(&key));
         let (a, b) = tokio::join!(create(), create());
         let (a, b) = (a.unwrap(), b.unwrap());
         assert_eq!(a.order.id, b.order.id);
