@@ -136,13 +136,30 @@ pub fn on_each_database<F: Future>(
 
 /// CPU time this process used so far (user + system, all threads), from `/proc/self/stat`.
 pub fn process_cpu() -> Duration {
-    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
-    // Fields after the command name (which may hold spaces) start at the last ')'.
-    let fields: Vec<&str> = stat
-        .rsplit_once(')')
-        .map_or("", |(_, rest)| rest)
-        .split_whitespace()
-        .collect();
+    cpu_in_stat(&std::fs::read_to_string("/proc/self/stat").unwrap_or_default()).1
+}
+
+/// CPU time the live threads of this process named `name` used so far, from
+/// `/proc/self/task/*/stat` (a thread's name is at most 15 bytes there).
+pub fn threads_cpu(name: &str) -> Duration {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Duration::ZERO;
+    };
+    tasks
+        .filter_map(|task| std::fs::read_to_string(task.ok()?.path().join("stat")).ok())
+        .map(|stat| cpu_in_stat(&stat))
+        .filter(|(comm, _)| comm == name)
+        .map(|(_, cpu)| cpu)
+        .sum()
+}
+
+/// The command name and the CPU time (user + system) in a `stat` line of proc(5).
+fn cpu_in_stat(stat: &str) -> (String, Duration) {
+    // The command name is in parentheses and may hold spaces: the fields after it start at
+    // the last ')'.
+    let (head, rest) = stat.rsplit_once(')').unwrap_or_default();
+    let comm = head.split_once('(').map_or("", |(_, c)| c).to_owned();
+    let fields: Vec<&str> = rest.split_whitespace().collect();
     // utime and stime are fields 14 and 15 of proc(5), in clock ticks (100 per second
     // on Linux: USER_HZ).
     let ticks = |i: usize| {
@@ -151,5 +168,5 @@ pub fn process_cpu() -> Duration {
             .and_then(|v| v.parse::<u64>().ok())
             .unwrap_or(0)
     };
-    Duration::from_millis((ticks(11) + ticks(12)) * 10)
+    (comm, Duration::from_millis((ticks(11) + ticks(12)) * 10))
 }

@@ -209,6 +209,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             options.transaction_lease = config.transaction_lease;
             options.bank_transport = config.bank_transport.clone();
             options.max_order_file_bytes = config.max_order_file_bytes;
+            options.orphan_file_grace = config.orphan_file_grace;
             options.webhooks.allow_private_targets = config.webhooks_allow_private_targets;
             let daemon = kontor_daemon::runtime::start(store, listener, options)?;
             tracing::info!(listen = %daemon.api_addr, "admin API listening; scheduler and recovery running");

@@ -82,6 +82,9 @@ pub struct Config {
     pub transaction_lease: Duration,
     /// The largest payment file `POST /v1/orders` takes (streamed to disk, never buffered).
     pub max_order_file_bytes: u64,
+    /// How long a payment file no order names is left on disk before it is removed as an
+    /// orphan (`KONTOR_ORPHAN_FILE_GRACE_SECS`).
+    pub orphan_file_grace: Duration,
     /// The HTTP(S) client for banks: answer size limit, timeouts, proxy.
     pub bank_transport: TransportSettings,
     /// Whether webhook targets may resolve to private, loopback or link-local addresses
@@ -105,6 +108,7 @@ impl Default for Config {
             recovery_interval: Duration::from_secs(30),
             transaction_lease: Duration::from_secs(300),
             max_order_file_bytes: DEFAULT_MAX_ORDER_FILE_BYTES,
+            orphan_file_grace: crate::services::orders::orphans::DEFAULT_GRACE,
             bank_transport: TransportSettings::default(),
             webhooks_allow_private_targets: false,
         }
@@ -250,6 +254,9 @@ impl Config {
         }
         if let Some(secs) = env_seconds(&env, "KONTOR_TRANSACTION_LEASE_SECS")? {
             self.transaction_lease = secs;
+        }
+        if let Some(secs) = env_seconds(&env, "KONTOR_ORPHAN_FILE_GRACE_SECS")? {
+            self.orphan_file_grace = secs;
         }
         if let Some(bytes) = env_bytes(&env, "KONTOR_MAX_ORDER_FILE_BYTES", order_file_limit)? {
             self.max_order_file_bytes = bytes;
@@ -505,12 +512,19 @@ mod tests {
             env_of(&[
                 ("KONTOR_RECOVERY_INTERVAL_SECS", "2"),
                 ("KONTOR_TRANSACTION_LEASE_SECS", "5"),
+                ("KONTOR_ORPHAN_FILE_GRACE_SECS", "600"),
             ]),
         )
         .unwrap();
         assert_eq!(config.recovery_interval, Duration::from_secs(2));
         assert_eq!(config.transaction_lease, Duration::from_secs(5));
+        assert_eq!(config.orphan_file_grace, Duration::from_secs(600));
+        assert_eq!(
+            Config::default().orphan_file_grace,
+            Duration::from_secs(3600)
+        );
         assert_env_refused("KONTOR_RECOVERY_INTERVAL_SECS", "0");
+        assert_env_refused("KONTOR_ORPHAN_FILE_GRACE_SECS", "soon");
     }
 
     #[cfg(unix)]

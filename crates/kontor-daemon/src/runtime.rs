@@ -20,6 +20,7 @@ use crate::ebics::{Client, ClientConfig, EbicsError, TransportSettings};
 use crate::services::certificates::{spawn_expiry_watch, DEFAULT_EXPIRY_WARNING_DAYS};
 use crate::services::effects::spawn_recovery_loop;
 use crate::services::orders::completion::spawn_completion_loop;
+use crate::services::orders::orphans::{self, spawn_orphan_cleanup};
 use crate::services::scheduler::{Scheduler, SchedulerConfig};
 use crate::services::statement_job::StatementJob;
 use crate::services::webhooks::worker::{spawn_delivery_loop, DeliveryWorker};
@@ -47,6 +48,11 @@ pub struct DaemonOptions {
     pub max_order_file_bytes: u64,
     /// Webhook target checks and delivery timing.
     pub webhooks: WebhookSettings,
+    /// How long a payment file below `orders/` or `incoming/` is left alone before it may be
+    /// removed as an orphan (when no files row names it).
+    pub orphan_file_grace: Duration,
+    /// Pause between passes of the orphan file cleanup (the first runs at start).
+    pub orphan_cleanup_interval: Duration,
 }
 
 impl DaemonOptions {
@@ -61,6 +67,8 @@ impl DaemonOptions {
             bank_transport: TransportSettings::default(),
             max_order_file_bytes: crate::config::DEFAULT_MAX_ORDER_FILE_BYTES,
             webhooks: WebhookSettings::default(),
+            orphan_file_grace: orphans::DEFAULT_GRACE,
+            orphan_cleanup_interval: Duration::from_secs(3600),
         }
     }
 }
@@ -76,6 +84,7 @@ pub struct RunningDaemon {
     completion: tokio::task::JoinHandle<()>,
     webhooks: tokio::task::JoinHandle<()>,
     certificate_watch: tokio::task::JoinHandle<()>,
+    orphan_cleanup: tokio::task::JoinHandle<()>,
 }
 
 impl RunningDaemon {
@@ -88,6 +97,7 @@ impl RunningDaemon {
         // the same webhook-id.
         self.webhooks.abort();
         self.certificate_watch.abort();
+        self.orphan_cleanup.abort();
         while self.tasks.join_next().await.is_some() {}
     }
 
@@ -149,6 +159,15 @@ pub fn start(
         DEFAULT_EXPIRY_WARNING_DAYS,
     );
 
+    // Aborting mid-pass is harmless: each removal stands alone.
+    let orphan_cleanup = spawn_orphan_cleanup(
+        store.clone(),
+        services.files().clone(),
+        options.instance.clone(),
+        options.orphan_cleanup_interval,
+        options.orphan_file_grace,
+    );
+
     let mut scheduler_config = SchedulerConfig::new(options.instance.clone());
     scheduler_config.idle_wait = options.scheduler_idle;
     let scheduler = Scheduler::new(
@@ -175,5 +194,6 @@ pub fn start(
         completion,
         webhooks,
         certificate_watch,
+        orphan_cleanup,
     })
 }

@@ -270,12 +270,19 @@ async fn load_view(
     tx: &mut ScopedTx<'_>,
     order: Order,
 ) -> Result<OrderView, ApiError> {
-    let file: StoredFile = tx.get(order.content_file_id).await?;
-    let content = services.file_content(&file).await?;
-    // Stored files passed validation; a file that no longer parses is shown without summary.
-    let summary = pain::parse_bytes(&content).ok().map(|p| p.summary());
+    let (summary, digest) = match tx.orders().summary(order.id).await? {
+        Some(stored) => (Some(stored.summary), stored.order_data_digest),
+        // Orders of earlier versions have no stored summary: their file is read.
+        None => {
+            let file: StoredFile = tx.get(order.content_file_id).await?;
+            let content = services.file_content(&file).await?;
+            // Stored files passed validation; a file that no longer parses is shown without
+            // summary.
+            let summary = pain::parse_bytes(&content).ok().map(|p| p.summary());
+            (summary, hex::encode(order_data_digest(&content)))
+        }
+    };
     let signatures = tx.order_signatures().list_for_order(order.id).await?;
-    let digest = hex::encode(order_data_digest(&content));
     Ok(OrderView::new(order, summary, digest, signatures))
 }
 

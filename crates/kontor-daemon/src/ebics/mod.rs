@@ -58,7 +58,7 @@ pub use transport::{
 pub use upload::{KeySubmission, OrderData, UploadOutcome, UploadRequest};
 pub use veu::{VeuOrderParams, VeuOrderRef, VeuSignature};
 
-pub use spool::{FileContent, FileReader, FileStream, Files, Incoming, IncomingWriter};
+pub use spool::{FileContent, FileReader, FileStream, Files, Incoming, IncomingWriter, KeptFile};
 
 use ledger::Ledger;
 use spool::Spool;

@@ -18,7 +18,7 @@ use super::EbicsError;
 
 mod order_files;
 
-pub use order_files::{FileContent, Incoming, IncomingWriter};
+pub use order_files::{FileContent, Incoming, IncomingWriter, KeptFile};
 
 /// The spool directory below a data directory.
 #[derive(Debug, Clone)]

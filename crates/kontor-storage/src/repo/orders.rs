@@ -1,12 +1,13 @@
 //! Stored files, orders and the signatures collected for them.
 
 use chrono::{DateTime, Utc};
+use kontor_documents::pain::PaymentSummary;
 use kontor_documents::{Amount, Currency};
 
 use super::{entity, repository};
 use kontor_protocol::order_type::{BtfService, OrderType};
 
-use crate::db::{now, record, Val};
+use crate::db::{now, record, to_json, RowReader, Val};
 use crate::error::{Result, StorageError};
 use crate::ids::{EbicsUserId, FileId, OrderId, OrderSignatureId, TransactionId};
 use crate::status::{FileKind, OrderStatus, SignatureClass};
@@ -42,6 +43,14 @@ pub enum FileBody {
         size: i64,
         sha256: String,
     },
+}
+
+/// What an order's payment file contains, for those who approve it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContentSummary {
+    pub summary: PaymentSummary,
+    /// The EBICS order data digest (what signatures cover), lower-case hex.
+    pub order_data_digest: String,
 }
 
 #[derive(Debug, Clone)]
@@ -190,6 +199,18 @@ impl Files<'_, '_> {
             )
             .await
     }
+
+    /// Whether a file record names `path` (relative to the data directory).
+    pub async fn records_path(&mut self, path: &str) -> Result<bool> {
+        let row = self
+            .tx
+            .fetch_optional(
+                "SELECT id FROM files WHERE tenant_id = $1 AND path = $2",
+                &[self.tx.tenant_val(), path.into()],
+            )
+            .await?;
+        Ok(row.is_some())
+    }
 }
 
 repository!(
@@ -219,6 +240,48 @@ impl Orders<'_, '_> {
             .await?
             .into_iter()
             .next())
+    }
+
+    /// Stores what the order's payment file contains, once, when the order is created.
+    pub async fn store_summary(&mut self, order: OrderId, summary: &ContentSummary) -> Result<()> {
+        let (sql, values) = self.tx.insert_sql(
+            "order_summaries",
+            &[
+                ("order_id", order.to_db().into()),
+                ("summary", to_json(&summary.summary).into()),
+                (
+                    "order_data_digest",
+                    summary.order_data_digest.clone().into(),
+                ),
+            ],
+            "",
+        );
+        self.tx
+            .execute(&sql, &values)
+            .await
+            .map_err(|e| StorageError::from_write("order summary", e))?;
+        Ok(())
+    }
+
+    /// What the order's payment file contains, as stored when the order was created; `None`
+    /// for orders of earlier versions, whose file must be read.
+    pub async fn summary(&mut self, order: OrderId) -> Result<Option<ContentSummary>> {
+        let row = self
+            .tx
+            .fetch_optional(
+                "SELECT summary, order_data_digest FROM order_summaries \
+                 WHERE order_id = $1 AND tenant_id = $2",
+                &[order.to_db().into(), self.tx.tenant_val()],
+            )
+            .await?;
+        row.map(|row| {
+            let r = RowReader(&row);
+            Ok(ContentSummary {
+                summary: r.json("summary")?,
+                order_data_digest: r.str("order_data_digest")?.to_owned(),
+            })
+        })
+        .transpose()
     }
 
     pub async fn list_by_status(&mut self, status: OrderStatus) -> Result<Vec<Order>> {

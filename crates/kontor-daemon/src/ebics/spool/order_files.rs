@@ -7,10 +7,18 @@
 //! payment) are written under a temporary name first. The file is kept before its files row
 //! is written, so a crash in between leaves at most an orphan file, never a row without its
 //! file. Without a data directory (tests), the content is stored inline in the row.
+//!
+//! Orphans (a crash between keeping a file and committing its row, or during a receive) are
+//! found here by age ([`Files::kept_files_untouched_since`],
+//! [`Files::remove_incoming_untouched_since`]); whether a kept one is referenced is the
+//! database's to say (`services::orders::orphans`).
 
 use std::borrow::Cow;
 use std::io::Write;
+use std::path::Path;
+use std::time::SystemTime;
 
+use kontor_protocol::signature::{order_data_digest, OrderDataHasher};
 use kontor_storage::{private_files, FileBody, TenantId};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
@@ -25,6 +33,14 @@ pub struct Incoming {
     path: tempfile::TempPath,
     size: u64,
     sha256: String,
+    order_data_digest: String,
+}
+
+impl Incoming {
+    /// The EBICS order data digest (what signatures cover), lower-case hex.
+    pub fn order_data_digest(&self) -> &str {
+        &self.order_data_digest
+    }
 }
 
 /// Spools an [`Incoming`] file chunk by chunk (see [`Files::receive`]).
@@ -33,12 +49,14 @@ pub struct IncomingWriter {
     writer: tokio::io::BufWriter<tokio::fs::File>,
     size: u64,
     hasher: Sha256,
+    digest: OrderDataHasher,
 }
 
 impl IncomingWriter {
     /// Appends `bytes`.
     pub async fn write(&mut self, bytes: &[u8]) -> std::io::Result<()> {
         self.hasher.update(bytes);
+        self.digest.update(bytes);
         self.size += bytes.len() as u64;
         self.writer.write_all(bytes).await
     }
@@ -56,6 +74,7 @@ impl IncomingWriter {
             path: self.path,
             size: self.size,
             sha256: hex::encode(self.hasher.finalize()),
+            order_data_digest: hex::encode(self.digest.finalize()),
         })
     }
 }
@@ -66,6 +85,7 @@ pub struct FileContent {
     source: Source,
     size: u64,
     sha256: String,
+    order_data_digest: String,
 }
 
 #[derive(Debug)]
@@ -80,6 +100,7 @@ impl FileContent {
         Self {
             size: bytes.len() as u64,
             sha256: hex::encode(Sha256::digest(&bytes)),
+            order_data_digest: hex::encode(order_data_digest(&bytes)),
             source: Source::Bytes(bytes),
         }
     }
@@ -91,6 +112,11 @@ impl FileContent {
     /// SHA-256, lower-case hex.
     pub fn sha256(&self) -> &str {
         &self.sha256
+    }
+
+    /// The EBICS order data digest (what signatures cover), lower-case hex.
+    pub fn order_data_digest(&self) -> &str {
+        &self.order_data_digest
     }
 
     /// The whole content (to parse it): borrowed when at hand, read when on disk.
@@ -108,6 +134,7 @@ impl From<Incoming> for FileContent {
             source: Source::Incoming(incoming.path),
             size: incoming.size,
             sha256: incoming.sha256,
+            order_data_digest: incoming.order_data_digest,
         }
     }
 }
@@ -134,6 +161,7 @@ impl Files {
             writer: tokio::io::BufWriter::new(tokio::fs::File::from_std(file)),
             size: 0,
             hasher: Sha256::new(),
+            digest: OrderDataHasher::new(),
         })
     }
 
@@ -158,6 +186,7 @@ impl Files {
             source,
             size,
             sha256,
+            ..
         } = content;
         blocking(move || {
             let dir = path.parent().unwrap_or(&path).to_owned();
@@ -191,5 +220,126 @@ impl Files {
         if let (FileBody::OnDisk { path, .. }, Some(data_dir)) = (body, &self.data_dir) {
             let _ = tokio::fs::remove_file(data_dir.join(path)).await;
         }
+    }
+}
+
+/// A kept file below `orders/{tenant}/` not written since a cutoff: an orphan unless a files
+/// row names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeptFile {
+    pub tenant: TenantId,
+    /// Relative to the data directory, as its files row would name it.
+    pub path: String,
+}
+
+impl Files {
+    /// Every tenant's kept files not written since `cutoff` (none without a data directory).
+    pub async fn kept_files_untouched_since(
+        &self,
+        cutoff: SystemTime,
+    ) -> std::io::Result<Vec<KeptFile>> {
+        let Some(data_dir) = self.data_dir.clone() else {
+            return Ok(Vec::new());
+        };
+        in_blocking(move || {
+            let mut found = Vec::new();
+            for tenant_dir in entries(&data_dir.join("orders"))? {
+                let Some(tenant) = tenant_dir
+                    .file_name()
+                    .to_str()
+                    .and_then(|name| name.parse::<TenantId>().ok())
+                else {
+                    continue;
+                };
+                for entry in entries(&tenant_dir.path())? {
+                    if let (true, Some(name)) =
+                        (untouched_since(&entry, cutoff)?, entry.file_name().to_str())
+                    {
+                        found.push(KeptFile {
+                            tenant,
+                            path: format!("orders/{tenant}/{name}"),
+                        });
+                    }
+                }
+            }
+            Ok(found)
+        })
+        .await
+    }
+
+    /// Removes a kept file unless it was written since `cutoff`; whether it was removed here
+    /// (another instance may have been first).
+    pub async fn remove_kept(&self, file: &KeptFile, cutoff: SystemTime) -> std::io::Result<bool> {
+        let Some(data_dir) = &self.data_dir else {
+            return Ok(false);
+        };
+        let path = data_dir.join(&file.path);
+        in_blocking(move || {
+            let modified = match std::fs::symlink_metadata(&path) {
+                Ok(meta) => meta.modified()?,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+                Err(e) => return Err(e),
+            };
+            if modified >= cutoff {
+                return Ok(false);
+            }
+            removed(std::fs::remove_file(&path))
+        })
+        .await
+    }
+
+    /// Removes received files below `incoming/` not written since `cutoff`: what a receive
+    /// interrupted by a crash left (a live receive writes as its body arrives, and its file
+    /// is kept or dropped at once). Returns how many it removed.
+    pub async fn remove_incoming_untouched_since(
+        &self,
+        cutoff: SystemTime,
+    ) -> std::io::Result<usize> {
+        let Some(incoming) = self.incoming_dir() else {
+            return Ok(0);
+        };
+        in_blocking(move || {
+            let mut count = 0;
+            for entry in entries(&incoming)? {
+                if untouched_since(&entry, cutoff)? && removed(std::fs::remove_file(entry.path()))?
+                {
+                    count += 1;
+                }
+            }
+            Ok(count)
+        })
+        .await
+    }
+}
+
+async fn in_blocking<T: Send + 'static>(
+    work: impl FnOnce() -> std::io::Result<T> + Send + 'static,
+) -> std::io::Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(std::io::Error::other)?
+}
+
+/// The entries of `dir`; none when it does not exist (nothing was ever kept there).
+fn entries(dir: &Path) -> std::io::Result<Vec<std::fs::DirEntry>> {
+    match std::fs::read_dir(dir) {
+        Ok(entries) => entries.collect(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Whether `entry` is a plain file last written before `cutoff`.
+fn untouched_since(entry: &std::fs::DirEntry, cutoff: SystemTime) -> std::io::Result<bool> {
+    let meta = entry.metadata()?;
+    Ok(meta.is_file() && meta.modified()? < cutoff)
+}
+
+/// A removal's outcome: a file already gone (another instance removed it) was not removed here.
+fn removed(outcome: std::io::Result<()>) -> std::io::Result<bool> {
+    match outcome {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(false),
+        Err(e) => Err(e),
     }
 }

@@ -4,6 +4,7 @@
 //! the bank's status reports ([`completion`]).
 
 pub mod completion;
+pub mod orphans;
 pub mod received;
 pub mod submit;
 
@@ -17,9 +18,10 @@ use kontor_protocol::orderdata::OrderSignatureData;
 use kontor_protocol::signature::{verify_order_digest, OrderDataHasher};
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{
-    Connection, EbicsUser, EbicsUserId, EbicsUserStatus, FileBody, FileKind, KeyUsage, NewFile,
-    NewOrder, NewOrderSignature, Order, OrderId, OrderSignature, OrderStatus, ScopedTx,
-    SignatureClass, SignatureRule, StorageError, Store, StoredFile, TenantScope, WebhookEventType,
+    Connection, ContentSummary, EbicsUser, EbicsUserId, EbicsUserStatus, FileBody, FileKind,
+    KeyUsage, NewFile, NewOrder, NewOrderSignature, Order, OrderId, OrderSignature, OrderStatus,
+    ScopedTx, SignatureClass, SignatureRule, StorageError, Store, StoredFile, TenantScope,
+    WebhookEventType,
 };
 
 pub use completion::CompletionReport;
@@ -226,7 +228,19 @@ pub(crate) async fn create_order_of(
         content_hash: content.sha256().to_owned(),
         signature_rule: new.signature_rule,
     };
+    // A replay is answered from the database before the file is kept: a client's retry costs
+    // a read, not a write, sync and rename. The row's unique key still decides races below.
+    if new.idempotency_key.is_some() {
+        let mut tx = store.scope(scope).read().await?;
+        if let Some(replayed) = request
+            .replay(&mut tx, new.idempotency_key.as_deref())
+            .await?
+        {
+            return Ok(replayed);
+        }
+    }
     // Kept before its row is written: a crash in between leaves an orphan file at most.
+    let digest = content.order_data_digest().to_owned();
     let body = files
         .keep(scope.tenant(), content)
         .await
@@ -234,7 +248,7 @@ pub(crate) async fn create_order_of(
     let kept = matches!(body, FileBody::OnDisk { .. }).then(|| body.clone());
     let key = new.idempotency_key.clone();
     let mut tx = store.scope(scope).begin().await?;
-    let outcome = match create_in(&mut tx, &request, &document, new, body).await {
+    let outcome = match create_in(&mut tx, &request, &document, new, body, digest).await {
         Ok(created) if !created.replayed => {
             // A failed commit may still have committed: the file stays rather than risk a
             // row without its file.
@@ -311,6 +325,7 @@ async fn create_in(
     document: &PaymentOrder,
     new: CreateOrder,
     body: FileBody,
+    order_data_digest: String,
 ) -> Result<Created, OrderError> {
     if let Some(created) = request.replay(tx, new.idempotency_key.as_deref()).await? {
         return Ok(created);
@@ -358,11 +373,22 @@ async fn create_in(
             idempotency_key: new.idempotency_key,
         })
         .await?;
+    let summary = document.summary();
+    // Stored, so showing the order need not read and parse its file.
+    tx.orders()
+        .store_summary(
+            order.id,
+            &ContentSummary {
+                summary: summary.clone(),
+                order_data_digest,
+            },
+        )
+        .await?;
     events::order(tx, WebhookEventType::OrderCreated, order.id).await?;
     Ok(Created {
         order,
         replayed: false,
-        summary: Some(document.summary()),
+        summary: Some(summary),
     })
 }
 

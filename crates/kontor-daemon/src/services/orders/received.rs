@@ -7,7 +7,6 @@
 //! other; with a data directory it becomes the order's file by a rename, never copied.
 
 use futures::{Stream, StreamExt};
-use kontor_protocol::signature::OrderDataHasher;
 use kontor_storage::TenantScope;
 
 use super::{create_order_of, CreateOrder, Created, OrderError};
@@ -50,7 +49,8 @@ where
     B: AsRef<[u8]>,
     E: std::fmt::Display,
 {
-    let (incoming, order_data_digest) = receive(services.files(), body, limit).await?;
+    let incoming = receive(services.files(), body, limit).await?;
+    let order_data_digest = incoming.order_data_digest().to_owned();
     let created = create_order_of(
         services.store(),
         services.files(),
@@ -66,19 +66,14 @@ where
 }
 
 /// Streams `body` into an incoming file (removed when dropped), refusing it once it passes
-/// `limit`; returns it with its EBICS order data digest (lower-case hex).
-async fn receive<S, B, E>(
-    files: &Files,
-    body: S,
-    limit: u64,
-) -> Result<(Incoming, String), ReceiveError>
+/// `limit`.
+async fn receive<S, B, E>(files: &Files, body: S, limit: u64) -> Result<Incoming, ReceiveError>
 where
     S: Stream<Item = Result<B, E>> + Send,
     B: AsRef<[u8]>,
     E: std::fmt::Display,
 {
     let mut writer = files.receive().await?;
-    let mut digest = OrderDataHasher::new();
     let mut body = std::pin::pin!(body);
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| ReceiveError::Body(e.to_string()))?;
@@ -86,8 +81,7 @@ where
         if writer.size() + bytes.len() as u64 > limit {
             return Err(ReceiveError::TooLarge { limit });
         }
-        digest.update(bytes);
         writer.write(bytes).await?;
     }
-    Ok((writer.finish().await?, hex::encode(digest.finalize())))
+    Ok(writer.finish().await?)
 }

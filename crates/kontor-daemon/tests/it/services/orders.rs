@@ -9,9 +9,12 @@ use std::sync::Arc;
 use kontor_bank::{FaultAction, FaultMatcher, TransactionPhase as BankPhase};
 use kontor_daemon::ebics::{Files, RetryPolicy};
 use kontor_daemon::runtime::{self, DaemonOptions, RunningDaemon};
+use kontor_daemon::services::orders::orphans::{
+    remove_orphans, spawn_orphan_cleanup, OrphansRemoved,
+};
 use kontor_daemon::services::orders::{
-    add_signature, create_order, submit, submit_order, CreateOrder, OrderError, OrderUploader,
-    SignatureSubmission, SubmitOutcome, Submitter, UploadFailure, UploadReceipt,
+    add_signature, create_order, submit, submit_order, CreateOrder, Created, OrderError,
+    OrderUploader, SignatureSubmission, SubmitOutcome, Submitter, UploadFailure, UploadReceipt,
 };
 use kontor_protocol::keys::{KeySize, PrivateKey};
 use kontor_protocol::orderdata::OrderSignatureData;
@@ -630,6 +633,8 @@ on_both_databases! {
     sixteen_concurrent_submits_in_one_instance_upload_once => |db| concurrent_submits_upload_once_flow(db, false);
     eight_plus_eight_submits_in_two_instances_upload_once => |db| concurrent_submits_upload_once_flow(db, true);
     order_file_is_kept_on_disk_once_per_created_order => order_file_is_kept_on_disk_once_per_created_order;
+    concurrent_creates_with_one_key_make_one_order_and_keep_one_file => concurrent_creates_with_one_key_make_one_order_and_keep_one_file;
+    orphaned_order_files_older_than_the_grace_are_removed => orphaned_order_files_older_than_the_grace_are_removed;
     inline_order_of_an_earlier_version_is_signed_and_submitted => inline_order_of_an_earlier_version_is_signed_and_submitted;
 }
 
@@ -644,6 +649,23 @@ fn kept_order_files(w: &World) -> Vec<std::path::PathBuf> {
         .unwrap_or_default()
 }
 
+/// Creates an order of `content` with the daemon's files (kept on disk), as the API does.
+async fn create_kept(
+    w: &World,
+    content: Vec<u8>,
+    key: Option<&str>,
+) -> Result<Created, OrderError> {
+    let new = CreateOrder {
+        user: w.user,
+        content,
+        signature_rule: SignatureRule::Standard,
+        idempotency_key: key.map(str::to_owned),
+        order_type: None,
+        service: None,
+    };
+    create_order(&w.db.store, w.services.files(), &w.scope, new).await
+}
+
 /// With a data directory the payment file is kept on disk, not in its row; a replayed or
 /// refused creation leaves no file behind.
 async fn order_file_is_kept_on_disk_once_per_created_order(db: TestDb) {
@@ -651,21 +673,7 @@ async fn order_file_is_kept_on_disk_once_per_created_order(db: TestDb) {
     w.ready().await;
     bank_takes_payments(&w).await;
     let content = payment();
-    let create = |key: Option<&str>| {
-        create_order(
-            &w.db.store,
-            w.services.files(),
-            &w.scope,
-            CreateOrder {
-                user: w.user,
-                content: content.clone(),
-                signature_rule: SignatureRule::Standard,
-                idempotency_key: key.map(str::to_owned),
-                order_type: None,
-                service: None,
-            },
-        )
-    };
+    let create = |key: Option<&'static str>| create_kept(&w, content.clone(), key);
     let created = create(Some("disk-1")).await.unwrap();
     let file: StoredFile = w
         .tx()
@@ -681,14 +689,132 @@ async fn order_file_is_kept_on_disk_once_per_created_order(db: TestDb) {
     assert_eq!(std::fs::read(kept).unwrap(), content);
     assert!(kept.ends_with(file.path.as_deref().unwrap()), "{kept:?}");
 
+    // A replay is answered before anything is written: with the tenant's directory made
+    // unusable (a plain file in its place), keeping a file would fail.
+    let tenant_dir = kept.parent().unwrap().to_owned();
+    let moved = tenant_dir.with_extension("moved");
+    std::fs::rename(&tenant_dir, &moved).unwrap();
+    std::fs::write(&tenant_dir, b"not a directory").unwrap();
     let replayed = create(Some("disk-1")).await.unwrap();
     assert!(replayed.replayed);
+    assert_eq!(replayed.order.id, created.order.id);
+    let other = pain001("OTHER-RUN", &[("Other Creditor", "1.00")]);
+    let reused = create_kept(&w, other, Some("disk-1")).await;
+    assert!(
+        matches!(reused, Err(OrderError::IdempotencyKeyReused)),
+        "{reused:?}"
+    );
+    std::fs::remove_file(&tenant_dir).unwrap();
+    std::fs::rename(&moved, &tenant_dir).unwrap();
+
     let duplicate = create(None).await;
     assert!(
         matches!(duplicate, Err(OrderError::DuplicateOrder)),
         "{duplicate:?}"
     );
     assert_eq!(kept_order_files(&w).len(), 1);
+}
+
+/// Two creations racing with one idempotency key (both past the early replay check) end in
+/// one order and one replay, decided by the database; the loser's kept file is removed.
+async fn concurrent_creates_with_one_key_make_one_order_and_keep_one_file(db: TestDb) {
+    let w = world(db, Setup::new(H004)).await;
+    w.ready().await;
+    bank_takes_payments(&w).await;
+    for run in 0..4 {
+        let content = pain001(&format!("RACE-{run}"), &[("Race Creditor", "1.00")]);
+        let key = format!("race-{run}");
+        let create = || create_kept(&w, content.clone(), Some(&key));
+        let (a, b) = tokio::join!(create(), create());
+        let (a, b) = (a.unwrap(), b.unwrap());
+        assert_eq!(a.order.id, b.order.id);
+        assert!(a.replayed != b.replayed, "one creation, one replay");
+        assert_eq!(kept_order_files(&w).len(), run + 1);
+    }
+}
+
+/// Writes `path` with a last write `age` ago.
+fn file_aged(path: &std::path::Path, age: std::time::Duration) {
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let file = std::fs::File::create(path).unwrap();
+    file.set_modified(std::time::SystemTime::now() - age)
+        .unwrap();
+}
+
+/// The cleanup removes a file below `orders/` no row names and a file below `incoming/`, once
+/// older than the grace; a young orphan and an old file its order names are kept. A pass of
+/// the daemon's loop counts what it removed.
+async fn orphaned_order_files_older_than_the_grace_are_removed(db: TestDb) {
+    const HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
+    let w = world(db, Setup::new(H004)).await;
+    w.ready().await;
+    bank_takes_payments(&w).await;
+    let order = w
+        .new_order_kept_by(
+            w.services.files(),
+            payment(),
+            SignatureRule::Standard,
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+    let [referenced] = &kept_order_files(&w)[..] else {
+        panic!("{:?}", kept_order_files(&w));
+    };
+    std::fs::File::options()
+        .write(true)
+        .open(referenced)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - 2 * HOUR)
+        .unwrap();
+    let data = w.data_dir.path();
+    let tenant_dir = data.join(format!("orders/{}", w.scope.tenant()));
+    let old_orphan = tenant_dir.join("crashed-before-its-row.xml");
+    let young_orphan = tenant_dir.join("row-about-to-be-written.xml");
+    let old_incoming = data.join("incoming/.tmp-interrupted");
+    let young_incoming = data.join("incoming/.tmp-receiving");
+    file_aged(&old_orphan, 2 * HOUR);
+    file_aged(&young_orphan, HOUR / 2);
+    file_aged(&old_incoming, 2 * HOUR);
+    file_aged(&young_incoming, HOUR / 2);
+
+    let removed = remove_orphans(&w.db.store, w.services.files(), HOUR)
+        .await
+        .unwrap();
+    assert_eq!(
+        removed,
+        OrphansRemoved {
+            kept: 1,
+            incoming: 1
+        }
+    );
+    assert!(!old_orphan.exists() && !old_incoming.exists());
+    assert!(young_orphan.exists() && young_incoming.exists() && referenced.exists());
+    // The order still reads its file.
+    let file: StoredFile = w.tx().await.get(order.content_file_id).await.unwrap();
+    assert_eq!(w.services.file_content(&file).await.unwrap(), payment());
+
+    // The daemon's loop (its first pass at once) removes and counts.
+    file_aged(&old_orphan, 2 * HOUR);
+    let instance = format!("orphan-test-{}", w.scope.tenant());
+    let cleanup = spawn_orphan_cleanup(
+        w.db.store.clone(),
+        w.services.files().clone(),
+        instance.clone(),
+        HOUR,
+        HOUR,
+    );
+    let counted =
+        format!("kontor_orphan_files_removed_total{{instance=\"{instance}\",place=\"orders\"}} 1");
+    eventually(|| async {
+        kontor_daemon::metrics::render()
+            .contains(&counted)
+            .then_some(())
+    })
+    .await;
+    cleanup.abort();
+    assert!(!old_orphan.exists() && young_orphan.exists() && referenced.exists());
 }
 
 /// Earlier versions kept every payment file inline in its row: such an order is still

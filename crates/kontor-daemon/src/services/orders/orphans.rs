@@ -1,0 +1,106 @@
+//! Orphaned payment files: a crash between keeping an order's file and committing its row
+//! leaves a file below `orders/` that no row names, and a crash during a receive leaves one
+//! below `incoming/`. Both are removed once older than a grace period.
+//!
+//! Safe while several instances share one data directory and database: a file is removed only
+//! when it was not written for the grace period (far longer than any creation takes from
+//! keeping the file to committing its row) and, for a kept file, when no files row names it,
+//! asked of the database right before the removal. Two instances removing one orphan is
+//! harmless: the second finds it gone.
+
+use std::time::{Duration, SystemTime};
+
+use kontor_storage::{StorageError, Store, TenantScope};
+
+use crate::ebics::Files;
+use crate::metrics;
+
+/// How long a file is left alone by default before it may be an orphan.
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(3600);
+
+/// What one pass removed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OrphansRemoved {
+    /// Kept files below `orders/` that no files row names.
+    pub kept: usize,
+    /// Received files below `incoming/` left by an interrupted receive.
+    pub incoming: usize,
+}
+
+/// Why a pass stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum OrphanError {
+    #[error("order files could not be listed or removed: {0}")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Removes the orphans not written for `grace` (see the module docs).
+pub async fn remove_orphans(
+    store: &Store,
+    files: &Files,
+    grace: Duration,
+) -> Result<OrphansRemoved, OrphanError> {
+    let cutoff = SystemTime::now()
+        .checked_sub(grace)
+        .unwrap_or(SystemTime::UNIX_EPOCH);
+    let mut removed = OrphansRemoved {
+        incoming: files.remove_incoming_untouched_since(cutoff).await?,
+        ..Default::default()
+    };
+    for file in files.kept_files_untouched_since(cutoff).await? {
+        let scope = TenantScope::system_job(file.tenant, "orphan-order-files");
+        let referenced = store
+            .scope(&scope)
+            .read()
+            .await?
+            .files()
+            .records_path(&file.path)
+            .await?;
+        if !referenced && files.remove_kept(&file, cutoff).await? {
+            tracing::info!(tenant = %file.tenant, path = %file.path, "orphaned order file removed");
+            removed.kept += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// Removes orphans now and every `every`, for the daemon's lifetime, counting them in
+/// `kontor_orphan_files_removed_total`. Failures are logged; the next pass tries again.
+pub fn spawn_orphan_cleanup(
+    store: Store,
+    files: Files,
+    instance: String,
+    every: Duration,
+    grace: Duration,
+) -> tokio::task::JoinHandle<()> {
+    crate::services::every(every, move || {
+        let (store, files, instance) = (store.clone(), files.clone(), instance.clone());
+        async move {
+            match remove_orphans(&store, &files, grace).await {
+                Ok(removed) => {
+                    for (place, count) in [("orders", removed.kept), ("incoming", removed.incoming)]
+                    {
+                        if count > 0 {
+                            metrics::add(
+                                metrics::ORPHAN_FILES_REMOVED,
+                                &instance,
+                                &[("place", place)],
+                                count as f64,
+                            );
+                        }
+                    }
+                    if removed != OrphansRemoved::default() {
+                        tracing::info!(
+                            kept = removed.kept,
+                            incoming = removed.incoming,
+                            "orphaned order files removed"
+                        );
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "orphaned order file cleanup failed"),
+            }
+        }
+    })
+}
