@@ -45,8 +45,7 @@ families! {
         RECOVERY_PASSES = "kontor_recovery_passes_total";
         /// Webhook delivery attempts by outcome (delivered, retry, parked).
         WEBHOOK_DELIVERIES = "kontor_webhook_deliveries_total";
-        /// Orphaned payment files removed, by place (orders: kept without a row; incoming: an
-        /// interrupted receive).
+        /// Orphaned payment files removed, by place (orders: kept without a row; incoming: an interrupted receive).
         ORPHAN_FILES_REMOVED = "kontor_orphan_files_removed_total";
     }
     Histogram {
