@@ -44,7 +44,7 @@ pub use error::ReadError;
 pub use limits::{Limit, Limits};
 pub use quick_xml;
 pub use roxmltree;
-pub use scan::{scan, PolicyCheck};
+pub use scan::{has_attributes, scan, PolicyCheck};
 
 use roxmltree::{Document, ParsingOptions};
 
@@ -154,6 +154,28 @@ mod tests {
             }
         );
         assert!(parse(&many, &Limits::DEFAULT).is_ok());
+    }
+
+    #[test]
+    fn a_tag_has_attributes_when_anything_but_white_space_follows_its_name() {
+        use quick_xml::events::Event;
+        let cases = [
+            ("<a>", false),
+            ("<a \t\r\n>", false),
+            ("<a/>", false),
+            ("<a x=\"1\">", true),
+            ("<a xmlns=\"urn:x\">", true),
+            // Not XML white space: quick-xml's iterator reads it as the start of a key.
+            ("<a \u{c}>", true),
+        ];
+        for (tag, expected) in cases {
+            let mut reader = quick_xml::Reader::from_str(tag);
+            let (Ok(Event::Start(start)) | Ok(Event::Empty(start))) = reader.read_event() else {
+                panic!("{tag} is a start tag");
+            };
+            assert_eq!(has_attributes(&start), expected, "{tag}");
+            assert_eq!(start.attributes().next().is_some(), expected, "{tag}");
+        }
     }
 
     #[test]

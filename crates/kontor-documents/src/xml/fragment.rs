@@ -509,7 +509,13 @@ fn open_element<R>(
     };
     let name = fragment.push_str(std::str::from_utf8(local.as_ref()).map_err(malformed)?);
     let first = fragment.attributes.len() as u32;
-    for attribute in start.attributes() {
+    if !kontor_xml::has_attributes(start) {
+        return Ok(fragment.push_node(name, in_namespace, parent, (first, first)));
+    }
+    // Every start tag reaching here passed the policy check, which iterated its attributes
+    // with quick-xml's checks (syntax, duplicates): repeating the quadratic duplicate check
+    // could not fail, so this pass skips it.
+    for attribute in start.attributes().with_checks(false) {
         let attribute = attribute.map_err(malformed)?;
         let key = attribute.key;
         // roxmltree's `attribute(name)` finds unprefixed attributes; declarations are not
