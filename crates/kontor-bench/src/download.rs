@@ -354,10 +354,12 @@ async fn download_and_book(
     let mut request =
         DownloadRequest::new(OrderType::BTD).with_effect(TransferEffect::IngestStatements);
     request.service = Some(BtfService::new("EOP", MessageName::new("camt.053")));
+    let (started, cpu_before) = (Instant::now(), crate::daemon::process_cpu());
     let outcome = client
         .download(&scope, user, request)
         .await
         .expect("download");
+    let (downloaded, cpu_downloaded) = (Instant::now(), crate::daemon::process_cpu());
     let DownloadOutcome::Data { file, transaction } = outcome else {
         panic!("the emulator delivered no data");
     };
@@ -367,5 +369,12 @@ async fn download_and_book(
     let report = ingest_delivered(reading, &scope, &delivered)
         .await
         .expect("ingestion");
+    eprintln!(
+        "  child: download {:.3} s wall, {:.3} s CPU; ingestion {:.3} s wall, {:.3} s CPU",
+        (downloaded - started).as_secs_f64(),
+        (cpu_downloaded - cpu_before).as_secs_f64(),
+        downloaded.elapsed().as_secs_f64(),
+        (crate::daemon::process_cpu() - cpu_downloaded).as_secs_f64(),
+    );
     (file.size, report)
 }
