@@ -28,7 +28,7 @@ pub struct IllegalTransition {
 pub trait DbEnum: Sized + Copy + 'static {
     /// The column (or concept) name used in errors.
     const COLUMN: &'static str;
-    /// All variants, for tests and documentation.
+    /// All variants, in declaration order.
     const ALL: &'static [Self];
     /// The stored string.
     fn as_str(self) -> &'static str;

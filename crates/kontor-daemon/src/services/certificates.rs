@@ -18,7 +18,7 @@ use chrono::{DateTime, Duration, Utc};
 use kontor_protocol::certificate::Certificate;
 use kontor_protocol::keys::{public_key_hash, PublicKey};
 use kontor_storage::{
-    AuditAction, BankHost, Connection, EbicsUser, EbicsUserId, EbicsUserStatus, KeyCustody,
+    AuditAction, BankHost, Connection, DbEnum, EbicsUser, EbicsUserId, EbicsUserStatus, KeyCustody,
     KeyPair, KeyPairId, KeyStatus, KeyUsage, Page, ScopedTx, Store, TenantScope,
 };
 use serde::Serialize;
@@ -93,13 +93,15 @@ fn view(pair: &KeyPair, now: DateTime<Utc>, warn: Duration) -> KeyView {
         status: pair.status,
         custody: pair.custody,
         key_hash: pair.key_hash.clone(),
-        certificate: pair
-            .certificate
-            .as_deref()
-            .and_then(|der| Certificate::from_der(der).ok())
-            .map(|c| CertificateInfo::of(&c, now, warn)),
+        certificate: readable_certificate(pair).map(|c| CertificateInfo::of(&c, now, warn)),
         created_at: pair.created_at,
     }
+}
+
+/// The key's certificate, when it has one that parses: an unreadable one is shown and
+/// warned about as none.
+fn readable_certificate(pair: &KeyPair) -> Option<Certificate> {
+    Certificate::from_der(pair.certificate.as_deref()?).ok()
 }
 
 /// The user's current keys (newest per usage, neither expired nor revoked) with their
@@ -111,11 +113,7 @@ pub async fn keys_view(
     warn_days: i64,
 ) -> Result<Vec<KeyView>, ServiceError> {
     let mut out = Vec::new();
-    for usage in [
-        KeyUsage::Signature,
-        KeyUsage::Authentication,
-        KeyUsage::Encryption,
-    ] {
+    for &usage in KeyUsage::ALL {
         if let Some(pair) = tx.key_pairs().current(user, usage).await? {
             out.push(view(&pair, now, Duration::days(warn_days)));
         }
@@ -134,19 +132,10 @@ pub async fn generate_keys(
     let mut tx = store.scope(scope).begin().await?;
     let record: EbicsUser = tx.get(user).await?;
     drop(tx);
-    if record.status != EbicsUserStatus::New {
-        return Err(Refusal::UserNotIn {
-            status: record.status,
-            expected: EbicsUserStatus::New,
-        }
-        .into());
-    }
+    Refusal::unless_user_in(&record, EbicsUserStatus::New)?;
     ensure_user_keys(store, scope, user)
         .await
-        .map_err(|e| match e {
-            KeyError::Storage(e) => ServiceError::Storage(e),
-            other => ServiceError::Internal(Box::new(other)),
-        })?;
+        .map_err(KeyError::into_service_error)?;
     let mut tx = store.scope(scope).begin().await?;
     keys_view(&mut tx, user, Utc::now(), DEFAULT_EXPIRY_WARNING_DAYS).await
 }
@@ -264,11 +253,7 @@ pub async fn warn_expiring(
             {
                 continue;
             }
-            let Some(certificate) = pair
-                .certificate
-                .as_deref()
-                .and_then(|der| Certificate::from_der(der).ok())
-            else {
+            let Some(certificate) = readable_certificate(&pair) else {
                 continue;
             };
             let not_after = certificate.not_after();

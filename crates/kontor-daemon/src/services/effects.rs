@@ -245,31 +245,40 @@ pub fn spawn_recovery_loop(
                 &instance,
                 &[("outcome", outcome)],
             );
-            match recovered {
-                Ok(report) if report != RecoveryReport::default() => {
-                    tracing::info!(
-                        completed = report.completed.len(),
-                        ended = report.ended.len(),
-                        deferred = report.deferred.len(),
-                        "recovery pass"
-                    );
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "recovery pass failed"),
-            }
+            log_pass("recovery pass", recovered, |report: &RecoveryReport| {
+                tracing::info!(
+                    completed = report.completed.len(),
+                    ended = report.ended.len(),
+                    deferred = report.deferred.len(),
+                    "recovery pass"
+                )
+            });
             // After recovery: the transfers it finished have their effects pending now.
-            match apply_pending_effects(&services).await {
-                Ok(report) if report != EffectReport::default() => {
+            log_pass(
+                "transfer effects pass",
+                apply_pending_effects(&services).await,
+                |report: &EffectReport| {
                     tracing::info!(
                         applied = report.applied.len(),
                         given_up = report.given_up.len(),
                         deferred = report.deferred.len(),
                         "transfer effects pass"
-                    );
-                }
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "transfer effects pass failed"),
-            }
+                    )
+                },
+            );
         }
     })
+}
+
+/// Logs a pass of the recovery loop: its report when it did something, its failure.
+fn log_pass<R: Default + PartialEq, E: std::fmt::Display>(
+    pass: &str,
+    outcome: Result<R, E>,
+    log_report: impl FnOnce(&R),
+) {
+    match outcome {
+        Ok(report) if report != R::default() => log_report(&report),
+        Ok(_) => {}
+        Err(e) => tracing::warn!(error = %e, "{pass} failed"),
+    }
 }

@@ -1,7 +1,7 @@
 //! The services' error type: what a workflow refused or could not do, typed, for the API to
 //! map once to its JSON errors.
 
-use kontor_storage::{EbicsUserStatus, StorageError};
+use kontor_storage::{EbicsUser, EbicsUserStatus, StorageError};
 
 use super::orders::OrderError;
 use super::scheduler::ScheduleSpecError;
@@ -191,6 +191,20 @@ impl From<VeuError> for ServiceError {
             },
             VeuError::Order(OrderError::Storage(e)) => Self::Storage(e),
             other => Self::Precondition(Box::new(other)),
+        }
+    }
+}
+
+impl Refusal {
+    /// Refuses a workflow for a user that is not in the `expected` status.
+    pub(crate) fn unless_user_in(user: &EbicsUser, expected: EbicsUserStatus) -> Result<(), Self> {
+        if user.status == expected {
+            Ok(())
+        } else {
+            Err(Self::UserNotIn {
+                status: user.status,
+                expected,
+            })
         }
     }
 }

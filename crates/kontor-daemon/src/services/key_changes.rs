@@ -33,7 +33,7 @@ use kontor_protocol::orderdata::{
 use kontor_protocol::signature::{sign_order_data, verify_order_data};
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{
-    AuditAction, BankHost, Connection, EbicsUser, EbicsUserId, EbicsUserStatus, KeyCustody,
+    AuditAction, BankHost, Connection, DbEnum, EbicsUser, EbicsUserId, EbicsUserStatus, KeyCustody,
     KeyPair, KeyStatus, KeyUsage, NewSignerKey, OrderStatus, ScopedTx, SegmentStatus, StorageError,
     Store, TenantScope, Transaction, TransactionId, TransactionPhase, TransferEffect,
 };
@@ -79,7 +79,7 @@ pub async fn change_keys(
     let record = check_first(services, scope, user, change, KeyCustody::Daemon).await?;
     let generated = generate_replacements(&record, change.usages())
         .await
-        .map_err(key_error)?;
+        .map_err(KeyError::into_service_error)?;
     let (mut tx, record, connection, host, signing) =
         start_change(services, scope, user, KeyCustody::Daemon).await?;
     clear_the_way(&mut tx, user, change, Leftovers::Revoke).await?;
@@ -109,7 +109,6 @@ pub async fn rotate_signer_key(
 ) -> Result<KeyChangeOutcome, ServiceError> {
     let (mut tx, record, connection, host, signing) =
         start_change(services, scope, user, KeyCustody::Signer).await?;
-    let invalid = |why: String| ServiceError::from(Refusal::InvalidKeyChange(why));
     check_signature_version(rotation.signature_version, &signing)?;
     let doc = SignaturePubKeyOrderData::parse(&rotation.document)
         .map_err(|e| invalid(format!("the PUB document does not parse: {e}")))?;
@@ -120,29 +119,19 @@ pub async fn rotate_signer_key(
         )));
     }
     if doc.partner_id != connection.partner_id || doc.user_id != record.user_id {
-        return Err(invalid("the PUB document names another user".into()));
+        return Err(invalid("the PUB document names another user"));
     }
     if doc.signature_pub_key_info.version != rotation.new_key_version {
-        return Err(invalid("the PUB document names another key version".into()));
+        return Err(invalid("the PUB document names another key version"));
     }
-    let (key, certificate) = match &doc.signature_pub_key_info.key {
-        PublicKeyData::Rsa { key, .. } if !host.protocol_version.uses_certificates() => (
-            PublicKey::from_modulus_exponent(&key.modulus, &key.exponent)
-                .map_err(|e| invalid(e.to_string()))?,
-            None,
-        ),
-        PublicKeyData::Certificate(x509) => {
-            let certificate =
-                Certificate::from_der(&x509.certificate).map_err(|e| invalid(e.to_string()))?;
-            (certificate.public_key().clone(), Some(certificate))
-        }
-        PublicKeyData::Rsa { .. } => {
-            return Err(Refusal::CertificateRequired(
-                "an EBICS 3.0 bank takes the new signature key as an X.509 certificate".into(),
-            )
-            .into())
-        }
-    };
+    let new_key = &doc.signature_pub_key_info.key;
+    if host.protocol_version.uses_certificates() && matches!(new_key, PublicKeyData::Rsa { .. }) {
+        return Err(Refusal::CertificateRequired(
+            "an EBICS 3.0 bank takes the new signature key as an X.509 certificate".into(),
+        )
+        .into());
+    }
+    let (key, certificate) = key_of(new_key).map_err(invalid)?;
     verify_with_current(
         &signing,
         rotation.signature_version,
@@ -151,7 +140,7 @@ pub async fn rotate_signer_key(
     )?;
     let public_key = key.to_spki_der().map_err(internal)?;
     if public_key == signing.public_key {
-        return Err(invalid("the new key is the current one".into()));
+        return Err(invalid("the new key is the current one"));
     }
     clear_the_way(&mut tx, user, KeyChange::Pub, Leftovers::Revoke).await?;
     let hash = public_key_hash(host.protocol_version, &key, certificate.as_ref())
@@ -229,7 +218,6 @@ pub async fn prepare_signer_change(
     new_signature: Option<SignerKey>,
 ) -> Result<PreparedChange, ServiceError> {
     services.bank()?;
-    let invalid = |why: &str| ServiceError::from(Refusal::InvalidKeyChange(why.into()));
     let new_signature = match (change, new_signature) {
         (KeyChange::Pub, _) => {
             return Err(invalid(
@@ -250,7 +238,7 @@ pub async fn prepare_signer_change(
     let generated =
         generate_replacements(&record, &[KeyUsage::Authentication, KeyUsage::Encryption])
             .await
-            .map_err(key_error)?;
+            .map_err(KeyError::into_service_error)?;
     let (mut tx, record, connection, host, signing) =
         start_change(services, scope, user, KeyCustody::Signer).await?;
     clear_the_way(&mut tx, user, change, Leftovers::Revoke).await?;
@@ -300,7 +288,7 @@ async fn store_generated(
     let keys = generated
         .store(tx, user, host.protocol_version)
         .await
-        .map_err(key_error)?;
+        .map_err(KeyError::into_service_error)?;
     for key in &keys {
         audit(tx, AuditAction::KeyGenerated, key, change, None).await?;
     }
@@ -318,10 +306,9 @@ pub async fn send_signed_change(
 ) -> Result<KeyChangeOutcome, ServiceError> {
     let (mut tx, record, connection, host, signing) =
         start_change(services, scope, user, KeyCustody::Signer).await?;
-    let invalid = |why: String| ServiceError::from(Refusal::InvalidKeyChange(why));
     if signed.change == KeyChange::Pub {
         return Err(invalid(
-            "a signer replaces the signature key alone with `kontor sign rotate` (PUB)".into(),
+            "a signer replaces the signature key alone with `kontor sign rotate` (PUB)",
         ));
     }
     check_signature_version(signed.signature_version, &signing)?;
@@ -429,19 +416,24 @@ fn document_keys(
         return Err("the document names another user".into());
     }
     keys.into_iter()
-        .map(|(data, version)| Ok((public_key_of(&data)?, version)))
+        .map(|(data, version)| Ok((key_of(&data)?.0, version)))
         .collect()
 }
 
-/// The public key a key document carries, as an RSA key value or inside a certificate.
-fn public_key_of(data: &PublicKeyData) -> Result<PublicKey, String> {
+/// The public key a key document carries, as an RSA key value or inside a certificate (then
+/// returned with it).
+fn key_of(data: &PublicKeyData) -> Result<(PublicKey, Option<Certificate>), String> {
     match data {
         PublicKeyData::Rsa { key, .. } => {
-            PublicKey::from_modulus_exponent(&key.modulus, &key.exponent).map_err(|e| e.to_string())
+            let key = PublicKey::from_modulus_exponent(&key.modulus, &key.exponent)
+                .map_err(|e| e.to_string())?;
+            Ok((key, None))
         }
-        PublicKeyData::Certificate(x509) => Certificate::from_der(&x509.certificate)
-            .map(|c| c.public_key().clone())
-            .map_err(|e| e.to_string()),
+        PublicKeyData::Certificate(x509) => {
+            let certificate =
+                Certificate::from_der(&x509.certificate).map_err(|e| e.to_string())?;
+            Ok((certificate.public_key().clone(), Some(certificate)))
+        }
     }
 }
 
@@ -947,6 +939,11 @@ fn change_document(
         .map_err(internal)
 }
 
+/// A key change refused for what the client sent.
+fn invalid(why: impl Into<String>) -> ServiceError {
+    Refusal::InvalidKeyChange(why.into()).into()
+}
+
 /// A signer's ES must be of the version of the key it is checked with.
 fn check_signature_version(
     version: SignatureVersion,
@@ -955,12 +952,11 @@ fn check_signature_version(
     if version.as_str() == signing.version {
         return Ok(());
     }
-    Err(Refusal::InvalidKeyChange(format!(
+    Err(invalid(format!(
         "the signature is {}, the current key is {}",
         version.as_str(),
         signing.version
-    ))
-    .into())
+    )))
 }
 
 /// Verifies a signer's ES over a key change document with the user's current signature key.
@@ -971,12 +967,8 @@ fn verify_with_current(
     signature: &[u8],
 ) -> Result<(), ServiceError> {
     let current = PublicKey::from_spki_der(&signing.public_key).map_err(internal)?;
-    verify_order_data(version, &current, document, signature).map_err(|_| {
-        Refusal::InvalidKeyChange(
-            "the signature does not verify with the current signature key".into(),
-        )
-        .into()
-    })
+    verify_order_data(version, &current, document, signature)
+        .map_err(|_| invalid("the signature does not verify with the current signature key"))
 }
 
 /// The user with its connection and host, if READY. Locks the user's row first: the key
@@ -987,13 +979,7 @@ async fn ready_user(
 ) -> Result<(EbicsUser, Connection, BankHost), ServiceError> {
     tx.ebics_users().lock(user).await?;
     let record: EbicsUser = tx.get(user).await?;
-    if record.status != EbicsUserStatus::Ready {
-        return Err(Refusal::UserNotIn {
-            status: record.status,
-            expected: EbicsUserStatus::Ready,
-        }
-        .into());
-    }
+    Refusal::unless_user_in(&record, EbicsUserStatus::Ready)?;
     let connection: Connection = tx.get(record.connection_id).await?;
     let host: BankHost = tx.get(connection.bank_host_id).await?;
     Ok((record, connection, host))
@@ -1082,11 +1068,7 @@ async fn clear_the_way(
     if running > 0 {
         return Err(Refusal::TransfersInFlight(running).into());
     }
-    for usage in [
-        KeyUsage::Signature,
-        KeyUsage::Authentication,
-        KeyUsage::Encryption,
-    ] {
+    for &usage in KeyUsage::ALL {
         let Some(left) = tx.key_pairs().replacement(user, usage).await? else {
             continue;
         };
@@ -1145,11 +1127,7 @@ async fn revoke_unsent(tx: &mut ScopedTx<'_>, user: EbicsUserId) -> Result<(), S
     if change_with_bank(tx, user).await? {
         return Ok(());
     }
-    for usage in [
-        KeyUsage::Signature,
-        KeyUsage::Authentication,
-        KeyUsage::Encryption,
-    ] {
+    for &usage in KeyUsage::ALL {
         let Some(key) = tx.key_pairs().replacement(user, usage).await? else {
             continue;
         };
@@ -1215,13 +1193,6 @@ fn audit_detail(
         map.insert("order_type".into(), serde_json::json!(change));
     }
     with_key(key, detail)
-}
-
-fn key_error(error: KeyError) -> ServiceError {
-    match error {
-        KeyError::Storage(e) => e.into(),
-        other => ServiceError::Internal(Box::new(other)),
-    }
 }
 
 fn internal(error: impl std::error::Error + Send + Sync + 'static) -> ServiceError {

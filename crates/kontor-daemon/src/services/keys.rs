@@ -12,9 +12,11 @@ use kontor_protocol::{
     AuthenticationVersion, EncryptionVersion, ProtocolVersion, SignatureVersion,
 };
 use kontor_storage::{
-    BankHost, Connection, EbicsUser, EbicsUserId, EbicsUserStatus, KeyPair, KeyUsage, NewKeyPair,
-    ScopedTx, StorageError, Store, TenantScope,
+    BankHost, Connection, DbEnum, EbicsUser, EbicsUserId, EbicsUserStatus, KeyPair, KeyUsage,
+    NewKeyPair, ScopedTx, StorageError, Store, TenantScope,
 };
+
+use super::error::ServiceError;
 
 /// Why keys could not be generated, stored or shown.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +43,31 @@ impl KeyError {
     fn crypto(e: impl std::fmt::Display) -> Self {
         Self::Crypto(e.to_string())
     }
+
+    /// The error of a workflow that checked the user before generating keys: what fails
+    /// then is storage, or internal.
+    pub(crate) fn into_service_error(self) -> ServiceError {
+        match self {
+            Self::Storage(e) => e.into(),
+            other => ServiceError::Internal(Box::new(other)),
+        }
+    }
+}
+
+/// The user's current signature key as stored now (`None` before one was generated or
+/// registered), read in a transaction of its own.
+pub(crate) async fn stored_signature_key(
+    store: &Store,
+    scope: &TenantScope,
+    user: EbicsUserId,
+) -> Result<Option<KeyPair>, StorageError> {
+    store
+        .scope(scope)
+        .read()
+        .await?
+        .key_pairs()
+        .current(user, KeyUsage::Signature)
+        .await
 }
 
 /// Freshly generated keys and certificates for one user, before they are stored.
@@ -159,11 +186,7 @@ pub async fn ensure_user_keys(
     let mut tx = store.scope(scope).begin().await?;
     let (record, _, host) = user_at_host(&mut tx, user).await?;
     let mut missing = Vec::new();
-    for usage in [
-        KeyUsage::Signature,
-        KeyUsage::Authentication,
-        KeyUsage::Encryption,
-    ] {
+    for &usage in KeyUsage::ALL {
         if tx.key_pairs().current(user, usage).await?.is_none() {
             missing.push(usage);
         }

@@ -10,8 +10,8 @@ use kontor_protocol::orderdata::{
     HTDResponseOrderData, OrderDataError,
 };
 use kontor_storage::{
-    BankParameters, BtfOffer, EbicsUserId, EbicsUserStatus, KeyUsage, NewAccount, NewPermission,
-    SignatureClass, StorageError, Store, TenantScope,
+    BankParameters, BtfOffer, DbEnum, EbicsUserId, EbicsUserStatus, KeyUsage, NewAccount,
+    NewPermission, SignatureClass, StorageError, Store, TenantScope,
 };
 
 use super::bank::{AsUser, Bank, Delivery};
@@ -127,11 +127,7 @@ async fn check_h3k(
         return Err(refuse(format!("the user is {}, not NEW", ctx.user.status)));
     }
     let mut tx = store.scope(scope).begin().await?;
-    for usage in [
-        KeyUsage::Signature,
-        KeyUsage::Authentication,
-        KeyUsage::Encryption,
-    ] {
+    for &usage in KeyUsage::ALL {
         let certificate = tx
             .key_pairs()
             .current(user, usage)

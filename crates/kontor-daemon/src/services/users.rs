@@ -6,13 +6,14 @@ use kontor_protocol::keys::{public_key_hash, PublicKey};
 use kontor_protocol::signature::{verify_order_data, SPR_ORDER_DATA};
 use kontor_protocol::{ProtocolVersion, SignatureVersion};
 use kontor_storage::{
-    Account, AuditAction, Connection, EbicsUser, EbicsUserId, EbicsUserStatus, KeyCustody, KeyPair,
-    KeyPairId, KeyStatus, KeyUsage, NewEbicsUser, NewPermission, NewSignerKey, Permission,
+    Account, AuditAction, Connection, DbEnum, EbicsUser, EbicsUserId, EbicsUserStatus, KeyCustody,
+    KeyPair, KeyPairId, KeyStatus, KeyUsage, NewEbicsUser, NewPermission, NewSignerKey, Permission,
     ScopedTx, TenantScope,
 };
 
 use super::bank::AsUser;
 use super::error::{OnConflict, Refusal, ServiceError};
+use super::keys::stored_signature_key;
 use crate::ebics::key_management::set_key_status_audited;
 
 pub async fn create(tx: &mut ScopedTx<'_>, new: NewEbicsUser) -> Result<EbicsUser, ServiceError> {
@@ -45,13 +46,7 @@ pub async fn suspend(
     signature: Option<SprSignature>,
 ) -> Result<EbicsUser, ServiceError> {
     let user: EbicsUser = services.store().scope(scope).read().await?.get(id).await?;
-    if user.status != EbicsUserStatus::Ready {
-        return Err(Refusal::UserNotIn {
-            status: user.status,
-            expected: EbicsUserStatus::Ready,
-        }
-        .into());
-    }
+    Refusal::unless_user_in(&user, EbicsUserStatus::Ready)?;
     let signed = match signature {
         Some(signature) => Some(verified_spr(services, scope, id, signature).await?),
         None => None,
@@ -62,13 +57,7 @@ pub async fn suspend(
         .await?;
     let mut tx = services.store().scope(scope).begin().await?;
     let current: EbicsUser = tx.get(id).await?;
-    if current.status != EbicsUserStatus::Ready {
-        return Err(Refusal::UserNotIn {
-            status: current.status,
-            expected: EbicsUserStatus::Ready,
-        }
-        .into());
-    }
+    Refusal::unless_user_in(&current, EbicsUserStatus::Ready)?;
     // The bank accepted the SPR order (EBICS_OK): that answer is the suspension's reason.
     let suspended = tx
         .ebics_users()
@@ -105,13 +94,7 @@ async fn verified_spr(
     id: EbicsUserId,
     signature: SprSignature,
 ) -> Result<crate::ebics::SignerSpr, ServiceError> {
-    let key = services
-        .store()
-        .scope(scope)
-        .read()
-        .await?
-        .key_pairs()
-        .current(id, KeyUsage::Signature)
+    let key = stored_signature_key(services.store(), scope, id)
         .await?
         .filter(|k| k.status == KeyStatus::Active)
         .ok_or(Refusal::UnknownSignerKey)?;
@@ -214,11 +197,7 @@ pub async fn resume(tx: &mut ScopedTx<'_>, id: EbicsUserId) -> Result<EbicsUser,
         }
         .into());
     }
-    for usage in [
-        KeyUsage::Signature,
-        KeyUsage::Authentication,
-        KeyUsage::Encryption,
-    ] {
+    for &usage in KeyUsage::ALL {
         if let Some(pair) = tx.key_pairs().current(id, usage).await? {
             tx.key_pairs()
                 .set_status(pair.id, pair.status, KeyStatus::Revoked)

@@ -15,18 +15,18 @@ use crate::services::webhooks::events;
 use kontor_documents::{Amount, Currency};
 use kontor_protocol::orderdata::{
     AuthorisationLevel, DataDigest, HVDResponseOrderData, HVTResponseOrderData, HVUOrderDetails,
-    HVUResponseOrderData, HVZOrderDetails, HVZResponseOrderData, OrderKind, OriginatorInfo,
-    SignerInfo, SigningInfo,
+    HVUResponseOrderData, HVZOrderDetails, HVZResponseOrderData, PendingOrder,
 };
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{
-    Connection, ConnectionId, EbicsUser, EbicsUserId, KeyUsage, NewVeuSigner, OrderStatus,
-    ScopedTx, SignatureClass, StorageError, Store, TenantScope, VeuItem, VeuItemId, VeuSnapshot,
-    VeuStatus, WebhookEventType,
+    Connection, ConnectionId, EbicsUser, EbicsUserId, NewVeuSigner, OrderStatus, ScopedTx,
+    SignatureClass, StorageError, Store, TenantScope, VeuItem, VeuItemId, VeuSnapshot, VeuStatus,
+    WebhookEventType,
 };
 
 use super::bank::{AsUser, Bank, Delivery};
 use super::error::{Refusal, ServiceError};
+use super::keys::stored_signature_key;
 use super::orders::{complete, same_key_hash, BankVerdict, OrderError};
 use super::Services;
 use crate::ebics::veu::order_label;
@@ -98,11 +98,8 @@ impl From<EbicsError> for VeuError {
 /// One order of the bank's overview, from HVZ or HVU.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VeuOverviewItem {
-    pub order: OrderKind,
-    pub order_id: String,
-    pub signing_info: SigningInfo,
-    pub signers: Vec<SignerInfo>,
-    pub originator: OriginatorInfo,
+    /// The order, who signed it and who still has to.
+    pub pending: PendingOrder,
     /// HVZ only.
     pub amount: Option<Amount>,
     pub currency: Option<Currency>,
@@ -129,11 +126,7 @@ impl TryFrom<HVZOrderDetails> for VeuOverviewItem {
             amount: o.total_amount.as_ref().map(|a| Amount::new(a.value)),
             currency,
             data_digest: Some(o.data_digest),
-            order: o.pending.order,
-            order_id: o.pending.order_id,
-            signing_info: o.pending.signing_info,
-            signers: o.pending.signers,
-            originator: o.pending.originator,
+            pending: o.pending,
         })
     }
 }
@@ -144,11 +137,7 @@ impl From<HVUOrderDetails> for VeuOverviewItem {
             amount: None,
             currency: None,
             data_digest: None,
-            order: o.pending.order,
-            order_id: o.pending.order_id,
-            signing_info: o.pending.signing_info,
-            signers: o.pending.signers,
-            originator: o.pending.originator,
+            pending: o.pending,
         }
     }
 }
@@ -270,21 +259,22 @@ pub async fn apply_overview(
     };
     let mut listed = Vec::with_capacity(overview.len());
     for entry in overview {
+        let order = &entry.pending;
         let item = tx
             .veu_items()
             .upsert(VeuSnapshot {
                 connection_id: connection,
-                bank_order_id: entry.order_id.clone(),
-                order_type: order_label(&entry.order),
-                signatures_collected: i64::from(entry.signing_info.num_sig_done),
-                signatures_required: i64::from(entry.signing_info.num_sig_required.get()),
+                bank_order_id: order.order_id.clone(),
+                order_type: order_label(&order.order),
+                signatures_collected: i64::from(order.signing_info.num_sig_done),
+                signatures_required: i64::from(order.signing_info.num_sig_required.get()),
                 amount: entry.amount,
                 currency: entry.currency,
-                originator: Some(entry.originator.user_id.clone()),
+                originator: Some(order.originator.user_id.clone()),
                 expires_at: None,
             })
             .await?;
-        let signers = entry
+        let signers = order
             .signers
             .iter()
             .map(|s| NewVeuSigner {
@@ -464,7 +454,11 @@ pub async fn cancel<B: VeuBank + ?Sized>(
         // The HVS was never sent twice; the bank's VEU overview tells whether it took
         // effect: an order still listed as awaiting signatures was not cancelled.
         Err(e) if e.is_unconfirmed() => match bank.overview(scope, user.id).await {
-            Ok(listed) if listed.iter().any(|o| o.order_id == item.bank_order_id) => {
+            Ok(listed)
+                if listed
+                    .iter()
+                    .any(|o| o.pending.order_id == item.bank_order_id) =>
+            {
                 return Err(VeuError::SignatureNotReceived)
             }
             Ok(_) => {}
@@ -754,13 +748,7 @@ pub async fn decide(
 ) -> Result<VeuItem, ServiceError> {
     signer_of(services, scope, item, signature.signer).await?;
     // The bank verifies the value; a key other than the registered one is refused here.
-    let registered = services
-        .store()
-        .scope(scope)
-        .begin()
-        .await?
-        .key_pairs()
-        .current(signature.signer, KeyUsage::Signature)
+    let registered = stored_signature_key(services.store(), scope, signature.signer)
         .await?
         .is_some_and(|k| same_key_hash(&k.key_hash, &signature.key_hash));
     if !registered {

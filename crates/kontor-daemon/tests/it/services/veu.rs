@@ -17,7 +17,8 @@ use kontor_daemon::services::veu::{
     VeuBank, VeuDetails, VeuError, VeuOverviewItem,
 };
 use kontor_protocol::orderdata::{
-    AuthorisationLevel, DataDigest, OrderKind, OriginatorInfo, SignerInfo, SigningInfo,
+    AuthorisationLevel, DataDigest, OrderKind, OriginatorInfo, PendingOrder, SignerInfo,
+    SigningInfo,
 };
 use kontor_protocol::signature::{order_data_digest, sign_order_digest};
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
@@ -77,19 +78,22 @@ impl VeuBank for FakeBank {
             .unwrap()
             .iter()
             .map(|(id, required, done, signers)| VeuOverviewItem {
-                order: OrderKind::order_type("CCT"),
-                order_id: id.clone(),
-                signing_info: SigningInfo {
-                    ready_to_be_signed: true,
-                    num_sig_required: NonZeroU32::new(*required).unwrap(),
-                    num_sig_done: *done,
-                },
-                signers: signers.clone(),
-                originator: OriginatorInfo {
-                    partner_id: "PARTNER1".into(),
-                    user_id: "USER1".into(),
-                    name: None,
-                    timestamp: Utc::now(),
+                pending: PendingOrder {
+                    order: OrderKind::order_type("CCT"),
+                    order_id: id.clone(),
+                    signing_info: SigningInfo {
+                        ready_to_be_signed: true,
+                        num_sig_required: NonZeroU32::new(*required).unwrap(),
+                        num_sig_done: *done,
+                    },
+                    signers: signers.clone(),
+                    originator: OriginatorInfo {
+                        partner_id: "PARTNER1".into(),
+                        user_id: "USER1".into(),
+                        name: None,
+                        timestamp: Utc::now(),
+                    },
+                    additional_order_info: None,
                 },
                 amount: Some("1250.00".parse().unwrap()),
                 currency: Some("EUR".parse().unwrap()),
