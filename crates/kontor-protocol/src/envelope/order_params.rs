@@ -685,12 +685,7 @@ fn write_service(out: &mut XmlOut, element: &str, s: &BtfService) -> Result<(), 
     s.validate()?;
     out.start(element, &[])?;
     out.text("ServiceName", &[], &s.service_name)?;
-    write_service_qualifiers(
-        out,
-        s.scope.as_deref(),
-        s.service_option.as_deref(),
-        s.container,
-    )?;
+    write_service_qualifiers(out, &s.scope, &s.service_option, s.container)?;
     write_message(out, &s.message)?;
     out.end(element)
 }
@@ -699,8 +694,8 @@ fn write_service(out: &mut XmlOut, element: &str, s: &BtfService) -> Result<(), 
 /// (all optional, in schema order).
 fn write_service_qualifiers(
     out: &mut XmlOut,
-    scope: Option<&str>,
-    service_option: Option<&str>,
+    scope: &Option<String>,
+    service_option: &Option<String>,
     container: Option<ContainerType>,
 ) -> Result<(), EnvelopeError> {
     if let Some(scope) = scope {
@@ -755,12 +750,7 @@ fn write_hv_list(
             if let Some(v) = &f.service_name {
                 out.text("ServiceName", &[], v)?;
             }
-            write_service_qualifiers(
-                out,
-                f.scope.as_deref(),
-                f.service_option.as_deref(),
-                f.container,
-            )?;
+            write_service_qualifiers(out, &f.scope, &f.service_option, f.container)?;
             if let Some(m) = &f.message {
                 m.validate()?;
                 write_message(out, m)?;
