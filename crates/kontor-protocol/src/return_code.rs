@@ -442,34 +442,36 @@ mod tests {
 
     #[test]
     fn retry_classification_matches_the_protocol() {
-        assert_eq!(ReturnCode::TxRecoverySync.retry(), Retry::Recover);
-        assert_eq!(ReturnCode::InternalError.retry(), Retry::Later);
-        assert_eq!(ReturnCode::MaxTransactionsExceeded.retry(), Retry::Later);
-        assert_eq!(ReturnCode::TxAbort.retry(), Retry::NewTransaction);
-        assert_eq!(ReturnCode::TxMessageReplay.retry(), Retry::NewTransaction);
-        assert_eq!(
-            ReturnCode::BankPubkeyUpdateRequired.retry(),
-            Retry::AfterBankKeyUpdate
-        );
-        assert_eq!(ReturnCode::AuthenticationFailed.retry(), Retry::Never);
-        assert_eq!(ReturnCode::OrderIdAlreadyExists.retry(), Retry::Never);
-        assert_eq!(
-            ReturnCode::NoDownloadDataAvailable.retry(),
-            Retry::NotNeeded
-        );
+        for (code, retry) in [
+            (ReturnCode::TxRecoverySync, Retry::Recover),
+            (ReturnCode::InternalError, Retry::Later),
+            (ReturnCode::MaxTransactionsExceeded, Retry::Later),
+            (ReturnCode::TxAbort, Retry::NewTransaction),
+            (ReturnCode::TxMessageReplay, Retry::NewTransaction),
+            (
+                ReturnCode::BankPubkeyUpdateRequired,
+                Retry::AfterBankKeyUpdate,
+            ),
+            (ReturnCode::AuthenticationFailed, Retry::Never),
+            (ReturnCode::OrderIdAlreadyExists, Retry::Never),
+            (ReturnCode::NoDownloadDataAvailable, Retry::NotNeeded),
+        ] {
+            assert_eq!(code.retry(), retry, "{code}");
+        }
         assert!(ReturnCode::NoDownloadDataAvailable.is_no_data());
     }
 
     #[test]
     fn severity_follows_the_class_digits() {
-        assert_eq!(ReturnCode::Ok.severity(), Severity::Ok);
-        assert_eq!(
-            ReturnCode::DownloadPostprocessDone.severity(),
-            Severity::Info
-        );
-        assert_eq!(ReturnCode::OrderParamsIgnored.severity(), Severity::Warning);
-        assert_eq!(ReturnCode::TxRecoverySync.severity(), Severity::Error);
-        assert_eq!(ReturnCode::TxAbort.severity(), Severity::Fatal);
+        for (code, severity) in [
+            (ReturnCode::Ok, Severity::Ok),
+            (ReturnCode::DownloadPostprocessDone, Severity::Info),
+            (ReturnCode::OrderParamsIgnored, Severity::Warning),
+            (ReturnCode::TxRecoverySync, Severity::Error),
+            (ReturnCode::TxAbort, Severity::Fatal),
+        ] {
+            assert_eq!(code.severity(), severity, "{code}");
+        }
     }
 
     #[test]

@@ -78,14 +78,11 @@ pub(super) fn parse_report<'a>(
     format: StatementFormat,
 ) -> Result<Statement, XmlError> {
     let id = report.req_text("Id")?.to_string();
-    let electronic_sequence_number = match report.child("ElctrncSeqNb") {
-        Some(c) => Some(c.unsigned()?),
-        None => None,
-    };
-    let created = match report.child("CreDtTm") {
-        Some(c) => Some(c.datetime()?),
-        None => None,
-    };
+    let electronic_sequence_number = report
+        .child("ElctrncSeqNb")
+        .map(|c| c.unsigned())
+        .transpose()?;
+    let created = report.child("CreDtTm").map(|c| c.datetime()).transpose()?;
     let period = match report.child("FrToDt") {
         Some(c) => Some(DateTimePeriod {
             from: c.req("FrDtTm")?.datetime()?,
@@ -117,20 +114,14 @@ pub(super) fn parse_report<'a>(
 
 pub(super) fn parse_account<'a>(acct: impl Element<'a>) -> Result<StatementAccount, XmlError> {
     let id = acct.req("Id")?;
-    let iban = match id.child("IBAN") {
-        Some(c) => Some(c.iban()?),
-        None => None,
-    };
+    let iban = id.child("IBAN").map(|c| c.iban()).transpose()?;
     let other_id = id.path_text(&["Othr", "Id"]).map(str::to_string);
     if iban.is_none() && other_id.is_none() {
         return Err(XmlError::MissingElement {
             path: format!("{}/IBAN", id.path()),
         });
     }
-    let currency = match acct.child("Ccy") {
-        Some(c) => Some(c.currency()?),
-        None => None,
-    };
+    let currency = acct.child("Ccy").map(|c| c.currency()).transpose()?;
     let servicer_bic = match acct
         .descend(&["Svcr", "FinInstnId", "BICFI"])
         .or_else(|| acct.descend(&["Svcr", "FinInstnId", "BIC"]))
@@ -194,14 +185,14 @@ pub(super) fn parse_entry<'a>(ntry: impl Element<'a>) -> Result<Entry, XmlError>
         Some(inner) => inner.text()?,
         None => status_node.text()?,
     };
-    let booking_date = match ntry.child("BookgDt") {
-        Some(c) => Some(c.date_or_choice()?),
-        None => None,
-    };
-    let value_date = match ntry.child("ValDt") {
-        Some(c) => Some(c.date_or_choice()?),
-        None => None,
-    };
+    let booking_date = ntry
+        .child("BookgDt")
+        .map(|c| c.date_or_choice())
+        .transpose()?;
+    let value_date = ntry
+        .child("ValDt")
+        .map(|c| c.date_or_choice())
+        .transpose()?;
     let bank_transaction_code = ntry.descend(&["BkTxCd", "Domn"]).and_then(|domain| {
         Some(BankTransactionCode {
             domain: domain.child_text("Cd")?.to_string(),

@@ -34,10 +34,7 @@ pub fn parse(xml: &str) -> Result<PaymentOrder, PainError> {
     let message_id = header.req_text("MsgId")?.to_string();
     let created = header.req("CreDtTm")?.datetime()?;
     let declared_count = header.req("NbOfTxs")?.unsigned()?;
-    let declared_sum = match header.child("CtrlSum") {
-        Some(c) => Some(c.amount()?),
-        None => None,
-    };
+    let declared_sum = header.child("CtrlSum").map(|c| c.amount()).transpose()?;
     let initiating_party = header.req("InitgPty")?.child_text("Nm").map(str::to_string);
 
     let mut payment_infos = Vec::new();
@@ -112,10 +109,7 @@ fn parse_payment_info(
             .invalid(method, "payment method for this message")
             .into());
     }
-    let batch_booking = match info.child("BtchBookg") {
-        Some(c) => Some(c.boolean()?),
-        None => None,
-    };
+    let batch_booking = info.child("BtchBookg").map(|c| c.boolean()).transpose()?;
     let type_info = info.child("PmtTpInf");
     let type_code = |path: &[&str]| -> Option<String> {
         type_info
@@ -187,10 +181,7 @@ fn parse_payment_info(
         transactions,
     };
     if let Some(count) = info.child("NbOfTxs") {
-        let declared_sum = match info.child("CtrlSum") {
-            Some(c) => Some(c.amount()?),
-            None => None,
-        };
+        let declared_sum = info.child("CtrlSum").map(|c| c.amount()).transpose()?;
         let sum = payment_info.transactions.iter().map(|t| t.amount).sum();
         check_declared(
             &format!("PmtInf[{}]", index + 1),

@@ -478,15 +478,22 @@ impl Checker {
         self.latin_text(path, &name, 70).then_some(name)
     }
 
+    /// Records an error unless `text` has 1 to `max` characters (and, with `non_blank`, not
+    /// only white space).
+    fn text_length(&mut self, path: &str, text: &str, max: usize, non_blank: bool) -> bool {
+        let len = text.chars().count();
+        let blank = non_blank && text.trim().is_empty();
+        self.check(
+            (1..=max).contains(&len) && !blank,
+            path,
+            "invalid_length",
+            || format!("must have 1 to {max} characters, it has {len}"),
+        )
+    }
+
     /// Text of 1 to `max` characters from the SEPA Latin set with the DK extension.
     fn latin_text(&mut self, path: &str, text: &str, max: usize) -> bool {
-        let len = text.chars().count();
-        if len == 0 || len > max || text.trim().is_empty() {
-            self.error(
-                path,
-                "invalid_length",
-                format!("must have 1 to {max} characters, it has {len}"),
-            );
+        if !self.text_length(path, text, max, true) {
             return false;
         }
         let bad = text.chars().find(|c| !is_sepa_text_char(*c));
@@ -501,13 +508,7 @@ impl Checker {
     /// A SEPA reference: 1 to 35 characters of the reference set, no leading or trailing `/`,
     /// no `//` (EPC implementation guidelines, "Presence of '/'").
     fn reference(&mut self, path: &str, text: &str) -> bool {
-        let len = text.chars().count();
-        if len == 0 || len > 35 {
-            self.error(
-                path,
-                "invalid_length",
-                format!("must have 1 to 35 characters, it has {len}"),
-            );
+        if !self.text_length(path, text, 35, false) {
             return false;
         }
         let bad = text.chars().find(|c| !is_sepa_reference_char(*c));
@@ -527,22 +528,8 @@ impl Checker {
 
     fn iban(&mut self, path: &str, value: Option<&Text>) -> Option<Iban> {
         let text = self.required_text(path, value)?;
-        if text.chars().count() > 42 {
-            // Even with spaces an IBAN has at most 34 characters; the error would quote it all.
-            self.error(
-                path,
-                "invalid_iban",
-                format!("{} is too long for an IBAN", shown(&text)),
-            );
-            return None;
-        }
-        match Iban::parse(&text) {
-            Ok(iban) => Some(iban),
-            Err(e) => {
-                self.error(path, "invalid_iban", e.to_string());
-                None
-            }
-        }
+        // Even with spaces an IBAN has at most 34 characters; the error would quote it all.
+        self.identifier(path, &text, 42, "invalid_iban", "an IBAN", Iban::parse)
     }
 
     fn bic(&mut self, path: &str, value: Option<&Text>) -> Option<Option<Bic>> {
@@ -550,18 +537,33 @@ impl Checker {
             return Some(None);
         };
         let text = self.text(path, value)?;
-        if text.chars().count() > 11 {
+        self.identifier(path, &text, 11, "invalid_bic", "a BIC", Bic::parse)
+            .map(Some)
+    }
+
+    /// Parses an IBAN or BIC; text longer than `max_chars` is refused before parsing, so the
+    /// error quotes it shortened.
+    fn identifier<T, E: std::fmt::Display>(
+        &mut self,
+        path: &str,
+        text: &str,
+        max_chars: usize,
+        code: &'static str,
+        what: &str,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+    ) -> Option<T> {
+        if text.chars().count() > max_chars {
             self.error(
                 path,
-                "invalid_bic",
-                format!("{} is too long for a BIC", shown(&text)),
+                code,
+                format!("{} is too long for {what}", shown(text)),
             );
             return None;
         }
-        match Bic::parse(&text) {
-            Ok(bic) => Some(Some(bic)),
+        match parse(text) {
+            Ok(value) => Some(value),
             Err(e) => {
-                self.error(path, "invalid_bic", e.to_string());
+                self.error(path, code, e.to_string());
                 None
             }
         }

@@ -39,37 +39,11 @@ pub(super) fn validate(order: &PaymentOrder) -> Result<(), PainError> {
                 });
             }
         }
-        match (kind, &info.creditor_scheme_id) {
-            (PaymentKind::DirectDebit, Some(id)) => text(&at, "CdtrSchmeId", id, 35)?,
-            (PaymentKind::DirectDebit, None) => {
-                return Err(PainError::MissingDirectDebitField {
-                    location: at,
-                    field: "CdtrSchmeId",
-                })
-            }
-            (PaymentKind::CreditTransfer, Some(_)) => {
-                return Err(PainError::UnexpectedDirectDebitField {
-                    location: at,
-                    field: "CdtrSchmeId",
-                })
-            }
-            (PaymentKind::CreditTransfer, None) => {}
+        let scheme_id = direct_debit_field(kind, &at, "CdtrSchmeId", &info.creditor_scheme_id)?;
+        if let Some(id) = scheme_id {
+            text(&at, "CdtrSchmeId", id, 35)?;
         }
-        match (kind, info.sequence_type.is_some()) {
-            (PaymentKind::DirectDebit, false) => {
-                return Err(PainError::MissingDirectDebitField {
-                    location: at,
-                    field: "SeqTp",
-                })
-            }
-            (PaymentKind::CreditTransfer, true) => {
-                return Err(PainError::UnexpectedDirectDebitField {
-                    location: at,
-                    field: "SeqTp",
-                })
-            }
-            _ => {}
-        }
+        direct_debit_field(kind, &at, "SeqTp", &info.sequence_type)?;
         if info.transactions.is_empty() {
             return Err(PainError::NoTransactions { location: at });
         }
@@ -90,25 +64,33 @@ pub(super) fn validate(order: &PaymentOrder) -> Result<(), PainError> {
                     location: at.clone(),
                     source,
                 })?;
-            match (kind, &tx.mandate) {
-                (PaymentKind::DirectDebit, Some(mandate)) => text(&at, "MndtId", &mandate.id, 35)?,
-                (PaymentKind::DirectDebit, None) => {
-                    return Err(PainError::MissingDirectDebitField {
-                        location: at,
-                        field: "MndtRltdInf",
-                    })
-                }
-                (PaymentKind::CreditTransfer, Some(_)) => {
-                    return Err(PainError::UnexpectedDirectDebitField {
-                        location: at,
-                        field: "MndtRltdInf",
-                    })
-                }
-                (PaymentKind::CreditTransfer, None) => {}
+            if let Some(mandate) = direct_debit_field(kind, &at, "MndtRltdInf", &tx.mandate)? {
+                text(&at, "MndtId", &mandate.id, 35)?;
             }
         }
     }
     Ok(())
+}
+
+/// A field that a direct debit must carry and a credit transfer must not; the value to check
+/// further when present.
+fn direct_debit_field<'v, T>(
+    kind: PaymentKind,
+    location: &str,
+    field: &'static str,
+    value: &'v Option<T>,
+) -> Result<Option<&'v T>, PainError> {
+    match (kind, value) {
+        (PaymentKind::DirectDebit, None) => Err(PainError::MissingDirectDebitField {
+            location: location.to_owned(),
+            field,
+        }),
+        (PaymentKind::CreditTransfer, Some(_)) => Err(PainError::UnexpectedDirectDebitField {
+            location: location.to_owned(),
+            field,
+        }),
+        _ => Ok(value.as_ref()),
+    }
 }
 
 /// Older versions only accept BICs matching their `BICIdentifier` pattern.

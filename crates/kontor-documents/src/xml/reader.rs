@@ -211,28 +211,38 @@ pub(crate) trait Element<'a>: Copy + Sized {
         self.req(name)?.text()
     }
 
+    /// Parses the text with `parse`; `error` builds the error from this element's path and the
+    /// parser's.
+    fn parse_text<T, E>(
+        &self,
+        parse: impl FnOnce(&str) -> Result<T, E>,
+        error: impl FnOnce(String, E) -> XmlError,
+    ) -> Result<T, XmlError> {
+        parse(self.text()?).map_err(|source| error(self.path(), source))
+    }
+
     fn iban(&self) -> Result<Iban, XmlError> {
-        Iban::parse(self.text()?).map_err(|source| XmlError::InvalidIban {
-            path: self.path(),
+        self.parse_text(Iban::parse, |path, source| XmlError::InvalidIban {
+            path,
             source,
         })
     }
 
     fn bic(&self) -> Result<Bic, XmlError> {
-        Bic::parse(self.text()?).map_err(|source| XmlError::InvalidBic {
-            path: self.path(),
+        self.parse_text(Bic::parse, |path, source| XmlError::InvalidBic {
+            path,
             source,
         })
     }
 
     /// An amount of at most 18 significant digits (`totalDigits` of the ISO 20022 types).
     fn amount(&self) -> Result<Amount, XmlError> {
-        Amount::parse(self.text()?)
-            .and_then(|amount| amount.check_total_digits().map(|()| amount))
-            .map_err(|source| XmlError::InvalidAmount {
-                path: self.path(),
-                source,
-            })
+        self.parse_text(
+            |text| {
+                Amount::parse(text).and_then(|amount| amount.check_total_digits().map(|()| amount))
+            },
+            |path, source| XmlError::InvalidAmount { path, source },
+        )
     }
 
     /// The mandatory `Ccy` attribute of an amount element.
@@ -247,8 +257,8 @@ pub(crate) trait Element<'a>: Copy + Sized {
     }
 
     fn currency(&self) -> Result<Currency, XmlError> {
-        Currency::parse(self.text()?).map_err(|source| XmlError::InvalidCurrency {
-            path: self.path(),
+        self.parse_text(Currency::parse, |path, source| XmlError::InvalidCurrency {
+            path,
             source,
         })
     }

@@ -30,15 +30,21 @@ impl XmlWriter {
         }
     }
 
-    /// Opens `<name attr="value"...>` on its own line.
-    pub(crate) fn open_with(&mut self, name: &'static str, attrs: &[(&str, &str)]) {
+    /// Writes the indented start tag `<name attr="value"...>`.
+    fn start_tag(&mut self, name: &str, attrs: &[(&str, &str)]) {
         self.indent();
         self.out.push('<');
         self.out.push_str(name);
         for (key, value) in attrs {
             let _ = write!(self.out, " {key}=\"{}\"", escape(clean(value).as_str()));
         }
-        self.out.push_str(">\n");
+        self.out.push('>');
+    }
+
+    /// Opens `<name attr="value"...>` on its own line.
+    pub(crate) fn open_with(&mut self, name: &'static str, attrs: &[(&str, &str)]) {
+        self.start_tag(name, attrs);
+        self.out.push('\n');
         self.stack.push(name);
     }
 
@@ -58,13 +64,7 @@ impl XmlWriter {
 
     /// Writes `<name attrs>text</name>`.
     pub(crate) fn leaf_with(&mut self, name: &str, attrs: &[(&str, &str)], text: &str) {
-        self.indent();
-        self.out.push('<');
-        self.out.push_str(name);
-        for (key, value) in attrs {
-            let _ = write!(self.out, " {key}=\"{}\"", escape(clean(value).as_str()));
-        }
-        self.out.push('>');
+        self.start_tag(name, attrs);
         let cleaned = clean(text);
         self.out.push_str(&partial_escape(cleaned.as_str()));
         self.out.push_str("</");

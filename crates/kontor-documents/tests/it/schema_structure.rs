@@ -6,6 +6,7 @@
 use kontor_documents::camt::{self, CamtKind, OpeningBalanceType, StatementRequest};
 use kontor_documents::pain::{self, PainVersion};
 
+use crate::support::samples::sample_order;
 use crate::support::{account, date, datetime, ledger};
 
 const PARTY: &str = "Nm PstlAdr Id CtryOfRes CtctDtls";
@@ -241,40 +242,17 @@ fn generated_camt_documents_follow_schema_order() {
 
 #[test]
 fn built_pain_documents_follow_schema_order() {
-    let party = pain::AccountParty::new("Muster GmbH", account().iban, None);
     for version in PainVersion::ALL {
+        // The sample order with every optional element set, so that each one's place is checked.
+        let mut order = sample_order(version);
         let dd = version.kind() == pain::PaymentKind::DirectDebit;
-        let tx = |bic: Option<kontor_documents::Bic>| pain::Transaction {
-            end_to_end_id: "E2E".into(),
-            instruction_id: Some("I1".into()),
-            amount: kontor_documents::Amount::from_minor_units(100, 2),
-            currency: kontor_documents::Currency::EUR,
-            counterparty: pain::AccountParty::new("Other", account().iban, bic),
-            mandate: dd.then(|| pain::Mandate {
-                id: "M1".into(),
-                signature_date: date(2023, 1, 1),
-            }),
-            remittance: Some("text".into()),
-        };
-        let order = pain::PaymentOrder {
-            version,
-            message_id: "MSG".into(),
-            created: datetime(2024, 1, 1, 0, 0),
-            initiating_party: Some("Muster GmbH".into()),
-            payment_infos: vec![pain::PaymentInfo {
-                id: "P1".into(),
-                batch_booking: Some(false),
-                service_level: Some("SEPA".into()),
-                local_instrument: Some(if dd { "CORE" } else { "INST" }.into()),
-                sequence_type: dd.then_some(pain::SequenceType::OneOff),
-                category_purpose: Some("SUPP".into()),
-                requested_date: date(2024, 1, 2),
-                account: party.clone(),
-                creditor_scheme_id: dd.then(|| "DE98ZZZ09999999999".into()),
-                charge_bearer: Some("SLEV".into()),
-                transactions: vec![tx(None), tx(Some(account().bic))],
-            }],
-        };
+        let info = &mut order.payment_infos[0];
+        info.local_instrument = Some(if dd { "CORE" } else { "INST" }.into());
+        info.category_purpose = Some("SUPP".into());
+        for (n, tx) in info.transactions.iter_mut().enumerate() {
+            tx.instruction_id = Some(format!("I{n}"));
+        }
+        info.transactions[1].counterparty.bic = Some(account().bic);
         assert_schema_order(&pain::build(&order).unwrap(), version.namespace());
     }
 }

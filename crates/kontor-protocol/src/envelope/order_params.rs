@@ -685,17 +685,29 @@ fn write_service(out: &mut XmlOut, element: &str, s: &BtfService) -> Result<(), 
     s.validate()?;
     out.start(element, &[])?;
     out.text("ServiceName", &[], &s.service_name)?;
-    if let Some(scope) = &s.scope {
-        out.text("Scope", &[], scope)?;
-    }
-    if let Some(option) = &s.service_option {
-        out.text("ServiceOption", &[], option)?;
-    }
-    if let Some(container) = s.container {
-        out.empty("Container", &[("containerType", container.as_str())])?;
-    }
+    write_service_qualifiers(out, &s.scope, &s.service_option, s.container)?;
     write_message(out, &s.message)?;
     out.end(element)
+}
+
+/// `Scope`, `ServiceOption` and `Container`, which a `Service` and a `ServiceFilter` share
+/// (all optional, in schema order).
+fn write_service_qualifiers(
+    out: &mut XmlOut,
+    scope: &Option<String>,
+    service_option: &Option<String>,
+    container: Option<ContainerType>,
+) -> Result<(), EnvelopeError> {
+    if let Some(scope) = scope {
+        out.text("Scope", &[], scope)?;
+    }
+    if let Some(option) = service_option {
+        out.text("ServiceOption", &[], option)?;
+    }
+    if let Some(container) = container {
+        out.empty("Container", &[("containerType", container.as_str())])?;
+    }
+    Ok(())
 }
 
 fn parse_container(node: Node<'_, '_>) -> Result<ContainerType, EnvelopeError> {
@@ -738,15 +750,7 @@ fn write_hv_list(
             if let Some(v) = &f.service_name {
                 out.text("ServiceName", &[], v)?;
             }
-            if let Some(v) = &f.scope {
-                out.text("Scope", &[], v)?;
-            }
-            if let Some(v) = &f.service_option {
-                out.text("ServiceOption", &[], v)?;
-            }
-            if let Some(c) = f.container {
-                out.empty("Container", &[("containerType", c.as_str())])?;
-            }
+            write_service_qualifiers(out, &f.scope, &f.service_option, f.container)?;
             if let Some(m) = &f.message {
                 m.validate()?;
                 write_message(out, m)?;

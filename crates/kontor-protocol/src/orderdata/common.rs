@@ -492,10 +492,7 @@ impl ServiceFilter {
                 Some(c) => Some(c.req_attr("containerType")?),
                 None => None,
             },
-            msg_name: el
-                .opt_child("MsgName")
-                .map(|m| MessageName::read(&m))
-                .transpose()?,
+            msg_name: el.read_opt_child("MsgName", MessageName::read)?,
         })
     }
 }
@@ -584,10 +581,7 @@ impl OrderKind {
         if h004 {
             Ok(Self::OrderType {
                 order_type: el.child_text("OrderType")?,
-                file_format: el
-                    .opt_child("FileFormat")
-                    .map(|f| FileFormat::read(&f))
-                    .transpose()?,
+                file_format: el.read_opt_child("FileFormat", FileFormat::read)?,
             })
         } else {
             Ok(Self::Service(Service::read(&el.child("Service")?)?))

@@ -5,11 +5,11 @@ use std::io::Write;
 use chrono::{DateTime, Utc};
 
 use super::common::Service;
-use super::subscriber::parse_order_type_list;
+use super::subscriber::{parse_order_type_list, write_order_type_list};
 use super::xml::{
     check, format_bool, format_timestamp, parse_bool, parse_timestamp, El, Family, Out,
 };
-use super::{document, OrderDataError, Result};
+use super::{document, Result};
 use crate::version::{ProtocolVersion, SignatureVersion};
 
 /// HAA order data (`HAAResponseOrderData`): order types (H004) or services (H005) for which
@@ -30,10 +30,7 @@ impl HAAResponseOrderData {
     fn write_children<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
         if out.is_h004() {
             out.forbid("HAAResponseOrderData/Service", !self.services.is_empty())?;
-            for t in &self.order_types {
-                check::order_type("OrderTypes", t)?;
-            }
-            out.leaf("OrderTypes", &self.order_types.join(" "))
+            write_order_type_list(out, "OrderTypes", &self.order_types)
         } else {
             out.forbid(
                 "HAAResponseOrderData/OrderTypes",
@@ -56,10 +53,7 @@ impl HAAResponseOrderData {
             Ok(Self {
                 version,
                 order_types: Vec::new(),
-                services: root
-                    .children("Service")
-                    .map(|s| Service::read(&s))
-                    .collect::<Result<_>>()?,
+                services: root.read_children("Service", Service::read)?,
             })
         }
     }
@@ -189,13 +183,7 @@ fn parse_list(s: &str) -> std::result::Result<Vec<String>, &'static str> {
 impl HPDResponseOrderData {
     fn write_children<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
         let access = &self.access_params;
-        if access.urls.is_empty() {
-            return Err(OrderDataError::invalid(
-                "AccessParams/URL",
-                "0",
-                "needs at least one URL",
-            ));
-        }
+        check::nonempty("AccessParams/URL", &access.urls, "URL")?;
         check::max_chars("AccessParams/Institute", &access.institute, 80)?;
         out.start("AccessParams", &[])?;
         for url in &access.urls {
@@ -252,21 +240,12 @@ impl HPDResponseOrderData {
 
     fn read_children(root: &El<'_, '_>, version: ProtocolVersion) -> Result<Self> {
         let access = root.child("AccessParams")?;
-        let urls = access
-            .children("URL")
-            .map(|u| {
-                Ok(HpdUrl {
-                    url: u.nonempty_text()?,
-                    valid_from: u.attr_value("valid_from", parse_timestamp)?,
-                })
+        let urls = access.read_nonempty_children("URL", |u| {
+            Ok(HpdUrl {
+                url: u.nonempty_text()?,
+                valid_from: u.attr_value("valid_from", parse_timestamp)?,
             })
-            .collect::<Result<Vec<_>>>()?;
-        if urls.is_empty() {
-            return Err(OrderDataError::MissingElement {
-                element: "URL".into(),
-                parent: access.path(),
-            });
-        }
+        })?;
         let protocol = root.child("ProtocolParams")?;
         let versions = protocol.child("Version")?;
         let x509_data = match protocol.opt_child("X509Data") {

@@ -77,10 +77,7 @@ impl BankInfo {
     fn read(el: &El<'_, '_>) -> Result<Self> {
         Ok(Self {
             host_id: el.child_text("HostID")?,
-            parameters: el
-                .children("Parameter")
-                .map(|p| Parameter::read(&p))
-                .collect::<Result<_>>()?,
+            parameters: el.read_children("Parameter", Parameter::read)?,
         })
     }
 }
@@ -155,21 +152,10 @@ impl AccountInfo {
         let usage = el.opt_child("UsageOrderTypes");
         let (usage_order_types, usage_services) = match (usage, h004) {
             (Some(u), true) => (u.value(parse_order_type_list)?, Vec::new()),
-            (Some(u), false) => (
-                Vec::new(),
-                u.children("Service")
-                    .map(|s| Service::read(&s))
-                    .collect::<Result<_>>()?,
-            ),
+            (Some(u), false) => (Vec::new(), u.read_children("Service", Service::read)?),
             (None, _) => (Vec::new(), Vec::new()),
         };
-        let account_numbers = AccountNumber::read_all(el)?;
-        if account_numbers.is_empty() {
-            return Err(OrderDataError::MissingElement {
-                element: "AccountNumber".into(),
-                parent: el.path(),
-            });
-        }
+        let account_numbers = el.nonempty("AccountNumber", AccountNumber::read_all(el)?)?;
         Ok(Self {
             id: el.req_attr("ID")?,
             currency: el
@@ -185,7 +171,8 @@ impl AccountInfo {
     }
 }
 
-fn write_order_type_list<W: Write>(
+/// Writes an `OrderTListType` element after checking every order type.
+pub(crate) fn write_order_type_list<W: Write>(
     out: &mut Out<'_, W>,
     element: &str,
     types: &[String],
@@ -288,10 +275,7 @@ impl AuthOrderInfo {
             Ok(Self {
                 order_type: el.child_text("OrderType")?,
                 service: None,
-                file_format: el
-                    .opt_child("FileFormat")
-                    .map(|f| FileFormat::read(&f))
-                    .transpose()?,
+                file_format: el.read_opt_child("FileFormat", FileFormat::read)?,
                 transfer_type: Some(el.child_value("TransferType", TransferType::parse)?),
                 order_format: el.opt_child_text("OrderFormat"),
                 description,
@@ -300,10 +284,7 @@ impl AuthOrderInfo {
         } else {
             Ok(Self {
                 order_type: el.child_text("AdminOrderType")?,
-                service: el
-                    .opt_child("Service")
-                    .map(|s| Service::read(&s))
-                    .transpose()?,
+                service: el.read_opt_child("Service", Service::read)?,
                 file_format: None,
                 transfer_type: None,
                 order_format: None,
@@ -329,13 +310,7 @@ pub struct PartnerInfo {
 
 impl PartnerInfo {
     fn write<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
-        if self.order_infos.is_empty() {
-            return Err(OrderDataError::invalid(
-                "PartnerInfo/OrderInfo",
-                "0",
-                "needs at least one order type",
-            ));
-        }
+        check::nonempty("PartnerInfo/OrderInfo", &self.order_infos, "order type")?;
         let mut ids = HashSet::new();
         for account in &self.accounts {
             if !ids.insert(account.id.as_str()) {
@@ -359,23 +334,12 @@ impl PartnerInfo {
     }
 
     fn read(el: &El<'_, '_>, h004: bool) -> Result<Self> {
-        let order_infos = el
-            .children("OrderInfo")
-            .map(|o| AuthOrderInfo::read(&o, h004))
-            .collect::<Result<Vec<_>>>()?;
-        if order_infos.is_empty() {
-            return Err(OrderDataError::MissingElement {
-                element: "OrderInfo".into(),
-                parent: el.path(),
-            });
-        }
+        let order_infos =
+            el.read_nonempty_children("OrderInfo", |o| AuthOrderInfo::read(o, h004))?;
         Ok(Self {
             address: AddressInfo::read(&el.child("AddressInfo")?),
             bank: BankInfo::read(&el.child("BankInfo")?)?,
-            accounts: el
-                .children("AccountInfo")
-                .map(|a| AccountInfo::read(&a, h004))
-                .collect::<Result<_>>()?,
+            accounts: el.read_children("AccountInfo", |a| AccountInfo::read(a, h004))?,
             order_infos,
         })
     }
@@ -447,16 +411,12 @@ impl Permission {
             (
                 el.child_value("OrderTypes", parse_order_type_list)?,
                 None,
-                el.opt_child("FileFormat")
-                    .map(|f| FileFormat::read(&f))
-                    .transpose()?,
+                el.read_opt_child("FileFormat", FileFormat::read)?,
             )
         } else {
             (
                 vec![el.child_text("AdminOrderType")?],
-                el.opt_child("Service")
-                    .map(|s| Service::read(&s))
-                    .transpose()?,
+                el.read_opt_child("Service", Service::read)?,
                 None,
             )
         };
@@ -466,10 +426,7 @@ impl Permission {
             service,
             file_format,
             account_id: el.opt_child_text("AccountID"),
-            max_amount: el
-                .opt_child("MaxAmount")
-                .map(|m| Amount::read(&m))
-                .transpose()?,
+            max_amount: el.read_opt_child("MaxAmount", Amount::read)?,
         })
     }
 }
@@ -497,13 +454,7 @@ impl UserInfo {
                 "must be at most 99",
             ));
         }
-        if self.permissions.is_empty() {
-            return Err(OrderDataError::invalid(
-                "UserInfo/Permission",
-                "0",
-                "needs at least one permission",
-            ));
-        }
+        check::nonempty("UserInfo/Permission", &self.permissions, "permission")?;
         out.start("UserInfo", &[])?;
         out.leaf_attrs(
             "UserID",
@@ -519,16 +470,7 @@ impl UserInfo {
 
     fn read(el: &El<'_, '_>, h004: bool) -> Result<Self> {
         let user = el.child("UserID")?;
-        let permissions = el
-            .children("Permission")
-            .map(|p| Permission::read(&p, h004))
-            .collect::<Result<Vec<_>>>()?;
-        if permissions.is_empty() {
-            return Err(OrderDataError::MissingElement {
-                element: "Permission".into(),
-                parent: el.path(),
-            });
-        }
+        let permissions = el.read_nonempty_children("Permission", |p| Permission::read(p, h004))?;
         Ok(Self {
             user_id: user.nonempty_text()?,
             status: user.req_attr_value("Status", |s| {
@@ -581,13 +523,11 @@ document!(HKDResponseOrderData, "HKDResponseOrderData", Family::Ebics);
 
 impl HKDResponseOrderData {
     fn write_children<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
-        if self.user_infos.is_empty() {
-            return Err(OrderDataError::invalid(
-                "HKDResponseOrderData/UserInfo",
-                "0",
-                "needs at least one subscriber",
-            ));
-        }
+        check::nonempty(
+            "HKDResponseOrderData/UserInfo",
+            &self.user_infos,
+            "subscriber",
+        )?;
         check_account_refs(&self.partner_info, &self.user_infos)?;
         self.partner_info.write(out)?;
         self.user_infos.iter().try_for_each(|u| u.write(out))
@@ -595,16 +535,7 @@ impl HKDResponseOrderData {
 
     fn read_children(root: &El<'_, '_>, version: ProtocolVersion) -> Result<Self> {
         let h004 = version == ProtocolVersion::H004;
-        let user_infos = root
-            .children("UserInfo")
-            .map(|u| UserInfo::read(&u, h004))
-            .collect::<Result<Vec<_>>>()?;
-        if user_infos.is_empty() {
-            return Err(OrderDataError::MissingElement {
-                element: "UserInfo".into(),
-                parent: root.path(),
-            });
-        }
+        let user_infos = root.read_nonempty_children("UserInfo", |u| UserInfo::read(u, h004))?;
         Ok(Self {
             version,
             partner_info: PartnerInfo::read(&root.child("PartnerInfo")?, h004)?,

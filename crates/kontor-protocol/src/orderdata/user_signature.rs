@@ -92,27 +92,13 @@ impl UserSignatureData {
     }
 
     fn write_children<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
-        if self.signatures.is_empty() {
-            return Err(OrderDataError::invalid(
-                "UserSignatureData",
-                "0",
-                "needs at least one signature",
-            ));
-        }
+        check::nonempty("UserSignatureData", &self.signatures, "signature")?;
         self.signatures.iter().try_for_each(|s| s.write(out))
     }
 
     fn read_children(root: &El<'_, '_>, version: ProtocolVersion) -> Result<Self> {
-        let signatures = root
-            .children("OrderSignatureData")
-            .map(|el| OrderSignatureData::read(&el))
-            .collect::<Result<Vec<_>>>()?;
-        if signatures.is_empty() {
-            return Err(OrderDataError::MissingElement {
-                element: "OrderSignatureData".into(),
-                parent: root.path(),
-            });
-        }
+        let signatures =
+            root.read_nonempty_children("OrderSignatureData", OrderSignatureData::read)?;
         Ok(Self {
             version,
             signatures,

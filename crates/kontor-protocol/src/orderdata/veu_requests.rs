@@ -10,7 +10,7 @@
 use std::io::Write;
 
 use super::common::{DataDigest, OrderKind, Parameter, ServiceFilter};
-use super::subscriber::parse_order_type_list;
+use super::subscriber::{parse_order_type_list, write_order_type_list};
 use super::xml::{check, format_bool, parse_bool, parse_u64, El, Family, Out};
 use super::{document, Result};
 use crate::version::ProtocolVersion;
@@ -136,10 +136,7 @@ impl HVTOrderParams {
             complete_order_data: flags.req_attr_value("completeOrderData", parse_bool)?,
             fetch_limit: flags.req_attr_value("fetchLimit", parse_u64)?,
             fetch_offset: flags.req_attr_value("fetchOffset", parse_u64)?,
-            parameters: root
-                .children("Parameter")
-                .map(|p| Parameter::read(&p))
-                .collect::<Result<_>>()?,
+            parameters: root.read_children("Parameter", Parameter::read)?,
         })
     }
 }
@@ -164,10 +161,7 @@ macro_rules! overview_params {
                 if out.is_h004() {
                     out.forbid(concat!($root, "/ServiceFilter"), !self.service_filters.is_empty())?;
                     if !self.order_types.is_empty() {
-                        for t in &self.order_types {
-                            check::order_type("OrderTypes", t)?;
-                        }
-                        out.leaf("OrderTypes", &self.order_types.join(" "))?;
+                        write_order_type_list(out, "OrderTypes", &self.order_types)?;
                     }
                     Ok(())
                 } else {
@@ -187,10 +181,7 @@ macro_rules! overview_params {
                     Ok(Self {
                         version,
                         order_types: Vec::new(),
-                        service_filters: root
-                            .children("ServiceFilter")
-                            .map(|f| ServiceFilter::read(&f))
-                            .collect::<Result<_>>()?,
+                        service_filters: root.read_children("ServiceFilter", ServiceFilter::read)?,
                     })
                 }
             }

@@ -19,20 +19,7 @@ use super::{document, OrderDataError, Result};
 use crate::version::ProtocolVersion;
 
 fn read_signers(el: &El<'_, '_>) -> Result<Vec<SignerInfo>> {
-    el.children("SignerInfo")
-        .map(|s| SignerInfo::read(&s))
-        .collect()
-}
-
-fn at_least_one<T>(items: Vec<T>, root: &El<'_, '_>, element: &str) -> Result<Vec<T>> {
-    if items.is_empty() {
-        Err(OrderDataError::MissingElement {
-            element: element.to_owned(),
-            parent: root.path(),
-        })
-    } else {
-        Ok(items)
-    }
+    el.read_children("SignerInfo", SignerInfo::read)
 }
 
 /// An `OrderDetails` entry of the HVU and HVZ lists, which share their list rules.
@@ -48,13 +35,7 @@ fn write_order_list<W: Write, T: OrderListEntry>(
     document: &str,
     orders: &[T],
 ) -> Result<()> {
-    if orders.is_empty() {
-        return Err(OrderDataError::invalid(
-            format!("{document}/OrderDetails"),
-            "0",
-            "needs at least one order",
-        ));
-    }
+    check::nonempty(&format!("{document}/OrderDetails"), orders, "order")?;
     orders.iter().try_for_each(|o| o.write(out))
 }
 
@@ -63,11 +44,7 @@ fn read_order_list<T: OrderListEntry>(
     version: ProtocolVersion,
 ) -> Result<Vec<T>> {
     let h004 = version == ProtocolVersion::H004;
-    let orders = root
-        .children("OrderDetails")
-        .map(|o| T::read(&o, h004))
-        .collect::<Result<Vec<_>>>()?;
-    at_least_one(orders, root, "OrderDetails")
+    root.read_nonempty_children("OrderDetails", |o| T::read(o, h004))
 }
 
 /// Declares the HVU or HVZ answer: a non-empty `OrderDetails` list of one entry type.
@@ -738,10 +715,7 @@ impl HVTOrderInfo {
 
     fn read(el: &El<'_, '_>, h004: bool) -> Result<Self> {
         let amount = el.child("Amount")?;
-        let accounts = el
-            .children("AccountInfo")
-            .map(|a| AttributedAccount::read(&a))
-            .collect::<Result<Vec<_>>>()?;
+        let accounts = el.read_children("AccountInfo", AttributedAccount::read)?;
         Ok(Self {
             order_format: if h004 {
                 el.opt_child_text("OrderFormat")
@@ -751,26 +725,21 @@ impl HVTOrderInfo {
             msg_name: if h004 {
                 None
             } else {
-                el.opt_child("MsgName")
-                    .map(|m| MessageName::read(&m))
-                    .transpose()?
+                el.read_opt_child("MsgName", MessageName::read)?
             },
-            accounts: at_least_one(accounts, el, "AccountInfo")?,
+            accounts: el.nonempty("AccountInfo", accounts)?,
             execution_date: el.opt_child_value("ExecutionDate", parse_date)?,
             amount: HVTAmount {
                 value: amount.value(parse_decimal)?,
                 is_credit: amount.attr_value("isCredit", parse_bool)?,
                 currency: amount.attr("Currency"),
             },
-            descriptions: el
-                .children("Description")
-                .map(|d| {
-                    Ok(HVTDescription {
-                        kind: d.req_attr_value("Type", DescriptionKind::parse)?,
-                        text: d.raw_text(),
-                    })
+            descriptions: el.read_children("Description", |d| {
+                Ok(HVTDescription {
+                    kind: d.req_attr_value("Type", DescriptionKind::parse)?,
+                    text: d.raw_text(),
                 })
-                .collect::<Result<_>>()?,
+            })?,
         })
     }
 }
@@ -792,27 +761,22 @@ document!(HVTResponseOrderData, "HVTResponseOrderData", Family::Ebics);
 impl HVTResponseOrderData {
     fn write_children<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
         check::ten_digits("NumOrderInfos", self.num_order_infos)?;
-        if self.order_infos.is_empty() {
-            return Err(OrderDataError::invalid(
-                "HVTResponseOrderData/OrderInfo",
-                "0",
-                "needs at least one transaction",
-            ));
-        }
+        check::nonempty(
+            "HVTResponseOrderData/OrderInfo",
+            &self.order_infos,
+            "transaction",
+        )?;
         out.leaf("NumOrderInfos", &self.num_order_infos.to_string())?;
         self.order_infos.iter().try_for_each(|o| o.write(out))
     }
 
     fn read_children(root: &El<'_, '_>, version: ProtocolVersion) -> Result<Self> {
         let h004 = version == ProtocolVersion::H004;
-        let infos = root
-            .children("OrderInfo")
-            .map(|o| HVTOrderInfo::read(&o, h004))
-            .collect::<Result<Vec<_>>>()?;
+        let infos = root.read_children("OrderInfo", |o| HVTOrderInfo::read(o, h004))?;
         Ok(Self {
             version,
             num_order_infos: root.child_value("NumOrderInfos", parse_u64)?,
-            order_infos: at_least_one(infos, root, "OrderInfo")?,
+            order_infos: root.nonempty("OrderInfo", infos)?,
         })
     }
 }

@@ -310,6 +310,46 @@ impl<'a, 'i> El<'a, 'i> {
         self.children_ns(self.ns, local)
     }
 
+    /// Reads every child element named `local` with `read`, in document order.
+    pub(crate) fn read_children<T>(
+        &self,
+        local: &'static str,
+        mut read: impl FnMut(&El<'a, 'i>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        self.children(local).map(|el| read(&el)).collect()
+    }
+
+    /// Like [`Self::read_children`], for a list the schema wants at least one entry of.
+    pub(crate) fn read_nonempty_children<T>(
+        &self,
+        local: &'static str,
+        read: impl FnMut(&El<'a, 'i>) -> Result<T>,
+    ) -> Result<Vec<T>> {
+        let items = self.read_children(local, read)?;
+        self.nonempty(local, items)
+    }
+
+    /// `items`, read from the children named `local`, unless there are none.
+    pub(crate) fn nonempty<T>(&self, local: &str, items: Vec<T>) -> Result<Vec<T>> {
+        if items.is_empty() {
+            Err(OrderDataError::MissingElement {
+                element: local.to_owned(),
+                parent: self.path(),
+            })
+        } else {
+            Ok(items)
+        }
+    }
+
+    /// Reads the optional child element `local` with `read`.
+    pub(crate) fn read_opt_child<T>(
+        &self,
+        local: &'static str,
+        read: impl FnOnce(&El<'a, 'i>) -> Result<T>,
+    ) -> Result<Option<T>> {
+        self.opt_child(local).map(|el| read(&el)).transpose()
+    }
+
     /// The first child element named `local` in namespace `ns`, if any.
     pub(crate) fn opt_child_ns(&self, ns: &'static str, local: &'static str) -> Option<El<'a, 'i>> {
         self.children_ns(ns, local).next()
@@ -598,6 +638,15 @@ pub(crate) mod check {
 
     fn upper_digit(c: char) -> bool {
         c.is_ascii_uppercase() || c.is_ascii_digit()
+    }
+
+    /// A list the schema wants at least one entry of (`minOccurs` 1); `what` names an entry.
+    pub(crate) fn nonempty<T>(path: &str, items: &[T], what: &str) -> Result<()> {
+        if items.is_empty() {
+            fail(path, "0", &format!("needs at least one {what}"))
+        } else {
+            Ok(())
+        }
     }
 
     /// `PartnerIDType` / `UserIDType`: `[a-zA-Z0-9,=]{1,35}`.
