@@ -59,28 +59,31 @@ async fn sqlite_or_postgres_crash_flow(db: DaemonDb) {
     let api = Api::new(&daemon.api, &prepared.token);
     // The statement job asks for the week up to "today" as of its run.
     let today = Utc::now().date_naive();
-    tokio::spawn(api.post(format!("/v1/schedules/{}/run", prepared.schedule)));
-    let download = eventually("the download is held after an acknowledged segment", || {
-        held_transaction(
-            &store,
-            &prepared.scope,
-            &bank,
+    // Each transfer starts through the API and runs until the bank holds its segment.
+    let transfers = [
+        (
+            format!("/v1/schedules/{}/run", prepared.schedule),
             hold_download,
             Direction::Download,
-        )
-    })
-    .await;
-    tokio::spawn(api.post(format!("/v1/orders/{}/submit", prepared.order)));
-    let upload = eventually("the upload is held after an acknowledged segment", || {
-        held_transaction(
-            &store,
-            &prepared.scope,
-            &bank,
+        ),
+        (
+            format!("/v1/orders/{}/submit", prepared.order),
             hold_upload,
             Direction::Upload,
-        )
-    })
-    .await;
+        ),
+    ];
+    let mut held = Vec::new();
+    for (path, rule, direction) in transfers {
+        tokio::spawn(api.post(path));
+        let what = format!("{direction:?} held after an acknowledged segment");
+        let scope = &prepared.scope;
+        let id = eventually(&what, || {
+            held_transaction(&store, scope, &bank, rule, direction)
+        })
+        .await;
+        held.push(id);
+    }
+    let [download, upload]: [TransactionId; 2] = held.try_into().unwrap();
     let first_log = daemon.log_path().to_owned();
     daemon.kill();
 

@@ -31,16 +31,12 @@ async fn signer_rotates_the_signature_key(db: TestDb, version: ProtocolVersion) 
     // The bank holds the new key; the daemon holds its public part, ACTIVE, the old EXPIRED.
     let new_hash = w.bank_signature_hash();
     assert_ne!(new_hash, old_hash);
-    let mut tx = w.store.scope(&w.scope).begin().await.unwrap();
-    let signature_keys: Vec<_> = tx
+    let signature_keys: Vec<_> = w
         .key_pairs()
-        .list_for_user(w.user)
         .await
-        .unwrap()
         .into_iter()
         .filter(|k| k.usage == KeyUsage::Signature)
         .collect();
-    drop(tx);
     assert_eq!(signature_keys.len(), 2);
     assert_eq!(signature_keys[0].status, KeyStatus::Expired);
     assert_eq!(signature_keys[1].status, KeyStatus::Active);

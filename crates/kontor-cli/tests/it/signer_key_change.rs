@@ -13,9 +13,7 @@ use crate::support::signer_world::{world, World};
 
 /// (usage, status, custody) of every key of the user, oldest first.
 async fn keys(w: &World) -> Vec<(KeyUsage, KeyStatus, KeyCustody, String)> {
-    let mut tx = w.store.scope(&w.scope).begin().await.unwrap();
-    let keys = tx.key_pairs().list_for_user(w.user).await.unwrap();
-    drop(tx);
+    let keys = w.key_pairs().await;
     keys.into_iter()
         .map(|k| (k.usage, k.status, k.custody, k.key_hash))
         .collect()

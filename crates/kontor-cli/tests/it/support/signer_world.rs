@@ -8,7 +8,7 @@ use kontor_daemon::services::Services;
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion;
 use kontor_storage::testing::TestDb;
-use kontor_storage::{EbicsUserId, Role, TenantScope};
+use kontor_storage::{EbicsUserId, KeyPair, Role, TenantScope};
 use kontor_testkit::bank::start_bank;
 
 use super::setup::{demo_subscriber, onboard, operator_token, DEBTOR};
@@ -96,6 +96,12 @@ impl World {
         let keys = self.at_bank().keys;
         [keys.signature, keys.authentication, keys.encryption]
             .map(|k| k.unwrap().hash.to_hex().to_uppercase())
+    }
+
+    /// Every key pair of the user, oldest first.
+    pub async fn key_pairs(&self) -> Vec<KeyPair> {
+        let mut tx = self.store.scope(&self.scope).begin().await.unwrap();
+        tx.key_pairs().list_for_user(self.user).await.unwrap()
     }
 
     /// Every audit event of the tenant (the first page, newest first).

@@ -4,7 +4,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::support::api::{call, call_with, world, world_with, Payload, World};
+use crate::support::api::{call, call_with, operator_token, world, world_with, Payload, World};
 use crate::support::payments::pain001;
 use axum::http::{Method, StatusCode};
 use chrono::NaiveDate;
@@ -21,7 +21,6 @@ use kontor_storage::{
     BankKey, EbicsUserStatus, FileId, FileKind, MasterKey, NewBookedTransaction, Role, Store,
     StoredFile, TenantId, TenantScope, TransactionId,
 };
-use secrecy::ExposeSecret;
 use serde_json::json;
 
 #[tokio::test]
@@ -740,26 +739,16 @@ async fn reading_a_veu_digest_never_reaches_the_bank_and_viewers_cannot_fetch_on
 #[tokio::test]
 async fn adding_another_tenants_operator_answers_like_a_new_one_and_reveals_nothing() {
     let w = world().await;
-    let add = |token: String, email: &str, name: &str| {
-        let app = w.app.clone();
+    let add = async |token: &str, email: &str, name: &str| {
         let body = json!({"email": email, "display_name": name, "role": "VIEWER"});
-        async move {
-            call(
-                &app,
-                Method::POST,
-                "/v1/operators",
-                Some(&token),
-                Payload::Json(body),
-            )
-            .await
-        }
+        w.post(token, "/v1/operators", Payload::Json(body)).await
     };
     // Tenant A adds a brand-new address and an address tenant B already uses: both answers
     // have the same shape and show only what the request said.
-    let fresh = add(w.owner_a.clone(), "fresh@a.example", "Fresh").await;
-    let in_b = add(w.owner_b.clone(), "shared@b.example", "Secret name in B").await;
+    let fresh = add(&w.owner_a, "fresh@a.example", "Fresh").await;
+    let in_b = add(&w.owner_b, "shared@b.example", "Secret name in B").await;
     in_b.assert_status(StatusCode::CREATED);
-    let shared = add(w.owner_a.clone(), "Shared@B.example", "Name in A").await;
+    let shared = add(&w.owner_a, "Shared@B.example", "Name in A").await;
     fresh.assert_status(StatusCode::CREATED);
     shared.assert_status(StatusCode::CREATED);
     let keys = |v: &serde_json::Value| {
@@ -778,7 +767,7 @@ async fn adding_another_tenants_operator_answers_like_a_new_one_and_reveals_noth
     let members_b = w.get(&w.owner_b, "/v1/memberships").await.text();
     assert!(members_b.contains("Secret name in B") && !members_b.contains("Name in A"));
     // Only a second add in the same tenant conflicts.
-    let again = add(w.owner_a.clone(), "shared@b.example", "Again").await;
+    let again = add(&w.owner_a, "shared@b.example", "Again").await;
     again.assert_error(StatusCode::CONFLICT, "email_taken");
 }
 
@@ -861,19 +850,7 @@ async fn a_database_outage_answers_503_within_seconds_and_work_resumes_when_it_i
         .await
         .unwrap();
     let tenant = store.admin().create_tenant("Outage").await.unwrap();
-    let operator = store
-        .admin()
-        .create_operator("ops@outage.example", "Ops", tenant.id, Role::Owner)
-        .await
-        .unwrap();
-    let token = store
-        .admin()
-        .issue_token(operator.id, "t", None)
-        .await
-        .unwrap()
-        .secret
-        .expose_secret()
-        .to_owned();
+    let (token, _, _) = operator_token(&store, "ops@outage.example", tenant.id, Role::Owner).await;
     let app = kontor_daemon::api::router(kontor_daemon::api::AppState::new(
         kontor_daemon::services::Services::new(store.clone()),
     ));

@@ -10,7 +10,7 @@ use kontor_storage::{
 };
 
 use crate::support::api::{call, call_with, Payload};
-use crate::support::emulator::{world, Setup, World};
+use crate::support::emulator::{ready_world, world, Setup, World};
 use crate::support::payments::pain001;
 use crate::support::TestDb;
 
@@ -34,8 +34,7 @@ struct OrdersApi {
 
 impl OrdersApi {
     async fn new(db: TestDb) -> Self {
-        let w = world(db, Setup::new(H005)).await;
-        w.ready().await;
+        let w = ready_world(db, H005).await;
         w.describe_bank(&["CCT", "BTU"]).await;
         w.permit("CCT", SignatureClass::E).await;
         let token = w.token("ops@acme.example", Role::Admin).await;

@@ -302,21 +302,19 @@ async fn tenants_stay_apart_and_an_operator_of_two_tenants_holds_a_token_per_ten
 
     // The platform administrator creates tenant B with its first Owner: an operator who
     // will also join A.
+    let tenant_b_owned_by = |email: &str| json!({"name": "B", "owner_email": email});
     let created = api
         .create(
             &platform,
             "/v1/tenants",
-            json!({"name": "B", "owner_email": "shared@x.example"}),
+            tenant_b_owned_by("shared@x.example"),
         )
         .await;
     let tenant_b = string_at(&created, "/tenant/id");
     let shared_in_b = secret(&created);
+    // The name is taken, whoever would own the tenant.
     let taken = api
-        .post(
-            &platform,
-            "/v1/tenants",
-            json!({"name": "B", "owner_email": "x@x.example"}),
-        )
+        .post(&platform, "/v1/tenants", tenant_b_owned_by("x@x.example"))
         .await;
     assert_eq!(taken.code(), "tenant_name_taken");
     let tenants = api.get(&platform, "/v1/tenants").await.json();

@@ -20,7 +20,7 @@ use kontor_storage::*;
 use sha2::{Digest, Sha256};
 use tower::ServiceExt;
 
-use crate::support::emulator::{small_segment_bank, world, Setup, World};
+use crate::support::emulator::{ready_world, small_segment_bank, world, Setup, World};
 use crate::support::payments::interop_payment;
 use crate::support::TestDb;
 
@@ -107,8 +107,7 @@ async fn interrupted_download_resumes_flow(db: TestDb) {
 }
 
 async fn upload_flow(db: TestDb, version: ProtocolVersion) {
-    let w = world(db, Setup::new(version)).await;
-    w.ready().await;
+    let w = ready_world(db, version).await;
     let (data, signatures) = signed_payment(&w).await;
     let outcome = w
         .client
@@ -153,8 +152,7 @@ async fn stored_on_disk(w: &World, relative: &str, data: &[u8]) -> StoredFile {
 }
 
 async fn stored_file_upload_flow(db: TestDb) {
-    let w = world(db, Setup::new(H005)).await;
-    w.ready().await;
+    let w = ready_world(db, H005).await;
     let (data, signatures) = signed_payment(&w).await;
     let file = stored_on_disk(&w, "orders/payment.xml", &data).await;
     let request = UploadRequest::new(OrderType::CCT, OrderData::Stored(file.clone()), signatures);
@@ -195,8 +193,7 @@ async fn stored_file_upload_flow(db: TestDb) {
 /// A key change hands its keys over only while they are PENDING: one a newer preparation
 /// revoked (here: any key no longer PENDING) stops the upload before it is recorded or sent.
 async fn key_no_longer_pending_stops_the_upload_flow(db: TestDb) {
-    let w = world(db, Setup::new(H005)).await;
-    w.ready().await;
+    let w = ready_world(db, H005).await;
     let (data, signatures) = signed_payment(&w).await;
     let mut tx = w.tx().await;
     let active = tx.key_pairs().list_for_user(w.user).await.unwrap()[0].clone();
@@ -224,8 +221,7 @@ async fn key_no_longer_pending_stops_the_upload_flow(db: TestDb) {
 }
 
 async fn server_errors_are_retried_flow(db: TestDb) {
-    let w = world(db, Setup::new(H004)).await;
-    w.ready().await;
+    let w = ready_world(db, H004).await;
     w.fault_in(
         BankPhase::Initialisation,
         FaultAction::HttpStatus { status: 503 },
@@ -237,8 +233,7 @@ async fn server_errors_are_retried_flow(db: TestDb) {
 }
 
 async fn permanent_refusal_is_recorded_flow(db: TestDb) {
-    let w = world(db, Setup::new(H004)).await;
-    w.ready().await;
+    let w = ready_world(db, H004).await;
     w.fault_in(
         BankPhase::Initialisation,
         FaultAction::ReturnCode {
@@ -269,8 +264,7 @@ async fn permanent_refusal_is_recorded_flow(db: TestDb) {
 /// A downloaded statement is served by the admin API from the data directory, whatever the
 /// process's working directory: the body is the bank's statement, byte for byte.
 async fn statement_file_is_served_from_the_data_directory_flow(db: TestDb) {
-    let w = world(db, Setup::new(H005)).await;
-    w.ready().await;
+    let w = ready_world(db, H005).await;
     w.describe_bank(&["C53"]).await;
     let outcome = w.download_days(OrderType::C53, 3).await.unwrap();
     let DownloadOutcome::Data { file, .. } = &outcome else {

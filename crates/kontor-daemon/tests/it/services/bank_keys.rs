@@ -13,35 +13,19 @@ use kontor_daemon::services::scheduler::{Scheduler, SchedulerConfig};
 use kontor_daemon::services::statement_job::StatementJob;
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::{
-    AuditAction, AuditEvent, BankKey, BankKeyKind, BankKeyVerification, Order, OrderStatus, Page,
-    RunOutcome, Schedule, SignatureClass, SignatureRule, TransactionPhase,
+    AuditAction, BankKeyKind, BankKeyVerification, Order, OrderStatus, RunOutcome, Schedule,
+    SignatureClass, SignatureRule, TransactionPhase,
 };
 
-use crate::support::emulator::{world, Setup, World};
+use crate::support::emulator::{count_of, ready_world};
 use crate::support::payments::pain001;
 use crate::support::TestDb;
-
-async fn audit_actions(w: &World) -> Vec<AuditAction> {
-    let mut tx = w.tx().await;
-    let events: Vec<AuditEvent> = tx.list(Page::first(100)).await.unwrap();
-    events.into_iter().map(|e| e.action).collect()
-}
-
-async fn host_keys(w: &World) -> Vec<BankKey> {
-    w.tx()
-        .await
-        .bank_keys()
-        .list_for_host(w.host)
-        .await
-        .unwrap()
-}
 
 async fn rollover_holds_the_scheduled_download_until_verified(
     db: TestDb,
     version: ProtocolVersion,
 ) {
-    let w = world(db, Setup::new(version)).await;
-    w.ready().await;
+    let w = ready_world(db, version).await;
     let account = w.describe_bank(&["CCT", "C53"]).await;
     let now = Utc::now();
     let schedule = w.c53_schedule(account, now - Duration::minutes(1)).await;
@@ -85,28 +69,24 @@ async fn rollover_holds_the_scheduled_download_until_verified(
     assert_eq!(refused.failure_code.as_deref(), Some("091008"));
 
     // HPB stored the new keys unverified as generation 2; the old ones stay, superseded.
-    let keys = host_keys(&w).await;
+    let keys = w.host_keys().await;
     assert_eq!(keys.len(), 4);
+    let generations = [
+        (1, BankKeyVerification::Verified, true),
+        (2, BankKeyVerification::Unverified, false),
+    ];
     for kind in [BankKeyKind::Authentication, BankKeyKind::Encryption] {
-        let old = keys
-            .iter()
-            .find(|k| k.kind == kind && k.generation == 1)
-            .unwrap();
-        assert_eq!(old.verification_status, BankKeyVerification::Verified);
-        assert!(old.superseded_at.is_some());
-        let new = keys
-            .iter()
-            .find(|k| k.kind == kind && k.generation == 2)
-            .unwrap();
-        assert_eq!(new.verification_status, BankKeyVerification::Unverified);
-        assert!(new.superseded_at.is_none());
+        for (generation, verification, superseded) in generations {
+            let key = keys
+                .iter()
+                .find(|k| k.kind == kind && k.generation == generation)
+                .unwrap();
+            assert_eq!(key.verification_status, verification, "{key:?}");
+            assert_eq!(key.superseded_at.is_some(), superseded, "{key:?}");
+        }
     }
     assert_eq!(
-        audit_actions(&w)
-            .await
-            .iter()
-            .filter(|a| **a == AuditAction::BankKeyChanged)
-            .count(),
+        count_of(&w.audit_events().await, AuditAction::BankKeyChanged),
         2
     );
 
@@ -141,23 +121,19 @@ async fn rollover_holds_the_scheduled_download_until_verified(
     assert!(transactions
         .iter()
         .any(|t| t.phase == TransactionPhase::Completed));
-    let actions = audit_actions(&w).await;
     assert_eq!(
-        actions
-            .iter()
-            .filter(|a| **a == AuditAction::BankKeyVerified)
-            .count(),
+        count_of(&w.audit_events().await, AuditAction::BankKeyVerified),
         2
     );
 }
 
 /// A letter hash that does not match rejects the new key: audited, and the host stays held.
 async fn a_wrong_letter_rejects_the_new_key(db: TestDb) {
-    let w = world(db, Setup::new(H004)).await;
-    w.ready().await;
+    let w = ready_world(db, H004).await;
     w.bank.roll_keys().await.unwrap();
     w.fetch_bank_keys().await;
-    let new = host_keys(&w)
+    let new = w
+        .host_keys()
         .await
         .into_iter()
         .find(|k| k.generation == 2)
@@ -168,16 +144,13 @@ async fn a_wrong_letter_rejects_the_new_key(db: TestDb) {
         .unwrap();
     tx.commit().await.unwrap();
     assert_eq!(rejected.verification_status, BankKeyVerification::Rejected);
-    assert!(audit_actions(&w)
-        .await
-        .contains(&AuditAction::BankKeyRejected));
+    assert!(count_of(&w.audit_events().await, AuditAction::BankKeyRejected) > 0);
 }
 
 /// A payment submitted after the rollover is held, not rejected: the bank's 091008 refused
 /// only the initialisation, so after verification the same order is uploaded (once).
 async fn a_payment_is_held_and_uploaded_after_verification(db: TestDb) {
-    let w = world(db, Setup::new(H004)).await;
-    w.ready().await;
+    let w = ready_world(db, H004).await;
     w.describe_bank(&["CCT", "C53"]).await;
     w.permit("CCT", SignatureClass::E).await;
     let order = w
@@ -206,7 +179,7 @@ async fn a_payment_is_held_and_uploaded_after_verification(db: TestDb) {
     let still: Order = w.tx().await.get(order.id).await.unwrap();
     assert_eq!(still.status, OrderStatus::Submitted);
 
-    let keys = host_keys(&w).await;
+    let keys = w.host_keys().await;
     let mut tx = w.tx().await;
     for key in keys.iter().filter(|k| k.generation == 2) {
         let letter = match key.kind {

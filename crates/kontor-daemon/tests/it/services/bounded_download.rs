@@ -19,8 +19,6 @@ use crate::support::TestDb;
 
 /// The statement's size: the daemon side must stay well below it.
 const STATEMENT_BYTES: u64 = 64 << 20;
-/// What the child reads its task from; unset, the child test does nothing.
-const CHILD_ENV: &str = "KONTOR_BOUNDED_DOWNLOAD_CHILD";
 const CHILD_TEST: &str = "services::bounded_download::bounded_download_child";
 
 on_both_databases! {
@@ -41,9 +39,7 @@ async fn flow(db: TestDb) {
     w.ready().await;
     let account = w.describe_bank(&["C53"]).await;
 
-    let fields = Task::of(&w, &[])
-        .run(CHILD_TEST, CHILD_ENV, "bounded-download")
-        .await;
+    let fields = Task::of(&w, &[]).run(CHILD_TEST, "bounded-download").await;
     let report = ChildReport::parse(&fields);
 
     assert_eq!(
@@ -101,7 +97,7 @@ async fn bounded_download_child() {
         scope,
         user,
         ..
-    }) = Daemon::connect(CHILD_ENV, "bounded-download").await
+    }) = Daemon::connect("bounded-download").await
     else {
         return;
     };

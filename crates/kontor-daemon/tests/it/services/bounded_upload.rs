@@ -17,14 +17,12 @@ use kontor_storage::{Order, OrderId, OrderStatus, SignatureClass, SignatureRule,
 use sha2::{Digest, Sha256};
 
 use crate::support::child::{peak_rss_kib, Daemon, Task};
-use crate::support::emulator::{world, Setup, World};
+use crate::support::emulator::{ready_world, World};
 use crate::support::payments::pain001;
 use crate::support::TestDb;
 
 /// The payment file's least size: the daemon side must stay well below it.
 const ORDER_BYTES: usize = 64 << 20;
-/// What the child reads its task from; unset, the child test does nothing.
-const CHILD_ENV: &str = "KONTOR_BOUNDED_UPLOAD_CHILD";
 const CHILD_TEST: &str = "services::bounded_upload::bounded_upload_child";
 
 on_both_databases! {
@@ -32,8 +30,7 @@ on_both_databases! {
 }
 
 async fn flow(db: TestDb) {
-    let w = world(db, Setup::new(H005)).await;
-    w.ready().await;
+    let w = ready_world(db, H005).await;
     w.describe_bank(&["CCT"]).await;
     w.permit("CCT", SignatureClass::E).await;
 
@@ -52,7 +49,7 @@ async fn flow(db: TestDb) {
     assert_eq!(file.sha256, sha256);
 
     let task = Task::of(&w, &[order.id.to_string()]);
-    let fields = task.run(CHILD_TEST, CHILD_ENV, "bounded-upload").await;
+    let fields = task.run(CHILD_TEST, "bounded-upload").await;
     let [segments, baseline_kib, peak_kib] = [0, 1, 2].map(|i| fields[i].parse::<u64>().unwrap());
 
     // The bank took the document whole, with the signature it verified over it.
@@ -125,7 +122,7 @@ fn large_pain001(bytes: usize) -> Vec<u8> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "the child process of payment_file_larger_than_memory_is_uploaded_without_holding_it"]
 async fn bounded_upload_child() {
-    let Some(daemon) = Daemon::connect(CHILD_ENV, "bounded-upload").await else {
+    let Some(daemon) = Daemon::connect("bounded-upload").await else {
         return;
     };
     // After connecting: what the submission adds is measured, not the database driver's setup.

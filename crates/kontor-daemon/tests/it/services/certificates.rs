@@ -16,7 +16,7 @@ use kontor_protocol::keys::{KeyPair, KeySize, PublicKey};
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::*;
 
-use crate::support::emulator::{current_key, world, Setup, World};
+use crate::support::emulator::{audit_trail, count_of, current_key, world, Setup, World};
 use crate::support::TestDb;
 
 const USAGES: [(KeyUsage, KeyPurpose); 3] = [
@@ -49,12 +49,7 @@ async fn french_world(db: TestDb, version: ProtocolVersion) -> World {
 /// The bank's CA issues a certificate for the user's current key of `usage`.
 async fn ca_certificate(w: &World, usage: KeyUsage, purpose: KeyPurpose) -> Certificate {
     let mut tx = w.tx().await;
-    let pair = tx
-        .key_pairs()
-        .current(w.user, usage)
-        .await
-        .unwrap()
-        .unwrap();
+    let pair = current_key(&mut tx, w.user, usage).await;
     let key = PublicKey::from_spki_der(&pair.public_key).unwrap();
     TestCa::get()
         .issue(&key, "Société Exemple SA", purpose, Utc::now())
@@ -176,14 +171,8 @@ async fn french_h004_user_onboards_with_ca_issued_certificates(db: TestDb) {
     .await
     .unwrap_err();
     assert!(refusal_code(&error).contains("KeyNotPending"), "{error:?}");
-    let audit: Vec<AuditEvent> = tx.list(Page::first(100)).await.unwrap();
-    assert_eq!(
-        audit
-            .iter()
-            .filter(|e| e.action == AuditAction::CertificateImported)
-            .count(),
-        3
-    );
+    let audit = audit_trail(&mut tx).await;
+    assert_eq!(count_of(&audit, AuditAction::CertificateImported), 3);
     drop(tx);
     finish_onboarding(&w).await;
 }
@@ -248,6 +237,13 @@ async fn import(w: &World, usage: KeyUsage, certificate: &Certificate) -> Result
     Ok(())
 }
 
+/// Asserts the API answers `error` with `status` and `code`; the answer's message.
+fn assert_answer(error: ServiceError, status: u16, code: &str) -> String {
+    let api = ApiError::from(error);
+    assert_eq!((api.status().as_u16(), api.code()), (status, code), "{api}");
+    api.to_string()
+}
+
 async fn h3k_refused_by_the_bank_says_why_and_sends_nothing_else(db: TestDb) {
     let w = world(db, Setup::new(H005)).await;
     // A certificate made for another use is refused at import (the bank would answer 091210).
@@ -255,12 +251,8 @@ async fn h3k_refused_by_the_bank_says_why_and_sends_nothing_else(db: TestDb) {
     let error = import(&w, KeyUsage::Signature, &encryption_for_es)
         .await
         .unwrap_err();
-    let api = ApiError::from(error);
-    assert_eq!(
-        (api.status().as_u16(), api.code()),
-        (422, "invalid_certificate")
-    );
-    assert!(api.to_string().contains("key usage"), "{api}");
+    let message = assert_answer(error, 422, "invalid_certificate");
+    assert!(message.contains("key usage"), "{message}");
 
     // CA-issued, but not by a CA this bank trusts: the bank refuses H3K with 091214.
     import(&w, KeyUsage::Signature, &foreign_ca_certificate(&w).await)
@@ -269,12 +261,7 @@ async fn h3k_refused_by_the_bank_says_why_and_sends_nothing_else(db: TestDb) {
     let error = onboarding::initialise(&w.services, &w.scope, w.user, KeySubmission::H3k)
         .await
         .unwrap_err();
-    let api = ApiError::from(error);
-    assert_eq!(
-        (api.status().as_u16(), api.code()),
-        (409, "h3k_refused_by_bank")
-    );
-    let message = api.to_string();
+    let message = assert_answer(error, 409, "h3k_refused_by_bank");
     assert!(message.contains("091214"), "{message}");
     assert!(message.contains("INI and HIA"), "{message}");
     assert_eq!(w.user_status().await, EbicsUserStatus::New);
@@ -316,14 +303,7 @@ async fn bank_certificates_not_issued_by_the_configured_ca_are_refused(db: TestD
         matches!(refused, EbicsError::BankCertificateInvalid { .. }),
         "{refused}"
     );
-    let mut tx = w.tx().await;
-    assert!(tx
-        .bank_keys()
-        .list_for_host(w.host)
-        .await
-        .unwrap()
-        .is_empty());
-    drop(tx);
+    assert!(w.host_keys().await.is_empty());
 
     // Without a configured CA only the validity period is checked: the keys are stored.
     w.change_host(BankHostChanges {
@@ -351,14 +331,8 @@ async fn expiry_warnings_are_given_once(db: TestDb) {
         .unwrap()
         .is_empty());
     let mut tx = w.tx().await;
-    let audit: Vec<AuditEvent> = tx.list(Page::first(100)).await.unwrap();
-    assert_eq!(
-        audit
-            .iter()
-            .filter(|e| e.action == AuditAction::CertificateExpiring)
-            .count(),
-        3
-    );
+    let audit = audit_trail(&mut tx).await;
+    assert_eq!(count_of(&audit, AuditAction::CertificateExpiring), 3);
     let view = keys_view(&mut tx, w.user, later, 30).await.unwrap();
     assert!(view
         .iter()

@@ -175,11 +175,8 @@ async fn a_failed_first_sync_is_shown_and_run_again(db: TestDb) {
     w.initialise_and_fetch_bank_keys().await;
     w.decide_bank_keys(BankKeyVerification::Verified).await;
     // The bank refuses the first HTD: the user does not become READY, and says why.
-    w.fault(
-        FaultMatcher {
-            order_type: Some("HTD".into()),
-            ..Default::default()
-        },
+    w.fault_on(
+        "HTD",
         FaultAction::ReturnCode {
             code: "091116".into(),
             table: Some(kontor_bank::ReturnCodeKind::Business),
@@ -246,11 +243,8 @@ async fn a_refused_order_type_runs_the_sync_again(db: TestDb) {
         .await
         .unwrap();
     let first = user(&w).await.synced_at.unwrap();
-    w.fault(
-        FaultMatcher {
-            order_type: Some("STA".into()),
-            ..Default::default()
-        },
+    w.fault_on(
+        "STA",
         FaultAction::ReturnCode {
             code: "091005".into(),
             table: None,

@@ -16,18 +16,17 @@ use kontor_storage::*;
 use serde_json::json;
 
 use super::key_changes::{
-    active_hashes, audit_events, bank_keys_of_user, change, lose_answer_and_forget, operator_api,
-    settle, statuses,
+    active_hashes, bank_keys_of_user, change, lose_answer_and_forget, operator_api, settle,
+    statuses,
 };
-use crate::support::emulator::{world, Setup, World};
+use crate::support::emulator::{count_of, ready_world, world, Setup, World};
 use crate::support::TestDb;
 
 /// Two settlements of one undecided PUB race (ACCEPTED against REFUSED, over HTTP): exactly
 /// one decides. The other answers 409 `nothing_undecided`, the keys end as the winner said,
 /// and there is one `KEY_CHANGE_SETTLED` record.
 async fn racing_settlements_decide_once(db: TestDb) {
-    let w = world(db, Setup::new(H004)).await;
-    w.ready().await;
+    let w = ready_world(db, H004).await;
     let (app, token) = operator_api(&w).await;
     let first = active_hashes(&w).await;
     lose_answer_and_forget(&w);
@@ -71,7 +70,7 @@ async fn racing_settlements_decide_once(db: TestDb) {
         assert_eq!(signature_keys, [KeyStatus::Active, KeyStatus::Revoked]);
         assert_eq!(now, first);
     }
-    let events = audit_events(&w).await;
+    let events = w.audit_events().await;
     let settled: Vec<_> = events
         .iter()
         .filter(|e| e.action == AuditAction::KeyChangeSettled)
@@ -207,11 +206,8 @@ async fn a_prepare_after_a_kill_replaces_the_abandoned_keys(db: TestDb, kind: Ke
     assert_ne!(after.1, first.1);
     assert_eq!(after.0 == first.0, kind == Hca);
     assert!(ids_in(&w, KeyStatus::Pending).await.is_empty());
-    let events = audit_events(&w).await;
-    let abandoned_revocations = events
-        .iter()
-        .filter(|e| e.action == AuditAction::KeyRevoked)
-        .count();
+    let events = w.audit_events().await;
+    let abandoned_revocations = count_of(&events, AuditAction::KeyRevoked);
     assert_eq!(abandoned_revocations, 2 * kind.usages().len());
 }
 

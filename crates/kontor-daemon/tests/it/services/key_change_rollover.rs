@@ -10,14 +10,14 @@ use kontor_storage::*;
 use serde_json::json;
 
 use super::key_changes::{
-    active_hashes, audit_events, bank_keys_of_user, change, hpb_unreachable,
-    lose_answer_and_forget, operator_api, settle, statuses, sweep_effects,
+    active_hashes, bank_keys_of_user, change, hpb_unreachable, lose_answer_and_forget,
+    operator_api, settle, statuses, sweep_effects,
 };
-use crate::support::emulator::{world, Setup, World};
+use crate::support::emulator::{count_of, ready_world, World};
 use crate::support::TestDb;
 
 async fn count(w: &World, action: AuditAction, decided_by: &str) -> usize {
-    audit_events(w)
+    w.audit_events()
         .await
         .iter()
         .filter(|e| e.action == action && e.detail["decided_by"] == decided_by)
@@ -41,8 +41,7 @@ async fn a_probe_seeing_rolled_bank_keys_waits_for_verification(
     version: ProtocolVersion,
     kind: KeyChange,
 ) {
-    let w = world(db, Setup::new(version)).await;
-    w.ready().await;
+    let w = ready_world(db, version).await;
     let (app, token) = operator_api(&w).await;
     let first = active_hashes(&w).await;
     lose_answer_and_forget(&w);
@@ -56,13 +55,7 @@ async fn a_probe_seeing_rolled_bank_keys_waits_for_verification(
     assert_eq!(effects.deferred, [the_upload(&w).await.id], "{effects:?}");
 
     // A rollover, as 091008 would have recorded it.
-    let host_keys = w
-        .tx()
-        .await
-        .bank_keys()
-        .list_for_host(w.host)
-        .await
-        .unwrap();
+    let host_keys = w.host_keys().await;
     let published = match version {
         H004 => &rolled,
         _ => &rolled["h005"],
@@ -84,11 +77,7 @@ async fn a_probe_seeing_rolled_bank_keys_waits_for_verification(
                 .to_uppercase()
         );
     }
-    let changed = audit_events(&w)
-        .await
-        .iter()
-        .filter(|e| e.action == AuditAction::BankKeyChanged)
-        .count();
+    let changed = count_of(&w.audit_events().await, AuditAction::BankKeyChanged);
     assert_eq!(changed, 2);
 
     // Not decided on the strength of unverified keys.

@@ -15,7 +15,7 @@ use kontor_storage::*;
 use serde_json::json;
 
 use crate::support::api::{call, Payload};
-use crate::support::emulator::{world, Setup, World};
+use crate::support::emulator::{audit_trail, current_key, ready_world, world, Setup, World};
 use crate::support::payments::pain001;
 use crate::support::TestDb;
 
@@ -42,12 +42,7 @@ pub(super) async fn active_hashes(w: &World) -> (String, String, String) {
         KeyUsage::Authentication,
         KeyUsage::Encryption,
     ] {
-        let key = tx
-            .key_pairs()
-            .current(w.user, usage)
-            .await
-            .unwrap()
-            .unwrap();
+        let key = current_key(&mut tx, w.user, usage).await;
         assert_eq!(key.status, KeyStatus::Active, "{usage:?}");
         out.push(key.key_hash);
     }
@@ -91,8 +86,7 @@ async fn change_via_api(
 
 /// A READY user who may pay (CCT), the API over the world's services and an Admin's token.
 async fn paying_world(db: TestDb, version: ProtocolVersion) -> (World, axum::Router, String) {
-    let w = world(db, Setup::new(version)).await;
-    w.ready().await;
+    let w = ready_world(db, version).await;
     w.describe_bank(&["CCT", "C53"]).await;
     w.permit("CCT", SignatureClass::E).await;
     let app = router(AppState::new(w.services.clone()));
@@ -216,8 +210,7 @@ async fn hca_then_hcs_replace_the_keys_and_payments_before_and_after_complete(
 /// A key change the bank refuses (its ES does not verify: the bank holds another signature
 /// key) leaves the old keys ACTIVE and revokes the new ones.
 async fn a_refused_key_change_revokes_the_new_keys_and_keeps_the_old(db: TestDb) {
-    let w = world(db, Setup::new(H004)).await;
-    w.ready().await;
+    let w = ready_world(db, H004).await;
     let before = active_hashes(&w).await;
     // The bank clerk resets the subscriber's signature key behind the daemon's back.
     let subscriber = w
@@ -251,16 +244,13 @@ async fn a_refused_key_change_revokes_the_new_keys_and_keeps_the_old(db: TestDb)
         "{refused:?}"
     );
     assert_eq!(active_hashes(&w).await, before);
-    let mut tx = w.tx().await;
-    let revoked = tx
-        .key_pairs()
-        .list_for_user(w.user)
-        .await
-        .unwrap()
-        .into_iter()
-        .filter(|k| k.status == KeyStatus::Revoked)
+    let keys = statuses(&w).await;
+    let revoked = keys
+        .iter()
+        .filter(|(_, s)| *s == KeyStatus::Revoked)
         .count();
     assert_eq!(revoked, 2);
+    let mut tx = w.tx().await;
     // The last segment reached the bank: its refusal is confirmed by asking it.
     assert_decided_by_probe(&mut tx, AuditAction::KeyRevoked).await;
 }
@@ -275,8 +265,7 @@ async fn a_lost_answer_is_decided_by_probing_the_bank(
     version: ProtocolVersion,
     kind: KeyChange,
 ) {
-    let w = world(db, Setup::new(version)).await;
-    w.ready().await;
+    let w = ready_world(db, version).await;
     let first = active_hashes(&w).await;
     lose_answer_and_forget(&w);
     let outcome = change(&w, kind).await;
@@ -316,11 +305,7 @@ async fn a_lost_answer_is_decided_by_probing_the_bank(
 /// matches: once the bank finished the transaction, it no longer knows its order type.
 /// The audit log records `action` as decided by the probe of the bank.
 async fn assert_decided_by_probe(tx: &mut ScopedTx<'_>, action: AuditAction) {
-    let audit = tx
-        .audit()
-        .search(&AuditFilter::default(), Newest::first(100))
-        .await
-        .unwrap();
+    let audit = audit_trail(tx).await;
     assert!(
         audit
             .iter()
@@ -368,24 +353,7 @@ pub(super) fn lose_answer_and_forget(w: &World) {
 
 /// No HPB gets through to the bank (asking it fails).
 pub(super) fn hpb_unreachable(w: &World) {
-    w.fault(
-        kontor_bank::FaultMatcher {
-            order_type: Some("HPB".into()),
-            ..Default::default()
-        },
-        kontor_bank::FaultAction::DropConnection,
-        None,
-    );
-}
-
-/// The tenant's audit records, newest first.
-pub(super) async fn audit_events(w: &World) -> Vec<AuditEvent> {
-    w.tx()
-        .await
-        .audit()
-        .search(&AuditFilter::default(), Newest::first(200))
-        .await
-        .unwrap()
+    w.fault_on("HPB", kontor_bank::FaultAction::DropConnection, None);
 }
 
 /// The API and an admin's token for the world's tenant.
@@ -429,8 +397,7 @@ pub(super) async fn statuses(w: &World) -> Vec<(KeyUsage, KeyStatus)> {
 /// recovery and the new keys stay SUBMITTED (not revoked). Recovery's re-sent segment is
 /// refused; the effect sweep asks the bank with the new keys and activates them.
 async fn a_lost_hca_answer_is_decided_after_recovery(db: TestDb) {
-    let w = world(db, Setup::new(H004)).await;
-    w.ready().await;
+    let w = ready_world(db, H004).await;
     let first = active_hashes(&w).await;
     lose_transfer_answers(&w, None);
     let lost = change(&w, Hca).await;
@@ -471,8 +438,7 @@ async fn a_lost_hca_answer_is_decided_after_recovery(db: TestDb) {
 /// stays SUBMITTED (never revoked by guess), the old one ACTIVE, the effect says why, and a
 /// further key change waits.
 async fn a_lost_pub_answer_stays_undecided(db: TestDb) {
-    let w = world(db, Setup::new(H004)).await;
-    w.ready().await;
+    let w = ready_world(db, H004).await;
     let first = active_hashes(&w).await;
     lose_answer_and_forget(&w);
     let lost = change(&w, Pub).await;
@@ -585,11 +551,7 @@ async fn an_operator_settles_an_undecided_pub(db: TestDb) {
         upload.effect_done_at.is_some() && upload.effect_error.is_none(),
         "{upload:?}"
     );
-    let events = tx
-        .audit()
-        .search(&AuditFilter::default(), Newest::first(100))
-        .await
-        .unwrap();
+    let events = audit_trail(&mut tx).await;
     let record = events
         .iter()
         .find(|e| e.action == AuditAction::KeyChangeSettled)
@@ -604,8 +566,7 @@ async fn an_operator_settles_an_undecided_pub(db: TestDb) {
 /// An HCA left undecided while the bank could not be asked is settled by asking again
 /// (PROBE) once it can; an undecided change the operator REFUSES revokes its keys.
 async fn an_operator_probes_or_refuses_an_undecided_hca(db: TestDb) {
-    let w = world(db, Setup::new(H004)).await;
-    w.ready().await;
+    let w = ready_world(db, H004).await;
     let app = router(AppState::new(w.services.clone()));
     let token = w.token("keys@acme.example", Role::Admin).await;
     let first = active_hashes(&w).await;

@@ -9,14 +9,13 @@ use kontor_protocol::order_type::{BtfService, MessageName, OrderType};
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::{Connection, EbicsUser, Order, OrderStatus, Permission, SignatureRule};
 
-use crate::support::emulator::{world, Setup, World};
+use crate::support::emulator::{ready_world, World};
 use crate::support::payments::{pain001, pain008};
 use crate::support::TestDb;
 
 /// A READY user whose order types, services, accounts and permissions came from the bank.
 async fn synced_world(db: TestDb, version: ProtocolVersion) -> World {
-    let w = world(db, Setup::new(version)).await;
-    w.ready().await;
+    let w = ready_world(db, version).await;
     sync_user_data(&w.db.store, &w.client, &w.scope, w.user)
         .await
         .unwrap();
@@ -84,30 +83,29 @@ async fn btu_with_explicit_sct_and_sdd_services_completes(db: TestDb) {
     assert!(permitted("SCT") && permitted("SDD"), "{permissions:?}");
     assert!(user.synced_at.is_some() && user.sync_failure_code.is_none());
 
-    let sct = service("SCT", None, "pain.001");
-    let transfer = pain001("BTU-SCT-1", &[("Beta AG", "120.00")]);
-    let order = w
-        .signed_order_as(
-            &transfer,
-            SignatureRule::Standard,
-            Some(OrderType::BTU),
-            Some(sct.clone()),
-        )
-        .await;
-    assert_eq!(order.btf_service.as_ref().unwrap().service_name, "SCT");
-    completes(&w, order).await;
-
-    let sdd = service("SDD", Some("COR"), "pain.008");
-    let debit = pain008("BTU-SDD-1", &[("Gamma KG", "80.00")]);
-    let order = w
-        .signed_order_as(
-            &debit,
-            SignatureRule::Standard,
-            Some(OrderType::BTU),
-            Some(sdd),
-        )
-        .await;
-    completes(&w, order).await;
+    let sct_and_sdd = [
+        (
+            service("SCT", None, "pain.001"),
+            pain001("BTU-SCT-1", &[("Beta AG", "120.00")]),
+        ),
+        (
+            service("SDD", Some("COR"), "pain.008"),
+            pain008("BTU-SDD-1", &[("Gamma KG", "80.00")]),
+        ),
+    ];
+    for (service, content) in sct_and_sdd {
+        let order = w
+            .signed_order_as(
+                &content,
+                SignatureRule::Standard,
+                Some(OrderType::BTU),
+                Some(service.clone()),
+            )
+            .await;
+        let stored = order.btf_service.as_ref().expect("the order's service");
+        assert_eq!(stored.service_name, service.service_name);
+        completes(&w, order).await;
+    }
     let received = w.bank.state().received_orders();
     assert_eq!(received.len(), 2, "one upload per order");
 

@@ -29,7 +29,7 @@ use kontor_storage::{
 use sha2::{Digest, Sha256};
 use zeroize::Zeroizing;
 
-use crate::support::emulator::{small_segment_bank, world, Setup, World};
+use crate::support::emulator::{ready_world, small_segment_bank, world, Setup, World};
 use crate::support::payments::pain001;
 use crate::support::seed::{tenant, Tenant, IBAN};
 use crate::support::{eventually, TestDb};
@@ -83,14 +83,9 @@ async fn signer(store: &Store, t: &Tenant, name: &str, class: SignatureClass) ->
 
 async fn fixture(store: &Store) -> Fixture {
     let t = tenant(store, "acme", IBAN).await;
+    t.offer(store, &[OrderType::CCT, OrderType::CDD, OrderType::C53])
+        .await;
     let mut tx = store.scope(&t.scope).begin().await.unwrap();
-    tx.connections()
-        .set_order_types(
-            t.connection,
-            &[OrderType::CCT, OrderType::CDD, OrderType::C53],
-        )
-        .await
-        .unwrap();
     tx.permissions()
         .create(NewPermission {
             ebics_user_id: t.user,
@@ -180,10 +175,16 @@ async fn signed_order(store: &Store, f: &Fixture) -> Order {
 struct FakeBank {
     store: Option<Store>,
     received: AtomicUsize,
-    /// Dies after the bank took the order, before the caller can record it.
-    crash_after_upload: bool,
-    /// Dies after initialisation was persisted, before anything reached the bank.
-    crash_before_sending: bool,
+    crash: Option<Crash>,
+}
+
+/// Where a [`FakeBank`] dies during an upload.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Crash {
+    /// After initialisation was persisted, before anything reached the bank.
+    BeforeSending,
+    /// After the bank took the order, before the caller can record it.
+    AfterUpload,
 }
 
 impl FakeBank {
@@ -203,7 +204,7 @@ impl OrderUploader for FakeBank {
         _content: StoredFile,
         _signatures: Vec<OrderSignatureData>,
     ) -> Result<UploadReceipt, UploadFailure> {
-        if self.crash_before_sending {
+        if self.crash == Some(Crash::BeforeSending) {
             panic!("simulated crash before the transaction was written");
         }
         let store = self.store.as_ref().unwrap();
@@ -247,7 +248,7 @@ impl OrderUploader for FakeBank {
             .await
             .unwrap();
         tx.commit().await.unwrap();
-        if self.crash_after_upload {
+        if self.crash == Some(Crash::AfterUpload) {
             panic!("simulated crash between upload and status update");
         }
         Ok(UploadReceipt {
@@ -295,18 +296,23 @@ fn accepted(outcome: SubmitOutcome) -> Order {
     }
 }
 
-/// A submission whose bank dies on the way (the task panics, as a killed process stops).
+/// A submission of `order` whose bank dies at `crash` (the task panics, as a killed process
+/// stops); that bank.
 async fn crashed_submission(
     store: &Store,
-    bank: Arc<FakeBank>,
     scope: &TenantScope,
     order: OrderId,
-) {
-    let (store, scope) = (store.clone(), scope.clone());
+    crash: Crash,
+) -> Arc<FakeBank> {
+    let bank = Arc::new(FakeBank {
+        crash: Some(crash),
+        ..FakeBank::new(store)
+    });
+    let (store, scope, crashing) = (store.clone(), scope.clone(), bank.clone());
     let attempt = tokio::spawn(async move {
         submit(
             &store,
-            bank.as_ref(),
+            crashing.as_ref(),
             &Submitter::new("crashing"),
             &scope,
             order,
@@ -314,6 +320,7 @@ async fn crashed_submission(
         .await
     });
     assert!(attempt.await.is_err(), "the first attempt died");
+    bank
 }
 
 async fn payment_signed_a_and_b_is_uploaded_once(db: TestDb) {
@@ -340,11 +347,7 @@ async fn retry_after_crash_between_upload_and_status_update_does_not_upload_agai
     let f = fixture(&db.store).await;
     let order = signed_order(&db.store, &f).await;
 
-    let crashing = Arc::new(FakeBank {
-        crash_after_upload: true,
-        ..FakeBank::new(&db.store)
-    });
-    crashed_submission(&db.store, crashing.clone(), &f.t.scope, order.id).await;
+    let crashing = crashed_submission(&db.store, &f.t.scope, order.id, Crash::AfterUpload).await;
     let mut tx = db.store.scope(&f.t.scope).begin().await.unwrap();
     let stuck: Order = tx.get(order.id).await.unwrap();
     drop(tx);
@@ -367,11 +370,7 @@ async fn retry_after_crash_between_upload_and_status_update_does_not_upload_agai
 async fn crash_before_sending_is_taken_over_after_the_lease_expires(db: TestDb) {
     let f = fixture(&db.store).await;
     let order = signed_order(&db.store, &f).await;
-    let crashing = Arc::new(FakeBank {
-        crash_before_sending: true,
-        ..FakeBank::new(&db.store)
-    });
-    crashed_submission(&db.store, crashing, &f.t.scope, order.id).await;
+    crashed_submission(&db.store, &f.t.scope, order.id, Crash::BeforeSending).await;
     // While the crashed attempt's lease lives, another instance must assume it is in flight.
     let bank = FakeBank::new(&db.store);
     let outcome = submit_as(&db.store, &bank, "other", &f.t.scope, order.id)
@@ -574,8 +573,7 @@ async fn submit_concurrently(
 /// Whatever number of submits arrive at once, in one instance or several, the bank gets the
 /// payment once and the order completes with the bank's order id.
 async fn concurrent_submits_upload_once_flow(db: TestDb, two_instances: bool) {
-    let w = world(db, Setup::new(H004)).await;
-    w.ready().await;
+    let w = ready_world(db, H004).await;
     bank_takes_payments(&w).await;
     let order = w.signed_order(&payment(), SignatureRule::Standard).await;
     let token = w.token("treasury@acme.example", Role::Admin).await;
@@ -669,8 +667,7 @@ async fn create_kept(
 /// With a data directory the payment file is kept on disk, not in its row; a replayed or
 /// refused creation leaves no file behind.
 async fn order_file_is_kept_on_disk_once_per_created_order(db: TestDb) {
-    let w = world(db, Setup::new(H004)).await;
-    w.ready().await;
+    let w = ready_world(db, H004).await;
     bank_takes_payments(&w).await;
     let content = payment();
     let create = |key: Option<&'static str>| create_kept(&w, content.clone(), key);
@@ -718,8 +715,7 @@ async fn order_file_is_kept_on_disk_once_per_created_order(db: TestDb) {
 /// Two creations racing with one idempotency key (both past the early replay check) end in
 /// one order and one replay, decided by the database; the loser's kept file is removed.
 async fn concurrent_creates_with_one_key_make_one_order_and_keep_one_file(db: TestDb) {
-    let w = world(db, Setup::new(H004)).await;
-    w.ready().await;
+    let w = ready_world(db, H004).await;
     bank_takes_payments(&w).await;
     for run in 0..4 {
         let content = pain001(&format!("RACE-{run}"), &[("Race Creditor", "1.00")]);
@@ -746,8 +742,7 @@ fn file_aged(path: &std::path::Path, age: std::time::Duration) {
 /// the daemon's loop counts what it removed.
 async fn orphaned_order_files_older_than_the_grace_are_removed(db: TestDb) {
     const HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
-    let w = world(db, Setup::new(H004)).await;
-    w.ready().await;
+    let w = ready_world(db, H004).await;
     bank_takes_payments(&w).await;
     let order = w
         .new_order_kept_by(
@@ -820,8 +815,7 @@ async fn orphaned_order_files_older_than_the_grace_are_removed(db: TestDb) {
 /// Earlier versions kept every payment file inline in its row: such an order is still
 /// signed and submitted by a daemon that keeps new files on disk.
 async fn inline_order_of_an_earlier_version_is_signed_and_submitted(db: TestDb) {
-    let w = world(db, Setup::new(H004)).await;
-    w.ready().await;
+    let w = ready_world(db, H004).await;
     bank_takes_payments(&w).await;
     let content = payment();
     let order = w

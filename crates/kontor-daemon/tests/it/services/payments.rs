@@ -7,17 +7,13 @@ use std::path::PathBuf;
 use chrono::Utc;
 use kontor_daemon::services::onboarding::sync_user_data;
 use kontor_daemon::services::orders::completion::sync_order_status;
-use kontor_daemon::services::orders::{
-    add_signature, submit_order, SignatureSubmission, SubmitOutcome,
-};
+use kontor_daemon::services::orders::{submit_order, SubmitOutcome};
 use kontor_daemon::services::payments::{create_payment, transfers, NewPayment, PaymentError};
 use kontor_documents::pain::calendar::next_target_day;
 use kontor_documents::pain::request::PaymentRequest;
 use kontor_documents::pain::{self, PainVersion};
 use kontor_protocol::order_type::OrderType;
-use kontor_protocol::signature::sign_order_data;
 use kontor_protocol::ProtocolVersion::{H004, H005};
-use kontor_protocol::SignatureVersion;
 use kontor_storage::{
     EbicsUserId, Order, OrderStatus, Page, SignatureClass, SignatureRule, StoredFile,
     TransferStatus,
@@ -84,24 +80,8 @@ async fn document_of(
 }
 
 async fn sign(w: &World, order: &Order, signer: EbicsUserId) -> Order {
-    let key = w.signing_key(signer).await;
     let content = content(w, order).await;
-    let mut tx = w.tx().await;
-    let signed = add_signature(
-        w.services.files(),
-        &mut tx,
-        SignatureSubmission {
-            order: order.id,
-            signer,
-            version: SignatureVersion::A006,
-            value: sign_order_data(SignatureVersion::A006, &key, &content).unwrap(),
-            key_hash: None,
-        },
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    signed
+    w.signed_by(signer, order.id, &content).await
 }
 
 /// Submits and syncs the bank's HAC until the order is final.

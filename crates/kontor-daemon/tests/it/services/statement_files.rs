@@ -18,20 +18,20 @@ use kontor_daemon::services::statement_files::{
 };
 use kontor_daemon::services::statements::IngestError;
 use kontor_documents::camt::{self, CamtKind, StatementRequest};
-use kontor_documents::{AccountInfo, Bic, Currency, EntryStatus, Iban, Ledger};
+use kontor_documents::{EntryStatus, Ledger};
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::{
-    Account, AccountId, AuditAction, AuditEvent, ConnectionId, FileId, NewAccount, Page, Role,
-    Schedule, ScopedTx, StatementFile, StatementFileStatus, StoredFile, Transaction,
+    Account, AccountId, AuditAction, AuditEvent, ConnectionId, FileId, NewAccount, Role, Schedule,
+    ScopedTx, StatementFile, StatementFileStatus, StoredFile, Transaction,
 };
 use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
 
 use super::statements::unzip;
 use crate::support::api::{call, Payload};
-use crate::support::emulator::{world, Setup, World};
-use crate::support::seed::{count_bookings, tenant, Tenant, IBAN};
+use crate::support::emulator::{audit_trail, count_of, ready_world, World};
+use crate::support::seed::{count_bookings, statement_account, tenant, Tenant, IBAN};
 use crate::support::TestDb;
 
 const PAYROLL: &str = "DE02120300000000202051";
@@ -41,13 +41,7 @@ fn date(d: u32) -> NaiveDate {
 }
 
 fn ledger(iban: &str, from: u32, to: u32) -> Ledger {
-    let account = AccountInfo {
-        iban: Iban::parse(iban).unwrap(),
-        bic: Bic::parse("COBADEFFXXX").unwrap(),
-        currency: Currency::EUR,
-        holder: "ACME GmbH".into(),
-    };
-    Ledger::generate(11, account, date(from), date(to), 9).unwrap()
+    Ledger::generate(11, statement_account(iban), date(from), date(to), 9).unwrap()
 }
 
 /// One camt.053 document per day of the ledger, as German banks put them in a container.
@@ -127,7 +121,7 @@ impl<'a> Ingest<'a> {
 
     async fn audit(&self) -> Vec<AuditEvent> {
         let mut tx = self.db.store.scope(&self.t.scope).begin().await.unwrap();
-        tx.list(Page::first(100)).await.unwrap()
+        audit_trail(&mut tx).await
     }
 }
 
@@ -300,11 +294,8 @@ async fn reingest_after_the_cause_is_fixed_books_the_rest(db: TestDb) {
         count_bookings(&db.store, &t.scope, account.id).await,
         payroll.entry_count()
     );
-    assert!(ingest
-        .audit()
-        .await
-        .iter()
-        .any(|e| e.action == AuditAction::StatementFileReingested));
+    let audit = ingest.audit().await;
+    assert!(count_of(&audit, AuditAction::StatementFileReingested) > 0);
 }
 
 // --- against the bank emulator: what a bank really delivers --------------------------------
@@ -344,8 +335,7 @@ async fn add_account(
 
 /// A READY user with a daily C53 schedule (on H005: BTD EOP/DE camt.053 in a ZIP container).
 async fn statement_world(db: TestDb, version: ProtocolVersion) -> (World, Schedule, AccountId) {
-    let w = world(db, Setup::new(version)).await;
-    w.ready().await;
+    let w = ready_world(db, version).await;
     let account = w.describe_bank(&["C53", "BTD"]).await;
     let schedule = w
         .c53_schedule(account, Utc::now() + chrono::Duration::hours(6))
@@ -386,24 +376,28 @@ async fn run_and_fetch(
 struct FailedDelivery {
     w: World,
     main: AccountId,
-    error: String,
     record: StatementFile,
     bytes: Vec<u8>,
 }
 
 /// Runs the C53 schedule once with the emulator serving a broken container of `kind` (see
-/// the emulator's C53 kinds); the run must fail and leave its file FAILED.
-async fn emulator_delivery_fails(db: TestDb, kind: &str) -> FailedDelivery {
+/// the emulator's C53 kinds); the run must fail with an error that `says` accepts and leave
+/// its file FAILED.
+async fn emulator_delivery_fails(
+    db: TestDb,
+    kind: &str,
+    says: impl Fn(&str) -> bool,
+) -> FailedDelivery {
     let (w, schedule, main) = statement_world(db, H004).await;
     w.next_c53_gets(&serde_json::json!({ "kind": kind }).to_string())
         .await;
     let (result, record, bytes) = run_and_fetch(&w, &schedule).await;
     let error = result.unwrap_err();
+    assert!(says(&error), "{error}");
     assert_eq!(record.status, StatementFileStatus::Failed, "{error}");
     FailedDelivery {
         w,
         main,
-        error,
         record,
         bytes,
     }
@@ -482,12 +476,10 @@ async fn zip_delivery_lands_every_booking_once(db: TestDb, version: ProtocolVers
 /// The emulator's zip bomb (1 GiB of zeros in a 1 MiB container) is refused with a clear
 /// error before it is inflated; nothing is booked, the file is kept, the failure is audited.
 async fn emulator_zip_bomb_ends_with_a_clear_error_and_the_file_kept(db: TestDb) {
-    let failed = emulator_delivery_fails(db, "zip_bomb").await;
-    let error = &failed.error;
-    assert!(
-        error.contains("expands beyond the limit of 268435456 bytes (zip bomb?)"),
-        "{error}"
-    );
+    let failed = emulator_delivery_fails(db, "zip_bomb", |error| {
+        error.contains("expands beyond the limit of 268435456 bytes (zip bomb?)")
+    })
+    .await;
     let stored_error = failed.record.error.as_deref().unwrap();
     assert!(stored_error.contains("zip bomb"));
     let served = failed.bytes.len();
@@ -497,22 +489,17 @@ async fn emulator_zip_bomb_ends_with_a_clear_error_and_the_file_kept(db: TestDb)
         0,
         "a refused container books nothing"
     );
-    let mut tx = failed.w.tx().await;
-    let audit: Vec<AuditEvent> = tx.list(Page::first(100)).await.unwrap();
-    assert!(audit
-        .iter()
-        .any(|e| e.action == AuditAction::StatementFileFailed));
+    let audit = failed.w.audit_events().await;
+    assert!(count_of(&audit, AuditAction::StatementFileFailed) > 0);
 }
 
 /// A member that is not XML fails the file with an error naming it; the statements beside
 /// it are booked and the file is kept.
 async fn emulator_foreign_member_fails_clearly_and_the_rest_is_booked(db: TestDb) {
-    let failed = emulator_delivery_fails(db, "zip_foreign_member").await;
-    let error = &failed.error;
-    assert!(
-        error.starts_with("ZIP member \"Kontoauszug-Hinweise.pdf\": camt document does not parse"),
-        "{error}"
-    );
+    let failed = emulator_delivery_fails(db, "zip_foreign_member", |error| {
+        error.starts_with("ZIP member \"Kontoauszug-Hinweise.pdf\": camt document does not parse")
+    })
+    .await;
     let members_failed: Vec<&str> = failed
         .record
         .members
@@ -574,59 +561,46 @@ async fn reingest_through_the_api_after_adding_the_accounts_books_the_rest(db: T
 async fn on_demand_downloads_are_stored_and_statements_ingested(db: TestDb) {
     let (w, _schedule, main) = statement_world(db, H005).await;
     add_accounts(&w, &OTHER_ACCOUNTS).await;
-    let mut tx = w.tx().await;
-    tx.connections()
-        .set_order_types(
-            w.connection,
-            &[OrderType::C53, OrderType::BTD, OrderType::HAC],
-        )
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    w.offer(&[OrderType::C53, OrderType::BTD, OrderType::HAC])
+        .await;
     let token = w.token("ops@acme.example", Role::Admin).await;
     let app = router(AppState::new(w.services.clone()));
     let today = Utc::now().date_naive();
-    let post = |body: serde_json::Value| {
-        let (app, token) = (app.clone(), token.clone());
-        async move {
-            call(
-                &app,
-                Method::POST,
-                "/v1/downloads",
-                Some(&token),
-                Payload::Json(body),
-            )
-            .await
-        }
+    let post = async |body: serde_json::Value| {
+        let payload = Payload::Json(body);
+        call(&app, Method::POST, "/v1/downloads", Some(&token), payload).await
     };
 
-    let c53 = post(serde_json::json!({
+    // A download that is stored and ingested: its statement file.
+    let ingested = async |body: serde_json::Value| {
+        let reply = post(body).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text());
+        let file = reply.json()["statement_file"].clone();
+        assert_eq!(file["status"], "INGESTED", "{file}");
+        file
+    };
+
+    let c53 = ingested(serde_json::json!({
         "ebics_user_id": w.user,
         "order_type": "C53",
         "from": today - chrono::Duration::days(4),
         "to": today - chrono::Duration::days(1),
     }))
     .await;
-    assert_eq!(c53.status, StatusCode::CREATED, "{}", c53.text());
-    let c53 = c53.json();
-    assert_eq!(c53["statement_file"]["status"], "INGESTED", "{c53}");
-    assert_eq!(c53["statement_file"]["container"], "ZIP");
+    assert_eq!(c53["container"], "ZIP");
     let booked = bookings_of(&w, main).await;
     assert!(booked > 0);
 
-    let btd = post(serde_json::json!({
+    let btd = ingested(serde_json::json!({
         "ebics_user_id": w.user,
         "service": {"service_name": "EOP", "scope": "DE", "container": "ZIP", "msg_name": "camt.053", "msg_version": "08"},
         "from": today - chrono::Duration::days(6),
         "to": today - chrono::Duration::days(1),
     }))
     .await;
-    assert_eq!(btd.status, StatusCode::CREATED, "{}", btd.text());
-    let btd = btd.json();
-    assert_eq!(btd["statement_file"]["status"], "INGESTED", "{btd}");
-    assert_eq!(btd["statement_file"]["order_type"], "BTD");
+    assert_eq!(btd["order_type"], "BTD");
     assert!(
-        btd["statement_file"]["bookings_known"].as_u64().unwrap() > 0,
+        btd["bookings_known"].as_u64().unwrap() > 0,
         "overlap: {btd}"
     );
     assert!(bookings_of(&w, main).await > booked, "two more days");

@@ -16,7 +16,7 @@ use kontor_daemon::services::statements::{
 };
 use kontor_documents::camt::{self, CamtKind, StatementRequest};
 use kontor_documents::mt940::{self, Mt940Request};
-use kontor_documents::{AccountInfo, Bic, Currency, Iban, Ledger};
+use kontor_documents::Ledger;
 use kontor_protocol::order_type::{BtfService, OrderType};
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::{
@@ -25,8 +25,8 @@ use kontor_storage::{
 };
 use sha2::{Digest, Sha256};
 
-use crate::support::emulator::{world, Setup, World};
-use crate::support::seed::{c53_schedule, count_bookings, tenant, Tenant, IBAN};
+use crate::support::emulator::{ready_world, world, Setup, World};
+use crate::support::seed::{c53_schedule, count_bookings, statement_account, tenant, Tenant, IBAN};
 use crate::support::TestDb;
 
 fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -38,13 +38,7 @@ fn created() -> NaiveDateTime {
 }
 
 fn ledger(iban: &str, from: NaiveDate, to: NaiveDate) -> Ledger {
-    let account = AccountInfo {
-        iban: Iban::parse(iban).unwrap(),
-        bic: Bic::parse("COBADEFFXXX").unwrap(),
-        currency: Currency::EUR,
-        holder: "ACME GmbH".into(),
-    };
-    Ledger::generate(7, account, from, to, 12).unwrap()
+    Ledger::generate(7, statement_account(iban), from, to, 12).unwrap()
 }
 
 fn camt053(ledger: &Ledger) -> Vec<u8> {
@@ -351,8 +345,7 @@ const DEPTH: u32 = 100_000;
 /// A hostile statement ends the scheduled run with a clear error; the downloaded file stays
 /// stored, nothing is booked, and the daemon goes on: the next run books the real statement.
 async fn nested_statement_fails_the_run_and_keeps_the_file(db: TestDb) {
-    let w = world(db, Setup::new(H004)).await;
-    w.ready().await;
+    let w = ready_world(db, H004).await;
     let account = w.describe_bank(&["C53"]).await;
     let now = Utc::now();
     let schedule = w.c53_schedule(account, now - Duration::minutes(1)).await;
@@ -428,8 +421,7 @@ async fn nested_statement_fails_the_run_and_keeps_the_file(db: TestDb) {
 /// A run started by hand is recorded like a scheduled one: a job run, `last_run_at`
 /// advanced, the next scheduled time left as it was.
 async fn manual_run_is_recorded_like_a_scheduled_one(db: TestDb) {
-    let w = world(db, Setup::new(H004)).await;
-    w.ready().await;
+    let w = ready_world(db, H004).await;
     let account = w.describe_bank(&["C53"]).await;
     let due = Utc::now() + Duration::hours(3);
     let schedule = w.c53_schedule(account, due).await;
@@ -451,8 +443,7 @@ async fn manual_run_is_recorded_like_a_scheduled_one(db: TestDb) {
 /// message) downloads that service and books it; a schedule of a download that delivers no
 /// statements, or that the bank does not offer, is refused when it is created.
 async fn schedule_with_an_explicit_btf_service_books_statements(db: TestDb) {
-    let w = world(db, Setup::new(H005)).await;
-    w.ready().await;
+    let w = ready_world(db, H005).await;
     let account = w.describe_bank(&["HAC"]).await;
     let (_, service) = OrderType::C53.to_h005().unwrap();
     let service = service.expect("camt.053 travels as a BTF service");

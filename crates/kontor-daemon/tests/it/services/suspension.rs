@@ -11,13 +11,12 @@ use kontor_storage::{
     AuditAction, AuditEvent, EbicsUser, EbicsUserStatus, KeyStatus, KeyUsage, Page,
 };
 
-use crate::support::emulator::{current_key, world, Setup};
+use crate::support::emulator::{current_key, ready_world};
 use crate::support::TestDb;
 use kontor_testkit::bank::{days_before_today, missed_suspension};
 
 async fn suspension_is_confirmed_by_the_bank(db: TestDb, version: ProtocolVersion) {
-    let w = world(db, Setup::new(version)).await;
-    w.ready().await;
+    let w = ready_world(db, version).await;
     let suspended = users::suspend(&w.services, &w.scope, w.user, None)
         .await
         .unwrap();

@@ -154,21 +154,37 @@ impl VeuBank for FakeBank {
     }
 }
 
-async fn items(store: &Store, t: &Tenant, status: VeuStatus) -> Vec<VeuItem> {
-    let mut tx = store.scope(&t.scope).begin().await.unwrap();
+async fn items(store: &Store, scope: &TenantScope, status: VeuStatus) -> Vec<VeuItem> {
+    let mut tx = store.scope(scope).begin().await.unwrap();
     tx.veu_items().list_by_status(status).await.unwrap()
 }
 
-async fn order_needing_two_signatures_is_approved_and_executed(db: TestDb) {
+/// ACME, its co-signer Bert (class B), and a bank whose VEU holds `order` waiting for two
+/// signatures.
+async fn acme_with_cosigner(db: &TestDb, order: &str) -> (Tenant, EbicsUserId, FakeBank) {
     let t = tenant(&db.store, "acme", IBAN).await;
     let bert = t
         .add_user(&db.store, "USER2", "Bert", SignatureClass::B)
         .await;
-    let bank = FakeBank::with_order("A001", 2);
+    (t, bert, FakeBank::with_order(order, 2))
+}
+
+/// `signer`'s (fake) A006 signature for `item`.
+fn approval(item: VeuItemId, signer: EbicsUserId) -> VeuApproval {
+    VeuApproval {
+        item,
+        signer,
+        version: SignatureVersion::A006,
+        signature: vec![1; 256],
+    }
+}
+
+async fn order_needing_two_signatures_is_approved_and_executed(db: TestDb) {
+    let (t, bert, bank) = acme_with_cosigner(&db, "A001").await;
 
     let report = sync(&db.store, &bank, &t.scope, t.user).await.unwrap();
     assert_eq!(report.listed, 1);
-    let pending = items(&db.store, &t, VeuStatus::Pending).await;
+    let pending = items(&db.store, &t.scope, VeuStatus::Pending).await;
     assert_eq!(pending.len(), 1);
     assert_eq!(
         (
@@ -185,48 +201,36 @@ async fn order_needing_two_signatures_is_approved_and_executed(db: TestDb) {
 
     // A sync repeated finds the same item, not a second one.
     sync(&db.store, &bank, &t.scope, t.user).await.unwrap();
-    assert_eq!(items(&db.store, &t, VeuStatus::Pending).await.len(), 1);
+    assert_eq!(
+        items(&db.store, &t.scope, VeuStatus::Pending).await.len(),
+        1
+    );
 
-    let signed = approve(
-        &db.store,
-        &bank,
-        &t.scope,
-        VeuApproval {
-            item: pending[0].id,
-            signer: bert,
-            version: SignatureVersion::A006,
-            signature: vec![1; 256],
-        },
-    )
-    .await
-    .unwrap();
+    let signed = approve(&db.store, &bank, &t.scope, approval(pending[0].id, bert))
+        .await
+        .unwrap();
     assert_eq!(signed.status, VeuStatus::Signed);
     assert_eq!(*bank.executed.lock().unwrap(), vec!["A001".to_string()]);
 
     let report = sync(&db.store, &bank, &t.scope, t.user).await.unwrap();
     assert_eq!(report.executed, 1);
-    assert_eq!(items(&db.store, &t, VeuStatus::Executed).await.len(), 1);
+    assert_eq!(
+        items(&db.store, &t.scope, VeuStatus::Executed).await.len(),
+        1
+    );
 }
 
 async fn cancelled_order_is_marked_and_cannot_be_approved(db: TestDb) {
-    let t = tenant(&db.store, "acme", IBAN).await;
-    let bert = t
-        .add_user(&db.store, "USER2", "Bert", SignatureClass::B)
-        .await;
-    let bank = FakeBank::with_order("A002", 2);
+    let (t, bert, bank) = acme_with_cosigner(&db, "A002").await;
     sync(&db.store, &bank, &t.scope, t.user).await.unwrap();
-    let item = items(&db.store, &t, VeuStatus::Pending).await.remove(0);
-    let request = |signer| VeuApproval {
-        item: item.id,
-        signer,
-        version: SignatureVersion::A006,
-        signature: vec![1; 256],
-    };
-    let cancelled = cancel(&db.store, &bank, &t.scope, request(t.user))
+    let item = items(&db.store, &t.scope, VeuStatus::Pending)
+        .await
+        .remove(0);
+    let cancelled = cancel(&db.store, &bank, &t.scope, approval(item.id, t.user))
         .await
         .unwrap();
     assert_eq!(cancelled.status, VeuStatus::Cancelled);
-    let refused = approve(&db.store, &bank, &t.scope, request(bert)).await;
+    let refused = approve(&db.store, &bank, &t.scope, approval(item.id, bert)).await;
     assert!(matches!(
         refused,
         Err(VeuError::WrongStatus(VeuStatus::Cancelled))
@@ -276,15 +280,9 @@ async fn submitted_with_one_signature(w: &World) -> Order {
 /// Syncs the VEU as USER3 and returns the one pending item with the digest USER3 signs.
 async fn pending_item(w: &World, user3: EbicsUserId, order: &Order) -> (VeuItem, Vec<u8>) {
     veu::sync_for(&w.services, &w.scope, user3).await.unwrap();
-    let mut tx = w.tx().await;
-    let items = tx
-        .veu_items()
-        .list_by_status(VeuStatus::Pending)
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
-    assert_eq!(items.len(), 1, "{items:?}");
-    let item = items[0].clone();
+    let pending = items(&w.db.store, &w.scope, VeuStatus::Pending).await;
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    let item = pending[0].clone();
     assert_eq!(Some(&item.bank_order_id), order.bank_order_id.as_ref());
     assert_eq!(
         (item.signatures_collected, item.signatures_required),
@@ -416,14 +414,9 @@ async fn viewers_reading_the_digest_cause_no_bank_traffic_flow(db: TestDb) {
     let (w, user3) = veu_world(db, H005).await;
     let order = submitted_with_one_signature(&w).await;
     veu::sync_for(&w.services, &w.scope, user3).await.unwrap();
-    let mut tx = w.tx().await;
-    let item = tx
-        .veu_items()
-        .list_by_status(VeuStatus::Pending)
+    let item = items(&w.db.store, &w.scope, VeuStatus::Pending)
         .await
-        .unwrap()
         .remove(0);
-    tx.commit().await.unwrap();
     assert_eq!(Some(&item.bank_order_id), order.bank_order_id.as_ref());
 
     let viewer = w.token("viewer@acme.example", Role::Viewer).await;

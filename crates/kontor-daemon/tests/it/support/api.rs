@@ -281,15 +281,17 @@ pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
         operator_token(&store, "va@x", ta, Role::Viewer).await;
     let (restricted_a, restricted_id, _) = operator_token(&store, "ra@x", ta, Role::Admin).await;
     let (owner_b, _, _) = operator_token(&store, "ob@x", tb, Role::Owner).await;
-    let expired_op = store
+    // An Owner of A whose only tokens are a revoked and an expired one.
+    let (revoked_a, expired_op, revoked) = operator_token(&store, "ea@x", ta, Role::Owner).await;
+    store
         .admin()
-        .create_operator("ea@x", "ea", ta, Role::Owner)
+        .revoke_token(expired_op, revoked)
         .await
         .unwrap();
     let expired_a = store
         .admin()
         .issue_token(
-            expired_op.id,
+            expired_op,
             "old",
             Some(Utc::now() - chrono::Duration::hours(1)),
         )
@@ -298,34 +300,18 @@ pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
         .secret
         .expose_secret()
         .to_owned();
-    let revoked = store
-        .admin()
-        .issue_token(expired_op.id, "revoked", None)
-        .await
-        .unwrap();
-    store
-        .admin()
-        .revoke_token(expired_op.id, revoked.token.id)
-        .await
-        .unwrap();
-    let revoked_a = revoked.secret.expose_secret().to_owned();
 
     let user_b = a
         .add_user(&store, "SIGNB", "SIGNB", SignatureClass::B)
         .await;
     let users = [a.user, user_b];
     let account = a.account();
+    a.offer(&store, &[OrderType::CCT, OrderType::CDD, OrderType::C53])
+        .await;
     let mut tx = store.scope(&a.scope).begin().await.unwrap();
     let bank_key = tx
         .bank_keys()
         .create(records::bank_key(a.host, "AB".repeat(32)))
-        .await
-        .unwrap();
-    tx.connections()
-        .set_order_types(
-            a.connection,
-            &[OrderType::CCT, OrderType::CDD, OrderType::C53],
-        )
         .await
         .unwrap();
     for user in users {

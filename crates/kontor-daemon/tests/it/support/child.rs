@@ -10,6 +10,10 @@ use kontor_storage::{EbicsUserId, MasterKey, Store, TenantId, TenantScope};
 
 use super::emulator::World;
 
+/// What a child reads its task from; unset (in a process that is no child), the child test
+/// does nothing. One name serves every child: each runs exactly one test.
+const TASK_ENV: &str = "KONTOR_CHILD_TASK";
+
 /// The daemon side of a world, as a child connects to it: the database, the master key (in a
 /// file of the world's data directory), the data directory, the tenant and the user, plus
 /// what the test adds (`extra`).
@@ -36,9 +40,9 @@ impl Task {
         Self { lines }
     }
 
-    /// Runs the ignored test `test` of this binary with the task in `env`; returns the fields
-    /// of the child's report line (`tag` followed by them), panicking when the child failed.
-    pub async fn run(&self, test: &str, env: &str, tag: &str) -> Vec<String> {
+    /// Runs the ignored test `test` of this binary with the task; returns the fields of the
+    /// child's report line (`tag` followed by them), panicking when the child failed.
+    pub async fn run(&self, test: &str, tag: &str) -> Vec<String> {
         let output = tokio::process::Command::new(std::env::current_exe().unwrap())
             .args([
                 test,
@@ -47,7 +51,7 @@ impl Task {
                 "--nocapture",
                 "--test-threads=1",
             ])
-            .env(env, self.lines.join("\n"))
+            .env(TASK_ENV, self.lines.join("\n"))
             .output()
             .await
             .unwrap();
@@ -81,8 +85,8 @@ pub struct Daemon {
 }
 
 impl Daemon {
-    pub async fn connect(env: &str, job: &str) -> Option<Self> {
-        let task = std::env::var(env).ok()?;
+    pub async fn connect(job: &str) -> Option<Self> {
+        let task = std::env::var(TASK_ENV).ok()?;
         let task: Vec<&str> = task.lines().collect();
         let [url, key_file, data_dir, tenant, user, extra @ ..] = &task[..] else {
             panic!("task: {task:?}");

@@ -93,6 +93,26 @@ pub async fn world(db: TestDb, setup: Setup) -> World {
     }
 }
 
+/// A world on the emulator's default setup for `version` whose user is READY.
+pub async fn ready_world(db: TestDb, version: ProtocolVersion) -> World {
+    let w = world(db, Setup::new(version)).await;
+    w.ready().await;
+    w
+}
+
+/// The tenant's audit records as `tx` sees them, newest first.
+pub async fn audit_trail(tx: &mut ScopedTx<'_>) -> Vec<AuditEvent> {
+    tx.audit()
+        .search(&AuditFilter::default(), Newest::first(200))
+        .await
+        .unwrap()
+}
+
+/// How many of `events` record `action`.
+pub fn count_of(events: &[AuditEvent], action: AuditAction) -> usize {
+    events.iter().filter(|e| e.action == action).count()
+}
+
 /// The user's current key pair of `usage` (there must be one).
 pub async fn current_key(tx: &mut ScopedTx<'_>, user: EbicsUserId, usage: KeyUsage) -> KeyPair {
     let current = tx.key_pairs().current(user, usage).await.unwrap();
@@ -102,6 +122,17 @@ pub async fn current_key(tx: &mut ScopedTx<'_>, user: EbicsUserId, usage: KeyUsa
 impl World {
     pub async fn tx(&self) -> ScopedTx<'_> {
         self.db.store.scope(&self.scope).begin().await.unwrap()
+    }
+
+    /// The tenant's audit records, newest first.
+    pub async fn audit_events(&self) -> Vec<AuditEvent> {
+        audit_trail(&mut self.tx().await).await
+    }
+
+    /// Every key of the world's bank host, stored from HPB (all generations).
+    pub async fn host_keys(&self) -> Vec<BankKey> {
+        let mut tx = self.tx().await;
+        tx.bank_keys().list_for_host(self.host).await.unwrap()
     }
 
     /// Changes the world's bank host (e.g. its certificate settings) and commits.
@@ -185,6 +216,11 @@ impl World {
         }
     }
 
+    /// The order types the bank offers on the world's connection (as its HTD/HKD said).
+    pub async fn offer(&self, order_types: &[OrderType]) {
+        self.tenant().offer(&self.db.store, order_types).await;
+    }
+
     /// The tenant's view of the emulator's partner: the order types it offers and the main
     /// account. Returns the account.
     pub async fn describe_bank(&self, order_types: &[&str]) -> AccountId {
@@ -192,7 +228,7 @@ impl World {
             .iter()
             .map(|t| OrderType::parse_lenient(t).unwrap())
             .collect();
-        self.tenant().offer(&self.db.store, &order_types).await;
+        self.offer(&order_types).await;
         let mut tx = self.tx().await;
         let account = tx
             .accounts()
@@ -306,14 +342,19 @@ impl World {
 
     /// Signs `order` (of `content`) with the user's own key, as the signer CLI would.
     pub async fn signed_by_user(&self, order: OrderId, content: &[u8]) -> Order {
-        let key = self.signing_key(self.user).await;
+        self.signed_by(self.user, order, content).await
+    }
+
+    /// Adds `signer`'s A006 signature over `content` to `order`, with the key the daemon holds.
+    pub async fn signed_by(&self, signer: EbicsUserId, order: OrderId, content: &[u8]) -> Order {
+        let key = self.signing_key(signer).await;
         let mut tx = self.tx().await;
         let order = add_signature(
             self.services.files(),
             &mut tx,
             SignatureSubmission {
                 order,
-                signer: self.user,
+                signer,
                 version: SignatureVersion::A006,
                 value: sign_order_data(SignatureVersion::A006, &key, content).unwrap(),
                 key_hash: None,
@@ -462,6 +503,15 @@ impl World {
     pub fn fault_in(&self, phase: BankPhase, action: FaultAction, times: Option<u32>) {
         let matcher = FaultMatcher {
             phase: Some(phase),
+            ..Default::default()
+        };
+        self.fault(matcher, action, times);
+    }
+
+    /// A fault on the bank's handling of `order_type`.
+    pub fn fault_on(&self, order_type: &str, action: FaultAction, times: Option<u32>) {
+        let matcher = FaultMatcher {
+            order_type: Some(order_type.into()),
             ..Default::default()
         };
         self.fault(matcher, action, times);

@@ -138,26 +138,20 @@ impl TlsBank {
             .route("/huge-declared", post(huge_declared))
             .route("/redirect", post(redirect))
             .with_state(state.clone());
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let acceptor = pki.acceptor();
-        tokio::spawn(async move {
-            loop {
-                let Ok((tcp, _)) = listener.accept().await else {
+        let addr = serve_each_connection(move |tcp| {
+            let (acceptor, app) = (acceptor.clone(), app.clone());
+            async move {
+                // A client that refuses the certificate ends the handshake here.
+                let Ok(tls) = acceptor.accept(tcp).await else {
                     return;
                 };
-                let (acceptor, app) = (acceptor.clone(), app.clone());
-                tokio::spawn(async move {
-                    // A client that refuses the certificate ends the handshake here.
-                    let Ok(tls) = acceptor.accept(tcp).await else {
-                        return;
-                    };
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(tls), TowerToHyperService::new(app))
-                        .await;
-                });
+                let _ = hyper::server::conn::http1::Builder::new()
+                    .serve_connection(TokioIo::new(tls), TowerToHyperService::new(app))
+                    .await;
             }
-        });
+        })
+        .await;
         Self { addr, state }
     }
 
@@ -178,6 +172,23 @@ impl TlsBank {
     pub fn declared(&self) -> &Meter {
         &self.state.declared
     }
+}
+
+/// Listens on a loopback port and hands every connection to `serve`, each on a task of its
+/// own; the port's address.
+async fn serve_each_connection<F, Fut>(serve: F) -> SocketAddr
+where
+    F: Fn(TcpStream) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            tokio::spawn(serve(tcp));
+        }
+    });
+    addr
 }
 
 async fn ok(State(state): State<BankState>) -> impl IntoResponse {
@@ -277,17 +288,8 @@ pub struct ConnectProxy {
 impl ConnectProxy {
     pub async fn start() -> Self {
         let tunnels = Arc::new(Mutex::new(Vec::new()));
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
         let recorded = tunnels.clone();
-        tokio::spawn(async move {
-            loop {
-                let Ok((client, _)) = listener.accept().await else {
-                    return;
-                };
-                tokio::spawn(tunnel(client, recorded.clone()));
-            }
-        });
+        let addr = serve_each_connection(move |client| tunnel(client, recorded.clone())).await;
         Self { addr, tunnels }
     }
 
