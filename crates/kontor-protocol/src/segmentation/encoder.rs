@@ -1,6 +1,6 @@
 //! The sending side as a stream: order data read from anywhere goes through compression,
-//! E002 encryption and base64 into segments, with memory bounded by one segment plus one read
-//! buffer, whatever the size of the file.
+//! E002 encryption and base64 into segments, with memory bounded by one segment plus the
+//! compressor's chunks in flight (1 MiB in and out per thread), whatever the size of the file.
 //!
 //! Plaintext written in pieces ([`SegmentEncoder::write`]) is one deflate stream, whose bytes
 //! do not depend on how the input is split; plaintext read to its end
