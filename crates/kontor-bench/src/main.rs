@@ -82,28 +82,22 @@ fn main() {
     let threads = std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN);
     let zlib_xml = report.measure("zlib level 6, camt-like XML", len, || zlib6(&xml));
     let zlib_xml_all_cores = zlib_xml * threads.get() as f64;
-    let parallel_size = parallel_deflate(&xml, threads);
-    report.measure(
-        &format!(
-            "parallel deflate, {threads} threads, camt-like XML ({:.2}% of level 6 size)",
-            100.0 * parallel_size as f64 / zlib6(&xml) as f64
-        ),
-        len,
-        || parallel_deflate(&xml, threads),
-    );
+    let xml_deflate = |report: &mut Report, name: &str, deflate: &dyn Fn(&[u8]) -> usize| {
+        let share = 100.0 * deflate(&xml) as f64 / zlib6(&xml) as f64;
+        let name = format!("{name}, camt-like XML ({share:.2}% of level 6 size)");
+        report.measure(&name, len, || deflate(&xml));
+    };
+    let parallel = format!("parallel deflate, {threads} threads");
+    xml_deflate(&mut report, &parallel, &|data| {
+        parallel_deflate(data, threads)
+    });
     report.compare(PIPELINE_XML_TARGET, zlib_xml_all_cores);
     report.measure("zlib level 6, random bytes", len, || zlib6(&random));
     // What a lower level would buy on XML (speed here, size printed once).
     for level in [1, 4] {
-        let size = zlib(&xml, level);
-        report.measure(
-            &format!(
-                "zlib level {level}, camt-like XML ({:.1}% of level 6 size)",
-                100.0 * size as f64 / zlib6(&xml) as f64
-            ),
-            len,
-            || zlib(&xml, level),
-        );
+        xml_deflate(&mut report, &format!("zlib level {level}"), &|data| {
+            zlib(data, level)
+        });
     }
     let mut buffer = random.clone();
     let aes = report.measure("AES-128-CBC encrypt", len, || aes_cbc(&mut buffer));
