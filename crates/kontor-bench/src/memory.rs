@@ -113,6 +113,7 @@ pub fn run(size_mib: u64) {
         &key.public_key(),
         SyntheticCamt::new(len),
         SegmentSize::MAX,
+        std::thread::available_parallelism().unwrap_or(std::num::NonZeroUsize::MIN),
         &mut StdRng::seed_from_u64(2),
         |_| {
             segments += 1;

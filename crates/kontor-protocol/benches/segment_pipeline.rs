@@ -34,17 +34,24 @@ fn pipeline(c: &mut Criterion) {
     let mut group = c.benchmark_group("segment_pipeline_50MiB");
     group.sample_size(10);
     group.throughput(Throughput::Bytes(FILE_LEN as u64));
+    let threads = std::thread::available_parallelism().unwrap_or(std::num::NonZeroUsize::MIN);
     for (name, data) in &inputs {
         let mut rng = StdRng::seed_from_u64(3);
         group.bench_with_input(BenchmarkId::new("upload", name), data, |b, data| {
             b.iter(|| {
-                segment_order_data(&bank_public, black_box(data), SegmentSize::MAX, &mut rng)
-                    .expect("segment")
+                segment_order_data(
+                    &bank_public,
+                    black_box(data),
+                    SegmentSize::MAX,
+                    threads,
+                    &mut rng,
+                )
+                .expect("segment")
             })
         });
 
-        let prepared =
-            segment_order_data(&bank_public, data, SegmentSize::MAX, &mut rng).expect("segment");
+        let prepared = segment_order_data(&bank_public, data, SegmentSize::MAX, threads, &mut rng)
+            .expect("segment");
         group.bench_with_input(
             BenchmarkId::new("download_in_memory", name),
             &prepared,

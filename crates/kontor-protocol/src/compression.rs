@@ -9,6 +9,10 @@ use std::io::Write;
 
 use flate2::{Compress, Compression, Decompress, FlushCompress, FlushDecompress, Status};
 
+mod chunked;
+
+pub use chunked::{deflate_reader, CHUNKED_FROM, CHUNK_SIZE, MAX_THREADS};
+
 const CHUNK: usize = 64 * 1024;
 
 /// Errors of decompression. Compression of in-memory data cannot fail.
@@ -55,16 +59,15 @@ const DEFLATE_PIECE: usize = 256 * 1024;
 /// spends ~20 times longer on such data to gain nothing (measured with `kontor-bench`). The
 /// choice depends only on the piece's bytes, so the output stays independent of the split.
 pub struct Deflater {
-    state: Compress,
+    pieces: PieceCompressor,
     staged: Vec<u8>,
-    storing: bool,
 }
 
 impl std::fmt::Debug for Deflater {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Deflater")
             .field("total_in", &self.total_in())
-            .field("total_out", &self.state.total_out())
+            .field("total_out", &self.pieces.state.total_out())
             .finish()
     }
 }
@@ -82,9 +85,8 @@ impl Deflater {
 
     pub fn new() -> Self {
         Self {
-            state: Compress::new(Compression::default(), true),
+            pieces: PieceCompressor::new(true),
             staged: Vec::new(),
-            storing: false,
         }
     }
 
@@ -98,12 +100,13 @@ impl Deflater {
                 return;
             }
             let staged = std::mem::take(&mut self.staged);
-            self.piece(&staged, out, FlushCompress::None);
+            self.pieces.piece(&staged, out, FlushCompress::None);
             self.staged = staged;
             self.staged.clear();
         }
         while input.len() >= DEFLATE_PIECE {
-            self.piece(&input[..DEFLATE_PIECE], out, FlushCompress::None);
+            self.pieces
+                .piece(&input[..DEFLATE_PIECE], out, FlushCompress::None);
             input = &input[DEFLATE_PIECE..];
         }
         if !input.is_empty() {
@@ -115,12 +118,29 @@ impl Deflater {
     /// Ends the stream (the last piece, final block and Adler-32 trailer), appended to `out`.
     pub fn finish(&mut self, out: &mut Vec<u8>) {
         let staged = std::mem::take(&mut self.staged);
-        self.piece(&staged, out, FlushCompress::Finish);
+        self.pieces.piece(&staged, out, FlushCompress::Finish);
     }
 
     /// Plaintext bytes taken so far.
     pub fn total_in(&self) -> u64 {
-        self.state.total_in() + self.staged.len() as u64
+        self.pieces.state.total_in() + self.staged.len() as u64
+    }
+}
+
+/// A compressor fed in pieces, each at level 6, or stored when it looks incompressible.
+struct PieceCompressor {
+    state: Compress,
+    storing: bool,
+}
+
+impl PieceCompressor {
+    /// With the zlib header and trailer (RFC 1950), or raw deflate (RFC 1951) for a chunk of
+    /// a stream assembled elsewhere.
+    fn new(zlib_header: bool) -> Self {
+        Self {
+            state: Compress::new(Compression::default(), zlib_header),
+            storing: false,
+        }
     }
 
     /// Compresses one piece, at level 0 (stored) when it looks incompressible.

@@ -21,6 +21,7 @@
 //! next segment.
 
 use std::io::Write;
+use std::num::NonZeroUsize;
 
 use base64::alphabet;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
@@ -187,14 +188,16 @@ impl SegmentedOrderData {
 }
 
 /// Compresses, encrypts for `recipient`, base64-encodes and segments `order_data`.
+/// Compression runs on up to `threads` threads (see [`compression::deflate_reader`]).
 pub fn segment_order_data<R: CryptoRng + RngCore>(
     recipient: &PublicKey,
     order_data: &[u8],
     size: SegmentSize,
+    threads: NonZeroUsize,
     rng: &mut R,
 ) -> Result<SegmentedOrderData, SegmentationError> {
     let mut segments = Vec::new();
-    let streamed = stream_order_data(recipient, order_data, size, rng, |segment| {
+    let streamed = stream_order_data(recipient, order_data, size, threads, rng, |segment| {
         segments.push(Segment {
             number: segment.number,
             last: segment.last,
@@ -221,7 +224,8 @@ pub struct StreamedOrderData {
 
 /// Like [`segment_order_data`] for order data of any size: reads `order_data` to its end and
 /// hands each segment to `sink` as soon as it is complete (number, last flag, text; the sink
-/// may take the text). Memory stays at about one segment plus a 256 KiB read buffer.
+/// may take the text). Compression runs on up to `threads` threads; memory stays at about one
+/// segment plus a 1 MiB chunk in and out per thread (see [`compression::deflate_reader`]).
 ///
 /// `NumSegments` is known only at the end (`summary.segments`): a sender that announces it
 /// up front spools the segments first.
@@ -229,6 +233,7 @@ pub fn stream_order_data<R, S, G>(
     recipient: &PublicKey,
     order_data: R,
     size: SegmentSize,
+    threads: NonZeroUsize,
     rng: &mut G,
     sink: S,
 ) -> Result<StreamedOrderData, SegmentationError>
@@ -241,7 +246,7 @@ where
     let encrypted_transaction_key = transaction_key.encrypt_for(recipient)?;
     let mut encoder = SegmentEncoder::new(&transaction_key, size, sink);
     encoder
-        .read_from(order_data)
+        .read_from_parallel(order_data, threads)
         .map_err(SegmentationError::Stream)?;
     let summary = encoder.finish().map_err(SegmentationError::Stream)?;
     Ok(StreamedOrderData {

@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::io::Read;
+use std::num::NonZeroUsize;
 
 use super::error::SIGNATURE_UNCONFIRMED;
 use super::key_management::set_key_status_audited;
@@ -665,10 +666,14 @@ fn encode_order_data(
         // The spool keeps ciphertext: each segment's text decodes on its own (whole base64
         // quanta, see `segmentation`).
         let mut ciphertext = Vec::new();
+        // Deflate, the pipeline's slowest step, runs on every core (the bytes do not depend
+        // on how many).
+        let threads = std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN);
         let streamed = stream_order_data(
             recipient,
             &mut data,
             SegmentSize::default(),
+            threads,
             &mut rng,
             |segment| {
                 ciphertext.clear();

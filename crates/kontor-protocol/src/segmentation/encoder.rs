@@ -1,10 +1,13 @@
 //! The sending side as a stream: order data read from anywhere goes through compression,
-//! E002 encryption and base64 into segments, with memory bounded by one segment plus one read
-//! buffer, whatever the size of the file.
+//! E002 encryption and base64 into segments, with memory bounded by one segment plus the
+//! compressor's chunks in flight (1 MiB in and out per thread), whatever the size of the file.
 //!
-//! The bytes are exactly those of [`super::segment_order_data`] (which is built on this
-//! encoder): deflate without flushes does not depend on how its input is split, CBC
-//! encryption runs block by block, and each full segment is the base64 of exactly
+//! Plaintext written in pieces ([`SegmentEncoder::write`]) is one deflate stream, whose bytes
+//! do not depend on how the input is split; plaintext read to its end
+//! ([`SegmentEncoder::read_from_parallel`], which [`super::segment_order_data`] and
+//! [`super::stream_order_data`] use) is deflated in chunks on several threads when it is large
+//! (see [`compression::deflate_reader`]), with bytes that do not depend on the threads either.
+//! CBC encryption runs block by block, and each full segment is the base64 of exactly
 //! `size / 4 * 3` ciphertext bytes, so only the last segment can carry `=` padding.
 //!
 //! Data moves through one buffer: the compressor appends to it, AES encrypts the whole blocks
@@ -13,12 +16,13 @@
 //! and the sink may take its text (`std::mem::take`) instead of copying it.
 
 use std::io::{self, Read};
+use std::num::NonZeroUsize;
 
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 
 use super::{Segment, SegmentSize};
-use crate::compression::Deflater;
+use crate::compression::{self, Deflater};
 use crate::encryption::{CbcEncryptor, TransactionKey};
 
 /// How much plaintext one read takes: the compressor's piece, so nothing is copied twice.
@@ -53,6 +57,8 @@ pub struct EncodedSummary {
 /// ```
 pub struct SegmentEncoder<S> {
     deflater: Deflater,
+    /// The plaintext length once a reader was compressed to the end of its stream.
+    read_to_end: Option<u64>,
     cipher: CbcEncryptor,
     /// Compressed bytes; the first `encrypted` of them are already ciphertext.
     pending: Vec<u8>,
@@ -80,6 +86,7 @@ impl<S: FnMut(&mut Segment) -> io::Result<()>> SegmentEncoder<S> {
     pub fn new(key: &TransactionKey, size: SegmentSize, sink: S) -> Self {
         Self {
             deflater: Deflater::new(),
+            read_to_end: None,
             cipher: CbcEncryptor::new(key),
             pending: Vec::with_capacity(READ_CHUNK + READ_CHUNK / 1000 + 64 * 1024),
             encrypted: 0,
@@ -97,12 +104,42 @@ impl<S: FnMut(&mut Segment) -> io::Result<()>> SegmentEncoder<S> {
 
     /// Takes the next piece of plaintext.
     pub fn write(&mut self, plaintext: &[u8]) -> io::Result<()> {
+        if self.read_to_end.is_some() {
+            return Err(io::Error::other(
+                "the order data was already read to its end",
+            ));
+        }
         self.deflater.write(plaintext, &mut self.pending);
         self.encrypt_and_encode()
     }
 
-    /// Takes all plaintext `reader` yields, in pieces of 256 KiB; returns its length.
-    pub fn read_from<R: Read>(&mut self, mut reader: R) -> io::Result<u64> {
+    /// [`SegmentEncoder::read_from_parallel`] on this thread alone.
+    pub fn read_from<R: Read>(&mut self, reader: R) -> io::Result<u64> {
+        self.read_from_parallel(reader, NonZeroUsize::MIN)
+    }
+
+    /// Takes all plaintext `reader` yields, compressed on up to `threads` threads (the bytes
+    /// are the same for any number), and ends the compressed stream; returns its length.
+    /// Nothing can be written after it.
+    pub fn read_from_parallel<R: Read>(
+        &mut self,
+        reader: R,
+        threads: NonZeroUsize,
+    ) -> io::Result<u64> {
+        if self.deflater.total_in() > 0 || self.read_to_end.is_some() {
+            return self.write_all_from(reader);
+        }
+        let read = compression::deflate_reader(reader, threads, &mut |compressed| {
+            self.pending.extend_from_slice(compressed);
+            self.encrypt_and_encode()
+        })?;
+        self.read_to_end = Some(read);
+        Ok(read)
+    }
+
+    /// Writes all plaintext `reader` yields into the stream begun by [`SegmentEncoder::write`],
+    /// in pieces of 256 KiB.
+    fn write_all_from<R: Read>(&mut self, mut reader: R) -> io::Result<u64> {
         let mut buffer = vec![0u8; READ_CHUNK];
         let mut total = 0u64;
         loop {
@@ -126,8 +163,13 @@ impl<S: FnMut(&mut Segment) -> io::Result<()>> SegmentEncoder<S> {
 
     /// Ends the stream: the compressor's trailer, the E002 padding and the last segment.
     pub fn finish(mut self) -> io::Result<EncodedSummary> {
-        let plaintext_len = self.deflater.total_in();
-        self.deflater.finish(&mut self.pending);
+        let plaintext_len = match self.read_to_end {
+            Some(read) => read,
+            None => {
+                self.deflater.finish(&mut self.pending);
+                self.deflater.total_in()
+            }
+        };
         self.cipher.finish(&mut self.pending, self.encrypted);
         self.encrypted = self.pending.len();
         self.encode(true)?;

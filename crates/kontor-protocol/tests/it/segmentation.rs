@@ -13,6 +13,7 @@ use kontor_protocol::{compression, encryption};
 use proptest::prelude::*;
 use rand::rngs::StdRng;
 use rand::SeedableRng;
+use std::num::NonZeroUsize;
 
 use crate::support::data::{camt_like_xml, random_bytes};
 use crate::support::keys::{bank_encryption_key, encryption_key};
@@ -25,6 +26,7 @@ fn upload(data: &[u8], size: SegmentSize) -> SegmentedOrderData {
         &bank_encryption_key().public_key(),
         data,
         size,
+        NonZeroUsize::MIN,
         &mut StdRng::seed_from_u64(11),
     )
     .expect("segment")
@@ -421,6 +423,55 @@ fn streamed_upload_of_megabytes_matches_the_one_shot_pipeline() {
 }
 
 #[test]
+fn large_order_data_is_deflated_in_parallel_with_the_same_bytes_on_any_threads() {
+    let xml = camt_like_xml(5 * MIB + 777);
+    let random = random_bytes(compression::CHUNKED_FROM + 3, 7);
+    let mixed = [&xml[..MIB], &random[..], &xml[MIB..]].concat();
+    let recipient = bank_encryption_key().public_key();
+    for data in [&xml, &mixed] {
+        let streamed = |threads: usize| {
+            let threads = NonZeroUsize::new(threads).expect("threads");
+            segment_order_data(
+                &recipient,
+                data,
+                SegmentSize::MAX,
+                threads,
+                &mut StdRng::seed_from_u64(5),
+            )
+            .expect("segment")
+        };
+        let one = streamed(1);
+        assert_eq!(in_memory(&one).expect("in memory"), *data);
+        assert_eq!(streaming(&one, &one.segments).expect("streaming"), *data);
+        for threads in [2, 3, 16] {
+            assert!(
+                streamed(threads).segments == one.segments,
+                "{threads} threads"
+            );
+        }
+    }
+    // About the size of one stream: within 1 % of it.
+    let mut chunked = Vec::new();
+    let read = compression::deflate_reader(
+        &xml[..],
+        NonZeroUsize::MIN.saturating_add(1),
+        &mut |bytes| {
+            chunked.extend_from_slice(bytes);
+            Ok(())
+        },
+    )
+    .expect("in memory");
+    assert_eq!(read, xml.len() as u64);
+    let one_stream = compression::compress(&xml).len();
+    assert!(
+        chunked.len() * 100 < one_stream * 101,
+        "{} vs {one_stream}",
+        chunked.len()
+    );
+    assert_eq!(compression::decompress(&chunked, LIMIT).ok(), Some(xml));
+}
+
+#[test]
 fn segments_leave_the_encoder_before_the_input_ends() {
     let key = transaction_key_for_tests();
     let data = random_bytes(3 * MIB, 5);
@@ -448,6 +499,7 @@ fn a_failing_segment_sink_stops_the_stream() {
         &bank_encryption_key().public_key(),
         &data[..],
         SegmentSize::MAX,
+        NonZeroUsize::MIN,
         &mut StdRng::seed_from_u64(1),
         |_| Err(std::io::Error::other("spool full")),
     );
@@ -544,13 +596,14 @@ proptest! {
             &recipient,
             Trickle { data: &data, piece: pieces[0] },
             size,
+            NonZeroUsize::MIN,
             &mut StdRng::seed_from_u64(9),
             |segment| {
                 from_reader.push(segment.clone());
                 Ok(())
             },
         ).expect("stream");
-        let whole = segment_order_data(&recipient, &data, size, &mut StdRng::seed_from_u64(9))
+        let whole = segment_order_data(&recipient, &data, size, NonZeroUsize::MIN, &mut StdRng::seed_from_u64(9))
             .expect("segment");
         let key = streamed.transaction_key;
         prop_assert!(from_reader == whole.segments);

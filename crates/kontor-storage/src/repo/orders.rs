@@ -200,16 +200,26 @@ impl Files<'_, '_> {
             .await
     }
 
-    /// Whether a file record names `path` (relative to the data directory).
-    pub async fn records_path(&mut self, path: &str) -> Result<bool> {
-        let row = self
+    /// Which of `paths` (relative to the data directory) a file record names, in one query.
+    pub async fn recorded_paths(
+        &mut self,
+        paths: &[&str],
+    ) -> Result<std::collections::HashSet<String>> {
+        if paths.is_empty() {
+            return Ok(Default::default());
+        }
+        let placeholders: Vec<String> = (2..paths.len() + 2).map(|i| format!("${i}")).collect();
+        let sql = format!(
+            "SELECT path FROM files WHERE tenant_id = $1 AND path IN ({})",
+            placeholders.join(", ")
+        );
+        let mut values = vec![self.tx.tenant_val()];
+        values.extend(paths.iter().map(|&path| path.into()));
+        let recorded = self
             .tx
-            .fetch_optional(
-                "SELECT id FROM files WHERE tenant_id = $1 AND path = $2",
-                &[self.tx.tenant_val(), path.into()],
-            )
+            .fetch_all_as(&sql, &values, |row| row.text("path"))
             .await?;
-        Ok(row.is_some())
+        Ok(recorded.into_iter().collect())
     }
 }
 

@@ -233,7 +233,8 @@ pub struct KeptFile {
 }
 
 impl Files {
-    /// Every tenant's kept files not written since `cutoff` (none without a data directory).
+    /// Every tenant's kept files not written since `cutoff`, one tenant's after the other (none
+    /// without a data directory).
     pub async fn kept_files_untouched_since(
         &self,
         cutoff: SystemTime,

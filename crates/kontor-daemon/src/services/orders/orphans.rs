@@ -7,6 +7,9 @@
 //! keeping the file to committing its row) and, for a kept file, when no files row names it,
 //! asked of the database right before the removal. Two instances removing one orphan is
 //! harmless: the second finds it gone.
+//!
+//! The database is asked once per tenant and batch of [`LOOKUP_BATCH`] files, not once per
+//! file: a pass looks at every kept file older than the grace, which is all of history.
 
 use std::time::{Duration, SystemTime};
 
@@ -17,6 +20,9 @@ use crate::metrics;
 
 /// How long a file is left alone by default before it may be an orphan.
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(3600);
+
+/// Files looked up in one query: far below the bound parameters SQLite and PostgreSQL take.
+const LOOKUP_BATCH: usize = 500;
 
 /// What one pass removed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -49,18 +55,25 @@ pub async fn remove_orphans(
         incoming: files.remove_incoming_untouched_since(cutoff).await?,
         ..Default::default()
     };
-    for file in files.kept_files_untouched_since(cutoff).await? {
-        let scope = TenantScope::system_job(file.tenant, "orphan-order-files");
-        let referenced = store
-            .scope(&scope)
-            .read()
-            .await?
-            .files()
-            .records_path(&file.path)
-            .await?;
-        if !referenced && files.remove_kept(&file, cutoff).await? {
-            tracing::info!(tenant = %file.tenant, path = %file.path, "orphaned order file removed");
-            removed.kept += 1;
+    let kept = files.kept_files_untouched_since(cutoff).await?;
+    // Listed tenant by tenant: each run of one tenant's files is looked up in its scope.
+    for tenant_files in kept.chunk_by(|a, b| a.tenant == b.tenant) {
+        let scope = TenantScope::system_job(tenant_files[0].tenant, "orphan-order-files");
+        for batch in tenant_files.chunks(LOOKUP_BATCH) {
+            let paths: Vec<&str> = batch.iter().map(|file| file.path.as_str()).collect();
+            let recorded = store
+                .scope(&scope)
+                .read()
+                .await?
+                .files()
+                .recorded_paths(&paths)
+                .await?;
+            for file in batch {
+                if !recorded.contains(&file.path) && files.remove_kept(file, cutoff).await? {
+                    tracing::info!(tenant = %file.tenant, path = %file.path, "orphaned order file removed");
+                    removed.kept += 1;
+                }
+            }
         }
     }
     Ok(removed)

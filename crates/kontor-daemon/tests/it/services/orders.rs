@@ -739,7 +739,7 @@ fn file_aged(path: &std::path::Path, age: std::time::Duration) {
 
 /// The cleanup removes a file below `orders/` no row names and a file below `incoming/`, once
 /// older than the grace; a young orphan and an old file its order names are kept. A pass of
-/// the daemon's loop counts what it removed.
+/// the daemon's loop counts what it removed; orphans beyond one lookup batch all go.
 async fn orphaned_order_files_older_than_the_grace_are_removed(db: TestDb) {
     const HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
     let w = ready_world(db, H004).await;
@@ -810,6 +810,20 @@ async fn orphaned_order_files_older_than_the_grace_are_removed(db: TestDb) {
     .await;
     cleanup.abort();
     assert!(!old_orphan.exists() && young_orphan.exists() && referenced.exists());
+
+    // More orphans than one lookup asks about: every one goes, the named file stays.
+    let many: Vec<_> = (0..1001)
+        .map(|i| tenant_dir.join(format!("crashed-{i}.xml")))
+        .collect();
+    for orphan in &many {
+        file_aged(orphan, 2 * HOUR);
+    }
+    let removed = remove_orphans(&w.db.store, w.services.files(), HOUR)
+        .await
+        .unwrap();
+    assert_eq!(removed.kept, many.len());
+    assert!(many.iter().all(|orphan| !orphan.exists()));
+    assert!(young_orphan.exists() && referenced.exists());
 }
 
 /// Earlier versions kept every payment file inline in its row: such an order is still
