@@ -12,7 +12,7 @@ use kontor_xml::{Limits, ReadError};
 use roxmltree::Node;
 use serde::{Deserialize, Serialize};
 
-use crate::config::BtfService;
+use kontor_protocol::order_type::BtfServiceText;
 
 /// Namespace of the version-independent HEV messages.
 pub const HEV_NAMESPACE: &str = "http://www.ebics.org/H000";
@@ -108,7 +108,7 @@ pub struct RequestEnvelope {
     /// H004 `OrderAttribute` (e.g. `DZHNN`).
     pub order_attribute: Option<String>,
     /// H005 BTF service of a BTU/BTD request.
-    pub btf: Option<BtfService>,
+    pub btf: Option<BtfServiceText>,
     /// `header/static/TransactionID` (Transfer and Receipt phases).
     pub transaction_id: Option<String>,
     /// `header/static/NumSegments` (upload initialisation).
@@ -158,12 +158,12 @@ fn protocol_of(namespace: Option<&str>) -> Option<ProtocolVersion> {
 }
 
 /// The BTF `Service` of an H005 `BTUOrderParams`/`BTDOrderParams`.
-fn btf_service(order_details: Node<'_, '_>) -> Option<BtfService> {
+fn btf_service(order_details: Node<'_, '_>) -> Option<BtfServiceText> {
     let params = child(order_details, "BTUOrderParams")
         .or_else(|| child(order_details, "BTDOrderParams"))?;
     let service = child(params, "Service")?;
     let msg = child(service, "MsgName");
-    Some(BtfService {
+    Some(BtfServiceText {
         service_name: text(child(service, "ServiceName")).unwrap_or_default(),
         scope: text(child(service, "Scope")),
         service_option: text(child(service, "ServiceOption")),

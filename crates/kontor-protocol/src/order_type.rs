@@ -11,6 +11,10 @@
 use std::fmt;
 use std::str::FromStr;
 
+mod text;
+
+pub use text::{BtfServiceText, BtfTextError};
+
 /// An order type (H004) or administrative order type (H005).
 ///
 /// Variant names are the codes from the specification.
@@ -700,45 +704,87 @@ fn check_num(field: &'static str, value: &str) -> Result<(), OrderTypeError> {
     }
 }
 
+/// A part's check, under the name the flat text form ([`BtfServiceText`]) gives the part.
+type PartCheck = (&'static str, Result<(), OrderTypeError>);
+
+/// Checks an optional part: one that is absent breaks no rule.
+fn check_optional(
+    value: &Option<String>,
+    check: impl FnOnce(&str) -> Result<(), OrderTypeError>,
+) -> Result<(), OrderTypeError> {
+    value.as_deref().map_or(Ok(()), check)
+}
+
 impl BtfService {
     /// Checks every field against the H005 schema types.
     pub fn validate(&self) -> Result<(), OrderTypeError> {
-        check_code("ServiceName", &self.service_name, 3, 3)?;
-        if let Some(scope) = &self.scope {
-            check_code("Scope", scope, 2, 3)?;
-        }
-        if let Some(option) = &self.service_option {
-            check_code("ServiceOption", option, 3, 10)?;
-        }
-        self.message.validate()
+        self.part_checks().try_for_each(|(_, check)| check)
+    }
+
+    /// Every part checked against the H005 schema types, in the order of the schema.
+    fn part_checks(&self) -> impl Iterator<Item = PartCheck> {
+        [
+            (
+                "service_name",
+                check_code("ServiceName", &self.service_name, 3, 3),
+            ),
+            (
+                "scope",
+                check_optional(&self.scope, |scope| check_code("Scope", scope, 2, 3)),
+            ),
+            (
+                "service_option",
+                check_optional(&self.service_option, |option| {
+                    check_code("ServiceOption", option, 3, 10)
+                }),
+            ),
+        ]
+        .into_iter()
+        .chain(self.message.part_checks())
     }
 }
 
 impl MessageName {
     /// Checks the fields against the H005 schema types.
     pub fn validate(&self) -> Result<(), OrderTypeError> {
-        let name_ok = (1..=10).contains(&self.name.len())
-            && self
-                .name
-                .bytes()
-                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.');
-        if !name_ok {
-            return Err(OrderTypeError::InvalidBtf {
-                field: "MsgName",
-                value: self.name.clone(),
-                reason: "expected 1-10 characters a-z 0-9 or '.'",
-            });
-        }
-        if let Some(v) = &self.version {
-            check_num("MsgName/@version", v)?;
-        }
-        if let Some(v) = &self.variant {
-            check_num("MsgName/@variant", v)?;
-        }
-        if let Some(f) = &self.format {
-            check_code("MsgName/@format", f, 1, 4)?;
-        }
+        self.part_checks()
+            .into_iter()
+            .try_for_each(|(_, check)| check)
+    }
+
+    /// Every part checked against the H005 schema types.
+    fn part_checks(&self) -> [PartCheck; 4] {
+        [
+            ("msg_name", check_message_name(&self.name)),
+            (
+                "msg_version",
+                check_optional(&self.version, |v| check_num("MsgName/@version", v)),
+            ),
+            (
+                "msg_variant",
+                check_optional(&self.variant, |v| check_num("MsgName/@variant", v)),
+            ),
+            (
+                "msg_format",
+                check_optional(&self.format, |f| check_code("MsgName/@format", f, 1, 4)),
+            ),
+        ]
+    }
+}
+
+fn check_message_name(name: &str) -> Result<(), OrderTypeError> {
+    let name_ok = (1..=10).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.');
+    if name_ok {
         Ok(())
+    } else {
+        Err(OrderTypeError::InvalidBtf {
+            field: "MsgName",
+            value: name.to_owned(),
+            reason: "expected 1-10 characters a-z 0-9 or '.'",
+        })
     }
 }
 

@@ -181,7 +181,6 @@ use kontor_protocol::order_type::OrderType;
 /// driver holds it; only the values a record keeps as `String` are copied.
 pub struct RowReader<'r>(pub(crate) &'r DbRow);
 
-#[allow(dead_code)]
 impl<'r> RowReader<'r> {
     /// The column as `T`, as the engine's driver decodes it.
     fn get<T: Decodable<'r>>(&self, column: &'static str) -> Result<T> {

@@ -511,6 +511,17 @@ impl ScopedTx<'_> {
         self.conn().execute(sql, values).await
     }
 
+    /// Runs a statement that must touch a row of `entity`: `NotFound` when none matched.
+    pub(crate) async fn execute_found(
+        &mut self,
+        entity: &'static str,
+        sql: &str,
+        values: &[Val],
+    ) -> Result<()> {
+        let affected = self.execute(sql, values).await?;
+        found(entity, affected)
+    }
+
     pub(crate) async fn fetch_all(&mut self, sql: &str, values: &[Val]) -> Result<Vec<DbRow>> {
         self.conn().fetch_all(sql, values).await
     }

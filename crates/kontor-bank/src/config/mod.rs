@@ -14,6 +14,7 @@ mod validate;
 
 use std::path::{Path, PathBuf};
 
+use kontor_protocol::order_type::{BtfService, BtfServiceText};
 use kontor_protocol::ProtocolVersion;
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
@@ -159,88 +160,6 @@ pub struct PartnerConfig {
     pub btf: Vec<BtfOffer>,
 }
 
-/// Declares a struct with the fields of a BTF service descriptor (H005 `Service` element:
-/// ServiceName, Scope, ServiceOption, Container, MsgName with version/variant/format) after its
-/// own leading fields: the descriptor itself and the offer that writes it flat in TOML.
-macro_rules! with_btf_service_fields {
-    ($(#[$meta:meta])* pub struct $name:ident { $($(#[$field_meta:meta])* pub $field:ident: $ty:ty,)* }) => {
-        $(#[$meta])*
-        pub struct $name {
-            $($(#[$field_meta])* pub $field: $ty,)*
-            /// ServiceName, three characters (`SCT`, `EOP`, `STM`, ...).
-            pub service_name: String,
-            /// Scope (`DE`, `GLB`, `BIL`, ...); absent means global.
-            #[serde(default, skip_serializing_if = "Option::is_none")]
-            pub scope: Option<String>,
-            /// ServiceOption.
-            #[serde(default, skip_serializing_if = "Option::is_none")]
-            pub service_option: Option<String>,
-            /// Container type: `ZIP`, `XML` or `SVC`.
-            #[serde(default, skip_serializing_if = "Option::is_none")]
-            pub container: Option<String>,
-            /// MsgName, e.g. `camt.053` or `pain.001`.
-            pub msg_name: String,
-            /// MsgName@version, e.g. `08`.
-            #[serde(default, skip_serializing_if = "Option::is_none")]
-            pub msg_version: Option<String>,
-            /// MsgName@variant.
-            #[serde(default, skip_serializing_if = "Option::is_none")]
-            pub msg_variant: Option<String>,
-            /// MsgName@format.
-            #[serde(default, skip_serializing_if = "Option::is_none")]
-            pub msg_format: Option<String>,
-        }
-    };
-}
-
-with_btf_service_fields! {
-    /// A BTF service descriptor (H005 `Service` element: ServiceName, Scope, ServiceOption,
-    /// Container, MsgName with version/variant/format).
-    #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct BtfService {}
-}
-
-impl BtfService {
-    /// Whether `request` (what a client asked for) is covered by this offer, as bank servers
-    /// match BTF (EBICS 3.0 spec, 3.13/3.14 "interpretation of BTF by the bank server"): service
-    /// and message name must agree; every other field must agree where the request sets it,
-    /// except the message version: an offer without one covers every version, so a request
-    /// naming a version matches it (banks publish e.g. `pain.001` and accept each version
-    /// they process).
-    pub fn covers(&self, request: &BtfService) -> bool {
-        fn field_ok(offer: &Option<String>, asked: &Option<String>) -> bool {
-            match asked {
-                None => true,
-                Some(a) => offer.as_deref().is_some_and(|o| o.eq_ignore_ascii_case(a)),
-            }
-        }
-        let version_ok =
-            self.msg_version.is_none() || field_ok(&self.msg_version, &request.msg_version);
-        self.service_name
-            .eq_ignore_ascii_case(&request.service_name)
-            && self.msg_name.eq_ignore_ascii_case(&request.msg_name)
-            && field_ok(&self.scope, &request.scope)
-            && field_ok(&self.service_option, &request.service_option)
-            && field_ok(&self.container, &request.container)
-            && version_ok
-            && field_ok(&self.msg_variant, &request.msg_variant)
-            && field_ok(&self.msg_format, &request.msg_format)
-    }
-
-    /// The service as recorded for a request this offer covers: the offer, with the message
-    /// version the request named where the offer leaves it open.
-    pub fn recorded_for(&self, request: &BtfService) -> BtfService {
-        BtfService {
-            msg_version: self
-                .msg_version
-                .clone()
-                .or_else(|| request.msg_version.clone()),
-            ..self.clone()
-        }
-    }
-}
-
 /// Whether a BTF service is uploaded (BTU) or downloaded (BTD).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -249,32 +168,61 @@ pub enum BtfDirection {
     Download,
 }
 
-with_btf_service_fields! {
-    /// A BTF service offered to a partner. Written flat in TOML:
-    /// `{ direction = "download", classic = "C53", service_name = "EOP", msg_name = "camt.053", ... }`.
-    #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-    #[serde(deny_unknown_fields)]
-    pub struct BtfOffer {
-        /// BTU or BTD.
-        pub direction: BtfDirection,
-        /// The classic order type with the same meaning, if any (e.g. `C53` for EOP/camt.053/ZIP).
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        pub classic: Option<OrderTypeCode>,
-    }
+/// A BTF service offered to a partner. Written flat in TOML:
+/// `{ direction = "download", classic = "C53", service_name = "EOP", msg_name = "camt.053", ... }`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BtfOffer {
+    /// BTU or BTD.
+    pub direction: BtfDirection,
+    /// The classic order type with the same meaning, if any (e.g. `C53` for EOP/camt.053/ZIP).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub classic: Option<OrderTypeCode>,
+    /// The service descriptor, kept as written so that validation can report every problem.
+    #[serde(flatten)]
+    pub service: BtfServiceText,
 }
 
 impl BtfOffer {
-    /// The service descriptor of this offer.
-    pub fn service(&self) -> BtfService {
-        BtfService {
-            service_name: self.service_name.clone(),
-            scope: self.scope.clone(),
-            service_option: self.service_option.clone(),
-            container: self.container.clone(),
-            msg_name: self.msg_name.clone(),
-            msg_version: self.msg_version.clone(),
-            msg_variant: self.msg_variant.clone(),
-            msg_format: self.msg_format.clone(),
+    /// Whether `request` (what a client asked for) is covered by this offer, as bank servers
+    /// match BTF (EBICS 3.0 spec, 3.13/3.14 "interpretation of BTF by the bank server"): service
+    /// and message name must agree; every other field must agree where the request sets it,
+    /// except the message version: an offer without one covers every version, so a request
+    /// naming a version matches it (banks publish e.g. `pain.001` and accept each version
+    /// they process). Banks compare the codes regardless of case.
+    pub fn covers(&self, request: &BtfService) -> bool {
+        fn field_ok(offer: &Option<String>, asked: Option<&str>) -> bool {
+            match asked {
+                None => true,
+                Some(a) => offer.as_deref().is_some_and(|o| o.eq_ignore_ascii_case(a)),
+            }
+        }
+        let offer = &self.service;
+        let asked = &request.message;
+        let version_ok =
+            offer.msg_version.is_none() || field_ok(&offer.msg_version, asked.version.as_deref());
+        offer
+            .service_name
+            .eq_ignore_ascii_case(&request.service_name)
+            && offer.msg_name.eq_ignore_ascii_case(&asked.name)
+            && field_ok(&offer.scope, request.scope.as_deref())
+            && field_ok(&offer.service_option, request.service_option.as_deref())
+            && field_ok(&offer.container, request.container.map(|c| c.as_str()))
+            && version_ok
+            && field_ok(&offer.msg_variant, asked.variant.as_deref())
+            && field_ok(&offer.msg_format, asked.format.as_deref())
+    }
+
+    /// The service as recorded for a request this offer covers: the offer, with the message
+    /// version the request named where the offer leaves it open.
+    pub fn recorded_for(&self, request: &BtfService) -> BtfServiceText {
+        BtfServiceText {
+            msg_version: self
+                .service
+                .msg_version
+                .clone()
+                .or_else(|| request.message.version.clone()),
+            ..self.service.clone()
         }
     }
 }

@@ -1,5 +1,6 @@
 use super::*;
 use crate::faults::FaultAction;
+use kontor_protocol::order_type::MessageName;
 
 fn minimal() -> String {
     r#"
@@ -183,13 +184,30 @@ fn a_permission_on_another_partners_account_is_reported() {
     assert_issues(&text, &["account A2 belongs to partner P2"]);
 }
 
+/// The minimal configuration with one BTF offer (the inside of its TOML inline table) for P1.
+fn with_btf_offer(offer: &str) -> String {
+    minimal().replace(
+        "order_types = [\"STA\", \"CCT\"]",
+        &format!("order_types = [\"STA\", \"CCT\"]\nbtf = [{{ {offer} }}]"),
+    )
+}
+
 #[test]
 fn malformed_btf_offers_are_reported() {
-    let text = minimal().replace(
-        "order_types = [\"STA\", \"CCT\"]",
-        "order_types = [\"STA\", \"CCT\"]\nbtf = [{ direction = \"download\", service_name = \"EO\", container = \"TAR\", msg_name = \"CAMT.053\" }]",
+    let text = with_btf_offer(
+        "direction = \"download\", service_name = \"EO\", container = \"TAR\", msg_name = \"CAMT.053\"",
     );
     assert_issues(&text, &["service_name", "container", "msg_name"]);
+}
+
+#[test]
+fn unknown_keys_of_a_btf_offer_are_refused() {
+    let text = with_btf_offer(
+        "direction = \"download\", service_name = \"EOP\", msg_name = \"camt.053\", msg_verison = \"08\"",
+    );
+    let error = BankConfig::from_toml_str(&text).expect_err("typo in a key");
+    assert!(matches!(error, ConfigError::Parse(_)), "{error}");
+    assert!(error.to_string().contains("msg_verison"), "{error}");
 }
 
 #[test]
@@ -213,21 +231,28 @@ fn fault_rules_in_the_configuration_are_parsed_and_checked() {
     );
 }
 
+/// A download offer of `service`, as a partner's `btf` list holds it.
+fn offer_of(service: BtfServiceText) -> BtfOffer {
+    BtfOffer {
+        direction: BtfDirection::Download,
+        classic: None,
+        service,
+    }
+}
+
 #[test]
 fn btf_offers_cover_requests_that_leave_fields_open() {
-    let offer = BtfService {
+    let offer = offer_of(BtfServiceText {
         service_name: "EOP".into(),
         scope: Some("DE".into()),
         container: Some("ZIP".into()),
         msg_name: "camt.053".into(),
         msg_version: Some("08".into()),
         ..Default::default()
-    };
+    });
     let asked = BtfService {
-        service_name: "EOP".into(),
-        msg_name: "camt.053".into(),
         scope: Some("DE".into()),
-        ..Default::default()
+        ..BtfService::new("EOP", MessageName::new("camt.053"))
     };
     assert!(offer.covers(&asked));
     let other_scope = BtfService {
@@ -236,12 +261,12 @@ fn btf_offers_cover_requests_that_leave_fields_open() {
     };
     assert!(!offer.covers(&other_scope));
     let other_msg = BtfService {
-        msg_name: "camt.052".into(),
+        message: MessageName::new("camt.052"),
         ..asked.clone()
     };
     assert!(!offer.covers(&other_msg));
     let other_version = BtfService {
-        msg_version: Some("04".into()),
+        message: MessageName::new("camt.053").with_version("04"),
         ..asked.clone()
     };
     assert!(
@@ -252,17 +277,23 @@ fn btf_offers_cover_requests_that_leave_fields_open() {
 
 #[test]
 fn an_offer_without_a_message_version_covers_every_version() {
-    let offer = BtfService {
+    let offer = offer_of(BtfServiceText {
         service_name: "SCT".into(),
         msg_name: "pain.001".into(),
         ..Default::default()
-    };
+    });
     for version in [None, Some("03"), Some("09")] {
-        let asked = BtfService {
-            msg_version: version.map(str::to_owned),
-            ..offer.clone()
-        };
+        let asked = BtfService::new(
+            "SCT",
+            MessageName {
+                version: version.map(str::to_owned),
+                ..MessageName::new("pain.001")
+            },
+        );
         assert!(offer.covers(&asked), "{version:?}");
-        assert_eq!(offer.recorded_for(&asked).msg_version, asked.msg_version);
+        assert_eq!(
+            offer.recorded_for(&asked).msg_version,
+            asked.message.version
+        );
     }
 }

@@ -62,49 +62,17 @@ fn check_partners(config: &BankConfig, issues: &mut Vec<String>) {
     }
 }
 
-fn is_code(s: &str, len: std::ops::RangeInclusive<usize>) -> bool {
-    len.contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
-}
-
+/// Checks an offer's service against the H005 schema types, as the protocol crate does for
+/// every service it sends, so that the bank never offers what a client could not ask for.
 fn check_btf_offer(partner: &str, offer: &BtfOffer, issues: &mut Vec<String>) {
-    let at = format!(
-        "partner {partner} btf {}/{}",
-        offer.service_name, offer.msg_name
-    );
-    if !is_code(&offer.service_name, 3..=3) {
-        issues.push(format!(
-            "{at}: service_name must be 3 characters of [A-Z0-9]"
-        ));
-    }
-    if let Some(scope) = &offer.scope {
-        if !is_code(scope, 2..=3) {
-            issues.push(format!("{at}: scope must be 2 or 3 characters of [A-Z0-9]"));
-        }
-    }
-    if let Some(option) = &offer.service_option {
-        if !is_code(option, 3..=10) {
+    let service = &offer.service;
+    if let Err(problems) = service.check() {
+        for problem in problems {
             issues.push(format!(
-                "{at}: service_option must be at least 3 characters of [A-Z0-9]"
+                "partner {partner} btf {}/{}: {problem}",
+                service.service_name, service.msg_name
             ));
         }
-    }
-    if let Some(container) = &offer.container {
-        if !matches!(container.as_str(), "ZIP" | "XML" | "SVC") {
-            issues.push(format!("{at}: container must be ZIP, XML or SVC"));
-        }
-    }
-    let msg_ok = !offer.msg_name.is_empty()
-        && offer.msg_name.len() <= 10
-        && offer
-            .msg_name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.');
-    if !msg_ok {
-        issues.push(format!(
-            "{at}: msg_name must be 1 to 10 characters of [a-z0-9.]"
-        ));
     }
 }
 
@@ -164,7 +132,8 @@ fn check_permissions(config: &BankConfig, issues: &mut Vec<String>) {
             }
         }
         for service in &p.services {
-            if partner.is_some_and(|pc| !pc.btf.iter().any(|o| o.service_name == *service)) {
+            if partner.is_some_and(|pc| !pc.btf.iter().any(|o| o.service.service_name == *service))
+            {
                 issues.push(format!(
                     "{at}: BTF service {service} is not offered to partner {}",
                     p.partner

@@ -80,11 +80,14 @@ fn partner_info(
             for offer in partner.btf.iter().filter(|o| o.direction == direction) {
                 order_infos.push(AuthOrderInfo {
                     order_type: order_type.to_string(),
-                    service: Some(service_to_orderdata(&offer.service())),
+                    service: Some(service_to_orderdata(&offer.service)),
                     file_format: None,
                     transfer_type: None,
                     order_format: None,
-                    description: format!("{} {}", offer.service_name, offer.msg_name),
+                    description: format!(
+                        "{} {}",
+                        offer.service.service_name, offer.service.msg_name
+                    ),
                     num_sig_required: None,
                 });
             }
@@ -242,11 +245,11 @@ fn permissions(
                 for offer in partner.btf.iter().filter(|o| {
                     o.direction == direction
                         && (permission.services.is_empty()
-                            || permission.services.contains(&o.service_name))
+                            || permission.services.contains(&o.service.service_name))
                 }) {
                     out.push(base(
                         vec![code.to_string()],
-                        Some(service_to_orderdata(&offer.service())),
+                        Some(service_to_orderdata(&offer.service)),
                         account.clone(),
                     ));
                 }
@@ -338,9 +341,9 @@ pub fn haa(partner: &PartnerConfig, version: ProtocolVersion) -> Result<Vec<u8>,
                 .iter()
                 .filter(|o| {
                     o.direction == BtfDirection::Download
-                        && StatementKind::for_message(&o.msg_name).is_some()
+                        && StatementKind::for_message(&o.service.msg_name).is_some()
                 })
-                .map(|o| service_to_orderdata(&o.service()))
+                .map(|o| service_to_orderdata(&o.service))
                 .collect(),
         }
     };

@@ -147,7 +147,7 @@ fn resolved_from_kind(
     let offer = kind.service.as_ref().and_then(|service| {
         ctx.config
             .partner(caller.partner())
-            .and_then(|p| p.btf.iter().find(|o| &o.service() == service))
+            .and_then(|p| p.btf.iter().find(|o| &o.service == service))
     });
     ResolvedOrder {
         kind: kind.clone(),

@@ -2,11 +2,11 @@
 //! emulator implements) and whether a subscriber may give it (permissions from the seed).
 
 use kontor_protocol::envelope::{OrderDetails, OrderParams};
-use kontor_protocol::order_type::{BtfService as WireService, Direction, OrderType};
+use kontor_protocol::order_type::{BtfServiceText, Direction, OrderType};
 use kontor_protocol::orderdata::{MessageName, Service};
 
 use super::reply::Reject;
-use crate::config::{BankConfig, BtfDirection, BtfService, PartnerConfig, PermissionConfig};
+use crate::config::{BankConfig, BtfDirection, PartnerConfig, PermissionConfig};
 use crate::ids::{AccountId, OrderTypeCode, PartnerId, UserId};
 use crate::return_codes::ReturnCode;
 use crate::state::OrderKind;
@@ -34,22 +34,8 @@ impl ResolvedOrder {
     }
 }
 
-/// The emulator's form of a wire BTF service.
-pub fn service_from_wire(service: &WireService) -> BtfService {
-    BtfService {
-        service_name: service.service_name.clone(),
-        scope: service.scope.clone(),
-        service_option: service.service_option.clone(),
-        container: service.container.map(|c| c.as_str().to_owned()),
-        msg_name: service.message.name.clone(),
-        msg_version: service.message.version.clone(),
-        msg_variant: service.message.variant.clone(),
-        msg_format: service.message.format.clone(),
-    }
-}
-
 /// The order data form (HKD/HTD/HAA/HVU) of a BTF service.
-pub fn service_to_orderdata(service: &BtfService) -> Service {
+pub fn service_to_orderdata(service: &BtfServiceText) -> Service {
     Service {
         service_name: service.service_name.clone(),
         scope: service.scope.clone(),
@@ -90,31 +76,30 @@ pub fn resolve(partner: &PartnerConfig, details: &OrderDetails) -> Result<Resolv
         OrderParams::Btu { service, .. } => Some((service, BtfDirection::Upload)),
         _ => None,
     };
-    if let Some((wire, direction)) = btf {
-        let asked = service_from_wire(wire);
+    if let Some((asked, direction)) = btf {
         let offer = partner
             .btf
             .iter()
-            .find(|o| o.direction == direction && o.service().covers(&asked))
+            .find(|o| o.direction == direction && o.covers(asked))
             .ok_or_else(|| {
                 Reject::new(
                     ReturnCode::INVALID_ORDER_TYPE,
                     format!(
                         "service {}/{} is not offered to partner {}",
-                        asked.service_name, asked.msg_name, partner.id
+                        asked.service_name, asked.message.name, partner.id
                     ),
                 )
             })?;
         return Ok(ResolvedOrder {
             kind: OrderKind {
                 order_type: code(requested)?,
-                service: Some(offer.service().recorded_for(&asked)),
+                service: Some(offer.recorded_for(asked)),
             },
             classic: offer
                 .classic
                 .as_ref()
                 .map_or_else(String::new, |c| c.to_string()),
-            msg_name: Some(offer.msg_name.clone()),
+            msg_name: Some(offer.service.msg_name.clone()),
             direction: match direction {
                 BtfDirection::Download => Direction::Download,
                 BtfDirection::Upload => Direction::Upload,

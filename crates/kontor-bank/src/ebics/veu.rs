@@ -14,13 +14,13 @@ use kontor_protocol::orderdata::{
     HVDResponseOrderData, HVTAmount, HVTDescription, HVTOrderInfo, HVTResponseOrderData,
     HVUOrderDetails, HVUResponseOrderData, HVZOrderDetails, HVZResponseOrderData, HVZTotalAmount,
     MessageName, OrderKind as WireOrderKind, OrderSignatureData, OriginatorInfo, PendingOrder,
-    SignerInfo, SigningInfo,
+    Service, SignerInfo, SigningInfo,
 };
 use kontor_protocol::signature::order_data_digest;
 use kontor_protocol::{ProtocolVersion, SignatureVersion};
 
 use super::auth::Caller;
-use super::orders::{service_from_wire, service_to_orderdata, ResolvedOrder};
+use super::orders::{service_to_orderdata, ResolvedOrder};
 use super::reply::Reject;
 use super::upload::SignerCheck;
 use crate::config::BankConfig;
@@ -39,7 +39,7 @@ fn classic_of(config: &BankConfig, partner: &PartnerId, item: &VeuItem) -> Strin
         None => item.order.order_type.to_string(),
         Some(service) => config
             .partner(partner)
-            .and_then(|p| p.btf.iter().find(|o| &o.service() == service))
+            .and_then(|p| p.btf.iter().find(|o| &o.service == service))
             .and_then(|o| o.classic.as_ref())
             .map_or_else(|| item.order.order_type.to_string(), ToString::to_string),
     }
@@ -50,14 +50,15 @@ fn wire_kind(config: &BankConfig, item: &VeuItem, version: ProtocolVersion) -> W
     if version == ProtocolVersion::H004 {
         return WireOrderKind::order_type(classic);
     }
-    let service = item.order.service.clone().or_else(|| {
-        OrderType::parse_lenient(&classic)
+    let service = match &item.order.service {
+        Some(recorded) => Some(service_to_orderdata(recorded)),
+        None => OrderType::parse_lenient(&classic)
             .ok()
             .and_then(|t| t.btf_service())
-            .map(|s| service_from_wire(&s))
-    });
+            .map(|s| Service::from(&s)),
+    };
     match service {
-        Some(service) => WireOrderKind::Service(service_to_orderdata(&service)),
+        Some(service) => WireOrderKind::Service(service),
         None => WireOrderKind::order_type(classic),
     }
 }

@@ -192,7 +192,7 @@ pub struct ServedDownload {
     /// The (admin) order type, e.g. `STA`, `C53` or `BTD`.
     pub order_type: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub service: Option<crate::config::BtfService>,
+    pub service: Option<kontor_protocol::order_type::BtfServiceText>,
     pub partner_id: PartnerId,
     pub user_id: UserId,
     pub size: usize,

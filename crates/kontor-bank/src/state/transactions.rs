@@ -11,9 +11,9 @@ use chrono::{DateTime, Duration, Utc};
 use kontor_protocol::ProtocolVersion;
 use serde::Serialize;
 
-use crate::config::BtfService;
 use crate::ids::{OrderId, OrderTypeCode, PartnerId, TransactionId, UserId};
 use crate::return_codes::ReturnCode;
+use kontor_protocol::order_type::BtfServiceText;
 
 /// Which way the order data flows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -28,7 +28,7 @@ pub enum Direction {
 pub struct OrderKind {
     pub order_type: OrderTypeCode,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub service: Option<BtfService>,
+    pub service: Option<BtfServiceText>,
 }
 
 impl OrderKind {

@@ -65,14 +65,13 @@ impl Memberships<'_, '_> {
 
     pub async fn set_role(&mut self, operator: OperatorId, role: Role) -> Result<()> {
         let tenant = self.tx.tenant_val();
-        let n = self
-            .tx
-            .execute(
+        self.tx
+            .execute_found(
+                "membership",
                 "UPDATE memberships SET role = $1 WHERE tenant_id = $2 AND operator_id = $3",
                 &[role.as_str().into(), tenant, operator.to_db().into()],
             )
-            .await?;
-        found("membership", n)
+            .await
     }
 
     /// All members of this tenant with their roles.
@@ -113,14 +112,13 @@ impl Memberships<'_, '_> {
                 &[tenant.clone(), operator.to_db().into()],
             )
             .await?;
-        let n = self
-            .tx
-            .execute(
+        self.tx
+            .execute_found(
+                "membership",
                 "DELETE FROM memberships WHERE tenant_id = $1 AND operator_id = $2",
                 &[tenant, operator.to_db().into()],
             )
-            .await?;
-        found("membership", n)
+            .await
     }
 
     /// Restricts an operator to an EBICS user (of this tenant); with no grants they see all.
@@ -201,14 +199,13 @@ impl Memberships<'_, '_> {
     /// Lifts one grant; `NotFound` when the operator had no grant on `user`.
     pub async fn revoke_grant(&mut self, operator: OperatorId, user: EbicsUserId) -> Result<()> {
         let tenant = self.tx.tenant_val();
-        let n = self
-            .tx
-            .execute(
+        self.tx
+            .execute_found(
+                "grant",
                 "DELETE FROM operator_grants WHERE tenant_id = $1 AND operator_id = $2 AND ebics_user_id = $3",
                 &[tenant, operator.to_db().into(), user.to_db().into()],
             )
-            .await?;
-        found("grant", n)
+            .await
     }
 
     /// Issues an API token for a member, acting in this tenant only; the secret is returned

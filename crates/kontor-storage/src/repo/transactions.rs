@@ -146,22 +146,10 @@ impl Transactions<'_, '_> {
     ) -> Result<Transaction> {
         let mut extra: Vec<(&str, Val)> = vec![("updated_at", now().into())];
         if matches!(to, TransactionPhase::Failed | TransactionPhase::Aborted) {
-            extra.push((
-                "failure_code",
-                context
-                    .get("code")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned)
-                    .into(),
-            ));
-            extra.push((
-                "failure_text",
-                context
-                    .get("text")
-                    .and_then(|v| v.as_str())
-                    .map(str::to_owned)
-                    .into(),
-            ));
+            for (column, key) in [("failure_code", "code"), ("failure_text", "text")] {
+                let value = context.get(key).and_then(|v| v.as_str()).map(str::to_owned);
+                extra.push((column, value.into()));
+            }
         }
         // A finished transfer frees its lease, unless its business effect is still to be
         // applied: then the lease keeps the effect with the worker that finished the transfer
