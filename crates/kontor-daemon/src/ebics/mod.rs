@@ -24,6 +24,7 @@
 //! - [`key_management`]: INI, HIA, H3K and HPB; [`key_change`]: HCA, HCS and PUB; [`veu`]: the distributed signature's
 //!   HVU/HVZ/HVD/HVT downloads and HVE/HVS signature uploads.
 
+mod deflate_threads;
 pub mod download;
 mod error;
 pub mod key_change;

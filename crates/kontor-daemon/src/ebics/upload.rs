@@ -30,8 +30,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sha2::{Digest, Sha256};
 use std::io::Read;
-use std::num::NonZeroUsize;
 
+use super::deflate_threads::DEFLATE_THREADS;
 use super::error::SIGNATURE_UNCONFIRMED;
 use super::key_management::set_key_status_audited;
 use super::ledger::{
@@ -666,14 +666,14 @@ fn encode_order_data(
         // The spool keeps ciphertext: each segment's text decodes on its own (whole base64
         // quanta, see `segmentation`).
         let mut ciphertext = Vec::new();
-        // Deflate, the pipeline's slowest step, runs on every core (the bytes do not depend
-        // on how many).
-        let threads = std::thread::available_parallelism().unwrap_or(NonZeroUsize::MIN);
+        // Deflate, the pipeline's slowest step, runs on every core the process's other
+        // uploads leave free (the bytes do not depend on how many).
+        let deflate = DEFLATE_THREADS.take();
         let streamed = stream_order_data(
             recipient,
             &mut data,
             SegmentSize::default(),
-            threads,
+            deflate.threads,
             &mut rng,
             |segment| {
                 ciphertext.clear();

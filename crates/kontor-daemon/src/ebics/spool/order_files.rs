@@ -234,10 +234,13 @@ pub struct KeptFile {
 
 impl Files {
     /// Every tenant's kept files not written since `cutoff`, one tenant's after the other (none
-    /// without a data directory).
+    /// without a data directory). With `named_since`, a file whose name says it was kept
+    /// before then (the time in its UUIDv7) is left out without a look at its metadata; names
+    /// that carry no time are always listed.
     pub async fn kept_files_untouched_since(
         &self,
         cutoff: SystemTime,
+        named_since: Option<SystemTime>,
     ) -> std::io::Result<Vec<KeptFile>> {
         let Some(data_dir) = self.data_dir.clone() else {
             return Ok(Vec::new());
@@ -253,9 +256,12 @@ impl Files {
                     continue;
                 };
                 for entry in entries(&tenant_dir.path())? {
-                    if let (true, Some(name)) =
-                        (untouched_since(&entry, cutoff)?, entry.file_name().to_str())
-                    {
+                    let name = entry.file_name();
+                    let Some(name) = name.to_str() else { continue };
+                    if named_since.is_some_and(|since| kept_at(name).is_some_and(|at| at < since)) {
+                        continue;
+                    }
+                    if untouched_since(&entry, cutoff)? {
                         found.push(KeptFile {
                             tenant,
                             path: format!("orders/{tenant}/{name}"),
@@ -328,6 +334,13 @@ fn entries(dir: &Path) -> std::io::Result<Vec<std::fs::DirEntry>> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
         Err(e) => Err(e),
     }
+}
+
+/// When a file [`Files::keep`] named was kept: the time in its UUIDv7 name.
+fn kept_at(name: &str) -> Option<SystemTime> {
+    let id = uuid::Uuid::parse_str(name.strip_suffix(".xml")?).ok()?;
+    let (seconds, nanos) = id.get_timestamp()?.to_unix();
+    SystemTime::UNIX_EPOCH.checked_add(std::time::Duration::new(seconds, nanos))
 }
 
 /// Whether `entry` is a plain file last written before `cutoff`.

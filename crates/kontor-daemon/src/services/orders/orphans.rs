@@ -9,7 +9,9 @@
 //! harmless: the second finds it gone.
 //!
 //! The database is asked once per tenant and batch of [`LOOKUP_BATCH`] files, not once per
-//! file: a pass looks at every kept file older than the grace, which is all of history.
+//! file. A first pass looks at every kept file older than the grace, which is all of history;
+//! the daemon's later passes ([`OrphanCleanup`]) look only at files kept since the previous
+//! pass (less a margin): files rows are never deleted, so a file once found named stays named.
 
 use std::time::{Duration, SystemTime};
 
@@ -42,41 +44,82 @@ pub enum OrphanError {
     Storage(#[from] StorageError),
 }
 
-/// Removes the orphans not written for `grace` (see the module docs).
+/// Removes the orphans not written for `grace` (see the module docs), looking at every kept
+/// file: a first pass.
 pub async fn remove_orphans(
     store: &Store,
     files: &Files,
     grace: Duration,
 ) -> Result<OrphansRemoved, OrphanError> {
-    let cutoff = SystemTime::now()
-        .checked_sub(grace)
-        .unwrap_or(SystemTime::UNIX_EPOCH);
-    let mut removed = OrphansRemoved {
-        incoming: files.remove_incoming_untouched_since(cutoff).await?,
-        ..Default::default()
-    };
-    let kept = files.kept_files_untouched_since(cutoff).await?;
-    // Listed tenant by tenant: each run of one tenant's files is looked up in its scope.
-    for tenant_files in kept.chunk_by(|a, b| a.tenant == b.tenant) {
-        let scope = TenantScope::system_job(tenant_files[0].tenant, "orphan-order-files");
-        for batch in tenant_files.chunks(LOOKUP_BATCH) {
-            let paths: Vec<&str> = batch.iter().map(|file| file.path.as_str()).collect();
-            let recorded = store
-                .scope(&scope)
-                .read()
-                .await?
-                .files()
-                .recorded_paths(&paths)
-                .await?;
-            for file in batch {
-                if !recorded.contains(&file.path) && files.remove_kept(file, cutoff).await? {
-                    tracing::info!(tenant = %file.tenant, path = %file.path, "orphaned order file removed");
-                    removed.kept += 1;
+    OrphanCleanup::new(grace).pass(store, files).await
+}
+
+/// Passes that remember how far the last complete one got, so that a later pass does not look
+/// up all of history again.
+#[derive(Debug, Clone)]
+pub struct OrphanCleanup {
+    grace: Duration,
+    /// The cutoff of the last pass that completed: each kept file written before it was
+    /// either removed or found named by a files row then.
+    examined_before: Option<SystemTime>,
+}
+
+impl OrphanCleanup {
+    /// A cleanup whose first pass looks at every kept file.
+    pub fn new(grace: Duration) -> Self {
+        Self {
+            grace,
+            examined_before: None,
+        }
+    }
+
+    /// Removes the orphans not written for the grace. Files whose names say they were kept
+    /// before the last complete pass's cutoff, less one more grace (for the clocks of other
+    /// instances that share the directory), are not looked at again. An old-named orphan
+    /// written again since (which only a hand on the directory does) waits for a first pass.
+    pub async fn pass(
+        &mut self,
+        store: &Store,
+        files: &Files,
+    ) -> Result<OrphansRemoved, OrphanError> {
+        let cutoff = SystemTime::now()
+            .checked_sub(self.grace)
+            .unwrap_or(SystemTime::UNIX_EPOCH);
+        let named_since = self.examined_before.map(|before| {
+            before
+                .checked_sub(self.grace)
+                .unwrap_or(SystemTime::UNIX_EPOCH)
+        });
+        let mut removed = OrphansRemoved {
+            incoming: files.remove_incoming_untouched_since(cutoff).await?,
+            ..Default::default()
+        };
+        let kept = files
+            .kept_files_untouched_since(cutoff, named_since)
+            .await?;
+        // Listed tenant by tenant: each run of one tenant's files is looked up in its scope.
+        for tenant_files in kept.chunk_by(|a, b| a.tenant == b.tenant) {
+            let scope = TenantScope::system_job(tenant_files[0].tenant, "orphan-order-files");
+            for batch in tenant_files.chunks(LOOKUP_BATCH) {
+                let paths: Vec<&str> = batch.iter().map(|file| file.path.as_str()).collect();
+                let recorded = store
+                    .scope(&scope)
+                    .read()
+                    .await?
+                    .files()
+                    .recorded_paths(&paths)
+                    .await?;
+                for file in batch {
+                    if !recorded.contains(&file.path) && files.remove_kept(file, cutoff).await? {
+                        tracing::info!(tenant = %file.tenant, path = %file.path, "orphaned order file removed");
+                        removed.kept += 1;
+                    }
                 }
             }
         }
+        self.examined_before = Some(cutoff);
+        Ok(removed)
     }
-    Ok(removed)
 }
 
 /// Removes orphans now and every `every`, for the daemon's lifetime, counting them in
@@ -88,10 +131,12 @@ pub fn spawn_orphan_cleanup(
     every: Duration,
     grace: Duration,
 ) -> tokio::task::JoinHandle<()> {
+    let cleanup = std::sync::Arc::new(tokio::sync::Mutex::new(OrphanCleanup::new(grace)));
     crate::services::every(every, move || {
         let (store, files, instance) = (store.clone(), files.clone(), instance.clone());
+        let cleanup = cleanup.clone();
         async move {
-            match remove_orphans(&store, &files, grace).await {
+            match cleanup.lock().await.pass(&store, &files).await {
                 Ok(removed) => {
                     for (place, count) in [("orders", removed.kept), ("incoming", removed.incoming)]
                     {

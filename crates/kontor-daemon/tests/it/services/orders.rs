@@ -10,7 +10,7 @@ use kontor_bank::{FaultAction, FaultMatcher, TransactionPhase as BankPhase};
 use kontor_daemon::ebics::{Files, RetryPolicy};
 use kontor_daemon::runtime::{self, DaemonOptions, RunningDaemon};
 use kontor_daemon::services::orders::orphans::{
-    remove_orphans, spawn_orphan_cleanup, OrphansRemoved,
+    remove_orphans, spawn_orphan_cleanup, OrphanCleanup, OrphansRemoved,
 };
 use kontor_daemon::services::orders::{
     add_signature, create_order, submit, submit_order, CreateOrder, Created, OrderError,
@@ -824,6 +824,34 @@ async fn orphaned_order_files_older_than_the_grace_are_removed(db: TestDb) {
     assert_eq!(removed.kept, many.len());
     assert!(many.iter().all(|orphan| !orphan.exists()));
     assert!(young_orphan.exists() && referenced.exists());
+
+    // Later passes of one cleanup skip what an earlier complete pass looked at (by the time
+    // in a kept file's name); a first pass looks at everything again.
+    let named_at = |ago: std::time::Duration| {
+        let at = std::time::SystemTime::now() - ago;
+        let since_epoch = at.duration_since(std::time::UNIX_EPOCH).unwrap();
+        let id = uuid::Uuid::new_v7(uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            since_epoch.as_secs(),
+            since_epoch.subsec_nanos(),
+        ));
+        tenant_dir.join(format!("{id}.xml"))
+    };
+    let mut cleanup = OrphanCleanup::new(HOUR);
+    let first = cleanup.pass(&w.db.store, w.services.files()).await.unwrap();
+    assert_eq!(first, OrphansRemoved::default());
+    let named_long_ago = named_at(5 * HOUR);
+    let named_lately = named_at(HOUR / 4);
+    file_aged(&named_long_ago, 2 * HOUR);
+    file_aged(&named_lately, 2 * HOUR);
+    let later = cleanup.pass(&w.db.store, w.services.files()).await.unwrap();
+    assert_eq!(later.kept, 1);
+    assert!(named_long_ago.exists() && !named_lately.exists());
+    let removed = remove_orphans(&w.db.store, w.services.files(), HOUR)
+        .await
+        .unwrap();
+    assert_eq!(removed.kept, 1);
+    assert!(!named_long_ago.exists() && young_orphan.exists() && referenced.exists());
 }
 
 /// Earlier versions kept every payment file inline in its row: such an order is still
