@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use kontor_documents::camt::{self, CamtKind};
 use kontor_documents::{
-    mt940, AccountInfo, Bic, Currency, ExportFormat, Iban, Ledger, DOCUMENT_LIMITS,
+    mt940, AccountInfo, Bic, Currency, ExportFormat, Iban, Ledger, StatementPart, DOCUMENT_LIMITS,
 };
 
 const TARGET_BYTES: usize = 20 * 1024 * 1024;
@@ -20,6 +20,16 @@ fn account() -> AccountInfo {
         currency: Currency::EUR,
         holder: "Muster Treasury GmbH".into(),
     }
+}
+
+/// Entries read from a statement stream (panics on an error: the input is generated).
+fn entries<E: std::fmt::Debug>(parts: impl Iterator<Item = Result<StatementPart, E>>) -> usize {
+    parts
+        .map(|part| match part.expect("statement") {
+            StatementPart::Entries(batch) => batch.len(),
+            StatementPart::Begin(_) | StatementPart::End(_) => 0,
+        })
+        .sum()
 }
 
 fn statements(c: &mut Criterion) {
@@ -39,6 +49,9 @@ fn statements(c: &mut Criterion) {
     });
     group.bench_function("camt053_render", |b| b.iter(|| camt053.render(&ledger)));
     group.bench_function("camt053_parse", |b| b.iter(|| camt::parse(&xml)));
+    group.bench_function("camt053_stream", |b| {
+        b.iter(|| entries(camt::CamtReader::new(xml.as_bytes()).expect("camt")))
+    });
     group.bench_function("camt053_policy_scan", |b| {
         b.iter(|| kontor_xml::scan(&xml, &DOCUMENT_LIMITS))
     });
@@ -57,6 +70,9 @@ fn statements(c: &mut Criterion) {
         b.iter(|| ExportFormat::Mt940.render(&ledger))
     });
     group.bench_function("mt940_parse", |b| b.iter(|| mt940::parse(&mt)));
+    group.bench_function("mt940_stream", |b| {
+        b.iter(|| entries(mt940::Mt940Reader::new(mt.as_bytes())))
+    });
     group.finish();
 }
 

@@ -223,12 +223,10 @@ pub(super) fn parse_entry<'a>(ntry: impl Element<'a>) -> Result<Entry, XmlError>
         additional_info: ntry.child_text("AddtlNtryInf").map(str::to_string),
     };
 
-    let details: Vec<_> = ntry
-        .children("NtryDtls")
-        .flat_map(|d| d.children("TxDtls"))
-        .collect();
-    if let [tx] = details.as_slice() {
-        read_transaction_details(*tx, &mut entry)?;
+    // Only an entry with exactly one transaction has its details read: look at two at most.
+    let mut details = ntry.children("NtryDtls").flat_map(|d| d.children("TxDtls"));
+    if let (Some(tx), None) = (details.next(), details.next()) {
+        read_transaction_details(tx, &mut entry)?;
     }
     Ok(entry)
 }

@@ -77,7 +77,7 @@ pub fn parse(text: &str) -> Result<Vec<Statement>, Mt940Error> {
         Ok(())
     };
     let mut fields = Fields::default();
-    for (index, raw_line) in text.split('\n').enumerate() {
+    for (index, raw_line) in lines(text).enumerate() {
         fields.line(index + 1, raw_line, &mut act)?;
     }
     fields.flush(&mut act)?;
@@ -305,7 +305,7 @@ fn parse_balance(
 /// Field 61: `YYMMDD[MMDD](C|D|RC|RD)[funds code]amount(N|S|F)XXX customer-ref[//bank-ref]`,
 /// optionally followed by a line of supplementary details.
 fn parse_entry_line(line: usize, value: &str, currency: Currency) -> Result<Entry, Mt940Error> {
-    let first = value.split('\n').next().unwrap_or("").trim_end();
+    let first = lines(value).next().unwrap_or("").trim_end();
     let err = |reason| invalid(line, "61", value, reason);
     let value_date = first
         .get(0..6)
@@ -356,8 +356,7 @@ fn parse_entry_line(line: usize, value: &str, currency: Currency) -> Result<Entr
         return Err(err("transaction type must start with N, S or F"));
     }
     rest = &rest[4..];
-    let bank_reference = rest
-        .split_once("//")
+    let bank_reference = split_at_double_slash(rest)
         .map(|(_, bank)| bank.trim())
         .filter(|bank| !bank.is_empty() && *bank != "NONREF")
         .map(str::to_string);
@@ -386,6 +385,34 @@ fn parse_entry_line(line: usize, value: &str, currency: Currency) -> Result<Entr
     })
 }
 
+/// `text.split('\n')`, with a vectorised search for the line ends: splitting is a good part
+/// of the parsers' time.
+fn lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut start = 0;
+    memchr::memchr_iter(b'\n', text.as_bytes())
+        .chain([text.len()])
+        .map(move |end| {
+            let line = &text[start..end];
+            start = end + 1;
+            line
+        })
+}
+
+/// `text` split at its first `//` (as `split_once("//")`, without setting up a substring
+/// search for two bytes).
+fn split_at_double_slash(text: &str) -> Option<(&str, &str)> {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(offset) = memchr::memchr(b'/', &bytes[from..]) {
+        let at = from + offset;
+        if bytes.get(at + 1) == Some(&b'/') {
+            return Some((&text[..at], &text[at + 2..]));
+        }
+        from = at + 1;
+    }
+    None
+}
+
 /// The date with month/day `mm`/`dd` closest to `value_date` (same year, or the one before or
 /// after across New Year).
 fn booking_date_near(value_date: NaiveDate, mm: u32, dd: u32) -> Option<NaiveDate> {
@@ -408,11 +435,7 @@ fn apply_details(entry: &mut Entry, value: &str, joined: &mut String) {
     let structured =
         bytes.len() >= 4 && bytes[..3].iter().all(u8::is_ascii_digit) && bytes[3] == b'?';
     if !structured {
-        let text: String = value
-            .split('\n')
-            .map(str::trim)
-            .collect::<Vec<_>>()
-            .join(" ");
+        let text: String = lines(value).map(str::trim).collect::<Vec<_>>().join(" ");
         let text = text.trim();
         if !text.is_empty() {
             entry.remittance = Some(text.to_string());
@@ -420,9 +443,9 @@ fn apply_details(entry: &mut Entry, value: &str, joined: &mut String) {
         return;
     }
     // Line breaks inside a structured field carry no meaning: subfields are delimited by ?NN.
-    let joined = if value.contains('\n') {
+    let joined = if memchr::memchr(b'\n', value.as_bytes()).is_some() {
         joined.clear();
-        value.split('\n').for_each(|part| joined.push_str(part));
+        lines(value).for_each(|part| joined.push_str(part));
         joined.as_str()
     } else {
         value
@@ -508,10 +531,7 @@ impl<'a> Iterator for Subfields<'a> {
 
 /// The position of the first `?NN` at or after `from`, else `bytes.len()`.
 fn next_tag(bytes: &[u8], mut from: usize) -> usize {
-    while let Some(offset) = bytes
-        .get(from..)
-        .and_then(|b| b.iter().position(|&b| b == b'?'))
-    {
+    while let Some(offset) = bytes.get(from..).and_then(|b| memchr::memchr(b'?', b)) {
         let at = from + offset;
         if matches!(bytes.get(at + 1..at + 3), Some([tens, ones]) if tens.is_ascii_digit() && ones.is_ascii_digit())
         {

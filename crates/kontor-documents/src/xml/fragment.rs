@@ -12,8 +12,7 @@ use std::borrow::Cow;
 use std::io::BufRead;
 
 use kontor_xml::quick_xml::events::{BytesStart, Event};
-use kontor_xml::quick_xml::name::ResolveResult;
-use kontor_xml::quick_xml::NsReader;
+use kontor_xml::quick_xml::Reader;
 use kontor_xml::{PolicyCheck, ReadError};
 
 use super::reader::{Element, XmlError, DOCUMENT_LIMITS};
@@ -266,9 +265,126 @@ pub(crate) enum Step {
     Eof,
 }
 
+/// The reserved namespaces of the `xml` and `xmlns` prefixes (Namespaces in XML 1.0 §3).
+const XML_NAMESPACE: &[u8] = b"http://www.w3.org/XML/1998/namespace";
+const XMLNS_NAMESPACE: &[u8] = b"http://www.w3.org/2000/xmlns/";
+
+/// A namespace declaration in scope: `prefix` (empty for the default namespace) bound to
+/// `uri` (as written) by an element at nesting `level`.
+#[derive(Debug)]
+struct Binding {
+    prefix: Vec<u8>,
+    uri: Vec<u8>,
+    level: usize,
+}
+
+/// The namespace declarations in scope, innermost last. ISO 20022 documents declare their
+/// namespaces on the root element, so this stays a handful of entries, and elements without
+/// attributes (almost all) cost nothing here.
+#[derive(Debug, Default)]
+struct Namespaces {
+    bindings: Vec<Binding>,
+}
+
+impl Namespaces {
+    /// Adds the declarations of a start tag at nesting `level`. Binding `xml` to another
+    /// namespace, binding `xmlns`, or another prefix to either reserved namespace is refused.
+    fn declare(&mut self, start: &BytesStart<'_>, level: usize) -> Result<(), ReadError> {
+        if !kontor_xml::has_attributes(start) {
+            return Ok(());
+        }
+        // The policy check iterated these attributes with quick-xml's checks already.
+        for attribute in start.attributes().with_checks(false) {
+            let attribute = attribute.map_err(not_well_formed)?;
+            let prefix = match attribute.key.as_ref().strip_prefix(b"xmlns") {
+                Some([]) => &[][..],
+                Some([b':', prefix @ ..]) => prefix,
+                _ => continue,
+            };
+            let uri = attribute.value.as_ref();
+            let reserved = match prefix {
+                b"xml" => uri != XML_NAMESPACE,
+                b"xmlns" => true,
+                b"" => false,
+                _ => uri == XML_NAMESPACE || uri == XMLNS_NAMESPACE,
+            };
+            if reserved {
+                return Err(not_well_formed(format!(
+                    "reserved namespace prefix or URI bound: xmlns:{}={:?}",
+                    String::from_utf8_lossy(prefix),
+                    String::from_utf8_lossy(uri)
+                )));
+            }
+            if prefix != b"xml" {
+                self.bindings.push(Binding {
+                    prefix: prefix.to_vec(),
+                    uri: uri.to_vec(),
+                    level,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Drops the declarations of elements deeper than `level`.
+    #[inline]
+    fn leave(&mut self, level: usize) {
+        while self.bindings.last().is_some_and(|b| b.level > level) {
+            self.bindings.pop();
+        }
+    }
+
+    /// The namespace URI of an element name (empty when it has none) and its local name. An
+    /// undeclared prefix, or one whose declaration was reset (`xmlns:p=""`), is an error.
+    fn resolve<'n>(&self, name: &'n [u8]) -> Result<(&[u8], &'n [u8]), ReadError> {
+        let Some(colon) = name.iter().position(|&b| b == b':') else {
+            // No prefix (almost every element): the innermost default namespace, if any.
+            let uri = self
+                .bindings
+                .iter()
+                .rev()
+                .find(|b| b.prefix.is_empty())
+                .map_or(&[][..], |b| &b.uri[..]);
+            return Ok((uri, name));
+        };
+        let (prefix, local) = (&name[..colon], &name[colon + 1..]);
+        let uri = match prefix {
+            b"xml" => XML_NAMESPACE,
+            b"xmlns" => XMLNS_NAMESPACE,
+            _ => match self
+                .bindings
+                .iter()
+                .rev()
+                .find(|b| !b.prefix.is_empty() && b.prefix == prefix)
+            {
+                Some(binding) if !binding.uri.is_empty() => &binding.uri[..],
+                _ => {
+                    return Err(not_well_formed(format!(
+                        "unknown namespace prefix {:?}",
+                        String::from_utf8_lossy(prefix)
+                    )))
+                }
+            },
+        };
+        Ok((uri, local))
+    }
+
+    /// The local name of a start tag and whether it is in `namespace`.
+    fn local_in<'n>(
+        &self,
+        start: &'n BytesStart<'_>,
+        namespace: &[u8],
+    ) -> Result<(&'n str, bool), XmlError> {
+        let (uri, local) = self.resolve(start.name().into_inner())?;
+        let local = std::str::from_utf8(local).map_err(malformed)?;
+        Ok((local, uri == namespace))
+    }
+}
+
 /// A namespace-aware event reader under [`DOCUMENT_LIMITS`].
 pub(crate) struct EventReader<R> {
-    reader: NsReader<R>,
+    reader: Reader<R>,
+    namespaces: Namespaces,
     buf: Vec<u8>,
     policy: PolicyCheck<'static>,
     /// The document namespace (from the root element); elements match only in it.
@@ -280,9 +396,14 @@ pub(crate) struct EventReader<R> {
 }
 
 fn malformed(error: impl std::fmt::Display) -> XmlError {
-    XmlError::Unreadable(ReadError::Malformed {
+    XmlError::Unreadable(not_well_formed(error))
+}
+
+/// The error of the event loop, which stays small: it travels with every event.
+fn not_well_formed(error: impl std::fmt::Display) -> ReadError {
+    ReadError::Malformed {
         reason: error.to_string(),
-    })
+    }
 }
 
 impl<R: BufRead> EventReader<R> {
@@ -295,10 +416,11 @@ impl<R: BufRead> EventReader<R> {
         {
             input.consume(3);
         }
-        let mut reader = NsReader::from_reader(input);
+        let mut reader = Reader::from_reader(input);
         reader.config_mut().check_end_names = true;
         Ok(Self {
             reader,
+            namespaces: Namespaces::default(),
             buf: Vec::with_capacity(64 * 1024),
             policy: PolicyCheck::new(&DOCUMENT_LIMITS),
             namespace: Vec::new(),
@@ -313,51 +435,25 @@ impl<R: BufRead> EventReader<R> {
         self.policy.depth()
     }
 
-    fn resolve(&self, start: &BytesStart<'_>) -> Result<(String, bool), XmlError> {
-        let (resolved, local) = self.reader.resolve_element(start.name());
-        let in_namespace = match resolved {
-            ResolveResult::Bound(ns) => ns.as_ref() == self.namespace.as_slice(),
-            ResolveResult::Unbound => self.namespace.is_empty(),
-            ResolveResult::Unknown(prefix) => {
-                return Err(malformed(format!(
-                    "unknown namespace prefix {:?}",
-                    String::from_utf8_lossy(&prefix)
-                )))
-            }
-        };
-        let local = std::str::from_utf8(local.as_ref()).map_err(malformed)?;
-        Ok((local.to_owned(), in_namespace))
-    }
-
     /// The namespace URI of a start tag (for the root element).
     pub(crate) fn namespace_of(&self, local_start: &str) -> Result<String, XmlError> {
         let start = self
             .pending
             .as_ref()
             .ok_or_else(|| malformed(format!("no start tag {local_start}")))?;
-        let (resolved, _) = self.reader.resolve_element(start.name());
-        Ok(match resolved {
-            ResolveResult::Bound(ns) => {
-                String::from_utf8(ns.as_ref().to_vec()).map_err(malformed)?
-            }
-            ResolveResult::Unbound => String::new(),
-            ResolveResult::Unknown(prefix) => {
-                return Err(malformed(format!(
-                    "unknown namespace prefix {:?}",
-                    String::from_utf8_lossy(&prefix)
-                )))
-            }
-        })
+        let (uri, _) = self.namespaces.resolve(start.name().into_inner())?;
+        String::from_utf8(uri.to_vec()).map_err(malformed)
     }
 
     /// The next event, read into the reader's own buffer.
     fn next(&mut self) -> Result<Event<'_>, XmlError> {
-        next_event(
+        Ok(next_event(
             &mut self.reader,
             &mut self.buf,
             &mut self.policy,
+            &mut self.namespaces,
             &mut self.root_closed,
-        )
+        )?)
     }
 
     pub(crate) fn step(&mut self) -> Result<Step, XmlError> {
@@ -371,7 +467,8 @@ impl<R: BufRead> EventReader<R> {
             Event::Eof => return Ok(Step::Eof),
             _ => return Ok(Step::Other),
         };
-        let (local, in_namespace) = self.resolve(&start)?;
+        let (local, in_namespace) = self.namespaces.local_in(&start, &self.namespace)?;
+        let local = local.to_owned();
         self.pending = Some(start);
         self.pending_empty = empty;
         Ok(Step::Start {
@@ -419,7 +516,7 @@ impl<R: BufRead> EventReader<R> {
             .pending
             .take()
             .ok_or_else(|| malformed("no element to read"))?;
-        open_element(&self.reader, &self.namespace, fragment, &start, NONE)?;
+        open_element(&self.namespaces, &self.namespace, fragment, &start, NONE)?;
         if self.pending_empty {
             return Ok(());
         }
@@ -441,6 +538,7 @@ impl<R: BufRead> EventReader<R> {
                 &mut self.reader,
                 buf,
                 &mut self.policy,
+                &mut self.namespaces,
                 &mut self.root_closed,
             )?;
             let is_text = matches!(event, Event::Text(_) | Event::CData(_));
@@ -452,11 +550,11 @@ impl<R: BufRead> EventReader<R> {
             match event {
                 Event::Start(start) => {
                     let index =
-                        open_element(&self.reader, &self.namespace, fragment, &start, current)?;
+                        open_element(&self.namespaces, &self.namespace, fragment, &start, current)?;
                     open.push((index, TextState::Fresh));
                 }
                 Event::Empty(start) => {
-                    open_element(&self.reader, &self.namespace, fragment, &start, current)?;
+                    open_element(&self.namespaces, &self.namespace, fragment, &start, current)?;
                 }
                 Event::End(_) => {
                     open.pop();
@@ -489,25 +587,15 @@ impl<R: BufRead> EventReader<R> {
 }
 
 /// Adds the element of `start` to `fragment` under `parent`.
-fn open_element<R>(
-    reader: &NsReader<R>,
+fn open_element(
+    namespaces: &Namespaces,
     namespace: &[u8],
     fragment: &mut Fragment,
     start: &BytesStart<'_>,
     parent: u32,
 ) -> Result<u32, XmlError> {
-    let (resolved, local) = reader.resolve_element(start.name());
-    let in_namespace = match resolved {
-        ResolveResult::Bound(ns) => ns.as_ref() == namespace,
-        ResolveResult::Unbound => namespace.is_empty(),
-        ResolveResult::Unknown(prefix) => {
-            return Err(malformed(format!(
-                "unknown namespace prefix {:?}",
-                String::from_utf8_lossy(&prefix)
-            )))
-        }
-    };
-    let name = fragment.push_str(std::str::from_utf8(local.as_ref()).map_err(malformed)?);
+    let (local, in_namespace) = namespaces.local_in(start, namespace)?;
+    let name = fragment.push_str(local);
     let first = fragment.attributes.len() as u32;
     if !kontor_xml::has_attributes(start) {
         return Ok(fragment.push_node(name, in_namespace, parent, (first, first)));
@@ -539,31 +627,40 @@ fn open_element<R>(
     Ok(fragment.push_node(name, in_namespace, parent, (first, last)))
 }
 
-/// Reads the next event into `buf` and checks it against the policy.
+/// Reads the next event into `buf`, checks it against the policy and keeps the namespace
+/// declarations in scope up to date.
 fn next_event<'b, R: BufRead>(
-    reader: &mut NsReader<R>,
+    reader: &mut Reader<R>,
     buf: &'b mut Vec<u8>,
     policy: &mut PolicyCheck<'static>,
+    namespaces: &mut Namespaces,
     root_closed: &mut bool,
-) -> Result<Event<'b>, XmlError> {
+) -> Result<Event<'b>, ReadError> {
+    // Declarations of an element that ended (or was empty) go out of scope.
+    namespaces.leave(policy.depth());
     buf.clear();
     let event = match reader.read_event_into(buf) {
         Ok(event) => event,
         Err(e) => {
-            return Err(malformed(format!(
+            return Err(not_well_formed(format!(
                 "{e} (at byte {})",
                 reader.error_position()
             )))
         }
     };
     policy.check(&event)?;
+    match &event {
+        Event::Start(start) => namespaces.declare(start, policy.depth())?,
+        Event::Empty(start) => namespaces.declare(start, policy.depth() + 1)?,
+        _ => {}
+    }
     if *root_closed {
         match &event {
             Event::Start(_) | Event::Empty(_) => {
-                return Err(malformed("data after the root element"))
+                return Err(not_well_formed("data after the root element"))
             }
             Event::Text(t) if !t.iter().all(u8::is_ascii_whitespace) => {
-                return Err(malformed("data after the root element"))
+                return Err(not_well_formed("data after the root element"))
             }
             _ => {}
         }

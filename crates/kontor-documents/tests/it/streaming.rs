@@ -69,6 +69,52 @@ fn prefixes_entities_cdata_comments_and_crlf_read_like_the_tree() {
 }
 
 #[test]
+fn namespace_declarations_are_scoped_like_in_the_tree() {
+    let base = generated(CamtKind::Camt053, 4, 2, 3);
+    let ns = "urn:iso:std:iso:20022:tech:xsd:camt.053.001.08";
+    let variants = [
+        // A default namespace redeclared on a child hides its subtree, up to its end tag only.
+        base.replacen(
+            "<AcctSvcrRef>",
+            "<X xmlns=\"urn:other\"><AcctSvcrRef>hidden</AcctSvcrRef></X><AcctSvcrRef>",
+            2,
+        ),
+        base.replacen("<AcctSvcrRef>", "<X xmlns=\"urn:other\"/><AcctSvcrRef>", 2),
+        // A prefix declared on an entry's element and used below it.
+        base.replacen(
+            "<RmtInf>",
+            &format!("<RmtInf xmlns:q=\"{ns}\"><q:Ustrd>prefixed</q:Ustrd>"),
+            2,
+        ),
+        // The document namespace undeclared below the root: names there have none.
+        base.replacen("<NtryDtls>", "<NtryDtls xmlns=\"\">", 1),
+    ];
+    for xml in variants {
+        let whole = camt::parse(&xml).expect("variant parses");
+        assert_eq!(streamed(xml.as_bytes(), 2, 97), Ok(whole), "{xml}");
+    }
+    let unbound = [
+        // Undeclared, and used after the declaring element closed.
+        base.replacen("<AcctSvcrRef>", "<q:X/><AcctSvcrRef>", 1),
+        base.replacen(
+            "<AcctSvcrRef>",
+            &format!("<X xmlns:q=\"{ns}\"/><q:X/><AcctSvcrRef>"),
+            1,
+        ),
+    ];
+    for xml in unbound {
+        assert!(camt::parse(&xml).is_err(), "{xml}");
+        assert!(
+            matches!(
+                streamed(xml.as_bytes(), 2, 97),
+                Err(XmlError::Unreadable(ReadError::Malformed { .. }))
+            ),
+            "{xml}"
+        );
+    }
+}
+
+#[test]
 fn entries_arrive_in_bounded_batches_after_the_header() {
     let xml = generated(CamtKind::Camt053, 5, 3, 25);
     let reader = CamtReader::new(xml.as_bytes())
