@@ -58,8 +58,7 @@ fn assert_edit_breaks_the_digest(doc: &str, from: &str, to: &str) {
 #[test]
 fn signed_requests_verify_with_the_subscriber_key() {
     for v in VERSIONS {
-        for (name, request) in ebics_requests(v) {
-            let xml = request.to_signed_xml(client_x002()).expect("signs");
+        for (name, _, xml) in signed_requests(v) {
             assert_eq!(EbicsRequest::verify(&xml, &client_pub()), Ok(()), "{name}");
         }
         let hpb = hpb(v).to_signed_xml(client_x002()).expect("signs");
@@ -70,8 +69,7 @@ fn signed_requests_verify_with_the_subscriber_key() {
 #[test]
 fn signed_responses_verify_with_the_bank_x002() {
     for v in VERSIONS {
-        for (name, response) in ebics_responses(v) {
-            let xml = response.to_signed_xml(bank_x002()).expect("signs");
+        for (name, response, xml) in signed_responses(v) {
             let parsed = EbicsResponse::parse_verified(&xml, &bank_pub()).expect(&name);
             assert_eq!(parsed, response, "{name}");
         }
