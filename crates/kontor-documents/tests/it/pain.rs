@@ -309,6 +309,13 @@ fn built(order: &PaymentOrder) -> String {
     pain::build(order).unwrap()
 }
 
+/// Parses the document built from `order` after its first `from` is changed to `to`.
+fn parse_edited(order: PaymentOrder, from: &str, to: &str) -> Result<PaymentOrder, PainError> {
+    let xml = built(&order);
+    assert!(xml.contains(from), "{from:?} is not in the built document");
+    pain::parse(&xml.replacen(from, to, 1))
+}
+
 #[test]
 fn text_that_is_not_xml_is_rejected() {
     let err = pain::parse("this is not xml").unwrap_err();
@@ -324,9 +331,12 @@ fn text_that_is_not_xml_is_rejected() {
 
 #[test]
 fn unknown_namespace_and_wrong_root_are_rejected() {
-    let xml = built(&credit_transfer_order(PainVersion::Pain001_001_09))
-        .replace("pain.001.001.09", "pain.001.001.05");
-    let err = pain::parse(&xml).unwrap_err();
+    let err = parse_edited(
+        credit_transfer_order(PainVersion::Pain001_001_09),
+        "pain.001.001.09",
+        "pain.001.001.05",
+    )
+    .unwrap_err();
     assert!(
         matches!(err, PainError::Xml(XmlError::UnsupportedNamespace { ref found, .. }) if found.ends_with("pain.001.001.05"))
     );
@@ -365,9 +375,12 @@ fn missing_mandatory_elements_are_named_by_path() {
 
 #[test]
 fn invalid_iban_is_rejected_with_its_location() {
-    let xml = built(&credit_transfer_order(PainVersion::Pain001_001_09))
-        .replace("GB82WEST12345698765432", "GB82WEST12345698765433");
-    let err = pain::parse(&xml).unwrap_err();
+    let err = parse_edited(
+        credit_transfer_order(PainVersion::Pain001_001_09),
+        "GB82WEST12345698765432",
+        "GB82WEST12345698765433",
+    )
+    .unwrap_err();
     assert!(matches!(
         err,
         PainError::Xml(XmlError::InvalidIban {
@@ -404,12 +417,12 @@ fn invalid_bic_date_and_amount_text_are_rejected() {
 
 #[test]
 fn declared_transaction_count_must_match() {
-    let xml = built(&credit_transfer_order(PainVersion::Pain001_001_09)).replacen(
+    let err = parse_edited(
+        credit_transfer_order(PainVersion::Pain001_001_09),
         "<NbOfTxs>3</NbOfTxs>",
         "<NbOfTxs>4</NbOfTxs>",
-        1,
-    );
-    let err = pain::parse(&xml).unwrap_err();
+    )
+    .unwrap_err();
     assert_eq!(
         err,
         PainError::TransactionCountMismatch {
@@ -418,35 +431,36 @@ fn declared_transaction_count_must_match() {
             actual: 3
         }
     );
-    let xml = built(&credit_transfer_order(PainVersion::Pain001_001_09)).replacen(
+    let per_payment = parse_edited(
+        credit_transfer_order(PainVersion::Pain001_001_09),
         "<NbOfTxs>2</NbOfTxs>",
         "<NbOfTxs>1</NbOfTxs>",
-        1,
     );
     assert!(matches!(
-        pain::parse(&xml),
+        per_payment,
         Err(PainError::TransactionCountMismatch { ref scope, .. }) if scope == "PmtInf[1]"
     ));
 }
 
 #[test]
 fn declared_control_sum_must_match() {
-    let xml = built(&credit_transfer_order(PainVersion::Pain001_001_09)).replacen(
+    let err = parse_edited(
+        credit_transfer_order(PainVersion::Pain001_001_09),
         "<CtrlSum>1349.91</CtrlSum>",
         "<CtrlSum>1349.90</CtrlSum>",
-        1,
-    );
-    let err = pain::parse(&xml).unwrap_err();
+    )
+    .unwrap_err();
     assert_eq!(
         err.to_string(),
         "GrpHdr: CtrlSum declares 1349.90, but the transactions add up to 1349.91"
     );
-    let xml = built(&direct_debit_order(PainVersion::Pain008_001_08)).replace(
+    let per_payment = parse_edited(
+        direct_debit_order(PainVersion::Pain008_001_08),
         "<CtrlSum>24.99</CtrlSum>\n      <PmtTpInf>",
         "<CtrlSum>25</CtrlSum>\n      <PmtTpInf>",
     );
     assert!(matches!(
-        pain::parse(&xml),
+        per_payment,
         Err(PainError::ControlSumMismatch { ref scope, .. }) if scope == "PmtInf[1]"
     ));
 }
@@ -559,29 +573,32 @@ fn builder_refuses_invalid_orders() {
 
 #[test]
 fn direct_debit_without_sequence_type_in_document_is_rejected() {
-    let xml =
-        built(&direct_debit_order(PainVersion::Pain008_001_08)).replace("<SeqTp>RCUR</SeqTp>", "");
     assert!(matches!(
-        pain::parse(&xml),
+        parse_edited(
+            direct_debit_order(PainVersion::Pain008_001_08),
+            "<SeqTp>RCUR</SeqTp>",
+            ""
+        ),
         Err(PainError::MissingDirectDebitField { field: "SeqTp", .. })
     ));
-    let xml = built(&direct_debit_order(PainVersion::Pain008_001_08))
-        .replace("<SeqTp>RCUR</SeqTp>", "<SeqTp>XXXX</SeqTp>");
     assert!(matches!(
-        pain::parse(&xml),
+        parse_edited(
+            direct_debit_order(PainVersion::Pain008_001_08),
+            "<SeqTp>RCUR</SeqTp>",
+            "<SeqTp>XXXX</SeqTp>"
+        ),
         Err(PainError::Xml(XmlError::InvalidValue { .. }))
     ));
 }
 
 #[test]
 fn wrong_payment_method_is_rejected() {
-    let xml = built(&credit_transfer_order(PainVersion::Pain001_001_09)).replacen(
-        "<PmtMtd>TRF</PmtMtd>",
-        "<PmtMtd>DD</PmtMtd>",
-        1,
-    );
     assert!(matches!(
-        pain::parse(&xml),
+        parse_edited(
+            credit_transfer_order(PainVersion::Pain001_001_09),
+            "<PmtMtd>TRF</PmtMtd>",
+            "<PmtMtd>DD</PmtMtd>"
+        ),
         Err(PainError::Xml(XmlError::InvalidValue { .. }))
     ));
 }

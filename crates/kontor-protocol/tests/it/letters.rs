@@ -46,19 +46,29 @@ fn ini(
     )
 }
 
+/// The INI letter of the H004 subscriber, whose signature key has no certificate.
+fn h004_ini(language: LetterLanguage, version: SignatureVersion) -> Letter {
+    ini(ProtocolVersion::H004, language, version, None).expect("letter")
+}
+
+/// Asserts that `text` shows every one of `expected`; `what` names the letter in the failure.
+fn assert_shows<S: AsRef<str>>(text: &str, expected: impl IntoIterator<Item = S>, what: &str) {
+    for expected in expected {
+        let expected = expected.as_ref();
+        assert!(
+            text.contains(expected),
+            "{what}: missing {expected:?} in\n{text}"
+        );
+    }
+}
+
 #[test]
 fn h004_ini_letter_prints_subscriber_key_and_hash() {
     let public = signature_key().public_key();
-    let letter = ini(
-        ProtocolVersion::H004,
-        LetterLanguage::German,
-        SignatureVersion::A006,
-        None,
-    )
-    .expect("letter");
+    let letter = h004_ini(LetterLanguage::German, SignatureVersion::A006);
     assert_eq!(letter.kind(), LetterKind::Ini);
     let text = letter.text();
-    for expected in [
+    let expected = [
         "EBICS-Initialisierungsbrief (INI)",
         "14.03.2025",
         "10:26:53",
@@ -74,13 +84,10 @@ fn h004_ini_letter_prints_subscriber_key_and_hash() {
         "01 00 01",
         "Ort/Datum",
         "Unterschrift",
-    ] {
-        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
-    }
+    ];
+    assert_shows(text, expected, "INI text");
     let hash = public_key_hash(ProtocolVersion::H004, &public, None).expect("hash");
-    for line in hash.to_grouped_lines(16) {
-        assert!(text.contains(&line), "hash line {line:?} missing");
-    }
+    assert_shows(text, hash.to_grouped_lines(16), "INI key hash");
     let first_modulus_line = public.modulus()[..16]
         .iter()
         .map(|b| format!("{b:02X}"))
@@ -92,13 +99,7 @@ fn h004_ini_letter_prints_subscriber_key_and_hash() {
 #[test]
 fn html_letter_is_a_standalone_document_with_escaped_values() {
     let public = signature_key().public_key();
-    let letter = ini(
-        ProtocolVersion::H004,
-        LetterLanguage::English,
-        SignatureVersion::A005,
-        None,
-    )
-    .expect("letter");
+    let letter = h004_ini(LetterLanguage::English, SignatureVersion::A005);
     let html = letter.html();
     assert!(html.starts_with("<!DOCTYPE html>"));
     assert!(html.contains("<html lang=\"en\">"));
@@ -139,7 +140,7 @@ fn h005_hia_letter_prints_certificates_and_their_hashes() {
     .expect("letter");
     assert_eq!(letter.kind(), LetterKind::Hia);
     let text = letter.text();
-    for expected in [
+    let expected = [
         "EBICS-Initialisierungsbrief (HIA)",
         "EBICS 3.0 (H005)",
         "X002",
@@ -148,16 +149,11 @@ fn h005_hia_letter_prints_certificates_and_their_hashes() {
         "-----BEGIN CERTIFICATE-----",
         &auth_cert.serial_hex(),
         "Gültig bis:",
-    ] {
-        assert!(text.contains(expected), "missing {expected:?} in\n{text}");
-    }
+    ];
+    assert_shows(text, expected, "HIA text");
     for certificate in [&auth_cert, &enc_cert] {
-        for line in certificate.fingerprint_sha256().to_grouped_lines(16) {
-            assert!(
-                text.contains(&line),
-                "certificate hash line {line:?} missing"
-            );
-        }
+        let hash = certificate.fingerprint_sha256().to_grouped_lines(16);
+        assert_shows(text, hash, "HIA certificate hash");
     }
     assert!(
         !text.contains("Modulus"),
@@ -224,28 +220,14 @@ fn pdf_letters_carry_user_and_hashes_in_every_language() {
             "Clé publique de signature électronique",
         ),
     ] {
-        let letter = ini(
-            ProtocolVersion::H004,
-            language,
-            SignatureVersion::A006,
-            None,
-        )
-        .expect("letter");
+        let letter = h004_ini(language, SignatureVersion::A006);
         let pdf = letter.pdf();
         assert!(pdf.starts_with(b"%PDF-"));
         let text = pdf_text(&pdf);
-        for expected in [title, "USER0001", "PARTNER1", "EBIXHOST", confirmation_word] {
-            assert!(
-                text.contains(expected),
-                "{language:?}: missing {expected:?} in\n{text}"
-            );
-        }
-        for line in hash.to_grouped_lines(16) {
-            assert!(
-                text.contains(&line),
-                "{language:?}: hash line {line:?} missing"
-            );
-        }
+        let what = format!("{language:?} PDF");
+        let expected = [title, "USER0001", "PARTNER1", "EBIXHOST", confirmation_word];
+        assert_shows(&text, expected, &what);
+        assert_shows(&text, hash.to_grouped_lines(16), &what);
     }
 }
 
@@ -276,12 +258,8 @@ fn h005_pdf_letter_spans_pages_and_keeps_certificate_hashes() {
     let text = pdf_text(&letter.pdf());
     assert!(text.contains("Lettre d'initialisation EBICS (HIA)"));
     for certificate in [&auth_cert, &enc_cert] {
-        for line in certificate.fingerprint_sha256().to_grouped_lines(16) {
-            assert!(
-                text.contains(&line),
-                "certificate hash line {line:?} missing"
-            );
-        }
+        let hash = certificate.fingerprint_sha256().to_grouped_lines(16);
+        assert_shows(&text, hash, "HIA PDF certificate hash");
     }
 }
 

@@ -13,8 +13,7 @@ use crate::support::VERSIONS;
 #[test]
 fn ebics_requests_round_trip() {
     for v in VERSIONS {
-        for (name, request) in ebics_requests(v) {
-            let xml = request.to_signed_xml(client_x002()).expect("builds");
+        for (name, request, xml) in signed_requests(v) {
             let parsed = EbicsRequest::parse(&xml).unwrap_or_else(|e| panic!("{name}: {e}"));
             // H004 parsing yields the attribute the builder derived.
             let mut expected = request.clone();
@@ -36,8 +35,7 @@ fn ebics_requests_round_trip() {
 #[test]
 fn ebics_responses_round_trip() {
     for v in VERSIONS {
-        for (name, response) in ebics_responses(v) {
-            let xml = response.to_signed_xml(bank_x002()).expect("builds");
+        for (name, response, xml) in signed_responses(v) {
             assert_eq!(EbicsResponse::parse(&xml).as_ref(), Ok(&response), "{name}");
             assert_eq!(
                 parse_response(&xml),

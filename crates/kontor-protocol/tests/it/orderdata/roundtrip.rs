@@ -180,87 +180,91 @@ fn h005_keys_carry_the_certificate_and_no_key_value() {
 // What a version cannot express is refused, never silently dropped
 // ---------------------------------------------------------------------------------------------
 
+/// The writer's answer to a valid document with one value broken by `break_it`.
+fn write_broken<D: OrderDataDocument>(
+    mut doc: D,
+    break_it: impl FnOnce(&mut D),
+) -> Result<Vec<u8>, OrderDataError> {
+    break_it(&mut doc);
+    doc.to_xml()
+}
+
+/// Fails naming every row whose answer `is_expected` rejects, not only the first.
+fn assert_each_row<T: Debug>(
+    rows: impl IntoIterator<Item = (&'static str, T)>,
+    is_expected: impl Fn(&T) -> bool,
+) {
+    let wrong: Vec<_> = rows
+        .into_iter()
+        .filter(|(_, answer)| !is_expected(answer))
+        .map(|(case, answer)| format!("{case}: {answer:?}"))
+        .collect();
+    assert!(wrong.is_empty(), "rows not as expected: {wrong:#?}");
+}
+
 #[test]
-fn raw_rsa_key_cannot_be_sent_in_h005() {
-    let mut doc = fx::hia(ProtocolVersion::H005);
-    doc.authentication.key = fx::key(ProtocolVersion::H004, 3);
-    assert_eq!(
-        doc.to_xml(),
-        Err(OrderDataError::NotInVersion {
-            field: "PubKeyValue",
-            version: ProtocolVersion::H005
-        })
+fn what_a_version_cannot_express_is_refused() {
+    use ProtocolVersion::{H004, H005};
+    let rows = [
+        (
+            "raw RSA key sent in H005",
+            write_broken(fx::hia(H005), |d| d.authentication.key = fx::key(H004, 3)),
+            not_in_version("PubKeyValue", H005),
+        ),
+        (
+            "certificate-only key sent in H004",
+            write_broken(fx::hpb(H004), |d| d.encryption.key = fx::key(H005, 3)),
+            required_in_version("PubKeyValue", H004),
+        ),
+        (
+            "BTF service written as an H004 order",
+            write_broken(fx::hvd_params(H004), |d| {
+                d.order.order = OrderKind::Service(fx::service_sct())
+            }),
+            not_in_version("Service", H004),
+        ),
+        (
+            "H004 order info without a transfer type",
+            write_broken(fx::htd(H004), |d| {
+                d.partner_info.order_infos[0].transfer_type = None
+            }),
+            required_in_version("OrderInfo/TransferType", H004),
+        ),
+        (
+            "H005 data digest without a signature version",
+            write_broken(fx::hvs_order_data(H005), |d| {
+                d.cancelled_data_digest.signature_version = None
+            }),
+            required_in_version("DataDigest/@SignatureVersion", H005),
+        ),
+        (
+            "H004 X.509 support flag sent in H005",
+            write_broken(fx::hpd(H005), |d| {
+                d.protocol_params.x509_data = fx::hpd(H004).protocol_params.x509_data
+            }),
+            not_in_version("ProtocolParams/X509Data", H005),
+        ),
+    ];
+    assert_each_row(
+        rows.map(|(case, written, refusal)| (case, (written, refusal))),
+        |(written, refusal)| written.as_ref() == Err(refusal),
     );
 }
 
-#[test]
-fn certificate_only_key_cannot_be_sent_in_h004() {
-    let mut doc = fx::hpb(ProtocolVersion::H004);
-    doc.encryption.key = fx::key(ProtocolVersion::H005, 3);
-    assert_eq!(
-        doc.to_xml(),
-        Err(OrderDataError::RequiredInVersion {
-            field: "PubKeyValue",
-            version: ProtocolVersion::H004
-        })
-    );
+fn not_in_version(field: &'static str, version: ProtocolVersion) -> OrderDataError {
+    OrderDataError::NotInVersion { field, version }
+}
+
+fn required_in_version(field: &'static str, version: ProtocolVersion) -> OrderDataError {
+    OrderDataError::RequiredInVersion { field, version }
 }
 
 #[test]
-fn btf_service_cannot_be_written_as_h004_order() {
-    let mut doc = fx::hvd_params(ProtocolVersion::H004);
-    doc.order.order = OrderKind::Service(fx::service_sct());
-    assert!(matches!(
-        doc.to_xml(),
-        Err(OrderDataError::NotInVersion {
-            field: "Service",
-            ..
-        })
-    ));
-}
-
-#[test]
-fn h004_order_info_needs_a_transfer_type() {
-    let mut doc = fx::htd(ProtocolVersion::H004);
-    doc.partner_info.order_infos[0].transfer_type = None;
-    assert!(matches!(
-        doc.to_xml(),
-        Err(OrderDataError::RequiredInVersion { .. })
-    ));
-}
-
-#[test]
-fn h005_permission_names_exactly_one_order_type() {
-    let mut doc = fx::htd(ProtocolVersion::H005);
-    doc.user_info.permissions[0].order_types = vec!["BTU".into(), "BTD".into()];
-    assert!(matches!(
-        doc.to_xml(),
-        Err(OrderDataError::InvalidValue { .. })
-    ));
-}
-
-#[test]
-fn h005_data_digest_needs_a_signature_version() {
-    let mut doc = fx::hvs_order_data(ProtocolVersion::H005);
-    doc.cancelled_data_digest.signature_version = None;
-    assert!(matches!(
-        doc.to_xml(),
-        Err(OrderDataError::RequiredInVersion { .. })
-    ));
+fn h004_data_digest_may_omit_the_signature_version() {
     let mut h004 = fx::hvs_order_data(ProtocolVersion::H004);
     h004.cancelled_data_digest.signature_version = None;
     let parsed = HVSRequestOrderData::parse(&h004.to_xml().unwrap()).unwrap();
     assert_eq!(parsed.cancelled_data_digest.signature_version, None);
-}
-
-#[test]
-fn h004_x509_support_flag_cannot_be_sent_in_h005() {
-    let mut doc = fx::hpd(ProtocolVersion::H005);
-    doc.protocol_params.x509_data = fx::hpd(ProtocolVersion::H004).protocol_params.x509_data;
-    assert!(matches!(
-        doc.to_xml(),
-        Err(OrderDataError::NotInVersion { .. })
-    ));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -278,43 +282,49 @@ fn invalid_partner_id_is_refused() {
 }
 
 #[test]
-fn permission_pointing_at_unknown_account_is_refused() {
-    let mut doc = fx::hkd(ProtocolVersion::H004);
-    doc.user_infos[1].permissions[0].account_id = Some("NOPE".into());
-    assert!(matches!(
-        doc.to_xml(),
-        Err(OrderDataError::InvalidValue { .. })
-    ));
-}
-
-#[test]
-fn duplicate_account_ids_are_refused() {
-    let mut doc = fx::htd(ProtocolVersion::H005);
-    doc.partner_info.accounts[1].id = doc.partner_info.accounts[0].id.clone();
-    assert!(matches!(
-        doc.to_xml(),
-        Err(OrderDataError::InvalidValue { .. })
-    ));
-}
-
-#[test]
-fn amount_with_five_fraction_digits_is_refused() {
-    let mut doc = fx::hvt(ProtocolVersion::H004);
-    doc.order_infos[0].amount.value = fx::dec("1.00001");
-    assert!(matches!(
-        doc.to_xml(),
-        Err(OrderDataError::InvalidValue { .. })
-    ));
-}
-
-#[test]
-fn control_characters_in_names_are_refused() {
-    let mut doc = fx::htd(ProtocolVersion::H004);
-    doc.user_info.name = Some("Eve\u{0}".into());
-    assert!(matches!(
-        doc.to_xml(),
-        Err(OrderDataError::InvalidValue { .. })
-    ));
+fn values_the_schema_would_reject_are_refused() {
+    use ProtocolVersion::{H004, H005};
+    let rows = [
+        (
+            "H005 permission naming two order types",
+            write_broken(fx::htd(H005), |d| {
+                d.user_info.permissions[0].order_types = vec!["BTU".into(), "BTD".into()]
+            }),
+        ),
+        (
+            "permission pointing at an unknown account",
+            write_broken(fx::hkd(H004), |d| {
+                d.user_infos[1].permissions[0].account_id = Some("NOPE".into())
+            }),
+        ),
+        (
+            "two accounts with one id",
+            write_broken(fx::htd(H005), |d| {
+                d.partner_info.accounts[1].id = d.partner_info.accounts[0].id.clone()
+            }),
+        ),
+        (
+            "amount with five fraction digits",
+            write_broken(fx::hvt(H004), |d| {
+                d.order_infos[0].amount.value = fx::dec("1.00001")
+            }),
+        ),
+        (
+            "control character in a name",
+            write_broken(fx::htd(H004), |d| {
+                d.user_info.name = Some("Eve\u{0}".into())
+            }),
+        ),
+        (
+            "account role that does not fit its element",
+            write_broken(fx::hvt(H004), |d| {
+                d.order_infos[0].accounts[0].bank_codes[0].role = AccountRole::Charges
+            }),
+        ),
+    ];
+    assert_each_row(rows, |written| {
+        matches!(written, Err(OrderDataError::InvalidValue { .. }))
+    });
 }
 
 #[test]
@@ -331,16 +341,6 @@ fn hvt_transaction_needs_two_accounts() {
     let mut doc = fx::hvt(ProtocolVersion::H005);
     doc.order_infos[0].accounts.truncate(1);
     assert!(doc.to_xml().is_err());
-}
-
-#[test]
-fn account_role_must_fit_the_element() {
-    let mut doc = fx::hvt(ProtocolVersion::H004);
-    doc.order_infos[0].accounts[0].bank_codes[0].role = AccountRole::Charges;
-    assert!(matches!(
-        doc.to_xml(),
-        Err(OrderDataError::InvalidValue { .. })
-    ));
 }
 
 #[test]

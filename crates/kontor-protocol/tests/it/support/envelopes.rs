@@ -404,6 +404,27 @@ pub fn ebics_requests(version: ProtocolVersion) -> Vec<(String, EbicsRequest)> {
     out
 }
 
+/// Every request of [`ebics_requests`] with its XML signed by the subscriber (X002).
+pub fn signed_requests(version: ProtocolVersion) -> Vec<(String, EbicsRequest, Vec<u8>)> {
+    with_xml(ebics_requests(version), |r| {
+        r.to_signed_xml(client_x002()).expect("signs")
+    })
+}
+
+/// Each named fixture together with the XML `write` makes of it.
+fn with_xml<T>(
+    fixtures: Vec<(String, T)>,
+    write: impl Fn(&T) -> Vec<u8>,
+) -> Vec<(String, T, Vec<u8>)> {
+    fixtures
+        .into_iter()
+        .map(|(name, fixture)| {
+            let xml = write(&fixture);
+            (name, fixture, xml)
+        })
+        .collect()
+}
+
 /// `ebicsResponse` samples.
 pub fn ebics_responses(version: ProtocolVersion) -> Vec<(String, EbicsResponse)> {
     let v = version;
@@ -456,6 +477,13 @@ pub fn ebics_responses(version: ProtocolVersion) -> Vec<(String, EbicsResponse)>
         (format!("{v}_response_no_data"), no_data),
         (format!("{v}_response_auth_failed"), auth_failed),
     ]
+}
+
+/// Every response of [`ebics_responses`] with its XML signed by the bank (X002).
+pub fn signed_responses(version: ProtocolVersion) -> Vec<(String, EbicsResponse, Vec<u8>)> {
+    with_xml(ebics_responses(version), |r| {
+        r.to_signed_xml(bank_x002()).expect("signs")
+    })
 }
 
 /// `ebicsKeyManagementResponse` samples.
@@ -549,11 +577,11 @@ fn build_samples() -> Vec<Sample> {
         }
         let xml = hpb(v).to_signed_xml(client_x002()).expect("builds");
         add(format!("{v}_HPB"), xml, false);
-        for (name, r) in ebics_requests(v) {
-            add(name, r.to_signed_xml(client_x002()).expect("builds"), false);
+        for (name, _, xml) in signed_requests(v) {
+            add(name, xml, false);
         }
-        for (name, r) in ebics_responses(v) {
-            add(name, r.to_signed_xml(bank_x002()).expect("builds"), true);
+        for (name, _, xml) in signed_responses(v) {
+            add(name, xml, true);
         }
         for (name, r) in key_management_responses(v) {
             add(name, r.to_xml().expect("builds").into_bytes(), true);

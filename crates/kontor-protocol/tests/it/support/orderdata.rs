@@ -789,44 +789,40 @@ pub enum SchemaFamily {
     Signature,
 }
 
+/// `doc` serialised, labelled with its root element and the schema family that validates it.
+fn labelled<D: OrderDataDocument>(
+    family: SchemaFamily,
+    doc: D,
+) -> (&'static str, SchemaFamily, Vec<u8>) {
+    (D::root_element(), family, doc.to_xml().unwrap())
+}
+
 /// Every fixture of `v` serialised: (root element, schema family, XML bytes).
 pub fn all_xml(v: ProtocolVersion) -> Vec<(&'static str, SchemaFamily, Vec<u8>)> {
     use SchemaFamily::*;
     vec![
-        (
-            "SignaturePubKeyOrderData",
-            Signature,
-            ini(v).to_xml().unwrap(),
-        ),
-        (
-            "UserSignatureData",
-            Signature,
-            user_signature(v).to_xml().unwrap(),
-        ),
-        ("HIARequestOrderData", Orders, hia(v).to_xml().unwrap()),
-        ("HCARequestOrderData", Orders, hca(v).to_xml().unwrap()),
-        ("HCSRequestOrderData", Orders, hcs(v).to_xml().unwrap()),
-        ("H3KRequestOrderData", Orders, h3k(v).to_xml().unwrap()),
-        ("HPBResponseOrderData", Orders, hpb(v).to_xml().unwrap()),
-        ("HKDResponseOrderData", Orders, hkd(v).to_xml().unwrap()),
-        ("HTDResponseOrderData", Orders, htd(v).to_xml().unwrap()),
-        ("HAAResponseOrderData", Orders, haa(v).to_xml().unwrap()),
-        ("HPDResponseOrderData", Orders, hpd(v).to_xml().unwrap()),
-        ("HVUOrderParams", Orders, hvu_params(v).to_xml().unwrap()),
-        ("HVZOrderParams", Orders, hvz_params(v).to_xml().unwrap()),
-        ("HVDOrderParams", Orders, hvd_params(v).to_xml().unwrap()),
-        ("HVEOrderParams", Orders, hve_params(v).to_xml().unwrap()),
-        ("HVSOrderParams", Orders, hvs_params(v).to_xml().unwrap()),
-        ("HVTOrderParams", Orders, hvt_params(v).to_xml().unwrap()),
-        (
-            "HVSRequestOrderData",
-            Orders,
-            hvs_order_data(v).to_xml().unwrap(),
-        ),
-        ("HVUResponseOrderData", Orders, hvu(v).to_xml().unwrap()),
-        ("HVZResponseOrderData", Orders, hvz(v).to_xml().unwrap()),
-        ("HVDResponseOrderData", Orders, hvd(v).to_xml().unwrap()),
-        ("HVTResponseOrderData", Orders, hvt(v).to_xml().unwrap()),
+        labelled(Signature, ini(v)),
+        labelled(Signature, user_signature(v)),
+        labelled(Orders, hia(v)),
+        labelled(Orders, hca(v)),
+        labelled(Orders, hcs(v)),
+        labelled(Orders, h3k(v)),
+        labelled(Orders, hpb(v)),
+        labelled(Orders, hkd(v)),
+        labelled(Orders, htd(v)),
+        labelled(Orders, haa(v)),
+        labelled(Orders, hpd(v)),
+        labelled(Orders, hvu_params(v)),
+        labelled(Orders, hvz_params(v)),
+        labelled(Orders, hvd_params(v)),
+        labelled(Orders, hve_params(v)),
+        labelled(Orders, hvs_params(v)),
+        labelled(Orders, hvt_params(v)),
+        labelled(Orders, hvs_order_data(v)),
+        labelled(Orders, hvu(v)),
+        labelled(Orders, hvz(v)),
+        labelled(Orders, hvd(v)),
+        labelled(Orders, hvt(v)),
     ]
 }
 
