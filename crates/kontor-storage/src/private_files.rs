@@ -39,50 +39,91 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> PrivateFileError + '_ {
 
 /// Creates `dir` (and missing parents) owner-only, or checks that an existing one is.
 pub fn ensure_private_dir(dir: &Path) -> Result<(), PrivateFileError> {
-    match std::fs::metadata(dir) {
-        Ok(meta) if meta.is_dir() => check_owner_only(dir, &meta, "700"),
-        Ok(_) => Err(PrivateFileError::WrongKind {
-            path: dir.to_owned(),
-            expected: "directory",
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => create_dir_all(dir).map_err(io(dir)),
-        Err(e) => Err(io(dir)(e)),
-    }
+    ensure_private(dir, Kind::Directory)
 }
 
 /// Creates `file` empty and owner-only when it is missing (its directory too), or checks
 /// that an existing one is owner-only.
 pub fn ensure_private_file(file: &Path) -> Result<(), PrivateFileError> {
-    match std::fs::metadata(file) {
-        Ok(meta) if meta.is_file() => check_owner_only(file, &meta, "600"),
-        Ok(_) => Err(PrivateFileError::WrongKind {
-            path: file.to_owned(),
-            expected: "regular file",
-        }),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
-                if !dir.exists() {
-                    create_dir_all(dir).map_err(io(dir))?;
-                }
-            }
-            match open_options().write(true).create_new(true).open(file) {
-                Ok(_) => Ok(()),
-                // Another process created it between the check and the open: check that one.
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    ensure_private_file(file)
-                }
-                Err(e) => Err(io(file)(e)),
-            }
-        }
-        Err(e) => Err(io(file)(e)),
-    }
+    ensure_private(file, Kind::File)
 }
 
 /// Checks an existing file (if it exists) without creating it.
 pub fn check_private_if_exists(file: &Path) -> Result<(), PrivateFileError> {
     match std::fs::metadata(file) {
-        Ok(meta) => check_owner_only(file, &meta, if meta.is_dir() { "700" } else { "600" }),
+        Ok(meta) => check_owner_only(file, &meta, Kind::of(&meta).fix()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io(file)(e)),
+    }
+}
+
+/// What a private path is to be: each kind has its own owner-only mode.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Directory,
+    File,
+}
+
+impl Kind {
+    fn of(meta: &std::fs::Metadata) -> Self {
+        if meta.is_dir() {
+            Self::Directory
+        } else {
+            Self::File
+        }
+    }
+
+    fn is(self, meta: &std::fs::Metadata) -> bool {
+        match self {
+            Self::Directory => meta.is_dir(),
+            Self::File => meta.is_file(),
+        }
+    }
+
+    /// The mode `chmod` sets to make one owner-only.
+    fn fix(self) -> &'static str {
+        match self {
+            Self::Directory => "700",
+            Self::File => "600",
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Self::Directory => "directory",
+            Self::File => "regular file",
+        }
+    }
+}
+
+/// Creates `path` owner-only as a `kind` when it is missing, or checks that the existing one
+/// is of that kind and owner-only.
+fn ensure_private(path: &Path, kind: Kind) -> Result<(), PrivateFileError> {
+    match std::fs::metadata(path) {
+        Ok(meta) if kind.is(&meta) => check_owner_only(path, &meta, kind.fix()),
+        Ok(_) => Err(PrivateFileError::WrongKind {
+            path: path.to_owned(),
+            expected: kind.name(),
+        }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => match kind {
+            Kind::Directory => create_dir_all(path).map_err(io(path)),
+            Kind::File => create_private_file(path),
+        },
+        Err(e) => Err(io(path)(e)),
+    }
+}
+
+/// Creates a missing `file` empty and owner-only, its directory too.
+fn create_private_file(file: &Path) -> Result<(), PrivateFileError> {
+    if let Some(dir) = file.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.exists() {
+            create_dir_all(dir).map_err(io(dir))?;
+        }
+    }
+    match open_options().write(true).create_new(true).open(file) {
+        Ok(_) => Ok(()),
+        // Another process created it between the check and the open: check that one.
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => ensure_private_file(file),
         Err(e) => Err(io(file)(e)),
     }
 }

@@ -624,6 +624,22 @@ impl ScopedTx<'_> {
             .await
     }
 
+    /// Deletes the records of the scope's tenant whose `column` equals `value` (the children
+    /// of one parent, before they are replaced); returns how many went.
+    pub(crate) async fn delete_where<E: Entity>(
+        &mut self,
+        column: &str,
+        value: impl Into<Val>,
+    ) -> Result<u64> {
+        let sql = format!(
+            "DELETE FROM {} WHERE tenant_id = $1 AND {column} = $2",
+            E::TABLE
+        );
+        Ok(self
+            .execute(&sql, &[self.tenant_val(), value.into()])
+            .await?)
+    }
+
     /// Lists all records of `E` in the scope's tenant, oldest first, `limit` at a time after `after`.
     pub async fn list<E: Entity>(&mut self, page: Page<E::Id>) -> Result<Vec<E>>
     where

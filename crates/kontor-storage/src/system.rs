@@ -194,13 +194,8 @@ impl System<'_> {
         &self,
         terms: LeaseTerms<'_>,
     ) -> Result<Vec<LeasedTransaction>> {
-        let due = Due {
-            table: "transactions",
-            condition: "phase NOT IN ('COMPLETED', 'FAILED', 'ABORTED')",
-            order_by: "id",
-            job: "recovery",
-        };
-        self.lease(due, vec![], terms, LeasedTransaction::new).await
+        let unfinished = "phase NOT IN ('COMPLETED', 'FAILED', 'ABORTED')";
+        self.lease_transactions(unfinished, "recovery", terms).await
     }
 
     /// Leases finished transactions whose business effect is still pending (see
@@ -210,12 +205,24 @@ impl System<'_> {
         &self,
         terms: LeaseTerms<'_>,
     ) -> Result<Vec<LeasedTransaction>> {
+        let effect_pending = "effect IS NOT NULL AND effect_done_at IS NULL \
+                              AND phase IN ('COMPLETED', 'FAILED', 'ABORTED')";
+        self.lease_transactions(effect_pending, "effects", terms)
+            .await
+    }
+
+    /// Leases the transactions for which `condition` holds, oldest first, in the name of `job`.
+    async fn lease_transactions(
+        &self,
+        condition: &'static str,
+        job: &'static str,
+        terms: LeaseTerms<'_>,
+    ) -> Result<Vec<LeasedTransaction>> {
         let due = Due {
             table: "transactions",
-            condition: "effect IS NOT NULL AND effect_done_at IS NULL \
-                        AND phase IN ('COMPLETED', 'FAILED', 'ABORTED')",
+            condition,
             order_by: "id",
-            job: "effects",
+            job,
         };
         self.lease(due, vec![], terms, LeasedTransaction::new).await
     }

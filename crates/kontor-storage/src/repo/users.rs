@@ -551,12 +551,8 @@ impl Permissions<'_, '_> {
         user: EbicsUserId,
         permissions: Vec<NewPermission>,
     ) -> Result<Vec<Permission>> {
-        let tenant = self.tx.tenant_val();
         self.tx
-            .execute(
-                "DELETE FROM permissions WHERE tenant_id = $1 AND ebics_user_id = $2",
-                &[tenant, user.to_db().into()],
-            )
+            .delete_where::<Permission>("ebics_user_id", user)
             .await?;
         let mut out = Vec::with_capacity(permissions.len());
         for p in permissions {

@@ -157,12 +157,8 @@ impl VeuItems<'_, '_> {
     ) -> Result<Vec<VeuSigner>> {
         // Ensures the item is in this tenant before touching its children.
         let _: VeuItem = self.tx.get(item).await?;
-        let tenant = self.tx.tenant_val();
         self.tx
-            .execute(
-                "DELETE FROM veu_signers WHERE tenant_id = $1 AND veu_item_id = $2",
-                &[tenant, item.to_db().into()],
-            )
+            .delete_where::<VeuSigner>("veu_item_id", item)
             .await?;
         for signer in signers {
             self.tx
