@@ -343,123 +343,106 @@ mod tests {
         String::from_utf8(canonicalize_authenticated(xml).expect("canonicalises")).expect("utf-8")
     }
 
+    /// The canonical form of whole documents, case by case (a failure names each case).
     #[test]
-    fn empty_element_becomes_start_and_end_tag() {
-        assert_eq!(c14n("<a/>"), "<a></a>");
-    }
-
-    #[test]
-    fn xml_declaration_and_whitespace_outside_root_are_dropped() {
-        assert_eq!(c14n("<?xml version=\"1.0\"?>\n\n<a>x</a>\n"), "<a>x</a>");
-    }
-
-    #[test]
-    fn comments_are_removed_everywhere() {
-        assert_eq!(
-            c14n("<!--c--><a><!-- in -->x<b/><!--y--></a><!--z-->"),
-            "<a>x<b></b></a>"
-        );
-    }
-
-    #[test]
-    fn pis_outside_root_are_separated_by_line_feeds() {
-        assert_eq!(c14n("<?p1 d?><a/><?p2?>"), "<?p1 d?>\n<a></a>\n<?p2?>");
-    }
-
-    #[test]
-    fn attributes_are_sorted_by_namespace_uri_then_local_name() {
-        let xml = r#"<e xmlns:b="http://b" xmlns:a="http://c" z="1" a:attr="2" b:attr="3" y="4"/>"#;
-        // Unqualified first (empty URI), then http://b, then http://c.
-        assert_eq!(
-            c14n(xml),
-            r#"<e xmlns:a="http://c" xmlns:b="http://b" y="4" z="1" b:attr="3" a:attr="2"></e>"#
-        );
-    }
-
-    #[test]
-    fn namespace_declarations_come_before_attributes_default_first() {
-        let xml = r#"<e b="1" xmlns:z="urn:z" xmlns="urn:d" xmlns:a="urn:a"/>"#;
-        assert_eq!(
-            c14n(xml),
-            r#"<e xmlns="urn:d" xmlns:a="urn:a" xmlns:z="urn:z" b="1"></e>"#
-        );
-    }
-
-    #[test]
-    fn attribute_values_escape_specials_and_whitespace_chars() {
-        let xml = "<e a=\"&amp;&lt;&gt;&quot;&#9;&#10;&#13;'\"/>";
-        assert_eq!(c14n(xml), "<e a=\"&amp;&lt;>&quot;&#x9;&#xA;&#xD;'\"></e>");
-    }
-
-    #[test]
-    fn literal_whitespace_in_attribute_values_is_normalised_to_spaces() {
-        assert_eq!(c14n("<e a=\"x\ty\nz\"/>"), "<e a=\"x y z\"></e>");
-    }
-
-    #[test]
-    fn text_escapes_amp_lt_gt_and_cr_only() {
-        let xml = "<e>&amp; &lt; &gt; \" ' &#13; &#x41;</e>";
-        assert_eq!(c14n(xml), "<e>&amp; &lt; &gt; \" ' &#xD; A</e>");
-    }
-
-    #[test]
-    fn line_endings_are_normalised_to_line_feed() {
-        assert_eq!(c14n("<e>a\r\nb\rc</e>"), "<e>a\nb\nc</e>");
-    }
-
-    #[test]
-    fn cdata_becomes_escaped_text() {
-        assert_eq!(
-            c14n("<e><![CDATA[<x> & y]]></e>"),
-            "<e>&lt;x&gt; &amp; y</e>"
-        );
-    }
-
-    #[test]
-    fn whitespace_inside_the_document_element_is_preserved() {
-        assert_eq!(c14n("<a>\n  <b> x </b>\n</a>"), "<a>\n  <b> x </b>\n</a>");
-    }
-
-    #[test]
-    fn superfluous_namespace_redeclarations_are_dropped() {
-        let xml = r#"<a xmlns="urn:x" xmlns:p="urn:p"><b xmlns="urn:x" xmlns:p="urn:p"/></a>"#;
-        assert_eq!(c14n(xml), r#"<a xmlns="urn:x" xmlns:p="urn:p"><b></b></a>"#);
-    }
-
-    #[test]
-    fn nested_redeclaration_with_a_different_uri_is_kept() {
-        let xml = r#"<a xmlns:p="urn:1"><p:b xmlns:p="urn:2"><p:c xmlns:p="urn:1"/></p:b></a>"#;
-        assert_eq!(
-            c14n(xml),
-            r#"<a xmlns:p="urn:1"><p:b xmlns:p="urn:2"><p:c xmlns:p="urn:1"></p:c></p:b></a>"#
-        );
-    }
-
-    #[test]
-    fn undeclaring_the_default_namespace_is_rendered_once() {
-        let xml = r#"<a xmlns="urn:d"><b xmlns=""><c xmlns=""/></b></a>"#;
-        assert_eq!(c14n(xml), r#"<a xmlns="urn:d"><b xmlns=""><c></c></b></a>"#);
-    }
-
-    #[test]
-    fn empty_default_namespace_on_root_is_not_rendered() {
-        assert_eq!(c14n(r#"<a xmlns=""><b/></a>"#), "<a><b></b></a>");
-    }
-
-    #[test]
-    fn unused_namespace_declarations_are_kept_in_inclusive_c14n() {
-        assert_eq!(
-            c14n(r#"<a xmlns:unused="urn:u"><b/></a>"#),
-            r#"<a xmlns:unused="urn:u"><b></b></a>"#
-        );
-    }
-
-    #[test]
-    fn prefixes_are_preserved() {
-        assert_eq!(
-            c14n(r#"<x:a xmlns:x="urn:x"><x:b/></x:a>"#),
-            r#"<x:a xmlns:x="urn:x"><x:b></x:b></x:a>"#
-        );
+    fn documents_take_their_canonical_form() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("empty element becomes start and end tag", "<a/>", "<a></a>"),
+            (
+                "xml declaration and whitespace outside root are dropped",
+                "<?xml version=\"1.0\"?>\n\n<a>x</a>\n",
+                "<a>x</a>",
+            ),
+            (
+                "comments are removed everywhere",
+                "<!--c--><a><!-- in -->x<b/><!--y--></a><!--z-->",
+                "<a>x<b></b></a>",
+            ),
+            (
+                "pis outside root are separated by line feeds",
+                "<?p1 d?><a/><?p2?>",
+                "<?p1 d?>\n<a></a>\n<?p2?>",
+            ),
+            // Unqualified first (empty URI), then http://b, then http://c.
+            (
+                "attributes are sorted by namespace uri then local name",
+                r#"<e xmlns:b="http://b" xmlns:a="http://c" z="1" a:attr="2" b:attr="3" y="4"/>"#,
+                r#"<e xmlns:a="http://c" xmlns:b="http://b" y="4" z="1" b:attr="3" a:attr="2"></e>"#,
+            ),
+            (
+                "namespace declarations come before attributes default first",
+                r#"<e b="1" xmlns:z="urn:z" xmlns="urn:d" xmlns:a="urn:a"/>"#,
+                r#"<e xmlns="urn:d" xmlns:a="urn:a" xmlns:z="urn:z" b="1"></e>"#,
+            ),
+            (
+                "attribute values escape specials and whitespace chars",
+                "<e a=\"&amp;&lt;&gt;&quot;&#9;&#10;&#13;'\"/>",
+                "<e a=\"&amp;&lt;>&quot;&#x9;&#xA;&#xD;'\"></e>",
+            ),
+            (
+                "literal whitespace in attribute values is normalised to spaces",
+                "<e a=\"x\ty\nz\"/>",
+                "<e a=\"x y z\"></e>",
+            ),
+            (
+                "text escapes amp lt gt and cr only",
+                "<e>&amp; &lt; &gt; \" ' &#13; &#x41;</e>",
+                "<e>&amp; &lt; &gt; \" ' &#xD; A</e>",
+            ),
+            (
+                "line endings are normalised to line feed",
+                "<e>a\r\nb\rc</e>",
+                "<e>a\nb\nc</e>",
+            ),
+            (
+                "cdata becomes escaped text",
+                "<e><![CDATA[<x> & y]]></e>",
+                "<e>&lt;x&gt; &amp; y</e>",
+            ),
+            (
+                "whitespace inside the document element is preserved",
+                "<a>\n  <b> x </b>\n</a>",
+                "<a>\n  <b> x </b>\n</a>",
+            ),
+            (
+                "superfluous namespace redeclarations are dropped",
+                r#"<a xmlns="urn:x" xmlns:p="urn:p"><b xmlns="urn:x" xmlns:p="urn:p"/></a>"#,
+                r#"<a xmlns="urn:x" xmlns:p="urn:p"><b></b></a>"#,
+            ),
+            (
+                "nested redeclaration with a different uri is kept",
+                r#"<a xmlns:p="urn:1"><p:b xmlns:p="urn:2"><p:c xmlns:p="urn:1"/></p:b></a>"#,
+                r#"<a xmlns:p="urn:1"><p:b xmlns:p="urn:2"><p:c xmlns:p="urn:1"></p:c></p:b></a>"#,
+            ),
+            (
+                "undeclaring the default namespace is rendered once",
+                r#"<a xmlns="urn:d"><b xmlns=""><c xmlns=""/></b></a>"#,
+                r#"<a xmlns="urn:d"><b xmlns=""><c></c></b></a>"#,
+            ),
+            (
+                "empty default namespace on root is not rendered",
+                r#"<a xmlns=""><b/></a>"#,
+                "<a><b></b></a>",
+            ),
+            (
+                "unused namespace declarations are kept in inclusive c14n",
+                r#"<a xmlns:unused="urn:u"><b/></a>"#,
+                r#"<a xmlns:unused="urn:u"><b></b></a>"#,
+            ),
+            (
+                "prefixes are preserved",
+                r#"<x:a xmlns:x="urn:x"><x:b/></x:a>"#,
+                r#"<x:a xmlns:x="urn:x"><x:b></x:b></x:a>"#,
+            ),
+        ];
+        let wrong: Vec<String> = cases
+            .iter()
+            .filter_map(|(case, xml, expected)| {
+                let actual = c14n(xml);
+                (actual != *expected).then(|| format!("{case}: {actual:?}, expected {expected:?}"))
+            })
+            .collect();
+        assert!(wrong.is_empty(), "{wrong:#?}");
     }
 
     #[test]
