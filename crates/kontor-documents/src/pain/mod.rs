@@ -14,7 +14,7 @@ mod parse;
 pub mod request;
 mod validate;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use serde::{Deserialize, Serialize};
@@ -284,25 +284,28 @@ impl PaymentOrder {
         validate::validate(self)
     }
 
+    /// What a signer sees: totals per currency, the counterparties in the order of their first
+    /// appearance, the requested dates sorted. Linear in the transfers: a bulk file may hold
+    /// hundreds of thousands, so no look-up here may walk the list built so far.
     pub fn summary(&self) -> PaymentSummary {
         let mut totals: BTreeMap<Currency, Amount> = BTreeMap::new();
         let mut creditor_names: Vec<String> = Vec::new();
         let mut debtor_accounts: Vec<Iban> = Vec::new();
-        let mut requested_dates: Vec<NaiveDate> = Vec::new();
-        let mut add_name = |name: &str| {
-            if !creditor_names.iter().any(|n| n == name) {
-                creditor_names.push(name.to_string());
+        let mut requested_dates: BTreeSet<NaiveDate> = BTreeSet::new();
+        let mut names_seen: HashSet<&str> = HashSet::new();
+        let mut accounts_seen: HashSet<&Iban> = HashSet::new();
+        let mut add_name = |name| {
+            if names_seen.insert(name) {
+                creditor_names.push(String::from(name));
             }
         };
-        let mut add_account = |iban: &Iban| {
-            if !debtor_accounts.contains(iban) {
-                debtor_accounts.push(iban.clone());
+        let mut add_account = |iban| {
+            if accounts_seen.insert(iban) {
+                debtor_accounts.push(Iban::clone(iban));
             }
         };
         for info in &self.payment_infos {
-            if !requested_dates.contains(&info.requested_date) {
-                requested_dates.push(info.requested_date);
-            }
+            requested_dates.insert(info.requested_date);
             if self.kind() == PaymentKind::CreditTransfer {
                 add_account(&info.account.iban);
             } else {
@@ -317,7 +320,6 @@ impl PaymentOrder {
                 }
             }
         }
-        requested_dates.sort_unstable();
         PaymentSummary {
             kind: self.kind(),
             number_of_transactions: self.number_of_transactions(),
@@ -325,7 +327,7 @@ impl PaymentOrder {
             totals,
             creditor_names,
             debtor_accounts,
-            requested_dates,
+            requested_dates: requested_dates.into_iter().collect(),
         }
     }
 }

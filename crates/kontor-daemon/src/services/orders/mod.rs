@@ -345,10 +345,12 @@ async fn create_in(
         )));
     }
     document.validate()?;
-    let (total, currency) = single_currency_total(document)?;
-    let ordering_accounts = ordering_accounts(document);
+    // Once per order: a bulk file's summary walks every one of its transfers.
+    let summary = document.summary();
+    let (total, currency) = single_currency_total(&summary)?;
+    let ordering_accounts = ordering_accounts(&summary);
     let btf_service =
-        check_permission(tx, &user, request, &ordering_accounts, total, currency).await?;
+        check_permission(tx, &user, request, ordering_accounts, total, currency).await?;
 
     let file: StoredFile = tx
         .files()
@@ -373,7 +375,6 @@ async fn create_in(
             idempotency_key: new.idempotency_key,
         })
         .await?;
-    let summary = document.summary();
     // Stored, so showing the order need not read and parse its file.
     tx.orders()
         .store_summary(
@@ -394,16 +395,15 @@ async fn create_in(
 
 /// The ordering party's accounts: the debtor accounts of transfers. For direct debits the
 /// summary lists payers; the ordering (creditor) accounts are not in it.
-fn ordering_accounts(document: &PaymentOrder) -> Vec<Iban> {
-    match document.kind() {
-        PaymentKind::CreditTransfer => document.summary().debtor_accounts,
-        PaymentKind::DirectDebit => Vec::new(),
+fn ordering_accounts(summary: &PaymentSummary) -> &[Iban] {
+    match summary.kind {
+        PaymentKind::CreditTransfer => &summary.debtor_accounts,
+        PaymentKind::DirectDebit => &[],
     }
 }
 
-fn single_currency_total(document: &PaymentOrder) -> Result<(Amount, Currency), OrderError> {
-    let totals = document.summary().totals;
-    let mut iter = totals.into_iter();
+fn single_currency_total(summary: &PaymentSummary) -> Result<(Amount, Currency), OrderError> {
+    let mut iter = summary.totals.iter().map(|(c, a)| (*c, *a));
     match (iter.next(), iter.next()) {
         (Some((currency, total)), None) => Ok((total, currency)),
         _ => Err(OrderError::MixedCurrencies),
