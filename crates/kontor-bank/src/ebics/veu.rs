@@ -342,7 +342,7 @@ pub fn hvt(
                 currency: tx.currency.to_string(),
                 description: None,
                 account_numbers: vec![AttributedAccountNumber {
-                    number: AccountNumber::iban(compact(party.iban.as_ref())),
+                    value: AccountNumber::iban(compact(party.iban.as_ref())),
                     role,
                     description: None,
                 }],
@@ -350,13 +350,13 @@ pub fn hvt(
                     .bic
                     .iter()
                     .map(|bic| AttributedBankCode {
-                        code: BankCode::bic(bic.to_string()),
+                        value: BankCode::bic(bic.to_string()),
                         role,
                         description: None,
                     })
                     .collect(),
                 account_holder: Some(AttributedAccountHolder {
-                    name: party.name.clone(),
+                    value: party.name.clone(),
                     role,
                     description: None,
                 }),

@@ -709,17 +709,17 @@ fn attributed_account(role: AccountRole, iban: &str, bic: &str, holder: &str) ->
         currency: "EUR".into(),
         description: None,
         account_numbers: vec![AttributedAccountNumber {
-            number: AccountNumber::iban(iban),
+            value: AccountNumber::iban(iban),
             role,
             description: None,
         }],
         bank_codes: vec![AttributedBankCode {
-            code: BankCode::bic(bic),
+            value: BankCode::bic(bic),
             role,
             description: Some("BIC".into()),
         }],
         account_holder: Some(AttributedAccountHolder {
-            name: holder.into(),
+            value: holder.into(),
             role,
             description: None,
         }),
