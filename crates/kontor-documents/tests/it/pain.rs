@@ -405,6 +405,7 @@ fn foreign_namespace_and_wrong_root_are_rejected() {
     ));
 }
 
+#[test]
 fn builder_refuses_invalid_orders() {
     let mut order = credit_transfer_order(PainVersion::Pain001_001_09);
     order.message_id = "X".repeat(36);

@@ -81,7 +81,7 @@ fn each_edit_of_a_signed_document_verifies_as_its_row_says() {
     )
     .expect("utf-8");
     let response = signed_response();
-    let rows: [(&str, &str, &RsaPublicKey, &str, &str, Result<(), XmlDsigError>); 20] = [
+    let rows = [
         ("header UserID", &c53, &client, "<UserID>USER1</UserID>", "<UserID>USER2</UserID>", Err(DigestMismatch)),
         ("header HostID", &c53, &client, "<HostID>KONTORBANK</HostID>", "<HostID>OTHERBANK</HostID>", Err(DigestMismatch)),
         ("header Timestamp", &c53, &client, "2024-05-17T09:30:15.000Z", "2024-05-17T09:30:16.000Z", Err(DigestMismatch)),
@@ -286,7 +286,8 @@ fn signing_is_deterministic_and_resigning_replaces_the_signature() {
 #[test]
 fn a_resent_transfer_segment_is_byte_identical() {
     // Recovery re-sends a segment; the message must be the same one.
-    let segments: [(&str, fn(ProtocolVersion, u32, bool) -> EbicsRequest, bool); 2] = [
+    type Segment = fn(ProtocolVersion, u32, bool) -> EbicsRequest;
+    let segments: [(&str, Segment, bool); 2] = [
         ("upload", upload_transfer, true),
         ("download", download_transfer, false),
     ];
