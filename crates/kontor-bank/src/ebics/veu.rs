@@ -342,7 +342,7 @@ pub fn hvt(
                 currency: tx.currency.to_string(),
                 description: None,
                 account_numbers: vec![AttributedAccountNumber {
-                    value: AccountNumber::iban(compact(party.iban.as_ref())),
+                    number: AccountNumber::iban(compact(party.iban.as_ref())),
                     role,
                     description: None,
                 }],
@@ -350,13 +350,13 @@ pub fn hvt(
                     .bic
                     .iter()
                     .map(|bic| AttributedBankCode {
-                        value: BankCode::bic(bic.to_string()),
+                        code: BankCode::bic(bic.to_string()),
                         role,
                         description: None,
                     })
                     .collect(),
                 account_holder: Some(AttributedAccountHolder {
-                    value: party.name.clone(),
+                    name: party.name.clone(),
                     role,
                     description: None,
                 }),

@@ -66,7 +66,7 @@ pub use veu_requests::{
     HVUOrderParams, HVZOrderParams, VeuOrderRef,
 };
 pub use veu_responses::{
-    AccountRole, Attributed, AttributedAccount, AttributedAccountHolder, AttributedAccountNumber,
+    AccountRole, AttributedAccount, AttributedAccountHolder, AttributedAccountNumber,
     AttributedBankCode, DescriptionKind, FirstOrderAccount, FirstOrderInfo, HVDResponseOrderData,
     HVTAmount, HVTDescription, HVTOrderInfo, HVTResponseOrderData, HVUOrderDetails,
     HVUResponseOrderData, HVZOrderDetails, HVZResponseOrderData, HVZTotalAmount, PendingOrder,

@@ -464,45 +464,44 @@ impl AccountRole {
     }
 }
 
-/// A part of an HVT account with its `Role` and `Description` attributes: an account number
-/// (`AttributedAccountType`), a bank code or the holder's name.
+/// An account number with its role (`AttributedAccountType`).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Attributed<T> {
-    /// The number, the code or the name.
-    pub value: T,
+pub struct AttributedAccountNumber {
+    /// The number.
+    pub number: AccountNumber,
     /// `Role`.
     pub role: AccountRole,
     /// `Description`.
     pub description: Option<String>,
 }
 
-/// An account number with its role (`AttributedAccountType`).
-pub type AttributedAccountNumber = Attributed<AccountNumber>;
-
 /// A bank code with its role.
-pub type AttributedBankCode = Attributed<BankCode>;
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttributedBankCode {
+    /// The code.
+    pub code: BankCode,
+    /// `Role`.
+    pub role: AccountRole,
+    /// `Description`.
+    pub description: Option<String>,
+}
 
-/// An account holder's name with its role.
-pub type AttributedAccountHolder = Attributed<String>;
+/// An account holder with its role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttributedAccountHolder {
+    /// The holder's name.
+    pub name: String,
+    /// `Role`.
+    pub role: AccountRole,
+    /// `Description`.
+    pub description: Option<String>,
+}
 
-impl<T> Attributed<T> {
-    /// `value` with the `Role` and `Description` attributes of `el`, the element that holds it.
-    fn read(el: &El<'_, '_>, value: T) -> Result<Self> {
-        Ok(Self {
-            value,
-            role: el.req_attr_value("Role", AccountRole::parse)?,
-            description: el.attr("Description"),
-        })
-    }
-
-    /// The `Role` and `Description` attributes to write, once the role is checked: besides
-    /// Originator, Recipient and Other, a part allows only its `specific` role.
-    fn attrs(&self, role_path: &str, specific: AccountRole) -> Result<Vec<(&str, &str)>> {
-        let role = self.role.check(role_path, specific)?;
-        let mut attrs = vec![("Role", role)];
-        attrs.extend(self.description.as_deref().map(|d| ("Description", d)));
-        Ok(attrs)
-    }
+/// The `Role` and `Description` attributes every part of an HVT account carries.
+fn role_attrs<'a>(role: &'a str, description: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
+    let mut attrs = vec![("Role", role)];
+    attrs.extend(description.map(|d| ("Description", d)));
+    attrs
 }
 
 /// One account of an HVT transaction (`HVTAccountInfoType`).
@@ -539,32 +538,50 @@ impl AttributedAccount {
         }
         out.start("AccountInfo", &attrs)?;
         for n in &self.account_numbers {
-            let attrs = n.attrs("AccountNumber/@Role", AccountRole::Charges)?;
-            n.value.write_with(out, attrs)?;
+            let role = n.role.check("AccountNumber/@Role", AccountRole::Charges)?;
+            n.number
+                .write_with(out, role_attrs(role, n.description.as_deref()))?;
         }
         for c in &self.bank_codes {
-            let attrs = c.attrs("BankCode/@Role", AccountRole::Correspondent)?;
-            c.value.write_with(out, attrs)?;
+            let role = c.role.check("BankCode/@Role", AccountRole::Correspondent)?;
+            c.code
+                .write_with(out, role_attrs(role, c.description.as_deref()))?;
         }
         if let Some(h) = &self.account_holder {
-            let attrs = h.attrs("AccountHolder/@Role", AccountRole::Presenter)?;
-            out.leaf_attrs("AccountHolder", &attrs, &h.value)?;
+            let role = h
+                .role
+                .check("AccountHolder/@Role", AccountRole::Presenter)?;
+            let attrs = role_attrs(role, h.description.as_deref());
+            out.leaf_attrs("AccountHolder", &attrs, &h.name)?;
         }
         out.end("AccountInfo")
     }
 
     fn read(el: &El<'_, '_>) -> Result<Self> {
+        let role = |e: &El<'_, '_>| e.req_attr_value("Role", AccountRole::parse);
         let mut account_numbers = Vec::new();
         let mut bank_codes = Vec::new();
         for e in el.elements() {
             if let Some(number) = AccountNumber::read(&e)? {
-                account_numbers.push(Attributed::read(&e, number)?);
+                account_numbers.push(AttributedAccountNumber {
+                    number,
+                    role: role(&e)?,
+                    description: e.attr("Description"),
+                });
             } else if let Some(code) = BankCode::read(&e)? {
-                bank_codes.push(Attributed::read(&e, code)?);
+                bank_codes.push(AttributedBankCode {
+                    code,
+                    role: role(&e)?,
+                    description: e.attr("Description"),
+                });
             }
         }
         let account_holder = match el.opt_child("AccountHolder") {
-            Some(h) => Some(Attributed::read(&h, h.text())?),
+            Some(h) => Some(AttributedAccountHolder {
+                name: h.text(),
+                role: role(&h)?,
+                description: h.attr("Description"),
+            }),
             None => None,
         };
         Ok(Self {

@@ -709,17 +709,17 @@ fn attributed_account(role: AccountRole, iban: &str, bic: &str, holder: &str) ->
         currency: "EUR".into(),
         description: None,
         account_numbers: vec![AttributedAccountNumber {
-            value: AccountNumber::iban(iban),
+            number: AccountNumber::iban(iban),
             role,
             description: None,
         }],
         bank_codes: vec![AttributedBankCode {
-            value: BankCode::bic(bic),
+            code: BankCode::bic(bic),
             role,
             description: Some("BIC".into()),
         }],
         account_holder: Some(AttributedAccountHolder {
-            value: holder.into(),
+            name: holder.into(),
             role,
             description: None,
         }),
