@@ -298,32 +298,37 @@ fn write_pi(node: Node<'_, '_>, out: &mut Vec<u8>) {
 }
 
 /// Text node escaping: `&`, `<`, `>` and carriage return.
-fn escape_text(s: &str, out: &mut Vec<u8>) {
-    for c in s.chars() {
-        match c {
-            '&' => out.extend_from_slice(b"&amp;"),
-            '<' => out.extend_from_slice(b"&lt;"),
-            '>' => out.extend_from_slice(b"&gt;"),
-            '\r' => out.extend_from_slice(b"&#xD;"),
-            c => {
-                let mut buf = [0u8; 4];
-                out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            }
-        }
-    }
-}
+const TEXT_REFERENCES: &[(char, &str)] = &[
+    ('&', "&amp;"),
+    ('<', "&lt;"),
+    ('>', "&gt;"),
+    ('\r', "&#xD;"),
+];
 
 /// Attribute value escaping: `&`, `<`, `"`, tab, line feed and carriage return.
+const ATTRIBUTE_REFERENCES: &[(char, &str)] = &[
+    ('&', "&amp;"),
+    ('<', "&lt;"),
+    ('"', "&quot;"),
+    ('\t', "&#x9;"),
+    ('\n', "&#xA;"),
+    ('\r', "&#xD;"),
+];
+
+fn escape_text(s: &str, out: &mut Vec<u8>) {
+    escape(s, out, TEXT_REFERENCES)
+}
+
 fn escape_attr(s: &str, out: &mut Vec<u8>) {
+    escape(s, out, ATTRIBUTE_REFERENCES)
+}
+
+/// Writes `s` as UTF-8, each character that `references` lists replaced by its reference.
+fn escape(s: &str, out: &mut Vec<u8>, references: &[(char, &str)]) {
     for c in s.chars() {
-        match c {
-            '&' => out.extend_from_slice(b"&amp;"),
-            '<' => out.extend_from_slice(b"&lt;"),
-            '"' => out.extend_from_slice(b"&quot;"),
-            '\t' => out.extend_from_slice(b"&#x9;"),
-            '\n' => out.extend_from_slice(b"&#xA;"),
-            '\r' => out.extend_from_slice(b"&#xD;"),
-            c => {
+        match references.iter().find(|(special, _)| *special == c) {
+            Some((_, reference)) => out.extend_from_slice(reference.as_bytes()),
+            None => {
                 let mut buf = [0u8; 4];
                 out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
             }
@@ -486,18 +491,26 @@ mod tests {
         }
     }
 
-    // W3C C14N 1.0, section 3.2 (whitespace in document content), without the DTD.
+    /// The examples of W3C C14N 1.0, section 3, without their DTDs (they are not processed
+    /// here), case by case (a failure names each section).
     #[test]
-    fn w3c_example_3_2_whitespace_in_document_content() {
-        let input = "<doc>\n   <clean>   </clean>\n   <dirty>   A   B   </dirty>\n   <mixed>\n      A\n      <clean>   </clean>\n      B\n      <dirty>   A   B   </dirty>\n      C\n   </mixed>\n</doc>";
-        assert_eq!(c14n(input), input);
-    }
-
-    // W3C C14N 1.0, section 3.3 (start and end tags), with the DTD-defaulted attributes removed
-    // from the expected output since DTDs are not processed here.
-    #[test]
-    fn w3c_example_3_3_start_and_end_tags() {
-        let input = r#"<doc>
+    fn w3c_examples_take_their_canonical_form() {
+        let whitespace_in_content = "<doc>\n   <clean>   </clean>\n   <dirty>   A   B   </dirty>\n   <mixed>\n      A\n      <clean>   </clean>\n      B\n      <dirty>   A   B   </dirty>\n      C\n   </mixed>\n</doc>";
+        let cases: &[(&str, &str, &str)] = &[
+            (
+                "3.1 PIs, comments and outside of the document element",
+                "<?xml version=\"1.0\"?>\n\n<?xml-stylesheet   href=\"doc.xsl\"\n   type=\"text/xsl\"   ?>\n\n<doc>Hello, world!<!-- Comment 1 --></doc>\n\n<?pi-without-data     ?>\n\n<!-- Comment 2 -->\n\n<!-- Comment 3 -->",
+                "<?xml-stylesheet href=\"doc.xsl\"\n   type=\"text/xsl\"   ?>\n<doc>Hello, world!</doc>\n<?pi-without-data?>",
+            ),
+            (
+                "3.2 whitespace in document content",
+                whitespace_in_content,
+                whitespace_in_content,
+            ),
+            // The DTD-defaulted attributes are removed from the expected output.
+            (
+                "3.3 start and end tags",
+                r#"<doc>
    <e1   />
    <e2   ></e2>
    <e3   name = "elem3"   id="elem3"   />
@@ -513,8 +526,8 @@ mod tests {
          </e8>
       </e7>
    </e6>
-</doc>"#;
-        let expected = r#"<doc>
+</doc>"#,
+                r#"<doc>
    <e1></e1>
    <e2></e2>
    <e3 id="elem3" name="elem3"></e3>
@@ -527,31 +540,26 @@ mod tests {
          </e8>
       </e7>
    </e6>
-</doc>"#;
-        assert_eq!(c14n(input), expected);
-    }
-
-    // W3C C14N 1.0, section 3.4 (character modifications and character references), without
-    // the DTD (so no attribute-type normalisation of the ID/NMTOKENS attributes).
-    #[test]
-    fn w3c_example_3_4_character_modifications() {
-        let input = "<doc>\n   <text>First line&#x0d;&#10;Second line</text>\n   <value>&#x32;</value>\n   <compute><![CDATA[value>\"0\" && value<\"10\" ?\"valid\":\"error\"]]></compute>\n   <compute expr='value>\"0\" &amp;&amp; value&lt;\"10\" ?\"valid\":\"error\"'>valid</compute>\n   <norm attr=' &apos;   &#x20;&#13;&#xa;&#9;   &apos; '/>\n</doc>";
-        let expected = "<doc>\n   <text>First line&#xD;\nSecond line</text>\n   <value>2</value>\n   <compute>value&gt;\"0\" &amp;&amp; value&lt;\"10\" ?\"valid\":\"error\"</compute>\n   <compute expr=\"value>&quot;0&quot; &amp;&amp; value&lt;&quot;10&quot; ?&quot;valid&quot;:&quot;error&quot;\">valid</compute>\n   <norm attr=\" '    &#xD;&#xA;&#x9;   ' \"></norm>\n</doc>";
-        assert_eq!(c14n(input), expected);
-    }
-
-    // W3C C14N 1.0, section 3.6 (UTF-8 encoding): characters pass through as UTF-8.
-    #[test]
-    fn w3c_example_3_6_utf8_passes_through() {
-        assert_eq!(c14n("<doc>&#169;</doc>"), "<doc>\u{a9}</doc>");
-    }
-
-    // W3C C14N 1.0, section 3.1 (PIs, comments and outside of document element), DTD removed.
-    #[test]
-    fn w3c_example_3_1_pis_comments_outside_document_element() {
-        let input = "<?xml version=\"1.0\"?>\n\n<?xml-stylesheet   href=\"doc.xsl\"\n   type=\"text/xsl\"   ?>\n\n<doc>Hello, world!<!-- Comment 1 --></doc>\n\n<?pi-without-data     ?>\n\n<!-- Comment 2 -->\n\n<!-- Comment 3 -->";
-        let expected = "<?xml-stylesheet href=\"doc.xsl\"\n   type=\"text/xsl\"   ?>\n<doc>Hello, world!</doc>\n<?pi-without-data?>";
-        assert_eq!(c14n(input), expected);
+</doc>"#,
+            ),
+            // Without the DTD, so no attribute-type normalisation of the ID/NMTOKENS attributes.
+            (
+                "3.4 character modifications and character references",
+                "<doc>\n   <text>First line&#x0d;&#10;Second line</text>\n   <value>&#x32;</value>\n   <compute><![CDATA[value>\"0\" && value<\"10\" ?\"valid\":\"error\"]]></compute>\n   <compute expr='value>\"0\" &amp;&amp; value&lt;\"10\" ?\"valid\":\"error\"'>valid</compute>\n   <norm attr=' &apos;   &#x20;&#13;&#xa;&#9;   &apos; '/>\n</doc>",
+                "<doc>\n   <text>First line&#xD;\nSecond line</text>\n   <value>2</value>\n   <compute>value&gt;\"0\" &amp;&amp; value&lt;\"10\" ?\"valid\":\"error\"</compute>\n   <compute expr=\"value>&quot;0&quot; &amp;&amp; value&lt;&quot;10&quot; ?&quot;valid&quot;:&quot;error&quot;\">valid</compute>\n   <norm attr=\" '    &#xD;&#xA;&#x9;   ' \"></norm>\n</doc>",
+            ),
+            // Characters pass through as UTF-8.
+            ("3.6 UTF-8 encoding", "<doc>&#169;</doc>", "<doc>\u{a9}</doc>"),
+        ];
+        let wrong: Vec<String> = cases
+            .iter()
+            .filter_map(|(section, xml, expected)| {
+                let actual = c14n(xml);
+                (actual != *expected)
+                    .then(|| format!("{section}: {actual:?}, expected {expected:?}"))
+            })
+            .collect();
+        assert!(wrong.is_empty(), "{wrong:#?}");
     }
 
     #[test]
