@@ -122,7 +122,7 @@ impl<R: BufRead> CamtReader<R> {
                         CamtKind::Camt053 => StatementFormat::Camt053,
                         CamtKind::Camt054 => StatementFormat::Camt054,
                     };
-                    self.events.namespace = namespace.into_bytes();
+                    self.events.set_namespace(namespace.into_bytes());
                     self.position = Position::InDocument;
                     return Ok(());
                 }

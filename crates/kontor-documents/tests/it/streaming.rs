@@ -101,9 +101,27 @@ fn namespace_declarations_are_scoped_like_in_the_tree() {
             &format!("<X xmlns:q=\"{ns}\"/><q:X/><AcctSvcrRef>"),
             1,
         ),
+        // A prefix undeclared (`xmlns:q=""`, not allowed in Namespaces 1.0), used or not.
+        base.replacen(
+            "<AcctSvcrRef>",
+            "<X xmlns:q=\"\"><q:X/></X><AcctSvcrRef>",
+            1,
+        ),
+        base.replacen(
+            "<RmtInf>",
+            &format!("<RmtInf xmlns:q=\"{ns}\"><Y xmlns:q=\"\"/><q:Ustrd>x</q:Ustrd>"),
+            1,
+        ),
+        base.replacen("<AcctSvcrRef>", "<X xmlns:q=\"\"/><AcctSvcrRef>", 1),
     ];
     for xml in unbound {
-        assert!(camt::parse(&xml).is_err(), "{xml}");
+        assert!(
+            matches!(
+                camt::parse(&xml),
+                Err(XmlError::Unreadable(ReadError::Malformed { .. }))
+            ),
+            "{xml}"
+        );
         assert!(
             matches!(
                 streamed(xml.as_bytes(), 2, 97),
