@@ -53,8 +53,9 @@ impl<'l> PolicyCheck<'l> {
         }
     }
 
-    /// Checks the next event; `Ok(true)` at the end of the document.
-    #[inline]
+    /// Checks the next event; `Ok(true)` at the end of the document. Inlined: streaming
+    /// readers call it once per event.
+    #[inline(always)]
     pub fn check(&mut self, event: &Event<'_>) -> Result<bool, ReadError> {
         let limits = self.limits;
         let text_len = match event {

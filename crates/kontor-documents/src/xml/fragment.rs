@@ -44,8 +44,11 @@ pub(crate) struct Fragment {
     nodes: Vec<Node>,
     strings: String,
     attributes: Vec<(Span, Span)>,
-    /// Path of the root element for error messages, e.g. `Document/BkToCstmrStmt/Stmt/Ntry[2]`.
+    /// Path of the root element for error messages, e.g. `Document/BkToCstmrStmt/Stmt/Ntry`.
     root_path: String,
+    /// Position of the root among its namesakes, added to `root_path` when above 1
+    /// (`…/Ntry[2]`): set for every entry, formatted only for an error.
+    root_position: usize,
 }
 
 impl Fragment {
@@ -65,6 +68,11 @@ impl Fragment {
         use std::fmt::Write;
         self.root_path.clear();
         let _ = self.root_path.write_fmt(path);
+    }
+
+    /// Sets the position of the root among its namesakes (see `root_position`).
+    pub(crate) fn set_root_position(&mut self, position: usize) {
+        self.root_position = position;
     }
 
     pub(crate) fn root(&self) -> FragmentCursor<'_> {
@@ -245,7 +253,10 @@ impl<'a> Element<'a> for FragmentCursor<'a> {
             }
             index = node.parent;
         }
-        parts.push(self.fragment.root_path.clone());
+        parts.push(match self.fragment.root_position {
+            0 | 1 => self.fragment.root_path.clone(),
+            n => format!("{}[{n}]", self.fragment.root_path),
+        });
         parts.reverse();
         parts.join("/")
     }
@@ -677,7 +688,9 @@ fn open_element(
 }
 
 /// Reads the next event into `buf`, checks it against the policy and keeps the namespace
-/// declarations in scope up to date.
+/// declarations in scope up to date. Inlined into the two loops that call it: returned
+/// through a call, the event is copied twice more.
+#[inline(always)]
 fn next_event<'b, R: BufRead>(
     reader: &mut Reader<R>,
     buf: &'b mut Vec<u8>,

@@ -241,6 +241,24 @@ fn the_reading_policy_applies_while_streaming() {
 }
 
 #[test]
+fn an_error_in_an_entry_names_it_like_the_tree() {
+    let base = generated(CamtKind::Camt053, 1, 1, 3);
+    // The amount of the second entry gets a letter in front.
+    let second = base.match_indices("<Ntry>").nth(1).expect("two entries").0;
+    let amount = second + base[second..].find("<Amt ").expect("amount");
+    let text = amount + base[amount..].find('>').expect("tag end") + 1;
+    let xml = format!("{}x{}", &base[..text], &base[text..]);
+    let whole = camt::parse(&xml).expect_err("broken amount");
+    assert!(
+        whole
+            .to_string()
+            .starts_with("Document/BkToCstmrStmt/Stmt/Ntry[2]/Amt:"),
+        "{whole}"
+    );
+    assert_eq!(streamed(xml.as_bytes(), 2, 97), Err(whole));
+}
+
+#[test]
 fn broken_documents_fail_with_the_same_kind_of_error() {
     let base = generated(CamtKind::Camt053, 1, 2, 3);
     let broken = [
