@@ -161,7 +161,7 @@ impl Iban {
             return Err(IbanError::Empty);
         }
         // Only for an error: a parser reading millions of IBANs should not format each.
-        let shown = || group_for_display(&compact);
+        let shown = || group_for_display(compact);
         if let Some(bad) = compact.chars().find(|c| !c.is_ascii_alphanumeric()) {
             return Err(IbanError::InvalidCharacter {
                 iban: shown(),

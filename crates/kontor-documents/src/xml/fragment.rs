@@ -622,7 +622,7 @@ impl<R: BufRead> EventReader<R> {
                 Event::Text(text) if state != TextState::Done => {
                     // Most text (indentation, codes, amounts, names) has no reference to
                     // resolve: it is only decoded.
-                    let text = if text.iter().any(|&b| b == b'&') {
+                    let text = if text.contains(&b'&') {
                         text.unescape().map_err(malformed)?
                     } else {
                         Cow::Borrowed(std::str::from_utf8(&text).map_err(malformed)?)
