@@ -146,14 +146,16 @@ impl Amount {
 
     /// Significant digits before and after the decimal point (`0012.50` has 3).
     pub fn total_digits(&self) -> u32 {
+        // `m / 10^s` without trailing fraction zeros has max(digits(m) - s, 0) integer digits
+        // and s fraction digits: max(digits(m), s) in all. Counted, not formatted, because
+        // every amount of a statement is checked.
         let normalized = self.0.normalize();
-        let int_digits = normalized
-            .trunc()
-            .abs()
-            .to_string()
-            .trim_start_matches('0')
-            .len() as u32;
-        int_digits + normalized.scale()
+        let mantissa_digits = normalized
+            .mantissa()
+            .unsigned_abs()
+            .checked_ilog10()
+            .map_or(0, |log| log + 1);
+        mantissa_digits.max(normalized.scale())
     }
 
     /// At most 18 significant digits, the ISO 20022 `totalDigits` of every amount type. Amounts
@@ -422,6 +424,26 @@ mod tests {
             (padded, padded.to_string().as_str()),
             (amt("12.5"), "12.50")
         );
+    }
+
+    #[test]
+    fn total_digits_count_significant_digits_on_both_sides_of_the_point() {
+        for (text, digits) in [
+            ("0", 0),
+            ("0.00", 0),
+            ("-0.0", 0),
+            ("0.05", 2),
+            ("0012.50", 3),
+            ("-12.5", 3),
+            ("100", 3),
+            ("100.000", 3),
+            ("1000000.01", 9),
+            ("0.000000001", 9),
+            ("123456789012345678", 18),
+            ("12345678901234567.89", 19),
+        ] {
+            assert_eq!(amt(text).total_digits(), digits, "{text}");
+        }
     }
 
     #[test]

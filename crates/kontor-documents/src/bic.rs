@@ -19,57 +19,76 @@ pub enum BicError {
 }
 
 /// A structurally valid BIC in upper case.
+///
+/// Held inline (8 or 11 ASCII characters, zero padded), so a statement parser reading a BIC per
+/// booking does not allocate for it; the padding keeps the derived order that of the text.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Bic(String);
+pub struct Bic {
+    code: [u8; 11],
+    len: u8,
+}
 
 impl Bic {
     /// Parses a BIC; surrounding whitespace is ignored and lower case letters are accepted.
     pub fn parse(input: &str) -> Result<Bic, BicError> {
-        let bic = input.trim().to_ascii_uppercase();
-        let len = bic.chars().count();
+        let trimmed = input.trim();
+        // Only for an error: the upper case text the messages show.
+        let shown = || trimmed.to_ascii_uppercase();
+        let len = trimmed.chars().count();
         if len != 8 && len != 11 {
-            return Err(BicError::InvalidLength { bic, actual: len });
-        }
-        if let Some(bad) = bic.chars().find(|c| !c.is_ascii_alphanumeric()) {
-            return Err(BicError::InvalidCharacter {
-                bic: bic.clone(),
-                character: bad,
+            return Err(BicError::InvalidLength {
+                bic: shown(),
+                actual: len,
             });
         }
-        if !bic.as_bytes()[4..6].iter().all(u8::is_ascii_uppercase) {
-            return Err(BicError::InvalidCountryCode { bic });
+        if let Some(bad) = trimmed.chars().find(|c| !c.is_ascii_alphanumeric()) {
+            return Err(BicError::InvalidCharacter {
+                bic: shown(),
+                character: bad.to_ascii_uppercase(),
+            });
         }
-        Ok(Bic(bic))
+        let mut code = [0u8; 11];
+        for (to, from) in code.iter_mut().zip(trimmed.bytes()) {
+            *to = from.to_ascii_uppercase();
+        }
+        if !code[4..6].iter().all(u8::is_ascii_uppercase) {
+            return Err(BicError::InvalidCountryCode { bic: shown() });
+        }
+        Ok(Bic {
+            code,
+            len: len as u8,
+        })
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        // Only constructed from ASCII letters and digits.
+        std::str::from_utf8(&self.code[..usize::from(self.len)]).unwrap_or("???")
     }
 
     /// Party prefix (institution code), characters 1–4.
     pub fn institution(&self) -> &str {
-        &self.0[..4]
+        &self.as_str()[..4]
     }
 
     /// ISO 3166 country code, characters 5–6.
     pub fn country_code(&self) -> &str {
-        &self.0[4..6]
+        &self.as_str()[4..6]
     }
 
     /// Location code, characters 7–8.
     pub fn location(&self) -> &str {
-        &self.0[6..8]
+        &self.as_str()[6..8]
     }
 
     /// Branch code (characters 9–11) when the BIC has 11 characters.
     pub fn branch(&self) -> Option<&str> {
-        self.0.get(8..11)
+        self.as_str().get(8..11)
     }
 
     /// Whether the BIC also fits the stricter `BICIdentifier` pattern of older schemas
     /// (pain.001.001.03, pain.008.001.02): six letters, then `[A-Z2-9][A-NP-Z0-9]`.
     pub fn fits_legacy_pattern(&self) -> bool {
-        let b = self.0.as_bytes();
+        let b = &self.code;
         b[..6].iter().all(u8::is_ascii_uppercase)
             && (b[6].is_ascii_uppercase() || (b'2'..=b'9').contains(&b[6]))
             && ((b[7].is_ascii_uppercase() && b[7] != b'O') || b[7].is_ascii_digit())
@@ -78,7 +97,7 @@ impl Bic {
 
 impl fmt::Display for Bic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 

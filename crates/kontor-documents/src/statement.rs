@@ -4,6 +4,7 @@
 //! whose entries are the same [`Entry`] type, so a generate → parse round trip can be checked with
 //! plain equality.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use chrono::{NaiveDate, NaiveDateTime};
@@ -169,20 +170,52 @@ impl EntryStatus {
 }
 
 /// ISO 20022 bank transaction code: domain / family / sub-family (e.g. `PMNT/RCDT/ESCT`).
+///
+/// The parts are `Cow`s so that the common codes are shared, not copied for every booking of
+/// a statement (three allocations per entry otherwise); any other text is kept as read.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct BankTransactionCode {
-    pub domain: String,
-    pub family: String,
-    pub sub_family: String,
+    pub domain: Cow<'static, str>,
+    pub family: Cow<'static, str>,
+    pub sub_family: Cow<'static, str>,
+}
+
+/// Codes of the ISO 20022 external code sets that most bookings carry: the SEPA payment and
+/// account management domains, families and sub-families.
+const COMMON_CODES: &[&str] = &[
+    "PMNT", "ACMT", "CAMT", "RCDT", "ICDT", "IDDT", "RDDT", "MDOP", "ACCB", "CCRD", "MCRD", "CNTR",
+    "ESCT", "ESDD", "BBDD", "CHRG", "SWEP", "STDO", "INTR", "OTHR", "NTAV", "FEES", "DMCT", "XBCT",
+    "RRTN", "UPDD", "PMDD", "POSD", "CWDL", "BCDP",
+];
+
+/// `code` as a shared common code when it is one, else a copy.
+fn shared_code(code: &str) -> Cow<'static, str> {
+    match COMMON_CODES.iter().find(|common| **common == code) {
+        Some(common) => Cow::Borrowed(common),
+        None => Cow::Owned(code.to_owned()),
+    }
 }
 
 impl BankTransactionCode {
     pub fn new(domain: &str, family: &str, sub_family: &str) -> BankTransactionCode {
         BankTransactionCode {
-            domain: domain.to_string(),
-            family: family.to_string(),
-            sub_family: sub_family.to_string(),
+            domain: shared_code(domain),
+            family: shared_code(family),
+            sub_family: shared_code(sub_family),
+        }
+    }
+
+    /// A code from constants, without allocating (for tables of known codes).
+    pub const fn from_static(
+        domain: &'static str,
+        family: &'static str,
+        sub_family: &'static str,
+    ) -> BankTransactionCode {
+        BankTransactionCode {
+            domain: Cow::Borrowed(domain),
+            family: Cow::Borrowed(family),
+            sub_family: Cow::Borrowed(sub_family),
         }
     }
 }

@@ -157,6 +157,26 @@ mod tests {
     }
 
     #[test]
+    fn a_prefix_cannot_be_undeclared() {
+        // Namespaces in XML 1.0 §3: the value of `xmlns:p` must not be empty, used or not.
+        for doc in [
+            r#"<a xmlns:q="urn:q"><b xmlns:q=""><q:c/></b></a>"#,
+            r#"<a xmlns:q=""/>"#,
+            r#"<a><b xmlns:q=''/></a>"#,
+        ] {
+            assert!(
+                matches!(
+                    parse(doc, &Limits::DEFAULT),
+                    Err(ReadError::Malformed { .. })
+                ),
+                "{doc}"
+            );
+        }
+        // Undeclaring the default namespace is allowed.
+        assert!(parse(r#"<a xmlns="urn:a"><b xmlns=""/></a>"#, &Limits::DEFAULT).is_ok());
+    }
+
+    #[test]
     fn a_tag_has_attributes_when_anything_but_white_space_follows_its_name() {
         use quick_xml::events::Event;
         let cases = [

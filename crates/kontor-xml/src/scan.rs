@@ -53,7 +53,9 @@ impl<'l> PolicyCheck<'l> {
         }
     }
 
-    /// Checks the next event; `Ok(true)` at the end of the document.
+    /// Checks the next event; `Ok(true)` at the end of the document. Inlined: streaming
+    /// readers call it once per event.
+    #[inline(always)]
     pub fn check(&mut self, event: &Event<'_>) -> Result<bool, ReadError> {
         let limits = self.limits;
         let text_len = match event {
@@ -105,6 +107,7 @@ impl<'l> PolicyCheck<'l> {
     }
 
     /// Current nesting depth (the root element is level 1).
+    #[inline]
     pub fn depth(&self) -> usize {
         self.depth
     }
@@ -131,6 +134,7 @@ fn checked_size(size: usize, what: Limit, limit: usize) -> Result<usize, ReadErr
 /// Whether a start tag has anything after its name but white space, i.e. whether quick-xml's
 /// attribute iterator would yield anything. Most ISO 20022 elements have no attributes, and
 /// this test is much cheaper than starting the iterator for each of them.
+#[inline]
 pub fn has_attributes(element: &BytesStart<'_>) -> bool {
     // The white space of XML 1.0 (`S`), as quick-xml's attribute iterator skips it.
     !element
@@ -166,6 +170,14 @@ fn check_element(element: &BytesStart<'_>, depth: usize, limits: &Limits) -> Res
             Limit::AttributeBytes,
             limits.attribute_bytes,
         )?;
+        // Namespaces in XML 1.0, §3 (No Prefix Undeclaring): a prefix cannot be bound to the
+        // empty name; only XML 1.1 namespaces allow `xmlns:p=""`.
+        if attribute.key.as_ref().starts_with(b"xmlns:") && attribute.value.is_empty() {
+            return Err(ReadError::malformed(format!(
+                "namespace prefix {:?} undeclared (xmlns:p=\"\" is not allowed)",
+                String::from_utf8_lossy(&attribute.key.as_ref()[6..])
+            )));
+        }
     }
     Ok(())
 }

@@ -194,11 +194,12 @@ pub(super) fn parse_entry<'a>(ntry: impl Element<'a>) -> Result<Entry, XmlError>
         .map(|c| c.date_or_choice())
         .transpose()?;
     let bank_transaction_code = ntry.descend(&["BkTxCd", "Domn"]).and_then(|domain| {
-        Some(BankTransactionCode {
-            domain: domain.child_text("Cd")?.to_string(),
-            family: domain.path_text(&["Fmly", "Cd"])?.to_string(),
-            sub_family: domain.path_text(&["Fmly", "SubFmlyCd"])?.to_string(),
-        })
+        let family = domain.child("Fmly")?;
+        Some(BankTransactionCode::new(
+            domain.child_text("Cd")?,
+            family.child_text("Cd")?,
+            family.child_text("SubFmlyCd")?,
+        ))
     });
     let proprietary_code = ntry
         .path_text(&["BkTxCd", "Prtry", "Cd"])

@@ -122,7 +122,7 @@ impl<R: BufRead> CamtReader<R> {
                         CamtKind::Camt053 => StatementFormat::Camt053,
                         CamtKind::Camt054 => StatementFormat::Camt054,
                     };
-                    self.events.namespace = namespace.into_bytes();
+                    self.events.set_namespace(namespace.into_bytes());
                     self.position = Position::InDocument;
                     return Ok(());
                 }
@@ -229,14 +229,11 @@ impl<R: BufRead> CamtReader<R> {
                         self.begin()?;
                     }
                     self.entries_seen += 1;
-                    match self.entries_seen {
-                        1 => self
-                            .entry
-                            .set_root_path(format_args!("{}/Ntry", self.report_path)),
-                        n => self
-                            .entry
-                            .set_root_path(format_args!("{}/Ntry[{n}]", self.report_path)),
+                    if self.entries_seen == 1 {
+                        self.entry
+                            .set_root_path(format_args!("{}/Ntry", self.report_path));
                     }
+                    self.entry.set_root_position(self.entries_seen);
                     self.events.read_into(&mut self.entry)?;
                     self.batch.push(parse_entry(self.entry.root())?);
                     if self.batch.len() >= self.batch_size {

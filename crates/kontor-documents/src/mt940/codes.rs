@@ -18,7 +18,7 @@ pub(crate) fn iso_for_gvc(gvc: &str) -> Option<BankTransactionCode> {
     TABLE
         .iter()
         .find(|row| row.0 == gvc)
-        .map(|row| BankTransactionCode::new(row.1, row.2, row.3))
+        .map(|row| BankTransactionCode::from_static(row.1, row.2, row.3))
 }
 
 /// GVC and field 61 transaction type for an ISO code; `000`/`NMSC` (miscellaneous) when the

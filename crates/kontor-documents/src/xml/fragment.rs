@@ -44,8 +44,11 @@ pub(crate) struct Fragment {
     nodes: Vec<Node>,
     strings: String,
     attributes: Vec<(Span, Span)>,
-    /// Path of the root element for error messages, e.g. `Document/BkToCstmrStmt/Stmt/Ntry[2]`.
+    /// Path of the root element for error messages, e.g. `Document/BkToCstmrStmt/Stmt/Ntry`.
     root_path: String,
+    /// Position of the root among its namesakes, added to `root_path` when above 1
+    /// (`…/Ntry[2]`): set for every entry, formatted only for an error.
+    root_position: usize,
 }
 
 impl Fragment {
@@ -65,6 +68,11 @@ impl Fragment {
         use std::fmt::Write;
         self.root_path.clear();
         let _ = self.root_path.write_fmt(path);
+    }
+
+    /// Sets the position of the root among its namesakes (see `root_position`).
+    pub(crate) fn set_root_position(&mut self, position: usize) {
+        self.root_position = position;
     }
 
     pub(crate) fn root(&self) -> FragmentCursor<'_> {
@@ -175,6 +183,18 @@ impl<'a> FragmentCursor<'a> {
         self.fragment.str(self.node().name)
     }
 
+    /// Whether this is element `name` of the document namespace. Called for every child an
+    /// entry's lookups pass, so lengths are compared first and bytes without re-slicing `str`.
+    #[inline]
+    fn is_named(&self, name: &str) -> bool {
+        let node = self.node();
+        let span = node.name;
+        node.in_namespace
+            && (span.end - span.start) as usize == name.len()
+            && self.fragment.strings.as_bytes()[span.start as usize..span.end as usize]
+                == *name.as_bytes()
+    }
+
     fn element_children(self) -> impl Iterator<Item = FragmentCursor<'a>> + 'a {
         let fragment = self.fragment;
         let mut next = self.node().first_child;
@@ -191,13 +211,11 @@ impl<'a> FragmentCursor<'a> {
 
 impl<'a> Element<'a> for FragmentCursor<'a> {
     fn child(&self, name: &str) -> Option<Self> {
-        self.element_children()
-            .find(|c| c.node().in_namespace && c.name() == name)
+        self.element_children().find(|c| c.is_named(name))
     }
 
     fn children(self, name: &'a str) -> impl Iterator<Item = Self> + 'a {
-        self.element_children()
-            .filter(move |c| c.node().in_namespace && c.name() == name)
+        self.element_children().filter(move |c| c.is_named(name))
     }
 
     fn node_text(&self) -> Option<&'a str> {
@@ -235,7 +253,10 @@ impl<'a> Element<'a> for FragmentCursor<'a> {
             }
             index = node.parent;
         }
-        parts.push(self.fragment.root_path.clone());
+        parts.push(match self.fragment.root_position {
+            0 | 1 => self.fragment.root_path.clone(),
+            n => format!("{}[{n}]", self.fragment.root_path),
+        });
         parts.reverse();
         parts.join("/")
     }
@@ -276,6 +297,9 @@ struct Binding {
     prefix: Vec<u8>,
     uri: Vec<u8>,
     level: usize,
+    /// Whether `uri` is the document namespace, decided once per declaration rather than
+    /// compared for every element in its scope.
+    in_document: bool,
 }
 
 /// The namespace declarations in scope, innermost last. ISO 20022 documents declare their
@@ -284,6 +308,11 @@ struct Binding {
 #[derive(Debug, Default)]
 struct Namespaces {
     bindings: Vec<Binding>,
+    /// Index of the innermost default namespace declaration in `bindings`, the one almost
+    /// every element name resolves to.
+    default: Option<usize>,
+    /// The document namespace (from the root element); elements match only in it.
+    document: Vec<u8>,
 }
 
 impl Namespaces {
@@ -315,69 +344,92 @@ impl Namespaces {
                     String::from_utf8_lossy(uri)
                 )));
             }
+            if prefix.is_empty() {
+                self.default = Some(self.bindings.len());
+            }
             if prefix != b"xml" {
                 self.bindings.push(Binding {
                     prefix: prefix.to_vec(),
                     uri: uri.to_vec(),
                     level,
+                    in_document: uri == self.document,
                 });
             }
         }
         Ok(())
     }
 
+    /// Sets the document namespace, for the declarations in scope and those to come.
+    fn set_document(&mut self, namespace: Vec<u8>) {
+        for binding in &mut self.bindings {
+            binding.in_document = binding.uri == namespace;
+        }
+        self.document = namespace;
+    }
+
     /// Drops the declarations of elements deeper than `level`.
     #[inline]
     fn leave(&mut self, level: usize) {
-        while self.bindings.last().is_some_and(|b| b.level > level) {
-            self.bindings.pop();
+        if self.bindings.last().is_some_and(|b| b.level > level) {
+            while self.bindings.last().is_some_and(|b| b.level > level) {
+                self.bindings.pop();
+            }
+            self.default = self.bindings.iter().rposition(|b| b.prefix.is_empty());
         }
     }
 
-    /// The namespace URI of an element name (empty when it has none) and its local name. An
-    /// undeclared prefix, or one whose declaration was reset (`xmlns:p=""`), is an error.
-    fn resolve<'n>(&self, name: &'n [u8]) -> Result<(&[u8], &'n [u8]), ReadError> {
+    /// The binding of an element name's namespace (`None` for no namespace, or for the
+    /// reserved `xml` and `xmlns` prefixes) and its local name. An undeclared prefix is an
+    /// error (`xmlns:p=""` never gets here: the policy check refuses it).
+    #[inline]
+    fn binding<'n>(&self, name: &'n [u8]) -> Result<(Option<&Binding>, &'n [u8]), ReadError> {
+        // Names are short: a plain scan beats setting up a vectorised search.
         let Some(colon) = name.iter().position(|&b| b == b':') else {
             // No prefix (almost every element): the innermost default namespace, if any.
-            let uri = self
-                .bindings
-                .iter()
-                .rev()
-                .find(|b| b.prefix.is_empty())
-                .map_or(&[][..], |b| &b.uri[..]);
-            return Ok((uri, name));
+            return Ok((self.default.map(|index| &self.bindings[index]), name));
         };
         let (prefix, local) = (&name[..colon], &name[colon + 1..]);
-        let uri = match prefix {
-            b"xml" => XML_NAMESPACE,
-            b"xmlns" => XMLNS_NAMESPACE,
+        match prefix {
+            b"xml" | b"xmlns" => Ok((None, local)),
             _ => match self
                 .bindings
                 .iter()
                 .rev()
                 .find(|b| !b.prefix.is_empty() && b.prefix == prefix)
             {
-                Some(binding) if !binding.uri.is_empty() => &binding.uri[..],
-                _ => {
-                    return Err(not_well_formed(format!(
-                        "unknown namespace prefix {:?}",
-                        String::from_utf8_lossy(prefix)
-                    )))
-                }
+                Some(binding) => Ok((Some(binding), local)),
+                None => Err(not_well_formed(format!(
+                    "unknown namespace prefix {:?}",
+                    String::from_utf8_lossy(prefix)
+                ))),
             },
+        }
+    }
+
+    /// The namespace URI of an element name (empty when it has none) and its local name.
+    fn resolve<'n>(&self, name: &'n [u8]) -> Result<(&[u8], &'n [u8]), ReadError> {
+        let (binding, local) = self.binding(name)?;
+        let uri = match binding {
+            Some(binding) => &binding.uri[..],
+            None if name.starts_with(b"xml:") => XML_NAMESPACE,
+            None if name.starts_with(b"xmlns:") => XMLNS_NAMESPACE,
+            None => &[][..],
         };
         Ok((uri, local))
     }
 
-    /// The local name of a start tag and whether it is in `namespace`.
-    fn local_in<'n>(
-        &self,
-        start: &'n BytesStart<'_>,
-        namespace: &[u8],
-    ) -> Result<(&'n str, bool), XmlError> {
-        let (uri, local) = self.resolve(start.name().into_inner())?;
+    /// The local name of a start tag and whether it is in the document namespace.
+    #[inline]
+    fn local_in<'n>(&self, start: &'n BytesStart<'_>) -> Result<(&'n str, bool), XmlError> {
+        let name = start.name().into_inner();
+        let (binding, local) = self.binding(name)?;
+        let in_document = match binding {
+            Some(binding) => binding.in_document,
+            // `xml:` or `xmlns:` elements, or none in a namespace.
+            None => self.resolve(name)?.0 == self.document,
+        };
         let local = std::str::from_utf8(local).map_err(malformed)?;
-        Ok((local, uri == namespace))
+        Ok((local, in_document))
     }
 }
 
@@ -387,8 +439,9 @@ pub(crate) struct EventReader<R> {
     namespaces: Namespaces,
     buf: Vec<u8>,
     policy: PolicyCheck<'static>,
-    /// The document namespace (from the root element); elements match only in it.
-    pub(crate) namespace: Vec<u8>,
+    /// The elements open in the fragment being read, with the state of their first text;
+    /// reused for every fragment.
+    open: Vec<(u32, TextState)>,
     /// The start tag last returned by [`EventReader::step`], kept for [`EventReader::fragment`].
     pending: Option<BytesStart<'static>>,
     pending_empty: bool,
@@ -423,7 +476,7 @@ impl<R: BufRead> EventReader<R> {
             namespaces: Namespaces::default(),
             buf: Vec::with_capacity(64 * 1024),
             policy: PolicyCheck::new(&DOCUMENT_LIMITS),
-            namespace: Vec::new(),
+            open: Vec::new(),
             pending: None,
             pending_empty: false,
             root_closed: false,
@@ -433,6 +486,11 @@ impl<R: BufRead> EventReader<R> {
     /// Current nesting depth (the root element is level 1).
     pub(crate) fn depth(&self) -> usize {
         self.policy.depth()
+    }
+
+    /// Sets the document namespace (from the root element): elements match only in it.
+    pub(crate) fn set_namespace(&mut self, namespace: Vec<u8>) {
+        self.namespaces.set_document(namespace);
     }
 
     /// The namespace URI of a start tag (for the root element).
@@ -467,7 +525,7 @@ impl<R: BufRead> EventReader<R> {
             Event::Eof => return Ok(Step::Eof),
             _ => return Ok(Step::Other),
         };
-        let (local, in_namespace) = self.namespaces.local_in(&start, &self.namespace)?;
+        let (local, in_namespace) = self.namespaces.local_in(&start)?;
         let local = local.to_owned();
         self.pending = Some(start);
         self.pending_empty = empty;
@@ -516,14 +574,17 @@ impl<R: BufRead> EventReader<R> {
             .pending
             .take()
             .ok_or_else(|| malformed("no element to read"))?;
-        open_element(&self.namespaces, &self.namespace, fragment, &start, NONE)?;
+        open_element(&self.namespaces, fragment, &start, NONE)?;
         if self.pending_empty {
             return Ok(());
         }
-        let mut open: Vec<(u32, TextState)> = vec![(0, TextState::Fresh)];
+        let mut open = std::mem::take(&mut self.open);
+        open.clear();
+        open.push((0, TextState::Fresh));
         let mut buf = std::mem::take(&mut self.buf);
         let result = self.read_fragment_body(fragment, &mut open, &mut buf);
         self.buf = buf;
+        self.open = open;
         result
     }
 
@@ -549,22 +610,22 @@ impl<R: BufRead> EventReader<R> {
             }
             match event {
                 Event::Start(start) => {
-                    let index =
-                        open_element(&self.namespaces, &self.namespace, fragment, &start, current)?;
+                    let index = open_element(&self.namespaces, fragment, &start, current)?;
                     open.push((index, TextState::Fresh));
                 }
                 Event::Empty(start) => {
-                    open_element(&self.namespaces, &self.namespace, fragment, &start, current)?;
+                    open_element(&self.namespaces, fragment, &start, current)?;
                 }
                 Event::End(_) => {
                     open.pop();
                 }
                 Event::Text(text) if state != TextState::Done => {
-                    // Indentation, the most common text, has nothing to unescape.
-                    let text = if text.iter().all(u8::is_ascii_whitespace) {
-                        Cow::Borrowed(std::str::from_utf8(&text).map_err(malformed)?)
-                    } else {
+                    // Most text (indentation, codes, amounts, names) has no reference to
+                    // resolve: it is only decoded.
+                    let text = if text.contains(&b'&') {
                         text.unescape().map_err(malformed)?
+                    } else {
+                        Cow::Borrowed(std::str::from_utf8(&text).map_err(malformed)?)
                     };
                     append_text(fragment, current, &text, state);
                     if let Some(top) = open.last_mut() {
@@ -589,12 +650,11 @@ impl<R: BufRead> EventReader<R> {
 /// Adds the element of `start` to `fragment` under `parent`.
 fn open_element(
     namespaces: &Namespaces,
-    namespace: &[u8],
     fragment: &mut Fragment,
     start: &BytesStart<'_>,
     parent: u32,
 ) -> Result<u32, XmlError> {
-    let (local, in_namespace) = namespaces.local_in(start, namespace)?;
+    let (local, in_namespace) = namespaces.local_in(start)?;
     let name = fragment.push_str(local);
     let first = fragment.attributes.len() as u32;
     if !kontor_xml::has_attributes(start) {
@@ -628,7 +688,9 @@ fn open_element(
 }
 
 /// Reads the next event into `buf`, checks it against the policy and keeps the namespace
-/// declarations in scope up to date.
+/// declarations in scope up to date. Inlined into the two loops that call it: returned
+/// through a call, the event is copied twice more.
+#[inline(always)]
 fn next_event<'b, R: BufRead>(
     reader: &mut Reader<R>,
     buf: &'b mut Vec<u8>,
@@ -673,7 +735,8 @@ fn next_event<'b, R: BufRead>(
 
 /// Adds text to the element's first text run (line ends normalised as XML 1.0 §2.11 says).
 fn append_text(fragment: &mut Fragment, element: u32, text: &str, state: TextState) {
-    let span = if text.contains('\r') {
+    // Short texts: a plain scan beats setting up a vectorised search.
+    let span = if text.bytes().any(|b| b == b'\r') {
         fragment.push_str(&text.replace("\r\n", "\n").replace('\r', "\n"))
     } else {
         fragment.push_str(text)

@@ -101,9 +101,27 @@ fn namespace_declarations_are_scoped_like_in_the_tree() {
             &format!("<X xmlns:q=\"{ns}\"/><q:X/><AcctSvcrRef>"),
             1,
         ),
+        // A prefix undeclared (`xmlns:q=""`, not allowed in Namespaces 1.0), used or not.
+        base.replacen(
+            "<AcctSvcrRef>",
+            "<X xmlns:q=\"\"><q:X/></X><AcctSvcrRef>",
+            1,
+        ),
+        base.replacen(
+            "<RmtInf>",
+            &format!("<RmtInf xmlns:q=\"{ns}\"><Y xmlns:q=\"\"/><q:Ustrd>x</q:Ustrd>"),
+            1,
+        ),
+        base.replacen("<AcctSvcrRef>", "<X xmlns:q=\"\"/><AcctSvcrRef>", 1),
     ];
     for xml in unbound {
-        assert!(camt::parse(&xml).is_err(), "{xml}");
+        assert!(
+            matches!(
+                camt::parse(&xml),
+                Err(XmlError::Unreadable(ReadError::Malformed { .. }))
+            ),
+            "{xml}"
+        );
         assert!(
             matches!(
                 streamed(xml.as_bytes(), 2, 97),
@@ -220,6 +238,24 @@ fn the_reading_policy_applies_while_streaming() {
     let unclosed = generated(CamtKind::Camt053, 1, 1, 2).replace("</Document>", "");
     assert!(camt::parse(&unclosed).is_err());
     assert!(streamed(unclosed.as_bytes(), 10, 4096).is_err());
+}
+
+#[test]
+fn an_error_in_an_entry_names_it_like_the_tree() {
+    let base = generated(CamtKind::Camt053, 1, 1, 3);
+    // The amount of the second entry gets a letter in front.
+    let second = base.match_indices("<Ntry>").nth(1).expect("two entries").0;
+    let amount = second + base[second..].find("<Amt ").expect("amount");
+    let text = amount + base[amount..].find('>').expect("tag end") + 1;
+    let xml = format!("{}x{}", &base[..text], &base[text..]);
+    let whole = camt::parse(&xml).expect_err("broken amount");
+    assert!(
+        whole
+            .to_string()
+            .starts_with("Document/BkToCstmrStmt/Stmt/Ntry[2]/Amt:"),
+        "{whole}"
+    );
+    assert_eq!(streamed(xml.as_bytes(), 2, 97), Err(whole));
 }
 
 #[test]
