@@ -2,7 +2,6 @@
 
 use axum::http::header;
 use axum::response::IntoResponse;
-use axum::Json;
 use chrono::NaiveDate;
 use kontor_storage::{
     Account, AccountId, BookedTransaction, BookedTransactionId, BookingFilter, ScopedTx,
@@ -14,7 +13,7 @@ use super::error::ApiError;
 use super::extract::QueryParams;
 use super::input::Valid;
 use super::page::{ItemPage, PageQuery, DEFAULT_LIMIT, MAX_LIMIT};
-use super::respond::Csv;
+use super::respond::{Csv, JsonText};
 use super::Routes;
 
 pub fn routes(routes: Routes) -> Routes {
@@ -93,21 +92,37 @@ async fn first_page(
     filter: &BookingFilter,
 ) -> Result<Vec<BookedTransaction>, ApiError> {
     let page = tx.statements().bookings(filter).await?;
-    if let (Some(account), true) = (filter.account_id, page.is_empty()) {
-        let _: Account = tx.get(account).await?;
-    }
+    account_of_empty_page(tx, filter, page.is_empty()).await?;
     Ok(page)
 }
 
+/// Answers 404 for an empty page of an account that is not the tenant's (see [`first_page`]).
+async fn account_of_empty_page(
+    tx: &mut ScopedTx<'_>,
+    filter: &BookingFilter,
+    empty: bool,
+) -> Result<(), ApiError> {
+    if let (Some(account), true) = (filter.account_id, empty) {
+        let _: Account = tx.get(account).await?;
+    }
+    Ok(())
+}
+
+/// The page as the database writes its JSON ([`kontor_storage::Statements::bookings_json`]),
+/// the same bytes as `Json` of the typed bookings at a fraction of the cost.
 async fn bookings(
     caller: Caller,
     QueryParams(q): QueryParams<BookingQuery>,
-) -> Result<Json<ItemPage<BookedTransaction>>, ApiError> {
+) -> Result<JsonText<ItemPage<BookedTransaction>>, ApiError> {
     let (filter, mut tx) = filter_of(&caller, q, DEFAULT_LIMIT).await?;
-    let items = first_page(&mut tx, &filter).await?;
-    Ok(Json(ItemPage::keyset(items, filter.limit, |b| {
-        format!("{}/{}", b.booking_date, b.id)
-    })))
+    let page = tx.statements().bookings_json(&filter).await?;
+    account_of_empty_page(&mut tx, &filter, page.len == 0).await?;
+    Ok(ItemPage::keyset_json(
+        &page.json,
+        page.len,
+        filter.limit,
+        page.last.map(|(date, id)| format!("{date}/{id}")),
+    ))
 }
 
 /// Quotes a CSV field when it needs it (RFC 4180), and defuses spreadsheet formulas.

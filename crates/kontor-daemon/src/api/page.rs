@@ -16,6 +16,7 @@ use kontor_storage::Newest;
 use serde::{Deserialize, Serialize};
 
 use super::error::ApiError;
+use super::respond::JsonText;
 
 /// The page size when the client names none.
 pub const DEFAULT_LIMIT: u32 = 100;
@@ -89,6 +90,14 @@ fn decode(cursor: &str) -> Result<String, ApiError> {
     String::from_utf8(bytes).map_err(|_| bad_cursor())
 }
 
+/// The cursor after a keyset page of `len` records that asked for `limit`, whose last
+/// record is at `last`: a full page continues after its last record.
+fn next_cursor<K: Display>(len: usize, limit: u32, last: Option<K>) -> Option<String> {
+    (len == limit as usize)
+        .then(|| last.map(|last| encode(&last.to_string())))
+        .flatten()
+}
+
 /// One page of a list.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct ItemPage<T> {
@@ -98,13 +107,30 @@ pub struct ItemPage<T> {
 }
 
 impl<T> ItemPage<T> {
-    /// A page from a keyset query that asked for `limit` records: a full page continues
-    /// after its last record.
+    /// A page from a keyset query that asked for `limit` records.
     pub fn keyset<K: Display>(items: Vec<T>, limit: u32, key: impl Fn(&T) -> K) -> Self {
-        let next_cursor = (items.len() == limit as usize)
-            .then(|| items.last().map(|last| encode(&key(last).to_string())))
-            .flatten();
+        let next_cursor = next_cursor(items.len(), limit, items.last().map(key));
         Self { items, next_cursor }
+    }
+
+    /// [`ItemPage::keyset`] of items already written as a JSON array (`items`, of `len`
+    /// items, the last at `last`): the page's JSON, byte for byte what `Json` writes for the
+    /// page of the same items.
+    pub fn keyset_json<K: Display>(
+        items: &str,
+        len: usize,
+        limit: u32,
+        last: Option<K>,
+    ) -> JsonText<Self> {
+        let next_cursor = serde_json::to_string(&next_cursor(len, limit, last))
+            .expect("serialising an optional string to JSON cannot fail");
+        let mut json = String::with_capacity(items.len() + next_cursor.len() + 26);
+        json.push_str("{\"items\":");
+        json.push_str(items);
+        json.push_str(",\"next_cursor\":");
+        json.push_str(&next_cursor);
+        json.push('}');
+        JsonText::new(json)
     }
 
     /// A page of a short list read whole (a bank host's keys, a user's permissions, a

@@ -1,9 +1,12 @@
 //! Handler results whose type says their status and media type, so the OpenAPI document
 //! ([`super::openapi`]) reads them from the handler's signature: `Json<T>` (200),
-//! [`Created<T>`] (201), [`Accepted<T>`] (202), [`NoContent`] (204), [`Either`] of two,
-//! and the non-JSON bodies (stored files, letters, CSV, plain text).
+//! [`JsonText<T>`] (200, JSON written before), [`Created<T>`] (201), [`Accepted<T>`] (202),
+//! [`NoContent`] (204), [`Either`] of two, and the non-JSON bodies (stored files, letters,
+//! CSV, plain text).
 
-use axum::http::{HeaderValue, StatusCode};
+use std::marker::PhantomData;
+
+use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use schemars::JsonSchema;
@@ -11,6 +14,38 @@ use serde::Serialize;
 use serde_json::json;
 
 use super::openapi::{DocOutput, Docs, Operation};
+
+/// 200 with a JSON body written before, as text: the bytes `Json<T>` would send for a `T`,
+/// and documented as that `T`.
+pub struct JsonText<T> {
+    json: String,
+    of: PhantomData<fn() -> T>,
+}
+
+impl<T> JsonText<T> {
+    /// `json` must be what `serde_json` writes for a `T`; the API tests check each reply
+    /// against the document.
+    pub fn new(json: String) -> Self {
+        Self {
+            json,
+            of: PhantomData,
+        }
+    }
+}
+
+impl<T> IntoResponse for JsonText<T> {
+    fn into_response(self) -> Response {
+        // The Content-Type `Json` sends.
+        let json = HeaderValue::from_static("application/json");
+        ([(header::CONTENT_TYPE, json)], self.json).into_response()
+    }
+}
+
+impl<T: JsonSchema> DocOutput for JsonText<T> {
+    fn document(operation: &mut Operation, docs: &mut Docs) {
+        operation.json_response::<T>(docs, "200", "OK");
+    }
+}
 
 /// 201 Created with a JSON body.
 pub struct Created<T>(pub T);

@@ -133,12 +133,7 @@ async fn money_is_stored_as_its_text_and_bad_text_is_corrupt(store: &Store) {
             .await
             .unwrap();
     }
-    store
-        .raw_execute(
-            "UPDATE booked_transactions SET amount = '12,50' WHERE dedupe_key = 'REF-MONEY'",
-        )
-        .await
-        .unwrap();
+    fixture::tamper_booking(store, "REF-MONEY", "amount = '12,50'").await;
     let mut tx = store.scope(&g.scope).begin().await.unwrap();
     let read = tx
         .statements()
@@ -450,6 +445,151 @@ async fn bookings_are_stored_once_per_dedupe_key(store: &Store) {
         .await
         .unwrap();
     assert_eq!(page2, vec![all[1].clone()]);
+}
+
+/// The database's JSON of a page of bookings is, byte for byte, what `serde_json` writes for
+/// the typed bookings of the same page, for awkward text (quotes, backslashes, control
+/// characters, non-ASCII), absent values, amounts and timestamps of every shape; and the
+/// typed bookings read back as they were written.
+async fn bookings_json_is_the_typed_bookings_serialised(store: &Store) {
+    let g = fixture::build(store, "a").await;
+    let awkward = "quote \" backslash \\ slash / tab\t lf\n cr\r bs\u{8} ff\u{c} \
+                   ctl\u{1}\u{1f} del\u{7f} é € 😀 \u{2028} </script>";
+    let date = |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 3, d).unwrap();
+    let mut written = Vec::new();
+    for (i, amount) in [
+        "0.01",
+        "1000000.00",
+        "-42.50",
+        "0",
+        "123456789012345678.123",
+        "7",
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut new = fixture::booking(g.account, g.statement, &format!("JSON-{i}"));
+        new.amount = Amount::parse(amount).unwrap();
+        new.booking_date = date(1 + (i as u32 % 3));
+        if i % 2 == 0 {
+            new.statement_id = None;
+            new.value_date = Some(date(28));
+            new.counterparty_name = Some(awkward.into());
+            new.counterparty_iban = Some(Iban::parse("FR14 2004 1010 0505 0001 3M02 606").unwrap());
+            new.remittance = Some(String::new());
+            new.end_to_end_id = Some(format!("E2E\"{i}\\"));
+            new.currency = "CHF".parse().unwrap();
+            new.credit_debit = "DBIT".into();
+        } else {
+            new.counterparty_name = None;
+            new.remittance = None;
+            new.bank_reference = None;
+        }
+        written.push(new.clone());
+        let mut tx = store.scope(&g.scope).begin().await.unwrap();
+        assert!(tx.statements().insert_booking(new).await.unwrap());
+        tx.commit().await.unwrap();
+    }
+    // Stored timestamps with six, three and no significant decimals.
+    for (key, created_at) in [
+        ("JSON-0", "2026-03-01T10:11:12.000000Z"),
+        ("JSON-1", "2026-03-01T10:11:12.120000Z"),
+        ("JSON-2", "2026-03-01T10:11:12.123456Z"),
+        ("JSON-3", "2026-03-01T10:11:12.100000Z"),
+        ("JSON-4", "2026-03-01T10:11:12.000100Z"),
+    ] {
+        fixture::tamper_booking(store, key, &format!("created_at = '{created_at}'")).await;
+    }
+
+    let mut tx = store.scope(&g.scope).read().await.unwrap();
+    // Each first page, then the page after it.
+    for newest_first in [true, false] {
+        for limit in [100, 3, 1] {
+            let first = BookingFilter {
+                newest_first,
+                ..fixture::bookings_of(g.account, limit)
+            };
+            let page = typed_and_json_agree(&mut tx, &first).await;
+            let after = page.last().map(|b| (b.booking_date, b.id));
+            typed_and_json_agree(&mut tx, &BookingFilter { after, ..first }).await;
+        }
+    }
+    for (from, to) in [(date(2), Some(date(2))), (date(20), None)] {
+        let range = BookingFilter {
+            from: Some(from),
+            to,
+            ..fixture::bookings_of(g.account, 100)
+        };
+        typed_and_json_agree(&mut tx, &range).await;
+    }
+    let all = typed_and_json_agree(&mut tx, &fixture::bookings_of(g.account, 100)).await;
+    for new in &written {
+        let read = all.iter().find(|b| b.dedupe_key == new.dedupe_key).unwrap();
+        assert_eq!(
+            (
+                read.account_id,
+                read.statement_id,
+                read.booking_date,
+                read.value_date,
+                &read.amount,
+                &read.currency,
+                &read.credit_debit,
+                &read.counterparty_name,
+                &read.counterparty_iban,
+                &read.remittance,
+                &read.bank_reference,
+                &read.end_to_end_id,
+            ),
+            (
+                new.account_id,
+                new.statement_id,
+                new.booking_date,
+                new.value_date,
+                &new.amount,
+                &new.currency,
+                &new.credit_debit,
+                &new.counterparty_name,
+                &new.counterparty_iban,
+                &new.remittance,
+                &new.bank_reference,
+                &new.end_to_end_id,
+            ),
+            "{} reads back as written",
+            new.dedupe_key
+        );
+    }
+    assert_eq!(all.len(), 7, "the fixture's booking and the six above");
+    let typed = serde_json::to_string(&all).unwrap();
+    for shape in [
+        "12Z\"",
+        "12.120Z\"",
+        "12.123456Z\"",
+        "12.100Z\"",
+        "12.000100Z\"",
+    ] {
+        assert!(
+            typed.contains(shape),
+            "a timestamp ending {shape} in {typed}"
+        );
+    }
+    assert!(typed.contains("ctl\\u0001\\u001f del\u{7f}"), "{typed}");
+}
+
+/// Asserts that [`Statements::bookings_json`] of `filter` is `serde_json`'s text of its
+/// typed page, with its length and last position; returns the typed page.
+async fn typed_and_json_agree(
+    tx: &mut ScopedTx<'_>,
+    filter: &BookingFilter,
+) -> Vec<BookedTransaction> {
+    let typed = tx.statements().bookings(filter).await.unwrap();
+    let json = tx.statements().bookings_json(filter).await.unwrap();
+    let expected = BookingsJson {
+        json: serde_json::to_string(&typed).unwrap(),
+        len: typed.len(),
+        last: typed.last().map(|b| (b.booking_date, b.id)),
+    };
+    assert_eq!(json, expected, "{filter:?}");
+    typed
 }
 
 /// Bookings stored in bulk (several multi-row statements) count and skip exactly as one
@@ -850,6 +990,7 @@ conformance!(
     idempotency_key_finds_the_existing_order,
     bookings_are_stored_once_per_dedupe_key,
     bookings_in_bulk_are_stored_once_per_dedupe_key,
+    bookings_json_is_the_typed_bookings_serialised,
     concurrent_leasers_never_share_a_schedule,
     tokens_authenticate_until_expired_or_revoked,
     more_fresh_tokens_than_connections_all_authenticate,

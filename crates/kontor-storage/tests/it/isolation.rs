@@ -97,6 +97,16 @@ async fn every_entity_is_sealed_from_other_tenants(store: &Store) {
         "members": tx.memberships().list();
         "grants": tx.memberships().grants_of(a.operator);
     }
+    let bookings = tx
+        .statements()
+        .bookings_json(&BookingFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(
+        (bookings.json.as_str(), bookings.len),
+        ("[]", 0),
+        "{bookings:?}"
+    );
     assert_not_found(tx.memberships().role_of(a.operator).await, "role_of");
     assert_not_found(tx.memberships().access_of(a.operator).await, "access_of");
 }

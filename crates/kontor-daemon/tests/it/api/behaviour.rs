@@ -548,10 +548,36 @@ async fn booked_transactions_page_by_keyset_cursor_filter_by_date_and_export_as_
             .unwrap();
     }
     tx.commit().await.unwrap();
+    /// The page as `Json` writes it from the typed bookings.
+    #[derive(serde::Serialize)]
+    struct TypedPage {
+        items: Vec<kontor_storage::BookedTransaction>,
+        next_cursor: Option<String>,
+    }
     let mut seen = Vec::new();
     let mut uri = format!("/v1/booked-transactions?account={}&limit=10", w.a.account);
+    let mut after = None;
     loop {
-        let page = w.get(&w.viewer_a, &uri).await.json();
+        let reply = w.get(&w.viewer_a, &uri).await;
+        assert_eq!(reply.headers["content-type"], "application/json");
+        let page = reply.json();
+        let mut tx = w.store.scope(&scope).read().await.unwrap();
+        let filter = kontor_storage::BookingFilter {
+            account_id: Some(w.a.account.parse().unwrap()),
+            after,
+            limit: 10,
+            newest_first: true,
+            ..Default::default()
+        };
+        let items = tx.statements().bookings(&filter).await.unwrap();
+        after = items.last().map(|b| (b.booking_date, b.id));
+        let next_cursor = page["next_cursor"].as_str().map(str::to_owned);
+        let typed = TypedPage { items, next_cursor };
+        assert_eq!(
+            reply.text(),
+            serde_json::to_string(&typed).unwrap(),
+            "the page's bytes are those of its typed bookings"
+        );
         for item in page["items"].as_array().unwrap() {
             seen.push((
                 item["booking_date"].as_str().unwrap().to_owned(),

@@ -80,6 +80,16 @@ where
     store.scope(scope).begin().await.unwrap().get(id).await
 }
 
+/// Sets `assignment` (SQL) in the booking with `dedupe_key` behind the repositories' back.
+pub async fn tamper_booking(store: &Store, dedupe_key: &str, assignment: &str) {
+    store
+        .raw_execute(&format!(
+            "UPDATE booked_transactions SET {assignment} WHERE dedupe_key = '{dedupe_key}'"
+        ))
+        .await
+        .unwrap();
+}
+
 /// A host `host_id` of `scope`, created and committed in a transaction of its own.
 pub async fn committed_host(store: &Store, scope: &TenantScope, host_id: &str) -> BankHost {
     let mut tx = store.scope(scope).begin().await.unwrap();
