@@ -511,6 +511,10 @@ text_codes!(
 );
 
 /// The `MsgName` of a BTF service: message name with optional version, variant and format.
+///
+/// The one type for the message wherever it travels: in order parameters (`envelope`), in the
+/// order data of HTD/HKD/HAA and the VEU listings (`orderdata`, which writes and reads it as
+/// XML there), and in the daemon's storage and API (its serde form).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub struct MessageName {
@@ -632,42 +636,6 @@ impl fmt::Display for BtfService {
             write!(f, " in {}", container.as_str())?;
         }
         Ok(())
-    }
-}
-
-impl From<&crate::orderdata::Service> for BtfService {
-    /// The service as HTD/HKD/HAA or a VEU listing carries it. An unknown container type is
-    /// dropped: it names no service, only how the bank wraps it.
-    fn from(s: &crate::orderdata::Service) -> Self {
-        Self {
-            service_name: s.service_name.clone(),
-            scope: s.scope.clone(),
-            service_option: s.service_option.clone(),
-            container: s.container_type.as_deref().and_then(|c| c.parse().ok()),
-            message: MessageName {
-                name: s.msg_name.name.clone(),
-                version: s.msg_name.version.clone(),
-                variant: s.msg_name.variant.clone(),
-                format: s.msg_name.format.clone(),
-            },
-        }
-    }
-}
-
-impl From<&BtfService> for crate::orderdata::Service {
-    fn from(s: &BtfService) -> Self {
-        Self {
-            service_name: s.service_name.clone(),
-            scope: s.scope.clone(),
-            service_option: s.service_option.clone(),
-            container_type: s.container.map(|c| c.as_str().to_owned()),
-            msg_name: crate::orderdata::MessageName {
-                name: s.message.name.clone(),
-                variant: s.message.variant.clone(),
-                version: s.message.version.clone(),
-                format: s.message.format.clone(),
-            },
-        }
     }
 }
 

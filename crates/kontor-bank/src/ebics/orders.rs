@@ -3,7 +3,7 @@
 
 use kontor_protocol::envelope::{OrderDetails, OrderParams};
 use kontor_protocol::order_type::{BtfServiceText, Direction, OrderType};
-use kontor_protocol::orderdata::{MessageName, Service};
+use kontor_protocol::orderdata::Service;
 
 use super::reply::Reject;
 use crate::config::{BankConfig, BtfDirection, PartnerConfig, PermissionConfig};
@@ -41,12 +41,7 @@ pub fn service_to_orderdata(service: &BtfServiceText) -> Service {
         scope: service.scope.clone(),
         service_option: service.service_option.clone(),
         container_type: service.container.clone(),
-        msg_name: MessageName {
-            name: service.msg_name.clone(),
-            variant: service.msg_variant.clone(),
-            version: service.msg_version.clone(),
-            format: service.msg_format.clone(),
-        },
+        msg_name: service.message_name(),
     }
 }
 

@@ -7,14 +7,14 @@
 use std::num::{NonZeroU32, NonZeroU64};
 
 use kontor_protocol::envelope::{HvListParams, HvOrderRef, HvtOrderFlags};
-use kontor_protocol::order_type::OrderType;
+use kontor_protocol::order_type::{MessageName, OrderType};
 use kontor_protocol::orderdata::{
     AccountNumber, AccountRole, AttributedAccount, AttributedAccountHolder,
     AttributedAccountNumber, AttributedBankCode, BankCode, DataDigest, DescriptionKind,
     HVDResponseOrderData, HVTAmount, HVTDescription, HVTOrderInfo, HVTResponseOrderData,
     HVUOrderDetails, HVUResponseOrderData, HVZOrderDetails, HVZResponseOrderData, HVZTotalAmount,
-    MessageName, OrderKind as WireOrderKind, OrderSignatureData, OriginatorInfo, PendingOrder,
-    Service, SignerInfo, SigningInfo,
+    OrderKind as WireOrderKind, OrderSignatureData, OriginatorInfo, PendingOrder, Service,
+    SignerInfo, SigningInfo,
 };
 use kontor_protocol::signature::order_data_digest;
 use kontor_protocol::{ProtocolVersion, SignatureVersion};
@@ -364,7 +364,7 @@ pub fn hvt(
             infos.push(HVTOrderInfo {
                 order_format: (version == ProtocolVersion::H004).then(|| short_name.clone()),
                 msg_name: (version != ProtocolVersion::H004)
-                    .then(|| MessageName::new(message.chars().take(8).collect::<String>())),
+                    .then(|| MessageName::new(&message.chars().take(8).collect::<String>())),
                 accounts: vec![
                     account(&info.account, AccountRole::Originator),
                     account(&tx.counterparty, AccountRole::Recipient),

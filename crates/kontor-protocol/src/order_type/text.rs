@@ -44,6 +44,16 @@ pub struct BtfTextError {
 }
 
 impl BtfServiceText {
+    /// The message, its flat parts gathered as they are written, unchecked.
+    pub fn message_name(&self) -> MessageName {
+        MessageName {
+            name: self.msg_name.clone(),
+            version: self.msg_version.clone(),
+            variant: self.msg_variant.clone(),
+            format: self.msg_format.clone(),
+        }
+    }
+
     /// The checked service, or every part that breaks the H005 schema types.
     pub fn check(&self) -> Result<BtfService, Vec<BtfTextError>> {
         let container = self
@@ -56,12 +66,7 @@ impl BtfServiceText {
             scope: self.scope.clone(),
             service_option: self.service_option.clone(),
             container: container.clone().ok().flatten(),
-            message: MessageName {
-                name: self.msg_name.clone(),
-                version: self.msg_version.clone(),
-                variant: self.msg_variant.clone(),
-                format: self.msg_format.clone(),
-            },
+            message: self.message_name(),
         };
         let problems: Vec<BtfTextError> = service
             .part_checks()

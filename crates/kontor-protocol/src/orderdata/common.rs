@@ -13,6 +13,7 @@ use super::xml::{
     check, format_base64, format_bool, format_timestamp, parse_base64, parse_bool,
     parse_positive_u32, parse_timestamp, parse_u32, El, Out, NS_DS,
 };
+use crate::order_type::{BtfService, MessageName};
 use crate::version::{AuthenticationVersion, EncryptionVersion, SignatureVersion};
 
 // ---------------------------------------------------------------------------------------------
@@ -327,30 +328,10 @@ impl<V: KeyVersion> CertificateInfo<V> {
 // Order identification
 // ---------------------------------------------------------------------------------------------
 
-/// `MsgName` of a BTF service, e.g. `pain.001` with version `09`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct MessageName {
-    /// The message name (`[a-z.0-9]{1,10}`).
-    pub name: String,
-    /// `variant` attribute (`[0-9]{2,3}`).
-    pub variant: Option<String>,
-    /// `version` attribute (`[0-9]{2,3}`).
-    pub version: Option<String>,
-    /// `format` attribute (`[A-Z0-9]{1,4}`).
-    pub format: Option<String>,
-}
-
+// The order-data XML form of the one `MsgName` of a BTF service, the public vocabulary's
+// `order_type::MessageName`: `<MsgName variant="001" version="09" format="XML">pain.001</MsgName>`.
 impl MessageName {
-    /// A message name without attributes.
-    pub fn new(name: impl Into<String>) -> Self {
-        Self {
-            name: name.into(),
-            variant: None,
-            version: None,
-            format: None,
-        }
-    }
-
+    /// Checks the message against the schema types and writes it as `MsgName`.
     pub(crate) fn write<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
         check::msg_name("MsgName", &self.name)?;
         let mut attrs = Vec::new();
@@ -369,6 +350,7 @@ impl MessageName {
         out.leaf_attrs("MsgName", &attrs, &self.name)
     }
 
+    /// Reads a `MsgName` element; its attributes are taken as they stand.
     pub(crate) fn read(el: &El<'_, '_>) -> Result<Self> {
         Ok(Self {
             name: el.nonempty_text()?,
@@ -421,6 +403,32 @@ impl Service {
             container_type: filter.container_type,
             msg_name: filter.msg_name.ok_or_else(|| missing(el, "MsgName"))?,
         })
+    }
+}
+
+impl From<&Service> for BtfService {
+    /// The service as HTD/HKD/HAA or a VEU listing carries it. An unknown container type is
+    /// dropped: it names no service, only how the bank wraps it.
+    fn from(s: &Service) -> Self {
+        Self {
+            service_name: s.service_name.clone(),
+            scope: s.scope.clone(),
+            service_option: s.service_option.clone(),
+            container: s.container_type.as_deref().and_then(|c| c.parse().ok()),
+            message: s.msg_name.clone(),
+        }
+    }
+}
+
+impl From<&BtfService> for Service {
+    fn from(s: &BtfService) -> Self {
+        Self {
+            service_name: s.service_name.clone(),
+            scope: s.scope.clone(),
+            service_option: s.service_option.clone(),
+            container_type: s.container.map(|c| c.as_str().to_owned()),
+            msg_name: s.message.clone(),
+        }
     }
 }
 

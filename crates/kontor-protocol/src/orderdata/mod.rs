@@ -43,9 +43,9 @@ use quick_xml::Writer;
 
 pub use common::{
     AccountNumber, Amount, AuthenticationPubKeyInfo, AuthorisationLevel, BankCode, CertificateInfo,
-    DataDigest, EncryptionPubKeyInfo, FileFormat, KeyVersion, MessageName, OrderKind,
-    OriginatorInfo, Parameter, PubKeyInfo, PublicKeyData, RsaKeyValue, Service, ServiceFilter,
-    SignaturePubKeyInfo, SignerInfo, SigningInfo, X509Data, X509IssuerSerial, DEFAULT_CURRENCY,
+    DataDigest, EncryptionPubKeyInfo, FileFormat, KeyVersion, OrderKind, OriginatorInfo, Parameter,
+    PubKeyInfo, PublicKeyData, RsaKeyValue, Service, ServiceFilter, SignaturePubKeyInfo,
+    SignerInfo, SigningInfo, X509Data, X509IssuerSerial, DEFAULT_CURRENCY,
 };
 pub use error::{OrderDataError, Result};
 pub use keymgmt::{

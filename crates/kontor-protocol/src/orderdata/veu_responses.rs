@@ -8,14 +8,15 @@ use chrono::NaiveDate;
 use rust_decimal::Decimal;
 
 use super::common::{
-    write_account_ids, AccountNumber, AccountPart, BankCode, DataDigest, MessageName, OrderKind,
-    OriginatorInfo, SignerInfo, SigningInfo,
+    write_account_ids, AccountNumber, AccountPart, BankCode, DataDigest, OrderKind, OriginatorInfo,
+    SignerInfo, SigningInfo,
 };
 use super::xml::{
     check, format_amount, format_base64, format_bool, format_date, parse_base64, parse_bool,
     parse_date, parse_decimal, parse_positive_u64, parse_u64, El, Family, Out,
 };
 use super::{document, OrderDataError, Result};
+use crate::order_type::MessageName;
 use crate::version::ProtocolVersion;
 
 fn read_signers(el: &El<'_, '_>) -> Result<Vec<SignerInfo>> {
