@@ -394,8 +394,11 @@ pub fn upload_receipt(transaction: &Transaction) -> Option<Option<String>> {
     Some(record.and_then(|r| r.bank_order_id))
 }
 
-/// A BTF service in JSON (the protocol type is not serde).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// A BTF service as a recovery record keeps it: a shape of its own, so records written by
+/// earlier versions still read whatever the protocol type's serde form becomes. Every part
+/// is kept: a transaction resumed after a restart must name the service the bank was first
+/// asked for, including the message variant and format a bank's offer completed it with.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) struct StoredService {
     pub service_name: String,
     pub scope: Option<String>,
@@ -403,6 +406,12 @@ pub(crate) struct StoredService {
     pub container: Option<String>,
     pub message: String,
     pub message_version: Option<String>,
+    /// Absent in records of versions that dropped it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_variant: Option<String>,
+    /// Absent in records of versions that dropped it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_format: Option<String>,
 }
 
 impl From<&BtfService> for StoredService {
@@ -414,16 +423,14 @@ impl From<&BtfService> for StoredService {
             container: s.container.map(|c| c.as_str().to_owned()),
             message: s.message.name.clone(),
             message_version: s.message.version.clone(),
+            message_variant: s.message.variant.clone(),
+            message_format: s.message.format.clone(),
         }
     }
 }
 
 impl StoredService {
     pub(crate) fn to_service(&self) -> Result<BtfService, EbicsError> {
-        let mut message = MessageName::new(&self.message);
-        if let Some(v) = &self.message_version {
-            message = message.with_version(v);
-        }
         Ok(BtfService {
             service_name: self.service_name.clone(),
             scope: self.scope.clone(),
@@ -434,7 +441,12 @@ impl StoredService {
                 .map(str::parse::<ContainerType>)
                 .transpose()
                 .map_err(EbicsError::protocol)?,
-            message,
+            message: MessageName {
+                name: self.message.clone(),
+                version: self.message_version.clone(),
+                variant: self.message_variant.clone(),
+                format: self.message_format.clone(),
+            },
         })
     }
 }
@@ -452,5 +464,42 @@ mod base64_bytes {
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<u8>, D::Error> {
         let text = String::deserialize(deserializer)?;
         STANDARD.decode(text).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stored_service_reads_back_with_every_part() {
+        let service = BtfService {
+            service_name: "EOP".into(),
+            scope: Some("DE".into()),
+            service_option: Some("XCH".into()),
+            container: Some(ContainerType::Zip),
+            message: MessageName {
+                name: "camt.053".into(),
+                version: Some("08".into()),
+                variant: Some("001".into()),
+                format: Some("XML".into()),
+            },
+        };
+        let record = serde_json::to_value(StoredService::from(&service)).unwrap();
+        let stored: StoredService = serde_json::from_value(record).unwrap();
+        assert_eq!(stored.to_service().unwrap(), service);
+    }
+
+    #[test]
+    fn a_record_of_an_earlier_version_still_reads() {
+        let record = json!({
+            "service_name": "SCT", "scope": null, "service_option": null, "container": null,
+            "message": "pain.001", "message_version": "09"
+        });
+        let stored: StoredService = serde_json::from_value(record).unwrap();
+        assert_eq!(
+            stored.to_service().unwrap(),
+            BtfService::new("SCT", MessageName::new("pain.001").with_version("09"))
+        );
     }
 }
