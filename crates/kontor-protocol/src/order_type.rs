@@ -11,6 +11,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::lexical;
+
 mod text;
 
 pub use text::{BtfServiceText, BtfTextError};
@@ -645,11 +647,7 @@ fn check_code(
     min: usize,
     max: usize,
 ) -> Result<(), OrderTypeError> {
-    let ok = (min..=max).contains(&value.len())
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit());
-    if ok {
+    if lexical::is_code(value, min, max) {
         Ok(())
     } else {
         Err(OrderTypeError::InvalidBtf {
@@ -661,7 +659,7 @@ fn check_code(
 }
 
 fn check_num(field: &'static str, value: &str) -> Result<(), OrderTypeError> {
-    if (2..=3).contains(&value.len()) && value.bytes().all(|b| b.is_ascii_digit()) {
+    if lexical::is_num_string(value) {
         Ok(())
     } else {
         Err(OrderTypeError::InvalidBtf {
@@ -741,11 +739,7 @@ impl MessageName {
 }
 
 fn check_message_name(name: &str) -> Result<(), OrderTypeError> {
-    let name_ok = (1..=10).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.');
-    if name_ok {
+    if lexical::is_message_name(name) {
         Ok(())
     } else {
         Err(OrderTypeError::InvalidBtf {

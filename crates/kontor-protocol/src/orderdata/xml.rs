@@ -627,6 +627,7 @@ pub(crate) fn format_amount(path: &str, value: &Decimal) -> Result<String> {
 /// Checks of simple-type facets from `ebics_types_H00x.xsd`, applied before a value is written.
 pub(crate) mod check {
     use super::{OrderDataError, Result};
+    use crate::lexical;
 
     fn fail(path: &str, value: &str, reason: &str) -> Result<()> {
         Err(OrderDataError::invalid(path, value, reason))
@@ -750,7 +751,7 @@ pub(crate) mod check {
 
     /// `CodeStringType` restricted to `min..=max`: `[A-Z0-9]`.
     pub(crate) fn code(path: &str, value: &str, min: usize, max: usize) -> Result<()> {
-        if (min..=max).contains(&value.len()) && all(value, upper_digit) {
+        if lexical::is_code(value, min, max) {
             Ok(())
         } else {
             fail(path, value, &format!("must match [A-Z0-9]{{{min},{max}}}"))
@@ -759,11 +760,7 @@ pub(crate) mod check {
 
     /// `MessageNameStringType`: `[a-z.0-9]{1,10}`.
     pub(crate) fn msg_name(path: &str, value: &str) -> Result<()> {
-        if (1..=10).contains(&value.len())
-            && all(value, |c| {
-                c.is_ascii_lowercase() || c.is_ascii_digit() || c == '.'
-            })
-        {
+        if lexical::is_message_name(value) {
             Ok(())
         } else {
             fail(path, value, "must match [a-z.0-9]{1,10}")
@@ -772,7 +769,7 @@ pub(crate) mod check {
 
     /// `NumStringType`: `[0-9]{2,3}`.
     pub(crate) fn num_string(path: &str, value: &str) -> Result<()> {
-        if (2..=3).contains(&value.len()) && all(value, |c| c.is_ascii_digit()) {
+        if lexical::is_num_string(value) {
             Ok(())
         } else {
             fail(path, value, "must match [0-9]{2,3}")
