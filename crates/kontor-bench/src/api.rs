@@ -23,11 +23,15 @@ const PAGES_PER_WALK: usize = 5;
 /// the services, the database driver; the PostgreSQL server's CPU is not in the process).
 const CLIENT_THREAD: &str = "bench-client";
 const CLIENT_THREADS: usize = 2;
+/// The name of the PostgreSQL server's processes (the postmaster and one per connection).
+const POSTGRES_PROCESS: &str = "postgres";
 
-/// CPU time per request, of the daemon and of the clients.
+/// CPU time per request, of the daemon, of the clients and of the PostgreSQL server.
 struct CpuPerRequest {
     daemon: Duration,
     clients: Duration,
+    /// The PostgreSQL server's processes on this machine (zero on SQLite).
+    server: Duration,
 }
 
 /// Runs the load on each database; `KONTOR_BENCH_API_SECONDS` (default 10) per database.
@@ -59,6 +63,13 @@ pub fn run(report: &mut Report) {
                 cpu.clients.as_secs_f64() * 1e6,
                 "µs",
             );
+            if !cpu.server.is_zero() {
+                report.note(
+                    &format!("API list bookings, {database}, server CPU per request"),
+                    cpu.server.as_secs_f64() * 1e6,
+                    "µs",
+                );
+            }
         },
     );
 }
@@ -113,6 +124,7 @@ async fn load(database: &str, duration: Duration) -> (f64, Duration, CpuPerReque
     let http = reqwest::Client::new();
     let cpu_before = crate::daemon::process_cpu();
     let clients_cpu_before = crate::daemon::threads_cpu(CLIENT_THREAD);
+    let server_cpu_before = crate::daemon::processes_cpu(POSTGRES_PROCESS);
     let deadline = Instant::now() + duration;
     let mut clients = Vec::new();
     for client in 0..CLIENTS {
@@ -156,6 +168,14 @@ async fn load(database: &str, duration: Duration) -> (f64, Duration, CpuPerReque
     // Read while the client threads live: a thread's CPU time leaves /proc with it.
     let clients_cpu = crate::daemon::threads_cpu(CLIENT_THREAD).saturating_sub(clients_cpu_before);
     let cpu = crate::daemon::process_cpu().saturating_sub(cpu_before);
+    // Read while the daemon's pool holds its connections, each a server process.
+    let server_cpu = match database {
+        "PostgreSQL" => crate::daemon::processes_cpu_since(
+            &server_cpu_before,
+            &crate::daemon::processes_cpu(POSTGRES_PROCESS),
+        ),
+        _ => Duration::ZERO,
+    };
     client_runtime.shutdown_background();
     daemon.shutdown().await;
     bench.store.close().await;
@@ -170,6 +190,7 @@ async fn load(database: &str, duration: Duration) -> (f64, Duration, CpuPerReque
     let cpu = CpuPerRequest {
         daemon: cpu.saturating_sub(clients_cpu) / requests,
         clients: clients_cpu / requests,
+        server: server_cpu / requests,
     };
     (all.len() as f64 / elapsed.as_secs_f64(), p99, cpu)
 }

@@ -2,6 +2,7 @@
 //! file, or PostgreSQL at `KONTOR_BENCH_POSTGRES_URL`), the tests' seed (a tenant with a bank
 //! host, a connection, a user and an account), and the daemon started on loopback.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -150,6 +151,36 @@ pub fn threads_cpu(name: &str) -> Duration {
         .map(|stat| cpu_in_stat(&stat))
         .filter(|(comm, _)| comm == name)
         .map(|(_, cpu)| cpu)
+        .sum()
+}
+
+/// CPU time used so far by each live process of the machine named `name`, by process id,
+/// from `/proc/*/stat`: the PostgreSQL server's processes (`postgres`), whose work for a
+/// request shares the cores with the daemon's.
+pub fn processes_cpu(name: &str) -> HashMap<u32, Duration> {
+    let Ok(processes) = std::fs::read_dir("/proc") else {
+        return HashMap::new();
+    };
+    processes
+        .filter_map(|entry| {
+            let entry = entry.ok()?;
+            let pid = entry.file_name().to_str()?.parse::<u32>().ok()?;
+            let (comm, cpu) =
+                cpu_in_stat(&std::fs::read_to_string(entry.path().join("stat")).ok()?);
+            (comm == name).then_some((pid, cpu))
+        })
+        .collect()
+}
+
+/// The CPU time the processes of `after` used since `before` (a process started in
+/// between counts from its start).
+pub fn processes_cpu_since(
+    before: &HashMap<u32, Duration>,
+    after: &HashMap<u32, Duration>,
+) -> Duration {
+    after
+        .iter()
+        .map(|(pid, cpu)| cpu.saturating_sub(before.get(pid).copied().unwrap_or_default()))
         .sum()
 }
 

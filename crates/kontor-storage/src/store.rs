@@ -23,6 +23,9 @@ static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("../../migr
 /// server is back. Long enough for a connection to open over a slow network and for a short
 /// burst to queue behind 16 busy connections.
 pub const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How long a PostgreSQL connection may sit in the pool before it is pinged when handed out
+/// again ([`ping_when_idle`]).
+const POSTGRES_PING_AFTER_IDLE: Duration = Duration::from_secs(1);
 /// SQLite is a local file and cannot be "down"; its writers queue on the file lock
 /// (`busy_timeout`), so waiting for one of the 4 connections may take a while under load.
 const SQLITE_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -99,6 +102,8 @@ impl Store {
                 let pool = PgPoolOptions::new()
                     .max_connections(16)
                     .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
+                    .test_before_acquire(false)
+                    .before_acquire(|conn, meta| Box::pin(ping_when_idle(conn, meta.idle_for)))
                     .connect(url)
                     .await?;
                 (Pool::Postgres(pool.clone()), Pool::Postgres(pool))
@@ -196,6 +201,21 @@ fn sqlite_pool(max_connections: u32) -> SqlitePoolOptions {
         .acquire_timeout(SQLITE_ACQUIRE_TIMEOUT)
         .test_before_acquire(false)
         .after_connect(|conn, _| Box::pin(keep_statements_prepared(conn)))
+}
+
+/// Checks a PostgreSQL connection that sat in the pool for [`POSTGRES_PING_AFTER_IDLE`] or
+/// longer before it is handed out (sqlx's default pings before every acquire). The ping is
+/// a round trip of its own, on a read request one of four (besides the query, the tenant
+/// binding and the token check), and a connection that served a request a moment ago is
+/// as alive as a ping would show; one that sat idle is where a server restart or a cut
+/// network shows. A connection that died after all fails its request as unavailable (503),
+/// and sqlx's ping when it goes back to the pool closes it.
+async fn ping_when_idle(conn: &mut sqlx::PgConnection, idle_for: Duration) -> sqlx::Result<bool> {
+    use sqlx::Connection as _;
+    if idle_for >= POSTGRES_PING_AFTER_IDLE {
+        conn.ping().await?;
+    }
+    Ok(true)
 }
 
 /// Turns on SQLite's query planner stability guarantee (`SQLITE_DBCONFIG_ENABLE_QPSG`), so

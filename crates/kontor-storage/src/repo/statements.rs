@@ -1,5 +1,7 @@
 //! Downloaded statements, the balances they report and the bookings they contain.
 
+use std::sync::LazyLock;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use kontor_documents::{Amount, Currency, Iban};
 
@@ -285,16 +287,7 @@ impl Statements<'_, '_> {
                 last: bookings.last().map(|b| (b.booking_date, b.id)),
             });
         }
-        // json_object keeps its arguments' order and writes no spaces.
-        let fields = BOOKING_FIELDS
-            .iter()
-            .map(|field| format!("'{field}', {}", booking_field(field)))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let (sql, values) = self.bookings_query(
-            &format!("json_object({fields}) AS json, booking_date, id"),
-            filter,
-        );
+        let (sql, values) = self.bookings_query(&BOOKING_JSON_COLUMNS, filter);
         let rows = self.tx.fetch_all(&sql, &values).await?;
         let mut json = String::with_capacity(rows.len() * 512 + 2);
         json.push('[');
@@ -388,6 +381,18 @@ const BOOKING_FIELDS: [&str; 15] = [
     "dedupe_key",
     "created_at",
 ];
+
+/// The columns [`Statements::bookings_json`] selects on SQLite: each booking as its JSON
+/// (`json_object` keeps its arguments' order and writes no spaces) and its place in the
+/// listing. Written once: the same text every request.
+static BOOKING_JSON_COLUMNS: LazyLock<String> = LazyLock::new(|| {
+    let fields = BOOKING_FIELDS
+        .iter()
+        .map(|field| format!("'{field}', {}", booking_field(field)))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!("json_object({fields}) AS json, booking_date, id")
+});
 
 /// The SQLite expression for the text `field` serialises to.
 ///
