@@ -376,6 +376,20 @@ fn account_helpers_find_iban_and_bic() {
 }
 
 #[test]
+fn account_helpers_find_the_national_number_and_bank_code_in_either_form() {
+    let partner = fx::partner_info(ProtocolVersion::H004);
+    // `international="false"` on the standard elements, listed after the IBAN and BIC.
+    let main = partner.account("ACC-1").unwrap();
+    assert_eq!(main.national_account_number(), Some("532013000"));
+    assert_eq!(main.national_bank_code(), Some("37040044"));
+    // The `National...` elements, with no international part beside them.
+    let usd = partner.account("ACC-2").unwrap();
+    assert_eq!(usd.national_account_number(), Some("0012-3456789"));
+    assert_eq!(usd.national_bank_code(), Some("026009593"));
+    assert_eq!(usd.bic(), None);
+}
+
+#[test]
 fn failed_write_into_leaves_the_enclosing_writer_untouched() {
     let mut doc = fx::hvt_params(ProtocolVersion::H005);
     doc.order.order_id = "lower".into();
