@@ -4,6 +4,7 @@
 use std::fmt;
 use std::str::FromStr;
 
+use kontor_protocol::lexical;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
@@ -85,13 +86,6 @@ macro_rules! string_id {
     };
 }
 
-/// `[a-zA-Z0-9,=]{1,35}`: PartnerIDType / UserIDType of the H004 and H005 schemas.
-fn is_ebics_subscriber_id(s: &str) -> bool {
-    (1..=35).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b',' || b == b'=')
-}
-
 string_id!(
     /// The bank's EBICS host id (HostIDType: a token of at most 35 characters; the emulator
     /// additionally restricts it to ASCII letters, digits, `-` and `_`).
@@ -105,7 +99,7 @@ string_id!(
     /// An EBICS customer (partner) id.
     PartnerId,
     "partner id",
-    is_ebics_subscriber_id,
+    lexical::is_subscriber_id,
     "1 to 35 characters of [a-zA-Z0-9,=]"
 );
 
@@ -113,7 +107,7 @@ string_id!(
     /// An EBICS user (subscriber) id, unique within its partner.
     UserId,
     "user id",
-    is_ebics_subscriber_id,
+    lexical::is_subscriber_id,
     "1 to 35 characters of [a-zA-Z0-9,=]"
 );
 
@@ -130,7 +124,7 @@ string_id!(
     /// order type (`BTD`, `BTU`, `HPB`, ...). OrderTBaseType: `[A-Z0-9]{3}`.
     OrderTypeCode,
     "order type",
-    |s| s.len() == 3 && s.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()),
+    |s| lexical::is_code(s, 3, 3),
     "exactly 3 characters of [A-Z0-9]"
 );
 

@@ -110,9 +110,7 @@ async fn load(database: &str, duration: Duration) -> (f64, Duration, CpuPerReque
         tx.commit().await.expect("commit");
     }
     let seeded = format!("{ROWS} bookings");
-    let daemon = bench
-        .start_seeded(&seeded, started, Duration::from_secs(15))
-        .await;
+    let daemon = bench.start_seeded(&seeded, started).await;
     let address = daemon.api_addr;
 
     let client_runtime = tokio::runtime::Builder::new_multi_thread()

@@ -83,28 +83,22 @@ impl Bench {
 
     /// Says how long seeding `what` took (since `started`), then starts the daemon (see
     /// [`Bench::start`]).
-    pub async fn start_seeded(
-        &self,
-        what: &str,
-        started: Instant,
-        scheduler_idle: Duration,
-    ) -> RunningDaemon {
+    pub async fn start_seeded(&self, what: &str, started: Instant) -> RunningDaemon {
         eprintln!(
             "  seeded {what} on {} in {:.1?}",
             self.database,
             started.elapsed()
         );
-        self.start(scheduler_idle).await
+        self.start().await
     }
 
-    /// Starts the whole daemon (API, scheduler, background passes) on loopback, with its
-    /// default timings except the scheduler's idle pause, `scheduler_idle`.
-    pub async fn start(&self, scheduler_idle: Duration) -> RunningDaemon {
+    /// Starts the whole daemon (API, scheduler, background passes) on loopback with the
+    /// daemon's own default options: what is measured is what an operator's instance does.
+    pub async fn start(&self) -> RunningDaemon {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
-        let mut options = DaemonOptions::new(self._dir.path().join("data"));
-        options.scheduler_idle = scheduler_idle;
+        let options = DaemonOptions::new(self._dir.path().join("data"));
         runtime::start(self.store.clone(), listener, options).expect("daemon")
     }
 }

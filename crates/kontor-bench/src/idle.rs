@@ -60,9 +60,7 @@ async fn rest(database: &str, wait: Duration) -> f64 {
     tx.commit().await.expect("commit");
     // The daemon's own defaults: the measure is what an operator's instance does at rest.
     let seeded = format!("{USERS} users and schedules");
-    let daemon = bench
-        .start_seeded(&seeded, started, Duration::from_secs(15))
-        .await;
+    let daemon = bench.start_seeded(&seeded, started).await;
     // Start-up passes (recovery, completion, certificate watch) run once at once; at rest
     // is after them.
     tokio::time::sleep(Duration::from_secs(2)).await;

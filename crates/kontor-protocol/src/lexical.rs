@@ -1,9 +1,19 @@
 //! The lexical rules of the H005 schema's BTF types (`ebics_types_H005.xsd`), which both the
 //! order data's XML and a BTF service named through the API or the emulator's configuration
-//! must follow: one statement of each rule, each caller with its own error.
+//! must follow, and of the subscriber ids both schemas share, which the envelopes and the
+//! emulator's identifiers follow: one statement of each rule, each caller with its own error.
 
-/// `CodeStringType` with the length bounds of the element it types: `[A-Z0-9]{min,max}`.
-pub(crate) fn is_code(value: &str, min: usize, max: usize) -> bool {
+/// `PartnerIDType` / `UserIDType` of the H004 and H005 schemas: `[a-zA-Z0-9,=]{1,35}`.
+pub fn is_subscriber_id(value: &str) -> bool {
+    (1..=35).contains(&value.len())
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b',' || b == b'=')
+}
+
+/// `CodeStringType` with the length bounds of the element it types: `[A-Z0-9]{min,max}`
+/// (an order type, `OrderTBaseType`, is a code of exactly three).
+pub fn is_code(value: &str, min: usize, max: usize) -> bool {
     (min..=max).contains(&value.len())
         && value
             .bytes()
@@ -61,5 +71,22 @@ mod tests {
             .map(|(name, ..)| *name)
             .collect();
         assert!(wrong.is_empty(), "wrong for: {wrong:?}");
+    }
+
+    #[test]
+    fn subscriber_ids_are_1_to_35_letters_digits_commas_and_equals_signs() {
+        let long = "U".repeat(35);
+        let too_long = "U".repeat(36);
+        for (id, expected) in [
+            ("PARTNER1", true),
+            ("a,b=C9", true),
+            (long.as_str(), true),
+            (too_long.as_str(), false),
+            ("", false),
+            ("USER-1", false),
+            ("USER 1", false),
+        ] {
+            assert_eq!(is_subscriber_id(id), expected, "{id:?}");
+        }
     }
 }

@@ -44,7 +44,7 @@ pub mod encryption;
 pub mod envelope;
 pub mod keys;
 pub mod letters;
-mod lexical;
+pub mod lexical;
 pub mod order_type;
 pub mod orderdata;
 pub mod return_code;

@@ -6,8 +6,8 @@ use kontor_documents::{Amount, Bic, Currency, Iban};
 use kontor_protocol::certificate::Certificate;
 use kontor_protocol::order_type::{BtfService, OrderType, OrderTypeError};
 use kontor_protocol::orderdata::{
-    AccountNumber, BankCode, HAAResponseOrderData, HKDResponseOrderData, HPDResponseOrderData,
-    HTDResponseOrderData, OrderDataError,
+    HAAResponseOrderData, HKDResponseOrderData, HPDResponseOrderData, HTDResponseOrderData,
+    OrderDataError,
 };
 use kontor_storage::{
     BankParameters, BtfOffer, DbEnum, EbicsUserId, EbicsUserStatus, KeyUsage, NewAccount,
@@ -376,14 +376,16 @@ async fn sync_once(
         let in_htd = |what: &str, e: &dyn std::fmt::Display| {
             OnboardingError::MalformedSubscriberData(format!("account {} {what}: {e}", info.id))
         };
-        let iban = first_listed(&info.account_numbers, true, listed_account)
-            .map(|i| Iban::parse(&i).map_err(|e| in_htd("IBAN", &e)))
+        let iban = info
+            .iban()
+            .map(|i| Iban::parse(i).map_err(|e| in_htd("IBAN", &e)))
             .transpose()?;
-        let national = first_listed(&info.account_numbers, false, listed_account);
-        let bic = first_listed(&info.bank_codes, true, listed_bank_code)
-            .map(|b| Bic::parse(&b).map_err(|e| in_htd("BIC", &e)))
+        let national = info.national_account_number().map(str::to_owned);
+        let bic = info
+            .bic()
+            .map(|b| Bic::parse(b).map_err(|e| in_htd("BIC", &e)))
             .transpose()?;
-        let bank_code = first_listed(&info.bank_codes, false, listed_bank_code);
+        let bank_code = info.national_bank_code().map(str::to_owned);
         let currency = Currency::parse(&info.currency).map_err(|e| in_htd("currency", &e))?;
         let found = existing.iter().find(|a| {
             a.bank_account_id.as_deref() == Some(info.id.as_str())
@@ -460,42 +462,6 @@ async fn sync_once(
         accounts: account_ids.len(),
         permissions: stored.len(),
     })
-}
-
-/// HTD lists account numbers and bank codes alike: the first of the kind asked for, the
-/// international one (IBAN, BIC) or a national one (`international="false"`, or the
-/// `National...` form), as `listed` reads each entry.
-fn first_listed<T>(
-    entries: &[T],
-    international: bool,
-    listed: fn(&T) -> (&String, bool),
-) -> Option<String> {
-    entries
-        .iter()
-        .map(listed)
-        .find(|(_, entry_international)| *entry_international == international)
-        .map(|(value, _)| value.clone())
-}
-
-fn listed_account(number: &AccountNumber) -> (&String, bool) {
-    match number {
-        AccountNumber::Standard {
-            number,
-            international,
-        } => (number, *international),
-        AccountNumber::National { number, .. } => (number, false),
-    }
-}
-
-fn listed_bank_code(code: &BankCode) -> (&String, bool) {
-    match code {
-        BankCode::Standard {
-            code,
-            international,
-            ..
-        } => (code, *international),
-        BankCode::National { code, .. } => (code, false),
-    }
 }
 
 /// HPD's protocol parameters as the host stores them (HPD is optional like HKD and HAA).

@@ -8,6 +8,7 @@ use chrono::NaiveDate;
 use rand::{CryptoRng, RngCore};
 
 use super::EnvelopeError;
+use crate::lexical;
 use crate::version::{AuthenticationVersion, EncryptionVersion, SignatureVersion};
 use crate::xmldsig::SHA256_ALGORITHM;
 
@@ -53,12 +54,6 @@ macro_rules! id_type {
     };
 }
 
-fn is_ebics_user_chars(s: &str) -> bool {
-    (1..=35).contains(&s.len())
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b',' || b == b'=')
-}
-
 id_type!(
     /// `HostID`: the bank system's identifier (`xs:token`, at most 35 characters).
     HostId,
@@ -70,14 +65,14 @@ id_type!(
     /// `PartnerID`: the customer's identifier (`[a-zA-Z0-9,=]{1,35}`).
     PartnerId,
     "PartnerID",
-    is_ebics_user_chars,
+    lexical::is_subscriber_id,
     "1-35 characters of a-z A-Z 0-9 , ="
 );
 id_type!(
     /// `UserID` / `SystemID`: a subscriber's identifier (`[a-zA-Z0-9,=]{1,35}`).
     UserId,
     "UserID",
-    is_ebics_user_chars,
+    lexical::is_subscriber_id,
     "1-35 characters of a-z A-Z 0-9 , ="
 );
 id_type!(

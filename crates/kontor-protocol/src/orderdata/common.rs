@@ -846,6 +846,18 @@ pub(crate) trait AccountPart: Sized {
         }
     }
 
+    /// The value of a national part: a standard element marked `international="false"` or
+    /// the `National…` form.
+    fn national(&self) -> Option<&str> {
+        match self.value() {
+            PartValue::Standard {
+                international: true,
+                ..
+            } => None,
+            PartValue::Standard { value, .. } | PartValue::National { value, .. } => Some(value),
+        }
+    }
+
     /// Writes the element with `attrs` before its own attributes (HVT's `Role`,
     /// `Description`).
     fn write_with<'a, W: Write>(

@@ -116,6 +116,18 @@ impl AccountInfo {
         self.bank_codes.iter().find_map(AccountPart::international)
     }
 
+    /// The first national account number (`AccountNumber international="false"` or
+    /// `NationalAccountNumber`), if listed.
+    pub fn national_account_number(&self) -> Option<&str> {
+        self.account_numbers.iter().find_map(AccountPart::national)
+    }
+
+    /// The first national bank code (`BankCode international="false"` or
+    /// `NationalBankCode`), if listed.
+    pub fn national_bank_code(&self) -> Option<&str> {
+        self.bank_codes.iter().find_map(AccountPart::national)
+    }
+
     fn write<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
         check::token("AccountInfo/@ID", &self.id, 1, 64)?;
         check::currency("AccountInfo/@Currency", &self.currency)?;

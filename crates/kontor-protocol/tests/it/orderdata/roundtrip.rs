@@ -367,12 +367,26 @@ fn signature_helper_builds_a_single_signature_document() {
 }
 
 #[test]
-fn account_helpers_find_iban_and_bic() {
+fn account_helpers_find_the_iban_bic_and_national_parts_in_either_form() {
     let partner = fx::partner_info(ProtocolVersion::H004);
-    let account = partner.account("ACC-1").unwrap();
-    assert_eq!(account.iban(), Some("DE89370400440532013000"));
-    assert_eq!(account.bic(), Some("COBADEFFXXX"));
-    assert_eq!(partner.account("ACC-2").unwrap().iban(), None);
+    // ACC-1: IBAN and BIC, then `international="false"` standard elements; ACC-2: only the
+    // `National...` elements.
+    for (id, iban, bic, national_number, national_code) in [
+        (
+            "ACC-1",
+            Some("DE89370400440532013000"),
+            Some("COBADEFFXXX"),
+            Some("532013000"),
+            Some("37040044"),
+        ),
+        ("ACC-2", None, None, Some("0012-3456789"), Some("026009593")),
+    ] {
+        let account = partner.account(id).unwrap();
+        assert_eq!(account.iban(), iban, "{id}");
+        assert_eq!(account.bic(), bic, "{id}");
+        assert_eq!(account.national_account_number(), national_number, "{id}");
+        assert_eq!(account.national_bank_code(), national_code, "{id}");
+    }
 }
 
 #[test]
