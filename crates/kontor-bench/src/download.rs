@@ -131,8 +131,8 @@ pub fn run(size_mib: u64) {
     let started = Instant::now();
     let m = runtime.block_on(kontor(&emulator));
     println!(
-        "child: downloaded {:.1} MiB and booked {} bookings ({} statements) in {:.1} s wall, \
-         {:.1} s CPU ({:.0} MB/s)",
+        "child: downloaded {:.1} MiB and booked {} bookings ({} statements) in {:.2} s wall, \
+         {:.2} s CPU ({:.0} MB/s)",
         m.bytes as f64 / (1 << 20) as f64,
         m.bookings,
         m.statements,
