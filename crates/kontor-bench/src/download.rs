@@ -131,8 +131,8 @@ pub fn run(size_mib: u64) {
     let started = Instant::now();
     let m = runtime.block_on(kontor(&emulator));
     println!(
-        "child: downloaded {:.1} MiB and booked {} bookings ({} statements) in {:.1} s wall, \
-         {:.1} s CPU ({:.0} MB/s)",
+        "child: downloaded {:.1} MiB and booked {} bookings ({} statements) in {:.2} s wall, \
+         {:.2} s CPU ({:.0} MB/s)",
         m.bytes as f64 / (1 << 20) as f64,
         m.bookings,
         m.statements,
@@ -290,19 +290,40 @@ async fn kontor(emulator: &Emulator) -> Measured {
         .expect("ready");
     store.close().await;
 
-    let child = tokio::process::Command::new(std::env::current_exe().expect("own path"))
+    let child = child_command()
         .arg("download-child")
         .arg(&url)
         .arg(&key_file)
         .arg(&data_dir)
         .arg(tenant.scope.tenant().to_string())
         .arg(tenant.user.to_string())
+        // `output()` would capture stderr too, and the child's phase times are printed there.
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::inherit())
-        .output()
+        .spawn()
+        .expect("child process")
+        .wait_with_output()
         .await
         .expect("child process");
     assert!(child.status.success(), "the child failed: {}", child.status);
     serde_json::from_slice(&child.stdout).expect("the child's measure")
+}
+
+/// This binary, to run as the child; under the command `KONTOR_BENCH_CHILD_WRAPPER` names
+/// (split at whitespace) when it is set, e.g. `valgrind --tool=callgrind` to profile only the
+/// daemon's side. The wrapper must leave the child's stdout alone (its measure is read there).
+fn child_command() -> tokio::process::Command {
+    let own = std::env::current_exe().expect("own path");
+    let wrapper = std::env::var("KONTOR_BENCH_CHILD_WRAPPER").unwrap_or_default();
+    let mut words = wrapper.split_whitespace();
+    match words.next() {
+        None => tokio::process::Command::new(own),
+        Some(program) => {
+            let mut command = tokio::process::Command::new(program);
+            command.args(words).arg(own);
+            command
+        }
+    }
 }
 
 /// The daemon side, in its own process: download and book, then report (one JSON line).

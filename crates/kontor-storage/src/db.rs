@@ -483,9 +483,8 @@ macro_rules! record {
                 self,
                 stored: [(&'static str, crate::db::Val); N],
             ) -> Vec<(&'static str, crate::db::Val)> {
-                let mut row = vec![$((stringify!($f), self.$f.into())),+];
-                row.extend(stored);
-                row
+                // One allocation: chained arrays know their length.
+                [$((stringify!($f), self.$f.into())),+].into_iter().chain(stored).collect()
             }
         }
     };

@@ -216,6 +216,7 @@ impl Spool {
 /// A stored file's content, chunk by chunk.
 pub type FileStream = futures::stream::BoxStream<'static, std::io::Result<Vec<u8>>>;
 
+/// How much of an on-disk file is read at a time: a stream's chunk, a reader's buffer.
 const STREAM_CHUNK: usize = 64 << 10;
 
 /// Stored files' content: inline in the database, or on disk below the data directory (the
@@ -298,7 +299,8 @@ impl Files {
     pub fn open(&self, file: &StoredFile) -> Result<FileReader, EbicsError> {
         match (&file.content, &file.path) {
             (Some(bytes), _) => Ok(FileReader::Inline(std::io::Cursor::new(bytes.clone()))),
-            (None, Some(_)) => Ok(FileReader::Disk(std::io::BufReader::new(
+            (None, Some(_)) => Ok(FileReader::Disk(std::io::BufReader::with_capacity(
+                STREAM_CHUNK,
                 std::fs::File::open(self.path_of(file)?)?,
             ))),
             (None, None) => Err(EbicsError::FileWithoutContent(file.id)),

@@ -597,9 +597,11 @@ async fn typed_and_json_agree(
 /// statements of one call, are stored once.
 async fn bookings_in_bulk_are_stored_once_per_dedupe_key(store: &Store) {
     let g = fixture::build(store, "a").await;
-    let mut keys: Vec<String> = (0..240).map(|i| format!("BULK-{i:03}")).collect();
+    // More keys than one statement takes (250 rows): one repeated within the first statement,
+    // one in the second.
+    let mut keys: Vec<String> = (0..600).map(|i| format!("BULK-{i:03}")).collect();
     keys.insert(7, "BULK-006".into());
-    keys.insert(150, "BULK-005".into());
+    keys.insert(400, "BULK-005".into());
     keys.push(g.booking_key.clone());
     let bookings = |keys: &[String]| -> Vec<NewBookedTransaction> {
         keys.iter()
@@ -608,7 +610,7 @@ async fn bookings_in_bulk_are_stored_once_per_dedupe_key(store: &Store) {
     };
     let mut tx = store.scope(&g.scope).begin().await.unwrap();
     let new = tx.statements().insert_bookings(bookings(&keys)).await;
-    assert_eq!(new.unwrap(), 240);
+    assert_eq!(new.unwrap(), 600);
     assert_eq!(
         tx.statements().insert_bookings(Vec::new()).await.unwrap(),
         0
