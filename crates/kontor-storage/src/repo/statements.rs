@@ -206,8 +206,9 @@ impl Statements<'_, '_> {
     pub async fn insert_bookings(&mut self, bookings: Vec<NewBookedTransaction>) -> Result<usize> {
         let backend = self.tx.store.backend();
         let mut new = 0;
-        // The text of the last batch's size: a call's batches but its last are all as long.
-        let mut sql: Option<(usize, String)> = None;
+        // Every batch of a call but its last is as long: the INSERT text is built once for
+        // them, and again only for a shorter last batch.
+        let (mut sql, mut sql_rows) = (String::new(), 0);
         let mut bookings = bookings.into_iter().peekable();
         while bookings.peek().is_some() {
             let created_at: Val = now().into();
@@ -224,13 +225,13 @@ impl Statements<'_, '_> {
                 values.extend(row.into_iter().map(|(_, value)| value));
                 rows += 1;
             }
-            let sql = match sql.take() {
-                Some((size, text)) if size == rows => sql.insert((size, text)),
-                _ => sql.insert((rows, insert_bookings_sql(backend, &columns, rows))),
-            };
+            if rows != sql_rows {
+                sql = insert_bookings_sql(backend, &columns, rows);
+                sql_rows = rows;
+            }
             let n = self
                 .tx
-                .execute(&sql.1, &values)
+                .execute(&sql, &values)
                 .await
                 .map_err(|e| crate::error::StorageError::from_write("booking", e))?;
             new += n as usize;
