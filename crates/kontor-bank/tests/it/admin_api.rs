@@ -4,18 +4,30 @@ use crate::common;
 
 use chrono::Utc;
 use common::{
-    demo_bank, get_json as get, http, initialise, p, post_json as post, record_pending_cct, u,
+    admin_get_json, demo_bank, get_json as get, http, initialise, p, post_json as post,
+    record_pending_cct, u,
 };
 use kontor_bank::ids::TransactionId;
 use kontor_bank::keys::KeyHash;
 use kontor_bank::state::ServedDownload;
 use serde_json::{json, Value};
 
+/// The status of `GET url` sent with `token` as its bearer token.
+async fn status_with_token(url: &str, token: &str) -> u16 {
+    http()
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("reachable")
+        .status()
+        .as_u16()
+}
+
 #[tokio::test]
 async fn health_reports_the_ebics_dispatcher() {
     let bank = demo_bank().await;
-    let (status, body) = get(format!("{}/health", bank.admin_url())).await;
-    assert_eq!(status, 200);
+    let body = admin_get_json(&bank, "/health").await;
     assert_eq!(body["status"], "ok");
     assert_eq!(body["host_id"], "KONTORBANK");
     assert_eq!(body["dispatcher"], "ebics");
@@ -26,8 +38,7 @@ async fn health_reports_the_ebics_dispatcher() {
 #[tokio::test]
 async fn seeded_users_are_listed_as_new() {
     let bank = demo_bank().await;
-    let (status, body) = get(format!("{}/users", bank.admin_url())).await;
-    assert_eq!(status, 200);
+    let body = admin_get_json(&bank, "/users").await;
     assert_eq!(body["count"], 5);
     let user1 = body["users"]
         .as_array()
@@ -168,8 +179,7 @@ async fn orders_veu_and_downloads_are_listed() {
 #[tokio::test]
 async fn bank_keys_are_published_in_both_hash_forms() {
     let bank = demo_bank().await;
-    let (status, body) = get(format!("{}/bank-keys", bank.admin_url())).await;
-    assert_eq!(status, 200);
+    let body = admin_get_json(&bank, "/bank-keys").await;
     assert_eq!(body["h005"]["authentication"]["version"], "X002");
     assert_ne!(
         body["h005"]["authentication"]["hash_sha256_hex"],
@@ -250,20 +260,12 @@ async fn beyond_loopback_the_admin_api_needs_a_token_and_a_set_token_is_enforced
     let users = format!("{}/users", bank.admin_url());
     let (status, _) = get(users.clone()).await;
     assert_eq!(status, 401, "no token");
-    let wrong = http()
-        .get(&users)
-        .bearer_auth("s3cret-admiN")
-        .send()
-        .await
-        .expect("reachable");
-    assert_eq!(wrong.status().as_u16(), 401, "wrong token");
-    let right = http()
-        .get(&users)
-        .bearer_auth("s3cret-admin")
-        .send()
-        .await
-        .expect("reachable");
-    assert_eq!(right.status().as_u16(), 200);
+    assert_eq!(
+        status_with_token(&users, "s3cret-admiN").await,
+        401,
+        "wrong token"
+    );
+    assert_eq!(status_with_token(&users, "s3cret-admin").await, 200);
     // The EBICS endpoint is not behind the admin token.
     let ebics = http()
         .post(bank.ebics_url())
