@@ -34,6 +34,13 @@ fn known_subscriber(bank: &RunningBank, user: &str) -> kontor_bank::state::Subsc
         .expect("known")
 }
 
+/// The bank from now on requires certificates of its own CA for `PARTNER1`'s `user`.
+fn require_bank_issued_certificates(bank: &RunningBank, user: &str) {
+    bank.state()
+        .set_bank_issued_certificates(&p("PARTNER1"), &u(user), true)
+        .expect("switch");
+}
+
 /// Asserts that `s` learned exactly the `published` bank keys through HPB.
 fn assert_sees(s: &Subscriber, published: &PublishedBankKeys) {
     let seen = s.bank.as_ref().expect("bank keys");
@@ -55,20 +62,18 @@ async fn ini_and_hia_record_the_keys_and_hpb_waits_for_the_clerk() {
     assert_eq!(code(&s.hia().await), ("000000".into(), "000000".into()));
     let subscriber = known_subscriber(&bank, "USER1");
     assert_eq!(subscriber.status, SubscriberStatus::Initialised);
-    let stored = |purpose| subscriber.keys.get(purpose).expect("key").hash.0;
     use kontor_bank::state::KeyPurpose as Stored;
-    assert_eq!(
-        stored(Stored::Signature),
-        *s.key_hash(KeyPurpose::Signature).as_bytes()
-    );
-    assert_eq!(
-        stored(Stored::Authentication),
-        *s.key_hash(KeyPurpose::Authentication).as_bytes()
-    );
-    assert_eq!(
-        stored(Stored::Encryption),
-        *s.key_hash(KeyPurpose::Encryption).as_bytes()
-    );
+    for (stored, sent) in [
+        (Stored::Signature, KeyPurpose::Signature),
+        (Stored::Authentication, KeyPurpose::Authentication),
+        (Stored::Encryption, KeyPurpose::Encryption),
+    ] {
+        assert_eq!(
+            subscriber.keys.get(stored).expect("key").hash.0,
+            *s.key_hash(sent).as_bytes(),
+            "{sent:?}"
+        );
+    }
 
     assert_eq!(code(&s.hpb().await).0, "091002", "not activated yet");
     assert!(s.bank.is_none());
@@ -109,8 +114,7 @@ async fn h3k_signed_as_ebics_3_clients_send_it_initialises_only_with_a_verifying
     let url = bank.ebics_url();
     let s = Subscriber::new(&url, ProtocolVersion::H005, "PARTNER1", "USER3", 2);
     // H3K needs the ES certificate from the bank's CA (no letter confirms a self-signed one).
-    let issued = bank_issued(&s);
-    let s = s.with_certificates(issued);
+    let s = certified_by_bank(s);
     // Signed with another key while claiming to be USER3: refused, nothing recorded.
     let impostor = Subscriber::new(&url, ProtocolVersion::H005, "PARTNER1", "USER2", 1);
     assert_eq!(code(&s.h3k_signed(&impostor).await).1, "091301");
@@ -132,8 +136,7 @@ async fn h3k_signed_as_ebics_3_clients_send_it_initialises_only_with_a_verifying
 async fn h005_h3k_initialises_with_certificates_and_hpb_answers_certificates() {
     let bank = demo_bank().await;
     let s = partner1_subscriber(&bank, ProtocolVersion::H005, "USER3", 2);
-    let issued = bank_issued(&s);
-    let mut s = s.with_certificates(issued);
+    let mut s = certified_by_bank(s);
     assert_eq!(code(&s.h3k().await), ("000000".into(), "000000".into()));
     let subscriber = known_subscriber(&bank, "USER3");
     assert_eq!(subscriber.status, SubscriberStatus::Initialised);
@@ -221,6 +224,12 @@ fn bank_issued(s: &Subscriber) -> [kontor_protocol::certificate::Certificate; 3]
     ]
 }
 
+/// `s` carrying certificates of the bank's test CA for all three of its keys.
+fn certified_by_bank(s: Subscriber) -> Subscriber {
+    let issued = bank_issued(&s);
+    s.with_certificates(issued)
+}
+
 /// Self-signed certificates for `s`'s keys (what a client generates on its own).
 fn self_signed(s: &Subscriber) -> [kontor_protocol::certificate::Certificate; 3] {
     use kontor_protocol::certificate::{Certificate, CertificateSubject};
@@ -249,9 +258,7 @@ fn self_signed(s: &Subscriber) -> [kontor_protocol::certificate::Certificate; 3]
 #[tokio::test]
 async fn h004_subscriber_with_bank_issued_certificates_needs_the_banks_own() {
     let bank = demo_bank().await;
-    bank.state()
-        .set_bank_issued_certificates(&p("PARTNER1"), &u("USER1"), true)
-        .expect("switch");
+    require_bank_issued_certificates(&bank, "USER1");
     let bare = partner1_subscriber(&bank, ProtocolVersion::H004, "USER1", 0);
     assert_eq!(
         code(&bare.ini().await).1,
@@ -315,9 +322,7 @@ async fn h004_certificate_must_certify_the_key_sent_even_without_the_switch() {
 #[tokio::test]
 async fn h3k_with_bank_issued_certificates_refuses_self_signed_ones() {
     let bank = demo_bank().await;
-    bank.state()
-        .set_bank_issued_certificates(&p("PARTNER1"), &u("USER3"), true)
-        .expect("switch");
+    require_bank_issued_certificates(&bank, "USER3");
     let s = partner1_subscriber(&bank, ProtocolVersion::H005, "USER3", 2);
     assert_eq!(code(&s.h3k().await).1, "091214");
     assert_eq!(code(&s.h3k_signed(&s).await).1, "091214");
@@ -325,8 +330,7 @@ async fn h3k_with_bank_issued_certificates_refuses_self_signed_ones() {
         known_subscriber(&bank, "USER3").status,
         SubscriberStatus::New
     );
-    let own = bank_issued(&s);
-    assert_h3k_initialises(&bank, &s.with_certificates(own)).await;
+    assert_h3k_initialises(&bank, &certified_by_bank(s)).await;
     bank.shutdown().await;
 }
 
