@@ -46,9 +46,25 @@ pub async fn demo_bank() -> RunningBank {
 pub async fn demo_bank_with_user1(
     version: kontor_protocol::ProtocolVersion,
 ) -> (RunningBank, client::Subscriber) {
-    let bank = demo_bank().await;
+    demo_bank_adjusted_with_user1(version, |_| {}).await
+}
+
+/// Like [`demo_bank_with_user1`], for the demo configuration as `adjust` changes it (smaller
+/// segments, no recovery, ...).
+pub async fn demo_bank_adjusted_with_user1(
+    version: kontor_protocol::ProtocolVersion,
+    adjust: impl FnOnce(&mut BankConfig),
+) -> (RunningBank, client::Subscriber) {
+    let mut config = BankConfig::demo().expect("demo config");
+    adjust(&mut config);
+    let bank = bank_with(config).await;
     let user1 = client::ready_subscriber(&bank, version, "PARTNER1", "USER1", 0).await;
     (bank, user1)
+}
+
+/// Segments of 4 KiB, for [`demo_bank_adjusted_with_user1`]: a few days of STA take several.
+pub fn small_segments(config: &mut BankConfig) {
+    config.limits.segment_size_bytes = 4096;
 }
 
 pub fn p(id: &str) -> PartnerId {

@@ -5,8 +5,11 @@ use crate::common;
 
 use chrono::Utc;
 use common::client::{ready_subscriber, Download, Subscriber};
-use common::{codes, demo_bank, demo_bank_with_user1, http, last_days, p, u};
-use kontor_protocol::envelope::{DateRange, OrderDetails};
+use common::{
+    codes, demo_bank, demo_bank_adjusted_with_user1, demo_bank_with_user1, http, last_days, p,
+    small_segments, u,
+};
+use kontor_protocol::envelope::{DateRange, OrderDetails, TransactionId};
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::orderdata::{
     HAAResponseOrderData, HKDResponseOrderData, HPDResponseOrderData, HTDResponseOrderData,
@@ -70,6 +73,16 @@ async fn admin_statement(
     common::admin_get(bank, &format!("/statements?{query}")).await
 }
 
+/// Starts, as `s`, an STA download over the last five days that spans at least three
+/// segments; its transaction id.
+async fn start_multi_segment_sta(s: &Subscriber) -> TransactionId {
+    let init = s
+        .exchange(s.download_init(details(s.version, OrderType::STA, Some(last_days(5))), None))
+        .await;
+    assert!(init.num_segments.expect("n") >= 3);
+    init.transaction_id.expect("id")
+}
+
 #[tokio::test]
 async fn hkd_htd_and_haa_describe_the_seeded_customer_in_both_versions() {
     let (bank, h004) = demo_bank_with_user1(H004).await;
@@ -119,10 +132,8 @@ async fn hpd_publishes_the_bank_parameters_in_both_versions() {
 
 #[tokio::test]
 async fn hpd_says_no_recovery_when_the_seed_turns_it_off() {
-    let mut config = kontor_bank::BankConfig::demo().expect("demo");
-    config.bank.recovery = false;
-    let bank = common::bank_with(config).await;
-    let s = common::client::ready_subscriber(&bank, H005, "PARTNER1", "USER1", 0).await;
+    let (bank, s) =
+        demo_bank_adjusted_with_user1(H005, |config| config.bank.recovery = false).await;
     let hpd: HPDResponseOrderData = fetch_document(&s, H005, OrderType::HPD).await;
     assert_eq!(hpd.protocol_params.recovery, Some(false));
     bank.shutdown().await;
@@ -180,10 +191,10 @@ async fn an_sta_download_is_exactly_the_statement_the_bank_generated() {
 #[tokio::test]
 async fn a_large_c53_spans_segments_and_a_second_download_repeats_it() {
     // The ZIP container deflates tens of MiB of camt to about a MiB: smaller segments.
-    let mut config = kontor_bank::BankConfig::demo().expect("demo");
-    config.limits.segment_size_bytes = 256 << 10;
-    let bank = common::bank_with(config).await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_adjusted_with_user1(H004, |config| {
+        config.limits.segment_size_bytes = 256 << 10;
+    })
+    .await;
     let knob = http()
         .put(format!("{}/accounts/ACC-EUR-MAIN/ledger", bank.admin_url()))
         .header("content-type", "application/json")
@@ -224,15 +235,8 @@ async fn a_large_c53_spans_segments_and_a_second_download_repeats_it() {
 
 #[tokio::test]
 async fn a_download_segment_can_be_fetched_again_after_a_lost_answer() {
-    let mut config = kontor_bank::BankConfig::demo().expect("demo");
-    config.limits.segment_size_bytes = 4096;
-    let bank = common::bank_with(config).await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
-    let init = s
-        .exchange(s.download_init(details(H004, OrderType::STA, Some(last_days(5))), None))
-        .await;
-    let id = init.transaction_id.expect("id");
-    assert!(init.num_segments.expect("n") >= 3);
+    let (bank, s) = demo_bank_adjusted_with_user1(H004, small_segments).await;
+    let id = start_multi_segment_sta(&s).await;
     let once = s.exchange(s.transfer(id, 2, false, None)).await;
     let twice = s.exchange(s.transfer(id, 2, false, None)).await;
     assert_eq!(once.data_transfer, twice.data_transfer);
@@ -247,16 +251,12 @@ async fn a_download_segment_can_be_fetched_again_after_a_lost_answer() {
 
 #[tokio::test]
 async fn a_bank_without_recovery_refuses_a_segment_asked_for_again() {
-    let mut config = kontor_bank::BankConfig::demo().expect("demo");
-    config.limits.segment_size_bytes = 4096;
-    config.bank.recovery = false;
-    let bank = common::bank_with(config).await;
-    let s = ready_subscriber(&bank, H005, "PARTNER1", "USER1", 0).await;
-    let init = s
-        .exchange(s.download_init(details(H005, OrderType::STA, Some(last_days(5))), None))
-        .await;
-    let id = init.transaction_id.expect("id");
-    assert!(init.num_segments.expect("n") >= 3);
+    let (bank, s) = demo_bank_adjusted_with_user1(H005, |config| {
+        small_segments(config);
+        config.bank.recovery = false;
+    })
+    .await;
+    let id = start_multi_segment_sta(&s).await;
     let once = s.exchange(s.transfer(id, 2, false, None)).await;
     assert_eq!(codes(&once), ("000000", "000000"));
     // EBICS_RECOVERY_NOT_SUPPORTED (a business code, EBICS Annex 1), as its HPD announced.

@@ -2,8 +2,9 @@
 
 use crate::common;
 
-use common::client::ready_subscriber;
-use common::{bank_with, codes, demo_bank_with_user1, last_days};
+use common::{
+    codes, demo_bank_adjusted_with_user1, demo_bank_with_user1, last_days, small_segments,
+};
 use kontor_documents::{camt, Limit, ReadError, XmlError};
 use kontor_protocol::envelope::{EbicsResponse, OrderDetails};
 use kontor_protocol::order_type::OrderType;
@@ -24,10 +25,7 @@ fn c53(days: u64) -> OrderDetails {
 
 #[tokio::test]
 async fn a_dropped_connection_at_segment_two_can_be_recovered_by_asking_again() {
-    let mut config = kontor_bank::BankConfig::demo().expect("demo");
-    config.limits.segment_size_bytes = 4096;
-    let bank = bank_with(config).await;
-    let s = ready_subscriber(&bank, H004, "PARTNER1", "USER1", 0).await;
+    let (bank, s) = demo_bank_adjusted_with_user1(H004, small_segments).await;
     common::install_fault(&bank, r#"{"times": 1, "match": {"order_type": "STA", "phase": "Transfer", "segment": 2}, "action": {"kind": "drop_connection"}}"#).await;
     let init = s.exchange(s.download_init(sta(5), None)).await;
     let id = init.transaction_id.expect("id");
