@@ -623,6 +623,36 @@ impl BtfService {
     }
 }
 
+/// A pattern of BTF services (H005 `ServiceType`): every part optional, a part left out
+/// matching every value. It filters the distributed signature's overviews (HVU/HVZ), in the
+/// order parameters (`envelope`) as in the order data (`orderdata`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct ServiceFilter {
+    /// `ServiceName`.
+    pub service_name: Option<String>,
+    /// `Scope`.
+    pub scope: Option<String>,
+    /// `ServiceOption`.
+    pub service_option: Option<String>,
+    /// `Container/@containerType`.
+    pub container: Option<ContainerType>,
+    /// `MsgName`.
+    pub message: Option<MessageName>,
+}
+
+impl From<BtfService> for ServiceFilter {
+    /// The filter that names every part of the service.
+    fn from(s: BtfService) -> Self {
+        Self {
+            service_name: Some(s.service_name),
+            scope: s.scope,
+            service_option: s.service_option,
+            container: s.container,
+            message: Some(s.message),
+        }
+    }
+}
+
 impl fmt::Display for BtfService {
     /// `SDD/COR pain.008` style: name, scope and option, then the message with its version.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -2,8 +2,7 @@
 //! emulator implements) and whether a subscriber may give it (permissions from the seed).
 
 use kontor_protocol::envelope::{OrderDetails, OrderParams};
-use kontor_protocol::order_type::{BtfServiceText, Direction, OrderType};
-use kontor_protocol::orderdata::Service;
+use kontor_protocol::order_type::{BtfService, BtfServiceText, Direction, OrderType};
 
 use super::reply::Reject;
 use crate::config::{BankConfig, BtfDirection, PartnerConfig, PermissionConfig};
@@ -34,14 +33,16 @@ impl ResolvedOrder {
     }
 }
 
-/// The order data form (HKD/HTD/HAA/HVU) of a BTF service.
-pub fn service_to_orderdata(service: &BtfServiceText) -> Service {
-    Service {
+/// The order data form (HKD/HTD/HAA/HVU) of a BTF service, its parts unchecked: writing the
+/// order data checks them. The container is one of the schema's, as the configuration is
+/// validated when it is loaded and a recorded service keeps its offer's container.
+pub fn service_to_orderdata(service: &BtfServiceText) -> BtfService {
+    BtfService {
         service_name: service.service_name.clone(),
         scope: service.scope.clone(),
         service_option: service.service_option.clone(),
-        container_type: service.container.clone(),
-        msg_name: service.message_name(),
+        container: service.container.as_deref().and_then(|c| c.parse().ok()),
+        message: service.message_name(),
     }
 }
 

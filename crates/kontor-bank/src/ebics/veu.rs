@@ -13,8 +13,8 @@ use kontor_protocol::orderdata::{
     AttributedAccountNumber, AttributedBankCode, BankCode, DataDigest, DescriptionKind,
     HVDResponseOrderData, HVTAmount, HVTDescription, HVTOrderInfo, HVTResponseOrderData,
     HVUOrderDetails, HVUResponseOrderData, HVZOrderDetails, HVZResponseOrderData, HVZTotalAmount,
-    OrderKind as WireOrderKind, OrderSignatureData, OriginatorInfo, PendingOrder, Service,
-    SignerInfo, SigningInfo,
+    OrderKind as WireOrderKind, OrderSignatureData, OriginatorInfo, PendingOrder, SignerInfo,
+    SigningInfo,
 };
 use kontor_protocol::signature::order_data_digest;
 use kontor_protocol::{ProtocolVersion, SignatureVersion};
@@ -54,8 +54,7 @@ fn wire_kind(config: &BankConfig, item: &VeuItem, version: ProtocolVersion) -> W
         Some(recorded) => Some(service_to_orderdata(recorded)),
         None => OrderType::parse_lenient(&classic)
             .ok()
-            .and_then(|t| t.btf_service())
-            .map(|s| Service::from(&s)),
+            .and_then(|t| t.btf_service()),
     };
     match service {
         Some(service) => WireOrderKind::Service(service),

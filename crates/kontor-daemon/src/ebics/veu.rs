@@ -102,7 +102,7 @@ pub fn order_label(order: &OrderKind) -> String {
     match order {
         OrderKind::OrderType { order_type, .. } => order_type.clone(),
         OrderKind::Service(service) => {
-            format!("{}/{}", service.service_name, service.msg_name.name)
+            format!("{}/{}", service.service_name, service.message.name)
         }
     }
 }

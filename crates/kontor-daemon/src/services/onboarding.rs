@@ -4,7 +4,7 @@
 
 use kontor_documents::{Amount, Bic, Currency, Iban};
 use kontor_protocol::certificate::Certificate;
-use kontor_protocol::order_type::{BtfService, OrderType, OrderTypeError};
+use kontor_protocol::order_type::{OrderType, OrderTypeError};
 use kontor_protocol::orderdata::{
     HAAResponseOrderData, HKDResponseOrderData, HPDResponseOrderData, HTDResponseOrderData,
     OrderDataError,
@@ -342,7 +342,7 @@ async fn sync_once(
         if let Some(service) = &info.service {
             let offer = BtfOffer {
                 order_type: order_type.clone(),
-                service: BtfService::from(service),
+                service: service.clone(),
             };
             if !btf_offers.contains(&offer) {
                 btf_offers.push(offer);
@@ -428,7 +428,7 @@ async fn sync_once(
             .and_then(|id| account_ids.get(id).copied());
         // H005: one admin order type per permission, perhaps limited to one service; BTU/SCT
         // and BTU/SDD stay two permissions.
-        let service = permission.service.as_ref().map(BtfService::from);
+        let service = permission.service.clone();
         let limit = match &permission.max_amount {
             None => None,
             Some(max) => Some((

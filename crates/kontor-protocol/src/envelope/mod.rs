@@ -135,14 +135,15 @@ mod response;
 mod types;
 mod xml;
 
+/// The pattern of services an HVU/HVZ overview is filtered by (`ServiceType`).
+pub use crate::order_type::ServiceFilter;
 pub use common::SubscriberIds;
 pub use hev::{HevRequest, HevResponse, HevVersion};
 pub use keymgmt::{
     KeyManagementDataTransfer, KeyManagementResponse, NoPubKeyDigestsRequest, UnsecuredRequest,
 };
 pub use order_params::{
-    HvListParams, HvOrderKind, HvOrderRef, HvtOrderFlags, OrderDetails, OrderParams, ServiceFilter,
-    SignatureFlag,
+    HvListParams, HvOrderKind, HvOrderRef, HvtOrderFlags, OrderDetails, OrderParams, SignatureFlag,
 };
 pub use request::{
     EbicsRequest, InitHeader, InitialisationRequest, ReceiptRequest, TransferRequest, UploadInit,

@@ -6,7 +6,7 @@ use super::types::{DateRange, FileFormat, OrderId, Parameter, PartnerId};
 use super::xml::{attr, format_date, parse_bool, parse_date, text_of, token_of, Children, XmlOut};
 use super::EnvelopeError;
 use crate::order_type::{
-    BtfService, ContainerType, Direction, MessageName, OrderAttribute, OrderType,
+    BtfService, ContainerType, Direction, MessageName, OrderAttribute, OrderType, ServiceFilter,
 };
 use crate::version::ProtocolVersion;
 
@@ -87,16 +87,6 @@ pub struct HvListParams {
     pub order_types: Vec<OrderType>,
     /// H005 `ServiceFilter`s.
     pub service_filters: Vec<ServiceFilter>,
-}
-
-/// H005 `ServiceFilter` (`ServiceType`: every field optional).
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct ServiceFilter {
-    pub service_name: Option<String>,
-    pub scope: Option<String>,
-    pub service_option: Option<String>,
-    pub container: Option<ContainerType>,
-    pub message: Option<MessageName>,
 }
 
 /// The order a distributed signature request refers to (`HVRequestStructure`).
@@ -681,33 +671,37 @@ fn parse_message(node: Node<'_, '_>) -> MessageName {
     }
 }
 
+/// A `Service` (`RestrictedServiceType`), every part checked first: a `ServiceType` that names
+/// every part.
 fn write_service(out: &mut XmlOut, element: &str, s: &BtfService) -> Result<(), EnvelopeError> {
     s.validate()?;
-    out.start(element, &[])?;
-    out.text("ServiceName", &[], &s.service_name)?;
-    write_service_qualifiers(out, &s.scope, &s.service_option, s.container)?;
-    write_message(out, &s.message)?;
-    out.end(element)
+    write_service_filter(out, element, &ServiceFilter::from(s.clone()))
 }
 
-/// `Scope`, `ServiceOption` and `Container`, which a `Service` and a `ServiceFilter` share
-/// (all optional, in schema order).
-fn write_service_qualifiers(
+/// A `ServiceType`: the parts the filter names, in schema order; its message is checked.
+fn write_service_filter(
     out: &mut XmlOut,
-    scope: &Option<String>,
-    service_option: &Option<String>,
-    container: Option<ContainerType>,
+    element: &str,
+    f: &ServiceFilter,
 ) -> Result<(), EnvelopeError> {
-    if let Some(scope) = scope {
+    out.start(element, &[])?;
+    if let Some(name) = &f.service_name {
+        out.text("ServiceName", &[], name)?;
+    }
+    if let Some(scope) = &f.scope {
         out.text("Scope", &[], scope)?;
     }
-    if let Some(option) = service_option {
+    if let Some(option) = &f.service_option {
         out.text("ServiceOption", &[], option)?;
     }
-    if let Some(container) = container {
+    if let Some(container) = f.container {
         out.empty("Container", &[("containerType", container.as_str())])?;
     }
-    Ok(())
+    if let Some(message) = &f.message {
+        message.validate()?;
+        write_message(out, message)?;
+    }
+    out.end(element)
 }
 
 fn parse_container(node: Node<'_, '_>) -> Result<ContainerType, EnvelopeError> {
@@ -746,16 +740,7 @@ fn write_hv_list(
             });
         }
         for f in &list.service_filters {
-            out.start("ServiceFilter", &[])?;
-            if let Some(v) = &f.service_name {
-                out.text("ServiceName", &[], v)?;
-            }
-            write_service_qualifiers(out, &f.scope, &f.service_option, f.container)?;
-            if let Some(m) = &f.message {
-                m.validate()?;
-                write_message(out, m)?;
-            }
-            out.end("ServiceFilter")?;
+            write_service_filter(out, "ServiceFilter", f)?;
         }
     } else {
         if !list.service_filters.is_empty() {

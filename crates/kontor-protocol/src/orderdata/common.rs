@@ -13,7 +13,7 @@ use super::xml::{
     check, format_base64, format_bool, format_timestamp, parse_base64, parse_bool,
     parse_positive_u32, parse_timestamp, parse_u32, El, Out, NS_DS,
 };
-use crate::order_type::{BtfService, MessageName};
+use crate::order_type::{BtfService, MessageName, ServiceFilter};
 use crate::version::{AuthenticationVersion, EncryptionVersion, SignatureVersion};
 
 // ---------------------------------------------------------------------------------------------
@@ -361,37 +361,16 @@ impl MessageName {
     }
 }
 
-/// A BTF service (`RestrictedServiceType`): names an H005 business order.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Service {
-    /// `ServiceName`, e.g. `SCT`, `EOP`, `STM`.
-    pub service_name: String,
-    /// `Scope`, e.g. `DE`, `BIL`.
-    pub scope: Option<String>,
-    /// `ServiceOption`, e.g. `COR`.
-    pub service_option: Option<String>,
-    /// `Container/@containerType`: `XML`, `ZIP` or `SVC`.
-    pub container_type: Option<String>,
-    /// `MsgName`.
-    pub msg_name: MessageName,
-}
-
-impl Service {
-    /// A service with name and message only.
-    pub fn new(service_name: impl Into<String>, msg_name: MessageName) -> Self {
-        Self {
-            service_name: service_name.into(),
-            scope: None,
-            service_option: None,
-            container_type: None,
-            msg_name,
-        }
-    }
-
+// The order-data XML form of the one BTF service (`RestrictedServiceType`), the public
+// vocabulary's `order_type::BtfService`, and of a pattern of services (`ServiceType`),
+// `order_type::ServiceFilter`: the same elements, every one optional in the pattern.
+impl BtfService {
+    /// Checks the service against the schema types and writes it as `element`.
     pub(crate) fn write<W: Write>(&self, out: &mut Out<'_, W>, element: &str) -> Result<()> {
         ServiceFilter::from(self.clone()).write(out, element)
     }
 
+    /// Reads a `RestrictedServiceType` element: `ServiceName` and `MsgName` are required.
     pub(crate) fn read(el: &El<'_, '_>) -> Result<Self> {
         let filter = ServiceFilter::read(el)?;
         Ok(Self {
@@ -400,35 +379,9 @@ impl Service {
                 .ok_or_else(|| missing(el, "ServiceName"))?,
             scope: filter.scope,
             service_option: filter.service_option,
-            container_type: filter.container_type,
-            msg_name: filter.msg_name.ok_or_else(|| missing(el, "MsgName"))?,
+            container: filter.container,
+            message: filter.message.ok_or_else(|| missing(el, "MsgName"))?,
         })
-    }
-}
-
-impl From<&Service> for BtfService {
-    /// The service as HTD/HKD/HAA or a VEU listing carries it. An unknown container type is
-    /// dropped: it names no service, only how the bank wraps it.
-    fn from(s: &Service) -> Self {
-        Self {
-            service_name: s.service_name.clone(),
-            scope: s.scope.clone(),
-            service_option: s.service_option.clone(),
-            container: s.container_type.as_deref().and_then(|c| c.parse().ok()),
-            message: s.msg_name.clone(),
-        }
-    }
-}
-
-impl From<&BtfService> for Service {
-    fn from(s: &BtfService) -> Self {
-        Self {
-            service_name: s.service_name.clone(),
-            scope: s.scope.clone(),
-            service_option: s.service_option.clone(),
-            container_type: s.container.map(|c| c.as_str().to_owned()),
-            msg_name: s.message.clone(),
-        }
     }
 }
 
@@ -436,33 +389,6 @@ fn missing(el: &El<'_, '_>, element: &str) -> OrderDataError {
     OrderDataError::MissingElement {
         element: element.to_owned(),
         parent: el.path(),
-    }
-}
-
-/// A service pattern (`ServiceType`, every part optional): filters VEU overviews in H005.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
-pub struct ServiceFilter {
-    /// `ServiceName`.
-    pub service_name: Option<String>,
-    /// `Scope`.
-    pub scope: Option<String>,
-    /// `ServiceOption`.
-    pub service_option: Option<String>,
-    /// `Container/@containerType`.
-    pub container_type: Option<String>,
-    /// `MsgName`.
-    pub msg_name: Option<MessageName>,
-}
-
-impl From<Service> for ServiceFilter {
-    fn from(s: Service) -> Self {
-        Self {
-            service_name: Some(s.service_name),
-            scope: s.scope,
-            service_option: s.service_option,
-            container_type: s.container_type,
-            msg_name: Some(s.msg_name),
-        }
     }
 }
 
@@ -481,26 +407,27 @@ impl ServiceFilter {
             check::code("ServiceOption", option, 3, 10)?;
             out.leaf("ServiceOption", option)?;
         }
-        if let Some(container) = &self.container_type {
-            check::code("Container/@containerType", container, 3, 3)?;
-            out.empty("Container", &[("containerType", container)])?;
+        if let Some(container) = self.container {
+            out.empty("Container", &[("containerType", container.as_str())])?;
         }
-        if let Some(msg) = &self.msg_name {
+        if let Some(msg) = &self.message {
             msg.write(out)?;
         }
         out.end(element)
     }
 
+    /// Reads a `ServiceType` element. A container type other than the schema's `XML`, `ZIP`
+    /// and `SVC` is dropped, not refused: it names no service, only how the bank wraps it.
     pub(crate) fn read(el: &El<'_, '_>) -> Result<Self> {
         Ok(Self {
             service_name: el.opt_child_text("ServiceName"),
             scope: el.opt_child_text("Scope"),
             service_option: el.opt_child_text("ServiceOption"),
-            container_type: match el.opt_child("Container") {
-                Some(c) => Some(c.req_attr("containerType")?),
+            container: match el.opt_child("Container") {
+                Some(c) => c.req_attr("containerType")?.parse().ok(),
                 None => None,
             },
-            msg_name: el.read_opt_child("MsgName", MessageName::read)?,
+            message: el.read_opt_child("MsgName", MessageName::read)?,
         })
     }
 }
@@ -551,7 +478,7 @@ pub enum OrderKind {
         file_format: Option<FileFormat>,
     },
     /// H005: `Service`.
-    Service(Service),
+    Service(BtfService),
 }
 
 impl OrderKind {
@@ -592,7 +519,7 @@ impl OrderKind {
                 file_format: el.read_opt_child("FileFormat", FileFormat::read)?,
             })
         } else {
-            Ok(Self::Service(Service::read(&el.child("Service")?)?))
+            Ok(Self::Service(BtfService::read(&el.child("Service")?)?))
         }
     }
 }

@@ -4,12 +4,12 @@ use std::io::Write;
 
 use chrono::{DateTime, Utc};
 
-use super::common::Service;
 use super::subscriber::{parse_order_type_list, write_order_type_list};
 use super::xml::{
     check, format_bool, format_timestamp, parse_bool, parse_timestamp, El, Family, Out,
 };
 use super::{document, Result};
+use crate::order_type::BtfService;
 use crate::version::{ProtocolVersion, SignatureVersion};
 
 /// HAA order data (`HAAResponseOrderData`): order types (H004) or services (H005) for which
@@ -21,7 +21,7 @@ pub struct HAAResponseOrderData {
     /// H004 `OrderTypes`.
     pub order_types: Vec<String>,
     /// H005 `Service` list.
-    pub services: Vec<Service>,
+    pub services: Vec<BtfService>,
 }
 
 document!(HAAResponseOrderData, "HAAResponseOrderData", Family::Ebics);
@@ -53,7 +53,7 @@ impl HAAResponseOrderData {
             Ok(Self {
                 version,
                 order_types: Vec::new(),
-                services: root.read_children("Service", Service::read)?,
+                services: root.read_children("Service", BtfService::read)?,
             })
         }
     }

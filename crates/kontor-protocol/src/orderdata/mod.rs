@@ -41,11 +41,13 @@ use std::io::Write;
 use quick_xml::events::{BytesDecl, Event};
 use quick_xml::Writer;
 
+/// The pattern of services an HVU/HVZ overview is filtered by (`ServiceType`).
+pub use crate::order_type::ServiceFilter;
 pub use common::{
     AccountNumber, Amount, AuthenticationPubKeyInfo, AuthorisationLevel, BankCode, CertificateInfo,
     DataDigest, EncryptionPubKeyInfo, FileFormat, KeyVersion, OrderKind, OriginatorInfo, Parameter,
-    PubKeyInfo, PublicKeyData, RsaKeyValue, Service, ServiceFilter, SignaturePubKeyInfo,
-    SignerInfo, SigningInfo, X509Data, X509IssuerSerial, DEFAULT_CURRENCY,
+    PubKeyInfo, PublicKeyData, RsaKeyValue, SignaturePubKeyInfo, SignerInfo, SigningInfo, X509Data,
+    X509IssuerSerial, DEFAULT_CURRENCY,
 };
 pub use error::{OrderDataError, Result};
 pub use keymgmt::{

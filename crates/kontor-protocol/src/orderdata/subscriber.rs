@@ -7,10 +7,11 @@ use std::io::Write;
 
 use super::common::{
     write_account_ids, AccountNumber, AccountPart, Amount, AuthorisationLevel, BankCode,
-    FileFormat, Parameter, Service,
+    FileFormat, Parameter,
 };
 use super::xml::{check, parse_u32, El, Family, Out};
 use super::{document, OrderDataError, Result};
+use crate::order_type::BtfService;
 use crate::version::ProtocolVersion;
 
 /// `AddressInfo` of the customer; every part is optional.
@@ -100,7 +101,7 @@ pub struct AccountInfo {
     /// H004 `UsageOrderTypes`: order types usable with this account.
     pub usage_order_types: Vec<String>,
     /// H005 `UsageOrderTypes/Service`: services usable with this account.
-    pub usage_services: Vec<Service>,
+    pub usage_services: Vec<BtfService>,
 }
 
 impl AccountInfo {
@@ -164,7 +165,7 @@ impl AccountInfo {
         let usage = el.opt_child("UsageOrderTypes");
         let (usage_order_types, usage_services) = match (usage, h004) {
             (Some(u), true) => (u.value(parse_order_type_list)?, Vec::new()),
-            (Some(u), false) => (Vec::new(), u.read_children("Service", Service::read)?),
+            (Some(u), false) => (Vec::new(), u.read_children("Service", BtfService::read)?),
             (None, _) => (Vec::new(), Vec::new()),
         };
         let account_numbers = el.nonempty("AccountNumber", AccountNumber::read_all(el)?)?;
@@ -233,7 +234,7 @@ pub struct AuthOrderInfo {
     /// H004 `OrderType`; H005 `AdminOrderType` (e.g. `BTU`, `BTD`, `HKD`).
     pub order_type: String,
     /// H005 `Service` of BTU/BTD orders.
-    pub service: Option<Service>,
+    pub service: Option<BtfService>,
     /// H004 `FileFormat` of FUL/FDL orders.
     pub file_format: Option<FileFormat>,
     /// H004 `TransferType` (required in H004, absent in H005).
@@ -296,7 +297,7 @@ impl AuthOrderInfo {
         } else {
             Ok(Self {
                 order_type: el.child_text("AdminOrderType")?,
-                service: el.read_opt_child("Service", Service::read)?,
+                service: el.read_opt_child("Service", BtfService::read)?,
                 file_format: None,
                 transfer_type: None,
                 order_format: None,
@@ -370,7 +371,7 @@ pub struct Permission {
     /// H004 `OrderTypes` (a list); H005 `AdminOrderType` (exactly one entry).
     pub order_types: Vec<String>,
     /// H005 `Service` the permission is restricted to.
-    pub service: Option<Service>,
+    pub service: Option<BtfService>,
     /// H004 `FileFormat` the permission is restricted to.
     pub file_format: Option<FileFormat>,
     /// `AccountID`: refers to [`AccountInfo::id`].
@@ -428,7 +429,7 @@ impl Permission {
         } else {
             (
                 vec![el.child_text("AdminOrderType")?],
-                el.read_opt_child("Service", Service::read)?,
+                el.read_opt_child("Service", BtfService::read)?,
                 None,
             )
         };

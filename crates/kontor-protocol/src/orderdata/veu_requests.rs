@@ -9,10 +9,11 @@
 
 use std::io::Write;
 
-use super::common::{DataDigest, OrderKind, Parameter, ServiceFilter};
+use super::common::{DataDigest, OrderKind, Parameter};
 use super::subscriber::{parse_order_type_list, write_order_type_list};
 use super::xml::{check, format_bool, parse_bool, parse_u64, El, Family, Out};
 use super::{document, Result};
+use crate::order_type::ServiceFilter;
 use crate::version::ProtocolVersion;
 
 /// The order a VEU request refers to (`HVRequestStructure`).

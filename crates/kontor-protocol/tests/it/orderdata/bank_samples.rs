@@ -4,6 +4,7 @@
 use std::num::NonZeroU64;
 
 use chrono::{NaiveDate, TimeZone, Utc};
+use kontor_protocol::order_type::ContainerType;
 use kontor_protocol::orderdata::*;
 use kontor_protocol::{
     AuthenticationVersion, EncryptionVersion, ProtocolVersion, SignatureVersion,
@@ -141,9 +142,9 @@ fn hkd_with_custom_prefix_yields_services() {
     let btd = &hkd.partner_info.order_infos[1];
     assert_eq!(btd.order_type, "BTD");
     let service = btd.service.as_ref().unwrap();
-    assert_eq!(service.container_type.as_deref(), Some("ZIP"));
-    assert_eq!(service.msg_name.name, "camt.053");
-    assert_eq!(service.msg_name.version.as_deref(), Some("08"));
+    assert_eq!(service.container, Some(ContainerType::Zip));
+    assert_eq!(service.message.name, "camt.053");
+    assert_eq!(service.message.version.as_deref(), Some("08"));
     assert_eq!(hkd.user_infos.len(), 2);
     assert_eq!(hkd.user_infos[0].permissions[0].order_types, vec!["BTU"]);
     assert_eq!(
@@ -166,7 +167,7 @@ fn haa_lists_order_types_or_services() {
     let names: Vec<_> = h005
         .services
         .iter()
-        .map(|s| s.msg_name.name.as_str())
+        .map(|s| s.message.name.as_str())
         .collect();
     assert_eq!(names, vec!["camt.053", "pain.002"]);
 }

@@ -8,7 +8,7 @@ use std::num::{NonZeroU32, NonZeroU64};
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
-use kontor_protocol::order_type::MessageName;
+use kontor_protocol::order_type::{BtfService, ContainerType, MessageName};
 use kontor_protocol::orderdata::*;
 use kontor_protocol::{
     AuthenticationVersion, EncryptionVersion, ProtocolVersion, SignatureVersion,
@@ -82,13 +82,13 @@ pub fn key(v: ProtocolVersion, seed: u8) -> PublicKeyData {
     }
 }
 
-pub fn service_sct() -> Service {
-    Service {
+pub fn service_sct() -> BtfService {
+    BtfService {
         service_name: "SCT".into(),
         scope: Some("DE".into()),
         service_option: None,
-        container_type: None,
-        msg_name: MessageName {
+        container: None,
+        message: MessageName {
             name: "pain.001".into(),
             variant: Some("001".into()),
             version: Some("09".into()),
@@ -97,13 +97,13 @@ pub fn service_sct() -> Service {
     }
 }
 
-pub fn service_stm() -> Service {
-    Service {
+pub fn service_stm() -> BtfService {
+    BtfService {
         service_name: "EOP".into(),
         scope: Some("DE".into()),
         service_option: None,
-        container_type: Some("ZIP".into()),
-        msg_name: MessageName::new("camt.053"),
+        container: Some(ContainerType::Zip),
+        message: MessageName::new("camt.053"),
     }
 }
 
