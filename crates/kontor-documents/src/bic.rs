@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use crate::inline_code::InlineCode;
+
 /// Why a string is not a valid BIC.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BicError {
@@ -18,14 +20,10 @@ pub enum BicError {
     InvalidCountryCode { bic: String },
 }
 
-/// A structurally valid BIC in upper case.
-///
-/// Held inline (8 or 11 ASCII characters, zero padded), so a statement parser reading a BIC per
-/// booking does not allocate for it; the padding keeps the derived order that of the text.
+/// A structurally valid BIC in upper case, held inline.
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Bic {
-    code: [u8; 11],
-    len: u8,
+    code: InlineCode<11>,
 }
 
 impl Bic {
@@ -47,22 +45,19 @@ impl Bic {
                 character: bad.to_ascii_uppercase(),
             });
         }
-        let mut code = [0u8; 11];
-        for (to, from) in code.iter_mut().zip(trimmed.bytes()) {
-            *to = from.to_ascii_uppercase();
-        }
-        if !code[4..6].iter().all(u8::is_ascii_uppercase) {
+        // 8 or 11 letters and digits: always fits.
+        let code = InlineCode::upper_case(trimmed).ok_or_else(|| BicError::InvalidLength {
+            bic: shown(),
+            actual: len,
+        })?;
+        if !code.as_bytes()[4..6].iter().all(u8::is_ascii_uppercase) {
             return Err(BicError::InvalidCountryCode { bic: shown() });
         }
-        Ok(Bic {
-            code,
-            len: len as u8,
-        })
+        Ok(Bic { code })
     }
 
     pub fn as_str(&self) -> &str {
-        // Only constructed from ASCII letters and digits.
-        std::str::from_utf8(&self.code[..usize::from(self.len)]).unwrap_or("???")
+        self.code.as_str()
     }
 
     /// Party prefix (institution code), characters 1–4.
@@ -88,7 +83,7 @@ impl Bic {
     /// Whether the BIC also fits the stricter `BICIdentifier` pattern of older schemas
     /// (pain.001.001.03, pain.008.001.02): six letters, then `[A-Z2-9][A-NP-Z0-9]`.
     pub fn fits_legacy_pattern(&self) -> bool {
-        let b = &self.code;
+        let b = self.code.as_bytes();
         b[..6].iter().all(u8::is_ascii_uppercase)
             && (b[6].is_ascii_uppercase() || (b'2'..=b'9').contains(&b[6]))
             && ((b[7].is_ascii_uppercase() && b[7] != b'O') || b[7].is_ascii_digit())

@@ -6,6 +6,8 @@
 
 use std::fmt;
 
+use crate::inline_code::InlineCode;
+
 /// IBAN lengths per country, from the SWIFT IBAN registry: every SEPA country plus common others.
 const IBAN_LENGTHS: &[(&str, usize)] = &[
     // SEPA
@@ -128,35 +130,29 @@ const MAX_LEN: usize = 34;
 
 /// A validated IBAN, stored in electronic form (upper case, no spaces).
 ///
-/// Held inline (ASCII, zero padded), so a statement parser reading an IBAN per booking does
-/// not allocate for it; the padding keeps the derived order that of the text.
+/// Held inline, like a [`crate::Bic`].
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Iban {
-    code: [u8; MAX_LEN],
-    len: u8,
+    code: InlineCode<MAX_LEN>,
 }
 
 impl Iban {
     /// Parses an IBAN, ignoring any whitespace and accepting lower case letters.
     pub fn parse(input: &str) -> Result<Iban, IbanError> {
         // Statements carry IBANs in electronic form: upper case, no spaces, no copy on the heap.
-        let mut upper = [0u8; MAX_LEN];
+        let upper = InlineCode::<MAX_LEN>::upper_case(input);
         let spaced: String;
-        let compact: &str =
-            if input.len() <= MAX_LEN && input.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                for (to, from) in upper.iter_mut().zip(input.bytes()) {
-                    *to = from.to_ascii_uppercase();
-                }
-                // ASCII letters and digits only.
-                std::str::from_utf8(&upper[..input.len()]).unwrap_or_default()
-            } else {
+        let compact: &str = match &upper {
+            Some(upper) => upper.as_str(),
+            None => {
                 spaced = input
                     .chars()
                     .filter(|c| !c.is_whitespace())
                     .map(|c| c.to_ascii_uppercase())
                     .collect();
                 &spaced
-            };
+            }
+        };
         if compact.is_empty() {
             return Err(IbanError::Empty);
         }
@@ -195,20 +191,14 @@ impl Iban {
         if mod97(&compact[4..], country, check) != 1 {
             return Err(IbanError::InvalidChecksum { iban: shown() });
         }
-        let mut code = [0u8; MAX_LEN];
         // Every length in the table fits.
-        code.get_mut(..compact.len())
-            .ok_or_else(|| IbanError::InvalidLength {
-                iban: shown(),
-                country: country.to_string(),
-                expected,
-                actual: compact.len(),
-            })?
-            .copy_from_slice(compact.as_bytes());
-        Ok(Iban {
-            code,
-            len: compact.len() as u8,
-        })
+        let code = InlineCode::upper_case(compact).ok_or_else(|| IbanError::InvalidLength {
+            iban: shown(),
+            country: country.to_string(),
+            expected,
+            actual: compact.len(),
+        })?;
+        Ok(Iban { code })
     }
 
     /// Builds an IBAN from a country code and a BBAN by computing the check digits.
@@ -236,8 +226,7 @@ impl Iban {
 
     /// The electronic form: upper case, no spaces (e.g. `DE89370400440532013000`).
     pub fn electronic(&self) -> &str {
-        // Only constructed from ASCII letters and digits.
-        std::str::from_utf8(&self.code[..usize::from(self.len)]).unwrap_or("??")
+        self.code.as_str()
     }
 
     /// ISO 3166 country code (first two characters).

@@ -84,6 +84,7 @@ pub mod camt;
 pub mod currency;
 mod datetime;
 pub mod iban;
+mod inline_code;
 pub mod ledger;
 pub mod mt940;
 pub mod pain;

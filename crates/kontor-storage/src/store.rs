@@ -542,6 +542,23 @@ impl ScopedTx<'_> {
         found(entity, affected)
     }
 
+    /// Runs `sql`, an `UPDATE` of the record `id` (in the scope's tenant) under a condition of
+    /// its own — the lease holder, an expected status, a counter that only grows — and says
+    /// whether it changed the record. When it did not, the record is looked up, so a record
+    /// outside the scope's tenant is `NotFound` rather than a condition that was not met.
+    pub(crate) async fn update_if<I: EntityId>(
+        &mut self,
+        id: I,
+        sql: &str,
+        values: &[Val],
+    ) -> Result<bool> {
+        let changed = self.execute(sql, values).await? == 1;
+        if !changed {
+            let _: I::Entity = self.get(id).await?;
+        }
+        Ok(changed)
+    }
+
     pub(crate) async fn fetch_all(&mut self, sql: &str, values: &[Val]) -> Result<Vec<DbRow>> {
         self.conn().fetch_all(sql, values).await
     }

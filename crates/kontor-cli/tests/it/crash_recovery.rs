@@ -358,20 +358,8 @@ async fn prepare(db: &DaemonDb, store: &Store, bank: &RunningBank) -> Prepared {
     .await;
     let (scope, account) = (who.scope.clone(), who.account());
     ensure_user_keys(store, &scope, who.user).await.unwrap();
-    let mut tx = store.scope(&scope).begin().await.unwrap();
     let not_due = Utc::now() + Duration::days(300);
-    let schedule = tx
-        .schedules()
-        .create(seed::c53_schedule_of(
-            who.user,
-            account,
-            "0 6 1 1 *",
-            "Europe/Berlin",
-            not_due,
-        ))
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    let schedule = seed::c53_schedule_at(store, &who, account, "0 6 1 1 *", not_due).await;
 
     // Onboarded in-process by a client on the same database, as an operator would before
     // the crash.

@@ -155,17 +155,63 @@ impl<R: BufRead> CamtReader<R> {
 
     /// Reads one event at the level the reader is at, queuing any parts it completes.
     fn advance(&mut self) -> Result<(), XmlError> {
-        let step = self.events.step()?;
-        match (self.position, step) {
-            (_, Step::Other) => Ok(()),
-            (
-                Position::InDocument,
-                Step::Start {
-                    local,
-                    in_namespace,
-                    empty,
-                },
-            ) => {
+        match self.events.step()? {
+            Step::Other => Ok(()),
+            Step::Start {
+                local,
+                in_namespace,
+                empty,
+            } => self.start_element(local, in_namespace, empty),
+            Step::End => {
+                match self.position {
+                    Position::InReport => {
+                        self.position = Position::InMessage;
+                        self.end_report()
+                    }
+                    Position::InMessage => {
+                        self.position = Position::InDocument;
+                        Ok(())
+                    }
+                    Position::InDocument => {
+                        // The root closed; only the end of the input may follow.
+                        self.position = Position::InDocument;
+                        Ok(())
+                    }
+                    // `new` has read the root's start, and nothing is read after `Done`.
+                    Position::BeforeRoot | Position::Done => Ok(()),
+                }
+            }
+            Step::Eof => {
+                if self.reports == 0 {
+                    return Err(XmlError::MissingElement {
+                        path: format!(
+                            "Document/{}/{}",
+                            self.kind.root_element(),
+                            self.kind.report_element()
+                        ),
+                    });
+                }
+                if self.events.depth() != 0 || self.position != Position::InDocument {
+                    return Err(XmlError::Unreadable(kontor_xml::ReadError::Malformed {
+                        reason: "document ends inside an element".to_owned(),
+                    }));
+                }
+                self.position = Position::Done;
+                Ok(())
+            }
+        }
+    }
+
+    /// A start tag at the level the reader is at: the subtree it opens is read, entered or
+    /// skipped.
+    fn start_element(
+        &mut self,
+        local: String,
+        in_namespace: bool,
+        empty: bool,
+    ) -> Result<(), XmlError> {
+        match self.position {
+            Position::InDocument => {
                 if !self.message_seen && in_namespace && local == self.kind.root_element() {
                     self.message_seen = true;
                     if !empty {
@@ -176,14 +222,7 @@ impl<R: BufRead> CamtReader<R> {
                     self.events.skip()
                 }
             }
-            (
-                Position::InMessage,
-                Step::Start {
-                    local,
-                    in_namespace,
-                    empty,
-                },
-            ) => {
+            Position::InMessage => {
                 if in_namespace && local == "GrpHdr" && self.group_header.is_none() {
                     let path = format!("{}/GrpHdr", self.message_path());
                     let fragment = self.events.fragment(path)?;
@@ -216,14 +255,7 @@ impl<R: BufRead> CamtReader<R> {
                     self.events.skip()
                 }
             }
-            (
-                Position::InReport,
-                Step::Start {
-                    local,
-                    in_namespace,
-                    ..
-                },
-            ) => {
+            Position::InReport => {
                 if in_namespace && local == "Ntry" {
                     if !self.begun {
                         self.begin()?;
@@ -247,39 +279,8 @@ impl<R: BufRead> CamtReader<R> {
                     Ok(())
                 }
             }
-            (Position::InReport, Step::End) => {
-                self.position = Position::InMessage;
-                self.end_report()
-            }
-            (Position::InMessage, Step::End) => {
-                self.position = Position::InDocument;
-                Ok(())
-            }
-            (Position::InDocument, Step::End) => {
-                // The root closed; only the end of the input may follow.
-                self.position = Position::InDocument;
-                Ok(())
-            }
-            (_, Step::Eof) => {
-                if self.reports == 0 {
-                    return Err(XmlError::MissingElement {
-                        path: format!(
-                            "Document/{}/{}",
-                            self.kind.root_element(),
-                            self.kind.report_element()
-                        ),
-                    });
-                }
-                if self.events.depth() != 0 || self.position != Position::InDocument {
-                    return Err(XmlError::Unreadable(kontor_xml::ReadError::Malformed {
-                        reason: "document ends inside an element".to_owned(),
-                    }));
-                }
-                self.position = Position::Done;
-                Ok(())
-            }
             // Nothing else reaches this level: subtrees are read or skipped whole.
-            _ => Ok(()),
+            Position::BeforeRoot | Position::Done => Ok(()),
         }
     }
 

@@ -86,16 +86,16 @@ impl Schedules<'_, '_> {
         let tenant = self.tx.tenant_val();
         let at = now();
         let held_at: Option<DateTime<Utc>> = (outcome == RunOutcome::Held).then_some(at);
-        let n = self
+        let still_held = self
             .tx
-            .execute(
+            .update_if(
+                id,
                 "UPDATE schedules SET next_run_at = $1, last_run_at = $2, lease_owner = NULL, lease_expires_at = NULL, held_at = $6 \
                  WHERE id = $3 AND tenant_id = $4 AND lease_owner = $5",
                 &[next_run_at.into(), at.into(), id.to_db().into(), tenant, owner.into(), held_at.into()],
             )
             .await?;
-        if n == 0 {
-            let _: Schedule = self.tx.get(id).await?;
+        if !still_held {
             return Ok(None);
         }
         Ok(Some(

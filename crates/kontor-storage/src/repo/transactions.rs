@@ -216,18 +216,15 @@ impl Transactions<'_, '_> {
     /// Records that the other side holds segments up to `number`. Never moves backwards.
     pub async fn acknowledge_up_to(&mut self, id: TransactionId, number: i64) -> Result<()> {
         let tenant = self.tx.tenant_val();
-        let n = self
-            .tx
-            .execute(
+        // Unchanged when already acknowledged: fine.
+        self.tx
+            .update_if(
+                id,
                 "UPDATE transactions SET last_acknowledged_segment = $1, updated_at = $2 \
                  WHERE id = $3 AND tenant_id = $4 AND last_acknowledged_segment < $1",
                 &[number.into(), now().into(), id.to_db().into(), tenant],
             )
             .await?;
-        if n == 0 {
-            // Either already acknowledged (fine) or not in this tenant.
-            let _: Transaction = self.tx.get(id).await?;
-        }
         Ok(())
     }
 
@@ -242,17 +239,17 @@ impl Transactions<'_, '_> {
         until: DateTime<Utc>,
     ) -> Result<()> {
         let tenant = self.tx.tenant_val();
-        let n = self
+        let held = self
             .tx
-            .execute(
+            .update_if(
+                id,
                 "UPDATE transactions SET lease_owner = $1, lease_expires_at = $2 \
                  WHERE id = $3 AND tenant_id = $4 \
                  AND (lease_owner IS NULL OR lease_owner = $1 OR lease_expires_at IS NULL OR lease_expires_at < $5)",
                 &[owner.into(), until.into(), id.to_db().into(), tenant, now.into()],
             )
             .await?;
-        if n == 0 {
-            let _: Transaction = self.tx.get(id).await?;
+        if !held {
             return Err(StorageError::StaleStatus {
                 entity: "transaction",
                 expected: "a free lease",
@@ -279,19 +276,15 @@ impl Transactions<'_, '_> {
     /// effect, so effect and mark commit together. `false` when it was already done.
     pub async fn finish_effect(&mut self, id: TransactionId, error: Option<&str>) -> Result<bool> {
         let tenant = self.tx.tenant_val();
-        let n = self
-            .tx
-            .execute(
+        self.tx
+            .update_if(
+                id,
                 "UPDATE transactions SET effect_done_at = $1, effect_error = $2, \
                  lease_owner = NULL, lease_expires_at = NULL, updated_at = $1 \
                  WHERE id = $3 AND tenant_id = $4 AND effect IS NOT NULL AND effect_done_at IS NULL",
                 &[now().into(), error.into(), id.to_db().into(), tenant],
             )
-            .await?;
-        if n == 0 {
-            let _: Transaction = self.tx.get(id).await?;
-        }
-        Ok(n == 1)
+            .await
     }
 
     /// Records that a finished transfer's effect was decided after all (an operator settled
@@ -299,18 +292,15 @@ impl Transactions<'_, '_> {
     pub async fn settle_effect(&mut self, id: TransactionId) -> Result<()> {
         let tenant = self.tx.tenant_val();
         let at = now();
-        let n = self
-            .tx
-            .execute(
+        self.tx
+            .update_if(
+                id,
                 "UPDATE transactions SET effect_done_at = $1, effect_error = NULL, \
                  lease_owner = NULL, lease_expires_at = NULL, updated_at = $1 \
                  WHERE id = $2 AND tenant_id = $3 AND effect IS NOT NULL",
                 &[at.into(), id.to_db().into(), tenant],
             )
             .await?;
-        if n == 0 {
-            let _: Transaction = self.tx.get(id).await?;
-        }
         Ok(())
     }
 

@@ -189,16 +189,13 @@ impl EbicsUsers<'_, '_> {
     /// row; SQLite serialises every writer already.
     pub async fn lock(&mut self, id: EbicsUserId) -> Result<()> {
         let tenant = self.tx.tenant_val();
-        let n = self
-            .tx
-            .execute(
+        self.tx
+            .update_if(
+                id,
                 "UPDATE ebics_users SET updated_at = updated_at WHERE id = $1 AND tenant_id = $2",
                 &[id.to_db().into(), tenant],
             )
             .await?;
-        if n == 0 {
-            let _: EbicsUser = self.tx.get(id).await?;
-        }
         Ok(())
     }
 
@@ -428,7 +425,8 @@ impl KeyPairs<'_, '_> {
         let tenant = self.tx.tenant_val();
         let changed = self
             .tx
-            .execute(
+            .update_if(
+                id,
                 "UPDATE key_pairs SET certificate = $1, key_hash = $2, expiry_warned_at = NULL, \
                  updated_at = $3 WHERE id = $4 AND tenant_id = $5 AND status = $6",
                 &[
@@ -441,8 +439,7 @@ impl KeyPairs<'_, '_> {
                 ],
             )
             .await?;
-        if changed == 0 {
-            let _: KeyPair = self.tx.get(id).await?;
+        if !changed {
             return Err(StorageError::StaleStatus {
                 entity: "key pair",
                 expected: KeyStatus::Pending.as_str(),

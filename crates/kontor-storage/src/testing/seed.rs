@@ -284,13 +284,25 @@ pub async fn c53_schedule(
     account: AccountId,
     next_run_at: DateTime<Utc>,
 ) -> Schedule {
+    c53_schedule_at(store, tenant, account, "0 6 * * *", next_run_at).await
+}
+
+/// A C53 schedule of the tenant's user for `account` at `cron` (Berlin time), due at
+/// `next_run_at`, stored and committed.
+pub async fn c53_schedule_at(
+    store: &Store,
+    tenant: &Tenant,
+    account: AccountId,
+    cron: &str,
+    next_run_at: DateTime<Utc>,
+) -> Schedule {
     let mut tx = store.scope(&tenant.scope).begin().await.unwrap();
     let schedule = tx
         .schedules()
         .create(c53_schedule_of(
             tenant.user,
             account,
-            "0 6 * * *",
+            cron,
             "Europe/Berlin",
             next_run_at,
         ))

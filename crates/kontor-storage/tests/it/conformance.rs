@@ -151,21 +151,26 @@ async fn money_is_stored_as_its_text_and_bad_text_is_corrupt(store: &Store) {
     );
 }
 
+/// The state machine refused the move: the write failed with `IllegalTransition`.
+#[track_caller]
+fn assert_illegal_transition<T: std::fmt::Debug>(result: Result<T>) {
+    let err = result.unwrap_err();
+    assert!(matches!(err, StorageError::IllegalTransition(_)), "{err:?}");
+}
+
 async fn illegal_transition_is_refused_and_leaves_the_row(store: &Store) {
     let g = fixture::build(store, "a").await;
     let mut tx = store.scope(&g.scope).begin().await.unwrap();
-    let err = tx
-        .orders()
-        .set_status(g.order, OrderStatus::Draft, OrderStatus::Completed)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, StorageError::IllegalTransition(_)), "{err:?}");
-    let err = tx
-        .ebics_users()
-        .set_status(g.user, EbicsUserStatus::New, EbicsUserStatus::Ready)
-        .await
-        .unwrap_err();
-    assert!(matches!(err, StorageError::IllegalTransition(_)), "{err:?}");
+    assert_illegal_transition(
+        tx.orders()
+            .set_status(g.order, OrderStatus::Draft, OrderStatus::Completed)
+            .await,
+    );
+    assert_illegal_transition(
+        tx.ebics_users()
+            .set_status(g.user, EbicsUserStatus::New, EbicsUserStatus::Ready)
+            .await,
+    );
     tx.commit().await.unwrap();
     let mut tx = store.scope(&g.scope).begin().await.unwrap();
     let order: Order = tx.get(g.order).await.unwrap();
@@ -832,10 +837,7 @@ async fn a_rejected_bank_key_can_be_verified_and_a_verified_one_is_final(store: 
         .unwrap();
     assert_eq!(key.verification_status, Verified);
     assert_eq!(key.verified_by.as_deref(), Some("bob"));
-    assert!(matches!(
-        decide_by_letter(&mut tx, g.bank_key, Rejected, "carol").await,
-        Err(StorageError::IllegalTransition(_))
-    ));
+    assert_illegal_transition(decide_by_letter(&mut tx, g.bank_key, Rejected, "carol").await);
 }
 
 async fn btf_services_permissions_and_sync_outcomes_are_stored_typed(store: &Store) {
