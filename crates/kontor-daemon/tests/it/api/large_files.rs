@@ -180,7 +180,7 @@ async fn order_view_shows_the_stored_summary_without_reading_the_file(db: TestDb
 }
 
 on_both_databases! {
-    order_view_shows_the_stored_summary_without_reading_the_file => order_view_shows_the_stored_summary_without_reading_the_file;
-    fifty_mib_pain001_is_uploaded_through_the_api_in_segments => fifty_mib_pain001_is_uploaded_through_the_api_in_segments;
-    file_over_the_limit_answers_413_and_stores_nothing => file_over_the_limit_answers_413_and_stores_nothing;
+    order_view_shows_the_stored_summary_without_reading_the_file;
+    fifty_mib_pain001_is_uploaded_through_the_api_in_segments;
+    file_over_the_limit_answers_413_and_stores_nothing;
 }

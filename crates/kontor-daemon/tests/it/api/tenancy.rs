@@ -562,7 +562,7 @@ async fn every_list_pages_through_thousands_newest_first_while_rows_arrive(db: T
 }
 
 on_both_databases! {
-    owner_administers_an_operator_from_token_to_removal => owner_administers_an_operator_from_token_to_removal;
-    tenants_stay_apart_and_an_operator_of_two_tenants_holds_a_token_per_tenant => tenants_stay_apart_and_an_operator_of_two_tenants_holds_a_token_per_tenant;
-    every_list_pages_through_thousands_newest_first_while_rows_arrive => every_list_pages_through_thousands_newest_first_while_rows_arrive;
+    owner_administers_an_operator_from_token_to_removal;
+    tenants_stay_apart_and_an_operator_of_two_tenants_holds_a_token_per_tenant;
+    every_list_pages_through_thousands_newest_first_while_rows_arrive;
 }

@@ -422,12 +422,12 @@ async fn a_host_with_history_is_retired_once_its_users_have_no_live_work(db: Tes
 }
 
 on_both_databases! {
-    a_host_with_history_is_retired_once_its_users_have_no_live_work => a_host_with_history_is_retired_once_its_users_have_no_live_work;
-    a_bad_bank_signature_fails_the_transaction_after_the_retries_only => a_bad_bank_signature_fails_the_transaction_after_the_retries_only;
-    an_order_whose_upload_answer_is_not_signed_by_the_bank_ends_with_the_code => an_order_whose_upload_answer_is_not_signed_by_the_bank_ends_with_the_code;
-    recovery_gives_up_after_its_bounded_passes_and_says_why => recovery_gives_up_after_its_bounded_passes_and_says_why;
-    a_failed_first_sync_is_shown_and_run_again => a_failed_first_sync_is_shown_and_run_again;
-    a_refused_order_type_runs_the_sync_again => a_refused_order_type_runs_the_sync_again;
-    a_rejected_bank_key_is_verified_after_the_hash_is_corrected => a_rejected_bank_key_is_verified_after_the_hash_is_corrected;
-    a_host_without_connections_is_removed_with_its_keys => a_host_without_connections_is_removed_with_its_keys;
+    a_host_with_history_is_retired_once_its_users_have_no_live_work;
+    a_bad_bank_signature_fails_the_transaction_after_the_retries_only;
+    an_order_whose_upload_answer_is_not_signed_by_the_bank_ends_with_the_code;
+    recovery_gives_up_after_its_bounded_passes_and_says_why;
+    a_failed_first_sync_is_shown_and_run_again;
+    a_refused_order_type_runs_the_sync_again;
+    a_rejected_bank_key_is_verified_after_the_hash_is_corrected;
+    a_host_without_connections_is_removed_with_its_keys;
 }

@@ -638,13 +638,13 @@ async fn key_changes_are_refused_before_ready(db: TestDb) {
 on_both_databases! {
     hca_then_hcs_on_h004 => |db| hca_then_hcs_replace_the_keys_and_payments_before_and_after_complete(db, H004);
     hca_then_hcs_on_h005 => |db| hca_then_hcs_replace_the_keys_and_payments_before_and_after_complete(db, H005);
-    a_refused_key_change_revokes_the_new_keys_and_keeps_the_old => a_refused_key_change_revokes_the_new_keys_and_keeps_the_old;
-    key_changes_are_refused_before_ready => key_changes_are_refused_before_ready;
+    a_refused_key_change_revokes_the_new_keys_and_keeps_the_old;
+    key_changes_are_refused_before_ready;
     a_lost_hca_answer_on_h004 => |db| a_lost_answer_is_decided_by_probing_the_bank(db, H004, Hca);
     a_lost_hca_answer_on_h005 => |db| a_lost_answer_is_decided_by_probing_the_bank(db, H005, Hca);
     a_lost_hcs_answer_on_h005 => |db| a_lost_answer_is_decided_by_probing_the_bank(db, H005, Hcs);
-    a_lost_hca_answer_is_decided_after_recovery => a_lost_hca_answer_is_decided_after_recovery;
-    a_lost_pub_answer_stays_undecided => a_lost_pub_answer_stays_undecided;
-    an_operator_settles_an_undecided_pub => an_operator_settles_an_undecided_pub;
-    an_operator_probes_or_refuses_an_undecided_hca => an_operator_probes_or_refuses_an_undecided_hca;
+    a_lost_hca_answer_is_decided_after_recovery;
+    a_lost_pub_answer_stays_undecided;
+    an_operator_settles_an_undecided_pub;
+    an_operator_probes_or_refuses_an_undecided_hca;
 }

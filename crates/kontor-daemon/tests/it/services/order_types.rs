@@ -251,7 +251,7 @@ async fn every_classic_type_completes_or_is_refused_on_h004(db: TestDb) {
 }
 
 on_both_databases! {
-    btu_with_explicit_sct_and_sdd_services_completes => btu_with_explicit_sct_and_sdd_services_completes;
-    classic_cct_and_cdd_on_an_h005_host_complete_with_their_services => classic_cct_and_cdd_on_an_h005_host_complete_with_their_services;
-    every_classic_type_completes_or_is_refused_on_h004 => every_classic_type_completes_or_is_refused_on_h004;
+    btu_with_explicit_sct_and_sdd_services_completes;
+    classic_cct_and_cdd_on_an_h005_host_complete_with_their_services;
+    every_classic_type_completes_or_is_refused_on_h004;
 }

@@ -621,19 +621,19 @@ async fn concurrent_submits_upload_once_flow(db: TestDb, two_instances: bool) {
 }
 
 on_both_databases! {
-    payment_signed_a_and_b_is_uploaded_once => payment_signed_a_and_b_is_uploaded_once;
-    retry_after_crash_between_upload_and_status_update_does_not_upload_again => retry_after_crash_between_upload_and_status_update_does_not_upload_again;
-    crash_before_sending_is_taken_over_after_the_lease_expires => crash_before_sending_is_taken_over_after_the_lease_expires;
-    concurrent_submissions_from_two_instances_upload_once => concurrent_submissions_from_two_instances_upload_once;
-    signature_must_verify_against_the_signers_registered_key => signature_must_verify_against_the_signers_registered_key;
-    orders_beyond_the_users_permissions_are_refused => orders_beyond_the_users_permissions_are_refused;
+    payment_signed_a_and_b_is_uploaded_once;
+    retry_after_crash_between_upload_and_status_update_does_not_upload_again;
+    crash_before_sending_is_taken_over_after_the_lease_expires;
+    concurrent_submissions_from_two_instances_upload_once;
+    signature_must_verify_against_the_signers_registered_key;
+    orders_beyond_the_users_permissions_are_refused;
     payment_is_uploaded_once_despite_a_lost_answer => payment_is_uploaded_once_despite_a_lost_answer_flow;
     sixteen_concurrent_submits_in_one_instance_upload_once => |db| concurrent_submits_upload_once_flow(db, false);
     eight_plus_eight_submits_in_two_instances_upload_once => |db| concurrent_submits_upload_once_flow(db, true);
-    order_file_is_kept_on_disk_once_per_created_order => order_file_is_kept_on_disk_once_per_created_order;
-    concurrent_creates_with_one_key_make_one_order_and_keep_one_file => concurrent_creates_with_one_key_make_one_order_and_keep_one_file;
-    orphaned_order_files_older_than_the_grace_are_removed => orphaned_order_files_older_than_the_grace_are_removed;
-    inline_order_of_an_earlier_version_is_signed_and_submitted => inline_order_of_an_earlier_version_is_signed_and_submitted;
+    order_file_is_kept_on_disk_once_per_created_order;
+    concurrent_creates_with_one_key_make_one_order_and_keep_one_file;
+    orphaned_order_files_older_than_the_grace_are_removed;
+    inline_order_of_an_earlier_version_is_signed_and_submitted;
 }
 
 /// The files kept below the tenant's order directory.

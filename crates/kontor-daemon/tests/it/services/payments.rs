@@ -445,9 +445,9 @@ async fn idempotency_key_replays_the_same_payment(db: TestDb) {
 }
 
 on_both_databases! {
-    ten_thousand_transfers_become_one_signed_completed_pain001 => ten_thousand_transfers_become_one_signed_completed_pain001;
-    invalid_payment_lists_every_field_and_stores_nothing => invalid_payment_lists_every_field_and_stores_nothing;
-    direct_debit_completes_and_a_rejection_reaches_every_debit => direct_debit_completes_and_a_rejection_reaches_every_debit;
-    instant_transfer_is_sent_as_cip_and_completes => instant_transfer_is_sent_as_cip_and_completes;
-    idempotency_key_replays_the_same_payment => idempotency_key_replays_the_same_payment;
+    ten_thousand_transfers_become_one_signed_completed_pain001;
+    invalid_payment_lists_every_field_and_stores_nothing;
+    direct_debit_completes_and_a_rejection_reaches_every_debit;
+    instant_transfer_is_sent_as_cip_and_completes;
+    idempotency_key_replays_the_same_payment;
 }

@@ -204,7 +204,7 @@ async fn failed_run_is_recorded_and_fires_again_at_its_next_time(db: TestDb) {
 }
 
 on_both_databases! {
-    two_instances_run_200_due_jobs_exactly_once => two_instances_run_200_due_jobs_exactly_once;
-    expired_lease_of_a_crashed_instance_is_taken_over => expired_lease_of_a_crashed_instance_is_taken_over;
-    failed_run_is_recorded_and_fires_again_at_its_next_time => failed_run_is_recorded_and_fires_again_at_its_next_time;
+    two_instances_run_200_due_jobs_exactly_once;
+    expired_lease_of_a_crashed_instance_is_taken_over;
+    failed_run_is_recorded_and_fires_again_at_its_next_time;
 }

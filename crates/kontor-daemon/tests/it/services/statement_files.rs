@@ -632,15 +632,15 @@ async fn on_demand_downloads_are_stored_and_statements_ingested(db: TestDb) {
 }
 
 on_both_databases! {
-    on_demand_downloads_are_stored_and_statements_ingested => on_demand_downloads_are_stored_and_statements_ingested;
+    on_demand_downloads_are_stored_and_statements_ingested;
     h004_c53_zip_delivery_lands_every_booking_once => |db| zip_delivery_lands_every_booking_once(db, H004);
     h005_btd_zip_delivery_lands_every_booking_once => |db| zip_delivery_lands_every_booking_once(db, H005);
-    emulator_zip_bomb_ends_with_a_clear_error_and_the_file_kept => emulator_zip_bomb_ends_with_a_clear_error_and_the_file_kept;
-    emulator_foreign_member_fails_clearly_and_the_rest_is_booked => emulator_foreign_member_fails_clearly_and_the_rest_is_booked;
-    reingest_through_the_api_after_adding_the_accounts_books_the_rest => reingest_through_the_api_after_adding_the_accounts_books_the_rest;
-    zip_of_daily_statements_lands_every_booking_once => zip_of_daily_statements_lands_every_booking_once;
-    zip_bomb_is_refused_and_the_file_kept => zip_bomb_is_refused_and_the_file_kept;
-    zip_member_that_is_no_statement_fails_clearly_and_the_rest_is_booked => zip_member_that_is_no_statement_fails_clearly_and_the_rest_is_booked;
-    a_document_that_breaks_half_way_books_nothing_of_it => a_document_that_breaks_half_way_books_nothing_of_it;
-    reingest_after_the_cause_is_fixed_books_the_rest => reingest_after_the_cause_is_fixed_books_the_rest;
+    emulator_zip_bomb_ends_with_a_clear_error_and_the_file_kept;
+    emulator_foreign_member_fails_clearly_and_the_rest_is_booked;
+    reingest_through_the_api_after_adding_the_accounts_books_the_rest;
+    zip_of_daily_statements_lands_every_booking_once;
+    zip_bomb_is_refused_and_the_file_kept;
+    zip_member_that_is_no_statement_fails_clearly_and_the_rest_is_booked;
+    a_document_that_breaks_half_way_books_nothing_of_it;
+    reingest_after_the_cause_is_fixed_books_the_rest;
 }

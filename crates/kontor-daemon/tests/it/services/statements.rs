@@ -516,16 +516,16 @@ async fn run_now_succeeds(w: &World, schedule: &Schedule) -> JobRun {
 }
 
 on_both_databases! {
-    manual_run_is_recorded_like_a_scheduled_one => manual_run_is_recorded_like_a_scheduled_one;
-    schedule_with_an_explicit_btf_service_books_statements => schedule_with_an_explicit_btf_service_books_statements;
-    repeated_download_lands_each_booking_once => repeated_download_lands_each_booking_once;
-    overlapping_periods_add_only_the_new_days => overlapping_periods_add_only_the_new_days;
-    mt940_after_camt053_of_the_same_days_adds_nothing => mt940_after_camt053_of_the_same_days_adds_nothing;
-    statements_of_unknown_or_foreign_accounts_are_not_stored => statements_of_unknown_or_foreign_accounts_are_not_stored;
-    concurrent_ingestion_of_one_file_lands_each_booking_once => concurrent_ingestion_of_one_file_lands_each_booking_once;
-    unparsable_file_stores_nothing => unparsable_file_stores_nothing;
-    scheduled_download_run_twice_over_the_same_period_lands_bookings_once => scheduled_download_run_twice_over_the_same_period_lands_bookings_once;
-    nested_statement_fails_the_run_and_keeps_the_file => nested_statement_fails_the_run_and_keeps_the_file;
+    manual_run_is_recorded_like_a_scheduled_one;
+    schedule_with_an_explicit_btf_service_books_statements;
+    repeated_download_lands_each_booking_once;
+    overlapping_periods_add_only_the_new_days;
+    mt940_after_camt053_of_the_same_days_adds_nothing;
+    statements_of_unknown_or_foreign_accounts_are_not_stored;
+    concurrent_ingestion_of_one_file_lands_each_booking_once;
+    unparsable_file_stores_nothing;
+    scheduled_download_run_twice_over_the_same_period_lands_bookings_once;
+    nested_statement_fails_the_run_and_keeps_the_file;
     h004_scheduled_multi_segment_c53_lands_bookings_once => |db| scheduled_multi_segment_c53_lands_bookings_once(db, H004);
     h005_scheduled_multi_segment_c53_lands_bookings_once => |db| scheduled_multi_segment_c53_lands_bookings_once(db, H005);
 }

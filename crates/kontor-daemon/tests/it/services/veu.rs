@@ -610,8 +610,8 @@ fn assert_user3_signed_once(w: &World) {
 }
 
 on_both_databases! {
-    order_needing_two_signatures_is_approved_and_executed => order_needing_two_signatures_is_approved_and_executed;
-    cancelled_order_is_marked_and_cannot_be_approved => cancelled_order_is_marked_and_cannot_be_approved;
+    order_needing_two_signatures_is_approved_and_executed;
+    cancelled_order_is_marked_and_cannot_be_approved;
     viewers_reading_the_digest_cause_no_bank_traffic => viewers_reading_the_digest_cause_no_bank_traffic_flow;
     h004_approved_order_completes_from_hac => |db| approved_order_completes_from_hac_flow(db, H004);
     h005_approved_order_completes_from_hac => |db| approved_order_completes_from_hac_flow(db, H005);

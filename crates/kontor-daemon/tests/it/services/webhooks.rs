@@ -310,9 +310,9 @@ async fn after_a_rotation_old_and_new_secret_both_sign_until_the_overlap_ends(db
 }
 
 on_both_databases! {
-    after_a_rotation_old_and_new_secret_both_sign_until_the_overlap_ends => after_a_rotation_old_and_new_secret_both_sign_until_the_overlap_ends;
-    every_event_of_an_order_story_arrives_signed => every_event_of_an_order_story_arrives_signed;
-    a_failing_receiver_is_retried_under_one_id_then_parked_and_resumed => a_failing_receiver_is_retried_under_one_id_then_parked_and_resumed;
-    two_instances_deliver_each_event_once => two_instances_deliver_each_event_once;
-    a_loopback_target_is_refused_unless_allowed => a_loopback_target_is_refused_unless_allowed;
+    after_a_rotation_old_and_new_secret_both_sign_until_the_overlap_ends;
+    every_event_of_an_order_story_arrives_signed;
+    a_failing_receiver_is_retried_under_one_id_then_parked_and_resumed;
+    two_instances_deliver_each_event_once;
+    a_loopback_target_is_refused_unless_allowed;
 }

@@ -16,10 +16,17 @@ pub mod webhooks;
 pub use kontor_storage::testing::TestDb;
 
 /// Generates `sqlite::<name>` and `postgres::<name>` tests from one async body taking a
-/// [`TestDb`]: a function name or a closure. The PostgreSQL variant is skipped without
-/// `KONTOR_TEST_POSTGRES_URL` (and fails when `KONTOR_REQUIRE_POSTGRES=1`).
+/// [`TestDb`]: `name => body;` with a function name or a closure, or `name;` alone when the
+/// body is the test module's function of the test's own name. The PostgreSQL variant is
+/// skipped without `KONTOR_TEST_POSTGRES_URL` (and fails when `KONTOR_REQUIRE_POSTGRES=1`).
 macro_rules! on_both_databases {
-    ($($name:ident => $body:expr;)+) => {
+    (@body $name:ident) => {
+        $name
+    };
+    (@body $name:ident $body:expr) => {
+        $body
+    };
+    ($($name:ident $(=> $body:expr)?;)+) => {
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -28,7 +35,7 @@ macro_rules! on_both_databases {
                     // The body is named in the test module (the test may share its name).
                     let body = {
                         use super::*;
-                        $body
+                        on_both_databases!(@body $name $($body)?)
                     };
                     (body)(db).await;
                 }
@@ -41,7 +48,7 @@ macro_rules! on_both_databases {
                     if let Some(db) = $crate::support::TestDb::postgres().await {
                         let body = {
                             use super::*;
-                            $body
+                            on_both_databases!(@body $name $($body)?)
                         };
                         (body)(db).await;
                     }
