@@ -95,9 +95,9 @@ async fn memberships(
     caller: Caller,
     QueryParams(q): QueryParams<PageQuery>,
 ) -> Result<Json<ItemPage<Membership>>, ApiError> {
-    let limit = q.limit()?;
+    let page = q.newest()?;
     let mut tx = caller.read().await?;
-    let members = tx.memberships().page(q.position()?, limit).await?;
+    let members = tx.memberships().page(page.before, page.limit).await?;
     drop(tx);
     let mut out = Vec::with_capacity(members.len());
     for member in members {
@@ -116,7 +116,7 @@ async fn memberships(
             role: member.role,
         });
     }
-    Ok(Json(ItemPage::keyset(out, limit, |m| m.operator_id)))
+    Ok(Json(ItemPage::keyset(out, page.limit, |m| m.operator_id)))
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -227,13 +227,13 @@ async fn member_tokens(
     On(caller, operator): On<OperatorId>,
     QueryParams(q): QueryParams<PageQuery>,
 ) -> Result<Json<ItemPage<ApiToken>>, ApiError> {
-    let limit = q.limit()?;
+    let page = q.newest()?;
     let mut tx = member_read(&caller, operator).await?;
     let tokens = tx
         .memberships()
-        .tokens(operator, q.position()?, limit)
+        .tokens(operator, page.before, page.limit)
         .await?;
-    Ok(Json(ItemPage::keyset(tokens, limit, |t| t.id)))
+    Ok(Json(ItemPage::keyset(tokens, page.limit, |t| t.id)))
 }
 
 async fn issue_member_token(
