@@ -154,6 +154,14 @@ impl Conn<'_> {
         })
     }
 
+    /// Runs a query that always returns a row (an aggregate, say).
+    pub(crate) async fn fetch_one(self, sql: &str, values: &[Val]) -> Result<DbRow> {
+        Ok(match self {
+            Conn::Sqlite(c) => DbRow::Sqlite(bound(sql, values).fetch_one(c).await?),
+            Conn::Postgres(c) => DbRow::Postgres(bound(sql, values).fetch_one(c).await?),
+        })
+    }
+
     pub(crate) async fn fetch_optional(self, sql: &str, values: &[Val]) -> Result<Option<DbRow>> {
         Ok(match self {
             Conn::Sqlite(c) => bound(sql, values)

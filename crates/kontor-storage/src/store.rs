@@ -573,6 +573,11 @@ impl ScopedTx<'_> {
         self.conn().fetch_all_as(sql, values, read).await
     }
 
+    /// Runs a query that always returns a row (an aggregate, say).
+    pub(crate) async fn fetch_one(&mut self, sql: &str, values: &[Val]) -> Result<DbRow> {
+        self.conn().fetch_one(sql, values).await
+    }
+
     pub(crate) async fn fetch_optional(
         &mut self,
         sql: &str,
@@ -1012,8 +1017,5 @@ async fn raw_first<T: for<'r> crate::engine::Decodable<'r>>(
     conn: Conn<'_>,
     sql: &str,
 ) -> Result<T> {
-    conn.fetch_optional(sql, &[])
-        .await?
-        .ok_or(sqlx::Error::RowNotFound)?
-        .first()
+    conn.fetch_one(sql, &[]).await?.first()
 }

@@ -374,12 +374,11 @@ impl Transactions<'_, '_> {
         let tenant = self.tx.tenant_val();
         let row = self
             .tx
-            .fetch_optional(
+            .fetch_one(
                 "SELECT COALESCE(MAX(seq), 0) AS last FROM transaction_events WHERE tenant_id = $1 AND transaction_id = $2",
                 &[tenant, transaction.to_db().into()],
             )
-            .await?
-            .ok_or(StorageError::NotFound { entity: "transaction" })?;
+            .await?;
         let seq = RowReader(&row).int("last")? + 1;
         let id = EventId::new();
         self.tx
