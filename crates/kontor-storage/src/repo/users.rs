@@ -4,6 +4,8 @@ use chrono::{DateTime, Utc};
 use kontor_documents::{Amount, Currency};
 use zeroize::Zeroizing;
 
+use super::connections::Connection;
+use super::hosts::BankHost;
 use super::{entity, repository};
 use kontor_protocol::order_type::{BtfService, OrderType};
 
@@ -163,6 +165,15 @@ entity!(
     "permission",
     Deletable
 );
+
+/// An EBICS user with its connection and that connection's bank host: what talking to the
+/// bank for the user, or checking an order against the bank's offer, starts from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserAtHost {
+    pub user: EbicsUser,
+    pub connection: Connection,
+    pub host: BankHost,
+}
 
 repository!(
     /// EBICS users of the scope's tenant.
@@ -327,6 +338,23 @@ impl EbicsUsers<'_, '_> {
         connection: ConnectionId,
     ) -> Result<Vec<EbicsUser>> {
         self.tx.list_where("connection_id", connection).await
+    }
+
+    /// The user `id` with its connection and bank host.
+    pub async fn at_host(&mut self, id: EbicsUserId) -> Result<UserAtHost> {
+        let user: EbicsUser = self.tx.get(id).await?;
+        self.with_host(user).await
+    }
+
+    /// A user already read (and checked) with its connection and bank host.
+    pub async fn with_host(&mut self, user: EbicsUser) -> Result<UserAtHost> {
+        let connection: Connection = self.tx.get(user.connection_id).await?;
+        let host: BankHost = self.tx.get(connection.bank_host_id).await?;
+        Ok(UserAtHost {
+            user,
+            connection,
+            host,
+        })
     }
 }
 

@@ -978,6 +978,19 @@ async fn signer_held_keys_store_no_private_part(store: &Store) {
         .is_err());
 }
 
+async fn a_user_is_read_with_its_connection_and_host(store: &Store) {
+    let a = fixture::build(store, "a").await;
+    let mut tx = store.scope(&a.scope).read().await.unwrap();
+    let user: EbicsUser = tx.get(a.user).await.unwrap();
+    let expected = UserAtHost {
+        connection: tx.get(a.connection).await.unwrap(),
+        host: tx.get(a.host).await.unwrap(),
+        user: user.clone(),
+    };
+    assert_eq!(tx.ebics_users().at_host(a.user).await.unwrap(), expected);
+    assert_eq!(tx.ebics_users().with_host(user).await.unwrap(), expected);
+}
+
 conformance!(
     signer_held_keys_store_no_private_part,
     duplicate_host_id_is_a_conflict_within_a_tenant_only,
@@ -1000,4 +1013,5 @@ conformance!(
     more_fresh_tokens_than_connections_all_authenticate,
     a_rejected_bank_key_can_be_verified_and_a_verified_one_is_final,
     btf_services_permissions_and_sync_outcomes_are_stored_typed,
+    a_user_is_read_with_its_connection_and_host,
 );

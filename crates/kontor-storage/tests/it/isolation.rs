@@ -109,6 +109,7 @@ async fn every_entity_is_sealed_from_other_tenants(store: &Store) {
     );
     assert_not_found(tx.memberships().role_of(a.operator).await, "role_of");
     assert_not_found(tx.memberships().access_of(a.operator).await, "access_of");
+    assert_not_found(tx.ebics_users().at_host(a.user).await, "user at host");
 }
 
 async fn updates_from_another_tenant_are_not_found_and_change_nothing(store: &Store) {
