@@ -196,8 +196,11 @@ struct Capabilities {
 async fn capabilities(On(caller, id): On<EbicsUserId>) -> Result<Json<Capabilities>, ApiError> {
     let mut tx = caller.read().await?;
     let user = caller.granted(&mut tx, id).await?;
-    let connection: kontor_storage::Connection = tx.get(user.connection_id).await?;
-    let host: kontor_storage::BankHost = tx.get(connection.bank_host_id).await?;
+    let kontor_storage::UserAtHost {
+        user,
+        connection,
+        host,
+    } = tx.ebics_users().with_host(user).await?;
     let accounts = tx.accounts().list_for_connection(connection.id).await?;
     let permissions = tx.permissions().list_for_user(id).await?;
     let custody = tx

@@ -19,7 +19,7 @@ use kontor_protocol::return_code::{Retry, ReturnCode};
 use kontor_protocol::{AuthenticationVersion, EncryptionVersion, ProtocolVersion};
 use kontor_storage::{
     BankHost, BankKey, BankKeyKind, BankKeyVerification, Connection, EbicsUser, EbicsUserId,
-    EbicsUserStatus, KeyPair, KeyUsage, Store, TenantScope,
+    EbicsUserStatus, KeyPair, KeyUsage, Store, TenantScope, UserAtHost,
 };
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use zeroize::Zeroizing;
@@ -81,15 +81,9 @@ impl UserContext {
         user: EbicsUserId,
     ) -> Result<Self, EbicsError> {
         let mut tx = store.scope(scope).begin().await?;
-        let user: EbicsUser = tx.get(user).await?;
-        let connection: Connection = tx.get(user.connection_id).await?;
-        let host: BankHost = tx.get(connection.bank_host_id).await?;
+        let at_host = tx.ebics_users().at_host(user).await?;
         tx.commit().await?;
-        Ok(Self {
-            user,
-            connection,
-            host,
-        })
+        Ok(at_host.into())
     }
 
     pub fn version(&self) -> ProtocolVersion {
@@ -130,6 +124,22 @@ impl UserContext {
     /// Where and how the transport reaches the user's bank host.
     pub fn endpoint(&self) -> BankEndpoint {
         BankEndpoint::of(&self.host)
+    }
+}
+
+impl From<UserAtHost> for UserContext {
+    fn from(
+        UserAtHost {
+            user,
+            connection,
+            host,
+        }: UserAtHost,
+    ) -> Self {
+        Self {
+            user,
+            connection,
+            host,
+        }
     }
 }
 
@@ -286,9 +296,11 @@ impl Session {
         requirement: Requirement,
     ) -> Result<Self, EbicsError> {
         let mut tx = store.scope(scope).begin().await?;
-        let mut record: EbicsUser = tx.get(user).await?;
-        let connection: Connection = tx.get(record.connection_id).await?;
-        let host: BankHost = tx.get(connection.bank_host_id).await?;
+        let UserAtHost {
+            user: mut record,
+            connection,
+            host,
+        } = tx.ebics_users().at_host(user).await?;
         if host.retired_at.is_some() {
             return Err(EbicsError::HostRetired {
                 host_id: host.host_id,

@@ -18,8 +18,8 @@ use chrono::{DateTime, Duration, Utc};
 use kontor_protocol::certificate::Certificate;
 use kontor_protocol::keys::{public_key_hash, PublicKey};
 use kontor_storage::{
-    AuditAction, BankHost, Connection, DbEnum, EbicsUser, EbicsUserId, EbicsUserStatus, KeyCustody,
-    KeyPair, KeyPairId, KeyStatus, KeyUsage, Page, ScopedTx, Store, TenantScope,
+    AuditAction, DbEnum, EbicsUser, EbicsUserId, EbicsUserStatus, KeyCustody, KeyPair, KeyPairId,
+    KeyStatus, KeyUsage, Page, ScopedTx, Store, TenantScope,
 };
 use serde::Serialize;
 
@@ -156,9 +156,7 @@ pub async fn import_certificate(
     bytes: &[u8],
     now: DateTime<Utc>,
 ) -> Result<KeyView, ServiceError> {
-    let record: EbicsUser = tx.get(user).await?;
-    let connection: Connection = tx.get(record.connection_id).await?;
-    let host: BankHost = tx.get(connection.bank_host_id).await?;
+    let host = tx.ebics_users().at_host(user).await?.host;
     let pair = tx.key_pairs().current(user, usage).await?.ok_or_else(|| {
         invalid(format!(
             "the user has no {usage} key yet; generate keys first"

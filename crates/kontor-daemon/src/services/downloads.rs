@@ -6,8 +6,8 @@ use chrono::NaiveDate;
 use kontor_protocol::order_type::{BtfService, Direction, OrderDataFormat, OrderType};
 use kontor_protocol::ProtocolVersion;
 use kontor_storage::{
-    BankHost, Connection, EbicsUser, EbicsUserId, StatementFile, TenantScope, TransactionId,
-    TransferEffect,
+    BankHost, Connection, EbicsUserId, StatementFile, TenantScope, TransactionId, TransferEffect,
+    UserAtHost,
 };
 
 use super::orders::offered_service;
@@ -133,9 +133,10 @@ async fn check_offered(
         }
     }
     let mut tx = services.store().scope(scope).begin().await?;
-    let user: EbicsUser = tx.get(order.user).await?;
-    let connection: Connection = tx.get(user.connection_id).await?;
-    let host = super::hosts::active_host(&mut tx, connection.bank_host_id).await?;
+    let UserAtHost {
+        connection, host, ..
+    } = tx.ebics_users().at_host(order.user).await?;
+    super::hosts::ensure_active(&host)?;
     drop(tx);
     offered(
         &order.order_type,

@@ -186,9 +186,16 @@ pub async fn remove(tx: &mut ScopedTx<'_>, id: BankHostId) -> Result<Removal, Se
 /// no new work.
 pub async fn active_host(tx: &mut ScopedTx<'_>, id: BankHostId) -> Result<BankHost, ServiceError> {
     let host: BankHost = tx.get(id).await?;
+    ensure_active(&host)?;
+    Ok(host)
+}
+
+/// Refuses a retired host, which takes no new work (see [`active_host`]), for a host read
+/// already (with its user, say).
+pub fn ensure_active(host: &BankHost) -> Result<(), ServiceError> {
     match host.retired_at {
-        Some(_) => Err(Refusal::HostRetired(host.host_id).into()),
-        None => Ok(host),
+        Some(_) => Err(Refusal::HostRetired(host.host_id.clone()).into()),
+        None => Ok(()),
     }
 }
 

@@ -33,9 +33,9 @@ use kontor_protocol::orderdata::{
 use kontor_protocol::signature::{sign_order_data, verify_order_data};
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{
-    AuditAction, BankHost, Connection, DbEnum, EbicsUser, EbicsUserId, EbicsUserStatus, KeyCustody,
-    KeyPair, KeyStatus, KeyUsage, NewSignerKey, OrderStatus, ScopedTx, SegmentStatus, StorageError,
-    Store, TenantScope, Transaction, TransactionId, TransactionPhase, TransferEffect,
+    AuditAction, BankHost, DbEnum, EbicsUser, EbicsUserId, EbicsUserStatus, KeyCustody, KeyPair,
+    KeyStatus, KeyUsage, NewSignerKey, OrderStatus, ScopedTx, SegmentStatus, StorageError, Store,
+    TenantScope, Transaction, TransactionId, TransactionPhase, TransferEffect, UserAtHost,
 };
 
 use super::keys::{generate_replacements, GeneratedKeys, KeyError};
@@ -80,13 +80,13 @@ pub async fn change_keys(
     let generated = generate_replacements(&record, change.usages())
         .await
         .map_err(KeyError::into_service_error)?;
-    let (mut tx, record, connection, host, signing) =
+    let (mut tx, at_host, signing) =
         start_change(services, scope, user, KeyCustody::Daemon).await?;
     clear_the_way(&mut tx, user, change, Leftovers::Revoke).await?;
-    let keys = store_generated(&mut tx, &generated, &host, user, change).await?;
+    let keys = store_generated(&mut tx, &generated, &at_host.host, user, change).await?;
     let private = tx.key_pairs().load_private_key(signing.id).await?;
     tx.commit().await?;
-    let document = change_document(change, &host, &connection, &record, &keys)?;
+    let document = change_document(change, &at_host, &keys)?;
     let version: SignatureVersion = signing
         .version
         .parse()
@@ -94,7 +94,7 @@ pub async fn change_keys(
     let private = PrivateKey::from_pkcs8_der(&private).map_err(internal)?;
     let value = sign_order_data(version, &private, &document).map_err(internal)?;
     drop(private);
-    let signature = user_signature(&connection, &record, version, value);
+    let signature = user_signature(&at_host, version, value);
     send(services, scope, user, change, &keys, document, signature).await
 }
 
@@ -107,9 +107,14 @@ pub async fn rotate_signer_key(
     user: EbicsUserId,
     rotation: SignerRotation,
 ) -> Result<KeyChangeOutcome, ServiceError> {
-    let (mut tx, record, connection, host, signing) =
+    let (mut tx, at_host, signing) =
         start_change(services, scope, user, KeyCustody::Signer).await?;
     check_signature_version(rotation.signature_version, &signing)?;
+    let UserAtHost {
+        user: record,
+        connection,
+        host,
+    } = &at_host;
     let doc = SignaturePubKeyOrderData::parse(&rotation.document)
         .map_err(|e| invalid(format!("the PUB document does not parse: {e}")))?;
     if doc.version != host.protocol_version {
@@ -164,12 +169,7 @@ pub async fn rotate_signer_key(
     )
     .await?;
     tx.commit().await?;
-    let signature = user_signature(
-        &connection,
-        &record,
-        rotation.signature_version,
-        rotation.signature,
-    );
+    let signature = user_signature(&at_host, rotation.signature_version, rotation.signature);
     send(
         services,
         scope,
@@ -239,12 +239,12 @@ pub async fn prepare_signer_change(
         generate_replacements(&record, &[KeyUsage::Authentication, KeyUsage::Encryption])
             .await
             .map_err(KeyError::into_service_error)?;
-    let (mut tx, record, connection, host, signing) =
+    let (mut tx, at_host, signing) =
         start_change(services, scope, user, KeyCustody::Signer).await?;
     clear_the_way(&mut tx, user, change, Leftovers::Revoke).await?;
-    let mut keys = store_generated(&mut tx, &generated, &host, user, change).await?;
+    let mut keys = store_generated(&mut tx, &generated, &at_host.host, user, change).await?;
     if let Some(key) = new_signature {
-        let record = key.record_for(user, host.protocol_version)?;
+        let record = key.record_for(user, at_host.host.protocol_version)?;
         if record.public_key == signing.public_key {
             return Err(invalid("the new signature key is the current one"));
         }
@@ -253,7 +253,7 @@ pub async fn prepare_signer_change(
         keys.push(pair);
     }
     tx.commit().await?;
-    let document = change_document(change, &host, &connection, &record, &keys)?;
+    let document = change_document(change, &at_host, &keys)?;
     Ok(PreparedChange {
         change,
         document,
@@ -271,7 +271,8 @@ async fn check_first(
     change: KeyChange,
     custody: KeyCustody,
 ) -> Result<EbicsUser, ServiceError> {
-    let (mut tx, record, ..) = start_change(services, scope, user, custody).await?;
+    let (mut tx, UserAtHost { user: record, .. }, _) =
+        start_change(services, scope, user, custody).await?;
     clear_the_way(&mut tx, user, change, Leftovers::Revoke).await?;
     // Dropped, not committed: the checks leave nothing behind.
     Ok(record)
@@ -304,7 +305,7 @@ pub async fn send_signed_change(
     user: EbicsUserId,
     signed: SignedChange,
 ) -> Result<KeyChangeOutcome, ServiceError> {
-    let (mut tx, record, connection, host, signing) =
+    let (mut tx, at_host, signing) =
         start_change(services, scope, user, KeyCustody::Signer).await?;
     if signed.change == KeyChange::Pub {
         return Err(invalid(
@@ -328,8 +329,13 @@ pub async fn send_signed_change(
             })?;
         prepared.push(key);
     }
+    let UserAtHost {
+        user: record,
+        connection,
+        host,
+    } = &at_host;
     let listed =
-        document_keys(&signed, &host, &connection.partner_id, &record.user_id).map_err(invalid)?;
+        document_keys(&signed, host, &connection.partner_id, &record.user_id).map_err(invalid)?;
     for ((key, version), pair) in listed.iter().zip(&prepared) {
         let public = key.to_spki_der().map_err(internal)?;
         let same_version = version.as_deref().is_none_or(|v| v == pair.version);
@@ -347,12 +353,7 @@ pub async fn send_signed_change(
         &signed.signature,
     )?;
     tx.commit().await?;
-    let signature = user_signature(
-        &connection,
-        &record,
-        signed.signature_version,
-        signed.signature,
-    );
+    let signature = user_signature(&at_host, signed.signature_version, signed.signature);
     send(
         services,
         scope,
@@ -913,27 +914,25 @@ async fn start_change<'s>(
     scope: &TenantScope,
     user: EbicsUserId,
     custody: KeyCustody,
-) -> Result<(ScopedTx<'s>, EbicsUser, Connection, BankHost, KeyPair), ServiceError> {
+) -> Result<(ScopedTx<'s>, UserAtHost, KeyPair), ServiceError> {
     services.bank()?;
     let mut tx = services.store().scope(scope).begin().await?;
-    let (record, connection, host) = ready_user(&mut tx, user).await?;
+    let at_host = ready_user(&mut tx, user).await?;
     let signing = signature_key_held_by(&mut tx, user, custody).await?;
-    Ok((tx, record, connection, host, signing))
+    Ok((tx, at_host, signing))
 }
 
 /// The order data of `change` naming `keys`, in the form the user's bank takes them.
 fn change_document(
     change: KeyChange,
-    host: &BankHost,
-    connection: &Connection,
-    record: &EbicsUser,
+    at_host: &UserAtHost,
     keys: &[KeyPair],
 ) -> Result<Vec<u8>, ServiceError> {
     change
         .document(
-            crate::ebics::key_management::KeyFormat::of(host),
-            &connection.partner_id,
-            &record.user_id,
+            crate::ebics::key_management::KeyFormat::of(&at_host.host),
+            &at_host.connection.partner_id,
+            &at_host.user.user_id,
             keys,
         )
         .map_err(internal)
@@ -973,16 +972,11 @@ fn verify_with_current(
 
 /// The user with its connection and host, if READY. Locks the user's row first: the key
 /// changes of one user take turns, each seeing the keys the one before stored.
-async fn ready_user(
-    tx: &mut ScopedTx<'_>,
-    user: EbicsUserId,
-) -> Result<(EbicsUser, Connection, BankHost), ServiceError> {
+async fn ready_user(tx: &mut ScopedTx<'_>, user: EbicsUserId) -> Result<UserAtHost, ServiceError> {
     tx.ebics_users().lock(user).await?;
     let record: EbicsUser = tx.get(user).await?;
     Refusal::unless_user_in(&record, EbicsUserStatus::Ready)?;
-    let connection: Connection = tx.get(record.connection_id).await?;
-    let host: BankHost = tx.get(connection.bank_host_id).await?;
-    Ok((record, connection, host))
+    Ok(tx.ebics_users().with_host(record).await?)
 }
 
 async fn current_signature_key(
@@ -1015,16 +1009,15 @@ async fn signature_key_held_by(
 
 /// The user's ES over a key change document, as the upload carries it.
 fn user_signature(
-    connection: &Connection,
-    record: &EbicsUser,
+    at_host: &UserAtHost,
     version: SignatureVersion,
     value: Vec<u8>,
 ) -> OrderSignatureData {
     OrderSignatureData {
         signature_version: version,
         signature_value: value,
-        partner_id: connection.partner_id.clone(),
-        user_id: record.user_id.clone(),
+        partner_id: at_host.connection.partner_id.clone(),
+        user_id: at_host.user.user_id.clone(),
         x509: None,
     }
 }

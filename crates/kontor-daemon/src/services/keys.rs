@@ -12,8 +12,8 @@ use kontor_protocol::{
     AuthenticationVersion, EncryptionVersion, ProtocolVersion, SignatureVersion,
 };
 use kontor_storage::{
-    BankHost, Connection, DbEnum, EbicsUser, EbicsUserId, EbicsUserStatus, KeyPair, KeyUsage,
-    NewKeyPair, ScopedTx, StorageError, Store, TenantScope,
+    DbEnum, EbicsUser, EbicsUserId, EbicsUserStatus, KeyPair, KeyUsage, NewKeyPair, ScopedTx,
+    StorageError, Store, TenantScope, UserAtHost,
 };
 
 use super::error::ServiceError;
@@ -163,17 +163,6 @@ pub(crate) fn purpose_of(usage: KeyUsage) -> KeyPurpose {
     }
 }
 
-/// The user with its connection and host.
-async fn user_at_host(
-    tx: &mut ScopedTx<'_>,
-    user: EbicsUserId,
-) -> Result<(EbicsUser, Connection, BankHost), KeyError> {
-    let user: EbicsUser = tx.get(user).await?;
-    let connection: Connection = tx.get(user.connection_id).await?;
-    let host: BankHost = tx.get(connection.bank_host_id).await?;
-    Ok((user, connection, host))
-}
-
 /// Generates and stores the keys a NEW user still lacks, so an operator can onboard a
 /// user through the API alone. A signature key the signer registered (held outside the
 /// daemon) counts as present and is never replaced; without one the daemon generates and
@@ -184,7 +173,9 @@ pub async fn ensure_user_keys(
     user: EbicsUserId,
 ) -> Result<Vec<KeyUsage>, KeyError> {
     let mut tx = store.scope(scope).begin().await?;
-    let (record, _, host) = user_at_host(&mut tx, user).await?;
+    let UserAtHost {
+        user: record, host, ..
+    } = tx.ebics_users().at_host(user).await?;
     let mut missing = Vec::new();
     for &usage in KeyUsage::ALL {
         if tx.key_pairs().current(user, usage).await?.is_none() {
@@ -293,7 +284,8 @@ pub async fn store_user_keys(
     material: &KeyMaterial,
     at: DateTime<Utc>,
 ) -> Result<OnboardingLetters, KeyError> {
-    let (user, connection, host) = user_at_host(tx, user).await?;
+    let at_host = tx.ebics_users().at_host(user).await?;
+    let UserAtHost { user, host, .. } = &at_host;
     if user.status != EbicsUserStatus::New {
         return Err(KeyError::NotNew {
             user_id: user.user_id.clone(),
@@ -320,7 +312,7 @@ pub async fn store_user_keys(
         (pair.public_key().clone(), Some(cert.clone()))
     };
     let letters = Letters {
-        input: letter_input(&user, &connection, &host, at),
+        input: letter_input(&at_host, at),
         signature: (SignatureVersion::A006, key(&material.signature)),
         authentication: key(&material.authentication),
         encryption: key(&material.encryption),
@@ -352,8 +344,9 @@ pub async fn stored_letter(
     kind: LetterKind,
     language: LetterLanguage,
 ) -> Result<Letter, KeyError> {
-    let (user, connection, host) = user_at_host(tx, user).await?;
-    let mut input = letter_input(&user, &connection, &host, user.created_at);
+    let at_host = tx.ebics_users().at_host(user).await?;
+    let user = &at_host.user;
+    let mut input = letter_input(&at_host, user.created_at);
     input.language = language;
     // Each letter needs only its own keys.
     match kind {
@@ -402,9 +395,11 @@ fn public_part(pair: &KeyPair) -> Result<PublicPart, KeyError> {
 }
 
 fn letter_input(
-    user: &EbicsUser,
-    connection: &Connection,
-    host: &BankHost,
+    UserAtHost {
+        user,
+        connection,
+        host,
+    }: &UserAtHost,
     at: DateTime<Utc>,
 ) -> LetterInput {
     LetterInput {

@@ -17,8 +17,8 @@ use kontor_documents::status_report::{OrderStatus as ReportStatus, TransactionSt
 use kontor_documents::{Amount, Currency};
 use kontor_protocol::order_type::OrderType;
 use kontor_storage::{
-    BankHost, Connection, EbicsUser, EbicsUserId, NewTransferStatus, Order, OrderStatus, ScopedTx,
-    SignatureRule, StorageError, Store, TenantScope, TransferStatus,
+    EbicsUserId, NewTransferStatus, Order, OrderStatus, ScopedTx, SignatureRule, StorageError,
+    Store, TenantScope, TransferStatus,
 };
 use serde::Serialize;
 
@@ -85,9 +85,7 @@ pub async fn create_payment(
 ) -> Result<CreatedPayment, PaymentError> {
     let context = {
         let mut tx = store.scope(scope).read().await?;
-        let user: EbicsUser = tx.get(new.user).await?;
-        let connection: Connection = tx.get(user.connection_id).await?;
-        let host: BankHost = tx.get(connection.bank_host_id).await?;
+        let host = tx.ebics_users().at_host(new.user).await?.host;
         let earlier = match &new.idempotency_key {
             Some(key) => tx.orders().find_by_idempotency_key(key).await?,
             None => None,

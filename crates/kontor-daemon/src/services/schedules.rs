@@ -4,8 +4,8 @@
 use chrono::Utc;
 use kontor_protocol::order_type::{BtfService, OrderType};
 use kontor_storage::{
-    Account, AccountId, Connection, EbicsUser, EbicsUserId, JobRun, NewSchedule, RunOutcome,
-    Schedule, ScheduleId, ScopedTx, TenantScope,
+    Account, AccountId, EbicsUserId, JobRun, NewSchedule, RunOutcome, Schedule, ScheduleId,
+    ScopedTx, TenantScope, UserAtHost,
 };
 
 use super::downloads::{offered, DownloadRefusal};
@@ -39,9 +39,10 @@ pub async fn create(
         let _: Account = tx.get(account).await?;
     }
     // The download must be one the bank offers and deliver statements, or every run would fail.
-    let user: EbicsUser = tx.get(request.user).await?;
-    let connection: Connection = tx.get(user.connection_id).await?;
-    let host = super::hosts::active_host(tx, connection.bank_host_id).await?;
+    let UserAtHost {
+        connection, host, ..
+    } = tx.ebics_users().at_host(request.user).await?;
+    super::hosts::ensure_active(&host)?;
     let refused = |r: DownloadRefusal| ServiceError::Precondition(Box::new(r));
     let statements = offered(
         &request.order_type,

@@ -257,8 +257,8 @@ pub async fn register_signer_key(
     if user.status != EbicsUserStatus::New {
         return Err(Refusal::SignerKeyKnownToBank(user.status).into());
     }
-    let connection: Connection = tx.get(user.connection_id).await?;
-    let host = super::hosts::active_host(tx, connection.bank_host_id).await?;
+    let host = tx.ebics_users().with_host(user).await?.host;
+    super::hosts::ensure_active(&host)?;
     let record = signer_key.record_for(id, host.protocol_version)?;
     if let Some(older) = tx.key_pairs().current(id, KeyUsage::Signature).await? {
         revoke(tx, &older, "replaced before INI").await?;

@@ -21,7 +21,7 @@ use kontor_storage::{
     Connection, ContentSummary, EbicsUser, EbicsUserId, EbicsUserStatus, FileBody, FileKind,
     KeyUsage, NewFile, NewOrder, NewOrderSignature, Order, OrderId, OrderSignature, OrderStatus,
     ScopedTx, SignatureClass, SignatureRule, StorageError, Store, StoredFile, TenantScope,
-    WebhookEventType,
+    UserAtHost, WebhookEventType,
 };
 
 pub use completion::CompletionReport;
@@ -330,7 +330,8 @@ async fn create_in(
     if let Some(created) = request.replay(tx, new.idempotency_key.as_deref()).await? {
         return Ok(created);
     }
-    let user: EbicsUser = tx.get(new.user).await?;
+    let at_host = tx.ebics_users().at_host(new.user).await?;
+    let user = &at_host.user;
     if matches!(
         user.status,
         EbicsUserStatus::Suspended | EbicsUserStatus::Locked
@@ -350,7 +351,7 @@ async fn create_in(
     let (total, currency) = single_currency_total(&summary)?;
     let ordering_accounts = ordering_accounts(&summary);
     let btf_service =
-        check_permission(tx, &user, request, ordering_accounts, total, currency).await?;
+        check_permission(tx, &at_host, request, ordering_accounts, total, currency).await?;
 
     let file: StoredFile = tx
         .files()
@@ -416,17 +417,19 @@ fn single_currency_total(summary: &PaymentSummary) -> Result<(Amount, Currency),
 /// EBICS 3.0 host, completed from the bank's offer (e.g. with the message version it names).
 async fn check_permission(
     tx: &mut ScopedTx<'_>,
-    user: &EbicsUser,
+    UserAtHost {
+        user,
+        connection,
+        host,
+    }: &UserAtHost,
     request: &Request,
     ordering_accounts: &[Iban],
     total: Amount,
     currency: Currency,
 ) -> Result<Option<BtfService>, OrderError> {
     let order_type = &request.order_type;
-    let connection: Connection = tx.get(user.connection_id).await?;
-    let host: kontor_storage::BankHost = tx.get(connection.bank_host_id).await?;
     if host.retired_at.is_some() {
-        return Err(OrderError::HostRetired(host.host_id));
+        return Err(OrderError::HostRetired(host.host_id.clone()));
     }
     let service = if host.protocol_version.uses_btf() {
         let asked = match &request.service {
@@ -437,7 +440,7 @@ async fn check_permission(
         };
         let what = format!("{order_type} ({asked})");
         Some(
-            offered_service(&connection, &OrderType::BTU, order_type, asked)
+            offered_service(connection, &OrderType::BTU, order_type, asked)
                 .ok_or(OrderError::OrderTypeNotOffered(what))?,
         )
     } else {
