@@ -48,7 +48,7 @@ use crate::server::AppState;
 use crate::state::{LetterHashes, LifecycleError, Subscriber, UserAction};
 use crate::state::{OrderRejectError, OrderStatus, ReceivedOrder};
 use crate::statements::{self, StatementError, StatementKind, StatementQuery};
-use kontor_protocol::certificate::KeyPurpose as CertificatePurpose;
+use kontor_protocol::certificate::KeyPurpose;
 use kontor_protocol::keys::PublicKey;
 
 /// An admin request that cannot be served.
@@ -274,9 +274,9 @@ async fn ca_issue(Json(request): Json<IssueRequest>) -> AdminResult {
     let key = PublicKey::from_spki_pem(&request.public_key_pem)
         .map_err(|e| AdminError::BadRequest(format!("public_key_pem: {e}")))?;
     let purpose = match request.purpose.as_str() {
-        "signature" => CertificatePurpose::Signature,
-        "authentication" => CertificatePurpose::Authentication,
-        "encryption" => CertificatePurpose::Encryption,
+        "signature" => KeyPurpose::Signature,
+        "authentication" => KeyPurpose::Authentication,
+        "encryption" => KeyPurpose::Encryption,
         other => {
             return Err(AdminError::BadRequest(format!(
                 "purpose {other:?} (signature, authentication, encryption)"

@@ -62,16 +62,15 @@ async fn ini_and_hia_record_the_keys_and_hpb_waits_for_the_clerk() {
     assert_eq!(code(&s.hia().await), ("000000".into(), "000000".into()));
     let subscriber = known_subscriber(&bank, "USER1");
     assert_eq!(subscriber.status, SubscriberStatus::Initialised);
-    use kontor_bank::state::KeyPurpose as Stored;
-    for (stored, sent) in [
-        (Stored::Signature, KeyPurpose::Signature),
-        (Stored::Authentication, KeyPurpose::Authentication),
-        (Stored::Encryption, KeyPurpose::Encryption),
+    for purpose in [
+        KeyPurpose::Signature,
+        KeyPurpose::Authentication,
+        KeyPurpose::Encryption,
     ] {
         assert_eq!(
-            subscriber.keys.get(stored).expect("key").hash.0,
-            *s.key_hash(sent).as_bytes(),
-            "{sent:?}"
+            subscriber.keys.get(purpose).expect("key").hash.0,
+            *s.key_hash(purpose).as_bytes(),
+            "{purpose:?}"
         );
     }
 
@@ -124,9 +123,8 @@ async fn h3k_signed_as_ebics_3_clients_send_it_initialises_only_with_a_verifying
     );
     assert_h3k_initialises(&bank, &s).await;
     let stored = known_subscriber(&bank, "USER3");
-    use kontor_bank::state::KeyPurpose as Stored;
     assert_eq!(
-        stored.keys.get(Stored::Signature).expect("key").hash.0,
+        stored.keys.get(KeyPurpose::Signature).expect("key").hash.0,
         *s.key_hash(KeyPurpose::Signature).as_bytes()
     );
     bank.shutdown().await;
@@ -286,8 +284,7 @@ async fn h004_subscriber_with_bank_issued_certificates_needs_the_banks_own() {
     assert_eq!(code(&s.hia().await), ("000000".into(), "000000".into()));
     let stored = known_subscriber(&bank, "USER1");
     assert_eq!(stored.status, SubscriberStatus::Initialised);
-    use kontor_bank::state::KeyPurpose as Stored;
-    let signature = stored.keys.get(Stored::Signature).expect("key");
+    let signature = stored.keys.get(KeyPurpose::Signature).expect("key");
     assert_eq!(signature.certificate.as_deref(), Some(own[0].to_der()));
     // On H004 the letter hash stays the one over exponent and modulus.
     assert_eq!(
