@@ -3,10 +3,8 @@
 //! and carry acceptable keys; then the new keys replace the old ones at once. (The shared key
 //! pool has eight slots: 5 to 7 are keys USER1 never had.)
 
-use crate::common;
+use crate::support;
 
-use common::client::Subscriber;
-use common::{demo_bank_with_user1, p, u};
 use kontor_bank::RunningBank;
 use kontor_protocol::certificate::KeyPurpose;
 use kontor_protocol::envelope::OrderDetails;
@@ -17,6 +15,8 @@ use kontor_protocol::orderdata::{
 };
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_protocol::{AuthenticationVersion, EncryptionVersion, SignatureVersion};
+use support::client::Subscriber;
+use support::{demo_bank_with_user1, p, u};
 
 fn hca(version: ProtocolVersion, keys: &Subscriber, partner: &str, user: &str) -> Vec<u8> {
     HCARequestOrderData {

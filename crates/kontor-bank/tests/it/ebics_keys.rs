@@ -1,14 +1,14 @@
 //! Subscriber initialisation against the real dispatcher: INI, HIA, H3K, activation, HPB.
 
-use crate::common;
+use crate::support;
 
-use common::client::Subscriber;
-use common::{demo_bank, p, u};
 use kontor_bank::keys::PublishedBankKeys;
 use kontor_bank::state::SubscriberStatus;
 use kontor_bank::RunningBank;
 use kontor_protocol::certificate::KeyPurpose;
 use kontor_protocol::ProtocolVersion;
+use support::client::Subscriber;
+use support::{demo_bank, p, u};
 
 fn code(r: &kontor_protocol::envelope::KeyManagementResponse) -> (String, String) {
     (
@@ -172,13 +172,14 @@ async fn hpb_with_a_foreign_authentication_key_fails_authentication() {
 async fn rollover_answers_outdated_digests_until_hpb(version: ProtocolVersion) {
     use kontor_protocol::order_type::OrderType;
     let bank = demo_bank().await;
-    let mut s = common::client::ready_subscriber(&bank, version, "PARTNER1", "USER1", 0).await;
+    let mut s = support::client::ready_subscriber(&bank, version, "PARTNER1", "USER1", 0).await;
     let htd = || {
         kontor_protocol::envelope::OrderDetails::download(version, &OrderType::HTD, None)
             .expect("details")
     };
     let before = s.bank.clone().expect("bank keys");
-    let rolled = common::json_body(common::admin_post(&bank, "/bank-keys/roll", None).await).await;
+    let rolled =
+        support::json_body(support::admin_post(&bank, "/bank-keys/roll", None).await).await;
     let published = match version {
         ProtocolVersion::H004 => bank.keys().published(),
         _ => bank.keys().published_h005().expect("certificates"),
@@ -432,7 +433,7 @@ async fn the_admin_api_switches_subscribers_and_issues_certificates() {
     use kontor_protocol::certificate::Certificate;
     let bank = demo_bank().await;
     let admin = bank.admin_url();
-    let (_, switched) = common::post_json(
+    let (_, switched) = support::post_json(
         format!("{admin}/users/PARTNER1/USER1/bank-issued-certificates"),
         None,
     )
@@ -449,7 +450,7 @@ async fn the_admin_api_switches_subscribers_and_issues_certificates() {
     let ca = Certificate::from_pem(ca["certificate_pem"].as_str().expect("pem")).expect("CA");
 
     let s = partner1_subscriber(&bank, ProtocolVersion::H004, "USER1", 0);
-    let (status, issued) = common::post_json(
+    let (status, issued) = support::post_json(
         format!("{admin}/ca/issue"),
         Some(serde_json::json!({
             "public_key_pem": s.signature.public_key().to_spki_pem().expect("pem"),
@@ -464,7 +465,7 @@ async fn the_admin_api_switches_subscribers_and_issues_certificates() {
     assert!(issued.is_issued_by(&ca));
     assert_eq!(issued.public_key(), &s.signature.public_key());
 
-    let (status, _) = common::post_json(
+    let (status, _) = support::post_json(
         format!("{admin}/ca/issue"),
         Some(
             serde_json::json!({"public_key_pem": "x", "common_name": "y", "purpose": "signature"}),
