@@ -48,7 +48,7 @@ use crate::server::AppState;
 use crate::state::{LetterHashes, LifecycleError, Subscriber, UserAction};
 use crate::state::{OrderRejectError, OrderStatus, ReceivedOrder};
 use crate::statements::{self, StatementError, StatementKind, StatementQuery};
-use kontor_protocol::certificate::KeyPurpose as CertificatePurpose;
+use kontor_protocol::certificate::KeyPurpose;
 use kontor_protocol::keys::PublicKey;
 
 /// An admin request that cannot be served.
@@ -183,6 +183,11 @@ fn ok_json(value: impl serde::Serialize) -> AdminResult {
     Ok(Json(value).into_response())
 }
 
+/// The answer of every list route: `{"count": n, "<key>": [...]}`.
+fn list_answer<T: serde::Serialize>(key: &str, items: &[T]) -> AdminResult {
+    ok_json(json!({ "count": items.len(), key: items }))
+}
+
 async fn health(State(app): State<AppState>) -> AdminResult {
     ok_json(json!({
         "status": "ok",
@@ -197,7 +202,7 @@ async fn health(State(app): State<AppState>) -> AdminResult {
 
 async fn users(State(app): State<AppState>) -> AdminResult {
     let users = app.state.subscribers();
-    ok_json(json!({ "count": users.len(), "users": users }))
+    list_answer("users", &users)
 }
 
 async fn user(
@@ -274,9 +279,9 @@ async fn ca_issue(Json(request): Json<IssueRequest>) -> AdminResult {
     let key = PublicKey::from_spki_pem(&request.public_key_pem)
         .map_err(|e| AdminError::BadRequest(format!("public_key_pem: {e}")))?;
     let purpose = match request.purpose.as_str() {
-        "signature" => CertificatePurpose::Signature,
-        "authentication" => CertificatePurpose::Authentication,
-        "encryption" => CertificatePurpose::Encryption,
+        "signature" => KeyPurpose::Signature,
+        "authentication" => KeyPurpose::Authentication,
+        "encryption" => KeyPurpose::Encryption,
         other => {
             return Err(AdminError::BadRequest(format!(
                 "purpose {other:?} (signature, authentication, encryption)"
@@ -323,7 +328,7 @@ async fn orders(State(app): State<AppState>, Query(q): Query<OrdersQuery>) -> Ad
             v
         })
         .collect();
-    ok_json(json!({ "count": list.len(), "orders": list }))
+    list_answer("orders", &list)
 }
 
 async fn order_count(State(app): State<AppState>, Query(q): Query<OrdersQuery>) -> AdminResult {
@@ -617,17 +622,17 @@ async fn set_ledger(
 
 async fn veu(State(app): State<AppState>) -> AdminResult {
     let items = app.state.veu_items();
-    ok_json(json!({ "count": items.len(), "items": items }))
+    list_answer("items", &items)
 }
 
 async fn transactions(State(app): State<AppState>) -> AdminResult {
     let list = app.state.transactions();
-    ok_json(json!({ "count": list.len(), "transactions": list }))
+    list_answer("transactions", &list)
 }
 
 async fn downloads(State(app): State<AppState>) -> AdminResult {
     let list = app.state.served_downloads();
-    ok_json(json!({ "count": list.len(), "downloads": list }))
+    list_answer("downloads", &list)
 }
 
 async fn bank_keys(State(app): State<AppState>) -> AdminResult {
@@ -659,7 +664,7 @@ fn published_keys(app: &AppState, keys: &dyn crate::keys::BankKeys) -> Value {
 
 async fn list_faults(State(app): State<AppState>) -> AdminResult {
     let rules = app.faults.rules();
-    ok_json(json!({ "count": rules.len(), "rules": rules }))
+    list_answer("rules", &rules)
 }
 
 /// Accepts one rule, an array of rules, or `{"rules": [...]}`.

@@ -11,9 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
-use kontor_protocol::certificate::{
-    Certificate, CertificateSubject, KeyPurpose as CertificatePurpose,
-};
+use kontor_protocol::certificate::{Certificate, CertificateSubject, KeyPurpose};
 use kontor_protocol::keys::{KeyHash as ProtocolKeyHash, KeySize, PrivateKey, PublicKey};
 use kontor_protocol::ProtocolVersion;
 use rand::rngs::OsRng;
@@ -188,7 +186,7 @@ impl fmt::Debug for BankKeyPair {
 impl BankKeyPair {
     fn generate(
         host: &HostId,
-        purpose: CertificatePurpose,
+        purpose: KeyPurpose,
         now: DateTime<Utc>,
     ) -> Result<Self, BankKeyError> {
         let mut rng = OsRng;
@@ -252,11 +250,11 @@ impl BankKeyPair {
     }
 }
 
-fn purpose_label(purpose: CertificatePurpose) -> &'static str {
+fn purpose_label(purpose: KeyPurpose) -> &'static str {
     match purpose {
-        CertificatePurpose::Authentication => "X002",
-        CertificatePurpose::Encryption => "E002",
-        CertificatePurpose::Signature => "A006",
+        KeyPurpose::Authentication => "X002",
+        KeyPurpose::Encryption => "E002",
+        KeyPurpose::Signature => "A006",
     }
 }
 
@@ -289,8 +287,8 @@ impl BankKeyPairs {
     /// Fresh 2048-bit key pairs with certificates valid for five years from `now`.
     pub fn generate(host: &HostId, now: DateTime<Utc>) -> Result<Self, BankKeyError> {
         Ok(Self {
-            authentication: BankKeyPair::generate(host, CertificatePurpose::Authentication, now)?,
-            encryption: BankKeyPair::generate(host, CertificatePurpose::Encryption, now)?,
+            authentication: BankKeyPair::generate(host, KeyPurpose::Authentication, now)?,
+            encryption: BankKeyPair::generate(host, KeyPurpose::Encryption, now)?,
         })
     }
 

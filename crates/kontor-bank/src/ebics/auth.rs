@@ -3,6 +3,7 @@
 //! reveals more than the caller is entitled to know.
 
 use chrono::{DateTime, Utc};
+use kontor_protocol::certificate::KeyPurpose;
 use kontor_protocol::encryption;
 use kontor_protocol::envelope::{DataEncryptionInfo, PubKeyDigest};
 use kontor_protocol::keys::PublicKey;
@@ -15,7 +16,7 @@ use super::reply::Reject;
 use crate::dispatch::RequestContext;
 use crate::ids::{Nonce, PartnerId, UserId};
 use crate::return_codes::ReturnCode;
-use crate::state::{KeyPurpose, Subscriber};
+use crate::state::Subscriber;
 
 /// An authenticated subscriber in state Ready.
 #[derive(Debug, Clone)]

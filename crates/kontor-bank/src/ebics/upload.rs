@@ -9,6 +9,7 @@
 //! and re-sends the segment gets the same answer and order id — never a second order.
 
 use kontor_documents::pain::{self, PaymentKind};
+use kontor_protocol::certificate::KeyPurpose;
 use kontor_protocol::compression;
 use kontor_protocol::encryption::{self, TransactionKey};
 use kontor_protocol::envelope::{
@@ -32,8 +33,8 @@ use crate::keys::BankKeyPairs;
 use crate::return_codes::ReturnCode;
 use crate::state::veu::required_signatures;
 use crate::state::{
-    signatures_release, KeyPurpose, NewOrder, OrderSignature, OrderStatus, UploadProgress,
-    UploadSegment, VeuItem, VeuSigner, VeuStatus,
+    signatures_release, NewOrder, OrderSignature, OrderStatus, UploadProgress, UploadSegment,
+    VeuItem, VeuSigner, VeuStatus,
 };
 
 /// Largest decompressed order the emulator accepts.

@@ -326,14 +326,17 @@ pub fn hvt(
         )
     })?;
     let credit = payments.kind() == kontor_documents::pain::PaymentKind::DirectDebit;
-    let message = payments
+    // `pain.001` of `urn:iso:std:iso:20022:tech:xsd:pain.001.001.03`: the OrderFormat (H004) or
+    // MsgName (H005) of every transaction.
+    let short_name: String = payments
         .version
         .namespace()
         .rsplit(':')
         .next()
         .unwrap_or("pain")
-        .to_owned();
-    let short_name: String = message.chars().take(8).collect();
+        .chars()
+        .take(8)
+        .collect();
     let mut infos = Vec::new();
     for info in &payments.payment_infos {
         for tx in &info.transactions {
@@ -362,8 +365,7 @@ pub fn hvt(
             };
             infos.push(HVTOrderInfo {
                 order_format: (version == ProtocolVersion::H004).then(|| short_name.clone()),
-                msg_name: (version != ProtocolVersion::H004)
-                    .then(|| MessageName::new(&message.chars().take(8).collect::<String>())),
+                msg_name: (version != ProtocolVersion::H004).then(|| MessageName::new(&short_name)),
                 accounts: vec![
                     account(&info.account, AccountRole::Originator),
                     account(&tx.counterparty, AccountRole::Recipient),

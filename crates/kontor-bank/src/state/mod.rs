@@ -31,8 +31,7 @@ pub use orders::{
     ReceivedOrder, ServedDownload,
 };
 pub use subscribers::{
-    KeyPurpose, LetterHashes, LifecycleError, SubmittedKey, Subscriber, SubscriberKeys,
-    SubscriberStatus,
+    LetterHashes, LifecycleError, SubmittedKey, Subscriber, SubscriberKeys, SubscriberStatus,
 };
 pub use transactions::{
     CompletedUpload, Direction, FinishedDownload, NewTransaction, OrderKind, RecoveryInfo,

@@ -62,7 +62,7 @@ pub struct OrderSignature {
 }
 
 /// What the protocol layer hands over when an upload completed.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct NewOrder {
     pub order_id: OrderId,
     pub order: OrderKind,
@@ -79,6 +79,28 @@ pub struct NewOrder {
     /// `GrpHdr/MsgId` of a payment document (pain.001/pain.008): the bank's duplicate key.
     pub message_id: Option<String>,
 }
+
+/// `Debug` for an order type that shows which order it is and how large, never its content:
+/// orders end up in logs and panics, and their content is payment files.
+macro_rules! debug_order_without_content {
+    ($order:ident, size: |$it:ident| $size:expr) => {
+        impl std::fmt::Debug for $order {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                let $it = self;
+                f.debug_struct(stringify!($order))
+                    .field("order_id", &$it.order_id)
+                    .field("order", &$it.order)
+                    .field("partner_id", &$it.partner_id)
+                    .field("user_id", &$it.user_id)
+                    .field("size", &$size)
+                    .field("status", &$it.status)
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
+debug_order_without_content!(NewOrder, size: |order| order.content.len());
 
 /// A received order.
 #[derive(Clone, PartialEq, Eq, Serialize)]
@@ -112,18 +134,7 @@ pub struct ReceivedOrder {
     pub created_at: DateTime<Utc>,
 }
 
-impl std::fmt::Debug for ReceivedOrder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ReceivedOrder")
-            .field("order_id", &self.order_id)
-            .field("order", &self.order)
-            .field("partner_id", &self.partner_id)
-            .field("user_id", &self.user_id)
-            .field("size", &self.size)
-            .field("status", &self.status)
-            .finish_non_exhaustive()
-    }
-}
+debug_order_without_content!(ReceivedOrder, size: |order| order.size);
 
 /// Lower-case hex SHA-256.
 pub fn sha256_hex(data: &[u8]) -> String {
@@ -237,28 +248,45 @@ mod tests {
         assert_eq!(alloc.allocate(&p).to_string(), "A001");
     }
 
+    fn new_order(content: &[u8]) -> NewOrder {
+        NewOrder {
+            order_id: OrderId::FIRST,
+            order: OrderKind::classic("CCT".parse().expect("code")),
+            protocol: ProtocolVersion::H004,
+            partner_id: "P1".parse().expect("id"),
+            user_id: "U1".parse().expect("id"),
+            transaction_id: None,
+            content: content.to_vec(),
+            signatures: vec![],
+            status: OrderStatus::Accepted,
+            status_reason: None,
+            message_id: None,
+        }
+    }
+
     #[test]
     fn received_orders_carry_size_and_digest_of_their_content() {
-        let order = ReceivedOrder::from_new(
-            NewOrder {
-                order_id: OrderId::FIRST,
-                order: OrderKind::classic("CCT".parse().expect("code")),
-                protocol: ProtocolVersion::H004,
-                partner_id: "P1".parse().expect("id"),
-                user_id: "U1".parse().expect("id"),
-                transaction_id: None,
-                content: b"abc".to_vec(),
-                signatures: vec![],
-                status: OrderStatus::Accepted,
-                status_reason: None,
-                message_id: None,
-            },
-            Utc::now(),
-        );
+        let order = ReceivedOrder::from_new(new_order(b"abc"), Utc::now());
         assert_eq!(order.size, 3);
         assert_eq!(
             order.sha256,
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn debug_output_shows_the_size_of_the_content_but_not_the_content() {
+        let content = b"<Document>payment</Document>";
+        let new = new_order(content);
+        let received = ReceivedOrder::from_new(new.clone(), Utc::now());
+        let content_bytes = format!("{:?}", content.to_vec());
+        for printed in [format!("{new:?}"), format!("{received:?}")] {
+            let size = format!("size: {}", content.len());
+            assert!(printed.contains(&size), "{printed}");
+            assert!(!printed.contains("content"), "{printed}");
+            assert!(!printed.contains(&content_bytes), "{printed}");
+        }
+        assert!(format!("{new:?}").starts_with("NewOrder { order_id: "));
+        assert!(format!("{received:?}").starts_with("ReceivedOrder { order_id: "));
     }
 }

@@ -14,6 +14,7 @@
 //! Only `Ready` subscribers may run business transactions or fetch the bank keys (HPB).
 
 use chrono::{DateTime, Utc};
+use kontor_protocol::certificate::KeyPurpose;
 use serde::{Deserialize, Serialize};
 
 use crate::config::SignatureClass;
@@ -45,18 +46,6 @@ impl SubscriberStatus {
     pub fn may_transact(self) -> bool {
         self == SubscriberStatus::Ready
     }
-}
-
-/// Which key a subscriber submitted.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum KeyPurpose {
-    /// Electronic signature key (INI): A005/A006.
-    Signature,
-    /// Authentication key (HIA): X002.
-    Authentication,
-    /// Encryption key (HIA): E002.
-    Encryption,
 }
 
 /// A public key as the subscriber submitted it. The bytes are opaque to this crate: the

@@ -1,16 +1,16 @@
 //! The admin API, against an in-process demo bank on a free port.
 
-use crate::common;
+use crate::support;
 
 use chrono::Utc;
-use common::{
-    admin_get_json, demo_bank, get_json as get, http, initialise, p, post_json as post,
-    record_pending_cct, u,
-};
 use kontor_bank::ids::TransactionId;
 use kontor_bank::keys::KeyHash;
 use kontor_bank::state::ServedDownload;
 use serde_json::{json, Value};
+use support::{
+    admin_get_json, demo_bank, get_json as get, http, initialise, p, post_json as post,
+    record_pending_cct, u,
+};
 
 /// The status of `GET url` sent with `token` as its bearer token.
 async fn status_with_token(url: &str, token: &str) -> u16 {
@@ -244,7 +244,7 @@ async fn beyond_loopback_the_admin_api_needs_a_token_and_a_set_token_is_enforced
     use kontor_bank::{Bank, BankConfig, StartError};
     // Refused before anything binds: no socket beyond loopback is ever opened here.
     let refused = Bank::builder(BankConfig::demo().expect("demo config"))
-        .keys(common::bank_keys())
+        .keys(support::bank_keys())
         .start("0.0.0.0:0".parse().expect("addr"))
         .await;
     let err = refused.expect_err("an all-interfaces bind without a token is refused");
@@ -252,7 +252,7 @@ async fn beyond_loopback_the_admin_api_needs_a_token_and_a_set_token_is_enforced
     assert!(err.to_string().contains("--admin-token"), "{err}");
 
     let bank = Bank::builder(BankConfig::demo().expect("demo config"))
-        .keys(common::bank_keys())
+        .keys(support::bank_keys())
         .admin_token(Some("s3cret-admin".into()))
         .start("127.0.0.1:0".parse().expect("addr"))
         .await

@@ -1,14 +1,9 @@
 //! Downloads against the real dispatcher: customer data, statements (single and multi-segment),
 //! and the checks every `ebicsRequest` passes (signature, replay, state, permission, bank keys).
 
-use crate::common;
+use crate::support;
 
 use chrono::Utc;
-use common::client::{ready_subscriber, Download, Subscriber};
-use common::{
-    codes, demo_bank, demo_bank_adjusted_with_user1, demo_bank_with_user1, http, last_days, p,
-    small_segments, u,
-};
 use kontor_protocol::envelope::{DateRange, OrderDetails, TransactionId};
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::orderdata::{
@@ -17,6 +12,11 @@ use kontor_protocol::orderdata::{
 };
 use kontor_protocol::ProtocolVersion::{H004, H005};
 use sha2::{Digest, Sha256};
+use support::client::{ready_subscriber, Download, Subscriber};
+use support::{
+    codes, demo_bank, demo_bank_adjusted_with_user1, demo_bank_with_user1, http, last_days, p,
+    small_segments, u,
+};
 
 fn details(
     version: kontor_protocol::ProtocolVersion,
@@ -70,7 +70,7 @@ async fn admin_statement(
     range: DateRange,
 ) -> Vec<u8> {
     let query = statement_query(params, range);
-    common::admin_get(bank, &format!("/statements?{query}")).await
+    support::admin_get(bank, &format!("/statements?{query}")).await
 }
 
 /// Starts, as `s`, an STA download over the last five days that spans at least three
@@ -217,7 +217,7 @@ async fn a_large_c53_spans_segments_and_a_second_download_repeats_it() {
         "same range, same data"
     );
     // DK Anlage 3: C53 comes as a ZIP container, one camt document per account and day.
-    let members = common::unzip(&first.data);
+    let members = support::unzip(&first.data);
     assert_eq!(members.len(), 3 * 8);
     let unpacked: usize = members.iter().map(|(_, d)| d.len()).sum();
     assert!(unpacked > 20 << 20, "tens of MiB: {unpacked}");
@@ -278,9 +278,9 @@ async fn h004_c53_is_a_zip_container_with_one_camt_document_per_account_and_day(
         "exact bytes"
     );
     let query = statement_query("order_type=C53", range);
-    let members = common::unzip(&download.data);
+    let members = support::unzip(&download.data);
     assert_eq!(members.len(), 3 * 2, "three accounts, two days");
-    let listed = common::admin_get_json(&bank, &format!("/statements/members?{query}")).await;
+    let listed = support::admin_get_json(&bank, &format!("/statements/members?{query}")).await;
     let listed = listed.as_array().expect("list");
     assert_eq!(listed.len(), members.len());
     for ((name, document), expected) in members.iter().zip(listed) {
@@ -308,7 +308,7 @@ async fn h005_btd_delivers_camt053_by_service() {
     let zipped = fetch(&s, H005, OrderType::C53, Some(range)).await;
     let expected = admin_statement(&bank, "format=camt.053&container=zip", range).await;
     assert_eq!(zipped.data, expected);
-    assert_eq!(common::unzip(&zipped.data).len(), 3 * 2);
+    assert_eq!(support::unzip(&zipped.data).len(), 3 * 2);
     // Without a container: one XML document.
     let (_, service) = OrderType::C53.to_h005().expect("h005");
     let mut service = service.expect("service");

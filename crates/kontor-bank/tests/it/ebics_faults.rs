@@ -1,14 +1,14 @@
 //! Fault injection with the real dispatcher, seen from a protocol-level client.
 
-use crate::common;
+use crate::support;
 
-use common::{
-    codes, demo_bank_adjusted_with_user1, demo_bank_with_user1, last_days, small_segments,
-};
 use kontor_documents::{camt, Limit, ReadError, XmlError};
 use kontor_protocol::envelope::{EbicsResponse, OrderDetails};
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion::H004;
+use support::{
+    codes, demo_bank_adjusted_with_user1, demo_bank_with_user1, last_days, small_segments,
+};
 
 /// An H004 download of `order` for the last `days` days.
 fn h004_download(order: OrderType, days: u64) -> OrderDetails {
@@ -26,7 +26,7 @@ fn c53(days: u64) -> OrderDetails {
 #[tokio::test]
 async fn a_dropped_connection_at_segment_two_can_be_recovered_by_asking_again() {
     let (bank, s) = demo_bank_adjusted_with_user1(H004, small_segments).await;
-    common::install_fault(&bank, r#"{"times": 1, "match": {"order_type": "STA", "phase": "Transfer", "segment": 2}, "action": {"kind": "drop_connection"}}"#).await;
+    support::install_fault(&bank, r#"{"times": 1, "match": {"order_type": "STA", "phase": "Transfer", "segment": 2}, "action": {"kind": "drop_connection"}}"#).await;
     let init = s.exchange(s.download_init(sta(5), None)).await;
     let id = init.transaction_id.expect("id");
     assert!(
@@ -42,13 +42,13 @@ async fn a_dropped_connection_at_segment_two_can_be_recovered_by_asking_again() 
 #[tokio::test]
 async fn an_injected_http_error_and_a_delay_reach_the_client() {
     let (bank, s) = demo_bank_with_user1(H004).await;
-    common::install_fault(&bank, r#"{"times": 1, "match": {"order_type": "STA"}, "action": {"kind": "http_status", "status": 503}}"#).await;
+    support::install_fault(&bank, r#"{"times": 1, "match": {"order_type": "STA"}, "action": {"kind": "http_status", "status": 503}}"#).await;
     let err = s
         .post(s.download_init(sta(2), None))
         .await
         .expect_err("503");
     assert_eq!(err.status().map(|s| s.as_u16()), Some(503));
-    common::install_fault(
+    support::install_fault(
         &bank,
         r#"{"times": 1, "match": {"order_type": "STA"}, "action": {"kind": "delay", "ms": 50}}"#,
     )
@@ -63,14 +63,14 @@ async fn an_injected_http_error_and_a_delay_reach_the_client() {
 #[tokio::test]
 async fn malformed_xml_and_a_wrong_bank_signature_are_detectable() {
     let (bank, s) = demo_bank_with_user1(H004).await;
-    common::install_fault(
+    support::install_fault(
         &bank,
         r#"{"times": 1, "match": {"order_type": "STA"}, "action": {"kind": "malformed_xml"}}"#,
     )
     .await;
     let body = s.post(s.download_init(sta(2), None)).await.expect("answer");
     assert!(EbicsResponse::parse(&body).is_err(), "not parseable");
-    common::install_fault(&bank, r#"{"times": 1, "match": {"order_type": "STA"}, "action": {"kind": "wrong_auth_signature"}}"#).await;
+    support::install_fault(&bank, r#"{"times": 1, "match": {"order_type": "STA"}, "action": {"kind": "wrong_auth_signature"}}"#).await;
     let body = s.post(s.download_init(sta(2), None)).await.expect("answer");
     let parsed = EbicsResponse::parse(&body).expect("well-formed");
     assert_eq!(codes(&parsed).0, "000000");
@@ -90,12 +90,12 @@ async fn malformed_xml_and_a_wrong_bank_signature_are_detectable() {
 #[tokio::test]
 async fn a_nested_statement_fault_delivers_one_deeply_nested_camt_document() {
     let (bank, s) = demo_bank_with_user1(H004).await;
-    common::install_fault(&bank, r#"{"times": 1, "match": {"order_type": "C53", "phase": "Initialisation"}, "action": {"kind": "nested_statement", "depth": 100000}}"#).await;
+    support::install_fault(&bank, r#"{"times": 1, "match": {"order_type": "C53", "phase": "Initialisation"}, "action": {"kind": "nested_statement", "depth": 100000}}"#).await;
     let nested = s
         .download(c53(3))
         .await
         .expect("delivered like a statement");
-    let members = common::unzip(&nested.data);
+    let members = support::unzip(&nested.data);
     assert_eq!(
         members.len(),
         1,
@@ -113,7 +113,7 @@ async fn a_nested_statement_fault_delivers_one_deeply_nested_camt_document() {
         }))
     );
     let real = s.download(c53(3)).await.expect("the next one is real");
-    for (_, document) in common::unzip(&real.data) {
+    for (_, document) in support::unzip(&real.data) {
         assert!(camt::parse_bytes(&document).is_ok(), "fires once");
     }
     bank.shutdown().await;
@@ -122,12 +122,12 @@ async fn a_nested_statement_fault_delivers_one_deeply_nested_camt_document() {
 #[tokio::test]
 async fn a_zip_foreign_member_fault_adds_a_non_xml_member_after_the_statements() {
     let (bank, s) = demo_bank_with_user1(H004).await;
-    common::install_fault(
+    support::install_fault(
         &bank,
         r#"{"times": 1, "match": {"order_type": "C53"}, "action": {"kind": "zip_foreign_member"}}"#,
     )
     .await;
-    let members = common::unzip(&s.download(c53(2)).await.expect("C53").data);
+    let members = support::unzip(&s.download(c53(2)).await.expect("C53").data);
     assert_eq!(members.len(), 3 * 2 + 1);
     let (name, foreign) = members.last().expect("member");
     assert_eq!(name, kontor_bank::container::FOREIGN_MEMBER_NAME);
@@ -135,7 +135,7 @@ async fn a_zip_foreign_member_fault_adds_a_non_xml_member_after_the_statements()
     for (_, document) in &members[..members.len() - 1] {
         assert!(camt::parse_bytes(document).is_ok());
     }
-    let clean = common::unzip(&s.download(c53(2)).await.expect("C53").data);
+    let clean = support::unzip(&s.download(c53(2)).await.expect("C53").data);
     assert_eq!(clean.len(), 3 * 2, "fires once");
     bank.shutdown().await;
 }
@@ -143,7 +143,7 @@ async fn a_zip_foreign_member_fault_adds_a_non_xml_member_after_the_statements()
 #[tokio::test]
 async fn a_zip_bomb_fault_adds_a_huge_highly_compressible_member() {
     let (bank, s) = demo_bank_with_user1(H004).await;
-    common::install_fault(&bank, r#"{"times": 1, "match": {"order_type": "C53"}, "action": {"kind": "zip_bomb", "bytes": 268435456}}"#).await;
+    support::install_fault(&bank, r#"{"times": 1, "match": {"order_type": "C53"}, "action": {"kind": "zip_bomb", "bytes": 268435456}}"#).await;
     let download = s.download(c53(2)).await.expect("C53");
     assert!(
         download.data.len() < 2 << 20,
@@ -155,7 +155,7 @@ async fn a_zip_bomb_fault_adds_a_huge_highly_compressible_member() {
     let bomb = archive.by_index(3 * 2).expect("bomb");
     assert_eq!(bomb.size(), 256 << 20);
     assert!(bomb.size() / bomb.compressed_size() > 500, "ratio");
-    let refused = common::admin_post(
+    let refused = support::admin_post(
         &bank,
         "/faults",
         Some(r#"{"action": {"kind": "zip_bomb", "bytes": 0}}"#),
@@ -168,11 +168,11 @@ async fn a_zip_bomb_fault_adds_a_huge_highly_compressible_member() {
 #[tokio::test]
 async fn a_forced_return_code_is_a_signed_answer_and_nothing_is_processed() {
     let (bank, s) = demo_bank_with_user1(H004).await;
-    common::install_fault(&bank, r#"{"times": 1, "match": {"order_type": "STA"}, "action": {"kind": "return_code", "code": "091116", "table": "business"}}"#).await;
+    support::install_fault(&bank, r#"{"times": 1, "match": {"order_type": "STA"}, "action": {"kind": "return_code", "code": "091116", "table": "business"}}"#).await;
     let refused = s.download(sta(2)).await.expect_err("forced");
     assert_eq!(codes(&refused), ("000000", "091116"));
     assert!(bank.state().transactions().is_empty());
-    common::install_fault(&bank, r#"{"times": 1, "match": {"order_type": "STA"}, "action": {"kind": "return_code", "code": "061099"}}"#).await;
+    support::install_fault(&bank, r#"{"times": 1, "match": {"order_type": "STA"}, "action": {"kind": "return_code", "code": "061099"}}"#).await;
     let refused = s.download(sta(2)).await.expect_err("forced");
     assert_eq!(codes(&refused).0, "061099");
     assert!(
@@ -185,8 +185,8 @@ async fn a_forced_return_code_is_a_signed_answer_and_nothing_is_processed() {
 #[tokio::test]
 async fn an_upload_is_not_repeated_when_the_answer_to_its_last_segment_is_lost() {
     let (bank, s) = demo_bank_with_user1(H004).await;
-    let document = std::fs::read(common::cct_fixture()).expect("fixture");
-    common::install_fault(&bank, r#"{"times": 1, "match": {"order_type": "CCT", "phase": "Transfer"}, "action": {"kind": "drop_response"}}"#).await;
+    let document = std::fs::read(support::cct_fixture()).expect("fixture");
+    support::install_fault(&bank, r#"{"times": 1, "match": {"order_type": "CCT", "phase": "Transfer"}, "action": {"kind": "drop_response"}}"#).await;
     let signature = s.signature_document(&[&s], &document);
     let details = OrderDetails::upload(H004, &OrderType::CCT).expect("details");
     let (init, segments) = s.upload_init(details, &document, &signature);

@@ -3,10 +3,8 @@
 //! and carry acceptable keys; then the new keys replace the old ones at once. (The shared key
 //! pool has eight slots: 5 to 7 are keys USER1 never had.)
 
-use crate::common;
+use crate::support;
 
-use common::client::Subscriber;
-use common::{demo_bank_with_user1, p, u};
 use kontor_bank::RunningBank;
 use kontor_protocol::certificate::KeyPurpose;
 use kontor_protocol::envelope::OrderDetails;
@@ -17,6 +15,8 @@ use kontor_protocol::orderdata::{
 };
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_protocol::{AuthenticationVersion, EncryptionVersion, SignatureVersion};
+use support::client::Subscriber;
+use support::{demo_bank_with_user1, p, u};
 
 fn hca(version: ProtocolVersion, keys: &Subscriber, partner: &str, user: &str) -> Vec<u8> {
     HCARequestOrderData {
@@ -71,7 +71,7 @@ async fn send(
     )
 }
 
-fn bank_hash(bank: &RunningBank, purpose: kontor_bank::state::KeyPurpose) -> [u8; 32] {
+fn bank_hash(bank: &RunningBank, purpose: KeyPurpose) -> [u8; 32] {
     let subscriber = bank
         .state()
         .subscriber(&p("PARTNER1"), &u("USER1"))
@@ -80,7 +80,6 @@ fn bank_hash(bank: &RunningBank, purpose: kontor_bank::state::KeyPurpose) -> [u8
 }
 
 async fn hca_hcs_and_pub_replace_the_keys(version: ProtocolVersion) {
-    use kontor_bank::state::KeyPurpose as Bank;
     let (bank, mut s) = demo_bank_with_user1(version).await;
     let url = bank.ebics_url();
 
@@ -98,11 +97,11 @@ async fn hca_hcs_and_pub_replace_the_keys(version: ProtocolVersion) {
         ok
     );
     assert_eq!(
-        bank_hash(&bank, Bank::Authentication),
+        bank_hash(&bank, KeyPurpose::Authentication),
         *second.key_hash(KeyPurpose::Authentication).as_bytes()
     );
     assert_eq!(
-        bank_hash(&bank, Bank::Encryption),
+        bank_hash(&bank, KeyPurpose::Encryption),
         *second.key_hash(KeyPurpose::Encryption).as_bytes()
     );
     // The old authentication key no longer opens a transaction.
@@ -124,7 +123,7 @@ async fn hca_hcs_and_pub_replace_the_keys(version: ProtocolVersion) {
         ok
     );
     assert_eq!(
-        bank_hash(&bank, Bank::Signature),
+        bank_hash(&bank, KeyPurpose::Signature),
         *third.key_hash(KeyPurpose::Signature).as_bytes()
     );
     for purpose in [
@@ -140,7 +139,7 @@ async fn hca_hcs_and_pub_replace_the_keys(version: ProtocolVersion) {
     let stale = send(&s, OrderType::PUB, &pub_document(version, &fourth), &second).await;
     assert_eq!(stale.1, "091301");
     assert_eq!(
-        bank_hash(&bank, Bank::Signature),
+        bank_hash(&bank, KeyPurpose::Signature),
         *third.key_hash(KeyPurpose::Signature).as_bytes()
     );
     // Signed with the current key it is taken.
@@ -149,7 +148,7 @@ async fn hca_hcs_and_pub_replace_the_keys(version: ProtocolVersion) {
         ok
     );
     assert_eq!(
-        bank_hash(&bank, Bank::Signature),
+        bank_hash(&bank, KeyPurpose::Signature),
         *fourth.key_hash(KeyPurpose::Signature).as_bytes()
     );
     bank.shutdown().await;
@@ -167,9 +166,8 @@ async fn hca_hcs_and_pub_replace_the_keys_on_h005() {
 
 #[tokio::test]
 async fn key_changes_naming_another_user_or_duplicating_keys_are_refused() {
-    use kontor_bank::state::KeyPurpose as Bank;
     let (bank, s) = demo_bank_with_user1(H004).await;
-    let before = bank_hash(&bank, Bank::Authentication);
+    let before = bank_hash(&bank, KeyPurpose::Authentication);
     let other = Subscriber::new(&bank.ebics_url(), H004, "PARTNER1", "USER1", 7);
     // The document names another user.
     let foreign = send(
@@ -202,6 +200,6 @@ async fn key_changes_naming_another_user_or_duplicating_keys_are_refused() {
     // A PUB document in an HCA order.
     let wrong = send(&s, OrderType::HCA, &pub_document(H004, &other), &s).await;
     assert_eq!(wrong.1, "090004");
-    assert_eq!(bank_hash(&bank, Bank::Authentication), before);
+    assert_eq!(bank_hash(&bank, KeyPurpose::Authentication), before);
     bank.shutdown().await;
 }

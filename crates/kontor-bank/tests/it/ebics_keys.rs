@@ -1,14 +1,14 @@
 //! Subscriber initialisation against the real dispatcher: INI, HIA, H3K, activation, HPB.
 
-use crate::common;
+use crate::support;
 
-use common::client::Subscriber;
-use common::{demo_bank, p, u};
 use kontor_bank::keys::PublishedBankKeys;
 use kontor_bank::state::SubscriberStatus;
 use kontor_bank::RunningBank;
 use kontor_protocol::certificate::KeyPurpose;
 use kontor_protocol::ProtocolVersion;
+use support::client::Subscriber;
+use support::{demo_bank, p, u};
 
 fn code(r: &kontor_protocol::envelope::KeyManagementResponse) -> (String, String) {
     (
@@ -62,16 +62,15 @@ async fn ini_and_hia_record_the_keys_and_hpb_waits_for_the_clerk() {
     assert_eq!(code(&s.hia().await), ("000000".into(), "000000".into()));
     let subscriber = known_subscriber(&bank, "USER1");
     assert_eq!(subscriber.status, SubscriberStatus::Initialised);
-    use kontor_bank::state::KeyPurpose as Stored;
-    for (stored, sent) in [
-        (Stored::Signature, KeyPurpose::Signature),
-        (Stored::Authentication, KeyPurpose::Authentication),
-        (Stored::Encryption, KeyPurpose::Encryption),
+    for purpose in [
+        KeyPurpose::Signature,
+        KeyPurpose::Authentication,
+        KeyPurpose::Encryption,
     ] {
         assert_eq!(
-            subscriber.keys.get(stored).expect("key").hash.0,
-            *s.key_hash(sent).as_bytes(),
-            "{sent:?}"
+            subscriber.keys.get(purpose).expect("key").hash.0,
+            *s.key_hash(purpose).as_bytes(),
+            "{purpose:?}"
         );
     }
 
@@ -124,9 +123,8 @@ async fn h3k_signed_as_ebics_3_clients_send_it_initialises_only_with_a_verifying
     );
     assert_h3k_initialises(&bank, &s).await;
     let stored = known_subscriber(&bank, "USER3");
-    use kontor_bank::state::KeyPurpose as Stored;
     assert_eq!(
-        stored.keys.get(Stored::Signature).expect("key").hash.0,
+        stored.keys.get(KeyPurpose::Signature).expect("key").hash.0,
         *s.key_hash(KeyPurpose::Signature).as_bytes()
     );
     bank.shutdown().await;
@@ -174,13 +172,14 @@ async fn hpb_with_a_foreign_authentication_key_fails_authentication() {
 async fn rollover_answers_outdated_digests_until_hpb(version: ProtocolVersion) {
     use kontor_protocol::order_type::OrderType;
     let bank = demo_bank().await;
-    let mut s = common::client::ready_subscriber(&bank, version, "PARTNER1", "USER1", 0).await;
+    let mut s = support::client::ready_subscriber(&bank, version, "PARTNER1", "USER1", 0).await;
     let htd = || {
         kontor_protocol::envelope::OrderDetails::download(version, &OrderType::HTD, None)
             .expect("details")
     };
     let before = s.bank.clone().expect("bank keys");
-    let rolled = common::json_body(common::admin_post(&bank, "/bank-keys/roll", None).await).await;
+    let rolled =
+        support::json_body(support::admin_post(&bank, "/bank-keys/roll", None).await).await;
     let published = match version {
         ProtocolVersion::H004 => bank.keys().published(),
         _ => bank.keys().published_h005().expect("certificates"),
@@ -286,8 +285,7 @@ async fn h004_subscriber_with_bank_issued_certificates_needs_the_banks_own() {
     assert_eq!(code(&s.hia().await), ("000000".into(), "000000".into()));
     let stored = known_subscriber(&bank, "USER1");
     assert_eq!(stored.status, SubscriberStatus::Initialised);
-    use kontor_bank::state::KeyPurpose as Stored;
-    let signature = stored.keys.get(Stored::Signature).expect("key");
+    let signature = stored.keys.get(KeyPurpose::Signature).expect("key");
     assert_eq!(signature.certificate.as_deref(), Some(own[0].to_der()));
     // On H004 the letter hash stays the one over exponent and modulus.
     assert_eq!(
@@ -435,7 +433,7 @@ async fn the_admin_api_switches_subscribers_and_issues_certificates() {
     use kontor_protocol::certificate::Certificate;
     let bank = demo_bank().await;
     let admin = bank.admin_url();
-    let (_, switched) = common::post_json(
+    let (_, switched) = support::post_json(
         format!("{admin}/users/PARTNER1/USER1/bank-issued-certificates"),
         None,
     )
@@ -452,7 +450,7 @@ async fn the_admin_api_switches_subscribers_and_issues_certificates() {
     let ca = Certificate::from_pem(ca["certificate_pem"].as_str().expect("pem")).expect("CA");
 
     let s = partner1_subscriber(&bank, ProtocolVersion::H004, "USER1", 0);
-    let (status, issued) = common::post_json(
+    let (status, issued) = support::post_json(
         format!("{admin}/ca/issue"),
         Some(serde_json::json!({
             "public_key_pem": s.signature.public_key().to_spki_pem().expect("pem"),
@@ -467,7 +465,7 @@ async fn the_admin_api_switches_subscribers_and_issues_certificates() {
     assert!(issued.is_issued_by(&ca));
     assert_eq!(issued.public_key(), &s.signature.public_key());
 
-    let (status, _) = common::post_json(
+    let (status, _) = support::post_json(
         format!("{admin}/ca/issue"),
         Some(
             serde_json::json!({"public_key_pem": "x", "common_name": "y", "purpose": "signature"}),

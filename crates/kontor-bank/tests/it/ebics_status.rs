@@ -1,16 +1,16 @@
 //! Order status downloads: HAC (pain.002, H005 also BTD PSR) and PTK report what happened to
 //! uploaded orders — accepted, rejected afterwards by the bank, pending in the VEU.
 
-use crate::common;
+use crate::support;
 
 use chrono::{Days, Utc};
-use common::client::{ready_subscriber, Subscriber};
-use common::{demo_bank, demo_bank_with_user1, payments};
 use kontor_bank::RunningBank;
 use kontor_documents::status_report::{self, OrderStatus, StatusReport};
 use kontor_protocol::envelope::{DateRange, OrderDetails, OrderParams};
 use kontor_protocol::order_type::{BtfService, MessageName, OrderType};
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
+use support::client::{ready_subscriber, Subscriber};
+use support::{demo_bank, demo_bank_with_user1, payments};
 
 const MAIN: &str = "DE89370400440532013000";
 
@@ -38,7 +38,7 @@ async fn upload_cct(s: &Subscriber, version: ProtocolVersion, message_id: &str) 
 
 async fn reject(bank: &RunningBank, order_id: &str, body: &str) -> reqwest::StatusCode {
     let path = format!("/orders/PARTNER1/{order_id}/reject");
-    common::admin_post(bank, &path, (!body.is_empty()).then_some(body))
+    support::admin_post(bank, &path, (!body.is_empty()).then_some(body))
         .await
         .status()
 }
@@ -267,7 +267,7 @@ async fn crz_delivers_one_payment_level_pain002_per_uploaded_message_in_a_zip() 
         upload_cct(&s, H004, message_id).await;
     }
     let crz = s.download(bank_specific("CRZ")).await.expect("CRZ");
-    let members = common::unzip(&crz.data);
+    let members = support::unzip(&crz.data);
     assert_eq!(members.len(), 2, "one report per uploaded message");
     let reported: Vec<_> = members.iter().map(|(_, d)| payment_status(d)).collect();
     assert_eq!(reported[0].0, "MSG-CRZ-1");
@@ -298,7 +298,7 @@ async fn h005_btd_psr_delivers_the_payment_level_report_zipped_or_alone() {
         OrderDetails::btd(service, None)
     };
     let zipped = download(&s, psr(Some("ZIP"))).await;
-    let members = common::unzip(&zipped);
+    let members = support::unzip(&zipped);
     assert_eq!(members.len(), 1);
     assert_eq!(payment_status(&members[0].1).0, "MSG-PSR-1");
     let alone = download(&s, psr(None)).await;

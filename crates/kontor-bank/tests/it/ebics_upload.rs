@@ -1,10 +1,8 @@
 //! Signed uploads against the real dispatcher: signatures, permissions, account and amount
 //! limits, multi-segment transfer with recovery, H005 BTU, and the distributed signature.
 
-use crate::common;
+use crate::support;
 
-use common::client::{ready_subscriber, Subscriber, Upload};
-use common::{codes, demo_bank, demo_bank_with_user1, payments};
 use kontor_bank::state::{OrderStatus, SubscriberStatus, VeuItem, VeuStatus};
 use kontor_bank::RunningBank;
 use kontor_protocol::envelope::{
@@ -18,6 +16,8 @@ use kontor_protocol::orderdata::{
 use kontor_protocol::signature::order_data_digest;
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use sha2::Digest as _;
+use support::client::{ready_subscriber, Subscriber, Upload};
+use support::{codes, demo_bank, demo_bank_with_user1, payments};
 
 const MAIN: &str = "DE89370400440532013000";
 const USD: &str = "DE02100100100006820101";
@@ -118,7 +118,7 @@ fn veu_item(bank: &RunningBank, order_id: &str) -> VeuItem {
 
 fn subscriber_status(bank: &RunningBank, user: &str) -> SubscriberStatus {
     bank.state()
-        .subscriber(&common::p("PARTNER1"), &common::u(user))
+        .subscriber(&support::p("PARTNER1"), &support::u(user))
         .expect("known")
         .status
 }
@@ -154,7 +154,7 @@ async fn a_cct_signed_with_e_is_accepted_and_stored_with_its_hash() {
     assert_eq!(orders[0].status, OrderStatus::Accepted);
     assert_eq!(orders[0].content, document);
     assert_eq!(orders[0].signatures[0].user_id.to_string(), "USER1");
-    let listed = common::admin_get_json(&bank, "/orders?status=accepted").await;
+    let listed = support::admin_get_json(&bank, "/orders?status=accepted").await;
     assert_eq!(listed["count"], 1);
     assert_eq!(
         listed["orders"][0]["sha256"],
@@ -423,7 +423,7 @@ async fn an_hve_answer_without_transaction_id_still_counts_the_signature_once() 
     let document = payment(false, MAIN, "42.00", 1);
     let upload = submit_cct(&transport, H004, &document).await;
     let order_id = upload.order_id.expect("id");
-    common::install_fault(
+    support::install_fault(
         &bank,
         r#"{"times": 1, "match": {"order_type": "HVE"}, "action": {"kind": "hve_without_transaction_id"}}"#,
     )

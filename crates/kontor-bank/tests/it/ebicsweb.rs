@@ -1,18 +1,18 @@
 //! The EBICS endpoint and the fault layer in front of the dispatcher, in-process on a free port.
 
-use crate::common;
+use crate::support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use chrono::Utc;
-use common::{demo_bank, http, node_capture, p, schema_dir, u};
 use kontor_bank::dispatch::{route, DispatchResponse};
 use kontor_bank::faults::FaultDirectives;
 use kontor_bank::state::{NewTransaction, OrderKind};
 use kontor_bank::{Bank, BankConfig, Dispatcher, EbicsRequest, RequestContext, RunningBank};
 use parking_lot::Mutex;
 use serde_json::json;
+use support::{demo_bank, http, node_capture, p, schema_dir, u};
 
 /// A dispatcher that records what it was asked and answers a fixed XML document.
 #[derive(Debug, Default)]
@@ -72,7 +72,7 @@ const HEV: &str = r#"<?xml version="1.0" encoding="UTF-8"?><ebicsHEVRequest xmln
 
 /// Installs a fault rule written as JSON.
 async fn install(bank: &RunningBank, rule: serde_json::Value) {
-    common::install_fault(bank, &rule.to_string()).await
+    support::install_fault(bank, &rule.to_string()).await
 }
 
 #[tokio::test]
@@ -379,7 +379,7 @@ async fn route_can_be_driven_without_http() {
     let ctx = RequestContext {
         previous_keys: None,
         state: kontor_bank::BankState::from_config(&config),
-        keys: common::bank_keys(),
+        keys: support::bank_keys(),
         config: Arc::new(config),
         received_at: Utc::now(),
         faults: FaultDirectives::default(),

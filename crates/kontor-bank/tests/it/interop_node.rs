@@ -6,16 +6,16 @@
 //! unless `KONTOR_REQUIRE_NODE=1` (set by `.ci/run` after `npm ci`), which turns that into a
 //! failure.
 
-use crate::common;
+use crate::support;
 
 use std::path::PathBuf;
 use std::process::Command;
 
-use common::bank_with;
 use kontor_protocol::envelope::DateRange;
+use support::bank_with;
 
 fn harness_dir() -> PathBuf {
-    common::workspace_tests("interop-node")
+    support::workspace_tests("interop-node")
 }
 
 /// `Some(reason)` when the Node side is not installed.
@@ -35,19 +35,19 @@ fn missing_prerequisite() -> Option<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_node_ebics_client_initialises_downloads_statements_and_uploads_a_cct() {
-    if common::skip_interop(missing_prerequisite(), "KONTOR_REQUIRE_NODE", "Node") {
+    if support::skip_interop(missing_prerequisite(), "KONTOR_REQUIRE_NODE", "Node") {
         return;
     }
     let bank = bank_with(kontor_bank::BankConfig::demo().expect("demo")).await;
     let out = tempfile::tempdir().expect("tempdir");
-    let DateRange { start, end } = common::last_days(5);
+    let DateRange { start, end } = support::last_days(5);
     let mut command = Command::new("node");
     command
         .arg(harness_dir().join("run.mjs"))
         .env("START_DATE", start.to_string())
         .env("END_DATE", end.to_string())
-        .env("UPLOAD_CCT_FILE", common::cct_fixture());
-    let output = common::run_harness(command, &bank, out.path()).await;
+        .env("UPLOAD_CCT_FILE", support::cct_fixture());
+    let output = support::run_harness(command, &bank, out.path()).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(
         output.status.success(),
@@ -71,7 +71,7 @@ async fn the_node_ebics_client_initialises_downloads_statements_and_uploads_a_cc
                 .join(format!("{order}-{start}_{end}.{extension}")),
         )
         .expect("downloaded file");
-        let expected = common::admin_get(
+        let expected = support::admin_get(
             &bank,
             &format!("/statements?partner=PARTNER1&order_type={order}&from={start}&to={end}"),
         )
@@ -84,7 +84,7 @@ async fn the_node_ebics_client_initialises_downloads_statements_and_uploads_a_cc
     assert_eq!(orders.len(), 1, "{orders:?}");
     assert_eq!(orders[0].status, kontor_bank::state::OrderStatus::Accepted);
     assert_eq!(orders[0].signatures[0].version, "A006");
-    let sent: Vec<u8> = std::fs::read(common::cct_fixture())
+    let sent: Vec<u8> = std::fs::read(support::cct_fixture())
         .expect("fixture")
         .into_iter()
         .filter(|b| *b != b'\r' && *b != b'\n')

@@ -15,7 +15,7 @@
 //! Every stage must pass, except those in [`AWAITING_EMULATOR`]: they exercise emulator
 //! behaviour that is still being built; their outcome is printed, not asserted.
 
-use crate::common;
+use crate::support;
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -54,7 +54,7 @@ const STAGES: &[&str] = &[
 ];
 
 fn harness_dir() -> PathBuf {
-    common::workspace_tests("interop-python")
+    support::workspace_tests("interop-python")
 }
 
 fn venv_python() -> PathBuf {
@@ -96,7 +96,7 @@ fn status_of<'a>(summary: &'a Value, stage: &str) -> (&'a str, &'a Value) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn painfree_completes_the_h005_lifecycle_against_the_emulator() {
-    if common::skip_interop(
+    if support::skip_interop(
         missing_prerequisite(),
         "KONTOR_REQUIRE_PAINFREE",
         "painfree",
@@ -104,11 +104,11 @@ async fn painfree_completes_the_h005_lifecycle_against_the_emulator() {
         return;
     }
     let config = BankConfig::load(harness_dir().join("bank.toml")).expect("bank.toml");
-    let bank = common::bank_with(config).await;
+    let bank = support::bank_with(config).await;
     let out = tempfile::tempdir().expect("tempdir");
     let mut command = Command::new(venv_python());
     command.arg(harness_dir().join("run.py"));
-    let output = common::run_harness(command, &bank, out.path()).await;
+    let output = support::run_harness(command, &bank, out.path()).await;
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     let summary: Value = serde_json::from_str(&stdout)

@@ -1,11 +1,8 @@
-//! The integration tests of kontor-bank: one binary, one module per area, shared fixtures from
-//! `tests/common` (bank start-up, a protocol-level EBICS client, admin helpers).
+//! The integration tests of kontor-bank: one binary, one module per area, shared fixtures in
+//! `support` (bank start-up, a protocol-level EBICS client, admin helpers).
 //!
 //! `interop_node` and `interop_painfree` drive independent clients; they skip with a printed
 //! reason unless `KONTOR_REQUIRE_NODE=1` / `KONTOR_REQUIRE_PAINFREE=1` make them required.
-
-#[path = "../common/mod.rs"]
-mod common;
 
 mod admin_api;
 mod cli;
@@ -18,4 +15,5 @@ mod ebics_upload;
 mod ebicsweb;
 mod interop_node;
 mod interop_painfree;
+mod support;
 mod veu_state;

@@ -1,14 +1,14 @@
 //! The distributed signature (VEU) through the shared state API, without the protocol.
 
-use crate::common;
+use crate::support;
 
 use chrono::Utc;
-use common::{p, record_pending_cct, u};
 use kontor_bank::config::SignatureClass;
 use kontor_bank::ids::OrderId;
 use kontor_bank::state::{OrderStatus, VeuError, VeuStatus};
 use kontor_bank::{BankConfig, BankState};
 use rust_decimal::Decimal;
+use support::{p, record_pending_cct, u};
 
 #[test]
 fn a_veu_release_accepts_the_order() {
