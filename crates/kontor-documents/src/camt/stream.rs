@@ -172,13 +172,9 @@ impl<R: BufRead> CamtReader<R> {
                         self.position = Position::InDocument;
                         Ok(())
                     }
-                    Position::InDocument => {
-                        // The root closed; only the end of the input may follow.
-                        self.position = Position::InDocument;
-                        Ok(())
-                    }
-                    // `new` has read the root's start, and nothing is read after `Done`.
-                    Position::BeforeRoot | Position::Done => Ok(()),
+                    // The root closed (only the end of the input may follow, which `Eof`
+                    // checks); `new` has read the root's start; nothing is read after `Done`.
+                    Position::InDocument | Position::BeforeRoot | Position::Done => Ok(()),
                 }
             }
             Step::Eof => {
