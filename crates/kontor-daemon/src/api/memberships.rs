@@ -191,9 +191,10 @@ async fn grants(
     On(caller, operator): On<OperatorId>,
     QueryParams(q): QueryParams<PageQuery>,
 ) -> Result<Json<ItemPage<EbicsUserId>>, ApiError> {
+    let page = q.newest()?;
     let mut tx = member_read(&caller, operator).await?;
     let all = tx.memberships().grants_of(operator).await?;
-    Ok(Json(ItemPage::of_all(all, &q, |id| *id)?))
+    Ok(Json(ItemPage::of_all(all, page, |id| *id)))
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -269,6 +270,7 @@ async fn grants_on_user(
     On(caller, user): On<EbicsUserId>,
     QueryParams(q): QueryParams<PageQuery>,
 ) -> Result<Json<ItemPage<GrantView>>, ApiError> {
+    let page = q.newest()?;
     let mut tx = caller.read().await?;
     caller.granted(&mut tx, user).await?;
     let grants = tx
@@ -281,5 +283,5 @@ async fn grants_on_user(
             ebics_user_id: user,
         })
         .collect();
-    Ok(Json(ItemPage::of_all(grants, &q, |g| g.operator_id)?))
+    Ok(Json(ItemPage::of_all(grants, page, |g| g.operator_id)))
 }

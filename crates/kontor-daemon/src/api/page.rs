@@ -135,22 +135,18 @@ impl<T> ItemPage<T> {
 
     /// A page of a short list read whole (a bank host's keys, a user's permissions, a
     /// transaction's segments): the same keyset rules, applied in memory, newest first.
-    pub fn of_all<K>(
-        mut items: Vec<T>,
-        query: &PageQuery,
-        key: impl Fn(&T) -> K,
-    ) -> Result<Self, ApiError>
+    /// The page is decoded ([`PageQuery::newest`]) before the list is read, so a malformed
+    /// query answers 422 whatever the path names, as on every keyset route.
+    pub fn of_all<K>(mut items: Vec<T>, page: Newest<K>, key: impl Fn(&T) -> K) -> Self
     where
-        K: Ord + Display + FromStr,
+        K: Ord + Display,
     {
-        let limit = query.limit()?;
-        let before: Option<K> = query.position()?;
         items.sort_by_key(|item| std::cmp::Reverse(key(item)));
         let items: Vec<T> = items
             .into_iter()
-            .filter(|item| before.as_ref().is_none_or(|b| key(item) < *b))
-            .take(limit as usize)
+            .filter(|item| page.before.as_ref().is_none_or(|b| key(item) < *b))
+            .take(page.limit as usize)
             .collect();
-        Ok(Self::keyset(items, limit, key))
+        Self::keyset(items, page.limit, key)
     }
 }

@@ -134,10 +134,11 @@ pub async fn children<E: Children>(
     On(caller, id): On<E::Parent>,
     QueryParams(q): QueryParams<PageQuery>,
 ) -> Result<Json<ItemPage<E>>, ApiError> {
+    let page = q.newest()?;
     let mut tx = caller.read().await?;
     let _: <E::Parent as EntityId>::Entity = tx.get(id).await?;
     let all = E::read(&mut tx, id).await?;
-    Ok(Json(ItemPage::of_all(all, &q, E::key)?))
+    Ok(Json(ItemPage::of_all(all, page, E::key)))
 }
 
 /// The list under a record of an EBICS user the caller may act for ([`Caller::granted`]).
@@ -148,8 +149,9 @@ pub async fn children_granted<E>(
 where
     E: Children<Parent: EntityId<Entity: OfUser>>,
 {
+    let page = q.newest()?;
     let mut tx = caller.read().await?;
     caller.granted(&mut tx, id).await?;
     let all = E::read(&mut tx, id).await?;
-    Ok(Json(ItemPage::of_all(all, &q, E::key)?))
+    Ok(Json(ItemPage::of_all(all, page, E::key)))
 }

@@ -83,9 +83,10 @@ async fn list(
     caller: Caller,
     QueryParams(q): QueryParams<PageQuery>,
 ) -> Result<Json<ItemPage<WebhookSubscription>>, ApiError> {
+    let page = q.newest()?;
     let mut tx = caller.read().await?;
     let all = tx.webhooks().list().await?;
-    Ok(Json(ItemPage::of_all(all, &q, |s| s.id)?))
+    Ok(Json(ItemPage::of_all(all, page, |s| s.id)))
 }
 
 #[derive(Deserialize, schemars::JsonSchema)]
@@ -184,9 +185,10 @@ async fn deliveries(
     On(caller, id): On<WebhookSubscriptionId>,
     QueryParams(q): QueryParams<PageQuery>,
 ) -> Result<Json<ItemPage<WebhookDelivery>>, ApiError> {
+    let page = q.newest()?;
     let mut tx = caller.read().await?;
     let log = tx.webhooks().deliveries(id, DELIVERY_LOG_LIMIT).await?;
-    Ok(Json(ItemPage::of_all(log, &q, |d| d.id)?))
+    Ok(Json(ItemPage::of_all(log, page, |d| d.id)))
 }
 
 async fn redeliver(

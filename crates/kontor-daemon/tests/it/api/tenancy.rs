@@ -580,9 +580,48 @@ async fn a_bad_page_of_member_tokens_is_refused_whatever_the_operator(db: TestDb
     }
 }
 
+/// The short lists under one record, read whole and paged in memory.
+const LISTS_UNDER_A_RECORD: [&str; 11] = [
+    "/v1/accounts/{id}/balances",
+    "/v1/bank-hosts/{id}/keys",
+    "/v1/ebics-users/{id}/grants",
+    "/v1/ebics-users/{id}/key-pairs",
+    "/v1/ebics-users/{id}/permissions",
+    "/v1/memberships/{id}/grants",
+    "/v1/schedules/{id}/runs",
+    "/v1/transactions/{id}/events",
+    "/v1/transactions/{id}/segments",
+    "/v1/webhook-deliveries/{id}/attempts",
+    "/v1/webhooks/{id}/deliveries",
+];
+
+async fn a_bad_page_query_under_an_unknown_record_answers_422_like_every_list(db: TestDb) {
+    let store = db.store.clone();
+    let a = seed::plant(&store, Seed::new("A")).await;
+    let (owner, _, _) =
+        operator_token(&store, "owner@a.example", a.scope.tenant(), Role::Owner).await;
+    let api = Api::new(&store);
+    let unknown = uuid::Uuid::now_v7().to_string();
+    for list in LISTS_UNDER_A_RECORD {
+        let path = list.replace("{id}", &unknown);
+        let missing = api.get(&owner, &path).await;
+        missing.assert_error_for(&path, StatusCode::NOT_FOUND, "not_found");
+        // The page query is decoded before the record is looked up, as on the keyset routes.
+        let bad = api
+            .get(&owner, &format!("{path}?cursor=not-a-cursor!"))
+            .await;
+        bad.assert_error_for(&path, StatusCode::UNPROCESSABLE_ENTITY, "invalid_cursor");
+        let bad = api.get(&owner, &format!("{path}?limit=0")).await;
+        bad.assert_error_for(&path, StatusCode::UNPROCESSABLE_ENTITY, "invalid_limit");
+    }
+    let keyset = api.get(&owner, "/v1/orders?cursor=not-a-cursor!").await;
+    keyset.assert_error(StatusCode::UNPROCESSABLE_ENTITY, "invalid_cursor");
+}
+
 on_both_databases! {
     owner_administers_an_operator_from_token_to_removal;
     tenants_stay_apart_and_an_operator_of_two_tenants_holds_a_token_per_tenant;
     every_list_pages_through_thousands_newest_first_while_rows_arrive;
     a_bad_page_of_member_tokens_is_refused_whatever_the_operator;
+    a_bad_page_query_under_an_unknown_record_answers_422_like_every_list;
 }
