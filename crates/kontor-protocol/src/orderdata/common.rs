@@ -13,7 +13,7 @@ use super::xml::{
     check, format_base64, format_bool, format_timestamp, parse_base64, parse_bool,
     parse_positive_u32, parse_timestamp, parse_u32, El, Out, NS_DS,
 };
-use crate::order_type::{BtfService, MessageName, ServiceFilter};
+use crate::order_type::{BtfService, ContainerType, MessageName, ServiceFilter};
 use crate::version::{AuthenticationVersion, EncryptionVersion, SignatureVersion};
 
 // ---------------------------------------------------------------------------------------------
@@ -370,9 +370,12 @@ impl BtfService {
         ServiceFilter::from(self.clone()).write(out, element)
     }
 
-    /// Reads a `RestrictedServiceType` element: `ServiceName` and `MsgName` are required.
+    /// Reads a `RestrictedServiceType` element: `ServiceName` and `MsgName` are required. A
+    /// container type other than the schema's `XML`, `ZIP` and `SVC` is dropped, not refused:
+    /// it names no service, only how the bank wraps it.
     pub(crate) fn read(el: &El<'_, '_>) -> Result<Self> {
-        let filter = ServiceFilter::read(el)?;
+        let filter =
+            ServiceFilter::read_parts(el, |c| Ok(c.req_attr("containerType")?.parse().ok()))?;
         Ok(Self {
             service_name: filter
                 .service_name
@@ -416,15 +419,28 @@ impl ServiceFilter {
         out.end(element)
     }
 
-    /// Reads a `ServiceType` element. A container type other than the schema's `XML`, `ZIP`
-    /// and `SVC` is dropped, not refused: it names no service, only how the bank wraps it.
+    /// Reads a `ServiceType` element, a pattern. A container type other than the schema's
+    /// `XML`, `ZIP` and `SVC` is refused: dropping it would widen the pattern to every container.
     pub(crate) fn read(el: &El<'_, '_>) -> Result<Self> {
+        Self::read_parts(el, |c| {
+            c.req_attr_value("containerType", |v| {
+                v.parse().map_err(|_| "expected SVC, XML or ZIP")
+            })
+            .map(Some)
+        })
+    }
+
+    /// The parts of a service element; `container` reads the `Container` element when present.
+    fn read_parts(
+        el: &El<'_, '_>,
+        container: impl FnOnce(&El<'_, '_>) -> Result<Option<ContainerType>>,
+    ) -> Result<Self> {
         Ok(Self {
             service_name: el.opt_child_text("ServiceName"),
             scope: el.opt_child_text("Scope"),
             service_option: el.opt_child_text("ServiceOption"),
             container: match el.opt_child("Container") {
-                Some(c) => c.req_attr("containerType")?.parse().ok(),
+                Some(c) => container(&c)?,
                 None => None,
             },
             message: el.read_opt_child("MsgName", MessageName::read)?,

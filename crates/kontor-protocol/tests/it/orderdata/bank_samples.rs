@@ -173,6 +173,29 @@ fn haa_lists_order_types_or_services() {
 }
 
 #[test]
+fn an_unknown_container_type_is_dropped_from_a_service_and_refused_in_a_filter() {
+    // A bank's offer with an odd container still names its service: onboarding goes on.
+    let haa = HAA_H005.replace("containerType=\"ZIP\"", "containerType=\"TAR\"");
+    let h005 = HAAResponseOrderData::parse(haa.as_bytes()).unwrap();
+    assert_eq!(h005.services[0].service_name, "EOP");
+    assert_eq!(h005.services[0].container, None);
+    // A pattern without its container would match every container: refused.
+    let hvu = r#"<HVUOrderParams xmlns="urn:org:ebics:H005"><ServiceFilter><ServiceName>EOP</ServiceName><Container containerType="TAR"/></ServiceFilter></HVUOrderParams>"#;
+    match HVUOrderParams::parse(hvu.as_bytes()) {
+        Err(OrderDataError::InvalidValue { path, value, .. }) => {
+            assert!(path.ends_with("Container/@containerType"), "{path}");
+            assert_eq!(value, "TAR");
+        }
+        other => panic!("expected the container type refused, got {other:?}"),
+    }
+    let zip = hvu.replace("TAR", "ZIP");
+    let filter = &HVUOrderParams::parse(zip.as_bytes())
+        .unwrap()
+        .service_filters[0];
+    assert_eq!(filter.container, Some(ContainerType::Zip));
+}
+
+#[test]
 fn hpd_flags_default_as_the_schema_says() {
     let hpd = HPDResponseOrderData::parse(HPD_H004.as_bytes()).unwrap();
     let p = &hpd.protocol_params;
