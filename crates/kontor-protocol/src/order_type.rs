@@ -13,8 +13,10 @@ use std::str::FromStr;
 
 use crate::lexical;
 
+mod named;
 mod text;
 
+pub use named::OrderTypeOrService;
 pub use text::{BtfServiceText, BtfTextError};
 
 /// An order type (H004) or administrative order type (H005).

@@ -121,10 +121,13 @@ val_as_text! {
     Bic => |b: &Bic| b.as_str().to_owned(),
 }
 
-// A protocol version as its code; a BTF service, several parts, as JSON.
+// A protocol or signature version as its code; a BTF service, several parts, as JSON; an order
+// named by its order type or service as its canonical text (`CCT`, `SCT/pain.001;msg_version=09`).
 val_as_text! {
     kontor_protocol::ProtocolVersion => |v: &kontor_protocol::ProtocolVersion| v.as_str().to_owned(),
+    kontor_protocol::SignatureVersion => |v: &kontor_protocol::SignatureVersion| v.as_str().to_owned(),
     kontor_protocol::order_type::BtfService => to_json,
+    kontor_protocol::order_type::OrderTypeOrService => ToString::to_string,
     serde_json::Value => to_json,
 }
 
@@ -361,6 +364,8 @@ column_via! {
     Option<kontor_protocol::order_type::BtfService> => opt_json,
     Vec<OrderType> => json,
     kontor_protocol::ProtocolVersion => parsed,
+    Option<kontor_protocol::SignatureVersion> => opt_parsed,
+    kontor_protocol::order_type::OrderTypeOrService => parsed,
     // Text that no longer validates is `StorageError::Corrupt` naming the column.
     Amount => parsed,
     Option<Amount> => opt_parsed,

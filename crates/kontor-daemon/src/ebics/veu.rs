@@ -9,8 +9,8 @@ use kontor_protocol::envelope::{
     HvListParams, HvOrderKind, HvOrderRef, HvtOrderFlags, OrderDetails, OrderId as WireOrderId,
     OrderParams, PartnerId as WirePartnerId,
 };
-use kontor_protocol::order_type::{BtfService, MessageName, OrderType};
-use kontor_protocol::orderdata::{HVDResponseOrderData, OrderKind, OrderSignatureData};
+use kontor_protocol::order_type::{OrderType, OrderTypeOrService};
+use kontor_protocol::orderdata::{HVDResponseOrderData, OrderSignatureData};
 use kontor_protocol::{ProtocolVersion, SignatureVersion};
 use kontor_storage::{EbicsUserId, TenantScope};
 use serde::{Deserialize, Serialize};
@@ -23,8 +23,10 @@ use super::{Client, DownloadOutcome, DownloadRequest, EbicsError, UploadRequest}
 pub struct VeuOrderRef {
     pub partner_id: String,
     pub order_id: String,
-    /// As in `veu_items.order_type`: `CCT` (H004) or `SCT/pain.001` (H005 service).
-    pub order_label: String,
+    /// The order as the bank listed it (as in `veu_items.order_type`), stored by its canonical
+    /// text under the name of the label records written before it had (`CCT`, `SCT/pain.001`).
+    #[serde(rename = "order_label")]
+    pub order: OrderTypeOrService,
 }
 
 /// The parameters of one VEU request (stored with the transaction so recovery can rebuild it).
@@ -95,36 +97,17 @@ impl VeuOrderParams {
     }
 }
 
-/// How a VEU order is labelled in `veu_items.order_type` and in [`VeuOrderRef`]: the H004
-/// order type, or the H005 service and message (`SCT/pain.001`); [`VeuOrderRef`] reads the
-/// label back into the order's reference at the bank.
-pub fn order_label(order: &OrderKind) -> String {
-    match order {
-        OrderKind::OrderType { order_type, .. } => order_type.clone(),
-        OrderKind::Service(service) => {
-            format!("{}/{}", service.service_name, service.message.name)
-        }
-    }
-}
-
 impl VeuOrderRef {
+    /// The order as the request names it: the service with every part the bank listed, or
+    /// the order type (in H005 its DK service, for an item an H004 sync listed).
     fn to_wire(&self, version: ProtocolVersion) -> Result<HvOrderRef, EbicsError> {
-        let kind = match self.order_label.split_once('/') {
-            // H005 overview entries name a service; the label keeps its name and message.
-            Some((service_name, message)) => HvOrderKind::Service(BtfService {
-                service_name: service_name.to_owned(),
-                scope: None,
-                service_option: None,
-                container: None,
-                message: MessageName::new(message),
-            }),
-            None => {
-                let order_type =
-                    OrderType::parse_lenient(&self.order_label).map_err(EbicsError::request)?;
+        let kind = match &self.order {
+            OrderTypeOrService::Service(service) => HvOrderKind::Service(service.clone()),
+            OrderTypeOrService::OrderType(order_type) => {
                 match (version.uses_btf(), order_type.btf_service()) {
                     (true, Some(service)) => HvOrderKind::Service(service),
                     _ => HvOrderKind::OrderType {
-                        order_type,
+                        order_type: order_type.clone(),
                         file_format: None,
                     },
                 }

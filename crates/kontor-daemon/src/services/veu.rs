@@ -13,6 +13,7 @@ use std::future::Future;
 
 use crate::services::webhooks::events;
 use kontor_documents::{Amount, Currency};
+use kontor_protocol::order_type::OrderTypeOrService;
 use kontor_protocol::orderdata::{
     AuthorisationLevel, DataDigest, HVDResponseOrderData, HVTResponseOrderData, HVUOrderDetails,
     HVUResponseOrderData, HVZOrderDetails, HVZResponseOrderData, PendingOrder,
@@ -29,7 +30,6 @@ use super::error::{Refusal, ServiceError};
 use super::keys::stored_signature_key;
 use super::orders::{complete, same_key_hash, BankVerdict, OrderError};
 use super::Services;
-use crate::ebics::veu::order_label;
 use crate::ebics::{DownloadRequest, EbicsError, VeuOrderParams, VeuOrderRef, VeuSignature};
 
 /// Why a VEU step failed.
@@ -260,12 +260,18 @@ pub async fn apply_overview(
     let mut listed = Vec::with_capacity(overview.len());
     for entry in overview {
         let order = &entry.pending;
+        // Kept as listed, every part checked: the requests about the order repeat it.
+        let order_type =
+            OrderTypeOrService::try_from(&order.order).map_err(|e| VeuError::Unreadable {
+                order_type: "HVU/HVZ",
+                message: format!("order {}: {e}", order.order_id),
+            })?;
         let item = tx
             .veu_items()
             .upsert(VeuSnapshot {
                 connection_id: connection,
                 bank_order_id: order.order_id.clone(),
-                order_type: order_label(&order.order),
+                order_type,
                 signatures_collected: i64::from(order.signing_info.num_sig_done),
                 signatures_required: i64::from(order.signing_info.num_sig_required.get()),
                 amount: entry.amount,
@@ -296,7 +302,7 @@ pub async fn apply_overview(
                 .record_digest(
                     item.id,
                     &hex::encode(&digest.digest),
-                    digest.signature_version.map(|v| v.as_str()),
+                    digest.signature_version,
                 )
                 .await?;
         }
@@ -534,7 +540,7 @@ impl BankVeu<'_> {
         Ok(VeuOrderRef {
             partner_id: connection.partner_id,
             order_id: item.bank_order_id.clone(),
-            order_label: item.order_type.clone(),
+            order: item.order_type.clone(),
         })
     }
 }
@@ -644,7 +650,7 @@ pub struct VeuDigest {
     /// The order data digest (HVD `DataDigest`), lower-case hex: what a signer signs.
     pub data_digest: String,
     /// The signature version the bank expects.
-    pub signature_version: String,
+    pub signature_version: SignatureVersion,
 }
 
 impl VeuDigest {
@@ -652,10 +658,7 @@ impl VeuDigest {
     pub fn stored(item: &VeuItem) -> Option<Self> {
         Some(Self {
             data_digest: item.data_digest.clone()?,
-            signature_version: item
-                .data_digest_version
-                .clone()
-                .unwrap_or_else(|| SignatureVersion::A006.as_str().to_owned()),
+            signature_version: item.data_digest_version.unwrap_or(SignatureVersion::A006),
         })
     }
 }
@@ -724,15 +727,11 @@ pub async fn fetch_digest(
     let digest = details.status.data_digest;
     let digest = VeuDigest {
         data_digest: hex::encode(&digest.digest),
-        signature_version: digest
-            .signature_version
-            .unwrap_or(SignatureVersion::A006)
-            .as_str()
-            .to_owned(),
+        signature_version: digest.signature_version.unwrap_or(SignatureVersion::A006),
     };
     let mut tx = services.store().scope(scope).begin().await?;
     tx.veu_items()
-        .record_digest(item, &digest.data_digest, Some(&digest.signature_version))
+        .record_digest(item, &digest.data_digest, Some(digest.signature_version))
         .await?;
     tx.commit().await?;
     Ok(digest)

@@ -13,7 +13,10 @@ use super::xml::{
     check, format_base64, format_bool, format_timestamp, parse_base64, parse_bool,
     parse_positive_u32, parse_timestamp, parse_u32, El, Out, NS_DS,
 };
-use crate::order_type::{BtfService, ContainerType, MessageName, ServiceFilter};
+use crate::order_type::{
+    BtfService, ContainerType, MessageName, OrderType, OrderTypeError, OrderTypeOrService,
+    ServiceFilter,
+};
 use crate::version::{AuthenticationVersion, EncryptionVersion, SignatureVersion};
 
 // ---------------------------------------------------------------------------------------------
@@ -536,6 +539,22 @@ impl OrderKind {
             })
         } else {
             Ok(Self::Service(BtfService::read(&el.child("Service")?)?))
+        }
+    }
+}
+
+impl TryFrom<&OrderKind> for OrderTypeOrService {
+    type Error = OrderTypeError;
+
+    /// The order as the bank listed it, checked as the public vocabulary needs it: a
+    /// well-formed order type, or a service within the schema types. (An H004 `FileFormat`,
+    /// which only FUL/FDL orders carry, is not kept.)
+    fn try_from(kind: &OrderKind) -> std::result::Result<Self, OrderTypeError> {
+        match kind {
+            OrderKind::OrderType { order_type, .. } => {
+                OrderType::parse_lenient(order_type).map(Self::OrderType)
+            }
+            OrderKind::Service(service) => Self::service(service.clone()),
         }
     }
 }

@@ -2,6 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use kontor_documents::{Amount, Currency};
+use kontor_protocol::order_type::{BtfService, OrderTypeOrService};
+use kontor_protocol::SignatureVersion;
 
 use super::{entity, repository};
 use crate::db::{now, record, RowReader};
@@ -17,7 +19,12 @@ record! {
         pub id: VeuItemId,
         #[new] pub connection_id: ConnectionId,
         #[new] pub bank_order_id: String,
-        #[new] pub order_type: String,
+        /// The order as the bank listed it: its order type, or its BTF service with every part
+        /// (stored as its canonical text), which the requests about it repeat.
+        #[new]
+        #[serde(flatten, serialize_with = "listed_order_json")]
+        #[cfg_attr(feature = "schemars", schemars(with = "ListedOrderJson"))]
+        pub order_type: OrderTypeOrService,
         #[new] pub signatures_collected: i64,
         #[new] pub signatures_required: i64,
         #[new] pub amount: Option<Amount>,
@@ -28,7 +35,7 @@ record! {
         /// The order data digest a signer signs (lower-case hex), once the bank reported it.
         pub data_digest: Option<String>,
         /// The signature version the bank announced with the digest (A005, A006).
-        pub data_digest_version: Option<String>,
+        pub data_digest_version: Option<SignatureVersion>,
         pub synced_at: DateTime<Utc>,
         pub created_at: DateTime<Utc>,
     }
@@ -38,6 +45,30 @@ record! {
 }
 
 entity!(VeuItem, VeuItemId, "veu_items", "VEU item", Deletable);
+
+/// A VEU item's order in JSON, as the API has always shown it and beside it the whole service,
+/// the way an order shows its own.
+#[derive(serde::Serialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+struct ListedOrderJson {
+    /// The order type (`CCT`), or the service's name and message name (`SCT/pain.001`).
+    order_type: String,
+    /// The BTF service with every part the bank listed (H005); `null` for an order type.
+    btf_service: Option<BtfService>,
+}
+
+fn listed_order_json<S: serde::Serializer>(
+    order: &OrderTypeOrService,
+    serializer: S,
+) -> std::result::Result<S::Ok, S::Error> {
+    serde::Serialize::serialize(
+        &ListedOrderJson {
+            order_type: order.label(),
+            btf_service: order.btf_service().cloned(),
+        },
+        serializer,
+    )
+}
 
 record! {
     /// Someone who signed (or must sign) a VEU item.
@@ -72,27 +103,40 @@ repository!(
 
 impl VeuItems<'_, '_> {
     /// Inserts or refreshes an item from a bank sync; a new item starts PENDING.
+    ///
+    /// The bank's order ID names one order of the connection's partner per order type or
+    /// service, so a stored item is the listed order when its label is the listed one: an item
+    /// stored before every part of its service was kept has only its label (`SCT/pain.001`)
+    /// and is found, and completed, all the same.
     pub async fn upsert(&mut self, snapshot: VeuSnapshot) -> Result<VeuItem> {
         let tenant = self.tx.tenant_val();
-        let existing = self
+        let same_order = self
             .tx
-            .fetch_optional(
-                "SELECT id FROM veu_items WHERE tenant_id = $1 AND connection_id = $2 AND bank_order_id = $3 AND order_type = $4",
+            .fetch_all(
+                "SELECT id, order_type FROM veu_items WHERE tenant_id = $1 AND connection_id = $2 AND bank_order_id = $3",
                 &[
                     tenant,
                     snapshot.connection_id.to_db().into(),
                     snapshot.bank_order_id.clone().into(),
-                    snapshot.order_type.clone().into(),
                 ],
             )
             .await?;
+        let label = snapshot.order_type.label();
+        let mut existing = None;
+        for row in &same_order {
+            let row = RowReader(row);
+            let stored: OrderTypeOrService = row.parsed("order_type")?;
+            if stored.label() == label {
+                existing = Some(row.parsed::<VeuItemId>("id")?);
+            }
+        }
         let at = now();
-        if let Some(row) = existing {
-            let id: VeuItemId = RowReader(&row).parsed("id")?;
+        if let Some(id) = existing {
             self.tx
                 .update(
                     id,
                     &[
+                        ("order_type", snapshot.order_type.into()),
                         ("signatures_collected", snapshot.signatures_collected.into()),
                         ("signatures_required", snapshot.signatures_required.into()),
                         ("amount", snapshot.amount.into()),
@@ -132,7 +176,7 @@ impl VeuItems<'_, '_> {
         &mut self,
         id: VeuItemId,
         digest_hex: &str,
-        signature_version: Option<&str>,
+        signature_version: Option<SignatureVersion>,
     ) -> Result<VeuItem> {
         self.tx
             .updated(

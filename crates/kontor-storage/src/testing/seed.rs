@@ -382,7 +382,7 @@ pub mod records {
         VeuSnapshot {
             connection_id: connection,
             bank_order_id: "A001".into(),
-            order_type: "CCT".into(),
+            order_type: OrderType::CCT.into(),
             signatures_collected: 1,
             signatures_required: 2,
             amount: Some(amount.parse().expect("a test amount")),

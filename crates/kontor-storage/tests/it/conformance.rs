@@ -991,6 +991,133 @@ async fn a_user_is_read_with_its_connection_and_host(store: &Store) {
     assert_eq!(tx.ebics_users().with_host(user).await.unwrap(), expected);
 }
 
+/// A VEU item keeps the order as the bank listed it, every part of its service in the text
+/// column; the labels stored before (`CCT`, `SCT/pain.001`) still load as what they meant, and
+/// the next sync of such an order completes that row instead of adding a second one.
+async fn veu_items_keep_the_listed_service_and_old_labels_still_load(store: &Store) {
+    use kontor_protocol::order_type::{BtfService, ContainerType, MessageName, OrderTypeOrService};
+    use kontor_protocol::SignatureVersion;
+    let g = fixture::build(store, "a").await;
+    let sdd = BtfService {
+        scope: Some("DE".into()),
+        service_option: Some("COR".into()),
+        container: Some(ContainerType::Zip),
+        ..BtfService::new("SDD", MessageName::new("pain.008").with_version("08"))
+    };
+    let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    let item = tx
+        .veu_items()
+        .upsert(VeuSnapshot {
+            bank_order_id: "B002".into(),
+            order_type: OrderTypeOrService::service(sdd.clone()).unwrap(),
+            ..testing::seed::records::veu_item(g.connection, "10.00")
+        })
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(
+        fixture::read(store, &g.scope, item.id).await.order_type,
+        OrderTypeOrService::Service(sdd.clone())
+    );
+    assert_eq!(
+        stored_order_type(store, item.id).await,
+        "SDD/pain.008;scope=DE;service_option=COR;container=ZIP;msg_version=08"
+    );
+    // The API's JSON keeps the label it always showed and adds the whole service.
+    let json = serde_json::to_value(&item).unwrap();
+    assert_eq!(json["order_type"], "SDD/pain.008");
+    assert_eq!(json["btf_service"], serde_json::to_value(&sdd).unwrap());
+    let cct = serde_json::to_value(fixture::read(store, &g.scope, g.veu_item).await).unwrap();
+    assert_eq!(
+        (&cct["order_type"], &cct["btf_service"]),
+        (&"CCT".into(), &serde_json::Value::Null)
+    );
+
+    // A label written before every part was kept: the service it named, nothing more.
+    let old = fixture::read_tampered(store, &g.scope, g.veu_item, "order_type = 'SCT/pain.001'")
+        .await
+        .unwrap();
+    let sct = BtfService::new("SCT", MessageName::new("pain.001"));
+    assert_eq!(old.order_type, OrderTypeOrService::Service(sct.clone()));
+    // Listed again with its version and scope, the same order completes its row.
+    let listed = BtfService {
+        scope: Some("DE".into()),
+        ..BtfService::new("SCT", MessageName::new("pain.001").with_version("09"))
+    };
+    let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    let again = tx
+        .veu_items()
+        .upsert(VeuSnapshot {
+            order_type: OrderTypeOrService::service(listed.clone()).unwrap(),
+            ..testing::seed::records::veu_item(g.connection, "100.00")
+        })
+        .await
+        .unwrap();
+    let all = tx
+        .veu_items()
+        .list_by_status(VeuStatus::Pending)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(again.id, g.veu_item);
+    assert_eq!(again.order_type, OrderTypeOrService::Service(listed));
+    assert_eq!(all.iter().filter(|i| i.bank_order_id == "A001").count(), 1);
+    assert_eq!(
+        stored_order_type(store, g.veu_item).await,
+        "SCT/pain.001;scope=DE;msg_version=09"
+    );
+
+    // The digest's signature version is stored as its code and read back typed.
+    let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    tx.veu_items()
+        .record_digest(item.id, "ab", Some(SignatureVersion::A005))
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let read = fixture::read(store, &g.scope, item.id).await;
+    assert_eq!(read.data_digest_version, Some(SignatureVersion::A005));
+    assert_eq!(
+        store
+            .raw_text(&format!(
+                "SELECT data_digest_version FROM veu_items WHERE id = '{}'",
+                item.id
+            ))
+            .await
+            .unwrap(),
+        "A005"
+    );
+
+    for (column, bad) in [
+        ("order_type", "SDD/pain.008;scope=de"),
+        ("order_type", "SDD/pain.008;colour=blue"),
+        ("data_digest_version", "A004"),
+    ] {
+        let tampered = format!("{column} = '{bad}'");
+        match fixture::read_tampered(store, &g.scope, item.id, &tampered).await {
+            Err(StorageError::Corrupt { column: named, .. }) => assert_eq!(named, column),
+            other => panic!("{column} = {bad:?}: expected Corrupt, got {other:?}"),
+        }
+        store
+            .raw_execute(&format!(
+                "UPDATE veu_items SET order_type = 'CCT', data_digest_version = 'A005' \
+                 WHERE id = '{}'",
+                item.id
+            ))
+            .await
+            .unwrap();
+    }
+}
+
+/// The text in a VEU item's `order_type` column.
+async fn stored_order_type(store: &Store, id: VeuItemId) -> String {
+    store
+        .raw_text(&format!(
+            "SELECT order_type FROM veu_items WHERE id = '{id}'"
+        ))
+        .await
+        .unwrap()
+}
+
 conformance!(
     signer_held_keys_store_no_private_part,
     duplicate_host_id_is_a_conflict_within_a_tenant_only,
@@ -1014,4 +1141,5 @@ conformance!(
     a_rejected_bank_key_can_be_verified_and_a_verified_one_is_final,
     btf_services_permissions_and_sync_outcomes_are_stored_typed,
     a_user_is_read_with_its_connection_and_host,
+    veu_items_keep_the_listed_service_and_old_labels_still_load,
 );
