@@ -24,7 +24,7 @@ use super::ledger::{
     bank_transaction_id, read_record, stored_request, to_record, DownloadRecovery, Ending,
     StoredService,
 };
-use super::session::{Requirement, Session};
+use super::session::{Requirement, Session, Subscriber};
 use super::spool::{Spool, SpooledSegment, Written};
 use super::veu::VeuOrderParams;
 use super::{Client, EbicsError};

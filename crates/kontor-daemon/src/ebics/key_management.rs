@@ -25,10 +25,10 @@ use kontor_protocol::{
 };
 use kontor_storage::{
     AuditAction, BankHost, BankKey, BankKeyKind, EbicsUserId, EbicsUserStatus, KeyPair, KeyPairId,
-    KeyStatus, KeyUsage, NewBankKey, ScopedTx, StorageError, TenantScope,
+    KeyStatus, KeyUsage, NewBankKey, ScopedTx, StorageError, TenantScope, UserAtHost,
 };
 
-use super::session::{rejection, Requirement, UserContext};
+use super::session::{rejection, Requirement, Subscriber};
 use super::{Client, EbicsError};
 
 /// A key management order that sends the user's public keys.
@@ -90,7 +90,7 @@ impl KeyOrder {
     }
 
     /// The order data document with `keys` (as [`KeyOrder::usages`] lists them).
-    fn document(self, ctx: &UserContext, keys: &[PublicKeyRecord]) -> Result<Vec<u8>, EbicsError> {
+    fn document(self, ctx: &UserAtHost, keys: &[PublicKeyRecord]) -> Result<Vec<u8>, EbicsError> {
         let (partner_id, user_id) = (ctx.connection.partner_id.clone(), ctx.user.user_id.clone());
         let xml = match (self, keys) {
             (Self::Ini, [signature]) => SignaturePubKeyOrderData {
@@ -356,7 +356,7 @@ fn check_key_management(
 impl Client {
     async fn send_unsecured(
         &self,
-        ctx: &UserContext,
+        ctx: &UserAtHost,
         order_type: OrderType,
         order_data_xml: Vec<u8>,
     ) -> Result<(), EbicsError> {
@@ -378,7 +378,7 @@ impl Client {
     async fn record_submitted(
         &self,
         scope: &TenantScope,
-        ctx: &UserContext,
+        ctx: &UserAtHost,
         keys: &[&PublicKeyRecord],
         to: EbicsUserStatus,
     ) -> Result<EbicsUserStatus, EbicsError> {
@@ -407,7 +407,7 @@ impl Client {
         user: EbicsUserId,
         order: KeyOrder,
     ) -> Result<EbicsUserStatus, EbicsError> {
-        let ctx = self.user_context(scope, user).await?;
+        let ctx = self.user_at_host(scope, user).await?;
         let to = order
             .next_status(ctx.user.status)
             .ok_or_else(|| not_for_status(&ctx, ctx.user.status, order.needs()))?;
@@ -473,7 +473,7 @@ impl Client {
     pub(super) async fn store_bank_keys(
         &self,
         scope: &TenantScope,
-        ctx: &UserContext,
+        ctx: &UserAtHost,
         hpb: &HPBResponseOrderData,
     ) -> Result<Vec<BankKey>, EbicsError> {
         let received = [
@@ -537,7 +537,7 @@ impl Client {
 }
 
 fn bank_key(
-    ctx: &UserContext,
+    ctx: &UserAtHost,
     kind: BankKeyKind,
     data: &PublicKeyData,
     version: &str,
@@ -623,7 +623,7 @@ fn check_bank_certificate(
     })
 }
 
-fn not_for_status(ctx: &UserContext, status: EbicsUserStatus, needed: &'static str) -> EbicsError {
+fn not_for_status(ctx: &UserAtHost, status: EbicsUserStatus, needed: &'static str) -> EbicsError {
     EbicsError::UserNotReady {
         user_id: ctx.user.user_id.clone(),
         status,
@@ -651,7 +651,7 @@ impl Client {
         signed: Option<SignerSpr>,
     ) -> Result<(), EbicsError> {
         let (version, value, partner_id, user_id) = {
-            let ctx = self.user_context(scope, user).await?;
+            let ctx = self.user_at_host(scope, user).await?;
             let mut tx = self.store().scope(scope).begin().await?;
             let pair = tx
                 .key_pairs()

@@ -41,7 +41,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use kontor_storage::{EbicsUserId, Store, TenantScope};
+use kontor_storage::{EbicsUserId, Store, TenantScope, UserAtHost};
 
 pub use download::{DownloadOutcome, DownloadRequest};
 pub use error::{
@@ -52,7 +52,7 @@ pub use key_change::{KeyChange, KeyProbe};
 pub use key_management::{KeyOrder, SignerSpr};
 pub use ledger::upload_receipt;
 pub use recovery::RecoveryReport;
-pub use session::{Line, Requirement, Session, UserContext};
+pub use session::{load_user_at_host, Line, Requirement, Session, Subscriber};
 pub use transport::{
     BankEndpoint, HttpTransport, RetryPolicy, Transport, TransportError, TransportSettings,
 };
@@ -143,12 +143,12 @@ impl Client {
     }
 
     /// Loads user, connection and host through the scope.
-    pub async fn user_context(
+    pub async fn user_at_host(
         &self,
         scope: &TenantScope,
         user: EbicsUserId,
-    ) -> Result<UserContext, EbicsError> {
-        UserContext::load(self.store(), scope, user).await
+    ) -> Result<UserAtHost, EbicsError> {
+        load_user_at_host(self.store(), scope, user).await
     }
 
     /// The stored files this client reads (and assembles downloads into).

@@ -18,8 +18,8 @@ use kontor_protocol::keys::{PrivateKey, PublicKey};
 use kontor_protocol::return_code::{Retry, ReturnCode};
 use kontor_protocol::{AuthenticationVersion, EncryptionVersion, ProtocolVersion};
 use kontor_storage::{
-    BankHost, BankKey, BankKeyKind, BankKeyVerification, Connection, EbicsUser, EbicsUserId,
-    EbicsUserStatus, KeyPair, KeyUsage, Store, TenantScope, UserAtHost,
+    BankHost, BankKey, BankKeyKind, BankKeyVerification, EbicsUser, EbicsUserId, EbicsUserStatus,
+    KeyPair, KeyUsage, Store, TenantScope, UserAtHost,
 };
 use rsa::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use zeroize::Zeroizing;
@@ -65,44 +65,50 @@ impl Line {
     }
 }
 
-/// The stored records that describe one user at its bank.
-#[derive(Debug, Clone)]
-pub struct UserContext {
-    pub user: EbicsUser,
-    pub connection: Connection,
-    pub host: BankHost,
+/// Loads a user with its connection and host through the scope: what a session starts from.
+pub async fn load_user_at_host(
+    store: &Store,
+    scope: &TenantScope,
+    user: EbicsUserId,
+) -> Result<UserAtHost, EbicsError> {
+    let mut tx = store.scope(scope).begin().await?;
+    let at_host = tx.ebics_users().at_host(user).await?;
+    tx.commit().await?;
+    Ok(at_host)
 }
 
-impl UserContext {
-    /// Loads user, connection and host through the scope.
-    pub async fn load(
-        store: &Store,
-        scope: &TenantScope,
-        user: EbicsUserId,
-    ) -> Result<Self, EbicsError> {
-        let mut tx = store.scope(scope).begin().await?;
-        let at_host = tx.ebics_users().at_host(user).await?;
-        tx.commit().await?;
-        Ok(at_host.into())
-    }
+/// A user at its bank host as EBICS requests name it: the stored records read as the
+/// envelope's checked identifiers, and the way to the host.
+pub trait Subscriber {
+    fn version(&self) -> ProtocolVersion;
+    fn host_id(&self) -> Result<HostId, EbicsError>;
+    fn partner_id(&self) -> Result<PartnerId, EbicsError>;
+    fn user_id(&self) -> Result<UserId, EbicsError>;
+    fn system_id(&self) -> Result<Option<UserId>, EbicsError>;
+    /// The user as requests name it, with the product Kontor announces.
+    fn subscriber(&self) -> Result<SubscriberIds, EbicsError>;
+    /// Where and how the transport reaches the user's bank host.
+    fn endpoint(&self) -> BankEndpoint;
+}
 
-    pub fn version(&self) -> ProtocolVersion {
+impl Subscriber for UserAtHost {
+    fn version(&self) -> ProtocolVersion {
         self.host.protocol_version
     }
 
-    pub fn host_id(&self) -> Result<HostId, EbicsError> {
+    fn host_id(&self) -> Result<HostId, EbicsError> {
         HostId::new(self.host.host_id.clone()).map_err(EbicsError::request)
     }
 
-    pub fn partner_id(&self) -> Result<PartnerId, EbicsError> {
+    fn partner_id(&self) -> Result<PartnerId, EbicsError> {
         PartnerId::new(self.connection.partner_id.clone()).map_err(EbicsError::request)
     }
 
-    pub fn user_id(&self) -> Result<UserId, EbicsError> {
+    fn user_id(&self) -> Result<UserId, EbicsError> {
         UserId::new(self.user.user_id.clone()).map_err(EbicsError::request)
     }
 
-    pub fn system_id(&self) -> Result<Option<UserId>, EbicsError> {
+    fn system_id(&self) -> Result<Option<UserId>, EbicsError> {
         self.user
             .system_id
             .clone()
@@ -111,8 +117,7 @@ impl UserContext {
             .map_err(EbicsError::request)
     }
 
-    /// The user as requests name it, with the product Kontor announces.
-    pub fn subscriber(&self) -> Result<SubscriberIds, EbicsError> {
+    fn subscriber(&self) -> Result<SubscriberIds, EbicsError> {
         Ok(SubscriberIds {
             partner_id: self.partner_id()?,
             user_id: self.user_id()?,
@@ -121,25 +126,8 @@ impl UserContext {
         })
     }
 
-    /// Where and how the transport reaches the user's bank host.
-    pub fn endpoint(&self) -> BankEndpoint {
+    fn endpoint(&self) -> BankEndpoint {
         BankEndpoint::of(&self.host)
-    }
-}
-
-impl From<UserAtHost> for UserContext {
-    fn from(
-        UserAtHost {
-            user,
-            connection,
-            host,
-        }: UserAtHost,
-    ) -> Self {
-        Self {
-            user,
-            connection,
-            host,
-        }
     }
 }
 
@@ -267,7 +255,7 @@ impl Requirement {
 /// A user's decrypted keys and its verified bank keys, for one operation.
 pub struct Session {
     pub scope: TenantScope,
-    pub ctx: UserContext,
+    pub ctx: UserAtHost,
     authentication: rsa::RsaPrivateKey,
     encryption: PrivateKey,
     pub own_encryption_key: KeyPair,
@@ -355,7 +343,7 @@ impl Session {
         tx.commit().await?;
         Ok(Session {
             scope: scope.clone(),
-            ctx: UserContext {
+            ctx: UserAtHost {
                 user: record,
                 connection,
                 host,

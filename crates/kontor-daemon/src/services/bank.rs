@@ -181,7 +181,7 @@ impl ebics::Client {
                 return outcome;
             }
         };
-        let host = match ebics::UserContext::load(self.store(), scope, user).await {
+        let host = match ebics::load_user_at_host(self.store(), scope, user).await {
             Ok(ctx) => ctx.host,
             Err(_) => return outcome,
         };

@@ -20,7 +20,7 @@ use super::keys::{ensure_user_keys, KeyError};
 use super::veu::class_of;
 use super::Services;
 use crate::ebics::session::verified_bank_keys;
-use crate::ebics::{DownloadRequest, EbicsError, KeyOrder, UserContext};
+use crate::ebics::{load_user_at_host, DownloadRequest, EbicsError, KeyOrder, Subscriber};
 
 /// What an HTD/HKD/HAA sync stored.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
@@ -113,7 +113,7 @@ async fn check_h3k(
     user: EbicsUserId,
 ) -> Result<(), ServiceError> {
     let refuse = |why: String| -> ServiceError { Refusal::H3kNotPossible(why).into() };
-    let ctx = UserContext::load(store, scope, user)
+    let ctx = load_user_at_host(store, scope, user)
         .await
         .map_err(OnboardingError::from)?;
     if !ctx.version().uses_certificates() {
@@ -170,7 +170,7 @@ pub async fn onboard_with(
     user: EbicsUserId,
     submission: KeySubmission,
 ) -> Result<EbicsUserStatus, OnboardingError> {
-    let current = UserContext::load(store, scope, user).await?.user;
+    let current = load_user_at_host(store, scope, user).await?.user;
     let mut status = current.status;
     if status == EbicsUserStatus::Ready {
         // A READY user whose sync never succeeded or last failed gets it run again.
@@ -204,7 +204,7 @@ pub async fn onboard_with(
         return Ok(status);
     }
     let keys = bank.fetch_bank_keys(AsUser { scope, user }).await?;
-    let ctx = UserContext::load(store, scope, user).await?;
+    let ctx = load_user_at_host(store, scope, user).await?;
     match verified_bank_keys(&ctx.host, &keys) {
         Ok(_) => {}
         // Rejected keys block with an error; unverified ones wait for the operator.
@@ -230,7 +230,7 @@ pub async fn sync(
 ) -> Result<SyncReport, ServiceError> {
     let bank = services.bank()?;
     let report = sync_user_data(services.store(), bank, scope, user).await?;
-    let status = UserContext::load(services.store(), scope, user)
+    let status = load_user_at_host(services.store(), scope, user)
         .await
         .map_err(OnboardingError::from)?
         .user
@@ -329,7 +329,7 @@ async fn sync_once(
         }
         None => None,
     };
-    let ctx = UserContext::load(store, scope, user).await?;
+    let ctx = load_user_at_host(store, scope, user).await?;
     let order_infos = htd
         .partner_info
         .order_infos
