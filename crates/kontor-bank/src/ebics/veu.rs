@@ -6,7 +6,7 @@
 
 use std::num::{NonZeroU32, NonZeroU64};
 
-use kontor_protocol::envelope::{HvListParams, HvOrderRef, HvtOrderFlags};
+use kontor_protocol::envelope::{HvListParams, HvOrderKind, HvOrderRef, HvtOrderFlags};
 use kontor_protocol::order_type::{MessageName, OrderType};
 use kontor_protocol::orderdata::{
     AccountNumber, AccountRole, AttributedAccount, AttributedAccountHolder,
@@ -231,7 +231,10 @@ pub fn hvz(
         .map_err(internal)
 }
 
-/// The VEU item a request refers to; only the caller's own partner's items are visible.
+/// The VEU item a request refers to; only the caller's own partner's items are visible, and
+/// the request must name the order as HVU/HVZ listed it: its order type (H004), or its service
+/// with every listed part (H005; `HVRequestStructure` repeats the listing's `Service`), as a
+/// bank that resolves the service to its own order type before the order ID needs it.
 fn referenced(
     ctx: &RequestContext,
     caller: &Caller,
@@ -251,10 +254,20 @@ fn referenced(
         return Err(unknown());
     }
     let order_id: OrderId = reference.order_id.as_str().parse().map_err(|_| unknown())?;
+    let named_as_listed = |item: &VeuItem| match &reference.kind {
+        HvOrderKind::OrderType { order_type, .. } => {
+            classic_of(&ctx.config, &item.partner_id, item) == order_type.as_str()
+        }
+        HvOrderKind::Service(service) => matches!(
+            wire_kind(&ctx.config, item, ProtocolVersion::H005),
+            WireOrderKind::Service(listed) if listed == *service
+        ),
+    };
     ctx.state
         .veu_items()
         .into_iter()
         .find(|v| &v.partner_id == caller.partner() && v.order_id == order_id)
+        .filter(named_as_listed)
         .ok_or_else(unknown)
 }
 

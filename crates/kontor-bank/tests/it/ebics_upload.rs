@@ -586,6 +586,41 @@ async fn a_payment_file_whose_message_id_was_already_submitted_is_refused_with_0
     bank.shutdown().await;
 }
 
+/// HVD names the order as HVU/HVZ listed it: under a service with a part the listing lacks
+/// (or without one it has), the same order ID names no order.
+#[tokio::test]
+async fn an_hv_request_must_name_the_order_as_the_overview_listed_it() {
+    let (bank, user1) = demo_bank_with_user1(H005).await;
+    let user2 = ready_subscriber(&bank, H005, "PARTNER1", "USER2", 1).await;
+    let service = OrderType::CCT.btf_service().expect("service");
+    let flag = SignatureFlag {
+        request_eds: Some(true),
+    };
+    let document = payment(false, MAIN, "56.00", 1);
+    let order_id = submit_as(
+        &user1,
+        OrderDetails::btu(service.clone(), Some(flag)),
+        &document,
+    )
+    .await
+    .accepted_order_id();
+    let hvd = |kind| {
+        let reference = HvOrderRef {
+            kind,
+            ..hv_ref(H005, &order_id, OrderType::CCT)
+        };
+        user2.download(veu_details(OrderParams::Hvd(reference)))
+    };
+    let mut scoped = service.clone();
+    scoped.scope = Some("DE".into());
+    let refused = hvd(HvOrderKind::Service(scoped))
+        .await
+        .expect_err("not listed so");
+    assert_eq!(codes(&refused).1, "091114");
+    hvd(HvOrderKind::Service(service)).await.expect("listed so");
+    bank.shutdown().await;
+}
+
 #[tokio::test]
 async fn h005_btu_needs_its_signature_flag_and_request_eds_waits_in_the_veu() {
     let (bank, user1) = demo_bank_with_user1(H005).await;

@@ -16,6 +16,7 @@ use kontor_daemon::services::veu::{
     self, approve, cancel, sync, DetachedSignature, OutgoingSignature, VeuAction, VeuApproval,
     VeuBank, VeuDetails, VeuError, VeuOverviewItem,
 };
+use kontor_protocol::order_type::{BtfService, MessageName, OrderType, OrderTypeOrService};
 use kontor_protocol::orderdata::{
     AuthorisationLevel, DataDigest, OrderKind, OriginatorInfo, PendingOrder, SignerInfo,
     SigningInfo,
@@ -243,7 +244,11 @@ async fn cancelled_order_is_marked_and_cannot_be_approved(db: TestDb) {
 /// The emulator's PARTNER1 with USER2 (class A) uploading and USER3 (class B) co-signing;
 /// both may fetch the status report.
 async fn veu_world(db: TestDb, version: ProtocolVersion) -> (World, EbicsUserId) {
-    let mut setup = Setup::new(version);
+    veu_world_of(db, Setup::new(version)).await
+}
+
+/// [`veu_world`] of the bank `setup` describes.
+async fn veu_world_of(db: TestDb, mut setup: Setup) -> (World, EbicsUserId) {
     setup.user = "USER2";
     for permission in &mut setup.bank.permissions {
         if ["USER2", "USER3"].contains(&permission.user.as_str()) {
@@ -261,8 +266,19 @@ async fn veu_world(db: TestDb, version: ProtocolVersion) -> (World, EbicsUserId)
 
 /// A CCT order signed by USER2 alone and submitted: PROCESSING, waiting in the bank's VEU.
 async fn submitted_with_one_signature(w: &World) -> Order {
+    submitted_with_one_signature_as(w, None).await
+}
+
+/// [`submitted_with_one_signature`], sent as BTU with `service` when given.
+async fn submitted_with_one_signature_as(w: &World, service: Option<BtfService>) -> Order {
+    let order_type = service.as_ref().map(|_| OrderType::BTU);
     let order = w
-        .signed_order(&interop_payment(), SignatureRule::AnySingle)
+        .signed_order_as(
+            &interop_payment(),
+            SignatureRule::AnySingle,
+            order_type,
+            service,
+        )
         .await;
     let outcome = w.submit_as("veu-test", order.id).await;
     let SubmitOutcome::Accepted(order) = outcome else {
@@ -598,6 +614,38 @@ async fn hve_answer_without_transaction_id_flow(db: TestDb, version: ProtocolVer
     assert_user3_signed_once(&w);
 }
 
+/// An H005 item keeps its service as the bank listed it, every part (here its scope), and
+/// HVD and HVE name it so: the emulator, like a bank that resolves the service to its own
+/// order type before the order ID, knows no order under a service that lacks a listed part.
+async fn h005_item_keeps_the_listed_service_and_the_requests_repeat_it_flow(db: TestDb) {
+    let scoped = BtfService {
+        scope: Some("DE".into()),
+        ..BtfService::new("SCT", MessageName::new("pain.001"))
+    };
+    let mut setup = Setup::new(H005);
+    for partner in &mut setup.bank.partners {
+        for offer in &mut partner.btf {
+            if offer.service.service_name == "SCT" && offer.service.msg_name == "pain.001" {
+                offer.service.scope = Some("DE".into());
+            }
+        }
+    }
+    let (w, user3) = veu_world_of(db, setup).await;
+    w.offer(&[OrderType::CCT, OrderType::BTU]).await;
+    w.permit("BTU", SignatureClass::A).await;
+    let order = submitted_with_one_signature_as(&w, Some(scoped.clone())).await;
+    assert_eq!(order.btf_service.as_ref(), Some(&scoped));
+
+    // The sync stores the listed service and the digest comes with HVD, which names it.
+    let (item, digest) = pending_item(&w, user3, &order).await;
+    assert_eq!(item.order_type, OrderTypeOrService::Service(scoped));
+    let signature = detached(&w, user3, &digest).await;
+    veu::decide(&w.services, &w.scope, item.id, signature, false)
+        .await
+        .unwrap();
+    assert_user3_signed_once(&w);
+}
+
 /// The bank's VEU item holds exactly one signature of USER3.
 fn assert_user3_signed_once(w: &World) {
     let bank_item = w.bank.state().veu_items()[0].clone();
@@ -623,4 +671,5 @@ on_both_databases! {
     h005_lost_hvs_answer_cancels_once => |db| lost_signature_answer_flow(db, H005, true);
     h004_hve_answer_without_transaction_id_counts_once => |db| hve_answer_without_transaction_id_flow(db, H004);
     h005_hve_answer_without_transaction_id_counts_once => |db| hve_answer_without_transaction_id_flow(db, H005);
+    h005_item_keeps_the_listed_service_and_the_requests_repeat_it => h005_item_keeps_the_listed_service_and_the_requests_repeat_it_flow;
 }
