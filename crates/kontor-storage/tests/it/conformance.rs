@@ -118,21 +118,14 @@ async fn money_is_stored_as_its_text_and_bad_text_is_corrupt(store: &Store) {
         Some("DE89370400440532013000")
     );
 
-    for (column, bad) in [("currency", "euro"), ("iban", "DE00123"), ("bic", "X")] {
-        let tampered = format!("{column} = '{bad}'");
-        match fixture::read_tampered(store, &g.scope, g.account, &tampered).await {
-            Err(StorageError::Corrupt { column: named, .. }) => assert_eq!(named, column),
-            other => panic!("{column} = {bad:?}: expected Corrupt, got {other:?}"),
-        }
-        store
-            .raw_execute(&format!(
-                "UPDATE accounts SET currency = 'EUR', iban = 'DE89370400440532013000', \
-                 bic = 'COBADEFFXXX' WHERE id = '{}'",
-                g.account
-            ))
-            .await
-            .unwrap();
-    }
+    fixture::assert_each_corrupt(
+        store,
+        &g.scope,
+        g.account,
+        &[("currency", "euro"), ("iban", "DE00123"), ("bic", "X")],
+        "currency = 'EUR', iban = 'DE89370400440532013000', bic = 'COBADEFFXXX'",
+    )
+    .await;
     fixture::tamper_booking(store, "REF-MONEY", "amount = '12,50'").await;
     let mut tx = store.scope(&g.scope).begin().await.unwrap();
     let read = tx
@@ -1087,25 +1080,18 @@ async fn veu_items_keep_the_listed_service_and_old_labels_still_load(store: &Sto
         "A005"
     );
 
-    for (column, bad) in [
-        ("order_type", "SDD/pain.008;scope=de"),
-        ("order_type", "SDD/pain.008;colour=blue"),
-        ("data_digest_version", "A004"),
-    ] {
-        let tampered = format!("{column} = '{bad}'");
-        match fixture::read_tampered(store, &g.scope, item.id, &tampered).await {
-            Err(StorageError::Corrupt { column: named, .. }) => assert_eq!(named, column),
-            other => panic!("{column} = {bad:?}: expected Corrupt, got {other:?}"),
-        }
-        store
-            .raw_execute(&format!(
-                "UPDATE veu_items SET order_type = 'CCT', data_digest_version = 'A005' \
-                 WHERE id = '{}'",
-                item.id
-            ))
-            .await
-            .unwrap();
-    }
+    fixture::assert_each_corrupt(
+        store,
+        &g.scope,
+        item.id,
+        &[
+            ("order_type", "SDD/pain.008;scope=de"),
+            ("order_type", "SDD/pain.008;colour=blue"),
+            ("data_digest_version", "A004"),
+        ],
+        "order_type = 'CCT', data_digest_version = 'A005'",
+    )
+    .await;
 }
 
 /// The text in a VEU item's `order_type` column.

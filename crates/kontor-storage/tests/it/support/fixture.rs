@@ -80,6 +80,33 @@ where
     store.scope(scope).begin().await.unwrap().get(id).await
 }
 
+/// Sets each `(column, text)` of `bad` in the row of `id` behind the repositories' back, one
+/// at a time, and expects its read to fail as `Corrupt` naming that column; `restore` (SQL
+/// assignments) puts the good values back after each.
+pub async fn assert_each_corrupt<I>(
+    store: &Store,
+    scope: &TenantScope,
+    id: I,
+    bad: &[(&'static str, &str)],
+    restore: &str,
+) where
+    I: EntityId + std::fmt::Display + Copy,
+    I::Entity: std::fmt::Debug,
+{
+    let table = <I::Entity as Entity>::TABLE;
+    for (column, text) in bad {
+        let tampered = format!("{column} = '{text}'");
+        match read_tampered(store, scope, id, &tampered).await {
+            Err(StorageError::Corrupt { column: named, .. }) => assert_eq!(named, *column),
+            other => panic!("{column} = {text:?}: expected Corrupt, got {other:?}"),
+        }
+        store
+            .raw_execute(&format!("UPDATE {table} SET {restore} WHERE id = '{id}'"))
+            .await
+            .unwrap();
+    }
+}
+
 /// Sets `assignment` (SQL) in the booking with `dedupe_key` behind the repositories' back.
 pub async fn tamper_booking(store: &Store, dedupe_key: &str, assignment: &str) {
     store
