@@ -26,7 +26,8 @@ use super::{BtfService, BtfServiceText, OrderType, OrderTypeError};
 pub enum OrderTypeOrService {
     /// An order type; the text form of a code Kontor does not name keeps the bank's code.
     OrderType(OrderType),
-    /// A BTF service, checked against the H005 schema types.
+    /// A BTF service within the H005 schema types: build it with [`OrderTypeOrService::service`]
+    /// (or read it), or its text may not read back.
     Service(BtfService),
 }
 
