@@ -6,7 +6,7 @@
 //! and 3.0, chapter 4).
 
 use chrono::{DateTime, Utc};
-use kontor_protocol::certificate::{Certificate, KeyPurpose, TrustError};
+use kontor_protocol::certificate::{Certificate, TrustError};
 use kontor_protocol::compression;
 use kontor_protocol::encryption;
 use kontor_protocol::envelope::{
@@ -498,7 +498,7 @@ impl Client {
             if current.map(|k| k.key_hash) == Some(key.key_hash) {
                 continue;
             }
-            tracing::info!(host = %ctx.host.host_id, kind = %key.kind, hash = %key.key_hash, "bank key stored, awaiting verification");
+            tracing::info!(host = %ctx.host.host_id, kind = %key.kind, hash = %key.key_hash.to_hex_upper(), "bank key stored, awaiting verification");
             let stored = tx.bank_keys().create(key).await?;
             if let Some(replaced) = current {
                 tx.audit()
@@ -617,10 +617,7 @@ fn check_bank_certificate(
         Some(anchors) => certificate.check_trust(anchors, now)?,
         None => certificate.check_validity(now)?,
     }
-    certificate.check_key_usage(match kind {
-        BankKeyKind::Authentication => KeyPurpose::Authentication,
-        BankKeyKind::Encryption => KeyPurpose::Encryption,
-    })
+    certificate.check_key_usage(kind.purpose())
 }
 
 fn not_for_status(ctx: &UserContext, status: EbicsUserStatus, needed: &'static str) -> EbicsError {

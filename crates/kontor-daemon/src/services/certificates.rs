@@ -25,7 +25,7 @@ use kontor_storage::{
 use serde::Serialize;
 
 use super::error::{Refusal, ServiceError};
-use super::keys::{ensure_user_keys, purpose_of, KeyError};
+use super::keys::{ensure_user_keys, KeyError};
 
 /// The default warning period before a certificate ends.
 pub const DEFAULT_EXPIRY_WARNING_DAYS: i64 = 30;
@@ -181,7 +181,7 @@ pub async fn import_certificate(
     // A CA may issue a certificate for another use (an encryption certificate for the ES
     // key); the bank would refuse it with 091210, so it is refused here, before it is sent.
     certificate
-        .check_key_usage(purpose_of(usage))
+        .check_key_usage(usage.purpose())
         .map_err(|e| invalid(format!("not usable as the {usage} certificate: {e}")))?;
     let hash = public_key_hash(host.protocol_version, &key, Some(&certificate))
         .map_err(|e| ServiceError::Internal(Box::new(e)))?;

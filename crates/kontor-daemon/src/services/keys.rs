@@ -152,15 +152,6 @@ fn generated_version(usage: KeyUsage) -> KeyVersion {
     }
 }
 
-/// What a certificate for a key of `usage` must be good for.
-pub(crate) fn purpose_of(usage: KeyUsage) -> KeyPurpose {
-    match usage {
-        KeyUsage::Signature => KeyPurpose::Signature,
-        KeyUsage::Authentication => KeyPurpose::Authentication,
-        KeyUsage::Encryption => KeyPurpose::Encryption,
-    }
-}
-
 /// Generates and stores the keys a NEW user still lacks, so an operator can onboard a
 /// user through the API alone. A signature key the signer registered (held outside the
 /// daemon) counts as present and is never replaced; without one the daemon generates and
@@ -252,7 +243,7 @@ pub async fn generate_replacements(
                 generate_pair(
                     &mut rng,
                     &subject,
-                    purpose_of(usage),
+                    usage.purpose(),
                     KeySize::Bits2048,
                     Utc::now(),
                 )
