@@ -326,14 +326,10 @@ async fn a_host_without_connections_is_removed_with_its_keys(db: TestDb) {
         })
         .await
         .unwrap();
-    hosts::verify_key(
-        &mut tx,
-        key.id,
-        KeyHash::from_bytes([0xAB; 32]),
-        "ops@acme.example",
-    )
-    .await
-    .unwrap();
+    let mistyped = KeyHash::from_bytes([0xAB; 32]);
+    hosts::verify_key(&mut tx, key.id, mistyped, "ops@acme.example")
+        .await
+        .unwrap();
     assert_eq!(
         hosts::remove(&mut tx, spare.id).await.unwrap(),
         hosts::Removal::Deleted
