@@ -650,7 +650,7 @@ async fn roll_bank_keys(State(app): State<AppState>) -> AdminResult {
 
 fn published_keys(app: &AppState, keys: &dyn crate::keys::BankKeys) -> Value {
     let published = keys.published();
-    let key = |k: &crate::keys::PublishedKeyHash| json!({ "version": k.version, "hash_sha256_hex": k.hash.to_hex(), "hash_base64": k.hash.to_base64(), "letter_format": k.hash.to_letter_format() });
+    let key = |k: &crate::keys::PublishedKeyHash| json!({ "version": k.version, "hash_sha256_hex": k.hash.to_hex_lower(), "hash_base64": k.hash.to_base64(), "letter_format": k.hash.to_string() });
     json!({
         "host_id": app.config.bank.host_id,
         "authentication": key(&published.authentication),

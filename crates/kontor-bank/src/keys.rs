@@ -12,8 +12,8 @@ use std::sync::{Arc, RwLock};
 
 use chrono::{DateTime, Utc};
 use kontor_protocol::certificate::{Certificate, CertificateSubject, KeyPurpose};
-use kontor_protocol::keys::{KeyHash as ProtocolKeyHash, KeySize, PrivateKey, PublicKey};
-use kontor_protocol::ProtocolVersion;
+use kontor_protocol::keys::{KeyHash, KeySize, PrivateKey, PublicKey};
+use kontor_protocol::{KeyVersion, ProtocolVersion};
 use rand::rngs::OsRng;
 use rsa::pkcs8::DecodePrivateKey as _;
 use rsa::RsaPrivateKey;
@@ -23,67 +23,19 @@ use zeroize::{Zeroize as _, Zeroizing};
 use crate::config::BankKeySource;
 use crate::ids::HostId;
 
-/// A SHA-256 public key hash as EBICS defines it (letters, `BankPubKeyDigests`, HPB check):
-/// SHA-256 over `"<exponent hex> <modulus hex>"`, lower case, leading zeros removed (H004);
-/// over the DER certificate for X.509 keys (H005).
-#[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct KeyHash(pub [u8; 32]);
-
-impl KeyHash {
-    /// Lower-case hex, the form the admin API uses.
-    pub fn to_hex(&self) -> String {
-        hex::encode(self.0)
-    }
-
-    /// Base64, the form EBICS XML uses (`BankPubKeyDigests`).
-    pub fn to_base64(&self) -> String {
-        use base64::Engine as _;
-        base64::engine::general_purpose::STANDARD.encode(self.0)
-    }
-
-    /// Upper-case hex in pairs, the form printed on initialisation letters.
-    pub fn to_letter_format(&self) -> String {
-        self.0
-            .iter()
-            .map(|b| format!("{b:02X}"))
-            .collect::<Vec<_>>()
-            .join(" ")
-    }
-
-    /// Parses hex in any case, ignoring spaces (so letter and API forms both work).
-    pub fn from_hex(text: &str) -> Option<Self> {
-        let compact: String = text.chars().filter(|c| !c.is_whitespace()).collect();
-        let mut out = [0u8; 32];
-        hex::decode_to_slice(compact, &mut out).ok()?;
-        Some(Self(out))
-    }
-}
-
-impl fmt::Debug for KeyHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "KeyHash({})", self.to_hex())
-    }
-}
-
-impl fmt::Display for KeyHash {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.to_hex())
-    }
-}
-
-impl Serialize for KeyHash {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.to_hex())
-    }
+/// A key hash in the emulator's admin JSON: lower-case hex (the daemon's API writes the
+/// protocol's canonical upper case; tests and the peers read this form).
+pub fn serialize_lower_hex<S: Serializer>(hash: &KeyHash, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(&hash.to_hex_lower())
 }
 
 /// The hash of one published bank key and its version.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct PublishedKeyHash {
     /// `X002` or `E002`.
-    pub version: String,
+    pub version: KeyVersion,
     /// The key hash.
-    #[serde(rename = "hash_sha256_hex")]
+    #[serde(rename = "hash_sha256_hex", serialize_with = "serialize_lower_hex")]
     pub hash: KeyHash,
 }
 
@@ -238,15 +190,14 @@ impl BankKeyPair {
 
     /// The EBICS hash of the key for `version` (H004: key; H005: certificate).
     pub fn hash(&self, version: ProtocolVersion) -> KeyHash {
-        let hash = match version {
+        match version {
             ProtocolVersion::H003 | ProtocolVersion::H004 => {
-                ProtocolKeyHash::of_public_key(self.public_key())
+                KeyHash::of_public_key(self.public_key())
             }
             ProtocolVersion::H005 | ProtocolVersion::H006 => {
-                ProtocolKeyHash::of_certificate(&self.certificate)
+                KeyHash::of_certificate(&self.certificate)
             }
-        };
-        KeyHash(*hash.as_bytes())
+        }
     }
 }
 
@@ -362,11 +313,11 @@ impl BankKeyPairs {
     pub fn published_for(&self, version: ProtocolVersion) -> PublishedBankKeys {
         PublishedBankKeys {
             authentication: PublishedKeyHash {
-                version: "X002".into(),
+                version: KeyVersion::X002,
                 hash: self.authentication.hash(version),
             },
             encryption: PublishedKeyHash {
-                version: "E002".into(),
+                version: KeyVersion::E002,
                 hash: self.encryption.hash(version),
             },
         }
@@ -392,12 +343,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn key_hash_formats_round_trip() {
-        let hash = KeyHash([0xAB; 32]);
-        assert_eq!(KeyHash::from_hex(&hash.to_hex()), Some(hash));
-        assert_eq!(KeyHash::from_hex(&hash.to_letter_format()), Some(hash));
-        assert!(hash.to_letter_format().starts_with("AB AB "));
-        assert_eq!(KeyHash::from_hex("abc"), None);
+    fn published_hashes_are_lower_hex_in_admin_json() {
+        let published = PublishedKeyHash {
+            version: KeyVersion::X002,
+            hash: KeyHash::from_bytes([0xAB; 32]),
+        };
+        assert_eq!(
+            serde_json::to_value(&published).expect("json"),
+            serde_json::json!({ "version": "X002", "hash_sha256_hex": "ab".repeat(32) })
+        );
     }
 
     #[test]

@@ -100,7 +100,7 @@ pub use dispatch::{DispatchResponse, Dispatcher, EbicsRequest, RequestContext};
 pub use ebics::EbicsDispatcher;
 pub use envelope::{MessageFamily, RequestEnvelope, TransactionPhase};
 pub use faults::{FaultAction, FaultDirectives, FaultEngine, FaultMatcher, FaultRule};
-pub use keys::{BankKeyError, BankKeyPairs, BankKeys, KeyHash, PublishedBankKeys};
+pub use keys::{BankKeyError, BankKeyPairs, BankKeys, PublishedBankKeys};
 pub use return_codes::{ReturnCode, ReturnCodeKind};
 pub use server::{Bank, BankBuilder, RunningBank, StartError};
 pub use state::BankState;

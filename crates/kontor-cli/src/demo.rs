@@ -18,6 +18,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context};
 use kontor_bank::{Bank, RunningBank};
 use kontor_daemon::runtime::{DaemonOptions, RunningDaemon};
+use kontor_protocol::keys::KeyHash;
 use kontor_protocol::ProtocolVersion;
 use kontor_storage::{MasterKey, Role, Store};
 use secrecy::ExposeSecret;
@@ -400,7 +401,7 @@ async fn verify_bank_keys(
         };
         let on_letter = text(&published[field], "hash_sha256_hex")?;
         let fetched = text(key, "key_hash")?;
-        if !same_hash(fetched, on_letter) {
+        if hash(fetched)? != hash(on_letter)? {
             bail!("bank {field} key hash {fetched} differs from the bank's letter {on_letter}; not verifying");
         }
         let verified = api
@@ -418,14 +419,10 @@ async fn verify_bank_keys(
     Ok(())
 }
 
-fn same_hash(a: &str, b: &str) -> bool {
-    let norm = |s: &str| {
-        s.chars()
-            .filter(char::is_ascii_hexdigit)
-            .collect::<String>()
-            .to_ascii_uppercase()
-    };
-    norm(a) == norm(b)
+/// A key hash as the daemon or the bank shows it (upper- or lower-case hex).
+fn hash(text: &str) -> anyhow::Result<KeyHash> {
+    text.parse()
+        .with_context(|| format!("{text:?} is not a key hash"))
 }
 
 /// Step 3: a C53 schedule, run now; prints what the API then holds. Returns the booking count.

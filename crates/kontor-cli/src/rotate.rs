@@ -76,10 +76,6 @@ pub fn pub_document(
     new: &PublicPart,
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<Vec<u8>> {
-    let version: SignatureVersion = new
-        .version
-        .parse()
-        .map_err(|_| anyhow!("unknown key version {}", new.version))?;
     let key = if subscriber.version.uses_certificates() {
         let certificate = Certificate::from_pem(&new.certificate_pem)?;
         PublicKeyData::Certificate(X509Data::from_certificate(certificate.to_der().to_vec()))
@@ -96,7 +92,10 @@ pub fn pub_document(
     };
     let document = SignaturePubKeyOrderData {
         version: subscriber.version,
-        signature_pub_key_info: SignaturePubKeyInfo { key, version },
+        signature_pub_key_info: SignaturePubKeyInfo {
+            key,
+            version: new.version,
+        },
         partner_id: subscriber.partner_id.clone(),
         user_id: subscriber.user_id.clone(),
     };
@@ -186,9 +185,7 @@ pub fn check_prepared(
                 .public_key()
                 .clone(),
         };
-        if named != PublicKey::from_spki_pem(&new.public_key_pem)?
-            || info.version.as_str() != new.version
-        {
+        if named != PublicKey::from_spki_pem(&new.public_key_pem)? || info.version != new.version {
             bail!("the document does not name the new key file's signature key; not signing");
         }
     }

@@ -8,6 +8,7 @@ use anyhow::{anyhow, bail, Context};
 use base64::engine::general_purpose::STANDARD as B64;
 use base64::Engine as _;
 use clap::{Args, Subcommand};
+use kontor_protocol::keys::KeyHash;
 use kontor_protocol::SignatureVersion;
 use secrecy::SecretString;
 use serde_json::{json, Value};
@@ -257,7 +258,7 @@ async fn matching_registered_hash(
     api: &Api,
     signer: &str,
     public: &PublicPart,
-) -> anyhow::Result<String> {
+) -> anyhow::Result<KeyHash> {
     let (key_hash, cert_hash) = public.hashes()?;
     let pairs = api
         .all(&format!("/v1/ebics-users/{signer}/key-pairs"))
@@ -272,7 +273,7 @@ async fn matching_registered_hash(
         .collect();
     // The ACTIVE key signs; a newer one may still wait for the bank (a key change). Without
     // an ACTIVE key (before READY) the newest registered one counts.
-    let registered: Vec<String> = signature_keys
+    let registered: Vec<&str> = signature_keys
         .iter()
         .filter(|p| p["status"] == "ACTIVE")
         .chain(
@@ -280,15 +281,16 @@ async fn matching_registered_hash(
                 .first()
                 .filter(|_| !signature_keys.iter().any(|p| p["status"] == "ACTIVE")),
         )
-        .filter_map(|p| p["key_hash"].as_str().map(str::to_owned))
+        .filter_map(|p| p["key_hash"].as_str())
         .collect();
     let Some(current) = registered.first() else {
         bail!("the signer has no signature key registered with the daemon; run `kontor sign register` first");
     };
-    for mine in [key_hash.to_hex_upper(), cert_hash.to_hex_upper()] {
-        if current.eq_ignore_ascii_case(&mine) {
-            return Ok(mine);
-        }
+    let known: KeyHash = current
+        .parse()
+        .with_context(|| format!("the daemon shows the key hash {current:?}"))?;
+    if let Some(mine) = [key_hash, cert_hash].into_iter().find(|h| *h == known) {
+        return Ok(mine);
     }
     bail!(
         "this key is not the signer's registered key: the daemon knows {current}, this file has {}",
@@ -338,7 +340,7 @@ pub async fn run(args: SignArgs) -> anyhow::Result<()> {
         SignCommand::Keygen { out, new_key } => {
             let public =
                 signer_key::generate(out, &passphrase(true)?, new_key.version()?, &new_key.name)?;
-            println!("wrote {} ({})", out.display(), public.version);
+            println!("wrote {} ({})", out.display(), public.version.as_str());
             print_hashes(&public)?;
         }
         SignCommand::Pubkey { file } => {
@@ -516,7 +518,7 @@ fn new_key_file(
 fn signature_body(
     signer: &str,
     secret: &signer_key::SignerKey,
-    key_hash: &str,
+    key_hash: &KeyHash,
     signature: &[u8],
 ) -> Value {
     json!({

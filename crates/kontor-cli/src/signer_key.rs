@@ -39,7 +39,7 @@ pub enum SignerKeyError {
 #[derive(Serialize, Deserialize)]
 struct KeyFile {
     format: String,
-    version: String,
+    version: SignatureVersion,
     public_key_pem: String,
     certificate_pem: String,
     kdf: KdfParams,
@@ -65,7 +65,7 @@ pub struct SignerKey {
 
 /// The public part of a key file, readable without the passphrase.
 pub struct PublicPart {
-    pub version: String,
+    pub version: SignatureVersion,
     pub public_key_pem: String,
     pub certificate_pem: String,
 }
@@ -148,7 +148,7 @@ pub fn generate(
         .map_err(|e| key_err(&e))?;
     let file = KeyFile {
         format: FORMAT.into(),
-        version: version.as_str().into(),
+        version,
         public_key_pem: public_key_pem.clone(),
         certificate_pem: certificate.to_pem(),
         kdf,
@@ -236,10 +236,7 @@ pub fn open(path: &Path, passphrase: &SecretString) -> Result<SignerKey, SignerK
         return Err(SignerKeyError::WrongPassphrase);
     }
     Ok(SignerKey {
-        version: file
-            .version
-            .parse()
-            .map_err(|_| SignerKeyError::Key(format!("unknown version {}", file.version)))?,
+        version: file.version,
         private,
     })
 }

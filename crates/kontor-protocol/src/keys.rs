@@ -321,6 +321,48 @@ impl KeyHash {
     pub fn to_grouped_lines(&self, bytes_per_line: usize) -> Vec<String> {
         grouped_hex_lines(&self.0, bytes_per_line)
     }
+
+    /// Base64, as the digest elements of the XML carry it (`BankPubKeyDigests`,
+    /// `EncryptionPubKeyDigest`).
+    pub fn to_base64(&self) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(self.0)
+    }
+
+    /// Parses exactly what [`Self::to_hex_upper`] writes (64 uppercase hex digits, nothing
+    /// else): the canonical text, where [`FromStr`] also takes what a person typed.
+    pub fn from_hex_upper(text: &str) -> Result<Self, KeyError> {
+        let canonical = text.len() == 64
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'A'..=b'F').contains(&b));
+        if !canonical {
+            return Err(KeyError::InvalidKeyHash);
+        }
+        text.parse()
+    }
+}
+
+/// Serialised as its canonical text, 64 uppercase hex digits.
+impl serde::Serialize for KeyHash {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.to_hex_upper())
+    }
+}
+
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for KeyHash {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "KeyHash".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "pattern": "^[0-9A-F]{64}$",
+            "description": "An EBICS key hash (SHA-256), 64 uppercase hex digits.",
+        })
+    }
 }
 
 /// Uppercase hex bytes separated by blanks, `bytes_per_line` bytes per line (hashes and key
@@ -412,5 +454,30 @@ mod tests {
         let typed = hash.to_grouped_lines(16).join("\n").to_lowercase();
         assert_eq!(typed.parse::<KeyHash>().ok(), Some(hash));
         assert!("AB CD".parse::<KeyHash>().is_err());
+    }
+
+    #[test]
+    fn key_hash_canonical_text_is_strict_upper_hex() {
+        let hash = KeyHash::from_bytes(core::array::from_fn(|i| 255 - i as u8));
+        let upper = hash.to_hex_upper();
+        assert_eq!(KeyHash::from_hex_upper(&upper).ok(), Some(hash));
+        assert_eq!(
+            serde_json::to_value(hash).ok(),
+            Some(serde_json::Value::String(upper.clone()))
+        );
+        for other in [
+            hash.to_hex_lower(),
+            hash.to_string(),
+            format!(" {upper}"),
+            upper[..62].to_owned(),
+        ] {
+            assert!(KeyHash::from_hex_upper(&other).is_err(), "{other:?}");
+        }
+    }
+
+    #[test]
+    fn key_hash_base64_is_the_digest_form() {
+        let hash = KeyHash::from_bytes([0xFB; 32]);
+        assert_eq!(hash.to_base64(), format!("{}+/s=", "+/v7".repeat(10)));
     }
 }

@@ -53,4 +53,6 @@ pub mod signature;
 pub mod version;
 pub mod xmldsig;
 
-pub use version::{AuthenticationVersion, EncryptionVersion, ProtocolVersion, SignatureVersion};
+pub use version::{
+    AuthenticationVersion, EncryptionVersion, KeyVersion, ProtocolVersion, SignatureVersion,
+};

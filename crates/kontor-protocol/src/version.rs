@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::certificate::KeyPurpose;
+
 /// An EBICS protocol version as it appears in the `Version` attribute of a request.
 #[derive(
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
@@ -114,6 +116,93 @@ text_codes!(
     |other| -> UnknownKeyVersion { UnknownKeyVersion(other.to_owned()) }
 );
 
+/// A key's version, whichever of its three purposes it serves: what a stored key pair or a
+/// bank key names, so that one value says both how the key is used and for what.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+pub enum KeyVersion {
+    A005,
+    A006,
+    X002,
+    E002,
+}
+
+impl KeyVersion {
+    /// What a key of this version is for.
+    pub fn purpose(self) -> KeyPurpose {
+        match self {
+            Self::A005 | Self::A006 => KeyPurpose::Signature,
+            Self::X002 => KeyPurpose::Authentication,
+            Self::E002 => KeyPurpose::Encryption,
+        }
+    }
+
+    /// The signature version, if this is a signature key's version.
+    pub fn signature(self) -> Option<SignatureVersion> {
+        match self {
+            Self::A005 => Some(SignatureVersion::A005),
+            Self::A006 => Some(SignatureVersion::A006),
+            Self::X002 | Self::E002 => None,
+        }
+    }
+
+    /// The authentication version, if this is an authentication key's version.
+    pub fn authentication(self) -> Option<AuthenticationVersion> {
+        (self == Self::X002).then_some(AuthenticationVersion::X002)
+    }
+
+    /// The encryption version, if this is an encryption key's version.
+    pub fn encryption(self) -> Option<EncryptionVersion> {
+        (self == Self::E002).then_some(EncryptionVersion::E002)
+    }
+}
+
+impl From<SignatureVersion> for KeyVersion {
+    fn from(version: SignatureVersion) -> Self {
+        match version {
+            SignatureVersion::A005 => Self::A005,
+            SignatureVersion::A006 => Self::A006,
+        }
+    }
+}
+
+impl From<AuthenticationVersion> for KeyVersion {
+    fn from(version: AuthenticationVersion) -> Self {
+        match version {
+            AuthenticationVersion::X002 => Self::X002,
+        }
+    }
+}
+
+impl From<EncryptionVersion> for KeyVersion {
+    fn from(version: EncryptionVersion) -> Self {
+        match version {
+            EncryptionVersion::E002 => Self::E002,
+        }
+    }
+}
+
+/// A key of `self`'s version verifies (or makes) signatures of `other`'s version.
+impl PartialEq<SignatureVersion> for KeyVersion {
+    fn eq(&self, other: &SignatureVersion) -> bool {
+        *self == Self::from(*other)
+    }
+}
+
+text_codes!(
+    KeyVersion,
+    /// The code as EBICS writes it (`A006`, `X002`, ...).
+    as_str,
+    { A005 => "A005", A006 => "A006", X002 => "X002", E002 => "E002" },
+    |other| -> UnknownKeyVersion { UnknownKeyVersion(other.to_owned()) }
+);
+
+impl fmt::Display for KeyVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,5 +218,29 @@ mod tests {
             assert_eq!(v.as_str().parse::<ProtocolVersion>(), Ok(v));
         }
         assert!("H007".parse::<ProtocolVersion>().is_err());
+    }
+
+    #[test]
+    fn key_version_names_its_purpose_and_its_narrower_version() {
+        for (text, purpose) in [
+            ("A005", KeyPurpose::Signature),
+            ("A006", KeyPurpose::Signature),
+            ("X002", KeyPurpose::Authentication),
+            ("E002", KeyPurpose::Encryption),
+        ] {
+            let version: KeyVersion = text.parse().expect(text);
+            assert_eq!(version.as_str(), text);
+            assert_eq!(version.purpose(), purpose);
+            let narrower = [
+                version.signature().map(SignatureVersion::as_str),
+                version.authentication().map(AuthenticationVersion::as_str),
+                version.encryption().map(EncryptionVersion::as_str),
+            ];
+            assert_eq!(narrower.into_iter().flatten().collect::<Vec<_>>(), [text]);
+        }
+        assert_eq!(KeyVersion::A006, SignatureVersion::A006);
+        assert_ne!(KeyVersion::A005, SignatureVersion::A006);
+        assert_ne!(KeyVersion::X002, SignatureVersion::A006);
+        assert!("a006".parse::<KeyVersion>().is_err());
     }
 }

@@ -121,11 +121,14 @@ val_as_text! {
     Bic => |b: &Bic| b.as_str().to_owned(),
 }
 
-// A protocol or signature version as its code; a BTF service, several parts, as JSON; an order
-// named by its order type or service as its canonical text (`CCT`, `SCT/pain.001;msg_version=09`).
+// A protocol, signature or key version as its code, a key hash as upper-case hex; a BTF
+// service, several parts, as JSON; an order named by its order type or service as its
+// canonical text (`CCT`, `SCT/pain.001;msg_version=09`).
 val_as_text! {
     kontor_protocol::ProtocolVersion => |v: &kontor_protocol::ProtocolVersion| v.as_str().to_owned(),
     kontor_protocol::SignatureVersion => |v: &kontor_protocol::SignatureVersion| v.as_str().to_owned(),
+    kontor_protocol::KeyVersion => |v: &kontor_protocol::KeyVersion| v.as_str().to_owned(),
+    KeyHash => KeyHash::to_hex_upper,
     kontor_protocol::order_type::BtfService => to_json,
     kontor_protocol::order_type::OrderTypeOrService => ToString::to_string,
     serde_json::Value => to_json,
@@ -178,6 +181,7 @@ fn corrupt(column: &'static str, message: impl ToString) -> StorageError {
     }
 }
 
+use kontor_protocol::keys::KeyHash;
 use kontor_protocol::order_type::OrderType;
 
 /// Typed access to a row's columns with errors that name the column. Text is read where the
@@ -307,6 +311,11 @@ impl<'r> RowReader<'r> {
         }
     }
 
+    /// A key hash as stored: exactly its canonical upper-case hex.
+    pub fn key_hash(&self, column: &'static str) -> Result<KeyHash> {
+        KeyHash::from_hex_upper(self.str(column)?).map_err(|e| corrupt(column, e))
+    }
+
     /// An optional JSON column.
     pub fn opt_json<T: serde::de::DeserializeOwned>(
         &self,
@@ -366,6 +375,8 @@ column_via! {
     kontor_protocol::ProtocolVersion => parsed,
     Option<kontor_protocol::SignatureVersion> => opt_parsed,
     kontor_protocol::order_type::OrderTypeOrService => parsed,
+    kontor_protocol::KeyVersion => parsed,
+    KeyHash => key_hash,
     // Text that no longer validates is `StorageError::Corrupt` naming the column.
     Amount => parsed,
     Option<Amount> => opt_parsed,

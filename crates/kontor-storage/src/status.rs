@@ -7,6 +7,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use kontor_protocol::certificate::KeyPurpose;
+
 /// A status value read from the database that no enum variant matches.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown value {value:?} in column {column}")]
@@ -418,6 +420,17 @@ db_enum!(
     }
 );
 
+impl KeyUsage {
+    /// The protocol's name for what a key of this usage is for.
+    pub fn purpose(self) -> KeyPurpose {
+        match self {
+            Self::Signature => KeyPurpose::Signature,
+            Self::Authentication => KeyPurpose::Authentication,
+            Self::Encryption => KeyPurpose::Encryption,
+        }
+    }
+}
+
 db_enum!(
     /// Who holds a key pair's private key: the daemon (encrypted under the master key) or a
     /// signer on their own machine (the daemon has only the public key).
@@ -434,6 +447,16 @@ db_enum!(
         Encryption => "ENCRYPTION",
     }
 );
+
+impl BankKeyKind {
+    /// The protocol's name for what a bank key of this kind is for.
+    pub fn purpose(self) -> KeyPurpose {
+        match self {
+            Self::Authentication => KeyPurpose::Authentication,
+            Self::Encryption => KeyPurpose::Encryption,
+        }
+    }
+}
 
 db_enum!(
     /// Whether an operator checked a bank key against an independent source.
@@ -594,6 +617,30 @@ mod tests {
         }
         let err = T::parse_db("NOT_A_STATUS").unwrap_err();
         assert_eq!(err.column, T::COLUMN);
+    }
+
+    #[test]
+    fn key_usages_and_bank_key_kinds_name_the_protocols_purposes() {
+        // The stored text is the purpose's name in capitals.
+        let names = |purposes: Vec<KeyPurpose>| -> Vec<String> {
+            purposes
+                .iter()
+                .map(|p| p.to_string().to_uppercase())
+                .collect()
+        };
+        let usages = KeyUsage::ALL.iter().map(|u| u.purpose()).collect();
+        assert_eq!(
+            names(usages),
+            KeyUsage::ALL.iter().map(|u| u.as_str()).collect::<Vec<_>>()
+        );
+        let kinds = BankKeyKind::ALL.iter().map(|k| k.purpose()).collect();
+        assert_eq!(
+            names(kinds),
+            BankKeyKind::ALL
+                .iter()
+                .map(|k| k.as_str())
+                .collect::<Vec<_>>()
+        );
     }
 
     #[test]

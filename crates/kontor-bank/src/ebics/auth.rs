@@ -134,7 +134,7 @@ pub fn encrypt_for_subscriber(
         .subscriber
         .keys
         .get(KeyPurpose::Encryption)
-        .map(|k| k.hash.0)
+        .map(|k| *k.hash.as_bytes())
         .unwrap_or_default();
     Ok((
         DataEncryptionInfo {

@@ -9,21 +9,21 @@ use kontor_protocol::compression;
 use kontor_protocol::envelope::{
     KeyManagementDataTransfer, NoPubKeyDigestsRequest, UnsecuredRequest,
 };
-use kontor_protocol::keys::{KeyHash as ProtocolKeyHash, PublicKey};
+use kontor_protocol::keys::{KeyHash, PublicKey};
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::orderdata::{
     AuthenticationPubKeyInfo, CertificateInfo, EncryptionPubKeyInfo, H3KRequestOrderData,
-    HIARequestOrderData, HPBResponseOrderData, KeyVersion, PubKeyInfo, PublicKeyData, RsaKeyValue,
-    SignaturePubKeyOrderData, X509Data,
+    HIARequestOrderData, HPBResponseOrderData, KeyVersionElement, PubKeyInfo, PublicKeyData,
+    RsaKeyValue, SignaturePubKeyOrderData, X509Data,
 };
-use kontor_protocol::{AuthenticationVersion, EncryptionVersion, ProtocolVersion};
+use kontor_protocol::{AuthenticationVersion, EncryptionVersion, KeyVersion, ProtocolVersion};
 
 use super::auth::{self, Caller};
 use super::reply::{self, Reject};
 use crate::ca::TestCa;
 use crate::dispatch::{DispatchResponse, EbicsRequest, RequestContext};
 use crate::ids::{PartnerId, UserId};
-use crate::keys::{BankKeyPair, BankKeyPairs, KeyHash};
+use crate::keys::{BankKeyPair, BankKeyPairs};
 use crate::return_codes::ReturnCode;
 use crate::state::SubmittedKey;
 
@@ -210,7 +210,7 @@ pub(super) struct KeyIntake {
 
 impl KeyIntake {
     /// The key of `info` as [`submitted`] checks it.
-    pub fn key<V: KeyVersion>(
+    pub fn key<V: KeyVersionElement>(
         &self,
         info: &PubKeyInfo<V>,
         purpose: KeyPurpose,
@@ -218,7 +218,7 @@ impl KeyIntake {
         submitted(
             self.version,
             &info.key,
-            info.version.code(),
+            info.version.into(),
             purpose,
             self.now,
             self.bank_issued,
@@ -226,7 +226,7 @@ impl KeyIntake {
     }
 
     /// The key of a certificate-only document (H3K) as [`submitted`] checks it.
-    pub fn certificate<V: KeyVersion>(
+    pub fn certificate<V: KeyVersionElement>(
         &self,
         info: &CertificateInfo<V>,
         purpose: KeyPurpose,
@@ -250,7 +250,7 @@ impl KeyIntake {
 pub(super) fn submitted(
     version: ProtocolVersion,
     data: &PublicKeyData,
-    key_version: &str,
+    key_version: KeyVersion,
     purpose: KeyPurpose,
     now: DateTime<Utc>,
     bank_issued: bool,
@@ -276,14 +276,14 @@ pub(super) fn submitted(
                     ),
                 ));
             }
-            let hash = ProtocolKeyHash::of_public_key(&public);
+            let hash = KeyHash::of_public_key(&public);
             (public, hash)
         }
         (_, PublicKeyData::Certificate(_)) | (_, PublicKeyData::Rsa { x509: Some(_), .. }) => {
             let certificate = certificate
                 .as_ref()
                 .ok_or_else(|| bad("certificate missing".into()))?;
-            let hash = ProtocolKeyHash::of_certificate(certificate);
+            let hash = KeyHash::of_certificate(certificate);
             (certificate.public_key().clone(), hash)
         }
         (_, PublicKeyData::Rsa { .. }) => {
@@ -309,9 +309,9 @@ pub(super) fn submitted(
         ));
     }
     Ok(SubmittedKey {
-        version: key_version.to_owned(),
+        version: key_version,
         public_key: key.to_spki_der().map_err(|e| bad(e.to_string()))?,
-        hash: KeyHash(*hash.as_bytes()),
+        hash,
         received_at: now,
         certificate: certificate.map(|c| c.to_der().to_vec()),
     })
@@ -332,7 +332,7 @@ fn length_error(purpose: KeyPurpose) -> ReturnCode {
 /// the current use", for key management order types).
 fn check_key_usage(
     certificate: &Certificate,
-    key_version: &str,
+    key_version: KeyVersion,
     purpose: KeyPurpose,
 ) -> Result<(), Reject> {
     certificate.check_key_usage(purpose).map_err(|e| {
@@ -348,7 +348,7 @@ fn check_key_usage(
 /// period, 091214 from another issuer).
 fn check_bank_issued(
     certificate: Option<&Certificate>,
-    key_version: &str,
+    key_version: KeyVersion,
     now: DateTime<Utc>,
 ) -> Result<(), Reject> {
     let certificate = certificate.ok_or_else(|| {

@@ -126,8 +126,8 @@ fn check_bank_digests(
     digests: &BankPubKeyDigests,
 ) -> Result<(), Reject> {
     let current = keys.published_for(version);
-    if digests.authentication.digest != current.authentication.hash.0
-        || digests.encryption.digest != current.encryption.hash.0
+    if digests.authentication.digest != *current.authentication.hash.as_bytes()
+        || digests.encryption.digest != *current.encryption.hash.as_bytes()
     {
         return Err(Reject::new(
             ReturnCode::BANK_PUBKEY_UPDATE_REQUIRED,

@@ -52,7 +52,7 @@ fn transaction_key(
     upload: &UploadInit,
 ) -> Result<TransactionKey, Reject> {
     let info = &upload.data_encryption_info;
-    if info.encryption_pub_key_digest.digest != keys.encryption.hash(version).0 {
+    if info.encryption_pub_key_digest.digest != *keys.encryption.hash(version).as_bytes() {
         return Err(Reject::new(
             ReturnCode::BANK_PUBKEY_UPDATE_REQUIRED,
             "data encrypted for another bank encryption key",

@@ -588,7 +588,7 @@ impl BankState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::keys::KeyHash;
+    use kontor_protocol::keys::KeyHash;
 
     fn state() -> (BankState, PartnerId, UserId) {
         let config = BankConfig::demo().expect("demo config");
@@ -602,9 +602,9 @@ mod tests {
     fn key(version: &str, fill: u8) -> SubmittedKey {
         SubmittedKey {
             certificate: None,
-            version: version.into(),
+            version: version.parse().expect("key version"),
             public_key: vec![fill],
-            hash: KeyHash([fill; 32]),
+            hash: KeyHash::from_bytes([fill; 32]),
             received_at: Utc::now(),
         }
     }

@@ -15,11 +15,13 @@
 
 use chrono::{DateTime, Utc};
 use kontor_protocol::certificate::KeyPurpose;
+use kontor_protocol::keys::KeyHash;
+use kontor_protocol::KeyVersion;
 use serde::{Deserialize, Serialize};
 
 use crate::config::SignatureClass;
 use crate::ids::{PartnerId, UserId};
-use crate::keys::KeyHash;
+use crate::keys::serialize_lower_hex;
 use crate::return_codes::ReturnCode;
 
 /// Where a subscriber is in its lifecycle.
@@ -53,13 +55,12 @@ impl SubscriberStatus {
 /// certificate) and computes the EBICS hash.
 #[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct SubmittedKey {
-    /// `A005`, `A006`, `X002` or `E002`.
-    pub version: String,
+    pub version: KeyVersion,
     /// Encoded public key (never a private key).
     #[serde(skip)]
     pub public_key: Vec<u8>,
     /// EBICS hash of the key, what the initialisation letter shows.
-    #[serde(rename = "hash_sha256_hex")]
+    #[serde(rename = "hash_sha256_hex", serialize_with = "serialize_lower_hex")]
     pub hash: KeyHash,
     pub received_at: DateTime<Utc>,
     /// The X.509 certificate (DER) sent with the key: always on H005, where the subscriber
@@ -278,8 +279,9 @@ impl Subscriber {
             ];
             for (purpose, claimed) in claims {
                 let Some(claimed) = claimed else { continue };
-                let claimed_hash = KeyHash::from_hex(claimed)
-                    .ok_or_else(|| LifecycleError::MalformedLetterHash(claimed.clone()))?;
+                let claimed_hash: KeyHash = claimed
+                    .parse()
+                    .map_err(|_| LifecycleError::MalformedLetterHash(claimed.clone()))?;
                 let received = self
                     .keys
                     .get(purpose)
@@ -376,9 +378,9 @@ mod tests {
     fn key(version: &str, fill: u8) -> SubmittedKey {
         SubmittedKey {
             certificate: None,
-            version: version.into(),
+            version: version.parse().expect("key version"),
             public_key: vec![fill; 8],
-            hash: KeyHash([fill; 32]),
+            hash: KeyHash::from_bytes([fill; 32]),
             received_at: Utc::now(),
         }
     }
@@ -452,7 +454,7 @@ mod tests {
             }
         );
         assert_eq!(err.return_code(), ReturnCode::INVALID_USER_OR_USER_STATE);
-        assert_eq!(hashes(&s)[0], Some(KeyHash([1; 32])));
+        assert_eq!(hashes(&s)[0], Some(KeyHash::from_bytes([1; 32])));
     }
 
     #[test]
@@ -473,8 +475,8 @@ mod tests {
     fn activation_with_a_matching_letter_succeeds() {
         let mut s = initialised();
         let letter = LetterHashes {
-            signature: Some(KeyHash([1; 32]).to_letter_format()),
-            authentication: Some(KeyHash([2; 32]).to_hex()),
+            signature: Some(KeyHash::from_bytes([1; 32]).to_string()),
+            authentication: Some(KeyHash::from_bytes([2; 32]).to_hex_lower()),
             encryption: None,
         };
         assert_eq!(
@@ -487,7 +489,7 @@ mod tests {
     fn activation_with_a_wrong_letter_hash_is_refused() {
         let mut s = initialised();
         let letter = LetterHashes {
-            encryption: Some(KeyHash([7; 32]).to_hex()),
+            encryption: Some(KeyHash::from_bytes([7; 32]).to_hex_lower()),
             ..LetterHashes::default()
         };
         assert_eq!(
@@ -540,7 +542,10 @@ mod tests {
         );
         s.activate(None, Utc::now()).expect("activate");
         assert_eq!(s.replace_keys(change), Ok(SubscriberStatus::Ready));
-        assert_eq!(hashes(&s), [1, 7, 8].map(|fill| Some(KeyHash([fill; 32]))));
+        assert_eq!(
+            hashes(&s),
+            [1, 7, 8].map(|fill| Some(KeyHash::from_bytes([fill; 32])))
+        );
     }
 
     #[test]

@@ -4,8 +4,8 @@ use crate::support;
 
 use chrono::Utc;
 use kontor_bank::ids::TransactionId;
-use kontor_bank::keys::KeyHash;
 use kontor_bank::state::ServedDownload;
+use kontor_protocol::keys::KeyHash;
 use serde_json::{json, Value};
 use support::{
     admin_get_json, demo_bank, get_json as get, http, initialise, p, post_json as post,
@@ -85,7 +85,7 @@ async fn the_clerk_activates_an_initialised_user() {
     assert_eq!(body["keys"]["authentication"]["version"], "X002");
     assert_eq!(
         body["keys"]["authentication"]["hash_sha256_hex"],
-        KeyHash([2; 32]).to_hex()
+        KeyHash::from_bytes([2; 32]).to_hex_lower()
     );
     let (_, one) = get(format!("{}/users/PARTNER1/USER1", bank.admin_url())).await;
     assert_eq!(one["status"], "Ready");
@@ -103,10 +103,10 @@ async fn activation_checks_the_letter_hashes() {
     let bank = demo_bank().await;
     initialise(&bank, "PARTNER1", "USER2");
     let url = format!("{}/users/PARTNER1/USER2/activate", bank.admin_url());
-    let wrong = json!({ "letter": { "signature": KeyHash([9; 32]).to_hex() } });
+    let wrong = json!({ "letter": { "signature": KeyHash::from_bytes([9; 32]).to_hex_lower() } });
     let (status, body) = post(url.clone(), Some(wrong)).await;
     assert_eq!(status, 409, "{body}");
-    let right = json!({ "letter": { "signature": KeyHash([1; 32]).to_letter_format(), "encryption": KeyHash([3; 32]).to_hex() } });
+    let right = json!({ "letter": { "signature": KeyHash::from_bytes([1; 32]).to_string(), "encryption": KeyHash::from_bytes([3; 32]).to_hex_lower() } });
     let (status, body) = post(url, Some(right)).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["status"], "Ready");
@@ -194,7 +194,12 @@ async fn bank_keys_are_published_in_both_hash_forms() {
     assert_eq!(hex.len(), 64);
     assert_eq!(
         Some(hex.to_owned()),
-        bank.keys().published().authentication.hash.to_hex().into()
+        bank.keys()
+            .published()
+            .authentication
+            .hash
+            .to_hex_lower()
+            .into()
     );
     bank.shutdown().await;
 }

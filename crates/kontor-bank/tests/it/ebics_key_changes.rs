@@ -76,7 +76,7 @@ fn bank_hash(bank: &RunningBank, purpose: KeyPurpose) -> [u8; 32] {
         .state()
         .subscriber(&p("PARTNER1"), &u("USER1"))
         .unwrap();
-    subscriber.keys.get(purpose).unwrap().hash.0
+    *subscriber.keys.get(purpose).unwrap().hash.as_bytes()
 }
 
 async fn hca_hcs_and_pub_replace_the_keys(version: ProtocolVersion) {

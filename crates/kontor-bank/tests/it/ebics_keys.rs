@@ -46,11 +46,11 @@ fn assert_sees(s: &Subscriber, published: &PublishedBankKeys) {
     let seen = s.bank.as_ref().expect("bank keys");
     assert_eq!(
         seen.authentication_hash.as_bytes(),
-        &published.authentication.hash.0
+        published.authentication.hash.as_bytes()
     );
     assert_eq!(
         seen.encryption_hash.as_bytes(),
-        &published.encryption.hash.0
+        published.encryption.hash.as_bytes()
     );
 }
 
@@ -68,7 +68,7 @@ async fn ini_and_hia_record_the_keys_and_hpb_waits_for_the_clerk() {
         KeyPurpose::Encryption,
     ] {
         assert_eq!(
-            subscriber.keys.get(purpose).expect("key").hash.0,
+            *subscriber.keys.get(purpose).expect("key").hash.as_bytes(),
             *s.key_hash(purpose).as_bytes(),
             "{purpose:?}"
         );
@@ -124,7 +124,12 @@ async fn h3k_signed_as_ebics_3_clients_send_it_initialises_only_with_a_verifying
     assert_h3k_initialises(&bank, &s).await;
     let stored = known_subscriber(&bank, "USER3");
     assert_eq!(
-        stored.keys.get(KeyPurpose::Signature).expect("key").hash.0,
+        *stored
+            .keys
+            .get(KeyPurpose::Signature)
+            .expect("key")
+            .hash
+            .as_bytes(),
         *s.key_hash(KeyPurpose::Signature).as_bytes()
     );
     bank.shutdown().await;
@@ -148,7 +153,7 @@ async fn h005_h3k_initialises_with_certificates_and_hpb_answers_certificates() {
             .expect("keys")
             .authentication_hash
             .as_bytes(),
-        &h005.authentication.hash.0,
+        h005.authentication.hash.as_bytes(),
         "H005 hashes are over the certificate"
     );
     bank.shutdown().await;
@@ -185,12 +190,12 @@ async fn rollover_answers_outdated_digests_until_hpb(version: ProtocolVersion) {
         _ => bank.keys().published_h005().expect("certificates"),
     };
     assert_ne!(
-        published.authentication.hash.0,
+        *published.authentication.hash.as_bytes(),
         *before.authentication_hash.as_bytes()
     );
     assert_eq!(
         rolled["authentication"]["hash_sha256_hex"],
-        bank.keys().published().authentication.hash.to_hex()
+        bank.keys().published().authentication.hash.to_hex_lower()
     );
 
     let refused = s.exchange(s.download_init(htd(), None)).await;
@@ -289,7 +294,7 @@ async fn h004_subscriber_with_bank_issued_certificates_needs_the_banks_own() {
     assert_eq!(signature.certificate.as_deref(), Some(own[0].to_der()));
     // On H004 the letter hash stays the one over exponent and modulus.
     assert_eq!(
-        signature.hash.0,
+        *signature.hash.as_bytes(),
         *s.key_hash(KeyPurpose::Signature).as_bytes()
     );
     bank.shutdown().await;

@@ -5,6 +5,7 @@
 //! their side; payments signed before and after complete, replaced keys are EXPIRED, and the
 //! audit log shows who did what.
 
+use kontor_protocol::keys::KeyHash;
 use kontor_protocol::ProtocolVersion;
 use kontor_storage::testing::TestDb;
 use kontor_storage::{KeyCustody, KeyStatus, KeyUsage};
@@ -12,7 +13,7 @@ use kontor_storage::{KeyCustody, KeyStatus, KeyUsage};
 use crate::support::signer_world::{world, World};
 
 /// (usage, status, custody) of every key of the user, oldest first.
-async fn keys(w: &World) -> Vec<(KeyUsage, KeyStatus, KeyCustody, String)> {
+async fn keys(w: &World) -> Vec<(KeyUsage, KeyStatus, KeyCustody, KeyHash)> {
     let keys = w.key_pairs().await;
     keys.into_iter()
         .map(|k| (k.usage, k.status, k.custody, k.key_hash))
@@ -20,13 +21,13 @@ async fn keys(w: &World) -> Vec<(KeyUsage, KeyStatus, KeyCustody, String)> {
 }
 
 fn of(
-    keys: &[(KeyUsage, KeyStatus, KeyCustody, String)],
+    keys: &[(KeyUsage, KeyStatus, KeyCustody, KeyHash)],
     usage: KeyUsage,
     status: KeyStatus,
-) -> Vec<String> {
+) -> Vec<KeyHash> {
     keys.iter()
         .filter(|k| k.0 == usage && k.1 == status)
-        .map(|k| k.3.clone())
+        .map(|k| k.3)
         .collect()
 }
 
@@ -43,11 +44,11 @@ async fn key_change(w: &World, kind: &str, key: &str, out: Option<&str>) -> std:
 
 /// Asserts the hashes of the user's keys of each `(usage, status)`, as the table lists them.
 fn assert_keys(
-    keys: &[(KeyUsage, KeyStatus, KeyCustody, String)],
-    expected: &[(KeyUsage, KeyStatus, &[&String])],
+    keys: &[(KeyUsage, KeyStatus, KeyCustody, KeyHash)],
+    expected: &[(KeyUsage, KeyStatus, &[&KeyHash])],
 ) {
     for (usage, status, hashes) in expected {
-        let hashes: Vec<String> = hashes.iter().map(|h| h.to_string()).collect();
+        let hashes: Vec<KeyHash> = hashes.iter().map(|h| **h).collect();
         assert_eq!(of(keys, *usage, *status), hashes, "{usage:?} {status:?}");
     }
 }
@@ -60,7 +61,7 @@ async fn refused_then_accepted(
     key: &str,
     refused_out: Option<&str>,
     out: Option<&str>,
-) -> [String; 3] {
+) -> [KeyHash; 3] {
     let refused = key_change(w, kind, key, refused_out).await;
     assert!(
         !refused.status.success(),
@@ -71,7 +72,7 @@ async fn refused_then_accepted(
 }
 
 /// Which of the bank's key hashes changed from `before` to `after`.
-fn renewed(before: &[&String; 3], after: &[&String; 3]) -> [bool; 3] {
+fn renewed(before: &[&KeyHash; 3], after: &[&KeyHash; 3]) -> [bool; 3] {
     [0, 1, 2].map(|i| before[i] != after[i])
 }
 

@@ -2,6 +2,7 @@
 //! they may do.
 
 use axum::Json;
+use kontor_protocol::keys::KeyHash;
 use kontor_storage::{
     Account, ConnectionId, EbicsUser, EbicsUserId, EbicsUserStatus, KeyCustody, KeyUsage,
     NewEbicsUser, Permission, SignatureClass,
@@ -11,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{JsonBody, On, QueryParams};
-use super::input::{EbicsId, KeyHash, Name, SignatureValue, Valid};
+use super::input::{EbicsId, Name, SignatureValue, Valid};
 use super::records::{list_visible, show_granted};
 use super::respond::{AcceptedEmpty, Created};
 use super::{Access, Routes};
@@ -122,7 +123,7 @@ async fn suspend_signed(
     let signature = users::SprSignature {
         version: *body.signature_version,
         value: body.signature.into_inner().0,
-        key_hash: Some(body.key_hash.into_inner().0),
+        key_hash: Some(body.key_hash.into_inner()),
     };
     Ok(Json(
         users::suspend(caller.services(), &caller.scope, id, Some(signature)).await?,

@@ -1,6 +1,7 @@
 //! `/v1/bank-hosts` and `/v1/bank-keys`: the banks a tenant talks to, and their keys.
 
 use axum::Json;
+use kontor_protocol::keys::KeyHash;
 use kontor_protocol::ProtocolVersion;
 use kontor_storage::{BankHost, BankHostChanges, BankHostId, BankKey, BankKeyId};
 use serde::Deserialize;
@@ -8,7 +9,7 @@ use serde::Deserialize;
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{JsonBody, On};
-use super::input::{HostId, HttpUrl, KeyHash, Name, Valid};
+use super::input::{HostId, HttpUrl, Name, Valid};
 use super::records::{children, list, show};
 use super::respond::{Created, Either, NoContent};
 use super::{Access, Routes};
@@ -172,7 +173,7 @@ async fn verify(
     JsonBody(body): JsonBody<VerifyKey>,
 ) -> Result<Json<BankKey>, ApiError> {
     let operator = caller.operator.operator().to_string();
-    let expected = &body.expected_hash.0 .0;
+    let expected = body.expected_hash.into_inner();
     let key = caller
         .write(async |tx| hosts::verify_key(tx, id, expected, &operator).await)
         .await?;

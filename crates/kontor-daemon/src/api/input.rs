@@ -19,7 +19,7 @@
 //! | [`HttpUrl`] (http/https, a host, no credentials or fragment) | 2048 | `invalid_url` |
 //! | record ids (UUID) | 64 | `invalid_id` |
 //! | order type (3 letters or digits, upper-cased) | 3 | `invalid_order_type` |
-//! | [`KeyHash`] (64 hex digits, spaces and colons ignored) | 200 | `invalid_key_hash` |
+//! | key hash (64 hex digits, spaces and colons ignored) | 200 | `invalid_key_hash` |
 //! | [`SignatureValue`] (base64) | 4096 | `invalid_signature` |
 //! | [`Cron`] (5 to 7 fields) | 120 | `invalid_cron` |
 //! | [`TimeZone`] (IANA name) | 64 | `invalid_time_zone` |
@@ -34,6 +34,7 @@ use std::str::FromStr;
 
 use axum::http::HeaderMap;
 use kontor_documents::{Amount, Bic, Currency, Iban};
+use kontor_protocol::keys::KeyHash;
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::{ProtocolVersion, SignatureVersion};
 use kontor_storage::{
@@ -270,9 +271,6 @@ newtype_input! {
     pub EbicsId(String) => "invalid_ebics_id", 35, |text| ebics_identifier(text, "an EBICS id");
     /// A bank's EBICS endpoint: an absolute http(s) URL with a host and without credentials.
     pub HttpUrl(String) => "invalid_url", 2048, |text| http_url(text);
-    /// The hash of a public key or certificate as a letter prints it: 64 hex digits (SHA-256),
-    /// spaces and colons between them ignored. Upper-case, without separators.
-    pub KeyHash(String) => "invalid_key_hash", 200, |text| key_hash(text);
     /// A signature value, base64 (an RSA signature of at most 4096 bits is 684 characters).
     pub SignatureValue(Vec<u8>) => "invalid_signature", 4096, |text| base64_bytes(text);
     /// A cron expression: the classic five fields, or the `cron` crate's six or seven.
@@ -291,18 +289,6 @@ fn http_url(text: &str) -> Result<String, String> {
         return Err("must not carry credentials or a fragment".into());
     }
     Ok(url.into())
-}
-
-fn key_hash(text: &str) -> Result<String, String> {
-    let digits: String = text
-        .chars()
-        .filter(|c| !c.is_whitespace() && *c != ':')
-        .collect();
-    if digits.len() == 64 && digits.chars().all(|c| c.is_ascii_hexdigit()) {
-        Ok(digits.to_ascii_uppercase())
-    } else {
-        Err("must be the 64 hex digits of a SHA-256 hash".into())
-    }
 }
 
 /// Bytes given as base64 (signatures, key change documents).
@@ -370,6 +356,11 @@ parsed_input! {
     StatementFileStatus => "invalid_status", 20, |text| {
         upper_case(text, "must be PENDING, INGESTED, PARTIAL or FAILED")
     };
+    // The hash of a public key or certificate as a letter prints it: 64 hex digits (SHA-256),
+    // spaces and colons between them ignored.
+    KeyHash => "invalid_key_hash", 200, |text| text
+        .parse()
+        .map_err(|_| "must be the 64 hex digits of a SHA-256 hash".to_owned());
     ProtocolVersion => "invalid_protocol_version", 4, |text| text
         .parse()
         .map_err(|e: kontor_protocol::version::UnknownProtocolVersion| e.to_string());
@@ -502,7 +493,9 @@ mod tests {
         }
         let hash = "ab".repeat(32);
         assert_eq!(
-            parse::<KeyHash>(&hash).unwrap().0,
+            parse::<KeyHash>(&format!("{}: {}", &hash[..32], &hash[32..]))
+                .unwrap()
+                .to_hex_upper(),
             hash.to_ascii_uppercase()
         );
         assert!(parse::<KeyHash>("AB").is_err());

@@ -8,6 +8,7 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap};
 use axum::Json;
 use kontor_documents::pain::{self, PaymentKind, PaymentSummary};
+use kontor_protocol::keys::KeyHash;
 use kontor_protocol::order_type::{BtfService, ContainerType, MessageName, OrderType};
 use kontor_protocol::signature::order_data_digest;
 use kontor_protocol::SignatureVersion;
@@ -21,7 +22,7 @@ use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{IdempotencyKey, JsonBody, On, QueryParams};
 use super::files::download;
-use super::input::{KeyHash, SignatureValue, Valid};
+use super::input::{SignatureValue, Valid};
 use super::records::list_visible;
 use super::respond::{Accepted, Created, Either, FileDownload, Replayed};
 use super::{Access, AppState, Routes};
@@ -325,7 +326,7 @@ async fn add_signature(
                 signer: signer.id,
                 version: *body.signature_version,
                 value: body.signature.into_inner().0,
-                key_hash: Some(body.key_hash.into_inner().0),
+                key_hash: Some(body.key_hash.into_inner()),
             };
             let order = orders::add_signature(services.files(), tx, submission).await?;
             load_view(services, tx, order).await

@@ -8,6 +8,7 @@
 //! therefore never causes bank traffic or new EBICS transactions.
 
 use axum::Json;
+use kontor_protocol::keys::KeyHash;
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{EbicsUserId, VeuItem, VeuItemId, VeuSigner};
 use serde::{Deserialize, Serialize};
@@ -15,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use super::auth::Caller;
 use super::error::ApiError;
 use super::extract::{JsonBody, On, QueryParams};
-use super::input::{KeyHash, SignatureValue, Valid};
+use super::input::{SignatureValue, Valid};
 use super::records::list;
 use super::respond::AcceptedEmpty;
 use super::{Access, Routes};
@@ -173,7 +174,7 @@ async fn decide<const CANCEL_ORDER: bool>(
         signer,
         version: *body.signature_version,
         value: body.signature.into_inner().0,
-        key_hash: body.key_hash.into_inner().0,
+        key_hash: body.key_hash.into_inner(),
     };
     veu::decide(
         caller.services(),

@@ -1,5 +1,6 @@
 //! The EBICS client's error type.
 
+use kontor_protocol::keys::KeyHash;
 use kontor_protocol::order_type::OrderType;
 use kontor_storage::{EbicsUserStatus, FileId, KeyUsage, TransactionId};
 
@@ -142,19 +143,19 @@ pub enum BankKeyBlock {
     /// The newest key of this kind waits for an operator.
     AwaitingVerification {
         kind: kontor_storage::BankKeyKind,
-        hash: String,
+        hash: KeyHash,
     },
     /// The bank answered 091008 (EBICS_BANK_PUBKEY_UPDATE_REQUIRED): it rolled its keys. HPB
     /// fetched the new ones; the newest of this kind waits for an operator.
     UpdateRequired {
         rejection: BankRejection,
         kind: kontor_storage::BankKeyKind,
-        hash: String,
+        hash: KeyHash,
     },
     /// An operator rejected the newest key of this kind.
     Rejected {
         kind: kontor_storage::BankKeyKind,
-        hash: String,
+        hash: KeyHash,
         by: String,
     },
     /// The session was opened for key management only.
@@ -178,7 +179,8 @@ impl std::fmt::Display for BankKeyBlock {
             Self::NotFetched(kind) => write!(f, "no {kind} key fetched yet (HPB)"),
             Self::AwaitingVerification { kind, hash } => write!(
                 f,
-                "bank key verification required: {kind} key {hash} awaits verification by an operator"
+                "bank key verification required: {kind} key {} awaits verification by an operator",
+                hash.to_hex_upper()
             ),
             Self::UpdateRequired {
                 rejection,
@@ -187,10 +189,11 @@ impl std::fmt::Display for BankKeyBlock {
             } => write!(
                 f,
                 "bank key verification required: the bank answered {rejection}; its new {kind} \
-                 key {hash} awaits verification by an operator against the bank's letter"
+                 key {} awaits verification by an operator against the bank's letter",
+                hash.to_hex_upper()
             ),
             Self::Rejected { kind, hash, by } => {
-                write!(f, "{kind} key {hash} was rejected by {by}")
+                write!(f, "{kind} key {} was rejected by {by}", hash.to_hex_upper())
             }
             Self::NotLoaded => f.write_str("session opened without bank keys"),
         }

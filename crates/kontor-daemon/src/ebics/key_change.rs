@@ -144,9 +144,7 @@ fn signature_version(record: &PublicKeyRecord) -> Result<SignatureVersion, Ebics
         .key_pair
         .as_ref()
         .map_or(Ok(SignatureVersion::A006), |pair| {
-            pair.version
-                .parse::<SignatureVersion>()
-                .map_err(EbicsError::key)
+            Ok(pair.signature_version()?)
         })
 }
 

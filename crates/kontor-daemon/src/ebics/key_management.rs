@@ -6,7 +6,7 @@
 //! and 3.0, chapter 4).
 
 use chrono::{DateTime, Utc};
-use kontor_protocol::certificate::{Certificate, KeyPurpose, TrustError};
+use kontor_protocol::certificate::{Certificate, TrustError};
 use kontor_protocol::compression;
 use kontor_protocol::encryption;
 use kontor_protocol::envelope::{
@@ -21,7 +21,7 @@ use kontor_protocol::orderdata::{
 };
 use kontor_protocol::signature::SPR_ORDER_DATA;
 use kontor_protocol::{
-    AuthenticationVersion, EncryptionVersion, ProtocolVersion, SignatureVersion,
+    AuthenticationVersion, EncryptionVersion, KeyVersion, ProtocolVersion, SignatureVersion,
 };
 use kontor_storage::{
     AuditAction, BankHost, BankKey, BankKeyKind, EbicsUserId, EbicsUserStatus, KeyPair, KeyPairId,
@@ -481,13 +481,13 @@ impl Client {
                 ctx,
                 BankKeyKind::Authentication,
                 &hpb.authentication.key,
-                hpb.authentication.version.as_str(),
+                hpb.authentication.version.into(),
             )?,
             bank_key(
                 ctx,
                 BankKeyKind::Encryption,
                 &hpb.encryption.key,
-                hpb.encryption.version.as_str(),
+                hpb.encryption.version.into(),
             )?,
         ];
         check_bank_certificates(&ctx.host, &received, Utc::now())?;
@@ -495,10 +495,10 @@ impl Client {
         let known = tx.bank_keys().list_for_host(ctx.host.id).await?;
         for key in received {
             let current = super::session::newest(&known, key.kind);
-            if current.map(|k| k.key_hash.as_str()) == Some(key.key_hash.as_str()) {
+            if current.map(|k| k.key_hash) == Some(key.key_hash) {
                 continue;
             }
-            tracing::info!(host = %ctx.host.host_id, kind = %key.kind, hash = %key.key_hash, "bank key stored, awaiting verification");
+            tracing::info!(host = %ctx.host.host_id, kind = %key.kind, hash = %key.key_hash.to_hex_upper(), "bank key stored, awaiting verification");
             let stored = tx.bank_keys().create(key).await?;
             if let Some(replaced) = current {
                 tx.audit()
@@ -540,7 +540,7 @@ fn bank_key(
     ctx: &UserAtHost,
     kind: BankKeyKind,
     data: &PublicKeyData,
-    version: &str,
+    version: KeyVersion,
 ) -> Result<NewBankKey, EbicsError> {
     let (key, certificate) = match data {
         PublicKeyData::Rsa { key, x509, .. } => (
@@ -565,10 +565,10 @@ fn bank_key(
     Ok(NewBankKey {
         bank_host_id: ctx.host.id,
         kind,
-        version: version.to_owned(),
+        version,
         public_key: key.to_spki_der().map_err(EbicsError::key)?,
         certificate,
-        key_hash: hash.to_hex_upper(),
+        key_hash: hash,
     })
 }
 
@@ -617,10 +617,7 @@ fn check_bank_certificate(
         Some(anchors) => certificate.check_trust(anchors, now)?,
         None => certificate.check_validity(now)?,
     }
-    certificate.check_key_usage(match kind {
-        BankKeyKind::Authentication => KeyPurpose::Authentication,
-        BankKeyKind::Encryption => KeyPurpose::Encryption,
-    })
+    certificate.check_key_usage(kind.purpose())
 }
 
 fn not_for_status(ctx: &UserAtHost, status: EbicsUserStatus, needed: &'static str) -> EbicsError {
@@ -675,8 +672,7 @@ impl Client {
                 }
                 (_, None) => {
                     let der = tx.key_pairs().load_private_key(pair.id).await?;
-                    let version: kontor_protocol::SignatureVersion =
-                        pair.version.parse().map_err(EbicsError::key)?;
+                    let version = pair.signature_version()?;
                     let key = kontor_protocol::keys::PrivateKey::from_pkcs8_der(&der)
                         .map_err(EbicsError::key)?;
                     let value =

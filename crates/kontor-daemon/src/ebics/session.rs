@@ -16,7 +16,7 @@ use kontor_protocol::envelope::{
 };
 use kontor_protocol::keys::{PrivateKey, PublicKey};
 use kontor_protocol::return_code::{Retry, ReturnCode};
-use kontor_protocol::{AuthenticationVersion, EncryptionVersion, ProtocolVersion};
+use kontor_protocol::ProtocolVersion;
 use kontor_storage::{
     BankHost, BankKey, BankKeyKind, BankKeyVerification, EbicsUser, EbicsUserId, EbicsUserStatus,
     KeyPair, KeyUsage, Store, TenantScope, UserAtHost,
@@ -174,13 +174,13 @@ pub fn verified_bank_keys(
             BankKeyVerification::Unverified => {
                 return Err(blocked(BankKeyBlock::AwaitingVerification {
                     kind,
-                    hash: key.key_hash.clone(),
+                    hash: key.key_hash,
                 }))
             }
             BankKeyVerification::Rejected => {
                 return Err(blocked(BankKeyBlock::Rejected {
                     kind,
-                    hash: key.key_hash.clone(),
+                    hash: key.key_hash,
                     by: key
                         .verified_by
                         .clone()
@@ -190,17 +190,13 @@ pub fn verified_bank_keys(
         }
     }
     let (auth, enc) = (checked[0], checked[1]);
-    let digest = |key: &BankKey| -> Result<PubKeyDigest, EbicsError> {
-        let bytes: [u8; 32] = hex::decode(&key.key_hash)
-            .ok()
-            .and_then(|b| b.try_into().ok())
-            .ok_or_else(|| {
-                EbicsError::Key(format!(
-                    "stored bank key hash {} is not SHA-256",
-                    key.key_hash
-                ))
-            })?;
-        Ok(PubKeyDigest::sha256(bytes))
+    let digest = |key: &BankKey| PubKeyDigest::sha256(*key.key_hash.as_bytes());
+    // The kind of a stored key and its version agree unless the row was altered.
+    let unusable = |key: &BankKey| {
+        EbicsError::Key(format!(
+            "stored {} bank key has version {}",
+            key.kind, key.version
+        ))
     };
     Ok(VerifiedBankKeys {
         authentication: rsa::RsaPublicKey::from_public_key_der(&auth.public_key)
@@ -215,14 +211,11 @@ pub fn verified_bank_keys(
         digests: BankPubKeyDigests {
             authentication_version: auth
                 .version
-                .parse::<AuthenticationVersion>()
-                .map_err(EbicsError::key)?,
-            authentication: digest(auth)?,
-            encryption_version: enc
-                .version
-                .parse::<EncryptionVersion>()
-                .map_err(EbicsError::key)?,
-            encryption: digest(enc)?,
+                .authentication()
+                .ok_or_else(|| unusable(auth))?,
+            authentication: digest(auth),
+            encryption_version: enc.version.encryption().ok_or_else(|| unusable(enc))?,
+            encryption: digest(enc),
         },
     })
 }
@@ -581,6 +574,8 @@ pub fn rejection(code: &ReturnCode, report_text: &str) -> BankRejection {
 mod tests {
     use super::*;
     use chrono::{Duration, Utc};
+    use kontor_protocol::keys::KeyHash;
+    use kontor_protocol::KeyVersion;
     use kontor_storage::{BankHostId, BankKeyId};
 
     fn host() -> BankHost {
@@ -608,14 +603,13 @@ mod tests {
             bank_host_id: BankHostId::new(),
             kind,
             version: if kind == BankKeyKind::Authentication {
-                "X002"
+                KeyVersion::X002
             } else {
-                "E002"
-            }
-            .into(),
+                KeyVersion::E002
+            },
             public_key: vec![],
             certificate: None,
-            key_hash: "00".repeat(32),
+            key_hash: KeyHash::from_bytes([0; 32]),
             verification_status: status,
             verification_method: None,
             verified_by: Some("ops@acme.example".into()),

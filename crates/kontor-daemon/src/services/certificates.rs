@@ -16,7 +16,8 @@
 
 use chrono::{DateTime, Duration, Utc};
 use kontor_protocol::certificate::Certificate;
-use kontor_protocol::keys::{public_key_hash, PublicKey};
+use kontor_protocol::keys::{public_key_hash, KeyHash, PublicKey};
+use kontor_protocol::KeyVersion;
 use kontor_storage::{
     AuditAction, DbEnum, EbicsUser, EbicsUserId, EbicsUserStatus, KeyCustody, KeyPair, KeyPairId,
     KeyStatus, KeyUsage, Page, ScopedTx, Store, TenantScope,
@@ -24,7 +25,7 @@ use kontor_storage::{
 use serde::Serialize;
 
 use super::error::{Refusal, ServiceError};
-use super::keys::{ensure_user_keys, purpose_of, KeyError};
+use super::keys::{ensure_user_keys, KeyError};
 
 /// The default warning period before a certificate ends.
 pub const DEFAULT_EXPIRY_WARNING_DAYS: i64 = 30;
@@ -77,10 +78,10 @@ impl CertificateInfo {
 pub struct KeyView {
     pub id: KeyPairId,
     pub usage: KeyUsage,
-    pub version: String,
+    pub version: KeyVersion,
     pub status: KeyStatus,
     pub custody: KeyCustody,
-    pub key_hash: String,
+    pub key_hash: KeyHash,
     pub certificate: Option<CertificateInfo>,
     pub created_at: DateTime<Utc>,
 }
@@ -89,10 +90,10 @@ fn view(pair: &KeyPair, now: DateTime<Utc>, warn: Duration) -> KeyView {
     KeyView {
         id: pair.id,
         usage: pair.usage,
-        version: pair.version.clone(),
+        version: pair.version,
         status: pair.status,
         custody: pair.custody,
-        key_hash: pair.key_hash.clone(),
+        key_hash: pair.key_hash,
         certificate: readable_certificate(pair).map(|c| CertificateInfo::of(&c, now, warn)),
         created_at: pair.created_at,
     }
@@ -180,14 +181,13 @@ pub async fn import_certificate(
     // A CA may issue a certificate for another use (an encryption certificate for the ES
     // key); the bank would refuse it with 091210, so it is refused here, before it is sent.
     certificate
-        .check_key_usage(purpose_of(usage))
+        .check_key_usage(usage.purpose())
         .map_err(|e| invalid(format!("not usable as the {usage} certificate: {e}")))?;
     let hash = public_key_hash(host.protocol_version, &key, Some(&certificate))
-        .map_err(|e| ServiceError::Internal(Box::new(e)))?
-        .to_hex_upper();
+        .map_err(|e| ServiceError::Internal(Box::new(e)))?;
     let updated = tx
         .key_pairs()
-        .replace_certificate(pair.id, certificate.to_der().to_vec(), &hash)
+        .replace_certificate(pair.id, certificate.to_der().to_vec(), hash)
         .await
         .map_err(|e| match e {
             kontor_storage::StorageError::StaleStatus { .. } => {

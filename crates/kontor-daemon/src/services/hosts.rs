@@ -3,6 +3,7 @@
 //! key against the hash on the bank's letter.
 
 use kontor_protocol::certificate::Certificate;
+use kontor_protocol::keys::KeyHash;
 use kontor_protocol::ProtocolVersion;
 use kontor_storage::{
     AuditAction, BankHost, BankHostChanges, BankHostId, BankKey, BankKeyId, BankKeyVerification,
@@ -12,7 +13,6 @@ use serde_json::json;
 
 use super::bank::AsUser;
 use super::error::{OnConflict, Refusal, ServiceError};
-use super::orders::same_key_hash;
 use super::Services;
 use crate::ebics::session::verified_bank_keys;
 use crate::ebics::transport::{BankEndpoint, BankUrlError, CaBundle};
@@ -205,11 +205,11 @@ pub fn ensure_active(host: &BankHost) -> Result<(), ServiceError> {
 pub async fn verify_key(
     tx: &mut ScopedTx<'_>,
     id: BankKeyId,
-    expected_hash: &str,
+    expected_hash: KeyHash,
     operator: &str,
 ) -> Result<BankKey, ServiceError> {
     let key: BankKey = tx.get(id).await?;
-    let outcome = if same_key_hash(&key.key_hash, expected_hash) {
+    let outcome = if key.key_hash == expected_hash {
         BankKeyVerification::Verified
     } else {
         BankKeyVerification::Rejected

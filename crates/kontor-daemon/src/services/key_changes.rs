@@ -87,10 +87,7 @@ pub async fn change_keys(
     let private = tx.key_pairs().load_private_key(signing.id).await?;
     tx.commit().await?;
     let document = change_document(change, &at_host, &keys)?;
-    let version: SignatureVersion = signing
-        .version
-        .parse()
-        .map_err(|e| ServiceError::Internal(Box::new(e)))?;
+    let version = signing.signature_version()?;
     let private = PrivateKey::from_pkcs8_der(&private).map_err(internal)?;
     let value = sign_order_data(version, &private, &document).map_err(internal)?;
     drop(private);
@@ -154,9 +151,9 @@ pub async fn rotate_signer_key(
         .key_pairs()
         .register_signer_key(NewSignerKey {
             ebics_user_id: user,
-            version: rotation.new_key_version.as_str().to_owned(),
+            version: rotation.new_key_version,
             public_key,
-            key_hash: hash.to_hex_upper(),
+            key_hash: hash,
             certificate: certificate.map(|c| c.to_der().to_vec()),
         })
         .await?;
@@ -338,7 +335,7 @@ pub async fn send_signed_change(
         document_keys(&signed, host, &connection.partner_id, &record.user_id).map_err(invalid)?;
     for ((key, version), pair) in listed.iter().zip(&prepared) {
         let public = key.to_spki_der().map_err(internal)?;
-        let same_version = version.as_deref().is_none_or(|v| v == pair.version);
+        let same_version = version.is_none_or(|v| pair.version == v);
         if public != pair.public_key || !same_version {
             return Err(invalid(format!(
                 "the document does not name the {} key the daemon prepared; prepare again",
@@ -374,7 +371,7 @@ fn document_keys(
     host: &BankHost,
     partner_id: &str,
     user_id: &str,
-) -> Result<Vec<(PublicKey, Option<String>)>, String> {
+) -> Result<Vec<(PublicKey, Option<SignatureVersion>)>, String> {
     let unreadable = |e: kontor_protocol::orderdata::OrderDataError| {
         format!(
             "the {} document does not parse: {e}",
@@ -398,10 +395,7 @@ fn document_keys(
                 vec![
                     (doc.authentication.key, None),
                     (doc.encryption.key, None),
-                    (
-                        doc.signature.key,
-                        Some(doc.signature.version.as_str().to_owned()),
-                    ),
+                    (doc.signature.key, Some(doc.signature.version)),
                 ],
             )
         }
@@ -948,7 +942,7 @@ fn check_signature_version(
     version: SignatureVersion,
     signing: &KeyPair,
 ) -> Result<(), ServiceError> {
-    if version.as_str() == signing.version {
+    if signing.version == version {
         return Ok(());
     }
     Err(invalid(format!(

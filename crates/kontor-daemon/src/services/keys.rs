@@ -4,12 +4,12 @@
 
 use chrono::{DateTime, Utc};
 use kontor_protocol::certificate::{Certificate, CertificateSubject, KeyPurpose};
-use kontor_protocol::keys::{public_key_hash, KeyPair as RsaKeyPair, KeySize, PublicKey};
+use kontor_protocol::keys::{public_key_hash, KeyHash, KeyPair as RsaKeyPair, KeySize, PublicKey};
 use kontor_protocol::letters::{
     hia_letter, ini_letter, Letter, LetterError, LetterInput, LetterKey, LetterLanguage,
 };
 use kontor_protocol::{
-    AuthenticationVersion, EncryptionVersion, ProtocolVersion, SignatureVersion,
+    AuthenticationVersion, EncryptionVersion, KeyVersion, ProtocolVersion, SignatureVersion,
 };
 use kontor_storage::{
     DbEnum, EbicsUser, EbicsUserId, EbicsUserStatus, KeyPair, KeyUsage, NewKeyPair, ScopedTx,
@@ -125,14 +125,12 @@ async fn store_pair(
     (pair, cert): &(RsaKeyPair, Certificate),
     version: ProtocolVersion,
 ) -> Result<KeyPair, KeyError> {
-    let hash = public_key_hash(version, pair.public_key(), Some(cert))
-        .map_err(KeyError::crypto)?
-        .to_hex_upper();
+    let hash = public_key_hash(version, pair.public_key(), Some(cert)).map_err(KeyError::crypto)?;
     tx.key_pairs()
         .create(NewKeyPair {
             ebics_user_id: user,
             usage,
-            version: generated_version(usage).into(),
+            version: generated_version(usage),
             public_key: pair.public_key().to_spki_der().map_err(KeyError::crypto)?,
             private_key_pkcs8: pair
                 .private_key()
@@ -146,20 +144,11 @@ async fn store_pair(
 }
 
 /// The version a key of `usage` is generated with.
-fn generated_version(usage: KeyUsage) -> &'static str {
+fn generated_version(usage: KeyUsage) -> KeyVersion {
     match usage {
-        KeyUsage::Signature => SignatureVersion::A006.as_str(),
-        KeyUsage::Authentication => AuthenticationVersion::X002.as_str(),
-        KeyUsage::Encryption => EncryptionVersion::E002.as_str(),
-    }
-}
-
-/// What a certificate for a key of `usage` must be good for.
-pub(crate) fn purpose_of(usage: KeyUsage) -> KeyPurpose {
-    match usage {
-        KeyUsage::Signature => KeyPurpose::Signature,
-        KeyUsage::Authentication => KeyPurpose::Authentication,
-        KeyUsage::Encryption => KeyPurpose::Encryption,
+        KeyUsage::Signature => KeyVersion::A006,
+        KeyUsage::Authentication => KeyVersion::X002,
+        KeyUsage::Encryption => KeyVersion::E002,
     }
 }
 
@@ -254,7 +243,7 @@ pub async fn generate_replacements(
                 generate_pair(
                     &mut rng,
                     &subject,
-                    purpose_of(usage),
+                    usage.purpose(),
                     KeySize::Bits2048,
                     Utc::now(),
                 )
@@ -271,9 +260,9 @@ pub async fn generate_replacements(
 pub struct OnboardingLetters {
     pub ini: Letter,
     pub hia: Letter,
-    pub signature_hash: String,
-    pub authentication_hash: String,
-    pub encryption_hash: String,
+    pub signature_hash: KeyHash,
+    pub authentication_hash: KeyHash,
+    pub encryption_hash: KeyHash,
 }
 
 /// Stores a NEW user's key material (private keys encrypted under the master key) and
@@ -296,18 +285,14 @@ pub async fn store_user_keys(
         return Err(KeyError::AlreadyHasKeys(user.user_id.clone()));
     }
     let version = host.protocol_version;
-    let mut hashes = Vec::new();
-    for (usage, pair) in [
-        (KeyUsage::Signature, &material.signature),
-        (KeyUsage::Authentication, &material.authentication),
-        (KeyUsage::Encryption, &material.encryption),
-    ] {
-        hashes.push(
-            store_pair(tx, user.id, usage, pair, version)
-                .await?
-                .key_hash,
-        );
-    }
+    let mut store = async |usage, pair| -> Result<KeyHash, KeyError> {
+        Ok(store_pair(tx, user.id, usage, pair, version)
+            .await?
+            .key_hash)
+    };
+    let signature_hash = store(KeyUsage::Signature, &material.signature).await?;
+    let authentication_hash = store(KeyUsage::Authentication, &material.authentication).await?;
+    let encryption_hash = store(KeyUsage::Encryption, &material.encryption).await?;
     let key = |(pair, cert): &(RsaKeyPair, Certificate)| -> PublicPart {
         (pair.public_key().clone(), Some(cert.clone()))
     };
@@ -317,13 +302,12 @@ pub async fn store_user_keys(
         authentication: key(&material.authentication),
         encryption: key(&material.encryption),
     };
-    let mut hashes = hashes.into_iter();
     Ok(OnboardingLetters {
         ini: letters.ini()?,
         hia: letters.hia()?,
-        signature_hash: hashes.next().unwrap_or_default(),
-        authentication_hash: hashes.next().unwrap_or_default(),
-        encryption_hash: hashes.next().unwrap_or_default(),
+        signature_hash,
+        authentication_hash,
+        encryption_hash,
     })
 }
 
@@ -352,11 +336,7 @@ pub async fn stored_letter(
     match kind {
         LetterKind::Ini => {
             let (pair, signature) = current_public(tx, user.id, KeyUsage::Signature).await?;
-            let version: SignatureVersion = pair
-                .version
-                .parse()
-                .map_err(|_| KeyError::Crypto("unknown signature version".into()))?;
-            ini_with(&input, version, &signature)
+            ini_with(&input, pair.signature_version()?, &signature)
         }
         LetterKind::Hia => {
             let (_, authentication) = current_public(tx, user.id, KeyUsage::Authentication).await?;

@@ -2,7 +2,7 @@
 //! revoked by an Owner, both audited) and the bank permissions an operator records.
 
 use kontor_protocol::certificate::Certificate;
-use kontor_protocol::keys::{public_key_hash, PublicKey};
+use kontor_protocol::keys::{public_key_hash, KeyHash, PublicKey};
 use kontor_protocol::signature::{verify_order_data, SPR_ORDER_DATA};
 use kontor_protocol::{ProtocolVersion, SignatureVersion};
 use kontor_storage::{
@@ -30,9 +30,9 @@ pub async fn create(tx: &mut ScopedTx<'_>, new: NewEbicsUser) -> Result<EbicsUse
 pub struct SprSignature {
     pub version: SignatureVersion,
     pub value: Vec<u8>,
-    /// The EBICS hash of the key the signer signed with (hex); when given, another key is
-    /// refused with a clear answer before the signature is verified.
-    pub key_hash: Option<String>,
+    /// The EBICS hash of the key the signer signed with; when given, another key is refused
+    /// with a clear answer before the signature is verified.
+    pub key_hash: Option<KeyHash>,
 }
 
 /// Suspends a READY user at the bank: SPR first, and READY → SUSPENDED (audited) only when
@@ -102,11 +102,11 @@ async fn verified_spr(
         return Err(Refusal::DaemonHoldsSignatureKey.into());
     }
     if let Some(given) = &signature.key_hash {
-        if !super::orders::same_key_hash(&key.key_hash, given) {
+        if key.key_hash != *given {
             return Err(Refusal::UnknownSignerKey.into());
         }
     }
-    if key.version != signature.version.as_str() {
+    if key.version != signature.version {
         return Err(Refusal::InvalidSignature(format!(
             "the signature is {}, the signature key is {}",
             signature.version.as_str(),
@@ -235,9 +235,9 @@ impl SignerKey {
             .map_err(|e| ServiceError::Internal(Box::new(e)))?;
         Ok(NewSignerKey {
             ebics_user_id: user,
-            version: self.version.as_str().to_owned(),
+            version: self.version,
             public_key,
-            key_hash: hash.to_hex_upper(),
+            key_hash: hash,
             certificate: self.certificate.map(|c| c.to_der().to_vec()),
         })
     }

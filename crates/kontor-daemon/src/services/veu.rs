@@ -13,6 +13,7 @@ use std::future::Future;
 
 use crate::services::webhooks::events;
 use kontor_documents::{Amount, Currency};
+use kontor_protocol::keys::KeyHash;
 use kontor_protocol::order_type::OrderTypeOrService;
 use kontor_protocol::orderdata::{
     AuthorisationLevel, DataDigest, HVDResponseOrderData, HVTResponseOrderData, HVUOrderDetails,
@@ -28,7 +29,7 @@ use kontor_storage::{
 use super::bank::{AsUser, Bank, Delivery};
 use super::error::{Refusal, ServiceError};
 use super::keys::stored_signature_key;
-use super::orders::{complete, same_key_hash, BankVerdict, OrderError};
+use super::orders::{complete, BankVerdict, OrderError};
 use super::Services;
 use crate::ebics::{DownloadRequest, EbicsError, VeuOrderParams, VeuOrderRef, VeuSignature};
 
@@ -671,8 +672,8 @@ pub struct DetachedSignature {
     /// A005 or A006.
     pub version: SignatureVersion,
     pub value: Vec<u8>,
-    /// The EBICS hash of the signer's key as the signer sees it (upper-case hex).
-    pub key_hash: String,
+    /// The EBICS hash of the signer's key as the signer sees it.
+    pub key_hash: KeyHash,
 }
 
 /// The signer must be a user of the item's connection.
@@ -749,7 +750,7 @@ pub async fn decide(
     // The bank verifies the value; a key other than the registered one is refused here.
     let registered = stored_signature_key(services.store(), scope, signature.signer)
         .await?
-        .is_some_and(|k| same_key_hash(&k.key_hash, &signature.key_hash));
+        .is_some_and(|k| k.key_hash == signature.key_hash);
     if !registered {
         return Err(Refusal::UnknownSignerKey.into());
     }

@@ -233,8 +233,9 @@ impl PublicKeyData {
     }
 }
 
-/// A key version enum (`A00x`, `X00x`, `E00x`) and the element that carries it.
-pub trait KeyVersion: Copy + Sized {
+/// A key version enum of one purpose (`A00x`, `X00x`, `E00x`) and the element that carries
+/// it; each is also a [`crate::KeyVersion`].
+pub trait KeyVersionElement: Copy + Sized + Into<crate::KeyVersion> {
     /// Name of the version element (`SignatureVersion`, ...).
     const ELEMENT: &'static str;
     /// The code written to XML.
@@ -243,10 +244,10 @@ pub trait KeyVersion: Copy + Sized {
     fn from_code(code: &str) -> Option<Self>;
 }
 
-/// Implements [`KeyVersion`] for a version enum of the crate root, carried in `$element`.
+/// Implements [`KeyVersionElement`] for a version enum of the crate root, carried in `$element`.
 macro_rules! key_version {
     ($version:ident, $element:literal) => {
-        impl KeyVersion for $version {
+        impl KeyVersionElement for $version {
             const ELEMENT: &'static str = $element;
             fn code(self) -> &'static str {
                 self.as_str()
@@ -262,7 +263,7 @@ key_version!(SignatureVersion, "SignatureVersion");
 key_version!(AuthenticationVersion, "AuthenticationVersion");
 key_version!(EncryptionVersion, "EncryptionVersion");
 
-pub(crate) fn read_key_version<V: KeyVersion>(el: &El<'_, '_>) -> Result<V> {
+pub(crate) fn read_key_version<V: KeyVersionElement>(el: &El<'_, '_>) -> Result<V> {
     el.child_value(V::ELEMENT, |s| {
         V::from_code(s).ok_or("unsupported key version")
     })
@@ -285,7 +286,7 @@ pub type AuthenticationPubKeyInfo = PubKeyInfo<AuthenticationVersion>;
 /// `EncryptionPubKeyInfo`.
 pub type EncryptionPubKeyInfo = PubKeyInfo<EncryptionVersion>;
 
-impl<V: KeyVersion> PubKeyInfo<V> {
+impl<V: KeyVersionElement> PubKeyInfo<V> {
     pub(crate) fn write<W: Write>(&self, out: &mut Out<'_, W>, element: &str) -> Result<()> {
         out.start(element, &[])?;
         self.key.write(out)?;
@@ -311,7 +312,7 @@ pub struct CertificateInfo<V> {
     pub version: V,
 }
 
-impl<V: KeyVersion> CertificateInfo<V> {
+impl<V: KeyVersionElement> CertificateInfo<V> {
     pub(crate) fn write<W: Write>(&self, out: &mut Out<'_, W>, element: &str) -> Result<()> {
         out.start(element, &[])?;
         self.x509.write(out)?;

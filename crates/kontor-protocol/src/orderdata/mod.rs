@@ -45,9 +45,9 @@ use quick_xml::Writer;
 pub use crate::order_type::ServiceFilter;
 pub use common::{
     AccountNumber, Amount, AuthenticationPubKeyInfo, AuthorisationLevel, BankCode, CertificateInfo,
-    DataDigest, EncryptionPubKeyInfo, FileFormat, KeyVersion, OrderKind, OriginatorInfo, Parameter,
-    PubKeyInfo, PublicKeyData, RsaKeyValue, SignaturePubKeyInfo, SignerInfo, SigningInfo, X509Data,
-    X509IssuerSerial, DEFAULT_CURRENCY,
+    DataDigest, EncryptionPubKeyInfo, FileFormat, KeyVersionElement, OrderKind, OriginatorInfo,
+    Parameter, PubKeyInfo, PublicKeyData, RsaKeyValue, SignaturePubKeyInfo, SignerInfo,
+    SigningInfo, X509Data, X509IssuerSerial, DEFAULT_CURRENCY,
 };
 pub use error::{OrderDataError, Result};
 pub use keymgmt::{

@@ -1,8 +1,9 @@
 //! Bank hosts and the bank keys fetched from them (HPB).
 
 use chrono::{DateTime, Utc};
+use kontor_protocol::keys::KeyHash;
 use kontor_protocol::orderdata::ProtocolParams;
-use kontor_protocol::ProtocolVersion;
+use kontor_protocol::{KeyVersion, ProtocolVersion};
 
 use super::{entity, repository};
 use crate::db::{now, record, RowReader};
@@ -97,13 +98,13 @@ record! {
         pub id: BankKeyId,
         #[new] pub bank_host_id: BankHostId,
         #[new] pub kind: BankKeyKind,
-        /// X002 or E002.
-        #[new] pub version: String,
+        /// X002 or E002, as `kind` requires.
+        #[new] pub version: KeyVersion,
         /// SubjectPublicKeyInfo DER.
         #[new] pub public_key: Vec<u8>,
         #[new] pub certificate: Option<Vec<u8>>,
-        /// The EBICS key hash, upper-case hex.
-        #[new] pub key_hash: String,
+        /// The EBICS key hash (upper-case hex in the database and in JSON).
+        #[new] pub key_hash: KeyHash,
         pub verification_status: BankKeyVerification,
         pub verification_method: Option<VerificationMethod>,
         pub verified_by: Option<String>,

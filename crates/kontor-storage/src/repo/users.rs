@@ -7,7 +7,9 @@ use zeroize::Zeroizing;
 use super::connections::Connection;
 use super::hosts::BankHost;
 use super::{entity, repository};
+use kontor_protocol::keys::KeyHash;
 use kontor_protocol::order_type::{BtfService, OrderType};
+use kontor_protocol::{KeyVersion, SignatureVersion};
 
 use crate::db::{now, record, to_json};
 use crate::error::{Result, StorageError};
@@ -64,8 +66,8 @@ record! {
         pub id: KeyPairId,
         pub ebics_user_id: EbicsUserId,
         pub usage: KeyUsage,
-        /// A005/A006, X002 or E002.
-        pub version: String,
+        /// A005/A006, X002 or E002, as `usage` requires.
+        pub version: KeyVersion,
         pub status: KeyStatus,
         /// SubjectPublicKeyInfo DER.
         pub public_key: Vec<u8>,
@@ -73,8 +75,8 @@ record! {
         pub custody: KeyCustody,
         #[serde(skip)]
         encrypted_private_key: Option<Vec<u8>>,
-        /// The EBICS key hash, upper-case hex.
-        pub key_hash: String,
+        /// The EBICS key hash (upper-case hex in the database and in JSON).
+        pub key_hash: KeyHash,
         pub certificate: Option<Vec<u8>>,
         /// When the warning that the certificate expires soon was given (once).
         pub expiry_warned_at: Option<DateTime<Utc>>,
@@ -103,6 +105,17 @@ impl KeyPair {
     pub fn encrypted_private_key(&self) -> &[u8] {
         self.encrypted_private_key.as_deref().unwrap_or_default()
     }
+
+    /// The version signatures made with this key have; a key of another purpose has none,
+    /// which for a key stored as the signature key means a corrupt row.
+    pub fn signature_version(&self) -> Result<SignatureVersion> {
+        self.version
+            .signature()
+            .ok_or_else(|| StorageError::Corrupt {
+                column: "key_pairs.version",
+                message: format!("{} is no signature version", self.version),
+            })
+    }
 }
 entity!(KeyPair, KeyPairId, "key_pairs", "key pair", Deletable);
 
@@ -110,10 +123,10 @@ entity!(KeyPair, KeyPairId, "key_pairs", "key pair", Deletable);
 pub struct NewKeyPair {
     pub ebics_user_id: EbicsUserId,
     pub usage: KeyUsage,
-    pub version: String,
+    pub version: KeyVersion,
     pub public_key: Vec<u8>,
     pub private_key_pkcs8: Zeroizing<Vec<u8>>,
-    pub key_hash: String,
+    pub key_hash: KeyHash,
     pub certificate: Option<Vec<u8>>,
 }
 
@@ -121,12 +134,10 @@ pub struct NewKeyPair {
 #[derive(Debug, Clone)]
 pub struct NewSignerKey {
     pub ebics_user_id: EbicsUserId,
-    /// A005 or A006.
-    pub version: String,
+    pub version: SignatureVersion,
     /// SubjectPublicKeyInfo DER.
     pub public_key: Vec<u8>,
-    /// The EBICS key hash, upper-case hex.
-    pub key_hash: String,
+    pub key_hash: KeyHash,
     /// X.509 certificate (DER), required by H005 banks.
     pub certificate: Option<Vec<u8>>,
 }
@@ -401,7 +412,7 @@ impl KeyPairs<'_, '_> {
             .create_new(&[
                 ("ebics_user_id", new.ebics_user_id.to_db().into()),
                 ("usage", KeyUsage::Signature.as_str().into()),
-                ("version", new.version.into()),
+                ("version", KeyVersion::from(new.version).into()),
                 ("status", KeyStatus::Pending.as_str().into()),
                 ("public_key", new.public_key.into()),
                 ("key_hash", new.key_hash.into()),
@@ -448,7 +459,7 @@ impl KeyPairs<'_, '_> {
         &mut self,
         id: KeyPairId,
         certificate: Vec<u8>,
-        key_hash: &str,
+        key_hash: KeyHash,
     ) -> Result<KeyPair> {
         let tenant = self.tx.tenant_val();
         let changed = self

@@ -327,11 +327,11 @@ pub mod records {
     };
 
     /// An authentication key of `host` with `key_hash`.
-    pub fn bank_key(host: BankHostId, key_hash: String) -> NewBankKey {
+    pub fn bank_key(host: BankHostId, key_hash: kontor_protocol::keys::KeyHash) -> NewBankKey {
         NewBankKey {
             bank_host_id: host,
             kind: BankKeyKind::Authentication,
-            version: "X002".into(),
+            version: kontor_protocol::KeyVersion::X002,
             public_key: vec![1, 2, 3],
             certificate: None,
             key_hash,

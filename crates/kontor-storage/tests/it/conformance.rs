@@ -2,7 +2,9 @@
 
 use chrono::{Duration, Utc};
 use kontor_documents::{Amount, Currency, Iban};
+use kontor_protocol::keys::KeyHash;
 use kontor_protocol::order_type::OrderType;
+use kontor_protocol::{KeyVersion, SignatureVersion};
 use kontor_storage::system::LeaseTerms;
 use kontor_storage::*;
 
@@ -142,6 +144,75 @@ async fn money_is_stored_as_its_text_and_bad_text_is_corrupt(store: &Store) {
         ),
         "got {read:?}"
     );
+}
+
+/// Key versions and key hashes are stored as the text they always were ("A006", upper-case
+/// hex), read back typed; a stored text that is not one is an error naming the column.
+async fn key_versions_and_hashes_are_stored_as_text_and_bad_text_is_corrupt(store: &Store) {
+    let g = fixture::build(store, "a").await;
+    let pair: KeyPair = fixture::read(store, &g.scope, g.key_pair).await;
+    assert_eq!(
+        (pair.version, pair.key_hash),
+        (KeyVersion::A006, KeyHash::from_bytes([0xCA; 32]))
+    );
+    let bank_key: BankKey = fixture::read(store, &g.scope, g.bank_key).await;
+    assert_eq!(
+        (bank_key.version, bank_key.key_hash),
+        (KeyVersion::X002, KeyHash::from_bytes([0xAB; 32]))
+    );
+    let stored = |table: &str, id: String| {
+        format!("SELECT version || ' ' || key_hash FROM {table} WHERE id = '{id}'")
+    };
+    let texts = [
+        store
+            .raw_text(&stored("key_pairs", g.key_pair.to_string()))
+            .await
+            .unwrap(),
+        store
+            .raw_text(&stored("bank_keys", g.bank_key.to_string()))
+            .await
+            .unwrap(),
+    ];
+    assert_eq!(
+        texts,
+        [
+            format!("A006 {}", "CA".repeat(32)),
+            format!("X002 {}", "AB".repeat(32))
+        ]
+    );
+    // A signature key's version is its signature version; any other is a corrupt row.
+    assert_eq!(pair.signature_version().unwrap(), SignatureVersion::A006);
+    let misfiled = fixture::read_tampered(store, &g.scope, g.key_pair, "version = 'X002'")
+        .await
+        .unwrap();
+    assert!(matches!(
+        misfiled.signature_version(),
+        Err(StorageError::Corrupt {
+            column: "key_pairs.version",
+            ..
+        })
+    ));
+
+    // Lower case, letter spacing and short hashes are no stored form.
+    let bad_hashes = [
+        "ca".repeat(32),
+        KeyHash::from_bytes([0xCA; 32]).to_string(),
+        "CAFE".to_owned(),
+    ];
+    for bad in bad_hashes {
+        let tampered = format!("key_hash = '{bad}'");
+        match fixture::read_tampered(store, &g.scope, g.key_pair, &tampered).await {
+            Err(StorageError::Corrupt { column, .. }) => assert_eq!(column, "key_hash"),
+            other => panic!("key_hash = {bad:?}: expected Corrupt, got {other:?}"),
+        }
+    }
+    for bad in ["a006", "A007", ""] {
+        let tampered = format!("version = '{bad}'");
+        match fixture::read_tampered(store, &g.scope, g.bank_key, &tampered).await {
+            Err(StorageError::Corrupt { column, .. }) => assert_eq!(column, "version"),
+            other => panic!("version = {bad:?}: expected Corrupt, got {other:?}"),
+        }
+    }
 }
 
 /// The state machine refused the move: the write failed with `IllegalTransition`.
@@ -313,10 +384,10 @@ async fn private_keys_are_encrypted_and_bound_to_their_record(store: &Store) {
         .create(NewKeyPair {
             ebics_user_id: g.user,
             usage: KeyUsage::Signature,
-            version: "A006".into(),
+            version: KeyVersion::A006,
             public_key: vec![1],
             private_key_pkcs8: zeroize::Zeroizing::new(b"another key".to_vec()),
-            key_hash: "BEEF".into(),
+            key_hash: KeyHash::from_bytes([0xBE; 32]),
             certificate: None,
         })
         .await
@@ -941,9 +1012,9 @@ async fn signer_held_keys_store_no_private_part(store: &Store) {
         .key_pairs()
         .register_signer_key(NewSignerKey {
             ebics_user_id: g.user,
-            version: "A006".into(),
+            version: SignatureVersion::A006,
             public_key: vec![1, 2],
-            key_hash: "CAFE".into(),
+            key_hash: KeyHash::from_bytes([0xCA; 32]),
             certificate: None,
         })
         .await
@@ -1110,6 +1181,7 @@ conformance!(
     a_hosts_ca_bundle_is_stored_kept_and_removed,
     unknown_enum_value_in_the_database_is_a_typed_error,
     money_is_stored_as_its_text_and_bad_text_is_corrupt,
+    key_versions_and_hashes_are_stored_as_text_and_bad_text_is_corrupt,
     illegal_transition_is_refused_and_leaves_the_row,
     status_change_is_compare_and_set,
     transaction_events_are_append_only,

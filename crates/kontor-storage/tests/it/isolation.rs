@@ -176,10 +176,10 @@ async fn updates_from_another_tenant_are_not_found_and_change_nothing(store: &St
         .create(NewBankKey {
             bank_host_id: a.host,
             kind: BankKeyKind::Encryption,
-            version: "E002".into(),
+            version: kontor_protocol::KeyVersion::E002,
             public_key: vec![1],
             certificate: None,
-            key_hash: "X".into()
+            key_hash: kontor_protocol::keys::KeyHash::from_bytes([0xEE; 32]),
         })
         .await
         .is_err());

@@ -8,12 +8,12 @@ use std::sync::{Arc, OnceLock};
 
 use chrono::Days;
 use kontor_bank::ids::{OrderId, PartnerId, UserId};
-use kontor_bank::keys::KeyHash;
 use kontor_bank::state::{
     BankState, NewOrder, OrderKind, OrderStatus, SubmittedKey, VeuItem, VeuStatus,
 };
 use kontor_bank::{Bank, BankConfig, BankKeyPairs, RunningBank};
 use kontor_protocol::envelope::{DateRange, EbicsResponse};
+use kontor_protocol::keys::KeyHash;
 use rust_decimal::Decimal;
 
 /// One set of bank keys per test binary (RSA generation is the slow part of starting a bank).
@@ -112,9 +112,9 @@ pub fn record_pending_cct(state: &BankState, originator: &str, amount: Option<De
 
 pub fn key(version: &str, fill: u8) -> SubmittedKey {
     SubmittedKey {
-        version: version.into(),
+        version: version.parse().expect("key version"),
         public_key: vec![fill; 4],
-        hash: KeyHash([fill; 32]),
+        hash: KeyHash::from_bytes([fill; 32]),
         received_at: chrono::Utc::now(),
         certificate: None,
     }

@@ -5,6 +5,7 @@ use kontor_bank::{BankConfig, RunningBank};
 use kontor_daemon::ebics::{Client, ClientConfig, RetryPolicy};
 use kontor_daemon::services::keys::ensure_user_keys;
 use kontor_daemon::services::Services;
+use kontor_protocol::keys::KeyHash;
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion;
 use kontor_storage::testing::TestDb;
@@ -87,15 +88,14 @@ impl World {
             .unwrap()
     }
 
-    pub fn bank_signature_hash(&self) -> String {
-        self.bank_hashes()[0].clone()
+    pub fn bank_signature_hash(&self) -> KeyHash {
+        self.bank_hashes()[0]
     }
 
     /// The hashes of the signature, authentication and encryption keys the bank holds.
-    pub fn bank_hashes(&self) -> [String; 3] {
+    pub fn bank_hashes(&self) -> [KeyHash; 3] {
         let keys = self.at_bank().keys;
-        [keys.signature, keys.authentication, keys.encryption]
-            .map(|k| k.unwrap().hash.to_hex().to_uppercase())
+        [keys.signature, keys.authentication, keys.encryption].map(|k| k.unwrap().hash)
     }
 
     /// Every key pair of the user, oldest first.

@@ -12,7 +12,7 @@ use crate::ebics::{EbicsError, FileContent, Files};
 use crate::services::webhooks::events;
 use kontor_documents::pain::{self, PaymentKind, PaymentOrder, PaymentSummary};
 use kontor_documents::{Amount, Currency, Iban};
-use kontor_protocol::keys::PublicKey;
+use kontor_protocol::keys::{KeyHash, PublicKey};
 use kontor_protocol::order_type::{BtfService, OrderDataFormat, OrderType, OrderTypeError};
 use kontor_protocol::orderdata::OrderSignatureData;
 use kontor_protocol::signature::{verify_order_digest, OrderDataHasher};
@@ -80,7 +80,7 @@ pub enum OrderError {
     #[error("this key is not the signer's registered signature key")]
     UnknownSignerKey,
     #[error("the registered key signs {0}")]
-    SignatureVersionMismatch(String),
+    SignatureVersionMismatch(kontor_protocol::KeyVersion),
     #[error("user may not {0}")]
     SignerCannotAuthorise(String),
     #[error("this signer has already signed the order")]
@@ -533,10 +533,10 @@ pub struct SignatureSubmission {
     pub signer: EbicsUserId,
     pub version: SignatureVersion,
     pub value: Vec<u8>,
-    /// The EBICS hash of the key the signer signed with, as the signer sees it (hex; spaces
-    /// and colons ignored). When given, a key other than the registered one is refused with a
-    /// clear answer before the signature is verified.
-    pub key_hash: Option<String>,
+    /// The EBICS hash of the key the signer signed with, as the signer sees it. When given, a
+    /// key other than the registered one is refused with a clear answer before the signature
+    /// is verified.
+    pub key_hash: Option<KeyHash>,
 }
 
 /// Verifies a signer's electronic signature over the order content (read through `files`, as
@@ -557,11 +557,11 @@ pub async fn add_signature(
         // Checked before verification, so a signer with the wrong key file gets a clear
         // answer instead of "signature does not verify".
         let key = key.as_ref().ok_or(OrderError::UnknownSignerKey)?;
-        if !same_key_hash(&key.key_hash, given) {
+        if key.key_hash != *given {
             return Err(OrderError::UnknownSignerKey);
         }
-        if key.version != submission.version.as_str() {
-            return Err(OrderError::SignatureVersionMismatch(key.version.clone()));
+        if key.version != submission.version {
+            return Err(OrderError::SignatureVersionMismatch(key.version));
         }
     }
     if !matches!(
@@ -622,17 +622,6 @@ pub async fn add_signature(
     }
     events::order(tx, WebhookEventType::OrderSigned, order.id).await?;
     Ok(tx.get(order.id).await?)
-}
-
-/// Key hashes as letters print them: hex digits, spaces and colons between them ignored.
-pub(crate) fn same_key_hash(stored: &str, given: &str) -> bool {
-    let digits = |s: &str| -> String {
-        s.chars()
-            .filter(|c| !c.is_whitespace() && *c != ':')
-            .map(|c| c.to_ascii_uppercase())
-            .collect()
-    };
-    digits(stored) == digits(given)
 }
 
 /// Cancels an order that was not submitted.

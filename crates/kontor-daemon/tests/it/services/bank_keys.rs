@@ -11,6 +11,7 @@ use kontor_daemon::services::orders::submit::{submit, SubmitOutcome, Submitter};
 use kontor_daemon::services::orders::OrderError;
 use kontor_daemon::services::scheduler::{Scheduler, SchedulerConfig};
 use kontor_daemon::services::statement_job::StatementJob;
+use kontor_protocol::keys::KeyHash;
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::{
     AuditAction, BankKeyKind, BankKeyVerification, Order, OrderStatus, RunOutcome, Schedule,
@@ -101,10 +102,10 @@ async fn rollover_holds_the_scheduled_download_until_verified(
     let mut tx = w.tx().await;
     for key in keys.iter().filter(|k| k.generation == 2) {
         let letter = match key.kind {
-            BankKeyKind::Authentication => published.authentication.hash.to_letter_format(),
-            BankKeyKind::Encryption => published.encryption.hash.to_letter_format(),
+            BankKeyKind::Authentication => published.authentication.hash,
+            BankKeyKind::Encryption => published.encryption.hash,
         };
-        let verified = hosts::verify_key(&mut tx, key.id, &letter, "ops@acme.example")
+        let verified = hosts::verify_key(&mut tx, key.id, letter, "ops@acme.example")
             .await
             .unwrap();
         assert_eq!(verified.verification_status, BankKeyVerification::Verified);
@@ -138,8 +139,9 @@ async fn a_wrong_letter_rejects_the_new_key(db: TestDb) {
         .into_iter()
         .find(|k| k.generation == 2)
         .unwrap();
+    let not_on_the_letter = KeyHash::from_bytes([0xAB; 32]);
     let mut tx = w.tx().await;
-    let rejected = hosts::verify_key(&mut tx, new.id, &"AB".repeat(32), "ops@acme.example")
+    let rejected = hosts::verify_key(&mut tx, new.id, not_on_the_letter, "ops@acme.example")
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -183,10 +185,10 @@ async fn a_payment_is_held_and_uploaded_after_verification(db: TestDb) {
     let mut tx = w.tx().await;
     for key in keys.iter().filter(|k| k.generation == 2) {
         let letter = match key.kind {
-            BankKeyKind::Authentication => rolled.authentication.hash.to_hex(),
-            BankKeyKind::Encryption => rolled.encryption.hash.to_hex(),
+            BankKeyKind::Authentication => rolled.authentication.hash,
+            BankKeyKind::Encryption => rolled.encryption.hash,
         };
-        hosts::verify_key(&mut tx, key.id, &letter, "ops@acme.example")
+        hosts::verify_key(&mut tx, key.id, letter, "ops@acme.example")
             .await
             .unwrap();
     }

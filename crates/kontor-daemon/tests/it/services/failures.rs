@@ -12,6 +12,7 @@ use kontor_daemon::runtime::{self, DaemonOptions};
 use kontor_daemon::services::onboarding::sync_user_data;
 use kontor_daemon::services::orders::{submit_order, OrderError};
 use kontor_daemon::services::{hosts, AsUser, Bank, Refusal, ServiceError};
+use kontor_protocol::keys::KeyHash;
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::xmldsig::XmlDsigError;
 use kontor_protocol::ProtocolVersion::{H004, H005};
@@ -267,10 +268,10 @@ async fn a_refused_order_type_runs_the_sync_again(db: TestDb) {
 async fn a_rejected_bank_key_is_verified_after_the_hash_is_corrected(db: TestDb) {
     let w = world(db, setup(H004)).await;
     let keys = w.initialise_and_fetch_bank_keys().await;
-    let typo = "00".repeat(32);
+    let typo = KeyHash::from_bytes([0; 32]);
     for key in &keys {
         let mut tx = w.tx().await;
-        let rejected = hosts::verify_key(&mut tx, key.id, &typo, "ops@acme.example")
+        let rejected = hosts::verify_key(&mut tx, key.id, typo, "ops@acme.example")
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -280,11 +281,11 @@ async fn a_rejected_bank_key_is_verified_after_the_hash_is_corrected(db: TestDb)
     for key in &keys {
         let mut tx = w.tx().await;
         // A second wrong hash keeps it rejected; the letter's hash verifies it.
-        let still = hosts::verify_key(&mut tx, key.id, &typo, "ops@acme.example")
+        let still = hosts::verify_key(&mut tx, key.id, typo, "ops@acme.example")
             .await
             .unwrap();
         assert_eq!(still.verification_status, BankKeyVerification::Rejected);
-        let verified = hosts::verify_key(&mut tx, key.id, &key.key_hash, "ops@acme.example")
+        let verified = hosts::verify_key(&mut tx, key.id, key.key_hash, "ops@acme.example")
             .await
             .unwrap();
         tx.commit().await.unwrap();
@@ -318,14 +319,15 @@ async fn a_host_without_connections_is_removed_with_its_keys(db: TestDb) {
         .create(NewBankKey {
             bank_host_id: spare.id,
             kind: keys[0].kind,
-            version: keys[0].version.clone(),
+            version: keys[0].version,
             public_key: keys[0].public_key.clone(),
             certificate: None,
-            key_hash: keys[0].key_hash.clone(),
+            key_hash: keys[0].key_hash,
         })
         .await
         .unwrap();
-    hosts::verify_key(&mut tx, key.id, "AB", "ops@acme.example")
+    let mistyped = KeyHash::from_bytes([0xAB; 32]);
+    hosts::verify_key(&mut tx, key.id, mistyped, "ops@acme.example")
         .await
         .unwrap();
     assert_eq!(

@@ -4,6 +4,7 @@
 use axum::http::StatusCode;
 use kontor_daemon::ebics::EbicsError;
 use kontor_daemon::services::key_changes::KeyChange::{self, Hca, Hcs};
+use kontor_protocol::keys::KeyHash;
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::*;
@@ -74,7 +75,8 @@ async fn a_probe_seeing_rolled_bank_keys_waits_for_verification(
             published[name]["hash_sha256_hex"]
                 .as_str()
                 .unwrap()
-                .to_uppercase()
+                .parse::<KeyHash>()
+                .unwrap()
         );
     }
     let changed = count_of(&w.audit_events().await, AuditAction::BankKeyChanged);

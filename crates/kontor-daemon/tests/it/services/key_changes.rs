@@ -9,6 +9,7 @@ use kontor_daemon::services::key_changes::KeyChange::{self, Hca, Hcs, Pub};
 use kontor_daemon::services::key_changes::{change_keys, KeyChangeOutcome};
 use kontor_daemon::services::orders::submit_order;
 use kontor_daemon::services::ServiceError;
+use kontor_protocol::keys::KeyHash;
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::*;
@@ -19,14 +20,13 @@ use crate::support::emulator::{audit_trail, current_key, ready_world, world, Set
 use crate::support::payments::pain001;
 use crate::support::TestDb;
 
-pub(super) async fn bank_keys_of_user(w: &World) -> (String, String, String) {
+pub(super) async fn bank_keys_of_user(w: &World) -> (KeyHash, KeyHash, KeyHash) {
     let subscriber = w
         .bank
         .state()
         .subscriber(&w.partner_id.parse().unwrap(), &w.user_id.parse().unwrap())
         .unwrap();
-    let hash =
-        |k: Option<&kontor_bank::state::SubmittedKey>| k.unwrap().hash.to_hex().to_uppercase();
+    let hash = |k: Option<&kontor_bank::state::SubmittedKey>| k.unwrap().hash;
     (
         hash(subscriber.keys.signature.as_ref()),
         hash(subscriber.keys.authentication.as_ref()),
@@ -34,7 +34,7 @@ pub(super) async fn bank_keys_of_user(w: &World) -> (String, String, String) {
     )
 }
 
-pub(super) async fn active_hashes(w: &World) -> (String, String, String) {
+pub(super) async fn active_hashes(w: &World) -> (KeyHash, KeyHash, KeyHash) {
     let mut tx = w.tx().await;
     let mut out = Vec::new();
     for usage in [
@@ -46,7 +46,7 @@ pub(super) async fn active_hashes(w: &World) -> (String, String, String) {
         assert_eq!(key.status, KeyStatus::Active, "{usage:?}");
         out.push(key.key_hash);
     }
-    (out[0].clone(), out[1].clone(), out[2].clone())
+    (out[0], out[1], out[2])
 }
 
 /// Signs a payment with the user's current signature key, submits it and checks the bank
@@ -118,13 +118,17 @@ async fn hca_then_hcs_replace_the_keys_and_payments_before_and_after_complete(
     assert_ne!(after_hca.1, first.1);
     assert_ne!(after_hca.2, first.2);
     assert_eq!(bank_keys_of_user(&w).await, after_hca);
+    // The API shows each hash as its canonical upper-case hex.
     let answered: Vec<&str> = hca["keys"]
         .as_array()
         .unwrap()
         .iter()
         .map(|k| k["key_hash"].as_str().unwrap())
         .collect();
-    assert_eq!(answered, [after_hca.1.as_str(), after_hca.2.as_str()]);
+    assert_eq!(
+        answered,
+        [after_hca.1.to_hex_upper(), after_hca.2.to_hex_upper()]
+    );
 
     // HCS replaces the signature key: an order signed with it that has not reached the bank
     // would be refused there afterwards, so the change waits for it.

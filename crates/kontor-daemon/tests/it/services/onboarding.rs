@@ -125,7 +125,7 @@ async fn signer_held_key_flow(db: TestDb) {
         .state()
         .subscriber(&"PARTNER1".parse().unwrap(), &"USER1".parse().unwrap())
         .unwrap();
-    assert_eq!(at_bank.keys.signature.unwrap().hash.0, *hash.as_bytes());
+    assert_eq!(at_bank.keys.signature.unwrap().hash, hash);
 }
 
 on_both_databases! {

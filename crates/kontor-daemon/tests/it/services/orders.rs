@@ -16,9 +16,10 @@ use kontor_daemon::services::orders::{
     add_signature, create_order, submit, submit_order, CreateOrder, Created, OrderError,
     OrderUploader, SignatureSubmission, SubmitOutcome, Submitter, UploadFailure, UploadReceipt,
 };
-use kontor_protocol::keys::{KeySize, PrivateKey};
+use kontor_protocol::keys::{KeyHash, KeySize, PrivateKey};
 use kontor_protocol::orderdata::OrderSignatureData;
 use kontor_protocol::signature::sign_order_data;
+use kontor_protocol::KeyVersion;
 use kontor_protocol::ProtocolVersion::H004;
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{
@@ -57,10 +58,10 @@ async fn signer(store: &Store, t: &Tenant, name: &str, class: SignatureClass) ->
         .create(NewKeyPair {
             ebics_user_id: user,
             usage: KeyUsage::Signature,
-            version: "A006".into(),
+            version: KeyVersion::A006,
             public_key: key.public_key().to_spki_der().unwrap(),
             private_key_pkcs8: Zeroizing::new(b"held by the signer, not here".to_vec()),
-            key_hash: "00".into(),
+            key_hash: KeyHash::from_bytes([0; 32]),
             certificate: None,
         })
         .await

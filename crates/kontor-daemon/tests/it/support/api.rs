@@ -7,9 +7,9 @@ use chrono::Utc;
 use http_body_util::BodyExt;
 use kontor_daemon::api::{router, AppState};
 use kontor_daemon::services::Services;
-use kontor_protocol::keys::PublicKey;
+use kontor_protocol::keys::{KeyHash, PublicKey};
 use kontor_protocol::order_type::OrderType;
-use kontor_protocol::ProtocolVersion;
+use kontor_protocol::{ProtocolVersion, SignatureVersion};
 use kontor_storage::{
     FileKind, NewSignerKey, NewStatementFile, Role, SignatureClass, Store, TenantId,
 };
@@ -311,7 +311,7 @@ pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
     let mut tx = store.scope(&a.scope).begin().await.unwrap();
     let bank_key = tx
         .bank_keys()
-        .create(records::bank_key(a.host, "AB".repeat(32)))
+        .create(records::bank_key(a.host, KeyHash::from_bytes([0xAB; 32])))
         .await
         .unwrap();
     for user in users {
@@ -321,12 +321,12 @@ pub async fn world_with(configure: impl FnOnce(Services) -> Services) -> World {
         .key_pairs()
         .register_signer_key(NewSignerKey {
             ebics_user_id: users[1],
-            version: "A006".into(),
+            version: SignatureVersion::A006,
             public_key: PublicKey::from_spki_pem(&spare_public_key_pem())
                 .unwrap()
                 .to_spki_der()
                 .unwrap(),
-            key_hash: "CD".repeat(32),
+            key_hash: KeyHash::from_bytes([0xCD; 32]),
             certificate: None,
         })
         .await

@@ -451,9 +451,9 @@ impl World {
         tx.key_pairs()
             .register_signer_key(NewSignerKey {
                 ebics_user_id: self.user,
-                version: "A006".into(),
+                version: SignatureVersion::A006,
                 public_key: signer.public_key().to_spki_der().unwrap(),
-                key_hash: hash.to_hex_upper(),
+                key_hash: hash,
                 certificate: None,
             })
             .await

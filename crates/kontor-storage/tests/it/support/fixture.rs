@@ -1,7 +1,9 @@
 //! A tenant with one record of every entity, for the isolation and conformance tests.
 
 use chrono::{NaiveDate, Utc};
+use kontor_protocol::keys::KeyHash;
 use kontor_protocol::order_type::OrderType;
+use kontor_protocol::KeyVersion;
 use kontor_storage::system::LeaseTerms;
 use kontor_storage::testing::seed::{self, records, Seed, IBAN};
 use kontor_storage::*;
@@ -165,7 +167,7 @@ pub async fn build(store: &Store, name: &str) -> Graph {
     let mut tx = store.scope(&scope).begin().await.unwrap();
     let bank_key = tx
         .bank_keys()
-        .create(records::bank_key(host, "AB12".into()))
+        .create(records::bank_key(host, KeyHash::from_bytes([0xAB; 32])))
         .await
         .unwrap()
         .id;
@@ -174,10 +176,10 @@ pub async fn build(store: &Store, name: &str) -> Graph {
         .create(NewKeyPair {
             ebics_user_id: user,
             usage: KeyUsage::Signature,
-            version: "A006".into(),
+            version: KeyVersion::A006,
             public_key: vec![9, 9],
             private_key_pkcs8: Zeroizing::new(b"pkcs8 private key bytes".to_vec()),
-            key_hash: "CAFE".into(),
+            key_hash: KeyHash::from_bytes([0xCA; 32]),
             certificate: None,
         })
         .await
