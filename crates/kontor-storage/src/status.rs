@@ -509,6 +509,16 @@ impl StatementFileStatus {
 }
 
 db_enum!(
+    /// How a stored statement file is wrapped, as its ingestion found it.
+    StatementContainer, "statement_files.container" {
+        /// The document itself (XML or MT940).
+        Bare => "BARE",
+        /// A ZIP archive of documents.
+        Zip => "ZIP",
+    }
+);
+
+db_enum!(
     /// The bank's status of one transfer of a payment order (pain.002 `TxSts`, reduced to
     /// what a treasurer acts on).
     TransferStatus, "payment_transfer_statuses.status" {

@@ -86,6 +86,40 @@ fn camt053_version_02_from_a_bank_parses() {
     assert_eq!(pending.booking_date, None);
 }
 
+/// A statement serialises its directions and balance types as their ISO 20022 codes (as
+/// Kontor stores and serves them), a proprietary type too, and reads them back.
+#[test]
+fn statement_codes_serialise_as_iso_codes() {
+    let s = camt::parse(V02).unwrap().remove(0);
+    let json = serde_json::to_value(&s).unwrap();
+    let kinds: Vec<&str> = json["balances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["kind"].as_str().unwrap())
+        .collect();
+    let expected: Vec<&str> = s.balances.iter().map(|b| b.kind.code()).collect();
+    assert_eq!(kinds, expected);
+    assert!(
+        kinds.contains(&"PRCD") && kinds.contains(&"XBAL"),
+        "{kinds:?}"
+    );
+    let directions: Vec<&str> = json["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["credit_debit"].as_str().unwrap())
+        .collect();
+    let expected: Vec<&str> = s
+        .entries
+        .iter()
+        .map(|e| e.credit_debit.iso_code())
+        .collect();
+    assert_eq!(directions, expected);
+    assert!(directions.contains(&"CRDT") && directions.contains(&"DBIT"));
+    assert_eq!(serde_json::from_value::<Statement>(json).unwrap(), s);
+}
+
 #[test]
 fn prefixed_camt054_version_02_with_non_iban_account_parses() {
     let xml = r#"<n:Document xmlns:n="urn:iso:std:iso:20022:tech:xsd:camt.054.001.02">

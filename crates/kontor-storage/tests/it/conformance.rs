@@ -1,7 +1,7 @@
 //! Repository behaviour that must hold identically on SQLite and PostgreSQL.
 
 use chrono::{Duration, Utc};
-use kontor_documents::{Amount, Currency, Iban};
+use kontor_documents::{Amount, BalanceKind, CreditDebit, Currency, Iban};
 use kontor_protocol::order_type::OrderType;
 use kontor_storage::system::LeaseTerms;
 use kontor_storage::*;
@@ -149,6 +149,117 @@ async fn money_is_stored_as_its_text_and_bad_text_is_corrupt(store: &Store) {
         ),
         "got {read:?}"
     );
+}
+
+/// A booking's direction, a balance's type and a statement file's container are stored as
+/// the codes they always were, read back typed (a proprietary balance type too), and a stored
+/// code that is none of them is an error naming the column.
+async fn statement_codes_are_stored_as_text_and_read_typed(store: &Store) {
+    let g = fixture::build(store, "a").await;
+    let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    let mut debit = fixture::booking(g.account, g.statement, "REF-DEBIT");
+    debit.credit_debit = CreditDebit::Debit;
+    assert!(tx.statements().insert_booking(debit).await.unwrap());
+    assert!(tx
+        .statements()
+        .upsert_balance(NewBalance {
+            account_id: g.account,
+            statement_id: None,
+            kind: BalanceKind::Other("XBAL".into()),
+            balance_date: g.balance_date,
+            amount: "-1.00".parse().unwrap(),
+            currency: Currency::EUR,
+        })
+        .await
+        .unwrap());
+    let outcome = StatementFileOutcome {
+        status: StatementFileStatus::Ingested,
+        container: StatementContainer::Zip,
+        error: None,
+        members: Vec::new(),
+        counts: StatementFileCounts::default(),
+    };
+    let file = tx
+        .statement_files()
+        .record_outcome(g.statement_file, StatementFileStatus::Pending, outcome)
+        .await
+        .unwrap();
+    assert_eq!(file.container, Some(StatementContainer::Zip));
+    tx.commit().await.unwrap();
+
+    let stored = |sql: String| async move { store.raw_text(&sql).await.unwrap() };
+    for (key, code) in [(g.booking_key.as_str(), "CRDT"), ("REF-DEBIT", "DBIT")] {
+        let sql =
+            format!("SELECT credit_debit FROM booked_transactions WHERE dedupe_key = '{key}'");
+        assert_eq!(stored(sql).await, code);
+    }
+    let kinds = "SELECT min(kind) || ' ' || max(kind) FROM balances".to_owned();
+    assert_eq!(stored(kinds).await, "CLBD XBAL");
+    let container = format!(
+        "SELECT container FROM statement_files WHERE id = '{}'",
+        g.statement_file
+    );
+    assert_eq!(stored(container).await, "ZIP");
+
+    let mut tx = store.scope(&g.scope).read().await.unwrap();
+    let directions: Vec<_> = tx
+        .statements()
+        .bookings(&fixture::bookings_of(g.account, 10))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| (b.dedupe_key, b.credit_debit))
+        .collect();
+    assert_eq!(
+        directions,
+        [
+            ("REF-0001".to_owned(), CreditDebit::Credit),
+            ("REF-DEBIT".to_owned(), CreditDebit::Debit)
+        ]
+    );
+    let kinds: Vec<_> = tx
+        .statements()
+        .balances(g.account)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            BalanceKind::ClosingBooked,
+            BalanceKind::Other("XBAL".into())
+        ]
+    );
+    drop(tx);
+
+    fixture::tamper_booking(store, "REF-DEBIT", "credit_debit = 'DEBIT'").await;
+    let mut tx = store.scope(&g.scope).read().await.unwrap();
+    let read = tx
+        .statements()
+        .bookings(&fixture::bookings_of(g.account, 10))
+        .await;
+    assert!(
+        matches!(
+            read,
+            Err(StorageError::Corrupt {
+                column: "credit_debit",
+                ..
+            })
+        ),
+        "got {read:?}"
+    );
+    drop(tx);
+    match fixture::read_tampered(store, &g.scope, g.statement_file, "container = 'TAR'").await {
+        Err(StorageError::UnknownEnumValue(e)) => {
+            assert_eq!(
+                (e.column, e.value.as_str()),
+                ("statement_files.container", "TAR")
+            )
+        }
+        other => panic!("expected UnknownEnumValue, got {other:?}"),
+    }
 }
 
 /// The state machine refused the move: the write failed with `IllegalTransition`.
@@ -484,7 +595,7 @@ async fn bookings_json_is_the_typed_bookings_serialised(store: &Store) {
             new.remittance = Some(String::new());
             new.end_to_end_id = Some(format!("E2E\"{i}\\"));
             new.currency = "CHF".parse().unwrap();
-            new.credit_debit = "DBIT".into();
+            new.credit_debit = CreditDebit::Debit;
         } else {
             new.counterparty_name = None;
             new.remittance = None;
@@ -997,6 +1108,7 @@ conformance!(
     a_hosts_ca_bundle_is_stored_kept_and_removed,
     unknown_enum_value_in_the_database_is_a_typed_error,
     money_is_stored_as_its_text_and_bad_text_is_corrupt,
+    statement_codes_are_stored_as_text_and_read_typed,
     illegal_transition_is_refused_and_leaves_the_row,
     status_change_is_compare_and_set,
     transaction_events_are_append_only,

@@ -14,12 +14,13 @@ use kontor_daemon::ebics::{
     DownloadRequest, EbicsError, KeyOrder, UploadOutcome, UploadRequest, VeuSignature,
 };
 use kontor_daemon::services::{AsUser, Bank, BankCall, Delivery};
+use kontor_documents::{BalanceKind, CreditDebit};
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::orderdata::{DataDigest, HVDResponseOrderData};
 use kontor_protocol::{ProtocolVersion, SignatureVersion};
 use kontor_storage::{
-    BankKey, EbicsUserStatus, FileId, FileKind, MasterKey, NewBookedTransaction, Role, Store,
-    StoredFile, TenantId, TenantScope, TransactionId,
+    BankKey, EbicsUserStatus, FileId, FileKind, MasterKey, NewBalance, NewBookedTransaction, Role,
+    Store, StoredFile, TenantId, TenantScope, TransactionId,
 };
 use serde_json::json;
 
@@ -536,7 +537,7 @@ async fn booked_transactions_page_by_keyset_cursor_filter_by_date_and_export_as_
                 value_date: None,
                 amount: format!("{i}.00").parse().unwrap(),
                 currency: "EUR".parse().unwrap(),
-                credit_debit: "CRDT".into(),
+                credit_debit: CreditDebit::Credit,
                 counterparty_name: Some(format!("Payer, \"{i}\"")),
                 counterparty_iban: None,
                 remittance: Some("=HYPERLINK(\"x\")".into()),
@@ -639,6 +640,102 @@ async fn booked_transactions_page_by_keyset_cursor_filter_by_date_and_export_as_
         text.contains("\"'=HYPERLINK(\"\"x\"\")\""),
         "formulas are defused"
     );
+}
+
+/// Directions and balance types are stored typed but answer their ISO 20022 codes, in the
+/// JSON of bookings and balances and in the CSV export, as they always did.
+#[tokio::test]
+async fn bookings_and_balances_answer_their_iso_codes() {
+    let w = world().await;
+    let scope = TenantScope::system_job(w.tenant_a, "test");
+    let account: kontor_storage::AccountId = w.a.account.parse().unwrap();
+    let day = NaiveDate::from_ymd_opt(2026, 2, 2).unwrap();
+    let mut tx = w.store.scope(&scope).begin().await.unwrap();
+    for (key, credit_debit) in [("in", CreditDebit::Credit), ("out", CreditDebit::Debit)] {
+        let booking = NewBookedTransaction {
+            account_id: account,
+            statement_id: None,
+            booking_date: day,
+            value_date: None,
+            amount: "1.00".parse().unwrap(),
+            currency: "EUR".parse().unwrap(),
+            credit_debit,
+            counterparty_name: None,
+            counterparty_iban: None,
+            remittance: None,
+            bank_reference: None,
+            end_to_end_id: None,
+            dedupe_key: key.into(),
+        };
+        assert!(tx.statements().insert_booking(booking).await.unwrap());
+    }
+    for kind in [
+        BalanceKind::ClosingBooked,
+        BalanceKind::Other("XBAL".into()),
+    ] {
+        let balance = NewBalance {
+            account_id: account,
+            statement_id: None,
+            kind,
+            balance_date: day,
+            amount: "-5.25".parse().unwrap(),
+            currency: "EUR".parse().unwrap(),
+        };
+        assert!(tx.statements().upsert_balance(balance).await.unwrap());
+    }
+    tx.commit().await.unwrap();
+
+    let bookings = w
+        .get(
+            &w.viewer_a,
+            &format!("/v1/booked-transactions?account={}", w.a.account),
+        )
+        .await
+        .json();
+    let mut directions: Vec<(String, String)> = bookings["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["dedupe_key"].to_string(), b["credit_debit"].to_string()))
+        .collect();
+    directions.sort();
+    assert_eq!(
+        directions,
+        [
+            (r#""in""#.to_owned(), r#""CRDT""#.to_owned()),
+            (r#""out""#.to_owned(), r#""DBIT""#.to_owned())
+        ]
+    );
+    let csv = w
+        .get(
+            &w.viewer_a,
+            &format!("/v1/booked-transactions/csv?account={}", w.a.account),
+        )
+        .await
+        .text();
+    let mut csv_directions: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|row| row.split(',').nth(4).unwrap())
+        .collect();
+    csv_directions.sort();
+    assert_eq!(csv_directions, ["CRDT", "DBIT"], "{csv}");
+
+    let balances = w
+        .get(
+            &w.viewer_a,
+            &format!("/v1/accounts/{}/balances", w.a.account),
+        )
+        .await
+        .json();
+    let mut kinds: Vec<&str> = balances["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["kind"].as_str().unwrap())
+        .collect();
+    kinds.sort();
+    assert_eq!(kinds, ["CLBD", "XBAL"], "{balances}");
 }
 
 /// Log lines of requests whose id starts with [`CAPTURED_REQUEST`], from every test of this
