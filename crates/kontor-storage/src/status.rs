@@ -370,6 +370,16 @@ db_enum!(
 );
 
 db_enum!(
+    /// Who acted in an audited action (the record's `actor` names which one).
+    AuditActorKind, "audit_events.actor_kind" {
+        /// An operator through the API; `actor` is the operator id.
+        Operator => "OPERATOR",
+        /// A system job (scheduler, recovery, a CLI bootstrap); `actor` is the job's name.
+        System => "SYSTEM",
+    }
+);
+
+db_enum!(
     /// An operator's role within one tenant.
     Role, "memberships.role" {
         Owner => "OWNER",
@@ -620,6 +630,7 @@ mod tests {
         round_trips::<TransferEffect>();
         round_trips::<AuditAction>();
         round_trips::<AuditOutcome>();
+        round_trips::<AuditActorKind>();
         round_trips::<SignatureClass>();
         round_trips::<KeyUsage>();
         round_trips::<KeyCustody>();
@@ -630,6 +641,7 @@ mod tests {
         round_trips::<FileKind>();
         round_trips::<StatementFormat>();
         round_trips::<StatementFileStatus>();
+        round_trips::<StatementContainer>();
     }
 
     #[test]

@@ -262,6 +262,57 @@ async fn statement_codes_are_stored_as_text_and_read_typed(store: &Store) {
     }
 }
 
+/// An audit record's kind of actor is stored as its text and read typed; a stored kind that
+/// is none of them is a typed error naming the column.
+async fn audit_actor_kind_is_stored_as_text_and_read_typed(store: &Store) {
+    let g = fixture::build(store, "a").await;
+    let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    let event = tx
+        .audit()
+        .record(
+            AuditAction::StatementFileFailed,
+            "statement_file",
+            &g.statement_file.to_string(),
+            serde_json::json!({}),
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(event.actor_kind, AuditActorKind::System);
+    let sql = format!(
+        "SELECT actor_kind FROM audit_events WHERE id = '{}'",
+        event.id
+    );
+    assert_eq!(store.raw_text(&sql).await.unwrap(), "SYSTEM");
+    let read: AuditEvent = fixture::read(store, &g.scope, event.id).await;
+    assert_eq!(read, event);
+
+    // The log is append-only even behind the repositories' back: the bad kind goes in raw.
+    let columns = "id, tenant_id, actor_kind, actor, action, target_kind, target_id, outcome, \
+                   detail, created_at";
+    let copy = AuditEventId::new();
+    store
+        .raw_execute(&format!(
+            "INSERT INTO audit_events ({columns}) SELECT '{copy}', tenant_id, 'ROBOT', actor, \
+             action, target_kind, target_id, outcome, detail, created_at FROM audit_events \
+             WHERE id = '{}'",
+            event.id
+        ))
+        .await
+        .unwrap();
+    let mut tx = store.scope(&g.scope).read().await.unwrap();
+    let tampered: Result<AuditEvent> = tx.get(copy).await;
+    match tampered {
+        Err(StorageError::UnknownEnumValue(e)) => {
+            assert_eq!(
+                (e.column, e.value.as_str()),
+                ("audit_events.actor_kind", "ROBOT")
+            )
+        }
+        other => panic!("expected UnknownEnumValue, got {other:?}"),
+    }
+}
+
 /// The state machine refused the move: the write failed with `IllegalTransition`.
 #[track_caller]
 fn assert_illegal_transition<T: std::fmt::Debug>(result: Result<T>) {
@@ -1109,6 +1160,7 @@ conformance!(
     unknown_enum_value_in_the_database_is_a_typed_error,
     money_is_stored_as_its_text_and_bad_text_is_corrupt,
     statement_codes_are_stored_as_text_and_read_typed,
+    audit_actor_kind_is_stored_as_text_and_read_typed,
     illegal_transition_is_refused_and_leaves_the_row,
     status_change_is_compare_and_set,
     transaction_events_are_append_only,
