@@ -92,31 +92,25 @@ fn camt053_version_02_from_a_bank_parses() {
 fn statement_codes_serialise_as_iso_codes() {
     let s = camt::parse(V02).unwrap().remove(0);
     let json = serde_json::to_value(&s).unwrap();
-    let kinds: Vec<&str> = json["balances"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b["kind"].as_str().unwrap())
-        .collect();
+    // The `field` of every item of the list `list`, as the JSON has it.
+    let texts = |list: &str, field: &str| -> Vec<String> {
+        let items = json[list].as_array().unwrap().iter();
+        items
+            .map(|item| item[field].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let kinds = texts("balances", "kind");
     let expected: Vec<&str> = s.balances.iter().map(|b| b.kind.code()).collect();
     assert_eq!(kinds, expected);
-    assert!(
-        kinds.contains(&"PRCD") && kinds.contains(&"XBAL"),
-        "{kinds:?}"
-    );
-    let directions: Vec<&str> = json["entries"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["credit_debit"].as_str().unwrap())
-        .collect();
+    assert!(kinds.contains(&"PRCD".into()) && kinds.contains(&"XBAL".into()));
+    let directions = texts("entries", "credit_debit");
     let expected: Vec<&str> = s
         .entries
         .iter()
         .map(|e| e.credit_debit.iso_code())
         .collect();
     assert_eq!(directions, expected);
-    assert!(directions.contains(&"CRDT") && directions.contains(&"DBIT"));
+    assert!(directions.contains(&"CRDT".into()) && directions.contains(&"DBIT".into()));
     assert_eq!(serde_json::from_value::<Statement>(json).unwrap(), s);
 }
 

@@ -82,12 +82,16 @@ async fn a_hosts_ca_bundle_is_stored_kept_and_removed(store: &Store) {
 
 async fn unknown_enum_value_in_the_database_is_a_typed_error(store: &Store) {
     let g = fixture::build(store, "a").await;
-    match fixture::read_tampered(store, &g.scope, g.order, "status = 'TELEPORTED'").await {
+    let read = fixture::read_tampered(store, &g.scope, g.order, "status = 'TELEPORTED'").await;
+    assert_unknown_enum_value(read, "orders.status", "TELEPORTED");
+}
+
+/// The read failed with `UnknownEnumValue` naming `column` and the stored `value`.
+#[track_caller]
+fn assert_unknown_enum_value<T: std::fmt::Debug>(read: Result<T>, column: &str, value: &str) {
+    match read {
         Err(StorageError::UnknownEnumValue(e)) => {
-            assert_eq!(
-                (e.column, e.value.as_str()),
-                ("orders.status", "TELEPORTED")
-            )
+            assert_eq!((e.column, e.value.as_str()), (column, value))
         }
         other => panic!("expected UnknownEnumValue, got {other:?}"),
     }
@@ -133,22 +137,28 @@ async fn money_is_stored_as_its_text_and_bad_text_is_corrupt(store: &Store) {
             .await
             .unwrap();
     }
-    fixture::tamper_booking(store, "REF-MONEY", "amount = '12,50'").await;
-    let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    tampered_booking_is_corrupt(store, &g, "REF-MONEY", "amount = '12,50'", "amount").await;
+}
+
+/// After `assignment` (SQL) in the booking with `dedupe_key`, reading the account's bookings
+/// fails with `Corrupt` naming `column`.
+async fn tampered_booking_is_corrupt(
+    store: &Store,
+    g: &fixture::Graph,
+    dedupe_key: &str,
+    assignment: &str,
+    column: &str,
+) {
+    fixture::tamper_booking(store, dedupe_key, assignment).await;
+    let mut tx = store.scope(&g.scope).read().await.unwrap();
     let read = tx
         .statements()
         .bookings(&fixture::bookings_of(g.account, 10))
         .await;
-    assert!(
-        matches!(
-            read,
-            Err(StorageError::Corrupt {
-                column: "amount",
-                ..
-            })
-        ),
-        "got {read:?}"
-    );
+    match read {
+        Err(StorageError::Corrupt { column: named, .. }) => assert_eq!(named, column),
+        other => panic!("{assignment}: expected Corrupt, got {other:?}"),
+    }
 }
 
 /// A booking's direction, a balance's type and a statement file's container are stored as
@@ -234,32 +244,10 @@ async fn statement_codes_are_stored_as_text_and_read_typed(store: &Store) {
     );
     drop(tx);
 
-    fixture::tamper_booking(store, "REF-DEBIT", "credit_debit = 'DEBIT'").await;
-    let mut tx = store.scope(&g.scope).read().await.unwrap();
-    let read = tx
-        .statements()
-        .bookings(&fixture::bookings_of(g.account, 10))
-        .await;
-    assert!(
-        matches!(
-            read,
-            Err(StorageError::Corrupt {
-                column: "credit_debit",
-                ..
-            })
-        ),
-        "got {read:?}"
-    );
-    drop(tx);
-    match fixture::read_tampered(store, &g.scope, g.statement_file, "container = 'TAR'").await {
-        Err(StorageError::UnknownEnumValue(e)) => {
-            assert_eq!(
-                (e.column, e.value.as_str()),
-                ("statement_files.container", "TAR")
-            )
-        }
-        other => panic!("expected UnknownEnumValue, got {other:?}"),
-    }
+    let debit = "credit_debit = 'DEBIT'";
+    tampered_booking_is_corrupt(store, &g, "REF-DEBIT", debit, "credit_debit").await;
+    let read = fixture::read_tampered(store, &g.scope, g.statement_file, "container = 'TAR'").await;
+    assert_unknown_enum_value(read, "statement_files.container", "TAR");
 }
 
 /// An audit record's kind of actor is stored as its text and read typed; a stored kind that
@@ -302,15 +290,7 @@ async fn audit_actor_kind_is_stored_as_text_and_read_typed(store: &Store) {
         .unwrap();
     let mut tx = store.scope(&g.scope).read().await.unwrap();
     let tampered: Result<AuditEvent> = tx.get(copy).await;
-    match tampered {
-        Err(StorageError::UnknownEnumValue(e)) => {
-            assert_eq!(
-                (e.column, e.value.as_str()),
-                ("audit_events.actor_kind", "ROBOT")
-            )
-        }
-        other => panic!("expected UnknownEnumValue, got {other:?}"),
-    }
+    assert_unknown_enum_value(tampered, "audit_events.actor_kind", "ROBOT");
 }
 
 /// The state machine refused the move: the write failed with `IllegalTransition`.
