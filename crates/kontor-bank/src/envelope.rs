@@ -43,7 +43,7 @@ pub enum MessageFamily {
 
 impl MessageFamily {
     /// The family of a root element name.
-    pub fn from_root(local_name: &str) -> Option<Self> {
+    fn from_root(local_name: &str) -> Option<Self> {
         Some(match local_name {
             "ebicsHEVRequest" => Self::Hev,
             "ebicsUnsecuredRequest" => Self::Unsecured,

@@ -20,7 +20,7 @@ pub fn escape_xml(text: &str) -> String {
 }
 
 /// The `VersionNumber` HEV reports for a protocol version (`02.50` for H004, `03.00` for H005).
-pub fn spec_version_number(version: ProtocolVersion) -> &'static str {
+fn spec_version_number(version: ProtocolVersion) -> &'static str {
     match version {
         ProtocolVersion::H003 => "02.40",
         ProtocolVersion::H004 => "02.50",

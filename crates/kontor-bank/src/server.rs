@@ -29,7 +29,7 @@ use crate::ebics::EbicsDispatcher;
 use crate::faults::FaultEngine;
 use crate::ids::{PartnerId, UserId};
 use crate::keys::{BankKeyError, BankKeyPairs, BankKeyRing, BankKeys};
-use crate::state::{BankState, LetterHashes, LifecycleError, Subscriber};
+use crate::state::{BankState, LifecycleError, Subscriber};
 
 /// How often idle transactions are swept.
 const SWEEP_INTERVAL: Duration = Duration::from_secs(15);
@@ -406,18 +406,6 @@ impl RunningBank {
         self.app
             .state
             .activate_user(partner, user, None, Utc::now())
-    }
-
-    /// The bank clerk activates a subscriber after comparing the letter's hashes.
-    pub fn activate_user_with_letter(
-        &self,
-        partner: &PartnerId,
-        user: &UserId,
-        letter: &LetterHashes,
-    ) -> Result<Subscriber, LifecycleError> {
-        self.app
-            .state
-            .activate_user(partner, user, Some(letter), Utc::now())
     }
 
     /// Stops accepting, lets open requests finish (bounded grace period) and waits.

@@ -147,7 +147,7 @@ fn account_info(account: &AccountConfig) -> Result<AccountInfo, StatementError> 
 }
 
 /// The inclusive day range served for a query, clamped to the ledger's history.
-pub fn effective_range(
+fn effective_range(
     config: &BankConfig,
     query: &StatementQuery<'_>,
 ) -> Result<(NaiveDate, NaiveDate), StatementError> {

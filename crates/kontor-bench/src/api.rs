@@ -7,6 +7,7 @@
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
+use kontor_documents::CreditDebit;
 use kontor_storage::NewBookedTransaction;
 use serde::Deserialize;
 
@@ -95,7 +96,11 @@ async fn load(database: &str, duration: Duration) -> (f64, Duration, CpuPerReque
                 .parse()
                 .expect("a decimal"),
             currency: "EUR".parse().unwrap(),
-            credit_debit: if i % 3 == 0 { "DBIT" } else { "CRDT" }.into(),
+            credit_debit: if i % 3 == 0 {
+                CreditDebit::Debit
+            } else {
+                CreditDebit::Credit
+            },
             counterparty_name: Some(format!("Counterparty {}", i % 500)),
             counterparty_iban: Some("FR1420041010050500013M02606".parse().unwrap()),
             remittance: Some(format!("Invoice {i}")),

@@ -122,7 +122,7 @@ impl Config {
     }
 
     /// Like [`Config::load`] with an injectable environment, so tests need not mutate the process.
-    pub fn load_with_env(
+    fn load_with_env(
         file: Option<&Path>,
         env: impl Fn(&str) -> Option<String>,
     ) -> Result<Self, ConfigError> {

@@ -234,11 +234,6 @@ impl Iban {
         &self.electronic()[..2]
     }
 
-    /// The two check digits.
-    pub fn check_digits(&self) -> &str {
-        &self.electronic()[2..4]
-    }
-
     /// The country-specific part after the check digits.
     pub fn bban(&self) -> &str {
         &self.electronic()[4..]
@@ -307,7 +302,6 @@ mod tests {
         assert_eq!(iban.electronic(), "DE89370400440532013000");
         assert_eq!(iban.to_string(), "DE89 3704 0044 0532 0130 00");
         assert_eq!(iban.country_code(), "DE");
-        assert_eq!(iban.check_digits(), "89");
         assert_eq!(iban.bban(), "370400440532013000");
     }
 

@@ -30,11 +30,13 @@ pub enum StatementFormat {
     Mt940,
 }
 
-/// Direction of an entry or the sign of a balance.
+/// Direction of an entry or the sign of a balance; serialised as its ISO 20022 code.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 pub enum CreditDebit {
+    #[serde(rename = "CRDT")]
     Credit,
+    #[serde(rename = "DBIT")]
     Debit,
 }
 
@@ -64,9 +66,8 @@ impl CreditDebit {
     }
 }
 
-/// ISO 20022 balance type (`BalanceType12Code`).
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
+/// ISO 20022 balance type (`BalanceType12Code`); serialised as its code ([`BalanceKind::code`]).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum BalanceKind {
     /// OPBD
     OpeningBooked,
@@ -123,6 +124,34 @@ impl BalanceKind {
             "INFO" => BalanceKind::Information,
             other => BalanceKind::Other(other.to_string()),
         }
+    }
+}
+
+impl Serialize for BalanceKind {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.code())
+    }
+}
+
+impl<'de> Deserialize<'de> for BalanceKind {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(deserializer)?;
+        Ok(BalanceKind::from_code(&code))
+    }
+}
+
+#[cfg(feature = "schemars")]
+impl schemars::JsonSchema for BalanceKind {
+    fn schema_name() -> Cow<'static, str> {
+        "BalanceKind".into()
+    }
+
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "type": "string",
+            "description": "ISO 20022 balance type code (OPBD, CLBD, ITBD, PRCD, OPAV, CLAV, ITAV, FWAV, XPCD, INFO) or a bank's proprietary code",
+            "examples": ["CLBD"]
+        })
     }
 }
 

@@ -13,8 +13,6 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::version::ProtocolVersion;
-
 /// Which part of a response a code comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum ReturnCodeKind {
@@ -325,23 +323,6 @@ impl ReturnCode {
             _ => Severity::Fatal,
         }
     }
-
-    /// The symbolic name as the given protocol version spells it: H005 renamed the order-type
-    /// codes to "order identifier" and `091115` to `EBICS_ORDERID_ALREADY_FINAL`.
-    pub fn symbolic_name_in(&self, version: ProtocolVersion) -> Option<&'static str> {
-        if version.uses_btf() {
-            match self {
-                Self::InvalidOrderType => return Some("EBICS_INVALID_ORDER_IDENTIFIER"),
-                Self::UnsupportedOrderType => return Some("EBICS_UNSUPPORTED_ORDER_IDENTIFIER"),
-                Self::AuthorisationOrderTypeFailed => {
-                    return Some("EBICS_AUTHORISATION_ORDER_IDENTIFIER_FAILED")
-                }
-                Self::OrderIdAlreadyExists => return Some("EBICS_ORDERID_ALREADY_FINAL"),
-                _ => {}
-            }
-        }
-        self.symbolic_name()
-    }
 }
 
 impl fmt::Display for ReturnCode {
@@ -472,18 +453,6 @@ mod tests {
         ] {
             assert_eq!(code.severity(), severity, "{code}");
         }
-    }
-
-    #[test]
-    fn h005_renames_order_type_codes() {
-        assert_eq!(
-            ReturnCode::InvalidOrderType.symbolic_name_in(ProtocolVersion::H005),
-            Some("EBICS_INVALID_ORDER_IDENTIFIER")
-        );
-        assert_eq!(
-            ReturnCode::InvalidOrderType.symbolic_name_in(ProtocolVersion::H004),
-            Some("EBICS_INVALID_ORDER_TYPE")
-        );
     }
 
     #[test]

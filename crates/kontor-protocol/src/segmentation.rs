@@ -126,11 +126,6 @@ impl std::fmt::Debug for Segment {
     }
 }
 
-/// `NumSegments` for base64 text of `encoded_len` bytes at the EBICS maximum segment size.
-pub fn segment_count_for(encoded_len: usize) -> u32 {
-    segment_count_with(encoded_len, SegmentSize::MAX)
-}
-
 /// `NumSegments` for base64 text of `encoded_len` bytes at `size`; at least 1.
 pub fn segment_count_with(encoded_len: usize, size: SegmentSize) -> u32 {
     u32::try_from(encoded_len.div_ceil(size.get()).max(1)).unwrap_or(u32::MAX)
@@ -681,11 +676,17 @@ mod tests {
 
     #[test]
     fn segment_count_rounds_up_and_is_at_least_one() {
-        assert_eq!(segment_count_for(0), 1);
-        assert_eq!(segment_count_for(1), 1);
-        assert_eq!(segment_count_for(MAX_SEGMENT_SIZE), 1);
-        assert_eq!(segment_count_for(MAX_SEGMENT_SIZE + 1), 2);
-        assert_eq!(segment_count_for(3 * MAX_SEGMENT_SIZE), 3);
+        assert_eq!(segment_count_with(0, SegmentSize::MAX), 1);
+        assert_eq!(segment_count_with(1, SegmentSize::MAX), 1);
+        assert_eq!(segment_count_with(MAX_SEGMENT_SIZE, SegmentSize::MAX), 1);
+        assert_eq!(
+            segment_count_with(MAX_SEGMENT_SIZE + 1, SegmentSize::MAX),
+            2
+        );
+        assert_eq!(
+            segment_count_with(3 * MAX_SEGMENT_SIZE, SegmentSize::MAX),
+            3
+        );
     }
 
     #[test]

@@ -57,7 +57,7 @@ record! {
 
 impl ApiToken {
     /// Whether the token may be used at `at`: not revoked and not expired.
-    pub fn is_live(&self, at: DateTime<Utc>) -> bool {
+    fn is_live(&self, at: DateTime<Utc>) -> bool {
         self.revoked_at.is_none() && self.expires_at.is_none_or(|e| e > at)
     }
 }
@@ -268,21 +268,6 @@ impl Admin<'_> {
         .map(|r| read_operator(&RowReader(r)))
         .transpose()?
         .ok_or(StorageError::NotFound { entity: "operator" })
-    }
-
-    /// Switches the tenant an operator's tokens act in; they must be a member there.
-    pub async fn switch_tenant(&self, operator: OperatorId, tenant: TenantId) -> Result<()> {
-        let scope = TenantScope::system_job(tenant, "admin: switch tenant");
-        let mut tx = self.store.scope(&scope).begin().await?;
-        tx.memberships().role_of(operator).await?;
-        drop(tx);
-        self.exec(
-            "operator",
-            "UPDATE operators SET current_tenant_id = $1 WHERE id = $2",
-            &[tenant.to_db().into(), operator.to_db().into()],
-        )
-        .await?;
-        Ok(())
     }
 
     /// Issues a new API token acting in the operator's current tenant (the CLI bootstrap);

@@ -1,7 +1,7 @@
 //! Low-level helpers shared by every repository: bound values, row decoding, timestamps.
 
 use chrono::{DateTime, NaiveDate, SecondsFormat, Utc};
-use kontor_documents::{Amount, Bic, Currency, Iban};
+use kontor_documents::{Amount, BalanceKind, Bic, CreditDebit, Currency, Iban};
 use sqlx::{Postgres, Row};
 
 pub(crate) use crate::engine::DbRow;
@@ -119,6 +119,12 @@ val_as_text! {
     Currency => |c: &Currency| c.as_str().to_owned(),
     Iban => |i: &Iban| i.electronic().to_owned(),
     Bic => |b: &Bic| b.as_str().to_owned(),
+}
+
+// Statement vocabulary as its ISO 20022 codes.
+val_as_text! {
+    CreditDebit => |d: &CreditDebit| d.iso_code().to_owned(),
+    BalanceKind => |k: &BalanceKind| k.code().to_owned(),
 }
 
 // A protocol, signature or key version as its code, a key hash as upper-case hex; a BTF
@@ -384,6 +390,23 @@ column_via! {
     Option<Currency> => opt_parsed,
     Option<Iban> => opt_parsed,
     Option<Bic> => opt_parsed,
+}
+
+/// A booking's direction as its ISO 20022 code (`CRDT`, `DBIT`).
+impl Column for CreditDebit {
+    fn read(row: &RowReader<'_>, column: &'static str) -> Result<Self> {
+        let code = row.str(column)?;
+        CreditDebit::from_iso_code(code)
+            .ok_or_else(|| corrupt(column, format!("unknown credit/debit code {code:?}")))
+    }
+}
+
+/// A balance type as its code: any code reads, since banks add proprietary ones
+/// ([`BalanceKind::Other`]).
+impl Column for BalanceKind {
+    fn read(row: &RowReader<'_>, column: &'static str) -> Result<Self> {
+        Ok(BalanceKind::from_code(row.str(column)?))
+    }
 }
 
 /// Implements [`Column`] for a record nested in another (see [`record!`]): its fields are

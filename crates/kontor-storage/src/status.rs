@@ -372,6 +372,16 @@ db_enum!(
 );
 
 db_enum!(
+    /// Who acted in an audited action (the record's `actor` names which one).
+    AuditActorKind, "audit_events.actor_kind" {
+        /// An operator through the API; `actor` is the operator id.
+        Operator => "OPERATOR",
+        /// A system job (scheduler, recovery, a CLI bootstrap); `actor` is the job's name.
+        System => "SYSTEM",
+    }
+);
+
+db_enum!(
     /// An operator's role within one tenant.
     Role, "memberships.role" {
         Owner => "OWNER",
@@ -532,6 +542,16 @@ impl StatementFileStatus {
 }
 
 db_enum!(
+    /// How a stored statement file is wrapped, as its ingestion found it.
+    StatementContainer, "statement_files.container" {
+        /// The document itself (XML or MT940).
+        Bare => "BARE",
+        /// A ZIP archive of documents.
+        Zip => "ZIP",
+    }
+);
+
+db_enum!(
     /// The bank's status of one transfer of a payment order (pain.002 `TxSts`, reduced to
     /// what a treasurer acts on).
     TransferStatus, "payment_transfer_statuses.status" {
@@ -657,6 +677,7 @@ mod tests {
         round_trips::<TransferEffect>();
         round_trips::<AuditAction>();
         round_trips::<AuditOutcome>();
+        round_trips::<AuditActorKind>();
         round_trips::<SignatureClass>();
         round_trips::<KeyUsage>();
         round_trips::<KeyCustody>();
@@ -667,6 +688,7 @@ mod tests {
         round_trips::<FileKind>();
         round_trips::<StatementFormat>();
         round_trips::<StatementFileStatus>();
+        round_trips::<StatementContainer>();
     }
 
     #[test]

@@ -87,7 +87,7 @@ impl NonceCache {
     }
 
     /// Forgets nonces whose timestamp fell out of the window.
-    pub fn prune(&mut self, now: DateTime<Utc>) {
+    fn prune(&mut self, now: DateTime<Utc>) {
         let horizon = now - self.tolerance;
         while let Some(&(ts, nonce)) = self.by_time.first() {
             if ts >= horizon {

@@ -158,7 +158,7 @@ async fn bookings_csv(
                 b.account_id.to_string(),
                 b.booking_date.to_string(),
                 b.value_date.map(|d| d.to_string()).unwrap_or_default(),
-                b.credit_debit.clone(),
+                b.credit_debit.iso_code().to_owned(),
                 b.amount.to_string(),
                 b.currency.to_string(),
                 b.counterparty_name.clone().unwrap_or_default(),

@@ -46,7 +46,7 @@ impl std::fmt::Debug for RouteInfo {
 
 impl RouteInfo {
     /// Whether the route is reachable without a bearer token.
-    pub fn is_public(&self) -> bool {
+    fn is_public(&self) -> bool {
         self.access == Access::Public
     }
 }
@@ -238,7 +238,7 @@ impl Operation {
     }
 
     /// A request body of bytes (any media type: the handler reads what it is).
-    pub fn binary_body(&mut self, description: &str) {
+    fn binary_body(&mut self, description: &str) {
         self.request_body = Some(json!({
             "required": true,
             "description": description,
@@ -426,7 +426,7 @@ fn build(table: &[RouteInfo]) -> Value {
 }
 
 /// The `{name}` placeholders of a route's path.
-pub fn path_parameters(path: &str) -> impl Iterator<Item = &str> {
+fn path_parameters(path: &str) -> impl Iterator<Item = &str> {
     path.split('/')
         .filter_map(|s| s.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
 }

@@ -212,7 +212,7 @@ pub(super) async fn activate_submitted_keys(
 /// The user's current public key for `usage`, wherever it is stored. INI needs only the
 /// public signature key, so a signer who keeps the private key outside the daemon can still
 /// be initialised once the public key is registered.
-pub async fn public_key_for(
+async fn public_key_for(
     tx: &mut ScopedTx<'_>,
     user: EbicsUserId,
     usage: KeyUsage,

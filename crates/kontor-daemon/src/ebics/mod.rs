@@ -120,11 +120,7 @@ impl Client {
     }
 
     /// A client with a custom transport (tests inject faults here).
-    pub fn with_transport(
-        store: Store,
-        config: ClientConfig,
-        transport: Arc<dyn Transport>,
-    ) -> Self {
+    fn with_transport(store: Store, config: ClientConfig, transport: Arc<dyn Transport>) -> Self {
         Self {
             line: Line::new(transport, config.retry.clone()),
             ledger: Ledger::new(store, config.instance.clone(), config.lease_for),

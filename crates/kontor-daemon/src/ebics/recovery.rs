@@ -90,7 +90,7 @@ impl Client {
 
     /// Resumes one unfinished transaction from its last acknowledged segment, or ends it.
     /// Returns the phase it is in afterwards.
-    pub async fn resume_transaction(
+    async fn resume_transaction(
         &self,
         scope: &TenantScope,
         transaction: TransactionId,

@@ -277,9 +277,7 @@ fn error_chain(e: &dyn std::error::Error) -> String {
 }
 
 /// Waits between attempts; injectable so tests never sleep.
-pub type Sleeper = Arc<dyn Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync>;
-/// Draws the jitter factor in `[0, 1)`; injectable so tests are deterministic.
-pub type JitterSource = Arc<dyn Fn() -> f64 + Send + Sync>;
+type Sleeper = Arc<dyn Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync>;
 
 /// Exponential backoff with full jitter: before retry `n` (1-based) it waits a random time in
 /// `[0, min(max_delay, base_delay * 2^(n-1)))`, spreading retries of many clients apart.
@@ -290,7 +288,6 @@ pub struct RetryPolicy {
     pub base_delay: Duration,
     pub max_delay: Duration,
     sleeper: Sleeper,
-    jitter: JitterSource,
 }
 
 impl std::fmt::Debug for RetryPolicy {
@@ -310,14 +307,14 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
-    /// Real sleeping and random jitter.
+    /// Real sleeping and random jitter (tests check the delays through
+    /// [`RetryPolicy::delay_before`]).
     pub fn new(max_attempts: u32, base_delay: Duration, max_delay: Duration) -> Self {
         Self {
             max_attempts: max_attempts.max(1),
             base_delay,
             max_delay,
             sleeper: Arc::new(|d| Box::pin(tokio::time::sleep(d))),
-            jitter: Arc::new(rand::random::<f64>),
         }
     }
 
@@ -327,13 +324,8 @@ impl RetryPolicy {
             .with_sleeper(Arc::new(|_| Box::pin(async {})))
     }
 
-    pub fn with_sleeper(mut self, sleeper: Sleeper) -> Self {
+    fn with_sleeper(mut self, sleeper: Sleeper) -> Self {
         self.sleeper = sleeper;
-        self
-    }
-
-    pub fn with_jitter(mut self, jitter: JitterSource) -> Self {
-        self.jitter = jitter;
         self
     }
 
@@ -349,7 +341,7 @@ impl RetryPolicy {
 
     /// Waits before retry number `retry` (1-based).
     pub async fn wait(&self, retry: u32) {
-        let delay = self.delay_before(retry, (self.jitter)());
+        let delay = self.delay_before(retry, rand::random::<f64>());
         (self.sleeper)(delay).await;
     }
 

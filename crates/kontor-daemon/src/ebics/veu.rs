@@ -134,7 +134,7 @@ pub struct VeuSignature {
 
 impl Client {
     /// Downloads one VEU document; `None` when the bank has nothing (090005).
-    pub async fn veu_document(
+    async fn veu_document(
         &self,
         scope: &TenantScope,
         user: EbicsUserId,

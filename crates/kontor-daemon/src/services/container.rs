@@ -20,36 +20,19 @@ use std::cell::RefCell;
 use std::io::{Read, Seek};
 use std::rc::Rc;
 
+use kontor_storage::StatementContainer;
+
 /// The first bytes of a ZIP archive: a local file header, or the end of central directory
 /// record of an empty archive (APPNOTE 4.3.7, 4.3.16).
 const LOCAL_HEADER: &[u8] = b"PK\x03\x04";
 const EMPTY_ARCHIVE: &[u8] = b"PK\x05\x06";
 
-/// How a stored file is wrapped.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
-#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
-pub enum Container {
-    /// The document itself (XML or MT940).
-    Bare,
-    /// A ZIP archive of documents.
-    Zip,
-}
-
-impl Container {
-    /// Recognises the container from the file's first bytes.
-    pub fn sniff(head: &[u8]) -> Self {
-        if head.starts_with(LOCAL_HEADER) || head.starts_with(EMPTY_ARCHIVE) {
-            Self::Zip
-        } else {
-            Self::Bare
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Bare => "BARE",
-            Self::Zip => "ZIP",
-        }
+/// Recognises how a stored file is wrapped from its first bytes.
+pub fn sniff(head: &[u8]) -> StatementContainer {
+    if head.starts_with(LOCAL_HEADER) || head.starts_with(EMPTY_ARCHIVE) {
+        StatementContainer::Zip
+    } else {
+        StatementContainer::Bare
     }
 }
 
@@ -375,16 +358,13 @@ mod tests {
     #[test]
     fn container_is_recognised_by_its_magic_not_its_name() {
         assert_eq!(
-            Container::sniff(&archive(&[("a.xml", b"<a/>")])),
-            Container::Zip
+            sniff(&archive(&[("a.xml", b"<a/>")])),
+            StatementContainer::Zip
         );
-        assert_eq!(Container::sniff(&archive(&[])), Container::Zip);
-        assert_eq!(
-            Container::sniff(b"<?xml version=\"1.0\"?>"),
-            Container::Bare
-        );
-        assert_eq!(Container::sniff(b":20:STARTUMS"), Container::Bare);
-        assert_eq!(Container::sniff(b"PK"), Container::Bare);
+        assert_eq!(sniff(&archive(&[])), StatementContainer::Zip);
+        assert_eq!(sniff(b"<?xml version=\"1.0\"?>"), StatementContainer::Bare);
+        assert_eq!(sniff(b":20:STARTUMS"), StatementContainer::Bare);
+        assert_eq!(sniff(b"PK"), StatementContainer::Bare);
     }
 
     #[test]

@@ -12,8 +12,8 @@ use kontor_protocol::{
     AuthenticationVersion, EncryptionVersion, KeyVersion, ProtocolVersion, SignatureVersion,
 };
 use kontor_storage::{
-    DbEnum, EbicsUser, EbicsUserId, EbicsUserStatus, KeyPair, KeyUsage, NewKeyPair, ScopedTx,
-    StorageError, Store, TenantScope, UserAtHost,
+    DbEnum, EbicsUser, EbicsUserId, KeyPair, KeyUsage, NewKeyPair, ScopedTx, StorageError, Store,
+    TenantScope, UserAtHost,
 };
 
 use super::error::ServiceError;
@@ -23,13 +23,6 @@ use super::error::ServiceError;
 pub enum KeyError {
     #[error("key handling failed: {0}")]
     Crypto(String),
-    #[error("EBICS user {user_id} is {status}, not NEW")]
-    NotNew {
-        user_id: String,
-        status: EbicsUserStatus,
-    },
-    #[error("EBICS user {0} already has keys")]
-    AlreadyHasKeys(String),
     /// A letter needs keys the user does not have yet.
     #[error("the user has no keys yet; generate them first")]
     NoKeys,
@@ -68,36 +61,6 @@ pub(crate) async fn stored_signature_key(
         .key_pairs()
         .current(user, KeyUsage::Signature)
         .await
-}
-
-/// Freshly generated keys and certificates for one user, before they are stored.
-pub struct KeyMaterial {
-    signature: (RsaKeyPair, Certificate),
-    authentication: (RsaKeyPair, Certificate),
-    encryption: (RsaKeyPair, Certificate),
-}
-
-impl std::fmt::Debug for KeyMaterial {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("KeyMaterial([redacted])")
-    }
-}
-
-/// Generates the signature (A006), authentication (X002) and encryption (E002) keys with
-/// self-signed certificates (EBICS 3.0 needs certificates; German banks accept self-signed).
-/// CPU-heavy: run it on a blocking thread.
-pub fn generate_key_material(
-    subject: &CertificateSubject,
-    size: KeySize,
-    now: DateTime<Utc>,
-) -> Result<KeyMaterial, KeyError> {
-    let mut rng = rand::rngs::OsRng;
-    let mut one = |purpose| generate_pair(&mut rng, subject, purpose, size, now);
-    Ok(KeyMaterial {
-        signature: one(KeyPurpose::Signature)?,
-        authentication: one(KeyPurpose::Authentication)?,
-        encryption: one(KeyPurpose::Encryption)?,
-    })
 }
 
 /// One RSA key pair with its self-signed certificate.
@@ -256,61 +219,6 @@ pub async fn generate_replacements(
     Ok(GeneratedKeys(generated))
 }
 
-/// The letters a user prints, signs and sends to the bank, with the hashes they show.
-pub struct OnboardingLetters {
-    pub ini: Letter,
-    pub hia: Letter,
-    pub signature_hash: KeyHash,
-    pub authentication_hash: KeyHash,
-    pub encryption_hash: KeyHash,
-}
-
-/// Stores a NEW user's key material (private keys encrypted under the master key) and
-/// produces the INI and HIA letters. Refuses users that already have keys.
-pub async fn store_user_keys(
-    tx: &mut ScopedTx<'_>,
-    user: EbicsUserId,
-    material: &KeyMaterial,
-    at: DateTime<Utc>,
-) -> Result<OnboardingLetters, KeyError> {
-    let at_host = tx.ebics_users().at_host(user).await?;
-    let UserAtHost { user, host, .. } = &at_host;
-    if user.status != EbicsUserStatus::New {
-        return Err(KeyError::NotNew {
-            user_id: user.user_id.clone(),
-            status: user.status,
-        });
-    }
-    if !tx.key_pairs().list_for_user(user.id).await?.is_empty() {
-        return Err(KeyError::AlreadyHasKeys(user.user_id.clone()));
-    }
-    let version = host.protocol_version;
-    let mut store = async |usage, pair| -> Result<KeyHash, KeyError> {
-        Ok(store_pair(tx, user.id, usage, pair, version)
-            .await?
-            .key_hash)
-    };
-    let signature_hash = store(KeyUsage::Signature, &material.signature).await?;
-    let authentication_hash = store(KeyUsage::Authentication, &material.authentication).await?;
-    let encryption_hash = store(KeyUsage::Encryption, &material.encryption).await?;
-    let key = |(pair, cert): &(RsaKeyPair, Certificate)| -> PublicPart {
-        (pair.public_key().clone(), Some(cert.clone()))
-    };
-    let letters = Letters {
-        input: letter_input(&at_host, at),
-        signature: (SignatureVersion::A006, key(&material.signature)),
-        authentication: key(&material.authentication),
-        encryption: key(&material.encryption),
-    };
-    Ok(OnboardingLetters {
-        ini: letters.ini()?,
-        hia: letters.hia()?,
-        signature_hash,
-        authentication_hash,
-        encryption_hash,
-    })
-}
-
 /// Which letter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LetterKind {
@@ -425,22 +333,4 @@ fn hia_with(
         letter_key(input, AuthenticationVersion::X002, authentication),
         letter_key(input, EncryptionVersion::E002, encryption),
     )?)
-}
-
-/// Generated keys, ready to be shown in letters.
-struct Letters {
-    input: LetterInput,
-    signature: (SignatureVersion, PublicPart),
-    authentication: PublicPart,
-    encryption: PublicPart,
-}
-
-impl Letters {
-    fn ini(&self) -> Result<Letter, KeyError> {
-        ini_with(&self.input, self.signature.0, &self.signature.1)
-    }
-
-    fn hia(&self) -> Result<Letter, KeyError> {
-        hia_with(&self.input, &self.authentication, &self.encryption)
-    }
 }

@@ -163,7 +163,7 @@ pub async fn onboard(
 }
 
 /// [`onboard`], with the keys of a NEW user sent as `submission` says.
-pub async fn onboard_with(
+async fn onboard_with(
     store: &Store,
     bank: &dyn Bank,
     scope: &TenantScope,
@@ -246,7 +246,7 @@ pub async fn sync(
 /// 090003 EBICS_AUTHORISATION_ORDER_TYPE_FAILED, 091005 EBICS_INVALID_ORDER_TYPE and 091006
 /// EBICS_UNSUPPORTED_ORDER_TYPE (EBICS 3.0 Annex 1, return codes). 090005 is not one of them:
 /// it only says there is no data to download.
-pub fn means_not_allowed(code: &str) -> bool {
+fn means_not_allowed(code: &str) -> bool {
     matches!(code, "090003" | "091005" | "091006")
 }
 

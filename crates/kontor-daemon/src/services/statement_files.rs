@@ -18,12 +18,13 @@
 use kontor_protocol::order_type::OrderType;
 use kontor_storage::{
     AuditAction, EbicsUser, EbicsUserId, FileBody, FileId, FileKind, NewFile, NewStatementFile,
-    Savepoint, ScopedTx, StatementFile, StatementFileCounts, StatementFileId, StatementFileMember,
-    StatementFileOutcome, StatementFileStatus, Store, StoredFile, TenantScope, TransactionId,
+    Savepoint, ScopedTx, StatementContainer, StatementFile, StatementFileCounts, StatementFileId,
+    StatementFileMember, StatementFileOutcome, StatementFileStatus, Store, StoredFile, TenantScope,
+    TransactionId,
 };
 use serde_json::json;
 
-use super::container::{Container, ContainerError, ZipLimits, ZipMembers};
+use super::container::{self, ContainerError, ZipLimits, ZipMembers};
 use super::statements::{
     ingest_parts, read_parts, spawn_parts, IngestError, IngestReport, IngestSource, Parts,
     StatementSyntax, PARTS_IN_FLIGHT,
@@ -181,7 +182,7 @@ async fn ingest_record(
         file: Some(file.id),
     };
     let head = read_head(reading.files, &file).await?;
-    let container = Container::sniff(&head);
+    let container = container::sniff(&head);
     let order_syntax = order_type
         .as_ref()
         .and_then(StatementSyntax::for_order_type);
@@ -189,7 +190,7 @@ async fn ingest_record(
     let mut tx = reading.store.scope(scope).begin().await?;
     let mut booked = Booked::default();
     let refused = match container {
-        Container::Bare => {
+        StatementContainer::Bare => {
             // Streamed from the stored file: a statement of any size costs one batch.
             let syntax = order_syntax.unwrap_or_else(|| StatementSyntax::sniff(&head));
             let reader = reading.files.open(&file).map_err(IngestError::File)?;
@@ -198,7 +199,7 @@ async fn ingest_record(
                 .await?;
             None
         }
-        Container::Zip => {
+        StatementContainer::Zip => {
             let mut members = open_members(reading.files, &file, reading.limits, order_syntax);
             let mut refused = None;
             while let Some(member) = members.recv().await {
@@ -329,7 +330,11 @@ impl Booked {
         });
     }
 
-    fn outcome(&self, container: Container, refused: Option<String>) -> StatementFileOutcome {
+    fn outcome(
+        &self,
+        container: StatementContainer,
+        refused: Option<String>,
+    ) -> StatementFileOutcome {
         let unmatched = &self.report.unmatched_ibans;
         let (status, error) = if let Some(refused) = refused {
             (StatementFileStatus::Failed, Some(refused))
@@ -351,7 +356,7 @@ impl Booked {
         };
         StatementFileOutcome {
             status,
-            container: container.as_str().into(),
+            container,
             error,
             members: self.members.clone(),
             counts: StatementFileCounts {

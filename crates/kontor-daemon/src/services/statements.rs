@@ -377,7 +377,7 @@ impl<'a> StatementWriter<'a> {
                 .upsert_balance(NewBalance {
                     account_id: account.id,
                     statement_id: Some(statement),
-                    kind: balance.kind.code().to_owned(),
+                    kind: balance.kind.clone(),
                     balance_date: balance.date,
                     amount: balance.amount,
                     currency: balance.currency,
@@ -470,7 +470,7 @@ fn booking(
         value_date: entry.value_date,
         amount: entry.amount.abs(),
         currency: entry.currency,
-        credit_debit: entry.credit_debit.iso_code().to_owned(),
+        credit_debit: entry.credit_debit,
         counterparty_name: entry.counterparty_name,
         counterparty_iban: entry.counterparty_iban,
         remittance: entry.remittance,

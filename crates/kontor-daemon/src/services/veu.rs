@@ -68,7 +68,7 @@ pub enum VeuError {
 impl VeuError {
     /// Whether the bank's answer to a signature was lost or unusable: whether it arrived is
     /// unknown, and only the bank's VEU can tell.
-    pub fn is_unconfirmed(&self) -> bool {
+    fn is_unconfirmed(&self) -> bool {
         matches!(
             self,
             Self::Exchange(
@@ -161,7 +161,7 @@ pub struct VeuApproval {
 
 impl VeuApproval {
     /// The approval as `signer`'s signature over `item`, doing `action`.
-    pub fn to_send<'a>(
+    fn to_send<'a>(
         &'a self,
         action: VeuAction,
         signer: &'a EbicsUser,
@@ -249,7 +249,7 @@ pub async fn sync<B: VeuBank + ?Sized>(
 
 /// Stores an overview (one database transaction): upserts listed items with their signers and
 /// settles items that left the list.
-pub async fn apply_overview(
+async fn apply_overview(
     tx: &mut ScopedTx<'_>,
     connection: ConnectionId,
     overview: Vec<VeuOverviewItem>,

@@ -86,6 +86,34 @@ fn camt053_version_02_from_a_bank_parses() {
     assert_eq!(pending.booking_date, None);
 }
 
+/// A statement serialises its directions and balance types as their ISO 20022 codes (as
+/// Kontor stores and serves them), a proprietary type too, and reads them back.
+#[test]
+fn statement_codes_serialise_as_iso_codes() {
+    let s = camt::parse(V02).unwrap().remove(0);
+    let json = serde_json::to_value(&s).unwrap();
+    // The `field` of every item of the list `list`, as the JSON has it.
+    let texts = |list: &str, field: &str| -> Vec<String> {
+        let items = json[list].as_array().unwrap().iter();
+        items
+            .map(|item| item[field].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let kinds = texts("balances", "kind");
+    let expected: Vec<&str> = s.balances.iter().map(|b| b.kind.code()).collect();
+    assert_eq!(kinds, expected);
+    assert!(kinds.contains(&"PRCD".into()) && kinds.contains(&"XBAL".into()));
+    let directions = texts("entries", "credit_debit");
+    let expected: Vec<&str> = s
+        .entries
+        .iter()
+        .map(|e| e.credit_debit.iso_code())
+        .collect();
+    assert_eq!(directions, expected);
+    assert!(directions.contains(&"CRDT".into()) && directions.contains(&"DBIT".into()));
+    assert_eq!(serde_json::from_value::<Statement>(json).unwrap(), s);
+}
+
 #[test]
 fn prefixed_camt054_version_02_with_non_iban_account_parses() {
     let xml = r#"<n:Document xmlns:n="urn:iso:std:iso:20022:tech:xsd:camt.054.001.02">

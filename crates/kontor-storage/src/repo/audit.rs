@@ -12,7 +12,7 @@ use super::{entity, repository};
 use crate::db::{now, record, to_json, Val};
 use crate::error::Result;
 use crate::ids::AuditEventId;
-use crate::status::{AuditAction, AuditOutcome};
+use crate::status::{AuditAction, AuditActorKind, AuditOutcome};
 use crate::store::{Actor, Newest};
 
 record! {
@@ -21,8 +21,7 @@ record! {
     #[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
     pub struct AuditEvent {
         pub id: AuditEventId,
-        /// `OPERATOR` or `SYSTEM`.
-        pub actor_kind: String,
+        pub actor_kind: AuditActorKind,
         /// The operator id, or the system job's name.
         pub actor: String,
         pub action: AuditAction,
@@ -127,8 +126,8 @@ impl Audit<'_, '_> {
         detail: serde_json::Value,
     ) -> Result<AuditEvent> {
         let (actor_kind, actor) = match &self.tx.actor {
-            Actor::Operator { operator, .. } => ("OPERATOR", operator.to_db()),
-            Actor::System { job } => ("SYSTEM", job.clone()),
+            Actor::Operator { operator, .. } => (AuditActorKind::Operator, operator.to_db()),
+            Actor::System { job } => (AuditActorKind::System, job.clone()),
         };
         let id = AuditEventId::new();
         let request_id = self.tx.request_id.clone();

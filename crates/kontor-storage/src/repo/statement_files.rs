@@ -11,7 +11,7 @@ use super::{entity, repository};
 use crate::db::{now, record, to_json};
 use crate::error::{Result, StorageError};
 use crate::ids::{EbicsUserId, FileId, StatementFileId, TransactionId};
-use crate::status::StatementFileStatus;
+use crate::status::{StatementContainer, StatementFileStatus};
 
 record! {
     /// A stored statement file (bare document or container) and its last ingestion.
@@ -29,8 +29,8 @@ record! {
         /// came without one (stored and served as an empty text).
         #[serde(serialize_with = "order_type_or_empty")]
         #[new] pub order_type: Option<OrderType>,
-        /// `BARE` or `ZIP`, once an ingestion looked at the file.
-        pub container: Option<String>,
+        /// Set once an ingestion looked at the file.
+        pub container: Option<StatementContainer>,
         pub status: StatementFileStatus,
         /// Why the last ingestion failed (or what it left out), in words for an operator.
         pub error: Option<String>,
@@ -107,7 +107,7 @@ entity!(
 #[derive(Debug, Clone)]
 pub struct StatementFileOutcome {
     pub status: StatementFileStatus,
-    pub container: String,
+    pub container: StatementContainer,
     pub error: Option<String>,
     pub members: Vec<StatementFileMember>,
     pub counts: StatementFileCounts,

@@ -3,7 +3,7 @@
 use std::sync::LazyLock;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use kontor_documents::{Amount, Currency, Iban};
+use kontor_documents::{Amount, BalanceKind, CreditDebit, Currency, Iban};
 
 use super::{entity, repository};
 use crate::db::{now, record, to_json, RowReader, Val};
@@ -41,8 +41,8 @@ record! {
         pub id: BalanceId,
         #[new] pub account_id: AccountId,
         #[new] pub statement_id: Option<StatementId>,
-        /// ISO 20022 balance type code: OPBD, CLBD, ITBD, CLAV, ...
-        #[new] pub kind: String,
+        /// ISO 20022 balance type: OPBD, CLBD, ITBD, CLAV, ... (stored and served as its code).
+        #[new] pub kind: BalanceKind,
         #[new] pub balance_date: NaiveDate,
         /// Signed exact decimal.
         #[new] pub amount: Amount,
@@ -67,8 +67,8 @@ record! {
         /// Unsigned exact decimal; see `credit_debit`.
         #[new] pub amount: Amount,
         #[new] pub currency: Currency,
-        /// CRDT or DBIT.
-        #[new] pub credit_debit: String,
+        /// Stored and served as its ISO 20022 code, CRDT or DBIT.
+        #[new] pub credit_debit: CreditDebit,
         #[new] pub counterparty_name: Option<String>,
         #[new] pub counterparty_iban: Option<Iban>,
         #[new] pub remittance: Option<String>,
@@ -259,7 +259,8 @@ impl Statements<'_, '_> {
 
     pub async fn balances(&mut self, account: AccountId) -> Result<Vec<Balance>> {
         let mut balances: Vec<Balance> = self.tx.list_where("account_id", account).await?;
-        balances.sort_by(|a, b| (a.balance_date, &a.kind).cmp(&(b.balance_date, &b.kind)));
+        balances
+            .sort_by(|a, b| (a.balance_date, a.kind.code()).cmp(&(b.balance_date, b.kind.code())));
         Ok(balances)
     }
 

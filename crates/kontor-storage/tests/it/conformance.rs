@@ -1,7 +1,7 @@
 //! Repository behaviour that must hold identically on SQLite and PostgreSQL.
 
 use chrono::{Duration, Utc};
-use kontor_documents::{Amount, Currency, Iban};
+use kontor_documents::{Amount, BalanceKind, CreditDebit, Currency, Iban};
 use kontor_protocol::keys::KeyHash;
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::{KeyVersion, SignatureVersion};
@@ -84,12 +84,16 @@ async fn a_hosts_ca_bundle_is_stored_kept_and_removed(store: &Store) {
 
 async fn unknown_enum_value_in_the_database_is_a_typed_error(store: &Store) {
     let g = fixture::build(store, "a").await;
-    match fixture::read_tampered(store, &g.scope, g.order, "status = 'TELEPORTED'").await {
+    let read = fixture::read_tampered(store, &g.scope, g.order, "status = 'TELEPORTED'").await;
+    assert_unknown_enum_value(read, "orders.status", "TELEPORTED");
+}
+
+/// The read failed with `UnknownEnumValue` naming `column` and the stored `value`.
+#[track_caller]
+fn assert_unknown_enum_value<T: std::fmt::Debug>(read: Result<T>, column: &str, value: &str) {
+    match read {
         Err(StorageError::UnknownEnumValue(e)) => {
-            assert_eq!(
-                (e.column, e.value.as_str()),
-                ("orders.status", "TELEPORTED")
-            )
+            assert_eq!((e.column, e.value.as_str()), (column, value))
         }
         other => panic!("expected UnknownEnumValue, got {other:?}"),
     }
@@ -128,22 +132,160 @@ async fn money_is_stored_as_its_text_and_bad_text_is_corrupt(store: &Store) {
         "currency = 'EUR', iban = 'DE89370400440532013000', bic = 'COBADEFFXXX'",
     )
     .await;
-    fixture::tamper_booking(store, "REF-MONEY", "amount = '12,50'").await;
-    let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    tampered_booking_is_corrupt(store, &g, "REF-MONEY", "amount = '12,50'", "amount").await;
+}
+
+/// After `assignment` (SQL) in the booking with `dedupe_key`, reading the account's bookings
+/// fails with `Corrupt` naming `column`.
+async fn tampered_booking_is_corrupt(
+    store: &Store,
+    g: &fixture::Graph,
+    dedupe_key: &str,
+    assignment: &str,
+    column: &str,
+) {
+    fixture::tamper_booking(store, dedupe_key, assignment).await;
+    let mut tx = store.scope(&g.scope).read().await.unwrap();
     let read = tx
         .statements()
         .bookings(&fixture::bookings_of(g.account, 10))
         .await;
-    assert!(
-        matches!(
-            read,
-            Err(StorageError::Corrupt {
-                column: "amount",
-                ..
-            })
-        ),
-        "got {read:?}"
+    match read {
+        Err(StorageError::Corrupt { column: named, .. }) => assert_eq!(named, column),
+        other => panic!("{assignment}: expected Corrupt, got {other:?}"),
+    }
+}
+
+/// A booking's direction, a balance's type and a statement file's container are stored as
+/// the codes they always were, read back typed (a proprietary balance type too), and a stored
+/// code that is none of them is an error naming the column.
+async fn statement_codes_are_stored_as_text_and_read_typed(store: &Store) {
+    let g = fixture::build(store, "a").await;
+    let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    let mut debit = fixture::booking(g.account, g.statement, "REF-DEBIT");
+    debit.credit_debit = CreditDebit::Debit;
+    assert!(tx.statements().insert_booking(debit).await.unwrap());
+    assert!(tx
+        .statements()
+        .upsert_balance(NewBalance {
+            account_id: g.account,
+            statement_id: None,
+            kind: BalanceKind::Other("XBAL".into()),
+            balance_date: g.balance_date,
+            amount: "-1.00".parse().unwrap(),
+            currency: Currency::EUR,
+        })
+        .await
+        .unwrap());
+    let outcome = StatementFileOutcome {
+        status: StatementFileStatus::Ingested,
+        container: StatementContainer::Zip,
+        error: None,
+        members: Vec::new(),
+        counts: StatementFileCounts::default(),
+    };
+    let file = tx
+        .statement_files()
+        .record_outcome(g.statement_file, StatementFileStatus::Pending, outcome)
+        .await
+        .unwrap();
+    assert_eq!(file.container, Some(StatementContainer::Zip));
+    tx.commit().await.unwrap();
+
+    let stored = |sql: String| async move { store.raw_text(&sql).await.unwrap() };
+    for (key, code) in [(g.booking_key.as_str(), "CRDT"), ("REF-DEBIT", "DBIT")] {
+        let sql =
+            format!("SELECT credit_debit FROM booked_transactions WHERE dedupe_key = '{key}'");
+        assert_eq!(stored(sql).await, code);
+    }
+    let kinds = "SELECT min(kind) || ' ' || max(kind) FROM balances".to_owned();
+    assert_eq!(stored(kinds).await, "CLBD XBAL");
+    let container = format!(
+        "SELECT container FROM statement_files WHERE id = '{}'",
+        g.statement_file
     );
+    assert_eq!(stored(container).await, "ZIP");
+
+    let mut tx = store.scope(&g.scope).read().await.unwrap();
+    let directions: Vec<_> = tx
+        .statements()
+        .bookings(&fixture::bookings_of(g.account, 10))
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| (b.dedupe_key, b.credit_debit))
+        .collect();
+    assert_eq!(
+        directions,
+        [
+            ("REF-0001".to_owned(), CreditDebit::Credit),
+            ("REF-DEBIT".to_owned(), CreditDebit::Debit)
+        ]
+    );
+    let kinds: Vec<_> = tx
+        .statements()
+        .balances(g.account)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|b| b.kind)
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            BalanceKind::ClosingBooked,
+            BalanceKind::Other("XBAL".into())
+        ]
+    );
+    drop(tx);
+
+    let debit = "credit_debit = 'DEBIT'";
+    tampered_booking_is_corrupt(store, &g, "REF-DEBIT", debit, "credit_debit").await;
+    let read = fixture::read_tampered(store, &g.scope, g.statement_file, "container = 'TAR'").await;
+    assert_unknown_enum_value(read, "statement_files.container", "TAR");
+}
+
+/// An audit record's kind of actor is stored as its text and read typed; a stored kind that
+/// is none of them is a typed error naming the column.
+async fn audit_actor_kind_is_stored_as_text_and_read_typed(store: &Store) {
+    let g = fixture::build(store, "a").await;
+    let mut tx = store.scope(&g.scope).begin().await.unwrap();
+    let event = tx
+        .audit()
+        .record(
+            AuditAction::StatementFileFailed,
+            "statement_file",
+            &g.statement_file.to_string(),
+            serde_json::json!({}),
+        )
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(event.actor_kind, AuditActorKind::System);
+    let sql = format!(
+        "SELECT actor_kind FROM audit_events WHERE id = '{}'",
+        event.id
+    );
+    assert_eq!(store.raw_text(&sql).await.unwrap(), "SYSTEM");
+    let read: AuditEvent = fixture::read(store, &g.scope, event.id).await;
+    assert_eq!(read, event);
+
+    // The log is append-only even behind the repositories' back: the bad kind goes in raw.
+    let columns = "id, tenant_id, actor_kind, actor, action, target_kind, target_id, outcome, \
+                   detail, created_at";
+    let copy = AuditEventId::new();
+    store
+        .raw_execute(&format!(
+            "INSERT INTO audit_events ({columns}) SELECT '{copy}', tenant_id, 'ROBOT', actor, \
+             action, target_kind, target_id, outcome, detail, created_at FROM audit_events \
+             WHERE id = '{}'",
+            event.id
+        ))
+        .await
+        .unwrap();
+    let mut tx = store.scope(&g.scope).read().await.unwrap();
+    let tampered: Result<AuditEvent> = tx.get(copy).await;
+    assert_unknown_enum_value(tampered, "audit_events.actor_kind", "ROBOT");
 }
 
 /// Key versions and key hashes are stored as the text they always were ("A006", upper-case
@@ -548,7 +690,7 @@ async fn bookings_json_is_the_typed_bookings_serialised(store: &Store) {
             new.remittance = Some(String::new());
             new.end_to_end_id = Some(format!("E2E\"{i}\\"));
             new.currency = "CHF".parse().unwrap();
-            new.credit_debit = "DBIT".into();
+            new.credit_debit = CreditDebit::Debit;
         } else {
             new.counterparty_name = None;
             new.remittance = None;
@@ -1182,6 +1324,8 @@ conformance!(
     unknown_enum_value_in_the_database_is_a_typed_error,
     money_is_stored_as_its_text_and_bad_text_is_corrupt,
     key_versions_and_hashes_are_stored_as_text_and_bad_text_is_corrupt,
+    statement_codes_are_stored_as_text_and_read_typed,
+    audit_actor_kind_is_stored_as_text_and_read_typed,
     illegal_transition_is_refused_and_leaves_the_row,
     status_change_is_compare_and_set,
     transaction_events_are_append_only,

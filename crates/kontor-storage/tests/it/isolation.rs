@@ -1,6 +1,7 @@
 //! Tenant isolation: a record created in tenant A is invisible, unmodifiable and undeletable
 //! from tenant B, for every entity. Each check fails if a repository loses its tenant filter.
 
+use kontor_documents::BalanceKind;
 use kontor_protocol::order_type::OrderType;
 use std::fmt::Debug;
 
@@ -191,7 +192,7 @@ async fn updates_from_another_tenant_are_not_found_and_change_nothing(store: &St
         .upsert_balance(NewBalance {
             account_id: a.account,
             statement_id: None,
-            kind: "CLBD".into(),
+            kind: BalanceKind::ClosingBooked,
             balance_date: a.balance_date,
             amount: "0".parse().unwrap(),
             currency: "EUR".parse().unwrap()

@@ -123,7 +123,7 @@ pub async fn sync_order_status(
 
 /// One status sync per connection with PROCESSING orders, in every tenant, through one
 /// READY user of that connection.
-pub async fn sync_all_order_status(
+async fn sync_all_order_status(
     store: &Store,
     bank: &dyn Bank,
 ) -> Result<CompletionReport, CompletionError> {

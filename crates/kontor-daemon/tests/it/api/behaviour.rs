@@ -14,12 +14,13 @@ use kontor_daemon::ebics::{
     DownloadRequest, EbicsError, KeyOrder, UploadOutcome, UploadRequest, VeuSignature,
 };
 use kontor_daemon::services::{AsUser, Bank, BankCall, Delivery};
+use kontor_documents::{BalanceKind, CreditDebit};
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::orderdata::{DataDigest, HVDResponseOrderData};
 use kontor_protocol::{ProtocolVersion, SignatureVersion};
 use kontor_storage::{
-    BankKey, EbicsUserStatus, FileId, FileKind, MasterKey, NewBookedTransaction, Role, Store,
-    StoredFile, TenantId, TenantScope, TransactionId,
+    BankKey, EbicsUserStatus, FileId, FileKind, MasterKey, NewBalance, NewBookedTransaction, Role,
+    Store, StoredFile, TenantId, TenantScope, TransactionId,
 };
 use serde_json::json;
 
@@ -536,7 +537,7 @@ async fn booked_transactions_page_by_keyset_cursor_filter_by_date_and_export_as_
                 value_date: None,
                 amount: format!("{i}.00").parse().unwrap(),
                 currency: "EUR".parse().unwrap(),
-                credit_debit: "CRDT".into(),
+                credit_debit: CreditDebit::Credit,
                 counterparty_name: Some(format!("Payer, \"{i}\"")),
                 counterparty_iban: None,
                 remittance: Some("=HYPERLINK(\"x\")".into()),
@@ -639,6 +640,74 @@ async fn booked_transactions_page_by_keyset_cursor_filter_by_date_and_export_as_
         text.contains("\"'=HYPERLINK(\"\"x\"\")\""),
         "formulas are defused"
     );
+}
+
+/// Directions and balance types are stored typed but answer their ISO 20022 codes, in the
+/// JSON of bookings and balances and in the CSV export, as they always did.
+#[tokio::test]
+async fn bookings_and_balances_answer_their_iso_codes() {
+    let w = world().await;
+    let scope = TenantScope::system_job(w.tenant_a, "test");
+    let account: kontor_storage::AccountId = w.a.account.parse().unwrap();
+    let day = NaiveDate::from_ymd_opt(2026, 2, 2).unwrap();
+    let mut tx = w.store.scope(&scope).begin().await.unwrap();
+    for (key, credit_debit) in [("in", CreditDebit::Credit), ("out", CreditDebit::Debit)] {
+        let booking = NewBookedTransaction {
+            account_id: account,
+            statement_id: None,
+            booking_date: day,
+            value_date: None,
+            amount: "1.00".parse().unwrap(),
+            currency: "EUR".parse().unwrap(),
+            credit_debit,
+            counterparty_name: None,
+            counterparty_iban: None,
+            remittance: None,
+            bank_reference: None,
+            end_to_end_id: None,
+            dedupe_key: key.into(),
+        };
+        assert!(tx.statements().insert_booking(booking).await.unwrap());
+    }
+    for kind in [
+        BalanceKind::ClosingBooked,
+        BalanceKind::Other("XBAL".into()),
+    ] {
+        let balance = NewBalance {
+            account_id: account,
+            statement_id: None,
+            kind,
+            balance_date: day,
+            amount: "-5.25".parse().unwrap(),
+            currency: "EUR".parse().unwrap(),
+        };
+        assert!(tx.statements().upsert_balance(balance).await.unwrap());
+    }
+    tx.commit().await.unwrap();
+
+    // The sorted `field` of every item of the JSON list at `path`.
+    let texts_of = async |path: String, field: &str| -> Vec<String> {
+        let page = w.get(&w.viewer_a, &path).await.json();
+        let items = page["items"].as_array().unwrap().iter();
+        let mut texts: Vec<String> = items.map(|i| i[field].as_str().unwrap().into()).collect();
+        texts.sort();
+        texts
+    };
+    let account = &w.a.account;
+    let bookings = format!("/v1/booked-transactions?account={account}&from=2026-02-02");
+    assert_eq!(texts_of(bookings, "credit_debit").await, ["CRDT", "DBIT"]);
+    let balances = format!("/v1/accounts/{account}/balances");
+    assert_eq!(texts_of(balances, "kind").await, ["CLBD", "XBAL"]);
+
+    let csv = format!("/v1/booked-transactions/csv?account={account}");
+    let csv = w.get(&w.viewer_a, &csv).await.text();
+    let mut csv_directions: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|row| row.split(',').nth(4).unwrap())
+        .collect();
+    csv_directions.sort();
+    assert_eq!(csv_directions, ["CRDT", "DBIT"], "{csv}");
 }
 
 /// Log lines of requests whose id starts with [`CAPTURED_REQUEST`], from every test of this

@@ -11,7 +11,7 @@ use axum::http::{Method, StatusCode};
 use chrono::{NaiveDate, NaiveDateTime, Utc};
 use kontor_daemon::api::{router, AppState};
 use kontor_daemon::ebics::Files;
-use kontor_daemon::services::container::Container;
+use kontor_daemon::services::container;
 use kontor_daemon::services::schedules;
 use kontor_daemon::services::statement_files::{
     ingest_delivered, reingest, store_delivered_bytes, DeliveredStatements, Reading,
@@ -23,7 +23,7 @@ use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::{
     Account, AccountId, AuditAction, AuditEvent, ConnectionId, FileId, NewAccount, Role, Schedule,
-    ScopedTx, StatementFile, StatementFileStatus, StoredFile, Transaction,
+    ScopedTx, StatementContainer, StatementFile, StatementFileStatus, StoredFile, Transaction,
 };
 use sha2::{Digest, Sha256};
 use zip::write::SimpleFileOptions;
@@ -136,7 +136,7 @@ async fn zip_of_daily_statements_lands_every_booking_once(db: TestDb) {
     assert_eq!(ingest.delivered(file).await.unwrap(), ledger.entry_count());
     let record = ingest.record(file).await;
     assert_eq!(record.status, StatementFileStatus::Ingested, "{record:?}");
-    assert_eq!(record.container.as_deref(), Some("ZIP"));
+    assert_eq!(record.container, Some(StatementContainer::Zip));
     assert_eq!(record.members.len(), 4);
     assert!(record
         .members
@@ -153,7 +153,10 @@ async fn zip_of_daily_statements_lands_every_booking_once(db: TestDb) {
     // A bare document still works beside containers.
     let bare = ingest.store(members[0].1.clone()).await;
     assert_eq!(ingest.delivered(bare).await.unwrap(), 0);
-    assert_eq!(ingest.record(bare).await.container.as_deref(), Some("BARE"));
+    assert_eq!(
+        ingest.record(bare).await.container,
+        Some(StatementContainer::Bare)
+    );
 }
 
 async fn zip_bomb_is_refused_and_the_file_kept(db: TestDb) {
@@ -440,7 +443,7 @@ async fn zip_delivery_lands_every_booking_once(db: TestDb, version: ProtocolVers
     let others = add_accounts(&w, &OTHER_ACCOUNTS).await;
     let (result, record, bytes) = run_and_fetch(&w, &schedule).await;
     result.unwrap();
-    assert_eq!(Container::sniff(&bytes), Container::Zip);
+    assert_eq!(container::sniff(&bytes), StatementContainer::Zip);
     let expected = booked_per_iban(&bytes);
     assert_eq!(
         expected.len(),
@@ -453,7 +456,7 @@ async fn zip_delivery_lands_every_booking_once(db: TestDb, version: ProtocolVers
         record.members.len()
     );
     assert_eq!(record.status, StatementFileStatus::Ingested, "{record:?}");
-    assert_eq!(record.container.as_deref(), Some("ZIP"));
+    assert_eq!(record.container, Some(StatementContainer::Zip));
     let total: usize = expected.values().sum();
     assert_eq!(record.counts.bookings_new as usize, total);
     assert_eq!(bookings_of(&w, main).await, expected[IBAN]);

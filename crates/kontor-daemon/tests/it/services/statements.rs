@@ -16,12 +16,12 @@ use kontor_daemon::services::statements::{
 };
 use kontor_documents::camt::{self, CamtKind, StatementRequest};
 use kontor_documents::mt940::{self, Mt940Request};
-use kontor_documents::Ledger;
+use kontor_documents::{BalanceKind, Ledger};
 use kontor_protocol::order_type::{BtfService, OrderType};
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::{
-    BtfOffer, JobRun, Schedule, StatementFileStatus, Store, StoredFile, TenantScope, Transaction,
-    TransactionEventKind, TransactionPhase,
+    BtfOffer, JobRun, Schedule, StatementContainer, StatementFileStatus, Store, StoredFile,
+    TenantScope, Transaction, TransactionEventKind, TransactionPhase,
 };
 use sha2::{Digest, Sha256};
 
@@ -129,7 +129,7 @@ async fn overlapping_periods_add_only_the_new_days(db: TestDb) {
     let balances = tx.statements().balances(t.account()).await.unwrap();
     let closing_5th = balances
         .iter()
-        .find(|b| b.kind == "CLBD" && b.balance_date == date(2024, 3, 5))
+        .find(|b| b.kind == BalanceKind::ClosingBooked && b.balance_date == date(2024, 3, 5))
         .expect("closing balance of the last day");
     assert_eq!(
         closing_5th.amount.to_string(),
@@ -311,12 +311,14 @@ async fn scheduled_multi_segment_c53_lands_bookings_once(db: TestDb, version: Pr
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(stored.container.as_deref(), Some("ZIP"));
+    assert_eq!(stored.container, Some(StatementContainer::Zip));
     assert_eq!(stored.members.len(), members.len());
     assert_eq!(stored.status, StatementFileStatus::Partial, "{stored:?}");
     assert_eq!(stored.counts.bookings_new as usize, bookings_after_first);
     let balances = tx.statements().balances(account).await.unwrap();
-    assert!(balances.iter().any(|b| b.kind == "CLBD"));
+    assert!(balances
+        .iter()
+        .any(|b| b.kind == BalanceKind::ClosingBooked));
     println!(
         "{version:?} C53 {} bytes in {num_segments} segments -> {} bookings; runs: {:?}",
         file.size,

@@ -1,6 +1,7 @@
 //! A tenant with one record of every entity, for the isolation and conformance tests.
 
 use chrono::{NaiveDate, Utc};
+use kontor_documents::{BalanceKind, CreditDebit};
 use kontor_protocol::keys::KeyHash;
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::KeyVersion;
@@ -295,7 +296,7 @@ pub async fn build(store: &Store, name: &str) -> Graph {
         .upsert_balance(NewBalance {
             account_id: account,
             statement_id: Some(statement),
-            kind: "CLBD".into(),
+            kind: BalanceKind::ClosingBooked,
             balance_date,
             amount: "1234.56".parse().unwrap(),
             currency: "EUR".parse().unwrap(),
@@ -386,7 +387,7 @@ pub fn booking(account: AccountId, statement: StatementId, key: &str) -> NewBook
         value_date: None,
         amount: "10.00".parse().unwrap(),
         currency: "EUR".parse().unwrap(),
-        credit_debit: "CRDT".into(),
+        credit_debit: CreditDebit::Credit,
         counterparty_name: Some("Customer".into()),
         counterparty_iban: None,
         remittance: Some("Invoice 1".into()),
