@@ -350,20 +350,11 @@ impl serde::Serialize for KeyHash {
     }
 }
 
-#[cfg(feature = "schemars")]
-impl schemars::JsonSchema for KeyHash {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "KeyHash".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "type": "string",
-            "pattern": "^[0-9A-F]{64}$",
-            "description": "An EBICS key hash (SHA-256), 64 uppercase hex digits.",
-        })
-    }
-}
+string_schema!(
+    KeyHash,
+    pattern = "^[0-9A-F]{64}$",
+    "An EBICS key hash (SHA-256), 64 uppercase hex digits."
+);
 
 /// Uppercase hex bytes separated by blanks, `bytes_per_line` bytes per line (hashes and key
 /// components in letters).

@@ -448,21 +448,12 @@ impl serde::Serialize for OrderType {
     }
 }
 
-/// Text on the wire: a code Kontor names or a bank's own.
-#[cfg(feature = "schemars")]
-impl schemars::JsonSchema for OrderType {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "OrderType".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "type": "string",
-            "pattern": "^[A-Z0-9]{3}$",
-            "description": "An EBICS order type code (CCT, C53, BTU, ...); banks may define their own.",
-        })
-    }
-}
+// Text on the wire: a code Kontor names or a bank's own.
+string_schema!(
+    OrderType,
+    pattern = "^[A-Z0-9]{3}$",
+    "An EBICS order type code (CCT, C53, BTU, ...); banks may define their own."
+);
 
 impl<'de> serde::Deserialize<'de> for OrderType {
     /// Lenient, as stored and bank-sent codes may be bank-specific: any well-formed code.

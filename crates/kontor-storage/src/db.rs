@@ -379,6 +379,7 @@ column_via! {
     Option<kontor_protocol::order_type::BtfService> => opt_json,
     Vec<OrderType> => json,
     kontor_protocol::ProtocolVersion => parsed,
+    kontor_protocol::SignatureVersion => parsed,
     Option<kontor_protocol::SignatureVersion> => opt_parsed,
     kontor_protocol::order_type::OrderTypeOrService => parsed,
     kontor_protocol::KeyVersion => parsed,

@@ -207,7 +207,7 @@ struct ContentSummary {
 struct SignatureView {
     signer_id: EbicsUserId,
     signature_class: SignatureClass,
-    signature_version: String,
+    signature_version: SignatureVersion,
     signed_hash: String,
     created_at: chrono::DateTime<chrono::Utc>,
 }

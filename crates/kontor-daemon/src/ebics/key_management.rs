@@ -632,7 +632,7 @@ fn not_for_status(ctx: &UserAtHost, status: EbicsUserStatus, needed: &'static st
 /// signature key (`kontor sign suspend`); the service verified it against the ACTIVE key.
 #[derive(Debug, Clone)]
 pub struct SignerSpr {
-    pub version: kontor_protocol::SignatureVersion,
+    pub version: SignatureVersion,
     pub value: Vec<u8>,
 }
 

@@ -15,6 +15,7 @@ use std::time::Duration;
 use kontor_protocol::envelope::{EbicsResponse, TransactionId as BankTransactionId};
 use kontor_protocol::order_type::{BtfService, ContainerType, MessageName};
 use kontor_protocol::return_code::Retry;
+use kontor_protocol::SignatureVersion;
 use kontor_storage::{
     NewTransaction, ScopedTx, Segment, Store, TenantScope, Transaction, TransactionEventKind,
     TransactionId, TransactionPhase,
@@ -379,7 +380,7 @@ pub(crate) struct UploadRecovery {
 /// H005: the digest the signatures of an upload cover, announced in its initialisation.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct StoredDigest {
-    pub signature_version: String,
+    pub signature_version: SignatureVersion,
     #[serde(with = "base64_bytes")]
     pub digest: Vec<u8>,
 }

@@ -20,7 +20,7 @@ use kontor_protocol::order_type::{BtfService, OrderType};
 use kontor_protocol::orderdata::{OrderSignatureData, UserSignatureData};
 use kontor_protocol::segmentation::{stream_order_data, SegmentSize};
 use kontor_protocol::signature::OrderDataHasher;
-use kontor_protocol::{EncryptionVersion, SignatureVersion};
+use kontor_protocol::EncryptionVersion;
 use kontor_storage::{
     AuditAction, Direction, EbicsUserId, FileId, KeyPairId, KeyStatus, NewTransaction, OrderId,
     ScopedTx, SegmentStatus, StoredFile, TenantScope, TransactionEventKind, TransactionId,
@@ -215,7 +215,7 @@ impl Client {
         .map_err(EbicsError::request)?;
         let signature_data = encrypt_for_transaction(&encoded.transaction_key, &signature_xml);
         let data_digest = session.version().uses_btf().then(|| StoredDigest {
-            signature_version: request.signatures[0].signature_version.as_str().to_owned(),
+            signature_version: request.signatures[0].signature_version,
             digest: request
                 .signed_digest
                 .clone()
@@ -395,10 +395,7 @@ impl Client {
                         .as_ref()
                         .map(|d| -> Result<DataDigest, EbicsError> {
                             Ok(DataDigest {
-                                signature_version: d
-                                    .signature_version
-                                    .parse::<SignatureVersion>()
-                                    .map_err(EbicsError::protocol)?,
+                                signature_version: d.signature_version,
                                 digest: d.digest.clone(),
                             })
                         })

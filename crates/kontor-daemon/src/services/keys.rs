@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 use kontor_protocol::certificate::{Certificate, CertificateSubject, KeyPurpose};
-use kontor_protocol::keys::{public_key_hash, KeyHash, KeyPair as RsaKeyPair, KeySize, PublicKey};
+use kontor_protocol::keys::{public_key_hash, KeyPair as RsaKeyPair, KeySize, PublicKey};
 use kontor_protocol::letters::{
     hia_letter, ini_letter, Letter, LetterError, LetterInput, LetterKey, LetterLanguage,
 };

@@ -150,19 +150,10 @@ impl<'de> serde::Deserialize<'de> for OrderTypeOrService {
     }
 }
 
-#[cfg(feature = "schemars")]
-impl schemars::JsonSchema for OrderTypeOrService {
-    fn schema_name() -> std::borrow::Cow<'static, str> {
-        "OrderTypeOrService".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "type": "string",
-            "description": "An order type (CCT) or a BTF service with every part as the bank named it (SCT/pain.001, SDD/pain.008;service_option=COR;msg_version=08).",
-        })
-    }
-}
+string_schema!(
+    OrderTypeOrService,
+    "An order type (CCT) or a BTF service with every part as the bank named it (SCT/pain.001, SDD/pain.008;service_option=COR;msg_version=08)."
+);
 
 #[cfg(test)]
 mod tests {

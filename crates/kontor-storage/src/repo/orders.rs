@@ -6,6 +6,7 @@ use kontor_documents::{Amount, Currency};
 
 use super::{entity, repository};
 use kontor_protocol::order_type::{BtfService, OrderType};
+use kontor_protocol::SignatureVersion;
 
 use crate::db::{now, record, to_json, RowReader, Val};
 use crate::error::{Result, StorageError};
@@ -148,7 +149,7 @@ record! {
         #[new] pub order_id: OrderId,
         #[new] pub signer_id: EbicsUserId,
         #[new] pub signature_class: SignatureClass,
-        #[new] pub signature_version: String,
+        #[new] pub signature_version: SignatureVersion,
         #[new] pub signed_hash: String,
         #[new] pub signature_value: Vec<u8>,
         pub created_at: DateTime<Utc>,

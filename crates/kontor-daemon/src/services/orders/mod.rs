@@ -594,7 +594,7 @@ pub async fn add_signature(
             order_id: order.id,
             signer_id: signer.id,
             signature_class: signer.signature_class,
-            signature_version: submission.version.as_str().into(),
+            signature_version: submission.version,
             signed_hash: hex::encode(digest),
             signature_value: submission.value,
         })
@@ -676,10 +676,7 @@ pub(crate) async fn order_signatures(
         let signer: EbicsUser = tx.get(signature.signer_id).await?;
         let connection: Connection = tx.get(signer.connection_id).await?;
         out.push(OrderSignatureData {
-            signature_version: signature
-                .signature_version
-                .parse::<SignatureVersion>()
-                .map_err(|e| OrderError::Uncertain(e.to_string()))?,
+            signature_version: signature.signature_version,
             signature_value: signature.signature_value,
             partner_id: connection.partner_id,
             user_id: signer.user_id,

@@ -140,11 +140,7 @@ async fn a_wrong_letter_rejects_the_new_key(db: TestDb) {
         .find(|k| k.generation == 2)
         .unwrap();
     let not_on_the_letter = KeyHash::from_bytes([0xAB; 32]);
-    let mut tx = w.tx().await;
-    let rejected = hosts::verify_key(&mut tx, new.id, not_on_the_letter, "ops@acme.example")
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    let rejected = w.verify_bank_key(new.id, not_on_the_letter).await;
     assert_eq!(rejected.verification_status, BankKeyVerification::Rejected);
     assert!(count_of(&w.audit_events().await, AuditAction::BankKeyRejected) > 0);
 }

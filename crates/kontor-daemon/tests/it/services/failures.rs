@@ -270,11 +270,7 @@ async fn a_rejected_bank_key_is_verified_after_the_hash_is_corrected(db: TestDb)
     let keys = w.initialise_and_fetch_bank_keys().await;
     let typo = KeyHash::from_bytes([0; 32]);
     for key in &keys {
-        let mut tx = w.tx().await;
-        let rejected = hosts::verify_key(&mut tx, key.id, typo, "ops@acme.example")
-            .await
-            .unwrap();
-        tx.commit().await.unwrap();
+        let rejected = w.verify_bank_key(key.id, typo).await;
         assert_eq!(rejected.verification_status, BankKeyVerification::Rejected);
     }
     assert!(w.client.activate(&w.scope, w.user).await.is_err());

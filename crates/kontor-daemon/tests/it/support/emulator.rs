@@ -8,13 +8,14 @@ use kontor_bank::{
 use kontor_daemon::ebics::{
     Client, ClientConfig, DownloadOutcome, DownloadRequest, EbicsError, Files, RetryPolicy,
 };
+use kontor_daemon::services::hosts;
 use kontor_daemon::services::onboarding::{self, OnboardingError};
 use kontor_daemon::services::orders::{
     add_signature, create_order, submit, CreateOrder, OrderError, SignatureSubmission,
     SubmitOutcome, Submitter,
 };
 use kontor_daemon::services::Services;
-use kontor_protocol::keys::PrivateKey;
+use kontor_protocol::keys::{KeyHash, PrivateKey};
 use kontor_protocol::order_type::{BtfService, OrderType};
 use kontor_protocol::signature::sign_order_data;
 use kontor_protocol::{ProtocolVersion, SignatureVersion};
@@ -122,6 +123,17 @@ pub async fn current_key(tx: &mut ScopedTx<'_>, user: EbicsUserId, usage: KeyUsa
 impl World {
     pub async fn tx(&self) -> ScopedTx<'_> {
         self.db.store.scope(&self.scope).begin().await.unwrap()
+    }
+
+    /// The operator's decision on a bank key, in a transaction of its own: `hash` as read
+    /// from the bank's letter (or mistyped).
+    pub async fn verify_bank_key(&self, key: BankKeyId, hash: KeyHash) -> BankKey {
+        let mut tx = self.tx().await;
+        let decided = hosts::verify_key(&mut tx, key, hash, "ops@acme.example")
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        decided
     }
 
     /// The tenant's audit records, newest first.

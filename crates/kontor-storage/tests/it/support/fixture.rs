@@ -217,7 +217,7 @@ pub async fn build(store: &Store, name: &str) -> Graph {
             order_id: order,
             signer_id: user,
             signature_class: SignatureClass::A,
-            signature_version: "A006".into(),
+            signature_version: kontor_protocol::SignatureVersion::A006,
             signed_hash: file.sha256.clone(),
             signature_value: vec![7; 16],
         })
