@@ -288,11 +288,7 @@ async fn bank_certificates_not_issued_by_the_configured_ca_are_refused(db: TestD
         ..Default::default()
     })
     .await;
-    w.client.send_ini(&w.scope, w.user).await.unwrap();
-    w.client.send_hia(&w.scope, w.user).await.unwrap();
-    w.bank
-        .activate_user(&"PARTNER1".parse().unwrap(), &"USER1".parse().unwrap())
-        .unwrap();
+    w.initialise_at_bank(w.user, &w.user_id).await;
     // The emulator's bank certificates are self-signed, not issued by the configured CA.
     let refused = w
         .client

@@ -160,16 +160,19 @@ impl World {
         user.status
     }
 
+    /// INI and HIA for `user` (the bank's `user_id`), then the bank clerk activates the
+    /// subscriber.
+    pub async fn initialise_at_bank(&self, user: EbicsUserId, user_id: &str) {
+        self.client.send_ini(&self.scope, user).await.unwrap();
+        self.client.send_hia(&self.scope, user).await.unwrap();
+        self.bank
+            .activate_user(&self.partner_id.parse().unwrap(), &user_id.parse().unwrap())
+            .unwrap();
+    }
+
     /// INI and HIA, then the bank clerk activates the subscriber, then HPB.
     pub async fn initialise_and_fetch_bank_keys(&self) -> Vec<BankKey> {
-        self.client.send_ini(&self.scope, self.user).await.unwrap();
-        self.client.send_hia(&self.scope, self.user).await.unwrap();
-        self.bank
-            .activate_user(
-                &self.partner_id.parse().unwrap(),
-                &self.user_id.parse().unwrap(),
-            )
-            .unwrap();
+        self.initialise_at_bank(self.user, &self.user_id).await;
         self.fetch_bank_keys().await
     }
 
@@ -201,11 +204,7 @@ impl World {
             .add_user(&self.db.store, user_id, "Anna Beispiel", class)
             .await;
         give_keys(&self.db.store, &self.scope, user, "Anna Beispiel").await;
-        self.client.send_ini(&self.scope, user).await.unwrap();
-        self.client.send_hia(&self.scope, user).await.unwrap();
-        self.bank
-            .activate_user(&self.partner_id.parse().unwrap(), &user_id.parse().unwrap())
-            .unwrap();
+        self.initialise_at_bank(user, user_id).await;
         self.client
             .fetch_bank_keys(&self.scope, user)
             .await
