@@ -17,9 +17,15 @@
 //! overflow.
 
 /// Implements `schemars::JsonSchema` (with the `schemars` feature) for a type serialised as a
-/// string matching `$pattern`.
+/// string matching `$pattern`, or as any string when it has none.
 macro_rules! string_schema {
     ($ty:ident, $pattern:literal, $description:literal) => {
+        string_schema!(@impl $ty, { "type": "string", "pattern": $pattern, "description": $description });
+    };
+    ($ty:ident, $description:literal) => {
+        string_schema!(@impl $ty, { "type": "string", "description": $description });
+    };
+    (@impl $ty:ident, $schema:tt) => {
         #[cfg(feature = "schemars")]
         impl schemars::JsonSchema for $ty {
             fn schema_name() -> std::borrow::Cow<'static, str> {
@@ -27,11 +33,7 @@ macro_rules! string_schema {
             }
 
             fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-                schemars::json_schema!({
-                    "type": "string",
-                    "pattern": $pattern,
-                    "description": $description
-                })
+                schemars::json_schema!($schema)
             }
         }
     };

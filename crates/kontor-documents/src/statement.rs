@@ -140,20 +140,10 @@ impl<'de> Deserialize<'de> for BalanceKind {
     }
 }
 
-#[cfg(feature = "schemars")]
-impl schemars::JsonSchema for BalanceKind {
-    fn schema_name() -> Cow<'static, str> {
-        "BalanceKind".into()
-    }
-
-    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-        schemars::json_schema!({
-            "type": "string",
-            "description": "ISO 20022 balance type code (OPBD, CLBD, ITBD, PRCD, OPAV, CLAV, ITAV, FWAV, XPCD, INFO) or a bank's proprietary code",
-            "examples": ["CLBD"]
-        })
-    }
-}
+string_schema!(
+    BalanceKind,
+    "ISO 20022 balance type code (OPBD, CLBD, ITBD, PRCD, OPAV, CLAV, ITAV, FWAV, XPCD, INFO) or a bank's proprietary code"
+);
 
 /// A balance; `amount` is signed (negative when the document says debit).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
