@@ -49,7 +49,7 @@ pub struct Amount(Decimal);
 
 string_schema!(
     Amount,
-    "^-?[0-9]+(\\.[0-9]+)?$",
+    pattern = "^-?[0-9]+(\\.[0-9]+)?$",
     "An exact decimal amount as text, e.g. \"1250.00\"."
 );
 

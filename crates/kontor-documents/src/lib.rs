@@ -16,14 +16,19 @@
 //! node count scaled for bulk files), so hostile nesting is a [`ReadError`], not a stack
 //! overflow.
 
-/// Implements `schemars::JsonSchema` (with the `schemars` feature) for a type serialised as a
-/// string matching `$pattern`, or as any string when it has none.
+/// Implements `schemars::JsonSchema` for a type serialised as a string, optionally matching
+/// `pattern`: its OpenAPI schema names the type and says what the text is.
+///
+/// Shared with `kontor-protocol`, so the pure crates describe their string types one way. It
+/// expands in the calling crate: the impl exists when *that* crate's `schemars` feature is on.
+#[doc(hidden)]
+#[macro_export]
 macro_rules! string_schema {
-    ($ty:ident, $pattern:literal, $description:literal) => {
-        string_schema!(@impl $ty, { "type": "string", "pattern": $pattern, "description": $description });
+    ($ty:ident, pattern = $pattern:literal, $description:literal) => {
+        $crate::string_schema!(@impl $ty, { "type": "string", "pattern": $pattern, "description": $description });
     };
     ($ty:ident, $description:literal) => {
-        string_schema!(@impl $ty, { "type": "string", "description": $description });
+        $crate::string_schema!(@impl $ty, { "type": "string", "description": $description });
     };
     (@impl $ty:ident, $schema:tt) => {
         #[cfg(feature = "schemars")]
@@ -44,7 +49,7 @@ macro_rules! string_schema {
 /// validated exactly as what is parsed; its JSON schema is a string matching `$pattern`.
 macro_rules! validated_text {
     ($ty:ident, $err:ty, $text:ident, $pattern:literal, $description:literal) => {
-        string_schema!($ty, $pattern, $description);
+        string_schema!($ty, pattern = $pattern, $description);
 
         impl std::fmt::Debug for $ty {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

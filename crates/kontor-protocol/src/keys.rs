@@ -350,7 +350,7 @@ impl serde::Serialize for KeyHash {
     }
 }
 
-string_schema!(
+kontor_documents::string_schema!(
     KeyHash,
     pattern = "^[0-9A-F]{64}$",
     "An EBICS key hash (SHA-256), 64 uppercase hex digits."

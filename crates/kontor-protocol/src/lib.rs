@@ -37,30 +37,6 @@ macro_rules! text_codes {
     };
 }
 
-/// Implements `schemars::JsonSchema` (with the `schemars` feature) for a type serialised as a
-/// string, optionally matching `pattern`: its OpenAPI schema names the type and says what the
-/// text is.
-macro_rules! string_schema {
-    ($ty:ident, pattern = $pattern:literal, $description:literal) => {
-        string_schema!(@impl $ty, { "type": "string", "pattern": $pattern, "description": $description });
-    };
-    ($ty:ident, $description:literal) => {
-        string_schema!(@impl $ty, { "type": "string", "description": $description });
-    };
-    (@impl $ty:ident, $schema:tt) => {
-        #[cfg(feature = "schemars")]
-        impl schemars::JsonSchema for $ty {
-            fn schema_name() -> std::borrow::Cow<'static, str> {
-                stringify!($ty).into()
-            }
-
-            fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
-                schemars::json_schema!($schema)
-            }
-        }
-    };
-}
-
 pub mod c14n;
 pub mod certificate;
 pub mod compression;

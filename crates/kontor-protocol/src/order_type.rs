@@ -449,7 +449,7 @@ impl serde::Serialize for OrderType {
 }
 
 // Text on the wire: a code Kontor names or a bank's own.
-string_schema!(
+kontor_documents::string_schema!(
     OrderType,
     pattern = "^[A-Z0-9]{3}$",
     "An EBICS order type code (CCT, C53, BTU, ...); banks may define their own."

@@ -4,6 +4,7 @@
 //! HKD and HTD are built from the same pieces ([`partner_info`], [`user_info`]): HTD's
 //! `PartnerInfo` equals HKD's, and HTD's `UserInfo` is HKD's entry for that subscriber.
 
+use kontor_documents::Currency;
 use kontor_protocol::order_type::{Direction, OrderType};
 use kontor_protocol::orderdata::{
     AccessParams, AccountInfo, AccountNumber, AddressInfo, Amount, AuthOrderInfo, BankCode,
@@ -46,7 +47,7 @@ fn partner_info(
         .accounts_of(&partner.id)
         .map(|a| AccountInfo {
             id: a.id.to_string(),
-            currency: a.currency.as_str().to_owned(),
+            currency: a.currency,
             description: None,
             account_numbers: vec![AccountNumber::iban(a.iban.electronic())],
             bank_codes: vec![BankCode::bic(a.bic.as_str())],
@@ -193,7 +194,7 @@ fn permissions(
 ) -> Vec<Permission> {
     let max_amount = permission.max_amount.map(|value| Amount {
         value,
-        currency: "EUR".into(),
+        currency: Currency::EUR,
     });
     let accounts: Vec<Option<String>> = if permission.accounts.is_empty() {
         vec![None]

@@ -222,7 +222,7 @@ pub fn hvz(
                 value,
                 is_credit: None,
             }),
-            currency: item.currency.as_ref().map(|c| c.as_str().to_owned()),
+            currency: item.currency,
             first_order_info: None,
         }
     })?;
@@ -354,7 +354,7 @@ pub fn hvt(
     for info in &payments.payment_infos {
         for tx in &info.transactions {
             let account = |party: &kontor_documents::pain::AccountParty, role| AttributedAccount {
-                currency: tx.currency.to_string(),
+                currency: tx.currency,
                 description: None,
                 account_numbers: vec![AttributedAccountNumber {
                     number: AccountNumber::iban(compact(party.iban.as_ref())),
@@ -387,7 +387,7 @@ pub fn hvt(
                 amount: HVTAmount {
                     value: tx.amount.as_decimal(),
                     is_credit: Some(credit),
-                    currency: Some(tx.currency.to_string()),
+                    currency: Some(tx.currency),
                 },
                 descriptions: tx
                     .remittance

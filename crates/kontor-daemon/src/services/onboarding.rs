@@ -2,7 +2,7 @@
 //! (or H3K), HPB, activation once an operator has verified the bank keys, and the HTD/HAA sync
 //! of order types, accounts and permissions.
 
-use kontor_documents::{Amount, Bic, Currency, Iban};
+use kontor_documents::{Amount, Bic, Iban};
 use kontor_protocol::certificate::Certificate;
 use kontor_protocol::order_type::{OrderType, OrderTypeError};
 use kontor_protocol::orderdata::{
@@ -386,7 +386,7 @@ async fn sync_once(
             .map(|b| Bic::parse(b).map_err(|e| in_htd("BIC", &e)))
             .transpose()?;
         let bank_code = info.national_bank_code().map(str::to_owned);
-        let currency = Currency::parse(&info.currency).map_err(|e| in_htd("currency", &e))?;
+        let currency = info.currency;
         let found = existing.iter().find(|a| {
             a.bank_account_id.as_deref() == Some(info.id.as_str())
                 || (iban.is_some() && a.iban == iban)
@@ -429,15 +429,10 @@ async fn sync_once(
         // H005: one admin order type per permission, perhaps limited to one service; BTU/SCT
         // and BTU/SDD stay two permissions.
         let service = permission.service.clone();
-        let limit = match &permission.max_amount {
-            None => None,
-            Some(max) => Some((
-                Amount::new(max.value),
-                Currency::parse(&max.currency).map_err(|e| {
-                    OnboardingError::MalformedSubscriberData(format!("permission limit: {e}"))
-                })?,
-            )),
-        };
+        let limit = permission
+            .max_amount
+            .as_ref()
+            .map(|max| (Amount::new(max.value), max.currency));
         for code in &permission.order_types {
             let order_type = OrderType::parse_lenient(code)?;
             permissions.push(NewPermission {

@@ -109,26 +109,14 @@ pub struct VeuOverviewItem {
     pub data_digest: Option<DataDigest>,
 }
 
-impl TryFrom<HVZOrderDetails> for VeuOverviewItem {
-    type Error = VeuError;
-
-    /// Fails on a currency that is not an ISO 4217 code (the schema's pattern).
-    fn try_from(o: HVZOrderDetails) -> Result<Self, VeuError> {
-        let currency = o
-            .currency
-            .as_deref()
-            .map(Currency::parse)
-            .transpose()
-            .map_err(|e| VeuError::Unreadable {
-                order_type: "HVZ",
-                message: format!("order {}: {e}", o.pending.order_id),
-            })?;
-        Ok(Self {
+impl From<HVZOrderDetails> for VeuOverviewItem {
+    fn from(o: HVZOrderDetails) -> Self {
+        Self {
             amount: o.total_amount.as_ref().map(|a| Amount::new(a.value)),
-            currency,
+            currency: o.currency,
             data_digest: Some(o.data_digest),
             pending: o.pending,
-        })
+        }
     }
 }
 
@@ -568,8 +556,8 @@ impl VeuBank for BankVeu<'_> {
                 .map_err(unreadable("HVZ"))?
                 .orders
                 .into_iter()
-                .map(VeuOverviewItem::try_from)
-                .collect::<Result<_, _>>()?),
+                .map(VeuOverviewItem::from)
+                .collect()),
             Err(VeuError::Bank { .. }) => {
                 match self.document(scope, user, VeuOrderParams::Hvu).await? {
                     None => Ok(Vec::new()),

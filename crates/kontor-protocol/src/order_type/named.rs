@@ -150,7 +150,7 @@ impl<'de> serde::Deserialize<'de> for OrderTypeOrService {
     }
 }
 
-string_schema!(
+kontor_documents::string_schema!(
     OrderTypeOrService,
     "An order type (CCT) or a BTF service with every part as the bank named it (SCT/pain.001, SDD/pain.008;service_option=COR;msg_version=08)."
 );

@@ -6,11 +6,12 @@ use std::num::NonZeroU32;
 use std::str::FromStr;
 
 use chrono::{DateTime, Utc};
+use kontor_documents::Currency;
 use rust_decimal::Decimal;
 
 use super::error::{OrderDataError, Result};
 use super::xml::{
-    check, format_base64, format_bool, format_timestamp, parse_base64, parse_bool,
+    check, format_base64, format_bool, format_timestamp, parse_base64, parse_bool, parse_currency,
     parse_positive_u32, parse_timestamp, parse_u32, El, Out, NS_DS,
 };
 use crate::order_type::{
@@ -601,28 +602,27 @@ pub struct Amount {
     /// The value (at most 24 digits, 4 after the point).
     pub value: Decimal,
     /// ISO 4217 currency code.
-    pub currency: String,
+    pub currency: Currency,
 }
 
 impl Amount {
     pub(crate) fn write<W: Write>(&self, out: &mut Out<'_, W>, element: &str) -> Result<()> {
         let value = super::xml::format_amount(element, &self.value)?;
-        check::currency(&format!("{element}/@Currency"), &self.currency)?;
-        out.leaf_attrs(element, &[("Currency", &self.currency)], &value)
+        out.leaf_attrs(element, &[("Currency", self.currency.as_str())], &value)
     }
 
     pub(crate) fn read(el: &El<'_, '_>) -> Result<Self> {
         Ok(Self {
             value: el.value(super::xml::parse_decimal)?,
             currency: el
-                .attr("Currency")
-                .unwrap_or_else(|| DEFAULT_CURRENCY.to_owned()),
+                .attr_value("Currency", parse_currency)?
+                .unwrap_or(DEFAULT_CURRENCY),
         })
     }
 }
 
 /// The currency the schema assumes when the `Currency` attribute is absent.
-pub const DEFAULT_CURRENCY: &str = "EUR";
+pub const DEFAULT_CURRENCY: Currency = Currency::EUR;
 
 /// Signature class of a signer or permission (`AuthorisationLevelType`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

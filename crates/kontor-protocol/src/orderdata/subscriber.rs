@@ -9,10 +9,11 @@ use super::common::{
     write_account_ids, AccountNumber, AccountPart, Amount, AuthorisationLevel, BankCode,
     FileFormat, Parameter,
 };
-use super::xml::{check, parse_u32, El, Family, Out};
+use super::xml::{check, parse_currency, parse_u32, El, Family, Out};
 use super::{document, OrderDataError, Result};
 use crate::order_type::BtfService;
 use crate::version::ProtocolVersion;
+use kontor_documents::Currency;
 
 /// `AddressInfo` of the customer; every part is optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -89,7 +90,7 @@ pub struct AccountInfo {
     /// `ID` attribute: the bank's account key, referenced by [`Permission::account_id`].
     pub id: String,
     /// `Currency` attribute (schema default `EUR` when absent).
-    pub currency: String,
+    pub currency: Currency,
     /// `Description` attribute.
     pub description: Option<String>,
     /// One or two account numbers (IBAN and/or national).
@@ -131,7 +132,6 @@ impl AccountInfo {
 
     fn write<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
         check::token("AccountInfo/@ID", &self.id, 1, 64)?;
-        check::currency("AccountInfo/@Currency", &self.currency)?;
         let mut attrs = vec![("Currency", self.currency.as_str())];
         if let Some(description) = &self.description {
             attrs.push(("Description", description));
@@ -172,8 +172,8 @@ impl AccountInfo {
         Ok(Self {
             id: el.req_attr("ID")?,
             currency: el
-                .attr("Currency")
-                .unwrap_or_else(|| super::DEFAULT_CURRENCY.to_owned()),
+                .attr_value("Currency", parse_currency)?
+                .unwrap_or(super::DEFAULT_CURRENCY),
             description: el.attr("Description"),
             account_numbers,
             bank_codes: BankCode::read_all(el)?,

@@ -5,6 +5,7 @@ use std::io::Write;
 use std::num::NonZeroU64;
 
 use chrono::NaiveDate;
+use kontor_documents::Currency;
 use rust_decimal::Decimal;
 
 use super::common::{
@@ -13,7 +14,7 @@ use super::common::{
 };
 use super::xml::{
     check, format_amount, format_base64, format_bool, format_date, parse_base64, parse_bool,
-    parse_date, parse_decimal, parse_positive_u64, parse_u64, El, Family, Out,
+    parse_currency, parse_date, parse_decimal, parse_positive_u64, parse_u64, El, Family, Out,
 };
 use super::{document, OrderDataError, Result};
 use crate::order_type::MessageName;
@@ -222,7 +223,7 @@ pub struct HVZOrderDetails {
     /// `TotalAmount`.
     pub total_amount: Option<HVZTotalAmount>,
     /// `Currency` of the total amount.
-    pub currency: Option<String>,
+    pub currency: Option<Currency>,
     /// `FirstOrderInfo`.
     pub first_order_info: Option<FirstOrderInfo>,
 }
@@ -265,7 +266,7 @@ impl OrderListEntry for HVZOrderDetails {
             order_details_available,
             total_orders: el.opt_child_value("TotalOrders", parse_u64)?,
             total_amount,
-            currency: el.opt_child_text("Currency"),
+            currency: el.opt_child_value("Currency", parse_currency)?,
             first_order_info,
         })
     }
@@ -289,8 +290,7 @@ impl HVZOrderDetails {
             out.leaf_attrs("TotalAmount", &attrs, &value)?;
         }
         if let Some(currency) = &self.currency {
-            check::currency("Currency", currency)?;
-            out.leaf("Currency", currency)?;
+            out.leaf("Currency", currency.as_str())?;
         }
         if let Some(first) = &self.first_order_info {
             out.start("FirstOrderInfo", &[])?;
@@ -509,7 +509,7 @@ fn role_attrs<'a>(role: &'a str, description: Option<&'a str>) -> Vec<(&'a str, 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AttributedAccount {
     /// `Currency` attribute (schema default `EUR`).
-    pub currency: String,
+    pub currency: Currency,
     /// `Description` attribute.
     pub description: Option<String>,
     /// One or two account numbers.
@@ -522,7 +522,6 @@ pub struct AttributedAccount {
 
 impl AttributedAccount {
     fn write<W: Write>(&self, out: &mut Out<'_, W>) -> Result<()> {
-        check::currency("AccountInfo/@Currency", &self.currency)?;
         let numbers_ok = (1..=2).contains(&self.account_numbers.len());
         let min_codes = if out.is_h004() { 1 } else { 0 };
         let codes_ok = (min_codes..=2).contains(&self.bank_codes.len());
@@ -587,8 +586,8 @@ impl AttributedAccount {
         };
         Ok(Self {
             currency: el
-                .attr("Currency")
-                .unwrap_or_else(|| super::DEFAULT_CURRENCY.to_owned()),
+                .attr_value("Currency", parse_currency)?
+                .unwrap_or(super::DEFAULT_CURRENCY),
             description: el.attr("Description"),
             account_numbers,
             bank_codes,
@@ -605,7 +604,7 @@ pub struct HVTAmount {
     /// `isCredit`.
     pub is_credit: Option<bool>,
     /// `Currency` (no default).
-    pub currency: Option<String>,
+    pub currency: Option<Currency>,
 }
 
 /// `Type` of an HVT `Description`.
@@ -704,7 +703,6 @@ impl HVTOrderInfo {
             attrs.push(("isCredit", format_bool(credit)));
         }
         if let Some(currency) = &self.amount.currency {
-            check::currency("OrderInfo/Amount/@Currency", currency)?;
             attrs.push(("Currency", currency.as_str()));
         }
         out.leaf_attrs("Amount", &attrs, &value)?;
@@ -733,7 +731,7 @@ impl HVTOrderInfo {
             amount: HVTAmount {
                 value: amount.value(parse_decimal)?,
                 is_credit: amount.attr_value("isCredit", parse_bool)?,
-                currency: amount.attr("Currency"),
+                currency: amount.attr_value("Currency", parse_currency)?,
             },
             descriptions: el.read_children("Description", |d| {
                 Ok(HVTDescription {

@@ -11,6 +11,7 @@ use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STAN
 use base64::engine::DecodePaddingMode;
 use base64::Engine;
 use chrono::{DateTime, NaiveDate, NaiveDateTime, SecondsFormat, Utc};
+use kontor_documents::Currency;
 use kontor_xml::Limits;
 use quick_xml::events::{BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
@@ -489,6 +490,12 @@ fn trim_xml(s: &str) -> &str {
 // Lexical codecs
 // ---------------------------------------------------------------------------------------------
 
+/// `CurrencyBaseType` (`[A-Z]{3}`): the documents' [`Currency`], so a code is checked by one
+/// rule wherever Kontor meets it.
+pub(crate) fn parse_currency(s: &str) -> std::result::Result<Currency, &'static str> {
+    Currency::parse(s).map_err(|_| "must match [A-Z]{3}")
+}
+
 /// `xs:boolean`.
 pub(crate) fn parse_bool(s: &str) -> std::result::Result<bool, &'static str> {
     match s {
@@ -697,15 +704,6 @@ pub(crate) mod check {
             Ok(())
         } else {
             fail(path, value, "must match [A-Z][A-Z0-9]{3}")
-        }
-    }
-
-    /// `CurrencyBaseType`: `[A-Z]{3}`.
-    pub(crate) fn currency(path: &str, value: &str) -> Result<()> {
-        if value.len() == 3 && all(value, |c| c.is_ascii_uppercase()) {
-            Ok(())
-        } else {
-            fail(path, value, "must match [A-Z]{3}")
         }
     }
 

@@ -4,6 +4,7 @@
 use std::num::NonZeroU64;
 
 use chrono::{NaiveDate, TimeZone, Utc};
+use kontor_documents::Currency;
 use kontor_protocol::order_type::ContainerType;
 use kontor_protocol::orderdata::*;
 use kontor_protocol::{
@@ -94,7 +95,7 @@ fn htd_from_a_german_bank_yields_accounts_and_permissions() {
     );
     assert_eq!(
         partner.account("2").unwrap().currency,
-        "EUR",
+        Currency::EUR,
         "Currency defaults to EUR"
     );
 
@@ -115,7 +116,7 @@ fn htd_from_a_german_bank_yields_accounts_and_permissions() {
         signing.max_amount,
         Some(Amount {
             value: dec("10000.00"),
-            currency: "EUR".into()
+            currency: Currency::EUR
         })
     );
     assert_eq!(
@@ -123,6 +124,26 @@ fn htd_from_a_german_bank_yields_accounts_and_permissions() {
         vec!["STA", "C53", "HKD", "HTD"]
     );
     assert_eq!(user.permissions[1].authorisation_level, None);
+}
+
+#[test]
+fn a_currency_outside_the_schema_pattern_is_refused_where_it_stands() {
+    for (from, to) in [
+        (r#"ID="1" Currency="EUR""#, r#"ID="1" Currency="eur""#),
+        (
+            r#"<MaxAmount Currency="EUR">"#,
+            r#"<MaxAmount Currency="EURO">"#,
+        ),
+    ] {
+        let htd = HTD_H004_GERMAN_BANK.replacen(from, to, 1);
+        assert_ne!(htd, HTD_H004_GERMAN_BANK, "the sample holds {from}");
+        let error = HTDResponseOrderData::parse(htd.as_bytes()).unwrap_err();
+        let message = error.to_string();
+        assert!(
+            message.contains("@Currency") && message.contains("[A-Z]{3}"),
+            "{message}"
+        );
+    }
 }
 
 #[test]
@@ -325,7 +346,7 @@ fn hvt_yields_transactions_with_roles() {
         AccountRole::Charges
     );
     assert_eq!(info.execution_date, NaiveDate::from_ymd_opt(2024, 5, 21));
-    assert_eq!(info.amount.currency.as_deref(), Some("GBP"));
+    assert_eq!(info.amount.currency, Some(Currency::GBP));
     assert_eq!(
         info.descriptions[1].text, "  spaces kept  ",
         "xs:string is not trimmed"

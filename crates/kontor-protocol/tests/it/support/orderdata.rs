@@ -8,6 +8,7 @@ use std::num::{NonZeroU32, NonZeroU64};
 use std::str::FromStr;
 
 use chrono::{DateTime, NaiveDate, TimeZone, Utc};
+use kontor_documents::Currency;
 use kontor_protocol::order_type::{BtfService, ContainerType, MessageName};
 use kontor_protocol::orderdata::*;
 use kontor_protocol::{
@@ -244,7 +245,7 @@ pub fn partner_info(v: ProtocolVersion) -> PartnerInfo {
     let h004 = h004(v);
     let main_account = AccountInfo {
         id: "ACC-1".into(),
-        currency: "EUR".into(),
+        currency: Currency::EUR,
         description: Some("Main operating account".into()),
         account_numbers: vec![
             AccountNumber::iban("DE89370400440532013000"),
@@ -275,7 +276,7 @@ pub fn partner_info(v: ProtocolVersion) -> PartnerInfo {
     };
     let usd_account = AccountInfo {
         id: "ACC-2".into(),
-        currency: "USD".into(),
+        currency: Currency::USD,
         description: None,
         account_numbers: vec![AccountNumber::National {
             number: "0012-3456789".into(),
@@ -375,7 +376,7 @@ pub fn user_info(v: ProtocolVersion, user: &str) -> UserInfo {
         account_id: Some("ACC-1".into()),
         max_amount: Some(Amount {
             value: dec("250000.00"),
-            currency: "EUR".into(),
+            currency: Currency::EUR,
         }),
     };
     let download = Permission {
@@ -676,7 +677,7 @@ pub fn hvz(v: ProtocolVersion) -> HVZResponseOrderData {
                 value: dec("1234.56"),
                 is_credit: Some(false),
             }),
-            currency: Some("EUR".into()),
+            currency: Some(Currency::EUR),
             first_order_info: Some(FirstOrderInfo {
                 order_party_info: Some("Kontor Treasury GmbH".into()),
                 account: Some(FirstOrderAccount {
@@ -707,7 +708,7 @@ pub fn hvd(v: ProtocolVersion) -> HVDResponseOrderData {
 
 fn attributed_account(role: AccountRole, iban: &str, bic: &str, holder: &str) -> AttributedAccount {
     AttributedAccount {
-        currency: "EUR".into(),
+        currency: Currency::EUR,
         description: None,
         account_numbers: vec![AttributedAccountNumber {
             number: AccountNumber::iban(iban),
@@ -762,7 +763,7 @@ pub fn hvt(v: ProtocolVersion) -> HVTResponseOrderData {
         amount: HVTAmount {
             value: dec(amount),
             is_credit: Some(false),
-            currency: Some("EUR".into()),
+            currency: Some(Currency::EUR),
         },
         descriptions: vec![HVTDescription {
             kind: DescriptionKind::Purpose,
