@@ -20,7 +20,10 @@ use super::keys::{ensure_user_keys, KeyError};
 use super::veu::class_of;
 use super::Services;
 use crate::ebics::session::verified_bank_keys;
-use crate::ebics::{load_user_at_host, DownloadRequest, EbicsError, KeyOrder, Subscriber};
+use crate::ebics::{
+    load_user_at_host, DownloadRequest, EbicsError, KeyOrder, Subscriber, BANK_ANSWER_UNREADABLE,
+    BANK_SIGNATURE_INVALID,
+};
 
 /// What an HTD/HKD/HAA sync stored.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
@@ -486,16 +489,17 @@ async fn optional_download(
 
 impl OnboardingError {
     /// A stable code for the failure as the user record shows it: the bank's return code
-    /// when it refused, else the class of the failure.
+    /// when it refused, else the class of the failure (the client's codes where it has one,
+    /// so a sync and a transfer that fail alike say so alike).
     pub fn code(&self) -> String {
         match self {
             Self::Ebics(EbicsError::Bank { rejection, .. }) => rejection.code.clone(),
             Self::Ebics(EbicsError::Transport(_)) => "BANK_UNREACHABLE".into(),
-            Self::Ebics(EbicsError::BankSignature(_)) => "BANK_SIGNATURE_INVALID".into(),
+            Self::Ebics(EbicsError::BankSignature(_)) => BANK_SIGNATURE_INVALID.into(),
             Self::Ebics(EbicsError::Protocol(_))
             | Self::Unreadable(_)
             | Self::MalformedOrderType(_)
-            | Self::MalformedSubscriberData(_) => "BANK_ANSWER_UNREADABLE".into(),
+            | Self::MalformedSubscriberData(_) => BANK_ANSWER_UNREADABLE.into(),
             Self::NoSubscriberData => "NO_SUBSCRIBER_DATA".into(),
             Self::Ebics(_) | Self::Keys(_) | Self::Storage(_) => "SYNC_FAILED".into(),
         }
