@@ -627,6 +627,121 @@ db_enum!(
     }
 );
 
+db_enum!(
+    /// Kontor's own failure codes: why a transfer or a sync ended without success where no
+    /// bank return code says why. Stored where the bank's codes are (see [`ResultCode`]).
+    KontorFailure, "failure code" {
+        /// The bank's answer did not verify with its X002 key; never retried.
+        BankSignatureInvalid => "BANK_SIGNATURE_INVALID",
+        /// The bank's answer could not be parsed or decrypted.
+        BankAnswerUnreadable => "BANK_ANSWER_UNREADABLE",
+        /// The request could not be built.
+        RequestInvalid => "REQUEST_INVALID",
+        /// A signature-only upload (HVE/HVS) whose answer was lost: never sent again; the
+        /// bank's VEU tells whether the signature arrived.
+        SignatureUnconfirmed => "SIGNATURE_UNCONFIRMED",
+        /// An interrupted transfer at a bank whose HPD says it does not support recovery.
+        RecoveryUnsupported => "RECOVERY_UNSUPPORTED",
+        /// Recovery gave up on an interrupted transfer after its bounded passes.
+        RecoveryExhausted => "RECOVERY_EXHAUSTED",
+        /// Recovery aborted an interrupted transfer it cannot resume.
+        Recovery => "RECOVERY",
+        /// A spooled upload segment no longer reads back as stored.
+        Spool => "SPOOL",
+        /// The downloaded segments could not be put together into the order data.
+        Assembly => "ASSEMBLY",
+        /// A sync could not reach the bank.
+        BankUnreachable => "BANK_UNREACHABLE",
+        /// The bank answered a sync without subscriber data.
+        NoSubscriberData => "NO_SUBSCRIBER_DATA",
+        /// A sync failed on Kontor's side (keys, storage).
+        SyncFailed => "SYNC_FAILED",
+    }
+);
+
+/// The code a transfer, a sync or an order ended with, as stored and shown: the bank's (its
+/// EBICS return code, EBICS Annex 1, an order's `000000` too; or the ISO 20022 reason code of
+/// its status report), or Kontor's own where no bank code says why it failed.
+///
+/// Any text reads: a known Kontor code is one, anything else is the bank's code as it sent
+/// it (a code Kontor does not know is still the bank's answer).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ResultCode {
+    /// The bank's code as received, e.g. `091002` or `AC04`.
+    Bank(String),
+    /// A code of Kontor's own.
+    Kontor(KontorFailure),
+}
+
+impl ResultCode {
+    /// The stored and shown text.
+    pub fn as_str(&self) -> &str {
+        match self {
+            Self::Bank(code) => code,
+            Self::Kontor(failure) => failure.as_str(),
+        }
+    }
+
+    /// Whether this is the bank's return code `code`.
+    pub fn is(&self, code: &kontor_protocol::return_code::ReturnCode) -> bool {
+        matches!(self, Self::Bank(bank) if bank == code.code())
+    }
+}
+
+impl From<&str> for ResultCode {
+    fn from(text: &str) -> Self {
+        match KontorFailure::parse_db(text) {
+            Ok(failure) => Self::Kontor(failure),
+            Err(_) => Self::Bank(text.to_owned()),
+        }
+    }
+}
+
+impl From<KontorFailure> for ResultCode {
+    fn from(failure: KontorFailure) -> Self {
+        Self::Kontor(failure)
+    }
+}
+
+impl From<&kontor_protocol::return_code::ReturnCode> for ResultCode {
+    fn from(code: &kontor_protocol::return_code::ReturnCode) -> Self {
+        Self::Bank(code.code().to_owned())
+    }
+}
+
+impl FromStr for ResultCode {
+    type Err = std::convert::Infallible;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(s.into())
+    }
+}
+
+impl fmt::Display for ResultCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl serde::Serialize for ResultCode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for ResultCode {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(String::deserialize(deserializer)?.as_str().into())
+    }
+}
+
+kontor_documents::string_schema!(
+    ResultCode,
+    "The bank's code (an EBICS return code of six digits, or an ISO 20022 status reason code), or Kontor's own failure code where the bank gave none (BANK_SIGNATURE_INVALID, BANK_ANSWER_UNREADABLE, ...)."
+);
+
+crate::db::val_as_text!(ResultCode => |c: &ResultCode| c.as_str().to_owned());
+crate::db::column_via!(ResultCode => parsed, Option<ResultCode> => opt_parsed);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -689,6 +804,23 @@ mod tests {
         round_trips::<StatementFormat>();
         round_trips::<StatementFileStatus>();
         round_trips::<StatementContainer>();
+        round_trips::<KontorFailure>();
+    }
+
+    #[test]
+    fn a_result_code_is_kontors_when_it_names_one_else_the_banks() {
+        for failure in KontorFailure::ALL {
+            let stored = ResultCode::from(*failure).to_string();
+            assert_eq!(
+                ResultCode::from(stored.as_str()),
+                ResultCode::Kontor(*failure)
+            );
+        }
+        let bank = ResultCode::from("091002");
+        assert_eq!(bank, ResultCode::Bank("091002".into()));
+        assert!(bank.is(&kontor_protocol::return_code::ReturnCode::InvalidUserOrUserState));
+        assert!(!ResultCode::from(KontorFailure::Spool)
+            .is(&kontor_protocol::return_code::ReturnCode::InvalidUserOrUserState));
     }
 
     #[test]

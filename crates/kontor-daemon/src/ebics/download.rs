@@ -13,9 +13,9 @@ use kontor_protocol::envelope::{
 };
 use kontor_protocol::order_type::{BtfService, OrderType};
 use kontor_storage::{
-    Direction, EbicsUserId, FileBody, FileKind, NewFile, NewTransaction, ScopedTx, SegmentStatus,
-    StoredFile, TenantScope, Transaction, TransactionEventKind, TransactionId, TransactionPhase,
-    TransferEffect,
+    Direction, EbicsUserId, FileBody, FileKind, KontorFailure, NewFile, NewTransaction, ScopedTx,
+    SegmentStatus, StoredFile, TenantScope, Transaction, TransactionEventKind, TransactionId,
+    TransactionPhase, TransferEffect,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -347,7 +347,7 @@ impl Client {
                         &session.scope,
                         transaction.id,
                         TransactionPhase::Failed,
-                        Ending::new("ASSEMBLY", e.to_string()),
+                        Ending::new(KontorFailure::Assembly, e.to_string()),
                     )
                     .await?;
                 return Err(e);

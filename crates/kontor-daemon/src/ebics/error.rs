@@ -2,7 +2,7 @@
 
 use kontor_protocol::keys::KeyHash;
 use kontor_protocol::order_type::OrderType;
-use kontor_storage::{EbicsUserStatus, FileId, KeyUsage, TransactionId};
+use kontor_storage::{EbicsUserStatus, FileId, KeyUsage, KontorFailure, TransactionId};
 
 /// What the bank answered when it refused a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -120,21 +120,6 @@ pub enum EbicsError {
     Io(#[from] std::io::Error),
 }
 
-/// The failure code of a transaction whose answer's X002 signature did not verify.
-pub const BANK_SIGNATURE_INVALID: &str = "BANK_SIGNATURE_INVALID";
-/// The failure code of a transaction whose answer could not be parsed or decrypted.
-pub const BANK_ANSWER_UNREADABLE: &str = "BANK_ANSWER_UNREADABLE";
-/// The failure code of a transaction whose request could not be built.
-pub const REQUEST_INVALID: &str = "REQUEST_INVALID";
-/// The failure code of a signature-only upload (HVE/HVS) whose answer was lost or unusable:
-/// never sent again; the bank's VEU tells whether the signature arrived.
-pub const SIGNATURE_UNCONFIRMED: &str = "SIGNATURE_UNCONFIRMED";
-/// The failure code of an interrupted transaction at a bank whose HPD says it does not
-/// support recovery: ended, not resumed.
-pub const RECOVERY_UNSUPPORTED: &str = "RECOVERY_UNSUPPORTED";
-/// The failure code of a transaction recovery gave up on after its bounded passes.
-pub const RECOVERY_EXHAUSTED: &str = "RECOVERY_EXHAUSTED";
-
 /// Why the host's bank keys block every order but key management.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BankKeyBlock {
@@ -208,11 +193,11 @@ impl EbicsError {
     /// The failure code of a transaction that cannot succeed however often it is tried
     /// again: the bank's answer does not verify or does not parse, or the request cannot be
     /// built. `None` for every other error (the network, a refusal, storage).
-    pub fn permanent_failure_code(&self) -> Option<&'static str> {
+    pub fn permanent_failure_code(&self) -> Option<KontorFailure> {
         match self {
-            Self::BankSignature(_) => Some(BANK_SIGNATURE_INVALID),
-            Self::Protocol(_) => Some(BANK_ANSWER_UNREADABLE),
-            Self::Request(_) => Some(REQUEST_INVALID),
+            Self::BankSignature(_) => Some(KontorFailure::BankSignatureInvalid),
+            Self::Protocol(_) => Some(KontorFailure::BankAnswerUnreadable),
+            Self::Request(_) => Some(KontorFailure::RequestInvalid),
             _ => None,
         }
     }
@@ -230,7 +215,11 @@ impl EbicsError {
         Self::Bank {
             order_type: transaction.order_type.clone(),
             rejection: BankRejection {
-                code: transaction.failure_code.clone().unwrap_or_default(),
+                code: transaction
+                    .failure_code
+                    .as_ref()
+                    .map(ToString::to_string)
+                    .unwrap_or_default(),
                 text: transaction.failure_text.clone().unwrap_or_default(),
                 technical: false,
             },

@@ -17,8 +17,8 @@ use kontor_protocol::order_type::{BtfService, ContainerType, MessageName};
 use kontor_protocol::return_code::Retry;
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{
-    NewTransaction, ScopedTx, Segment, Store, TenantScope, Transaction, TransactionEventKind,
-    TransactionId, TransactionPhase,
+    NewTransaction, ResultCode, ScopedTx, Segment, Store, TenantScope, Transaction,
+    TransactionEventKind, TransactionId, TransactionPhase,
 };
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -107,7 +107,7 @@ impl Ledger {
         let result = drive.await;
         if let Err(error) = &result {
             if let Some(code) = error.permanent_failure_code() {
-                tracing::warn!(transaction = %id, code, %error, "bank answer unusable: transaction failed");
+                tracing::warn!(transaction = %id, %code, %error, "bank answer unusable: transaction failed");
                 self.end(
                     scope,
                     id,
@@ -195,8 +195,8 @@ impl Ledger {
             TransactionPhase::Failed
         };
         tracing::warn!(transaction = %transaction.id, code = %rejection.code, text = %rejection.text, "bank refused");
-        let ending =
-            Ending::new(&rejection.code, &rejection.text).in_phase(format!("{:?}", response.phase));
+        let ending = Ending::new(rejection.code.as_str(), &rejection.text)
+            .in_phase(format!("{:?}", response.phase));
         self.end(scope, transaction.id, phase, ending).await?;
         Err(EbicsError::Bank {
             order_type: transaction.order_type.clone(),
@@ -271,15 +271,15 @@ impl Ledger {
 /// Why a transaction ended unfinished: the code and text storage records as its failure.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Ending {
-    code: String,
+    code: ResultCode,
     text: String,
     phase: Option<String>,
 }
 
 impl Ending {
-    pub(crate) fn new(code: &str, text: impl Into<String>) -> Self {
+    pub(crate) fn new(code: impl Into<ResultCode>, text: impl Into<String>) -> Self {
         Self {
-            code: code.to_owned(),
+            code: code.into(),
             text: text.into(),
             phase: None,
         }
@@ -292,8 +292,8 @@ impl Ending {
 
     fn context(&self) -> serde_json::Value {
         match &self.phase {
-            Some(phase) => json!({"code": self.code, "text": self.text, "phase": phase}),
-            None => json!({"code": self.code, "text": self.text}),
+            Some(phase) => json!({"code": self.code.as_str(), "text": self.text, "phase": phase}),
+            None => json!({"code": self.code.as_str(), "text": self.text}),
         }
     }
 }

@@ -44,10 +44,7 @@ use std::time::Duration;
 use kontor_storage::{EbicsUserId, Store, TenantScope, UserAtHost};
 
 pub use download::{DownloadOutcome, DownloadRequest};
-pub use error::{
-    BankKeyBlock, BankRejection, EbicsError, BANK_ANSWER_UNREADABLE, BANK_SIGNATURE_INVALID,
-    RECOVERY_EXHAUSTED, RECOVERY_UNSUPPORTED, REQUEST_INVALID, SIGNATURE_UNCONFIRMED,
-};
+pub use error::{BankKeyBlock, BankRejection, EbicsError};
 pub use key_change::{KeyChange, KeyProbe};
 pub use key_management::{KeyOrder, SignerSpr};
 pub use ledger::upload_receipt;

@@ -12,11 +12,11 @@
 use chrono::Utc;
 use kontor_storage::system::LeaseTerms;
 use kontor_storage::{
-    Direction, TenantScope, Transaction, TransactionEventKind, TransactionId, TransactionPhase,
+    Direction, KontorFailure, TenantScope, Transaction, TransactionEventKind, TransactionId,
+    TransactionPhase,
 };
 use serde_json::json;
 
-use super::error::{RECOVERY_EXHAUSTED, RECOVERY_UNSUPPORTED, SIGNATURE_UNCONFIRMED};
 use super::ledger::Ending;
 
 /// How many recovery passes may take up one unfinished transaction before it ends FAILED
@@ -126,7 +126,7 @@ impl Client {
             // It may have reached the bank before the crash: a second HVE would be a second
             // signature. The services reconcile it from the bank's VEU.
             let ending = Ending::new(
-                SIGNATURE_UNCONFIRMED,
+                KontorFailure::SignatureUnconfirmed,
                 "a signature-only upload interrupted before its answer is never sent again; \
                  the bank's VEU (HVD/HVZ) shows whether the signature is there",
             );
@@ -154,7 +154,7 @@ impl Client {
             // HPD `Recovery supported="false"`: the bank keeps no interrupted transaction to
             // resume, so the transfer ends here rather than being resumed.
             let ending = Ending::new(
-                RECOVERY_UNSUPPORTED,
+                KontorFailure::RecoveryUnsupported,
                 "the bank does not support transaction recovery (HPD); start the transfer again",
             );
             return self
@@ -192,7 +192,7 @@ impl Client {
                 }
                 let reason = format!("recovery gave up after {passes} passes; last failure: {e}");
                 tracing::warn!(%transaction, %reason, "recovery exhausted");
-                let ending = Ending::new(RECOVERY_EXHAUSTED, reason);
+                let ending = Ending::new(KontorFailure::RecoveryExhausted, reason);
                 self.give_up(scope, transaction, TransactionPhase::Failed, ending)
                     .await
             }
@@ -206,7 +206,7 @@ impl Client {
         record: &Transaction,
         reason: &str,
     ) -> Result<TransactionPhase, EbicsError> {
-        let ending = Ending::new("RECOVERY", reason);
+        let ending = Ending::new(KontorFailure::Recovery, reason);
         self.give_up(scope, record.id, TransactionPhase::Aborted, ending)
             .await
     }

@@ -22,9 +22,9 @@ use kontor_protocol::segmentation::{stream_order_data, SegmentSize};
 use kontor_protocol::signature::OrderDataHasher;
 use kontor_protocol::EncryptionVersion;
 use kontor_storage::{
-    AuditAction, Direction, EbicsUserId, FileId, KeyPairId, KeyStatus, NewTransaction, OrderId,
-    ScopedTx, SegmentStatus, StoredFile, TenantScope, TransactionEventKind, TransactionId,
-    TransactionPhase, TransferEffect,
+    AuditAction, Direction, EbicsUserId, FileId, KeyPairId, KeyStatus, KontorFailure,
+    NewTransaction, OrderId, ScopedTx, SegmentStatus, StoredFile, TenantScope,
+    TransactionEventKind, TransactionId, TransactionPhase, TransferEffect,
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -32,7 +32,6 @@ use sha2::{Digest, Sha256};
 use std::io::Read;
 
 use super::deflate_threads::DEFLATE_THREADS;
-use super::error::SIGNATURE_UNCONFIRMED;
 use super::key_management::set_key_status_audited;
 use super::ledger::{
     bank_transaction_id, read_record, stored_request, to_record, Ending, StoredDigest,
@@ -493,7 +492,7 @@ impl Client {
                         id,
                         TransactionPhase::Failed,
                         Ending::new(
-                            "SPOOL",
+                            KontorFailure::Spool,
                             format!("spooled segment {} is damaged", segment.number),
                         ),
                     )
@@ -597,7 +596,7 @@ impl Client {
                 &session.scope,
                 id,
                 TransactionPhase::Failed,
-                Ending::new(SIGNATURE_UNCONFIRMED, text),
+                Ending::new(KontorFailure::SignatureUnconfirmed, text),
             )
             .await
         {

@@ -34,8 +34,9 @@ use kontor_protocol::signature::{sign_order_data, verify_order_data};
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{
     AuditAction, BankHost, DbEnum, EbicsUser, EbicsUserId, EbicsUserStatus, KeyCustody, KeyPair,
-    KeyStatus, KeyUsage, NewSignerKey, OrderStatus, ScopedTx, SegmentStatus, StorageError, Store,
-    TenantScope, Transaction, TransactionId, TransactionPhase, TransferEffect, UserAtHost,
+    KeyStatus, KeyUsage, NewSignerKey, OrderStatus, ResultCode, ScopedTx, SegmentStatus,
+    StorageError, Store, TenantScope, Transaction, TransactionId, TransactionPhase, TransferEffect,
+    UserAtHost,
 };
 
 use super::keys::{generate_replacements, GeneratedKeys, KeyError};
@@ -754,7 +755,10 @@ async fn decide_from_bank(
                 "{KEY_CHANGE_UNCONFIRMED}: the {} upload reached the bank but its outcome is \
                  unknown ({}: {}); {why}",
                 transaction.order_type,
-                transaction.failure_code.as_deref().unwrap_or("-"),
+                transaction
+                    .failure_code
+                    .as_ref()
+                    .map_or("-", ResultCode::as_str),
                 transaction.failure_text.as_deref().unwrap_or("-"),
             )
             .into(),

@@ -10,8 +10,8 @@ use kontor_protocol::orderdata::{
     OrderDataError,
 };
 use kontor_storage::{
-    BankParameters, BtfOffer, DbEnum, EbicsUserId, EbicsUserStatus, KeyUsage, NewAccount,
-    NewPermission, SignatureClass, StorageError, Store, TenantScope,
+    BankParameters, BtfOffer, DbEnum, EbicsUserId, EbicsUserStatus, KeyUsage, KontorFailure,
+    NewAccount, NewPermission, ResultCode, SignatureClass, StorageError, Store, TenantScope,
 };
 
 use super::bank::{AsUser, Bank, Delivery};
@@ -20,10 +20,7 @@ use super::keys::{ensure_user_keys, KeyError};
 use super::veu::class_of;
 use super::Services;
 use crate::ebics::session::verified_bank_keys;
-use crate::ebics::{
-    load_user_at_host, DownloadRequest, EbicsError, KeyOrder, Subscriber, BANK_ANSWER_UNREADABLE,
-    BANK_SIGNATURE_INVALID,
-};
+use crate::ebics::{load_user_at_host, DownloadRequest, EbicsError, KeyOrder, Subscriber};
 
 /// What an HTD/HKD/HAA sync stored.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, schemars::JsonSchema)]
@@ -489,19 +486,22 @@ async fn optional_download(
 
 impl OnboardingError {
     /// A stable code for the failure as the user record shows it: the bank's return code
-    /// when it refused, else the class of the failure (the client's codes where it has one,
-    /// so a sync and a transfer that fail alike say so alike).
-    pub fn code(&self) -> String {
-        match self {
-            Self::Ebics(EbicsError::Bank { rejection, .. }) => rejection.code.clone(),
-            Self::Ebics(EbicsError::Transport(_)) => "BANK_UNREACHABLE".into(),
-            Self::Ebics(EbicsError::BankSignature(_)) => BANK_SIGNATURE_INVALID.into(),
+    /// when it refused, else the class of the failure (a sync and a transfer that fail alike
+    /// say so alike).
+    pub fn code(&self) -> ResultCode {
+        let own = match self {
+            Self::Ebics(EbicsError::Bank { rejection, .. }) => {
+                return rejection.code.as_str().into()
+            }
+            Self::Ebics(EbicsError::Transport(_)) => KontorFailure::BankUnreachable,
+            Self::Ebics(EbicsError::BankSignature(_)) => KontorFailure::BankSignatureInvalid,
             Self::Ebics(EbicsError::Protocol(_))
             | Self::Unreadable(_)
             | Self::MalformedOrderType(_)
-            | Self::MalformedSubscriberData(_) => BANK_ANSWER_UNREADABLE.into(),
-            Self::NoSubscriberData => "NO_SUBSCRIBER_DATA".into(),
-            Self::Ebics(_) | Self::Keys(_) | Self::Storage(_) => "SYNC_FAILED".into(),
-        }
+            | Self::MalformedSubscriberData(_) => KontorFailure::BankAnswerUnreadable,
+            Self::NoSubscriberData => KontorFailure::NoSubscriberData,
+            Self::Ebics(_) | Self::Keys(_) | Self::Storage(_) => KontorFailure::SyncFailed,
+        };
+        own.into()
     }
 }

@@ -215,9 +215,10 @@ pub async fn transfers(
 fn order_level_status(order: &Order) -> (TransferStatus, Option<String>) {
     match order.status {
         OrderStatus::Completed => (TransferStatus::Accepted, None),
-        OrderStatus::Rejected | OrderStatus::Cancelled => {
-            (TransferStatus::Rejected, order.bank_return_code.clone())
-        }
+        OrderStatus::Rejected | OrderStatus::Cancelled => (
+            TransferStatus::Rejected,
+            order.bank_return_code.as_ref().map(ToString::to_string),
+        ),
         _ => (TransferStatus::Pending, None),
     }
 }

@@ -11,7 +11,7 @@ use kontor_protocol::SignatureVersion;
 use crate::db::{now, record, to_json, RowReader, Val};
 use crate::error::{Result, StorageError};
 use crate::ids::{EbicsUserId, FileId, OrderId, OrderSignatureId, TransactionId};
-use crate::status::{FileKind, OrderStatus, SignatureClass};
+use crate::status::{FileKind, OrderStatus, ResultCode, SignatureClass};
 
 record! {
     /// A stored file: inline content (small, e.g. an order's payment file) or a path under the
@@ -126,7 +126,7 @@ record! {
         #[new] pub currency: Option<Currency>,
         #[new] pub idempotency_key: Option<String>,
         pub transaction_id: Option<TransactionId>,
-        pub bank_return_code: Option<String>,
+        pub bank_return_code: Option<ResultCode>,
         pub bank_return_text: Option<String>,
         pub created_at: DateTime<Utc>,
         pub updated_at: DateTime<Utc>,
@@ -457,7 +457,7 @@ impl Orders<'_, '_> {
         from: OrderStatus,
         to: OrderStatus,
         bank_order_id: Option<&str>,
-        return_code: Option<&str>,
+        return_code: Option<&ResultCode>,
         return_text: Option<&str>,
     ) -> Result<Order> {
         self.set_status_with(
@@ -466,7 +466,7 @@ impl Orders<'_, '_> {
             to,
             &[
                 ("bank_order_id", bank_order_id.into()),
-                ("bank_return_code", return_code.into()),
+                ("bank_return_code", return_code.cloned().into()),
                 ("bank_return_text", return_text.into()),
             ],
         )

@@ -8,7 +8,7 @@ use crate::db::{now, record, to_json, RowReader, Val};
 use crate::error::{Result, StorageError};
 use crate::ids::{EbicsUserId, EventId, FileId, OrderId, SegmentId, TransactionId};
 use crate::status::{
-    Direction, SegmentStatus, TransactionEventKind, TransactionPhase, TransferEffect,
+    Direction, ResultCode, SegmentStatus, TransactionEventKind, TransactionPhase, TransferEffect,
     WebhookEventType,
 };
 
@@ -32,7 +32,7 @@ record! {
         pub last_acknowledged_segment: i64,
         /// What recovery needs (e.g. the wrapped transaction key, the spool file path).
         pub recovery: serde_json::Value,
-        pub failure_code: Option<String>,
+        pub failure_code: Option<ResultCode>,
         pub failure_text: Option<String>,
         pub lease_owner: Option<String>,
         pub lease_expires_at: Option<DateTime<Utc>>,
@@ -146,10 +146,9 @@ impl Transactions<'_, '_> {
     ) -> Result<Transaction> {
         let mut extra: Vec<(&str, Val)> = vec![("updated_at", now().into())];
         if matches!(to, TransactionPhase::Failed | TransactionPhase::Aborted) {
-            for (column, key) in [("failure_code", "code"), ("failure_text", "text")] {
-                let value = context.get(key).and_then(|v| v.as_str()).map(str::to_owned);
-                extra.push((column, value.into()));
-            }
+            let text = |key: &str| context.get(key).and_then(|v| v.as_str());
+            extra.push(("failure_code", text("code").map(ResultCode::from).into()));
+            extra.push(("failure_text", text("text").map(str::to_owned).into()));
         }
         // A finished transfer frees its lease, unless its business effect is still to be
         // applied: then the lease keeps the effect with the worker that finished the transfer

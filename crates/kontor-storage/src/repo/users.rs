@@ -15,7 +15,7 @@ use crate::db::{now, record, to_json};
 use crate::error::{Result, StorageError};
 use crate::ids::{AccountId, ConnectionId, EbicsUserId, KeyPairId, PermissionId, TenantId};
 use crate::status::{
-    EbicsUserStatus, KeyCustody, KeyStatus, KeyUsage, SignatureClass, WebhookEventType,
+    EbicsUserStatus, KeyCustody, KeyStatus, KeyUsage, ResultCode, SignatureClass, WebhookEventType,
 };
 
 record! {
@@ -36,7 +36,7 @@ record! {
         pub synced_at: Option<DateTime<Utc>>,
         /// Why the last sync failed (the bank's return code, or Kontor's error class) and what
         /// the operator should know; cleared by a successful sync.
-        pub sync_failure_code: Option<String>,
+        pub sync_failure_code: Option<ResultCode>,
         pub sync_failure_message: Option<String>,
         /// Why the user is LOCKED or SUSPENDED, as the bank said it (return code and text) and
         /// when; cleared when the status moves on.
@@ -303,7 +303,7 @@ impl EbicsUsers<'_, '_> {
     pub async fn record_sync_failure(
         &mut self,
         id: EbicsUserId,
-        code: &str,
+        code: &ResultCode,
         message: &str,
     ) -> Result<EbicsUser> {
         self.record_sync(id, Some((code, message))).await
@@ -314,12 +314,12 @@ impl EbicsUsers<'_, '_> {
     async fn record_sync(
         &mut self,
         id: EbicsUserId,
-        failure: Option<(&str, &str)>,
+        failure: Option<(&ResultCode, &str)>,
     ) -> Result<EbicsUser> {
         let at = now();
         let (code, message) = failure.unzip();
         let mut columns = vec![
-            ("sync_failure_code", code.into()),
+            ("sync_failure_code", code.cloned().into()),
             ("sync_failure_message", message.into()),
             ("updated_at", at.into()),
         ];

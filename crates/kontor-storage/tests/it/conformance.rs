@@ -490,7 +490,7 @@ async fn transaction_phases_record_failure_and_release_the_lease(store: &Store) 
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    assert_eq!(t.failure_code.as_deref(), Some("091005"));
+    assert_eq!(t.failure_code, Some(ResultCode::Bank("091005".into())));
     assert_eq!(t.lease_owner, None);
     let again = store
         .system()
@@ -1102,10 +1102,18 @@ async fn btf_services_permissions_and_sync_outcomes_are_stored_typed(store: &Sto
 
     let failed = tx
         .ebics_users()
-        .record_sync_failure(g.user, "091005", "EBICS_INVALID_ORDER_TYPE")
+        .record_sync_failure(
+            g.user,
+            &KontorFailure::NoSubscriberData.into(),
+            "the bank sent no subscriber data",
+        )
         .await
         .unwrap();
-    assert_eq!(failed.sync_failure_code.as_deref(), Some("091005"));
+    assert_eq!(
+        failed.sync_failure_code,
+        Some(ResultCode::Kontor(KontorFailure::NoSubscriberData)),
+        "a Kontor code reads back as Kontor's"
+    );
     assert_eq!(failed.synced_at, None);
     let synced = tx.ebics_users().record_sync_success(g.user).await.unwrap();
     assert!(synced.synced_at.is_some());

@@ -37,9 +37,10 @@ use std::future::Future;
 
 use chrono::Utc;
 use kontor_protocol::orderdata::OrderSignatureData;
+use kontor_protocol::return_code::ReturnCode;
 use kontor_storage::{
-    Order, OrderId, OrderStatus, ScopedTx, StorageError, Store, StoredFile, TenantScope,
-    Transaction, TransactionId, TransactionPhase, WebhookEventType,
+    Order, OrderId, OrderStatus, ResultCode, ScopedTx, StorageError, Store, StoredFile,
+    TenantScope, Transaction, TransactionId, TransactionPhase, WebhookEventType,
 };
 
 use super::{order_signatures, OrderError};
@@ -262,8 +263,10 @@ pub async fn submit<U: OrderUploader + ?Sized>(
 /// in a new transaction instead of being settled as rejected.
 fn refused_for_outdated_bank_keys(transaction: &Transaction) -> bool {
     transaction.phase == TransactionPhase::Failed
-        && transaction.failure_code.as_deref()
-            == Some(kontor_protocol::return_code::ReturnCode::BankPubkeyUpdateRequired.code())
+        && transaction
+            .failure_code
+            .as_ref()
+            .is_some_and(|code| code.is(&ReturnCode::BankPubkeyUpdateRequired))
 }
 
 /// SIGNED -> SUBMITTED with the attempt's lease; `false` when another caller claimed first.
@@ -344,7 +347,11 @@ async fn reconcile<U: OrderUploader + ?Sized>(
                 Ok(None) => {
                     let failure = UploadFailure::Rejected {
                         transaction: Some(transaction.id),
-                        code: transaction.failure_code.clone().unwrap_or_default(),
+                        code: transaction
+                            .failure_code
+                            .as_ref()
+                            .map(ToString::to_string)
+                            .unwrap_or_default(),
                         text: transaction.failure_text.clone().unwrap_or_default(),
                     };
                     record(store, scope, order, Err(failure)).await
@@ -401,7 +408,7 @@ async fn record_once(
                     OrderStatus::Submitted,
                     OrderStatus::Processing,
                     receipt.bank_order_id.as_deref(),
-                    Some(&receipt.return_code),
+                    Some(&ResultCode::from(receipt.return_code.as_str())),
                     None,
                 )
                 .await?;
@@ -424,7 +431,7 @@ async fn record_once(
                     OrderStatus::Submitted,
                     OrderStatus::Rejected,
                     None,
-                    Some(&code),
+                    Some(&ResultCode::from(code.as_str())),
                     Some(&text),
                 )
                 .await?;
@@ -463,7 +470,7 @@ pub async fn complete(
                     OrderStatus::Processing,
                     OrderStatus::Completed,
                     bank_order_id.as_deref(),
-                    current.bank_return_code.as_deref(),
+                    current.bank_return_code.as_ref(),
                     None,
                 )
                 .await?;
@@ -477,7 +484,7 @@ pub async fn complete(
                     OrderStatus::Processing,
                     OrderStatus::Rejected,
                     bank_order_id.as_deref(),
-                    Some(&code),
+                    Some(&ResultCode::from(code.as_str())),
                     Some(&text),
                 )
                 .await?;

@@ -16,6 +16,7 @@ use kontor_protocol::orderdata::OrderSignatureData;
 use kontor_protocol::signature::sign_order_data;
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_protocol::SignatureVersion;
+use kontor_storage::ResultCode;
 use kontor_storage::*;
 use sha2::{Digest, Sha256};
 use tower::ServiceExt;
@@ -254,7 +255,7 @@ async fn permanent_refusal_is_recorded_flow(db: TestDb) {
     assert_eq!(rejection.code, "091005");
     let record = w.transaction(id).await;
     assert_eq!(record.phase, TransactionPhase::Failed);
-    assert_eq!(record.failure_code.as_deref(), Some("091005"));
+    assert_eq!(record.failure_code, Some(ResultCode::Bank("091005".into())));
     assert_eq!(
         w.events(id).await.last(),
         Some(&TransactionEventKind::Failed)

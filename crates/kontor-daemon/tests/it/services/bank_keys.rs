@@ -3,6 +3,7 @@
 //! unverified keys, the operator verifies the new letter and the download completes by itself.
 //! H004 and H005, on SQLite and PostgreSQL.
 
+use kontor_storage::ResultCode;
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
@@ -67,7 +68,10 @@ async fn rollover_holds_the_scheduled_download_until_verified(
     assert!(held.held_at.is_some());
     let [refused] = w.transactions().await.try_into().expect("one transaction");
     assert_eq!(refused.phase, TransactionPhase::Failed);
-    assert_eq!(refused.failure_code.as_deref(), Some("091008"));
+    assert_eq!(
+        refused.failure_code,
+        Some(ResultCode::Bank("091008".into()))
+    );
 
     // HPB stored the new keys unverified as generation 2; the old ones stay, superseded.
     let keys = w.host_keys().await;

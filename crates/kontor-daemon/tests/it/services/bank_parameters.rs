@@ -3,11 +3,12 @@
 //! interrupted transfer ends instead. H004 and H005, on SQLite and PostgreSQL.
 
 use kontor_bank::{FaultAction, FaultMatcher, TransactionPhase as BankPhase};
-use kontor_daemon::ebics::{EbicsError, RetryPolicy, RECOVERY_UNSUPPORTED};
+use kontor_daemon::ebics::{EbicsError, RetryPolicy};
 use kontor_daemon::services::onboarding::sync_user_data;
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::{BankHost, TransactionPhase};
+use kontor_storage::{KontorFailure, ResultCode};
 
 use crate::support::emulator::{small_segment_bank, world, Setup};
 use crate::support::TestDb;
@@ -56,7 +57,10 @@ async fn a_bank_without_recovery_gets_no_recovery_requests(db: TestDb, version: 
     assert_eq!(report.ended, vec![stuck.id], "{report:?}");
     let ended = w.transaction(stuck.id).await;
     assert_eq!(ended.phase, TransactionPhase::Failed);
-    assert_eq!(ended.failure_code.as_deref(), Some(RECOVERY_UNSUPPORTED));
+    assert_eq!(
+        ended.failure_code,
+        Some(ResultCode::Kontor(KontorFailure::RecoveryUnsupported))
+    );
     assert_eq!(
         w.bank.state().served_downloads().len(),
         served_before,

@@ -6,7 +6,6 @@
 use kontor_bank::{FaultAction, FaultMatcher, TransactionPhase as BankPhase};
 use kontor_daemon::ebics::{
     recovery::MAX_RECOVERY_PASSES, DownloadRequest, EbicsError, RetryPolicy,
-    BANK_SIGNATURE_INVALID, RECOVERY_EXHAUSTED,
 };
 use kontor_daemon::runtime::{self, DaemonOptions};
 use kontor_daemon::services::onboarding::sync_user_data;
@@ -20,6 +19,7 @@ use kontor_storage::{
     BankHost, BankKey, BankKeyVerification, EbicsUser, EbicsUserStatus, NewBankHost, NewBankKey,
     Order, OrderStatus, Role, SignatureRule, TransactionPhase,
 };
+use kontor_storage::{KontorFailure, ResultCode};
 
 use crate::support::emulator::{world, Setup, World};
 use crate::support::payments::pain001;
@@ -60,8 +60,8 @@ async fn a_bad_bank_signature_fails_the_transaction_after_the_retries_only(db: T
     let [transaction] = w.transactions().await.try_into().expect("one download");
     assert_eq!(transaction.phase, TransactionPhase::Failed);
     assert_eq!(
-        transaction.failure_code.as_deref(),
-        Some(BANK_SIGNATURE_INVALID)
+        transaction.failure_code,
+        Some(ResultCode::Kontor(KontorFailure::BankSignatureInvalid))
     );
     assert!(
         transaction
@@ -102,7 +102,7 @@ async fn an_order_whose_upload_answer_is_not_signed_by_the_bank_ends_with_the_co
     let sent = fired(&w);
     let again = submit_order(&w.services, &w.scope, order.id).await;
     assert!(
-        matches!(&again, Err(ServiceError::BankRefused { code, .. }) if code == BANK_SIGNATURE_INVALID),
+        matches!(&again, Err(ServiceError::BankRefused { code, .. }) if code == KontorFailure::BankSignatureInvalid.as_str()),
         "{again:?}"
     );
     assert_eq!(fired(&w), sent);
@@ -110,8 +110,8 @@ async fn an_order_whose_upload_answer_is_not_signed_by_the_bank_ends_with_the_co
     let order: Order = tx.get(order.id).await.unwrap();
     assert_eq!(order.status, OrderStatus::Rejected);
     assert_eq!(
-        order.bank_return_code.as_deref(),
-        Some(BANK_SIGNATURE_INVALID)
+        order.bank_return_code,
+        Some(ResultCode::Kontor(KontorFailure::BankSignatureInvalid))
     );
     assert!(order.bank_return_text.is_some());
 }
@@ -143,7 +143,10 @@ async fn recovery_gives_up_after_its_bounded_passes_and_says_why(db: TestDb) {
     assert_eq!(passes + 1, MAX_RECOVERY_PASSES);
     let ended = w.transaction(transaction.id).await;
     assert_eq!(ended.phase, TransactionPhase::Failed);
-    assert_eq!(ended.failure_code.as_deref(), Some(RECOVERY_EXHAUSTED));
+    assert_eq!(
+        ended.failure_code,
+        Some(ResultCode::Kontor(KontorFailure::RecoveryExhausted))
+    );
     assert!(
         ended
             .failure_text
@@ -189,7 +192,10 @@ async fn a_failed_first_sync_is_shown_and_run_again(db: TestDb) {
     let shown = user(&w).await;
     assert_eq!(shown.status, EbicsUserStatus::Initialised);
     assert_eq!(shown.synced_at, None);
-    assert_eq!(shown.sync_failure_code.as_deref(), Some("091116"));
+    assert_eq!(
+        shown.sync_failure_code,
+        Some(ResultCode::Bank("091116".into()))
+    );
     assert!(shown.sync_failure_message.is_some());
     // Orders say what is wrong instead of "not permitted".
     let content = pain001("SYNC-1", &[("Beta AG", "1.00")]);

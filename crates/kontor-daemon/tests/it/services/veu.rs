@@ -4,6 +4,7 @@
 //! the bank's VEU, USER3 (class B) signs it with HVE or cancels it with HVS, and the bank's HAC
 //! status report completes or rejects the daemon's order.
 
+use kontor_storage::{KontorFailure, ResultCode};
 use std::num::NonZeroU32;
 use std::sync::Mutex;
 
@@ -393,7 +394,10 @@ async fn bank_rejection_is_recorded_with_its_reason_flow(db: TestDb) {
     assert_eq!(report.rejected, vec![order.id]);
     let order = order_now(&w, order.id).await;
     assert_eq!(order.status, OrderStatus::Rejected);
-    assert_eq!(order.bank_return_code.as_deref(), Some("AM04"));
+    assert_eq!(
+        order.bank_return_code,
+        Some(ResultCode::Bank("AM04".into()))
+    );
     assert!(
         order
             .bank_return_text
@@ -421,7 +425,10 @@ async fn hvs_cancels_at_the_bank_flow(db: TestDb, version: ProtocolVersion) {
         .unwrap();
     let order = order_now(&w, order.id).await;
     assert_eq!(order.status, OrderStatus::Rejected);
-    assert_eq!(order.bank_return_code.as_deref(), Some("DS02"));
+    assert_eq!(
+        order.bank_return_code,
+        Some(ResultCode::Bank("DS02".into()))
+    );
 }
 
 /// What a Viewer's and an Admin's digest requests cause at the bank and in the daemon.
@@ -558,8 +565,8 @@ async fn lost_signature_answer_flow(db: TestDb, version: ProtocolVersion, cancel
         .expect("the HVE transaction");
     assert_eq!(hve_transaction.phase, TransactionPhase::Failed);
     assert_eq!(
-        hve_transaction.failure_code.as_deref(),
-        Some(kontor_daemon::ebics::SIGNATURE_UNCONFIRMED)
+        hve_transaction.failure_code,
+        Some(ResultCode::Kontor(KontorFailure::SignatureUnconfirmed))
     );
     for _ in 0..3 {
         w.client.recover_unfinished().await.unwrap();
