@@ -665,7 +665,8 @@ db_enum!(
 ///
 /// Any text reads: a known Kontor code is one, anything else is the bank's code as it sent
 /// it (a code Kontor does not know is still the bank's answer).
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(from = "String", into = "String")]
 pub enum ResultCode {
     /// The bank's code as received, e.g. `091002` or `AC04`.
     Bank(String),
@@ -722,15 +723,15 @@ impl fmt::Display for ResultCode {
     }
 }
 
-impl serde::Serialize for ResultCode {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(self.as_str())
+impl From<String> for ResultCode {
+    fn from(text: String) -> Self {
+        text.as_str().into()
     }
 }
 
-impl<'de> serde::Deserialize<'de> for ResultCode {
-    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        Ok(String::deserialize(deserializer)?.as_str().into())
+impl From<ResultCode> for String {
+    fn from(code: ResultCode) -> Self {
+        code.as_str().to_owned()
     }
 }
 

@@ -43,7 +43,7 @@ async fn a_signer_suspends_themselves(db: TestDb, version: ProtocolVersion) {
         .await
         .unwrap_err();
     assert!(
-        matches!(&refused, EbicsError::Bank { rejection, .. } if rejection.code == "091002"),
+        matches!(&refused, EbicsError::Bank { rejection, .. } if rejection.code.as_str() == "091002"),
         "{refused}"
     );
 

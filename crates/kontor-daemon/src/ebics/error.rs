@@ -2,13 +2,14 @@
 
 use kontor_protocol::keys::KeyHash;
 use kontor_protocol::order_type::OrderType;
-use kontor_storage::{EbicsUserStatus, FileId, KeyUsage, KontorFailure, TransactionId};
+use kontor_storage::{EbicsUserStatus, FileId, KeyUsage, KontorFailure, ResultCode, TransactionId};
 
 /// What the bank answered when it refused a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BankRejection {
-    /// The six-digit EBICS return code, e.g. `091002`.
-    pub code: String,
+    /// The bank's EBICS return code, e.g. `091002`; for a refusal read back from a stored
+    /// transaction, the code it ended with (Kontor's own where the bank gave none).
+    pub code: ResultCode,
     /// The bank's report text (or the code's meaning when the bank sent none).
     pub text: String,
     /// Whether it is a technical return code (`091002` means another thing as a business
@@ -215,11 +216,11 @@ impl EbicsError {
         Self::Bank {
             order_type: transaction.order_type.clone(),
             rejection: BankRejection {
+                // Every ending records a code (`ledger::Ending`).
                 code: transaction
                     .failure_code
-                    .as_ref()
-                    .map(ToString::to_string)
-                    .unwrap_or_default(),
+                    .clone()
+                    .unwrap_or_else(|| "".into()),
                 text: transaction.failure_text.clone().unwrap_or_default(),
                 technical: false,
             },

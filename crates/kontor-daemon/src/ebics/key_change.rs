@@ -12,6 +12,7 @@ use kontor_protocol::order_type::OrderType;
 use kontor_protocol::orderdata::{
     HCARequestOrderData, HCSRequestOrderData, SignaturePubKeyInfo, SignaturePubKeyOrderData,
 };
+use kontor_protocol::return_code::ReturnCode;
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{KeyPair, KeyUsage};
 
@@ -191,13 +192,12 @@ impl super::Client {
                 verified_bank_keys(&session.ctx.host, &keys)?;
                 Ok(KeyProbe::Held)
             }
-            Err(EbicsError::Bank { rejection, .. }) if rejection.code == AUTHENTICATION_FAILED => {
+            Err(EbicsError::Bank { rejection, .. })
+                if rejection.code.is(&ReturnCode::AuthenticationFailed) =>
+            {
                 Ok(KeyProbe::NotHeld)
             }
             Err(e) => Err(e),
         }
     }
 }
-
-/// EBICS_AUTHENTICATION_FAILED: the bank could not verify the request's X002 signature.
-const AUTHENTICATION_FAILED: &str = "061001";

@@ -560,7 +560,7 @@ impl From<EbicsError> for Attempt {
 /// The bank's refusal as an error value, from the technical or business code.
 pub fn rejection(code: &ReturnCode, report_text: &str) -> BankRejection {
     BankRejection {
-        code: code.code().to_owned(),
+        code: code.into(),
         text: if report_text.trim().is_empty() {
             code.meaning().to_owned()
         } else {

@@ -121,7 +121,7 @@ impl ebics::Client {
                 self,
                 scope,
                 user,
-                &rejection.code,
+                rejection.code.as_str(),
             )
             .await;
         }
@@ -159,7 +159,7 @@ impl ebics::Client {
     ) -> Result<T, EbicsError> {
         let rejection = match &outcome {
             Err(EbicsError::Bank { rejection, .. })
-                if rejection.code == ReturnCode::BankPubkeyUpdateRequired.code() =>
+                if rejection.code.is(&ReturnCode::BankPubkeyUpdateRequired) =>
             {
                 rejection.clone()
             }

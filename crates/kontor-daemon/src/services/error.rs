@@ -1,7 +1,7 @@
 //! The services' error type: what a workflow refused or could not do, typed, for the API to
 //! map once to its JSON errors.
 
-use kontor_storage::{EbicsUser, EbicsUserStatus, StorageError};
+use kontor_storage::{EbicsUser, EbicsUserStatus, ResultCode, StorageError};
 
 use super::orders::OrderError;
 use super::scheduler::ScheduleSpecError;
@@ -20,7 +20,7 @@ pub enum ServiceError {
     BankUnavailable,
     /// The bank answered with an EBICS error.
     #[error("the bank refused: {code} {text}")]
-    BankRefused { code: String, text: String },
+    BankRefused { code: ResultCode, text: String },
     /// The bank could not be reached; the call may be retried.
     #[error("the bank could not be reached: {0}")]
     BankUnreachable(String),
@@ -153,7 +153,7 @@ pub enum Refusal {
         "the bank refused the H3K certificates ({code} {text}); have the bank's CA issue them \
          (import them for the user's keys) or onboard with INI and HIA and the letters"
     )]
-    H3kRefusedByBank { code: String, text: String },
+    H3kRefusedByBank { code: ResultCode, text: String },
 }
 
 impl From<EbicsError> for ServiceError {

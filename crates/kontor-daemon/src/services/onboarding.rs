@@ -90,7 +90,7 @@ pub async fn initialise(
             order_type,
             rejection,
             ..
-        })) if order_type == OrderType::H3K && rejection.code.starts_with("0912") => {
+        })) if order_type == OrderType::H3K && rejection.code.as_str().starts_with("0912") => {
             // 0912xx are the key management and X.509 codes (EBICS 3.0 Annex 1): the bank
             // does not take these certificates for H3K (091214: not issued by a CA it
             // trusts). Nothing was recorded; the operator chooses what to do next.

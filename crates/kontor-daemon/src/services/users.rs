@@ -3,12 +3,13 @@
 
 use kontor_protocol::certificate::Certificate;
 use kontor_protocol::keys::{public_key_hash, KeyHash, PublicKey};
+use kontor_protocol::return_code::ReturnCode;
 use kontor_protocol::signature::{verify_order_data, SPR_ORDER_DATA};
 use kontor_protocol::{ProtocolVersion, SignatureVersion};
 use kontor_storage::{
     Account, AuditAction, Connection, DbEnum, EbicsUser, EbicsUserId, EbicsUserStatus, KeyCustody,
     KeyPair, KeyPairId, KeyStatus, KeyUsage, NewEbicsUser, NewPermission, NewSignerKey, Permission,
-    ScopedTx, TenantScope,
+    ResultCode, ScopedTx, TenantScope,
 };
 
 use super::bank::AsUser;
@@ -65,8 +66,8 @@ pub async fn suspend(
             id,
             EbicsUserStatus::Ready,
             EbicsUserStatus::Suspended,
-            SPR_CONFIRMED.0,
-            SPR_CONFIRMED.1,
+            &ResultCode::from(&ReturnCode::Ok),
+            SPR_CONFIRMED,
         )
         .await?;
     tx.audit()
@@ -81,11 +82,8 @@ pub async fn suspend(
     Ok(suspended)
 }
 
-/// The return code and text a user SUSPENDED by SPR keeps: the bank's acceptance of the order.
-const SPR_CONFIRMED: (&str, &str) = (
-    "000000",
-    "EBICS_OK: the bank confirmed the suspension (SPR)",
-);
+/// The text a user SUSPENDED by SPR keeps beside `000000`: the bank's acceptance of the order.
+const SPR_CONFIRMED: &str = "EBICS_OK: the bank confirmed the suspension (SPR)";
 
 /// The signer's ES of SPR, checked against the user's ACTIVE signer-held signature key.
 async fn verified_spr(
@@ -141,7 +139,7 @@ pub async fn lock_if_refused_by_bank(
     id: EbicsUserId,
     rejection: &crate::ebics::BankRejection,
 ) -> Result<bool, ServiceError> {
-    if !(rejection.technical && rejection.code == USER_STATE_REFUSED) {
+    if !(rejection.technical && rejection.code.is(&ReturnCode::InvalidUserOrUserState)) {
         return Ok(false);
     }
     let mut tx = store.scope(scope).begin().await?;
@@ -178,9 +176,6 @@ pub async fn lock_if_refused_by_bank(
     tracing::warn!(user = %id, code = %rejection.code, text = %rejection.text, "the bank refuses the user: LOCKED");
     Ok(true)
 }
-
-/// `EBICS_INVALID_USER_OR_USER_STATE` (technical; EBICS Annex 1).
-const USER_STATE_REFUSED: &str = "091002";
 
 /// Re-activates a SUSPENDED or LOCKED user the way the protocol requires: back to NEW with
 /// its keys revoked, so onboarding generates new ones and sends INI/HIA again (the bank

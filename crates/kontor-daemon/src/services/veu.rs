@@ -21,9 +21,9 @@ use kontor_protocol::orderdata::{
 };
 use kontor_protocol::SignatureVersion;
 use kontor_storage::{
-    Connection, ConnectionId, EbicsUser, EbicsUserId, NewVeuSigner, OrderStatus, ScopedTx,
-    SignatureClass, StorageError, Store, TenantScope, VeuItem, VeuItemId, VeuSnapshot, VeuStatus,
-    WebhookEventType,
+    Connection, ConnectionId, EbicsUser, EbicsUserId, NewVeuSigner, OrderStatus, ResultCode,
+    ScopedTx, SignatureClass, StorageError, Store, TenantScope, VeuItem, VeuItemId, VeuSnapshot,
+    VeuStatus, WebhookEventType,
 };
 
 use super::bank::{AsUser, Bank, Delivery};
@@ -39,7 +39,7 @@ pub enum VeuError {
     #[error("the bank refused {order_type}: {code} {text}")]
     Bank {
         order_type: String,
-        code: String,
+        code: ResultCode,
         text: String,
     },
     /// The exchange with the bank failed otherwise (network, an unreadable answer).

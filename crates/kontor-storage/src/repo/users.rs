@@ -40,7 +40,7 @@ record! {
         pub sync_failure_message: Option<String>,
         /// Why the user is LOCKED or SUSPENDED, as the bank said it (return code and text) and
         /// when; cleared when the status moves on.
-        pub status_reason_code: Option<String>,
+        pub status_reason_code: Option<ResultCode>,
         pub status_reason_message: Option<String>,
         pub status_reason_at: Option<DateTime<Utc>>,
         pub created_at: DateTime<Utc>,
@@ -238,7 +238,7 @@ impl EbicsUsers<'_, '_> {
         id: EbicsUserId,
         from: EbicsUserStatus,
         to: EbicsUserStatus,
-        code: &str,
+        code: &ResultCode,
         message: &str,
     ) -> Result<EbicsUser> {
         self.move_status(id, from, to, Some((code, message))).await
@@ -251,14 +251,14 @@ impl EbicsUsers<'_, '_> {
         id: EbicsUserId,
         from: EbicsUserStatus,
         to: EbicsUserStatus,
-        reason: Option<(&str, &str)>,
+        reason: Option<(&ResultCode, &str)>,
     ) -> Result<EbicsUser> {
         let at = now();
         // A reason belongs to the status it explains: a move without one clears the last.
         let (code, message) = reason.unzip();
         let columns = [
             ("updated_at", at.into()),
-            ("status_reason_code", code.into()),
+            ("status_reason_code", code.cloned().into()),
             ("status_reason_message", message.into()),
             ("status_reason_at", reason.map(|_| at).into()),
         ];

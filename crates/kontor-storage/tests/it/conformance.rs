@@ -1129,12 +1129,15 @@ async fn btf_services_permissions_and_sync_outcomes_are_stored_typed(store: &Sto
             g.user,
             synced.status,
             EbicsUserStatus::Locked,
-            "091002",
+            &ResultCode::Bank("091002".into()),
             "EBICS_INVALID_USER_OR_USER_STATE",
         )
         .await
         .unwrap();
-    assert_eq!(locked.status_reason_code.as_deref(), Some("091002"));
+    assert_eq!(
+        locked.status_reason_code,
+        Some(ResultCode::Bank("091002".into()))
+    );
     assert_eq!(
         locked.status_reason_message.as_deref(),
         Some("EBICS_INVALID_USER_OR_USER_STATE")

@@ -97,7 +97,7 @@ pub async fn sync_order_status(
             }
             ReportStatus::Rejected => {
                 let verdict = BankVerdict::Refused {
-                    code: entry.reason_code.clone().unwrap_or_else(|| "RJCT".into()),
+                    code: entry.reason_code.as_deref().unwrap_or("RJCT").into(),
                     text: entry
                         .reason_text
                         .clone()

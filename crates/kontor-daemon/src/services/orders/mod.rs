@@ -704,10 +704,7 @@ pub async fn submit_order(
         SubmitOutcome::Accepted(order) | SubmitOutcome::InFlight(order) => order,
         SubmitOutcome::Rejected(order) => {
             return Err(ServiceError::BankRefused {
-                code: order
-                    .bank_return_code
-                    .map(|code| code.to_string())
-                    .unwrap_or_default(),
+                code: order.bank_return_code.unwrap_or_else(|| "".into()),
                 text: order.bank_return_text.unwrap_or_default(),
             })
         }

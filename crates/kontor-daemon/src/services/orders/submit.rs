@@ -63,7 +63,7 @@ pub enum UploadFailure {
     /// The bank refused the order (a permanent EBICS or business return code).
     Rejected {
         transaction: Option<TransactionId>,
-        code: String,
+        code: ResultCode,
         text: String,
     },
     /// The upload stopped where the bank may or may not hold the data (e.g. the answer to the
@@ -347,11 +347,11 @@ async fn reconcile<U: OrderUploader + ?Sized>(
                 Ok(None) => {
                     let failure = UploadFailure::Rejected {
                         transaction: Some(transaction.id),
+                        // Every ending records a code (`ebics::Ending`).
                         code: transaction
                             .failure_code
-                            .as_ref()
-                            .map(ToString::to_string)
-                            .unwrap_or_default(),
+                            .clone()
+                            .unwrap_or_else(|| "".into()),
                         text: transaction.failure_text.clone().unwrap_or_default(),
                     };
                     record(store, scope, order, Err(failure)).await
@@ -431,7 +431,7 @@ async fn record_once(
                     OrderStatus::Submitted,
                     OrderStatus::Rejected,
                     None,
-                    Some(&ResultCode::from(code.as_str())),
+                    Some(&code),
                     Some(&text),
                 )
                 .await?;
@@ -450,7 +450,7 @@ async fn record_once(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BankVerdict {
     Executed,
-    Refused { code: String, text: String },
+    Refused { code: ResultCode, text: String },
 }
 
 /// Moves a PROCESSING order to COMPLETED or REJECTED.
@@ -484,7 +484,7 @@ pub async fn complete(
                     OrderStatus::Processing,
                     OrderStatus::Rejected,
                     bank_order_id.as_deref(),
-                    Some(&ResultCode::from(code.as_str())),
+                    Some(&code),
                     Some(&text),
                 )
                 .await?;

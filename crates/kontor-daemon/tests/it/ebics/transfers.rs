@@ -252,7 +252,7 @@ async fn permanent_refusal_is_recorded_flow(db: TestDb) {
     else {
         panic!("{refused}")
     };
-    assert_eq!(rejection.code, "091005");
+    assert_eq!(rejection.code.as_str(), "091005");
     let record = w.transaction(id).await;
     assert_eq!(record.phase, TransactionPhase::Failed);
     assert_eq!(record.failure_code, Some(ResultCode::Bank("091005".into())));

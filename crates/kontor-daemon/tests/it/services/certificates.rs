@@ -112,7 +112,7 @@ async fn french_h004_user_onboards_with_ca_issued_certificates(db: TestDb) {
     // The self-signed certificates the daemon generated are not the bank's.
     let refused = w.client.send_ini(&w.scope, w.user).await.unwrap_err();
     match &refused {
-        EbicsError::Bank { rejection, .. } => assert_eq!(rejection.code, "091214"),
+        EbicsError::Bank { rejection, .. } => assert_eq!(rejection.code.as_str(), "091214"),
         other => panic!("{other}"),
     }
     assert_eq!(w.user_status().await, EbicsUserStatus::New);

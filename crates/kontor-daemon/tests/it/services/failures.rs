@@ -102,7 +102,7 @@ async fn an_order_whose_upload_answer_is_not_signed_by_the_bank_ends_with_the_co
     let sent = fired(&w);
     let again = submit_order(&w.services, &w.scope, order.id).await;
     assert!(
-        matches!(&again, Err(ServiceError::BankRefused { code, .. }) if code == KontorFailure::BankSignatureInvalid.as_str()),
+        matches!(&again, Err(ServiceError::BankRefused { code, .. }) if *code == ResultCode::Kontor(KontorFailure::BankSignatureInvalid)),
         "{again:?}"
     );
     assert_eq!(fired(&w), sent);

@@ -244,7 +244,7 @@ async fn a_refused_key_change_revokes_the_new_keys_and_keeps_the_old(db: TestDb)
 
     let refused = change(&w, Hca).await;
     assert!(
-        matches!(&refused, Err(ServiceError::BankRefused { code, .. }) if code == "091301"),
+        matches!(&refused, Err(ServiceError::BankRefused { code, .. }) if code.as_str() == "091301"),
         "{refused:?}"
     );
     assert_eq!(active_hashes(&w).await, before);

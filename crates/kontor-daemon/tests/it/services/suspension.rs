@@ -8,7 +8,7 @@ use kontor_daemon::services::{users, AsUser, Bank};
 use kontor_protocol::order_type::OrderType;
 use kontor_protocol::ProtocolVersion::{self, H004, H005};
 use kontor_storage::{
-    AuditAction, AuditEvent, EbicsUser, EbicsUserStatus, KeyStatus, KeyUsage, Page,
+    AuditAction, AuditEvent, EbicsUser, EbicsUserStatus, KeyStatus, KeyUsage, Page, ResultCode,
 };
 
 use crate::support::emulator::{current_key, ready_world};
@@ -21,7 +21,10 @@ async fn suspension_is_confirmed_by_the_bank(db: TestDb, version: ProtocolVersio
         .await
         .unwrap();
     assert_eq!(suspended.status, EbicsUserStatus::Suspended);
-    assert_eq!(suspended.status_reason_code.as_deref(), Some("000000"));
+    assert_eq!(
+        suspended.status_reason_code,
+        Some(ResultCode::Bank("000000".into()))
+    );
     assert!(suspended.status_reason_at.is_some());
     let at_bank = w
         .bank
@@ -46,14 +49,17 @@ async fn suspension_is_confirmed_by_the_bank(db: TestDb, version: ProtocolVersio
         .await
         .unwrap_err();
     assert!(
-        matches!(&refused, EbicsError::Bank { rejection, .. } if rejection.code == "091002"),
+        matches!(&refused, EbicsError::Bank { rejection, .. } if rejection.code.as_str() == "091002"),
         "{refused}"
     );
     let mut tx = w.tx().await;
     let user: EbicsUser = tx.get(w.user).await.unwrap();
     assert_eq!(user.status, EbicsUserStatus::Locked);
     // The bank's code and text stay on the user, for the user view and the API.
-    assert_eq!(user.status_reason_code.as_deref(), Some("091002"));
+    assert_eq!(
+        user.status_reason_code,
+        Some(ResultCode::Bank("091002".into()))
+    );
     assert!(
         user.status_reason_message
             .as_deref()
