@@ -17,6 +17,21 @@ pub struct BankRejection {
     pub technical: bool,
 }
 
+impl BankRejection {
+    /// The refusal a transaction that ended FAILED or ABORTED records: its code and text.
+    pub fn of_ended(transaction: &kontor_storage::Transaction) -> Self {
+        Self {
+            // Every ending records a code (`ledger::Ending`); a row without one shows none.
+            code: transaction
+                .failure_code
+                .clone()
+                .unwrap_or_else(|| "".into()),
+            text: transaction.failure_text.clone().unwrap_or_default(),
+            technical: false,
+        }
+    }
+}
+
 impl std::fmt::Display for BankRejection {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}", self.code, self.text)
@@ -215,15 +230,7 @@ impl EbicsError {
     pub(crate) fn ended(transaction: &kontor_storage::Transaction) -> Self {
         Self::Bank {
             order_type: transaction.order_type.clone(),
-            rejection: BankRejection {
-                // Every ending records a code (`ledger::Ending`).
-                code: transaction
-                    .failure_code
-                    .clone()
-                    .unwrap_or_else(|| "".into()),
-                text: transaction.failure_text.clone().unwrap_or_default(),
-                technical: false,
-            },
+            rejection: BankRejection::of_ended(transaction),
             transaction: Some(transaction.id),
         }
     }

@@ -195,7 +195,7 @@ impl Ledger {
             TransactionPhase::Failed
         };
         tracing::warn!(transaction = %transaction.id, code = %rejection.code, text = %rejection.text, "bank refused");
-        let ending = Ending::new(rejection.code.as_str(), &rejection.text)
+        let ending = Ending::new(rejection.code.clone(), &rejection.text)
             .in_phase(format!("{:?}", response.phase));
         self.end(scope, transaction.id, phase, ending).await?;
         Err(EbicsError::Bank {

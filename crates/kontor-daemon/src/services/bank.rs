@@ -121,7 +121,7 @@ impl ebics::Client {
                 self,
                 scope,
                 user,
-                rejection.code.as_str(),
+                &rejection.code,
             )
             .await;
         }

@@ -9,6 +9,7 @@ use kontor_protocol::orderdata::{
     HAAResponseOrderData, HKDResponseOrderData, HPDResponseOrderData, HTDResponseOrderData,
     OrderDataError,
 };
+use kontor_protocol::return_code::ReturnCode;
 use kontor_storage::{
     BankParameters, BtfOffer, DbEnum, EbicsUserId, EbicsUserStatus, KeyUsage, KontorFailure,
     NewAccount, NewPermission, ResultCode, SignatureClass, StorageError, Store, TenantScope,
@@ -246,8 +247,14 @@ pub async fn sync(
 /// 090003 EBICS_AUTHORISATION_ORDER_TYPE_FAILED, 091005 EBICS_INVALID_ORDER_TYPE and 091006
 /// EBICS_UNSUPPORTED_ORDER_TYPE (EBICS 3.0 Annex 1, return codes). 090005 is not one of them:
 /// it only says there is no data to download.
-fn means_not_allowed(code: &str) -> bool {
-    matches!(code, "090003" | "091005" | "091006")
+fn means_not_allowed(code: &ResultCode) -> bool {
+    [
+        ReturnCode::AuthorisationOrderTypeFailed,
+        ReturnCode::InvalidOrderType,
+        ReturnCode::UnsupportedOrderType,
+    ]
+    .iter()
+    .any(|not_allowed| code.is(not_allowed))
 }
 
 /// Runs the sync again when `error` is a bank's "order type not allowed". The outcome (or
@@ -257,12 +264,12 @@ pub async fn resync_if_not_allowed(
     bank: &dyn Bank,
     scope: &TenantScope,
     user: EbicsUserId,
-    code: &str,
+    code: &ResultCode,
 ) {
     if !means_not_allowed(code) {
         return;
     }
-    tracing::info!(%user, code, "bank refused an order type: syncing permissions again");
+    tracing::info!(%user, %code, "bank refused an order type: syncing permissions again");
     if let Err(error) = sync_user_data(store, bank, scope, user).await {
         tracing::warn!(%user, %error, "sync after a refused order type failed");
     }
@@ -490,9 +497,7 @@ impl OnboardingError {
     /// say so alike).
     pub fn code(&self) -> ResultCode {
         let own = match self {
-            Self::Ebics(EbicsError::Bank { rejection, .. }) => {
-                return rejection.code.as_str().into()
-            }
+            Self::Ebics(EbicsError::Bank { rejection, .. }) => return rejection.code.clone(),
             Self::Ebics(EbicsError::Transport(_)) => KontorFailure::BankUnreachable,
             Self::Ebics(EbicsError::BankSignature(_)) => KontorFailure::BankSignatureInvalid,
             Self::Ebics(EbicsError::Protocol(_))

@@ -44,7 +44,7 @@ use kontor_storage::{
 };
 
 use super::{order_signatures, OrderError};
-use crate::ebics::{upload_receipt, EbicsError, UploadRequest};
+use crate::ebics::{upload_receipt, BankRejection, EbicsError, UploadRequest};
 use crate::services::bank::{AsUser, Bank};
 use crate::services::webhooks::events;
 
@@ -345,14 +345,11 @@ async fn reconcile<U: OrderUploader + ?Sized>(
                     OrderError::Uncertain("completed upload unknown to the bank".into()),
                 ),
                 Ok(None) => {
+                    let ended = BankRejection::of_ended(transaction);
                     let failure = UploadFailure::Rejected {
                         transaction: Some(transaction.id),
-                        // Every ending records a code (`ebics::Ending`).
-                        code: transaction
-                            .failure_code
-                            .clone()
-                            .unwrap_or_else(|| "".into()),
-                        text: transaction.failure_text.clone().unwrap_or_default(),
+                        code: ended.code,
+                        text: ended.text,
                     };
                     record(store, scope, order, Err(failure)).await
                 }
